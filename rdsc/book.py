@@ -1,0 +1,73 @@
+"""What every chapter needs: its profile, its settings, its results on disk and in the text.
+
+A chapter's first cell holds papermill parameters, among them ``profile``:
+
+* ``smoke``: seconds, for tests;
+* ``quick``: the default, minutes on a 2-core CPU;
+* ``paper``: the authors' full settings, for a GPU.
+
+Each chapter keeps a table ``{profile: settings}`` and calls :func:`settings`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from rdsc.paths import results_root
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+def default_profile() -> str:
+    """``$RDSC_PROFILE`` if set, else ``quick``."""
+    return os.environ.get("RDSC_PROFILE", "quick")
+
+
+def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
+    """The settings of ``profile`` from ``table``, with the non-``None`` ``overrides`` on top."""
+    if profile not in table:
+        raise ValueError(f"profile must be one of {sorted(table)} (got {profile!r}); "
+                         f"set it in the parameters cell or with RDSC_PROFILE")
+    chosen = dict(table[profile])
+    chosen.update({k: v for k, v in overrides.items() if v is not None})
+    return chosen
+
+
+def environment() -> dict:
+    """The machine a result was computed on (stored beside every result)."""
+    import torch
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
+    return {"device": device, "cuda": torch.cuda.is_available(), "cpu_count": os.cpu_count(),
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
+def save_results(chapter: str, name: str, results: dict) -> Path:
+    """Write ``results`` to ``<results root>/<chapter>/<name>.json`` (with time and machine)."""
+    folder = results_root() / chapter
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), "environment": environment()}
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2, default=_plain))
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(chapter: str, name: str) -> dict:
+    return json.loads((results_root() / chapter / f"{name}.json").read_text())
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in results JSON")
+
+
+def glue(name: str, value, display: bool = False):
+    """Make ``value`` available to the text as ``{glue:}`name``` (myst-nb)."""
+    from myst_nb import glue as _glue
+    _glue(name, value, display=display)

@@ -1,0 +1,94 @@
+"""Running the book's chapters from outside: list, convert to .ipynb, execute with papermill.
+
+    python -m rdsc.chapters convert OUT_DIR            # every chapter in _toc.yml -> OUT_DIR/*.ipynb
+    python -m rdsc.chapters run CHAPTER [-p name value ...] [--out OUT.ipynb]
+
+A chapter is a MyST markdown notebook; papermill and nbval need ``.ipynb``, so it
+is converted with jupytext (no outputs) and executed with the chapter folder as
+the working directory, as Jupyter Book does.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+from rdsc.paths import book_root
+
+
+def chapter_files(root: Path | None = None) -> list[Path]:
+    """The chapter sources listed in ``_toc.yml``, in book order (``intro`` excluded)."""
+    import yaml
+    root = root or book_root()
+    if root is None:
+        raise FileNotFoundError("no _toc.yml found above the working directory")
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = []
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(root / f"{entry['file']}.md")
+            walk(entry.get("chapters"))
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []):
+                walk(part.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    return files
+
+
+def convert(source: Path, out: Path) -> Path:
+    """MyST markdown notebook -> ``.ipynb`` with a python3 kernel and no outputs."""
+    import jupytext
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(nb, out, fmt="ipynb")
+    return out
+
+
+def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 3600) -> Path:
+    """Execute a chapter with papermill (parameters injected after its ``parameters`` cell)."""
+    import papermill
+    source = Path(source).resolve()
+    notebook = convert(source, Path(out).with_suffix(".source.ipynb"))
+    papermill.execute_notebook(str(notebook), str(out), parameters=parameters or {},
+                               cwd=str(source.parent), kernel_name="python3",
+                               execution_timeout=timeout, progress_bar=False)
+    notebook.unlink()
+    return Path(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m rdsc.chapters", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="convert every chapter in _toc.yml to .ipynb")
+    c.add_argument("out_dir", type=Path)
+    r = sub.add_parser("run", help="execute one chapter with papermill")
+    r.add_argument("chapter", type=Path)
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="a parameter (VALUE read as a Python literal)")
+    r.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "convert":
+        for source in chapter_files():
+            print(convert(source, args.out_dir / f"{source.stem}.ipynb"))
+        return 0
+    params = {}
+    for name, value in args.parameter:
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    out = args.out or Path("_build/runs") / f"{args.chapter.stem}.ipynb"
+    print(run(args.chapter, out, params))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The paper's classifier: a one-vs-rest linear SVM, squared hinge, L2, C = 0.005.
+
+The authors used scikit-learn's ``LinearSVC(C=0.005, dual=False)`` (liblinear's
+primal trust-region Newton method). For each class ``c`` it minimises::
+
+    f(w_c) = 1/2 |w_c|^2 + C * sum_i max(0, 1 - y_ic * [x_i, 1] . w_c)^2
+
+with ``y_ic = +1`` for images of class ``c`` and ``-1`` otherwise; the intercept is
+the last weight (``intercept_scaling=1``) and is penalised like the others.
+
+:class:`LinearSVM` solves exactly this objective either with liblinear
+(``solver="liblinear"``, needs the whole float matrix in memory) or with a
+Newton-CG solver written in torch (``solver="torch"``, the default): all classes
+at once, on the GPU when present, reading the features in row blocks from a
+:class:`rdsc.features.FeatureArray` (possibly a memory-mapped cache), so the
+paper's 50,000 x 100,000 problem needs neither liblinear nor 20 GB of float32.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from rdsc.features import FeatureArray, default_device
+
+
+class _RowBlocks:
+    """The rows of ``X`` as blocks of float32 ``[x, 1]`` on a device, kept there if they fit."""
+
+    def __init__(self, X, device, block_rows=8192, keep_bytes=None):
+        self.X, self.device, self.block_rows = X, device, block_rows
+        self.n, self.d = X.shape[0], X.shape[1] + 1
+        if keep_bytes is None:  # keep up to 1/3 of free memory's worth of float32 blocks
+            keep_bytes = _free_memory(device) // 3
+        self.kept = None
+        if self.n * self.d * 4 <= keep_bytes:
+            self.kept = [self._load(lo) for lo in range(0, self.n, block_rows)]
+
+    def _load(self, lo):
+        block = torch.as_tensor(np.asarray(self.X[lo:lo + self.block_rows], dtype=np.float32))
+        ones = torch.ones(block.shape[0], 1)
+        return torch.cat([block, ones], dim=1).to(self.device)
+
+    def __iter__(self):
+        """Yields ``(row offset, block rows x d)``."""
+        for i, lo in enumerate(range(0, self.n, self.block_rows)):
+            yield lo, (self.kept[i] if self.kept is not None else self._load(lo))
+
+
+def _free_memory(device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        import psutil
+        return psutil.virtual_memory().available
+    except ImportError:  # pragma: no cover
+        return 4 << 30
+
+
+class LinearSVM:
+    """One-vs-rest linear SVM (squared hinge, L2), as ``LinearSVC(C, dual=False)``.
+
+    Args:
+        C: the penalty (the paper: 0.005).
+        solver: ``torch`` (Newton-CG, GPU when present, streams row blocks) or
+            ``liblinear`` (scikit-learn's LinearSVC; needs all features in memory).
+        tol: stop when every class's gradient norm falls below ``tol`` times its initial one.
+        max_iter: most Newton steps.
+        device: for the torch solver (default: CUDA when present).
+
+    After :meth:`fit`: ``coef_`` (classes x k), ``intercept_`` (classes), ``classes_``,
+    ``n_iter_``, ``fit_seconds_``.
+    """
+
+    def __init__(self, C: float = 0.005, solver: str = "torch", tol: float = 1e-4,
+                 max_iter: int = 100, device=None, verbose: bool = False):
+        if not C > 0:
+            raise ValueError(f"C must be positive, got {C!r}")
+        if solver not in ("torch", "liblinear"):
+            raise ValueError(f"solver must be 'torch' or 'liblinear', got {solver!r}")
+        self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Fit on ``X`` (N x k: array, tensor or FeatureArray) and labels ``y`` (N)."""
+        y = np.asarray(y)
+        if X.shape[0] != len(y):
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("need at least two classes to train a classifier")
+        start = time.perf_counter()
+        if self.solver == "liblinear":
+            from sklearn.svm import LinearSVC
+            svc = LinearSVC(C=self.C, dual=False, tol=self.tol, max_iter=max(self.max_iter, 1000))
+            svc.fit(np.asarray(X, dtype=np.float32), y)
+            coef, intercept = svc.coef_, svc.intercept_
+            if len(self.classes_) == 2:  # sklearn keeps one vector for two classes
+                coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+            self.n_iter_ = int(np.max(svc.n_iter_))
+        else:
+            W, self.n_iter_ = self._newton_cg(X, y)
+            coef, intercept = W[:-1].T, W[-1]
+        self.coef_, self.intercept_ = np.asarray(coef, np.float32), np.asarray(intercept, np.float32)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _newton_cg(self, X, y):
+        dev, C = self.device, self.C
+        rows = _RowBlocks(X, dev)
+        Y = torch.as_tensor(y[:, None] == self.classes_[None, :], device=dev).float() * 2 - 1
+        W = torch.zeros(rows.d, len(self.classes_), device=dev)
+
+        def margins(W):
+            """1 - y * score, per image and class."""
+            return torch.cat([1 - Y[lo:lo + len(B)] * (B @ W) for lo, B in rows])
+
+        def objective(M, W):
+            return 0.5 * (W * W).sum(0) + C * (M.clamp(min=0) ** 2).sum(0)
+
+        def grad(M, W):
+            G = W.clone()
+            for lo, B in rows:
+                G -= 2 * C * (B.T @ (Y[lo:lo + len(B)] * M[lo:lo + len(B)].clamp(min=0)))
+            return G
+
+        def hess_vec(active, V):
+            HV = V.clone()
+            for lo, B in rows:
+                HV += 2 * C * (B.T @ (active[lo:lo + len(B)] * (B @ V)))
+            return HV
+
+        M = margins(W)
+        f = objective(M, W)
+        G = grad(M, W)
+        g0 = G.norm(dim=0)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            active = (M > 0).float()
+            # Conjugate gradients on H s = -g, each class (column) on its own.
+            S, R = torch.zeros_like(W), -G
+            P, rr = R.clone(), (R * R).sum(0)
+            cg_tol = torch.minimum(torch.full_like(rr, 0.1), rr.sqrt() / g0.clamp(min=1e-30)) * rr.sqrt()
+            for _ in range(50):
+                if bool((rr.sqrt() <= cg_tol).all()):
+                    break
+                HP = hess_vec(active, P)
+                alpha = rr / (P * HP).sum(0).clamp(min=1e-30)
+                S += alpha * P
+                R -= alpha * HP
+                rr_new = (R * R).sum(0)
+                P = R + (rr_new / rr.clamp(min=1e-30)) * P
+                rr = rr_new
+            # Backtracking line search per class (Armijo).
+            step = torch.ones_like(f)
+            slope = (G * S).sum(0)
+            for _ in range(20):
+                W_new = W + step * S
+                M_new = margins(W_new)
+                f_new = objective(M_new, W_new)
+                ok = f_new <= f + 1e-4 * step * slope
+                if bool(ok.all()):
+                    break
+                step = torch.where(ok, step, step / 2)
+            W, M, f = W_new, M_new, f_new
+            G = grad(M, W)
+            gnorm = G.norm(dim=0)
+            if self.verbose:
+                print(f"newton {it}: objective {f.sum().item():.6g}, max |g|/|g0| "
+                      f"{(gnorm / g0).max().item():.2e}")
+            if bool((gnorm <= self.tol * g0).all()):
+                break
+        return W.cpu().numpy(), it
+
+    def decision_function(self, X, block_rows: int = 8192) -> np.ndarray:
+        """One-vs-rest scores, ``N x classes``, computed in row blocks."""
+        out = []
+        for lo in range(0, X.shape[0], block_rows):
+            block = np.asarray(X[lo:lo + block_rows], dtype=np.float32)
+            out.append(block @ self.coef_.T + self.intercept_)
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(1)]
+
+    def objective(self, X, y) -> float:
+        """The summed one-vs-rest objective of the fitted weights on ``(X, y)``."""
+        return svm_objective(self.coef_, self.intercept_, X, y, self.classes_, self.C)
+
+
+def svm_objective(coef, intercept, X, y, classes, C) -> float:
+    """``sum_c 1/2 |[w_c, b_c]|^2 + C sum_i max(0, 1 - y_ic s_ic)^2`` for weights ``coef, intercept``."""
+    y = np.asarray(y)
+    total = 0.5 * (np.sum(np.asarray(coef, np.float64) ** 2) + np.sum(np.asarray(intercept, np.float64) ** 2))
+    for lo in range(0, X.shape[0], 8192):
+        s = np.asarray(X[lo:lo + 8192], dtype=np.float32) @ np.asarray(coef, np.float32).T + intercept
+        Y = np.where(y[lo:lo + 8192, None] == np.asarray(classes)[None, :], 1.0, -1.0)
+        total += C * np.sum(np.maximum(0, 1 - Y * s).astype(np.float64) ** 2)
+    return float(total)
+
+
+def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5)) -> dict[int, float]:
+    """Fraction of rows whose true label is among the ``k`` highest scores, for each k."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    order = np.argsort(-scores, axis=1)
+    hits = order == labels[:, None]
+    return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
+
+
+def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    return np.array([(predicted[labels == c] == c).mean() if (labels == c).any() else np.nan
+                     for c in range(n_classes)])
+
+
+def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
+    """Counts, rows = true class, columns = predicted class."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(labels), np.asarray(predicted)), 1)
+    return m

@@ -1,0 +1,343 @@
+"""Datasets as uint8 tensors: one entry point, :func:`load`.
+
+``load(name, split)`` returns ``(images, labels, classes)``:
+
+* ``images``: ``torch.uint8``, shape ``N x 3 x H x W`` (RGB; grayscale and RGBA
+  are converted),
+* ``labels``: ``torch.int64``, shape ``N``, indices into ``classes``,
+* ``classes``: list of class names.
+
+Named datasets (``DATASETS``) carry the paper's preprocessing. Each is read
+from the data root (:func:`rdsc.paths.data_root`) in the first layout found:
+
+1. an image folder ``<root>/<name>/<split>/<class>/<image>`` (what ``shared/data`` holds);
+2. the standard on-disk format torchvision downloads (``cifar-10-batches-py``,
+   ``cifar-100-python``, ``stl10_binary``);
+3. a download with torchvision, where a network exists and the dataset offers one.
+
+Any other image folder can be loaded by path: ``load("/path/to/folder", "train")``.
+
+Decoded arrays are cached under ``<root>/cache/datasets``, keyed by the source
+files (names, sizes, modification times) and the preprocessing, so a second
+load takes seconds and a changed source or preprocessing is decoded afresh.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from rdsc.paths import cache_dir, data_root
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+CACHE_FORMAT = 1  # bump when the decoding itself changes
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is in none of the places looked in and could not be downloaded."""
+
+
+class ImageReadError(ValueError):
+    """An image file could not be decoded."""
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How images are brought to one size.
+
+    ``resize``: an int resizes the shorter side to that length (aspect kept);
+    a pair ``(h, w)`` resizes to exactly that size; ``None`` keeps the size.
+    ``crop``: side of a centre square crop after resizing, or ``None``.
+    """
+
+    resize: int | tuple[int, int] | None = None
+    crop: int | None = None
+
+    def apply(self, img: Image.Image) -> Image.Image:
+        if isinstance(self.resize, int):
+            w, h = img.size
+            scale = self.resize / min(w, h)
+            img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+        elif self.resize is not None:
+            h, w = self.resize
+            img = img.resize((w, h), Image.BILINEAR)
+        if self.crop is not None:
+            w, h = img.size
+            c = self.crop
+            if c > min(w, h):
+                raise ValueError(f"centre crop {c} is larger than the resized image {w}x{h}")
+            left, top = (w - c) // 2, (h - c) // 2
+            img = img.crop((left, top, left + c, top + c))
+        return img
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset: its splits, the paper's preprocessing and where to get it."""
+
+    splits: tuple[str, ...]
+    preprocess: Preprocess
+    how_to_get: str
+    standard_folder: str | None = None  # folder of the torchvision on-disk format
+    downloadable: bool = False
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "cifar10": DatasetSpec(
+        ("train", "test"), Preprocess(), standard_folder="cifar-10-batches-py", downloadable=True,
+        how_to_get="extract shared/data/cifar10.tar into the data root, or run once with a network "
+        "(torchvision downloads cifar-10-python.tar.gz)"),
+    "cifar100": DatasetSpec(
+        ("train", "test"), Preprocess(), standard_folder="cifar-100-python", downloadable=True,
+        how_to_get="run once with a network (torchvision downloads cifar-100-python.tar.gz), or "
+        "place the extracted cifar-100-python/ folder in the data root"),
+    "stl10": DatasetSpec(
+        ("train", "test"), Preprocess(), standard_folder="stl10_binary", downloadable=True,
+        how_to_get="run once with a network (torchvision downloads stl10_binary.tar.gz, 2.5 GB), "
+        "or place the extracted stl10_binary/ folder in the data root"),
+    "miniimagenet10": DatasetSpec(
+        ("train", "test"), Preprocess(resize=128, crop=112),
+        how_to_get="extract shared/data/miniimagenet10.tar into the data root"),
+    "corel": DatasetSpec(
+        ("database", "queries"), Preprocess(resize=(128, 128)),
+        how_to_get="extract shared/data/corel.tar into the data root"),
+}
+
+
+def load(name: str, split: str, root: str | os.PathLike | None = None, *,
+         preprocess: Preprocess | None = None, download: bool = True,
+         cache: bool = True, progress: bool = True):
+    """Load a dataset split as ``(images uint8 N x 3 x H x W, labels int64 N, classes)``.
+
+    ``name`` is a key of :data:`DATASETS` or the path of an image folder holding
+    ``<split>/<class>/<image>``. ``preprocess`` overrides the dataset's own.
+    """
+    root = data_root(root)
+    if name in DATASETS:
+        spec = DATASETS[name]
+        if split not in spec.splits:
+            raise ValueError(f"{name!r} has splits {spec.splits}, not {split!r}")
+        prep = preprocess if preprocess is not None else spec.preprocess
+        folder = root / name
+        if (folder / split).is_dir():
+            return _load_image_folder(folder, split, prep, root, cache, progress, name)
+        if spec.standard_folder and (root / spec.standard_folder).is_dir():
+            return _load_standard(name, split, root, prep, cache)
+        if download and spec.downloadable:
+            return _download(name, split, root, prep, cache, spec)
+        raise _not_found(name, split, root, spec)
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"{name!r} is neither a known dataset ({', '.join(DATASETS)}) nor an existing folder.")
+    if not (folder / split).is_dir():
+        splits = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        raise DatasetNotFoundError(f"image folder {folder} has no split {split!r} (found: {splits})")
+    return _load_image_folder(folder, split, preprocess or Preprocess(), root, cache, progress,
+                              folder.name)
+
+
+# --- image folders -------------------------------------------------------------------------
+
+def _class_names(folder: Path) -> list[str]:
+    """Class names over all splits, so labels agree between train and test."""
+    names = set()
+    for split in folder.iterdir():
+        if split.is_dir():
+            names.update(p.name for p in split.iterdir() if p.is_dir())
+    return sorted(names)
+
+
+def _list_images(folder: Path, split: str, classes: list[str]):
+    files, labels, stamp = [], [], hashlib.sha256()
+    for label, cls in enumerate(classes):
+        cdir = folder / split / cls
+        if not cdir.is_dir():
+            continue
+        entries = sorted((e for e in os.scandir(cdir)
+                          if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)),
+                         key=lambda e: e.name)
+        for e in entries:
+            st = e.stat()
+            files.append(Path(e.path))
+            labels.append(label)
+            stamp.update(f"{cls}/{e.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return files, labels, stamp.hexdigest()
+
+
+def _decode(path: Path, prep: Preprocess) -> np.ndarray:
+    try:
+        with Image.open(path) as img:
+            img = prep.apply(img.convert("RGB"))
+            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+    except Exception as err:  # PIL raises several types for broken files
+        raise ImageReadError(
+            f"cannot read image {path}: {err}. Replace or delete this file, then load again.") from err
+
+
+def _load_image_folder(folder, split, prep, root, cache, progress, label):
+    classes = _class_names(folder)
+    files, labels, stamp = _list_images(folder, split, classes)
+    if not files:
+        raise DatasetNotFoundError(
+            f"no images in {folder / split} (expected <class>/<image> files with extensions "
+            f"{', '.join(IMAGE_EXTENSIONS)})")
+    key = _cache_key("folder", str(folder.resolve()), split, stamp, prep)
+
+    def decode():
+        from tqdm.auto import tqdm
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            arrays = list(tqdm(pool.map(lambda p: _decode(p, prep), files), total=len(files),
+                               desc=f"decoding {label}/{split}", disable=not progress,
+                               mininterval=1.0))
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            examples = {a.shape: str(f) for a, f in zip(arrays, files)}
+            raise ValueError(
+                f"images in {folder / split} have different sizes "
+                f"({', '.join(f'{s[1]}x{s[2]} e.g. {p}' for s, p in list(examples.items())[:3])}); "
+                "pass preprocess=rdsc.data.Preprocess(resize=(H, W)) to bring them to one size.")
+        return np.stack(arrays), np.asarray(labels, dtype=np.int64), classes
+
+    return _cached(f"{label}-{split}", key, root, cache, decode)
+
+
+# --- torchvision's on-disk formats ----------------------------------------------------------
+
+def _read_cifar(folder: Path, split: str, fine: bool):
+    if fine:  # CIFAR-100
+        batches = [folder / split]
+        meta, meta_key, label_key = folder / "meta", "fine_label_names", "fine_labels"
+    else:
+        batches = [folder / f"data_batch_{i}" for i in range(1, 6)] if split == "train" \
+            else [folder / "test_batch"]
+        meta, meta_key, label_key = folder / "batches.meta", "label_names", "labels"
+    data, labels = [], []
+    for path in batches:
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(entry[label_key])
+    with open(meta, "rb") as f:
+        classes = list(pickle.load(f, encoding="latin1")[meta_key])
+    return np.concatenate(data), np.asarray(labels, dtype=np.int64), classes
+
+
+def _read_stl10(folder: Path, split: str):
+    x = np.fromfile(folder / f"{split}_X.bin", dtype=np.uint8)
+    if x.size % (3 * 96 * 96):
+        raise ValueError(f"{folder / f'{split}_X.bin'} is truncated ({x.size} bytes)")
+    # stored column-major per channel: transpose H and W back
+    images = x.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2)
+    labels = np.fromfile(folder / f"{split}_y.bin", dtype=np.uint8).astype(np.int64) - 1
+    if len(labels) != len(images):
+        raise ValueError(f"{folder}: {len(images)} images but {len(labels)} labels in split {split}")
+    classes = (folder / "class_names.txt").read_text().split()
+    return np.ascontiguousarray(images), labels, classes
+
+
+def _load_standard(name, split, root, prep, cache):
+    spec = DATASETS[name]
+    folder = root / spec.standard_folder
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    stamp = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    key = _cache_key("standard", str(folder.resolve()), split, stamp, prep)
+
+    def decode():
+        try:
+            if name == "stl10":
+                images, labels, classes = _read_stl10(folder, split)
+            else:
+                images, labels, classes = _read_cifar(folder, split, fine=(name == "cifar100"))
+        except (OSError, KeyError, pickle.UnpicklingError, ValueError) as err:
+            raise DatasetNotFoundError(
+                f"{name}: the files in {folder} are incomplete or corrupt ({err}). "
+                f"Delete {folder} and {spec.how_to_get}.") from err
+        if prep != Preprocess():
+            images = np.stack([_decode_array(a, prep) for a in images])
+        return images, labels, classes
+
+    return _cached(f"{name}-{split}", key, root, cache, decode)
+
+
+def _decode_array(chw: np.ndarray, prep: Preprocess) -> np.ndarray:
+    img = prep.apply(Image.fromarray(chw.transpose(1, 2, 0)))
+    return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+
+
+def _download(name, split, root, prep, cache, spec):
+    import torchvision.datasets as tvd
+    maker = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10}[name]
+    kwargs = {"split": split} if name == "stl10" else {"train": split == "train"}
+    try:
+        maker(str(root), download=True, **kwargs)
+    except Exception as err:  # no network, a refused host, a bad archive
+        raise _not_found(name, split, root, spec, reason=f"the download failed: {err}") from err
+    return _load_standard(name, split, root, prep, cache)
+
+
+def _not_found(name, split, root, spec, reason=None):
+    looked = [str(root / name / split)]
+    if spec.standard_folder:
+        looked.append(str(root / spec.standard_folder))
+    msg = (f"dataset {name!r} (split {split!r}) not found. Looked in: {', '.join(looked)}. "
+           + (f"{reason[:300]}. " if reason else "")
+           + f"To get it: {spec.how_to_get}. Set RDSC_DATA to use another data root.")
+    return DatasetNotFoundError(msg)
+
+
+# --- decoded-array cache --------------------------------------------------------------------
+
+def _cache_key(*parts) -> str:
+    text = json.dumps([CACHE_FORMAT, *[asdict(p) if isinstance(p, Preprocess) else p for p in parts]],
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cached(stem: str, key: str, root: Path, use_cache: bool, decode):
+    folder = cache_dir("datasets", root)
+    path = folder / f"{stem}-{key}.npz"
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                images, labels, classes = z["images"], z["labels"], list(z["classes"])
+            return torch.from_numpy(images), torch.from_numpy(labels), [str(c) for c in classes]
+        except Exception:  # an unreadable cache is only a cache: decode again
+            path.unlink(missing_ok=True)
+    images, labels, classes = decode()
+    if use_cache:
+        for old in folder.glob(f"{stem}-*.npz"):  # older versions of this split
+            old.unlink(missing_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, images=images, labels=labels, classes=np.asarray(classes, dtype=str))
+        os.replace(tmp, path)  # atomic: a killed run never leaves half a cache
+    return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), list(classes)
+
+
+def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
+    """Indices of ``n`` images drawn evenly across classes (sorted), or all when ``n`` is None.
+
+    Image folders are stored class by class, so the first ``n`` images would hold only
+    the first classes: always draw subsets with this.
+    """
+    labels = torch.as_tensor(labels)
+    if n is None or n >= len(labels):
+        return torch.arange(len(labels))
+    if n < 1:
+        raise ValueError(f"subset size must be positive, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    rank = torch.empty(len(labels), dtype=torch.int64)  # position of each image in its class's shuffle
+    for c in labels.unique():
+        idx = torch.nonzero(labels == c).flatten()
+        rank[idx[torch.randperm(len(idx), generator=gen)]] = torch.arange(len(idx))
+    # taking images by rank gives every class n / n_classes (+1) images
+    order = torch.sort(rank, stable=True).indices
+    return order[:n].sort().values

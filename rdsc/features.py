@@ -1,0 +1,317 @@
+"""The feature engine: a dataset through the random network, fast, streamed and cached.
+
+:func:`extract` computes the same features as ``RandomDepthwiseSignNet.forward``
+but differently:
+
+* **Images in batches, channels in chunks.** Channels never interact, so a chunk
+  of ``c`` channels runs through every layer while its maps are small enough to
+  stay in cache; k = 100,000 never needs all maps at once.
+* **First layer as one GEMM.** Image patches (``unfold``) times the filter matrix,
+  with the bias as an extra column, channels last, so the depthwise layers that
+  follow run on a channels-last map (fast on CPU and GPU).
+* **Exact bf16 arithmetic for 8-bit images.** Pixel values 0..255 are exact in
+  bfloat16, so splitting each float32 weight into three bfloat16 parts
+  (hi + mid + lo) gives a bf16 GEMM whose products are exact and whose
+  accumulation is float32: the same signs as float32 except at exact ties, at
+  several times the speed on CPUs and GPUs with bf16 matrix units. The GEMM
+  result may be rounded to bf16: rounding never changes a sign.
+* **Exact compact storage.** A feature is a mean of signs over an ``h x w`` map,
+  i.e. ``count / (h*w)`` with an integer count; the engine stores the counts as
+  int16 and :class:`FeatureArray` divides on read.
+
+With ``cache``, results go to an ``.npy`` file keyed by the network's
+configuration and a hash of the images; rows are written as they are computed
+and recorded in a small progress file, so a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.paths import cache_dir
+
+ENGINE_VERSION = 1  # bump when the engine's arithmetic changes: old caches are then ignored
+PRECISIONS = ("float32", "bfloat16")
+
+
+class FeatureArray:
+    """An ``N x k`` feature matrix stored as integer counts; indexing returns float32.
+
+    ``counts`` holds ``round(feature * h * w)`` (int16 or int32, possibly a
+    read-only memory map); ``feats[rows]`` or ``feats[rows, cols]`` returns
+    ``counts[...] / (h*w)`` as float32, so large matrices are read in blocks.
+    """
+
+    def __init__(self, counts: np.ndarray, denominator: int):
+        self.counts, self.denominator = counts, int(denominator)
+
+    @property
+    def shape(self):
+        return self.counts.shape
+
+    def __len__(self):
+        return self.counts.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.asarray(self.counts[index], dtype=np.float32) / np.float32(self.denominator)
+
+    def columns(self, k: int) -> "FeatureArray":
+        """The first ``k`` features (a view): the features of the same network with ``k`` blocks."""
+        return FeatureArray(self.counts[:, :k], self.denominator)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self):
+        return f"FeatureArray(shape={self.shape}, denominator={self.denominator})"
+
+
+# --- computing features ---------------------------------------------------------------------
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _chunk_sizes(device: torch.device, batch_size, channel_chunk):
+    # Measured on a 2-core CPU (benchmarks/feature_speed.py): small blocks that stay in
+    # cache are fastest there; a GPU wants large ones to fill its cores.
+    default_batch, default_chunk = (256, 4096) if device.type == "cuda" else (32, 128)
+    return (default_batch if batch_size is None else int(batch_size),
+            default_chunk if channel_chunk is None else int(channel_chunk))
+
+
+def _split_bf16(w: torch.Tensor) -> torch.Tensor:
+    """``rows x c`` float32 -> ``3*rows x c`` bfloat16 parts hi, mid, lo with hi+mid+lo ~= w."""
+    hi = w.to(torch.bfloat16)
+    rest = w - hi.float()
+    mid = rest.to(torch.bfloat16)
+    lo = (rest - mid.float()).to(torch.bfloat16)
+    return torch.cat([hi, mid, lo], dim=0)
+
+
+class _Engine:
+    """The network's weights laid out for the fast path on one device."""
+
+    def __init__(self, net: RandomDepthwiseSignNet, device: torch.device, precision: str):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.net, self.device, self.precision = net, device, precision
+        k = net.n_features
+        w = net.conv_weight.reshape(k, -1).t().float()            # CKK x k
+        b = net.conv_bias.float()[None]                            # 1 x k
+        # Filters in pixel units 0..255 with the bias as the last row: z = [p, 1] @ W.
+        self.w_pixels = torch.cat([w, 255.0 * b]).to(device)       # (CKK+1) x k, float32
+        self.w_unit = torch.cat([w, b]).to(device)                 # for float images in [0, 1]
+        self.w_split = _split_bf16(self.w_pixels) if precision == "float32" else None
+        self.dw_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+        self.depthwise = [(wt.to(device, self.dw_dtype), bs.to(device, self.dw_dtype))
+                          for wt, bs in net.depthwise_layers()]
+
+    def patches(self, x: torch.Tensor):
+        """Batch ``n x C x H x W`` -> (patch matrix ``n*h*w x (CKK+1)``, integer-pixel flag)."""
+        net = self.net
+        integer = x.dtype == torch.uint8
+        xf = x.to(self.device, non_blocking=True).float()
+        p = F.unfold(xf, net.kernel_size, padding=net.first_padding)   # n x CKK x hw
+        p = p.transpose(1, 2).reshape(-1, p.shape[1])
+        p = torch.cat([p, torch.ones(p.shape[0], 1, device=self.device)], dim=1)
+        if integer or self.precision == "bfloat16":
+            p = p.to(torch.bfloat16)
+            if integer and self.precision == "float32":
+                p = torch.cat([p, p, p], dim=1)   # matches the hi/mid/lo rows of w_split
+        return p, integer
+
+    def counts(self, patches, integer, n, hw, lo, hi) -> torch.Tensor:
+        """Counts (sum of final signs) for channels ``lo:hi`` of a batch: ``n x (hi-lo)`` float32."""
+        c = hi - lo
+        if integer and self.precision == "float32":
+            z = patches @ self.w_split[:, lo:hi]
+        elif self.precision == "bfloat16":
+            w = self.w_pixels if integer else self.w_unit
+            z = patches @ w[:, lo:hi].to(torch.bfloat16)
+        else:
+            z = patches @ self.w_unit[:, lo:hi]
+        h = z.sign_().view(n, hw[0], hw[1], c).permute(0, 3, 1, 2)   # channels-last view
+        for i, (wt, bs) in enumerate(self.depthwise):
+            if i % 2 == 0:
+                h = F.avg_pool2d(h, 2).to(self.dw_dtype)   # means of 4 signs: exact in bf16
+            h = F.conv2d(h, wt[lo:hi], bs[lo:hi], padding=self.net.padding, groups=c).sign_()
+        return h.float().sum(dim=(2, 3))
+
+
+def _as_images(images) -> torch.Tensor:
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"expected images as a tensor or array N x C x H x W, got {type(images).__name__}")
+    if images.is_floating_point() and images.numel():
+        # floats that are exactly q/255 take the exact integer path
+        sample = images[: min(len(images), 64)].float() * 255
+        if torch.equal(sample, sample.round()) and torch.equal((images.float() * 255).round() / 255,
+                                                                images.float()):
+            return (images.float() * 255).round().to(torch.uint8)
+    return images
+
+
+def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
+            start: int = 0, batch_size: int | None = None, channel_chunk: int | None = None,
+            device=None, precision: str = "float32", progress: bool = True,
+            on_batch=None) -> np.ndarray:
+    """Counts for ``images[start:]`` into ``out`` (``N x k`` integers); see :func:`extract`.
+
+    ``on_batch(lo, hi, block)`` is called with every finished block of rows.
+    """
+    images = _as_images(images)
+    net.check_input(images[:1], allow_uint8=True)
+    device = torch.device(device) if device is not None else default_device()
+    batch_size, channel_chunk = _chunk_sizes(device, batch_size, channel_chunk)
+    if batch_size < 1 or channel_chunk < 1:
+        raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
+    n_img, k = len(images), net.n_features
+    hw = net.map_sizes(images.shape[2], images.shape[3])[1]
+    if out is None:
+        out = np.empty((n_img, k), dtype=count_dtype(net, images.shape[2], images.shape[3]))
+    engine = _Engine(net, device, precision)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=n_img - start, desc=f"features k={k}", unit="img", disable=not progress,
+               mininterval=1.0)
+    block = torch.empty(0)
+    with torch.inference_mode():
+        for lo in range(start, n_img, batch_size):
+            hi = min(lo + batch_size, n_img)
+            x = images[lo:hi]
+            if x.is_floating_point() and not torch.isfinite(x).all():
+                raise ValueError(f"images {lo}..{hi - 1} contain NaN or infinite values")
+            patches, integer = engine.patches(x)
+            block = torch.empty(hi - lo, k, device=device)
+            for c0 in range(0, k, channel_chunk):
+                c1 = min(c0 + channel_chunk, k)
+                block[:, c0:c1] = engine.counts(patches, integer, hi - lo, hw, c0, c1)
+            rows = block.round().cpu().numpy().astype(out.dtype)
+            if on_batch is not None:
+                on_batch(lo, hi, rows)
+            else:
+                out[lo:hi] = rows
+            bar.update(hi - lo)
+    bar.close()
+    return out
+
+
+def count_dtype(net: RandomDepthwiseSignNet, height: int, width: int):
+    h, w = net.output_map_size(height, width)
+    return np.int16 if h * w <= np.iinfo(np.int16).max else np.int32
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+def images_digest(images) -> str:
+    """A hash of the images' shape, dtype and bytes: the dataset's identity for the cache."""
+    t = _as_images(images)
+    h = hashlib.blake2b(f"{tuple(t.shape)}:{t.dtype}".encode(), digest_size=16)
+    flat = t.contiguous().view(-1)
+    if flat.dtype != torch.uint8:
+        flat = flat.view(torch.uint8) if flat.is_contiguous() else flat
+    arr = flat.cpu().numpy()
+    step = 1 << 26
+    for i in range(0, arr.size, step):
+        h.update(arr[i:i + step].tobytes())
+    return h.hexdigest()
+
+
+def cache_key(net: RandomDepthwiseSignNet, images, precision: str) -> str:
+    text = json.dumps({"engine": ENGINE_VERSION, "net": net.config, "precision": precision,
+                       "images": images_digest(images)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, device=None,
+            cache=None, *, name: str = "features", precision: str = "float32",
+            channel_chunk: int | None = None, progress: bool = True) -> FeatureArray:
+    """The ``N x k`` features of ``images`` under ``net``, as a :class:`FeatureArray`.
+
+    Args:
+        net: the random network (its weights are used; its device does not matter).
+        images: ``N x C x H x W``, uint8 (0..255) or float in [0, 1], tensor or array.
+        batch_size: images per step (default: 32 on CPU, 256 on CUDA).
+        device: where to compute (default: CUDA when present, else the CPU's cores).
+        cache: ``None`` (keep in memory), ``True`` (``<data root>/cache/features``) or a folder.
+        name: readable prefix of the cache file.
+        precision: ``float32`` (the network's exact signs, up to ties at zero) or
+            ``bfloat16`` (faster, first-layer weights rounded: some signs change).
+        channel_chunk: channels per step (default: 128 on CPU, 4096 on CUDA).
+    """
+    images = _as_images(images)
+    net.check_input(images[:1], allow_uint8=True)
+    h, w = net.output_map_size(images.shape[2], images.shape[3])
+    opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
+                precision=precision, progress=progress)
+    if cache is None or cache is False:
+        return FeatureArray(compute(net, images, **opts), h * w)
+    folder = cache_dir("features") if cache is True else Path(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{cache_key(net, images, precision)}.npy"
+    return FeatureArray(_compute_cached(net, images, path, opts), h * w)
+
+
+def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
+    n, k = len(images), net.n_features
+    dtype = count_dtype(net, images.shape[2], images.shape[3])
+    progress_file = path.with_suffix(".progress.json")
+    done = 0
+    if path.is_file() and progress_file.is_file():
+        try:
+            done = int(json.loads(progress_file.read_text())["rows_done"])
+        except (ValueError, KeyError, json.JSONDecodeError):
+            done = 0  # unreadable record: recompute from the start
+    elif path.is_file():
+        try:  # no progress record: a finished cache
+            arr = np.load(path, mmap_mode="r")
+            if arr.shape == (n, k) and arr.dtype == dtype:
+                return arr
+        except (ValueError, OSError):
+            pass
+        path.unlink()
+    if done == 0 or not path.is_file():
+        done = 0
+        m = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, k))
+        del m  # a sparse file of the right size; rows are written below
+        _write_progress(progress_file, 0, n)
+    offset = _data_offset(path)
+    row_bytes = k * np.dtype(dtype).itemsize
+    # Rows go to the file with plain writes, not through a memory map, so finished rows
+    # do not stay in this process's memory (k = 100,000 x 10,000 images is 2 GB).
+    with open(path, "r+b") as f:
+        def write(lo, hi, rows):
+            os.pwrite(f.fileno(), np.ascontiguousarray(rows).tobytes(), offset + lo * row_bytes)
+            if time.monotonic() - write.last > 2 or hi == n:
+                f.flush()
+                os.fsync(f.fileno())
+                _write_progress(progress_file, hi, n)
+                write.last = time.monotonic()
+        write.last = time.monotonic()
+        if done < n:
+            compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write, **opts)
+    progress_file.unlink()
+    return np.load(path, mmap_mode="r")
+
+
+def _data_offset(path: Path) -> int:
+    m = np.load(path, mmap_mode="r")
+    offset = m.offset
+    del m
+    return offset
+
+
+def _write_progress(path: Path, rows_done: int, n: int) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"rows_done": rows_done, "rows": n}))
+    os.replace(tmp, path)

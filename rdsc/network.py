@@ -1,0 +1,232 @@
+"""The random depthwise signed convolutional network (Xue & Roshan, v3 settings).
+
+Feature ``i`` of the network is one small random block applied to the image::
+
+    sign(conv_KxK(x; w1_i, b1_i))                      # 3 -> 1 channel, padding 1
+    L times: avgpool 2x2 -> sign(dwconv_KxK) -> sign(dwconv_KxK)  # 1 -> 1, 'same' padding
+    global average pooling                             # one number in [-1, 1]
+
+Stacking ``k`` such blocks is exactly one network whose first layer is an
+ordinary convolution with ``k`` output channels and whose later layers are
+depthwise (``groups=k``): channel ``i`` only ever sees filter ``i``.
+:class:`RandomDepthwiseSignNet` is that network, written layer by layer as the
+authors did (the plain reference; :func:`rdsc.features.extract` is the fast
+engine), and :class:`IndependentBlocks` is the literal ``k``-block form.
+
+Nothing is trained: every weight and bias is drawn once from a seeded generator.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The paper's kernel size K and number of blocks L per dataset (PAPER.md table).
+PRESETS: dict[str, dict] = {
+    "cifar10": {"kernel_size": 5, "n_blocks": 1},
+    "cifar100": {"kernel_size": 5, "n_blocks": 1},
+    "stl10": {"kernel_size": 3, "n_blocks": 3},
+    "miniimagenet10": {"kernel_size": 5, "n_blocks": 2},
+    "corel": {"kernel_size": 3, "n_blocks": 2},
+}
+
+INITS = ("normal", "uniform", "rademacher")
+_SEED_BLOCK = 1024  # weights are drawn in blocks of this many channels (see _draw_weights)
+
+
+def _draw(gen: torch.Generator, shape, init: str) -> torch.Tensor:
+    if init == "normal":
+        return torch.randn(shape, generator=gen)
+    if init == "uniform":
+        return torch.rand(shape, generator=gen) * 2 - 1
+    return torch.randint(0, 2, shape, generator=gen).float() * 2 - 1  # rademacher
+
+
+def _draw_weights(n_features, in_channels, kernel_size, n_blocks, seed, init):
+    """All weights, drawn on the CPU so every device gets the same numbers.
+
+    Channels are drawn in blocks of 1024 from generators seeded by (seed, block),
+    so the first k' channels of a k-feature network are the k'-feature network.
+    """
+    K, parts = kernel_size, []
+    for start in range(0, n_features, _SEED_BLOCK):
+        digest = hashlib.sha256(f"rdsc:{seed}:{start // _SEED_BLOCK}".encode()).digest()
+        gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+        block = [_draw(gen, (_SEED_BLOCK, in_channels, K, K), init), _draw(gen, (_SEED_BLOCK,), init)]
+        for _ in range(n_blocks):
+            for _ in range(2):
+                block += [_draw(gen, (_SEED_BLOCK, 1, K, K), init), _draw(gen, (_SEED_BLOCK,), init)]
+        parts.append(block)
+    return [torch.cat(ts)[:n_features].contiguous() for ts in zip(*parts)]
+
+
+class RandomDepthwiseSignNet(nn.Module):
+    """Random depthwise signed network: float images ``N x C x H x W`` in [0, 1] -> ``N x k``.
+
+    Args:
+        n_features: k, the number of random blocks (output features).
+        kernel_size: K of every convolution.
+        n_blocks: L, the number of (avg-pool, dwconv, sign, dwconv, sign) blocks.
+        in_channels: C of the input images.
+        seed: seeds all weights; the same seed gives the same weights everywhere.
+        first_padding: zero padding of the first convolution (the authors: 1, even for K=5).
+        padding: zero padding of the depthwise convolutions (default ``(K-1)//2``, 'same').
+        init: weight and bias distribution: ``normal`` N(0,1) (the paper), ``uniform``
+            U(-1,1), or ``rademacher`` (+-1).
+
+    Each output feature is a mean of signs over the last ``h x w`` map, so it is an
+    exact multiple of ``1/(h*w)`` in [-1, 1] (see :meth:`output_map_size`).
+    """
+
+    def __init__(self, n_features: int, kernel_size: int = 5, n_blocks: int = 1,
+                 in_channels: int = 3, seed: int = 2018, first_padding: int = 1,
+                 padding: int | None = None, init: str = "normal"):
+        super().__init__()
+        if int(n_features) < 1:
+            raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+        if int(kernel_size) < 1 or int(n_blocks) < 0 or int(in_channels) < 1:
+            raise ValueError(f"need kernel_size >= 1, n_blocks >= 0, in_channels >= 1; got "
+                             f"{kernel_size}, {n_blocks}, {in_channels}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.n_features, self.kernel_size, self.n_blocks = int(n_features), int(kernel_size), int(n_blocks)
+        self.in_channels, self.seed, self.init = int(in_channels), int(seed), init
+        self.first_padding = int(first_padding)
+        self.padding = (self.kernel_size - 1) // 2 if padding is None else int(padding)
+        weights = _draw_weights(self.n_features, self.in_channels, self.kernel_size,
+                                self.n_blocks, self.seed, init)
+        # buffers, not parameters: nothing here is ever trained
+        self.register_buffer("conv_weight", weights[0])
+        self.register_buffer("conv_bias", weights[1])
+        for i, w in enumerate(weights[2:]):
+            kind = "weight" if i % 2 == 0 else "bias"
+            self.register_buffer(f"dw{i // 2}_{kind}", w)
+
+    @classmethod
+    def for_dataset(cls, dataset: str, n_features: int, **options) -> "RandomDepthwiseSignNet":
+        """The paper's network for ``dataset`` (a key of :data:`PRESETS`)."""
+        if dataset not in PRESETS:
+            raise ValueError(f"no preset for {dataset!r}; presets exist for {', '.join(PRESETS)}")
+        return cls(n_features, **{**PRESETS[dataset], **options})
+
+    @property
+    def config(self) -> dict:
+        """Everything that determines the weights and the computation (cache keys use it)."""
+        return {"n_features": self.n_features, "kernel_size": self.kernel_size,
+                "n_blocks": self.n_blocks, "in_channels": self.in_channels, "seed": self.seed,
+                "first_padding": self.first_padding, "padding": self.padding, "init": self.init}
+
+    def depthwise_layers(self):
+        """``[(weight k x 1 x K x K, bias k), ...]``: 2 per block, in order."""
+        return [(getattr(self, f"dw{i}_weight"), getattr(self, f"dw{i}_bias"))
+                for i in range(2 * self.n_blocks)]
+
+    def map_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Spatial size of the input, after the first conv, and after each block."""
+        K, sizes = self.kernel_size, [(height, width)]
+        h, w = height + 2 * self.first_padding - K + 1, width + 2 * self.first_padding - K + 1
+        sizes.append((h, w))
+        for _ in range(self.n_blocks):
+            h, w = h // 2, w // 2
+            h, w = h + 2 * self.padding - K + 1, w + 2 * self.padding - K + 1
+            h, w = h + 2 * self.padding - K + 1, w + 2 * self.padding - K + 1
+            sizes.append((h, w))
+        return sizes
+
+    def output_map_size(self, height: int, width: int) -> tuple[int, int]:
+        """Size ``(h, w)`` of the map that global average pooling averages."""
+        return self.map_sizes(height, width)[-1]
+
+    def check_input(self, x, allow_uint8: bool = False) -> None:
+        """Raise a clear error for input the network cannot take."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor of images, got {type(x).__name__}")
+        if x.dim() != 4:
+            raise ValueError(f"expected images N x C x H x W, got shape {tuple(x.shape)}")
+        if x.shape[1] != self.in_channels:
+            hint = " (channels last? use x.permute(0, 3, 1, 2))" if x.shape[-1] == self.in_channels else ""
+            raise ValueError(f"expected {self.in_channels} channels, got {x.shape[1]} in shape "
+                             f"{tuple(x.shape)}{hint}")
+        if x.dtype == torch.uint8 and not allow_uint8:
+            raise TypeError("got uint8 images; the network expects floats in [0, 1]: "
+                            "use images.float() / 255 (rdsc.features.extract takes uint8 directly)")
+        if x.dtype != torch.uint8 and not x.is_floating_point():
+            raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}")
+        sizes = self.map_sizes(x.shape[2], x.shape[3])
+        if any(h < 1 or w < 1 for h, w in sizes[1:]) or any(h < 2 or w < 2 for h, w in sizes[1:-1]):
+            raise ValueError(
+                f"images of {x.shape[2]}x{x.shape[3]} are too small for K={self.kernel_size}, "
+                f"L={self.n_blocks} (map sizes {sizes}); use at least {self.min_input_size()} pixels a side")
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError("images contain NaN or infinite values")
+
+    def min_input_size(self) -> int:
+        """The smallest square input whose maps all stay at least 1 pixel (2 before a pool)."""
+        side = 1
+        while True:
+            sizes = self.map_sizes(side, side)
+            if all(h >= 1 for h, _ in sizes[1:]) and all(h >= 2 for h, _ in sizes[1:-1]):
+                return side
+            side += 1
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The maps after the first layer and after each depthwise layer (each ``N x k x h x w``)."""
+        self.check_input(x)
+        maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))]
+        h = maps[0]
+        for i, (w, b) in enumerate(self.depthwise_layers()):
+            if i % 2 == 0:
+                h = F.avg_pool2d(h, 2)
+            h = torch.sign(F.conv2d(h, w, b, padding=self.padding, groups=self.n_features))
+            maps.append(h)
+        return maps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` floats in [0, 1] -> ``N x k`` features in [-1, 1]."""
+        return self.feature_maps(x)[-1].mean(dim=(2, 3))
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.items())
+
+
+class RandomSignBlock(nn.Module):
+    """One feature, written on its own: a 1-channel random block ending in global average pooling."""
+
+    def __init__(self, conv_weight, conv_bias, depthwise, first_padding: int, padding: int):
+        super().__init__()
+        self.register_buffer("conv_weight", conv_weight)  # 1 x C x K x K
+        self.register_buffer("conv_bias", conv_bias)      # 1
+        self.depthwise = [(w, b) for w, b in depthwise]   # [(1 x 1 x K x K, 1), ...]
+        self.first_padding, self.padding = first_padding, padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` -> ``N``."""
+        h = torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))
+        for i, (w, b) in enumerate(self.depthwise):
+            if i % 2 == 0:
+                h = F.avg_pool2d(h, 2)
+            h = torch.sign(F.conv2d(h, w, b, padding=self.padding))
+        return h.mean(dim=(1, 2, 3))
+
+
+class IndependentBlocks(nn.Module):
+    """The literal formulation: ``k`` independent :class:`RandomSignBlock` with ``net``'s weights."""
+
+    def __init__(self, net: RandomDepthwiseSignNet):
+        super().__init__()
+        self.net = net
+        self.blocks = [self.block(i) for i in range(net.n_features)]
+
+    def block(self, i: int) -> RandomSignBlock:
+        net = self.net
+        depthwise = [(w[i:i + 1], b[i:i + 1]) for w, b in net.depthwise_layers()]
+        return RandomSignBlock(net.conv_weight[i:i + 1], net.conv_bias[i:i + 1], depthwise,
+                               net.first_padding, net.padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` -> ``N x k``, one block at a time."""
+        self.net.check_input(x)
+        return torch.stack([blk(x) for blk in self.blocks], dim=1)
+

@@ -1,0 +1,50 @@
+"""Shared fixtures. Real-data tests skip when the shared datasets are absent, except
+where ``RDSC_REQUIRE_REAL_DATA=1`` (set by .ci/run): there their absence fails."""
+import os
+from pathlib import Path
+
+import pytest
+
+from rdsc.paths import data_root
+
+REAL_DATASETS = {"cifar10": ("train", "test"), "miniimagenet10": ("train", "test"),
+                 "corel": ("database", "queries")}
+
+
+def real_data_missing(name: str) -> str | None:
+    """Why ``name`` cannot be used from the data root, or None when it is there."""
+    root = data_root()
+    missing = [s for s in REAL_DATASETS[name] if not (root / name / s).is_dir()]
+    if missing:
+        return (f"real dataset {name!r} is not in {root} (missing {missing}); extract "
+                f"../shared/data/{name}.tar into it, or set RDSC_DATA")
+    return None
+
+
+def require_real_data(*names: str) -> None:
+    for name in names:
+        reason = real_data_missing(name)
+        if reason:
+            if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
+                pytest.fail(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
+            pytest.skip(reason)
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch) -> Path:
+    """Results of the run under test go to a temporary folder, not data/results."""
+    folder = tmp_path / "results"
+    monkeypatch.setenv("RDSC_RESULTS", str(folder))
+    return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Executed chapter notebooks (nbval) need CIFAR-10 and miniimagenet10."""
+    reason = real_data_missing("cifar10") or real_data_missing("miniimagenet10")
+    if not reason:
+        return
+    for item in items:
+        if str(item.fspath).endswith(".ipynb"):
+            if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
+                raise pytest.UsageError(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -1,0 +1,49 @@
+"""Every chapter in _toc.yml runs under papermill at the smoke profile and writes its results.
+
+(``make test`` also runs the converted notebooks through nbval, lax.)"""
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rdsc.chapters import chapter_files, run
+from rdsc.paths import book_root
+
+from conftest import require_real_data
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = chapter_files(ROOT)
+# chapters rerun with other parameters, as a reader would through papermill
+EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}]}
+
+
+def test_toc_lists_existing_chapters_and_config_fails_on_errors():
+    assert CHAPTERS, "no chapters in _toc.yml"
+    for path in CHAPTERS:
+        assert path.is_file(), f"_toc.yml lists {path}, which does not exist"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["raise_on_error"] is True
+    assert (ROOT / "intro.md").is_file()
+
+
+def test_every_chapter_starts_with_a_parameters_cell_with_profile():
+    import jupytext
+    for path in CHAPTERS:
+        nb = jupytext.read(path)
+        first_code = next(c for c in nb.cells if c.cell_type == "code")
+        assert "parameters" in first_code.metadata.get("tags", []), path.name
+        assert "profile = " in first_code.source and "RDSC_PROFILE" in first_code.source, path.name
+
+
+@pytest.mark.parametrize("chapter,params", [(c, {}) for c in CHAPTERS] +
+                         [(c, p) for c in CHAPTERS for p in EXTRA_RUNS.get(c.stem, [])],
+                         ids=lambda v: v.stem if isinstance(v, Path) else "-".join(map(str, v.values())) or "default")
+def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
+    require_real_data("cifar10", "miniimagenet10")
+    out = run(chapter, tmp_path / f"{chapter.stem}.ipynb", {"profile": "smoke", **params}, timeout=600)
+    assert out.is_file()
+    written = list((results_dir / chapter.stem).glob("*-smoke.json"))
+    assert written, f"{chapter.stem} wrote no results JSON"
+    record = json.loads(written[0].read_text())
+    assert record["profile"] == "smoke"

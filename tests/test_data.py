@@ -1,0 +1,281 @@
+"""The data layer: every format, labels, shapes, preprocessing, the cache, every error."""
+import os
+import pickle
+import time
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rdsc import data
+from rdsc.data import DatasetNotFoundError, ImageReadError, Preprocess
+
+from conftest import require_real_data
+
+rng = np.random.default_rng(0)
+
+
+def write_folder(root, name, split, per_class, size=(12, 10), mode="RGB", ext="png"):
+    """An image folder <root>/<name>/<split>/<class>/<i>.<ext>; returns the arrays written (CHW)."""
+    written = {}
+    for cls, n in per_class.items():
+        folder = root / name / split / cls
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            h, w = size
+            arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            Image.fromarray(arr).convert(mode).save(folder / f"{i:03d}.{ext}")
+            written[(cls, i)] = np.asarray(Image.fromarray(arr).convert(mode).convert("RGB")).transpose(2, 0, 1)
+    return written
+
+
+def test_image_folder_labels_shapes_and_pixels(tmp_path):
+    written = write_folder(tmp_path, "toy", "train", {"b_cat": 3, "a_dog": 2})
+    images, labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert classes == ["a_dog", "b_cat"]
+    assert images.dtype == torch.uint8 and images.shape == (5, 3, 12, 10)
+    assert labels.dtype == torch.int64 and labels.tolist() == [0, 0, 1, 1, 1]
+    np.testing.assert_array_equal(images[0].numpy(), written[("a_dog", 0)])  # png is lossless
+    np.testing.assert_array_equal(images[4].numpy(), written[("b_cat", 2)])
+
+
+def test_labels_agree_between_splits_when_a_class_is_missing(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 1, "b": 1, "c": 1})
+    write_folder(tmp_path, "toy", "test", {"c": 2})
+    _, labels, classes = data.load(str(tmp_path / "toy"), "test", root=tmp_path)
+    assert classes == ["a", "b", "c"] and labels.tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_grayscale_rgba_palette_become_rgb(tmp_path, mode):
+    write_folder(tmp_path, "toy", "train", {"a": 2}, mode=mode)
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert images.shape == (2, 3, 12, 10)
+    if mode == "L":
+        assert torch.equal(images[:, 0], images[:, 1]) and torch.equal(images[:, 1], images[:, 2])
+
+
+def test_non_image_files_are_ignored(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    (tmp_path / "toy" / "train" / "a" / "notes.txt").write_text("hello")
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert len(images) == 2
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    bad = tmp_path / "toy" / "train" / "a" / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(ImageReadError, match="broken.jpg"):
+        data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+
+
+def test_mixed_sizes_need_a_resize(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 1}, size=(12, 10))
+    write_folder(tmp_path, "toy", "train", {"b": 1}, size=(20, 16))
+    with pytest.raises(ValueError, match="different sizes.*Preprocess"):
+        data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path,
+                             preprocess=Preprocess(resize=(8, 8)))
+    assert images.shape == (2, 3, 8, 8)
+
+
+def test_preprocess_resize_shorter_side_and_centre_crop():
+    img = Image.fromarray(rng.integers(0, 256, (84, 168, 3), dtype=np.uint8))
+    out = Preprocess(resize=128, crop=112).apply(img)
+    assert out.size == (112, 112)
+    assert Preprocess(resize=128).apply(img).size == (256, 128)
+    assert Preprocess(resize=(128, 128)).apply(img).size == (128, 128)
+    with pytest.raises(ValueError, match="larger"):
+        Preprocess(crop=100).apply(img)
+
+
+def test_named_dataset_uses_its_preprocessing(tmp_path):
+    write_folder(tmp_path, "miniimagenet10", "train", {"n01": 2}, size=(84, 84), ext="jpg")
+    images, _, _ = data.load("miniimagenet10", "train", root=tmp_path)
+    assert images.shape == (2, 3, 112, 112)
+    write_folder(tmp_path, "corel", "queries", {"100": 1}, size=(85, 128), ext="jpg")
+    images, _, classes = data.load("corel", "queries", root=tmp_path)
+    assert images.shape == (1, 3, 128, 128) and classes == ["100"]
+
+
+def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
+    write_folder(tmp_path, "toy", "train", {"a": 3})
+    first = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert len(list((tmp_path / "cache" / "datasets").glob("*.npz"))) == 1
+
+    def no_decoding(*args):
+        raise AssertionError("decoded although the cache is valid")
+    monkeypatch.setattr(data, "_decode", no_decoding)
+    second = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    assert first[2] == second[2]
+    monkeypatch.undo()
+
+    # a changed source is decoded afresh and replaces the old cache
+    path = tmp_path / "toy" / "train" / "a" / "000.png"
+    Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(path)
+    os.utime(path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    third = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert third[0][0].sum() == 0
+    assert len(list((tmp_path / "cache" / "datasets").glob("*.npz"))) == 1
+    # a changed preprocessing too
+    fourth = data.load(str(tmp_path / "toy"), "train", root=tmp_path, preprocess=Preprocess(resize=(6, 6)))
+    assert fourth[0].shape == (3, 3, 6, 6)
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    cache_file, = (tmp_path / "cache" / "datasets").glob("*.npz")
+    cache_file.write_bytes(b"garbage")
+    again, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert torch.equal(images, again)
+
+
+# --- standard on-disk formats, written here in the real layouts ------------------------------
+
+def write_cifar(root, n_per_batch=4, fine=False):
+    if fine:
+        folder = root / "cifar-100-python"
+        folder.mkdir(parents=True)
+        arrays = {}
+        for split, n in (("train", 6), ("test", 3)):
+            x = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+            y = rng.integers(0, 100, n).tolist()
+            with open(folder / split, "wb") as f:
+                pickle.dump({"data": x, "fine_labels": y, "coarse_labels": [0] * n}, f)
+            arrays[split] = (x, y)
+        with open(folder / "meta", "wb") as f:
+            pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
+        return arrays
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    xs, ys = [], []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        x = rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
+        y = rng.integers(0, 10, n_per_batch).tolist()
+        with open(folder / name, "wb") as f:
+            pickle.dump({"data": x, "labels": y}, f)
+        xs.append(x), ys.append(y)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog",
+                                     "frog", "horse", "ship", "truck"]}, f)
+    return xs, ys
+
+
+def test_cifar10_pickle_format(tmp_path):
+    xs, ys = write_cifar(tmp_path)
+    images, labels, classes = data.load("cifar10", "train", root=tmp_path, download=False)
+    assert images.shape == (20, 3, 32, 32) and classes[3] == "cat"
+    np.testing.assert_array_equal(images[:4].reshape(4, -1).numpy(), xs[0])
+    assert labels.tolist() == sum(ys[:5], [])
+    test_images, test_labels, _ = data.load("cifar10", "test", root=tmp_path, download=False)
+    np.testing.assert_array_equal(test_images.reshape(4, -1).numpy(), xs[5])
+
+
+def test_cifar100_pickle_format(tmp_path):
+    arrays = write_cifar(tmp_path, fine=True)
+    images, labels, classes = data.load("cifar100", "test", root=tmp_path, download=False)
+    assert images.shape == (3, 3, 32, 32) and len(classes) == 100
+    np.testing.assert_array_equal(images.reshape(3, -1).numpy(), arrays["test"][0])
+    assert labels.tolist() == arrays["test"][1]
+
+
+def test_stl10_binary_format(tmp_path):
+    folder = tmp_path / "stl10_binary"
+    folder.mkdir()
+    hwc = rng.integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)  # 3 images, H x W x C
+    chw = hwc.transpose(0, 3, 1, 2)
+    # the binary stores each channel column-major: C x W x H
+    chw.transpose(0, 1, 3, 2).tofile(folder / "train_X.bin")
+    np.array([1, 10, 4], np.uint8).tofile(folder / "train_y.bin")
+    (folder / "class_names.txt").write_text("\n".join(f"k{i}" for i in range(10)) + "\n")
+    images, labels, classes = data.load("stl10", "train", root=tmp_path, download=False)
+    np.testing.assert_array_equal(images.numpy(), chw)
+    assert labels.tolist() == [0, 9, 3] and classes[0] == "k0"
+
+
+def test_stl10_truncated_file_is_a_clear_error(tmp_path):
+    folder = tmp_path / "stl10_binary"
+    folder.mkdir()
+    (folder / "test_X.bin").write_bytes(b"\0" * 1000)
+    (folder / "test_y.bin").write_bytes(b"\1")
+    (folder / "class_names.txt").write_text("a\n")
+    with pytest.raises(DatasetNotFoundError, match="stl10.*truncated"):
+        data.load("stl10", "test", root=tmp_path, download=False)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def test_missing_dataset_offline_says_where_and_how(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+    monkeypatch.setattr(tvd, "CIFAR100", offline)
+    with pytest.raises(DatasetNotFoundError) as err:
+        data.load("cifar100", "train", root=tmp_path)
+    msg = str(err.value)
+    assert "cifar100" in msg and str(tmp_path / "cifar-100-python") in msg
+    assert "download failed" in msg and "To get it" in msg
+
+
+def test_missing_dataset_without_download(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"miniimagenet10.*shared/data/miniimagenet10.tar"):
+        data.load("miniimagenet10", "train", root=tmp_path)
+
+
+def test_bad_names_and_splits(tmp_path):
+    with pytest.raises(ValueError, match="splits"):
+        data.load("corel", "train", root=tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="neither a known dataset"):
+        data.load("not-a-dataset", "train", root=tmp_path)
+    write_folder(tmp_path, "toy", "train", {"a": 1})
+    with pytest.raises(DatasetNotFoundError, match="no split 'test'"):
+        data.load(str(tmp_path / "toy"), "test", root=tmp_path)
+
+
+def test_data_root_from_environment(tmp_path, monkeypatch):
+    write_folder(tmp_path, "corel", "queries", {"100": 1}, size=(20, 20), ext="jpg")
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    images, _, _ = data.load("corel", "queries")
+    assert images.shape == (1, 3, 128, 128)
+
+
+def test_subset_is_class_balanced():
+    labels = torch.arange(10).repeat_interleave(50)  # sorted by class, as image folders are
+    idx = data.subset(labels, 100)
+    assert len(idx) == 100 and labels[idx].bincount().tolist() == [10] * 10
+    assert torch.equal(idx, idx.sort().values)
+    assert len(data.subset(labels, None)) == 500
+    with pytest.raises(ValueError):
+        data.subset(labels, 0)
+
+
+# --- the real data -------------------------------------------------------------------------
+
+def test_real_cifar10_train_and_cached_reload():
+    require_real_data("cifar10")
+    images, labels, classes = data.load("cifar10", "train")
+    assert images.shape == (50_000, 3, 32, 32) and images.dtype == torch.uint8
+    assert labels.bincount().tolist() == [5000] * 10
+    assert classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                       "ship", "truck"]
+    start = time.perf_counter()
+    again, _, _ = data.load("cifar10", "train")
+    assert time.perf_counter() - start < 10, "the cached reload should take seconds"
+    assert torch.equal(images[::997], again[::997])
+
+
+def test_real_miniimagenet10_and_corel():
+    require_real_data("miniimagenet10", "corel")
+    images, labels, classes = data.load("miniimagenet10", "test")
+    assert images.shape == (1000, 3, 112, 112) and labels.bincount().tolist() == [100] * 10
+    assert "n02110341" in classes
+    db, db_labels, db_classes = data.load("corel", "database")
+    q, q_labels, _ = data.load("corel", "queries")
+    assert db.shape == (430, 3, 128, 128) and len(db_classes) == 8
+    assert q.shape == (8, 3, 128, 128) and q_labels.tolist() == list(range(8))

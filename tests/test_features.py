@@ -1,0 +1,179 @@
+"""The feature engine: agrees with the network, deterministic, cached, resumable, exact storage."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import features
+from rdsc.features import FeatureArray, extract
+from rdsc.network import RandomDepthwiseSignNet
+
+from conftest import require_real_data
+
+
+def pixels(n=20, size=32, seed=0):
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 44), ("corel", 36)])
+def test_engine_agrees_with_the_network(dataset, size):
+    net = RandomDepthwiseSignNet.for_dataset(dataset, 300)
+    x = pixels(12, size)
+    reference = net(x.float() / 255).numpy()
+    fast = np.asarray(extract(net, x, progress=False))
+    assert fast.shape == (12, 300) and fast.dtype == np.float32
+    # only sign ties (pre-activations within rounding of zero) may differ
+    assert (fast != reference).mean() < 1e-3
+    h, w = net.output_map_size(size, size)
+    np.testing.assert_allclose(fast * h * w, np.round(fast * h * w), atol=1e-3)  # j / (h*w)
+
+
+def test_same_features_for_every_batch_size_and_channel_chunk():
+    net = RandomDepthwiseSignNet(200)
+    x = pixels(13)
+    base = extract(net, x, progress=False).counts
+    for batch_size, chunk in [(1, 200), (5, 7), (13, 64), (4, 1000)]:
+        other = extract(net, x, batch_size=batch_size, channel_chunk=chunk, progress=False).counts
+        assert np.array_equal(base, other), (batch_size, chunk)
+
+
+def test_float_and_uint8_input_give_the_same_features():
+    net = RandomDepthwiseSignNet(64)
+    x = pixels(6)
+    assert np.array_equal(extract(net, x, progress=False).counts,
+                          extract(net, x.float() / 255, progress=False).counts)
+    assert np.array_equal(extract(net, x, progress=False).counts,
+                          extract(net, x.numpy(), progress=False).counts)
+
+
+def test_non_integer_floats_take_the_float32_path():
+    net = RandomDepthwiseSignNet(64)
+    x = torch.rand(5, 3, 32, 32)
+    assert (np.asarray(extract(net, x, progress=False)) != net(x).numpy()).mean() < 1e-3
+
+
+def test_bfloat16_is_close_but_not_exact():
+    net = RandomDepthwiseSignNet(128)
+    x = pixels(8)
+    exact = np.asarray(extract(net, x, progress=False))
+    low = np.asarray(extract(net, x, precision="bfloat16", progress=False))
+    assert np.corrcoef(exact.ravel(), low.ravel())[0, 1] > 0.8
+    with pytest.raises(ValueError, match="precision"):
+        extract(net, x, precision="fp8", progress=False)
+
+
+def test_feature_array_reads_blocks_and_columns():
+    counts = np.array([[225, -225, 0], [1, 2, 3]], np.int16)
+    f = FeatureArray(counts, 225)
+    assert f.shape == (2, 3) and len(f) == 2
+    np.testing.assert_allclose(f[0], [1, -1, 0])
+    np.testing.assert_allclose(np.asarray(f.columns(2)), counts[:, :2] / 225)
+
+
+def test_cache_reuses_and_separates(tmp_path, monkeypatch):
+    net = RandomDepthwiseSignNet(40)
+    x = pixels(10)
+    first = extract(net, x, cache=tmp_path, progress=False)
+    assert isinstance(first.counts, np.memmap)
+    files = sorted(tmp_path.glob("*.npy"))
+    assert len(files) == 1 and not list(tmp_path.glob("*.progress.json"))
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("recomputed although the cache is complete")
+    monkeypatch.setattr(features, "compute", no_compute)
+    again = extract(net, x, cache=tmp_path, progress=False)
+    assert np.array_equal(first.counts, again.counts)
+    monkeypatch.undo()
+    # another configuration, other images: other files
+    extract(RandomDepthwiseSignNet(40, seed=3), x, cache=tmp_path, progress=False)
+    extract(net, pixels(10, seed=1), cache=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    net = RandomDepthwiseSignNet(30)
+    x = pixels(10)
+    expected = extract(net, x, progress=False).counts
+    real_compute = features.compute
+    calls = []
+
+    def dies_after_two_batches(net, images, out, *, start=0, on_batch=None, **kw):
+        def counting(lo, hi, rows):
+            if len(calls) == 2:
+                raise KeyboardInterrupt("killed")
+            calls.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
+    monkeypatch.setattr(features, "compute", dies_after_two_batches)
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+    with pytest.raises(KeyboardInterrupt):
+        extract(net, x, cache=tmp_path, batch_size=3, progress=False)
+    progress_file, = tmp_path.glob("*.progress.json")
+    assert json.loads(progress_file.read_text())["rows_done"] == 6
+    monkeypatch.undo()
+
+    starts = []
+
+    def records_start(net, images, out, *, start=0, **kw):
+        starts.append(start)
+        return real_compute(net, images, out, start=start, **kw)
+    monkeypatch.setattr(features, "compute", records_start)
+    resumed = extract(net, x, cache=tmp_path, batch_size=3, progress=False)
+    assert starts == [6]
+    assert np.array_equal(resumed.counts, expected)
+    assert not list(tmp_path.glob("*.progress.json"))
+
+
+def test_truncated_cache_file_is_recomputed(tmp_path):
+    net = RandomDepthwiseSignNet(20)
+    x = pixels(5)
+    first = np.array(extract(net, x, cache=tmp_path, progress=False).counts)
+    path, = tmp_path.glob("*.npy")
+    path.write_bytes(path.read_bytes()[:100])
+    again = extract(net, x, cache=tmp_path, progress=False)
+    assert np.array_equal(first, again.counts)
+
+
+def test_bad_input_to_the_engine():
+    net = RandomDepthwiseSignNet(8)
+    with pytest.raises(ValueError, match="expected 3 channels"):
+        extract(net, torch.zeros(2, 4, 32, 32, dtype=torch.uint8), progress=False)
+    with pytest.raises(ValueError, match="too small"):
+        extract(net, torch.zeros(2, 3, 3, 3, dtype=torch.uint8), progress=False)
+    with pytest.raises(TypeError, match="tensor or array"):
+        extract(net, [[1, 2, 3]], progress=False)
+    x = torch.rand(4, 3, 32, 32)
+    x[3, 1, 2, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        extract(net, x, progress=False)
+    with pytest.raises(ValueError, match="positive"):
+        extract(net, pixels(2), batch_size=0, progress=False)
+
+
+def test_int32_counts_for_large_final_maps():
+    net = RandomDepthwiseSignNet(2, n_blocks=0, kernel_size=3)
+    assert features.count_dtype(net, 200, 200) == np.int32
+    x = pixels(1, 200)
+    f = extract(net, x, progress=False)
+    assert f.counts.dtype == np.int32
+    np.testing.assert_allclose(np.asarray(f), net(x.float() / 255).numpy(), atol=1e-6)
+
+
+def test_real_cifar10_features():
+    require_real_data("cifar10")
+    from rdsc import data
+    images, labels, _ = data.load("cifar10", "test")
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 500)
+    idx = data.subset(labels, 64)
+    x = images[idx]
+    fast = np.asarray(extract(net, x, progress=False))
+    assert (fast != net(x.float() / 255).numpy()).mean() < 1e-3
+    # the features carry class information: same-class images are closer on average
+    f = fast - fast.mean(0)
+    y = labels[idx].numpy()
+    d = ((f[:, None] - f[None]) ** 2).sum(-1)
+    same = y[:, None] == y[None]
+    off = ~np.eye(64, dtype=bool)
+    assert d[same & off].mean() < d[~same].mean()

@@ -1,0 +1,112 @@
+"""The network: the central equivalence, determinism, the paper's map sizes, bad input."""
+import pytest
+import torch
+
+from rdsc.network import PRESETS, IndependentBlocks, RandomDepthwiseSignNet
+
+
+def images(n=6, size=32, seed=0):
+    return torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(seed)).float() / 255
+
+
+@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 48), ("corel", 40)])
+def test_depthwise_network_equals_independent_blocks(dataset, size):
+    net = RandomDepthwiseSignNet.for_dataset(dataset, 24, seed=7)
+    x = images(5, size)
+    depthwise = net(x)
+    blocks = IndependentBlocks(net)(x)
+    assert depthwise.shape == (5, 24)
+    assert torch.equal(depthwise, blocks)  # exactly: feature i is block i
+
+
+def test_features_are_means_of_signs():
+    net = RandomDepthwiseSignNet(16)
+    f = net(images())
+    h, w = net.output_map_size(32, 32)
+    assert (h, w) == (15, 15)
+    assert f.abs().max() <= 1
+    assert torch.allclose(f * h * w, (f * h * w).round(), atol=1e-4)
+
+
+@pytest.mark.parametrize("dataset,size,expected", [
+    ("cifar10", 32, [(32, 32), (30, 30), (15, 15)]),
+    ("stl10", 96, [(96, 96), (96, 96), (48, 48), (24, 24), (12, 12)]),
+    ("miniimagenet10", 112, [(112, 112), (110, 110), (55, 55), (27, 27)]),
+    ("corel", 128, [(128, 128), (128, 128), (64, 64), (32, 32)]),
+])
+def test_map_sizes_follow_the_paper(dataset, size, expected):
+    assert RandomDepthwiseSignNet.for_dataset(dataset, 4).map_sizes(size, size) == expected
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    a, b, c = RandomDepthwiseSignNet(50, seed=1), RandomDepthwiseSignNet(50, seed=1), RandomDepthwiseSignNet(50, seed=2)
+    for (name, t), (_, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(), c.state_dict().items()):
+        assert torch.equal(t, u), name
+        assert not torch.equal(t, v), name
+
+
+def test_fewer_features_are_the_first_channels():
+    big, small = RandomDepthwiseSignNet(2100, n_blocks=2), RandomDepthwiseSignNet(700, n_blocks=2)
+    for (name, t), (_, u) in zip(big.state_dict().items(), small.state_dict().items()):
+        assert torch.equal(t[:700], u), name
+    x = images(3, 40)
+    assert torch.equal(big(x)[:, :700], small(x))
+
+
+def test_weights_are_standard_normal():
+    w = RandomDepthwiseSignNet(4000).conv_weight
+    assert abs(w.mean()) < 0.01 and abs(w.std() - 1) < 0.01
+    r = RandomDepthwiseSignNet(100, init="rademacher").conv_weight
+    assert set(r.unique().tolist()) == {-1.0, 1.0}
+    u = RandomDepthwiseSignNet(100, init="uniform").conv_weight
+    assert u.min() >= -1 and u.max() <= 1
+
+
+def test_same_features_for_every_batch_size():
+    net = RandomDepthwiseSignNet(32)
+    x = images(9)
+    whole = net(x)
+    parts = torch.cat([net(x[i:i + 2]) for i in range(0, 9, 2)])
+    assert torch.equal(whole, parts)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_same_weights_on_cuda():
+    net = RandomDepthwiseSignNet(64)
+    gpu = RandomDepthwiseSignNet(64).cuda()
+    assert torch.equal(net.conv_weight, gpu.conv_weight.cpu())
+    x = images(4)
+    assert (net(x) != gpu(x.cuda()).cpu()).float().mean() < 1e-3
+
+
+def test_bad_input_gets_clear_errors():
+    net = RandomDepthwiseSignNet(8)
+    with pytest.raises(ValueError, match="expected 3 channels, got 1"):
+        net(torch.rand(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="channels last"):
+        net(torch.rand(2, 32, 32, 3))
+    with pytest.raises(TypeError, match="uint8.*float"):
+        net(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8))
+    with pytest.raises(ValueError, match="too small.*at least"):
+        net(torch.rand(2, 3, 3, 3))
+    x = torch.rand(2, 3, 32, 32)
+    x[1, 0, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        net(x)
+    with pytest.raises(ValueError, match="N x C x H x W"):
+        net(torch.rand(3, 32, 32))
+    with pytest.raises(ValueError, match="n_features"):
+        RandomDepthwiseSignNet(0)
+    with pytest.raises(ValueError, match="init"):
+        RandomDepthwiseSignNet(4, init="xavier")
+    with pytest.raises(ValueError, match="no preset"):
+        RandomDepthwiseSignNet.for_dataset("mnist", 4)
+
+
+def test_min_input_size_is_tight():
+    for dataset in PRESETS:
+        net = RandomDepthwiseSignNet.for_dataset(dataset, 2)
+        side = net.min_input_size()
+        net(torch.rand(1, 3, side, side))
+        with pytest.raises(ValueError, match="too small"):
+            net(torch.rand(1, 3, side - 1, side - 1))
