@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from _common import best_time, cifar_images
-from rdsc.features import _Engine, default_device, extract
+from rdsc.features import _chunk_sizes, _Engine, default_device, extract
 from rdsc.network import RandomDepthwiseSignNet
 
 
@@ -57,8 +57,7 @@ def main():
     # first layer alone: patches + one GEMM per channel chunk, as the engine runs it
     engine = _Engine(net, device, "float32")
     hw = net.map_sizes(32, 32)[1]
-    chunk = 4096 if device.type == "cuda" else 128
-    sub = 256 if device.type == "cuda" else 32
+    sub, chunk = _chunk_sizes(device, hw[0] * hw[1], None, None)
 
     def first_layer():
         for lo in range(0, n, sub):

@@ -31,16 +31,21 @@ class _RowBlocks:
     def __init__(self, X, device, block_rows=8192, keep_bytes=None):
         self.X, self.device, self.block_rows = X, device, block_rows
         self.n, self.d = X.shape[0], X.shape[1] + 1
-        if keep_bytes is None:  # keep up to 1/3 of free memory's worth of float32 blocks
-            keep_bytes = _free_memory(device) // 3
+        if keep_bytes is None:  # keep the float32 blocks where they fit with room to spare
+            keep_bytes = int(_free_memory(device) * (0.6 if device.type == "cuda" else 0.33))
         self.kept = None
         if self.n * self.d * 4 <= keep_bytes:
             self.kept = [self._load(lo) for lo in range(0, self.n, block_rows)]
 
     def _load(self, lo):
-        block = torch.as_tensor(np.asarray(self.X[lo:lo + self.block_rows], dtype=np.float32))
-        ones = torch.ones(block.shape[0], 1)
-        return torch.cat([block, ones], dim=1).to(self.device)
+        hi = lo + self.block_rows
+        if isinstance(self.X, FeatureArray):  # move the compact integer counts, divide there
+            counts = torch.from_numpy(np.array(self.X.counts[lo:hi])).to(self.device)
+            block = counts.float() / self.X.denominator
+        else:
+            block = torch.as_tensor(np.asarray(self.X[lo:hi], dtype=np.float32)).to(self.device)
+        ones = torch.ones(block.shape[0], 1, device=self.device)
+        return torch.cat([block, ones], dim=1)
 
     def __iter__(self):
         """Yields ``(row offset, block rows x d)``."""
@@ -50,6 +55,7 @@ class _RowBlocks:
 
 def _free_memory(device) -> int:
     if device.type == "cuda":
+        torch.cuda.empty_cache()  # memory the feature engine left cached counts as free
         return torch.cuda.mem_get_info(device)[0]
     try:
         import psutil
@@ -220,3 +226,25 @@ def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(m, (np.asarray(labels), np.asarray(predicted)), 1)
     return m
+
+
+def accuracy_against_k(train_features, train_labels, test_features, test_labels, ks,
+                       C: float = 0.005, device=None, fitted: "LinearSVM | None" = None) -> list[dict]:
+    """Top-1/top-2 test accuracy of the SVM on the first ``k`` features, for each ``k``.
+
+    The first ``k`` columns are the features of the same network with ``k`` blocks, so one
+    extraction at the largest ``k`` serves every ``k``. ``fitted``: an SVM already fitted on
+    all columns, reused for the largest ``k``.
+    """
+    rows = []
+    for k in sorted(ks):
+        if fitted is not None and k == train_features.shape[1]:
+            m = fitted
+            scores = m.decision_function(test_features)
+        else:
+            m = LinearSVM(C=C, device=device).fit(train_features.columns(k), train_labels)
+            scores = m.decision_function(test_features.columns(k))
+        acc = topk_accuracy(scores, test_labels, (1, 2))
+        rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
+                     "fit s": m.fit_seconds_})
+    return rows

@@ -36,6 +36,7 @@ import torch
 from PIL import Image
 
 from rdsc.paths import cache_dir, data_root
+from rdsc.progress import progress_bar
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 CACHE_FORMAT = 1  # bump when the decoding itself changes
@@ -193,11 +194,12 @@ def _load_image_folder(folder, split, prep, root, cache, progress, label):
     key = _cache_key("folder", str(folder.resolve()), split, stamp, prep)
 
     def decode():
-        from tqdm.auto import tqdm
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            arrays = list(tqdm(pool.map(lambda p: _decode(p, prep), files), total=len(files),
-                               desc=f"decoding {label}/{split}", disable=not progress,
-                               mininterval=1.0))
+        bar = progress_bar(len(files), f"decoding {label}/{split}", unit="img", enabled=progress)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, bar:
+            arrays = []
+            for a in pool.map(lambda p: _decode(p, prep), files):
+                arrays.append(a)
+                bar.update()
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             examples = {a.shape: str(f) for a, f in zip(arrays, files)}

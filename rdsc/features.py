@@ -35,8 +35,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rdsc.network import RandomDepthwiseSignNet
+from rdsc.network import RandomDepthwiseSignNet, exact_float32
 from rdsc.paths import cache_dir
+from rdsc.progress import progress_bar
 
 ENGINE_VERSION = 1  # bump when the engine's arithmetic changes: old caches are then ignored
 PRECISIONS = ("float32", "bfloat16")
@@ -81,12 +82,20 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _chunk_sizes(device: torch.device, batch_size, channel_chunk):
-    # Measured on a 2-core CPU (benchmarks/feature_speed.py): small blocks that stay in
-    # cache are fastest there; a GPU wants large ones to fill its cores.
-    default_batch, default_chunk = (256, 4096) if device.type == "cuda" else (32, 128)
-    return (default_batch if batch_size is None else int(batch_size),
-            default_chunk if channel_chunk is None else int(channel_chunk))
+def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk):
+    """Images per step and channels per chunk; ``positions`` = first-layer map height x width.
+
+    Measured on a 2-core CPU (benchmarks/feature_speed.py): blocks of about
+    32 CIFAR images x 128 channels, small enough to stay in cache, are fastest there.
+    A GPU wants large blocks: up to 2^30 first-layer values per chunk (2 GB in bf16).
+    """
+    if device.type == "cuda":
+        batch = 256 if batch_size is None else int(batch_size)
+        chunk = max(128, (2**30 // max(1, batch * positions)) // 128 * 128)
+    else:
+        batch = max(1, (32 * 900) // positions) if batch_size is None else int(batch_size)
+        chunk = 128
+    return batch, (chunk if channel_chunk is None else int(channel_chunk))
 
 
 def _split_bf16(w: torch.Tensor) -> torch.Tensor:
@@ -113,8 +122,12 @@ class _Engine:
         self.w_unit = torch.cat([w, b]).to(device)                 # for float images in [0, 1]
         self.w_split = _split_bf16(self.w_pixels) if precision == "float32" else None
         self.dw_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
-        self.depthwise = [(wt.to(device, self.dw_dtype), bs.to(device, self.dw_dtype))
-                          for wt, bs in net.depthwise_layers()]
+        # Pooling is done as a 2x2 *sum* (small integers, exact in any dtype); the 1/4 of
+        # the average moves into the weights of the convolution after each pool (exact:
+        # a power of two).
+        self.depthwise = [((wt / 4 if i % 2 == 0 else wt).to(device, self.dw_dtype),
+                           bs.to(device, self.dw_dtype))
+                          for i, (wt, bs) in enumerate(net.depthwise_layers())]
 
     def patches(self, x: torch.Tensor):
         """Batch ``n x C x H x W`` -> (patch matrix ``n*h*w x (CKK+1)``, integer-pixel flag)."""
@@ -140,12 +153,20 @@ class _Engine:
             z = patches @ w[:, lo:hi].to(torch.bfloat16)
         else:
             z = patches @ self.w_unit[:, lo:hi]
-        h = z.sign_().view(n, hw[0], hw[1], c).permute(0, 3, 1, 2)   # channels-last view
+        h = z.sign_().view(n, hw[0], hw[1], c)                  # n x h x w x c
         for i, (wt, bs) in enumerate(self.depthwise):
             if i % 2 == 0:
-                h = F.avg_pool2d(h, 2).to(self.dw_dtype)   # means of 4 signs: exact in bf16
-            h = F.conv2d(h, wt[lo:hi], bs[lo:hi], padding=self.net.padding, groups=c).sign_()
-        return h.float().sum(dim=(2, 3))
+                h = _pool_sum(h).to(self.dw_dtype)
+            h = F.conv2d(h.permute(0, 3, 1, 2), wt[lo:hi], bs[lo:hi], padding=self.net.padding,
+                         groups=c).sign_().permute(0, 2, 3, 1)
+        return h.float().sum(dim=(1, 2))
+
+
+def _pool_sum(h: torch.Tensor) -> torch.Tensor:
+    """``n x H x W x c`` -> ``n x H//2 x W//2 x c``: sums over 2x2 cells (avg-pool x 4, floor mode)."""
+    H, W = h.shape[1] // 2 * 2, h.shape[2] // 2 * 2
+    # four strided adds over contiguous channel rows: fast on CPU and GPU alike
+    return (h[:, 0:H:2, 0:W:2] + h[:, 1:H:2, 0:W:2]) + (h[:, 0:H:2, 1:W:2] + h[:, 1:H:2, 1:W:2])
 
 
 def _as_images(images) -> torch.Tensor:
@@ -173,19 +194,17 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     images = _as_images(images)
     net.check_input(images[:1], allow_uint8=True)
     device = torch.device(device) if device is not None else default_device()
-    batch_size, channel_chunk = _chunk_sizes(device, batch_size, channel_chunk)
-    if batch_size < 1 or channel_chunk < 1:
-        raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
     n_img, k = len(images), net.n_features
     hw = net.map_sizes(images.shape[2], images.shape[3])[1]
+    batch_size, channel_chunk = _chunk_sizes(device, hw[0] * hw[1], batch_size, channel_chunk)
+    if batch_size < 1 or channel_chunk < 1:
+        raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
     if out is None:
         out = np.empty((n_img, k), dtype=count_dtype(net, images.shape[2], images.shape[3]))
     engine = _Engine(net, device, precision)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=n_img - start, desc=f"features k={k}", unit="img", disable=not progress,
-               mininterval=1.0)
+    bar = progress_bar(n_img - start, f"features k={k}", unit="img", enabled=progress)
     block = torch.empty(0)
-    with torch.inference_mode():
+    with torch.inference_mode(), exact_float32():
         for lo in range(start, n_img, batch_size):
             hi = min(lo + batch_size, n_img)
             x = images[lo:hi]
@@ -196,7 +215,8 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             for c0 in range(0, k, channel_chunk):
                 c1 = min(c0 + channel_chunk, k)
                 block[:, c0:c1] = engine.counts(patches, integer, hi - lo, hw, c0, c1)
-            rows = block.round().cpu().numpy().astype(out.dtype)
+            # counts are exact integers: convert on the device, move half the bytes
+            rows = block.round().to(torch.int16 if out.dtype == np.int16 else torch.int32).cpu().numpy()
             if on_batch is not None:
                 on_batch(lo, hi, rows)
             else:
@@ -241,13 +261,15 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     Args:
         net: the random network (its weights are used; its device does not matter).
         images: ``N x C x H x W``, uint8 (0..255) or float in [0, 1], tensor or array.
-        batch_size: images per step (default: 32 on CPU, 256 on CUDA).
+        batch_size: images per step (default: 32 CIFAR-size images on CPU, fewer for
+            larger images; 256 on CUDA).
         device: where to compute (default: CUDA when present, else the CPU's cores).
         cache: ``None`` (keep in memory), ``True`` (``<data root>/cache/features``) or a folder.
         name: readable prefix of the cache file.
         precision: ``float32`` (the network's exact signs, up to ties at zero) or
             ``bfloat16`` (faster, first-layer weights rounded: some signs change).
-        channel_chunk: channels per step (default: 128 on CPU, 4096 on CUDA).
+        channel_chunk: channels per step (default: 128 on CPU; on CUDA as many as keep
+            a chunk's first-layer maps near 2 GB).
     """
     images = _as_images(images)
     net.check_input(images[:1], allow_uint8=True)

@@ -17,6 +17,7 @@ Nothing is trained: every weight and bias is drawn once from a seeded generator.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import torch
@@ -34,6 +35,34 @@ PRESETS: dict[str, dict] = {
 
 INITS = ("normal", "uniform", "rademacher")
 _SEED_BLOCK = 1024  # weights are drawn in blocks of this many channels (see _draw_weights)
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """Float32 convolutions and products without TF32 on CUDA.
+
+    PyTorch lets cuDNN round convolution inputs to TF32 (10-bit mantissa) by default;
+    that moves pre-activations across zero and changes many features. Signs need
+    full float32 (IEEE) arithmetic, and bf16 products summed in float32.
+    """
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    new_api = hasattr(getattr(cudnn, "conv", None), "fp32_precision")  # torch >= 2.9
+    saved = (matmul.allow_bf16_reduced_precision_reduction,
+             (cudnn.conv.fp32_precision, matmul.fp32_precision) if new_api
+             else (cudnn.allow_tf32, matmul.allow_tf32))
+    matmul.allow_bf16_reduced_precision_reduction = False
+    if new_api:
+        cudnn.conv.fp32_precision, matmul.fp32_precision = "ieee", "ieee"
+    else:
+        cudnn.allow_tf32, matmul.allow_tf32 = False, False
+    try:
+        yield
+    finally:
+        matmul.allow_bf16_reduced_precision_reduction = saved[0]
+        if new_api:
+            cudnn.conv.fp32_precision, matmul.fp32_precision = saved[1]
+        else:
+            cudnn.allow_tf32, matmul.allow_tf32 = saved[1]
 
 
 def _draw(gen: torch.Generator, shape, init: str) -> torch.Tensor:
@@ -174,13 +203,14 @@ class RandomDepthwiseSignNet(nn.Module):
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The maps after the first layer and after each depthwise layer (each ``N x k x h x w``)."""
         self.check_input(x)
-        maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))]
-        h = maps[0]
-        for i, (w, b) in enumerate(self.depthwise_layers()):
-            if i % 2 == 0:
-                h = F.avg_pool2d(h, 2)
-            h = torch.sign(F.conv2d(h, w, b, padding=self.padding, groups=self.n_features))
-            maps.append(h)
+        with exact_float32():
+            maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))]
+            h = maps[0]
+            for i, (w, b) in enumerate(self.depthwise_layers()):
+                if i % 2 == 0:
+                    h = F.avg_pool2d(h, 2)
+                h = torch.sign(F.conv2d(h, w, b, padding=self.padding, groups=self.n_features))
+                maps.append(h)
         return maps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -203,11 +233,12 @@ class RandomSignBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` -> ``N``."""
-        h = torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))
-        for i, (w, b) in enumerate(self.depthwise):
-            if i % 2 == 0:
-                h = F.avg_pool2d(h, 2)
-            h = torch.sign(F.conv2d(h, w, b, padding=self.padding))
+        with exact_float32():
+            h = torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))
+            for i, (w, b) in enumerate(self.depthwise):
+                if i % 2 == 0:
+                    h = F.avg_pool2d(h, 2)
+                h = torch.sign(F.conv2d(h, w, b, padding=self.padding))
         return h.mean(dim=(1, 2, 3))
 
 

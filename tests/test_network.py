@@ -1,4 +1,5 @@
 """The network: the central equivalence, determinism, the paper's map sizes, bad input."""
+import numpy as np
 import pytest
 import torch
 
@@ -71,12 +72,17 @@ def test_same_features_for_every_batch_size():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_same_weights_on_cuda():
+def test_same_weights_and_features_on_cuda():
+    from rdsc.features import extract
     net = RandomDepthwiseSignNet(64)
     gpu = RandomDepthwiseSignNet(64).cuda()
-    assert torch.equal(net.conv_weight, gpu.conv_weight.cpu())
-    x = images(4)
-    assert (net(x) != gpu(x.cuda()).cpu()).float().mean() < 1e-3
+    for (name, t), (_, u) in zip(net.state_dict().items(), gpu.state_dict().items()):
+        assert torch.equal(t, u.cpu()), name
+    x = images(8)
+    # the engine on CUDA gives the CPU network's features, up to sign ties; cuDNN's own
+    # float32 convolution does not (about 30% of features move by a few 1/225 on an H100)
+    on_gpu = torch.as_tensor(np.asarray(extract(gpu, x, device="cuda", progress=False)))
+    assert (net(x) != on_gpu).float().mean() < 1e-3
 
 
 def test_bad_input_gets_clear_errors():
