@@ -68,6 +68,13 @@ def _plain(value):
 
 
 def glue(name: str, value, display: bool = False):
-    """Make ``value`` available to the text as ``{glue:}`name``` (myst-nb)."""
+    """Make ``value`` available to the text (myst-nb).
+
+    Strings are glued as markdown, for ``{glue:md}`name``` in the text (``{glue:}``
+    would show their repr, quotes included); other values for ``{glue:}`name```.
+    """
     from myst_nb import glue as _glue
+    if isinstance(value, str):
+        from IPython.display import Markdown
+        value = Markdown(value)
     _glue(name, value, display=display)

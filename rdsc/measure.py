@@ -1,46 +1,45 @@
-"""Wall time and peak memory of one call, on CPU (process RSS) or CUDA (allocator peak)."""
+"""What a feature extraction costs: wall time and peak memory.
+
+On the CPU, peak memory is measured in a fresh process (``ru_maxrss`` after the
+imports are subtracted), so memory freed by earlier work in this process cannot hide
+a later peak. On CUDA it is the allocator's peak.
+"""
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import resource
 import time
 
-import psutil
 import torch
 
 
-def time_and_memory(fn, device=None, interval: float = 0.005):
-    """Run ``fn()``; return ``(result, seconds, peak bytes above the starting level)``.
+def _extract_job(net_config: dict, images: torch.Tensor, device: str):
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+    net = RandomDepthwiseSignNet(**net_config)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # after imports and weights
+    extract(net, images, device=device, progress=False)  # first run: peak memory
+    start = time.perf_counter()
+    extract(net, images, device=device, progress=False)  # second run: time, without one-off set-up
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return seconds, max(0, peak - base)
 
-    On CUDA the peak is the allocator's; on the CPU it is the process's resident
-    set size, sampled every ``interval`` seconds in a background thread.
-    """
-    device = torch.device(device) if device is not None else None
-    if device is not None and device.type == "cuda":
+
+def extraction_cost(net, images: torch.Tensor, device=None) -> dict:
+    """``{"seconds", "peak_bytes"}`` of ``rdsc.features.extract(net, images)``."""
+    from rdsc.features import default_device, extract
+    device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda":
+        extract(net, images, device=device, progress=False)  # one-off set-up outside the timing
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         start = time.perf_counter()
-        result = fn()
+        extract(net, images, device=device, progress=False)
         torch.cuda.synchronize(device)
-        return result, time.perf_counter() - start, torch.cuda.max_memory_allocated(device) - base
-    proc = psutil.Process()
-    base = proc.memory_info().rss
-    peak = [base]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            stop.wait(interval)
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    start = time.perf_counter()
-    try:
-        result = fn()
-    finally:
-        seconds = time.perf_counter() - start
-        stop.set()
-        watcher.join()
-    peak[0] = max(peak[0], proc.memory_info().rss)
-    return result, seconds, peak[0] - base
+        return {"seconds": time.perf_counter() - start,
+                "peak_bytes": torch.cuda.max_memory_allocated(device) - base}
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        seconds, peak = pool.apply(_extract_job, (net.config, images.cpu(), "cpu"))
+    return {"seconds": seconds, "peak_bytes": peak}
