@@ -191,6 +191,14 @@ class RandomDepthwiseSignNet(nn.Module):
         if x.is_floating_point() and not torch.isfinite(x).all():
             raise ValueError("images contain NaN or infinite values")
 
+    def receptive_field(self) -> int:
+        """Side, in input pixels, of the window that one position of the last map depends on."""
+        field, jump = self.kernel_size, 1  # after the first convolution
+        for _ in range(self.n_blocks):
+            field, jump = field + jump, jump * 2          # 2x2 pool, stride 2
+            field += 2 * (self.kernel_size - 1) * jump    # two K x K convolutions
+        return field
+
     def min_input_size(self) -> int:
         """The smallest square input whose maps all stay at least 1 pixel (2 before a pool)."""
         side = 1
