@@ -1,0 +1,96 @@
+"""How well a representation separates classes: a dissimilarity ratio and the SVM's margin.
+
+**Ratio.** With a dissimilarity ``D[i, j]`` between images, the separation ratio is
+
+    mean of D over pairs of different classes / mean of D over distinct pairs of one class
+
+(> 1: images of different classes are further apart than images of one class). The
+paper compares images through the *distribution* of their values (pixels, or the final
+layer's features); here that is the 1-D Wasserstein distance between two images'
+value distributions, computed exactly from their CDFs on the values' common grid
+(pixels: 0..255; features: multiples of 1/(h*w)).
+
+**Margin.** The linear SVM's geometric margin ``1 / |w_c|`` per one-vs-rest class, on
+data centred and scaled to unit average norm, so that pixels and features of any ``k``
+are measured in the same units.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
+    """Integer values ``N x m`` in ``[0, n_levels)`` -> each row's CDF, ``N x n_levels`` (float64)."""
+    values = torch.as_tensor(values).long()
+    if values.numel() and (values.min() < 0 or values.max() >= n_levels):
+        raise ValueError(f"values must lie in [0, {n_levels}), got [{values.min()}, {values.max()}]")
+    hist = torch.zeros(values.shape[0], n_levels, dtype=torch.float64)
+    hist.scatter_add_(1, values, torch.ones_like(values, dtype=torch.float64))
+    return hist.cumsum(1) / values.shape[1]
+
+
+def wasserstein_matrix(cdfs: torch.Tensor, step: float) -> torch.Tensor:
+    """1-D Wasserstein-1 distances between all pairs of distributions given by CDFs on a grid
+    with spacing ``step``: ``W1(a, b) = step * sum_v |F_a(v) - F_b(v)|``. ``N x N``."""
+    return torch.cdist(cdfs, cdfs, p=1) * step
+
+
+def pixel_distances(images: torch.Tensor) -> torch.Tensor:
+    """W1 between the pixel-value distributions (all channels, values in [0, 1]) of uint8 images."""
+    return wasserstein_matrix(value_cdfs(images.reshape(len(images), -1), 256), 1 / 255)
+
+
+def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
+    """W1 between the feature-value distributions (values in [-1, 1]) of images.
+
+    ``counts``: the engine's integer counts ``N x k`` (features times ``denominator``).
+    """
+    shifted = torch.as_tensor(np.asarray(counts, dtype=np.int64)) + denominator
+    return wasserstein_matrix(value_cdfs(shifted, 2 * denominator + 1), 1 / denominator)
+
+
+def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None) -> float:
+    """Mean between-class over mean within-class dissimilarity.
+
+    ``index`` (optional) selects images, with repeats allowed (a bootstrap sample); pairs
+    of an image with itself are left out.
+    """
+    labels = torch.as_tensor(labels)
+    if index is None:
+        index = torch.arange(len(labels))
+    sub = D[index][:, index]
+    y = labels[index]
+    same_class = y[:, None] == y[None, :]
+    distinct = index[:, None] != index[None, :]
+    within, between = sub[same_class & distinct], sub[~same_class]
+    if len(within) == 0 or len(between) == 0:
+        raise ValueError("need at least two images of one class and two classes")
+    return float(between.mean() / within.mean())
+
+
+def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
+    """``(ratio, low, high)``: the ratio and a 95% percentile bootstrap interval, resampling
+    images with replacement within each class."""
+    labels = torch.as_tensor(labels)
+    gen = torch.Generator().manual_seed(seed)
+    members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
+    ratios = []
+    for _ in range(n_boot):
+        index = torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
+        ratios.append(separation_ratio(D, labels, index))
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return separation_ratio(D, labels), float(low), float(high)
+
+
+def unit_scale(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Centre and scale ``X`` so its rows have unit average norm (statistics of ``reference``)."""
+    reference = X if reference is None else reference
+    mean = reference.mean(0)
+    scale = np.linalg.norm(reference - mean, axis=1).mean()
+    return ((X - mean) / scale).astype(np.float32)
+
+
+def svm_margins(svm) -> np.ndarray:
+    """Geometric margin ``1 / |w_c|`` of each one-vs-rest class of a fitted :class:`LinearSVM`."""
+    return 1.0 / np.linalg.norm(svm.coef_, axis=1)

@@ -1,0 +1,62 @@
+"""Separation ratio, exact Wasserstein distances on a grid, margins."""
+import numpy as np
+import pytest
+import torch
+from scipy.stats import wasserstein_distance
+
+from rdsc.classify import LinearSVM
+from rdsc.separation import (bootstrap_ratio, feature_distances, pixel_distances, separation_ratio,
+                             svm_margins, unit_scale, value_cdfs)
+
+
+def test_pixel_distances_equal_scipy_wasserstein():
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (5, 3, 6, 7), dtype=torch.uint8, generator=gen)
+    D = pixel_distances(images)
+    for i in range(5):
+        for j in range(5):
+            a, b = images[i].flatten().double() / 255, images[j].flatten().double() / 255
+            assert D[i, j].item() == pytest.approx(wasserstein_distance(a, b), abs=1e-12)
+
+
+def test_feature_distances_equal_scipy_wasserstein():
+    rng = np.random.default_rng(1)
+    counts = rng.integers(-225, 226, (4, 300))
+    D = feature_distances(counts, 225)
+    assert D[1, 3].item() == pytest.approx(wasserstein_distance(counts[1] / 225, counts[3] / 225), abs=1e-12)
+    assert torch.allclose(D, D.T) and torch.all(D.diagonal() == 0)
+
+
+def test_value_cdfs_rejects_values_off_the_grid():
+    with pytest.raises(ValueError, match="values must lie"):
+        value_cdfs(torch.tensor([[0, 5]]), 5)
+
+
+def test_separation_ratio_by_hand():
+    labels = torch.tensor([0, 0, 1, 1])
+    D = torch.tensor([[0, 1, 4, 4], [1, 0, 4, 4], [4, 4, 0, 2], [4, 4, 2, 0]], dtype=torch.float64)
+    # within: pairs (0,1) -> 1 and (2,3) -> 2, each counted twice: mean 1.5; between: 4
+    assert separation_ratio(D, labels) == pytest.approx(4 / 1.5)
+    # a bootstrap sample repeating image 0: its self-pairs are left out
+    assert separation_ratio(D, labels, torch.tensor([0, 0, 1, 2, 3])) == pytest.approx(4 / ((4 * 1 + 2 * 2) / 6))
+
+
+def test_bootstrap_interval_brackets_the_ratio_for_separated_classes():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (30, 2)), rng.normal(5, 1, (30, 2))])
+    y = torch.tensor([0] * 30 + [1] * 30)
+    D = torch.cdist(torch.tensor(x), torch.tensor(x))
+    r, lo, hi = bootstrap_ratio(D, y, n_boot=100)
+    assert lo <= r <= hi and lo > 2
+
+
+def test_unit_scale_and_margin_of_a_known_problem():
+    X = np.array([[-2.0, 0.0], [-3.0, 1.0], [2.0, 0.0], [3.0, -1.0]])
+    Xs = unit_scale(X)
+    assert np.linalg.norm(Xs, axis=1).mean() == pytest.approx(1.0, abs=1e-6)
+    y = np.array([0, 0, 1, 1])
+    svm = LinearSVM(C=1e4, device="cpu").fit(Xs, y)
+    m = svm_margins(svm)
+    # nearly hard margin: the closest points (+-2, 0) lie on the margin lines
+    half_gap = 2.0 / (np.linalg.norm(X - X.mean(0), axis=1).mean())
+    assert m == pytest.approx([half_gap, half_gap], rel=0.05)
