@@ -94,3 +94,19 @@ def unit_scale(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray
 def svm_margins(svm) -> np.ndarray:
     """Geometric margin ``1 / |w_c|`` of each one-vs-rest class of a fitted :class:`LinearSVM`."""
     return 1.0 / np.linalg.norm(svm.coef_, axis=1)
+
+
+def bootstrap_ratio_difference(D_a: torch.Tensor, D_b: torch.Tensor, labels, n_boot: int = 200,
+                               seed: int = 0):
+    """``(R_b - R_a, low, high)``: the difference of two spaces' ratios on the same images,
+    with a 95% *paired* bootstrap interval (each resample is used for both spaces, so the
+    images' own variability cancels)."""
+    labels = torch.as_tensor(labels)
+    gen = torch.Generator().manual_seed(seed)
+    members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
+    diffs = []
+    for _ in range(n_boot):
+        index = torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
+        diffs.append(separation_ratio(D_b, labels, index) - separation_ratio(D_a, labels, index))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return separation_ratio(D_b, labels) - separation_ratio(D_a, labels), float(low), float(high)

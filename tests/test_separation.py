@@ -5,7 +5,8 @@ import torch
 from scipy.stats import wasserstein_distance
 
 from rdsc.classify import LinearSVM
-from rdsc.separation import (bootstrap_ratio, feature_distances, pixel_distances, separation_ratio,
+from rdsc.separation import (bootstrap_ratio, bootstrap_ratio_difference, feature_distances,
+                             pixel_distances, separation_ratio,
                              svm_margins, unit_scale, value_cdfs)
 
 
@@ -60,3 +61,16 @@ def test_unit_scale_and_margin_of_a_known_problem():
     # nearly hard margin: the closest points (+-2, 0) lie on the margin lines
     half_gap = 2.0 / (np.linalg.norm(X - X.mean(0), axis=1).mean())
     assert m == pytest.approx([half_gap, half_gap], rel=0.05)
+
+
+def test_paired_difference_detects_a_small_consistent_gain():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 1, (40, 2)), rng.normal(1.0, 1, (40, 2))])
+    y = torch.tensor([0] * 40 + [1] * 40)
+    D_a = torch.cdist(torch.tensor(x), torch.tensor(x))
+    D_b = torch.cdist(torch.tensor(x * [1.3, 1.0]), torch.tensor(x * [1.3, 1.0]))  # stretch along x
+    d, lo, hi = bootstrap_ratio_difference(D_a, D_b, y, n_boot=200)
+    assert d == pytest.approx(separation_ratio(D_b, y) - separation_ratio(D_a, y))
+    assert lo <= d <= hi
+    same = bootstrap_ratio_difference(D_a, D_a, y, n_boot=20)
+    assert same == (0.0, 0.0, 0.0)
