@@ -69,16 +69,19 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     return float(between.mean() / within.mean())
 
 
-def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
-    """``(ratio, low, high)``: the ratio and a 95% percentile bootstrap interval, resampling
-    images with replacement within each class."""
+def _class_resamples(labels, n_boot: int, seed: int):
+    """``n_boot`` bootstrap samples of image indices, drawn with replacement within each class."""
     labels = torch.as_tensor(labels)
     gen = torch.Generator().manual_seed(seed)
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
-    ratios = []
     for _ in range(n_boot):
-        index = torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
-        ratios.append(separation_ratio(D, labels, index))
+        yield torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
+
+
+def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
+    """``(ratio, low, high)``: the ratio and a 95% percentile bootstrap interval, resampling
+    images with replacement within each class."""
+    ratios = [separation_ratio(D, labels, index) for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(ratios, [2.5, 97.5])
     return separation_ratio(D, labels), float(low), float(high)
 
@@ -101,12 +104,7 @@ def bootstrap_ratio_difference(D_a: torch.Tensor, D_b: torch.Tensor, labels, n_b
     """``(R_b - R_a, low, high)``: the difference of two spaces' ratios on the same images,
     with a 95% *paired* bootstrap interval (each resample is used for both spaces, so the
     images' own variability cancels)."""
-    labels = torch.as_tensor(labels)
-    gen = torch.Generator().manual_seed(seed)
-    members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
-    diffs = []
-    for _ in range(n_boot):
-        index = torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
-        diffs.append(separation_ratio(D_b, labels, index) - separation_ratio(D_a, labels, index))
+    diffs = [separation_ratio(D_b, labels, index) - separation_ratio(D_a, labels, index)
+             for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(diffs, [2.5, 97.5])
     return separation_ratio(D_b, labels) - separation_ratio(D_a, labels), float(low), float(high)
