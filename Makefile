@@ -26,6 +26,7 @@ book: $(STAMP)
 
 # Chapters as .ipynb (papermill and nbval need them), outputs stripped.
 notebooks: $(STAMP)
+	rm -rf _build/notebooks
 	$(BIN)/python -m rdsc.chapters convert _build/notebooks
 
 test: notebooks
