@@ -304,8 +304,8 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
         path.unlink()
     if done == 0 or not path.is_file():
         done = 0
-        m = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, k))
-        del m  # a sparse file of the right size; rows are written below
+        # a sparse file of the right size with its .npy header; rows are written below
+        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, k)).flush()
         _write_progress(progress_file, 0, n)
     offset = _data_offset(path)
     row_bytes = k * np.dtype(dtype).itemsize

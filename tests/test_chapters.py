@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from rdsc.chapters import chapter_files, run
-from rdsc.paths import book_root
 
 from conftest import require_real_data
 

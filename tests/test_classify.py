@@ -1,7 +1,6 @@
 """The SVM: the torch solver reaches liblinear's objective; top-k and friends are right."""
 import numpy as np
 import pytest
-import torch
 
 from rdsc.classify import LinearSVM, confusion_matrix, per_class_accuracy, svm_objective, topk_accuracy
 from rdsc.features import FeatureArray
