@@ -20,9 +20,16 @@ $(STAMP): pyproject.toml
 
 # Execute every chapter (cache mode: unchanged chapters are not rerun) and build the HTML.
 # Each profile has its own build folder, so a smoke build never stands in for a quick one.
+# Jupyter Book's cache knows the chapters' code, not rdsc's: a changed rdsc reruns every chapter.
+OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
+RDSC_HASH := $(shell cat rdsc/*.py | sha256sum | cut -c1-16)
 book: $(STAMP)
+	@mkdir -p $(OUTDIR)/_build
+	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
+	  rm -rf $(OUTDIR)/_build/.jupyter_cache; fi
 	RDSC_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . \
 	  $(if $(filter quick,$(PROFILE)),,--path-output _build/$(PROFILE))
+	@echo $(RDSC_HASH) > $(OUTDIR)/_build/.rdsc-hash
 
 # Chapters as .ipynb (papermill and nbval need them), outputs stripped.
 notebooks: $(STAMP)
