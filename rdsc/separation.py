@@ -108,3 +108,41 @@ def bootstrap_ratio_difference(D_a: torch.Tensor, D_b: torch.Tensor, labels, n_b
              for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(diffs, [2.5, 97.5])
     return separation_ratio(D_b, labels) - separation_ratio(D_a, labels), float(low), float(high)
+
+
+def ratio_rows(images: torch.Tensor, labels, features, ks, n_boot: int = 200, seed: int = 0):
+    """Separation ratios of pixels and of the first ``k`` features for each ``k``.
+
+    ``features``: a :class:`rdsc.features.FeatureArray` of ``images`` with at least
+    ``max(ks)`` columns. Returns ``(ratios, differences)``, lists of dicts: each space's
+    ratio with its bootstrap interval, and each feature space's paired difference from pixels.
+    """
+    pixels = pixel_distances(images)
+    ratios, differences = [], []
+    r, lo, hi = bootstrap_ratio(pixels, labels, n_boot=n_boot, seed=seed)
+    ratios.append({"space": "pixels", "ratio": r, "low": lo, "high": hi})
+    for k in ks:
+        space = f"features, k={k}"
+        D = feature_distances(features.columns(k).counts, features.denominator)
+        r, lo, hi = bootstrap_ratio(D, labels, n_boot=n_boot, seed=seed)
+        ratios.append({"space": space, "ratio": r, "low": lo, "high": hi})
+        d, lo, hi = bootstrap_ratio_difference(pixels, D, labels, n_boot=n_boot, seed=seed)
+        differences.append({"space": space, "features - pixels": d, "low": lo, "high": hi})
+    return ratios, differences
+
+
+def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=None):
+    """Mean and smallest one-vs-rest margin and training accuracy of the SVM on unit-scaled
+    pixels and on the first ``k`` features for each ``k`` (a list of dicts)."""
+    from rdsc.classify import LinearSVM
+    y = np.asarray(labels)
+    spaces = [("pixels", images[0].numel(), images.reshape(len(images), -1).numpy() / 255.0)]
+    spaces += [("features", k, features.columns(k)[:]) for k in ks]
+    rows = []
+    for space, dim, X in spaces:
+        Xs = unit_scale(X)
+        svm = LinearSVM(C=C, device=device).fit(Xs, y)
+        m = svm_margins(svm)
+        rows.append({"space": space, "dimension": dim, "mean margin": float(m.mean()),
+                     "min margin": float(m.min()), "train accuracy": float((svm.predict(Xs) == y).mean())})
+    return rows

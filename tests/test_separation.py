@@ -74,3 +74,20 @@ def test_paired_difference_detects_a_small_consistent_gain():
     assert lo <= d <= hi
     same = bootstrap_ratio_difference(D_a, D_a, y, n_boot=20)
     assert same == (0.0, 0.0, 0.0)
+
+
+def test_ratio_and_margin_rows_cover_every_space():
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+    from rdsc.separation import margin_rows, ratio_rows
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    labels = torch.arange(3).repeat(8)
+    feats = extract(RandomDepthwiseSignNet(32), images, progress=False)
+    ratios, diffs = ratio_rows(images, labels, feats, [8, 32], n_boot=10)
+    assert [r["space"] for r in ratios] == ["pixels", "features, k=8", "features, k=32"]
+    assert [d["space"] for d in diffs] == ["features, k=8", "features, k=32"]
+    assert all(r["low"] <= r["ratio"] <= r["high"] for r in ratios)
+    rows = margin_rows(images, labels, feats, [8, 32], C=100.0, device="cpu")
+    assert [(r["space"], r["dimension"]) for r in rows] == [("pixels", 3072), ("features", 8), ("features", 32)]
+    assert rows[0]["train accuracy"] == 1.0  # 24 images in 3072 dimensions are separable
