@@ -175,11 +175,13 @@ def _as_images(images) -> torch.Tensor:
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"expected images as a tensor or array N x C x H x W, got {type(images).__name__}")
     if images.is_floating_point() and images.numel():
-        # floats that are exactly q/255 take the exact integer path
-        sample = images[: min(len(images), 64)].float() * 255
-        if torch.equal(sample, sample.round()) and torch.equal((images.float() * 255).round() / 255,
-                                                                images.float()):
-            return (images.float() * 255).round().to(torch.uint8)
+        # floats that are exactly q/255 (as from uint8 / 255) take the exact integer path;
+        # a small sample is checked first so other floats cost nothing more
+        def as_pixels(x):
+            q = (x.float() * 255).round()
+            return q if torch.equal(q / 255, x.float()) else None
+        if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
+            return q.to(torch.uint8)
     return images
 
 
