@@ -1,0 +1,59 @@
+"""The small trained CNN: learns an easy task, caches its weights, rejects bad input."""
+import numpy as np
+import pytest
+import torch
+
+from rdsc import cnn
+
+
+def easy_task(n=256, seed=0):
+    """Two classes of 8x8 images: bright left half vs bright right half, plus noise (uint8)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.rand(n, 3, 8, 8, generator=g) * 0.5
+    x[y == 0, :, :, :4] += 0.5
+    x[y == 1, :, :, 4:] += 0.5
+    return (x * 255).round().to(torch.uint8), y.numpy()
+
+
+def test_fit_learns_an_easy_task():
+    x, y = easy_task()
+    model = cnn.SmallCNN(n_classes=2, width=8, image_size=8)
+    losses = cnn.fit(model, x, y, epochs=3, batch_size=32, augment=False, device="cpu", progress=False)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    xt, yt = easy_task(200, seed=1)
+    assert cnn.accuracy(model, xt, yt) > 0.9
+    assert not model.training
+
+
+def test_trained_is_cached_by_data_and_settings(tmp_path):
+    x, y = easy_task(64)
+    a = cnn.trained(x, y, epochs=1, width=8, cache=tmp_path, device="cpu", progress=False)
+    files = list(tmp_path.glob("cnn-*.pt"))
+    assert len(files) == 1
+    b = cnn.trained(x, y, epochs=1, width=8, cache=tmp_path, device="cpu", progress=False)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    assert b.train_seconds == a.train_seconds and b.losses == a.losses
+    cnn.trained(x, y, epochs=2, width=8, cache=tmp_path, device="cpu", progress=False)
+    cnn.trained(x[:32], y[:32], epochs=1, width=8, cache=tmp_path, device="cpu", progress=False)
+    assert len(list(tmp_path.glob("cnn-*.pt"))) == 3
+
+
+def test_bad_input_gets_clear_errors():
+    model = cnn.SmallCNN(n_classes=2, width=4, image_size=8)
+    with pytest.raises(TypeError, match="float images"):
+        model(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        cnn.SmallCNN(image_size=30)
+    x, y = easy_task(16)
+    with pytest.raises(ValueError, match="labels"):
+        cnn.fit(model, x, y[:10], epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        cnn.fit(model, x, y, epochs=0)
+
+
+def test_logits_shape_and_float_input():
+    model = cnn.SmallCNN(n_classes=5, width=4, image_size=8)
+    out = cnn.logits(model, np.zeros((7, 3, 8, 8), np.uint8), batch_size=3)
+    assert out.shape == (7, 5)
