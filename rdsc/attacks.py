@@ -1,0 +1,379 @@
+"""Attacking the random network + linear SVM, and a trained CNN, with Foolbox 3.
+
+* :class:`FeatureSVM` makes the random network and a fitted :class:`~rdsc.classify.LinearSVM`
+  one PyTorch classifier (floats in [0, 1] -> class scores) that Foolbox can wrap.
+* :func:`input_gradient` and :func:`gradient_attack`: what a gradient attack sees
+  (the sign function's gradient is zero almost everywhere, so the input gradient is 0).
+* :func:`decision_attack`: HopSkipJump or Boundary under a fixed query budget per
+  image; :class:`QueryTracker` counts queries and keeps the closest adversarial
+  image found so far, so the budget is the same for every model.
+* :func:`train_substitute` (Papernot et al. 2017, Jacobian-based data augmentation)
+  and :func:`fgsm`: the transfer attack of the paper.
+
+All images are ``N x C x H x W`` float tensors in [0, 1] unless said otherwise.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from rdsc import cnn
+from rdsc.features import compute, default_device
+from rdsc.network import RandomDepthwiseSignNet
+
+DECISION_ATTACKS = ("hsj-l2", "hsj-linf", "boundary")
+
+
+def _foolbox():
+    with warnings.catch_warnings():  # foolbox's import trips a scipy DeprecationWarning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import foolbox
+    return foolbox
+
+
+# --- the models ------------------------------------------------------------------------------
+
+class FeatureSVM(nn.Module):
+    """Random network features followed by linear SVM scores: ``N x C x H x W`` -> ``N x classes``.
+
+    Queries made without autograd (all a black-box attack makes) run the fast
+    feature engine (:func:`rdsc.features.compute`). When the input requires a
+    gradient, the network's own differentiable forward runs instead, so autograd
+    reports the true gradient: zero, since ``d sign(z)/dz = 0`` wherever it exists.
+    """
+
+    def __init__(self, net: RandomDepthwiseSignNet, coef, intercept, device=None):
+        super().__init__()
+        self.net = net
+        self.device = torch.device(device) if device is not None else default_device()
+        coef, intercept = torch.as_tensor(np.asarray(coef)), torch.as_tensor(np.asarray(intercept))
+        if coef.shape != (len(intercept), net.n_features):
+            raise ValueError(f"coef must be classes x {net.n_features} and intercept classes long, "
+                             f"got {tuple(coef.shape)} and {tuple(intercept.shape)}")
+        self.register_buffer("coef", coef.float())
+        self.register_buffer("intercept", intercept.float())
+        self._denominator = None
+
+    @classmethod
+    def from_svm(cls, net: RandomDepthwiseSignNet, svm, device=None) -> "FeatureSVM":
+        """From a fitted :class:`rdsc.classify.LinearSVM` (labels must be 0..classes-1)."""
+        if not np.array_equal(svm.classes_, np.arange(len(svm.classes_))):
+            raise ValueError("the SVM's classes must be 0..n-1 so that score column c is class c")
+        return cls(net, svm.coef_, svm.intercept_, device)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        if x.requires_grad and torch.is_grad_enabled():
+            return self.net.to(x.device)(x)
+        h, w = self.net.output_map_size(x.shape[2], x.shape[3])
+        counts = compute(self.net, x.detach(), device=self.device, progress=False)
+        return torch.from_numpy(counts).to(x.device).float() / (h * w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` floats in [0, 1] -> ``N x classes`` scores."""
+        f = self.features(x)
+        return f @ self.coef.to(f.device).t() + self.intercept.to(f.device)
+
+
+def as_foolbox(model: nn.Module, device=None):
+    """``model`` (floats in [0, 1] -> logits) as a ``foolbox.PyTorchModel`` with bounds (0, 1)."""
+    fb = _foolbox()
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    return fb.PyTorchModel(model.eval(), bounds=(0, 1), device=device)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
+    """Predicted classes of ``images`` (uint8 or floats), in batches."""
+    x = cnn.as_float(images)
+    return np.concatenate([model(x[lo:lo + batch_size]).argmax(1).cpu().numpy()
+                           for lo in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
+
+
+# --- gradients -------------------------------------------------------------------------------
+
+def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
+    """Gradient of the cross-entropy loss with respect to the input pixels, ``N x C x H x W``."""
+    x = cnn.as_float(images).clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)))
+        (grad,) = torch.autograd.grad(loss, x)
+    return grad
+
+
+def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int = 40,
+                    seed: int = 0) -> dict:
+    """Foolbox L-inf PGD (no random start) at ``epsilon``: success rate and mean perturbation.
+
+    Without a random start PGD moves only along the sign of the gradient, so on a
+    model whose gradient is zero it cannot move at all.
+    """
+    fb = _foolbox()
+    torch.manual_seed(seed)
+    x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
+    attack = fb.attacks.LinfPGD(steps=steps, random_start=False)
+    _, adv, success = attack(as_foolbox(model), x, fb.criteria.Misclassification(y), epsilons=epsilon)
+    moved = (adv - x).flatten(1).abs().amax(1)
+    return {"epsilon": float(epsilon), "steps": steps, "success_rate": float(success.float().mean()),
+            "mean_linf_moved": float(moved.mean())}
+
+
+# --- decision-based attacks under a query budget --------------------------------------------
+
+class QueryBudgetExhausted(Exception):
+    """Raised by :class:`QueryTracker` when an attack asks for more queries than its budget."""
+
+
+class QueryTracker(nn.Module):
+    """Wraps a classifier attacked on ``originals``; counts queries and keeps the best adversarials.
+
+    Foolbox's decision-based attacks query all images in lockstep (every call is one
+    batch of ``N`` candidates, one per image), so one call is one query per image.
+    For each image the tracker keeps the adversarial candidate (predicted class !=
+    label) with the smallest L2 and the smallest L-inf distance seen so far, and
+    after every call the best distances (``history``: calls x N, inf = none yet).
+    Calls with another batch size pass through uncounted.
+    """
+
+    def __init__(self, model: nn.Module, originals: torch.Tensor, labels, budget: int):
+        super().__init__()
+        self.model, self.originals, self.budget = model, originals, int(budget)
+        self.labels = torch.as_tensor(np.asarray(labels))
+        n = len(originals)
+        self.queries = 0
+        self.best_l2 = torch.full((n,), float("inf"))
+        self.best_linf = torch.full((n,), float("inf"))
+        self.adv_l2 = originals.clone()
+        self.adv_linf = originals.clone()
+        self.history_l2, self.history_linf = [], []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape != self.originals.shape:
+            return self.model(x)
+        if self.queries >= self.budget:
+            raise QueryBudgetExhausted(f"{self.budget} queries used")
+        self.queries += 1
+        scores = self.model(x)
+        with torch.no_grad():
+            xc = x.detach().cpu()
+            adv = scores.argmax(1).cpu() != self.labels
+            diff = (xc - self.originals).flatten(1)
+            for dist, best, keep, hist in ((diff.norm(dim=1), self.best_l2, self.adv_l2, self.history_l2),
+                                           (diff.abs().amax(1), self.best_linf, self.adv_linf,
+                                            self.history_linf)):
+                better = adv & (dist < best)
+                best[better] = dist[better]
+                keep[better] = xc[better]
+                hist.append(best.clone())
+        return scores
+
+
+@dataclass
+class AttackResult:
+    """The outcome of one decision-based attack on ``N`` images.
+
+    ``l2`` / ``linf``: per image, the smallest distance of an adversarial image found
+    within the budget (inf: none found); ``adversarial_l2`` / ``adversarial_linf``:
+    those images; ``history_l2`` / ``history_linf``: queries x N best distances so far.
+    """
+    attack: str
+    budget: int
+    queries: int
+    seconds: float
+    l2: np.ndarray
+    linf: np.ndarray
+    adversarial_l2: torch.Tensor
+    adversarial_linf: torch.Tensor
+    history_l2: np.ndarray = field(repr=False)
+    history_linf: np.ndarray = field(repr=False)
+
+    @property
+    def distance(self) -> np.ndarray:
+        """The distance the attack minimises (L-inf for ``hsj-linf``, else L2)."""
+        return self.linf if self.attack == "hsj-linf" else self.l2
+
+    @property
+    def norm(self) -> str:
+        return "linf" if self.attack == "hsj-linf" else "l2"
+
+    def success_rate(self, epsilon: float, norm: str | None = None) -> float:
+        """Fraction of images with an adversarial within ``epsilon`` (in ``norm``)."""
+        d = self.linf if (norm or self.norm) == "linf" else self.l2
+        return float(np.mean(d <= epsilon))
+
+    def median_distance(self, norm: str | None = None) -> float:
+        d = self.linf if (norm or self.norm) == "linf" else self.l2
+        return float(np.median(d))
+
+
+def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.Tensor,
+                    steps: int = 25) -> torch.Tensor:
+    """For each image, the nearest blend ``(1-a) x + a s`` that ``model`` misclassifies.
+
+    ``s`` is the image of ``pool`` nearest in L2 among those whose predicted class
+    differs from the image's label; ``a`` is the smallest of ``steps`` values in
+    (0, 1] that is adversarial. Foolbox's default start (blended uniform noise) can
+    fail outright on a model that maps all noise to one class; a real image never does.
+    """
+    labels = torch.as_tensor(np.asarray(labels))
+    pool_pred = torch.as_tensor(predict(model, pool))
+    d = torch.cdist(images.flatten(1), pool.flatten(1))
+    d[pool_pred[None, :] == labels[:, None]] = float("inf")
+    if torch.isinf(d.min(1).values).any():
+        raise ValueError("no pool image is classified differently from some labels: use a larger pool")
+    start = pool[d.argmin(1)]
+    best = start.clone()
+    found = torch.zeros(len(images), dtype=torch.bool)
+    for a in torch.linspace(0, 1, steps + 1)[1:]:
+        blend = (1 - a) * images + a * start
+        adv = torch.as_tensor(predict(model, blend)) != labels
+        new = adv & ~found
+        best[new], found = blend[new], found | adv
+        if found.all():
+            break
+    return best
+
+
+def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, *,
+                    pool=None, seed: int = 0) -> AttackResult:
+    """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries per image.
+
+    The attack starts from :func:`starting_points` (using ``pool``, default the
+    images themselves) and runs until its queries reach ``budget``; the result
+    keeps the closest adversarial images found. Queries spent on the start count.
+    """
+    if attack not in DECISION_ATTACKS:
+        raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
+    if budget < 1:
+        raise ValueError(f"budget must be a positive number of queries, got {budget}")
+    fb = _foolbox()
+    x = cnn.as_float(images)
+    y = torch.as_tensor(np.asarray(labels))
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    torch.manual_seed(seed)
+    tracker = QueryTracker(model, x, y, budget)
+    start = time.perf_counter()
+    try:
+        init = starting_points(tracker, x, y, x if pool is None else cnn.as_float(pool))
+        if attack == "boundary":
+            runner = fb.attacks.BoundaryAttack(steps=10 ** 9)
+        else:
+            runner = fb.attacks.HopSkipJumpAttack(steps=10 ** 9, constraint=attack.split("-")[1])
+        runner.run(as_foolbox(tracker), x, fb.criteria.Misclassification(y), starting_points=init)
+    except QueryBudgetExhausted:
+        pass
+    seconds = time.perf_counter() - start
+    empty = np.zeros((0, len(x)), np.float32)
+    return AttackResult(attack, budget, tracker.queries, seconds,
+                        tracker.best_l2.numpy(), tracker.best_linf.numpy(),
+                        tracker.adv_l2, tracker.adv_linf,
+                        torch.stack(tracker.history_l2).numpy() if tracker.history_l2 else empty,
+                        torch.stack(tracker.history_linf).numpy() if tracker.history_linf else empty)
+
+
+def success_curve(distances, epsilons) -> np.ndarray:
+    """Fraction of images whose minimal adversarial distance is at most each epsilon."""
+    d = np.asarray(distances)[None, :]
+    return (d <= np.asarray(epsilons, dtype=float)[:, None]).mean(1)
+
+
+# --- the transfer attack ---------------------------------------------------------------------
+
+def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels, step: float) -> torch.Tensor:
+    """Papernot et al.'s new points: ``clip(x + step * sign(d F_y(x) / dx))``, y = the oracle's label.
+
+    Each point moves in the direction that changes the substitute's score of the
+    oracle's label most, toward the target's decision boundaries.
+    """
+    substitute.eval()
+    device = next(substitute.parameters()).device
+    y = torch.as_tensor(np.asarray(labels))
+    out = []
+    for lo in range(0, len(images), 512):
+        xb = images[lo:lo + 512].to(device).requires_grad_(True)
+        with torch.enable_grad():
+            score = substitute(xb).gather(1, y[lo:lo + 512, None].to(device)).sum()
+            (grad,) = torch.autograd.grad(score, xb)
+        out.append((xb.detach() + step * grad.sign()).clamp(0, 1).cpu())
+    return torch.cat(out)
+
+
+def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: float = 0.1,
+                     width: int = 32, n_classes: int = 10, seed: int = 0, device=None,
+                     holdout=None, progress: bool = False):
+    """Train a substitute of a black-box ``oracle`` (images -> labels) by Jacobian augmentation.
+
+    Round ``r`` (0-based) trains the substitute (continuing from the last round) on
+    ``S_r`` labelled by the oracle, then ``S_{r+1} = S_r + jacobian_augmentation(S_r)``;
+    the set doubles each round, so the oracle answers ``len(seed) * 2^(rounds-1)`` queries.
+
+    Args:
+        oracle: callable, float images in [0, 1] -> predicted labels (numpy).
+        seed_images: the attacker's initial images (the paper: 200).
+        rounds: substitute training rounds (Papernot et al. and the paper: up to 10).
+        epochs: training epochs per round.
+        step: the augmentation step lambda (Papernot et al.: 0.1).
+        holdout: optional ``(images, oracle_labels)`` to report agreement after each round.
+
+    Returns ``(substitute, history)``; history holds per round the training-set size,
+    the oracle queries so far and the holdout agreement.
+    """
+    if rounds < 1 or epochs < 1:
+        raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
+    torch.manual_seed(seed)
+    x = cnn.as_float(seed_images)
+    substitute = cnn.SmallCNN(n_classes=n_classes, width=width, image_size=x.shape[-1],
+                              in_channels=x.shape[1])
+    y = np.asarray(oracle(x))
+    queries, history = len(x), []
+    for r in range(rounds):
+        cnn.fit(substitute, x, y, epochs=epochs, batch_size=min(128, len(x)), augment=False,
+                seed=seed + r, device=device, progress=progress)
+        row = {"round": r, "train_size": len(x), "oracle_queries": queries}
+        if holdout is not None:
+            row["holdout_agreement"] = float((predict(substitute, holdout[0]) == np.asarray(holdout[1])).mean())
+        history.append(row)
+        if r < rounds - 1:
+            new = jacobian_augmentation(substitute, x, y, step)
+            new_y = np.asarray(oracle(new))
+            queries += len(new)
+            x, y = torch.cat([x, new]), np.concatenate([y, new_y])
+    return substitute, history
+
+
+def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
+    """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign), clipped to [0, 1]."""
+    fb = _foolbox()
+    x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
+    device = next(model.parameters()).device
+    _, adv, _ = fb.attacks.FGSM()(as_foolbox(model, device), x.to(device),
+                                 fb.criteria.Misclassification(y.to(device)), epsilons=epsilon)
+    return adv.cpu()
+
+
+def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
+    """``clip(x + epsilon * s)`` with random signs ``s``: FGSM's step without its direction (a control)."""
+    x = cnn.as_float(images)
+    gen = torch.Generator().manual_seed(seed)
+    s = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
+    return (x + epsilon * s).clamp(0, 1)
+
+
+def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, float, float]:
+    """``mean(a) - mean(b)`` for per-image correctness on the same images, with a 95% interval.
+
+    The interval is the normal one for the mean of the paired differences
+    ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
+    """
+    a, b = np.asarray(correct_a, float), np.asarray(correct_b, float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"need two equal-length 1-D arrays of at least 2 images, got {a.shape}, {b.shape}")
+    d = a - b
+    half = z * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)

@@ -1,0 +1,190 @@
+"""Attacks on tiny models whose answers are known in closed form.
+
+A linear two-class model ``s(x) = w . (x - 1/2)`` has its decision boundary at a known
+distance from every image: ``|s(x)| / |w|_2`` in L2 and ``|s(x)| / |w|_1`` in L-inf
+(when the box [0, 1] does not bind). No attack can beat that distance, and a working
+one gets close to it.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from rdsc import attacks
+from rdsc.network import RandomDepthwiseSignNet
+
+
+class LinearTwoClass(nn.Module):
+    def __init__(self, shape=(1, 4, 4), seed=0):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(shape, generator=torch.Generator().manual_seed(seed)))
+
+    def score(self, x):
+        return ((x - 0.5) * self.w).flatten(1).sum(1)
+
+    def forward(self, x):
+        s = self.score(x)
+        return torch.stack([-s / 2, s / 2], dim=1)
+
+
+def near_centre(model, n=6, seed=1):
+    """Images near 1/2 (so the box does not bind) with their true labels."""
+    x = 0.5 + 0.05 * torch.randn((n, *model.w.shape), generator=torch.Generator().manual_seed(seed))
+    x = x.clamp(0.2, 0.8)
+    with torch.no_grad():
+        y = (model.score(x) > 0).long().numpy()
+    return x, y
+
+
+def true_distances(model, x):
+    with torch.no_grad():
+        s = model.score(x).abs()
+        return (s / model.w.norm()).numpy(), (s / model.w.abs().sum()).numpy()
+
+
+@pytest.mark.parametrize("attack", attacks.DECISION_ATTACKS)
+def test_decision_attacks_find_the_known_minimal_perturbation(attack):
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    l2, linf = true_distances(model, x)
+    pool = torch.rand(50, *x.shape[1:], generator=torch.Generator().manual_seed(2))
+    r = attacks.decision_attack(model, x, y, attack, budget=4000, pool=pool)
+    assert r.queries == 4000
+    truth = linf if attack == "hsj-linf" else l2
+    assert np.all(r.distance >= truth * (1 - 1e-4))   # nothing beats the true distance
+    assert np.all(r.distance <= truth * 1.1)          # and the attack gets close to it (16 pixels, 4000 queries)
+    assert np.all(r.l2 >= l2 * (1 - 1e-4)) and np.all(r.linf >= linf * (1 - 1e-4))
+
+
+def test_tracker_keeps_real_adversarials_and_a_monotone_history():
+    model = LinearTwoClass(seed=3)
+    x, y = near_centre(model, seed=4)
+    r = attacks.decision_attack(model, x, y, "boundary", budget=80,
+                                pool=torch.rand(50, *x.shape[1:], generator=torch.Generator().manual_seed(5)))
+    assert r.queries == 80 and r.history_l2.shape == (80, len(x))
+    found = np.isfinite(r.l2)
+    assert found.all()
+    assert (attacks.predict(model, r.adversarial_l2) != y).all()
+    assert (attacks.predict(model, r.adversarial_linf) != y).all()
+    np.testing.assert_allclose((r.adversarial_l2 - x).flatten(1).norm(dim=1).numpy(), r.l2, rtol=1e-5)
+    np.testing.assert_allclose((r.adversarial_linf - x).flatten(1).abs().amax(1).numpy(), r.linf, rtol=1e-5)
+    h = np.where(np.isfinite(r.history_l2), r.history_l2, 1e9)
+    assert np.all(np.diff(h, axis=0) <= 0)
+    assert r.success_rate(np.inf) == 1.0 and r.success_rate(0.0) == 0.0
+
+
+def test_budget_smaller_than_the_start_finds_nothing_and_loses_nothing():
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    r = attacks.decision_attack(model, x, y, "hsj-l2", budget=1, pool=torch.rand(20, 1, 4, 4))
+    assert r.queries == 1
+    assert r.l2.shape == (len(x),)
+    with pytest.raises(ValueError, match="budget"):
+        attacks.decision_attack(model, x, y, "hsj-l2", budget=0)
+    with pytest.raises(ValueError, match="attack must be one of"):
+        attacks.decision_attack(model, x, y, "pgd", budget=10)
+
+
+def test_starting_points_are_adversarial_or_a_clear_error():
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    pool = torch.rand(50, 1, 4, 4, generator=torch.Generator().manual_seed(6))
+    start = attacks.starting_points(model, x, y, pool)
+    assert (attacks.predict(model, start) != y).all()
+    same_class_pool = pool[attacks.predict(model, pool) == 1]
+    with pytest.raises(ValueError, match="larger pool"):
+        attacks.starting_points(model, x, np.ones(len(x), int), same_class_pool)
+
+
+def tiny_random_classifier(k=24, seed=0):
+    net = RandomDepthwiseSignNet(k, kernel_size=3, n_blocks=1, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    return attacks.FeatureSVM(net, torch.randn(3, k, generator=g), torch.randn(3, generator=g), device="cpu")
+
+
+def test_feature_svm_fast_path_equals_the_network_and_has_zero_gradient():
+    model = tiny_random_classifier()
+    x = torch.rand(5, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        fast = model(x)
+    slow = model(x.clone().requires_grad_(True))
+    assert slow.requires_grad
+    torch.testing.assert_close(fast, slow.detach(), atol=1e-5, rtol=1e-5)
+    grad = attacks.input_gradient(model, x, [0, 1, 2, 0, 1])
+    assert grad.shape == x.shape and torch.count_nonzero(grad) == 0
+    pgd = attacks.gradient_attack(model, x, attacks.predict(model, x), epsilon=0.1, steps=3)
+    assert pgd["mean_linf_moved"] == 0 and pgd["success_rate"] == 0
+
+
+def test_pgd_moves_a_model_that_has_a_gradient():
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    _, linf = true_distances(model, x)
+    pgd = attacks.gradient_attack(model, x, y, epsilon=float(linf.max()) * 1.1, steps=40)
+    assert pgd["success_rate"] == 1.0
+
+
+def test_feature_svm_rejects_mismatched_weights():
+    net = RandomDepthwiseSignNet(8, kernel_size=3, n_blocks=1)
+    with pytest.raises(ValueError, match="coef must be"):
+        attacks.FeatureSVM(net, torch.zeros(3, 9), torch.zeros(3))
+
+
+def test_fgsm_is_one_signed_gradient_step():
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    adv = attacks.fgsm(model, x, y, 0.01)
+    step = adv - x
+    # the loss gradient of a linear model points along +-w: every pixel moves by exactly eps
+    torch.testing.assert_close(step.abs(), torch.full_like(step, 0.01), atol=1e-6, rtol=0)
+    direction = torch.where(torch.as_tensor(y)[:, None, None, None] == 1, -1.0, 1.0) * model.w.detach().sign()
+    torch.testing.assert_close(step.sign(), direction.expand_as(step))
+
+
+def test_random_sign_noise_has_the_step_size_and_is_seeded():
+    x = torch.full((3, 3, 8, 8), 0.5)
+    a, b = attacks.random_sign_noise(x, 0.0625, seed=1), attacks.random_sign_noise(x, 0.0625, seed=1)
+    assert torch.equal(a, b)
+    torch.testing.assert_close((a - x).abs(), torch.full_like(x, 0.0625))
+    assert 0.3 < ((a - x) > 0).float().mean() < 0.7
+
+
+def test_jacobian_augmentation_moves_each_pixel_by_the_step():
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    new = attacks.jacobian_augmentation(model, x, y, 0.1)
+    torch.testing.assert_close((new - x).abs(), torch.full_like(x, 0.1), atol=1e-6, rtol=0)
+    # the step raises the score of the oracle's label
+    with torch.no_grad():
+        before = model(x).gather(1, torch.as_tensor(y)[:, None])
+        after = model(new).gather(1, torch.as_tensor(y)[:, None])
+    assert (after > before).all()
+
+
+def test_substitute_learns_a_simple_oracle_and_doubles_its_set():
+    def oracle(images):  # bright or dark
+        return (torch.as_tensor(images).mean((1, 2, 3)) > 0.5).long().numpy()
+
+    def images(n, seed):  # flat colours with noise
+        g = torch.Generator().manual_seed(seed)
+        return (torch.rand(n, 1, 1, 1, generator=g) + 0.2 * torch.randn(n, 3, 8, 8, generator=g)).clamp(0, 1)
+
+    holdout = images(300, 9)
+    sub, history = attacks.train_substitute(oracle, images(20, 8), rounds=4, epochs=10, width=8, n_classes=2,
+                                            holdout=(holdout, oracle(holdout)), device="cpu")
+    assert [h["train_size"] for h in history] == [20, 40, 80, 160]
+    assert history[-1]["oracle_queries"] == 160
+    assert history[-1]["holdout_agreement"] > 0.85  # chance is about 0.5
+    with pytest.raises(ValueError, match="rounds"):
+        attacks.train_substitute(oracle, holdout, rounds=0, epochs=1)
+
+
+def test_paired_difference():
+    a = np.array([1, 1, 1, 0, 1, 1, 0, 1])
+    b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
+    d, lo, hi = attacks.paired_difference(a, b)
+    assert d == pytest.approx(0.25) and lo < d < hi
+    d, lo, hi = attacks.paired_difference(a, a)
+    assert d == lo == hi == 0
+    with pytest.raises(ValueError):
+        attacks.paired_difference(a, b[:3])
