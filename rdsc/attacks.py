@@ -91,7 +91,9 @@ def as_foolbox(model: nn.Module, device=None):
 def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
     """Predicted classes of ``images`` (uint8 or floats), in batches."""
     x = cnn.as_float(images)
-    return np.concatenate([model(x[lo:lo + batch_size]).argmax(1).cpu().numpy()
+    weight = next(iter(model.parameters()), None)  # a trained model runs where its weights are
+    device = weight.device if weight is not None else x.device
+    return np.concatenate([model(x[lo:lo + batch_size].to(device)).argmax(1).cpu().numpy()
                            for lo in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
 
 
