@@ -87,12 +87,19 @@ def as_foolbox(model: nn.Module, device=None):
     return fb.PyTorchModel(model.eval(), bounds=(0, 1), device=device)
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model`` computes: a :class:`FeatureSVM`'s device, else where its weights are."""
+    if isinstance(model, FeatureSVM):
+        return model.device
+    weight = next(iter(model.parameters()), None)
+    return weight.device if weight is not None else torch.device("cpu")
+
+
 @torch.no_grad()
 def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
     """Predicted classes of ``images`` (uint8 or floats), in batches."""
     x = cnn.as_float(images)
-    weight = next(iter(model.parameters()), None)  # a trained model runs where its weights are
-    device = weight.device if weight is not None else x.device
+    device = device_of(model)
     return np.concatenate([model(x[lo:lo + batch_size].to(device)).argmax(1).cpu().numpy()
                            for lo in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
 
@@ -101,11 +108,12 @@ def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
 
 def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
     """Gradient of the cross-entropy loss with respect to the input pixels, ``N x C x H x W``."""
-    x = cnn.as_float(images).clone().requires_grad_(True)
+    device = device_of(model)
+    x = cnn.as_float(images).to(device).clone().requires_grad_(True)  # never the caller's tensor
     with torch.enable_grad():
-        loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)))
+        loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)).to(device))
         (grad,) = torch.autograd.grad(loss, x)
-    return grad
+    return grad.cpu()
 
 
 def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int = 40,
@@ -117,9 +125,10 @@ def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int
     """
     fb = _foolbox()
     torch.manual_seed(seed)
-    x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
+    device = device_of(model)
+    x, y = cnn.as_float(images).to(device), torch.as_tensor(np.asarray(labels)).to(device)
     attack = fb.attacks.LinfPGD(steps=steps, random_start=False)
-    _, adv, success = attack(as_foolbox(model), x, fb.criteria.Misclassification(y), epsilons=epsilon)
+    _, adv, success = attack(as_foolbox(model, device), x, fb.criteria.Misclassification(y), epsilons=epsilon)
     moved = (adv - x).flatten(1).abs().amax(1)
     return {"epsilon": float(epsilon), "steps": steps, "success_rate": float(success.float().mean()),
             "mean_linf_moved": float(moved.mean())}
@@ -247,7 +256,9 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
 
     The attack starts from :func:`starting_points` (using ``pool``, default the
     images themselves) and runs until its queries reach ``budget``; the result
-    keeps the closest adversarial images found. Queries spent on the start count.
+    keeps the closest adversarial images found. The blends tried for the start count
+    as queries; the pool's predictions (one per pool image, shared by all attacked
+    images) do not.
     """
     if attack not in DECISION_ATTACKS:
         raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
@@ -353,7 +364,7 @@ def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
     """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign), clipped to [0, 1]."""
     fb = _foolbox()
     x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
-    device = next(model.parameters()).device
+    device = device_of(model)
     _, adv, _ = fb.attacks.FGSM()(as_foolbox(model, device), x.to(device),
                                  fb.criteria.Misclassification(y.to(device)), epsilons=epsilon)
     return adv.cpu()
