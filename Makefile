@@ -26,7 +26,7 @@ RDSC_HASH := $(shell cat rdsc/*.py | sha256sum | cut -c1-16)
 book: $(STAMP)
 	@mkdir -p $(OUTDIR)/_build
 	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
-	  rm -rf $(OUTDIR)/_build/.jupyter_cache; fi
+	  rm -rf $(OUTDIR)/_build/.jupyter_cache $(OUTDIR)/_build/.doctrees; fi
 	RDSC_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . \
 	  $(if $(filter quick,$(PROFILE)),,--path-output _build/$(PROFILE))
 	@echo $(RDSC_HASH) > $(OUTDIR)/_build/.rdsc-hash
