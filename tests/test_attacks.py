@@ -188,3 +188,28 @@ def test_paired_difference():
     assert d == lo == hi == 0
     with pytest.raises(ValueError):
         attacks.paired_difference(a, b[:3])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_attacks_run_on_cuda():
+    """The chapter's calls with the models on the GPU: same answers as on the CPU."""
+    net = RandomDepthwiseSignNet(24, kernel_size=3, n_blocks=1, seed=0)
+    g = torch.Generator().manual_seed(0)
+    coef, intercept = torch.randn(3, 24, generator=g), torch.randn(3, generator=g)
+    on_cpu, on_gpu = attacks.FeatureSVM(net, coef, intercept, "cpu"), attacks.FeatureSVM(net, coef, intercept, "cuda")
+    x = torch.rand(6, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    y = attacks.predict(on_cpu, x)
+    assert np.array_equal(attacks.predict(on_gpu, x), y)
+    assert torch.count_nonzero(attacks.input_gradient(on_gpu, x, y)) == 0
+    assert attacks.gradient_attack(on_gpu, x, y, epsilon=0.1, steps=3)["mean_linf_moved"] == 0
+    r = attacks.decision_attack(on_gpu, x, y, "hsj-linf", budget=50, pool=torch.rand(40, 3, 16, 16))
+    assert r.queries == 50 and (attacks.predict(on_cpu, r.adversarial_linf)[np.isfinite(r.linf)] != y[np.isfinite(r.linf)]).all()
+    sub, history = attacks.train_substitute(lambda im: attacks.predict(on_gpu, im), x, rounds=2, epochs=1,
+                                            width=4, n_classes=3, device="cuda", holdout=(x, y))
+    assert next(sub.parameters()).is_cuda and len(history) == 2
+    adv = attacks.fgsm(sub, x, y, 0.0625)
+    assert adv.device.type == "cpu" and torch.allclose((adv - x).abs().amax(), torch.tensor(0.0625), atol=1e-6)
+    model = LinearTwoClass().cuda()
+    xs, ys = near_centre(model.cpu())
+    model.cuda()
+    assert np.array_equal(attacks.predict(model, xs), ys)
