@@ -58,7 +58,6 @@ class FeatureSVM(nn.Module):
                              f"got {tuple(coef.shape)} and {tuple(intercept.shape)}")
         self.register_buffer("coef", coef.float())
         self.register_buffer("intercept", intercept.float())
-        self._denominator = None
 
     @classmethod
     def from_svm(cls, net: RandomDepthwiseSignNet, svm, device=None) -> "FeatureSVM":
@@ -229,7 +228,8 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     ``s`` is the image of ``pool`` nearest in L2 among those whose predicted class
     differs from the image's label; ``a`` is the smallest of ``steps`` values in
     (0, 1] that is adversarial. Foolbox's default start (blended uniform noise) can
-    fail outright on a model that maps all noise to one class; a real image never does.
+    fail outright on a model that maps all noise to one class; a pool of real images
+    fails only if the model gives every pool image an attacked image's label.
     """
     labels = torch.as_tensor(np.asarray(labels))
     pool_pred = torch.as_tensor(predict(model, pool))
@@ -368,6 +368,52 @@ def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
     _, adv, _ = fb.attacks.FGSM()(as_foolbox(model, device), x.to(device),
                                  fb.criteria.Misclassification(y.to(device)), epsilons=epsilon)
     return adv.cpu()
+
+
+@dataclass
+class TransferResult:
+    """The transfer attack on one target.
+
+    ``correct``: per evaluation image, whether the target is right on the clean image,
+    after random signs of size epsilon (the control) and after the transferred FGSM
+    step; ``history``: :func:`train_substitute`'s rounds; ``substitute_accuracy``: the
+    substitute's own accuracy on clean and on its FGSM images (white-box).
+    """
+    correct: dict[str, np.ndarray]
+    history: list[dict]
+    substitute_accuracy: dict[str, float]
+    seconds: float
+
+    def accuracy(self, kind: str) -> float:
+        return float(self.correct[kind].mean())
+
+
+def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: float, *, rounds: int,
+                    epochs: int, width: int = 16, n_classes: int = 10, seed: int = 0, device=None,
+                    holdout=None, clean_predictions=None) -> TransferResult:
+    """The paper's attack on ``model``: a Jacobian-augmented substitute, then FGSM transferred.
+
+    ``seed_images`` start the substitute (:func:`train_substitute`, labels from
+    querying ``model``); FGSM of size ``epsilon`` on the substitute makes adversarial
+    versions of ``images``, which ``model`` then classifies. ``clean_predictions``
+    (``model``'s predictions on ``images``, when already known) saves those queries.
+    """
+    start = time.perf_counter()
+    x, y = cnn.as_float(images), np.asarray(labels)
+
+    def oracle(batch):
+        return predict(model, batch)
+
+    substitute, history = train_substitute(oracle, seed_images, rounds=rounds, epochs=epochs, width=width,
+                                           n_classes=n_classes, seed=seed, device=device,
+                                           holdout=holdout)
+    substitute = substitute.cpu()
+    adversarial = fgsm(substitute, x, y, epsilon)
+    clean = oracle(x) if clean_predictions is None else np.asarray(clean_predictions)
+    correct = {"clean": clean == y, "random signs": oracle(random_sign_noise(x, epsilon, seed)) == y,
+               "FGSM transfer": oracle(adversarial) == y}
+    substitute_accuracy = {"clean": cnn.accuracy(substitute, x, y), "FGSM (white-box)": cnn.accuracy(substitute, adversarial, y)}
+    return TransferResult(correct, history, substitute_accuracy, time.perf_counter() - start)
 
 
 def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -176,7 +177,7 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
                           sort_keys=True)
     path = None
     if cache:
-        folder = cache_dir("models") if cache is True else cache
+        folder = cache_dir("models") if cache is True else Path(cache)
         path = folder / f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt"
         if path.is_file():
             saved = torch.load(path, map_location="cpu", weights_only=True)

@@ -179,6 +179,21 @@ def test_substitute_learns_a_simple_oracle_and_doubles_its_set():
         attacks.train_substitute(oracle, holdout, rounds=0, epochs=1)
 
 
+def test_transfer_attack_reports_clean_control_and_fgsm():
+    target = LinearTwoClass(shape=(3, 8, 8), seed=7)
+    seeds = torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(8))
+    x = (0.5 + 0.1 * torch.randn(60, 3, 8, 8, generator=torch.Generator().manual_seed(9))).clamp(0, 1)
+    y = attacks.predict(target, x)  # the target is right on every clean image
+    t = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4, n_classes=2, device="cpu")
+    assert set(t.correct) == {"clean", "random signs", "FGSM transfer"}
+    assert t.accuracy("clean") == 1.0
+    assert all(c.shape == (60,) for c in t.correct.values())
+    assert [h["train_size"] for h in t.history] == [20, 40]
+    known = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4, n_classes=2,
+                                    device="cpu", clean_predictions=1 - y)
+    assert known.accuracy("clean") == 0.0  # given predictions are used, not recomputed
+
+
 def test_paired_difference():
     a = np.array([1, 1, 1, 0, 1, 1, 0, 1])
     b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
