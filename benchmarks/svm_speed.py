@@ -33,7 +33,7 @@ def main():
     fitted = {}
     for solver in ("torch", "liblinear"):
         m = LinearSVM(C=args.C, solver=solver).fit(Xtr, ytr)
-        acc = topk_accuracy(m.decision_function(Xte), yte, (1, 2))
+        acc = topk_accuracy(m.decision_function(Xte), yte, (1, 2), classes=m.classes_)
         fitted[solver] = m
         print(f"{solver:9s}: fit {m.fit_seconds_:7.2f} s, objective {m.objective(Xtr, ytr):.6f}, "
               f"top-1 {100 * acc[1]:.2f}%, top-2 {100 * acc[2]:.2f}% ({m.n_iter_} iterations, {m.device if solver == 'torch' else 'cpu'})")

@@ -80,9 +80,13 @@ class FeatureSVM(nn.Module):
 
 
 def as_foolbox(model: nn.Module, device=None):
-    """``model`` (floats in [0, 1] -> logits) as a ``foolbox.PyTorchModel`` with bounds (0, 1)."""
+    """``model`` (floats in [0, 1] -> logits) as a ``foolbox.PyTorchModel`` with bounds (0, 1).
+
+    ``device``: where Foolbox's tensors live (default: where ``model`` computes, see
+    :func:`device_of`); the images given to the attack must be there too.
+    """
     fb = _foolbox()
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = torch.device(device) if device is not None else device_of(model)
     return fb.PyTorchModel(model.eval(), bounds=(0, 1), device=device)
 
 
@@ -90,6 +94,8 @@ def device_of(model: nn.Module) -> torch.device:
     """Where ``model`` computes: a :class:`FeatureSVM`'s device, else where its weights are."""
     if isinstance(model, FeatureSVM):
         return model.device
+    if isinstance(model, QueryTracker):
+        return device_of(model.model)
     weight = next(iter(model.parameters()), None)
     return weight.device if weight is not None else torch.device("cpu")
 
@@ -278,7 +284,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
             runner = fb.attacks.BoundaryAttack(steps=10 ** 9)
         else:
             runner = fb.attacks.HopSkipJumpAttack(steps=10 ** 9, constraint=attack.split("-")[1])
-        runner.run(as_foolbox(tracker), x, fb.criteria.Misclassification(y), starting_points=init)
+        # the tracker keeps its records on the CPU and moves queries to the model itself
+        runner.run(as_foolbox(tracker, "cpu"), x, fb.criteria.Misclassification(y), starting_points=init)
     except QueryBudgetExhausted:
         pass
     seconds = time.perf_counter() - start

@@ -16,21 +16,16 @@ import platform
 import time
 from pathlib import Path
 
-from rdsc.paths import results_root
+from rdsc.paths import results_root, write_atomically
 
 PROFILES = ("smoke", "quick", "paper")
 
 
-def default_profile() -> str:
-    """``$RDSC_PROFILE`` if set, else ``quick``."""
-    return os.environ.get("RDSC_PROFILE", "quick")
-
-
 def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
     """The settings of ``profile`` from ``table``, with the non-``None`` ``overrides`` on top."""
-    if profile not in table:
-        raise ValueError(f"profile must be one of {sorted(table)} (got {profile!r}); "
-                         f"set it in the parameters cell or with RDSC_PROFILE")
+    if profile not in PROFILES or profile not in table:
+        raise ValueError(f"profile must be one of {', '.join(p for p in PROFILES if p in table)} "
+                         f"(got {profile!r}); set it in the parameters cell or with RDSC_PROFILE")
     chosen = dict(table[profile])
     chosen.update({k: v for k, v in overrides.items() if v is not None})
     return chosen
@@ -50,14 +45,8 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), "environment": environment()}
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, default=_plain))
-    os.replace(tmp, path)
-    return path
-
-
-def load_results(chapter: str, name: str) -> dict:
-    return json.loads((results_root() / chapter / f"{name}.json").read_text())
+    text = json.dumps(record, indent=2, default=_plain)
+    return write_atomically(path, lambda f: f.write(text.encode()))
 
 
 def _plain(value):

@@ -17,12 +17,14 @@ paper's 50,000 x 100,000 problem needs neither liblinear nor 20 GB of float32.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 import torch
 
 from rdsc.features import FeatureArray, default_device
+from rdsc.paper import PAPER_C
 
 
 class _RowBlocks:
@@ -44,6 +46,10 @@ class _RowBlocks:
             block = counts.float() / self.X.denominator
         else:
             block = torch.as_tensor(np.asarray(self.X[lo:hi], dtype=np.float32)).to(self.device)
+            if not torch.isfinite(block).all():  # one NaN would make every weight NaN
+                bad = lo + int(torch.nonzero(~torch.isfinite(block))[0, 0])
+                raise ValueError(f"features contain NaN or infinite values (first in row {bad}); "
+                                 "check how they were computed or scaled")
         ones = torch.ones(block.shape[0], 1, device=self.device)
         return torch.cat([block, ones], dim=1)
 
@@ -64,6 +70,13 @@ def _free_memory(device) -> int:
         return 4 << 30
 
 
+def _positive_finite(value) -> bool:
+    try:
+        return math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 class LinearSVM:
     """One-vs-rest linear SVM (squared hinge, L2), as ``LinearSVC(C, dual=False)``.
 
@@ -79,10 +92,12 @@ class LinearSVM:
     ``n_iter_``, ``fit_seconds_``.
     """
 
-    def __init__(self, C: float = 0.005, solver: str = "torch", tol: float = 1e-4,
+    def __init__(self, C: float = PAPER_C, solver: str = "torch", tol: float = 1e-4,
                  max_iter: int = 100, device=None, verbose: bool = False):
-        if not C > 0:
-            raise ValueError(f"C must be positive, got {C!r}")
+        if not _positive_finite(C):
+            raise ValueError(f"C must be a finite positive number, got {C!r}")
+        if not _positive_finite(tol) or int(max_iter) < 1:
+            raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol!r}, max_iter={max_iter!r}")
         if solver not in ("torch", "liblinear"):
             raise ValueError(f"solver must be 'torch' or 'liblinear', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
@@ -92,6 +107,10 @@ class LinearSVM:
     def fit(self, X, y):
         """Fit on ``X`` (N x k: array, tensor or FeatureArray) and labels ``y`` (N)."""
         y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be one label per row (shape N), got shape {y.shape}")
+        if len(X.shape) != 2:
+            raise ValueError(f"X must be N x k, got shape {tuple(X.shape)}")
         if X.shape[0] != len(y):
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
         self.classes_ = np.unique(y)
@@ -182,6 +201,11 @@ class LinearSVM:
 
     def decision_function(self, X, block_rows: int = 8192) -> np.ndarray:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("this LinearSVM is not fitted yet: call fit(X, y) first")
+        if len(X.shape) != 2 or X.shape[1] != self.coef_.shape[1]:
+            raise ValueError(f"X must be N x {self.coef_.shape[1]} (the features it was fitted on), "
+                             f"got shape {tuple(X.shape)}")
         out = []
         for lo in range(0, X.shape[0], block_rows):
             block = np.asarray(X[lo:lo + block_rows], dtype=np.float32)
@@ -189,7 +213,8 @@ class LinearSVM:
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.decision_function(X).argmax(1)]
+        scores = self.decision_function(X)
+        return self.classes_[scores.argmax(1)]
 
     def objective(self, X, y) -> float:
         """The summed one-vs-rest objective of the fitted weights on ``(X, y)``."""
@@ -207,11 +232,32 @@ def svm_objective(coef, intercept, X, y, classes, C) -> float:
     return float(total)
 
 
-def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5)) -> dict[int, float]:
-    """Fraction of rows whose true label is among the ``k`` highest scores, for each k."""
+def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, float]:
+    """Fraction of rows whose true label is among the ``k`` highest scores, for each k.
+
+    ``scores``: ``N x n`` (e.g. ``svm.decision_function(X)``); ``classes``: the label of
+    each score column (``svm.classes_``). Without ``classes`` the columns must be the
+    labels ``0..n-1``; a label outside that range raises, since it cannot be told which
+    column it means. A label that is not among ``classes`` (a class absent from the
+    training set) is never hit, as :meth:`LinearSVM.predict` never returns it.
+    """
     scores, labels = np.asarray(scores), np.asarray(labels)
-    order = np.argsort(-scores, axis=1)
-    hits = order == labels[:, None]
+    if scores.ndim != 2 or len(scores) != len(labels):
+        raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and {labels.shape}")
+    if classes is None:
+        if len(labels) and (labels.min() < 0 or labels.max() >= scores.shape[1]):
+            raise ValueError(
+                f"labels run from {labels.min()} to {labels.max()} but there are {scores.shape[1]} "
+                "score columns: pass classes=svm.classes_ so labels map to their columns")
+        column = labels
+    else:
+        classes = np.asarray(classes)
+        if len(classes) != scores.shape[1]:
+            raise ValueError(f"{len(classes)} classes for {scores.shape[1]} score columns")
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        column = np.array([lookup.get(c, -1) for c in labels.tolist()], dtype=np.int64)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    hits = order == column[:, None]
     return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
 
 
@@ -229,7 +275,7 @@ def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
 
 
 def accuracy_against_k(train_features, train_labels, test_features, test_labels, ks,
-                       C: float = 0.005, device=None, fitted: "LinearSVM | None" = None) -> list[dict]:
+                       C: float = PAPER_C, device=None, fitted: "LinearSVM | None" = None) -> list[dict]:
     """Top-1/top-2 test accuracy of the SVM on the first ``k`` features, for each ``k``.
 
     The first ``k`` columns are the features of the same network with ``k`` blocks, so one
@@ -244,7 +290,7 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
         else:
             m = LinearSVM(C=C, device=device).fit(train_features.columns(k), train_labels)
             scores = m.decision_function(test_features.columns(k))
-        acc = topk_accuracy(scores, test_labels, (1, 2))
+        acc = topk_accuracy(scores, test_labels, (1, 2), classes=m.classes_)
         rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
                      "fit s": m.fit_seconds_})
     return rows

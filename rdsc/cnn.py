@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc.features import default_device, images_digest
-from rdsc.paths import cache_dir
+from rdsc.paths import cache_dir, write_atomically
 from rdsc.progress import progress_bar
 
 TRAINING_VERSION = 2  # bump when fit() changes: cached models trained by older code are then retrained
@@ -190,8 +190,7 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
                        progress=progress, **fit_options)
     model.train_seconds = time.perf_counter() - start
     if path is not None:
-        tmp = path.with_suffix(".tmp")
-        torch.save({"state": {k: v.cpu() for k, v in model.state_dict().items()},
-                    "losses": model.losses, "seconds": model.train_seconds}, tmp)
-        tmp.replace(path)
+        state = {"state": {k: v.cpu() for k, v in model.state_dict().items()},
+                 "losses": model.losses, "seconds": model.train_seconds}
+        write_atomically(path, lambda f: torch.save(state, f))
     return model

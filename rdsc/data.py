@@ -17,6 +17,13 @@ from the data root (:func:`rdsc.paths.data_root`) in the first layout found:
 
 Any other image folder can be loaded by path: ``load("/path/to/folder", "train")``.
 
+In an image folder, classes are the class folders found in *any* split (sorted by
+name), so a label means the same class in every split even where a split lacks a
+class. Not classes: folders whose names start with ``.`` or ``__`` (``.ipynb_checkpoints``,
+``__MACOSX``, ``__pycache__``), and files whose names start with ``.`` (``._x.jpg``).
+16-bit grayscale images are scaled to 8 bits (``round(v / 257)``); 32-bit integer or
+float images are refused.
+
 Decoded arrays are cached under ``<root>/cache/datasets``, keyed by the source
 files (names, sizes, modification times) and the preprocessing, so a second
 load takes seconds and a changed source or preprocessing is decoded afresh.
@@ -27,6 +34,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,11 +43,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdsc.paths import cache_dir, data_root
+from rdsc.paths import cache_dir, cache_dirs_to_read, data_root, write_atomically
 from rdsc.progress import progress_bar
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
-CACHE_FORMAT = 1  # bump when the decoding itself changes
+CACHE_FORMAT = 2  # bump when the decoding itself changes (2: 16-bit grayscale scaled, not clipped)
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -129,7 +137,7 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
         prep = preprocess if preprocess is not None else spec.preprocess
         folder = root / name
         if (folder / split).is_dir():
-            return _load_image_folder(folder, split, prep, root, cache, progress, name)
+            return _load_image_folder(folder, split, prep, root, cache, progress, name, spec.splits)
         if spec.standard_folder and (root / spec.standard_folder).is_dir():
             return _load_standard(name, split, root, prep, cache)
         if download and spec.downloadable:
@@ -140,7 +148,7 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
         raise DatasetNotFoundError(
             f"{name!r} is neither a known dataset ({', '.join(DATASETS)}) nor an existing folder.")
     if not (folder / split).is_dir():
-        splits = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        splits = sorted(p.name for p in folder.iterdir() if p.is_dir() and not is_skipped(p.name))
         raise DatasetNotFoundError(f"image folder {folder} has no split {split!r} (found: {splits})")
     return _load_image_folder(folder, split, preprocess or Preprocess(), root, cache, progress,
                               folder.name)
@@ -148,12 +156,17 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
 
 # --- image folders -------------------------------------------------------------------------
 
-def _class_names(folder: Path) -> list[str]:
-    """Class names over all splits, so labels agree between train and test."""
+def is_skipped(name: str) -> bool:
+    """Folders and files that are never classes or images: hidden ones and tool litter."""
+    return name.startswith(".") or name.startswith("__")
+
+
+def _class_names(folder: Path, splits=None) -> list[str]:
+    """Class names over all splits (``splits``, default every split folder), so labels agree."""
     names = set()
     for split in folder.iterdir():
-        if split.is_dir():
-            names.update(p.name for p in split.iterdir() if p.is_dir())
+        if split.is_dir() and not is_skipped(split.name) and (splits is None or split.name in splits):
+            names.update(p.name for p in split.iterdir() if p.is_dir() and not is_skipped(p.name))
     return sorted(names)
 
 
@@ -164,7 +177,8 @@ def _list_images(folder: Path, split: str, classes: list[str]):
         if not cdir.is_dir():
             continue
         entries = sorted((e for e in os.scandir(cdir)
-                          if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)),
+                          if e.is_file() and not is_skipped(e.name)
+                          and e.name.lower().endswith(IMAGE_EXTENSIONS)),
                          key=lambda e: e.name)
         for e in entries:
             st = e.stat()
@@ -174,24 +188,39 @@ def _list_images(folder: Path, split: str, classes: list[str]):
     return files, labels, stamp.hexdigest()
 
 
+def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
+    """8-bit RGB. PIL's own conversion clips 16-bit values at 255, so scale those first."""
+    if img.mode.startswith("I;16"):
+        wide = np.asarray(img, dtype=np.uint16).astype(np.uint32)
+        img = Image.fromarray(((wide + 128) // 257).astype(np.uint8), mode="L")
+    elif img.mode in ("I", "F"):
+        raise ImageReadError(
+            f"image {path} has {'32-bit integer' if img.mode == 'I' else 'floating-point'} pixels "
+            f"(PIL mode {img.mode}), whose range cannot be told: convert it to 8-bit RGB first.")
+    return img.convert("RGB")
+
+
 def _decode(path: Path, prep: Preprocess) -> np.ndarray:
     try:
         with Image.open(path) as img:
-            img = prep.apply(img.convert("RGB"))
+            img = prep.apply(_to_rgb(img, path))
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+    except ImageReadError:
+        raise
     except Exception as err:  # PIL raises several types for broken files
         raise ImageReadError(
             f"cannot read image {path}: {err}. Replace or delete this file, then load again.") from err
 
 
-def _load_image_folder(folder, split, prep, root, cache, progress, label):
-    classes = _class_names(folder)
+def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None):
+    classes = _class_names(folder, splits)
     files, labels, stamp = _list_images(folder, split, classes)
     if not files:
         raise DatasetNotFoundError(
             f"no images in {folder / split} (expected <class>/<image> files with extensions "
             f"{', '.join(IMAGE_EXTENSIONS)})")
-    key = _cache_key("folder", str(folder.resolve()), split, stamp, prep)
+    # the class list is in the key: a class added to another split renumbers this one's labels
+    key = _cache_key("folder", str(folder.resolve()), split, stamp, classes, prep)
 
     def decode():
         bar = progress_bar(len(files), f"decoding {label}/{split}", unit="img", enabled=progress)
@@ -305,23 +334,35 @@ def _cache_key(*parts) -> str:
 
 
 def _cached(stem: str, key: str, root: Path, use_cache: bool, decode):
-    folder = cache_dir("datasets", root)
-    path = folder / f"{stem}-{key}.npz"
-    if use_cache and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                images, labels, classes = z["images"], z["labels"], list(z["classes"])
-            return torch.from_numpy(images), torch.from_numpy(labels), [str(c) for c in classes]
-        except Exception:  # an unreadable cache is only a cache: decode again
-            path.unlink(missing_ok=True)
+    """``decode()``'s ``(images, labels, classes)``, through the cache file ``<stem>-<key>.npz``."""
+    name = f"{stem}-{key}.npz"
+    if use_cache:
+        for folder in cache_dirs_to_read("datasets", root):  # also a read-only data root's cache
+            path = folder / name
+            if path.is_file():
+                try:
+                    with np.load(path, allow_pickle=False) as z:
+                        images, labels, classes = z["images"], z["labels"], list(z["classes"])
+                    return torch.from_numpy(images), torch.from_numpy(labels), [str(c) for c in classes]
+                except Exception:  # an unreadable cache is only a cache: decode again
+                    _remove(path)
     images, labels, classes = decode()
     if use_cache:
-        for old in folder.glob(f"{stem}-*.npz"):  # older versions of this split
-            old.unlink(missing_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, images=images, labels=labels, classes=np.asarray(classes, dtype=str))
-        os.replace(tmp, path)  # atomic: a killed run never leaves half a cache
+        folder = cache_dir("datasets", root)
+        older = re.compile(re.escape(stem) + r"-[0-9a-f]{16}\.npz")
+        for old in folder.iterdir():  # older versions of this split (never another's temporary)
+            if older.fullmatch(old.name) and old.name != name:
+                _remove(old)
+        write_atomically(folder / name, lambda f: np.savez(  # a killed run leaves no half cache
+            f, images=images, labels=labels, classes=np.asarray(classes, dtype=str)))
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), list(classes)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # a read-only cache folder: leave it
+        pass
 
 
 def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:

@@ -25,9 +25,11 @@ and recorded in a small progress file, so a killed run resumes where it stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -36,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc.network import RandomDepthwiseSignNet, exact_float32
-from rdsc.paths import cache_dir
+from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
 
 ENGINE_VERSION = 1  # bump when the engine's arithmetic changes: old caches are then ignored
@@ -66,7 +68,10 @@ class FeatureArray:
 
     def columns(self, k: int) -> "FeatureArray":
         """The first ``k`` features (a view): the features of the same network with ``k`` blocks."""
-        return FeatureArray(self.counts[:, :k], self.denominator)
+        if isinstance(k, bool) or int(k) != k or not 1 <= k <= self.shape[1]:
+            raise ValueError(f"k must be an integer from 1 to {self.shape[1]} (the features "
+                             f"extracted), got {k!r}: extract with a larger network for more")
+        return FeatureArray(self.counts[:, :int(k)], self.denominator)
 
     def __array__(self, dtype=None, copy=None):
         out = self[:]
@@ -170,19 +175,35 @@ def _pool_sum(h: torch.Tensor) -> torch.Tensor:
 
 
 def _as_images(images) -> torch.Tensor:
+    """``images`` as a tensor; floats that are exact 8-bit pixels ``q / 255`` become uint8 ``q``.
+
+    Any other float is kept as it is: the engine computes on it what the network does.
+    """
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"expected images as a tensor or array N x C x H x W, got {type(images).__name__}")
     if images.is_floating_point() and images.numel():
-        # floats that are exactly q/255 (as from uint8 / 255) take the exact integer path;
-        # a small sample is checked first so other floats cost nothing more
+        # floats that are exactly q/255 with q in 0..255 (as from uint8 / 255) take the exact
+        # integer path; a small sample is checked first so other floats cost nothing more
         def as_pixels(x):
-            q = (x.float() * 255).round()
-            return q if torch.equal(q / 255, x.float()) else None
+            x = x.float()
+            q = (x * 255).round()
+            in_range = bool(((q >= 0) & (q <= 255)).all())
+            return q if in_range and torch.equal(q / 255, x) else None
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
+        _warn_if_not_unit_range(images)
     return images
+
+
+def _warn_if_not_unit_range(images: torch.Tensor) -> None:
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0 or hi > 1:
+        import warnings
+        hint = " (0..255 pixels? pass uint8 images, or divide by 255)" if hi > 1.5 else ""
+        warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper"
+                      f"{hint}; computing the network on the values as given")
 
 
 def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
@@ -280,59 +301,165 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
                 precision=precision, progress=progress)
     if cache is None or cache is False:
         return FeatureArray(compute(net, images, **opts), h * w)
-    folder = cache_dir("features") if cache is True else Path(cache)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{cache_key(net, images, precision)}.npy"
-    return FeatureArray(_compute_cached(net, images, path, opts), h * w)
+    file_name = f"{name}-{cache_key(net, images, precision)}.npy"
+    expected = (len(images), net.n_features), count_dtype(net, images.shape[2], images.shape[3])
+    if cache is True:  # a finished cache in a read-only data root is still used
+        for folder in cache_dirs_to_read("features"):
+            found = _load_finished(folder / file_name, *expected, remove_bad=False)
+            if found is not None:
+                return FeatureArray(found, h * w)
+        folder = cache_dir("features")
+    else:
+        folder = Path(cache)
+        folder.mkdir(parents=True, exist_ok=True)
+    return FeatureArray(_compute_cached(net, images, folder / file_name, opts), h * w)
 
+
+# --- the cache: a finished file appears only by an atomic rename ----------------------------
+#
+#   <name>-<key>.npy            finished features (only ever created by os.replace)
+#   <name>-<key>.partial.npy    rows being written, with <name>-<key>.progress.json
+#   <name>-<key>.lock           held (flock) by the one process computing this file
+#
+# So a killed run never leaves a file that looks finished, two processes never write the
+# same rows, and the finished rows of a killed run are resumed, not recomputed.
 
 def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
     n, k = len(images), net.n_features
     dtype = count_dtype(net, images.shape[2], images.shape[3])
-    progress_file = path.with_suffix(".progress.json")
-    done = 0
-    if path.is_file() and progress_file.is_file():
-        try:
-            done = int(json.loads(progress_file.read_text())["rows_done"])
-        except (ValueError, KeyError, json.JSONDecodeError):
-            done = 0  # unreadable record: recompute from the start
-    elif path.is_file():
-        try:  # no progress record: a finished cache
-            arr = np.load(path, mmap_mode="r")
-            if arr.shape == (n, k) and arr.dtype == dtype:
-                return arr
-        except (ValueError, OSError):
-            pass
-        path.unlink()
-    if done == 0 or not path.is_file():
-        done = 0
-        # a sparse file of the right size with its .npy header; rows are written below
-        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, k)).flush()
-        _write_progress(progress_file, 0, n)
-    offset = _data_offset(path)
-    row_bytes = k * np.dtype(dtype).itemsize
-    # Rows go to the file with plain writes, not through a memory map, so finished rows
-    # do not stay in this process's memory (k = 100,000 x 10,000 images is 2 GB).
-    with open(path, "r+b") as f:
-        def write(lo, hi, rows):
-            os.pwrite(f.fileno(), np.ascontiguousarray(rows).tobytes(), offset + lo * row_bytes)
-            if time.monotonic() - write.last > 2 or hi == n:
-                f.flush()
-                os.fsync(f.fileno())
-                _write_progress(progress_file, hi, n)
-                write.last = time.monotonic()
-        write.last = time.monotonic()
-        if done < n:
-            compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write, **opts)
-    progress_file.unlink()
+    found = _load_finished(path, (n, k), dtype)
+    if found is not None:
+        return found
+    with _exclusive(path.with_suffix(".lock"), path):
+        found = _load_finished(path, (n, k), dtype)  # finished by another process meanwhile?
+        if found is not None:
+            return found
+        partial, progress_file = path.with_suffix(".partial.npy"), path.with_suffix(".progress.json")
+        if path.is_file() and progress_file.is_file():
+            os.replace(path, partial)  # written by an older rdsc, which wrote rows in place
+        done = _resume_point(partial, progress_file, n, k, dtype)
+        offset = _data_offset(partial)
+        row_bytes = k * np.dtype(dtype).itemsize
+        # Rows go to the file with plain writes, not through a memory map, so finished rows
+        # do not stay in this process's memory (k = 100,000 x 10,000 images is 2 GB).
+        with open(partial, "r+b") as f:
+            def write(lo, hi, rows):
+                os.pwrite(f.fileno(), np.ascontiguousarray(rows).tobytes(), offset + lo * row_bytes)
+                if time.monotonic() - write.last > 2 or hi == n:
+                    f.flush()
+                    os.fsync(f.fileno())
+                    _write_progress(progress_file, hi, n)
+                    write.last = time.monotonic()
+            write.last = time.monotonic()
+            if done < n:
+                compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write, **opts)
+            if not _is_same_file(f, partial):  # deleted or replaced while we wrote: keep our rows
+                _warn(f"{partial} was deleted or replaced during the extraction; writing the "
+                      "computed features back from the open file")
+                _copy_open_file(f, partial)
+        os.replace(partial, path)
+        progress_file.unlink(missing_ok=True)
     return np.load(path, mmap_mode="r")
 
 
+def _load_finished(path: Path, shape, dtype, remove_bad: bool = True):
+    """The finished cache at ``path`` as a read-only memory map, or None (absent or unusable)."""
+    if not path.is_file():
+        return None
+    try:
+        arr = np.load(path, mmap_mode="r")
+        if arr.shape == tuple(shape) and arr.dtype == dtype:
+            return arr
+        problem = f"holds {arr.shape} {arr.dtype}, not {tuple(shape)} {np.dtype(dtype)}"
+    except (ValueError, OSError, EOFError) as err:
+        problem = f"cannot be read ({err})"
+    if remove_bad:
+        _warn(f"feature cache {path} {problem}: computing it again")
+        path.unlink(missing_ok=True)
+    return None
+
+
+def _resume_point(partial: Path, progress_file: Path, n: int, k: int, dtype) -> int:
+    """Rows of ``partial`` already written (0 after (re)creating it)."""
+    done = 0
+    if partial.is_file() and progress_file.is_file():
+        try:
+            record = json.loads(progress_file.read_text())
+            done = int(record["rows_done"]) if record.get("rows") == n else 0
+            shape, stored, offset = _npy_header(partial)
+            if shape != (n, k) or stored != np.dtype(dtype):
+                done = 0
+            full = offset + n * k * np.dtype(dtype).itemsize
+            size = partial.stat().st_size
+            if done and size < full:  # truncated: keep the whole rows that are there
+                present = max(0, size - offset) // (k * np.dtype(dtype).itemsize)
+                _warn(f"partial feature cache {partial} is truncated: resuming from row "
+                      f"{min(done, present)} of {n}")
+                done = min(done, present)
+                os.truncate(partial, full)
+        except (ValueError, KeyError, OSError, EOFError, json.JSONDecodeError) as err:
+            if done:
+                _warn(f"partial feature cache {partial} is unreadable ({err}): starting it again")
+            done = 0
+    if done > 0:
+        return min(done, n)
+    # a sparse file of the right size with its .npy header; rows are written into it
+    np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=(n, k)).flush()
+    _write_progress(progress_file, 0, n)
+    return 0
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path, what: Path):
+    """Hold an exclusive lock on ``lock_path`` (released when the process dies, even by kill -9)."""
+    import fcntl
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another process is computing {what.name}; waiting for it", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _is_same_file(f, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _copy_open_file(f, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    f.seek(0)
+    with open(tmp, "wb") as out:
+        shutil.copyfileobj(f, out, 1 << 24)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _warn(message: str) -> None:
+    import warnings
+    warnings.warn(message, stacklevel=3)
+
+
+def _npy_header(path: Path):
+    """``(shape, dtype, data offset)`` from an ``.npy`` file's header."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(f)
+        return tuple(shape), np.dtype(dtype), f.tell()
+
+
 def _data_offset(path: Path) -> int:
-    m = np.load(path, mmap_mode="r")
-    offset = m.offset
-    del m
-    return offset
+    return _npy_header(path)[2]
 
 
 def _write_progress(path: Path, rows_done: int, n: int) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 
-def _status_bytes(field: str) -> int | None:
+def status_bytes(field: str) -> int | None:
     """A ``kB`` field of /proc/self/status (``VmRSS``, ``VmHWM``) in bytes; None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -28,7 +28,7 @@ def _status_bytes(field: str) -> int | None:
     return None
 
 
-def _reset_peak() -> bool:
+def reset_peak() -> bool:
     try:  # Linux >= 4.0: "5" resets the peak resident set size of this process
         Path("/proc/self/clear_refs").write_text("5")
         return True
@@ -40,8 +40,8 @@ def _extract_job(net_config: dict, images: torch.Tensor, device: str):
     from rdsc.features import extract
     from rdsc.network import RandomDepthwiseSignNet
     net = RandomDepthwiseSignNet(**net_config)
-    if _reset_peak() and _status_bytes("VmRSS") is not None:
-        base, read_peak = _status_bytes("VmRSS"), lambda: _status_bytes("VmHWM")
+    if reset_peak() and status_bytes("VmRSS") is not None:
+        base, read_peak = status_bytes("VmRSS"), lambda: status_bytes("VmHWM")
     else:  # elsewhere: the process's peak as the OS reports it
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         read_peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

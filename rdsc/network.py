@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: The paper's kernel size K and number of blocks L per dataset (PAPER.md table).
+from rdsc.paper import PAPER_SEED
+
+#: The paper's kernel size K and number of blocks L per dataset (the table of settings in the paper's v3 and the authors' code).
 PRESETS: dict[str, dict] = {
     "cifar10": {"kernel_size": 5, "n_blocks": 1},
     "cifar100": {"kernel_size": 5, "n_blocks": 1},
@@ -63,6 +65,16 @@ def exact_float32():
             cudnn.conv.fp32_precision, matmul.fp32_precision = saved[1]
         else:
             cudnn.allow_tf32, matmul.allow_tf32 = saved[1]
+
+
+def _is_int(value) -> bool:
+    """True for ints (numpy's too) and floats with no fraction; False for 2.5, "10", True."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return int(value) == value
+    except (TypeError, ValueError):
+        return False
 
 
 def _draw(gen: torch.Generator, shape, init: str) -> torch.Tensor:
@@ -110,14 +122,13 @@ class RandomDepthwiseSignNet(nn.Module):
     """
 
     def __init__(self, n_features: int, kernel_size: int = 5, n_blocks: int = 1,
-                 in_channels: int = 3, seed: int = 2018, first_padding: int = 1,
+                 in_channels: int = 3, seed: int = PAPER_SEED, first_padding: int = 1,
                  padding: int | None = None, init: str = "normal"):
         super().__init__()
-        if int(n_features) < 1:
-            raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
-        if int(kernel_size) < 1 or int(n_blocks) < 0 or int(in_channels) < 1:
-            raise ValueError(f"need kernel_size >= 1, n_blocks >= 0, in_channels >= 1; got "
-                             f"{kernel_size}, {n_blocks}, {in_channels}")
+        for name, value, least in (("n_features", n_features, 1), ("kernel_size", kernel_size, 1),
+                                   ("n_blocks", n_blocks, 0), ("in_channels", in_channels, 1)):
+            if not _is_int(value) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.n_features, self.kernel_size, self.n_blocks = int(n_features), int(kernel_size), int(n_blocks)
@@ -236,8 +247,17 @@ class RandomSignBlock(nn.Module):
         super().__init__()
         self.register_buffer("conv_weight", conv_weight)  # 1 x C x K x K
         self.register_buffer("conv_bias", conv_bias)      # 1
-        self.depthwise = [(w, b) for w, b in depthwise]   # [(1 x 1 x K x K, 1), ...]
+        # buffers, not a plain list, so that .to(device) moves them with the block
+        self.n_depthwise = len(depthwise)
+        for i, (w, b) in enumerate(depthwise):            # 1 x 1 x K x K, 1
+            self.register_buffer(f"dw_weight{i}", w)
+            self.register_buffer(f"dw_bias{i}", b)
         self.first_padding, self.padding = first_padding, padding
+
+    @property
+    def depthwise(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(getattr(self, f"dw_weight{i}"), getattr(self, f"dw_bias{i}"))
+                for i in range(self.n_depthwise)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` -> ``N``."""
@@ -256,12 +276,12 @@ class IndependentBlocks(nn.Module):
     def __init__(self, net: RandomDepthwiseSignNet):
         super().__init__()
         self.net = net
-        self.blocks = [self.block(i) for i in range(net.n_features)]
+        self.blocks = nn.ModuleList(self.block(i) for i in range(net.n_features))
 
     def block(self, i: int) -> RandomSignBlock:
         net = self.net
-        depthwise = [(w[i:i + 1], b[i:i + 1]) for w, b in net.depthwise_layers()]
-        return RandomSignBlock(net.conv_weight[i:i + 1], net.conv_bias[i:i + 1], depthwise,
+        depthwise = [(w[i:i + 1].clone(), b[i:i + 1].clone()) for w, b in net.depthwise_layers()]
+        return RandomSignBlock(net.conv_weight[i:i + 1].clone(), net.conv_bias[i:i + 1].clone(), depthwise,
                                net.first_padding, net.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,16 @@ The data root is ``$RDSC_DATA`` when set; otherwise the ``data/`` folder of the
 book (the nearest folder above the working directory holding ``_toc.yml``, so
 chapters executed from ``chapters/`` find the same root), else ``./data``.
 Results go to ``$RDSC_RESULTS`` or ``<data root>/results``.
+
+Caches live under ``<data root>/cache``. Where the data root is read-only (a shared
+dataset folder), caches that are already there are still read, and new ones are
+written to ``$RDSC_CACHE`` (default ``~/.cache/rdsc``) instead.
 """
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
 from pathlib import Path
 
 
@@ -30,11 +36,73 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return (book / "data") if book is not None else Path("data")
 
 
+def user_cache_root() -> Path:
+    """Where caches go when the data root is read-only: ``$RDSC_CACHE`` or ``~/.cache/rdsc``."""
+    if os.environ.get("RDSC_CACHE"):
+        return Path(os.environ["RDSC_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rdsc"
+
+
+def _writable(folder: Path) -> bool:
+    """Can files be created in ``folder`` (created if missing)?"""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            return True
+    except OSError:
+        return False
+
+
+_warned: set[Path] = set()
+
+
 def cache_dir(kind: str, root: str | os.PathLike | None = None) -> Path:
-    """A folder for one kind of cache (``datasets``, ``features``...) under the data root."""
+    """A writable folder for one kind of cache (``datasets``, ``features``...).
+
+    ``<data root>/cache/<kind>``, or, where that cannot be written, the user cache
+    folder (:func:`user_cache_root`), with a warning saying so once.
+    """
     folder = data_root(root) / "cache" / kind
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    if _writable(folder):
+        return folder
+    fallback = user_cache_root() / kind
+    if not _writable(fallback):
+        raise PermissionError(
+            f"cannot write a cache in {folder} nor in {fallback}: make one writable, set RDSC_CACHE "
+            "to a writable folder, or turn caching off (cache=False)")
+    if folder not in _warned:
+        _warned.add(folder)
+        warnings.warn(f"{folder} is not writable; caching {kind} in {fallback} instead "
+                      "(set RDSC_CACHE to choose another folder)", stacklevel=2)
+    return fallback
+
+
+def cache_dirs_to_read(kind: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders where a cache of ``kind`` may already be: the data root's, then the user's."""
+    folders = [data_root(root) / "cache" / kind, user_cache_root() / kind]
+    return [f for i, f in enumerate(folders) if f.is_dir() and f not in folders[:i]]
+
+
+def write_atomically(path: Path, write) -> Path:
+    """Create ``path`` by ``write(file)`` on a temporary file of this process, then a rename.
+
+    Readers never see half a file and concurrent writers never share a temporary file
+    (a unique name in the same folder); the file gets the usual permissions (umask).
+    """
+    path = Path(path)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix,
+                                     delete=False) as tmp:
+        try:
+            write(tmp)
+        except BaseException:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp.name, 0o666 & ~umask)
+    os.replace(tmp.name, path)
+    return path
 
 
 def results_root() -> Path:

@@ -69,18 +69,63 @@ def test_topk_per_class_confusion():
 
 def test_bad_arguments():
     X, y = blobs(n=20)
-    with pytest.raises(ValueError, match="C must be positive"):
-        LinearSVM(C=0)
+    for C in (0, -1, float("nan"), float("inf"), "a lot", None):
+        with pytest.raises(ValueError, match="C must be a finite positive number"):
+            LinearSVM(C=C)
     with pytest.raises(ValueError, match="solver"):
         LinearSVM(solver="sgd")
     with pytest.raises(ValueError, match="rows but y has"):
         LinearSVM().fit(X, y[:10])
     with pytest.raises(ValueError, match="two classes"):
         LinearSVM().fit(X, np.zeros(20))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        LinearSVM().predict(X)
+    m = LinearSVM(device="cpu").fit(X, y)
+    with pytest.raises(ValueError, match="X must be N x 40"):
+        m.predict(X[:, :30])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_features_are_refused_by_both_solvers(bad):
+    X, y = blobs(n=60)
+    X[17, 3] = bad
+    for solver in ("torch", "liblinear"):
+        with pytest.raises(ValueError, match="NaN|infinity|infinite"):
+            LinearSVM(solver=solver, device="cpu").fit(X, y)
+
+
+def test_topk_maps_labels_through_the_classes_of_the_fit():
+    """A class absent from training once shifted every label onto the wrong score column."""
+    X, y = blobs(n=900, classes=6, spread=1.0)
+    train, test = np.arange(600), np.arange(600, 900)
+    keep = train[y[train] != 2]  # class 2 never seen in training
+    m = LinearSVM(C=0.1, device="cpu").fit(X[keep], y[keep])
+    assert list(m.classes_) == [0, 1, 3, 4, 5]
+    scores = m.decision_function(X[test])
+    top = topk_accuracy(scores, y[test], classes=m.classes_)
+    assert top[1] == pytest.approx((m.predict(X[test]) == y[test]).mean())
+    assert top[5] == pytest.approx((y[test] != 2).mean())  # class 2 is never among the scores
+    with pytest.raises(ValueError, match="pass classes=svm.classes_"):
+        topk_accuracy(scores, y[test])
+    # labels like {0, 2, 5}: columns are not label values
+    labels = np.array([0, 2, 5])[y[train] % 3]
+    m = LinearSVM(C=0.1, device="cpu").fit(X[train], labels)
+    top = topk_accuracy(m.decision_function(X[train]), labels, classes=m.classes_)
+    assert top[1] == pytest.approx((m.predict(X[train]) == labels).mean())
+
+
+def test_accuracy_against_k_maps_labels_too():
+    from rdsc.classify import accuracy_against_k
+    X, y = blobs(n=600, d=40, classes=3, spread=1.0)
+    labels = np.array([0, 2, 5])[y]
+    f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
+    row, = accuracy_against_k(f, labels, f, labels, [40], device="cpu")
+    m = LinearSVM(device="cpu").fit(f, labels)
+    assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
 
 
 def test_real_cifar10_torch_solver_matches_linearsvc():
-    """Issue 4's acceptance check at a size liblinear solves in seconds."""
+    """The torch solver against liblinear on real features, at a size liblinear solves in seconds."""
     require_real_data("cifar10")
     from rdsc import data
     from rdsc.features import extract
@@ -93,8 +138,8 @@ def test_real_cifar10_torch_solver_matches_linearsvc():
     ytr, yte = train_y[tr].numpy(), test_y[te].numpy()
     ours = LinearSVM(solver="torch", device="cpu").fit(Xtr, ytr)
     ref = LinearSVM(solver="liblinear").fit(Xtr, ytr)
-    acc_ours = topk_accuracy(ours.decision_function(Xte), yte)[1]
-    acc_ref = topk_accuracy(ref.decision_function(Xte), yte)[1]
+    acc_ours = topk_accuracy(ours.decision_function(Xte), yte, classes=ours.classes_)[1]
+    acc_ref = topk_accuracy(ref.decision_function(Xte), yte, classes=ref.classes_)[1]
     assert abs(acc_ours - acc_ref) <= 0.003
     f_ours, f_ref = ours.objective(Xtr, ytr), ref.objective(Xtr, ytr)
     assert abs(f_ours - f_ref) / f_ref < 0.01

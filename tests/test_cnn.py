@@ -55,5 +55,8 @@ def test_bad_input_gets_clear_errors():
 
 def test_logits_shape_and_float_input():
     model = cnn.SmallCNN(n_classes=5, width=4, image_size=8)
-    out = cnn.logits(model, np.zeros((7, 3, 8, 8), np.uint8), batch_size=3)
+    pixels = np.random.default_rng(0).integers(0, 256, (7, 3, 8, 8), dtype=np.uint8)
+    out = cnn.logits(model, pixels, batch_size=3)
     assert out.shape == (7, 5)
+    floats = cnn.logits(model, torch.from_numpy(pixels).float() / 255, batch_size=3)
+    assert torch.allclose(out, floats, atol=1e-6)  # uint8 and the same pixels as floats agree

@@ -48,6 +48,81 @@ def test_labels_agree_between_splits_when_a_class_is_missing(tmp_path):
     assert classes == ["a", "b", "c"] and labels.tolist() == [2, 2]
 
 
+def test_cached_labels_follow_a_class_added_to_another_split(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"b": 2, "c": 2})
+    write_folder(tmp_path, "toy", "test", {"b": 1, "c": 1})
+    _, before, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert classes == ["b", "c"] and before.tolist() == [0, 0, 1, 1]
+    write_folder(tmp_path, "toy", "test", {"a": 1})  # a new class, in test only
+    _, train_labels, train_classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    _, test_labels, test_classes = data.load(str(tmp_path / "toy"), "test", root=tmp_path)
+    assert train_classes == test_classes == ["a", "b", "c"]
+    assert train_labels.tolist() == [1, 1, 2, 2] and test_labels.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("junk", [".ipynb_checkpoints", "__MACOSX", ".hidden"])
+def test_hidden_and_junk_folders_are_not_classes(tmp_path, junk):
+    write_folder(tmp_path, "toy", "train", {"a": 1, "b": 1, junk: 1})
+    (tmp_path / "toy" / "train" / "a" / "._000.png").write_bytes(b"\x00\x05junk")  # AppleDouble
+    write_folder(tmp_path, "toy", junk, {"z": 1})  # a junk "split" adds no class either
+    images, labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert classes == ["a", "b"] and labels.tolist() == [0, 1] and len(images) == 2
+
+
+def test_16_bit_grayscale_is_scaled_not_clipped(tmp_path):
+    folder = tmp_path / "toy" / "train" / "a"
+    folder.mkdir(parents=True)
+    wide = (np.arange(8 * 8).reshape(8, 8) * 1000).astype(np.uint16)  # 0..63,000
+    Image.fromarray(wide).save(folder / "g16.png")
+    assert Image.open(folder / "g16.png").mode == "I;16"
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    expected = np.round(wide / 257).astype(np.uint8)
+    for c in range(3):
+        np.testing.assert_array_equal(images[0, c].numpy(), expected)
+    Image.fromarray(wide.astype(np.float32)).save(folder / "f32.tif")
+    with pytest.raises(ImageReadError, match="f32.tif.*convert it to 8-bit"):
+        data.load(str(tmp_path / "toy"), "train", root=tmp_path, cache=False)
+
+
+def test_a_load_never_deletes_another_process_temporary_cache(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    folder = tmp_path / "cache" / "datasets"
+    folder.mkdir(parents=True)
+    # what another process writing the same split looks like, mid-write
+    others = [folder / ".toy-train-k2j4h5.npz", folder / "toy-train-0123456789abcdef.tmp42.npz"]
+    for other in others:
+        other.write_bytes(b"partial")
+    data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert all(o.exists() for o in others)
+    old = folder / "toy-train-0123456789abcdef.npz"  # an outdated finished version is removed
+    old.write_bytes(b"old")
+    data.load(str(tmp_path / "toy"), "train", root=tmp_path, cache=True)
+    write_folder(tmp_path, "toy", "train", {"b": 1})  # new key
+    data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert not old.exists()
+
+
+def test_no_cache_needs_no_writable_root(tmp_path, monkeypatch):
+    from rdsc import paths
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    root = tmp_path / "root"
+    monkeypatch.setattr(paths, "_writable", lambda f: False)
+    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=root, cache=False)
+    assert len(images) == 2 and not (root / "cache").exists()
+
+
+def test_read_only_root_caches_in_the_user_folder(tmp_path, monkeypatch):
+    from rdsc import paths
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    root, user = tmp_path / "root", tmp_path / "user"
+    monkeypatch.setenv("RDSC_CACHE", str(user))
+    real = paths._writable
+    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and real(f))
+    with pytest.warns(UserWarning, match="not writable"):
+        data.load(str(tmp_path / "toy"), "train", root=root)
+    assert list((user / "datasets").glob("toy-train-*.npz"))
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
 def test_grayscale_rgba_palette_become_rgb(tmp_path, mode):
     write_folder(tmp_path, "toy", "train", {"a": 2}, mode=mode)

@@ -54,12 +54,24 @@ def test_non_integer_floats_take_the_float32_path():
     assert (np.asarray(extract(net, x, progress=False)) != net(x).numpy()).mean() < 1e-3
 
 
+@pytest.mark.parametrize("scale", ["0..255", "centred", "0..2"])
+def test_floats_outside_unit_range_are_what_the_network_computes(scale):
+    """Floats that are multiples of 1/255 beyond [0, 1] were once wrapped modulo 256."""
+    net = RandomDepthwiseSignNet(64)
+    q = pixels(6).float()
+    x = {"0..255": q, "centred": (q - 127) / 255, "0..2": 2 * q / 255}[scale]
+    with pytest.warns(UserWarning, match="not \\[0, 1\\]"):
+        fast = np.asarray(extract(net, x, progress=False))
+    assert (fast != net(x).numpy()).mean() < 1e-3
+
+
 def test_bfloat16_is_close_but_not_exact():
     net = RandomDepthwiseSignNet(128)
     x = pixels(8)
     exact = np.asarray(extract(net, x, progress=False))
     low = np.asarray(extract(net, x, precision="bfloat16", progress=False))
     assert np.corrcoef(exact.ravel(), low.ravel())[0, 1] > 0.8
+    assert (exact != low).mean() > 1e-3  # rounded first-layer weights do move some signs
     with pytest.raises(ValueError, match="precision"):
         extract(net, x, precision="fp8", progress=False)
 
@@ -70,6 +82,9 @@ def test_feature_array_reads_blocks_and_columns():
     assert f.shape == (2, 3) and len(f) == 2
     np.testing.assert_allclose(f[0], [1, -1, 0])
     np.testing.assert_allclose(np.asarray(f.columns(2)), counts[:, :2] / 225)
+    for k in (0, 4, 2.5):  # more columns than extracted once came back silently as all of them
+        with pytest.raises(ValueError, match="k must be an integer from 1 to 3"):
+            f.columns(k)
 
 
 def test_cache_reuses_and_separates(tmp_path, monkeypatch):
@@ -132,7 +147,8 @@ def test_truncated_cache_file_is_recomputed(tmp_path):
     first = np.array(extract(net, x, cache=tmp_path, progress=False).counts)
     path, = tmp_path.glob("*.npy")
     path.write_bytes(path.read_bytes()[:100])
-    again = extract(net, x, cache=tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="cannot be read.*computing it again"):
+        again = extract(net, x, cache=tmp_path, progress=False)
     assert np.array_equal(first, again.counts)
 
 
@@ -177,3 +193,152 @@ def test_real_cifar10_features():
     same = y[:, None] == y[None]
     off = ~np.eye(64, dtype=bool)
     assert d[same & off].mean() < d[~same].mean()
+
+
+# --- the cache under killed, concurrent and careless runs -----------------------------------
+
+EXTRACT_SCRIPT = """
+import sys, numpy as np, torch
+from rdsc.features import extract
+from rdsc.network import RandomDepthwiseSignNet
+n, k, folder, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+f = extract(RandomDepthwiseSignNet(k), x, cache=folder, batch_size=4, progress=False)
+np.save(out, np.asarray(f.counts))
+"""
+
+
+def _extraction(tmp_path, n, k, out):
+    import subprocess
+    import sys
+    script = tmp_path / "extract.py"
+    script.write_text(EXTRACT_SCRIPT)
+    return subprocess.Popen([sys.executable, str(script), str(n), str(k), str(tmp_path / "cache"),
+                             str(tmp_path / out)], env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+
+
+def _wait_for_rows(folder, timeout=60):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for p in folder.glob("*.progress.json"):
+            try:
+                if json.loads(p.read_text())["rows_done"] > 0:
+                    return p
+            except (ValueError, KeyError, FileNotFoundError):
+                pass
+        time.sleep(0.05)
+    raise AssertionError("the extraction wrote no rows in time")
+
+
+@pytest.mark.parametrize("stagger", [False, True], ids=["together", "staggered"])
+def test_two_processes_on_one_cache_both_get_the_right_features(tmp_path, stagger):
+    """Started together, a second process once re-created the file and wiped the first's rows."""
+    n, k = 160, 96
+    expected = extract(RandomDepthwiseSignNet(k), pixels(n), progress=False).counts
+    first = _extraction(tmp_path, n, k, "a.npy")
+    if stagger:
+        _wait_for_rows(tmp_path / "cache")
+    second = _extraction(tmp_path, n, k, "b.npy")
+    assert first.wait(120) == 0 and second.wait(120) == 0
+    for out in ("a.npy", "b.npy"):
+        assert np.array_equal(np.load(tmp_path / out), expected), out
+    final, = (tmp_path / "cache").glob("features-*[0-9a-f].npy")
+    assert np.array_equal(np.load(final), expected)
+    assert not list((tmp_path / "cache").glob("*.progress.json"))
+
+
+def test_an_extraction_waits_for_the_process_holding_the_cache_lock(tmp_path, capsys):
+    import subprocess
+    import sys
+    import time
+    net, x = RandomDepthwiseSignNet(16), pixels(4)
+    name = f"features-{features.cache_key(net, x, 'float32')}"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "open(sys.argv[2], 'w').close(); time.sleep(2)"), str(tmp_path / f"{name}.lock"),
+        str(tmp_path / "locked")])
+    while not (tmp_path / "locked").exists():
+        time.sleep(0.01)
+    start = time.monotonic()
+    got = extract(net, x, cache=tmp_path, progress=False)
+    assert time.monotonic() - start > 1.0  # it waited for the holder
+    assert "another process is computing" in capsys.readouterr().out
+    assert holder.wait(10) == 0
+    assert np.array_equal(got.counts, extract(net, x, progress=False).counts)
+
+
+def test_killed_run_without_its_progress_file_is_never_taken_as_finished(tmp_path):
+    n, k = 400, 96
+    run = _extraction(tmp_path, n, k, "a.npy")
+    progress_file = _wait_for_rows(tmp_path / "cache")
+    run.kill()  # kill -9
+    run.wait()
+    progress_file.unlink()
+    net, x = RandomDepthwiseSignNet(k), pixels(n)
+    again = extract(net, x, cache=tmp_path / "cache", batch_size=4, progress=False)
+    assert np.array_equal(again.counts, extract(net, x, progress=False).counts)
+
+
+def _dies_after(monkeypatch, n_batches, action=None):
+    """Make features.compute raise KeyboardInterrupt (or run ``action``) after ``n_batches``."""
+    real_compute = features.compute
+    calls = []
+
+    def compute(net, images, out, *, start=0, on_batch=None, **kw):
+        def counting(lo, hi, rows):
+            if len(calls) == n_batches:
+                if action is None:
+                    raise KeyboardInterrupt("killed")
+                action()
+            calls.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
+    monkeypatch.setattr(features, "compute", compute)
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+
+
+def test_partial_file_deleted_during_the_run_keeps_the_work(tmp_path, monkeypatch):
+    net, x = RandomDepthwiseSignNet(30), pixels(10)
+    expected = extract(net, x, progress=False).counts
+
+    def delete_partial():
+        for p in tmp_path.glob("*.partial.npy"):
+            p.unlink()
+    _dies_after(monkeypatch, 2, delete_partial)
+    with pytest.warns(UserWarning, match="deleted or replaced"):
+        got = extract(net, x, cache=tmp_path, batch_size=3, progress=False)
+    assert np.array_equal(got.counts, expected)
+
+
+def test_truncated_partial_file_resumes_with_the_rows_it_holds(tmp_path, monkeypatch):
+    net, x = RandomDepthwiseSignNet(30), pixels(10)
+    expected = extract(net, x, progress=False).counts
+    _dies_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        extract(net, x, cache=tmp_path, batch_size=3, progress=False)
+    monkeypatch.undo()
+    partial, = tmp_path.glob("*.partial.npy")
+    offset = features._data_offset(partial)
+    with open(partial, "r+b") as f:  # keep 4.5 of the 9 rows written
+        f.truncate(offset + int(4.5 * 30 * 2))
+    with pytest.warns(UserWarning, match="truncated: resuming from row 4"):
+        got = extract(net, x, cache=tmp_path, batch_size=3, progress=False)
+    assert np.array_equal(got.counts, expected)
+
+
+def test_read_only_data_root_reads_its_cache_and_writes_elsewhere(tmp_path, monkeypatch):
+    from rdsc import paths
+    root, user = tmp_path / "root", tmp_path / "user"
+    monkeypatch.setenv("RDSC_DATA", str(root))
+    monkeypatch.setenv("RDSC_CACHE", str(user))
+    net = RandomDepthwiseSignNet(20)
+    first = extract(net, pixels(5), cache=True, progress=False)  # written in the data root
+    assert list((root / "cache" / "features").glob("*.npy"))
+    real_writable = paths._writable
+    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and real_writable(f))
+    again = extract(net, pixels(5), cache=True, progress=False)  # read from the read-only root
+    assert np.array_equal(first.counts, again.counts)
+    with pytest.warns(UserWarning, match="not writable"):
+        extract(net, pixels(5, seed=1), cache=True, progress=False)
+    assert list((user / "features").glob("*.npy"))

@@ -101,12 +101,27 @@ def test_bad_input_gets_clear_errors():
         net(x)
     with pytest.raises(ValueError, match="N x C x H x W"):
         net(torch.rand(3, 32, 32))
-    with pytest.raises(ValueError, match="n_features"):
-        RandomDepthwiseSignNet(0)
+    for bad in (0, 2.5, "10", None, True):
+        with pytest.raises(ValueError, match="n_features must be an integer"):
+            RandomDepthwiseSignNet(bad)
+    assert RandomDepthwiseSignNet(np.int64(4)).n_features == RandomDepthwiseSignNet(4.0).n_features == 4
+    with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
+        RandomDepthwiseSignNet(4, kernel_size=0)
     with pytest.raises(ValueError, match="init"):
         RandomDepthwiseSignNet(4, init="xavier")
     with pytest.raises(ValueError, match="no preset"):
         RandomDepthwiseSignNet.for_dataset("mnist", 4)
+
+
+def test_independent_blocks_move_with_to():
+    """Their weights were once kept in plain lists, which .to(device) does not move."""
+    blocks = IndependentBlocks(RandomDepthwiseSignNet(3, kernel_size=3, n_blocks=2))
+    moved = blocks.to(torch.float64)  # a dtype stands in for a device: .to() moves both alike
+    for blk in moved.blocks:
+        assert blk.conv_weight.dtype == torch.float64
+        assert all(w.dtype == b.dtype == torch.float64 for w, b in blk.depthwise)
+    per_net = 2 + 4 * 2  # first conv weight and bias, then 2 depthwise convs (weight, bias) per block
+    assert len(list(moved.buffers())) == 3 * per_net + per_net  # 3 blocks + the network
 
 
 def test_min_input_size_is_tight():

@@ -1,0 +1,53 @@
+"""Where files go, and how they are written: atomically, under unique temporary names."""
+import os
+import stat
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import cnn, paths
+
+
+def test_write_atomically_leaves_nothing_on_failure_and_keeps_the_umask(tmp_path):
+    target = tmp_path / "out.json"
+
+    def fails(f):
+        f.write(b"half")
+        raise RuntimeError("killed")
+    with pytest.raises(RuntimeError):
+        paths.write_atomically(target, fails)
+    assert list(tmp_path.iterdir()) == []
+    old = os.umask(0o022)
+    try:
+        paths.write_atomically(target, lambda f: f.write(b"{}"))
+    finally:
+        os.umask(old)
+    assert target.read_bytes() == b"{}"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # readable by others, like any file
+
+
+def test_trained_cnn_never_touches_another_runs_temporary_file(tmp_path):
+    """Two runs training the same model once shared one fixed '.tmp' name."""
+    x = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8)
+    y = np.arange(16) % 2
+    key_probe = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, progress=False, device="cpu")
+    saved, = tmp_path.glob("*.pt")
+    saved.unlink()
+    other = saved.with_suffix(".tmp")  # what the other run is writing
+    other.write_bytes(b"another run's model, half written")
+    cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, progress=False, device="cpu")
+    assert other.read_bytes() == b"another run's model, half written"
+    assert saved.is_file() and key_probe is not None
+
+
+def test_cache_dir_falls_back_when_the_data_root_is_read_only(tmp_path, monkeypatch):
+    root, user = tmp_path / "root", tmp_path / "user"
+    monkeypatch.setenv("RDSC_CACHE", str(user))
+    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and f.mkdir(
+        parents=True, exist_ok=True) is None)
+    with pytest.warns(UserWarning, match="not writable"):
+        assert paths.cache_dir("features", root) == user / "features"
+    monkeypatch.setattr(paths, "_writable", lambda f: False)
+    with pytest.raises(PermissionError, match="RDSC_CACHE"):
+        paths.cache_dir("features", root)
