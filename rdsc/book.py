@@ -62,7 +62,11 @@ def glue(name: str, value, display: bool = False):
     Strings are glued as markdown, for ``{glue:md}`name``` in the text (``{glue:}``
     would show their repr, quotes included); other values for ``{glue:}`name```.
     """
-    from myst_nb import glue as _glue
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # run as a plain script (python -m rdsc.record): show the value
+        print(f"[{name}] {value}")
+        return
     if isinstance(value, str):
         from IPython.display import Markdown
         value = Markdown(value)

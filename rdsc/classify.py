@@ -245,6 +245,9 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     if scores.ndim != 2 or len(scores) != len(labels):
         raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and {labels.shape}")
     if classes is None:
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels of dtype {labels.dtype} are not column indices: "
+                             "pass classes=svm.classes_")
         if len(labels) and (labels.min() < 0 or labels.max() >= scores.shape[1]):
             raise ValueError(
                 f"labels run from {labels.min()} to {labels.max()} but there are {scores.shape[1]} "

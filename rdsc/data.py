@@ -372,10 +372,10 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     the first classes: always draw subsets with this.
     """
     labels = torch.as_tensor(labels)
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
-    if n < 1:
-        raise ValueError(f"subset size must be positive, got {n}")
     gen = torch.Generator().manual_seed(seed)
     rank = torch.empty(len(labels), dtype=torch.int64)  # position of each image in its class's shuffle
     for c in labels.unique():

@@ -107,6 +107,8 @@ def test_topk_maps_labels_through_the_classes_of_the_fit():
     assert top[5] == pytest.approx((y[test] != 2).mean())  # class 2 is never among the scores
     with pytest.raises(ValueError, match="pass classes=svm.classes_"):
         topk_accuracy(scores, y[test])
+    with pytest.raises(ValueError, match="pass classes=svm.classes_"):
+        topk_accuracy(scores[:2], np.array(["cat", "dog"]))
     # labels like {0, 2, 5}: columns are not label values
     labels = np.array([0, 2, 5])[y[train] % 3]
     m = LinearSVM(C=0.1, device="cpu").fit(X[train], labels)

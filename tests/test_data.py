@@ -326,8 +326,9 @@ def test_subset_is_class_balanced():
     assert len(idx) == 100 and labels[idx].bincount().tolist() == [10] * 10
     assert torch.equal(idx, idx.sort().values)
     assert len(data.subset(labels, None)) == 500
-    with pytest.raises(ValueError):
-        data.subset(labels, 0)
+    for bad in (0, -1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="positive integer or None"):
+            data.subset(labels, bad)
 
 
 # --- the real data -------------------------------------------------------------------------
