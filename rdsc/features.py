@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rdsc import fused
 from rdsc.network import RandomDepthwiseSignNet, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
@@ -209,7 +210,7 @@ def _warn_if_not_unit_range(images: torch.Tensor) -> None:
 def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
             start: int = 0, batch_size: int | None = None, channel_chunk: int | None = None,
             device=None, precision: str = "float32", progress: bool = True,
-            on_batch=None) -> np.ndarray:
+            on_batch=None, engine: str = "auto") -> np.ndarray:
     """Counts for ``images[start:]`` into ``out`` (``N x k`` integers); see :func:`extract`.
 
     ``on_batch(lo, hi, block)`` is called with every finished block of rows.
@@ -219,12 +220,15 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     device = torch.device(device) if device is not None else default_device()
     n_img, k = len(images), net.n_features
     hw = net.map_sizes(images.shape[2], images.shape[3])[1]
+    use_fused = _use_fused(engine, net, images, device, precision)
+    if use_fused and batch_size is None:
+        batch_size = fused.batch_size_for(net, images.shape[2], images.shape[3])
     batch_size, channel_chunk = _chunk_sizes(device, hw[0] * hw[1], batch_size, channel_chunk)
     if batch_size < 1 or channel_chunk < 1:
         raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
     if out is None:
         out = np.empty((n_img, k), dtype=count_dtype(net, images.shape[2], images.shape[3]))
-    engine = _Engine(net, device, precision)
+    chain = None if use_fused else _Engine(net, device, precision)
     bar = progress_bar(n_img - start, f"features k={k}", unit="img", enabled=progress)
     block = torch.empty(0)
     with torch.inference_mode(), exact_float32():
@@ -233,13 +237,16 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             x = images[lo:hi]
             if x.is_floating_point() and not torch.isfinite(x).all():
                 raise ValueError(f"images {lo}..{hi - 1} contain NaN or infinite values")
-            patches, integer = engine.patches(x)
-            block = torch.empty(hi - lo, k, device=device)
-            for c0 in range(0, k, channel_chunk):
-                c1 = min(c0 + channel_chunk, k)
-                block[:, c0:c1] = engine.counts(patches, integer, hi - lo, hw, c0, c1)
+            if use_fused:  # exact int32 counts from the fused kernels
+                block = fused.counts(net, x, device, batch_size=len(x))
+            else:
+                patches, integer = chain.patches(x)
+                block = torch.empty(hi - lo, k, device=device)
+                for c0 in range(0, k, channel_chunk):
+                    c1 = min(c0 + channel_chunk, k)
+                    block[:, c0:c1] = chain.counts(patches, integer, hi - lo, hw, c0, c1).round_()
             # counts are exact integers: convert on the device, move half the bytes
-            rows = block.round().to(torch.int16 if out.dtype == np.int16 else torch.int32).cpu().numpy()
+            rows = block.to(torch.int16 if out.dtype == np.int16 else torch.int32).cpu().numpy()
             if on_batch is not None:
                 on_batch(lo, hi, rows)
             else:
@@ -247,6 +254,25 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             bar.update(hi - lo)
     bar.close()
     return out
+
+
+ENGINES = ("auto", "fused", "chain")
+
+
+def _use_fused(engine: str, net, images: torch.Tensor, device, precision: str) -> bool:
+    """The fused Triton kernels (:mod:`rdsc.fused`) or the chain of torch operations?
+
+    ``auto`` takes the fused kernels where they apply: CUDA with Triton, 8-bit pixels, the
+    exact ``float32`` precision and at least one block. ``fused`` insists; ``chain`` never.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    applies = (device.type == "cuda" and precision == "float32" and images.dtype == torch.uint8
+               and net.n_blocks >= 1 and fused.available(device))
+    if engine == "fused" and not applies:
+        raise ValueError("the fused engine needs CUDA with Triton, uint8 images, precision "
+                         "'float32' and n_blocks >= 1; use engine='auto' or 'chain' here")
+    return applies and engine != "chain"
 
 
 def count_dtype(net: RandomDepthwiseSignNet, height: int, width: int):
@@ -278,7 +304,8 @@ def cache_key(net: RandomDepthwiseSignNet, images, precision: str) -> str:
 
 def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, device=None,
             cache=None, *, name: str = "features", precision: str = "float32",
-            channel_chunk: int | None = None, progress: bool = True) -> FeatureArray:
+            channel_chunk: int | None = None, progress: bool = True,
+            engine: str = "auto") -> FeatureArray:
     """The ``N x k`` features of ``images`` under ``net``, as a :class:`FeatureArray`.
 
     Args:
@@ -293,12 +320,15 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
             ``bfloat16`` (faster, first-layer weights rounded: some signs change).
         channel_chunk: channels per step (default: 128 on CPU; on CUDA as many as keep
             a chunk's first-layer maps near 2 GB).
+        engine: ``auto`` (the fused Triton kernels of :mod:`rdsc.fused` on CUDA for 8-bit
+            images, else the chain of torch operations), ``fused`` or ``chain``. Both give
+            the same counts except at exact sign ties.
     """
     images = _as_images(images)
     net.check_input(images[:1], allow_uint8=True)
     h, w = net.output_map_size(images.shape[2], images.shape[3])
     opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
-                precision=precision, progress=progress)
+                precision=precision, progress=progress, engine=engine)
     if cache is None or cache is False:
         return FeatureArray(compute(net, images, **opts), h * w)
     file_name = f"{name}-{cache_key(net, images, precision)}.npy"

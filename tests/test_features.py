@@ -342,3 +342,25 @@ def test_read_only_data_root_reads_its_cache_and_writes_elsewhere(tmp_path, monk
     with pytest.warns(UserWarning, match="not writable"):
         extract(net, pixels(5, seed=1), cache=True, progress=False)
     assert list((user / "features").glob("*.npy"))
+
+
+def test_engine_choice_is_checked():
+    net, x = RandomDepthwiseSignNet(8), pixels(2)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        extract(net, x, engine="fast", progress=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="fused engine needs CUDA"):
+            extract(net, x, engine="fused", device="cpu", progress=False)
+    assert np.array_equal(extract(net, x, engine="chain", progress=False).counts,
+                          extract(net, x, progress=False).counts)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 44)])
+def test_fused_and_chain_engines_agree_on_cuda(dataset, size):
+    net = RandomDepthwiseSignNet.for_dataset(dataset, 2000)
+    x = pixels(64, size)
+    fast = extract(net, x, device="cuda", engine="fused", progress=False).counts
+    chain = extract(net, x, device="cuda", engine="chain", progress=False).counts
+    cpu = extract(net, x, device="cpu", progress=False).counts
+    assert (fast != chain).mean() < 1e-4 and (fast != cpu).mean() < 1e-4  # sign ties only

@@ -1,0 +1,214 @@
+"""The fused Triton engine: the CPU engine's counts except at sign ties, on every preset geometry.
+
+The kernels run under Triton's interpreter (``TRITON_INTERPRET=1``, on the CPU) in one
+subprocess, since the variable must be set before Triton's kernels are defined; the
+same comparison on CUDA, at larger k, runs where there is a GPU.
+"""
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import features, fused
+from rdsc.network import RandomDepthwiseSignNet
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_triton = pytest.mark.skipif(fused.triton is None, reason="Triton is not installed")
+
+# (preset, image side, k): odd sides, so floor-mode pooling drops a row and a column
+# somewhere in every geometry; k not a multiple of the channel blocks
+CASES = [("cifar10", 33, 40), ("cifar10", 32, 24), ("stl10", 37, 24),
+         ("miniimagenet10", 33, 24), ("corel", 27, 40)]
+N_IMAGES = 3
+
+_SCRIPT = r"""
+import json, sys
+import numpy as np, torch
+from rdsc import features, fused
+from rdsc.network import RandomDepthwiseSignNet
+assert fused._INTERPRETED and fused.available("cpu")
+out = {}
+for preset, side, k in json.loads(sys.argv[1]):
+    net = RandomDepthwiseSignNet.for_dataset(preset, k)
+    gen = torch.Generator().manual_seed(side + k)
+    x = torch.randint(0, 256, (%d, 3, side, side), dtype=torch.uint8, generator=gen)
+    x[0, :, : side // 2] = 0        # flat regions: many equal patches, pooled sums of +-4
+    x[1, :, :, side // 3:] = 255
+    got = fused.counts(net, x, "cpu").numpy()
+    cpu = features.compute(net, x, device="cpu", progress=False)
+    exact, uncertain = fused.exact_counts(net, x)
+    out[f"{preset}-{side}-{k}"] = dict(fused=got.tolist(), cpu=cpu.tolist(),
+                                       exact=exact.tolist(), uncertain=uncertain.tolist())
+print("RESULT" + json.dumps(out))
+""" % N_IMAGES
+
+
+@pytest.fixture(scope="module")
+def interpreted():
+    """Counts of every case from the interpreted kernels, the CPU engine and float64."""
+    env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(CASES)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT"))
+    return {key: {name: np.array(v) for name, v in case.items()}
+            for key, case in json.loads(line[len("RESULT"):]).items()}
+
+
+def check_equal_outside_ties(fused_counts, cpu_counts, exact, uncertain, where=""):
+    """Every feature without a near tie in its chain: fused == CPU engine == float64."""
+    assert fused_counts.shape == cpu_counts.shape == exact.shape == uncertain.shape
+    sure = ~uncertain
+    # the tie detector must leave most features to check, or this test proves nothing
+    assert sure.mean() > 0.75, f"{where}: only {sure.mean():.0%} of features are tie-free"
+    assert np.array_equal(cpu_counts[sure], exact[sure]), f"{where}: CPU engine vs float64"
+    bad = np.argwhere((fused_counts != cpu_counts) & sure)
+    assert len(bad) == 0, (f"{where}: fused differs from the CPU engine at {len(bad)} tie-free "
+                           f"(image, feature) pairs, e.g. {bad[:5].tolist()}")
+
+
+@needs_triton
+@pytest.mark.parametrize("preset,side,k", CASES)
+def test_interpreted_kernels_match_the_cpu_engine(interpreted, preset, side, k):
+    case = interpreted[f"{preset}-{side}-{k}"]
+    assert case["fused"].shape == (N_IMAGES, k)
+    check_equal_outside_ties(case["fused"], case["cpu"], case["exact"],
+                             case["uncertain"].astype(bool), f"{preset} {side}px k={k}")
+
+
+def test_every_preset_geometry_is_covered():
+    from rdsc.network import PRESETS
+    geometries = {(p["kernel_size"], p["n_blocks"]) for p in PRESETS.values()}
+    covered = {(PRESETS[c[0]]["kernel_size"], PRESETS[c[0]]["n_blocks"]) for c in CASES}
+    assert geometries <= covered
+
+
+def test_plan_follows_the_network_map_sizes():
+    for preset, side, _ in CASES:
+        net = RandomDepthwiseSignNet.for_dataset(preset, 4)
+        (h1, w1), layers = fused.plan(net, side, side)
+        sizes = net.map_sizes(side, side)
+        assert (h1, w1) == sizes[1]
+        ends = [(ho, wo) for _, _, ho, wo, _ in layers[1::2]]  # the map after each block
+        assert ends == sizes[2:]
+        assert [m for *_, m in layers][-1] == fused.COUNTS
+
+
+def test_exact_counts_flags_exact_ties_and_agrees_with_the_network():
+    net = RandomDepthwiseSignNet.for_dataset("corel", 16)
+    x = torch.randint(0, 256, (2, 3, 20, 20), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(3))
+    counts, uncertain = fused.exact_counts(net, x)
+    h, w = net.output_map_size(20, 20)
+    with torch.no_grad():
+        reference = (net.double()(x.double() / 255) * h * w).round().long()
+    assert torch.equal(counts[~uncertain], reference[~uncertain])
+    # a filter that is exactly zero gives exact zero pre-activations: all of them are ties
+    net.conv_weight[3].zero_()
+    net.conv_bias[3].zero_()
+    counts, uncertain = fused.exact_counts(net, x)
+    assert uncertain[:, 3].all() and not uncertain.all()
+
+
+def test_weight_layout_is_exact_and_follows_in_place_changes():
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 50)
+    w = fused._weights(net, torch.device("cpu"))
+    width, k = w.width, 50
+    parts = w.first[:3 * width, :k].float().reshape(3, width, k)
+    pixels = torch.cat([net.conv_weight.reshape(k, -1).t(), 255.0 * net.conv_bias[None]])
+    assert torch.equal(parts.sum(0), pixels)        # hi + mid + lo == the float32 filters
+    assert w.first[3 * width:].abs().sum() == 0 and w.first[:, k:].abs().sum() == 0
+    assert fused._weights(net, torch.device("cpu")) is w
+    net.dw0_bias.mul_(2)
+    assert torch.equal(fused._weights(net, torch.device("cpu")).depthwise[0][1][:k], net.dw0_bias)
+
+
+def test_counts_rejects_bad_input():
+    net = RandomDepthwiseSignNet(8)
+    with pytest.raises(TypeError, match="uint8"):
+        fused.counts(net, torch.rand(2, 3, 32, 32))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        fused.counts(net, np.zeros((2, 3, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="channels"):
+        fused.counts(net, torch.zeros(2, 32, 32, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="n_blocks"):
+        fused.counts(RandomDepthwiseSignNet(8, n_blocks=0),
+                     torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+    if not fused.available("cpu"):
+        with pytest.raises(RuntimeError, match="CUDA"):
+            fused.counts(net, torch.zeros(2, 3, 32, 32, dtype=torch.uint8), "cpu")
+
+
+class _Recorder:
+    """Stands in for a Triton kernel: ``kernel[grid](*args, **kwargs)`` records the call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getitem__(self, grid):
+        return lambda *args, **kwargs: self.calls.append((grid, args, kwargs))
+
+
+@needs_triton
+@pytest.mark.parametrize("tuned", [True, False])
+def test_launches_pass_every_kernel_argument(monkeypatch, tuned):
+    """The GPU launch path (autotuned or fixed) without a GPU: arguments, keys and grids."""
+    if fused._INTERPRETED:
+        pytest.skip("TRITON_INTERPRET is set: the launches take the interpreter's path")
+    first_names = fused._first_layer_kernel.arg_names
+    dw_names = fused._depthwise_kernel.arg_names
+    assert set(fused.FIRST_KEY) <= set(first_names) and set(fused.DEPTHWISE_KEY) <= set(dw_names)
+    recorders = {name: _Recorder() for name in ("_first_layer", "_first_layer_kernel",
+                                                 "_depthwise", "_depthwise_kernel")}
+    for name, rec in recorders.items():
+        monkeypatch.setattr(fused, name, rec)
+    net = RandomDepthwiseSignNet.for_dataset("miniimagenet10", 300)
+    weights = fused._weights(net, torch.device("cpu"))
+    (h1, w1), layers = fused.plan(net, 41, 41)
+    with fused.fixed_configs(1, 2) if not tuned else contextlib.nullcontext():
+        fused._launch_first(None, weights, None, 7 * (h1 // 2) * (w1 // 2), h1 // 2, w1 // 2, 2)
+        for i, layer in enumerate(layers):
+            fused._launch_depthwise(None, weights, i, None, 7, 300, layer, 5, 2)
+    tiles_m = -(-7 * (h1 // 2) * (w1 // 2) // fused.BLOCK_CELLS)
+    first = recorders["_first_layer" if tuned else "_first_layer_kernel"].calls
+    dw = recorders["_depthwise" if tuned else "_depthwise_kernel"].calls
+    assert len(first) == 1 and len(dw) == len(layers)
+    for (grid, args, kwargs), names, configs, block in (
+            [(c, first_names, fused.FIRST_CONFIGS, "BLOCK_N") for c in first]
+            + [(c, dw_names, fused.DEPTHWISE_CONFIGS, "BLOCK_C") for c in dw]):
+        tuned_names = {block, "BLOCK_K"} if block == "BLOCK_N" else {block, "BLOCK_P"}
+        given = set(names[:len(args)]) | set(kwargs)
+        expected = set(names) - (tuned_names if tuned else set())
+        assert given - {"num_warps", "num_stages"} == expected
+        sizes = [c[0] if block == "BLOCK_N" else c[1] for c in configs]
+        for size in sizes:  # every configuration's grid covers the padded channels exactly
+            g = grid({**kwargs, block: size})
+            want = ((tiles_m * weights.ldk // size,) if block == "BLOCK_N"
+                    else (7, weights.ldk // size))
+            assert g == want and weights.ldk % size == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("config,preset,side", [(0, "cifar10", 32), (1, "stl10", 45),
+                                                (2, "miniimagenet10", 43), (3, "corel", 35),
+                                                (4, "cifar10", 31)])
+def test_cuda_kernels_match_the_cpu_engine(config, preset, side):
+    """Compiled kernels, one fixed configuration each (autotuning every geometry is slow)."""
+    if fused._INTERPRETED:
+        pytest.skip("TRITON_INTERPRET is set: the compiled kernels are not in use")
+    k = 1000  # not a multiple of 128: padded channels
+    net = RandomDepthwiseSignNet.for_dataset(preset, k)
+    x = torch.randint(0, 256, (12, 3, side, side), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(side))
+    x[0, :, : side // 2] = 0
+    with fused.fixed_configs(config, config):
+        got = fused.counts(net, x, "cuda", batch_size=5).cpu().numpy()  # 3 steps, a short one
+    cpu = features.compute(net, x, device="cpu", progress=False)
+    exact, uncertain = fused.exact_counts(net, x, "cuda")
+    check_equal_outside_ties(got, cpu, exact.numpy(), uncertain.numpy(), f"CUDA {preset}")
