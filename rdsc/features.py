@@ -263,10 +263,13 @@ def _use_fused(engine: str, net, images: torch.Tensor, device, precision: str) -
     """The fused Triton kernels (:mod:`rdsc.fused`) or the chain of torch operations?
 
     ``auto`` takes the fused kernels where they apply: CUDA with Triton, 8-bit pixels, the
-    exact ``float32`` precision and at least one block. ``fused`` insists; ``chain`` never.
+    exact ``float32`` precision and at least one block (unless ``$RDSC_ENGINE`` says
+    otherwise). ``fused`` insists; ``chain`` never.
     """
+    if engine == "auto":  # a machine-wide choice, e.g. RDSC_ENGINE=chain where Triton misbehaves
+        engine = os.environ.get("RDSC_ENGINE", "auto")
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r} (argument or RDSC_ENGINE)")
     applies = (device.type == "cuda" and precision == "float32" and images.dtype == torch.uint8
                and net.n_blocks >= 1 and fused.available(device))
     if engine == "fused" and not applies:
