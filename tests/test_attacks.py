@@ -241,7 +241,9 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
     r = attacks.decision_attack(on_dev, x, y, "hsj-linf", budget=50, pool=pool)
     found = np.isfinite(r.linf)
     assert r.queries == 50 and found.all()
-    assert (attacks.predict(on_cpu, r.adversarial_linf) != y).all()
+    # misclassified by the model attacked; found at the decision boundary, such an image may
+    # fall on the other side on another device (float features differ there at sign ties)
+    assert (attacks.predict(on_dev, r.adversarial_linf) != y).all()
     sub, history = attacks.train_substitute(lambda im: attacks.predict(on_dev, im), x, rounds=2, epochs=1,
                                             width=4, n_classes=3, device=device, holdout=(x, y))
     assert next(sub.parameters()).device.type == device and len(history) == 2
