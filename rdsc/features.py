@@ -9,12 +9,13 @@ but differently:
 * **First layer as one GEMM.** Image patches (``unfold``) times the filter matrix,
   with the bias as an extra column, channels last, so the depthwise layers that
   follow run on a channels-last map (fast on CPU and GPU).
-* **Exact bf16 arithmetic for 8-bit images.** Pixel values 0..255 are exact in
+* **Exact arithmetic for 8-bit images.** Pixel values 0..255 are exact in
   bfloat16, so splitting each float32 weight into three bfloat16 parts
   (hi + mid + lo) gives a bf16 GEMM whose products are exact and whose
   accumulation is float32: the same signs as float32 except at exact ties, at
-  several times the speed on CPUs and GPUs with bf16 matrix units. The GEMM
-  result may be rounded to bf16: rounding never changes a sign.
+  several times the speed on CPUs and GPUs with bf16 matrix units. CPUs without
+  them (bf16 emulated, 16x slower) get two float32 parts instead (16 + 8
+  significant bits): products again exact, sums float32, the same signs.
 * **Exact compact storage.** A feature is a mean of signs over an ``h x w`` map,
   i.e. ``count / (h*w)`` with an integer count; the engine stores the counts as
   int16 and :class:`FeatureArray` divides on read.
@@ -104,6 +105,27 @@ def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk
     return batch, (chunk if channel_chunk is None else int(channel_chunk))
 
 
+def _split_float32(w: torch.Tensor) -> torch.Tensor:
+    """``rows x c`` float32 -> ``2*rows x c`` float32 parts hi, lo with hi + lo == w exactly.
+
+    ``hi`` keeps the top 16 of the 24 significant bits, ``lo`` the other 8, so the product
+    of either with an 8-bit pixel has at most 24 significant bits: exact in float32.
+    """
+    hi = (w.contiguous().view(torch.int32) & -256).view(torch.float32)
+    return torch.cat([hi, w - hi], dim=0)
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Does ``device`` multiply bf16 matrices natively? (CPUs without AVX512-BF16/AMX emulate
+    it, measured 16x slower than float32 on an AVX2 CPU.)"""
+    if device.type != "cpu":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover
+        return False
+
+
 def _split_bf16(w: torch.Tensor) -> torch.Tensor:
     """``rows x c`` float32 -> ``3*rows x c`` bfloat16 parts hi, mid, lo with hi+mid+lo ~= w."""
     hi = w.to(torch.bfloat16)
@@ -126,7 +148,13 @@ class _Engine:
         # Filters in pixel units 0..255 with the bias as the last row: z = [p, 1] @ W.
         self.w_pixels = torch.cat([w, 255.0 * b]).to(device)       # (CKK+1) x k, float32
         self.w_unit = torch.cat([w, b]).to(device)                 # for float images in [0, 1]
-        self.w_split = _split_bf16(self.w_pixels) if precision == "float32" else None
+        # 8-bit pixels times exactly split weights: every product exact, float32 sums. In
+        # bf16 (3 parts) where the device multiplies bf16 natively, else float32 (2 parts).
+        self.split_dtype = torch.bfloat16 if fast_bf16(device) else torch.float32
+        self.w_split = None
+        if precision == "float32":
+            self.w_split = (_split_bf16(self.w_pixels) if self.split_dtype == torch.bfloat16
+                            else _split_float32(self.w_pixels))
         self.dw_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
         # Pooling is done as a 2x2 *sum* (small integers, exact in any dtype); the 1/4 of
         # the average moves into the weights of the convolution after each pool (exact:
@@ -143,10 +171,11 @@ class _Engine:
         p = F.unfold(xf, net.kernel_size, padding=net.first_padding)   # n x CKK x hw
         p = p.transpose(1, 2).reshape(-1, p.shape[1])
         p = torch.cat([p, torch.ones(p.shape[0], 1, device=self.device)], dim=1)
-        if integer or self.precision == "bfloat16":
+        if integer and self.precision == "float32":  # one copy per part of w_split
+            parts = self.w_split.shape[0] // p.shape[1]
+            p = torch.cat([p.to(self.split_dtype)] * parts, dim=1)
+        elif self.precision == "bfloat16":
             p = p.to(torch.bfloat16)
-            if integer and self.precision == "float32":
-                p = torch.cat([p, p, p], dim=1)   # matches the hi/mid/lo rows of w_split
         return p, integer
 
     def counts(self, patches, integer, n, hw, lo, hi) -> torch.Tensor:

@@ -74,20 +74,23 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         log.write(f"\n===== {source.stem} ({profile}) {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
         log.flush()
         start = time.perf_counter()
-        tail: list[str] = []
-        try:
+        output = Path(tmp) / "output.txt"
+        with open(output, "w") as out:
             proc = subprocess.Popen([sys.executable, str(script)], cwd=source.parent, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for line in proc.stdout:
-                log.write(line)
-                tail = (tail + [line.rstrip("\n")])[-40:]
-            code = proc.wait(timeout=timeout)
-            status = "ok" if code == 0 else "failed"
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            status, code = "failed", None
-            tail.append(f"stopped after {timeout} s")
+                                    stdout=out, stderr=subprocess.STDOUT)
+            try:
+                code = proc.wait(timeout=timeout)
+                status = "ok" if code == 0 else "failed"
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                status, code = "failed", None
         seconds = time.perf_counter() - start
+        text = output.read_text(errors="replace")
+        log.write(text)
+        tail = text.splitlines()[-40:]
+        if code is None:
+            tail.append(f"stopped after {timeout} s")
         found = {p.stem: json.loads(p.read_text())
                  for p in sorted((results / source.stem).glob(f"*-{profile}.json"))}
     if status == "ok" and not found:

@@ -198,10 +198,18 @@ def test_real_cifar10_features():
 # --- the cache under killed, concurrent and careless runs -----------------------------------
 
 EXTRACT_SCRIPT = """
-import sys, numpy as np, torch
+import sys, time, numpy as np, torch
 from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
+from rdsc import features
 n, k, folder, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+real_compute = features.compute
+def slow_compute(*args, on_batch, **kw):  # 20 ms a batch: runs long enough to be caught mid-way
+    def paced(lo, hi, rows):
+        time.sleep(0.02)
+        on_batch(lo, hi, rows)
+    return real_compute(*args, on_batch=paced, **kw)
+features.compute = slow_compute
 x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 f = extract(RandomDepthwiseSignNet(k), x, cache=folder, batch_size=4, progress=False)
 np.save(out, np.asarray(f.counts))
@@ -217,18 +225,17 @@ def _extraction(tmp_path, n, k, out):
                              str(tmp_path / out)], env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
 
 
-def _wait_for_rows(folder, timeout=60):
+def _wait_until_started(folder, timeout=60):
+    """The progress file of a running extraction in ``folder`` (it exists while rows are written)."""
     import time
     deadline = time.time() + timeout
     while time.time() < deadline:
-        for p in folder.glob("*.progress.json"):
-            try:
-                if json.loads(p.read_text())["rows_done"] > 0:
-                    return p
-            except (ValueError, KeyError, FileNotFoundError):
-                pass
-        time.sleep(0.05)
-    raise AssertionError("the extraction wrote no rows in time")
+        found = list(folder.glob("*.progress.json"))
+        if found:
+            time.sleep(0.3)  # let it write some rows
+            return found[0]
+        time.sleep(0.02)
+    raise AssertionError("the extraction did not start in time")
 
 
 @pytest.mark.parametrize("stagger", [False, True], ids=["together", "staggered"])
@@ -238,7 +245,7 @@ def test_two_processes_on_one_cache_both_get_the_right_features(tmp_path, stagge
     expected = extract(RandomDepthwiseSignNet(k), pixels(n), progress=False).counts
     first = _extraction(tmp_path, n, k, "a.npy")
     if stagger:
-        _wait_for_rows(tmp_path / "cache")
+        _wait_until_started(tmp_path / "cache")
     second = _extraction(tmp_path, n, k, "b.npy")
     assert first.wait(120) == 0 and second.wait(120) == 0
     for out in ("a.npy", "b.npy"):
@@ -271,7 +278,8 @@ def test_an_extraction_waits_for_the_process_holding_the_cache_lock(tmp_path, ca
 def test_killed_run_without_its_progress_file_is_never_taken_as_finished(tmp_path):
     n, k = 400, 96
     run = _extraction(tmp_path, n, k, "a.npy")
-    progress_file = _wait_for_rows(tmp_path / "cache")
+    progress_file = _wait_until_started(tmp_path / "cache")
+    assert run.poll() is None, "finished before it could be killed"
     run.kill()  # kill -9
     run.wait()
     progress_file.unlink()
@@ -364,3 +372,20 @@ def test_fused_and_chain_engines_agree_on_cuda(dataset, size):
     chain = extract(net, x, device="cuda", engine="chain", progress=False).counts
     cpu = extract(net, x, device="cpu", progress=False).counts
     assert (fast != chain).mean() < 1e-4 and (fast != cpu).mean() < 1e-4  # sign ties only
+
+
+def test_both_exact_weight_splits_reassemble_every_weight_and_agree(monkeypatch):
+    w = torch.randn(76, 300) * 255
+    for parts in (features._split_float32(w), features._split_bf16(w).float()):
+        assert torch.equal(parts.view(-1, 76, 300).double().sum(0), w.double())  # exact
+    pixels_ = torch.arange(256, dtype=torch.float32)
+    hi, lo = features._split_float32(w).view(2, 76, 300)
+    for part in (hi, lo):  # every product with an 8-bit pixel is exact in float32
+        prod = pixels_[:, None, None] * part
+        assert torch.equal(prod.double(), pixels_.double()[:, None, None] * part.double())
+    net, x = RandomDepthwiseSignNet(200), pixels(12)
+    monkeypatch.setattr(features, "fast_bf16", lambda device: True)
+    with_bf16 = extract(net, x, progress=False).counts
+    monkeypatch.setattr(features, "fast_bf16", lambda device: False)
+    with_float32 = extract(net, x, progress=False).counts
+    assert (with_bf16 != with_float32).mean() < 1e-3  # sign ties only
