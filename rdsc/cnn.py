@@ -56,11 +56,15 @@ class SmallCNN(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * side * side, hidden),
                                         nn.ReLU(), nn.Linear(hidden, n_classes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``N x C x H x W`` floats in [0, 1] -> ``N x classes`` logits."""
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` floats in [0, 1] -> ``N x hidden``: the last hidden layer (after ReLU)."""
         if x.dtype == torch.uint8:
             raise TypeError("SmallCNN takes float images in [0, 1]: use images.float() / 255")
-        return self.classifier(self.features(x - 0.5))
+        return self.classifier[:-1](self.features(x - 0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` floats in [0, 1] -> ``N x classes`` logits."""
+        return self.classifier[-1](self.embed(x))
 
 
 def as_float(images) -> torch.Tensor:

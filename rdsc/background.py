@@ -1,0 +1,604 @@
+"""How much a classifier relies on the image background (chapter 8).
+
+No segmentation masks exist for the book's datasets, so foreground and background are
+defined by geometry: the **centre** of an image is the half of its pixels nearest the
+image's centre (a disc), the **ring** is the other half. Test images are then altered
+(:func:`make_conditions`):
+
+* ``ring, other class``: the ring replaced by the ring of an image of another class (the donor);
+* ``ring, same class``: the ring from another image of the same class (control for the seam);
+* ``centre, other class`` / ``centre, same class``: the mirror experiment;
+* ``background only`` / ``foreground only``: the centre / the ring set to a mean grey;
+* ``grayscale`` and ``hue rotated``: colour changed, context kept.
+
+Images are ``N x 3 x H x W`` uint8 tensors throughout; labels int64 arrays of length N.
+
+The module also holds the measures the chapter reports: donor capture
+(:func:`donor_capture`), a bootstrap over images and network seeds
+(:func:`bootstrap`), how much of a first-layer unit's sign the patch's mean colour
+decides (:func:`mean_colour_agreement`), and retrieval helpers for Corel: colour
+histograms of a region, leave-one-out precision and partial correlations of distances.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: The test conditions, in the order the chapter shows them, with what each does.
+CONDITIONS = {
+    "clean": "the test image as it is",
+    "ring, other class": "ring from an image of another class (the donor)",
+    "ring, same class": "ring from another image of the same class (seam control)",
+    "centre, other class": "centre from an image of another class",
+    "centre, same class": "centre from another image of the same class",
+    "background only": "centre set to mean grey",
+    "foreground only": "ring set to mean grey",
+    "grayscale": "luma (BT.601) in all three channels",
+    "hue rotated": "colours rotated about the grey axis",
+}
+
+
+# --- masks and compositing --------------------------------------------------------------------
+
+def centre_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
+    """``H x W`` bool, True on the ``round(fraction * H * W)`` pixels nearest the image centre.
+
+    Pixels are ranked by Euclidean distance from the centre ``((H-1)/2, (W-1)/2)``; ties
+    at the edge of the disc are broken in raster order, so the count is exact.
+    """
+    if height < 1 or width < 1:
+        raise ValueError(f"height and width must be positive, got {height} x {width}")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction is the share of pixels in the centre: choose it in (0, 1), "
+                         f"got {fraction}")
+    n = round(fraction * height * width)
+    if n < 1 or n >= height * width:
+        raise ValueError(f"fraction {fraction} leaves an empty centre or ring on a "
+                         f"{height} x {width} image")
+    yy, xx = torch.meshgrid(torch.arange(height, dtype=torch.float64),
+                            torch.arange(width, dtype=torch.float64), indexing="ij")
+    dist = (yy - (height - 1) / 2) ** 2 + (xx - (width - 1) / 2) ** 2
+    order = torch.argsort(dist.flatten(), stable=True)
+    mask = torch.zeros(height * width, dtype=torch.bool)
+    mask[order[:n]] = True
+    return mask.view(height, width)
+
+
+def ring_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
+    """The complement of :func:`centre_mask` (``fraction`` is still the centre's share)."""
+    return ~centre_mask(height, width, fraction)
+
+
+def _check_images(images: torch.Tensor, argument: str = "images") -> None:
+    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
+        got = f"{type(images).__name__} {getattr(images, 'dtype', '')} " \
+              f"{tuple(getattr(images, 'shape', ()))}"
+        raise TypeError(f"{argument} must be a uint8 tensor N x C x H x W (as rdsc.data.load "
+                        f"returns), got {got}")
+
+
+def composite(images: torch.Tensor, donors: torch.Tensor, take: torch.Tensor) -> torch.Tensor:
+    """``images`` with the pixels where ``take`` (``H x W`` bool) is True copied from ``donors``."""
+    _check_images(images)
+    _check_images(donors, "donors")
+    if images.shape != donors.shape:
+        raise ValueError(f"images {tuple(images.shape)} and donors {tuple(donors.shape)} "
+                         "must have the same shape")
+    if take.shape != images.shape[2:]:
+        raise ValueError(f"mask shape {tuple(take.shape)} must be the images' H x W "
+                         f"{tuple(images.shape[2:])}")
+    return torch.where(take.to(torch.bool), donors, images)
+
+
+def fill(images: torch.Tensor, where: torch.Tensor, value: int) -> torch.Tensor:
+    """``images`` with the pixels where ``where`` (``H x W`` bool) is True set to grey ``value``."""
+    _check_images(images)
+    if not 0 <= int(value) <= 255:
+        raise ValueError(f"value is a grey level: choose it in 0..255, got {value}")
+    return torch.where(where.to(torch.bool), torch.tensor(int(value), dtype=torch.uint8), images)
+
+
+def choose_donors(labels, same_class: bool, seed: int = 0) -> np.ndarray:
+    """For each image, the index of a donor image: of the same class (never the image itself)
+    or of another class, drawn uniformly with a seeded generator. Returns int64, length N."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) < 2:
+        raise ValueError(f"labels must be a 1-D array of at least 2 labels, got shape {labels.shape}")
+    rng = np.random.default_rng(seed)
+    donors = np.empty(len(labels), dtype=np.int64)
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        if same_class:
+            if len(members) < 2:
+                raise ValueError(f"class {c} has one image: a same-class donor needs at least two "
+                                 "per class (use a larger, class-balanced subset)")
+            # draw among the other members: r in [0, m-1), skip the image's own position
+            r = rng.integers(0, len(members) - 1, size=len(members))
+            r = r + (r >= np.arange(len(members)))
+            donors[members] = members[r]
+        else:
+            others = np.flatnonzero(labels != c)
+            if len(others) == 0:
+                raise ValueError("all images have one class: an other-class donor needs two classes")
+            donors[members] = others[rng.integers(0, len(others), size=len(members))]
+    return donors
+
+
+# --- colour changes ---------------------------------------------------------------------------
+
+def grayscale(images: torch.Tensor) -> torch.Tensor:
+    """Luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601), rounded, in all three channels."""
+    _check_images(images)
+    if images.shape[1] != 3:
+        raise ValueError(f"grayscale needs RGB images, got {images.shape[1]} channels")
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    luma = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255)
+    return luma.to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+
+
+def hue_rotation_matrix(degrees: float) -> torch.Tensor:
+    """``3 x 3`` rotation of RGB space by ``degrees`` about the grey axis ``(1, 1, 1)/sqrt(3)``
+    (Rodrigues' formula): greys stay, the mean of the three channels is kept."""
+    t = math.radians(degrees)
+    u = torch.full((3,), 1 / math.sqrt(3), dtype=torch.float64)
+    cross = torch.tensor([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]], dtype=torch.float64)
+    return math.cos(t) * torch.eye(3, dtype=torch.float64) + math.sin(t) * cross \
+        + (1 - math.cos(t)) * torch.outer(u, u)
+
+
+def rotate_hue(images: torch.Tensor, degrees: float = 180.0) -> torch.Tensor:
+    """Colours rotated by ``degrees`` about the grey axis, clipped to 0..255 and rounded."""
+    _check_images(images)
+    if images.shape[1] != 3:
+        raise ValueError(f"rotate_hue needs RGB images, got {images.shape[1]} channels")
+    m = hue_rotation_matrix(degrees).float()
+    out = torch.einsum("ij,njhw->nihw", m, images.float())
+    return out.round().clamp(0, 255).to(torch.uint8)
+
+
+def grey_level(images: torch.Tensor) -> int:
+    """The mean pixel value over all images and channels, rounded: the grey that fills a region."""
+    _check_images(images)
+    return int(round(float(images.float().mean())))
+
+
+def make_conditions(images: torch.Tensor, labels, *, grey: int, fraction: float = 0.5,
+                    hue_degrees: float = 180.0, seed: int = 0):
+    """Every condition of :data:`CONDITIONS` for ``images``.
+
+    Donors are drawn from ``images`` themselves (with ``seed``); the same other-class donor
+    gives its ring to ``ring, other class`` and its centre to ``centre, other class``, and
+    likewise for the same-class donor.
+
+    Returns ``(conditions, donors)``: ``{name: N x 3 x H x W uint8}`` in the order of
+    :data:`CONDITIONS`, and ``{"other": indices, "same": indices}`` into ``images``.
+    """
+    _check_images(images)
+    labels = np.asarray(labels)
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    centre = centre_mask(images.shape[2], images.shape[3], fraction)
+    ring = ~centre
+    donors = {"other": choose_donors(labels, False, seed), "same": choose_donors(labels, True, seed + 1)}
+    other, same = images[donors["other"]], images[donors["same"]]
+    conditions = {
+        "clean": images,
+        "ring, other class": composite(images, other, ring),
+        "ring, same class": composite(images, same, ring),
+        "centre, other class": composite(images, other, centre),
+        "centre, same class": composite(images, same, centre),
+        "background only": fill(images, centre, grey),
+        "foreground only": fill(images, ring, grey),
+        "grayscale": grayscale(images),
+        "hue rotated": rotate_hue(images, hue_degrees),
+    }
+    assert list(conditions) == list(CONDITIONS)
+    return conditions, donors
+
+
+# --- what the predictions say -----------------------------------------------------------------
+
+def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
+    """Which predictions changed from the clean image's, and which changed *to the donor's class*.
+
+    All arguments have the same shape (``N`` or ``seeds x N``). Returns boolean arrays
+    ``changed`` and ``captured``; the capture rate is ``captured.sum() / changed.sum()``.
+    """
+    clean_pred, pred, donor_labels = (np.asarray(a) for a in (clean_pred, pred, donor_labels))
+    if not clean_pred.shape == pred.shape == np.broadcast_shapes(pred.shape, donor_labels.shape):
+        raise ValueError(f"clean_pred {clean_pred.shape}, pred {pred.shape} and donor_labels "
+                         f"{donor_labels.shape} must have one shape")
+    changed = pred != clean_pred
+    return {"changed": changed, "captured": changed & (pred == donor_labels)}
+
+
+def capture_rate(changed, captured) -> float:
+    """P(prediction = donor class | prediction changed); NaN when nothing changed."""
+    n = np.sum(changed)
+    return float(np.sum(captured) / n) if n else float("nan")
+
+
+def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray], n_boot: int = 1000,
+              seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Estimate and percentile interval of ``statistic`` over networks (seeds) and images.
+
+    ``arrays``: ``{name: seeds x N}`` arrays over the same seeds and images. Each replicate
+    draws seeds with replacement, then images with replacement (the same draw for every
+    array, so paired quantities stay paired) and evaluates ``statistic`` on the resampled
+    dict. With one seed this is the ordinary bootstrap over images.
+    Returns ``(estimate on all data, low, high)``.
+    """
+    arrays = {k: np.atleast_2d(np.asarray(v)) for k, v in arrays.items()}
+    shapes = {v.shape for v in arrays.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"arrays must share one shape seeds x N, got {sorted(shapes)}")
+    n_seeds, n = shapes.pop()
+    if n < 2:
+        raise ValueError("need at least two images to bootstrap")
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        s = rng.integers(0, n_seeds, n_seeds)
+        i = rng.integers(0, n, n)
+        values[b] = statistic({k: v[s][:, i] for k, v in arrays.items()})
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(values, [alpha, 1 - alpha])
+    return float(statistic(arrays)), float(lo), float(hi)
+
+
+# --- the mechanism: how much does the patch's mean colour decide? ----------------------------
+
+def as_unit_float(images) -> torch.Tensor:
+    """uint8 images -> float32 in [0, 1]; float images are returned as float32."""
+    x = torch.as_tensor(images)
+    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+
+
+@torch.no_grad()
+def mean_colour_agreement(images, weight: torch.Tensor, bias: torch.Tensor | None, padding: int,
+                          *, offset: float = 0.0, post: Callable | None = None) -> np.ndarray:
+    """Per filter: the share of positions where the patch's mean colour alone decides the unit.
+
+    A first-layer pre-activation splits exactly as
+
+        z = w . p + b = sum_c s_c m_c + b  +  sum_c sum_ij w_cij (p_cij - m_c),   s_c = sum_ij w_cij
+
+    with ``m_c`` the mean of channel ``c`` over the patch (zero padding included, as in the
+    convolution). The first term, ``a``, is the mean-colour part. Returned: for each of the
+    ``k`` filters, the fraction of (image, position) pairs where ``z > 0`` and ``a > 0`` agree.
+
+    Args:
+        images: ``N x C x H x W`` (uint8 or floats in [0, 1]).
+        weight: ``k x C x K x K`` first-layer filters; ``bias``: ``k`` or None.
+        padding: the convolution's zero padding.
+        offset: subtracted from the pixels first (0.5 for a network fed ``x - 0.5``).
+        post: applied to both ``z`` and ``a`` before the comparison (e.g. an eval-mode
+            batch norm, so the comparison is of the unit after it).
+    """
+    x = as_unit_float(images) - offset
+    weight = weight.detach().float().cpu()
+    bias = None if bias is None else bias.detach().float().cpu()
+    K = weight.shape[-1]
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"weight has {weight.shape[1]} input channels, images {x.shape[1]}")
+    if 2 * padding > K:
+        raise ValueError(f"padding {padding} is more than half the kernel {K}")
+    z = F.conv2d(x, weight, bias, padding=padding)
+    means = F.avg_pool2d(x, K, stride=1, padding=padding, count_include_pad=True)
+    a = F.conv2d(means, weight.sum(dim=(2, 3), keepdim=True), bias)
+    if post is not None:
+        z, a = post(z), post(a)
+    return ((z > 0) == (a > 0)).float().mean(dim=(0, 2, 3)).numpy()
+
+
+def box_blur(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Each pixel replaced by the mean of its ``size x size`` window (fewer at the border), uint8."""
+    _check_images(images)
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd number, got {size}")
+    out = F.avg_pool2d(images.float(), size, stride=1, padding=size // 2, count_include_pad=False)
+    return out.round().clamp(0, 255).to(torch.uint8)
+
+
+def column_correlations(a, b) -> np.ndarray:
+    """Pearson correlation, across rows, of each column of ``a`` with the same column of ``b``
+    (``N x d`` each); columns constant in either are left out."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"a {a.shape} and b {b.shape} must be matrices of one shape")
+    a, b = a - a.mean(0), b - b.mean(0)
+    sa, sb = np.sqrt((a * a).sum(0)), np.sqrt((b * b).sum(0))
+    keep = (sa > 0) & (sb > 0)
+    return (a[:, keep] * b[:, keep]).sum(0) / (sa[keep] * sb[keep])
+
+
+# --- colour-only reference and retrieval ------------------------------------------------------
+
+def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
+                      bins: int = 8) -> np.ndarray:
+    """Joint RGB histograms, ``N x bins**3``, of the pixels where ``where`` (``H x W``) is True
+    (all pixels when None), as fractions of those pixels."""
+    _check_images(images)
+    if images.shape[1] != 3:
+        raise ValueError(f"colour histograms need RGB images, got {images.shape[1]} channels")
+    if not 1 <= bins <= 256:
+        raise ValueError(f"bins must be in 1..256, got {bins}")
+    q = (images.long() * bins) // 256                                  # N x 3 x H x W in 0..bins-1
+    cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]                 # N x H x W
+    cell = cell.flatten(1) if where is None else cell[:, where.to(torch.bool)]
+    hist = torch.zeros(len(images), bins ** 3, dtype=torch.float64)
+    hist.scatter_add_(1, cell, torch.ones_like(cell, dtype=torch.float64))
+    return (hist / cell.shape[1]).numpy()
+
+
+def precision_at(features, labels, n: int) -> np.ndarray:
+    """Leave-one-out retrieval: for each image, the share of its ``n`` nearest other images
+    (Euclidean) that have its label. Returns one precision per image."""
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    labels = np.asarray(labels)
+    if x.ndim != 2 or len(x) != len(labels):
+        raise ValueError(f"features {tuple(x.shape)} must be N x d with one label per row "
+                         f"({len(labels)} labels)")
+    if not 1 <= n < len(labels):
+        raise ValueError(f"n must be in 1..{len(labels) - 1}, got {n}")
+    d = torch.cdist(x.double(), x.double())
+    d.fill_diagonal_(float("inf"))
+    nearest = torch.topk(d, n, largest=False, sorted=True).indices.numpy()
+    return (labels[nearest] == labels[:, None]).mean(1)
+
+
+def l1_distances(x) -> np.ndarray:
+    """``N x N`` L1 distances between the rows of ``x`` (e.g. histograms: twice the total variation)."""
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.cdist(x, x, p=1).numpy()
+
+
+def euclidean_distances(x) -> np.ndarray:
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.cdist(x, x).numpy()
+
+
+def partial_correlation(y: np.ndarray, x: np.ndarray, controls: np.ndarray) -> float:
+    """Correlation of ``y`` and ``x`` after removing from both their least-squares fit on
+    ``controls`` (``m x c``) and a constant."""
+    design = np.column_stack([np.ones(len(y)), controls])
+    ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    return float((ry @ rx) / np.sqrt((ry @ ry) * (rx @ rx)))
+
+
+def distance_partial_correlations(D_feature, D_border, D_centre, labels,
+                                  index: np.ndarray | None = None) -> dict[str, float]:
+    """How much of the feature distance between two images their border and centre colours explain.
+
+    Over the pairs of distinct images (``index`` selects images, repeats allowed, as in a
+    bootstrap; pairs of an image with itself are left out):
+
+    * ``border``: partial correlation of feature distance with border-histogram distance,
+      the centre-histogram distance and "same category" held fixed;
+    * ``centre``: the same with border and centre swapped;
+    * ``border_raw`` / ``centre_raw``: the plain correlations.
+    """
+    labels = np.asarray(labels)
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
+    a, b = np.triu_indices(len(index), 1)
+    a, b = index[a], index[b]
+    keep = a != b
+    a, b = a[keep], b[keep]
+    f = np.asarray(D_feature)[a, b]
+    bd, cd = np.asarray(D_border)[a, b], np.asarray(D_centre)[a, b]
+    same = (labels[a] == labels[b]).astype(np.float64)
+    return {"border": partial_correlation(f, bd, np.column_stack([cd, same])),
+            "centre": partial_correlation(f, cd, np.column_stack([bd, same])),
+            "border_raw": float(np.corrcoef(f, bd)[0, 1]),
+            "centre_raw": float(np.corrcoef(f, cd)[0, 1])}
+
+
+# --- the classifiers compared -----------------------------------------------------------------
+
+def slug(name: str) -> str:
+    """A condition's name as a file-name part: ``"ring, other class"`` -> ``"ring-other-class"``."""
+    return "-".join(name.replace(",", " ").split())
+
+
+def random_net_predictions(net, train_images, train_labels, conditions: dict, *, C: float = 0.005,
+                           device=None, cache=True, name: str = "features") -> dict[str, np.ndarray]:
+    """The random network + linear SVM (chapter 3), trained on clean images, on every condition.
+
+    Features come from :func:`rdsc.features.extract`, cached as ``<name>-train`` and
+    ``bg-<name>-<condition>``. Returns ``{condition: predicted labels, length N}``.
+    """
+    from rdsc.classify import LinearSVM
+    from rdsc.features import extract
+    train = extract(net, train_images, cache=cache, name=f"{name}-train", device=device,
+                    progress=False)
+    svm = LinearSVM(C=C, device=device).fit(train, np.asarray(train_labels))
+    return {cond: svm.predict(extract(net, images, cache=cache, name=f"bg-{name}-{slug(cond)}",
+                                      device=device, progress=False))
+            for cond, images in conditions.items()}
+
+
+def model_predictions(model, conditions: dict) -> dict[str, np.ndarray]:
+    """A torch classifier (floats in [0, 1] -> logits) on every condition: ``{condition: labels}``."""
+    from rdsc.cnn import logits
+    return {cond: logits(model, images).argmax(1).numpy() for cond, images in conditions.items()}
+
+
+class HistogramSVM:
+    """The "colour only" reference: a linear SVM on joint RGB histograms of the whole image.
+
+    Histograms (``bins**3`` cells) are standardised with the training set's mean and
+    standard deviation, so that ``C`` means the same whatever the number of bins.
+    """
+
+    def __init__(self, bins: int = 8, C: float = 0.01, device=None):
+        self.bins, self.C, self.device = bins, C, device
+
+    def _features(self, images):
+        return ((colour_histograms(images, bins=self.bins) - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit(self, images, labels) -> "HistogramSVM":
+        from rdsc.classify import LinearSVM
+        h = colour_histograms(images, bins=self.bins)
+        self.mean_, std = h.mean(0), h.std(0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        self.svm_ = LinearSVM(C=self.C, device=self.device).fit(self._features(images), np.asarray(labels))
+        return self
+
+    def predict(self, images) -> np.ndarray:
+        if not hasattr(self, "svm_"):
+            raise RuntimeError("call fit(images, labels) before predict")
+        return self.svm_.predict(self._features(images))
+
+    def predictions(self, conditions: dict) -> dict[str, np.ndarray]:
+        return {cond: self.predict(images) for cond, images in conditions.items()}
+
+
+# --- summaries with intervals -----------------------------------------------------------------
+
+def _stack(predictions: list[dict[str, np.ndarray]], condition: str) -> np.ndarray:
+    return np.stack([np.asarray(p[condition]) for p in predictions])
+
+
+def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int = 1000,
+                  seed: int = 0) -> list[dict]:
+    """Accuracy per condition with a bootstrap interval over networks and images.
+
+    ``predictions``: one ``{condition: N labels}`` per network (seed), all on the same images.
+    Returns rows ``{condition, accuracy, low, high}`` (fractions).
+    """
+    if not predictions:
+        raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
+    labels = np.asarray(labels)
+    rows = []
+    for cond in predictions[0]:
+        correct = (_stack(predictions, cond) == labels).astype(np.float64)
+        est, lo, hi = bootstrap(lambda a: a["c"].mean(), {"c": correct}, n_boot, seed)
+        rows.append({"condition": cond, "accuracy": est, "low": lo, "high": hi})
+    return rows
+
+
+def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: np.ndarray,
+                n_classes: int, n_boot: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """The chapter's effects, each ``(estimate, low, high)`` over networks and images:
+
+    * ``ring cost``: accuracy with a same-class ring minus with an other-class ring (what a
+      foreign background costs beyond compositing);
+    * ``centre cost``: the same for the centre;
+    * ``ring capture`` / ``centre capture``: P(prediction = donor class | prediction changed);
+    * ``background only above chance``: background-only accuracy minus ``1 / n_classes``.
+
+    ``donor_labels``: the class of each image's other-class donor (length N). The chance
+    level of a capture rate is ``1 / (n_classes - 1)``.
+    """
+    labels, donor_labels = np.asarray(labels), np.asarray(donor_labels)
+    if np.any(donor_labels == labels):
+        raise ValueError("donor_labels must be the other-class donors' labels (one equals the "
+                         "image's own label)")
+    arrays = {cond: _stack(predictions, cond) for cond in predictions[0]}
+    correct = {c: (p == labels).astype(np.float64) for c, p in arrays.items()}
+    out = {
+        "ring cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
+                               {"s": correct["ring, same class"], "o": correct["ring, other class"]},
+                               n_boot, seed),
+        "centre cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
+                                 {"s": correct["centre, same class"], "o": correct["centre, other class"]},
+                                 n_boot, seed),
+        "background only above chance": bootstrap(lambda a: a["c"].mean() - 1 / n_classes,
+                                                  {"c": correct["background only"]}, n_boot, seed),
+    }
+    donors = np.broadcast_to(donor_labels, arrays["clean"].shape)
+    for region in ("ring", "centre"):
+        cap = donor_capture(arrays["clean"], arrays[f"{region}, other class"], donors)
+        out[f"{region} capture"] = bootstrap(lambda a: capture_rate(a["changed"], a["captured"]),
+                                             cap, n_boot, seed)
+    return out
+
+
+# --- models of other chapters, and small wrappers ---------------------------------------------
+
+class Downsampled(torch.nn.Module):
+    """``model`` applied to images average-pooled by ``factor`` and rounded to 8-bit levels,
+    exactly as :func:`downsample` prepares its training images (floats in [0, 1] in)."""
+
+    def __init__(self, model: torch.nn.Module, factor: int):
+        super().__init__()
+        self.model, self.factor = model, int(factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.factor > 1:
+            x = (F.avg_pool2d(x, self.factor) * 255).round() / 255
+        return self.model(x)
+
+
+def downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """uint8 images average-pooled by ``factor`` (a CNN trained on 112 x 112 images costs 16 times
+    one on 28 x 28), rounded back to uint8."""
+    _check_images(images)
+    if factor == 1:
+        return images
+    return F.avg_pool2d(images.float(), factor).round().clamp(0, 255).to(torch.uint8)
+
+
+@torch.no_grad()
+def cnn_embedding(model, images, batch_size: int = 512) -> np.ndarray:
+    """The hidden dense layer of a :class:`rdsc.cnn.SmallCNN` (inside :class:`Downsampled` or not):
+    ``N x hidden`` activations after ReLU."""
+    inner = model.model if isinstance(model, Downsampled) else model
+    factor = model.factor if isinstance(model, Downsampled) else 1
+    inner.eval()
+    device = next(inner.parameters()).device
+    out = []
+    for lo in range(0, len(images), batch_size):
+        x = as_unit_float(images[lo:lo + batch_size]).to(device)
+        if factor > 1:
+            x = (F.avg_pool2d(x, factor) * 255).round() / 255
+        out.append(inner.classifier[:-1](inner.features(x - 0.5)).cpu())
+    return torch.cat(out).numpy()
+
+
+def cnn_first_layer(model):
+    """``(weight, post)`` of a SmallCNN's first convolution and its eval-mode batch norm, for
+    :func:`mean_colour_agreement` (offset 0.5, padding 1; the input is ``x - 0.5``)."""
+    inner = model.model if isinstance(model, Downsampled) else model
+    import copy
+    conv = inner.features[0]
+    norm = copy.deepcopy(inner.features[1]).cpu().eval()  # a copy: the model stays on its device
+    return conv.weight.detach().cpu(), (lambda v: norm(v))
+
+
+def deepnet_models(archs, train_images, train_labels, *, epochs: int, seed: int = 0, device=None):
+    """Chapter 4's trained networks (``rdsc.deepnets``) where that module exists and works.
+
+    Returns ``({name: model}, notes)``; a missing module or a failure becomes a note, never an
+    error, so this chapter runs with or without chapter 4.
+    """
+    import importlib
+    import importlib.util
+    import inspect
+    models, notes = {}, []
+    if not archs:
+        return models, notes
+    if importlib.util.find_spec("rdsc.deepnets") is None:
+        return models, ["rdsc.deepnets (chapter 4) is not in this book yet: its trained and "
+                        "final-layer-only networks are not compared here"]
+    deepnets = importlib.import_module("rdsc.deepnets")
+    final_only = "final_layer_only" in inspect.signature(deepnets.trained).parameters
+    for arch in archs:
+        variants = [(f"{arch} (trained)", {})]
+        if final_only:
+            variants.append((f"{arch} (random, final layer trained)", {"final_layer_only": True}))
+        for name, extra in variants:
+            try:
+                models[name] = deepnets.trained(arch, train_images, train_labels, epochs=epochs,
+                                                seed=seed, **extra).to(device or "cpu").eval()
+            except Exception as err:  # chapter 4's code is not this chapter's to debug
+                notes.append(f"{name}: rdsc.deepnets failed ({type(err).__name__}: {err})"[:300])
+    if not final_only:
+        notes.append("rdsc.deepnets.trained has no final_layer_only option: final-layer-only "
+                     "random-weight networks are not compared here")
+    return models, notes

@@ -1,0 +1,281 @@
+"""rdsc.background: masks, compositing, donors, colour changes, capture, bootstrap, mechanism,
+retrieval helpers; and chapter 8 under papermill while _toc.yml does not list it yet."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from rdsc import background as bg
+
+from conftest import require_real_data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def random_images(n=12, h=8, w=8, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, h, w), generator=gen, dtype=torch.uint8)
+
+
+@pytest.mark.parametrize("h,w,fraction", [(32, 32, 0.5), (112, 112, 0.5), (7, 10, 0.3), (128, 128, 0.5)])
+def test_masks_are_complementary_and_area_matched(h, w, fraction):
+    centre, ring = bg.centre_mask(h, w, fraction), bg.ring_mask(h, w, fraction)
+    assert centre.dtype == torch.bool and centre.shape == (h, w)
+    assert not (centre & ring).any() and (centre | ring).all()
+    assert int(centre.sum()) == round(fraction * h * w)
+    # the centre pixel is in the centre, the corners in the ring
+    assert centre[h // 2, w // 2]
+    assert ring[0, 0] and ring[-1, -1] and ring[0, -1] and ring[-1, 0]
+
+
+def test_centre_is_nearer_the_middle_than_the_ring():
+    centre = bg.centre_mask(32, 32)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    dist = (yy - 15.5) ** 2 + (xx - 15.5) ** 2
+    assert dist[centre].max() <= dist[~centre].min()
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
+def test_mask_rejects_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        bg.centre_mask(32, 32, fraction)
+
+
+def test_composite_keeps_the_pixels_it_should():
+    a, b = random_images(4, seed=1), random_images(4, seed=2)
+    ring = bg.ring_mask(8, 8)
+    out = bg.composite(a, b, ring)
+    assert torch.equal(out[:, :, ring], b[:, :, ring])
+    assert torch.equal(out[:, :, ~ring], a[:, :, ~ring])
+    assert torch.equal(a, random_images(4, seed=1)), "the input must not be modified"
+
+
+def test_composite_and_fill_reject_bad_input():
+    a = random_images(2)
+    with pytest.raises(ValueError, match="same shape"):
+        bg.composite(a, random_images(3), bg.ring_mask(8, 8))
+    with pytest.raises(ValueError, match="mask shape"):
+        bg.composite(a, a, bg.ring_mask(9, 8))
+    with pytest.raises(TypeError, match="uint8"):
+        bg.composite(a.float(), a, bg.ring_mask(8, 8))
+    with pytest.raises(ValueError, match="grey level"):
+        bg.fill(a, bg.ring_mask(8, 8), 300)
+
+
+def test_fill_sets_only_the_region():
+    a = random_images(3)
+    centre = bg.centre_mask(8, 8)
+    out = bg.fill(a, centre, 117)
+    assert (out[:, :, centre] == 117).all()
+    assert torch.equal(out[:, :, ~centre], a[:, :, ~centre])
+
+
+def test_donors_same_class_never_self_other_class_never_same():
+    labels = np.repeat(np.arange(5), [2, 3, 7, 2, 6])
+    for seed in range(20):
+        same = bg.choose_donors(labels, True, seed)
+        other = bg.choose_donors(labels, False, seed)
+        assert (same != np.arange(len(labels))).all()
+        assert (labels[same] == labels).all()
+        assert (labels[other] != labels).all()
+    # a two-image class can only swap
+    assert list(bg.choose_donors(np.array([0, 0, 1, 1]), True, 3)) == [1, 0, 3, 2]
+    assert np.array_equal(bg.choose_donors(labels, True, 7), bg.choose_donors(labels, True, 7))
+
+
+def test_same_class_donors_cover_all_others():
+    labels = np.zeros(4, dtype=int)
+    seen = {tuple(bg.choose_donors(labels, True, s)) for s in range(200)}
+    drawn_for_first = {d[0] for d in seen}
+    assert drawn_for_first == {1, 2, 3}
+
+
+def test_donors_reject_impossible_requests():
+    with pytest.raises(ValueError, match="one image"):
+        bg.choose_donors(np.array([0, 0, 1]), True)
+    with pytest.raises(ValueError, match="two classes"):
+        bg.choose_donors(np.array([2, 2, 2]), False)
+
+
+def test_grayscale_and_hue_rotation():
+    a = random_images(5)
+    g = bg.grayscale(a)
+    assert torch.equal(g[:, 0], g[:, 1]) and torch.equal(g[:, 1], g[:, 2])
+    grey = torch.full((1, 3, 4, 4), 90, dtype=torch.uint8)
+    assert torch.equal(bg.grayscale(grey), grey)
+    assert torch.equal(bg.rotate_hue(grey, 77), grey), "greys stay grey"
+    assert torch.equal(bg.rotate_hue(a, 0), a) and torch.equal(bg.rotate_hue(a, 360), a)
+    red = torch.zeros(1, 3, 2, 2, dtype=torch.uint8)
+    red[:, 0] = 255
+    green = bg.rotate_hue(red, 120)
+    assert green[0, :, 0, 0].tolist() == [0, 255, 0]
+    # the mean of the channels is kept (up to rounding) where nothing clips
+    mid = torch.randint(100, 156, (4, 3, 5, 5), dtype=torch.uint8)
+    rotated = bg.rotate_hue(mid, 180)
+    assert (rotated.float().mean(1) - mid.float().mean(1)).abs().max() <= 1.0
+    assert not torch.equal(rotated, mid)
+
+
+def test_make_conditions():
+    a = random_images(12)
+    labels = np.repeat(np.arange(3), 4)
+    conds, donors = bg.make_conditions(a, labels, grey=128)
+    assert list(conds) == list(bg.CONDITIONS)
+    centre = bg.centre_mask(8, 8)
+    d = donors["other"]
+    assert torch.equal(conds["ring, other class"][:, :, centre], a[:, :, centre])
+    assert torch.equal(conds["ring, other class"][:, :, ~centre], a[d][:, :, ~centre])
+    assert torch.equal(conds["centre, other class"][:, :, centre], a[d][:, :, centre])
+    assert (conds["background only"][:, :, centre] == 128).all()
+    assert (conds["foreground only"][:, :, ~centre] == 128).all()
+    assert all(c.shape == a.shape and c.dtype == torch.uint8 for c in conds.values())
+    with pytest.raises(ValueError, match="labels"):
+        bg.make_conditions(a, labels[:5], grey=128)
+
+
+def test_donor_capture_on_a_constructed_example():
+    clean = np.array([0, 1, 2, 3, 4, 5])
+    pred = np.array([0, 7, 2, 8, 9, 6])    # images 1, 3, 4, 5 changed
+    donor = np.array([3, 7, 4, 8, 1, 2])   # 1 and 3 changed *to* the donor's class
+    cap = bg.donor_capture(clean, pred, donor)
+    assert cap["changed"].tolist() == [False, True, False, True, True, True]
+    assert cap["captured"].tolist() == [False, True, False, True, False, False]
+    assert bg.capture_rate(cap["changed"], cap["captured"]) == 0.5
+    assert np.isnan(bg.capture_rate(np.zeros(3, bool), np.zeros(3, bool)))
+
+
+def test_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    x = (rng.random((3, 400)) < 0.3).astype(float)
+    est, lo, hi = bg.bootstrap(lambda a: a["x"].mean(), {"x": x}, n_boot=300)
+    assert est == pytest.approx(x.mean()) and lo < est < hi
+    assert 0.02 < hi - lo < 0.15
+    const = np.ones((2, 50))
+    assert bg.bootstrap(lambda a: a["x"].mean(), {"x": const}, n_boot=50) == (1.0, 1.0, 1.0)
+    # pairs stay paired: the difference of an array with itself is always 0
+    assert bg.bootstrap(lambda a: (a["a"] - a["b"]).mean(), {"a": x, "b": x.copy()}, n_boot=50) == (0, 0, 0)
+    with pytest.raises(ValueError, match="one shape"):
+        bg.bootstrap(lambda a: 0.0, {"a": x, "b": x[:, :10]})
+
+
+def test_effect_rows_on_constructed_predictions():
+    labels = np.repeat(np.arange(4), 25)
+    donor = (labels + 1) % 4
+    clean = labels.copy()
+    preds = {c: clean.copy() for c in bg.CONDITIONS}
+    preds["ring, other class"] = np.where(np.arange(100) % 2 == 0, donor, labels)  # half go to the donor
+    preds["centre, other class"] = np.where(np.arange(100) % 2 == 0, (labels + 2) % 4, labels)
+    preds["background only"] = np.zeros(100, dtype=int)  # always class 0: 25% correct, chance 25%
+    out = bg.effect_rows([preds, preds, preds], labels, donor, 4, n_boot=100)
+    assert out["ring cost"][0] == pytest.approx(0.5)
+    assert out["ring capture"][0] == 1.0
+    assert out["centre capture"][0] == 0.0
+    assert out["background only above chance"][0] == pytest.approx(0.0)
+    rows = bg.accuracy_rows([preds], labels, n_boot=50)
+    assert [r["condition"] for r in rows] == list(bg.CONDITIONS)
+    assert rows[0]["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="donor"):
+        bg.effect_rows([preds], labels, labels, 4, n_boot=10)
+
+
+def test_mean_colour_agreement_can_be_one_and_near_half():
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(16, 3, 5, 5, generator=gen)
+    b = torch.randn(16, generator=gen)
+    flat = torch.randint(0, 256, (4, 3, 1, 1), dtype=torch.uint8).expand(-1, -1, 12, 12).contiguous()
+    # constant images, no padding: every patch is its mean colour, so a == z
+    assert np.allclose(bg.mean_colour_agreement(flat, w, b, padding=0), 1.0)
+    # zero-sum filters and no bias: the mean part is 0, so agreement is the share of z <= 0
+    w0 = w - w.mean(dim=(2, 3), keepdim=True)
+    noise = random_images(8, 16, 16)
+    agree = bg.mean_colour_agreement(noise, w0, None, padding=0)
+    assert 0.3 < agree.mean() < 0.7
+    with pytest.raises(ValueError, match="input channels"):
+        bg.mean_colour_agreement(noise[:, :1], w, b, padding=0)
+
+
+def test_box_blur_and_column_correlations():
+    flat = torch.full((2, 3, 6, 6), 40, dtype=torch.uint8)
+    assert torch.equal(bg.box_blur(flat, 3), flat)
+    a = random_images(2, 6, 6)
+    assert not torch.equal(bg.box_blur(a, 3), a)
+    with pytest.raises(ValueError, match="odd"):
+        bg.box_blur(a, 4)
+    x = np.random.default_rng(0).normal(size=(50, 4))
+    x[:, 3] = 1.0  # constant column: left out
+    r = bg.column_correlations(x, -2 * x + 1)
+    assert r.shape == (3,) and np.allclose(r, -1)
+
+
+def test_colour_histograms():
+    img = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    img[0, 0] = 255            # image 0 red, image 1 black
+    h = bg.colour_histograms(img, bins=2)
+    assert h.shape == (2, 8) and np.allclose(h.sum(1), 1)
+    assert h[0, 4] == 1 and h[1, 0] == 1   # cell (r=1, g=0, b=0) = 4
+    mixed = img[1:].clone()
+    centre = bg.centre_mask(4, 4)
+    mixed[:, :, centre] = 255
+    hc = bg.colour_histograms(mixed, centre, bins=2)
+    hr = bg.colour_histograms(mixed, ~centre, bins=2)
+    assert hc[0, 7] == 1 and hr[0, 0] == 1
+
+
+def test_precision_and_partial_correlations():
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(3), 10)
+    feats = labels[:, None] * 10.0 + rng.normal(size=(30, 5))
+    assert np.allclose(bg.precision_at(feats, labels, 5), 1.0)
+    assert bg.precision_at(rng.normal(size=(30, 5)), labels, 5).mean() < 0.7
+    with pytest.raises(ValueError, match="n must be"):
+        bg.precision_at(feats, labels, 30)
+    # y follows x beyond the control; z does not
+    c = rng.normal(size=2000)
+    x = rng.normal(size=2000)
+    y = c + 0.5 * x + 0.1 * rng.normal(size=2000)
+    z = c + rng.normal(size=2000)
+    assert bg.partial_correlation(y, x, c[:, None]) > 0.9
+    assert abs(bg.partial_correlation(z, x, c[:, None])) < 0.1
+    # feature distance = border distance: border partial correlation near 1, centre near 0
+    border, centre = rng.random((40, 2)), rng.random((40, 2))
+    Db, Dc = bg.l1_distances(border), bg.l1_distances(centre)
+    lab = np.repeat(np.arange(4), 10)
+    out = bg.distance_partial_correlations(Db, Db, Dc, lab)
+    assert out["border"] > 0.99 and abs(out["centre"]) < 0.2
+    resampled = bg.distance_partial_correlations(Db, Db, Dc, lab, index=np.array([0, 0, 1, 2, 3, 5, 7, 9, 11]))
+    assert resampled["border"] > 0.99
+
+
+def test_histogram_svm_separates_colours():
+    gen = torch.Generator().manual_seed(0)
+    labels = np.repeat(np.arange(3), 20)
+    base = torch.tensor([[200, 30, 30], [30, 200, 30], [30, 30, 200]], dtype=torch.float32)
+    imgs = base[labels].view(-1, 3, 1, 1) + 20 * torch.randn(60, 3, 8, 8, generator=gen)
+    imgs = imgs.clamp(0, 255).to(torch.uint8)
+    clf = bg.HistogramSVM(bins=4, device="cpu").fit(imgs, labels)
+    assert (clf.predict(imgs) == labels).mean() == 1.0
+    with pytest.raises(RuntimeError, match="fit"):
+        bg.HistogramSVM().predict(imgs)
+
+
+def test_slug():
+    assert bg.slug("ring, other class") == "ring-other-class"
+    assert len({bg.slug(c) for c in bg.CONDITIONS}) == len(bg.CONDITIONS)
+
+
+def test_chapter_runs_at_smoke_profile_until_listed(tmp_path, results_dir):
+    """Chapter 8 under papermill (smoke); tests/test_chapters.py runs it once _toc.yml lists it."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    if "chapters/08_background" in json.dumps(toc):
+        pytest.skip("_toc.yml lists chapter 8: tests/test_chapters.py runs it")
+    require_real_data("cifar10", "miniimagenet10", "corel")
+    from rdsc.chapters import run
+    out = run(ROOT / "chapters" / "08_background.md", tmp_path / "08.ipynb", {"profile": "smoke"}, timeout=900)
+    assert out.is_file()
+    written = sorted(p.name for p in (results_dir / "08_background").glob("*-smoke.json"))
+    assert written, "chapter 8 wrote no results JSON"
+    record = json.loads((results_dir / "08_background" / written[0]).read_text())
+    assert record["profile"] == "smoke"

@@ -1,0 +1,69 @@
+"""rdsc.baselines: rows, summaries over seeds, verdicts computed from numbers, final-layer fits."""
+import numpy as np
+import pytest
+
+from rdsc import baselines as B
+
+
+def test_row_and_summary_by_hand():
+    labels = np.array([0, 1, 2, 0])
+    scores = np.array([[3, 2, 1], [3, 2, 1], [1, 2, 3], [1, 3, 2.]])  # top-1 hits: 0, 2 -> 50%
+    r = B.row("m", "fam", scores, labels, dim=3, seconds_features=1, seconds_fit=2, seed=0)
+    assert r["top-1"] == 50 and r["top-2"] == 75 and r["top-3"] == 100 and "top-4" not in r
+    rows = [dict(r, **{"top-1": v, "seed": s}) for s, v in enumerate([40.0, 50.0, 60.0])]
+    table = B.summary(rows)
+    assert table.loc[0, "top-1"] == pytest.approx(50) and table.loc[0, "seeds"] == 3
+    # t(0.975, 2 df) = 4.303, std 10, sqrt 3
+    assert table.loc[0, "top-1 ±"] == pytest.approx(4.303 * 10 / np.sqrt(3), rel=1e-3)
+    assert table.loc[0, "top-1 max"] == 60
+
+
+def _table(ours, others, trained=None):
+    rows = [{"method": "rdsc", "family": "rdsc", "dim": 10, "seed": 0, "top-1": ours[0],
+             "top-2": ours[1], "features s": 1, "fit s": 1}]
+    for name, values in others.items():
+        rows += [{"method": name, "family": "final layer", "dim": 5, "seed": s, "top-1": v,
+                  "top-2": v + 10, "features s": 1, "fit s": 1} for s, v in enumerate(values)]
+    for name, (t1, t2) in (trained or {}).items():
+        rows.append({"method": name, "family": "trained", "dim": 5, "seed": 0, "top-1": t1,
+                     "top-2": t2, "features s": 1, "fit s": 1})
+    return B.summary(rows)
+
+
+def test_verdicts_follow_the_numbers():
+    table = _table((60, 80), {"a": [30, 32, 34], "b": [55, 58, 61]}, {"net": (90, 96)})
+    diff = B.compare(table, "rdsc", "final layer")
+    assert diff["difference top-1"].tolist() == pytest.approx([28, 2])
+    assert diff["beats every seed"].tolist() == [True, False]  # b's best seed (61) beats 60
+    text = B.verdict_final_layer(diff, 1000, 60)
+    assert "beats 1 of the 2" in text and "not: b" in text and "+2.0 points" in text
+    all_beaten = B.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
+                                                 "final layer"), 1000, 70)
+    assert all_beaten.startswith("rdsc beats all 1 final-layer-only baselines")
+    t = B.verdict_trained(table, "rdsc")
+    assert "30.0 points behind at top-1" in t and "16.0 points behind at top-2" in t
+    assert "narrows" in t
+    assert "does not narrow" in B.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
+    ahead = B.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
+    assert "10.0 points ahead at top-1" in ahead and "narrow" not in ahead
+
+
+def test_final_layer_fits_separate_separable_data():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    centres = rng.normal(0, 5, (3, 8)) * 100  # far apart, badly scaled
+    X = (centres[y] + rng.normal(0, 1, (120, 8)) * 100).astype(np.float32)
+    scores, seconds = B.softmax_scores(X[::2], y[::2], X[1::2], epochs=30, seed=0)
+    assert scores.shape == (60, 3) and seconds > 0
+    assert (scores.argmax(1) == y[1::2]).mean() > 0.95
+    svm, _ = B.svm_scores(X[::2], y[::2], X[1::2], scale=True, device="cpu")
+    assert (svm.argmax(1) == y[1::2]).mean() > 0.95
+    with pytest.raises(ValueError, match="labels"):
+        B.softmax_scores(X, y[:5], X)
+
+
+def test_pair_verdict_uses_test_noise():
+    table = _table((60, 80), {"a": [59, 59, 59], "b": [40, 40, 40]})
+    assert "within test-set noise of a" in B.verdict_pair(table, "rdsc", "a", 1000)
+    assert "above b" in B.verdict_pair(table, "rdsc", "b", 1000)
+    assert "below rdsc" in B.verdict_pair(table, "b", "rdsc", 1000)

@@ -1,0 +1,279 @@
+"""rdsc.retrieval: metrics against hand-computed rankings, leave-one-out, cross-fitting."""
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import retrieval as rt
+
+from conftest import require_real_data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ranking_of(relevant, distances=None):
+    """A one-query Ranking from a relevance list (ranked order) and optional distances."""
+    rel = np.asarray(relevant, bool)[None]
+    d = np.arange(rel.shape[1], dtype=float) if distances is None else np.asarray(distances, float)
+    d = d[None]
+    return rt.Ranking(np.arange(rel.shape[1])[None], d, rel, rel.sum(1))
+
+
+def metrics_of(relevant, distances=None, ks=(1, 2, 3, 5)):
+    scores = rt.query_metrics(ranking_of(relevant, distances), ks=ks)
+    return {k: float(v[0]) for k, v in scores.items()}
+
+
+def test_perfect_ranking_scores_one():
+    m = metrics_of([1, 1, 1, 0, 0])
+    assert m["P@1"] == m["P@2"] == m["P@3"] == 1.0
+    assert m["P@5"] == pytest.approx(3 / 5)
+    assert m["R-precision"] == 1.0 and m["AP"] == 1.0
+
+
+def test_reversed_ranking_by_hand():
+    # relevant at ranks 4 and 5 of 5: AP = (1/4 + 2/5) / 2, R-precision = P@2 = 0
+    m = metrics_of([0, 0, 0, 1, 1])
+    assert m["P@1"] == m["P@3"] == 0.0 and m["R-precision"] == 0.0
+    assert m["P@5"] == pytest.approx(2 / 5)
+    assert m["AP"] == pytest.approx((1 / 4 + 2 / 5) / 2)
+
+
+def test_mixed_ranking_by_hand():
+    # relevant at ranks 1, 3, 6 of 6: AP = (1/1 + 2/3 + 3/6) / 3, R-precision = P@3 = 2/3
+    m = metrics_of([1, 0, 1, 0, 0, 1])
+    assert m["AP"] == pytest.approx((1 + 2 / 3 + 3 / 6) / 3)
+    assert m["R-precision"] == pytest.approx(2 / 3) and m["P@2"] == pytest.approx(1 / 2)
+
+
+def brute_force_mean(relevant, distances, ks):
+    """Mean of the untied metrics over every order of the tied images (the definition)."""
+    rel, d = np.asarray(relevant), np.asarray(distances, float)
+    groups = [np.flatnonzero(d == v) for v in np.unique(d)]
+    totals, count = None, 0
+    for orders in itertools.product(*(itertools.permutations(g) for g in groups)):
+        order = np.concatenate(orders)
+        m = metrics_of(rel[order], ks=ks)   # untied: distances 0, 1, 2...
+        totals = m if totals is None else {k: totals[k] + m[k] for k in m}
+        count += 1
+    return {k: v / count for k, v in totals.items()}
+
+
+@pytest.mark.parametrize("relevant,distances", [
+    ([1, 0, 1, 0, 1, 0], [1, 1, 1, 2, 2, 3]),
+    ([0, 1, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0]),
+    ([1, 1, 0, 0, 1, 0], [0, 1, 1, 1, 1, 2]),
+])
+def test_ties_score_the_mean_over_all_orders(relevant, distances):
+    ks = (1, 2, 3, 5)
+    expected = brute_force_mean(relevant, distances, ks)
+    assert metrics_of(relevant, distances, ks) == pytest.approx(expected)
+
+
+def test_all_tied_equals_chance():
+    rel = [1, 0, 0, 1, 0, 0, 1]
+    m = metrics_of(rel, [0.5] * 7)
+    chance = rt.chance_metrics(7, 3, ks=(1, 2, 3, 5))
+    for name, value in m.items():
+        assert value == pytest.approx(float(chance[name])), name
+
+
+def test_chance_ap_matches_simulation():
+    rng = np.random.default_rng(0)
+    n, r = 40, 7
+    rel = np.zeros(n, bool)
+    rel[:r] = True
+    sims = [metrics_of(rng.permutation(rel))["AP"] for _ in range(1000)]
+    assert np.mean(sims) == pytest.approx(float(rt.chance_metrics(n, r)["AP"]), abs=0.015)
+
+
+def test_rank_and_leave_one_out_never_return_the_query():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((30, 5)).astype(np.float32)
+    x[7] = x[3]                                   # a duplicate: must still be ranked, by index
+    labels = np.repeat(np.arange(3), 10)
+    for metric in rt.DISTANCES:
+        r = rt.rank(x, labels, metric=metric)
+        assert r.indices.shape == (30, 29)
+        assert not (r.indices == np.arange(30)[:, None]).any()
+        assert np.all(np.diff(r.distances, axis=1) >= -1e-6)
+        assert r.indices[3, 0] == 7 and r.indices[7, 0] == 3
+        assert (r.n_relevant == 9).all()          # the query's own class minus itself
+
+
+def test_rank_queries_against_database_uses_nearest_first():
+    db = np.array([[0.0, 0], [1, 0], [5, 0], [10, 0]], np.float32)
+    r = rt.rank(db, [0, 0, 1, 1], queries=[[9.0, 0]], query_labels=[1])
+    assert r.indices.tolist() == [[3, 2, 1, 0]]
+    assert r.relevant.tolist() == [[True, True, False, False]]
+    assert rt.query_metrics(r)["AP"][0] == 1.0
+
+
+def test_rank_rejects_bad_input():
+    with pytest.raises(ValueError, match="metric"):
+        rt.rank(np.ones((3, 2)), [0, 0, 1], metric="manhattan")
+    with pytest.raises(ValueError, match="database_labels"):
+        rt.rank(np.ones((3, 2)), [0, 1])
+    with pytest.raises(ValueError, match="no image in the database"):
+        rt.rank(np.eye(3), [0, 0, 1], queries=np.eye(3)[:1], query_labels=[2])
+
+
+def test_bootstrap_interval_covers_mean_and_narrows_with_more_queries():
+    rng = np.random.default_rng(0)
+    small, big = rng.random(10), rng.random(1000)
+    m, lo, hi = rt.bootstrap_interval(small)
+    assert lo <= m <= hi
+    m2, lo2, hi2 = rt.bootstrap_interval(big)
+    assert hi2 - lo2 < hi - lo
+    d, lo, hi = rt.paired_bootstrap(big + 0.1, big)
+    assert d == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+
+
+def test_stratified_folds_are_balanced():
+    labels = np.repeat(np.arange(4), [11, 9, 10, 12])
+    folds = rt.stratified_folds(labels, 5, seed=0)
+    for c in range(4):
+        counts = np.bincount(folds[labels == c], minlength=5)
+        assert counts.max() - counts.min() <= 1
+    with pytest.raises(ValueError, match="n_folds"):
+        rt.stratified_folds(labels, 10)
+
+
+def test_cross_fitting_never_trains_on_the_query_fold():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 20)
+    folds = rt.stratified_folds(labels, 5, seed=0)
+    seen = []
+
+    def memorising(train):
+        """Labels one-hot for the images it was trained on, noise for the others: pure leakage."""
+        seen.append(train.copy())
+        z = 0.01 * rng.standard_normal((len(labels), 4))
+        z[train] += np.eye(4)[labels[train]]
+        return z
+
+    rankings, trained_on = rt.cross_fitted_rankings(labels, memorising, folds)
+    ranking = rankings["euclidean"]
+    assert len(seen) == 5
+    for f, train in enumerate(trained_on):
+        assert not np.isin(train, np.flatnonzero(folds == f)).any()
+        assert len(train) + (folds == f).sum() == len(labels)
+    assert not (ranking.indices == np.arange(len(labels))[:, None]).any()
+    # a memorising embedder is perfect when the query was trained on, useless when it was not
+    crossed = rt.query_metrics(ranking)["P@1"].mean()
+    leaked = rt.query_metrics(rt.rank(memorising(np.arange(len(labels))), labels))["P@1"].mean()
+    assert leaked == 1.0
+    assert crossed < 0.5
+
+
+def test_evaluate_cross_fits_labelled_and_ranks_unlabelled():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 12)
+    x = rng.standard_normal((36, 4)) + 4 * np.eye(3, 4)[labels]
+    q = 4 * np.eye(3, 4)
+    plain = rt.evaluate(labels, np.arange(3), vectors=(x, q))
+    assert set(plain["loo"]) == set(rt.DISTANCES)
+    assert plain["queries"]["euclidean"]["scores"]["AP"].shape == (3,)
+    assert plain["loo"]["cosine"]["scores"]["P@1"].mean() > 0.9
+    calls = []
+
+    def fit_embed(train):
+        calls.append(len(train))
+        return x, q
+    folds = rt.stratified_folds(labels, 3)
+    fitted = rt.evaluate(labels, np.arange(3), fit_embed=fit_embed, folds=folds)
+    assert calls == [36, 24, 24, 24]                 # the full fit for the queries, then 3 folds
+    np.testing.assert_allclose(fitted["loo"]["euclidean"]["scores"]["AP"],
+                               plain["loo"]["euclidean"]["scores"]["AP"])
+    with pytest.raises(ValueError, match="exactly one"):
+        rt.evaluate(labels, np.arange(3))
+    with pytest.raises(ValueError, match="folds"):
+        rt.evaluate(labels, np.arange(3), fit_embed=fit_embed)
+
+
+def test_colour_histogram_sums_to_one_and_counts_colours():
+    img = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    img[0, 0] = 255                                 # all pure red
+    img[1, :, :2] = 255                             # half white, half black
+    h = rt.colour_histogram(img, bins=8)
+    assert h.shape == (2, 512)
+    np.testing.assert_allclose(h.sum(1), 1.0)
+    assert h[0, 7 * 64] == 1.0                      # red bin 7, green 0, blue 0
+    assert h[1, 0] == 0.5 and h[1, 511] == 0.5
+    with pytest.raises(ValueError, match="uint8"):
+        rt.colour_histogram(img.float())
+
+
+def test_downsampled_pixels_and_resizing():
+    img = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    p = rt.downsampled_pixels(img, size=8)
+    assert p.shape == (3, 192) and 0 <= p.min() and p.max() <= 1
+    np.testing.assert_allclose(p.reshape(3, 3, 64).mean(2), img.float().div(255).mean((2, 3)),
+                               atol=1e-5)
+    assert rt.resize_images(img, 16, crop=12).shape == (3, 3, 12, 12)
+    with pytest.raises(ValueError, match="crop"):
+        rt.resize_images(img, crop=40)
+
+
+def test_penultimate_of_small_cnn_feeds_its_last_layer():
+    from rdsc.cnn import SmallCNN
+    torch.manual_seed(0)
+    model = SmallCNN(5, width=4, image_size=16, hidden=12).eval()
+    x = torch.rand(3, 3, 16, 16)
+    z = rt.penultimate(model)(x)
+    assert z.shape == (3, 12) and (z >= 0).all()      # after the ReLU
+    torch.testing.assert_close(model.classifier[-1](z), model(x))
+    emb = rt.network_embedding(model, (x * 255).to(torch.uint8), size=16)
+    assert emb.shape == (3, 12)
+
+
+def test_mlp_head_learns_separable_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = (rng.standard_normal((60, 30)) + 3 * np.eye(3, 30)[labels]).astype(np.float32)
+    model = rt.fit_mlp(feats, labels, hidden=16, epochs=10, lr=0.01)
+    assert (model(torch.from_numpy(feats)).argmax(1).numpy() == labels).mean() > 0.8
+    z = rt.mlp_embedding(model, feats)
+    assert z.shape == (60, 16) and (z > 0).all() and (z < 1).all()
+    assert rt.query_metrics(rt.rank(z, labels))["P@1"].mean() > 0.7
+    with pytest.raises(ValueError, match="labels"):
+        rt.fit_mlp(feats, labels[:-1])
+
+
+def test_corel_loads_with_eight_queries():
+    require_real_data("corel")
+    from rdsc import data
+    db, db_labels, classes = data.load("corel", "database")
+    q, q_labels, _ = data.load("corel", "queries")
+    assert db.shape == (430, 3, 128, 128) and q.shape == (8, 3, 128, 128)
+    assert len(classes) == 8 and sorted(q_labels.tolist()) == list(range(8))
+
+
+def test_chapter_runs_at_smoke_profile(tmp_path, results_dir):
+    require_real_data("corel", "cifar10", "miniimagenet10")
+    import json
+    from rdsc.chapters import chapter_files, run
+    if ROOT / "chapters" / "06_retrieval.md" in chapter_files(ROOT):
+        pytest.skip("listed in _toc.yml: tests/test_chapters.py runs it (and make test's nbval)")
+    out = run(ROOT / "chapters" / "06_retrieval.md", tmp_path / "06.ipynb", {"profile": "smoke"},
+              timeout=600)
+    assert out.is_file()
+    record = json.loads((results_dir / "06_retrieval" / "corel-smoke.json").read_text())
+    assert record["profile"] == "smoke"
+    assert {"eight_queries", "leave_one_out"} <= set(record)
+
+
+def test_compare_and_table_rows():
+    rng = np.random.default_rng(0)
+    a = rng.random(200)
+    assert rt.compare(a + 0.2, a)["verdict"] == "higher"
+    assert rt.compare(a, a + 0.2)["verdict"] == "lower"
+    assert rt.compare(a, rng.permutation(a))["verdict"] == "indistinguishable"
+    labels = np.repeat(np.arange(2), 5)
+    vectors = (rng.random((10, 3)), rng.random((2, 3)))
+    res = {"x": rt.evaluate(labels, np.arange(2), vectors=vectors)}
+    rows = rt.table_rows(res, "loo", n_boot=100)
+    assert [r["distance"] for r in rows] == list(rt.DISTANCES)
+    assert all(r["AP low"] <= r["AP"] <= r["AP high"] for r in rows)
