@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc.features import default_device, images_digest
-from rdsc.paths import cache_dir
+from rdsc.paths import cache_dir, write_atomically
 from rdsc.progress import progress_bar
 
 ARCHS = ("vgg16", "resnet18", "densenet40")
@@ -390,11 +388,8 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     model.train_seconds = time.perf_counter() - start
     model.epochs = epochs
     if path is not None:
-        # a unique temporary name in the same folder, then an atomic rename: two runs
-        # training the same model at once never read or leave half a file
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        torch.save({"state": {k: v.cpu() for k, v in model.state_dict().items()},
-                    "losses": model.losses, "seconds": model.train_seconds}, tmp)
-        os.replace(tmp, path)
+        # two runs training the same model at once never read or leave half a file
+        state = {"state": {k: v.cpu() for k, v in model.state_dict().items()},
+                 "losses": model.losses, "seconds": model.train_seconds}
+        write_atomically(path, lambda f: torch.save(state, f))
     return model.eval()
