@@ -8,7 +8,7 @@ import pytest
 from rdsc.paths import data_root
 
 REAL_DATASETS = {"cifar10": ("train", "test"), "miniimagenet10": ("train", "test"),
-                 "corel": ("database", "queries")}
+                 "corel": ("database", "queries"), "cifar10-lossless-subset": ("train", "test")}
 
 
 def real_data_missing(name: str) -> str | None:
@@ -16,8 +16,9 @@ def real_data_missing(name: str) -> str | None:
     root = data_root()
     missing = [s for s in REAL_DATASETS[name] if not (root / name / s).is_dir()]
     if missing:
-        return (f"real dataset {name!r} is not in {root} (missing {missing}); extract "
-                f"../shared/data/{name}.tar into it, or set RDSC_DATA")
+        return (f"real dataset {name!r} is not in {root} (missing {missing}); run "
+                f"`python -m rdsc.prepare {name}` (it extracts ../shared/data/{name}.tar or "
+                f"$RDSC_SHARED_DATA/{name}.tar), or set RDSC_DATA")
     return None
 
 

@@ -1,7 +1,12 @@
 """Every chapter in _toc.yml runs under papermill at the smoke profile and writes its results.
 
-(``make test`` also runs the converted notebooks through nbval, lax.)"""
+Each default run's executed notebook is kept in ``$RDSC_EXECUTED`` (default
+``_build/executed``); ``make test`` then re-executes those with nbval (lax), which compares
+the outputs of the cells marked ``# NBVAL_CHECK_OUTPUT``: a chapter's deterministic results
+must come out the same twice."""
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ from conftest import require_real_data
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = chapter_files(ROOT)
+EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 # chapters rerun with other parameters, as a reader would through papermill
 EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}]}
 
@@ -46,3 +52,6 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     assert written, f"{chapter.stem} wrote no results JSON"
     record = json.loads(written[0].read_text())
     assert record["profile"] == "smoke"
+    if not params:  # kept for nbval's second execution
+        EXECUTED.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, EXECUTED / out.name)
