@@ -16,7 +16,7 @@ import platform
 import time
 from pathlib import Path
 
-from rdsc.paths import results_root, write_atomically
+from rdsc.paths import book_root, data_root, results_root, write_atomically
 
 PROFILES = ("smoke", "quick", "paper")
 
@@ -34,7 +34,8 @@ def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
 def environment() -> dict:
     """The machine a result was computed on (stored beside every result)."""
     import torch
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else platform.processor() or "cpu")
     return {"device": device, "cuda": torch.cuda.is_available(), "cpu_count": os.cpu_count(),
             "torch": torch.__version__, "python": platform.python_version()}
 
@@ -56,18 +57,118 @@ def _plain(value):
     raise TypeError(f"cannot store {type(value).__name__} in results JSON")
 
 
+def shown_path(path) -> str:
+    """``path`` as a chapter prints it: never the build machine's absolute path.
+
+    Relative to the data root (``results/02_network/x.json``) when inside it; else relative to
+    ``$RDSC_RESULTS`` (``$RDSC_RESULTS/02_network/x.json``) or to the book's folder; else
+    just the file name.
+    """
+    path = Path(path).expanduser().resolve()
+    bases = [(data_root(), ""), (results_root(), "$RDSC_RESULTS/")]
+    book = book_root()
+    if book is not None:
+        bases.append((book, ""))
+    for base, prefix in bases:
+        try:
+            return prefix + path.relative_to(Path(base).expanduser().resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def growth_exponent(x, y) -> float:
+    """The slope ``b`` of the least-squares line ``log y = a + b log x``: ``y`` grows as ``x^b``.
+
+    ``b = 1``: proportional; ``b < 1``: costs that do not depend on ``x`` weigh in.
+    Needs at least two distinct positive ``x`` and positive ``y``.
+    """
+    import numpy as np
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
+        raise ValueError(f"need two 1-D arrays of equal length with two distinct x, got {x}, {y}")
+    if (x <= 0).any() or (y <= 0).any():
+        raise ValueError("a log-log fit needs positive x and y")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def _as_figure(value):
+    """The matplotlib figure of ``value`` (a figure, or a seaborn grid holding one), else None."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    if isinstance(value, Figure):
+        return value
+    for attr in ("figure", "fig"):  # seaborn FacetGrid / JointGrid / PairGrid
+        inner = getattr(value, attr, None)
+        if isinstance(inner, Figure):
+            return inner
+    return None
+
+
 def glue(name: str, value, display: bool = False):
     """Make ``value`` available to the text (myst-nb).
 
     Strings are glued as markdown, for ``{glue:md}`name``` in the text (``{glue:}``
     would show their repr, quotes included); other values for ``{glue:}`name```.
+    A matplotlib figure (or a seaborn grid) is glued as an image for a
+    ``{glue:figure}`` block with caption and alt text, and then closed, so that the
+    cell that drew it does not show it a second time.
     """
+    figure = _as_figure(value)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # run as a plain script (python -m rdsc.record): show the value
-        print(f"[{name}] {value}")
+        if figure is not None:
+            w, h = figure.get_size_inches()
+            print(f"[{name}] figure, {w:.1f} x {h:.1f} in")
+            _close(figure)
+        else:
+            print(f"[{name}] {value}")
+        return
+    if figure is not None:
+        _glue(name, figure, display=display)
+        _close(figure)
         return
     if isinstance(value, str):
         from IPython.display import Markdown
         value = Markdown(value)
     _glue(name, value, display=display)
+
+
+def _close(figure):
+    import matplotlib.pyplot as plt
+    plt.close(figure)
+
+
+def readable_log_axis(ax, which: str = "y", max_ticks: int = 6) -> list[float]:
+    """Label a log axis of ``ax`` with a few plain numbers; returns the tick values.
+
+    Matplotlib labels only powers of ten (none on a range shorter than a decade) or, with
+    minor labels, crowds the axis. Call this after plotting: it puts ticks at 1, 2 and 5
+    times powers of ten within the axis limits (thinned to at most ``max_ticks``), or,
+    where fewer than two of those fall inside, at a few evenly spaced round values.
+    """
+    import math
+
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+    if which not in ("x", "y"):
+        raise ValueError(f"which must be 'x' or 'y', got {which!r}")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    if lo <= 0:
+        raise ValueError(f"a log axis needs positive limits, got {lo}, {hi}")
+    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+             for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
+    if len(ticks) < 2:
+        even = MaxNLocator(nbins=min(4, max_ticks), steps=[1, 2, 5, 10])
+        ticks = [v for v in even.tick_values(lo, hi) if lo <= v <= hi]
+    if len(ticks) > max_ticks:
+        ticks = ticks[::math.ceil(len(ticks) / max_ticks)]
+    ticks = [float(np.format_float_positional(v, precision=6, trim="-")) for v in ticks]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}"))
+    axis.set_minor_locator(NullLocator())
+    return ticks

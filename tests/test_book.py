@@ -1,0 +1,210 @@
+"""rdsc.book's helpers, and the book's scholarly apparatus checked in the sources.
+
+The source checks read the MyST files only (no build): every citation has an entry in
+references.bib, every {doc}/{eq}/{numref} target exists, every glued figure has alt text
+and a caption and is glued by its chapter, code lines stay within 100 characters, and
+chapters are named by links, not by a number typed by hand.
+"""
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from rdsc import book  # noqa: E402
+from rdsc.chapters import chapter_files  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = chapter_files(ROOT)
+SOURCES = [ROOT / "intro.md", *CHAPTERS]
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1[ \t]*$", re.S | re.M)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch):
+    data, elsewhere = tmp_path / "data", tmp_path / "results-elsewhere"
+    monkeypatch.setenv("RDSC_DATA", str(data))
+    monkeypatch.delenv("RDSC_RESULTS", raising=False)
+    saved = book.save_results("99_toy", "toy-smoke", {"profile": "smoke"})
+    assert saved.is_file() and saved.is_absolute()  # the path itself still opens
+    assert book.shown_path(saved) == "results/99_toy/toy-smoke.json"
+    monkeypatch.setenv("RDSC_RESULTS", str(elsewhere))
+    saved = book.save_results("99_toy", "toy-smoke", {"profile": "smoke"})
+    assert book.shown_path(saved) == "$RDSC_RESULTS/99_toy/toy-smoke.json"
+    assert book.shown_path("/somewhere/else/entirely.json") == "entirely.json"
+    assert str(tmp_path) not in book.shown_path(saved)
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    k = np.array([500, 1000, 2000, 4000])
+    assert book.growth_exponent(k, 3e-4 * k) == pytest.approx(1.0)
+    assert book.growth_exponent(k, 2.0 * k ** 0.5) == pytest.approx(0.5)
+    assert book.growth_exponent(k, 0.1 + 1e-4 * k) < 1  # a fixed cost bends the curve
+    for x, y in (([1, 1], [1, 2]), ([1, 2], [1, 0]), ([1, 2, 3], [1, 2])):
+        with pytest.raises(ValueError):
+            book.growth_exponent(x, y)
+
+
+@pytest.fixture
+def no_myst_nb(monkeypatch):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb -> ImportError
+
+
+def test_glue_without_myst_nb_prints_values_and_closes_figures(no_myst_nb, capsys):
+    book.glue("answer", "42%")
+    fig, _ = plt.subplots(figsize=(9, 3))
+    book.glue("fig_toy", fig)
+    out = capsys.readouterr().out
+    assert "[answer] 42%" in out and "[fig_toy] figure, 9.0 x 3.0 in" in out
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_glue_hands_figures_and_seaborn_grids_to_myst_nb_and_closes_them(monkeypatch):
+    import myst_nb
+    import seaborn as sns
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True:
+                        glued.setdefault(name, (value, display)))
+    fig, _ = plt.subplots()
+    book.glue("fig_plain", fig)
+    grid = sns.FacetGrid(data=__import__("pandas").DataFrame({"a": [1, 2], "b": [0, 1]}),
+                         col="b")
+    book.glue("fig_grid", grid)
+    book.glue("text", "*emphasis*")
+    assert glued["fig_plain"] == (fig, False) and glued["fig_grid"][0] is grid.figure
+    assert not plt.fignum_exists(fig.number) and not plt.fignum_exists(grid.figure.number)
+    from IPython.display import Markdown
+    assert isinstance(glued["text"][0], Markdown)
+
+
+def test_readable_log_axis_labels_a_few_plain_numbers():
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(0.0302, 0.0468)  # less than a decade: matplotlib would label nothing
+    ticks = book.readable_log_axis(ax, "y")
+    assert 2 <= len(ticks) <= 6 and all(0.0302 <= t <= 0.0468 for t in ticks)
+    ax.set_ylim(1e-3, 10)
+    assert book.readable_log_axis(ax, "y") == [0.001, 0.01, 0.1, 1.0, 10.0]
+    assert ax.yaxis.get_major_formatter()(0.5, 0) == "0.5"
+    with pytest.raises(ValueError):
+        book.readable_log_axis(ax, "z")
+    plt.close(fig)
+
+
+def test_extraction_cost_takes_the_fastest_of_repeats_and_sizes_the_output():
+    from rdsc.measure import extraction_cost
+    from rdsc.network import RandomDepthwiseSignNet
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    cost = extraction_cost(RandomDepthwiseSignNet(64), x, device="cpu", repeats=3)
+    assert len(cost["all_seconds"]) == 3 and cost["seconds"] == min(cost["all_seconds"]) > 0
+    assert cost["output_bytes"] == 16 * 64 * 2  # int16 counts
+    with pytest.raises(ValueError):
+        extraction_cost(RandomDepthwiseSignNet(8), x, device="cpu", repeats=0)
+
+
+# --- the sources -----------------------------------------------------------------------------
+
+def bib_keys() -> set[str]:
+    return set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(), re.M))
+
+
+def prose(text: str) -> str:
+    """The markdown of a MyST source without its fenced blocks (code cells, directives)."""
+    return FENCE.sub("", text)
+
+
+def roles(text: str, name: str) -> list[str]:
+    return re.findall(r"\{" + re.escape(name) + r"\}`([^`]+)`", text)
+
+
+def test_references_bib_has_unique_complete_entries():
+    text = (ROOT / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,\s]+),", text, re.M)
+    assert len(keys) == len(set(keys)), "duplicate keys in references.bib"
+    for entry in re.split(r"^@", text, flags=re.M)[1:]:
+        assert re.search(r"\btitle\s*=", entry) and re.search(r"\bauthor\s*=", entry), entry[:80]
+    assert {"xue2019random", "papernot2017practical", "goodfellow2015explaining",
+            "chen2020hopskipjump", "brendel2018decision", "coates2011analysis"} <= set(keys)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_every_citation_is_in_references_bib(source):
+    text = source.read_text()
+    cited = {key.strip() for role in ("cite", "cite:p", "cite:t", "cite:ps", "cite:ts")
+             for keys in roles(text, role) for key in keys.split(",")}
+    missing = cited - bib_keys()
+    assert not missing, f"{source.name} cites keys missing from references.bib: {missing}"
+
+
+def test_the_intro_has_the_bibliography_and_links_every_chapter():
+    text = (ROOT / "intro.md").read_text()
+    assert "```{bibliography}" in text
+    linked = roles(text, "doc")
+    for chapter in CHAPTERS:
+        assert f"chapters/{chapter.stem}" in linked, f"intro does not link {chapter.stem}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_doc_eq_and_numref_targets_exist(source):
+    text = source.read_text()
+    for target in roles(text, "doc"):
+        target = re.sub(r"^.*<(.*)>$", r"\1", target)
+        assert (source.parent / f"{target}.md").is_file(), f"{source.name}: no doc {target}"
+    book_text = "\n".join(p.read_text() for p in SOURCES)
+    labels = set(re.findall(r"^\$\$[ \t]*\(([\w-]+)\)[ \t]*$", book_text, re.M))
+    labels |= set(re.findall(r"^:label:\s*(\S+)", book_text, re.M))  # {math} directives
+    for label in roles(text, "eq"):
+        assert label in labels, f"{source.name}: equation label {label!r} is not defined"
+    names = set(re.findall(r"^:name:\s*(\S+)", book_text, re.M))
+    names |= set(re.findall(r"^\(([\w-]+)\)=\s*$", book_text, re.M))
+    for target in roles(text, "numref"):
+        target = re.sub(r"^.*<(.*)>$", r"\1", target)
+        assert target in names, f"{source.name}: no figure or section named {target!r}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_glued_figures_have_alt_text_a_caption_and_a_glue(chapter):
+    text = chapter.read_text()
+    code = "\n".join(CODE_CELL.findall(text))
+    for block in re.findall(r"^```\{glue:figure\}[ \t]*(\S+)\n(.*?)^```", text, re.S | re.M):
+        name, body = block
+        lines = body.splitlines()
+        n_options = next((i for i, ln in enumerate(lines) if not re.match(r"^:\w+:", ln)),
+                         len(lines))
+        options = [re.match(r"^:(\w+):", ln).group(1) for ln in lines[:n_options]]
+        # MyST reads options up to the first line that is not one: a wrapped :alt: would
+        # end them there and turn the rest (and :name:) into caption text
+        assert n_options == len(lines) or not lines[n_options].strip(), \
+            f"{chapter.name}: {name}'s options must be one line each, then a blank line"
+        caption = "\n".join(lines[n_options:])
+        assert "alt" in options and "name" in options, f"{chapter.name}: {name} lacks :alt:/:name:"
+        assert caption.strip(), f"{chapter.name}: figure {name} has no caption"
+        assert re.search(r"glue\(\s*[\"']" + re.escape(name) + r"[\"']", code), \
+            f"{chapter.name}: figure {name} is never glued"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_in_100_characters(chapter):
+    long, in_cell = [], False
+    for number, line in enumerate(chapter.read_text().splitlines(), 1):
+        if in_cell and re.match(r"^```[ \t]*$", line):
+            in_cell = False
+        elif in_cell and len(line) > 100:
+            long.append(number)
+        elif line.startswith("```{code-cell}"):
+            in_cell = True
+    assert not long, f"{chapter.name}: code lines over 100 characters, at lines {long}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_chapters_are_named_by_links_not_typed_numbers(source):
+    typed = re.findall(r"\b[Cc]hapters? \d+", prose(source.read_text()))
+    assert not typed, f"{source.name} names chapters by number ({typed}): use {{doc}} links"
