@@ -59,6 +59,24 @@ class _RowBlocks:
             yield lo, (self.kept[i] if self.kept is not None else self._load(lo))
 
 
+def _times(B: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """``B @ V`` for a tall block ``B`` (rows x d) and a few columns ``V`` (d x c).
+
+    Computed as ``(V.T @ B.T).T``: the same product, but CPU BLAS runs this skinny shape
+    2-3x faster in that orientation (measured on a 2-core x86 machine).
+    """
+    return (V.T @ B.T).T
+
+
+def _transposed_times(B: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    """``B.T @ R`` (d x c) for a block ``B`` (rows x d) and ``R`` (rows x c).
+
+    Computed as ``(R.T @ B).T``: on CPU BLAS the direct form was 13x slower for 2,000 x 6,400
+    blocks and 10 classes, which made the SVM's Hessian products the slowest step of a fit.
+    """
+    return (R.T @ B).T
+
+
 def _free_memory(device) -> int:
     if device.type == "cuda":
         torch.cuda.empty_cache()  # memory the feature engine left cached counts as free
@@ -140,7 +158,7 @@ class LinearSVM:
 
         def margins(W):
             """1 - y * score, per image and class."""
-            return torch.cat([1 - Y[lo:lo + len(B)] * (B @ W) for lo, B in rows])
+            return torch.cat([1 - Y[lo:lo + len(B)] * _times(B, W) for lo, B in rows])
 
         def objective(M, W):
             return 0.5 * (W * W).sum(0) + C * (M.clamp(min=0) ** 2).sum(0)
@@ -148,13 +166,13 @@ class LinearSVM:
         def grad(M, W):
             G = W.clone()
             for lo, B in rows:
-                G -= 2 * C * (B.T @ (Y[lo:lo + len(B)] * M[lo:lo + len(B)].clamp(min=0)))
+                G -= 2 * C * _transposed_times(B, Y[lo:lo + len(B)] * M[lo:lo + len(B)].clamp(min=0))
             return G
 
         def hess_vec(active, V):
             HV = V.clone()
             for lo, B in rows:
-                HV += 2 * C * (B.T @ (active[lo:lo + len(B)] * (B @ V)))
+                HV += 2 * C * _transposed_times(B, active[lo:lo + len(B)] * _times(B, V))
             return HV
 
         M = margins(W)
