@@ -27,12 +27,27 @@ from rdsc.features import FeatureArray, default_device
 from rdsc.paper import PAPER_C
 
 
-class _RowBlocks:
-    """The rows of ``X`` as blocks of float32 ``[x, 1]`` on a device, kept there if they fit."""
+BLOCK_BYTES = 512 << 20  # one float32 block of rows: the solver's memory beyond kept blocks
 
-    def __init__(self, X, device, block_rows=8192, keep_bytes=None):
-        self.X, self.device, self.block_rows = X, device, block_rows
+
+def block_rows_for(k: int, budget: int = BLOCK_BYTES) -> int:
+    """Rows per block so that a float32 block of ``k + 1`` columns fits in ``budget`` bytes
+    (at most 8,192, at least 64): 8,192 rows up to k = 16,383, 1,342 at k = 100,000."""
+    return int(min(8192, max(64, budget // (4 * (k + 1)))))
+
+
+class _RowBlocks:
+    """The rows of ``X`` as blocks of float32 ``[x, 1]`` on a device, kept there if they fit.
+
+    When they do not fit (a third of free memory on CPU), each pass reads one block at a
+    time from ``X`` (an array, a memmap or a FeatureArray on disk), so the solver holds
+    about one block (:data:`BLOCK_BYTES`) plus its integer counts, whatever ``N``.
+    """
+
+    def __init__(self, X, device, block_rows=None, keep_bytes=None):
+        self.X, self.device = X, device
         self.n, self.d = X.shape[0], X.shape[1] + 1
+        self.block_rows = block_rows = block_rows or block_rows_for(X.shape[1])
         if keep_bytes is None:  # keep the float32 blocks where they fit with room to spare
             keep_bytes = int(_free_memory(device) * (0.6 if device.type == "cuda" else 0.33))
         self.kept = None
@@ -217,13 +232,14 @@ class LinearSVM:
                 break
         return W.cpu().numpy(), it
 
-    def decision_function(self, X, block_rows: int = 8192) -> np.ndarray:
+    def decision_function(self, X, block_rows: int | None = None) -> np.ndarray:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""
         if not hasattr(self, "coef_"):
             raise RuntimeError("this LinearSVM is not fitted yet: call fit(X, y) first")
         if len(X.shape) != 2 or X.shape[1] != self.coef_.shape[1]:
             raise ValueError(f"X must be N x {self.coef_.shape[1]} (the features it was fitted on), "
                              f"got shape {tuple(X.shape)}")
+        block_rows = block_rows or block_rows_for(X.shape[1])
         out = []
         for lo in range(0, X.shape[0], block_rows):
             block = np.asarray(X[lo:lo + block_rows], dtype=np.float32)

@@ -23,6 +23,11 @@ but differently:
 With ``cache``, results go to an ``.npy`` file keyed by the network's
 configuration and a hash of the images; rows are written as they are computed
 and recorded in a small progress file, so a killed run resumes where it stopped.
+
+Images are a tensor or array ``N x C x H x W``, or a stream of batches
+(:mod:`rdsc.streaming`: an image folder decoded in worker processes, a ``Dataset``, a
+``DataLoader``) for datasets larger than memory; a stream is cached under its
+``fingerprint`` and a resumed run asks it only for the images still missing.
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rdsc import fused
+from rdsc import fused, streaming
 from rdsc.network import RandomDepthwiseSignNet, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
@@ -237,33 +242,37 @@ def _warn_if_not_unit_range(images: torch.Tensor) -> None:
 
 
 def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
-            start: int = 0, batch_size: int | None = None, channel_chunk: int | None = None,
-            device=None, precision: str = "float32", progress: bool = True,
-            on_batch=None, engine: str = "auto") -> np.ndarray:
-    """Counts for ``images[start:]`` into ``out`` (``N x k`` integers); see :func:`extract`.
+            start: int = 0, stop: int | None = None, batch_size: int | None = None,
+            channel_chunk: int | None = None, device=None, precision: str = "float32",
+            progress: bool = True, on_batch=None, engine: str = "auto") -> np.ndarray:
+    """Counts for ``images[start:stop]`` into ``out[start:stop]`` (``N x k`` integers); see :func:`extract`.
 
-    ``on_batch(lo, hi, block)`` is called with every finished block of rows.
+    ``images``: a tensor or array ``N x C x H x W``, or a stream (:mod:`rdsc.streaming`).
+    ``on_batch(lo, hi, block)`` is called with every finished block of rows (then ``out``
+    is not written).
     """
-    images = _as_images(images)
-    net.check_input(images[:1], allow_uint8=True)
+    images, n_img, shape, dtype = _source(images)
+    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
     device = torch.device(device) if device is not None else default_device()
-    n_img, k = len(images), net.n_features
-    hw = net.map_sizes(images.shape[2], images.shape[3])[1]
-    use_fused = _use_fused(engine, net, images, device, precision)
+    k = net.n_features
+    stop = n_img if stop is None else int(stop)
+    if not 0 <= start <= stop <= n_img:
+        raise ValueError(f"rows {start}..{stop} are not within the {n_img} images")
+    hw = net.map_sizes(shape[1], shape[2])[1]
+    use_fused = _use_fused(engine, net, dtype, device, precision)
     if use_fused and batch_size is None:
-        batch_size = fused.batch_size_for(net, images.shape[2], images.shape[3])
+        batch_size = fused.batch_size_for(net, shape[1], shape[2])
     batch_size, channel_chunk = _chunk_sizes(device, hw[0] * hw[1], batch_size, channel_chunk)
     if batch_size < 1 or channel_chunk < 1:
         raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
     if out is None:
-        out = np.empty((n_img, k), dtype=count_dtype(net, images.shape[2], images.shape[3]))
+        out = np.empty((n_img, k), dtype=count_dtype(net, shape[1], shape[2]))
     chain = None if use_fused else _Engine(net, device, precision)
-    bar = progress_bar(n_img - start, f"features k={k}", unit="img", enabled=progress)
+    trim = None if isinstance(images, torch.Tensor) else _HeapTrimmer()
+    bar = progress_bar(stop - start, f"features k={k}", unit="img", enabled=progress)
     block = torch.empty(0)
     with torch.inference_mode(), exact_float32():
-        for lo in range(start, n_img, batch_size):
-            hi = min(lo + batch_size, n_img)
-            x = images[lo:hi]
+        for lo, hi, x in _batches(images, start, stop, batch_size, shape):
             if x.is_floating_point() and not torch.isfinite(x).all():
                 raise ValueError(f"images {lo}..{hi - 1} contain NaN or infinite values")
             if use_fused:  # exact int32 counts from the fused kernels
@@ -281,14 +290,94 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             else:
                 out[lo:hi] = rows
             bar.update(hi - lo)
+            if trim is not None:
+                trim()
     bar.close()
     return out
+
+
+class _HeapTrimmer:
+    """Hands freed heap memory back to the OS when the process has grown (glibc only).
+
+    Streaming from DataLoader workers, glibc's heap in this process can fragment: the
+    engine's large per-batch buffers come from the heap (glibc raises its mmap threshold
+    after the first ones are freed) and are not returned. Measured on 3,000 64x64 images
+    with two workers (k=16, 2-core CPU): peak RSS 0.70 to 1.35 GB, varying from run to
+    run; with this trimmer 0.70 to 0.71 GB in four runs. A trim costs milliseconds (10 ms
+    measured), so it runs only when the resident size has grown by ``slack`` bytes.
+    """
+
+    def __init__(self, slack: int = 64 << 20):
+        self.slack, self.base = slack, None
+        try:
+            import ctypes
+            self.trim = ctypes.CDLL(None).malloc_trim
+            self.page = os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):  # not glibc
+            self.trim = None
+
+    def _rss(self) -> int | None:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * self.page
+        except (OSError, ValueError, IndexError):
+            self.trim = None
+            return None
+
+    def __call__(self) -> None:
+        if self.trim is None or (rss := self._rss()) is None:
+            return
+        if self.base is None:
+            self.base = rss
+        elif rss > self.base + self.slack:
+            self.trim(0)
+            self.base = max(self.base, self._rss() or rss)  # what stays after a trim is in use
+
+
+def _source(images):
+    """``(images or stream, N, (C, H, W), dtype)``: a tensor (floats that are 8-bit pixels
+    become uint8, see :func:`_as_images`) or an :class:`rdsc.streaming.ImageStream`."""
+    if streaming.is_stream(images):
+        stream = streaming.as_stream(images)
+        return stream, len(stream), tuple(stream.image_shape), stream.dtype
+    images = _as_images(images)  # not N x C x H x W: net.check_input explains
+    return images, len(images), tuple(images.shape[1:]), images.dtype
+
+
+def _probe(images, shape, dtype) -> torch.Tensor:
+    """One image of the source (an all-zero one for a stream) for ``net.check_input``."""
+    if isinstance(images, torch.Tensor):
+        return images[:1]
+    return torch.zeros((1, *shape), dtype=dtype)
+
+
+def _batches(images, start: int, stop: int, batch_size: int, shape):
+    """``(lo, hi, images[lo:hi])`` for consecutive batches of at most ``batch_size`` images."""
+    if isinstance(images, torch.Tensor):
+        for lo in range(start, stop, batch_size):
+            yield lo, min(lo + batch_size, stop), images[lo:min(lo + batch_size, stop)]
+        return
+    lo = start
+    for batch in images.batches(start, stop, batch_size):
+        batch = streaming._as_batch(batch, f"the stream's batch at row {lo}")
+        if batch.dim() != 4 or tuple(batch.shape[1:]) != tuple(shape):
+            raise ValueError(f"the stream's batch at row {lo} has shape {tuple(batch.shape)}; "
+                             f"the stream announced images of shape {tuple(shape)}")
+        batch = _as_images(batch)
+        for part in streaming._chunks(batch[:stop - lo], batch_size):
+            yield lo, lo + len(part), part
+            lo += len(part)
+        if lo >= stop:
+            break
+    if lo < stop:
+        raise ValueError(f"the stream ended after row {lo}, but it announced {stop} rows "
+                         f"(len {len(images)})")
 
 
 ENGINES = ("auto", "fused", "chain")
 
 
-def _use_fused(engine: str, net, images: torch.Tensor, device, precision: str) -> bool:
+def _use_fused(engine: str, net, dtype: torch.dtype, device, precision: str) -> bool:
     """The fused Triton kernels (:mod:`rdsc.fused`) or the chain of torch operations?
 
     ``auto`` takes the fused kernels where they apply: CUDA with Triton, 8-bit pixels, the
@@ -299,7 +388,7 @@ def _use_fused(engine: str, net, images: torch.Tensor, device, precision: str) -
         engine = os.environ.get("RDSC_ENGINE", "auto")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r} (argument or RDSC_ENGINE)")
-    applies = (device.type == "cuda" and precision == "float32" and images.dtype == torch.uint8
+    applies = (device.type == "cuda" and precision == "float32" and dtype == torch.uint8
                and net.n_blocks >= 1 and fused.available(device))
     if engine == "fused" and not applies:
         raise ValueError("the fused engine needs CUDA with Triton, uint8 images, precision "
@@ -329,9 +418,23 @@ def images_digest(images) -> str:
 
 
 def cache_key(net: RandomDepthwiseSignNet, images, precision: str) -> str:
+    """The cache file's key: engine version, network, precision and the images' identity
+    (a hash of a tensor's bytes; a stream's ``fingerprint``, shape and dtype)."""
     text = json.dumps({"engine": ENGINE_VERSION, "net": net.config, "precision": precision,
-                       "images": images_digest(images)}, sort_keys=True)
+                       "images": _images_identity(images)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _images_identity(images) -> str:
+    if streaming.is_stream(images):
+        stream = streaming.as_stream(images)
+        if not stream.fingerprint:
+            raise ValueError(
+                f"cannot cache the features of this {type(stream).__name__}: it has no fingerprint "
+                "identifying its images. Wrap it as rdsc.streaming.as_stream(source, "
+                "fingerprint='...') (a string that changes when the images change), or use cache=None")
+        return f"stream:{stream.fingerprint}:{tuple(stream.image_shape)}:{stream.dtype}"
+    return images_digest(images)
 
 
 def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, device=None,
@@ -342,7 +445,10 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
 
     Args:
         net: the random network (its weights are used; its device does not matter).
-        images: ``N x C x H x W``, uint8 (0..255) or float in [0, 1], tensor or array.
+        images: ``N x C x H x W``, uint8 (0..255) or float in [0, 1], tensor or array; or a
+            stream of batches for data larger than memory (an
+            :class:`rdsc.streaming.ImageFolderStream`, a ``Dataset``, a ``DataLoader``; see
+            :mod:`rdsc.streaming`), cached under its ``fingerprint``.
         batch_size: images per step (default: 32 CIFAR-size images on CPU, fewer for
             larger images; 256 on CUDA).
         device: where to compute (default: CUDA when present, else the CPU's cores).
@@ -356,15 +462,15 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
             images, else the chain of torch operations), ``fused`` or ``chain``. Both give
             the same counts except at exact sign ties.
     """
-    images = _as_images(images)
-    net.check_input(images[:1], allow_uint8=True)
-    h, w = net.output_map_size(images.shape[2], images.shape[3])
+    images, n_img, shape, dtype = _source(images)
+    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
+    h, w = net.output_map_size(shape[1], shape[2])
     opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
                 precision=precision, progress=progress, engine=engine)
     if cache is None or cache is False:
         return FeatureArray(compute(net, images, **opts), h * w)
     file_name = f"{name}-{cache_key(net, images, precision)}.npy"
-    expected = (len(images), net.n_features), count_dtype(net, images.shape[2], images.shape[3])
+    expected = (n_img, net.n_features), count_dtype(net, shape[1], shape[2])
     if cache is True:  # a finished cache in a read-only data root is still used
         for folder in cache_dirs_to_read("features"):
             found = _load_finished(folder / file_name, *expected, remove_bad=False)
@@ -388,7 +494,8 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
 
 def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
     n, k = len(images), net.n_features
-    dtype = count_dtype(net, images.shape[2], images.shape[3])
+    shape = streaming.as_stream(images).image_shape if streaming.is_stream(images) else images.shape[1:]
+    dtype = count_dtype(net, shape[1], shape[2])
     found = _load_finished(path, (n, k), dtype)
     if found is not None:
         return found

@@ -146,3 +146,11 @@ def test_real_cifar10_torch_solver_matches_linearsvc():
     f_ours, f_ref = ours.objective(Xtr, ytr), ref.objective(Xtr, ytr)
     assert abs(f_ours - f_ref) / f_ref < 0.01
     assert acc_ours > 0.3  # far above chance (0.1): the features carry the classes
+
+
+def test_row_blocks_fit_the_block_budget():
+    from rdsc.classify import BLOCK_BYTES, block_rows_for
+    assert block_rows_for(4_000) == 8192
+    assert block_rows_for(100_000) == BLOCK_BYTES // (4 * 100_001) == 1342
+    assert block_rows_for(10**8) == 64
+    assert block_rows_for(100_000) * 4 * 100_001 <= BLOCK_BYTES

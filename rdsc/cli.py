@@ -1,0 +1,343 @@
+"""The command line: ``python -m rdsc features ...`` and ``python -m rdsc evaluate ...``.
+
+``features`` writes the ``N x k`` features of a dataset split (a named dataset or any
+image folder) into one ``.npy`` file, with its labels and a description beside it, by
+:func:`rdsc.distributed.write_features`: resumable, and split across processes under
+``torchrun``. ``evaluate`` trains the paper's linear SVM (:class:`rdsc.classify.LinearSVM`)
+on training features and reports top-k accuracy on test features.
+
+Errors are reported as one line, ``rdsc: error: ...``, with exit status 1 (2 for a
+wrong command line); ``RDSC_DEBUG=1`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+DESCRIPTION = """\
+Random depthwise signed convolutional features (Xue & Roshan) from the command line.
+
+  1. features: images -> an N x k matrix of random-network features in one .npy file
+       python -m rdsc features cifar10 --split train --k 100000 --out train.npy
+       python -m rdsc features cifar10 --split test  --k 100000 --out test.npy
+  2. evaluate: the paper's linear SVM (C = 0.005) on train features, top-k on test
+       python -m rdsc evaluate train.npy test.npy
+
+Start small (--k 1000 takes minutes on a laptop CPU; the paper's k = 100,000 wants a GPU).
+An interrupted `features` run resumes where it stopped when run again.
+Several processes or GPUs, on one machine or several:
+       torchrun --nproc_per_node=4 -m rdsc features cifar10 --split train --k 100000 --out train.npy
+Run `python -m rdsc features --help` or `python -m rdsc evaluate --help` for every option.
+(The chapters' reproduction records have their own command: python -m rdsc.record --help.)
+"""
+
+FEATURES_HELP = """\
+Compute the features of one split of a dataset into FILE.npy (N rows, k columns).
+
+SOURCE is a dataset name (cifar10, cifar100, stl10, mnist, miniimagenet10, corel...: the
+keys of rdsc.data.DATASETS), looked for in the data root (./data of the book, or
+$RDSC_DATA), or the path of an image folder laid out as SOURCE/SPLIT/CLASS/IMAGE (e.g.
+photos/train/cat/001.jpg). Images are decoded batch by batch in --workers processes, so
+folders larger than memory are fine.
+
+Written beside FILE.npy: FILE.labels.npy (int64 class index per row) and FILE.json (the
+network, the classes, the preprocessing, how the features are stored). Load them with
+    numpy.load("FILE.npy", mmap_mode="r")          # --dtype float32 (default)
+    rdsc.distributed.load_features("FILE.npy")      # any --dtype: (features, labels, record)
+
+Run the same command again after an interruption: finished rows are kept. On several
+processes (CPU cores or GPUs): torchrun --nproc_per_node=N -m rdsc features ... ; on several
+machines: the same torchrun command on each with --nnodes=M --node_rank=I
+--rdzv_backend=c10d --rdzv_endpoint=HOST:29500, and FILE.npy on a file system they share.
+"""
+
+EVALUATE_HELP = """\
+Train the paper's classifier, a one-vs-rest linear SVM (squared hinge, L2, C = 0.005, as
+scikit-learn's LinearSVC(C=0.005, dual=False)), on TRAIN features and report the top-k
+accuracy on TEST features: the fraction of test images whose true class is among the k
+classes the SVM scores highest.
+
+TRAIN and TEST are .npy files written by `python -m rdsc features` (their labels are read
+from TRAIN.labels.npy and TEST.labels.npy), or any N x k arrays with --train-labels and
+--test-labels. The default torch solver reads the features in row blocks from the file,
+so feature files larger than memory work (on the GPU when there is one).
+"""
+
+
+class CommandError(Exception):
+    """A mistake in what was asked: reported as one line, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line with the usage, exit status 2
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser (it imports no torch: --help and usage errors answer at once)."""
+    from rdsc.paper import PAPER_C, PAPER_SEED
+
+    parser = _Parser(prog="python -m rdsc", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    f = commands.add_parser("features", help="images -> features in one .npy file",
+                            description=FEATURES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("source", metavar="SOURCE", help="dataset name or image folder (SOURCE/SPLIT/CLASS/IMAGE)")
+    f.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the features")
+    f.add_argument("--split", help="which split: a folder under SOURCE (default: the dataset's first "
+                   "split, 'train', or the only one there is)")
+    f.add_argument("--k", type=int, default=100_000, help="number of features (random blocks); "
+                   "default %(default)s, the paper's")
+    f.add_argument("--preset", metavar="DATASET", help="the paper's kernel size and depth for this "
+                   "dataset (cifar10, stl10, miniimagenet10, corel...; default: SOURCE's own, else "
+                   "cifar10's: K=5, L=1)")
+    f.add_argument("--kernel-size", type=int, metavar="K", help="kernel size K (overrides the preset)")
+    f.add_argument("--blocks", type=int, metavar="L", help="number of blocks L (overrides the preset)")
+    f.add_argument("--seed", type=int, default=PAPER_SEED, help="seed of the random weights "
+                   "(default %(default)s, the authors'); the same seed gives the same features")
+    f.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda or cuda:N")
+    f.add_argument("--batch-size", type=int, metavar="B", help="images per step (default: chosen for the device)")
+    f.add_argument("--workers", type=int, default=2, metavar="W",
+                   help="processes decoding images (default %(default)s; 0: decode in this process)")
+    f.add_argument("--resize", metavar="S|HxW", help="resize images: the shorter side to S pixels, "
+                   "or exactly to HxW (needed where a folder's images differ in size)")
+    f.add_argument("--crop", type=int, metavar="S", help="centre crop S x S after resizing")
+    f.add_argument("--dtype", choices=("float32", "counts"), default="float32",
+                   help="float32 (default): the features; counts: the exact integers (int16 where "
+                   "they fit: half the disk; feature = count / denominator, in FILE.json)")
+    f.add_argument("--overwrite", action="store_true",
+                   help="replace FILE.npy if it exists with other settings")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar (shown only on a terminal)")
+    f.set_defaults(run=run_features)
+
+    e = commands.add_parser("evaluate", help="the paper's linear SVM: top-k accuracy",
+                            description=EVALUATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("train", metavar="TRAIN", help="training features (.npy)")
+    e.add_argument("test", metavar="TEST", help="test features (.npy)")
+    e.add_argument("--train-labels", metavar="FILE", help="labels of TRAIN (default: TRAIN.labels.npy)")
+    e.add_argument("--test-labels", metavar="FILE", help="labels of TEST (default: TEST.labels.npy)")
+    e.add_argument("--C", type=float, default=PAPER_C, help="SVM penalty (default %(default)s, the paper's)")
+    e.add_argument("--top", type=int, nargs="+", default=[1, 2], metavar="K",
+                   help="report top-K accuracy for each K (default: 1 2)")
+    e.add_argument("--k", type=int, nargs="+", metavar="N", dest="columns",
+                   help="also with only the first N features (the features of a network with N "
+                   "blocks), for each N (default: all)")
+    e.add_argument("--solver", choices=("torch", "liblinear"), default="torch",
+                   help="torch (default: Newton-CG, reads row blocks, GPU if present) or "
+                   "liblinear (scikit-learn's; needs all features in memory)")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    e.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    e.set_defaults(run=run_evaluate)
+    return parser
+
+
+# --- features ---------------------------------------------------------------------------------
+
+def _preprocess(args, default):
+    from rdsc.data import Preprocess
+    if args.resize is None and args.crop is None:
+        return default
+    resize = default.resize
+    if args.resize is not None:
+        text = args.resize.lower()
+        try:
+            sizes = tuple(int(v) for v in text.split("x"))
+        except ValueError:
+            sizes = ()
+        if len(sizes) not in (1, 2) or min(sizes) < 1:
+            raise CommandError(f"--resize takes S or HxW with positive sizes (e.g. 128 or 96x128), "
+                               f"not {args.resize!r}")
+        resize = sizes if len(sizes) == 2 else sizes[0]
+    crop = args.crop if args.crop is not None else default.crop
+    if crop is not None and crop < 1:
+        raise CommandError(f"--crop must be positive, got {crop}")
+    return Preprocess(resize=resize, crop=crop)
+
+
+def _choose_split(folder: Path, split: str | None) -> str:
+    from rdsc.data import is_skipped
+    if split is not None:
+        return split
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not is_skipped(p.name))
+    if "train" in found:
+        return "train"
+    if len(found) == 1:
+        return found[0]
+    raise CommandError(f"{folder} has splits {found}: choose one with --split")
+
+
+def open_source(args):
+    """``(images or stream, labels, classes, description)`` for ``features``' SOURCE."""
+    from rdsc import data
+    from rdsc.streaming import ImageFolderStream
+    if args.workers < 0:
+        raise CommandError(f"--workers must be >= 0, got {args.workers}")
+    if args.source in data.DATASETS:
+        spec = data.DATASETS[args.source]
+        split = args.split or spec.splits[0]
+        if split not in spec.splits:
+            raise CommandError(f"{args.source} has splits {', '.join(spec.splits)}, not {split!r}")
+        prep = _preprocess(args, spec.preprocess)
+        folder = data.data_root() / args.source
+        description = {"source": args.source, "split": split, "preprocess": asdict(prep)}
+        if (folder / split).is_dir():  # an image folder: streamed
+            stream = ImageFolderStream(folder, split, prep, num_workers=args.workers, splits=spec.splits,
+                                       gray=getattr(spec, "channels", 3) == 1)
+            return stream, stream.labels, stream.classes, description
+        images, labels, classes = data.load(args.source, split, preprocess=prep)  # small binary formats
+        return images, labels.numpy(), classes, description
+    folder = Path(args.source).expanduser()
+    if not folder.is_dir():
+        raise CommandError(f"{args.source!r} is neither a dataset ({', '.join(data.DATASETS)}) nor a folder")
+    split = _choose_split(folder, args.split)
+    prep = _preprocess(args, data.Preprocess())
+    stream = ImageFolderStream(folder, split, prep, num_workers=args.workers)
+    description = {"source": str(folder.resolve()), "split": split, "preprocess": asdict(prep)}
+    return stream, stream.labels, stream.classes, description
+
+
+def make_network(args, in_channels: int):
+    from rdsc.network import PRESETS, RandomDepthwiseSignNet
+    preset = args.preset or (args.source if args.source in PRESETS else "cifar10")
+    if preset not in PRESETS:
+        raise CommandError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    settings = dict(PRESETS[preset])
+    settings.pop("in_channels", None)  # the images' own
+    if args.kernel_size is not None:
+        settings["kernel_size"] = args.kernel_size
+    if args.blocks is not None:
+        settings["n_blocks"] = args.blocks
+    return RandomDepthwiseSignNet(args.k, in_channels=in_channels, seed=args.seed, **settings)
+
+
+def run_features(args) -> int:
+    out = Path(args.out).expanduser()
+    if out.suffix != ".npy":
+        raise CommandError(f"--out must name an .npy file, got {args.out!r}")
+    if args.k < 1:
+        raise CommandError(f"--k must be a positive number of features, got {args.k}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CommandError(f"--batch-size must be positive, got {args.batch_size}")
+    from rdsc import distributed
+    group, device = distributed.init_from_env(args.device)
+    images, labels, classes, description = open_source(args)
+    shape = tuple(images.image_shape) if hasattr(images, "image_shape") else tuple(images.shape[1:])
+    net = make_network(args, shape[0])
+    start = time.perf_counter()
+    record = distributed.write_features(
+        net, images, out, dtype=args.dtype, labels=labels, group=group, device=device,
+        batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite,
+        metadata={**description, "classes": list(classes)})
+    seconds = time.perf_counter() - start
+    if group.rank == 0:
+        n, k = record["shape"]
+        cfg = record["network"]
+        print(f"{out}: {n} x {k} {record['dtype']} features of {description['source']}/"
+              f"{description['split']} (K={cfg['kernel_size']}, L={cfg['n_blocks']}, seed {cfg['seed']}; "
+              f"{group.world} process{'es' if group.world > 1 else ''} on {device.type}, {seconds:.1f} s); "
+              f"labels in {out.with_suffix('').name}.labels.npy")
+    return 0
+
+
+# --- evaluate ---------------------------------------------------------------------------------
+
+def _load(path: str, labels_path: str | None, role: str):
+    from rdsc.distributed import load_features
+    try:
+        feats, labels, record = load_features(path)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"{role}: {err}") from None
+    if labels_path is not None:
+        import numpy as np
+        try:
+            labels = np.load(labels_path)
+        except (OSError, ValueError) as err:
+            raise CommandError(f"{role} labels: cannot read {labels_path} ({err})") from None
+    if labels is None:
+        raise CommandError(f"{role}: no labels beside {path} (expected {Path(path).with_suffix('')}"
+                           f".labels.npy): pass --{role}-labels FILE.npy")
+    if len(labels) != len(feats):
+        raise CommandError(f"{role}: {len(labels)} labels for {len(feats)} rows of features")
+    return feats, labels, record
+
+
+def run_evaluate(args) -> int:
+    from rdsc.classify import LinearSVM, topk_accuracy
+    from rdsc.distributed import resolve_device
+    train, y_train, rec_train = _load(args.train, args.train_labels, "train")
+    test, y_test, rec_test = _load(args.test, args.test_labels, "test")
+    if train.shape[1] != test.shape[1]:
+        raise CommandError(f"train has {train.shape[1]} features per image, test {test.shape[1]}: "
+                           "compute both with the same --k")
+    if rec_train.get("network") and rec_test.get("network") and rec_train["network"] != rec_test["network"]:
+        diff = {key: (rec_train["network"].get(key), value) for key, value in rec_test["network"].items()
+                if rec_train["network"].get(key) != value}
+        raise CommandError(f"train and test features come from different networks ({diff}): "
+                           "compute both with the same settings")
+    if args.C <= 0 or any(t < 1 for t in args.top):
+        raise CommandError("--C must be positive and --top values at least 1")
+    columns = sorted(set(args.columns or [train.shape[1]]))
+    if columns[0] < 1 or columns[-1] > train.shape[1]:
+        raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in the files)")
+    device = resolve_device(args.device)
+    print(f"train: {train.shape[0]} x {train.shape[1]}, test: {test.shape[0]} x {test.shape[1]}, "
+          f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} ({args.solver}, {device.type})")
+    header = f"{'k':>8}" + "".join(f"{f'top-{t}':>9}" for t in args.top) + f"{'fit s':>9}"
+    print(header)
+    rows = []
+    for k in columns:
+        svm = LinearSVM(C=args.C, solver=args.solver, device=device)
+        svm.fit(train.columns(k), y_train)
+        scores = svm.decision_function(test.columns(k))
+        acc = topk_accuracy(scores, y_test, args.top, classes=svm.classes_)
+        rows.append({"k": k, **{f"top-{t}": acc.get(t) for t in args.top}, "fit_seconds": svm.fit_seconds_})
+        cells = "".join(f"{100 * acc[t]:8.2f}%" if t in acc else f"{'-':>9}" for t in args.top)
+        print(f"{k:>8}{cells}{svm.fit_seconds_:9.1f}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"train": args.train, "test": args.test, "C": args.C,
+                                               "solver": args.solver, "results": rows}, indent=1))
+    return 0
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+def _one_line(err: BaseException) -> str:
+    """The gist of an error: a DataLoader worker's error is its original last line."""
+    text = str(err).strip() or type(err).__name__
+    lines = [line for line in text.splitlines() if line.strip()]
+    if "Original Traceback" in text and lines:
+        return lines[-1].split(": ", 1)[-1]
+    return " ".join(line.strip() for line in lines)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prefix = "rdsc"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        prefix += f" [rank {os.environ.get('RANK', '?')}]"
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"\n{prefix}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line, no traceback (RDSC_DEBUG=1 shows it)
+        if os.environ.get("RDSC_DEBUG") == "1":
+            raise
+        print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
+    finally:
+        dist = sys.modules.get("torch.distributed")  # imported only if a run used it
+        try:
+            if dist is not None and dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+        except Exception:  # pragma: no cover - shutting down anyway
+            pass

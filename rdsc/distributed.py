@@ -1,0 +1,369 @@
+"""Features written into one ``.npy`` file by one process or by many (torchrun), resumably.
+
+    torchrun --nproc_per_node=4 -m rdsc features cifar10 --split train --k 100000 --out train.npy
+
+:func:`write_features` computes the ``N x k`` features of a dataset (a tensor or a stream,
+see :mod:`rdsc.streaming`) into one output file. Under ``torchrun`` (``WORLD_SIZE > 1``)
+each process (*rank*) takes an equal share of the rows still missing and writes them into
+the same file (gloo on CPUs, NCCL on GPUs, used only for barriers); alone, a process
+takes all of them. Every rank records the rows it has finished, so a killed run, of
+any number of processes, resumes with only the missing rows, shared among the processes
+of the new run (which may be more or fewer).
+
+Files, for ``FILE.npy``::
+
+    FILE.npy                   the features, N x k (appears only by an atomic rename,
+                               once every row is written)
+    FILE.json                  what they are: network, images, dtype, denominator, classes
+    FILE.labels.npy            int64 labels (where the source has them)
+    FILE.partial.npy           the rows being written (a sparse .npy the ranks fill in place)
+    FILE.progress/rank-R.json  the row intervals finished, as recorded by rank R
+    FILE.lock                  held (flock) by rank 0 while a run lasts
+
+The features are stored as ``float32`` (``np.load`` gives them directly) or as ``counts``:
+the exact integers (int16 where they fit) whose quotient by ``denominator`` (the last
+map's height x width, in ``FILE.json``) is the feature; :func:`load_features` reads
+either as a :class:`rdsc.features.FeatureArray`.
+
+On several nodes the output must be on a file system every node sees (NFS, Lustre, GPFS):
+each rank writes its own rows with ``pwrite`` and ``fsync`` before the last barrier.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rdsc import features, streaming
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.paths import write_atomically
+from rdsc.progress import progress_bar
+
+DTYPES = ("float32", "counts")
+FORMAT = 1  # of FILE.json
+#: Barrier timeout: ranks wait at the end for the slowest one.
+TIMEOUT = timedelta(hours=int(os.environ.get("RDSC_DIST_TIMEOUT_HOURS", "24")))
+
+
+class OutputExistsError(FileExistsError):
+    """The output file exists and was not written by this configuration."""
+
+
+# --- the process group ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Group:
+    """This process's place among the cooperating ones: ``rank`` of ``world``."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+            if dist.get_backend() == "nccl":
+                dist.barrier(device_ids=[torch.cuda.current_device()])
+            else:
+                dist.barrier()
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``None``/``auto`` -> CUDA when present, else the CPU; otherwise ``torch.device(device)``."""
+    if device in (None, "auto"):
+        return features.default_device()
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device} was asked for, but torch sees no CUDA GPU here")
+    return device
+
+
+def init_from_env(device: str | None = None) -> tuple[Group, torch.device]:
+    """The group torchrun describes in the environment (``RANK``, ``WORLD_SIZE``...), joined,
+    and this rank's device: ``cuda`` becomes ``cuda:LOCAL_RANK``. Alone: ``Group()``."""
+    dev = resolve_device(device)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Group(), dev
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if dev.type == "cuda":
+        if dev.index is None:
+            dev = torch.device("cuda", local % torch.cuda.device_count())
+        torch.cuda.set_device(dev)
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=TIMEOUT)
+    return Group(rank, world, local), dev
+
+
+# --- rows as intervals ------------------------------------------------------------------------
+
+def _merge(intervals) -> list[list[int]]:
+    out = []
+    for a, b in sorted((int(a), int(b)) for a, b in intervals if b > a):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return out
+
+
+def _missing(done, n: int) -> list[list[int]]:
+    """The intervals of ``[0, n)`` not in ``done``."""
+    out, at = [], 0
+    for a, b in _merge(done):
+        if a > at:
+            out.append([at, min(a, n)])
+        at = max(at, b)
+    if at < n:
+        out.append([at, n])
+    return [iv for iv in out if iv[1] > iv[0]]
+
+
+def share(missing, world: int, rank: int) -> list[list[int]]:
+    """Rank ``rank``'s contiguous ``1/world`` of the rows in ``missing`` (as intervals)."""
+    total = sum(b - a for a, b in missing)
+    lo, hi = rank * total // world, (rank + 1) * total // world
+    out, seen = [], 0
+    for a, b in missing:
+        s, e = max(a, a + lo - seen), min(b, a + hi - seen)
+        if e > s:
+            out.append([s, e])
+        seen += b - a
+    return out
+
+
+# --- the output file --------------------------------------------------------------------------
+
+def _paths(path: Path) -> dict[str, Path]:
+    stem = path.with_suffix("")
+    return {"final": path, "meta": stem.with_suffix(".json"), "labels": Path(f"{stem}.labels.npy"),
+            "partial": Path(f"{stem}.partial.npy"), "progress": Path(f"{stem}.progress"),
+            "lock": stem.with_suffix(".lock")}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, record) -> None:
+    write_atomically(path, lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+
+def _finished(files, key: str, shape, dtype) -> bool:
+    """Is ``FILE.npy`` there, written by this configuration? (Refuses to touch a foreign one.)"""
+    final, meta = files["final"], _read_json(files["meta"])
+    if not final.exists():
+        return False
+    if not meta or meta.get("key") != key:
+        return None  # someone else's, or another configuration's
+    try:
+        got_shape, got_dtype, _ = features._npy_header(final)
+        if got_shape == tuple(shape) and got_dtype == np.dtype(dtype):
+            return True
+    except (OSError, ValueError):
+        pass
+    features._warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as {files['meta']} "
+                   "says: computing it again")
+    return False
+
+
+@contextlib.contextmanager
+def _lock(path: Path, enabled: bool):
+    if not enabled:
+        yield
+        return
+    import fcntl
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another run is writing {path.with_suffix('.npy')} (it holds {path}); "
+                               "wait for it or choose another output") from None
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _done_rows(progress_dir: Path, key: str, n: int) -> list[list[int]]:
+    done = []
+    for file in sorted(progress_dir.glob("rank-*.json")) if progress_dir.is_dir() else []:
+        record = _read_json(file)
+        if record and record.get("key") == key and record.get("rows") == n:
+            done += record.get("done", [])
+    return _merge(done)
+
+
+def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "float32",
+                   labels=None, metadata: dict | None = None, group: Group | None = None,
+                   batch_size: int | None = None, device=None, precision: str = "float32",
+                   engine: str = "auto", progress: bool = True, overwrite: bool = False) -> dict:
+    """Write the ``N x k`` features of ``images`` under ``net`` to ``path`` (``.npy``); returns
+    the record written to ``FILE.json``.
+
+    Args:
+        images: ``N x C x H x W`` tensor or array, or a stream (:mod:`rdsc.streaming`; it
+            needs a ``fingerprint``); every rank passes the same images.
+        path: the output ``FILE.npy``; beside it ``FILE.json``, ``FILE.labels.npy``.
+        dtype: ``float32`` (the features) or ``counts`` (exact integers; feature =
+            count / ``denominator``).
+        labels: ``N`` labels to save beside (default: the stream's ``labels``, if any).
+        metadata: more entries for ``FILE.json`` (e.g. source, split, classes).
+        group: this process's :class:`Group` (default: alone); every rank calls this
+            function with the same arguments.
+        overwrite: replace a finished ``FILE.npy`` written by another configuration or
+            not by rdsc (otherwise that raises :class:`OutputExistsError`).
+
+    A finished file of the same configuration is left as it is; a partial one is resumed.
+    """
+    group = group or Group()
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"the output must be an .npy file, got {path}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    files = _paths(path)
+    images, n, shape, in_dtype = features._source(images)
+    net.check_input(features._probe(images, shape, in_dtype), allow_uint8=True)
+    k = net.n_features
+    h, w = net.output_map_size(shape[1], shape[2])
+    counts_dtype = features.count_dtype(net, shape[1], shape[2])
+    out_dtype = np.dtype(counts_dtype if dtype == "counts" else np.float32)
+    key = f"{features.cache_key(net, images, precision)}-{dtype}"
+    if labels is None:
+        labels = getattr(images, "labels", None)
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for {n} images")
+    record = {"format": FORMAT, "key": key, "shape": [n, k], "dtype": dtype,
+              "stored_dtype": out_dtype.name, "denominator": h * w, "image_shape": list(shape),
+              "network": net.config, "precision": precision, **(metadata or {})}
+    state = _finished(files, key, (n, k), out_dtype)
+    if state:
+        return _read_json(files["meta"])
+    if state is None and not overwrite:
+        raise OutputExistsError(
+            f"{path} exists and was not written with these settings (see {files['meta'].name}); "
+            "delete it, choose another output, or overwrite it (--overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    group.barrier()  # every rank has looked at the finished file before rank 0 touches anything
+
+    with _lock(files["lock"], group.rank == 0):
+        if group.rank == 0:
+            _prepare(files, record, key, (n, k), out_dtype, labels, restart=state is None)
+        group.barrier()  # the partial file exists
+        done = _done_rows(files["progress"], key, n)
+        group.barrier()  # every rank has read the progress before any rank rewrites its own
+        mine = share(_missing(done, n), group.world, group.rank)
+        _compute_rows(net, images, files, key, n, k, out_dtype, h * w, done, mine, group,
+                      dict(batch_size=batch_size, device=device, precision=precision, engine=engine),
+                      progress)
+        group.barrier()  # every rank's rows are on disk
+        if group.rank == 0:
+            done = _done_rows(files["progress"], key, n)
+            if _missing(done, n):
+                raise RuntimeError(f"rows {_missing(done, n)[:3]} of {path} were not written (did a "
+                                   "process fail?); run the same command again to compute them")
+            os.replace(files["partial"], files["final"])
+            shutil.rmtree(files["progress"], ignore_errors=True)
+        group.barrier()
+    return record
+
+
+def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
+    """Rank 0: ``FILE.json``, labels and the partial file (kept where it is this run's)."""
+    if restart:
+        files["final"].unlink(missing_ok=True)
+    meta = _read_json(files["meta"])
+    partial_ok = (meta is not None and meta.get("key") == key and files["partial"].is_file())
+    if partial_ok:
+        try:
+            got_shape, got_dtype, offset = features._npy_header(files["partial"])
+            size = files["partial"].stat().st_size
+            partial_ok = (got_shape == tuple(shape) and got_dtype == dtype
+                          and size == offset + shape[0] * shape[1] * dtype.itemsize)
+        except (OSError, ValueError):
+            partial_ok = False
+    if not partial_ok:  # a new run: a sparse file of the right size, no progress
+        shutil.rmtree(files["progress"], ignore_errors=True)
+        files["partial"].unlink(missing_ok=True)
+        np.lib.format.open_memmap(files["partial"], mode="w+", dtype=dtype, shape=shape).flush()
+    files["progress"].mkdir(exist_ok=True)
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.int64)
+        write_atomically(files["labels"], lambda f: np.save(f, labels))
+    _write_json(files["meta"], record)
+
+
+def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, mine, group, opts,
+                  progress) -> None:
+    """This rank's rows ``mine`` into the partial file, recording them as they are synced."""
+    offset = features._data_offset(files["partial"])
+    row_bytes = k * out_dtype.itemsize
+    progress_file = files["progress"] / f"rank-{group.rank}.json"
+    finished = [list(iv) for iv in done]
+    total = sum(b - a for a, b in mine)
+    label = f"features k={k}" + (f" (rank {group.rank} of {group.world})" if group.world > 1 else "")
+    bar = progress_bar(total, label, unit="img", enabled=progress and group.rank == 0)
+    counts_dtype = np.int16 if out_dtype == np.int16 else np.int32
+    with open(files["partial"], "r+b") as f:
+        def record(upto):
+            f.flush()
+            os.fsync(f.fileno())
+            _write_json(progress_file, {"key": key, "rows": n, "done": _merge(finished + upto)})
+
+        for a, b in mine:
+            current = [[a, a]]
+            last = time.monotonic()
+
+            def write(lo, hi, rows):
+                nonlocal last
+                if out_dtype.kind == "f":  # exactly what FeatureArray returns
+                    rows = np.asarray(rows, dtype=np.float32) / np.float32(denominator)
+                os.pwrite(f.fileno(), np.ascontiguousarray(rows, dtype=out_dtype).tobytes(),
+                          offset + lo * row_bytes)
+                current[0][1] = hi
+                bar.update(hi - lo)
+                if time.monotonic() - last > 2:
+                    record(current)
+                    last = time.monotonic()
+
+            features.compute(net, images, np.empty((0, k), dtype=counts_dtype), start=a, stop=b,
+                             on_batch=write, progress=False, **opts)
+            finished.append([a, b])
+        record([])
+    bar.close()
+
+
+def load_features(path, mmap: bool = True):
+    """``(features, labels, record)`` of a file written by :func:`write_features`.
+
+    ``features`` is a :class:`rdsc.features.FeatureArray` (rows read as float32 on
+    indexing, a memory map of the file when ``mmap``); ``labels`` the ``int64`` labels
+    saved beside (or ``None``); ``record`` the ``FILE.json`` entries (``{}`` for a plain
+    ``.npy`` written elsewhere, taken as float features).
+    """
+    path = Path(path)
+    files = _paths(path)
+    if not path.is_file():
+        partial = " (a run wrote part of it: run it again to finish)" if files["partial"].exists() else ""
+        raise FileNotFoundError(f"no features file {path}{partial}")
+    array = np.load(path, mmap_mode="r" if mmap else None)
+    if array.ndim != 2:
+        raise ValueError(f"{path} holds an array of shape {array.shape}, not N x k features")
+    record = _read_json(files["meta"]) or {}
+    denominator = record.get("denominator", 1) if record.get("dtype") == "counts" else 1
+    labels = np.load(files["labels"]) if files["labels"].is_file() else None
+    return features.FeatureArray(array, denominator), labels, record

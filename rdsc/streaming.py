@@ -1,0 +1,292 @@
+"""Images as a stream of batches: datasets larger than memory through the feature engine.
+
+:func:`rdsc.data.load` holds a whole split as one uint8 tensor ``N x 3 x H x W``. A
+*stream* instead hands the engine one batch at a time, so memory stays flat in the
+number of images: :func:`rdsc.features.extract` (and :func:`rdsc.distributed.write_features`)
+take any stream where they take a tensor, with the same cache and the same resume.
+
+A stream (:class:`ImageStream`) knows, before decoding anything but its first image:
+
+* ``len(stream)``: ``N``, the number of images;
+* ``stream.image_shape``: ``(C, H, W)``, the same for every image;
+* ``stream.dtype``: ``torch.uint8`` (pixels 0..255) or a float dtype (values in [0, 1]);
+* ``stream.fingerprint``: a string that changes whenever the images may have changed
+  (the feature cache's key), or ``None`` (then the features cannot be cached);
+
+and ``stream.batches(start, stop, batch_size)`` yields the images ``start .. stop-1`` in
+order as tensors ``n x C x H x W`` (``n <= batch_size``), so a resumed extraction
+decodes only the images it still needs.
+
+Streams here:
+
+* :class:`ImageFolderStream`: an image folder ``<folder>/<split>/<class>/<image>``
+  (or a named dataset stored that way), decoded in DataLoader worker processes
+  exactly as :func:`rdsc.data.load` decodes it, so the features are the same.
+* :class:`DatasetStream`: any map-style ``torch.utils.data.Dataset`` whose items are
+  images ``C x H x W`` (or tuples whose first element is one), batched by rdsc.
+* :class:`LoaderStream`: an existing ``DataLoader`` (not shuffled) or any re-iterable
+  of batches; on resume, its batches before ``start`` are read and dropped.
+
+:func:`as_stream` picks the right one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler, Subset
+
+from rdsc import data
+
+
+class ImageStream:
+    """The stream protocol (see the module's docstring); subclasses fill in the members."""
+
+    image_shape: tuple[int, int, int]
+    dtype: torch.dtype
+    fingerprint: str | None = None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def batches(self, start: int, stop: int, batch_size: int):
+        """Yields tensors ``n x C x H x W`` holding images ``start .. stop-1`` in order."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(n={len(self)}, image_shape={self.image_shape}, "
+                f"dtype={self.dtype})")
+
+
+def is_stream(source) -> bool:
+    """Is ``source`` something :func:`as_stream` takes (rather than one tensor or array)?"""
+    return isinstance(source, (ImageStream, Dataset, DataLoader))
+
+
+def as_stream(source, *, fingerprint: str | None = None, n_images: int | None = None,
+              num_workers: int = 0) -> ImageStream:
+    """``source`` as an :class:`ImageStream`.
+
+    Args:
+        source: an :class:`ImageStream` (returned as it is), a map-style
+            ``torch.utils.data.Dataset`` (-> :class:`DatasetStream`), or a ``DataLoader``
+            or other re-iterable of batches (-> :class:`LoaderStream`).
+        fingerprint: a string identifying the images, for the feature cache (e.g. a hash
+            of the file list). Without one, features of the stream are not cached.
+        n_images: the number of images, where ``len(source.dataset)`` cannot tell it.
+        num_workers: decoding processes for a Dataset (a DataLoader keeps its own).
+    """
+    if isinstance(source, ImageStream):
+        if fingerprint is not None:
+            source.fingerprint = fingerprint
+        return source
+    if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
+        return DatasetStream(source, num_workers=num_workers, fingerprint=fingerprint)
+    if isinstance(source, (torch.Tensor, np.ndarray)):
+        raise TypeError("a tensor or array is not a stream: pass it to extract directly")
+    if hasattr(source, "__iter__"):
+        return LoaderStream(source, n_images=n_images, fingerprint=fingerprint)
+    raise TypeError(f"cannot stream images from a {type(source).__name__}: expected a Dataset, "
+                    "a DataLoader, an iterable of N x C x H x W batches or an ImageStream")
+
+
+def _as_batch(batch, what: str) -> torch.Tensor:
+    """A loader's batch (a tensor, array, or a tuple whose first element is one) as a tensor."""
+    if isinstance(batch, (tuple, list)) and batch and not isinstance(batch[0], (int, float)):
+        batch = batch[0]
+    if isinstance(batch, np.ndarray):
+        batch = torch.from_numpy(batch)
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"{what} is a {type(batch).__name__}, not a tensor of images "
+                        "(or a tuple whose first element is one)")
+    return batch
+
+
+def _chunks(batch: torch.Tensor, batch_size: int):
+    for lo in range(0, len(batch), batch_size):
+        yield batch[lo:lo + batch_size]
+
+
+# --- a folder of image files ------------------------------------------------------------------
+
+class _DecodedFolder(Dataset):
+    """Map-style dataset: item ``i`` is image ``i`` of the listing, decoded, ``C x H x W`` uint8."""
+
+    def __init__(self, files, preprocess, shape, gray=False):
+        self.files, self.preprocess, self.shape, self.gray = files, preprocess, shape, gray
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        array = _decode(self.files[i], self.preprocess, self.gray)
+        if array.shape != self.shape:
+            raise ValueError(
+                f"image {self.files[i]} is {array.shape[1]}x{array.shape[2]} after preprocessing, "
+                f"but the first image is {self.shape[1]}x{self.shape[2]}: pass "
+                "preprocess=rdsc.data.Preprocess(resize=(H, W)) (command line: --resize HxW) "
+                "to bring all images to one size")
+        return torch.from_numpy(np.array(array, order="C"))  # a writable copy (PIL arrays are read-only)
+
+
+def _decode(path, preprocess, gray: bool) -> np.ndarray:
+    """One image as :func:`rdsc.data.load` decodes it: ``3 x H x W`` RGB, or ``1 x H x W``."""
+    return data._decode(path, preprocess, gray) if gray else data._decode(path, preprocess)
+
+
+class ImageFolderStream(ImageStream):
+    """The images of ``<folder>/<split>/<class>/<image>``, decoded batch by batch.
+
+    The images, their order, labels, classes and decoding (RGB, or one channel where
+    ``gray``; 8 bits; ``preprocess``) are those of ``rdsc.data.load``, which would hold all
+    of them in memory at once; here ``num_workers`` DataLoader processes decode the
+    batches as they are needed (``0``: decode in this process).
+
+    Attributes: ``labels`` (``int64 N``, indices into ``classes``), ``classes``,
+    ``files``, ``image_shape`` ``(3, H, W)``, ``dtype`` (``torch.uint8``), ``fingerprint``
+    (hash of the file names, sizes, modification times, classes and decoding).
+    """
+
+    dtype = torch.uint8
+
+    def __init__(self, folder, split: str, preprocess: data.Preprocess | None = None, *,
+                 num_workers: int = 0, splits=None, gray: bool = False):
+        folder = Path(folder).expanduser()
+        if not (folder / split).is_dir():
+            found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not data.is_skipped(p.name)) \
+                if folder.is_dir() else []
+            raise data.DatasetNotFoundError(
+                f"{folder / split} is not a folder" + (f" (splits found: {found})" if found else ""))
+        if int(num_workers) < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers!r}")
+        self.folder, self.split, self.num_workers = folder, split, int(num_workers)
+        self.preprocess = preprocess if preprocess is not None else data.Preprocess()
+        self.classes = data._class_names(folder, splits)
+        files, labels, stamp = data._list_images(folder, split, self.classes)
+        if not files:
+            raise data.DatasetNotFoundError(
+                f"no images in {folder / split} (expected <class>/<image> files with extensions "
+                f"{', '.join(data.IMAGE_EXTENSIONS)})")
+        self.files, self.labels = files, np.asarray(labels, dtype=np.int64)
+        self.gray = bool(gray)
+        self.image_shape = tuple(int(s) for s in _decode(files[0], self.preprocess, self.gray).shape)
+        text = json.dumps(["folder", str(folder.resolve()), split, stamp, self.classes,
+                           asdict(self.preprocess), *(["gray"] if self.gray else [])], default=str)
+        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
+        self.dataset = _DecodedFolder(files, self.preprocess, self.image_shape, self.gray)
+
+    @classmethod
+    def for_dataset(cls, name: str, split: str, root=None, *, num_workers: int = 0) -> "ImageFolderStream":
+        """A named dataset of :data:`rdsc.data.DATASETS` stored as an image folder in the data
+        root, with the paper's preprocessing (as ``rdsc.data.load(name, split)``)."""
+        spec = data.DATASETS[name]
+        if split not in spec.splits:
+            raise ValueError(f"{name!r} has splits {spec.splits}, not {split!r}")
+        return cls(data.data_root(root) / name, split, spec.preprocess, num_workers=num_workers,
+                   splits=spec.splits, gray=getattr(spec, "channels", 3) == 1)
+
+    def __len__(self):
+        return len(self.files)
+
+    def batches(self, start: int, stop: int, batch_size: int):
+        if start >= stop:
+            return
+        loader = DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
+                            num_workers=self.num_workers)
+        yield from loader
+
+
+# --- any map-style dataset ----------------------------------------------------------------------
+
+class _FirstElement(Dataset):
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        return _as_batch(self.dataset[i], f"item {i} of the dataset")
+
+
+class DatasetStream(ImageStream):
+    """A map-style ``Dataset`` of images ``C x H x W`` (or ``(image, label, ...)`` tuples).
+
+    Its first item gives the shape and dtype; batches are drawn by a ``DataLoader`` over
+    the items ``start .. stop-1`` with ``num_workers`` worker processes.
+    """
+
+    def __init__(self, dataset: Dataset, *, num_workers: int = 0, fingerprint: str | None = None):
+        if len(dataset) < 1:
+            raise ValueError("the dataset is empty")
+        self.dataset, self.num_workers, self.fingerprint = _FirstElement(dataset), int(num_workers), fingerprint
+        first = self.dataset[0]
+        if first.dim() != 3:
+            raise ValueError(f"dataset items must be images C x H x W, item 0 has shape {tuple(first.shape)}")
+        self.image_shape, self.dtype = tuple(first.shape), first.dtype
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def batches(self, start: int, stop: int, batch_size: int):
+        if start >= stop:
+            return
+        yield from DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
+                              num_workers=self.num_workers)
+
+
+# --- a DataLoader, or any iterable of batches -----------------------------------------------------
+
+class LoaderStream(ImageStream):
+    """A ``DataLoader`` or other iterable of batches ``n x C x H x W`` (or tuples whose first
+    element is one), read in its own order and batch size.
+
+    It must give the same images in the same order each time it is iterated (a shuffling
+    DataLoader is refused); a resumed extraction reads and drops the batches before its
+    first missing row, so a Dataset (:class:`DatasetStream`) resumes faster.
+    """
+
+    def __init__(self, loader, *, n_images: int | None = None, fingerprint: str | None = None):
+        if isinstance(loader, DataLoader) and isinstance(loader.sampler, RandomSampler):
+            raise ValueError("the DataLoader shuffles (shuffle=True): features are stored by row, so "
+                             "the images must come in the same order every time; use shuffle=False")
+        if n_images is None:
+            dataset = getattr(loader, "dataset", None)
+            try:
+                n_images = len(dataset)
+            except TypeError:
+                n_images = None
+            if n_images is None:
+                raise ValueError("cannot tell how many images this iterable holds: pass n_images "
+                                 "(rdsc.streaming.as_stream(loader, n_images=N))")
+        self.loader, self.n, self.fingerprint = loader, int(n_images), fingerprint
+        dataset = getattr(loader, "dataset", None)
+        if isinstance(dataset, Dataset) and not isinstance(dataset, IterableDataset) and len(dataset):
+            first = _as_batch(dataset[0], "item 0 of the dataset")[None]
+        else:
+            first = next(iter(loader), None)
+            if first is None:
+                raise ValueError("the iterable yields no batches")
+            first = _as_batch(first, "the first batch")
+        if first.dim() != 4:
+            raise ValueError(f"batches must be N x C x H x W, got shape {tuple(first.shape)}")
+        self.image_shape, self.dtype = tuple(first.shape[1:]), first.dtype
+
+    def __len__(self):
+        return self.n
+
+    def batches(self, start: int, stop: int, batch_size: int):
+        row = 0
+        for batch in self.loader:
+            if row >= stop:
+                break
+            batch = _as_batch(batch, f"the batch at row {row}")
+            lo, hi = row, row + len(batch)
+            row = hi
+            if hi <= start:
+                continue  # before the rows wanted (a resumed run): read and dropped
+            yield from _chunks(batch[max(0, start - lo):min(len(batch), stop - lo)], batch_size)

@@ -1,0 +1,175 @@
+"""The random network's features as a scikit-learn transformer.
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+    from rdsc import RandomDepthwiseSignFeatures
+
+    model = make_pipeline(RandomDepthwiseSignFeatures(n_features=10_000),
+                          LinearSVC(C=0.005, dual=False))
+    model.fit(train_images, train_labels)      # N x 3 x 32 x 32 uint8, or N x 3072 rows
+    model.score(test_images, test_labels)
+
+:class:`RandomDepthwiseSignFeatures` computes exactly ``rdsc.features.extract(net, X)``
+for ``net = RandomDepthwiseSignNet(n_features, kernel_size, n_blocks, in_channels=C,
+seed=seed)``: nothing is learnt from the data; ``fit`` only settles the image shape and
+draws the weights. For datasets larger than memory use :func:`rdsc.features.extract`
+with a stream (:mod:`rdsc.streaming`) or ``python -m rdsc features``.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from rdsc.features import extract
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.paper import PAPER_SEED
+
+
+class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Images -> the ``n_features`` features of a random depthwise signed network (float32).
+
+    Parameters
+    ----------
+    n_features : int, default=1000
+        k, the number of random blocks (features). The paper: 100,000.
+    kernel_size : int, default=5
+        K of every convolution (the paper: 5 for CIFAR, 3 for STL-10 and Corel).
+    n_blocks : int, default=1
+        L, the number of (avg-pool, depthwise conv, sign, depthwise conv, sign) blocks.
+    seed : int, default=2018
+        Seeds every weight; the first k' features of a k-feature network are the
+        k'-feature network's.
+    device : str or None, default=None
+        Where to compute (``"cpu"``, ``"cuda"``...; default: CUDA when present).
+    batch_size : int or None, default=None
+        Images per step of the engine (default: chosen for the device).
+    image_shape : tuple (C, H, W) or None, default=None
+        How a row of 2-D input ``N x (C*H*W)`` is one image, flattened channel-first
+        (as ``images.reshape(N, -1)`` and CIFAR's rows are); one entry may be ``-1``
+        (inferred, as in ``numpy.reshape``): ``(1, 1, -1)`` reads each row as a one-pixel
+        high image. ``None``: ``3 x s x s`` if the row length is ``3 s^2``, else
+        ``1 x s x s`` if it is ``s^2``, else an error. Unused for ``N x C x H x W`` input.
+    cache : None, True or a folder, default=None
+        Cache the features on disk (see :func:`rdsc.features.extract`).
+
+    Input ``X``: ``N x C x H x W`` (or ``N x H x W``, one channel) or ``N x (C*H*W)``; an
+    array, tensor, list or DataFrame. uint8 values are pixels 0..255; any other dtype is
+    converted to float32 and taken as values in [0, 1] (the paper's scaling: divide 8-bit
+    pixels by 255; other ranges are computed as given, with a warning), exactly as
+    :func:`rdsc.features.extract` takes them.
+
+    Attributes
+    ----------
+    image_shape_ : tuple (C, H, W)
+    net_ : rdsc.network.RandomDepthwiseSignNet
+    n_features_in_ : int, C*H*W
+    feature_names_in_ : names of the columns of a DataFrame X (when it had string names)
+    """
+
+    def __init__(self, n_features=1000, kernel_size=5, n_blocks=1, seed=PAPER_SEED, device=None,
+                 batch_size=None, image_shape=None, cache=None):
+        self.n_features = n_features
+        self.kernel_size = kernel_size
+        self.n_blocks = n_blocks
+        self.seed = seed
+        self.device = device
+        self.batch_size = batch_size
+        self.image_shape = image_shape
+        self.cache = cache
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever comes in
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # --- input ---------------------------------------------------------------------------
+
+    def _rows(self, X, reset: bool):
+        """``X`` as float32/uint8 rows ``N x (C*H*W)`` (validated) and its image shape, if 3-D/4-D."""
+        if isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        shape = None
+        if getattr(X, "ndim", 2) in (3, 4):
+            X = np.asarray(X)
+            if X.ndim == 3:  # N x H x W: one channel
+                X = X[:, None]
+            if X.shape[1] not in (1, 3) and X.shape[-1] in (1, 3):
+                raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass N x C x H x W "
+                                 "(numpy: X.transpose(0, 3, 1, 2))")
+            shape = tuple(int(s) for s in X.shape[1:])
+            X = X.reshape(len(X), -1)
+        elif getattr(X, "ndim", 2) > 4:
+            raise ValueError(f"expected images N x C x H x W or rows N x (C*H*W), got {X.ndim} dimensions")
+        X = validate_data(self, X, reset=reset, dtype=[np.float32, np.uint8])
+        return X, shape
+
+    def _resolve_shape(self, n_values: int) -> tuple[int, int, int]:
+        """The image shape of rows of ``n_values`` numbers, from ``image_shape`` or inferred."""
+        spec = self.image_shape
+        if spec is None:
+            for channels in (3, 1):
+                side = math.isqrt(n_values // channels)
+                if n_values % channels == 0 and channels * side * side == n_values:
+                    return channels, side, side
+            raise ValueError(
+                f"cannot tell which images rows of {n_values} values are (not 3 x s x s nor 1 x s x s): "
+                "pass image_shape=(C, H, W), e.g. (3, 32, 48), or (1, 1, -1) to read each row as a "
+                "one-pixel high image; or pass X as N x C x H x W")
+        try:
+            spec = tuple(int(s) for s in spec)
+            ok = len(spec) == 3 and spec.count(-1) <= 1 and all(s >= 1 or s == -1 for s in spec)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"image_shape must be (C, H, W) of positive ints (one may be -1), got {self.image_shape!r}")
+        known = math.prod(s for s in spec if s != -1)
+        if -1 in spec:
+            if n_values % known:
+                raise ValueError(f"rows of {n_values} values cannot be images of shape {self.image_shape}")
+            spec = tuple(n_values // known if s == -1 else s for s in spec)
+        if math.prod(spec) != n_values:
+            raise ValueError(f"image_shape {self.image_shape} holds {math.prod(spec)} values, "
+                             f"but the rows of X have {n_values}")
+        return spec
+
+    # --- fit / transform -----------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Settle the image shape and draw the network's weights (nothing is learnt from X)."""
+        X, shape = self._rows(X, reset=True)
+        if shape is not None and self.image_shape is not None and self._resolve_shape(X.shape[1]) != shape:
+            raise ValueError(f"X holds images of shape {shape}, but image_shape is {self.image_shape}")
+        self.image_shape_ = shape if shape is not None else self._resolve_shape(X.shape[1])
+        self.net_ = RandomDepthwiseSignNet(self.n_features, self.kernel_size, self.n_blocks,
+                                           in_channels=self.image_shape_[0], seed=self.seed)
+        self.net_.check_input(torch.zeros((1, *self.image_shape_)))  # too small an image: say so now
+        if self.batch_size is not None and (not isinstance(self.batch_size, (int, np.integer))
+                                            or self.batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
+        return self
+
+    def transform(self, X):
+        """``N x n_features`` float32 features of the images ``X``."""
+        check_is_fitted(self, "net_")
+        X, shape = self._rows(X, reset=False)
+        if shape is not None and shape != self.image_shape_:
+            raise ValueError(f"X holds images of shape {shape}, but this transformer was fitted "
+                             f"on images of shape {self.image_shape_}")
+        with warnings.catch_warnings():  # read-only input (a memory map): the engine never writes to it
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            images = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
+        features = extract(self.net_, images, batch_size=self.batch_size, device=self.device,
+                           cache=self.cache, progress=False)
+        return np.asarray(features, dtype=np.float32)
+
+    @property
+    def _n_features_out(self):
+        return self.net_.n_features

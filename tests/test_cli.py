@@ -1,0 +1,127 @@
+"""``python -m rdsc features`` and ``python -m rdsc evaluate``: files, resume, help, one-line errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rdsc import features
+from rdsc.cli import main
+from rdsc.features import extract
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.streaming import ImageFolderStream
+
+from test_streaming import make_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_folder(tmp_path / "images", n=24)
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
+    train, test = tmp_path / "train.npy", tmp_path / "test.npy"
+    code, out, _ = run(["features", folder, "--k", 16, "--out", train, "--workers", 0], capsys)
+    assert code == 0 and "24 x 16 float32 features" in out
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16)  # a folder gets CIFAR's K=5, L=1
+    stream = ImageFolderStream(folder, "train")
+    assert np.array_equal(np.load(train), np.asarray(extract(net, stream, progress=False)))
+    assert np.array_equal(np.load(tmp_path / "train.labels.npy"), stream.labels)
+    record = json.loads((tmp_path / "train.json").read_text())
+    assert record["classes"] == ["ant", "bee", "cat"] and record["split"] == "train"
+    code, _, _ = run(["features", folder, "--split", "test", "--k", 16, "--out", test, "--dtype", "counts"], capsys)
+    assert code == 0 and np.load(test).dtype == np.int16
+    code, out, _ = run(["evaluate", train, test, "--top", 1, 2, "--k", 8, 16, "--json", tmp_path / "r.json"], capsys)
+    assert code == 0 and "top-1" in out and "top-2" in out
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert [r["k"] for r in results] == [8, 16] and all(0 <= r["top-2"] <= 1 for r in results)
+
+
+def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
+    make_folder(tmp_path / "root" / "cifar10", n=12, side=32)
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
+    out = tmp_path / "c.npy"
+    args = ["features", "cifar10", "--split", "test", "--k", 8, "--out", out, "--batch-size", 4]
+    real_compute = features.compute
+
+    def dies_after_one_batch(net, images, out, *, on_batch=None, **kw):
+        def once(lo, hi, rows):
+            if lo > 0:
+                raise KeyboardInterrupt
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, on_batch=once, **kw)
+    monkeypatch.setattr(features, "compute", dies_after_one_batch)
+    code, _, err = run(args, capsys)
+    assert code == 130 and "run the same command again to resume" in err
+    assert not out.exists() and (tmp_path / "c.partial.npy").exists()
+    monkeypatch.setattr(features, "compute", real_compute)
+    code, _, _ = run(args, capsys)
+    assert code == 0
+    stream = ImageFolderStream.for_dataset("cifar10", "test")
+    expected = extract(RandomDepthwiseSignNet.for_dataset("cifar10", 8), stream, progress=False)
+    assert np.array_equal(np.load(out), np.asarray(expected))
+    code, _, _ = run(["features", "cifar10", "--k", 8, "--out", tmp_path / "s.npy", "--preset", "stl10",
+                      "--seed", 5], capsys)
+    network = json.loads((tmp_path / "s.json").read_text())["network"]
+    assert code == 0 and (network["kernel_size"], network["n_blocks"], network["seed"]) == (3, 3, 5)
+
+
+def test_help_explains_both_commands(capsys):
+    for args in ([], ["features"], ["evaluate"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*args, "--help"])
+        assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for phrase in ("python -m rdsc features cifar10", "python -m rdsc evaluate train.npy test.npy",
+                   "torchrun --nproc_per_node", "--nnodes", "resumes", "SOURCE/SPLIT/CLASS/IMAGE",
+                   "top-k accuracy", "--workers", "--device", "python -m rdsc.record"):
+        assert phrase in text, phrase
+
+
+def test_errors_are_one_line_with_a_nonzero_status(folder, tmp_path, capsys):
+    good = tmp_path / "g.npy"
+    assert run(["features", folder, "--k", 4, "--out", good], capsys)[0] == 0
+    assert run(["features", folder, "--k", 8, "--out", tmp_path / "h.npy"], capsys)[0] == 0
+    Image.new("RGB", (20, 16)).save(folder / "train" / "bee" / "zzz.png")  # another size
+    np.save(tmp_path / "nolabels.npy", np.zeros((3, 4), np.float32))
+    cases = [
+        (["features", tmp_path / "nothing", "--out", "x.npy"], "neither a dataset"),
+        (["features", folder, "--out", tmp_path / "x.txt"], "--out must name an .npy file"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--resize", "big"], "--resize takes S or HxW"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--split", "val"], "splits found"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--k", 0], "--k must be a positive"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--preset", "imagenet"], "--preset must be one of"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--k", 4, "--workers", 1], "--resize HxW"),
+        (["features", folder, "--out", good, "--k", 5, "--resize", 16], "not written with these settings"),
+        (["evaluate", good, tmp_path / "missing.npy"], "no features file"),
+        (["evaluate", good, tmp_path / "h.npy"], "train has 4 features per image, test 8"),
+        (["evaluate", good, tmp_path / "nolabels.npy"], "--test-labels"),
+    ]
+    for args, message in cases:
+        code, _, err = run(args, capsys)
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1 and lines[0].startswith("rdsc: error: "), (args, err)
+        assert message in lines[0], (message, err)
+    with pytest.raises(SystemExit) as exit_:
+        main(["features", str(folder)])
+    assert exit_.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+def test_the_module_runs_and_fails_cleanly(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "rdsc", "features", "photos", "--out", "x.txt"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == ["rdsc: error: --out must name an .npy file, got 'x.txt'"]

@@ -1,0 +1,144 @@
+"""One output file written by one process or by several (torchrun), resumable per rank."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import distributed, features
+from rdsc.distributed import Group, OutputExistsError, load_features, share, write_features
+from rdsc.features import extract
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.streaming import ImageFolderStream
+
+from test_streaming import make_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pixels(n=20, side=16, seed=0):
+    return torch.randint(0, 256, (n, 3, side, side), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(seed))
+
+
+class Ranks(Group):
+    """A rank of a group whose other ranks never run (they died): barriers do nothing."""
+
+    def barrier(self):
+        pass
+
+
+def test_rows_are_shared_evenly_and_completely():
+    missing = [[0, 5], [9, 10], [12, 20]]
+    for world in (1, 2, 3, 7):
+        parts = [share(missing, world, r) for r in range(world)]
+        rows = [i for part in parts for a, b in part for i in range(a, b)]
+        assert rows == [i for a, b in missing for i in range(a, b)]
+        sizes = [sum(b - a for a, b in part) for part in parts]
+        assert max(sizes) - min(sizes) <= 1
+    assert distributed._missing([[3, 6], [0, 2], [5, 8]], 10) == [[2, 3], [8, 10]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "counts"])
+def test_the_file_holds_the_engines_features(tmp_path, dtype):
+    net, x = RandomDepthwiseSignNet(24), pixels()
+    expected = extract(net, x, progress=False)
+    labels = np.arange(20) % 4
+    out = tmp_path / "f.npy"
+    record = write_features(net, x, out, dtype=dtype, labels=labels, metadata={"split": "train"})
+    assert record["shape"] == [20, 24] and record["split"] == "train"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "f.labels.npy", "f.npy"]
+    stored = np.load(out)
+    if dtype == "float32":
+        assert stored.dtype == np.float32 and np.array_equal(stored, np.asarray(expected))
+    else:
+        assert stored.dtype == np.int16 and np.array_equal(stored, expected.counts)
+    feats, got_labels, meta = load_features(out)
+    assert np.array_equal(np.asarray(feats), np.asarray(expected)) and np.array_equal(got_labels, labels)
+    assert meta["denominator"] == expected.denominator and meta["network"] == net.config
+
+
+def _compute_calls(monkeypatch):
+    real, calls = features.compute, []
+
+    def recording(net, images, out=None, *, start=0, stop=None, **kw):
+        calls.append((start, stop))
+        return real(net, images, out, start=start, stop=stop, **kw)
+    monkeypatch.setattr(features, "compute", recording)
+    return calls
+
+
+def test_a_rank_that_died_is_resumed_by_a_run_of_another_size(tmp_path, monkeypatch):
+    """Rank 0 of 2 finished, rank 1 died: a 1-process run then computes only rank 1's rows;
+    a rank killed mid-way keeps the rows it had synced."""
+    net, x = RandomDepthwiseSignNet(16), pixels(21)
+    expected = np.asarray(extract(net, x, progress=False))
+    out = tmp_path / "f.npy"
+    with pytest.raises(RuntimeError, match="were not written"):
+        write_features(net, x, out, group=Ranks(rank=0, world=2), batch_size=4)
+    assert not out.exists() and (tmp_path / "f.partial.npy").exists()
+    done = json.loads((tmp_path / "f.progress" / "rank-0.json").read_text())["done"]
+    assert done == [[0, 10]]
+    # three ranks of a new run; the one that takes rows 10..13 is killed after one batch
+    real_compute, batches = features.compute, []
+
+    def dies_after_one_batch(net, images, out, *, start=0, on_batch=None, **kw):
+        def counting(lo, hi, rows):
+            if batches:
+                raise KeyboardInterrupt("killed")
+            batches.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
+    monkeypatch.setattr(features, "compute", dies_after_one_batch)
+    monkeypatch.setattr(distributed.time, "monotonic", lambda: 1e9 + len(batches) * 10)  # sync every batch
+    with pytest.raises(KeyboardInterrupt):
+        write_features(net, x, out, group=Ranks(rank=0, world=3), batch_size=2)
+    assert batches == [(10, 12)]
+    monkeypatch.undo()
+    calls = _compute_calls(monkeypatch)
+    write_features(net, x, out, batch_size=4)
+    assert calls == [(12, 21)]
+    assert np.array_equal(np.load(out), expected)
+    assert not (tmp_path / "f.partial.npy").exists() and not (tmp_path / "f.progress").exists()
+
+
+def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
+    net, x = RandomDepthwiseSignNet(8), pixels(6)
+    out = tmp_path / "f.npy"
+    write_features(net, x, out)
+    calls = _compute_calls(monkeypatch)
+    write_features(net, x, out)  # finished with the same settings: nothing to do
+    assert calls == []
+    with pytest.raises(OutputExistsError, match="not written with these settings"):
+        write_features(RandomDepthwiseSignNet(8, seed=1), x, out)
+    write_features(RandomDepthwiseSignNet(8, seed=1), x, out, overwrite=True)
+    assert np.array_equal(np.load(out), np.asarray(extract(RandomDepthwiseSignNet(8, seed=1), x, progress=False)))
+    np.save(tmp_path / "other.npy", np.zeros((6, 8)))
+    with pytest.raises(OutputExistsError):
+        write_features(net, x, tmp_path / "other.npy")
+    with pytest.raises(ValueError, match=r"\.npy"):
+        write_features(net, x, tmp_path / "f.bin")
+
+
+def test_torchrun_two_processes_write_one_processs_features(tmp_path):
+    """Two CPU processes (gloo) under torchrun, each its half of the rows, into one file."""
+    folder = make_folder(tmp_path / "images", n=30, splits=("train",))
+    net = RandomDepthwiseSignNet(32)
+    stream = ImageFolderStream(folder, "train")
+    expected = np.asarray(extract(net, stream, progress=False))
+    out = tmp_path / "two.npy"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc_per_node=2",
+         "-m", "rdsc", "features", str(folder), "--k", "32", "--out", str(out), "--device", "cpu",
+         "--workers", "0", "--batch-size", "4"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 processes on cpu" in run.stdout
+    assert np.array_equal(np.load(out), expected)
+    assert np.array_equal(np.load(tmp_path / "two.labels.npy"), stream.labels)
+    assert json.loads((tmp_path / "two.json").read_text())["classes"] == stream.classes

@@ -1,0 +1,186 @@
+"""Streams of batches through the feature engine (the same features, cache and resume as a
+tensor), and the SVM reading a feature matrix from disk in row blocks, never all of it."""
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
+
+from rdsc import classify, data, features, streaming
+from rdsc.features import FeatureArray, extract
+from rdsc.network import RandomDepthwiseSignNet
+from rdsc.streaming import ImageFolderStream, as_stream
+
+
+def make_folder(root, n=14, side=16, classes=("ant", "bee", "cat"), splits=("train", "test"), seed=0):
+    """``root/<split>/<class>/<i>.png``: random RGB images, a few grayscale ones."""
+    rng = np.random.default_rng(seed)
+    for split in splits:
+        for i in range(n):
+            folder = root / split / classes[i % len(classes)]
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+            img = Image.fromarray(pixels).convert("L") if i % 5 == 4 else Image.fromarray(pixels)
+            img.save(folder / f"{i:04d}.png")
+    return root
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_folder(tmp_path / "images")
+
+
+def test_folder_stream_gives_what_data_load_gives(folder):
+    images, labels, classes = data.load(folder, "train", cache=False, progress=False)
+    stream = ImageFolderStream(folder, "train")
+    assert len(stream) == len(images) and stream.image_shape == tuple(images.shape[1:])
+    assert stream.classes == classes and np.array_equal(stream.labels, labels.numpy())
+    net = RandomDepthwiseSignNet(40)
+    expected = extract(net, images, progress=False).counts
+    assert np.array_equal(extract(net, stream, batch_size=4, progress=False).counts, expected)
+    workers = ImageFolderStream(folder, "train", num_workers=2)  # decoded in 2 worker processes
+    assert np.array_equal(extract(net, workers, batch_size=3, progress=False).counts, expected)
+
+
+def test_a_named_grayscale_dataset_streams_one_channel(tmp_path):
+    make_folder(tmp_path / "mnist", n=6, side=12)
+    images, labels, classes = data.load("mnist", "test", root=tmp_path, cache=False, progress=False)
+    stream = ImageFolderStream.for_dataset("mnist", "test", root=tmp_path)
+    assert stream.image_shape == (1, 12, 12) == tuple(images.shape[1:])
+    net = RandomDepthwiseSignNet(8, in_channels=1)
+    assert np.array_equal(extract(net, stream, progress=False).counts, extract(net, images, progress=False).counts)
+
+
+def test_datasets_loaders_and_iterables_stream_the_same_features():
+    x = torch.randint(0, 256, (13, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    net = RandomDepthwiseSignNet(24)
+    expected = extract(net, x, progress=False).counts
+    labelled = TensorDataset(x, torch.arange(13))  # (image, label) items: the image is used
+    for source in (labelled, DataLoader(labelled, batch_size=5), DataLoader(x.float() / 255, batch_size=4),
+                   as_stream([x[:6], x[6:]], n_images=13)):
+        assert np.array_equal(extract(net, source, batch_size=4, progress=False).counts, expected), source
+
+
+def test_bad_streams_say_what_is_wrong(folder, tmp_path):
+    x = torch.zeros(6, 3, 16, 16, dtype=torch.uint8)
+    net = RandomDepthwiseSignNet(8)
+    with pytest.raises(ValueError, match="shuffle=False"):
+        extract(net, DataLoader(x, batch_size=2, shuffle=True), progress=False)
+    with pytest.raises(ValueError, match="pass n_images"):
+        as_stream(iter([x]))
+    with pytest.raises(ValueError, match="ended after row 6, but it announced 8"):
+        extract(net, as_stream([x], n_images=8), progress=False)
+    with pytest.raises(ValueError, match="no fingerprint"):
+        extract(net, TensorDataset(x), cache=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="has shape"):
+        extract(net, as_stream([x, x[:, :, :8]], n_images=12), progress=False)
+    Image.new("RGB", (20, 16)).save(folder / "train" / "ant" / "9999.png")  # another size, last in order
+    with pytest.raises(ValueError, match="resize"):
+        extract(net, ImageFolderStream(folder, "train"), progress=False)
+    with pytest.raises(data.DatasetNotFoundError, match="splits found"):
+        ImageFolderStream(folder, "validation")
+
+
+def test_stream_cache_resumes_decoding_only_the_missing_images(folder, tmp_path, monkeypatch):
+    net = RandomDepthwiseSignNet(30)
+    expected = extract(net, ImageFolderStream(folder, "train"), progress=False).counts
+    real_compute, calls = features.compute, []
+
+    def dies_after_two_batches(net, images, out, *, start=0, on_batch=None, **kw):
+        def counting(lo, hi, rows):
+            if len(calls) == 2:
+                raise KeyboardInterrupt("killed")
+            calls.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
+    monkeypatch.setattr(features, "compute", dies_after_two_batches)
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+    with pytest.raises(KeyboardInterrupt):
+        extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, batch_size=3, progress=False)
+    progress_file, = tmp_path.glob("*.progress.json")
+    assert json.loads(progress_file.read_text())["rows_done"] == 6
+    monkeypatch.undo()
+
+    decoded = []
+    real_decode = data._decode
+    monkeypatch.setattr(data, "_decode", lambda path, prep: decoded.append(path) or real_decode(path, prep))
+    stream = ImageFolderStream(folder, "train")  # decodes its first image for the shape
+    decoded.clear()
+    resumed = extract(net, stream, cache=tmp_path, batch_size=3, progress=False)
+    assert decoded == stream.files[6:]  # the 6 finished images were not decoded again
+    assert np.array_equal(resumed.counts, expected)
+    assert not list(tmp_path.glob("*.progress.json")) and len(list(tmp_path.glob("*.npy"))) == 1
+    # the fingerprint follows the files: a changed image is a new cache entry
+    again = extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, progress=False)
+    assert np.array_equal(again.counts, expected) and len(list(tmp_path.glob("*.npy"))) == 1
+    Image.new("RGB", (16, 16), "red").save(stream.files[0])
+    changed = extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("*.npy"))) == 2 and not np.array_equal(changed.counts[0], expected[0])
+
+
+# --- the linear SVM on a feature matrix larger than memory ---------------------------------------
+
+class DiskCounts:
+    """An int16 matrix on disk (a memory map) that records every read and refuses a whole copy."""
+
+    def __init__(self, path, shape):
+        self.mm = np.lib.format.open_memmap(path, mode="r")
+        assert self.mm.shape == shape
+        self.shape, self.dtype, self.ndim = self.mm.shape, self.mm.dtype, 2
+        self.largest_read = 0
+
+    def __getitem__(self, index):
+        block = self.mm[index]
+        self.largest_read = max(self.largest_read, block.shape[0] if block.ndim == 2 else 1)
+        return block
+
+    def __array__(self, dtype=None, copy=None):
+        raise AssertionError("the whole feature matrix was materialised")
+
+
+def test_svm_reads_a_matrix_larger_than_memory_in_row_blocks(tmp_path, monkeypatch):
+    """The torch solver's memory: row blocks of block_rows x (k+1) values (while one is in use,
+    the next is read: at most about 14 bytes a value for int16 counts) plus O((n + k) x classes)
+    of solver state, never the n x k matrix. Scaled down: 'free memory' is 1 MB, the matrix
+    4 MB as float32 (n=2000, k=500) on disk as int16 counts, blocks of 64 rows (128 kB)."""
+    n, k, block_rows = 2000, 500, 64
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, n)
+    path = tmp_path / "counts.npy"
+    counts = np.lib.format.open_memmap(path, mode="w+", dtype=np.int16, shape=(n, k))
+    for lo in range(0, n, 500):  # class-dependent counts out of 225, like CIFAR's 15 x 15 maps
+        centre = (y[lo:lo + 500, None] - 1) * 20
+        counts[lo:lo + 500] = np.clip(rng.normal(centre, 60, (len(centre), k)), -225, 225)
+    counts.flush()
+    del counts
+    disk = DiskCounts(path, (n, k))
+    X = FeatureArray(disk, 225)
+    monkeypatch.setattr(classify, "_free_memory", lambda device: 1 << 20)  # 1 MB: nothing kept
+    monkeypatch.setattr(classify._RowBlocks.__init__, "__defaults__", (block_rows, None))
+    kept = []
+    real_init = classify._RowBlocks.__init__
+
+    def watched_init(self, *args, **kw):
+        real_init(self, *args, **kw)
+        kept.append(self.kept)
+    monkeypatch.setattr(classify._RowBlocks, "__init__", watched_init)
+    classify.LinearSVM(device="cpu", max_iter=1).fit(X[:8], y[:8])  # imports done before measuring
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        svm = classify.LinearSVM(device="cpu").fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+        torch.set_num_threads(threads)
+    assert kept[-1] is None and disk.largest_read <= block_rows
+    # numpy's allocations (tracemalloc sees numpy's, not torch's): a few blocks, not the matrix
+    block_bytes, matrix_bytes = block_rows * k * 2, n * k * 2
+    assert peak < 4 * block_bytes < matrix_bytes / 4, (peak, block_bytes, matrix_bytes)
+    predicted = np.concatenate([svm.predict(X[lo:lo + block_rows]) for lo in range(0, n, block_rows)])
+    assert (predicted == y).mean() > 0.9

@@ -1,0 +1,122 @@
+"""The scikit-learn transformer: sklearn's estimator checks, the engine's exact features,
+Pipeline and GridSearchCV, input shapes and their errors."""
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from rdsc import RandomDepthwiseSignFeatures
+from rdsc.features import extract
+from rdsc.network import RandomDepthwiseSignNet
+
+
+def pixels(n=10, side=16, channels=3, seed=0):
+    return torch.randint(0, 256, (n, channels, side, side), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(seed)).numpy()
+
+
+# sklearn's checks feed tabular rows of 1 to 10 values, which are no square images large
+# enough for the paper's K=5, L=1. Read as one-pixel high images (image_shape=(1, 1, -1))
+# through a 3 x 3 first layer with no pooling block, every row length is an image, and the
+# estimator passes every check: none is marked as expected to fail. (The checks' random
+# floats lie outside [0, 1]; the engine warns so, rightly: those warnings are muted here.)
+@pytest.mark.filterwarnings("ignore:float images range")
+@parametrize_with_checks([RandomDepthwiseSignFeatures(n_features=8, kernel_size=3, n_blocks=0,
+                                                      image_shape=(1, 1, -1))],
+                         expected_failed_checks=lambda estimator: {})
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _features(net, x):
+    return np.asarray(extract(net, torch.as_tensor(x), progress=False))
+
+
+@pytest.mark.parametrize("layout", ["uint8 NCHW", "float q/255 NCHW", "floats NCHW", "flat inferred",
+                                    "flat image_shape", "flat -1", "grayscale NHW", "torch tensor"])
+def test_exactly_the_engines_features(layout):
+    x8 = pixels(7)
+    k, net = 24, RandomDepthwiseSignNet(24, kernel_size=5, n_blocks=1, seed=11)
+    expected = _features(net, x8)
+    params, x = {}, x8
+    if layout == "float q/255 NCHW":
+        x = x8.astype(np.float64) / 255
+    elif layout == "floats NCHW":
+        x = np.random.default_rng(0).random(x8.shape, dtype=np.float32)
+        expected = _features(net, x)
+    elif layout == "flat inferred":
+        x = x8.reshape(7, -1)
+    elif layout == "flat image_shape":
+        x, params = x8.reshape(7, -1), {"image_shape": (3, 16, 16)}
+    elif layout == "flat -1":
+        x, params = x8.reshape(7, -1), {"image_shape": (3, -1, 16)}
+    elif layout == "grayscale NHW":
+        x = pixels(7, channels=1)[:, 0]
+        net = RandomDepthwiseSignNet(k, kernel_size=5, n_blocks=1, in_channels=1, seed=11)
+        expected = _features(net, x[:, None])
+    elif layout == "torch tensor":
+        x = torch.from_numpy(x8)
+    t = RandomDepthwiseSignFeatures(n_features=k, kernel_size=5, n_blocks=1, seed=11, **params)
+    got = t.fit_transform(x)
+    assert got.dtype == np.float32 and got.shape == (7, k)
+    assert np.array_equal(got, expected)
+    assert t.n_features_in_ == int(np.prod(t.image_shape_))
+    assert list(t.get_feature_names_out()[:2]) == ["randomdepthwisesignfeatures0", "randomdepthwisesignfeatures1"]
+
+
+def test_paper_presets_and_cache(tmp_path):
+    x = pixels(5, side=40)
+    net = RandomDepthwiseSignNet.for_dataset("stl10", 16)
+    t = RandomDepthwiseSignFeatures(n_features=16, kernel_size=3, n_blocks=3, cache=tmp_path)
+    assert np.array_equal(t.fit_transform(x), _features(net, x))
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    assert np.array_equal(t.transform(x), _features(net, x))  # read back from the cache
+
+
+def stripes(n, side=12, seed=0):
+    """Horizontal (class 0) or vertical (class 1) stripes of random phase and contrast, noisy."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    grid = np.arange(side)
+    x = np.empty((n, 3, side, side), np.float32)
+    for i in range(n):
+        wave = 0.5 + 0.4 * rng.uniform(0.5, 1) * np.sin(2 * np.pi * (grid / 4 + rng.random()))
+        img = np.repeat(wave[:, None], side, 1) if y[i] == 0 else np.repeat(wave[None, :], side, 0)
+        x[i] = np.clip(img + rng.normal(0, 0.05, (side, side)), 0, 1)
+    return (np.round(x * 255)).astype(np.uint8), y
+
+
+def test_pipeline_with_linear_svc_and_grid_search_over_n_features():
+    x, y = stripes(60)
+    pipe = Pipeline([("features", RandomDepthwiseSignFeatures(n_features=64, kernel_size=3, n_blocks=1)),
+                     ("svm", LinearSVC(C=1.0, dual=False))])  # the paper's C=0.005 is for k=100,000
+    pipe.fit(x[:40], y[:40])
+    assert pipe.score(x[40:], y[40:]) >= 0.9
+    flat = x.reshape(len(x), -1)  # flattened rows in a grid search: 3 x 12 x 12 inferred
+    search = GridSearchCV(pipe, {"features__n_features": [2, 64]}, cv=2).fit(flat[:40], y[:40])
+    assert [p["features__n_features"] for p in search.cv_results_["params"]] == [2, 64]
+    assert search.best_params_ == {"features__n_features": 64}
+    assert search.best_estimator_["features"].transform(flat[40:]).shape == (20, 64)
+    assert search.score(flat[40:], y[40:]) >= 0.9
+
+
+def test_clear_errors():
+    x = pixels(4)
+    with pytest.raises(ValueError, match="cannot tell which images rows of 10 values"):
+        RandomDepthwiseSignFeatures().fit(np.zeros((4, 10)))
+    with pytest.raises(ValueError, match="holds 12 values, but the rows of X have 768"):
+        RandomDepthwiseSignFeatures(image_shape=(3, 2, 2)).fit(x.reshape(4, -1))
+    with pytest.raises(ValueError, match="image_shape must be"):
+        RandomDepthwiseSignFeatures(image_shape=(3, -1, -1)).fit(x.reshape(4, -1))
+    with pytest.raises(ValueError, match="channels-last"):
+        RandomDepthwiseSignFeatures().fit(x.transpose(0, 2, 3, 1))
+    with pytest.raises(ValueError, match="too small"):
+        RandomDepthwiseSignFeatures(n_blocks=3).fit(pixels(4, side=8))
+    t = RandomDepthwiseSignFeatures(n_features=4).fit(x)
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        t.transform(pixels(4).reshape(4, 3, 8, 32))
+    with pytest.raises(ValueError, match="X has 192 features, but RandomDepthwiseSignFeatures is expecting 768"):
+        t.transform(pixels(4, side=8).reshape(4, -1))
