@@ -12,7 +12,8 @@ def cifar_images(n: int, split: str = "test") -> tuple[torch.Tensor, str]:
         return images[data.subset(labels, n)], "CIFAR-10 " + split
     except data.DatasetNotFoundError:
         gen = torch.Generator().manual_seed(0)
-        return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen), "random pixels"
+        return (torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen),
+                "random pixels")
 
 
 def best_time(fn, repeats: int, sync=None) -> float:

@@ -20,7 +20,8 @@ from rdsc.network import RandomDepthwiseSignNet
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--k", type=int, default=100_000)
     p.add_argument("--n", type=int, default=10_000)
     args = p.parse_args()
@@ -28,7 +29,8 @@ def main():
     net = RandomDepthwiseSignNet.for_dataset("cifar10", args.k)
     device = default_device()
     if not reset_peak():
-        raise SystemExit("needs Linux's /proc/self/clear_refs to measure the peak resident set size")
+        raise SystemExit("needs Linux's /proc/self/clear_refs to measure the peak resident set "
+                         "size")
     before = status_bytes("VmRSS") / 2**30
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -39,8 +41,9 @@ def main():
         disk = feats.counts.nbytes / 2**30
     print(f"{source}: {args.n} images, k={args.k}, device {device}"
           f"{' (' + torch.cuda.get_device_name(0) + ')' if device.type == 'cuda' else ''}")
-    print(f"peak RSS {peak:.2f} GB (before extraction {before:.2f} GB); result {disk:.2f} GB on disk "
-          f"({feats.counts.dtype}); {seconds:.0f} s, {args.n / seconds:.1f} images/s; checksum {checksum}")
+    print(f"peak RSS {peak:.2f} GB (before extraction {before:.2f} GB); result {disk:.2f} GB "
+          f"on disk ({feats.counts.dtype}); {seconds:.0f} s, {args.n / seconds:.1f} images/s; "
+          f"checksum {checksum}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from rdsc.network import RandomDepthwiseSignNet
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--k", type=int, default=2000)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--repeats", type=int, default=3)
@@ -33,7 +34,9 @@ def main():
     torch.manual_seed(0)
     images, source = cifar_images(args.batch)
     net = RandomDepthwiseSignNet.for_dataset("cifar10", args.k).to(device)
-    print(f"device {device} ({torch.cuda.get_device_name(0) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
+    hardware = (torch.cuda.get_device_name(0) if device.type == "cuda"
+                else f"{torch.get_num_threads()} threads")
+    print(f"device {device} ({hardware}), "
           f"{source}, K=5 L=1 k={args.k}, batch {args.batch}")
 
     x_float = images.float().div(255).to(device)
@@ -44,7 +47,8 @@ def main():
     with torch.inference_mode():
         t_plain = best_time(straightforward, args.repeats, sync)
         plain = straightforward().cpu().numpy()
-    t_rdsc = best_time(lambda: extract(net, images, device=device, progress=False), args.repeats, sync)
+    t_rdsc = best_time(lambda: extract(net, images, device=device, progress=False), args.repeats,
+                       sync)
     fast = np.asarray(extract(net, images, device=device, progress=False))
     n = len(images)
     print(f"straightforward float32 NCHW : {n / t_plain:10.1f} images/s")

@@ -5,12 +5,13 @@
 
 On CIFAR-10 test images (K=5, L=1), in one run: images/s of the straightforward
 network (``RandomDepthwiseSignNet.forward``, float32 NCHW, ``--plain-batch`` images a
-call), of ``rdsc.features.extract(engine="chain")`` (the torch chain) and of ``rdsc.fused.counts`` (end to end: uint8
-images in, int16 counts on the host out; and on the device alone), their ratios, the
-fraction of features where fused and extract differ, the differences outside sign
-ties on ``--check`` images (against the CPU engine and float64), and the fraction of
-the bf16 roofline reached: the exact 3-way first layer's FLOPs x images/s over the
-rate of a large bf16 matmul measured in the same run. The last line is one JSON object.
+call), of ``rdsc.features.extract(engine="chain")`` (the torch chain) and of
+``rdsc.fused.counts`` (end to end: uint8 images in, int16 counts on the host out; and on
+the device alone), their ratios, the fraction of features where fused and extract
+differ, the differences outside sign ties on ``--check`` images (against the CPU engine
+and float64), and the fraction of the bf16 roofline reached: the exact 3-way first
+layer's FLOPs x images/s over the rate of a large bf16 matmul measured in the same run.
+The last line is one JSON object.
 """
 import argparse
 import json
@@ -81,9 +82,11 @@ def main():
                                                    ("depthwise", fused._depthwise))}
         print(f"autotuned: {result['configs']}")
 
-    t_extract = best_time(lambda: features.extract(net, images, device=device, progress=False, engine="chain"),
+    t_extract = best_time(lambda: features.extract(net, images, device=device, progress=False,
+                                                   engine="chain"),
                           args.repeats, sync)
-    current = np.asarray(features.extract(net, images, device=device, progress=False, engine="chain").counts)
+    current = np.asarray(features.extract(net, images, device=device, progress=False,
+                                          engine="chain").counts)
 
     if not args.skip_plain:
         plain_net = net.to(device)

@@ -64,7 +64,8 @@ def child(mode: str, folder: str, split: str, k: int, workers: int) -> None:
     from rdsc.streaming import ImageFolderStream
     net = RandomDepthwiseSignNet.for_dataset("cifar10", k)
     if not reset_peak():
-        raise SystemExit("needs Linux's /proc/self/clear_refs to measure the peak resident set size")
+        raise SystemExit("needs Linux's /proc/self/clear_refs to measure the peak resident set "
+                         "size")
     before = status_bytes("VmRSS")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as cache:
@@ -82,12 +83,14 @@ def child(mode: str, folder: str, split: str, k: int, workers: int) -> None:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, nargs="+", default=[2000, 8000], help="numbers of images")
     p.add_argument("--side", type=int, default=64, help="image side in pixels")
     p.add_argument("--k", type=int, default=64, help="features")
     p.add_argument("--workers", type=int, default=2, help="decoding processes of the stream")
-    p.add_argument("--child", nargs=5, metavar=("MODE", "FOLDER", "SPLIT", "K", "WORKERS"), help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=5, metavar=("MODE", "FOLDER", "SPLIT", "K", "WORKERS"),
+                   help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         mode, folder, split, k, workers = args.child
@@ -97,9 +100,11 @@ def main():
         root = Path(tmp)
         start = time.perf_counter()
         make_folder(root / "all", full, args.side)
-        print(f"{full} PNG images of {args.side}x{args.side} written in {time.perf_counter() - start:.0f} s "
+        print(f"{full} PNG images of {args.side}x{args.side} written in "
+              f"{time.perf_counter() - start:.0f} s "
               f"({sum(f.stat().st_size for f in (root / 'all').rglob('*.png')) / MB:.0f} MB); "
-              f"k={args.k}, CIFAR-10's network (K=5, L=1); stream with {args.workers} decoding workers")
+              f"k={args.k}, CIFAR-10's network (K=5, L=1); stream with {args.workers} "
+              f"decoding workers")
         results = {}
         for n in sorted(args.n):
             split = split_of(root, n, full)
@@ -110,7 +115,8 @@ def main():
                 if run.returncode:
                     raise SystemExit(f"{mode}, n={n} failed:\n{run.stderr[-2000:]}")
                 results[n, mode] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(f"\n{'images':>7} | {'streamed: peak RSS':>19} {'(growth)':>9} {'worker':>7} {'time':>6} | "
+        print(f"\n{'images':>7} | {'streamed: peak RSS':>19} {'(growth)':>9} {'worker':>7} "
+              f"{'time':>6} | "
               f"{'in memory: peak RSS':>20} {'(growth)':>9} {'time':>6} | uint8 images")
         for n in sorted(args.n):
             s, m = results[n, "streamed"], results[n, "in memory"]

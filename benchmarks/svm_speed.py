@@ -17,7 +17,8 @@ from rdsc.network import RandomDepthwiseSignNet
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--k", type=int, default=2000)
     p.add_argument("--n-train", type=int, default=10_000)
     p.add_argument("--C", type=float, default=0.005)
@@ -36,10 +37,12 @@ def main():
         acc = topk_accuracy(m.decision_function(Xte), yte, (1, 2), classes=m.classes_)
         fitted[solver] = m
         print(f"{solver:9s}: fit {m.fit_seconds_:7.2f} s, objective {m.objective(Xtr, ytr):.6f}, "
-              f"top-1 {100 * acc[1]:.2f}%, top-2 {100 * acc[2]:.2f}% ({m.n_iter_} iterations, {m.device if solver == 'torch' else 'cpu'})")
-    t, l = fitted["torch"], fitted["liblinear"]
-    print(f"speed ratio torch / liblinear: {l.fit_seconds_ / t.fit_seconds_:.1f}x; objective relative "
-          f"difference {(t.objective(Xtr, ytr) - l.objective(Xtr, ytr)) / l.objective(Xtr, ytr):+.2e}")
+              f"top-1 {100 * acc[1]:.2f}%, top-2 {100 * acc[2]:.2f}% ({m.n_iter_} iterations, "
+              f"{m.device if solver == 'torch' else 'cpu'})")
+    t, lib = fitted["torch"], fitted["liblinear"]
+    print(f"speed ratio torch / liblinear: {lib.fit_seconds_ / t.fit_seconds_:.1f}x; objective "
+          f"relative difference "
+          f"{(t.objective(Xtr, ytr) - lib.objective(Xtr, ytr)) / lib.objective(Xtr, ytr):+.2e}")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ class FeatureSVM(nn.Module):
         return cls(net, svm.coef_, svm.intercept_, device)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``N x C x H x W`` -> ``N x k`` features (autograd forward if ``x`` requires grad)."""
         if x.requires_grad and torch.is_grad_enabled():
             return self.net.to(x.device)(x)
         h, w = self.net.output_map_size(x.shape[2], x.shape[3])
@@ -133,9 +134,11 @@ def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int
     device = device_of(model)
     x, y = cnn.as_float(images).to(device), torch.as_tensor(np.asarray(labels)).to(device)
     attack = fb.attacks.LinfPGD(steps=steps, random_start=False)
-    _, adv, success = attack(as_foolbox(model, device), x, fb.criteria.Misclassification(y), epsilons=epsilon)
+    _, adv, success = attack(as_foolbox(model, device), x, fb.criteria.Misclassification(y),
+                             epsilons=epsilon)
     moved = (adv - x).flatten(1).abs().amax(1)
-    return {"epsilon": float(epsilon), "steps": steps, "success_rate": float(success.float().mean()),
+    return {"epsilon": float(epsilon), "steps": steps,
+            "success_rate": float(success.float().mean()),
             "mean_linf_moved": float(moved.mean())}
 
 
@@ -169,6 +172,7 @@ class QueryTracker(nn.Module):
         self.history_l2, self.history_linf = [], []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``model(x)``; a batch shaped like ``originals`` is one query, may improve the best."""
         if x.shape != self.originals.shape:
             return self.model(x)
         if self.queries >= self.budget:
@@ -179,7 +183,8 @@ class QueryTracker(nn.Module):
             xc = x.detach().cpu()
             adv = scores.argmax(1).cpu() != self.labels
             diff = (xc - self.originals).flatten(1)
-            for dist, best, keep, hist in ((diff.norm(dim=1), self.best_l2, self.adv_l2, self.history_l2),
+            for dist, best, keep, hist in ((diff.norm(dim=1), self.best_l2, self.adv_l2,
+                                            self.history_l2),
                                            (diff.abs().amax(1), self.best_linf, self.adv_linf,
                                             self.history_linf)):
                 better = adv & (dist < best)
@@ -215,6 +220,7 @@ class AttackResult:
 
     @property
     def norm(self) -> str:
+        """``"linf"`` for ``hsj-linf``, else ``"l2"``."""
         return "linf" if self.attack == "hsj-linf" else "l2"
 
     def success_rate(self, epsilon: float, norm: str | None = None) -> float:
@@ -223,6 +229,7 @@ class AttackResult:
         return float(np.mean(d <= epsilon))
 
     def median_distance(self, norm: str | None = None) -> float:
+        """Median over the images of the smallest adversarial distance in ``norm``."""
         d = self.linf if (norm or self.norm) == "linf" else self.l2
         return float(np.median(d))
 
@@ -242,7 +249,8 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     d = torch.cdist(images.flatten(1), pool.flatten(1))
     d[pool_pred[None, :] == labels[:, None]] = float("inf")
     if torch.isinf(d.min(1).values).any():
-        raise ValueError("no pool image is classified differently from some labels: use a larger pool")
+        raise ValueError("no pool image is classified differently from some labels: "
+                         "use a larger pool")
     start = pool[d.argmin(1)]
     best = start.clone()
     found = torch.zeros(len(images), dtype=torch.bool)
@@ -258,7 +266,8 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
 
 def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, *,
                     pool=None, seed: int = 0) -> AttackResult:
-    """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries per image.
+    """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries
+    per image.
 
     The attack starts from :func:`starting_points` (using ``pool``, default the
     images themselves) and runs until its queries reach ``budget``; the result
@@ -285,7 +294,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
         else:
             runner = fb.attacks.HopSkipJumpAttack(steps=10 ** 9, constraint=attack.split("-")[1])
         # the tracker keeps its records on the CPU and moves queries to the model itself
-        runner.run(as_foolbox(tracker, "cpu"), x, fb.criteria.Misclassification(y), starting_points=init)
+        runner.run(as_foolbox(tracker, "cpu"), x, fb.criteria.Misclassification(y),
+                   starting_points=init)
     except QueryBudgetExhausted:
         pass
     seconds = time.perf_counter() - start
@@ -294,7 +304,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
                         tracker.best_l2.numpy(), tracker.best_linf.numpy(),
                         tracker.adv_l2, tracker.adv_linf,
                         torch.stack(tracker.history_l2).numpy() if tracker.history_l2 else empty,
-                        torch.stack(tracker.history_linf).numpy() if tracker.history_linf else empty)
+                        torch.stack(tracker.history_linf).numpy() if tracker.history_linf
+                        else empty)
 
 
 def success_curve(distances, epsilons) -> np.ndarray:
@@ -305,8 +316,10 @@ def success_curve(distances, epsilons) -> np.ndarray:
 
 # --- the transfer attack ---------------------------------------------------------------------
 
-def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels, step: float) -> torch.Tensor:
-    """Papernot et al.'s new points: ``clip(x + step * sign(d F_y(x) / dx))``, y = the oracle's label.
+def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels,
+                          step: float) -> torch.Tensor:
+    """Papernot et al.'s new points: ``clip(x + step * sign(d F_y(x) / dx))``, y = the oracle's
+    label.
 
     Each point moves in the direction that changes the substitute's score of the
     oracle's label most, toward the target's decision boundaries.
@@ -357,7 +370,8 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
                 seed=seed + r, device=device, progress=progress)
         row = {"round": r, "train_size": len(x), "oracle_queries": queries}
         if holdout is not None:
-            row["holdout_agreement"] = float((predict(substitute, holdout[0]) == np.asarray(holdout[1])).mean())
+            row["holdout_agreement"] = float((predict(substitute, holdout[0])
+                                              == np.asarray(holdout[1])).mean())
         history.append(row)
         if r < rounds - 1:
             new = jacobian_augmentation(substitute, x, y, step)
@@ -368,7 +382,8 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
 
 
 def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
-    """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign), clipped to [0, 1]."""
+    """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign),
+    clipped to [0, 1]."""
     fb = _foolbox()
     x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
     device = device_of(model)
@@ -392,6 +407,7 @@ class TransferResult:
     seconds: float
 
     def accuracy(self, kind: str) -> float:
+        """The target's accuracy under ``kind`` (a key of ``correct``)."""
         return float(self.correct[kind].mean())
 
 
@@ -411,20 +427,23 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
     def oracle(batch):
         return predict(model, batch)
 
-    substitute, history = train_substitute(oracle, seed_images, rounds=rounds, epochs=epochs, width=width,
-                                           n_classes=n_classes, seed=seed, device=device,
-                                           holdout=holdout)
+    substitute, history = train_substitute(oracle, seed_images, rounds=rounds, epochs=epochs,
+                                           width=width, n_classes=n_classes, seed=seed,
+                                           device=device, holdout=holdout)
     substitute = substitute.cpu()
     adversarial = fgsm(substitute, x, y, epsilon)
     clean = oracle(x) if clean_predictions is None else np.asarray(clean_predictions)
-    correct = {"clean": clean == y, "random signs": oracle(random_sign_noise(x, epsilon, seed)) == y,
+    correct = {"clean": clean == y,
+               "random signs": oracle(random_sign_noise(x, epsilon, seed)) == y,
                "FGSM transfer": oracle(adversarial) == y}
-    substitute_accuracy = {"clean": cnn.accuracy(substitute, x, y), "FGSM (white-box)": cnn.accuracy(substitute, adversarial, y)}
+    substitute_accuracy = {"clean": cnn.accuracy(substitute, x, y),
+                           "FGSM (white-box)": cnn.accuracy(substitute, adversarial, y)}
     return TransferResult(correct, history, substitute_accuracy, time.perf_counter() - start)
 
 
 def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
-    """``clip(x + epsilon * s)`` with random signs ``s``: FGSM's step without its direction (a control)."""
+    """``clip(x + epsilon * s)`` with random signs ``s``: FGSM's step without its direction
+    (a control)."""
     x = cnn.as_float(images)
     gen = torch.Generator().manual_seed(seed)
     s = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
@@ -439,7 +458,8 @@ def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, flo
     """
     a, b = np.asarray(correct_a, float), np.asarray(correct_b, float)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError(f"need two equal-length 1-D arrays of at least 2 images, got {a.shape}, {b.shape}")
+        raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
+                         f"got {a.shape}, {b.shape}")
     d = a - b
     half = z * d.std(ddof=1) / np.sqrt(len(d))
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)

@@ -1,6 +1,6 @@
 """Running the book's chapters from outside: list, convert to .ipynb, execute with papermill.
 
-    python -m rdsc.chapters convert OUT_DIR            # every chapter in _toc.yml -> OUT_DIR/*.ipynb
+    python -m rdsc.chapters convert OUT_DIR  # every chapter in _toc.yml -> OUT_DIR/*.ipynb
     python -m rdsc.chapters run CHAPTER [-p name value ...] [--out OUT.ipynb]
 
 A chapter is a MyST markdown notebook; papermill and nbval need ``.ipynb``, so it
@@ -51,7 +51,8 @@ def convert(source: Path, out: Path) -> Path:
     """MyST markdown notebook -> ``.ipynb`` with a python3 kernel and no outputs."""
     import jupytext
     nb = jupytext.read(source)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     out.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(nb, out, fmt="ipynb")
     return out
@@ -70,6 +71,7 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
 
 
 def main(argv=None):
+    """Command line: ``convert`` the chapters to notebooks, or ``run`` one with papermill."""
     parser = argparse.ArgumentParser(prog="python -m rdsc.chapters", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -130,7 +130,8 @@ class LinearSVM:
         if not _positive_finite(C):
             raise ValueError(f"C must be a finite positive number, got {C!r}")
         if not _positive_finite(tol) or int(max_iter) < 1:
-            raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol!r}, max_iter={max_iter!r}")
+            raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol!r}, "
+                             f"max_iter={max_iter!r}")
         if solver not in ("torch", "liblinear"):
             raise ValueError(f"solver must be 'torch' or 'liblinear', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
@@ -161,7 +162,8 @@ class LinearSVM:
         else:
             W, self.n_iter_ = self._newton_cg(X, y)
             coef, intercept = W[:-1].T, W[-1]
-        self.coef_, self.intercept_ = np.asarray(coef, np.float32), np.asarray(intercept, np.float32)
+        self.coef_ = np.asarray(coef, np.float32)
+        self.intercept_ = np.asarray(intercept, np.float32)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -181,7 +183,8 @@ class LinearSVM:
         def grad(M, W):
             G = W.clone()
             for lo, B in rows:
-                G -= 2 * C * _transposed_times(B, Y[lo:lo + len(B)] * M[lo:lo + len(B)].clamp(min=0))
+                G -= 2 * C * _transposed_times(B, Y[lo:lo + len(B)]
+                                               * M[lo:lo + len(B)].clamp(min=0))
             return G
 
         def hess_vec(active, V):
@@ -200,7 +203,8 @@ class LinearSVM:
             # Conjugate gradients on H s = -g, each class (column) on its own.
             S, R = torch.zeros_like(W), -G
             P, rr = R.clone(), (R * R).sum(0)
-            cg_tol = torch.minimum(torch.full_like(rr, 0.1), rr.sqrt() / g0.clamp(min=1e-30)) * rr.sqrt()
+            cg_tol = (torch.minimum(torch.full_like(rr, 0.1), rr.sqrt() / g0.clamp(min=1e-30))
+                      * rr.sqrt())
             for _ in range(50):
                 if bool((rr.sqrt() <= cg_tol).all()):
                     break
@@ -237,8 +241,8 @@ class LinearSVM:
         if not hasattr(self, "coef_"):
             raise RuntimeError("this LinearSVM is not fitted yet: call fit(X, y) first")
         if len(X.shape) != 2 or X.shape[1] != self.coef_.shape[1]:
-            raise ValueError(f"X must be N x {self.coef_.shape[1]} (the features it was fitted on), "
-                             f"got shape {tuple(X.shape)}")
+            raise ValueError(f"X must be N x {self.coef_.shape[1]} (the features it was fitted "
+                             f"on), got shape {tuple(X.shape)}")
         block_rows = block_rows or block_rows_for(X.shape[1])
         out = []
         for lo in range(0, X.shape[0], block_rows):
@@ -247,6 +251,7 @@ class LinearSVM:
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 
     def predict(self, X) -> np.ndarray:
+        """The class with the highest score, for each row of ``X`` (``N x k``)."""
         scores = self.decision_function(X)
         return self.classes_[scores.argmax(1)]
 
@@ -256,11 +261,14 @@ class LinearSVM:
 
 
 def svm_objective(coef, intercept, X, y, classes, C) -> float:
-    """``sum_c 1/2 |[w_c, b_c]|^2 + C sum_i max(0, 1 - y_ic s_ic)^2`` for weights ``coef, intercept``."""
+    """``sum_c 1/2 |[w_c, b_c]|^2 + C sum_i max(0, 1 - y_ic s_ic)^2`` for weights
+    ``coef, intercept``."""
     y = np.asarray(y)
-    total = 0.5 * (np.sum(np.asarray(coef, np.float64) ** 2) + np.sum(np.asarray(intercept, np.float64) ** 2))
+    total = 0.5 * (np.sum(np.asarray(coef, np.float64) ** 2)
+                   + np.sum(np.asarray(intercept, np.float64) ** 2))
     for lo in range(0, X.shape[0], 8192):
-        s = np.asarray(X[lo:lo + 8192], dtype=np.float32) @ np.asarray(coef, np.float32).T + intercept
+        s = (np.asarray(X[lo:lo + 8192], dtype=np.float32) @ np.asarray(coef, np.float32).T
+             + intercept)
         Y = np.where(y[lo:lo + 8192, None] == np.asarray(classes)[None, :], 1.0, -1.0)
         total += C * np.sum(np.maximum(0, 1 - Y * s).astype(np.float64) ** 2)
     return float(total)
@@ -277,7 +285,8 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     """
     scores, labels = np.asarray(scores), np.asarray(labels)
     if scores.ndim != 2 or len(scores) != len(labels):
-        raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and {labels.shape}")
+        raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and "
+                         f"{labels.shape}")
     if classes is None:
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"labels of dtype {labels.dtype} are not column indices: "
@@ -299,6 +308,7 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
 
 
 def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
+    """Accuracy on each class ``0 .. n_classes-1`` (nan for a class absent from ``labels``)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     return np.array([(predicted[labels == c] == c).mean() if (labels == c).any() else np.nan
                      for c in range(n_classes)])
@@ -312,7 +322,8 @@ def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
 
 
 def accuracy_against_k(train_features, train_labels, test_features, test_labels, ks,
-                       C: float = PAPER_C, device=None, fitted: "LinearSVM | None" = None) -> list[dict]:
+                       C: float = PAPER_C, device=None,
+                       fitted: "LinearSVM | None" = None) -> list[dict]:
     """Top-1/top-2 test accuracy of the SVM on the first ``k`` features, for each ``k``.
 
     The first ``k`` columns are the features of the same network with ``k`` blocks, so one

@@ -89,24 +89,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     f = commands.add_parser("features", help="images -> features in one .npy file",
-                            description=FEATURES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("source", metavar="SOURCE", help="dataset name or image folder (SOURCE/SPLIT/CLASS/IMAGE)")
+                            description=FEATURES_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("source", metavar="SOURCE",
+                   help="dataset name or image folder (SOURCE/SPLIT/CLASS/IMAGE)")
     f.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the features")
-    f.add_argument("--split", help="which split: a folder under SOURCE (default: the dataset's first "
-                   "split, 'train', or the only one there is)")
+    f.add_argument("--split", help="which split: a folder under SOURCE (default: the dataset's "
+                   "first split, 'train', or the only one there is)")
     f.add_argument("--k", type=int, default=100_000, help="number of features (random blocks); "
                    "default %(default)s, the paper's")
     f.add_argument("--preset", metavar="DATASET", help="the paper's kernel size and depth for this "
                    "dataset (cifar10, stl10, miniimagenet10, corel...; default: SOURCE's own, else "
                    "cifar10's: K=5, L=1)")
-    f.add_argument("--kernel-size", type=int, metavar="K", help="kernel size K (overrides the preset)")
-    f.add_argument("--blocks", type=int, metavar="L", help="number of blocks L (overrides the preset)")
+    f.add_argument("--kernel-size", type=int, metavar="K",
+                   help="kernel size K (overrides the preset)")
+    f.add_argument("--blocks", type=int, metavar="L",
+                   help="number of blocks L (overrides the preset)")
     f.add_argument("--seed", type=int, default=PAPER_SEED, help="seed of the random weights "
                    "(default %(default)s, the authors'); the same seed gives the same features")
-    f.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda or cuda:N")
-    f.add_argument("--batch-size", type=int, metavar="B", help="images per step (default: chosen for the device)")
+    f.add_argument("--device", default="auto",
+                   help="auto (a GPU when there is one), cpu, cuda or cuda:N")
+    f.add_argument("--batch-size", type=int, metavar="B",
+                   help="images per step (default: chosen for the device)")
     f.add_argument("--workers", type=int, default=2, metavar="W",
-                   help="processes decoding images (default %(default)s; 0: decode in this process)")
+                   help="processes decoding images (default %(default)s; 0: decode in this "
+                        "process)")
     f.add_argument("--resize", metavar="S|HxW", help="resize images: the shorter side to S pixels, "
                    "or exactly to HxW (needed where a folder's images differ in size)")
     f.add_argument("--crop", type=int, metavar="S", help="centre crop S x S after resizing")
@@ -115,16 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "they fit: half the disk; feature = count / denominator, in FILE.json)")
     f.add_argument("--overwrite", action="store_true",
                    help="replace FILE.npy if it exists with other settings")
-    f.add_argument("--no-progress", action="store_true", help="no progress bar (shown only on a terminal)")
+    f.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (shown only on a terminal)")
     f.set_defaults(run=run_features)
 
     e = commands.add_parser("evaluate", help="the paper's linear SVM: top-k accuracy",
-                            description=EVALUATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                            description=EVALUATE_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("train", metavar="TRAIN", help="training features (.npy)")
     e.add_argument("test", metavar="TEST", help="test features (.npy)")
-    e.add_argument("--train-labels", metavar="FILE", help="labels of TRAIN (default: TRAIN.labels.npy)")
-    e.add_argument("--test-labels", metavar="FILE", help="labels of TEST (default: TEST.labels.npy)")
-    e.add_argument("--C", type=float, default=PAPER_C, help="SVM penalty (default %(default)s, the paper's)")
+    e.add_argument("--train-labels", metavar="FILE",
+                   help="labels of TRAIN (default: TRAIN.labels.npy)")
+    e.add_argument("--test-labels", metavar="FILE",
+                   help="labels of TEST (default: TEST.labels.npy)")
+    e.add_argument("--C", type=float, default=PAPER_C,
+                   help="SVM penalty (default %(default)s, the paper's)")
     e.add_argument("--top", type=int, nargs="+", default=[1, 2], metavar="K",
                    help="report top-K accuracy for each K (default: 1 2)")
     e.add_argument("--k", type=int, nargs="+", metavar="N", dest="columns",
@@ -189,14 +201,16 @@ def open_source(args):
         folder = data.data_root() / args.source
         description = {"source": args.source, "split": split, "preprocess": asdict(prep)}
         if (folder / split).is_dir():  # an image folder: streamed
-            stream = ImageFolderStream(folder, split, prep, num_workers=args.workers, splits=spec.splits,
-                                       gray=getattr(spec, "channels", 3) == 1)
+            stream = ImageFolderStream(folder, split, prep, num_workers=args.workers,
+                                       splits=spec.splits, gray=getattr(spec, "channels", 3) == 1)
             return stream, stream.labels, stream.classes, description
-        images, labels, classes = data.load(args.source, split, preprocess=prep)  # small binary formats
+        # small binary formats
+        images, labels, classes = data.load(args.source, split, preprocess=prep)
         return images, labels.numpy(), classes, description
     folder = Path(args.source).expanduser()
     if not folder.is_dir():
-        raise CommandError(f"{args.source!r} is neither a dataset ({', '.join(data.DATASETS)}) nor a folder")
+        raise CommandError(f"{args.source!r} is neither a dataset ({', '.join(data.DATASETS)}) "
+                           "nor a folder")
     split = _choose_split(folder, args.split)
     prep = _preprocess(args, data.Preprocess())
     stream = ImageFolderStream(folder, split, prep, num_workers=args.workers)
@@ -205,6 +219,7 @@ def open_source(args):
 
 
 def make_network(args, in_channels: int):
+    """The random network ``args`` describe, for images of ``in_channels`` channels."""
     from rdsc.network import PRESETS, RandomDepthwiseSignNet
     preset = args.preset or (args.source if args.source in PRESETS else "cifar10")
     if preset not in PRESETS:
@@ -219,6 +234,7 @@ def make_network(args, in_channels: int):
 
 
 def run_features(args) -> int:
+    """``rdsc features``: the source's images -> features in ``--out``; the exit status."""
     out = Path(args.out).expanduser()
     if out.suffix != ".npy":
         raise CommandError(f"--out must name an .npy file, got {args.out!r}")
@@ -241,8 +257,10 @@ def run_features(args) -> int:
         n, k = record["shape"]
         cfg = record["network"]
         print(f"{out}: {n} x {k} {record['dtype']} features of {description['source']}/"
-              f"{description['split']} (K={cfg['kernel_size']}, L={cfg['n_blocks']}, seed {cfg['seed']}; "
-              f"{group.world} process{'es' if group.world > 1 else ''} on {device.type}, {seconds:.1f} s); "
+              f"{description['split']} (K={cfg['kernel_size']}, L={cfg['n_blocks']}, "
+              f"seed {cfg['seed']}; "
+              f"{group.world} process{'es' if group.world > 1 else ''} on {device.type}, "
+              f"{seconds:.1f} s); "
               f"labels in {out.with_suffix('').name}.labels.npy")
     return 0
 
@@ -270,6 +288,7 @@ def _load(path: str, labels_path: str | None, role: str):
 
 
 def run_evaluate(args) -> int:
+    """``rdsc evaluate``: fit the linear SVM on train features, report test top-k accuracy."""
     from rdsc.classify import LinearSVM, topk_accuracy
     from rdsc.distributed import resolve_device
     train, y_train, rec_train = _load(args.train, args.train_labels, "train")
@@ -277,8 +296,10 @@ def run_evaluate(args) -> int:
     if train.shape[1] != test.shape[1]:
         raise CommandError(f"train has {train.shape[1]} features per image, test {test.shape[1]}: "
                            "compute both with the same --k")
-    if rec_train.get("network") and rec_test.get("network") and rec_train["network"] != rec_test["network"]:
-        diff = {key: (rec_train["network"].get(key), value) for key, value in rec_test["network"].items()
+    if (rec_train.get("network") and rec_test.get("network")
+            and rec_train["network"] != rec_test["network"]):
+        diff = {key: (rec_train["network"].get(key), value)
+                for key, value in rec_test["network"].items()
                 if rec_train["network"].get(key) != value}
         raise CommandError(f"train and test features come from different networks ({diff}): "
                            "compute both with the same settings")
@@ -286,10 +307,12 @@ def run_evaluate(args) -> int:
         raise CommandError("--C must be positive and --top values at least 1")
     columns = sorted(set(args.columns or [train.shape[1]]))
     if columns[0] < 1 or columns[-1] > train.shape[1]:
-        raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in the files)")
+        raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in "
+                           "the files)")
     device = resolve_device(args.device)
     print(f"train: {train.shape[0]} x {train.shape[1]}, test: {test.shape[0]} x {test.shape[1]}, "
-          f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} ({args.solver}, {device.type})")
+          f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} "
+          f"({args.solver}, {device.type})")
     header = f"{'k':>8}" + "".join(f"{f'top-{t}':>9}" for t in args.top) + f"{'fit s':>9}"
     print(header)
     rows = []
@@ -298,7 +321,8 @@ def run_evaluate(args) -> int:
         svm.fit(train.columns(k), y_train)
         scores = svm.decision_function(test.columns(k))
         acc = topk_accuracy(scores, y_test, args.top, classes=svm.classes_)
-        rows.append({"k": k, **{f"top-{t}": acc.get(t) for t in args.top}, "fit_seconds": svm.fit_seconds_})
+        rows.append({"k": k, **{f"top-{t}": acc.get(t) for t in args.top},
+                     "fit_seconds": svm.fit_seconds_})
         cells = "".join(f"{100 * acc[t]:8.2f}%" if t in acc else f"{'-':>9}" for t in args.top)
         print(f"{k:>8}{cells}{svm.fit_seconds_:9.1f}", flush=True)
     if args.json:
@@ -319,6 +343,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def main(argv=None) -> int:
+    """The ``rdsc`` command: run a subcommand, an error as one line; the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     prefix = "rdsc"

@@ -25,11 +25,13 @@ from rdsc.features import default_device, images_digest
 from rdsc.paths import cache_dir, write_atomically
 from rdsc.progress import progress_bar
 
-TRAINING_VERSION = 2  # bump when fit() changes: cached models trained by older code are then retrained
+# bump when fit() changes: cached models trained by older code are then retrained
+TRAINING_VERSION = 2
 
 
 class SmallCNN(nn.Module):
-    """``conv(w) conv(w) pool conv(2w) conv(2w) pool dense(hidden) dense(classes)``, 3x3 convs, ReLU.
+    """``conv(w) conv(w) pool conv(2w) conv(2w) pool dense(hidden) dense(classes)``, 3x3 convs,
+    ReLU.
 
     Args:
         n_classes: outputs.
@@ -48,8 +50,10 @@ class SmallCNN(nn.Module):
                            in_channels=in_channels, hidden=hidden)
 
         def stage(cin, cout):
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
-                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                    nn.ReLU(),
+                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                    nn.ReLU(),
                     nn.MaxPool2d(2)]
         self.features = nn.Sequential(*stage(in_channels, width), *stage(width, 2 * width))
         side = image_size // 4
@@ -57,7 +61,8 @@ class SmallCNN(nn.Module):
                                         nn.ReLU(), nn.Linear(hidden, n_classes))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``N x C x H x W`` floats in [0, 1] -> ``N x hidden``: the last hidden layer (after ReLU)."""
+        """``N x C x H x W`` floats in [0, 1] -> ``N x hidden``: the last hidden layer (after
+        ReLU)."""
         if x.dtype == torch.uint8:
             raise TypeError("SmallCNN takes float images in [0, 1]: use images.float() / 255")
         return self.classifier[:-1](self.features(x - 0.5))
@@ -86,7 +91,8 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 128, lr: float = 2e-3,
         weight_decay: float = 5e-4, augment: bool = True, seed: int = 0, device=None,
         progress: bool = True) -> list[float]:
-    """Train ``model`` with AdamW and a one-cycle learning rate; returns the mean loss of each epoch.
+    """Train ``model`` with AdamW and a one-cycle learning rate; returns the mean loss of each
+    epoch.
 
     The model is left in eval mode on ``device``. Training continues from the
     model's current weights (substitute training relies on that).
@@ -120,7 +126,8 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 128,
             bar.update(1)
         losses.append(total / len(x))
     bar.close()
-    _recalibrate_batchnorm(model, x[torch.randperm(len(x), generator=gen)[:10_000]], batch_size, device)
+    _recalibrate_batchnorm(model, x[torch.randperm(len(x), generator=gen)[:10_000]], batch_size,
+                           device)
     model.eval()
     return losses
 
@@ -153,7 +160,8 @@ def logits(model: nn.Module, images, batch_size: int = 1024) -> torch.Tensor:
     model.eval()
     device = next(model.parameters()).device
     x = as_float(images)
-    out = [model(x[lo:lo + batch_size].to(device)).float().cpu() for lo in range(0, len(x), batch_size)]
+    out = [model(x[lo:lo + batch_size].to(device)).float().cpu()
+           for lo in range(0, len(x), batch_size)]
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -165,7 +173,8 @@ def accuracy(model: nn.Module, images, labels) -> float:
 
 def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cache=True,
             name: str = "cnn", device=None, progress: bool = True, **fit_options) -> SmallCNN:
-    """A :class:`SmallCNN` trained on ``(images, labels)``, from the cache when it was trained before.
+    """A :class:`SmallCNN` trained on ``(images, labels)``, from the cache when it was trained
+    before.
 
     The cache key holds the architecture, the training settings and a hash of the
     images and labels; the file is ``<data root>/cache/models/<name>-<key>.pt``.
@@ -175,9 +184,11 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
     n_classes = int(np.max(np.asarray(labels))) + 1
     model = SmallCNN(n_classes=n_classes, width=width, image_size=int(images.shape[-1]),
                      in_channels=int(images.shape[1]))
-    key_text = json.dumps({"version": TRAINING_VERSION, "model": model.config, "epochs": epochs, "seed": seed, "fit": fit_options,
+    key_text = json.dumps({"version": TRAINING_VERSION, "model": model.config, "epochs": epochs,
+                           "seed": seed, "fit": fit_options,
                            "images": images_digest(images),
-                           "labels": hashlib.sha256(np.asarray(labels, np.int64).tobytes()).hexdigest()},
+                           "labels": hashlib.sha256(
+                               np.asarray(labels, np.int64).tobytes()).hexdigest()},
                           sort_keys=True)
     path = None
     if cache:

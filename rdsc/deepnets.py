@@ -96,6 +96,7 @@ class VGG16(_Net):
         self.features = nn.Sequential(*layers)
 
     def body(self, x):
+        """Normalised ``N x 3 x H x W`` images -> ``N x 512 x h x w`` feature maps."""
         return self.features(x)
 
 
@@ -130,6 +131,7 @@ class ResNet18(_Net):
         self.layers = nn.Sequential(*blocks)
 
     def body(self, x):
+        """Normalised ``N x 3 x H x W`` images -> the last stage's ``N x 512 x h x w`` maps."""
         return self.layers(F.relu(self.bn1(self.conv1(x))))
 
 
@@ -186,6 +188,7 @@ class DenseNet40(_Net):
                 nn.init.xavier_normal_(m.weight)
 
     def body(self, x):
+        """Normalised ``N x 3 x H x W`` images -> the final BN-ReLU ``N x d x h x w`` maps."""
         return F.relu(self.bn(self.features(x)))
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rdsc import features, streaming
+from rdsc import features
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.paths import write_atomically
 from rdsc.progress import progress_bar
@@ -68,6 +68,7 @@ class Group:
     local_rank: int = 0
 
     def barrier(self) -> None:
+        """Wait for every rank (nothing to wait for in one process)."""
         if self.world > 1:
             import torch.distributed as dist
             if dist.get_backend() == "nccl":
@@ -189,7 +190,8 @@ def _lock(path: Path, enabled: bool):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"another run is writing {path.with_suffix('.npy')} (it holds {path}); "
+            raise RuntimeError(f"another run is writing {path.with_suffix('.npy')} "
+                               f"(it holds {path}); "
                                "wait for it or choose another output") from None
         try:
             yield
@@ -268,14 +270,16 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         group.barrier()  # every rank has read the progress before any rank rewrites its own
         mine = share(_missing(done, n), group.world, group.rank)
         _compute_rows(net, images, files, key, n, k, out_dtype, h * w, done, mine, group,
-                      dict(batch_size=batch_size, device=device, precision=precision, engine=engine),
+                      dict(batch_size=batch_size, device=device, precision=precision,
+                           engine=engine),
                       progress)
         group.barrier()  # every rank's rows are on disk
         if group.rank == 0:
             done = _done_rows(files["progress"], key, n)
             if _missing(done, n):
-                raise RuntimeError(f"rows {_missing(done, n)[:3]} of {path} were not written (did a "
-                                   "process fail?); run the same command again to compute them")
+                raise RuntimeError(f"rows {_missing(done, n)[:3]} of {path} were not written "
+                                   "(did a process fail?); run the same command again to compute "
+                                   "them")
             os.replace(files["partial"], files["final"])
             shutil.rmtree(files["progress"], ignore_errors=True)
         group.barrier()
@@ -315,7 +319,8 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
     progress_file = files["progress"] / f"rank-{group.rank}.json"
     finished = [list(iv) for iv in done]
     total = sum(b - a for a, b in mine)
-    label = f"features k={k}" + (f" (rank {group.rank} of {group.world})" if group.world > 1 else "")
+    label = f"features k={k}" + (f" (rank {group.rank} of {group.world})" if group.world > 1
+                                 else "")
     bar = progress_bar(total, label, unit="img", enabled=progress and group.rank == 0)
     counts_dtype = np.int16 if out_dtype == np.int16 else np.int32
     with open(files["partial"], "r+b") as f:
@@ -358,7 +363,8 @@ def load_features(path, mmap: bool = True):
     path = Path(path)
     files = _paths(path)
     if not path.is_file():
-        partial = " (a run wrote part of it: run it again to finish)" if files["partial"].exists() else ""
+        partial = (" (a run wrote part of it: run it again to finish)"
+                   if files["partial"].exists() else "")
         raise FileNotFoundError(f"no features file {path}{partial}")
     array = np.load(path, mmap_mode="r" if mmap else None)
     if array.ndim != 2:

@@ -65,6 +65,7 @@ class FeatureArray:
 
     @property
     def shape(self):
+        """``N x k``: the counts' shape."""
         return self.counts.shape
 
     def __len__(self):
@@ -91,6 +92,7 @@ class FeatureArray:
 # --- computing features ---------------------------------------------------------------------
 
 def default_device() -> torch.device:
+    """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -184,7 +186,8 @@ class _Engine:
         return p, integer
 
     def counts(self, patches, integer, n, hw, lo, hi) -> torch.Tensor:
-        """Counts (sum of final signs) for channels ``lo:hi`` of a batch: ``n x (hi-lo)`` float32."""
+        """Counts (sum of final signs) for channels ``lo:hi`` of a batch: ``n x (hi-lo)``
+        float32."""
         c = hi - lo
         if integer and self.precision == "float32":
             z = patches @ self.w_split[:, lo:hi]
@@ -203,7 +206,8 @@ class _Engine:
 
 
 def _pool_sum(h: torch.Tensor) -> torch.Tensor:
-    """``n x H x W x c`` -> ``n x H//2 x W//2 x c``: sums over 2x2 cells (avg-pool x 4, floor mode)."""
+    """``n x H x W x c`` -> ``n x H//2 x W//2 x c``: sums over 2x2 cells (avg-pool x 4, floor
+    mode)."""
     H, W = h.shape[1] // 2 * 2, h.shape[2] // 2 * 2
     # four strided adds over contiguous channel rows: fast on CPU and GPU alike
     return (h[:, 0:H:2, 0:W:2] + h[:, 1:H:2, 0:W:2]) + (h[:, 0:H:2, 1:W:2] + h[:, 1:H:2, 1:W:2])
@@ -217,7 +221,8 @@ def _as_images(images) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
-        raise TypeError(f"expected images as a tensor or array N x C x H x W, got {type(images).__name__}")
+        raise TypeError("expected images as a tensor or array N x C x H x W, "
+                        f"got {type(images).__name__}")
     if images.is_floating_point() and images.numel():
         # floats that are exactly q/255 with q in 0..255 (as from uint8 / 255) take the exact
         # integer path; a small sample is checked first so other floats cost nothing more
@@ -245,7 +250,8 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             start: int = 0, stop: int | None = None, batch_size: int | None = None,
             channel_chunk: int | None = None, device=None, precision: str = "float32",
             progress: bool = True, on_batch=None, engine: str = "auto") -> np.ndarray:
-    """Counts for ``images[start:stop]`` into ``out[start:stop]`` (``N x k`` integers); see :func:`extract`.
+    """Counts for ``images[start:stop]`` into ``out[start:stop]`` (``N x k`` integers); see
+    :func:`extract`.
 
     ``images``: a tensor or array ``N x C x H x W``, or a stream (:mod:`rdsc.streaming`).
     ``on_batch(lo, hi, block)`` is called with every finished block of rows (then ``out``
@@ -264,7 +270,8 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
         batch_size = fused.batch_size_for(net, shape[1], shape[2])
     batch_size, channel_chunk = _chunk_sizes(device, hw[0] * hw[1], batch_size, channel_chunk)
     if batch_size < 1 or channel_chunk < 1:
-        raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, {channel_chunk}")
+        raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, "
+                         f"{channel_chunk}")
     if out is None:
         out = np.empty((n_img, k), dtype=count_dtype(net, shape[1], shape[2]))
     chain = None if use_fused else _Engine(net, device, precision)
@@ -387,7 +394,8 @@ def _use_fused(engine: str, net, dtype: torch.dtype, device, precision: str) -> 
     if engine == "auto":  # a machine-wide choice, e.g. RDSC_ENGINE=chain where Triton misbehaves
         engine = os.environ.get("RDSC_ENGINE", "auto")
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r} (argument or RDSC_ENGINE)")
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r} (argument or "
+                         "RDSC_ENGINE)")
     applies = (device.type == "cuda" and precision == "float32" and dtype == torch.uint8
                and net.n_blocks >= 1 and fused.available(device))
     if engine == "fused" and not applies:
@@ -397,6 +405,7 @@ def _use_fused(engine: str, net, dtype: torch.dtype, device, precision: str) -> 
 
 
 def count_dtype(net: RandomDepthwiseSignNet, height: int, width: int):
+    """int16 if the output map of ``height x width`` images has <= 32767 positions, else int32."""
     h, w = net.output_map_size(height, width)
     return np.int16 if h * w <= np.iinfo(np.int16).max else np.int32
 
@@ -432,7 +441,8 @@ def _images_identity(images) -> str:
             raise ValueError(
                 f"cannot cache the features of this {type(stream).__name__}: it has no fingerprint "
                 "identifying its images. Wrap it as rdsc.streaming.as_stream(source, "
-                "fingerprint='...') (a string that changes when the images change), or use cache=None")
+                "fingerprint='...') (a string that changes when the images change), or use "
+                "cache=None")
         return f"stream:{stream.fingerprint}:{tuple(stream.image_shape)}:{stream.dtype}"
     return images_digest(images)
 
@@ -494,7 +504,8 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
 
 def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
     n, k = len(images), net.n_features
-    shape = streaming.as_stream(images).image_shape if streaming.is_stream(images) else images.shape[1:]
+    shape = (streaming.as_stream(images).image_shape if streaming.is_stream(images)
+             else images.shape[1:])
     dtype = count_dtype(net, shape[1], shape[2])
     found = _load_finished(path, (n, k), dtype)
     if found is not None:
@@ -503,7 +514,8 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
         found = _load_finished(path, (n, k), dtype)  # finished by another process meanwhile?
         if found is not None:
             return found
-        partial, progress_file = path.with_suffix(".partial.npy"), path.with_suffix(".progress.json")
+        partial = path.with_suffix(".partial.npy")
+        progress_file = path.with_suffix(".progress.json")
         if path.is_file() and progress_file.is_file():
             os.replace(path, partial)  # written by an older rdsc, which wrote rows in place
         done = _resume_point(partial, progress_file, n, k, dtype)
@@ -521,7 +533,8 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
                     write.last = time.monotonic()
             write.last = time.monotonic()
             if done < n:
-                compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write, **opts)
+                compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write,
+                        **opts)
             if not _is_same_file(f, partial):  # deleted or replaced while we wrote: keep our rows
                 _warn(f"{partial} was deleted or replaced during the extraction; writing the "
                       "computed features back from the open file")

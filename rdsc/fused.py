@@ -444,8 +444,9 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
         batch_size: images per step (default :func:`batch_size_for`).
         timings: if a dict, seconds spent per stage are added to it (synchronises).
 
-    Returns an int32 tensor on ``device`` (all ``N`` rows at once: pass large sets in chunks), equal to :func:`rdsc.features.compute` except
-    where a pre-activation is within float32 rounding of zero (see the module docstring).
+    Returns an int32 tensor on ``device`` (all ``N`` rows at once: pass large sets in
+    chunks), equal to :func:`rdsc.features.compute` except where a pre-activation is
+    within float32 rounding of zero (see the module docstring).
     """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch.Tensor (uint8, N x C x H x W), "

@@ -36,7 +36,8 @@ def side_counts(patches: torch.Tensor, w: torch.Tensor, b: float) -> dict[str, t
 
 
 def fraction_feature(patches: torch.Tensor, w: torch.Tensor, b: float) -> torch.Tensor:
-    """``(#positive - #negative) / P`` per image: ``2 * fraction_positive - 1`` when no patch is on it."""
+    """``(#positive - #negative) / P`` per image: ``2 * fraction_positive - 1`` when no patch
+    is on it."""
     c = side_counts(patches, w, b)
     return (c["positive"] - c["negative"]).double() / patches.shape[1]
 

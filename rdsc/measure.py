@@ -33,6 +33,7 @@ def status_bytes(field: str) -> int | None:
 
 
 def reset_peak() -> bool:
+    """Reset this process's peak resident set size; False where the OS does not allow it."""
     try:  # Linux >= 4.0: "5" resets the peak resident set size of this process
         Path("/proc/self/clear_refs").write_text("5")
         return True
@@ -48,7 +49,9 @@ def _extract_job(net_config: dict, images: torch.Tensor, device: str, repeats: i
         base, read_peak = status_bytes("VmRSS"), lambda: status_bytes("VmHWM")
     else:  # elsewhere: the process's peak as the OS reports it
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        read_peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+        def read_peak():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out = extract(net, images, device=device, progress=False)  # first run: peak memory
     peak = read_peak()
     times = []

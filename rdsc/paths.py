@@ -69,8 +69,8 @@ def cache_dir(kind: str, root: str | os.PathLike | None = None) -> Path:
     fallback = user_cache_root() / kind
     if not _writable(fallback):
         raise PermissionError(
-            f"cannot write a cache in {folder} nor in {fallback}: make one writable, set RDSC_CACHE "
-            "to a writable folder, or turn caching off (cache=False)")
+            f"cannot write a cache in {folder} nor in {fallback}: make one writable, set "
+            "RDSC_CACHE to a writable folder, or turn caching off (cache=False)")
     if folder not in _warned:
         _warned.add(folder)
         warnings.warn(f"{folder} is not writable; caching {kind} in {fallback} instead "

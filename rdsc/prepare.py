@@ -91,7 +91,8 @@ def _check_complete(tar: tarfile.TarFile, tarball: Path) -> None:
         f.seek(end)
         if f.read(2 * tarfile.BLOCKSIZE) != bytes(2 * tarfile.BLOCKSIZE):
             raise tarfile.ReadError("the archive is cut short (no end-of-archive marker after "
-                                    f"its last complete member, {tar.members[-1].name if tar.members else 'none'})")
+                                    "its last complete member, "
+                                    f"{tar.members[-1].name if tar.members else 'none'})")
 
 
 def prepare(name: str, root: Path | None = None, shared: Path | None = None) -> str:
@@ -124,6 +125,7 @@ def prepare(name: str, root: Path | None = None, shared: Path | None = None) -> 
 
 
 def main(argv=None) -> int:
+    """Command line: prepare the named datasets under the data root; the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m rdsc.prepare",
         description="Extract or download the book's datasets into the data root "

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 
 def show_progress(requested: bool = True) -> bool:
+    """Whether to show a bar: if ``requested``, ``RDSC_PROGRESS`` (1/0), else a terminal stderr."""
     if not requested:
         return False
     forced = os.environ.get("RDSC_PROGRESS")
@@ -20,5 +21,6 @@ def show_progress(requested: bool = True) -> bool:
 
 
 def progress_bar(total: int, desc: str, unit: str = "it", enabled: bool = True) -> tqdm:
+    """A ``tqdm`` bar of ``total`` steps, disabled unless :func:`show_progress` says to show it."""
     return tqdm(total=total, desc=desc, unit=unit, disable=not show_progress(enabled),
                 mininterval=1.0, dynamic_ncols=True)

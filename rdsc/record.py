@@ -40,6 +40,7 @@ except ImportError:  # a machine without Jupyter
 
 
 def records_dir(profile: str, root: Path | None = None) -> Path:
+    """``records/<profile>`` under ``root`` (default: the book's root, else the cwd)."""
     return (root or book_root() or Path.cwd()) / "records" / profile
 
 
@@ -55,6 +56,7 @@ def chapter_script(source: Path) -> str:
 
 
 def device_name() -> str:
+    """The first GPU's name, else the CPU's and its number of cores."""
     import platform
     import torch
     if torch.cuda.is_available():
@@ -120,7 +122,8 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
             record = run_chapter(source, profile, log, timeout, commit)
             text = json.dumps(record, indent=1, default=str)
             write_atomically(out / f"{source.stem}.json", lambda f: f.write(text.encode()))
-            print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s", flush=True)
+            print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
+                  flush=True)
             records.append(record)
     return records
 
@@ -143,7 +146,8 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
 
 
 def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None):
-    """``(results, label)``: the results JSON ``name`` in a successful record, else ``(None, why)``."""
+    """``(results, label)``: the results JSON ``name`` in a successful record, else
+    ``(None, why)``."""
     record = load(chapter, profile, root)
     if record is None or record["status"] != "ok":
         return None, label(record)
@@ -191,6 +195,7 @@ def unpack(packed: Path, root: Path) -> int:
 
 
 def main(argv=None) -> int:
+    """Command line: ``run`` chapters and write their records, or ``pack``/``unpack`` a folder."""
     parser = argparse.ArgumentParser(prog="python -m rdsc.record", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

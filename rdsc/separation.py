@@ -21,10 +21,12 @@ import torch
 
 
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
-    """Integer values ``N x m`` in ``[0, n_levels)`` -> each row's CDF, ``N x n_levels`` (float64)."""
+    """Integer values ``N x m`` in ``[0, n_levels)`` -> each row's CDF, ``N x n_levels``
+    (float64)."""
     values = torch.as_tensor(values).long()
     if values.numel() and (values.min() < 0 or values.max() >= n_levels):
-        raise ValueError(f"values must lie in [0, {n_levels}), got [{values.min()}, {values.max()}]")
+        raise ValueError(f"values must lie in [0, {n_levels}), "
+                         f"got [{values.min()}, {values.max()}]")
     hist = torch.zeros(values.shape[0], n_levels, dtype=torch.float64)
     hist.scatter_add_(1, values, torch.ones_like(values, dtype=torch.float64))
     return hist.cumsum(1) / values.shape[1]
@@ -81,7 +83,8 @@ def _class_resamples(labels, n_boot: int, seed: int):
 def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
     """``(ratio, low, high)``: the ratio and a 95% percentile bootstrap interval, resampling
     images with replacement within each class."""
-    ratios = [separation_ratio(D, labels, index) for index in _class_resamples(labels, n_boot, seed)]
+    ratios = [separation_ratio(D, labels, index)
+              for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(ratios, [2.5, 97.5])
     return separation_ratio(D, labels), float(low), float(high)
 
@@ -144,5 +147,6 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
         svm = LinearSVM(C=C, device=device).fit(Xs, y)
         m = svm_margins(svm)
         rows.append({"space": space, "dimension": dim, "mean margin": float(m.mean()),
-                     "min margin": float(m.min()), "train accuracy": float((svm.predict(Xs) == y).mean())})
+                     "min margin": float(m.min()),
+                     "train accuracy": float((svm.predict(Xs) == y).mean())})
     return rows

@@ -130,7 +130,8 @@ class _DecodedFolder(Dataset):
                 f"but the first image is {self.shape[1]}x{self.shape[2]}: pass "
                 "preprocess=rdsc.data.Preprocess(resize=(H, W)) (command line: --resize HxW) "
                 "to bring all images to one size")
-        return torch.from_numpy(np.array(array, order="C"))  # a writable copy (PIL arrays are read-only)
+        # a writable copy (PIL arrays are read-only)
+        return torch.from_numpy(np.array(array, order="C"))
 
 
 def _decode(path, preprocess, gray: bool) -> np.ndarray:
@@ -157,10 +158,12 @@ class ImageFolderStream(ImageStream):
                  num_workers: int = 0, splits=None, gray: bool = False):
         folder = Path(folder).expanduser()
         if not (folder / split).is_dir():
-            found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not data.is_skipped(p.name)) \
+            found = sorted(p.name for p in folder.iterdir()
+                           if p.is_dir() and not data.is_skipped(p.name)) \
                 if folder.is_dir() else []
             raise data.DatasetNotFoundError(
-                f"{folder / split} is not a folder" + (f" (splits found: {found})" if found else ""))
+                f"{folder / split} is not a folder"
+                + (f" (splits found: {found})" if found else ""))
         if int(num_workers) < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers!r}")
         self.folder, self.split, self.num_workers = folder, split, int(num_workers)
@@ -173,14 +176,16 @@ class ImageFolderStream(ImageStream):
                 f"{', '.join(data.IMAGE_EXTENSIONS)})")
         self.files, self.labels = files, np.asarray(labels, dtype=np.int64)
         self.gray = bool(gray)
-        self.image_shape = tuple(int(s) for s in _decode(files[0], self.preprocess, self.gray).shape)
+        self.image_shape = tuple(int(s)
+                                 for s in _decode(files[0], self.preprocess, self.gray).shape)
         text = json.dumps(["folder", str(folder.resolve()), split, stamp, self.classes,
                            asdict(self.preprocess), *(["gray"] if self.gray else [])], default=str)
         self.fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
         self.dataset = _DecodedFolder(files, self.preprocess, self.image_shape, self.gray)
 
     @classmethod
-    def for_dataset(cls, name: str, split: str, root=None, *, num_workers: int = 0) -> "ImageFolderStream":
+    def for_dataset(cls, name: str, split: str, root=None, *,
+                    num_workers: int = 0) -> "ImageFolderStream":
         """A named dataset of :data:`rdsc.data.DATASETS` stored as an image folder in the data
         root, with the paper's preprocessing (as ``rdsc.data.load(name, split)``)."""
         spec = data.DATASETS[name]
@@ -193,6 +198,7 @@ class ImageFolderStream(ImageStream):
         return len(self.files)
 
     def batches(self, start: int, stop: int, batch_size: int):
+        """Images ``start .. stop-1`` as ``n x C x H x W`` batches, decoded by ``num_workers``."""
         if start >= stop:
             return
         loader = DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
@@ -223,16 +229,19 @@ class DatasetStream(ImageStream):
     def __init__(self, dataset: Dataset, *, num_workers: int = 0, fingerprint: str | None = None):
         if len(dataset) < 1:
             raise ValueError("the dataset is empty")
-        self.dataset, self.num_workers, self.fingerprint = _FirstElement(dataset), int(num_workers), fingerprint
+        self.dataset, self.num_workers, self.fingerprint = (_FirstElement(dataset),
+                                                            int(num_workers), fingerprint)
         first = self.dataset[0]
         if first.dim() != 3:
-            raise ValueError(f"dataset items must be images C x H x W, item 0 has shape {tuple(first.shape)}")
+            raise ValueError("dataset items must be images C x H x W, item 0 has shape "
+                             f"{tuple(first.shape)}")
         self.image_shape, self.dtype = tuple(first.shape), first.dtype
 
     def __len__(self):
         return len(self.dataset)
 
     def batches(self, start: int, stop: int, batch_size: int):
+        """Items ``start .. stop-1`` as ``n x C x H x W`` batches, loaded by ``num_workers``."""
         if start >= stop:
             return
         yield from DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
@@ -252,8 +261,9 @@ class LoaderStream(ImageStream):
 
     def __init__(self, loader, *, n_images: int | None = None, fingerprint: str | None = None):
         if isinstance(loader, DataLoader) and isinstance(loader.sampler, RandomSampler):
-            raise ValueError("the DataLoader shuffles (shuffle=True): features are stored by row, so "
-                             "the images must come in the same order every time; use shuffle=False")
+            raise ValueError("the DataLoader shuffles (shuffle=True): features are stored by row, "
+                             "so the images must come in the same order every time; use "
+                             "shuffle=False")
         if n_images is None:
             dataset = getattr(loader, "dataset", None)
             try:
@@ -265,7 +275,8 @@ class LoaderStream(ImageStream):
                                  "(rdsc.streaming.as_stream(loader, n_images=N))")
         self.loader, self.n, self.fingerprint = loader, int(n_images), fingerprint
         dataset = getattr(loader, "dataset", None)
-        if isinstance(dataset, Dataset) and not isinstance(dataset, IterableDataset) and len(dataset):
+        if (isinstance(dataset, Dataset) and not isinstance(dataset, IterableDataset)
+                and len(dataset)):
             first = _as_batch(dataset[0], "item 0 of the dataset")[None]
         else:
             first = next(iter(loader), None)
@@ -280,6 +291,7 @@ class LoaderStream(ImageStream):
         return self.n
 
     def batches(self, start: int, stop: int, batch_size: int):
+        """Rows ``start .. stop-1``, at most ``batch_size`` a batch (earlier ones read, dropped)."""
         row = 0
         for batch in self.loader:
             if row >= stop:

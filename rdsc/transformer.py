@@ -84,14 +84,16 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever comes in
+        # features are float32 whatever comes in
+        tags.transformer_tags.preserves_dtype = ["float32"]
         tags.input_tags.allow_nan = False
         return tags
 
     # --- input ---------------------------------------------------------------------------
 
     def _rows(self, X, reset: bool):
-        """``X`` as float32/uint8 rows ``N x (C*H*W)`` (validated) and its image shape, if 3-D/4-D."""
+        """``X`` as float32/uint8 rows ``N x (C*H*W)`` (validated) and its image shape, if
+        3-D/4-D."""
         if isinstance(X, (list, tuple)):
             X = np.asarray(X)
         if isinstance(X, torch.Tensor):
@@ -102,12 +104,13 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
             if X.ndim == 3:  # N x H x W: one channel
                 X = X[:, None]
             if X.shape[1] not in (1, 3) and X.shape[-1] in (1, 3):
-                raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass N x C x H x W "
-                                 "(numpy: X.transpose(0, 3, 1, 2))")
+                raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass "
+                                 "N x C x H x W (numpy: X.transpose(0, 3, 1, 2))")
             shape = tuple(int(s) for s in X.shape[1:])
             X = X.reshape(len(X), -1)
         elif getattr(X, "ndim", 2) > 4:
-            raise ValueError(f"expected images N x C x H x W or rows N x (C*H*W), got {X.ndim} dimensions")
+            raise ValueError("expected images N x C x H x W or rows N x (C*H*W), "
+                             f"got {X.ndim} dimensions")
         X = validate_data(self, X, reset=reset, dtype=[np.float32, np.uint8])
         return X, shape
 
@@ -120,20 +123,22 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
                 if n_values % channels == 0 and channels * side * side == n_values:
                     return channels, side, side
             raise ValueError(
-                f"cannot tell which images rows of {n_values} values are (not 3 x s x s nor 1 x s x s): "
-                "pass image_shape=(C, H, W), e.g. (3, 32, 48), or (1, 1, -1) to read each row as a "
-                "one-pixel high image; or pass X as N x C x H x W")
+                f"cannot tell which images rows of {n_values} values are (not 3 x s x s nor "
+                "1 x s x s): pass image_shape=(C, H, W), e.g. (3, 32, 48), or (1, 1, -1) to read "
+                "each row as a one-pixel high image; or pass X as N x C x H x W")
         try:
             spec = tuple(int(s) for s in spec)
             ok = len(spec) == 3 and spec.count(-1) <= 1 and all(s >= 1 or s == -1 for s in spec)
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ValueError(f"image_shape must be (C, H, W) of positive ints (one may be -1), got {self.image_shape!r}")
+            raise ValueError("image_shape must be (C, H, W) of positive ints (one may be -1), "
+                             f"got {self.image_shape!r}")
         known = math.prod(s for s in spec if s != -1)
         if -1 in spec:
             if n_values % known:
-                raise ValueError(f"rows of {n_values} values cannot be images of shape {self.image_shape}")
+                raise ValueError(f"rows of {n_values} values cannot be images of shape "
+                                 f"{self.image_shape}")
             spec = tuple(n_values // known if s == -1 else s for s in spec)
         if math.prod(spec) != n_values:
             raise ValueError(f"image_shape {self.image_shape} holds {math.prod(spec)} values, "
@@ -145,15 +150,19 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
     def fit(self, X, y=None):
         """Settle the image shape and draw the network's weights (nothing is learnt from X)."""
         X, shape = self._rows(X, reset=True)
-        if shape is not None and self.image_shape is not None and self._resolve_shape(X.shape[1]) != shape:
-            raise ValueError(f"X holds images of shape {shape}, but image_shape is {self.image_shape}")
+        if (shape is not None and self.image_shape is not None
+                and self._resolve_shape(X.shape[1]) != shape):
+            raise ValueError(f"X holds images of shape {shape}, but image_shape is "
+                             f"{self.image_shape}")
         self.image_shape_ = shape if shape is not None else self._resolve_shape(X.shape[1])
         self.net_ = RandomDepthwiseSignNet(self.n_features, self.kernel_size, self.n_blocks,
                                            in_channels=self.image_shape_[0], seed=self.seed)
-        self.net_.check_input(torch.zeros((1, *self.image_shape_)))  # too small an image: say so now
+        # too small an image: say so now
+        self.net_.check_input(torch.zeros((1, *self.image_shape_)))
         if self.batch_size is not None and (not isinstance(self.batch_size, (int, np.integer))
                                             or self.batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
+            raise ValueError("batch_size must be a positive integer or None, "
+                             f"got {self.batch_size!r}")
         return self
 
     def transform(self, X):
@@ -163,7 +172,8 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         if shape is not None and shape != self.image_shape_:
             raise ValueError(f"X holds images of shape {shape}, but this transformer was fitted "
                              f"on images of shape {self.image_shape_}")
-        with warnings.catch_warnings():  # read-only input (a memory map): the engine never writes to it
+        # read-only input (a memory map): the engine never writes to it
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
             images = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
         features = extract(self.net_, images, batch_size=self.batch_size, device=self.device,

@@ -57,6 +57,7 @@ class Whitening:
         return self
 
     def __call__(self, patches: torch.Tensor) -> torch.Tensor:
+        """``N x D`` patches -> ``N x D`` whitened patches."""
         return (patches.float() - self.mean) @ self.matrix
 
 
@@ -135,6 +136,7 @@ class KMeansFeatures:
 
     @property
     def n_features(self) -> int:
+        """``4K``: K filters x 4 quadrants."""
         return 4 * self.n_filters
 
     @torch.no_grad()

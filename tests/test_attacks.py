@@ -52,7 +52,8 @@ def test_decision_attacks_find_the_known_minimal_perturbation(attack):
     assert r.queries == 4000
     truth = linf if attack == "hsj-linf" else l2
     assert np.all(r.distance >= truth * (1 - 1e-4))   # nothing beats the true distance
-    assert np.all(r.distance <= truth * 1.1)          # and the attack gets close to it (16 pixels, 4000 queries)
+    # and the attack gets close to it (16 pixels, 4000 queries)
+    assert np.all(r.distance <= truth * 1.1)
     assert np.all(r.l2 >= l2 * (1 - 1e-4)) and np.all(r.linf >= linf * (1 - 1e-4))
 
 
@@ -60,14 +61,17 @@ def test_tracker_keeps_real_adversarials_and_a_monotone_history():
     model = LinearTwoClass(seed=3)
     x, y = near_centre(model, seed=4)
     r = attacks.decision_attack(model, x, y, "boundary", budget=80,
-                                pool=torch.rand(50, *x.shape[1:], generator=torch.Generator().manual_seed(5)))
+                                pool=torch.rand(50, *x.shape[1:],
+                                                generator=torch.Generator().manual_seed(5)))
     assert r.queries == 80 and r.history_l2.shape == (80, len(x))
     found = np.isfinite(r.l2)
     assert found.all()
     assert (attacks.predict(model, r.adversarial_l2) != y).all()
     assert (attacks.predict(model, r.adversarial_linf) != y).all()
-    np.testing.assert_allclose((r.adversarial_l2 - x).flatten(1).norm(dim=1).numpy(), r.l2, rtol=1e-5)
-    np.testing.assert_allclose((r.adversarial_linf - x).flatten(1).abs().amax(1).numpy(), r.linf, rtol=1e-5)
+    np.testing.assert_allclose((r.adversarial_l2 - x).flatten(1).norm(dim=1).numpy(), r.l2,
+                               rtol=1e-5)
+    np.testing.assert_allclose((r.adversarial_linf - x).flatten(1).abs().amax(1).numpy(), r.linf,
+                               rtol=1e-5)
     h = np.where(np.isfinite(r.history_l2), r.history_l2, 1e9)
     assert np.all(np.diff(h, axis=0) <= 0)
     assert r.success_rate(np.inf) == 1.0 and r.success_rate(0.0) == 0.0
@@ -107,7 +111,8 @@ def test_starting_points_are_adversarial_or_a_clear_error():
 def tiny_random_classifier(k=24, seed=0):
     net = RandomDepthwiseSignNet(k, kernel_size=3, n_blocks=1, seed=seed)
     g = torch.Generator().manual_seed(seed)
-    return attacks.FeatureSVM(net, torch.randn(3, k, generator=g), torch.randn(3, generator=g), device="cpu")
+    return attacks.FeatureSVM(net, torch.randn(3, k, generator=g), torch.randn(3, generator=g),
+                              device="cpu")
 
 
 def test_feature_svm_fast_path_equals_the_network_and_has_zero_gradient():
@@ -145,13 +150,15 @@ def test_fgsm_is_one_signed_gradient_step():
     step = adv - x
     # the loss gradient of a linear model points along +-w: every pixel moves by exactly eps
     torch.testing.assert_close(step.abs(), torch.full_like(step, 0.01), atol=1e-6, rtol=0)
-    direction = torch.where(torch.as_tensor(y)[:, None, None, None] == 1, -1.0, 1.0) * model.w.detach().sign()
+    direction = (torch.where(torch.as_tensor(y)[:, None, None, None] == 1, -1.0, 1.0)
+                 * model.w.detach().sign())
     torch.testing.assert_close(step.sign(), direction.expand_as(step))
 
 
 def test_random_sign_noise_has_the_step_size_and_is_seeded():
     x = torch.full((3, 3, 8, 8), 0.5)
-    a, b = attacks.random_sign_noise(x, 0.0625, seed=1), attacks.random_sign_noise(x, 0.0625, seed=1)
+    a = attacks.random_sign_noise(x, 0.0625, seed=1)
+    b = attacks.random_sign_noise(x, 0.0625, seed=1)
     assert torch.equal(a, b)
     torch.testing.assert_close((a - x).abs(), torch.full_like(x, 0.0625))
     assert 0.3 < ((a - x) > 0).float().mean() < 0.7
@@ -175,11 +182,13 @@ def test_substitute_learns_a_simple_oracle_and_doubles_its_set():
 
     def images(n, seed):  # flat colours with noise
         g = torch.Generator().manual_seed(seed)
-        return (torch.rand(n, 1, 1, 1, generator=g) + 0.2 * torch.randn(n, 3, 8, 8, generator=g)).clamp(0, 1)
+        return (torch.rand(n, 1, 1, 1, generator=g)
+                + 0.2 * torch.randn(n, 3, 8, 8, generator=g)).clamp(0, 1)
 
     holdout = images(300, 9)
-    sub, history = attacks.train_substitute(oracle, images(20, 8), rounds=4, epochs=10, width=8, n_classes=2,
-                                            holdout=(holdout, oracle(holdout)), device="cpu")
+    sub, history = attacks.train_substitute(oracle, images(20, 8), rounds=4, epochs=10, width=8,
+                                            n_classes=2, holdout=(holdout, oracle(holdout)),
+                                            device="cpu")
     assert [h["train_size"] for h in history] == [20, 40, 80, 160]
     assert history[-1]["oracle_queries"] == 160
     assert history[-1]["holdout_agreement"] > 0.85  # chance is about 0.5
@@ -190,15 +199,17 @@ def test_substitute_learns_a_simple_oracle_and_doubles_its_set():
 def test_transfer_attack_reports_clean_control_and_fgsm():
     target = LinearTwoClass(shape=(3, 8, 8), seed=7)
     seeds = torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(8))
-    x = (0.5 + 0.1 * torch.randn(60, 3, 8, 8, generator=torch.Generator().manual_seed(9))).clamp(0, 1)
+    x = (0.5 + 0.1 * torch.randn(60, 3, 8, 8,
+                                 generator=torch.Generator().manual_seed(9))).clamp(0, 1)
     y = attacks.predict(target, x)  # the target is right on every clean image
-    t = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4, n_classes=2, device="cpu")
+    t = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4, n_classes=2,
+                                device="cpu")
     assert set(t.correct) == {"clean", "random signs", "FGSM transfer"}
     assert t.accuracy("clean") == 1.0
     assert all(c.shape == (60,) for c in t.correct.values())
     assert [h["train_size"] for h in t.history] == [20, 40]
-    known = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4, n_classes=2,
-                                    device="cpu", clean_predictions=1 - y)
+    known = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=2, epochs=2, width=4,
+                                    n_classes=2, device="cpu", clean_predictions=1 - y)
     assert known.accuracy("clean") == 0.0  # given predictions are used, not recomputed
 
 
@@ -230,10 +241,12 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
     net = RandomDepthwiseSignNet(24, kernel_size=3, n_blocks=1, seed=0)
     g = torch.Generator().manual_seed(0)
     coef, intercept = torch.randn(3, 24, generator=g), torch.randn(3, generator=g)
-    on_cpu, on_dev = attacks.FeatureSVM(net, coef, intercept, "cpu"), attacks.FeatureSVM(net, coef, intercept, device)
+    on_cpu = attacks.FeatureSVM(net, coef, intercept, "cpu")
+    on_dev = attacks.FeatureSVM(net, coef, intercept, device)
     x, pool = coloured(6, 1), coloured(40, 2)
     y = attacks.predict(on_cpu, x)
-    assert len(set(attacks.predict(on_cpu, pool))) >= 2  # every label has pool images of another class
+    # every label has pool images of another class
+    assert len(set(attacks.predict(on_cpu, pool))) >= 2
     assert np.array_equal(attacks.predict(on_dev, x), y)
     assert np.array_equal(attacks.predict(on_dev, pool), attacks.predict(on_cpu, pool))
     assert torch.count_nonzero(attacks.input_gradient(on_dev, x, y)) == 0
@@ -244,11 +257,13 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
     # misclassified by the model attacked; found at the decision boundary, such an image may
     # fall on the other side on another device (float features differ there at sign ties)
     assert (attacks.predict(on_dev, r.adversarial_linf) != y).all()
-    sub, history = attacks.train_substitute(lambda im: attacks.predict(on_dev, im), x, rounds=2, epochs=1,
-                                            width=4, n_classes=3, device=device, holdout=(x, y))
+    sub, history = attacks.train_substitute(lambda im: attacks.predict(on_dev, im), x, rounds=2,
+                                            epochs=1, width=4, n_classes=3, device=device,
+                                            holdout=(x, y))
     assert next(sub.parameters()).device.type == device and len(history) == 2
     adv = attacks.fgsm(sub, x, y, 0.0625)
-    assert adv.device.type == "cpu" and torch.allclose((adv - x).abs().amax(), torch.tensor(0.0625), atol=1e-6)
+    assert adv.device.type == "cpu" and torch.allclose((adv - x).abs().amax(),
+                                                       torch.tensor(0.0625), atol=1e-6)
     model = LinearTwoClass()
     xs, ys = near_centre(model)
     model.to(device)

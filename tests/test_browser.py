@@ -241,7 +241,8 @@ def test_page_typesets_its_math_offline(browser, page):
     if page is None:
         _unavailable(NO_BOOK)
     rel = page.relative_to(HTML).as_posix()
-    refresh = re.search(r"<meta[^>]+http-equiv=[\"']?refresh", page.read_text(encoding="utf-8"), re.I)
+    refresh = re.search(r"<meta[^>]+http-equiv=[\"']?refresh", page.read_text(encoding="utf-8"),
+                        re.I)
     visit = Visit(browser, page.as_uri(), follow_refresh=bool(refresh))
     try:
         not_started = visit.page.evaluate(WAIT_FOR_MATHJAX)

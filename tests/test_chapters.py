@@ -43,10 +43,12 @@ def test_every_chapter_starts_with_a_parameters_cell_with_profile():
 
 @pytest.mark.parametrize("chapter,params", [(c, {}) for c in CHAPTERS] +
                          [(c, p) for c in CHAPTERS for p in EXTRA_RUNS.get(c.stem, [])],
-                         ids=lambda v: v.stem if isinstance(v, Path) else "-".join(map(str, v.values())) or "default")
+                         ids=lambda v: (v.stem if isinstance(v, Path)
+                                        else "-".join(map(str, v.values())) or "default"))
 def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     require_real_data("cifar10", "miniimagenet10")
-    out = run(chapter, tmp_path / f"{chapter.stem}.ipynb", {"profile": "smoke", **params}, timeout=600)
+    out = run(chapter, tmp_path / f"{chapter.stem}.ipynb", {"profile": "smoke", **params},
+              timeout=600)
     assert out.is_file()
     written = list((results_dir / chapter.stem).glob("*-smoke.json"))
     assert written, f"{chapter.stem} wrote no results JSON"

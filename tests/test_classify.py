@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from rdsc.classify import LinearSVM, confusion_matrix, per_class_accuracy, svm_objective, topk_accuracy
+from rdsc.classify import (LinearSVM, confusion_matrix, per_class_accuracy, svm_objective,
+                           topk_accuracy)
 from rdsc.features import FeatureArray
 
 from conftest import require_real_data
@@ -43,7 +44,8 @@ def test_reads_feature_arrays_in_blocks():
     a = LinearSVM(C=0.05, device="cpu").fit(f, y)
     b = LinearSVM(C=0.05, device="cpu").fit(np.asarray(f), y)
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-5)
-    np.testing.assert_allclose(a.decision_function(f), b.decision_function(np.asarray(f)), atol=1e-4)
+    np.testing.assert_allclose(a.decision_function(f), b.decision_function(np.asarray(f)),
+                               atol=1e-4)
 
 
 def test_objective_by_hand():
@@ -64,7 +66,8 @@ def test_topk_per_class_confusion():
     predicted = scores.argmax(1)
     np.testing.assert_array_equal(per_class_accuracy(predicted, labels, 3)[:2], [0.5, 0.5])
     assert np.isnan(per_class_accuracy(predicted, labels, 3)[2])
-    np.testing.assert_array_equal(confusion_matrix(predicted, labels, 3), [[1, 0, 1], [0, 1, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(confusion_matrix(predicted, labels, 3),
+                                  [[1, 0, 1], [0, 1, 1], [0, 0, 0]])
 
 
 def test_bad_arguments():
@@ -127,7 +130,8 @@ def test_accuracy_against_k_maps_labels_too():
 
 
 def test_real_cifar10_torch_solver_matches_linearsvc():
-    """The torch solver against liblinear on real features, at a size liblinear solves in seconds."""
+    """The torch solver against liblinear on real features, at a size liblinear solves in
+    seconds."""
     require_real_data("cifar10")
     from rdsc import data
     from rdsc.features import extract

@@ -1,4 +1,5 @@
-"""``python -m rdsc features`` and ``python -m rdsc evaluate``: files, resume, help, one-line errors."""
+"""``python -m rdsc features`` and ``python -m rdsc evaluate``: files, resume, help, one-line
+errors."""
 import json
 import os
 import subprocess
@@ -41,15 +42,18 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "train.labels.npy"), stream.labels)
     record = json.loads((tmp_path / "train.json").read_text())
     assert record["classes"] == ["ant", "bee", "cat"] and record["split"] == "train"
-    code, _, _ = run(["features", folder, "--split", "test", "--k", 16, "--out", test, "--dtype", "counts"], capsys)
+    code, _, _ = run(["features", folder, "--split", "test", "--k", 16, "--out", test,
+                      "--dtype", "counts"], capsys)
     assert code == 0 and np.load(test).dtype == np.int16
-    code, out, _ = run(["evaluate", train, test, "--top", 1, 2, "--k", 8, 16, "--json", tmp_path / "r.json"], capsys)
+    code, out, _ = run(["evaluate", train, test, "--top", 1, 2, "--k", 8, 16,
+                        "--json", tmp_path / "r.json"], capsys)
     assert code == 0 and "top-1" in out and "top-2" in out
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     assert [r["k"] for r in results] == [8, 16] and all(0 <= r["top-2"] <= 1 for r in results)
 
 
-def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
+def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path, capsys,
+                                                                         monkeypatch):
     make_folder(tmp_path / "root" / "cifar10", n=12, side=32)
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
     out = tmp_path / "c.npy"
@@ -72,8 +76,8 @@ def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path
     stream = ImageFolderStream.for_dataset("cifar10", "test")
     expected = extract(RandomDepthwiseSignNet.for_dataset("cifar10", 8), stream, progress=False)
     assert np.array_equal(np.load(out), np.asarray(expected))
-    code, _, _ = run(["features", "cifar10", "--k", 8, "--out", tmp_path / "s.npy", "--preset", "stl10",
-                      "--seed", 5], capsys)
+    code, _, _ = run(["features", "cifar10", "--k", 8, "--out", tmp_path / "s.npy",
+                      "--preset", "stl10", "--seed", 5], capsys)
     network = json.loads((tmp_path / "s.json").read_text())["network"]
     assert code == 0 and (network["kernel_size"], network["n_blocks"], network["seed"]) == (3, 3, 5)
 
@@ -99,12 +103,16 @@ def test_errors_are_one_line_with_a_nonzero_status(folder, tmp_path, capsys):
     cases = [
         (["features", tmp_path / "nothing", "--out", "x.npy"], "neither a dataset"),
         (["features", folder, "--out", tmp_path / "x.txt"], "--out must name an .npy file"),
-        (["features", folder, "--out", tmp_path / "x.npy", "--resize", "big"], "--resize takes S or HxW"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--resize", "big"],
+         "--resize takes S or HxW"),
         (["features", folder, "--out", tmp_path / "x.npy", "--split", "val"], "splits found"),
         (["features", folder, "--out", tmp_path / "x.npy", "--k", 0], "--k must be a positive"),
-        (["features", folder, "--out", tmp_path / "x.npy", "--preset", "imagenet"], "--preset must be one of"),
-        (["features", folder, "--out", tmp_path / "x.npy", "--k", 4, "--workers", 1], "--resize HxW"),
-        (["features", folder, "--out", good, "--k", 5, "--resize", 16], "not written with these settings"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--preset", "imagenet"],
+         "--preset must be one of"),
+        (["features", folder, "--out", tmp_path / "x.npy", "--k", 4, "--workers", 1],
+         "--resize HxW"),
+        (["features", folder, "--out", good, "--k", 5, "--resize", 16],
+         "not written with these settings"),
         (["evaluate", good, tmp_path / "missing.npy"], "no features file"),
         (["evaluate", good, tmp_path / "h.npy"], "train has 4 features per image, test 8"),
         (["evaluate", good, tmp_path / "nolabels.npy"], "--test-labels"),

@@ -19,7 +19,8 @@ def easy_task(n=256, seed=0):
 def test_fit_learns_an_easy_task():
     x, y = easy_task()
     model = cnn.SmallCNN(n_classes=2, width=8, image_size=8)
-    losses = cnn.fit(model, x, y, epochs=3, batch_size=32, augment=False, device="cpu", progress=False)
+    losses = cnn.fit(model, x, y, epochs=3, batch_size=32, augment=False, device="cpu",
+                     progress=False)
     assert len(losses) == 3 and losses[-1] < losses[0]
     xt, yt = easy_task(200, seed=1)
     assert cnn.accuracy(model, xt, yt) > 0.9

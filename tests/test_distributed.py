@@ -58,7 +58,8 @@ def test_the_file_holds_the_engines_features(tmp_path, dtype):
     else:
         assert stored.dtype == np.int16 and np.array_equal(stored, expected.counts)
     feats, got_labels, meta = load_features(out)
-    assert np.array_equal(np.asarray(feats), np.asarray(expected)) and np.array_equal(got_labels, labels)
+    assert (np.array_equal(np.asarray(feats), np.asarray(expected))
+            and np.array_equal(got_labels, labels))
     assert meta["denominator"] == expected.denominator and meta["network"] == net.config
 
 
@@ -94,7 +95,8 @@ def test_a_rank_that_died_is_resumed_by_a_run_of_another_size(tmp_path, monkeypa
             on_batch(lo, hi, rows)
         return real_compute(net, images, out, start=start, on_batch=counting, **kw)
     monkeypatch.setattr(features, "compute", dies_after_one_batch)
-    monkeypatch.setattr(distributed.time, "monotonic", lambda: 1e9 + len(batches) * 10)  # sync every batch
+    # sync every batch
+    monkeypatch.setattr(distributed.time, "monotonic", lambda: 1e9 + len(batches) * 10)
     with pytest.raises(KeyboardInterrupt):
         write_features(net, x, out, group=Ranks(rank=0, world=3), batch_size=2)
     assert batches == [(10, 12)]
@@ -116,7 +118,8 @@ def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
     with pytest.raises(OutputExistsError, match="not written with these settings"):
         write_features(RandomDepthwiseSignNet(8, seed=1), x, out)
     write_features(RandomDepthwiseSignNet(8, seed=1), x, out, overwrite=True)
-    assert np.array_equal(np.load(out), np.asarray(extract(RandomDepthwiseSignNet(8, seed=1), x, progress=False)))
+    assert np.array_equal(np.load(out),
+                          np.asarray(extract(RandomDepthwiseSignNet(8, seed=1), x, progress=False)))
     np.save(tmp_path / "other.npy", np.zeros((6, 8)))
     with pytest.raises(OutputExistsError):
         write_features(net, x, tmp_path / "other.npy")

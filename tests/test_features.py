@@ -17,7 +17,8 @@ def pixels(n=20, size=32, seed=0):
                          generator=torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 44), ("corel", 36)])
+@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 44),
+                                          ("corel", 36)])
 def test_engine_agrees_with_the_network(dataset, size):
     net = RandomDepthwiseSignNet.for_dataset(dataset, 300)
     x = pixels(12, size)
@@ -122,7 +123,8 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
             on_batch(lo, hi, rows)
         return real_compute(net, images, out, start=start, on_batch=counting, **kw)
     monkeypatch.setattr(features, "compute", dies_after_two_batches)
-    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+    # record every batch
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)
     with pytest.raises(KeyboardInterrupt):
         extract(net, x, cache=tmp_path, batch_size=3, progress=False)
     progress_file, = tmp_path.glob("*.progress.json")
@@ -210,7 +212,8 @@ def slow_compute(*args, on_batch, **kw):  # 20 ms a batch: runs long enough to b
         on_batch(lo, hi, rows)
     return real_compute(*args, on_batch=paced, **kw)
 features.compute = slow_compute
-x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8,
+                  generator=torch.Generator().manual_seed(0))
 f = extract(RandomDepthwiseSignNet(k), x, cache=folder, batch_size=4, progress=False)
 np.save(out, np.asarray(f.counts))
 """
@@ -222,11 +225,13 @@ def _extraction(tmp_path, n, k, out):
     script = tmp_path / "extract.py"
     script.write_text(EXTRACT_SCRIPT)
     return subprocess.Popen([sys.executable, str(script), str(n), str(k), str(tmp_path / "cache"),
-                             str(tmp_path / out)], env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+                             str(tmp_path / out)],
+                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
 
 
 def _wait_until_started(folder, timeout=60):
-    """The progress file of a running extraction in ``folder`` (it exists while rows are written)."""
+    """The progress file of a running extraction in ``folder`` (it exists while rows are
+    written)."""
     import time
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -303,7 +308,8 @@ def _dies_after(monkeypatch, n_batches, action=None):
             on_batch(lo, hi, rows)
         return real_compute(net, images, out, start=start, on_batch=counting, **kw)
     monkeypatch.setattr(features, "compute", compute)
-    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+    # record every batch
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)
 
 
 def test_partial_file_deleted_during_the_run_keeps_the_work(tmp_path, monkeypatch):
@@ -344,7 +350,8 @@ def test_read_only_data_root_reads_its_cache_and_writes_elsewhere(tmp_path, monk
     first = extract(net, pixels(5), cache=True, progress=False)  # written in the data root
     assert list((root / "cache" / "features").glob("*.npy"))
     real_writable = paths._writable
-    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and real_writable(f))
+    monkeypatch.setattr(paths, "_writable",
+                        lambda f: not str(f).startswith(str(root)) and real_writable(f))
     again = extract(net, pixels(5), cache=True, progress=False)  # read from the read-only root
     assert np.array_equal(first.counts, again.counts)
     with pytest.warns(UserWarning, match="not writable"):

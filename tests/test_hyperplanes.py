@@ -15,7 +15,8 @@ def images(n=6, size=32, seed=0):
 
 @pytest.mark.parametrize("kernel_size,padding,size", [(5, 1, 32), (3, 1, 20), (5, 0, 17)])
 def test_first_layer_feature_is_a_patch_count(kernel_size, padding, size):
-    net = RandomDepthwiseSignNet(12, kernel_size=kernel_size, n_blocks=0, first_padding=padding).double()
+    net = RandomDepthwiseSignNet(12, kernel_size=kernel_size, n_blocks=0,
+                                 first_padding=padding).double()
     x = images(size=size)
     patches = image_patches(x, kernel_size, padding)
     side = size + 2 * padding - kernel_size + 1
@@ -35,7 +36,8 @@ def test_first_layer_feature_is_a_patch_count(kernel_size, padding, size):
 def test_patch_dot_product_is_the_convolution():
     net = RandomDepthwiseSignNet(3, n_blocks=0).double()
     x = images(2)
-    conv = torch.nn.functional.conv2d(x, net.conv_weight, net.conv_bias, padding=1)  # 2 x 3 x 30 x 30
+    # 2 x 3 x 30 x 30
+    conv = torch.nn.functional.conv2d(x, net.conv_weight, net.conv_bias, padding=1)
     patches = image_patches(x, 5, 1)
     by_patches = patches @ net.conv_weight.reshape(3, -1).T + net.conv_bias
     assert torch.allclose(by_patches.transpose(1, 2).reshape(2, 3, 30, 30), conv, atol=1e-12)
@@ -45,7 +47,8 @@ def test_patches_on_the_hyperplane_count_zero():
     patches = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [2.0, 2.0]]], dtype=torch.float64)
     w = torch.tensor([1.0, 0.0], dtype=torch.float64)
     counts = side_counts(patches, w, 0.0)
-    assert counts["positive"].item() == 2 and counts["negative"].item() == 1 and counts["on"].item() == 1
+    assert (counts["positive"].item() == 2 and counts["negative"].item() == 1
+            and counts["on"].item() == 1)
     assert fraction_feature(patches, w, 0.0).item() == pytest.approx((2 - 1) / 4)
 
 

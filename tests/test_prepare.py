@@ -41,7 +41,8 @@ def test_extracts_the_shared_tarball_into_place_and_leaves_no_temporary_folder(d
 
 def test_a_corrupt_tarball_is_named_and_leaves_nothing_half_extracted(dirs):
     root, shared = dirs
-    good = _tarball(shared / "good.tar", {f"corel/database/c/{i}.jpg": b"z" * 5000 for i in range(4)})
+    good = _tarball(shared / "good.tar",
+                    {f"corel/database/c/{i}.jpg": b"z" * 5000 for i in range(4)})
     (shared / "corel.tar").write_bytes(good.read_bytes()[:6000])  # cut mid-archive
     with pytest.raises(prepare.PrepareError, match="corel.*corel.tar"):
         prepare.prepare("corel")
@@ -66,7 +67,8 @@ def test_a_tarball_without_the_dataset_folder_is_refused(dirs):
 
 
 def test_missing_everywhere_stops_with_one_line_saying_how_to_get_it(dirs, capsys):
-    with pytest.raises(prepare.PrepareError, match="'miniimagenet10' is missing.*miniimagenet10.tar"):
+    with pytest.raises(prepare.PrepareError,
+                       match="'miniimagenet10' is missing.*miniimagenet10.tar"):
         prepare.prepare("miniimagenet10")
     assert prepare.main(["miniimagenet10"]) == 1
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Reproduction records: chapters run as scripts, their results and failures kept with provenance."""
+"""Reproduction records: chapters run as scripts, their results and failures kept with
+provenance."""
 import json
 import textwrap
 
@@ -37,7 +38,8 @@ CHAPTER = textwrap.dedent('''\
 
 def fake_book(tmp_path, chapters):
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: chapters/{c}\n" for c in chapters))
+        "format: jb-book\nroot: intro\nchapters:\n"
+        + "".join(f"  - file: chapters/{c}\n" for c in chapters))
     (tmp_path / "chapters").mkdir()
     for name, body in chapters.items():
         (tmp_path / "chapters" / f"{name}.md").write_text(body)
@@ -61,17 +63,20 @@ def test_run_writes_a_record_per_chapter_with_results_or_the_failure(tmp_path):
     assert ok["results"]["toy-smoke"]["value"] == 1 and ok["commit"] == "abc123"
     assert ok["wall_seconds"] > 0 and ok["device"]
     failed = json.loads((book / "records" / "smoke" / "02_broken.json").read_text())
-    assert failed["results"] == {} and any("ZeroDivisionError" in line for line in failed["log_tail"])
+    assert failed["results"] == {} and any("ZeroDivisionError" in line
+                                           for line in failed["log_tail"])
     found, text = record.result("01_toy", "toy", "smoke", root=book)
     assert found["value"] == 1 and "smoke profile, recorded on" in text and "abc123" in text
     missing, why = record.result("02_broken", "toy", "smoke", root=book)
     assert missing is None and "failed" in why
-    assert record.result("03_absent", "toy", "smoke", root=book) == (None, "no paper-profile record yet")
+    assert (record.result("03_absent", "toy", "smoke", root=book)
+            == (None, "no paper-profile record yet"))
 
 
 def test_pack_and_unpack_keep_every_file(tmp_path):
     src = tmp_path / "src" / "toy"
-    for name, data in {"train/a/1.jpg": b"\xff\xd8one", "train/b/2.jpg": b"", "test/a/3.jpg": b"three"}.items():
+    for name, data in {"train/a/1.jpg": b"\xff\xd8one", "train/b/2.jpg": b"",
+                       "test/a/3.jpg": b"three"}.items():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_bytes(data)
     packed = record.pack(src, tmp_path / "toy.npz")

@@ -24,7 +24,8 @@ def test_feature_distances_equal_scipy_wasserstein():
     rng = np.random.default_rng(1)
     counts = rng.integers(-225, 226, (4, 300))
     D = feature_distances(counts, 225)
-    assert D[1, 3].item() == pytest.approx(wasserstein_distance(counts[1] / 225, counts[3] / 225), abs=1e-12)
+    assert D[1, 3].item() == pytest.approx(wasserstein_distance(counts[1] / 225, counts[3] / 225),
+                                           abs=1e-12)
     assert torch.allclose(D, D.T) and torch.all(D.diagonal() == 0)
 
 
@@ -39,7 +40,8 @@ def test_separation_ratio_by_hand():
     # within: pairs (0,1) -> 1 and (2,3) -> 2, each counted twice: mean 1.5; between: 4
     assert separation_ratio(D, labels) == pytest.approx(4 / 1.5)
     # a bootstrap sample repeating image 0: its self-pairs are left out
-    assert separation_ratio(D, labels, torch.tensor([0, 0, 1, 2, 3])) == pytest.approx(4 / ((4 * 1 + 2 * 2) / 6))
+    assert separation_ratio(D, labels, torch.tensor([0, 0, 1, 2, 3])) == pytest.approx(
+        4 / ((4 * 1 + 2 * 2) / 6))
 
 
 def test_bootstrap_interval_brackets_the_ratio_for_separated_classes():
@@ -89,5 +91,6 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert [d["space"] for d in diffs] == ["features, k=8", "features, k=32"]
     assert all(r["low"] <= r["ratio"] <= r["high"] for r in ratios)
     rows = margin_rows(images, labels, feats, [8, 32], C=100.0, device="cpu")
-    assert [(r["space"], r["dimension"]) for r in rows] == [("pixels", 3072), ("features", 8), ("features", 32)]
+    assert [(r["space"], r["dimension"]) for r in rows] == [("pixels", 3072), ("features", 8),
+                                                            ("features", 32)]
     assert rows[0]["train accuracy"] == 1.0  # 24 images in 3072 dimensions are separable

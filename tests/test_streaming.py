@@ -9,13 +9,14 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from rdsc import classify, data, features, streaming
+from rdsc import classify, data, features
 from rdsc.features import FeatureArray, extract
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.streaming import ImageFolderStream, as_stream
 
 
-def make_folder(root, n=14, side=16, classes=("ant", "bee", "cat"), splits=("train", "test"), seed=0):
+def make_folder(root, n=14, side=16, classes=("ant", "bee", "cat"), splits=("train", "test"),
+                seed=0):
     """``root/<split>/<class>/<i>.png``: random RGB images, a few grayscale ones."""
     rng = np.random.default_rng(seed)
     for split in splits:
@@ -51,17 +52,21 @@ def test_a_named_grayscale_dataset_streams_one_channel(tmp_path):
     stream = ImageFolderStream.for_dataset("mnist", "test", root=tmp_path)
     assert stream.image_shape == (1, 12, 12) == tuple(images.shape[1:])
     net = RandomDepthwiseSignNet(8, in_channels=1)
-    assert np.array_equal(extract(net, stream, progress=False).counts, extract(net, images, progress=False).counts)
+    assert np.array_equal(extract(net, stream, progress=False).counts,
+                          extract(net, images, progress=False).counts)
 
 
 def test_datasets_loaders_and_iterables_stream_the_same_features():
-    x = torch.randint(0, 256, (13, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    x = torch.randint(0, 256, (13, 3, 16, 16), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(1))
     net = RandomDepthwiseSignNet(24)
     expected = extract(net, x, progress=False).counts
     labelled = TensorDataset(x, torch.arange(13))  # (image, label) items: the image is used
-    for source in (labelled, DataLoader(labelled, batch_size=5), DataLoader(x.float() / 255, batch_size=4),
+    for source in (labelled, DataLoader(labelled, batch_size=5),
+                   DataLoader(x.float() / 255, batch_size=4),
                    as_stream([x[:6], x[6:]], n_images=13)):
-        assert np.array_equal(extract(net, source, batch_size=4, progress=False).counts, expected), source
+        assert np.array_equal(extract(net, source, batch_size=4, progress=False).counts,
+                              expected), source
 
 
 def test_bad_streams_say_what_is_wrong(folder, tmp_path):
@@ -77,7 +82,8 @@ def test_bad_streams_say_what_is_wrong(folder, tmp_path):
         extract(net, TensorDataset(x), cache=tmp_path, progress=False)
     with pytest.raises(ValueError, match="has shape"):
         extract(net, as_stream([x, x[:, :, :8]], n_images=12), progress=False)
-    Image.new("RGB", (20, 16)).save(folder / "train" / "ant" / "9999.png")  # another size, last in order
+    # another size, last in order
+    Image.new("RGB", (20, 16)).save(folder / "train" / "ant" / "9999.png")
     with pytest.raises(ValueError, match="resize"):
         extract(net, ImageFolderStream(folder, "train"), progress=False)
     with pytest.raises(data.DatasetNotFoundError, match="splits found"):
@@ -97,16 +103,19 @@ def test_stream_cache_resumes_decoding_only_the_missing_images(folder, tmp_path,
             on_batch(lo, hi, rows)
         return real_compute(net, images, out, start=start, on_batch=counting, **kw)
     monkeypatch.setattr(features, "compute", dies_after_two_batches)
-    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)  # record every batch
+    # record every batch
+    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)
     with pytest.raises(KeyboardInterrupt):
-        extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, batch_size=3, progress=False)
+        extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, batch_size=3,
+                progress=False)
     progress_file, = tmp_path.glob("*.progress.json")
     assert json.loads(progress_file.read_text())["rows_done"] == 6
     monkeypatch.undo()
 
     decoded = []
     real_decode = data._decode
-    monkeypatch.setattr(data, "_decode", lambda path, prep: decoded.append(path) or real_decode(path, prep))
+    monkeypatch.setattr(data, "_decode",
+                        lambda path, prep: decoded.append(path) or real_decode(path, prep))
     stream = ImageFolderStream(folder, "train")  # decodes its first image for the shape
     decoded.clear()
     resumed = extract(net, stream, cache=tmp_path, batch_size=3, progress=False)
@@ -118,7 +127,8 @@ def test_stream_cache_resumes_decoding_only_the_missing_images(folder, tmp_path,
     assert np.array_equal(again.counts, expected) and len(list(tmp_path.glob("*.npy"))) == 1
     Image.new("RGB", (16, 16), "red").save(stream.files[0])
     changed = extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, progress=False)
-    assert len(list(tmp_path.glob("*.npy"))) == 2 and not np.array_equal(changed.counts[0], expected[0])
+    assert (len(list(tmp_path.glob("*.npy"))) == 2
+            and not np.array_equal(changed.counts[0], expected[0]))
 
 
 # --- the linear SVM on a feature matrix larger than memory ---------------------------------------
@@ -182,5 +192,6 @@ def test_svm_reads_a_matrix_larger_than_memory_in_row_blocks(tmp_path, monkeypat
     # numpy's allocations (tracemalloc sees numpy's, not torch's): a few blocks, not the matrix
     block_bytes, matrix_bytes = block_rows * k * 2, n * k * 2
     assert peak < 4 * block_bytes < matrix_bytes / 4, (peak, block_bytes, matrix_bytes)
-    predicted = np.concatenate([svm.predict(X[lo:lo + block_rows]) for lo in range(0, n, block_rows)])
+    predicted = np.concatenate([svm.predict(X[lo:lo + block_rows])
+                                for lo in range(0, n, block_rows)])
     assert (predicted == y).mean() > 0.9

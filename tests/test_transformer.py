@@ -35,8 +35,9 @@ def _features(net, x):
     return np.asarray(extract(net, torch.as_tensor(x), progress=False))
 
 
-@pytest.mark.parametrize("layout", ["uint8 NCHW", "float q/255 NCHW", "floats NCHW", "flat inferred",
-                                    "flat image_shape", "flat -1", "grayscale NHW", "torch tensor"])
+@pytest.mark.parametrize("layout", ["uint8 NCHW", "float q/255 NCHW", "floats NCHW",
+                                    "flat inferred", "flat image_shape", "flat -1", "grayscale NHW",
+                                    "torch tensor"])
 def test_exactly_the_engines_features(layout):
     x8 = pixels(7)
     k, net = 24, RandomDepthwiseSignNet(24, kernel_size=5, n_blocks=1, seed=11)
@@ -64,7 +65,8 @@ def test_exactly_the_engines_features(layout):
     assert got.dtype == np.float32 and got.shape == (7, k)
     assert np.array_equal(got, expected)
     assert t.n_features_in_ == int(np.prod(t.image_shape_))
-    assert list(t.get_feature_names_out()[:2]) == ["randomdepthwisesignfeatures0", "randomdepthwisesignfeatures1"]
+    assert list(t.get_feature_names_out()[:2]) == ["randomdepthwisesignfeatures0",
+                                                   "randomdepthwisesignfeatures1"]
 
 
 def test_paper_presets_and_cache(tmp_path):
@@ -91,8 +93,10 @@ def stripes(n, side=12, seed=0):
 
 def test_pipeline_with_linear_svc_and_grid_search_over_n_features():
     x, y = stripes(60)
-    pipe = Pipeline([("features", RandomDepthwiseSignFeatures(n_features=64, kernel_size=3, n_blocks=1)),
-                     ("svm", LinearSVC(C=1.0, dual=False))])  # the paper's C=0.005 is for k=100,000
+    # the paper's C=0.005 is for k=100,000
+    pipe = Pipeline([("features", RandomDepthwiseSignFeatures(n_features=64, kernel_size=3,
+                                                              n_blocks=1)),
+                     ("svm", LinearSVC(C=1.0, dual=False))])
     pipe.fit(x[:40], y[:40])
     assert pipe.score(x[40:], y[40:]) >= 0.9
     flat = x.reshape(len(x), -1)  # flattened rows in a grid search: 3 x 12 x 12 inferred
@@ -118,5 +122,6 @@ def test_clear_errors():
     t = RandomDepthwiseSignFeatures(n_features=4).fit(x)
     with pytest.raises(ValueError, match="fitted on images of shape"):
         t.transform(pixels(4).reshape(4, 3, 8, 32))
-    with pytest.raises(ValueError, match="X has 192 features, but RandomDepthwiseSignFeatures is expecting 768"):
+    with pytest.raises(ValueError, match="X has 192 features, but RandomDepthwiseSignFeatures is "
+                                         "expecting 768"):
         t.transform(pixels(4, side=8).reshape(4, -1))
