@@ -107,7 +107,8 @@ def choose_donors(labels, same_class: bool, seed: int = 0) -> np.ndarray:
     or of another class, drawn uniformly with a seeded generator. Returns int64, length N."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) < 2:
-        raise ValueError(f"labels must be a 1-D array of at least 2 labels, got shape {labels.shape}")
+        raise ValueError("labels must be a 1-D array of at least 2 labels, "
+                         f"got shape {labels.shape}")
     rng = np.random.default_rng(seed)
     donors = np.empty(len(labels), dtype=np.int64)
     for c in np.unique(labels):
@@ -123,7 +124,8 @@ def choose_donors(labels, same_class: bool, seed: int = 0) -> np.ndarray:
         else:
             others = np.flatnonzero(labels != c)
             if len(others) == 0:
-                raise ValueError("all images have one class: an other-class donor needs two classes")
+                raise ValueError("all images have one class: "
+                                 "an other-class donor needs two classes")
             donors[members] = others[rng.integers(0, len(others), size=len(members))]
     return donors
 
@@ -145,7 +147,8 @@ def hue_rotation_matrix(degrees: float) -> torch.Tensor:
     (Rodrigues' formula): greys stay, the mean of the three channels is kept."""
     t = math.radians(degrees)
     u = torch.full((3,), 1 / math.sqrt(3), dtype=torch.float64)
-    cross = torch.tensor([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]], dtype=torch.float64)
+    cross = torch.tensor([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]],
+                         dtype=torch.float64)
     return math.cos(t) * torch.eye(3, dtype=torch.float64) + math.sin(t) * cross \
         + (1 - math.cos(t)) * torch.outer(u, u)
 
@@ -183,7 +186,8 @@ def make_conditions(images: torch.Tensor, labels, *, grey: int, fraction: float 
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     centre = centre_mask(images.shape[2], images.shape[3], fraction)
     ring = ~centre
-    donors = {"other": choose_donors(labels, False, seed), "same": choose_donors(labels, True, seed + 1)}
+    donors = {"other": choose_donors(labels, False, seed),
+              "same": choose_donors(labels, True, seed + 1)}
     other, same = images[donors["other"]], images[donors["same"]]
     conditions = {
         "clean": images,
@@ -296,7 +300,8 @@ def mean_colour_agreement(images, weight: torch.Tensor, bias: torch.Tensor | Non
 
 
 def box_blur(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Each pixel replaced by the mean of its ``size x size`` window (fewer at the border), uint8."""
+    """Each pixel replaced by the mean of its ``size x size`` window (fewer at the border), uint8.
+    """
     _check_images(images)
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be a positive odd number, got {size}")
@@ -352,12 +357,16 @@ def precision_at(features, labels, n: int) -> np.ndarray:
 
 
 def l1_distances(x) -> np.ndarray:
-    """``N x N`` L1 distances between the rows of ``x`` (e.g. histograms: twice the total variation)."""
+    """``N x N`` L1 distances between the rows of ``x``.
+
+    For histograms this is twice the total variation.
+    """
     x = torch.as_tensor(np.asarray(x, dtype=np.float64))
     return torch.cdist(x, x, p=1).numpy()
 
 
 def euclidean_distances(x) -> np.ndarray:
+    """``N x N`` Euclidean (L2) distances between the rows of ``x``."""
     x = torch.as_tensor(np.asarray(x, dtype=np.float64))
     return torch.cdist(x, x).numpy()
 
@@ -406,7 +415,8 @@ def slug(name: str) -> str:
 
 
 def random_net_predictions(net, train_images, train_labels, conditions: dict, *, C: float = 0.005,
-                           device=None, cache=True, name: str = "features") -> dict[str, np.ndarray]:
+                           device=None, cache=True, name: str = "features"
+                           ) -> dict[str, np.ndarray]:
     """The random network + linear SVM (chapter 3), trained on clean images, on every condition.
 
     Features come from :func:`rdsc.features.extract`, cached as ``<name>-train`` and
@@ -423,7 +433,10 @@ def random_net_predictions(net, train_images, train_labels, conditions: dict, *,
 
 
 def model_predictions(model, conditions: dict) -> dict[str, np.ndarray]:
-    """A torch classifier (floats in [0, 1] -> logits) on every condition: ``{condition: labels}``."""
+    """A torch classifier (floats in [0, 1] -> logits) on every condition.
+
+    Returns ``{condition: labels}``.
+    """
     from rdsc.cnn import logits
     return {cond: logits(model, images).argmax(1).numpy() for cond, images in conditions.items()}
 
@@ -439,22 +452,27 @@ class HistogramSVM:
         self.bins, self.C, self.device = bins, C, device
 
     def _features(self, images):
-        return ((colour_histograms(images, bins=self.bins) - self.mean_) / self.scale_).astype(np.float32)
+        h = colour_histograms(images, bins=self.bins)
+        return ((h - self.mean_) / self.scale_).astype(np.float32)
 
     def fit(self, images, labels) -> "HistogramSVM":
+        """Standardise the training histograms and fit the linear SVM on them."""
         from rdsc.classify import LinearSVM
         h = colour_histograms(images, bins=self.bins)
         self.mean_, std = h.mean(0), h.std(0)
         self.scale_ = np.where(std > 0, std, 1.0)
-        self.svm_ = LinearSVM(C=self.C, device=self.device).fit(self._features(images), np.asarray(labels))
+        self.svm_ = LinearSVM(C=self.C, device=self.device).fit(self._features(images),
+                                                                np.asarray(labels))
         return self
 
     def predict(self, images) -> np.ndarray:
+        """The predicted label of each image."""
         if not hasattr(self, "svm_"):
             raise RuntimeError("call fit(images, labels) before predict")
         return self.svm_.predict(self._features(images))
 
     def predictions(self, conditions: dict) -> dict[str, np.ndarray]:
+        """``{condition: predicted labels}`` for every condition's images."""
         return {cond: self.predict(images) for cond, images in conditions.items()}
 
 
@@ -483,7 +501,8 @@ def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int 
 
 
 def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: np.ndarray,
-                n_classes: int, n_boot: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+                n_classes: int, n_boot: int = 1000, seed: int = 0
+                ) -> dict[str, tuple[float, float, float]]:
     """The chapter's effects, each ``(estimate, low, high)`` over networks and images:
 
     * ``ring cost``: accuracy with a same-class ring minus with an other-class ring (what a
@@ -503,10 +522,12 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     correct = {c: (p == labels).astype(np.float64) for c, p in arrays.items()}
     out = {
         "ring cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
-                               {"s": correct["ring, same class"], "o": correct["ring, other class"]},
+                               {"s": correct["ring, same class"],
+                                "o": correct["ring, other class"]},
                                n_boot, seed),
         "centre cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
-                                 {"s": correct["centre, same class"], "o": correct["centre, other class"]},
+                                 {"s": correct["centre, same class"],
+                                  "o": correct["centre, other class"]},
                                  n_boot, seed),
         "background only above chance": bootstrap(lambda a: a["c"].mean() - 1 / n_classes,
                                                   {"c": correct["background only"]}, n_boot, seed),
@@ -530,6 +551,7 @@ class Downsampled(torch.nn.Module):
         self.model, self.factor = model, int(factor)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool and requantise ``x`` as in :func:`downsample`, then apply the model."""
         if self.factor > 1:
             x = (F.avg_pool2d(x, self.factor) * 255).round() / 255
         return self.model(x)
@@ -571,34 +593,33 @@ def cnn_first_layer(model):
     return conv.weight.detach().cpu(), (lambda v: norm(v))
 
 
-def deepnet_models(archs, train_images, train_labels, *, epochs: int, seed: int = 0, device=None):
-    """Chapter 4's trained networks (``rdsc.deepnets``) where that module exists and works.
+def trained_deepnet_predictions(arch: str, train_images, train_labels, conditions: dict, *,
+                                epochs: int, seed: int = 0, device=None) -> dict[str, np.ndarray]:
+    """Chapter 4's ``arch`` trained end to end (``rdsc.deepnets.trained``, from its model
+    cache when chapter 4 trained it on the same images) on every condition:
+    ``{condition: predicted labels}``."""
+    from rdsc import deepnets
+    model = deepnets.trained(arch, train_images, train_labels, epochs=epochs, seed=seed,
+                             device=device, progress=False)
+    return model_predictions(model, conditions)
 
-    Returns ``({name: model}, notes)``; a missing module or a failure becomes a note, never an
-    error, so this chapter runs with or without chapter 4.
-    """
-    import importlib
-    import importlib.util
-    import inspect
-    models, notes = {}, []
-    if not archs:
-        return models, notes
-    if importlib.util.find_spec("rdsc.deepnets") is None:
-        return models, ["rdsc.deepnets (chapter 4) is not in this book yet: its trained and "
-                        "final-layer-only networks are not compared here"]
-    deepnets = importlib.import_module("rdsc.deepnets")
-    final_only = "final_layer_only" in inspect.signature(deepnets.trained).parameters
-    for arch in archs:
-        variants = [(f"{arch} (trained)", {})]
-        if final_only:
-            variants.append((f"{arch} (random, final layer trained)", {"final_layer_only": True}))
-        for name, extra in variants:
-            try:
-                models[name] = deepnets.trained(arch, train_images, train_labels, epochs=epochs,
-                                                seed=seed, **extra).to(device or "cpu").eval()
-            except Exception as err:  # chapter 4's code is not this chapter's to debug
-                notes.append(f"{name}: rdsc.deepnets failed ({type(err).__name__}: {err})"[:300])
-    if not final_only:
-        notes.append("rdsc.deepnets.trained has no final_layer_only option: final-layer-only "
-                     "random-weight networks are not compared here")
-    return models, notes
+
+def random_deepnet_predictions(arch: str, train_images, train_labels, conditions: dict, *,
+                               seed: int, n_calibration: int, C: float = 0.005,
+                               device=None) -> dict[str, np.ndarray]:
+    """Chapter 4's final-layer-only baseline on every condition: a frozen random-weight
+    ``arch`` (batch norm recalibrated on ``n_calibration`` training images), its pooled
+    representation z-scored, the paper's linear SVM trained on clean images.
+    Returns ``{condition: predicted labels}``."""
+    from rdsc.baselines import calibration_subset, svm_scores
+    from rdsc.deepnets import random_embeddings
+    calib = train_images[calibration_subset(len(train_images), n_calibration, seed)]
+    names = list(conditions)
+    train_f, *test_f = random_embeddings(arch, calib, [train_images, *conditions.values()],
+                                         seed=seed, n_classes=int(np.max(train_labels)) + 1,
+                                         device=device)
+    # one SVM for every condition: fitted on clean images, scored on the stacked conditions
+    scores, _ = svm_scores(train_f, train_labels, np.concatenate(test_f), C=C, scale=True,
+                           device=device)
+    bounds = np.cumsum([0] + [len(f) for f in test_f])
+    return {name: scores[lo:hi].argmax(1) for name, lo, hi in zip(names, bounds[:-1], bounds[1:])}

@@ -8,6 +8,7 @@ Every method is reduced to ``N_test x classes`` scores on the same test images; 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from rdsc.classify import LinearSVM, topk_accuracy
 
 TOPK = (1, 2, 3, 4, 5)
+RDSC = "rdsc (random depthwise sign) + SVM"  # the method this book is about
 
 
 def standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -139,7 +141,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     head = (f"rdsc beats all {len(diff)} final-layer-only baselines at top-1, on every seed"
             if len(beaten) == len(diff) else
             f"rdsc beats {len(beaten)} of the {len(diff)} final-layer-only baselines on every "
-            f"seed; not: {', '.join(diff.loc[~diff['beats every seed'], 'baseline'])}")
+            f"seed; not: {'; '.join(diff.loc[~diff['beats every seed'], 'baseline'])}")
     spread = closest["± (seeds)"]
     seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
              else "a single seed")
@@ -234,3 +236,151 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
     where = ("within test-set noise of" if abs(diff) <= noise
              else "above" if diff > 0 else "below")
     return f"{diff:+.1f} points ({where} {other}; noise ±{noise:.1f})"
+
+
+# --- every method on one split: what the chapter calls, one function per family ---------------
+
+@dataclass
+class Split:
+    """The images every method of one dataset sees: class-balanced train and test subsets.
+
+    ``train_images``/``test_images``: ``N x 3 x H x W`` uint8 tensors; labels: int arrays.
+    """
+
+    dataset: str
+    train_images: torch.Tensor
+    train_labels: np.ndarray
+    test_images: torch.Tensor
+    test_labels: np.ndarray
+    classes: list
+
+    @classmethod
+    def load(cls, dataset: str, n_train: int | None, n_test: int | None) -> "Split":
+        """``n_train`` / ``n_test`` class-balanced images (None: all) of ``dataset``."""
+        from rdsc import data
+        train_images, train_labels, classes = data.load(dataset, "train")
+        test_images, test_labels, _ = data.load(dataset, "test")
+        tr = data.subset(train_labels, n_train, seed=0)
+        te = data.subset(test_labels, n_test, seed=1)
+        return cls(dataset, train_images[tr], train_labels[tr].numpy(), test_images[te],
+                   test_labels[te].numpy(), list(classes))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return len(self.classes)
+
+
+def rdsc_rows(split: Split, *, n_features: int, seed: int, C: float = 0.005,
+              device=None) -> list[dict]:
+    """The random depthwise sign network of ``split.dataset`` (chapter 3's, features cached)
+    and the paper's LinearSVM on its raw features: one row."""
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+    net = RandomDepthwiseSignNet.for_dataset(split.dataset, n_features, seed=seed)
+    start = time.perf_counter()
+    f_train, f_test = (extract(net, images, cache=True, name=f"{split.dataset}-{part}",
+                               device=device, progress=False)
+                       for images, part in ((split.train_images, "train"),
+                                            (split.test_images, "test")))
+    seconds = time.perf_counter() - start
+    scores, fit_s = svm_scores(f_train, split.train_labels, f_test, C=C, device=device)
+    return [row(RDSC, "rdsc", scores, split.test_labels, dim=net.n_features,
+                seconds_features=seconds, seconds_fit=fit_s, seed=seed)]
+
+
+def trained_rows(split: Split, *, archs, epochs: int | None, cnn_epochs: int | None,
+                 device=None) -> list[dict]:
+    """Networks trained end to end on ``split``: each of ``archs`` for ``epochs`` with the
+    authors' recipe (``rdsc.deepnets``, cached for other chapters), and the small CNN of
+    ``rdsc.cnn`` for ``cnn_epochs`` (None: not run). One row each."""
+    from rdsc import cnn, deepnets
+    rows = []
+    for arch in archs:
+        model = deepnets.trained(arch, split.train_images, split.train_labels, epochs=epochs,
+                                 seed=0, device=device, progress=False)
+        rows.append(row(f"{arch}, trained {epochs} epochs", "trained",
+                        cnn.logits(model, split.test_images).numpy(), split.test_labels,
+                        dim=model.embed_dim, seconds_features=0,
+                        seconds_fit=model.train_seconds, seed=0, note="authors' recipe"))
+    if cnn_epochs:
+        small = cnn.trained(split.train_images, split.train_labels, epochs=cnn_epochs, seed=0,
+                            device=device, progress=False)
+        rows.append(row(f"small CNN, trained {cnn_epochs} epochs", "trained",
+                        cnn.logits(small, split.test_images).numpy(), split.test_labels,
+                        dim=small.config["hidden"], seconds_features=0,
+                        seconds_fit=small.train_seconds, seed=0, note="rdsc.cnn (AdamW)"))
+    return rows
+
+
+KMEANS = "k-means (Coates et al. 2011)"
+RANDOM_FILTERS = "random filters, same pipeline"
+
+
+def unsupervised_rows(split: Split, *, n_filters: int, n_patches: int, C: float = 0.005,
+                      device=None) -> list[dict]:
+    """Coates, Lee & Ng's single-layer pipeline with k-means centroids, and with random
+    filters (their control), each followed by the LinearSVM on z-scored features."""
+    from rdsc.unsupervised import KMeansFeatures
+    rows = []
+    for filters, label in (("kmeans", KMEANS), ("random", RANDOM_FILTERS)):
+        start = time.perf_counter()
+        km = KMeansFeatures(n_filters, filters=filters, n_patches=n_patches,
+                            seed=0).fit(split.train_images)
+        k_train = km.transform(split.train_images, device=device)
+        k_test = km.transform(split.test_images, device=device)
+        seconds = time.perf_counter() - start
+        scores, fit_s = svm_scores(k_train, split.train_labels, k_test, C=C, scale=True,
+                                   device=device)
+        rows.append(row(f"{label}, K={km.n_filters}", "unsupervised", scores, split.test_labels,
+                        dim=km.n_features, seconds_features=seconds, seconds_fit=fit_s, seed=0))
+    return rows
+
+
+SCATTERING = "scattering J=2 (kymatio)"
+RCF_NAME = "random conv. features (MOSAIKS/RCF)"
+
+
+def peer_rows(split: Split, *, n_features: int, C: float = 0.005, device=None) -> list[dict]:
+    """Other fixed features + the LinearSVM (z-scored): the scattering transform (J = 2) and
+    random convolutional features (RCF) with ``n_features`` features."""
+    from rdsc.peers import RCF, scattering_features
+    rows = []
+    start = time.perf_counter()
+    s_train = scattering_features(split.train_images, J=2, device=device)
+    s_test = scattering_features(split.test_images, J=2, device=device)
+    seconds = time.perf_counter() - start
+    scores, fit_s = svm_scores(s_train, split.train_labels, s_test, C=C, scale=True,
+                               device=device)
+    rows.append(row(SCATTERING, "peers", scores, split.test_labels, dim=s_train.shape[1],
+                    seconds_features=seconds, seconds_fit=fit_s, seed=0))
+    del s_train, s_test
+    start = time.perf_counter()
+    rcf = RCF(3, features=n_features, seed=0)
+    r_train = rcf(split.train_images, device=device)
+    r_test = rcf(split.test_images, device=device)
+    seconds = time.perf_counter() - start
+    scores, fit_s = svm_scores(r_train, split.train_labels, r_test, C=C, scale=True,
+                               device=device)
+    rows.append(row(RCF_NAME, "peers", scores, split.test_labels, dim=rcf.n_features,
+                    seconds_features=seconds, seconds_fit=fit_s, seed=0))
+    return rows
+
+
+
+def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
+    """The chapter's sentences for one dataset's :func:`summary` table, each computed from
+    its numbers: ``final`` (final-layer-only nets), ``kmeans`` and ``random_filters``
+    (unsupervised), ``scattering`` and ``rcf`` (peers), ``trained``. A method that did not
+    run gets "not run"."""
+    methods = list(table["method"])
+
+    def pair(prefix: str) -> str:
+        name = next((m for m in methods if m.startswith(prefix)), None)
+        return verdict_pair(table, RDSC, name, n_test) if name else "not run"
+    final = compare(table, RDSC, "random deep net, final layer")
+    return {"final": verdict_final_layer(final, n_test,
+                                         table.set_index("method").loc[RDSC, "top-1"]),
+            "kmeans": pair(KMEANS), "random_filters": pair(RANDOM_FILTERS),
+            "scattering": pair(SCATTERING), "rcf": pair(RCF_NAME),
+            "trained": verdict_trained(table, RDSC)}

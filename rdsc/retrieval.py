@@ -478,3 +478,34 @@ def compare(a, b, n_boot: int = 2000, seed: int = 0) -> dict:
     d, lo, hi = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
     word = "higher" if lo > 0 else "lower" if hi < 0 else "indistinguishable"
     return {"difference": d, "low": lo, "high": hi, "verdict": word}
+
+
+def trained_verdict(verdict_of: dict[str, str], names) -> str:
+    """Where the random features stand against each trained network ``names``, from
+    :func:`compare`'s words (``verdict_of[name]``: the random features minus that network):
+    "indistinguishable from A; above B; below C"."""
+    names = list(names)
+    if not names:
+        return "not compared with any trained network (none ran)"
+    groups = (("indistinguishable", "indistinguishable from"), ("higher", "above"),
+              ("lower", "below"))
+    parts = []
+    for word, phrase in groups:
+        members = [n for n in names if verdict_of[n] == word]
+        if members:
+            parts.append(f"{phrase} {', '.join(members)}")
+    return "; ".join(parts)
+
+
+def claim_verdict(verdict_of: dict[str, str], names) -> str:
+    """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
+    with random features comparable to trained networks' last hidden layer)."""
+    names = list(names)
+    if not names:
+        return "leaves the paper's claim untested (no trained network ran)"
+    words = [verdict_of[n] for n in names]
+    if "lower" not in words:
+        return "supports the paper's claim for these networks"
+    if any(w in ("higher", "indistinguishable") for w in words):
+        return "supports the claim only for the networks the random features are not below"
+    return "does not support the paper's claim here"

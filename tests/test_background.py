@@ -1,18 +1,12 @@
 """rdsc.background: masks, compositing, donors, colour changes, capture, bootstrap, mechanism,
-retrieval helpers; and chapter 8 under papermill while _toc.yml does not list it yet."""
-import json
-from pathlib import Path
+retrieval helpers, chapter 4's deep networks on the conditions (tests/test_chapters.py runs
+the chapter itself)."""
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from rdsc import background as bg
-
-from conftest import require_real_data
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def random_images(n=12, h=8, w=8, seed=0):
@@ -20,7 +14,8 @@ def random_images(n=12, h=8, w=8, seed=0):
     return torch.randint(0, 256, (n, 3, h, w), generator=gen, dtype=torch.uint8)
 
 
-@pytest.mark.parametrize("h,w,fraction", [(32, 32, 0.5), (112, 112, 0.5), (7, 10, 0.3), (128, 128, 0.5)])
+@pytest.mark.parametrize("h,w,fraction",
+                         [(32, 32, 0.5), (112, 112, 0.5), (7, 10, 0.3), (128, 128, 0.5)])
 def test_masks_are_complementary_and_area_matched(h, w, fraction):
     centre, ring = bg.centre_mask(h, w, fraction), bg.ring_mask(h, w, fraction)
     assert centre.dtype == torch.bool and centre.shape == (h, w)
@@ -156,7 +151,8 @@ def test_bootstrap_interval():
     const = np.ones((2, 50))
     assert bg.bootstrap(lambda a: a["x"].mean(), {"x": const}, n_boot=50) == (1.0, 1.0, 1.0)
     # pairs stay paired: the difference of an array with itself is always 0
-    assert bg.bootstrap(lambda a: (a["a"] - a["b"]).mean(), {"a": x, "b": x.copy()}, n_boot=50) == (0, 0, 0)
+    assert bg.bootstrap(lambda a: (a["a"] - a["b"]).mean(), {"a": x, "b": x.copy()},
+                        n_boot=50) == (0, 0, 0)
     with pytest.raises(ValueError, match="one shape"):
         bg.bootstrap(lambda a: 0.0, {"a": x, "b": x[:, :10]})
 
@@ -166,7 +162,8 @@ def test_effect_rows_on_constructed_predictions():
     donor = (labels + 1) % 4
     clean = labels.copy()
     preds = {c: clean.copy() for c in bg.CONDITIONS}
-    preds["ring, other class"] = np.where(np.arange(100) % 2 == 0, donor, labels)  # half go to the donor
+    # half go to the donor
+    preds["ring, other class"] = np.where(np.arange(100) % 2 == 0, donor, labels)
     preds["centre, other class"] = np.where(np.arange(100) % 2 == 0, (labels + 2) % 4, labels)
     preds["background only"] = np.zeros(100, dtype=int)  # always class 0: 25% correct, chance 25%
     out = bg.effect_rows([preds, preds, preds], labels, donor, 4, n_boot=100)
@@ -185,7 +182,8 @@ def test_mean_colour_agreement_can_be_one_and_near_half():
     gen = torch.Generator().manual_seed(0)
     w = torch.randn(16, 3, 5, 5, generator=gen)
     b = torch.randn(16, generator=gen)
-    flat = torch.randint(0, 256, (4, 3, 1, 1), dtype=torch.uint8).expand(-1, -1, 12, 12).contiguous()
+    flat = torch.randint(0, 256, (4, 3, 1, 1), dtype=torch.uint8)
+    flat = flat.expand(-1, -1, 12, 12).contiguous()
     # constant images, no padding: every patch is its mean colour, so a == z
     assert np.allclose(bg.mean_colour_agreement(flat, w, b, padding=0), 1.0)
     # zero-sum filters and no bias: the mean part is 0, so agreement is the share of z <= 0
@@ -245,7 +243,8 @@ def test_precision_and_partial_correlations():
     lab = np.repeat(np.arange(4), 10)
     out = bg.distance_partial_correlations(Db, Db, Dc, lab)
     assert out["border"] > 0.99 and abs(out["centre"]) < 0.2
-    resampled = bg.distance_partial_correlations(Db, Db, Dc, lab, index=np.array([0, 0, 1, 2, 3, 5, 7, 9, 11]))
+    resampled = bg.distance_partial_correlations(Db, Db, Dc, lab,
+                                                 index=np.array([0, 0, 1, 2, 3, 5, 7, 9, 11]))
     assert resampled["border"] > 0.99
 
 
@@ -266,16 +265,20 @@ def test_slug():
     assert len({bg.slug(c) for c in bg.CONDITIONS}) == len(bg.CONDITIONS)
 
 
-def test_chapter_runs_at_smoke_profile_until_listed(tmp_path, results_dir):
-    """Chapter 8 under papermill (smoke); tests/test_chapters.py runs it once _toc.yml lists it."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    if "chapters/08_background" in json.dumps(toc):
-        pytest.skip("_toc.yml lists chapter 8: tests/test_chapters.py runs it")
-    require_real_data("cifar10", "miniimagenet10", "corel")
-    from rdsc.chapters import run
-    out = run(ROOT / "chapters" / "08_background.md", tmp_path / "08.ipynb", {"profile": "smoke"}, timeout=900)
-    assert out.is_file()
-    written = sorted(p.name for p in (results_dir / "08_background").glob("*-smoke.json"))
-    assert written, "chapter 8 wrote no results JSON"
-    record = json.loads((results_dir / "08_background" / written[0]).read_text())
-    assert record["profile"] == "smoke"
+def test_random_deepnet_predictions_equal_one_condition_at_a_time():
+    """One SVM over the stacked conditions gives each condition what it would get alone."""
+    from rdsc.baselines import calibration_subset, svm_scores
+    from rdsc.deepnets import random_embeddings
+    gen = torch.Generator().manual_seed(1)
+    labels = np.repeat(np.arange(3), 8)
+    train = torch.randint(0, 256, (24, 3, 32, 32), generator=gen, dtype=torch.uint8)
+    conditions = {"clean": train[:6], "grayscale": bg.grayscale(train[:6])}
+    preds = bg.random_deepnet_predictions("vgg16", train, labels, conditions, seed=3,
+                                          n_calibration=12, device="cpu")
+    assert list(preds) == ["clean", "grayscale"]
+    calib = train[calibration_subset(len(train), 12, 3)]
+    train_f, gray_f = random_embeddings("vgg16", calib, [train, conditions["grayscale"]], seed=3,
+                                        n_classes=3, device="cpu")
+    alone, _ = svm_scores(train_f, labels, gray_f, scale=True, device="cpu")
+    np.testing.assert_array_equal(preds["grayscale"], alone.argmax(1))
+    assert preds["clean"].shape == (6,)

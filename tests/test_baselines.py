@@ -67,3 +67,40 @@ def test_pair_verdict_uses_test_noise():
     assert "within test-set noise of a" in B.verdict_pair(table, "rdsc", "a", 1000)
     assert "above b" in B.verdict_pair(table, "rdsc", "b", 1000)
     assert "below rdsc" in B.verdict_pair(table, "b", "rdsc", 1000)
+
+
+def test_verdicts_name_every_family_or_say_not_run():
+    rows = [{"method": B.RDSC, "family": "rdsc", "dim": 10, "seed": 0, "top-1": 60.0,
+             "top-2": 80.0, "features s": 1, "fit s": 1}]
+    rows += [{"method": "vgg16, random, SVM", "family": "random deep net, final layer", "dim": 5,
+              "seed": s, "top-1": v, "top-2": v + 10, "features s": 1, "fit s": 1}
+             for s, v in enumerate([30.0, 31.0, 32.0])]
+    rows.append({"method": f"{B.KMEANS}, K=32", "family": "unsupervised", "dim": 128, "seed": 0,
+                 "top-1": 70.0, "top-2": 85.0, "features s": 1, "fit s": 1})
+    said = B.verdicts(B.summary(rows), n_test=1000)
+    assert said["final"].startswith("rdsc beats all 1 final-layer-only baselines")
+    assert said["kmeans"].startswith("-10.0 points (below")
+    assert said["random_filters"] == said["scattering"] == said["rcf"] == "not run"
+    assert said["trained"] == "No trained network was run."
+
+
+def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
+    """The functions the chapter calls, on 40 random 32x32 images: one row per method, scores
+    over the split's test images, seconds measured."""
+    import torch
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    gen = torch.Generator().manual_seed(0)
+    labels = np.repeat(np.arange(4), 10)
+    images = torch.randint(0, 256, (40, 3, 32, 32), generator=gen, dtype=torch.uint8)
+    split = B.Split("cifar10", images[::2], labels[::2], images[1::2], labels[1::2],
+                    ["a", "b", "c", "d"])
+    rows = (B.rdsc_rows(split, n_features=32, seed=1, device="cpu")
+            + B.unsupervised_rows(split, n_filters=8, n_patches=500, device="cpu")
+            + B.peer_rows(split, n_features=32, device="cpu")
+            + B.trained_rows(split, archs=[], epochs=None, cnn_epochs=1, device="cpu"))
+    assert [r["family"] for r in rows] == ["rdsc", "unsupervised", "unsupervised", "peers",
+                                           "peers", "trained"]
+    assert [r["dim"] for r in rows[:3]] == [32, 32, 32]  # 4 quadrants x 8 filters
+    for r in rows:
+        assert 0 <= r["top-1"] <= r["top-2"] <= r["top-4"] == 100  # 4 classes: top-5 undefined
+        assert r["features s"] >= 0 and r["fit s"] > 0

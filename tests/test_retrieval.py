@@ -277,3 +277,17 @@ def test_compare_and_table_rows():
     rows = rt.table_rows(res, "loo", n_boot=100)
     assert [r["distance"] for r in rows] == list(rt.DISTANCES)
     assert all(r["AP low"] <= r["AP"] <= r["AP high"] for r in rows)
+
+
+def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
+    names = ["a", "b", "c"]
+    words = {"a": "indistinguishable", "b": "higher", "c": "lower"}
+    assert rt.trained_verdict(words, names) == "indistinguishable from a; above b; below c"
+    assert rt.claim_verdict(words, names).startswith("supports the claim only")
+    same = dict.fromkeys(names, "indistinguishable")
+    assert rt.trained_verdict(same, names) == "indistinguishable from a, b, c"
+    assert rt.claim_verdict(same, names) == "supports the paper's claim for these networks"
+    below = dict.fromkeys(names, "lower")
+    assert rt.claim_verdict(below, names) == "does not support the paper's claim here"
+    assert "none ran" in rt.trained_verdict({}, [])
+    assert "untested" in rt.claim_verdict({}, [])
