@@ -49,9 +49,12 @@ notebooks: $(STAMP)
 	rm -rf _build/notebooks
 	$(BIN)/python -m rdsc.chapters convert _build/notebooks
 
-# Unit tests and every chapter under papermill (smoke); then nbval executes the executed
+# Lint (ruff: pyproject.toml; the chapters as notebooks), unit tests and every chapter under
+# papermill (smoke); then nbval executes the executed
 # chapters again and compares the outputs of their `# NBVAL_CHECK_OUTPUT` cells.
 test: $(STAMP)
+	rm -rf _build/lint && $(BIN)/python -m rdsc.chapters convert _build/lint >/dev/null
+	$(BIN)/ruff check rdsc tests benchmarks tools _build/lint
 	$(BIN)/python -m rdsc.prepare $(if $(filter 1,$(RDSC_REQUIRE_REAL_DATA)),,--optional)
 	rm -rf _build/executed
 	RDSC_PROFILE=smoke $(BIN)/python -m pytest tests -p no:cacheprovider -q

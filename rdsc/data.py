@@ -2,8 +2,9 @@
 
 ``load(name, split)`` returns ``(images, labels, classes)``:
 
-* ``images``: ``torch.uint8``, shape ``N x 3 x H x W`` (RGB; grayscale and RGBA
-  are converted),
+* ``images``: ``torch.uint8``, shape ``N x C x H x W``: ``C = 3`` (RGB; grayscale and
+  RGBA images are converted) for every dataset except the grayscale ones
+  (``DatasetSpec.channels == 1``: ``mnist``), which keep ``C = 1``,
 * ``labels``: ``torch.int64``, shape ``N``, indices into ``classes``,
 * ``classes``: list of class names.
 
@@ -12,8 +13,13 @@ from the data root (:func:`rdsc.paths.data_root`) in the first layout found:
 
 1. an image folder ``<root>/<name>/<split>/<class>/<image>`` (what ``shared/data`` holds);
 2. the standard on-disk format torchvision downloads (``cifar-10-batches-py``,
-   ``cifar-100-python``, ``stl10_binary``);
+   ``cifar-100-python``, ``stl10_binary``, ``MNIST/raw`` with the idx files, gzipped or not);
 3. a download with torchvision, where a network exists and the dataset offers one.
+
+``cifar10-lossless-subset`` is 5,000 original CIFAR-10 images stored losslessly (PNG):
+training images 0-3,999 and test images 0-999, the file name being the original index;
+the same images are JPEG re-encodes in ``cifar10`` (see :mod:`rdsc.lossless`).
+:func:`available_locally` tells whether a dataset is in the data root without downloading.
 
 Any other image folder can be loaded by path: ``load("/path/to/folder", "train")``.
 
@@ -46,7 +52,8 @@ from PIL import Image
 from rdsc.paths import cache_dir, cache_dirs_to_read, data_root, write_atomically
 from rdsc.progress import progress_bar
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp",
+                    ".gif")
 CACHE_FORMAT = 2  # bump when the decoding itself changes (2: 16-bit grayscale scaled, not clipped)
 
 
@@ -71,6 +78,7 @@ class Preprocess:
     crop: int | None = None
 
     def apply(self, img: Image.Image) -> Image.Image:
+        """``img`` resized, then centre-cropped, as this preprocessing says."""
         if isinstance(self.resize, int):
             w, h = img.size
             scale = self.resize / min(w, h)
@@ -97,6 +105,7 @@ class DatasetSpec:
     how_to_get: str
     standard_folder: str | None = None  # folder of the torchvision on-disk format
     downloadable: bool = False
+    channels: int = 3  # 1: grayscale, images come as N x 1 x H x W
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -112,6 +121,15 @@ DATASETS: dict[str, DatasetSpec] = {
         ("train", "test"), Preprocess(), standard_folder="stl10_binary", downloadable=True,
         how_to_get="run once with a network (torchvision downloads stl10_binary.tar.gz, 2.5 GB), "
         "or place the extracted stl10_binary/ folder in the data root"),
+    "cifar10-lossless-subset": DatasetSpec(
+        ("train", "test"), Preprocess(),
+        how_to_get="extract shared/data/cifar10-lossless-subset.tar into the data root (5,000 "
+        "original CIFAR-10 images as PNG: training images 0-3,999, test images 0-999)"),
+    "mnist": DatasetSpec(
+        ("train", "test"), Preprocess(), standard_folder="MNIST/raw", downloadable=True, channels=1,
+        how_to_get="run once with a network (torchvision downloads MNIST into MNIST/raw), or place "
+        "torchvision's MNIST/raw/ folder (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; gzipped or not) in the data root"),
     "miniimagenet10": DatasetSpec(
         ("train", "test"), Preprocess(resize=128, crop=112),
         how_to_get="extract shared/data/miniimagenet10.tar into the data root"),
@@ -124,7 +142,7 @@ DATASETS: dict[str, DatasetSpec] = {
 def load(name: str, split: str, root: str | os.PathLike | None = None, *,
          preprocess: Preprocess | None = None, download: bool = True,
          cache: bool = True, progress: bool = True):
-    """Load a dataset split as ``(images uint8 N x 3 x H x W, labels int64 N, classes)``.
+    """Load a dataset split as ``(images uint8 N x C x H x W, labels int64 N, classes)``.
 
     ``name`` is a key of :data:`DATASETS` or the path of an image folder holding
     ``<split>/<class>/<image>``. ``preprocess`` overrides the dataset's own.
@@ -137,7 +155,8 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
         prep = preprocess if preprocess is not None else spec.preprocess
         folder = root / name
         if (folder / split).is_dir():
-            return _load_image_folder(folder, split, prep, root, cache, progress, name, spec.splits)
+            return _load_image_folder(folder, split, prep, root, cache, progress, name, spec.splits,
+                                      gray=spec.channels == 1)
         if spec.standard_folder and (root / spec.standard_folder).is_dir():
             return _load_standard(name, split, root, prep, cache)
         if download and spec.downloadable:
@@ -149,12 +168,26 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
             f"{name!r} is neither a known dataset ({', '.join(DATASETS)}) nor an existing folder.")
     if not (folder / split).is_dir():
         splits = sorted(p.name for p in folder.iterdir() if p.is_dir() and not is_skipped(p.name))
-        raise DatasetNotFoundError(f"image folder {folder} has no split {split!r} (found: {splits})")
+        raise DatasetNotFoundError(
+            f"image folder {folder} has no split {split!r} (found: {splits})")
     return _load_image_folder(folder, split, preprocess or Preprocess(), root, cache, progress,
                               folder.name)
 
 
 # --- image folders -------------------------------------------------------------------------
+
+def available_locally(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Is every split of the named dataset in the data root (nothing is downloaded)?"""
+    spec, root = DATASETS[name], data_root(root)
+    if all((root / name / split).is_dir() for split in spec.splits):
+        return True
+    if spec.standard_folder is None or not (root / spec.standard_folder).is_dir():
+        return False
+    if name == "mnist":
+        return all(_mnist_file(root / spec.standard_folder, split, part) is not None
+                   for split in spec.splits for part in ("images", "labels"))
+    return True
+
 
 def is_skipped(name: str) -> bool:
     """Folders and files that are never classes or images: hidden ones and tool litter."""
@@ -165,7 +198,8 @@ def _class_names(folder: Path, splits=None) -> list[str]:
     """Class names over all splits (``splits``, default every split folder), so labels agree."""
     names = set()
     for split in folder.iterdir():
-        if split.is_dir() and not is_skipped(split.name) and (splits is None or split.name in splits):
+        if (split.is_dir() and not is_skipped(split.name)
+                and (splits is None or split.name in splits)):
             names.update(p.name for p in split.iterdir() if p.is_dir() and not is_skipped(p.name))
     return sorted(names)
 
@@ -200,19 +234,23 @@ def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
     return img.convert("RGB")
 
 
-def _decode(path: Path, prep: Preprocess) -> np.ndarray:
+def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
+    """``C x H x W`` uint8: RGB, or one channel (``gray``: ITU-R 601 luma, PIL's ``L``)."""
     try:
         with Image.open(path) as img:
             img = prep.apply(_to_rgb(img, path))
+            if gray:
+                return np.asarray(img.convert("L"), dtype=np.uint8)[None]
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
     except ImageReadError:
         raise
     except Exception as err:  # PIL raises several types for broken files
         raise ImageReadError(
-            f"cannot read image {path}: {err}. Replace or delete this file, then load again.") from err
+            f"cannot read image {path}: {err}. "
+            "Replace or delete this file, then load again.") from err
 
 
-def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None):
+def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False):
     classes = _class_names(folder, splits)
     files, labels, stamp = _list_images(folder, split, classes)
     if not files:
@@ -220,13 +258,14 @@ def _load_image_folder(folder, split, prep, root, cache, progress, label, splits
             f"no images in {folder / split} (expected <class>/<image> files with extensions "
             f"{', '.join(IMAGE_EXTENSIONS)})")
     # the class list is in the key: a class added to another split renumbers this one's labels
-    key = _cache_key("folder", str(folder.resolve()), split, stamp, classes, prep)
+    key = _cache_key("folder", str(folder.resolve()), split, stamp, classes, prep,
+                     *(["gray"] if gray else []))  # RGB keys are those of earlier versions
 
     def decode():
         bar = progress_bar(len(files), f"decoding {label}/{split}", unit="img", enabled=progress)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, bar:
             arrays = []
-            for a in pool.map(lambda p: _decode(p, prep), files):
+            for a in pool.map(lambda p: _decode(p, prep, gray), files):
                 arrays.append(a)
                 bar.update()
         shapes = {a.shape for a in arrays}
@@ -270,9 +309,56 @@ def _read_stl10(folder: Path, split: str):
     images = x.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2)
     labels = np.fromfile(folder / f"{split}_y.bin", dtype=np.uint8).astype(np.int64) - 1
     if len(labels) != len(images):
-        raise ValueError(f"{folder}: {len(images)} images but {len(labels)} labels in split {split}")
+        raise ValueError(
+            f"{folder}: {len(images)} images but {len(labels)} labels in split {split}")
     classes = (folder / "class_names.txt").read_text().split()
     return np.ascontiguousarray(images), labels, classes
+
+
+MNIST_CLASSES = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+                 "6 - six", "7 - seven", "8 - eight", "9 - nine"]  # torchvision's names
+
+
+def _mnist_file(folder: Path, split: str, part: str) -> Path | None:
+    """``train-images-idx3-ubyte`` (or ``t10k-labels-idx1-ubyte``...), plain or ``.gz``."""
+    stem = (f"{'train' if split == 'train' else 't10k'}-{part}"
+            f"-idx{3 if part == 'images' else 1}-ubyte")
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An idx file of unsigned bytes (MNIST's format, plain or gzipped) as an array.
+
+    Header: two zero bytes, the type code ``0x08`` (unsigned byte), the number of
+    dimensions ``d``, then ``d`` big-endian 32-bit sizes; then the data, row-major.
+    """
+    import gzip
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an idx file of unsigned bytes (header {raw[:4].hex()})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    if len(raw) != header + int(np.prod(dims)):
+        raise ValueError(f"{path} holds {len(raw) - header} bytes of data, its header says "
+                         f"{dims} ({int(np.prod(dims))} bytes): truncated or corrupt")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()  # writable
+
+
+def _read_mnist(folder: Path, split: str):
+    paths = {part: _mnist_file(folder, split, part) for part in ("images", "labels")}
+    missing = [part for part, p in paths.items() if p is None]
+    if missing:
+        raise OSError(f"no {split} {' and '.join(missing)} file in {folder}")
+    images, labels = read_idx(paths["images"]), read_idx(paths["labels"])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
+    return np.ascontiguousarray(images[:, None]), labels.astype(np.int64), list(MNIST_CLASSES)
 
 
 def _load_standard(name, split, root, prep, cache):
@@ -286,6 +372,8 @@ def _load_standard(name, split, root, prep, cache):
         try:
             if name == "stl10":
                 images, labels, classes = _read_stl10(folder, split)
+            elif name == "mnist":
+                images, labels, classes = _read_mnist(folder, split)
             else:
                 images, labels, classes = _read_cifar(folder, split, fine=(name == "cifar100"))
         except (OSError, KeyError, pickle.UnpicklingError, ValueError) as err:
@@ -300,13 +388,16 @@ def _load_standard(name, split, root, prep, cache):
 
 
 def _decode_array(chw: np.ndarray, prep: Preprocess) -> np.ndarray:
+    if chw.shape[0] == 1:  # grayscale stays one channel
+        return np.asarray(prep.apply(Image.fromarray(chw[0])), dtype=np.uint8)[None]
     img = prep.apply(Image.fromarray(chw.transpose(1, 2, 0)))
     return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
 
 
 def _download(name, split, root, prep, cache, spec):
     import torchvision.datasets as tvd
-    maker = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10}[name]
+    maker = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10,
+             "mnist": tvd.MNIST}[name]
     kwargs = {"split": split} if name == "stl10" else {"train": split == "train"}
     try:
         maker(str(root), download=True, **kwargs)
@@ -328,7 +419,8 @@ def _not_found(name, split, root, spec, reason=None):
 # --- decoded-array cache --------------------------------------------------------------------
 
 def _cache_key(*parts) -> str:
-    text = json.dumps([CACHE_FORMAT, *[asdict(p) if isinstance(p, Preprocess) else p for p in parts]],
+    text = json.dumps([CACHE_FORMAT,
+                       *[asdict(p) if isinstance(p, Preprocess) else p for p in parts]],
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -343,7 +435,8 @@ def _cached(stem: str, key: str, root: Path, use_cache: bool, decode):
                 try:
                     with np.load(path, allow_pickle=False) as z:
                         images, labels, classes = z["images"], z["labels"], list(z["classes"])
-                    return torch.from_numpy(images), torch.from_numpy(labels), [str(c) for c in classes]
+                    return (torch.from_numpy(images), torch.from_numpy(labels),
+                            [str(c) for c in classes])
                 except Exception:  # an unreadable cache is only a cache: decode again
                     _remove(path)
     images, labels, classes = decode()
@@ -377,7 +470,8 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
     gen = torch.Generator().manual_seed(seed)
-    rank = torch.empty(len(labels), dtype=torch.int64)  # position of each image in its class's shuffle
+    # position of each image in its class's shuffle
+    rank = torch.empty(len(labels), dtype=torch.int64)
     for c in labels.unique():
         idx = torch.nonzero(labels == c).flatten()
         rank[idx[torch.randperm(len(idx), generator=gen)]] = torch.arange(len(idx))

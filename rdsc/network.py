@@ -26,13 +26,16 @@ from torch import nn
 
 from rdsc.paper import PAPER_SEED
 
-#: The paper's kernel size K and number of blocks L per dataset (the table of settings in the paper's v3 and the authors' code).
+#: The paper's kernel size K and number of blocks L per dataset (the table of settings in the
+#: paper's v3 and the authors' code).
 PRESETS: dict[str, dict] = {
     "cifar10": {"kernel_size": 5, "n_blocks": 1},
     "cifar100": {"kernel_size": 5, "n_blocks": 1},
     "stl10": {"kernel_size": 3, "n_blocks": 3},
     "miniimagenet10": {"kernel_size": 5, "n_blocks": 2},
     "corel": {"kernel_size": 3, "n_blocks": 2},
+    # 28 -> 26 -> 13 -> GAP, one channel
+    "mnist": {"kernel_size": 5, "n_blocks": 1, "in_channels": 1},
 }
 
 INITS = ("normal", "uniform", "rademacher")
@@ -95,10 +98,12 @@ def _draw_weights(n_features, in_channels, kernel_size, n_blocks, seed, init):
     for start in range(0, n_features, _SEED_BLOCK):
         digest = hashlib.sha256(f"rdsc:{seed}:{start // _SEED_BLOCK}".encode()).digest()
         gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
-        block = [_draw(gen, (_SEED_BLOCK, in_channels, K, K), init), _draw(gen, (_SEED_BLOCK,), init)]
+        block = [_draw(gen, (_SEED_BLOCK, in_channels, K, K), init),
+                 _draw(gen, (_SEED_BLOCK,), init)]
         for _ in range(n_blocks):
             for _ in range(2):
-                block += [_draw(gen, (_SEED_BLOCK, 1, K, K), init), _draw(gen, (_SEED_BLOCK,), init)]
+                block += [_draw(gen, (_SEED_BLOCK, 1, K, K), init),
+                          _draw(gen, (_SEED_BLOCK,), init)]
         parts.append(block)
     return [torch.cat(ts)[:n_features].contiguous() for ts in zip(*parts)]
 
@@ -131,7 +136,8 @@ class RandomDepthwiseSignNet(nn.Module):
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        self.n_features, self.kernel_size, self.n_blocks = int(n_features), int(kernel_size), int(n_blocks)
+        self.n_features, self.kernel_size, self.n_blocks = (int(n_features), int(kernel_size),
+                                                            int(n_blocks))
         self.in_channels, self.seed, self.init = int(in_channels), int(seed), init
         self.first_padding = int(first_padding)
         self.padding = (self.kernel_size - 1) // 2 if padding is None else int(padding)
@@ -186,7 +192,8 @@ class RandomDepthwiseSignNet(nn.Module):
         if x.dim() != 4:
             raise ValueError(f"expected images N x C x H x W, got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
-            hint = " (channels last? use x.permute(0, 3, 1, 2))" if x.shape[-1] == self.in_channels else ""
+            hint = (" (channels last? use x.permute(0, 3, 1, 2))"
+                    if x.shape[-1] == self.in_channels else "")
             raise ValueError(f"expected {self.in_channels} channels, got {x.shape[1]} in shape "
                              f"{tuple(x.shape)}{hint}")
         if x.dtype == torch.uint8 and not allow_uint8:
@@ -198,7 +205,8 @@ class RandomDepthwiseSignNet(nn.Module):
         if any(h < 1 or w < 1 for h, w in sizes[1:]) or any(h < 2 or w < 2 for h, w in sizes[1:-1]):
             raise ValueError(
                 f"images of {x.shape[2]}x{x.shape[3]} are too small for K={self.kernel_size}, "
-                f"L={self.n_blocks} (map sizes {sizes}); use at least {self.min_input_size()} pixels a side")
+                f"L={self.n_blocks} (map sizes {sizes}); use at least {self.min_input_size()} "
+                "pixels a side")
         if x.is_floating_point() and not torch.isfinite(x).all():
             raise ValueError("images contain NaN or infinite values")
 
@@ -220,10 +228,12 @@ class RandomDepthwiseSignNet(nn.Module):
             side += 1
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The maps after the first layer and after each depthwise layer (each ``N x k x h x w``)."""
+        """The maps after the first layer and after each depthwise layer (each
+        ``N x k x h x w``)."""
         self.check_input(x)
         with exact_float32():
-            maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))]
+            maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias,
+                                        padding=self.first_padding))]
             h = maps[0]
             for i, (w, b) in enumerate(self.depthwise_layers()):
                 if i % 2 == 0:
@@ -237,11 +247,13 @@ class RandomDepthwiseSignNet(nn.Module):
         return self.feature_maps(x)[-1].mean(dim=(2, 3))
 
     def extra_repr(self) -> str:
+        """The network's settings, for ``repr``."""
         return ", ".join(f"{k}={v}" for k, v in self.config.items())
 
 
 class RandomSignBlock(nn.Module):
-    """One feature, written on its own: a 1-channel random block ending in global average pooling."""
+    """One feature, written on its own: a 1-channel random block ending in global average
+    pooling."""
 
     def __init__(self, conv_weight, conv_bias, depthwise, first_padding: int, padding: int):
         super().__init__()
@@ -256,13 +268,15 @@ class RandomSignBlock(nn.Module):
 
     @property
     def depthwise(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The depthwise layers' ``(weight, bias)`` pairs: ``1 x 1 x K x K`` and ``1``."""
         return [(getattr(self, f"dw_weight{i}"), getattr(self, f"dw_bias{i}"))
                 for i in range(self.n_depthwise)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` -> ``N``."""
         with exact_float32():
-            h = torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias, padding=self.first_padding))
+            h = torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias,
+                                    padding=self.first_padding))
             for i, (w, b) in enumerate(self.depthwise):
                 if i % 2 == 0:
                     h = F.avg_pool2d(h, 2)
@@ -271,7 +285,8 @@ class RandomSignBlock(nn.Module):
 
 
 class IndependentBlocks(nn.Module):
-    """The literal formulation: ``k`` independent :class:`RandomSignBlock` with ``net``'s weights."""
+    """The literal formulation: ``k`` independent :class:`RandomSignBlock` with ``net``'s
+    weights."""
 
     def __init__(self, net: RandomDepthwiseSignNet):
         super().__init__()
@@ -279,10 +294,11 @@ class IndependentBlocks(nn.Module):
         self.blocks = nn.ModuleList(self.block(i) for i in range(net.n_features))
 
     def block(self, i: int) -> RandomSignBlock:
+        """Feature ``i`` of the network as its own :class:`RandomSignBlock` (weights copied)."""
         net = self.net
         depthwise = [(w[i:i + 1].clone(), b[i:i + 1].clone()) for w, b in net.depthwise_layers()]
-        return RandomSignBlock(net.conv_weight[i:i + 1].clone(), net.conv_bias[i:i + 1].clone(), depthwise,
-                               net.first_padding, net.padding)
+        return RandomSignBlock(net.conv_weight[i:i + 1].clone(), net.conv_bias[i:i + 1].clone(),
+                               depthwise, net.first_padding, net.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` -> ``N x k``, one block at a time."""

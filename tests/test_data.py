@@ -27,7 +27,8 @@ def write_folder(root, name, split, per_class, size=(12, 10), mode="RGB", ext="p
             h, w = size
             arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
             Image.fromarray(arr).convert(mode).save(folder / f"{i:03d}.{ext}")
-            written[(cls, i)] = np.asarray(Image.fromarray(arr).convert(mode).convert("RGB")).transpose(2, 0, 1)
+            rgb = Image.fromarray(arr).convert(mode).convert("RGB")
+            written[(cls, i)] = np.asarray(rgb).transpose(2, 0, 1)
     return written
 
 
@@ -197,7 +198,8 @@ def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     assert third[0][0].sum() == 0
     assert len(list((tmp_path / "cache" / "datasets").glob("*.npz"))) == 1
     # a changed preprocessing too
-    fourth = data.load(str(tmp_path / "toy"), "train", root=tmp_path, preprocess=Preprocess(resize=(6, 6)))
+    fourth = data.load(str(tmp_path / "toy"), "train", root=tmp_path,
+                       preprocess=Preprocess(resize=(6, 6)))
     assert fourth[0].shape == (3, 3, 6, 6)
 
 
@@ -299,7 +301,8 @@ def test_missing_dataset_offline_says_where_and_how(tmp_path, monkeypatch):
 
 
 def test_missing_dataset_without_download(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match=r"miniimagenet10.*shared/data/miniimagenet10.tar"):
+    with pytest.raises(DatasetNotFoundError,
+                       match=r"miniimagenet10.*shared/data/miniimagenet10.tar"):
         data.load("miniimagenet10", "train", root=tmp_path)
 
 
@@ -355,3 +358,100 @@ def test_real_miniimagenet10_and_corel():
     q, q_labels, _ = data.load("corel", "queries")
     assert db.shape == (430, 3, 128, 128) and len(db_classes) == 8
     assert q.shape == (8, 3, 128, 128) and q_labels.tolist() == list(range(8))
+
+
+# --- MNIST (torchvision's idx files) and the lossless CIFAR-10 subset -------------------------
+
+def write_idx(path, array, gz=False):
+    """``array`` (uint8) as an idx file: 0, 0, 0x08, ndim, big-endian sizes, then the bytes."""
+    import gzip
+    array = np.asarray(array, dtype=np.uint8)
+    raw = bytes([0, 0, 8, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    raw += array.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (gzip.open if gz else open)(str(path) + (".gz" if gz else ""), "wb").write(raw)
+
+
+def write_mnist(root, n_train=6, n_test=4, gz=False):
+    arrays = {}
+    for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):
+        x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        y = rng.integers(0, 10, n, dtype=np.uint8)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte", x, gz)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte", y, gz)
+        arrays[split] = (x, y)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_idx_format_one_channel(tmp_path, gz):
+    arrays = write_mnist(tmp_path, gz=gz)
+    assert data.available_locally("mnist", root=tmp_path)
+    for split in ("train", "test"):
+        images, labels, classes = data.load("mnist", split, root=tmp_path, download=False)
+        x, y = arrays[split]
+        assert images.shape == (len(x), 1, 28, 28) and images.dtype == torch.uint8
+        np.testing.assert_array_equal(images[:, 0].numpy(), x)
+        assert labels.dtype == torch.int64 and labels.tolist() == y.tolist()
+        assert len(classes) == 10 and classes[3] == "3 - three"
+
+
+def test_mnist_features_with_its_preset(tmp_path):
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+    write_mnist(tmp_path)
+    images, _, _ = data.load("mnist", "test", root=tmp_path, download=False)
+    net = RandomDepthwiseSignNet.for_dataset("mnist", 8)
+    assert (net.in_channels, net.kernel_size, net.n_blocks) == (1, 5, 1)
+    feats = extract(net, images, progress=False)
+    np.testing.assert_allclose(feats[:], net(images.float() / 255).numpy(), atol=1e-6)
+
+
+def test_mnist_broken_files_are_clear_errors(tmp_path):
+    write_mnist(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    (raw / "t10k-labels-idx1-ubyte").write_bytes((raw / "t10k-labels-idx1-ubyte").read_bytes()[:-1])
+    with pytest.raises(DatasetNotFoundError, match="mnist.*truncated"):
+        data.load("mnist", "test", root=tmp_path, download=False)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x0d\x03" + bytes(12))  # floats
+    with pytest.raises(DatasetNotFoundError, match="unsigned bytes"):
+        data.load("mnist", "train", root=tmp_path, download=False)
+    (raw / "train-images-idx3-ubyte").unlink()
+    assert not data.available_locally("mnist", root=tmp_path)
+
+
+def test_mnist_absent_offline_says_how_to_get_it(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+    monkeypatch.setattr(tvd, "MNIST", offline)
+    assert not data.available_locally("mnist", root=tmp_path)
+    with pytest.raises(DatasetNotFoundError) as err:
+        data.load("mnist", "train", root=tmp_path)
+    msg = str(err.value)
+    assert str(tmp_path / "MNIST/raw") in msg and "download failed" in msg and "idx" in msg
+
+
+def test_mnist_as_image_folder_stays_one_channel(tmp_path):
+    folder = tmp_path / "mnist" / "train" / "7 - seven"
+    folder.mkdir(parents=True)
+    digit = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+    Image.fromarray(digit).save(folder / "0.png")
+    (tmp_path / "mnist" / "test").mkdir()
+    images, labels, classes = data.load("mnist", "train", root=tmp_path)
+    assert images.shape == (1, 1, 28, 28) and classes == ["7 - seven"]
+    np.testing.assert_array_equal(images[0, 0].numpy(), digit)
+    rgb, _, _ = data.load(str(tmp_path / "mnist"), "train", root=tmp_path)  # by path: RGB as ever
+    assert rgb.shape == (1, 3, 28, 28)
+
+
+def test_lossless_subset_is_a_named_image_folder(tmp_path):
+    write_folder(tmp_path, "cifar10-lossless-subset", "train", {"cat": 2, "airplane": 1},
+                 size=(32, 32))
+    write_folder(tmp_path, "cifar10-lossless-subset", "test", {"cat": 1}, size=(32, 32))
+    assert data.available_locally("cifar10-lossless-subset", root=tmp_path)
+    images, labels, classes = data.load("cifar10-lossless-subset", "train", root=tmp_path)
+    assert images.shape == (3, 3, 32, 32) and classes == ["airplane", "cat"]
+    with pytest.raises(DatasetNotFoundError, match="cifar10-lossless-subset.tar"):
+        data.load("cifar10-lossless-subset", "train", root=tmp_path / "empty")

@@ -7,10 +7,12 @@ from rdsc.network import PRESETS, IndependentBlocks, RandomDepthwiseSignNet
 
 
 def images(n=6, size=32, seed=0):
-    return torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(seed)).float() / 255
+    return torch.randint(0, 256, (n, 3, size, size),
+                         generator=torch.Generator().manual_seed(seed)).float() / 255
 
 
-@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 48), ("corel", 40)])
+@pytest.mark.parametrize("dataset,size", [("cifar10", 32), ("stl10", 40), ("miniimagenet10", 48),
+                                          ("corel", 40)])
 def test_depthwise_network_equals_independent_blocks(dataset, size):
     net = RandomDepthwiseSignNet.for_dataset(dataset, 24, seed=7)
     x = images(5, size)
@@ -40,8 +42,10 @@ def test_map_sizes_follow_the_paper(dataset, size, expected):
 
 
 def test_same_seed_same_weights_other_seed_other_weights():
-    a, b, c = RandomDepthwiseSignNet(50, seed=1), RandomDepthwiseSignNet(50, seed=1), RandomDepthwiseSignNet(50, seed=2)
-    for (name, t), (_, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(), c.state_dict().items()):
+    a, b, c = (RandomDepthwiseSignNet(50, seed=1), RandomDepthwiseSignNet(50, seed=1),
+               RandomDepthwiseSignNet(50, seed=2))
+    for (name, t), (_, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(),
+                                         c.state_dict().items()):
         assert torch.equal(t, u), name
         assert not torch.equal(t, v), name
 
@@ -104,13 +108,14 @@ def test_bad_input_gets_clear_errors():
     for bad in (0, 2.5, "10", None, True):
         with pytest.raises(ValueError, match="n_features must be an integer"):
             RandomDepthwiseSignNet(bad)
-    assert RandomDepthwiseSignNet(np.int64(4)).n_features == RandomDepthwiseSignNet(4.0).n_features == 4
+    assert (RandomDepthwiseSignNet(np.int64(4)).n_features
+            == RandomDepthwiseSignNet(4.0).n_features == 4)
     with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
         RandomDepthwiseSignNet(4, kernel_size=0)
     with pytest.raises(ValueError, match="init"):
         RandomDepthwiseSignNet(4, init="xavier")
     with pytest.raises(ValueError, match="no preset"):
-        RandomDepthwiseSignNet.for_dataset("mnist", 4)
+        RandomDepthwiseSignNet.for_dataset("svhn", 4)  # mnist has a preset now
 
 
 def test_independent_blocks_move_with_to():
@@ -120,7 +125,8 @@ def test_independent_blocks_move_with_to():
     for blk in moved.blocks:
         assert blk.conv_weight.dtype == torch.float64
         assert all(w.dtype == b.dtype == torch.float64 for w, b in blk.depthwise)
-    per_net = 2 + 4 * 2  # first conv weight and bias, then 2 depthwise convs (weight, bias) per block
+    # first conv weight and bias, then 2 depthwise convs (weight, bias) per block
+    per_net = 2 + 4 * 2
     assert len(list(moved.buffers())) == 3 * per_net + per_net  # 3 blocks + the network
 
 
@@ -128,6 +134,6 @@ def test_min_input_size_is_tight():
     for dataset in PRESETS:
         net = RandomDepthwiseSignNet.for_dataset(dataset, 2)
         side = net.min_input_size()
-        net(torch.rand(1, 3, side, side))
+        net(torch.rand(1, net.in_channels, side, side))
         with pytest.raises(ValueError, match="too small"):
-            net(torch.rand(1, 3, side - 1, side - 1))
+            net(torch.rand(1, net.in_channels, side - 1, side - 1))

@@ -1,0 +1,199 @@
+"""The authors' second classifier: a small MLP trained on the random features.
+
+Their CIFAR-10 script also fits, on the ``k`` features::
+
+    BatchNorm1d(k) -> Linear(k, 1000) -> BatchNorm1d(1000) -> sigmoid -> Linear(1000, classes)
+
+with a cross-entropy loss. :class:`MLPHead` is that module; :class:`MLPClassifier` trains
+it like :class:`rdsc.classify.LinearSVM` is used (``fit``, ``decision_function``,
+``predict``), reading a :class:`rdsc.features.FeatureArray` (integer counts) once into
+memory (the GPU's where it fits) and dividing each mini-batch on the device.
+
+Training, as this book runs it (the authors' optimiser settings are not in the paper):
+Adam, learning rate ``lr`` decayed to 0 along a cosine over the epochs, mini-batches of
+``batch_size`` shuffled images, ``epochs`` passes, no weight decay; initial weights from
+``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from rdsc.features import FeatureArray, default_device
+from rdsc.paper import MLP_HIDDEN
+
+
+class MLPHead(nn.Module):
+    """``N x k`` features -> ``N x classes`` logits.
+
+    Layers: BatchNorm, Linear, BatchNorm, sigmoid, Linear.
+    """
+
+    def __init__(self, n_features: int, n_classes: int, hidden: int = MLP_HIDDEN):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.BatchNorm1d(n_features),
+            nn.Linear(n_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.Sigmoid(),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits of the features ``x``."""
+        return self.layers(x)
+
+
+class _Store:
+    """The rows of ``X`` in memory as compact integers (or float32), divided on the device."""
+
+    def __init__(self, X, device: torch.device):
+        if isinstance(X, FeatureArray):
+            counts = X.counts  # a read-only memory map is read into memory once
+            if not (counts.flags.writeable and counts.flags.c_contiguous):
+                counts = np.array(counts)
+            self.data, self.scale = torch.from_numpy(counts), 1.0 / X.denominator
+        else:
+            self.data, self.scale = torch.as_tensor(np.asarray(X, dtype=np.float32)), 1.0
+            if not torch.isfinite(self.data).all():
+                raise ValueError("features contain NaN or infinite values")
+        if device.type == "cuda":
+            free = torch.cuda.mem_get_info(device)[0]
+            if self.data.numel() * self.data.element_size() < 0.5 * free:
+                self.data = self.data.to(device)
+        self.device = device
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        block = self.data[idx.to(self.data.device)].to(self.device, non_blocking=True)
+        return block.float() * self.scale
+
+
+class MLPClassifier:
+    """Trains :class:`MLPHead` on ``N x k`` features.
+
+    Args:
+        hidden: width of the hidden layer (the authors: 1000).
+        epochs: passes over the training images.
+        batch_size: images per Adam step.
+        lr: Adam's initial learning rate (cosine decay to 0 over the epochs).
+        weight_decay: Adam's L2 term (the book: 0).
+        seed: initial weights and the order of mini-batches.
+        device: default CUDA when present, else the CPU.
+
+    After :meth:`fit`: ``classes_``, ``model_``, ``history_`` (one row per epoch:
+    ``{"epoch", "loss", "train top-1 (%)", "seconds"}``), ``fit_seconds_``.
+    """
+
+    def __init__(
+        self,
+        hidden: int = MLP_HIDDEN,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        device=None,
+        verbose: bool = False,
+    ):
+        for name, value in (("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if batch_size < 2:
+            raise ValueError("batch_size must be at least 2 (BatchNorm needs two images)")
+        if not (math.isfinite(lr) and lr > 0) or not (
+            math.isfinite(weight_decay) and weight_decay >= 0
+        ):
+            raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr!r}, {weight_decay!r}")
+        self.hidden, self.epochs, self.batch_size = int(hidden), int(epochs), int(batch_size)
+        self.lr, self.weight_decay, self.seed = float(lr), float(weight_decay), int(seed)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Fit on ``X`` (``N x k``: array, tensor or FeatureArray) and labels ``y`` (``N``)."""
+        y = np.asarray(y)
+        if len(X.shape) != 2 or y.ndim != 1 or X.shape[0] != len(y):
+            raise ValueError(f"need X of N x k and N labels, got {tuple(X.shape)} and {y.shape}")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("need at least two classes to train a classifier")
+        if len(y) < 2:
+            raise ValueError("need at least two training images")
+        start = time.perf_counter()
+        store = _Store(X, self.device)
+        target = torch.as_tensor(np.searchsorted(self.classes_, y), device=self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.model_ = MLPHead(X.shape[1], len(self.classes_), self.hidden).to(self.device)
+        order = torch.Generator().manual_seed(self.seed)
+        steps = self.epochs * max(1, len(y) // self.batch_size)
+        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps))
+        )
+        loss_fn = nn.CrossEntropyLoss()
+        self.history_ = []
+        self.model_.train()
+        for epoch in range(1, self.epochs + 1):
+            t0, total, hits, seen = time.perf_counter(), 0.0, 0, 0
+            perm = torch.randperm(len(y), generator=order)
+            n_full = max(1, len(y) // self.batch_size) * self.batch_size
+            # whole batches only: a last batch of one image would break BatchNorm
+            for lo in range(0, min(n_full, len(y)), self.batch_size):
+                idx = perm[lo : lo + self.batch_size]
+                logits = self.model_(store.rows(idx))
+                loss = loss_fn(logits, target[idx.to(self.device)])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                schedule.step()
+                total += float(loss.detach()) * len(idx)
+                hits += int((logits.argmax(1) == target[idx.to(self.device)]).sum())
+                seen += len(idx)
+            row = {
+                "epoch": epoch,
+                "loss": total / seen,
+                "train top-1 (%)": 100 * hits / seen,
+                "seconds": time.perf_counter() - t0,
+            }
+            self.history_.append(row)
+            if self.verbose:
+                print(
+                    f"epoch {epoch}: loss {row['loss']:.4f}, "
+                    f"train top-1 {row['train top-1 (%)']:.2f}%, "
+                    f"{row['seconds']:.0f} s",
+                    flush=True,
+                )
+        self.model_.eval()
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    @torch.no_grad()
+    def decision_function(self, X, block_rows: int = 4096) -> np.ndarray:
+        """Logits, ``N x classes`` (float32), in row blocks."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this MLPClassifier is not fitted yet: call fit(X, y) first")
+        k = self.model_.layers[1].in_features
+        if len(X.shape) != 2 or X.shape[1] != k:
+            raise ValueError(
+                f"X must be N x {k} (the features it was fitted on), got shape {tuple(X.shape)}"
+            )
+        out = []
+        for lo in range(0, X.shape[0], block_rows):
+            block = torch.as_tensor(
+                np.asarray(X[lo : lo + block_rows], dtype=np.float32), device=self.device
+            )
+            out.append(self.model_(block).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
+
+    def predict(self, X) -> np.ndarray:
+        """The class with the largest logit, for each row of ``X``."""
+        return self.classes_[self.decision_function(X).argmax(1)]

@@ -1,0 +1,141 @@
+"""Chapter 3's result sentences follow the numbers; the solver check; one dataset end to end."""
+
+import numpy as np
+import pytest
+
+from rdsc import findings
+from rdsc.features import FeatureArray
+from rdsc.intervals import spread
+
+
+def test_curve_trend_is_conditioned_on_the_curve():
+    rising = [{"k": 1000, "top-1 (%)": 56.0}, {"k": 10_000, "top-1 (%)": 67.8}]
+    flat = [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 100_000, "top-1 (%)": 70.4}]
+    assert "has not levelled off" in findings.curve_trend(rising)
+    assert "+11.80 points" in findings.curve_trend(rising)
+    assert "is levelling off" in findings.curve_trend(
+        flat
+    ) and "not levelled" not in findings.curve_trend(flat)
+    assert "single k" in findings.curve_trend(rising[:1])
+    # the last step is judged per tenfold increase: +1.5 points over x3 is +3.1 per decade
+    assert "has not levelled off" in findings.curve_trend(
+        [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 30_000, "top-1 (%)": 71.5}]
+    )
+
+
+def boot(diff, low, high):
+    return {
+        "difference": diff,
+        "low": low,
+        "high": high,
+        "level": 0.95,
+        "acc_a": 0.6,
+        "acc_b": 0.6 - diff,
+        "only_a": 30,
+        "only_b": 20,
+    }
+
+
+def test_jpeg_sentences_follow_the_interval():
+    assert "costs accuracy measurably" in findings.jpeg_cost(boot(0.01, 0.002, 0.02))
+    assert "classified measurably better" in findings.jpeg_cost(boot(-0.01, -0.02, -0.002))
+    assert "cannot be told from none" in findings.jpeg_cost(boot(0.005, -0.003, 0.012))
+    assert "does not explain the whole gap" in findings.jpeg_against_gap(
+        boot(0.005, -0.003, 0.012), -1.34, 4000
+    )
+    assert "may explain the gap" in findings.jpeg_against_gap(boot(0.01, 0.005, 0.02), -1.34, 4000)
+    assert "can explain the gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), -1.34, 4000)
+    assert "no gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), 0.5, 4000)
+    assert "not set against a gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), None, 4000)
+
+
+def test_seed_sentences_follow_the_spread():
+    s = spread([74.9, 75.1, 75.0, 75.2, 74.95])
+    assert "5 seeds" in findings.seed_spread(s, 100_000, "all images")
+    assert "outside this interval" in findings.gap_against_draws(s, 76.36, comparable=True)
+    assert "inside this interval" in findings.gap_against_draws(s, 75.1, comparable=True)
+    assert "larger than the half-width" in findings.gap_against_draws(s, 76.36, False, gap=-1.34)
+    wide = spread([70.0, 72.0, 74.0, 71.0, 73.0])
+    assert "within the half-width" in findings.gap_against_draws(wide, 76.36, False, gap=-1.34)
+    assert "cannot be set against" in findings.gap_against_draws(s, 76.36, False, gap=None)
+
+
+def test_c_mlp_mnist_and_gap_sentences():
+    rows = [{"C": 0.002, "validation top-1 (%)": 70.0}, {"C": 0.005, "validation top-1 (%)": 69.0}]
+    text = findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
+    assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
+    assert "picks the paper's C itself" in findings.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    text = findings.mlp_against_svm(
+        {1: 0.77, 5: 0.98},
+        {1: 0.75, 5: 0.97},
+        30,
+        100_000,
+        {"top1": 78.39, "k": 200_000, "version": "v1"},
+    )
+    assert "above the SVM by 2.00 points" in text and "78.39%" in text
+    assert "below" in findings.mlp_against_svm(
+        {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None
+    )
+    assert "not on this machine" in findings.mnist_result(None, 99.4, None, "nowhere")
+    assert "99.10%" in findings.mnist_result(99.1, 99.4, 4000, "")
+    assert "gap of -1.34 points" in findings.gap_to_paper(75.02, 76.36, "record")
+    assert "no paper-profile record" in findings.gap_to_paper(None, 76.36, "none")
+
+
+def test_pairing_and_feature_change_sentences():
+    found = {
+        "train": {
+            "distance": np.array([10.0, 20.0]),
+            "runner_up": np.array([100.0, 90.0]),
+            "rms": np.array([0.2, 0.4]),
+            "one_to_one": True,
+        }
+    }
+    text = findings.pairing(found, {"train": 50_000})
+    assert (
+        "2 lossless images" in text
+        and "50,000 JPEG train images" in text
+        and "matched twice" in text
+    )
+    change = {
+        "changed": 0.5,
+        "per_image": 128,
+        "k": 256,
+        "images_changed": 1.0,
+        "mean_abs_changed": 0.04,
+        "relative": 0.19,
+    }
+    text = findings.feature_changes(change, 225)
+    assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
+
+
+def test_solver_check_on_features():
+    from rdsc.solver_check import against_liblinear
+
+    r = np.random.default_rng(0)
+    y = np.arange(400) % 4
+    counts = (
+        np.round(np.eye(4)[y] @ r.normal(size=(4, 30)) * 20 + r.normal(size=(400, 30)) * 30)
+        .clip(-225, 225)
+        .astype(np.int16)
+    )
+    feats = FeatureArray(counts, 225)
+    out = against_liblinear(feats, y, feats, y, n_train=200, k=20, n_test=100, device="cpu")
+    assert out["n_train"] == 200 and out["k"] == 20 and out["n_test"] == 100
+    assert abs(out["relative_objective"]) < 0.01 and out["agreement"] > 0.95
+    assert "torch solver's objective" in findings.solver_agreement(out)
+
+
+def test_svm_on_dataset_runs_mnist_from_torchvision_files(tmp_path):
+    from rdsc.data import DatasetNotFoundError
+    from rdsc.pipeline import svm_on_dataset
+    from test_data import write_mnist
+
+    write_mnist(tmp_path, n_train=40, n_test=20)
+    out = svm_on_dataset(
+        "mnist", 16, root=tmp_path, download=False, cache=None, progress=False, device="cpu"
+    )
+    assert out["image shape"] == (1, 28, 28) and out["n_train"] == 40 and out["n_test"] == 20
+    assert 0 <= out["topk"][1] <= out["topk"][5] <= 1
+    with pytest.raises(DatasetNotFoundError):
+        svm_on_dataset("mnist", 16, root=tmp_path / "none", download=False, cache=None)

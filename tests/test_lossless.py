@@ -1,0 +1,231 @@
+"""JPEG against lossless: pairing by pixels, feature changes, the paired comparison, intervals."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from rdsc import data
+from rdsc.features import FeatureArray
+from rdsc.intervals import paired_bootstrap, spread, within
+from rdsc.lossless import compare, feature_change, pair_by_pixels, positions_in, select_rows
+from rdsc.paths import data_root
+
+from conftest import require_real_data
+
+rng = np.random.default_rng(0)
+
+
+def noisy_copies(pool, rows, amplitude=3):
+    """``pool[rows]`` with small pixel noise (a stand-in for JPEG re-encoding), uint8."""
+    noise = torch.as_tensor(rng.integers(-amplitude, amplitude + 1, pool[rows].shape))
+    return (pool[rows].long() + noise).clamp(0, 255).to(torch.uint8)
+
+
+def test_pairing_finds_the_noisy_twin_with_and_without_labels():
+    pool = torch.as_tensor(rng.integers(0, 256, (60, 3, 8, 8), dtype=np.uint8))
+    pool_labels = np.arange(60) % 3
+    rows = rng.permutation(60)[:20]
+    queries = noisy_copies(pool, rows)
+    for labels in ((pool_labels[rows], pool_labels), (None, None)):
+        found = pair_by_pixels(queries, pool, *labels, block=7)
+        assert found["index"].tolist() == rows.tolist() and found["one_to_one"]
+        assert (found["distance"] < found["runner_up"] / 10).all()
+        exact = ((queries.double() - pool[rows].double()) ** 2).sum((1, 2, 3)).sqrt().numpy()
+        np.testing.assert_allclose(found["distance"], exact)  # distances are exact, not float32
+        np.testing.assert_allclose(found["rms"], exact / np.sqrt(3 * 64))
+
+
+def test_pairing_refuses_mismatched_input():
+    pool = torch.zeros(5, 3, 4, 4, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="one size"):
+        pair_by_pixels(torch.zeros(2, 3, 4, 5, dtype=torch.uint8), pool)
+    with pytest.raises(ValueError, match="both"):
+        pair_by_pixels(pool[:2], pool, query_labels=[0, 0])
+    with pytest.raises(ValueError, match="two candidates"):
+        pair_by_pixels(pool[:1], pool, [1], [0, 0, 0, 0, 1])
+
+
+def test_positions_and_rows():
+    assert positions_in([3, 5, 9, 11], [9, 3]).tolist() == [2, 0]
+    assert positions_in([3, 5], [4]) is None
+    feats = FeatureArray(np.arange(12, dtype=np.int16).reshape(4, 3), 4)
+    picked = select_rows(feats, [2, 0])
+    assert picked.denominator == 4 and picked.counts.tolist() == [[6, 7, 8], [0, 1, 2]]
+
+
+def test_feature_change_counts_what_differs():
+    a = np.zeros((4, 5), dtype=np.int16)
+    b = a.copy()
+    b[0, 1], b[2, 3], b[2, 4] = 2, -1, 1  # 3 changed values in 2 images
+    fa, fb = FeatureArray(a, 4), FeatureArray(b, 4)
+    out = feature_change(fa, fb, block=3)
+    assert out["changed"] == pytest.approx(3 / 20) and out["images_changed"] == pytest.approx(0.5)
+    assert out["per_image"] == pytest.approx(0.75) and out["k"] == 5
+    assert out["mean_abs"] == pytest.approx((2 + 1 + 1) / 4 / 20)
+    assert out["mean_abs_changed"] == pytest.approx((2 + 1 + 1) / 4 / 3)
+    same = feature_change(fa, FeatureArray(a.copy(), 4))
+    assert same["changed"] == 0 and same["mean_abs_changed"] == 0
+    with pytest.raises(ValueError, match="one shape"):
+        feature_change(fa, FeatureArray(a[:3], 4))
+
+
+def blobs(n, d=20, classes=3, seed=0):
+    r = np.random.default_rng(seed)
+    centres = np.random.default_rng(100).normal(size=(classes, d)) * 2  # the same for every seed
+    y = np.arange(n) % classes
+    return (centres[y] + r.normal(size=(n, d))).astype(np.float32), y
+
+
+def test_compare_identical_versions_differ_by_nothing():
+    X, y = blobs(300)
+    Xt, yt = blobs(150, seed=1)
+    out = compare(
+        {"lossless": X, "JPEG": X.copy()},
+        {"lossless": Xt, "JPEG": Xt.copy()},
+        y,
+        yt,
+        C=0.1,
+        device="cpu",
+        n_boot=200,
+    )
+    boot = out["bootstrap"]
+    assert boot["difference"] == 0 and boot["low"] == 0 and boot["high"] == 0
+    assert [r["version"] for r in out["rows"]] == ["lossless", "JPEG"]
+    assert out["rows"][0]["top-1 (%)"] > 90 and "top-3 (%)" in out["rows"][0]
+
+
+def test_compare_sees_a_damaged_version():
+    X, y = blobs(300)
+    Xt, yt = blobs(400, seed=1)
+    damaged = Xt + np.random.default_rng(2).normal(size=Xt.shape).astype(np.float32) * 3
+    out = compare(
+        {"clean": X, "damaged": X},
+        {"clean": Xt, "damaged": damaged},
+        y,
+        yt,
+        C=0.1,
+        device="cpu",
+        n_boot=500,
+    )
+    boot = out["bootstrap"]
+    assert boot["difference"] > 0 and boot["low"] > 0  # clean is right more often, clearly
+    assert boot["low"] <= boot["difference"] <= boot["high"]
+    with pytest.raises(ValueError, match="same two"):
+        compare({"a": X}, {"a": Xt}, y, yt)
+
+
+def test_paired_bootstrap_by_hand():
+    a = np.array([1, 1, 1, 1, 0, 0, 1, 1], bool)
+    b = np.array([1, 0, 1, 1, 0, 1, 0, 1], bool)
+    out = paired_bootstrap(a, b, n_boot=4000, seed=3)
+    assert out["difference"] == pytest.approx(1 / 8) and out["only_a"] == 2 and out["only_b"] == 1
+    assert out["acc_a"] == 0.75 and out["acc_b"] == 0.625 and out["n"] == 8
+    assert out["low"] < 0 < out["high"]  # 2 against 1 discordant images: no evidence
+    again = paired_bootstrap(a, b, n_boot=4000, seed=3)
+    assert again == out
+    with pytest.raises(ValueError):
+        paired_bootstrap(a, b[:3])
+    with pytest.raises(ValueError):
+        paired_bootstrap(a, b, level=1.5)
+
+
+def test_spread_matches_the_t_formulas():
+    from scipy import stats
+
+    x = np.array([74.9, 75.2, 75.0, 75.4, 74.8])
+    s = spread(x)
+    t = stats.t.ppf(0.975, 4)
+    assert s["mean"] == pytest.approx(x.mean()) and s["std"] == pytest.approx(x.std(ddof=1))
+    assert s["mean_high"] - s["mean"] == pytest.approx(t * x.std(ddof=1) / np.sqrt(5))
+    assert s["pred_high"] - s["mean"] == pytest.approx(t * x.std(ddof=1) * np.sqrt(1.2))
+    assert within(75.5, s) and not within(76.36, s)
+    assert s["min"] == 74.8 and s["max"] == 75.4 and s["n"] == 5
+    with pytest.raises(ValueError, match="two finite"):
+        spread([75.0])
+
+
+# --- the real subset -----------------------------------------------------------------------
+
+
+def require_lossless_subset():
+    root = data_root()
+    missing = [s for s in ("train", "test") if not (root / "cifar10-lossless-subset" / s).is_dir()]
+    if missing:
+        reason = (
+            f"cifar10-lossless-subset is not in {root} (missing {missing}); extract "
+            "../shared/data/cifar10-lossless-subset.tar into it, or set RDSC_DATA"
+        )
+        if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
+        pytest.skip(reason)
+
+
+def test_real_lossless_subset_pairs_with_its_jpegs():
+    require_lossless_subset()
+    require_real_data("cifar10")
+    images, labels, classes = data.load("cifar10-lossless-subset", "test")
+    assert images.shape == (1000, 3, 32, 32) and images.dtype == torch.uint8
+    jpeg, jpeg_labels, jpeg_classes = data.load("cifar10", "test")
+    assert classes == jpeg_classes
+    picked = data.subset(labels, 100, seed=0)
+    found = pair_by_pixels(images[picked], jpeg, labels[picked].numpy(), jpeg_labels.numpy())
+    assert found["one_to_one"]
+    assert np.median(found["rms"]) < 8, "a JPEG twin differs by a few levels per pixel"
+    assert (found["distance"] < 0.5 * found["runner_up"]).mean() > 0.95
+
+
+def test_features_for_reuses_computed_rows_else_extracts(tmp_path, monkeypatch):
+    from rdsc import lossless
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    pool = torch.as_tensor(rng.integers(0, 256, (12, 3, 16, 16), dtype=np.uint8))
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    have_idx = np.array([0, 2, 4, 6, 8, 10])
+    have = extract(net, pool[torch.as_tensor(have_idx)], progress=False)
+    reused = lossless.features_for(net, pool, [4, 0], have_idx, have, name="t", progress=False)
+    np.testing.assert_array_equal(reused.counts, have.counts[[2, 0]])
+    fresh = lossless.features_for(net, pool, [4, 5], have_idx, have, name="t", progress=False)
+    np.testing.assert_array_equal(fresh[:], extract(net, pool[[4, 5]], progress=False)[:])
+    assert select_rows(have, np.arange(6)) is have  # all rows in order: no copy
+
+
+def test_load_and_pair_and_twin_features(tmp_path, monkeypatch):
+    """A toy lossless folder whose images are noisy copies of a toy JPEG pool."""
+    from PIL import Image
+    from rdsc.lossless import load_and_pair, twin_features
+    from rdsc.network import RandomDepthwiseSignNet
+
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    pool = torch.as_tensor(rng.integers(0, 256, (40, 3, 16, 16), dtype=np.uint8))
+    pool_labels = np.arange(40) % 2
+    picked = {"train": [3, 8, 13, 20], "test": [5, 30]}
+    for split, rows in picked.items():
+        for i in rows:
+            folder = tmp_path / "cifar10-lossless-subset" / split / f"c{pool_labels[i]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            twin = noisy_copies(pool, [i])[0].permute(1, 2, 0).numpy()
+            Image.fromarray(twin).save(folder / f"{i:05d}.png")
+    jpeg = {s: (pool, pool_labels) for s in picked}
+    lossless, pairs = load_and_pair(jpeg, {"train": None, "test": None})
+    for split, rows in picked.items():  # folders list classes in order, files by name
+        expected = sorted(rows, key=lambda i: (pool_labels[i], i))
+        assert pairs[split]["index"].tolist() == expected
+        assert lossless[split][1].tolist() == [pool_labels[i] for i in expected]
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    from rdsc.features import extract
+
+    have_idx, have = np.arange(40), extract(net, pool, progress=False)
+    feats = twin_features(
+        net,
+        lossless,
+        pairs,
+        {s: pool for s in picked},
+        {s: (have_idx, have) for s in picked},
+        progress=False,
+    )
+    np.testing.assert_array_equal(feats["JPEG"]["test"].counts, have.counts[pairs["test"]["index"]])
+    assert feats["lossless"]["train"].shape == (4, 8)
