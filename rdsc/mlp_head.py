@@ -63,6 +63,7 @@ class _Store:
             if not torch.isfinite(self.data).all():
                 raise ValueError("features contain NaN or infinite values")
         if device.type == "cuda":
+            torch.cuda.empty_cache()  # memory the feature engine or the SVM left cached is free
             free = torch.cuda.mem_get_info(device)[0]
             if self.data.numel() * self.data.element_size() < 0.5 * free:
                 self.data = self.data.to(device)
