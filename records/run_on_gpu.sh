@@ -4,8 +4,9 @@
 #   RDSC_COMMIT=<sha> bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]     # default: 03
 #
 # Needs, carried beside the working tree: .whl/ (foolbox, eagerpy, gitpython, gitdb, smmap,
-# tqdm wheels: `pip download --no-deps -d .whl ...`) and .gpu/cifar10.npz
-# (`python -m rdsc.record pack data/cifar10 .gpu/cifar10.npz`). Runs the CUDA tests, the
+# tqdm wheels: `pip download --no-deps -d .whl ...`), .gpu/cifar10.npz
+# (`python -m rdsc.record pack data/cifar10 .gpu/cifar10.npz`) and, for chapter 3's JPEG
+# section, .gpu/cifar10-lossless-subset.npz (packed the same way). Runs the CUDA tests, the
 # fused-engine benchmark, then `python -m rdsc.record run --profile paper` chapter by
 # chapter (records/paper/*.json); logs and records are copied to $OUT as they are made.
 set -u
@@ -15,6 +16,8 @@ mkdir -p "$OUT"
 export PYTHONPATH=$PWD RDSC_DATA=$PWD/data PYTHONUNBUFFERED=1
 python -m pip install -q --no-index --no-deps .whl/*.whl 2>&1 | tail -1
 [ -d data/cifar10 ] || python -m rdsc.record unpack .gpu/cifar10.npz data
+[ -d data/cifar10-lossless-subset ] || [ ! -f .gpu/cifar10-lossless-subset.npz ] ||
+  python -m rdsc.record unpack .gpu/cifar10-lossless-subset.npz data
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 
 echo "== CUDA tests: the fused kernels"
@@ -37,7 +40,7 @@ tail -25 "$OUT/fused_speed.log"
 
 echo "== paper-profile records"
 for chapter in ${@:-03}; do
-  python -m rdsc.record run --profile paper --chapters "$chapter" --timeout ${RECORD_TIMEOUT:-300} \
+  python -m rdsc.record run --profile paper --chapters "$chapter" --timeout ${RECORD_TIMEOUT:-900} \
     2>&1 | tee -a "$OUT/records.log"
   mkdir -p "$OUT/records" && cp -r records/paper "$OUT/records/"
 done
