@@ -86,11 +86,12 @@ def row(method: str, family: str, scores, labels, *, dim: int, seconds_features:
 
 
 def _t_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
-    from scipy.stats import t
-    n = len(values)
-    if n < 2:
+    """Half-width of the t-interval of the mean over seeds (NaN for one seed)."""
+    from rdsc.intervals import spread
+    if len(values) < 2:
         return float("nan")
-    return float(t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    s = spread(values, level)
+    return (s["mean_high"] - s["mean_low"]) / 2
 
 
 def summary(rows: list[dict]) -> pd.DataFrame:
