@@ -9,13 +9,15 @@ but differently:
 * **First layer as one GEMM.** Image patches (``unfold``) times the filter matrix,
   with the bias as an extra column, channels last, so the depthwise layers that
   follow run on a channels-last map (fast on CPU and GPU).
-* **Exact arithmetic for 8-bit images.** Pixel values 0..255 are exact in
-  bfloat16, so splitting each float32 weight into three bfloat16 parts
-  (hi + mid + lo) gives a bf16 GEMM whose products are exact and whose
-  accumulation is float32: the same signs as float32 except at exact ties, at
-  several times the speed on CPUs and GPUs with bf16 matrix units. CPUs without
-  them (bf16 emulated, 16x slower) get two float32 parts instead (16 + 8
-  significant bits): products again exact, sums float32, the same signs.
+* **Exact signs for 8-bit images.** Only the sign of a first-layer pre-activation
+  matters. On CPUs without bf16 matrix units the GEMM runs once in float32 on the pixel
+  values 0..255, with every weight column divided by a bound on that GEMM's rounding
+  error: an output of magnitude 1 or more has its sign decided; the rare ones below 1
+  (about 3 in 10,000) are recomputed in float64, where 8-bit pixels times float32
+  weights are exact products. Devices with bf16 matrix units (GPUs, AMX CPUs) split each
+  float32 weight into three bfloat16 parts (hi + mid + lo) instead: exact products,
+  float32 sums, several times float32's speed there. Both agree with the float32 network
+  except at sign ties (pre-activations within rounding of zero).
 * **Exact compact storage.** A feature is a mean of signs over an ``h x w`` map,
   i.e. ``count / (h*w)`` with an integer count; the engine stores the counts as
   int16 and :class:`FeatureArray` divides on read.
@@ -112,16 +114,6 @@ def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk
     return batch, (chunk if channel_chunk is None else int(channel_chunk))
 
 
-def _split_float32(w: torch.Tensor) -> torch.Tensor:
-    """``rows x c`` float32 -> ``2*rows x c`` float32 parts hi, lo with hi + lo == w exactly.
-
-    ``hi`` keeps the top 16 of the 24 significant bits, ``lo`` the other 8, so the product
-    of either with an 8-bit pixel has at most 24 significant bits: exact in float32.
-    """
-    hi = (w.contiguous().view(torch.int32) & -256).view(torch.float32)
-    return torch.cat([hi, w - hi], dim=0)
-
-
 def fast_bf16(device: torch.device) -> bool:
     """Does ``device`` multiply bf16 matrices natively? (CPUs without AVX512-BF16/AMX emulate
     it, measured 16x slower than float32 on an AVX2 CPU.)"""
@@ -155,13 +147,19 @@ class _Engine:
         # Filters in pixel units 0..255 with the bias as the last row: z = [p, 1] @ W.
         self.w_pixels = torch.cat([w, 255.0 * b]).to(device)       # (CKK+1) x k, float32
         self.w_unit = torch.cat([w, b]).to(device)                 # for float images in [0, 1]
-        # 8-bit pixels times exactly split weights: every product exact, float32 sums. In
-        # bf16 (3 parts) where the device multiplies bf16 natively, else float32 (2 parts).
-        self.split_dtype = torch.bfloat16 if fast_bf16(device) else torch.float32
-        self.w_split = None
-        if precision == "float32":
-            self.w_split = (_split_bf16(self.w_pixels) if self.split_dtype == torch.bfloat16
-                            else _split_float32(self.w_pixels))
+        # 8-bit pixels, exact precision: weights split into bf16 parts where the device
+        # multiplies bf16 natively, else one float32 GEMM with its signs checked (see below)
+        self.w_split = self.w_scaled = self.w_exact = None
+        self.buffers: dict = {}  # work arrays reused across batches (see _checked_signs)
+        if precision == "float32" and fast_bf16(device):
+            self.w_split = _split_bf16(self.w_pixels)
+        elif precision == "float32":
+            # |float32 GEMM - exact| <= (CKK+4) u * sum_i |q_i w_i| <= 1e-5 * 255 * (|w|_1 + |b|)
+            # for any summation order (u = 2^-24, pixels q <= 255), the 1e-5 leaving a factor
+            # 2 to spare: dividing each column by that bound makes |output| >= 1 a sure sign.
+            bound = 1e-5 * 255.0 * (w.abs().sum(0) + b.abs()[0])
+            self.w_scaled = (self.w_pixels / bound).to(device)
+            self.w_exact = torch.cat([w.double(), 255.0 * b.double()]).to(device)
         self.dw_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
         # Pooling is done as a 2x2 *sum* (small integers, exact in any dtype); the 1/4 of
         # the average moves into the weights of the convolution after each pool (exact:
@@ -178,9 +176,9 @@ class _Engine:
         p = F.unfold(xf, net.kernel_size, padding=net.first_padding)   # n x CKK x hw
         p = p.transpose(1, 2).reshape(-1, p.shape[1])
         p = torch.cat([p, torch.ones(p.shape[0], 1, device=self.device)], dim=1)
-        if integer and self.precision == "float32":  # one copy per part of w_split
+        if integer and self.w_split is not None:  # one copy per part of w_split
             parts = self.w_split.shape[0] // p.shape[1]
-            p = torch.cat([p.to(self.split_dtype)] * parts, dim=1)
+            p = torch.cat([p.to(torch.bfloat16)] * parts, dim=1)
         elif self.precision == "bfloat16":
             p = p.to(torch.bfloat16)
         return p, integer
@@ -189,20 +187,46 @@ class _Engine:
         """Counts (sum of final signs) for channels ``lo:hi`` of a batch: ``n x (hi-lo)``
         float32."""
         c = hi - lo
-        if integer and self.precision == "float32":
-            z = patches @ self.w_split[:, lo:hi]
+        if integer and self.w_scaled is not None:
+            s = _checked_signs(patches, self.w_scaled[:, lo:hi], self.w_exact[:, lo:hi],
+                               self.buffers)
+        elif integer and self.precision == "float32":
+            s = (patches @ self.w_split[:, lo:hi]).sign_()
         elif self.precision == "bfloat16":
             w = self.w_pixels if integer else self.w_unit
-            z = patches @ w[:, lo:hi].to(torch.bfloat16)
+            s = (patches @ w[:, lo:hi].to(torch.bfloat16)).sign_()
         else:
-            z = patches @ self.w_unit[:, lo:hi]
-        h = z.sign_().view(n, hw[0], hw[1], c)                  # n x h x w x c
+            s = (patches @ self.w_unit[:, lo:hi]).sign_()
+        h = s.view(n, hw[0], hw[1], c)                          # n x h x w x c
         for i, (wt, bs) in enumerate(self.depthwise):
             if i % 2 == 0:
                 h = _pool_sum(h).to(self.dw_dtype)
             h = F.conv2d(h.permute(0, 3, 1, 2), wt[lo:hi], bs[lo:hi], padding=self.net.padding,
                          groups=c).sign_().permute(0, 2, 3, 1)
         return h.float().sum(dim=(1, 2))
+
+
+def _checked_signs(patches, w_scaled, w_exact, buffers: dict) -> torch.Tensor:
+    """Signs of ``patches @ w_exact`` (``rows x c``, float32 -1/0/1), exact for 8-bit pixels.
+
+    ``w_scaled`` holds the same columns divided by a bound on the float32 GEMM's error, so
+    outputs of magnitude at least 1 already have the right sign; the others (about 3 in
+    10,000) are recomputed from the float64 weights ``w_exact`` (products of pixels and
+    float32 weights are exact in float64). ``buffers`` keeps the two large work arrays from
+    one call to the next: freshly allocated, their page faults cost as much as the check.
+    """
+    shape = (patches.shape[0], w_scaled.shape[1])
+    if buffers.get("z") is None or buffers["z"].shape != shape:
+        buffers["z"] = torch.empty(shape, device=patches.device)
+        buffers["abs"] = torch.empty(shape, device=patches.device)
+    z = torch.mm(patches, w_scaled, out=buffers["z"])
+    doubt = (torch.abs(z, out=buffers["abs"]).amin(dim=1) < 1).nonzero()[:, 0]  # rows (few)
+    if len(doubt):
+        at, cols = (z[doubt].abs() < 1).nonzero(as_tuple=True)
+        rows = doubt[at]
+        exact = (patches[rows].double() * w_exact[:, cols].t()).sum(1)
+        z[rows, cols] = exact.sign().float()
+    return z.sign_()
 
 
 def _pool_sum(h: torch.Tensor) -> torch.Tensor:

@@ -381,18 +381,33 @@ def test_fused_and_chain_engines_agree_on_cuda(dataset, size):
     assert (fast != chain).mean() < 1e-4 and (fast != cpu).mean() < 1e-4  # sign ties only
 
 
-def test_both_exact_weight_splits_reassemble_every_weight_and_agree(monkeypatch):
+def test_bf16_split_reassembles_every_weight_and_agrees_with_the_checked_float32(monkeypatch):
     w = torch.randn(76, 300) * 255
-    for parts in (features._split_float32(w), features._split_bf16(w).float()):
-        assert torch.equal(parts.view(-1, 76, 300).double().sum(0), w.double())  # exact
-    pixels_ = torch.arange(256, dtype=torch.float32)
-    hi, lo = features._split_float32(w).view(2, 76, 300)
-    for part in (hi, lo):  # every product with an 8-bit pixel is exact in float32
-        prod = pixels_[:, None, None] * part
-        assert torch.equal(prod.double(), pixels_.double()[:, None, None] * part.double())
+    assert torch.equal(features._split_bf16(w).float().view(3, 76, 300).double().sum(0),
+                       w.double())  # exact
     net, x = RandomDepthwiseSignNet(200), pixels(12)
     monkeypatch.setattr(features, "fast_bf16", lambda device: True)
     with_bf16 = extract(net, x, progress=False).counts
     monkeypatch.setattr(features, "fast_bf16", lambda device: False)
     with_float32 = extract(net, x, progress=False).counts
     assert (with_bf16 != with_float32).mean() < 1e-3  # sign ties only
+
+
+def test_checked_float32_signs_are_the_exact_signs_where_plain_float32_is_not(monkeypatch):
+    """Biases set so that many first-layer pre-activations are within rounding of zero: the
+    engine's signs must still be those of the exact value (float64 here), which a plain
+    float32 product gets wrong in some of these channels."""
+    monkeypatch.setattr(features, "fast_bf16", lambda device: False)
+    net = RandomDepthwiseSignNet(400, n_blocks=0)
+    x = pixels(3)
+    q = torch.nn.functional.unfold(x.double(), 5, padding=1)[0]           # 75 x 900, image 0
+    w = net.conv_weight.reshape(400, -1).double()                          # 400 x 75
+    with torch.no_grad():  # bias b = -(w . p)/255 at one patch per channel, rounded to float32
+        net.conv_bias.copy_((-(w * q[:, torch.arange(400) % 900].t()).sum(1) / 255).float())
+    b = net.conv_bias.double()
+    patches = torch.nn.functional.unfold(x.double(), 5, padding=1)         # 3 x 75 x 900
+    exact = torch.einsum("kc,ncp->nkp", w, patches) + 255 * b[None, :, None]
+    expected = exact.sign().sum(2).numpy()                                 # counts, 3 x 400
+    assert np.array_equal(extract(net, x, progress=False).counts, expected)
+    plain = torch.einsum("kc,ncp->nkp", w.float(), patches.float()) + 255 * b.float()[None, :, None]
+    assert not np.array_equal(plain.sign().sum(2).numpy(), expected)  # the test can fail
