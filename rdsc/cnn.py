@@ -126,32 +126,39 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 128,
             bar.update(1)
         losses.append(total / len(x))
     bar.close()
-    _recalibrate_batchnorm(model, x[torch.randperm(len(x), generator=gen)[:10_000]], batch_size,
-                           device)
-    model.eval()
+    # the running averages (momentum 0.1) lag the weights; after the few steps of a small
+    # training set (a substitute's first rounds) the model in eval mode would predict nearly
+    # one class
+    recalibrate_batchnorm(model, x[torch.randperm(len(x), generator=gen)[:10_000]], batch_size,
+                          device)
     return losses
 
 
 @torch.no_grad()
-def _recalibrate_batchnorm(model: nn.Module, x: torch.Tensor, batch_size: int, device) -> None:
-    """Set batch-norm running statistics to the exact averages over ``x`` under the final weights.
+def recalibrate_batchnorm(model: nn.Module, images, batch_size: int = 256,
+                          device=None) -> nn.Module:
+    """Set every batch-norm layer's running mean and variance to its average over ``images``.
 
-    The running averages (momentum 0.1) lag the weights; after the few steps of a
-    small training set (a substitute's first rounds) they are far from the batch
-    statistics and the model in eval mode predicts nearly one class.
+    Forward passes in train mode without gradients and with a cumulative average
+    (momentum None): exactly what the authors' ``net.train()`` loop would have stored
+    after an epoch, but no weight, scale or shift changes. The model is left in eval mode.
+    ``images``: ``N x 3 x H x W``, uint8 or floats in [0, 1].
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
-        return
+        return model.eval()
+    device = next(model.parameters()).device if device is None else torch.device(device)
+    images = torch.as_tensor(images)
     saved = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches below
+        m.momentum = None
     model.train()
-    for lo in range(0, len(x), batch_size):
-        model(x[lo:lo + batch_size].to(device))
+    for lo in range(0, len(images), batch_size):
+        model(as_float(images[lo:lo + batch_size]).to(device))
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
+    return model.eval()
 
 
 @torch.no_grad()

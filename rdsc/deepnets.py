@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.cnn import as_float, recalibrate_batchnorm  # noqa: F401 (part of this API)
 from rdsc.features import default_device, images_digest
 from rdsc.paths import cache_dir, write_atomically
 from rdsc.progress import progress_bar
@@ -217,42 +218,13 @@ def freeze(model: nn.Module, except_final: bool = True) -> nn.Module:
     return model
 
 
-def _as_float(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, images, batch_size: int = 256,
-                          device=None) -> nn.Module:
-    """Set every batch-norm layer's running mean and variance to its average over ``images``.
-
-    Forward passes in train mode without gradients and with a cumulative average
-    (momentum None): exactly what the authors' ``net.train()`` loop would have stored
-    after an epoch, but no weight, scale or shift changes. The model is left in eval mode.
-    ``images``: ``N x 3 x H x W``, uint8 or floats in [0, 1].
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    device = next(model.parameters()).device if device is None else torch.device(device)
-    images = torch.as_tensor(images)
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    for lo in range(0, len(images), batch_size):
-        model(_as_float(images[lo:lo + batch_size]).to(device))
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    return model.eval()
-
-
 @torch.no_grad()
 def embed(model: nn.Module, images, batch_size: int = 256) -> np.ndarray:
     """``N x d`` float32 penultimate representation of ``images`` (uint8 or [0, 1] floats)."""
     model.eval()
     device = next(model.parameters()).device
     images = torch.as_tensor(images)
-    out = [model.embed(_as_float(images[lo:lo + batch_size]).to(device)).float().cpu()
+    out = [model.embed(as_float(images[lo:lo + batch_size]).to(device)).float().cpu()
            for lo in range(0, len(images), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.embed_dim), np.float32)
 
@@ -320,7 +292,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 256,
         order, total = torch.randperm(len(images), generator=gen), 0.0
         for lo in range(0, len(images), batch_size):
             idx = order[lo:lo + batch_size]
-            xb = _as_float(images[idx].to(device))
+            xb = as_float(images[idx].to(device))
             if augment_images:
                 xb = augment(xb, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
