@@ -463,3 +463,29 @@ def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, flo
     d = a - b
     half = z * d.std(ddof=1) / np.sqrt(len(d))
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def compare_difficulty(ratio: float, tolerance: float = 1.2) -> tuple[str, str]:
+    """How two medians of minimal perturbations compare: ``ratio`` = target's / reference's.
+
+    Returns ``(comparison, difficulty)``, e.g. ``("2.0 times larger than", "harder than the
+    CNN")``; ratios within a factor ``tolerance`` of 1 read "about the same as".
+    """
+    if not ratio > 0:
+        raise ValueError(f"a ratio of medians must be positive, got {ratio!r}")
+    if ratio > tolerance:
+        return f"{ratio:.1f} times larger than", "harder than the CNN"
+    if ratio < 1 / tolerance:
+        return f"{1 / ratio:.1f} times smaller than", "easier than the CNN"
+    return "about the same as", "as hard as the CNN"
+
+
+def agreement_trend(name: str, agreement) -> str:
+    """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
+    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
+    a = np.asarray(agreement, dtype=float)
+    if round(a[-1]) == round(a[0]):
+        return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
+    trend = "rose" if a[-1] > a[0] else "fell"
+    return (f"for the {name} it {trend} from {a[0]:.0f}% after round 0 to {a[-1]:.0f}% "
+            "after the last")

@@ -150,3 +150,51 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
                      "min margin": float(m.min()),
                      "train accuracy": float((svm.predict(Xs) == y).mean())})
     return rows
+
+
+def ratio_verdict(ratios, differences, space: str) -> str:
+    """The chapter's sentence on one dataset: pixel and feature ratios and whether the paired
+    interval of their difference lies above 0, below 0, or contains it.
+
+    ``ratios``/``differences``: rows of :func:`ratio_rows` (dicts or a DataFrame) for one
+    dataset; ``space``: the feature space compared, e.g. ``"features, k=2000"``.
+    """
+    ratio = {r["space"]: r["ratio"] for r in _records(ratios)}
+    d = next(r for r in _records(differences) if r["space"] == space)
+    if d["low"] > 0:
+        word = "higher in the final layer (the paired interval of the difference lies above 0)"
+    elif d["high"] < 0:
+        word = "lower in the final layer (the paired interval of the difference lies below 0)"
+    else:
+        word = "not distinguishable between the two spaces (the paired interval contains 0)"
+    return (f"{ratio['pixels']:.3f} for pixels and {ratio[space]:.3f} for the "
+            f"features ({space}), difference {d['features - pixels']:+.3f} "
+            f"[{d['low']:+.3f}, {d['high']:+.3f}]: {word}")
+
+
+def margin_verdict(margins) -> str:
+    """The chapter's sentence on one dataset's margins (rows of :func:`margin_rows`): the
+    largest k against pixels, and whether the hard margin grows with k where the training
+    data are separable (training accuracy 1)."""
+    rows = _records(margins)
+    pixels = next(r for r in rows if r["space"] == "pixels")
+    feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
+    top = feats[-1]
+    vs = "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
+    separable = [r for r in feats if r["train accuracy"] == 1.0]
+    if len(separable) >= 2:
+        s = np.array([r["mean margin"] for r in separable])
+        listed = ", ".join(f"{int(r['dimension'])}: {r['mean margin']:.4f}" for r in separable)
+        trend = ("grows" if np.all(np.diff(s) > 0) else "does not grow steadily") + \
+            f" over the separable k ({listed})"
+    else:
+        trend = "cannot be followed: fewer than two k give separable training data"
+    return (f"{top['mean margin']:.4f} at k = {int(top['dimension'])} (training accuracy "
+            f"{top['train accuracy']:.3f}) against {pixels['mean margin']:.4f} on pixels "
+            f"(training accuracy {pixels['train accuracy']:.3f}): {vs} on the features. "
+            f"The hard margin {trend}")
+
+
+def _records(rows) -> list[dict]:
+    """Rows as a list of dicts (from a list of dicts or a DataFrame)."""
+    return rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)

@@ -269,3 +269,21 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
     model.to(device)
     assert attacks.as_foolbox(model).device.type == device  # Foolbox follows the model's device
     assert np.array_equal(attacks.predict(model, xs), ys)
+
+
+def test_compare_difficulty_reads_the_ratio_of_medians():
+    from rdsc.attacks import compare_difficulty
+    assert compare_difficulty(2.0) == ("2.0 times larger than", "harder than the CNN")
+    assert compare_difficulty(0.25) == ("4.0 times smaller than", "easier than the CNN")
+    assert compare_difficulty(1.1) == ("about the same as", "as hard as the CNN")
+    with pytest.raises(ValueError, match="positive"):
+        compare_difficulty(float("nan"))
+
+
+def test_agreement_trend_says_rose_fell_or_stayed():
+    from rdsc.attacks import agreement_trend
+    assert agreement_trend("CNN", [40.2, 55.0, 61.4]) == (
+        "for the CNN it rose from 40% after round 0 to 61% after the last")
+    assert "fell from 60% after round 0 to 30%" in agreement_trend("net", [60, 30])
+    assert agreement_trend("net", [50.2, 49.9]) == (
+        "for the net it stayed at 50% from round 0 to the last")

@@ -94,3 +94,34 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert [(r["space"], r["dimension"]) for r in rows] == [("pixels", 3072), ("features", 8),
                                                             ("features", 32)]
     assert rows[0]["train accuracy"] == 1.0  # 24 images in 3072 dimensions are separable
+
+
+def test_ratio_verdict_follows_the_paired_interval():
+    from rdsc.separation import ratio_verdict
+    ratios = [{"space": "pixels", "ratio": 1.1}, {"space": "features, k=8", "ratio": 1.3}]
+    said = {}
+    for low, high in [(0.05, 0.3), (-0.3, -0.05), (-0.1, 0.3)]:
+        diff = [{"space": "features, k=8", "features - pixels": 0.2, "low": low, "high": high}]
+        said[(low, high)] = ratio_verdict(ratios, diff, "features, k=8")
+    assert said[(0.05, 0.3)].startswith("1.100 for pixels and 1.300 for the features")
+    assert "higher in the final layer" in said[(0.05, 0.3)]
+    assert "lower in the final layer" in said[(-0.3, -0.05)]
+    assert "not distinguishable" in said[(-0.1, 0.3)] and "[-0.100, +0.300]" in said[(-0.1, 0.3)]
+
+
+def test_margin_verdict_reads_width_and_trend_from_the_rows():
+    import pandas as pd
+    from rdsc.separation import margin_verdict
+
+    def rows(margins, accuracies):
+        return pd.DataFrame([{"space": "pixels", "dimension": 3072, "mean margin": 0.05,
+                              "train accuracy": 1.0}] +
+                            [{"space": "features", "dimension": k, "mean margin": m,
+                              "train accuracy": a}
+                             for k, m, a in zip([64, 16, 256], margins, accuracies)])
+    grows = margin_verdict(rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0]))
+    assert "0.3000 at k = 256" in grows and "wider on the features" in grows
+    assert "grows over the separable k (16: 0.1000, 64: 0.2000, 256: 0.3000)" in grows
+    assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
+    assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
+    assert "cannot be followed" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
