@@ -8,7 +8,6 @@ Every method is reduced to ``N_test x classes`` scores on the same test images; 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc.classify import LinearSVM, topk_accuracy
+from rdsc.data import Split
 
 TOPK = (1, 2, 3, 4, 5)
 RDSC = "rdsc (random depthwise sign) + SVM"  # the method this book is about
@@ -240,37 +240,6 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
 
 
 # --- every method on one split: what the chapter calls, one function per family ---------------
-
-@dataclass
-class Split:
-    """The images every method of one dataset sees: class-balanced train and test subsets.
-
-    ``train_images``/``test_images``: ``N x 3 x H x W`` uint8 tensors; labels: int arrays.
-    """
-
-    dataset: str
-    train_images: torch.Tensor
-    train_labels: np.ndarray
-    test_images: torch.Tensor
-    test_labels: np.ndarray
-    classes: list
-
-    @classmethod
-    def load(cls, dataset: str, n_train: int | None, n_test: int | None) -> "Split":
-        """``n_train`` / ``n_test`` class-balanced images (None: all) of ``dataset``."""
-        from rdsc import data
-        train_images, train_labels, classes = data.load(dataset, "train")
-        test_images, test_labels, _ = data.load(dataset, "test")
-        tr = data.subset(train_labels, n_train, seed=0)
-        te = data.subset(test_labels, n_test, seed=1)
-        return cls(dataset, train_images[tr], train_labels[tr].numpy(), test_images[te],
-                   test_labels[te].numpy(), list(classes))
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes."""
-        return len(self.classes)
-
 
 def rdsc_rows(split: Split, *, n_features: int, seed: int, C: float = 0.005,
               device=None) -> list[dict]:

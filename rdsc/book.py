@@ -6,7 +6,9 @@ A chapter's first cell holds papermill parameters, among them ``profile``:
 * ``quick``: the default, minutes on a 2-core CPU;
 * ``paper``: the authors' full settings, for a GPU.
 
-Each chapter keeps a table ``{profile: settings}`` and calls :func:`settings`.
+Each chapter keeps a table ``{profile: settings}`` and starts with :func:`start`: the
+profile's settings, the device, the figures' theme and the seeds, in one call, and
+:meth:`Chapter.split` for its train and test images.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdsc.paths import book_root, data_root, results_root, write_atomically
@@ -29,6 +32,56 @@ def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
     chosen = dict(table[profile])
     chosen.update({k: v for k, v in overrides.items() if v is not None})
     return chosen
+
+
+@dataclass
+class Chapter:
+    """What a chapter's set-up cell hands to the rest of the chapter (see :func:`start`)."""
+
+    profile: str
+    cfg: dict
+    device: object            # torch.device
+    seed: int | None = None
+    splits: dict = field(default_factory=dict, repr=False)
+
+    def split(self, dataset: str, n_train: int | None, n_test: int | None):
+        """Class-balanced train and test images of ``dataset`` (:class:`rdsc.data.Split`;
+        None: all), loaded once per chapter and sizes."""
+        from rdsc.data import Split
+        key = (dataset, n_train, n_test)
+        if key not in self.splits:
+            self.splits[key] = Split.load(dataset, n_train, n_test)
+        return self.splits[key]
+
+    def summary(self, **more) -> str:
+        """One line for the set-up cell's output: profile, device, settings (and ``more``)."""
+        shown = ", ".join(f"{k}={v}" for k, v in {**self.cfg, **more}.items())
+        return f"profile {self.profile} on {self.device}" + (
+            f", seed {self.seed}" if self.seed is not None else "") + f": {shown}"
+
+
+def start(profile: str, table: dict[str, dict], *, seed: int | None = None, device=None,
+          **overrides) -> Chapter:
+    """A chapter's set-up: its settings, device, figure theme and seeds.
+
+    ``table``: ``{profile: settings}``; ``overrides``: the chapter's parameters (``None``
+    keeps the profile's value, see :func:`settings`). ``device``: None for CUDA when
+    present, else the CPU. ``seed``: seeds torch's global generator (numpy's is never used
+    here: rdsc draws from explicit generators). Sets seaborn's ``whitegrid`` theme, the one
+    every chapter's figures use. The set-up cell ends by printing :meth:`Chapter.summary`.
+    """
+    import seaborn as sns
+    import torch
+
+    from rdsc.features import default_device
+    cfg = settings(profile, table, **overrides)
+    device = torch.device(device) if device is not None else default_device()
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        torch.manual_seed(seed)
+    sns.set_theme(style="whitegrid")
+    return Chapter(profile, cfg, device, seed)
 
 
 def environment() -> dict:

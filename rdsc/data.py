@@ -478,3 +478,36 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     # taking images by rank gives every class n / n_classes (+1) images
     order = torch.sort(rank, stable=True).indices
     return order[:n].sort().values
+
+
+@dataclass
+class Split:
+    """A chapter's images of one dataset: class-balanced train and test subsets.
+
+    The same sizes always give the same images (seeds 0 and 1), so chapters that ask for the
+    same split share cached features.
+
+    ``train_images``/``test_images``: ``N x 3 x H x W`` uint8 tensors; labels: int arrays.
+    """
+
+    dataset: str
+    train_images: torch.Tensor
+    train_labels: np.ndarray
+    test_images: torch.Tensor
+    test_labels: np.ndarray
+    classes: list
+
+    @classmethod
+    def load(cls, dataset: str, n_train: int | None, n_test: int | None) -> "Split":
+        """``n_train`` / ``n_test`` class-balanced images (None: all) of ``dataset``."""
+        train_images, train_labels, classes = load(dataset, "train")
+        test_images, test_labels, _ = load(dataset, "test")
+        tr = subset(train_labels, n_train, seed=0)
+        te = subset(test_labels, n_test, seed=1)
+        return cls(dataset, train_images[tr], train_labels[tr].numpy(), test_images[te],
+                   test_labels[te].numpy(), list(classes))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return len(self.classes)

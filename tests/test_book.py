@@ -208,3 +208,33 @@ def test_code_lines_fit_in_100_characters(chapter):
 def test_chapters_are_named_by_links_not_typed_numbers(source):
     typed = re.findall(r"\b[Cc]hapters? \d+", prose(source.read_text()))
     assert not typed, f"{source.name} names chapters by number ({typed}): use {{doc}} links"
+
+
+def test_start_gives_settings_device_seed_theme_and_one_line():
+    import seaborn as sns
+    import torch
+    table = {"smoke": {"n": 10, "k": 4}, "quick": {"n": 100, "k": 40}}
+    sns.set_theme(style="dark")
+    chapter = book.start("smoke", table, seed=7, device="cpu", k=None, n=3)
+    assert chapter.cfg == {"n": 3, "k": 4} and chapter.device == torch.device("cpu")
+    assert chapter.summary(dataset="toy") == "profile smoke on cpu, seed 7: n=3, k=4, dataset=toy"
+    first = torch.rand(3)
+    book.start("smoke", table, seed=7)
+    assert torch.equal(first, torch.rand(3))  # torch seeded again: the same draw
+    import matplotlib as mpl
+    assert mpl.rcParams["axes.grid"]  # seaborn's whitegrid, not the dark theme set before
+    with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
+        book.start("paper", table)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        book.start("smoke", table, seed=1.5)
+
+
+def test_chapter_split_loads_each_split_once(monkeypatch):
+    from rdsc import data
+    calls = []
+    monkeypatch.setattr(data.Split, "load", classmethod(
+        lambda cls, d, n_train, n_test: calls.append((d, n_train, n_test)) or len(calls)))
+    chapter = book.start("smoke", {"smoke": {}})
+    assert chapter.split("cifar10", 10, 5) == chapter.split("cifar10", 10, 5) == 1
+    assert chapter.split("cifar10", 20, 5) == 2
+    assert calls == [("cifar10", 10, 5), ("cifar10", 20, 5)]

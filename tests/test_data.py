@@ -455,3 +455,20 @@ def test_lossless_subset_is_a_named_image_folder(tmp_path):
     assert images.shape == (3, 3, 32, 32) and classes == ["airplane", "cat"]
     with pytest.raises(DatasetNotFoundError, match="cifar10-lossless-subset.tar"):
         data.load("cifar10-lossless-subset", "train", root=tmp_path / "empty")
+
+
+def test_split_is_class_balanced_and_the_same_every_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    written = write_folder(tmp_path, "toy", "train", {"a": 4, "b": 4})
+    write_folder(tmp_path, "toy", "test", {"a": 2, "b": 2})
+    split = data.Split.load(str(tmp_path / "toy"), 4, 2)
+    assert split.classes == ["a", "b"] and split.n_classes == 2
+    assert sorted(split.train_labels.tolist()) == [0, 0, 1, 1]
+    assert sorted(split.test_labels.tolist()) == [0, 1]
+    assert split.train_images.shape == (4, 3, 12, 10) and split.test_images.shape == (2, 3, 12, 10)
+    for image, label in zip(split.train_images, split.train_labels):  # images keep their labels
+        cls = split.classes[label]
+        assert any(np.array_equal(image.numpy(), written[(cls, i)]) for i in range(4))
+    again = data.Split.load(str(tmp_path / "toy"), 4, 2)
+    assert torch.equal(again.train_images, split.train_images)
+    assert np.array_equal(again.test_labels, split.test_labels)
