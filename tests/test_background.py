@@ -282,3 +282,19 @@ def test_random_deepnet_predictions_equal_one_condition_at_a_time():
     alone, _ = svm_scores(train_f, labels, gray_f, scale=True, device="cpu")
     np.testing.assert_array_equal(preds["grayscale"], alone.argmax(1))
     assert preds["clean"].shape == (6,)
+
+
+def test_mean_colour_agreement_is_the_same_in_any_batch_size():
+    gen = torch.Generator().manual_seed(3)
+    images = torch.randint(0, 256, (7, 3, 12, 12), dtype=torch.uint8, generator=gen)
+    w, b = torch.randn(5, 3, 3, 3, generator=gen), torch.randn(5, generator=gen)
+    x = images.float() / 255  # the whole computation at once, written out
+    z = torch.nn.functional.conv2d(x, w, b, padding=1)
+    means = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=True)
+    a = torch.nn.functional.conv2d(means, w.sum(dim=(2, 3), keepdim=True), b)
+    expected = ((z > 0) == (a > 0)).double().mean(dim=(0, 2, 3)).float().numpy()
+    for batch_size in (1, 3, 7, 100):
+        got = bg.mean_colour_agreement(images, w, b, padding=1, batch_size=batch_size)
+        assert np.array_equal(got, expected), batch_size
+    with pytest.raises(ValueError, match="batch_size"):
+        bg.mean_colour_agreement(images, w, b, padding=1, batch_size=0)
