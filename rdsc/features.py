@@ -13,8 +13,8 @@ but differently:
   matters. On CPUs without bf16 matrix units the GEMM runs once in float32 on the pixel
   values 0..255, with every weight column divided by a bound on that GEMM's rounding
   error: an output of magnitude 1 or more has its sign decided; the rare ones below 1
-  (about 3 in 10,000) are recomputed in float64, where 8-bit pixels times float32
-  weights are exact products. Devices with bf16 matrix units (GPUs, AMX CPUs) split each
+  (about 1 in 10,000 on CIFAR-10 images) are recomputed in float64, where 8-bit pixels
+  times float32 weights are exact products. Devices with bf16 matrix units (GPUs, AMX CPUs) split each
   float32 weight into three bfloat16 parts (hi + mid + lo) instead: exact products,
   float32 sums, several times float32's speed there. Both agree with the float32 network
   except at sign ties (pre-activations within rounding of zero).
@@ -210,8 +210,8 @@ def _checked_signs(patches, w_scaled, w_exact, buffers: dict) -> torch.Tensor:
     """Signs of ``patches @ w_exact`` (``rows x c``, float32 -1/0/1), exact for 8-bit pixels.
 
     ``w_scaled`` holds the same columns divided by a bound on the float32 GEMM's error, so
-    outputs of magnitude at least 1 already have the right sign; the others (about 3 in
-    10,000) are recomputed from the float64 weights ``w_exact`` (products of pixels and
+    outputs of magnitude at least 1 already have the right sign; the others (about 1 in
+    10,000 on CIFAR-10) are recomputed from the float64 weights ``w_exact`` (products of pixels and
     float32 weights are exact in float64). ``buffers`` keeps the two large work arrays from
     one call to the next: freshly allocated, their page faults cost as much as the check.
     """
