@@ -14,9 +14,9 @@ but differently:
   values 0..255, with every weight column divided by a bound on that GEMM's rounding
   error: an output of magnitude 1 or more has its sign decided; the rare ones below 1
   (about 1 in 10,000 on CIFAR-10 images) are recomputed in float64, where 8-bit pixels
-  times float32 weights are exact products. Devices with bf16 matrix units (GPUs, AMX CPUs) split each
-  float32 weight into three bfloat16 parts (hi + mid + lo) instead: exact products,
-  float32 sums, several times float32's speed there. Both agree with the float32 network
+  times float32 weights are exact products. Devices with bf16 matrix units (GPUs, AMX
+  CPUs) split each float32 weight into three bfloat16 parts (hi + mid + lo) instead: exact
+  products, float32 sums, several times float32's speed there. Both agree with the float32 network
   except at sign ties (pre-activations within rounding of zero).
 * **Exact compact storage.** A feature is a mean of signs over an ``h x w`` map,
   i.e. ``count / (h*w)`` with an integer count; the engine stores the counts as
