@@ -278,8 +278,9 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     :func:`extract`.
 
     ``images``: a tensor or array ``N x C x H x W``, or a stream (:mod:`rdsc.streaming`).
-    ``on_batch(lo, hi, block)`` is called with every finished block of rows (then ``out``
-    is not written).
+    ``on_batch(lo, hi, rows)`` is called with every finished block of rows, in order (then
+    ``out`` is not written); ``rows`` is valid during the call only (copy it to keep it).
+    On CUDA the device computes the next batch meanwhile (see :class:`_HostCopies`).
     """
     images, n_img, shape, dtype = _source(images)
     net.check_input(_probe(images, shape, dtype), allow_uint8=True)
@@ -301,30 +302,112 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     chain = None if use_fused else _Engine(net, device, precision)
     trim = None if isinstance(images, torch.Tensor) else _HeapTrimmer()
     bar = progress_bar(stop - start, f"features k={k}", unit="img", enabled=progress)
-    block = torch.empty(0)
+    # counts are exact integers: converted on the device, half the bytes cross to the host
+    copies = _HostCopies(device, torch.int16 if out.dtype == np.int16 else torch.int32)
+    maps: dict = {}   # the fused engine's map buffers, made once for every batch
+
+    def deliver(lo, hi, rows):
+        if on_batch is not None:
+            on_batch(lo, hi, rows)
+        else:
+            out[lo:hi] = rows
+        bar.update(hi - lo)
+        if trim is not None:
+            trim()
+
     with torch.inference_mode(), exact_float32():
-        for lo, hi, x in _batches(images, start, stop, batch_size, shape):
-            if x.is_floating_point() and not torch.isfinite(x).all():
-                raise ValueError(f"images {lo}..{hi - 1} contain NaN or infinite values")
-            if use_fused:  # exact int32 counts from the fused kernels
-                block = fused.counts(net, x, device, batch_size=len(x))
-            else:
-                patches, integer = chain.patches(x)
-                block = torch.empty(hi - lo, k, device=device)
-                for c0 in range(0, k, channel_chunk):
-                    c1 = min(c0 + channel_chunk, k)
-                    block[:, c0:c1] = chain.counts(patches, integer, hi - lo, hw, c0, c1).round_()
-            # counts are exact integers: convert on the device, move half the bytes
-            rows = block.to(torch.int16 if out.dtype == np.int16 else torch.int32).cpu().numpy()
-            if on_batch is not None:
-                on_batch(lo, hi, rows)
-            else:
-                out[lo:hi] = rows
-            bar.update(hi - lo)
-            if trim is not None:
-                trim()
+        try:
+            for lo, hi, x in _batches(images, start, stop, batch_size, shape):
+                if x.is_floating_point() and not torch.isfinite(x).all():
+                    raise ValueError(f"images {lo}..{hi - 1} contain NaN or infinite values")
+                x = copies.upload(x)
+                if use_fused:  # exact int32 counts from the fused kernels
+                    block = fused.counts(net, x, device, batch_size=len(x), reuse=maps)
+                else:
+                    patches, integer = chain.patches(x)
+                    block = torch.empty(hi - lo, k, device=device)
+                    for c0 in range(0, k, channel_chunk):
+                        c1 = min(c0 + channel_chunk, k)
+                        block[:, c0:c1] = chain.counts(patches, integer, hi - lo, hw, c0,
+                                                       c1).round_()
+                for ready in copies.download(lo, hi, block):
+                    deliver(*ready)
+        except BaseException:
+            # the batch finished before the error is still delivered: nothing computed is lost
+            with contextlib.suppress(Exception):
+                for ready in copies.finish():
+                    deliver(*ready)
+            raise
+        for ready in copies.finish():
+            deliver(*ready)
     bar.close()
     return out
+
+
+class _HostCopies:
+    """Moves batches to the device and their counts back, the device a batch ahead of the host.
+
+    :meth:`download` queues a batch's copy to the host and hands back the *previous*
+    batch's rows, so while the host stores them (into the output array, a cache file)
+    the device is already computing. On CUDA both copies go through page-locked
+    buffers, asynchronously, two per direction: a buffer is refilled only after the
+    batch that used it was handed back. (A copy to pageable memory blocks until the
+    device is idle: at k = 100,000 on an H200 the fused engine ran 2,855 images/s on
+    the device but 1,957 with a plain ``.cpu()`` after it.) Elsewhere the copies are
+    plain and only the hand-back is deferred.
+
+    Rows handed back are valid until the next call: keep a copy, not the array.
+    """
+
+    def __init__(self, device: torch.device, dtype: torch.dtype):
+        self.device, self.dtype = device, dtype
+        self.cuda = device.type == "cuda"
+        self.slots: list[dict] = [{}, {}]
+        self.turn = 0
+        self.pending = None   # (lo, hi, rows, event) of the batch not yet handed back
+
+    def _buffer(self, name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """This turn's page-locked buffer ``name``, large enough for ``like``."""
+        slot = self.slots[self.turn]
+        buf = slot.get(name)
+        if buf is None or buf.dtype != dtype or buf.shape[1:] != like.shape[1:] \
+                or len(buf) < len(like):
+            buf = slot[name] = torch.empty(like.shape, dtype=dtype, pin_memory=True)
+        return buf[:len(like)]
+
+    def upload(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` on the device (on CUDA, from a page-locked copy without waiting)."""
+        if not self.cuda or x.device.type != "cpu":
+            return x.to(self.device)
+        staged = self._buffer("up", x, x.dtype)
+        staged.copy_(x)   # this buffer's previous batch was handed back: its upload is done
+        return staged.to(self.device, non_blocking=True)
+
+    def download(self, lo: int, hi: int, block: torch.Tensor) -> list:
+        """Queue ``block``'s (rows ``lo:hi``) copy to the host; the previous batch, now ready,
+        as ``[(lo, hi, rows)]`` (empty for the first batch)."""
+        block = block.to(self.dtype)
+        if self.cuda:
+            rows = self._buffer("down", block, self.dtype)
+            rows.copy_(block, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+        else:
+            rows, event = block.cpu(), None
+        ready = self.finish()
+        self.pending = (lo, hi, rows, event)
+        self.turn ^= 1
+        return ready
+
+    def finish(self) -> list:
+        """The batch not yet handed back, once its copy has arrived: ``[(lo, hi, rows)]``."""
+        if self.pending is None:
+            return []
+        lo, hi, rows, event = self.pending
+        self.pending = None
+        if event is not None:
+            event.synchronize()
+        return [(lo, hi, rows.numpy())]
 
 
 class _HeapTrimmer:

@@ -434,7 +434,8 @@ def batch_size_for(net: RandomDepthwiseSignNet, height: int, width: int) -> int:
 
 
 def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
-           batch_size: int | None = None, timings: dict | None = None) -> torch.Tensor:
+           batch_size: int | None = None, timings: dict | None = None,
+           reuse: dict | None = None) -> torch.Tensor:
     """Counts (sum of the final signs over the final map) of uint8 ``images``: ``N x k`` int32.
 
     Args:
@@ -443,6 +444,9 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
         device: where to compute (default CUDA); see :func:`available`.
         batch_size: images per step (default :func:`batch_size_for`).
         timings: if a dict, seconds spent per stage are added to it (synchronises).
+        reuse: a dict the caller keeps between calls on batches of one size: the map
+            buffers are made (and zeroed, up to 4 GB) once and kept in it. Without it
+            each call makes its own.
 
     Returns an int32 tensor on ``device`` (all ``N`` rows at once: pass large sets in
     chunks), equal to :func:`rdsc.features.compute` except where a pre-activation is
@@ -471,8 +475,8 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
     with torch.inference_mode():
         # one buffer per depthwise layer's input, reused by every step: the kernels write
         # only interiors, so the zero borders (the convolutions' padding) stay zero
-        maps = [torch.zeros(step, h, w, weights.ldk, dtype=torch.bfloat16, device=device)
-                for h, w in _map_shapes(net, images.shape[2], images.shape[3])]
+        maps = _map_buffers(reuse, step, _map_shapes(net, *images.shape[2:]), weights.ldk,
+                            device)
         clock.lap("buffers")
         for lo in range(0, n, step):
             x = images[lo:lo + step].to(device, non_blocking=True)
@@ -487,6 +491,23 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
                 _launch_depthwise(maps[i], weights, i, y, m, k, layer, K, pad)
             clock.lap("depthwise")
     return out
+
+
+def _map_buffers(reuse: dict | None, step: int, shapes, ldk: int, device: torch.device):
+    """Zeroed ``step x h x w x ldk`` bf16 maps for ``shapes``; kept in ``reuse`` when given.
+
+    Reusing them is safe: the kernels write only the interiors, so the zero borders stay
+    zero, and the caching allocator orders later work on the same stream after earlier.
+    """
+    key = (tuple(shapes), ldk, str(device))
+    if reuse is not None and reuse.get("key") == key and len(reuse["maps"][0]) >= step:
+        return reuse["maps"]
+    if reuse is not None:
+        reuse.clear()   # free the old maps before making new ones
+    maps = [torch.zeros(step, h, w, ldk, dtype=torch.bfloat16, device=device) for h, w in shapes]
+    if reuse is not None:
+        reuse.update(key=key, maps=maps)
+    return maps
 
 
 class _Clock:

@@ -381,6 +381,47 @@ def test_fused_and_chain_engines_agree_on_cuda(dataset, size):
     assert (fast != chain).mean() < 1e-4 and (fast != cpu).mean() < 1e-4  # sign ties only
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("engine", ["fused", "chain"])
+def test_cuda_batches_come_back_whole_and_in_order(engine):
+    """Page-locked buffers, reused every other batch, a short last batch: the same counts
+    as the CPU engine (but for sign ties), every row delivered once, in order."""
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 300)
+    x = pixels(23)
+    seen, got = [], np.zeros((23, 300), dtype=np.int16)
+
+    def keep(lo, hi, rows):
+        seen.append((lo, hi))
+        got[lo:hi] = rows
+    features.compute(net, x, np.empty((0, 300), dtype=np.int16), batch_size=5, device="cuda",
+                     engine=engine, on_batch=keep, progress=False)
+    assert seen == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]
+    assert (got != extract(net, x, device="cpu", progress=False).counts).mean() < 1e-3
+
+
+def test_batches_finished_before_an_error_are_still_delivered(monkeypatch):
+    """Each batch is handed over after the next one is computed (on CUDA the device runs
+    ahead of the host): when a later batch fails, the one before it still arrives."""
+    net, x = RandomDepthwiseSignNet(8), pixels(10)
+    expected = extract(net, x, progress=False).counts
+    real_batches = features._batches
+
+    def fails_at_the_third(*args):
+        for i, batch in enumerate(real_batches(*args)):
+            if i == 2:
+                raise OSError("image 6 cannot be read")
+            yield batch
+    monkeypatch.setattr(features, "_batches", fails_at_the_third)
+    seen = []
+
+    def keep(lo, hi, rows):
+        seen.append((lo, hi, rows.copy()))
+    with pytest.raises(OSError, match="image 6"):
+        features.compute(net, x, np.empty((0, 8)), batch_size=3, on_batch=keep, progress=False)
+    assert [(lo, hi) for lo, hi, _ in seen] == [(0, 3), (3, 6)]
+    assert all(np.array_equal(rows, expected[lo:hi]) for lo, hi, rows in seen)
+
+
 def test_bf16_split_reassembles_every_weight_and_agrees_with_the_checked_float32(monkeypatch):
     w = torch.randn(76, 300) * 255
     assert torch.equal(features._split_bf16(w).float().view(3, 76, 300).double().sum(0),

@@ -45,6 +45,18 @@ for preset, side, k in json.loads(sys.argv[1]):
     exact, uncertain = fused.exact_counts(net, x)
     out[f"{preset}-{side}-{k}"] = dict(fused=got.tolist(), cpu=cpu.tolist(),
                                        exact=exact.tolist(), uncertain=uncertain.tolist())
+# map buffers kept between calls (as rdsc.features does): a smaller second batch, and
+# steps within a call, over maps still holding the first batch's signs
+net = RandomDepthwiseSignNet.for_dataset("cifar10", 24)
+x = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8,
+                  generator=torch.Generator().manual_seed(7))
+reuse = {}
+first = fused.counts(net, x[:3], "cpu", reuse=reuse)
+kept = reuse["maps"]
+second = fused.counts(net, x[3:], "cpu", batch_size=1, reuse=reuse)
+out["reuse"] = dict(reused=torch.cat([first, second]).tolist(),
+                    fresh=fused.counts(net, x, "cpu").tolist(),
+                    same_buffers=all(a is b for a, b in zip(kept, reuse["maps"])))
 print("RESULT" + json.dumps(out))
 """ % N_IMAGES
 
@@ -57,7 +69,7 @@ def interpreted():
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT"))
-    return {key: {name: np.array(v) for name, v in case.items()}
+    return {key: {name: np.array(v) if isinstance(v, list) else v for name, v in case.items()}
             for key, case in json.loads(line[len("RESULT"):]).items()}
 
 
@@ -80,6 +92,13 @@ def test_interpreted_kernels_match_the_cpu_engine(interpreted, preset, side, k):
     assert case["fused"].shape == (N_IMAGES, k)
     check_equal_outside_ties(case["fused"], case["cpu"], case["exact"],
                              case["uncertain"].astype(bool), f"{preset} {side}px k={k}")
+
+
+@needs_triton
+def test_map_buffers_kept_between_calls_give_the_same_counts(interpreted):
+    case = interpreted["reuse"]
+    assert case["same_buffers"], "the second, smaller call made new map buffers"
+    assert np.array_equal(case["reused"], case["fresh"])
 
 
 def test_every_preset_geometry_is_covered():
