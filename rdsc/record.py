@@ -1,6 +1,7 @@
 """Reproduction records: every chapter run at one profile on one machine, kept in the repository.
 
     python -m rdsc.record run [--profile paper] [--chapters 03 05 ...] [--timeout S]
+                              [--deadline S]
 
 runs each chapter of ``_toc.yml`` as a plain Python script (no Jupyter needed: the code
 cells are read from the MyST source), one after another, with ``RDSC_PROFILE`` set,
@@ -103,28 +104,55 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
             "log_tail": tail if status != "ok" else tail[-5:]}
 
 
+#: a chapter is not started with less time than this left before the run's deadline
+MIN_CHAPTER_SECONDS = 60
+
+
 def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int = 3600,
-        commit: str | None = None, root: Path | None = None) -> list[dict]:
-    """Run the chosen chapters (default: all in ``_toc.yml``) and write their records."""
+        commit: str | None = None, root: Path | None = None,
+        deadline: float | None = None) -> list[dict]:
+    """Run the chosen chapters (default: all in ``_toc.yml``, in the order given) and write
+    their records.
+
+    ``deadline``: seconds for the whole run (a lent GPU is lent for minutes). Each chapter
+    gets what is left (at most ``timeout``); one that would start with less than
+    :data:`MIN_CHAPTER_SECONDS` left is not run and gets no record. A chapter stopped
+    by the deadline (not by its own ``timeout``) does not replace a successful record
+    made earlier: it gets a ``failed`` record only where there was none.
+    """
     from rdsc.chapters import chapter_files
     root = root or book_root()
     sources = chapter_files(root)
     if chapters:
-        sources = [s for s in sources if any(s.stem.startswith(c) for c in chapters)]
+        sources = [s for c in chapters for s in sources if s.stem.startswith(c)]
+        sources = list(dict.fromkeys(sources))   # the order asked for, each chapter once
         if not sources:
             raise ValueError(f"no chapter in _toc.yml matches {chapters}")
     commit = commit or os.environ.get("RDSC_COMMIT") or _git_commit(root)
     out = records_dir(profile, root)
     out.mkdir(parents=True, exist_ok=True)
-    records = []
+    records, started = [], time.monotonic()
     with open(out / f"{profile}.log", "a") as log:
         for source in sources:
-            record = run_chapter(source, profile, log, timeout, commit)
+            left = None if deadline is None else deadline - (time.monotonic() - started)
+            if left is not None and left < MIN_CHAPTER_SECONDS:
+                print(f"{source.stem}: not run, {max(0, left):.0f} s left of the run's "
+                      f"{deadline:.0f} s (no record written)", flush=True)
+                records.append({"chapter": source.stem, "status": "not run"})
+                continue
+            limit = timeout if left is None else int(min(timeout, left))
+            record = run_chapter(source, profile, log, limit, commit)
+            records.append(record)
+            earlier = load(source.stem, profile, root)
+            if (record["exit_code"] is None and limit < timeout and earlier is not None
+                    and earlier["status"] == "ok"):
+                print(f"{source.stem}: stopped at the run's deadline after {limit} s; its "
+                      f"record of commit {earlier['commit'][:10]} is kept", flush=True)
+                continue
             text = json.dumps(record, indent=1, default=str)
             write_atomically(out / f"{source.stem}.json", lambda f: f.write(text.encode()))
             print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
                   flush=True)
-            records.append(record)
     return records
 
 
@@ -203,6 +231,8 @@ def main(argv=None) -> int:
     r.add_argument("--profile", default="paper", choices=["smoke", "quick", "paper"])
     r.add_argument("--chapters", nargs="*", help="chapter name prefixes, e.g. 03 05 (default: all)")
     r.add_argument("--timeout", type=int, default=3600, help="seconds per chapter")
+    r.add_argument("--deadline", type=float,
+                   help="seconds for the whole run; chapters that do not fit are not started")
     p = sub.add_parser("pack", help="pack an image folder into one file, to carry it")
     p.add_argument("folder", type=Path)
     p.add_argument("out", type=Path)
@@ -216,7 +246,7 @@ def main(argv=None) -> int:
     if args.command == "unpack":
         print(f"{unpack(args.packed, args.root)} files")
         return 0
-    records = run(args.profile, args.chapters, args.timeout)
+    records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 

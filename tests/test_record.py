@@ -98,3 +98,26 @@ def test_a_chapter_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path):
 def test_no_chapter_matches():
     with pytest.raises(ValueError, match="no chapter"):
         record.run("smoke", chapters=["99"], root=None)
+
+
+def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path):
+    slow = CHAPTER.replace("from rdsc import book", "import time\ntime.sleep(60)\n"
+                           "from rdsc import book")
+    book = fake_book(tmp_path, {"01_toy": CHAPTER % ("01_toy", "1"),
+                                "02_slow": slow % ("02_slow", "2"),
+                                "03_late": CHAPTER % ("03_late", "3")})
+    earlier = {"chapter": "02_slow", "profile": "smoke", "status": "ok", "commit": "old",
+               "results": {"toy-smoke": {"value": 2}}}
+    (book / "records" / "smoke").mkdir(parents=True)
+    (book / "records" / "smoke" / "02_slow.json").write_text(json.dumps(earlier))
+    record.MIN_CHAPTER_SECONDS, saved = 3, record.MIN_CHAPTER_SECONDS
+    try:  # the chapters in the order asked for, not the book's
+        records = record.run("smoke", chapters=["02", "01", "03"], root=book, commit="new",
+                             timeout=600, deadline=8)
+    finally:
+        record.MIN_CHAPTER_SECONDS = saved
+    assert [(r["chapter"], r["status"]) for r in records] == [
+        ("02_slow", "failed"), ("01_toy", "not run"), ("03_late", "not run")]
+    kept = json.loads((book / "records" / "smoke" / "02_slow.json").read_text())
+    assert kept == earlier            # stopped by the deadline: the earlier record stays
+    assert not (book / "records" / "smoke" / "01_toy.json").exists()
