@@ -190,6 +190,17 @@ def glue(name: str, value, display: bool = False):
     _glue(name, value, display=display)
 
 
+def glue_text(name: str, text: str) -> None:
+    """Glue ``text`` as plain text, for ``{glue:text}`` on another page (the intro's table):
+    pasting across pages takes ``text/plain`` only, which :func:`glue` keeps for markdown."""
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # run as a plain script
+        print(f"[{name}] {text}")
+        return
+    _glue(name, str(text), display=False)
+
+
 def _close(figure):
     import matplotlib.pyplot as plt
     plt.close(figure)

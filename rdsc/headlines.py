@@ -1,0 +1,141 @@
+"""The intro's table: one short line per claim of the paper, computed from a chapter's results.
+
+Each chapter, after saving its results JSON, calls :func:`glue` for its claims. That glues
+two plain-text lines: ``headline_<key>``, summarising the results this run just saved, and
+``headline_<key>_record``, the same summary of the chapter's committed paper-profile record
+(:mod:`rdsc.record`), or why there is none. Both come from the same function applied to
+the same kind of JSON, so the build and the record are summarised alike. The intro pastes
+them from the chapters' pages (``{glue:text}`chapters/03_classification.md::headline_cifar10```:
+cross-page glue takes plain text only).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rdsc import book, record
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1f}%"
+
+
+def classification(res: dict) -> str:
+    """Chapter 3: top-1 and top-2 accuracy of the linear SVM."""
+    t = res["topk"]
+    return (f"top-1 {100 * t['top1']:.2f}%, top-2 {100 * t['top2']:.2f}% (k = {res['k']:,}, "
+            f"{res['n_train']:,} / {res['n_test']:,} images)")
+
+
+def baselines(res: dict) -> str:
+    """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run)."""
+    rows = res["summary"]
+    ours = next(r for r in rows if r["family"] == "rdsc")
+    text = f"rdsc {_pct(ours['top-1'])} top-1"
+    final = [r for r in rows if r["family"] == "random deep net, final layer"]
+    if final:
+        best = max(final, key=lambda r: r["top-1"])
+        text += f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']})"
+    trained = [r for r in rows if r["family"] == "trained"]
+    if trained:
+        best = max(trained, key=lambda r: r["top-1"])
+        text += f"; best trained {_pct(best['top-1'])} ({best['method']})"
+    return f"{res['dataset']}: {text} ({res['n_train']:,} / {res['n_test']:,} images)"
+
+
+def separation(res: dict) -> str:
+    """Chapter 5: between/within-class ratio of pixels and of the largest k, per dataset."""
+    k = max(res["settings"]["ks"])
+    space = f"features, k={k}"
+    parts = []
+    for name in res["datasets"]:
+        ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
+        d = next(r for r in res["ratio_differences"]
+                 if r["dataset"] == name and r["space"] == space)
+        parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
+                     f"(difference {d['features - pixels']:+.3f} [{d['low']:+.3f}, "
+                     f"{d['high']:+.3f}])")
+    return "; ".join(parts) + f", k = {k:,}"
+
+
+def margin(res: dict) -> str:
+    """Chapter 5: mean SVM margin on the largest k against pixels, per dataset."""
+    parts = []
+    for name in res["datasets"]:
+        rows = [r for r in res["margins"] if r["dataset"] == name]
+        pixels = next(r for r in rows if r["space"] == "pixels")
+        top = max((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
+        word = "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
+        parts.append(f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
+                     f"{pixels['mean margin']:.4f} on pixels ({word})")
+    return "; ".join(parts)
+
+
+def retrieval(res: dict) -> str:
+    """Chapter 6: leave-one-out mAP of the random features against trained networks."""
+    rows = res["leave_one_out"]
+    ours = next(r for r in rows if r["representation"].startswith("random features"))
+    text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
+    for c in res["comparisons"]:
+        if c["measure"] == "AP" and "trained" in c["random features vs"]:
+            text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
+                     f"[{c['low']:+.1f}, {c['high']:+.1f}]")
+    return text
+
+
+def attack(res: dict) -> str:
+    """Chapter 7: the transferred FGSM step and the label-only attack on the random network."""
+    name = "random network + SVM"
+    row = next(r for r in res["transfer"] if r["target"] == name)
+    eps = res["epsilon"]
+    linf = res["minimal_perturbations"][f"{name} | hsj-linf"]["linf"]
+    fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
+    return (f"FGSM from a substitute: accuracy {row['target accuracy, clean (%)']:.1f}% -> "
+            f"{row['target accuracy, FGSM transfer (%)']:.1f}%; HopSkipJump (labels only) "
+            f"fools {100 * fooled:.0f}% of {len(linf)} images within L-inf {eps:g} "
+            f"(k = {res['k']:,})")
+
+
+def background(res: dict) -> str:
+    """Chapter 8: the two verdicts (background as a pitfall, and as an aid to retrieval)."""
+    return f"pitfall: {res['pitfall']}; retrieval: {res['advantage']}"
+
+
+#: claim -> (chapter, summary of that chapter's results JSON)
+CLAIMS = {"classification": ("03_classification", classification),
+          "baselines": ("04_baselines", baselines),
+          "separation": ("05_separation", separation),
+          "margin": ("05_separation", margin),
+          "retrieval": ("06_retrieval", retrieval),
+          "attack": ("07_adversarial", attack),
+          "background": ("08_background", background)}
+
+
+def glue(claim: str, results_path, name: str, key: str | None = None) -> str:
+    """Glue ``headline_<key>`` (this run, from its saved ``results_path``) and
+    ``headline_<key>_record`` (the paper-profile record's results ``name``, or why none).
+
+    ``key`` defaults to ``claim``. Returns this run's line.
+    """
+    chapter, summarise = CLAIMS[claim]
+    key = key or claim
+    results = json.loads(Path(results_path).read_text())
+    line = f"{summarise(results)}; {results['profile']} profile"
+    book.glue_text(f"headline_{key}", line)
+    recorded, why = record.result(chapter, name)
+    book.glue_text(f"headline_{key}_record",
+                   f"{summarise(recorded)}; {why}" if recorded is not None else why)
+    return line
+
+
+def glue_not_run(claim: str, name: str, key: str, why: str) -> None:
+    """Glue the two lines of a claim this run did not test (e.g. another dataset)."""
+    chapter, summarise = CLAIMS[claim]
+    book.glue_text(f"headline_{key}", why)
+    recorded, label = record.result(chapter, name)
+    book.glue_text(f"headline_{key}_record",
+                   f"{summarise(recorded)}; {label}" if recorded is not None else label)
+
+
+__all__ = ["CLAIMS", "glue", "glue_not_run", "classification", "baselines", "separation",
+           "margin", "retrieval", "attack", "background"]

@@ -1,0 +1,102 @@
+"""The intro's table: one line per claim, from a chapter's results JSON and from its record."""
+import json
+
+import pytest
+
+from rdsc import book, headlines, record
+
+CLASSIFICATION = {"profile": "quick", "k": 4000, "n_train": 50000, "n_test": 10000,
+                  "topk": {"top1": 0.6372, "top2": 0.8132}}
+
+
+@pytest.fixture
+def glued(monkeypatch):
+    found = {}
+    monkeypatch.setattr(book, "glue_text", lambda name, text: found.__setitem__(name, text))
+    return found
+
+
+def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glued):
+    path = tmp_path / "cifar10-quick.json"
+    path.write_text(json.dumps(CLASSIFICATION))
+    rec = {"chapter": "03_classification", "profile": "paper", "status": "ok",
+           "device": "NVIDIA H200", "commit": "fdddd6f9c95eeb11", "date": "2026-11-28",
+           "wall_seconds": 100.8,
+           "results": {"cifar10-paper": {**CLASSIFICATION, "profile": "paper", "k": 100000,
+                                         "topk": {"top1": 0.7502, "top2": 0.8768}}}}
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "03_classification.json").write_text(json.dumps(rec))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    line = headlines.glue("classification", path, "cifar10", key="cifar10")
+    assert line == glued["headline_cifar10"]
+    assert line.startswith("top-1 63.72%, top-2 81.32% (k = 4,000, 50,000 / 10,000 images)")
+    assert line.endswith("quick profile")
+    said = glued["headline_cifar10_record"]
+    assert said.startswith("top-1 75.02%, top-2 87.68% (k = 100,000")
+    assert "recorded on NVIDIA H200, 2026-11-28, commit fdddd6f9c9" in said
+
+    headlines.glue_not_run("classification", "stl10", "stl10", "not run in this build")
+    assert glued["headline_stl10"] == "not run in this build"
+    assert glued["headline_stl10_record"] == "the paper-profile record has no 'stl10' run"
+
+
+def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
+    path = tmp_path / "corel-quick.json"
+    path.write_text(json.dumps({"profile": "quick", "pitfall": "confirmed",
+                                "advantage": "supported"}))
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "08_background.json").write_text(json.dumps(
+        {"chapter": "08_background", "profile": "paper", "status": "failed", "device": "GPU",
+         "commit": "abc", "date": "2026-11-29", "wall_seconds": 60, "results": {}}))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    headlines.glue("background", path, "corel")
+    assert glued["headline_background"] == (
+        "pitfall: confirmed; retrieval: supported; quick profile")
+    assert "**failed**" in glued["headline_background_record"]
+
+
+def test_every_summary_reads_its_chapters_results():
+    baselines = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
+        {"method": "rdsc", "family": "rdsc", "top-1": 52.4},
+        {"method": "vgg16, random, SVM", "family": "random deep net, final layer", "top-1": 25.1},
+        {"method": "densenet40, random", "family": "random deep net, final layer", "top-1": 35.5}]}
+    assert headlines.baselines(baselines) == (
+        "cifar10: rdsc 52.4% top-1; best random-weight final layer 35.5% (densenet40, random) "
+        "(2,000 / 500 images)")
+    separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
+                  "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
+                             {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
+                  "ratio_differences": [{"dataset": "cifar10", "space": "features, k=3000",
+                                         "features - pixels": 0.034, "low": 0.006,
+                                         "high": 0.062}],
+                  "margins": [{"dataset": "cifar10", "space": "pixels", "dimension": 3072,
+                               "mean margin": 0.0079},
+                              {"dataset": "cifar10", "space": "features", "dimension": 100,
+                               "mean margin": 0.0656},
+                              {"dataset": "cifar10", "space": "features", "dimension": 3000,
+                               "mean margin": 0.0130}]}
+    assert headlines.separation(separation) == (
+        "cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]), k = 3,000")
+    assert headlines.margin(separation) == (
+        "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
+    retrieval = {"k": 2000, "n_database": 430,
+                 "leave_one_out": [{"representation": "random features, k=2000", "AP": 0.276}],
+                 "comparisons": [{"random features vs": "small CNN trained on CIFAR-10",
+                                  "measure": "AP", "difference": -14.7, "low": -16.7,
+                                  "high": -12.8},
+                                 {"random features vs": "colour histogram", "measure": "AP",
+                                  "difference": 3.0, "low": 1.0, "high": 5.0}]}
+    assert headlines.retrieval(retrieval) == (
+        "mAP 27.6% (k = 2,000, 430 images); vs small CNN trained on CIFAR-10: -14.7 points "
+        "[-16.7, -12.8]")
+    attack = {"epsilon": 0.0625, "k": 2000, "transfer": [
+        {"target": "trained CNN"},
+        {"target": "random network + SVM", "target accuracy, clean (%)": 46.5,
+         "target accuracy, FGSM transfer (%)": 20.25}],
+        "minimal_perturbations": {"random network + SVM | hsj-linf": {
+            "linf": [0.01, 0.05, 0.2, float("inf")]}}}
+    assert headlines.attack(attack) == (
+        "FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump (labels only) fools 50% "
+        "of 4 images within L-inf 0.0625 (k = 2,000)")
