@@ -33,9 +33,10 @@ $(MATHJAX): tools/fetch_mathjax.py
 
 # Execute every chapter (cache mode: unchanged chapters are not rerun) and build the HTML.
 # Each profile has its own build folder, so a smoke build never stands in for a quick one.
-# Jupyter Book's cache knows the chapters' code, not rdsc's: a changed rdsc reruns every chapter.
+# Jupyter Book's cache knows the chapters' code, not rdsc's nor the committed records the
+# chapters show: a changed rdsc or a new record reruns every chapter.
 OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
-RDSC_HASH := $(shell cat rdsc/*.py | sha256sum | cut -c1-16)
+RDSC_HASH := $(shell cat rdsc/*.py records/*/*.json 2>/dev/null | sha256sum | cut -c1-16)
 book: data $(MATHJAX)
 	@mkdir -p $(OUTDIR)/_build
 	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
