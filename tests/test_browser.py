@@ -235,6 +235,25 @@ def test_built_html_has_no_cdn_and_loads_the_bundled_mathjax():
     assert with_math, "no page of the book has math: is this the rdsc book?"
 
 
+def test_every_cell_of_the_intro_tables_is_filled():
+    """Without a browser: the introduction's paper / record / this-build tables are pasted
+    from the chapters ({glue:text} across pages); a key a chapter did not glue only warns
+    in the build and leaves its cell empty, so no cell of those tables may be empty."""
+    if not PAGES:
+        _unavailable(NO_BOOK)
+    html = (HTML / "intro.html").read_text(encoding="utf-8")
+    tables = [t for t in re.findall(r"<table.*?</table>", html, re.S) if "this build" in t]
+    assert len(tables) == 2, f"expected the intro's two tables, found {len(tables)}"
+    empty = []
+    for table in tables:
+        for row in re.findall(r"<tr.*?</tr>", table, re.S)[1:]:
+            cells = [re.sub(r"<[^>]+>", "", c).strip()
+                     for c in re.findall(r"<td.*?</td>", row, re.S)]
+            assert len(cells) == 4, f"a row of {len(cells)} cells: {cells}"
+            empty += [cells[0][:40]] if not all(cells) else []
+    assert not empty, f"empty cells in the intro's rows: {empty}"
+
+
 @pytest.mark.parametrize("page", PAGES or [None],
                          ids=[p.relative_to(HTML).as_posix() for p in PAGES] or ["no-book"])
 def test_page_typesets_its_math_offline(browser, page):
