@@ -122,20 +122,23 @@ def glue(claim: str, results_path, name: str, key: str | None = None) -> str:
     results = json.loads(Path(results_path).read_text())
     line = f"{summarise(results)}; {results['profile']} profile"
     book.glue_text(f"headline_{key}", line)
-    recorded, why = record.result(chapter, name)
-    book.glue_text(f"headline_{key}_record",
-                   f"{summarise(recorded)}; {why}" if recorded is not None else why)
+    book.glue_text(f"headline_{key}_record", record_line(claim, name))
     return line
 
 
 def glue_not_run(claim: str, name: str, key: str, why: str) -> None:
     """Glue the two lines of a claim this run did not test (e.g. another dataset)."""
-    chapter, summarise = CLAIMS[claim]
     book.glue_text(f"headline_{key}", why)
+    book.glue_text(f"headline_{key}_record", record_line(claim, name))
+
+
+def record_line(claim: str, name: str) -> str:
+    """The claim's line for the paper-profile record's results ``name``, labelled with where
+    and when it was made; or why there is no such record."""
+    chapter, summarise = CLAIMS[claim]
     recorded, label = record.result(chapter, name)
-    book.glue_text(f"headline_{key}_record",
-                   f"{summarise(recorded)}; {label}" if recorded is not None else label)
+    return f"{summarise(recorded)}; {label}" if recorded is not None else label
 
 
-__all__ = ["CLAIMS", "glue", "glue_not_run", "classification", "baselines", "separation",
-           "margin", "retrieval", "attack", "background"]
+__all__ = ["CLAIMS", "glue", "glue_not_run", "record_line", "classification", "baselines",
+           "separation", "margin", "retrieval", "attack", "background"]
