@@ -306,11 +306,17 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     copies = _HostCopies(device, torch.int16 if out.dtype == np.int16 else torch.int32)
     maps: dict = {}   # the fused engine's map buffers, made once for every batch
 
+    failed = []   # a delivery that raised: no later batch may be delivered after it
+
     def deliver(lo, hi, rows):
-        if on_batch is not None:
-            on_batch(lo, hi, rows)
-        else:
-            out[lo:hi] = rows
+        try:
+            if on_batch is not None:
+                on_batch(lo, hi, rows)
+            else:
+                out[lo:hi] = rows
+        except BaseException:
+            failed.append((lo, hi))
+            raise
         bar.update(hi - lo)
         if trim is not None:
             trim()
@@ -333,10 +339,13 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
                 for ready in copies.download(lo, hi, block):
                     deliver(*ready)
         except BaseException:
-            # the batch finished before the error is still delivered: nothing computed is lost
-            with contextlib.suppress(Exception):
-                for ready in copies.finish():
-                    deliver(*ready)
+            # the batch finished before the error is still delivered: nothing computed is
+            # lost. Not after a failed delivery: a cache would then record rows beyond a
+            # missing block as done
+            if not failed:
+                with contextlib.suppress(Exception):
+                    for ready in copies.finish():
+                        deliver(*ready)
             raise
         for ready in copies.finish():
             deliver(*ready)

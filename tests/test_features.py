@@ -422,6 +422,22 @@ def test_batches_finished_before_an_error_are_still_delivered(monkeypatch):
     assert all(np.array_equal(rows, expected[lo:hi]) for lo, hi, rows in seen)
 
 
+def test_no_batch_is_delivered_after_a_delivery_that_failed():
+    """A cache writer that fails on one block (a full disk) must not then be handed the
+    next block: its progress record would count the failed rows as written."""
+    net, x = RandomDepthwiseSignNet(8), pixels(10)
+    seen = []
+
+    def fails_on_the_second(lo, hi, rows):
+        if lo == 3:
+            raise OSError("no space left on device")
+        seen.append((lo, hi))
+    with pytest.raises(OSError, match="no space"):
+        features.compute(net, x, np.empty((0, 8)), batch_size=3, on_batch=fails_on_the_second,
+                         progress=False)
+    assert seen == [(0, 3)]
+
+
 def test_bf16_split_reassembles_every_weight_and_agrees_with_the_checked_float32(monkeypatch):
     w = torch.randn(76, 300) * 255
     assert torch.equal(features._split_bf16(w).float().view(3, 76, 300).double().sum(0),
