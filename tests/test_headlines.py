@@ -82,7 +82,13 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation) == (
         "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
     retrieval = {"k": 2000, "n_database": 430,
-                 "leave_one_out": [{"representation": "random features, k=2000", "AP": 0.276}],
+                 # the chapter's order: smaller k first, and cosine beside Euclidean
+                 "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,
+                                    "distance": "euclidean"},
+                                   {"representation": "random features, k=2,000", "AP": 0.301,
+                                    "distance": "cosine"},
+                                   {"representation": "random features, k=2,000", "AP": 0.276,
+                                    "distance": "euclidean"}],
                  "comparisons": [{"random features vs": "small CNN trained on CIFAR-10",
                                   "measure": "AP", "difference": -14.7, "low": -16.7,
                                   "high": -12.8},
