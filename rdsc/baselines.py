@@ -120,6 +120,14 @@ def test_error_halfwidth(accuracy_pct: float, n_test: int) -> float:
     return 196 * np.sqrt(p * (1 - p) / n_test)
 
 
+def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
+    """1.96 standard errors (points) of the difference of two accuracies measured on
+    ``n_test`` images each, treated as independent (which overstates the noise of a paired
+    comparison a little)."""
+    p, q = a_pct / 100, b_pct / 100
+    return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
+
+
 def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
     """``ours`` minus every method of ``family`` at top-1 and top-2: the mean differences, the
     baseline's 95% interval over seeds, and whether ``ours`` beats its best seed at top-1."""
@@ -133,19 +141,35 @@ def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
 
 
 def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> str:
-    """A sentence from :func:`compare`'s top-1 table (final-layer-only baselines)."""
+    """A sentence from :func:`compare`'s top-1 table (final-layer-only baselines).
+
+    A baseline counts as beaten when rdsc is above its best seed and the mean difference is
+    larger than the test-set noise of a difference (:func:`difference_noise`); the rest are
+    "within noise" or "below". The closest is the baseline with the smallest absolute
+    difference."""
     if diff.empty:
         return "No final-layer-only baseline was run."
-    noise = test_error_halfwidth(ours_top1, n_test)
-    beaten = diff[diff["beats every seed"]]
-    closest = diff.loc[diff["difference top-1"].idxmin()]
-    head = (f"rdsc beats all {len(diff)} final-layer-only baselines at top-1, on every seed"
-            if len(beaten) == len(diff) else
-            f"rdsc beats {len(beaten)} of the {len(diff)} final-layer-only baselines on every "
-            f"seed; not: {'; '.join(diff.loc[~diff['beats every seed'], 'baseline'])}")
+    where = {}
+    for _, r in diff.iterrows():
+        noise = difference_noise(ours_top1, ours_top1 - r["difference top-1"], n_test)
+        d = r["difference top-1"]
+        where[r["baseline"]] = ("beaten" if d > noise and r["beats every seed"]
+                                else "below" if d < -noise else "within noise")
+    beaten = [b for b, w in where.items() if w == "beaten"]
+    n = len(diff)
+    head = (f"rdsc is above {'both' if n == 2 else f'all {n}'} final-layer-only baselines "
+            "at top-1, beyond test-set noise and on every seed" if len(beaten) == n else
+            f"rdsc is above {len(beaten)} of the {n} final-layer-only baselines at top-1 "
+            "beyond test-set noise and on every seed")
+    for label in ("within noise", "below"):
+        names = [b for b, w in where.items() if w == label]
+        if names and len(beaten) < n:
+            head += f"; {label}: {'; '.join(names)}"
+    closest = diff.loc[diff["difference top-1"].abs().idxmin()]
     spread = closest["± (seeds)"]
     seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
              else "a single seed")
+    noise = test_error_halfwidth(ours_top1, n_test)
     return (f"{head}. The closest is {closest['baseline']} "
             f"({closest['difference top-1']:+.1f} points at top-1; {seeds}; {n_test:,} test "
             f"images alone give each accuracy an uncertainty of about ±{noise:.1f} points).")
@@ -225,14 +249,11 @@ def final_layer_rows(arch: str, train_images, train_labels, test_images, test_la
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
     """Is ``ours`` above, below or within test-set noise of ``other`` at top-1?
 
-    Within noise: the difference is smaller than 1.96 standard errors of a difference of
-    two accuracies on ``n_test`` images each (treated as independent, which overstates
-    the noise of a paired comparison a little).
+    Within noise: the difference is smaller than :func:`difference_noise`.
     """
     t = table.set_index("method")
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
-    p, q = a / 100, b / 100
-    noise = 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
+    noise = difference_noise(a, b, n_test)
     diff = a - b
     where = ("within test-set noise of" if abs(diff) <= noise
              else "above" if diff > 0 else "below")

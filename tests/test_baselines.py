@@ -36,16 +36,33 @@ def test_verdicts_follow_the_numbers():
     assert diff["difference top-1"].tolist() == pytest.approx([28, 2])
     assert diff["beats every seed"].tolist() == [True, False]  # b's best seed (61) beats 60
     text = B.verdict_final_layer(diff, 1000, 60)
-    assert "beats 1 of the 2" in text and "not: b" in text and "+2.0 points" in text
+    assert "above 1 of the 2" in text and "within noise: b" in text and "+2.0 points" in text
     all_beaten = B.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
                                                  "final layer"), 1000, 70)
-    assert all_beaten.startswith("rdsc beats all 1 final-layer-only baselines")
+    assert all_beaten.startswith("rdsc is above all 1 final-layer-only baselines")
     t = B.verdict_trained(table, "rdsc")
     assert "30.0 points behind at top-1" in t and "16.0 points behind at top-2" in t
     assert "narrows" in t
     assert "does not narrow" in B.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
     ahead = B.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
     assert "10.0 points ahead at top-1" in ahead and "narrow" not in ahead
+
+
+def test_final_layer_verdict_weighs_noise_and_names_the_nearest_baseline():
+    # rdsc 15 against 27.5 and 22.5 (the chapter's smoke run): the closest is the one 7.5
+    # points away, not the strongest; on 40 images neither difference is beyond noise
+    diff = B.compare(_table((15, 30), {"svm": [27.5], "softmax": [22.5]}), "rdsc",
+                     "final layer")
+    text = B.verdict_final_layer(diff, 40, 15)
+    assert "The closest is softmax (-7.5 points" in text
+    assert "above 0 of the 2" in text and "within noise: svm; softmax" in text
+    # the same differences on 10,000 images: both baselines are below, beyond noise
+    text = B.verdict_final_layer(diff, 10_000, 15)
+    assert "below: svm; softmax" in text
+    # ahead of the best seed but by less than the noise: not "beaten"
+    diff = B.compare(_table((62, 80), {"a": [58, 60, 61]}), "rdsc", "final layer")
+    assert "above 0 of the 1" in B.verdict_final_layer(diff, 200, 62)
+    assert B.verdict_final_layer(diff, 100_000, 62).startswith("rdsc is above all 1")
 
 
 def test_final_layer_fits_separate_separable_data():
@@ -78,7 +95,7 @@ def test_verdicts_name_every_family_or_say_not_run():
     rows.append({"method": f"{B.KMEANS}, K=32", "family": "unsupervised", "dim": 128, "seed": 0,
                  "top-1": 70.0, "top-2": 85.0, "features s": 1, "fit s": 1})
     said = B.verdicts(B.summary(rows), n_test=1000)
-    assert said["final"].startswith("rdsc beats all 1 final-layer-only baselines")
+    assert said["final"].startswith("rdsc is above all 1 final-layer-only baselines")
     assert said["kmeans"].startswith("-10.0 points (below")
     assert said["random_filters"] == said["scattering"] == said["rcf"] == "not run"
     assert said["trained"] == "No trained network was run."
