@@ -18,7 +18,7 @@ Files, for ``FILE.npy``::
     FILE.labels.npy            int64 labels (where the source has them)
     FILE.partial.npy           the rows being written (a sparse .npy the ranks fill in place)
     FILE.progress/rank-R.json  the row intervals finished, as recorded by rank R
-    FILE.lock                  held (flock) by rank 0 while a run lasts
+    FILE.lock                  held (flock) by rank 0 while a run lasts (the file stays)
 
 The features are stored as ``float32`` (``np.load`` gives them directly) or as ``counts``:
 the exact integers (int16 where they fit) whose quotient by ``denominator`` (the last
@@ -193,10 +193,11 @@ def _lock(path: Path, enabled: bool):
             raise RuntimeError(f"another run is writing {path.with_suffix('.npy')} "
                                f"(it holds {path}); "
                                "wait for it or choose another output") from None
+        # The lock file stays: deleting it (before or after unlocking) lets a run that opened
+        # the old file and a run that creates a new one both hold "the" lock.
         try:
             yield
         finally:
-            path.unlink(missing_ok=True)
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
@@ -337,8 +338,9 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
                 nonlocal last
                 if out_dtype.kind == "f":  # exactly what FeatureArray returns
                     rows = np.asarray(rows, dtype=np.float32) / np.float32(denominator)
-                os.pwrite(f.fileno(), np.ascontiguousarray(rows, dtype=out_dtype).tobytes(),
-                          offset + lo * row_bytes)
+                features._pwrite_all(f.fileno(),
+                                     np.ascontiguousarray(rows, dtype=out_dtype).tobytes(),
+                                     offset + lo * row_bytes)
                 current[0][1] = hi
                 bar.update(hi - lo)
                 if time.monotonic() - last > 2:

@@ -599,6 +599,8 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     expected = (n_img, net.n_features), count_dtype(net, shape[1], shape[2])
     if cache is True:  # a finished cache in a read-only data root is still used
         for folder in cache_dirs_to_read("features"):
+            if _written_in_place(folder / file_name):
+                continue
             found = _load_finished(folder / file_name, *expected, remove_bad=False)
             if found is not None:
                 return FeatureArray(found, h * w)
@@ -623,17 +625,17 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
     shape = (streaming.as_stream(images).image_shape if streaming.is_stream(images)
              else images.shape[1:])
     dtype = count_dtype(net, shape[1], shape[2])
-    found = _load_finished(path, (n, k), dtype)
+    found = None if _written_in_place(path) else _load_finished(path, (n, k), dtype)
     if found is not None:
         return found
     with _exclusive(path.with_suffix(".lock"), path):
+        partial = path.with_suffix(".partial.npy")
+        progress_file = path.with_suffix(".progress.json")
+        if _written_in_place(path):
+            os.replace(path, partial)  # resumed as the partial file it is
         found = _load_finished(path, (n, k), dtype)  # finished by another process meanwhile?
         if found is not None:
             return found
-        partial = path.with_suffix(".partial.npy")
-        progress_file = path.with_suffix(".progress.json")
-        if path.is_file() and progress_file.is_file():
-            os.replace(path, partial)  # written by an older rdsc, which wrote rows in place
         done = _resume_point(partial, progress_file, n, k, dtype)
         offset = _data_offset(partial)
         row_bytes = k * np.dtype(dtype).itemsize
@@ -641,7 +643,8 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
         # do not stay in this process's memory (k = 100,000 x 10,000 images is 2 GB).
         with open(partial, "r+b") as f:
             def write(lo, hi, rows):
-                os.pwrite(f.fileno(), np.ascontiguousarray(rows).tobytes(), offset + lo * row_bytes)
+                _pwrite_all(f.fileno(), np.ascontiguousarray(rows).tobytes(),
+                            offset + lo * row_bytes)
                 if time.monotonic() - write.last > 2 or hi == n:
                     f.flush()
                     os.fsync(f.fileno())
@@ -658,6 +661,33 @@ def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
         os.replace(partial, path)
         progress_file.unlink(missing_ok=True)
     return np.load(path, mmap_mode="r")
+
+
+def _written_in_place(path: Path) -> bool:
+    """Whether ``path`` is a cache that an older rdsc was writing rows into in place (it has
+    the full shape, so only its progress file tells that rows are missing)."""
+    progress_file = path.with_suffix(".progress.json")
+    if not (path.is_file() and progress_file.is_file()):
+        return False
+    try:
+        record = json.loads(progress_file.read_text())
+        # rows_done == rows: finished, killed between the rename and removing the progress file
+        return int(record["rows_done"]) < int(record["rows"])
+    except FileNotFoundError:  # removed just now, by a run that finished it
+        return False
+    except (ValueError, KeyError, TypeError, OSError):
+        return True  # an unreadable record proves nothing: compute the rows again
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    """``os.pwrite`` all of ``data`` at ``offset``: one call may write only part of it (a full
+    disk, the file size limit, over 2 GiB per call), and unwritten rows must not be recorded."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(f"pwrite wrote nothing at offset {offset} ({len(view)} bytes left)")
+        view, offset = view[written:], offset + written
 
 
 def _load_finished(path: Path, shape, dtype, remove_bad: bool = True):

@@ -51,7 +51,9 @@ def test_the_file_holds_the_engines_features(tmp_path, dtype):
     out = tmp_path / "f.npy"
     record = write_features(net, x, out, dtype=dtype, labels=labels, metadata={"split": "train"})
     assert record["shape"] == [20, 24] and record["split"] == "train"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "f.labels.npy", "f.npy"]
+    # the lock file stays: deleting it would let two runs hold the lock, on two files
+    assert (sorted(p.name for p in tmp_path.iterdir())
+            == ["f.json", "f.labels.npy", "f.lock", "f.npy"])
     stored = np.load(out)
     if dtype == "float32":
         assert stored.dtype == np.float32 and np.array_equal(stored, np.asarray(expected))
@@ -61,6 +63,21 @@ def test_the_file_holds_the_engines_features(tmp_path, dtype):
     assert (np.array_equal(np.asarray(feats), np.asarray(expected))
             and np.array_equal(got_labels, labels))
     assert meta["denominator"] == expected.denominator and meta["network"] == net.config
+
+
+def test_a_short_write_is_completed(tmp_path, monkeypatch):
+    """``os.pwrite`` writes only half of the 2nd batch (as the kernel may on a full disk)."""
+    net, x = RandomDepthwiseSignNet(16), pixels(12)
+    expected = np.asarray(extract(net, x, progress=False))
+    real, calls = os.pwrite, []
+
+    def short(fd, data, offset):
+        calls.append(len(data))
+        return real(fd, data[:len(data) // 2] if len(calls) == 2 else data, offset)
+    monkeypatch.setattr(os, "pwrite", short)
+    write_features(net, x, tmp_path / "f.npy", batch_size=4)
+    assert len(calls) > 2  # the short write happened and was followed by the rest
+    assert np.array_equal(np.load(tmp_path / "f.npy"), expected)
 
 
 def _compute_calls(monkeypatch):

@@ -1,5 +1,6 @@
 """The feature engine: agrees with the network, deterministic, cached, resumable, exact storage."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -141,6 +142,58 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert starts == [6]
     assert np.array_equal(resumed.counts, expected)
     assert not list(tmp_path.glob("*.progress.json"))
+
+
+@pytest.mark.parametrize("cache", ["folder", True])
+def test_a_cache_an_older_rdsc_wrote_in_place_is_resumed(tmp_path, monkeypatch, cache):
+    """Older versions wrote rows into ``<name>-<key>.npy`` itself: killed after 3 of 10 rows,
+    it has the full shape, zeros after row 3 and a progress file that says 3."""
+    net = RandomDepthwiseSignNet(16)
+    x = pixels(10)
+    expected = extract(net, x, progress=False).counts
+    path = tmp_path / f"features-{features.cache_key(net, x, 'float32')}.npy"
+    old = np.lib.format.open_memmap(path, mode="w+", dtype=expected.dtype, shape=expected.shape)
+    old[:3] = expected[:3]
+    old.flush()
+    del old
+    progress_file = path.with_suffix(".progress.json")
+    progress_file.write_text(json.dumps({"rows_done": 3, "rows": 10}))
+    if cache is True:  # the data root's cache folder, read first by extract itself
+        monkeypatch.setattr(features, "cache_dirs_to_read", lambda kind: [tmp_path])
+        monkeypatch.setattr(features, "cache_dir", lambda kind: tmp_path)
+    else:
+        cache = tmp_path
+    real_compute, starts = features.compute, []
+
+    def records_start(net, images, out, *, start=0, **kw):
+        starts.append(start)
+        return real_compute(net, images, out, start=start, **kw)
+    monkeypatch.setattr(features, "compute", records_start)
+    resumed = extract(net, x, cache=cache, progress=False)
+    assert starts == [3]
+    assert np.array_equal(resumed.counts, expected)
+    assert not progress_file.exists()
+    # killed between the rename and removing the progress file: finished, used as it is
+    progress_file.write_text(json.dumps({"rows_done": 10, "rows": 10}))
+    again = extract(net, x, cache=cache, progress=False)
+    assert starts == [3] and np.array_equal(again.counts, expected)
+
+
+def test_a_short_write_is_completed(tmp_path, monkeypatch):
+    """``os.pwrite`` may write only part of a batch (a full disk, the file size limit): the
+    rest is written before the rows are recorded as done."""
+    net = RandomDepthwiseSignNet(16)
+    x = pixels(12)
+    expected = extract(net, x, progress=False).counts
+    real, calls = os.pwrite, []
+
+    def short(fd, data, offset):
+        calls.append(len(data))
+        return real(fd, data[:len(data) // 2] if len(calls) == 2 else data, offset)
+    monkeypatch.setattr(os, "pwrite", short)
+    got = extract(net, x, cache=tmp_path, batch_size=4, progress=False)
+    assert len(calls) > 2  # the short write happened and was followed by the rest
+    assert np.array_equal(got.counts, expected)
 
 
 def test_truncated_cache_file_is_recomputed(tmp_path):
