@@ -302,10 +302,25 @@ def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
 # --- representations -------------------------------------------------------------------------
 
 def _float_images(images) -> torch.Tensor:
+    """8-bit pixels of any integer type, or floats in [0, 1] -> float32 in [0, 1]. Anything
+    else is refused: 0..255 taken as [0, 1] would saturate every resized image to white."""
     x = torch.as_tensor(images)
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"images must be N x 3 x H x W, got shape {tuple(x.shape)}")
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    if x.dtype in (torch.uint16, torch.uint32, torch.uint64):  # few torch ops take these
+        x = x.long()
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(f"images must be 8-bit pixels or floats in [0, 1], got {x.dtype}")
+    lo, hi = (float(x.min()), float(x.max())) if x.numel() else (0.0, 0.0)
+    if not x.is_floating_point():
+        if lo < 0 or hi > 255:
+            raise ValueError(f"integer images must hold 8-bit pixels 0..255, got {lo:g} to "
+                             f"{hi:g}")
+        return x.float() / 255
+    if not (0 <= lo and hi <= 1):  # also catches NaN (comparisons are False)
+        hint = " (0..255 pixels? pass uint8 images, or divide by 255)" if hi > 1.5 else ""
+        raise ValueError(f"float images must lie in [0, 1], got {lo:g} to {hi:g}{hint}")
+    return x.float()
 
 
 def colour_histogram(images, bins: int = 8) -> np.ndarray:
@@ -472,40 +487,62 @@ def table_rows(results: dict[str, dict], protocol: str, names=METRICS, n_boot: i
     return rows
 
 
-def compare(a, b, n_boot: int = 2000, seed: int = 0) -> dict:
+#: Two representations whose paired 95% interval lies within this many score units (5 points
+#: of AP or P@n) count as comparable; an interval around 0 but wider says nothing either way.
+EQUIVALENCE_MARGIN = 0.05
+
+
+def compare(a, b, n_boot: int = 2000, seed: int = 0,
+            margin: float = EQUIVALENCE_MARGIN) -> dict:
     """Paired comparison of two per-query score arrays: ``a - b`` with its 95% interval and
-    a word: ``higher`` / ``lower`` when the interval excludes 0, else ``indistinguishable``."""
+    a word: ``higher`` / ``lower`` when the interval excludes 0; ``comparable`` when it lies
+    within ``±margin``; else ``indistinguishable`` (too wide to tell)."""
     d, lo, hi = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
-    word = "higher" if lo > 0 else "lower" if hi < 0 else "indistinguishable"
+    word = ("higher" if lo > 0 else "lower" if hi < 0 else
+            "comparable" if -margin < lo and hi < margin else "indistinguishable")
     return {"difference": d, "low": lo, "high": hi, "verdict": word}
 
 
 def trained_verdict(verdict_of: dict[str, str], names) -> str:
     """Where the random features stand against each trained network ``names``, from
     :func:`compare`'s words (``verdict_of[name]``: the random features minus that network):
-    "indistinguishable from A; above B; below C"."""
+    "comparable to A (...); not distinguishable from B (...); above C; below D"."""
     names = list(names)
     if not names:
         return "not compared with any trained network (none ran)"
-    groups = (("indistinguishable", "indistinguishable from"), ("higher", "above"),
-              ("lower", "below"))
+    points = f"{100 * EQUIVALENCE_MARGIN:g} points"
+    groups = (("comparable", "comparable to", f" (interval within ±{points})"),
+              ("indistinguishable", "not distinguishable from",
+               f" (but the interval is wider than ±{points})"),
+              ("higher", "above", ""), ("lower", "below", ""))
     parts = []
-    for word, phrase in groups:
+    for word, phrase, note in groups:
         members = [n for n in names if verdict_of[n] == word]
         if members:
-            parts.append(f"{phrase} {', '.join(members)}")
+            parts.append(f"{phrase} {', '.join(members)}{note}")
     return "; ".join(parts)
 
 
 def claim_verdict(verdict_of: dict[str, str], names) -> str:
     """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
-    with random features comparable to trained networks' last hidden layer)."""
+    with random features comparable to trained networks' last hidden layer). A difference
+    the interval cannot tell from 0 but that could exceed the margin decides nothing."""
     names = list(names)
     if not names:
         return "leaves the paper's claim untested (no trained network ran)"
     words = [verdict_of[n] for n in names]
-    if "lower" not in words:
+    good = sum(w in ("comparable", "higher") for w in words)
+    below = words.count("lower")
+    if good == len(words):
         return "supports the paper's claim for these networks"
-    if any(w in ("higher", "indistinguishable") for w in words):
+    if below == len(words):
+        return "does not support the paper's claim here"
+    if good and below:
         return "supports the claim only for the networks the random features are not below"
-    return "does not support the paper's claim here"
+    if good:
+        return ("supports the claim for some networks; for the others the intervals are too "
+                "wide to tell")
+    if below:
+        return ("does not support the claim for some networks; for the others the intervals "
+                "are too wide to tell")
+    return "neither supports nor contradicts the claim: the intervals are too wide to tell"

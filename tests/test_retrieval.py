@@ -270,7 +270,11 @@ def test_compare_and_table_rows():
     a = rng.random(200)
     assert rt.compare(a + 0.2, a)["verdict"] == "higher"
     assert rt.compare(a, a + 0.2)["verdict"] == "lower"
+    # a difference around 0: 200 queries give an interval wider than ±5 points (nothing
+    # decided), 2,000 a narrower one (comparable)
     assert rt.compare(a, rng.permutation(a))["verdict"] == "indistinguishable"
+    many = rng.random(2000)
+    assert rt.compare(many, rng.permutation(many))["verdict"] == "comparable"
     labels = np.repeat(np.arange(2), 5)
     vectors = (rng.random((10, 3)), rng.random((2, 3)))
     res = {"x": rt.evaluate(labels, np.arange(2), vectors=vectors)}
@@ -281,13 +285,35 @@ def test_compare_and_table_rows():
 
 def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     names = ["a", "b", "c"]
-    words = {"a": "indistinguishable", "b": "higher", "c": "lower"}
-    assert rt.trained_verdict(words, names) == "indistinguishable from a; above b; below c"
+    words = {"a": "comparable", "b": "higher", "c": "lower"}
+    assert rt.trained_verdict(words, names) == (
+        "comparable to a (interval within ±5 points); above b; below c")
     assert rt.claim_verdict(words, names).startswith("supports the claim only")
-    same = dict.fromkeys(names, "indistinguishable")
-    assert rt.trained_verdict(same, names) == "indistinguishable from a, b, c"
+    same = dict.fromkeys(names, "comparable")
     assert rt.claim_verdict(same, names) == "supports the paper's claim for these networks"
     below = dict.fromkeys(names, "lower")
     assert rt.claim_verdict(below, names) == "does not support the paper's claim here"
+    # an interval around 0 but wider than the margin is no evidence of comparability
+    wide = dict.fromkeys(names, "indistinguishable")
+    assert rt.trained_verdict(wide, names) == (
+        "not distinguishable from a, b, c (but the interval is wider than ±5 points)")
+    assert rt.claim_verdict(wide, names).startswith("neither supports nor contradicts")
+    assert rt.claim_verdict(dict(wide, a="comparable"), names).startswith(
+        "supports the claim for some networks")
+    assert rt.claim_verdict(dict(wide, a="lower"), names).startswith(
+        "does not support the claim for some")
     assert "none ran" in rt.trained_verdict({}, [])
     assert "untested" in rt.claim_verdict({}, [])
+
+
+def test_representations_take_8_bit_pixels_of_any_integer_type_and_refuse_0_to_255_floats():
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    reference = rt.resize_images(x, 16)
+    for other in (x.long(), x.int(), x.numpy().astype(np.uint16)):
+        assert torch.equal(rt.resize_images(other, 16), reference)  # were saturated to white
+    assert np.array_equal(rt.downsampled_pixels(x.long()), rt.downsampled_pixels(x))
+    with pytest.raises(ValueError, match="divide by 255"):
+        rt.downsampled_pixels(x.float())
+    with pytest.raises(ValueError, match="0..255"):
+        rt.resize_images(x.long() * 2, 16)
+    assert torch.equal(rt.resize_images(x.float() / 255, 16), reference)
