@@ -18,10 +18,12 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from rdsc.paths import book_root, write_atomically
@@ -57,12 +59,30 @@ def chapter_script(source: Path) -> str:
 
 
 def device_name() -> str:
-    """The first GPU's name, else the CPU's and its number of cores."""
+    """The first GPU's name, else the CPU's and its number of cores.
+
+    Asked in a child process: CUDA initialised in the runner would hold a context (hundreds
+    of MB of GPU memory) through every later chapter."""
     import platform
-    import torch
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    ask = ("import torch; print(torch.cuda.get_device_name(0) "
+           "if torch.cuda.is_available() else '')")
+    try:
+        gpu = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True,
+                             timeout=120).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        gpu = ""
+    return gpu or f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def _device_of(results: dict) -> str:
+    """The machine the chapter's results were computed on (as :func:`rdsc.book.save_results`
+    stored it), else :func:`device_name`."""
+    for found in results.values():
+        env = found.get("environment") if isinstance(found, dict) else None
+        if env and env.get("device"):
+            return (env["device"] if env.get("cuda") else
+                    f"CPU ({env['device']}, {env.get('cpu_count', '?')} cores)")
+    return device_name()
 
 
 def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> dict:
@@ -79,13 +99,16 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         start = time.perf_counter()
         output = Path(tmp) / "output.txt"
         with open(output, "w") as out:
+            # its own process group: a timeout stops the chapter's workers too (data loader
+            # workers, a spawned measurement), which would hold the GPU for the next chapter
             proc = subprocess.Popen([sys.executable, str(script)], cwd=source.parent, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
             try:
                 code = proc.wait(timeout=timeout)
                 status = "ok" if code == 0 else "failed"
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 status, code = "failed", None
         seconds = time.perf_counter() - start
@@ -99,7 +122,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
     if status == "ok" and not found:
         status, tail = "failed", tail + ["the chapter wrote no results JSON"]
     return {"chapter": source.stem, "profile": profile, "status": status, "exit_code": code,
-            "device": device_name(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
+            "device": _device_of(found), "commit": commit, "date": time.strftime("%Y-%m-%d"),
             "wall_seconds": round(seconds, 1), "results": found,
             "log_tail": tail if status != "ok" else tail[-5:]}
 
@@ -124,10 +147,12 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
     root = root or book_root()
     sources = chapter_files(root)
     if chapters:
+        unmatched = [c for c in chapters if not any(s.stem.startswith(c) for s in sources)]
+        if unmatched:  # a typo would otherwise cost a chapter's record on a lent GPU
+            raise ValueError(f"no chapter in _toc.yml starts with {', '.join(unmatched)}; "
+                             f"the chapters are {', '.join(s.stem for s in sources)}")
         sources = [s for c in chapters for s in sources if s.stem.startswith(c)]
         sources = list(dict.fromkeys(sources))   # the order asked for, each chapter once
-        if not sources:
-            raise ValueError(f"no chapter in _toc.yml matches {chapters}")
     commit = commit or os.environ.get("RDSC_COMMIT") or _git_commit(root)
     out = records_dir(profile, root)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,10 +192,33 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
+#: what every record holds (:func:`run_chapter`); a record without them cannot be shown
+RECORD_KEYS = ("chapter", "profile", "status", "device", "commit", "date", "wall_seconds",
+               "results")
+
+
 def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict | None:
-    """The committed record of ``chapter`` at ``profile``, or None when there is none."""
+    """The committed record of ``chapter`` at ``profile``, or None when there is none.
+
+    Raises ValueError naming the file when it is not a record (unreadable JSON, or a field
+    of :data:`RECORD_KEYS` missing or empty): rerun the chapter to remake it, or delete it.
+    """
     path = records_dir(profile, root) / f"{chapter}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a readable record ({err}); make it again with "
+                         f"`python -m rdsc.record run --chapters {chapter[:2]}` or delete it") \
+            from None
+    missing = [k for k in RECORD_KEYS
+               if not isinstance(record, dict) or record.get(k) in (None, "")]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not a record this book wrote; "
+                         f"make it again with `python -m rdsc.record run --chapters "
+                         f"{chapter[:2]}` or delete it")
+    return record
 
 
 def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None):
@@ -197,26 +245,50 @@ def label(record: dict | None) -> str:
 # packed end to end are 57 MB, within what the lent GPU machine accepts.
 
 def pack(folder: Path, out: Path) -> Path:
-    """All files under ``folder`` (relative names and bytes) in one ``.npz``."""
-    folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    blobs = [p.read_bytes() for p in files]
+    """All files under ``folder`` (relative names and bytes) in one ``.npz`` (the suffix is
+    added when ``out`` lacks it); returns the file written."""
     import numpy as np
-    names = "\n".join(str(p.relative_to(folder.parent)) for p in files).encode()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder: give a dataset folder, e.g. data/cifar10")
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if not files:
+        raise ValueError(f"{folder} holds no files: nothing to pack")
+    out = Path(out)
+    out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")  # numpy's rule
+    blobs = [p.read_bytes() for p in files]
+    names = "\n".join(p.relative_to(folder.parent).as_posix() for p in files).encode()
     np.savez(out, names=np.frombuffer(names, dtype=np.uint8),
              sizes=np.array([len(b) for b in blobs], dtype=np.int64),
              data=np.frombuffer(b"".join(blobs), dtype=np.uint8))
-    return Path(out)
+    return out
 
 
 def unpack(packed: Path, root: Path) -> int:
-    """Write the files of a :func:`pack` file under ``root``; returns how many."""
+    """Write the files of a :func:`pack` file under ``root``; returns how many.
+
+    Checks the pack first (readable, sizes adding up to its data, every name inside
+    ``root``), so a damaged pack writes nothing."""
     import numpy as np
-    with np.load(packed) as z:
-        names, sizes, data = z["names"].tobytes().decode().split("\n"), z["sizes"], z["data"]
+    packed, root = Path(packed), Path(root)
+    try:
+        with np.load(packed) as z:
+            names, sizes, data = z["names"].tobytes().decode(), z["sizes"], z["data"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{packed} is not a pack made by `python -m rdsc.record pack` "
+                         f"({type(err).__name__}: {err}); pack the folder again") from None
+    names = names.split("\n") if names else []
+    if len(names) != len(sizes) or int(sizes.sum()) != len(data) or (sizes < 0).any():
+        raise ValueError(f"{packed} is damaged: {len(names)} names, {len(sizes)} sizes adding "
+                         f"up to {int(sizes.sum()):,} bytes, {len(data):,} bytes of data; "
+                         "pack the folder again (an interrupted copy?)")
+    for name in names:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ValueError(f"{packed} holds the name {name!r}, outside the folder it unpacks "
+                             "into: not a pack made by this book")
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     for name, lo, hi in zip(names, offsets[:-1], offsets[1:]):
-        path = Path(root) / name
+        path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data[lo:hi].tobytes())
     return len(names)
@@ -240,13 +312,16 @@ def main(argv=None) -> int:
     u.add_argument("packed", type=Path)
     u.add_argument("root", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "pack":
-        print(pack(args.folder, args.out))
-        return 0
-    if args.command == "unpack":
-        print(f"{unpack(args.packed, args.root)} files")
-        return 0
-    records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
+    try:
+        if args.command == "pack":
+            print(pack(args.folder, args.out))
+            return 0
+        if args.command == "unpack":
+            print(f"{unpack(args.packed, args.root)} files")
+            return 0
+        records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
+    except ValueError as err:  # one line that says what to do, not a traceback
+        parser.error(str(err))
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 

@@ -57,6 +57,20 @@ def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
     assert "**failed**" in glued["headline_background_record"]
 
 
+def test_a_record_from_an_older_chapter_is_named_not_a_crash(tmp_path, monkeypatch):
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    old = {k: v for k, v in CLASSIFICATION.items() if k != "n_test"}  # an older schema
+    (folder / "03_classification.json").write_text(json.dumps(
+        {"chapter": "03_classification", "profile": "paper", "status": "ok", "device": "GPU",
+         "commit": "abc", "date": "2026-11-29", "wall_seconds": 60,
+         "results": {"cifar10-paper": old}}))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    line = headlines.record_line("classification", "cifar10")
+    assert line.startswith("the record (paper profile, recorded on GPU")
+    assert "KeyError: 'n_test'" in line and "--chapters 03" in line
+
+
 def test_every_summary_reads_its_chapters_results():
     baselines = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
         {"method": "rdsc", "family": "rdsc", "top-1": 52.4},

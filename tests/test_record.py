@@ -100,6 +100,54 @@ def test_no_chapter_matches():
         record.run("smoke", chapters=["99"], root=None)
 
 
+def test_every_chapter_asked_for_must_exist(tmp_path, capsys):
+    # "03 5": the 5 matches nothing; running 03 alone would lose chapter 5's record unnoticed
+    book = fake_book(tmp_path, {"03_a": CHAPTER % ("03_a", "1"), "05_b": CHAPTER % ("05_b", "1")})
+    with pytest.raises(ValueError, match="starts with 5;"):
+        record.run("smoke", chapters=["03", "5"], root=book)
+    assert not (book / "records" / "smoke" / "03_a.json").exists()
+    with pytest.raises(SystemExit):  # the command line: one line, no traceback
+        record.main(["run", "--chapters", "3"])
+    assert "no chapter in _toc.yml starts with 3" in capsys.readouterr().err
+
+
+def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "03_x.json").write_text("{")
+    with pytest.raises(ValueError, match="03_x.json is not a readable record"):
+        record.load("03_x", root=tmp_path)
+    (folder / "03_x.json").write_text(json.dumps({"chapter": "03_x", "status": "ok"}))
+    with pytest.raises(ValueError, match="03_x.json lacks profile, device, commit, date"):
+        record.result("03_x", "toy", root=tmp_path)
+
+
+def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_path):
+    import numpy as np
+    with pytest.raises(ValueError, match="is not a folder"):
+        record.pack(tmp_path / "typo", tmp_path / "x.npz")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no files"):
+        record.pack(tmp_path / "empty", tmp_path / "x.npz")
+    (tmp_path / "toy" / "a").mkdir(parents=True)
+    (tmp_path / "toy" / "a" / "1.jpg").write_bytes(b"12345")
+    written = record.pack(tmp_path / "toy", tmp_path / "carry.bin")
+    assert written == tmp_path / "carry.bin.npz" and written.is_file()  # the name printed
+    with np.load(written) as z:
+        names, sizes, data = z["names"], z["sizes"], z["data"]
+    np.savez(tmp_path / "short.npz", names=names, sizes=sizes, data=data[:3])
+    with pytest.raises(ValueError, match="damaged"):
+        record.unpack(tmp_path / "short.npz", tmp_path / "out")
+    evil = np.frombuffer(b"../escaped.txt", dtype=np.uint8)
+    np.savez(tmp_path / "evil.npz", names=evil, sizes=sizes, data=data)
+    with pytest.raises(ValueError, match="outside the folder"):
+        record.unpack(tmp_path / "evil.npz", tmp_path / "out")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="junk.npz is not a pack"):
+        record.unpack(tmp_path / "junk.npz", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.txt").exists()
+
+
 def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path):
     slow = CHAPTER.replace("from rdsc import book", "import time\ntime.sleep(60)\n"
                            "from rdsc import book")
@@ -107,6 +155,7 @@ def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path)
                                 "02_slow": slow % ("02_slow", "2"),
                                 "03_late": CHAPTER % ("03_late", "3")})
     earlier = {"chapter": "02_slow", "profile": "smoke", "status": "ok", "commit": "old",
+               "device": "a GPU", "date": "2026-11-28", "wall_seconds": 9.0,
                "results": {"toy-smoke": {"value": 2}}}
     (book / "records" / "smoke").mkdir(parents=True)
     (book / "records" / "smoke" / "02_slow.json").write_text(json.dumps(earlier))
