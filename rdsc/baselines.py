@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from rdsc.book import plural
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import Split
 
@@ -111,6 +112,23 @@ def summary(rows: list[dict]) -> pd.DataFrame:
         rec["fit s"] = g["fit s"].mean()
         out.append(rec)
     return pd.DataFrame(out)
+
+
+def rows_table(rows: dict[str, list[dict]], family: str | None = None) -> pd.DataFrame:
+    """``{dataset: rows}`` as one table, dataset first (the tables are wide: the first columns
+    stay on screen), only ``family``'s rows when given, the notes left out, rounded."""
+    df = pd.DataFrame([{"dataset": d, **r} for d in rows for r in rows[d]
+                       if family is None or r["family"] == family])
+    return df.drop(columns="note", errors="ignore").round(2)
+
+
+def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The :func:`summary` tables of every dataset in one, indexed by dataset and method;
+    ``top-1 ±`` shows "–" for a method run with one seed (no interval)."""
+    both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
+    both = both.drop(columns=["top-1 min", "top-1 max"]).round(2)
+    both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
+    return both
 
 
 def test_error_halfwidth(accuracy_pct: float, n_test: int) -> float:
@@ -290,14 +308,14 @@ def trained_rows(split: Split, *, archs, epochs: int | None, cnn_epochs: int | N
     for arch in archs:
         model = deepnets.trained(arch, split.train_images, split.train_labels, epochs=epochs,
                                  seed=0, device=device, progress=False)
-        rows.append(row(f"{arch}, trained {epochs} epochs", "trained",
+        rows.append(row(f"{arch}, trained {plural(epochs, 'epoch')}", "trained",
                         cnn.logits(model, split.test_images).numpy(), split.test_labels,
                         dim=model.embed_dim, seconds_features=0,
                         seconds_fit=model.train_seconds, seed=0, note="authors' recipe"))
     if cnn_epochs:
         small = cnn.trained(split.train_images, split.train_labels, epochs=cnn_epochs, seed=0,
                             device=device, progress=False)
-        rows.append(row(f"small CNN, trained {cnn_epochs} epochs", "trained",
+        rows.append(row(f"small CNN, trained {plural(cnn_epochs, 'epoch')}", "trained",
                         cnn.logits(small, split.test_images).numpy(), split.test_labels,
                         dim=small.config["hidden"], seconds_features=0,
                         seconds_fit=small.train_seconds, seed=0, note="rdsc.cnn (AdamW)"))

@@ -130,6 +130,11 @@ def shown_path(path) -> str:
     return path.name
 
 
+def plural(n: int, word: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
 def growth_exponent(x, y) -> float:
     """The slope ``b`` of the least-squares line ``log y = a + b log x``: ``y`` grows as ``x^b``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from rdsc.book import plural
 from rdsc.intervals import within
 
 
@@ -261,7 +262,7 @@ def mlp_against_svm(
     """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images."""
     m1, s1 = 100 * mlp_topk[1], 100 * svm_topk[1]
     text = (
-        f"After {epochs} epochs the MLP head reaches {m1:.2f}% top-1 and "
+        f"After {plural(epochs, 'epoch')} the MLP head reaches {m1:.2f}% top-1 and "
         f"{100 * mlp_topk[max(mlp_topk)]:.2f}% "
         f"top-{max(mlp_topk)} on the same k = {k:,} features where the SVM reaches {s1:.2f}% "
         f"and {100 * svm_topk[max(svm_topk)]:.2f}%: "
