@@ -475,7 +475,7 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
     with torch.inference_mode():
         # one buffer per depthwise layer's input, reused by every step: the kernels write
         # only interiors, so the zero borders (the convolutions' padding) stay zero
-        maps = _map_buffers(reuse, step, _map_shapes(net, *images.shape[2:]), weights.ldk,
+        maps = _map_buffers(reuse, step, _map_shapes(net, *images.shape[2:]), weights.ldk, pad,
                             device)
         clock.lap("buffers")
         for lo in range(0, n, step):
@@ -493,13 +493,16 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
     return out
 
 
-def _map_buffers(reuse: dict | None, step: int, shapes, ldk: int, device: torch.device):
+def _map_buffers(reuse: dict | None, step: int, shapes, ldk: int, pad: int,
+                 device: torch.device):
     """Zeroed ``step x h x w x ldk`` bf16 maps for ``shapes``; kept in ``reuse`` when given.
 
     Reusing them is safe: the kernels write only the interiors, so the zero borders stay
     zero, and the caching allocator orders later work on the same stream after earlier.
+    The border is ``pad`` wide, so the key holds it: two networks with equal map shapes but
+    another padding would otherwise read the other's interior as their border.
     """
-    key = (tuple(shapes), ldk, str(device))
+    key = (tuple(shapes), ldk, pad, str(device))
     if reuse is not None and reuse.get("key") == key and len(reuse["maps"][0]) >= step:
         return reuse["maps"]
     if reuse is not None:

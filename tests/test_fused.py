@@ -57,6 +57,18 @@ second = fused.counts(net, x[3:], "cpu", batch_size=1, reuse=reuse)
 out["reuse"] = dict(reused=torch.cat([first, second]).tolist(),
                     fresh=fused.counts(net, x, "cpu").tolist(),
                     same_buffers=all(a is b for a, b in zip(kept, reuse["maps"])))
+# one dict shared by two networks whose maps have equal shapes but other borders (K = 3,
+# padding 1 on 32 x 32; K = 5, padding 2 on 30 x 30): the second must not reuse the first's
+a_net = RandomDepthwiseSignNet(32, kernel_size=3, n_blocks=1, seed=1)
+b_net = RandomDepthwiseSignNet(32, kernel_size=5, n_blocks=1, seed=2)
+xb = torch.randint(0, 256, (2, 3, 30, 30), dtype=torch.uint8,
+                   generator=torch.Generator().manual_seed(8))
+assert fused._map_shapes(a_net, 32, 32) == fused._map_shapes(b_net, 30, 30)
+shared = {}
+fused.counts(a_net, torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "cpu",
+             reuse=shared)
+out["shared"] = dict(reused=fused.counts(b_net, xb, "cpu", reuse=shared).tolist(),
+                     fresh=fused.counts(b_net, xb, "cpu").tolist())
 print("RESULT" + json.dumps(out))
 """ % N_IMAGES
 
@@ -99,6 +111,8 @@ def test_map_buffers_kept_between_calls_give_the_same_counts(interpreted):
     case = interpreted["reuse"]
     assert case["same_buffers"], "the second, smaller call made new map buffers"
     assert np.array_equal(case["reused"], case["fresh"])
+    shared = interpreted["shared"]  # two networks, equal map shapes, other paddings
+    assert np.array_equal(shared["reused"], shared["fresh"])
 
 
 def test_every_preset_geometry_is_covered():
