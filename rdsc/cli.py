@@ -64,8 +64,10 @@ classes the SVM scores highest.
 
 TRAIN and TEST are .npy files written by `python -m rdsc features` (their labels are read
 from TRAIN.labels.npy and TEST.labels.npy), or any N x k arrays with --train-labels and
---test-labels. The default torch solver reads the features in row blocks from the file,
-so feature files larger than memory work (on the GPU when there is one).
+--test-labels. Their records (FILE.json) must agree on the network and the classes (label i
+the same class in both); a different preprocessing is warned about. The default torch
+solver reads the features in row blocks from the file, so feature files larger than memory
+work (on the GPU when there is one).
 """
 
 
@@ -287,6 +289,38 @@ def _load(path: str, labels_path: str | None, role: str):
     return feats, labels, record
 
 
+def _warn(message: str) -> None:
+    print(f"rdsc: warning: {message}", file=sys.stderr)
+
+
+def _check_records(args, rec_train: dict, rec_test: dict) -> None:
+    """Refuse train and test whose labels number different classes; warn where unsure."""
+    for role, path, record in (("train", args.train, rec_train), ("test", args.test, rec_test)):
+        if not record:
+            _warn(f"no record {Path(path).with_suffix('.json')} beside {role} features {path}: "
+                  "cannot check that train and test share network, classes and preprocessing")
+    # given label files need not follow the records' class lists: theirs to check
+    if args.train_labels is None and args.test_labels is None:
+        a, b = rec_train.get("classes"), rec_test.get("classes")
+        if a is not None and b is not None and list(a) != list(b):
+            raise CommandError(
+                f"train and test number their classes differently ({_class_difference(a, b)}), "
+                "so a label means another class in each: compute both from one SOURCE holding "
+                "both splits (SOURCE/train/CLASS, SOURCE/test/CLASS), whose classes are numbered "
+                "together")
+    a, b = rec_train.get("preprocess"), rec_test.get("preprocess")
+    if a is not None and b is not None and a != b:
+        _warn(f"train and test images were preprocessed differently (train: {a}, test: {b}): "
+              "the features may not be comparable; compute both with the same --resize/--crop")
+
+
+def _class_difference(train: list, test: list) -> str:
+    for i, (a, b) in enumerate(zip(train, test)):
+        if a != b:
+            return f"label {i} is {a!r} in train, {b!r} in test"
+    return f"train has {len(train)} classes, test {len(test)}"
+
+
 def run_evaluate(args) -> int:
     """``rdsc evaluate``: fit the linear SVM on train features, report test top-k accuracy."""
     from rdsc.classify import LinearSVM, topk_accuracy
@@ -303,6 +337,7 @@ def run_evaluate(args) -> int:
                 if rec_train["network"].get(key) != value}
         raise CommandError(f"train and test features come from different networks ({diff}): "
                            "compute both with the same settings")
+    _check_records(args, rec_train, rec_test)
     if args.C <= 0 or any(t < 1 for t in args.top):
         raise CommandError("--C must be positive and --top values at least 1")
     columns = sorted(set(args.columns or [train.shape[1]]))

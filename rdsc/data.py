@@ -26,7 +26,9 @@ Any other image folder can be loaded by path: ``load("/path/to/folder", "train")
 In an image folder, classes are the class folders found in *any* split (sorted by
 name), so a label means the same class in every split even where a split lacks a
 class. Not classes: folders whose names start with ``.`` or ``__`` (``.ipynb_checkpoints``,
-``__MACOSX``, ``__pycache__``), and files whose names start with ``.`` (``._x.jpg``).
+``__MACOSX``, ``__pycache__``), and files whose names start with ``.`` (``._x.jpg``); class
+folders with no image in any split (dropped with a warning). Only a class folder's own
+images are loaded, not those of its subfolders (a warning names them).
 16-bit grayscale images are scaled to 8 bits (``round(v / 257)``); 32-bit integer or
 float images are refused.
 
@@ -38,9 +40,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import pickle
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,10 +76,25 @@ class Preprocess:
     ``resize``: an int resizes the shorter side to that length (aspect kept);
     a pair ``(h, w)`` resizes to exactly that size; ``None`` keeps the size.
     ``crop``: side of a centre square crop after resizing, or ``None``.
+    Sizes are positive integers (numpy integers too); anything else raises ``ValueError``.
     """
 
     resize: int | tuple[int, int] | None = None
     crop: int | None = None
+
+    def __post_init__(self):
+        # checked here: a bad size would otherwise fail inside the decoding of the first image
+        # (reported as a broken file) or give 1 x 1 images without complaint
+        resize = self.resize
+        if resize is not None:
+            if isinstance(resize, (tuple, list)) and len(resize) == 2:
+                resize = (_size("resize", resize[0], resize), _size("resize", resize[1], resize))
+            else:
+                resize = _size("resize", resize, resize)
+        crop = None if self.crop is None else _size("crop", self.crop, self.crop)
+        # plain ints: equal settings compare, hash and key caches equally (np.int64(64) == 64)
+        object.__setattr__(self, "resize", resize)
+        object.__setattr__(self, "crop", crop)
 
     def apply(self, img: Image.Image) -> Image.Image:
         """``img`` resized, then centre-cropped, as this preprocessing says."""
@@ -94,6 +113,15 @@ class Preprocess:
             left, top = (w - c) // 2, (h - c) // 2
             img = img.crop((left, top, left + c, top + c))
         return img
+
+
+def _size(field: str, value, given) -> int:
+    """``value`` as a positive ``int``, or a ``ValueError`` naming ``field``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    what = "a positive integer S or a pair (H, W) of them" if field == "resize" \
+        else "a positive integer"
+    raise ValueError(f"Preprocess {field} must be {what} (or None), got {given!r}")
 
 
 @dataclass(frozen=True)
@@ -194,14 +222,55 @@ def is_skipped(name: str) -> bool:
     return name.startswith(".") or name.startswith("__")
 
 
+def _is_image(entry: os.DirEntry) -> bool:
+    return (entry.is_file() and not is_skipped(entry.name)
+            and entry.name.lower().endswith(IMAGE_EXTENSIONS))
+
+
+def _holds_image(folder: str) -> bool:
+    """Does ``folder`` or any folder below it hold an image (stops at the first)?"""
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not is_skipped(d)]
+        if any(not is_skipped(n) and n.lower().endswith(IMAGE_EXTENSIONS) for n in names):
+            return True
+    return False
+
+
 def _class_names(folder: Path, splits=None) -> list[str]:
-    """Class names over all splits (``splits``, default every split folder), so labels agree."""
-    names = set()
-    for split in folder.iterdir():
-        if (split.is_dir() and not is_skipped(split.name)
-                and (splits is None or split.name in splits)):
-            names.update(p.name for p in split.iterdir() if p.is_dir() and not is_skipped(p.name))
-    return sorted(names)
+    """Class names over all splits (``splits``, default every split folder), so labels agree.
+
+    A class folder without an image in any split is dropped with a warning (counted, it
+    would change the number of classes, and so chance level). Images in subfolders of a
+    class folder are not loaded: a warning names those subfolders.
+    """
+    with_images, empty, nested = set(), set(), set()
+    for split in sorted(folder.iterdir()):
+        if (not split.is_dir() or is_skipped(split.name)
+                or (splits is not None and split.name not in splits)):
+            continue
+        for cdir in split.iterdir():
+            if not cdir.is_dir() or is_skipped(cdir.name):
+                continue
+            holds = False
+            for entry in os.scandir(cdir):
+                if _is_image(entry):
+                    holds = True
+                elif (entry.is_dir() and not is_skipped(entry.name)
+                      and _holds_image(entry.path)):
+                    nested.add(f"{split.name}/{cdir.name}/{entry.name}")
+            (with_images if holds else empty).add(cdir.name)
+    # a class with images in one split only keeps its index in every split
+    empty -= with_images
+    if empty:
+        warnings.warn(f"class folders without images in any split of {folder}, not counted as "
+                      f"classes: {', '.join(sorted(empty))}", stacklevel=3)
+    if nested:
+        shown = sorted(nested)
+        warnings.warn(f"images in subfolders of class folders in {folder} are not loaded (only "
+                      f"<split>/<class>/<image>): {', '.join(shown[:5])}"
+                      + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+                      + "; move them up into their class folder to use them", stacklevel=3)
+    return sorted(with_images)
 
 
 def _list_images(folder: Path, split: str, classes: list[str]):
@@ -210,10 +279,7 @@ def _list_images(folder: Path, split: str, classes: list[str]):
         cdir = folder / split / cls
         if not cdir.is_dir():
             continue
-        entries = sorted((e for e in os.scandir(cdir)
-                          if e.is_file() and not is_skipped(e.name)
-                          and e.name.lower().endswith(IMAGE_EXTENSIONS)),
-                         key=lambda e: e.name)
+        entries = sorted((e for e in os.scandir(cdir) if _is_image(e)), key=lambda e: e.name)
         for e in entries:
             st = e.stat()
             files.append(Path(e.path))
@@ -238,16 +304,21 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     """``C x H x W`` uint8: RGB, or one channel (``gray``: ITU-R 601 luma, PIL's ``L``)."""
     try:
         with Image.open(path) as img:
-            img = prep.apply(_to_rgb(img, path))
-            if gray:
-                return np.asarray(img.convert("L"), dtype=np.uint8)[None]
-            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+            img = _to_rgb(img, path)  # decodes the whole file
     except ImageReadError:
         raise
     except Exception as err:  # PIL raises several types for broken files
         raise ImageReadError(
             f"cannot read image {path}: {err}. "
             "Replace or delete this file, then load again.") from err
+    # outside the try: a preprocessing error is no broken file, and must not say "delete it"
+    try:
+        img = prep.apply(img)
+    except ValueError as err:
+        raise ValueError(f"image {path}: {err}") from err
+    if gray:
+        return np.asarray(img.convert("L"), dtype=np.uint8)[None]
+    return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
 
 
 def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False):
@@ -465,6 +536,12 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     the first classes: always draw subsets with this.
     """
     labels = torch.as_tensor(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels: N x 1 is N
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        # N x k would interleave row and column indices below: unbalanced subsets, no error
+        raise ValueError(f"labels must be one label per image (shape N), got shape "
+                         f"{tuple(labels.shape)}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
     if n is None or n >= len(labels):

@@ -360,7 +360,8 @@ def load_features(path, mmap: bool = True):
     ``features`` is a :class:`rdsc.features.FeatureArray` (rows read as float32 on
     indexing, a memory map of the file when ``mmap``); ``labels`` the ``int64`` labels
     saved beside (or ``None``); ``record`` the ``FILE.json`` entries (``{}`` for a plain
-    ``.npy`` written elsewhere, taken as float features).
+    float ``.npy`` written elsewhere, taken as float features). Integer counts need their
+    ``FILE.json`` (it holds the denominator): without it, a ``ValueError``.
     """
     path = Path(path)
     files = _paths(path)
@@ -368,10 +369,40 @@ def load_features(path, mmap: bool = True):
         partial = (" (a run wrote part of it: run it again to finish)"
                    if files["partial"].exists() else "")
         raise FileNotFoundError(f"no features file {path}{partial}")
-    array = np.load(path, mmap_mode="r" if mmap else None)
+    array = _load_npy(path, mmap)
     if array.ndim != 2:
         raise ValueError(f"{path} holds an array of shape {array.shape}, not N x k features")
     record = _read_json(files["meta"]) or {}
-    denominator = record.get("denominator", 1) if record.get("dtype") == "counts" else 1
-    labels = np.load(files["labels"]) if files["labels"].is_file() else None
+    if np.issubdtype(array.dtype, np.integer) and not (
+            record.get("dtype") == "counts" and "denominator" in record):
+        # counts read as features with denominator 1 would be ~200 times too large: a
+        # different SVM problem, and another accuracy, without a word
+        raise ValueError(
+            f"{path} holds integer counts ({array.dtype}), but its record {files['meta']} is "
+            f"{'missing' if not files['meta'].exists() else 'unreadable or has no denominator'}"
+            f": it gives the denominator (feature = count / denominator). Copy {files['meta'].name}"
+            f" from where {path.name} was written into {files['meta'].parent}, beside it (or save"
+            " the features count / denominator as float32 yourself)")
+    denominator = record["denominator"] if record.get("dtype") == "counts" else 1
+    labels = _load_npy(files["labels"], False) if files["labels"].is_file() else None
     return features.FeatureArray(array, denominator), labels, record
+
+
+def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    """``np.load``, with an error that tells a file cut short (a copy or run interrupted)."""
+    try:
+        shape, dtype, offset = features._npy_header(path)
+        needed = offset + int(np.prod(shape)) * dtype.itemsize
+    except (OSError, ValueError, EOFError):
+        needed = None  # np.load below says what is wrong
+    size = path.stat().st_size
+    if needed is not None and size < needed:
+        raise ValueError(f"{path} is incomplete: {size:,} bytes where its header needs "
+                         f"{needed:,} (an interrupted copy or run?). Copy it again, or run the "
+                         "command that wrote it again")
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"cannot read {path} as an .npy array ({err}): an incomplete or "
+                         "damaged file? Copy it again, or run the command that wrote it again"
+                         ) from err

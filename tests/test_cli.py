@@ -133,3 +133,23 @@ def test_the_module_runs_and_fails_cleanly(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr.splitlines() == ["rdsc: error: --out must name an .npy file, got 'x.txt'"]
+
+
+def test_evaluate_checks_the_records_classes_and_preprocessing(folder, tmp_path, capsys):
+    other = make_folder(tmp_path / "other", n=24, classes=("bee", "cat", "dog"))
+    train, test = tmp_path / "train.npy", tmp_path / "test.npy"
+    common = ["--k", 8, "--workers", 0]
+    assert run(["features", folder, "--out", train, *common], capsys)[0] == 0
+    assert run(["features", other, "--split", "test", "--out", test, *common], capsys)[0] == 0
+    code, _, err = run(["evaluate", train, test, "--device", "cpu"], capsys)
+    assert code == 1 and err.startswith("rdsc: error: train and test number their classes "
+                                        "differently (label 0 is 'ant' in train, 'bee' in test)")
+    resized = tmp_path / "resized.npy"
+    assert run(["features", folder, "--split", "test", "--out", resized, "--resize", 20,
+                *common], capsys)[0] == 0
+    code, out, err = run(["evaluate", train, resized, "--device", "cpu"], capsys)
+    assert code == 0 and "top-1" in out
+    assert "rdsc: warning: train and test images were preprocessed differently" in err
+    (tmp_path / "resized.json").unlink()
+    code, _, err = run(["evaluate", train, resized, "--device", "cpu"], capsys)
+    assert code == 0 and f"rdsc: warning: no record {tmp_path / 'resized.json'}" in err

@@ -472,3 +472,60 @@ def test_split_is_class_balanced_and_the_same_every_time(tmp_path, monkeypatch):
     again = data.Split.load(str(tmp_path / "toy"), 4, 2)
     assert torch.equal(again.train_images, split.train_images)
     assert np.array_equal(again.test_labels, split.test_labels)
+
+
+# --- input checks ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, bad", [
+    ("resize", 64.0), ("resize", "64"), ("resize", (16,)), ("resize", (16, 0)), ("resize", 0),
+    ("resize", -5), ("resize", True), ("resize", (16, 8.5)), ("crop", -3), ("crop", 0),
+    ("crop", (8, 8)), ("crop", False)])
+def test_bad_preprocess_sizes_name_the_field(tmp_path, field, bad):
+    with pytest.raises(ValueError, match=f"Preprocess {field} must be"):
+        Preprocess(**{field: bad})
+
+
+def test_numpy_and_list_sizes_are_plain_ints():
+    assert Preprocess(resize=np.int64(64), crop=np.int32(56)) == Preprocess(resize=64, crop=56)
+    assert Preprocess(resize=[16, np.uint8(8)]).resize == (16, 8)
+    assert isinstance(Preprocess(resize=np.int64(64)).resize, int)
+
+
+def test_a_preprocessing_error_is_no_broken_file(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"a": 2}, size=(12, 10))
+    with pytest.raises(ValueError, match="centre crop 11 is larger") as err:
+        data.load(str(tmp_path / "toy"), "train", root=tmp_path, cache=False,
+                  preprocess=Preprocess(crop=11))
+    assert not isinstance(err.value, ImageReadError) and "delete" not in str(err.value)
+
+
+def test_subset_takes_a_column_of_labels_and_refuses_other_shapes():
+    labels = torch.tensor([0] * 10 + [1] * 10 + [2] * 10)
+    for n, seed in ((3, 1), (15, 2)):
+        assert torch.equal(data.subset(labels[:, None], n, seed), data.subset(labels, n, seed))
+    assert labels[data.subset(labels[:, None], 15, 2)].bincount().tolist() == [5, 5, 5]
+    for bad in (labels.reshape(15, 2), labels[None], torch.tensor(1)):
+        with pytest.raises(ValueError, match="one label per image"):
+            data.subset(bad, 3)
+
+
+def test_empty_class_folders_are_no_classes_and_nested_images_are_named(tmp_path):
+    write_folder(tmp_path, "toy", "train", {"b": 2, "c": 1})
+    write_folder(tmp_path, "toy", "test", {"c": 1})
+    for split in ("train", "test"):
+        (tmp_path / "toy" / split / "a_empty").mkdir()
+    write_folder(tmp_path / "toy" / "train", "c", "more", {"deep": 1})  # train/c/more/deep/0.png
+    with pytest.warns(UserWarning) as caught:
+        _, train_labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+        _, test_labels, test_classes = data.load(str(tmp_path / "toy"), "test", root=tmp_path)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "without images in any split" in messages and "a_empty" in messages
+    assert "not loaded" in messages and "train/c/more" in messages
+    # b has no test image but keeps its index: labels agree between the splits
+    assert classes == test_classes == ["b", "c"]
+    assert train_labels.tolist() == [0, 0, 1] and test_labels.tolist() == [1]
+    # an image in the empty folder makes it a class: no stale cache of the old numbering
+    write_folder(tmp_path, "toy", "test", {"a_empty": 1})
+    with pytest.warns(UserWarning, match="not loaded"):  # train/c/more is still there
+        _, labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert classes == ["a_empty", "b", "c"] and labels.tolist() == [1, 1, 2]

@@ -162,3 +162,24 @@ def test_torchrun_two_processes_write_one_processs_features(tmp_path):
     assert np.array_equal(np.load(out), expected)
     assert np.array_equal(np.load(tmp_path / "two.labels.npy"), stream.labels)
     assert json.loads((tmp_path / "two.json").read_text())["classes"] == stream.classes
+
+
+def test_counts_without_their_record_are_refused(tmp_path):
+    net, x = RandomDepthwiseSignNet(8), pixels(6)
+    write_features(net, x, tmp_path / "c.npy", dtype="counts", labels=np.arange(6) % 2)
+    feats, _, record = load_features(tmp_path / "c.npy")
+    assert np.array_equal(feats[:], np.asarray(extract(net, x, progress=False)))
+    (tmp_path / "c.json").unlink()  # FILE.npy and FILE.labels.npy copied, the record left behind
+    with pytest.raises(ValueError, match=r"c\.json is missing.*Copy c\.json"):
+        load_features(tmp_path / "c.npy")
+    np.save(tmp_path / "plain.npy", np.ones((3, 4), np.float32))  # foreign float: features
+    assert load_features(tmp_path / "plain.npy")[2] == {}
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_a_truncated_file_is_called_incomplete(tmp_path, mmap):
+    write_features(RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy")
+    data = (tmp_path / "f.npy").read_bytes()
+    (tmp_path / "f.npy").write_bytes(data[:len(data) - 20])  # an interrupted copy
+    with pytest.raises(ValueError, match="is incomplete.*interrupted copy or run"):
+        load_features(tmp_path / "f.npy", mmap=mmap)
