@@ -256,14 +256,19 @@ def fixed_configs(first: int = 0, depthwise: int = 0):
 
 
 def available(device=None) -> bool:
-    """Whether :func:`counts` can run on ``device``: CUDA with Triton, or Triton's interpreter
-    (``TRITON_INTERPRET=1`` when this module was imported; it runs on the CPU, slowly)."""
+    """Whether :func:`counts` can run on ``device``: a CUDA GPU of compute capability 8.0 or
+    later with Triton, or Triton's interpreter (``TRITON_INTERPRET=1`` when this module was
+    imported; it runs on the CPU, slowly)."""
     if triton is None:
         return False
     if _INTERPRETED:
         return True
     device = torch.device(device) if device is not None else torch.device("cuda")
-    return device.type == "cuda" and torch.cuda.is_available()
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    # the kernels multiply bf16 tiles with tl.dot, native from compute capability 8.0
+    # (A100, H100, RTX 30xx); a V100 or T4 takes the torch chain instead
+    return torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 # --- geometry and weights -------------------------------------------------------------------
@@ -462,8 +467,10 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
     (h1, w1), layers = plan(net, images.shape[2], images.shape[3])   # checks n_blocks
     device = torch.device(device) if device is not None else torch.device("cuda")
     if not available(device):
-        raise RuntimeError(f"the fused engine cannot run on {device}: it needs CUDA and Triton "
-                           "(or TRITON_INTERPRET=1 set before importing rdsc.fused, on the CPU)")
+        raise RuntimeError(f"the fused engine cannot run on {device}: it needs Triton and a "
+                           "CUDA GPU of compute capability 8.0 or later (or TRITON_INTERPRET=1 "
+                           "set before importing rdsc.fused, on the CPU); use "
+                           "rdsc.features.compute(engine='chain')")
     n, k, K, pad = len(images), net.n_features, net.kernel_size, net.padding
     weights = _weights(net, device)
     step = batch_size_for(net, *images.shape[2:]) if batch_size is None else batch_size

@@ -245,3 +245,16 @@ def test_cuda_kernels_match_the_cpu_engine(config, preset, side):
     cpu = features.compute(net, x, device="cpu", progress=False)
     exact, uncertain = fused.exact_counts(net, x, "cuda")
     check_equal_outside_ties(got, cpu, exact.numpy(), uncertain.numpy(), f"CUDA {preset}")
+
+
+def test_gpus_without_native_bf16_take_the_torch_chain(monkeypatch):
+    # tl.dot on bf16 needs compute capability 8.0: a V100 (7.0) or T4 (7.5) must not be given
+    # the fused kernels, an A100 (8.0) or H200 (9.0) is
+    if fused.triton is None or fused._INTERPRETED:
+        pytest.skip("needs Triton, not its interpreter")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for capability, expected in (((7, 0), False), ((7, 5), False), ((8, 0), True),
+                                 ((9, 0), True)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
+        assert fused.available("cuda") is expected, capability
+    assert fused.available("cpu") is False
