@@ -110,6 +110,32 @@ def _positive_finite(value) -> bool:
         return False
 
 
+def _as_matrix(X):
+    """``X`` as it is when it has a ``shape`` (array, tensor, memmap, FeatureArray), else (a
+    list of rows) as a float32 array."""
+    if hasattr(X, "shape"):
+        return X
+    try:
+        return np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"X must be an N x k matrix (array, tensor or FeatureArray), got a "
+                         f"{type(X).__name__} that is not one: {error}") from error
+
+
+def _first_columns(X, k):
+    """The first ``k`` features of ``X``: ``X.columns(k)`` for a FeatureArray, else ``X[:, :k]``."""
+    if isinstance(X, FeatureArray):
+        return X.columns(k)
+    X = _as_matrix(X)
+    if len(X.shape) != 2:
+        raise ValueError(f"features must be N x k, got shape {tuple(X.shape)}")
+    # a slice past the end would quietly give fewer columns than k
+    if isinstance(k, bool) or int(k) != k or not 1 <= k <= X.shape[1]:
+        raise ValueError(f"k must be an integer from 1 to {X.shape[1]} (the features "
+                         f"extracted), got {k!r}: extract with a larger network for more")
+    return X[:, :int(k)]
+
+
 class LinearSVM:
     """One-vs-rest linear SVM (squared hinge, L2), as ``LinearSVC(C, dual=False)``.
 
@@ -139,8 +165,9 @@ class LinearSVM:
         self.verbose = verbose
 
     def fit(self, X, y):
-        """Fit on ``X`` (N x k: array, tensor or FeatureArray) and labels ``y`` (N)."""
-        y = np.asarray(y)
+        """Fit on ``X`` (N x k: array, tensor, FeatureArray or list of rows) and labels ``y``
+        (N)."""
+        X, y = _as_matrix(X), np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be one label per row (shape N), got shape {y.shape}")
         if len(X.shape) != 2:
@@ -240,6 +267,7 @@ class LinearSVM:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""
         if not hasattr(self, "coef_"):
             raise RuntimeError("this LinearSVM is not fitted yet: call fit(X, y) first")
+        X = _as_matrix(X)
         if len(X.shape) != 2 or X.shape[1] != self.coef_.shape[1]:
             raise ValueError(f"X must be N x {self.coef_.shape[1]} (the features it was fitted "
                              f"on), got shape {tuple(X.shape)}")
@@ -282,6 +310,10 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     labels ``0..n-1``; a label outside that range raises, since it cannot be told which
     column it means. A label that is not among ``classes`` (a class absent from the
     training set) is never hit, as :meth:`LinearSVM.predict` never returns it.
+
+    A ``k`` above the number of score columns is left out of the result (every label would
+    be hit): the default ``ks`` serve 2-class problems too, and callers look up
+    ``k in acc`` (the command line prints "-" for it).
     """
     scores, labels = np.asarray(scores), np.asarray(labels)
     if scores.ndim != 2 or len(scores) != len(labels):
@@ -327,17 +359,20 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
     """Top-1/top-2 test accuracy of the SVM on the first ``k`` features, for each ``k``.
 
     The first ``k`` columns are the features of the same network with ``k`` blocks, so one
-    extraction at the largest ``k`` serves every ``k``. ``fitted``: an SVM already fitted on
-    all columns, reused for the largest ``k``.
+    extraction at the largest ``k`` serves every ``k``. The features: FeatureArrays (their
+    compact counts are read) or ``N x k`` arrays. ``fitted``: an SVM already fitted on all
+    columns, reused for the largest ``k``.
     """
+    train_features, test_features = _as_matrix(train_features), _as_matrix(test_features)
     rows = []
     for k in sorted(ks):
         if fitted is not None and k == train_features.shape[1]:
             m = fitted
             scores = m.decision_function(test_features)
         else:
-            m = LinearSVM(C=C, device=device).fit(train_features.columns(k), train_labels)
-            scores = m.decision_function(test_features.columns(k))
+            m = LinearSVM(C=C, device=device).fit(_first_columns(train_features, k),
+                                                  train_labels)
+            scores = m.decision_function(_first_columns(test_features, k))
         acc = topk_accuracy(scores, test_labels, (1, 2), classes=m.classes_)
         rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
                      "fit s": m.fit_seconds_})

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc import fused, streaming
-from rdsc.network import RandomDepthwiseSignNet, exact_float32
+from rdsc.network import RandomDepthwiseSignNet, _is_int, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
 
@@ -238,7 +238,8 @@ def _pool_sum(h: torch.Tensor) -> torch.Tensor:
 
 
 def _as_images(images) -> torch.Tensor:
-    """``images`` as a tensor; floats that are exact 8-bit pixels ``q / 255`` become uint8 ``q``.
+    """``images`` as a tensor; floats that are exact 8-bit pixels ``q / 255`` become uint8 ``q``
+    (in float16 or bfloat16: ``q / 255`` rounded to that type, as ``x.half() / 255`` gives).
 
     Any other float is kept as it is: the engine computes on it what the network does.
     """
@@ -251,10 +252,13 @@ def _as_images(images) -> torch.Tensor:
         # floats that are exactly q/255 with q in 0..255 (as from uint8 / 255) take the exact
         # integer path; a small sample is checked first so other floats cost nothing more
         def as_pixels(x):
-            x = x.float()
-            q = (x * 255).round()
+            q = (x.float() * 255).round()
             in_range = bool(((q >= 0) & (q <= 255)).all())
-            return q if in_range and torch.equal(q / 255, x) else None
+            # float16/bfloat16 cannot hold q/255 exactly, but their 256 roundings of it are
+            # distinct, so round(x * 255) still recovers q: compare in x's own type
+            low = x.dtype in (torch.float16, torch.bfloat16)
+            return q if in_range and torch.equal((q / 255).to(x.dtype) if low else q / 255,
+                                                 x if low else x.float()) else None
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
         _warn_if_not_unit_range(images)
@@ -270,6 +274,15 @@ def _warn_if_not_unit_range(images: torch.Tensor) -> None:
                       f"{hint}; computing the network on the values as given")
 
 
+def _check_step_sizes(batch_size, channel_chunk) -> None:
+    """``batch_size`` and ``channel_chunk`` are ``None`` or positive integers (int() would take
+    2.5 as 2 and "2" as 2 without a word)."""
+    for name, value in (("batch_size", batch_size), ("channel_chunk", channel_chunk)):
+        if value is not None and (not _is_int(value) or value < 1):
+            raise ValueError(f"{name} must be a positive integer or None (the default), "
+                             f"got {value!r}")
+
+
 def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
             start: int = 0, stop: int | None = None, batch_size: int | None = None,
             channel_chunk: int | None = None, device=None, precision: str = "float32",
@@ -282,6 +295,7 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     ``out`` is not written); ``rows`` is valid during the call only (copy it to keep it).
     On CUDA the device computes the next batch meanwhile (see :class:`_HostCopies`).
     """
+    _check_step_sizes(batch_size, channel_chunk)
     images, n_img, shape, dtype = _source(images)
     net.check_input(_probe(images, shape, dtype), allow_uint8=True)
     device = torch.device(device) if device is not None else default_device()
@@ -578,8 +592,9 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
         batch_size: images per step (default: 32 CIFAR-size images on CPU, fewer for
             larger images; 256 on CUDA).
         device: where to compute (default: CUDA when present, else the CPU's cores).
-        cache: ``None`` (keep in memory), ``True`` (``<data root>/cache/features``) or a folder.
-        name: readable prefix of the cache file.
+        cache: ``None`` or ``False`` (keep in memory), ``True`` (``<data root>/cache/features``)
+            or a folder.
+        name: readable prefix of the cache file (a file name: no ``/``).
         precision: ``float32`` (the network's exact signs, up to ties at zero) or
             ``bfloat16`` (faster, first-layer weights rounded: some signs change).
         channel_chunk: channels per step (default: 128 on CPU; on CUDA as many as keep
@@ -588,12 +603,21 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
             images, else the chain of torch operations), ``fused`` or ``chain``. Both give
             the same counts except at exact sign ties.
     """
+    _check_step_sizes(batch_size, channel_chunk)
+    if not (cache is None or isinstance(cache, (bool, str, os.PathLike))):
+        raise ValueError(f"cache must be None or False (no cache), True (the data root's cache) "
+                         f"or a folder, got {cache!r}")
+    caching = cache is not None and cache is not False
+    # the name is part of a file name in the cache folder: a "/" would point elsewhere
+    if caching and (not isinstance(name, str) or not name or "/" in name
+                    or os.sep in name or "\0" in name):
+        raise ValueError(f"name must be a plain file name prefix (no '/'), got {name!r}")
     images, n_img, shape, dtype = _source(images)
     net.check_input(_probe(images, shape, dtype), allow_uint8=True)
     h, w = net.output_map_size(shape[1], shape[2])
     opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
                 precision=precision, progress=progress, engine=engine)
-    if cache is None or cache is False:
+    if not caching:
         return FeatureArray(compute(net, images, **opts), h * w)
     file_name = f"{name}-{cache_key(net, images, precision)}.npy"
     expected = (n_img, net.n_features), count_dtype(net, shape[1], shape[2])
@@ -606,8 +630,12 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
                 return FeatureArray(found, h * w)
         folder = cache_dir("features")
     else:
-        folder = Path(cache)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = Path(cache).expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as error:  # a file in the way
+            raise ValueError(f"cache={str(cache)!r} is not a folder ({error.strerror}: "
+                             f"{error.filename}): pass a folder to keep the features in") from error
     return FeatureArray(_compute_cached(net, images, folder / file_name, opts), h * w)
 
 

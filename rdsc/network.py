@@ -134,6 +134,14 @@ class RandomDepthwiseSignNet(nn.Module):
                                    ("n_blocks", n_blocks, 0), ("in_channels", in_channels, 1)):
             if not _is_int(value) or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        # int() would truncate 1.9 to 1 and parse "7": a float sweep would repeat networks
+        if not _is_int(seed):
+            raise ValueError(f"seed must be an integer, got {seed!r} (the weights are drawn "
+                             "from it: the same integer seed gives the same network)")
+        if not _is_int(first_padding) or first_padding < 0:
+            raise ValueError(f"first_padding must be an integer >= 0, got {first_padding!r}")
+        if padding is not None and (not _is_int(padding) or padding < 0):
+            raise ValueError(f"padding must be an integer >= 0 or None ('same'), got {padding!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.n_features, self.kernel_size, self.n_blocks = (int(n_features), int(kernel_size),

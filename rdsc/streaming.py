@@ -24,7 +24,7 @@ Streams here:
   exactly as :func:`rdsc.data.load` decodes it, so the features are the same.
 * :class:`DatasetStream`: any map-style ``torch.utils.data.Dataset`` whose items are
   images ``C x H x W`` (or tuples whose first element is one), batched by rdsc.
-* :class:`LoaderStream`: an existing ``DataLoader`` (not shuffled) or any re-iterable
+* :class:`LoaderStream`: an existing ``DataLoader`` (in dataset order) or any re-iterable
   of batches; on resume, its batches before ``start`` are read and dropped.
 
 :func:`as_stream` picks the right one.
@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler, Subset
+from torch.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler,
+                              SequentialSampler, Subset)
 
 from rdsc import data
 
@@ -250,20 +251,45 @@ class DatasetStream(ImageStream):
 
 # --- a DataLoader, or any iterable of batches -----------------------------------------------------
 
+def _refuse_unordered(loader: DataLoader) -> None:
+    """Raises unless ``loader`` reads its map-style dataset in index order, 0, 1, 2, ...
+
+    Features are stored by row and matched to the dataset's labels by row, and a resumed run
+    joins rows of two passes, so only a ``SequentialSampler`` (alone or batched by a
+    ``BatchSampler``) is accepted: a shuffling or subsetting sampler (``shuffle=True``,
+    ``SubsetRandomSampler``, ``WeightedRandomSampler``, a random ``batch_sampler``, ...) would
+    give rows in an order that matches neither the labels nor the last run.
+    """
+    if isinstance(loader.dataset, IterableDataset):
+        return  # it has its own order; DataLoader draws no indices for it
+    sampler = loader.sampler
+    # batch_sampler=... leaves loader.sampler a SequentialSampler: what decides is inside it
+    if loader.batch_sampler is not None:
+        sampler = (loader.batch_sampler.sampler
+                   if isinstance(loader.batch_sampler, BatchSampler) else loader.batch_sampler)
+    if isinstance(sampler, SequentialSampler):
+        return
+    how = ("shuffles (shuffle=True or a RandomSampler)" if isinstance(sampler, RandomSampler)
+           else f"draws its images with a {type(sampler).__name__}")
+    raise ValueError(f"the DataLoader {how}: features are stored by row, so the images must come "
+                     "in the dataset's order every time; use shuffle=False without a sampler or "
+                     "batch_sampler, and for part of a dataset pass "
+                     "torch.utils.data.Subset(dataset, indices) (or a DataLoader over one)")
+
+
 class LoaderStream(ImageStream):
     """A ``DataLoader`` or other iterable of batches ``n x C x H x W`` (or tuples whose first
     element is one), read in its own order and batch size.
 
-    It must give the same images in the same order each time it is iterated (a shuffling
-    DataLoader is refused); a resumed extraction reads and drops the batches before its
-    first missing row, so a Dataset (:class:`DatasetStream`) resumes faster.
+    It must give the same images in the same order each time it is iterated (a DataLoader
+    must read its dataset in order: one that shuffles or has another sampler is refused; for
+    part of a dataset, load a ``Subset``); a resumed extraction reads and drops the batches
+    before its first missing row, so a Dataset (:class:`DatasetStream`) resumes faster.
     """
 
     def __init__(self, loader, *, n_images: int | None = None, fingerprint: str | None = None):
-        if isinstance(loader, DataLoader) and isinstance(loader.sampler, RandomSampler):
-            raise ValueError("the DataLoader shuffles (shuffle=True): features are stored by row, "
-                             "so the images must come in the same order every time; use "
-                             "shuffle=False")
+        if isinstance(loader, DataLoader):
+            _refuse_unordered(loader)
         if n_images is None:
             dataset = getattr(loader, "dataset", None)
             try:
@@ -286,6 +312,9 @@ class LoaderStream(ImageStream):
         if first.dim() != 4:
             raise ValueError(f"batches must be N x C x H x W, got shape {tuple(first.shape)}")
         self.image_shape, self.dtype = tuple(first.shape[1:]), first.dtype
+        # DataLoader(dataset, batch_size=None) yields the dataset's items, one image each
+        self.unbatched = (isinstance(loader, DataLoader) and loader.batch_sampler is None
+                          and not isinstance(dataset, IterableDataset))
 
     def __len__(self):
         return self.n
@@ -297,6 +326,8 @@ class LoaderStream(ImageStream):
             if row >= stop:
                 break
             batch = _as_batch(batch, f"the batch at row {row}")
+            if self.unbatched:
+                batch = batch[None]
             lo, hi = row, row + len(batch)
             row = hi
             if hi <= start:

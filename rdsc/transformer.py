@@ -43,7 +43,8 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         L, the number of (avg-pool, depthwise conv, sign, depthwise conv, sign) blocks.
     seed : int, default=2018
         Seeds every weight; the first k' features of a k-feature network are the
-        k'-feature network's.
+        k'-feature network's. There is no ``None`` (unlike ``random_state``): features are
+        only comparable between fits, and reproducible, from one fixed seed.
     device : str or None, default=None
         Where to compute (``"cpu"``, ``"cuda"``...; default: CUDA when present).
     batch_size : int or None, default=None
@@ -107,7 +108,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
                 raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass "
                                  "N x C x H x W (numpy: X.transpose(0, 3, 1, 2))")
             shape = tuple(int(s) for s in X.shape[1:])
-            X = X.reshape(len(X), -1)
+            X = X.reshape(len(X), math.prod(shape))  # not -1: no rows is sklearn's error below
         elif getattr(X, "ndim", 2) > 4:
             raise ValueError("expected images N x C x H x W or rows N x (C*H*W), "
                              f"got {X.ndim} dimensions")
@@ -155,11 +156,16 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
             raise ValueError(f"X holds images of shape {shape}, but image_shape is "
                              f"{self.image_shape}")
         self.image_shape_ = shape if shape is not None else self._resolve_shape(X.shape[1])
+        if self.seed is None:
+            raise ValueError("seed=None (a fresh random seed, as random_state=None) is not "
+                             "supported: the weights are drawn from the seed, so pass an integer "
+                             "to get the same features every fit (default 2018, the paper's)")
         self.net_ = RandomDepthwiseSignNet(self.n_features, self.kernel_size, self.n_blocks,
                                            in_channels=self.image_shape_[0], seed=self.seed)
         # too small an image: say so now
         self.net_.check_input(torch.zeros((1, *self.image_shape_)))
         if self.batch_size is not None and (not isinstance(self.batch_size, (int, np.integer))
+                                            or isinstance(self.batch_size, bool)
                                             or self.batch_size < 1):
             raise ValueError("batch_size must be a positive integer or None, "
                              f"got {self.batch_size!r}")

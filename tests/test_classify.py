@@ -129,6 +129,24 @@ def test_accuracy_against_k_maps_labels_too():
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
 
 
+def test_plain_arrays_and_lists_of_rows_are_taken():
+    """accuracy_against_k once needed FeatureArrays (AttributeError: 'columns'), and
+    LinearSVM.fit a .shape (AttributeError on a list)."""
+    from rdsc.classify import accuracy_against_k
+    X, y = blobs(n=120, d=12, classes=3, spread=1.0)
+    f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
+    dense = np.asarray(f)
+    assert (accuracy_against_k(dense, y, dense, y, [4, 12], device="cpu")[0]["top-1 (%)"]
+            == accuracy_against_k(f, y, f, y, [4, 12], device="cpu")[0]["top-1 (%)"])
+    with pytest.raises(ValueError, match="k must be an integer from 1 to 12"):
+        accuracy_against_k(dense, y, dense, y, [13], device="cpu")
+    m = LinearSVM(device="cpu").fit(dense.tolist(), y.tolist())
+    np.testing.assert_array_equal(m.coef_, LinearSVM(device="cpu").fit(dense, y).coef_)
+    np.testing.assert_array_equal(m.predict(dense.tolist()), m.predict(dense))
+    with pytest.raises(ValueError, match="N x k matrix"):
+        LinearSVM(device="cpu").fit([[1.0, 2.0], [3.0]], [0, 1])
+
+
 def test_real_cifar10_torch_solver_matches_linearsvc():
     """The torch solver against liblinear on real features, at a size liblinear solves in
     seconds."""

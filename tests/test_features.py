@@ -50,6 +50,18 @@ def test_float_and_uint8_input_give_the_same_features():
                           extract(net, x.numpy(), progress=False).counts)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_8bit_pixels_in_half_precision_take_the_exact_path(dtype):
+    """``x.half() / 255`` is not float32's q/255; it once missed the 8-bit path (2% differed)."""
+    net = RandomDepthwiseSignNet(64, 5, 1, seed=1)
+    x = pixels(8)
+    assert np.array_equal(extract(net, x.to(dtype) / 255, progress=False).counts,
+                          extract(net, x, progress=False).counts)
+    assert torch.equal(features._as_images((x.float() / 255).to(dtype)), x)
+    other = torch.rand(2, 3, 8, 8).to(dtype)  # not pixels: computed as given
+    assert features._as_images(other) is other
+
+
 def test_non_integer_floats_take_the_float32_path():
     net = RandomDepthwiseSignNet(64)
     x = torch.rand(5, 3, 32, 32)
@@ -221,6 +233,30 @@ def test_bad_input_to_the_engine():
         extract(net, x, progress=False)
     with pytest.raises(ValueError, match="positive"):
         extract(net, pixels(2), batch_size=0, progress=False)
+
+
+def test_bad_cache_name_and_step_sizes_get_clear_errors(tmp_path):
+    """Once: cache=0 a TypeError from Path, a file as the cache a FileExistsError, a name with
+    "/" a FileNotFoundError on the lock, and batch_size 2.5 or "2" silently taken as 2."""
+    net = RandomDepthwiseSignNet(8)
+    x = pixels(3)
+    with pytest.raises(ValueError, match="cache must be None or False"):
+        extract(net, x, cache=0, progress=False)
+    (tmp_path / "afile").write_text("")
+    for cache in (tmp_path / "afile", str(tmp_path / "afile" / "below")):
+        with pytest.raises(ValueError, match="is not a folder.*pass a folder"):
+            extract(net, x, cache=cache, progress=False)
+    with pytest.raises(ValueError, match="name must be a plain file name"):
+        extract(net, x, cache=tmp_path, name="a/b", progress=False)
+    for bad in (2.5, "2", True):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            extract(net, x, batch_size=bad, progress=False)
+        with pytest.raises(ValueError, match="channel_chunk must be a positive integer"):
+            extract(net, x, channel_chunk=bad, progress=False)
+    assert not list(tmp_path.glob("*.lock"))  # refused before anything was written
+    expected = extract(net, x, progress=False).counts
+    assert np.array_equal(extract(net, x, batch_size=np.int64(2), cache=False,
+                                  progress=False).counts, expected)
 
 
 def test_int32_counts_for_large_final_maps():

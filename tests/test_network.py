@@ -118,6 +118,22 @@ def test_bad_input_gets_clear_errors():
         RandomDepthwiseSignNet.for_dataset("svhn", 4)  # mnist has a preset now
 
 
+def test_seed_and_paddings_must_be_integers():
+    """They once went to int(): seed=1.9 was seed 1 (a float sweep repeated networks), "7" and
+    True were accepted, padding=1.7 became 1, and "abc" gave int()'s own error."""
+    for name, bad in (("seed", 1.9), ("seed", "7"), ("seed", True), ("seed", "abc"),
+                      ("seed", None), ("first_padding", 1.5), ("first_padding", -1),
+                      ("first_padding", None), ("padding", 1.7), ("padding", "2"),
+                      ("padding", False), ("padding", -1)):
+        with pytest.raises(ValueError, match=f"^{name} must be an integer"):
+            RandomDepthwiseSignNet(4, **{name: bad})
+    same = RandomDepthwiseSignNet(4, seed=np.int64(7), first_padding=np.int32(0),
+                                  padding=np.int64(1))
+    assert torch.equal(same.conv_weight, RandomDepthwiseSignNet(4, seed=7).conv_weight)
+    assert (same.seed, same.first_padding, same.padding) == (7, 0, 1)
+    assert RandomDepthwiseSignNet(4, kernel_size=3, padding=None).padding == 1
+
+
 def test_independent_blocks_move_with_to():
     """Their weights were once kept in plain lists, which .to(device) does not move."""
     blocks = IndependentBlocks(RandomDepthwiseSignNet(3, kernel_size=3, n_blocks=2))

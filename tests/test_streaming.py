@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import (BatchSampler, DataLoader, IterableDataset, RandomSampler,
+                              SequentialSampler, Subset, SubsetRandomSampler, TensorDataset)
 
 from rdsc import classify, data, features
 from rdsc.features import FeatureArray, extract
@@ -88,6 +89,32 @@ def test_bad_streams_say_what_is_wrong(folder, tmp_path):
         extract(net, ImageFolderStream(folder, "train"), progress=False)
     with pytest.raises(data.DatasetNotFoundError, match="splits found"):
         ImageFolderStream(folder, "validation")
+
+
+def test_only_loaders_in_dataset_order_are_streamed():
+    """Features are matched to labels by row: any sampler that is not sequential is refused
+    (a SubsetRandomSampler or a random batch_sampler once passed and gave shuffled rows)."""
+    x = torch.randint(0, 256, (12, 3, 16, 16), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(2))
+    ds = TensorDataset(x, torch.arange(12))
+    net = RandomDepthwiseSignNet(8)
+    expected = extract(net, x, progress=False).counts
+    for loader in (DataLoader(ds, batch_size=4, sampler=SubsetRandomSampler(range(12))),
+                   DataLoader(ds, batch_sampler=BatchSampler(RandomSampler(ds), 4, False)),
+                   DataLoader(ds, batch_size=None, sampler=RandomSampler(ds)),
+                   DataLoader(ds, batch_size=4, sampler=[11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0])):
+        with pytest.raises(ValueError, match="Subset"):
+            extract(net, loader, progress=False)
+
+    class Images(IterableDataset):  # its own order, no sampler: n_images says how many
+        def __iter__(self):
+            yield from x
+    for loader, rows in ((DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 5,
+                                                                      False)), expected),
+                         (DataLoader(ds, batch_size=None), expected),
+                         (DataLoader(Subset(ds, [1, 3, 5]), batch_size=2), expected[[1, 3, 5]]),
+                         (as_stream(DataLoader(Images(), batch_size=5), n_images=12), expected)):
+        assert np.array_equal(extract(net, loader, progress=False).counts, rows), loader
 
 
 def test_stream_cache_resumes_decoding_only_the_missing_images(folder, tmp_path, monkeypatch):

@@ -119,6 +119,16 @@ def test_clear_errors():
         RandomDepthwiseSignFeatures().fit(x.transpose(0, 2, 3, 1))
     with pytest.raises(ValueError, match="too small"):
         RandomDepthwiseSignFeatures(n_blocks=3).fit(pixels(4, side=8))
+    # seeds are integers: None once gave int()'s TypeError, 1.5 was seed 1
+    with pytest.raises(ValueError, match="seed=None .* pass an integer"):
+        RandomDepthwiseSignFeatures(n_features=4, seed=None).fit(x)
+    for bad in (1.5, "7", True):
+        with pytest.raises(ValueError, match="seed must be an integer"):
+            RandomDepthwiseSignFeatures(n_features=4, seed=bad).fit(x)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        RandomDepthwiseSignFeatures(n_features=4, batch_size=True).fit(x)
+    with pytest.raises(ValueError, match="0 sample"):  # once numpy's "cannot reshape"
+        RandomDepthwiseSignFeatures(n_features=4).fit_transform(x[:0])
     t = RandomDepthwiseSignFeatures(n_features=4).fit(x)
     with pytest.raises(ValueError, match="fitted on images of shape"):
         t.transform(pixels(4).reshape(4, 3, 8, 32))
