@@ -117,6 +117,8 @@ def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk
 def fast_bf16(device: torch.device) -> bool:
     """Does ``device`` multiply bf16 matrices natively? (CPUs without AVX512-BF16/AMX emulate
     it, measured 16x slower than float32 on an AVX2 CPU.)"""
+    if device.type == "cuda":  # bf16 tensor cores from compute capability 8.0 (A100, H100)
+        return torch.cuda.get_device_capability(device) >= (8, 0)
     if device.type != "cpu":
         return True
     try:
@@ -154,10 +156,12 @@ class _Engine:
         if precision == "float32" and fast_bf16(device):
             self.w_split = _split_bf16(self.w_pixels)
         elif precision == "float32":
-            # |float32 GEMM - exact| <= (CKK+4) u * sum_i |q_i w_i| <= 1e-5 * 255 * (|w|_1 + |b|)
-            # for any summation order (u = 2^-24, pixels q <= 255), the 1e-5 leaving a factor
-            # 2 to spare: dividing each column by that bound makes |output| >= 1 a sure sign.
-            bound = 1e-5 * 255.0 * (w.abs().sum(0) + b.abs()[0])
+            # |float32 GEMM - exact| <= (CKK+4) u * sum_i |q_i w_i| <= r * 255 * (|w|_1 + |b|)
+            # for any summation order (u = 2^-24, pixels q <= 255), with r = 1e-5 (a factor 2
+            # to spare for the presets, CKK <= 80) or twice (CKK+4) u for larger filters:
+            # dividing each column by that bound makes |output| >= 1 a sure sign.
+            rate = max(1e-5, 2 * (w.shape[0] + 4) * 2.0 ** -24)
+            bound = rate * 255.0 * (w.abs().sum(0) + b.abs()[0])
             self.w_scaled = (self.w_pixels / bound).to(device)
             self.w_exact = torch.cat([w.double(), 255.0 * b.double()]).to(device)
         self.dw_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32

@@ -557,3 +557,24 @@ def test_checked_float32_signs_are_the_exact_signs_where_plain_float32_is_not(mo
     assert np.array_equal(extract(net, x, progress=False).counts, expected)
     plain = torch.einsum("kc,ncp->nkp", w.float(), patches.float()) + 255 * b.float()[None, :, None]
     assert not np.array_equal(plain.sign().sum(2).numpy(), expected)  # the test can fail
+
+
+def test_the_sign_check_bound_covers_large_filters():
+    # |float32 GEMM error| <= (CKK+4) u sum|q w|: with K = 9 on RGB (CKK = 243) that is above
+    # the presets' 1e-5 rate, so the bound must grow with the filter (twice the worst case)
+    from rdsc.features import _Engine, fast_bf16
+    if fast_bf16(torch.device("cpu")):
+        pytest.skip("this CPU multiplies bf16 natively: the split path, no sign check")
+    for kernel_size, rate in ((5, 1e-5), (9, 2 * (3 * 81 + 4) * 2.0 ** -24)):
+        net = RandomDepthwiseSignNet(16, kernel_size=kernel_size, n_blocks=1, seed=0)
+        engine = _Engine(net, torch.device("cpu"), "float32")
+        w = net.conv_weight.reshape(16, -1).float()
+        bound = rate * 255.0 * (w.abs().sum(1) + net.conv_bias.float().abs())
+        assert torch.allclose(engine.w_pixels / engine.w_scaled, bound[None], rtol=1e-5)
+
+
+def test_gpus_without_bf16_units_take_the_checked_float32_path(monkeypatch):
+    from rdsc.features import fast_bf16
+    for capability, expected in (((7, 0), False), ((7, 5), False), ((8, 0), True)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
+        assert fast_bf16(torch.device("cuda")) is expected
