@@ -560,11 +560,15 @@ class Downsampled(torch.nn.Module):
         super().__init__()
         self.model, self.factor = model, int(factor)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pool and requantise ``x`` as in :func:`downsample`, then apply the model."""
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` pooled and requantised as :func:`downsample` prepares the training images."""
         if self.factor > 1:
             x = (F.avg_pool2d(x, self.factor) * 255).round() / 255
-        return self.model(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool and requantise ``x`` (:meth:`pooled`), then apply the model."""
+        return self.model(self.pooled(x))
 
 
 def downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -581,15 +585,13 @@ def cnn_embedding(model, images, batch_size: int = 512) -> np.ndarray:
     """The hidden dense layer of a :class:`rdsc.cnn.SmallCNN` (inside :class:`Downsampled` or not):
     ``N x hidden`` activations after ReLU."""
     inner = model.model if isinstance(model, Downsampled) else model
-    factor = model.factor if isinstance(model, Downsampled) else 1
+    prepare = model.pooled if isinstance(model, Downsampled) else (lambda x: x)
     inner.eval()
     device = next(inner.parameters()).device
     out = []
     for lo in range(0, len(images), batch_size):
         x = as_unit_float(images[lo:lo + batch_size]).to(device)
-        if factor > 1:
-            x = (F.avg_pool2d(x, factor) * 255).round() / 255
-        out.append(inner.classifier[:-1](inner.features(x - 0.5)).cpu())
+        out.append(inner.embed(prepare(x)).cpu())  # the model's own embedding, not a copy
     return torch.cat(out).numpy()
 
 

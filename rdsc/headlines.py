@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from rdsc import book, record
+from rdsc.separation import largest_k_against_pixels
 
 
 def _pct(x: float) -> str:
@@ -62,10 +63,8 @@ def margin(res: dict) -> str:
     """Chapter 5: mean SVM margin on the largest k against pixels, per dataset."""
     parts = []
     for name in res["datasets"]:
-        rows = [r for r in res["margins"] if r["dataset"] == name]
-        pixels = next(r for r in rows if r["space"] == "pixels")
-        top = max((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
-        word = "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
+        top, pixels, word = largest_k_against_pixels(
+            [r for r in res["margins"] if r["dataset"] == name])
         parts.append(f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
                      f"{pixels['mean margin']:.4f} on pixels ({word})")
     return "; ".join(parts)

@@ -177,22 +177,31 @@ def margin_verdict(margins) -> str:
     largest k against pixels, and whether the hard margin grows with k where the training
     data are separable (training accuracy 1)."""
     rows = _records(margins)
-    pixels = next(r for r in rows if r["space"] == "pixels")
+    top, pixels, vs = largest_k_against_pixels(rows)
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
-    top = feats[-1]
-    vs = "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
     separable = [r for r in feats if r["train accuracy"] == 1.0]
     if len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])
         listed = ", ".join(f"{int(r['dimension'])}: {r['mean margin']:.4f}" for r in separable)
-        trend = ("grows" if np.all(np.diff(s) > 0) else "does not grow steadily") + \
-            f" over the separable k ({listed})"
+        trend = ("The hard margin " + ("grows" if np.all(np.diff(s) > 0)
+                                       else "does not grow steadily")
+                 + f" over the separable k ({listed})")
     else:
-        trend = "cannot be followed: fewer than two k give separable training data"
+        trend = ("How the hard margin changes with k cannot be judged: fewer than two values "
+                 "of k separate the training images")
     return (f"{top['mean margin']:.4f} at k = {int(top['dimension'])} (training accuracy "
             f"{top['train accuracy']:.3f}) against {pixels['mean margin']:.4f} on pixels "
             f"(training accuracy {pixels['train accuracy']:.3f}): {vs} on the features. "
-            f"The hard margin {trend}")
+            f"{trend}")
+
+
+def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
+    """``(row of the largest k, row of the pixels, "wider" or "narrower")`` among one
+    dataset's margin rows: the margin claim in one comparison."""
+    rows = _records(margins)
+    pixels = next(r for r in rows if r["space"] == "pixels")
+    top = max((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
+    return top, pixels, "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
 
 
 def _records(rows) -> list[dict]:

@@ -124,4 +124,4 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
     assert "grows over the separable k (16: 0.1000, 64: 0.2000, 256: 0.3000)" in grows
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
-    assert "cannot be followed" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
+    assert "cannot be judged" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
