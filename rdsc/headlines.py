@@ -41,7 +41,7 @@ def baselines(res: dict) -> str:
     if trained:
         best = max(trained, key=lambda r: r["top-1"])
         text += f"; best trained {_pct(best['top-1'])} ({best['method']})"
-    return f"{res['dataset']}: {text} ({res['n_train']:,} / {res['n_test']:,} images)"
+    return f"{res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}"
 
 
 def separation(res: dict) -> str:
@@ -53,9 +53,11 @@ def separation(res: dict) -> str:
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
         d = next(r for r in res["ratio_differences"]
                  if r["dataset"] == name and r["space"] == space)
+        word = ("higher on the features" if d["low"] > 0 else
+                "lower on the features" if d["high"] < 0 else "not distinguishable")
         parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
                      f"(difference {d['features - pixels']:+.3f} [{d['low']:+.3f}, "
-                     f"{d['high']:+.3f}])")
+                     f"{d['high']:+.3f}]: {word})")
     return "; ".join(parts) + f", k = {k:,}"
 
 
@@ -94,7 +96,8 @@ def attack(res: dict) -> str:
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
     return (f"FGSM from a substitute: accuracy {row['target accuracy, clean (%)']:.1f}% -> "
             f"{row['target accuracy, FGSM transfer (%)']:.1f}%; HopSkipJump (labels only) "
-            f"fools {100 * fooled:.0f}% of {len(linf)} images within L-inf {eps:g} "
+            f"fools {round(fooled * len(linf))} of {len(linf)} images ({100 * fooled:.0f}%) "
+            f"within L-inf {eps:g} "
             f"(k = {res['k']:,})")
 
 

@@ -237,7 +237,8 @@ def label(record: dict | None) -> str:
         return "no paper-profile record yet"
     state = "" if record["status"] == "ok" else f", **{record['status']}**"
     return (f"{record['profile']} profile, recorded on {record['device']}, {record['date']}, "
-            f"commit {record['commit'][:10]}, {record['wall_seconds'] / 60:.1f} min{state}")
+            f"commit {record['commit'][:10]}, chapter run {record['wall_seconds'] / 60:.1f} "
+            f"min{state}")
 
 
 # --- carrying an image folder to a machine that has none of the data ------------------------

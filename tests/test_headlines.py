@@ -77,8 +77,8 @@ def test_every_summary_reads_its_chapters_results():
         {"method": "vgg16, random, SVM", "family": "random deep net, final layer", "top-1": 25.1},
         {"method": "densenet40, random", "family": "random deep net, final layer", "top-1": 35.5}]}
     assert headlines.baselines(baselines) == (
-        "cifar10: rdsc 52.4% top-1; best random-weight final layer 35.5% (densenet40, random) "
-        "(2,000 / 500 images)")
+        "cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final layer 35.5% "
+        "(densenet40, random)")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
                              {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
@@ -92,7 +92,8 @@ def test_every_summary_reads_its_chapters_results():
                               {"dataset": "cifar10", "space": "features", "dimension": 3000,
                                "mean margin": 0.0130}]}
     assert headlines.separation(separation) == (
-        "cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]), k = 3,000")
+        "cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: higher on "
+        "the features), k = 3,000")
     assert headlines.margin(separation) == (
         "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
     retrieval = {"k": 2000, "n_database": 430,
@@ -118,5 +119,5 @@ def test_every_summary_reads_its_chapters_results():
         "minimal_perturbations": {"random network + SVM | hsj-linf": {
             "linf": [0.01, 0.05, 0.2, float("inf")]}}}
     assert headlines.attack(attack) == (
-        "FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump (labels only) fools 50% "
-        "of 4 images within L-inf 0.0625 (k = 2,000)")
+        "FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump (labels only) fools 2 of "
+        "4 images (50%) within L-inf 0.0625 (k = 2,000)")
