@@ -128,7 +128,8 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
     both = both.drop(columns=["top-1 min", "top-1 max"]).round(2)
     both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
-    return both
+    first = ["family", "top-1", "top-1 ±"]  # the comparison first: the table is wide
+    return both[first + [c for c in both.columns if c not in first]]
 
 
 def test_error_halfwidth(accuracy_pct: float, n_test: int) -> float:
@@ -193,8 +194,10 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
             f"images alone give each accuracy an uncertainty of about ±{noise:.1f} points).")
 
 
-def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained") -> str:
-    """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2."""
+def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
+                    n_test: int | None = None) -> str:
+    """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2;
+    with ``n_test``, whether each gap is beyond test-set noise (:func:`difference_noise`)."""
     trained = table[table["family"] == family]
     if trained.empty:
         return "No trained network was run."
@@ -203,8 +206,13 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained") -> 
     gap1, gap2 = best["top-1"] - me["top-1"], best["top-2"] - me["top-2"]
 
     def say(gap, k):
-        return (f"{gap:.1f} points behind at top-{k}" if gap > 0
+        text = (f"{gap:.1f} points behind at top-{k}" if gap > 0
                 else f"{-gap:.1f} points ahead at top-{k}")
+        if n_test is not None:
+            noise = difference_noise(me[f"top-{k}"], best[f"top-{k}"], n_test)
+            if abs(gap) <= noise:
+                text += f" (within test-set noise, ±{noise:.1f})"
+        return text
     if gap1 > 0:
         shrink = "the gap narrows at top-2" if gap2 < gap1 else "the gap does not narrow at top-2"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
@@ -219,7 +227,7 @@ PUBLISHED_CIFAR10 = [
      "top-1": 92.64},
     {"method": "ResNet18, trained (kuangliu/pytorch-cifar README)", "family": "trained",
      "top-1": 93.02},
-    {"method": "DenseNet L=40, k=12, not BC, trained (Huang et al. 2017, C10+)",
+    {"method": "DenseNet depth 40, growth rate 12, not BC, trained (Huang et al. 2017, C10+)",
      "family": "trained", "top-1": 94.76},
     {"method": "k-means, 1,600 centroids (Coates, Lee & Ng 2011)", "family": "unsupervised",
      "top-1": 77.9},
@@ -392,4 +400,4 @@ def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
                                          table.set_index("method").loc[RDSC, "top-1"]),
             "kmeans": pair(KMEANS), "random_filters": pair(RANDOM_FILTERS),
             "scattering": pair(SCATTERING), "rcf": pair(RCF_NAME),
-            "trained": verdict_trained(table, RDSC)}
+            "trained": verdict_trained(table, RDSC, n_test=n_test)}

@@ -81,6 +81,8 @@ def start(profile: str, table: dict[str, dict], *, seed: int | None = None, devi
             raise ValueError(f"seed must be an integer, got {seed!r}")
         torch.manual_seed(seed)
     sns.set_theme(style="whitegrid")
+    import pandas as pd
+    pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
     return Chapter(profile, cfg, device, seed)
 
 

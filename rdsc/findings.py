@@ -134,25 +134,22 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
     if gap is None:
         return "With no paper-scale record at hand, the JPEG effect is not set against a gap here."
     hi, lo, need = 100 * boot["high"], 100 * boot["low"], -gap
-    where = f"(measured with {n_train:,} training images, not the paper's 50,000)"
+    # the lossless images exist for a few thousand training images only: the effect there is a
+    # proxy for the effect at 50,000, so every reading below is a rough guide
+    guide = (f"As a rough guide only (the JPEG effect is measured with {n_train:,} training "
+             "images, the gap with the paper's 50,000): ")
     if need <= 0:
         return ("This book is not below the paper, so there is no gap for the JPEG effect to "
-                f"explain {where}.")
+                f"explain (the effect is measured with {n_train:,} training images).")
     if hi < need:
-        return (
-            f"Even the upper end of the interval ({hi:+.2f}) is below the {need:.2f} points "
-            "this book "
-            f"lacks at paper scale: the JPEG re-encoding does not explain the whole gap {where}."
-        )
+        return (guide + f"even the upper end of the interval ({hi:+.2f}) is below the "
+                f"{need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
+                "does not explain the whole gap.")
     if lo >= need:
-        return (
-            f"The whole interval lies at or above the {need:.2f} points this book lacks at paper "
-            f"scale: the JPEG re-encoding can explain the gap {where}."
-        )
-    return (
-        f"The {need:.2f} points this book lacks at paper scale lie inside the interval: the JPEG "
-        f"re-encoding may explain the gap, or part of it {where}."
-    )
+        return (guide + f"the whole interval lies at or above the {need:.2f} points this book "
+                "lacks at paper scale, so the JPEG re-encoding can explain the gap.")
+    return (guide + f"the {need:.2f} points this book lacks at paper scale lie inside the "
+            "interval, so the JPEG re-encoding may explain the gap, or part of it.")
 
 
 def feature_changes(change: dict, positions: int) -> str:

@@ -512,8 +512,8 @@ def trained_verdict(verdict_of: dict[str, str], names) -> str:
         return "not compared with any trained network (none ran)"
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
     groups = (("comparable", "comparable to", f" (interval within ±{points})"),
-              ("indistinguishable", "not distinguishable from",
-               f" (but the interval is wider than ±{points})"),
+              ("indistinguishable", "indistinguishable from",
+               f" (the interval holds 0 but is wider than ±{points})"),
               ("higher", "above", ""), ("lower", "below", ""))
     parts = []
     for word, phrase, note in groups:

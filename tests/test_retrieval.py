@@ -296,7 +296,7 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     # an interval around 0 but wider than the margin is no evidence of comparability
     wide = dict.fromkeys(names, "indistinguishable")
     assert rt.trained_verdict(wide, names) == (
-        "not distinguishable from a, b, c (but the interval is wider than ±5 points)")
+        "indistinguishable from a, b, c (the interval holds 0 but is wider than ±5 points)")
     assert rt.claim_verdict(wide, names).startswith("neither supports nor contradicts")
     assert rt.claim_verdict(dict(wide, a="comparable"), names).startswith(
         "supports the claim for some networks")
