@@ -7,6 +7,11 @@ two plain-text lines: ``headline_<key>``, summarising the results this run just 
 the same kind of JSON, so the build and the record are summarised alike. The intro pastes
 them from the chapters' pages (``{glue:text}`chapters/03_classification.md::headline_cifar10```:
 cross-page glue takes plain text only).
+
+Each line of a claim (not the classification numbers, which stand beside the paper's) starts
+with a verdict computed from the same results: ``supported``, ``contradicted``, ``not shown``
+(the data cannot tell), or, over several datasets or networks, ``partly supported``,
+``partly contradicted`` or ``mixed``.
 """
 from __future__ import annotations
 
@@ -21,6 +26,22 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+def overall(words) -> str:
+    """One verdict from several (``supported`` / ``contradicted`` / ``not shown`` each)."""
+    found = set(words)
+    if len(found) == 1:
+        return found.pop()
+    if {"supported", "contradicted"} <= found:
+        return "mixed"
+    return "partly supported" if "supported" in found else "partly contradicted"
+
+
+def _from_interval(low: float, high: float) -> str:
+    """``supported`` when an interval on "the claimed direction minus the other" lies above
+    0, ``contradicted`` below, else ``not shown``."""
+    return "supported" if low > 0 else "contradicted" if high < 0 else "not shown"
+
+
 def classification(res: dict) -> str:
     """Chapter 3: top-1 and top-2 accuracy of the linear SVM."""
     t = res["topk"]
@@ -30,46 +51,55 @@ def classification(res: dict) -> str:
 
 def baselines(res: dict) -> str:
     """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run)."""
+    from rdsc.baselines import difference_noise
     rows = res["summary"]
     ours = next(r for r in rows if r["family"] == "rdsc")
     text = f"rdsc {_pct(ours['top-1'])} top-1"
+    verdict = "not run"
     final = [r for r in rows if r["family"] == "random deep net, final layer"]
     if final:
         best = max(final, key=lambda r: r["top-1"])
+        gap = ours["top-1"] - best["top-1"]
+        noise = difference_noise(ours["top-1"], best["top-1"], res["n_test"])
+        verdict = _from_interval(gap - noise, gap + noise)
         text += f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']})"
     trained = [r for r in rows if r["family"] == "trained"]
     if trained:
         best = max(trained, key=lambda r: r["top-1"])
         text += f"; best trained {_pct(best['top-1'])} ({best['method']})"
-    return f"{res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}"
+    return (f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: "
+            f"{text} (test-set noise of the difference ±{noise:.1f} points)" if final else
+            f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}")
 
 
 def separation(res: dict) -> str:
     """Chapter 5: between/within-class ratio of pixels and of the largest k, per dataset."""
     k = max(res["settings"]["ks"])
     space = f"features, k={k}"
-    parts = []
+    parts, verdicts = [], []
     for name in res["datasets"]:
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
         d = next(r for r in res["ratio_differences"]
                  if r["dataset"] == name and r["space"] == space)
+        verdicts.append(_from_interval(d["low"], d["high"]))
         word = ("higher on the features" if d["low"] > 0 else
                 "lower on the features" if d["high"] < 0 else "not distinguishable")
         parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
                      f"(difference {d['features - pixels']:+.3f} [{d['low']:+.3f}, "
                      f"{d['high']:+.3f}]: {word})")
-    return "; ".join(parts) + f", k = {k:,}"
+    return f"{overall(verdicts)}: " + "; ".join(parts) + f", k = {k:,}"
 
 
 def margin(res: dict) -> str:
     """Chapter 5: mean SVM margin on the largest k against pixels, per dataset."""
-    parts = []
+    parts, verdicts = [], []
     for name in res["datasets"]:
         top, pixels, word = largest_k_against_pixels(
             [r for r in res["margins"] if r["dataset"] == name])
+        verdicts.append("supported" if word == "wider" else "contradicted")
         parts.append(f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
                      f"{pixels['mean margin']:.4f} on pixels ({word})")
-    return "; ".join(parts)
+    return f"{overall(verdicts)}: " + "; ".join(parts)
 
 
 def retrieval(res: dict) -> str:
@@ -79,12 +109,21 @@ def retrieval(res: dict) -> str:
     name = f"random features, k={res['k']:,}"
     ours = next(r for r in res["leave_one_out"]
                 if r["representation"] == name and r.get("distance", "euclidean") == "euclidean")
+    from rdsc.retrieval import EQUIVALENCE_MARGIN
+    margin = 100 * EQUIVALENCE_MARGIN  # the comparisons are stored in points
     text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
+    verdicts = []
     for c in res["comparisons"]:
         if c["measure"] == "AP" and "trained" in c["random features vs"]:
+            # the chapter's words (rdsc.retrieval.compare): higher or comparable support the
+            # claim, lower contradicts it, an interval around 0 wider than the margin tells
+            # nothing
+            verdicts.append("supported" if c["low"] > 0 else "contradicted" if c["high"] < 0
+                            else "supported" if -margin < c["low"] and c["high"] < margin
+                            else "not shown")
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
-    return text
+    return f"{overall(verdicts) if verdicts else 'not run'}: {text}"
 
 
 def attack(res: dict) -> str:
@@ -94,11 +133,17 @@ def attack(res: dict) -> str:
     eps = res["epsilon"]
     linf = res["minimal_perturbations"][f"{name} | hsj-linf"]["linf"]
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
-    return (f"FGSM from a substitute: accuracy {row['target accuracy, clean (%)']:.1f}% -> "
-            f"{row['target accuracy, FGSM transfer (%)']:.1f}%; HopSkipJump (labels only) "
-            f"fools {round(fooled * len(linf))} of {len(linf)} images ({100 * fooled:.0f}%) "
-            f"within L-inf {eps:g} "
-            f"(k = {res['k']:,})")
+    beyond = res.get("transfer_beyond_random_signs", {}).get(name)
+    # the paper's experiment: the transferred step costs more accuracy than random signs
+    verdict = _from_interval(beyond["low"], beyond["high"]) if beyond else "not shown"
+    control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "
+               f"points [{100 * beyond['low']:+.1f}, {100 * beyond['high']:+.1f}])"
+               if beyond else "")
+    return (f"{verdict}: FGSM from a substitute: accuracy "
+            f"{row['target accuracy, clean (%)']:.1f}% -> "
+            f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
+            f"only) fools {round(fooled * len(linf))} of {len(linf)} images "
+            f"({100 * fooled:.0f}%) within L-inf {eps:g} (k = {res['k']:,})")
 
 
 def background(res: dict) -> str:

@@ -77,8 +77,8 @@ def test_every_summary_reads_its_chapters_results():
         {"method": "vgg16, random, SVM", "family": "random deep net, final layer", "top-1": 25.1},
         {"method": "densenet40, random", "family": "random deep net, final layer", "top-1": 35.5}]}
     assert headlines.baselines(baselines) == (
-        "cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final layer 35.5% "
-        "(densenet40, random)")
+        "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final "
+        "layer 35.5% (densenet40, random) (test-set noise of the difference ±6.1 points)")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
                              {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
@@ -92,10 +92,10 @@ def test_every_summary_reads_its_chapters_results():
                               {"dataset": "cifar10", "space": "features", "dimension": 3000,
                                "mean margin": 0.0130}]}
     assert headlines.separation(separation) == (
-        "cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: higher on "
-        "the features), k = 3,000")
+        "supported: cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: "
+        "higher on the features), k = 3,000")
     assert headlines.margin(separation) == (
-        "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
+        "supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,
@@ -110,8 +110,8 @@ def test_every_summary_reads_its_chapters_results():
                                  {"random features vs": "colour histogram", "measure": "AP",
                                   "difference": 3.0, "low": 1.0, "high": 5.0}]}
     assert headlines.retrieval(retrieval) == (
-        "mAP 27.6% (k = 2,000, 430 images); vs small CNN trained on CIFAR-10: -14.7 points "
-        "[-16.7, -12.8]")
+        "contradicted: mAP 27.6% (k = 2,000, 430 images); vs small CNN trained on CIFAR-10: "
+        "-14.7 points [-16.7, -12.8]")
     attack = {"epsilon": 0.0625, "k": 2000, "transfer": [
         {"target": "trained CNN"},
         {"target": "random network + SVM", "target accuracy, clean (%)": 46.5,
@@ -119,5 +119,32 @@ def test_every_summary_reads_its_chapters_results():
         "minimal_perturbations": {"random network + SVM | hsj-linf": {
             "linf": [0.01, 0.05, 0.2, float("inf")]}}}
     assert headlines.attack(attack) == (
-        "FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump (labels only) fools 2 of "
-        "4 images (50%) within L-inf 0.0625 (k = 2,000)")
+        "not shown: FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump (labels only) "
+        "fools 2 of 4 images (50%) within L-inf 0.0625 (k = 2,000)")
+    attack["transfer_beyond_random_signs"] = {"random network + SVM": {
+        "difference": 0.2, "low": 0.15, "high": 0.25}}
+    assert headlines.attack(attack).startswith(
+        "supported: FGSM from a substitute: accuracy 46.5% -> 20.2% (beyond random signs of the "
+        "same size: +20.0 points [+15.0, +25.0]);")
+
+
+def test_verdicts_follow_the_intervals():
+    assert headlines.overall(["supported", "supported"]) == "supported"
+    assert headlines.overall(["supported", "not shown"]) == "partly supported"
+    assert headlines.overall(["contradicted", "not shown"]) == "partly contradicted"
+    assert headlines.overall(["supported", "contradicted", "not shown"]) == "mixed"
+    # retrieval: within ±5 points is comparable (supports), wider around 0 tells nothing
+    base = {"k": 10, "n_database": 8, "leave_one_out": [
+        {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}]}
+    for (low, high), word in (((-3.0, 4.0), "supported"), ((-9.0, 4.0), "not shown"),
+                              ((-4.0, -1.0), "contradicted"), ((1.0, 9.0), "supported")):
+        res = dict(base, comparisons=[{"random features vs": "a CNN trained on X",
+                                       "measure": "AP", "difference": (low + high) / 2,
+                                       "low": low, "high": high}])
+        assert headlines.retrieval(res).startswith(f"{word}:"), (low, high)
+    # baselines: a gap inside the test-set noise of the difference shows nothing
+    summary = [{"method": "rdsc", "family": "rdsc", "top-1": 52.0},
+               {"method": "v", "family": "random deep net, final layer", "top-1": 50.0}]
+    near = {"dataset": "d", "n_train": 10, "n_test": 100, "summary": summary}
+    assert headlines.baselines(near).startswith("not shown:")
+    assert headlines.baselines(dict(near, n_test=100_000)).startswith("supported:")
