@@ -79,10 +79,9 @@ def _device_of(results: dict) -> str:
     stored it), else :func:`device_name`."""
     for found in results.values():
         env = found.get("environment") if isinstance(found, dict) else None
-        if env and env.get("device"):
-            return (env["device"] if env.get("cuda") else
-                    f"CPU ({env['device']}, {env.get('cpu_count', '?')} cores)")
-    return device_name()
+        if env and env.get("cuda") and env.get("device"):
+            return env["device"]
+    return device_name()  # a CPU (named here: the results store only "cpu" on some machines)
 
 
 def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> dict:
