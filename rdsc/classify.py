@@ -275,6 +275,10 @@ class LinearSVM:
         out = []
         for lo in range(0, X.shape[0], block_rows):
             block = np.asarray(X[lo:lo + block_rows], dtype=np.float32)
+            if not np.isfinite(block).all():  # NaN scores would predict classes_[0] silently
+                bad = lo + int(np.nonzero(~np.isfinite(block).all(1))[0][0])
+                raise ValueError(f"X has NaN or inf values (first in row {bad}): the scores "
+                                 "would be meaningless")
             out.append(block @ self.coef_.T + self.intercept_)
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 
@@ -347,9 +351,15 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 
 
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
-    """Counts, rows = true class, columns = predicted class."""
+    """Counts, rows = true class, columns = predicted class (both ``0..n_classes-1``)."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    for name, v in (("labels", labels), ("predicted", predicted)):
+        # numpy would count -1 in the last column without a word
+        if v.size and (v.min() < 0 or v.max() >= n_classes):
+            raise ValueError(f"{name} must lie in 0..{n_classes - 1}, got {v.min()} to "
+                             f"{v.max()}; map labels to 0..n-1 first")
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(m, (np.asarray(labels), np.asarray(predicted)), 1)
+    np.add.at(m, (labels, predicted), 1)
     return m
 
 

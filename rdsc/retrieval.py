@@ -157,6 +157,8 @@ def query_metrics(ranking: Ranking, ks=PRECISION_AT, rtol: float = 1e-6) -> dict
 
     ``P@n`` with ``n`` larger than the ranking is the precision of the whole ranking.
     """
+    if any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in ks):
+        raise ValueError(f"ks must be positive integers (P@n of the n nearest), got {ks}")
     groups = tie_groups(ranking.distances, rtol)
     q, m = ranking.relevant.shape
     out = {f"P@{n}": np.empty(q) for n in ks}
@@ -180,6 +182,9 @@ def chance_metrics(n_ranked, n_relevant, ks=PRECISION_AT) -> dict[str, np.ndarra
     """
     n = np.broadcast_to(np.asarray(n_ranked, float), np.shape(n_relevant)).astype(float)
     r = np.asarray(n_relevant, float)
+    if (r < 1).any() or (r > n).any():  # R > N gave an AP above 1
+        raise ValueError(f"need 1 <= n_relevant <= n_ranked, got n_relevant {n_relevant} of "
+                         f"{n_ranked}")
     harmonic = np.array([np.sum(1.0 / np.arange(1, int(v) + 1))
                          for v in np.ravel(n)]).reshape(n.shape)
     share = r / n

@@ -176,3 +176,16 @@ def test_row_blocks_fit_the_block_budget():
     assert block_rows_for(100_000) == BLOCK_BYTES // (4 * 100_001) == 1342
     assert block_rows_for(10**8) == 64
     assert block_rows_for(100_000) * 4 * 100_001 <= BLOCK_BYTES
+
+
+def test_nan_features_and_out_of_range_labels_are_refused():
+    from rdsc.classify import LinearSVM, confusion_matrix
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)).astype(np.float32), np.arange(30) % 3
+    svm = LinearSVM(device="cpu").fit(X, y)
+    X[5, 2] = np.nan
+    with pytest.raises(ValueError, match="first in row 5"):
+        svm.predict(X)  # NaN scores predicted class 0 without a word
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        confusion_matrix([0, 1, 2], [0, 1, -1], 3)  # -1 was counted in the last column
+    assert confusion_matrix([0, 1, 2], [0, 1, 1], 3).sum() == 3

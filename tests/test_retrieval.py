@@ -317,3 +317,11 @@ def test_representations_take_8_bit_pixels_of_any_integer_type_and_refuse_0_to_2
     with pytest.raises(ValueError, match="0..255"):
         rt.resize_images(x.long() * 2, 16)
     assert torch.equal(rt.resize_images(x.float() / 255, 16), reference)
+
+
+def test_precision_at_zero_and_more_relevant_than_ranked_are_refused():
+    with pytest.raises(ValueError, match="n_relevant"):
+        rt.chance_metrics(5, 10)  # gave an AP of 1.68
+    ranking = rt.rank(np.random.default_rng(0).random((6, 3)), np.arange(6) % 2)
+    with pytest.raises(ValueError, match="positive integers"):
+        rt.query_metrics(ranking, ks=(0, 1))  # P@0 was inf
