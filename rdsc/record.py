@@ -110,6 +110,10 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 status, code = "failed", None
+            except BaseException:  # Ctrl-C, or the runner stopped (main turns SIGTERM into this)
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: nothing else stops it
+                proc.wait()
+                raise
         seconds = time.perf_counter() - start
         text = output.read_text(errors="replace")
         log.write(text)
@@ -165,9 +169,13 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 records.append({"chapter": source.stem, "status": "not run"})
                 continue
             limit = timeout if left is None else int(min(timeout, left))
+            try:  # read first: an unreadable old record must not cost the new one
+                earlier = load(source.stem, profile, root)
+            except ValueError as err:
+                print(f"{source.stem}: the earlier record is replaced ({err})", flush=True)
+                earlier = None
             record = run_chapter(source, profile, log, limit, commit)
             records.append(record)
-            earlier = load(source.stem, profile, root)
             if (record["exit_code"] is None and limit < timeout and earlier is not None
                     and earlier["status"] == "ok"):
                 print(f"{source.stem}: stopped at the run's deadline after {limit} s; its "
@@ -312,6 +320,10 @@ def main(argv=None) -> int:
     u.add_argument("packed", type=Path)
     u.add_argument("root", type=Path)
     args = parser.parse_args(argv)
+
+    def stop(signum, frame):  # `timeout` or kill: stop the running chapter too (run_chapter)
+        raise SystemExit(128 + signum)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         if args.command == "pack":
             print(pack(args.folder, args.out))
@@ -322,6 +334,8 @@ def main(argv=None) -> int:
         records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
     except ValueError as err:  # one line that says what to do, not a traceback
         parser.error(str(err))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 

@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler,
-                              SequentialSampler, Subset)
+                              SequentialSampler, Subset, SubsetRandomSampler,
+                              WeightedRandomSampler)
 
 from rdsc import data
 
@@ -269,12 +270,33 @@ def _refuse_unordered(loader: DataLoader) -> None:
                    if isinstance(loader.batch_sampler, BatchSampler) else loader.batch_sampler)
     if isinstance(sampler, SequentialSampler):
         return
+    # any other sampler (range(n), a custom one) passes when it draws 0, 1, 2, ... through the
+    # whole dataset, twice (a random one could match once by chance on a tiny dataset); the
+    # random samplers torch ships are refused without drawing from them
+    if (not isinstance(sampler, (RandomSampler, SubsetRandomSampler, WeightedRandomSampler))
+            and all(_draws_in_order(sampler, len(loader.dataset)) for _ in range(2))):
+        return
     how = ("shuffles (shuffle=True or a RandomSampler)" if isinstance(sampler, RandomSampler)
-           else f"draws its images with a {type(sampler).__name__}")
+           else f"draws its images with a {type(sampler).__name__} not in the order 0, 1, 2, ..."
+           " of the whole dataset")
     raise ValueError(f"the DataLoader {how}: features are stored by row, so the images must come "
                      "in the dataset's order every time; use shuffle=False without a sampler or "
                      "batch_sampler, and for part of a dataset pass "
                      "torch.utils.data.Subset(dataset, indices) (or a DataLoader over one)")
+
+
+def _draws_in_order(sampler, n: int) -> bool:
+    """Does ``sampler`` (of indices, or of batches of indices) give exactly 0..n-1 in order?"""
+    expected = 0
+    try:
+        for item in sampler:
+            for i in (item if isinstance(item, (list, tuple, range)) else [item]):
+                if int(i) != expected:
+                    return False
+                expected += 1
+    except (TypeError, ValueError):
+        return False
+    return expected == n
 
 
 class LoaderStream(ImageStream):

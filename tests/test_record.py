@@ -2,6 +2,7 @@
 provenance."""
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,44 @@ def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path)
     kept = json.loads((book / "records" / "smoke" / "02_slow.json").read_text())
     assert kept == earlier            # stopped by the deadline: the earlier record stays
     assert not (book / "records" / "smoke" / "01_toy.json").exists()
+
+
+def test_an_unreadable_earlier_record_is_replaced_not_fatal(tmp_path, capsys):
+    book = fake_book(tmp_path, {"01_toy": CHAPTER % ("01_toy", "1")})
+    (book / "records" / "smoke").mkdir(parents=True)
+    (book / "records" / "smoke" / "01_toy.json").write_text('{"chapter": "01_toy"}')
+    rec, = record.run("smoke", root=book, commit="new", timeout=120)
+    assert rec["status"] == "ok" and "earlier record is replaced" in capsys.readouterr().out
+    assert record.load("01_toy", "smoke", root=book)["commit"] == "new"
+
+
+def test_stopping_the_runner_stops_the_chapter(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    slow = CHAPTER.replace("from rdsc import book", "import os, time\n"
+                           f"open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n"
+                           "time.sleep(120)\nfrom rdsc import book") % ("01_slow", "1")
+    book = fake_book(tmp_path, {"01_slow": slow})
+    (book / "rdsc").symlink_to(Path(record.__file__).parent)  # the runner imports rdsc
+    runner = subprocess.Popen([sys.executable, "-m", "rdsc.record", "run", "--profile", "smoke"],
+                              cwd=book, env={**os.environ, "PYTHONPATH": str(book)})
+    pid_file = tmp_path / "pid"
+    for _ in range(600):
+        if pid_file.is_file() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    chapter = int(pid_file.read_text())
+    runner.send_signal(signal.SIGTERM)  # as `timeout` does
+    runner.wait(timeout=30)
+    for _ in range(50):  # the chapter runs in its own session: the runner must stop it
+        try:
+            os.kill(chapter, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(chapter, signal.SIGKILL)
+        raise AssertionError("the chapter outlived its runner")
