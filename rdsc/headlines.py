@@ -65,14 +65,13 @@ def baselines(res: dict) -> str:
                    "contradicted" if "below" in where else "not shown")
         best = max(final, key=lambda r: r["top-1"])
         noise = difference_noise(ours["top-1"], best["top-1"], res["n_test"])
-        text += f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']})"
+        text += (f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']}; "
+                 f"test-set noise of the difference ±{noise:.1f} points)")
     trained = [r for r in rows if r["family"] == "trained"]
     if trained:
         best = max(trained, key=lambda r: r["top-1"])
         text += f"; best trained {_pct(best['top-1'])} ({best['method']})"
-    return (f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: "
-            f"{text} (test-set noise of the difference ±{noise:.1f} points)" if final else
-            f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}")
+    return f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}"
 
 
 def separation(res: dict) -> str:

@@ -78,7 +78,7 @@ def test_every_summary_reads_its_chapters_results():
         {"method": "densenet40, random", "family": "random deep net, final layer", "top-1": 35.5}]}
     assert headlines.baselines(baselines) == (
         "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final "
-        "layer 35.5% (densenet40, random) (test-set noise of the difference ±6.1 points)")
+        "layer 35.5% (densenet40, random; test-set noise of the difference ±6.1 points)")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
                              {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
