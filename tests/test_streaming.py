@@ -114,8 +114,8 @@ def test_only_loaders_in_dataset_order_are_streamed():
                          (DataLoader(ds, batch_size=None), expected),
                          # samplers of any type that draw 0, 1, 2, ... in order
                          (DataLoader(ds, batch_size=4, sampler=range(12)), expected),
-                         (DataLoader(ds, batch_sampler=[[0, 1, 2], [3, 4, 5, 6], [7, 8, 9, 10, 11]]),
-                          expected),
+                         (DataLoader(ds, batch_sampler=[[0, 1, 2], [3, 4, 5, 6],
+                                                        [7, 8, 9, 10, 11]]), expected),
                          (DataLoader(Subset(ds, [1, 3, 5]), batch_size=2), expected[[1, 3, 5]]),
                          (as_stream(DataLoader(Images(), batch_size=5), n_images=12), expected)):
         assert np.array_equal(extract(net, loader, progress=False).counts, rows), loader
