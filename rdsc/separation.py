@@ -182,14 +182,15 @@ def margin_verdict(margins) -> str:
     separable = [r for r in feats if r["train accuracy"] == 1.0]
     if len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])
-        listed = ", ".join(f"{int(r['dimension'])}: {r['mean margin']:.4f}" for r in separable)
+        listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
+                           for r in separable)
         trend = ("The hard margin " + ("grows" if np.all(np.diff(s) > 0)
                                        else "does not grow steadily")
                  + f" over the separable k ({listed})")
     else:
         trend = ("How the hard margin changes with k cannot be judged: fewer than two values "
                  "of k separate the training images")
-    return (f"{top['mean margin']:.4f} at k = {int(top['dimension'])} (training accuracy "
+    return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} (training accuracy "
             f"{top['train accuracy']:.3f}) against {pixels['mean margin']:.4f} on pixels "
             f"(training accuracy {pixels['train accuracy']:.3f}): {vs} on the features. "
             f"{trend}")

@@ -121,7 +121,7 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
                              for k, m, a in zip([64, 16, 256], margins, accuracies)])
     grows = margin_verdict(rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0]))
     assert "0.3000 at k = 256" in grows and "wider on the features" in grows
-    assert "grows over the separable k (16: 0.1000, 64: 0.2000, 256: 0.3000)" in grows
+    assert "grows over the separable k (k = 16: 0.1000, k = 64: 0.2000, k = 256: 0.3000)" in grows
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "cannot be judged" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
