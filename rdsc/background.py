@@ -635,3 +635,17 @@ def random_deepnet_predictions(arch: str, train_images, train_labels, conditions
                            device=device)
     bounds = np.cumsum([0] + [len(f) for f in test_f])
     return {name: scores[lo:hi].argmax(1) for name, lo, hi in zip(names, bounds[:-1], bounds[1:])}
+
+
+def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
+    """The retrieval half of the background claim, from the ring's evidence only.
+
+    ``ring_grey_drop``: (estimate, low, high) of the drop in precision when the ring is
+    greyed; ``ring_partial_low``: the lower end of the interval of the partial correlation
+    of feature distance with ring colour (centre colour and category held). Removing colour
+    (grayscale) changes the whole image, not its background, so it does not enter here.
+    """
+    drop, partial = ring_grey_drop[1] > 0, ring_partial_low > 0
+    if drop and partial:
+        return "supported: the background carries category information that retrieval uses"
+    return "partly supported" if drop or partial else "not supported by this run"

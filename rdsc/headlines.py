@@ -111,18 +111,16 @@ def retrieval(res: dict) -> str:
     name = f"random features, k={res['k']:,}"
     ours = next(r for r in res["leave_one_out"]
                 if r["representation"] == name and r.get("distance", "euclidean") == "euclidean")
-    from rdsc.retrieval import EQUIVALENCE_MARGIN
-    margin = 100 * EQUIVALENCE_MARGIN  # the comparisons are stored in points
+    from rdsc.retrieval import difference_word
+    verdict_of = {"higher": "supported", "comparable": "supported", "lower": "contradicted",
+                  "indistinguishable": "not shown"}
     text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
     verdicts = []
     for c in res["comparisons"]:
         if c["measure"] == "AP" and "trained" in c["random features vs"]:
-            # the chapter's words (rdsc.retrieval.compare): higher or comparable support the
-            # claim, lower contradicts it, an interval around 0 wider than the margin tells
-            # nothing
-            verdicts.append("supported" if c["low"] > 0 else "contradicted" if c["high"] < 0
-                            else "supported" if -margin < c["low"] and c["high"] < margin
-                            else "not shown")
+            # the chapter's words (the comparisons are stored in points): higher or
+            # comparable support the claim, lower contradicts it, a wide interval tells nothing
+            verdicts.append(verdict_of[difference_word(c["low"] / 100, c["high"] / 100)])
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
     return f"{overall(verdicts) if verdicts else 'not run'}: {text}"

@@ -503,9 +503,13 @@ def compare(a, b, n_boot: int = 2000, seed: int = 0,
     a word: ``higher`` / ``lower`` when the interval excludes 0; ``comparable`` when it lies
     within ``±margin``; else ``indistinguishable`` (too wide to tell)."""
     d, lo, hi = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
-    word = ("higher" if lo > 0 else "lower" if hi < 0 else
-            "comparable" if -margin < lo and hi < margin else "indistinguishable")
-    return {"difference": d, "low": lo, "high": hi, "verdict": word}
+    return {"difference": d, "low": lo, "high": hi, "verdict": difference_word(lo, hi, margin)}
+
+
+def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """:func:`compare`'s word for an interval on a difference (score units)."""
+    return ("higher" if low > 0 else "lower" if high < 0 else
+            "comparable" if -margin < low and high < margin else "indistinguishable")
 
 
 def trained_verdict(verdict_of: dict[str, str], names) -> str:

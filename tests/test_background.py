@@ -298,3 +298,11 @@ def test_mean_colour_agreement_is_the_same_in_any_batch_size():
         assert np.array_equal(got, expected), batch_size
     with pytest.raises(ValueError, match="batch_size"):
         bg.mean_colour_agreement(images, w, b, padding=1, batch_size=0)
+
+
+def test_the_retrieval_advantage_rests_on_the_ring_alone():
+    # a grayscale drop is not an argument of the verdict at all: colour is not background
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), 0.05).startswith("supported")
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), -0.01) == "partly supported"
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), 0.05) == "partly supported"
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not supported by this run"
