@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from rdsc import book, record
-from rdsc.separation import largest_k_against_pixels
+from rdsc.separation import largest_k_against_pixels, margin_word
 
 
 def _pct(x: float) -> str:
@@ -93,14 +93,27 @@ def separation(res: dict) -> str:
 
 
 def margin(res: dict) -> str:
-    """Chapter 5: mean SVM margin on the largest k against pixels, per dataset."""
+    """Chapter 5: mean SVM margin on the largest k against pixels, per dataset, judged on the
+    sample and its bootstrap resamples (results saved before the chapter fitted resamples:
+    the direction alone)."""
     parts, verdicts = [], []
     for name in res["datasets"]:
         top, pixels, word = largest_k_against_pixels(
             [r for r in res["margins"] if r["dataset"] == name])
-        verdicts.append("supported" if word == "wider" else "contradicted")
-        parts.append(f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
-                     f"{pixels['mean margin']:.4f} on pixels ({word})")
+        text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
+                f"{pixels['mean margin']:.4f} on pixels")
+        compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
+        if compared:
+            c = compared[0]
+            word = margin_word(c)
+            verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
+                word, "not shown"))
+            text += (f" (ratio {c['ratio']:.2f}; {c['low']:.2f} to {c['high']:.2f} over "
+                     f"{c['resamples']} resamples: {word})")
+        else:
+            verdicts.append("supported" if word == "wider" else "contradicted")
+            text += f" ({word}; direction only, no interval)"
+        parts.append(text)
     return f"{overall(verdicts)}: " + "; ".join(parts)
 
 

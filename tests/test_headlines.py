@@ -94,8 +94,16 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.separation(separation) == (
         "supported: cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: "
         "higher on the features), k = 3,000")
-    assert headlines.margin(separation) == (
-        "supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider)")
+    assert headlines.margin(separation) == (  # saved before the chapter had an interval
+        "supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider; direction only, "
+        "no interval)")
+    separation["margin_ratios"] = [{"dataset": "cifar10", "space": "features, k=3000",
+                                    "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10}]
+    assert headlines.margin(separation) == (  # wider, but not on every resample
+        "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65; 0.93 to "
+        "2.90 over 10 resamples: undecided)")
+    separation["margin_ratios"][0].update(low=1.2)
+    assert headlines.margin(separation).startswith("supported: ")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,

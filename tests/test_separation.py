@@ -94,6 +94,12 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert [(r["space"], r["dimension"]) for r in rows] == [("pixels", 3072), ("features", 8),
                                                             ("features", 32)]
     assert rows[0]["train accuracy"] == 1.0  # 24 images in 3072 dimensions are separable
+    from rdsc.separation import margin_comparison
+    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+                                 rows=rows)  # the ratio on all images read from the rows
+    assert compared["space"] == "features, k=32" and compared["resamples"] == 3
+    assert compared["ratio"] == pytest.approx(rows[2]["mean margin"] / rows[0]["mean margin"])
+    assert 0 < compared["low"] <= compared["high"]
 
 
 def test_ratio_verdict_follows_the_paired_interval():
@@ -121,7 +127,63 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
                              for k, m, a in zip([64, 16, 256], margins, accuracies)])
     grows = margin_verdict(rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0]))
     assert "0.3000 at k = 256" in grows and "wider on the features" in grows
-    assert "grows over the separable k (k = 16: 0.1000, k = 64: 0.2000, k = 256: 0.3000)" in grows
+    assert "grows over the separable k (k = 16: 0.1000, k = 64: 0.2000, k = 256: 0.3000; " \
+           "a direction, without an interval)" in grows
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "cannot be judged" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
+    # with resamples, "wider" needs the sample and the resamples: the direction is not enough
+    top_wider = rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0])
+    fragile = {"ratio": 1.03, "low": 0.91, "high": 0.95, "resamples": 10}
+    said = margin_verdict(top_wider, fragile)
+    assert "undecided between the two (features over pixels 1.03 on the sample, 0.91 to " \
+           "0.95 over 10 paired bootstrap resamples)" in said
+    assert "wider" not in said
+    assert "narrower on the features" in margin_verdict(
+        top_wider, {"ratio": 0.5, "low": 0.4, "high": 0.7, "resamples": 10})
+
+
+def test_margin_word_needs_the_sample_and_its_resamples_on_one_side():
+    from rdsc.separation import margin_word
+    assert margin_word({"ratio": 1.6, "low": 1.5, "high": 1.7}) == "wider"
+    assert margin_word({"ratio": 0.8, "low": 0.7, "high": 0.9}) == "narrower"
+    assert margin_word({"ratio": 1.03, "low": 0.91, "high": 0.95}) == "undecided"
+    assert margin_word({"ratio": 1.1, "low": 0.95, "high": 1.2}) == "undecided"
+    assert margin_word({"ratio": 1.0, "low": 1.0, "high": 1.0}) == "undecided"
+
+
+def test_gram_rows_keep_inner_products_and_svm_margins():
+    from rdsc.separation import gram_rows
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 10)
+    X = unit_scale(rng.normal(size=(30, 500)) + 0.3 * y[:, None] * rng.normal(size=500))
+    Z = gram_rows(X, block=128)  # more columns than rows: 30 columns instead of 500
+    assert Z.shape == (30, 30)
+    np.testing.assert_allclose(Z @ Z.T, X @ X.T, atol=1e-4)
+    on_x, on_z = (LinearSVM(C=100.0, device="cpu").fit(M, y) for M in (X, Z))
+    np.testing.assert_allclose(svm_margins(on_z), svm_margins(on_x), rtol=2e-3)
+    np.testing.assert_allclose(on_z.decision_function(Z), on_x.decision_function(X), atol=2e-3)
+    tall = rng.normal(size=(50, 8)).astype(np.float32)
+    assert gram_rows(tall) is tall or np.array_equal(gram_rows(tall), tall)  # nothing to gain
+
+
+def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
+    from rdsc.separation import margin_ratio, margin_word
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 40)
+    noise = 0.3 * rng.normal(size=(80, 5))
+    A = noise.copy()
+    A[:, 0] += np.where(y == 1, 1.0, -1.0)          # classes 2 apart along the first axis,
+    B = A.copy()
+    B[:, 0] += np.where(y == 1, 4.0, -4.0)          # 10 apart: a wider band for its spread
+    A, B = unit_scale(A), unit_scale(B)
+    wider = margin_ratio(A, B, y, C=100.0, n_boot=6, device="cpu")
+    assert wider["resamples"] == 6 and wider["low"] <= wider["high"]
+    assert wider["ratio"] > 1 and wider["low"] > 1 and margin_word(wider) == "wider"
+    same = margin_ratio(A, A, y, C=100.0, n_boot=3, device="cpu")
+    assert (same["ratio"], same["low"], same["high"]) == pytest.approx((1.0, 1.0, 1.0))
+    assert margin_word(same) == "undecided"
+    narrower = margin_ratio(B, A, y, C=100.0, n_boot=6, device="cpu")
+    assert narrower["high"] < 1 and margin_word(narrower) == "narrower"
+    with pytest.raises(ValueError, match="n_boot must be at least 2"):
+        margin_ratio(A, B, y, C=100.0, n_boot=1)
