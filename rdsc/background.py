@@ -637,6 +637,98 @@ def random_deepnet_predictions(arch: str, train_images, train_labels, conditions
     return {name: scores[lo:hi].argmax(1) for name, lo, hi in zip(names, bounds[:-1], bounds[1:])}
 
 
+# --- the chapter's verdicts ------------------------------------------------------------------
+
+def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> str:
+    """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``."""
+    v, lo, hi = effect
+    return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
+
+
+def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
+                 ) -> tuple[list[dict], bool]:
+    """The classification half of the claim on one dataset: the verdict table's rows and
+    whether the pitfall is shown there.
+
+    ``random_net`` / ``cnn``: :func:`effect_rows` of the random network and of the trained
+    CNN. The pitfall is shown when a foreign ring costs accuracy beyond the same-class
+    control (interval above 0) *and* the predictions it changes go to the donor's class
+    more often than chance, ``1 / (n_classes - 1)``: the ring pulls toward its own class.
+    """
+    e, chance = random_net, 1 / (n_classes - 1)
+    cost_shown = e["ring cost"][1] > 0
+    capture_shown = e["ring capture"][1] > chance
+    compare = ("larger than the CNN's" if e["ring cost"][1] > cnn["ring cost"][2] else
+               "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
+               "not distinguishable from the CNN's")
+    capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
+               f"{100 * e['ring capture'][0]:.0f}% vs chance {100 * chance:.0f}%")
+    rows = [
+        {"question": "a foreign ring costs accuracy beyond compositing",
+         "random network": "yes" if cost_shown else "not shown",
+         "measure": interval_text(e["ring cost"])},
+        {"question": "changed predictions go to the donor's class above chance",
+         "random network": "yes" if capture_shown else "not shown", "measure": capture},
+        {"question": "the background alone classifies above chance",
+         "random network": "yes" if e["background only above chance"][1] > 0 else "not shown",
+         "measure": interval_text(e["background only above chance"])},
+        {"question": "the ring cost, compared with the trained CNN", "random network": compare,
+         "measure": f"CNN: {interval_text(cnn['ring cost'])}"},
+    ]
+    return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
+
+
+def pitfall_verdict(shown: list[bool]) -> str:
+    """The pitfall over the datasets run (one :func:`pitfall_rows` flag each)."""
+    return ("confirmed on every dataset run" if all(shown) else
+            "confirmed on some datasets only" if any(shown) else "not confirmed by this run")
+
+
+def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
+                   ) -> list[dict]:
+    """The retrieval rows of the verdict table (Corel): greying the ring, removing colour
+    (reported, not counted: it changes the whole image), and the partial correlation of
+    feature distance with ring colour (``ring_partial``: ``estimate``, ``low``, ``high``)."""
+    p = ring_partial
+    return [
+        {"dataset": "corel", "question": "greying the ring lowers precision@10",
+         "random network": "yes" if ring_grey_drop[1] > 0 else "not shown",
+         "measure": interval_text(ring_grey_drop, unit="")},
+        {"dataset": "corel",
+         "question": "removing colour lowers precision@10 (colour, not the background)",
+         "random network": "yes" if grayscale_drop[1] > 0 else "not shown",
+         "measure": interval_text(grayscale_drop, unit="")},
+        {"dataset": "corel",
+         "question": "ring colour explains feature distance beyond centre colour and category",
+         "random network": "yes" if p["low"] > 0 else "not shown",
+         "measure": f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"},
+    ]
+
+
+def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial_low: float,
+                      pitfall_shown: bool) -> str:
+    """The chapter's sentence on what the retrieval evidence means, from the same numbers as
+    :func:`advantage_rows` (and whether the pitfall was shown anywhere)."""
+    evidence = [what for what, shown in (
+        ("greying the ring lowers the random network's precision", ring_grey_drop[1] > 0),
+        ("the ring's colours explain its feature distances beyond the centre's colours and "
+         "the category", ring_partial_low > 0)) if shown]
+    if evidence:
+        return (f"In this run {' and '.join(evidence)}: the random network finds "
+                "same-category images partly through the background"
+                + ("; the same sensitivity misleads the classifier in the composites above."
+                   if pitfall_shown else
+                   ", though in the composites above it did not measurably mislead the "
+                   "classifier."))
+    if grayscale_drop[1] > 0:
+        return ("In this run only removing colour lowers the random network's precision: it "
+                "retrieves partly by colour, which is not evidence about the background; the "
+                "ring is not shown to be what it uses.")
+    return ("In this run neither greying the ring nor removing colour measurably lowers the "
+            "random network's precision, and the ring's colours do not measurably explain "
+            "its feature distances: the retrieval half of the claim is not shown.")
+
+
 def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
     """The retrieval half of the background claim, from the ring's evidence only.
 

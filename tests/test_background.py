@@ -306,3 +306,47 @@ def test_the_retrieval_advantage_rests_on_the_ring_alone():
     assert bg.advantage_verdict((0.02, 0.01, 0.03), -0.01) == "partly supported"
     assert bg.advantage_verdict((0.0, -0.02, 0.02), 0.05) == "partly supported"
     assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not supported by this run"
+
+
+def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
+    chance = 1 / 9
+    cnn = {"ring cost": (0.20, 0.18, 0.22)}
+
+    def effects(cost, capture, alone=(0.05, 0.02, 0.08)):
+        return {"ring cost": cost, "ring capture": capture,
+                "background only above chance": alone}
+    rows, shown = bg.pitfall_rows("cifar10", effects((0.1, 0.05, 0.15),
+                                                     (0.3, 0.2, 0.4)), cnn, n_classes=10)
+    assert shown and [r["dataset"] for r in rows] == ["cifar10"] * 4
+    said = {r["question"]: (r["random network"], r["measure"]) for r in rows}
+    assert said["a foreign ring costs accuracy beyond compositing"] == (
+        "yes", "+10.0 points (95% interval +5.0 to +15.0)")
+    assert said["changed predictions go to the donor's class above chance"] == (
+        "yes", f"30% vs chance {100 * chance:.0f}%")
+    assert said["the ring cost, compared with the trained CNN"][0] == "smaller than the CNN's"
+    # a cost without a pull toward the donor (capture at chance) is noise, not the pitfall
+    _, shown = bg.pitfall_rows("cifar10", effects((0.1, 0.05, 0.15), (0.11, 0.05, 0.2)),
+                               cnn, n_classes=10)
+    assert not shown
+    rows, shown = bg.pitfall_rows("cifar10", effects((0.0, -0.01, 0.01),
+                                                     (np.nan, np.nan, np.nan)),
+                                  cnn, n_classes=10)
+    assert not shown and rows[1]["measure"] == "no prediction changed"
+    assert bg.pitfall_verdict([True, True]) == "confirmed on every dataset run"
+    assert bg.pitfall_verdict([True, False]) == "confirmed on some datasets only"
+    assert bg.pitfall_verdict([False]) == "not confirmed by this run"
+
+
+def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
+    partial = {"estimate": 0.08, "low": 0.05, "high": 0.11}
+    rows = bg.advantage_rows((0.03, 0.01, 0.05), (0.10, 0.06, 0.14), partial)
+    assert [r["random network"] for r in rows] == ["yes", "yes", "yes"]
+    assert rows[2]["measure"] == "partial r = 0.080 [0.050, 0.110]"
+    reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), 0.05, True)
+    assert reading.startswith("In this run greying the ring lowers the random network's "
+                              "precision and the ring's colours explain")
+    assert reading.endswith("misleads the classifier in the composites above.")
+    only_colour = bg.advantage_reading((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), -0.02, False)
+    assert only_colour.startswith("In this run only removing colour")
+    nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), -0.02, False)
+    assert nothing.endswith("the retrieval half of the claim is not shown.")
