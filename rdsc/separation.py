@@ -93,8 +93,14 @@ def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
 def unit_scale(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """Centre and scale ``X`` so its rows have unit average norm (statistics of ``reference``)."""
     reference = X if reference is None else reference
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(reference))):
+        raise ValueError("unit_scale: the rows hold NaN or infinite values; check the "
+                         "features or images they came from")
     mean = reference.mean(0)
     scale = np.linalg.norm(reference - mean, axis=1).mean()
+    if scale == 0:
+        raise ValueError("unit_scale: all reference rows are identical, so there is no spread "
+                         "to scale by (and no margin to measure)")
     return ((X - mean) / scale).astype(np.float32)
 
 
@@ -109,6 +115,8 @@ def gram_rows(X: np.ndarray, block: int = 4096, device=None) -> np.ndarray:
     """
     X = np.asarray(X, np.float32)
     n, d = X.shape
+    if not np.all(np.isfinite(X)):
+        raise ValueError("gram_rows: X holds NaN or infinite values")
     if d <= n:
         return X
     gram = torch.zeros(n, n, dtype=torch.float64, device=device)
@@ -186,48 +194,56 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
 
 
 def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 10,
-                 seed: int = 0, device=None, ratio: float | None = None) -> dict:
+                 seed: int = 0, device=None, full: tuple[float, float] | None = None) -> dict:
     """Mean margin of the SVM on ``B`` over that on ``A``: two representations (N x d_A,
     N x d_B, each unit-scaled) of the same labelled images, on all of them and on
     ``n_boot`` class-balanced bootstrap resamples, each fitted in both spaces (paired).
 
     A margin is set by the few images nearest the boundary, so the bootstrap does not give
     a confidence interval here: a resample holds only about 63% distinct images, and with
-    fewer images margins widen, in high dimensions more. What it does show is whether the
-    comparison survives another, smaller draw of images: ``low`` and ``high`` are the 2.5
-    and 97.5 percentiles of the resamples' ratios (with 10 resamples, about their range).
-    Returns ``{"ratio", "low", "high", "resamples"}``; ``ratio``: the ratio on all images
-    when already known (it is then not fitted again).
+    fewer images margins widen, not necessarily equally in both spaces. What it does show
+    is whether the comparison survives another, smaller draw of images: ``low`` and
+    ``high`` are the 2.5 and 97.5 percentiles of the resamples' ratios (with 10 resamples,
+    about their range), ``widening_a`` and ``widening_b`` how much each space's mean margin
+    grows on a resample (geometric mean over resamples of resampled / all).
+    ``full``: the mean margins on all images, ``(A, B)``, when already known (they are
+    then not fitted again).
     """
     from rdsc.classify import LinearSVM
     if int(n_boot) < 2:
         raise ValueError(f"n_boot must be at least 2 to show a spread, got {n_boot!r}")
     y = np.asarray(labels)
 
-    def ratio_of(index):
-        a, b = (svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index])).mean()
-                for X in (A, B))
-        return float(b / a)
+    def margins_of(index):
+        return np.array([svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index]))
+                         .mean() for X in (A, B)], dtype=np.float64)
 
-    full = ratio_of(np.arange(len(y))) if ratio is None else float(ratio)
-    resampled = [ratio_of(index.numpy()) for index in _class_resamples(y, int(n_boot), seed)]
-    low, high = np.percentile(resampled, [2.5, 97.5])
-    return {"ratio": full, "low": float(low), "high": float(high),
-            "resamples": len(resampled)}
+    full = margins_of(np.arange(len(y))) if full is None else np.asarray(full, np.float64)
+    resampled = np.array([margins_of(index.numpy())
+                          for index in _class_resamples(y, int(n_boot), seed)])
+    ratios = resampled[:, 1] / resampled[:, 0]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    widening = np.exp(np.log(resampled / full).mean(0))
+    return {"ratio": float(full[1] / full[0]), "low": float(low), "high": float(high),
+            "resamples": len(ratios), "widening_a": float(widening[0]),
+            "widening_b": float(widening[1])}
 
 
 def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
                       n_boot: int = 10, seed: int = 0, device=None, rows=None) -> dict:
     """:func:`margin_ratio` of the first ``k`` features against pixels (the margin claim),
-    as a row: ``{"space", "ratio", "low", "high", "resamples"}``. ``rows``: this sample's
-    :func:`margin_rows` with the same ``C``, to reuse their fits on all images."""
-    ratio = None
+    as a row: ``{"space", "ratio", "low", "high", "resamples", "pixels widen",
+    "features widen"}``. ``rows``: this sample's :func:`margin_rows` with the same ``C``,
+    to reuse their fits on all images."""
+    full = None
     if rows is not None:
         mean = {(r["space"], r["dimension"]): r["mean margin"] for r in _records(rows)}
-        ratio = mean[("features", k)] / mean[("pixels", images[0].numel())]
+        full = mean[("pixels", images[0].numel())], mean[("features", k)]
     compared = margin_ratio(_unit_pixels(images, device), _unit_features(features, k, device),
-                            labels, C, n_boot=n_boot, seed=seed, device=device, ratio=ratio)
-    return {"space": f"features, k={k}", **compared}
+                            labels, C, n_boot=n_boot, seed=seed, device=device, full=full)
+    return {"space": f"features, k={k}",
+            **{key: compared[key] for key in ("ratio", "low", "high", "resamples")},
+            "pixels widen": compared["widening_a"], "features widen": compared["widening_b"]}
 
 
 def margin_word(comparison: dict) -> str:
@@ -273,7 +289,11 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
               "undecided": "undecided between the two"}[margin_word(comparison)]
         vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
                f"{comparison['low']:.2f} to {comparison['high']:.2f} over "
-               f"{comparison['resamples']} paired bootstrap resamples)")
+               f"{comparison['resamples']} paired bootstrap resamples")
+        if "pixels widen" in comparison:
+            vs += (f", on which the margin widens by a factor {comparison['pixels widen']:.2f}"
+                   f" on pixels and {comparison['features widen']:.2f} on the features")
+        vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
     separable = [r for r in feats if r["train accuracy"] == 1.0]
     if len(separable) >= 2:

@@ -100,6 +100,8 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert compared["space"] == "features, k=32" and compared["resamples"] == 3
     assert compared["ratio"] == pytest.approx(rows[2]["mean margin"] / rows[0]["mean margin"])
     assert 0 < compared["low"] <= compared["high"]
+    # fewer distinct images never narrow a hard margin (24 images separable in 3,072 dims)
+    assert compared["pixels widen"] >= 0.999
 
 
 def test_ratio_verdict_follows_the_paired_interval():
@@ -163,6 +165,13 @@ def test_gram_rows_keep_inner_products_and_svm_margins():
     on_x, on_z = (LinearSVM(C=100.0, device="cpu").fit(M, y) for M in (X, Z))
     np.testing.assert_allclose(svm_margins(on_z), svm_margins(on_x), rtol=2e-3)
     np.testing.assert_allclose(on_z.decision_function(Z), on_x.decision_function(X), atol=2e-3)
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        gram_rows(X)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        unit_scale(X)
+    with pytest.raises(ValueError, match="all reference rows are identical"):
+        unit_scale(np.ones((6, 10)))
     tall = rng.normal(size=(50, 8)).astype(np.float32)
     assert gram_rows(tall) is tall or np.array_equal(gram_rows(tall), tall)  # nothing to gain
 
@@ -183,6 +192,7 @@ def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
     same = margin_ratio(A, A, y, C=100.0, n_boot=3, device="cpu")
     assert (same["ratio"], same["low"], same["high"]) == pytest.approx((1.0, 1.0, 1.0))
     assert margin_word(same) == "undecided"
+    assert same["widening_a"] == pytest.approx(same["widening_b"])
     narrower = margin_ratio(B, A, y, C=100.0, n_boot=6, device="cpu")
     assert narrower["high"] < 1 and margin_word(narrower) == "narrower"
     with pytest.raises(ValueError, match="n_boot must be at least 2"):
