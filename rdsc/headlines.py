@@ -108,8 +108,8 @@ def margin(res: dict) -> str:
             word = margin_word(c)
             verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
                 word, "not shown"))
-            text += (f" (ratio {c['ratio']:.2f}; {c['low']:.2f} to {c['high']:.2f} over "
-                     f"{c['resamples']} resamples: {word})")
+            text += (f" (ratio {c['ratio']:.2f} on the sample, {c['low']:.2f} to "
+                     f"{c['high']:.2f} on {c['resamples']} bootstrap resamples: {word})")
         else:
             verdicts.append("supported" if word == "wider" else "contradicted")
             text += f" ({word}; direction only, no interval)"

@@ -110,7 +110,7 @@ def gram_rows(X: np.ndarray, block: int = 4096, device=None) -> np.ndarray:
     A linear SVM sees its rows only through their inner products (the best weights lie in
     the span of the rows, and an intercept column adds the same 1 to every product), so it
     finds the same scores and margins on ``Z`` as on ``X``, in min(N, d) dimensions instead
-    of d: 2,000 instead of 37,632 for 2,000 images of 84 x 84 pixels (135 s -> 10 s a fit).
+    of d: 2,000 instead of 37,632 for 2,000 images of 112 x 112 pixels (135 s -> 10 s a fit).
     The products are summed in float64 on ``device`` (default: the CPU).
     """
     X = np.asarray(X, np.float32)
@@ -200,12 +200,13 @@ def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 1
     ``n_boot`` class-balanced bootstrap resamples, each fitted in both spaces (paired).
 
     A margin is set by the few images nearest the boundary, so the bootstrap does not give
-    a confidence interval here: a resample holds only about 63% distinct images, and with
-    fewer images margins widen, not necessarily equally in both spaces. What it does show
-    is whether the comparison survives another, smaller draw of images: ``low`` and
-    ``high`` are the 2.5 and 97.5 percentiles of the resamples' ratios (with 10 resamples,
-    about their range), ``widening_a`` and ``widening_b`` how much each space's mean margin
-    grows on a resample (geometric mean over resamples of resampled / all).
+    a confidence interval here (the ratio on all images may lie outside the resamples'
+    range): a resample holds only about 63% distinct images, and with fewer images a hard
+    margin widens (a soft one may narrow), not necessarily equally in both spaces. What it
+    does show is whether the comparison holds on a smaller draw from the same images:
+    ``low`` and ``high`` are the 2.5 and 97.5 percentiles of the resamples' ratios (with 10
+    resamples, about their range), ``widening_a`` and ``widening_b`` each space's mean
+    margin on a resample over that on all images (geometric mean over resamples).
     ``full``: the mean margins on all images, ``(A, B)``, when already known (they are
     then not fitted again).
     """
@@ -291,8 +292,9 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                f"{comparison['low']:.2f} to {comparison['high']:.2f} over "
                f"{comparison['resamples']} paired bootstrap resamples")
         if "pixels widen" in comparison:
-            vs += (f", on which the margin widens by a factor {comparison['pixels widen']:.2f}"
-                   f" on pixels and {comparison['features widen']:.2f} on the features")
+            vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
+                   f"times its value on the sample for pixels and "
+                   f"{comparison['features widen']:.2f} times for the features")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
     separable = [r for r in feats if r["train accuracy"] == 1.0]

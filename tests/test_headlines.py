@@ -100,8 +100,8 @@ def test_every_summary_reads_its_chapters_results():
     separation["margin_ratios"] = [{"dataset": "cifar10", "space": "features, k=3000",
                                     "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10}]
     assert headlines.margin(separation) == (  # wider, but not on every resample
-        "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65; 0.93 to "
-        "2.90 over 10 resamples: undecided)")
+        "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on the sample, "
+        "0.93 to 2.90 on 10 bootstrap resamples: undecided)")
     separation["margin_ratios"][0].update(low=1.2)
     assert headlines.margin(separation).startswith("supported: ")
     retrieval = {"k": 2000, "n_database": 430,

@@ -95,10 +95,13 @@ def test_ratio_and_margin_rows_cover_every_space():
                                                             ("features", 32)]
     assert rows[0]["train accuracy"] == 1.0  # 24 images in 3072 dimensions are separable
     from rdsc.separation import margin_comparison
+    marked = [dict(r) for r in rows]
+    marked[2]["mean margin"] *= 10  # the ratio on all images is read from the rows given
     compared = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
-                                 rows=rows)  # the ratio on all images read from the rows
+                                 rows=marked)
     assert compared["space"] == "features, k=32" and compared["resamples"] == 3
-    assert compared["ratio"] == pytest.approx(rows[2]["mean margin"] / rows[0]["mean margin"])
+    assert compared["ratio"] == pytest.approx(10 * rows[2]["mean margin"]
+                                              / rows[0]["mean margin"])
     assert 0 < compared["low"] <= compared["high"]
     # fewer distinct images never narrow a hard margin (24 images separable in 3,072 dims)
     assert compared["pixels widen"] >= 0.999
@@ -197,3 +200,41 @@ def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
     assert narrower["high"] < 1 and margin_word(narrower) == "narrower"
     with pytest.raises(ValueError, match="n_boot must be at least 2"):
         margin_ratio(A, B, y, C=100.0, n_boot=1)
+
+
+def test_margin_ratio_reads_percentiles_and_widening_from_the_resamples(monkeypatch):
+    import rdsc.classify
+    import rdsc.separation as sep
+    margins = iter([1.0, 2.0] + [v for b in range(1, 11) for v in (1.0, float(b))])
+
+    class Fitted:  # each fit takes the next margin of the list: A, B, A, B, ...
+        def __init__(self, **_):
+            pass
+
+        def fit(self, X, y):
+            self.margin = next(margins)
+            return self
+    monkeypatch.setattr(rdsc.classify, "LinearSVM", Fitted)
+    monkeypatch.setattr(sep, "svm_margins", lambda svm: np.array([svm.margin]))
+    y = np.repeat([0, 1], 5)
+    X = np.zeros((10, 2))
+    got = sep.margin_ratio(X, X, y, C=1.0, n_boot=10)
+    # the sample: 2 / 1; the resamples: B over A = 1, 2, ..., 10
+    assert got["ratio"] == 2.0 and got["resamples"] == 10
+    assert (got["low"], got["high"]) == pytest.approx(tuple(np.percentile(range(1, 11),
+                                                                           [2.5, 97.5])))
+    assert got["widening_a"] == pytest.approx(1.0)
+    assert got["widening_b"] == pytest.approx(np.exp(np.log(np.arange(1, 11) / 2.0).mean()))
+    # margins on all images, when given, are not fitted again
+    margins = iter([v for b in range(1, 3) for v in (1.0, float(b))])
+    assert sep.margin_ratio(X, X, y, C=1.0, n_boot=2, full=(4.0, 1.0))["ratio"] == 0.25
+
+
+def test_margin_verdict_says_times_not_widens_for_a_soft_margin():
+    from rdsc.separation import margin_verdict
+    rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.05, "train accuracy": 0.9},
+            {"space": "features", "dimension": 256, "mean margin": 0.08, "train accuracy": 0.8}]
+    said = margin_verdict(rows, {"ratio": 1.6, "low": 1.5, "high": 1.7, "resamples": 10,
+                                 "pixels widen": 0.82, "features widen": 0.93})
+    assert ("on which a mean margin is on average 0.82 times its value on the sample for "
+            "pixels and 0.93 times for the features") in said
