@@ -57,3 +57,21 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     if not params:  # kept for nbval's second execution
         EXECUTED.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out, EXECUTED / out.name)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"C": -1.0}, "C must be a positive number, got -1.0"),
+    ({"datasets": "cifar10"}, "datasets must be a non-empty list of"),
+    ({"datasets": ["corel"]}, "datasets must be a non-empty list of"),
+])
+def test_separation_refuses_bad_parameters_before_any_work(params, message, tmp_path):
+    # a careless rerun fails in the set-up cell, not after the ratios' minutes of work
+    import papermill
+    source = ROOT / "chapters" / "05_separation.md"
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        run(source, tmp_path / "05.ipynb", {"profile": "smoke", **params}, timeout=120)
+    assert message in str(failed.value)
+    executed = json.loads((tmp_path / "05.ipynb").read_text())
+    ran = [c for c in executed["cells"] if c["cell_type"] == "code"
+           and c.get("execution_count") is not None]
+    assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run
