@@ -13,7 +13,9 @@ value distributions, computed exactly from their CDFs on the values' common grid
 **Margin.** The linear SVM's geometric margin ``1 / |w_c|`` per one-vs-rest class, on
 data centred and scaled to unit average norm, so that pixels and features of any ``k``
 are measured in the same units. Two representations of the same images are compared by
-the ratio of their mean margins, on the sample and on paired bootstrap resamples of it.
+the ratio of their mean margins, on the sample and on paired bootstrap resamples of it:
+features against pixels (is the margin wider?) and the largest k against the smallest k
+that separates the training images (does it grow with k?).
 """
 from __future__ import annotations
 
@@ -193,6 +195,43 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
     return rows
 
 
+def resampled_margins(spaces, labels, C: float, n_boot: int = 10, seed: int = 0,
+                      device=None, full=None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean SVM margin in each of ``spaces`` (a list of S arrays, N x d_s, each unit-scaled:
+    representations of the same labelled images), on all images and on ``n_boot``
+    class-balanced bootstrap resamples, each resample fitted in every space (paired).
+
+    Returns ``(full, resampled)``: shapes (S,) and (n_boot, S). ``full``, when given, is the
+    margins on all images, already known (they are then not fitted again).
+    """
+    from rdsc.classify import LinearSVM
+    if int(n_boot) < 2:
+        raise ValueError(f"n_boot must be at least 2 to show a spread, got {n_boot!r}")
+    y = np.asarray(labels)
+
+    def margins_of(index):
+        return np.array([svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index]))
+                         .mean() for X in spaces], dtype=np.float64)
+
+    full = margins_of(np.arange(len(y))) if full is None else np.asarray(full, np.float64)
+    resampled = np.array([margins_of(index.numpy())
+                          for index in _class_resamples(y, int(n_boot), seed)])
+    return full, resampled
+
+
+def paired_ratio(full: np.ndarray, resampled: np.ndarray, a: int = 0, b: int = 1) -> dict:
+    """Space ``b``'s mean margin over space ``a``'s, from :func:`resampled_margins`: on all
+    images (``ratio``), and ``low`` / ``high``, the 2.5 and 97.5 percentiles of the
+    resamples' ratios; ``widening_a`` / ``widening_b``: each space's margin on a resample
+    over that on all images (geometric mean over resamples)."""
+    ratios = resampled[:, b] / resampled[:, a]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    widening = np.exp(np.log(resampled[:, [a, b]] / full[[a, b]]).mean(0))
+    return {"ratio": float(full[b] / full[a]), "low": float(low), "high": float(high),
+            "resamples": len(ratios), "widening_a": float(widening[0]),
+            "widening_b": float(widening[1])}
+
+
 def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 10,
                  seed: int = 0, device=None, full: tuple[float, float] | None = None) -> dict:
     """Mean margin of the SVM on ``B`` over that on ``A``: two representations (N x d_A,
@@ -210,41 +249,52 @@ def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 1
     ``full``: the mean margins on all images, ``(A, B)``, when already known (they are
     then not fitted again).
     """
-    from rdsc.classify import LinearSVM
-    if int(n_boot) < 2:
-        raise ValueError(f"n_boot must be at least 2 to show a spread, got {n_boot!r}")
-    y = np.asarray(labels)
+    return paired_ratio(*resampled_margins([A, B], labels, C, n_boot=n_boot, seed=seed,
+                                           device=device, full=full))
 
-    def margins_of(index):
-        return np.array([svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index]))
-                         .mean() for X in (A, B)], dtype=np.float64)
 
-    full = margins_of(np.arange(len(y))) if full is None else np.asarray(full, np.float64)
-    resampled = np.array([margins_of(index.numpy())
-                          for index in _class_resamples(y, int(n_boot), seed)])
-    ratios = resampled[:, 1] / resampled[:, 0]
-    low, high = np.percentile(ratios, [2.5, 97.5])
-    widening = np.exp(np.log(resampled / full).mean(0))
-    return {"ratio": float(full[1] / full[0]), "low": float(low), "high": float(high),
-            "resamples": len(ratios), "widening_a": float(widening[0]),
-            "widening_b": float(widening[1])}
+def smallest_separable_k(rows, k: int) -> int | None:
+    """The smallest k' < ``k`` whose features separate the training images (training
+    accuracy 1 in :func:`margin_rows`), when ``k`` separates them too; else None. The
+    margin's growth with k is measured from k' to ``k``: only hard margins compare across
+    k (a soft margin also measures the training errors it accepts)."""
+    separable = {int(r["dimension"]) for r in _records(rows)
+                 if r["space"] == "features" and r["train accuracy"] == 1.0}
+    below = [d for d in separable if d < k]
+    return min(below) if k in separable and below else None
 
 
 def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
                       n_boot: int = 10, seed: int = 0, device=None, rows=None) -> dict:
-    """:func:`margin_ratio` of the first ``k`` features against pixels (the margin claim),
-    as a row: ``{"space", "ratio", "low", "high", "resamples", "pixels widen",
-    "features widen"}``. ``rows``: this sample's :func:`margin_rows` with the same ``C``,
-    to reuse their fits on all images."""
-    full = None
+    """The margin claim on one sample, both halves on the same paired resamples
+    (:func:`resampled_margins`): the first ``k`` features against pixels
+    (:func:`paired_ratio`: ``ratio``, ``low``, ``high``, ``resamples``, ``pixels widen``,
+    ``features widen``), and the growth with k, the margin at ``k`` over that at the
+    smallest k that separates the training images (``growth from k``, ``growth``,
+    ``growth low``, ``growth high``; NaN when no smaller k separates them).
+
+    ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
+    all images and to find the k the growth starts from (without them, no growth).
+    """
+    full, k_from = None, None
     if rows is not None:
         mean = {(r["space"], r["dimension"]): r["mean margin"] for r in _records(rows)}
-        full = mean[("pixels", images[0].numel())], mean[("features", k)]
-    compared = margin_ratio(_unit_pixels(images, device), _unit_features(features, k, device),
-                            labels, C, n_boot=n_boot, seed=seed, device=device, full=full)
+        k_from = smallest_separable_k(rows, k)
+        full = [mean[("pixels", images[0].numel())], mean[("features", k)]]
+        full += [] if k_from is None else [mean[("features", k_from)]]
+    spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
+    spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
+    full, resampled = resampled_margins(spaces, labels, C, n_boot=n_boot, seed=seed,
+                                        device=device, full=full)
+    width = paired_ratio(full, resampled, 0, 1)
+    growth = (paired_ratio(full, resampled, 2, 1) if k_from is not None
+              else dict.fromkeys(("ratio", "low", "high"), float("nan")))
     return {"space": f"features, k={k}",
-            **{key: compared[key] for key in ("ratio", "low", "high", "resamples")},
-            "pixels widen": compared["widening_a"], "features widen": compared["widening_b"]}
+            **{key: width[key] for key in ("ratio", "low", "high", "resamples")},
+            "pixels widen": width["widening_a"], "features widen": width["widening_b"],
+            "growth from k": float("nan") if k_from is None else k_from,
+            "growth": growth["ratio"], "growth low": growth["low"],
+            "growth high": growth["high"]}
 
 
 def margin_word(comparison: dict) -> str:
@@ -254,6 +304,17 @@ def margin_word(comparison: dict) -> str:
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
     return ("wider" if ratio > 1 and low > 1 else "narrower" if ratio < 1 and high < 1
             else "undecided")
+
+
+def growth_word(comparison: dict) -> str | None:
+    """What :func:`margin_comparison` says of the margin's growth with k, by the rule of
+    :func:`margin_word`: ``grows``, ``shrinks`` or ``undecided``; None when not measured."""
+    growth = comparison.get("growth", float("nan"))
+    if growth is None or not np.isfinite(growth):
+        return None
+    word = margin_word({"ratio": growth, "low": comparison["growth low"],
+                        "high": comparison["growth high"]})
+    return {"wider": "grows", "narrower": "shrinks", "undecided": "undecided"}[word]
 
 
 def ratio_verdict(ratios, differences, space: str) -> str:
@@ -278,9 +339,9 @@ def ratio_verdict(ratios, differences, space: str) -> str:
 
 def margin_verdict(margins, comparison: dict | None = None) -> str:
     """The chapter's sentence on one dataset's margins (rows of :func:`margin_rows`): the
-    largest k against pixels, judged with ``comparison`` (its :func:`margin_comparison`;
-    without one, the direction alone), and whether the hard margin
-    grows with k where the training data are separable (training accuracy 1)."""
+    largest k against pixels, and whether the hard margin grows with k where the training
+    images are separable (training accuracy 1), both judged with ``comparison`` (its
+    :func:`margin_comparison`; without one, or without its growth, by direction alone)."""
     rows = _records(margins)
     top, pixels, vs = largest_k_against_pixels(rows)
     if comparison is None:
@@ -298,10 +359,22 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
     separable = [r for r in feats if r["train accuracy"] == 1.0]
-    if len(separable) >= 2:
+    listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
+                       for r in separable)
+    growing = None if comparison is None else growth_word(comparison)
+    if growing is not None:
+        k_from, k = int(comparison["growth from k"]), int(top["dimension"])
+        trend = (f"From k = {k_from:,}, the smallest k that separates the training images, "
+                 f"to k = {k:,} the hard margin "
+                 + {"grows": "grows", "shrinks": "shrinks",
+                    "undecided": "is undecided between growing and shrinking"}[growing]
+                 + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
+                 f"{comparison['growth']:.2f} on the sample, {comparison['growth low']:.2f} "
+                 f"to {comparison['growth high']:.2f} over the same "
+                 f"{comparison['resamples']} paired resamples; margins over the separable "
+                 f"k: {listed})")
+    elif len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])
-        listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
-                           for r in separable)
         trend = ("The hard margin " + ("grows" if np.all(np.diff(s) > 0)
                                        else "does not grow steadily")
                  + f" over the separable k ({listed}; a direction, without an interval)")

@@ -104,6 +104,20 @@ def test_every_summary_reads_its_chapters_results():
         "0.93 to 2.90 on 10 bootstrap resamples: undecided)")
     separation["margin_ratios"][0].update(low=1.2)
     assert headlines.margin(separation).startswith("supported: ")
+    # the claim's second half, the growth with k, counts when it was measured
+    separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
+                                           "growth low": 0.95, "growth high": 1.4})
+    assert headlines.margin(separation) == (
+        "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
+        "the sample, 1.20 to 2.90 on 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
+        "(0.95 to 1.40): undecided")
+    separation["margin_ratios"][0].update({"growth low": 1.1})
+    assert headlines.margin(separation).startswith("supported: ")
+    separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
+                                           "growth high": 0.9})
+    assert headlines.margin(separation).startswith("mixed: ")
+    separation["margin_ratios"][0].update({"growth": float("nan")})  # not measured
+    assert headlines.margin(separation).startswith("supported: ")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,

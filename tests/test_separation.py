@@ -105,6 +105,56 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert 0 < compared["low"] <= compared["high"]
     # fewer distinct images never narrow a hard margin (24 images separable in 3,072 dims)
     assert compared["pixels widen"] >= 0.999
+    # the growth starts at the smallest k that separates, on the same resamples
+    for r in marked:
+        r["train accuracy"] = 1.0
+    grown = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+                              rows=marked)
+    assert grown["growth from k"] == 8
+    assert grown["growth"] == pytest.approx(10 * rows[2]["mean margin"] / rows[1]["mean margin"])
+    assert 0 < grown["growth low"] <= grown["growth high"]
+    assert (grown["low"], grown["high"]) == pytest.approx((compared["low"], compared["high"]))
+    marked[1]["train accuracy"] = 0.9  # k = 8 no longer separates: no growth to measure
+    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+                              rows=marked)
+    assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
+
+
+def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
+    from rdsc.separation import smallest_separable_k
+
+    def rows(accuracies):
+        return [{"space": "pixels", "dimension": 3072, "train accuracy": 1.0}] + [
+            {"space": "features", "dimension": k, "train accuracy": a}
+            for k, a in zip([100, 300, 1000, 3000], accuracies)]
+    assert smallest_separable_k(rows([0.5, 0.75, 1.0, 1.0]), 3000) == 1000
+    assert smallest_separable_k(rows([0.5, 1.0, 1.0, 1.0]), 3000) == 300
+    assert smallest_separable_k(rows([0.5, 1.0, 1.0, 1.0]), 1000) == 300
+    assert smallest_separable_k(rows([0.5, 0.7, 0.9, 1.0]), 3000) is None
+    assert smallest_separable_k(rows([1.0, 1.0, 1.0, 0.99]), 3000) is None  # 3000 soft
+    assert smallest_separable_k(rows([1.0, 1.0, 1.0, 1.0]), 100) is None    # nothing below
+
+
+def test_growth_word_follows_the_rule_of_the_width():
+    from rdsc.separation import growth_word
+    assert growth_word({"growth": 1.3, "growth low": 1.2, "growth high": 1.4}) == "grows"
+    assert growth_word({"growth": 0.8, "growth low": 0.7, "growth high": 0.9}) == "shrinks"
+    assert growth_word({"growth": 1.1, "growth low": 0.9, "growth high": 1.2}) == "undecided"
+    assert growth_word({"growth": float("nan"), "growth low": float("nan"),
+                        "growth high": float("nan")}) is None
+    assert growth_word({"ratio": 1.6, "low": 1.5, "high": 1.7}) is None  # saved before
+
+
+def test_paired_ratio_divides_the_chosen_spaces():
+    from rdsc.separation import paired_ratio
+    full = np.array([1.0, 4.0, 2.0])
+    resampled = np.array([[1.0, 6.0, 2.0], [2.0, 8.0, 4.0], [1.0, 3.0, 3.0]])
+    growth = paired_ratio(full, resampled, 2, 1)  # space 1 over space 2
+    assert growth["ratio"] == 2.0 and growth["resamples"] == 3
+    assert (growth["low"], growth["high"]) == pytest.approx(
+        tuple(np.percentile([3.0, 2.0, 1.0], [2.5, 97.5])))
+    assert growth["widening_a"] == pytest.approx(np.exp(np.log([1.0, 2.0, 1.5]).mean()))
+    assert growth["widening_b"] == pytest.approx(np.exp(np.log([1.5, 2.0, 0.75]).mean()))
 
 
 def test_ratio_verdict_follows_the_paired_interval():
@@ -146,6 +196,20 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
     assert "wider" not in said
     assert "narrower on the features" in margin_verdict(
         top_wider, {"ratio": 0.5, "low": 0.4, "high": 0.7, "resamples": 10})
+    # with a measured growth, the trend is judged on the resamples, not by its direction
+    measured = {"ratio": 1.6, "low": 1.5, "high": 1.7, "resamples": 10, "growth from k": 16,
+                "growth": 3.0, "growth low": 0.9, "growth high": 3.2}
+    said = margin_verdict(top_wider, measured)
+    assert ("From k = 16, the smallest k that separates the training images, to k = 256 the "
+            "hard margin is undecided between growing and shrinking (the margin at k = 256 "
+            "over that at k = 16: 3.00 on the sample, 0.90 to 3.20 over the same 10 paired "
+            "resamples; margins over the separable k: k = 16: 0.1000, k = 64: 0.2000, "
+            "k = 256: 0.3000)") in said
+    assert "a direction" not in said
+    measured.update({"growth low": 2.5})
+    assert "to k = 256 the hard margin grows (" in margin_verdict(top_wider, measured)
+    measured.update({"growth": 0.5, "growth low": 0.4, "growth high": 0.6})
+    assert "to k = 256 the hard margin shrinks (" in margin_verdict(top_wider, measured)
 
 
 def test_margin_word_needs_the_sample_and_its_resamples_on_one_side():
