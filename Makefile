@@ -50,12 +50,14 @@ notebooks: $(STAMP)
 	rm -rf _build/notebooks
 	$(BIN)/python -m rdsc.chapters convert _build/notebooks
 
-# Lint (ruff: pyproject.toml; the chapters as notebooks), unit tests and every chapter under
+# Lint (ruff: pyproject.toml; the chapters as notebooks, which are git-ignored, so ruff must
+# be told not to skip them), unit tests and every chapter under
 # papermill (smoke); then nbval executes the executed
 # chapters again and compares the outputs of their `# NBVAL_CHECK_OUTPUT` cells.
 test: $(STAMP)
 	rm -rf _build/lint && $(BIN)/python -m rdsc.chapters convert _build/lint >/dev/null
-	$(BIN)/ruff check rdsc tests benchmarks tools _build/lint
+	$(BIN)/ruff check rdsc tests benchmarks tools
+	$(BIN)/ruff check --no-respect-gitignore _build/lint
 	$(BIN)/python -m rdsc.prepare $(if $(filter 1,$(RDSC_REQUIRE_REAL_DATA)),,--optional)
 	rm -rf _build/executed
 	RDSC_PROFILE=smoke $(BIN)/python -m pytest tests -p no:cacheprovider -q
