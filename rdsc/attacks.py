@@ -8,7 +8,10 @@
   image; :class:`QueryTracker` counts queries and keeps the closest adversarial
   image found so far, so the budget is the same for every model.
 * :func:`train_substitute` (Papernot et al. 2017, Jacobian-based data augmentation)
-  and :func:`fgsm`: the transfer attack of the paper.
+  and :func:`fgsm`: the transfer attack of the paper (:func:`transfer_attack`, on the
+  images :func:`transfer_split` draws).
+* :func:`random_net_target` and :func:`trained_target`: the two classifiers chapter 7
+  attacks.
 
 All images are ``N x C x H x W`` float tensors in [0, 1] unless said otherwise.
 """
@@ -110,6 +113,44 @@ def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
                            for lo in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
 
 
+def random_net_target(train_images, train_labels, n_features: int, *, seed: int,
+                      dataset: str = "cifar10", C: float | None = None, device=None,
+                      cache=True) -> FeatureSVM:
+    """The random network + linear SVM of chapter 3 as one attackable classifier.
+
+    The network is ``dataset``'s preset with ``n_features`` features and ``seed``; the
+    SVM (the paper's ``C`` unless given) is fitted on the training images' features,
+    cached as ``<dataset>-train`` like chapter 3's. ``train_images``: ``N x 3 x H x W``
+    (uint8 or floats in [0, 1]); ``train_labels``: ``N`` ints in ``0..classes-1``.
+    The network is ``.net`` of the result.
+    """
+    from rdsc.classify import LinearSVM
+    from rdsc.features import extract
+    from rdsc.paper import PAPER_C
+    net = RandomDepthwiseSignNet.for_dataset(dataset, n_features, seed=seed)
+    features = extract(net, train_images, cache=cache, name=f"{dataset}-train",
+                       device=device)
+    svm = LinearSVM(C=PAPER_C if C is None else C, device=device).fit(features, train_labels)
+    return FeatureSVM.from_svm(net, svm, device=device)
+
+
+def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: int,
+                   device=None, cache=True) -> nn.Module:
+    """The trained classifier attacked beside the random network, on the CPU.
+
+    ``arch``: ``"small"`` for :func:`rdsc.cnn.trained` (seeded with ``seed``), else a
+    network of :mod:`rdsc.deepnets` trained with seed 0, so that the baselines chapter's
+    model cache serves it. Either comes from the model cache when trained before.
+    ``train_images``: ``N x 3 x H x W``; ``train_labels``: ``N`` ints.
+    """
+    if arch == "small":
+        return cnn.trained(train_images, train_labels, epochs=epochs, seed=seed, cache=cache,
+                           device=device).cpu()
+    from rdsc import deepnets
+    return deepnets.trained(arch, train_images, train_labels, epochs=epochs, seed=0,
+                            cache=cache, device=device).cpu()
+
+
 # --- gradients -------------------------------------------------------------------------------
 
 def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
@@ -140,6 +181,36 @@ def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int
     return {"epsilon": float(epsilon), "steps": steps,
             "success_rate": float(success.float().mean()),
             "mean_linf_moved": float(moved.mean())}
+
+
+def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 40,
+                  seed: int = 0) -> list[dict]:
+    """What a gradient attack sees on each of ``models`` (``{name: model}``), one row each:
+    the largest absolute input gradient (:func:`input_gradient`), how many images have a
+    nonzero one, and PGD's success (%) and mean L-inf move (:func:`gradient_attack`).
+    ``images``: ``N x C x H x W`` floats in [0, 1]; ``labels``: ``N`` true classes."""
+    rows = []
+    for name, model in models.items():
+        grad = input_gradient(model, images, labels)
+        pgd = gradient_attack(model, images, labels, epsilon=epsilon, steps=steps, seed=seed)
+        rows.append({
+            "model": name, "max |input gradient|": float(grad.abs().max()),
+            "images with a nonzero gradient": int((grad.flatten(1).abs().amax(1) > 0).sum()),
+            "PGD success (%)": 100 * pgd["success_rate"],
+            "mean L-inf moved by PGD": pgd["mean_linf_moved"]})
+    return rows
+
+
+def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:
+    """The chapter's sentence on the random network's gradient, from its
+    :func:`gradient_rows` row: zero everywhere (PGD stuck), or not."""
+    if max_gradient == 0 and moved == 0:
+        return (f"On all {n_images} probe images the random network's input gradient is "
+                "exactly zero, and PGD ends where it started: its step is ε times the "
+                "sign of a zero gradient.")
+    return (f"In this run the random network's input gradient reaches {max_gradient:.3g} "
+            f"and PGD moves its inputs by {moved:.4f} on average: its gradient is not "
+            "zero everywhere here.")
 
 
 # --- decision-based attacks under a query budget --------------------------------------------
@@ -439,6 +510,40 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
     substitute_accuracy = {"clean": cnn.accuracy(substitute, x, y),
                            "FGSM (white-box)": cnn.accuracy(substitute, adversarial, y)}
     return TransferResult(correct, history, substitute_accuracy, time.perf_counter() - start)
+
+
+def transfer_split(n_images: int, n_seeds: int, n_evaluation: int | None, seed: int = 0,
+                   n_holdout: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices (sorted) into ``n_images`` test images for the transfer attack.
+
+    ``seeds``: the attacker's ``n_seeds`` seed images; ``evaluation``: ``n_evaluation``
+    of the others (None: all of them), attacked and scored; ``holdout``: up to
+    ``n_holdout`` images on which the substitute's agreement with its target is
+    measured, drawn from the images in neither set (from ``evaluation`` when it takes
+    all the others). They are drawn, in this order, from one generator seeded with
+    ``seed`` (``evaluation`` is not drawn when it takes all the others).
+    """
+    rng = np.random.default_rng(seed)
+    seeds = np.sort(rng.choice(n_images, size=n_seeds, replace=False))
+    rest = np.setdiff1d(np.arange(n_images), seeds)
+    evaluation = rest if n_evaluation is None else np.sort(
+        rng.choice(rest, size=min(n_evaluation, len(rest)), replace=False))
+    spare = rest[~np.isin(rest, evaluation)] if len(rest) > len(evaluation) else evaluation
+    holdout = np.sort(rng.choice(spare, size=min(n_holdout, len(spare)), replace=False))
+    return seeds, evaluation, holdout
+
+
+def transfer_summary(t: TransferResult) -> dict:
+    """One target's row of the transfer table: the oracle queries and the substitute's
+    agreement after the last round, the target's accuracy (%) on each kind of input, the
+    substitute's own accuracy (%), and the seconds taken."""
+    last = t.history[-1]
+    return {"oracle queries": last["oracle_queries"],
+            "substitute agrees with target (%)": 100 * last["holdout_agreement"],
+            **{f"target accuracy, {kind} (%)": 100 * t.accuracy(kind) for kind in t.correct},
+            **{f"substitute accuracy, {kind} (%)": 100 * a
+               for kind, a in t.substitute_accuracy.items()},
+            "seconds": t.seconds}
 
 
 def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:

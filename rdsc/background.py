@@ -18,6 +18,9 @@ The module also holds the measures the chapter reports: donor capture
 (:func:`bootstrap`), how much of a first-layer unit's sign the patch's mean colour
 decides (:func:`mean_colour_agreement`), and retrieval helpers for Corel: colour
 histograms of a region, leave-one-out precision and partial correlations of distances.
+The chapter's steps call :func:`classifier_predictions` (every classifier on every
+condition), :func:`first_layer_agreement` and :func:`blur_correlations` (the mechanism),
+and :func:`retrieval_precision` (Corel).
 """
 from __future__ import annotations
 
@@ -331,6 +334,58 @@ def column_correlations(a, b) -> np.ndarray:
     return (a[:, keep] * b[:, keep]).sum(0) / (sa[keep] * sb[keep])
 
 
+def first_layer_agreement(images, net, cnn_model, max_filters: int = 512
+                          ) -> dict[str, np.ndarray]:
+    """:func:`mean_colour_agreement` of three first layers on ``images`` (``N x 3 x H x W``).
+
+    ``net``: the random network, its first ``max_filters`` filters (enough for a
+    histogram, and the maps stay small); ``cnn_model``: the trained CNN in its
+    :class:`Downsampled` wrapper. Returns ``{first layer: per-filter agreement}`` for
+    the random filters on raw ``[0, 1]`` pixels, the same filters on centred pixels
+    (``x - 0.5``), and the CNN's first layer after its batch norm.
+    """
+    n = min(net.n_features, max_filters)
+    w, b = net.conv_weight[:n], net.conv_bias[:n]
+    cnn_w, cnn_post = cnn_first_layer(cnn_model)
+    # the CNN sees the images as it was trained on them: pooled, and centred by 0.5
+    x_cnn = downsample(images, cnn_model.factor)
+    return {
+        "random network (raw [0, 1] pixels)":
+            mean_colour_agreement(images, w, b, net.first_padding),
+        "random filters, centred pixels":
+            mean_colour_agreement(images, w, b, net.first_padding, offset=0.5),
+        "trained CNN (after batch norm)":
+            mean_colour_agreement(x_cnn, cnn_w, None, 1, offset=0.5, post=cnn_post),
+    }
+
+
+def blur_correlations(images, net, cnn_model, *, name: str, device=None, cache=True
+                      ) -> dict[str, np.ndarray]:
+    """How much of each final unit survives a box blur of the network's kernel size.
+
+    Per unit, the correlation over ``images`` of its value on the image and on the
+    blurred image (:func:`column_correlations`): for the random network's features
+    (cached as ``bg-<name>-mechanism`` and ``bg-<name>-mechanism-blur``) and for the
+    trained CNN's hidden layer. Returns ``{representation: correlations}``.
+    """
+    from rdsc.features import extract
+    blurred = box_blur(images, net.kernel_size)
+    f_clean, f_blur = (extract(net, x, cache=cache, name=f"bg-{name}-mechanism{suffix}",
+                               device=device, progress=False)[:]
+                       for x, suffix in ((images, ""), (blurred, "-blur")))
+    e_clean, e_blur = cnn_embedding(cnn_model, images), cnn_embedding(cnn_model, blurred)
+    return {"random network: final features": column_correlations(f_clean, f_blur),
+            "trained CNN: hidden layer": column_correlations(e_clean, e_blur)}
+
+
+def correlation_summary(r) -> dict:
+    """A table row for per-unit correlations ``r``: how many units, their median, and the
+    share (%) above 0.9."""
+    r = np.asarray(r)
+    return {"units": len(r), "median correlation, image vs blurred": float(np.median(r)),
+            "share of units with r > 0.9 (%)": 100 * float(np.mean(r > 0.9))}
+
+
 # --- colour-only reference and retrieval ------------------------------------------------------
 
 def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
@@ -415,6 +470,62 @@ def distance_partial_correlations(D_feature, D_border, D_centre, labels,
             "centre": partial_correlation(f, cd, np.column_stack([bd, same])),
             "border_raw": float(np.corrcoef(f, bd)[0, 1]),
             "centre_raw": float(np.corrcoef(f, cd)[0, 1])}
+
+
+def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The three versions of a retrieval database the chapter searches, each within itself:
+    ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey) and
+    ``grayscale``."""
+    grey = grey_level(images)
+    return {"as it is": images, "ring grey": fill(images, ~centre, grey),
+            "grayscale": grayscale(images)}
+
+
+def retrieval_precision(nets: dict, versions: dict, labels, n: int, *, name: str = "corel",
+                        device=None, cache=True) -> tuple[dict, dict]:
+    """Leave-one-out precision at ``n`` (:func:`precision_at`) of every database version,
+    for the random networks and for the whole image's colour histogram.
+
+    ``nets``: ``{seed: network}``; ``versions``: :func:`database_versions`. Features are
+    cached as ``bg-<name>-<slug(version)>``. Returns ``(precision, features)``:
+    ``{(representation, version): seeds x N precision}`` (one row for the histogram)
+    and ``{seed: N x k features of "as it is"}`` for the distance analysis.
+    """
+    from rdsc.features import extract
+    precision, features = {}, {}
+    for seed, net in nets.items():
+        for version, images in versions.items():
+            f = extract(net, images, cache=cache, name=f"bg-{name}-{slug(version)}",
+                        device=device, progress=False)[:]
+            if version == "as it is":
+                features[seed] = f
+            precision.setdefault(("random network", version), []).append(
+                precision_at(f, labels, n))
+    for version, images in versions.items():
+        precision[("colour histogram", version)] = [
+            precision_at(colour_histograms(images), labels, n)]
+    return {key: np.stack(v) for key, v in precision.items()}, features
+
+
+def precision_rows(precision: dict, n_boot: int = 1000, n: int = 10) -> list[dict]:
+    """One row per ``(representation, version)`` of :func:`retrieval_precision`: the mean
+    precision at ``n`` (%) with its bootstrap interval over networks and images."""
+    rows = []
+    for (rep, version), p in precision.items():
+        est, lo, hi = bootstrap(lambda a: a["p"].mean(), {"p": p}, n_boot=n_boot)
+        rows.append({"representation": rep, "database": version,
+                     f"precision@{n} (%)": 100 * est, "low": 100 * lo, "high": 100 * hi})
+    return rows
+
+
+def precision_drops(precision: dict, n_boot: int = 1000) -> dict[tuple, tuple]:
+    """What each altered version costs: ``{(representation, version): (estimate, low,
+    high)}`` of precision as it is minus precision of the version, paired over the same
+    networks and images (fractions)."""
+    return {(rep, version): bootstrap(lambda a: (a["a"] - a["b"]).mean(),
+                                      {"a": precision[rep, "as it is"], "b": p},
+                                      n_boot=n_boot)
+            for (rep, version), p in precision.items() if version != "as it is"}
 
 
 # --- the classifiers compared -----------------------------------------------------------------
@@ -635,6 +746,67 @@ def random_deepnet_predictions(arch: str, train_images, train_labels, conditions
                            device=device)
     bounds = np.cumsum([0] + [len(f) for f in test_f])
     return {name: scores[lo:hi].argmax(1) for name, lo, hi in zip(names, bounds[:-1], bounds[1:])}
+
+
+#: The chapter's settings that :func:`classifier_predictions` takes, per dataset or not.
+CLASSIFIER_SETTINGS = ("cnn_pool", "cnn_epochs", "trained_deepnets", "deepnet_epochs",
+                       "random_deepnets", "random_deepnet_seeds", "n_calibration")
+
+
+def classifier_settings(settings: dict, dataset: str) -> dict:
+    """The keyword arguments of :func:`classifier_predictions` for ``dataset`` from a
+    profile's settings: of a setting given per dataset (a dict), ``dataset``'s value."""
+    return {key: settings[key][dataset] if isinstance(settings[key], dict) else settings[key]
+            for key in CLASSIFIER_SETTINGS}
+
+
+def classifier_predictions(nets: list, train_images, train_labels, conditions: dict, *,
+                           name: str, cnn_pool: int, cnn_epochs: int,
+                           trained_deepnets=(), deepnet_epochs: int = 1,
+                           random_deepnets=(), random_deepnet_seeds: int = 1,
+                           n_calibration: int = 250, seed: int = 0, C: float = 0.005,
+                           device=None, cache=True) -> tuple[dict[str, list[dict]], Downsampled]:
+    """Every classifier of the chapter, trained on the clean training images, on every
+    condition.
+
+    * ``random network + SVM``: one prediction per network of ``nets``
+      (:func:`random_net_predictions`, features cached under ``name``);
+    * ``trained CNN``: :class:`rdsc.cnn.SmallCNN` on images pooled by ``cnn_pool``,
+      trained for ``cnn_epochs`` with ``seed`` (model cache ``bg-<name>``);
+    * ``colour histogram + SVM``: :class:`HistogramSVM` with 8 bins per channel;
+    * ``<arch>, trained <n> epochs`` for each of ``trained_deepnets``
+      (:func:`trained_deepnet_predictions`) and ``<arch>, random, final layer`` for each
+      of ``random_deepnets``, one per seed ``0..random_deepnet_seeds - 1``
+      (:func:`random_deepnet_predictions`).
+
+    Returns ``(predictions, trained CNN)``: ``{classifier: [{condition: N labels}, ...]}``
+    (one dict per network or model) and the CNN in its :class:`Downsampled` wrapper.
+    ``cache`` reaches the random networks' features and the small CNN; the deep networks
+    use the model cache of :mod:`rdsc.deepnets` either way.
+    """
+    from rdsc import cnn
+    from rdsc.book import plural
+    predictions = {"random network + SVM": [
+        random_net_predictions(net, train_images, train_labels, conditions, C=C,
+                               device=device, cache=cache, name=name)
+        for net in nets]}
+    small = cnn.trained(downsample(train_images, cnn_pool), train_labels, epochs=cnn_epochs,
+                        seed=seed, cache=cache, name=f"bg-{name}", device=device,
+                        progress=False)
+    trained_cnn = Downsampled(small, cnn_pool).eval()
+    predictions["trained CNN"] = [model_predictions(trained_cnn, conditions)]
+    histogram = HistogramSVM(bins=8, device=device).fit(train_images, train_labels)
+    predictions["colour histogram + SVM"] = [histogram.predictions(conditions)]
+    for arch in trained_deepnets:
+        predictions[f"{arch}, trained {plural(deepnet_epochs, 'epoch')}"] = [
+            trained_deepnet_predictions(arch, train_images, train_labels, conditions,
+                                        epochs=deepnet_epochs, seed=0, device=device)]
+    for arch in random_deepnets:
+        predictions[f"{arch}, random, final layer"] = [
+            random_deepnet_predictions(arch, train_images, train_labels, conditions, seed=s,
+                                       n_calibration=n_calibration, C=C, device=device)
+            for s in range(random_deepnet_seeds)]
+    return predictions, trained_cnn
 
 
 # --- the chapter's verdicts ------------------------------------------------------------------

@@ -287,3 +287,114 @@ def test_agreement_trend_says_rose_fell_or_stayed():
     assert "fell from 60% after round 0 to 30%" in agreement_trend("net", [60, 30])
     assert agreement_trend("net", [50.2, 49.9]) == (
         "for the net it stayed at 50% from round 0 to the last")
+
+
+def test_random_net_target_is_the_network_and_the_papers_svm():
+    from rdsc.classify import LinearSVM
+    from rdsc.features import extract
+    from rdsc.paper import PAPER_C
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (30, 3, 32, 32), generator=gen, dtype=torch.uint8)
+    labels = np.repeat(np.arange(3), 10)
+    model = attacks.random_net_target(images, labels, 16, seed=7, device="cpu", cache=False)
+    assert isinstance(model, attacks.FeatureSVM)
+    assert model.net.config == RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=7).config
+    svm = LinearSVM(C=PAPER_C, device="cpu").fit(extract(model.net, images, device="cpu",
+                                                         progress=False), labels)
+    torch.testing.assert_close(model.coef, torch.as_tensor(svm.coef_).float())
+    torch.testing.assert_close(model.intercept, torch.as_tensor(svm.intercept_).float())
+    other = attacks.random_net_target(images, labels, 16, seed=7, C=10.0, device="cpu",
+                                      cache=False)
+    assert not torch.allclose(other.coef, model.coef)  # C reaches the SVM
+
+
+def test_trained_target_small_cnn_or_the_baselines_network(monkeypatch):
+    from rdsc import cnn, deepnets
+    gen = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (24, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    labels = np.repeat(np.arange(3), 8)
+    small = attacks.trained_target("small", images, labels, epochs=1, seed=4, device="cpu",
+                                   cache=False)
+    alone = cnn.trained(images, labels, epochs=1, seed=4, cache=False, device="cpu",
+                        progress=False)
+    assert next(small.parameters()).device.type == "cpu"
+    for name, weight in alone.state_dict().items():
+        torch.testing.assert_close(small.state_dict()[name], weight)
+    asked = {}
+
+    def stub(arch, images, labels, *, epochs, seed, cache, device):
+        asked.update(arch=arch, epochs=epochs, seed=seed)
+        return LinearTwoClass()
+
+    monkeypatch.setattr(deepnets, "trained", stub)
+    attacks.trained_target("resnet18", images, labels, epochs=3, seed=4, cache=False)
+    assert asked == {"arch": "resnet18", "epochs": 3, "seed": 0}  # the baselines' seed
+
+
+def test_gradient_rows_and_reading(monkeypatch):
+    linear = LinearTwoClass()
+    x, y = near_centre(linear)
+    random_net = tiny_random_classifier()
+    xr = torch.rand(len(x), 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    rows = attacks.gradient_rows({"linear": linear}, x, y, epsilon=0.5, steps=5)
+    assert list(rows[0]) == ["model", "max |input gradient|", "images with a nonzero gradient",
+                             "PGD success (%)", "mean L-inf moved by PGD"]  # the JSON's columns
+    assert rows[0]["model"] == "linear"
+    assert rows[0]["max |input gradient|"] == pytest.approx(
+        float(attacks.input_gradient(linear, x, y).abs().max()))
+    assert rows[0]["images with a nonzero gradient"] == len(x)
+    assert rows[0]["PGD success (%)"] == 100.0 and rows[0]["mean L-inf moved by PGD"] > 0
+    flat = attacks.gradient_rows({"random": random_net}, xr, attacks.predict(random_net, xr),
+                                 epsilon=0.1, steps=3)[0]
+    assert flat == {"model": "random", "max |input gradient|": 0.0,
+                    "images with a nonzero gradient": 0, "PGD success (%)": 0.0,
+                    "mean L-inf moved by PGD": 0.0}
+    seen, real = [], attacks.gradient_attack  # PGD's random start follows the seed given
+    monkeypatch.setattr(attacks, "gradient_attack",
+                        lambda *a, **kw: seen.append(kw["seed"]) or real(*a, **kw))
+    attacks.gradient_rows({"linear": linear}, x, y, epsilon=0.5, steps=1, seed=11)
+    assert seen == [11]
+    assert attacks.gradient_reading(0.0, 0.0, 16).startswith(
+        "On all 16 probe images the random network's input gradient is exactly zero")
+    assert attacks.gradient_reading(0.0, 0.01, 16) == (
+        "In this run the random network's input gradient reaches 0 and PGD moves its "
+        "inputs by 0.0100 on average: its gradient is not zero everywhere here.")
+
+
+def test_transfer_split_draws_disjoint_sets_in_the_chapters_order():
+    seeds, evaluation, holdout = attacks.transfer_split(500, 20, 200, seed=2018)
+    assert (len(seeds), len(evaluation), len(holdout)) == (20, 200, 280)
+    for part in (seeds, evaluation, holdout):
+        assert np.all(np.diff(part) > 0)  # sorted, no repeats
+    assert not set(seeds) & set(evaluation) and not set(holdout) & (set(seeds) | set(evaluation))
+    # the draws the chapter made inline: seeds, then evaluation, then holdout, one generator
+    rng = np.random.default_rng(2018)
+    first = np.sort(rng.choice(500, size=20, replace=False))
+    rest = np.setdiff1d(np.arange(500), first)
+    second = np.sort(rng.choice(rest, size=200, replace=False))
+    third = np.sort(rng.choice(rest[~np.isin(rest, second)], size=280, replace=False))
+    for got, expected in zip((seeds, evaluation, holdout), (first, second, third)):
+        np.testing.assert_array_equal(got, expected)
+    # evaluation on all the others: the holdout comes from them, at most n_holdout
+    seeds, evaluation, holdout = attacks.transfer_split(50, 10, None, n_holdout=15)
+    np.testing.assert_array_equal(evaluation, np.setdiff1d(np.arange(50), seeds))
+    assert len(holdout) == 15 and set(holdout) <= set(evaluation)
+    # the chapter relies on the default: up to 1,000 held-out images
+    assert len(attacks.transfer_split(3000, 10, 500)[2]) == 1000
+
+
+def test_transfer_summary_reads_the_last_round():
+    t = attacks.TransferResult(
+        correct={"clean": np.array([1, 1, 0, 1]), "FGSM transfer": np.array([0, 1, 0, 0])},
+        history=[{"round": 0, "oracle_queries": 10, "holdout_agreement": 0.4},
+                 {"round": 1, "oracle_queries": 20, "holdout_agreement": 0.55}],
+        substitute_accuracy={"clean": 0.5}, seconds=3.0)
+    summary = attacks.transfer_summary(t)
+    assert list(summary) == ["oracle queries", "substitute agrees with target (%)",
+                             "target accuracy, clean (%)",
+                             "target accuracy, FGSM transfer (%)",
+                             "substitute accuracy, clean (%)", "seconds"]
+    assert summary == pytest.approx({
+        "oracle queries": 20, "substitute agrees with target (%)": 55.0,
+        "target accuracy, clean (%)": 75.0, "target accuracy, FGSM transfer (%)": 25.0,
+        "substitute accuracy, clean (%)": 50.0, "seconds": 3.0})

@@ -350,3 +350,173 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     assert only_colour.startswith("In this run only removing colour")
     nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), -0.02, False)
     assert nothing.endswith("the retrieval half of the claim is not shown.")
+
+
+def tiny_net(k=12, seed=0):
+    from rdsc.network import RandomDepthwiseSignNet
+    return RandomDepthwiseSignNet(k, kernel_size=3, n_blocks=1, seed=seed)
+
+
+def tiny_cnn(factor=2, image_size=8, seed=0):
+    """An untrained SmallCNN in its Downsampled wrapper, batch norm statistics made
+    non-trivial so that the ``post`` step matters."""
+    from rdsc.cnn import SmallCNN
+    torch.manual_seed(seed)
+    model = SmallCNN(n_classes=3, width=4, image_size=image_size, hidden=16)
+    norm = model.features[1]
+    norm.running_mean.uniform_(-0.3, 0.3)
+    norm.running_var.uniform_(0.5, 2.0)
+    norm.bias.data.uniform_(-0.5, 0.5)
+    return bg.Downsampled(model, factor).eval()
+
+
+def test_classifier_settings_pick_each_datasets_value():
+    cfg = dict(k={"cifar10": 16, "miniimagenet10": 4}, cnn_epochs={"cifar10": 1,
+               "miniimagenet10": 2}, cnn_pool={"cifar10": 1, "miniimagenet10": 4},
+               trained_deepnets=["resnet18"], deepnet_epochs=3,
+               random_deepnets={"cifar10": ["vgg16"], "miniimagenet10": []},
+               random_deepnet_seeds=2, n_calibration=50, n_boot=100)
+    assert bg.classifier_settings(cfg, "miniimagenet10") == dict(
+        cnn_pool=4, cnn_epochs=2, trained_deepnets=["resnet18"], deepnet_epochs=3,
+        random_deepnets=[], random_deepnet_seeds=2, n_calibration=50)
+    cifar = bg.classifier_settings(cfg, "cifar10")
+    assert cifar["cnn_pool"] == 1 and cifar["random_deepnets"] == ["vgg16"]
+    assert set(cifar) == set(bg.CLASSIFIER_SETTINGS)  # k and n_boot are not its business
+
+
+def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
+    from rdsc import cnn
+    calls = []
+
+    def trained_stub(arch, train_images, train_labels, conditions, *, epochs, seed, device):
+        calls.append(("trained", arch, epochs, seed))
+        return {c: np.full(len(im), 7) for c, im in conditions.items()}
+
+    def random_stub(arch, train_images, train_labels, conditions, *, seed, n_calibration, C,
+                    device):
+        calls.append(("random", arch, seed, n_calibration, C))
+        return {c: np.full(len(im), seed) for c, im in conditions.items()}
+
+    monkeypatch.setattr(bg, "trained_deepnet_predictions", trained_stub)
+    monkeypatch.setattr(bg, "random_deepnet_predictions", random_stub)
+    train, labels = random_images(24, 32, 32, seed=3), np.repeat(np.arange(3), 8)
+    conditions, _ = bg.make_conditions(random_images(12, 32, 32, seed=4),
+                                       np.repeat(np.arange(3), 4), grey=128)
+    nets = [tiny_net(seed=1), tiny_net(seed=2)]
+    preds, model = bg.classifier_predictions(
+        nets, train, labels, conditions, name="test", cnn_pool=4, cnn_epochs=1,
+        trained_deepnets=["resnet18"], deepnet_epochs=3, random_deepnets=["vgg16"],
+        random_deepnet_seeds=2, n_calibration=20, seed=5, C=0.01, device="cpu", cache=False)
+    assert list(preds) == ["random network + SVM", "trained CNN", "colour histogram + SVM",
+                           "resnet18, trained 3 epochs", "vgg16, random, final layer"]
+    assert [len(p) for p in preds.values()] == [2, 1, 1, 1, 2]
+    for net, got in zip(nets, preds["random network + SVM"]):
+        alone = bg.random_net_predictions(net, train, labels, conditions, C=0.01,
+                                          device="cpu", cache=False)
+        assert list(got) == list(bg.CONDITIONS)
+        assert all(np.array_equal(got[c], alone[c]) for c in alone)
+    # the CNN: trained on images pooled by 4 with the given seed and epochs
+    assert isinstance(model, bg.Downsampled) and model.factor == 4
+    small = cnn.trained(bg.downsample(train, 4), labels, epochs=1, seed=5, cache=False,
+                        device="cpu", progress=False)
+    for name, weight in small.state_dict().items():
+        torch.testing.assert_close(model.model.state_dict()[name], weight)
+    cnn_alone = bg.model_predictions(model, conditions)
+    assert all(np.array_equal(preds["trained CNN"][0][c], cnn_alone[c]) for c in cnn_alone)
+    hist = bg.HistogramSVM(bins=8, device="cpu").fit(train, labels).predictions(conditions)
+    assert all(np.array_equal(preds["colour histogram + SVM"][0][c], hist[c]) for c in hist)
+    assert calls == [("trained", "resnet18", 3, 0), ("random", "vgg16", 0, 20, 0.01),
+                     ("random", "vgg16", 1, 20, 0.01)]
+    assert [p["clean"][0] for p in preds["vgg16, random, final layer"]] == [0, 1]
+
+
+def test_first_layer_agreement_is_the_three_layers_measured_alone():
+    x = random_images(5, 16, 16, seed=6)
+    net, model = tiny_net(k=12, seed=3), tiny_cnn()
+    got = bg.first_layer_agreement(x, net, model, max_filters=8)
+    assert list(got) == ["random network (raw [0, 1] pixels)", "random filters, centred pixels",
+                         "trained CNN (after batch norm)"]
+    w, b = net.conv_weight[:8], net.conv_bias[:8]
+    np.testing.assert_array_equal(got["random network (raw [0, 1] pixels)"],
+                                  bg.mean_colour_agreement(x, w, b, net.first_padding))
+    np.testing.assert_array_equal(
+        got["random filters, centred pixels"],
+        bg.mean_colour_agreement(x, w, b, net.first_padding, offset=0.5))
+    conv, norm = model.model.features[0], model.model.features[1]
+    with torch.no_grad():
+        expected = bg.mean_colour_agreement(bg.downsample(x, 2), conv.weight, None, 1,
+                                            offset=0.5, post=norm)
+    np.testing.assert_array_equal(got["trained CNN (after batch norm)"], expected)
+    assert len(got["trained CNN (after batch norm)"]) == 4  # the CNN's width
+    # fewer filters than max_filters: all of them
+    assert len(bg.first_layer_agreement(x, net, model)["random filters, centred pixels"]) == 12
+
+
+def test_blur_correlations_and_their_summary():
+    from rdsc.features import extract
+    x = random_images(20, 16, 16, seed=7)
+    net, model = tiny_net(k=10, seed=4), tiny_cnn()
+    got = bg.blur_correlations(x, net, model, name="test", device="cpu", cache=False)
+    blurred = bg.box_blur(x, 3)
+    f = [extract(net, im, device="cpu", progress=False)[:] for im in (x, blurred)]
+    np.testing.assert_allclose(got["random network: final features"],
+                               bg.column_correlations(*f))
+    np.testing.assert_allclose(got["trained CNN: hidden layer"],
+                               bg.column_correlations(bg.cnn_embedding(model, x),
+                                                      bg.cnn_embedding(model, blurred)))
+    assert bg.correlation_summary([0.95, 0.6, 0.99, 0.2, 0.85, 0.9]) == {
+        "units": 6, "median correlation, image vs blurred": pytest.approx(0.875),
+        "share of units with r > 0.9 (%)": pytest.approx(100 * 2 / 6)}  # 0.9 is not above
+
+
+def test_database_versions():
+    images = random_images(4, 8, 8, seed=8)
+    centre = bg.centre_mask(8, 8)
+    versions = bg.database_versions(images, centre)
+    assert list(versions) == ["as it is", "ring grey", "grayscale"]
+    assert versions["as it is"] is images
+    grey = bg.grey_level(images)
+    assert (versions["ring grey"][:, :, ~centre] == grey).all()
+    assert torch.equal(versions["ring grey"][:, :, centre], images[:, :, centre])
+    assert torch.equal(versions["grayscale"], bg.grayscale(images))
+
+
+def test_retrieval_precision_per_network_and_for_the_histogram():
+    from rdsc.features import extract
+    images, labels = random_images(12, 16, 16, seed=9), np.repeat(np.arange(3), 4)
+    versions = bg.database_versions(images, bg.centre_mask(16, 16))
+    nets = {2018: tiny_net(seed=1), 2019: tiny_net(seed=2)}
+    precision, features = bg.retrieval_precision(nets, versions, labels, 3, device="cpu",
+                                                 cache=False)
+    assert list(precision) == [("random network", v) for v in versions] + [
+        ("colour histogram", v) for v in versions]
+    assert precision["random network", "grayscale"].shape == (2, 12)
+    assert precision["colour histogram", "ring grey"].shape == (1, 12)
+    assert list(features) == [2018, 2019]
+    for row, (seed, net) in enumerate(nets.items()):
+        f = extract(net, versions["ring grey"], device="cpu", progress=False)[:]
+        np.testing.assert_array_equal(precision["random network", "ring grey"][row],
+                                      bg.precision_at(f, labels, 3))
+        np.testing.assert_array_equal(features[seed],
+                                      extract(net, images, device="cpu", progress=False)[:])
+    np.testing.assert_array_equal(precision["colour histogram", "grayscale"][0],
+                                  bg.precision_at(bg.colour_histograms(versions["grayscale"]),
+                                                  labels, 3))
+
+
+def test_precision_rows_and_drops():
+    rng = np.random.default_rng(0)
+    base = rng.random((2, 30))
+    precision = {("random network", "as it is"): base,
+                 ("random network", "ring grey"): base - 0.1,
+                 ("colour histogram", "as it is"): base[:1],
+                 ("colour histogram", "grayscale"): base[:1]}
+    rows = bg.precision_rows(precision, n_boot=50, n=5)
+    assert [(r["representation"], r["database"]) for r in rows] == list(precision)
+    assert rows[1]["precision@5 (%)"] == pytest.approx(100 * (base.mean() - 0.1))
+    assert rows[1]["low"] < rows[1]["precision@5 (%)"] < rows[1]["high"]
+    drops = bg.precision_drops(precision, n_boot=50)
+    assert list(drops) == [("random network", "ring grey"), ("colour histogram", "grayscale")]
+    # paired: the same resampled images on both sides, so a constant drop has no spread
+    assert drops["random network", "ring grey"] == pytest.approx((0.1, 0.1, 0.1))
+    assert drops["colour histogram", "grayscale"] == (0.0, 0.0, 0.0)

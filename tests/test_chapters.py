@@ -60,6 +60,23 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
 
 
 @pytest.mark.parametrize("params,message", [
+    ({"seeds": [2018, 2018]}, "seeds: give at least one network seed, each once"),
+    ({"seeds": []}, "seeds: give at least one network seed, each once"),
+])
+def test_background_refuses_repeated_or_no_seeds_before_any_work(params, message, tmp_path):
+    # a repeated seed would count one network twice in the intervals (and once on Corel)
+    import papermill
+    source = ROOT / "chapters" / "08_background.md"
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        run(source, tmp_path / "08.ipynb", {"profile": "smoke", **params}, timeout=120)
+    assert message in str(failed.value)
+    executed = json.loads((tmp_path / "08.ipynb").read_text())
+    ran = [c for c in executed["cells"] if c["cell_type"] == "code"
+           and c.get("execution_count") is not None]
+    assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run
+
+
+@pytest.mark.parametrize("params,message", [
     ({"C": -1.0}, "C must be a positive number, got -1.0"),
     ({"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ({"datasets": ["corel"]}, "datasets must be a non-empty list of"),
