@@ -116,9 +116,16 @@ def margin(res: dict) -> str:
                     growing, "not shown"))
                 text += (f"; from k = {int(c['growth from k']):,}: x{c['growth']:.2f} "
                          f"({c['growth low']:.2f} to {c['growth high']:.2f}): {growing}")
+            elif "growth" in c:  # measured for, but fewer than two k were hard margins
+                verdicts.append("not shown")
+                text += "; growth with k not measured (fewer than two k separate)"
         else:
             verdicts.append("supported" if word == "wider" else "contradicted")
             text += f" ({word}; direction only, no interval)"
+        noise = [r for r in res["margins"] if r["dataset"] == name
+                 and r["space"] == "noise" and r["dimension"] == top["dimension"]]
+        if noise:  # the control: what the same number of dimensions gives without content
+            text += f"; Gaussian noise of that k: {noise[0]['mean margin']:.4f}"
         parts.append(text)
     return f"{overall(verdicts)}: " + "; ".join(parts)
 

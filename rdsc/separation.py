@@ -180,19 +180,34 @@ def _unit_features(features, k: int, device=None) -> np.ndarray:
 def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=None):
     """Mean and smallest one-vs-rest margin and training accuracy of the SVM on unit-scaled
     pixels and on the first ``k`` features for each ``k`` (a list of dicts)."""
-    from rdsc.classify import LinearSVM
     y = np.asarray(labels)
     spaces = [("pixels", images[0].numel(), lambda: _unit_pixels(images, device))]
     spaces += [("features", k, lambda k=k: _unit_features(features, k, device)) for k in ks]
-    rows = []
-    for space, dim, unit in spaces:
-        Xs = unit()
-        svm = LinearSVM(C=C, device=device).fit(Xs, y)
-        m = svm_margins(svm)
-        rows.append({"space": space, "dimension": dim, "mean margin": float(m.mean()),
-                     "min margin": float(m.min()),
-                     "train accuracy": float((svm.predict(Xs) == y).mean())})
-    return rows
+    return [_margin_row(space, dim, unit(), y, C, device) for space, dim, unit in spaces]
+
+
+def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
+                device=None) -> dict:
+    """One row of :func:`margin_rows`: the SVM fitted on ``X`` (N x d, unit-scaled)."""
+    from rdsc.classify import LinearSVM
+    svm = LinearSVM(C=C, device=device).fit(X, y)
+    m = svm_margins(svm)
+    return {"space": space, "dimension": dim, "mean margin": float(m.mean()),
+            "min margin": float(m.min()),
+            "train accuracy": float((svm.predict(X) == y).mean())}
+
+
+def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None) -> list[dict]:
+    """The control for the margin: rows of :func:`margin_rows` (space ``"noise"``) for
+    i.i.d. Gaussian "features" of the same images' labels, the first ``k`` of
+    ``max(ks)`` columns for each ``k`` (nested, like the network's features), unit-scaled
+    the same way. Noise carries no information about the classes, so whatever margin it
+    reaches, and however that grows with k, comes from the number of dimensions alone."""
+    y = np.asarray(labels)
+    gen = np.random.default_rng(seed)
+    noise = gen.standard_normal((len(y), max(ks)), dtype=np.float32)
+    return [_margin_row("noise", k, gram_rows(unit_scale(noise[:, :k]), device=device),
+                        y, C, device) for k in ks]
 
 
 def resampled_margins(spaces, labels, C: float, n_boot: int = 10, seed: int = 0,
@@ -271,7 +286,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     (:func:`paired_ratio`: ``ratio``, ``low``, ``high``, ``resamples``, ``pixels widen``,
     ``features widen``), and the growth with k, the margin at ``k`` over that at the
     smallest k that separates the training images (``growth from k``, ``growth``,
-    ``growth low``, ``growth high``; NaN when no smaller k separates them).
+    ``growth low``, ``growth high``; NaN unless ``k`` and a smaller k of ``rows``
+    separate them).
 
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
@@ -364,7 +380,8 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     growing = None if comparison is None else growth_word(comparison)
     if growing is not None:
         k_from, k = int(comparison["growth from k"]), int(top["dimension"])
-        trend = (f"From k = {k_from:,}, the smallest k that separates the training images, "
+        trend = (f"From k = {k_from:,}, the smallest k tried that separates the training "
+                 f"images, "
                  f"to k = {k:,} the hard margin "
                  + {"grows": "grows", "shrinks": "shrinks",
                     "undecided": "is undecided between growing and shrinking"}[growing]
@@ -384,6 +401,55 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} (training accuracy "
             f"{top['train accuracy']:.3f}) against {pixels['mean margin']:.4f} on pixels "
             f"(training accuracy {pixels['train accuracy']:.3f}): {vs}. {trend}")
+
+
+def noise_reading(margins) -> str:
+    """The chapter's sentence on the noise control (:func:`noise_margin_rows`) for one
+    dataset's margin rows: noise's margin at the largest k against the features' and the
+    pixels', and, where noise and features both separate the training images at two k,
+    how each margin grows between them. Empty without noise rows."""
+    rows = _records(margins)
+    noise = {int(r["dimension"]): r for r in rows if r["space"] == "noise"}
+    if not noise:
+        return ""
+    top, pixels, _ = largest_k_against_pixels(rows)
+    k = int(top["dimension"])
+    z = noise[k]
+    text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
+            f"about the classes, fits the same labels with training accuracy "
+            f"{z['train accuracy']:.3f} and a mean margin of {z['mean margin']:.4f}, against "
+            f"{top['mean margin']:.4f} for the features and {pixels['mean margin']:.4f} for "
+            f"pixels")
+    if z["train accuracy"] < 1.0 and top["train accuracy"] == 1.0:
+        text += (": noise does not separate them where the features do, so the features' "
+                 "separability is more than the number of dimensions gives.")
+    elif z["mean margin"] > top["mean margin"]:
+        text += (": wider than the features' margin. On the training images, a wide margin "
+                 "comes with the number of dimensions, and is not by itself evidence that a "
+                 "representation carries information about the classes.")
+    else:
+        text += (": narrower, so the features' margin is wider than the number of "
+                 "dimensions alone gives.")
+    hard = sorted(d for d, r in noise.items() if r["train accuracy"] == 1.0 and d < k
+                  and any(f["space"] == "features" and int(f["dimension"]) == d
+                          and f["train accuracy"] == 1.0 for f in rows))
+    if hard and z["train accuracy"] == 1.0 and top["train accuracy"] == 1.0:
+        k_from = hard[0]
+        f_from = next(f for f in rows if f["space"] == "features"
+                      and int(f["dimension"]) == k_from)
+        g_noise = z["mean margin"] / noise[k_from]["mean margin"]
+        g_feat = top["mean margin"] / f_from["mean margin"]
+        if g_feat > 1 and g_noise >= g_feat:
+            said = ("noise's grows as much or more, so growth with k is what added "
+                    "dimensions do to the margin, with or without information in them.")
+        elif g_feat > 1:
+            said = "the features' margin grows faster than noise's."
+        else:
+            said = "the features' margin does not grow between them."
+        text += (f" From k = {k_from:,} to k = {k:,}, where both separate the training "
+                 f"images, noise's margin changes by x{g_noise:.2f} and the features' by "
+                 f"x{g_feat:.2f} on this sample: {said}")
+    return text
 
 
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:

@@ -116,8 +116,16 @@ def test_every_summary_reads_its_chapters_results():
     separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
                                            "growth high": 0.9})
     assert headlines.margin(separation).startswith("mixed: ")
-    separation["margin_ratios"][0].update({"growth": float("nan")})  # not measured
+    separation["margin_ratios"][0].update({"growth": float("nan")})  # not measurable
+    assert headlines.margin(separation).startswith("partly supported: ")
+    assert headlines.margin(separation).endswith(
+        "; growth with k not measured (fewer than two k separate)")
+    del separation["margin_ratios"][0]["growth"]  # saved before growth was measured
     assert headlines.margin(separation).startswith("supported: ")
+    # the noise control, where saved, is quoted at the same k (not at another k)
+    separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": d,
+                               "mean margin": m} for d, m in ((100, 0.5), (3000, 0.0284))]
+    assert headlines.margin(separation).endswith("; Gaussian noise of that k: 0.0284")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,
