@@ -369,6 +369,14 @@ def resize_images(images, size: int | None = None, crop: int | None = None) -> t
     return x
 
 
+def resized_uint8(images, size: int, crop: int | None = None) -> torch.Tensor:
+    """uint8 images ``N x 3 x H x W`` -> their centre ``crop`` x ``crop`` (when given),
+    resized (antialiased) to ``size`` x ``size``, as uint8 again: the input of a small
+    CNN trained on uint8 images of that size."""
+    resized = resize_images(resize_images(images, crop=crop), size)
+    return (resized * 255).round().to(torch.uint8)
+
+
 def penultimate(model) -> Callable[[torch.Tensor], torch.Tensor]:
     """The function ``x -> N x d`` last hidden layer of a trained network.
 

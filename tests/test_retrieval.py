@@ -325,3 +325,16 @@ def test_precision_at_zero_and_more_relevant_than_ranked_are_refused():
     ranking = rt.rank(np.random.default_rng(0).random((6, 3)), np.arange(6) % 2)
     with pytest.raises(ValueError, match="positive integers"):
         rt.query_metrics(ranking, ks=(0, 1))  # P@0 was inf
+
+
+def test_resized_uint8_crops_the_centre_then_resizes():
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2, 3, 20, 20), generator=gen, dtype=torch.uint8)
+    same = rt.resized_uint8(images, 20)
+    assert same.dtype == torch.uint8 and torch.equal(same, images)  # nothing to do
+    centre = rt.resized_uint8(images, 12, crop=12)
+    assert torch.equal(centre, images[..., 4:16, 4:16])  # the centre, not a corner
+    small = rt.resized_uint8(images, 5, crop=10)
+    expected = rt.resize_images(images[..., 5:15, 5:15], 5)  # crop first, then resize
+    assert small.shape == (2, 3, 5, 5)
+    assert torch.equal(small, (expected * 255).round().to(torch.uint8))
