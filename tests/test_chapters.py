@@ -59,36 +59,25 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
         shutil.copyfile(out, EXECUTED / out.name)
 
 
-@pytest.mark.parametrize("params,message", [
-    ({"seeds": [2018, 2018]}, "seeds: give at least one network seed, each once"),
-    ({"seeds": []}, "seeds: give at least one network seed, each once"),
+@pytest.mark.parametrize("chapter,params,message", [
+    # chapter 5: a bad C failed only after the ratios' minutes of work
+    ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
+    ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
+    ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
+    # chapter 8: a repeated seed would count one network twice in the intervals
+    ("08_background", {"seeds": [2018, 2018]},
+     "seeds: give at least one network seed, each once"),
+    ("08_background", {"seeds": []}, "seeds: give at least one network seed, each once"),
 ])
-def test_background_refuses_repeated_or_no_seeds_before_any_work(params, message, tmp_path):
-    # a repeated seed would count one network twice in the intervals (and once on Corel)
+def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message, tmp_path):
+    # a careless rerun fails in the set-up cell, before any of the chapter's work
     import papermill
-    source = ROOT / "chapters" / "08_background.md"
+    out = tmp_path / f"{chapter}.ipynb"
     with pytest.raises(papermill.PapermillExecutionError) as failed:
-        run(source, tmp_path / "08.ipynb", {"profile": "smoke", **params}, timeout=120)
+        run(ROOT / "chapters" / f"{chapter}.md", out, {"profile": "smoke", **params},
+            timeout=120)
     assert message in str(failed.value)
-    executed = json.loads((tmp_path / "08.ipynb").read_text())
-    ran = [c for c in executed["cells"] if c["cell_type"] == "code"
-           and c.get("execution_count") is not None]
-    assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run
-
-
-@pytest.mark.parametrize("params,message", [
-    ({"C": -1.0}, "C must be a positive number, got -1.0"),
-    ({"datasets": "cifar10"}, "datasets must be a non-empty list of"),
-    ({"datasets": ["corel"]}, "datasets must be a non-empty list of"),
-])
-def test_separation_refuses_bad_parameters_before_any_work(params, message, tmp_path):
-    # a careless rerun fails in the set-up cell, not after the ratios' minutes of work
-    import papermill
-    source = ROOT / "chapters" / "05_separation.md"
-    with pytest.raises(papermill.PapermillExecutionError) as failed:
-        run(source, tmp_path / "05.ipynb", {"profile": "smoke", **params}, timeout=120)
-    assert message in str(failed.value)
-    executed = json.loads((tmp_path / "05.ipynb").read_text())
+    executed = json.loads(out.read_text())
     ran = [c for c in executed["cells"] if c["cell_type"] == "code"
            and c.get("execution_count") is not None]
     assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run
