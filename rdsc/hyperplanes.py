@@ -71,3 +71,109 @@ def occupied_cells(patches: torch.Tensor, weights: torch.Tensor, biases: torch.T
         codes.append(np.packbits(signs, axis=1))
     codes = np.concatenate(codes)
     return len(np.unique(codes.view(np.dtype((np.void, codes.shape[1])))))
+
+
+def counted_features(patches: torch.Tensor, weights: torch.Tensor,
+                     biases: torch.Tensor) -> torch.Tensor:
+    """:func:`fraction_feature` for every hyperplane: ``N x k`` float64, by counting.
+
+    ``patches``: ``N x P x d``; ``weights``: ``k x ...`` (``d`` elements each); ``biases``:
+    ``k``. Equal to the first layer's features (``L = 0``) when the identity holds.
+    """
+    return torch.stack([fraction_feature(patches, w, float(b))
+                        for w, b in zip(weights, biases)], dim=1)
+
+
+def patches_on_hyperplanes(patches: torch.Tensor, weights: torch.Tensor,
+                           biases: torch.Tensor) -> int:
+    """How many (patch, hyperplane) pairs have the patch exactly on the hyperplane: where
+    ``sign`` gives 0 and a patch counts for neither side."""
+    return int(sum(int(side_counts(patches, w, float(b))["on"].sum())
+                   for w, b in zip(weights, biases)))
+
+
+def identity_reading(n_differ: int, on_plane: int) -> str:
+    """The chapter's verdict on the counting identity, from the number of features that
+    differ between counting and the network and the number of patches on a hyperplane."""
+    if n_differ == 0 and on_plane == 0:
+        return "the identity holds for every image and every feature here"
+    if n_differ == 0:
+        return ("counting and the network agree everywhere; the patches on a hyperplane "
+                "count for neither side in both, as the sum of signs says")
+    return ("counting and the network disagree here, so something in this run breaks the "
+            "identity (the tests of `rdsc.hyperplanes` check it on their own cases)")
+
+
+def distinct_patches(patches: torch.Tensor, chunk: int = 500) -> int:
+    """How many distinct patches there are among ``patches`` (``... x d``, pixel values
+    ``j / 255``), compared exactly as the 8-bit pixels they come from.
+
+    Raises ``ValueError`` for values that are not ``j / 255``: rounding them to bytes would
+    merge patches that differ.
+    """
+    import numpy as np
+    flat = patches.reshape(-1, patches.shape[-1])
+    parts = []
+    for p in flat.split(chunk):
+        scaled = p.double() * 255
+        as_int = scaled.round()
+        if not torch.allclose(scaled, as_int, rtol=0, atol=1e-6) or (
+                len(p) and (as_int.min() < 0 or as_int.max() > 255)):
+            raise ValueError("distinct_patches counts patches of 8-bit pixels scaled to "
+                             "[0, 1] (values j / 255); these patches hold other values "
+                             "(normalised images?): pass images / 255 before normalising")
+        parts.append(as_int.to(torch.uint8).numpy())
+    codes = np.ascontiguousarray(np.concatenate(parts))
+    return len(np.unique(codes.view(np.dtype((np.void, codes.shape[1])))))
+
+
+def cells_reading(n_cells_occupied: int, n_distinct: int) -> str:
+    """The chapter's sentence on how many of the distinct patches the hyperplanes' cells
+    tell apart (``n_cells_occupied / n_distinct``)."""
+    covered = n_cells_occupied / n_distinct
+    if covered > 0.9:
+        return (f"that is {covered:.0%} of the distinct patches: the hyperplanes already "
+                "tell apart nearly every patch the data contains")
+    return (f"that is {covered:.0%} of the distinct patches: many distinct patches still "
+            "share a cell, and more hyperplanes split them further")
+
+
+def separation_auc(values, positive):
+    """Per feature, the ROC AUC of thresholding it, on whichever side separates better
+    (0.5: chance, 1: a threshold separates the two classes).
+
+    ``values``: ``N x k``; ``positive``: ``N`` booleans, both classes present. Returns
+    ``k`` AUCs in [0.5, 1] (ties count half, through average ranks).
+    """
+    import numpy as np
+    from scipy.stats import rankdata
+    values, positive = np.asarray(values), np.asarray(positive, dtype=bool)
+    if values.ndim != 2 or len(values) != len(positive):
+        raise ValueError(f"values must be N x k with one label per row; got shape "
+                         f"{values.shape} and {len(positive)} labels")
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    if n1 == 0 or n0 == 0:
+        raise ValueError("separation_auc needs images of both classes")
+    ranks = rankdata(values, axis=0)
+    a = (ranks[positive].sum(0) - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return np.maximum(a, 1 - a)
+
+
+def shuffled_best_auc(values, positive, n_shuffles: int = 20, seed: int = 0) -> float:
+    """The median, over ``n_shuffles`` random permutations of the labels, of the best
+    :func:`separation_auc` among the features: how high the best of k features gets by
+    chance alone."""
+    import numpy as np
+    gen = np.random.default_rng(seed)
+    positive = np.asarray(positive, dtype=bool)
+    return float(np.median([separation_auc(values, gen.permutation(positive)).max()
+                            for _ in range(int(n_shuffles))]))
+
+
+def auc_reading(best: float, first: str = "airplanes", second: str = "frogs") -> str:
+    """The chapter's verdict on the best single-feature AUC between two classes."""
+    if best < 0.9:
+        return f"no single random hyperplane separates {first} from {second}"
+    return ("on these images the best single features separate the two classes well, "
+            "though the shuffled labels show how much of that a maximum over many features "
+            "gets by chance")

@@ -4,7 +4,12 @@ import math
 import pytest
 import torch
 
-from rdsc.hyperplanes import fraction_feature, image_patches, n_cells, occupied_cells, side_counts
+import numpy as np
+
+from rdsc.hyperplanes import (counted_features, distinct_patches, fraction_feature,
+                              identity_reading, image_patches, n_cells, occupied_cells,
+                              patches_on_hyperplanes, separation_auc, shuffled_best_auc,
+                              side_counts)
 from rdsc.network import RandomDepthwiseSignNet
 
 
@@ -83,3 +88,55 @@ def test_receptive_field_matches_a_linear_probe():
         h[0, 0, c, c].backward()
         rows = torch.nonzero(x.grad[0, 0].abs().sum(1))
         assert int(rows.max() - rows.min() + 1) == field, dataset
+
+
+def test_counted_features_are_the_first_layer():
+    net = RandomDepthwiseSignNet(7, n_blocks=0).double()
+    x = images(3)
+    patches = image_patches(x, 5, 1)
+    assert torch.equal(counted_features(patches, net.conv_weight, net.conv_bias), net(x))
+    assert patches_on_hyperplanes(patches, net.conv_weight, net.conv_bias) == 0
+
+
+def test_patches_on_hyperplanes_counts_every_pair():
+    patches = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]], dtype=torch.float64)
+    weights = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    # x = 0 holds patches 2 and 3; y = 0 holds patches 1 and 3
+    assert patches_on_hyperplanes(patches, weights, torch.zeros(2)) == 4
+    assert "neither side" in identity_reading(0, 4)
+    assert "disagree" in identity_reading(1, 0)
+
+
+def test_distinct_patches_compares_the_pixels_exactly():
+    x = images(2, size=8)
+    x[1] = x[0]                          # the second image repeats the first
+    patches = image_patches(x, 3, 0)     # 2 x 36 x 27
+    assert distinct_patches(patches) == len(torch.unique(patches[0], dim=0))
+    assert distinct_patches(patches, chunk=7) == distinct_patches(patches)
+    # one pixel one level brighter makes the patches that hold it distinct
+    y = x.clone()
+    y[1, 0, 0, 0] = (y[1, 0, 0, 0] * 255 + (1 if y[1, 0, 0, 0] < 1 else -1)) / 255
+    assert distinct_patches(image_patches(y, 3, 0)) == distinct_patches(patches) + 1
+    with pytest.raises(ValueError, match="j / 255"):
+        distinct_patches((patches - 0.5) / 0.25)    # normalised: rounding would merge
+
+
+def test_separation_auc():
+    values = np.array([[0.1, 5.0, 1.0], [0.2, 4.0, 1.0], [0.3, 3.0, 1.0], [0.4, 2.0, 1.0]])
+    positive = np.array([False, False, True, True])
+    # feature 0 separates upwards, feature 1 downwards (either side counts), 2 is constant
+    assert separation_auc(values, positive).tolist() == [1.0, 1.0, 0.5]
+    mixed = np.array([[1.0], [3.0], [2.0], [4.0]])     # one pair out of order of four
+    assert separation_auc(mixed, positive)[0] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="both classes"):
+        separation_auc(values, np.ones(4, bool))
+    with pytest.raises(ValueError, match="one label per row"):
+        separation_auc(values, positive[:3])
+
+
+def test_shuffled_best_auc_is_near_chance_for_one_feature_and_grows_with_many():
+    gen = np.random.default_rng(0)
+    positive = np.arange(200) < 100
+    one = shuffled_best_auc(gen.standard_normal((200, 1)), positive, seed=1)
+    many = shuffled_best_auc(gen.standard_normal((200, 500)), positive, seed=1)
+    assert 0.5 <= one < 0.6 < many < 0.75
