@@ -259,6 +259,31 @@ class RandomDepthwiseSignNet(nn.Module):
         return ", ".join(f"{k}={v}" for k, v in self.config.items())
 
 
+@torch.no_grad()
+def layer_by_layer_features(net: RandomDepthwiseSignNet, images: torch.Tensor,
+                            dtype: torch.dtype = torch.float32, device=None,
+                            batch_size: int = 32):
+    """The plain network's features of uint8 ``images`` (``N x C x H x W``), computed in
+    ``dtype`` on ``device`` in batches of ``batch_size`` (its ``k x h x w`` maps of a whole
+    dataset would not fit in memory). ``net`` itself is left on its device and dtype.
+
+    Returns ``N x k`` float32 numpy, the dtype :func:`rdsc.features.extract` returns, so the
+    two compare exactly (float64 results are rounded to float32 once, at the end).
+    """
+    import copy
+
+    import numpy as np
+    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
+        raise TypeError("layer_by_layer_features takes uint8 images (0..255), as "
+                        "rdsc.data.load returns them; got "
+                        f"{getattr(images, 'dtype', type(images).__name__)}")
+    device = torch.device(device) if device is not None else net.conv_weight.device
+    model = copy.deepcopy(net).to(device=device, dtype=dtype)
+    parts = [model(b.to(device).to(dtype) / 255).float().cpu().numpy()
+             for b in images.split(int(batch_size))]
+    return np.concatenate(parts) if parts else np.zeros((0, net.n_features), np.float32)
+
+
 class RandomSignBlock(nn.Module):
     """One feature, written on its own: a 1-channel random block ending in global average
     pooling."""

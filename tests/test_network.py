@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from rdsc.network import PRESETS, IndependentBlocks, RandomDepthwiseSignNet
+from rdsc.network import (PRESETS, IndependentBlocks, RandomDepthwiseSignNet,
+                          layer_by_layer_features)
 
 
 def images(n=6, size=32, seed=0):
@@ -73,6 +74,25 @@ def test_same_features_for_every_batch_size():
     whole = net(x)
     parts = torch.cat([net(x[i:i + 2]) for i in range(0, 9, 2)])
     assert torch.equal(whole, parts)
+
+
+def test_layer_by_layer_features_in_batches_in_any_dtype():
+    net = RandomDepthwiseSignNet(16)
+    x = torch.randint(0, 256, (7, 3, 32, 32), generator=torch.Generator().manual_seed(1),
+                      dtype=torch.uint8)
+    whole = net(x.float() / 255).numpy()
+    got = layer_by_layer_features(net, x, batch_size=3)
+    assert got.dtype == np.float32 and np.array_equal(got, whole)
+    exact = layer_by_layer_features(net, x, dtype=torch.float64, batch_size=2)
+    assert exact.dtype == np.float32
+    assert np.array_equal(exact, net.double()(x.double() / 255).float().numpy())
+    assert net.conv_weight.dtype == torch.float64   # the caller's net, as it left it
+    net.float()
+    layer_by_layer_features(net, x[:2], dtype=torch.float64)
+    assert net.conv_weight.dtype == torch.float32   # not changed by the call
+    assert layer_by_layer_features(net, x[:0]).shape == (0, 16)
+    with pytest.raises(TypeError, match="uint8 images"):
+        layer_by_layer_features(net, x.float() / 255)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
