@@ -321,6 +321,14 @@ def test_noise_margin_rows_fit_nested_gaussian_columns_with_the_same_labels():
         svm = LinearSVM(C=100.0, device="cpu").fit(gram_rows(unit_scale(noise[:, :k])), y)
         assert row["mean margin"] == pytest.approx(float(svm_margins(svm).mean()), rel=1e-5)
     assert noise_margin_rows(y, [8, 64], C=100.0, seed=6, device="cpu") != rows
+    # a second call with the same labels returns the first's rows (fitted once), as copies
+    again = noise_margin_rows(y.copy(), [8, 64], C=100.0, seed=5, device="cpu")
+    assert again == rows and again[0] is not rows[0]
+    again[0]["mean margin"] = -1.0
+    assert noise_margin_rows(y, [8, 64], C=100.0, seed=5, device="cpu") == rows
+    # other labels, other fits
+    other = noise_margin_rows(np.roll(y, 1), [8, 64], C=100.0, seed=5, device="cpu")
+    assert other[0]["mean margin"] != rows[0]["mean margin"]
 
 
 def test_noise_reading_compares_the_control_at_the_same_k():
