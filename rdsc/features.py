@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -265,17 +266,24 @@ def _as_images(images) -> torch.Tensor:
                                                  x if low else x.float()) else None
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
-        _warn_if_not_unit_range(images)
+        _check_unit_range(images)
     return images
 
 
-def _warn_if_not_unit_range(images: torch.Tensor) -> None:
+def _check_unit_range(images: torch.Tensor) -> None:
+    """Refuse 0..255 pixels given as floats (whole numbers above 1: features of images 255
+    times too bright, a different network's); warn for other floats outside [0, 1]
+    (normalised images, say), on which the network is computed as given."""
     lo, hi = float(images.min()), float(images.max())
-    if lo < 0 or hi > 1:
-        import warnings
-        hint = " (0..255 pixels? pass uint8 images, or divide by 255)" if hi > 1.5 else ""
-        warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper"
-                      f"{hint}; computing the network on the values as given")
+    if (lo >= 0 and hi <= 1) or not (math.isfinite(lo) and math.isfinite(hi)):
+        return  # NaN and infinities: refused by the network's input check
+    if lo >= 0 and hi <= 255 and torch.equal(images, images.round()):
+        raise ValueError(f"float images hold whole numbers from {lo:g} to {hi:g}: 0..255 "
+                         "pixels given as floats? The network takes pixels in [0, 1]: pass "
+                         "the uint8 images, or divide by 255")
+    import warnings
+    warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper; "
+                  "computing the network on the values as given")
 
 
 def _check_step_sizes(batch_size, channel_chunk) -> None:

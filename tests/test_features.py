@@ -68,12 +68,21 @@ def test_non_integer_floats_take_the_float32_path():
     assert (np.asarray(extract(net, x, progress=False)) != net(x).numpy()).mean() < 1e-3
 
 
-@pytest.mark.parametrize("scale", ["0..255", "centred", "0..2"])
+def test_pixels_0_to_255_as_floats_are_refused():
+    """They once gave features of images 255 times too bright, with only a warning."""
+    net = RandomDepthwiseSignNet(64)
+    for x in (pixels(6).float(), pixels(6).double(), pixels(6).half()):
+        with pytest.raises(ValueError, match="0..255 pixels given as floats"):
+            extract(net, x, progress=False)
+
+
+@pytest.mark.parametrize("scale", ["centred", "0..2", "0..255 with fractions"])
 def test_floats_outside_unit_range_are_what_the_network_computes(scale):
     """Floats that are multiples of 1/255 beyond [0, 1] were once wrapped modulo 256."""
     net = RandomDepthwiseSignNet(64)
     q = pixels(6).float()
-    x = {"0..255": q, "centred": (q - 127) / 255, "0..2": 2 * q / 255}[scale]
+    x = {"centred": (q - 127) / 255, "0..2": 2 * q / 255,
+         "0..255 with fractions": q + 0.5}[scale]
     with pytest.warns(UserWarning, match="not \\[0, 1\\]"):
         fast = np.asarray(extract(net, x, progress=False))
     assert (fast != net(x).numpy()).mean() < 1e-3
