@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc import cnn
+from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
 
@@ -134,6 +135,10 @@ def random_net_target(train_images, train_labels, n_features: int, *, seed: int,
     return FeatureSVM.from_svm(net, svm, device=device)
 
 
+#: the trained targets :func:`trained_target` builds
+TRAINED_ARCHS = ("small", *DEEP_ARCHS)
+
+
 def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: int,
                    device=None, cache=True) -> nn.Module:
     """The trained classifier attacked beside the random network, on the CPU.
@@ -143,6 +148,8 @@ def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: 
     model cache serves it. Either comes from the model cache when trained before.
     ``train_images``: ``N x 3 x H x W``; ``train_labels``: ``N`` ints.
     """
+    if arch not in TRAINED_ARCHS:
+        raise ValueError(f"arch must be one of {TRAINED_ARCHS}, got {arch!r}")
     if arch == "small":
         return cnn.trained(train_images, train_labels, epochs=epochs, seed=seed, cache=cache,
                            device=device).cpu()

@@ -82,6 +82,21 @@ def _check_images(images: torch.Tensor, argument: str = "images") -> None:
               f"{tuple(getattr(images, 'shape', ()))}"
         raise TypeError(f"{argument} must be a uint8 tensor N x C x H x W (as rdsc.data.load "
                         f"returns), got {got}")
+    if len(images) == 0:
+        raise ValueError(f"{argument} holds no images")
+
+
+def _check_mask(mask, images: torch.Tensor, argument: str = "mask") -> None:
+    """A region is an ``H x W`` bool tensor of the images' size: a 0/1 integer mask would
+    be complemented bitwise by ``~`` (0 -> 255: every pixel), a 1-D one broadcast as
+    stripes."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError(f"{argument} must be a bool tensor H x W (as centre_mask and "
+                        f"ring_mask return), got {type(mask).__name__} "
+                        f"{getattr(mask, 'dtype', '')}")
+    if mask.shape != images.shape[2:]:
+        raise ValueError(f"{argument} shape {tuple(mask.shape)} must be the images' H x W "
+                         f"{tuple(images.shape[2:])}")
 
 
 def composite(images: torch.Tensor, donors: torch.Tensor, take: torch.Tensor) -> torch.Tensor:
@@ -91,18 +106,17 @@ def composite(images: torch.Tensor, donors: torch.Tensor, take: torch.Tensor) ->
     if images.shape != donors.shape:
         raise ValueError(f"images {tuple(images.shape)} and donors {tuple(donors.shape)} "
                          "must have the same shape")
-    if take.shape != images.shape[2:]:
-        raise ValueError(f"mask shape {tuple(take.shape)} must be the images' H x W "
-                         f"{tuple(images.shape[2:])}")
-    return torch.where(take.to(torch.bool), donors, images)
+    _check_mask(take, images)
+    return torch.where(take, donors, images)
 
 
 def fill(images: torch.Tensor, where: torch.Tensor, value: int) -> torch.Tensor:
     """``images`` with the pixels where ``where`` (``H x W`` bool) is True set to grey ``value``."""
     _check_images(images)
+    _check_mask(where, images)
     if not 0 <= int(value) <= 255:
         raise ValueError(f"value is a grey level: choose it in 0..255, got {value}")
-    return torch.where(where.to(torch.bool), torch.tensor(int(value), dtype=torch.uint8), images)
+    return torch.where(where, torch.tensor(int(value), dtype=torch.uint8), images)
 
 
 def choose_donors(labels, same_class: bool, seed: int = 0) -> np.ndarray:
@@ -148,6 +162,8 @@ def grayscale(images: torch.Tensor) -> torch.Tensor:
 def hue_rotation_matrix(degrees: float) -> torch.Tensor:
     """``3 x 3`` rotation of RGB space by ``degrees`` about the grey axis ``(1, 1, 1)/sqrt(3)``
     (Rodrigues' formula): greys stay, the mean of the three channels is kept."""
+    if not math.isfinite(float(degrees)):
+        raise ValueError(f"hue rotation: degrees must be a finite number, got {degrees!r}")
     t = math.radians(degrees)
     u = torch.full((3,), 1 / math.sqrt(3), dtype=torch.float64)
     cross = torch.tensor([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]],
@@ -476,6 +492,8 @@ def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, t
     """The three versions of a retrieval database the chapter searches, each within itself:
     ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey) and
     ``grayscale``."""
+    _check_images(images)
+    _check_mask(centre, images, "centre")
     grey = grey_level(images)
     return {"as it is": images, "ring grey": fill(images, ~centre, grey),
             "grayscale": grayscale(images)}

@@ -25,13 +25,80 @@ PROFILES = ("smoke", "quick", "paper")
 
 
 def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
-    """The settings of ``profile`` from ``table``, with the non-``None`` ``overrides`` on top."""
+    """The settings of ``profile`` from ``table``, with the non-``None`` ``overrides`` on top.
+
+    A setting that is a whole number in the table (a count: images, features, epochs,
+    queries...) takes only a whole number as override, at least 1 (or the table's smallest
+    value, when that is 0): ``2.5`` or ``-5`` is refused here, before any work, rather than
+    truncated or failing deep inside the chapter.
+    """
     if profile not in PROFILES or profile not in table:
         raise ValueError(f"profile must be one of {', '.join(p for p in PROFILES if p in table)} "
                          f"(got {profile!r}); set it in the parameters cell or with RDSC_PROFILE")
     chosen = dict(table[profile])
-    chosen.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        known = [row[key] for row in table.values() if row.get(key) is not None]
+        if known and all(_is_whole(v) for v in known):
+            whole_number(key, value, at_least=min(1, *known))
+        chosen[key] = value
     return chosen
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def whole_number(name: str, value, at_least: int = 1) -> int:
+    """``value`` if it is an integer ``>= at_least``, else a ``ValueError`` naming the
+    parameter (for a chapter's parameters cell)."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
+        raise ValueError(f"{name} must be a whole number of at least {at_least}, got {value!r}")
+    return int(value)
+
+
+def positive_number(name: str, value) -> float:
+    """``value`` as a float if it is finite and above 0 (an SVM penalty ``C``, a step), else
+    a ``ValueError`` naming the parameter."""
+    import math
+    import numbers
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def seed_list(name: str, seeds) -> list[int]:
+    """``seeds`` if it is a non-empty list of distinct seeds (whole numbers >= 0), else a
+    ``ValueError``: a repeated seed would count one network twice in an interval."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"{name}: give at least one network seed, each once (three or more "
+                         f"for the intervals), got {seeds!r}")
+    checked = [whole_number(f"each of {name}", s, at_least=0) for s in seeds]
+    if len(set(checked)) < len(checked):
+        raise ValueError(f"{name}: give at least one network seed, each once (three or more "
+                         f"for the intervals), got {seeds!r}")
+    return checked
+
+
+def one_of(name: str, value, allowed):
+    """``value`` if it is one of ``allowed``, else a ``ValueError`` that lists them."""
+    if value not in list(allowed):
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def chosen_from(name: str, values, allowed) -> list:
+    """``values`` if it is a non-empty list of distinct members of ``allowed``, else a
+    ``ValueError`` that lists them."""
+    allowed = list(allowed)
+    if (isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values
+            or any(v not in allowed for v in values) or len(set(values)) < len(values)):
+        raise ValueError(f"{name} must be a non-empty list of distinct names among {allowed}, "
+                         f"got {values!r}")
+    return list(values)
 
 
 @dataclass
@@ -77,8 +144,9 @@ def start(profile: str, table: dict[str, dict], *, seed: int | None = None, devi
     cfg = settings(profile, table, **overrides)
     device = torch.device(device) if device is not None else default_device()
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+        # numpy's generators, seeded from it in places, take no negative seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
         torch.manual_seed(seed)
     sns.set_theme(style="whitegrid")
     import pandas as pd

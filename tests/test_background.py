@@ -58,6 +58,22 @@ def test_composite_and_fill_reject_bad_input():
         bg.composite(a.float(), a, bg.ring_mask(8, 8))
     with pytest.raises(ValueError, match="grey level"):
         bg.fill(a, bg.ring_mask(8, 8), 300)
+    centre = bg.centre_mask(8, 8)
+    # a 0/1 integer mask: ~ would complement it bitwise and grey every pixel
+    for bad in (centre.to(torch.uint8), centre.long(), centre.numpy()):
+        with pytest.raises(TypeError, match="bool tensor H x W"):
+            bg.fill(a, bad, 100)
+        with pytest.raises(TypeError, match="bool tensor H x W"):
+            bg.database_versions(a, bad)
+    for bad in (centre[4], centre[4:5], bg.centre_mask(4, 4)):  # would broadcast as stripes
+        with pytest.raises(ValueError, match="must be the images' H x W"):
+            bg.fill(a, bad, 100)
+        with pytest.raises(ValueError, match="must be the images' H x W"):
+            bg.database_versions(a, bad)
+    with pytest.raises(ValueError, match="holds no images"):
+        bg.database_versions(a[:0], centre)
+    with pytest.raises(ValueError, match="finite"):
+        bg.rotate_hue(a, float("nan"))
 
 
 def test_fill_sets_only_the_region():

@@ -230,8 +230,40 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     assert mpl.rcParams["axes.grid"]  # seaborn's whitegrid, not the dark theme set before
     with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
         book.start("paper", table)
-    with pytest.raises(ValueError, match="seed must be an integer"):
-        book.start("smoke", table, seed=1.5)
+    for bad in (1.5, -1, True):
+        with pytest.raises(ValueError, match="seed must be an integer of at least 0"):
+            book.start("smoke", table, seed=bad)
+
+
+def test_counts_in_the_settings_take_only_whole_numbers():
+    table = {"smoke": {"n": 10, "arch": "small", "k": None, "ks": [1, 2], "zero": 0},
+             "quick": {"n": 100, "arch": None, "k": 5, "ks": [3], "zero": 2}}
+    assert book.settings("smoke", table, n=3, k=7, zero=0)["zero"] == 0
+    for key, bad in (("n", 2.5), ("n", 0), ("n", -5), ("n", True), ("n", "3"), ("k", 0),
+                     ("zero", -1)):
+        with pytest.raises(ValueError, match=f"{key} must be a whole number of at least"):
+            book.settings("smoke", table, **{key: bad})
+    assert book.settings("smoke", table, arch="vgg", ks=[4])["ks"] == [4]  # not counts
+
+
+def test_parameter_checks_name_the_parameter():
+    assert book.whole_number("n", np.int64(3)) == 3
+    assert book.positive_number("C", 0.005) == 0.005
+    for bad in (0, -1, float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match="C must be a positive number"):
+            book.positive_number("C", bad)
+    assert book.seed_list("seeds", [0, 3]) == [0, 3]
+    for bad in ([], [1, 1], "2018", 2018, [-1], [1.5]):
+        with pytest.raises(ValueError, match="seeds"):
+            book.seed_list("seeds", bad)
+    assert book.one_of("arch", "b", ("a", "b")) == "b"
+    with pytest.raises(ValueError, match=r"arch must be one of \['a', 'b'\], got 'B'"):
+        book.one_of("arch", "B", ("a", "b"))
+    assert book.chosen_from("datasets", ["b"], ["a", "b"]) == ["b"]
+    for bad in ([], "a", ["c"], ["a", "a"]):
+        with pytest.raises(ValueError, match=r"datasets must be a non-empty list of distinct "
+                                             r"names among \['a', 'b'\]"):
+            book.chosen_from("datasets", bad, ["a", "b"])
 
 
 def test_chapter_split_loads_each_split_once(monkeypatch):

@@ -64,10 +64,18 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
+    # a negative seed failed in numpy after the margins' fits (chapter 7: after the attacks)
+    ("05_separation", {"seed": -1}, "seed must be an integer of at least 0, got -1"),
+    # chapter 7: a misspelt target failed after the random network's features
+    ("07_adversarial", {"trained_arch": "Small"}, "trained_arch must be one of ['small', 'vgg16'"),
+    ("07_adversarial", {"budget": 0}, "budget must be a whole number of at least 1, got 0"),
     # chapter 8: a repeated seed would count one network twice in the intervals
     ("08_background", {"seeds": [2018, 2018]},
      "seeds: give at least one network seed, each once"),
     ("08_background", {"seeds": []}, "seeds: give at least one network seed, each once"),
+    # no datasets died in pandas; a NaN hue turned the hue-rotated images black
+    ("08_background", {"datasets": []}, "datasets must be a non-empty list of distinct"),
+    ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a finite number"),
 ])
 def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message, tmp_path):
     # a careless rerun fails in the set-up cell, before any of the chapter's work
