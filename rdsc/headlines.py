@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 
 from rdsc import book, record
-from rdsc.separation import growth_word, largest_k_against_pixels, margin_word
+from rdsc.separation import (check_compared_at, growth_word, largest_k_against_pixels,
+                             margin_word)
 
 
 def _pct(x: float) -> str:
@@ -79,7 +80,7 @@ def separation(res: dict) -> str:
     k = max(res["settings"]["ks"])
     space = f"features, k={k}"
     parts, verdicts = [], []
-    for name in res["datasets"]:
+    for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
         d = next(r for r in res["ratio_differences"]
                  if r["dataset"] == name and r["space"] == space)
@@ -97,7 +98,7 @@ def margin(res: dict) -> str:
     smallest separating k, per dataset, judged on the sample and its bootstrap resamples
     (results saved before the chapter fitted resamples: the width's direction alone)."""
     parts, verdicts = [], []
-    for name in res["datasets"]:
+    for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         top, pixels, word = largest_k_against_pixels(
             [r for r in res["margins"] if r["dataset"] == name])
         text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
@@ -105,6 +106,7 @@ def margin(res: dict) -> str:
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
         if compared:
             c = compared[0]
+            check_compared_at(c, top)
             word = margin_word(c)
             verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
                 word, "not shown"))

@@ -177,9 +177,25 @@ def _unit_features(features, k: int, device=None) -> np.ndarray:
     return gram_rows(unit_scale(features.columns(k)[:]), device=device)
 
 
+def _check_ks(ks, largest: int | None = None) -> list[int]:
+    """``ks`` as distinct whole numbers >= 1 (and <= ``largest``): ``features[:, :-4]``
+    would otherwise be 4 columns in a row that says k = -4."""
+    from rdsc.book import whole_number
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise ValueError(f"ks must be a list of numbers of features, got {ks!r}")
+    ks = [whole_number("each k", k) for k in ks]
+    if not ks or len(set(ks)) < len(ks):
+        raise ValueError(f"ks must be a non-empty list of distinct k, got {ks!r}")
+    if largest is not None and max(ks) > largest:
+        raise ValueError(f"k = {max(ks):,} is more than the {largest:,} features given")
+    return ks
+
+
 def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=None):
     """Mean and smallest one-vs-rest margin and training accuracy of the SVM on unit-scaled
-    pixels and on the first ``k`` features for each ``k`` (a list of dicts)."""
+    pixels and on the first ``k`` features for each ``k`` (a list of dicts, each with the
+    ``C`` it was fitted with)."""
+    ks = _check_ks(ks, features.shape[1])
     y = np.asarray(labels)
     spaces = [("pixels", images[0].numel(), lambda: _unit_pixels(images, device))]
     spaces += [("features", k, lambda k=k: _unit_features(features, k, device)) for k in ks]
@@ -194,7 +210,7 @@ def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
     m = svm_margins(svm)
     return {"space": space, "dimension": dim, "mean margin": float(m.mean()),
             "min margin": float(m.min()),
-            "train accuracy": float((svm.predict(X) == y).mean())}
+            "train accuracy": float((svm.predict(X) == y).mean()), "C": float(C)}
 
 
 def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None) -> list[dict]:
@@ -203,9 +219,10 @@ def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None) -> list[
     ``max(ks)`` columns for each ``k`` (nested, like the network's features), unit-scaled
     the same way. Noise carries no information about the classes, so whatever margin it
     reaches, and however that grows with k, comes from the number of dimensions alone."""
+    ks = _check_ks(ks)
     y = np.asarray(labels)
     # two datasets' class-balanced samples often have the very same labels: fit once
-    key = (y.dtype.str, y.tobytes(), tuple(int(k) for k in ks), float(C), int(seed),
+    key = (y.dtype.str, y.tobytes(), tuple(ks), float(C), int(seed),
            str(device))
     if key not in _NOISE_ROWS:
         gen = np.random.default_rng(seed)
@@ -232,6 +249,11 @@ def resampled_margins(spaces, labels, C: float, n_boot: int = 10, seed: int = 0,
     if int(n_boot) < 2:
         raise ValueError(f"n_boot must be at least 2 to show a spread, got {n_boot!r}")
     y = np.asarray(labels)
+    if any(len(X) != len(y) for X in spaces):
+        raise ValueError(f"every space must hold one row per label ({len(y)}), got "
+                         f"{[len(X) for X in spaces]} rows")
+    if full is not None and len(full) != len(spaces):
+        raise ValueError(f"full holds {len(full)} margins for {len(spaces)} spaces")
 
     def margins_of(index):
         return np.array([svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index]))
@@ -248,6 +270,10 @@ def paired_ratio(full: np.ndarray, resampled: np.ndarray, a: int = 0, b: int = 1
     images (``ratio``), and ``low`` / ``high``, the 2.5 and 97.5 percentiles of the
     resamples' ratios; ``widening_a`` / ``widening_b``: each space's margin on a resample
     over that on all images (geometric mean over resamples)."""
+    full, resampled = np.asarray(full, np.float64), np.asarray(resampled, np.float64)
+    if resampled.ndim != 2 or len(resampled) < 1 or resampled.shape[1] != len(full):
+        raise ValueError(f"resampled must be resamples x spaces ({len(full)} spaces, as in "
+                         f"full), got shape {resampled.shape}")
     ratios = resampled[:, b] / resampled[:, a]
     low, high = np.percentile(ratios, [2.5, 97.5])
     widening = np.exp(np.log(resampled[:, [a, b]] / full[[a, b]]).mean(0))
@@ -282,7 +308,9 @@ def smallest_separable_k(rows, k: int) -> int | None:
     accuracy 1 in :func:`margin_rows`), when ``k`` separates them too; else None. The
     margin's growth with k is measured from k' to ``k``: only hard margins compare across
     k (a soft margin also measures the training errors it accepts)."""
-    separable = {int(r["dimension"]) for r in _records(rows)
+    from rdsc.book import whole_number
+    k = whole_number("k", k)
+    separable = {int(r["dimension"]) for r in _sample_rows(rows)
                  if r["space"] == "features" and r["train accuracy"] == 1.0}
     below = [d for d in separable if d < k]
     return min(below) if k in separable and below else None
@@ -303,7 +331,17 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     """
     full, k_from = None, None
     if rows is not None:
-        mean = {(r["space"], r["dimension"]): r["mean margin"] for r in _records(rows)}
+        rows = _sample_rows(rows)
+        other_c = {r["C"] for r in rows if "C" in r and r["C"] != C}
+        if other_c:
+            raise ValueError(f"rows were fitted with C = {sorted(other_c)}, not C = {C:g}: "
+                             "the sample's margins and the resamples' must share C")
+        mean = {(r["space"], r["dimension"]): r["mean margin"] for r in rows}
+        missing = [key for key in (("pixels", images[0].numel()), ("features", k))
+                   if key not in mean]
+        if missing:
+            raise ValueError(f"rows have no margin for {missing}: pass this sample's "
+                             "margin_rows, with k among their ks")
         k_from = smallest_separable_k(rows, k)
         full = [mean[("pixels", images[0].numel())], mean[("features", k)]]
         full += [] if k_from is None else [mean[("features", k_from)]]
@@ -337,6 +375,9 @@ def growth_word(comparison: dict) -> str | None:
     growth = comparison.get("growth", float("nan"))
     if growth is None or not np.isfinite(growth):
         return None
+    if not all(key in comparison for key in ("growth low", "growth high")):
+        raise ValueError("comparison has a growth but not its resamples' range (growth "
+                         "low, growth high): make it with margin_comparison")
     word = margin_word({"ratio": growth, "low": comparison["growth low"],
                         "high": comparison["growth high"]})
     return {"wider": "grows", "narrower": "shrinks", "undecided": "undecided"}[word]
@@ -369,6 +410,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     :func:`margin_comparison`; without one, or without its growth, by direction alone)."""
     rows = _records(margins)
     top, pixels, vs = largest_k_against_pixels(rows)
+    check_compared_at(comparison, top)
     if comparison is None:
         vs += " on the features (the direction alone: no resamples were fitted)"
     else:
@@ -388,6 +430,9 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                        for r in separable)
     growing = None if comparison is None else growth_word(comparison)
     if growing is not None:
+        if not np.isfinite(comparison.get("growth from k", float("nan"))):
+            raise ValueError("comparison has a growth but not the k it starts from: make "
+                             "it with margin_comparison")
         k_from, k = int(comparison["growth from k"]), int(top["dimension"])
         trend = (f"From k = {k_from:,}, the smallest k tried that separates the training "
                  f"images, "
@@ -423,6 +468,9 @@ def noise_reading(margins) -> str:
         return ""
     top, pixels, _ = largest_k_against_pixels(rows)
     k = int(top["dimension"])
+    if k not in noise:
+        raise ValueError(f"the noise rows have no k = {k:,}, the features' largest: fit "
+                         "noise_margin_rows with the same ks")
     z = noise[k]
     text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
             f"about the classes, fits the same labels with training accuracy "
@@ -432,6 +480,12 @@ def noise_reading(margins) -> str:
     if z["train accuracy"] < 1.0 and top["train accuracy"] == 1.0:
         text += (": noise does not separate them where the features do, so the features' "
                  "separability is more than the number of dimensions gives.")
+    elif z["train accuracy"] == 1.0 and top["train accuracy"] < 1.0:
+        text += (": noise separates them where the features do not, so here the number of "
+                 "dimensions alone does more for the training images than the features.")
+    elif z["train accuracy"] < 1.0 and top["train accuracy"] < 1.0:
+        text += (": neither separates them, and soft margins, which also measure the "
+                 "training errors they accept, do not compare.")
     elif z["mean margin"] > top["mean margin"]:
         text += (": wider than the features' margin. On the training images, a wide margin "
                  "comes with the number of dimensions, and is not by itself evidence that a "
@@ -464,12 +518,38 @@ def noise_reading(margins) -> str:
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
     """``(row of the largest k, row of the pixels, "wider" or "narrower")`` among one
     dataset's margin rows: the margin claim in one comparison."""
-    rows = _records(margins)
-    pixels = next(r for r in rows if r["space"] == "pixels")
-    top = max((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
+    rows = _sample_rows(margins)
+    pixels = [r for r in rows if r["space"] == "pixels"]
+    feats = [r for r in rows if r["space"] == "features"]
+    if not pixels or not feats:
+        raise ValueError("the margin rows need a pixels row and at least one features row "
+                         "(margin_rows gives both)")
+    pixels, top = pixels[0], max(feats, key=lambda r: r["dimension"])
     return top, pixels, "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
 
 
 def _records(rows) -> list[dict]:
     """Rows as a list of dicts (from a list of dicts or a DataFrame)."""
     return rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+
+
+def _sample_rows(rows) -> list[dict]:
+    """One sample's margin rows as dicts: refused when they mix datasets or repeat a
+    (space, k), where a later row would silently stand in for an earlier one."""
+    rows = _records(rows)
+    names = {r["dataset"] for r in rows if "dataset" in r}
+    if len(names) > 1:
+        raise ValueError(f"the margin rows mix datasets {sorted(names)}: pass one "
+                         "dataset's rows")
+    keys = [(r["space"], int(r["dimension"])) for r in rows]
+    if len(set(keys)) < len(keys):
+        raise ValueError("the margin rows repeat a (space, k): pass one sample's rows")
+    return rows
+
+
+def check_compared_at(comparison: dict | None, top: dict) -> None:
+    """A comparison speaks for the largest k of the rows it is reported with."""
+    expected = f"features, k={int(top['dimension'])}"
+    if comparison is not None and comparison.get("space", expected) != expected:
+        raise ValueError(f"the comparison is for {comparison['space']!r}, but the rows' "
+                         f"largest k is {int(top['dimension']):,}: compare at that k")

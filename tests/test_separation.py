@@ -5,6 +5,7 @@ import torch
 from scipy.stats import wasserstein_distance
 
 from rdsc.classify import LinearSVM
+from rdsc.features import FeatureArray
 from rdsc.separation import (bootstrap_ratio, bootstrap_ratio_difference, feature_distances,
                              pixel_distances, separation_ratio,
                              svm_margins, unit_scale, value_cdfs)
@@ -356,3 +357,70 @@ def test_noise_reading_compares_the_control_at_the_same_k():
     assert "From k" not in said  # no hard noise margins to compare growth
     assert "does not grow between them" in noise_reading(rows((0.02, 0.013), (0.02, 0.03)))
     assert noise_reading(rows((0.0097, 0.0130), ())) == ""
+    # noise separates where the features do not: the hard margin against a soft one was
+    # once read as "the features' margin is wider than the number of dimensions gives"
+    said = noise_reading(rows((0.02, 0.03), (0.01, 0.02), f_acc=(0.9, 0.8)))
+    assert "noise separates them where the features do not" in said and "narrower" not in said
+    said = noise_reading(rows((0.02, 0.03), (0.01, 0.02), f_acc=(0.9, 0.8), n_acc=(0.9, 0.9)))
+    assert "neither separates them" in said and "narrower" not in said
+    with pytest.raises(ValueError, match="no k = 3,000"):
+        noise_reading([r for r in rows((0.01, 0.02), (0.01, 0.02))
+                       if not (r["space"] == "noise" and r["dimension"] == 3000)])
+
+
+def test_margin_sentences_refuse_rows_and_comparisons_that_do_not_belong_together():
+    from rdsc.separation import margin_verdict, smallest_separable_k
+    rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.01, "train accuracy": 1.0},
+            {"space": "features", "dimension": 64, "mean margin": 0.02, "train accuracy": 1.0},
+            {"space": "features", "dimension": 256, "mean margin": 0.03, "train accuracy": 1.0}]
+    compared = {"space": "features, k=256", "ratio": 3.0, "low": 2.5, "high": 3.5,
+                "resamples": 3, "growth from k": 64, "growth": 1.5, "growth low": 1.2,
+                "growth high": 1.6}
+    assert "to k = 256 the hard margin grows" in margin_verdict(rows, compared)
+    with pytest.raises(ValueError, match="largest k is 256"):  # reported as if at k = 256
+        margin_verdict(rows, {**compared, "space": "features, k=64"})
+    with pytest.raises(ValueError, match="not the k it starts from"):
+        margin_verdict(rows, {**compared, "growth from k": float("nan")})
+    mixed = [{**r, "dataset": "a"} for r in rows] + [{**rows[0], "dataset": "b"}]
+    with pytest.raises(ValueError, match="mix datasets"):
+        margin_verdict(mixed)
+    with pytest.raises(ValueError, match="repeat a"):
+        smallest_separable_k(rows + rows[1:2], 256)
+    with pytest.raises(ValueError, match="k must be a whole number"):
+        smallest_separable_k(rows, "256")
+    with pytest.raises(ValueError, match="a pixels row and at least one features row"):
+        margin_verdict(rows[1:])
+
+
+def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
+    from rdsc.separation import margin_comparison, margin_rows
+    gen = torch.Generator().manual_seed(3)
+    images = torch.randint(0, 256, (24, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    y = np.repeat(np.arange(3), 8)
+    feats = FeatureArray(np.random.default_rng(0).integers(-50, 50, (24, 32)).astype(np.int16),
+                         50)
+    rows = margin_rows(images, y, feats, [8, 32], C=100.0, device="cpu")
+    assert {r["C"] for r in rows} == {100.0}
+    with pytest.raises(ValueError, match="fitted with C = \\[100.0\\], not C = 0.005"):
+        margin_comparison(images, y, feats, 32, C=0.005, n_boot=2, device="cpu", rows=rows)
+    with pytest.raises(ValueError, match="no margin for \\[\\('features', 16\\)\\]"):
+        margin_comparison(images, y, feats, 16, C=100.0, n_boot=2, device="cpu", rows=rows)
+    for bad in ([8, -4], [8, 8], [], [8, 64]):
+        with pytest.raises(ValueError, match="k"):
+            margin_rows(images, y, feats, bad, C=100.0, device="cpu")
+
+
+def test_resampled_margins_and_paired_ratio_refuse_mismatched_inputs():
+    from rdsc.separation import noise_margin_rows, paired_ratio, resampled_margins
+    gen = np.random.default_rng(0)
+    A, B = gen.standard_normal((30, 4)), gen.standard_normal((40, 4))
+    y = np.repeat(np.arange(3), 10)
+    with pytest.raises(ValueError, match="one row per label \\(30\\), got \\[30, 40\\]"):
+        resampled_margins([A, B], y, C=10.0, n_boot=2)
+    with pytest.raises(ValueError, match="full holds 3 margins for 2 spaces"):
+        resampled_margins([A, A], y, C=10.0, n_boot=2, full=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="resamples x spaces"):
+        paired_ratio([1.0, 2.0], np.zeros((0, 2)))
+    assert paired_ratio([1.0, 2.0], [[1.0, 3.0], [1.0, 2.0]])["ratio"] == 2.0  # lists work
+    with pytest.raises(ValueError, match="each k must be a whole number of at least 1"):
+        noise_margin_rows(y, [8, -4], C=10.0)
