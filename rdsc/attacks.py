@@ -195,7 +195,23 @@ def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 
     """What a gradient attack sees on each of ``models`` (``{name: model}``), one row each:
     the largest absolute input gradient (:func:`input_gradient`), how many images have a
     nonzero one, and PGD's success (%) and mean L-inf move (:func:`gradient_attack`).
-    ``images``: ``N x C x H x W`` floats in [0, 1]; ``labels``: ``N`` true classes."""
+    ``images``: ``N x C x H x W`` floats in [0, 1] that every model classifies correctly
+    (PGD's success would otherwise count images wrong before any step); ``labels``: ``N``
+    true classes; ``epsilon``: the L-inf budget, in (0, 1)."""
+    import math
+    x = cnn.as_float(images)
+    y = np.asarray(labels)
+    if len(x) < 1 or len(x) != len(y) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"need at least one image and one integer label per image, got "
+                         f"{len(x)} images and {len(y)} labels of dtype {y.dtype}")
+    if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and 0 < epsilon < 1):
+        raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1), "
+                         f"got {epsilon!r}")
+    for name, model in models.items():
+        wrong = int((predict(model, x) != y).sum())
+        if wrong:
+            raise ValueError(f"{name} misclassifies {wrong} of the {len(y)} images before "
+                             "any attack: pass only images every model gets right")
     rows = []
     for name, model in models.items():
         grad = input_gradient(model, images, labels)
@@ -211,6 +227,13 @@ def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 
 def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:
     """The chapter's sentence on the random network's gradient, from its
     :func:`gradient_rows` row: zero everywhere (PGD stuck), or not."""
+    if n_images < 1 or not (np.isfinite(max_gradient) and np.isfinite(moved)):
+        raise ValueError(f"need a gradient_rows row of at least one image, got "
+                         f"max gradient {max_gradient}, moved {moved}, {n_images} images")
+    if max_gradient == 0 and moved > 0:  # only a random start moves without a gradient
+        return (f"On all {n_images} probe images the random network's input gradient is "
+                f"exactly zero; PGD's moves (mean L-inf {moved:.4f}) come from elsewhere "
+                "than the gradient.")
     if max_gradient == 0 and moved == 0:
         return (f"On all {n_images} probe images the random network's input gradient is "
                 "exactly zero, and PGD ends where it started: its step is ε times the "
@@ -530,11 +553,17 @@ def transfer_split(n_images: int, n_seeds: int, n_evaluation: int | None, seed: 
     all the others). They are drawn, in this order, from one generator seeded with
     ``seed`` (``evaluation`` is not drawn when it takes all the others).
     """
+    if not 0 < n_seeds < n_images or (n_evaluation is not None and n_evaluation < 1):
+        raise ValueError(f"the transfer attack needs 1..{n_images - 1} seed images and at "
+                         f"least one image to evaluate, got {n_seeds} seeds of {n_images} "
+                         f"images and n_evaluation={n_evaluation}")
     rng = np.random.default_rng(seed)
     seeds = np.sort(rng.choice(n_images, size=n_seeds, replace=False))
     rest = np.setdiff1d(np.arange(n_images), seeds)
     evaluation = rest if n_evaluation is None else np.sort(
         rng.choice(rest, size=min(n_evaluation, len(rest)), replace=False))
+    # disjoint from the evaluation images where any are left over (possibly fewer than
+    # n_holdout); else shared with them
     spare = rest[~np.isin(rest, evaluation)] if len(rest) > len(evaluation) else evaluation
     holdout = np.sort(rng.choice(spare, size=min(n_holdout, len(spare)), replace=False))
     return seeds, evaluation, holdout
@@ -544,9 +573,12 @@ def transfer_summary(t: TransferResult) -> dict:
     """One target's row of the transfer table: the oracle queries and the substitute's
     agreement after the last round, the target's accuracy (%) on each kind of input, the
     substitute's own accuracy (%), and the seconds taken."""
+    if not t.history:
+        raise ValueError("the transfer result has no substitute rounds")
     last = t.history[-1]
-    return {"oracle queries": last["oracle_queries"],
-            "substitute agrees with target (%)": 100 * last["holdout_agreement"],
+    return {"oracle queries": last["oracle_queries"],  # NaN: trained without a holdout
+            "substitute agrees with target (%)": 100 * last.get("holdout_agreement",
+                                                                float("nan")),
             **{f"target accuracy, {kind} (%)": 100 * t.accuracy(kind) for kind in t.correct},
             **{f"substitute accuracy, {kind} (%)": 100 * a
                for kind, a in t.substitute_accuracy.items()},

@@ -262,6 +262,9 @@ def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray],
     n_seeds, n = shapes.pop()
     if n < 2:
         raise ValueError("need at least two images to bootstrap")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be a whole number of at least 2 (an interval needs "
+                         f"a spread), got {n_boot!r}")
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):
@@ -360,6 +363,11 @@ def first_layer_agreement(images, net, cnn_model, max_filters: int = 512
     the random filters on raw ``[0, 1]`` pixels, the same filters on centred pixels
     (``x - 0.5``), and the CNN's first layer after its batch norm.
     """
+    if isinstance(max_filters, bool) or not isinstance(max_filters, int) or max_filters < 1:
+        raise ValueError(f"max_filters must be a whole number of at least 1, "
+                         f"got {max_filters!r}")
+    if len(images) == 0:
+        raise ValueError("first_layer_agreement needs at least one image")
     n = min(net.n_features, max_filters)
     w, b = net.conv_weight[:n], net.conv_bias[:n]
     cnn_w, cnn_post = cnn_first_layer(cnn_model)
@@ -397,7 +405,10 @@ def blur_correlations(images, net, cnn_model, *, name: str, device=None, cache=T
 def correlation_summary(r) -> dict:
     """A table row for per-unit correlations ``r``: how many units, their median, and the
     share (%) above 0.9."""
-    r = np.asarray(r)
+    r = np.asarray(r, dtype=np.float64)
+    if r.ndim != 1 or len(r) == 0:
+        raise ValueError(f"correlation_summary takes one correlation per unit (1-D, not "
+                         f"empty), got shape {r.shape}")
     return {"units": len(r), "median correlation, image vs blurred": float(np.median(r)),
             "share of units with r > 0.9 (%)": 100 * float(np.mean(r > 0.9))}
 
@@ -525,9 +536,10 @@ def retrieval_precision(nets: dict, versions: dict, labels, n: int, *, name: str
     return {key: np.stack(v) for key, v in precision.items()}, features
 
 
-def precision_rows(precision: dict, n_boot: int = 1000, n: int = 10) -> list[dict]:
+def precision_rows(precision: dict, n_boot: int, n: int) -> list[dict]:
     """One row per ``(representation, version)`` of :func:`retrieval_precision`: the mean
-    precision at ``n`` (%) with its bootstrap interval over networks and images."""
+    precision at ``n`` (%) with its bootstrap interval over networks and images. ``n``:
+    the one given to :func:`retrieval_precision` (it names the column)."""
     rows = []
     for (rep, version), p in precision.items():
         est, lo, hi = bootstrap(lambda a: a["p"].mean(), {"p": p}, n_boot=n_boot)
@@ -870,6 +882,8 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
 
 def pitfall_verdict(shown: list[bool]) -> str:
     """The pitfall over the datasets run (one :func:`pitfall_rows` flag each)."""
+    if len(shown) == 0:
+        raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
     return ("confirmed on every dataset run" if all(shown) else
             "confirmed on some datasets only" if any(shown) else "not confirmed by this run")
 

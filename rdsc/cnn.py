@@ -73,9 +73,20 @@ class SmallCNN(nn.Module):
 
 
 def as_float(images) -> torch.Tensor:
-    """uint8 or float images (tensor or array) -> float32 tensor in [0, 1]."""
+    """uint8 or float images (tensor or array) -> float32 tensor in [0, 1].
+
+    Floats are taken as they are; floats far outside [0, 1] (0..255 pixels given as floats,
+    say) are refused: a model fed them would answer for images 255 times too bright.
+    """
     x = torch.as_tensor(images)
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    if x.dtype == torch.uint8:
+        return x.float() / 255
+    x = x.float()
+    if x.numel() and (float(x.min()) < -0.5 or float(x.max()) > 1.5):
+        raise ValueError(f"float images range from {float(x.min()):g} to "
+                         f"{float(x.max()):g}, not [0, 1]: 0..255 pixels? pass uint8 "
+                         "images, or divide by 255")
+    return x
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

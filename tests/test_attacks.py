@@ -356,9 +356,32 @@ def test_gradient_rows_and_reading(monkeypatch):
     assert seen == [11]
     assert attacks.gradient_reading(0.0, 0.0, 16).startswith(
         "On all 16 probe images the random network's input gradient is exactly zero")
+    # a zero gradient with a move was once "reaches 0 ... not zero everywhere"
     assert attacks.gradient_reading(0.0, 0.01, 16) == (
-        "In this run the random network's input gradient reaches 0 and PGD moves its "
-        "inputs by 0.0100 on average: its gradient is not zero everywhere here.")
+        "On all 16 probe images the random network's input gradient is exactly zero; "
+        "PGD's moves (mean L-inf 0.0100) come from elsewhere than the gradient.")
+    assert attacks.gradient_reading(0.5, 0.01, 16).startswith(
+        "In this run the random network's input gradient reaches 0.5 and PGD moves")
+    for bad in ((0.0, 0.0, 0), (float("nan"), 0.0, 4)):
+        with pytest.raises(ValueError, match="at least one image"):
+            attacks.gradient_reading(*bad)
+
+
+def test_gradient_rows_refuse_images_wrong_before_the_attack_and_bad_steps():
+    """Misclassified images once counted as PGD successes (50% with nothing moved)."""
+    linear = LinearTwoClass()
+    x, y = near_centre(linear)
+    with pytest.raises(ValueError, match="misclassifies 1 of the"):
+        attacks.gradient_rows({"linear": linear}, x, np.r_[1 - y[:1], y[1:]], epsilon=0.1)
+    for bad in (-0.1, 0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="epsilon is an L-inf step"):
+            attacks.gradient_rows({"linear": linear}, x, y, epsilon=bad)
+    with pytest.raises(ValueError, match="0..255 pixels"):
+        attacks.gradient_rows({"linear": linear}, x * 255, y, epsilon=0.1)
+    with pytest.raises(ValueError, match="one integer label per image"):
+        attacks.gradient_rows({"linear": linear}, x, y.astype(float), epsilon=0.1)
+    with pytest.raises(ValueError, match="at least one image"):
+        attacks.gradient_rows({"linear": linear}, x[:0], y[:0], epsilon=0.1)
 
 
 def test_transfer_split_draws_disjoint_sets_in_the_chapters_order():
@@ -381,6 +404,10 @@ def test_transfer_split_draws_disjoint_sets_in_the_chapters_order():
     assert len(holdout) == 15 and set(holdout) <= set(evaluation)
     # the chapter relies on the default: up to 1,000 held-out images
     assert len(attacks.transfer_split(3000, 10, 500)[2]) == 1000
+    # no image left to evaluate, or no seed, was once an empty set and NaN accuracies
+    for bad in ((100, 100, None), (100, 0, 10), (100, 10, 0)):
+        with pytest.raises(ValueError, match="needs 1..99 seed images"):
+            attacks.transfer_split(*bad)
 
 
 def test_transfer_summary_reads_the_last_round():
@@ -398,3 +425,9 @@ def test_transfer_summary_reads_the_last_round():
         "oracle queries": 20, "substitute agrees with target (%)": 55.0,
         "target accuracy, clean (%)": 75.0, "target accuracy, FGSM transfer (%)": 25.0,
         "substitute accuracy, clean (%)": 50.0, "seconds": 3.0})
+    # trained without a holdout (it is optional): no agreement to report, not a KeyError
+    t.history = [{"round": 0, "oracle_queries": 10}]
+    assert np.isnan(attacks.transfer_summary(t)["substitute agrees with target (%)"])
+    t.history = []
+    with pytest.raises(ValueError, match="no substitute rounds"):
+        attacks.transfer_summary(t)

@@ -171,6 +171,9 @@ def test_bootstrap_interval():
                         n_boot=50) == (0, 0, 0)
     with pytest.raises(ValueError, match="one shape"):
         bg.bootstrap(lambda a: 0.0, {"a": x, "b": x[:, :10]})
+    for bad in (0, 1, 2.5):  # 1 once gave an interval that excluded its own estimate
+        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
+            bg.bootstrap(lambda a: a["x"].mean(), {"x": x}, n_boot=bad)
 
 
 def test_effect_rows_on_constructed_predictions():
@@ -351,6 +354,8 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.pitfall_verdict([True, True]) == "confirmed on every dataset run"
     assert bg.pitfall_verdict([True, False]) == "confirmed on some datasets only"
     assert bg.pitfall_verdict([False]) == "not confirmed by this run"
+    with pytest.raises(ValueError, match="got none"):  # all([]) once read as "confirmed"
+        bg.pitfall_verdict([])
 
 
 def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
@@ -483,6 +488,14 @@ def test_blur_correlations_and_their_summary():
     assert bg.correlation_summary([0.95, 0.6, 0.99, 0.2, 0.85, 0.9]) == {
         "units": 6, "median correlation, image vs blurred": pytest.approx(0.875),
         "share of units with r > 0.9 (%)": pytest.approx(100 * 2 / 6)}  # 0.9 is not above
+    for bad in ([], np.ones((3, 4))):  # a 2-D array once counted 3 units of 12 values
+        with pytest.raises(ValueError, match="one correlation per unit"):
+            bg.correlation_summary(bad)
+    for bad in (0, -3, 2.5):  # -3 once dropped 3 filters, silently
+        with pytest.raises(ValueError, match="max_filters must be a whole number"):
+            bg.first_layer_agreement(x, net, model, max_filters=bad)
+    with pytest.raises(ValueError, match="at least one image"):
+        bg.first_layer_agreement(x[:0], net, model)
 
 
 def test_database_versions():
