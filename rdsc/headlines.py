@@ -111,13 +111,14 @@ def margin(res: dict) -> str:
             verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
                 word, "not shown"))
             text += (f" (ratio {c['ratio']:.2f} on the sample, {c['low']:.2f} to "
-                     f"{c['high']:.2f} on {c['resamples']} bootstrap resamples: {word})")
+                     f"{c['high']:.2f} over {c['resamples']} bootstrap resamples: {word})")
             growing = growth_word(c)
             if growing is not None:  # the claim's second half: it grows with k
                 verdicts.append({"grows": "supported", "shrinks": "contradicted"}.get(
                     growing, "not shown"))
-                text += (f"; from k = {int(c['growth from k']):,}: x{c['growth']:.2f} "
-                         f"({c['growth low']:.2f} to {c['growth high']:.2f}): {growing}")
+                text += (f"; from k = {int(c['growth from k']):,}: x{c['growth']:.2f} on the "
+                         f"sample, {c['growth low']:.2f} to {c['growth high']:.2f} over the "
+                         f"resamples: {growing}")
             elif "growth" in c:  # measured for, but fewer than two k were hard margins
                 verdicts.append("not shown")
                 text += "; growth with k not measured (fewer than two k separate)"
@@ -127,7 +128,15 @@ def margin(res: dict) -> str:
         noise = [r for r in res["margins"] if r["dataset"] == name
                  and r["space"] == "noise" and r["dimension"] == top["dimension"]]
         if noise:  # the control: what the same number of dimensions gives without content
-            text += f"; Gaussian noise of that k: {noise[0]['mean margin']:.4f}"
+            z = noise[0]["mean margin"]
+            text += (f"; Gaussian noise of that k: {z:.4f}, "
+                     + ("wider than" if z > top["mean margin"] else "narrower than")
+                     + " the features")
+            grown = [r for r in res["margins"] if r["dataset"] == name and compared
+                     and r["space"] == "noise" and r["dimension"] == c.get("growth from k")]
+            if grown and growth_word(c) is not None:
+                text += (f", x{z / grown[0]['mean margin']:.2f} from k = "
+                         f"{int(c['growth from k']):,} on the sample")
         parts.append(text)
     return f"{overall(verdicts)}: " + "; ".join(parts)
 

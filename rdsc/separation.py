@@ -12,10 +12,15 @@ value distributions, computed exactly from their CDFs on the values' common grid
 
 **Margin.** The linear SVM's geometric margin ``1 / |w_c|`` per one-vs-rest class, on
 data centred and scaled to unit average norm, so that pixels and features of any ``k``
-are measured in the same units. Two representations of the same images are compared by
-the ratio of their mean margins, on the sample and on paired bootstrap resamples of it:
-features against pixels (is the margin wider?) and the largest k against the smallest k
-that separates the training images (does it grow with k?).
+are measured in the same units. ``1 / |w_c|`` is the hard margin only where every training
+image lies on or outside its class's band (``y f_c(x) >= 1``); a fit's smallest ``y f``
+(``min y·f``) says how close it is: with ``m = min y·f > 0`` the hard margin lies between
+``m / |w_c|`` and ``1 / |w_c|``, and a row counts as *hard* when ``m >=`` :data:`HARD_FIT`.
+(Training accuracy 1 is not enough: the argmax over classes can be right while a
+one-vs-rest hyperplane leaves images on its wrong side.) Two representations of the same
+images are compared by the ratio of their mean margins, on the sample and on paired
+bootstrap resamples of it: features against pixels (is the margin wider?) and the largest
+k against the smallest hard k (does it grow with k?).
 """
 from __future__ import annotations
 
@@ -192,14 +197,37 @@ def _check_ks(ks, largest: int | None = None) -> list[int]:
 
 
 def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=None):
-    """Mean and smallest one-vs-rest margin and training accuracy of the SVM on unit-scaled
-    pixels and on the first ``k`` features for each ``k`` (a list of dicts, each with the
-    ``C`` it was fitted with)."""
+    """Mean and smallest one-vs-rest margin, training accuracy, ``min y·f``
+    (:func:`smallest_fit`) and whether it is a hard margin (:data:`HARD_FIT`) of the SVM on
+    unit-scaled pixels and on the first ``k`` features for each ``k`` (a list of dicts,
+    each with the ``C`` it was fitted with)."""
     ks = _check_ks(ks, features.shape[1])
     y = np.asarray(labels)
     spaces = [("pixels", images[0].numel(), lambda: _unit_pixels(images, device))]
     spaces += [("features", k, lambda k=k: _unit_features(features, k, device)) for k in ks]
     return [_margin_row(space, dim, unit(), y, C, device) for space, dim, unit in spaces]
+
+
+#: a fit is "hard" when every training image has ``y f >= HARD_FIT``: its ``1 / |w|`` is then
+#: within ``1 / HARD_FIT`` of the hard margin (which lies between ``m / |w|`` and ``1 / |w|``)
+HARD_FIT = 0.9
+
+
+def smallest_fit(svm, X, y) -> float:
+    """``min y·f``: the smallest ``y_ic f_c(x_i)`` over the training images and one-vs-rest
+    classes of a fitted :class:`LinearSVM` (``y_ic = +1`` for the image's class, else -1).
+    Above 0: every class's hyperplane separates it from the rest; 1: the hard margin."""
+    scores = svm.decision_function(X)                      # N x classes
+    signs = np.where(np.asarray(y)[:, None] == np.asarray(svm.classes_)[None, :], 1.0, -1.0)
+    return float((signs * scores).min())
+
+
+def is_hard(row: dict) -> bool:
+    """Whether a margin row is a hard margin (:data:`HARD_FIT`); rows saved before
+    ``min y·f`` was measured: training accuracy 1, as they were read then."""
+    if "hard" in row and row["hard"] is not None:
+        return bool(row["hard"])
+    return row["train accuracy"] == 1.0
 
 
 def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
@@ -208,9 +236,11 @@ def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
     from rdsc.classify import LinearSVM
     svm = LinearSVM(C=C, device=device).fit(X, y)
     m = svm_margins(svm)
+    fit = smallest_fit(svm, X, y)
     return {"space": space, "dimension": dim, "mean margin": float(m.mean()),
             "min margin": float(m.min()),
-            "train accuracy": float((svm.predict(X) == y).mean()), "C": float(C)}
+            "train accuracy": float((svm.predict(X) == y).mean()), "min y·f": fit,
+            "hard": fit >= HARD_FIT, "C": float(C)}
 
 
 def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None) -> list[dict]:
@@ -304,14 +334,14 @@ def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 1
 
 
 def smallest_separable_k(rows, k: int) -> int | None:
-    """The smallest k' < ``k`` whose features separate the training images (training
-    accuracy 1 in :func:`margin_rows`), when ``k`` separates them too; else None. The
+    """The smallest k' < ``k`` whose fit is a hard margin (:func:`is_hard`), when ``k``'s
+    is one too; else None. The
     margin's growth with k is measured from k' to ``k``: only hard margins compare across
     k (a soft margin also measures the training errors it accepts)."""
     from rdsc.book import whole_number
     k = whole_number("k", k)
     separable = {int(r["dimension"]) for r in _sample_rows(rows)
-                 if r["space"] == "features" and r["train accuracy"] == 1.0}
+                 if r["space"] == "features" and is_hard(r)}
     below = [d for d in separable if d < k]
     return min(below) if k in separable and below else None
 
@@ -322,9 +352,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     (:func:`resampled_margins`): the first ``k`` features against pixels
     (:func:`paired_ratio`: ``ratio``, ``low``, ``high``, ``resamples``, ``pixels widen``,
     ``features widen``), and the growth with k, the margin at ``k`` over that at the
-    smallest k that separates the training images (``growth from k``, ``growth``,
-    ``growth low``, ``growth high``; NaN unless ``k`` and a smaller k of ``rows``
-    separate them).
+    smallest k whose fit is a hard margin (``growth from k``, ``growth``, ``growth low``,
+    ``growth high``; NaN unless ``k`` and a smaller k of ``rows`` have hard margins).
 
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
@@ -405,8 +434,8 @@ def ratio_verdict(ratios, differences, space: str) -> str:
 
 def margin_verdict(margins, comparison: dict | None = None) -> str:
     """The chapter's sentence on one dataset's margins (rows of :func:`margin_rows`): the
-    largest k against pixels, and whether the hard margin grows with k where the training
-    images are separable (training accuracy 1), both judged with ``comparison`` (its
+    largest k against pixels, and whether the hard margin grows with k over the k whose
+    fits are hard margins (:func:`is_hard`), both judged with ``comparison`` (its
     :func:`margin_comparison`; without one, or without its growth, by direction alone)."""
     rows = _records(margins)
     top, pixels, vs = largest_k_against_pixels(rows)
@@ -425,7 +454,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                    f"{comparison['features widen']:.2f} times for the features")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
-    separable = [r for r in feats if r["train accuracy"] == 1.0]
+    separable = [r for r in feats if is_hard(r)]
     listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
                        for r in separable)
     growing = None if comparison is None else growth_word(comparison)
@@ -434,33 +463,44 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
             raise ValueError("comparison has a growth but not the k it starts from: make "
                              "it with margin_comparison")
         k_from, k = int(comparison["growth from k"]), int(top["dimension"])
-        trend = (f"From k = {k_from:,}, the smallest k tried that separates the training "
-                 f"images, "
+        trend = (f"From k = {k_from:,}, the smallest k tried whose fit is a hard margin, "
                  f"to k = {k:,} the hard margin "
                  + {"grows": "grows", "shrinks": "shrinks",
                     "undecided": "is undecided between growing and shrinking"}[growing]
                  + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
                  f"{comparison['growth']:.2f} on the sample, {comparison['growth low']:.2f} "
                  f"to {comparison['growth high']:.2f} over the same "
-                 f"{comparison['resamples']} paired resamples; margins over the separable "
+                 f"{comparison['resamples']} paired resamples; margins over the hard "
                  f"k: {listed})")
     elif len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])
         trend = ("The hard margin " + ("grows" if np.all(np.diff(s) > 0)
                                        else "does not grow steadily")
-                 + f" over the separable k ({listed}; a direction, without an interval)")
+                 + f" over the k with hard margins ({listed}; a direction, without an "
+                 "interval)")
     else:
         trend = ("How the hard margin changes with k cannot be judged: fewer than two values "
-                 "of k separate the training images")
-    return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} (training accuracy "
-            f"{top['train accuracy']:.3f}) against {pixels['mean margin']:.4f} on pixels "
-            f"(training accuracy {pixels['train accuracy']:.3f}): {vs}. {trend}")
+                 "of k give hard margins")
+    return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} ({fit_words(top)}) "
+            f"against {pixels['mean margin']:.4f} on pixels ({fit_words(pixels)}): {vs}. "
+            f"{trend}")
+
+
+def fit_words(row: dict) -> str:
+    """How a margin row's fit reads: ``hard margin, min y·f 0.97`` or ``soft margin, min
+    y·f -0.32, training accuracy 1.000`` (rows saved before ``min y·f``: the accuracy)."""
+    if row.get("min y·f") is None:
+        return f"training accuracy {row['train accuracy']:.3f}"
+    if is_hard(row):
+        return f"hard margin, min y·f {row['min y·f']:.2f}"
+    return (f"soft margin, min y·f {row['min y·f']:.2f}, training accuracy "
+            f"{row['train accuracy']:.3f}")
 
 
 def noise_reading(margins) -> str:
     """The chapter's sentence on the noise control (:func:`noise_margin_rows`) for one
     dataset's margin rows: noise's margin at the largest k against the features' and the
-    pixels', and, where noise and features both separate the training images at two k,
+    pixels', and, where noise and features both have hard margins at two k,
     how each margin grows between them. Empty without noise rows."""
     rows = _records(margins)
     noise = {int(r["dimension"]): r for r in rows if r["space"] == "noise"}
@@ -473,18 +513,18 @@ def noise_reading(margins) -> str:
                          "noise_margin_rows with the same ks")
     z = noise[k]
     text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
-            f"about the classes, fits the same labels with training accuracy "
-            f"{z['train accuracy']:.3f} and a mean margin of {z['mean margin']:.4f}, against "
+            f"about the classes, fits the same labels ({fit_words(z)}) with a mean margin "
+            f"of {z['mean margin']:.4f}, against "
             f"{top['mean margin']:.4f} for the features and {pixels['mean margin']:.4f} for "
             f"pixels")
-    if z["train accuracy"] < 1.0 and top["train accuracy"] == 1.0:
-        text += (": noise does not separate them where the features do, so the features' "
-                 "separability is more than the number of dimensions gives.")
-    elif z["train accuracy"] == 1.0 and top["train accuracy"] < 1.0:
-        text += (": noise separates them where the features do not, so here the number of "
-                 "dimensions alone does more for the training images than the features.")
-    elif z["train accuracy"] < 1.0 and top["train accuracy"] < 1.0:
-        text += (": neither separates them, and soft margins, which also measure the "
+    if not is_hard(z) and is_hard(top):
+        text += (": noise gets no hard margin where the features do, so the features' "
+                 "separation is more than the number of dimensions gives.")
+    elif is_hard(z) and not is_hard(top):
+        text += (": noise gets a hard margin where the features do not, so here the number "
+                 "of dimensions alone does more for the training images than the features.")
+    elif not is_hard(z) and not is_hard(top):
+        text += (": neither fit is a hard margin, and soft margins, which also measure the "
                  "training errors they accept, do not compare.")
     elif z["mean margin"] > top["mean margin"]:
         text += (": wider than the features' margin. On the training images, a wide margin "
@@ -493,10 +533,10 @@ def noise_reading(margins) -> str:
     else:
         text += (": narrower, so the features' margin is wider than the number of "
                  "dimensions alone gives.")
-    hard = sorted(d for d, r in noise.items() if r["train accuracy"] == 1.0 and d < k
+    hard = sorted(d for d, r in noise.items() if is_hard(r) and d < k
                   and any(f["space"] == "features" and int(f["dimension"]) == d
-                          and f["train accuracy"] == 1.0 for f in rows))
-    if hard and z["train accuracy"] == 1.0 and top["train accuracy"] == 1.0:
+                          and is_hard(f) for f in rows))
+    if hard and is_hard(z) and is_hard(top):
         k_from = hard[0]
         f_from = next(f for f in rows if f["space"] == "features"
                       and int(f["dimension"]) == k_from)
@@ -509,8 +549,8 @@ def noise_reading(margins) -> str:
             said = "the features' margin grows faster than noise's."
         else:
             said = "the features' margin does not grow between them."
-        text += (f" From k = {k_from:,} to k = {k:,}, where both separate the training "
-                 f"images, noise's margin changes by x{g_noise:.2f} and the features' by "
+        text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
+                 f"margins, noise's margin changes by x{g_noise:.2f} and the features' by "
                  f"x{g_feat:.2f} on this sample: {said}")
     return text
 

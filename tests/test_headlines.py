@@ -101,7 +101,7 @@ def test_every_summary_reads_its_chapters_results():
                                     "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10}]
     assert headlines.margin(separation) == (  # wider, but not on every resample
         "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on the sample, "
-        "0.93 to 2.90 on 10 bootstrap resamples: undecided)")
+        "0.93 to 2.90 over 10 bootstrap resamples: undecided)")
     separation["margin_ratios"][0].update(low=1.2)
     assert headlines.margin(separation).startswith("supported: ")
     # the claim's second half, the growth with k, counts when it was measured
@@ -109,8 +109,8 @@ def test_every_summary_reads_its_chapters_results():
                                            "growth low": 0.95, "growth high": 1.4})
     assert headlines.margin(separation) == (
         "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
-        "the sample, 1.20 to 2.90 on 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
-        "(0.95 to 1.40): undecided")
+        "the sample, 1.20 to 2.90 over 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
+        "on the sample, 0.95 to 1.40 over the resamples: undecided")
     separation["margin_ratios"][0].update({"growth low": 1.1})
     assert headlines.margin(separation).startswith("supported: ")
     separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
@@ -125,7 +125,16 @@ def test_every_summary_reads_its_chapters_results():
     # the noise control, where saved, is quoted at the same k (not at another k)
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": d,
                                "mean margin": m} for d, m in ((100, 0.5), (3000, 0.0284))]
-    assert headlines.margin(separation).endswith("; Gaussian noise of that k: 0.0284")
+    assert headlines.margin(separation).endswith(
+        "; Gaussian noise of that k: 0.0284, wider than the features")
+    # with a measured growth, the control's growth from the same k beside it
+    separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": 1000,
+                               "mean margin": 0.0160}]
+    separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
+                                           "growth low": 1.1, "growth high": 1.4})
+    assert headlines.margin(separation).endswith(
+        "; Gaussian noise of that k: 0.0284, wider than the features, x1.78 from k = 1,000 "
+        "on the sample")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,

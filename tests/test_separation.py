@@ -106,9 +106,9 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert 0 < compared["low"] <= compared["high"]
     # fewer distinct images never narrow a hard margin (24 images separable in 3,072 dims)
     assert compared["pixels widen"] >= 0.999
-    # the growth starts at the smallest k that separates, on the same resamples
+    # the growth starts at the smallest k whose fit is a hard margin, on the same resamples
     for r in marked:
-        r["train accuracy"] = 1.0
+        r["hard"] = True
     grown = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
                               rows=marked)
     assert grown["growth from k"] == 8
@@ -121,7 +121,7 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert (grown["growth low"], grown["growth high"]) == pytest.approx(
         (direct["low"], direct["high"]))
     assert (grown["low"], grown["high"]) == pytest.approx((compared["low"], compared["high"]))
-    marked[1]["train accuracy"] = 0.9  # k = 8 no longer separates: no growth to measure
+    marked[1]["hard"] = False  # k = 8 no longer a hard margin: no growth to measure
     alone = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
                               rows=marked)
     assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
@@ -189,7 +189,7 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
                              for k, m, a in zip([64, 16, 256], margins, accuracies)])
     grows = margin_verdict(rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0]))
     assert "0.3000 at k = 256" in grows and "wider on the features" in grows
-    assert "grows over the separable k (k = 16: 0.1000, k = 64: 0.2000, k = 256: 0.3000; " \
+    assert "grows over the k with hard margins (k = 16: 0.1000, k = 64: 0.2000, k = 256: 0.3000; " \
            "a direction, without an interval)" in grows
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
@@ -207,10 +207,10 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
     measured = {"ratio": 1.6, "low": 1.5, "high": 1.7, "resamples": 10, "growth from k": 16,
                 "growth": 3.0, "growth low": 0.9, "growth high": 3.2}
     said = margin_verdict(top_wider, measured)
-    assert ("From k = 16, the smallest k tried that separates the training images, to "
+    assert ("From k = 16, the smallest k tried whose fit is a hard margin, to "
             "k = 256 the hard margin is undecided between growing and shrinking (the margin "
             "at k = 256 over that at k = 16: 3.00 on the sample, 0.90 to 3.20 over the same "
-            "10 paired resamples; margins over the separable k: k = 16: 0.1000, k = 64: 0.2000, "
+            "10 paired resamples; margins over the hard k: k = 16: 0.1000, k = 64: 0.2000, "
             "k = 256: 0.3000)") in said
     assert "a direction" not in said
     measured.update({"growth low": 2.5})
@@ -332,6 +332,26 @@ def test_noise_margin_rows_fit_nested_gaussian_columns_with_the_same_labels():
     assert other[0]["mean margin"] != rows[0]["mean margin"]
 
 
+def test_a_hard_margin_is_read_from_the_fit_not_from_the_training_accuracy():
+    """Accuracy 1 once marked a row "separable" and its 1/|w| a hard margin, though at
+    C = 100 one-vs-rest hyperplanes left images inside their bands, or on the wrong side."""
+    from rdsc.separation import HARD_FIT, is_hard, smallest_fit
+    gen = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 20)
+    X = gen.standard_normal((60, 40)) + 3 * np.eye(40)[y]    # separable: 60 points, 40 dims
+    X = unit_scale(X.astype(np.float32))
+    Y = np.where(y[:, None] == np.arange(3)[None, :], 1.0, -1.0)
+    fits = {}
+    for C in (0.01, 1e6):
+        svm = LinearSVM(C=C, device="cpu").fit(X, y)
+        fits[C] = smallest_fit(svm, X, y)
+        assert fits[C] == pytest.approx(float((Y * svm.decision_function(X)).min()))
+    assert fits[0.01] < HARD_FIT <= fits[1e6] <= 1.0 + 1e-3   # soft at small C, hard at large
+    assert is_hard({"hard": True, "train accuracy": 0.5})
+    assert not is_hard({"hard": False, "train accuracy": 1.0})
+    assert is_hard({"train accuracy": 1.0}) and not is_hard({"train accuracy": 0.99})  # old
+
+
 def test_noise_reading_compares_the_control_at_the_same_k():
     from rdsc.separation import noise_reading
 
@@ -344,25 +364,25 @@ def test_noise_reading_compares_the_control_at_the_same_k():
         return out
     said = noise_reading(rows((0.0097, 0.0130), (0.0160, 0.0284)))
     assert said.startswith("Gaussian noise of the same k = 3,000 dimensions")
-    assert ("training accuracy 1.000 and a mean margin of 0.0284, against 0.0130 for the "
+    assert ("(training accuracy 1.000) with a mean margin of 0.0284, against 0.0130 for the "
             "features and 0.0080 for pixels: wider than the features' margin.") in said
-    assert ("From k = 1,000 to k = 3,000, where both separate the training images, noise's "
+    assert ("From k = 1,000 to k = 3,000, where both fits are hard margins, noise's "
             "margin changes by x1.78 and the features' by x1.34 on this sample: noise's "
             "grows as much or more") in said
     said = noise_reading(rows((0.0097, 0.0130), (0.0110, 0.0120)))
     assert "0.0120, against 0.0130 for the features" in said and ": narrower, so" in said
     assert "the features' margin grows faster than noise's." in said
     said = noise_reading(rows((0.0097, 0.0130), (0.02, 0.03), n_acc=(0.9, 0.95)))
-    assert "noise does not separate them where the features do" in said
+    assert "noise gets no hard margin where the features do" in said
     assert "From k" not in said  # no hard noise margins to compare growth
     assert "does not grow between them" in noise_reading(rows((0.02, 0.013), (0.02, 0.03)))
     assert noise_reading(rows((0.0097, 0.0130), ())) == ""
     # noise separates where the features do not: the hard margin against a soft one was
     # once read as "the features' margin is wider than the number of dimensions gives"
     said = noise_reading(rows((0.02, 0.03), (0.01, 0.02), f_acc=(0.9, 0.8)))
-    assert "noise separates them where the features do not" in said and "narrower" not in said
+    assert "noise gets a hard margin where the features do not" in said and "narrower" not in said
     said = noise_reading(rows((0.02, 0.03), (0.01, 0.02), f_acc=(0.9, 0.8), n_acc=(0.9, 0.9)))
-    assert "neither separates them" in said and "narrower" not in said
+    assert "neither fit is a hard margin" in said and "narrower" not in said
     with pytest.raises(ValueError, match="no k = 3,000"):
         noise_reading([r for r in rows((0.01, 0.02), (0.01, 0.02))
                        if not (r["space"] == "noise" and r["dimension"] == 3000)])
