@@ -609,19 +609,70 @@ def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, flo
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
-def compare_difficulty(ratio: float, tolerance: float = 1.2) -> tuple[str, str]:
-    """How two medians of minimal perturbations compare: ``ratio`` = target's / reference's.
+def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Two models attacked on the same images: per image, the target's minimal perturbation
+    over the reference's (``target`` / ``reference``: ``N`` distances, inf where the attack
+    found none). Images neither model was fooled on say nothing and are dropped.
 
-    Returns ``(comparison, difficulty)``, e.g. ``("2.0 times larger than", "harder than the
-    CNN")``; ratios within a factor ``tolerance`` of 1 read "about the same as".
+    Returns ``ratio`` (the median per-image ratio), ``low`` / ``high`` (its 95% percentile
+    bootstrap interval over the images), ``larger`` (images where the target needed the
+    larger perturbation) and ``images`` (those compared). An image fooled on one model
+    only counts as an infinite ratio either way; quantiles take observed values (no
+    interpolation), so they stay defined.
     """
-    if not ratio > 0:
-        raise ValueError(f"a ratio of medians must be positive, got {ratio!r}")
-    if ratio > tolerance:
-        return f"{ratio:.1f} times larger than", "harder than the CNN"
-    if ratio < 1 / tolerance:
-        return f"{1 / ratio:.1f} times smaller than", "easier than the CNN"
-    return "about the same as", "as hard as the CNN"
+    t, r = np.asarray(target, np.float64), np.asarray(reference, np.float64)
+    if t.shape != r.shape or t.ndim != 1 or np.isnan(t).any() or np.isnan(r).any():
+        raise ValueError(f"need two 1-D arrays of distances over the same images, got "
+                         f"shapes {t.shape} and {r.shape}")
+    if (t < 0).any() or (r < 0).any():
+        raise ValueError("perturbation sizes cannot be negative")
+    keep = np.isfinite(t) | np.isfinite(r)
+    t, r = t[keep], r[keep]
+    if len(t) == 0:
+        return {"ratio": float("nan"), "low": float("nan"), "high": float("nan"),
+                "larger": 0, "images": 0}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(t) - np.log(r)          # +inf: only the reference was fooled
+    log_ratio[(t == 0) & (r == 0)] = 0.0
+
+    def median(values):
+        return float(np.quantile(values, 0.5, method="inverted_cdf"))
+    gen = np.random.default_rng(seed)
+    boot = [median(log_ratio[gen.integers(0, len(t), len(t))]) for _ in range(int(n_boot))]
+    low, high = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
+    return {"ratio": float(np.exp(median(log_ratio))), "low": float(np.exp(low)),
+            "high": float(np.exp(high)), "larger": int((log_ratio > 0).sum()),
+            "images": len(t)}
+
+
+def difficulty_reading(d: dict, target: str = "the random network",
+                       reference: str = "the CNN") -> str:
+    """The chapter's sentence on :func:`paired_difficulty`: the median per-image ratio with
+    its interval, and harder / easier / not distinguishable by whether the interval
+    excludes 1."""
+    if d["images"] == 0:
+        return (f"the attack fooled neither {target} nor {reference} on any image, so their "
+                "perturbations do not compare")
+    said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
+            f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
+            f"{d['images']} images; larger on {d['larger']} of them)")
+    if d["low"] > 1:
+        return said + f": the attack needs larger perturbations to fool {target} than {reference}"
+    if d["high"] < 1:
+        return said + f": the attack needs smaller perturbations to fool {target} than {reference}"
+    return said + f": not distinguishable between {target} and {reference} at this size"
+
+
+def agreement_above_chance(agreement: float, n_images: int, n_classes: int = 10) -> bool:
+    """Whether a substitute agrees with its target on more held-out images than guessing
+    one of ``n_classes`` would (one-sided binomial test at 5%). A substitute at chance
+    does not aim the transferred step, so it cannot show that the attack fails."""
+    from scipy.stats import binomtest
+    if n_images < 1 or not 0 <= agreement <= 1:
+        raise ValueError(f"need an agreement in [0, 1] over at least one image, got "
+                         f"{agreement!r} over {n_images!r}")
+    hits = round(agreement * n_images)
+    return bool(binomtest(hits, n_images, 1 / n_classes, alternative="greater").pvalue < 0.05)
 
 
 def agreement_trend(name: str, agreement) -> str:

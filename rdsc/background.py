@@ -860,9 +860,10 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
     e, chance = random_net, 1 / (n_classes - 1)
     cost_shown = e["ring cost"][1] > 0
     capture_shown = e["ring capture"][1] > chance
+    # intervals that overlap are not a test of the difference: say only what they show
     compare = ("larger than the CNN's" if e["ring cost"][1] > cnn["ring cost"][2] else
                "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
-               "not distinguishable from the CNN's")
+               "not separated from the CNN's (the intervals overlap)")
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
                f"{100 * e['ring capture'][0]:.0f}% vs chance {100 * chance:.0f}%")
     rows = [

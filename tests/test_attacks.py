@@ -271,13 +271,39 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
     assert np.array_equal(attacks.predict(model, xs), ys)
 
 
-def test_compare_difficulty_reads_the_ratio_of_medians():
-    from rdsc.attacks import compare_difficulty
-    assert compare_difficulty(2.0) == ("2.0 times larger than", "harder than the CNN")
-    assert compare_difficulty(0.25) == ("4.0 times smaller than", "easier than the CNN")
-    assert compare_difficulty(1.1) == ("about the same as", "as hard as the CNN")
-    with pytest.raises(ValueError, match="positive"):
-        compare_difficulty(float("nan"))
+def test_paired_difficulty_compares_the_same_images():
+    """A ratio of two 4-image medians was once read as "harder" with no interval."""
+    from rdsc.attacks import difficulty_reading, paired_difficulty
+    reference = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
+    d = paired_difficulty(3 * reference, reference, n_boot=200)
+    assert d == {"ratio": pytest.approx(3.0), "low": pytest.approx(3.0),
+                 "high": pytest.approx(3.0), "larger": 8, "images": 8}
+    assert difficulty_reading(d).endswith(
+        "larger on 8 of them): the attack needs larger perturbations to fool the random "
+        "network than the CNN")
+    assert "smaller perturbations" in difficulty_reading(paired_difficulty(reference / 2,
+                                                                           reference))
+    mixed = paired_difficulty(reference * np.array([2, 0.5] * 4), reference, n_boot=200)
+    assert mixed["larger"] == 4 and mixed["low"] < 1 < mixed["high"]
+    assert "not distinguishable" in difficulty_reading(mixed)
+    # never fooled on either: dropped; fooled on one only: an infinite ratio, still counted
+    inf = np.inf
+    d = paired_difficulty([inf, inf, 0.1, 0.2], [inf, 0.1, 0.05, 0.1], n_boot=100)
+    assert d["images"] == 3 and d["larger"] == 3 and d["ratio"] == pytest.approx(2.0)
+    assert paired_difficulty([inf], [inf])["images"] == 0
+    assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
+    with pytest.raises(ValueError, match="same images"):
+        paired_difficulty([0.1, 0.2], [0.1])
+
+
+def test_agreement_above_chance_is_a_one_sided_binomial_test():
+    from rdsc.attacks import agreement_above_chance
+    assert agreement_above_chance(0.20, 280)          # 56 of 280 against 28 expected
+    assert not agreement_above_chance(0.061, 280)     # below chance
+    assert not agreement_above_chance(0.12, 100)      # 12 of 100: not beyond chance at 5%
+    assert agreement_above_chance(0.12, 5000)         # the same share over many images
+    with pytest.raises(ValueError, match="agreement in"):
+        agreement_above_chance(12.0, 100)             # a percentage, not a share
 
 
 def test_agreement_trend_says_rose_fell_or_stayed():
