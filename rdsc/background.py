@@ -499,6 +499,44 @@ def distance_partial_correlations(D_feature, D_border, D_centre, labels,
             "centre_raw": float(np.corrcoef(f, cd)[0, 1])}
 
 
+#: the rows of :func:`partial_correlation_table`, named for the reader
+PARTIAL_ROWS = {"border": "ring colour | centre colour, category",
+                "centre": "centre colour | ring colour, category",
+                "border_raw": "ring colour (plain correlation)",
+                "centre_raw": "centre colour (plain correlation)"}
+
+
+def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_boot: int,
+                              seed: int = 0):
+    """:func:`distance_partial_correlations` averaged over the networks (``D_features``:
+    ``{seed: N x N feature distances}``), with a 95% percentile interval from a bootstrap
+    over networks and images: each replicate draws the networks with replacement and the
+    images with replacement, and averages over the drawn networks on the same drawn images
+    (so the interval is that of the same average as the estimate).
+
+    Returns a DataFrame indexed by :data:`PARTIAL_ROWS`, columns ``estimate``, ``low``,
+    ``high``.
+    """
+    import pandas as pd
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be a whole number of at least 2, got {n_boot!r}")
+    nets = list(D_features)
+    if not nets:
+        raise ValueError("partial_correlation_table needs at least one network")
+    n = len(np.asarray(labels))
+
+    def averaged(drawn, index=None):
+        return pd.DataFrame([distance_partial_correlations(D_features[s], D_border, D_centre,
+                                                           labels, index)
+                             for s in drawn]).mean()
+    gen = np.random.default_rng(seed)
+    boot = pd.DataFrame([averaged([nets[i] for i in gen.integers(0, len(nets), len(nets))],
+                                  gen.integers(0, n, n))
+                         for _ in range(int(n_boot))])
+    return pd.DataFrame({"estimate": averaged(nets), "low": boot.quantile(0.025),
+                         "high": boot.quantile(0.975)}).rename(index=PARTIAL_ROWS)
+
+
 def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:
     """The three versions of a retrieval database the chapter searches, each within itself:
     ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey) and

@@ -267,6 +267,31 @@ def test_precision_and_partial_correlations():
     assert resampled["border"] > 0.99
 
 
+def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
+    """Each replicate once drew a single network, so the interval was a single network's
+    while the estimate averaged them."""
+    rng = np.random.default_rng(2)
+    border, centre = rng.random((30, 2)), rng.random((30, 2))
+    Db, Dc = bg.l1_distances(border), bg.l1_distances(centre)
+    lab = np.repeat(np.arange(3), 10)
+    # network 1 follows the border, network 2 the centre: the average sits between them
+    nets = {1: Db, 2: Dc}
+    table = bg.partial_correlation_table(nets, Db, Dc, lab, n_boot=50)
+    assert list(table.index) == list(bg.PARTIAL_ROWS.values())
+    one = {s: bg.distance_partial_correlations(D, Db, Dc, lab) for s, D in nets.items()}
+    ring = "ring colour | centre colour, category"
+    assert table.loc[ring, "estimate"] == pytest.approx((one[1]["border"]
+                                                         + one[2]["border"]) / 2)
+    assert (table["low"] <= table["high"]).all()
+    # a replicate averages its drawn networks: with both networks identical, the interval
+    # is that of the one network over images only
+    same = bg.partial_correlation_table({1: Db, 2: Db}, Db, Dc, lab, n_boot=50, seed=3)
+    alone = bg.partial_correlation_table({1: Db}, Db, Dc, lab, n_boot=50, seed=3)
+    assert same.loc[ring, "estimate"] == pytest.approx(alone.loc[ring, "estimate"])
+    with pytest.raises(ValueError, match="n_boot"):
+        bg.partial_correlation_table(nets, Db, Dc, lab, n_boot=1)
+
+
 def test_histogram_svm_separates_colours():
     gen = torch.Generator().manual_seed(0)
     labels = np.repeat(np.arange(3), 20)
