@@ -356,6 +356,10 @@ def random_vectors(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
 
 def resize_images(images, size: int | None = None, crop: int | None = None) -> torch.Tensor:
     """uint8 or [0, 1] images -> floats in [0, 1], resized (antialiased), then centre-cropped."""
+    from rdsc.book import whole_number
+    for name, value in (("size", size), ("crop", crop)):
+        if value is not None:
+            whole_number(name, value)   # 0 or -10 once failed deep inside torch
     x = _float_images(images)
     if size is not None and tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,

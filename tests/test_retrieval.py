@@ -338,3 +338,6 @@ def test_resized_uint8_crops_the_centre_then_resizes():
     expected = rt.resize_images(images[..., 5:15, 5:15], 5)  # crop first, then resize
     assert small.shape == (2, 3, 5, 5)
     assert torch.equal(small, (expected * 255).round().to(torch.uint8))
+    for bad in (dict(size=0), dict(size=12, crop=-10), dict(size=12, crop=2.5)):
+        with pytest.raises(ValueError, match="must be a whole number of at least 1"):
+            rt.resized_uint8(images, **bad)
