@@ -135,8 +135,12 @@ def margin(res: dict) -> str:
             grown = [r for r in res["margins"] if r["dataset"] == name and compared
                      and r["space"] == "noise" and r["dimension"] == c.get("growth from k")]
             if grown and growth_word(c) is not None:
-                text += (f", x{z / grown[0]['mean margin']:.2f} from k = "
-                         f"{int(c['growth from k']):,} on the sample")
+                text += f", x{z / grown[0]['mean margin']:.2f}"
+                per_draw = [a / b for a, b in zip(noise[0].get("draw margins") or [],
+                                                  grown[0].get("draw margins") or [])]
+                if len(per_draw) > 1:
+                    text += f" (draws x{min(per_draw):.2f} to x{max(per_draw):.2f})"
+                text += f" from k = {int(c['growth from k']):,} on the sample"
         parts.append(text)
     return f"{overall(verdicts)}: " + "; ".join(parts)
 

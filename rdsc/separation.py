@@ -243,24 +243,46 @@ def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
             "hard": fit >= HARD_FIT, "C": float(C)}
 
 
-def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None) -> list[dict]:
+def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
+                      draws: int = 1) -> list[dict]:
     """The control for the margin: rows of :func:`margin_rows` (space ``"noise"``) for
     i.i.d. Gaussian "features" of the same images' labels, the first ``k`` of
     ``max(ks)`` columns for each ``k`` (nested, like the network's features), unit-scaled
     the same way. Noise carries no information about the classes, so whatever margin it
-    reaches, and however that grows with k, comes from the number of dimensions alone."""
+    reaches, and however that grows with k, comes from the number of dimensions alone.
+
+    With ``draws`` > 1, as many independent draws of noise (the first from ``seed`` alone,
+    as with one draw): a row's ``mean margin`` is their average, ``draw margins`` each
+    draw's, ``min y·f`` and ``train accuracy`` the smallest over draws, ``hard`` whether
+    every draw's fit is hard. The draws show how much one draw of the control varies.
+    The result depends only on the labels (their order and counts) and the settings."""
+    from rdsc.book import whole_number
     ks = _check_ks(ks)
+    draws = whole_number("draws", draws)
     y = np.asarray(labels)
     # two datasets' class-balanced samples often have the very same labels: fit once
-    key = (y.dtype.str, y.tobytes(), tuple(ks), float(C), int(seed),
-           str(device))
+    key = (y.dtype.str, y.tobytes(), tuple(ks), float(C), int(seed), str(device), draws)
     if key not in _NOISE_ROWS:
-        gen = np.random.default_rng(seed)
-        noise = gen.standard_normal((len(y), max(ks)), dtype=np.float32)
-        _NOISE_ROWS[key] = [_margin_row("noise", k,
-                                        gram_rows(unit_scale(noise[:, :k]), device=device),
-                                        y, C, device) for k in ks]
-    return [dict(row) for row in _NOISE_ROWS[key]]
+        per_draw = []
+        for d in range(draws):
+            gen = np.random.default_rng(seed if d == 0 else [seed, d])
+            noise = gen.standard_normal((len(y), max(ks)), dtype=np.float32)
+            per_draw.append([_margin_row("noise", k,
+                                         gram_rows(unit_scale(noise[:, :k]), device=device),
+                                         y, C, device) for k in ks])
+        rows = []
+        for i in range(len(ks)):
+            fits = [draw[i] for draw in per_draw]
+            rows.append({**fits[0],
+                         "mean margin": float(np.mean([f["mean margin"] for f in fits])),
+                         "min margin": min(f["min margin"] for f in fits),
+                         "train accuracy": min(f["train accuracy"] for f in fits),
+                         "min y·f": min(f["min y·f"] for f in fits),
+                         "hard": all(f["hard"] for f in fits),
+                         "draw margins": [f["mean margin"] for f in fits]})
+        _NOISE_ROWS[key] = rows
+    return [dict(row, **{"draw margins": list(row["draw margins"])})
+            for row in _NOISE_ROWS[key]]
 
 
 _NOISE_ROWS: dict = {}  # noise_margin_rows' results, by labels and settings
@@ -542,16 +564,32 @@ def noise_reading(margins) -> str:
                       and int(f["dimension"]) == k_from)
         g_noise = z["mean margin"] / noise[k_from]["mean margin"]
         g_feat = top["mean margin"] / f_from["mean margin"]
-        if g_feat > 1 and g_noise >= g_feat:
-            said = ("noise's grows as much or more, so growth with k is what added "
-                    "dimensions do to the margin, with or without information in them.")
-        elif g_feat > 1:
-            said = "the features' margin grows faster than noise's."
-        else:
+        # each draw of noise grows by its own factor: the features are judged against
+        # the range of those (one draw alone cannot say "faster")
+        per_draw = [a / b for a, b in zip(z.get("draw margins") or [],
+                                          noise[k_from].get("draw margins") or [])]
+        spread = (f" (its {len(per_draw)} draws: x{min(per_draw):.2f} to "
+                  f"x{max(per_draw):.2f})" if len(per_draw) > 1 else "")
+        if g_feat <= 1:
             said = "the features' margin does not grow between them."
+        elif len(per_draw) > 1 and g_feat > max(per_draw):
+            said = "the features' margin grows faster than every draw of noise."
+        elif len(per_draw) > 1 and g_feat < min(per_draw):
+            said = ("every draw of noise grows more, so growth with k is what added "
+                    "dimensions do to the margin, with or without information in them.")
+        elif len(per_draw) > 1:
+            said = ("within the range of the noise draws, so growth with k here is what "
+                    "added dimensions do to the margin, with or without information in "
+                    "them.")
+        elif g_noise >= g_feat:
+            said = ("noise's grows as much or more (one draw, no spread), so growth with "
+                    "k is what added dimensions do to the margin, with or without "
+                    "information in them.")
+        else:
+            said = "the features' margin grows faster than noise's (one draw, no spread)."
         text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
-                 f"margins, noise's margin changes by x{g_noise:.2f} and the features' by "
-                 f"x{g_feat:.2f} on this sample: {said}")
+                 f"margins, noise's margin changes by x{g_noise:.2f}{spread} and the "
+                 f"features' by x{g_feat:.2f} on this sample: {said}")
     return text
 
 

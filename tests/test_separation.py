@@ -371,7 +371,7 @@ def test_noise_reading_compares_the_control_at_the_same_k():
             "grows as much or more") in said
     said = noise_reading(rows((0.0097, 0.0130), (0.0110, 0.0120)))
     assert "0.0120, against 0.0130 for the features" in said and ": narrower, so" in said
-    assert "the features' margin grows faster than noise's." in said
+    assert "the features' margin grows faster than noise's (one draw" in said
     said = noise_reading(rows((0.0097, 0.0130), (0.02, 0.03), n_acc=(0.9, 0.95)))
     assert "noise gets no hard margin where the features do" in said
     assert "From k" not in said  # no hard noise margins to compare growth
@@ -386,6 +386,37 @@ def test_noise_reading_compares_the_control_at_the_same_k():
     with pytest.raises(ValueError, match="no k = 3,000"):
         noise_reading([r for r in rows((0.01, 0.02), (0.01, 0.02))
                        if not (r["space"] == "noise" and r["dimension"] == 3000)])
+
+
+def test_noise_draws_give_the_control_a_spread():
+    """One draw of noise once decided "as much or more" on x1.30 against x1.29."""
+    from rdsc.separation import noise_margin_rows, noise_reading
+    y = np.repeat(np.arange(3), 10)
+    one = noise_margin_rows(y, [8, 64], C=100.0, seed=5, device="cpu")
+    three = noise_margin_rows(y, [8, 64], C=100.0, seed=5, device="cpu", draws=3)
+    assert [r["draw margins"][0] for r in three] == [r["mean margin"] for r in one]
+    for row in three:  # the first draw is the one-draw control; the mean is over draws
+        assert len(set(row["draw margins"])) == 3
+        assert row["mean margin"] == pytest.approx(np.mean(row["draw margins"]))
+    with pytest.raises(ValueError, match="draws must be a whole number"):
+        noise_margin_rows(y, [8, 64], C=100.0, draws=0)
+
+    def rows(g_feat, noise_draws):
+        out = [{"space": "pixels", "dimension": 3072, "mean margin": 0.008, "hard": True,
+                "train accuracy": 1.0, "min y·f": 0.99}]
+        out += [{"space": "features", "dimension": k, "mean margin": m, "hard": True,
+                 "train accuracy": 1.0, "min y·f": 0.99}
+                for k, m in ((1000, 0.01), (3000, 0.01 * g_feat))]
+        out += [{"space": "noise", "dimension": k, "mean margin": float(np.mean(ms)),
+                 "draw margins": ms, "hard": True, "train accuracy": 1.0, "min y·f": 0.99}
+                for k, ms in ((1000, [0.02] * 3),
+                              (3000, [0.02 * g for g in noise_draws]))]
+        return out
+    said = noise_reading(rows(1.62, [1.50, 1.56, 1.58]))
+    assert "(its 3 draws: x1.50 to x1.58)" in said
+    assert said.endswith("the features' margin grows faster than every draw of noise.")
+    assert "within the range of the noise draws" in noise_reading(rows(1.55, [1.5, 1.56, 1.6]))
+    assert "every draw of noise grows more" in noise_reading(rows(1.33, [1.5, 1.56, 1.6]))
 
 
 def test_margin_sentences_refuse_rows_and_comparisons_that_do_not_belong_together():
