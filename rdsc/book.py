@@ -299,8 +299,13 @@ def readable_log_axis(ax, which: str = "y", max_ticks: int = 6) -> list[float]:
     lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
     if lo <= 0:
         raise ValueError(f"a log axis needs positive limits, got {lo}, {hi}")
-    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-             for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+
+    def round_values(mantissas):
+        return [m * 10.0 ** e for e in decades for m in mantissas if lo <= m * 10.0 ** e <= hi]
+    ticks = round_values((1, 2, 5))
+    if len(ticks) < 3:  # a short range: finer round values, so no data lies far off a label
+        ticks = max(ticks, round_values((1, 1.5, 2, 3, 4, 5, 6, 8)), key=len)
     if len(ticks) < 2:
         even = MaxNLocator(nbins=min(4, max_ticks), steps=[1, 2, 5, 10])
         ticks = [v for v in even.tick_values(lo, hi) if lo <= v <= hi]

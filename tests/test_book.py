@@ -91,6 +91,10 @@ def test_readable_log_axis_labels_a_few_plain_numbers():
     ax.set_ylim(0.0302, 0.0468)  # less than a decade: matplotlib would label nothing
     ticks = book.readable_log_axis(ax, "y")
     assert 2 <= len(ticks) <= 6 and all(0.0302 <= t <= 0.0468 for t in ticks)
+    ax.set_ylim(1.2, 4.5)  # 2 alone once, then 2, 3, 4: curves at 1.3 sat below every label
+    assert book.readable_log_axis(ax, "y") == [1.5, 2.0, 3.0, 4.0]
+    ax.set_ylim(0.04, 0.25)
+    assert book.readable_log_axis(ax, "y") == [0.05, 0.1, 0.2]
     ax.set_ylim(1e-3, 10)
     assert book.readable_log_axis(ax, "y") == [0.001, 0.01, 0.1, 1.0, 10.0]
     assert ax.yaxis.get_major_formatter()(0.5, 0) == "0.5"
