@@ -698,10 +698,13 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
       foreign background costs beyond compositing);
     * ``centre cost``: the same for the centre;
     * ``ring capture`` / ``centre capture``: P(prediction = donor class | prediction changed);
+    * ``ring capture chance`` / ``centre capture chance``: the capture a changed prediction
+      would reach by going to a uniformly random other class than the clean prediction:
+      ``1 / (n_classes - 1)`` for each changed image whose clean prediction is not the
+      donor's class, 0 where it is (the donor's class cannot then be reached by a change);
     * ``background only above chance``: background-only accuracy minus ``1 / n_classes``.
 
-    ``donor_labels``: the class of each image's other-class donor (length N). The chance
-    level of a capture rate is ``1 / (n_classes - 1)``.
+    ``donor_labels``: the class of each image's other-class donor (length N).
     """
     labels, donor_labels = np.asarray(labels), np.asarray(donor_labels)
     if np.any(donor_labels == labels):
@@ -726,6 +729,10 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
         cap = donor_capture(arrays["clean"], arrays[f"{region}, other class"], donors)
         out[f"{region} capture"] = bootstrap(lambda a: capture_rate(a["changed"], a["captured"]),
                                              cap, n_boot, seed)
+        cap["reachable"] = cap["changed"] & (arrays["clean"] != donors)
+        out[f"{region} capture chance"] = bootstrap(
+            lambda a: capture_rate(a["changed"], a["reachable"]) / (n_classes - 1),
+            cap, n_boot, seed)
     return out
 
 
@@ -893,9 +900,14 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
     ``random_net`` / ``cnn``: :func:`effect_rows` of the random network and of the trained
     CNN. The pitfall is shown when a foreign ring costs accuracy beyond the same-class
     control (interval above 0) *and* the predictions it changes go to the donor's class
-    more often than chance, ``1 / (n_classes - 1)``: the ring pulls toward its own class.
+    more often than chance (``ring capture chance``, at most ``1 / (n_classes - 1)``): the
+    ring pulls toward its own class.
     """
-    e, chance = random_net, 1 / (n_classes - 1)
+    e = random_net
+    # the run's own chance level (0 for changed images already on the donor's class)
+    chance = e.get("ring capture chance", (float("nan"),))[0]
+    if not np.isfinite(chance):
+        chance = 1 / (n_classes - 1)
     cost_shown = e["ring cost"][1] > 0
     capture_shown = e["ring capture"][1] > chance
     # intervals that overlap are not a test of the difference: say only what they show

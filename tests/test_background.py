@@ -189,6 +189,12 @@ def test_effect_rows_on_constructed_predictions():
     assert out["ring cost"][0] == pytest.approx(0.5)
     assert out["ring capture"][0] == 1.0
     assert out["centre capture"][0] == 0.0
+    # chance: a change lands on the donor's class one time in 3 (4 classes), none of the
+    # clean predictions being the donor's class
+    assert out["ring capture chance"][0] == pytest.approx(1 / 3)
+    wrong = {**preds, "clean": donor.copy()}  # clean predictions already on the donor's class
+    wrong["ring, other class"] = labels.copy()   # every prediction changes, none can land
+    assert bg.effect_rows([wrong], labels, donor, 4, n_boot=20)["ring capture chance"][0] == 0
     assert out["background only above chance"][0] == pytest.approx(0.0)
     rows = bg.accuracy_rows([preds], labels, n_boot=50)
     assert [r["condition"] for r in rows] == list(bg.CONDITIONS)
@@ -367,6 +373,14 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
         "yes", "+10.0 points (95% interval +5.0 to +15.0)")
     assert said["changed predictions go to the donor's class above chance"] == (
         "yes", f"30% vs chance {100 * chance:.0f}%")
+    # the run's own chance level, where measured: a capture interval from 38% is above
+    # a chance of 37%, not above one of 39% (1 / (3 - 1) = 50% would have hidden both)
+    with_chance = {**effects((0.1, 0.05, 0.15), (0.4, 0.38, 0.44)),
+                   "ring capture chance": (0.37, 0.35, 0.39)}
+    rows, shown = bg.pitfall_rows("cifar10", with_chance, cnn, n_classes=3)
+    assert shown and rows[1]["measure"] == "40% vs chance 37%"
+    with_chance["ring capture chance"] = (0.39, 0.37, 0.41)
+    assert not bg.pitfall_rows("cifar10", with_chance, cnn, n_classes=3)[1]
     assert said["the ring cost, compared with the trained CNN"][0] == "smaller than the CNN's"
     # a cost without a pull toward the donor (capture at chance) is noise, not the pitfall
     _, shown = bg.pitfall_rows("cifar10", effects((0.1, 0.05, 0.15), (0.11, 0.05, 0.2)),
