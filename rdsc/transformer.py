@@ -59,9 +59,10 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         Cache the features on disk (see :func:`rdsc.features.extract`).
 
     Input ``X``: ``N x C x H x W`` (or ``N x H x W``, one channel) or ``N x (C*H*W)``; an
-    array, tensor, list or DataFrame. uint8 values are pixels 0..255; any other dtype is
-    converted to float32 and taken as values in [0, 1] (the paper's scaling: divide 8-bit
-    pixels by 255; other ranges are computed as given, with a warning), exactly as
+    array, tensor, list or DataFrame. uint8 values, and integers of any other type in
+    0..255, are pixels 0..255; floats are taken as values in [0, 1] (the paper's scaling:
+    divide 8-bit pixels by 255; floats that are all whole numbers above 1, 0..255 pixels as
+    floats, are refused; other ranges are computed as given, with a warning), exactly as
     :func:`rdsc.features.extract` takes them.
 
     Attributes
@@ -112,6 +113,16 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         elif getattr(X, "ndim", 2) > 4:
             raise ValueError("expected images N x C x H x W or rows N x (C*H*W), "
                              f"got {X.ndim} dimensions")
+        dtype = getattr(X, "dtype", None)
+        if (isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.integer)
+                and dtype != np.uint8):
+            # integers are pixels: as floats, 0..255 would be images 255 times too bright
+            X = np.asarray(X)
+            if X.size and (X.min() < 0 or X.max() > 255):
+                raise ValueError(f"integer values from {X.min()} to {X.max()}: integers are "
+                                 "read as 8-bit pixels 0..255; pass floats in [0, 1] for "
+                                 "other values")
+            X = X.astype(np.uint8)
         X = validate_data(self, X, reset=reset, dtype=[np.float32, np.uint8])
         return X, shape
 

@@ -135,3 +135,18 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="X has 192 features, but RandomDepthwiseSignFeatures is "
                                          "expecting 768"):
         t.transform(pixels(4, side=8).reshape(4, -1))
+
+
+def test_integers_are_pixels_and_whole_floats_above_one_are_refused():
+    """0..255 pixels as int64 were once floats 0..255 (images 255 times too bright)."""
+    x = torch.randint(0, 256, (4, 3, 16, 16), generator=torch.Generator().manual_seed(0),
+                      dtype=torch.uint8).numpy()
+    model = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3, n_blocks=0)
+    as_uint8 = model.fit_transform(x)
+    for dtype in (np.int64, np.int32, np.int16):
+        np.testing.assert_array_equal(model.fit_transform(x.astype(dtype)), as_uint8)
+    with pytest.raises(ValueError, match="integers are read as 8-bit pixels"):
+        model.fit_transform(x.astype(np.int64) - 1)
+    with pytest.raises(ValueError, match="0..255 pixels given as floats"):
+        model.fit_transform(x.astype(np.float32))
+    np.testing.assert_array_equal(model.fit_transform(x.astype(np.float32) / 255), as_uint8)
