@@ -262,9 +262,8 @@ def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray],
     n_seeds, n = shapes.pop()
     if n < 2:
         raise ValueError("need at least two images to bootstrap")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise ValueError(f"n_boot must be a whole number of at least 2 (an interval needs "
-                         f"a spread), got {n_boot!r}")
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):
@@ -363,9 +362,8 @@ def first_layer_agreement(images, net, cnn_model, max_filters: int = 512
     the random filters on raw ``[0, 1]`` pixels, the same filters on centred pixels
     (``x - 0.5``), and the CNN's first layer after its batch norm.
     """
-    if isinstance(max_filters, bool) or not isinstance(max_filters, int) or max_filters < 1:
-        raise ValueError(f"max_filters must be a whole number of at least 1, "
-                         f"got {max_filters!r}")
+    from rdsc.book import whole_number
+    whole_number("max_filters", max_filters)
     if len(images) == 0:
         raise ValueError("first_layer_agreement needs at least one image")
     n = min(net.n_features, max_filters)
@@ -518,8 +516,9 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
     ``high``.
     """
     import pandas as pd
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise ValueError(f"n_boot must be a whole number of at least 2, got {n_boot!r}")
+
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot, at_least=2)
     nets = list(D_features)
     if not nets:
         raise ValueError("partial_correlation_table needs at least one network")
