@@ -19,8 +19,9 @@ image lies on or outside its class's band (``y f_c(x) >= 1``); a fit's smallest 
 (Training accuracy 1 is not enough: the argmax over classes can be right while a
 one-vs-rest hyperplane leaves images on its wrong side.) Two representations of the same
 images are compared by the ratio of their mean margins, on the sample and on paired
-bootstrap resamples of it: features against pixels (is the margin wider?) and the largest
-k against the smallest hard k (does it grow with k?).
+half-samples of it (half of each class, drawn without replacement, fitted in both spaces):
+features against pixels (is the margin wider?) and the largest k against the smallest hard
+k (does it grow with k?).
 """
 from __future__ import annotations
 
@@ -86,6 +87,22 @@ def _class_resamples(labels, n_boot: int, seed: int):
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     for _ in range(n_boot):
         yield torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
+
+
+def _class_halves(labels, n_draws: int, seed: int):
+    """``n_draws`` half-samples of image indices: in each, half of every class's images
+    (rounded down), drawn without replacement. Every half-sample has the same size and no
+    repeated image, so the statistic on each is the same statistic (on N/2 images)."""
+    labels = torch.as_tensor(labels)
+    members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
+    small = [int(labels[m[0]]) for m in members if len(m) < 2]
+    if small:
+        raise ValueError(f"a half-sample needs at least two images of every class; "
+                         f"classes {small} have one")
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(n_draws):
+        yield torch.cat([m[torch.randperm(len(m), generator=gen)[:len(m) // 2]]
+                         for m in members]).sort().values
 
 
 def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
@@ -288,18 +305,18 @@ def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
 _NOISE_ROWS: dict = {}  # noise_margin_rows' results, by labels and settings
 
 
-def resampled_margins(spaces, labels, C: float, n_boot: int = 10, seed: int = 0,
+def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int = 0,
                       device=None, full=None) -> tuple[np.ndarray, np.ndarray]:
     """Mean SVM margin in each of ``spaces`` (a list of S arrays, N x d_s, each unit-scaled:
-    representations of the same labelled images), on all images and on ``n_boot``
-    class-balanced bootstrap resamples, each resample fitted in every space (paired).
+    representations of the same labelled images), on all images and on ``n_draws``
+    half-samples (:func:`_class_halves`), each half-sample fitted in every space (paired).
 
-    Returns ``(full, resampled)``: shapes (S,) and (n_boot, S). ``full``, when given, is the
+    Returns ``(full, halves)``: shapes (S,) and (n_draws, S). ``full``, when given, is the
     margins on all images, already known (they are then not fitted again).
     """
+    from rdsc.book import whole_number
     from rdsc.classify import LinearSVM
-    if int(n_boot) < 2:
-        raise ValueError(f"n_boot must be at least 2 to show a spread, got {n_boot!r}")
+    n_draws = whole_number("n_draws", n_draws, at_least=2)  # a range needs two draws
     y = np.asarray(labels)
     if any(len(X) != len(y) for X in spaces):
         raise ValueError(f"every space must hold one row per label ({len(y)}), got "
@@ -312,46 +329,47 @@ def resampled_margins(spaces, labels, C: float, n_boot: int = 10, seed: int = 0,
                          .mean() for X in spaces], dtype=np.float64)
 
     full = margins_of(np.arange(len(y))) if full is None else np.asarray(full, np.float64)
-    resampled = np.array([margins_of(index.numpy())
-                          for index in _class_resamples(y, int(n_boot), seed)])
-    return full, resampled
+    halves = np.array([margins_of(index.numpy())
+                       for index in _class_halves(y, n_draws, seed)])
+    return full, halves
 
 
-def paired_ratio(full: np.ndarray, resampled: np.ndarray, a: int = 0, b: int = 1) -> dict:
-    """Space ``b``'s mean margin over space ``a``'s, from :func:`resampled_margins`: on all
-    images (``ratio``), and ``low`` / ``high``, the 2.5 and 97.5 percentiles of the
-    resamples' ratios; ``widening_a`` / ``widening_b``: each space's margin on a resample
-    over that on all images (geometric mean over resamples)."""
-    full, resampled = np.asarray(full, np.float64), np.asarray(resampled, np.float64)
-    if resampled.ndim != 2 or len(resampled) < 1 or resampled.shape[1] != len(full):
-        raise ValueError(f"resampled must be resamples x spaces ({len(full)} spaces, as in "
-                         f"full), got shape {resampled.shape}")
-    ratios = resampled[:, b] / resampled[:, a]
-    low, high = np.percentile(ratios, [2.5, 97.5])
-    widening = np.exp(np.log(resampled[:, [a, b]] / full[[a, b]]).mean(0))
-    return {"ratio": float(full[b] / full[a]), "low": float(low), "high": float(high),
-            "resamples": len(ratios), "widening_a": float(widening[0]),
+def paired_ratio(full: np.ndarray, halves: np.ndarray, a: int = 0, b: int = 1) -> dict:
+    """Space ``b``'s mean margin over space ``a``'s, from :func:`half_sample_margins`: on all
+    images (``ratio``), and over the half-samples, their ``median``, ``low`` and ``high``
+    (smallest and largest: with this few draws a range, not a confidence interval) and
+    their number (``half-samples``); ``widening_a`` / ``widening_b``: each space's margin
+    on a half-sample over that on all images (geometric mean over the half-samples)."""
+    full, halves = np.asarray(full, np.float64), np.asarray(halves, np.float64)
+    if halves.ndim != 2 or len(halves) < 1 or halves.shape[1] != len(full):
+        raise ValueError(f"halves must be half-samples x spaces ({len(full)} spaces, as in "
+                         f"full), got shape {halves.shape}")
+    ratios = halves[:, b] / halves[:, a]
+    widening = np.exp(np.log(halves[:, [a, b]] / full[[a, b]]).mean(0))
+    return {"ratio": float(full[b] / full[a]), "median": float(np.median(ratios)),
+            "low": float(ratios.min()), "high": float(ratios.max()),
+            "half-samples": len(ratios), "widening_a": float(widening[0]),
             "widening_b": float(widening[1])}
 
 
-def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_boot: int = 10,
+def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_draws: int = 10,
                  seed: int = 0, device=None, full: tuple[float, float] | None = None) -> dict:
     """Mean margin of the SVM on ``B`` over that on ``A``: two representations (N x d_A,
     N x d_B, each unit-scaled) of the same labelled images, on all of them and on
-    ``n_boot`` class-balanced bootstrap resamples, each fitted in both spaces (paired).
+    ``n_draws`` half-samples (half of each class, without replacement), each fitted in
+    both spaces (paired).
 
-    A margin is set by the few images nearest the boundary, so the bootstrap does not give
-    a confidence interval here (the ratio on all images may lie outside the resamples'
-    range): a resample holds only about 63% distinct images, and with fewer images a hard
-    margin widens (a soft one may narrow), not necessarily equally in both spaces. What it
-    does show is whether the comparison holds on a smaller draw from the same images:
-    ``low`` and ``high`` are the 2.5 and 97.5 percentiles of the resamples' ratios (with 10
-    resamples, about their range), ``widening_a`` and ``widening_b`` each space's mean
-    margin on a resample over that on all images (geometric mean over resamples).
-    ``full``: the mean margins on all images, ``(A, B)``, when already known (they are
-    then not fitted again).
+    A margin is set by the few images nearest the boundary, so no ordinary confidence
+    interval comes with it, and a margin on N/2 images is not the margin on N (with fewer
+    images a hard margin widens, a soft one may narrow, not necessarily equally in both
+    spaces). The half-samples are all the same statistic, the ratio on N/2 images, so their
+    range shows how much it depends on which images were drawn; whether the comparison on
+    all images holds there too is what the chapter asks. Returns :func:`paired_ratio`'s
+    dict (``ratio``, ``median``, ``low``, ``high``, ``half-samples``, ``widening_a``,
+    ``widening_b``). ``full``: the mean margins on all images, ``(A, B)``, when already
+    known (they are then not fitted again).
     """
-    return paired_ratio(*resampled_margins([A, B], labels, C, n_boot=n_boot, seed=seed,
+    return paired_ratio(*half_sample_margins([A, B], labels, C, n_draws=n_draws, seed=seed,
                                            device=device, full=full))
 
 
@@ -369,13 +387,14 @@ def smallest_separable_k(rows, k: int) -> int | None:
 
 
 def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
-                      n_boot: int = 10, seed: int = 0, device=None, rows=None) -> dict:
-    """The margin claim on one sample, both halves on the same paired resamples
-    (:func:`resampled_margins`): the first ``k`` features against pixels
-    (:func:`paired_ratio`: ``ratio``, ``low``, ``high``, ``resamples``, ``pixels widen``,
-    ``features widen``), and the growth with k, the margin at ``k`` over that at the
-    smallest k whose fit is a hard margin (``growth from k``, ``growth``, ``growth low``,
-    ``growth high``; NaN unless ``k`` and a smaller k of ``rows`` have hard margins).
+                      n_draws: int = 10, seed: int = 0, device=None, rows=None) -> dict:
+    """The margin claim on one sample, both halves on the same paired half-samples
+    (:func:`half_sample_margins`): the first ``k`` features against pixels
+    (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``half-samples``,
+    ``pixels widen``, ``features widen``), and the growth with k, the margin at ``k`` over
+    that at the smallest k whose fit is a hard margin (``growth from k``, ``growth``,
+    ``growth median``, ``growth low``, ``growth high``; NaN unless ``k`` and a smaller k of
+    ``rows`` have hard margins).
 
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
@@ -386,7 +405,7 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         other_c = {r["C"] for r in rows if "C" in r and r["C"] != C}
         if other_c:
             raise ValueError(f"rows were fitted with C = {sorted(other_c)}, not C = {C:g}: "
-                             "the sample's margins and the resamples' must share C")
+                             "the sample's margins and the half-samples' must share C")
         mean = {(r["space"], r["dimension"]): r["mean margin"] for r in rows}
         missing = [key for key in (("pixels", images[0].numel()), ("features", k))
                    if key not in mean]
@@ -398,23 +417,43 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         full += [] if k_from is None else [mean[("features", k_from)]]
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
     spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
-    full, resampled = resampled_margins(spaces, labels, C, n_boot=n_boot, seed=seed,
-                                        device=device, full=full)
-    width = paired_ratio(full, resampled, 0, 1)
-    growth = (paired_ratio(full, resampled, 2, 1) if k_from is not None
-              else dict.fromkeys(("ratio", "low", "high"), float("nan")))
+    full, halves = half_sample_margins(spaces, labels, C, n_draws=n_draws, seed=seed,
+                                       device=device, full=full)
+    width = paired_ratio(full, halves, 0, 1)
+    growth = (paired_ratio(full, halves, 2, 1) if k_from is not None
+              else dict.fromkeys(("ratio", "median", "low", "high"), float("nan")))
     return {"space": f"features, k={k}",
-            **{key: width[key] for key in ("ratio", "low", "high", "resamples")},
+            **{key: width[key] for key in ("ratio", "median", "low", "high",
+                                           "half-samples")},
             "pixels widen": width["widening_a"], "features widen": width["widening_b"],
             "growth from k": float("nan") if k_from is None else k_from,
-            "growth": growth["ratio"], "growth low": growth["low"],
-            "growth high": growth["high"]}
+            "growth": growth["ratio"], "growth median": growth["median"],
+            "growth low": growth["low"], "growth high": growth["high"]}
+
+
+def draws_words(comparison: dict) -> str:
+    """How a comparison's draws are named: ``10 half-samples`` (or, for results saved
+    before the half-samples, ``10 bootstrap resamples``)."""
+    if "half-samples" in comparison:
+        return f"{comparison['half-samples']} half-samples"
+    return f"{comparison['resamples']} bootstrap resamples"
+
+
+def range_words(comparison: dict, prefix: str = "") -> str:
+    """The spread of a comparison's draws, as the chapter and the intro print it:
+    ``1.90 to 2.10 (median 2.00) over 10 half-samples``; ``prefix`` picks the growth's keys
+    (``"growth "``)."""
+    low, high = comparison[f"{prefix}low"], comparison[f"{prefix}high"]
+    median = comparison.get(f"{prefix}median")
+    middle = "" if median is None else f" (median {median:.2f})"
+    return f"{low:.2f} to {high:.2f}{middle} over {draws_words(comparison)}"
 
 
 def margin_word(comparison: dict) -> str:
-    """What a :func:`margin_ratio` says: ``wider`` (features over pixels above 1 on all
-    images and on the middle 95% of the resamples), ``narrower`` (below 1 on both), or
-    ``undecided`` (the sample and its resamples disagree, or the resamples straddle 1)."""
+    """What a :func:`margin_comparison` says: ``wider`` (features over pixels above 1 on all
+    images and on every half-sample, ``low`` > 1), ``narrower`` (below 1 on all images and
+    on every half-sample), or ``undecided`` (the half-samples straddle 1, or they and all
+    images disagree)."""
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
     return ("wider" if ratio > 1 and low > 1 else "narrower" if ratio < 1 and high < 1
             else "undecided")
@@ -427,7 +466,7 @@ def growth_word(comparison: dict) -> str | None:
     if growth is None or not np.isfinite(growth):
         return None
     if not all(key in comparison for key in ("growth low", "growth high")):
-        raise ValueError("comparison has a growth but not its resamples' range (growth "
+        raise ValueError("comparison has a growth but not its half-samples' range (growth "
                          "low, growth high): make it with margin_comparison")
     word = margin_word({"ratio": growth, "low": comparison["growth low"],
                         "high": comparison["growth high"]})
@@ -463,16 +502,15 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     top, pixels, vs = largest_k_against_pixels(rows)
     check_compared_at(comparison, top)
     if comparison is None:
-        vs += " on the features (the direction alone: no resamples were fitted)"
+        vs += " on the features (the direction alone: no half-samples were fitted)"
     else:
         vs = {"wider": "wider on the features", "narrower": "narrower on the features",
               "undecided": "undecided between the two"}[margin_word(comparison)]
         vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
-               f"{comparison['low']:.2f} to {comparison['high']:.2f} over "
-               f"{comparison['resamples']} paired bootstrap resamples")
+               f"{range_words(comparison)}")
         if "pixels widen" in comparison:
             vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
-                   f"times its value on the sample for pixels and "
+                   f"times its value on the whole sample for pixels and "
                    f"{comparison['features widen']:.2f} times for the features")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
@@ -490,9 +528,8 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                  + {"grows": "grows", "shrinks": "shrinks",
                     "undecided": "is undecided between growing and shrinking"}[growing]
                  + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
-                 f"{comparison['growth']:.2f} on the sample, {comparison['growth low']:.2f} "
-                 f"to {comparison['growth high']:.2f} over the same "
-                 f"{comparison['resamples']} paired resamples; margins over the hard "
+                 f"{comparison['growth']:.2f} on the sample, "
+                 f"{range_words(comparison, 'growth ')}; margins over the hard "
                  f"k: {listed})")
     elif len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])
@@ -559,38 +596,63 @@ def noise_reading(margins) -> str:
                   and any(f["space"] == "features" and int(f["dimension"]) == d
                           and is_hard(f) for f in rows))
     if hard and is_hard(z) and is_hard(top):
-        k_from = hard[0]
-        f_from = next(f for f in rows if f["space"] == "features"
-                      and int(f["dimension"]) == k_from)
-        g_noise = z["mean margin"] / noise[k_from]["mean margin"]
-        g_feat = top["mean margin"] / f_from["mean margin"]
-        # each draw of noise grows by its own factor: the features are judged against
-        # the range of those (one draw alone cannot say "faster")
-        per_draw = [a / b for a, b in zip(z.get("draw margins") or [],
-                                          noise[k_from].get("draw margins") or [])]
+        g = growth_against_noise(rows, hard[0])
+        per_draw = g["noise draws"]
         spread = (f" (its {len(per_draw)} draws: x{min(per_draw):.2f} to "
                   f"x{max(per_draw):.2f})" if len(per_draw) > 1 else "")
-        if g_feat <= 1:
-            said = "the features' margin does not grow between them."
-        elif len(per_draw) > 1 and g_feat > max(per_draw):
-            said = "the features' margin grows faster than every draw of noise."
-        elif len(per_draw) > 1 and g_feat < min(per_draw):
-            said = ("every draw of noise grows more, so growth with k is what added "
-                    "dimensions do to the margin, with or without information in them.")
-        elif len(per_draw) > 1:
-            said = ("within the range of the noise draws, so growth with k here is what "
-                    "added dimensions do to the margin, with or without information in "
-                    "them.")
-        elif g_noise >= g_feat:
-            said = ("noise's grows as much or more (one draw, no spread), so growth with "
-                    "k is what added dimensions do to the margin, with or without "
-                    "information in them.")
-        else:
-            said = "the features' margin grows faster than noise's (one draw, no spread)."
-        text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
-                 f"margins, noise's margin changes by x{g_noise:.2f}{spread} and the "
-                 f"features' by x{g_feat:.2f} on this sample: {said}")
+        said = {
+            "does not grow": "the features' margin does not grow between them.",
+            "faster": ("the features' margin grows faster than every draw of noise."
+                       if len(per_draw) > 1 else
+                       "the features' margin grows faster than noise's (one draw, no "
+                       "spread)."),
+            "slower": ("every draw of noise grows more, so growth with k is what added "
+                       "dimensions do to the margin, with or without information in them."
+                       if len(per_draw) > 1 else
+                       "noise's grows as much or more (one draw, no spread), so growth "
+                       "with k is what added dimensions do to the margin, with or without "
+                       "information in them."),
+            "within": ("within the range of the noise draws, so growth with k here is what "
+                       "added dimensions do to the margin, with or without information in "
+                       "them."),
+        }[g["word"]]
+        text += (f" From k = {hard[0]:,} to k = {k:,}, where both fits are hard "
+                 f"margins, noise's margin changes by x{g['noise']:.2f}{spread} and the "
+                 f"features' by x{g['features']:.2f} on this sample: {said}")
     return text
+
+
+def growth_against_noise(margins, k_from: int) -> dict:
+    """The features' margin growth from ``k_from`` to the largest k, on the sample, against
+    the noise control's (:func:`noise_margin_rows`) over the same k, for one dataset's rows.
+
+    Returns ``features`` and ``noise`` (the growth factors; noise's from its mean margins),
+    ``noise draws`` (each draw's own factor) and ``word``: ``faster`` (beyond every draw, or
+    beyond the one draw), ``slower`` (below every draw; one draw: as much or more),
+    ``within`` (inside the draws' range) or ``does not grow``. Each draw of noise grows by
+    its own factor, so one draw alone cannot say "faster" with a spread.
+    """
+    rows = _records(margins)
+    top, _, _ = largest_k_against_pixels(rows)
+    k, k_from = int(top["dimension"]), int(k_from)
+    noise = {int(r["dimension"]): r for r in rows if r["space"] == "noise"}
+    start = [f for f in _sample_rows(rows) if f["space"] == "features"
+             and int(f["dimension"]) == k_from]
+    if k not in noise or k_from not in noise or not start:
+        raise ValueError(f"growth_against_noise needs features and noise rows at k = "
+                         f"{k_from:,} and k = {k:,}")
+    g_feat = top["mean margin"] / start[0]["mean margin"]
+    g_noise = noise[k]["mean margin"] / noise[k_from]["mean margin"]
+    per_draw = [a / b for a, b in zip(noise[k].get("draw margins") or [],
+                                      noise[k_from].get("draw margins") or [])]
+    if g_feat <= 1:
+        word = "does not grow"
+    elif len(per_draw) > 1:
+        word = ("faster" if g_feat > max(per_draw) else
+                "slower" if g_feat < min(per_draw) else "within")
+    else:
+        word = "slower" if g_noise >= g_feat else "faster"
+    return {"features": g_feat, "noise": g_noise, "noise draws": per_draw, "word": word}
 
 
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:

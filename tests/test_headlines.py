@@ -1,6 +1,7 @@
 """The intro's table: one line per claim, from a chapter's results JSON and from its record."""
 import json
 
+import numpy as np
 import pytest
 
 from rdsc import book, headlines, record
@@ -107,12 +108,20 @@ def test_every_summary_reads_its_chapters_results():
     # the claim's second half, the growth with k, counts when it was measured
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 0.95, "growth high": 1.4})
-    assert headlines.margin(separation) == (
+    assert headlines.margin(separation) == (  # saved with bootstrap resamples: named so
         "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
         "the sample, 1.20 to 2.90 over 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
-        "on the sample, 0.95 to 1.40 over the resamples: undecided")
+        "on the sample, 0.95 to 1.40 over 10 bootstrap resamples: undecided")
+    c = separation["margin_ratios"][0]
+    del c["resamples"]
+    c.update({"half-samples": 10, "median": 1.5, "growth median": 1.2})
+    assert headlines.margin(separation) == (
+        "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
+        "the sample, 1.20 to 2.90 (median 1.50) over 10 half-samples: wider); from "
+        "k = 1,000: x1.34 on the sample, 0.95 to 1.40 (median 1.20) over 10 half-samples: "
+        "undecided")
     separation["margin_ratios"][0].update({"growth low": 1.1})
-    assert headlines.margin(separation).startswith("supported: ")
+    assert headlines.margin(separation).startswith("supported: ")  # no control saved
     separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
                                            "growth high": 0.9})
     assert headlines.margin(separation).startswith("mixed: ")
@@ -124,23 +133,40 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation).startswith("supported: ")
     # the noise control, where saved, is quoted at the same k (not at another k)
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": d,
-                               "mean margin": m} for d, m in ((100, 0.5), (3000, 0.0284))]
+                               "mean margin": m, "hard": True}
+                              for d, m in ((100, 0.5), (3000, 0.0284))]
     assert headlines.margin(separation).endswith(
         "; Gaussian noise of that k: 0.0284, wider than the features")
-    # with a measured growth, the control's growth from the same k beside it
+    # growth counts only beyond the control's growth over the same k: noise grows more here
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": 1000,
-                               "mean margin": 0.0160}]
+                               "mean margin": 0.0160, "hard": True},
+                              {"dataset": "cifar10", "space": "features", "dimension": 1000,
+                               "mean margin": 0.0097}]
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 1.1, "growth high": 1.4})
+    assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "; Gaussian noise of that k: 0.0284, wider than the features, x1.78 from k = 1,000 "
-        "on the sample")
+        "; Gaussian noise of that k: 0.0284, wider than the features; from k = 1,000: x1.34 "
+        "on the sample, 1.10 to 1.40 (median 1.20) over 10 half-samples: grows, but no "
+        "faster than noise (x1.78, one draw)")
     draws = {1000: [0.0160, 0.0150], 3000: [0.0284, 0.0300]}
-    for row in separation["margins"]:  # several draws of noise: their range beside the mean
+    for row in separation["margins"]:  # several draws of noise: their range
         if row["space"] == "noise" and row["dimension"] in draws:
             row["draw margins"] = draws[row["dimension"]]
     assert headlines.margin(separation).endswith(
-        "x1.78 (draws x1.78 to x2.00) from k = 1,000 on the sample")
+        "grows, but no faster than noise (draws x1.78 to x2.00)")
+    draws = {1000: [0.0280, 0.0270], 3000: [0.0284, 0.0300]}  # noise hardly grows
+    for row in separation["margins"]:
+        if row["space"] == "noise" and row["dimension"] in draws:
+            row["draw margins"] = draws[row["dimension"]]
+            row["mean margin"] = float(np.mean(draws[row["dimension"]]))
+    assert headlines.margin(separation).startswith("supported: ")
+    assert headlines.margin(separation).endswith(
+        "grows, faster than noise (draws x1.01 to x1.11)")
+    # a noise fit that is not a hard margin does not compare: growth alone then
+    next(r for r in separation["margins"] if r["space"] == "noise"
+         and r["dimension"] == 1000)["hard"] = False
+    assert headlines.margin(separation).endswith("over 10 half-samples: grows")
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,

@@ -98,31 +98,31 @@ def test_ratio_and_margin_rows_cover_every_space():
     from rdsc.separation import margin_comparison
     marked = [dict(r) for r in rows]
     marked[2]["mean margin"] *= 10  # the ratio on all images is read from the rows given
-    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
                                  rows=marked)
-    assert compared["space"] == "features, k=32" and compared["resamples"] == 3
+    assert compared["space"] == "features, k=32" and compared["half-samples"] == 3
     assert compared["ratio"] == pytest.approx(10 * rows[2]["mean margin"]
                                               / rows[0]["mean margin"])
     assert 0 < compared["low"] <= compared["high"]
     # fewer distinct images never narrow a hard margin (24 images separable in 3,072 dims)
     assert compared["pixels widen"] >= 0.999
-    # the growth starts at the smallest k whose fit is a hard margin, on the same resamples
+    # the growth starts at the smallest k whose fit is a hard margin, on the same half-samples
     for r in marked:
         r["hard"] = True
-    grown = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+    grown = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
                               rows=marked)
     assert grown["growth from k"] == 8
     assert grown["growth"] == pytest.approx(10 * rows[2]["mean margin"] / rows[1]["mean margin"])
     assert 0 < grown["growth low"] <= grown["growth high"]
-    # on the same resamples as a direct comparison of k = 8 with k = 32
+    # on the same half-samples as a direct comparison of k = 8 with k = 32
     from rdsc.separation import _unit_features, margin_ratio
     direct = margin_ratio(_unit_features(feats, 8), _unit_features(feats, 32), labels,
-                          C=100.0, n_boot=3, device="cpu")
+                          C=100.0, n_draws=3, device="cpu")
     assert (grown["growth low"], grown["growth high"]) == pytest.approx(
         (direct["low"], direct["high"]))
     assert (grown["low"], grown["high"]) == pytest.approx((compared["low"], compared["high"]))
     marked[1]["hard"] = False  # k = 8 no longer a hard margin: no growth to measure
-    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_boot=3, device="cpu",
+    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
                               rows=marked)
     assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
 
@@ -152,14 +152,29 @@ def test_growth_word_follows_the_rule_of_the_width():
     assert growth_word({"ratio": 1.6, "low": 1.5, "high": 1.7}) is None  # saved before
 
 
+def test_half_samples_hold_half_of_every_class_without_repeats():
+    from rdsc.separation import _class_halves
+    y = np.array([0] * 7 + [1] * 4 + [2] * 10)
+    halves = [h.numpy() for h in _class_halves(y, 5, seed=3)]
+    assert len(halves) == 5
+    for h in halves:  # one size, no image twice: every draw is the same statistic
+        assert len(np.unique(h)) == len(h) == 3 + 2 + 5
+        assert np.bincount(y[h]).tolist() == [3, 2, 5]
+    assert len({tuple(h) for h in halves}) > 1  # the draws differ
+    again = [h.numpy() for h in _class_halves(y, 5, seed=3)]
+    assert all(np.array_equal(a, b) for a, b in zip(halves, again))  # seeded
+    with pytest.raises(ValueError, match="at least two images of every class; classes \\[1\\]"):
+        next(_class_halves(np.array([0, 0, 1]), 2, seed=0))
+
+
 def test_paired_ratio_divides_the_chosen_spaces():
     from rdsc.separation import paired_ratio
     full = np.array([1.0, 4.0, 2.0])
-    resampled = np.array([[1.0, 6.0, 2.0], [2.0, 8.0, 4.0], [1.0, 3.0, 3.0]])
-    growth = paired_ratio(full, resampled, 2, 1)  # space 1 over space 2
-    assert growth["ratio"] == 2.0 and growth["resamples"] == 3
-    assert (growth["low"], growth["high"]) == pytest.approx(
-        tuple(np.percentile([3.0, 2.0, 1.0], [2.5, 97.5])))
+    halves = np.array([[1.0, 6.0, 2.0], [2.0, 8.0, 4.0], [1.0, 3.0, 3.0]])
+    growth = paired_ratio(full, halves, 2, 1)  # space 1 over space 2
+    assert growth["ratio"] == 2.0 and growth["half-samples"] == 3
+    # the half-samples' smallest, median and largest ratio: with this few, a range
+    assert (growth["low"], growth["median"], growth["high"]) == (1.0, 2.0, 3.0)
     assert growth["widening_a"] == pytest.approx(np.exp(np.log([1.0, 2.0, 1.5]).mean()))
     assert growth["widening_b"] == pytest.approx(np.exp(np.log([1.5, 2.0, 0.75]).mean()))
 
@@ -194,23 +209,23 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "narrower" in margin_verdict(rows([0.2, 0.3, 0.04], [1.0, 1.0, 1.0]))
     assert "cannot be judged" in margin_verdict(rows([0.2, 0.1, 0.3], [0.9, 1.0, 0.8]))
-    # with resamples, "wider" needs the sample and the resamples: the direction is not enough
+    # with half-samples, "wider" needs the sample and every half-sample: the direction is not enough
     top_wider = rows([0.2, 0.1, 0.3], [1.0, 1.0, 1.0])
-    fragile = {"ratio": 1.03, "low": 0.91, "high": 0.95, "resamples": 10}
+    fragile = {"ratio": 1.03, "low": 0.91, "high": 0.95, "half-samples": 10}
     said = margin_verdict(top_wider, fragile)
     assert "undecided between the two (features over pixels 1.03 on the sample, 0.91 to " \
-           "0.95 over 10 paired bootstrap resamples)" in said
+           "0.95 over 10 half-samples)" in said
     assert "wider" not in said
     assert "narrower on the features" in margin_verdict(
-        top_wider, {"ratio": 0.5, "low": 0.4, "high": 0.7, "resamples": 10})
-    # with a measured growth, the trend is judged on the resamples, not by its direction
-    measured = {"ratio": 1.6, "low": 1.5, "high": 1.7, "resamples": 10, "growth from k": 16,
+        top_wider, {"ratio": 0.5, "low": 0.4, "high": 0.7, "half-samples": 10})
+    # with a measured growth, the trend is judged on the half-samples, not by its direction
+    measured = {"ratio": 1.6, "low": 1.5, "high": 1.7, "half-samples": 10, "growth from k": 16,
                 "growth": 3.0, "growth low": 0.9, "growth high": 3.2}
     said = margin_verdict(top_wider, measured)
     assert ("From k = 16, the smallest k tried whose fit is a hard margin, to "
             "k = 256 the hard margin is undecided between growing and shrinking (the margin "
-            "at k = 256 over that at k = 16: 3.00 on the sample, 0.90 to 3.20 over the same "
-            "10 paired resamples; margins over the hard k: k = 16: 0.1000, k = 64: 0.2000, "
+            "at k = 256 over that at k = 16: 3.00 on the sample, 0.90 to 3.20 over 10 "
+            "half-samples; margins over the hard k: k = 16: 0.1000, k = 64: 0.2000, "
             "k = 256: 0.3000)") in said
     assert "a direction" not in said
     measured.update({"growth low": 2.5})
@@ -219,7 +234,7 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
     assert "to k = 256 the hard margin shrinks (" in margin_verdict(top_wider, measured)
 
 
-def test_margin_word_needs_the_sample_and_its_resamples_on_one_side():
+def test_margin_word_needs_the_sample_and_its_half_samples_on_one_side():
     from rdsc.separation import margin_word
     assert margin_word({"ratio": 1.6, "low": 1.5, "high": 1.7}) == "wider"
     assert margin_word({"ratio": 0.8, "low": 0.7, "high": 0.9}) == "narrower"
@@ -260,20 +275,20 @@ def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
     B = A.copy()
     B[:, 0] += np.where(y == 1, 4.0, -4.0)          # 10 apart: a wider band for its spread
     A, B = unit_scale(A), unit_scale(B)
-    wider = margin_ratio(A, B, y, C=100.0, n_boot=6, device="cpu")
-    assert wider["resamples"] == 6 and wider["low"] <= wider["high"]
+    wider = margin_ratio(A, B, y, C=100.0, n_draws=6, device="cpu")
+    assert wider["half-samples"] == 6 and wider["low"] <= wider["high"]
     assert wider["ratio"] > 1 and wider["low"] > 1 and margin_word(wider) == "wider"
-    same = margin_ratio(A, A, y, C=100.0, n_boot=3, device="cpu")
+    same = margin_ratio(A, A, y, C=100.0, n_draws=3, device="cpu")
     assert (same["ratio"], same["low"], same["high"]) == pytest.approx((1.0, 1.0, 1.0))
     assert margin_word(same) == "undecided"
     assert same["widening_a"] == pytest.approx(same["widening_b"])
-    narrower = margin_ratio(B, A, y, C=100.0, n_boot=6, device="cpu")
+    narrower = margin_ratio(B, A, y, C=100.0, n_draws=6, device="cpu")
     assert narrower["high"] < 1 and margin_word(narrower) == "narrower"
-    with pytest.raises(ValueError, match="n_boot must be at least 2"):
-        margin_ratio(A, B, y, C=100.0, n_boot=1)
+    with pytest.raises(ValueError, match="n_draws must be a whole number of at least 2"):
+        margin_ratio(A, B, y, C=100.0, n_draws=1)
 
 
-def test_margin_ratio_reads_percentiles_and_widening_from_the_resamples(monkeypatch):
+def test_margin_ratio_reads_the_range_and_widening_from_the_half_samples(monkeypatch):
     import rdsc.classify
     import rdsc.separation as sep
     margins = iter([1.0, 2.0] + [v for b in range(1, 11) for v in (1.0, float(b))])
@@ -289,25 +304,24 @@ def test_margin_ratio_reads_percentiles_and_widening_from_the_resamples(monkeypa
     monkeypatch.setattr(sep, "svm_margins", lambda svm: np.array([svm.margin]))
     y = np.repeat([0, 1], 5)
     X = np.zeros((10, 2))
-    got = sep.margin_ratio(X, X, y, C=1.0, n_boot=10)
-    # the sample: 2 / 1; the resamples: B over A = 1, 2, ..., 10
-    assert got["ratio"] == 2.0 and got["resamples"] == 10
-    assert (got["low"], got["high"]) == pytest.approx(tuple(np.percentile(range(1, 11),
-                                                                           [2.5, 97.5])))
+    got = sep.margin_ratio(X, X, y, C=1.0, n_draws=10)
+    # the sample: 2 / 1; the half-samples: B over A = 1, 2, ..., 10
+    assert got["ratio"] == 2.0 and got["half-samples"] == 10
+    assert (got["low"], got["median"], got["high"]) == (1.0, 5.5, 10.0)
     assert got["widening_a"] == pytest.approx(1.0)
     assert got["widening_b"] == pytest.approx(np.exp(np.log(np.arange(1, 11) / 2.0).mean()))
     # margins on all images, when given, are not fitted again
     margins = iter([v for b in range(1, 3) for v in (1.0, float(b))])
-    assert sep.margin_ratio(X, X, y, C=1.0, n_boot=2, full=(4.0, 1.0))["ratio"] == 0.25
+    assert sep.margin_ratio(X, X, y, C=1.0, n_draws=2, full=(4.0, 1.0))["ratio"] == 0.25
 
 
 def test_margin_verdict_says_times_not_widens_for_a_soft_margin():
     from rdsc.separation import margin_verdict
     rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.05, "train accuracy": 0.9},
             {"space": "features", "dimension": 256, "mean margin": 0.08, "train accuracy": 0.8}]
-    said = margin_verdict(rows, {"ratio": 1.6, "low": 1.5, "high": 1.7, "resamples": 10,
+    said = margin_verdict(rows, {"ratio": 1.6, "low": 1.5, "high": 1.7, "half-samples": 10,
                                  "pixels widen": 0.82, "features widen": 0.93})
-    assert ("on which a mean margin is on average 0.82 times its value on the sample for "
+    assert ("on which a mean margin is on average 0.82 times its value on the whole sample for "
             "pixels and 0.93 times for the features") in said
 
 
@@ -425,7 +439,7 @@ def test_margin_sentences_refuse_rows_and_comparisons_that_do_not_belong_togethe
             {"space": "features", "dimension": 64, "mean margin": 0.02, "train accuracy": 1.0},
             {"space": "features", "dimension": 256, "mean margin": 0.03, "train accuracy": 1.0}]
     compared = {"space": "features, k=256", "ratio": 3.0, "low": 2.5, "high": 3.5,
-                "resamples": 3, "growth from k": 64, "growth": 1.5, "growth low": 1.2,
+                "half-samples": 3, "growth from k": 64, "growth": 1.5, "growth low": 1.2,
                 "growth high": 1.6}
     assert "to k = 256 the hard margin grows" in margin_verdict(rows, compared)
     with pytest.raises(ValueError, match="largest k is 256"):  # reported as if at k = 256
@@ -453,24 +467,24 @@ def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
     rows = margin_rows(images, y, feats, [8, 32], C=100.0, device="cpu")
     assert {r["C"] for r in rows} == {100.0}
     with pytest.raises(ValueError, match="fitted with C = \\[100.0\\], not C = 0.005"):
-        margin_comparison(images, y, feats, 32, C=0.005, n_boot=2, device="cpu", rows=rows)
+        margin_comparison(images, y, feats, 32, C=0.005, n_draws=2, device="cpu", rows=rows)
     with pytest.raises(ValueError, match="no margin for \\[\\('features', 16\\)\\]"):
-        margin_comparison(images, y, feats, 16, C=100.0, n_boot=2, device="cpu", rows=rows)
+        margin_comparison(images, y, feats, 16, C=100.0, n_draws=2, device="cpu", rows=rows)
     for bad in ([8, -4], [8, 8], [], [8, 64]):
         with pytest.raises(ValueError, match="k"):
             margin_rows(images, y, feats, bad, C=100.0, device="cpu")
 
 
-def test_resampled_margins_and_paired_ratio_refuse_mismatched_inputs():
-    from rdsc.separation import noise_margin_rows, paired_ratio, resampled_margins
+def test_half_sample_margins_and_paired_ratio_refuse_mismatched_inputs():
+    from rdsc.separation import noise_margin_rows, paired_ratio, half_sample_margins
     gen = np.random.default_rng(0)
     A, B = gen.standard_normal((30, 4)), gen.standard_normal((40, 4))
     y = np.repeat(np.arange(3), 10)
     with pytest.raises(ValueError, match="one row per label \\(30\\), got \\[30, 40\\]"):
-        resampled_margins([A, B], y, C=10.0, n_boot=2)
+        half_sample_margins([A, B], y, C=10.0, n_draws=2)
     with pytest.raises(ValueError, match="full holds 3 margins for 2 spaces"):
-        resampled_margins([A, A], y, C=10.0, n_boot=2, full=[1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="resamples x spaces"):
+        half_sample_margins([A, A], y, C=10.0, n_draws=2, full=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="half-samples x spaces"):
         paired_ratio([1.0, 2.0], np.zeros((0, 2)))
     assert paired_ratio([1.0, 2.0], [[1.0, 3.0], [1.0, 2.0]])["ratio"] == 2.0  # lists work
     with pytest.raises(ValueError, match="each k must be a whole number of at least 1"):
