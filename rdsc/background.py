@@ -735,6 +735,48 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     return out
 
 
+def cost_difference(predictions_a: list[dict[str, np.ndarray]],
+                    predictions_b: list[dict[str, np.ndarray]], labels,
+                    region: str = "ring", n_boot: int = 1000, seed: int = 0
+                    ) -> tuple[float, float, float]:
+    """Classifier A's ``region`` cost (accuracy with a same-class ``region`` minus with an
+    other-class one, as in :func:`effect_rows`) minus classifier B's, ``(estimate, low,
+    high)`` with a 95% *paired* bootstrap interval: each replicate draws one set of images
+    for both classifiers (both were tested on the same composites), and each classifier's
+    networks (seeds) on its own, with replacement. Two intervals that overlap do not show
+    that the difference is 0; this interval does, or does not.
+
+    ``predictions_a`` / ``predictions_b``: one ``{condition: N labels}`` per network, all on
+    the same N images (the numbers of networks may differ).
+    """
+    from rdsc.book import whole_number
+    n_boot = whole_number("n_boot", n_boot, at_least=2)
+    labels = np.asarray(labels)
+
+    def correct(predictions):
+        if not predictions:
+            raise ValueError("predictions is empty: pass one {condition: labels} dict per "
+                             "network")
+        same, other = (_stack(predictions, f"{region}, {kind} class")
+                       for kind in ("same", "other"))
+        if same.shape[1] != len(labels):
+            raise ValueError(f"predictions hold {same.shape[1]} images for {len(labels)} "
+                             "labels")
+        same, other = same == labels, other == labels
+        return same.astype(np.float64) - other.astype(np.float64)  # networks x N
+
+    a, b = correct(predictions_a), correct(predictions_b)
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for r in range(n_boot):
+        i = rng.integers(0, len(labels), len(labels))
+        sa = rng.integers(0, len(a), len(a))
+        sb = rng.integers(0, len(b), len(b))
+        values[r] = a[sa][:, i].mean() - b[sb][:, i].mean()
+    low, high = np.quantile(values, [0.025, 0.975])
+    return float(a.mean() - b.mean()), float(low), float(high)
+
+
 # --- models of other chapters, and small wrappers ---------------------------------------------
 
 class Downsampled(torch.nn.Module):
@@ -891,8 +933,8 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> s
     return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
 
 
-def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
-                 ) -> tuple[list[dict], bool]:
+def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
+                 versus_cnn: tuple | None = None) -> tuple[list[dict], bool]:
     """The classification half of the claim on one dataset: the verdict table's rows and
     whether the pitfall is shown there.
 
@@ -901,6 +943,10 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
     control (interval above 0) *and* the predictions it changes go to the donor's class
     more often than chance (``ring capture chance``, at most ``1 / (n_classes - 1)``): the
     ring pulls toward its own class.
+
+    ``versus_cnn``: :func:`cost_difference` of the random network's ring cost minus the
+    CNN's, on the same images; without it the row reads the two intervals, which can only
+    say whether they are separated.
     """
     e = random_net
     # the run's own chance level (0 for changed images already on the donor's class)
@@ -909,10 +955,18 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
         chance = 1 / (n_classes - 1)
     cost_shown = e["ring cost"][1] > 0
     capture_shown = e["ring capture"][1] > chance
-    # intervals that overlap are not a test of the difference: say only what they show
-    compare = ("larger than the CNN's" if e["ring cost"][1] > cnn["ring cost"][2] else
-               "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
-               "not separated from the CNN's (the intervals overlap)")
+    if versus_cnn is not None:  # the paired interval of the difference decides
+        compare = ("larger than the CNN's" if versus_cnn[1] > 0 else
+                   "smaller than the CNN's" if versus_cnn[2] < 0 else
+                   "not distinguishable from the CNN's (the paired interval of the "
+                   "difference contains 0)")
+        against = (f"difference {interval_text(versus_cnn)}; "
+                   f"CNN: {interval_text(cnn['ring cost'])}")
+    else:  # intervals that overlap are not a test of the difference: say only what they show
+        compare = ("larger than the CNN's" if e["ring cost"][1] > cnn["ring cost"][2] else
+                   "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
+                   "not separated from the CNN's (the intervals overlap)")
+        against = f"CNN: {interval_text(cnn['ring cost'])}"
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
                f"{100 * e['ring capture'][0]:.0f}% vs chance {100 * chance:.0f}%")
     rows = [
@@ -925,7 +979,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int
          "random network": "yes" if e["background only above chance"][1] > 0 else "not shown",
          "measure": interval_text(e["background only above chance"])},
         {"question": "the ring cost, compared with the trained CNN", "random network": compare,
-         "measure": f"CNN: {interval_text(cnn['ring cost'])}"},
+         "measure": against},
     ]
     return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
 

@@ -397,6 +397,50 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
         bg.pitfall_verdict([])
 
 
+def test_cost_difference_is_paired_over_images():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 200)
+    hard = rng.random(200) < 0.5  # the same images are hard for both classifiers
+
+    def predictions(cost, n_networks):
+        out = []
+        for s in range(n_networks):
+            wrong = (labels + 1) % 3
+            other = np.where(hard & (rng.random(200) < cost), wrong, labels)
+            out.append({"ring, same class": labels.copy(), "ring, other class": other})
+        return out
+    a, b = predictions(0.4, 3), predictions(0.4, 1)
+    est, low, high = bg.cost_difference(a, b, labels, n_boot=300)
+    assert est == pytest.approx(np.mean([np.mean(p["ring, other class"] != labels)
+                                         for p in a])
+                                - np.mean(b[0]["ring, other class"] != labels))
+    assert low < 0 < high  # equal costs: the paired interval holds 0
+    est, low, high = bg.cost_difference(predictions(0.9, 2), predictions(0.1, 2), labels,
+                                        n_boot=300)
+    assert low > 0.2  # a cost about 0.4 points larger (half the images, 0.8 apart)
+    with pytest.raises(ValueError, match="predictions is empty"):
+        bg.cost_difference([], b, labels)
+    with pytest.raises(ValueError, match="hold 200 images for 10 labels"):
+        bg.cost_difference(a, b, labels[:10])
+
+
+def test_pitfall_rows_compare_with_the_cnn_by_the_paired_difference():
+    e = {"ring cost": (0.10, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
+         "background only above chance": (0.05, 0.02, 0.08)}
+    cnn = {"ring cost": (0.17, 0.12, 0.22)}  # the two intervals overlap
+    row = bg.pitfall_rows("cifar10", e, cnn, n_classes=10)[0][3]
+    assert row["random network"] == "not separated from the CNN's (the intervals overlap)"
+    # yet the paired difference can lie below 0: the costs share their images
+    row = bg.pitfall_rows("cifar10", e, cnn, n_classes=10,
+                          versus_cnn=(-0.07, -0.10, -0.04))[0][3]
+    assert row["random network"] == "smaller than the CNN's"
+    assert row["measure"] == ("difference -7.0 points (95% interval -10.0 to -4.0); CNN: "
+                              "+17.0 points (95% interval +12.0 to +22.0)")
+    row = bg.pitfall_rows("cifar10", e, cnn, n_classes=10,
+                          versus_cnn=(-0.07, -0.12, 0.01))[0][3]
+    assert row["random network"].startswith("not distinguishable from the CNN's")
+
+
 def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     partial = {"estimate": 0.08, "low": 0.05, "high": 0.11}
     rows = bg.advantage_rows((0.03, 0.01, 0.05), (0.10, 0.06, 0.14), partial)
