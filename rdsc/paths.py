@@ -110,3 +110,24 @@ def results_root() -> Path:
     if os.environ.get("RDSC_RESULTS"):
         return Path(os.environ["RDSC_RESULTS"]).expanduser()
     return data_root() / "results"
+
+
+def _cache_files() -> set[tuple[str, int]]:
+    """Every file under the cache folders, with its modification time."""
+    roots = [data_root() / "cache", user_cache_root()]
+    return {(str(p), p.stat().st_mtime_ns) for root in dict.fromkeys(roots) if root.is_dir()
+            for p in root.rglob("*") if p.is_file()}
+
+
+class CacheWatch:
+    """Whether a block of work wrote to the caches: after ``with CacheWatch() as watch:``,
+    ``watch.wrote`` is True when a cache file appeared or changed (something was computed
+    and cached), False when all the block needed came from the cache. A time measured
+    around the block then says which it measured: building, or loading."""
+
+    def __enter__(self) -> CacheWatch:
+        self.before, self.wrote = _cache_files(), None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wrote = _cache_files() != self.before

@@ -51,3 +51,16 @@ def test_cache_dir_falls_back_when_the_data_root_is_read_only(tmp_path, monkeypa
     monkeypatch.setattr(paths, "_writable", lambda f: False)
     with pytest.raises(PermissionError, match="RDSC_CACHE"):
         paths.cache_dir("features", root)
+
+
+def test_cache_watch_tells_a_build_from_a_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
+    monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (8, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    y = np.arange(8) % 2
+    with paths.CacheWatch() as first:
+        cnn.trained(x, y, epochs=1, width=4, progress=False, device="cpu")
+    with paths.CacheWatch() as second:  # the same model again: read, not trained
+        cnn.trained(x, y, epochs=1, width=4, progress=False, device="cpu")
+    assert first.wrote is True and second.wrote is False
