@@ -329,6 +329,17 @@ class AttackResult:
         d = self.linf if (norm or self.norm) == "linf" else self.l2
         return float(np.mean(d <= epsilon))
 
+    def success_after(self, epsilon: float, queries: int, norm: str | None = None) -> float:
+        """:meth:`success_rate` after only the first ``queries`` queries per image, read
+        from the history (NaN when no history was kept): whether the budget's last
+        queries still fooled more images."""
+        history = self.history_linf if (norm or self.norm) == "linf" else self.history_l2
+        if len(history) == 0:
+            return float("nan")
+        from rdsc.book import whole_number
+        queries = min(whole_number("queries", queries), len(history))
+        return float(np.mean(history[queries - 1] <= epsilon))
+
     def median_distance(self, norm: str | None = None) -> float:
         """Median over the images of the smallest adversarial distance in ``norm``."""
         d = self.linf if (norm or self.norm) == "linf" else self.l2

@@ -968,7 +968,9 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
                    "not separated from the CNN's (the intervals overlap)")
         against = f"CNN: {interval_text(cnn['ring cost'])}"
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
-               f"{100 * e['ring capture'][0]:.0f}% vs chance {100 * chance:.0f}%")
+               f"{100 * e['ring capture'][0]:.0f}% (95% interval "
+               f"{100 * e['ring capture'][1]:.0f} to {100 * e['ring capture'][2]:.0f}%) vs "
+               f"chance {100 * chance:.0f}%")
     rows = [
         {"question": "a foreign ring costs accuracy beyond compositing",
          "random network": "yes" if cost_shown else "not shown",

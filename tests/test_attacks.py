@@ -75,6 +75,11 @@ def test_tracker_keeps_real_adversarials_and_a_monotone_history():
     h = np.where(np.isfinite(r.history_l2), r.history_l2, 1e9)
     assert np.all(np.diff(h, axis=0) <= 0)
     assert r.success_rate(np.inf) == 1.0 and r.success_rate(0.0) == 0.0
+    # the history read at the whole budget is the result; earlier, never more
+    eps = float(np.median(r.l2))
+    assert r.success_after(eps, 80) == r.success_rate(eps)
+    assert r.success_after(eps, 1) <= r.success_after(eps, 40) <= r.success_after(eps, 80)
+    assert r.success_after(eps, 10_000) == r.success_rate(eps)  # beyond: the whole budget
 
 
 def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversarials():

@@ -372,13 +372,13 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert said["a foreign ring costs accuracy beyond compositing"] == (
         "yes", "+10.0 points (95% interval +5.0 to +15.0)")
     assert said["changed predictions go to the donor's class above chance"] == (
-        "yes", f"30% vs chance {100 * chance:.0f}%")
+        "yes", f"30% (95% interval 20 to 40%) vs chance {100 * chance:.0f}%")
     # the run's own chance level, where measured: a capture interval from 38% is above
     # a chance of 37%, not above one of 39% (1 / (3 - 1) = 50% would have hidden both)
     with_chance = {**effects((0.1, 0.05, 0.15), (0.4, 0.38, 0.44)),
                    "ring capture chance": (0.37, 0.35, 0.39)}
     rows, shown = bg.pitfall_rows("cifar10", with_chance, cnn, n_classes=3)
-    assert shown and rows[1]["measure"] == "40% vs chance 37%"
+    assert shown and rows[1]["measure"] == "40% (95% interval 38 to 44%) vs chance 37%"
     with_chance["ring capture chance"] = (0.39, 0.37, 0.41)
     assert not bg.pitfall_rows("cifar10", with_chance, cnn, n_classes=3)[1]
     assert said["the ring cost, compared with the trained CNN"][0] == "smaller than the CNN's"
