@@ -120,14 +120,19 @@ def _cache_files() -> set[tuple[str, int]]:
 
 
 class CacheWatch:
-    """Whether a block of work wrote to the caches: after ``with CacheWatch() as watch:``,
-    ``watch.wrote`` is True when a cache file appeared or changed (something was computed
-    and cached), False when all the block needed came from the cache. A time measured
-    around the block then says which it measured: building, or loading."""
+    """Whether a block of work wrote to the caches, and how long it took: after
+    ``with CacheWatch() as watch:``, ``watch.wrote`` is True when a cache file appeared or
+    changed (something was computed and cached), False when all the block needed came from
+    the cache; ``watch.seconds`` is the block's wall time, which ``wrote`` says how to read:
+    building, or loading."""
 
     def __enter__(self) -> CacheWatch:
-        self.before, self.wrote = _cache_files(), None
+        import time
+        self.before, self.wrote, self.seconds = _cache_files(), None, None
+        self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
+        import time
+        self.seconds = time.perf_counter() - self._start
         self.wrote = _cache_files() != self.before

@@ -260,6 +260,15 @@ def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
             "hard": fit >= HARD_FIT, "C": float(C)}
 
 
+def training_accuracy(features, k: int, labels, C: float, device=None) -> float:
+    """Training accuracy of the linear SVM with penalty ``C`` on the first ``k`` raw
+    features (unscaled, as chapter 3 and the paper fit them): how much of the training
+    set a soft margin, such as the paper's C = 0.005, leaves misclassified."""
+    from rdsc.classify import LinearSVM
+    X, y = features.columns(k)[:], np.asarray(labels)
+    return float((LinearSVM(C=C, device=device).fit(X, y).predict(X) == y).mean())
+
+
 def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
                       draws: int = 1) -> list[dict]:
     """The control for the margin: rows of :func:`margin_rows` (space ``"noise"``) for

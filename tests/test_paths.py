@@ -64,3 +64,4 @@ def test_cache_watch_tells_a_build_from_a_load(tmp_path, monkeypatch):
     with paths.CacheWatch() as second:  # the same model again: read, not trained
         cnn.trained(x, y, epochs=1, width=4, progress=False, device="cpu")
     assert first.wrote is True and second.wrote is False
+    assert first.seconds > 0 and second.seconds > 0

@@ -489,3 +489,18 @@ def test_half_sample_margins_and_paired_ratio_refuse_mismatched_inputs():
     assert paired_ratio([1.0, 2.0], [[1.0, 3.0], [1.0, 2.0]])["ratio"] == 2.0  # lists work
     with pytest.raises(ValueError, match="each k must be a whole number of at least 1"):
         noise_margin_rows(y, [8, -4], C=10.0)
+
+
+def test_training_accuracy_fits_the_first_k_raw_features():
+    from rdsc.separation import training_accuracy
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    counts = rng.integers(-20, 20, (40, 6)).astype(np.int16)
+    counts[:, 0] = np.where(y == 1, 30, -30)  # the first feature alone separates
+    feats = FeatureArray(counts, 50)
+    assert training_accuracy(feats, 1, y, C=100.0, device="cpu") == 1.0
+    shuffled = FeatureArray(counts[:, 1:].copy(), 50)  # no information, few features
+    manual = LinearSVM(C=100.0, device="cpu").fit(shuffled.columns(2)[:], y)
+    assert training_accuracy(shuffled, 2, y, C=100.0, device="cpu") == pytest.approx(
+        float((manual.predict(shuffled.columns(2)[:]) == y).mean()))
+    assert training_accuracy(shuffled, 2, y, C=100.0, device="cpu") < 1.0
