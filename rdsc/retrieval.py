@@ -504,6 +504,48 @@ def table_rows(results: dict[str, dict], protocol: str, names=METRICS, n_boot: i
     return rows
 
 
+def chance_row(protocol: str, db_labels, q_labels=None) -> dict:
+    """The expected metrics of a random ranking, as a row of :func:`table_rows`
+    (``representation`` "chance (expected)"): leave-one-out (``"loo"``: each database image
+    ranks the other N - 1, of which its class's other images are relevant) or the queries
+    (``"queries"``: ``q_labels`` against the whole database)."""
+    db_labels = np.asarray(db_labels)
+    sizes = np.bincount(db_labels)
+    if protocol == "loo":
+        n_ranked, relevant = len(db_labels) - 1, sizes[db_labels] - 1
+    elif protocol == "queries" and q_labels is not None:
+        n_ranked = len(db_labels)
+        relevant = np.bincount(db_labels, minlength=int(np.max(q_labels)) + 1)[
+            np.asarray(q_labels)]
+    else:
+        raise ValueError(f"protocol must be 'loo' or 'queries' (with q_labels), got "
+                         f"{protocol!r}")
+    return {"representation": "chance (expected)", "distance": "",
+            **{m: float(np.mean(v)) for m, v in chance_metrics(n_ranked, relevant).items()}}
+
+
+def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=None,
+                  n_boot: int = 2000, seed: int = 0):
+    """:func:`table_rows` and the :func:`chance_row` below them, twice: as numbers (a
+    DataFrame, one column per metric and its ``low`` / ``high``) and as the chapter shows
+    them (``mean [low, high]`` in %, indexed by representation and distance; AP named mAP).
+    Returns ``(rows, table)``."""
+    import pandas as pd
+    rows = pd.DataFrame(table_rows(results, protocol, n_boot=n_boot, seed=seed)
+                        + [chance_row(protocol, db_labels, q_labels)])
+
+    def cell(row, m):  # the chance row has no interval
+        if pd.isna(row.get(f"{m} low")):
+            return f"{100 * row[m]:.1f}"
+        return (f"{100 * row[m]:.1f} [{100 * row[f'{m} low']:.0f}, "
+                f"{100 * row[f'{m} high']:.0f}]")
+    cells = {m: rows.apply(lambda r: cell(r, m), axis=1) for m in METRICS}
+    table = pd.DataFrame({"representation": rows.representation,
+                          "distance": rows.distance, **cells})
+    return rows, table.set_index(["representation", "distance"]).rename(
+        columns={"AP": "mAP"})
+
+
 #: Two representations whose paired 95% interval lies within this many score units (5 points
 #: of AP or P@n) count as comparable; an interval around 0 but wider says nothing either way.
 EQUIVALENCE_MARGIN = 0.05

@@ -341,3 +341,23 @@ def test_resized_uint8_crops_the_centre_then_resizes():
     for bad in (dict(size=0), dict(size=12, crop=-10), dict(size=12, crop=2.5)):
         with pytest.raises(ValueError, match="must be a whole number of at least 1"):
             rt.resized_uint8(images, **bad)
+
+
+def test_results_table_ends_with_the_chance_of_each_protocol():
+    rng = np.random.default_rng(0)
+    db_labels, q_labels = np.repeat([0, 1, 2], [4, 5, 6]), np.array([0, 2])
+    x, q = rng.normal(size=(15, 4)), rng.normal(size=(2, 4))
+    results = {"noise": rt.evaluate(db_labels, q_labels, vectors=(x, q))}
+    rows, table = rt.results_table(results, "loo", db_labels, n_boot=50)
+    chance = rows.iloc[-1]
+    # leave-one-out: each image ranks the 14 others, of which its class's others count
+    expected = rt.chance_metrics(14, np.array([3] * 4 + [4] * 5 + [5] * 6))
+    assert chance["representation"] == "chance (expected)"
+    assert chance["AP"] == pytest.approx(float(np.mean(expected["AP"])))
+    assert table.loc[("chance (expected)", ""), "mAP"] == f"{100 * chance['AP']:.1f}"
+    assert "[" in table.loc[("noise", "euclidean"), "mAP"]  # measured rows: an interval
+    rows, _ = rt.results_table(results, "queries", db_labels, q_labels, n_boot=50)
+    expected = rt.chance_metrics(15, np.array([4, 6]))  # the whole database, ranked
+    assert rows.iloc[-1]["P@1"] == pytest.approx(float(np.mean(expected["P@1"])))
+    with pytest.raises(ValueError, match="'loo' or 'queries'"):
+        rt.chance_row("queries", db_labels)  # without the queries' labels
