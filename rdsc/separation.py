@@ -90,9 +90,15 @@ def _class_resamples(labels, n_boot: int, seed: int):
 
 
 def _class_halves(labels, n_draws: int, seed: int):
-    """``n_draws`` half-samples of image indices: in each, half of every class's images
-    (rounded down), drawn without replacement. Every half-sample has the same size and no
-    repeated image, so the statistic on each is the same statistic (on N/2 images)."""
+    """``n_draws`` half-samples of image indices, in complementary pairs: a random half of
+    every class's images (rounded down, without replacement), then the other half of the
+    same split (the odd image of a class left out). Every half-sample has the same size and
+    no repeated image, and each pair covers the sample evenly. ``n_draws`` must be even."""
+    from rdsc.book import whole_number
+    n_draws = whole_number("n_draws", n_draws, at_least=2)
+    if n_draws % 2:
+        raise ValueError(f"n_draws must be even (half-samples come in complementary "
+                         f"pairs), got {n_draws}")
     labels = torch.as_tensor(labels)
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     small = [int(labels[m[0]]) for m in members if len(m) < 2]
@@ -100,9 +106,16 @@ def _class_halves(labels, n_draws: int, seed: int):
         raise ValueError(f"a half-sample needs at least two images of every class; "
                          f"classes {small} have one")
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(n_draws):
-        yield torch.cat([m[torch.randperm(len(m), generator=gen)[:len(m) // 2]]
-                         for m in members]).sort().values
+    for _ in range(n_draws // 2):
+        orders = [m[torch.randperm(len(m), generator=gen)] for m in members]
+        for part in (0, 1):
+            yield torch.cat([o[part * (len(o) // 2):(part + 1) * (len(o) // 2)]
+                             for o in orders]).sort().values
+
+
+#: the share of half-samples that must lie on one side of 1 for a direction to count: fixed,
+#: so that the rule does not tighten with the number of draws
+HALF_SAMPLE_SHARE = 0.9
 
 
 def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
@@ -296,19 +309,47 @@ def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
             per_draw.append([_margin_row("noise", k,
                                          gram_rows(unit_scale(noise[:, :k]), device=device),
                                          y, C, device) for k in ks])
-        rows = []
-        for i in range(len(ks)):
-            fits = [draw[i] for draw in per_draw]
-            rows.append({**fits[0],
-                         "mean margin": float(np.mean([f["mean margin"] for f in fits])),
-                         "min margin": min(f["min margin"] for f in fits),
-                         "train accuracy": min(f["train accuracy"] for f in fits),
-                         "min y·f": min(f["min y·f"] for f in fits),
-                         "hard": all(f["hard"] for f in fits),
-                         "draw margins": [f["mean margin"] for f in fits]})
-        _NOISE_ROWS[key] = rows
+        _NOISE_ROWS[key] = _over_draws(per_draw)
     return [dict(row, **{"draw margins": list(row["draw margins"])})
             for row in _NOISE_ROWS[key]]
+
+
+def _over_draws(per_draw: list[list[dict]]) -> list[dict]:
+    """Rows of :func:`_margin_row` from several draws of a control (``per_draw[d][i]``:
+    draw d's row for the i-th k) as one row per k: the draws' average margin and each
+    draw's (``draw margins``), the smallest ``min y·f``, ``min margin`` and training
+    accuracy, and ``hard`` only where every draw's fit is hard."""
+    rows = []
+    for fits in zip(*per_draw):
+        rows.append({**fits[0],
+                     "mean margin": float(np.mean([f["mean margin"] for f in fits])),
+                     "min margin": min(f["min margin"] for f in fits),
+                     "train accuracy": min(f["train accuracy"] for f in fits),
+                     "min y·f": min(f["min y·f"] for f in fits),
+                     "hard": all(f["hard"] for f in fits),
+                     "draw margins": [f["mean margin"] for f in fits]})
+    return rows
+
+
+def permuted_label_rows(features, labels, ks, C: float, seed: int = 0, device=None,
+                        draws: int = 3) -> list[dict]:
+    """The second control for the margin: rows of :func:`margin_rows` (space ``"shuffled
+    labels"``) for the same unit-scaled first ``k`` features, fitted to the labels shuffled
+    among the images (the class counts kept), ``draws`` independent shuffles (combined as
+    in :func:`noise_margin_rows`). Unlike Gaussian noise, the features keep their own
+    correlations, so their effective number of dimensions is the same: whatever margin the
+    shuffled labels reach comes from the features' geometry and count, none from the
+    classes. A margin with the true labels wider than with every shuffle is the classes'."""
+    from rdsc.book import whole_number
+    ks = _check_ks(ks, features.shape[1])
+    draws = whole_number("draws", draws)
+    y = np.asarray(labels)
+    gen = np.random.default_rng([seed, 7919])  # apart from the noise's and the sample's
+    shuffles = [gen.permutation(y) for _ in range(draws)]
+    spaces = [(k, _unit_features(features, k, device)) for k in ks]
+    per_draw = [[_margin_row("shuffled labels", k, X, shuffled, C, device)
+                 for k, X in spaces] for shuffled in shuffles]
+    return _over_draws(per_draw)
 
 
 _NOISE_ROWS: dict = {}  # noise_margin_rows' results, by labels and settings
@@ -346,17 +387,24 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
 def paired_ratio(full: np.ndarray, halves: np.ndarray, a: int = 0, b: int = 1) -> dict:
     """Space ``b``'s mean margin over space ``a``'s, from :func:`half_sample_margins`: on all
     images (``ratio``), and over the half-samples, their ``median``, ``low`` and ``high``
-    (smallest and largest: with this few draws a range, not a confidence interval) and
-    their number (``half-samples``); ``widening_a`` / ``widening_b``: each space's margin
-    on a half-sample over that on all images (geometric mean over the half-samples)."""
+    (smallest and largest: with this few draws a range, not a confidence interval), how
+    many lie ``above 1`` and ``below 1``, and their number (``half-samples``);
+    ``widening_a`` / ``widening_b``: each space's margin on a half-sample over that on all
+    images (geometric mean over the half-samples). Refuses margins that are not positive
+    and finite (a failed fit would otherwise read as "undecided")."""
     full, halves = np.asarray(full, np.float64), np.asarray(halves, np.float64)
     if halves.ndim != 2 or len(halves) < 1 or halves.shape[1] != len(full):
         raise ValueError(f"halves must be half-samples x spaces ({len(full)} spaces, as in "
                          f"full), got shape {halves.shape}")
+    if not (np.all(np.isfinite(full)) and np.all(np.isfinite(halves))
+            and np.all(full > 0) and np.all(halves > 0)):
+        raise ValueError("a mean margin is not a positive finite number (a failed fit?): "
+                         f"whole sample {full.tolist()}, half-samples {halves.tolist()}")
     ratios = halves[:, b] / halves[:, a]
     widening = np.exp(np.log(halves[:, [a, b]] / full[[a, b]]).mean(0))
     return {"ratio": float(full[b] / full[a]), "median": float(np.median(ratios)),
             "low": float(ratios.min()), "high": float(ratios.max()),
+            "above 1": int((ratios > 1).sum()), "below 1": int((ratios < 1).sum()),
             "half-samples": len(ratios), "widening_a": float(widening[0]),
             "widening_b": float(widening[1])}
 
@@ -384,13 +432,21 @@ def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_draws: int = 
 
 def smallest_separable_k(rows, k: int) -> int | None:
     """The smallest k' < ``k`` whose fit is a hard margin (:func:`is_hard`), when ``k``'s
-    is one too; else None. The
-    margin's growth with k is measured from k' to ``k``: only hard margins compare across
-    k (a soft margin also measures the training errors it accepts)."""
+    is one too; else None. The margin's growth with k is measured from k' to ``k``: only
+    hard margins compare across k (a soft margin also measures the training errors it
+    accepts). Where ``rows`` hold the noise control (:func:`noise_margin_rows`), k' and
+    ``k`` must also be hard for every draw of noise, so that the growth can be set
+    against the control's over the same k (noise rows saved before ``hard`` was measured
+    do not count as hard)."""
     from rdsc.book import whole_number
     k = whole_number("k", k)
-    separable = {int(r["dimension"]) for r in _sample_rows(rows)
+    rows = _sample_rows(rows)
+    separable = {int(r["dimension"]) for r in rows
                  if r["space"] == "features" and is_hard(r)}
+    noise = {int(r["dimension"]): r.get("hard") is True for r in rows
+             if r["space"] == "noise"}
+    if noise:
+        separable = {d for d in separable if noise.get(d, False)}
     below = [d for d in separable if d < k]
     return min(below) if k in separable and below else None
 
@@ -399,11 +455,12 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
                       n_draws: int = 10, seed: int = 0, device=None, rows=None) -> dict:
     """The margin claim on one sample, both halves on the same paired half-samples
     (:func:`half_sample_margins`): the first ``k`` features against pixels
-    (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``half-samples``,
-    ``pixels widen``, ``features widen``), and the growth with k, the margin at ``k`` over
-    that at the smallest k whose fit is a hard margin (``growth from k``, ``growth``,
-    ``growth median``, ``growth low``, ``growth high``; NaN unless ``k`` and a smaller k of
-    ``rows`` have hard margins).
+    (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``above 1``,
+    ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``), and the growth
+    with k, the margin at ``k`` over that at :func:`smallest_separable_k` (``growth from
+    k``, ``growth``, and ``growth median``, ``growth low``, ``growth high``, ``growth above
+    1``, ``growth below 1``; NaN unless ``k`` and a smaller k of ``rows`` have hard
+    margins, for the features and, where ``rows`` hold it, for the noise control).
 
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
@@ -429,15 +486,15 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     full, halves = half_sample_margins(spaces, labels, C, n_draws=n_draws, seed=seed,
                                        device=device, full=full)
     width = paired_ratio(full, halves, 0, 1)
+    spread = ("median", "low", "high", "above 1", "below 1")
     growth = (paired_ratio(full, halves, 2, 1) if k_from is not None
-              else dict.fromkeys(("ratio", "median", "low", "high"), float("nan")))
+              else dict.fromkeys(("ratio",) + spread, float("nan")))
     return {"space": f"features, k={k}",
-            **{key: width[key] for key in ("ratio", "median", "low", "high",
-                                           "half-samples")},
+            **{key: width[key] for key in ("ratio",) + spread + ("half-samples",)},
             "pixels widen": width["widening_a"], "features widen": width["widening_b"],
             "growth from k": float("nan") if k_from is None else k_from,
-            "growth": growth["ratio"], "growth median": growth["median"],
-            "growth low": growth["low"], "growth high": growth["high"]}
+            "growth": growth["ratio"],
+            **{f"growth {key}": growth[key] for key in spread}}
 
 
 def draws_words(comparison: dict) -> str:
@@ -450,20 +507,35 @@ def draws_words(comparison: dict) -> str:
 
 def range_words(comparison: dict, prefix: str = "") -> str:
     """The spread of a comparison's draws, as the chapter and the intro print it:
-    ``1.90 to 2.10 (median 2.00) over 10 half-samples``; ``prefix`` picks the growth's keys
-    (``"growth "``)."""
+    ``above 1 on 9 of 10 half-samples (median 1.20, range 0.98 to 1.40)``; ``prefix``
+    picks the growth's keys (``"growth "``). Results saved before the counts: ``0.90 to
+    1.40 over 10 bootstrap resamples``."""
     low, high = comparison[f"{prefix}low"], comparison[f"{prefix}high"]
-    median = comparison.get(f"{prefix}median")
-    middle = "" if median is None else f" (median {median:.2f})"
-    return f"{low:.2f} to {high:.2f}{middle} over {draws_words(comparison)}"
+    above = comparison.get(f"{prefix}above 1")
+    if above is None or "half-samples" not in comparison:
+        median = comparison.get(f"{prefix}median")
+        middle = "" if median is None else f" (median {median:.2f})"
+        return f"{low:.2f} to {high:.2f}{middle} over {draws_words(comparison)}"
+    ratio = comparison["growth" if prefix else "ratio"]
+    side, count = (("above", above) if ratio > 1 else
+                   ("below", comparison[f"{prefix}below 1"]))
+    return (f"{side} 1 on {int(count)} of {draws_words(comparison)} (median "
+            f"{comparison[f'{prefix}median']:.2f}, range {low:.2f} to {high:.2f})")
 
 
 def margin_word(comparison: dict) -> str:
     """What a :func:`margin_comparison` says: ``wider`` (features over pixels above 1 on all
-    images and on every half-sample, ``low`` > 1), ``narrower`` (below 1 on all images and
-    on every half-sample), or ``undecided`` (the half-samples straddle 1, or they and all
-    images disagree)."""
+    images and on at least :data:`HALF_SAMPLE_SHARE` of the half-samples), ``narrower``
+    (below 1 on all images and on that share), or ``undecided``. Results saved before the
+    counts: on every draw (``low`` > 1, ``high`` < 1)."""
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
+    n = comparison.get("half-samples")
+    if n and comparison.get("above 1") is not None:
+        share_above = comparison["above 1"] / n
+        share_below = comparison["below 1"] / n
+        return ("wider" if ratio > 1 and share_above >= HALF_SAMPLE_SHARE else
+                "narrower" if ratio < 1 and share_below >= HALF_SAMPLE_SHARE else
+                "undecided")
     return ("wider" if ratio > 1 and low > 1 else "narrower" if ratio < 1 and high < 1
             else "undecided")
 
@@ -478,7 +550,10 @@ def growth_word(comparison: dict) -> str | None:
         raise ValueError("comparison has a growth but not its half-samples' range (growth "
                          "low, growth high): make it with margin_comparison")
     word = margin_word({"ratio": growth, "low": comparison["growth low"],
-                        "high": comparison["growth high"]})
+                        "high": comparison["growth high"],
+                        "half-samples": comparison.get("half-samples"),
+                        "above 1": comparison.get("growth above 1"),
+                        "below 1": comparison.get("growth below 1")})
     return {"wider": "grows", "narrower": "shrinks", "undecided": "undecided"}[word]
 
 
@@ -601,11 +676,10 @@ def noise_reading(margins) -> str:
     else:
         text += (": narrower, so the features' margin is wider than the number of "
                  "dimensions alone gives.")
-    hard = sorted(d for d, r in noise.items() if is_hard(r) and d < k
-                  and any(f["space"] == "features" and int(f["dimension"]) == d
-                          and is_hard(f) for f in rows))
-    if hard and is_hard(z) and is_hard(top):
-        g = growth_against_noise(rows, hard[0])
+    # the growth's start: the k the chapter's comparison uses, hard for both
+    k_from = smallest_separable_k(rows, k)
+    if k_from is not None:
+        g = growth_against_noise(rows, k_from)
         per_draw = g["noise draws"]
         spread = (f" (its {len(per_draw)} draws: x{min(per_draw):.2f} to "
                   f"x{max(per_draw):.2f})" if len(per_draw) > 1 else "")
@@ -625,15 +699,17 @@ def noise_reading(margins) -> str:
                        "added dimensions do to the margin, with or without information in "
                        "them."),
         }[g["word"]]
-        text += (f" From k = {hard[0]:,} to k = {k:,}, where both fits are hard "
+        text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
                  f"margins, noise's margin changes by x{g['noise']:.2f}{spread} and the "
                  f"features' by x{g['features']:.2f} on this sample: {said}")
     return text
 
 
-def growth_against_noise(margins, k_from: int) -> dict:
+def growth_against_noise(margins, k_from: int, control: str = "noise") -> dict:
     """The features' margin growth from ``k_from`` to the largest k, on the sample, against
-    the noise control's (:func:`noise_margin_rows`) over the same k, for one dataset's rows.
+    a control's over the same k, for one dataset's rows: the noise
+    (:func:`noise_margin_rows`, ``control="noise"``) or the shuffled labels
+    (:func:`permuted_label_rows`, ``control="shuffled labels"``).
 
     Returns ``features`` and ``noise`` (the growth factors; noise's from its mean margins),
     ``noise draws`` (each draw's own factor) and ``word``: ``faster`` (beyond every draw, or
@@ -644,11 +720,11 @@ def growth_against_noise(margins, k_from: int) -> dict:
     rows = _records(margins)
     top, _, _ = largest_k_against_pixels(rows)
     k, k_from = int(top["dimension"]), int(k_from)
-    noise = {int(r["dimension"]): r for r in rows if r["space"] == "noise"}
+    noise = {int(r["dimension"]): r for r in rows if r["space"] == control}
     start = [f for f in _sample_rows(rows) if f["space"] == "features"
              and int(f["dimension"]) == k_from]
     if k not in noise or k_from not in noise or not start:
-        raise ValueError(f"growth_against_noise needs features and noise rows at k = "
+        raise ValueError(f"growth_against_noise needs features and {control} rows at k = "
                          f"{k_from:,} and k = {k:,}")
     g_feat = top["mean margin"] / start[0]["mean margin"]
     g_noise = noise[k]["mean margin"] / noise[k_from]["mean margin"]
@@ -662,6 +738,52 @@ def growth_against_noise(margins, k_from: int) -> dict:
     else:
         word = "slower" if g_noise >= g_feat else "faster"
     return {"features": g_feat, "noise": g_noise, "noise draws": per_draw, "word": word}
+
+
+def shuffled_reading(margins) -> str:
+    """The chapter's sentence on the shuffled-label control (:func:`permuted_label_rows`)
+    for one dataset's margin rows: from which k the true and the shuffled labels get hard
+    margins, and, at the largest k, the true labels' margin against every shuffle's.
+    Empty without shuffled rows."""
+    rows = _records(margins)
+    shuffled = {int(r["dimension"]): r for r in rows if r["space"] == "shuffled labels"}
+    if not shuffled:
+        return ""
+    top, _, _ = largest_k_against_pixels(rows)
+    k = int(top["dimension"])
+    if k not in shuffled:
+        raise ValueError(f"the shuffled-label rows have no k = {k:,}, the features' "
+                         "largest: fit permuted_label_rows with the same ks")
+    true_hard = [int(r["dimension"]) for r in _sample_rows(rows)
+                 if r["space"] == "features" and is_hard(r)]
+    shuffled_hard = [d for d, r in shuffled.items() if is_hard(r)]
+
+    def first(ks):
+        return f"from k = {min(ks):,} on" if ks else "at no k tried"
+    draws = shuffled[k].get("draw margins") or [shuffled[k]["mean margin"]]
+    text = (f"With the labels shuffled among the same images ({len(draws)} "
+            f"{'shuffle' if len(draws) == 1 else 'shuffles'}), the same features give a "
+            f"hard margin {first(shuffled_hard)}, the true labels {first(true_hard)}.")
+    z = shuffled[k]
+    if not is_hard(top):
+        return text + (f" At k = {k:,} the true labels' fit is soft, so the margins do "
+                       "not compare there.")
+    if not is_hard(z):
+        return text + (f" At k = {k:,} the shuffled labels get no hard margin "
+                       f"({fit_words(z)}) where the true labels do: the separation there "
+                       "is the classes', not the number of features'.")
+    m, low, high = top["mean margin"], min(draws), max(draws)
+    where = (f"{m:.4f} with the true labels against {low:.4f} to {high:.4f} with the "
+             f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
+    if m > high:
+        return text + (f" The margin is wider with the true labels: {where}, so part of "
+                       "the margin is the classes' structure, beyond what the features' "
+                       "dimensions give any labelling.")
+    if m < low:
+        return text + (f" The margin is narrower with the true labels: {where}: "
+                       "the classes are harder to split than a random labelling.")
+    return text + (f" The true labels' margin lies within the shuffles': {where}, so the "
+                   "width of the margin here says nothing about the classes.")
 
 
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:

@@ -121,14 +121,18 @@ def test_every_summary_reads_its_chapters_results():
         "k = 1,000: x1.34 on the sample, 0.95 to 1.40 (median 1.20) over 10 half-samples: "
         "undecided")
     separation["margin_ratios"][0].update({"growth low": 1.1})
-    assert headlines.margin(separation).startswith("supported: ")  # no control saved
+    # growth counts only beyond the noise control's; none saved here: not shown
+    assert headlines.margin(separation).startswith("partly supported: ")
+    assert headlines.margin(separation).endswith(
+        ": grows, not compared with the noise control (none with hard margins saved)")
     separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
                                            "growth high": 0.9})
     assert headlines.margin(separation).startswith("mixed: ")
     separation["margin_ratios"][0].update({"growth": float("nan")})  # not measurable
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "; growth with k not measured (fewer than two k separate)")
+        "; growth with k not measured (fewer than two k with hard margins for the features "
+        "and the noise)")
     del separation["margin_ratios"][0]["growth"]  # saved before growth was measured
     assert headlines.margin(separation).startswith("supported: ")
     # the noise control, where saved, is quoted at the same k (not at another k)
@@ -144,11 +148,12 @@ def test_every_summary_reads_its_chapters_results():
                                "mean margin": 0.0097}]
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 1.1, "growth high": 1.4})
+    # one draw of noise has no spread to be beyond: not shown either way
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
         "; Gaussian noise of that k: 0.0284, wider than the features; from k = 1,000: x1.34 "
-        "on the sample, 1.10 to 1.40 (median 1.20) over 10 half-samples: grows, but no "
-        "faster than noise (x1.78, one draw)")
+        "on the sample, 1.10 to 1.40 (median 1.20) over 10 half-samples: grows, noise x1.78 "
+        "(one draw: no spread to compare)")
     draws = {1000: [0.0160, 0.0150], 3000: [0.0284, 0.0300]}
     for row in separation["margins"]:  # several draws of noise: their range
         if row["space"] == "noise" and row["dimension"] in draws:
@@ -163,10 +168,19 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation).startswith("supported: ")
     assert headlines.margin(separation).endswith(
         "grows, faster than noise (draws x1.01 to x1.11)")
-    # a noise fit that is not a hard margin does not compare: growth alone then
+    # a noise fit that is not a hard margin does not compare: growth then not shown
     next(r for r in separation["margins"] if r["space"] == "noise"
          and r["dimension"] == 1000)["hard"] = False
-    assert headlines.margin(separation).endswith("over 10 half-samples: grows")
+    assert headlines.margin(separation).startswith("partly supported: ")
+    # with the half-samples' counts, the rule reads a share of them, and says so
+    separation["margin_ratios"][0].update({"above 1": 9, "below 1": 1, "low": 0.97,
+                                           "growth above 1": 10, "growth below 1": 0})
+    said = headlines.margin(separation)
+    assert ("(ratio 1.65 on the sample, above 1 on 9 of 10 half-samples (median 1.50, "
+            "range 0.97 to 2.90): wider)") in said
+    separation["margin_ratios"][0].update({"above 1": 8, "below 1": 2})
+    assert "above 1 on 8 of 10 half-samples" in headlines.margin(separation)
+    assert headlines.margin(separation).startswith("not shown: ")  # 80% < 90%: undecided
     retrieval = {"k": 2000, "n_database": 430,
                  # the chapter's order: smaller k first, and cosine beside Euclidean
                  "leave_one_out": [{"representation": "random features, k=100", "AP": 0.123,

@@ -98,9 +98,9 @@ def test_ratio_and_margin_rows_cover_every_space():
     from rdsc.separation import margin_comparison
     marked = [dict(r) for r in rows]
     marked[2]["mean margin"] *= 10  # the ratio on all images is read from the rows given
-    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
+    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                                  rows=marked)
-    assert compared["space"] == "features, k=32" and compared["half-samples"] == 3
+    assert compared["space"] == "features, k=32" and compared["half-samples"] == 4
     assert compared["ratio"] == pytest.approx(10 * rows[2]["mean margin"]
                                               / rows[0]["mean margin"])
     assert 0 < compared["low"] <= compared["high"]
@@ -109,7 +109,7 @@ def test_ratio_and_margin_rows_cover_every_space():
     # the growth starts at the smallest k whose fit is a hard margin, on the same half-samples
     for r in marked:
         r["hard"] = True
-    grown = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
+    grown = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                               rows=marked)
     assert grown["growth from k"] == 8
     assert grown["growth"] == pytest.approx(10 * rows[2]["mean margin"] / rows[1]["mean margin"])
@@ -117,12 +117,12 @@ def test_ratio_and_margin_rows_cover_every_space():
     # on the same half-samples as a direct comparison of k = 8 with k = 32
     from rdsc.separation import _unit_features, margin_ratio
     direct = margin_ratio(_unit_features(feats, 8), _unit_features(feats, 32), labels,
-                          C=100.0, n_draws=3, device="cpu")
+                          C=100.0, n_draws=4, device="cpu")
     assert (grown["growth low"], grown["growth high"]) == pytest.approx(
         (direct["low"], direct["high"]))
     assert (grown["low"], grown["high"]) == pytest.approx((compared["low"], compared["high"]))
     marked[1]["hard"] = False  # k = 8 no longer a hard margin: no growth to measure
-    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=3, device="cpu",
+    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                               rows=marked)
     assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
 
@@ -155,16 +155,20 @@ def test_growth_word_follows_the_rule_of_the_width():
 def test_half_samples_hold_half_of_every_class_without_repeats():
     from rdsc.separation import _class_halves
     y = np.array([0] * 7 + [1] * 4 + [2] * 10)
-    halves = [h.numpy() for h in _class_halves(y, 5, seed=3)]
-    assert len(halves) == 5
+    halves = [h.numpy() for h in _class_halves(y, 6, seed=3)]
+    assert len(halves) == 6
     for h in halves:  # one size, no image twice: every draw is the same statistic
         assert len(np.unique(h)) == len(h) == 3 + 2 + 5
         assert np.bincount(y[h]).tolist() == [3, 2, 5]
-    assert len({tuple(h) for h in halves}) > 1  # the draws differ
-    again = [h.numpy() for h in _class_halves(y, 5, seed=3)]
+    for first, second in zip(halves[::2], halves[1::2]):  # complementary pairs: disjoint
+        assert not set(first) & set(second)
+    assert len({tuple(h) for h in halves}) == 6  # the draws differ
+    again = [h.numpy() for h in _class_halves(y, 6, seed=3)]
     assert all(np.array_equal(a, b) for a, b in zip(halves, again))  # seeded
     with pytest.raises(ValueError, match="at least two images of every class; classes \\[1\\]"):
         next(_class_halves(np.array([0, 0, 1]), 2, seed=0))
+    with pytest.raises(ValueError, match="must be even"):
+        next(_class_halves(y, 5, seed=0))
 
 
 def test_paired_ratio_divides_the_chosen_spaces():
@@ -175,6 +179,11 @@ def test_paired_ratio_divides_the_chosen_spaces():
     assert growth["ratio"] == 2.0 and growth["half-samples"] == 3
     # the half-samples' smallest, median and largest ratio: with this few, a range
     assert (growth["low"], growth["median"], growth["high"]) == (1.0, 2.0, 3.0)
+    assert (growth["above 1"], growth["below 1"]) == (2, 0)  # 3, 2 above; 1 on the line
+    with pytest.raises(ValueError, match="not a positive finite number"):
+        paired_ratio(full, np.array([[1.0, np.nan, 2.0]]), 2, 1)  # a failed fit
+    with pytest.raises(ValueError, match="not a positive finite number"):
+        paired_ratio(np.array([1.0, 0.0, 2.0]), halves, 2, 1)
     assert growth["widening_a"] == pytest.approx(np.exp(np.log([1.0, 2.0, 1.5]).mean()))
     assert growth["widening_b"] == pytest.approx(np.exp(np.log([1.5, 2.0, 0.75]).mean()))
 
@@ -241,6 +250,14 @@ def test_margin_word_needs_the_sample_and_its_half_samples_on_one_side():
     assert margin_word({"ratio": 1.03, "low": 0.91, "high": 0.95}) == "undecided"
     assert margin_word({"ratio": 1.1, "low": 0.95, "high": 1.2}) == "undecided"
     assert margin_word({"ratio": 1.0, "low": 1.0, "high": 1.0}) == "undecided"
+    # with the half-samples' counts: a fixed share, however many draws (not "every one")
+    def counted(ratio, above, below, n=10):
+        return margin_word({"ratio": ratio, "low": 0.5, "high": 2.0, "half-samples": n,
+                            "above 1": above, "below 1": below})
+    assert counted(1.6, 9, 1) == "wider" and counted(1.6, 8, 2) == "undecided"
+    assert counted(1.6, 45, 5, n=50) == "wider" and counted(1.6, 44, 6, n=50) == "undecided"
+    assert counted(0.8, 1, 9) == "narrower" and counted(0.8, 9, 1) == "undecided"
+    assert counted(1.6, 4, 0, n=4) == "wider" and counted(1.6, 3, 1, n=4) == "undecided"
 
 
 def test_gram_rows_keep_inner_products_and_svm_margins():
@@ -278,7 +295,7 @@ def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
     wider = margin_ratio(A, B, y, C=100.0, n_draws=6, device="cpu")
     assert wider["half-samples"] == 6 and wider["low"] <= wider["high"]
     assert wider["ratio"] > 1 and wider["low"] > 1 and margin_word(wider) == "wider"
-    same = margin_ratio(A, A, y, C=100.0, n_draws=3, device="cpu")
+    same = margin_ratio(A, A, y, C=100.0, n_draws=4, device="cpu")
     assert (same["ratio"], same["low"], same["high"]) == pytest.approx((1.0, 1.0, 1.0))
     assert margin_word(same) == "undecided"
     assert same["widening_a"] == pytest.approx(same["widening_b"])
@@ -373,8 +390,8 @@ def test_noise_reading_compares_the_control_at_the_same_k():
         out = [{"space": "pixels", "dimension": 3072, "mean margin": 0.008,
                 "train accuracy": 0.99}]
         for space, margins, accs in (("features", features, f_acc), ("noise", noise, n_acc)):
-            out += [{"space": space, "dimension": k, "mean margin": m, "train accuracy": a}
-                    for k, m, a in zip((1000, 3000), margins, accs)]
+            out += [{"space": space, "dimension": k, "mean margin": m, "train accuracy": a,
+                     "hard": a == 1.0} for k, m, a in zip((1000, 3000), margins, accs)]
         return out
     said = noise_reading(rows((0.0097, 0.0130), (0.0160, 0.0284)))
     assert said.startswith("Gaussian noise of the same k = 3,000 dimensions")
@@ -504,3 +521,39 @@ def test_training_accuracy_fits_the_first_k_raw_features():
     assert training_accuracy(shuffled, 2, y, C=100.0, device="cpu") == pytest.approx(
         float((manual.predict(shuffled.columns(2)[:]) == y).mean()))
     assert training_accuracy(shuffled, 2, y, C=100.0, device="cpu") < 1.0
+
+
+def test_shuffled_labels_keep_the_features_and_the_class_counts():
+    from rdsc.separation import (_unit_features, margin_rows, permuted_label_rows,
+                                 shuffled_reading)
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 12)
+    counts = rng.integers(-40, 40, (36, 64)).astype(np.int16)
+    counts[:, :3] += (np.eye(3, dtype=np.int16)[y] * 150)  # three class features
+    feats = FeatureArray(counts, 500)
+    rows = permuted_label_rows(feats, y, [4, 64], C=1e6, seed=1, device="cpu", draws=2)
+    assert [(r["space"], r["dimension"]) for r in rows] == [("shuffled labels", 4),
+                                                            ("shuffled labels", 64)]
+    # each draw: the same features, labels shuffled with their counts kept
+    gen = np.random.default_rng([1, 7919])
+    shuffles = [gen.permutation(y) for _ in range(2)]
+    assert all(np.bincount(s).tolist() == [12, 12, 12] for s in shuffles)
+    for k, row in zip((4, 64), rows):
+        fits = [svm_margins(LinearSVM(C=1e6, device="cpu").fit(_unit_features(feats, k), s))
+                .mean() for s in shuffles]
+        assert row["draw margins"] == pytest.approx(fits, rel=1e-5)
+        assert row["mean margin"] == pytest.approx(np.mean(fits), rel=1e-5)
+    assert rows[1]["hard"]            # 36 points in 64 dimensions: any labels split
+    assert not rows[0]["hard"]        # 4 features cannot split shuffled labels
+    pixels = torch.randint(0, 256, (36, 3, 4, 4), generator=torch.Generator().manual_seed(0),
+                           dtype=torch.uint8)
+    true = margin_rows(pixels, y, feats, [4, 64], C=1e6, device="cpu")
+    said = shuffled_reading(true + rows)
+    assert "the same features give a hard margin from k = 64 on, the true labels from " \
+           "k = 4 on" in said
+    assert "The margin is wider with the true labels" in said  # the class features
+    true[2]["mean margin"] = min(rows[1]["draw margins"]) / 2  # pretend: narrower
+    assert "narrower with the true labels" in shuffled_reading(true + rows)
+    true[2]["mean margin"] = float(np.mean(rows[1]["draw margins"]))
+    assert "lies within the shuffles'" in shuffled_reading(true + rows)
+    assert shuffled_reading(true) == ""
