@@ -82,6 +82,20 @@ def test_tracker_keeps_real_adversarials_and_a_monotone_history():
     assert r.success_after(eps, 10_000) == r.success_rate(eps)  # beyond: the whole budget
 
 
+def test_success_after_reads_the_history_after_that_many_queries():
+    inf = np.inf
+    history = np.array([[inf, inf], [0.5, inf], [0.1, 0.3]])  # queries x 2 images
+    r = attacks.AttackResult("hsj-linf", budget=3, queries=3, seconds=0.0,
+                             l2=np.array([1.0, 1.0]), linf=history[-1],
+                             adversarial_l2=torch.zeros(2), adversarial_linf=torch.zeros(2),
+                             history_l2=history, history_linf=history)
+    assert [r.success_after(0.2, q) for q in (1, 2, 3)] == [0.0, 0.0, 0.5]
+    assert [r.success_after(0.6, q) for q in (1, 2, 3)] == [0.0, 0.5, 1.0]
+    assert r.success_after(0.6, 3) == r.success_rate(0.6)
+    with pytest.raises(ValueError, match="queries"):
+        r.success_after(0.2, 0)
+
+
 def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversarials():
     model = LinearTwoClass()
     x, y = near_centre(model)

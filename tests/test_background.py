@@ -420,6 +420,21 @@ def test_cost_difference_is_paired_over_images():
     assert low > 0.2  # a cost about 0.4 points larger (half the images, 0.8 apart)
     with pytest.raises(ValueError, match="predictions is empty"):
         bg.cost_difference([], b, labels)
+    # the pairing: both fail on the same half of the images, A on 5% more. Drawn
+    # separately, the shared failures would swamp the 5 points; drawn together they cancel
+    n = 400
+    labels = np.zeros(n, dtype=int)
+    shared = np.arange(n) < n // 2
+    extra = (np.arange(n) >= n // 2) & (np.arange(n) < n // 2 + n // 20)
+
+    def one(fails):
+        return [{"ring, same class": labels.copy(),
+                 "ring, other class": np.where(fails, 1, 0)}]
+    est, low, high = bg.cost_difference(one(shared | extra), one(shared), labels,
+                                        n_boot=500)
+    assert est == pytest.approx(0.05)
+    assert 0 < low and high < 0.1  # an unpaired interval is about +-0.07 wide: holds 0
+    assert bg.cost_difference(one(shared), one(shared), labels, n_boot=50) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="hold 200 images for 10 labels"):
         bg.cost_difference(a, b, labels[:10])
 
