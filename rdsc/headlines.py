@@ -99,7 +99,8 @@ def margin(res: dict) -> str:
     saved before the chapter fitted them: the width's direction alone). Growth supports the
     claim only where it also beats every draw (two or more) of the noise control's growth
     over the same k (chapter 5: Gaussian noise of the same k grows too, with no
-    information in it); without that control, growth is *not shown*."""
+    information in it), and every shuffle of the labels on the same features where those
+    fits are hard at both k; without the noise control, growth is *not shown*."""
     parts, verdicts = [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
@@ -147,9 +148,21 @@ def margin(res: dict) -> str:
                 else:
                     spread = f"draws x{min(draws):.2f} to x{max(draws):.2f}"
                     faster = g["word"] == "faster"
-                    verdicts.append("supported" if faster else "not shown")
                     text += (f", faster than noise ({spread})" if faster else
                              f", but no faster than noise ({spread})")
+                    shuffled = {int(r["dimension"]) for r in rows
+                                if r["space"] == "shuffled labels"
+                                and r.get("hard") is True}
+                    if faster and {k_from, int(top["dimension"])} <= shuffled:
+                        # the second control, where its fits are hard at both k
+                        s = growth_against_noise(rows, k_from, control="shuffled labels")
+                        per = s["noise draws"]
+                        if len(per) > 1:
+                            faster = s["word"] == "faster"
+                            text += (" and than shuffled labels" if faster else
+                                     " but not than shuffled labels")
+                            text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
+                    verdicts.append("supported" if faster else "not shown")
         elif compared and "growth" in compared[0]:  # measured, but no two hard k
             verdicts.append("not shown")
             text += ("; growth with k not measured (fewer than two k with hard margins "

@@ -776,14 +776,31 @@ def shuffled_reading(margins) -> str:
     where = (f"{m:.4f} with the true labels against {low:.4f} to {high:.4f} with the "
              f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
     if m > high:
-        return text + (f" The margin is wider with the true labels: {where}, so part of "
-                       "the margin is the classes' structure, beyond what the features' "
-                       "dimensions give any labelling.")
-    if m < low:
-        return text + (f" The margin is narrower with the true labels: {where}: "
-                       "the classes are harder to split than a random labelling.")
-    return text + (f" The true labels' margin lies within the shuffles': {where}, so the "
-                   "width of the margin here says nothing about the classes.")
+        text += (f" The margin is wider with the true labels: {where}, so part of the "
+                 "margin is the classes' structure, beyond what the features' dimensions "
+                 "give any labelling.")
+    elif m < low:
+        text += (f" The margin is narrower with the true labels: {where}: the classes "
+                 "are harder to split than a random labelling.")
+    else:
+        text += (f" The true labels' margin lies within the shuffles': {where}, so the "
+                 "width of the margin here says nothing about the classes.")
+    both = sorted(d for d in set(true_hard) & set(shuffled_hard) if d < k)
+    if both:  # the growth with k, where both fits are hard at both ends
+        g = growth_against_noise(rows, both[0], control="shuffled labels")
+        per = g["noise draws"]
+        spread = (f" (shuffles x{min(per):.2f} to x{max(per):.2f})" if len(per) > 1
+                  else "")
+        said = {"faster": "the true labels' margin grows faster than every shuffle's",
+                "slower": "every shuffle's margin grows more, so the growth with k is "
+                          "what added features do for any labelling",
+                "within": "within the shuffles' range, so the growth with k is what added "
+                          "features do for any labelling",
+                "does not grow": "the true labels' margin does not grow"}[g["word"]]
+        text += (f" From k = {both[0]:,} to k = {k:,} the shuffled labels' margin grows "
+                 f"x{g['noise']:.2f}{spread} and the true labels' x{g['features']:.2f}: "
+                 f"{said}.")
+    return text
 
 
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:

@@ -168,6 +168,23 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation).startswith("supported: ")
     assert headlines.margin(separation).endswith(
         "grows, faster than noise (draws x1.01 to x1.11)")
+    # the second control, the same features with shuffled labels, where hard at both k
+    shuffles = [{"dataset": "cifar10", "space": "shuffled labels", "dimension": d,
+                 "mean margin": float(np.mean(m)), "draw margins": m, "hard": True}
+                for d, m in ((1000, [0.0027, 0.0029]), (3000, [0.0071, 0.0072]))]
+    separation["margins"] += shuffles
+    assert headlines.margin(separation).startswith("partly supported: ")
+    assert headlines.margin(separation).endswith(
+        "grows, faster than noise (draws x1.01 to x1.11) but not than shuffled labels "
+        "(shuffles x2.48 to x2.63)")
+    for row, m in zip(shuffles, ([0.0100, 0.0110], [0.0120, 0.0125])):  # x1.14 to x1.20
+        row.update({"draw margins": m, "mean margin": float(np.mean(m))})
+    assert headlines.margin(separation).startswith("supported: ")
+    assert headlines.margin(separation).endswith(
+        "and than shuffled labels (shuffles x1.14 to x1.20)")
+    shuffles[0]["hard"] = False  # not hard at the start: that control does not compare
+    assert headlines.margin(separation).endswith(
+        "grows, faster than noise (draws x1.01 to x1.11)")
     # a noise fit that is not a hard margin does not compare: growth then not shown
     next(r for r in separation["margins"] if r["space"] == "noise"
          and r["dimension"] == 1000)["hard"] = False

@@ -556,4 +556,13 @@ def test_shuffled_labels_keep_the_features_and_the_class_counts():
     assert "narrower with the true labels" in shuffled_reading(true + rows)
     true[2]["mean margin"] = float(np.mean(rows[1]["draw margins"]))
     assert "lies within the shuffles'" in shuffled_reading(true + rows)
+    assert "From k" not in shuffled_reading(true + rows)  # no two hard k for the shuffles
+    # the growth with k, where the shuffles are hard at both ends too
+    grown = [dict(r) for r in rows]
+    grown[0].update({"hard": True, "draw margins": [r / 4 for r in rows[1]["draw margins"]],
+                     "mean margin": rows[1]["mean margin"] / 4})
+    true[1]["mean margin"] = true[2]["mean margin"] / 2  # the true labels: x2
+    said = shuffled_reading(true + grown)
+    assert ("From k = 4 to k = 64 the shuffled labels' margin grows x4.00 (shuffles x4.00 "
+            "to x4.00) and the true labels' x2.00: every shuffle's margin grows more") in said
     assert shuffled_reading(true) == ""
