@@ -640,20 +640,31 @@ def fit_words(row: dict) -> str:
             f"{row['train accuracy']:.3f}")
 
 
+def _control_rows(rows: list[dict], space: str, maker: str):
+    """One control's rows of a dataset, ``{k: row}``, with the features' row at the largest
+    k, the pixels' row and that k; None without rows of ``space``; refused when the control
+    lacks the largest k (``maker``: the function that fits it, for the message)."""
+    control = {int(r["dimension"]): r for r in rows if r["space"] == space}
+    if not control:
+        return None
+    top, pixels, _ = largest_k_against_pixels(rows)
+    k = int(top["dimension"])
+    if k not in control:
+        raise ValueError(f"the {space} rows have no k = {k:,}, the features' largest: fit "
+                         f"{maker} with the same ks")
+    return control, top, pixels, k
+
+
 def noise_reading(margins) -> str:
     """The chapter's sentence on the noise control (:func:`noise_margin_rows`) for one
     dataset's margin rows: noise's margin at the largest k against the features' and the
     pixels', and, where noise and features both have hard margins at two k,
     how each margin grows between them. Empty without noise rows."""
     rows = _records(margins)
-    noise = {int(r["dimension"]): r for r in rows if r["space"] == "noise"}
-    if not noise:
+    got = _control_rows(rows, "noise", "noise_margin_rows")
+    if got is None:
         return ""
-    top, pixels, _ = largest_k_against_pixels(rows)
-    k = int(top["dimension"])
-    if k not in noise:
-        raise ValueError(f"the noise rows have no k = {k:,}, the features' largest: fit "
-                         "noise_margin_rows with the same ks")
+    noise, top, pixels, k = got
     z = noise[k]
     text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
             f"about the classes, fits the same labels ({fit_words(z)}) with a mean margin "
@@ -746,14 +757,10 @@ def shuffled_reading(margins) -> str:
     margins, and, at the largest k, the true labels' margin against every shuffle's.
     Empty without shuffled rows."""
     rows = _records(margins)
-    shuffled = {int(r["dimension"]): r for r in rows if r["space"] == "shuffled labels"}
-    if not shuffled:
+    got = _control_rows(rows, "shuffled labels", "permuted_label_rows")
+    if got is None:
         return ""
-    top, _, _ = largest_k_against_pixels(rows)
-    k = int(top["dimension"])
-    if k not in shuffled:
-        raise ValueError(f"the shuffled-label rows have no k = {k:,}, the features' "
-                         "largest: fit permuted_label_rows with the same ks")
+    shuffled, top, _, k = got
     true_hard = [int(r["dimension"]) for r in _sample_rows(rows)
                  if r["space"] == "features" and is_hard(r)]
     shuffled_hard = [d for d, r in shuffled.items() if is_hard(r)]
