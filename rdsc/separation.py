@@ -356,13 +356,16 @@ _NOISE_ROWS: dict = {}  # noise_margin_rows' results, by labels and settings
 
 
 def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int = 0,
-                      device=None, full=None) -> tuple[np.ndarray, np.ndarray]:
+                        device=None, full=None, with_hardness: bool = False):
     """Mean SVM margin in each of ``spaces`` (a list of S arrays, N x d_s, each unit-scaled:
     representations of the same labelled images), on all images and on ``n_draws``
     half-samples (:func:`_class_halves`), each half-sample fitted in every space (paired).
 
     Returns ``(full, halves)``: shapes (S,) and (n_draws, S). ``full``, when given, is the
-    margins on all images, already known (they are then not fitted again).
+    margins on all images, already known (they are then not fitted again). With
+    ``with_hardness``, also ``hard`` (n_draws, S): whether each half-sample's fit is a hard
+    margin (:data:`HARD_FIT`), for a margin on N/2 images may be hard where the one on N is
+    not, or the other way round.
     """
     from rdsc.book import whole_number
     from rdsc.classify import LinearSVM
@@ -374,13 +377,22 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
     if full is not None and len(full) != len(spaces):
         raise ValueError(f"full holds {len(full)} margins for {len(spaces)} spaces")
 
-    def margins_of(index):
-        return np.array([svm_margins(LinearSVM(C=C, device=device).fit(X[index], y[index]))
-                         .mean() for X in spaces], dtype=np.float64)
+    def fits_of(index):  # (mean margin, hard) per space
+        out = []
+        for X in spaces:
+            svm = LinearSVM(C=C, device=device).fit(X[index], y[index])
+            hard = (smallest_fit(svm, X[index], y[index]) >= HARD_FIT if with_hardness
+                    else True)
+            out.append((float(svm_margins(svm).mean()), hard))
+        return out
 
-    full = margins_of(np.arange(len(y))) if full is None else np.asarray(full, np.float64)
-    halves = np.array([margins_of(index.numpy())
-                       for index in _class_halves(y, n_draws, seed)])
+    if full is None:
+        full = [m for m, _ in fits_of(np.arange(len(y)))]
+    full = np.asarray(full, np.float64)
+    fits = [fits_of(index.numpy()) for index in _class_halves(y, n_draws, seed)]
+    halves = np.array([[m for m, _ in draw] for draw in fits], dtype=np.float64)
+    if with_hardness:
+        return full, halves, np.array([[h for _, h in draw] for draw in fits])
     return full, halves
 
 
@@ -456,7 +468,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     """The margin claim on one sample, both halves on the same paired half-samples
     (:func:`half_sample_margins`): the first ``k`` features against pixels
     (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``above 1``,
-    ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``), and the growth
+    ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``; ``soft half-sample
+    fits`` of ``half-sample fits``: how many were not hard margins), and the growth
     with k, the margin at ``k`` over that at :func:`smallest_separable_k` (``growth from
     k``, ``growth``, and ``growth median``, ``growth low``, ``growth high``, ``growth above
     1``, ``growth below 1``; NaN unless ``k`` and a smaller k of ``rows`` have hard
@@ -483,8 +496,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         full += [] if k_from is None else [mean[("features", k_from)]]
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
     spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
-    full, halves = half_sample_margins(spaces, labels, C, n_draws=n_draws, seed=seed,
-                                       device=device, full=full)
+    full, halves, hard = half_sample_margins(spaces, labels, C, n_draws=n_draws, seed=seed,
+                                             device=device, full=full, with_hardness=True)
     width = paired_ratio(full, halves, 0, 1)
     spread = ("median", "low", "high", "above 1", "below 1")
     growth = (paired_ratio(full, halves, 2, 1) if k_from is not None
@@ -494,7 +507,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             "pixels widen": width["widening_a"], "features widen": width["widening_b"],
             "growth from k": float("nan") if k_from is None else k_from,
             "growth": growth["ratio"],
-            **{f"growth {key}": growth[key] for key in spread}}
+            **{f"growth {key}": growth[key] for key in spread},
+            "soft half-sample fits": int((~hard).sum()), "half-sample fits": hard.size}
 
 
 def draws_words(comparison: dict) -> str:
@@ -596,6 +610,11 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
             vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
                    f"times its value on the whole sample for pixels and "
                    f"{comparison['features widen']:.2f} times for the features")
+        soft = comparison.get("soft half-sample fits")
+        if soft is not None and np.isfinite(soft):
+            vs += ("; every half-sample fit a hard margin" if soft == 0 else
+                   f"; {int(soft)} of the {int(comparison['half-sample fits'])} "
+                   "half-sample fits soft")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
     separable = [r for r in feats if is_hard(r)]

@@ -101,6 +101,8 @@ def test_ratio_and_margin_rows_cover_every_space():
     compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                                  rows=marked)
     assert compared["space"] == "features, k=32" and compared["half-samples"] == 4
+    assert compared["half-sample fits"] == 4 * 2  # pixels and k = 32 on each half
+    assert 0 <= compared["soft half-sample fits"] <= 8
     assert compared["ratio"] == pytest.approx(10 * rows[2]["mean margin"]
                                               / rows[0]["mean margin"])
     assert 0 < compared["low"] <= compared["high"]
@@ -337,7 +339,9 @@ def test_margin_verdict_says_times_not_widens_for_a_soft_margin():
     rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.05, "train accuracy": 0.9},
             {"space": "features", "dimension": 256, "mean margin": 0.08, "train accuracy": 0.8}]
     said = margin_verdict(rows, {"ratio": 1.6, "low": 1.5, "high": 1.7, "half-samples": 10,
-                                 "pixels widen": 0.82, "features widen": 0.93})
+                                 "pixels widen": 0.82, "features widen": 0.93,
+                                 "soft half-sample fits": 3, "half-sample fits": 20})
+    assert "; 3 of the 20 half-sample fits soft)" in said
     assert ("on which a mean margin is on average 0.82 times its value on the whole sample for "
             "pixels and 0.93 times for the features") in said
 
