@@ -116,7 +116,8 @@ def margin(res: dict) -> str:
             word = margin_word(c)
             verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
                 word, "not shown"))
-            text += f" (ratio {c['ratio']:.2f} on the sample, {range_words(c)}: {word})"
+            text += (f" (ratio {c['ratio']:.2f} on the sample, "
+                     f"{range_words(c, short=True)}: {word})")
         else:
             verdicts.append("supported" if word == "wider" else "contradicted")
             text += f" ({word}; direction only, no interval)"
@@ -130,7 +131,7 @@ def margin(res: dict) -> str:
             c = compared[0]
             k_from = int(c["growth from k"])
             text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
-                     f"{range_words(c, 'growth ')}: {growing}")
+                     f"{range_words(c, 'growth ', short=True)}: {growing}")
             has_noise = {int(r["dimension"]) for r in rows
                          if r["space"] == "noise" and r.get("hard") is True}
             if growing != "grows":

@@ -519,11 +519,12 @@ def draws_words(comparison: dict) -> str:
     return f"{comparison['resamples']} bootstrap resamples"
 
 
-def range_words(comparison: dict, prefix: str = "") -> str:
-    """The spread of a comparison's draws, as the chapter and the intro print it:
-    ``above 1 on 9 of 10 half-samples (median 1.20, range 0.98 to 1.40)``; ``prefix``
-    picks the growth's keys (``"growth "``). Results saved before the counts: ``0.90 to
-    1.40 over 10 bootstrap resamples``."""
+def range_words(comparison: dict, prefix: str = "", short: bool = False) -> str:
+    """The spread of a comparison's draws, as the chapter prints it: ``above 1 on 9 of 10
+    half-samples (median 1.20, range 0.98 to 1.40)``, or with ``short`` (the intro's
+    table) ``above 1 on 9 of 10 half-samples``; ``prefix`` picks the growth's keys
+    (``"growth "``). Results saved before the counts: ``0.90 to 1.40 over 10 bootstrap
+    resamples``."""
     low, high = comparison[f"{prefix}low"], comparison[f"{prefix}high"]
     above = comparison.get(f"{prefix}above 1")
     if above is None or "half-samples" not in comparison:
@@ -533,8 +534,11 @@ def range_words(comparison: dict, prefix: str = "") -> str:
     ratio = comparison["growth" if prefix else "ratio"]
     side, count = (("above", above) if ratio > 1 else
                    ("below", comparison[f"{prefix}below 1"]))
-    return (f"{side} 1 on {int(count)} of {draws_words(comparison)} (median "
-            f"{comparison[f'{prefix}median']:.2f}, range {low:.2f} to {high:.2f})")
+    counted = f"{side} 1 on {int(count)} of {draws_words(comparison)}"
+    if short:
+        return counted
+    return (f"{counted} (median {comparison[f'{prefix}median']:.2f}, range {low:.2f} to "
+            f"{high:.2f})")
 
 
 def margin_word(comparison: dict) -> str:
