@@ -20,7 +20,8 @@ from pathlib import Path
 
 from rdsc import book, record
 from rdsc.separation import (check_compared_at, growth_against_noise, growth_word,
-                             largest_k_against_pixels, margin_word, range_words)
+                             largest_k_against_pixels, margin_word, measured_hard,
+                             range_words)
 
 
 def _pct(x: float) -> str:
@@ -133,7 +134,7 @@ def margin(res: dict) -> str:
             text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
                      f"{range_words(c, 'growth ', short=True)}: {growing}")
             has_noise = {int(r["dimension"]) for r in rows
-                         if r["space"] == "noise" and r.get("hard") is True}
+                         if r["space"] == "noise" and measured_hard(r)}
             if growing != "grows":
                 verdicts.append("contradicted" if growing == "shrinks" else "not shown")
             elif not {k_from, int(top["dimension"])} <= has_noise:
@@ -153,7 +154,7 @@ def margin(res: dict) -> str:
                              f", but no faster than noise ({spread})")
                     shuffled = {int(r["dimension"]) for r in rows
                                 if r["space"] == "shuffled labels"
-                                and r.get("hard") is True}
+                                and measured_hard(r)}
                     if faster and {k_from, int(top["dimension"])} <= shuffled:
                         # the second control, where its fits are hard at both k
                         s = growth_against_noise(rows, k_from, control="shuffled labels")

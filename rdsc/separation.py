@@ -252,11 +252,20 @@ def smallest_fit(svm, X, y) -> float:
     return float((signs * scores).min())
 
 
+def measured_hard(row: dict) -> bool:
+    """Whether a row was *measured* a hard margin: its ``hard`` flag is set and true (a
+    Python or NumPy bool). Rows saved before ``hard`` was measured, or with it missing
+    (None, NaN), do not count: the controls compare only measured fits."""
+    flag = row.get("hard")
+    return flag is not None and flag == flag and bool(flag)
+
+
 def is_hard(row: dict) -> bool:
     """Whether a margin row is a hard margin (:data:`HARD_FIT`); rows saved before
     ``min y·f`` was measured: training accuracy 1, as they were read then."""
-    if "hard" in row and row["hard"] is not None:
-        return bool(row["hard"])
+    flag = row.get("hard")
+    if flag is not None and flag == flag:  # NaN: a DataFrame row that lacks the flag
+        return bool(flag)
     return row["train accuracy"] == 1.0
 
 
@@ -455,7 +464,7 @@ def smallest_separable_k(rows, k: int) -> int | None:
     rows = _sample_rows(rows)
     separable = {int(r["dimension"]) for r in rows
                  if r["space"] == "features" and is_hard(r)}
-    noise = {int(r["dimension"]): r.get("hard") is True for r in rows
+    noise = {int(r["dimension"]): measured_hard(r) for r in rows
              if r["space"] == "noise"}
     if noise:
         separable = {d for d in separable if noise.get(d, False)}

@@ -570,3 +570,19 @@ def test_shuffled_labels_keep_the_features_and_the_class_counts():
     assert ("From k = 4 to k = 64 the shuffled labels' margin grows x4.00 (shuffles x4.00 "
             "to x4.00) and the true labels' x2.00: every shuffle's margin grows more") in said
     assert shuffled_reading(true) == ""
+
+
+def test_growth_start_reads_numpy_bools_and_refuses_unmeasured_flags():
+    """``r.get("hard") is True`` once read a NumPy True as not hard: the noise then never
+    qualified, and the growth went unmeasured without a word."""
+    from rdsc.separation import measured_hard, smallest_separable_k
+    rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.01, "hard": np.True_}]
+    rows += [{"space": space, "dimension": k, "mean margin": 0.02, "hard": np.True_}
+             for space in ("features", "noise") for k in (1000, 3000)]
+    assert smallest_separable_k(rows, 3000) == 1000
+    assert [measured_hard({"hard": v}) for v in (np.True_, True, np.False_, None,
+                                                 float("nan"))] == [True, True, False,
+                                                                    False, False]
+    assert not measured_hard({})  # saved before the flag: does not count
+    from rdsc.separation import is_hard  # a NaN flag (a DataFrame gap) falls back too
+    assert not is_hard({"hard": float("nan"), "train accuracy": 0.9})
