@@ -73,6 +73,8 @@ N_ALIGN = 128
 MAP_BUDGET = 2**32
 #: depthwise kernel's output modes
 MAP, POOLED, COUNTS = 0, 1, 2
+#: the most horizontal neighbours a depthwise unit computes (DEPTHWISE_CONFIGS' WIDE)
+MAX_WIDE = 4
 
 _U = 2.0 ** -24  # unit roundoff of float32
 
@@ -143,50 +145,67 @@ if triton is not None:
                  mask=(cells < n_cells)[:, None])
 
     @triton.jit
-    def _conv_pair(x_img, Wt, bias, ch, y, x, x_w, ldk, KS: tl.constexpr):
-        """Depthwise K x K pre-activations at ``(y, x)`` and ``(y, x + 1)``: two ``P x C`` float32.
+    def _conv_row(x_img, Wt, bias, ch, y, x, x_w, ldk, KS: tl.constexpr, WIDE: tl.constexpr):
+        """Depthwise K x K pre-activations at ``(y, x + j)``, ``j < WIDE`` (2 or 4).
 
-        x_img: this image's input map, ``. x x_w x ldk`` bf16 with its zero border (so no
-        masks); Wt: ``KK x ldk`` float32. The two neighbours share K of their K + 1
-        input columns: each loaded (and widened) value serves two multiply-adds.
-        Rows of taps in a loop, columns unrolled; the pointers move a map row each time.
+        Returns four ``P x C`` float32 (the last two unused when WIDE is 2). x_img: this
+        image's input map, ``. x x_w x ldk`` bf16 with its zero border (so no masks); Wt:
+        ``KK x ldk`` float32. Neighbours share input columns: a tap row loads (and widens)
+        ``K + WIDE - 1`` columns once each for ``K WIDE`` multiply-adds. Rows of taps in a
+        loop, columns unrolled; the pointers move a map row each time.
         """
         acc0 = bias[None, :] + tl.zeros_like(y).to(tl.float32)[:, None]
         acc1 = acc0
+        acc2 = acc0
+        acc3 = acc0
         row = x_img + ((y * x_w + x).to(tl.int64) * ldk)[:, None] + ch[None, :]
         w_row = Wt + ch
         for _ in range(KS):
-            w_prev = tl.load(w_row)
-            acc0 += tl.load(row).to(tl.float32) * w_prev[None, :]
-            for dx in tl.static_range(1, KS):
-                v = tl.load(row + dx * ldk).to(tl.float32)
-                w = tl.load(w_row + dx * ldk)
-                acc0 += v * w[None, :]
-                acc1 += v * w_prev[None, :]
-                w_prev = w
-            acc1 += tl.load(row + KS * ldk).to(tl.float32) * w_prev[None, :]
+            for c in tl.static_range(KS + WIDE - 1):
+                v = tl.load(row + c * ldk).to(tl.float32)
+                if c < KS:
+                    acc0 += v * tl.load(w_row + c * ldk)[None, :]
+                if c >= 1 and c <= KS:
+                    acc1 += v * tl.load(w_row + (c - 1) * ldk)[None, :]
+                if WIDE == 4:
+                    if c >= 2 and c <= KS + 1:
+                        acc2 += v * tl.load(w_row + (c - 2) * ldk)[None, :]
+                    if c >= 3:
+                        acc3 += v * tl.load(w_row + (c - 3) * ldk)[None, :]
             row += x_w * ldk
             w_row += KS * ldk
-        return acc0, acc1
+        return acc0, acc1, acc2, acc3
+
+    @triton.jit
+    def _masked_sign(z, keep):
+        """``sign(z)`` where ``keep`` (per row), else 0."""
+        return tl.where(keep[:, None], _sign(z), 0.0)
 
     @triton.jit(do_not_specialize=["n_img"])
-    def _depthwise_kernel(X, Wt, Bias, Y, n_img, ldk, k, x_h, x_w, n_units, units_w, y_h, y_w,
-                          out_w, KS: tl.constexpr, PAD: tl.constexpr, MODE: tl.constexpr,
-                          BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+    def _depthwise_kernel(X, Wt, Bias, Y, n_img, ldk, k, x_h, x_w, out_h, out_w, y_h, y_w,
+                          KS: tl.constexpr, PAD: tl.constexpr, MODE: tl.constexpr,
+                          WIDE: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
         """One depthwise layer + sign for (image, channel block) ``program_id(0), (1)``.
 
         X: ``n_img x x_h x x_w x ldk`` bf16 with a zero border: PAD (the convolution's
-        padding) on each side, one more column on the right. A unit is two horizontal
-        neighbours of the output (``out_w`` wide), ``units_w`` units a row:
+        padding) on each side, MAX_WIDE - 1 more columns on the right. The output is
+        ``out_h x out_w``; a unit is WIDE horizontal neighbours of it:
         MODE 0 (MAP): Y ``n_img x y_h x y_w x ldk`` bf16 signs (same border layout, for
-        the next layer); MODE 1 (POOLED): a unit per 2x2 pooling cell (floor mode), Y
-        (same layout) holds the sum of its four signs; MODE 2 (COUNTS): Y ``n_img x k``
-        int32, the sums of the signs over all output positions.
+        the next layer); MODE 1 (POOLED): a unit is WIDE / 2 side-by-side 2x2 pooling
+        cells (floor mode), Y (same layout) holds the sum of each cell's four signs;
+        MODE 2 (COUNTS): Y ``n_img x k`` int32, the sums of the signs over all outputs.
         """
         img = tl.program_id(0).to(tl.int64)
         ch = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
         bias = tl.load(Bias + ch)
         x_img = X + img * x_h * x_w * ldk
+        if MODE == 1:   # units of WIDE // 2 pooling cells, rows of cells
+            cells_w = out_w // 2
+            units_w = tl.cdiv(cells_w, WIDE // 2)
+            n_units = (out_h // 2) * units_w
+        else:           # units of WIDE outputs, rows of outputs
+            units_w = tl.cdiv(out_w, WIDE)
+            n_units = out_h * units_w
         total = tl.zeros([BLOCK_C], tl.float32)
         for u0 in range(0, n_units, BLOCK_P):
             u = u0 + tl.arange(0, BLOCK_P)
@@ -194,26 +213,46 @@ if triton is not None:
             u = tl.minimum(u, n_units - 1)  # the tail recomputes the last unit: no load masks
             uy = u // units_w
             ux = u % units_w
+            x0 = WIDE * ux                   # the unit's first output column
             if MODE == 1:
-                s = tl.zeros([BLOCK_P, BLOCK_C], tl.float32)
+                c0 = tl.zeros([BLOCK_P, BLOCK_C], tl.float32)
+                c1 = c0
                 for a in range(2):
-                    z0, z1 = _conv_pair(x_img, Wt, bias, ch, 2 * uy + a, 2 * ux, x_w, ldk, KS)
-                    s += _sign(z0) + _sign(z1)
-                row = ((img * y_h + uy + PAD) * y_w + ux + PAD) * ldk
-                tl.store(Y + row[:, None] + ch[None, :], s.to(tl.bfloat16), mask=valid[:, None])
+                    z0, z1, z2, z3 = _conv_row(x_img, Wt, bias, ch, 2 * uy + a, x0, x_w, ldk,
+                                               KS, WIDE)
+                    c0 += _sign(z0) + _sign(z1)
+                    if WIDE == 4:
+                        c1 += _sign(z2) + _sign(z3)
+                cell = (WIDE // 2) * ux     # the unit's first pooled column
+                out = Y + (((img * y_h + uy + PAD) * y_w + cell + PAD) * ldk)[:, None] + ch[None, :]
+                tl.store(out, c0.to(tl.bfloat16), mask=valid[:, None])
+                if WIDE == 4:   # a second cell beyond an odd number of cells is not stored
+                    tl.store(out + ldk, c1.to(tl.bfloat16),
+                             mask=(valid & (cell + 1 < cells_w))[:, None])
             else:
-                z0, z1 = _conv_pair(x_img, Wt, bias, ch, uy, 2 * ux, x_w, ldk, KS)
-                second = valid & (2 * ux + 1 < out_w)   # an odd width's last unit is single
-                s0 = _sign(z0)
-                s1 = _sign(z1)
+                z0, z1, z2, z3 = _conv_row(x_img, Wt, bias, ch, uy, x0, x_w, ldk, KS, WIDE)
+                # neighbours beyond the output's width (the last unit of a row) do not count
+                s0 = _masked_sign(z0, valid)
+                s1 = _masked_sign(z1, valid & (x0 + 1 < out_w))
+                if WIDE == 4:
+                    s2 = _masked_sign(z2, valid & (x0 + 2 < out_w))
+                    s3 = _masked_sign(z3, valid & (x0 + 3 < out_w))
                 if MODE == 2:
-                    total += tl.sum(tl.where(valid[:, None], s0, 0.0)
-                                    + tl.where(second[:, None], s1, 0.0), axis=0)
+                    if WIDE == 4:
+                        total += tl.sum((s0 + s1) + (s2 + s3), axis=0)
+                    else:
+                        total += tl.sum(s0 + s1, axis=0)
                 else:
-                    row = ((img * y_h + uy + PAD) * y_w + 2 * ux + PAD) * ldk
+                    row = ((img * y_h + uy + PAD) * y_w + x0 + PAD) * ldk
                     out = Y + row[:, None] + ch[None, :]
                     tl.store(out, s0.to(tl.bfloat16), mask=valid[:, None])
-                    tl.store(out + ldk, s1.to(tl.bfloat16), mask=second[:, None])
+                    tl.store(out + ldk, s1.to(tl.bfloat16),
+                             mask=(valid & (x0 + 1 < out_w))[:, None])
+                    if WIDE == 4:
+                        tl.store(out + 2 * ldk, s2.to(tl.bfloat16),
+                                 mask=(valid & (x0 + 2 < out_w))[:, None])
+                        tl.store(out + 3 * ldk, s3.to(tl.bfloat16),
+                                 mask=(valid & (x0 + 3 < out_w))[:, None])
         if MODE == 2:
             tl.store(Y + img * k + ch, total.to(tl.int32), mask=ch < k)
 
@@ -225,18 +264,23 @@ if triton is not None:
     #: (64, 32, 4, 3), two or three blocks an SM, so one's epilogue hides behind another's GEMM.
     FIRST_CONFIGS = [(128, 64, 8, 3), (64, 64, 4, 2), (128, 32, 8, 4), (64, 32, 4, 3),
                      (64, 64, 8, 2)]
-    #: (BLOCK_P, BLOCK_C, num_warps)
-    DEPTHWISE_CONFIGS = [(32, 64, 4), (16, 128, 4), (64, 64, 8), (64, 64, 4), (128, 64, 8)]
+    #: (BLOCK_P, BLOCK_C, WIDE, num_warps). Compiled for sm_90 at K = 5
+    #: (benchmarks/kernel_sass.py, no GPU needed), the tap-row loop issues 2.3-2.6
+    #: instructions per multiply-add at WIDE 2 and 1.9-2.1 at WIDE 4 (each loaded bf16 is
+    #: widened once and serves more multiply-adds); WIDE 4 holds more registers (128-248,
+    #: fewer blocks an SM to hide latency), so which is faster autotuning measures.
+    DEPTHWISE_CONFIGS = [(32, 64, 2, 4), (16, 128, 2, 4), (64, 64, 2, 8),
+                         (32, 64, 4, 4), (16, 64, 4, 4), (32, 64, 4, 8)]
 
     #: autotuning keys: the arguments a best configuration depends on
     FIRST_KEY = ["ldk", "KP"]
-    DEPTHWISE_KEY = ["ldk", "x_h", "x_w", "n_units", "KS", "MODE"]
+    DEPTHWISE_KEY = ["ldk", "x_h", "x_w", "out_h", "out_w", "KS", "MODE"]
     _first_layer = triton.autotune(
         [triton.Config({"BLOCK_N": n, "BLOCK_K": kb}, num_warps=w, num_stages=s)
          for n, kb, w, s in FIRST_CONFIGS], key=FIRST_KEY)(_first_layer_kernel)
     _depthwise = triton.autotune(
-        [triton.Config({"BLOCK_P": p, "BLOCK_C": c}, num_warps=w)
-         for p, c, w in DEPTHWISE_CONFIGS], key=DEPTHWISE_KEY)(_depthwise_kernel)
+        [triton.Config({"BLOCK_P": p, "BLOCK_C": c, "WIDE": wide}, num_warps=w)
+         for p, c, wide, w in DEPTHWISE_CONFIGS], key=DEPTHWISE_KEY)(_depthwise_kernel)
 else:  # pragma: no cover
     _INTERPRETED = False
 
@@ -400,30 +444,30 @@ def _launch_depthwise(x, weights: _Weights, i: int, y, n_img: int, k: int, layer
                       pad: int):
     """Depthwise layer ``i`` (``layer`` from :func:`plan`) from the map ``x`` into ``y``."""
     h, w, ho, wo, mode = layer
-    if mode == POOLED:   # a unit per pooling cell
-        units_w, units, y_hw = wo // 2, (ho // 2) * (wo // 2), (ho // 2, wo // 2)
-    else:                # a unit per two horizontal neighbours
-        units_w, units, y_hw = -(-wo // 2), ho * -(-wo // 2), (ho, wo)
+    y_hw = (ho // 2, wo // 2) if mode == POOLED else (ho, wo)
     wt, bias = weights.depthwise[i]
     ldk = weights.ldk
     x_h, x_w = _bordered((h, w), pad)
     y_h, y_w = _bordered(y_hw, pad)
-    args = (x, wt, bias, y, n_img, ldk, k, x_h, x_w, units, units_w, y_h, y_w, wo)
-    if _INTERPRETED:
+    args = (x, wt, bias, y, n_img, ldk, k, x_h, x_w, ho, wo, y_h, y_w)
+    if _INTERPRETED:  # few, large blocks; WIDE from fixed_configs (4 unless told)
+        wide = DEPTHWISE_CONFIGS[_fixed[1] % len(DEPTHWISE_CONFIGS)][2] if _fixed else MAX_WIDE
+        units = ho * -(-wo // wide)   # at least the kernel's units
         kernel, meta = _depthwise_kernel, dict(BLOCK_P=min(256, triton.next_power_of_2(units)),
-                                               BLOCK_C=min(64, ldk & -ldk))
+                                               BLOCK_C=min(64, ldk & -ldk), WIDE=wide)
     elif _fixed is not None:
-        bp, bc, nw = DEPTHWISE_CONFIGS[_fixed[1] % len(DEPTHWISE_CONFIGS)]
-        kernel, meta = _depthwise_kernel, dict(BLOCK_P=bp, BLOCK_C=bc, num_warps=nw)
+        bp, bc, wide, nw = DEPTHWISE_CONFIGS[_fixed[1] % len(DEPTHWISE_CONFIGS)]
+        kernel, meta = _depthwise_kernel, dict(BLOCK_P=bp, BLOCK_C=bc, WIDE=wide, num_warps=nw)
     else:
         kernel, meta = _depthwise, {}
     kernel[lambda m: (n_img, ldk // m["BLOCK_C"])](*args, KS=K, PAD=pad, MODE=mode, **meta)
 
 
 def _bordered(hw, pad: int):
-    """A map's ``(h, w)`` in memory: a zero border of ``pad``, one more column on the right
-    (read, never used, by a unit whose second neighbour is beyond an odd width)."""
-    return hw[0] + 2 * pad, hw[1] + 2 * pad + 1
+    """A map's ``(h, w)`` in memory: a zero border of ``pad``, MAX_WIDE - 1 more columns on
+    the right (read, never used, by the last unit of a row when the width is not a multiple
+    of its WIDE)."""
+    return hw[0] + 2 * pad, hw[1] + 2 * pad + MAX_WIDE - 1
 
 
 def _map_shapes(net: RandomDepthwiseSignNet, height: int, width: int):

@@ -40,11 +40,15 @@ for preset, side, k in json.loads(sys.argv[1]):
     x = torch.randint(0, 256, (%d, 3, side, side), dtype=torch.uint8, generator=gen)
     x[0, :, : side // 2] = 0        # flat regions: many equal patches, pooled sums of +-4
     x[1, :, :, side // 3:] = 255
-    got = fused.counts(net, x, "cpu").numpy()
+    got = fused.counts(net, x, "cpu").numpy()                  # depthwise units 4 wide
+    with fused.fixed_configs(0, 0):                             # and 2 wide
+        assert fused.DEPTHWISE_CONFIGS[0][2] == 2
+        pairs = fused.counts(net, x, "cpu").numpy()
     cpu = features.compute(net, x, device="cpu", progress=False)
     exact, uncertain = fused.exact_counts(net, x)
-    out[f"{preset}-{side}-{k}"] = dict(fused=got.tolist(), cpu=cpu.tolist(),
-                                       exact=exact.tolist(), uncertain=uncertain.tolist())
+    out[f"{preset}-{side}-{k}"] = dict(fused=got.tolist(), fused_pairs=pairs.tolist(),
+                                       cpu=cpu.tolist(), exact=exact.tolist(),
+                                       uncertain=uncertain.tolist())
 # map buffers kept between calls (as rdsc.features does): a smaller second batch, and
 # steps within a call, over maps still holding the first batch's signs
 net = RandomDepthwiseSignNet.for_dataset("cifar10", 24)
@@ -101,9 +105,11 @@ def check_equal_outside_ties(fused_counts, cpu_counts, exact, uncertain, where="
 @pytest.mark.parametrize("preset,side,k", CASES)
 def test_interpreted_kernels_match_the_cpu_engine(interpreted, preset, side, k):
     case = interpreted[f"{preset}-{side}-{k}"]
-    assert case["fused"].shape == (N_IMAGES, k)
-    check_equal_outside_ties(case["fused"], case["cpu"], case["exact"],
-                             case["uncertain"].astype(bool), f"{preset} {side}px k={k}")
+    for name, wide in (("fused", 4), ("fused_pairs", 2)):
+        assert case[name].shape == (N_IMAGES, k)
+        check_equal_outside_ties(case[name], case["cpu"], case["exact"],
+                                 case["uncertain"].astype(bool),
+                                 f"{preset} {side}px k={k}, depthwise units {wide} wide")
 
 
 @needs_triton
@@ -215,7 +221,7 @@ def test_launches_pass_every_kernel_argument(monkeypatch, tuned):
     for (grid, args, kwargs), names, configs, block in (
             [(c, first_names, fused.FIRST_CONFIGS, "BLOCK_N") for c in first]
             + [(c, dw_names, fused.DEPTHWISE_CONFIGS, "BLOCK_C") for c in dw]):
-        tuned_names = {block, "BLOCK_K"} if block == "BLOCK_N" else {block, "BLOCK_P"}
+        tuned_names = {block, "BLOCK_K"} if block == "BLOCK_N" else {block, "BLOCK_P", "WIDE"}
         given = set(names[:len(args)]) | set(kwargs)
         expected = set(names) - (tuned_names if tuned else set())
         assert given - {"num_warps", "num_stages"} == expected
@@ -227,10 +233,20 @@ def test_launches_pass_every_kernel_argument(monkeypatch, tuned):
             assert g == want and weights.ldk % size == 0
 
 
+# one fixed configuration of each kernel per case (autotuning every geometry is slow)
+CUDA_CASES = [(0, "cifar10", 32), (1, "stl10", 45), (2, "miniimagenet10", 43), (3, "corel", 35),
+              (4, "cifar10", 31), (5, "stl10", 42)]
+
+
+@needs_triton
+def test_every_kernel_configuration_has_a_cuda_case():
+    configs = {c for c, _, _ in CUDA_CASES}
+    assert configs >= set(range(len(fused.FIRST_CONFIGS)))
+    assert configs >= set(range(len(fused.DEPTHWISE_CONFIGS)))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("config,preset,side", [(0, "cifar10", 32), (1, "stl10", 45),
-                                                (2, "miniimagenet10", 43), (3, "corel", 35),
-                                                (4, "cifar10", 31)])
+@pytest.mark.parametrize("config,preset,side", CUDA_CASES)
 def test_cuda_kernels_match_the_cpu_engine(config, preset, side):
     """Compiled kernels, one fixed configuration each (autotuning every geometry is slow)."""
     if fused._INTERPRETED:
