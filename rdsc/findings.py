@@ -149,8 +149,14 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
     if lo >= need:
         return (guide + f"the whole interval lies at or above the {need:.2f} points this book "
                 "lacks at paper scale, so the JPEG re-encoding can explain the gap.")
-    return (guide + f"the {need:.2f} points this book lacks at paper scale lie inside the "
-            "interval, so the JPEG re-encoding may explain the gap, or part of it.")
+    if lo <= 0:
+        return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) holds both zero and the "
+                f"{need:.2f} points this book lacks at paper scale: at this size the data "
+                "cannot tell whether the JPEG re-encoding accounts for the gap, part of it, or "
+                "none of it.")
+    return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) lies above zero and holds the "
+            f"{need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
+            "explains part of the gap and may explain all of it.")
 
 
 def feature_changes(change: dict, positions: int) -> str:

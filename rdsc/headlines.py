@@ -184,15 +184,22 @@ def retrieval(res: dict) -> str:
     verdict_of = {"higher": "supported", "comparable": "supported", "lower": "contradicted",
                   "indistinguishable": "not shown"}
     text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
+    # a trained network no better than the pixel control is no reference (results written
+    # before this check have no "references": every trained network counts there)
+    weak = {r["trained network"] for r in res.get("references", []) if not r["beats control"]}
     verdicts = []
     for c in res["comparisons"]:
-        if c["measure"] == "AP" and "trained" in c["random features vs"]:
+        if (c["measure"] == "AP" and "trained" in c["random features vs"]
+                and c["random features vs"] not in weak):
             # the chapter's words (the comparisons are stored in points): higher or
             # comparable support the claim, lower contradicts it, a wide interval tells nothing
             verdicts.append(verdict_of[difference_word(c["low"] / 100, c["high"] / 100)])
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
-    return f"{overall(verdicts) if verdicts else 'not run'}: {text}"
+    if weak:
+        text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"
+    verdict = overall(verdicts) if verdicts else "not shown" if weak else "not run"
+    return f"{verdict}: {text}"
 
 
 def attack_verdict(hsj_share: float, transfer_low: float | None) -> str:

@@ -586,13 +586,52 @@ def trained_verdict(verdict_of: dict[str, str], names) -> str:
     return "; ".join(parts)
 
 
-def claim_verdict(verdict_of: dict[str, str], names) -> str:
+def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarray],
+                   control: str, n_boot: int = 2000, seed: int = 0) -> list[dict]:
+    """Is each trained network ``names`` a reference worth comparing with?
+
+    ``scores[name]``: per-query AP of each representation (``control`` among them, the
+    pixel control); ``held_out[name]``: the network's top-1 accuracy on images it was not
+    trained on (missing: not measured). A trained network whose retrieval is not above the
+    control's (paired interval) stands for nothing the paper meant by a trained network.
+    Returns one row per network: its held-out accuracy, mAP, the control's mAP, the
+    difference with its interval (points) and ``beats control``.
+    """
+    rows = []
+    for name in names:
+        c = compare(scores[name], scores[control], n_boot=n_boot, seed=seed)
+        rows.append({"trained network": name,
+                     "held-out top-1 (%)": 100 * held_out[name] if name in held_out else None,
+                     "mAP (%)": 100 * float(np.mean(scores[name])),
+                     "control mAP (%)": 100 * float(np.mean(scores[control])),
+                     "minus control (points)": 100 * c["difference"],
+                     "low": 100 * c["low"], "high": 100 * c["high"],
+                     "beats control": bool(c["low"] > 0)})
+    return rows
+
+
+def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None) -> str:
     """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
     with random features comparable to trained networks' last hidden layer). A difference
-    the interval cannot tell from 0 but that could exceed the margin decides nothing."""
+    the interval cannot tell from 0 but that could exceed the margin decides nothing.
+
+    ``beats_control`` (from :func:`reference_rows`): only the trained networks that
+    retrieve better than the pixel control count; with none, the claim is untested.
+    """
     names = list(names)
     if not names:
         return "leaves the paper's claim untested (no trained network ran)"
+    if beats_control is not None:
+        weak = [n for n in names if not beats_control[n]]
+        names = [n for n in names if beats_control[n]]
+        if not names:
+            return ("leaves the paper's claim untested: none of the trained networks here "
+                    "retrieves better than the pixel control, so none stands for the trained "
+                    "networks the paper meant")
+        if weak:
+            return (claim_verdict(verdict_of, names)
+                    + f" (counting only the networks that beat the pixel control; not "
+                      f"{', '.join(weak)})")
     words = [verdict_of[n] for n in names]
     good = sum(w in ("comparable", "higher") for w in words)
     below = words.count("lower")

@@ -43,7 +43,11 @@ def test_jpeg_sentences_follow_the_interval():
     assert "does not explain the whole gap" in findings.jpeg_against_gap(
         boot(0.005, -0.003, 0.012), -1.34, 4000
     )
-    assert "may explain the gap" in findings.jpeg_against_gap(boot(0.01, 0.005, 0.02), -1.34, 4000)
+    assert "explains part of the gap and may explain all" in findings.jpeg_against_gap(
+        boot(0.01, 0.005, 0.02), -1.34, 4000)
+    # an interval holding both 0 and the gap tells nothing either way
+    said = findings.jpeg_against_gap(boot(0.01, -0.02, 0.05), -1.34, 4000)
+    assert "holds both zero and the 1.34 points" in said and "none of it" in said
     assert "can explain the gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), -1.34, 4000)
     assert "no gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), 0.5, 4000)
     assert "not set against a gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), None, 4000)

@@ -248,6 +248,15 @@ def test_verdicts_follow_the_intervals():
                                        "measure": "AP", "difference": (low + high) / 2,
                                        "low": low, "high": high}])
         assert headlines.retrieval(res).startswith(f"{word}:"), (low, high)
+    # a trained network no better than the pixel control is not counted
+    res = dict(base, comparisons=[{"random features vs": "a CNN trained on X", "measure": "AP",
+                                   "difference": 0.0, "low": -3.0, "high": 3.0}],
+               references=[{"trained network": "a CNN trained on X", "beats control": False}])
+    assert headlines.retrieval(res) == (
+        "not shown: mAP 30.0% (k = 10, 8 images); not counted (no better than the pixel "
+        "control): a CNN trained on X")
+    res["references"][0]["beats control"] = True
+    assert headlines.retrieval(res).startswith("supported: ")
     # baselines: a gap inside the test-set noise of the difference shows nothing
     summary = [{"method": "rdsc", "family": "rdsc", "top-1": 52.0},
                {"method": "v", "family": "random deep net, final layer", "top-1": 50.0,
