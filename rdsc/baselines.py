@@ -32,14 +32,27 @@ def standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
 
 def svm_scores(train_X, train_y, test_X, *, C: float = 0.005, scale: bool = False,
                device=None) -> tuple[np.ndarray, float]:
-    """The paper's LinearSVM fitted on ``train_X`` -> (test scores ``N x classes``, fit seconds).
+    """The paper's LinearSVM fitted on ``train_X`` -> (test scores, fit seconds).
 
+    ``train_y``: integer labels ``0..n-1``. Column ``j`` of the scores is label ``j`` (as
+    :func:`softmax_scores`' logits), ``N x (max label + 1)``: a label absent from training
+    gets a column below every score, so top-k never puts it ahead of a trained class (the
+    SVM's own columns follow its ``classes_``, which skip it: scored by position, every
+    later label was shifted onto its neighbour's column).
     ``scale``: z-score the features first (for features without a natural scale).
     """
+    train_y = np.asarray(train_y)
+    if not np.issubdtype(train_y.dtype, np.integer) or (len(train_y) and train_y.min() < 0):
+        raise ValueError("train_y must be integer labels 0..n-1 (map others with "
+                         "np.unique(labels, return_inverse=True))")
     if scale:
         train_X, test_X = standardize(train_X, test_X)
-    svm = LinearSVM(C=C, device=device).fit(train_X, np.asarray(train_y))
-    return svm.decision_function(test_X), svm.fit_seconds_
+    svm = LinearSVM(C=C, device=device).fit(train_X, train_y)
+    raw = svm.decision_function(test_X)
+    scores = np.full((len(raw), int(svm.classes_.max()) + 1),
+                     raw.min() - 1 if raw.size else 0, dtype=raw.dtype)
+    scores[:, svm.classes_] = raw
+    return scores, svm.fit_seconds_
 
 
 def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0.1,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -143,12 +144,15 @@ class LinearSVM:
         C: the penalty (the paper: 0.005).
         solver: ``torch`` (Newton-CG, GPU when present, streams row blocks) or
             ``liblinear`` (scikit-learn's LinearSVC; needs all features in memory).
-        tol: stop when every class's gradient norm falls below ``tol`` times its initial one.
+        tol: stop when every class's gradient norm falls below ``tol`` times its initial one
+            (or after three Newton steps that no longer lower any class's objective beyond
+            float32 rounding: the gradient of float32 sums cannot always reach ``tol``).
         max_iter: most Newton steps.
         device: for the torch solver (default: CUDA when present).
 
     After :meth:`fit`: ``coef_`` (classes x k), ``intercept_`` (classes), ``classes_``,
-    ``n_iter_``, ``fit_seconds_``.
+    ``n_iter_``, ``converged_`` (False, with a ``ConvergenceWarning``, when ``max_iter``
+    steps ended before ``tol`` was reached), ``fit_seconds_``.
     """
 
     def __init__(self, C: float = PAPER_C, solver: str = "torch", tol: float = 1e-4,
@@ -186,9 +190,16 @@ class LinearSVM:
             if len(self.classes_) == 2:  # sklearn keeps one vector for two classes
                 coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
             self.n_iter_ = int(np.max(svc.n_iter_))
+            self.converged_ = self.n_iter_ < svc.max_iter   # liblinear warns itself
         else:
-            W, self.n_iter_ = self._newton_cg(X, y)
+            W, self.n_iter_, self.converged_ = self._newton_cg(X, y)
             coef, intercept = W[:-1].T, W[-1]
+            if not self.converged_:
+                from sklearn.exceptions import ConvergenceWarning
+                warnings.warn(f"LinearSVM(C={self.C:g}) stopped at max_iter={self.max_iter} "
+                              f"Newton steps before the gradient fell to tol={self.tol:g} of "
+                              "its start: the model is not the SVM's optimum; raise max_iter",
+                              ConvergenceWarning, stacklevel=2)
         self.coef_ = np.asarray(coef, np.float32)
         self.intercept_ = np.asarray(intercept, np.float32)
         self.fit_seconds_ = time.perf_counter() - start
@@ -224,7 +235,7 @@ class LinearSVM:
         f = objective(M, W)
         G = grad(M, W)
         g0 = G.norm(dim=0)
-        it = 0
+        it, converged, stalls = 0, False, 0
         for it in range(1, self.max_iter + 1):
             active = (M > 0).float()
             # Conjugate gradients on H s = -g, each class (column) on its own.
@@ -253,15 +264,20 @@ class LinearSVM:
                 if bool(ok.all()):
                     break
                 step = torch.where(ok, step, step / 2)
+            # float32 sums bound how small the gradient can get: three steps in a row that no
+            # longer lower any class's objective beyond rounding mean the optimum, as float32
+            # sees it (a problem the gradient test ends is left as it was)
+            stalls = stalls + 1 if bool(((f - f_new) <= 1e-6 * f.abs()).all()) else 0
             W, M, f = W_new, M_new, f_new
             G = grad(M, W)
             gnorm = G.norm(dim=0)
             if self.verbose:
                 print(f"newton {it}: objective {f.sum().item():.6g}, max |g|/|g0| "
                       f"{(gnorm / g0).max().item():.2e}")
-            if bool((gnorm <= self.tol * g0).all()):
+            if bool((gnorm <= self.tol * g0).all()) or stalls >= 3:
+                converged = True
                 break
-        return W.cpu().numpy(), it
+        return W.cpu().numpy(), it, converged
 
     def decision_function(self, X, block_rows: int | None = None) -> np.ndarray:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""
@@ -323,6 +339,15 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     if scores.ndim != 2 or len(scores) != len(labels):
         raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and "
                          f"{labels.shape}")
+    if not len(labels):
+        raise ValueError("no rows to score: scores and labels are empty")
+    bad_k = [k for k in ks if isinstance(k, bool) or not isinstance(k, (int, np.integer))
+             or k < 1]
+    if bad_k:
+        raise ValueError(f"every k of top-k must be a whole number >= 1, got {bad_k}")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{int((~np.isfinite(scores)).sum())} scores are NaN or infinite: "
+                         "a diverged or broken model; top-k of them means nothing")
     if classes is None:
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"labels of dtype {labels.dtype} are not column indices: "
@@ -338,14 +363,36 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
             raise ValueError(f"{len(classes)} classes for {scores.shape[1]} score columns")
         lookup = {c: i for i, c in enumerate(classes.tolist())}
         column = np.array([lookup.get(c, -1) for c in labels.tolist()], dtype=np.int64)
+        unknown = int((column < 0).sum())
+        if unknown == len(labels):
+            raise ValueError(f"none of the {len(labels)} labels is among the classes "
+                             f"{classes.tolist()[:5]}...: labels of another form (1-based, "
+                             "strings, another dataset)? a top-k of them would be 0")
+        if unknown:
+            warnings.warn(f"{unknown} of {len(labels)} labels are not among the classes the "
+                          "scores are for (a class absent from training?): they count as "
+                          "misses", stacklevel=2)
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = order == column[:, None]
     return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
 
 
+def _check_class_range(n_classes: int, **arrays) -> None:
+    """Refuse labels outside ``0..n_classes-1`` (strings, 1-based, -1): numpy would count them
+    in the wrong class, or in none, without a word."""
+    for name, v in arrays.items():
+        if v.size and (not np.issubdtype(v.dtype, np.integer) or v.min() < 0
+                       or v.max() >= n_classes):
+            shown = (f"{v.min()} to {v.max()}" if np.issubdtype(v.dtype, np.number)
+                     else f"dtype {v.dtype}")
+            raise ValueError(f"{name} must be integers 0..{n_classes - 1}, got {shown}; map "
+                             "labels to 0..n-1 first (np.unique(labels, return_inverse=True))")
+
+
 def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
     """Accuracy on each class ``0 .. n_classes-1`` (nan for a class absent from ``labels``)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
+    _check_class_range(n_classes, labels=labels, predicted=predicted)
     return np.array([(predicted[labels == c] == c).mean() if (labels == c).any() else np.nan
                      for c in range(n_classes)])
 
@@ -353,11 +400,7 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
     """Counts, rows = true class, columns = predicted class (both ``0..n_classes-1``)."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    for name, v in (("labels", labels), ("predicted", predicted)):
-        # numpy would count -1 in the last column without a word
-        if v.size and (v.min() < 0 or v.max() >= n_classes):
-            raise ValueError(f"{name} must lie in 0..{n_classes - 1}, got {v.min()} to "
-                             f"{v.max()}; map labels to 0..n-1 first")
+    _check_class_range(n_classes, labels=labels, predicted=predicted)
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(m, (labels, predicted), 1)
     return m

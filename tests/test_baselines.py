@@ -1,6 +1,9 @@
 """rdsc.baselines: rows, summaries over seeds, verdicts computed from numbers, final-layer fits."""
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from rdsc import baselines as B
 
@@ -111,6 +114,9 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     images = torch.randint(0, 256, (40, 3, 32, 32), generator=gen, dtype=torch.uint8)
     split = B.Split("cifar10", images[::2], labels[::2], images[1::2], labels[1::2],
                     ["a", "b", "c", "d"])
+    # RCF's SVM here reaches float32's floor (|g|/|g0| 1.3e-4 > tol) in 4 Newton steps: it
+    # must stop there as converged, not run to max_iter and warn
+    warnings.simplefilter("error", ConvergenceWarning)
     rows = (B.rdsc_rows(split, n_features=32, seed=1, device="cpu")
             + B.unsupervised_rows(split, n_filters=8, n_patches=500, device="cpu")
             + B.peer_rows(split, n_features=32, device="cpu")
@@ -121,3 +127,19 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     for r in rows:
         assert 0 <= r["top-1"] <= r["top-2"] <= r["top-4"] == 100  # 4 classes: top-5 undefined
         assert r["features s"] >= 0 and r["fit s"] > 0
+
+
+def test_svm_score_columns_are_label_values_even_when_a_label_is_missing():
+    # 1-based labels, or a class absent from training, once scored against the wrong column
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 4
+    X = rng.normal(size=(120, 6)).astype(np.float32) + 3 * np.eye(6, dtype=np.float32)[y]
+    scores, _ = B.svm_scores(X[:80], y[:80], X[80:], C=1.0, device="cpu")
+    base = B.row("m", "f", scores, y[80:], dim=6, seconds_features=0, seconds_fit=0)
+    scores1, _ = B.svm_scores(X[:80], y[:80] + 1, X[80:], C=1.0, device="cpu")
+    assert scores1.shape == (40, 5) and (scores1[:, 0] < scores1[:, 1:].min(1)).all()
+    shifted = B.row("m", "f", scores1, y[80:] + 1, dim=6, seconds_features=0,
+                            seconds_fit=0)
+    assert shifted["top-1"] == base["top-1"] > 90
+    with pytest.raises(ValueError, match="integer labels 0..n-1"):
+        B.svm_scores(X[:80], np.array(list("abcd"))[y[:80]], X[80:], device="cpu")

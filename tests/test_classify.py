@@ -105,7 +105,8 @@ def test_topk_maps_labels_through_the_classes_of_the_fit():
     m = LinearSVM(C=0.1, device="cpu").fit(X[keep], y[keep])
     assert list(m.classes_) == [0, 1, 3, 4, 5]
     scores = m.decision_function(X[test])
-    top = topk_accuracy(scores, y[test], classes=m.classes_)
+    with pytest.warns(UserWarning, match="60 of 300 labels are not among the classes"):
+        top = topk_accuracy(scores, y[test], classes=m.classes_)
     assert top[1] == pytest.approx((m.predict(X[test]) == y[test]).mean())
     assert top[5] == pytest.approx((y[test] != 2).mean())  # class 2 is never among the scores
     with pytest.raises(ValueError, match="pass classes=svm.classes_"):
@@ -186,6 +187,37 @@ def test_nan_features_and_out_of_range_labels_are_refused():
     X[5, 2] = np.nan
     with pytest.raises(ValueError, match="first in row 5"):
         svm.predict(X)  # NaN scores predicted class 0 without a word
-    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+    with pytest.raises(ValueError, match="labels must be integers 0..2"):
         confusion_matrix([0, 1, 2], [0, 1, -1], 3)  # -1 was counted in the last column
     assert confusion_matrix([0, 1, 2], [0, 1, 1], 3).sum() == 3
+
+
+def test_topk_refuses_what_would_score_as_a_plausible_number():
+    from rdsc.classify import per_class_accuracy, topk_accuracy
+    scores = np.random.default_rng(0).normal(size=(20, 4))
+    labels = np.arange(20) % 4
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        topk_accuracy(scores, labels, (0, -1))    # top-(-1) read as "all columns but one"
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        topk_accuracy(np.full((20, 4), np.nan), labels, (1,))   # gave 1/4 by the stable sort
+    with pytest.raises(ValueError, match="none of the 20 labels is among the classes"):
+        topk_accuracy(scores, np.array(list("abcd"))[labels], (1,), classes=[0, 1, 2, 3])
+    with pytest.warns(UserWarning, match="5 of 20 labels are not among the classes"):
+        topk_accuracy(scores, labels + 1, (1,), classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="no rows"):
+        topk_accuracy(scores[:0], labels[:0], (1,))
+    with pytest.raises(ValueError, match="labels must be integers 0..3"):
+        per_class_accuracy(labels + 1, labels + 1, 4)   # class 4 dropped, class 0 nan
+    with pytest.raises(ValueError, match="dtype <U1"):
+        per_class_accuracy(np.array(list("abcd"))[labels], np.array(list("abcd"))[labels], 4)
+
+
+def test_an_svm_stopped_by_max_iter_says_so():
+    from sklearn.exceptions import ConvergenceWarning
+    from rdsc.classify import LinearSVM
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 8)).astype(np.float32), np.arange(60) % 3
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        svm = LinearSVM(C=10.0, max_iter=1, device="cpu").fit(X, y)
+    assert not svm.converged_
+    assert LinearSVM(C=10.0, device="cpu").fit(X, y).converged_
