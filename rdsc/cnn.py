@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc.features import default_device, images_digest
-from rdsc.paths import cache_dir, write_atomically
+from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
 
 # bump when fit() changes: cached models trained by older code are then retrained
@@ -208,12 +207,12 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
                            "labels": hashlib.sha256(
                                np.asarray(labels, np.int64).tobytes()).hexdigest()},
                           sort_keys=True)
-    path = None
+    path = saved = None
     if cache:
-        folder = cache_dir("models") if cache is True else Path(cache)
+        folder = model_cache_folder(cache)
         path = folder / f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt"
-        if path.is_file():
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = load_cached_model(path) if path.is_file() else None
+        if saved is not None:
             model.load_state_dict(saved["state"])
             model.losses, model.train_seconds = saved["losses"], saved["seconds"]
             device = torch.device(device) if device is not None else default_device()

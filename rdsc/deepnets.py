@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from rdsc.cnn import as_float, recalibrate_batchnorm  # noqa: F401 (part of this API)
 from rdsc.features import default_device, images_digest
-from rdsc.paths import cache_dir, write_atomically
+from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
 
 ARCHS = ("vgg16", "resnet18", "densenet40")
@@ -325,8 +325,8 @@ def cache_path(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=T
                            "epochs": epochs, "seed": seed, "opts": opts,
                            "images": images_digest(images), "labels": _labels_digest(labels)},
                           sort_keys=True, default=str)
-    folder = cache_dir("models") if cache is True else Path(cache)
-    return folder / f"{arch}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt"
+    return (model_cache_folder(cache)
+            / f"{arch}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt")
 
 
 def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True, device=None,
@@ -351,8 +351,8 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     model = build(arch, n_classes)
     path = cache_path(arch, images, labels, epochs=epochs, seed=seed, cache=cache, **opts) \
         if cache else None
-    if path is not None and path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = load_cached_model(path) if path is not None and path.is_file() else None
+    if saved is not None:
         model.load_state_dict(saved["state"])
         model.losses, model.train_seconds = saved["losses"], saved["seconds"]
         model.epochs = epochs

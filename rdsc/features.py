@@ -267,6 +267,12 @@ def _as_images(images) -> torch.Tensor:
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
         _check_unit_range(images)
+    elif images.dtype == torch.uint8 and images.numel() > 1000 and int(images.max()) == 1:
+        # (x / 255).to(torch.uint8): every pixel 0 or 1, features of near-black images
+        import warnings
+        warnings.warn("uint8 images hold only 0 and 1: pixels in [0, 1] cast to uint8? "
+                      "uint8 images must be 0..255 (pass the original uint8 images, or the "
+                      "float ones)", stacklevel=3)
     return images
 
 

@@ -124,11 +124,20 @@ def features_for(
 ) -> FeatureArray:
     """Features of ``pool_images[wanted]`` under ``net``: rows of ``have_features`` where those
     were computed already (``have_idx``: the pool indices of its rows), else extracted (cached).
+
+    ``have_features`` must come from ``net``: two of its rows are recomputed to check (another
+    network with the same k would give other features; the engines agree except at rare sign
+    ties, so 99% of the counts must match).
     """
-    from rdsc.features import extract
+    from rdsc.features import compute, extract
 
     pos = positions_in(have_idx, wanted)
     if pos is not None and have_features.shape[1] == net.n_features:
+        probe = np.asarray(wanted)[:2]
+        fresh = compute(net, pool_images[torch.as_tensor(probe)], device=device, progress=False)
+        if (fresh == np.asarray(have_features.counts[pos[:2]])).mean() < 0.99:
+            raise ValueError("have_features were not computed by this network (recomputed "
+                             "rows differ): pass the features of the same net, or none")
         return select_rows(have_features, pos)
     return extract(
         net,

@@ -93,6 +93,13 @@ def rank(database, database_labels, queries=None, query_labels=None,
             raise ValueError(f"query_labels must have one label per query ({len(q)}), "
                              f"got shape {q_labels.shape}")
         distances, indices = nn_index.kneighbors(q, n_neighbors=len(db))
+        found = int(np.all(q == db[indices[:, 0]], axis=1).sum())
+        if found:  # a query that is in the database finds itself first: P@1 = 1 for free
+            import warnings
+            warnings.warn(f"{found} of {len(q)} queries equal a database vector: are the "
+                          "queries (or copies of them) in the database? they find themselves "
+                          "first; use queries=None (leave-one-out) for database images",
+                          stacklevel=2)
     relevant = db_labels[indices] == q_labels[:, None]
     n_relevant = relevant.sum(1)
     if (n_relevant == 0).any():
@@ -224,8 +231,8 @@ def paired_bootstrap(a, b, n_boot: int = 2000, level: float = 0.95,
 def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
     """Fold id (``0..n_folds-1``) per item, each class spread evenly over the folds."""
     labels = np.asarray(labels)
-    if n_folds < 2:
-        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
+        raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
     if np.bincount(np.unique(labels, return_inverse=True)[1]).min() < n_folds:
         raise ValueError(f"n_folds={n_folds} exceeds the size of the smallest class")
     rng = np.random.default_rng(seed)
@@ -347,6 +354,25 @@ def downsampled_pixels(images, size: int = 16) -> np.ndarray:
     """Images shrunk to ``size x size`` (area averaging) -> ``N x 3*size*size`` values in [0, 1]."""
     x = _float_images(images)
     return F.adaptive_avg_pool2d(x, size).flatten(1).numpy()
+
+
+def red_frame_share(images, width: int = 2) -> float:
+    """Share of red pixels (R > 150, G and B < 90) in the outer ``width`` rows, top and
+    bottom, of uint8 ``N x 3 x H x W`` images (the Corel query images carry a red frame)."""
+    x = np.asarray(images).astype(int)
+    red = (x[:, 0] > 150) & (x[:, 1] < 90) & (x[:, 2] < 90)
+    return float(np.concatenate([red[:, :width].ravel(), red[:, -width:].ravel()]).mean())
+
+
+def duplicate_images(images) -> list[np.ndarray]:
+    """Groups of indices of byte-identical images (``N x ...`` array or tensor), each group
+    of two or more, in order of first appearance."""
+    import hashlib
+    x = np.ascontiguousarray(np.asarray(images))
+    groups: dict[bytes, list[int]] = {}
+    for i in range(len(x)):
+        groups.setdefault(hashlib.sha1(x[i].tobytes()).digest(), []).append(i)
+    return [np.array(g) for g in groups.values() if len(g) > 1]
 
 
 def random_vectors(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:

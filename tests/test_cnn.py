@@ -61,3 +61,22 @@ def test_logits_shape_and_float_input():
     assert out.shape == (7, 5)
     floats = cnn.logits(model, torch.from_numpy(pixels).float() / 255, batch_size=3)
     assert torch.allclose(out, floats, atol=1e-6)  # uint8 and the same pixels as floats agree
+
+
+def test_model_cache_folder_is_made_first_and_a_damaged_model_is_retrained(tmp_path):
+    # a folder that did not exist yet failed only after training; a truncated model file
+    # raised PyTorch's zip error without naming the file
+    x = torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    y = np.arange(16) % 2
+    folder = tmp_path / "new" / "models"
+    first = cnn.trained(x, y, epochs=1, width=4, cache=folder, device="cpu", progress=False)
+    (saved,) = folder.glob("cnn-*.pt")
+    saved.write_bytes(saved.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=f"cached model {saved} is unreadable"):
+        again = cnn.trained(x, y, epochs=1, width=4, cache=folder, device="cpu",
+                            progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(),
+                                                 again.state_dict().values()))
+    assert cnn.trained(x, y, epochs=1, width=4, cache=folder, device="cpu").train_seconds \
+        == again.train_seconds   # the retrained model was saved and is read back

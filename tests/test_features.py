@@ -1,6 +1,7 @@
 """The feature engine: agrees with the network, deterministic, cached, resumable, exact storage."""
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -587,3 +588,16 @@ def test_gpus_without_bf16_units_take_the_checked_float32_path(monkeypatch):
     for capability, expected in (((7, 0), False), ((7, 5), False), ((8, 0), True)):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
         assert fast_bf16(torch.device("cuda")) is expected
+
+
+def test_uint8_images_holding_only_0_and_1_are_flagged():
+    # (x / 255).to(torch.uint8) gave chance-level features without a word
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    with pytest.warns(UserWarning, match="hold only 0 and 1"):
+        features.compute(net, (x.float() / 255).round().to(torch.uint8), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        features.compute(net, x, progress=False)
+        features.compute(net, torch.zeros_like(x), progress=False)  # black images: fine

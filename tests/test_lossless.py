@@ -229,3 +229,19 @@ def test_load_and_pair_and_twin_features(tmp_path, monkeypatch):
     )
     np.testing.assert_array_equal(feats["JPEG"]["test"].counts, have.counts[pairs["test"]["index"]])
     assert feats["lossless"]["train"].shape == (4, 8)
+
+
+def test_features_for_reuses_rows_only_of_the_same_network(tmp_path, monkeypatch):
+    from rdsc.features import extract
+    from rdsc.lossless import features_for
+    from rdsc.network import RandomDepthwiseSignNet
+    monkeypatch.setenv("RDSC_CACHE", str(tmp_path))
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    a, b = (RandomDepthwiseSignNet.for_dataset("cifar10", 32, seed=s) for s in (1, 2))
+    have = extract(a, x, progress=False)
+    got = features_for(a, x, np.arange(3), np.arange(6), have, name="t", progress=False)
+    assert np.array_equal(got.counts, have.counts[:3])
+    # the seed-1 rows were once returned for the seed-2 network (same k)
+    with pytest.raises(ValueError, match="not computed by this network"):
+        features_for(b, x, np.arange(3), np.arange(6), have, name="t", progress=False)

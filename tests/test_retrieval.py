@@ -117,7 +117,7 @@ def test_rank_rejects_bad_input():
     with pytest.raises(ValueError, match="database_labels"):
         rt.rank(np.ones((3, 2)), [0, 1])
     with pytest.raises(ValueError, match="no image in the database"):
-        rt.rank(np.eye(3), [0, 0, 1], queries=np.eye(3)[:1], query_labels=[2])
+        rt.rank(np.eye(3), [0, 0, 1], queries=2 * np.eye(3)[:1], query_labels=[2])
 
 
 def test_bootstrap_interval_covers_mean_and_narrows_with_more_queries():
@@ -383,3 +383,19 @@ def test_results_table_ends_with_the_chance_of_each_protocol():
     assert rows.iloc[-1]["P@1"] == pytest.approx(float(np.mean(expected["P@1"])))
     with pytest.raises(ValueError, match="'loo' or 'queries'"):
         rt.chance_row("queries", db_labels)  # without the queries' labels
+
+
+def test_queries_found_in_the_database_are_flagged_and_folds_must_be_whole():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 25)
+    db = rng.standard_normal((100, 16)).astype(np.float32) + labels[:, None] * 0.3
+    with pytest.warns(UserWarning, match="4 of 4 queries equal a database vector"):
+        rt.rank(db, labels, db[::25], labels[::25])   # P@1 = 1 for free
+    with pytest.raises(ValueError, match="whole number >= 2"):
+        rt.stratified_folds(labels, 2.5)             # gave 3 uneven folds
+    images = rng.integers(0, 256, (6, 3, 4, 4), dtype=np.uint8)
+    images[4] = images[1]
+    assert [g.tolist() for g in rt.duplicate_images(images)] == [[1, 4]]
+    framed = np.zeros((2, 3, 8, 8), np.uint8)
+    framed[:, 0, :2] = framed[:, 0, -2:] = 200      # red top and bottom rows
+    assert rt.red_frame_share(framed) == 1.0 and rt.red_frame_share(images) < 1.0
