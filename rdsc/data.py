@@ -65,6 +65,10 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset is in none of the places looked in and could not be downloaded."""
 
 
+class IncompleteDatasetError(ValueError):
+    """A named dataset's folder holds other classes or image counts than the dataset."""
+
+
 class ImageReadError(ValueError):
     """An image file could not be decoded."""
 
@@ -134,35 +138,44 @@ class DatasetSpec:
     standard_folder: str | None = None  # folder of the torchvision on-disk format
     downloadable: bool = False
     channels: int = 3  # 1: grayscale, images come as N x 1 x H x W
+    #: per split, (classes, images) of the complete dataset: an image folder holding other
+    #: counts is a partial copy, and loading it under the dataset's name is refused
+    sizes: dict | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {
     "cifar10": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="cifar-10-batches-py", downloadable=True,
+        sizes={"train": (10, 50_000), "test": (10, 10_000)},
         how_to_get="extract shared/data/cifar10.tar into the data root, or run once with a network "
         "(torchvision downloads cifar-10-python.tar.gz)"),
     "cifar100": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="cifar-100-python", downloadable=True,
+        sizes={"train": (100, 50_000), "test": (100, 10_000)},
         how_to_get="run once with a network (torchvision downloads cifar-100-python.tar.gz), or "
         "place the extracted cifar-100-python/ folder in the data root"),
     "stl10": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="stl10_binary", downloadable=True,
+        sizes={"train": (10, 5_000), "test": (10, 8_000)},
         how_to_get="run once with a network (torchvision downloads stl10_binary.tar.gz, 2.5 GB), "
         "or place the extracted stl10_binary/ folder in the data root"),
     "cifar10-lossless-subset": DatasetSpec(
-        ("train", "test"), Preprocess(),
+        ("train", "test"), Preprocess(), sizes={"train": (10, 4_000), "test": (10, 1_000)},
         how_to_get="extract shared/data/cifar10-lossless-subset.tar into the data root (5,000 "
         "original CIFAR-10 images as PNG: training images 0-3,999, test images 0-999)"),
     "mnist": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="MNIST/raw", downloadable=True, channels=1,
+        sizes={"train": (10, 60_000), "test": (10, 10_000)},
         how_to_get="run once with a network (torchvision downloads MNIST into MNIST/raw), or place "
         "torchvision's MNIST/raw/ folder (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
         "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; gzipped or not) in the data root"),
     "miniimagenet10": DatasetSpec(
         ("train", "test"), Preprocess(resize=128, crop=112),
+        sizes={"train": (10, 5_000), "test": (10, 1_000)},
         how_to_get="extract shared/data/miniimagenet10.tar into the data root"),
     "corel": DatasetSpec(
         ("database", "queries"), Preprocess(resize=(128, 128)),
+        sizes={"database": (8, 430), "queries": (8, 8)},
         how_to_get="extract shared/data/corel.tar into the data root"),
 }
 
@@ -184,7 +197,8 @@ def load(name: str, split: str, root: str | os.PathLike | None = None, *,
         folder = root / name
         if (folder / split).is_dir():
             return _load_image_folder(folder, split, prep, root, cache, progress, name, spec.splits,
-                                      gray=spec.channels == 1)
+                                      gray=spec.channels == 1,
+                                      expected=(spec.sizes or {}).get(split))
         if spec.standard_folder and (root / spec.standard_folder).is_dir():
             return _load_standard(name, split, root, prep, cache)
         if download and spec.downloadable:
@@ -321,13 +335,22 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
 
 
-def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False):
+def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False,
+                       expected=None):
     classes = _class_names(folder, splits)
     files, labels, stamp = _list_images(folder, split, classes)
     if not files:
         raise DatasetNotFoundError(
             f"no images in {folder / split} (expected <class>/<image> files with extensions "
             f"{', '.join(IMAGE_EXTENSIONS)})")
+    if expected is not None and (len(classes), len(files)) != tuple(expected):
+        # checked before any decoding: a partial copy gives plausible numbers for another task
+        raise IncompleteDatasetError(
+            f"{folder / split} holds {len(classes)} classes and {len(files):,} images, not the "
+            f"{expected[0]} and {expected[1]:,} of {label}'s {split} split: a partial copy or an "
+            f"interrupted extraction? Delete {folder} and run `python -m rdsc.prepare {label}` "
+            f"to extract it again; to use these images as they are, load the folder by its "
+            f"path (rdsc.data.load({str(folder)!r}, {split!r})).")
     # the class list is in the key: a class added to another split renumbers this one's labels
     key = _cache_key("folder", str(folder.resolve()), split, stamp, classes, prep,
                      *(["gray"] if gray else []))  # RGB keys are those of earlier versions

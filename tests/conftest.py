@@ -32,6 +32,16 @@ def require_real_data(*names: str) -> None:
 
 
 @pytest.fixture
+def small_named_datasets(monkeypatch):
+    """Let tests build tiny stand-ins under the named datasets' folders: their size checks
+    (the classes and images of the complete dataset) are off within the test."""
+    import dataclasses
+    from rdsc import data
+    for name, spec in data.DATASETS.items():
+        monkeypatch.setitem(data.DATASETS, name, dataclasses.replace(spec, sizes=None))
+
+
+@pytest.fixture
 def results_dir(tmp_path, monkeypatch) -> Path:
     """Results of the run under test go to a temporary folder, not data/results."""
     folder = tmp_path / "results"

@@ -168,7 +168,7 @@ def test_preprocess_resize_shorter_side_and_centre_crop():
         Preprocess(crop=100).apply(img)
 
 
-def test_named_dataset_uses_its_preprocessing(tmp_path):
+def test_named_dataset_uses_its_preprocessing(tmp_path, small_named_datasets):
     write_folder(tmp_path, "miniimagenet10", "train", {"n01": 2}, size=(84, 84), ext="jpg")
     images, _, _ = data.load("miniimagenet10", "train", root=tmp_path)
     assert images.shape == (2, 3, 112, 112)
@@ -316,7 +316,7 @@ def test_bad_names_and_splits(tmp_path):
         data.load(str(tmp_path / "toy"), "test", root=tmp_path)
 
 
-def test_data_root_from_environment(tmp_path, monkeypatch):
+def test_data_root_from_environment(tmp_path, monkeypatch, small_named_datasets):
     write_folder(tmp_path, "corel", "queries", {"100": 1}, size=(20, 20), ext="jpg")
     monkeypatch.setenv("RDSC_DATA", str(tmp_path))
     images, _, _ = data.load("corel", "queries")
@@ -433,7 +433,7 @@ def test_mnist_absent_offline_says_how_to_get_it(tmp_path, monkeypatch):
     assert str(tmp_path / "MNIST/raw") in msg and "download failed" in msg and "idx" in msg
 
 
-def test_mnist_as_image_folder_stays_one_channel(tmp_path):
+def test_mnist_as_image_folder_stays_one_channel(tmp_path, small_named_datasets):
     folder = tmp_path / "mnist" / "train" / "7 - seven"
     folder.mkdir(parents=True)
     digit = rng.integers(0, 256, (28, 28), dtype=np.uint8)
@@ -446,7 +446,7 @@ def test_mnist_as_image_folder_stays_one_channel(tmp_path):
     assert rgb.shape == (1, 3, 28, 28)
 
 
-def test_lossless_subset_is_a_named_image_folder(tmp_path):
+def test_lossless_subset_is_a_named_image_folder(tmp_path, small_named_datasets):
     write_folder(tmp_path, "cifar10-lossless-subset", "train", {"cat": 2, "airplane": 1},
                  size=(32, 32))
     write_folder(tmp_path, "cifar10-lossless-subset", "test", {"cat": 1}, size=(32, 32))
@@ -529,3 +529,19 @@ def test_empty_class_folders_are_no_classes_and_nested_images_are_named(tmp_path
     with pytest.warns(UserWarning, match="not loaded"):  # train/c/more is still there
         _, labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
     assert classes == ["a_empty", "b", "c"] and labels.tolist() == [1, 1, 2]
+
+
+def test_a_partial_copy_of_a_named_dataset_is_refused_before_decoding(tmp_path):
+    # chapter 3 once ran on a 9-class "cifar10" and set its accuracy beside the paper's
+    for split, n in (("train", 3), ("test", 2)):
+        for cls in ("airplane", "cat"):
+            folder = tmp_path / "cifar10" / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (32, 32)).save(folder / f"{i}.png")
+    with pytest.raises(data.IncompleteDatasetError,
+                       match="holds 2 classes and 6 images, not the 10 and 50,000"):
+        data.load("cifar10", "train", root=tmp_path)
+    # by its path the folder loads as it is
+    images, labels, classes = data.load(str(tmp_path / "cifar10"), "train", root=tmp_path)
+    assert images.shape == (6, 3, 32, 32) and classes == ["airplane", "cat"]

@@ -193,7 +193,7 @@ def test_features_for_reuses_computed_rows_else_extracts(tmp_path, monkeypatch):
     assert select_rows(have, np.arange(6)) is have  # all rows in order: no copy
 
 
-def test_load_and_pair_and_twin_features(tmp_path, monkeypatch):
+def test_load_and_pair_and_twin_features(tmp_path, monkeypatch, small_named_datasets):
     """A toy lossless folder whose images are noisy copies of a toy JPEG pool."""
     from PIL import Image
     from rdsc.lossless import load_and_pair, twin_features
