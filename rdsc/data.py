@@ -493,11 +493,26 @@ def _download(name, split, root, prep, cache, spec):
     maker = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10,
              "mnist": tvd.MNIST}[name]
     kwargs = {"split": split} if name == "stl10" else {"train": split == "train"}
+    made = [f for f in _parents_below(root / spec.standard_folder, root) if not f.exists()]
     try:
         maker(str(root), download=True, **kwargs)
     except Exception as err:  # no network, a refused host, a bad archive
+        # the folders the failed download made, if left empty, would later read as a
+        # dataset with its files missing ("incomplete or corrupt"): remove them
+        for folder in made:  # deepest first
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise _not_found(name, split, root, spec, reason=f"the download failed: {err}") from err
     return _load_standard(name, split, root, prep, cache)
+
+
+def _parents_below(folder: Path, root: Path) -> list[Path]:
+    """``folder`` and its parents below ``root``, deepest first."""
+    out = []
+    while folder != root and root in folder.parents:
+        out.append(folder)
+        folder = folder.parent
+    return out
 
 
 def _not_found(name, split, root, spec, reason=None):
@@ -558,6 +573,11 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     Image folders are stored class by class, so the first ``n`` images would hold only
     the first classes: always draw subsets with this.
     """
+    if not isinstance(labels, torch.Tensor):
+        labels = np.asarray(labels)
+        if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}: map them with "
+                             "np.unique(labels, return_inverse=True)")
     labels = torch.as_tensor(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels: N x 1 is N
         labels = labels[:, 0]
@@ -569,6 +589,10 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
         raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
+    n_classes = len(labels.unique())
+    if n < n_classes:
+        raise ValueError(f"a class-balanced subset of {n} images cannot hold all {n_classes} "
+                         f"classes: ask for at least {n_classes}")
     gen = torch.Generator().manual_seed(seed)
     # position of each image in its class's shuffle
     rank = torch.empty(len(labels), dtype=torch.int64)

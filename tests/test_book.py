@@ -233,7 +233,7 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     import matplotlib as mpl
     assert mpl.rcParams["axes.grid"]  # seaborn's whitegrid, not the dark theme set before
     with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
-        book.start("paper", table)
+        book.start("paper", table, seed=0)
     for bad in (1.5, -1, True):
         with pytest.raises(ValueError, match="seed must be an integer of at least 0"):
             book.start("smoke", table, seed=bad)
@@ -275,7 +275,7 @@ def test_chapter_split_loads_each_split_once(monkeypatch):
     calls = []
     monkeypatch.setattr(data.Split, "load", classmethod(
         lambda cls, d, n_train, n_test: calls.append((d, n_train, n_test)) or len(calls)))
-    chapter = book.start("smoke", {"smoke": {}})
+    chapter = book.start("smoke", {"smoke": {}}, seed=0)
     assert chapter.split("cifar10", 10, 5) == chapter.split("cifar10", 10, 5) == 1
     assert chapter.split("cifar10", 20, 5) == 2
     assert calls == [("cifar10", 10, 5), ("cifar10", 20, 5)]

@@ -3,6 +3,7 @@ import os
 import pickle
 import time
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -545,3 +546,29 @@ def test_a_partial_copy_of_a_named_dataset_is_refused_before_decoding(tmp_path):
     # by its path the folder loads as it is
     images, labels, classes = data.load(str(tmp_path / "cifar10"), "train", root=tmp_path)
     assert images.shape == (6, 3, 32, 32) and classes == ["airplane", "cat"]
+
+
+def test_a_failed_download_leaves_no_empty_dataset_folder(tmp_path, monkeypatch):
+    # an empty MNIST/raw left behind later read as "incomplete or corrupt ... delete it"
+    import torchvision.datasets as tvd
+
+    def offline(root, download, **kw):
+        (Path(root) / "MNIST" / "raw").mkdir(parents=True)
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(tvd, "MNIST", offline)
+    with pytest.raises(DatasetNotFoundError, match="download failed"):
+        data.load("mnist", "train", root=tmp_path)
+    assert not (tmp_path / "MNIST").exists()
+    (tmp_path / "MNIST").mkdir()   # a folder that was there before is left alone
+    with pytest.raises(DatasetNotFoundError):
+        data.load("mnist", "train", root=tmp_path)
+    assert (tmp_path / "MNIST").is_dir()
+
+
+def test_subsets_keep_every_class_and_want_integer_labels():
+    labels = np.repeat(np.arange(10), 5)
+    with pytest.raises(ValueError, match="cannot hold all 10 classes"):
+        data.subset(labels, 5)          # kept classes 0-4 only, then failed deep in chapter 4
+    assert len(data.subset(labels, 10)) == 10
+    with pytest.raises(ValueError, match="labels must be integers, got dtype <U"):
+        data.subset(np.array(["cat", "dog"] * 5), 4)
