@@ -567,6 +567,46 @@ def _remove(path: Path) -> None:
         pass
 
 
+def unit_float_images(images, channels: int = 3) -> torch.Tensor:
+    """8-bit pixels of any integer type, or floats in [0, 1] -> float32 in [0, 1], ``N x
+    channels x H x W``. Anything else is refused: 0..255 taken as [0, 1] would saturate
+    every resized image to white, and a method scaled for [0, 1] would be another one."""
+    x = torch.as_tensor(images)
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"images must be N x {channels} x H x W, got shape {tuple(x.shape)}")
+    if x.dtype in (torch.uint16, torch.uint32, torch.uint64):  # few torch ops take these
+        x = x.long()
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(f"images must be 8-bit pixels or floats in [0, 1], got {x.dtype}")
+    lo, hi = (float(x.min()), float(x.max())) if x.numel() else (0.0, 0.0)
+    if not x.is_floating_point():
+        if lo < 0 or hi > 255:
+            raise ValueError(f"integer images must hold 8-bit pixels 0..255, got {lo:g} to "
+                             f"{hi:g}")
+        return x.float() / 255
+    if not (0 <= lo and hi <= 1):  # also catches NaN (comparisons are False)
+        hint = " (0..255 pixels? pass uint8 images, or divide by 255)" if hi > 1.5 else ""
+        raise ValueError(f"float images must lie in [0, 1], got {lo:g} to {hi:g}{hint}")
+    return x.float()
+
+
+def pixel_images(images, name: str = "images") -> torch.Tensor:
+    """``N x 3 x H x W`` 8-bit pixels (uint8, or integers 0..255) as a tensor; anything else
+    refused with the reason: floats (in [0, 1], or 0..255 whose unit cannot be told) and
+    channels-last arrays, which methods working in pixel units would take silently."""
+    x = torch.as_tensor(images)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        hint = " (channels last? permute to N x C x H x W)" if x.ndim == 4 and x.shape[-1] in (
+            1, 3) else ""
+        raise ValueError(f"{name} must be N x C x H x W, got shape {tuple(x.shape)}{hint}")
+    if x.is_floating_point() or x.dtype == torch.bool:
+        raise ValueError(f"{name} must be 8-bit pixels 0..255 (uint8), got {x.dtype}: this "
+                         "method works in pixel units; pass the uint8 images")
+    if x.numel() and (int(x.min()) < 0 or int(x.max()) > 255):
+        raise ValueError(f"{name} must hold pixels 0..255, got {int(x.min())} to {int(x.max())}")
+    return x
+
+
 def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     """Indices of ``n`` images drawn evenly across classes (sorted), or all when ``n`` is None.
 

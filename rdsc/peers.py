@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rdsc.data import unit_float_images
+
 
 def _sph_harm_from_y(m, n, theta, phi):
     """The removed ``scipy.special.sph_harm(m, n, theta, phi)``: order m, degree n,
@@ -83,7 +85,8 @@ class RCF:
             this seed, as torchgeo does.
 
     Features are ordered as torchgeo's: the ``F/2`` positive parts, then the ``F/2``
-    negative parts. Images are uint8 (scaled to [0, 1]) or floats used as they are.
+    negative parts. Images are 8-bit pixels (scaled to [0, 1]) or floats in [0, 1] (the
+    bias of -1 is on that scale: 0..255 as floats or int64 would be another method).
     """
 
     def __init__(self, in_channels: int = 3, features: int = 16, kernel_size: int = 3,
@@ -106,8 +109,7 @@ class RCF:
         half = len(w)
         out = np.zeros((len(images), self.n_features), np.float32)
         for lo in range(0, len(images), batch_size):
-            x = images[lo:lo + batch_size].to(device)
-            x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+            x = unit_float_images(images[lo:lo + batch_size], len(w[0])).to(device)
             for c in range(0, half, filter_chunk):
                 z = F.conv2d(x, w[c:c + filter_chunk], b[c:c + filter_chunk])
                 m = len(z[0])

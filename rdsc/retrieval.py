@@ -28,6 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.data import unit_float_images
+
 PRECISION_AT = (1, 5, 10, 20, 50)
 METRICS = tuple(f"P@{n}" for n in PRECISION_AT) + ("R-precision", "AP")
 DISTANCES = ("euclidean", "cosine")
@@ -313,28 +315,6 @@ def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
 
 # --- representations -------------------------------------------------------------------------
 
-def _float_images(images) -> torch.Tensor:
-    """8-bit pixels of any integer type, or floats in [0, 1] -> float32 in [0, 1]. Anything
-    else is refused: 0..255 taken as [0, 1] would saturate every resized image to white."""
-    x = torch.as_tensor(images)
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"images must be N x 3 x H x W, got shape {tuple(x.shape)}")
-    if x.dtype in (torch.uint16, torch.uint32, torch.uint64):  # few torch ops take these
-        x = x.long()
-    if x.dtype == torch.bool or x.is_complex():
-        raise ValueError(f"images must be 8-bit pixels or floats in [0, 1], got {x.dtype}")
-    lo, hi = (float(x.min()), float(x.max())) if x.numel() else (0.0, 0.0)
-    if not x.is_floating_point():
-        if lo < 0 or hi > 255:
-            raise ValueError(f"integer images must hold 8-bit pixels 0..255, got {lo:g} to "
-                             f"{hi:g}")
-        return x.float() / 255
-    if not (0 <= lo and hi <= 1):  # also catches NaN (comparisons are False)
-        hint = " (0..255 pixels? pass uint8 images, or divide by 255)" if hi > 1.5 else ""
-        raise ValueError(f"float images must lie in [0, 1], got {lo:g} to {hi:g}{hint}")
-    return x.float()
-
-
 def colour_histogram(images, bins: int = 8) -> np.ndarray:
     """``N x 3 x H x W`` uint8 RGB -> ``N x bins^3`` joint colour histograms, each summing to 1."""
     x = torch.as_tensor(images)
@@ -352,7 +332,7 @@ def colour_histogram(images, bins: int = 8) -> np.ndarray:
 
 def downsampled_pixels(images, size: int = 16) -> np.ndarray:
     """Images shrunk to ``size x size`` (area averaging) -> ``N x 3*size*size`` values in [0, 1]."""
-    x = _float_images(images)
+    x = unit_float_images(images)
     return F.adaptive_avg_pool2d(x, size).flatten(1).numpy()
 
 
@@ -386,7 +366,7 @@ def resize_images(images, size: int | None = None, crop: int | None = None) -> t
     for name, value in (("size", size), ("crop", crop)):
         if value is not None:
             whole_number(name, value)   # 0 or -10 once failed deep inside torch
-    x = _float_images(images)
+    x = unit_float_images(images)
     if size is not None and tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
                           align_corners=False).clamp(0, 1)

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rdsc.data import pixel_images
+
 
 def normalize_patches(patches: torch.Tensor, eps: float = 10.0) -> torch.Tensor:
     """``N x D`` patches -> each minus its mean, divided by ``sqrt(its variance + eps)``."""
@@ -117,7 +119,9 @@ class KMeansFeatures:
         self.n_patches, self.whitening_eps, self.seed = int(n_patches), whitening_eps, seed
 
     def fit(self, images) -> "KMeansFeatures":
-        """Fit whitening and the filters on random patches of ``images`` (training images)."""
+        """Fit whitening and the filters on random patches of ``images`` (training images,
+        8-bit pixels ``N x C x H x W``: the patch normalisation works in pixel units)."""
+        images = pixel_images(images)
         patches = random_patches(images, self.n_patches, self.patch_size, self.seed)
         patches = normalize_patches(patches)
         self.whitening = Whitening(self.whitening_eps).fit(patches)
@@ -141,10 +145,10 @@ class KMeansFeatures:
 
     @torch.no_grad()
     def transform(self, images, batch_size: int = 32, device=None) -> np.ndarray:
-        """``N x 3 x H x W`` images -> ``N x 4K`` float32 features (computed on ``device``)."""
+        """``N x 3 x H x W`` 8-bit images -> ``N x 4K`` float32 features (on ``device``)."""
         if not hasattr(self, "centroids"):
             raise RuntimeError("call fit(training images) before transform")
-        images = torch.as_tensor(images)
+        images = pixel_images(images)
         device = torch.device(device) if device is not None else torch.device("cpu")
         whiten = Whitening(self.whitening_eps)
         whiten.mean = self.whitening.mean.to(device)

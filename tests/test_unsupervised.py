@@ -82,3 +82,24 @@ def test_kmeans_filters_fit_and_errors():
         U.KMeansFeatures(8, filters="pca")
     with pytest.raises(RuntimeError, match="fit"):
         U.KMeansFeatures(8).transform(images)
+
+
+def test_pixel_unit_methods_refuse_other_units_and_layouts():
+    # k-means on [0, 1] floats gave 44% instead of 52%; RCF took int64 0..255 as [0, 1] units
+    from rdsc.peers import RCF
+    x = torch.randint(0, 256, (8, 3, 12, 12), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    km = U.KMeansFeatures(4, n_patches=200, filters="random")
+    with pytest.raises(ValueError, match="8-bit pixels 0..255"):
+        km.fit(x.float() / 255)
+    with pytest.raises(ValueError, match="channels last"):
+        km.fit(x.permute(0, 2, 3, 1))
+    km.fit(x)
+    with pytest.raises(ValueError, match="8-bit pixels 0..255"):
+        km.transform(x.float() / 255)     # fitted on pixels, given floats
+    assert km.transform(x.long()).shape == (8, 16)   # integers 0..255 are pixels too
+    rcf = RCF(3, features=4)
+    assert np.array_equal(rcf(x), rcf(x.long()))     # int64 pixels scaled like uint8
+    np.testing.assert_allclose(rcf(x), rcf(x.float() / 255), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="must lie in \\[0, 1\\]"):
+        rcf(x.float())                                 # 0..255 as floats
