@@ -93,3 +93,51 @@ def extraction_cost(net, images: torch.Tensor, device=None, repeats: int = 1) ->
                                               repeats).result()
     return {"seconds": min(times), "all_seconds": times, "peak_bytes": peak,
             "output_bytes": output}
+
+
+def cost_table(rows: list[dict], n_images: int):
+    """:func:`extraction_cost` rows (with their ``k`` and ``image size``) as a table:
+    images/s, the spread of the repeated runs (``max / min - 1``, %), peak and output MB
+    (rounded for display; the raw columns stay)."""
+    import pandas as pd
+    table = pd.DataFrame(rows)
+    table["images/s"] = (n_images / table["seconds"]).round(1)
+    table["spread of runs (%)"] = [round(100 * (max(t) / min(t) - 1))
+                                   for t in table["all_seconds"]]
+    table["peak MB"] = (table["peak_bytes"] / 2**20).round(3)
+    table["output MB"] = (table["output_bytes"] / 2**20).round(3)
+    return table
+
+
+#: runs of one measurement further apart than this (max / min - 1) are too noisy to fit
+NOISY_SPREAD = 0.25
+
+
+def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | None]:
+    """How time grew with ``sizes`` (``k``, or positions per image), in words, and the
+    exponent of a log-log fit, or None when the timings cannot carry one.
+
+    ``seconds``: the fastest run per size; ``spreads``: each size's ``max / min - 1`` over
+    its runs. A fit needs every spread below :data:`NOISY_SPREAD` and times that rise
+    with the size (a time that falls as the size grows is noise, whatever the fit says).
+    """
+    import numpy as np
+    from rdsc.book import growth_exponent
+    sizes, seconds, spreads = (np.asarray(v, float) for v in (sizes, seconds, spreads))
+    order = np.argsort(sizes)
+    worst = float(spreads.max())
+    if worst > NOISY_SPREAD or np.any(np.diff(seconds[order]) <= 0):
+        why = (f"repeated runs differ by up to {100 * worst:.0f}%" if worst > NOISY_SPREAD
+               else f"the time fell while {what} grew")
+        return (f"too noisy to estimate against {what} at this profile ({why}; other work "
+                "on the machine, or too little work per run)"), None
+    slope = growth_exponent(sizes, seconds)
+    if 0.85 <= slope <= 1.15:
+        return f"about in proportion to {what} (exponent {slope:.2f})", slope
+    if slope < 0.85:
+        return (f"less than in proportion to {what} (exponent {slope:.2f}): part of the "
+                "work does not depend on it at these sizes"), slope
+    return (f"faster than in proportion to {what} (exponent {slope:.2f}): nothing in the "
+            "engine's arithmetic grows so; larger working sets leaving the processor's "
+            "caches would, but that is not measured here"), slope
+

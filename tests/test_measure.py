@@ -1,5 +1,6 @@
 """Peak memory of an extraction is measured in a fresh process, whatever this one holds."""
 import numpy as np
+import pytest
 import torch
 
 from rdsc.measure import extraction_cost
@@ -15,3 +16,17 @@ def test_peak_memory_is_the_extractions_not_the_parents():
     # far less than the parent's 300 MB (which ru_maxrss would have reported)
     assert 1 << 20 < cost["peak_bytes"] < 250 << 20
     assert parent[0, 0, 0] == 1
+
+
+def test_growth_is_read_only_from_timings_that_can_carry_it():
+    from rdsc.measure import growth_reading
+    ks = [100, 200, 400]
+    said, slope = growth_reading(ks, [1.0, 2.0, 4.0], [0.05, 0.1, 0.02], "k")
+    assert slope == pytest.approx(1.0) and said.startswith("about in proportion to k")
+    # chapter 2 once fitted 1.30 to times that fell and rose, runs 1045% apart
+    said, slope = growth_reading([64, 128, 256], [0.09, 0.04, 0.54], [0.2, 1.81, 10.45], "k")
+    assert slope is None and "repeated runs differ by up to 1045%" in said
+    said, slope = growth_reading(ks, [1.0, 0.9, 2.0], [0.01] * 3, "k")
+    assert slope is None and "the time fell while k grew" in said
+    said, slope = growth_reading(ks, [1.0, 1.2, 1.5], [0.01] * 3, "k")
+    assert slope < 0.85 and said.startswith("less than in proportion")
