@@ -189,8 +189,8 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
 
     A baseline counts as beaten when rdsc is above its best seed and the mean difference is
     larger than the test-set noise of a difference (:func:`difference_noise`); the rest are
-    "within noise" or "below". The closest is the baseline with the smallest absolute
-    difference."""
+    "above on average only", "within noise" or "below". Then the strongest baseline (the
+    highest top-1): the one the claim has to beat."""
     if diff.empty:
         return "No final-layer-only baseline was run."
     where = {r["baseline"]: standing(ours_top1, ours_top1 - r["difference top-1"],
@@ -198,22 +198,30 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
              for _, r in diff.iterrows()}
     beaten = [b for b, w in where.items() if w == "beaten"]
     n = len(diff)
-    head = (f"rdsc is above {'both' if n == 2 else f'all {n}'} final-layer-only baselines "
-            "at top-1, beyond test-set noise and on every seed" if len(beaten) == n else
-            f"rdsc is above {len(beaten)} of the {n} final-layer-only baselines at top-1 "
-            "beyond test-set noise and on every seed")
-    for label in ("above on average, not on every seed", "within noise", "below"):
-        names = [b for b, w in where.items() if w == label]
-        if names and len(beaten) < n:
-            head += f"; {label}: {'; '.join(names)}"
-    closest = diff.loc[diff["difference top-1"].abs().idxmin()]
-    spread = closest["± (seeds)"]
+    if len(beaten) == n:
+        head = (f"rdsc beats {'both' if n == 2 else f'all {n}'} final-layer-only baselines "
+                "at top-1, beyond test-set noise and on every seed")
+    else:
+        head = (f"rdsc beats {len(beaten) if beaten else 'none'} of the {n} final-layer-only "
+                "baselines at top-1 beyond test-set noise and on every seed")
+        for label, phrase in (("beaten", "beaten"),
+                              ("above on average, not on every seed",
+                               "rdsc above on average, not on every seed"),
+                              ("within noise", "within noise"),
+                              ("below", "rdsc below beyond noise")):
+            names = [b for b, w in where.items() if w == label]
+            if names:  # the method names hold commas: italics keep them apart
+                head += f"; {phrase}: {' and '.join(f'*{n}*' for n in names)}"
+    strongest = diff.loc[diff["difference top-1"].idxmin()]   # ours minus theirs: smallest
+    spread = strongest["± (seeds)"]
     seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
              else "a single seed")
-    noise = test_error_halfwidth(ours_top1, n_test)
-    return (f"{head}. The closest is {closest['baseline']} "
-            f"({closest['difference top-1']:+.1f} points at top-1; {seeds}; {n_test:,} test "
-            f"images alone give each accuracy an uncertainty of about ±{noise:.1f} points).")
+    noise = difference_noise(ours_top1, ours_top1 - strongest["difference top-1"], n_test)
+    gap = strongest["difference top-1"]
+    side = "ahead of" if gap > 0 else "behind"
+    return (f"{head}. The strongest is *{strongest['baseline']}*: rdsc is {abs(gap):.1f} points "
+            f"{side} it at top-1 ({seeds}; the test-set noise of the difference, with "
+            f"{n_test:,} test images, is about ±{noise:.1f} points).")
 
 
 def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
@@ -227,15 +235,21 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     best = trained.loc[trained["top-1"].idxmax()]
     gap1, gap2 = best["top-1"] - me["top-1"], best["top-2"] - me["top-2"]
 
+    def noise(k):
+        return (difference_noise(me[f"top-{k}"], best[f"top-{k}"], n_test)
+                if n_test is not None else None)
+
     def say(gap, k):
         text = (f"{gap:.1f} points behind at top-{k}" if gap > 0
                 else f"{-gap:.1f} points ahead at top-{k}")
         if n_test is not None:
-            noise = difference_noise(me[f"top-{k}"], best[f"top-{k}"], n_test)
-            if abs(gap) <= noise:
-                text += f" (within test-set noise, ±{noise:.1f})"
+            where = "within" if abs(gap) <= noise(k) else "beyond"
+            text += f" ({where} test-set noise, ±{noise(k):.1f})"
         return text
-    if gap1 > 0:
+    unclear = n_test is not None and abs(gap1) <= noise(1) and abs(gap2) <= noise(2)
+    if gap1 > 0 and unclear:
+        shrink = "at this size the data cannot tell whether the gap narrows at top-2"
+    elif gap1 > 0:
         shrink = "the gap narrows at top-2" if gap2 < gap1 else "the gap does not narrow at top-2"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"

@@ -152,7 +152,24 @@ def start(profile: str, table: dict[str, dict], *, seed: int, device=None,
     sns.set_theme(style="whitegrid")
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
+    # what the reader should make of this page's numbers: the chapters' admonition, the intro
+    glue("profile_note", PROFILE_NOTES[profile].replace(profile, f"**{profile}**", 1))
+    glue_text("profile_note_text", PROFILE_NOTES[profile])
     return Chapter(profile, cfg, device, seed)
+
+
+#: what a page built at each profile shows, for the reader (glued by :func:`start`)
+PROFILE_NOTES = {
+    "smoke": "This page was built at the smoke profile: samples of a few dozen to a few "
+             "hundred images and a small k, to check that the code runs. Its numbers are not "
+             "results, and its verdicts mostly say that such samples cannot tell.",
+    "quick": "This page was built at the quick profile: fewer images and features than the "
+             "paper (the settings line below lists them), so that a 2-core CPU finishes in "
+             "minutes. Its numbers are results at that scale; where k matters they are lower "
+             "than the paper's by design.",
+    "paper": "This page was built at the paper profile: the authors' settings (k = 100,000, "
+             "the full datasets), meant for a GPU.",
+}
 
 
 def environment() -> dict:

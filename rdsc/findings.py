@@ -32,11 +32,12 @@ def solver_agreement(check: dict) -> str:
     )
 
 
-def curve_trend(curve, flat: float = 1.0) -> str:
+def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     """Whether top-1 still grows over the curve's last step.
 
-    ``curve``: rows with ``k`` and ``top-1 (%)``.
-
+    ``curve``: rows with ``k`` and ``top-1 (%)``, measured on the same ``n_test`` test
+    images. A step within the test-set noise of a difference of two accuracies (normal
+    approximation, unpaired: an upper bound for the same images) tells nothing.
     ``flat``: a gain below this many points per tenfold increase of k counts as levelling off.
     """
     rows = sorted(curve, key=lambda r: r["k"])
@@ -49,10 +50,18 @@ def curve_trend(curve, flat: float = 1.0) -> str:
         f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)} "
         f"({per_decade:+.2f} per tenfold increase of k)"
     )
+    if n_test is not None:
+        p, q = a["top-1 (%)"] / 100, b["top-1 (%)"] / 100
+        noise = 196 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
+        if abs(gain) <= noise:
+            return (f"{step}, within the test-set noise of such a difference on {n_test:,} "
+                    f"images (about ±{noise:.1f} points): at this size the curve cannot tell "
+                    "whether accuracy is still rising.")
+        step += f", beyond the test-set noise (about ±{noise:.1f} points)"
     if per_decade >= flat:
         return (
-            f"{step}: accuracy has not levelled off at the largest k run here, and more "
-            "random hyperplanes still cut patch space into more useful cells."
+            f"{step}: accuracy has not levelled off at the largest k run here, as it would "
+            "not if more random hyperplanes still cut patch space into more useful cells."
         )
     return (
         f"{step}: less than {flat:g} point per tenfold increase, so the curve is levelling "

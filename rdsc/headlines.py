@@ -247,16 +247,27 @@ CLAIMS = {"classification": ("03_classification", classification),
           "background": ("08_background", background)}
 
 
-def glue(claim: str, results_path, name: str, key: str | None = None) -> str:
+def combine(lines: list[str]) -> str:
+    """One line from several ``"<verdict>: <details>"`` lines (a claim run on several
+    datasets): the :func:`overall` verdict, then every line's details."""
+    if len(lines) == 1:
+        return lines[0]
+    verdicts, details = zip(*(line.split(": ", 1) for line in lines))
+    return f"{overall(verdicts)}: " + " | ".join(details)
+
+
+def glue(claim: str, results_path, name, key: str | None = None) -> str:
     """Glue ``headline_<key>`` (this run, from its saved ``results_path``) and
     ``headline_<key>_record`` (the paper-profile record's results ``name``, or why none).
 
-    ``key`` defaults to ``claim``. Returns this run's line.
+    ``results_path`` and ``name`` may be lists (one per dataset): the line then covers
+    them all (:func:`combine`). ``key`` defaults to ``claim``. Returns this run's line.
     """
     chapter, summarise = CLAIMS[claim]
     key = key or claim
-    results = json.loads(Path(results_path).read_text())
-    line = f"{summarise(results)}; {results['profile']} profile"
+    paths = results_path if isinstance(results_path, (list, tuple)) else [results_path]
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    line = f"{combine([summarise(r) for r in runs])}; {runs[0]['profile']} profile"
     book.glue_text(f"headline_{key}", line)
     book.glue_text(f"headline_{key}_record", record_line(claim, name))
     return line
@@ -268,20 +279,24 @@ def glue_not_run(claim: str, name: str, key: str, why: str) -> None:
     book.glue_text(f"headline_{key}_record", record_line(claim, name))
 
 
-def record_line(claim: str, name: str) -> str:
-    """The claim's line for the paper-profile record's results ``name``, labelled with where
-    and when it was made; or why there is no such record."""
+def record_line(claim: str, name) -> str:
+    """The claim's line for the paper-profile record's results ``name`` (or list of names:
+    one line over them all), labelled with where and when it was made; or why there is no
+    such record."""
     chapter, summarise = CLAIMS[claim]
-    recorded, label = record.result(chapter, name)
-    if recorded is None:
-        return label
+    found = [record.result(chapter, n) for n in
+             (name if isinstance(name, (list, tuple)) else [name])]
+    missing = [label for recorded, label in found if recorded is None]
+    if missing:
+        return missing[0]
+    label = found[0][1]
     try:
-        return f"{summarise(recorded)}; {label}"
+        return f"{combine([summarise(recorded) for recorded, _ in found])}; {label}"
     except (KeyError, TypeError, ValueError, StopIteration) as err:
         # a record made by an older chapter: say so in the table, do not stop the book
         return (f"the record ({label}) lacks what this line needs ({type(err).__name__}: "
                 f"{err}); rerun `python -m rdsc.record run --chapters {chapter[:2]}`")
 
 
-__all__ = ["CLAIMS", "glue", "glue_not_run", "record_line", "classification", "baselines",
-           "separation", "margin", "retrieval", "attack", "background"]
+__all__ = ["CLAIMS", "combine", "glue", "glue_not_run", "record_line", "classification",
+           "baselines", "separation", "margin", "retrieval", "attack", "background"]

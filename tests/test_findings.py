@@ -21,6 +21,12 @@ def test_curve_trend_is_conditioned_on_the_curve():
     assert "has not levelled off" in findings.curve_trend(
         [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 30_000, "top-1 (%)": 71.5}]
     )
+    # +7.5 points on 200 test images is within the noise of a difference (about ±9.3)
+    small = [{"k": 100, "top-1 (%)": 30.0}, {"k": 256, "top-1 (%)": 37.5}]
+    said = findings.curve_trend(small, n_test=200)
+    assert "within the test-set noise" in said and "cannot tell" in said
+    said = findings.curve_trend(rising, n_test=10_000)
+    assert "beyond the test-set noise (about ±1.3 points)" in said and "not levelled" in said
 
 
 def boot(diff, low, high):

@@ -268,3 +268,9 @@ def test_verdicts_follow_the_intervals():
     # "not on every seed", so the line must not say supported
     summary[1]["top-1 max"] = 53.0
     assert headlines.baselines(dict(near, n_test=100_000)).startswith("not shown:")
+
+
+def test_a_claim_run_on_several_datasets_is_one_line_over_all():
+    # chapter 4's intro line once summarised its first dataset only
+    assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == "mixed: a: 1 | b: 2"
+    assert headlines.combine(["not shown: a"]) == "not shown: a"
