@@ -247,6 +247,8 @@ def run_features(args) -> int:
     from rdsc import distributed
     group, device = distributed.init_from_env(args.device)
     images, labels, classes, description = open_source(args)
+    if hasattr(images, "check_files"):  # every broken file now, not one mid-run
+        images.check_files()
     shape = tuple(images.image_shape) if hasattr(images, "image_shape") else tuple(images.shape[1:])
     net = make_network(args, shape[0])
     start = time.perf_counter()

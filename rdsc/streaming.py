@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -198,6 +199,38 @@ class ImageFolderStream(ImageStream):
 
     def __len__(self):
         return len(self.files)
+
+    def check_files(self, workers: int = 8) -> None:
+        """Raise :class:`rdsc.data.ImageReadError` naming every file that is visibly broken
+        (PIL's ``verify``: headers and, for PNG, checksums; a JPEG without its end marker),
+        before any feature is computed. Found mid-run instead, a broken file stops the run,
+        and replacing it changes the folder's fingerprint: the rows done are not reused.
+        Not a full decode: a file that passes can still fail later (rarely)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from PIL import Image
+
+        def broken(path: Path) -> str | None:
+            try:
+                with Image.open(path) as img:
+                    img.verify()
+                if path.suffix.lower() in (".jpg", ".jpeg"):
+                    with open(path, "rb") as f:
+                        f.seek(-2, os.SEEK_END)
+                        if f.read(2) != b"\xff\xd9":
+                            return f"{path} (no JPEG end marker: cut short?)"
+            except Exception as err:  # PIL raises several types for broken files
+                return f"{path} ({err})"
+            return None
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            bad = [b for b in pool.map(broken, self.files) if b]
+        if bad:
+            raise data.ImageReadError(
+                f"{len(bad)} of {len(self.files)} images in {self.folder / self.split} cannot be "
+                f"read: {'; '.join(bad[:10])}" + (f" and {len(bad) - 10} more" if len(bad) > 10
+                                                  else "")
+                + ". Replace or delete them, then run again (nothing was computed yet).")
 
     def batches(self, start: int, stop: int, batch_size: int):
         """Images ``start .. stop-1`` as ``n x C x H x W`` batches, decoded by ``num_workers``."""

@@ -153,3 +153,18 @@ def test_evaluate_checks_the_records_classes_and_preprocessing(folder, tmp_path,
     (tmp_path / "resized.json").unlink()
     code, _, err = run(["evaluate", train, resized, "--device", "cpu"], capsys)
     assert code == 0 and f"rdsc: warning: no record {tmp_path / 'resized.json'}" in err
+
+
+def test_broken_images_are_all_named_before_any_feature_is_computed(folder, tmp_path, capsys):
+    # found mid-run, a broken file stopped the run, and replacing it changed the folder's
+    # fingerprint: every row done was recomputed
+    last = sorted((folder / "train" / "cat").glob("*.png"))[-1]
+    last.write_bytes(last.read_bytes()[:60])
+    jpeg = folder / "train" / "bee" / "cut.jpg"
+    Image.new("RGB", (16, 16), "red").save(jpeg)
+    jpeg.write_bytes(jpeg.read_bytes()[:-2])           # no end marker
+    out = tmp_path / "f.npy"
+    code, _, err = run(["features", folder, "--k", 8, "--out", out, "--workers", 0], capsys)
+    assert code != 0 and "2 of 25 images" in err and last.name in err and "cut.jpg" in err
+    assert "nothing was computed yet" in err
+    assert not list(tmp_path.glob("f*"))                # no partial output, no progress file

@@ -399,3 +399,10 @@ def test_queries_found_in_the_database_are_flagged_and_folds_must_be_whole():
     framed = np.zeros((2, 3, 8, 8), np.uint8)
     framed[:, 0, :2] = framed[:, 0, -2:] = 200      # red top and bottom rows
     assert rt.red_frame_share(framed) == 1.0 and rt.red_frame_share(images) < 1.0
+
+
+def test_label_helpers_want_class_indices():
+    with pytest.raises(ValueError, match="class indices 0..n-1, got dtype <U"):
+        rt.chance_row("loo", np.array(["a", "b", "a", "b"]))
+    with pytest.raises(ValueError, match="class indices"):
+        rt.fit_mlp(np.zeros((4, 3), np.float32), np.array(["a", "b", "a", "b"]), epochs=1)
