@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -340,8 +341,8 @@ def run_evaluate(args) -> int:
         raise CommandError(f"train and test features come from different networks ({diff}): "
                            "compute both with the same settings")
     _check_records(args, rec_train, rec_test)
-    if args.C <= 0 or any(t < 1 for t in args.top):
-        raise CommandError("--C must be positive and --top values at least 1")
+    if not math.isfinite(args.C) or args.C <= 0 or any(t < 1 for t in args.top):
+        raise CommandError("--C must be a finite positive number and --top values at least 1")
     columns = sorted(set(args.columns or [train.shape[1]]))
     if columns[0] < 1 or columns[-1] > train.shape[1]:
         raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in "
