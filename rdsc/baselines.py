@@ -127,20 +127,28 @@ def summary(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+#: the columns of a section's table (:func:`rows_table`): top-2..4 are in the summary and
+#: the top-k figure; seven columns fit the rendered page without scrolling
+SECTION_COLUMNS = ["dataset", "method", "seed", "top-1", "top-5", "features s", "fit s"]
+
+
 def rows_table(rows: dict[str, list[dict]], family: str | None = None) -> pd.DataFrame:
-    """``{dataset: rows}`` as one table, dataset first (the tables are wide: the first columns
-    stay on screen), only ``family``'s rows when given, the notes left out, rounded."""
+    """``{dataset: rows}`` as one table of :data:`SECTION_COLUMNS` (accuracies in %,
+    seconds), only ``family``'s rows when given, rounded, indexed by dataset and method."""
     df = pd.DataFrame([{"dataset": d, **r} for d in rows for r in rows[d]
                        if family is None or r["family"] == family])
-    return df.drop(columns="note", errors="ignore").round(2)
+    if df.empty:
+        return df
+    shown = df[[c for c in SECTION_COLUMNS if c in df]].round(1)
+    return shown.set_index(["dataset", "method"])
 
 
 def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The :func:`summary` tables of every dataset in one, indexed by dataset and method;
     ``top-1 ±`` shows "–" for a method run with one seed (no interval)."""
     both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
-    both = both.drop(columns=["top-1 min", "top-1 max"]).round(2)
-    both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
+    both = both.drop(columns=["top-1 min", "top-1 max", "dim"], errors="ignore").round(1)
+    both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")
     first = ["family", "top-1", "top-1 ±"]  # the comparison first: the table is wide
     return both[first + [c for c in both.columns if c not in first]]
 

@@ -252,9 +252,15 @@ def chosen_c(
 
 
 def mlp_against_svm(
-    mlp_topk: dict, svm_topk: dict, epochs: int, k: int, reported: dict | None
+    mlp_topk: dict, svm_topk: dict, epochs: int, k: int, reported: dict | None,
+    train_top1: float | None = None,
 ) -> str:
-    """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images."""
+    """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images.
+
+    ``train_top1``: the head's top-1 (%) on its training images in its last epoch; below the
+    SVM's test top-1, the head has not fitted its own training set yet, and the comparison
+    measures the training budget more than the head.
+    """
     m1, s1 = 100 * mlp_topk[1], 100 * svm_topk[1]
     text = (
         f"After {plural(epochs, 'epoch')} the MLP head reaches {m1:.2f}% top-1 and "
@@ -264,6 +270,13 @@ def mlp_against_svm(
         f"{'above' if m1 > s1 else 'below' if m1 < s1 else 'level with'} "
         f"the SVM by {abs(m1 - s1):.2f} points in top-1."
     )
+    if train_top1 is not None and train_top1 < s1:
+        text += (
+            f" In its last epoch the head classified only {train_top1:.2f}% of its own training "
+            "images correctly, less than the SVM gets on the test images: it is still "
+            "underfitting, so at this profile the comparison says more about the training "
+            "budget than about the head."
+        )
     if reported:
         text += (
             f" The authors report {reported['top1']:.2f}% for their MLP with "

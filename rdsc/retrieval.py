@@ -563,6 +563,17 @@ def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=N
         columns={"AP": "mAP"})
 
 
+#: the measures a chapter's main table shows (the others stay in the full table)
+MAIN_MEASURES = ["mAP", "P@10", "R-precision"]
+
+
+def main_table(table, distance: str = "euclidean"):
+    """:func:`results_table`'s shown table cut to what a reader compares first: one
+    distance (and the chance row) and :data:`MAIN_MEASURES`, indexed by representation."""
+    keep = table.index.get_level_values("distance").isin([distance, ""])
+    return table[keep][MAIN_MEASURES].droplevel("distance")
+
+
 #: Two representations whose paired 95% interval lies within this many score units (5 points
 #: of AP or P@n) count as comparable; an interval around 0 but wider says nothing either way.
 EQUIVALENCE_MARGIN = 0.05

@@ -86,6 +86,11 @@ def test_c_mlp_mnist_and_gap_sentences():
     assert "below" in findings.mlp_against_svm(
         {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None
     )
+    # a head that has not fitted its own training images (24% against the SVM's 39% test)
+    said = findings.mlp_against_svm({1: 0.195, 5: 0.6}, {1: 0.39, 5: 0.8}, 2, 256, None, 24.0)
+    assert "still underfitting" in said
+    assert "underfitting" not in findings.mlp_against_svm(
+        {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None, 90.0)
     assert "not on this machine" in findings.mnist_result(None, 99.4, None, "nowhere")
     assert "99.10%" in findings.mnist_result(99.1, 99.4, 4000, "")
     assert "gap of -1.34 points" in findings.gap_to_paper(75.02, 76.36, "record")

@@ -406,3 +406,13 @@ def test_label_helpers_want_class_indices():
         rt.chance_row("loo", np.array(["a", "b", "a", "b"]))
     with pytest.raises(ValueError, match="class indices"):
         rt.fit_mlp(np.zeros((4, 3), np.float32), np.array(["a", "b", "a", "b"]), epochs=1)
+
+
+def test_the_main_table_keeps_one_distance_the_chance_row_and_three_measures():
+    labels = np.repeat(np.arange(3), 4)
+    vectors = np.random.default_rng(0).normal(size=(12, 5))
+    res = {"x": rt.evaluate(labels, labels[:3], vectors=(vectors, vectors[:3] + 0.1))}
+    _, table = rt.results_table(res, "loo", labels, n_boot=50)
+    main = rt.main_table(table)
+    assert list(main.columns) == rt.MAIN_MEASURES
+    assert list(main.index) == ["x", "chance (expected)"]
