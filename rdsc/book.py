@@ -127,7 +127,11 @@ class Chapter:
             f", seed {self.seed}" if self.seed is not None else "") + f": {shown}"
 
 
-def start(profile: str, table: dict[str, dict], *, seed: int, device=None,
+#: ``start``'s default: the chapter draws no global seed (it seeds its own generators)
+UNSEEDED = object()
+
+
+def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
           **overrides) -> Chapter:
     """A chapter's set-up: its settings, device, figure theme and seeds.
 
@@ -136,8 +140,9 @@ def start(profile: str, table: dict[str, dict], *, seed: int, device=None,
     present, else the CPU. ``seed``: the chapter's seed, a whole number >= 0 (checked here,
     before any data is read: ``-p seed None`` once failed only after decoding a dataset);
     it seeds torch's global generator (numpy's is never used here: rdsc draws from
-    explicit generators). Sets seaborn's ``whitegrid`` theme, the one
-    every chapter's figures use. The set-up cell ends by printing :meth:`Chapter.summary`.
+    explicit generators). A chapter with a list of seeds passes none. Sets seaborn's
+    ``whitegrid`` theme, the one every chapter's figures use. The set-up cell ends by
+    printing :meth:`Chapter.summary`.
     """
     import seaborn as sns
     import torch
@@ -145,10 +150,13 @@ def start(profile: str, table: dict[str, dict], *, seed: int, device=None,
     from rdsc.features import default_device
     cfg = settings(profile, table, **overrides)
     device = torch.device(device) if device is not None else default_device()
-    # numpy's generators, seeded from it in places, take no negative seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
-    torch.manual_seed(seed)
+    if seed is not UNSEEDED:
+        # numpy's generators, seeded from it in places, take no negative seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
+        torch.manual_seed(seed)
+    else:
+        seed = None
     sns.set_theme(style="whitegrid")
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost

@@ -629,10 +629,6 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
         raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
-    n_classes = len(labels.unique())
-    if n < n_classes:
-        raise ValueError(f"a class-balanced subset of {n} images cannot hold all {n_classes} "
-                         f"classes: ask for at least {n_classes}")
     gen = torch.Generator().manual_seed(seed)
     # position of each image in its class's shuffle
     rank = torch.empty(len(labels), dtype=torch.int64)

@@ -275,7 +275,7 @@ def test_chapter_split_loads_each_split_once(monkeypatch):
     calls = []
     monkeypatch.setattr(data.Split, "load", classmethod(
         lambda cls, d, n_train, n_test: calls.append((d, n_train, n_test)) or len(calls)))
-    chapter = book.start("smoke", {"smoke": {}}, seed=0)
+    chapter = book.start("smoke", {"smoke": {}})   # a chapter with a list of seeds
     assert chapter.split("cifar10", 10, 5) == chapter.split("cifar10", 10, 5) == 1
     assert chapter.split("cifar10", 20, 5) == 2
     assert calls == [("cifar10", 10, 5), ("cifar10", 20, 5)]

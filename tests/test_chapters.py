@@ -76,6 +76,10 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     # no datasets died in pandas; a NaN hue turned the hue-rotated images black
     ("08_background", {"datasets": []}, "datasets must be a non-empty list of distinct"),
     ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a finite number"),
+    # papermill's -p seed None failed after the whole dataset was decoded
+    ("03_classification", {"seed": None}, "seed must be an integer of at least 0, got None"),
+    # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_
+    ("04_baselines", {"n_train": 5}, "n_train = 5 for cifar10: give at least its 10 classes"),
 ])
 def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message, tmp_path):
     # a careless rerun fails in the set-up cell, before any of the chapter's work
