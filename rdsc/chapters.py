@@ -19,7 +19,8 @@ from rdsc.paths import book_root
 
 
 def chapter_files(root: Path | None = None) -> list[Path]:
-    """The chapter sources listed in ``_toc.yml``, in book order (``intro`` excluded)."""
+    """The chapter sources listed in ``_toc.yml`` (those under ``chapters/``), in book order:
+    not ``intro`` nor back matter such as ``references``, which run no code."""
     root = root or book_root()
     if root is None:
         raise FileNotFoundError("no _toc.yml found above the working directory")
@@ -28,13 +29,13 @@ def chapter_files(root: Path | None = None) -> list[Path]:
         import yaml
     except ImportError:  # a GPU machine without Jupyter's stack: the toc's file lines suffice
         return [root / f"{f}.md" for f in re.findall(r"^\s*-?\s*file:\s*(\S+)", text, re.M)
-                if f != "intro"]
+                if f.startswith("chapters/")]
     toc = yaml.safe_load(text)
     files = []
 
     def walk(entries):
         for entry in entries or []:
-            if "file" in entry:
+            if "file" in entry and entry["file"].startswith("chapters/"):
                 files.append(root / f"{entry['file']}.md")
             walk(entry.get("chapters"))
             walk(entry.get("sections"))

@@ -148,9 +148,10 @@ def test_every_citation_is_in_references_bib(source):
     assert not missing, f"{source.name} cites keys missing from references.bib: {missing}"
 
 
-def test_the_intro_has_the_bibliography_and_links_every_chapter():
+def test_the_references_page_has_the_bibliography_and_the_intro_links_every_chapter():
+    assert "```{bibliography}" in (ROOT / "references.md").read_text()
+    assert "references" in (ROOT / "_toc.yml").read_text()
     text = (ROOT / "intro.md").read_text()
-    assert "```{bibliography}" in text
     linked = roles(text, "doc")
     for chapter in CHAPTERS:
         assert f"chapters/{chapter.stem}" in linked, f"intro does not link {chapter.stem}"
