@@ -228,9 +228,14 @@ def gap_against_draws(s: dict, reported: float, comparable: bool, setting: str =
 
 
 def chosen_c(
-    best: float, paper_c: float, rows, test_chosen: float, test_paper: float, fit_images: str
+    best: float, paper_c: float, rows, test_chosen: float, test_paper: float, fit_images: str,
+    n_val: int | None = None,
 ) -> str:
-    """The validated C and its one test accuracy beside the paper's C."""
+    """The validated C and its one test accuracy beside the paper's C.
+
+    ``n_val``: validation images; a best C ahead of the paper's by less than the noise of
+    a difference of two accuracies on them (normal approximation) is no firm choice.
+    """
     val = {r["C"]: r["validation top-1 (%)"] for r in rows}
     text = (
         f"On the validation split ({fit_images}), C = {best:g} gives the best validation top-1 "
@@ -238,6 +243,12 @@ def chosen_c(
     )
     if paper_c in val and best != paper_c:
         text += f"; the paper's C = {paper_c:g} gives {val[paper_c]:.2f}%"
+        if n_val:
+            p, q = val[best] / 100, val[paper_c] / 100
+            noise = 196 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_val)
+            if val[best] - val[paper_c] <= noise:
+                text += (f", within the noise of such a difference on {n_val:,} validation "
+                         f"images (about ±{noise:.1f} points): no firm choice")
     if best == paper_c:
         return text + (
             f": the validation split picks the paper's C itself, so the test accuracy is "

@@ -75,6 +75,10 @@ def test_c_mlp_mnist_and_gap_sentences():
     text = findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
     assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
     assert "picks the paper's C itself" in findings.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    # on 100 validation images a lead of a few points is no choice at all
+    assert "no firm choice" in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=100)
+    assert "no firm choice" not in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
+                                                     n_val=1_000_000)
     text = findings.mlp_against_svm(
         {1: 0.77, 5: 0.98},
         {1: 0.75, 5: 0.97},
