@@ -219,7 +219,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
                               ("below", "rdsc below beyond noise")):
             names = [b for b, w in where.items() if w == label]
             if names:  # the method names hold commas: italics keep them apart
-                head += f"; {phrase}: {' and '.join(f'*{n}*' for n in names)}"
+                head += f"; {phrase}: {' and '.join(f'*{name}*' for name in names)}"
     strongest = diff.loc[diff["difference top-1"].idxmin()]   # ours minus theirs: smallest
     spread = strongest["± (seeds)"]
     seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)

@@ -591,9 +591,9 @@ def unit_float_images(images, channels: int = 3) -> torch.Tensor:
 
 
 def pixel_images(images, name: str = "images") -> torch.Tensor:
-    """``N x 3 x H x W`` 8-bit pixels (uint8, or integers 0..255) as a tensor; anything else
-    refused with the reason: floats (in [0, 1], or 0..255 whose unit cannot be told) and
-    channels-last arrays, which methods working in pixel units would take silently."""
+    """``N x C x H x W`` (C = 1 or 3) 8-bit pixels (uint8, or integers 0..255) as a tensor;
+    anything else refused with the reason: floats (in [0, 1], or 0..255 whose unit cannot be
+    told) and channels-last arrays, which methods working in pixel units would take silently."""
     x = torch.as_tensor(images)
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         hint = " (channels last? permute to N x C x H x W)" if x.ndim == 4 and x.shape[-1] in (
