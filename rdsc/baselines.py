@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from rdsc.book import plural
 from rdsc.classify import LinearSVM, topk_accuracy
-from rdsc.data import Split
+from rdsc.data import Split, class_indices
 
 TOPK = (1, 2, 3, 4, 5)
 RDSC = "rdsc (random depthwise sign) + SVM"  # the method this book is about
@@ -41,10 +41,7 @@ def svm_scores(train_X, train_y, test_X, *, C: float = 0.005, scale: bool = Fals
     later label was shifted onto its neighbour's column).
     ``scale``: z-score the features first (for features without a natural scale).
     """
-    train_y = np.asarray(train_y)
-    if not np.issubdtype(train_y.dtype, np.integer) or (len(train_y) and train_y.min() < 0):
-        raise ValueError("train_y must be integer labels 0..n-1 (map others with "
-                         "np.unique(labels, return_inverse=True))")
+    train_y = class_indices(train_y, "train_y")
     if scale:
         train_X, test_X = standardize(train_X, test_X)
     svm = LinearSVM(C=C, device=device).fit(train_X, train_y)

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import torch
 
+from rdsc.data import class_indices
 from rdsc.features import FeatureArray, default_device
 from rdsc.paper import PAPER_C
 
@@ -377,22 +378,11 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
 
 
-def _check_class_range(n_classes: int, **arrays) -> None:
-    """Refuse labels outside ``0..n_classes-1`` (strings, 1-based, -1): numpy would count them
-    in the wrong class, or in none, without a word."""
-    for name, v in arrays.items():
-        if v.size and (not np.issubdtype(v.dtype, np.integer) or v.min() < 0
-                       or v.max() >= n_classes):
-            shown = (f"{v.min()} to {v.max()}" if np.issubdtype(v.dtype, np.number)
-                     else f"dtype {v.dtype}")
-            raise ValueError(f"{name} must be integers 0..{n_classes - 1}, got {shown}; map "
-                             "labels to 0..n-1 first (np.unique(labels, return_inverse=True))")
-
-
 def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
     """Accuracy on each class ``0 .. n_classes-1`` (nan for a class absent from ``labels``)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
-    _check_class_range(n_classes, labels=labels, predicted=predicted)
+    labels = class_indices(labels, "labels", n_classes)
+    predicted = class_indices(predicted, "predicted", n_classes)
     return np.array([(predicted[labels == c] == c).mean() if (labels == c).any() else np.nan
                      for c in range(n_classes)])
 
@@ -400,7 +390,8 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
     """Counts, rows = true class, columns = predicted class (both ``0..n_classes-1``)."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    _check_class_range(n_classes, labels=labels, predicted=predicted)
+    labels = class_indices(labels, "labels", n_classes)
+    predicted = class_indices(predicted, "predicted", n_classes)
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(m, (labels, predicted), 1)
     return m

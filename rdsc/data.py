@@ -607,6 +607,22 @@ def pixel_images(images, name: str = "images") -> torch.Tensor:
     return x
 
 
+def class_indices(labels, name: str = "labels", n_classes: int | None = None) -> np.ndarray:
+    """``labels`` as class indices ``0..n-1`` (below ``n_classes`` when given), or a
+    ``ValueError`` saying how to map them: strings, floats, -1 or 1-based labels would
+    otherwise be counted in the wrong class, or in none, without a word."""
+    labels = np.asarray(labels)
+    integer = np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool
+    top = n_classes - 1 if n_classes is not None else None
+    if not integer or (labels.size and (labels.min() < 0
+                                        or (top is not None and labels.max() > top))):
+        got = (f"{labels.min()} to {labels.max()}" if integer else f"dtype {labels.dtype}")
+        want = f"0..{top}" if top is not None else "0..n-1"
+        raise ValueError(f"{name} must be class indices {want}, got {got}: map them with "
+                         "np.unique(labels, return_inverse=True)")
+    return labels
+
+
 def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     """Indices of ``n`` images drawn evenly across classes (sorted), or all when ``n`` is None.
 
@@ -614,10 +630,7 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     the first classes: always draw subsets with this.
     """
     if not isinstance(labels, torch.Tensor):
-        labels = np.asarray(labels)
-        if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-            raise ValueError(f"labels must be integers, got dtype {labels.dtype}: map them with "
-                             "np.unique(labels, return_inverse=True)")
+        labels = class_indices(labels)
     labels = torch.as_tensor(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels: N x 1 is N
         labels = labels[:, 0]

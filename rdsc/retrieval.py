@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rdsc.data import unit_float_images
+from rdsc.data import class_indices, unit_float_images
 
 PRECISION_AT = (1, 5, 10, 20, 50)
 METRICS = tuple(f"P@{n}" for n in PRECISION_AT) + ("R-precision", "AP")
@@ -442,17 +442,6 @@ class MLPHead(nn.Module):
         return self.fc2(self.embed(x))
 
 
-def _class_indices(labels, name: str = "labels") -> np.ndarray:
-    """``labels`` as class indices 0..n-1, or a clear error (strings, negative numbers)."""
-    labels = np.asarray(labels)
-    integer = np.issubdtype(labels.dtype, np.integer)
-    if not integer or (labels.size and labels.min() < 0):
-        got = f"dtype {labels.dtype}" if not integer else "negative values"
-        raise ValueError(f"{name} must be class indices 0..n-1, got {got}: map them with "
-                         "np.unique(labels, return_inverse=True)")
-    return labels
-
-
 def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size: int = 2,
             lr: float = 1e-3, seed: int = 2018, device=None) -> MLPHead:
     """Train :class:`MLPHead` as the authors did: SGD, lr 0.001, Nesterov momentum 0.9, weight
@@ -461,7 +450,7 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
     Returned in eval mode.
     """
     x = torch.from_numpy(_as_matrix(features, "features"))
-    y = torch.as_tensor(_class_indices(labels), dtype=torch.long)
+    y = torch.as_tensor(class_indices(labels), dtype=torch.long)
     if len(x) != len(y):
         raise ValueError(f"{len(x)} feature rows but {len(y)} labels")
     if epochs < 1 or batch_size < 2:
@@ -526,13 +515,13 @@ def chance_row(protocol: str, db_labels, q_labels=None) -> dict:
     (``representation`` "chance (expected)"): leave-one-out (``"loo"``: each database image
     ranks the other N - 1, of which its class's other images are relevant) or the queries
     (``"queries"``: ``q_labels`` against the whole database)."""
-    db_labels = _class_indices(db_labels)
+    db_labels = class_indices(db_labels)
     sizes = np.bincount(db_labels)
     if protocol == "loo":
         n_ranked, relevant = len(db_labels) - 1, sizes[db_labels] - 1
     elif protocol == "queries" and q_labels is not None:
         n_ranked = len(db_labels)
-        q_labels = _class_indices(q_labels, "q_labels")
+        q_labels = class_indices(q_labels, "q_labels")
         relevant = np.bincount(db_labels, minlength=int(np.max(q_labels)) + 1)[q_labels]
     else:
         raise ValueError(f"protocol must be 'loo' or 'queries' (with q_labels), got "

@@ -142,7 +142,7 @@ def test_svm_score_columns_are_label_values_even_when_a_label_is_missing():
     shifted = B.row("m", "f", scores1, y[80:] + 1, dim=6, seconds_features=0,
                             seconds_fit=0)
     assert shifted["top-1"] == base["top-1"] > 90
-    with pytest.raises(ValueError, match="integer labels 0..n-1"):
+    with pytest.raises(ValueError, match="train_y must be class indices 0..n-1"):
         B.svm_scores(X[:80], np.array(list("abcd"))[y[:80]], X[80:], device="cpu")
 
 

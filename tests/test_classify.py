@@ -187,7 +187,7 @@ def test_nan_features_and_out_of_range_labels_are_refused():
     X[5, 2] = np.nan
     with pytest.raises(ValueError, match="first in row 5"):
         svm.predict(X)  # NaN scores predicted class 0 without a word
-    with pytest.raises(ValueError, match="labels must be integers 0..2"):
+    with pytest.raises(ValueError, match="labels must be class indices 0..2"):
         confusion_matrix([0, 1, 2], [0, 1, -1], 3)  # -1 was counted in the last column
     assert confusion_matrix([0, 1, 2], [0, 1, 1], 3).sum() == 3
 
@@ -206,7 +206,7 @@ def test_topk_refuses_what_would_score_as_a_plausible_number():
         topk_accuracy(scores, labels + 1, (1,), classes=[0, 1, 2, 3])
     with pytest.raises(ValueError, match="no rows"):
         topk_accuracy(scores[:0], labels[:0], (1,))
-    with pytest.raises(ValueError, match="labels must be integers 0..3"):
+    with pytest.raises(ValueError, match="labels must be class indices 0..3"):
         per_class_accuracy(labels + 1, labels + 1, 4)   # class 4 dropped, class 0 nan
     with pytest.raises(ValueError, match="dtype <U1"):
         per_class_accuracy(np.array(list("abcd"))[labels], np.array(list("abcd"))[labels], 4)

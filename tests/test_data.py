@@ -566,5 +566,5 @@ def test_a_failed_download_leaves_no_empty_dataset_folder(tmp_path, monkeypatch)
 
 
 def test_subsets_want_integer_labels():
-    with pytest.raises(ValueError, match="labels must be integers, got dtype <U"):
+    with pytest.raises(ValueError, match="labels must be class indices 0..n-1, got dtype <U"):
         data.subset(np.array(["cat", "dog"] * 5), 4)
