@@ -202,7 +202,8 @@ class ImageFolderStream(ImageStream):
 
     def check_files(self, workers: int = 8) -> None:
         """Raise :class:`rdsc.data.ImageReadError` naming every file that is visibly broken
-        (PIL's ``verify``: headers and, for PNG, checksums; a JPEG without its end marker),
+        (PIL's ``verify``: headers and, for PNG, checksums; a JPEG without its end marker is
+        decoded in full, since some valid files carry bytes after it),
         before any feature is computed. Found mid-run instead, a broken file stops the run,
         and replacing it changes the folder's fingerprint: the rows done are not reused.
         Not a full decode: a file that passes can still fail later (rarely)."""
@@ -217,8 +218,10 @@ class ImageFolderStream(ImageStream):
                 if path.suffix.lower() in (".jpg", ".jpeg"):
                     with open(path, "rb") as f:
                         f.seek(-2, os.SEEK_END)
-                        if f.read(2) != b"\xff\xd9":
-                            return f"{path} (no JPEG end marker: cut short?)"
+                        ends = f.read(2) == b"\xff\xd9"
+                    if not ends:  # cut short, or bytes after the end marker: decode to tell
+                        with Image.open(path) as img:
+                            img.load()
             except Exception as err:  # PIL raises several types for broken files
                 return f"{path} ({err})"
             return None

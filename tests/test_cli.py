@@ -168,3 +168,11 @@ def test_broken_images_are_all_named_before_any_feature_is_computed(folder, tmp_
     assert code != 0 and "2 of 25 images" in err and last.name in err and "cut.jpg" in err
     assert "nothing was computed yet" in err
     assert not list(tmp_path.glob("f*"))                # no partial output, no progress file
+
+
+def test_a_jpeg_with_bytes_after_its_end_marker_is_not_called_broken(folder):
+    # some cameras and editors append data after the end marker; such files decode fine
+    jpeg = folder / "train" / "bee" / "trailer.jpg"
+    Image.new("RGB", (16, 16), "red").save(jpeg)
+    jpeg.write_bytes(jpeg.read_bytes() + b"trailing bytes")
+    ImageFolderStream(folder, "train").check_files()   # no error
