@@ -12,6 +12,11 @@ Each line of a claim (not the classification numbers, which stand beside the pap
 with a verdict computed from the same results: ``supported``, ``contradicted``, ``not shown``
 (the data cannot tell), or, over several datasets or networks, ``partly supported``,
 ``partly contradicted`` or ``mixed``.
+
+Every summary has two lengths from one computation: the full line (the evidence: intervals,
+controls, sample sizes), which closes its chapter, and with ``brief=True`` the verdict and
+its headline numbers only, for the intro's table (``headline_<key>_brief``). The verdict is
+the same in both.
 """
 from __future__ import annotations
 
@@ -44,19 +49,22 @@ def _from_interval(low: float, high: float) -> str:
     return "supported" if low > 0 else "contradicted" if high < 0 else "not shown"
 
 
-def classification(res: dict) -> str:
-    """Chapter 3: top-1 and top-2 accuracy of the linear SVM."""
+def classification(res: dict, brief: bool = False) -> str:
+    """Chapter 3: top-1 and top-2 accuracy of the linear SVM (short already: ``brief`` is
+    the same line)."""
     t = res["topk"]
     return (f"top-1 {100 * t['top1']:.2f}%, top-2 {100 * t['top2']:.2f}% (k = {res['k']:,}, "
             f"{res['n_train']:,} / {res['n_test']:,} images)")
 
 
-def baselines(res: dict) -> str:
-    """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run)."""
+def baselines(res: dict, brief: bool = False) -> str:
+    """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run);
+    ``brief``: the two top-1 accuracies only."""
     from rdsc.baselines import difference_noise, standing
     rows = res["summary"]
     ours = next(r for r in rows if r["family"] == "rdsc")
     text = f"rdsc {_pct(ours['top-1'])} top-1"
+    short = text
     verdict = "not run"
     final = [r for r in rows if r["family"] == "random deep net, final layer"]
     if final:
@@ -69,18 +77,22 @@ def baselines(res: dict) -> str:
         noise = difference_noise(ours["top-1"], best["top-1"], res["n_test"])
         text += (f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']}; "
                  f"test-set noise of the difference ±{noise:.1f} points)")
+        short += f", best random-weight final layer {_pct(best['top-1'])} ({best['method']})"
     trained = [r for r in rows if r["family"] == "trained"]
     if trained:
         best = max(trained, key=lambda r: r["top-1"])
         text += f"; best trained {_pct(best['top-1'])} ({best['method']})"
+    if brief:
+        return f"{verdict}: {res['dataset']}: {short}"
     return f"{verdict}: {res['dataset']}, {res['n_train']:,} / {res['n_test']:,} images: {text}"
 
 
-def separation(res: dict) -> str:
-    """Chapter 5: between/within-class ratio of pixels and of the largest k, per dataset."""
+def separation(res: dict, brief: bool = False) -> str:
+    """Chapter 5: between/within-class ratio of pixels and of the largest k, per dataset;
+    ``brief``: the two ratios only."""
     k = max(res["settings"]["ks"])
     space = f"features, k={k}"
-    parts, verdicts = [], []
+    parts, shorts, verdicts = [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
         d = next(r for r in res["ratio_differences"]
@@ -91,23 +103,29 @@ def separation(res: dict) -> str:
         parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
                      f"(difference {d['features - pixels']:+.3f} [{d['low']:+.3f}, "
                      f"{d['high']:+.3f}]: {word})")
+        shorts.append(f"{name} {ratio['pixels']:.3f} -> {ratio[space]:.3f}")
+    if brief:
+        return (f"{overall(verdicts)}: " + ", ".join(shorts)
+                + f" (pixels -> features, k = {k:,})")
     return f"{overall(verdicts)}: " + "; ".join(parts) + f", k = {k:,}"
 
 
-def margin(res: dict) -> str:
+def margin(res: dict, brief: bool = False) -> str:
     """Chapter 5: mean SVM margin on the largest k against pixels, and its growth from the
     smallest separating k, per dataset, judged on the sample and its half-samples (results
     saved before the chapter fitted them: the width's direction alone). Growth supports the
     claim only where it also beats every draw (two or more) of the noise control's growth
     over the same k (chapter 5: Gaussian noise of the same k grows too, with no
     information in it), and every shuffle of the labels on the same features where those
-    fits are hard at both k; without the noise control, growth is *not shown*."""
-    parts, verdicts = [], []
+    fits are hard at both k; without the noise control, growth is *not shown*. ``brief``:
+    the ratio to pixels and the growth, with the words the rule gave them."""
+    parts, shorts, verdicts = [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
         top, pixels, word = largest_k_against_pixels(rows)
         text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
                 f"{pixels['mean margin']:.4f} on pixels")
+        short = f"{name}: {word} than on pixels"
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
         noise = [r for r in rows if r["space"] == "noise"
                  and r["dimension"] == top["dimension"]]
@@ -119,6 +137,7 @@ def margin(res: dict) -> str:
                 word, "not shown"))
             text += (f" (ratio {c['ratio']:.2f} on the sample, "
                      f"{range_words(c, short=True)}: {word})")
+            short = f"{name}: width x{c['ratio']:.2f} of pixels' ({word})"
         else:
             verdicts.append("supported" if word == "wider" else "contradicted")
             text += f" ({word}; direction only, no interval)"
@@ -133,6 +152,7 @@ def margin(res: dict) -> str:
             k_from = int(c["growth from k"])
             text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
                      f"{range_words(c, 'growth ', short=True)}: {growing}")
+            short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({growing}"
             has_noise = {int(r["dimension"]) for r in rows
                          if r["space"] == "noise" and measured_hard(r)}
             if growing != "grows":
@@ -141,17 +161,20 @@ def margin(res: dict) -> str:
                 # the rule: growth counts only beyond the control's, which is missing here
                 verdicts.append("not shown")
                 text += ", not compared with the noise control (none with hard margins saved)"
+                short += ", no noise control"
             else:
                 g = growth_against_noise(rows, k_from)
                 draws = g["noise draws"]
                 if len(draws) < 2:  # one draw has no spread to be beyond
                     verdicts.append("not shown")
                     text += f", noise x{g['noise']:.2f} (one draw: no spread to compare)"
+                    short += ", one noise draw"
                 else:
                     spread = f"draws x{min(draws):.2f} to x{max(draws):.2f}"
                     faster = g["word"] == "faster"
                     text += (f", faster than noise ({spread})" if faster else
                              f", but no faster than noise ({spread})")
+                    short += ", faster than noise" if faster else ", no faster than noise"
                     shuffled = {int(r["dimension"]) for r in rows
                                 if r["space"] == "shuffled labels"
                                 and measured_hard(r)}
@@ -163,19 +186,24 @@ def margin(res: dict) -> str:
                             faster = s["word"] == "faster"
                             text += (" and than shuffled labels" if faster else
                                      " but not than shuffled labels")
+                            short += (" and than shuffled labels" if faster else
+                                      " but not than shuffled labels")
                             text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
                     verdicts.append("supported" if faster else "not shown")
+            short += ")"
         elif compared and "growth" in compared[0]:  # measured, but no two hard k
             verdicts.append("not shown")
             text += ("; growth with k not measured (fewer than two k with hard margins "
                      "for the features and the noise)")
+            short += ", growth not measured"
         parts.append(text)
-    return f"{overall(verdicts)}: " + "; ".join(parts)
+        shorts.append(short)
+    return f"{overall(verdicts)}: " + (" | ".join(shorts) if brief else "; ".join(parts))
 
 
-def retrieval(res: dict) -> str:
+def retrieval(res: dict, brief: bool = False) -> str:
     """Chapter 6: leave-one-out mAP of the random features (largest k, Euclidean) against
-    trained networks."""
+    trained networks; ``brief``: the differences without their intervals."""
     # the largest k under the Euclidean distance: the representation the comparisons use
     name = f"random features, k={res['k']:,}"
     ours = next(r for r in res["leave_one_out"]
@@ -187,7 +215,7 @@ def retrieval(res: dict) -> str:
     # a trained network no better than the pixel control is no reference (results written
     # before this check have no "references": every trained network counts there)
     weak = {r["trained network"] for r in res.get("references", []) if not r["beats control"]}
-    verdicts = []
+    verdicts, short = [], f"mAP {100 * ours['AP']:.1f}%"
     for c in res["comparisons"]:
         if (c["measure"] == "AP" and "trained" in c["random features vs"]
                 and c["random features vs"] not in weak):
@@ -196,10 +224,13 @@ def retrieval(res: dict) -> str:
             verdicts.append(verdict_of[difference_word(c["low"] / 100, c["high"] / 100)])
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
+            short += f"; vs {c['random features vs']}: {c['difference']:+.1f} points"
     if weak:
         text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"
+        short += (f"; {len(weak)} trained network{'s' * (len(weak) > 1)} not counted "
+                  "(no better than pixels)")
     verdict = overall(verdicts) if verdicts else "not shown" if weak else "not run"
-    return f"{verdict}: {text}"
+    return f"{verdict}: {short if brief else text}"
 
 
 def attack_verdict(hsj_share: float, transfer_low: float | None) -> str:
@@ -213,8 +244,9 @@ def attack_verdict(hsj_share: float, transfer_low: float | None) -> str:
     return "partly supported" if hsj_share > 0 else "not shown"
 
 
-def attack(res: dict) -> str:
-    """Chapter 7: the transferred FGSM step and the label-only attack on the random network."""
+def attack(res: dict, brief: bool = False) -> str:
+    """Chapter 7: the transferred FGSM step and the label-only attack on the random network;
+    ``brief``: without the random-sign control's interval."""
     name = "random network + SVM"
     row = next(r for r in res["transfer"] if r["target"] == name)
     eps = res["epsilon"]
@@ -225,6 +257,10 @@ def attack(res: dict) -> str:
     control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "
                f"points [{100 * beyond['low']:+.1f}, {100 * beyond['high']:+.1f}])"
                if beyond else "")
+    if brief:
+        return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% -> "
+                f"{row['target accuracy, FGSM transfer (%)']:.1f}%; HopSkipJump fools "
+                f"{round(fooled * len(linf))} of {len(linf)} within L-inf {eps:g}")
     return (f"{verdict}: FGSM from a substitute: accuracy "
             f"{row['target accuracy, clean (%)']:.1f}% -> "
             f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
@@ -232,8 +268,9 @@ def attack(res: dict) -> str:
             f"({100 * fooled:.0f}%) within L-inf {eps:g} (k = {res['k']:,})")
 
 
-def background(res: dict) -> str:
-    """Chapter 8: the two verdicts (background as a pitfall, and as an aid to retrieval)."""
+def background(res: dict, brief: bool = False) -> str:
+    """Chapter 8: the two verdicts (background as a pitfall, and as an aid to retrieval);
+    short already."""
     return f"pitfall: {res['pitfall']}; retrieval: {res['advantage']}"
 
 
@@ -258,7 +295,8 @@ def combine(lines: list[str]) -> str:
 
 def glue(claim: str, results_path, name, key: str | None = None) -> str:
     """Glue ``headline_<key>`` (this run, from its saved ``results_path``) and
-    ``headline_<key>_record`` (the paper-profile record's results ``name``, or why none).
+    ``headline_<key>_record`` (the paper-profile record's results ``name``, or why none),
+    each also as ``..._brief`` (the intro's table).
 
     ``results_path`` and ``name`` may be lists (one per dataset): the line then covers
     them all (:func:`combine`). ``key`` defaults to ``claim``. Returns this run's line.
@@ -267,22 +305,26 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     key = key or claim
     paths = results_path if isinstance(results_path, (list, tuple)) else [results_path]
     runs = [json.loads(Path(p).read_text()) for p in paths]
-    line = f"{combine([summarise(r) for r in runs])}; {runs[0]['profile']} profile"
-    book.glue_text(f"headline_{key}", line)
-    book.glue_text(f"headline_{key}_record", record_line(claim, name))
-    return line
+    lines = {}
+    for brief, suffix in ((False, ""), (True, "_brief")):
+        summary = combine([summarise(r, brief=brief) for r in runs])
+        lines[brief] = f"{summary}; {runs[0]['profile']} profile"
+        book.glue_text(f"headline_{key}{suffix}", lines[brief])
+        book.glue_text(f"headline_{key}_record{suffix}", record_line(claim, name, brief))
+    return lines[False]
 
 
 def glue_not_run(claim: str, name: str, key: str, why: str) -> None:
     """Glue the two lines of a claim this run did not test (e.g. another dataset)."""
-    book.glue_text(f"headline_{key}", why)
-    book.glue_text(f"headline_{key}_record", record_line(claim, name))
+    for brief, suffix in ((False, ""), (True, "_brief")):
+        book.glue_text(f"headline_{key}{suffix}", why)
+        book.glue_text(f"headline_{key}_record{suffix}", record_line(claim, name, brief))
 
 
-def record_line(claim: str, name) -> str:
+def record_line(claim: str, name, brief: bool = False) -> str:
     """The claim's line for the paper-profile record's results ``name`` (or list of names:
-    one line over them all), labelled with where and when it was made; or why there is no
-    such record."""
+    one line over them all; ``brief``: the intro's length), labelled with where and when it
+    was made; or why there is no such record."""
     chapter, summarise = CLAIMS[claim]
     found = [record.result(chapter, n) for n in
              (name if isinstance(name, (list, tuple)) else [name])]
@@ -291,7 +333,8 @@ def record_line(claim: str, name) -> str:
         return missing[0]
     label = found[0][1]
     try:
-        return f"{combine([summarise(recorded) for recorded, _ in found])}; {label}"
+        return (f"{combine([summarise(recorded, brief=brief) for recorded, _ in found])}; "
+                f"{label}")
     except (KeyError, TypeError, ValueError, StopIteration) as err:
         # a record made by an older chapter: say so in the table, do not stop the book
         return (f"the record ({label}) lacks what this line needs ({type(err).__name__}: "

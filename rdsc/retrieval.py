@@ -33,6 +33,11 @@ from rdsc.data import class_indices, unit_float_images
 PRECISION_AT = (1, 5, 10, 20, 50)
 METRICS = tuple(f"P@{n}" for n in PRECISION_AT) + ("R-precision", "AP")
 DISTANCES = ("euclidean", "cosine")
+#: What the authors' query image of each Corel folder shows (looked at, not computed: the
+#: folders are only numbered, and their database images vary more than one word says)
+COREL_QUERY_SUBJECTS = {"100": "ruins", "200": "peaches", "300": "coast", "400": "woman",
+                        "500": "horses", "600": "vintage car", "700": "rose",
+                        "800": "aeroplane"}
 
 
 # --- ranking ---------------------------------------------------------------------------------

@@ -274,3 +274,78 @@ def test_a_claim_run_on_several_datasets_is_one_line_over_all():
     # chapter 4's intro line once summarised its first dataset only
     assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == "mixed: a: 1 | b: 2"
     assert headlines.combine(["not shown: a"]) == "not shown: a"
+
+
+def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
+        tmp_path, monkeypatch, glued):
+    # the intro's cells once ran to 20 lines (the margin's evidence); its brief line keeps
+    # the verdict and the headline numbers, the chapter keeps the whole evidence
+    separation = {"profile": "quick", "datasets": ["cifar10", "mini"],
+                  "settings": {"ks": [100, 3000]}, "ratios": [], "ratio_differences": [],
+                  "margins": [], "margin_ratios": []}
+    for name, (px, ft, lo, hi) in {"cifar10": (1.067, 1.101, 0.006, 0.062),
+                                   "mini": (1.2, 1.19, -0.05, 0.04)}.items():
+        separation["ratios"] += [{"dataset": name, "space": "pixels", "ratio": px},
+                                 {"dataset": name, "space": "features, k=3000", "ratio": ft}]
+        separation["ratio_differences"].append(
+            {"dataset": name, "space": "features, k=3000", "features - pixels": ft - px,
+             "low": lo, "high": hi})
+        separation["margins"] += [
+            {"dataset": name, "space": "pixels", "dimension": 3072, "mean margin": 0.0079},
+            {"dataset": name, "space": "features", "dimension": 1000, "mean margin": 0.0097},
+            {"dataset": name, "space": "features", "dimension": 3000, "mean margin": 0.0130}]
+        separation["margins"] += [
+            {"dataset": name, "space": "noise", "dimension": d, "mean margin": float(np.mean(m)),
+             "draw margins": m, "hard": True}
+            for d, m in ((1000, [0.0280, 0.0270]), (3000, [0.0284, 0.0300]))]
+        separation["margin_ratios"].append(
+            {"dataset": name, "space": "features, k=3000", "ratio": 1.65, "low": 1.2,
+             "high": 2.9, "half-samples": 10, "above 1": 10, "below 1": 0, "median": 1.5,
+             "growth from k": 1000.0, "growth": 1.34, "growth low": 1.1, "growth high": 1.4,
+             "growth above 1": 10, "growth below 1": 0, "growth median": 1.2})
+    assert headlines.separation(separation, brief=True) == (
+        "partly supported: cifar10 1.067 -> 1.101, mini 1.200 -> 1.190 "
+        "(pixels -> features, k = 3,000)")
+    brief = headlines.margin(separation, brief=True)
+    assert brief == (
+        "supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 "
+        "(grows, faster than noise) | mini: width x1.65 of pixels' (wider), growth x1.34 "
+        "from k = 1,000 (grows, faster than noise)")
+    full = headlines.margin(separation)
+    assert full.startswith("supported: ") and len(full) > 2 * len(brief)
+    # the verdict is the rule's, whatever the length: a slower growth changes both lines
+    for row in separation["margins"]:
+        if row["space"] == "noise" and row["dimension"] == 1000 and row["dataset"] == "mini":
+            row["draw margins"] = [0.0100, 0.0110]
+    assert headlines.margin(separation).startswith("partly supported: ")
+    assert headlines.margin(separation, brief=True).endswith(
+        "mini: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 (grows, no faster "
+        "than noise)")
+    path = tmp_path / "separation-quick.json"
+    path.write_text(json.dumps(separation))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    line = headlines.glue("margin", path, "separation")
+    assert line == glued["headline_margin"] == f"{headlines.margin(separation)}; quick profile"
+    assert glued["headline_margin_brief"] == (
+        f"{headlines.margin(separation, brief=True)}; quick profile")
+    assert glued["headline_margin_record_brief"] == glued["headline_margin_record"]  # none
+    attack = {"epsilon": 0.0625, "k": 2000, "transfer": [
+        {"target": "random network + SVM", "target accuracy, clean (%)": 46.5,
+         "target accuracy, FGSM transfer (%)": 40.0}],
+        "minimal_perturbations": {"random network + SVM | hsj-linf": {
+            "linf": [0.01, 0.2, 0.3, float("inf")]}},
+        "transfer_beyond_random_signs": {"random network + SVM": {
+            "difference": 0.01, "low": -0.02, "high": 0.04}}}
+    assert headlines.attack(attack, brief=True) == (
+        "partly supported: FGSM transfer 46.5% -> 40.0%; HopSkipJump fools 1 of 4 within "
+        "L-inf 0.0625")
+    retrieval = {"k": 10, "n_database": 8, "leave_one_out": [
+        {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}],
+        "comparisons": [{"random features vs": "CNN A trained on X", "measure": "AP",
+                         "difference": 1.0, "low": -3.0, "high": 4.0},
+                        {"random features vs": "CNN B trained on Y", "measure": "AP",
+                         "difference": 0.0, "low": -3.0, "high": 3.0}],
+        "references": [{"trained network": "CNN B trained on Y", "beats control": False}]}
+    assert headlines.retrieval(retrieval, brief=True) == (
+        "supported: mAP 30.0%; vs CNN A trained on X: +1.0 points; 1 trained network not "
+        "counted (no better than pixels)")
