@@ -1,16 +1,43 @@
 """rdsc: the support package of the book on random depthwise signed convolutional networks.
 
-Modules, in the order the chapters use them:
+Every module, by the chapter that first needs it (later chapters reuse earlier ones; the
+README's Layout table and the book's introduction list the same modules, and a test keeps
+the three lists complete). To read the code, start with :mod:`rdsc.network`, then
+:mod:`rdsc.features`, :mod:`rdsc.classify` and one chapter's module.
+
+Every chapter:
 
 - :mod:`rdsc.data`: datasets as uint8 tensors with the paper's preprocessing, cached.
-- :mod:`rdsc.network`: the random depthwise signed network and its literal k-block form.
-- :mod:`rdsc.hyperplanes`: the first layer as random hyperplanes through patch space.
-- :mod:`rdsc.features`: the fast, streaming, resumable feature engine.
-- :mod:`rdsc.classify`: the paper's linear SVM, top-k accuracy.
-- :mod:`rdsc.separation`: class-separation ratio and SVM margins.
-- :mod:`rdsc.measure`, :mod:`rdsc.progress`: cost of an extraction; progress bars.
-- :mod:`rdsc.book`, :mod:`rdsc.chapters`, :mod:`rdsc.paths`, :mod:`rdsc.paper`: the chapters'
-  profiles, results and glue; running chapters; where data lives; the paper's numbers.
+- :mod:`rdsc.book`: a chapter's profile, seed and results file, argument checks, glue.
+- :mod:`rdsc.paths`: where datasets, caches, trained models and results live.
+- :mod:`rdsc.paper`: the paper's numbers, quoted.
+- :mod:`rdsc.headlines`: one line per claim for the introduction's tables.
+- :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
+- :mod:`rdsc.chapters`: converting and running chapters with papermill.
+- :mod:`rdsc.prepare`: putting the datasets into the data root.
+- :mod:`rdsc.progress`: progress bars, only on a terminal.
+
+By chapter:
+
+1. :mod:`rdsc.hyperplanes`: the first layer as random hyperplanes through patch space.
+2. :mod:`rdsc.network`: the random depthwise signed network and its literal k-block form;
+   :mod:`rdsc.features`: the fast, streaming, resumable feature engine and its cache;
+   :mod:`rdsc.fused`: its fused Triton kernels on CUDA; :mod:`rdsc.measure`: time and peak
+   memory of an extraction.
+3. :mod:`rdsc.classify`: the paper's linear SVM, top-k accuracy; :mod:`rdsc.choose_c`: C
+   from a validation split; :mod:`rdsc.solver_check`: the torch SVM against liblinear;
+   :mod:`rdsc.seeds`: accuracy over several weight draws; :mod:`rdsc.intervals`: bootstrap
+   intervals and spreads; :mod:`rdsc.lossless`: JPEG against lossless images;
+   :mod:`rdsc.mlp_head`: an MLP on the features; :mod:`rdsc.pipeline`: features and SVM of
+   a whole dataset in one call (MNIST); :mod:`rdsc.findings`: the chapter's result sentences.
+4. :mod:`rdsc.baselines`: final layers, tables and verdicts; :mod:`rdsc.deepnets`: VGG16,
+   ResNet18, DenseNet-40, random-weight and trained; :mod:`rdsc.unsupervised`: k-means
+   features; :mod:`rdsc.peers`: scattering and random convolutional features.
+5. :mod:`rdsc.separation`: class-separation ratio and SVM margins, with their controls.
+6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting;
+   :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it).
+7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks.
+8. :mod:`rdsc.background`: foreground/background composites and the mean-colour mechanism.
 
 For use outside the book:
 
@@ -19,7 +46,8 @@ For use outside the book:
   (:class:`ImageFolderStream`), for data larger than memory.
 - :mod:`rdsc.distributed`: features into one ``.npy`` file, by one process or many
   (torchrun), resumable (:func:`write_features`, :func:`load_features`).
-- :mod:`rdsc.cli`: ``python -m rdsc features ...`` and ``python -m rdsc evaluate ...``.
+- :mod:`rdsc.cli` (and ``__main__``): ``python -m rdsc features ...`` and
+  ``python -m rdsc evaluate ...``.
 """
 
 # Exported lazily, so that ``import rdsc.data`` does not import scikit-learn or torch.distributed.
