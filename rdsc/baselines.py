@@ -150,13 +150,6 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return both[first + [c for c in both.columns if c not in first]]
 
 
-def test_error_halfwidth(accuracy_pct: float, n_test: int) -> float:
-    """95% half-width (points) of an accuracy measured on ``n_test`` images (normal
-    approximation)."""
-    p = accuracy_pct / 100
-    return 196 * np.sqrt(p * (1 - p) / n_test)
-
-
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     """1.96 standard errors (points) of the difference of two accuracies measured on
     ``n_test`` images each, treated as independent (which overstates the noise of a paired

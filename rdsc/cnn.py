@@ -89,7 +89,8 @@ def as_float(images) -> torch.Tensor:
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips and shifts of up to 4 pixels (zero padding), per image."""
+    """Random horizontal flips (per image) and one shift of up to 4 pixels (zero padding)
+    for the whole batch."""
     n, _, h, w = x.shape
     flip = torch.rand(n, generator=gen) < 0.5
     x = torch.where(flip.view(-1, 1, 1, 1).to(x.device), x.flip(3), x)

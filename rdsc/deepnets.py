@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rdsc.cnn import as_float, recalibrate_batchnorm  # noqa: F401 (part of this API)
+from rdsc.cnn import as_float, recalibrate_batchnorm
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar

@@ -5,7 +5,7 @@ two plain-text lines: ``headline_<key>``, summarising the results this run just 
 ``headline_<key>_record``, the same summary of the chapter's committed paper-profile record
 (:mod:`rdsc.record`), or why there is none. Both come from the same function applied to
 the same kind of JSON, so the build and the record are summarised alike. The intro pastes
-them from the chapters' pages (``{glue:text}`chapters/03_classification.md::headline_cifar10```:
+them from the chapters' pages (``{glue:text}`chapters/03_classification.md::headline_cifar10:s```:
 cross-page glue takes plain text only).
 
 Each line of a claim (not the classification numbers, which stand beside the paper's) starts

@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc.data import class_indices, unit_float_images
+from rdsc.mlp_head import MLPHead
 
 PRECISION_AT = (1, 5, 10, 20, 50)
 METRICS = tuple(f"P@{n}" for n in PRECISION_AT) + ("R-precision", "AP")
@@ -425,33 +426,15 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
 
 
 # --- the authors' MLP head -------------------------------------------------------------------
-
-class MLPHead(nn.Module):
-    """The authors' retrieval head: ``BatchNorm(k), Linear(hidden), BatchNorm, sigmoid, Linear``.
-
-    Trained as a classifier on the database labels; the ``hidden``-unit sigmoid layer
-    (:meth:`embed`, ``N x hidden`` in (0, 1)) is the retrieval representation.
-    """
-
-    def __init__(self, n_features: int, n_classes: int, hidden: int = 1000):
-        super().__init__()
-        self.bn0, self.fc1 = nn.BatchNorm1d(n_features), nn.Linear(n_features, hidden)
-        self.bn1, self.fc2 = nn.BatchNorm1d(hidden), nn.Linear(hidden, n_classes)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``N x k`` features -> ``N x hidden``."""
-        return torch.sigmoid(self.bn1(self.fc1(self.bn0(x))))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``N x k`` features -> ``N x classes`` logits."""
-        return self.fc2(self.embed(x))
-
+# (rdsc.mlp_head.MLPHead, trained here by the authors' Corel recipe)
 
 def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size: int = 2,
             lr: float = 1e-3, seed: int = 2018, device=None) -> MLPHead:
-    """Train :class:`MLPHead` as the authors did: SGD, lr 0.001, Nesterov momentum 0.9, weight
-    decay 1e-4, batch 2, cross-entropy, ``epochs`` passes (they ran 9). The order is shuffled
-    each epoch (the authors' loader did not shuffle a database stored class by class).
+    """Train :class:`rdsc.mlp_head.MLPHead` on ``features`` (``N x k``) and ``labels``
+    (``N``) as the authors did on Corel (``corel/mlp.py``): SGD, lr 0.001, Nesterov momentum
+    0.9, weight decay 1e-4, batch 2, cross-entropy, ``epochs`` passes (they ran 9). The order
+    is shuffled each epoch (the authors' loader did not shuffle a database stored class by
+    class). Initial weights from ``seed``, without touching torch's global generator.
     Returned in eval mode.
     """
     x = torch.from_numpy(_as_matrix(features, "features"))
@@ -463,8 +446,9 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
                          f"got {epochs}, {batch_size}")
     device = torch.device(device) if device is not None else torch.device("cpu")
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = MLPHead(x.shape[1], int(y.max()) + 1, hidden).to(device).train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = MLPHead(x.shape[1], int(y.max()) + 1, hidden).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True)
     # batches of 2 rows are far too small to share between CPU threads: one thread is faster
     # (2.5 times on a busy 2-core machine), so the loop runs single-threaded on the CPU
