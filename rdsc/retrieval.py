@@ -225,9 +225,12 @@ def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
     return float(v.mean()), float(lo), float(hi)
 
 
-def paired_bootstrap(a, b, n_boot: int = 2000, level: float = 0.95,
-                     seed: int = 0) -> tuple[float, float, float]:
-    """``mean(a - b)`` over the same queries and its bootstrap interval (queries resampled)."""
+def paired_mean_difference(a, b, n_boot: int = 2000, level: float = 0.95,
+                           seed: int = 0) -> tuple[float, float, float]:
+    """``mean(a - b)`` over the same queries (``a``, ``b``: one score each, shape ``N``) and
+    its bootstrap interval, queries resampled: ``(difference, low, high)``. (For right/wrong
+    verdicts of classifiers, :func:`rdsc.intervals.paired_bootstrap` also counts the images
+    on which they differ.)"""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape:
         raise ValueError(f"a and b must score the same queries, got shapes {a.shape}, {b.shape}")
@@ -562,7 +565,7 @@ def compare(a, b, n_boot: int = 2000, seed: int = 0,
     """Paired comparison of two per-query score arrays: ``a - b`` with its 95% interval and
     a word: ``higher`` / ``lower`` when the interval excludes 0; ``comparable`` when it lies
     within ``±margin``; else ``indistinguishable`` (too wide to tell)."""
-    d, lo, hi = paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
+    d, lo, hi = paired_mean_difference(a, b, n_boot=n_boot, seed=seed)
     return {"difference": d, "low": lo, "high": hi, "verdict": difference_word(lo, hi, margin)}
 
 

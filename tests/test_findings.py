@@ -1,10 +1,8 @@
 """Chapter 3's result sentences follow the numbers; the solver check; one dataset end to end."""
 
 import numpy as np
-import pytest
 
 from rdsc import findings
-from rdsc.features import FeatureArray
 from rdsc.intervals import spread
 
 
@@ -126,35 +124,3 @@ def test_pairing_and_feature_change_sentences():
     }
     text = findings.feature_changes(change, 225)
     assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
-
-
-def test_solver_check_on_features():
-    from rdsc.solver_check import against_liblinear
-
-    r = np.random.default_rng(0)
-    y = np.arange(400) % 4
-    counts = (
-        np.round(np.eye(4)[y] @ r.normal(size=(4, 30)) * 20 + r.normal(size=(400, 30)) * 30)
-        .clip(-225, 225)
-        .astype(np.int16)
-    )
-    feats = FeatureArray(counts, 225)
-    out = against_liblinear(feats, y, feats, y, n_train=200, k=20, n_test=100, device="cpu")
-    assert out["n_train"] == 200 and out["k"] == 20 and out["n_test"] == 100
-    assert abs(out["relative_objective"]) < 0.01 and out["agreement"] > 0.95
-    assert "torch solver's objective" in findings.solver_agreement(out)
-
-
-def test_svm_on_dataset_runs_mnist_from_torchvision_files(tmp_path):
-    from rdsc.data import DatasetNotFoundError
-    from rdsc.pipeline import svm_on_dataset
-    from test_data import write_mnist
-
-    write_mnist(tmp_path, n_train=40, n_test=20)
-    out = svm_on_dataset(
-        "mnist", 16, root=tmp_path, download=False, cache=None, progress=False, device="cpu"
-    )
-    assert out["image shape"] == (1, 28, 28) and out["n_train"] == 40 and out["n_test"] == 20
-    assert 0 <= out["topk"][1] <= out["topk"][5] <= 1
-    with pytest.raises(DatasetNotFoundError):
-        svm_on_dataset("mnist", 16, root=tmp_path / "none", download=False, cache=None)

@@ -8,7 +8,6 @@ import torch
 
 from rdsc import data
 from rdsc.features import FeatureArray
-from rdsc.intervals import paired_bootstrap, spread, within
 from rdsc.lossless import compare, feature_change, pair_by_pixels, positions_in, select_rows
 from rdsc.paths import data_root
 
@@ -114,36 +113,6 @@ def test_compare_sees_a_damaged_version():
     assert boot["low"] <= boot["difference"] <= boot["high"]
     with pytest.raises(ValueError, match="same two"):
         compare({"a": X}, {"a": Xt}, y, yt)
-
-
-def test_paired_bootstrap_by_hand():
-    a = np.array([1, 1, 1, 1, 0, 0, 1, 1], bool)
-    b = np.array([1, 0, 1, 1, 0, 1, 0, 1], bool)
-    out = paired_bootstrap(a, b, n_boot=4000, seed=3)
-    assert out["difference"] == pytest.approx(1 / 8) and out["only_a"] == 2 and out["only_b"] == 1
-    assert out["acc_a"] == 0.75 and out["acc_b"] == 0.625 and out["n"] == 8
-    assert out["low"] < 0 < out["high"]  # 2 against 1 discordant images: no evidence
-    again = paired_bootstrap(a, b, n_boot=4000, seed=3)
-    assert again == out
-    with pytest.raises(ValueError):
-        paired_bootstrap(a, b[:3])
-    with pytest.raises(ValueError):
-        paired_bootstrap(a, b, level=1.5)
-
-
-def test_spread_matches_the_t_formulas():
-    from scipy import stats
-
-    x = np.array([74.9, 75.2, 75.0, 75.4, 74.8])
-    s = spread(x)
-    t = stats.t.ppf(0.975, 4)
-    assert s["mean"] == pytest.approx(x.mean()) and s["std"] == pytest.approx(x.std(ddof=1))
-    assert s["mean_high"] - s["mean"] == pytest.approx(t * x.std(ddof=1) / np.sqrt(5))
-    assert s["pred_high"] - s["mean"] == pytest.approx(t * x.std(ddof=1) * np.sqrt(1.2))
-    assert within(75.5, s) and not within(76.36, s)
-    assert s["min"] == 74.8 and s["max"] == 75.4 and s["n"] == 5
-    with pytest.raises(ValueError, match="two finite"):
-        spread([75.0])
 
 
 # --- the real subset -----------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""The authors' MLP head; the seed spread and the choice of C (small, synthetic problems)."""
+"""The authors' MLP head (small, synthetic problems)."""
 
 import numpy as np
 import pytest
 import torch
 
-from rdsc import choose_c, seeds
 from rdsc.features import FeatureArray
 from rdsc.mlp_head import MLPClassifier, MLPHead
 
@@ -71,112 +70,3 @@ def test_mlp_small_sets_and_bad_arguments():
         m.decision_function(X[:, :5])
     with pytest.raises(ValueError, match="NaN"):
         MLPClassifier(device="cpu").fit(np.full((4, 3), np.nan, np.float32), [0, 1, 0, 1])
-
-
-# --- the choice of C -------------------------------------------------------------------------
-
-
-def test_validation_split_is_balanced_and_disjoint():
-    labels = np.repeat(np.arange(5), 20)
-    fit, val = choose_c.validation_split(labels, 0.2, seed=4)
-    assert len(val) == 20 and np.bincount(labels[val]).tolist() == [4] * 5
-    assert len(fit) == 80 and not set(fit) & set(val)
-    for bad in (0, 1, -0.1):
-        with pytest.raises(ValueError):
-            choose_c.validation_split(labels, bad)
-
-
-def test_choose_C_keeps_the_best_validation_accuracy():
-    X, y = blobs(300, spread=3.0)
-    best, rows = choose_c.choose_C(X, y, [0.1, 1e-6, 0.01], fraction=0.25, device="cpu")
-    assert [r["C"] for r in rows] == [1e-6, 0.01, 0.1]
-    top = max(r["validation top-1 (%)"] for r in rows)
-    assert best == min(r["C"] for r in rows if r["validation top-1 (%)"] == top)
-    assert all(r["Newton steps"] >= 1 and r["fit s"] >= 0 for r in rows)
-    feats = FeatureArray(np.round(X * 100).astype(np.int16), 100)
-    best_f, rows_f = choose_c.choose_C(feats, y, [0.01], device="cpu")
-    assert best_f == 0.01 and len(rows_f) == 1
-    with pytest.raises(ValueError, match="empty"):
-        choose_c.choose_C(X, y, [])
-
-
-def test_choose_C_ties_go_to_the_smaller_C(monkeypatch):
-    monkeypatch.setattr(choose_c, "topk_accuracy", lambda *a, **k: {1: 0.5})  # every C alike
-    X, y = blobs(80)
-    assert choose_c.choose_C(X, y, [0.02, 0.005, 0.01], device="cpu")[0] == 0.005
-
-
-# --- the seed spread --------------------------------------------------------------------------
-
-
-def test_accuracy_over_seeds_extracts_each_seed_and_reuses_known(monkeypatch):
-    r = np.random.default_rng(0)
-    labels = np.arange(60) % 2
-    images = torch.as_tensor(r.integers(0, 100, (60, 3, 16, 16), dtype=np.uint8))
-    images[labels == 1] += 120  # brighter class: easy to tell apart
-    tr, te = slice(0, 40), slice(40, 60)
-    rows = seeds.accuracy_over_seeds(
-        "cifar10",
-        [1, 2],
-        16,
-        images[tr],
-        labels[tr],
-        images[te],
-        labels[te],
-        C=0.1,
-        device="cpu",
-        cache=None,
-        progress=False,
-    )
-    assert [row["seed"] for row in rows] == [1, 2]
-    assert all(row["top-1 (%)"] > 80 for row in rows)
-
-    def no_extraction(*args, **kwargs):
-        raise AssertionError("a known seed must not be extracted again")
-
-    from rdsc.features import extract
-    from rdsc.network import RandomDepthwiseSignNet
-
-    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5)
-    known = {
-        5: (extract(net, images[tr], progress=False), extract(net, images[te], progress=False))
-    }
-    monkeypatch.setattr(seeds, "extract", no_extraction)
-    again = seeds.accuracy_over_seeds(
-        "cifar10",
-        [5],
-        16,
-        images[tr],
-        labels[tr],
-        images[te],
-        labels[te],
-        C=0.1,
-        device="cpu",
-        known=known,
-    )
-    assert again[0]["seed"] == 5
-    with pytest.raises(ValueError, match="not k"):
-        seeds.accuracy_over_seeds(
-            "cifar10",
-            [5],
-            8,
-            images[tr],
-            labels[tr],
-            images[te],
-            labels[te],
-            device="cpu",
-            known=known,
-        )
-
-
-def test_against_paper_c_reuses_the_main_run_and_fits_the_rest(monkeypatch):
-    X, y = blobs(200, spread=3.0)
-    Xt, yt = blobs(100, seed=1, spread=3.0)
-    main = {1: 0.123}
-    out = choose_c.against_paper_c(X, y, Xt, yt, [0.005], 0.005, paper_c_topk=main, device="cpu")
-    assert out["best"] == 0.005 and out["test_best"] is main and out["test_paper"] is main
-    part = choose_c.against_paper_c(
-        X, y, Xt, yt, [1e-4, 0.005, 0.1], 0.005, n_images=120, paper_c_topk=main, device="cpu"
-    )
-    assert part["n_images"] == 120 and part["test_paper"] is not main  # refitted on the 120
-    assert set(part["test_best"]) == {1, 2, 3, 4}  # 4 classes: top-1..4

@@ -127,7 +127,7 @@ def test_bootstrap_interval_covers_mean_and_narrows_with_more_queries():
     assert lo <= m <= hi
     m2, lo2, hi2 = rt.bootstrap_interval(big)
     assert hi2 - lo2 < hi - lo
-    d, lo, hi = rt.paired_bootstrap(big + 0.1, big)
+    d, lo, hi = rt.paired_mean_difference(big + 0.1, big)
     assert d == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
 
 
