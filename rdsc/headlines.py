@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 from rdsc import book, record
-from rdsc.separation import (check_compared_at, growth_against_noise, growth_word,
+from rdsc.separation import (check_compared_at, growth_against_noise, growth_word, is_hard,
                              largest_k_against_pixels, margin_word, measured_hard,
                              range_words)
 
@@ -116,8 +116,9 @@ def margin(res: dict, brief: bool = False) -> str:
     saved before the chapter fitted them: the width's direction alone). Growth supports the
     claim only where it also beats every draw (two or more) of the noise control's growth
     over the same k (chapter 5: Gaussian noise of the same k grows too, with no
-    information in it), and every shuffle of the labels on the same features where those
-    fits are hard at both k; without the noise control, growth is *not shown*. ``brief``:
+    information in it), and every shuffle (two or more) of the labels on the same
+    features, whose fits must be hard at both k; without either control, growth is *not
+    shown*. ``brief``:
     the ratio to pixels and the growth, with the words the rule gave them."""
     parts, shorts, verdicts = [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
@@ -132,20 +133,29 @@ def margin(res: dict, brief: bool = False) -> str:
         if compared:
             c = compared[0]
             check_compared_at(c, top)
-            word = margin_word(c)
+            word = margin_word(c)  # "not comparable" where the fits are soft margins
             verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
                 word, "not shown"))
             text += (f" (ratio {c['ratio']:.2f} on the sample, "
                      f"{range_words(c, short=True)}: {word})")
             short = f"{name}: width x{c['ratio']:.2f} of pixels' ({word})"
+            if word == "not comparable":
+                short = f"{name}: widths not comparable (soft margins)"
+        elif not (is_hard(top) and is_hard(pixels)):
+            word = "not comparable"
+            verdicts.append("not shown")
+            text += " (soft margins: not comparable)"
         else:
             verdicts.append("supported" if word == "wider" else "contradicted")
             text += f" ({word}; direction only, no interval)"
         if noise:  # the control: what the same number of dimensions gives without content
             z = noise[0]["mean margin"]
-            text += (f"; Gaussian noise of that k: {z:.4f}, "
-                     + ("wider than" if z > top["mean margin"] else "narrower than")
-                     + " the features")
+            text += f"; Gaussian noise of that k: {z:.4f}, "
+            if measured_hard(noise[0]) and is_hard(top):
+                text += ("wider than" if z > top["mean margin"] else "narrower than") + \
+                    " the features"
+            else:
+                text += "not compared (soft margins)"
         growing = growth_word(compared[0]) if compared else None
         if growing is not None:  # the claim's second half: it grows with k
             c = compared[0]
@@ -178,17 +188,25 @@ def margin(res: dict, brief: bool = False) -> str:
                     shuffled = {int(r["dimension"]) for r in rows
                                 if r["space"] == "shuffled labels"
                                 and measured_hard(r)}
+                    compared_shuffles = False
                     if faster and {k_from, int(top["dimension"])} <= shuffled:
                         # the second control, where its fits are hard at both k
                         s = growth_against_noise(rows, k_from, control="shuffled labels")
                         per = s["noise draws"]
                         if len(per) > 1:
+                            compared_shuffles = True
                             faster = s["word"] == "faster"
                             text += (" and than shuffled labels" if faster else
                                      " but not than shuffled labels")
                             short += (" and than shuffled labels" if faster else
                                       " but not than shuffled labels")
                             text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
+                    if faster and not compared_shuffles:
+                        # growth counts only beyond both controls (the intro's rule)
+                        faster = False
+                        text += (", not compared with shuffled labels (fewer than two "
+                                 "shuffles with hard margins at both k)")
+                        short += ", no shuffled-label control"
                     verdicts.append("supported" if faster else "not shown")
             short += ")"
         elif compared and "growth" in compared[0]:  # measured, but no two hard k
@@ -233,13 +251,20 @@ def retrieval(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {short if brief else text}"
 
 
-def attack_verdict(hsj_share: float, transfer_low: float | None) -> str:
+def attack_verdict(hsj_share: float, transfer_low: float | None,
+                   n_images: int | None = None) -> str:
     """The black-box claim, by chapter 7's rules: ``supported`` when the label-only attack
-    fools at least half of the images within the paper's step, or the transferred FGSM step
-    costs more than random signs of its size (interval above 0); ``partly supported`` when
-    the label-only attack fools some; else ``not shown``. (A failed attack does not show the
-    network is robust: no ``contradicted`` here.)"""
-    if hsj_share >= 0.5 or (transfer_low is not None and transfer_low > 0):
+    fools at least half of the images within the paper's step (over ``n_images`` attacked
+    images: the 95% Clopper-Pearson interval of the share lies at or above one half), or
+    the transferred FGSM step costs more than random signs of its size (interval above
+    0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
+    failed attack does not show the network is robust: no ``contradicted`` here.)"""
+    if n_images is not None:
+        from rdsc.intervals import binomial_interval
+        low = binomial_interval(round(hsj_share * n_images), n_images)[0]
+    else:  # results saved before the count was passed: the share itself
+        low = hsj_share
+    if low >= 0.5 or (transfer_low is not None and transfer_low > 0):
         return "supported"
     return "partly supported" if hsj_share > 0 else "not shown"
 
@@ -253,7 +278,9 @@ def attack(res: dict, brief: bool = False) -> str:
     linf = res["minimal_perturbations"][f"{name} | hsj-linf"]["linf"]
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
     beyond = res.get("transfer_beyond_random_signs", {}).get(name)
-    verdict = attack_verdict(fooled, beyond["low"] if beyond else None)
+    verdict = attack_verdict(fooled, beyond["low"] if beyond else None, len(linf))
+    from rdsc.intervals import binomial_interval
+    low, high = binomial_interval(round(fooled * len(linf)), len(linf))
     control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "
                f"points [{100 * beyond['low']:+.1f}, {100 * beyond['high']:+.1f}])"
                if beyond else "")
@@ -265,7 +292,8 @@ def attack(res: dict, brief: bool = False) -> str:
             f"{row['target accuracy, clean (%)']:.1f}% -> "
             f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
             f"only) fools {round(fooled * len(linf))} of {len(linf)} images "
-            f"({100 * fooled:.0f}%) within L-inf {eps:g} (k = {res['k']:,})")
+            f"({100 * fooled:.0f}%, 95% interval {100 * low:.0f}% to {100 * high:.0f}%) "
+            f"within L-inf {eps:g} (k = {res['k']:,})")
 
 
 def background(res: dict, brief: bool = False) -> str:

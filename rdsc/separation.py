@@ -32,7 +32,13 @@ import torch
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
     """Integer values ``N x m`` in ``[0, n_levels)`` -> each row's CDF, ``N x n_levels``
     (float64)."""
-    values = torch.as_tensor(values).long()
+    values = torch.as_tensor(values)
+    if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+        # .long() would cut [0, 1] pixels to 0/1 and features in [-1, 1] to -1/0/1, and the
+        # range check below would pass them
+        raise ValueError(f"values must be integers (uint8 pixels, integer feature counts), "
+                         f"got {values.dtype}")
+    values = values.long()
     if values.numel() and (values.min() < 0 or values.max() >= n_levels):
         raise ValueError(f"values must lie in [0, {n_levels}), "
                          f"got [{values.min()}, {values.max()}]")
@@ -48,16 +54,25 @@ def wasserstein_matrix(cdfs: torch.Tensor, step: float) -> torch.Tensor:
 
 
 def pixel_distances(images: torch.Tensor) -> torch.Tensor:
-    """W1 between the pixel-value distributions (all channels, values in [0, 1]) of uint8 images."""
+    """W1 between the pixel-value distributions (all channels, values in [0, 1]) of uint8
+    images ``N x C x H x W``: ``N x N``."""
+    if torch.as_tensor(images).dtype != torch.uint8:
+        raise ValueError(f"pixel_distances needs uint8 images (0..255), got "
+                         f"{torch.as_tensor(images).dtype}: pass the images as loaded")
     return wasserstein_matrix(value_cdfs(images.reshape(len(images), -1), 256), 1 / 255)
 
 
 def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
     """W1 between the feature-value distributions (values in [-1, 1]) of images.
 
-    ``counts``: the engine's integer counts ``N x k`` (features times ``denominator``).
+    ``counts``: the engine's integer counts ``N x k`` (features times ``denominator``:
+    ``FeatureArray.counts``, not the float features).
     """
-    shifted = torch.as_tensor(np.asarray(counts, dtype=np.int64)) + denominator
+    counts = np.asarray(counts)
+    if not np.issubdtype(counts.dtype, np.integer):
+        raise ValueError(f"feature_distances needs the integer counts (FeatureArray.counts), "
+                         f"got {counts.dtype} values: float features would be cut to -1/0/1")
+    shifted = torch.as_tensor(counts.astype(np.int64)) + denominator
     return wasserstein_matrix(value_cdfs(shifted, 2 * denominator + 1), 1 / denominator)
 
 
@@ -68,6 +83,9 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     of an image with itself are left out.
     """
     labels = torch.as_tensor(labels)
+    if D.ndim != 2 or D.shape[0] != D.shape[1] or D.shape[0] != len(labels):
+        raise ValueError(f"need an N x N distance matrix and N labels, got {tuple(D.shape)} "
+                         f"and {len(labels)} labels")
     if index is None:
         index = torch.arange(len(labels))
     sub = D[index][:, index]
@@ -478,7 +496,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     (:func:`half_sample_margins`): the first ``k`` features against pixels
     (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``above 1``,
     ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``; ``soft half-sample
-    fits`` of ``half-sample fits``: how many were not hard margins), and the growth
+    fits`` of ``half-sample fits``: how many were not hard margins; with ``rows``, ``pixels
+    hard`` and ``features hard``: whether the fits on all images are), and the growth
     with k, the margin at ``k`` over that at :func:`smallest_separable_k` (``growth from
     k``, ``growth``, and ``growth median``, ``growth low``, ``growth high``, ``growth above
     1``, ``growth below 1``; NaN unless ``k`` and a smaller k of ``rows`` have hard
@@ -487,7 +506,7 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
     """
-    full, k_from = None, None
+    full, k_from, whole_hard = None, None, {}
     if rows is not None:
         rows = _sample_rows(rows)
         other_c = {r["C"] for r in rows if "C" in r and r["C"] != C}
@@ -501,6 +520,9 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             raise ValueError(f"rows have no margin for {missing}: pass this sample's "
                              "margin_rows, with k among their ks")
         k_from = smallest_separable_k(rows, k)
+        row_of = {(r["space"], r["dimension"]): r for r in rows}
+        whole_hard = {"pixels hard": is_hard(row_of[("pixels", images[0].numel())]),
+                      "features hard": is_hard(row_of[("features", k)])}
         full = [mean[("pixels", images[0].numel())], mean[("features", k)]]
         full += [] if k_from is None else [mean[("features", k_from)]]
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
@@ -517,7 +539,8 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             "growth from k": float("nan") if k_from is None else k_from,
             "growth": growth["ratio"],
             **{f"growth {key}": growth[key] for key in spread},
-            "soft half-sample fits": int((~hard).sum()), "half-sample fits": hard.size}
+            "soft half-sample fits": int((~hard).sum()), "half-sample fits": hard.size,
+            **whole_hard}
 
 
 def draws_words(comparison: dict) -> str:
@@ -550,11 +573,26 @@ def range_words(comparison: dict, prefix: str = "", short: bool = False) -> str:
             f"{high:.2f})")
 
 
+def soft_comparison(comparison: dict) -> bool:
+    """Whether a :func:`margin_comparison` rests on soft margins: the fit on all images of
+    the pixels or of the features is not a hard margin, or fewer than
+    :data:`HALF_SAMPLE_SHARE` of the half-sample fits are. A soft margin's ``1/|w|`` also
+    measures the training errors the fit accepts (it moves with C), so two of them do not
+    compare. Results saved before these counts: not known, False."""
+    if comparison.get("pixels hard") is False or comparison.get("features hard") is False:
+        return True
+    soft, fits = comparison.get("soft half-sample fits"), comparison.get("half-sample fits")
+    return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
+
+
 def margin_word(comparison: dict) -> str:
     """What a :func:`margin_comparison` says: ``wider`` (features over pixels above 1 on all
     images and on at least :data:`HALF_SAMPLE_SHARE` of the half-samples), ``narrower``
-    (below 1 on all images and on that share), or ``undecided``. Results saved before the
-    counts: on every draw (``low`` > 1, ``high`` < 1)."""
+    (below 1 on all images and on that share), ``undecided``, or ``not comparable`` where
+    the fits are soft margins (:func:`soft_comparison`). Results saved before the counts:
+    on every draw (``low`` > 1, ``high`` < 1)."""
+    if soft_comparison(comparison):
+        return "not comparable"
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
     n = comparison.get("half-samples")
     if n and comparison.get("above 1") is not None:
@@ -612,11 +650,16 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     rows = _records(margins)
     top, pixels, vs = largest_k_against_pixels(rows)
     check_compared_at(comparison, top)
-    if comparison is None:
+    if comparison is None and not (is_hard(top) and is_hard(pixels)):
+        vs = "not comparable (soft margins; no half-samples were fitted)"
+    elif comparison is None:
         vs += " on the features (the direction alone: no half-samples were fitted)"
     else:
         vs = {"wider": "wider on the features", "narrower": "narrower on the features",
-              "undecided": "undecided between the two"}[margin_word(comparison)]
+              "undecided": "undecided between the two",
+              "not comparable": "not comparable, for soft margins also measure the "
+              "training errors they accept (a smaller C or fewer images gives hard ones)"
+              }[margin_word(comparison)]
         vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
                f"{range_words(comparison)}")
         if "pixels widen" in comparison:
@@ -814,10 +857,17 @@ def shuffled_reading(margins) -> str:
     m, low, high = top["mean margin"], min(draws), max(draws)
     where = (f"{m:.4f} with the true labels against {low:.4f} to {high:.4f} with the "
              f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
-    if m > high:
-        text += (f" The margin is wider with the true labels: {where}, so part of the "
-                 "margin is the classes' structure, beyond what the features' dimensions "
-                 "give any labelling.")
+    # the true labels against n shuffles is a permutation test whose smallest p is 1/(n+1)
+    p_best = 1 / (len(draws) + 1)
+    if m > high and p_best <= 0.05:
+        text += (f" The margin is wider with the true labels: {where} (p = {p_best:.2f}, "
+                 "a permutation test), so part of the margin is the classes' structure, "
+                 "beyond what the features' dimensions give any labelling.")
+    elif m > high:
+        text += (f" The margin is wider with the true labels: {where}. With "
+                 f"{len(draws)} shuffles even chance ranks the true labels first with "
+                 f"probability {p_best:.2f}: an indication that the classes' structure adds "
+                 f"to the margin, not a test (p < 0.05 needs at least 19 shuffles).")
     elif m < low:
         text += (f" The margin is narrower with the true labels: {where}: the classes "
                  "are harder to split than a random labelling.")

@@ -127,6 +127,15 @@ def test_ratio_and_margin_rows_cover_every_space():
     alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                               rows=marked)
     assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
+    # the fits on all images say whether the width compares (probe J1: soft fits read wider
+    # at one C and narrower at another)
+    assert alone["pixels hard"] is True and alone["features hard"] is True
+    marked[0]["hard"] = False
+    soft = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
+                             rows=marked)
+    assert soft["pixels hard"] is False
+    from rdsc.separation import margin_word
+    assert margin_word(soft) == "not comparable" and margin_word(alone) != "not comparable"
 
 
 def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
@@ -556,6 +565,10 @@ def test_shuffled_labels_keep_the_features_and_the_class_counts():
     assert "the same features give a hard margin from k = 64 on, the true labels from " \
            "k = 4 on" in said
     assert "The margin is wider with the true labels" in said  # the class features
+    # a few shuffles rank the true labels first by chance often: an indication, not a test
+    n = len(rows[1]["draw margins"])
+    assert n < 19 and f"probability {1 / (n + 1):.2f}: an indication" in said
+    assert "so part of the margin is the classes' structure" not in said
     true[2]["mean margin"] = min(rows[1]["draw margins"]) / 2  # pretend: narrower
     assert "narrower with the true labels" in shuffled_reading(true + rows)
     true[2]["mean margin"] = float(np.mean(rows[1]["draw margins"]))
@@ -586,3 +599,22 @@ def test_growth_start_reads_numpy_bools_and_refuses_unmeasured_flags():
     assert not measured_hard({})  # saved before the flag: does not count
     from rdsc.separation import is_hard  # a NaN flag (a DataFrame gap) falls back too
     assert not is_hard({"hard": float("nan"), "train accuracy": 0.9})
+
+
+def test_distances_refuse_values_they_would_cut_to_integers():
+    # probe J2/J3: [0, 1] pixels became 0/1 and float features -1/0/1 (ratios 1.010 and
+    # 1.016 instead of 1.095 and 1.064); 50 labels for 100 images used the first 50 rows
+    from rdsc.separation import feature_distances, pixel_distances, separation_ratio
+    images = torch.randint(0, 256, (6, 3, 4, 4), generator=torch.Generator().manual_seed(0),
+                           dtype=torch.uint8)
+    D = pixel_distances(images)
+    with pytest.raises(ValueError, match="uint8"):
+        pixel_distances(images.float() / 255)
+    counts = np.random.default_rng(0).integers(-9, 10, (6, 5)).astype(np.int16)
+    assert feature_distances(counts, 9).shape == (6, 6)
+    with pytest.raises(ValueError, match="integer counts"):
+        feature_distances(counts / 9, 9)
+    labels = np.arange(6) % 2
+    assert separation_ratio(D, labels) > 0
+    with pytest.raises(ValueError, match="N x N distance matrix and N labels"):
+        separation_ratio(D, labels[:4])
