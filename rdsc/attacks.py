@@ -368,7 +368,9 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     found = torch.zeros(len(images), dtype=torch.bool)
     for a in torch.linspace(0, 1, steps + 1)[1:]:
         blend = (1 - a) * images + a * start
-        adv = torch.as_tensor(predict(model, blend)) != labels
+        # one batch of all images: a tracker counts a call shaped like the originals as one
+        # query each, and would let smaller batches through uncounted
+        adv = torch.as_tensor(predict(model, blend, batch_size=max(1, len(blend)))) != labels
         new = adv & ~found
         best[new], found = blend[new], found | adv
         if found.all():
@@ -385,7 +387,9 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     images themselves) and runs until its queries reach ``budget``; the result
     keeps the closest adversarial images found. The blends tried for the start count
     as queries; the pool's predictions (one per pool image, shared by all attacked
-    images) do not.
+    images) do not. ``images`` (uint8 or floats in [0, 1], ``N x C x H x W``) must be ones
+    the model classifies right (``labels``: ``N`` class indices): an image already wrong is
+    "fooled" at distance 0, so such images are refused.
     """
     if attack not in DECISION_ATTACKS:
         raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
@@ -396,6 +400,11 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     y = torch.as_tensor(np.asarray(labels))
     if len(x) != len(y):
         raise ValueError(f"{len(x)} images but {len(y)} labels")
+    wrong = int((torch.as_tensor(predict(model, x)) != y).sum())  # not counted as queries
+    if wrong:
+        raise ValueError(f"{wrong} of {len(x)} images are already misclassified (or their "
+                         "labels are not the model's class indices 0..M-1): an attack "
+                         "'fools' them at distance 0. Attack only images the model gets right")
     torch.manual_seed(seed)
     tracker = QueryTracker(model, x, y, budget)
     start = time.perf_counter()
@@ -467,7 +476,8 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
         holdout: optional ``(images, oracle_labels)`` to report agreement after each round.
 
     Returns ``(substitute, history)``; history holds per round the training-set size,
-    the oracle queries so far and the holdout agreement.
+    the oracle queries so far, the holdout agreement and its chance level
+    (:func:`chance_agreement`).
     """
     if rounds < 1 or epochs < 1:
         raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
@@ -482,8 +492,9 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
                 seed=seed + r, device=device, progress=progress)
         row = {"round": r, "train_size": len(x), "oracle_queries": queries}
         if holdout is not None:
-            row["holdout_agreement"] = float((predict(substitute, holdout[0])
-                                              == np.asarray(holdout[1])).mean())
+            guessed, told = predict(substitute, holdout[0]), np.asarray(holdout[1])
+            row["holdout_agreement"] = float((guessed == told).mean())
+            row["holdout_chance"] = chance_agreement(told, guessed, n_classes)
         history.append(row)
         if r < rounds - 1:
             new = jacobian_augmentation(substitute, x, y, step)
@@ -590,6 +601,7 @@ def transfer_summary(t: TransferResult) -> dict:
     return {"oracle queries": last["oracle_queries"],  # NaN: trained without a holdout
             "substitute agrees with target (%)": 100 * last.get("holdout_agreement",
                                                                 float("nan")),
+            "agreement by chance (%)": 100 * last.get("holdout_chance", float("nan")),
             **{f"target accuracy, {kind} (%)": 100 * t.accuracy(kind) for kind in t.correct},
             **{f"substitute accuracy, {kind} (%)": 100 * a
                for kind, a in t.substitute_accuracy.items()},
@@ -674,16 +686,37 @@ def difficulty_reading(d: dict, target: str = "the random network",
     return said + f": not distinguishable between {target} and {reference} at this size"
 
 
-def agreement_above_chance(agreement: float, n_images: int, n_classes: int = 10) -> bool:
-    """Whether a substitute agrees with its target on more held-out images than guessing
-    one of ``n_classes`` would (one-sided binomial test at 5%). A substitute at chance
-    does not aim the transferred step, so it cannot show that the attack fails."""
+def chance_agreement(target_labels, substitute_labels, n_classes: int) -> float:
+    """How often two predictors agree by chance with these label frequencies (``N`` labels
+    each): ``sum_c p_target(c) * p_substitute(c)``. A substitute that answers one class
+    agrees with its target at that class's share, well above ``1 / n_classes`` when the
+    target favours it too."""
+    a, b = np.asarray(target_labels), np.asarray(substitute_labels)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"need two equally long 1-D label arrays, got {a.shape}, {b.shape}")
+    pa = np.bincount(a, minlength=n_classes) / len(a)
+    pb = np.bincount(b, minlength=n_classes) / len(b)
+    return float(pa @ pb)
+
+
+def agreement_above_chance(agreement: float, n_images: int, n_classes: int = 10,
+                           chance: float | None = None) -> bool:
+    """Whether a substitute agrees with its target on more held-out images than chance
+    (one-sided binomial test at 5%): ``chance`` is :func:`chance_agreement` of their
+    answers where known, else guessing one of ``n_classes`` (``1 / n_classes``). A
+    substitute at chance does not aim the transferred step, so it cannot show that the
+    attack fails."""
     from scipy.stats import binomtest
     if n_images < 1 or not 0 <= agreement <= 1:
         raise ValueError(f"need an agreement in [0, 1] over at least one image, got "
                          f"{agreement!r} over {n_images!r}")
+    level = 1 / n_classes if chance is None or not np.isfinite(chance) else chance
+    if not 0 <= level <= 1:
+        raise ValueError(f"chance must be in [0, 1], got {chance!r}")
+    if level >= 1:
+        return False
     hits = round(agreement * n_images)
-    return bool(binomtest(hits, n_images, 1 / n_classes, alternative="greater").pvalue < 0.05)
+    return bool(binomtest(hits, n_images, level, alternative="greater").pvalue < 0.05)
 
 
 def agreement_trend(name: str, agreement) -> str:

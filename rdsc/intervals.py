@@ -4,6 +4,7 @@
   (``correct_a``, ``correct_b``: one boolean per image, shape ``N``). The images are
   resampled with replacement and both verdicts of an image travel together, so the
   interval of ``acc(a) - acc(b)`` reflects only the images on which the two differ.
+* :func:`binomial_interval`: a share of ``n`` images (Clopper-Pearson).
 * :func:`spread`: one accuracy per random draw (e.g. per network seed, shape ``n``):
   mean, standard deviation, a t-interval for the mean and a t-prediction interval for
   *one more* draw, the interval a single published number from another draw should
@@ -31,7 +32,14 @@ def paired_bootstrap(
     Returns ``{"difference", "low", "high", "level", "n", "acc_a", "acc_b", "only_a",
     "only_b"}``: accuracies as fractions; ``only_a`` counts images right under a only.
     """
-    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    a, b = np.asarray(correct_a), np.asarray(correct_b)
+    for v in (a, b):  # class predictions would read as "right" wherever nonzero
+        if v.dtype != bool and not np.isin(v, (0, 1)).all():
+            raise ValueError("need right/wrong verdicts (bool or 0/1) per image, e.g. "
+                             "predictions == labels; got other values")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot:
+        raise ValueError(f"n_boot must be a whole number, got {n_boot!r}")
+    a, b = a.astype(bool), b.astype(bool)
     if a.ndim != 1 or a.shape != b.shape or len(a) == 0:
         raise ValueError(
             f"need two equally long, non-empty 1-d verdicts, got {a.shape} and {b.shape}"
@@ -58,6 +66,16 @@ def paired_bootstrap(
         "only_a": int((a & ~b).sum()),
         "only_b": int((b & ~a).sum()),
     }
+
+
+def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a share ``successes / n`` (exact, conservative): the
+    shares of images an attack fools, for instance, over a few dozen images."""
+    from scipy.stats import binomtest
+    if isinstance(n, bool) or int(n) != n or n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
+    ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def spread(values, level: float = 0.95) -> dict:

@@ -114,6 +114,9 @@ def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversar
         attacks.decision_attack(model, x, y, "hsj-l2", budget=0)
     with pytest.raises(ValueError, match="attack must be one of"):
         attacks.decision_attack(model, x, y, "pgd", budget=10)
+    # probe J5: images already misclassified (or labels off by one) were "fooled" at 0
+    with pytest.raises(ValueError, match="already misclassified"):
+        attacks.decision_attack(model, x, 1 - y, "hsj-l2", budget=10, pool=pool)
 
 
 def test_starting_points_are_adversarial_or_a_clear_error():
@@ -323,6 +326,18 @@ def test_agreement_above_chance_is_a_one_sided_binomial_test():
     assert agreement_above_chance(0.12, 5000)         # the same share over many images
     with pytest.raises(ValueError, match="agreement in"):
         agreement_above_chance(12.0, 100)             # a percentage, not a share
+    # reader review: a substitute that answers one class agrees at that class's share; its
+    # chance is sum_c p_target(c) p_substitute(c), not 1 / M
+    from rdsc.attacks import chance_agreement
+    target = np.array([0] * 18 + list(range(1, 10)) * 9)        # 18% class 0
+    constant = np.zeros_like(target)
+    assert chance_agreement(target, constant, 10) == pytest.approx(18 / 99)
+    agree = float((target == constant).mean())
+    assert agreement_above_chance(agree, len(target))         # against 1/10: "aimed"
+    assert not agreement_above_chance(agree, len(target), 10,
+                                      chance_agreement(target, constant, 10))
+    assert agreement_above_chance(0.5, 99, 10, chance_agreement(target, constant, 10))
+    assert not agreement_above_chance(1.0, 99, 10, 1.0)     # a constant pair: no test
 
 
 def test_agreement_trend_says_rose_fell_or_stayed():
@@ -459,16 +474,18 @@ def test_transfer_summary_reads_the_last_round():
     t = attacks.TransferResult(
         correct={"clean": np.array([1, 1, 0, 1]), "FGSM transfer": np.array([0, 1, 0, 0])},
         history=[{"round": 0, "oracle_queries": 10, "holdout_agreement": 0.4},
-                 {"round": 1, "oracle_queries": 20, "holdout_agreement": 0.55}],
+                 {"round": 1, "oracle_queries": 20, "holdout_agreement": 0.55,
+                  "holdout_chance": 0.12}],
         substitute_accuracy={"clean": 0.5}, seconds=3.0)
     summary = attacks.transfer_summary(t)
     assert list(summary) == ["oracle queries", "substitute agrees with target (%)",
-                             "target accuracy, clean (%)",
+                             "agreement by chance (%)", "target accuracy, clean (%)",
                              "target accuracy, FGSM transfer (%)",
                              "substitute accuracy, clean (%)", "seconds"]
     assert summary == pytest.approx({
         "oracle queries": 20, "substitute agrees with target (%)": 55.0,
-        "target accuracy, clean (%)": 75.0, "target accuracy, FGSM transfer (%)": 25.0,
+        "agreement by chance (%)": 12.0, "target accuracy, clean (%)": 75.0,
+        "target accuracy, FGSM transfer (%)": 25.0,
         "substitute accuracy, clean (%)": 50.0, "seconds": 3.0})
     # trained without a holdout (it is optional): no agreement to report, not a KeyError
     t.history = [{"round": 0, "oracle_queries": 10}]
@@ -476,3 +493,22 @@ def test_transfer_summary_reads_the_last_round():
     t.history = []
     with pytest.raises(ValueError, match="no substitute rounds"):
         attacks.transfer_summary(t)
+
+
+def test_the_start_search_counts_its_queries_above_500_images():
+    # probe J6: predict() split the blends into batches of 500, which the tracker let
+    # through uncounted: about 30 answers per image under a budget of 5
+    class Counting(nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model, self.rows = model, 0
+
+        def forward(self, x):
+            self.rows += len(x)
+            return self.model(x)
+    model = Counting(LinearTwoClass())
+    x, y = near_centre(model.model, n=600)
+    pool = torch.rand(40, 1, 4, 4, generator=torch.Generator().manual_seed(3))
+    r = attacks.decision_attack(model, x, y, "hsj-l2", budget=5, pool=pool)
+    # the budget's queries, the check that the images are right, and the pool's predictions
+    assert r.queries <= 5 and model.rows <= 5 * 600 + 600 + 40

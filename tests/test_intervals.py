@@ -34,3 +34,13 @@ def test_spread_matches_the_t_formulas():
     assert s["min"] == 74.8 and s["max"] == 75.4 and s["n"] == 5
     with pytest.raises(ValueError, match="two finite"):
         spread([75.0])
+
+
+def test_paired_bootstrap_refuses_predictions_for_verdicts():
+    # probe J10: class predictions 0..9 read as "right" wherever nonzero (the sign flipped)
+    predictions = np.array([0, 3, 3, 9, 1, 2])
+    with pytest.raises(ValueError, match="right/wrong verdicts"):
+        paired_bootstrap(predictions, predictions[::-1])
+    with pytest.raises(ValueError, match="whole number"):
+        paired_bootstrap(np.ones(4, bool), np.zeros(4, bool), n_boot=2.9)
+    assert paired_bootstrap(np.array([1, 0, 1, 1]), np.array([0, 0, 1, 1]))["only_a"] == 1
