@@ -309,6 +309,8 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
     if labels is not None:
         labels = np.asarray(labels, dtype=np.int64)
         write_atomically(files["labels"], lambda f: np.save(f, labels))
+    else:  # labels of an earlier run beside these features would be taken for theirs
+        files["labels"].unlink(missing_ok=True)
     _write_json(files["meta"], record)
 
 
@@ -383,8 +385,23 @@ def load_features(path, mmap: bool = True):
             f": it gives the denominator (feature = count / denominator). Copy {files['meta'].name}"
             f" from where {path.name} was written into {files['meta'].parent}, beside it (or save"
             " the features count / denominator as float32 yourself)")
-    denominator = record["denominator"] if record.get("dtype") == "counts" else 1
+    counts = record.get("dtype") == "counts"
+    if counts and not np.issubdtype(array.dtype, np.integer):
+        # a float array saved over the counts: dividing it again would shrink every feature
+        raise ValueError(f"{path} holds {array.dtype} values, but its record {files['meta']} "
+                         "says integer counts: the file was replaced after it was written. "
+                         f"Delete {files['meta'].name} if {path.name} holds finished features, "
+                         "or write it again with write_features")
+    if "shape" in record and tuple(record["shape"]) != array.shape:
+        raise ValueError(f"{path} holds {array.shape[0]:,} x {array.shape[1]:,} values, but "
+                         f"its record {files['meta'].name} says {tuple(record['shape'])}: the "
+                         "file was replaced after it was written; write it again")
+    denominator = record["denominator"] if counts else 1
     labels = _load_npy(files["labels"], False) if files["labels"].is_file() else None
+    if labels is not None and len(labels) != len(array):
+        raise ValueError(f"{files['labels']} holds {len(labels):,} labels for {len(array):,} "
+                         "feature rows: they are not these features' (an earlier run's?). "
+                         "Delete it, or write the features again with their labels")
     return features.FeatureArray(array, denominator), labels, record
 
 

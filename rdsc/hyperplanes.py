@@ -55,6 +55,14 @@ def log10_n_cells(n_hyperplanes: int, dim: int) -> float:
     return math.log10(n_cells(n_hyperplanes, dim))  # math.log10 takes integers of any size
 
 
+def _check_planes(weights: torch.Tensor, biases: torch.Tensor) -> None:
+    """One bias per hyperplane: ``zip`` would drop the hyperplanes past the last bias, and
+    a single bias would be broadcast to all of them."""
+    if torch.as_tensor(biases).ndim != 1 or len(biases) != len(weights):
+        raise ValueError(f"need one bias per hyperplane: {len(weights)} weights, biases of "
+                         f"shape {tuple(torch.as_tensor(biases).shape)}")
+
+
 def occupied_cells(patches: torch.Tensor, weights: torch.Tensor, biases: torch.Tensor,
                    chunk: int = 100_000) -> int:
     """How many distinct cells of the hyperplanes ``(weights[i], biases[i])`` hold patches.
@@ -63,6 +71,7 @@ def occupied_cells(patches: torch.Tensor, weights: torch.Tensor, biases: torch.T
     ``biases``: ``k``. A cell is identified by its ``k`` signs.
     """
     import numpy as np
+    _check_planes(weights, biases)
     flat = patches.reshape(-1, patches.shape[-1]).double()
     w, b = weights.reshape(len(weights), -1).double().T, biases.double()
     codes = []
@@ -80,6 +89,7 @@ def counted_features(patches: torch.Tensor, weights: torch.Tensor,
     ``patches``: ``N x P x d``; ``weights``: ``k x ...`` (``d`` elements each); ``biases``:
     ``k``. Equal to the first layer's features (``L = 0``) when the identity holds.
     """
+    _check_planes(weights, biases)
     return torch.stack([fraction_feature(patches, w, float(b))
                         for w, b in zip(weights, biases)], dim=1)
 
@@ -88,6 +98,7 @@ def patches_on_hyperplanes(patches: torch.Tensor, weights: torch.Tensor,
                            biases: torch.Tensor) -> int:
     """How many (patch, hyperplane) pairs have the patch exactly on the hyperplane: where
     ``sign`` gives 0 and a patch counts for neither side."""
+    _check_planes(weights, biases)
     return int(sum(int(side_counts(patches, w, float(b))["on"].sum())
                    for w, b in zip(weights, biases)))
 

@@ -45,7 +45,13 @@ def accuracy_over_seeds(
 
     Returns one row per seed: ``{"seed", "top-1 (%)", "top-2 (%)", "extract s", "fit s"}``.
     """
+    from rdsc.book import seed_list
+    seeds = seed_list("seeds", list(seeds))  # a repeated seed would narrow the interval
     known, name = known or {}, name or f"{dataset}-seeds"
+    for seed, (train_f, test_f) in known.items():
+        if len(train_f) != len(train_images) or len(test_f) != len(test_images):
+            raise ValueError(f"known[{seed}] holds features of {len(train_f)} / {len(test_f)} "
+                             f"images, not of these {len(train_images)} / {len(test_images)}")
     rows = []
     for seed in seeds:
         start = time.perf_counter()

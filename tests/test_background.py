@@ -355,7 +355,7 @@ def test_the_retrieval_advantage_rests_on_the_ring_alone():
     assert bg.advantage_verdict((0.02, 0.01, 0.03), 0.05).startswith("supported")
     assert bg.advantage_verdict((0.02, 0.01, 0.03), -0.01) == "partly supported"
     assert bg.advantage_verdict((0.0, -0.02, 0.02), 0.05) == "partly supported"
-    assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not supported by this run"
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not shown by this run"
 
 
 def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
@@ -392,7 +392,20 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert not shown and rows[1]["measure"] == "no prediction changed"
     assert bg.pitfall_verdict([True, True]) == "confirmed on every dataset run"
     assert bg.pitfall_verdict([True, False]) == "confirmed on some datasets only"
-    assert bg.pitfall_verdict([False]) == "not confirmed by this run"
+    assert bg.pitfall_verdict([False]) == "not shown by this run"
+    # reader review: a swapped half image moves any classifier; say whether the random
+    # network is moved more than the trained CNN
+    assert bg.pitfall_verdict([True, True], [False, False]) == (
+        "confirmed on every dataset run, but no more than the trained CNN's (a swapped "
+        "ring moves a trained network as much)")
+    assert bg.pitfall_verdict([True, False], [True, False]) == (
+        "confirmed on some datasets only, beyond the trained CNN's cost")
+    assert bg.pitfall_verdict([True, True], [True, False]).endswith("on 1 of 2")
+    assert bg.cost_beyond_cnn(effects((0.1, 0.05, 0.15), (0.3, 0.2, 0.4)), cnn) is False
+    assert bg.cost_beyond_cnn(effects((0.3, 0.25, 0.35), (0.3, 0.2, 0.4)), cnn) is True
+    assert bg.cost_beyond_cnn({}, {}, versus_cnn=(0.05, 0.01, 0.09)) is True
+    with pytest.raises(ValueError, match="one flag per dataset"):
+        bg.pitfall_verdict([True, True], [True])
     with pytest.raises(ValueError, match="got none"):  # all([]) once read as "confirmed"
         bg.pitfall_verdict([])
 
@@ -463,7 +476,12 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     assert rows[2]["measure"] == "partial r = 0.080 [0.050, 0.110]"
     reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), 0.05, True)
     assert reading.startswith("In this run greying the ring lowers the random network's "
-                              "precision and the ring's colours explain")
+                              "precision, so the outer ring")
+    # the partial correlation holds the category fixed: it shows the features react to the
+    # ring's colour, not that the ring finds same-category images
+    partial_only = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), 0.05, False)
+    assert "so the features react to the ring's colour" in partial_only
+    assert "retrieve" not in partial_only
     assert reading.endswith("misleads the classifier in the composites above.")
     only_colour = bg.advantage_reading((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), -0.02, False)
     assert only_colour.startswith("In this run only removing colour")

@@ -176,6 +176,28 @@ def test_counts_without_their_record_are_refused(tmp_path):
     assert load_features(tmp_path / "plain.npy")[2] == {}
 
 
+def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(tmp_path):
+    # probe J7: a rewrite without labels kept the old FILE.labels.npy, returned unchecked
+    net = RandomDepthwiseSignNet(8)
+    write_features(net, pixels(6), tmp_path / "f.npy", labels=np.arange(6) % 2)
+    write_features(net, pixels(6, seed=1), tmp_path / "f.npy", overwrite=True)
+    assert load_features(tmp_path / "f.npy")[1] is None
+    write_features(net, pixels(6), tmp_path / "g.npy", labels=np.arange(6) % 2)
+    np.save(tmp_path / "g.labels.npy", np.arange(5))  # labels of another file copied in
+    with pytest.raises(ValueError, match="5 labels for 6 feature rows"):
+        load_features(tmp_path / "g.npy")
+    # probe J8: float features saved over counts were divided by the denominator again
+    write_features(net, pixels(6), tmp_path / "h.npy", dtype="counts")
+    feats = load_features(tmp_path / "h.npy")[0][:]
+    np.save(tmp_path / "h.npy", feats)
+    with pytest.raises(ValueError, match="says integer counts"):
+        load_features(tmp_path / "h.npy")
+    write_features(net, pixels(6), tmp_path / "i.npy")
+    np.save(tmp_path / "i.npy", np.ones((4, 8), np.float32))
+    with pytest.raises(ValueError, match="says \\(6, 8\\)"):
+        load_features(tmp_path / "i.npy")
+
+
 @pytest.mark.parametrize("mmap", [True, False])
 def test_a_truncated_file_is_called_incomplete(tmp_path, mmap):
     write_features(RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy")

@@ -160,3 +160,15 @@ def test_auc_reading_sets_the_features_against_the_shuffled_labels():
     said = auc_reading(auc.max(), np.median(auc), shuffled_aucs(values, positive))
     assert said.startswith("the best single feature separates airplanes from frogs well (1.00)")
     assert "a typical feature is not" in said
+
+
+def test_one_bias_per_hyperplane():
+    # probe J9: zip dropped the hyperplanes past the last bias; one bias went to all
+    from rdsc.hyperplanes import counted_features, occupied_cells, patches_on_hyperplanes
+    patches = torch.rand(2, 9, 12, dtype=torch.float64)
+    weights, biases = torch.randn(6, 12, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+    assert counted_features(patches, weights, biases).shape == (2, 6)
+    for short in (biases[:3], biases[:1]):
+        for f in (counted_features, occupied_cells, patches_on_hyperplanes):
+            with pytest.raises(ValueError, match="one bias per hyperplane"):
+                f(patches, weights, short)

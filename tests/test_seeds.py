@@ -65,3 +65,16 @@ def test_accuracy_over_seeds_extracts_each_seed_and_reuses_known(monkeypatch):
             device="cpu",
             known=known,
         )
+
+
+def test_repeated_seeds_and_features_of_other_images_are_refused():
+    # probe J11: [1, 1, 1] gave three identical rows (a narrower interval); known features
+    # of other images were used because only k was checked
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    y = np.arange(8) % 2
+    with pytest.raises(ValueError, match="each once"):
+        seeds.accuracy_over_seeds("cifar10", [1, 1], 4, x, y, x, y, cache=False)
+    other = np.zeros((5, 4), np.float32)
+    with pytest.raises(ValueError, match="not of these 8 / 8"):
+        seeds.accuracy_over_seeds("cifar10", [1], 4, x, y, x, y, known={1: (other, other)},
+                                  cache=False)
