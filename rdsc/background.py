@@ -933,8 +933,22 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> s
     return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
 
 
+def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
+                       n_classes: int) -> bool:
+    """Whether a classifier's clean accuracy (mean over its networks, each predicting the
+    ``N`` images) is above guessing, ``1 / n_classes``: the lower end of its 95%
+    Clopper-Pearson interval over the ``N`` images lies above it. A reference at chance
+    (a CNN trained too briefly predicts one class) says nothing about what it is
+    compared with."""
+    from rdsc.intervals import binomial_interval
+    labels = np.asarray(labels)
+    accuracy = float(np.mean([np.mean(p["clean"] == labels) for p in predictions]))
+    return binomial_interval(round(accuracy * len(labels)), len(labels))[0] > 1 / n_classes
+
+
 def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
-                 versus_cnn: tuple | None = None) -> tuple[list[dict], bool]:
+                 versus_cnn: tuple | None = None, cnn_above_chance: bool = True
+                 ) -> tuple[list[dict], bool]:
     """The classification half of the claim on one dataset: the verdict table's rows and
     whether the pitfall is shown there.
 
@@ -946,7 +960,8 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
 
     ``versus_cnn``: :func:`cost_difference` of the random network's ring cost minus the
     CNN's, on the same images; without it the row reads the two intervals, which can only
-    say whether they are separated.
+    say whether they are separated. ``cnn_above_chance`` (:func:`clean_above_chance`):
+    False leaves the comparison out, for a CNN at chance is no reference.
     """
     e = random_net
     # the run's own chance level (0 for changed images already on the donor's class)
@@ -955,7 +970,10 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
         chance = 1 / (n_classes - 1)
     cost_shown = e["ring cost"][1] > 0
     capture_shown = e["ring capture"][1] > chance
-    if versus_cnn is not None:  # the paired interval of the difference decides
+    if not cnn_above_chance:
+        compare = "not compared: the trained CNN is at chance on clean images"
+        against = f"CNN: {interval_text(cnn['ring cost'])}"
+    elif versus_cnn is not None:  # the paired interval of the difference decides
         compare = ("larger than the CNN's" if versus_cnn[1] > 0 else
                    "smaller than the CNN's" if versus_cnn[2] < 0 else
                    "not distinguishable from the CNN's (the paired interval of the "
@@ -996,10 +1014,10 @@ def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None
     return bool(random_net["ring cost"][1] > cnn["ring cost"][2])
 
 
-def pitfall_verdict(shown: list[bool], beyond: list[bool] | None = None) -> str:
+def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) -> str:
     """The pitfall over the datasets run (one :func:`pitfall_rows` flag each), and, with
-    ``beyond`` (one :func:`cost_beyond_cnn` flag each), whether the datasets that show it
-    show it beyond the trained CNN."""
+    ``beyond`` (one :func:`cost_beyond_cnn` flag each; None where the CNN is at chance and
+    not compared), whether the datasets that show it show it beyond the trained CNN."""
     if len(shown) == 0:
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
     if not any(shown):
@@ -1010,7 +1028,9 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool] | None = None) -> str:
     if len(beyond) != len(shown):
         raise ValueError(f"beyond needs one flag per dataset, got {len(beyond)} for "
                          f"{len(shown)}")
-    more = [b for s_, b in zip(shown, beyond) if s_]
+    more = [b for s_, b in zip(shown, beyond) if s_ and b is not None]
+    if not more:
+        return said + ", not compared with the trained CNN (at chance on clean images)"
     if all(more):
         return said + ", beyond the trained CNN's cost"
     if not any(more):

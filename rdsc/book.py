@@ -70,6 +70,18 @@ def positive_number(name: str, value) -> float:
     return float(value)
 
 
+def number_between(name: str, value, low: float, high: float, what: str = "") -> float:
+    """``value`` as a float if it is a real number strictly between ``low`` and ``high``,
+    else a ``ValueError`` naming the parameter (``what``: what it means, for the message)."""
+    import math
+    import numbers
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not low < value < high):
+        raise ValueError(f"{name} must be a number between {low:g} and {high:g}"
+                         f"{f' ({what})' if what else ''}, got {value!r}")
+    return float(value)
+
+
 def seed_list(name: str, seeds) -> list[int]:
     """``seeds`` if it is a non-empty list of distinct seeds (whole numbers >= 0), else a
     ``ValueError``: a repeated seed would count one network twice in an interval."""
@@ -121,10 +133,23 @@ class Chapter:
         return self.splits[key]
 
     def summary(self, **more) -> str:
-        """One line for the set-up cell's output: profile, device, settings (and ``more``)."""
-        shown = ", ".join(f"{k}={v}" for k, v in {**self.cfg, **more}.items())
+        """The set-up cell's output: profile, device, seed, then the settings (and ``more``),
+        one line each where a setting is a table (``k: cifar10 16, corel 8``), else on
+        the first line."""
+        def plain(value):
+            if isinstance(value, dict):
+                return ", ".join(f"{k} {plain(v)}" for k, v in value.items())
+            if isinstance(value, (list, tuple)):
+                return "[" + ", ".join(plain(v) for v in value) + "]"
+            return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+                else str(value)
+        items = {**self.cfg, **more}
+        flat = ", ".join(f"{k}={plain(v)}" for k, v in items.items()
+                         if not isinstance(v, dict))
+        tables = "".join(f"\n  {k}: {plain(v)}" for k, v in items.items()
+                         if isinstance(v, dict))
         return f"profile {self.profile} on {self.device}" + (
-            f", seed {self.seed}" if self.seed is not None else "") + f": {shown}"
+            f", seed {self.seed}" if self.seed is not None else "") + f": {flat}{tables}"
 
 
 #: ``start``'s default: the chapter draws no global seed (it seeds its own generators)

@@ -123,12 +123,17 @@ def distinct_patches(patches: torch.Tensor, chunk: int = 500) -> int:
     merge patches that differ.
     """
     import numpy as np
+    # float32 holds j / 255 to about 1e-5 of a grey level; half-precision cannot tell them
+    atol = {torch.float64: 1e-6, torch.float32: 1e-3}.get(patches.dtype)
+    if atol is None:
+        raise ValueError(f"distinct_patches needs float32 or float64 patches (values j / 255), "
+                         f"got {patches.dtype}")
     flat = patches.reshape(-1, patches.shape[-1])
     parts = []
     for p in flat.split(chunk):
         scaled = p.double() * 255
         as_int = scaled.round()
-        if not torch.allclose(scaled, as_int, rtol=0, atol=1e-6) or (
+        if not torch.allclose(scaled, as_int, rtol=0, atol=atol) or (
                 len(p) and (as_int.min() < 0 or as_int.max() > 255)):
             raise ValueError("distinct_patches counts patches of 8-bit pixels scaled to "
                              "[0, 1] (values j / 255); these patches hold other values "

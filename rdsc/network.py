@@ -120,7 +120,11 @@ class RandomDepthwiseSignNet(nn.Module):
         first_padding: zero padding of the first convolution (the authors: 1, even for K=5).
         padding: zero padding of the depthwise convolutions (default ``(K-1)//2``, 'same').
         init: weight and bias distribution: ``normal`` N(0,1) (the paper), ``uniform``
-            U(-1,1), or ``rademacher`` (+-1).
+            U(-1,1), or ``rademacher`` (+-1). With ``rademacher`` on integer pixels some
+            first-layer pre-activations are exactly 0; this module's float forward (on
+            pixels / 255) turns them into tiny nonzero values of either sign, so its
+            features then differ from the exact ones at those ties, while
+            :func:`rdsc.features.extract`, which works in pixel units, gets them right.
 
     Each output feature is a mean of signs over the last ``h x w`` map, so it is an
     exact multiple of ``1/(h*w)`` in [-1, 1] (see :meth:`output_map_size`).

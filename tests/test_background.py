@@ -406,6 +406,16 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.cost_beyond_cnn({}, {}, versus_cnn=(0.05, 0.01, 0.09)) is True
     with pytest.raises(ValueError, match="one flag per dataset"):
         bg.pitfall_verdict([True, True], [True])
+    # reader review: a CNN at chance (one class predicted) is no reference
+    assert bg.pitfall_verdict([True], [None]).endswith(
+        "not compared with the trained CNN (at chance on clean images)")
+    labels = np.arange(100) % 10
+    constant = [{"clean": np.zeros(100, int)}]
+    assert not bg.clean_above_chance(constant, labels, 10)
+    assert bg.clean_above_chance([{"clean": labels.copy()}], labels, 10)
+    rows, _ = bg.pitfall_rows("cifar10", effects((0.1, 0.05, 0.15), (0.3, 0.2, 0.4)), cnn,
+                              n_classes=10, cnn_above_chance=False)
+    assert rows[3]["random network"].startswith("not compared: the trained CNN is at chance")
     with pytest.raises(ValueError, match="got none"):  # all([]) once read as "confirmed"
         bg.pitfall_verdict([])
 

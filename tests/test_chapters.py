@@ -75,7 +75,9 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("08_background", {"seeds": []}, "seeds: give at least one network seed, each once"),
     # no datasets died in pandas; a NaN hue turned the hue-rotated images black
     ("08_background", {"datasets": []}, "datasets must be a non-empty list of distinct"),
-    ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a finite number"),
+    ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a number between"),
+    ("08_background", {"hue_degrees": 360}, "less than a whole turn"),
+    ("08_background", {"fraction": "0.5"}, "fraction must be a number between 0 and 1"),
     # papermill's -p seed None failed after the whole dataset was decoded
     ("03_classification", {"seed": None}, "seed must be an integer of at least 0, got None"),
     # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_

@@ -172,3 +172,15 @@ def test_one_bias_per_hyperplane():
         for f in (counted_features, occupied_cells, patches_on_hyperplanes):
             with pytest.raises(ValueError, match="one bias per hyperplane"):
                 f(patches, weights, short)
+
+
+def test_distinct_patches_takes_float32_images_divided_by_255():
+    # probe J15: images.float() / 255 was refused with advice to do exactly that
+    from rdsc.hyperplanes import distinct_patches
+    pixels = torch.arange(256, dtype=torch.uint8).reshape(64, 4)
+    assert distinct_patches(pixels.float() / 255) == 64
+    assert distinct_patches(pixels.double() / 255) == 64
+    with pytest.raises(ValueError, match="other values"):
+        distinct_patches((pixels.float() / 255 - 0.5) / 0.25)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        distinct_patches(pixels.half() / 255)
