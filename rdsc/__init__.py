@@ -33,7 +33,8 @@ By chapter:
 4. :mod:`rdsc.baselines`: final layers, tables and verdicts; :mod:`rdsc.deepnets`: VGG16,
    ResNet18, DenseNet-40, random-weight and trained; :mod:`rdsc.unsupervised`: k-means
    features; :mod:`rdsc.peers`: scattering and random convolutional features.
-5. :mod:`rdsc.separation`: class-separation ratio and SVM margins, with their controls.
+5. :mod:`rdsc.separation`: class-separation ratio and SVM margins, with their controls;
+   :mod:`rdsc.separation_words`: what they show, in the chapter's words and verdicts.
 6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting;
    :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it).
 7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks.

@@ -24,9 +24,7 @@ import json
 from pathlib import Path
 
 from rdsc import book, record
-from rdsc.separation import (check_compared_at, growth_against_noise, growth_word, is_hard,
-                             largest_k_against_pixels, margin_word, measured_hard,
-                             range_words)
+from rdsc.separation_words import margin_claim
 
 
 def _pct(x: float) -> str:
@@ -112,108 +110,15 @@ def separation(res: dict, brief: bool = False) -> str:
 
 def margin(res: dict, brief: bool = False) -> str:
     """Chapter 5: mean SVM margin on the largest k against pixels, and its growth from the
-    smallest separating k, per dataset, judged on the sample and its half-samples (results
-    saved before the chapter fitted them: the width's direction alone). Growth supports the
-    claim only where it also beats every draw (two or more) of the noise control's growth
-    over the same k (chapter 5: Gaussian noise of the same k grows too, with no
-    information in it), and every shuffle (two or more) of the labels on the same
-    features, whose fits must be hard at both k; without either control, growth is *not
-    shown*. ``brief``:
-    the ratio to pixels and the growth, with the words the rule gave them."""
+    smallest separating k, per dataset, by the chapter's rule
+    (:func:`rdsc.separation_words.margin_claim`); ``brief``: the ratio to pixels and the
+    growth, with the words the rule gave them."""
     parts, shorts, verdicts = [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
-        top, pixels, word = largest_k_against_pixels(rows)
-        text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
-                f"{pixels['mean margin']:.4f} on pixels")
-        short = f"{name}: {word} than on pixels"
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
-        noise = [r for r in rows if r["space"] == "noise"
-                 and r["dimension"] == top["dimension"]]
-        if compared:
-            c = compared[0]
-            check_compared_at(c, top)
-            word = margin_word(c)  # "not comparable" where the fits are soft margins
-            verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
-                word, "not shown"))
-            text += (f" (ratio {c['ratio']:.2f} on the sample, "
-                     f"{range_words(c, short=True)}: {word})")
-            short = f"{name}: width x{c['ratio']:.2f} of pixels' ({word})"
-            if word == "not comparable":
-                short = f"{name}: widths not comparable (soft margins)"
-        elif not (is_hard(top) and is_hard(pixels)):
-            word = "not comparable"
-            verdicts.append("not shown")
-            text += " (soft margins: not comparable)"
-        else:
-            verdicts.append("supported" if word == "wider" else "contradicted")
-            text += f" ({word}; direction only, no interval)"
-        if noise:  # the control: what the same number of dimensions gives without content
-            z = noise[0]["mean margin"]
-            text += f"; Gaussian noise of that k: {z:.4f}, "
-            if measured_hard(noise[0]) and is_hard(top):
-                text += ("wider than" if z > top["mean margin"] else "narrower than") + \
-                    " the features"
-            else:
-                text += "not compared (soft margins)"
-        growing = growth_word(compared[0]) if compared else None
-        if growing is not None:  # the claim's second half: it grows with k
-            c = compared[0]
-            k_from = int(c["growth from k"])
-            text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
-                     f"{range_words(c, 'growth ', short=True)}: {growing}")
-            short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({growing}"
-            has_noise = {int(r["dimension"]) for r in rows
-                         if r["space"] == "noise" and measured_hard(r)}
-            if growing != "grows":
-                verdicts.append("contradicted" if growing == "shrinks" else "not shown")
-            elif not {k_from, int(top["dimension"])} <= has_noise:
-                # the rule: growth counts only beyond the control's, which is missing here
-                verdicts.append("not shown")
-                text += ", not compared with the noise control (none with hard margins saved)"
-                short += ", no noise control"
-            else:
-                g = growth_against_noise(rows, k_from)
-                draws = g["noise draws"]
-                if len(draws) < 2:  # one draw has no spread to be beyond
-                    verdicts.append("not shown")
-                    text += f", noise x{g['noise']:.2f} (one draw: no spread to compare)"
-                    short += ", one noise draw"
-                else:
-                    spread = f"draws x{min(draws):.2f} to x{max(draws):.2f}"
-                    faster = g["word"] == "faster"
-                    text += (f", faster than noise ({spread})" if faster else
-                             f", but no faster than noise ({spread})")
-                    short += ", faster than noise" if faster else ", no faster than noise"
-                    shuffled = {int(r["dimension"]) for r in rows
-                                if r["space"] == "shuffled labels"
-                                and measured_hard(r)}
-                    compared_shuffles = False
-                    if faster and {k_from, int(top["dimension"])} <= shuffled:
-                        # the second control, where its fits are hard at both k
-                        s = growth_against_noise(rows, k_from, control="shuffled labels")
-                        per = s["noise draws"]
-                        if len(per) > 1:
-                            compared_shuffles = True
-                            faster = s["word"] == "faster"
-                            text += (" and than shuffled labels" if faster else
-                                     " but not than shuffled labels")
-                            short += (" and than shuffled labels" if faster else
-                                      " but not than shuffled labels")
-                            text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
-                    if faster and not compared_shuffles:
-                        # growth counts only beyond both controls (the intro's rule)
-                        faster = False
-                        text += (", not compared with shuffled labels (fewer than two "
-                                 "shuffles with hard margins at both k)")
-                        short += ", no shuffled-label control"
-                    verdicts.append("supported" if faster else "not shown")
-            short += ")"
-        elif compared and "growth" in compared[0]:  # measured, but no two hard k
-            verdicts.append("not shown")
-            text += ("; growth with k not measured (fewer than two k with hard margins "
-                     "for the features and the noise)")
-            short += ", growth not measured"
+        said, text, short = margin_claim(name, rows, compared)
+        verdicts += said
         parts.append(text)
         shorts.append(short)
     return f"{overall(verdicts)}: " + (" | ".join(shorts) if brief else "; ".join(parts))

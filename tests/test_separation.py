@@ -1,4 +1,5 @@
-"""Separation ratio, exact Wasserstein distances on a grid, margins."""
+"""Separation ratio, exact Wasserstein distances on a grid, margins (rdsc.separation), and
+what the chapter says of them (rdsc.separation_words)."""
 import numpy as np
 import pytest
 import torch
@@ -7,8 +8,8 @@ from scipy.stats import wasserstein_distance
 from rdsc.classify import LinearSVM
 from rdsc.features import FeatureArray
 from rdsc.separation import (bootstrap_ratio, bootstrap_ratio_difference, feature_distances,
-                             pixel_distances, separation_ratio,
-                             svm_margins, unit_scale, value_cdfs)
+                             pixel_distances, separation_ratio, svm_margins, unit_scale,
+                             value_cdfs)
 
 
 def test_pixel_distances_equal_scipy_wasserstein():
@@ -134,7 +135,7 @@ def test_ratio_and_margin_rows_cover_every_space():
     soft = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                              rows=marked)
     assert soft["pixels hard"] is False
-    from rdsc.separation import margin_word
+    from rdsc.separation_words import margin_word
     assert margin_word(soft) == "not comparable" and margin_word(alone) != "not comparable"
 
 
@@ -154,7 +155,7 @@ def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
 
 
 def test_growth_word_follows_the_rule_of_the_width():
-    from rdsc.separation import growth_word
+    from rdsc.separation_words import growth_word
     assert growth_word({"growth": 1.3, "growth low": 1.2, "growth high": 1.4}) == "grows"
     assert growth_word({"growth": 0.8, "growth low": 0.7, "growth high": 0.9}) == "shrinks"
     assert growth_word({"growth": 1.1, "growth low": 0.9, "growth high": 1.2}) == "undecided"
@@ -200,7 +201,7 @@ def test_paired_ratio_divides_the_chosen_spaces():
 
 
 def test_ratio_verdict_follows_the_paired_interval():
-    from rdsc.separation import ratio_verdict
+    from rdsc.separation_words import ratio_verdict
     ratios = [{"space": "pixels", "ratio": 1.1}, {"space": "features, k=8", "ratio": 1.3}]
     said = {}
     for low, high in [(0.05, 0.3), (-0.3, -0.05), (-0.1, 0.3)]:
@@ -214,7 +215,7 @@ def test_ratio_verdict_follows_the_paired_interval():
 
 def test_margin_verdict_reads_width_and_trend_from_the_rows():
     import pandas as pd
-    from rdsc.separation import margin_verdict
+    from rdsc.separation_words import margin_verdict
 
     def rows(margins, accuracies):
         return pd.DataFrame([{"space": "pixels", "dimension": 3072, "mean margin": 0.05,
@@ -255,7 +256,7 @@ def test_margin_verdict_reads_width_and_trend_from_the_rows():
 
 
 def test_margin_word_needs_the_sample_and_its_half_samples_on_one_side():
-    from rdsc.separation import margin_word
+    from rdsc.separation_words import margin_word
     assert margin_word({"ratio": 1.6, "low": 1.5, "high": 1.7}) == "wider"
     assert margin_word({"ratio": 0.8, "low": 0.7, "high": 0.9}) == "narrower"
     assert margin_word({"ratio": 1.03, "low": 0.91, "high": 0.95}) == "undecided"
@@ -294,7 +295,8 @@ def test_gram_rows_keep_inner_products_and_svm_margins():
 
 
 def test_margin_ratio_interval_sees_a_wider_band_and_no_difference_in_a_copy():
-    from rdsc.separation import margin_ratio, margin_word
+    from rdsc.separation import margin_ratio
+    from rdsc.separation_words import margin_word
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 40)
     noise = 0.3 * rng.normal(size=(80, 5))
@@ -344,7 +346,7 @@ def test_margin_ratio_reads_the_range_and_widening_from_the_half_samples(monkeyp
 
 
 def test_margin_verdict_says_times_not_widens_for_a_soft_margin():
-    from rdsc.separation import margin_verdict
+    from rdsc.separation_words import margin_verdict
     rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.05, "train accuracy": 0.9},
             {"space": "features", "dimension": 256, "mean margin": 0.08, "train accuracy": 0.8}]
     said = margin_verdict(rows, {"ratio": 1.6, "low": 1.5, "high": 1.7, "half-samples": 10,
@@ -397,7 +399,7 @@ def test_a_hard_margin_is_read_from_the_fit_not_from_the_training_accuracy():
 
 
 def test_noise_reading_compares_the_control_at_the_same_k():
-    from rdsc.separation import noise_reading
+    from rdsc.separation_words import noise_reading
 
     def rows(features, noise, f_acc=(1.0, 1.0), n_acc=(1.0, 1.0)):
         out = [{"space": "pixels", "dimension": 3072, "mean margin": 0.008,
@@ -434,7 +436,8 @@ def test_noise_reading_compares_the_control_at_the_same_k():
 
 def test_noise_draws_give_the_control_a_spread():
     """One draw of noise once decided "as much or more" on x1.30 against x1.29."""
-    from rdsc.separation import noise_margin_rows, noise_reading
+    from rdsc.separation import noise_margin_rows
+    from rdsc.separation_words import noise_reading
     y = np.repeat(np.arange(3), 10)
     one = noise_margin_rows(y, [8, 64], C=100.0, seed=5, device="cpu")
     three = noise_margin_rows(y, [8, 64], C=100.0, seed=5, device="cpu", draws=3)
@@ -464,7 +467,8 @@ def test_noise_draws_give_the_control_a_spread():
 
 
 def test_margin_sentences_refuse_rows_and_comparisons_that_do_not_belong_together():
-    from rdsc.separation import margin_verdict, smallest_separable_k
+    from rdsc.separation import smallest_separable_k
+    from rdsc.separation_words import margin_verdict
     rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.01, "train accuracy": 1.0},
             {"space": "features", "dimension": 64, "mean margin": 0.02, "train accuracy": 1.0},
             {"space": "features", "dimension": 256, "mean margin": 0.03, "train accuracy": 1.0}]
@@ -537,8 +541,8 @@ def test_training_accuracy_fits_the_first_k_raw_features():
 
 
 def test_shuffled_labels_keep_the_features_and_the_class_counts():
-    from rdsc.separation import (_unit_features, margin_rows, permuted_label_rows,
-                                 shuffled_reading)
+    from rdsc.separation import _unit_features, margin_rows, permuted_label_rows
+    from rdsc.separation_words import shuffled_reading
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 12)
     counts = rng.integers(-40, 40, (36, 64)).astype(np.int16)

@@ -1,0 +1,440 @@
+"""Chapter 5's sentences and verdict words, read off :mod:`rdsc.separation`'s results.
+
+:mod:`rdsc.separation` computes (ratios, margins, their controls and half-samples); this
+module says what they show, by the chapter's rules: ``wider`` / ``narrower`` /
+``undecided`` / ``not comparable`` for a margin comparison (:func:`margin_word`), ``grows``
+/ ``shrinks`` for its growth with k (:func:`growth_word`), and the chapter's sentences on
+the ratio (:func:`ratio_verdict`), the margins (:func:`margin_verdict`) and the two
+controls (:func:`noise_reading`, :func:`shuffled_reading`). The introduction's one-line
+summary (:func:`rdsc.headlines.margin`) uses the same words.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
+                             growth_against_noise, is_hard, largest_k_against_pixels,
+                             measured_hard, smallest_separable_k)
+
+
+def draws_words(comparison: dict) -> str:
+    """How a comparison's draws are named: ``10 half-samples`` (or, for results saved
+    before the half-samples, ``10 bootstrap resamples``)."""
+    if "half-samples" in comparison:
+        return f"{comparison['half-samples']} half-samples"
+    return f"{comparison['resamples']} bootstrap resamples"
+
+
+def range_words(comparison: dict, prefix: str = "", short: bool = False) -> str:
+    """The spread of a comparison's draws, as the chapter prints it: ``above 1 on 9 of 10
+    half-samples (median 1.20, range 0.98 to 1.40)``, or with ``short`` (the intro's
+    table) ``above 1 on 9 of 10 half-samples``; ``prefix`` picks the growth's keys
+    (``"growth "``). Results saved before the counts: ``0.90 to 1.40 over 10 bootstrap
+    resamples``."""
+    low, high = comparison[f"{prefix}low"], comparison[f"{prefix}high"]
+    above = comparison.get(f"{prefix}above 1")
+    if above is None or "half-samples" not in comparison:
+        median = comparison.get(f"{prefix}median")
+        middle = "" if median is None else f" (median {median:.2f})"
+        return f"{low:.2f} to {high:.2f}{middle} over {draws_words(comparison)}"
+    ratio = comparison["growth" if prefix else "ratio"]
+    side, count = (("above", above) if ratio > 1 else
+                   ("below", comparison[f"{prefix}below 1"]))
+    counted = f"{side} 1 on {int(count)} of {draws_words(comparison)}"
+    if short:
+        return counted
+    return (f"{counted} (median {comparison[f'{prefix}median']:.2f}, range {low:.2f} to "
+            f"{high:.2f})")
+
+
+def soft_comparison(comparison: dict) -> bool:
+    """Whether a :func:`margin_comparison` rests on soft margins: the fit on all images of
+    the pixels or of the features is not a hard margin, or fewer than
+    :data:`HALF_SAMPLE_SHARE` of the half-sample fits are. A soft margin's ``1/|w|`` also
+    measures the training errors the fit accepts (it moves with C), so two of them do not
+    compare. Results saved before these counts: not known, False."""
+    if comparison.get("pixels hard") is False or comparison.get("features hard") is False:
+        return True
+    soft, fits = comparison.get("soft half-sample fits"), comparison.get("half-sample fits")
+    return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
+
+
+def margin_word(comparison: dict) -> str:
+    """What a :func:`margin_comparison` says: ``wider`` (features over pixels above 1 on all
+    images and on at least :data:`HALF_SAMPLE_SHARE` of the half-samples), ``narrower``
+    (below 1 on all images and on that share), ``undecided``, or ``not comparable`` where
+    the fits are soft margins (:func:`soft_comparison`). Results saved before the counts:
+    on every draw (``low`` > 1, ``high`` < 1)."""
+    if soft_comparison(comparison):
+        return "not comparable"
+    ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
+    n = comparison.get("half-samples")
+    if n and comparison.get("above 1") is not None:
+        share_above = comparison["above 1"] / n
+        share_below = comparison["below 1"] / n
+        return ("wider" if ratio > 1 and share_above >= HALF_SAMPLE_SHARE else
+                "narrower" if ratio < 1 and share_below >= HALF_SAMPLE_SHARE else
+                "undecided")
+    return ("wider" if ratio > 1 and low > 1 else "narrower" if ratio < 1 and high < 1
+            else "undecided")
+
+
+def growth_word(comparison: dict) -> str | None:
+    """What :func:`margin_comparison` says of the margin's growth with k, by the rule of
+    :func:`margin_word`: ``grows``, ``shrinks`` or ``undecided``; None when not measured."""
+    growth = comparison.get("growth", float("nan"))
+    if growth is None or not np.isfinite(growth):
+        return None
+    if not all(key in comparison for key in ("growth low", "growth high")):
+        raise ValueError("comparison has a growth but not its half-samples' range (growth "
+                         "low, growth high): make it with margin_comparison")
+    word = margin_word({"ratio": growth, "low": comparison["growth low"],
+                        "high": comparison["growth high"],
+                        "half-samples": comparison.get("half-samples"),
+                        "above 1": comparison.get("growth above 1"),
+                        "below 1": comparison.get("growth below 1")})
+    return {"wider": "grows", "narrower": "shrinks", "undecided": "undecided"}[word]
+
+
+def ratio_verdict(ratios, differences, space: str) -> str:
+    """The chapter's sentence on one dataset: pixel and feature ratios and whether the paired
+    interval of their difference lies above 0, below 0, or contains it.
+
+    ``ratios``/``differences``: rows of :func:`ratio_rows` (dicts or a DataFrame) for one
+    dataset; ``space``: the feature space compared, e.g. ``"features, k=2000"``.
+    """
+    ratio = {r["space"]: r["ratio"] for r in _records(ratios)}
+    d = next(r for r in _records(differences) if r["space"] == space)
+    if d["low"] > 0:
+        word = "higher in the final layer (the paired interval of the difference lies above 0)"
+    elif d["high"] < 0:
+        word = "lower in the final layer (the paired interval of the difference lies below 0)"
+    else:
+        word = "not distinguishable between the two spaces (the paired interval contains 0)"
+    return (f"{ratio['pixels']:.3f} for pixels and {ratio[space]:.3f} for the "
+            f"features ({space}), difference {d['features - pixels']:+.3f} "
+            f"[{d['low']:+.3f}, {d['high']:+.3f}]: {word}")
+
+
+def margin_verdict(margins, comparison: dict | None = None) -> str:
+    """The chapter's sentence on one dataset's margins (rows of :func:`margin_rows`): the
+    largest k against pixels, and whether the hard margin grows with k over the k whose
+    fits are hard margins (:func:`is_hard`), both judged with ``comparison`` (its
+    :func:`margin_comparison`; without one, or without its growth, by direction alone)."""
+    rows = _records(margins)
+    top, pixels, vs = largest_k_against_pixels(rows)
+    check_compared_at(comparison, top)
+    if comparison is None and not (is_hard(top) and is_hard(pixels)):
+        vs = "not comparable (soft margins; no half-samples were fitted)"
+    elif comparison is None:
+        vs += " on the features (the direction alone: no half-samples were fitted)"
+    else:
+        vs = {"wider": "wider on the features", "narrower": "narrower on the features",
+              "undecided": "undecided between the two",
+              "not comparable": "not comparable, for soft margins also measure the "
+              "training errors they accept (a smaller C or fewer images gives hard ones)"
+              }[margin_word(comparison)]
+        vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
+               f"{range_words(comparison)}")
+        if "pixels widen" in comparison:
+            vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
+                   f"times its value on the whole sample for pixels and "
+                   f"{comparison['features widen']:.2f} times for the features")
+        soft = comparison.get("soft half-sample fits")
+        if soft is not None and np.isfinite(soft):
+            vs += ("; every half-sample fit a hard margin" if soft == 0 else
+                   f"; {int(soft)} of the {int(comparison['half-sample fits'])} "
+                   "half-sample fits soft")
+        vs += ")"
+    feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
+    separable = [r for r in feats if is_hard(r)]
+    listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
+                       for r in separable)
+    growing = None if comparison is None else growth_word(comparison)
+    if growing is not None:
+        if not np.isfinite(comparison.get("growth from k", float("nan"))):
+            raise ValueError("comparison has a growth but not the k it starts from: make "
+                             "it with margin_comparison")
+        k_from, k = int(comparison["growth from k"]), int(top["dimension"])
+        trend = (f"From k = {k_from:,}, the smallest k tried whose fit is a hard margin, "
+                 f"to k = {k:,} the hard margin "
+                 + {"grows": "grows", "shrinks": "shrinks",
+                    "undecided": "is undecided between growing and shrinking"}[growing]
+                 + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
+                 f"{comparison['growth']:.2f} on the sample, "
+                 f"{range_words(comparison, 'growth ')}; margins over the hard "
+                 f"k: {listed})")
+    elif len(separable) >= 2:
+        s = np.array([r["mean margin"] for r in separable])
+        trend = ("The hard margin " + ("grows" if np.all(np.diff(s) > 0)
+                                       else "does not grow steadily")
+                 + f" over the k with hard margins ({listed}; a direction, without an "
+                 "interval)")
+    else:
+        trend = ("How the hard margin changes with k cannot be judged: fewer than two values "
+                 "of k give hard margins")
+    return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} ({fit_words(top)}) "
+            f"against {pixels['mean margin']:.4f} on pixels ({fit_words(pixels)}): {vs}. "
+            f"{trend}")
+
+
+def fit_words(row: dict) -> str:
+    """How a margin row's fit reads: ``hard margin, min y·f 0.97`` or ``soft margin, min
+    y·f -0.32, training accuracy 1.000`` (rows saved before ``min y·f``: the accuracy)."""
+    if row.get("min y·f") is None:
+        return f"training accuracy {row['train accuracy']:.3f}"
+    if is_hard(row):
+        return f"hard margin, min y·f {row['min y·f']:.2f}"
+    return (f"soft margin, min y·f {row['min y·f']:.2f}, training accuracy "
+            f"{row['train accuracy']:.3f}")
+
+
+def _control_rows(rows: list[dict], space: str, maker: str):
+    """One control's rows of a dataset, ``{k: row}``, with the features' row at the largest
+    k, the pixels' row and that k; None without rows of ``space``; refused when the control
+    lacks the largest k (``maker``: the function that fits it, for the message)."""
+    control = {int(r["dimension"]): r for r in rows if r["space"] == space}
+    if not control:
+        return None
+    top, pixels, _ = largest_k_against_pixels(rows)
+    k = int(top["dimension"])
+    if k not in control:
+        raise ValueError(f"the {space} rows have no k = {k:,}, the features' largest: fit "
+                         f"{maker} with the same ks")
+    return control, top, pixels, k
+
+
+def noise_reading(margins) -> str:
+    """The chapter's sentence on the noise control (:func:`noise_margin_rows`) for one
+    dataset's margin rows: noise's margin at the largest k against the features' and the
+    pixels', and, where noise and features both have hard margins at two k,
+    how each margin grows between them. Empty without noise rows."""
+    rows = _records(margins)
+    got = _control_rows(rows, "noise", "noise_margin_rows")
+    if got is None:
+        return ""
+    noise, top, pixels, k = got
+    z = noise[k]
+    text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
+            f"about the classes, fits the same labels ({fit_words(z)}) with a mean margin "
+            f"of {z['mean margin']:.4f}, against "
+            f"{top['mean margin']:.4f} for the features and {pixels['mean margin']:.4f} for "
+            f"pixels")
+    if not is_hard(z) and is_hard(top):
+        text += (": noise gets no hard margin where the features do, so the features' "
+                 "separation is more than the number of dimensions gives.")
+    elif is_hard(z) and not is_hard(top):
+        text += (": noise gets a hard margin where the features do not, so here the number "
+                 "of dimensions alone does more for the training images than the features.")
+    elif not is_hard(z) and not is_hard(top):
+        text += (": neither fit is a hard margin, and soft margins, which also measure the "
+                 "training errors they accept, do not compare.")
+    elif z["mean margin"] > top["mean margin"]:
+        text += (": wider than the features' margin. On the training images, a wide margin "
+                 "comes with the number of dimensions, and is not by itself evidence that a "
+                 "representation carries information about the classes.")
+    else:
+        text += (": narrower, so the features' margin is wider than the number of "
+                 "dimensions alone gives.")
+    # the growth's start: the k the chapter's comparison uses, hard for both
+    k_from = smallest_separable_k(rows, k)
+    if k_from is not None:
+        g = growth_against_noise(rows, k_from)
+        per_draw = g["noise draws"]
+        spread = (f" (its {len(per_draw)} draws: x{min(per_draw):.2f} to "
+                  f"x{max(per_draw):.2f})" if len(per_draw) > 1 else "")
+        said = {
+            "does not grow": "the features' margin does not grow between them.",
+            "faster": ("the features' margin grows faster than every draw of noise."
+                       if len(per_draw) > 1 else
+                       "the features' margin grows faster than noise's (one draw, no "
+                       "spread)."),
+            "slower": ("every draw of noise grows more, so growth with k is what added "
+                       "dimensions do to the margin, with or without information in them."
+                       if len(per_draw) > 1 else
+                       "noise's grows as much or more (one draw, no spread), so growth "
+                       "with k is what added dimensions do to the margin, with or without "
+                       "information in them."),
+            "within": ("within the range of the noise draws, so growth with k here is what "
+                       "added dimensions do to the margin, with or without information in "
+                       "them."),
+        }[g["word"]]
+        text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
+                 f"margins, noise's margin changes by x{g['noise']:.2f}{spread} and the "
+                 f"features' by x{g['features']:.2f} on this sample: {said}")
+    return text
+
+
+def shuffled_reading(margins) -> str:
+    """The chapter's sentence on the shuffled-label control (:func:`permuted_label_rows`)
+    for one dataset's margin rows: from which k the true and the shuffled labels get hard
+    margins, and, at the largest k, the true labels' margin against every shuffle's.
+    Empty without shuffled rows."""
+    rows = _records(margins)
+    got = _control_rows(rows, "shuffled labels", "permuted_label_rows")
+    if got is None:
+        return ""
+    shuffled, top, _, k = got
+    true_hard = [int(r["dimension"]) for r in _sample_rows(rows)
+                 if r["space"] == "features" and is_hard(r)]
+    shuffled_hard = [d for d, r in shuffled.items() if is_hard(r)]
+
+    def first(ks):
+        return f"from k = {min(ks):,} on" if ks else "at no k tried"
+    draws = shuffled[k].get("draw margins") or [shuffled[k]["mean margin"]]
+    text = (f"With the labels shuffled among the same images ({len(draws)} "
+            f"{'shuffle' if len(draws) == 1 else 'shuffles'}), the same features give a "
+            f"hard margin {first(shuffled_hard)}, the true labels {first(true_hard)}.")
+    z = shuffled[k]
+    if not is_hard(top):
+        return text + (f" At k = {k:,} the true labels' fit is soft, so the margins do "
+                       "not compare there.")
+    if not is_hard(z):
+        return text + (f" At k = {k:,} the shuffled labels get no hard margin "
+                       f"({fit_words(z)}) where the true labels do: the separation there "
+                       "is the classes', not the number of features'.")
+    m, low, high = top["mean margin"], min(draws), max(draws)
+    where = (f"{m:.4f} with the true labels against {low:.4f} to {high:.4f} with the "
+             f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
+    # the true labels against n shuffles is a permutation test whose smallest p is 1/(n+1)
+    p_best = 1 / (len(draws) + 1)
+    if m > high and p_best <= 0.05:
+        text += (f" The margin is wider with the true labels: {where} (p = {p_best:.2f}, "
+                 "a permutation test), so part of the margin is the classes' structure, "
+                 "beyond what the features' dimensions give any labelling.")
+    elif m > high:
+        text += (f" The margin is wider with the true labels: {where}. With "
+                 f"{len(draws)} shuffles even chance ranks the true labels first with "
+                 f"probability {p_best:.2f}: an indication that the classes' structure adds "
+                 f"to the margin, not a test (p < 0.05 needs at least 19 shuffles).")
+    elif m < low:
+        text += (f" The margin is narrower with the true labels: {where}: the classes "
+                 "are harder to split than a random labelling.")
+    else:
+        text += (f" The true labels' margin lies within the shuffles': {where}, so the "
+                 "width of the margin here says nothing about the classes.")
+    both = sorted(d for d in set(true_hard) & set(shuffled_hard) if d < k)
+    if both:  # the growth with k, where both fits are hard at both ends
+        g = growth_against_noise(rows, both[0], control="shuffled labels")
+        per = g["noise draws"]
+        spread = (f" (shuffles x{min(per):.2f} to x{max(per):.2f})" if len(per) > 1
+                  else "")
+        said = {"faster": "the true labels' margin grows faster than every shuffle's",
+                "slower": "every shuffle's margin grows more, so the growth with k is "
+                          "what added features do for any labelling",
+                "within": "within the shuffles' range, so the growth with k is what added "
+                          "features do for any labelling",
+                "does not grow": "the true labels' margin does not grow"}[g["word"]]
+        text += (f" From k = {both[0]:,} to k = {k:,} the shuffled labels' margin grows "
+                 f"x{g['noise']:.2f}{spread} and the true labels' x{g['features']:.2f}: "
+                 f"{said}.")
+    return text
+
+
+def margin_claim(name: str, rows: list[dict], compared: list[dict]
+                 ) -> tuple[list[str], str, str]:
+    """The margin claim on one dataset, by chapter 5's rule, for the introduction's line
+    (:func:`rdsc.headlines.margin`): ``(verdicts, text, short)``.
+
+    ``rows``: the dataset's :func:`rdsc.separation.margin_rows` (with the controls' rows);
+    ``compared``: its :func:`rdsc.separation.margin_comparison` (a list of one, or empty
+    for results saved before the half-samples). The width counts only between hard
+    margins (:func:`margin_word`); the growth with k supports the claim only where it
+    also beats every draw (two or more) of the noise control's growth over the same k
+    (Gaussian noise of the same k grows too, with no information in it) and every shuffle
+    (two or more) of the labels on the same features, whose fits must be hard at both k;
+    without either control, growth is *not shown*. ``verdicts``: one per half of the claim
+    measured; ``text``: the evidence; ``short``: the ratio and the growth with their words.
+    """
+    verdicts = []
+    top, pixels, word = largest_k_against_pixels(rows)
+    text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
+            f"{pixels['mean margin']:.4f} on pixels")
+    short = f"{name}: {word} than on pixels"
+    noise = [r for r in rows if r["space"] == "noise"
+             and r["dimension"] == top["dimension"]]
+    if compared:
+        c = compared[0]
+        check_compared_at(c, top)
+        word = margin_word(c)  # "not comparable" where the fits are soft margins
+        verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
+            word, "not shown"))
+        text += (f" (ratio {c['ratio']:.2f} on the sample, "
+                 f"{range_words(c, short=True)}: {word})")
+        short = f"{name}: width x{c['ratio']:.2f} of pixels' ({word})"
+        if word == "not comparable":
+            short = f"{name}: widths not comparable (soft margins)"
+    elif not (is_hard(top) and is_hard(pixels)):
+        word = "not comparable"
+        verdicts.append("not shown")
+        text += " (soft margins: not comparable)"
+    else:
+        verdicts.append("supported" if word == "wider" else "contradicted")
+        text += f" ({word}; direction only, no interval)"
+    if noise:  # the control: what the same number of dimensions gives without content
+        z = noise[0]["mean margin"]
+        text += f"; Gaussian noise of that k: {z:.4f}, "
+        if measured_hard(noise[0]) and is_hard(top):
+            text += ("wider than" if z > top["mean margin"] else "narrower than") + \
+                " the features"
+        else:
+            text += "not compared (soft margins)"
+    growing = growth_word(compared[0]) if compared else None
+    if growing is not None:  # the claim's second half: it grows with k
+        c = compared[0]
+        k_from = int(c["growth from k"])
+        text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
+                 f"{range_words(c, 'growth ', short=True)}: {growing}")
+        short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({growing}"
+        has_noise = {int(r["dimension"]) for r in rows
+                     if r["space"] == "noise" and measured_hard(r)}
+        if growing != "grows":
+            verdicts.append("contradicted" if growing == "shrinks" else "not shown")
+        elif not {k_from, int(top["dimension"])} <= has_noise:
+            # the rule: growth counts only beyond the control's, which is missing here
+            verdicts.append("not shown")
+            text += ", not compared with the noise control (none with hard margins saved)"
+            short += ", no noise control"
+        else:
+            g = growth_against_noise(rows, k_from)
+            draws = g["noise draws"]
+            if len(draws) < 2:  # one draw has no spread to be beyond
+                verdicts.append("not shown")
+                text += f", noise x{g['noise']:.2f} (one draw: no spread to compare)"
+                short += ", one noise draw"
+            else:
+                spread = f"draws x{min(draws):.2f} to x{max(draws):.2f}"
+                faster = g["word"] == "faster"
+                text += (f", faster than noise ({spread})" if faster else
+                         f", but no faster than noise ({spread})")
+                short += ", faster than noise" if faster else ", no faster than noise"
+                shuffled = {int(r["dimension"]) for r in rows
+                            if r["space"] == "shuffled labels"
+                            and measured_hard(r)}
+                compared_shuffles = False
+                if faster and {k_from, int(top["dimension"])} <= shuffled:
+                    # the second control, where its fits are hard at both k
+                    s = growth_against_noise(rows, k_from, control="shuffled labels")
+                    per = s["noise draws"]
+                    if len(per) > 1:
+                        compared_shuffles = True
+                        faster = s["word"] == "faster"
+                        text += (" and than shuffled labels" if faster else
+                                 " but not than shuffled labels")
+                        short += (" and than shuffled labels" if faster else
+                                  " but not than shuffled labels")
+                        text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
+                if faster and not compared_shuffles:
+                    # growth counts only beyond both controls (the intro's rule)
+                    faster = False
+                    text += (", not compared with shuffled labels (fewer than two "
+                             "shuffles with hard margins at both k)")
+                    short += ", no shuffled-label control"
+                verdicts.append("supported" if faster else "not shown")
+        short += ")"
+    elif compared and "growth" in compared[0]:  # measured, but no two hard k
+        verdicts.append("not shown")
+        text += ("; growth with k not measured (fewer than two k with hard margins "
+                 "for the features and the noise)")
+        short += ", growth not measured"
+    return verdicts, text, short
