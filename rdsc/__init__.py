@@ -22,6 +22,7 @@ By chapter:
 1. :mod:`rdsc.hyperplanes`: the first layer as random hyperplanes through patch space.
 2. :mod:`rdsc.network`: the random depthwise signed network and its literal k-block form;
    :mod:`rdsc.features`: the fast, streaming, resumable feature engine and its cache;
+   :mod:`rdsc.npy_files`: ``.npy`` files written row by row, safely (the cache's protocol);
    :mod:`rdsc.fused`: its fused Triton kernels on CUDA; :mod:`rdsc.measure`: time and peak
    memory of an extraction.
 3. :mod:`rdsc.classify`: the paper's linear SVM, top-k accuracy; :mod:`rdsc.choose_c`: C

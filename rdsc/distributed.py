@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rdsc import features
+from rdsc import features, npy_files
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.paths import write_atomically
 from rdsc.progress import progress_bar
@@ -170,12 +170,12 @@ def _finished(files, key: str, shape, dtype) -> bool:
     if not meta or meta.get("key") != key:
         return None  # someone else's, or another configuration's
     try:
-        got_shape, got_dtype, _ = features._npy_header(final)
+        got_shape, got_dtype, _ = npy_files.npy_header(final)
         if got_shape == tuple(shape) and got_dtype == np.dtype(dtype):
             return True
     except (OSError, ValueError):
         pass
-    features._warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as {files['meta']} "
+    npy_files.warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as {files['meta']} "
                    "says: computing it again")
     return False
 
@@ -239,8 +239,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     files = _paths(path)
-    images, n, shape, in_dtype = features._source(images)
-    net.check_input(features._probe(images, shape, in_dtype), allow_uint8=True)
+    images, n, shape, in_dtype = features.checked_source(net, images)
     k = net.n_features
     h, w = net.output_map_size(shape[1], shape[2])
     counts_dtype = features.count_dtype(net, shape[1], shape[2])
@@ -295,7 +294,7 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
     partial_ok = (meta is not None and meta.get("key") == key and files["partial"].is_file())
     if partial_ok:
         try:
-            got_shape, got_dtype, offset = features._npy_header(files["partial"])
+            got_shape, got_dtype, offset = npy_files.npy_header(files["partial"])
             size = files["partial"].stat().st_size
             partial_ok = (got_shape == tuple(shape) and got_dtype == dtype
                           and size == offset + shape[0] * shape[1] * dtype.itemsize)
@@ -317,7 +316,7 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
 def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, mine, group, opts,
                   progress) -> None:
     """This rank's rows ``mine`` into the partial file, recording them as they are synced."""
-    offset = features._data_offset(files["partial"])
+    offset = npy_files.data_offset(files["partial"])
     row_bytes = k * out_dtype.itemsize
     progress_file = files["progress"] / f"rank-{group.rank}.json"
     finished = [list(iv) for iv in done]
@@ -340,7 +339,7 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
                 nonlocal last
                 if out_dtype.kind == "f":  # exactly what FeatureArray returns
                     rows = np.asarray(rows, dtype=np.float32) / np.float32(denominator)
-                features._pwrite_all(f.fileno(),
+                npy_files.pwrite_all(f.fileno(),
                                      np.ascontiguousarray(rows, dtype=out_dtype).tobytes(),
                                      offset + lo * row_bytes)
                 current[0][1] = hi
@@ -408,7 +407,7 @@ def load_features(path, mmap: bool = True):
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
     """``np.load``, with an error that tells a file cut short (a copy or run interrupted)."""
     try:
-        shape, dtype, offset = features._npy_header(path)
+        shape, dtype, offset = npy_files.npy_header(path)
         needed = offset + int(np.prod(shape)) * dtype.itemsize
     except (OSError, ValueError, EOFError):
         needed = None  # np.load below says what is wrong

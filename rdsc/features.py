@@ -38,7 +38,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -46,7 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rdsc import fused, streaming
+from rdsc import fused, npy_files, streaming
 from rdsc.network import RandomDepthwiseSignNet, _is_int, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
@@ -314,8 +313,7 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     On CUDA the device computes the next batch meanwhile (see :class:`_HostCopies`).
     """
     _check_step_sizes(batch_size, channel_chunk)
-    images, n_img, shape, dtype = _source(images)
-    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
+    images, n_img, shape, dtype = checked_source(net, images)
     device = torch.device(device) if device is not None else default_device()
     k = net.n_features
     stop = n_img if stop is None else int(stop)
@@ -499,6 +497,14 @@ def _source(images):
     return images, len(images), tuple(images.shape[1:]), images.dtype
 
 
+def checked_source(net: RandomDepthwiseSignNet, images):
+    """:func:`_source` of ``images``, checked against ``net`` (channels, size, value range)
+    on one image before any work: ``(images or stream, N, (C, H, W), dtype)``."""
+    images, n, shape, dtype = _source(images)
+    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
+    return images, n, shape, dtype
+
+
 def _probe(images, shape, dtype) -> torch.Tensor:
     """One image of the source (an all-zero one for a stream) for ``net.check_input``."""
     if isinstance(images, torch.Tensor):
@@ -630,8 +636,7 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     if caching and (not isinstance(name, str) or not name or "/" in name
                     or os.sep in name or "\0" in name):
         raise ValueError(f"name must be a plain file name prefix (no '/'), got {name!r}")
-    images, n_img, shape, dtype = _source(images)
-    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
+    images, n_img, shape, dtype = checked_source(net, images)
     h, w = net.output_map_size(shape[1], shape[2])
     opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
                 precision=precision, progress=progress, engine=engine)
@@ -641,9 +646,9 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     expected = (n_img, net.n_features), count_dtype(net, shape[1], shape[2])
     if cache is True:  # a finished cache in a read-only data root is still used
         for folder in cache_dirs_to_read("features"):
-            if _written_in_place(folder / file_name):
+            if npy_files.written_in_place(folder / file_name):
                 continue
-            found = _load_finished(folder / file_name, *expected, remove_bad=False)
+            found = npy_files.load_finished(folder / file_name, *expected, remove_bad=False)
             if found is not None:
                 return FeatureArray(found, h * w)
         folder = cache_dir("features")
@@ -657,186 +662,55 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     return FeatureArray(_compute_cached(net, images, folder / file_name, opts), h * w)
 
 
-# --- the cache: a finished file appears only by an atomic rename ----------------------------
+# --- the cache: a finished file appears only by an atomic rename (rdsc.npy_files) ----------
 #
 #   <name>-<key>.npy            finished features (only ever created by os.replace)
 #   <name>-<key>.partial.npy    rows being written, with <name>-<key>.progress.json
 #   <name>-<key>.lock           held (flock) by the one process computing this file
-#
-# So a killed run never leaves a file that looks finished, two processes never write the
-# same rows, and the finished rows of a killed run are resumed, not recomputed.
 
 def _compute_cached(net, images, path: Path, opts) -> np.ndarray:
     n, k = len(images), net.n_features
     shape = (streaming.as_stream(images).image_shape if streaming.is_stream(images)
              else images.shape[1:])
     dtype = count_dtype(net, shape[1], shape[2])
-    found = None if _written_in_place(path) else _load_finished(path, (n, k), dtype)
+    found = (None if npy_files.written_in_place(path)
+             else npy_files.load_finished(path, (n, k), dtype))
     if found is not None:
         return found
-    with _exclusive(path.with_suffix(".lock"), path):
+    with npy_files.exclusive(path.with_suffix(".lock"), path):
         partial = path.with_suffix(".partial.npy")
         progress_file = path.with_suffix(".progress.json")
-        if _written_in_place(path):
+        if npy_files.written_in_place(path):
             os.replace(path, partial)  # resumed as the partial file it is
-        found = _load_finished(path, (n, k), dtype)  # finished by another process meanwhile?
+        # finished by another process meanwhile?
+        found = npy_files.load_finished(path, (n, k), dtype)
         if found is not None:
             return found
-        done = _resume_point(partial, progress_file, n, k, dtype)
-        offset = _data_offset(partial)
+        done = npy_files.resume_point(partial, progress_file, n, k, dtype)
+        offset = npy_files.data_offset(partial)
         row_bytes = k * np.dtype(dtype).itemsize
         # Rows go to the file with plain writes, not through a memory map, so finished rows
         # do not stay in this process's memory (k = 100,000 x 10,000 images is 2 GB).
         with open(partial, "r+b") as f:
             def write(lo, hi, rows):
-                _pwrite_all(f.fileno(), np.ascontiguousarray(rows).tobytes(),
-                            offset + lo * row_bytes)
+                npy_files.pwrite_all(f.fileno(), np.ascontiguousarray(rows).tobytes(),
+                                     offset + lo * row_bytes)
                 if time.monotonic() - write.last > 2 or hi == n:
                     f.flush()
                     os.fsync(f.fileno())
-                    _write_progress(progress_file, hi, n)
+                    npy_files.write_progress(progress_file, hi, n)
                     write.last = time.monotonic()
             write.last = time.monotonic()
             if done < n:
                 compute(net, images, np.empty((0, k), dtype=dtype), start=done, on_batch=write,
                         **opts)
-            if not _is_same_file(f, partial):  # deleted or replaced while we wrote: keep our rows
-                _warn(f"{partial} was deleted or replaced during the extraction; writing the "
-                      "computed features back from the open file")
-                _copy_open_file(f, partial)
+            # deleted or replaced while we wrote: keep our rows
+            if not npy_files.is_same_file(f, partial):
+                npy_files.warn(f"{partial} was deleted or replaced during the extraction; "
+                               "writing the computed features back from the open file")
+                npy_files.copy_open_file(f, partial)
         os.replace(partial, path)
         progress_file.unlink(missing_ok=True)
     return np.load(path, mmap_mode="r")
 
 
-def _written_in_place(path: Path) -> bool:
-    """Whether ``path`` is a cache that an older rdsc was writing rows into in place (it has
-    the full shape, so only its progress file tells that rows are missing)."""
-    progress_file = path.with_suffix(".progress.json")
-    if not (path.is_file() and progress_file.is_file()):
-        return False
-    try:
-        record = json.loads(progress_file.read_text())
-        # rows_done == rows: finished, killed between the rename and removing the progress file
-        return int(record["rows_done"]) < int(record["rows"])
-    except FileNotFoundError:  # removed just now, by a run that finished it
-        return False
-    except (ValueError, KeyError, TypeError, OSError):
-        return True  # an unreadable record proves nothing: compute the rows again
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    """``os.pwrite`` all of ``data`` at ``offset``: one call may write only part of it (a full
-    disk, the file size limit, over 2 GiB per call), and unwritten rows must not be recorded."""
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if written <= 0:
-            raise OSError(f"pwrite wrote nothing at offset {offset} ({len(view)} bytes left)")
-        view, offset = view[written:], offset + written
-
-
-def _load_finished(path: Path, shape, dtype, remove_bad: bool = True):
-    """The finished cache at ``path`` as a read-only memory map, or None (absent or unusable)."""
-    if not path.is_file():
-        return None
-    try:
-        arr = np.load(path, mmap_mode="r")
-        if arr.shape == tuple(shape) and arr.dtype == dtype:
-            return arr
-        problem = f"holds {arr.shape} {arr.dtype}, not {tuple(shape)} {np.dtype(dtype)}"
-    except (ValueError, OSError, EOFError) as err:
-        problem = f"cannot be read ({err})"
-    if remove_bad:
-        _warn(f"feature cache {path} {problem}: computing it again")
-        path.unlink(missing_ok=True)
-    return None
-
-
-def _resume_point(partial: Path, progress_file: Path, n: int, k: int, dtype) -> int:
-    """Rows of ``partial`` already written (0 after (re)creating it)."""
-    done = 0
-    if partial.is_file() and progress_file.is_file():
-        try:
-            record = json.loads(progress_file.read_text())
-            done = int(record["rows_done"]) if record.get("rows") == n else 0
-            shape, stored, offset = _npy_header(partial)
-            if shape != (n, k) or stored != np.dtype(dtype):
-                done = 0
-            full = offset + n * k * np.dtype(dtype).itemsize
-            size = partial.stat().st_size
-            if done and size < full:  # truncated: keep the whole rows that are there
-                present = max(0, size - offset) // (k * np.dtype(dtype).itemsize)
-                _warn(f"partial feature cache {partial} is truncated: resuming from row "
-                      f"{min(done, present)} of {n}")
-                done = min(done, present)
-                os.truncate(partial, full)
-        except (ValueError, KeyError, OSError, EOFError, json.JSONDecodeError) as err:
-            if done:
-                _warn(f"partial feature cache {partial} is unreadable ({err}): starting it again")
-            done = 0
-    if done > 0:
-        return min(done, n)
-    # a sparse file of the right size with its .npy header; rows are written into it
-    np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=(n, k)).flush()
-    _write_progress(progress_file, 0, n)
-    return 0
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path, what: Path):
-    """Hold an exclusive lock on ``lock_path`` (released when the process dies, even by kill -9)."""
-    import fcntl
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"another process is computing {what.name}; waiting for it", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _is_same_file(f, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-def _copy_open_file(f, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    f.seek(0)
-    with open(tmp, "wb") as out:
-        shutil.copyfileobj(f, out, 1 << 24)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
-def _warn(message: str) -> None:
-    import warnings
-    warnings.warn(message, stacklevel=3)
-
-
-def _npy_header(path: Path):
-    """``(shape, dtype, data offset)`` from an ``.npy`` file's header."""
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
-        shape, _, dtype = read(f)
-        return tuple(shape), np.dtype(dtype), f.tell()
-
-
-def _data_offset(path: Path) -> int:
-    return _npy_header(path)[2]
-
-
-def _write_progress(path: Path, rows_done: int, n: int) -> None:
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"rows_done": rows_done, "rows": n}))
-    os.replace(tmp, path)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from rdsc import features
+from rdsc import features, npy_files
 from rdsc.features import FeatureArray, extract
 from rdsc.network import RandomDepthwiseSignNet
 
@@ -432,7 +432,7 @@ def test_truncated_partial_file_resumes_with_the_rows_it_holds(tmp_path, monkeyp
         extract(net, x, cache=tmp_path, batch_size=3, progress=False)
     monkeypatch.undo()
     partial, = tmp_path.glob("*.partial.npy")
-    offset = features._data_offset(partial)
+    offset = npy_files.data_offset(partial)
     with open(partial, "r+b") as f:  # keep 4.5 of the 9 rows written
         f.truncate(offset + int(4.5 * 30 * 2))
     with pytest.warns(UserWarning, match="truncated: resuming from row 4"):
