@@ -719,6 +719,60 @@ def agreement_above_chance(agreement: float, n_images: int, n_classes: int = 10,
     return bool(binomtest(hits, n_images, level, alternative="greater").pvalue < 0.05)
 
 
+def claim_verdict(hsj_share: float, transfer_low: float | None,
+                  n_images: int | None = None) -> str:
+    """The black-box claim, by chapter 7's rules: ``supported`` when the label-only attack
+    fools at least half of the images within the paper's step (over ``n_images`` attacked
+    images: the 95% Clopper-Pearson interval of the share lies at or above one half), or
+    the transferred FGSM step costs more than random signs of its size (interval above
+    0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
+    failed attack does not show the network is robust: no ``contradicted`` here.)"""
+    if n_images is not None:
+        from rdsc.intervals import binomial_interval
+        low = binomial_interval(round(hsj_share * n_images), n_images)[0]
+    else:  # results saved before the count was passed: the share itself
+        low = hsj_share
+    if low >= 0.5 or (transfer_low is not None and transfer_low > 0):
+        return "supported"
+    return "partly supported" if hsj_share > 0 else "not shown"
+
+
+def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aimed: bool,
+                     pgd_moved: float) -> list[dict]:
+    """Chapter 7's table beside the paper: one row per question, ``{"question", "this
+    book", "paper"}``.
+
+    ``hsj``: the label-only attack's :class:`AttackResult` on the random network;
+    ``correct``: the random network's right/wrong verdicts per image (``"clean"``, ``"FGSM
+    transfer"``) from the transfer attack; ``beyond_low``: the lower end of the interval
+    of the FGSM step's cost beyond random signs; ``aimed``: whether the substitute agrees
+    with its target above chance (:func:`agreement_above_chance`); ``pgd_moved``: the mean
+    L-inf PGD moved the inputs.
+    """
+    from rdsc.intervals import binomial_interval, paired_bootstrap
+    n = len(hsj.linf)
+    fooled = round(hsj.success_rate(epsilon) * n)
+    low, high = binomial_interval(fooled, n)
+    drop = paired_bootstrap(correct["clean"], correct["FGSM transfer"])
+    return [
+        {"question": "gradient attack (PGD) moves the random network's inputs",
+         "this book": "no" if pgd_moved == 0 else "yes", "paper": "no (no gradient)"},
+        {"question": f"label-only attack (HopSkipJump L-inf) within eps = {epsilon}",
+         "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
+                      f"{100 * high:.0f}%)", "paper": "not run"},
+        {"question": "transferred FGSM lowers the random network's accuracy",
+         "this book": f"{100 * drop['acc_a']:.1f}% -> {100 * drop['acc_b']:.1f}% (drop "
+                      f"{100 * drop['difference']:+.1f} points, 95% interval "
+                      f"{100 * drop['low']:+.1f} to {100 * drop['high']:+.1f})",
+         "paper": "yes, as for trained networks"},
+        {"question": "... by more than random signs of the same size",
+         "this book": "yes" if beyond_low > 0 else "not distinguishable" if aimed else
+                      "not tested (substitute at chance)", "paper": "not tested"},
+        {"question": "the claim: a black-box attack fools the random network",
+         "this book": claim_verdict(fooled / n, beyond_low, n), "paper": "yes"},
+    ]
+
+
 def agreement_trend(name: str, agreement) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
     augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""

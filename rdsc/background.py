@@ -735,6 +735,37 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     return out
 
 
+
+def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[dict]]:
+    """:func:`effect_rows` of every classifier on every dataset run, and their table rows.
+
+    ``runs``: per dataset, ``{"classes", "labels", "donors", "predictions"}`` (``donors``:
+    the image indices of the donors, ``"other"`` the other-class ones). Returns
+    ``(effects, rows)``: ``effects[dataset, classifier]`` as :func:`effect_rows` gives it;
+    ``rows``, one per pair, each effect as ``"estimate [low, high]"`` in percent (a capture's
+    chance as a plain level; ``–`` where no prediction changed), and the share of
+    predictions a foreign ring changed.
+    """
+    import warnings
+    effects, rows = {}, []
+    for dataset, run in runs.items():
+        donor_labels = run["labels"][run["donors"]["other"]]
+        for clf, preds in run["predictions"].items():
+            with warnings.catch_warnings():  # no changed prediction: a NaN capture
+                warnings.simplefilter("ignore", RuntimeWarning)
+                e = effect_rows(preds, run["labels"], donor_labels, len(run["classes"]),
+                                n_boot=n_boot)
+            effects[dataset, clf] = e
+            changed = np.mean([np.mean(p["ring, other class"] != p["clean"]) for p in preds])
+            rows.append({
+                "dataset": dataset, "classifier": clf,
+                **{f"{name} (%)": ("– (no prediction changed)" if np.isnan(v) else
+                                   f"{100 * v:.1f}" if name.endswith("capture chance") else
+                                   f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
+                   for name, (v, lo, hi) in e.items()},
+                "changed by a foreign ring (%)": round(100 * changed, 1)})
+    return effects, rows
+
 def cost_difference(predictions_a: list[dict[str, np.ndarray]],
                     predictions_b: list[dict[str, np.ndarray]], labels,
                     region: str = "ring", n_boot: int = 1000, seed: int = 0
@@ -1038,6 +1069,33 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) 
                 "trained network as much)")
     return said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}"
 
+
+
+def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
+                          ) -> tuple[list[dict], str, bool]:
+    """The classification half over every dataset run: the verdict table's rows
+    (:func:`pitfall_rows`), the verdict (:func:`pitfall_verdict`), and whether any dataset
+    shows the pitfall.
+
+    ``runs``: per dataset, ``{"classes", "labels", "predictions"}`` (predictions per
+    classifier, ``"random network + SVM"`` and ``"trained CNN"``); ``effects``: per
+    ``(dataset, classifier)``, :func:`effect_rows`; ``versus_cnn``: per dataset,
+    :func:`cost_difference` of the two classifiers' ring costs.
+    """
+    rows, shown, beyond = [], [], []
+    for dataset, run in runs.items():
+        ours = effects[dataset, "random network + SVM"]
+        theirs = effects[dataset, "trained CNN"]
+        n_classes = len(run["classes"])
+        # a CNN at chance is no reference: its comparison is left out
+        cnn_ok = clean_above_chance(run["predictions"]["trained CNN"], run["labels"],
+                                    n_classes)
+        got, shows = pitfall_rows(dataset, ours, theirs, n_classes=n_classes,
+                                  versus_cnn=versus_cnn[dataset], cnn_above_chance=cnn_ok)
+        rows += got
+        shown.append(shows)
+        beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
+    return rows, pitfall_verdict(shown, beyond), any(shown)
 
 def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
                    ) -> list[dict]:

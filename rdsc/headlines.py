@@ -156,24 +156,6 @@ def retrieval(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {short if brief else text}"
 
 
-def attack_verdict(hsj_share: float, transfer_low: float | None,
-                   n_images: int | None = None) -> str:
-    """The black-box claim, by chapter 7's rules: ``supported`` when the label-only attack
-    fools at least half of the images within the paper's step (over ``n_images`` attacked
-    images: the 95% Clopper-Pearson interval of the share lies at or above one half), or
-    the transferred FGSM step costs more than random signs of its size (interval above
-    0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
-    failed attack does not show the network is robust: no ``contradicted`` here.)"""
-    if n_images is not None:
-        from rdsc.intervals import binomial_interval
-        low = binomial_interval(round(hsj_share * n_images), n_images)[0]
-    else:  # results saved before the count was passed: the share itself
-        low = hsj_share
-    if low >= 0.5 or (transfer_low is not None and transfer_low > 0):
-        return "supported"
-    return "partly supported" if hsj_share > 0 else "not shown"
-
-
 def attack(res: dict, brief: bool = False) -> str:
     """Chapter 7: the transferred FGSM step and the label-only attack on the random network;
     ``brief``: without the random-sign control's interval."""
@@ -183,7 +165,8 @@ def attack(res: dict, brief: bool = False) -> str:
     linf = res["minimal_perturbations"][f"{name} | hsj-linf"]["linf"]
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
     beyond = res.get("transfer_beyond_random_signs", {}).get(name)
-    verdict = attack_verdict(fooled, beyond["low"] if beyond else None, len(linf))
+    from rdsc.attacks import claim_verdict
+    verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf))
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))
     control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "

@@ -512,3 +512,23 @@ def test_the_start_search_counts_its_queries_above_500_images():
     r = attacks.decision_attack(model, x, y, "hsj-l2", budget=5, pool=pool)
     # the budget's queries, the check that the images are right, and the pool's predictions
     assert r.queries <= 5 and model.rows <= 5 * 600 + 600 + 40
+
+
+def test_the_table_beside_the_paper_reads_intervals():
+    # reader review: "39.0% -> 35.0%" stood beside the paper's "yes" with no interval, and
+    # "supported" needed half the images fooled, however few were attacked
+    linf = np.array([0.01, 0.02, 0.5, np.inf] * 5)              # 10 of 20 within 0.0625
+    hsj = attacks.AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),
+                               torch.zeros(1), np.zeros((0, 20)), np.zeros((0, 20)))
+    correct = {"clean": np.array([1] * 80 + [0] * 20), "FGSM transfer": np.array(
+        [1] * 60 + [0] * 40)}
+    rows = {r["question"]: r["this book"] for r in attacks.paper_comparison(
+        hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
+    assert rows["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
+        "10 of 20 images fooled (95% interval 27% to 73%)")
+    assert rows["transferred FGSM lowers the random network's accuracy"].startswith(
+        "80.0% -> 60.0% (drop +20.0 points, 95% interval +")
+    assert rows["... by more than random signs of the same size"] == (
+        "not tested (substitute at chance)")
+    assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
+    assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"

@@ -675,3 +675,21 @@ def test_precision_rows_and_drops():
     # paired: the same resampled images on both sides, so a constant drop has no spread
     assert drops["random network", "ring grey"] == pytest.approx((0.1, 0.1, 0.1))
     assert drops["colour histogram", "grayscale"] == (0.0, 0.0, 0.0)
+
+
+def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
+    labels = np.arange(100) % 10
+    runs = {"d": {"classes": list(range(10)), "labels": labels, "predictions": {
+        "random network + SVM": [{"clean": labels.copy()}],
+        "trained CNN": [{"clean": np.zeros(100, int)}]}}}
+    ours = {"ring cost": (0.1, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
+            "background only above chance": (0.05, 0.02, 0.08)}
+    theirs = {"ring cost": (0.0, -0.01, 0.01)}
+    effects = {("d", "random network + SVM"): ours, ("d", "trained CNN"): theirs}
+    rows, verdict, shown = bg.pitfall_over_datasets(runs, effects, {"d": (0.1, 0.05, 0.15)})
+    assert shown and len(rows) == 4
+    assert verdict == ("confirmed on every dataset run, not compared with the trained CNN "
+                       "(at chance on clean images)")
+    runs["d"]["predictions"]["trained CNN"] = [{"clean": labels.copy()}]
+    assert bg.pitfall_over_datasets(runs, effects, {"d": (0.1, 0.05, 0.15)})[1] == (
+        "confirmed on every dataset run, beyond the trained CNN's cost")

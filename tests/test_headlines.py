@@ -227,15 +227,16 @@ def test_every_summary_reads_its_chapters_results():
         "partly supported: FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump "
         "(labels only) fools 2 of 4 images (50%, 95% interval 7% to 93%) within L-inf "
         "0.0625 (k = 2,000)")
+    from rdsc.attacks import claim_verdict
     # the chapter's rules: half the images fooled by the label-only attack (the interval of
     # the share at or above one half), or the transfer beyond random signs; some fooled:
     # partly; none and no transfer effect: not shown
-    assert headlines.attack_verdict(0.25, None) == "partly supported"
-    assert headlines.attack_verdict(0.5, None, 20) == "partly supported"   # 10 of 20
-    assert headlines.attack_verdict(0.75, None, 20) == "supported"         # 15 of 20
-    assert headlines.attack_verdict(0.7, None, 20) == "partly supported"   # 14: low 0.457
-    assert headlines.attack_verdict(0.0, -0.01) == "not shown"
-    assert headlines.attack_verdict(0.0, 0.02) == "supported"
+    assert claim_verdict(0.25, None) == "partly supported"
+    assert claim_verdict(0.5, None, 20) == "partly supported"   # 10 of 20
+    assert claim_verdict(0.75, None, 20) == "supported"         # 15 of 20
+    assert claim_verdict(0.7, None, 20) == "partly supported"   # 14: low 0.457
+    assert claim_verdict(0.0, -0.01) == "not shown"
+    assert claim_verdict(0.0, 0.02) == "supported"
     attack["transfer_beyond_random_signs"] = {"random network + SVM": {
         "difference": 0.2, "low": 0.15, "high": 0.25}}
     assert headlines.attack(attack).startswith(
