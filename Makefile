@@ -36,7 +36,7 @@ $(MATHJAX): tools/fetch_mathjax.py
 # Jupyter Book's cache knows the chapters' code, not rdsc's nor the committed records the
 # chapters show: a changed rdsc or a new record reruns every chapter.
 OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
-RDSC_HASH := $(shell cat rdsc/*.py records/*/*.json 2>/dev/null | sha256sum | cut -c1-16)
+RDSC_HASH := $(shell cat $$(find rdsc -name '*.py' | sort) records/*/*.json 2>/dev/null | sha256sum | cut -c1-16)
 book: data $(MATHJAX)
 	@mkdir -p $(OUTDIR)/_build
 	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \

@@ -544,8 +544,9 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
         calls.append(("random", arch, seed, n_calibration, C))
         return {c: np.full(len(im), seed) for c, im in conditions.items()}
 
-    monkeypatch.setattr(bg, "trained_deepnet_predictions", trained_stub)
-    monkeypatch.setattr(bg, "random_deepnet_predictions", random_stub)
+    from rdsc.background import classifiers  # where classifier_predictions looks them up
+    monkeypatch.setattr(classifiers, "trained_deepnet_predictions", trained_stub)
+    monkeypatch.setattr(classifiers, "random_deepnet_predictions", random_stub)
     train, labels = random_images(24, 32, 32, seed=3), np.repeat(np.arange(3), 8)
     conditions, _ = bg.make_conditions(random_images(12, 32, 32, seed=4),
                                        np.repeat(np.arange(3), 4), grey=128)

@@ -1,5 +1,5 @@
 """The package's three maps (rdsc/__init__.py, the README's Layout, the introduction) name
-every module, and no module that is gone."""
+every module and subpackage, and none that is gone."""
 import re
 from pathlib import Path
 
@@ -8,7 +8,8 @@ import pytest
 import rdsc
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "rdsc").glob("*.py") if p.stem != "__init__")
+MODULES = sorted([p.stem for p in (ROOT / "rdsc").glob("*.py") if p.stem != "__init__"]
+                 + [p.parent.name for p in (ROOT / "rdsc").glob("*/__init__.py")])
 
 
 def named(text: str, pattern: str) -> set[str]:
@@ -17,7 +18,7 @@ def named(text: str, pattern: str) -> set[str]:
 
 @pytest.mark.parametrize("where, pattern", [
     ("rdsc/__init__.py", r"rdsc\.(\w+)`"),          # :mod:`rdsc.name`
-    ("README.md", r"`rdsc/(\w+)\.py`"),              # `rdsc/name.py` in the Layout table
+    ("README.md", r"`rdsc/(\w+)(?:\.py|/)`"),         # `rdsc/name.py` or `rdsc/name/`
     ("intro.md", r"`rdsc\.(\w+)`"),                 # `rdsc.name` in the package table
 ])
 def test_every_module_is_on_each_map(where, pattern):

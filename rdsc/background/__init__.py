@@ -1,0 +1,108 @@
+"""How much a classifier relies on the image background (chapter 8).
+
+No segmentation masks exist for the book's datasets, so foreground and background are
+defined by geometry: the **centre** of an image is the half of its pixels nearest the
+image's centre (a disc), the **ring** is the other half. Test images are then altered
+(:func:`make_conditions`):
+
+* ``ring, other class``: the ring replaced by the ring of an image of another class (the donor);
+* ``ring, same class``: the ring from another image of the same class (control for the seam);
+* ``centre, other class`` / ``centre, same class``: the mirror experiment;
+* ``background only`` / ``foreground only``: the centre / the ring set to a mean grey;
+* ``grayscale`` and ``hue rotated``: colour changed, context kept.
+
+Images are ``N x 3 x H x W`` uint8 tensors throughout; labels int64 arrays of length N.
+
+The module also holds the measures the chapter reports: donor capture
+(:func:`donor_capture`), a bootstrap over images and network seeds
+(:func:`bootstrap`), how much of a first-layer unit's sign the patch's mean colour
+decides (:func:`mean_colour_agreement`), and retrieval helpers for Corel: colour
+histograms of a region, leave-one-out precision and partial correlations of distances.
+The chapter's steps call :func:`classifier_predictions` (every classifier on every
+condition), :func:`first_layer_agreement` and :func:`blur_correlations` (the mechanism),
+and :func:`retrieval_precision` (Corel).
+
+The package, by step: :mod:`~rdsc.background.conditions` (the altered images),
+:mod:`~rdsc.background.classifiers` (every classifier on every condition, with
+:mod:`~rdsc.background.models` for the trained CNN), :mod:`~rdsc.background.summaries`
+(costs and captures with intervals), :mod:`~rdsc.background.mechanism` (the mean colour
+and blur), :mod:`~rdsc.background.colour_retrieval` (Corel) and
+:mod:`~rdsc.background.verdicts`. Every public name is also here, as
+``rdsc.background.<name>``.
+"""
+from rdsc.background.conditions import (  # noqa: F401
+    CONDITIONS,
+    _check_images,
+    _check_mask,
+    as_unit_float,
+    centre_mask,
+    choose_donors,
+    composite,
+    fill,
+    grayscale,
+    grey_level,
+    hue_rotation_matrix,
+    make_conditions,
+    ring_mask,
+    rotate_hue,
+    slug,
+)
+from rdsc.background.models import (  # noqa: F401
+    Downsampled,
+    cnn_embedding,
+    cnn_first_layer,
+    downsample,
+)
+from rdsc.background.summaries import (  # noqa: F401
+    _stack,
+    accuracy_rows,
+    bootstrap,
+    capture_rate,
+    cost_difference,
+    donor_capture,
+    effect_rows,
+    effects_over_datasets,
+)
+from rdsc.background.mechanism import (  # noqa: F401
+    blur_correlations,
+    box_blur,
+    column_correlations,
+    correlation_summary,
+    first_layer_agreement,
+    mean_colour_agreement,
+)
+from rdsc.background.colour_retrieval import (  # noqa: F401
+    PARTIAL_ROWS,
+    colour_histograms,
+    database_versions,
+    distance_partial_correlations,
+    euclidean_distances,
+    l1_distances,
+    partial_correlation,
+    partial_correlation_table,
+    precision_at,
+    precision_drops,
+    precision_rows,
+    retrieval_precision,
+)
+from rdsc.background.classifiers import (  # noqa: F401
+    CLASSIFIER_SETTINGS,
+    HistogramSVM,
+    classifier_predictions,
+    classifier_settings,
+    model_predictions,
+    random_deepnet_predictions,
+    random_net_predictions,
+    trained_deepnet_predictions,
+)
+from rdsc.background.verdicts import (  # noqa: F401
+    advantage_reading,
+    advantage_rows,
+    advantage_verdict,
+    clean_above_chance,
+    cost_beyond_cnn,
+    interval_text,
+    pitfall_over_datasets,
+    pitfall_rows,
+    pitfall_verdict,
+)

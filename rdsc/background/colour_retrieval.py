@@ -1,0 +1,194 @@
+"""Chapter 8's retrieval half, on Corel: colour histograms of a region,
+leave-one-out precision of database versions with the ring or the centre greyed, and
+partial correlations of feature distances with ring and centre colour.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+import torch
+
+from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
+from rdsc.background.summaries import bootstrap
+
+
+def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
+                      bins: int = 8) -> np.ndarray:
+    """Joint RGB histograms, ``N x bins**3``, of the pixels where ``where`` (``H x W``) is True
+    (all pixels when None), as fractions of those pixels."""
+    _check_images(images)
+    if images.shape[1] != 3:
+        raise ValueError(f"colour histograms need RGB images, got {images.shape[1]} channels")
+    if not 1 <= bins <= 256:
+        raise ValueError(f"bins must be in 1..256, got {bins}")
+    q = (images.long() * bins) // 256                                  # N x 3 x H x W in 0..bins-1
+    cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]                 # N x H x W
+    cell = cell.flatten(1) if where is None else cell[:, where.to(torch.bool)]
+    hist = torch.zeros(len(images), bins ** 3, dtype=torch.float64)
+    hist.scatter_add_(1, cell, torch.ones_like(cell, dtype=torch.float64))
+    return (hist / cell.shape[1]).numpy()
+
+
+def precision_at(features, labels, n: int) -> np.ndarray:
+    """Leave-one-out retrieval: for each image, the share of its ``n`` nearest other images
+    (Euclidean) that have its label. Returns one precision per image."""
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    labels = np.asarray(labels)
+    if x.ndim != 2 or len(x) != len(labels):
+        raise ValueError(f"features {tuple(x.shape)} must be N x d with one label per row "
+                         f"({len(labels)} labels)")
+    if not 1 <= n < len(labels):
+        raise ValueError(f"n must be in 1..{len(labels) - 1}, got {n}")
+    d = torch.cdist(x.double(), x.double())
+    d.fill_diagonal_(float("inf"))
+    nearest = torch.topk(d, n, largest=False, sorted=True).indices.numpy()
+    return (labels[nearest] == labels[:, None]).mean(1)
+
+
+def l1_distances(x) -> np.ndarray:
+    """``N x N`` L1 distances between the rows of ``x``.
+
+    For histograms this is twice the total variation.
+    """
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.cdist(x, x, p=1).numpy()
+
+
+def euclidean_distances(x) -> np.ndarray:
+    """``N x N`` Euclidean (L2) distances between the rows of ``x``."""
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.cdist(x, x).numpy()
+
+
+def partial_correlation(y: np.ndarray, x: np.ndarray, controls: np.ndarray) -> float:
+    """Correlation of ``y`` and ``x`` after removing from both their least-squares fit on
+    ``controls`` (``m x c``) and a constant."""
+    design = np.column_stack([np.ones(len(y)), controls])
+    ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    return float((ry @ rx) / np.sqrt((ry @ ry) * (rx @ rx)))
+
+
+def distance_partial_correlations(D_feature, D_border, D_centre, labels,
+                                  index: np.ndarray | None = None) -> dict[str, float]:
+    """How much of the feature distance between two images their border and centre colours explain.
+
+    Over the pairs of distinct images (``index`` selects images, repeats allowed, as in a
+    bootstrap; pairs of an image with itself are left out):
+
+    * ``border``: partial correlation of feature distance with border-histogram distance,
+      the centre-histogram distance and "same category" held fixed;
+    * ``centre``: the same with border and centre swapped;
+    * ``border_raw`` / ``centre_raw``: the plain correlations.
+    """
+    labels = np.asarray(labels)
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
+    a, b = np.triu_indices(len(index), 1)
+    a, b = index[a], index[b]
+    keep = a != b
+    a, b = a[keep], b[keep]
+    f = np.asarray(D_feature)[a, b]
+    bd, cd = np.asarray(D_border)[a, b], np.asarray(D_centre)[a, b]
+    same = (labels[a] == labels[b]).astype(np.float64)
+    return {"border": partial_correlation(f, bd, np.column_stack([cd, same])),
+            "centre": partial_correlation(f, cd, np.column_stack([bd, same])),
+            "border_raw": float(np.corrcoef(f, bd)[0, 1]),
+            "centre_raw": float(np.corrcoef(f, cd)[0, 1])}
+
+
+#: the rows of :func:`partial_correlation_table`, named for the reader
+PARTIAL_ROWS = {"border": "ring colour | centre colour, category",
+                "centre": "centre colour | ring colour, category",
+                "border_raw": "ring colour (plain correlation)",
+                "centre_raw": "centre colour (plain correlation)"}
+
+
+def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_boot: int,
+                              seed: int = 0):
+    """:func:`distance_partial_correlations` averaged over the networks (``D_features``:
+    ``{seed: N x N feature distances}``), with a 95% percentile interval from a bootstrap
+    over networks and images: each replicate draws the networks with replacement and the
+    images with replacement, and averages over the drawn networks on the same drawn images
+    (so the interval is that of the same average as the estimate).
+
+    Returns a DataFrame indexed by :data:`PARTIAL_ROWS`, columns ``estimate``, ``low``,
+    ``high``.
+    """
+    import pandas as pd
+
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot, at_least=2)
+    nets = list(D_features)
+    if not nets:
+        raise ValueError("partial_correlation_table needs at least one network")
+    n = len(np.asarray(labels))
+
+    def averaged(drawn, index=None):
+        return pd.DataFrame([distance_partial_correlations(D_features[s], D_border, D_centre,
+                                                           labels, index)
+                             for s in drawn]).mean()
+    gen = np.random.default_rng(seed)
+    boot = pd.DataFrame([averaged([nets[i] for i in gen.integers(0, len(nets), len(nets))],
+                                  gen.integers(0, n, n))
+                         for _ in range(int(n_boot))])
+    return pd.DataFrame({"estimate": averaged(nets), "low": boot.quantile(0.025),
+                         "high": boot.quantile(0.975)}).rename(index=PARTIAL_ROWS)
+
+
+def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The three versions of a retrieval database the chapter searches, each within itself:
+    ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey) and
+    ``grayscale``."""
+    _check_images(images)
+    _check_mask(centre, images, "centre")
+    grey = grey_level(images)
+    return {"as it is": images, "ring grey": fill(images, ~centre, grey),
+            "grayscale": grayscale(images)}
+
+
+def retrieval_precision(nets: dict, versions: dict, labels, n: int, *, name: str = "corel",
+                        device=None, cache=True) -> tuple[dict, dict]:
+    """Leave-one-out precision at ``n`` (:func:`precision_at`) of every database version,
+    for the random networks and for the whole image's colour histogram.
+
+    ``nets``: ``{seed: network}``; ``versions``: :func:`database_versions`. Features are
+    cached as ``bg-<name>-<slug(version)>``. Returns ``(precision, features)``:
+    ``{(representation, version): seeds x N precision}`` (one row for the histogram)
+    and ``{seed: N x k features of "as it is"}`` for the distance analysis.
+    """
+    from rdsc.features import extract
+    precision, features = {}, {}
+    for seed, net in nets.items():
+        for version, images in versions.items():
+            f = extract(net, images, cache=cache, name=f"bg-{name}-{slug(version)}",
+                        device=device, progress=False)[:]
+            if version == "as it is":
+                features[seed] = f
+            precision.setdefault(("random network", version), []).append(
+                precision_at(f, labels, n))
+    for version, images in versions.items():
+        precision[("colour histogram", version)] = [
+            precision_at(colour_histograms(images), labels, n)]
+    return {key: np.stack(v) for key, v in precision.items()}, features
+
+
+def precision_rows(precision: dict, n_boot: int, n: int) -> list[dict]:
+    """One row per ``(representation, version)`` of :func:`retrieval_precision`: the mean
+    precision at ``n`` (%) with its bootstrap interval over networks and images. ``n``:
+    the one given to :func:`retrieval_precision` (it names the column)."""
+    rows = []
+    for (rep, version), p in precision.items():
+        est, lo, hi = bootstrap(lambda a: a["p"].mean(), {"p": p}, n_boot=n_boot)
+        rows.append({"representation": rep, "database": version,
+                     f"precision@{n} (%)": 100 * est, "low": 100 * lo, "high": 100 * hi})
+    return rows
+
+
+def precision_drops(precision: dict, n_boot: int = 1000) -> dict[tuple, tuple]:
+    """What each altered version costs: ``{(representation, version): (estimate, low,
+    high)}`` of precision as it is minus precision of the version, paired over the same
+    networks and images (fractions)."""
+    return {(rep, version): bootstrap(lambda a: (a["a"] - a["b"]).mean(),
+                                      {"a": precision[rep, "as it is"], "b": p},
+                                      n_boot=n_boot)
+            for (rep, version), p in precision.items() if version != "as it is"}

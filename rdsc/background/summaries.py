@@ -1,0 +1,201 @@
+"""What chapter 8's predictions say, with intervals: donor capture, accuracy per
+condition, the ring's and the centre's costs (:func:`effect_rows`), and a bootstrap over
+images and network seeds (:func:`bootstrap`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+
+def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
+    """Which predictions changed from the clean image's, and which changed *to the donor's class*.
+
+    All arguments have the same shape (``N`` or ``seeds x N``). Returns boolean arrays
+    ``changed`` and ``captured``; the capture rate is ``captured.sum() / changed.sum()``.
+    """
+    clean_pred, pred, donor_labels = (np.asarray(a) for a in (clean_pred, pred, donor_labels))
+    if not clean_pred.shape == pred.shape == np.broadcast_shapes(pred.shape, donor_labels.shape):
+        raise ValueError(f"clean_pred {clean_pred.shape}, pred {pred.shape} and donor_labels "
+                         f"{donor_labels.shape} must have one shape")
+    changed = pred != clean_pred
+    return {"changed": changed, "captured": changed & (pred == donor_labels)}
+
+
+def capture_rate(changed, captured) -> float:
+    """P(prediction = donor class | prediction changed); NaN when nothing changed."""
+    n = np.sum(changed)
+    return float(np.sum(captured) / n) if n else float("nan")
+
+
+def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray], n_boot: int = 1000,
+              seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Estimate and percentile interval of ``statistic`` over networks (seeds) and images.
+
+    ``arrays``: ``{name: seeds x N}`` arrays over the same seeds and images. Each replicate
+    draws seeds with replacement, then images with replacement (the same draw for every
+    array, so paired quantities stay paired) and evaluates ``statistic`` on the resampled
+    dict. With one seed this is the ordinary bootstrap over images.
+    Returns ``(estimate on all data, low, high)``.
+    """
+    arrays = {k: np.atleast_2d(np.asarray(v)) for k, v in arrays.items()}
+    shapes = {v.shape for v in arrays.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"arrays must share one shape seeds x N, got {sorted(shapes)}")
+    n_seeds, n = shapes.pop()
+    if n < 2:
+        raise ValueError("need at least two images to bootstrap")
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        s = rng.integers(0, n_seeds, n_seeds)
+        i = rng.integers(0, n, n)
+        values[b] = statistic({k: v[s][:, i] for k, v in arrays.items()})
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(values, [alpha, 1 - alpha])
+    return float(statistic(arrays)), float(lo), float(hi)
+
+
+def _stack(predictions: list[dict[str, np.ndarray]], condition: str) -> np.ndarray:
+    return np.stack([np.asarray(p[condition]) for p in predictions])
+
+
+def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int = 1000,
+                  seed: int = 0) -> list[dict]:
+    """Accuracy per condition with a bootstrap interval over networks and images.
+
+    ``predictions``: one ``{condition: N labels}`` per network (seed), all on the same images.
+    Returns rows ``{condition, accuracy, low, high}`` (fractions).
+    """
+    if not predictions:
+        raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
+    labels = np.asarray(labels)
+    rows = []
+    for cond in predictions[0]:
+        correct = (_stack(predictions, cond) == labels).astype(np.float64)
+        est, lo, hi = bootstrap(lambda a: a["c"].mean(), {"c": correct}, n_boot, seed)
+        rows.append({"condition": cond, "accuracy": est, "low": lo, "high": hi})
+    return rows
+
+
+def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: np.ndarray,
+                n_classes: int, n_boot: int = 1000, seed: int = 0
+                ) -> dict[str, tuple[float, float, float]]:
+    """The chapter's effects, each ``(estimate, low, high)`` over networks and images:
+
+    * ``ring cost``: accuracy with a same-class ring minus with an other-class ring (what a
+      foreign background costs beyond compositing);
+    * ``centre cost``: the same for the centre;
+    * ``ring capture`` / ``centre capture``: P(prediction = donor class | prediction changed);
+    * ``ring capture chance`` / ``centre capture chance``: the capture a changed prediction
+      would reach by going to a uniformly random other class than the clean prediction:
+      ``1 / (n_classes - 1)`` for each changed image whose clean prediction is not the
+      donor's class, 0 where it is (the donor's class cannot then be reached by a change);
+    * ``background only above chance``: background-only accuracy minus ``1 / n_classes``.
+
+    ``donor_labels``: the class of each image's other-class donor (length N).
+    """
+    labels, donor_labels = np.asarray(labels), np.asarray(donor_labels)
+    if np.any(donor_labels == labels):
+        raise ValueError("donor_labels must be the other-class donors' labels (one equals the "
+                         "image's own label)")
+    arrays = {cond: _stack(predictions, cond) for cond in predictions[0]}
+    correct = {c: (p == labels).astype(np.float64) for c, p in arrays.items()}
+    out = {
+        "ring cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
+                               {"s": correct["ring, same class"],
+                                "o": correct["ring, other class"]},
+                               n_boot, seed),
+        "centre cost": bootstrap(lambda a: (a["s"] - a["o"]).mean(),
+                                 {"s": correct["centre, same class"],
+                                  "o": correct["centre, other class"]},
+                                 n_boot, seed),
+        "background only above chance": bootstrap(lambda a: a["c"].mean() - 1 / n_classes,
+                                                  {"c": correct["background only"]}, n_boot, seed),
+    }
+    donors = np.broadcast_to(donor_labels, arrays["clean"].shape)
+    for region in ("ring", "centre"):
+        cap = donor_capture(arrays["clean"], arrays[f"{region}, other class"], donors)
+        out[f"{region} capture"] = bootstrap(lambda a: capture_rate(a["changed"], a["captured"]),
+                                             cap, n_boot, seed)
+        cap["reachable"] = cap["changed"] & (arrays["clean"] != donors)
+        out[f"{region} capture chance"] = bootstrap(
+            lambda a: capture_rate(a["changed"], a["reachable"]) / (n_classes - 1),
+            cap, n_boot, seed)
+    return out
+
+
+def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[dict]]:
+    """:func:`effect_rows` of every classifier on every dataset run, and their table rows.
+
+    ``runs``: per dataset, ``{"classes", "labels", "donors", "predictions"}`` (``donors``:
+    the image indices of the donors, ``"other"`` the other-class ones). Returns
+    ``(effects, rows)``: ``effects[dataset, classifier]`` as :func:`effect_rows` gives it;
+    ``rows``, one per pair, each effect as ``"estimate [low, high]"`` in percent (a capture's
+    chance as a plain level; ``–`` where no prediction changed), and the share of
+    predictions a foreign ring changed.
+    """
+    import warnings
+    effects, rows = {}, []
+    for dataset, run in runs.items():
+        donor_labels = run["labels"][run["donors"]["other"]]
+        for clf, preds in run["predictions"].items():
+            with warnings.catch_warnings():  # no changed prediction: a NaN capture
+                warnings.simplefilter("ignore", RuntimeWarning)
+                e = effect_rows(preds, run["labels"], donor_labels, len(run["classes"]),
+                                n_boot=n_boot)
+            effects[dataset, clf] = e
+            changed = np.mean([np.mean(p["ring, other class"] != p["clean"]) for p in preds])
+            rows.append({
+                "dataset": dataset, "classifier": clf,
+                **{f"{name} (%)": ("– (no prediction changed)" if np.isnan(v) else
+                                   f"{100 * v:.1f}" if name.endswith("capture chance") else
+                                   f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
+                   for name, (v, lo, hi) in e.items()},
+                "changed by a foreign ring (%)": round(100 * changed, 1)})
+    return effects, rows
+
+
+def cost_difference(predictions_a: list[dict[str, np.ndarray]],
+                    predictions_b: list[dict[str, np.ndarray]], labels,
+                    region: str = "ring", n_boot: int = 1000, seed: int = 0
+                    ) -> tuple[float, float, float]:
+    """Classifier A's ``region`` cost (accuracy with a same-class ``region`` minus with an
+    other-class one, as in :func:`effect_rows`) minus classifier B's, ``(estimate, low,
+    high)`` with a 95% *paired* bootstrap interval: each replicate draws one set of images
+    for both classifiers (both were tested on the same composites), and each classifier's
+    networks (seeds) on its own, with replacement. Two intervals that overlap do not show
+    that the difference is 0; this interval does, or does not.
+
+    ``predictions_a`` / ``predictions_b``: one ``{condition: N labels}`` per network, all on
+    the same N images (the numbers of networks may differ).
+    """
+    from rdsc.book import whole_number
+    n_boot = whole_number("n_boot", n_boot, at_least=2)
+    labels = np.asarray(labels)
+
+    def correct(predictions):
+        if not predictions:
+            raise ValueError("predictions is empty: pass one {condition: labels} dict per "
+                             "network")
+        same, other = (_stack(predictions, f"{region}, {kind} class")
+                       for kind in ("same", "other"))
+        if same.shape[1] != len(labels):
+            raise ValueError(f"predictions hold {same.shape[1]} images for {len(labels)} "
+                             "labels")
+        same, other = same == labels, other == labels
+        return same.astype(np.float64) - other.astype(np.float64)  # networks x N
+
+    a, b = correct(predictions_a), correct(predictions_b)
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for r in range(n_boot):
+        i = rng.integers(0, len(labels), len(labels))
+        sa = rng.integers(0, len(a), len(a))
+        sb = rng.integers(0, len(b), len(b))
+        values[r] = a[sa][:, i].mean() - b[sb][:, i].mean()
+    low, high = np.quantile(values, [0.025, 0.975])
+    return float(a.mean() - b.mean()), float(low), float(high)

@@ -1,0 +1,211 @@
+"""Chapter 8's verdicts: the pitfall (classification) and the advantage (retrieval),
+in the chapter's words, from the summaries' intervals.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+
+
+
+def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> str:
+    """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``."""
+    v, lo, hi = effect
+    return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
+
+
+def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
+                       n_classes: int) -> bool:
+    """Whether a classifier's clean accuracy (mean over its networks, each predicting the
+    ``N`` images) is above guessing, ``1 / n_classes``: the lower end of its 95%
+    Clopper-Pearson interval over the ``N`` images lies above it. A reference at chance
+    (a CNN trained too briefly predicts one class) says nothing about what it is
+    compared with."""
+    from rdsc.intervals import binomial_interval
+    labels = np.asarray(labels)
+    accuracy = float(np.mean([np.mean(p["clean"] == labels) for p in predictions]))
+    return binomial_interval(round(accuracy * len(labels)), len(labels))[0] > 1 / n_classes
+
+
+def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
+                 versus_cnn: tuple | None = None, cnn_above_chance: bool = True
+                 ) -> tuple[list[dict], bool]:
+    """The classification half of the claim on one dataset: the verdict table's rows and
+    whether the pitfall is shown there.
+
+    ``random_net`` / ``cnn``: :func:`effect_rows` of the random network and of the trained
+    CNN. The pitfall is shown when a foreign ring costs accuracy beyond the same-class
+    control (interval above 0) *and* the predictions it changes go to the donor's class
+    more often than chance (``ring capture chance``, at most ``1 / (n_classes - 1)``): the
+    ring pulls toward its own class.
+
+    ``versus_cnn``: :func:`cost_difference` of the random network's ring cost minus the
+    CNN's, on the same images; without it the row reads the two intervals, which can only
+    say whether they are separated. ``cnn_above_chance`` (:func:`clean_above_chance`):
+    False leaves the comparison out, for a CNN at chance is no reference.
+    """
+    e = random_net
+    # the run's own chance level (0 for changed images already on the donor's class)
+    chance = e.get("ring capture chance", (float("nan"),))[0]
+    if not np.isfinite(chance):
+        chance = 1 / (n_classes - 1)
+    cost_shown = e["ring cost"][1] > 0
+    capture_shown = e["ring capture"][1] > chance
+    if not cnn_above_chance:
+        compare = "not compared: the trained CNN is at chance on clean images"
+        against = f"CNN: {interval_text(cnn['ring cost'])}"
+    elif versus_cnn is not None:  # the paired interval of the difference decides
+        compare = ("larger than the CNN's" if versus_cnn[1] > 0 else
+                   "smaller than the CNN's" if versus_cnn[2] < 0 else
+                   "not distinguishable from the CNN's (the paired interval of the "
+                   "difference contains 0)")
+        against = (f"difference {interval_text(versus_cnn)}; "
+                   f"CNN: {interval_text(cnn['ring cost'])}")
+    else:  # intervals that overlap are not a test of the difference: say only what they show
+        compare = ("larger than the CNN's" if e["ring cost"][1] > cnn["ring cost"][2] else
+                   "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
+                   "not separated from the CNN's (the intervals overlap)")
+        against = f"CNN: {interval_text(cnn['ring cost'])}"
+    capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
+               f"{100 * e['ring capture'][0]:.0f}% (95% interval "
+               f"{100 * e['ring capture'][1]:.0f} to {100 * e['ring capture'][2]:.0f}%) vs "
+               f"chance {100 * chance:.0f}%")
+    rows = [
+        {"question": "a foreign ring costs accuracy beyond compositing",
+         "random network": "yes" if cost_shown else "not shown",
+         "measure": interval_text(e["ring cost"])},
+        {"question": "changed predictions go to the donor's class above chance",
+         "random network": "yes" if capture_shown else "not shown", "measure": capture},
+        {"question": "the background alone classifies above chance",
+         "random network": "yes" if e["background only above chance"][1] > 0 else "not shown",
+         "measure": interval_text(e["background only above chance"])},
+        {"question": "the ring cost, compared with the trained CNN", "random network": compare,
+         "measure": against},
+    ]
+    return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
+
+
+def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None) -> bool:
+    """Whether a foreign ring costs the random network more accuracy than the trained CNN:
+    the paired interval of the difference (``versus_cnn``, :func:`cost_difference`) above
+    0, or without it the two intervals of :func:`effect_rows` separated. Half the image
+    swapped moves any classifier; this says whether the random features are moved more."""
+    if versus_cnn is not None:
+        return bool(versus_cnn[1] > 0)
+    return bool(random_net["ring cost"][1] > cnn["ring cost"][2])
+
+
+def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) -> str:
+    """The pitfall over the datasets run (one :func:`pitfall_rows` flag each), and, with
+    ``beyond`` (one :func:`cost_beyond_cnn` flag each; None where the CNN is at chance and
+    not compared), whether the datasets that show it show it beyond the trained CNN."""
+    if len(shown) == 0:
+        raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
+    if not any(shown):
+        return "not shown by this run"
+    said = "confirmed on every dataset run" if all(shown) else "confirmed on some datasets only"
+    if beyond is None:
+        return said
+    if len(beyond) != len(shown):
+        raise ValueError(f"beyond needs one flag per dataset, got {len(beyond)} for "
+                         f"{len(shown)}")
+    more = [b for s_, b in zip(shown, beyond) if s_ and b is not None]
+    if not more:
+        return said + ", not compared with the trained CNN (at chance on clean images)"
+    if all(more):
+        return said + ", beyond the trained CNN's cost"
+    if not any(more):
+        return (said + ", but no more than the trained CNN's (a swapped ring moves a "
+                "trained network as much)")
+    return said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}"
+
+
+def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
+                          ) -> tuple[list[dict], str, bool]:
+    """The classification half over every dataset run: the verdict table's rows
+    (:func:`pitfall_rows`), the verdict (:func:`pitfall_verdict`), and whether any dataset
+    shows the pitfall.
+
+    ``runs``: per dataset, ``{"classes", "labels", "predictions"}`` (predictions per
+    classifier, ``"random network + SVM"`` and ``"trained CNN"``); ``effects``: per
+    ``(dataset, classifier)``, :func:`effect_rows`; ``versus_cnn``: per dataset,
+    :func:`cost_difference` of the two classifiers' ring costs.
+    """
+    rows, shown, beyond = [], [], []
+    for dataset, run in runs.items():
+        ours = effects[dataset, "random network + SVM"]
+        theirs = effects[dataset, "trained CNN"]
+        n_classes = len(run["classes"])
+        # a CNN at chance is no reference: its comparison is left out
+        cnn_ok = clean_above_chance(run["predictions"]["trained CNN"], run["labels"],
+                                    n_classes)
+        got, shows = pitfall_rows(dataset, ours, theirs, n_classes=n_classes,
+                                  versus_cnn=versus_cnn[dataset], cnn_above_chance=cnn_ok)
+        rows += got
+        shown.append(shows)
+        beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
+    return rows, pitfall_verdict(shown, beyond), any(shown)
+
+
+def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
+                   ) -> list[dict]:
+    """The retrieval rows of the verdict table (Corel): greying the ring, removing colour
+    (reported, not counted: it changes the whole image), and the partial correlation of
+    feature distance with ring colour (``ring_partial``: ``estimate``, ``low``, ``high``)."""
+    p = ring_partial
+    return [
+        {"dataset": "corel", "question": "greying the ring lowers precision@10",
+         "random network": "yes" if ring_grey_drop[1] > 0 else "not shown",
+         "measure": interval_text(ring_grey_drop, unit="")},
+        {"dataset": "corel",
+         "question": "removing colour lowers precision@10 (colour, not the background)",
+         "random network": "yes" if grayscale_drop[1] > 0 else "not shown",
+         "measure": interval_text(grayscale_drop, unit="")},
+        {"dataset": "corel",
+         "question": "ring colour explains feature distance beyond centre colour and category",
+         "random network": "yes" if p["low"] > 0 else "not shown",
+         "measure": f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"},
+    ]
+
+
+def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial_low: float,
+                      pitfall_shown: bool) -> str:
+    """The chapter's sentence on what the retrieval evidence means, from the same numbers as
+    :func:`advantage_rows` (and whether the pitfall was shown anywhere)."""
+    # each piece of evidence says its own thing: the drop that the ring helps retrieval,
+    # the partial correlation (category held fixed) only that the features react to it
+    evidence = [what for what, shown in (
+        ("greying the ring lowers the random network's precision, so the outer ring (a "
+         "geometric stand-in for the background, holding object parts too) helps it "
+         "retrieve", ring_grey_drop[1] > 0),
+        ("the ring's colours explain its feature distances beyond the centre's colours and "
+         "the category, so the features react to the ring's colour", ring_partial_low > 0))
+        if shown]
+    if evidence:
+        return (f"In this run {'; and '.join(evidence)}"
+                + ("; the same sensitivity misleads the classifier in the composites above."
+                   if pitfall_shown else
+                   "; in the composites above it did not measurably mislead the "
+                   "classifier."))
+    if grayscale_drop[1] > 0:
+        return ("In this run only removing colour lowers the random network's precision: it "
+                "retrieves partly by colour, which is not evidence about the background; the "
+                "ring is not shown to be what it uses.")
+    return ("In this run neither greying the ring nor removing colour measurably lowers the "
+            "random network's precision, and the ring's colours do not measurably explain "
+            "its feature distances: the retrieval half of the claim is not shown.")
+
+
+def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
+    """The retrieval half of the background claim, from the ring's evidence only.
+
+    ``ring_grey_drop``: (estimate, low, high) of the drop in precision when the ring is
+    greyed; ``ring_partial_low``: the lower end of the interval of the partial correlation
+    of feature distance with ring colour (centre colour and category held). Removing colour
+    (grayscale) changes the whole image, not its background, so it does not enter here.
+    """
+    drop, partial = ring_grey_drop[1] > 0, ring_partial_low > 0
+    if drop and partial:
+        return ("supported: the outer ring helps retrieval, and the features react to its "
+                "colour")
+    return "partly supported" if drop or partial else "not shown by this run"
