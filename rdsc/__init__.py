@@ -16,6 +16,7 @@ Every chapter:
 - :mod:`rdsc.chapters`: converting and running chapters with papermill.
 - :mod:`rdsc.prepare`: putting the datasets into the data root.
 - :mod:`rdsc.progress`: progress bars, only on a terminal.
+- :mod:`rdsc.rng`: functions that seed torch's global generator leave the caller's as it was.
 
 By chapter:
 

@@ -30,6 +30,7 @@ from rdsc import cnn
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
+from rdsc.rng import restores_global_rng
 
 DECISION_ATTACKS = ("hsj-l2", "hsj-linf", "boundary")
 
@@ -170,6 +171,7 @@ def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
     return grad.cpu()
 
 
+@restores_global_rng
 def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int = 40,
                     seed: int = 0) -> dict:
     """Foolbox L-inf PGD (no random start) at ``epsilon``: success rate and mean perturbation.
@@ -378,6 +380,7 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     return best
 
 
+@restores_global_rng
 def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, *,
                     pool=None, seed: int = 0) -> AttackResult:
     """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries
@@ -458,6 +461,7 @@ def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels,
     return torch.cat(out)
 
 
+@restores_global_rng
 def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: float = 0.1,
                      width: int = 32, n_classes: int = 10, seed: int = 0, device=None,
                      holdout=None, progress: bool = False):

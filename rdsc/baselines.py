@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from rdsc.book import plural
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import Split, class_indices
+from rdsc.rng import restores_global_rng
 
 TOPK = (1, 2, 3, 4, 5)
 RDSC = "rdsc (random depthwise sign) + SVM"  # the method this book is about
@@ -52,6 +53,7 @@ def svm_scores(train_X, train_y, test_X, *, C: float = 0.005, scale: bool = Fals
     return scores, svm.fit_seconds_
 
 
+@restores_global_rng
 def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0.1,
                    batch_size: int = 256, weight_decay: float = 5e-4,
                    seed: int = 0) -> tuple[np.ndarray, float]:

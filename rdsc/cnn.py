@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
+from rdsc.rng import restores_global_rng
 
 # bump when fit() changes: cached models trained by older code are then retrained
 TRAINING_VERSION = 2
@@ -189,6 +190,7 @@ def accuracy(model: nn.Module, images, labels) -> float:
     return float((pred == np.asarray(labels)).mean())
 
 
+@restores_global_rng
 def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cache=True,
             name: str = "cnn", device=None, progress: bool = True, **fit_options) -> SmallCNN:
     """A :class:`SmallCNN` trained on ``(images, labels)``, from the cache when it was trained

@@ -41,6 +41,7 @@ from rdsc.cnn import as_float, recalibrate_batchnorm
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
+from rdsc.rng import restores_global_rng
 
 ARCHS = ("vgg16", "resnet18", "densenet40")
 EMBED_DIMS = {"vgg16": 512, "resnet18": 512, "densenet40": 132}
@@ -229,6 +230,7 @@ def embed(model: nn.Module, images, batch_size: int = 256) -> np.ndarray:
     return torch.cat(out).numpy() if out else np.zeros((0, model.embed_dim), np.float32)
 
 
+@restores_global_rng
 def random_embeddings(arch: str, calibration_images, image_sets, *, seed: int, n_classes: int = 10,
                       batch_size: int = 256, device=None) -> list[np.ndarray]:
     """The representations of a frozen random-weight ``arch`` for each of ``image_sets``.
@@ -329,6 +331,7 @@ def cache_path(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=T
             / f"{arch}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt")
 
 
+@restores_global_rng
 def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True, device=None,
             progress: bool = True, **opts) -> nn.Module:
     """``arch`` trained end to end on ``(images, labels)`` (:func:`fit`), from the cache if there.
