@@ -108,7 +108,8 @@ def device_of(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
-    """Predicted classes of ``images`` (uint8 or floats), in batches."""
+    """Predicted classes (int64, length ``N``) of ``images`` (``N x C x H x W``, uint8 or
+    floats in [0, 1]), in batches of ``batch_size``."""
     x = cnn.as_float(images)
     device = device_of(model)
     return np.concatenate([model(x[lo:lo + batch_size].to(device)).argmax(1).cpu().numpy()
@@ -545,7 +546,8 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
 
     ``seed_images`` start the substitute (:func:`train_substitute`, labels from
     querying ``model``); FGSM of size ``epsilon`` on the substitute makes adversarial
-    versions of ``images``, which ``model`` then classifies. ``clean_predictions``
+    versions of ``images``, which ``model`` then classifies. Images: ``N x C x H x W``,
+    uint8 or floats in [0, 1]; ``labels``: ``N`` class indices. ``clean_predictions``
     (``model``'s predictions on ``images``, when already known) saves those queries.
     """
     start = time.perf_counter()

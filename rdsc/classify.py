@@ -379,7 +379,8 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
 
 
 def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
-    """Accuracy on each class ``0 .. n_classes-1`` (nan for a class absent from ``labels``)."""
+    """Accuracy on each class ``0 .. n_classes-1`` (nan for a class absent from ``labels``).
+    ``predicted``, ``labels``: class indices, one per image (length ``N``)."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     labels = class_indices(labels, "labels", n_classes)
     predicted = class_indices(predicted, "predicted", n_classes)
@@ -388,7 +389,8 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 
 
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
-    """Counts, rows = true class, columns = predicted class (both ``0..n_classes-1``)."""
+    """Counts, ``n_classes x n_classes``: rows = true class, columns = predicted class, from
+    ``predicted`` and ``labels``, class indices ``0..n_classes-1`` one per image."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     labels = class_indices(labels, "labels", n_classes)
     predicted = class_indices(predicted, "predicted", n_classes)

@@ -185,7 +185,8 @@ def logits(model: nn.Module, images, batch_size: int = 1024) -> torch.Tensor:
 
 
 def accuracy(model: nn.Module, images, labels) -> float:
-    """Top-1 accuracy of ``model`` on ``images``."""
+    """Top-1 accuracy of ``model`` on ``images`` (``N x C x H x W``) against ``labels`` (``N``
+    class indices)."""
     pred = logits(model, images).argmax(1).numpy()
     return float((pred == np.asarray(labels)).mean())
 

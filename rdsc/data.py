@@ -624,10 +624,13 @@ def class_indices(labels, name: str = "labels", n_classes: int | None = None) ->
 
 
 def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
-    """Indices of ``n`` images drawn evenly across classes (sorted), or all when ``n`` is None.
+    """Indices of ``n`` images drawn evenly across classes, or all when ``n`` is None.
 
-    Image folders are stored class by class, so the first ``n`` images would hold only
-    the first classes: always draw subsets with this.
+    ``labels``: one label per image, length ``N`` (a tensor, array or list; any values,
+    see :func:`class_indices`). Returns a sorted int64 tensor of indices into the ``N``
+    images (index the images and the labels with it). Image folders are stored class by
+    class, so the first ``n`` images would hold only the first classes: always draw
+    subsets with this.
     """
     if not isinstance(labels, torch.Tensor):
         labels = class_indices(labels)

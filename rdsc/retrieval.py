@@ -413,7 +413,10 @@ def penultimate(model) -> Callable[[torch.Tensor], torch.Tensor]:
 @torch.no_grad()
 def network_embedding(model, images, size: int | None = None, crop: int | None = None,
                       batch_size: int = 64) -> np.ndarray:
-    """``N x d`` last-hidden-layer features of ``images`` (resized/cropped first), eval mode."""
+    """``N x d`` float32 last-hidden-layer features of ``images`` (``N x C x H x W``, uint8
+    or floats in [0, 1], as :func:`resize_images` takes them), in eval mode. ``size`` /
+    ``crop``: resize to ``size`` then centre-crop to ``crop`` first (None: as they are),
+    the input size the model was trained at."""
     fn = penultimate(model)
     if isinstance(model, nn.Module):
         model.eval()
@@ -562,7 +565,8 @@ EQUIVALENCE_MARGIN = 0.05
 
 def compare(a, b, n_boot: int = 2000, seed: int = 0,
             margin: float = EQUIVALENCE_MARGIN) -> dict:
-    """Paired comparison of two per-query score arrays: ``a - b`` with its 95% interval and
+    """Paired comparison of two per-query score arrays (``a``, ``b``: one score per query,
+    length ``N`` each, e.g. AP): ``a - b`` with its 95% interval and
     a word: ``higher`` / ``lower`` when the interval excludes 0; ``comparable`` when it lies
     within ``±margin``; else ``indistinguishable`` (too wide to tell)."""
     d, lo, hi = paired_mean_difference(a, b, n_boot=n_boot, seed=seed)
