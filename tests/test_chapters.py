@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = chapter_files(ROOT)
 EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 # chapters rerun with other parameters, as a reader would through papermill
-EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}]}
+EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}],
+              # probe J14: fewer than 8 features failed in a figure after the checks
+              "02_network": [{"n_features": 4}],
+              # probe J13: a budget that fools no median failed in the queries figure,
+              # after every attack had run
+              "07_adversarial": [{"budget": 5}]}
 
 
 def test_toc_lists_existing_chapters_and_config_fails_on_errors():
