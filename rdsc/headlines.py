@@ -185,9 +185,23 @@ def attack(res: dict, brief: bool = False) -> str:
 
 
 def background(res: dict, brief: bool = False) -> str:
-    """Chapter 8: the two verdicts (background as a pitfall, and as an aid to retrieval);
-    short already."""
-    return f"pitfall: {res['pitfall']}; retrieval: {res['advantage']}"
+    """Chapter 8: the two verdicts (background as a pitfall, and as an aid to retrieval),
+    each with its headline measure from the verdict table: the foreign ring's cost per
+    dataset, and the precision lost when the ring is greyed (results saved before the
+    table: the verdicts alone)."""
+    def measure(question):
+        return [(v["dataset"], v["measure"]) for v in res.get("verdicts", [])
+                if v["question"] == question]
+    costs = measure("a foreign ring costs accuracy beyond compositing")
+    grey = measure("greying the ring lowers precision@10")
+    if brief:  # the estimate alone, without its interval
+        costs = [(d, m.split(" (")[0]) for d, m in costs]
+        grey = [(d, m.split(" (")[0]) for d, m in grey]
+    pitfall = res["pitfall"] + (
+        " (ring cost: " + ", ".join(f"{d} {m}" for d, m in costs) + ")" if costs else "")
+    advantage = res["advantage"] + (
+        f" (precision@10 lost with the ring greyed, points: {grey[0][1]})" if grey else "")
+    return f"pitfall: {pitfall}; retrieval: {advantage}"
 
 
 #: claim -> (chapter, summary of that chapter's results JSON)

@@ -408,3 +408,19 @@ def test_soft_margins_do_not_compare_across_spaces():
     rows[0]["hard"] = False
     assert headlines.margin(res).startswith("not shown: ")
     assert "(soft margins: not comparable)" in headlines.margin(res)
+
+
+def test_the_background_line_carries_its_headline_measures():
+    # reader review: the background cell had verdicts and no numbers
+    res = {"pitfall": "not shown by this run", "advantage": "partly supported", "verdicts": [
+        {"dataset": "cifar10", "question": "a foreign ring costs accuracy beyond compositing",
+         "measure": "+2.8 points (95% interval -7.5 to +12.2)"},
+        {"dataset": "corel", "question": "greying the ring lowers precision@10",
+         "measure": "+0.8 (95% interval -2.7 to +4.3)"}]}
+    assert headlines.background(res) == (
+        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points (95% interval -7.5 "
+        "to +12.2)); retrieval: partly supported (precision@10 lost with the ring greyed, "
+        "points: +0.8 (95% interval -2.7 to +4.3))")
+    assert headlines.background(res, brief=True) == (
+        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
+        "supported (precision@10 lost with the ring greyed, points: +0.8)")
