@@ -360,7 +360,9 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     fails only if the model gives every pool image an attacked image's label.
     """
     labels = torch.as_tensor(np.asarray(labels))
-    pool_pred = torch.as_tensor(predict(model, pool))
+    # the pool's predictions are shared by every image: not queries (past the tracker)
+    answerer = model.model if isinstance(model, QueryTracker) else model
+    pool_pred = torch.as_tensor(predict(answerer, pool))
     d = torch.cdist(images.flatten(1), pool.flatten(1))
     d[pool_pred[None, :] == labels[:, None]] = float("inf")
     if torch.isinf(d.min(1).values).any():
@@ -700,6 +702,10 @@ def chance_agreement(target_labels, substitute_labels, n_classes: int) -> float:
     a, b = np.asarray(target_labels), np.asarray(substitute_labels)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise ValueError(f"need two equally long 1-D label arrays, got {a.shape}, {b.shape}")
+    for v in (a, b):
+        if not np.issubdtype(v.dtype, np.integer) or v.min() < 0 or v.max() >= n_classes:
+            raise ValueError(f"labels must be class indices 0..{n_classes - 1}, got "
+                             f"{v.dtype} values from {v.min()} to {v.max()}")
     pa = np.bincount(a, minlength=n_classes) / len(a)
     pb = np.bincount(b, minlength=n_classes) / len(b)
     return float(pa @ pb)

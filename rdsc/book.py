@@ -141,8 +141,9 @@ class Chapter:
                 return ", ".join(f"{k} {plain(v)}" for k, v in value.items())
             if isinstance(value, (list, tuple)):
                 return "[" + ", ".join(plain(v) for v in value) + "]"
-            return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
-                else str(value)
+            # separators for counts (100,000), not for seeds and years (2018)
+            big = isinstance(value, int) and not isinstance(value, bool) and value >= 10_000
+            return f"{value:,}" if big else str(value)
         items = {**self.cfg, **more}
         flat = ", ".join(f"{k}={plain(v)}" for k, v in items.items()
                          if not isinstance(v, dict))

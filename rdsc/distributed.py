@@ -308,7 +308,7 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
     if labels is not None:
         labels = np.asarray(labels, dtype=np.int64)
         write_atomically(files["labels"], lambda f: np.save(f, labels))
-    else:  # labels of an earlier run beside these features would be taken for theirs
+    elif not partial_ok:  # a new file: an earlier run's labels would be taken for its own
         files["labels"].unlink(missing_ok=True)
     _write_json(files["meta"], record)
 

@@ -72,7 +72,8 @@ def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[floa
     """Clopper-Pearson interval of a share ``successes / n`` (exact, conservative): the
     shares of images an attack fools, for instance, over a few dozen images."""
     from scipy.stats import binomtest
-    if isinstance(n, bool) or int(n) != n or n < 1 or not 0 <= successes <= n:
+    if (isinstance(n, bool) or int(n) != n or n < 1 or int(successes) != successes
+            or not 0 <= successes <= n):
         raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
     ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)

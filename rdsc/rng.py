@@ -15,11 +15,14 @@ import torch
 
 
 def restores_global_rng(fn):
-    """Decorate ``fn`` so that torch's global generators (CPU and every CUDA device) are
-    the same after the call as before it, whatever ``fn`` seeds or draws."""
+    """Decorate ``fn`` so that torch's global generators (the CPU's and the current CUDA
+    device's) are the same after the call as before it, whatever ``fn`` seeds or draws."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        # the current CUDA device only, where this process already uses one: forking every
+        # visible GPU's state would open a context on each (under torchrun, on all of them)
+        devices = ([torch.cuda.current_device()] if torch.cuda.is_available()
+                   and torch.cuda.is_initialized() else [])
         with torch.random.fork_rng(devices=devices):
             return fn(*args, **kwargs)
     return wrapper

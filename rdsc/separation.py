@@ -539,7 +539,9 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             "growth from k": float("nan") if k_from is None else k_from,
             "growth": growth["ratio"],
             **{f"growth {key}": growth[key] for key in spread},
-            "soft half-sample fits": int((~hard).sum()), "half-sample fits": hard.size,
+            # the width's fits only (pixels and k): the growth's start has its own test
+            "soft half-sample fits": int((~hard[:, :2]).sum()),
+            "half-sample fits": hard[:, :2].size,
             **whole_hard}
 
 

@@ -52,9 +52,12 @@ def soft_comparison(comparison: dict) -> bool:
     the pixels or of the features is not a hard margin, or fewer than
     :data:`HALF_SAMPLE_SHARE` of the half-sample fits are. A soft margin's ``1/|w|`` also
     measures the training errors the fit accepts (it moves with C), so two of them do not
-    compare. Results saved before these counts: not known, False."""
-    if comparison.get("pixels hard") is False or comparison.get("features hard") is False:
-        return True
+    compare. Results saved before these counts: not known, False (:func:`margin_claim` and
+    :func:`margin_verdict` fill the whole-sample flags in from the rows)."""
+    for key in ("pixels hard", "features hard"):
+        flag = comparison.get(key)  # a Python or NumPy bool; None or NaN: not measured
+        if flag is not None and flag == flag and not bool(flag):
+            return True
     soft, fits = comparison.get("soft half-sample fits"), comparison.get("half-sample fits")
     return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
 
@@ -124,6 +127,9 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     rows = _records(margins)
     top, pixels, vs = largest_k_against_pixels(rows)
     check_compared_at(comparison, top)
+    if comparison is not None:  # results saved before the flags: the rows' own
+        comparison = {"pixels hard": is_hard(pixels), "features hard": is_hard(top),
+                      **comparison}
     if comparison is None and not (is_hard(top) and is_hard(pixels)):
         vs = "not comparable (soft margins; no half-samples were fitted)"
     elif comparison is None:
@@ -132,7 +138,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
         vs = {"wider": "wider on the features", "narrower": "narrower on the features",
               "undecided": "undecided between the two",
               "not comparable": "not comparable, for soft margins also measure the "
-              "training errors they accept (a smaller C or fewer images gives hard ones)"
+              "training errors they accept (a larger C or fewer images gives hard ones)"
               }[margin_word(comparison)]
         vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
                f"{range_words(comparison)}")
@@ -306,7 +312,7 @@ def shuffled_reading(margins) -> str:
         text += (f" The margin is wider with the true labels: {where}. With "
                  f"{len(draws)} shuffles even chance ranks the true labels first with "
                  f"probability {p_best:.2f}: an indication that the classes' structure adds "
-                 f"to the margin, not a test (p < 0.05 needs at least 19 shuffles).")
+                 f"to the margin, not a test (p <= 0.05 needs at least 19 shuffles).")
     elif m < low:
         text += (f" The margin is narrower with the true labels: {where}: the classes "
                  "are harder to split than a random labelling.")
@@ -356,6 +362,8 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     if compared:
         c = compared[0]
         check_compared_at(c, top)
+        # results saved before the whole-sample flags: read them off the rows
+        c = {"pixels hard": is_hard(pixels), "features hard": is_hard(top), **c}
         word = margin_word(c)  # "not comparable" where the fits are soft margins
         verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
             word, "not shown"))
@@ -368,6 +376,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         word = "not comparable"
         verdicts.append("not shown")
         text += " (soft margins: not comparable)"
+        short = f"{name}: widths not comparable (soft margins)"
     else:
         verdicts.append("supported" if word == "wider" else "contradicted")
         text += f" ({word}; direction only, no interval)"

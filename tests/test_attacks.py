@@ -532,3 +532,9 @@ def test_the_table_beside_the_paper_reads_intervals():
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
     assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
+
+
+def test_chance_agreement_names_labels_outside_the_classes():
+    from rdsc.attacks import chance_agreement
+    with pytest.raises(ValueError, match="class indices 0..9"):
+        chance_agreement(np.array([0, 1, 12]), np.array([0, 1, 2]), 10)

@@ -396,8 +396,8 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     # reader review: a swapped half image moves any classifier; say whether the random
     # network is moved more than the trained CNN
     assert bg.pitfall_verdict([True, True], [False, False]) == (
-        "confirmed on every dataset run, but no more than the trained CNN's (a swapped "
-        "ring moves a trained network as much)")
+        "confirmed on every dataset run, but not shown to be more than the trained CNN's (a "
+        "swapped ring moves a trained network too)")
     assert bg.pitfall_verdict([True, False], [True, False]) == (
         "confirmed on some datasets only, beyond the trained CNN's cost")
     assert bg.pitfall_verdict([True, True], [True, False]).endswith("on 1 of 2")
@@ -407,6 +407,10 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     with pytest.raises(ValueError, match="one flag per dataset"):
         bg.pitfall_verdict([True, True], [True])
     # reader review: a CNN at chance (one class predicted) is no reference
+    # review M5: a dataset left out (None) never counts as "beyond"
+    assert bg.pitfall_verdict([True, True], [True, None]) == (
+        "confirmed on every dataset run, beyond the trained CNN's cost on 1 compared (1 not "
+        "compared: the CNN at chance on clean images)")
     assert bg.pitfall_verdict([True], [None]).endswith(
         "not compared with the trained CNN (at chance on clean images)")
     labels = np.arange(100) % 10

@@ -229,8 +229,10 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     assert chapter.cfg == {"n": 3, "k": 4} and chapter.device == torch.device("cpu")
     assert chapter.summary(dataset="toy") == "profile smoke on cpu, seed 7: n=3, k=4, dataset=toy"
     # tables of settings read one per line, not as Python dicts (reader review)
-    assert chapter.summary(k_of={"cifar10": 4000, "corel": 8}, nets=["vgg16"]) == (
-        "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16]\n  k_of: cifar10 4,000, corel 8")
+    assert chapter.summary(k_of={"cifar10": 100_000, "corel": 8}, nets=["vgg16"],
+                           seeds=[2018, 2019]) == (
+        "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16], seeds=[2018, 2019]\n"
+        "  k_of: cifar10 100,000, corel 8")
     first = torch.rand(3)
     book.start("smoke", table, seed=7)
     assert torch.equal(first, torch.rand(3))  # torch seeded again: the same draw

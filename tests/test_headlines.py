@@ -393,6 +393,16 @@ def test_soft_margins_do_not_compare_across_spaces():
         "not compared (soft margins)")
     assert headlines.margin(res, brief=True) == (
         "not shown: d: widths not comparable (soft margins)")
+    # saved before the whole-sample flags (review M1): the rows' own flags decide; and a
+    # NumPy bool is read like a Python one (review M4)
+    older = dict(res["margin_ratios"][0])
+    del older["pixels hard"], older["features hard"]
+    older["soft half-sample fits"] = 0
+    assert headlines.margin(dict(res, margin_ratios=[older])).startswith("not shown: ")
+    from rdsc.separation_words import margin_word
+    assert margin_word(dict(older, **{"pixels hard": np.False_})) == "not comparable"
+    assert margin_word(dict(older, **{"pixels hard": np.True_,
+                                      "features hard": True})) == "wider"
     # hard on all images but mostly soft on the half-samples: still not comparable
     res["margin_ratios"][0].update({"pixels hard": True, "features hard": True,
                                     "soft half-sample fits": 2})
@@ -408,6 +418,8 @@ def test_soft_margins_do_not_compare_across_spaces():
     rows[0]["hard"] = False
     assert headlines.margin(res).startswith("not shown: ")
     assert "(soft margins: not comparable)" in headlines.margin(res)
+    assert headlines.margin(res, brief=True) == (  # review M2: it read "wider"
+        "not shown: d: widths not comparable (soft margins)")
 
 
 def test_the_background_line_carries_its_headline_measures():

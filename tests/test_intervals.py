@@ -44,3 +44,12 @@ def test_paired_bootstrap_refuses_predictions_for_verdicts():
     with pytest.raises(ValueError, match="whole number"):
         paired_bootstrap(np.ones(4, bool), np.zeros(4, bool), n_boot=2.9)
     assert paired_bootstrap(np.array([1, 0, 1, 1]), np.array([0, 0, 1, 1]))["only_a"] == 1
+
+
+def test_binomial_interval_is_exact_and_refuses_fractions():
+    from rdsc.intervals import binomial_interval
+    low, high = binomial_interval(10, 20)
+    assert low == pytest.approx(0.2720, abs=1e-4) and high == pytest.approx(0.7280, abs=1e-4)
+    assert binomial_interval(0, 4)[0] == 0.0 and binomial_interval(4, 4)[1] == 1.0
+    with pytest.raises(ValueError):
+        binomial_interval(2.5, 4)

@@ -13,7 +13,7 @@ image's centre (a disc), the **ring** is the other half. Test images are then al
 
 Images are ``N x 3 x H x W`` uint8 tensors throughout; labels int64 arrays of length N.
 
-The module also holds the measures the chapter reports: donor capture
+The package also holds the measures the chapter reports: donor capture
 (:func:`donor_capture`), a bootstrap over images and network seeds
 (:func:`bootstrap`), how much of a first-layer unit's sign the patch's mean colour
 decides (:func:`mean_colour_agreement`), and retrieval helpers for Corel: colour
@@ -28,7 +28,9 @@ The package, by step: :mod:`~rdsc.background.conditions` (the altered images),
 (costs and captures with intervals), :mod:`~rdsc.background.mechanism` (the mean colour
 and blur), :mod:`~rdsc.background.colour_retrieval` (Corel) and
 :mod:`~rdsc.background.verdicts`. Every public name is also here, as
-``rdsc.background.<name>``.
+``rdsc.background.<name>``; the functions call each other through their own submodules,
+so to replace one (a test's monkeypatch) patch it there, e.g.
+``rdsc.background.classifiers.trained_deepnet_predictions``.
 """
 from rdsc.background.conditions import (  # noqa: F401
     CONDITIONS,

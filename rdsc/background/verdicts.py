@@ -110,14 +110,19 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) 
         raise ValueError(f"beyond needs one flag per dataset, got {len(beyond)} for "
                          f"{len(shown)}")
     more = [b for s_, b in zip(shown, beyond) if s_ and b is not None]
+    unmatched = sum(1 for s_, b in zip(shown, beyond) if s_ and b is None)
+    # datasets whose CNN was at chance were not compared: say so, never count them in
+    left_out = (f" ({unmatched} not compared: the CNN at chance on clean images)"
+                if unmatched else "")
     if not more:
         return said + ", not compared with the trained CNN (at chance on clean images)"
     if all(more):
-        return said + ", beyond the trained CNN's cost"
+        return said + (", beyond the trained CNN's cost" if not unmatched else
+                       f", beyond the trained CNN's cost on {len(more)} compared" + left_out)
     if not any(more):
-        return (said + ", but no more than the trained CNN's (a swapped ring moves a "
-                "trained network as much)")
-    return said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}"
+        return (said + ", but not shown to be more than the trained CNN's (a swapped ring "
+                "moves a trained network too)" + left_out)
+    return said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}" + left_out
 
 
 def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
