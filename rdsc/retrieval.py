@@ -324,8 +324,9 @@ def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
 
 # --- representations -------------------------------------------------------------------------
 
-def colour_histogram(images, bins: int = 8) -> np.ndarray:
-    """``N x 3 x H x W`` uint8 RGB -> ``N x bins^3`` joint colour histograms, each summing to 1."""
+def colour_histogram(images, bins: int = 8, where=None) -> np.ndarray:
+    """``N x 3 x H x W`` uint8 RGB -> ``N x bins^3`` joint colour histograms, each summing to 1,
+    of all pixels or of those where ``where`` (``H x W`` bool) is True."""
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"colour_histogram needs uint8 RGB images N x 3 x H x W, "
@@ -334,8 +335,9 @@ def colour_histogram(images, bins: int = 8) -> np.ndarray:
         raise ValueError(f"bins must be in 1..256, got {bins}")
     q = (x.long() * bins) // 256                                   # bin of each channel value
     cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]             # N x H x W
+    cell = cell.flatten(1) if where is None else cell[:, torch.as_tensor(where, dtype=torch.bool)]
     counts = torch.zeros(len(x), bins ** 3, dtype=torch.float64)
-    counts.scatter_add_(1, cell.flatten(1), torch.ones(cell.flatten(1).shape, dtype=torch.float64))
+    counts.scatter_add_(1, cell, torch.ones(cell.shape, dtype=torch.float64))
     return (counts / counts.sum(1, keepdim=True)).numpy()
 
 

@@ -16,17 +16,11 @@ def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
                       bins: int = 8) -> np.ndarray:
     """Joint RGB histograms, ``N x bins**3``, of the pixels where ``where`` (``H x W``) is True
     (all pixels when None), as fractions of those pixels."""
+    from rdsc.retrieval import colour_histogram  # chapter 6's, restricted to a region
     _check_images(images)
     if images.shape[1] != 3:
         raise ValueError(f"colour histograms need RGB images, got {images.shape[1]} channels")
-    if not 1 <= bins <= 256:
-        raise ValueError(f"bins must be in 1..256, got {bins}")
-    q = (images.long() * bins) // 256                                  # N x 3 x H x W in 0..bins-1
-    cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]                 # N x H x W
-    cell = cell.flatten(1) if where is None else cell[:, where.to(torch.bool)]
-    hist = torch.zeros(len(images), bins ** 3, dtype=torch.float64)
-    hist.scatter_add_(1, cell, torch.ones_like(cell, dtype=torch.float64))
-    return (hist / cell.shape[1]).numpy()
+    return colour_histogram(images, bins, where)
 
 
 def precision_at(features, labels, n: int) -> np.ndarray:
