@@ -13,19 +13,11 @@ def test_accuracy_over_seeds_extracts_each_seed_and_reuses_known(monkeypatch):
     images = torch.as_tensor(r.integers(0, 100, (60, 3, 16, 16), dtype=np.uint8))
     images[labels == 1] += 120  # brighter class: easy to tell apart
     tr, te = slice(0, 40), slice(40, 60)
-    rows = seeds.accuracy_over_seeds(
-        "cifar10",
-        [1, 2],
-        16,
-        images[tr],
-        labels[tr],
-        images[te],
-        labels[te],
-        C=0.1,
-        device="cpu",
-        cache=None,
-        progress=False,
-    )
+
+    def over(seed_list, k, **options):  # the same images every time
+        return seeds.accuracy_over_seeds("cifar10", seed_list, k, images[tr], labels[tr],
+                                         images[te], labels[te], device="cpu", **options)
+    rows = over([1, 2], 16, C=0.1, cache=None, progress=False)
     assert [row["seed"] for row in rows] == [1, 2]
     assert all(row["top-1 (%)"] > 80 for row in rows)
 
@@ -40,31 +32,10 @@ def test_accuracy_over_seeds_extracts_each_seed_and_reuses_known(monkeypatch):
         5: (extract(net, images[tr], progress=False), extract(net, images[te], progress=False))
     }
     monkeypatch.setattr(seeds, "extract", no_extraction)
-    again = seeds.accuracy_over_seeds(
-        "cifar10",
-        [5],
-        16,
-        images[tr],
-        labels[tr],
-        images[te],
-        labels[te],
-        C=0.1,
-        device="cpu",
-        known=known,
-    )
+    again = over([5], 16, C=0.1, known=known)
     assert again[0]["seed"] == 5
     with pytest.raises(ValueError, match="not k"):
-        seeds.accuracy_over_seeds(
-            "cifar10",
-            [5],
-            8,
-            images[tr],
-            labels[tr],
-            images[te],
-            labels[te],
-            device="cpu",
-            known=known,
-        )
+        over([5], 8, known=known)
 
 
 def test_repeated_seeds_and_features_of_other_images_are_refused():
