@@ -17,6 +17,7 @@ Every chapter:
 - :mod:`rdsc.prepare`: putting the datasets into the data root.
 - :mod:`rdsc.progress`: progress bars, only on a terminal.
 - :mod:`rdsc.rng`: functions that seed torch's global generator leave the caller's as it was.
+- :mod:`rdsc.strict_json`: results files that every JSON parser reads (NaN as ``"NaN"``).
 
 By chapter:
 

@@ -12,13 +12,13 @@ profile's settings, the device, the figures' theme and the seeds, in one call, a
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rdsc import strict_json
 from rdsc.paths import book_root, data_root, results_root, write_atomically
 
 PROFILES = ("smoke", "quick", "paper")
@@ -216,20 +216,15 @@ def environment() -> dict:
 
 
 def save_results(chapter: str, name: str, results: dict) -> Path:
-    """Write ``results`` to ``<results root>/<chapter>/<name>.json`` (with time and machine)."""
+    """Write ``results`` to ``<results root>/<chapter>/<name>.json`` (with time and machine),
+    as strict JSON (:mod:`rdsc.strict_json`: non-finite numbers as ``"NaN"``, ``"Infinity"``;
+    read it back with :func:`rdsc.strict_json.read`)."""
     folder = results_root() / chapter
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), "environment": environment()}
-    text = json.dumps(record, indent=2, default=_plain)
+    text = strict_json.dumps(record)
     return write_atomically(path, lambda f: f.write(text.encode()))
-
-
-def _plain(value):
-    """JSON for numpy scalars and arrays."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in results JSON")
 
 
 def shown_path(path) -> str:

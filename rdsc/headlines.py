@@ -20,10 +20,7 @@ the same in both.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from rdsc import book, record
+from rdsc import book, record, strict_json
 from rdsc.separation_words import margin_claim
 
 
@@ -234,7 +231,7 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     chapter, summarise = CLAIMS[claim]
     key = key or claim
     paths = results_path if isinstance(results_path, (list, tuple)) else [results_path]
-    runs = [json.loads(Path(p).read_text()) for p in paths]
+    runs = [strict_json.read(p) for p in paths]
     lines = {}
     for brief, suffix in ((False, ""), (True, "_brief")):
         summary = combine([summarise(r, brief=brief) for r in runs])

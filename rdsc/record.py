@@ -26,6 +26,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from rdsc import strict_json
 from rdsc.paths import book_root, write_atomically
 
 #: A MyST code cell: ```{code-cell} ipython3, optional ':key: value' lines, the code, ```.
@@ -120,7 +121,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         tail = text.splitlines()[-40:]
         if code is None:
             tail.append(f"stopped after {timeout} s")
-        found = {p.stem: json.loads(p.read_text())
+        found = {p.stem: strict_json.read(p)
                  for p in sorted((results / source.stem).glob(f"*-{profile}.json"))}
     if status == "ok" and not found:
         status, tail = "failed", tail + ["the chapter wrote no results JSON"]
@@ -181,7 +182,7 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 print(f"{source.stem}: stopped at the run's deadline after {limit} s; its "
                       f"record of commit {earlier['commit'][:10]} is kept", flush=True)
                 continue
-            text = json.dumps(record, indent=1, default=str)
+            text = strict_json.dumps(record, indent=1)
             write_atomically(out / f"{source.stem}.json", lambda f: f.write(text.encode()))
             print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
                   flush=True)
@@ -214,7 +215,7 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text())
+        record = strict_json.read(path)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not a readable record ({err}); make it again with "
                          f"`python -m rdsc.record run --chapters {chapter[:2]}` or delete it") \

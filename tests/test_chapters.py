@@ -46,6 +46,10 @@ def test_every_chapter_starts_with_a_parameters_cell_with_profile():
         assert "profile = " in first_code.source and "RDSC_PROFILE" in first_code.source, path.name
 
 
+def _refuse_bare_constant(word):
+    raise AssertionError(f"results JSON holds a bare {word}: not strict JSON")
+
+
 @pytest.mark.parametrize("chapter,params", [(c, {}) for c in CHAPTERS] +
                          [(c, p) for c in CHAPTERS for p in EXTRA_RUNS.get(c.stem, [])],
                          ids=lambda v: (v.stem if isinstance(v, Path)
@@ -57,6 +61,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     assert out.is_file()
     written = list((results_dir / chapter.stem).glob("*-smoke.json"))
     assert written, f"{chapter.stem} wrote no results JSON"
+    for path in written:  # strict JSON: jq and JavaScript refuse bare NaN / Infinity
+        json.loads(path.read_text(), parse_constant=_refuse_bare_constant)
     record = json.loads(written[0].read_text())
     assert record["profile"] == "smoke"
     if not params:  # kept for nbval's second execution
