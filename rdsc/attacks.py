@@ -6,7 +6,8 @@
   (the sign function's gradient is zero almost everywhere, so the input gradient is 0).
 * :func:`decision_attack`: HopSkipJump or Boundary under a fixed query budget per
   image; :class:`QueryTracker` counts queries and keeps the closest adversarial
-  image found so far, so the budget is the same for every model.
+  image found so far, so the budget is the same for every model; :func:`still_right`
+  keeps only the images every model gets right when asked the same way.
 * :func:`train_substitute` (Papernot et al. 2017, Jacobian-based data augmentation)
   and :func:`fgsm`: the transfer attack of the paper (:func:`transfer_attack`, on the
   images :func:`transfer_split` draws).
@@ -384,6 +385,24 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
 
 
 @restores_global_rng
+def still_right(models: dict, images, labels) -> np.ndarray:
+    """Which of ``images`` (``N x C x H x W``) every model in ``models`` (name -> model)
+    still classifies right when asked the way :func:`decision_attack` asks
+    (:func:`predict` on exactly these images): a bool mask of length ``N``.
+
+    Images picked from predictions over the whole test set can flip here when they sit on
+    a near tie, because a convolution's kernel (cuDNN's, oneDNN's) is chosen by batch size
+    and rounds differently; decision_attack refuses them, so drop them first.
+    """
+    y = np.asarray(labels)
+    if len(y) != len(images):
+        raise ValueError(f"{len(images)} images but {len(y)} labels")
+    right = np.ones(len(y), bool)
+    for model in models.values():
+        right &= predict(model, images) == y
+    return right
+
+
 def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, *,
                     pool=None, seed: int = 0) -> AttackResult:
     """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries
@@ -410,7 +429,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     if wrong:
         raise ValueError(f"{wrong} of {len(x)} images are already misclassified (or their "
                          "labels are not the model's class indices 0..M-1): an attack "
-                         "'fools' them at distance 0. Attack only images the model gets right")
+                         "'fools' them at distance 0. Attack only images the model gets right "
+                         "(attacks.still_right drops them)")
     torch.manual_seed(seed)
     tracker = QueryTracker(model, x, y, budget)
     start = time.perf_counter()

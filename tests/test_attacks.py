@@ -119,6 +119,38 @@ def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversar
         attacks.decision_attack(model, x, 1 - y, "hsj-l2", budget=10, pool=pool)
 
 
+class BatchSizeTilt(LinearTwoClass):
+    """A linear model whose scores shift with the batch size, as a convolution kernel
+    chosen by batch size rounds differently: an image on a near tie flips class."""
+
+    def forward(self, x):
+        s = self.score(x) + 1e-3 * (len(x) - 10)
+        return torch.stack([-s / 2, s / 2], dim=1)
+
+
+def test_still_right_drops_images_that_flip_in_a_smaller_batch():
+    # review M L11: chapter 7 picked images from predictions over the whole test set,
+    # decision_attack asked again on the subset and stopped the chapter on a near tie
+    model = BatchSizeTilt()
+    x, _ = near_centre(model, n=40)
+    tie = torch.full_like(x[:1], 0.5)  # score 0: class 1 among 41 images, class 0 among 4
+    images = torch.cat([x, tie])
+    labels = attacks.predict(model, images)  # as the chapter: right in the big batch
+    assert labels[-1] == 1
+    clear = np.flatnonzero(model.score(x).abs().detach().numpy() > 0.05)[:3].tolist()
+    subset, sub_labels = images[clear + [40]], labels[clear + [40]]
+    with pytest.raises(ValueError, match="already misclassified"):
+        attacks.decision_attack(model, subset, sub_labels, "hsj-l2", budget=10, pool=x)
+    kept = attacks.still_right({"tilted": model, "plain": LinearTwoClass()}, subset,
+                               sub_labels)
+    assert kept.tolist() == [True, True, True, False]
+    r = attacks.decision_attack(model, subset[kept], sub_labels[kept], "hsj-l2", budget=10,
+                                pool=x)
+    assert r.l2.shape == (3,)
+    with pytest.raises(ValueError, match="4 images but 3 labels"):
+        attacks.still_right({"tilted": model}, subset, sub_labels[:3])
+
+
 def test_starting_points_are_adversarial_or_a_clear_error():
     model = LinearTwoClass()
     x, y = near_centre(model)
