@@ -40,7 +40,8 @@ By chapter:
    :mod:`rdsc.separation_words`: what they show, in the chapter's words and verdicts.
 6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting;
    :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it).
-7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks.
+7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks;
+   :mod:`rdsc.attack_words`: what they show, in the chapter's words and verdicts.
 8. :mod:`rdsc.background`: foreground/background composites and the mean-colour mechanism.
 
 For use outside the book:

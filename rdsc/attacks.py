@@ -14,6 +14,8 @@
 * :func:`random_net_target` and :func:`trained_target`: the two classifiers chapter 7
   attacks.
 
+What the measurements show, in the chapter's words, is :mod:`rdsc.attack_words`.
+
 All images are ``N x C x H x W`` float tensors in [0, 1] unless said otherwise.
 """
 from __future__ import annotations
@@ -226,25 +228,6 @@ def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 
             "PGD success (%)": 100 * pgd["success_rate"],
             "mean L-inf moved by PGD": pgd["mean_linf_moved"]})
     return rows
-
-
-def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:
-    """The chapter's sentence on the random network's gradient, from its
-    :func:`gradient_rows` row: zero everywhere (PGD stuck), or not."""
-    if n_images < 1 or not (np.isfinite(max_gradient) and np.isfinite(moved)):
-        raise ValueError(f"need a gradient_rows row of at least one image, got "
-                         f"max gradient {max_gradient}, moved {moved}, {n_images} images")
-    if max_gradient == 0 and moved > 0:  # only a random start moves without a gradient
-        return (f"On all {n_images} probe images the random network's input gradient is "
-                f"exactly zero; PGD's moves (mean L-inf {moved:.4f}) come from elsewhere "
-                "than the gradient.")
-    if max_gradient == 0 and moved == 0:
-        return (f"On all {n_images} probe images the random network's input gradient is "
-                "exactly zero, and PGD ends where it started: its step is ε times the "
-                "sign of a zero gradient.")
-    return (f"In this run the random network's input gradient reaches {max_gradient:.3g} "
-            f"and PGD moves its inputs by {moved:.4f} on average: its gradient is not "
-            "zero everywhere here.")
 
 
 # --- decision-based attacks under a query budget --------------------------------------------
@@ -696,24 +679,6 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
             "images": len(t)}
 
 
-def difficulty_reading(d: dict, target: str = "the random network",
-                       reference: str = "the CNN") -> str:
-    """The chapter's sentence on :func:`paired_difficulty`: the median per-image ratio with
-    its interval, and harder / easier / not distinguishable by whether the interval
-    excludes 1."""
-    if d["images"] == 0:
-        return (f"the attack fooled neither {target} nor {reference} on any image, so their "
-                "perturbations do not compare")
-    said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
-            f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
-            f"{d['images']} images; larger on {d['larger']} of them)")
-    if d["low"] > 1:
-        return said + f": the attack needs larger perturbations to fool {target} than {reference}"
-    if d["high"] < 1:
-        return said + f": the attack needs smaller perturbations to fool {target} than {reference}"
-    return said + f": not distinguishable between {target} and {reference} at this size"
-
-
 def chance_agreement(target_labels, substitute_labels, n_classes: int) -> float:
     """How often two predictors agree by chance with these label frequencies (``N`` labels
     each): ``sum_c p_target(c) * p_substitute(c)``. A substitute that answers one class
@@ -749,68 +714,3 @@ def agreement_above_chance(agreement: float, n_images: int, n_classes: int = 10,
         return False
     hits = round(agreement * n_images)
     return bool(binomtest(hits, n_images, level, alternative="greater").pvalue < 0.05)
-
-
-def claim_verdict(hsj_share: float, transfer_low: float | None,
-                  n_images: int | None = None) -> str:
-    """The black-box claim, by chapter 7's rules: ``supported`` when the label-only attack
-    fools at least half of the images within the paper's step (over ``n_images`` attacked
-    images: the 95% Clopper-Pearson interval of the share lies at or above one half), or
-    the transferred FGSM step costs more than random signs of its size (interval above
-    0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
-    failed attack does not show the network is robust: no ``contradicted`` here.)"""
-    if n_images is not None:
-        from rdsc.intervals import binomial_interval
-        low = binomial_interval(round(hsj_share * n_images), n_images)[0]
-    else:  # results saved before the count was passed: the share itself
-        low = hsj_share
-    if low >= 0.5 or (transfer_low is not None and transfer_low > 0):
-        return "supported"
-    return "partly supported" if hsj_share > 0 else "not shown"
-
-
-def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aimed: bool,
-                     pgd_moved: float) -> list[dict]:
-    """Chapter 7's table beside the paper: one row per question, ``{"question", "this
-    book", "paper"}``.
-
-    ``hsj``: the label-only attack's :class:`AttackResult` on the random network;
-    ``correct``: the random network's right/wrong verdicts per image (``"clean"``, ``"FGSM
-    transfer"``) from the transfer attack; ``beyond_low``: the lower end of the interval
-    of the FGSM step's cost beyond random signs; ``aimed``: whether the substitute agrees
-    with its target above chance (:func:`agreement_above_chance`); ``pgd_moved``: the mean
-    L-inf PGD moved the inputs.
-    """
-    from rdsc.intervals import binomial_interval, paired_bootstrap
-    n = len(hsj.linf)
-    fooled = round(hsj.success_rate(epsilon) * n)
-    low, high = binomial_interval(fooled, n)
-    drop = paired_bootstrap(correct["clean"], correct["FGSM transfer"])
-    return [
-        {"question": "gradient attack (PGD) moves the random network's inputs",
-         "this book": "no" if pgd_moved == 0 else "yes", "paper": "no (no gradient)"},
-        {"question": f"label-only attack (HopSkipJump L-inf) within eps = {epsilon}",
-         "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
-                      f"{100 * high:.0f}%)", "paper": "not run"},
-        {"question": "transferred FGSM lowers the random network's accuracy",
-         "this book": f"{100 * drop['acc_a']:.1f}% -> {100 * drop['acc_b']:.1f}% (drop "
-                      f"{100 * drop['difference']:+.1f} points, 95% interval "
-                      f"{100 * drop['low']:+.1f} to {100 * drop['high']:+.1f})",
-         "paper": "yes, as for trained networks"},
-        {"question": "... by more than random signs of the same size",
-         "this book": "yes" if beyond_low > 0 else "not distinguishable" if aimed else
-                      "not tested (substitute at chance)", "paper": "not tested"},
-        {"question": "the claim: a black-box attack fools the random network",
-         "this book": claim_verdict(fooled / n, beyond_low, n), "paper": "yes"},
-    ]
-
-
-def agreement_trend(name: str, agreement) -> str:
-    """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
-    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
-    a = np.asarray(agreement, dtype=float)
-    if round(a[-1]) == round(a[0]):
-        return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
-    trend = "rose" if a[-1] > a[0] else "fell"
-    return (f"for the {name} it {trend} from {a[0]:.0f}% after round 0 to {a[-1]:.0f}% "
-            "after the last")

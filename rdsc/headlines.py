@@ -162,7 +162,7 @@ def attack(res: dict, brief: bool = False) -> str:
     linf = res["minimal_perturbations"][f"{name} | hsj-linf"]["linf"]
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
     beyond = res.get("transfer_beyond_random_signs", {}).get(name)
-    from rdsc.attacks import claim_verdict
+    from rdsc.attack_words import claim_verdict
     verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf))
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))

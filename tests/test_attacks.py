@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from rdsc import attacks
+from rdsc import attack_words, attacks
 from rdsc.network import RandomDepthwiseSignNet
 
 
@@ -327,7 +327,8 @@ def test_attack_calls_on_a_device_match_the_cpu(device):
 
 def test_paired_difficulty_compares_the_same_images():
     """A ratio of two 4-image medians was once read as "harder" with no interval."""
-    from rdsc.attacks import difficulty_reading, paired_difficulty
+    from rdsc.attack_words import difficulty_reading
+    from rdsc.attacks import paired_difficulty
     reference = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
     d = paired_difficulty(3 * reference, reference, n_boot=200)
     assert d == {"ratio": pytest.approx(3.0), "low": pytest.approx(3.0),
@@ -370,15 +371,6 @@ def test_agreement_above_chance_is_a_one_sided_binomial_test():
                                       chance_agreement(target, constant, 10))
     assert agreement_above_chance(0.5, 99, 10, chance_agreement(target, constant, 10))
     assert not agreement_above_chance(1.0, 99, 10, 1.0)     # a constant pair: no test
-
-
-def test_agreement_trend_says_rose_fell_or_stayed():
-    from rdsc.attacks import agreement_trend
-    assert agreement_trend("CNN", [40.2, 55.0, 61.4]) == (
-        "for the CNN it rose from 40% after round 0 to 61% after the last")
-    assert "fell from 60% after round 0 to 30%" in agreement_trend("net", [60, 30])
-    assert agreement_trend("net", [50.2, 49.9]) == (
-        "for the net it stayed at 50% from round 0 to the last")
 
 
 def test_random_net_target_is_the_network_and_the_papers_svm():
@@ -446,17 +438,17 @@ def test_gradient_rows_and_reading(monkeypatch):
                         lambda *a, **kw: seen.append(kw["seed"]) or real(*a, **kw))
     attacks.gradient_rows({"linear": linear}, x, y, epsilon=0.5, steps=1, seed=11)
     assert seen == [11]
-    assert attacks.gradient_reading(0.0, 0.0, 16).startswith(
+    assert attack_words.gradient_reading(0.0, 0.0, 16).startswith(
         "On all 16 probe images the random network's input gradient is exactly zero")
     # a zero gradient with a move was once "reaches 0 ... not zero everywhere"
-    assert attacks.gradient_reading(0.0, 0.01, 16) == (
+    assert attack_words.gradient_reading(0.0, 0.01, 16) == (
         "On all 16 probe images the random network's input gradient is exactly zero; "
         "PGD's moves (mean L-inf 0.0100) come from elsewhere than the gradient.")
-    assert attacks.gradient_reading(0.5, 0.01, 16).startswith(
+    assert attack_words.gradient_reading(0.5, 0.01, 16).startswith(
         "In this run the random network's input gradient reaches 0.5 and PGD moves")
     for bad in ((0.0, 0.0, 0), (float("nan"), 0.0, 4)):
         with pytest.raises(ValueError, match="at least one image"):
-            attacks.gradient_reading(*bad)
+            attack_words.gradient_reading(*bad)
 
 
 def test_gradient_rows_refuse_images_wrong_before_the_attack_and_bad_steps():
@@ -544,26 +536,6 @@ def test_the_start_search_counts_its_queries_above_500_images():
     r = attacks.decision_attack(model, x, y, "hsj-l2", budget=5, pool=pool)
     # the budget's queries, the check that the images are right, and the pool's predictions
     assert r.queries <= 5 and model.rows <= 5 * 600 + 600 + 40
-
-
-def test_the_table_beside_the_paper_reads_intervals():
-    # reader review: "39.0% -> 35.0%" stood beside the paper's "yes" with no interval, and
-    # "supported" needed half the images fooled, however few were attacked
-    linf = np.array([0.01, 0.02, 0.5, np.inf] * 5)              # 10 of 20 within 0.0625
-    hsj = attacks.AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),
-                               torch.zeros(1), np.zeros((0, 20)), np.zeros((0, 20)))
-    correct = {"clean": np.array([1] * 80 + [0] * 20), "FGSM transfer": np.array(
-        [1] * 60 + [0] * 40)}
-    rows = {r["question"]: r["this book"] for r in attacks.paper_comparison(
-        hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
-    assert rows["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
-        "10 of 20 images fooled (95% interval 27% to 73%)")
-    assert rows["transferred FGSM lowers the random network's accuracy"].startswith(
-        "80.0% -> 60.0% (drop +20.0 points, 95% interval +")
-    assert rows["... by more than random signs of the same size"] == (
-        "not tested (substitute at chance)")
-    assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
-    assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
 
 
 def test_chance_agreement_names_labels_outside_the_classes():

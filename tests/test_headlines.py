@@ -227,7 +227,7 @@ def test_every_summary_reads_its_chapters_results():
         "partly supported: FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump "
         "(labels only) fools 2 of 4 images (50%, 95% interval 7% to 93%) within L-inf "
         "0.0625 (k = 2,000)")
-    from rdsc.attacks import claim_verdict
+    from rdsc.attack_words import claim_verdict
     # the chapter's rules: half the images fooled by the label-only attack (the interval of
     # the share at or above one half), or the transfer beyond random signs; some fooled:
     # partly; none and no transfer effect: not shown

@@ -1,0 +1,200 @@
+"""Chapter 7's sentences and verdict words, read off :mod:`rdsc.attacks`' measurements.
+
+:mod:`rdsc.attacks` runs the attacks and measures (gradients, minimal perturbations,
+transfer accuracies, agreement); this module says what they show, by the chapter's rules:
+the gradient (:func:`gradient_reading`), the label-only attack (:func:`label_only_reading`,
+:func:`difficulty_reading`), the transfer attack and its random-sign control
+(:func:`direction_reading`, :func:`noise_reading`, :func:`agreement_trend`,
+:func:`drift_reading`), the table beside the paper (:func:`paper_comparison`) and the
+claim's verdict (:func:`claim_verdict`, which the introduction's table uses too).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rdsc.attacks import agreement_above_chance
+from rdsc.intervals import binomial_interval, paired_bootstrap
+
+
+def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:
+    """The chapter's sentence on the random network's gradient, from its
+    :func:`gradient_rows` row: zero everywhere (PGD stuck), or not."""
+    if n_images < 1 or not (np.isfinite(max_gradient) and np.isfinite(moved)):
+        raise ValueError(f"need a gradient_rows row of at least one image, got "
+                         f"max gradient {max_gradient}, moved {moved}, {n_images} images")
+    if max_gradient == 0 and moved > 0:  # only a random start moves without a gradient
+        return (f"On all {n_images} probe images the random network's input gradient is "
+                f"exactly zero; PGD's moves (mean L-inf {moved:.4f}) come from elsewhere "
+                "than the gradient.")
+    if max_gradient == 0 and moved == 0:
+        return (f"On all {n_images} probe images the random network's input gradient is "
+                "exactly zero, and PGD ends where it started: its step is ε times the "
+                "sign of a zero gradient.")
+    return (f"In this run the random network's input gradient reaches {max_gradient:.3g} "
+            f"and PGD moves its inputs by {moved:.4f} on average: its gradient is not "
+            "zero everywhere here.")
+
+
+def label_only_reading(hsj, epsilon: float) -> str:
+    """What the label-only attack (HopSkipJump L-inf, ``hsj``: its
+    :class:`~rdsc.attacks.AttackResult` on the random network) shows at the paper's step
+    ``epsilon``: that a missing gradient is no defence when the 95% Clopper-Pearson
+    interval of the share fooled lies at or above one half; else how many fell, with the
+    interval and whether the second half of the query budget still fooled more."""
+    n = len(hsj.linf)
+    if n < 1:
+        raise ValueError("need an attack on at least one image")
+    share = hsj.success_rate(epsilon)
+    fooled = round(share * n)
+    low, high = binomial_interval(fooled, n)
+    if low >= 0.5:
+        return ("a missing gradient is no defence (at least half of such images fall, at "
+                "95% confidence)")
+    if fooled == 0:
+        return "this run does not show the claim with a label-only attack"
+    # did the last half of the budget still fool more images? (the history, per query)
+    half = hsj.success_after(epsilon, max(1, len(hsj.history_linf) // 2))
+    more = ""
+    if np.isfinite(half):
+        at_half = round(half * n)
+        more = (f" ({at_half} of {n} images after half the queries, {fooled} at the end: "
+                + (f"the second half still fooled {fooled - at_half} more, so the success "
+                   "had not levelled off at this budget)" if fooled > at_half
+                   else "none more in the second half)"))
+    return (f"the attack succeeds on some images at this budget{more}, but these {n} "
+            f"images do not show that at least half of such images fall (95% interval "
+            f"{100 * low:.0f}% to {100 * high:.0f}%)")
+
+
+def difficulty_reading(d: dict, target: str = "the random network",
+                       reference: str = "the CNN") -> str:
+    """The chapter's sentence on :func:`paired_difficulty`: the median per-image ratio with
+    its interval, and harder / easier / not distinguishable by whether the interval
+    excludes 1."""
+    if d["images"] == 0:
+        return (f"the attack fooled neither {target} nor {reference} on any image, so their "
+                "perturbations do not compare")
+    said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
+            f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
+            f"{d['images']} images; larger on {d['larger']} of them)")
+    if d["low"] > 1:
+        return said + f": the attack needs larger perturbations to fool {target} than {reference}"
+    if d["high"] < 1:
+        return said + f": the attack needs smaller perturbations to fool {target} than {reference}"
+    return said + f": not distinguishable between {target} and {reference} at this size"
+
+
+def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: float,
+                      n_holdout: int) -> str:
+    """Whether the transferred FGSM step costs the random network more than random signs of
+    its size: ``beyond_low`` is the lower end of that cost's interval; a step that is not
+    aimed (the substitute's ``agreement`` with its target on ``n_holdout`` held-out images
+    not above ``chance``, :func:`~rdsc.attacks.agreement_above_chance`) tests nothing."""
+    if beyond_low > 0:
+        return "more than random signs of the same size do (the interval excludes 0)"
+    if aimed:
+        return ("no more than random signs of the same size do, within this run's "
+                "uncertainty")
+    return (f"no more than random signs of the same size do, but that is not a test here: "
+            f"its substitute agrees with it on {100 * agreement:.0f}% of the "
+            f"{n_holdout:,} held-out images, not above the {100 * chance:.0f}% that chance "
+            f"gives two predictors with their class shares, so the transferred step was "
+            f"not aimed")
+
+
+def noise_reading(drop, low, high) -> str:
+    """What random signs of the step's size cost the random network on their own: ``drop``
+    (accuracy points, clean minus random signs) with its 95% interval ``low`` to
+    ``high``; large when the interval is above 0."""
+    if low > 0:
+        return (f"a step of that size is large, and the random network reacts to noise of "
+                f"that size on its own: random signs alone cost it {drop:.1f} points of "
+                f"accuracy (95% interval {low:.1f} to {high:.1f}), since its features "
+                "count patches on each side of hyperplanes and noise moves patches "
+                "across them")
+    return (f"in this run random signs of that size cost the random network {drop:+.1f} "
+            f"points of accuracy (95% interval {low:+.1f} to {high:+.1f}), not "
+            "distinguishable from nothing")
+
+
+def agreement_trend(name: str, agreement) -> str:
+    """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
+    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
+    a = np.asarray(agreement, dtype=float)
+    if round(a[-1]) == round(a[0]):
+        return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
+    trend = "rose" if a[-1] > a[0] else "fell"
+    return (f"for the {name} it {trend} from {a[0]:.0f}% after round 0 to {a[-1]:.0f}% "
+            "after the last")
+
+
+def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
+    """Whether a substitute lost agreement with its target over the rounds (the Jacobian
+    points drift away from natural images): ``rounds`` has one row per target and round
+    (``target``, ``agreement`` in %, optionally ``holdout_chance``, a share). Only a
+    substitute whose best round agreed above chance has agreement to lose; a fall is
+    more than one point from the best round to the last."""
+    fell = []
+    for name, part in rounds.groupby("target", sort=False):
+        best = part.loc[part["agreement"].idxmax()]
+        if part["agreement"].iloc[-1] < best["agreement"] - 1 and agreement_above_chance(
+                best["agreement"] / 100, n_holdout, n_classes, best.get("holdout_chance")):
+            fell.append(name)
+    if fell:
+        return ("a possible reason why the last round agrees less than the best round for "
+                f"the {' and the '.join(fell)}")
+    return ("in this run no substitute that agreed with its target above chance lost more "
+            "than a point of agreement from its best round to the last, so no such cost "
+            "showed")
+
+
+def claim_verdict(hsj_share: float, transfer_low: float | None,
+                  n_images: int | None = None) -> str:
+    """The black-box claim, by chapter 7's rules: ``supported`` when the label-only attack
+    fools at least half of the images within the paper's step (over ``n_images`` attacked
+    images: the 95% Clopper-Pearson interval of the share lies at or above one half), or
+    the transferred FGSM step costs more than random signs of its size (interval above
+    0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
+    failed attack does not show the network is robust: no ``contradicted`` here.)"""
+    if n_images is not None:
+        low = binomial_interval(round(hsj_share * n_images), n_images)[0]
+    else:  # results saved before the count was passed: the share itself
+        low = hsj_share
+    if low >= 0.5 or (transfer_low is not None and transfer_low > 0):
+        return "supported"
+    return "partly supported" if hsj_share > 0 else "not shown"
+
+
+def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aimed: bool,
+                     pgd_moved: float) -> list[dict]:
+    """Chapter 7's table beside the paper: one row per question, ``{"question", "this
+    book", "paper"}``.
+
+    ``hsj``: the label-only attack's :class:`AttackResult` on the random network;
+    ``correct``: the random network's right/wrong verdicts per image (``"clean"``, ``"FGSM
+    transfer"``) from the transfer attack; ``beyond_low``: the lower end of the interval
+    of the FGSM step's cost beyond random signs; ``aimed``: whether the substitute agrees
+    with its target above chance (:func:`agreement_above_chance`); ``pgd_moved``: the mean
+    L-inf PGD moved the inputs.
+    """
+    n = len(hsj.linf)
+    fooled = round(hsj.success_rate(epsilon) * n)
+    low, high = binomial_interval(fooled, n)
+    drop = paired_bootstrap(correct["clean"], correct["FGSM transfer"])
+    return [
+        {"question": "gradient attack (PGD) moves the random network's inputs",
+         "this book": "no" if pgd_moved == 0 else "yes", "paper": "no (no gradient)"},
+        {"question": f"label-only attack (HopSkipJump L-inf) within eps = {epsilon}",
+         "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
+                      f"{100 * high:.0f}%)", "paper": "not run"},
+        {"question": "transferred FGSM lowers the random network's accuracy",
+         "this book": f"{100 * drop['acc_a']:.1f}% -> {100 * drop['acc_b']:.1f}% (drop "
+                      f"{100 * drop['difference']:+.1f} points, 95% interval "
+                      f"{100 * drop['low']:+.1f} to {100 * drop['high']:+.1f})",
+         "paper": "yes, as for trained networks"},
+        {"question": "... by more than random signs of the same size",
+         "this book": "yes" if beyond_low > 0 else "not distinguishable" if aimed else
+                      "not tested (substitute at chance)", "paper": "not tested"},
+        {"question": "the claim: a black-box attack fools the random network",
+         "this book": claim_verdict(fooled / n, beyond_low, n), "paper": "yes"},
+    ]

@@ -1,0 +1,107 @@
+"""Chapter 7's sentences and verdicts (:mod:`rdsc.attack_words`): each rule, each branch."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rdsc import attack_words
+from rdsc.attacks import AttackResult
+
+
+def hsj_result(linf, history=None):
+    """An HopSkipJump L-inf result with these minimal distances (and per-query history)."""
+    linf = np.asarray(linf, dtype=float)
+    history = np.zeros((0, len(linf))) if history is None else np.asarray(history, float)
+    return AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),
+                        torch.zeros(1), history * 3, history)
+
+
+def test_label_only_reading_reads_the_clopper_pearson_interval():
+    eps = 0.0625
+    # 15 of 20 fooled: the interval's low end (0.51) is at or above one half
+    assert attack_words.label_only_reading(hsj_result([0.01] * 15 + [np.inf] * 5), eps) == (
+        "a missing gradient is no defence (at least half of such images fall, at 95% "
+        "confidence)")
+    # 10 of 20: the share is one half, its interval is not above it
+    ten = attack_words.label_only_reading(hsj_result([0.01] * 10 + [np.inf] * 10), eps)
+    assert ten == ("the attack succeeds on some images at this budget, but these 20 images "
+                   "do not show that at least half of such images fall (95% interval 27% "
+                   "to 73%)")
+    assert attack_words.label_only_reading(hsj_result([np.inf] * 20), eps) == (
+        "this run does not show the claim with a label-only attack")
+    # the history: 4 queries; 2 fooled after 2 queries, 3 at the end
+    history = [[np.inf] * 4, [0.01, 0.02, np.inf, np.inf], [0.01, 0.02, np.inf, np.inf],
+               [0.01, 0.02, 0.03, np.inf]]
+    grew = attack_words.label_only_reading(hsj_result(history[-1], history), eps)
+    assert "(2 of 4 images after half the queries, 3 at the end: the second half still " \
+           "fooled 1 more, so the success had not levelled off at this budget)" in grew
+    flat = attack_words.label_only_reading(hsj_result(history[1], history[:2] * 2), eps)
+    assert "2 at the end: none more in the second half)" in flat
+    with pytest.raises(ValueError, match="at least one image"):
+        attack_words.label_only_reading(hsj_result([]), eps)
+
+
+def test_direction_reading_says_not_a_test_when_the_step_was_not_aimed():
+    assert attack_words.direction_reading(0.01, False, 0.1, 0.1, 500).startswith(
+        "more than random signs")  # a cost beyond the control counts, aimed or not
+    assert attack_words.direction_reading(-0.01, True, 0.4, 0.1, 500) == (
+        "no more than random signs of the same size do, within this run's uncertainty")
+    assert attack_words.direction_reading(-0.01, False, 0.12, 0.11, 1000).endswith(
+        "on 12% of the 1,000 held-out images, not above the 11% that chance gives two "
+        "predictors with their class shares, so the transferred step was not aimed")
+
+
+def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0():
+    assert attack_words.noise_reading(9.5, 7.25, 11.75).startswith(
+        "a step of that size is large, and the random network reacts to noise of that "
+        "size on its own: random signs alone cost it 9.5 points of accuracy (95% "
+        "interval 7.2 to 11.8)")
+    assert attack_words.noise_reading(0.5, -1.0, 2.0) == (
+        "in this run random signs of that size cost the random network +0.5 points of "
+        "accuracy (95% interval -1.0 to +2.0), not distinguishable from nothing")
+
+
+def test_drift_reading_counts_only_substitutes_that_were_above_chance():
+    def rounds(name, agreement, chance=0.1):
+        return [{"target": name, "round": r, "agreement": a, "holdout_chance": chance}
+                for r, a in enumerate(agreement)]
+    fell = pd.DataFrame(rounds("CNN", [40, 55, 50]) + rounds("net", [30, 30.5, 30]))
+    assert attack_words.drift_reading(fell, 1000, 10) == (
+        "a possible reason why the last round agrees less than the best round for the CNN")
+    both = pd.DataFrame(rounds("CNN", [40, 55, 50]) + rounds("net", [30, 40, 20]))
+    assert attack_words.drift_reading(both, 1000, 10).endswith("for the CNN and the net")
+    # its best round (12% of 100 images) was not above its 10% chance: nothing to lose
+    at_chance = pd.DataFrame(rounds("net", [12, 5]))
+    assert attack_words.drift_reading(at_chance, 100, 10).startswith(
+        "in this run no substitute that agreed with its target above chance lost")
+    # results saved before the chance column: 1 / n_classes
+    old = pd.DataFrame(rounds("CNN", [40, 55, 50])).drop(columns="holdout_chance")
+    assert attack_words.drift_reading(old, 1000, 10).startswith("a possible reason")
+
+
+def test_agreement_trend_says_rose_fell_or_stayed():
+    assert attack_words.agreement_trend("CNN", [40.2, 55.0, 61.4]) == (
+        "for the CNN it rose from 40% after round 0 to 61% after the last")
+    assert "fell from 60% after round 0 to 30%" in attack_words.agreement_trend("net", [60, 30])
+    assert attack_words.agreement_trend("net", [50.2, 49.9]) == (
+        "for the net it stayed at 50% from round 0 to the last")
+
+
+def test_the_table_beside_the_paper_reads_intervals():
+    # reader review: "39.0% -> 35.0%" stood beside the paper's "yes" with no interval, and
+    # "supported" needed half the images fooled, however few were attacked
+    linf = np.array([0.01, 0.02, 0.5, np.inf] * 5)              # 10 of 20 within 0.0625
+    hsj = AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),
+                               torch.zeros(1), np.zeros((0, 20)), np.zeros((0, 20)))
+    correct = {"clean": np.array([1] * 80 + [0] * 20), "FGSM transfer": np.array(
+        [1] * 60 + [0] * 40)}
+    rows = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
+        hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
+    assert rows["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
+        "10 of 20 images fooled (95% interval 27% to 73%)")
+    assert rows["transferred FGSM lowers the random network's accuracy"].startswith(
+        "80.0% -> 60.0% (drop +20.0 points, 95% interval +")
+    assert rows["... by more than random signs of the same size"] == (
+        "not tested (substitute at chance)")
+    assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
+    assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
