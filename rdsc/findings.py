@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from rdsc.book import plural
 from rdsc.intervals import within
 from rdsc.paper import PAPER_FEATURES
@@ -309,3 +311,55 @@ def mnist_result(top1: float | None, reported: float, k: int | None, where: str)
         f"On MNIST with k = {k:,} the SVM classifies {top1:.2f}% of the test digits correctly, "
         f"against the paper's {reported}% ({_pts(top1 - reported)})."
     )
+
+
+#: CIFAR-10's pairs of classes whose images share colours, textures and backgrounds
+LOOKALIKES = {frozenset({"cat", "dog"}): "a cat and a dog indoors",
+              frozenset({"airplane", "ship"}): "an airplane and a ship against sky or water",
+              frozenset({"automobile", "truck"}): "a car and a truck on a road"}
+
+
+def top_confusions(counts, n: int = 3) -> list[tuple[int, int, int]]:
+    """The ``n`` largest off-diagonal cells of a confusion matrix ``counts`` (``M x M``,
+    row = true class, column = predicted): ``(true, predicted, images)``, largest first
+    (ties in reading order)."""
+    off = np.array(counts, dtype=np.int64)
+    if off.ndim != 2 or off.shape[0] != off.shape[1]:
+        raise ValueError(f"need a square confusion matrix, got shape {off.shape}")
+    np.fill_diagonal(off, 0)
+    cells = np.argsort(-off, axis=None, kind="stable")[:n]
+    return [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(cells, off.shape))]
+
+
+def confusion_reading(classes, confused, dataset: str) -> str:
+    """A reading, not a test, of the three largest confusions (``confused``: from
+    :func:`top_confusions`; ``classes``: the class names): on CIFAR-10, whether they are
+    between :data:`LOOKALIKES`, the pairs whose images share colours, textures and
+    backgrounds, which random features record more than shape. Counts under 20 images
+    are too small to read from."""
+    top = confused[0][2] if confused else 0
+    if top < 20:
+        return f"These counts (at most {top} images) are too small to read from."
+    if dataset != "cifar10":
+        reading = ("Random features record statistics of cuts through image patches "
+                   "(colours, textures, backgrounds) more than shape, so classes whose "
+                   "images share those are the ones to expect among the confusions.")
+    else:
+        hits = [pair for pair in (frozenset({classes[t], classes[p]})
+                                  for t, p, _ in confused) if pair in LOOKALIKES]
+        if hits:
+            many = {1: "One of these three is", 2: "Two of these three are",
+                    3: "All three are"}[len(hits)]
+            described = "; ".join(LOOKALIKES[pair] for pair in dict.fromkeys(hits))
+            reading = (f"{many} between classes whose images share colours, textures and "
+                       f"backgrounds ({described}), which is what statistics of random cuts "
+                       "through image patches record; shape, which separates them for a "
+                       "trained network, is mostly lost.")
+        else:
+            reading = ("None of these three is one of the CIFAR-10 pairs whose "
+                       "images often share colours, textures and backgrounds ("
+                       + ", ".join(LOOKALIKES.values()) + "), the confusions to expect from "
+                       "features that record statistics of random cuts through image "
+                       "patches rather than shape.")
+    return f"A reading, not a test: {reading}"
+

@@ -5,7 +5,8 @@ module says what they show, by the chapter's rules: ``wider`` / ``narrower`` /
 ``undecided`` / ``not comparable`` for a margin comparison (:func:`margin_word`), ``grows``
 / ``shrinks`` for its growth with k (:func:`growth_word`), and the chapter's sentences on
 the ratio (:func:`ratio_verdict`), the margins (:func:`margin_verdict`) and the two
-controls (:func:`noise_reading`, :func:`shuffled_reading`). The introduction's one-line
+controls (:func:`noise_reading`, :func:`shuffled_reading`), and where the fits say little
+(:func:`separable_by_count`, :func:`soft_fits_reading`). The introduction's one-line
 summary (:func:`rdsc.headlines.margin`) uses the same words.
 """
 from __future__ import annotations
@@ -335,6 +336,42 @@ def shuffled_reading(margins) -> str:
                  f"x{g['noise']:.2f}{spread} and the true labels' x{g['features']:.2f}: "
                  f"{said}.")
     return text
+
+
+def separable_by_count(margins, C: str) -> str:
+    """The chapter's sentence on the margin rows (``margins``: a DataFrame with
+    ``dataset``, ``space``, ``images``, ``dimension``) where separability is guaranteed by
+    the count: ``n`` points in general position in ``d >= n - 1`` dimensions can always be
+    split by a hyperplane, so there training accuracy 1 says nothing about the
+    representation. ``C``: the SVM's penalty as the chapter shows it."""
+    free = margins[(margins["images"] <= margins["dimension"] + 1)
+                   & margins["space"].isin(["pixels", "features"])]
+    if not len(free):
+        return ("Every row here has more training images than dimensions plus one, so "
+                "separability is not guaranteed by the count alone.")
+    listed = "; ".join(f"{row.dataset} {row.space} ({row.images:,} images, "
+                       f"{int(row.dimension):,} dimensions)" for row in free.itertuples())
+    return ("Where there are no more training images than dimensions plus one, any labels "
+            "can be separated by a hyperplane (points in general position), so there "
+            "separability says nothing about the representation and only the width of the "
+            "margin tells the representations apart (a soft margin there means that the "
+            f"SVM with C = {C} stopped short of the hard margin): {listed}.")
+
+
+def soft_fits_reading(margins) -> str:
+    """Which k gave the features only a soft margin (``margins``: a DataFrame with
+    ``dataset``, ``space``, ``dimension``, ``hard``, ``min y·f``), since a soft margin
+    reflects the training errors it accepts; or that every k gave a hard one."""
+    features = margins[margins["space"] == "features"]
+    soft = features[~features["hard"].astype(bool)]
+    if len(soft):
+        listed = "; ".join(
+            f"{name}: k = {', '.join(f'{int(k):,}' for k in part['dimension'])}"
+            for name, part in soft.groupby("dataset"))
+        return (f"Some k give only a soft margin ({listed}): it reflects the training "
+                "errors it accepts, so compare margins where the fit is hard.")
+    return (f"Every k here gives a hard margin (min y·f at least "
+            f"{features['min y·f'].min():.2f}), so all the feature margins compare.")
 
 
 def margin_claim(name: str, rows: list[dict], compared: list[dict]

@@ -1,6 +1,7 @@
 """Chapter 3's result sentences follow the numbers; the solver check; one dataset end to end."""
 
 import numpy as np
+import pytest
 
 from rdsc import findings
 from rdsc.intervals import spread
@@ -124,3 +125,30 @@ def test_pairing_and_feature_change_sentences():
     }
     text = findings.feature_changes(change, 225)
     assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
+
+
+def test_top_confusions_and_their_reading():
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+               "ship", "truck"]
+    counts = np.full((10, 10), 2) + np.diag([90] * 10)
+    counts[3, 5], counts[5, 3], counts[1, 9] = 30, 25, 22   # cat->dog, dog->cat, car->truck
+    confused = findings.top_confusions(counts, 3)
+    assert confused == [(3, 5, 30), (5, 3, 25), (1, 9, 22)]   # the diagonal never counts
+    assert findings.confusion_reading(classes, confused, "cifar10") == (
+        "A reading, not a test: All three are between classes whose images share colours, "
+        "textures and backgrounds (a cat and a dog indoors; a car and a truck on a road), "
+        "which is what statistics of random cuts through image patches record; shape, "
+        "which separates them for a trained network, is mostly lost.")
+    counts[1, 9] = 0
+    counts[2, 6] = 21                                        # bird -> frog: no look-alike
+    assert findings.confusion_reading(classes, findings.top_confusions(counts), "cifar10") \
+        .startswith("A reading, not a test: Two of these three are")
+    other = [(2, 6, 40), (6, 2, 35), (4, 7, 30)]
+    assert findings.confusion_reading(classes, other, "cifar10").startswith(
+        "A reading, not a test: None of these three is one of the CIFAR-10 pairs")
+    assert findings.confusion_reading(classes, other, "stl10").startswith(
+        "A reading, not a test: Random features record statistics")
+    assert findings.confusion_reading(classes, [(3, 5, 19)], "cifar10") == (
+        "These counts (at most 19 images) are too small to read from.")
+    with pytest.raises(ValueError, match="square confusion matrix"):
+        findings.top_confusions(np.zeros((3, 4)))

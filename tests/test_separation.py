@@ -1,6 +1,7 @@
 """Separation ratio, exact Wasserstein distances on a grid, margins (rdsc.separation), and
 what the chapter says of them (rdsc.separation_words)."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.stats import wasserstein_distance
@@ -622,3 +623,28 @@ def test_distances_refuse_values_they_would_cut_to_integers():
     assert separation_ratio(D, labels) > 0
     with pytest.raises(ValueError, match="N x N distance matrix and N labels"):
         separation_ratio(D, labels[:4])
+
+
+def test_separable_by_count_and_soft_fits_name_the_rows_they_read():
+    from rdsc.separation_words import separable_by_count, soft_fits_reading
+    rows = pd.DataFrame([
+        {"dataset": "cifar10", "space": "pixels", "images": 500, "dimension": 3072,
+         "hard": True, "min y·f": 1.0},
+        {"dataset": "cifar10", "space": "features", "images": 500, "dimension": 256,
+         "hard": False, "min y·f": -0.4},
+        {"dataset": "cifar10", "space": "features", "images": 500, "dimension": 4096,
+         "hard": True, "min y·f": 1.0},
+        {"dataset": "cifar10", "space": "noise", "images": 500, "dimension": 4096,
+         "hard": True, "min y·f": 1.0}])
+    # pixels and the largest k: at most dimensions + 1 images; noise is not a representation
+    assert separable_by_count(rows, "0.005").endswith(
+        "the SVM with C = 0.005 stopped short of the hard margin): cifar10 pixels (500 "
+        "images, 3,072 dimensions); cifar10 features (500 images, 4,096 dimensions).")
+    assert separable_by_count(rows.assign(images=5000), "1").startswith(
+        "Every row here has more training images than dimensions plus one")
+    assert soft_fits_reading(rows) == (
+        "Some k give only a soft margin (cifar10: k = 256): it reflects the training "
+        "errors it accepts, so compare margins where the fit is hard.")
+    assert soft_fits_reading(rows[rows.dimension != 256]) == (
+        "Every k here gives a hard margin (min y·f at least 1.00), so all the feature "
+        "margins compare.")
