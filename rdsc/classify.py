@@ -138,6 +138,20 @@ def _first_columns(X, k):
     return X[:, :int(k)]
 
 
+def training_classes(y: np.ndarray) -> np.ndarray:
+    """The sorted classes of training labels ``y`` (``N``), refusing NaN or infinite labels
+    (``np.unique`` would make NaN a class of its own, and its rows negatives for every
+    real class) and fewer than two classes."""
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        bad = int((~np.isfinite(y)).sum())
+        raise ValueError(f"{bad} of {len(y)} training labels are NaN or infinite: drop those "
+                         "rows, or give every row its class")
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError("need at least two classes to train a classifier")
+    return classes
+
+
 class LinearSVM:
     """One-vs-rest linear SVM (squared hinge, L2), as ``LinearSVC(C, dual=False)``.
 
@@ -179,9 +193,7 @@ class LinearSVM:
             raise ValueError(f"X must be N x k, got shape {tuple(X.shape)}")
         if X.shape[0] != len(y):
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError("need at least two classes to train a classifier")
+        self.classes_ = training_classes(y)
         start = time.perf_counter()
         if self.solver == "liblinear":
             from sklearn.svm import LinearSVC
@@ -330,7 +342,8 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     each score column (``svm.classes_``). Without ``classes`` the columns must be the
     labels ``0..n-1``; a label outside that range raises, since it cannot be told which
     column it means. A label that is not among ``classes`` (a class absent from the
-    training set) is never hit, as :meth:`LinearSVM.predict` never returns it.
+    training set) is never hit, as :meth:`LinearSVM.predict` never returns it, with a
+    warning; labels that look 1-based against 0-based classes raise.
 
     A ``k`` above the number of score columns is left out of the result (every label would
     be hit): the default ``ks`` serve 2-class problems too, and callers look up
@@ -369,6 +382,11 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
             raise ValueError(f"none of the {len(labels)} labels is among the classes "
                              f"{classes.tolist()[:5]}...: labels of another form (1-based, "
                              "strings, another dataset)? a top-k of them would be 0")
+        if unknown and _shifted_by_one(classes, labels):
+            raise ValueError(f"the labels run from {labels.min()} to {labels.max()}, the "
+                             f"classes from {classes.min()} to {classes.max()}: labels shifted "
+                             "by one (1-based?) would score a wrong number. Number the labels "
+                             "as the training labels are")
         if unknown:
             warnings.warn(f"{unknown} of {len(labels)} labels are not among the classes the "
                           "scores are for (a class absent from training?): they count as "
@@ -376,6 +394,19 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = order == column[:, None]
     return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
+
+
+def _shifted_by_one(classes: np.ndarray, labels: np.ndarray) -> bool:
+    """Do integer ``labels`` look like the consecutive integer ``classes`` plus one (every
+    label outside the classes is the one after the last, and the first class never
+    occurs)? A class absent from training leaves the first class in the labels."""
+    if not (np.issubdtype(classes.dtype, np.integer) and np.issubdtype(labels.dtype, np.integer)):
+        return False
+    first, last = int(classes.min()), int(classes.max())
+    if not np.array_equal(np.sort(classes), np.arange(first, last + 1)):
+        return False
+    outside = labels[~np.isin(labels, classes)]
+    return bool((outside == last + 1).all() and not (labels == first).any())
 
 
 def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:

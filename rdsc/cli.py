@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -297,11 +298,20 @@ def _warn(message: str) -> None:
 
 
 def _check_records(args, rec_train: dict, rec_test: dict) -> None:
-    """Refuse train and test whose labels number different classes; warn where unsure."""
+    """Refuse train and test of the same images, or whose labels number different classes;
+    warn where unsure."""
     for role, path, record in (("train", args.train, rec_train), ("test", args.test, rec_test)):
         if not record:
             _warn(f"no record {Path(path).with_suffix('.json')} beside {role} features {path}: "
                   "cannot check that train and test share network, classes and preprocessing")
+    same = [key for key in ("source", "split") if rec_train.get(key) is not None]
+    if (same and all(rec_train.get(key) == rec_test.get(key) for key in same)
+            or args.train == args.test):
+        where = "/".join(str(rec_train.get(key, "?")) for key in ("source", "split"))
+        raise CommandError(
+            f"train and test features are of the same images ({where}): the test accuracy "
+            "would be a training accuracy. Compute the test file from the other split: "
+            "rdsc features SOURCE --split test ...")
     # given label files need not follow the records' class lists: theirs to check
     if args.train_labels is None and args.test_labels is None:
         a, b = rec_train.get("classes"), rec_test.get("classes")
@@ -353,12 +363,18 @@ def run_evaluate(args) -> int:
           f"({args.solver}, {device.type})")
     header = f"{'k':>8}" + "".join(f"{f'top-{t}':>9}" for t in args.top) + f"{'fit s':>9}"
     print(header)
-    rows = []
+    rows, said = [], set()
     for k in columns:
         svm = LinearSVM(C=args.C, solver=args.solver, device=device)
         svm.fit(train.columns(k), y_train)
         scores = svm.decision_function(test.columns(k))
-        acc = topk_accuracy(scores, y_test, args.top, classes=svm.classes_)
+        with warnings.catch_warnings(record=True) as caught:  # as the command's other warnings
+            warnings.simplefilter("always")
+            acc = topk_accuracy(scores, y_test, args.top, classes=svm.classes_)
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            if message not in said:
+                said.add(message)
+                _warn(message)
         rows.append({"k": k, **{f"top-{t}": acc.get(t) for t in args.top},
                      "fit_seconds": svm.fit_seconds_})
         cells = "".join(f"{100 * acc[t]:8.2f}%" if t in acc else f"{'-':>9}" for t in args.top)

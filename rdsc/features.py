@@ -278,8 +278,15 @@ def _as_images(images) -> torch.Tensor:
 def _check_unit_range(images: torch.Tensor) -> None:
     """Refuse 0..255 pixels given as floats (whole numbers above 1: features of images 255
     times too bright, a different network's); warn for other floats outside [0, 1]
-    (normalised images, say), on which the network is computed as given."""
+    (normalised images, say), on which the network is computed as given, and for floats
+    all below 2/255 (pixels divided by 255 twice)."""
     lo, hi = float(images.min()), float(images.max())
+    if lo >= 0 and 0 < hi < 2 / 255 and images.numel() > 1000:
+        # x / 255 / 255 (a ToTensor() followed by / 255): the features of near-black
+        # images, and the first layer's bias makes scale matter
+        import warnings
+        warnings.warn(f"float images are all below 2/255 (largest {hi:.2g}): divided by 255 "
+                      "twice? The network takes pixels in [0, 1]", stacklevel=4)
     if (lo >= 0 and hi <= 1) or not (math.isfinite(lo) and math.isfinite(hi)):
         return  # NaN and infinities: refused by the network's input check
     if lo >= 0 and hi <= 255 and torch.equal(images, images.round()):

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rdsc.classify import training_classes
 from rdsc.features import FeatureArray, default_device
 from rdsc.paper import MLP_HIDDEN
 
@@ -134,9 +135,7 @@ class MLPClassifier:
         y = np.asarray(y)
         if len(X.shape) != 2 or y.ndim != 1 or X.shape[0] != len(y):
             raise ValueError(f"need X of N x k and N labels, got {tuple(X.shape)} and {y.shape}")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError("need at least two classes to train a classifier")
+        self.classes_ = training_classes(y)
         if len(y) < 2:
             raise ValueError("need at least two training images")
         start = time.perf_counter()

@@ -181,12 +181,16 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
             raise ValueError(f"X holds images of shape {shape}, but image_shape is "
                              f"{self.image_shape}")
         self.image_shape_ = shape if shape is not None else self._resolve_shape(X.shape[1])
-        if shape is None and self.image_shape_[0] == 3 and _looks_channels_last(X):
-            warnings.warn("the rows look flattened channels-last (H x W x C, as from PIL, "
-                          "Keras or TensorFlow arrays): read as C x H x W they are other "
-                          "images. Flatten N x C x H x W arrays (numpy: "
-                          "X.transpose(0, 3, 1, 2).reshape(len(X), -1)), or pass the 4-D array",
+        if shape is None and self.image_shape is None and self.image_shape_[0] == 1 \
+                and X.shape[1] % 3 == 0:
+            # 3 x H x W rows with H * W = 3 m^2 (every 4:3 image: 24 x 32, 480 x 640) have a
+            # square length and would be read as one-channel images of another size
+            warnings.warn(f"rows of {X.shape[1]} values are read as one-channel "
+                          f"{self.image_shape_[1]} x {self.image_shape_[2]} images; if they "
+                          "are colour images of another shape (3 x 24 x 32 has as many "
+                          "values as 1 x 48 x 48), pass image_shape=(3, H, W) or the 4-D array",
                           stacklevel=2)
+        self._warn_if_channels_last(X, shape)
         if self.seed is None:
             raise ValueError("seed=None (a fresh random seed, as random_state=None) is not "
                              "supported: the weights are drawn from the seed, so pass an integer "
@@ -209,6 +213,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         if shape is not None and shape != self.image_shape_:
             raise ValueError(f"X holds images of shape {shape}, but this transformer was fitted "
                              f"on images of shape {self.image_shape_}")
+        self._warn_if_channels_last(X, shape)
         # read-only input (a memory map): the engine never writes to it
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -216,6 +221,16 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         features = extract(self.net_, images, batch_size=self.batch_size, device=self.device,
                            cache=self.cache, progress=False)
         return np.asarray(features, dtype=np.float32)
+
+    def _warn_if_channels_last(self, X, shape) -> None:
+        """Rows of 3-channel images that look flattened H x W x C: in fit, and again in
+        transform, where test images often come flattened another way than training's."""
+        if shape is None and self.image_shape_[0] == 3 and _looks_channels_last(X):
+            warnings.warn("the rows look flattened channels-last (H x W x C, as from PIL, "
+                          "Keras or TensorFlow arrays): read as C x H x W they are other "
+                          "images. Flatten N x C x H x W arrays (numpy: "
+                          "X.transpose(0, 3, 1, 2).reshape(len(X), -1)), or pass the 4-D array",
+                          stacklevel=3)
 
     @property
     def _n_features_out(self):

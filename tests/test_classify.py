@@ -183,6 +183,11 @@ def test_nan_features_and_out_of_range_labels_are_refused():
     from rdsc.classify import LinearSVM, confusion_matrix
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 4)).astype(np.float32), np.arange(30) % 3
+    # probe N8: NaN labels became a class of their own ("nan"), silently
+    y_nan = y.astype(float)
+    y_nan[::10] = np.nan
+    with pytest.raises(ValueError, match="3 of 30 training labels are NaN or infinite"):
+        LinearSVM(device="cpu").fit(X, y_nan)
     svm = LinearSVM(device="cpu").fit(X, y)
     X[5, 2] = np.nan
     with pytest.raises(ValueError, match="first in row 5"):
@@ -202,8 +207,15 @@ def test_topk_refuses_what_would_score_as_a_plausible_number():
         topk_accuracy(np.full((20, 4), np.nan), labels, (1,))   # gave 1/4 by the stable sort
     with pytest.raises(ValueError, match="none of the 20 labels is among the classes"):
         topk_accuracy(scores, np.array(list("abcd"))[labels], (1,), classes=[0, 1, 2, 3])
+    # a class absent from training: its labels count as misses, with a warning
     with pytest.warns(UserWarning, match="5 of 20 labels are not among the classes"):
+        topk_accuracy(scores[:, :3], labels, (1,), classes=[0, 1, 2])
+    # probe N7: 1-based labels against 0-based classes scored 22% (not 58%) with only that
+    # warning, which pointed to a missing class
+    with pytest.raises(ValueError, match=r"shifted by one \(1-based\?\)"):
         topk_accuracy(scores, labels + 1, (1,), classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="shifted by one"):
+        topk_accuracy(scores, labels + 1, (1,), classes=np.array([0, 1, 2, 3], np.int64))
     with pytest.raises(ValueError, match="no rows"):
         topk_accuracy(scores[:0], labels[:0], (1,))
     with pytest.raises(ValueError, match="labels must be class indices 0..3"):

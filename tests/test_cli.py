@@ -49,7 +49,19 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
                         "--json", tmp_path / "r.json"], capsys)
     assert code == 0 and "top-1" in out and "top-2" in out
     results = json.loads((tmp_path / "r.json").read_text())["results"]
-    assert [r["k"] for r in results] == [8, 16] and all(0 <= r["top-2"] <= 1 for r in results)
+    assert [r["k"] for r in results] == [8, 16]
+    # review O: an evaluate that fitted every row on all the features passed "0 <= top-2 <= 1"
+    from rdsc.classify import LinearSVM, topk_accuracy
+    from rdsc.distributed import load_features
+    (x_train, y_train, _), (x_test, y_test, _) = load_features(train), load_features(test)
+    for row in results:
+        svm = LinearSVM(C=0.005).fit(x_train.columns(row["k"]), y_train)
+        acc = topk_accuracy(svm.decision_function(x_test.columns(row["k"])), y_test, (1, 2),
+                            classes=svm.classes_)
+        assert (row["top-1"], row["top-2"]) == pytest.approx((acc[1], acc[2]), abs=1e-9)
+    # probe N1: the training file given as the test file was scored as a test accuracy
+    code, _, err = run(["evaluate", train, train], capsys)
+    assert code == 1 and "train and test features are of the same images" in err
 
 
 def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path, capsys,
@@ -153,6 +165,20 @@ def test_evaluate_checks_the_records_classes_and_preprocessing(folder, tmp_path,
     (tmp_path / "resized.json").unlink()
     code, _, err = run(["evaluate", train, resized, "--device", "cpu"], capsys)
     assert code == 0 and f"rdsc: warning: no record {tmp_path / 'resized.json'}" in err
+    # probe N7: 1-based test labels scored a number with a warning naming a missing class
+    labels = np.load(tmp_path / "resized.labels.npy")
+    np.save(tmp_path / "shifted.npy", labels + 1)
+    code, _, err = run(["evaluate", train, resized, "--test-labels", tmp_path / "shifted.npy"],
+                       capsys)
+    assert code == 1 and "labels shifted by one (1-based?)" in err
+    # a class the training set lacks: its images count as misses, said the command's way
+    # (it was a raw Python warning after the table)
+    np.save(tmp_path / "new_class.npy", np.where(labels == 2, 3, labels))
+    code, out, err = run(["evaluate", train, resized, "--test-labels",
+                          tmp_path / "new_class.npy"], capsys)
+    assert code == 0 and "top-1" in out
+    assert f"rdsc: warning: {int((labels == 2).sum())} of {len(labels)} labels are not among" \
+        in err and "UserWarning" not in err
 
 
 def test_broken_images_are_all_named_before_any_feature_is_computed(folder, tmp_path, capsys):

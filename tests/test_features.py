@@ -601,3 +601,8 @@ def test_uint8_images_holding_only_0_and_1_are_flagged():
         warnings.simplefilter("error")
         features.compute(net, x, progress=False)
         features.compute(net, torch.zeros_like(x), progress=False)  # black images: fine
+        features.compute(net, x.float() / 255, progress=False)
+        features.compute(net, torch.rand(4, 3, 32, 32), progress=False)
+    # probe N4: floats divided by 255 twice (max below 1/255) passed as [0, 1] images
+    with pytest.warns(UserWarning, match="divided by 255 twice"):
+        features.compute(net, x.float() / 255 / 255, progress=False)

@@ -63,6 +63,8 @@ def test_mlp_small_sets_and_bad_arguments():
             MLPClassifier(**bad)
     with pytest.raises(ValueError, match="two classes"):
         MLPClassifier(device="cpu").fit(X, np.zeros(5, int))
+    with pytest.raises(ValueError, match="1 of 5 training labels are NaN"):
+        MLPClassifier(device="cpu").fit(X, np.array([0, 1, np.nan, 0, 1]))
     with pytest.raises(RuntimeError, match="not fitted"):
         MLPClassifier().decision_function(X)
     m = MLPClassifier(hidden=4, epochs=1, device="cpu").fit(X, y)

@@ -168,3 +168,25 @@ def test_rows_flattened_channels_last_are_flagged():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RandomDepthwiseSignFeatures(n_features=4, kernel_size=3, n_blocks=1).fit(chw_rows)
+    # probe N3: fitted on the right rows, then given channels-last test rows: 12% (below
+    # chance) without a word
+    fitted = RandomDepthwiseSignFeatures(n_features=4, kernel_size=3, n_blocks=1).fit(chw_rows)
+    with pytest.warns(UserWarning, match="flattened channels-last"):
+        fitted.transform(hwc_rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.transform(chw_rows)
+
+
+def test_colour_rows_of_a_square_length_are_not_read_as_grey_without_a_word():
+    # probe N2: 3 x 24 x 32 rows (2,304 = 48^2 values) were read as 1 x 48 x 48 images
+    rows = np.random.default_rng(0).integers(0, 256, (4, 3 * 24 * 32), dtype=np.uint8)
+    with pytest.warns(UserWarning, match=r"read as one-channel 48 x 48 images.*image_shape"):
+        t = RandomDepthwiseSignFeatures(n_features=4, kernel_size=3).fit(rows)
+    assert t.image_shape_ == (1, 48, 48)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RandomDepthwiseSignFeatures(n_features=4, kernel_size=3, image_shape=(
+            3, 24, 32)).fit(rows).image_shape_ == (3, 24, 32)
+        # MNIST's 28 x 28: 784 values are no colour image's count, nothing to say
+        RandomDepthwiseSignFeatures(n_features=4, kernel_size=3).fit(rows[:, :784])
