@@ -102,6 +102,16 @@ def one_of(name: str, value, allowed):
     return value
 
 
+def flag(name: str, value) -> bool:
+    """``value`` if it is True or False, else a ``ValueError`` (papermill's ``-r name False``
+    passes the string "False", which Python reads as true)."""
+    numpy_bool = str(getattr(value, "dtype", "")) == "bool" and getattr(value, "ndim", 1) == 0
+    if not (isinstance(value, bool) or numpy_bool):
+        raise ValueError(f"{name} must be True or False, got {value!r} "
+                         f"({type(value).__name__}): pass it with -p, not -r")
+    return bool(value)
+
+
 def chosen_from(name: str, values, allowed) -> list:
     """``values`` if it is a non-empty list of distinct members of ``allowed``, else a
     ``ValueError`` that lists them."""

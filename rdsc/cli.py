@@ -207,6 +207,7 @@ def open_source(args):
         if (folder / split).is_dir():  # an image folder: streamed
             stream = ImageFolderStream(folder, split, prep, num_workers=args.workers,
                                        splits=spec.splits, gray=getattr(spec, "channels", 3) == 1)
+            data.check_complete(args.source, split, folder, len(stream.classes), len(stream))
             return stream, stream.labels, stream.classes, description
         # small binary formats
         images, labels, classes = data.load(args.source, split, preprocess=prep)

@@ -335,6 +335,22 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
 
 
+def check_complete(name: str, split: str, folder: Path, n_classes: int, n_images: int) -> None:
+    """Raise :class:`IncompleteDatasetError` when the image folder ``folder`` of the named
+    dataset ``name`` holds other counts of classes and images in ``split`` than the complete
+    dataset (a partial copy gives plausible numbers for another task). Datasets without
+    known sizes pass."""
+    expected = (DATASETS[name].sizes or {}).get(split) if name in DATASETS else None
+    if expected is None or (n_classes, n_images) == tuple(expected):
+        return
+    raise IncompleteDatasetError(
+        f"{folder / split} holds {n_classes} classes and {n_images:,} images, not the "
+        f"{expected[0]} and {expected[1]:,} of {name}'s {split} split: a partial copy or an "
+        f"interrupted extraction? Delete {folder} and run `python -m rdsc.prepare {name}` "
+        f"to extract it again; to use these images as they are, give the folder by its "
+        f"path (rdsc.data.load({str(folder)!r}, {split!r}), or its path as SOURCE).")
+
+
 def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False,
                        expected=None):
     classes = _class_names(folder, splits)
@@ -343,14 +359,8 @@ def _load_image_folder(folder, split, prep, root, cache, progress, label, splits
         raise DatasetNotFoundError(
             f"no images in {folder / split} (expected <class>/<image> files with extensions "
             f"{', '.join(IMAGE_EXTENSIONS)})")
-    if expected is not None and (len(classes), len(files)) != tuple(expected):
-        # checked before any decoding: a partial copy gives plausible numbers for another task
-        raise IncompleteDatasetError(
-            f"{folder / split} holds {len(classes)} classes and {len(files):,} images, not the "
-            f"{expected[0]} and {expected[1]:,} of {label}'s {split} split: a partial copy or an "
-            f"interrupted extraction? Delete {folder} and run `python -m rdsc.prepare {label}` "
-            f"to extract it again; to use these images as they are, load the folder by its "
-            f"path (rdsc.data.load({str(folder)!r}, {split!r})).")
+    if expected is not None:  # before any decoding
+        check_complete(label, split, folder, len(classes), len(files))
     # the class list is in the key: a class added to another split renumbers this one's labels
     key = _cache_key("folder", str(folder.resolve()), split, stamp, classes, prep,
                      *(["gray"] if gray else []))  # RGB keys are those of earlier versions

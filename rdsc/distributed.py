@@ -230,7 +230,8 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         overwrite: replace a finished ``FILE.npy`` written by another configuration or
             not by rdsc (otherwise that raises :class:`OutputExistsError`).
 
-    A finished file of the same configuration is left as it is; a partial one is resumed.
+    A finished file of the same configuration is not computed again (its labels and
+    ``FILE.json`` become this call's); a partial one is resumed.
     """
     group = group or Group()
     path = Path(path)
@@ -254,7 +255,10 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
               "network": net.config, "precision": precision, **(metadata or {})}
     state = _finished(files, key, (n, k), out_dtype)
     if state:
-        return _read_json(files["meta"])
+        if group.rank == 0:
+            _refresh_finished(files, record, labels)
+        group.barrier()
+        return record
     if state is None and not overwrite:
         raise OutputExistsError(
             f"{path} exists and was not written with these settings (see {files['meta'].name}); "
@@ -284,6 +288,25 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
             shutil.rmtree(files["progress"], ignore_errors=True)
         group.barrier()
     return record
+
+
+def _refresh_finished(files, record: dict, labels) -> None:
+    """Rank 0, a finished file: its ``FILE.json`` and labels become this call's (the
+    features depend on neither; a rerun with corrected labels or class names once kept the
+    old ones). Labels not given keep the file's."""
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.int64)
+        try:
+            saved = np.load(files["labels"])
+        except (OSError, ValueError):
+            saved = None
+        if saved is None or not np.array_equal(saved, labels):
+            if saved is not None:
+                npy_files.warn(f"{files['labels']} held other labels for these features: "
+                               "replaced by the ones given now")
+            write_atomically(files["labels"], lambda f: np.save(f, labels))
+    if _read_json(files["meta"]) != record:
+        _write_json(files["meta"], record)
 
 
 def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:

@@ -190,12 +190,16 @@ class ImageFolderStream(ImageStream):
     def for_dataset(cls, name: str, split: str, root=None, *,
                     num_workers: int = 0) -> "ImageFolderStream":
         """A named dataset of :data:`rdsc.data.DATASETS` stored as an image folder in the data
-        root, with the paper's preprocessing (as ``rdsc.data.load(name, split)``)."""
+        root, with the paper's preprocessing (as ``rdsc.data.load(name, split)``); a partial
+        copy is refused (:func:`rdsc.data.check_complete`)."""
         spec = data.DATASETS[name]
         if split not in spec.splits:
             raise ValueError(f"{name!r} has splits {spec.splits}, not {split!r}")
-        return cls(data.data_root(root) / name, split, spec.preprocess, num_workers=num_workers,
-                   splits=spec.splits, gray=getattr(spec, "channels", 3) == 1)
+        stream = cls(data.data_root(root) / name, split, spec.preprocess,
+                     num_workers=num_workers, splits=spec.splits,
+                     gray=getattr(spec, "channels", 3) == 1)
+        data.check_complete(name, split, stream.folder, len(stream.classes), len(stream))
+        return stream
 
     def __len__(self):
         return len(self.files)
@@ -299,6 +303,12 @@ def _refuse_unordered(loader: DataLoader) -> None:
     """
     if isinstance(loader.dataset, IterableDataset):
         return  # it has its own order; DataLoader draws no indices for it
+    n, size = len(loader.dataset), loader.batch_size
+    if loader.drop_last and size and n % size:
+        # found only at the end, after every row was computed
+        raise ValueError(f"the DataLoader drops its last {n % size} images (drop_last=True, "
+                         f"{n} images in batches of {size}): features are stored for every "
+                         "image of the dataset; use drop_last=False")
     sampler = loader.sampler
     # batch_sampler=... leaves loader.sampler a SequentialSampler: what decides is inside it
     if loader.batch_sampler is not None:

@@ -285,3 +285,14 @@ def test_chapter_split_loads_each_split_once(monkeypatch):
     assert chapter.split("cifar10", 10, 5) == chapter.split("cifar10", 10, 5) == 1
     assert chapter.split("cifar10", 20, 5) == 2
     assert calls == [("cifar10", 10, 5), ("cifar10", 20, 5)]
+
+
+def test_flag_refuses_strings_that_python_reads_as_true():
+    import numpy as np
+    assert book.flag("mnist_download", True) is True
+    assert book.flag("mnist_download", np.bool_(False)) is False
+    # probe N: papermill's -r mnist_download False passed "False", truthy: a download began
+    for bad in ("False", 0, None, np.array([True])):
+        with pytest.raises(ValueError, match="mnist_download must be True or False"):
+            book.flag("mnist_download", bad)
+

@@ -72,6 +72,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
 
 @pytest.mark.parametrize("chapter,params,message", [
     # chapter 5: a bad C failed only after the ratios' minutes of work
+    # chapter 3: -r mnist_download False passed a string, which started a download
+    ("03_classification", {"mnist_download": "False"}, "mnist_download must be True or False"),
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),

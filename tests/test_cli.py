@@ -1,5 +1,6 @@
 """``python -m rdsc features`` and ``python -m rdsc evaluate``: files, resume, help, one-line
 errors."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rdsc import features
+from rdsc import data, features
 from rdsc.cli import main
 from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
@@ -68,6 +69,16 @@ def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path
                                                                          monkeypatch):
     make_folder(tmp_path / "root" / "cifar10", n=12, side=32)
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
+    # probe N6: a partial copy of a named dataset was processed under its name
+    code, _, err = run(["features", "cifar10", "--split", "test", "--k", 8, "--out",
+                        tmp_path / "p.npy"], capsys)
+    assert code == 1 and "holds 3 classes and 12 images, not the 10 and 10,000" in err
+    with pytest.raises(data.IncompleteDatasetError, match="a partial copy"):
+        ImageFolderStream.for_dataset("cifar10", "test")
+    # the rest of this test: this small folder stands for the whole of cifar10
+    spec = data.DATASETS["cifar10"]
+    monkeypatch.setitem(data.DATASETS, "cifar10", dataclasses.replace(
+        spec, sizes={"train": (3, 12), "test": (3, 12)}))
     out = tmp_path / "c.npy"
     args = ["features", "cifar10", "--split", "test", "--k", 8, "--out", out, "--batch-size", 4]
     real_compute = features.compute

@@ -132,6 +132,17 @@ def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
     calls = _compute_calls(monkeypatch)
     write_features(net, x, out)  # finished with the same settings: nothing to do
     assert calls == []
+    # probe N5: a rerun with corrected labels and class names kept the old ones
+    write_features(net, x, out, labels=np.arange(6) % 3 + 1, metadata={"classes": list("abcd")})
+    with pytest.warns(UserWarning, match="held other labels for these features"):
+        record = write_features(net, x, out, labels=np.arange(6) % 3,
+                                metadata={"classes": list("abc")})
+    assert calls == []
+    _, labels, saved = load_features(out)
+    assert labels.tolist() == [0, 1, 2, 0, 1, 2] and saved["classes"] == record["classes"] == \
+        ["a", "b", "c"]
+    write_features(net, x, out)  # no labels given: the file's are kept
+    assert load_features(out)[1].tolist() == [0, 1, 2, 0, 1, 2] and calls == []
     with pytest.raises(OutputExistsError, match="not written with these settings"):
         write_features(RandomDepthwiseSignNet(8, seed=1), x, out)
     write_features(RandomDepthwiseSignNet(8, seed=1), x, out, overwrite=True)
