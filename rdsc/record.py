@@ -236,7 +236,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     if record is None or record["status"] != "ok":
         return None, label(record)
     found = record["results"].get(f"{name}-{profile}")
-    return found, label(record) if found else f"the {profile}-profile record has no {name!r} run"
+    return found, label(record) if found else f"no {profile}-profile record of {name} yet"
 
 
 def label(record: dict | None) -> str:

@@ -36,10 +36,21 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     said = glued["headline_cifar10_record"]
     assert said.startswith("top-1 75.02%, top-2 87.68% (k = 100,000")
     assert "recorded on NVIDIA H200, 2026-11-28, commit fdddd6f9c9" in said
+    assert "older version" not in said  # the record has every section this run has
+    # reader review P: a record made before the chapter grew sections read as today's run
+    path.write_text(json.dumps({**CLASSIFICATION, "seeds": {}, "jpeg": {}}))
+    headlines.glue("classification", path, "cifar10", key="cifar10")
+    assert glued["headline_cifar10_record"].endswith(
+        "; made by an older version of the chapter, without its sections seeds, jpeg")
+    assert glued["headline_cifar10_record_brief"].endswith("without 2 of today's sections")
 
+    # reader review P: smoke verdicts ("partly contradicted") read as findings in the intro
+    path.write_text(json.dumps({**CLASSIFICATION, "profile": "smoke"}))
+    assert headlines.glue("classification", path, "cifar10", key="cifar10").startswith(
+        "smoke run, not a result — top-1 63.72%")
     headlines.glue_not_run("classification", "stl10", "stl10", "not run in this build")
     assert glued["headline_stl10"] == "not run in this build"
-    assert glued["headline_stl10_record"] == "the paper-profile record has no 'stl10' run"
+    assert glued["headline_stl10_record"] == "no paper-profile record of stl10 yet"
 
 
 def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
@@ -80,6 +91,13 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.baselines(baselines) == (
         "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final "
         "layer 35.5% (densenet40, random; test-set noise of the difference ±6.1 points)")
+    # reader review P: the best baseline was a mean over draws, and one of three networks ran
+    drawn = dict(baselines, settings={"final_archs": ["vgg16"]})
+    drawn["summary"] = baselines["summary"][:2]
+    drawn["summary"][1] = dict(drawn["summary"][1], seeds=2)
+    assert headlines.baselines(drawn, brief=True) == (
+        "supported: cifar10: rdsc 52.4% top-1, best random-weight final layer 25.1% (vgg16, "
+        "random, SVM, mean of 2 weight draws); only vgg16 run in this profile")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
                              {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
@@ -359,8 +377,8 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "transfer_beyond_random_signs": {"random network + SVM": {
             "difference": 0.01, "low": -0.02, "high": 0.04}}}
     assert headlines.attack(attack, brief=True) == (
-        "partly supported: FGSM transfer 46.5% -> 40.0%; HopSkipJump fools 1 of 4 within "
-        "L-inf 0.0625")
+        "partly supported: FGSM transfer 46.5% -> 40.0% (+1.0 points beyond random signs); "
+        "HopSkipJump fools 1 of 4 within L-inf 0.0625")
     retrieval = {"k": 10, "n_database": 8, "leave_one_out": [
         {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}],
         "comparisons": [{"random features vs": "CNN A trained on X", "measure": "AP",
@@ -431,8 +449,8 @@ def test_the_background_line_carries_its_headline_measures():
          "measure": "+0.8 (95% interval -2.7 to +4.3)"}]}
     assert headlines.background(res) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points (95% interval -7.5 "
-        "to +12.2)); retrieval: partly supported (precision@10 lost with the ring greyed, "
+        "to +12.2)); retrieval: partly supported (P@10 lost with the ring greyed, "
         "points: +0.8 (95% interval -2.7 to +4.3))")
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
-        "supported (precision@10 lost with the ring greyed, points: +0.8)")
+        "supported (P@10 lost with the ring greyed, points: +0.8)")
