@@ -240,15 +240,19 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
 def shown_path(path) -> str:
     """``path`` as a chapter prints it: never the build machine's absolute path.
 
-    Relative to the data root (``results/02_network/x.json``) when inside it; else relative to
-    ``$RDSC_RESULTS`` (``$RDSC_RESULTS/02_network/x.json``) or to the book's folder; else
-    just the file name.
+    Inside ``$RDSC_RESULTS`` (when set): ``$RDSC_RESULTS/02_network/x.json``; else inside
+    the book's folder: relative to it (``data/results/02_network/x.json``, where the
+    introduction says results go); else inside a data root set by ``$RDSC_DATA``:
+    ``$RDSC_DATA/results/...``; else just the file name.
     """
     path = Path(path).expanduser().resolve()
-    bases = [(data_root(), ""), (results_root(), "$RDSC_RESULTS/")]
+    bases = []
+    if os.environ.get("RDSC_RESULTS"):
+        bases.append((results_root(), "$RDSC_RESULTS/"))
     book = book_root()
     if book is not None:
         bases.append((book, ""))
+    bases.append((data_root(), "$RDSC_DATA/" if os.environ.get("RDSC_DATA") else "data/"))
     for base, prefix in bases:
         try:
             return prefix + path.relative_to(Path(base).expanduser().resolve()).as_posix()

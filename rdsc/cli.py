@@ -223,8 +223,9 @@ def open_source(args):
     return stream, stream.labels, stream.classes, description
 
 
-def make_network(args, in_channels: int):
-    """The random network ``args`` describe, for images of ``in_channels`` channels."""
+def make_network(args, in_channels: int, n_features: int | None = None):
+    """The random network ``args`` describe, for images of ``in_channels`` channels (with
+    ``n_features`` instead of ``--k``, if given)."""
     from rdsc.network import PRESETS, RandomDepthwiseSignNet
     preset = args.preset or (args.source if args.source in PRESETS else "cifar10")
     if preset not in PRESETS:
@@ -235,7 +236,8 @@ def make_network(args, in_channels: int):
         settings["kernel_size"] = args.kernel_size
     if args.blocks is not None:
         settings["n_blocks"] = args.blocks
-    return RandomDepthwiseSignNet(args.k, in_channels=in_channels, seed=args.seed, **settings)
+    return RandomDepthwiseSignNet(n_features or args.k, in_channels=in_channels, seed=args.seed,
+                                  **settings)
 
 
 def run_features(args) -> int:
@@ -253,6 +255,9 @@ def run_features(args) -> int:
     if hasattr(images, "check_files"):  # every broken file now, not one mid-run
         images.check_files()
     shape = tuple(images.image_shape) if hasattr(images, "image_shape") else tuple(images.shape[1:])
+    # before the network: drawing the weights of a huge --k would take the memory first
+    _check_output_size(out, len(images), args.k, make_network(args, shape[0], 1), shape,
+                       args.dtype)
     net = make_network(args, shape[0])
     start = time.perf_counter()
     record = distributed.write_features(
@@ -270,6 +275,35 @@ def run_features(args) -> int:
               f"{seconds:.1f} s); "
               f"labels in {out.with_suffix('').name}.labels.npy")
     return 0
+
+
+def _check_output_size(out: Path, n_images: int, k: int, one_feature_net, shape,
+                       dtype: str) -> None:
+    """Refuse an output of ``n_images x k`` features the disk cannot hold, before any image
+    is read (a huge --k ran silently until stopped); warn above ten times the paper's k.
+    ``one_feature_net``: the network with one feature (its counts' dtype is the file's)."""
+    import shutil
+
+    import numpy as np
+
+    from rdsc.features import count_dtype
+    from rdsc.paper import PAPER_FEATURES
+    item = (np.dtype(count_dtype(one_feature_net, shape[1], shape[2])).itemsize
+            if dtype == "counts" else 4)
+    needed = n_images * k * item
+    partial = out.with_name(out.stem + ".partial.npy")
+    if partial.is_file():  # a resumed run: what is written is already on the disk
+        needed -= partial.stat().st_blocks * 512
+    folder = next(p for p in (out.resolve().parent, *out.resolve().parents) if p.exists())
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise CommandError(f"{n_images:,} x {k:,} features need "
+                           f"{needed / 1e9:.1f} GB, but {folder} has {free / 1e9:.1f} GB free: "
+                           "a smaller --k, --dtype counts (half the size), or another --out")
+    if k > 10 * PAPER_FEATURES:
+        _warn(f"--k {k:,} is {k / PAPER_FEATURES:.0f} times the "
+              f"paper's {PAPER_FEATURES:,}: {needed / 1e9:.1f} GB of features, and the time "
+              "grows with k")
 
 
 # --- evaluate ---------------------------------------------------------------------------------

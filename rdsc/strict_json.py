@@ -5,7 +5,9 @@ Python's ``json`` writes NaN and infinities as the bare words ``NaN`` and ``Infi
 attack that found no adversarial has an infinite distance; an interval over too few queries
 is NaN), so they are written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``
 (not ``null``, which would lose the difference between "none found" and "not defined"),
-and :func:`loads` turns those strings back into floats.
+and :func:`loads` turns those strings back into floats. So a *string* "NaN", "Infinity"
+or "-Infinity" in a results file reads back as a float: the book stores no such string (a
+class named "NaN" would have to be stored as something else).
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def read(path):
 
 def _encoded(value):
     if isinstance(value, dict):
-        return {_key(k): _encoded(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            key = _key(k)
+            if key in out:  # 1 and "1" are one key in JSON: a reader would keep either
+                raise ValueError(f"two keys of one dict are both {key!r} in JSON")
+            out[key] = _encoded(v)
+        return out
     if isinstance(value, (list, tuple)):
         return [_encoded(v) for v in value]
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy, torch
@@ -48,12 +56,15 @@ def _encoded(value):
                     "numbers, strings, lists or dicts first")
 
 
-def _key(key):
-    """JSON keys are strings; numpy integer keys (a class index) become their number's text."""
+def _key(key) -> str:
+    """A dict key as JSON writes it (a string): numpy integers (a class index) and other
+    numbers as their text, True as "true", None as "null"."""
     if hasattr(key, "item"):
         key = key.item()
-    if key is None or isinstance(key, (str, bool, int, float)):
+    if isinstance(key, str):
         return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
     raise TypeError(f"cannot use a {type(key).__name__} as a key in results JSON")
 
 

@@ -35,12 +35,19 @@ def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch
     monkeypatch.delenv("RDSC_RESULTS", raising=False)
     saved = book.save_results("99_toy", "toy-smoke", {"profile": "smoke"})
     assert saved.is_file() and saved.is_absolute()  # the path itself still opens
-    assert book.shown_path(saved) == "results/99_toy/toy-smoke.json"
+    assert book.shown_path(saved) == "$RDSC_DATA/results/99_toy/toy-smoke.json"
     monkeypatch.setenv("RDSC_RESULTS", str(elsewhere))
     saved = book.save_results("99_toy", "toy-smoke", {"profile": "smoke"})
     assert book.shown_path(saved) == "$RDSC_RESULTS/99_toy/toy-smoke.json"
     assert book.shown_path("/somewhere/else/entirely.json") == "entirely.json"
     assert str(tmp_path) not in book.shown_path(saved)
+    # reader review P: inside the book, the path the introduction names (data/results/...)
+    monkeypatch.delenv("RDSC_RESULTS")
+    monkeypatch.delenv("RDSC_DATA")
+    monkeypatch.setattr(book, "book_root", lambda: tmp_path)
+    monkeypatch.setattr(book, "data_root", lambda: tmp_path / "data")
+    assert book.shown_path(tmp_path / "data" / "results" / "x" / "y.json") == \
+        "data/results/x/y.json"
 
 
 def test_growth_exponent_is_the_log_log_slope():

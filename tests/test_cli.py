@@ -140,6 +140,11 @@ def test_errors_are_one_line_with_a_nonzero_status(folder, tmp_path, capsys):
         (["evaluate", good, tmp_path / "h.npy"], "train has 4 features per image, test 8"),
         (["evaluate", good, tmp_path / "nolabels.npy"], "--test-labels"),
     ]
+    # probe N L-d: a huge --k ran silently until stopped, heading for 3.6 GB on 180 images
+    import shutil
+    free = shutil.disk_usage(tmp_path).free
+    cases.append((["features", folder, "--out", tmp_path / "huge.npy",
+                   "--k", str(free // (24 * 4) + 1000)], "GB free"))
     for args, message in cases:
         code, _, err = run(args, capsys)
         lines = err.strip().splitlines()
