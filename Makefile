@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 # The datasets: present, or extracted from ../shared/data ($RDSC_SHARED_DATA), or downloaded;
 # else one line says which is missing and how to get it. `make test` goes on without them
-# (the real-data tests skip) unless RDSC_REQUIRE_REAL_DATA=1.
+# (the real-data tests skip) unless RDSC_REQUIRE_REAL_DATA=1 or CI=true.
 data: $(STAMP)
 	$(BIN)/python -m rdsc.prepare
 

@@ -1,5 +1,6 @@
 """Shared fixtures. Real-data tests skip when the shared datasets are absent, except
-where ``RDSC_REQUIRE_REAL_DATA=1`` (set by .ci/run): there their absence fails."""
+where ``RDSC_REQUIRE_REAL_DATA=1`` (set by .ci/run) or on a CI runner (``CI=true``, unless
+``RDSC_REQUIRE_REAL_DATA=0``): there their absence fails."""
 import os
 from pathlib import Path
 
@@ -22,12 +23,24 @@ def real_data_missing(name: str) -> str | None:
     return None
 
 
+def real_data_required() -> str | None:
+    """Why a missing real dataset must fail here, or None where it may skip: CI runs every
+    real-data test (a runner that calls `make test` directly with CI=true as well)."""
+    flag = os.environ.get("RDSC_REQUIRE_REAL_DATA")
+    if flag == "1":
+        return "RDSC_REQUIRE_REAL_DATA=1"
+    if flag != "0" and os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        return "CI is set"
+    return None
+
+
 def require_real_data(*names: str) -> None:
     for name in names:
         reason = real_data_missing(name)
         if reason:
-            if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
-                pytest.fail(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
+            required = real_data_required()
+            if required:
+                pytest.fail(f"{required} but {reason}")
             pytest.skip(reason)
 
 
@@ -56,6 +69,6 @@ def pytest_collection_modifyitems(config, items):
         return
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
-            if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
-                raise pytest.UsageError(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
+            if real_data_required():
+                raise pytest.UsageError(f"{real_data_required()} but {reason}")
             item.add_marker(pytest.mark.skip(reason=reason))
