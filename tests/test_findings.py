@@ -96,7 +96,7 @@ def test_c_mlp_mnist_and_gap_sentences():
         {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None, 90.0)
     assert "not on this machine" in findings.mnist_result(None, 99.4, None, "nowhere")
     assert "99.10%" in findings.mnist_result(99.1, 99.4, 4000, "")
-    assert "gap of -1.34 points" in findings.gap_to_paper(75.02, 76.36, "record")
+    assert "1.34 points below the paper" in findings.gap_to_paper(75.02, 76.36, "record")
     assert "no paper-profile record" in findings.gap_to_paper(None, 76.36, "none")
 
 
@@ -113,8 +113,15 @@ def test_pairing_and_feature_change_sentences():
     assert (
         "2 lossless images" in text
         and "50,000 JPEG train images" in text
-        and "matched twice" in text
+        and "no JPEG is matched twice." in text
+        and "not one to one" not in text
     )
+    # review O: both branches say "matched twice"; each must give its own sentence, and one
+    # split that is not one to one makes the whole pairing not one to one
+    found["test"] = {**found["train"], "one_to_one": False}
+    text = findings.pairing(found, {"train": 50_000, "test": 10_000})
+    assert "some JPEG images are matched twice: the pairing is not one to one." in text
+    assert "no JPEG is matched twice" not in text and "4 lossless images" in text
     change = {
         "changed": 0.5,
         "per_image": 128,
