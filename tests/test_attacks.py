@@ -96,6 +96,30 @@ def test_success_after_reads_the_history_after_that_many_queries():
         r.success_after(0.2, 0)
 
 
+def test_success_curve_counts_distances_at_most_epsilon():
+    # review O: chapter 7's success curves had no test; an image exactly at epsilon is fooled
+    # (<=, not <) and one never fooled (inf) counts at no epsilon
+    d = [0.1, 0.5, np.inf, 0.3]
+    curve = attacks.success_curve(d, [0.0, 0.1, 0.3, 0.4, 0.5, 1e9])
+    assert curve.tolist() == [0.0, 0.25, 0.5, 0.5, 0.75, 0.75]
+
+
+def test_median_distance_keeps_the_unfooled_images_and_reads_its_norm():
+    # review O: chapter 7's median perturbations; an image never fooled (inf) is the largest
+    # distance, not left out, and the norm is the attack's own unless one is asked for
+    inf = np.inf
+    kw = dict(budget=1, queries=1, seconds=0.0, adversarial_l2=torch.zeros(5),
+              adversarial_linf=torch.zeros(5), history_l2=np.zeros((0, 5)),
+              history_linf=np.zeros((0, 5)))
+    l2, linf = np.array([1.0, 3.0, inf, 2.0, 5.0]), np.array([0.4, inf, inf, 0.1, 0.2])
+    r = attacks.AttackResult("hsj-l2", l2=l2, linf=linf, **kw)
+    assert r.median_distance() == 3.0 and r.median_distance("linf") == 0.4  # 1 2 [3] 5 inf
+    r = attacks.AttackResult("hsj-linf", l2=l2, linf=linf, **kw)
+    assert r.median_distance() == 0.4 and r.median_distance("l2") == 3.0
+    r = attacks.AttackResult("hsj-l2", l2=np.array([inf, 0.5, inf]), linf=linf[:3], **kw)
+    assert r.median_distance() == inf  # most images never fooled
+
+
 def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversarials():
     model = LinearTwoClass()
     x, y = near_centre(model)
@@ -272,6 +296,10 @@ def test_paired_difference():
     b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
     d, lo, hi = attacks.paired_difference(a, b)
     assert d == pytest.approx(0.25) and lo < d < hi
+    # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
+    # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
+    half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
+    assert (lo, hi) == pytest.approx((0.25 - half, 0.25 + half))
     d, lo, hi = attacks.paired_difference(a, a)
     assert d == lo == hi == 0
     with pytest.raises(ValueError):

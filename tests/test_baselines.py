@@ -109,11 +109,16 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     """The functions the chapter calls, on 40 random 32x32 images: one row per method, scores
     over the split's test images, seconds measured."""
     import torch
+
+    from rdsc.classify import LinearSVM
+    from rdsc.peers import RCF
     monkeypatch.setenv("RDSC_DATA", str(tmp_path))
     gen = torch.Generator().manual_seed(0)
-    labels = np.repeat(np.arange(4), 10)
+    labels = np.arange(40) % 4
     images = torch.randint(0, 256, (40, 3, 32, 32), generator=gen, dtype=torch.uint8)
-    split = B.Split("cifar10", images[::2], labels[::2], images[1::2], labels[1::2],
+    # review O: 24 training and 16 test images, so that scoring the training images as the
+    # test set fails on shape instead of passing on equal sizes
+    split = B.Split("cifar10", images[:24], labels[:24], images[24:], labels[24:],
                     ["a", "b", "c", "d"])
     # RCF's SVM here reaches float32's floor (|g|/|g0| 1.3e-4 > tol) in 4 Newton steps: it
     # must stop there as converged, not run to max_iter and warn
@@ -128,6 +133,16 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     for r in rows:
         assert 0 <= r["top-1"] <= r["top-2"] <= r["top-4"] == 100  # 4 classes: top-5 undefined
         assert r["features s"] >= 0 and r["fit s"] > 0
+    # review O: the RCF row rebuilt by hand: its features, z-scored with the training mean
+    # and std, the paper's SVM, top-1 and top-2 on the test labels
+    rcf = RCF(3, features=32, seed=0)
+    train, test = rcf(split.train_images), rcf(split.test_images)
+    mean, std = train.mean(0), train.std(0)
+    svm = LinearSVM(C=0.005, device="cpu").fit((train - mean) / std, split.train_labels)
+    order = np.argsort(-svm.decision_function((test - mean) / std), 1)
+    hits = svm.classes_[order] == split.test_labels[:, None]
+    assert rows[4]["top-1"] == pytest.approx(100 * hits[:, 0].mean())
+    assert rows[4]["top-2"] == pytest.approx(100 * hits[:, :2].any(1).mean())
 
 
 def test_svm_score_columns_are_label_values_even_when_a_label_is_missing():
@@ -153,3 +168,35 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     assert "within test-set noise" in said and "cannot tell whether the gap narrows" in said
     said = B.verdict_trained(table, "rdsc", n_test=100_000)
     assert "beyond test-set noise" in said and "the gap does not narrow at top-2" in said
+
+
+def test_final_layer_rows_are_the_svm_and_softmax_on_each_seeds_random_net():
+    # review O: every random-deep-net row of chapter 4 comes from here, untested: two rows a
+    # seed, each seed's own frozen net (batch norm on its calibration images), z-scored
+    # features, scored on the test labels; seed 1's rows are rebuilt by hand
+    import torch
+
+    from rdsc.classify import LinearSVM
+    from rdsc.deepnets import random_embeddings
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (40, 3, 16, 16), generator=gen, dtype=torch.uint8)
+    labels = np.arange(40) % 4
+    train, test, y, yt = images[:24], images[24:], labels[:24], labels[24:]  # sizes differ
+    rows = B.final_layer_rows("densenet40", train, y, test, yt, seeds=[0, 1], n_calibration=16,
+                              softmax_epochs=5, device="cpu")
+    assert [(r["method"], r["seed"]) for r in rows] == [
+        ("densenet40, random, SVM", 0), ("densenet40, random, softmax SGD", 0),
+        ("densenet40, random, SVM", 1), ("densenet40, random, softmax SGD", 1)]
+    calib = train[B.calibration_subset(24, 16, seed=1)]
+    f, ft = random_embeddings("densenet40", calib, [train, test], seed=1, n_classes=4,
+                              device="cpu")
+    assert {r["dim"] for r in rows} == {f.shape[1]}
+    mean, std = f.mean(0), f.std(0)
+    svm = LinearSVM(C=0.005, device="cpu").fit((f - mean) / std, y)
+    hand = B.row("svm", "f", svm.decision_function((ft - mean) / std), yt, dim=1,
+                 seconds_features=0, seconds_fit=0)
+    soft = B.row("softmax", "f", B.softmax_scores(f, y, ft, epochs=5, seed=1)[0], yt, dim=1,
+                 seconds_features=0, seconds_fit=0)
+    for r, expected in ((rows[2], hand), (rows[3], soft)):
+        assert [r[f"top-{k}"] for k in (1, 2, 3)] == pytest.approx(
+            [expected[f"top-{k}"] for k in (1, 2, 3)])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rdsc import choose_c
+from rdsc.classify import LinearSVM
 from rdsc.features import FeatureArray
 from test_mlp_head import blobs
 
@@ -25,6 +26,14 @@ def test_choose_C_keeps_the_best_validation_accuracy():
     top = max(r["validation top-1 (%)"] for r in rows)
     assert best == min(r["C"] for r in rows if r["validation top-1 (%)"] == top)
     assert all(r["Newton steps"] >= 1 and r["fit s"] >= 0 for r in rows)
+    # review O: each row is an SVM fitted on validation_split's fit rows and scored on its
+    # validation rows (scoring the fit rows, training accuracy, would favour the largest C)
+    fit, val = choose_c.validation_split(y, 0.25, seed=0)
+    for row in rows:
+        svm = LinearSVM(C=row["C"], device="cpu").fit(X[fit], y[fit])
+        hand = 100 * np.mean(svm.predict(X[val]) == y[val])
+        assert row["validation top-1 (%)"] == pytest.approx(hand)
+    assert best == 1e-6  # 70.7% on validation against 64% and 62.7%
     feats = FeatureArray(np.round(X * 100).astype(np.int16), 100)
     best_f, rows_f = choose_c.choose_C(feats, y, [0.01], device="cpu")
     assert best_f == 0.01 and len(rows_f) == 1
@@ -49,3 +58,17 @@ def test_against_paper_c_reuses_the_main_run_and_fits_the_rest(monkeypatch):
     )
     assert part["n_images"] == 120 and part["test_paper"] is not main  # refitted on the 120
     assert set(part["test_best"]) == {1, 2, 3, 4}  # 4 classes: top-1..4
+
+
+def test_test_accuracy_fits_the_training_rows_with_its_C_and_scores_the_test_rows():
+    # review O: chapter 7's test accuracy at the chosen C had no test; a fit on the test
+    # rows, or a C left at its default, would go unnoticed
+    X, y = blobs(200, spread=3.0)
+    Xt, yt = blobs(120, seed=1, spread=3.0)
+    for C in (1e-6, 0.1):
+        acc = choose_c.test_accuracy(X, y, Xt, yt, C, device="cpu")
+        svm = LinearSVM(C=C, device="cpu").fit(X, y)
+        assert acc[1] == pytest.approx(np.mean(svm.predict(Xt) == yt))
+        assert sorted(acc) == [1, 2, 3, 4] and acc[1] <= acc[2] <= acc[3] <= acc[4] == 1
+    small, large = (choose_c.test_accuracy(X, y, Xt, yt, C, device="cpu")[1] for C in (1e-6, 0.1))
+    assert small != large  # so the C passed in matters

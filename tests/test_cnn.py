@@ -80,3 +80,27 @@ def test_model_cache_folder_is_made_first_and_a_damaged_model_is_retrained(tmp_p
                                                  again.state_dict().values()))
     assert cnn.trained(x, y, epochs=1, width=4, cache=folder, device="cpu").train_seconds \
         == again.train_seconds   # the retrained model was saved and is read back
+
+
+def test_augment_flips_left_right_and_shifts_the_batch_by_at_most_4_pixels():
+    # review O: the augmentation of every trained small CNN had no test. Each output must be
+    # the image or its left-right mirror, moved by one shift of -4..4 pixels for the whole
+    # batch (zero padding), with both flips and more than one shift occurring
+    import torch.nn.functional as F
+    gen = torch.Generator().manual_seed(0)
+    image = 0.1 + torch.rand(1, 3, 10, 10, generator=gen)  # asymmetric, never 0 like the pad
+
+    def moved(x, dy, dx):
+        return F.pad(x, (4, 4, 4, 4))[..., dy:dy + 10, dx:dx + 10]
+
+    shifts, flips = set(), set()
+    for _ in range(6):
+        out = cnn._augment(image.repeat(16, 1, 1, 1), gen)
+        found = [(dy, dx) for dy in range(9) for dx in range(9)
+                 if all(torch.equal(o, moved(image[0], dy, dx))
+                        or torch.equal(o, moved(image[0].flip(2), dy, dx)) for o in out)]
+        assert len(found) == 1  # one shift explains the whole batch
+        dy, dx = found[0]
+        shifts.add(found[0])
+        flips |= {torch.equal(o, moved(image[0].flip(2), dy, dx)) for o in out}
+    assert flips == {False, True} and len(shifts) > 1

@@ -6,9 +6,9 @@ import torch
 
 import numpy as np
 
-from rdsc.hyperplanes import (auc_reading, counted_features, distinct_patches,
-                              fraction_feature, identity_reading, image_patches, n_cells,
-                              occupied_cells, patches_on_hyperplanes, separation_auc,
+from rdsc.hyperplanes import (auc_reading, cells_reading, counted_features, distinct_patches,
+                              fraction_feature, identity_reading, image_patches, log10_n_cells,
+                              n_cells, occupied_cells, patches_on_hyperplanes, separation_auc,
                               shuffled_aucs, side_counts)
 from rdsc.network import RandomDepthwiseSignNet
 
@@ -63,6 +63,28 @@ def test_number_of_cells():
     assert n_cells(1, 1) == 2
     assert n_cells(4, 3) == 15
     assert n_cells(100_000, 75) == sum(math.comb(100_000, i) for i in range(76))
+
+
+def test_log10_of_the_number_of_cells():
+    # review O: chapter 1's headline count had no test (a natural log, or n and d swapped)
+    assert log10_n_cells(3, 2) == pytest.approx(math.log10(7))   # 1 + 3 + 3 cells
+    assert log10_n_cells(2, 5) == pytest.approx(math.log10(4))   # every sign pattern of 2
+    assert log10_n_cells(1, 1) == pytest.approx(math.log10(2))
+    # paper scale: C(100,000, 75) by log-gamma, and the sum of the smaller terms adds about
+    # 75 / 99,926 of it; the chapter's number of digits is the count's own
+    top = (math.lgamma(100_001) - math.lgamma(76) - math.lgamma(99_926)) / math.log(10)
+    big = log10_n_cells(100_000, 75)
+    assert top < big < top + math.log10(1.001)
+    assert int(big) + 1 == len(str(n_cells(100_000, 75)))
+
+
+def test_cells_reading_splits_at_ninety_percent():
+    # review O: chapter 1's sentence on the cells had no test; 90% exactly is not "nearly every"
+    said = cells_reading(95, 100)
+    assert said.startswith("that is 95% of the distinct patches: the hyperplanes already")
+    for occupied, distinct, percent in ((90, 100, "90%"), (50, 200, "25%")):
+        said = cells_reading(occupied, distinct)
+        assert said.startswith(f"that is {percent} of the distinct patches: many distinct")
 
 
 def test_occupied_cells_on_a_grid():

@@ -1,7 +1,5 @@
 """JPEG against lossless: pairing by pixels, feature changes, the paired comparison, intervals."""
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -9,7 +7,6 @@ import torch
 from rdsc import data
 from rdsc.features import FeatureArray
 from rdsc.lossless import compare, feature_change, pair_by_pixels, positions_in, select_rows
-from rdsc.paths import data_root
 
 from conftest import require_real_data
 
@@ -118,22 +115,8 @@ def test_compare_sees_a_damaged_version():
 # --- the real subset -----------------------------------------------------------------------
 
 
-def require_lossless_subset():
-    root = data_root()
-    missing = [s for s in ("train", "test") if not (root / "cifar10-lossless-subset" / s).is_dir()]
-    if missing:
-        reason = (
-            f"cifar10-lossless-subset is not in {root} (missing {missing}); extract "
-            "../shared/data/cifar10-lossless-subset.tar into it, or set RDSC_DATA"
-        )
-        if os.environ.get("RDSC_REQUIRE_REAL_DATA") == "1":
-            pytest.fail(f"RDSC_REQUIRE_REAL_DATA=1 but {reason}")
-        pytest.skip(reason)
-
-
 def test_real_lossless_subset_pairs_with_its_jpegs():
-    require_lossless_subset()
-    require_real_data("cifar10")
+    require_real_data("cifar10-lossless-subset", "cifar10")  # conftest's check, not a copy
     images, labels, classes = data.load("cifar10-lossless-subset", "test")
     assert images.shape == (1000, 3, 32, 32) and images.dtype == torch.uint8
     jpeg, jpeg_labels, jpeg_classes = data.load("cifar10", "test")

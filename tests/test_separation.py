@@ -524,8 +524,12 @@ def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
         margin_comparison(images, y, feats, 32, C=0.005, n_draws=2, device="cpu", rows=rows)
     with pytest.raises(ValueError, match="no margin for \\[\\('features', 16\\)\\]"):
         margin_comparison(images, y, feats, 16, C=100.0, n_draws=2, device="cpu", rows=rows)
-    for bad in ([8, -4], [8, 8], [], [8, 64]):
-        with pytest.raises(ValueError, match="k"):
+    # review O: match="k" matched nearly any message; each case has its own
+    for bad, message in (([8, -4], "each k must be a whole number of at least 1, got -4"),
+                         ([8, 8], "non-empty list of distinct k, got \\[8, 8\\]"),
+                         ([], "non-empty list of distinct k, got \\[\\]"),
+                         ([8, 64], "k = 64 is more than the 32 features given")):
+        with pytest.raises(ValueError, match=message):
             margin_rows(images, y, feats, bad, C=100.0, device="cpu")
 
 

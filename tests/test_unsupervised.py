@@ -103,3 +103,23 @@ def test_pixel_unit_methods_refuse_other_units_and_layouts():
     np.testing.assert_allclose(rcf(x), rcf(x.float() / 255), rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="must lie in \\[0, 1\\]"):
         rcf(x.float())                                 # 0..255 as floats
+
+
+def test_kmeans_filters_land_on_the_cluster_centres():
+    # review O: nothing checked the k-means filters' values, so chapter 4's k-means baseline
+    # could silently become the random-filter control. Three noisy copies of three images,
+    # with patches as large as the images: the whitened patches form three tight clusters
+    gen = torch.Generator().manual_seed(0)
+    protos = torch.randint(0, 256, (3, 3, 6, 6), generator=gen)
+    which = torch.arange(60) % 3
+    noise = torch.randint(0, 4, (60, 3, 6, 6), generator=gen)
+    images = (protos[which] + noise).clamp(max=255).to(torch.uint8)
+    f = U.KMeansFeatures(3, patch_size=6, n_patches=600, seed=0).fit(images)
+    white = f.whitening(U.normalize_patches(images.reshape(60, -1).float()))
+    centres = torch.stack([white[which == k].mean(0) for k in range(3)])
+    # the centres lie about 2.4 apart and no patch is more than 0.6 from its own
+    dist = torch.cdist(f.centroids, centres)
+    assert sorted(dist.argmin(1).tolist()) == [0, 1, 2]  # one filter for each cluster
+    assert dist.min(1).values.max() < 0.2
+    control = U.KMeansFeatures(3, filters="random", patch_size=6, n_patches=600).fit(images)
+    assert torch.cdist(control.centroids, centres).min() > 1  # random filters land nowhere
