@@ -48,6 +48,20 @@ def test_reads_feature_arrays_in_blocks():
                                atol=1e-4)
 
 
+def test_many_row_blocks_fit_as_one_block(monkeypatch):
+    # review O: every test fit was one block (8,192 rows a block), so an offset error in the
+    # Hessian's blocks went unseen; 300 rows in blocks of 64 must take the same Newton steps
+    from rdsc import classify
+    X, y = blobs(n=300)
+    one = LinearSVM(C=0.05, device="cpu").fit(X, y)
+    monkeypatch.setattr(classify, "block_rows_for", lambda k, budget=None: 64)
+    many = LinearSVM(C=0.05, device="cpu").fit(X, y)
+    # float32 sums in another order: equal to the solver's tolerance, not to the last bit
+    np.testing.assert_allclose(many.coef_, one.coef_, atol=2e-4)
+    np.testing.assert_allclose(many.intercept_, one.intercept_, atol=2e-4)
+    assert many.n_iter_ == one.n_iter_
+
+
 def test_objective_by_hand():
     X = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     y = np.array([0, 1])
