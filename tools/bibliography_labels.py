@@ -28,6 +28,8 @@ def author_year(entry) -> str:
 
 
 class AuthorYearLabels(BaseLabelStyle):
+    """Labels "Xue and Roshan, 2019", with a, b, ... where two entries share one."""
+
     def format_labels(self, sorted_entries):
         entries = list(sorted_entries)
         labels = [author_year(e) for e in entries]
@@ -40,6 +42,8 @@ class AuthorYearLabels(BaseLabelStyle):
 
 
 class AuthorYearStyle(PlainStyle):
+    """pybtex's ``plain`` bibliography with :class:`AuthorYearLabels`."""
+
     default_label_style = "author_year"
 
 
