@@ -367,7 +367,6 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
     return best
 
 
-@restores_global_rng
 def still_right(models: dict, images, labels) -> np.ndarray:
     """Which of ``images`` (``N x C x H x W``) every model in ``models`` (name -> model)
     still classifies right when asked the way :func:`decision_attack` asks
@@ -386,6 +385,7 @@ def still_right(models: dict, images, labels) -> np.ndarray:
     return right
 
 
+@restores_global_rng
 def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, *,
                     pool=None, seed: int = 0) -> AttackResult:
     """Run ``attack`` (one of :data:`DECISION_ATTACKS`) on ``images`` for ``budget`` queries

@@ -108,7 +108,8 @@ def flag(name: str, value) -> bool:
     numpy_bool = str(getattr(value, "dtype", "")) == "bool" and getattr(value, "ndim", 1) == 0
     if not (isinstance(value, bool) or numpy_bool):
         raise ValueError(f"{name} must be True or False, got {value!r} "
-                         f"({type(value).__name__}): pass it with -p, not -r")
+                         f"({type(value).__name__}): with papermill, -p {name} True or "
+                         "False, capitalised (-r, or lowercase, passes the text)")
     return bool(value)
 
 

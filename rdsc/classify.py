@@ -386,7 +386,9 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
             raise ValueError(f"the labels run from {labels.min()} to {labels.max()}, the "
                              f"classes from {classes.min()} to {classes.max()}: labels shifted "
                              "by one (1-based?) would score a wrong number. Number the labels "
-                             "as the training labels are")
+                             "as the training labels are (if the test set truly lacks the first "
+                             "class and holds one the training set lacks, drop that class's "
+                             "images: they can never be predicted)")
         if unknown:
             warnings.warn(f"{unknown} of {len(labels)} labels are not among the classes the "
                           "scores are for (a class absent from training?): they count as "

@@ -291,19 +291,28 @@ def _check_output_size(out: Path, n_images: int, k: int, one_feature_net, shape,
     item = (np.dtype(count_dtype(one_feature_net, shape[1], shape[2])).itemsize
             if dtype == "counts" else 4)
     needed = n_images * k * item
-    partial = out.with_name(out.stem + ".partial.npy")
-    if partial.is_file():  # a resumed run: what is written is already on the disk
-        needed -= partial.stat().st_blocks * 512
+    # a resumed run's rows are on the disk already; a finished output is replaced (or kept)
+    for there in (out.with_name(out.stem + ".partial.npy"), out):
+        if there.is_file():
+            needed -= there.stat().st_blocks * 512
     folder = next(p for p in (out.resolve().parent, *out.resolve().parents) if p.exists())
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise CommandError(f"{n_images:,} x {k:,} features need "
-                           f"{needed / 1e9:.1f} GB, but {folder} has {free / 1e9:.1f} GB free: "
+                           f"{_size(needed)}, but {folder} has {_size(free)} free: "
                            "a smaller --k, --dtype counts (half the size), or another --out")
     if k > 10 * PAPER_FEATURES:
         _warn(f"--k {k:,} is {k / PAPER_FEATURES:.0f} times the "
-              f"paper's {PAPER_FEATURES:,}: {needed / 1e9:.1f} GB of features, and the time "
+              f"paper's {PAPER_FEATURES:,}: {_size(n_images * k * item)} of features, and the time "
               "grows with k")
+
+
+def _size(n_bytes: float) -> str:
+    """``1.5 GB``, ``12 MB``, ``800 bytes``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{max(n_bytes, 0):.0f} bytes"
 
 
 # --- evaluate ---------------------------------------------------------------------------------
@@ -339,9 +348,11 @@ def _check_records(args, rec_train: dict, rec_test: dict) -> None:
         if not record:
             _warn(f"no record {Path(path).with_suffix('.json')} beside {role} features {path}: "
                   "cannot check that train and test share network, classes and preprocessing")
-    same = [key for key in ("source", "split") if rec_train.get(key) is not None]
-    if (same and all(rec_train.get(key) == rec_test.get(key) for key in same)
-            or args.train == args.test):
+    # both records name source and split (the command's do; a Python caller's may not)
+    named = all(r.get(key) is not None for r in (rec_train, rec_test) for key in ("source",
+                                                                                   "split"))
+    if (named and all(rec_train[key] == rec_test[key] for key in ("source", "split"))
+            or Path(args.train).resolve() == Path(args.test).resolve()):
         where = "/".join(str(rec_train.get(key, "?")) for key in ("source", "split"))
         raise CommandError(
             f"train and test features are of the same images ({where}): the test accuracy "

@@ -305,7 +305,7 @@ def _refresh_finished(files, record: dict, labels) -> None:
                 npy_files.warn(f"{files['labels']} held other labels for these features: "
                                "replaced by the ones given now")
             write_atomically(files["labels"], lambda f: np.save(f, labels))
-    if _read_json(files["meta"]) != record:
+    if _read_json(files["meta"]) != json.loads(json.dumps(record)):  # tuples read as lists
         _write_json(files["meta"], record)
 
 

@@ -132,11 +132,11 @@ def gap_to_paper(recorded_top1: float | None, reported: float, record_label: str
             f"({record_label}), so the sections below measure each candidate cause on its own."
         )
     gap = recorded_top1 - reported
-    side = "below" if gap < 0 else "above"
+    where = ("the paper's number" if round(gap, 2) == 0 else
+             f"{abs(gap):.2f} points {'below' if gap < 0 else 'above'} the paper")
     return (
         f"At the paper's settings this book's record reaches {recorded_top1:.2f}% top-1 against "
-        f"the paper's {reported:.2f}%: {abs(gap):.2f} points {side} the paper "
-        f"({record_label})."
+        f"the paper's {reported:.2f}%: {where} ({record_label})."
     )
 
 

@@ -262,6 +262,13 @@ def glue_not_run(claim: str, name: str, key: str, why: str) -> None:
         book.glue_text(f"headline_{key}_record{suffix}", record_line(claim, name, brief))
 
 
+#: a results file's sections as the text names them (others: the key, spaced)
+SECTION_NAMES = {"solver_check": "the solver check against liblinear",
+                 "jpeg": "JPEG against lossless", "seeds": "the weight draws",
+                 "validated_C": "C chosen on a validation split", "mlp_head": "the MLP head",
+                 "mnist": "MNIST"}
+
+
 def record_line(claim: str, name, brief: bool = False, current: dict | None = None) -> str:
     """The claim's line for the paper-profile record's results ``name`` (or list of names:
     one line over them all; ``brief``: the intro's length), labelled with where and when it
@@ -275,13 +282,13 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
     if missing:
         return missing[0]
     label = found[0][1]
-    lacking = [key for key in (current or {}) if key not in found[0][0]
-               and key not in ("saved", "environment")]
+    lacking = [SECTION_NAMES.get(key, key.replace("_", " ")) for key in (current or {})
+               if key not in found[0][0] and key not in ("saved", "environment")]
     if lacking:
         label += (f"; made by an older version of the chapter, without {len(lacking)} of "
                   "today's sections" if brief else
-                  f"; made by an older version of the chapter, without its sections "
-                  f"{', '.join(lacking)}")
+                  f"; made by an older version of the chapter, without its sections: "
+                  f"{'; '.join(lacking)}")
     try:
         return (f"{combine([summarise(recorded, brief=brief) for recorded, _ in found])}; "
                 f"{label}")

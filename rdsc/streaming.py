@@ -303,8 +303,10 @@ def _refuse_unordered(loader: DataLoader) -> None:
     """
     if isinstance(loader.dataset, IterableDataset):
         return  # it has its own order; DataLoader draws no indices for it
-    n, size = len(loader.dataset), loader.batch_size
-    if loader.drop_last and size and n % size:
+    n, size, drops = len(loader.dataset), loader.batch_size, loader.drop_last
+    if isinstance(loader.batch_sampler, BatchSampler):  # batch_sampler=BatchSampler(...)
+        size, drops = loader.batch_sampler.batch_size, loader.batch_sampler.drop_last
+    if drops and size and n % size:
         # found only at the end, after every row was computed
         raise ValueError(f"the DataLoader drops its last {n % size} images (drop_last=True, "
                          f"{n} images in batches of {size}): features are stored for every "

@@ -188,7 +188,9 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
             warnings.warn(f"rows of {X.shape[1]} values are read as one-channel "
                           f"{self.image_shape_[1]} x {self.image_shape_[2]} images; if they "
                           "are colour images of another shape (3 x 24 x 32 has as many "
-                          "values as 1 x 48 x 48), pass image_shape=(3, H, W) or the 4-D array",
+                          "values as 1 x 48 x 48), pass image_shape=(3, H, W) or the 4-D "
+                          f"array; for grey images, image_shape=(1, {self.image_shape_[1]}, "
+                          f"{self.image_shape_[2]}) says so and silences this",
                           stacklevel=2)
         self._warn_if_channels_last(X, shape)
         if self.seed is None:

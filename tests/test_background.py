@@ -698,3 +698,14 @@ def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
     runs["d"]["predictions"]["trained CNN"] = [{"clean": labels.copy()}]
     assert bg.pitfall_over_datasets(runs, effects, {"d": (0.1, 0.05, 0.15)})[1] == (
         "confirmed on every dataset run, beyond the trained CNN's cost")
+
+
+def test_cost_difference_text_names_what_limits_the_comparison():
+    d = (-0.071, -0.094, -0.045)
+    assert bg.cost_difference_text(d, False, False) == "-7.1 points (95% interval -9.4 to -4.5)"
+    one = bg.cost_difference_text(d, True, False)
+    assert one.endswith("; with one trained CNN, this compares with that network (its "
+                        "training seed is not resampled), not with trained CNNs in general")
+    assert bg.cost_difference_text(d, False, True).endswith(
+        "; but this CNN is at chance on clean images, so the comparison says nothing")
+    assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"

@@ -63,6 +63,28 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
     # probe N1: the training file given as the test file was scored as a test accuracy
     code, _, err = run(["evaluate", train, train], capsys)
     assert code == 1 and "train and test features are of the same images" in err
+    # review Q: records that name a source but no split (the Python API's) are not refused
+    for path in (train, test):
+        meta = json.loads(path.with_suffix(".json").read_text())
+        meta.pop("split")
+        path.with_suffix(".json").write_text(json.dumps(meta))
+    assert run(["evaluate", train, test], capsys)[0] == 0
+    # review Q: rerunning a finished output is not refused for the disk space it already has
+    from rdsc import cli
+    monkeypatch_free = pytest.MonkeyPatch()
+    import shutil
+    real = shutil.disk_usage(tmp_path)
+    monkeypatch_free.setattr(shutil, "disk_usage", lambda p: real._replace(free=100))
+    try:
+        code, out, err = run(["features", folder, "--k", 16, "--out", train, "--workers", 0],
+                             capsys)
+        assert code == 0, err
+        code, _, err = run(["features", folder, "--k", 16, "--out", tmp_path / "new.npy",
+                            "--workers", 0], capsys)
+        assert code == 1 and "but" in err and "has 100 bytes free" in err
+    finally:
+        monkeypatch_free.undo()
+    assert cli._size(1.5e9) == "1.5 GB" and cli._size(12e6) == "12.0 MB"
 
 
 def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path, capsys,

@@ -143,6 +143,11 @@ def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
         ["a", "b", "c"]
     write_features(net, x, out)  # no labels given: the file's are kept
     assert load_features(out)[1].tolist() == [0, 1, 2, 0, 1, 2] and calls == []
+    # review Q: metadata with tuples (JSON lists once written) rewrote FILE.json every rerun
+    write_features(net, x, out, metadata={"resize": (20, 24)})
+    stamp = (tmp_path / "f.json").stat().st_mtime_ns
+    write_features(net, x, out, metadata={"resize": (20, 24)})
+    assert (tmp_path / "f.json").stat().st_mtime_ns == stamp
     with pytest.raises(OutputExistsError, match="not written with these settings"):
         write_features(RandomDepthwiseSignNet(8, seed=1), x, out)
     write_features(RandomDepthwiseSignNet(8, seed=1), x, out, overwrite=True)

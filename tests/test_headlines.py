@@ -41,7 +41,8 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     path.write_text(json.dumps({**CLASSIFICATION, "seeds": {}, "jpeg": {}}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert glued["headline_cifar10_record"].endswith(
-        "; made by an older version of the chapter, without its sections seeds, jpeg")
+        "; made by an older version of the chapter, without its sections: the weight "
+        "draws; JPEG against lossless")
     assert glued["headline_cifar10_record_brief"].endswith("without 2 of today's sections")
 
     # reader review P: smoke verdicts ("partly contradicted") read as findings in the intro

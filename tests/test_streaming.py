@@ -108,6 +108,9 @@ def test_only_loaders_in_dataset_order_are_streamed():
     # probe N: drop_last computed every row, then failed without naming it
     with pytest.raises(ValueError, match=r"drops its last 2 images \(drop_last=True"):
         extract(net, DataLoader(ds, batch_size=5, drop_last=True), progress=False)
+    with pytest.raises(ValueError, match=r"drops its last 2 images"):  # review Q
+        extract(net, DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 5,
+                                                               True)), progress=False)
     assert np.array_equal(extract(net, DataLoader(ds, batch_size=4, drop_last=True),
                                   progress=False).counts, expected)  # 12 = 3 x 4: none dropped
 

@@ -103,6 +103,7 @@ from rdsc.background.verdicts import (  # noqa: F401
     advantage_verdict,
     clean_above_chance,
     cost_beyond_cnn,
+    cost_difference_text,
     interval_text,
     pitfall_over_datasets,
     pitfall_rows,

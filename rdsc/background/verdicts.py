@@ -3,15 +3,25 @@ in the chapter's words, from the summaries' intervals.
 """
 from __future__ import annotations
 
-
 import numpy as np
-
 
 
 def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> str:
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``."""
     v, lo, hi = effect
     return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
+
+
+def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) -> str:
+    """The chapter's sentence end on the random network's ring cost minus the trained
+    CNN's (``difference``: ``(estimate, low, high)``, shares), with what limits it: a
+    single trained CNN (its training seed is not resampled) and a CNN at chance on clean
+    images (then the comparison says nothing)."""
+    return (interval_text(difference)
+            + ("; with one trained CNN, this compares with that network (its training seed "
+               "is not resampled), not with trained CNNs in general" if one_cnn else "")
+            + ("; but this CNN is at chance on clean images, so the comparison says nothing"
+               if cnn_at_chance else ""))
 
 
 def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
