@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -140,4 +141,19 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
     return (f"faster than in proportion to {what} (exponent {slope:.2f}): nothing in the "
             "engine's arithmetic grows so; larger working sets leaving the processor's "
             "caches would, but that is not measured here"), slope
+
+
+def memory_reading(peak_bytes, output_bytes) -> str:
+    """Whether the engine's working memory grew with k beyond its output, from extractions
+    at several k: the growth of the peak (largest minus smallest) against the output's,
+    within 1 MB or 5% of the largest peak (a process's resident memory varies by a few MB
+    from run to run)."""
+    peak, output = np.asarray(peak_bytes, float), np.asarray(output_bytes, float)
+    if len(peak) < 2 or len(peak) != len(output) or not np.isfinite(peak).all():
+        raise ValueError(f"need the peak and output bytes of at least two extractions, got "
+                         f"{len(peak)} and {len(output)}")
+    tolerance = max(2 ** 20, 0.05 * peak.max())
+    if np.ptp(peak) <= 1.1 * np.ptp(output) + tolerance:
+        return "so beyond the output the engine's working memory did not grow with k"
+    return "so here the working memory grew with k beyond the output"
 

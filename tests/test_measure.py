@@ -30,3 +30,16 @@ def test_growth_is_read_only_from_timings_that_can_carry_it():
     assert slope is None and "the time fell while k grew" in said
     said, slope = growth_reading(ks, [1.0, 1.2, 1.5], [0.01] * 3, "k")
     assert slope < 0.85 and said.startswith("less than in proportion")
+
+
+def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
+    from rdsc.measure import memory_reading
+    mb = 2 ** 20
+    # the peak grows with the output alone (plus 1 MB of noise): no working-memory growth
+    assert memory_reading([400 * mb, 440 * mb, 520 * mb], [10 * mb, 50 * mb, 110 * mb]) \
+        .startswith("so beyond the output the engine's working memory did not grow")
+    # the peak grows by 300 MB for a 100 MB output: it grew
+    assert memory_reading([400 * mb, 700 * mb], [10 * mb, 110 * mb]) == (
+        "so here the working memory grew with k beyond the output")
+    with pytest.raises(ValueError, match="at least two extractions"):
+        memory_reading([400 * mb], [10 * mb])
