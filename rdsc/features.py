@@ -589,9 +589,16 @@ def images_digest(images) -> str:
 
 def cache_key(net: RandomDepthwiseSignNet, images, precision: str) -> str:
     """The cache file's key: engine version, network, precision and the images' identity
-    (a hash of a tensor's bytes; a stream's ``fingerprint``, shape and dtype)."""
-    text = json.dumps({"engine": ENGINE_VERSION, "net": net.config, "precision": precision,
-                       "images": _images_identity(images)}, sort_keys=True)
+    (a hash of a tensor's bytes; a stream's ``fingerprint``, shape and dtype); and the
+    weights' digest where they are no longer the ones the network's settings draw (loaded
+    or edited: the settings alone would return the old weights' features)."""
+    from rdsc.network import weights_digest
+    key = {"engine": ENGINE_VERSION, "net": net.config, "precision": precision,
+           "images": _images_identity(images)}
+    digest = weights_digest(net)
+    if digest != getattr(net, "drawn_digest", digest):
+        key["weights"] = digest
+    text = json.dumps(key, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

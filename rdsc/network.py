@@ -108,6 +108,17 @@ def _draw_weights(n_features, in_channels, kernel_size, n_blocks, seed, init):
     return [torch.cat(ts)[:n_features].contiguous() for ts in zip(*parts)]
 
 
+def weights_digest(net: nn.Module) -> str:
+    """A hash of every buffer of ``net`` (names and float32 values, on the CPU: neither its
+    device nor a ``.double()`` changes it). Differs from ``net.drawn_digest`` when the
+    weights were loaded (``load_state_dict``) or edited in place after they were drawn."""
+    h = hashlib.sha256()
+    for name, buffer in sorted(net.named_buffers()):
+        h.update(name.encode())
+        h.update(buffer.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
 class RandomDepthwiseSignNet(nn.Module):
     """Random depthwise signed network: float images ``N x C x H x W`` in [0, 1] -> ``N x k``.
 
@@ -161,6 +172,9 @@ class RandomDepthwiseSignNet(nn.Module):
         for i, w in enumerate(weights[2:]):
             kind = "weight" if i % 2 == 0 else "bias"
             self.register_buffer(f"dw{i // 2}_{kind}", w)
+        # the drawn weights' digest: a cache key adds the weights only when they were
+        # loaded or edited since (see weights_digest)
+        self.drawn_digest = weights_digest(self)
 
     @classmethod
     def for_dataset(cls, dataset: str, n_features: int, **options) -> "RandomDepthwiseSignNet":

@@ -606,3 +606,26 @@ def test_uint8_images_holding_only_0_and_1_are_flagged():
     # probe N4: floats divided by 255 twice (max below 1/255) passed as [0, 1] images
     with pytest.warns(UserWarning, match="divided by 255 twice"):
         features.compute(net, x.float() / 255 / 255, progress=False)
+
+
+def test_the_cache_knows_weights_loaded_or_edited_after_the_draw(tmp_path, monkeypatch):
+    # probe R1: the key held the network's settings only, so after load_state_dict or an
+    # in-place edit the cache returned the old weights' features (99% of entries wrong)
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path))
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5)
+    first = np.asarray(features.extract(net, x, cache=True, progress=False))
+    net.load_state_dict(RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=7).state_dict())
+    loaded = np.asarray(features.extract(net, x, cache=True, progress=False))
+    assert np.array_equal(loaded, np.asarray(features.extract(net, x, progress=False)))
+    assert not np.array_equal(loaded, first)
+    net.conv_bias.mul_(-1)
+    edited = np.asarray(features.extract(net, x, cache=True, progress=False))
+    assert np.array_equal(edited, np.asarray(features.extract(net, x, progress=False)))
+    # the drawn weights keep their key: a fresh network of the same settings reads the cache
+    again = RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5)
+    assert features.cache_key(again, x, "float32") == features.cache_key(
+        RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5).double(), x, "float32")
+    assert np.array_equal(np.asarray(features.extract(again, x, cache=True, progress=False)),
+                          first)
