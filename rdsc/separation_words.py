@@ -386,8 +386,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     also beats every draw (two or more) of the noise control's growth over the same k
     (Gaussian noise of the same k grows too, with no information in it) and every shuffle
     (two or more) of the labels on the same features, whose fits must be hard at both k;
-    without either control, growth is *not shown*. ``verdicts``: one per half of the claim
-    measured; ``text``: the evidence; ``short``: the ratio and the growth with their words.
+    without either control, growth is *not shown*, and so is a half the results do not hold
+    (saved before the half-samples or the growth). ``verdicts``: one per half of the claim;
+    ``text``: the evidence; ``short``: the ratio and the growth with their words.
     """
     verdicts = []
     top, pixels, word = largest_k_against_pixels(rows)
@@ -414,9 +415,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         verdicts.append("not shown")
         text += " (soft margins: not comparable)"
         short = f"{name}: widths not comparable (soft margins)"
-    else:
-        verdicts.append("supported" if word == "wider" else "contradicted")
-        text += f" ({word}; direction only, no interval)"
+    else:  # saved before the half-samples: a direction on one sample decides nothing
+        verdicts.append("not shown")
+        text += f" ({word} on the sample; no interval saved: not shown)"
     if noise:  # the control: what the same number of dimensions gives without content
         z = noise[0]["mean margin"]
         text += f"; Gaussian noise of that k: {z:.4f}, "
@@ -482,5 +483,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         verdicts.append("not shown")
         text += ("; growth with k not measured (fewer than two k with hard margins "
                  "for the features and the noise)")
+        short += ", growth not measured"
+    else:  # one k, or results saved before the growth was measured: that half not shown
+        verdicts.append("not shown")
+        text += "; growth with k not measured"
         short += ", growth not measured"
     return verdicts, text, short

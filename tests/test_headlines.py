@@ -114,16 +114,19 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.separation(separation) == (
         "supported: cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: "
         "higher on the features), k = 3,000")
-    assert headlines.margin(separation) == (  # saved before the chapter had an interval
-        "supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider; direction only, "
-        "no interval)")
+    # saved before the chapter had an interval: one sample's direction, no growth; probe R5:
+    # this read "supported" (a record made so, "contradicted"), stronger than the evidence
+    assert headlines.margin(separation) == (
+        "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider on the sample; "
+        "no interval saved: not shown); growth with k not measured")
     separation["margin_ratios"] = [{"dataset": "cifar10", "space": "features, k=3000",
                                     "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10}]
     assert headlines.margin(separation) == (  # wider, but not on every resample
         "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on the sample, "
-        "0.93 to 2.90 over 10 bootstrap resamples: undecided)")
+        "0.93 to 2.90 over 10 bootstrap resamples: undecided); growth with k not measured")
     separation["margin_ratios"][0].update(low=1.2)
-    assert headlines.margin(separation).startswith("supported: ")
+    # wider, and the growth half not measured: only part of the claim is shown
+    assert headlines.margin(separation).startswith("partly supported: ")
     # the claim's second half, the growth with k, counts when it was measured
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 0.95, "growth high": 1.4})
@@ -153,13 +156,14 @@ def test_every_summary_reads_its_chapters_results():
         "; growth with k not measured (fewer than two k with hard margins for the features "
         "and the noise)")
     del separation["margin_ratios"][0]["growth"]  # saved before growth was measured
-    assert headlines.margin(separation).startswith("supported: ")
+    assert headlines.margin(separation).startswith("partly supported: ")
     # the noise control, where saved, is quoted at the same k (not at another k)
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": d,
                                "mean margin": m, "hard": True}
                               for d, m in ((100, 0.5), (3000, 0.0284))]
     assert headlines.margin(separation).endswith(
-        "; Gaussian noise of that k: 0.0284, wider than the features")
+        "; Gaussian noise of that k: 0.0284, wider than the features; growth with k not "
+        "measured")
     # growth counts only beyond the control's growth over the same k: noise grows more here
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": 1000,
                                "mean margin": 0.0160, "hard": True},
@@ -409,9 +413,9 @@ def test_soft_margins_do_not_compare_across_spaces():
     assert headlines.margin(res) == (
         "not shown: d: 0.8300 at k = 256 vs 0.7200 on pixels (ratio 1.14 on the sample, "
         "above 1 on 4 of 4 half-samples: not comparable); Gaussian noise of that k: 0.5900, "
-        "not compared (soft margins)")
+        "not compared (soft margins); growth with k not measured")
     assert headlines.margin(res, brief=True) == (
-        "not shown: d: widths not comparable (soft margins)")
+        "not shown: d: widths not comparable (soft margins), growth not measured")
     # saved before the whole-sample flags (review M1): the rows' own flags decide; and a
     # NumPy bool is read like a Python one (review M4)
     older = dict(res["margin_ratios"][0])
@@ -429,16 +433,18 @@ def test_soft_margins_do_not_compare_across_spaces():
     res["margin_ratios"][0]["soft half-sample fits"] = 0
     for row in rows:
         row["hard"] = True
-    assert headlines.margin(res).startswith("supported: ")
+    # one k: the width half is shown, the growth half cannot be
+    assert headlines.margin(res).startswith("partly supported: ")
     assert "0.5900, narrower than the features" in headlines.margin(res)
-    # results saved without half-samples: the direction, only between hard fits
+    # results saved without half-samples: one sample's direction decides nothing
     del res["margin_ratios"]
-    assert headlines.margin(res).startswith("supported: ")
+    assert headlines.margin(res).startswith("not shown: ")
+    assert "(wider on the sample; no interval saved: not shown)" in headlines.margin(res)
     rows[0]["hard"] = False
     assert headlines.margin(res).startswith("not shown: ")
     assert "(soft margins: not comparable)" in headlines.margin(res)
     assert headlines.margin(res, brief=True) == (  # review M2: it read "wider"
-        "not shown: d: widths not comparable (soft margins)")
+        "not shown: d: widths not comparable (soft margins), growth not measured")
 
 
 def test_the_background_line_carries_its_headline_measures():
