@@ -20,6 +20,7 @@ All images are ``N x C x H x W`` float tensors in [0, 1] unless said otherwise.
 """
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -204,15 +205,12 @@ def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 
     ``images``: ``N x C x H x W`` floats in [0, 1] that every model classifies correctly
     (PGD's success would otherwise count images wrong before any step); ``labels``: ``N``
     true classes; ``epsilon``: the L-inf budget, in (0, 1)."""
-    import math
     x = cnn.as_float(images)
     y = np.asarray(labels)
     if len(x) < 1 or len(x) != len(y) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"need at least one image and one integer label per image, got "
                          f"{len(x)} images and {len(y)} labels of dtype {y.dtype}")
-    if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and 0 < epsilon < 1):
-        raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1), "
-                         f"got {epsilon!r}")
+    check_epsilon(epsilon)
     for name, model in models.items():
         wrong = int((predict(model, x) != y).sum())
         if wrong:
@@ -514,9 +512,20 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
     return substitute, history
 
 
+def check_epsilon(epsilon) -> float:
+    """``epsilon`` if it is an L-inf step on [0, 1] pixels, in (0, 1): 8 meant as 8/255
+    saturates every pixel, a negative one steps along the loss's decrease, 0 does nothing."""
+    if isinstance(epsilon, bool) or not (isinstance(epsilon, (int, float, np.floating))
+                                         and math.isfinite(epsilon) and 0 < epsilon < 1):
+        raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1) "
+                         f"(8/255 = {8 / 255:.4f}), got {epsilon!r}")
+    return float(epsilon)
+
+
 def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
     """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign),
     clipped to [0, 1]."""
+    epsilon = check_epsilon(epsilon)
     fb = _foolbox()
     x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
     device = device_of(model)
@@ -555,6 +564,7 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
     uint8 or floats in [0, 1]; ``labels``: ``N`` class indices. ``clean_predictions``
     (``model``'s predictions on ``images``, when already known) saves those queries.
     """
+    epsilon = check_epsilon(epsilon)  # now, not after the substitute's training
     start = time.perf_counter()
     x, y = cnn.as_float(images), np.asarray(labels)
 
@@ -622,6 +632,7 @@ def transfer_summary(t: TransferResult) -> dict:
 def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
     """``clip(x + epsilon * s)`` with random signs ``s``: FGSM's step without its direction
     (a control)."""
+    epsilon = check_epsilon(epsilon)
     x = cnn.as_float(images)
     gen = torch.Generator().manual_seed(seed)
     s = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
@@ -634,7 +645,8 @@ def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, flo
     The interval is the normal one for the mean of the paired differences
     ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
     """
-    a, b = np.asarray(correct_a, float), np.asarray(correct_b, float)
+    from rdsc.intervals import verdicts
+    a, b = (verdicts(v).astype(float) for v in (correct_a, correct_b))
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
                          f"got {a.shape}, {b.shape}")

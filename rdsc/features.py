@@ -334,8 +334,16 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     if batch_size < 1 or channel_chunk < 1:
         raise ValueError(f"batch_size and channel_chunk must be positive, got {batch_size}, "
                          f"{channel_chunk}")
+    counts_type = count_dtype(net, shape[1], shape[2])
     if out is None:
-        out = np.empty((n_img, k), dtype=count_dtype(net, shape[1], shape[2]))
+        out = np.empty((n_img, k), dtype=counts_type)
+    elif not np.can_cast(counts_type, out.dtype) or out.ndim != 2 or out.shape[1] != k \
+            or len(out) < stop:
+        # an int8 or uint8 array wrapped the counts without a word
+        raise ValueError(f"out must be an array of at least {stop} x {k} that holds "
+                         f"{np.dtype(counts_type).name} counts (count_dtype: "
+                         f"{np.dtype(counts_type).name} or wider, or float32), got "
+                         f"{out.shape} {out.dtype}")
     chain = None if use_fused else _Engine(net, device, precision)
     trim = None if isinstance(images, torch.Tensor) else _HeapTrimmer()
     bar = progress_bar(stop - start, f"features k={k}", unit="img", enabled=progress)

@@ -18,6 +18,16 @@ import math
 import numpy as np
 
 
+def verdicts(correct) -> np.ndarray:
+    """``correct`` (right/wrong per image: bool or 0/1) as an array, refusing anything else:
+    class predictions would read as "right" wherever nonzero, or as a mean of labels."""
+    v = np.asarray(correct)
+    if v.dtype != bool and not np.isin(v, (0, 1)).all():
+        raise ValueError("need right/wrong verdicts (bool or 0/1) per image, e.g. "
+                         "predictions == labels; got other values")
+    return v
+
+
 def paired_bootstrap(
     correct_a, correct_b, n_boot: int = 10_000, level: float = 0.95, seed: int = 0
 ) -> dict:
@@ -32,11 +42,7 @@ def paired_bootstrap(
     Returns ``{"difference", "low", "high", "level", "n", "acc_a", "acc_b", "only_a",
     "only_b"}``: accuracies as fractions; ``only_a`` counts images right under a only.
     """
-    a, b = np.asarray(correct_a), np.asarray(correct_b)
-    for v in (a, b):  # class predictions would read as "right" wherever nonzero
-        if v.dtype != bool and not np.isin(v, (0, 1)).all():
-            raise ValueError("need right/wrong verdicts (bool or 0/1) per image, e.g. "
-                             "predictions == labels; got other values")
+    a, b = verdicts(correct_a), verdicts(correct_b)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot:
         raise ValueError(f"n_boot must be a whole number, got {n_boot!r}")
     a, b = a.astype(bool), b.astype(bool)

@@ -231,6 +231,14 @@ def test_fgsm_is_one_signed_gradient_step():
     direction = (torch.where(torch.as_tensor(y)[:, None, None, None] == 1, -1.0, 1.0)
                  * model.w.detach().sign())
     torch.testing.assert_close(step.sign(), direction.expand_as(step))
+    # probe R9: 8 (meant as 8/255) saturated every pixel, -0.1 stepped along the loss's
+    # decrease, 0 returned the images; the chapter refused them, the library did not
+    for bad in (8.0, -0.1, 0.0, float("nan"), True):
+        for call in (lambda e: attacks.fgsm(model, x, y, e),
+                     lambda e: attacks.random_sign_noise(x, e),
+                     lambda e: attacks.transfer_attack(model, x, x, y, e, rounds=1, epochs=1)):
+            with pytest.raises(ValueError, match="epsilon is an L-inf step"):
+                call(bad)
 
 
 def test_random_sign_noise_has_the_step_size_and_is_seeded():
@@ -304,6 +312,10 @@ def test_paired_difference():
     assert d == lo == hi == 0
     with pytest.raises(ValueError):
         attacks.paired_difference(a, b[:3])
+    # probe R3: class predictions gave a "difference" of their mean labels
+    pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
+    with pytest.raises(ValueError, match="right/wrong verdicts"):
+        attacks.paired_difference(pred, (pred + 1) % 4)
 
 
 def coloured(n, seed):

@@ -629,3 +629,19 @@ def test_the_cache_knows_weights_loaded_or_edited_after_the_draw(tmp_path, monke
         RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5).double(), x, "float32")
     assert np.array_equal(np.asarray(features.extract(again, x, cache=True, progress=False)),
                           first)
+
+
+def test_counts_into_an_array_too_small_for_them_are_refused():
+    # probe R2: int8 / uint8 arrays wrapped the counts (max 127, min 3) without a word
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16)
+    x = pixels(6)
+    expected = features.compute(net, x, progress=False)
+    for dtype in (np.int8, np.uint8):
+        with pytest.raises(ValueError, match="holds int16 counts"):
+            features.compute(net, x, out=np.zeros((6, 16), dtype), progress=False)
+    with pytest.raises(ValueError, match="at least 6 x 16"):
+        features.compute(net, x, out=np.zeros((6, 32), np.int16), progress=False)
+    for dtype in (np.int32, np.float32):
+        got = features.compute(net, x, out=np.zeros((6, 16), dtype), progress=False)
+        assert np.array_equal(got, expected)
+

@@ -206,3 +206,17 @@ def test_distinct_patches_takes_float32_images_divided_by_255():
         distinct_patches((pixels.float() / 255 - 0.5) / 0.25)
     with pytest.raises(ValueError, match="float32 or float64"):
         distinct_patches(pixels.half() / 255)
+
+
+def test_patches_of_0_to_255_pixels_are_refused_where_the_biases_assume_0_to_1():
+    # probe R4: 0..255 patches changed 87.5% of counted features without a word, while
+    # distinct_patches refused them
+    from rdsc.hyperplanes import counted_features, occupied_cells, patches_on_hyperplanes
+    g = torch.Generator().manual_seed(0)
+    patches = torch.randint(0, 256, (2, 9, 12), generator=g).double()
+    w, b = torch.randn(3, 12, generator=g).double(), torch.rand(3, generator=g).double()
+    for call in (lambda p: counted_features(p, w, b), lambda p: occupied_cells(p, w, b),
+                 lambda p: patches_on_hyperplanes(p, w, b)):
+        with pytest.raises(ValueError, match="0..255 pixels"):
+            call(patches)
+        call(patches / 255)  # the same patches in [0, 1]
