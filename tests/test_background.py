@@ -709,3 +709,16 @@ def test_cost_difference_text_names_what_limits_the_comparison():
     assert bg.cost_difference_text(d, False, True).endswith(
         "; but this CNN is at chance on clean images, so the comparison says nothing")
     assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"
+
+
+def test_hue_rotations_that_change_no_pixel_are_refused():
+    # probe R8: at 0.1 or 359.9 degrees rotate_hue changed 0.00% of CIFAR's values
+    x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    for near_a_turn in (0.1, 359.9, -359.9, 0):
+        assert torch.equal(bg.rotate_hue(x, near_a_turn), x) or near_a_turn == 0
+        with pytest.raises(ValueError, match="whole turn"):
+            bg.check_hue_degrees(near_a_turn)
+    assert bg.check_hue_degrees(180) == 180 and bg.check_hue_degrees(-30) == -30
+    assert not torch.equal(bg.rotate_hue(x, 30), x)
+

@@ -90,6 +90,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("08_background", {"datasets": []}, "datasets must be a non-empty list of distinct"),
     ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a number between"),
     ("08_background", {"hue_degrees": 360}, "less than a whole turn"),
+    # probe R8: 0.1 degrees changed no pixel: "hue rotated" was the clean condition
+    ("08_background", {"hue_degrees": 0.1}, "within 1 degree of a whole turn"),
     ("08_background", {"fraction": "0.5"}, "fraction must be a number between 0 and 1"),
     # papermill's -p seed None failed after the whole dataset was decoded
     ("03_classification", {"seed": None}, "seed must be an integer of at least 0, got None"),

@@ -38,6 +38,7 @@ from rdsc.background.conditions import (  # noqa: F401
     _check_mask,
     as_unit_float,
     centre_mask,
+    check_hue_degrees,
     choose_donors,
     composite,
     fill,

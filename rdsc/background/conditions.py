@@ -148,6 +148,20 @@ def hue_rotation_matrix(degrees: float) -> torch.Tensor:
         + (1 - math.cos(t)) * torch.outer(u, u)
 
 
+def check_hue_degrees(degrees) -> float:
+    """``degrees`` if a hue rotation by it changes 8-bit colours: at least 1 degree away
+    from a whole turn (0.1 or 359.9 degrees change no pixel of CIFAR-10 once rounded, so
+    the "hue rotated" condition would be the clean one)."""
+    from rdsc.book import number_between
+    degrees = number_between("hue_degrees", degrees, -360, 360,
+                             "a hue rotation, not 0, less than a whole turn")
+    turn = abs(degrees) % 360
+    if min(turn, 360 - turn) < 1:
+        raise ValueError(f"hue_degrees = {degrees:g} is within 1 degree of a whole turn: "
+                         "rounded to 8 bits, the hue-rotated images would be the clean ones")
+    return degrees
+
+
 def rotate_hue(images: torch.Tensor, degrees: float = 180.0) -> torch.Tensor:
     """Colours rotated by ``degrees`` about the grey axis, clipped to 0..255 and rounded."""
     _check_images(images)
