@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
@@ -52,6 +54,11 @@ def accuracy_over_seeds(
         if len(train_f) != len(train_images) or len(test_f) != len(test_images):
             raise ValueError(f"known[{seed}] holds features of {len(train_f)} / {len(test_f)} "
                              f"images, not of these {len(train_images)} / {len(test_images)}")
+        if train_f.shape[1] != n_features or test_f.shape[1] != n_features:
+            raise ValueError(f"seed {seed}: features have {train_f.shape[1]} columns, not "
+                             f"k = {n_features}")
+        _check_known(dataset, n_features, seed, train_f, test_f, train_images, test_images,
+                     device)
     rows = []
     for seed in seeds:
         start = time.perf_counter()
@@ -89,3 +96,22 @@ def accuracy_over_seeds(
             }
         )
     return rows
+
+
+def _check_known(dataset, n_features, seed, train_f, test_f, train_images, test_images,
+                 device) -> None:
+    """Features given as ``known[seed]`` must be this seed's on these images: the first
+    and last image of each split are extracted again and compared (features of another
+    seed, or of other images, gave a plausible wrong accuracy; rows can differ at an exact
+    sign tie between engines, so 1% of their values may)."""
+    net = RandomDepthwiseSignNet.for_dataset(dataset, n_features, seed=seed)
+    for split, given, images in (("train", train_f, train_images),
+                                 ("test", test_f, test_images)):
+        ends = [0, len(images) - 1]
+        mine = np.asarray(extract(net, images[ends], device=device, progress=False))
+        theirs = np.concatenate([np.asarray(given[i:i + 1], dtype=np.float32) for i in ends])
+        if theirs.shape != mine.shape or np.mean(~np.isclose(theirs, mine, atol=1e-6)) > 0.01:
+            raise ValueError(f"known[{seed}]'s {split} features are not seed {seed}'s features "
+                             f"of these images (k = {n_features}): another seed, k or image "
+                             "set? Pass the features of these images under this seed")
+
