@@ -248,12 +248,25 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
     """Mean and smallest one-vs-rest margin, training accuracy, ``min y·f``
     (:func:`smallest_fit`) and whether it is a hard margin (:data:`HARD_FIT`) of the SVM on
     unit-scaled pixels and on the first ``k`` features for each ``k`` (a list of dicts,
-    each with the ``C`` it was fitted with)."""
+    each with the ``C`` it was fitted with and its sample's :func:`sample_digest`)."""
     ks = _check_ks(ks, features.shape[1])
     y = np.asarray(labels)
     spaces = [("pixels", images[0].numel(), lambda: _unit_pixels(images, device))]
     spaces += [("features", k, lambda k=k: _unit_features(features, k, device)) for k in ks]
-    return [_margin_row(space, dim, unit(), y, C, device) for space, dim, unit in spaces]
+    sample = sample_digest(images, labels)  # margin_comparison checks its rows are this sample's
+    return [{**_margin_row(space, dim, unit(), y, C, device), "sample": sample}
+            for space, dim, unit in spaces]
+
+
+def sample_digest(images, labels) -> str:
+    """A short hash of a sample's images and labels: margin rows carry it, so that rows of
+    another sample of the same size are not taken for this one's."""
+    import hashlib
+    h = hashlib.sha256()
+    x = images.detach().cpu().contiguous().numpy() if torch.is_tensor(images) else images
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(np.asarray(labels, dtype=np.int64).tobytes())
+    return h.hexdigest()[:12]
 
 
 #: a fit is "hard" when every training image has ``y f >= HARD_FIT``: its ``1 / |w|`` is then
@@ -513,6 +526,11 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         if other_c:
             raise ValueError(f"rows were fitted with C = {sorted(other_c)}, not C = {C:g}: "
                              "the sample's margins and the half-samples' must share C")
+        digests = {r["sample"] for r in rows if isinstance(r.get("sample"), str)}
+        if digests and digests != {sample_digest(images, labels)}:
+            # another sample of the same size gave a plausible wrong ratio (0.729 for 0.796)
+            raise ValueError("rows are margin_rows of another sample (other images or "
+                             "labels): pass this sample's margin_rows")
         mean = {(r["space"], r["dimension"]): r["mean margin"] for r in rows}
         missing = [key for key in (("pixels", images[0].numel()), ("features", k))
                    if key not in mean]

@@ -520,6 +520,13 @@ def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
                          50)
     rows = margin_rows(images, y, feats, [8, 32], C=100.0, device="cpu")
     assert {r["C"] for r in rows} == {100.0}
+    # probe J4 (left open): rows of another sample of the same size were used (0.729 for 0.796)
+    other = torch.randint(0, 256, (24, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="margin_rows of another sample"):
+        margin_comparison(other, y, feats, 32, C=100.0, n_draws=2, device="cpu", rows=rows)
+    with pytest.raises(ValueError, match="margin_rows of another sample"):
+        margin_comparison(images, y[::-1].copy(), feats, 32, C=100.0, n_draws=2,
+                          device="cpu", rows=rows)
     with pytest.raises(ValueError, match="fitted with C = \\[100.0\\], not C = 0.005"):
         margin_comparison(images, y, feats, 32, C=0.005, n_draws=2, device="cpu", rows=rows)
     with pytest.raises(ValueError, match="no margin for \\[\\('features', 16\\)\\]"):
