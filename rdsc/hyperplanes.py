@@ -60,6 +60,9 @@ def n_cells(n_hyperplanes: int, dim: int) -> int:
 
     ``sum_{i=0}^{dim} C(n, i)``: ``2^n`` while ``n <= dim``, then polynomial in ``n``.
     """
+    if n_hyperplanes < 0 or dim < 0:
+        raise ValueError(f"need counts of hyperplanes and dimensions of at least 0, got "
+                         f"{n_hyperplanes} and {dim}")
     return sum(math.comb(n_hyperplanes, i) for i in range(min(dim, n_hyperplanes) + 1))
 
 
@@ -162,6 +165,11 @@ def distinct_patches(patches: torch.Tensor, chunk: int = 500) -> int:
 def cells_reading(n_cells_occupied: int, n_distinct: int) -> str:
     """The chapter's sentence on how many of the distinct patches the hyperplanes' cells
     tell apart (``n_cells_occupied / n_distinct``)."""
+    if not 1 <= n_cells_occupied <= n_distinct:
+        # the arguments swapped read as "200% of the distinct patches": a cell holds at
+        # least one distinct patch
+        raise ValueError(f"need 1 <= occupied cells <= distinct patches, got "
+                         f"{n_cells_occupied} and {n_distinct}")
     covered = n_cells_occupied / n_distinct
     if covered > 0.9:
         return (f"that is {covered:.0%} of the distinct patches: the hyperplanes already "
@@ -179,10 +187,18 @@ def separation_auc(values, positive):
     """
     import numpy as np
     from scipy.stats import rankdata
-    values, positive = np.asarray(values), np.asarray(positive, dtype=bool)
+    values, labels = np.asarray(values), np.asarray(positive)
+    if labels.dtype != bool and not np.isin(labels, (0, 1)).all():
+        # 1/2 labels read as "one class only", 0/1/2 merged 1 and 2 without a word
+        raise ValueError(f"positive must be one boolean (or 0/1) per image, got values "
+                         f"{np.unique(labels)[:5].tolist()}: pass labels == the class")
+    positive = labels.astype(bool)
     if values.ndim != 2 or len(values) != len(positive):
         raise ValueError(f"values must be N x k with one label per row; got shape "
                          f"{values.shape} and {len(positive)} labels")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{int((~np.isfinite(values)).sum())} feature values are NaN or "
+                         "infinite: an AUC of them means nothing")
     n1, n0 = int(positive.sum()), int((~positive).sum())
     if n1 == 0 or n0 == 0:
         raise ValueError("separation_auc needs images of both classes")
@@ -200,9 +216,12 @@ def shuffled_aucs(values, positive, n_shuffles: int = 20, seed: int = 0) -> dict
     images, and the best of ``k`` features more still: these are the levels to beat.
     """
     import numpy as np
+
+    from rdsc.book import whole_number
+    n_shuffles = whole_number("n_shuffles", n_shuffles)  # 0 failed later, in auc_reading
     gen = np.random.default_rng(seed)
-    positive = np.asarray(positive, dtype=bool)
-    runs = [separation_auc(values, gen.permutation(positive)) for _ in range(int(n_shuffles))]
+    positive = np.asarray(positive)
+    runs = [separation_auc(values, gen.permutation(positive)) for _ in range(n_shuffles)]
     return {"best": np.array([a.max() for a in runs]),
             "median": np.array([np.median(a) for a in runs])}
 

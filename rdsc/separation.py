@@ -59,7 +59,13 @@ def pixel_distances(images: torch.Tensor) -> torch.Tensor:
     if torch.as_tensor(images).dtype != torch.uint8:
         raise ValueError(f"pixel_distances needs uint8 images (0..255), got "
                          f"{torch.as_tensor(images).dtype}: pass the images as loaded")
-    return wasserstein_matrix(value_cdfs(images.reshape(len(images), -1), 256), 1 / 255)
+    flat = images.reshape(len(images), -1)
+    repeated = len(flat) - len(torch.unique(flat, dim=0))
+    if repeated:  # pairs at distance 0 in every space: they raise the ratio (1.095 -> 1.156)
+        import warnings
+        warnings.warn(f"{repeated} of {len(flat)} images repeat another: identical images "
+                      "raise the separation ratio; drop the repeats", stacklevel=2)
+    return wasserstein_matrix(value_cdfs(flat, 256), 1 / 255)
 
 
 def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
@@ -83,9 +89,12 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     of an image with itself are left out.
     """
     labels = torch.as_tensor(labels)
-    if D.ndim != 2 or D.shape[0] != D.shape[1] or D.shape[0] != len(labels):
+    if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as data.subset takes them
+        labels = labels[:, 0]
+    if (D.ndim != 2 or D.shape[0] != D.shape[1] or labels.ndim != 1
+            or D.shape[0] != len(labels)):
         raise ValueError(f"need an N x N distance matrix and N labels, got {tuple(D.shape)} "
-                         f"and {len(labels)} labels")
+                         f"and labels of shape {tuple(labels.shape)}")
     if index is None:
         index = torch.arange(len(labels))
     sub = D[index][:, index]
@@ -136,9 +145,16 @@ def _class_halves(labels, n_draws: int, seed: int):
 HALF_SAMPLE_SHARE = 0.9
 
 
+def _check_n_boot(n_boot) -> None:
+    """At least 2 resamples: 0 failed in numpy, 1 gave an interval without its estimate."""
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot, at_least=2)
+
+
 def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
     """``(ratio, low, high)``: the ratio and a 95% percentile bootstrap interval, resampling
     images with replacement within each class."""
+    _check_n_boot(n_boot)
     ratios = [separation_ratio(D, labels, index)
               for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(ratios, [2.5, 97.5])
@@ -192,6 +208,7 @@ def bootstrap_ratio_difference(D_a: torch.Tensor, D_b: torch.Tensor, labels, n_b
     """``(R_b - R_a, low, high)``: the difference of two spaces' ratios on the same images,
     with a 95% *paired* bootstrap interval (each resample is used for both spaces, so the
     images' own variability cancels)."""
+    _check_n_boot(n_boot)
     diffs = [separation_ratio(D_b, labels, index) - separation_ratio(D_a, labels, index)
              for index in _class_resamples(labels, n_boot, seed)]
     low, high = np.percentile(diffs, [2.5, 97.5])
@@ -205,6 +222,7 @@ def ratio_rows(images: torch.Tensor, labels, features, ks, n_boot: int = 200, se
     ``max(ks)`` columns. Returns ``(ratios, differences)``, lists of dicts: each space's
     ratio with its bootstrap interval, and each feature space's paired difference from pixels.
     """
+    ks = _check_ks(ks, features.shape[1])  # a repeated k gave two identical rows
     pixels = pixel_distances(images)
     ratios, differences = [], []
     r, lo, hi = bootstrap_ratio(pixels, labels, n_boot=n_boot, seed=seed)

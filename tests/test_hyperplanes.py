@@ -220,3 +220,26 @@ def test_patches_of_0_to_255_pixels_are_refused_where_the_biases_assume_0_to_1()
         with pytest.raises(ValueError, match="0..255 pixels"):
             call(patches)
         call(patches / 255)  # the same patches in [0, 1]
+
+
+def test_counts_and_labels_that_would_read_as_plausible_sentences_are_refused():
+    # probe J16 / R10, left open: n_cells(-1, 75) gave 0; cells_reading(10, 5) "200% of the
+    # distinct patches"; 1/2 labels "needs images of both classes"; 0/1/2 labels merged two
+    # classes; NaN features gave NaN AUCs; n_shuffles=0 failed later in numpy
+    import numpy as np
+    from rdsc.hyperplanes import cells_reading, n_cells, separation_auc, shuffled_aucs
+    with pytest.raises(ValueError, match="at least 0"):
+        n_cells(-1, 75)
+    for bad in ((10, 5), (5, 0), (0, 5)):
+        with pytest.raises(ValueError, match="occupied cells <= distinct patches"):
+            cells_reading(*bad)
+    values = np.random.default_rng(0).normal(size=(8, 3))
+    for labels in (np.array([1, 2] * 4), np.array([0, 1, 2, 0, 1, 2, 0, 1])):
+        with pytest.raises(ValueError, match="one boolean \\(or 0/1\\) per image"):
+            separation_auc(values, labels)
+    assert separation_auc(values, np.array([0, 1] * 4)).shape == (3,)
+    values[2, 1] = np.nan
+    with pytest.raises(ValueError, match="1 feature values are NaN"):
+        separation_auc(values, np.array([0, 1] * 4))
+    with pytest.raises(ValueError, match="n_shuffles"):
+        shuffled_aucs(values[:, :1] * 0 + 1, np.array([0, 1] * 4), n_shuffles=0)

@@ -678,3 +678,28 @@ def test_separable_by_count_and_soft_fits_name_the_rows_they_read():
     assert soft_fits_reading(rows[rows.dimension != 256]) == (
         "Every k here gives a hard margin (min y·f at least 1.00), so all the feature "
         "margins compare.")
+
+
+def test_inputs_that_bent_the_ratio_or_failed_late_are_named():
+    # probe R6 / R10 / J16: repeated images raised the ratio (1.095 -> 1.156) silently; N x 1
+    # labels failed in torch; n_boot 0 failed in numpy and 1 gave an interval without its
+    # estimate; ratio_rows with a repeated k gave two identical rows
+    import warnings
+    from rdsc.separation import pixel_distances, ratio_rows
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (12, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    y = np.arange(12) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        D = pixel_distances(x)
+    with pytest.warns(UserWarning, match="12 of 24 images repeat another"):
+        pixel_distances(torch.cat([x, x]))
+    assert separation_ratio(D, y[:, None]) == separation_ratio(D, y)
+    for n_boot in (0, 1):
+        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
+            bootstrap_ratio(D, y, n_boot=n_boot)
+        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
+            bootstrap_ratio_difference(D, D, y, n_boot=n_boot)
+    feats = FeatureArray(np.random.default_rng(0).integers(-9, 9, (12, 8)).astype(np.int16), 9)
+    with pytest.raises(ValueError, match="distinct k"):
+        ratio_rows(x, y, feats, [4, 4], n_boot=5)
