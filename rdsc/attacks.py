@@ -399,8 +399,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     """
     if attack not in DECISION_ATTACKS:
         raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
-    if budget < 1:
-        raise ValueError(f"budget must be a positive number of queries, got {budget}")
+    from rdsc.book import whole_number
+    budget = whole_number("budget (queries per image)", budget)  # "50", 2.7 got through
     fb = _foolbox()
     x = cnn.as_float(images)
     y = torch.as_tensor(np.asarray(labels))
@@ -666,10 +666,14 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     only counts as an infinite ratio either way; quantiles take observed values (no
     interpolation), so they stay defined.
     """
+    from rdsc.book import whole_number
+    whole_number("n_boot", n_boot)  # 0 failed in numpy's indexing
     t, r = np.asarray(target, np.float64), np.asarray(reference, np.float64)
-    if t.shape != r.shape or t.ndim != 1 or np.isnan(t).any() or np.isnan(r).any():
+    if t.shape != r.shape or t.ndim != 1:
         raise ValueError(f"need two 1-D arrays of distances over the same images, got "
                          f"shapes {t.shape} and {r.shape}")
+    if np.isnan(t).any() or np.isnan(r).any():
+        raise ValueError("distances are NaN: an attack that found nothing has distance inf")
     if (t < 0).any() or (r < 0).any():
         raise ValueError("perturbation sizes cannot be negative")
     keep = np.isfinite(t) | np.isfinite(r)

@@ -63,6 +63,10 @@ class FeatureArray:
     """
 
     def __init__(self, counts: np.ndarray, denominator: int):
+        if isinstance(denominator, bool) or int(denominator) != denominator or denominator < 1:
+            # 0 gave infinite features without a word
+            raise ValueError(f"denominator (output positions per image) must be a whole "
+                             f"number of at least 1, got {denominator!r}")
         self.counts, self.denominator = counts, int(denominator)
 
     @property
@@ -338,7 +342,7 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     if out is None:
         out = np.empty((n_img, k), dtype=counts_type)
     elif not np.can_cast(counts_type, out.dtype) or out.ndim != 2 or out.shape[1] != k \
-            or len(out) < stop:
+            or (on_batch is None and len(out) < stop):  # with on_batch, out names the type
         # an int8 or uint8 array wrapped the counts without a word
         raise ValueError(f"out must be an array of at least {stop} x {k} that holds "
                          f"{np.dtype(counts_type).name} counts (count_dtype: "

@@ -134,8 +134,9 @@ def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversar
         assert (attacks.predict(model, r.adversarial_l2[found]) != y[found]).all()
         moved = (r.adversarial_l2[found] - x[found]).flatten(1).norm(dim=1).numpy()
         np.testing.assert_allclose(moved, r.l2[found], rtol=1e-5)
-    with pytest.raises(ValueError, match="budget"):
-        attacks.decision_attack(model, x, y, "hsj-l2", budget=0)
+    for bad in (0, 2.7, "50"):  # probe R10: "50" failed in a comparison, 2.7 got through
+        with pytest.raises(ValueError, match="budget \\(queries per image\\) must be a whole"):
+            attacks.decision_attack(model, x, y, "hsj-l2", budget=bad)
     with pytest.raises(ValueError, match="attack must be one of"):
         attacks.decision_attack(model, x, y, "pgd", budget=10)
     # probe J5: images already misclassified (or labels off by one) were "fooled" at 0
@@ -389,6 +390,10 @@ def test_paired_difficulty_compares_the_same_images():
     assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
     with pytest.raises(ValueError, match="same images"):
         paired_difficulty([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="n_boot must be a whole number"):  # probe R10
+        paired_difficulty([0.1, 0.2], [0.1, 0.3], n_boot=0)
+    with pytest.raises(ValueError, match="found nothing has distance inf"):
+        paired_difficulty([0.1, float("nan")], [0.1, 0.3])
 
 
 def test_agreement_above_chance_is_a_one_sided_binomial_test():

@@ -645,3 +645,12 @@ def test_counts_into_an_array_too_small_for_them_are_refused():
         got = features.compute(net, x, out=np.zeros((6, 16), dtype), progress=False)
         assert np.array_equal(got, expected)
 
+
+def test_a_feature_array_needs_a_denominator_of_at_least_one():
+    # probe R10: FeatureArray(counts, 0) gave infinite features without a word
+    for bad in (0, -225, 2.5, True):
+        with pytest.raises(ValueError, match="denominator"):
+            features.FeatureArray(np.ones((2, 3), np.int16), bad)
+    assert features.FeatureArray(np.ones((2, 3), np.int16), 225)[:1].max() == pytest.approx(
+        1 / 225)
+
