@@ -97,8 +97,11 @@ def separation(res: dict, brief: bool = False) -> str:
     parts, shorts, verdicts = [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
-        d = next(r for r in res["ratio_differences"]
-                 if r["dataset"] == name and r["space"] == space)
+        d = next((r for r in res["ratio_differences"]
+                  if r["dataset"] == name and r["space"] == space), None)
+        if d is None:  # an edited or older file: name what is missing (not StopIteration)
+            raise ValueError(f"the results hold no ratio difference for {name} at {space} "
+                             f"(settings.ks says k = {k:,}): rerun chapter 5")
         verdicts.append(_from_interval(d["low"], d["high"]))
         word = ("higher on the features" if d["low"] > 0 else
                 "lower on the features" if d["high"] < 0 else "not distinguishable")
@@ -183,12 +186,14 @@ def attack(res: dict, brief: bool = False) -> str:
                 f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "
                 f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} within L-inf "
                 f"{eps:g}")
+    budget = res.get("settings", {}).get("budget")
+    queries = f", {budget:,} queries per image" if budget else ""
     return (f"{verdict}: FGSM from a substitute: accuracy "
             f"{row['target accuracy, clean (%)']:.1f}% -> "
             f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
             f"only) fools {round(fooled * len(linf))} of {len(linf)} images "
             f"({100 * fooled:.0f}%, 95% interval {100 * low:.0f}% to {100 * high:.0f}%) "
-            f"within L-inf {eps:g} (k = {res['k']:,})")
+            f"within L-inf {eps:g} (k = {res['k']:,}{queries})")
 
 
 def background(res: dict, brief: bool = False) -> str:

@@ -208,8 +208,9 @@ RECORD_KEYS = ("chapter", "profile", "status", "device", "commit", "date", "wall
 def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict | None:
     """The committed record of ``chapter`` at ``profile``, or None when there is none.
 
-    Raises ValueError naming the file when it is not a record (unreadable JSON, or a field
-    of :data:`RECORD_KEYS` missing or empty): rerun the chapter to remake it, or delete it.
+    Raises ValueError naming the file when it is not a record (unreadable JSON, a field of
+    :data:`RECORD_KEYS` missing, empty or of the wrong kind, a status other than ok or
+    failed, or another profile's record): rerun the chapter to remake it, or delete it.
     """
     path = records_dir(profile, root) / f"{chapter}.json"
     if not path.is_file():
@@ -222,8 +223,19 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
             from None
     missing = [k for k in RECORD_KEYS
                if not isinstance(record, dict) or record.get(k) in (None, "")]
-    if missing:
-        raise ValueError(f"{path} lacks {', '.join(missing)}: not a record this book wrote; "
+    # hand-edited fields once crashed the chapter's last cell ("12" / 60 as a str)
+    kinds = {"chapter": str, "profile": str, "status": str, "device": str, "commit": str,
+             "date": str, "wall_seconds": (int, float), "results": dict}
+    wrong = [k for k, kind in kinds.items() if k not in missing
+             and (not isinstance(record[k], kind) or isinstance(record[k], bool))]
+    if not missing and record["status"] not in ("ok", "failed"):
+        wrong.append(f"status {record['status']!r}")
+    if not missing and record["profile"] != profile:
+        wrong.append(f"profile {record['profile']!r} in records/{profile}")
+    if missing or wrong:
+        problem = (f"lacks {', '.join(missing)}" if missing else
+                   f"has fields of the wrong kind ({', '.join(wrong)})")
+        raise ValueError(f"{path} {problem}: not a record this book wrote; "
                          f"make it again with `python -m rdsc.record run --chapters "
                          f"{chapter[:2]}` or delete it")
     return record

@@ -250,6 +250,9 @@ def test_every_summary_reads_its_chapters_results():
         "partly supported: FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump "
         "(labels only) fools 2 of 4 images (50%, 95% interval 7% to 93%) within L-inf "
         "0.0625 (k = 2,000)")
+    # probe R12: a run with 5 queries per image read like one with 5,000
+    assert headlines.attack({**attack, "settings": {"budget": 5}}).endswith(
+        "within L-inf 0.0625 (k = 2,000, 5 queries per image)")
     from rdsc.attack_words import claim_verdict
     # the chapter's rules: half the images fooled by the label-only attack (the interval of
     # the share at or above one half), or the transfer beyond random signs; some fooled:
@@ -461,3 +464,13 @@ def test_the_background_line_carries_its_headline_measures():
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
         "supported (P@10 lost with the ring greyed, points: +0.8)")
+
+
+def test_a_results_file_without_the_largest_ks_difference_names_it():
+    # probe R13: an edited settings.ks raised a bare StopIteration in the chapter's glue cell
+    res = {"datasets": ["cifar10"], "settings": {"ks": [100, 5000]},
+           "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.0}],
+           "ratio_differences": [{"dataset": "cifar10", "space": "features, k=100",
+                                  "features - pixels": 0.01, "low": 0.0, "high": 0.02}]}
+    with pytest.raises(ValueError, match="no ratio difference for cifar10 at features, k=5000"):
+        headlines.separation(res)

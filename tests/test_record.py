@@ -121,6 +121,18 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     (folder / "03_x.json").write_text(json.dumps({"chapter": "03_x", "status": "ok"}))
     with pytest.raises(ValueError, match="03_x.json lacks profile, device, commit, date"):
         record.result("03_x", "toy", root=tmp_path)
+    # probe R7: hand-edited fields crashed the chapter's last cell in a division or a slice
+    good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+            "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
+            "results": {"toy-paper": {"profile": "paper"}}}
+    (folder / "03_x.json").write_text(json.dumps(good))
+    assert record.result("03_x", "toy", root=tmp_path)[0] == {"profile": "paper"}
+    for edit, said in (({"wall_seconds": "12"}, "wall_seconds"), ({"commit": 1234567}, "commit"),
+                       ({"results": []}, "results"), ({"status": "OK"}, "status 'OK'"),
+                       ({"profile": "smoke"}, "profile 'smoke' in records/paper")):
+        (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
+        with pytest.raises(ValueError, match=f"has fields of the wrong kind \\(.*{said}"):
+            record.load("03_x", root=tmp_path)
 
 
 def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_path):
