@@ -125,11 +125,16 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
     import numpy as np
     from rdsc.book import growth_exponent
     sizes, seconds, spreads = (np.asarray(v, float) for v in (sizes, seconds, spreads))
+    if not (np.isfinite(spreads).all() and np.isfinite(seconds).all()):
+        # NaN passed "spread > 0.25" and a fit was reported
+        raise ValueError("timings or their spreads are NaN: time each size at least twice")
     order = np.argsort(sizes)
     worst = float(spreads.max())
-    if worst > NOISY_SPREAD or np.any(np.diff(seconds[order]) <= 0):
+    steps = np.diff(seconds[order])
+    if worst > NOISY_SPREAD or np.any(steps <= 0):
         why = (f"repeated runs differ by up to {100 * worst:.0f}%" if worst > NOISY_SPREAD
-               else f"the time fell while {what} grew")
+               else f"the time fell while {what} grew" if np.any(steps < 0)
+               else f"the time did not change while {what} grew")
         return (f"too noisy to estimate against {what} at this profile ({why}; other work "
                 "on the machine, or too little work per run)"), None
     slope = growth_exponent(sizes, seconds)

@@ -43,3 +43,17 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "so here the working memory grew with k beyond the output")
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
+
+
+def test_growth_reading_names_nan_spreads_and_equal_times():
+    # J16 left open: NaN spreads passed the noise check and a fit was reported; equal
+    # times read as "the time fell"
+    from rdsc.measure import growth_reading
+    with pytest.raises(ValueError, match="NaN"):
+        growth_reading([1, 2, 4], [1.0, 2.0, 4.0], [0.1, float("nan"), 0.1], "k")
+    text, slope = growth_reading([1, 2, 4], [1.0, 1.0, 2.0], [0.1, 0.1, 0.1], "k")
+    assert slope is None and "the time did not change while k grew" in text
+    text, slope = growth_reading([1, 2, 4], [1.0, 0.9, 2.0], [0.1, 0.1, 0.1], "k")
+    assert "the time fell while k grew" in text
+    assert growth_reading([1, 2, 4], [1.0, 2.0, 4.0], [0.1, 0.1, 0.1], "k")[1] == \
+        pytest.approx(1.0)
