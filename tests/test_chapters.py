@@ -75,6 +75,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     # chapter 3: -r mnist_download False passed a string, which started a download
     ("03_classification", {"mnist_download": "False"}, "mnist_download must be True or False"),
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
+    # chapter 7: 8 meant as 8/255 would saturate every pixel
+    ("07_adversarial", {"epsilon": 8}, "epsilon is an L-inf step on [0, 1] pixels"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
     # a negative seed failed in numpy after the margins' fits (chapter 7: after the attacks)
