@@ -640,7 +640,7 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
     see :func:`class_indices`). Returns a sorted int64 tensor of indices into the ``N``
     images (index the images and the labels with it). Image folders are stored class by
     class, so the first ``n`` images would hold only the first classes: always draw
-    subsets with this.
+    subsets with this. Asking for more than ``N`` gives all ``N``, with a warning.
     """
     if not isinstance(labels, torch.Tensor):
         labels = class_indices(labels)
@@ -653,6 +653,11 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
                          f"{tuple(labels.shape)}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
+    if n is not None and n > len(labels):
+        # taking them all is the best subset there is, but the caller asked for more: a text
+        # that states n would be wrong, so say it where the numbers are produced
+        warnings.warn(f"asked for {n:,} images, but there are only {len(labels):,}: "
+                      f"using all {len(labels):,}", stacklevel=2)
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
     gen = torch.Generator().manual_seed(seed)

@@ -3,6 +3,7 @@ import os
 import pickle
 import time
 import urllib.error
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -568,3 +569,13 @@ def test_a_failed_download_leaves_no_empty_dataset_folder(tmp_path, monkeypatch)
 def test_subsets_want_integer_labels():
     with pytest.raises(ValueError, match="labels must be class indices 0..n-1, got dtype <U"):
         data.subset(np.array(["cat", "dog"] * 5), 4)
+
+
+def test_subset_larger_than_the_images_warns_and_takes_them_all():
+    labels = torch.tensor([0] * 4 + [1] * 3)
+    with pytest.warns(UserWarning, match=r"asked for 9 images, but there are only 7: using all 7"):
+        idx = data.subset(labels, 9)
+    assert idx.tolist() == list(range(7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exactly all of them is not over-asking
+        assert data.subset(labels, 7).tolist() == list(range(7))
