@@ -20,7 +20,6 @@ All images are ``N x C x H x W`` float tensors in [0, 1] unless said otherwise.
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -515,8 +514,8 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
 def check_epsilon(epsilon) -> float:
     """``epsilon`` if it is an L-inf step on [0, 1] pixels, in (0, 1): 8 meant as 8/255
     saturates every pixel, a negative one steps along the loss's decrease, 0 does nothing."""
-    if isinstance(epsilon, bool) or not (isinstance(epsilon, (int, float, np.floating))
-                                         and math.isfinite(epsilon) and 0 < epsilon < 1):
+    # NaN, infinities and True (== 1) fail 0 < epsilon < 1 too
+    if not (isinstance(epsilon, (int, float, np.floating)) and 0 < epsilon < 1):
         raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1) "
                          f"(8/255 = {8 / 255:.4f}), got {epsilon!r}")
     return float(epsilon)

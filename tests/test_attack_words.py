@@ -105,3 +105,30 @@ def test_the_table_beside_the_paper_reads_intervals():
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
     assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
+
+
+def test_results_saved_without_a_count_take_the_share_itself():
+    # chapter 7 results written before the number of images was passed
+    assert attack_words.claim_verdict(0.5, None) == "supported"
+    assert attack_words.claim_verdict(0.49, None) == "partly supported"
+
+
+def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
+    # FGSM and random signs get the same images right: paired_difference's low end is 0.0
+    from rdsc.attacks import paired_difference
+    same = np.array([1, 0, 1, 1, 0, 1])
+    low = paired_difference(same, same)[1]
+    assert low == 0.0
+    assert attack_words.claim_verdict(0.0, low, 20) == "not shown"
+    assert attack_words.direction_reading(low, True, 0.4, 0.1, 500).startswith("no more than")
+
+
+def test_a_fall_of_two_points_in_agreement_is_read_as_drift():
+    rows = pd.DataFrame([{"target": "CNN", "round": r, "agreement": a, "holdout_chance": 0.1}
+                         for r, a in enumerate([40, 55, 53])])
+    assert attack_words.drift_reading(rows, 1000, 10).startswith("a possible reason")
+
+
+def test_no_gradient_and_no_move_says_pgd_stayed():
+    assert attack_words.gradient_reading(0.0, 0.0, 16).endswith(
+        "PGD ends where it started: its step is ε times the sign of a zero gradient.")

@@ -587,3 +587,29 @@ def test_chance_agreement_names_labels_outside_the_classes():
     from rdsc.attacks import chance_agreement
     with pytest.raises(ValueError, match="class indices 0..9"):
         chance_agreement(np.array([0, 1, 12]), np.array([0, 1, 2]), 10)
+
+
+class Threshold(nn.Module):
+    """Class 1 when an image's mean exceeds ``t``: models that disagree on chosen images."""
+
+    def __init__(self, t):
+        super().__init__()
+        self.t = t
+
+    def forward(self, x):
+        s = x.mean((1, 2, 3)) - self.t
+        return torch.stack([-s, s], 1)
+
+
+def test_still_right_keeps_the_images_every_model_gets_right():
+    # image i has mean i/10 and label "mean > 0.4"; model a errs on 3, 4; model b on 5
+    x = torch.arange(10, dtype=torch.float32).div(10)[:, None, None, None].expand(10, 3, 4, 4)
+    y = (np.arange(10) / 10 > 0.4).astype(int)
+    kept = attacks.still_right({"a": Threshold(0.25), "b": Threshold(0.55)}, x, y)
+    assert kept.tolist() == [True] * 3 + [False] * 3 + [True] * 4
+
+
+def test_check_epsilon_edges():
+    with pytest.raises(ValueError, match="epsilon is an L-inf step"):
+        attacks.check_epsilon(1.0)  # every pixel saturated: no attack left to measure
+    assert attacks.check_epsilon(np.float32(0.25)) == 0.25

@@ -716,9 +716,15 @@ def test_hue_rotations_that_change_no_pixel_are_refused():
     x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8,
                       generator=torch.Generator().manual_seed(0))
     for near_a_turn in (0.1, 359.9, -359.9, 0):
-        assert torch.equal(bg.rotate_hue(x, near_a_turn), x) or near_a_turn == 0
+        assert torch.equal(bg.rotate_hue(x, near_a_turn), x)
         with pytest.raises(ValueError, match="whole turn"):
             bg.check_hue_degrees(near_a_turn)
     assert bg.check_hue_degrees(180) == 180 and bg.check_hue_degrees(-30) == -30
     assert not torch.equal(bg.rotate_hue(x, 30), x)
 
+
+def test_hue_degrees_edges():
+    for bad in (0.7, -359.5, 540):
+        with pytest.raises(ValueError):
+            bg.check_hue_degrees(bad)
+    assert bg.check_hue_degrees(1) == 1 and bg.check_hue_degrees(359) == 359

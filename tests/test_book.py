@@ -303,3 +303,12 @@ def test_flag_refuses_strings_that_python_reads_as_true():
         with pytest.raises(ValueError, match="mnist_download must be True or False"):
             book.flag("mnist_download", bad)
 
+
+def test_flag_refuses_numpy_integers_and_shown_path_names_the_data_root(monkeypatch, tmp_path):
+    with pytest.raises(ValueError):
+        book.flag("x", np.int64(1))
+    monkeypatch.delenv("RDSC_RESULTS", raising=False)
+    monkeypatch.delenv("RDSC_DATA", raising=False)
+    monkeypatch.setattr(book, "book_root", lambda: None)
+    monkeypatch.setattr(book, "data_root", lambda: tmp_path / "d")
+    assert book.shown_path(tmp_path / "d" / "results" / "y.json") == "data/results/y.json"

@@ -240,3 +240,41 @@ def test_a_jpeg_with_bytes_after_its_end_marker_is_not_called_broken(folder):
     Image.new("RGB", (16, 16), "red").save(jpeg)
     jpeg.write_bytes(jpeg.read_bytes() + b"trailing bytes")
     ImageFolderStream(folder, "train").check_files()   # no error
+
+
+def test_each_same_images_clause_refuses_alone(tmp_path):
+    import types
+
+    from rdsc import cli
+    # two files that the records say hold the same split
+    args = types.SimpleNamespace(train=str(tmp_path / "a.npy"), test=str(tmp_path / "b.npy"),
+                                 train_labels=None, test_labels=None)
+    rec = {"source": "cifar10", "split": "train"}
+    with pytest.raises(cli.CommandError, match="same images"):
+        cli._check_records(args, rec, dict(rec))
+    # one file twice, its record naming no split (the Python API's records)
+    same = str(tmp_path / "a.npy")
+    args = types.SimpleNamespace(train=same, test=same, train_labels=None, test_labels=None)
+    with pytest.raises(cli.CommandError, match="same images"):
+        cli._check_records(args, {"source": "x"}, {"source": "x"})
+
+
+def test_output_size_check_counts_item_size_partial_rows_and_warns_past_ten_times(
+        tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from rdsc import cli
+    from rdsc.paper import PAPER_FEATURES
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 1)
+    real = shutil.disk_usage(tmp_path)
+    n, k = 1000, 100
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real._replace(free=n * k * 3))
+    cli._check_output_size(tmp_path / "c.npy", n, k, net, (3, 32, 32), "counts")  # 2 bytes
+    with pytest.raises(cli.CommandError):
+        cli._check_output_size(tmp_path / "c.npy", n, k, net, (3, 32, 32), "float32")
+    (tmp_path / "c.partial.npy").write_bytes(b"\1" * (n * k * 4))  # a resumed run's rows
+    cli._check_output_size(tmp_path / "c.npy", n, k, net, (3, 32, 32), "float32")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real._replace(free=10 ** 15))
+    cli._check_output_size(tmp_path / "d.npy", 1, 10 * PAPER_FEATURES + 1, net, (3, 32, 32),
+                           "float32")
+    assert "times the paper's" in capsys.readouterr().err

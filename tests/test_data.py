@@ -579,3 +579,18 @@ def test_subset_larger_than_the_images_warns_and_takes_them_all():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # exactly all of them is not over-asking
         assert data.subset(labels, 7).tolist() == list(range(7))
+
+
+def test_check_complete_checks_both_counts_and_a_larger_copy_too():
+    for n_classes, n_images in ((9, 50_000), (10, 60_000)):
+        with pytest.raises(data.IncompleteDatasetError):
+            data.check_complete("cifar10", "train", Path("x"), n_classes, n_images)
+    data.check_complete("cifar10", "train", Path("x"), 10, 50_000)
+
+
+def test_subset_draws_within_classes_by_its_seed():
+    labels = torch.arange(10).repeat_interleave(50)
+    a, b = data.subset(labels, 100, seed=0), data.subset(labels, 100, seed=1)
+    assert not torch.equal(a, b)
+    first_of_each = torch.cat([torch.arange(c * 50, c * 50 + 10) for c in range(10)])
+    assert not torch.equal(a, first_of_each)

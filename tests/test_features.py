@@ -654,3 +654,15 @@ def test_a_feature_array_needs_a_denominator_of_at_least_one():
     assert features.FeatureArray(np.ones((2, 3), np.int16), 225)[:1].max() == pytest.approx(
         1 / 225)
 
+
+def test_a_drawn_networks_cache_key_holds_no_weights_and_any_edited_buffer_changes_it():
+    import hashlib
+    x = torch.zeros((2, 3, 32, 32), dtype=torch.uint8)
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16, seed=5)
+    # a drawn network is named by its config: caches made before weights_digest stay valid
+    plain = {"engine": features.ENGINE_VERSION, "net": net.config, "precision": "float32",
+             "images": features.images_digest(x)}
+    drawn = features.cache_key(net, x, "float32")
+    assert drawn == hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:20]
+    net.dw0_weight.mul_(-1)  # a layer after the first one
+    assert features.cache_key(net, x, "float32") != drawn

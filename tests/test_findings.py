@@ -160,3 +160,23 @@ def test_top_confusions_and_their_reading():
         "These counts (at most 19 images) are too small to read from.")
     with pytest.raises(ValueError, match="square confusion matrix"):
         findings.top_confusions(np.zeros((3, 4)))
+
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck"]
+
+
+def test_top_confusions_leaves_the_callers_matrix_alone_and_takes_n():
+    counts = np.full((10, 10), 2) + np.diag([90] * 10)
+    counts[3, 5], counts[5, 3], counts[1, 9] = 30, 25, 12
+    before = counts.copy()
+    assert len(findings.top_confusions(counts, 5)) == 5
+    assert np.array_equal(counts, before)  # its diagonal too
+
+
+def test_confusion_reading_is_judged_on_the_largest_count():
+    said = findings.confusion_reading(CIFAR10_CLASSES, [(3, 5, 30), (5, 3, 25), (1, 9, 12)],
+                                      "cifar10")
+    assert said.startswith("A reading, not a test: All three")
+    assert findings.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
+        "A reading")

@@ -53,3 +53,10 @@ def test_binomial_interval_is_exact_and_refuses_fractions():
     assert binomial_interval(0, 4)[0] == 0.0 and binomial_interval(4, 4)[1] == 1.0
     with pytest.raises(ValueError):
         binomial_interval(2.5, 4)
+
+
+def test_verdicts_refuse_signs_and_fractions():
+    from rdsc.intervals import verdicts
+    for bad in ([1, -1, 0], [0.5, 1.0]):
+        with pytest.raises(ValueError, match="right/wrong verdicts"):
+            verdicts(np.array(bad))

@@ -224,3 +224,17 @@ def test_stopping_the_runner_stops_the_chapter(tmp_path):
     else:
         os.kill(chapter, signal.SIGKILL)
         raise AssertionError("the chapter outlived its runner")
+
+
+def test_load_refuses_fields_of_the_wrong_kind_or_empty(tmp_path):
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+            "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
+            "results": {"toy-paper": {"profile": "paper"}}}
+    (folder / "03_x.json").write_text(json.dumps(good))
+    assert record.load("03_x", root=tmp_path)["device"] == "GPU"
+    for edit in ({"wall_seconds": True}, {"device": 5}, {"commit": ""}):
+        (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
+        with pytest.raises(ValueError):
+            record.load("03_x", root=tmp_path)

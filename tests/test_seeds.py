@@ -64,3 +64,25 @@ def test_repeated_seeds_and_features_of_other_images_are_refused():
     rows = seeds.accuracy_over_seeds("cifar10", [1], 4, x, y, x, y, known={1: (seed1, seed1)},
                                      cache=False)
     assert rows[0]["seed"] == 1
+
+
+def test_known_features_are_checked_on_both_splits_to_the_last_image():
+    from rdsc.features import extract
+    from rdsc.network import RandomDepthwiseSignNet
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    y = np.arange(8) % 2
+
+    def features_of(seed):
+        net = RandomDepthwiseSignNet.for_dataset("cifar10", 4, seed=seed)
+        return np.asarray(extract(net, x, progress=False))
+
+    one, two = features_of(1), features_of(2)
+    last_wrong = one.copy()
+    last_wrong[-1] = two[-1]
+    nudged = one.copy()
+    nudged[:, 0] += 0.5  # a quarter of the values off
+    for known in ((one, two), (last_wrong, one), (nudged, one)):
+        with pytest.raises(ValueError, match="not seed 1's features"):
+            seeds.accuracy_over_seeds("cifar10", [1], 4, x, y, x, y, known={1: known},
+                                      cache=False)

@@ -703,3 +703,18 @@ def test_inputs_that_bent_the_ratio_or_failed_late_are_named():
     feats = FeatureArray(np.random.default_rng(0).integers(-9, 9, (12, 8)).astype(np.int16), 9)
     with pytest.raises(ValueError, match="distinct k"):
         ratio_rows(x, y, feats, [4, 4], n_boot=5)
+
+
+def test_separable_by_count_reads_feature_rows_at_their_boundaries():
+    from rdsc.separation_words import separable_by_count, soft_fits_reading
+    rows = pd.DataFrame([
+        {"dataset": "d", "space": "pixels", "images": 100, "dimension": 50, "hard": False,
+         "min y·f": -0.2},  # not a feature row: says nothing about the features
+        {"dataset": "d", "space": "features", "images": 257, "dimension": 256, "hard": True,
+         "min y·f": 1.5},
+        {"dataset": "d", "space": "features", "images": 258, "dimension": 256, "hard": True,
+         "min y·f": 1.0},  # exactly 1: still a hard margin
+    ])
+    assert separable_by_count(rows, "1").endswith(": d features (257 images, 256 dimensions).")
+    assert soft_fits_reading(rows) == ("Every k here gives a hard margin (min y·f at least "
+                                       "1.00), so all the feature margins compare.")

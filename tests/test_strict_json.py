@@ -49,3 +49,7 @@ def test_save_results_writes_strict_json(tmp_path, monkeypatch):
     record = _strict(path.read_text())
     assert record["median"] == "Infinity" and record["share"] == ["NaN", 0.25]
     assert strict_json.read(path)["median"] == math.inf
+
+
+def test_tuples_are_stored_as_lists():
+    assert strict_json.loads(strict_json.dumps({"a": (1, 2.5)})) == {"a": [1, 2.5]}
