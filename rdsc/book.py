@@ -113,6 +113,14 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
+def refuse_unused(name: str, value, unused: bool, why: str) -> None:
+    """A ``ValueError`` when a parameter was set (``value`` not None) that this run would
+    ignore (``unused``; ``why`` says why): the settings line would echo it while the run
+    went on without it."""
+    if value is not None and unused:
+        raise ValueError(f"{name} = {value!r} would have no effect: {why}")
+
+
 def chosen_from(name: str, values, allowed) -> list:
     """``values`` if it is a non-empty list of distinct members of ``allowed``, else a
     ``ValueError`` that lists them."""

@@ -226,6 +226,19 @@ CLAIMS = {"classification": ("03_classification", classification),
           "background": ("08_background", background)}
 
 
+def not_the_papers(res: dict) -> list[str]:
+    """The settings of a results file that are not the paper's, as a headline names them
+    (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or step must not
+    read as the paper's."""
+    from rdsc import paper
+    said = []
+    for key, symbol, value in (("C", "C", paper.PAPER_C),
+                               ("epsilon", "ε", paper.PAPER_EPSILON)):
+        if res.get(key) is not None and res[key] != value:
+            said.append(paper.setting_words(symbol, res[key], value))
+    return said
+
+
 def combine(lines: list[str]) -> str:
     """One line from several ``"<verdict>: <details>"`` lines (a claim run on several
     datasets): the :func:`overall` verdict, then every line's details."""
@@ -250,6 +263,9 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     lines = {}
     for brief, suffix in ((False, ""), (True, "_brief")):
         summary = combine([summarise(r, brief=brief) for r in runs])
+        other = list(dict.fromkeys(s for r in runs for s in not_the_papers(r)))
+        if other:
+            summary += "; " + "; ".join(other)
         profile = runs[0]["profile"]
         # a smoke run's verdict words would read as findings at a glance
         lines[brief] = (f"smoke run, not a result — {summary}" if profile == "smoke" else

@@ -23,6 +23,17 @@ COMPARED_WITH = {
 PAPER_FEATURES = 100_000
 PAPER_C = 0.005
 PAPER_SEED = 2018
+#: the FGSM step of the paper's transfer attack, on [0, 1] pixels (about 16/255)
+PAPER_EPSILON = 0.0625
+
+
+def setting_words(symbol: str, value: float, paper_value: float) -> str:
+    """A setting as a chapter's text names it: ``"the paper's C = 0.005"`` when this run
+    uses the paper's value, else ``"C = 0.05, not the paper's 0.005"``, so that a rerun with
+    other parameters never reads as the paper's settings."""
+    if value == paper_value:
+        return f"the paper's {symbol} = {paper_value:g}"
+    return f"{symbol} = {value:g}, not the paper's {paper_value:g}"
 
 #: The authors' second classifier on CIFAR-10 features: BatchNorm(k) -> Linear(1000) ->
 #: BatchNorm -> sigmoid -> Linear(classes); top-1 (%) as the README of their v1 code reports

@@ -18,6 +18,20 @@ from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_co
                              measured_hard, smallest_separable_k)
 
 
+#: dataset names as the chapter's prose writes them (others: the name, as code)
+DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-10",
+                 "mnist": "MNIST"}
+
+
+def per_dataset(texts: dict, template: str) -> str:
+    """One sentence per dataset, in the order of ``texts`` (``{dataset: its text}``), each
+    ``template`` filled with ``{name}`` and ``{text}``: e.g. ``"On {name} the ratio is
+    {text}."`` gives ``"On CIFAR-10 the ratio is ... On `miniimagenet10` the ratio is
+    ..."``, for whichever datasets the run was given."""
+    return " ".join(template.format(name=DATASET_WORDS.get(d, f"`{d}`"), text=t)
+                    for d, t in texts.items())
+
+
 def draws_words(comparison: dict) -> str:
     """How a comparison's draws are named: ``10 half-samples`` (or, for results saved
     before the half-samples, ``10 bootstrap resamples``)."""

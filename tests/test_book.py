@@ -312,3 +312,18 @@ def test_flag_refuses_numpy_integers_and_shown_path_names_the_data_root(monkeypa
     monkeypatch.setattr(book, "book_root", lambda: None)
     monkeypatch.setattr(book, "data_root", lambda: tmp_path / "d")
     assert book.shown_path(tmp_path / "d" / "results" / "y.json") == "data/results/y.json"
+
+
+def test_refuse_unused_names_the_parameter_and_why():
+    book.refuse_unused("deep_epochs", None, True, "never seen")  # not set: nothing to refuse
+    book.refuse_unused("deep_epochs", 5, False, "never seen")  # set and used
+    with pytest.raises(ValueError, match=r"^deep_epochs = 5 would have no effect: no deep net$"):
+        book.refuse_unused("deep_epochs", 5, True, "no deep net")
+
+
+def test_setting_words_say_the_papers_only_when_it_is():
+    from rdsc import paper
+    assert paper.setting_words("C", 0.005, paper.PAPER_C) == "the paper's C = 0.005"
+    assert paper.setting_words("C", 0.05, paper.PAPER_C) == "C = 0.05, not the paper's 0.005"
+    assert paper.setting_words("ε", 0.03, paper.PAPER_EPSILON) == (
+        "ε = 0.03, not the paper's 0.0625")

@@ -180,3 +180,24 @@ def test_confusion_reading_is_judged_on_the_largest_count():
     assert said.startswith("A reading, not a test: All three")
     assert findings.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
         "A reading")
+
+
+def test_tied_seeds_give_no_zero_width_interval():
+    # probe S6: three seeds at 42.50% on 40 test images "would land between 42.50% and 42.50%"
+    s = spread([42.5, 42.5, 42.5])
+    said = findings.seed_spread(s, 256, "60 training and 40 test images", n_test=40)
+    assert said.startswith("Over 3 seeds at k = 256 (60 training and 40 test images), top-1 "
+                           "is 42.50% every time: the seeds tied (one test image is 2.50 "
+                           "points), so their spread is below what these test images resolve")
+    assert "between" not in said
+    assert findings.gap_against_draws(s, 76.36, comparable=True) == (
+        "The seeds tied, so there is no interval to set the paper's 76.36% against.")
+
+
+def test_gap_causes_follow_the_dataset_and_c():
+    assert findings.gap_causes("cifar10", 0.005) == (
+        "Three causes come to mind: the shared CIFAR-10 is re-encoded as JPEG, the random "
+        "weights are another draw than the authors', and C = 0.005 was fixed, not chosen.")
+    assert findings.gap_causes("miniimagenet10", 0.05) == (
+        "Two causes come to mind: the random weights are another draw than the authors', "
+        "and this run's C = 0.05 is not the paper's 0.005.")

@@ -474,3 +474,19 @@ def test_a_results_file_without_the_largest_ks_difference_names_it():
                                   "features - pixels": 0.01, "low": 0.0, "high": 0.02}]}
     with pytest.raises(ValueError, match="no ratio difference for cifar10 at features, k=5000"):
         headlines.separation(res)
+
+
+def test_a_run_at_another_c_or_step_says_so_in_its_line(tmp_path, glued):
+    # probe S: chapter 4 at C = 0.05 turned "not shown" into "supported" in the intro's table,
+    # which named no C
+    path = tmp_path / "cifar10-quick.json"
+    path.write_text(json.dumps({**CLASSIFICATION, "C": 0.005}))
+    line = headlines.glue("classification", path, "cifar10", key="cifar10")
+    assert line.endswith("images); quick profile")  # the paper's C: nothing to add
+    path.write_text(json.dumps({**CLASSIFICATION, "C": 0.05}))
+    for key in ("headline_cifar10", "headline_cifar10_brief"):
+        headlines.glue("classification", path, "cifar10", key="cifar10")
+        assert glued[key].endswith("images); C = 0.05, not the paper's 0.005; quick profile")
+    assert headlines.not_the_papers({"C": 0.005, "epsilon": 0.03}) == [
+        "ε = 0.03, not the paper's 0.0625"]
+    assert headlines.not_the_papers({"dataset": "corel"}) == []  # nothing set: nothing said

@@ -718,3 +718,12 @@ def test_separable_by_count_reads_feature_rows_at_their_boundaries():
     assert separable_by_count(rows, "1").endswith(": d features (257 images, 256 dimensions).")
     assert soft_fits_reading(rows) == ("Every k here gives a hard margin (min y·f at least "
                                        "1.00), so all the feature margins compare.")
+
+
+def test_per_dataset_writes_a_sentence_for_each_dataset_run():
+    # probe S4: the prose named cifar10 and miniimagenet10 whatever the run was given
+    from rdsc.separation_words import per_dataset
+    assert per_dataset({"cifar10": "1.10", "stl10": "1.20"}, "On {name} the ratio is {text}.") \
+        == "On CIFAR-10 the ratio is 1.10. On STL-10 the ratio is 1.20."
+    assert per_dataset({"miniimagenet10": "wider."}, "On {name}: {text}") == \
+        "On `miniimagenet10`: wider."
