@@ -99,6 +99,13 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("03_classification", {"seed": None}, "seed must be an integer of at least 0, got None"),
     # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_
     ("04_baselines", {"n_train": 5}, "n_train = 5 for cifar10: give at least its 10 classes"),
+    # probe S: corel passed the preset check, then failed on a bare KeyError
+    ("03_classification", {"dataset": "corel"}, "dataset must be one of ['cifar10', 'cifar100'"),
+    # probe S: echoed in the settings line, then ignored (no deep net trains below paper)
+    ("04_baselines", {"profile": "quick", "trained_epochs": 7},
+     "trained_epochs = 7 would have no effect: the quick profile trains no deep network"),
+    ("06_retrieval", {"deep_epochs": 5},
+     "deep_epochs = 5 would have no effect: the smoke profile trains no deep network"),
 ])
 def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message, tmp_path):
     # a careless rerun fails in the set-up cell, before any of the chapter's work
