@@ -206,9 +206,23 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
     # what the reader should make of this page's numbers: the chapters' admonition, the intro
-    glue("profile_note", PROFILE_NOTES[profile].replace(profile, f"**{profile}**", 1))
-    glue_text("profile_note_text", PROFILE_NOTES[profile])
+    note = profile_note(profile, table, overrides)
+    glue("profile_note", note.replace(profile, f"**{profile}**", 1))
+    glue_text("profile_note_text", note)
     return Chapter(profile, cfg, device, seed)
+
+
+def profile_note(profile: str, table: dict[str, dict], overrides: dict) -> str:
+    """The note on what a page built at ``profile`` shows (:data:`PROFILE_NOTES`), naming
+    the chapter's parameters that changed the profile's settings: a rerun with
+    ``-p n_features 100000`` is no longer "fewer features than the paper"."""
+    changed = {name: value for name, value in overrides.items()
+               if value is not None and table[profile].get(name, value) != value}
+    note = PROFILE_NOTES[profile]
+    if changed:
+        note += (" Parameters of this run that differ from the profile's: "
+                 + ", ".join(f"{name} = {value!r}" for name, value in changed.items()) + ".")
+    return note
 
 
 #: what a page built at each profile shows, for the reader (glued by :func:`start`)
@@ -216,12 +230,13 @@ PROFILE_NOTES = {
     "smoke": "This page was built at the smoke profile: samples of a few dozen to a few "
              "hundred images and a small k, to check that the code runs. Its numbers are not "
              "results, and its verdicts mostly say that such samples cannot tell.",
-    "quick": "This page was built at the quick profile: fewer images and features than the "
-             "paper (the settings line below lists them), so that a 2-core CPU finishes in "
+    "quick": "This page was built at the quick profile: smaller settings than the paper's "
+             "(the settings line above lists this run's), so that a 2-core CPU finishes in "
              "minutes. Its numbers are results at that scale; where k matters they are lower "
              "than the paper's by design.",
-    "paper": "This page was built at the paper profile: the authors' settings (k = 100,000, "
-             "the full datasets), meant for a GPU.",
+    "paper": "This page was built at the paper profile: the authors' settings for the "
+             "paper's results (k = 100,000, the full datasets), meant for a GPU; checks and "
+             "figures beside them may use less (the settings line above lists this run's).",
 }
 
 

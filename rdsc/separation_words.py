@@ -23,6 +23,12 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
                  "mnist": "MNIST"}
 
 
+def dataset_words(names) -> str:
+    """Datasets as the prose lists them: ``"CIFAR-10 and `miniimagenet10`"``."""
+    words = [DATASET_WORDS.get(d, f"`{d}`") for d in names]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def per_dataset(texts: dict, template: str) -> str:
     """One sentence per dataset, in the order of ``texts`` (``{dataset: its text}``), each
     ``template`` filled with ``{name}`` and ``{text}``: e.g. ``"On {name} the ratio is

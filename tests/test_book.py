@@ -327,3 +327,12 @@ def test_setting_words_say_the_papers_only_when_it_is():
     assert paper.setting_words("C", 0.05, paper.PAPER_C) == "C = 0.05, not the paper's 0.005"
     assert paper.setting_words("ε", 0.03, paper.PAPER_EPSILON) == (
         "ε = 0.03, not the paper's 0.0625")
+
+
+def test_profile_note_names_the_parameters_that_changed_the_profile():
+    # review U: quick with -p n_features 100000 still read "fewer features than the paper"
+    table = {"quick": dict(n_features=2000, n_images=512)}
+    assert book.profile_note("quick", table, {"n_features": None}) == book.PROFILE_NOTES["quick"]
+    assert book.profile_note("quick", table, {"n_features": 2000}) == book.PROFILE_NOTES["quick"]
+    assert book.profile_note("quick", table, {"n_features": 100_000, "seed": None}).endswith(
+        "Parameters of this run that differ from the profile's: n_features = 100000.")

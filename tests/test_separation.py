@@ -727,3 +727,10 @@ def test_per_dataset_writes_a_sentence_for_each_dataset_run():
         == "On CIFAR-10 the ratio is 1.10. On STL-10 the ratio is 1.20."
     assert per_dataset({"miniimagenet10": "wider."}, "On {name}: {text}") == \
         "On `miniimagenet10`: wider."
+
+
+def test_dataset_words_list_the_datasets_run():
+    from rdsc.separation_words import dataset_words
+    assert dataset_words(["cifar10"]) == "CIFAR-10"
+    assert dataset_words(["cifar10", "miniimagenet10"]) == "CIFAR-10 and `miniimagenet10`"
+    assert dataset_words(["mnist", "stl10", "cifar100"]) == "MNIST, STL-10 and CIFAR-100"
