@@ -226,14 +226,22 @@ CLAIMS = {"classification": ("03_classification", classification),
           "background": ("08_background", background)}
 
 
-def not_the_papers(res: dict) -> list[str]:
-    """The settings of a results file that are not the paper's, as a headline names them
-    (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or step must not
-    read as the paper's."""
+#: the paper's settings a claim's verdict depends on: (results key, symbol, the paper's value)
+#: (chapter 5's C is its own hard-margin penalty, not the paper's classifier's: not named)
+PAPER_SETTINGS = {"classification": [("C", "C", "PAPER_C")],
+                  "baselines": [("C", "C", "PAPER_C")],
+                  "background": [("C", "C", "PAPER_C")],
+                  "attack": [("epsilon", "ε", "PAPER_EPSILON")]}
+
+
+def not_the_papers(res: dict, claim: str) -> list[str]:
+    """The settings of a results file of ``claim`` that are not the paper's, as a headline
+    names them (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or
+    step must not read as the paper's."""
     from rdsc import paper
     said = []
-    for key, symbol, value in (("C", "C", paper.PAPER_C),
-                               ("epsilon", "ε", paper.PAPER_EPSILON)):
+    for key, symbol, name in PAPER_SETTINGS.get(claim, []):
+        value = getattr(paper, name)
         if res.get(key) is not None and res[key] != value:
             said.append(paper.setting_words(symbol, res[key], value))
     return said
@@ -263,7 +271,7 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     lines = {}
     for brief, suffix in ((False, ""), (True, "_brief")):
         summary = combine([summarise(r, brief=brief) for r in runs])
-        other = list(dict.fromkeys(s for r in runs for s in not_the_papers(r)))
+        other = list(dict.fromkeys(s for r in runs for s in not_the_papers(r, claim)))
         if other:
             summary += "; " + "; ".join(other)
         profile = runs[0]["profile"]
