@@ -216,11 +216,13 @@ def profile_note(profile: str, table: dict[str, dict], overrides: dict) -> str:
     """The note on what a page built at ``profile`` shows (:data:`PROFILE_NOTES`), naming
     the chapter's parameters that changed the profile's settings: a rerun with
     ``-p n_features 100000`` is no longer "fewer features than the paper"."""
+    # a parameter the profile's table lacks (set later by the chapter) counts as given
     changed = {name: value for name, value in overrides.items()
-               if value is not None and table[profile].get(name, value) != value}
+               if value is not None and (name not in table[profile]
+                                         or table[profile][name] != value)}
     note = PROFILE_NOTES[profile]
     if changed:
-        note += (" Parameters of this run that differ from the profile's: "
+        note += (" Parameters given to this run that change the profile's settings: "
                  + ", ".join(f"{name} = {value!r}" for name, value in changed.items()) + ".")
     return note
 
@@ -231,12 +233,12 @@ PROFILE_NOTES = {
              "hundred images and a small k, to check that the code runs. Its numbers are not "
              "results, and its verdicts mostly say that such samples cannot tell.",
     "quick": "This page was built at the quick profile: smaller settings than the paper's "
-             "(the settings line above lists this run's), so that a 2-core CPU finishes in "
+             "(a chapter's settings line lists its run's), so that a 2-core CPU finishes in "
              "minutes. Its numbers are results at that scale; where k matters they are lower "
              "than the paper's by design.",
     "paper": "This page was built at the paper profile: the authors' settings for the "
              "paper's results (k = 100,000, the full datasets), meant for a GPU; checks and "
-             "figures beside them may use less (the settings line above lists this run's).",
+             "figures beside them may use less (a chapter's settings line lists its run's).",
 }
 
 

@@ -107,7 +107,7 @@ def against_paper_c(
     (test accuracies as ``{1: fraction, ...}``).
     """
     labels = np.asarray(train_labels)
-    idx = subset(labels, n_images, seed=seed).numpy()
+    idx = subset(labels, n_images, seed=seed, up_to=True).numpy()  # "of" the images
     features = train_features if n_images is None else rows_of(train_features, idx)
     best, rows = choose_C(features, labels[idx], grid, fraction=fraction, seed=seed, device=device)
 

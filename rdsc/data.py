@@ -633,14 +633,15 @@ def class_indices(labels, name: str = "labels", n_classes: int | None = None) ->
     return labels
 
 
-def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
+def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torch.Tensor:
     """Indices of ``n`` images drawn evenly across classes, or all when ``n`` is None.
 
     ``labels``: one label per image, length ``N`` (a tensor, array or list; any values,
     see :func:`class_indices`). Returns a sorted int64 tensor of indices into the ``N``
     images (index the images and the labels with it). Image folders are stored class by
     class, so the first ``n`` images would hold only the first classes: always draw
-    subsets with this. Asking for more than ``N`` gives all ``N``, with a warning.
+    subsets with this. Asking for more than ``N`` gives all ``N``, with a warning unless
+    ``up_to`` (the caller means "at most ``n``", e.g. a profile's size for every dataset).
     """
     if not isinstance(labels, torch.Tensor):
         labels = class_indices(labels)
@@ -653,7 +654,7 @@ def subset(labels, n: int | None, seed: int = 0) -> torch.Tensor:
                          f"{tuple(labels.shape)}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"subset size must be a positive integer or None, got {n!r}")
-    if n is not None and n > len(labels):
+    if n is not None and n > len(labels) and not up_to:
         # taking them all is the best subset there is, but the caller asked for more: a text
         # that states n would be wrong, so say it where the numbers are produced
         warnings.warn(f"asked for {n:,} images, but there are only {len(labels):,}: "

@@ -140,17 +140,21 @@ def gap_to_paper(recorded_top1: float | None, reported: float, record_label: str
     )
 
 
-def gap_causes(dataset: str, C: float) -> str:
-    """The causes of a gap to the paper that chapter 3 probes, for ``dataset`` and this run's
-    ``C``: the JPEG re-encoding (the shared CIFAR-10 only), the draw of the random weights,
-    and C (the paper's, fixed rather than chosen; or another this run was given)."""
+def gap_causes(dataset: str) -> str:
+    """The causes of the gap between the paper-profile record (fitted at the paper's C,
+    whatever C this run was given) and the paper that chapter 3 probes, for ``dataset``: the
+    JPEG re-encoding (the shared CIFAR-10 only), the draw of the random weights, and C, fixed
+    rather than chosen; for ``miniimagenet10`` also the one it cannot probe, other images."""
     from rdsc.paper import PAPER_C
     causes = ["the shared CIFAR-10 is re-encoded as JPEG"] if dataset == "cifar10" else []
-    causes.append("the random weights are another draw than the authors'")
-    causes.append(f"C = {PAPER_C:g} was fixed, not chosen" if C == PAPER_C else
-                  f"this run's C = {C:g} is not the paper's {PAPER_C:g}")
+    causes += ["the random weights are another draw than the authors'",
+               f"C = {PAPER_C:g} was fixed, not chosen"]
     count = {2: "Two", 3: "Three"}[len(causes)]
-    return f"{count} causes come to mind: {', '.join(causes[:-1])}, and {causes[-1]}."
+    said = f"{count} causes come to mind: {', '.join(causes[:-1])}, and {causes[-1]}."
+    if dataset == "miniimagenet10":
+        said += (" (A larger one is not probed here: these are not the authors' ImageNet "
+                 "images.)")
+    return said
 
 
 def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
@@ -208,7 +212,9 @@ def feature_changes(change: dict, positions: int) -> str:
 def seed_spread(s: dict, k: int, images: str, n_test: int | None = None) -> str:
     """``s``: :func:`rdsc.intervals.spread` of top-1 over seeds; ``n_test``: the test images
     they were scored on (one image is ``100 / n_test`` points)."""
-    if s["std"] == 0:  # a zero-width interval would claim a certainty the images cannot give
+    # a zero-width interval would claim a certainty the images cannot give (equal values
+    # can have a std of 1e-14, so compare the ends)
+    if s["max"] == s["min"]:
         step = f" (one test image is {100 / n_test:.2f} points)" if n_test else ""
         return (f"Over {s['n']} seeds at k = {k:,} ({images}), top-1 is {s['mean']:.2f}% every "
                 f"time: the seeds tied{step}, so their spread is below what these test images "
@@ -237,7 +243,7 @@ def gap_against_draws(s: dict, reported: float, comparable: bool, setting: str =
                 f"k = {PAPER_FEATURES:,} on all images, so their spread is set neither against the "
                 f"paper's {reported:.2f}% nor against the gap to it: the spread of a weight "
                 "draw at the paper's scale is left to the `paper` profile.")
-    if s["std"] == 0:
+    if s["max"] == s["min"]:
         return (f"The seeds tied, so there is no interval to set the paper's {reported:.2f}% "
                 "against.")
     if within(reported, s):

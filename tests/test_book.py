@@ -335,4 +335,8 @@ def test_profile_note_names_the_parameters_that_changed_the_profile():
     assert book.profile_note("quick", table, {"n_features": None}) == book.PROFILE_NOTES["quick"]
     assert book.profile_note("quick", table, {"n_features": 2000}) == book.PROFILE_NOTES["quick"]
     assert book.profile_note("quick", table, {"n_features": 100_000, "seed": None}).endswith(
-        "Parameters of this run that differ from the profile's: n_features = 100000.")
+        "Parameters given to this run that change the profile's settings: "
+        "n_features = 100000.")
+    # one the table lacks (chapter 7 sets trained_arch after the table) is named too
+    assert book.profile_note("quick", table, {"trained_arch": "vgg16"}).endswith(
+        "settings: trained_arch = 'vgg16'.")

@@ -103,7 +103,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("03_classification", {"dataset": "corel"}, "dataset must be one of ['cifar10', 'cifar100'"),
     # probe S: echoed in the settings line, then ignored (no deep net trains below paper)
     ("04_baselines", {"profile": "quick", "trained_epochs": 7},
-     "trained_epochs = 7 would have no effect: the quick profile trains no deep network"),
+     "trained_epochs = 7 would have no effect: the quick profile trains no deep network "
+     "end to end (its trained_archs is empty)"),
     ("06_retrieval", {"deep_epochs": 5},
      "deep_epochs = 5 would have no effect: the smoke profile trains no deep network"),
 ])

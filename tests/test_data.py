@@ -579,6 +579,8 @@ def test_subset_larger_than_the_images_warns_and_takes_them_all():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # exactly all of them is not over-asking
         assert data.subset(labels, 7).tolist() == list(range(7))
+        # a caller that means "at most n" says so
+        assert data.subset(labels, 9, up_to=True).tolist() == list(range(7))
 
 
 def test_check_complete_checks_both_counts_and_a_larger_copy_too():
