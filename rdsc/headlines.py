@@ -21,6 +21,7 @@ the same in both.
 from __future__ import annotations
 
 from rdsc import book, record, strict_json
+from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
 
 
@@ -228,23 +229,19 @@ CLAIMS = {"classification": ("03_classification", classification),
 
 #: the paper's settings a claim's verdict depends on: (results key, symbol, the paper's value)
 #: (chapter 5's C is its own hard-margin penalty, not the paper's classifier's: not named)
-PAPER_SETTINGS = {"classification": [("C", "C", "PAPER_C")],
-                  "baselines": [("C", "C", "PAPER_C")],
-                  "background": [("C", "C", "PAPER_C")],
-                  "attack": [("epsilon", "ε", "PAPER_EPSILON")]}
+PAPER_SETTINGS = {"classification": [("C", "C", PAPER_C)],
+                  "baselines": [("C", "C", PAPER_C)],
+                  "background": [("C", "C", PAPER_C)],
+                  "attack": [("epsilon", "ε", PAPER_EPSILON)]}
 
 
 def not_the_papers(res: dict, claim: str) -> list[str]:
     """The settings of a results file of ``claim`` that are not the paper's, as a headline
     names them (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or
     step must not read as the paper's."""
-    from rdsc import paper
-    said = []
-    for key, symbol, name in PAPER_SETTINGS.get(claim, []):
-        value = getattr(paper, name)
-        if res.get(key) is not None and res[key] != value:
-            said.append(paper.setting_words(symbol, res[key], value))
-    return said
+    return [setting_words(symbol, res[key], value)
+            for key, symbol, value in PAPER_SETTINGS.get(claim, [])
+            if res.get(key) is not None and res[key] != value]
 
 
 def combine(lines: list[str]) -> str:

@@ -34,7 +34,7 @@ def per_dataset(texts: dict, template: str) -> str:
     ``template`` filled with ``{name}`` and ``{text}``: e.g. ``"On {name} the ratio is
     {text}."`` gives ``"On CIFAR-10 the ratio is ... On `miniimagenet10` the ratio is
     ..."``, for whichever datasets the run was given."""
-    return " ".join(template.format(name=DATASET_WORDS.get(d, f"`{d}`"), text=t)
+    return " ".join(template.format(name=dataset_words([d]), text=t)
                     for d, t in texts.items())
 
 
