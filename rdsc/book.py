@@ -177,11 +177,13 @@ UNSEEDED = object()
 
 
 def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
-          **overrides) -> Chapter:
+          noted: dict | None = None, **overrides) -> Chapter:
     """A chapter's set-up: its settings, device, figure theme and seeds.
 
     ``table``: ``{profile: settings}``; ``overrides``: the chapter's parameters (``None``
-    keeps the profile's value, see :func:`settings`). ``device``: None for CUDA when
+    keeps the profile's value, see :func:`settings`). ``noted``: parameters the chapter
+    applies itself (``n_features`` over a per-dataset table), named by the profile note
+    like the overrides but kept out of the settings. ``device``: None for CUDA when
     present, else the CPU. ``seed``: the chapter's seed, a whole number >= 0 (checked here,
     before any data is read: ``-p seed None`` once failed only after decoding a dataset);
     it seeds torch's global generator (numpy's is never used here: rdsc draws from
@@ -206,7 +208,7 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
     # what the reader should make of this page's numbers: the chapters' admonition, the intro
-    note = profile_note(profile, table, overrides)
+    note = profile_note(profile, table, {**overrides, **(noted or {})})
     glue("profile_note", note.replace(profile, f"**{profile}**", 1))
     glue_text("profile_note_text", note)
     return Chapter(profile, cfg, device, seed)

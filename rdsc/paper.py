@@ -20,6 +20,18 @@ COMPARED_WITH = {
     "mnist": ("mnist", "same dataset; one input channel, K = 5, L = 1 as the authors"),
 }
 
+#: the paper against an unsupervised feature-learning method (it does not say which), per
+#: dataset of this book; a dataset it did not compare on is absent
+UNSUPERVISED_CLAIM = {"cifar10": "comparable", "cifar100": "better", "stl10": "better"}
+
+
+def unsupervised_claim_words(datasets) -> str:
+    """What the paper says of rdsc against unsupervised features on ``datasets``:
+    ``"comparable on cifar10; no comparison on miniimagenet10"``."""
+    return "; ".join(f"{UNSUPERVISED_CLAIM[d]} on {d}" if d in UNSUPERVISED_CLAIM
+                     else f"no comparison on {d}" for d in datasets)
+
+
 PAPER_FEATURES = 100_000
 PAPER_C = 0.005
 PAPER_SEED = 2018

@@ -329,6 +329,14 @@ def test_setting_words_say_the_papers_only_when_it_is():
         "ε = 0.03, not the paper's 0.0625")
 
 
+def test_unsupervised_claim_is_said_per_dataset_run():
+    # review V: chapter 4 run on miniimagenet10 read "the paper: comparable on CIFAR-10"
+    from rdsc import paper
+    assert paper.unsupervised_claim_words(["cifar10"]) == "comparable on cifar10"
+    assert paper.unsupervised_claim_words(["stl10", "miniimagenet10"]) == (
+        "better on stl10; no comparison on miniimagenet10")
+
+
 def test_profile_note_names_the_parameters_that_changed_the_profile():
     # review U: quick with -p n_features 100000 still read "fewer features than the paper"
     table = {"quick": dict(n_features=2000, n_images=512)}
@@ -340,3 +348,16 @@ def test_profile_note_names_the_parameters_that_changed_the_profile():
     # one the table lacks (chapter 7 sets trained_arch after the table) is named too
     assert book.profile_note("quick", table, {"trained_arch": "vgg16"}).endswith(
         "settings: trained_arch = 'vgg16'.")
+
+
+def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeypatch):
+    # review U: chapters 4 and 8 apply n_features to a per-dataset table themselves, so
+    # book.start never saw it and a rerun at k = 100,000 still read as the quick profile
+    notes = {}
+    monkeypatch.setattr(book, "glue_text", lambda name, text: notes.update({name: text}))
+    table = {"quick": {"k": {"cifar10": 800}}}
+    chapter = book.start("quick", table, device="cpu", noted=dict(n_features=100_000))
+    assert chapter.cfg == {"k": {"cifar10": 800}}
+    assert notes["profile_note_text"].endswith("settings: n_features = 100000.")
+    book.start("quick", table, device="cpu", noted=dict(n_features=None))
+    assert notes["profile_note_text"] == book.PROFILE_NOTES["quick"]
