@@ -728,3 +728,23 @@ def test_hue_degrees_edges():
         with pytest.raises(ValueError):
             bg.check_hue_degrees(bad)
     assert bg.check_hue_degrees(1) == 1 and bg.check_hue_degrees(359) == 359
+
+
+def test_mechanism_readings_follow_the_medians():
+    # chapter 8's mechanism sentences, moved out of a chapter cell: every branch
+    three = {"random network": 80.0, "random filters, centred": 75.0, "trained CNN": 61.0}
+    assert bg.agreement_reading(three).startswith("All three are well above one half")
+    assert bg.agreement_reading({**three, "trained CNN": 60.0}) == (
+        "Not all are well above one half (the lowest, trained CNN: 60%): how much the mean "
+        "colour decides the signs differs between these first layers.")
+    assert bg.agreement_reading({"a": 70.0, "b": 90.0}).startswith("All are well above")
+    assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74)
+    assert "less well than the trained CNN" in bg.blur_reading(0.60, 0.66)
+    assert "about equally" in bg.blur_reading(0.70, 0.74)
+    assert "about equally" in bg.blur_reading(0.74, 0.70)
+    assert bg.blur_fairness("miniimagenet10", {"miniimagenet10": 2}).startswith(
+        "Not a fair comparison on miniimagenet10: the CNN sees its images average-pooled by 2")
+    assert bg.blur_fairness("cifar10", {"miniimagenet10": 2}) == (
+        "The sentence reads cifar10 alone; the rows of miniimagenet10, which the CNN sees "
+        "average-pooled, do not compare the two fairly.")
+    assert bg.blur_fairness("cifar10", {}).endswith("the CNN sees every dataset here unpooled.")

@@ -99,9 +99,13 @@ from rdsc.background.classifiers import (  # noqa: F401
     trained_deepnet_predictions,
 )
 from rdsc.background.verdicts import (  # noqa: F401
+    BLUR_MARGIN,
     advantage_reading,
     advantage_rows,
     advantage_verdict,
+    agreement_reading,
+    blur_fairness,
+    blur_reading,
     clean_above_chance,
     cost_beyond_cnn,
     cost_difference_text,

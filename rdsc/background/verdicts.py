@@ -224,3 +224,57 @@ def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
         return ("supported: the outer ring helps retrieval, and the features react to its "
                 "colour")
     return "partly supported" if drop or partial else "not shown by this run"
+
+
+# The mechanism: descriptions of medians, without intervals
+
+#: how far apart two medians of correlations must be to be read as different
+BLUR_MARGIN = 0.05
+
+
+def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
+    """The sentence on how often the patch's mean colour decides a first-layer unit's sign,
+    from the median agreement (%) of each first layer (``{layer name: median}``)."""
+    lowest = min(medians, key=medians.get)
+    if medians[lowest] > well_above:
+        return ("All three are well above one half: natural patches are smooth, so the mean "
+                "colour decides most signs in each of these first layers, not only in the "
+                "random network's." if len(medians) == 3 else
+                "All are well above one half: natural patches are smooth, so the mean colour "
+                "decides most signs in each of these first layers.")
+    return (f"Not all are well above one half (the lowest, {lowest}: "
+            f"{medians[lowest]:.0f}%): how much the mean colour decides the signs differs "
+            "between these first layers.")
+
+
+def blur_reading(random_net: float, cnn: float, margin: float = BLUR_MARGIN) -> str:
+    """The sentence comparing the median correlation of features of an image and of its
+    blurred copy, random network (``random_net``) against the trained CNN's hidden layer
+    (``cnn``); medians less than ``margin`` apart read as "about equally"."""
+    if random_net > cnn + margin:
+        return ("The random features survive blurring better than the trained CNN's hidden "
+                f"units (medians more than {margin} apart, without an interval): they depend "
+                "more on colour and coarse layout.")
+    if random_net < cnn - margin:
+        return ("The random features survive blurring less well than the trained CNN's "
+                f"hidden units (medians more than {margin} apart, without an interval), so "
+                "by this measure they are not more bound to colour and coarse layout than "
+                "the CNN.")
+    return ("The random features and the trained CNN's hidden units survive blurring about "
+            f"equally (medians within {margin}, without an interval): this measure does not "
+            "tell them apart.")
+
+
+def blur_fairness(read: str, pooled_by: dict[str, int]) -> str:
+    """The caveat on the blur comparison: a blur of the random network's kernel size removes
+    less of what a CNN sees of images it gets average-pooled. ``read``: the dataset the
+    sentence reads; ``pooled_by``: ``{dataset: pooling factor}`` of the datasets the CNN
+    sees pooled (factor > 1)."""
+    if read in pooled_by:
+        return (f"Not a fair comparison on {read}: the CNN sees its images average-pooled "
+                f"by {pooled_by[read]}, so a blur of the random network's kernel size "
+                "removes less of what the CNN sees.")
+    if pooled_by:
+        return (f"The sentence reads {read} alone; the rows of {' and '.join(pooled_by)}, "
+                "which the CNN sees average-pooled, do not compare the two fairly.")
+    return f"The sentence reads {read} alone; the CNN sees every dataset here unpooled."
