@@ -5,19 +5,22 @@ README's Layout table and the book's introduction list the same modules, and a t
 the three lists complete). To read the code, start with :mod:`rdsc.network`, then
 :mod:`rdsc.features`, :mod:`rdsc.classify` and one chapter's module.
 
-Every chapter:
+Every chapter's support:
 
 - :mod:`rdsc.data`: datasets as uint8 tensors with the paper's preprocessing, cached.
 - :mod:`rdsc.book`: a chapter's profile, seed and results file, argument checks, glue.
 - :mod:`rdsc.paths`: where datasets, caches, trained models and results live.
 - :mod:`rdsc.paper`: the paper's numbers, quoted.
 - :mod:`rdsc.headlines`: one line per claim for the introduction's tables.
-- :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
-- :mod:`rdsc.chapters`: converting and running chapters with papermill.
-- :mod:`rdsc.prepare`: putting the datasets into the data root.
 - :mod:`rdsc.progress`: progress bars, only on a terminal.
 - :mod:`rdsc.rng`: functions that seed torch's global generator leave the caller's as it was.
 - :mod:`rdsc.strict_json`: results files that every JSON parser reads (NaN as ``"NaN"``).
+
+Building and running the book:
+
+- :mod:`rdsc.chapters`: converting and running chapters with papermill.
+- :mod:`rdsc.prepare`: putting the datasets into the data root.
+- :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
 
 By chapter:
 
@@ -35,11 +38,12 @@ By chapter:
    a whole dataset in one call (MNIST); :mod:`rdsc.findings`: the chapter's result sentences.
 4. :mod:`rdsc.baselines`: final layers, tables and verdicts; :mod:`rdsc.deepnets`: VGG16,
    ResNet18, DenseNet-40, random-weight and trained; :mod:`rdsc.unsupervised`: k-means
-   features; :mod:`rdsc.peers`: scattering and random convolutional features.
+   features; :mod:`rdsc.peers`: scattering and random convolutional features;
+   :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it too).
 5. :mod:`rdsc.separation`: class-separation ratio and SVM margins, with their controls;
    :mod:`rdsc.separation_words`: what they show, in the chapter's words and verdicts.
 6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting;
-   :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it).
+   :mod:`rdsc.retrieval_words`: what they show, in the chapter's words and verdicts.
 7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks;
    :mod:`rdsc.attack_words`: what they show, in the chapter's words and verdicts.
 8. :mod:`rdsc.background`: foreground/background composites and the mean-colour mechanism.

@@ -581,26 +581,6 @@ def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN)
             "comparable" if -margin < low and high < margin else "indistinguishable")
 
 
-def trained_verdict(verdict_of: dict[str, str], names) -> str:
-    """Where the random features stand against each trained network ``names``, from
-    :func:`compare`'s words (``verdict_of[name]``: the random features minus that network):
-    "comparable to A (...); not distinguishable from B (...); above C; below D"."""
-    names = list(names)
-    if not names:
-        return "not compared with any trained network (none ran)"
-    points = f"{100 * EQUIVALENCE_MARGIN:g} points"
-    groups = (("comparable", "comparable to", f" (interval within ±{points})"),
-              ("indistinguishable", "indistinguishable from",
-               f" (the interval holds 0 but is wider than ±{points})"),
-              ("higher", "above", ""), ("lower", "below", ""))
-    parts = []
-    for word, phrase, note in groups:
-        members = [n for n in names if verdict_of[n] == word]
-        if members:
-            parts.append(f"{phrase} {', '.join(members)}{note}")
-    return "; ".join(parts)
-
-
 def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarray],
                    control: str, n_boot: int = 2000, seed: int = 0) -> list[dict]:
     """Is each trained network ``names`` a reference worth comparing with?
@@ -623,43 +603,3 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
                      "low": 100 * c["low"], "high": 100 * c["high"],
                      "beats control": bool(c["low"] > 0)})
     return rows
-
-
-def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None) -> str:
-    """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
-    with random features comparable to trained networks' last hidden layer). A difference
-    the interval cannot tell from 0 but that could exceed the margin decides nothing.
-
-    ``beats_control`` (from :func:`reference_rows`): only the trained networks that
-    retrieve better than the pixel control count; with none, the claim is untested.
-    """
-    names = list(names)
-    if not names:
-        return "leaves the paper's claim untested (no trained network ran)"
-    if beats_control is not None:
-        weak = [n for n in names if not beats_control[n]]
-        names = [n for n in names if beats_control[n]]
-        if not names:
-            return ("leaves the paper's claim untested: none of the trained networks here "
-                    "retrieves better than the pixel control, so none stands for the trained "
-                    "networks the paper meant")
-        if weak:
-            return (claim_verdict(verdict_of, names)
-                    + f" (counting only the networks that beat the pixel control; not "
-                      f"{', '.join(weak)})")
-    words = [verdict_of[n] for n in names]
-    good = sum(w in ("comparable", "higher") for w in words)
-    below = words.count("lower")
-    if good == len(words):
-        return "supports the paper's claim for these networks"
-    if below == len(words):
-        return "does not support the paper's claim here"
-    if good and below:
-        return "supports the claim only for the networks the random features are not below"
-    if good:
-        return ("supports the claim for some networks; for the others the intervals are too "
-                "wide to tell")
-    if below:
-        return ("does not support the claim for some networks; for the others the intervals "
-                "are too wide to tell")
-    return "neither supports nor contradicts the claim: the intervals are too wide to tell"

@@ -270,51 +270,6 @@ def test_compare_and_table_rows():
     assert all(r["AP low"] <= r["AP"] <= r["AP high"] for r in rows)
 
 
-def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
-    names = ["a", "b", "c"]
-    words = {"a": "comparable", "b": "higher", "c": "lower"}
-    assert rt.trained_verdict(words, names) == (
-        "comparable to a (interval within ±5 points); above b; below c")
-    assert rt.claim_verdict(words, names).startswith("supports the claim only")
-    same = dict.fromkeys(names, "comparable")
-    assert rt.claim_verdict(same, names) == "supports the paper's claim for these networks"
-    below = dict.fromkeys(names, "lower")
-    assert rt.claim_verdict(below, names) == "does not support the paper's claim here"
-    # an interval around 0 but wider than the margin is no evidence of comparability
-    wide = dict.fromkeys(names, "indistinguishable")
-    assert rt.trained_verdict(wide, names) == (
-        "indistinguishable from a, b, c (the interval holds 0 but is wider than ±5 points)")
-    assert rt.claim_verdict(wide, names).startswith("neither supports nor contradicts")
-    assert rt.claim_verdict(dict(wide, a="comparable"), names).startswith(
-        "supports the claim for some networks")
-    assert rt.claim_verdict(dict(wide, a="lower"), names).startswith(
-        "does not support the claim for some")
-    assert "none ran" in rt.trained_verdict({}, [])
-
-
-def test_trained_networks_no_better_than_pixels_are_not_counted():
-    rng = np.random.default_rng(0)
-    pixels = rng.uniform(0.2, 0.4, 200)
-    scores = {"pixels": pixels, "good": pixels + 0.2 + rng.normal(0, 0.02, 200),
-              "weak": pixels + rng.normal(0, 0.05, 200)}
-    rows = rt.reference_rows(["good", "weak"], {"good": 0.8}, scores, "pixels", n_boot=300)
-    by = {r["trained network"]: r for r in rows}
-    assert by["good"]["beats control"] and not by["weak"]["beats control"]
-    assert by["good"]["low"] > 0 >= by["weak"]["low"]
-    assert by["good"]["held-out top-1 (%)"] == 80 and by["weak"]["held-out top-1 (%)"] is None
-    beats = {n: r["beats control"] for n, r in by.items()}
-    words = {"good": "lower", "weak": "comparable"}
-    # comparable to a network no better than pixels supports nothing
-    assert rt.claim_verdict(words, ["good", "weak"], beats).startswith(
-        "does not support the paper's claim here (counting only the networks that beat the "
-        "pixel control; not weak)")
-    assert rt.claim_verdict(words, ["weak"], {"weak": False}).startswith(
-        "leaves the paper's claim untested: none of the trained networks")
-    assert rt.claim_verdict(words, ["good"], {"good": True}) == (
-        "does not support the paper's claim here")
-    assert "untested" in rt.claim_verdict({}, [])
-
-
 def test_representations_take_8_bit_pixels_of_any_integer_type_and_refuse_0_to_255_floats():
     x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     reference = rt.resize_images(x, 16)

@@ -1,0 +1,144 @@
+"""Chapter 6's sentences and verdict words, read off :mod:`rdsc.retrieval`'s comparisons.
+
+:mod:`rdsc.retrieval` ranks, scores and compares representations (each paired comparison
+gets a word from :func:`rdsc.retrieval.difference_word`: higher, lower, comparable or
+indistinguishable); this module says what those words show: the random features against
+the trained networks (:func:`trained_verdict`) and the paper's claim
+(:func:`claim_verdict`), against the colour histogram and the authors' perceptron
+(:func:`control_phrase`, :func:`perceptron_phrase`), what another equivalence margin would
+change (:func:`margin_robustness`), trained networks that failed (:func:`failures_note`),
+and the data's quirks (:func:`frame_sentences`, :func:`twins_sentence`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
+
+
+def trained_verdict(verdict_of: dict[str, str], names) -> str:
+    """Where the random features stand against each trained network ``names``, from
+    :func:`rdsc.retrieval.compare`'s words (``verdict_of[name]``: the random features minus
+    that network): "comparable to A (...); indistinguishable from B (...); above C; below D"."""
+    names = list(names)
+    if not names:
+        return "not compared with any trained network (none ran)"
+    points = f"{100 * EQUIVALENCE_MARGIN:g} points"
+    groups = (("comparable", "comparable to", f" (interval within ±{points})"),
+              ("indistinguishable", "indistinguishable from",
+               f" (the interval holds 0 but is wider than ±{points})"),
+              ("higher", "above", ""), ("lower", "below", ""))
+    parts = []
+    for word, phrase, note in groups:
+        members = [n for n in names if verdict_of[n] == word]
+        if members:
+            parts.append(f"{phrase} {', '.join(members)}{note}")
+    return "; ".join(parts)
+
+
+def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None) -> str:
+    """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
+    with random features comparable to trained networks' last hidden layer). A difference
+    the interval cannot tell from 0 but that could exceed the margin decides nothing.
+
+    ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
+    retrieve better than the pixel control count; with none, the claim is untested.
+    """
+    names = list(names)
+    if not names:
+        return "leaves the paper's claim untested (no trained network ran)"
+    if beats_control is not None:
+        weak = [n for n in names if not beats_control[n]]
+        names = [n for n in names if beats_control[n]]
+        if not names:
+            return ("leaves the paper's claim untested: none of the trained networks here "
+                    "retrieves better than the pixel control, so none stands for the trained "
+                    "networks the paper meant")
+        if weak:
+            return (claim_verdict(verdict_of, names)
+                    + f" (counting only the networks that beat the pixel control; not "
+                      f"{', '.join(weak)})")
+    words = [verdict_of[n] for n in names]
+    good = sum(w in ("comparable", "higher") for w in words)
+    below = words.count("lower")
+    if good == len(words):
+        return "supports the paper's claim for these networks"
+    if below == len(words):
+        return "does not support the paper's claim here"
+    if good and below:
+        return "supports the claim only for the networks the random features are not below"
+    if good:
+        return ("supports the claim for some networks; for the others the intervals are too "
+                "wide to tell")
+    if below:
+        return ("does not support the claim for some networks; for the others the intervals "
+                "are too wide to tell")
+    return "neither supports nor contradicts the claim: the intervals are too wide to tell"
+
+
+def control_phrase(word: str) -> str:
+    """The random features' place against a control representation (the colour histogram),
+    from :func:`rdsc.retrieval.compare`'s word on "random features minus the control"."""
+    return {"higher": "above", "lower": "below", "comparable": "comparable to",
+            "indistinguishable": "indistinguishable from"}[word]
+
+
+def perceptron_phrase(word: str, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """What the authors' perceptron, trained on top of the random features, does to their
+    mAP. ``word``: :func:`rdsc.retrieval.compare`'s word on "random features minus the
+    perceptron's", so *higher* means the perceptron lowers the mAP."""
+    return {"higher": "lowers the mAP", "lower": "raises the mAP",
+            "comparable": f"changes the mAP by less than {100 * margin:g} points",
+            "indistinguishable": "does not measurably change the mAP"}[word]
+
+
+def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], names,
+                      margins=(0.025, 0.10)) -> str:
+    """Which of the trained networks ``names`` another equivalence margin would give another
+    word. ``intervals[name]``: the (low, high) interval of the difference (score units);
+    ``verdict_of[name]``: its word at the chapter's margin."""
+    names = list(names)
+    parts = []
+    for margin in margins:
+        changed = [n for n in names if verdict_of[n] != difference_word(*intervals[n], margin)]
+        parts.append(f"at ±{100 * margin:g} points, {', '.join(changed) or 'no trained network'}"
+                     " would get another word")
+    return "; ".join(parts)
+
+
+def failures_note(failed: dict[str, str]) -> str:
+    """A sentence naming the trained networks that could not be built (``{name: error}``),
+    and so are in no comparison; empty when none failed."""
+    if not failed:
+        return ""
+    listed = "; ".join(f"{name} ({error})" for name, error in failed.items())
+    return (f"Not compared, because building them failed: {listed}. The verdicts above "
+            "count only the networks that ran.")
+
+
+def frame_sentences(queries_share: float, database_share: float) -> tuple[str, str]:
+    """The sentence on the red frame of the Corel query images, and the short note for the
+    list of differences from the authors. ``*_share``: the share of red pixels in the two
+    outer rows of the queries and of the database images; the queries count as framed
+    when most of those pixels are red and few of the database's are."""
+    framed = queries_share > 0.5 and database_share < 0.1
+    share = (f"{queries_share:.0%} of the pixels in their two outer rows are red, "
+             f"against {database_share:.0%} in the database")
+    if framed:
+        return (f"the query images differ from the database in one visible way: a red frame "
+                f"({share})", "red frame included, which colour-sensitive representations see")
+    return f"in this run no red frame sets the query images apart ({share})", "as provided"
+
+
+def twins_sentence(groups: list, labels) -> str:
+    """The sentence on byte-identical database images. ``groups``: lists of indices of
+    identical images (:func:`rdsc.retrieval.duplicate_images`); ``labels``: the database's
+    categories, length ``N``."""
+    if not groups:
+        return "No two database images of this run are identical."
+    labels = np.asarray(labels)
+    crossed = sum(len(set(labels[list(g)].tolist())) > 1 for g in groups)
+    groups_word = "1 group" if len(groups) == 1 else f"{len(groups)} groups"
+    return (f"Comparing pixels finds identical database images: {groups_word}, {crossed} "
+            "spanning two categories. In leave-one-out each copy finds the other first, at "
+            "distance 0; they are kept, as the authors' database holds them.")

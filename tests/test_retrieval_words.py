@@ -1,0 +1,101 @@
+"""Chapter 6's sentences (rdsc.retrieval_words): every branch, on constructed words."""
+import numpy as np
+import pytest
+
+from rdsc import retrieval as rt
+from rdsc import retrieval_words as words
+
+
+def test_control_and_perceptron_phrases_read_the_difference_the_right_way_round():
+    # the comparisons are "random features minus the other": higher means the random
+    # features retrieve better, so the perceptron trained on them lowered the mAP
+    assert words.control_phrase("higher") == "above"
+    assert words.control_phrase("indistinguishable") == "indistinguishable from"
+    assert words.perceptron_phrase("higher") == "lowers the mAP"
+    assert words.perceptron_phrase("lower") == "raises the mAP"
+    assert words.perceptron_phrase("comparable") == "changes the mAP by less than 5 points"
+    with pytest.raises(KeyError):
+        words.perceptron_phrase("better")
+
+
+def test_margin_robustness_names_the_networks_another_margin_would_reword():
+    verdict_of = {"a": "comparable", "b": "indistinguishable", "c": "higher"}
+    intervals = {"a": (-0.03, 0.04), "b": (-0.06, 0.02), "c": (0.01, 0.2)}
+    assert words.margin_robustness(verdict_of, intervals, ["a", "b", "c"]) == (
+        "at ±2.5 points, a would get another word; "
+        "at ±10 points, b would get another word")
+    assert words.margin_robustness({}, {}, []) == (
+        "at ±2.5 points, no trained network would get another word; "
+        "at ±10 points, no trained network would get another word")
+
+
+def test_failures_note_names_each_failed_network_or_says_nothing():
+    assert words.failures_note({}) == ""
+    assert words.failures_note({"vgg16 trained on CIFAR-10": "OutOfMemoryError: x"}) == (
+        "Not compared, because building them failed: vgg16 trained on CIFAR-10 "
+        "(OutOfMemoryError: x). The verdicts above count only the networks that ran.")
+
+
+def test_frame_sentences_need_framed_queries_and_an_unframed_database():
+    framed, note = words.frame_sentences(0.9, 0.02)
+    assert framed.startswith("the query images differ from the database in one visible way")
+    assert "90% of the pixels" in framed and "against 2% in the database" in framed
+    assert note.startswith("red frame included")
+    for queries, database in ((0.4, 0.02), (0.9, 0.2)):
+        sentence, note = words.frame_sentences(queries, database)
+        assert sentence.startswith("in this run no red frame") and note == "as provided"
+
+
+def test_twins_sentence_counts_groups_and_those_across_categories():
+    labels = np.array([0, 0, 1, 1, 2])
+    assert words.twins_sentence([], labels) == (
+        "No two database images of this run are identical.")
+    assert words.twins_sentence([[0, 1]], labels).startswith(
+        "Comparing pixels finds identical database images: 1 group, 0 spanning")
+    assert words.twins_sentence([[0, 1], [1, 2], [3, 4]], labels).startswith(
+        "Comparing pixels finds identical database images: 3 groups, 2 spanning")
+
+
+def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
+    names = ["a", "b", "c"]
+    said = {"a": "comparable", "b": "higher", "c": "lower"}
+    assert words.trained_verdict(said, names) == (
+        "comparable to a (interval within ±5 points); above b; below c")
+    assert words.claim_verdict(said, names).startswith("supports the claim only")
+    same = dict.fromkeys(names, "comparable")
+    assert words.claim_verdict(same, names) == "supports the paper's claim for these networks"
+    below = dict.fromkeys(names, "lower")
+    assert words.claim_verdict(below, names) == "does not support the paper's claim here"
+    # an interval around 0 but wider than the margin is no evidence of comparability
+    wide = dict.fromkeys(names, "indistinguishable")
+    assert words.trained_verdict(wide, names) == (
+        "indistinguishable from a, b, c (the interval holds 0 but is wider than ±5 points)")
+    assert words.claim_verdict(wide, names).startswith("neither supports nor contradicts")
+    assert words.claim_verdict(dict(wide, a="comparable"), names).startswith(
+        "supports the claim for some networks")
+    assert words.claim_verdict(dict(wide, a="lower"), names).startswith(
+        "does not support the claim for some")
+    assert "none ran" in words.trained_verdict({}, [])
+
+
+def test_trained_networks_no_better_than_pixels_are_not_counted():
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(0.2, 0.4, 200)
+    scores = {"pixels": pixels, "good": pixels + 0.2 + rng.normal(0, 0.02, 200),
+              "weak": pixels + rng.normal(0, 0.05, 200)}
+    rows = rt.reference_rows(["good", "weak"], {"good": 0.8}, scores, "pixels", n_boot=300)
+    by = {r["trained network"]: r for r in rows}
+    assert by["good"]["beats control"] and not by["weak"]["beats control"]
+    assert by["good"]["low"] > 0 >= by["weak"]["low"]
+    assert by["good"]["held-out top-1 (%)"] == 80 and by["weak"]["held-out top-1 (%)"] is None
+    beats = {n: r["beats control"] for n, r in by.items()}
+    said = {"good": "lower", "weak": "comparable"}
+    # comparable to a network no better than pixels supports nothing
+    assert words.claim_verdict(said, ["good", "weak"], beats).startswith(
+        "does not support the paper's claim here (counting only the networks that beat the "
+        "pixel control; not weak)")
+    assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
+        "leaves the paper's claim untested: none of the trained networks")
+    assert words.claim_verdict(said, ["good"], {"good": True}) == (
+        "does not support the paper's claim here")
+    assert "untested" in words.claim_verdict({}, [])
