@@ -116,14 +116,14 @@ def failures_note(failed: dict[str, str]) -> str:
             "count only the networks that ran.")
 
 
-def frame_sentences(queries_share: float, database_share: float) -> tuple[str, str]:
+def frame_sentences(queries: float, database: float) -> tuple[str, str]:
     """The sentence on the red frame of the Corel query images, and the short note for the
-    list of differences from the authors. ``*_share``: the share of red pixels in the two
-    outer rows of the queries and of the database images; the queries count as framed
-    when most of those pixels are red and few of the database's are."""
-    framed = queries_share > 0.5 and database_share < 0.1
-    share = (f"{queries_share:.0%} of the pixels in their two outer rows are red, "
-             f"against {database_share:.0%} in the database")
+    list of differences from the authors. ``queries``, ``database``: the share of red
+    pixels in the two outer rows of the query images and of the database images; the
+    queries count as framed when most of those pixels are red and few of the database's."""
+    framed = queries > 0.5 and database < 0.1
+    share = (f"{queries:.0%} of the pixels in their two outer rows are red, "
+             f"against {database:.0%} in the database")
     if framed:
         return (f"the query images differ from the database in one visible way: a red frame "
                 f"({share})", "red frame included, which colour-sensitive representations see")
