@@ -143,6 +143,21 @@ class DatasetSpec:
     sizes: dict | None = None
 
 
+#: readable names of the classes whose folders are WordNet ids (miniimagenet10's), for
+#: figures and sentences; the folders keep their ids
+CLASS_WORDS = {"n01532829": "house finch", "n01910747": "jellyfish",
+               "n02110341": "dalmatian", "n02129165": "lion",
+               "n02687172": "aircraft carrier", "n03272010": "electric guitar",
+               "n03417042": "garbage truck", "n04515003": "upright piano",
+               "n07747607": "orange", "n09256479": "coral reef"}
+
+
+def class_words(classes) -> list[str]:
+    """The classes' readable names: a WordNet id (``n01532829``) as its words
+    (:data:`CLASS_WORDS`), any other name as it is."""
+    return [CLASS_WORDS.get(name, name) for name in classes]
+
+
 DATASETS: dict[str, DatasetSpec] = {
     "cifar10": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="cifar-10-batches-py", downloadable=True,

@@ -596,3 +596,10 @@ def test_subset_draws_within_classes_by_its_seed():
     assert not torch.equal(a, b)
     first_of_each = torch.cat([torch.arange(c * 50, c * 50 + 10) for c in range(10)])
     assert not torch.equal(a, first_of_each)
+
+
+def test_class_words_name_wordnet_ids_and_keep_other_names():
+    from rdsc import data
+    assert data.class_words(["n01532829", "cat", "n09256479"]) == [
+        "house finch", "cat", "coral reef"]
+    assert len(set(data.CLASS_WORDS.values())) == 10   # miniimagenet10's classes
