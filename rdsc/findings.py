@@ -14,7 +14,7 @@ import numpy as np
 
 from rdsc.book import plural
 from rdsc.intervals import within
-from rdsc.paper import PAPER_FEATURES
+from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
 def _pts(x: float) -> str:
@@ -122,6 +122,15 @@ def pairing(found: dict, pools: dict) -> str:
             else ", but some JPEG images are matched twice: the pairing is not one to one."
         )
     )
+
+
+def no_pairing(dataset: str) -> str:
+    """The sentence for a run that measured no JPEG effect: another dataset, or CIFAR-10
+    without the lossless subset in the data root (then, in bold, what to do)."""
+    if dataset != "cifar10":
+        return "This run measured no JPEG effect: the section is about CIFAR-10."
+    return ("**This run measured no JPEG effect: the lossless subset is not in the data "
+            "root**; extract shared/data/cifar10-lossless-subset.tar there.")
 
 
 def gap_to_paper(recorded_top1: float | None, reported: float, record_label: str) -> str:
@@ -259,6 +268,45 @@ def gap_against_draws(s: dict, reported: float, comparable: bool, setting: str =
     )
 
 
+def variant_note(dataset: str, paper_key: str, variant: str, reported: dict,
+                 per_class_train: int) -> str:
+    """How this run's ``dataset`` differs from the paper's row ``paper_key`` (``variant``:
+    :data:`rdsc.paper.COMPARED_WITH`'s words; ``reported``: the row of
+    :data:`rdsc.paper.REPORTED_ACCURACY`), and whether the paper gives a top-2 number."""
+    if dataset == "miniimagenet10":
+        note = ("For `miniimagenet10` the comparison is only indicative: not the authors' "
+                "subset but 10 other mini-ImageNet classes, smaller images (84x84, upsampled "
+                "to 128 then cropped to 112, where the authors used full-resolution "
+                f"ILSVRC-2012 images) and {per_class_train:,} training images per class.")
+    else:
+        note = f"This run's `{dataset}` is compared with the paper's {paper_key}: {variant}."
+    if not reported["top2"]:
+        in_words = reported["top2_text"]
+        note += (f' The paper gives its top-2 on {paper_key} only in words, "{in_words}".'
+                 if in_words else f" The paper gives no top-2 on {paper_key}.")
+    return note
+
+
+def seeds_at_paper_scale(dataset: str, k: int, used: tuple[int, int],
+                         whole: tuple[int, int]) -> bool:
+    """Whether the seeds ran where the paper's number can be set against their spread: on one
+    of the paper's own datasets (:data:`rdsc.paper.SAME_IMAGES`), at its k, on every image
+    (``used``, ``whole``: the (training, test) image counts of the seeds and of the dataset)."""
+    return (dataset in SAME_IMAGES and k == PAPER_FEATURES
+            and tuple(used) == tuple(whole))
+
+
+def seed_gap(s: dict, reported: float, dataset: str, paper_key: str, comparable: bool,
+             setting: str = "") -> str:
+    """The sentence on the paper's number against the seeds' spread: none on a dataset that
+    is not the paper's (``paper_key``: the row it is compared with), else
+    :func:`gap_against_draws` (``comparable``: :func:`seeds_at_paper_scale`)."""
+    if dataset not in SAME_IMAGES:
+        return (f"The paper's {paper_key} number is not set against these seeds, which ran "
+                f"on `{dataset}`.")
+    return gap_against_draws(s, reported, comparable, setting)
+
+
 def chosen_c(
     best: float, paper_c: float, rows, test_chosen: float, test_paper: float, fit_images: str,
     n_val: int | None = None,
@@ -269,6 +317,10 @@ def chosen_c(
     a difference of two accuracies on them (normal approximation) is no firm choice.
     """
     val = {r["C"]: r["validation top-1 (%)"] for r in rows}
+    # a best C at the end of the grid: a wider grid might choose another
+    edge = ("" if len(val) < 2 or min(val) < best < max(val) else
+            f" The chosen C = {best:g} is the {'smallest' if best == min(val) else 'largest'} "
+            "value of the grid, so a wider grid might choose another.")
     text = (
         f"On the validation split ({fit_images}), C = {best:g} gives the best validation top-1 "
         f"({val[best]:.2f}%)"
@@ -285,13 +337,13 @@ def chosen_c(
         return text + (
             f": the validation split picks the paper's C itself, so the test accuracy is "
             f"the paper's C's, {test_paper:.2f}%."
-        )
+        ) + edge
     diff = test_chosen - test_paper
     return text + (
         f". Fitted on all of these training images with C = {best:g} and tested once, "
         f"the SVM reaches {test_chosen:.2f}% top-1 against {test_paper:.2f}% with the "
         f"paper's C ({_pts(diff)})."
-    )
+    ) + edge
 
 
 def mlp_against_svm(

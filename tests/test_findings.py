@@ -67,6 +67,18 @@ def test_seed_sentences_follow_the_spread():
     other = findings.gap_against_draws(s, 76.36, False, "k = 4,000 on 2,000 images")
     assert other.startswith("These seeds ran at k = 4,000 on 2,000 images, not at the paper's")
     assert "set neither against" in other and "interval" not in other
+    # the paper's number is set against the seeds only on its own images, at its scale
+    whole = (50_000, 10_000)
+    assert findings.seeds_at_paper_scale("cifar10", 100_000, whole, whole)
+    assert not findings.seeds_at_paper_scale("cifar10", 4_000, whole, whole)
+    assert not findings.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole)
+    assert not findings.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole)
+    assert findings.seed_gap(s, 78.8, "miniimagenet10", "imagenet10", False) == (
+        "The paper's imagenet10 number is not set against these seeds, which ran on "
+        "`miniimagenet10`.")
+    assert "outside this interval" in findings.seed_gap(s, 76.36, "cifar10", "cifar10", True)
+    assert findings.seed_gap(s, 76.36, "cifar10", "cifar10", False, "k = 4,000").startswith(
+        "These seeds ran at k = 4,000, not at the paper's")
 
 
 def test_c_mlp_mnist_and_gap_sentences():
@@ -78,6 +90,15 @@ def test_c_mlp_mnist_and_gap_sentences():
     assert "no firm choice" in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=100)
     assert "no firm choice" not in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
                                                      n_val=1_000_000)
+    # a choice at the end of the grid says a wider grid might choose another
+    assert text.endswith("The chosen C = 0.002 is the smallest value of the grid, so a wider "
+                         "grid might choose another.")
+    assert "largest value" in findings.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    inner = rows + [{"C": 0.001, "validation top-1 (%)": 60.0}]
+    assert "value of the grid" not in findings.chosen_c(0.002, 0.005, inner, 75.5, 75.0, "x")
+    assert "value of the grid" not in findings.chosen_c(0.002, 0.005, rows[:1], 75.5, 75.0, "x")
+    assert findings.no_pairing("stl10").endswith("the section is about CIFAR-10.")
+    assert findings.no_pairing("cifar10").startswith("**This run measured no JPEG effect")
     text = findings.mlp_against_svm(
         {1: 0.77, 5: 0.98},
         {1: 0.75, 5: 0.97},
@@ -209,3 +230,18 @@ def test_gap_causes_follow_the_dataset():
         "and C = 0.005 was fixed, not chosen.")
     assert findings.gap_causes("miniimagenet10").endswith(
         "(A larger one is not probed here: these are not the authors' ImageNet images.)")
+
+
+def test_variant_note_says_how_the_dataset_differs_and_what_top2_the_paper_gives():
+    from rdsc import paper
+    rep = paper.REPORTED_ACCURACY
+    note = findings.variant_note("cifar10", "cifar10", "re-encoded as JPEG", rep["cifar10"], 5000)
+    assert note == ("This run's `cifar10` is compared with the paper's cifar10: re-encoded as "
+                    'JPEG. The paper gives its top-2 on cifar10 only in words, "near 90%".')
+    assert findings.variant_note("cifar100", "cifar100", "same dataset", rep["cifar100"],
+                                 500).endswith("The paper gives no top-2 on cifar100.")
+    assert findings.variant_note("stl10", "stl10", "same", rep["stl10"], 500) == (
+        "This run's `stl10` is compared with the paper's stl10: same.")
+    mini = findings.variant_note("miniimagenet10", "imagenet10", "other", rep["imagenet10"], 600)
+    assert mini.startswith("For `miniimagenet10` the comparison is only indicative")
+    assert "600 training images per class" in mini
