@@ -162,3 +162,16 @@ def memory_reading(peak_bytes, output_bytes) -> str:
         return "so beyond the output the engine's working memory did not grow with k"
     return "so here the working memory grew with k beyond the output"
 
+
+
+def device_agreement(device_name: str | None, n_images: int, engine_share: float | None = None,
+                     layered_share: float | None = None) -> str:
+    """The sentence on features computed on a GPU against the CPU engine's. ``device_name``:
+    the GPU's, or None for a run on the CPU (then no comparison is made); ``*_share``: the
+    share of features that differ, for the engine and for PyTorch's layer-by-layer network."""
+    if device_name is None:
+        return "This run is on the CPU, so it makes no GPU comparison."
+    return (f"This run is on a GPU ({device_name}). On the first {n_images} images the "
+            f"engine's GPU features differ from its CPU features in {engine_share:.2e} of the "
+            "features, and PyTorch's layer-by-layer network on the GPU (cuDNN convolutions) "
+            f"differs from the CPU engine in {layered_share:.2e}.")

@@ -261,6 +261,32 @@ def label(record: dict | None) -> str:
             f"min{state}")
 
 
+#: the fused engine's check on the lent GPU (records/run_on_gpu.sh copies its log here)
+GPU_CHECK = Path("records") / "gpu-checks" / "fused_speed.log"
+
+
+def gpu_check(root: Path | None = None) -> dict | None:
+    """The committed GPU check of the fused engine: the last JSON line of :data:`GPU_CHECK`
+    (written by ``benchmarks/fused_speed.py``), or None when there is none."""
+    path = (root or book_root() or Path.cwd()) / GPU_CHECK
+    if not path.is_file():
+        return None
+    lines = [ln for ln in path.read_text().splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
+def gpu_check_sentence(check: dict | None) -> str:
+    """What the committed GPU check found of the fused engine's features against the CPU
+    engine's; empty when there is no check."""
+    if check is None:
+        return ""
+    return (f"The committed GPU check `{GPU_CHECK.as_posix()}` (on an {check['device']}, "
+            f"{check['check_images']} CIFAR-10 images, k = {check['k']:,}) found the fused "
+            f"GPU engine's features differing from the CPU engine's in "
+            f"{check['differ_vs_cpu']:.2e} of the features, and in "
+            f"{check['differ_vs_cpu_outside_ties']} outside near-ties.")
+
+
 # --- carrying an image folder to a machine that has none of the data ------------------------
 # A tar of CIFAR-10's 60,000 small JPEGs is 92 MB, mostly per-file padding; the same bytes
 # packed end to end are 57 MB, within what the lent GPU machine accepts.

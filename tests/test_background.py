@@ -748,3 +748,10 @@ def test_mechanism_readings_follow_the_medians():
         "The sentence reads cifar10 alone; the rows of miniimagenet10, which the CNN sees "
         "average-pooled, do not compare the two fairly.")
     assert bg.blur_fairness("cifar10", {}).endswith("the CNN sees every dataset here unpooled.")
+
+
+def test_capture_text_says_undefined_when_no_prediction_changed():
+    assert bg.capture_text((0.312, 0.25, 0.381)) == "31% (interval 25-38%)"
+    assert bg.capture_text((0.312, 0.25, 0.381), interval=False) == "31%"
+    nan = float("nan")
+    assert bg.capture_text((nan, nan, nan)) == "undefined (no prediction changed)"

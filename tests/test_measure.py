@@ -83,3 +83,11 @@ def test_memory_reading_threshold_is_pinned():
         memory_reading([400 * mb, 500 * mb], [10 * mb])  # lengths differ
     with pytest.raises(ValueError):
         memory_reading([400 * mb, float("nan")], [10 * mb, 20 * mb])
+
+
+def test_device_agreement_makes_no_gpu_claim_on_the_cpu():
+    from rdsc.measure import device_agreement
+    assert device_agreement(None, 64) == "This run is on the CPU, so it makes no GPU comparison."
+    said = device_agreement("NVIDIA H200", 64, 1.5e-5, 0.0)
+    assert said.startswith("This run is on a GPU (NVIDIA H200). On the first 64 images")
+    assert "in 1.50e-05 of the features" in said and "CPU engine in 0.00e+00." in said

@@ -238,3 +238,23 @@ def test_load_refuses_fields_of_the_wrong_kind_or_empty(tmp_path):
         (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
         with pytest.raises(ValueError):
             record.load("03_x", root=tmp_path)
+
+
+def test_the_gpu_check_is_the_logs_last_json_line_and_reads_as_one_sentence(tmp_path):
+    assert record.gpu_check(tmp_path) is None and record.gpu_check_sentence(None) == ""
+    log = tmp_path / record.GPU_CHECK
+    log.parent.mkdir(parents=True)
+    log.write_text("warm-up 9.7 s\n" + json.dumps({"device": "old"}) + "\n"
+                   "on 8 images vs the CPU engine: 6.25e-06 differ\n"
+                   + json.dumps({"device": "NVIDIA H200", "check_images": 8, "k": 100_000,
+                                 "differ_vs_cpu": 6.25e-06, "differ_vs_cpu_outside_ties": 0})
+                   + "\n")
+    check = record.gpu_check(tmp_path)
+    assert check["device"] == "NVIDIA H200"
+    assert record.gpu_check_sentence(check) == (
+        "The committed GPU check `records/gpu-checks/fused_speed.log` (on an NVIDIA H200, 8 "
+        "CIFAR-10 images, k = 100,000) found the fused GPU engine's features differing from "
+        "the CPU engine's in 6.25e-06 of the features, and in 0 outside near-ties.")
+    # the committed log (from the last lent GPU) is one this reader understands
+    committed = record.gpu_check(Path(__file__).resolve().parents[1])
+    assert record.gpu_check_sentence(committed).startswith("The committed GPU check")

@@ -106,6 +106,7 @@ from rdsc.background.verdicts import (  # noqa: F401
     agreement_reading,
     blur_fairness,
     blur_reading,
+    capture_text,
     clean_above_chance,
     cost_beyond_cnn,
     cost_difference_text,

@@ -12,6 +12,15 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> s
     return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
 
 
+def capture_text(capture: tuple, interval: bool = True) -> str:
+    """A donor-capture rate ``(estimate, low, high)`` (shares; NaN when no prediction
+    changed, so nothing could be captured) as ``31% (interval 25-38%)``."""
+    if np.isnan(capture[0]):
+        return "undefined (no prediction changed)"
+    return f"{100 * capture[0]:.0f}%" + (
+        f" (interval {100 * capture[1]:.0f}-{100 * capture[2]:.0f}%)" if interval else "")
+
+
 def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) -> str:
     """The chapter's sentence end on the random network's ring cost minus the trained
     CNN's (``difference``: ``(estimate, low, high)``, shares), with what limits it: a
