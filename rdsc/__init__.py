@@ -8,7 +8,8 @@ the three lists complete). To read the code, start with :mod:`rdsc.network`, the
 Every chapter's support:
 
 - :mod:`rdsc.data`: datasets as uint8 tensors with the paper's preprocessing, cached.
-- :mod:`rdsc.book`: a chapter's profile, seed and results file, argument checks, glue.
+- :mod:`rdsc.book`: a chapter's profile, seed and results file, glue.
+- :mod:`rdsc.checks`: checks of parameters, with errors that say what to give.
 - :mod:`rdsc.paths`: where datasets, caches, trained models and results live.
 - :mod:`rdsc.paper`: the paper's numbers, quoted.
 - :mod:`rdsc.headlines`: one line per claim for the introduction's tables.

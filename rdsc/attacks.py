@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc import cnn
+from rdsc.checks import whole_number
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
@@ -320,7 +321,6 @@ class AttackResult:
         history = self.history_linf if (norm or self.norm) == "linf" else self.history_l2
         if len(history) == 0:
             return float("nan")
-        from rdsc.book import whole_number
         queries = min(whole_number("queries", queries), len(history))
         return float(np.mean(history[queries - 1] <= epsilon))
 
@@ -398,7 +398,6 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     """
     if attack not in DECISION_ATTACKS:
         raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
-    from rdsc.book import whole_number
     budget = whole_number("budget (queries per image)", budget)  # "50", 2.7 got through
     fb = _foolbox()
     x = cnn.as_float(images)
@@ -665,7 +664,6 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     only counts as an infinite ratio either way; quantiles take observed values (no
     interpolation), so they stay defined.
     """
-    from rdsc.book import whole_number
     whole_number("n_boot", n_boot)  # 0 failed in numpy's indexing
     t, r = np.asarray(target, np.float64), np.asarray(reference, np.float64)
     if t.shape != r.shape or t.ndim != 1:

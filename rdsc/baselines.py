@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from rdsc.book import plural
+from rdsc.checks import plural
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import Split, class_indices
 from rdsc.rng import restores_global_rng

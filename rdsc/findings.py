@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from rdsc.book import plural
+from rdsc.checks import plural
 from rdsc.intervals import within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 

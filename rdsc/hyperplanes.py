@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from rdsc.checks import whole_number
+
 
 def image_patches(images: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
     """Float images ``N x C x H x W`` -> their patches, ``N x P x (C*K*K)``.
@@ -216,8 +218,6 @@ def shuffled_aucs(values, positive, n_shuffles: int = 20, seed: int = 0) -> dict
     images, and the best of ``k`` features more still: these are the levels to beat.
     """
     import numpy as np
-
-    from rdsc.book import whole_number
     n_shuffles = whole_number("n_shuffles", n_shuffles)  # 0 failed later, in auc_reading
     gen = np.random.default_rng(seed)
     positive = np.asarray(positive)

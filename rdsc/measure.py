@@ -123,7 +123,6 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
     with the size (a time that falls as the size grows is noise, whatever the fit says).
     """
     import numpy as np
-    from rdsc.book import growth_exponent
     sizes, seconds, spreads = (np.asarray(v, float) for v in (sizes, seconds, spreads))
     if not (np.isfinite(spreads).all() and np.isfinite(seconds).all()):
         # NaN passed "spread > 0.25" and a fit was reported
@@ -175,3 +174,18 @@ def device_agreement(device_name: str | None, n_images: int, engine_share: float
             f"engine's GPU features differ from its CPU features in {engine_share:.2e} of the "
             "features, and PyTorch's layer-by-layer network on the GPU (cuDNN convolutions) "
             f"differs from the CPU engine in {layered_share:.2e}.")
+
+
+def growth_exponent(x, y) -> float:
+    """The slope ``b`` of the least-squares line ``log y = a + b log x``: ``y`` grows as ``x^b``.
+
+    ``b = 1``: proportional; ``b < 1``: costs that do not depend on ``x`` weigh in.
+    Needs at least two distinct positive ``x`` and positive ``y``.
+    """
+    import numpy as np
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
+        raise ValueError(f"need two 1-D arrays of equal length with two distinct x, got {x}, {y}")
+    if (x <= 0).any() or (y <= 0).any():
+        raise ValueError("a log-log fit needs positive x and y")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])

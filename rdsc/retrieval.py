@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.checks import whole_number
 from rdsc.data import class_indices, unit_float_images
 from rdsc.mlp_head import MLPHead
 
@@ -373,7 +374,6 @@ def random_vectors(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
 
 def resize_images(images, size: int | None = None, crop: int | None = None) -> torch.Tensor:
     """uint8 or [0, 1] images -> floats in [0, 1], resized (antialiased), then centre-cropped."""
-    from rdsc.book import whole_number
     for name, value in (("size", size), ("crop", crop)):
         if value is not None:
             whole_number(name, value)   # 0 or -10 once failed deep inside torch

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from rdsc.checks import seed_list
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
@@ -47,7 +48,6 @@ def accuracy_over_seeds(
 
     Returns one row per seed: ``{"seed", "top-1 (%)", "top-2 (%)", "extract s", "fit s"}``.
     """
-    from rdsc.book import seed_list
     seeds = seed_list("seeds", list(seeds))  # a repeated seed would narrow the interval
     known, name = known or {}, name or f"{dataset}-seeds"
     for seed, (train_f, test_f) in known.items():

@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rdsc.checks import whole_number
+
 
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
     """Integer values ``N x m`` in ``[0, n_levels)`` -> each row's CDF, ``N x n_levels``
@@ -121,7 +123,6 @@ def _class_halves(labels, n_draws: int, seed: int):
     every class's images (rounded down, without replacement), then the other half of the
     same split (the odd image of a class left out). Every half-sample has the same size and
     no repeated image, and each pair covers the sample evenly. ``n_draws`` must be even."""
-    from rdsc.book import whole_number
     n_draws = whole_number("n_draws", n_draws, at_least=2)
     if n_draws % 2:
         raise ValueError(f"n_draws must be even (half-samples come in complementary "
@@ -147,7 +148,6 @@ HALF_SAMPLE_SHARE = 0.9
 
 def _check_n_boot(n_boot) -> None:
     """At least 2 resamples: 0 failed in numpy, 1 gave an interval without its estimate."""
-    from rdsc.book import whole_number
     whole_number("n_boot", n_boot, at_least=2)
 
 
@@ -251,7 +251,6 @@ def _unit_features(features, k: int, device=None) -> np.ndarray:
 def _check_ks(ks, largest: int | None = None) -> list[int]:
     """``ks`` as distinct whole numbers >= 1 (and <= ``largest``): ``features[:, :-4]``
     would otherwise be 4 columns in a row that says k = -4."""
-    from rdsc.book import whole_number
     if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
         raise ValueError(f"ks must be a list of numbers of features, got {ks!r}")
     ks = [whole_number("each k", k) for k in ks]
@@ -353,7 +352,6 @@ def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
     draw's, ``min y·f`` and ``train accuracy`` the smallest over draws, ``hard`` whether
     every draw's fit is hard. The draws show how much one draw of the control varies.
     The result depends only on the labels (their order and counts) and the settings."""
-    from rdsc.book import whole_number
     ks = _check_ks(ks)
     draws = whole_number("draws", draws)
     y = np.asarray(labels)
@@ -398,7 +396,6 @@ def permuted_label_rows(features, labels, ks, C: float, seed: int = 0, device=No
     correlations, so their effective number of dimensions is the same: whatever margin the
     shuffled labels reach comes from the features' geometry and count, none from the
     classes. A margin with the true labels wider than with every shuffle is the classes'."""
-    from rdsc.book import whole_number
     ks = _check_ks(ks, features.shape[1])
     draws = whole_number("draws", draws)
     y = np.asarray(labels)
@@ -425,7 +422,6 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
     margin (:data:`HARD_FIT`), for a margin on N/2 images may be hard where the one on N is
     not, or the other way round.
     """
-    from rdsc.book import whole_number
     from rdsc.classify import LinearSVM
     n_draws = whole_number("n_draws", n_draws, at_least=2)  # a range needs two draws
     y = np.asarray(labels)
@@ -508,7 +504,6 @@ def smallest_separable_k(rows, k: int) -> int | None:
     ``k`` must also be hard for every draw of noise, so that the growth can be set
     against the control's over the same k (noise rows saved before ``hard`` was measured
     do not count as hard)."""
-    from rdsc.book import whole_number
     k = whole_number("k", k)
     rows = _sample_rows(rows)
     separable = {int(r["dimension"]) for r in rows

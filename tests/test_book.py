@@ -50,16 +50,6 @@ def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch
         "data/results/x/y.json"
 
 
-def test_growth_exponent_is_the_log_log_slope():
-    k = np.array([500, 1000, 2000, 4000])
-    assert book.growth_exponent(k, 3e-4 * k) == pytest.approx(1.0)
-    assert book.growth_exponent(k, 2.0 * k ** 0.5) == pytest.approx(0.5)
-    assert book.growth_exponent(k, 0.1 + 1e-4 * k) < 1  # a fixed cost bends the curve
-    for x, y in (([1, 1], [1, 2]), ([1, 2], [1, 0]), ([1, 2, 3], [1, 2])):
-        with pytest.raises(ValueError):
-            book.growth_exponent(x, y)
-
-
 @pytest.fixture
 def no_myst_nb(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb -> ImportError

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from rdsc.measure import extraction_cost
+from rdsc.measure import extraction_cost, growth_exponent
 from rdsc.network import RandomDepthwiseSignNet
 
 
@@ -91,3 +91,13 @@ def test_device_agreement_makes_no_gpu_claim_on_the_cpu():
     said = device_agreement("NVIDIA H200", 64, 1.5e-5, 0.0)
     assert said.startswith("This run is on a GPU (NVIDIA H200). On the first 64 images")
     assert "in 1.50e-05 of the features" in said and "CPU engine in 0.00e+00." in said
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    k = np.array([500, 1000, 2000, 4000])
+    assert growth_exponent(k, 3e-4 * k) == pytest.approx(1.0)
+    assert growth_exponent(k, 2.0 * k ** 0.5) == pytest.approx(0.5)
+    assert growth_exponent(k, 0.1 + 1e-4 * k) < 1  # a fixed cost bends the curve
+    for x, y in (([1, 1], [1, 2]), ([1, 2], [1, 0]), ([1, 2, 3], [1, 2])):
+        with pytest.raises(ValueError):
+            growth_exponent(x, y)

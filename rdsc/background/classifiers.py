@@ -4,12 +4,12 @@ trained deep nets (:func:`classifier_predictions`).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from rdsc.background.colour_retrieval import colour_histograms
 from rdsc.background.conditions import slug
 from rdsc.background.models import Downsampled, downsample
+from rdsc.checks import plural
 
 
 def random_net_predictions(net, train_images, train_labels, conditions: dict, *, C: float = 0.005,
@@ -143,7 +143,6 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
     use the model cache of :mod:`rdsc.deepnets` either way.
     """
     from rdsc import cnn
-    from rdsc.book import plural
     predictions = {"random network + SVM": [
         random_net_predictions(net, train_images, train_labels, conditions, C=C,
                                device=device, cache=cache, name=name)

@@ -4,12 +4,12 @@ partial correlations of feature distances with ring and centre colour.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
 from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
 from rdsc.background.summaries import bootstrap
+from rdsc.checks import whole_number
 
 
 def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
@@ -109,8 +109,6 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
     ``high``.
     """
     import pandas as pd
-
-    from rdsc.book import whole_number
     whole_number("n_boot", n_boot, at_least=2)
     nets = list(D_features)
     if not nets:

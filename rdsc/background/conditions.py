@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 
+from rdsc.checks import number_between
 
 #: The test conditions, in the order the chapter shows them, with what each does.
 CONDITIONS = {
@@ -152,7 +153,6 @@ def check_hue_degrees(degrees) -> float:
     """``degrees`` if a hue rotation by it changes 8-bit colours: at least 1 degree away
     from a whole turn (0.1 or 359.9 degrees change no pixel of CIFAR-10 once rounded, so
     the "hue rotated" condition would be the clean one)."""
-    from rdsc.book import number_between
     degrees = number_between("hue_degrees", degrees, -360, 360,
                              "a hue rotation, not 0, less than a whole turn")
     turn = abs(degrees) % 360

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from rdsc.background.conditions import _check_images, as_unit_float
 from rdsc.background.models import cnn_embedding, cnn_first_layer, downsample
+from rdsc.checks import whole_number
 
 
 @torch.no_grad()
@@ -93,7 +94,6 @@ def first_layer_agreement(images, net, cnn_model, max_filters: int = 512
     the random filters on raw ``[0, 1]`` pixels, the same filters on centred pixels
     (``x - 0.5``), and the CNN's first layer after its batch norm.
     """
-    from rdsc.book import whole_number
     whole_number("max_filters", max_filters)
     if len(images) == 0:
         raise ValueError("first_layer_agreement needs at least one image")

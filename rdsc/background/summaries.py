@@ -8,6 +8,8 @@ from typing import Callable
 
 import numpy as np
 
+from rdsc.checks import whole_number
+
 
 def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
     """Which predictions changed from the clean image's, and which changed *to the donor's class*.
@@ -46,7 +48,6 @@ def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray],
     n_seeds, n = shapes.pop()
     if n < 2:
         raise ValueError("need at least two images to bootstrap")
-    from rdsc.book import whole_number
     whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
@@ -173,7 +174,6 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
     ``predictions_a`` / ``predictions_b``: one ``{condition: N labels}`` per network, all on
     the same N images (the numbers of networks may differ).
     """
-    from rdsc.book import whole_number
     n_boot = whole_number("n_boot", n_boot, at_least=2)
     labels = np.asarray(labels)
 

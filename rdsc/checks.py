@@ -1,0 +1,99 @@
+"""Checks of parameters, each with an error that names the parameter and says what to give.
+
+A chapter's set-up cell calls them (through :mod:`rdsc.book`, which holds them too) before
+any work, and so do rdsc's functions on their own arguments: ``n_boot = 2.5`` or a repeated
+seed is refused at once rather than truncated or failing deep inside a computation. Also
+:func:`plural`, the count-and-noun helper of many sentences. Imports nothing from rdsc.
+"""
+from __future__ import annotations
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def whole_number(name: str, value, at_least: int = 1) -> int:
+    """``value`` if it is an integer ``>= at_least``, else a ``ValueError`` naming the
+    parameter (for a chapter's parameters cell)."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
+        raise ValueError(f"{name} must be a whole number of at least {at_least}, got {value!r}")
+    return int(value)
+
+
+def positive_number(name: str, value) -> float:
+    """``value`` as a float if it is finite and above 0 (an SVM penalty ``C``, a step), else
+    a ``ValueError`` naming the parameter."""
+    import math
+    import numbers
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def number_between(name: str, value, low: float, high: float, what: str = "") -> float:
+    """``value`` as a float if it is a real number strictly between ``low`` and ``high``,
+    else a ``ValueError`` naming the parameter (``what``: what it means, for the message)."""
+    import math
+    import numbers
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not low < value < high):
+        raise ValueError(f"{name} must be a number between {low:g} and {high:g}"
+                         f"{f' ({what})' if what else ''}, got {value!r}")
+    return float(value)
+
+
+def seed_list(name: str, seeds) -> list[int]:
+    """``seeds`` if it is a non-empty list of distinct seeds (whole numbers >= 0), else a
+    ``ValueError``: a repeated seed would count one network twice in an interval."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"{name}: give at least one network seed, each once (three or more "
+                         f"for the intervals), got {seeds!r}")
+    checked = [whole_number(f"each of {name}", s, at_least=0) for s in seeds]
+    if len(set(checked)) < len(checked):
+        raise ValueError(f"{name}: give at least one network seed, each once (three or more "
+                         f"for the intervals), got {seeds!r}")
+    return checked
+
+
+def one_of(name: str, value, allowed):
+    """``value`` if it is one of ``allowed``, else a ``ValueError`` that lists them."""
+    if value not in list(allowed):
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def flag(name: str, value) -> bool:
+    """``value`` if it is True or False, else a ``ValueError`` (papermill's ``-r name False``
+    passes the string "False", which Python reads as true)."""
+    numpy_bool = str(getattr(value, "dtype", "")) == "bool" and getattr(value, "ndim", 1) == 0
+    if not (isinstance(value, bool) or numpy_bool):
+        raise ValueError(f"{name} must be True or False, got {value!r} "
+                         f"({type(value).__name__}): with papermill, -p {name} True or "
+                         "False, capitalised (-r, or lowercase, passes the text)")
+    return bool(value)
+
+
+def refuse_unused(name: str, value, unused: bool, why: str) -> None:
+    """A ``ValueError`` when a parameter was set (``value`` not None) that this run would
+    ignore (``unused``; ``why`` says why): the settings line would echo it while the run
+    went on without it."""
+    if value is not None and unused:
+        raise ValueError(f"{name} = {value!r} would have no effect: {why}")
+
+
+def chosen_from(name: str, values, allowed) -> list:
+    """``values`` if it is a non-empty list of distinct members of ``allowed``, else a
+    ``ValueError`` that lists them."""
+    allowed = list(allowed)
+    if (isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values
+            or any(v not in allowed for v in values) or len(set(values)) < len(values)):
+        raise ValueError(f"{name} must be a non-empty list of distinct names among {allowed}, "
+                         f"got {values!r}")
+    return list(values)
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
