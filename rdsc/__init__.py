@@ -23,7 +23,10 @@ Building and running the book:
 - :mod:`rdsc.prepare`: putting the datasets into the data root.
 - :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
 
-By chapter:
+By chapter. Beside a chapter's computations, its ``*_words`` module says what they show:
+the sentences and verdict words, from numbers only, each branch tested (chapter 8's is
+:mod:`rdsc.background.words`); :mod:`rdsc.headlines` builds the introduction's line per
+claim by the same rules.
 
 1. :mod:`rdsc.hyperplanes`: the first layer as random hyperplanes through patch space.
 2. :mod:`rdsc.network`: the random depthwise signed network and its literal k-block form;
@@ -36,8 +39,10 @@ By chapter:
    :mod:`rdsc.seeds`: accuracy over several weight draws; :mod:`rdsc.intervals`: bootstrap
    intervals and spreads; :mod:`rdsc.lossless`: JPEG against lossless images;
    :mod:`rdsc.mlp_head`: an MLP on the features; :mod:`rdsc.pipeline`: features and SVM of
-   a whole dataset in one call (MNIST); :mod:`rdsc.findings`: the chapter's result sentences.
-4. :mod:`rdsc.baselines`: final layers, tables and verdicts; :mod:`rdsc.deepnets`: VGG16,
+   a whole dataset in one call (MNIST); :mod:`rdsc.classify_words`: what the runs show, in
+   the chapter's words.
+4. :mod:`rdsc.baselines`: final layers and tables; :mod:`rdsc.baselines_words`: what they
+   show, in the chapter's words and verdicts; :mod:`rdsc.deepnets`: VGG16,
    ResNet18, DenseNet-40, random-weight and trained; :mod:`rdsc.unsupervised`: k-means
    features; :mod:`rdsc.peers`: scattering and random convolutional features;
    :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it too).

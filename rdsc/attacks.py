@@ -643,8 +643,8 @@ def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, flo
     The interval is the normal one for the mean of the paired differences
     ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
     """
-    from rdsc.intervals import verdicts
-    a, b = (verdicts(v).astype(float) for v in (correct_a, correct_b))
+    from rdsc.intervals import as_correct
+    a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
                          f"got {a.shape}, {b.shape}")

@@ -1,9 +1,10 @@
-"""Chapter 4's comparison: classifiers on fixed features, table rows, summaries and verdicts.
+"""Chapter 4's comparison: classifiers on fixed features, table rows and summaries.
 
 Every method is reduced to ``N_test x classes`` scores on the same test images; a *row*
 (:func:`row`) holds its top-1..5 accuracy (%), feature dimension, seconds and seed.
-:func:`summary` averages rows over seeds with a t-interval; :func:`compare` and
-:func:`verdict_final_layer` turn the numbers into the chapter's sentences.
+:func:`summary` averages rows over seeds with a t-interval; :func:`compare` sets rdsc
+against a family of methods; :mod:`rdsc.baselines_words` turns the numbers into the
+chapter's sentences.
 """
 from __future__ import annotations
 
@@ -172,91 +173,6 @@ def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_test: int) -> str:
-    """Where rdsc stands against one baseline at top-1 (mean over its seeds): ``beaten``
-    (ahead by more than :func:`difference_noise` and above its best seed), ``above on
-    average, not on every seed``, ``within noise`` or ``below`` (behind beyond noise). The
-    chapter's sentences and the introduction's line both use this rule."""
-    d = ours_top1 - theirs_top1
-    noise = difference_noise(ours_top1, theirs_top1, n_test)
-    if d > noise:
-        return "beaten" if above_every_seed else "above on average, not on every seed"
-    return "below" if d < -noise else "within noise"
-
-
-def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> str:
-    """A sentence from :func:`compare`'s top-1 table (final-layer-only baselines).
-
-    A baseline counts as beaten when rdsc is above its best seed and the mean difference is
-    larger than the test-set noise of a difference (:func:`difference_noise`); the rest are
-    "above on average only", "within noise" or "below". Then the strongest baseline (the
-    highest top-1): the one the claim has to beat."""
-    if diff.empty:
-        return "No final-layer-only baseline was run."
-    where = {r["baseline"]: standing(ours_top1, ours_top1 - r["difference top-1"],
-                                     r["beats every seed"], n_test)
-             for _, r in diff.iterrows()}
-    beaten = [b for b, w in where.items() if w == "beaten"]
-    n = len(diff)
-    if len(beaten) == n:
-        head = (f"rdsc beats {'both' if n == 2 else f'all {n}'} final-layer-only baselines "
-                "at top-1, beyond test-set noise and on every seed")
-    else:
-        head = (f"rdsc beats {len(beaten) if beaten else 'none'} of the {n} final-layer-only "
-                "baselines at top-1 beyond test-set noise and on every seed")
-        for label, phrase in (("beaten", "beaten"),
-                              ("above on average, not on every seed",
-                               "rdsc above on average, not on every seed"),
-                              ("within noise", "within noise"),
-                              ("below", "rdsc below beyond noise")):
-            names = [b for b, w in where.items() if w == label]
-            if names:  # the method names hold commas: italics keep them apart
-                head += f"; {phrase}: {' and '.join(f'*{name}*' for name in names)}"
-    strongest = diff.loc[diff["difference top-1"].idxmin()]   # ours minus theirs: smallest
-    spread = strongest["± (seeds)"]
-    seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
-             else "a single seed")
-    noise = difference_noise(ours_top1, ours_top1 - strongest["difference top-1"], n_test)
-    gap = strongest["difference top-1"]
-    side = "ahead of" if gap > 0 else "behind"
-    return (f"{head}. The strongest is *{strongest['baseline']}*: rdsc is {abs(gap):.1f} points "
-            f"{side} it at top-1 ({seeds}; the test-set noise of the difference, with "
-            f"{n_test:,} test images, is about ±{noise:.1f} points).")
-
-
-def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
-                    n_test: int | None = None) -> str:
-    """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2;
-    with ``n_test``, whether each gap is beyond test-set noise (:func:`difference_noise`)."""
-    trained = table[table["family"] == family]
-    if trained.empty:
-        return "No trained network was run."
-    me = table.set_index("method").loc[ours]
-    best = trained.loc[trained["top-1"].idxmax()]
-    gap1, gap2 = best["top-1"] - me["top-1"], best["top-2"] - me["top-2"]
-
-    def noise(k):
-        return (difference_noise(me[f"top-{k}"], best[f"top-{k}"], n_test)
-                if n_test is not None else None)
-
-    def say(gap, k):
-        text = (f"{gap:.1f} points behind at top-{k}" if gap > 0
-                else f"{-gap:.1f} points ahead at top-{k}")
-        if n_test is not None:
-            where = "within" if abs(gap) <= noise(k) else "beyond"
-            text += f" ({where} test-set noise, ±{noise(k):.1f})"
-        return text
-    unclear = n_test is not None and abs(gap1) <= noise(1) and abs(gap2) <= noise(2)
-    if gap1 > 0 and unclear:
-        shrink = "at this size the data cannot tell whether the gap narrows at top-2"
-    elif gap1 > 0:
-        shrink = "the gap narrows at top-2" if gap2 < gap1 else "the gap does not narrow at top-2"
-    else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
-        shrink = "the trained network here is the weaker one (see its epochs and images)"
-    return (f"Against the best trained network here ({best['method']}), rdsc is {say(gap1, 1)} "
-            f"and {say(gap2, 2)}: {shrink}.")
-
-
 #: Published accuracies (%) on CIFAR-10 for the full recipes, quoted (not computed here).
 PUBLISHED_CIFAR10 = [
     {"method": "VGG16, trained (kuangliu/pytorch-cifar README)", "family": "trained",
@@ -306,20 +222,6 @@ def final_layer_rows(arch: str, train_images, train_labels, test_images, test_la
                         test_labels, dim=train_f.shape[1], seconds_features=seconds,
                         seconds_fit=fit_s, seed=seed))
     return rows
-
-
-def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
-    """Is ``ours`` above, below or within test-set noise of ``other`` at top-1?
-
-    Within noise: the difference is smaller than :func:`difference_noise`.
-    """
-    t = table.set_index("method")
-    a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
-    noise = difference_noise(a, b, n_test)
-    diff = a - b
-    where = ("within test-set noise of" if abs(diff) <= noise
-             else "above" if diff > 0 else "below")
-    return f"{diff:+.1f} points ({where} {other}; noise ±{noise:.1f})"
 
 
 # --- every method on one split: what the chapter calls, one function per family ---------------
@@ -420,22 +322,3 @@ def peer_rows(split: Split, *, n_features: int, C: float = 0.005, device=None) -
     rows.append(row(RCF_NAME, "peers", scores, split.test_labels, dim=rcf.n_features,
                     seconds_features=seconds, seconds_fit=fit_s, seed=0))
     return rows
-
-
-
-def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
-    """The chapter's sentences for one dataset's :func:`summary` table, each computed from
-    its numbers: ``final`` (final-layer-only nets), ``kmeans`` and ``random_filters``
-    (unsupervised), ``scattering`` and ``rcf`` (peers), ``trained``. A method that did not
-    run gets "not run"."""
-    methods = list(table["method"])
-
-    def pair(prefix: str) -> str:
-        name = next((m for m in methods if m.startswith(prefix)), None)
-        return verdict_pair(table, RDSC, name, n_test) if name else "not run"
-    final = compare(table, RDSC, "random deep net, final layer")
-    return {"final": verdict_final_layer(final, n_test,
-                                         table.set_index("method").loc[RDSC, "top-1"]),
-            "kmeans": pair(KMEANS), "random_filters": pair(RANDOM_FILTERS),
-            "scattering": pair(SCATTERING), "rcf": pair(RCF_NAME),
-            "trained": verdict_trained(table, RDSC, n_test=n_test)}

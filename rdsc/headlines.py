@@ -56,7 +56,8 @@ def classification(res: dict, brief: bool = False) -> str:
 def baselines(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run);
     ``brief``: the two top-1 accuracies only."""
-    from rdsc.baselines import difference_noise, standing
+    from rdsc.baselines import difference_noise
+    from rdsc.baselines_words import standing
     rows = res["summary"]
     ours = next(r for r in rows if r["family"] == "rdsc")
     text = f"rdsc {_pct(ours['top-1'])} top-1"

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 
-def verdicts(correct) -> np.ndarray:
+def as_correct(correct) -> np.ndarray:
     """``correct`` (right/wrong per image: bool or 0/1) as an array, refusing anything else:
     class predictions would read as "right" wherever nonzero, or as a mean of labels."""
     v = np.asarray(correct)
@@ -42,7 +42,7 @@ def paired_bootstrap(
     Returns ``{"difference", "low", "high", "level", "n", "acc_a", "acc_b", "only_a",
     "only_b"}``: accuracies as fractions; ``only_a`` counts images right under a only.
     """
-    a, b = verdicts(correct_a), verdicts(correct_b)
+    a, b = as_correct(correct_a), as_correct(correct_b)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot:
         raise ValueError(f"n_boot must be a whole number, got {n_boot!r}")
     a, b = a.astype(bool), b.astype(bool)

@@ -6,6 +6,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from rdsc import baselines as B
+from rdsc import baselines_words as W
 
 
 def test_row_and_summary_by_hand():
@@ -38,17 +39,17 @@ def test_verdicts_follow_the_numbers():
     diff = B.compare(table, "rdsc", "final layer")
     assert diff["difference top-1"].tolist() == pytest.approx([28, 2])
     assert diff["beats every seed"].tolist() == [True, False]  # b's best seed (61) beats 60
-    text = B.verdict_final_layer(diff, 1000, 60)
+    text = W.verdict_final_layer(diff, 1000, 60)
     assert "beats 1 of the 2" in text and "beaten: *a*; within noise: *b*" in text
     assert "The strongest is *b*: rdsc is 2.0 points ahead of it" in text
-    all_beaten = B.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
+    all_beaten = W.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
                                                  "final layer"), 1000, 70)
     assert all_beaten.startswith("rdsc beats all 1 final-layer-only baselines")
-    t = B.verdict_trained(table, "rdsc")
+    t = W.verdict_trained(table, "rdsc")
     assert "30.0 points behind at top-1" in t and "16.0 points behind at top-2" in t
     assert "narrows" in t
-    assert "does not narrow" in B.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
-    ahead = B.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
+    assert "does not narrow" in W.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
+    ahead = W.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
     assert "10.0 points ahead at top-1" in ahead and "narrow" not in ahead
 
 
@@ -57,16 +58,16 @@ def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():
     # (7.5 points away) and never said rdsc is 12.5 points behind the strongest
     diff = B.compare(_table((15, 30), {"svm": [27.5], "softmax": [22.5]}), "rdsc",
                      "final layer")
-    text = B.verdict_final_layer(diff, 40, 15)
+    text = W.verdict_final_layer(diff, 40, 15)
     assert "The strongest is *svm*: rdsc is 12.5 points behind it" in text
     assert "beats none of the 2" in text and "within noise: *svm* and *softmax*" in text
     # the same differences on 10,000 images: both baselines are above rdsc, beyond noise
-    text = B.verdict_final_layer(diff, 10_000, 15)
+    text = W.verdict_final_layer(diff, 10_000, 15)
     assert "rdsc below beyond noise: *svm* and *softmax*" in text
     # ahead of the best seed but by less than the noise: not "beaten"
     diff = B.compare(_table((62, 80), {"a": [58, 60, 61]}), "rdsc", "final layer")
-    assert "beats none of the 1" in B.verdict_final_layer(diff, 200, 62)
-    assert B.verdict_final_layer(diff, 100_000, 62).startswith("rdsc beats all 1")
+    assert "beats none of the 1" in W.verdict_final_layer(diff, 200, 62)
+    assert W.verdict_final_layer(diff, 100_000, 62).startswith("rdsc beats all 1")
 
 
 def test_final_layer_fits_separate_separable_data():
@@ -85,9 +86,9 @@ def test_final_layer_fits_separate_separable_data():
 
 def test_pair_verdict_uses_test_noise():
     table = _table((60, 80), {"a": [59, 59, 59], "b": [40, 40, 40]})
-    assert "within test-set noise of a" in B.verdict_pair(table, "rdsc", "a", 1000)
-    assert "above b" in B.verdict_pair(table, "rdsc", "b", 1000)
-    assert "below rdsc" in B.verdict_pair(table, "b", "rdsc", 1000)
+    assert "within test-set noise of a" in W.verdict_pair(table, "rdsc", "a", 1000)
+    assert "above b" in W.verdict_pair(table, "rdsc", "b", 1000)
+    assert "below rdsc" in W.verdict_pair(table, "b", "rdsc", 1000)
 
 
 def test_verdicts_name_every_family_or_say_not_run():
@@ -98,7 +99,7 @@ def test_verdicts_name_every_family_or_say_not_run():
              for s, v in enumerate([30.0, 31.0, 32.0])]
     rows.append({"method": f"{B.KMEANS}, K=32", "family": "unsupervised", "dim": 128, "seed": 0,
                  "top-1": 70.0, "top-2": 85.0, "features s": 1, "fit s": 1})
-    said = B.verdicts(B.summary(rows), n_test=1000)
+    said = W.verdicts(B.summary(rows), n_test=1000)
     assert said["final"].startswith("rdsc beats all 1 final-layer-only baselines")
     assert said["kmeans"].startswith("-10.0 points (below")
     assert said["random_filters"] == said["scattering"] == said["rcf"] == "not run"
@@ -164,9 +165,9 @@ def test_svm_score_columns_are_label_values_even_when_a_label_is_missing():
 def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     table = _table((60, 70), {}, {"n": (65, 75)})
     # 5 points behind at top-1 and top-2 on 40 test images: within ±20 points of noise
-    said = B.verdict_trained(table, "rdsc", n_test=40)
+    said = W.verdict_trained(table, "rdsc", n_test=40)
     assert "within test-set noise" in said and "cannot tell whether the gap narrows" in said
-    said = B.verdict_trained(table, "rdsc", n_test=100_000)
+    said = W.verdict_trained(table, "rdsc", n_test=100_000)
     assert "beyond test-set noise" in said and "the gap does not narrow at top-2" in said
 
 

@@ -55,8 +55,8 @@ def test_binomial_interval_is_exact_and_refuses_fractions():
         binomial_interval(2.5, 4)
 
 
-def test_verdicts_refuse_signs_and_fractions():
-    from rdsc.intervals import verdicts
+def test_as_correct_refuses_signs_and_fractions():
+    from rdsc.intervals import as_correct
     for bad in ([1, -1, 0], [0.5, 1.0]):
         with pytest.raises(ValueError, match="right/wrong verdicts"):
-            verdicts(np.array(bad))
+            as_correct(np.array(bad))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rdsc import findings
+from rdsc import classify_words as words
 from rdsc.features import FeatureArray
 
 
@@ -20,4 +20,4 @@ def test_solver_check_on_features():
     out = against_liblinear(feats, y, feats, y, n_train=200, k=20, n_test=100, device="cpu")
     assert out["n_train"] == 200 and out["k"] == 20 and out["n_test"] == 100
     assert abs(out["relative_objective"]) < 0.01 and out["agreement"] > 0.95
-    assert "torch solver's objective" in findings.solver_agreement(out)
+    assert "torch solver's objective" in words.solver_agreement(out)

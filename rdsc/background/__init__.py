@@ -27,7 +27,7 @@ The package, by step: :mod:`~rdsc.background.conditions` (the altered images),
 :mod:`~rdsc.background.models` for the trained CNN), :mod:`~rdsc.background.summaries`
 (costs and captures with intervals), :mod:`~rdsc.background.mechanism` (the mean colour
 and blur), :mod:`~rdsc.background.colour_retrieval` (Corel) and
-:mod:`~rdsc.background.verdicts`. Every public name is also here, as
+:mod:`~rdsc.background.words`. Every public name is also here, as
 ``rdsc.background.<name>``; the functions call each other through their own submodules,
 so to replace one (a test's monkeypatch) patch it there, e.g.
 ``rdsc.background.classifiers.trained_deepnet_predictions``.
@@ -98,7 +98,7 @@ from rdsc.background.classifiers import (  # noqa: F401
     random_net_predictions,
     trained_deepnet_predictions,
 )
-from rdsc.background.verdicts import (  # noqa: F401
+from rdsc.background.words import (  # noqa: F401
     BLUR_MARGIN,
     advantage_reading,
     advantage_rows,

@@ -1,5 +1,6 @@
-"""Chapter 8's verdicts: the pitfall (classification) and the advantage (retrieval),
-in the chapter's words, from the summaries' intervals.
+"""Chapter 8's sentences and verdicts: the pitfall (classification) and the advantage
+(retrieval), in the chapter's words, from the summaries' intervals; and the readings of
+the mechanism (mean-colour agreement, blur), which are medians without intervals.
 """
 from __future__ import annotations
 

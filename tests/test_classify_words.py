@@ -3,28 +3,28 @@
 import numpy as np
 import pytest
 
-from rdsc import findings
+from rdsc import classify_words as words
 from rdsc.intervals import spread
 
 
 def test_curve_trend_is_conditioned_on_the_curve():
     rising = [{"k": 1000, "top-1 (%)": 56.0}, {"k": 10_000, "top-1 (%)": 67.8}]
     flat = [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 100_000, "top-1 (%)": 70.4}]
-    assert "has not levelled off" in findings.curve_trend(rising)
-    assert "+11.80 points" in findings.curve_trend(rising)
-    assert "is levelling off" in findings.curve_trend(
+    assert "has not levelled off" in words.curve_trend(rising)
+    assert "+11.80 points" in words.curve_trend(rising)
+    assert "is levelling off" in words.curve_trend(
         flat
-    ) and "not levelled" not in findings.curve_trend(flat)
-    assert "single k" in findings.curve_trend(rising[:1])
+    ) and "not levelled" not in words.curve_trend(flat)
+    assert "single k" in words.curve_trend(rising[:1])
     # the last step is judged per tenfold increase: +1.5 points over x3 is +3.1 per decade
-    assert "has not levelled off" in findings.curve_trend(
+    assert "has not levelled off" in words.curve_trend(
         [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 30_000, "top-1 (%)": 71.5}]
     )
     # +7.5 points on 200 test images is within the noise of a difference (about ±9.3)
     small = [{"k": 100, "top-1 (%)": 30.0}, {"k": 256, "top-1 (%)": 37.5}]
-    said = findings.curve_trend(small, n_test=200)
+    said = words.curve_trend(small, n_test=200)
     assert "within the test-set noise" in said and "cannot tell" in said
-    said = findings.curve_trend(rising, n_test=10_000)
+    said = words.curve_trend(rising, n_test=10_000)
     assert "beyond the test-set noise (about ±1.3 points)" in said and "not levelled" in said
 
 
@@ -42,64 +42,64 @@ def boot(diff, low, high):
 
 
 def test_jpeg_sentences_follow_the_interval():
-    assert "costs accuracy measurably" in findings.jpeg_cost(boot(0.01, 0.002, 0.02))
-    assert "classified measurably better" in findings.jpeg_cost(boot(-0.01, -0.02, -0.002))
-    assert "cannot be told from none" in findings.jpeg_cost(boot(0.005, -0.003, 0.012))
-    assert "does not explain the whole gap" in findings.jpeg_against_gap(
+    assert "costs accuracy measurably" in words.jpeg_cost(boot(0.01, 0.002, 0.02))
+    assert "classified measurably better" in words.jpeg_cost(boot(-0.01, -0.02, -0.002))
+    assert "cannot be told from none" in words.jpeg_cost(boot(0.005, -0.003, 0.012))
+    assert "does not explain the whole gap" in words.jpeg_against_gap(
         boot(0.005, -0.003, 0.012), -1.34, 4000
     )
-    assert "explains part of the gap and may explain all" in findings.jpeg_against_gap(
+    assert "explains part of the gap and may explain all" in words.jpeg_against_gap(
         boot(0.01, 0.005, 0.02), -1.34, 4000)
     # an interval holding both 0 and the gap tells nothing either way
-    said = findings.jpeg_against_gap(boot(0.01, -0.02, 0.05), -1.34, 4000)
+    said = words.jpeg_against_gap(boot(0.01, -0.02, 0.05), -1.34, 4000)
     assert "holds both zero and the 1.34 points" in said and "none of it" in said
-    assert "can explain the gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), -1.34, 4000)
-    assert "no gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), 0.5, 4000)
-    assert "not set against a gap" in findings.jpeg_against_gap(boot(0.02, 0.015, 0.03), None, 4000)
+    assert "can explain the gap" in words.jpeg_against_gap(boot(0.02, 0.015, 0.03), -1.34, 4000)
+    assert "no gap" in words.jpeg_against_gap(boot(0.02, 0.015, 0.03), 0.5, 4000)
+    assert "not set against a gap" in words.jpeg_against_gap(boot(0.02, 0.015, 0.03), None, 4000)
 
 
 def test_seed_sentences_follow_the_spread():
     s = spread([74.9, 75.1, 75.0, 75.2, 74.95])
-    assert "5 seeds" in findings.seed_spread(s, 100_000, "all images")
-    assert "outside this interval" in findings.gap_against_draws(s, 76.36, comparable=True)
-    assert "inside this interval" in findings.gap_against_draws(s, 75.1, comparable=True)
+    assert "5 seeds" in words.seed_spread(s, 100_000, "all images")
+    assert "outside this interval" in words.gap_against_draws(s, 76.36, comparable=True)
+    assert "inside this interval" in words.gap_against_draws(s, 75.1, comparable=True)
     # seeds at another scale: neither the paper's number nor the gap is set against them
-    other = findings.gap_against_draws(s, 76.36, False, "k = 4,000 on 2,000 images")
+    other = words.gap_against_draws(s, 76.36, False, "k = 4,000 on 2,000 images")
     assert other.startswith("These seeds ran at k = 4,000 on 2,000 images, not at the paper's")
     assert "set neither against" in other and "interval" not in other
     # the paper's number is set against the seeds only on its own images, at its scale
     whole = (50_000, 10_000)
-    assert findings.seeds_at_paper_scale("cifar10", 100_000, whole, whole)
-    assert not findings.seeds_at_paper_scale("cifar10", 4_000, whole, whole)
-    assert not findings.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole)
-    assert not findings.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole)
-    assert findings.seed_gap(s, 78.8, "miniimagenet10", "imagenet10", False) == (
+    assert words.seeds_at_paper_scale("cifar10", 100_000, whole, whole)
+    assert not words.seeds_at_paper_scale("cifar10", 4_000, whole, whole)
+    assert not words.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole)
+    assert not words.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole)
+    assert words.seed_gap(s, 78.8, "miniimagenet10", "imagenet10", False) == (
         "The paper's imagenet10 number is not set against these seeds, which ran on "
         "`miniimagenet10`.")
-    assert "outside this interval" in findings.seed_gap(s, 76.36, "cifar10", "cifar10", True)
-    assert findings.seed_gap(s, 76.36, "cifar10", "cifar10", False, "k = 4,000").startswith(
+    assert "outside this interval" in words.seed_gap(s, 76.36, "cifar10", "cifar10", True)
+    assert words.seed_gap(s, 76.36, "cifar10", "cifar10", False, "k = 4,000").startswith(
         "These seeds ran at k = 4,000, not at the paper's")
 
 
 def test_c_mlp_mnist_and_gap_sentences():
     rows = [{"C": 0.002, "validation top-1 (%)": 70.0}, {"C": 0.005, "validation top-1 (%)": 69.0}]
-    text = findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
+    text = words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
     assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
-    assert "picks the paper's C itself" in findings.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    assert "picks the paper's C itself" in words.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
     # on 100 validation images a lead of a few points is no choice at all
-    assert "no firm choice" in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=100)
-    assert "no firm choice" not in findings.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
+    assert "no firm choice" in words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=100)
+    assert "no firm choice" not in words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
                                                      n_val=1_000_000)
     # a choice at the end of the grid says a wider grid might choose another
     assert text.endswith("The chosen C = 0.002 is the smallest value of the grid, so a wider "
                          "grid might choose another.")
-    assert "largest value" in findings.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    assert "largest value" in words.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
     inner = rows + [{"C": 0.001, "validation top-1 (%)": 60.0}]
-    assert "value of the grid" not in findings.chosen_c(0.002, 0.005, inner, 75.5, 75.0, "x")
-    assert "value of the grid" not in findings.chosen_c(0.002, 0.005, rows[:1], 75.5, 75.0, "x")
-    assert findings.no_pairing("stl10").endswith("the section is about CIFAR-10.")
-    assert findings.no_pairing("cifar10").startswith("**This run measured no JPEG effect")
-    text = findings.mlp_against_svm(
+    assert "value of the grid" not in words.chosen_c(0.002, 0.005, inner, 75.5, 75.0, "x")
+    assert "value of the grid" not in words.chosen_c(0.002, 0.005, rows[:1], 75.5, 75.0, "x")
+    assert words.no_pairing("stl10").endswith("the section is about CIFAR-10.")
+    assert words.no_pairing("cifar10").startswith("**This run measured no JPEG effect")
+    text = words.mlp_against_svm(
         {1: 0.77, 5: 0.98},
         {1: 0.75, 5: 0.97},
         30,
@@ -107,19 +107,19 @@ def test_c_mlp_mnist_and_gap_sentences():
         {"top1": 78.39, "k": 200_000, "version": "v1"},
     )
     assert "above the SVM by 2.00 points" in text and "78.39%" in text
-    assert "below" in findings.mlp_against_svm(
+    assert "below" in words.mlp_against_svm(
         {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None
     )
     # a head that has not fitted its own training images (24% against the SVM's 39% test)
-    said = findings.mlp_against_svm({1: 0.195, 5: 0.6}, {1: 0.39, 5: 0.8}, 2, 256, None, 24.0)
+    said = words.mlp_against_svm({1: 0.195, 5: 0.6}, {1: 0.39, 5: 0.8}, 2, 256, None, 24.0)
     assert "still underfitting" in said
-    assert "underfitting" not in findings.mlp_against_svm(
+    assert "underfitting" not in words.mlp_against_svm(
         {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None, 90.0)
-    assert "not on this machine" in findings.mnist_result(None, 99.4, None, "nowhere")
-    assert "99.10%" in findings.mnist_result(99.1, 99.4, 4000, "")
-    assert "1.34 points below the paper" in findings.gap_to_paper(75.02, 76.36, "record")
-    assert ": the paper's number (record)" in findings.gap_to_paper(76.36, 76.36, "record")
-    assert "no paper-profile record" in findings.gap_to_paper(None, 76.36, "none")
+    assert "not on this machine" in words.mnist_result(None, 99.4, None, "nowhere")
+    assert "99.10%" in words.mnist_result(99.1, 99.4, 4000, "")
+    assert "1.34 points below the paper" in words.gap_to_paper(75.02, 76.36, "record")
+    assert ": the paper's number (record)" in words.gap_to_paper(76.36, 76.36, "record")
+    assert "no paper-profile record" in words.gap_to_paper(None, 76.36, "none")
 
 
 def test_pairing_and_feature_change_sentences():
@@ -131,7 +131,7 @@ def test_pairing_and_feature_change_sentences():
             "one_to_one": True,
         }
     }
-    text = findings.pairing(found, {"train": 50_000})
+    text = words.pairing(found, {"train": 50_000})
     assert (
         "2 lossless images" in text
         and "50,000 JPEG train images" in text
@@ -141,7 +141,7 @@ def test_pairing_and_feature_change_sentences():
     # review O: both branches say "matched twice"; each must give its own sentence, and one
     # split that is not one to one makes the whole pairing not one to one
     found["test"] = {**found["train"], "one_to_one": False}
-    text = findings.pairing(found, {"train": 50_000, "test": 10_000})
+    text = words.pairing(found, {"train": 50_000, "test": 10_000})
     assert "some JPEG images are matched twice: the pairing is not one to one." in text
     assert "no JPEG is matched twice" not in text and "4 lossless images" in text
     change = {
@@ -152,7 +152,7 @@ def test_pairing_and_feature_change_sentences():
         "mean_abs_changed": 0.04,
         "relative": 0.19,
     }
-    text = findings.feature_changes(change, 225)
+    text = words.feature_changes(change, 225)
     assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
 
 
@@ -161,26 +161,26 @@ def test_top_confusions_and_their_reading():
                "ship", "truck"]
     counts = np.full((10, 10), 2) + np.diag([90] * 10)
     counts[3, 5], counts[5, 3], counts[1, 9] = 30, 25, 22   # cat->dog, dog->cat, car->truck
-    confused = findings.top_confusions(counts, 3)
+    confused = words.top_confusions(counts, 3)
     assert confused == [(3, 5, 30), (5, 3, 25), (1, 9, 22)]   # the diagonal never counts
-    assert findings.confusion_reading(classes, confused, "cifar10") == (
+    assert words.confusion_reading(classes, confused, "cifar10") == (
         "A reading, not a test: All three are between classes whose images share colours, "
         "textures and backgrounds (a cat and a dog indoors; a car and a truck on a road), "
         "which is what statistics of random cuts through image patches record; shape, "
         "which separates them for a trained network, is mostly lost.")
     counts[1, 9] = 0
     counts[2, 6] = 21                                        # bird -> frog: no look-alike
-    assert findings.confusion_reading(classes, findings.top_confusions(counts), "cifar10") \
+    assert words.confusion_reading(classes, words.top_confusions(counts), "cifar10") \
         .startswith("A reading, not a test: Two of these three are")
     other = [(2, 6, 40), (6, 2, 35), (4, 7, 30)]
-    assert findings.confusion_reading(classes, other, "cifar10").startswith(
+    assert words.confusion_reading(classes, other, "cifar10").startswith(
         "A reading, not a test: None of these three is one of the CIFAR-10 pairs")
-    assert findings.confusion_reading(classes, other, "stl10").startswith(
+    assert words.confusion_reading(classes, other, "stl10").startswith(
         "A reading, not a test: Random features record statistics")
-    assert findings.confusion_reading(classes, [(3, 5, 19)], "cifar10") == (
+    assert words.confusion_reading(classes, [(3, 5, 19)], "cifar10") == (
         "These counts (at most 19 images) are too small to read from.")
     with pytest.raises(ValueError, match="square confusion matrix"):
-        findings.top_confusions(np.zeros((3, 4)))
+        words.top_confusions(np.zeros((3, 4)))
 
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -191,57 +191,57 @@ def test_top_confusions_leaves_the_callers_matrix_alone_and_takes_n():
     counts = np.full((10, 10), 2) + np.diag([90] * 10)
     counts[3, 5], counts[5, 3], counts[1, 9] = 30, 25, 12
     before = counts.copy()
-    assert len(findings.top_confusions(counts, 5)) == 5
+    assert len(words.top_confusions(counts, 5)) == 5
     assert np.array_equal(counts, before)  # its diagonal too
 
 
 def test_confusion_reading_is_judged_on_the_largest_count():
-    said = findings.confusion_reading(CIFAR10_CLASSES, [(3, 5, 30), (5, 3, 25), (1, 9, 12)],
+    said = words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 30), (5, 3, 25), (1, 9, 12)],
                                       "cifar10")
     assert said.startswith("A reading, not a test: All three")
-    assert findings.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
+    assert words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
         "A reading")
 
 
 def test_tied_seeds_give_no_zero_width_interval():
     # probe S6: three seeds at 42.50% on 40 test images "would land between 42.50% and 42.50%"
     s = spread([42.5, 42.5, 42.5])
-    said = findings.seed_spread(s, 256, "60 training and 40 test images", n_test=40)
+    said = words.seed_spread(s, 256, "60 training and 40 test images", n_test=40)
     assert said.startswith("Over 3 seeds at k = 256 (60 training and 40 test images), top-1 "
                            "is 42.50% every time: the seeds tied (one test image is 2.50 "
                            "points), so their spread is below what these test images resolve")
     assert "between" not in said
-    assert findings.gap_against_draws(s, 76.36, comparable=True) == (
+    assert words.gap_against_draws(s, 76.36, comparable=True) == (
         "The seeds tied, so there is no interval to set the paper's 76.36% against.")
     # review V: equal accuracies that are no binary fraction have a std of about 1e-14
     s = spread([51.3] * 3)
     assert s["std"] != 0
-    assert "every time: the seeds tied" in findings.seed_spread(s, 4000, "x", n_test=1000)
-    assert findings.gap_against_draws(s, 76.36, comparable=True).startswith("The seeds tied")
+    assert "every time: the seeds tied" in words.seed_spread(s, 4000, "x", n_test=1000)
+    assert words.gap_against_draws(s, 76.36, comparable=True).startswith("The seeds tied")
 
 
 def test_gap_causes_follow_the_dataset():
     # the gap is the record's, fitted at the paper's C whatever C this run was given
-    assert findings.gap_causes("cifar10") == (
+    assert words.gap_causes("cifar10") == (
         "Three causes come to mind: the shared CIFAR-10 is re-encoded as JPEG, the random "
         "weights are another draw than the authors', and C = 0.005 was fixed, not chosen.")
-    assert findings.gap_causes("stl10") == (
+    assert words.gap_causes("stl10") == (
         "Two causes come to mind: the random weights are another draw than the authors', "
         "and C = 0.005 was fixed, not chosen.")
-    assert findings.gap_causes("miniimagenet10").endswith(
+    assert words.gap_causes("miniimagenet10").endswith(
         "(A larger one is not probed here: these are not the authors' ImageNet images.)")
 
 
 def test_variant_note_says_how_the_dataset_differs_and_what_top2_the_paper_gives():
     from rdsc import paper
     rep = paper.REPORTED_ACCURACY
-    note = findings.variant_note("cifar10", "cifar10", "re-encoded as JPEG", rep["cifar10"], 5000)
+    note = words.variant_note("cifar10", "cifar10", "re-encoded as JPEG", rep["cifar10"], 5000)
     assert note == ("This run's `cifar10` is compared with the paper's cifar10: re-encoded as "
                     'JPEG. The paper gives its top-2 on cifar10 only in words, "near 90%".')
-    assert findings.variant_note("cifar100", "cifar100", "same dataset", rep["cifar100"],
+    assert words.variant_note("cifar100", "cifar100", "same dataset", rep["cifar100"],
                                  500).endswith("The paper gives no top-2 on cifar100.")
-    assert findings.variant_note("stl10", "stl10", "same", rep["stl10"], 500) == (
+    assert words.variant_note("stl10", "stl10", "same", rep["stl10"], 500) == (
         "This run's `stl10` is compared with the paper's stl10: same.")
-    mini = findings.variant_note("miniimagenet10", "imagenet10", "other", rep["imagenet10"], 600)
+    mini = words.variant_note("miniimagenet10", "imagenet10", "other", rep["imagenet10"], 600)
     assert mini.startswith("For `miniimagenet10` the comparison is only indicative")
     assert "600 training images per class" in mini
