@@ -336,7 +336,9 @@ def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.
 
     ``s`` is the image of ``pool`` nearest in L2 among those whose predicted class
     differs from the image's label; ``a`` is the smallest of ``steps`` values in
-    (0, 1] that is adversarial. Foolbox's default start (blended uniform noise) can
+    (0, 1] that is adversarial. ``images``: ``N x C x H x W`` floats in [0, 1];
+    ``labels``: ``N``; ``pool``: ``P x C x H x W`` like ``images``; returns ``N x C x H x W``.
+    Foolbox's default start (blended uniform noise) can
     fail outright on a model that maps all noise to one class; a pool of real images
     fails only if the model gives every pool image an attacked image's label.
     """
@@ -435,7 +437,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
 
 
 def success_curve(distances, epsilons) -> np.ndarray:
-    """Fraction of images whose minimal adversarial distance is at most each epsilon."""
+    """Fraction of images whose minimal adversarial distance is at most each epsilon:
+    ``distances`` (``N``), ``epsilons`` (``E``) -> ``E`` fractions."""
     d = np.asarray(distances)[None, :]
     return (d <= np.asarray(epsilons, dtype=float)[:, None]).mean(1)
 
@@ -475,11 +478,12 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
 
     Args:
         oracle: callable, float images in [0, 1] -> predicted labels (numpy).
-        seed_images: the attacker's initial images (the paper: 200).
+        seed_images: the attacker's initial images, ``S x C x H x W`` (the paper: 200).
         rounds: substitute training rounds (Papernot et al. and the paper: up to 10).
         epochs: training epochs per round.
         step: the augmentation step lambda (Papernot et al.: 0.1).
-        holdout: optional ``(images, oracle_labels)`` to report agreement after each round.
+        holdout: optional ``(images, oracle_labels)``, ``H x C x H x W`` and ``H``, to
+            report agreement after each round.
 
     Returns ``(substitute, history)``; history holds per round the training-set size,
     the oracle queries so far, the holdout agreement and its chance level
@@ -522,7 +526,8 @@ def check_epsilon(epsilon) -> float:
 
 def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
     """Foolbox FGSM (one L-inf step of size ``epsilon`` along the loss gradient's sign),
-    clipped to [0, 1]."""
+    clipped to [0, 1]. ``images``: ``N x C x H x W``, uint8 or floats in [0, 1];
+    ``labels``: ``N``; returns ``N x C x H x W`` float32 in [0, 1] on the CPU."""
     epsilon = check_epsilon(epsilon)
     fb = _foolbox()
     x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
@@ -629,7 +634,8 @@ def transfer_summary(t: TransferResult) -> dict:
 
 def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
     """``clip(x + epsilon * s)`` with random signs ``s``: FGSM's step without its direction
-    (a control)."""
+    (a control). ``images``: ``N x C x H x W``, uint8 or floats in [0, 1]; returns the same
+    shape, float32 in [0, 1]."""
     epsilon = check_epsilon(epsilon)
     x = cnn.as_float(images)
     gen = torch.Generator().manual_seed(seed)

@@ -25,7 +25,8 @@ RDSC = "rdsc (random depthwise sign) + SVM"  # the method this book is about
 
 
 def standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """z-scores with the training mean and std per feature (constant features: std 1)."""
+    """z-scores with the training mean and std per feature (constant features: std 1):
+    ``train`` (``N x d``) and each of ``others`` (``M x d``), as float32 of the same shapes."""
     train = np.asarray(train, np.float32)
     mean, std = train.mean(0), train.std(0)
     std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
@@ -92,7 +93,8 @@ def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0
 
 def row(method: str, family: str, scores, labels, *, dim: int, seconds_features: float,
         seconds_fit: float, seed=None, note: str = "") -> dict:
-    """One table row: top-1..5 accuracy (%) of ``scores`` on ``labels`` and the method's cost."""
+    """One table row: top-1..5 accuracy (%) of ``scores`` (``N x classes``) on ``labels``
+    (``N``) and the method's cost."""
     acc = topk_accuracy(scores, labels, TOPK)
     return {"method": method, "family": family, "dim": int(dim), "seed": seed,
             **{f"top-{k}": 100 * acc[k] for k in TOPK if k in acc},

@@ -104,7 +104,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 128,
         weight_decay: float = 5e-4, augment: bool = True, seed: int = 0, device=None,
         progress: bool = True) -> list[float]:
     """Train ``model`` with AdamW and a one-cycle learning rate; returns the mean loss of each
-    epoch.
+    epoch. ``images``: ``N x C x H x W`` uint8 (or floats in [0, 1]); ``labels``: ``N``.
 
     The model is left in eval mode on ``device``. Training continues from the
     model's current weights (substitute training relies on that).

@@ -266,6 +266,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 256,
         augment_images: bool = True, seed: int = 0, device=None,
         progress: bool = True) -> list[float]:
     """Train ``model`` end to end with the authors' recipe; returns each epoch's mean loss.
+    ``images``: ``N x 3 x H x W`` uint8 (or floats in [0, 1]); ``labels``: ``N`` classes.
 
     SGD with Nesterov momentum; the learning rate is multiplied by 0.1 after each
     fraction of ``epochs`` in ``milestones``. Batch-norm statistics are recalibrated

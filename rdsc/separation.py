@@ -87,8 +87,9 @@ def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
 def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None) -> float:
     """Mean between-class over mean within-class dissimilarity.
 
-    ``index`` (optional) selects images, with repeats allowed (a bootstrap sample); pairs
-    of an image with itself are left out.
+    ``D``: ``N x N`` dissimilarities between the images; ``labels``: their ``N`` classes.
+    ``index`` (optional, length ``M``) selects images, with repeats allowed (a bootstrap
+    sample); pairs of an image with itself are left out.
     """
     labels = torch.as_tensor(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as data.subset takes them
@@ -162,7 +163,8 @@ def bootstrap_ratio(D: torch.Tensor, labels, n_boot: int = 200, seed: int = 0):
 
 
 def unit_scale(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Centre and scale ``X`` so its rows have unit average norm (statistics of ``reference``)."""
+    """Centre and scale ``X`` (``N x d``) so its rows have unit average norm, with the mean
+    and scale of ``reference`` (``M x d``, default ``X``); returns ``N x d`` float32."""
     reference = X if reference is None else reference
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(reference))):
         raise ValueError("unit_scale: the rows hold NaN or infinite values; check the "
@@ -265,7 +267,10 @@ def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=Non
     """Mean and smallest one-vs-rest margin, training accuracy, ``min y·f``
     (:func:`smallest_fit`) and whether it is a hard margin (:data:`HARD_FIT`) of the SVM on
     unit-scaled pixels and on the first ``k`` features for each ``k`` (a list of dicts,
-    each with the ``C`` it was fitted with and its sample's :func:`sample_digest`)."""
+    each with the ``C`` it was fitted with and its sample's :func:`sample_digest`).
+
+    ``images``: ``N x C x H x W`` uint8; ``labels``: ``N`` classes; ``features``: ``N x k``
+    (array or :class:`rdsc.features.FeatureArray`, at least ``max(ks)`` columns)."""
     ks = _check_ks(ks, features.shape[1])
     y = np.asarray(labels)
     spaces = [("pixels", images[0].numel(), lambda: _unit_pixels(images, device))]
