@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rdsc import background as bg
+from rdsc.retrieval import colour_histogram
 
 
 def random_images(n=12, h=8, w=8, seed=0):
@@ -233,17 +234,17 @@ def test_box_blur_and_column_correlations():
     assert r.shape == (3,) and np.allclose(r, -1)
 
 
-def test_colour_histograms():
+def test_colour_histograms_of_a_region():
     img = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
     img[0, 0] = 255            # image 0 red, image 1 black
-    h = bg.colour_histograms(img, bins=2)
+    h = colour_histogram(img, bins=2)
     assert h.shape == (2, 8) and np.allclose(h.sum(1), 1)
     assert h[0, 4] == 1 and h[1, 0] == 1   # cell (r=1, g=0, b=0) = 4
     mixed = img[1:].clone()
     centre = bg.centre_mask(4, 4)
     mixed[:, :, centre] = 255
-    hc = bg.colour_histograms(mixed, centre, bins=2)
-    hr = bg.colour_histograms(mixed, ~centre, bins=2)
+    hc = colour_histogram(mixed, bins=2, where=centre)
+    hr = colour_histogram(mixed, bins=2, where=~centre)
     assert hc[0, 7] == 1 and hr[0, 0] == 1
 
 
@@ -660,7 +661,7 @@ def test_retrieval_precision_per_network_and_for_the_histogram():
         np.testing.assert_array_equal(features[seed],
                                       extract(net, images, device="cpu", progress=False)[:])
     np.testing.assert_array_equal(precision["colour histogram", "grayscale"][0],
-                                  bg.precision_at(bg.colour_histograms(versions["grayscale"]),
+                                  bg.precision_at(colour_histogram(versions["grayscale"]),
                                                   labels, 3))
 
 

@@ -76,7 +76,6 @@ from rdsc.background.mechanism import (  # noqa: F401
 )
 from rdsc.background.colour_retrieval import (  # noqa: F401
     PARTIAL_ROWS,
-    colour_histograms,
     database_versions,
     distance_partial_correlations,
     euclidean_distances,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.background.colour_retrieval import colour_histograms
 from rdsc.background.conditions import slug
 from rdsc.background.models import Downsampled, downsample
 from rdsc.checks import plural
+from rdsc.retrieval import colour_histogram
 
 
 def random_net_predictions(net, train_images, train_labels, conditions: dict, *, C: float = 0.005,
@@ -50,13 +50,13 @@ class HistogramSVM:
         self.bins, self.C, self.device = bins, C, device
 
     def _features(self, images):
-        h = colour_histograms(images, bins=self.bins)
+        h = colour_histogram(images, bins=self.bins)
         return ((h - self.mean_) / self.scale_).astype(np.float32)
 
     def fit(self, images, labels) -> "HistogramSVM":
         """Standardise the training histograms and fit the linear SVM on them."""
         from rdsc.classify import LinearSVM
-        h = colour_histograms(images, bins=self.bins)
+        h = colour_histogram(images, bins=self.bins)
         self.mean_, std = h.mean(0), h.std(0)
         self.scale_ = np.where(std > 0, std, 1.0)
         self.svm_ = LinearSVM(C=self.C, device=self.device).fit(self._features(images),

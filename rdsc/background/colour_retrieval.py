@@ -10,17 +10,7 @@ import torch
 from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
 from rdsc.background.summaries import bootstrap
 from rdsc.checks import whole_number
-
-
-def colour_histograms(images: torch.Tensor, where: torch.Tensor | None = None,
-                      bins: int = 8) -> np.ndarray:
-    """Joint RGB histograms, ``N x bins**3``, of the pixels where ``where`` (``H x W``) is True
-    (all pixels when None), as fractions of those pixels."""
-    from rdsc.retrieval import colour_histogram  # chapter 6's, restricted to a region
-    _check_images(images)
-    if images.shape[1] != 3:
-        raise ValueError(f"colour histograms need RGB images, got {images.shape[1]} channels")
-    return colour_histogram(images, bins, where)
+from rdsc.retrieval import colour_histogram
 
 
 def precision_at(features, labels, n: int) -> np.ndarray:
@@ -160,7 +150,7 @@ def retrieval_precision(nets: dict, versions: dict, labels, n: int, *, name: str
                 precision_at(f, labels, n))
     for version, images in versions.items():
         precision[("colour histogram", version)] = [
-            precision_at(colour_histograms(images), labels, n)]
+            precision_at(colour_histogram(images), labels, n)]
     return {key: np.stack(v) for key, v in precision.items()}, features
 
 
