@@ -756,3 +756,15 @@ def test_capture_text_says_undefined_when_no_prediction_changed():
     assert bg.capture_text((0.312, 0.25, 0.381), interval=False) == "31%"
     nan = float("nan")
     assert bg.capture_text((nan, nan, nan)) == "undefined (no prediction changed)"
+
+
+def test_cnn_embedding_refuses_0_to_255_float_pixels():
+    # its own float conversion once took any float as [0, 1]: 0..255 floats gave an
+    # embedding of images 255 times too bright, silently
+    from rdsc.cnn import SmallCNN
+    model = SmallCNN(width=4, hidden=8).eval()
+    x = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    assert np.allclose(bg.cnn_embedding(model, x), bg.cnn_embedding(model, x.float() / 255),
+                       atol=1e-6)
+    with pytest.raises(ValueError, match="0..255 pixels"):
+        bg.cnn_embedding(model, x.float())

@@ -36,7 +36,6 @@ from rdsc.background.conditions import (  # noqa: F401
     CONDITIONS,
     _check_images,
     _check_mask,
-    as_unit_float,
     centre_mask,
     check_hue_degrees,
     choose_donors,

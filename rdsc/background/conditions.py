@@ -213,12 +213,6 @@ def make_conditions(images: torch.Tensor, labels, *, grey: int, fraction: float 
     return conditions, donors
 
 
-def as_unit_float(images) -> torch.Tensor:
-    """uint8 images -> float32 in [0, 1]; float images are returned as float32."""
-    x = torch.as_tensor(images)
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
-
-
 def slug(name: str) -> str:
     """A condition's name as a file-name part: ``"ring, other class"`` -> ``"ring-other-class"``."""
     return "-".join(name.replace(",", " ").split())

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rdsc.background.conditions import _check_images, as_unit_float
+from rdsc.background.conditions import _check_images
 from rdsc.background.models import cnn_embedding, cnn_first_layer, downsample
 from rdsc.checks import whole_number
+from rdsc.cnn import as_float
 
 
 @torch.no_grad()
@@ -51,7 +52,7 @@ def mean_colour_agreement(images, weight: torch.Tensor, bias: torch.Tensor | Non
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     agree, total = torch.zeros(weight.shape[0], dtype=torch.int64), 0
     for lo in range(0, len(images), batch_size):
-        x = as_unit_float(images[lo:lo + batch_size]) - offset
+        x = as_float(images[lo:lo + batch_size]) - offset
         z = F.conv2d(x, weight, bias, padding=padding)
         means = F.avg_pool2d(x, K, stride=1, padding=padding, count_include_pad=True)
         a = F.conv2d(means, weight.sum(dim=(2, 3), keepdim=True), bias)

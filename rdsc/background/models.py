@@ -3,12 +3,12 @@
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rdsc.background.conditions import _check_images, as_unit_float
+from rdsc.background.conditions import _check_images
+from rdsc.cnn import as_float
 
 
 class Downsampled(torch.nn.Module):
@@ -49,7 +49,7 @@ def cnn_embedding(model, images, batch_size: int = 512) -> np.ndarray:
     device = next(inner.parameters()).device
     out = []
     for lo in range(0, len(images), batch_size):
-        x = as_unit_float(images[lo:lo + batch_size]).to(device)
+        x = as_float(images[lo:lo + batch_size]).to(device)
         out.append(inner.embed(prepare(x)).cpu())  # the model's own embedding, not a copy
     return torch.cat(out).numpy()
 
