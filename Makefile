@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # the profile `make book` executes the chapters at (quick: minutes on a 2-core CPU)
 PROFILE ?= quick
 
-.PHONY: book test setup data notebooks clean
+.PHONY: book test setup data notebooks clean gpu-bundle
 
 setup: $(STAMP)
 
@@ -67,3 +67,13 @@ test: $(STAMP)
 
 clean:
 	rm -rf _build
+
+# What records/run_on_gpu.sh needs on a lent GPU machine that has PyTorch but neither the
+# chapters' other packages nor the data: the wheels the device lacks (the versions of this
+# venv, no dependencies) in .whl/, and CIFAR-10 packed into .gpu/ (57 MB of the 64 MiB a
+# device call carries). Both are git-ignored; name them in the call's `carry`.
+gpu-bundle: data
+	rm -rf .whl && $(BIN)/python -m pip download -q --no-deps -d .whl \
+	  $$($(BIN)/python -m pip freeze | grep -i -E '^(foolbox|eagerpy|gitpython|gitdb|smmap|tqdm)==')
+	mkdir -p .gpu && $(BIN)/python -m rdsc.record pack data/cifar10 .gpu/cifar10.npz
+	@du -sh .whl .gpu

@@ -3,10 +3,11 @@
 #
 #   RDSC_COMMIT=<sha> bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 03 01 02 05
 #
-# Needs, carried beside the working tree: .whl/ (foolbox, eagerpy, gitpython, gitdb, smmap,
-# tqdm wheels: `pip download --no-deps -d .whl ...`) and the datasets the chapters read,
-# each packed into .gpu/ with `python -m rdsc.record pack data/<name> .gpu/<name>.npz`
-# (CIFAR-10 is 57 MB of the 64 MiB a lent machine accepts: one dataset a session).
+# Needs, carried beside the working tree (`make gpu-bundle` makes both): .whl/ (foolbox,
+# eagerpy, gitpython, gitdb, smmap, tqdm wheels: `pip download --no-deps -d .whl ...`) and
+# the datasets the chapters read, each packed into .gpu/ with `python -m rdsc.record pack
+# data/<name> .gpu/<name>.npz` (CIFAR-10 is 57 MB of the 64 MiB a lent machine accepts:
+# one dataset a session).
 # Runs the CUDA tests, the fused-engine benchmark, then `python -m rdsc.record run --profile
 # paper` on the chapters in the order given, within SCRIPT_BUDGET seconds for the whole
 # script (one device call may run 600 s): a chapter that does not fit is not started, one
