@@ -36,7 +36,7 @@ $(MATHJAX): tools/fetch_mathjax.py
 # Jupyter Book's cache knows the chapters' code, not rdsc's nor the committed records the
 # chapters show: a changed rdsc or a new record reruns every chapter.
 OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
-RDSC_HASH := $(shell cat $$(find rdsc -name '*.py' | sort) records/*/*.json 2>/dev/null | sha256sum | cut -c1-16)
+RDSC_HASH := $(shell cat $$(find rdsc -name '*.py' | sort) records/paper/*.json records/gpu-checks/* 2>/dev/null | sha256sum | cut -c1-16)
 book: data $(MATHJAX)
 	@mkdir -p $(OUTDIR)/_build
 	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
@@ -72,8 +72,12 @@ clean:
 # chapters' other packages nor the data: the wheels the device lacks (the versions of this
 # venv, no dependencies) in .whl/, and CIFAR-10 packed into .gpu/ (57 MB of the 64 MiB a
 # device call carries). Both are git-ignored; name them in the call's `carry`.
+GPU_WHEELS := foolbox eagerpy gitpython gitdb smmap tqdm
 gpu-bundle: data
-	rm -rf .whl && $(BIN)/python -m pip download -q --no-deps -d .whl \
-	  $$($(BIN)/python -m pip freeze | grep -i -E '^(foolbox|eagerpy|gitpython|gitdb|smmap|tqdm)==')
-	mkdir -p .gpu && $(BIN)/python -m rdsc.record pack data/cifar10 .gpu/cifar10.npz
+	rm -rf .whl && $(BIN)/python -m pip download -q --no-deps -d .whl $$($(BIN)/python -c \
+	  'import sys; from importlib.metadata import version; print(*(f"{p}=={version(p)}" for p in sys.argv[1:]))' \
+	  $(GPU_WHEELS))
+	@test $$(ls .whl/*.whl | wc -l) -eq $(words $(GPU_WHEELS)) || { echo "gpu-bundle: expected $(words $(GPU_WHEELS)) wheels in .whl/"; exit 1; }
+	mkdir -p .gpu && $(BIN)/python -m rdsc.record pack \
+	  "$$($(BIN)/python -c 'from rdsc.paths import data_root; print(data_root() / "cifar10")')" .gpu/cifar10.npz
 	@du -sh .whl .gpu

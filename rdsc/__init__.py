@@ -23,10 +23,11 @@ Building and running the book:
 - :mod:`rdsc.prepare`: putting the datasets into the data root.
 - :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
 
-By chapter. Beside a chapter's computations, its ``*_words`` module says what they show:
-the sentences and verdict words, from numbers only, each branch tested (chapter 8's is
-:mod:`rdsc.background.words`); :mod:`rdsc.headlines` builds the introduction's line per
-claim by the same rules.
+By chapter. Beside the computations of chapters 3 to 8, a ``*_words`` module says what
+they show: the sentences and verdict words, from numbers only, tested (chapter 8's is
+:mod:`rdsc.background.words`); chapters 1 and 2 keep their few readings beside the
+computation (:mod:`rdsc.hyperplanes`, :mod:`rdsc.measure`). :mod:`rdsc.headlines` builds
+the introduction's line per claim by the same rules.
 
 1. :mod:`rdsc.hyperplanes`: the first layer as random hyperplanes through patch space.
 2. :mod:`rdsc.network`: the random depthwise signed network and its literal k-block form;

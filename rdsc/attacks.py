@@ -482,7 +482,7 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
         rounds: substitute training rounds (Papernot et al. and the paper: up to 10).
         epochs: training epochs per round.
         step: the augmentation step lambda (Papernot et al.: 0.1).
-        holdout: optional ``(images, oracle_labels)``, ``H x C x H x W`` and ``H``, to
+        holdout: optional ``(images, oracle_labels)``, ``M x C x H x W`` and ``M``, to
             report agreement after each round.
 
     Returns ``(substitute, history)``; history holds per round the training-set size,

@@ -28,7 +28,6 @@ def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_tes
     return "below" if d < -noise else "within noise"
 
 
-
 def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> str:
     """A sentence from :func:`rdsc.baselines.compare`'s top-1 table (final-layer-only baselines).
 
@@ -70,7 +69,6 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
             f"{n_test:,} test images, is about ±{noise:.1f} points).")
 
 
-
 def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                     n_test: int | None = None) -> str:
     """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2;
@@ -105,7 +103,6 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             f"and {say(gap2, 2)}: {shrink}.")
 
 
-
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
     """Is ``ours`` above, below or within test-set noise of ``other`` at top-1?
 
@@ -118,7 +115,6 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
     where = ("within test-set noise of" if abs(diff) <= noise
              else "above" if diff > 0 else "below")
     return f"{diff:+.1f} points ({where} {other}; noise ±{noise:.1f})"
-
 
 
 def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:

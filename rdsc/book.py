@@ -144,15 +144,21 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
 def profile_note(profile: str, table: dict[str, dict], overrides: dict) -> str:
     """The note on what a page built at ``profile`` shows (:data:`PROFILE_NOTES`), naming
     the chapter's parameters that changed the profile's settings: a rerun with
-    ``-p n_features 100000`` is no longer "fewer features than the paper"."""
-    # a parameter the profile's table lacks (set later by the chapter) counts as given
-    changed = {name: value for name, value in overrides.items()
-               if value is not None and (name not in table[profile]
-                                         or table[profile][name] != value)}
+    ``-p n_features 100000`` is no longer "fewer features than the paper". A parameter the
+    table lacks (the chapter applies it itself, e.g. to a per-dataset table) is named as
+    given, not as a change: whether it equals the profile's value is the chapter's to say,
+    in its settings line."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    changed = {name: value for name, value in given.items()
+               if name in table[profile] and table[profile][name] != value}
+    applied = {name: value for name, value in given.items() if name not in table[profile]}
     note = PROFILE_NOTES[profile]
     if changed:
         note += (" Parameters given to this run that change the profile's settings: "
                  + ", ".join(f"{name} = {value!r}" for name, value in changed.items()) + ".")
+    if applied:
+        note += (" Also given to this run (the settings line shows the values used): "
+                 + ", ".join(f"{name} = {value!r}" for name, value in applied.items()) + ".")
     return note
 
 

@@ -1,8 +1,10 @@
 """The sentences of chapter 3 that state a result, written from the run's numbers.
 
 Each function takes what the chapter computed and returns one markdown string for
-:func:`rdsc.book.glue`, so a claim ("has not levelled off", "the interval excludes
-zero", "a different draw explains the gap") is made only where the numbers carry it.
+:func:`rdsc.book.glue` (a few return what those sentences are built from:
+:func:`top_confusions`, :func:`seeds_at_paper_scale`), so a claim ("has not levelled
+off", "the interval excludes zero", "a different draw explains the gap") is made only
+where the numbers carry it.
 Accuracies are in percent unless a name says otherwise.
 """
 

@@ -161,10 +161,10 @@ def retrieval(res: dict, brief: bool = False) -> str:
         text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"
         short += (f"; {len(weak)} trained network{'s' * (len(weak) > 1)} not counted "
                   "(no better than pixels)")
-    failed = res.get("failed_networks", {})  # trained networks that could not be built
+    failed = res.get("failed_networks", {})  # trained networks that failed (chapter 6)
     if failed:
-        text += f"; failed to build, not compared: {', '.join(failed)}"
-        short += f"; {len(failed)} failed to build"
+        text += f"; failed, not compared: {', '.join(failed)}"
+        short += f"; {len(failed)} trained network{'s' * (len(failed) > 1)} failed"
     verdict = overall(verdicts) if verdicts else "not shown" if weak else "not run"
     return f"{verdict}: {short if brief else text}"
 

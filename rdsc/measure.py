@@ -4,6 +4,10 @@ Time is the fastest of ``repeats`` timed runs after a first, untimed one (set-up
 thread pools and allocations happens once; other processes on the machine only ever
 slow a run down, so the minimum is the least noisy estimate of the extraction's cost).
 
+Also the readings chapter 2 makes of these costs (:func:`growth_reading`,
+:func:`memory_reading`, with :func:`growth_exponent`) and of features computed on a GPU
+against the CPU engine's (:func:`device_agreement`).
+
 On the CPU, peak memory is measured in a fresh process: its peak resident set size
 (Linux ``VmHWM``, reset once the imports are done) minus its size at that moment, so
 memory freed by earlier work cannot hide a later peak. (``ru_maxrss`` would not do: Linux
@@ -162,7 +166,6 @@ def memory_reading(peak_bytes, output_bytes) -> str:
     return "so here the working memory grew with k beyond the output"
 
 
-
 def device_agreement(device_name: str | None, n_images: int, engine_share: float | None = None,
                      layered_share: float | None = None) -> str:
     """The sentence on features computed on a GPU against the CPU engine's. ``device_name``:
@@ -170,6 +173,8 @@ def device_agreement(device_name: str | None, n_images: int, engine_share: float
     share of features that differ, for the engine and for PyTorch's layer-by-layer network."""
     if device_name is None:
         return "This run is on the CPU, so it makes no GPU comparison."
+    if engine_share is None or layered_share is None:
+        raise ValueError("a GPU run's sentence needs both shares of differing features")
     return (f"This run is on a GPU ({device_name}). On the first {n_images} images the "
             f"engine's GPU features differ from its CPU features in {engine_share:.2e} of the "
             "features, and PyTorch's layer-by-layer network on the GPU (cuDNN convolutions) "

@@ -261,7 +261,8 @@ def label(record: dict | None) -> str:
             f"min{state}")
 
 
-#: the fused engine's check on the lent GPU (records/run_on_gpu.sh copies its log here)
+#: the fused engine's check on the last lent GPU: records/run_on_gpu.sh writes the log to
+#: $OUT, and it is committed here from what the device call returned
 GPU_CHECK = Path("records") / "gpu-checks" / "fused_speed.log"
 
 

@@ -6,7 +6,8 @@ indistinguishable); this module says what those words show: the random features 
 the trained networks (:func:`trained_verdict`) and the paper's claim
 (:func:`claim_verdict`), against the colour histogram and the authors' perceptron
 (:func:`control_phrase`, :func:`perceptron_phrase`), what another equivalence margin would
-change (:func:`margin_robustness`), trained networks that failed (:func:`failures_note`),
+change (:func:`margin_robustness`), trained networks that failed (:func:`failures_note`,
+:func:`short_error`),
 and the data's quirks (:func:`frame_sentences`, :func:`twins_sentence`).
 """
 from __future__ import annotations
@@ -106,14 +107,24 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
     return "; ".join(parts)
 
 
+def short_error(error: BaseException, width: int = 80) -> str:
+    """An exception as the text can show it: its type and the first line of its message,
+    cut to ``width`` characters (a CUDA out-of-memory message runs to hundreds, with
+    paths), markdown-inert in a code span."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    text = text if len(text) <= width else text[:width - 3] + "..."
+    return "`" + text.replace("`", "'") + "`"
+
+
 def failures_note(failed: dict[str, str]) -> str:
-    """A sentence naming the trained networks that could not be built (``{name: error}``),
-    and so are in no comparison; empty when none failed."""
+    """A sentence naming the trained networks that failed (``{name: error}``, the error as
+    :func:`short_error` gives it), and so are in no comparison; empty when none failed."""
     if not failed:
         return ""
     listed = "; ".join(f"{name} ({error})" for name, error in failed.items())
-    return (f"Not compared, because building them failed: {listed}. The verdicts above "
-            "count only the networks that ran.")
+    return (f"Not compared, because {'it' if len(failed) == 1 else 'they'} failed: {listed}. "
+            "The verdicts above count only the trained networks that ran.")
 
 
 def frame_sentences(queries: float, database: float) -> tuple[str, str]:
@@ -140,5 +151,5 @@ def twins_sentence(groups: list, labels) -> str:
     crossed = sum(len(set(labels[list(g)].tolist())) > 1 for g in groups)
     groups_word = "1 group" if len(groups) == 1 else f"{len(groups)} groups"
     return (f"Comparing pixels finds identical database images: {groups_word}, {crossed} "
-            "spanning two categories. In leave-one-out each copy finds the other first, at "
-            "distance 0; they are kept, as the authors' database holds them.")
+            "spanning more than one category. In leave-one-out each copy finds another "
+            "copy first, at distance 0; they are kept, as the authors' database holds them.")

@@ -736,13 +736,26 @@ def test_mechanism_readings_follow_the_medians():
     three = {"random network": 80.0, "random filters, centred": 75.0, "trained CNN": 61.0}
     assert bg.agreement_reading(three).startswith("All three are well above one half")
     assert bg.agreement_reading({**three, "trained CNN": 60.0}) == (
-        "Not all are well above one half (the lowest, trained CNN: 60%): how much the mean "
-        "colour decides the signs differs between these first layers.")
+        "Not all three are well above one half (the lowest, trained CNN: 60%): how much the "
+        "mean colour decides the signs differs between these first layers.")
+    # review X: a NaN median (no filter measured) once decided the sentence by its position
+    nan = float("nan")
+    for missing in three:
+        said = bg.agreement_reading({**three, missing: nan})
+        assert said.startswith("All are well above one half"), missing
+        assert said.endswith(f"({missing}: no filter measured.)")
+    assert bg.agreement_reading(dict.fromkeys(three, nan)).startswith("No first layer")
+    assert bg.agreement_reading({"a": 50.0, "b": nan}).startswith(
+        "The one layer measured, a, is not well above one half (50%).")
+    assert "random network's" not in bg.agreement_reading({"a": 70.0, "b": 90.0})
     assert bg.agreement_reading({"a": 70.0, "b": 90.0}).startswith("All are well above")
     assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74)
     assert "less well than the trained CNN" in bg.blur_reading(0.60, 0.66)
     assert "about equally" in bg.blur_reading(0.70, 0.74)
     assert "about equally" in bg.blur_reading(0.74, 0.70)
+    assert "about equally" in bg.blur_reading(0.75, 0.70)          # the margin itself
+    assert "better than" in bg.blur_reading(0.7501, 0.70)
+    assert bg.blur_reading(nan, 0.7).startswith("The blur comparison is undefined")
     assert bg.blur_fairness("miniimagenet10", {"miniimagenet10": 2}).startswith(
         "Not a fair comparison on miniimagenet10: the CNN sees its images average-pooled by 2")
     assert bg.blur_fairness("cifar10", {"miniimagenet10": 2}) == (
@@ -756,6 +769,9 @@ def test_capture_text_says_undefined_when_no_prediction_changed():
     assert bg.capture_text((0.312, 0.25, 0.381), interval=False) == "31%"
     nan = float("nan")
     assert bg.capture_text((nan, nan, nan)) == "undefined (no prediction changed)"
+    # review X: in the prose's parentheses, and beside a rate that already gives the reason
+    assert bg.capture_text((nan, nan, nan), interval=False) == "undefined, no prediction changed"
+    assert bg.capture_text((nan, nan, nan), interval=False, why=False) == "undefined"
 
 
 def test_cnn_embedding_refuses_0_to_255_float_pixels():

@@ -335,9 +335,13 @@ def test_profile_note_names_the_parameters_that_changed_the_profile():
     assert book.profile_note("quick", table, {"n_features": 100_000, "seed": None}).endswith(
         "Parameters given to this run that change the profile's settings: "
         "n_features = 100000.")
-    # one the table lacks (chapter 7 sets trained_arch after the table) is named too
+    # one the table lacks (chapter 7 sets trained_arch after the table) is named as given,
+    # not as a change: it may equal what the chapter would have used (review X)
     assert book.profile_note("quick", table, {"trained_arch": "vgg16"}).endswith(
-        "settings: trained_arch = 'vgg16'.")
+        " Also given to this run (the settings line shows the values used): "
+        "trained_arch = 'vgg16'.")
+    both = book.profile_note("quick", table, {"n_features": 4000, "trained_arch": "vgg16"})
+    assert "change the profile's settings: n_features = 4000. Also given" in both
 
 
 def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeypatch):
@@ -348,6 +352,9 @@ def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeyp
     table = {"quick": {"k": {"cifar10": 800}}}
     chapter = book.start("quick", table, device="cpu", noted=dict(n_features=100_000))
     assert chapter.cfg == {"k": {"cifar10": 800}}
-    assert notes["profile_note_text"].endswith("settings: n_features = 100000.")
+    assert notes["profile_note_text"].endswith(
+        "Also given to this run (the settings line shows the values used): "
+        "n_features = 100000.")
+    assert "change the profile's settings" not in notes["profile_note_text"]
     book.start("quick", table, device="cpu", noted=dict(n_features=None))
     assert notes["profile_note_text"] == book.PROFILE_NOTES["quick"]

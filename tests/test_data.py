@@ -602,4 +602,12 @@ def test_class_words_name_wordnet_ids_and_keep_other_names():
     from rdsc import data
     assert data.class_words(["n01532829", "cat", "n09256479"]) == [
         "house finch", "cat", "coral reef"]
-    assert len(set(data.CLASS_WORDS.values())) == 10   # miniimagenet10's classes
+
+
+def test_class_words_name_every_miniimagenet10_class():
+    from rdsc import data
+    from rdsc.paths import data_root
+    require_real_data("miniimagenet10")
+    folders = sorted(p.name for p in (data_root() / "miniimagenet10" / "train").iterdir()
+                     if p.is_dir())
+    assert sorted(data.CLASS_WORDS) == folders

@@ -91,6 +91,8 @@ def test_device_agreement_makes_no_gpu_claim_on_the_cpu():
     said = device_agreement("NVIDIA H200", 64, 1.5e-5, 0.0)
     assert said.startswith("This run is on a GPU (NVIDIA H200). On the first 64 images")
     assert "in 1.50e-05 of the features" in said and "CPU engine in 0.00e+00." in said
+    with pytest.raises(ValueError, match="both shares"):
+        device_agreement("NVIDIA H200", 64)
 
 
 def test_growth_exponent_is_the_log_log_slope():

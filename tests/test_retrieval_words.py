@@ -11,9 +11,12 @@ def test_control_and_perceptron_phrases_read_the_difference_the_right_way_round(
     # features retrieve better, so the perceptron trained on them lowered the mAP
     assert words.control_phrase("higher") == "above"
     assert words.control_phrase("indistinguishable") == "indistinguishable from"
+    assert words.control_phrase("lower") == "below"
+    assert words.control_phrase("comparable") == "comparable to"
     assert words.perceptron_phrase("higher") == "lowers the mAP"
     assert words.perceptron_phrase("lower") == "raises the mAP"
     assert words.perceptron_phrase("comparable") == "changes the mAP by less than 5 points"
+    assert words.perceptron_phrase("indistinguishable") == "does not measurably change the mAP"
     with pytest.raises(KeyError):
         words.perceptron_phrase("better")
 
@@ -31,9 +34,22 @@ def test_margin_robustness_names_the_networks_another_margin_would_reword():
 
 def test_failures_note_names_each_failed_network_or_says_nothing():
     assert words.failures_note({}) == ""
-    assert words.failures_note({"vgg16 trained on CIFAR-10": "OutOfMemoryError: x"}) == (
-        "Not compared, because building them failed: vgg16 trained on CIFAR-10 "
-        "(OutOfMemoryError: x). The verdicts above count only the networks that ran.")
+    assert words.failures_note({"vgg16 trained on CIFAR-10": "`OutOfMemoryError: x`"}) == (
+        "Not compared, because it failed: vgg16 trained on CIFAR-10 (`OutOfMemoryError: x`). "
+        "The verdicts above count only the trained networks that ran.")
+    two = words.failures_note({"a": "`E: x`", "b": "`E: y`"})
+    assert two.startswith("Not compared, because they failed: a (`E: x`); b (`E: y`).")
+
+
+def test_short_error_keeps_the_type_and_first_line_in_a_code_span():
+    # review X: a CUDA out-of-memory message (hundreds of characters) went into the prose
+    oom = RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB " + "x" * 300
+                       + "\nSee documentation for Memory Management")
+    said = words.short_error(oom)
+    assert said.startswith("`RuntimeError: CUDA out of memory.") and said.endswith("...`")
+    assert len(said) == 82 and "\n" not in said
+    assert words.short_error(KeyError()) == "`KeyError`"
+    assert words.short_error(ValueError("a `b` *c*")) == "`ValueError: a 'b' *c*`"
 
 
 def test_frame_sentences_need_framed_queries_and_an_unframed_database():
@@ -54,6 +70,8 @@ def test_twins_sentence_counts_groups_and_those_across_categories():
         "Comparing pixels finds identical database images: 1 group, 0 spanning")
     assert words.twins_sentence([[0, 1], [1, 2], [3, 4]], labels).startswith(
         "Comparing pixels finds identical database images: 3 groups, 2 spanning")
+    assert "1 group, 1 spanning more than one category" in words.twins_sentence(
+        [[0, 2, 4]], labels)
 
 
 def test_trained_and_claim_verdicts_follow_the_paired_comparisons():

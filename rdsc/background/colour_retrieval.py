@@ -1,6 +1,6 @@
-"""Chapter 8's retrieval half, on Corel: colour histograms of a region,
-leave-one-out precision of database versions with the ring or the centre greyed, and
-partial correlations of feature distances with ring and centre colour.
+"""Chapter 8's retrieval half, on Corel: leave-one-out precision of database versions with
+the ring or the centre greyed, and partial correlations of feature distances with ring and
+centre colour.
 """
 from __future__ import annotations
 

@@ -13,11 +13,14 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> s
     return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
 
 
-def capture_text(capture: tuple, interval: bool = True) -> str:
+def capture_text(capture: tuple, interval: bool = True, why: bool = True) -> str:
     """A donor-capture rate ``(estimate, low, high)`` (shares; NaN when no prediction
-    changed, so nothing could be captured) as ``31% (interval 25-38%)``."""
+    changed, so nothing could be captured) as ``31% (interval 25-38%)``, or ``31%``
+    without ``interval``. NaN reads "undefined", with the reason unless ``why`` is False
+    (a chance level beside a rate that gives it)."""
     if np.isnan(capture[0]):
-        return "undefined (no prediction changed)"
+        return ("undefined" if not why else "undefined (no prediction changed)" if interval
+                else "undefined, no prediction changed")
     return f"{100 * capture[0]:.0f}%" + (
         f" (interval {100 * capture[1]:.0f}-{100 * capture[2]:.0f}%)" if interval else "")
 
@@ -244,23 +247,41 @@ BLUR_MARGIN = 0.05
 
 def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
     """The sentence on how often the patch's mean colour decides a first-layer unit's sign,
-    from the median agreement (%) of each first layer (``{layer name: median}``)."""
-    lowest = min(medians, key=medians.get)
-    if medians[lowest] > well_above:
-        return ("All three are well above one half: natural patches are smooth, so the mean "
-                "colour decides most signs in each of these first layers, not only in the "
-                "random network's." if len(medians) == 3 else
-                "All are well above one half: natural patches are smooth, so the mean colour "
-                "decides most signs in each of these first layers.")
-    return (f"Not all are well above one half (the lowest, {lowest}: "
-            f"{medians[lowest]:.0f}%): how much the mean colour decides the signs differs "
-            "between these first layers.")
+    from the median agreement (%) of each first layer (``{layer name: median}``; a NaN
+    median, a layer with no filter measured, is left out and named)."""
+    measured = {name: m for name, m in medians.items() if not np.isnan(m)}
+    missing = [name for name in medians if name not in measured]
+    if not measured:
+        return "No first layer had a filter measured, so there is nothing to read."
+    all_of = "All three" if len(measured) == 3 else "All"
+    lowest = min(measured, key=measured.get)
+    if measured[lowest] > well_above and len(measured) == 1:
+        text = (f"The one layer measured, {lowest}, is well above one half: natural patches "
+                "are smooth, so the mean colour decides most of its signs.")
+    elif measured[lowest] > well_above:
+        text = (f"{all_of} are well above one half: natural patches are smooth, so the mean "
+                "colour decides most signs in each of these first layers"
+                + (", not only in the random network's" if len(measured) == 3 else "") + ".")
+    elif len(measured) == 1:
+        text = (f"The one layer measured, {lowest}, is not well above one half "
+                f"({measured[lowest]:.0f}%).")
+    else:
+        text = (f"Not {all_of.lower()} are well above one half (the lowest, {lowest}: "
+                f"{measured[lowest]:.0f}%): how much the mean colour decides the signs "
+                "differs between these first layers.")
+    if missing:
+        text += f" ({', '.join(missing)}: no filter measured.)"
+    return text
 
 
 def blur_reading(random_net: float, cnn: float, margin: float = BLUR_MARGIN) -> str:
     """The sentence comparing the median correlation of features of an image and of its
     blurred copy, random network (``random_net``) against the trained CNN's hidden layer
-    (``cnn``); medians less than ``margin`` apart read as "about equally"."""
+    (``cnn``); medians less than ``margin`` apart read as "about equally"; a NaN median
+    (no unit that varies) reads as no comparison."""
+    if np.isnan(random_net) or np.isnan(cnn):
+        return ("The blur comparison is undefined here: a median correlation is missing (no "
+                "unit varied across these images).")
     if random_net > cnn + margin:
         return ("The random features survive blurring better than the trained CNN's hidden "
                 f"units (medians more than {margin} apart, without an interval): they depend "
