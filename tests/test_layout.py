@@ -47,3 +47,38 @@ def test_chapter_code_lines_fit_the_pages_code_width():
             for code in cell.findall(path.read_text())
             for line in code.splitlines() if len(line) > 85]
     assert not long, "code lines over 85 characters:\n" + "\n".join(long)
+
+
+def _readme_sections() -> dict[str, int]:
+    """The README Layout's chapter of each module: 0 for the support every chapter uses and
+    the book's tooling, 99 for "outside the book"."""
+    text = (ROOT / "README.md").read_text()
+    text = text[text.index("## Layout"):].split("\n## ", 1)[0]
+    section, where = 0, {}
+    for line in text.splitlines():
+        heading = re.match(r"\| \*\*(\d+|[a-z])", line)
+        if heading:
+            label = heading.group(1)
+            section = int(label) if label.isdigit() else 99 if "outside" in line else 0
+        for name in re.findall(r"`rdsc/(\w+)(?:\.py|/)`", line):
+            where.setdefault(name, section)
+    return where
+
+
+def test_each_module_is_mapped_no_later_than_the_first_chapter_that_imports_it():
+    # review W: rdsc.cnn was mapped under chapter 6 although chapter 4 needs it first
+    where = _readme_sections()
+    # chapter 1 draws the network's first layer before chapter 2 introduces the network
+    where_introduced = {"network": 1}
+    late = []
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md")):
+        chapter, text = int(path.name[:2]), path.read_text()
+        names = set(re.findall(r"^\s*from rdsc\.(\w+)", text, re.M))
+        for group in re.findall(r"^\s*from rdsc import ([^\n]+)", text, re.M):
+            names |= {part.split(" as ")[0].strip(" ()") for part in group.split(",")}
+        late += [f"{name} (first imported by chapter {chapter}, mapped under "
+                 f"{where[name]})" for name in sorted(names)
+                 if name in where and where[name] > chapter
+                 and where_introduced.get(name, 99) > chapter]
+    assert not late, "README Layout places modules after their first chapter: " + "; ".join(
+        sorted(set(late)))
