@@ -72,21 +72,28 @@ class SmallCNN(nn.Module):
         return self.classifier[-1](self.embed(x))
 
 
+def check_pixels(images) -> None:
+    """Refuse float images far outside [0, 1] (0..255 pixels given as floats, say): a model
+    fed them would answer for images 255 times too bright. Callers that convert batch by
+    batch call it once on the whole input, so a dark batch cannot slip through."""
+    x = torch.as_tensor(images)
+    if x.dtype != torch.uint8 and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -0.5 or hi > 1.5:
+            raise ValueError(f"float images range from {lo:g} to {hi:g}, not [0, 1]: "
+                             "0..255 pixels? pass uint8 images, or divide by 255")
+
+
 def as_float(images) -> torch.Tensor:
     """uint8 or float images (tensor or array) -> float32 tensor in [0, 1].
 
-    Floats are taken as they are; floats far outside [0, 1] (0..255 pixels given as floats,
-    say) are refused: a model fed them would answer for images 255 times too bright.
+    Floats are taken as they are, once :func:`check_pixels` passes them.
     """
     x = torch.as_tensor(images)
     if x.dtype == torch.uint8:
         return x.float() / 255
-    x = x.float()
-    if x.numel() and (float(x.min()) < -0.5 or float(x.max()) > 1.5):
-        raise ValueError(f"float images range from {float(x.min()):g} to "
-                         f"{float(x.max()):g}, not [0, 1]: 0..255 pixels? pass uint8 "
-                         "images, or divide by 255")
-    return x
+    check_pixels(x)
+    return x.float()
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -161,6 +168,7 @@ def recalibrate_batchnorm(model: nn.Module, images, batch_size: int = 256,
         return model.eval()
     device = next(model.parameters()).device if device is None else torch.device(device)
     images = torch.as_tensor(images)
+    check_pixels(images)  # once: the batches below are converted one at a time
     saved = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()

@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rdsc.cnn import as_float, recalibrate_batchnorm
+from rdsc.cnn import as_float, check_pixels, recalibrate_batchnorm
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
@@ -225,6 +225,7 @@ def embed(model: nn.Module, images, batch_size: int = 256) -> np.ndarray:
     model.eval()
     device = next(model.parameters()).device
     images = torch.as_tensor(images)
+    check_pixels(images)  # once: the batches below are converted one at a time
     out = [model.embed(as_float(images[lo:lo + batch_size]).to(device)).float().cpu()
            for lo in range(0, len(images), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.embed_dim), np.float32)
@@ -276,6 +277,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 256,
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs}, {batch_size}")
     images = torch.as_tensor(images)
+    check_pixels(images)  # once: the batches below are converted one at a time
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(images) != len(y):
         raise ValueError(f"{len(images)} images but {len(y)} labels")

@@ -784,3 +784,19 @@ def test_cnn_embedding_refuses_0_to_255_float_pixels():
                        atol=1e-6)
     with pytest.raises(ValueError, match="0..255 pixels"):
         bg.cnn_embedding(model, x.float())
+
+
+def test_0_to_255_floats_are_refused_before_any_batch_is_embedded(monkeypatch):
+    # review X: the range was checked batch by batch, so a first batch of dark 0..255
+    # floats (all at most 1.5) was embedded before a later batch raised
+    from rdsc.cnn import SmallCNN
+    model = SmallCNN(width=4, hidden=8).eval()
+    calls = []
+    original = model.embed
+    monkeypatch.setattr(model, "embed", lambda x: calls.append(len(x)) or original(x))
+    x = torch.randint(0, 256, (4, 3, 32, 32)).float()
+    x[:2] = 1.0                    # the first batch: dark, within 0..1.5
+    with pytest.raises(ValueError, match="0..255 pixels"):
+        bg.cnn_embedding(model, x, batch_size=2)
+    assert calls == []
+    assert bg.cnn_embedding(model, x[:2], batch_size=2).shape == (2, 8) and calls == [2]

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from rdsc.background.conditions import _check_images
 from rdsc.background.models import cnn_embedding, cnn_first_layer, downsample
 from rdsc.checks import whole_number
-from rdsc.cnn import as_float
+from rdsc.cnn import as_float, check_pixels
 
 
 @torch.no_grad()
@@ -51,6 +51,7 @@ def mean_colour_agreement(images, weight: torch.Tensor, bias: torch.Tensor | Non
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     agree, total = torch.zeros(weight.shape[0], dtype=torch.int64), 0
+    check_pixels(images)  # once: the batches below are converted one at a time
     for lo in range(0, len(images), batch_size):
         x = as_float(images[lo:lo + batch_size]) - offset
         z = F.conv2d(x, weight, bias, padding=padding)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc.background.conditions import _check_images
-from rdsc.cnn import as_float
+from rdsc.cnn import as_float, check_pixels
 
 
 class Downsampled(torch.nn.Module):
@@ -47,6 +47,7 @@ def cnn_embedding(model, images, batch_size: int = 512) -> np.ndarray:
     prepare = model.pooled if isinstance(model, Downsampled) else (lambda x: x)
     inner.eval()
     device = next(inner.parameters()).device
+    check_pixels(images)  # once: the batches below are converted one at a time
     out = []
     for lo in range(0, len(images), batch_size):
         x = as_float(images[lo:lo + batch_size]).to(device)
