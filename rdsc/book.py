@@ -168,8 +168,9 @@ PROFILE_NOTES = {
              "hundred images and a small k, to check that the code runs. Its numbers are not "
              "results, and its verdicts mostly say that such samples cannot tell.",
     "quick": "This page was built at the quick profile: smaller settings than the paper's "
-             "(a chapter's settings line lists its run's), so that a 2-core CPU finishes in "
-             "minutes. Its numbers are results at that scale; where k matters they are lower "
+             "(a chapter's settings line lists its run's), so that a 2-core CPU finishes a "
+             "chapter in minutes to about an hour (the README times each). Its numbers are "
+             "results at that scale; where k matters they are lower "
              "than the paper's by design.",
     "paper": "This page was built at the paper profile: the authors' settings for the "
              "paper's results (k = 100,000, the full datasets), meant for a GPU; checks and "

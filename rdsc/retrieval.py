@@ -569,16 +569,21 @@ def compare(a, b, n_boot: int = 2000, seed: int = 0,
             margin: float = EQUIVALENCE_MARGIN) -> dict:
     """Paired comparison of two per-query score arrays (``a``, ``b``: one score per query,
     length ``N`` each, e.g. AP): ``a - b`` with its 95% interval and
-    a word: ``higher`` / ``lower`` when the interval excludes 0; ``comparable`` when it lies
-    within ``±margin``; else ``indistinguishable`` (too wide to tell)."""
+    a word (:func:`difference_word`): ``comparable`` when the interval lies within
+    ``±margin``; else ``higher`` / ``lower`` when it excludes 0; else ``indistinguishable``
+    (too wide to tell)."""
     d, lo, hi = paired_mean_difference(a, b, n_boot=n_boot, seed=seed)
     return {"difference": d, "low": lo, "high": hi, "verdict": difference_word(lo, hi, margin)}
 
 
 def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
-    """:func:`compare`'s word for an interval on a difference (score units)."""
-    return ("higher" if low > 0 else "lower" if high < 0 else
-            "comparable" if -margin < low and high < margin else "indistinguishable")
+    """:func:`compare`'s word for an interval on a difference (score units): ``comparable``
+    when it lies within ``±margin`` (an equivalence test: a small difference, even one that
+    excludes 0, is within what the claim calls comparable), else ``higher`` / ``lower``
+    when it excludes 0, else ``indistinguishable``."""
+    if -margin < low and high < margin:
+        return "comparable"
+    return "higher" if low > 0 else "lower" if high < 0 else "indistinguishable"
 
 
 def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarray],

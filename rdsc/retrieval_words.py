@@ -31,9 +31,11 @@ def trained_verdict(verdict_of: dict[str, str], names) -> str:
               ("higher", "above", ""), ("lower", "below", ""))
     parts = []
     for word, phrase, note in groups:
-        members = [n for n in names if verdict_of[n] == word]
+        members = [f"the {n}" for n in names if verdict_of[n] == word]
         if members:
-            parts.append(f"{phrase} {', '.join(members)}{note}")
+            listed = (", ".join(members[:-1]) + " and " + members[-1] if len(members) > 1
+                      else members[0])
+            parts.append(f"{phrase} {listed}{note}")
     return "; ".join(parts)
 
 

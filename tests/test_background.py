@@ -402,6 +402,11 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.pitfall_verdict([True, False], [True, False]) == (
         "confirmed on some datasets only, beyond the trained CNN's cost")
     assert bg.pitfall_verdict([True, True], [True, False]).endswith("on 1 of 2")
+    # review Y: "not shown to be more" hid a cost shown to be smaller than the CNN's
+    assert bg.pitfall_verdict([True, True], [False, False], ["cifar10"]).endswith(
+        "moves a trained network too); smaller than the trained CNN's on cifar10")
+    assert bg.pitfall_verdict([True, True], [True, False], ["stl10"]).endswith(
+        "on 1 of 2; smaller than the trained CNN's on stl10")
     assert bg.cost_beyond_cnn(effects((0.1, 0.05, 0.15), (0.3, 0.2, 0.4)), cnn) is False
     assert bg.cost_beyond_cnn(effects((0.3, 0.25, 0.35), (0.3, 0.2, 0.4)), cnn) is True
     assert bg.cost_beyond_cnn({}, {}, versus_cnn=(0.05, 0.01, 0.09)) is True
@@ -710,6 +715,9 @@ def test_cost_difference_text_names_what_limits_the_comparison():
     assert bg.cost_difference_text(d, False, True).endswith(
         "; but this CNN is at chance on clean images, so the comparison says nothing")
     assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"
+    # review Y: a bound that rounds to zero read "-0.0"
+    assert bg.interval_text((0.018, -0.0004, 0.036)) == (
+        "+1.8 points (95% interval 0.0 to +3.6)")
 
 
 def test_hue_rotations_that_change_no_pixel_are_refused():

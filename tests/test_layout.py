@@ -39,16 +39,6 @@ def test_every_module_is_on_each_map(where, pattern):
     assert not unknown, f"{where} names modules that do not exist: {unknown}"
 
 
-def test_chapter_code_lines_fit_the_pages_code_width():
-    # the rendered page shows about 85 characters of code before a scroll bar
-    cell = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
-    long = [f"{path.name}: {line.strip()[:60]}"
-            for path in sorted((ROOT / "chapters").glob("*.md"))
-            for code in cell.findall(path.read_text())
-            for line in code.splitlines() if len(line) > 85]
-    assert not long, "code lines over 85 characters:\n" + "\n".join(long)
-
-
 def _readme_sections() -> dict[str, int]:
     """The README Layout's chapter of each module: 0 for the support every chapter uses and
     the book's tooling, 99 for "outside the book"."""

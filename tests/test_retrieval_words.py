@@ -78,7 +78,7 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     names = ["a", "b", "c"]
     said = {"a": "comparable", "b": "higher", "c": "lower"}
     assert words.trained_verdict(said, names) == (
-        "comparable to a (interval within ±5 points); above b; below c")
+        "comparable to the a (interval within ±5 points); above the b; below the c")
     assert words.claim_verdict(said, names).startswith("supports the claim only")
     same = dict.fromkeys(names, "comparable")
     assert words.claim_verdict(same, names) == "supports the paper's claim for these networks"
@@ -87,7 +87,8 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     # an interval around 0 but wider than the margin is no evidence of comparability
     wide = dict.fromkeys(names, "indistinguishable")
     assert words.trained_verdict(wide, names) == (
-        "indistinguishable from a, b, c (the interval holds 0 but is wider than ±5 points)")
+        "indistinguishable from the a, the b and the c (the interval holds 0 but is wider "
+        "than ±5 points)")
     assert words.claim_verdict(wide, names).startswith("neither supports nor contradicts")
     assert words.claim_verdict(dict(wide, a="comparable"), names).startswith(
         "supports the claim for some networks")

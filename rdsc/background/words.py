@@ -10,7 +10,11 @@ import numpy as np
 def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> str:
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``."""
     v, lo, hi = effect
-    return f"{scale * v:+.1f}{unit} (95% interval {scale * lo:+.1f} to {scale * hi:+.1f})"
+
+    def signed(x):  # a value that rounds to zero reads 0.0, never -0.0
+        text = f"{scale * x:+.1f}"
+        return "0.0" if text in ("+0.0", "-0.0") else text
+    return f"{signed(v)}{unit} (95% interval {signed(lo)} to {signed(hi)})"
 
 
 def capture_text(capture: tuple, interval: bool = True, why: bool = True) -> str:
@@ -118,10 +122,14 @@ def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None
     return bool(random_net["ring cost"][1] > cnn["ring cost"][2])
 
 
-def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) -> str:
+def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
+                    smaller: list[str] | None = None) -> str:
     """The pitfall over the datasets run (one :func:`pitfall_rows` flag each), and, with
     ``beyond`` (one :func:`cost_beyond_cnn` flag each; None where the CNN is at chance and
-    not compared), whether the datasets that show it show it beyond the trained CNN."""
+    not compared), whether the datasets that show it show it beyond the trained CNN.
+    ``smaller``: the datasets where the random network's ring cost is shown to be *smaller*
+    than the CNN's (the paired interval below 0), named so that "not shown to be more"
+    does not hide it."""
     if len(shown) == 0:
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
     if not any(shown):
@@ -142,10 +150,12 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None) 
     if all(more):
         return said + (", beyond the trained CNN's cost" if not unmatched else
                        f", beyond the trained CNN's cost on {len(more)} compared" + left_out)
+    less = f"; smaller than the trained CNN's on {', '.join(smaller)}" if smaller else ""
     if not any(more):
         return (said + ", but not shown to be more than the trained CNN's (a swapped ring "
-                "moves a trained network too)" + left_out)
-    return said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}" + left_out
+                "moves a trained network too)" + left_out + less)
+    return (said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}" + left_out
+            + less)
 
 
 def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
@@ -159,7 +169,7 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     ``(dataset, classifier)``, :func:`effect_rows`; ``versus_cnn``: per dataset,
     :func:`cost_difference` of the two classifiers' ring costs.
     """
-    rows, shown, beyond = [], [], []
+    rows, shown, beyond, smaller = [], [], [], []
     for dataset, run in runs.items():
         ours = effects[dataset, "random network + SVM"]
         theirs = effects[dataset, "trained CNN"]
@@ -172,7 +182,9 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
         rows += got
         shown.append(shows)
         beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
-    return rows, pitfall_verdict(shown, beyond), any(shown)
+        if cnn_ok and shows and versus_cnn[dataset] is not None and versus_cnn[dataset][2] < 0:
+            smaller.append(dataset)   # the random network's cost below the CNN's
+    return rows, pitfall_verdict(shown, beyond, smaller), any(shown)
 
 
 def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
