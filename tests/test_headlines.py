@@ -97,7 +97,8 @@ def test_every_summary_reads_its_chapters_results():
     drawn["summary"] = baselines["summary"][:2]
     drawn["summary"][1] = dict(drawn["summary"][1], seeds=2)
     assert headlines.baselines(drawn, brief=True) == (
-        "supported: cifar10: rdsc 52.4% top-1, best random-weight final layer 25.1% (vgg16, "
+        "supported: cifar10 (2,000 / 500 images): rdsc 52.4% top-1, best random-weight "
+        "final layer 25.1% (vgg16, "
         "random, SVM, mean of 2 weight draws); only vgg16 run in this profile")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
@@ -402,7 +403,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
                          "difference": 0.0, "low": -3.0, "high": 3.0}],
         "references": [{"trained network": "CNN B trained on Y", "beats control": False}]}
     assert headlines.retrieval(retrieval, brief=True) == (
-        "supported: mAP 30.0%; vs CNN A trained on X: +1.0 points; 1 trained network not "
+        "supported: mAP 30.0% (k = 10); vs CNN A trained on X: +1.0 points; 1 trained network not "
         "counted (no better than pixels)")
 
 
