@@ -704,6 +704,10 @@ def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
     runs["d"]["predictions"]["trained CNN"] = [{"clean": labels.copy()}]
     assert bg.pitfall_over_datasets(runs, effects, {"d": (0.1, 0.05, 0.15)})[1] == (
         "confirmed on every dataset run, beyond the trained CNN's cost")
+    # review Y: a cost shown smaller than the CNN's is named, not hidden in "not shown"
+    assert bg.pitfall_over_datasets(runs, effects, {"d": (-0.07, -0.09, -0.05)})[1] == (
+        "confirmed on every dataset run, but not shown to be more than the trained CNN's "
+        "(a swapped ring moves a trained network too); smaller than the trained CNN's on d")
 
 
 def test_cost_difference_text_names_what_limits_the_comparison():
