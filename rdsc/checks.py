@@ -3,7 +3,7 @@
 A chapter's set-up cell calls them (through :mod:`rdsc.book`, which holds them too) before
 any work, and so do rdsc's functions on their own arguments: ``n_boot = 2.5`` or a repeated
 seed is refused at once rather than truncated or failing deep inside a computation. Also
-:func:`plural`, the count-and-noun helper of many sentences. Imports nothing from rdsc.
+:func:`plural` and :func:`listed`, the two helpers of many sentences. Imports nothing from rdsc.
 """
 from __future__ import annotations
 
@@ -97,3 +97,9 @@ def chosen_from(name: str, values, allowed) -> list:
 def plural(n: int, word: str) -> str:
     """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def listed(items) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``: items as a sentence lists them."""
+    items = [str(item) for item in items]
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)

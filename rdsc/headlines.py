@@ -20,6 +20,8 @@ the same in both.
 """
 from __future__ import annotations
 
+import re
+
 from rdsc import book, record, strict_json
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
@@ -150,9 +152,17 @@ def retrieval(res: dict, brief: bool = False) -> str:
     # a trained network no better than the pixel control is no reference (results written
     # before this check have no "references": every trained network counts there)
     weak = {r["trained network"] for r in res.get("references", []) if not r["beats control"]}
+    # a network trained on the database's own categories is a reference, not one of the
+    # paper's trained networks (trained elsewhere): shown, not counted
+    own = {r["trained network"] for r in res.get("references", []) if r.get("in domain")}
+    weak -= own
     verdicts, short = [], f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,})"
     for c in res["comparisons"]:
-        if (c["measure"] == "AP" and "trained" in c["random features vs"]
+        if c["measure"] == "AP" and c["random features vs"] in own:
+            text += (f"; vs {c['random features vs']} (trained on the database itself, not "
+                     f"counted): {c['difference']:+.1f} points [{c['low']:+.1f}, "
+                     f"{c['high']:+.1f}]")
+        elif (c["measure"] == "AP" and "trained" in c["random features vs"]
                 and c["random features vs"] not in weak):
             # the chapter's words (the comparisons are stored in points): higher or
             # comparable support the claim, lower contradicts it, a wide interval tells nothing
@@ -168,7 +178,9 @@ def retrieval(res: dict, brief: bool = False) -> str:
     if failed:
         text += f"; failed, not compared: {', '.join(failed)}"
         short += f"; {len(failed)} trained network{'s' * (len(failed) > 1)} failed"
-    verdict = overall(verdicts) if verdicts else "not shown" if weak else "not run"
+    if own:
+        short += f"; {len(own)} in-domain network{'s' * (len(own) > 1)} not counted"
+    verdict = overall(verdicts) if verdicts else "not shown" if weak or own else "not run"
     return f"{verdict}: {short if brief else text}"
 
 
@@ -218,11 +230,28 @@ def background(res: dict, brief: bool = False) -> str:
     if brief:  # the estimate alone, without its interval
         costs = [(d, m.split(" (")[0]) for d, m in costs]
         grey = [(d, m.split(" (")[0]) for d, m in grey]
-    pitfall = res["pitfall"] + (
-        " (ring cost: " + ", ".join(f"{d} {m}" for d, m in costs) + ")" if costs else "")
-    advantage = res["advantage"] + (
-        f" (P@10 lost with the ring greyed, points: {grey[0][1]})" if grey else "")
+    else:  # "+2.0 points (95% interval +1.0 to +3.0)" -> "+2.0 points [+1.0, +3.0]":
+        # the measures go inside parentheses, which should not nest
+        costs = [(d, _bracketed(m)) for d, m in costs]
+        grey = [(d, _bracketed(m)) for d, m in grey]
+    pitfall = res["pitfall"]
+    if costs:
+        pitfall = _add_note(pitfall, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs))
+    advantage = res["advantage"]
+    if grey:
+        advantage = _add_note(advantage, f"P@10 lost with the ring greyed, points: {grey[0][1]}")
     return f"pitfall: {pitfall}; retrieval: {advantage}"
+
+
+def _bracketed(measure: str) -> str:
+    """``"+2.0 points (95% interval +1.0 to +3.0)"`` as ``"+2.0 points [+1.0, +3.0]"``."""
+    return re.sub(r" \(95% interval (\S+) to (\S+)\)", r" [\1, \2]", measure)
+
+
+def _add_note(text: str, note: str) -> str:
+    """``note`` in parentheses after ``text``, or, where ``text`` already ends in a
+    parenthesis, inside it after a semicolon (never two parentheses in a row)."""
+    return f"{text[:-1]}; {note})" if text.endswith(")") else f"{text} ({note})"
 
 
 #: claim -> (chapter, summary of that chapter's results JSON)

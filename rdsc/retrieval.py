@@ -587,15 +587,19 @@ def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN)
 
 
 def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarray],
-                   control: str, n_boot: int = 2000, seed: int = 0) -> list[dict]:
+                   control: str, n_boot: int = 2000, seed: int = 0,
+                   in_domain=()) -> list[dict]:
     """Is each trained network ``names`` a reference worth comparing with?
 
     ``scores[name]``: per-query AP of each representation (``control`` among them, the
     pixel control); ``held_out[name]``: the network's top-1 accuracy on images it was not
     trained on (missing: not measured). A trained network whose retrieval is not above the
     control's (paired interval) stands for nothing the paper meant by a trained network.
+    ``in_domain``: the networks trained on the retrieval database itself (its own
+    categories, which the paper's trained networks never saw): marked, so that verdicts on
+    the claim can leave them out.
     Returns one row per network: its held-out accuracy, mAP, the control's mAP, the
-    difference with its interval (points) and ``beats control``.
+    difference with its interval (points), ``beats control`` and ``in domain``.
     """
     rows = []
     for name in names:
@@ -606,5 +610,6 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
                      "control mAP (%)": 100 * float(np.mean(scores[control])),
                      "minus control (points)": 100 * c["difference"],
                      "low": 100 * c["low"], "high": 100 * c["high"],
-                     "beats control": bool(c["low"] > 0)})
+                     "beats control": bool(c["low"] > 0),
+                     "in domain": name in set(in_domain)})
     return rows

@@ -4,16 +4,17 @@
 gets a word from :func:`rdsc.retrieval.difference_word`: higher, lower, comparable or
 indistinguishable); this module says what those words show: the random features against
 the trained networks (:func:`trained_verdict`) and the paper's claim
-(:func:`claim_verdict`), against the colour histogram and the authors' perceptron
+(:func:`claim_verdict`; a network trained on the database itself is set apart,
+:func:`in_domain_sentence`), against the colour histogram and the authors' perceptron
 (:func:`control_phrase`, :func:`perceptron_phrase`), what another equivalence margin would
 change (:func:`margin_robustness`), trained networks that failed (:func:`failures_note`,
-:func:`short_error`),
-and the data's quirks (:func:`frame_sentences`, :func:`twins_sentence`).
+:func:`short_error`), and the data's quirks (:func:`frame_sentences`, :func:`twins_sentence`).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from rdsc.checks import listed
 from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
 
 
@@ -33,34 +34,43 @@ def trained_verdict(verdict_of: dict[str, str], names) -> str:
     for word, phrase, note in groups:
         members = [f"the {n}" for n in names if verdict_of[n] == word]
         if members:
-            listed = (", ".join(members[:-1]) + " and " + members[-1] if len(members) > 1
-                      else members[0])
-            parts.append(f"{phrase} {listed}{note}")
+            parts.append(f"{phrase} {listed(members)}{note}")
     return "; ".join(parts)
 
 
-def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None) -> str:
+def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None,
+                  in_domain=()) -> str:
     """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
     with random features comparable to trained networks' last hidden layer). A difference
     the interval cannot tell from 0 but that could exceed the margin decides nothing.
 
     ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
     retrieve better than the pixel control count; with none, the claim is untested.
+    ``in_domain``: networks trained on the retrieval database's own categories; the paper's
+    trained networks were trained elsewhere, so these do not count either (see
+    :func:`in_domain_sentence`).
     """
     names = list(names)
     if not names:
         return "leaves the paper's claim untested (no trained network ran)"
+    left_out = []  # (reason, names), said after the verdict
+    own = [n for n in names if n in set(in_domain)]
+    if own:
+        names = [n for n in names if n not in own]
+        left_out.append(("trained on the database itself", own))
     if beats_control is not None:
         weak = [n for n in names if not beats_control[n]]
         names = [n for n in names if beats_control[n]]
+        if weak:
+            left_out.append(("no better than the pixel control", weak))
+    if left_out:
         if not names:
             return ("leaves the paper's claim untested: none of the trained networks here "
-                    "retrieves better than the pixel control, so none stands for the trained "
-                    "networks the paper meant")
-        if weak:
-            return (claim_verdict(verdict_of, names)
-                    + f" (counting only the networks that beat the pixel control; not "
-                      f"{', '.join(weak)})")
+                    "both retrieves better than the pixel control and was trained on other "
+                    "images, as the paper's were; "
+                    + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))
+        return (claim_verdict(verdict_of, names) + " (not counted: "
+                + "; ".join(f"{listed(n)}, {reason}" for reason, n in left_out) + ")")
     words = [verdict_of[n] for n in names]
     good = sum(w in ("comparable", "higher") for w in words)
     below = words.count("lower")
@@ -77,6 +87,21 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
         return ("does not support the claim for some networks; for the others the intervals "
                 "are too wide to tell")
     return "neither supports nor contradicts the claim: the intervals are too wide to tell"
+
+
+def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
+    """The sentence on the networks trained on the retrieval database itself (cross-fitted:
+    each query embedded by a network that did not train on it), which
+    :func:`claim_verdict` does not count: what they show instead. Empty when none ran."""
+    names = list(in_domain)
+    if not names:
+        return ""
+    place = trained_verdict(verdict_of, names)
+    return (f"Against a network trained on the database's own categories, the random "
+            f"features are {place}. That network learned what the queries are asked to find, "
+            "which neither the random features nor the paper's trained networks (trained on "
+            "other images) saw, so it is shown as an in-domain reference and not counted for "
+            "or against the claim.")
 
 
 def control_phrase(word: str) -> str:
@@ -104,7 +129,7 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
     parts = []
     for margin in margins:
         changed = [n for n in names if verdict_of[n] != difference_word(*intervals[n], margin)]
-        parts.append(f"at ±{100 * margin:g} points, {', '.join(changed) or 'no trained network'}"
+        parts.append(f"at ±{100 * margin:g} points, {listed(changed) or 'no trained network'}"
                      " would get another word")
     return "; ".join(parts)
 
@@ -124,8 +149,8 @@ def failures_note(failed: dict[str, str]) -> str:
     :func:`short_error` gives it), and so are in no comparison; empty when none failed."""
     if not failed:
         return ""
-    listed = "; ".join(f"{name} ({error})" for name, error in failed.items())
-    return (f"Not compared, because {'it' if len(failed) == 1 else 'they'} failed: {listed}. "
+    named = "; ".join(f"{name} ({error})" for name, error in failed.items())
+    return (f"Not compared, because {'it' if len(failed) == 1 else 'they'} failed: {named}. "
             "The verdicts above count only the trained networks that ran.")
 
 

@@ -273,6 +273,13 @@ def test_parameter_checks_name_the_parameter():
             book.chosen_from("datasets", bad, ["a", "b"])
 
 
+def test_sentence_helpers_count_and_list():
+    from rdsc.checks import listed, plural
+    assert (plural(1, "epoch"), plural(1200, "image")) == ("1 epoch", "1,200 images")
+    assert [listed(x) for x in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "", "a", "a and b", "a, b and c"]
+
+
 def test_chapter_split_loads_each_split_once(monkeypatch):
     from rdsc import data
     calls = []

@@ -296,6 +296,19 @@ def test_verdicts_follow_the_intervals():
         "control): a CNN trained on X")
     res["references"][0]["beats control"] = True
     assert headlines.retrieval(res).startswith("supported: ")
+    # a network trained on the database itself is shown, not counted for the claim
+    own = {"random features vs": "a CNN trained on the database", "measure": "AP",
+           "difference": -20.0, "low": -25.0, "high": -15.0}
+    mixed = dict(res, comparisons=[*res["comparisons"], own], references=[
+        *res["references"], {"trained network": own["random features vs"],
+                             "beats control": True, "in domain": True}])
+    assert headlines.retrieval(mixed).startswith("supported: ")
+    assert headlines.retrieval(mixed).endswith(
+        "; vs a CNN trained on the database (trained on the database itself, not counted): "
+        "-20.0 points [-25.0, -15.0]")
+    assert headlines.retrieval(mixed, brief=True).endswith("; 1 in-domain network not counted")
+    only_own = dict(mixed, comparisons=[own], references=mixed["references"][1:])
+    assert headlines.retrieval(only_own).startswith("not shown: ")
     # a trained network that failed is named, not silently dropped
     res["failed_networks"] = {"vgg16 trained on CIFAR-10": "`OutOfMemoryError: CUDA`"}
     assert headlines.retrieval(res).endswith(
@@ -465,10 +478,17 @@ def test_the_background_line_carries_its_headline_measures():
          "measure": "+2.8 points (95% interval -7.5 to +12.2)"},
         {"dataset": "corel", "question": "greying the ring lowers precision@10",
          "measure": "+0.8 (95% interval -2.7 to +4.3)"}]}
+    # review Y D2: intervals in brackets, never parentheses in parentheses
     assert headlines.background(res) == (
-        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points (95% interval -7.5 "
-        "to +12.2)); retrieval: partly supported (P@10 lost with the ring greyed, "
-        "points: +0.8 (95% interval -2.7 to +4.3))")
+        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points [-7.5, +12.2]); "
+        "retrieval: partly supported (P@10 lost with the ring greyed, points: +0.8 "
+        "[-2.7, +4.3])")
+    noted = dict(res, pitfall="confirmed on every dataset run, but not shown to be more "
+                 "than the trained CNN's (a swapped ring moves a trained network too)")
+    assert headlines.background(noted).startswith(
+        "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
+        "CNN's (a swapped ring moves a trained network too; ring cost: cifar10 +2.8 points "
+        "[-7.5, +12.2]); retrieval:")
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
         "supported (P@10 lost with the ring greyed, points: +0.8)")

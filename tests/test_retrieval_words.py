@@ -111,10 +111,32 @@ def test_trained_networks_no_better_than_pixels_are_not_counted():
     said = {"good": "lower", "weak": "comparable"}
     # comparable to a network no better than pixels supports nothing
     assert words.claim_verdict(said, ["good", "weak"], beats).startswith(
-        "does not support the paper's claim here (counting only the networks that beat the "
-        "pixel control; not weak)")
+        "does not support the paper's claim here (not counted: weak, no better than the "
+        "pixel control)")
     assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
         "leaves the paper's claim untested: none of the trained networks")
     assert words.claim_verdict(said, ["good"], {"good": True}) == (
         "does not support the paper's claim here")
     assert "untested" in words.claim_verdict({}, [])
+
+
+def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
+    said = {"elsewhere": "comparable", "own": "lower", "weak": "comparable"}
+    beats = {"elsewhere": True, "own": True, "weak": False}
+    # below the in-domain network, comparable to the one trained elsewhere: supported
+    assert words.claim_verdict(said, ["elsewhere", "own"], beats, in_domain=["own"]) == (
+        "supports the paper's claim for these networks (not counted: own, trained on the "
+        "database itself)")
+    assert words.claim_verdict(said, list(said), beats, in_domain=["own"]) == (
+        "supports the paper's claim for these networks (not counted: own, trained on the "
+        "database itself; weak, no better than the pixel control)")
+    # without it the same comparisons contradict part of the claim
+    assert words.claim_verdict(said, ["elsewhere", "own"], beats).startswith(
+        "supports the claim only for the networks the random features are not below")
+    untested = words.claim_verdict(said, ["own", "weak"], beats, in_domain=["own"])
+    assert untested.startswith("leaves the paper's claim untested") and "own" in untested
+    sentence = words.in_domain_sentence(said, ["own"])
+    assert sentence.startswith("Against a network trained on the database's own categories, "
+                               "the random features are below the own.")
+    assert "not counted for or against the claim" in sentence
+    assert words.in_domain_sentence(said, []) == ""
