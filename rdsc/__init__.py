@@ -37,8 +37,8 @@ the introduction's line per claim by the same rules.
    memory of an extraction.
 3. :mod:`rdsc.classify`: the paper's linear SVM, top-k accuracy; :mod:`rdsc.choose_c`: C
    from a validation split; :mod:`rdsc.solver_check`: the torch SVM against liblinear;
-   :mod:`rdsc.seeds`: accuracy over several weight draws; :mod:`rdsc.intervals`: bootstrap
-   intervals and spreads; :mod:`rdsc.lossless`: JPEG against lossless images;
+   :mod:`rdsc.seeds`: accuracy over several weight draws; :mod:`rdsc.intervals`: every
+   generic interval, which later chapters reuse; :mod:`rdsc.lossless`: JPEG against lossless images;
    :mod:`rdsc.mlp_head`: an MLP on the features; :mod:`rdsc.pipeline`: features and SVM of
    a whole dataset in one call (MNIST); :mod:`rdsc.classify_words`: what the runs show, in
    the chapter's words.

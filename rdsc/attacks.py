@@ -643,22 +643,6 @@ def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
     return (x + epsilon * s).clamp(0, 1)
 
 
-def paired_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, float, float]:
-    """``mean(a) - mean(b)`` for per-image correctness on the same images, with a 95% interval.
-
-    The interval is the normal one for the mean of the paired differences
-    ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
-    """
-    from rdsc.intervals import as_correct
-    a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
-                         f"got {a.shape}, {b.shape}")
-    d = a - b
-    half = z * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
-
 def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> dict:
     """Two models attacked on the same images: per image, the target's minimal perturbation
     over the reference's (``target`` / ``reference``: ``N`` distances, inf where the attack

@@ -155,14 +155,6 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return both[first + [c for c in both.columns if c not in first]]
 
 
-def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
-    """1.96 standard errors (points) of the difference of two accuracies measured on
-    ``n_test`` images each, treated as independent (which overstates the noise of a paired
-    comparison a little)."""
-    p, q = a_pct / 100, b_pct / 100
-    return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
-
-
 def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
     """``ours`` minus every method of ``family`` at top-1 and top-2: the mean differences, the
     baseline's 95% interval over seeds, and whether ``ours`` beats its best seed at top-1."""

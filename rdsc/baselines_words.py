@@ -2,7 +2,7 @@
 
 :mod:`rdsc.baselines` runs every method and summarises it over seeds; this module says
 what the numbers show, by the chapter's rule: a difference counts only beyond the test-set
-noise of a difference of two accuracies (:func:`rdsc.baselines.difference_noise`) and, for
+noise of a difference of two accuracies (:func:`rdsc.intervals.difference_noise`) and, for
 methods with several seeds, above the best one. :func:`standing` is that rule for one
 baseline (the introduction's line uses it too); :func:`verdicts` gives one dataset's
 sentences.
@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rdsc.baselines import (KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare,
-                            difference_noise)
+from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
+from rdsc.intervals import difference_noise
 
 
 def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_test: int) -> str:
     """Where rdsc stands against one baseline at top-1 (mean over its seeds): ``beaten``
-    (ahead by more than :func:`rdsc.baselines.difference_noise` and above its best seed), ``above on
+    (ahead by more than :func:`rdsc.intervals.difference_noise` and above its best seed), ``above on
     average, not on every seed``, ``within noise`` or ``below`` (behind beyond noise). The
     chapter's sentences and the introduction's line both use this rule."""
     d = ours_top1 - theirs_top1
@@ -33,7 +33,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
 
     A baseline counts as beaten when rdsc is above its best seed and the mean difference is
     larger than the test-set noise of a difference
-    (:func:`rdsc.baselines.difference_noise`); the rest are "above on average only",
+    (:func:`rdsc.intervals.difference_noise`); the rest are "above on average only",
     "within noise" or "below". Then the strongest baseline (the
     highest top-1): the one the claim has to beat."""
     if diff.empty:
@@ -73,7 +73,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                     n_test: int | None = None) -> str:
     """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2;
     with ``n_test``, whether each gap is beyond test-set noise
-    (:func:`rdsc.baselines.difference_noise`)."""
+    (:func:`rdsc.intervals.difference_noise`)."""
     trained = table[table["family"] == family]
     if trained.empty:
         return "No trained network was run."
@@ -106,7 +106,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
     """Is ``ours`` above, below or within test-set noise of ``other`` at top-1?
 
-    Within noise: the difference is smaller than :func:`rdsc.baselines.difference_noise`.
+    Within noise: the difference is smaller than :func:`rdsc.intervals.difference_noise`.
     """
     t = table.set_index("method")
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]

@@ -59,7 +59,7 @@ def baselines(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run);
     ``brief``: the two top-1 accuracies and the numbers of images (review Y: without them
     the intro set a 2,000-image 52.4% beside chapter 3's 63.73% on all 60,000)."""
-    from rdsc.baselines import difference_noise
+    from rdsc.intervals import difference_noise
     from rdsc.baselines_words import standing
     rows = res["summary"]
     ours = next(r for r in rows if r["family"] == "rdsc")

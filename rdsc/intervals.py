@@ -1,21 +1,43 @@
-"""Intervals for accuracies: a paired bootstrap of a difference, and the spread over draws.
+"""Intervals: the one home of the book's bootstraps, paired differences and spreads.
 
-* :func:`paired_bootstrap`: two classifiers judged on the *same* test images
-  (``correct_a``, ``correct_b``: one boolean per image, shape ``N``). The images are
-  resampled with replacement and both verdicts of an image travel together, so the
-  interval of ``acc(a) - acc(b)`` reflects only the images on which the two differ.
+Right/wrong verdicts of two classifiers on the same images:
+
+* :func:`paired_bootstrap`: the difference ``acc(a) - acc(b)`` (``correct_a``,
+  ``correct_b``: one boolean per image, shape ``N``). The images are resampled with
+  replacement and both verdicts of an image travel together, so the interval reflects
+  only the images on which the two differ.
+* :func:`paired_normal_difference`: the same difference with the normal interval (the
+  attack chapter's quick one, for a few dozen to a few thousand images).
+* :func:`difference_noise`: the half-width of an unpaired difference of two accuracies,
+  for results that kept only the accuracies.
+
+Scores per item (queries, images), shape ``N``:
+
+* :func:`bootstrap_interval`: a mean and its percentile bootstrap interval;
+  :func:`paired_mean_difference`: the mean of ``a - b`` over the same items.
+* :func:`bootstrap_seeds_and_images`: any statistic of ``seeds x N`` arrays, seeds and
+  images both resampled (chapter 8's networks drawn with several seeds).
+
+Shares and draws:
+
 * :func:`binomial_interval`: a share of ``n`` images (Clopper-Pearson).
 * :func:`spread`: one accuracy per random draw (e.g. per network seed, shape ``n``):
   mean, standard deviation, a t-interval for the mean and a t-prediction interval for
   *one more* draw, the interval a single published number from another draw should
   fall in if the draws alone separated it from ours.
+
+Bootstraps specific to one statistic stay with it (:mod:`rdsc.separation`'s class-level
+resampling of distance ratios, :func:`rdsc.attacks.paired_difficulty`'s median ratio).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
+
+from rdsc.checks import whole_number
 
 
 def as_correct(correct) -> np.ndarray:
@@ -72,6 +94,85 @@ def paired_bootstrap(
         "only_a": int((a & ~b).sum()),
         "only_b": int((b & ~a).sum()),
     }
+
+
+def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[float, float, float]:
+    """``mean(a) - mean(b)`` for per-image correctness on the same images, with a 95% interval.
+
+    The interval is the normal one for the mean of the paired differences
+    ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
+    """
+    a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
+                         f"got {a.shape}, {b.shape}")
+    d = a - b
+    half = z * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
+    """1.96 standard errors (points) of the difference of two accuracies measured on
+    ``n_test`` images each, treated as independent (which overstates the noise of a paired
+    comparison a little)."""
+    p, q = a_pct / 100, b_pct / 100
+    return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
+
+
+def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` (one per query) and a percentile bootstrap interval over queries."""
+    v = np.asarray(values, float)
+    if v.ndim != 1 or len(v) < 2:
+        raise ValueError(f"values must be 1-D with at least 2 queries, got shape {v.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    idx = np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))
+    means = v[idx].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def paired_mean_difference(a, b, n_boot: int = 2000, level: float = 0.95,
+                           seed: int = 0) -> tuple[float, float, float]:
+    """``mean(a - b)`` over the same queries (``a``, ``b``: one score each, shape ``N``) and
+    its bootstrap interval, queries resampled: ``(difference, low, high)``. (For right/wrong
+    verdicts of classifiers, :func:`rdsc.intervals.paired_bootstrap` also counts the images
+    on which they differ.)"""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must score the same queries, got shapes {a.shape}, {b.shape}")
+    return bootstrap_interval(a - b, n_boot, level, seed)
+
+
+def bootstrap_seeds_and_images(statistic: Callable[[dict], float],
+                               arrays: dict[str, np.ndarray], n_boot: int = 1000,
+                               seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Estimate and percentile interval of ``statistic`` over networks (seeds) and images.
+
+    ``arrays``: ``{name: seeds x N}`` arrays over the same seeds and images. Each replicate
+    draws seeds with replacement, then images with replacement (the same draw for every
+    array, so paired quantities stay paired) and evaluates ``statistic`` on the resampled
+    dict. With one seed this is the ordinary bootstrap over images.
+    Returns ``(estimate on all data, low, high)``.
+    """
+    arrays = {k: np.atleast_2d(np.asarray(v)) for k, v in arrays.items()}
+    shapes = {v.shape for v in arrays.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"arrays must share one shape seeds x N, got {sorted(shapes)}")
+    n_seeds, n = shapes.pop()
+    if n < 2:
+        raise ValueError("need at least two images to bootstrap")
+    whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        s = rng.integers(0, n_seeds, n_seeds)
+        i = rng.integers(0, n, n)
+        values[b] = statistic({k: v[s][:, i] for k, v in arrays.items()})
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(values, [alpha, 1 - alpha])
+    return float(statistic(arrays)), float(lo), float(hi)
 
 
 def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:

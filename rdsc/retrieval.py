@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from rdsc.checks import whole_number
 from rdsc.data import class_indices, unit_float_images
+from rdsc.intervals import bootstrap_interval, paired_mean_difference
 from rdsc.mlp_head import MLPHead
 
 PRECISION_AT = (1, 5, 10, 20, 50)
@@ -208,34 +209,6 @@ def chance_metrics(n_ranked, n_relevant, ks=PRECISION_AT) -> dict[str, np.ndarra
     out["R-precision"] = share
     out["AP"] = (harmonic + np.where(n > 1, (r - 1) / np.maximum(n - 1, 1), 0) * (n - harmonic)) / n
     return out
-
-
-# --- intervals -------------------------------------------------------------------------------
-
-def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
-                       seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``values`` (one per query) and a percentile bootstrap interval over queries."""
-    v = np.asarray(values, float)
-    if v.ndim != 1 or len(v) < 2:
-        raise ValueError(f"values must be 1-D with at least 2 queries, got shape {v.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    idx = np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))
-    means = v[idx].mean(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
-
-
-def paired_mean_difference(a, b, n_boot: int = 2000, level: float = 0.95,
-                           seed: int = 0) -> tuple[float, float, float]:
-    """``mean(a - b)`` over the same queries (``a``, ``b``: one score each, shape ``N``) and
-    its bootstrap interval, queries resampled: ``(difference, low, high)``. (For right/wrong
-    verdicts of classifiers, :func:`rdsc.intervals.paired_bootstrap` also counts the images
-    on which they differ.)"""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must score the same queries, got shapes {a.shape}, {b.shape}")
-    return bootstrap_interval(a - b, n_boot, level, seed)
 
 
 # --- cross-fitting ---------------------------------------------------------------------------

@@ -114,10 +114,10 @@ def test_results_saved_without_a_count_take_the_share_itself():
 
 
 def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
-    # FGSM and random signs get the same images right: paired_difference's low end is 0.0
-    from rdsc.attacks import paired_difference
+    # FGSM and random signs get the same images right: the difference's low end is 0.0
+    from rdsc.intervals import paired_normal_difference
     same = np.array([1, 0, 1, 1, 0, 1])
-    low = paired_difference(same, same)[1]
+    low = paired_normal_difference(same, same)[1]
     assert low == 0.0
     assert attack_words.claim_verdict(0.0, low, 20) == "not shown"
     assert attack_words.direction_reading(low, True, 0.4, 0.1, 500).startswith("no more than")

@@ -300,25 +300,6 @@ def test_transfer_attack_reports_clean_control_and_fgsm():
     assert known.accuracy("clean") == 0.0  # given predictions are used, not recomputed
 
 
-def test_paired_difference():
-    a = np.array([1, 1, 1, 0, 1, 1, 0, 1])
-    b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
-    d, lo, hi = attacks.paired_difference(a, b)
-    assert d == pytest.approx(0.25) and lo < d < hi
-    # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
-    # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
-    half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
-    assert (lo, hi) == pytest.approx((0.25 - half, 0.25 + half))
-    d, lo, hi = attacks.paired_difference(a, a)
-    assert d == lo == hi == 0
-    with pytest.raises(ValueError):
-        attacks.paired_difference(a, b[:3])
-    # probe R3: class predictions gave a "difference" of their mean labels
-    pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
-    with pytest.raises(ValueError, match="right/wrong verdicts"):
-        attacks.paired_difference(pred, (pred + 1) % 4)
-
-
 def coloured(n, seed):
     """Images of varied mean colour plus texture: the random net + SVM gives them varied classes.
 

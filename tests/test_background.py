@@ -159,24 +159,6 @@ def test_donor_capture_on_a_constructed_example():
     assert np.isnan(bg.capture_rate(np.zeros(3, bool), np.zeros(3, bool)))
 
 
-def test_bootstrap_interval():
-    rng = np.random.default_rng(0)
-    x = (rng.random((3, 400)) < 0.3).astype(float)
-    est, lo, hi = bg.bootstrap(lambda a: a["x"].mean(), {"x": x}, n_boot=300)
-    assert est == pytest.approx(x.mean()) and lo < est < hi
-    assert 0.02 < hi - lo < 0.15
-    const = np.ones((2, 50))
-    assert bg.bootstrap(lambda a: a["x"].mean(), {"x": const}, n_boot=50) == (1.0, 1.0, 1.0)
-    # pairs stay paired: the difference of an array with itself is always 0
-    assert bg.bootstrap(lambda a: (a["a"] - a["b"]).mean(), {"a": x, "b": x.copy()},
-                        n_boot=50) == (0, 0, 0)
-    with pytest.raises(ValueError, match="one shape"):
-        bg.bootstrap(lambda a: 0.0, {"a": x, "b": x[:, :10]})
-    for bad in (0, 1, 2.5):  # 1 once gave an interval that excluded its own estimate
-        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
-            bg.bootstrap(lambda a: a["x"].mean(), {"x": x}, n_boot=bad)
-
-
 def test_effect_rows_on_constructed_predictions():
     labels = np.repeat(np.arange(4), 25)
     donor = (labels + 1) % 4

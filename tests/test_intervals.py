@@ -1,9 +1,11 @@
-"""Intervals: the paired bootstrap of an accuracy difference, the spread over draws."""
+"""Intervals: paired differences of accuracies and of scores, bootstraps, the spread over draws."""
 
 import numpy as np
 import pytest
 
-from rdsc.intervals import paired_bootstrap, spread, within
+from rdsc.intervals import (bootstrap_interval, bootstrap_seeds_and_images, difference_noise,
+                            paired_bootstrap, paired_mean_difference, paired_normal_difference,
+                            spread, within)
 
 
 def test_paired_bootstrap_by_hand():
@@ -60,3 +62,59 @@ def test_as_correct_refuses_signs_and_fractions():
     for bad in ([1, -1, 0], [0.5, 1.0]):
         with pytest.raises(ValueError, match="right/wrong verdicts"):
             as_correct(np.array(bad))
+
+
+def test_bootstrap_interval_covers_mean_and_narrows_with_more_queries():
+    rng = np.random.default_rng(0)
+    small, big = rng.random(10), rng.random(1000)
+    m, lo, hi = bootstrap_interval(small)
+    assert lo <= m <= hi
+    m2, lo2, hi2 = bootstrap_interval(big)
+    assert hi2 - lo2 < hi - lo
+    d, lo, hi = paired_mean_difference(big + 0.1, big)
+    assert d == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+
+
+def test_paired_normal_difference():
+    a = np.array([1, 1, 1, 0, 1, 1, 0, 1])
+    b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
+    d, lo, hi = paired_normal_difference(a, b)
+    assert d == pytest.approx(0.25) and lo < d < hi
+    # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
+    # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
+    half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
+    assert (lo, hi) == pytest.approx((0.25 - half, 0.25 + half))
+    d, lo, hi = paired_normal_difference(a, a)
+    assert d == lo == hi == 0
+    with pytest.raises(ValueError):
+        paired_normal_difference(a, b[:3])
+    # probe R3: class predictions gave a "difference" of their mean labels
+    pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
+    with pytest.raises(ValueError, match="right/wrong verdicts"):
+        paired_normal_difference(pred, (pred + 1) % 4)
+
+
+def test_bootstrap_over_seeds_and_images_keeps_pairs_paired():
+    rng = np.random.default_rng(0)
+    x = (rng.random((3, 400)) < 0.3).astype(float)
+    est, lo, hi = bootstrap_seeds_and_images(lambda a: a["x"].mean(), {"x": x}, n_boot=300)
+    assert est == pytest.approx(x.mean()) and lo < est < hi
+    assert 0.02 < hi - lo < 0.15
+    const = np.ones((2, 50))
+    assert bootstrap_seeds_and_images(lambda a: a["x"].mean(), {"x": const},
+                                      n_boot=50) == (1.0, 1.0, 1.0)
+    # pairs stay paired: the difference of an array with itself is always 0
+    assert bootstrap_seeds_and_images(lambda a: (a["a"] - a["b"]).mean(),
+                                      {"a": x, "b": x.copy()}, n_boot=50) == (0, 0, 0)
+    with pytest.raises(ValueError, match="one shape"):
+        bootstrap_seeds_and_images(lambda a: 0.0, {"a": x, "b": x[:, :10]})
+    for bad in (0, 1, 2.5):  # 1 once gave an interval that excluded its own estimate
+        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
+            bootstrap_seeds_and_images(lambda a: a["x"].mean(), {"x": x}, n_boot=bad)
+
+
+def test_difference_noise_is_the_unpaired_half_width_in_points():
+    # 50% and 50% on 100 images: 1.96 * sqrt(0.25 + 0.25) / 10 = 0.1386 -> 13.86 points
+    assert difference_noise(50, 50, 100) == pytest.approx(13.859, abs=1e-3)
+    assert difference_noise(50, 50, 400) == pytest.approx(13.859 / 2, abs=1e-3)
+    assert difference_noise(100, 0, 50) == 0

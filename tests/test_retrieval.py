@@ -115,17 +115,6 @@ def test_rank_rejects_bad_input():
         rt.rank(np.eye(3), [0, 0, 1], queries=2 * np.eye(3)[:1], query_labels=[2])
 
 
-def test_bootstrap_interval_covers_mean_and_narrows_with_more_queries():
-    rng = np.random.default_rng(0)
-    small, big = rng.random(10), rng.random(1000)
-    m, lo, hi = rt.bootstrap_interval(small)
-    assert lo <= m <= hi
-    m2, lo2, hi2 = rt.bootstrap_interval(big)
-    assert hi2 - lo2 < hi - lo
-    d, lo, hi = rt.paired_mean_difference(big + 0.1, big)
-    assert d == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
-
-
 def test_stratified_folds_are_balanced():
     labels = np.repeat(np.arange(4), [11, 9, 10, 12])
     folds = rt.stratified_folds(labels, 5, seed=0)

@@ -14,11 +14,11 @@ image's centre (a disc), the **ring** is the other half. Test images are then al
 Images are ``N x 3 x H x W`` uint8 tensors throughout; labels int64 arrays of length N.
 
 The package also holds the measures the chapter reports: donor capture
-(:func:`donor_capture`), a bootstrap over images and network seeds
-(:func:`bootstrap`), how much of a first-layer unit's sign the patch's mean colour
-decides (:func:`mean_colour_agreement`), and retrieval helpers for Corel: leave-one-out
-precision and partial correlations of distances (colour histograms of a region are
-:func:`rdsc.retrieval.colour_histogram` with ``where=``).
+(:func:`donor_capture`), intervals from a bootstrap over images and network seeds
+(:func:`rdsc.intervals.bootstrap_seeds_and_images`), how much of a first-layer unit's
+sign the patch's mean colour decides (:func:`mean_colour_agreement`), and retrieval
+helpers for Corel: leave-one-out precision and partial correlations of distances (colour
+histograms of a region are :func:`rdsc.retrieval.colour_histogram` with ``where=``).
 The chapter's steps call :func:`classifier_predictions` (every classifier on every
 condition), :func:`first_layer_agreement` and :func:`blur_correlations` (the mechanism),
 and :func:`retrieval_precision` (Corel).
@@ -59,7 +59,6 @@ from rdsc.background.models import (  # noqa: F401
 from rdsc.background.summaries import (  # noqa: F401
     _stack,
     accuracy_rows,
-    bootstrap,
     capture_rate,
     cost_difference,
     donor_capture,

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
-from rdsc.background.summaries import bootstrap
 from rdsc.checks import whole_number
+from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 from rdsc.retrieval import colour_histogram
 
 

@@ -1,14 +1,13 @@
 """What chapter 8's predictions say, with intervals: donor capture, accuracy per
 condition, the ring's and the centre's costs (:func:`effect_rows`), and a bootstrap over
-images and network seeds (:func:`bootstrap`).
+images and network seeds (:func:`rdsc.intervals.bootstrap_seeds_and_images`).
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
 from rdsc.checks import whole_number
+from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 
 
 def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
@@ -29,35 +28,6 @@ def capture_rate(changed, captured) -> float:
     """P(prediction = donor class | prediction changed); NaN when nothing changed."""
     n = np.sum(changed)
     return float(np.sum(captured) / n) if n else float("nan")
-
-
-def bootstrap(statistic: Callable[[dict], float], arrays: dict[str, np.ndarray], n_boot: int = 1000,
-              seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """Estimate and percentile interval of ``statistic`` over networks (seeds) and images.
-
-    ``arrays``: ``{name: seeds x N}`` arrays over the same seeds and images. Each replicate
-    draws seeds with replacement, then images with replacement (the same draw for every
-    array, so paired quantities stay paired) and evaluates ``statistic`` on the resampled
-    dict. With one seed this is the ordinary bootstrap over images.
-    Returns ``(estimate on all data, low, high)``.
-    """
-    arrays = {k: np.atleast_2d(np.asarray(v)) for k, v in arrays.items()}
-    shapes = {v.shape for v in arrays.values()}
-    if len(shapes) != 1:
-        raise ValueError(f"arrays must share one shape seeds x N, got {sorted(shapes)}")
-    n_seeds, n = shapes.pop()
-    if n < 2:
-        raise ValueError("need at least two images to bootstrap")
-    whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
-    rng = np.random.default_rng(seed)
-    values = np.empty(n_boot)
-    for b in range(n_boot):
-        s = rng.integers(0, n_seeds, n_seeds)
-        i = rng.integers(0, n, n)
-        values[b] = statistic({k: v[s][:, i] for k, v in arrays.items()})
-    alpha = (1 - level) / 2
-    lo, hi = np.nanquantile(values, [alpha, 1 - alpha])
-    return float(statistic(arrays)), float(lo), float(hi)
 
 
 def _stack(predictions: list[dict[str, np.ndarray]], condition: str) -> np.ndarray:
