@@ -49,7 +49,9 @@ the introduction's line per claim by the same rules.
    :mod:`rdsc.cnn`: a small trained CNN, cached (chapters 6, 7 and 8 use it too).
 5. :mod:`rdsc.separation`: class-separation ratio and SVM margins, with their controls;
    :mod:`rdsc.separation_words`: what they show, in the chapter's words and verdicts.
-6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting;
+6. :mod:`rdsc.retrieval`: k-NN retrieval metrics, leave-one-out, cross-fitting, paired
+   comparisons; :mod:`rdsc.representations`: what the random features are compared with
+   (pixels, colour histograms, trained networks' last hidden layers);
    :mod:`rdsc.retrieval_words`: what they show, in the chapter's words and verdicts.
 7. :mod:`rdsc.attacks`: the network + SVM as a Foolbox model, and the attacks;
    :mod:`rdsc.attack_words`: what they show, in the chapter's words and verdicts.

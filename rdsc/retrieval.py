@@ -24,14 +24,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-from rdsc.checks import whole_number
-from rdsc.data import class_indices, unit_float_images
+from rdsc.data import class_indices
 from rdsc.intervals import bootstrap_interval, paired_mean_difference
-from rdsc.mlp_head import MLPHead
 
 PRECISION_AT = (1, 5, 10, 20, 50)
 METRICS = tuple(f"P@{n}" for n in PRECISION_AT) + ("R-precision", "AP")
@@ -296,30 +291,7 @@ def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
     return {n: bootstrap_interval(scores[n], n_boot=n_boot, seed=seed) for n in names}
 
 
-# --- representations -------------------------------------------------------------------------
-
-def colour_histogram(images, bins: int = 8, where=None) -> np.ndarray:
-    """``N x 3 x H x W`` uint8 RGB -> ``N x bins^3`` joint colour histograms, each summing to 1,
-    of all pixels or of those where ``where`` (``H x W`` bool) is True."""
-    x = torch.as_tensor(images)
-    if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"colour_histogram needs uint8 RGB images N x 3 x H x W, "
-                         f"got {x.dtype} {tuple(x.shape)}")
-    if not 1 <= bins <= 256:
-        raise ValueError(f"bins must be in 1..256, got {bins}")
-    q = (x.long() * bins) // 256                                   # bin of each channel value
-    cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]             # N x H x W
-    cell = cell.flatten(1) if where is None else cell[:, torch.as_tensor(where, dtype=torch.bool)]
-    counts = torch.zeros(len(x), bins ** 3, dtype=torch.float64)
-    counts.scatter_add_(1, cell, torch.ones(cell.shape, dtype=torch.float64))
-    return (counts / counts.sum(1, keepdim=True)).numpy()
-
-
-def downsampled_pixels(images, size: int = 16) -> np.ndarray:
-    """Images shrunk to ``size x size`` (area averaging) -> ``N x 3*size*size`` values in [0, 1]."""
-    x = unit_float_images(images)
-    return F.adaptive_avg_pool2d(x, size).flatten(1).numpy()
-
+# --- the data's quirks ----------------------------------------------------------------------
 
 def red_frame_share(images, width: int = 2) -> float:
     """Share of red pixels (R > 150, G and B < 90) in the outer ``width`` rows, top and
@@ -338,128 +310,6 @@ def duplicate_images(images) -> list[np.ndarray]:
     for i in range(len(x)):
         groups.setdefault(hashlib.sha1(x[i].tobytes()).digest(), []).append(i)
     return [np.array(g) for g in groups.values() if len(g) > 1]
-
-
-def random_vectors(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
-    """``n x dim`` Gaussian vectors: a representation that ranks the database at random."""
-    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-
-
-def resize_images(images, size: int | None = None, crop: int | None = None) -> torch.Tensor:
-    """uint8 or [0, 1] images -> floats in [0, 1], resized (antialiased), then centre-cropped."""
-    for name, value in (("size", size), ("crop", crop)):
-        if value is not None:
-            whole_number(name, value)   # 0 or -10 once failed deep inside torch
-    x = unit_float_images(images)
-    if size is not None and tuple(x.shape[-2:]) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                          align_corners=False).clamp(0, 1)
-    if crop is not None:
-        h, w = x.shape[-2:]
-        if crop > min(h, w):
-            raise ValueError(f"crop {crop} is larger than the images ({h}x{w})")
-        top, left = (h - crop) // 2, (w - crop) // 2
-        x = x[..., top:top + crop, left:left + crop]
-    return x
-
-
-def resized_uint8(images, size: int, crop: int | None = None) -> torch.Tensor:
-    """uint8 images ``N x 3 x H x W`` -> their centre ``crop`` x ``crop`` (when given),
-    resized (antialiased) to ``size`` x ``size``, as uint8 again: the input of a small
-    CNN trained on uint8 images of that size."""
-    resized = resize_images(resize_images(images, crop=crop), size)
-    return (resized * 255).round().to(torch.uint8)
-
-
-def penultimate(model) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The function ``x -> N x d`` last hidden layer of a trained network.
-
-    ``model.embed`` when the model has one (``rdsc.deepnets``, ``rdsc.cnn.SmallCNN``: the
-    hidden dense layer after its ReLU); any other callable as it is.
-    """
-    if hasattr(model, "embed"):
-        return model.embed
-    if callable(model):
-        return model
-    raise TypeError(f"need a model with .embed or a callable, "
-                    f"got {type(model).__name__}")
-
-
-@torch.no_grad()
-def network_embedding(model, images, size: int | None = None, crop: int | None = None,
-                      batch_size: int = 64) -> np.ndarray:
-    """``N x d`` float32 last-hidden-layer features of ``images`` (``N x C x H x W``, uint8
-    or floats in [0, 1], as :func:`resize_images` takes them), in eval mode. ``size`` /
-    ``crop``: resize to ``size`` then centre-crop to ``crop`` first (None: as they are),
-    the input size the model was trained at."""
-    fn = penultimate(model)
-    if isinstance(model, nn.Module):
-        model.eval()
-        params = list(model.parameters())
-        device = params[0].device if params else torch.device("cpu")
-    else:
-        device = torch.device("cpu")
-    out = []
-    for lo in range(0, len(images), batch_size):
-        x = resize_images(images[lo:lo + batch_size], size, crop).to(device)
-        out.append(fn(x).float().flatten(1).cpu())
-    return torch.cat(out).numpy()
-
-
-# --- the authors' MLP head -------------------------------------------------------------------
-# (rdsc.mlp_head.MLPHead, trained here by the authors' Corel recipe)
-
-def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size: int = 2,
-            lr: float = 1e-3, seed: int = 2018, device=None) -> MLPHead:
-    """Train :class:`rdsc.mlp_head.MLPHead` on ``features`` (``N x k``) and ``labels``
-    (``N``) as the authors did on Corel (``corel/mlp.py``): SGD, lr 0.001, Nesterov momentum
-    0.9, weight decay 1e-4, batch 2, cross-entropy, ``epochs`` passes (they ran 9). The order
-    is shuffled each epoch (the authors' loader did not shuffle a database stored class by
-    class). Initial weights from ``seed``, without touching torch's global generator.
-    Returned in eval mode.
-    """
-    x = torch.from_numpy(_as_matrix(features, "features"))
-    y = torch.as_tensor(class_indices(labels), dtype=torch.long)
-    if len(x) != len(y):
-        raise ValueError(f"{len(x)} feature rows but {len(y)} labels")
-    if epochs < 1 or batch_size < 2:
-        raise ValueError(f"epochs must be >= 1 and batch_size >= 2 (batch norm), "
-                         f"got {epochs}, {batch_size}")
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = MLPHead(x.shape[1], int(y.max()) + 1, hidden).to(device).train()
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True)
-    # batches of 2 rows are far too small to share between CPU threads: one thread is faster
-    # (2.5 times on a busy 2-core machine), so the loop runs single-threaded on the CPU
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=gen)
-            for lo in range(0, len(x), batch_size):
-                idx = order[lo:lo + batch_size]
-                if len(idx) < 2:   # batch norm cannot train on one row
-                    continue
-                loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
-
-
-@torch.no_grad()
-def mlp_embedding(model: MLPHead, features, batch_size: int = 256) -> np.ndarray:
-    """``N x hidden`` sigmoid layer of a trained :class:`MLPHead`."""
-    x = torch.from_numpy(_as_matrix(features, "features"))
-    device = next(model.parameters()).device
-    model.eval()
-    return torch.cat([model.embed(x[lo:lo + batch_size].to(device)).cpu()
-                      for lo in range(0, len(x), batch_size)]).numpy()
 
 
 # --- tables and verdicts ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rdsc import background as bg
-from rdsc.retrieval import colour_histogram
+from rdsc.representations import colour_histogram
 
 
 def random_images(n=12, h=8, w=8, seed=0):

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from rdsc.features import FeatureArray
-from rdsc.mlp_head import MLPClassifier, MLPHead
+from rdsc import retrieval as rt
+from rdsc.mlp_head import MLPClassifier, MLPHead, fit_mlp, mlp_embedding
 
 
 def blobs(n, d=30, classes=4, seed=0, spread=1.5):
@@ -72,3 +73,16 @@ def test_mlp_small_sets_and_bad_arguments():
         m.decision_function(X[:, :5])
     with pytest.raises(ValueError, match="NaN"):
         MLPClassifier(device="cpu").fit(np.full((4, 3), np.nan, np.float32), [0, 1, 0, 1])
+
+
+def test_mlp_head_learns_separable_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = (rng.standard_normal((60, 30)) + 3 * np.eye(3, 30)[labels]).astype(np.float32)
+    model = fit_mlp(feats, labels, hidden=16, epochs=10, lr=0.01)
+    assert (model(torch.from_numpy(feats)).argmax(1).numpy() == labels).mean() > 0.8
+    z = mlp_embedding(model, feats)
+    assert z.shape == (60, 16) and (z > 0).all() and (z < 1).all()
+    assert rt.query_metrics(rt.rank(z, labels))["P@1"].mean() > 0.7
+    with pytest.raises(ValueError, match="labels"):
+        fit_mlp(feats, labels[:-1])

@@ -18,7 +18,7 @@ The package also holds the measures the chapter reports: donor capture
 (:func:`rdsc.intervals.bootstrap_seeds_and_images`), how much of a first-layer unit's
 sign the patch's mean colour decides (:func:`mean_colour_agreement`), and retrieval
 helpers for Corel: leave-one-out precision and partial correlations of distances (colour
-histograms of a region are :func:`rdsc.retrieval.colour_histogram` with ``where=``).
+histograms of a region are :func:`rdsc.representations.colour_histogram` with ``where=``).
 The chapter's steps call :func:`classifier_predictions` (every classifier on every
 condition), :func:`first_layer_agreement` and :func:`blur_correlations` (the mechanism),
 and :func:`retrieval_precision` (Corel).

@@ -9,7 +9,7 @@ import numpy as np
 from rdsc.background.conditions import slug
 from rdsc.background.models import Downsampled, downsample
 from rdsc.checks import plural
-from rdsc.retrieval import colour_histogram
+from rdsc.representations import colour_histogram
 
 
 def random_net_predictions(net, train_images, train_labels, conditions: dict, *, C: float = 0.005,

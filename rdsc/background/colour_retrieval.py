@@ -10,7 +10,7 @@ import torch
 from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
 from rdsc.checks import whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
-from rdsc.retrieval import colour_histogram
+from rdsc.representations import colour_histogram
 
 
 def precision_at(features, labels, n: int) -> np.ndarray:

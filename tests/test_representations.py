@@ -1,0 +1,87 @@
+"""rdsc.representations: the controls and trained networks chapter 6 ranks images by."""
+import numpy as np
+import pytest
+import torch
+
+from rdsc import representations as reps
+from rdsc import retrieval as rt
+
+
+def test_colour_histogram_sums_to_one_and_counts_colours():
+    img = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    img[0, 0] = 255                                 # all pure red
+    img[1, :, :2] = 255                             # half white, half black
+    h = reps.colour_histogram(img, bins=8)
+    assert h.shape == (2, 512)
+    np.testing.assert_allclose(h.sum(1), 1.0)
+    assert h[0, 7 * 64] == 1.0                      # red bin 7, green 0, blue 0
+    assert h[1, 0] == 0.5 and h[1, 511] == 0.5
+    with pytest.raises(ValueError, match="uint8"):
+        reps.colour_histogram(img.float())
+
+
+def test_downsampled_pixels_and_resizing():
+    img = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    p = reps.downsampled_pixels(img, size=8)
+    assert p.shape == (3, 192) and 0 <= p.min() and p.max() <= 1
+    np.testing.assert_allclose(p.reshape(3, 3, 64).mean(2), img.float().div(255).mean((2, 3)),
+                               atol=1e-5)
+    assert reps.resize_images(img, 16, crop=12).shape == (3, 3, 12, 12)
+    with pytest.raises(ValueError, match="crop"):
+        reps.resize_images(img, crop=40)
+
+
+def test_penultimate_of_small_cnn_feeds_its_last_layer():
+    from rdsc.cnn import SmallCNN
+    torch.manual_seed(0)
+    model = SmallCNN(5, width=4, image_size=16, hidden=12).eval()
+    x = torch.rand(3, 3, 16, 16)
+    z = reps.penultimate(model)(x)
+    assert z.shape == (3, 12) and (z >= 0).all()      # after the ReLU
+    torch.testing.assert_close(model.classifier[-1](z), model(x))
+    emb = reps.network_embedding(model, (x * 255).to(torch.uint8), size=16)
+    assert emb.shape == (3, 12)
+
+
+def test_random_vectors_are_standard_normal_and_rank_at_chance():
+    # review O: chapter 6's "random ranking" control had no test: its vectors must be
+    # Gaussian, n x dim, float32, fixed by the seed, and score what chance_metrics expects
+    v = reps.random_vectors(200, seed=3)
+    assert v.shape == (200, 64) and v.dtype == np.float32
+    assert np.array_equal(v, reps.random_vectors(200, seed=3))
+    assert not np.array_equal(v[:10], reps.random_vectors(10, seed=4))
+    assert reps.random_vectors(5, dim=7).shape == (5, 7)
+    assert abs(v.mean()) < 0.03 and abs(v.std() - 1) < 0.03  # 12,800 draws: se 0.009
+    assert abs(np.mean(v < 0) - 0.5) < 0.02  # symmetric, not uniform on [0, 1)
+    labels = np.arange(200) % 4
+    ap = rt.query_metrics(rt.rank(v, labels))["AP"].mean()
+    assert abs(ap - rt.chance_metrics(199, 49)["AP"]) < 0.02
+
+
+def test_representations_take_8_bit_pixels_of_any_integer_type_and_refuse_0_to_255_floats():
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    reference = reps.resize_images(x, 16)
+    for other in (x.long(), x.int(), x.numpy().astype(np.uint16)):
+        assert torch.equal(reps.resize_images(other, 16), reference)  # were saturated to white
+    assert np.array_equal(reps.downsampled_pixels(x.long()), reps.downsampled_pixels(x))
+    with pytest.raises(ValueError, match="divide by 255"):
+        reps.downsampled_pixels(x.float())
+    with pytest.raises(ValueError, match="0..255"):
+        reps.resize_images(x.long() * 2, 16)
+    assert torch.equal(reps.resize_images(x.float() / 255, 16), reference)
+
+
+def test_resized_uint8_crops_the_centre_then_resizes():
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2, 3, 20, 20), generator=gen, dtype=torch.uint8)
+    same = reps.resized_uint8(images, 20)
+    assert same.dtype == torch.uint8 and torch.equal(same, images)  # nothing to do
+    centre = reps.resized_uint8(images, 12, crop=12)
+    assert torch.equal(centre, images[..., 4:16, 4:16])  # the centre, not a corner
+    small = reps.resized_uint8(images, 5, crop=10)
+    expected = reps.resize_images(images[..., 5:15, 5:15], 5)  # crop first, then resize
+    assert small.shape == (2, 3, 5, 5)
+    assert torch.equal(small, (expected * 255).round().to(torch.uint8))
+    for bad in (dict(size=0), dict(size=12, crop=-10), dict(size=12, crop=2.5)):
+        with pytest.raises(ValueError, match="must be a whole number of at least 1"):
+            reps.resized_uint8(images, **bad)
