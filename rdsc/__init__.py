@@ -13,6 +13,7 @@ Every chapter's support:
 - :mod:`rdsc.paths`: where datasets, caches, trained models and results live.
 - :mod:`rdsc.paper`: the paper's numbers, quoted.
 - :mod:`rdsc.headlines`: one line per claim for the introduction's tables.
+- :mod:`rdsc.plots`: the figures that take more than a few lines to draw (chapters 2, 5-8).
 - :mod:`rdsc.progress`: progress bars, only on a terminal.
 - :mod:`rdsc.rng`: functions that seed torch's global generator leave the caller's as it was.
 - :mod:`rdsc.strict_json`: results files that every JSON parser reads (NaN as ``"NaN"``).

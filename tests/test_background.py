@@ -794,3 +794,13 @@ def test_0_to_255_floats_are_refused_before_any_batch_is_embedded(monkeypatch):
         bg.cnn_embedding(model, x, batch_size=2)
     assert calls == []
     assert bg.cnn_embedding(model, x[:2], batch_size=2).shape == (2, 8) and calls == [2]
+
+
+def test_outcome_word_credits_the_donor_only_where_one_gave_a_region():
+    assert bg.outcome_word(3, 3, 5, "ring, other class") == "right"
+    assert bg.outcome_word(5, 3, 5, "ring, other class") == "donor's"
+    assert bg.outcome_word(5, 3, 5, "centre, other class") == "donor's"
+    # a same-class donor, or no donor at all: the donor's class is just wrong
+    assert bg.outcome_word(5, 3, 5, "ring, same class") == "wrong"
+    assert bg.outcome_word(5, 3, 5, "grayscale") == "wrong"
+    assert bg.outcome_word(7, 3, 5, "ring, other class") == "wrong"

@@ -109,6 +109,7 @@ from rdsc.background.words import (  # noqa: F401
     cost_beyond_cnn,
     cost_difference_text,
     interval_text,
+    outcome_word,
     pitfall_over_datasets,
     pitfall_rows,
     pitfall_verdict,

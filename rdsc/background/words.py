@@ -17,6 +17,15 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> s
     return f"{signed(v)}{unit} (95% interval {signed(lo)} to {signed(hi)})"
 
 
+def outcome_word(prediction: int, truth: int, donor: int, condition: str) -> str:
+    """One classifier's outcome on one image under ``condition``: "right" (the image's
+    class ``truth``), "donor's" (the class ``donor`` of the image that gave the ring or the
+    centre, in the two conditions with an other-class donor) or "wrong"."""
+    if prediction == truth:
+        return "right"
+    return "donor's" if condition.endswith("other class") and prediction == donor else "wrong"
+
+
 def capture_text(capture: tuple, interval: bool = True, why: bool = True) -> str:
     """A donor-capture rate ``(estimate, low, high)`` (shares; NaN when no prediction
     changed, so nothing could be captured) as ``31% (interval 25-38%)``, or ``31%``

@@ -1,0 +1,307 @@
+"""The chapters' figures that take more than a few lines to draw.
+
+Each function draws one figure from values its chapter has already computed and returns
+the matplotlib figure (the chapter glues it, :func:`rdsc.book.glue`); none computes a
+result. The caption beside each figure, in its chapter, says what it shows. Short figures
+stay in their chapters.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rdsc import book
+
+#: one colour per attacked model, in chapter 7's figures
+MODEL_COLOURS = {"random network + SVM": "C0", "trained CNN": "C1"}
+
+
+def _bare(ax) -> None:
+    """An image panel: no ticks, no grid."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def _log_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at exactly ``values`` (plain numbers with thousands separators) on a log axis."""
+    ax.minorticks_off()
+    values = list(values)
+    getattr(ax, f"set_{axis}ticks")(values, [f"{int(v):,}" for v in values])
+
+
+# --- chapter 2 -------------------------------------------------------------------------------
+
+def feature_maps(images, row_labels, maps, channels):
+    """Chapter 2: each image (a row) and, for each of ``channels``, its sign map after each
+    layer. ``images``: ``R x 3 x H x W`` uint8; ``row_labels``: ``R`` names;
+    ``maps``: one ``R x C x h x w`` tensor of signs per layer (``net.feature_maps``)."""
+    import matplotlib.pyplot as plt
+    n_rows = len(images)
+    fig, axes = plt.subplots(n_rows, 1 + len(maps) * len(channels), figsize=(9, 4.4),
+                             gridspec_kw={"wspace": 0.08, "hspace": 0.08}, squeeze=False)
+    for r in range(n_rows):
+        axes[r, 0].imshow(images[r].permute(1, 2, 0).numpy())
+        axes[r, 0].set_ylabel(row_labels[r])
+        col = 1
+        for c in channels:
+            for depth, m in enumerate(maps):
+                axes[r, col].imshow(m[r, c].numpy(), cmap="gray", vmin=-1, vmax=1)
+                if r == 0:
+                    axes[r, col].set_title(f"channel {c}\nlayer {depth + 1}", fontsize=10)
+                col += 1
+    axes[0, 0].set_title("image", fontsize=10)
+    for ax in axes.flat:
+        _bare(ax)
+    return fig
+
+
+def extraction_cost(by_k: pd.DataFrame, by_size: pd.DataFrame, slopes, k_fixed: int):
+    """Chapter 2: seconds against ``k`` (``by_k``: columns ``k``, ``seconds``) and against
+    first-layer positions at ``k_fixed`` (``by_size``: ``positions``, ``seconds``), both
+    log-log; ``slopes``: the two fitted exponents (None: too noisy to fit), in the titles."""
+    import matplotlib.pyplot as plt
+    fitted = ["too noisy to fit" if s is None else f"exponent {s:.2f}" for s in slopes]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
+    axes[0].loglog(by_k["k"], by_k["seconds"], "o-")
+    axes[0].set(xlabel="k (CIFAR-size images)", ylabel="seconds (fastest run)",
+                title=f"time against k: {fitted[0]}")
+    axes[1].loglog(by_size["positions"], by_size["seconds"], "o-")
+    axes[1].set(xlabel="first-layer positions per image", ylabel="seconds (fastest run)",
+                title=f"k = {k_fixed:,}: {fitted[1]}")
+    for ax, xs in zip(axes, [by_k["k"], by_size["positions"]]):
+        book.readable_log_axis(ax, "y")
+        _log_ticks(ax, xs)
+    fig.tight_layout()
+    return fig
+
+
+# --- chapter 5 -------------------------------------------------------------------------------
+
+def margins(margins: pd.DataFrame, datasets):
+    """Chapter 5: one panel per dataset, the mean SVM margin against ``k`` for the features
+    (round: hard margin, cross: soft), Gaussian noise of the same dimension (triangles,
+    bars over its draws), the features with shuffled labels (squares; hollow: soft) and
+    pixels (dashed). ``margins``: one row per dataset, space and dimension, with ``mean
+    margin``, ``hard`` and, for noise, ``draw margins``."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.3),
+                             squeeze=False)
+    for ax, name in zip(axes[0], datasets):
+        m = margins[margins.dataset == name]
+        f = m[m.space == "features"]
+        for hard, marker, label in ((True, "o", "features: hard margin"),
+                                    (False, "X", "features: soft margin")):
+            part = f[f.hard == hard]
+            if len(part):  # no legend entry for a marker the plot does not show
+                ax.scatter(part["dimension"], part["mean margin"], marker=marker, s=60,
+                           label=label, color="C0" if hard else "C1")
+        ax.plot(f["dimension"], f["mean margin"], color="grey", lw=1, zorder=0)
+        z = m[m.space == "noise"]
+        ax.plot(z["dimension"], z["mean margin"], color="C2", ls=":",
+                label="Gaussian noise (control)")
+        spread = [(r["mean margin"] - min(r["draw margins"]),
+                   max(r["draw margins"]) - r["mean margin"]) for _, r in z.iterrows()]
+        ax.errorbar(z["dimension"], z["mean margin"], yerr=list(zip(*spread)),
+                    fmt="none", ecolor="C2", lw=1)  # the range of the noise draws
+        _hollow_when_soft(ax, z, "^", 45, "C2")
+        p = m[m.space == "shuffled labels"]
+        ax.plot(p["dimension"], p["mean margin"], color="C4", ls="-.",
+                label="features, labels shuffled (control)")
+        _hollow_when_soft(ax, p, "s", 35, "C4")
+        ax.axhline(m[m.space == "pixels"]["mean margin"].item(), color="C3", ls="--",
+                   label="pixels")
+        ax.set(xscale="log", yscale="log", xlabel="k (random features)",
+               ylabel="mean margin", title=name)
+        book.readable_log_axis(ax, "y")
+        _log_ticks(ax, f["dimension"])
+    # one legend below the panels, where it covers no data
+    handles = {label: h for ax in axes[0]
+               for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.32)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9)
+    return fig
+
+
+def _hollow_when_soft(ax, rows: pd.DataFrame, marker: str, size: int, colour: str) -> None:
+    for hard, face in ((True, colour), (False, "none")):  # hollow: a soft margin
+        part = rows[rows.hard == hard]
+        ax.scatter(part["dimension"], part["mean margin"], marker=marker, s=size,
+                   facecolors=face, edgecolors=colour)
+
+
+# --- chapter 6 -------------------------------------------------------------------------------
+
+def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFrame,
+                      trained_ap: dict[str, float]):
+    """Chapter 6: left, precision at n (``curves``: ``representation``, ``n``, ``P@n
+    (%)``) with chance at n = 1 (``chance_p1``, %); right, the random features' mAP against
+    ``k`` (``k_rows``: ``k``, ``distance``, ``AP`` and its ``AP low`` / ``AP high``,
+    fractions) beside each trained network's mAP (``trained_ap``, fractions)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    fig, axes = plt.subplots(1, 2, figsize=(9, 5.4),
+                             gridspec_kw={"width_ratios": [1.25, 1]},
+                             layout="constrained")  # room for the legends below
+    sns.lineplot(data=curves, x="n", y="P@n (%)", hue="representation", ax=axes[0])
+    axes[0].axhline(chance_p1, ls="--", color="grey", lw=1, label="chance")
+    axes[0].set(xscale="log", xlabel="n (images retrieved)", title="precision at n")
+    book.readable_log_axis(axes[0], "x")
+    for metric, style in (("euclidean", "-"), ("cosine", ":")):
+        part = k_rows[k_rows.distance == metric]
+        axes[1].plot(part.k, 100 * part.AP, style, marker="o", color="C0",
+                     label=f"random features, {metric}")
+        axes[1].fill_between(part.k, 100 * part["AP low"], 100 * part["AP high"],
+                             alpha=0.15, color="C0")
+    for i, (name, ap) in enumerate(trained_ap.items()):
+        axes[1].axhline(100 * ap, lw=1.2, ls=("--", "-.", ":")[i % 3], color=f"C{2 + i}",
+                        label=name)
+    axes[1].set(xscale="log", xlabel="k", ylabel="mAP (%)", title="mAP against k")
+    _log_ticks(axes[1], k_rows.k.unique())
+    for ax in axes:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, fontsize=8,
+                  frameon=False)
+    return fig
+
+
+# --- chapter 7 -------------------------------------------------------------------------------
+
+def _attack_style(name: str, attack: str) -> dict:
+    """Colour: the model; line style: the attack (dotted: Boundary)."""
+    return {"color": MODEL_COLOURS[name], "ls": ":" if attack == "boundary" else "-",
+            "lw": 2}
+
+
+def _attack_legend(fig) -> None:
+    """One legend below both panels: colour = model, line style = attack."""
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=c, lw=2) for c in MODEL_COLOURS.values()]
+    handles += [Line2D([], [], color="k", lw=2, ls=ls) for ls in ("-", ":")]
+    labels = list(MODEL_COLOURS) + ["HopSkipJump", "Boundary"]
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+               fontsize=10, frameon=False)
+
+
+def attack_success(distances: dict, epsilon: float):
+    """Chapter 7: the share of images fooled within a budget
+    (:func:`rdsc.attacks.success_curve`), L2 attacks on the left, L-inf on the right (a
+    dashed line at ``epsilon``). ``distances``: ``{(model, attack, norm): N minimal
+    perturbations}`` (inf where the attack found none). Colour: the model
+    (:data:`MODEL_COLOURS`); line style: the attack (dotted: Boundary)."""
+    import matplotlib.pyplot as plt
+
+    from rdsc.attacks import success_curve
+    # each axis reaches the largest perturbation found, so every curve gets to its
+    # final share
+    reach = {"l2": 6.0, "linf": 0.15}
+    for (_, _, norm), found in distances.items():
+        found = np.asarray(found, dtype=float)
+        found = found[np.isfinite(found)]
+        if found.size:
+            reach[norm] = max(reach[norm], 1.05 * found.max())
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for (name, attack, norm), found in distances.items():
+        grid = np.linspace(0, reach[norm], 241)
+        ax = axes[1] if norm == "linf" else axes[0]
+        ax.plot(grid, 100 * success_curve(found, grid), **_attack_style(name, attack))
+    axes[0].set(xlabel="L2 budget", ylabel="success (%)", title="L2 attacks")
+    axes[1].set(xlabel="L-inf budget", ylabel="success (%)", title="HopSkipJump L-inf")
+    axes[1].axvline(epsilon, ls="--", color="grey", lw=1)
+    fig.tight_layout()
+    _attack_legend(fig)
+    return fig
+
+
+def attack_progress(histories: dict):
+    """Chapter 7: the median, over the attacked images, of the smallest perturbation found
+    so far against the queries spent, L2 on the left and L-inf on the right.
+    ``histories``: ``{(model, attack, norm): queries x N}`` smallest distances (inf until
+    an image is fooled). A curve whose median is never finite (under half the images
+    fooled) is left out, and a panel left empty says so."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for (name, attack, norm), history in histories.items():
+        if len(history) == 0:
+            continue
+        median = np.median(np.where(np.isfinite(history), history, np.nan), axis=1)
+        if not np.isfinite(median).any():  # under half the images ever fooled
+            continue
+        ax = axes[1] if norm == "linf" else axes[0]
+        ax.plot(np.arange(1, len(median) + 1), median, **_attack_style(name, attack))
+    for ax, norm in zip(axes, ["L2", "L-inf"]):
+        ax.set(xscale="log", yscale="log", xlabel="queries per image",
+               ylabel=f"median smallest {norm}")
+        if not ax.lines:  # a small budget: no median is finite
+            ax.text(0.5, 0.5, "fewer than half the images\nfooled within the budget",
+                    ha="center", va="center", transform=ax.transAxes)
+        else:
+            book.readable_log_axis(ax, "x")
+            book.readable_log_axis(ax, "y")
+    fig.tight_layout()
+    _attack_legend(fig)
+    return fig
+
+
+def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: int):
+    """Chapter 7: left, each target's accuracy on clean, random-sign and FGSM inputs
+    (``bars``: ``target``, ``input``, ``accuracy (%)``); right, the substitute's agreement
+    with each target over the training rounds (``rounds``: ``target``, ``round``,
+    ``agreement`` in %, and ``holdout_chance`` as a fraction when known), beside uniform
+    guessing over ``n_classes``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    sns.barplot(data=bars, x="target", y="accuracy (%)", hue="input", ax=axes[0])
+    axes[0].set(xlabel="", title=title)
+    # below the bars, where it covers none of them
+    axes[0].legend(fontsize=9, title=None, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                   ncol=3, frameon=False)
+    for name, part in rounds.groupby("target", sort=False):
+        axes[1].plot(part["round"], part["agreement"], "o-", color=MODEL_COLOURS[name],
+                     label=name)
+        if "holdout_chance" in part:  # chance for these two predictors' class shares
+            axes[1].plot(part["round"], 100 * part["holdout_chance"], ":",
+                         color=MODEL_COLOURS[name], label=f"chance, {name}")
+    axes[1].set(xlabel="round", ylabel="agreement with target (%)",
+                title="substitute training rounds")
+    axes[1].set_xticks(sorted(rounds["round"].unique()))
+    axes[1].axhline(100 / n_classes, ls="--", color="grey", lw=1,
+                    label=f"uniform guessing ({n_classes} classes)")
+    axes[1].set_ylim(0, 100)
+    # below the panel: inside, its five lines covered the curves
+    axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2,
+                   frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# --- chapter 8 -------------------------------------------------------------------------------
+
+#: the colour of each outcome word under chapter 8's example images
+OUTCOME_COLOURS = {"right": "green", "donor's": "darkorange", "wrong": "red"}
+
+
+def condition_examples(rows: list[dict], conditions):
+    """Chapter 8: one row per example image, one column per condition, each image with the
+    two classifiers' outcome under it. ``rows``: per example, ``images`` (``{condition:
+    3 x H x W`` uint8``}``), ``label`` (the row's label) and ``outcomes`` (``{condition:
+    [(who, word), ...]}``, word a key of :data:`OUTCOME_COLOURS`)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(rows), len(conditions), figsize=(9, 1.35 * len(rows)),
+                             squeeze=False)
+    fig.subplots_adjust(left=0.17, right=0.99, wspace=0.12, hspace=0.7)
+    for r, row in enumerate(rows):
+        for col, cond in enumerate(conditions):
+            ax = axes[r, col]
+            ax.imshow(row["images"][cond].permute(1, 2, 0).numpy())
+            for y, (who, word) in zip((-0.14, -0.4), row["outcomes"][cond]):
+                ax.text(0.5, y, f"{who}: {word}", transform=ax.transAxes, fontsize=8,
+                        ha="center", va="center", color=OUTCOME_COLOURS[word])
+            _bare(ax)
+            if r == 0:
+                ax.set_title(cond.replace(",", "").replace(" ", "\n", 1), fontsize=8)
+        axes[r, 0].set_ylabel(row["label"], fontsize=8, rotation=0, ha="right",
+                              va="center")
+    return fig
+
