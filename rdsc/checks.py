@@ -94,6 +94,15 @@ def chosen_from(name: str, values, allowed) -> list:
     return list(values)
 
 
+def name_list(what: str, names) -> list:
+    """``names`` as a list; a single string is refused, which would be read as its letters
+    ("net A" as the names n, e, t...)."""
+    if isinstance(names, (str, bytes)):
+        raise ValueError(f"{what} must be a list of names, got the string {names!r}: "
+                         f"write [{names!r}]")
+    return list(names)
+
+
 def plural(n: int, word: str) -> str:
     """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -31,14 +31,32 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+#: what each verdict word says: some evidence for (S), against (C), or neither (N)
+_DIRECTIONS = {"supported": {"S"}, "contradicted": {"C"}, "not shown": {"N"},
+               "partly supported": {"S", "N"}, "partly contradicted": {"C", "N"},
+               "mixed": {"S", "C"}, "not run": {"N"}}
+
+
 def overall(words) -> str:
-    """One verdict from several (``supported`` / ``contradicted`` / ``not shown`` each)."""
-    found = set(words)
-    if len(found) == 1:
-        return found.pop()
-    if {"supported", "contradicted"} <= found:
+    """One verdict from several (each one of :data:`_DIRECTIONS`' words: ``supported``,
+    ``contradicted``, ``not shown``, ``not run``, or an earlier :func:`overall`).
+    Evidence both ways is *mixed*; one way beside none is *partly* that way; none either
+    way is *not shown* (*not run* when nothing ran)."""
+    words = list(words)
+    if not words:
+        raise ValueError("overall needs at least one verdict")
+    odd = [w for w in words if w not in _DIRECTIONS]
+    if odd:
+        raise ValueError(f"verdicts must be among {list(_DIRECTIONS)}, got {odd}")
+    if set(words) == {"not run"}:
+        return "not run"
+    found = set().union(*(_DIRECTIONS[w] for w in words))
+    if {"S", "C"} <= found:
         return "mixed"
-    return "partly supported" if "supported" in found else "partly contradicted"
+    for direction, word in (("S", "supported"), ("C", "contradicted")):
+        if direction in found:
+            return f"partly {word}" if "N" in found else word
+    return "not shown"
 
 
 def _from_interval(low: float, high: float) -> str:
@@ -143,8 +161,12 @@ def retrieval(res: dict, brief: bool = False) -> str:
     depends on it)."""
     # the largest k under the Euclidean distance: the representation the comparisons use
     name = f"random features, k={res['k']:,}"
-    ours = next(r for r in res["leave_one_out"]
-                if r["representation"] == name and r.get("distance", "euclidean") == "euclidean")
+    ours = next((r for r in res["leave_one_out"]
+                 if r["representation"] == name
+                 and r.get("distance", "euclidean") == "euclidean"), None)
+    if ours is None:  # an edited or older file: name what is missing (not StopIteration)
+        raise ValueError(f"the results hold no Euclidean leave-one-out row for {name!r} "
+                         "(their k and their rows disagree): rerun chapter 6")
     from rdsc.retrieval import difference_word
     verdict_of = {"higher": "supported", "comparable": "supported", "lower": "contradicted",
                   "indistinguishable": "not shown"}
@@ -156,7 +178,11 @@ def retrieval(res: dict, brief: bool = False) -> str:
     # paper's trained networks (trained elsewhere): shown, not counted
     own = {r["trained network"] for r in res.get("references", []) if r.get("in domain")}
     weak -= own
+    # results written before in-domain networks were set apart count them all: say so
+    older = bool(res.get("references")) and any("in domain" not in r
+                                                for r in res["references"])
     verdicts, short = [], f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,})"
+    reworded = []  # comparisons whose saved word differs from the current rule's
     for c in res["comparisons"]:
         if c["measure"] == "AP" and c["random features vs"] in own:
             text += (f"; vs {c['random features vs']} (trained on the database itself, not "
@@ -166,7 +192,11 @@ def retrieval(res: dict, brief: bool = False) -> str:
                 and c["random features vs"] not in weak):
             # the chapter's words (the comparisons are stored in points): higher or
             # comparable support the claim, lower contradicts it, a wide interval tells nothing
-            verdicts.append(verdict_of[difference_word(c["low"] / 100, c["high"] / 100)])
+            word = difference_word(c["low"] / 100, c["high"] / 100)
+            if c.get("verdict", word) != word:  # an earlier rule, other units or margin
+                reworded.append(f"{c['random features vs']} saved as {c['verdict']!r}, "
+                                f"now {word!r}")
+            verdicts.append(verdict_of[word])
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
             short += f"; vs {c['random features vs']}: {c['difference']:+.1f} points"
@@ -180,6 +210,14 @@ def retrieval(res: dict, brief: bool = False) -> str:
         short += f"; {len(failed)} trained network{'s' * (len(failed) > 1)} failed"
     if own:
         short += f"; {len(own)} in-domain network{'s' * (len(own) > 1)} not counted"
+    if older:
+        text += ("; results saved before networks trained on the database itself were set "
+                 "apart: all counted")
+    if reworded:  # said, never silently overridden: rerun chapter 6 to remove the note
+        text += "; words recomputed by the current rule (" + "; ".join(reworded) + ")"
+    if older or reworded:
+        short += "; older results: " + " and ".join(
+            ["in-domain networks counted"] * older + ["words recomputed"] * bool(reworded))
     verdict = overall(verdicts) if verdicts else "not shown" if weak or own else "not run"
     return f"{verdict}: {short if brief else text}"
 
@@ -238,8 +276,10 @@ def background(res: dict, brief: bool = False) -> str:
     if costs:
         pitfall = _add_note(pitfall, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs))
     advantage = res["advantage"]
-    if grey:
-        advantage = _add_note(advantage, f"P@10 lost with the ring greyed, points: {grey[0][1]}")
+    if grey:  # one dataset (Corel) answers it in the chapter; name any other
+        lost = (grey[0][1] if len(grey) == 1
+                else ", ".join(f"{d} {m}" for d, m in grey))
+        advantage = _add_note(advantage, f"P@10 lost with the ring greyed, points: {lost}")
     return f"pitfall: {pitfall}; retrieval: {advantage}"
 
 
@@ -286,7 +326,10 @@ def combine(lines: list[str]) -> str:
     datasets): the :func:`overall` verdict, then every line's details."""
     if len(lines) == 1:
         return lines[0]
-    verdicts, details = zip(*(line.split(": ", 1) for line in lines))
+    parts = [line.split(": ", 1) for line in lines]
+    if any(len(p) != 2 for p in parts):
+        raise ValueError(f"each line must read '<verdict>: <details>', got {lines}")
+    verdicts, details = zip(*parts)
     return f"{overall(verdicts)}: " + " | ".join(details)
 
 

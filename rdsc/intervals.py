@@ -37,7 +37,26 @@ from typing import Callable
 
 import numpy as np
 
-from rdsc.checks import whole_number
+from rdsc.checks import number_between, positive_number, whole_number
+
+
+def _resampling(n_boot, level) -> int:
+    """``n_boot`` checked (a whole number >= 2: one resample gives an interval of width 0
+    beside the estimate) and ``level`` (a fraction, 0.95 not 95)."""
+    number_between("level", level, 0, 1, "a fraction: 0.95 for a 95% interval")
+    return whole_number("n_boot", n_boot, at_least=2)
+
+
+def _finite_scores(name: str, values) -> np.ndarray:
+    """``values`` as a 1-D float array of finite numbers, at least two."""
+    v = np.asarray(values, float)
+    if v.ndim != 1 or len(v) < 2:
+        raise ValueError(f"{name} must be 1-D with at least 2 values, got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} holds {int((~np.isfinite(v)).sum())} NaN or infinite "
+                         "values: an interval over them would be undefined, or silently "
+                         "conditional on the rest")
+    return v
 
 
 def as_correct(correct) -> np.ndarray:
@@ -65,15 +84,12 @@ def paired_bootstrap(
     "only_b"}``: accuracies as fractions; ``only_a`` counts images right under a only.
     """
     a, b = as_correct(correct_a), as_correct(correct_b)
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot:
-        raise ValueError(f"n_boot must be a whole number, got {n_boot!r}")
+    n_boot = _resampling(n_boot, level)
     a, b = a.astype(bool), b.astype(bool)
     if a.ndim != 1 or a.shape != b.shape or len(a) == 0:
         raise ValueError(
             f"need two equally long, non-empty 1-d verdicts, got {a.shape} and {b.shape}"
         )
-    if not 0 < level < 1 or int(n_boot) < 1:
-        raise ValueError(f"need 0 < level < 1 and n_boot >= 1, got {level!r}, {n_boot!r}")
     n = len(a)
     d = a.astype(np.int8) - b.astype(np.int8)  # +1, 0 or -1 per image
     rng = np.random.default_rng(seed)
@@ -102,6 +118,9 @@ def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[flo
     The interval is the normal one for the mean of the paired differences
     ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
     """
+    positive_number("z", z)
+    if z < 1:  # 0.95 passed for 1.96: a 66% interval labelled 95%
+        raise ValueError(f"z is the normal quantile (1.96 for a 95% interval), got {z!r}")
     a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
@@ -114,7 +133,14 @@ def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[flo
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     """1.96 standard errors (points) of the difference of two accuracies measured on
     ``n_test`` images each, treated as independent (which overstates the noise of a paired
-    comparison a little)."""
+    comparison a little). Accuracies in percent (0 to 100), not fractions."""
+    for name, value in (("a_pct", a_pct), ("b_pct", b_pct)):
+        if not 0 <= value <= 100:
+            raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")
+    if 0 < a_pct < 1 and 0 < b_pct < 1:
+        raise ValueError(f"accuracies {a_pct!r} and {b_pct!r} look like fractions: give "
+                         "percent (85.0, not 0.85)")
+    whole_number("n_test", n_test)
     p, q = a_pct / 100, b_pct / 100
     return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
 
@@ -122,11 +148,8 @@ def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
 def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float, float]:
     """Mean of ``values`` (one per query) and a percentile bootstrap interval over queries."""
-    v = np.asarray(values, float)
-    if v.ndim != 1 or len(v) < 2:
-        raise ValueError(f"values must be 1-D with at least 2 queries, got shape {v.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    v = _finite_scores("values", values)
+    n_boot = _resampling(n_boot, level)
     idx = np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))
     means = v[idx].mean(1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
@@ -154,16 +177,24 @@ def bootstrap_seeds_and_images(statistic: Callable[[dict], float],
     draws seeds with replacement, then images with replacement (the same draw for every
     array, so paired quantities stay paired) and evaluates ``statistic`` on the resampled
     dict. With one seed this is the ordinary bootstrap over images.
-    Returns ``(estimate on all data, low, high)``.
+    Returns ``(estimate on all data, low, high)``. A statistic that can be undefined (a
+    capture rate where no prediction changed: NaN) keeps the replicates where it is
+    defined; an undefined estimate gets no interval (NaN, NaN, NaN).
     """
     arrays = {k: np.atleast_2d(np.asarray(v)) for k, v in arrays.items()}
+    if any(v.ndim != 2 for v in arrays.values()):
+        raise ValueError("arrays must be seeds x N (or N for one seed), got shapes "
+                         f"{sorted({v.shape for v in arrays.values()})}")
     shapes = {v.shape for v in arrays.values()}
     if len(shapes) != 1:
         raise ValueError(f"arrays must share one shape seeds x N, got {sorted(shapes)}")
     n_seeds, n = shapes.pop()
     if n < 2:
         raise ValueError("need at least two images to bootstrap")
-    whole_number("n_boot", n_boot, at_least=2)  # an interval needs a spread
+    n_boot = _resampling(n_boot, level)  # an interval needs a spread
+    estimate = float(statistic(arrays))
+    if not np.isfinite(estimate):
+        return estimate, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):
@@ -172,15 +203,16 @@ def bootstrap_seeds_and_images(statistic: Callable[[dict], float],
         values[b] = statistic({k: v[s][:, i] for k, v in arrays.items()})
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(values, [alpha, 1 - alpha])
-    return float(statistic(arrays)), float(lo), float(hi)
+    return estimate, float(lo), float(hi)
 
 
 def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson interval of a share ``successes / n`` (exact, conservative): the
     shares of images an attack fools, for instance, over a few dozen images."""
     from scipy.stats import binomtest
-    if (isinstance(n, bool) or int(n) != n or n < 1 or int(successes) != successes
-            or not 0 <= successes <= n):
+    if (isinstance(n, bool) or isinstance(successes, bool)
+            or not all(np.isfinite([successes, n])) or int(n) != n or n < 1
+            or int(successes) != successes or not 0 <= successes <= n):
         raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
     ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)
@@ -195,7 +227,9 @@ def spread(values, level: float = 0.95) -> dict:
     """
     from scipy import stats
 
-    x = np.asarray(values, dtype=float).ravel()
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1:  # seeds x datasets would pool the datasets' draws into one
+        raise ValueError(f"values must be 1-D, one per draw, got shape {x.shape}")
     if len(x) < 2 or not np.isfinite(x).all():
         raise ValueError(f"need at least two finite values, got {x.tolist()}")
     if not 0 < level < 1:

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rdsc.checks import positive_number, whole_number
 from rdsc.classify import training_classes
 from rdsc.data import class_indices
 from rdsc.features import FeatureArray, default_device
@@ -128,13 +129,14 @@ class MLPClassifier:
         ):
             raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr!r}, {weight_decay!r}")
         self.hidden, self.epochs, self.batch_size = int(hidden), int(epochs), int(batch_size)
-        self.lr, self.weight_decay, self.seed = float(lr), float(weight_decay), int(seed)
+        self.lr, self.weight_decay = float(lr), float(weight_decay)
+        self.seed = whole_number("seed", seed, at_least=0)  # 2.7 was read as 2
         self.device = torch.device(device) if device is not None else default_device()
         self.verbose = verbose
 
     def fit(self, X, y):
         """Fit on ``X`` (``N x k``: array, tensor or FeatureArray) and labels ``y`` (``N``)."""
-        y = np.asarray(y)
+        X, y = _with_shape(X), np.asarray(y)
         if len(X.shape) != 2 or y.ndim != 1 or X.shape[0] != len(y):
             raise ValueError(f"need X of N x k and N labels, got {tuple(X.shape)} and {y.shape}")
         self.classes_ = training_classes(y)
@@ -194,6 +196,8 @@ class MLPClassifier:
         """Logits, ``N x classes`` (float32), in row blocks."""
         if not hasattr(self, "model_"):
             raise RuntimeError("this MLPClassifier is not fitted yet: call fit(X, y) first")
+        X = _with_shape(X)
+        whole_number("block_rows", block_rows)
         k = self.model_.layers[1].in_features
         if len(X.shape) != 2 or X.shape[1] != k:
             raise ValueError(
@@ -201,15 +205,22 @@ class MLPClassifier:
             )
         out = []
         for lo in range(0, X.shape[0], block_rows):
-            block = torch.as_tensor(
-                np.asarray(X[lo : lo + block_rows], dtype=np.float32), device=self.device
-            )
+            rows = np.asarray(X[lo : lo + block_rows], dtype=np.float32)
+            if not np.isfinite(rows).all():  # NaN rows all came out as class 0
+                raise ValueError("X holds NaN or infinite features")
+            block = torch.as_tensor(rows, device=self.device)
             out.append(self.model_(block).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 
     def predict(self, X) -> np.ndarray:
         """The class with the largest logit, for each row of ``X``."""
         return self.classes_[self.decision_function(X).argmax(1)]
+
+def _with_shape(X):
+    """``X`` as it is when it has a shape (array, tensor, FeatureArray), else as an array
+    (a list of rows)."""
+    return X if hasattr(X, "shape") else np.asarray(X, dtype=np.float32)
+
 
 # --- the authors' Corel recipe (chapter 6) -----------------------------------------------------
 
@@ -236,12 +247,19 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
     Returned in eval mode.
     """
     x = torch.from_numpy(_feature_matrix(features))
-    y = torch.as_tensor(class_indices(labels), dtype=torch.long)
-    if len(x) != len(y):
-        raise ValueError(f"{len(x)} feature rows but {len(y)} labels")
-    if epochs < 1 or batch_size < 2:
-        raise ValueError(f"epochs must be >= 1 and batch_size >= 2 (batch norm), "
-                         f"got {epochs}, {batch_size}")
+    labels = class_indices(labels)
+    if labels.ndim != 1 or len(x) != len(labels):
+        raise ValueError(f"need one label per feature row: {len(x)} rows, labels of shape "
+                         f"{labels.shape}")
+    y = torch.as_tensor(labels, dtype=torch.long)
+    whole_number("epochs", epochs)
+    whole_number("batch_size", batch_size, at_least=2)  # batch norm needs two rows
+    whole_number("hidden", hidden)
+    whole_number("seed", seed, at_least=0)
+    positive_number("lr", lr)
+    if len(x) < batch_size or len(np.unique(labels)) < 2:  # nothing to learn: untrained
+        raise ValueError(f"need at least batch_size = {batch_size} rows and two classes, got "
+                         f"{len(x)} rows of {len(np.unique(labels))} class(es)")
     device = torch.device(device) if device is not None else torch.device("cpu")
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -271,8 +289,17 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
 
 @torch.no_grad()
 def mlp_embedding(model: MLPHead, features, batch_size: int = 256) -> np.ndarray:
-    """``N x hidden`` sigmoid layer of a trained :class:`MLPHead`."""
+    """``N x hidden`` sigmoid layer of a trained :class:`MLPHead` (an
+    :class:`MLPClassifier`'s is its ``model_``)."""
+    if not isinstance(model, MLPHead):
+        raise TypeError(f"need an MLPHead, got {type(model).__name__}"
+                        + (": pass its .model_" if hasattr(model, "model_") else ""))
     x = torch.from_numpy(_feature_matrix(features))
+    k = model.layers[0].num_features  # the input normalisation: one entry per feature
+    if x.shape[1] != k:
+        raise ValueError(f"features must be N x {k} (what the head was trained on), got "
+                         f"{tuple(x.shape)}")
+    whole_number("batch_size", batch_size)
     device = next(model.parameters()).device
     model.eval()
     return torch.cat([model.embed(x[lo:lo + batch_size].to(device)).cpu()

@@ -33,11 +33,19 @@ def colour_histogram(images, bins: int = 8, where=None) -> np.ndarray:
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"colour_histogram needs uint8 RGB images N x 3 x H x W, "
                          f"got {x.dtype} {tuple(x.shape)}")
-    if not 1 <= bins <= 256:
+    whole_number("bins", bins)
+    if bins > 256:
         raise ValueError(f"bins must be in 1..256, got {bins}")
+    if where is not None:
+        where = torch.as_tensor(where)
+        if where.dtype != torch.bool or tuple(where.shape) != tuple(x.shape[-2:]):
+            raise ValueError(f"where must be an H x W = {tuple(x.shape[-2:])} boolean mask, "
+                             f"got {where.dtype} {tuple(where.shape)}")
+        if not where.any():  # every histogram would be 0 / 0
+            raise ValueError("where selects no pixel")
     q = (x.long() * bins) // 256                                   # bin of each channel value
     cell = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]             # N x H x W
-    cell = cell.flatten(1) if where is None else cell[:, torch.as_tensor(where, dtype=torch.bool)]
+    cell = cell.flatten(1) if where is None else cell[:, where]
     counts = torch.zeros(len(x), bins ** 3, dtype=torch.float64)
     counts.scatter_add_(1, cell, torch.ones(cell.shape, dtype=torch.float64))
     return (counts / counts.sum(1, keepdim=True)).numpy()
@@ -45,7 +53,10 @@ def colour_histogram(images, bins: int = 8, where=None) -> np.ndarray:
 
 def downsampled_pixels(images, size: int = 16) -> np.ndarray:
     """Images shrunk to ``size x size`` (area averaging) -> ``N x 3*size*size`` values in [0, 1]."""
+    whole_number("size", size)
     x = unit_float_images(images)
+    if size > min(x.shape[-2:]):  # area averaging would repeat pixels, not shrink them
+        raise ValueError(f"size {size} is larger than the images ({tuple(x.shape[-2:])})")
     return F.adaptive_avg_pool2d(x, size).flatten(1).numpy()
 
 
@@ -100,16 +111,23 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
     """``N x d`` float32 last-hidden-layer features of ``images`` (``N x C x H x W``, uint8
     or floats in [0, 1], as :func:`resize_images` takes them), in eval mode. ``size`` /
     ``crop``: resize to ``size`` then centre-crop to ``crop`` first (None: as they are),
-    the input size the model was trained at."""
+    the input size the model was trained at. The model is left in eval mode (batch norm
+    then uses its running statistics: an image's features do not depend on its batch)."""
     fn = penultimate(model)
-    if isinstance(model, nn.Module):
+    whole_number("batch_size", batch_size)
+    if len(images) == 0:
+        raise ValueError("no images to embed")
+    if hasattr(model, "eval"):  # a module, or a wrapper that passes eval on
         model.eval()
-        params = list(model.parameters())
-        device = params[0].device if params else torch.device("cpu")
-    else:
-        device = torch.device("cpu")
+    modules = [m for m in (model, getattr(fn, "__self__", None)) if isinstance(m, nn.Module)]
+    if any(m.training for module in modules for m in module.modules()):
+        raise ValueError("the model has layers in training mode (batch norm, dropout): an "
+                         "image's features would depend on its batch; call .eval() first")
+    params = [p for module in modules for p in module.parameters()]
+    device = params[0].device if params else torch.device("cpu")
+    dtype = params[0].dtype if params else torch.float32
     out = []
     for lo in range(0, len(images), batch_size):
-        x = resize_images(images[lo:lo + batch_size], size, crop).to(device)
+        x = resize_images(images[lo:lo + batch_size], size, crop).to(device, dtype)
         out.append(fn(x).float().flatten(1).cpu())
     return torch.cat(out).numpy()

@@ -25,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from rdsc.data import class_indices
+from rdsc.checks import name_list, number_between, one_of, whole_number
+from rdsc.data import class_indices, pixel_images
 from rdsc.intervals import bootstrap_interval, paired_mean_difference
 
 PRECISION_AT = (1, 5, 10, 20, 50)
@@ -97,8 +98,17 @@ def rank(database, database_labels, queries=None, query_labels=None,
         if q_labels.shape != (len(q),):
             raise ValueError(f"query_labels must have one label per query ({len(q)}), "
                              f"got shape {q_labels.shape}")
+        if q_labels.dtype.kind != db_labels.dtype.kind:  # "3" never equals 3
+            raise ValueError(f"query_labels ({q_labels.dtype}) and database_labels "
+                             f"({db_labels.dtype}) must be labels of one kind")
+        if metric == "cosine" and (np.linalg.norm(q, axis=1) == 0).any():
+            raise ValueError("cosine distance is undefined for an all-zero query vector "
+                             "(every database image would tie: a chance ranking)")
         distances, indices = nn_index.kneighbors(q, n_neighbors=len(db))
-        found = int(np.all(q == db[indices[:, 0]], axis=1).sum())
+        # a copy (or a recomputed, re-encoded copy) of a database vector: distance ~0
+        scale = float(np.median(distances)) if distances.size else 0.0
+        found = int((np.all(q == db[indices[:, 0]], axis=1)
+                     | (distances[:, 0] <= 1e-6 * scale)).sum())
         if found:  # a query that is in the database finds itself first: P@1 = 1 for free
             import warnings
             warnings.warn(f"{found} of {len(q)} queries equal a database vector: are the "
@@ -109,6 +119,9 @@ def rank(database, database_labels, queries=None, query_labels=None,
     n_relevant = relevant.sum(1)
     if (n_relevant == 0).any():
         raise ValueError("a query's category has no image in the database: precision is undefined")
+    if (n_relevant == relevant.shape[1]).all():
+        raise ValueError("every ranked image is relevant to every query (one category): "
+                         "precision would be 1 for any representation")
     return Ranking(indices, distances, relevant, n_relevant)
 
 
@@ -191,7 +204,14 @@ def chance_metrics(n_ranked, n_relevant, ks=PRECISION_AT) -> dict[str, np.ndarra
 
     ``P@n`` and R-precision: ``R/N``. AP: ``(1/N) * (H_N + (R-1)/(N-1) * (N - H_N))`` with
     ``H_N`` the ``N``-th harmonic number (the tie formula above with one group of ``N``).
+    ``n_ranked``: one count, or one per query as ``n_relevant`` is.
     """
+    for name, v in (("n_ranked", n_ranked), ("n_relevant", n_relevant)):
+        v = np.asarray(v, float)
+        if not np.isfinite(v).all() or (v != np.round(v)).any():
+            raise ValueError(f"{name} must be whole counts, got {v.tolist()}")
+    for k in ks:
+        whole_number("each of ks", k)
     n = np.broadcast_to(np.asarray(n_ranked, float), np.shape(n_relevant)).astype(float)
     r = np.asarray(n_relevant, float)
     if (r < 1).any() or (r > n).any():  # R > N gave an AP above 1
@@ -209,8 +229,11 @@ def chance_metrics(n_ranked, n_relevant, ks=PRECISION_AT) -> dict[str, np.ndarra
 # --- cross-fitting ---------------------------------------------------------------------------
 
 def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
-    """Fold id (``0..n_folds-1``) per item, each class spread evenly over the folds."""
-    labels = np.asarray(labels)
+    """Fold id (``0..n_folds-1``) per item, each class spread evenly over the folds.
+    ``labels``: one class index per item, length ``N``."""
+    labels = class_indices(labels)
+    if labels.ndim != 1 or len(labels) == 0:
+        raise ValueError(f"labels must be 1-D, one per item, got shape {labels.shape}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
     if np.bincount(np.unique(labels, return_inverse=True)[1]).min() < n_folds:
@@ -237,13 +260,20 @@ def cross_fitted_rankings(labels, fit_embed: Callable[[np.ndarray], np.ndarray],
     """
     labels = np.asarray(labels)
     folds = np.asarray(folds)
+    metrics = _distances(metrics)
     if folds.shape != labels.shape:
         raise ValueError(f"folds must give one fold per image ({len(labels)}), got {folds.shape}")
+    if len(np.unique(folds)) < 2:  # one fold: the model would train on no image
+        raise ValueError("folds must hold at least 2 distinct folds")
     parts = {m: [] for m in metrics}
     rows, trained_on = [], []
     for f in np.unique(folds):
         train = np.flatnonzero(folds != f)
-        embedding = _as_matrix(fit_embed(train), "embedding")
+        embedding = fit_embed(train)
+        if isinstance(embedding, (tuple, list)):
+            raise ValueError("fit_embed must return one N x d embedding of the database "
+                             "here, not a pair (evaluate's fit_embed returns the pair)")
+        embedding = _as_matrix(embedding, "embedding")
         if len(embedding) != len(labels):
             raise ValueError(f"fit_embed must embed all {len(labels)} images, got {len(embedding)}")
         held = np.flatnonzero(folds == f)
@@ -268,21 +298,44 @@ def evaluate(database_labels, query_labels, *, vectors=None, fit_embed=None, fol
     if (vectors is None) == (fit_embed is None):
         raise ValueError("give exactly one of vectors (unlabelled) or fit_embed "
                          "(fitted with labels)")
+    if vectors is not None and folds is not None:
+        raise ValueError("folds cross-fit a representation fitted with labels (fit_embed); "
+                         "vectors are not fitted: leave folds out")
+    metrics = _distances(metrics)
     db_labels = np.asarray(database_labels)
     out = {"queries": {}, "loo": {}}
     if vectors is not None:
-        db, q = vectors
+        db, q = _pair(vectors, "vectors")
         loo = {m: rank(db, db_labels, metric=m) for m in metrics}
     else:
         if folds is None:
             raise ValueError("a representation fitted with labels needs folds for leave-one-out")
-        db, q = fit_embed(np.arange(len(db_labels)))
-        loo, _ = cross_fitted_rankings(db_labels, lambda train: fit_embed(train)[0], folds, metrics)
+        db, q = _pair(fit_embed(np.arange(len(db_labels))))
+        loo, _ = cross_fitted_rankings(db_labels, lambda train: _pair(fit_embed(train))[0],
+                                       folds, metrics)
     for m in metrics:
         held = rank(db, db_labels, q, query_labels, metric=m)
         out["queries"][m] = {"ranking": held, "scores": query_metrics(held, ks)}
         out["loo"][m] = {"ranking": loo[m], "scores": query_metrics(loo[m], ks)}
     return out
+
+
+def _pair(result, what: str = "fit_embed") -> tuple:
+    """``(database N x d, queries Q x d)``, refusing anything else (one array of two rows
+    would unpack into two "matrices" of one row each)."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise ValueError(f"{what} must give a pair (database N x d, queries Q x d), got "
+                         f"{type(result).__name__}")
+    return tuple(result)
+
+
+def _distances(metrics) -> tuple[str, ...]:
+    """``metrics`` as a tuple of distances, each one of :data:`DISTANCES` ("cosine" alone
+    is refused: it would be read as the letters c, o, s...)."""
+    if isinstance(metrics, str):
+        raise ValueError(f"metrics must be a list of distances among {list(DISTANCES)}, "
+                         f"got the string {metrics!r}: write ({metrics!r},)")
+    return tuple(one_of("each of metrics", m, DISTANCES) for m in metrics)
 
 
 def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
@@ -296,7 +349,12 @@ def summarise(scores: dict[str, np.ndarray], names=METRICS, n_boot: int = 2000,
 def red_frame_share(images, width: int = 2) -> float:
     """Share of red pixels (R > 150, G and B < 90) in the outer ``width`` rows, top and
     bottom, of uint8 ``N x 3 x H x W`` images (the Corel query images carry a red frame)."""
-    x = np.asarray(images).astype(int)
+    x = pixel_images(images).numpy().astype(int)  # floats or channels last: refused
+    if x.shape[1] != 3:
+        raise ValueError(f"red_frame_share needs RGB images, got {x.shape[1]} channel(s)")
+    whole_number("width", width)
+    if 2 * width > x.shape[2]:
+        raise ValueError(f"width {width} covers more than half the image height {x.shape[2]}")
     red = (x[:, 0] > 150) & (x[:, 1] < 90) & (x[:, 2] < 90)
     return float(np.concatenate([red[:, :width].ravel(), red[:, -width:].ravel()]).mean())
 
@@ -320,6 +378,7 @@ def table_rows(results: dict[str, dict], protocol: str, names=METRICS, n_boot: i
 
     ``results``: ``{representation: evaluate(...)}``; ``protocol``: ``"queries"`` or ``"loo"``.
     """
+    one_of("protocol", protocol, ("queries", "loo"))
     rows = []
     for rep, res in results.items():
         for metric, r in res[protocol].items():
@@ -379,6 +438,7 @@ MAIN_MEASURES = ["mAP", "P@10", "R-precision"]
 def main_table(table, distance: str = "euclidean"):
     """:func:`results_table`'s shown table cut to what a reader compares first: one
     distance (and the chance row) and :data:`MAIN_MEASURES`, indexed by representation."""
+    one_of("distance", distance, DISTANCES)
     keep = table.index.get_level_values("distance").isin([distance, ""])
     return table[keep][MAIN_MEASURES].droplevel("distance")
 
@@ -403,7 +463,12 @@ def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN)
     """:func:`compare`'s word for an interval on a difference (score units): ``comparable``
     when it lies within ``±margin`` (an equivalence test: a small difference, even one that
     excludes 0, is within what the claim calls comparable), else ``higher`` / ``lower``
-    when it excludes 0, else ``indistinguishable``."""
+    when it excludes 0, else ``indistinguishable``. ``margin``: a fraction of the score
+    (0.05: five points), as the interval is."""
+    number_between("margin", margin, 0, 1, "in score units: 0.05 for five points")
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise ValueError(f"need a finite interval low <= high, got [{low!r}, {high!r}]: NaN "
+                         "scores?")
     if -margin < low and high < margin:
         return "comparable"
     return "higher" if low > 0 else "lower" if high < 0 else "indistinguishable"
@@ -424,6 +489,11 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
     Returns one row per network: its held-out accuracy, mAP, the control's mAP, the
     difference with its interval (points), ``beats control`` and ``in domain``.
     """
+    names, in_domain = name_list("names", names), set(name_list("in_domain", in_domain))
+    for name, accuracy in held_out.items():
+        if name in names:
+            number_between(f"held_out[{name!r}]", accuracy, -1e-9, 1 + 1e-9,
+                           "a fraction of the images, not percent")
     rows = []
     for name in names:
         c = compare(scores[name], scores[control], n_boot=n_boot, seed=seed)
@@ -434,5 +504,5 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
                      "minus control (points)": 100 * c["difference"],
                      "low": 100 * c["low"], "high": 100 * c["high"],
                      "beats control": bool(c["low"] > 0),
-                     "in domain": name in set(in_domain)})
+                     "in domain": name in in_domain})
     return rows

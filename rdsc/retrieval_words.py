@@ -14,17 +14,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import listed
+from rdsc.checks import flag, listed, name_list, number_between
 from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
+
+#: the words :func:`rdsc.retrieval.difference_word` gives
+WORDS = ("higher", "lower", "comparable", "indistinguishable")
+
+
+def _words_of(verdict_of: dict[str, str], names) -> list[str]:
+    """The word of each of ``names``, refusing any outside :data:`WORDS` (a misspelt or
+    capitalised word would drop the network from every group without a trace)."""
+    words = [verdict_of[n] for n in names]
+    odd = {n: w for n, w in zip(names, words) if w not in WORDS}
+    if odd:
+        raise ValueError(f"verdict words must be among {list(WORDS)}, got {odd}")
+    return words
 
 
 def trained_verdict(verdict_of: dict[str, str], names) -> str:
     """Where the random features stand against each trained network ``names``, from
     :func:`rdsc.retrieval.compare`'s words (``verdict_of[name]``: the random features minus
     that network): "comparable to A (...); indistinguishable from B (...); above C; below D"."""
-    names = list(names)
+    names = name_list("names", names)
     if not names:
         return "not compared with any trained network (none ran)"
+    _words_of(verdict_of, names)
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
     groups = (("comparable", "comparable to", f" (interval within ±{points})"),
               ("indistinguishable", "indistinguishable from",
@@ -50,17 +64,19 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     trained networks were trained elsewhere, so these do not count either (see
     :func:`in_domain_sentence`).
     """
-    names = list(names)
+    names = name_list("names", names)
     if not names:
         return "leaves the paper's claim untested (no trained network ran)"
+    _words_of(verdict_of, names)
     left_out = []  # (reason, names), said after the verdict
-    own = [n for n in names if n in set(in_domain)]
+    own = [n for n in names if n in set(name_list("in_domain", in_domain))]
     if own:
         names = [n for n in names if n not in own]
         left_out.append(("trained on the database itself", own))
     if beats_control is not None:
-        weak = [n for n in names if not beats_control[n]]
-        names = [n for n in names if beats_control[n]]
+        beats = {n: flag(f"beats_control[{n!r}]", beats_control[n]) for n in names}
+        weak = [n for n in names if not beats[n]]
+        names = [n for n in names if beats[n]]
         if weak:
             left_out.append(("no better than the pixel control", weak))
     if left_out:
@@ -93,7 +109,7 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     """The sentence on the networks trained on the retrieval database itself (cross-fitted:
     each query embedded by a network that did not train on it), which
     :func:`claim_verdict` does not count: what they show instead. Empty when none ran."""
-    names = list(in_domain)
+    names = name_list("in_domain", in_domain)
     if not names:
         return ""
     place = trained_verdict(verdict_of, names)
@@ -115,6 +131,7 @@ def perceptron_phrase(word: str, margin: float = EQUIVALENCE_MARGIN) -> str:
     """What the authors' perceptron, trained on top of the random features, does to their
     mAP. ``word``: :func:`rdsc.retrieval.compare`'s word on "random features minus the
     perceptron's", so *higher* means the perceptron lowers the mAP."""
+    number_between("margin", margin, 0, 1, "in score units: 0.05 for five points")
     return {"higher": "lowers the mAP", "lower": "raises the mAP",
             "comparable": f"changes the mAP by less than {100 * margin:g} points",
             "indistinguishable": "does not measurably change the mAP"}[word]
@@ -125,7 +142,13 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
     """Which of the trained networks ``names`` another equivalence margin would give another
     word. ``intervals[name]``: the (low, high) interval of the difference (score units);
     ``verdict_of[name]``: its word at the chapter's margin."""
-    names = list(names)
+    names = name_list("names", names)
+    for n in names:  # the intervals of the chapter's words, in score units, not points
+        low, high = intervals[n]
+        if difference_word(low, high) != verdict_of[n]:
+            raise ValueError(f"the interval of {n!r} ({low!r}, {high!r}) does not give its "
+                             f"word {verdict_of[n]!r}: intervals in points instead of score "
+                             "units?")
     parts = []
     for margin in margins:
         changed = [n for n in names if verdict_of[n] != difference_word(*intervals[n], margin)]
@@ -159,6 +182,8 @@ def frame_sentences(queries: float, database: float) -> tuple[str, str]:
     list of differences from the authors. ``queries``, ``database``: the share of red
     pixels in the two outer rows of the query images and of the database images; the
     queries count as framed when most of those pixels are red and few of the database's."""
+    for name, share in (("queries", queries), ("database", database)):
+        number_between(name, share, -1e-9, 1 + 1e-9, "a share of pixels, 0 to 1")
     framed = queries > 0.5 and database < 0.1
     share = (f"{queries:.0%} of the pixels in their two outer rows are red, "
              f"against {database:.0%} in the database")

@@ -290,7 +290,8 @@ def test_verdicts_follow_the_intervals():
     # a trained network no better than the pixel control is not counted
     res = dict(base, comparisons=[{"random features vs": "a CNN trained on X", "measure": "AP",
                                    "difference": 0.0, "low": -3.0, "high": 3.0}],
-               references=[{"trained network": "a CNN trained on X", "beats control": False}])
+               references=[{"trained network": "a CNN trained on X", "beats control": False,
+                            "in domain": False}])
     assert headlines.retrieval(res) == (
         "not shown: mAP 30.0% (k = 10, 8 images); not counted (no better than the pixel "
         "control): a CNN trained on X")
@@ -309,6 +310,18 @@ def test_verdicts_follow_the_intervals():
     assert headlines.retrieval(mixed, brief=True).endswith("; 1 in-domain network not counted")
     only_own = dict(mixed, comparisons=[own], references=mixed["references"][1:])
     assert headlines.retrieval(only_own).startswith("not shown: ")
+    # probe Z b8: results saved before the flag, or under another rule, say so
+    older = dict(mixed, references=[{k: v for k, v in r.items() if k != "in domain"}
+                                    for r in mixed["references"]])
+    assert headlines.retrieval(older).startswith("mixed: ")  # the in-domain one counted
+    assert headlines.retrieval(older, brief=True).endswith(
+        "; older results: in-domain networks counted")
+    saved = dict(res, comparisons=[dict(res["comparisons"][0], verdict="lower")])
+    assert headlines.retrieval(saved).endswith(
+        "; words recomputed by the current rule (a CNN trained on X saved as 'lower', now "
+        "'comparable')")
+    with pytest.raises(ValueError, match="no Euclidean leave-one-out row"):
+        headlines.retrieval(dict(res, k=11))
     # a trained network that failed is named, not silently dropped
     res["failed_networks"] = {"vgg16 trained on CIFAR-10": "`OutOfMemoryError: CUDA`"}
     assert headlines.retrieval(res).endswith(
@@ -414,7 +427,8 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
                          "difference": 1.0, "low": -3.0, "high": 4.0},
                         {"random features vs": "CNN B trained on Y", "measure": "AP",
                          "difference": 0.0, "low": -3.0, "high": 3.0}],
-        "references": [{"trained network": "CNN B trained on Y", "beats control": False}]}
+        "references": [{"trained network": "CNN B trained on Y", "beats control": False,
+                        "in domain": False}]}
     assert headlines.retrieval(retrieval, brief=True) == (
         "supported: mAP 30.0% (k = 10); vs CNN A trained on X: +1.0 points; 1 trained network not "
         "counted (no better than pixels)")
@@ -520,3 +534,18 @@ def test_a_run_at_another_c_or_step_says_so_in_its_line(tmp_path, glued):
     assert headlines.not_the_papers({"dataset": "corel"}, "background") == []  # nothing set
     # chapter 5's C is its hard-margin penalty by design, not the paper's classifier's
     assert headlines.not_the_papers({"C": 1e6}, "margin") == []
+
+
+def test_overall_never_reads_contradiction_into_absent_evidence():
+    # probe Z b5: these all read "partly contradicted"
+    assert headlines.overall(["not shown", "not run"]) == "not shown"
+    assert headlines.overall(["not run", "not run"]) == "not run"
+    assert headlines.overall(["partly supported", "contradicted"]) == "mixed"
+    assert headlines.overall(["mixed", "supported"]) == "mixed"
+    assert headlines.overall(["partly contradicted", "not shown"]) == "partly contradicted"
+    assert headlines.combine(["not run: a", "not shown: b"]) == "not shown: a | b"
+    for bad in ([], ["Supported"]):
+        with pytest.raises(ValueError, match="verdict"):
+            headlines.overall(bad)
+    with pytest.raises(ValueError, match="'<verdict>: <details>'"):
+        headlines.combine(["supported: a", "a line without its verdict"])

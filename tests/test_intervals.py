@@ -118,3 +118,39 @@ def test_difference_noise_is_the_unpaired_half_width_in_points():
     assert difference_noise(50, 50, 100) == pytest.approx(13.859, abs=1e-3)
     assert difference_noise(50, 50, 400) == pytest.approx(13.859 / 2, abs=1e-3)
     assert difference_noise(100, 0, 50) == 0
+
+
+def test_probe_z_intervals_refuse_what_gave_plausible_wrong_numbers():
+    rng = np.random.default_rng(0)
+    a, b = rng.random(50) < 0.7, rng.random(50) < 0.6
+    for bad in (1, 0, 2.5, True):  # one resample: an interval of width 0 beside the estimate
+        with pytest.raises(ValueError, match="n_boot must be a whole number of at least 2"):
+            paired_bootstrap(a, b, n_boot=bad)
+        with pytest.raises(ValueError, match="n_boot"):
+            bootstrap_interval(rng.random(10), n_boot=bad)
+    with pytest.raises(ValueError, match="0.95 for a 95% interval"):
+        bootstrap_interval(rng.random(10), level=95)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        bootstrap_interval([0.1, 0.2, float("nan")])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        paired_mean_difference([0.1, 0.2, float("inf")], [0.1, 0.2, 0.3])
+    for z in (0.95, -1.96):  # a level passed as z; a negative z swapped the ends
+        with pytest.raises(ValueError, match="z"):
+            paired_normal_difference(a, b, z=z)
+    with pytest.raises(ValueError, match="look like fractions"):
+        difference_noise(0.85, 0.80, 10_000)  # was 0.25 "points": 4x too small
+    for args in ((185, 80, 100), (85, 80, 2.5), (85, 80, 0)):
+        with pytest.raises(ValueError):
+            difference_noise(*args)
+    with pytest.raises(ValueError, match="1-D, one per draw"):
+        spread([[0.6, 0.61], [0.62, 0.63]])  # seeds x datasets was pooled into n = 4
+    from rdsc.intervals import binomial_interval
+    for bad in ((True, 10), (float("nan"), 10)):
+        with pytest.raises(ValueError, match="successes"):
+            binomial_interval(*bad)
+    # an undefined estimate (NaN) gets no interval, not one from the replicates that missed it
+    x = rng.random((3, 30))
+    x[0, 0] = np.nan
+    est, lo, hi = bootstrap_seeds_and_images(lambda d: float(d["x"].mean()), {"x": x},
+                                             n_boot=50)
+    assert np.isnan(est) and np.isnan(lo) and np.isnan(hi)

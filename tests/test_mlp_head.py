@@ -86,3 +86,27 @@ def test_mlp_head_learns_separable_features():
     assert rt.query_metrics(rt.rank(z, labels))["P@1"].mean() > 0.7
     with pytest.raises(ValueError, match="labels"):
         fit_mlp(feats, labels[:-1])
+
+
+def test_probe_z_mlp_refuses_what_trained_nothing_or_predicted_class_0():
+    x, y = blobs(24, d=16)
+    clf = MLPClassifier(hidden=8, epochs=1, batch_size=8, device="cpu").fit(x.tolist(), y)
+    assert clf.predict(x.tolist()).shape == (24,)  # lists of rows, as arrays are
+    with pytest.raises(ValueError, match="NaN or infinite"):  # every row read class 0
+        clf.predict(np.full((2, 16), np.nan, np.float32))
+    with pytest.raises(ValueError, match="seed"):
+        MLPClassifier(seed=2.7)
+    for bad in (dict(hidden=0), dict(epochs=2.5), dict(batch_size=1), dict(lr=float("nan")),
+                dict(seed=None)):
+        with pytest.raises(ValueError):
+            fit_mlp(x, y, **bad)
+    for rows, labels in ((x[:1], y[:1]), (x, np.zeros(24, int))):  # returned untrained
+        with pytest.raises(ValueError, match="two classes"):
+            fit_mlp(rows, labels, hidden=8, epochs=1)
+    head = fit_mlp(x, y, hidden=8, epochs=1)
+    with pytest.raises(ValueError, match="N x 16"):
+        mlp_embedding(head, x[:, :8])
+    with pytest.raises(TypeError, match="pass its .model_"):
+        mlp_embedding(clf, x)
+    with pytest.raises(ValueError, match="batch_size"):
+        mlp_embedding(head, x, batch_size=0)

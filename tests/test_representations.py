@@ -85,3 +85,23 @@ def test_resized_uint8_crops_the_centre_then_resizes():
     for bad in (dict(size=0), dict(size=12, crop=-10), dict(size=12, crop=2.5)):
         with pytest.raises(ValueError, match="must be a whole number of at least 1"):
             reps.resized_uint8(images, **bad)
+
+
+def test_probe_z_representations_refuse_what_gave_nan_or_silent_upsampling():
+    img = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    for where in (np.zeros((8, 8), bool), np.ones((8, 8)), np.ones((4, 4), bool)):
+        with pytest.raises(ValueError, match="where"):  # NaN rows; a float mask; a mismatch
+            reps.colour_histogram(img, where=where)
+    with pytest.raises(ValueError, match="bins"):
+        reps.colour_histogram(img, bins=2.5)
+    for size in (0, 2.5, 64):  # 64 on 8 x 8 images silently upsampled
+        with pytest.raises(ValueError, match="size"):
+            reps.downsampled_pixels(img, size=size)
+    from rdsc.cnn import SmallCNN
+    model = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6)
+    with pytest.raises(ValueError, match="no images"):
+        reps.network_embedding(model, img[:0])
+    with pytest.raises(ValueError, match="batch_size"):
+        reps.network_embedding(model, img, batch_size=0)
+    double = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6).double()  # a dtype clash
+    assert reps.network_embedding(double, img).dtype == np.float32

@@ -260,3 +260,59 @@ def test_the_main_table_keeps_one_distance_the_chance_row_and_three_measures():
     main = rt.main_table(table)
     assert list(main.columns) == rt.MAIN_MEASURES
     assert list(main.index) == ["x", "chance (expected)"]
+
+
+def test_probe_z_retrieval_refuses_inputs_that_gave_plausible_wrong_numbers():
+    rng = np.random.default_rng(0)
+    a = rng.random(40)
+    with pytest.raises(ValueError, match="0.05 for five points"):
+        rt.compare(a, a - 0.3, n_boot=50, margin=5)  # was "comparable" at 31 points
+    for low, high in ((float("nan"), float("nan")), (0.2, -0.2)):
+        with pytest.raises(ValueError, match="finite interval"):
+            rt.difference_word(low, high)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        rt.compare(np.r_[a, np.nan], np.r_[a, 0.0], n_boot=50)
+    with pytest.raises(ValueError, match="class indices"):  # NaN labels got garbage folds
+        rt.stratified_folds(np.r_[np.repeat(np.arange(3.0), 40), [np.nan] * 10], 5)
+    scores = {"net": a, "pix": a - 0.1}
+    with pytest.raises(ValueError, match="the string 'net'"):
+        rt.reference_rows(["net"], {}, scores, "pix", n_boot=50, in_domain="net")
+    with pytest.raises(ValueError, match="not percent"):
+        rt.reference_rows(["net"], {"net": 85.2}, scores, "pix", n_boot=50)
+    labels = np.repeat(np.arange(4), 6)
+    x = rng.standard_normal((24, 8)).astype(np.float32) + labels[:, None]
+    with pytest.raises(ValueError, match="all-zero query"):
+        rt.rank(x, labels, np.zeros((2, 8)), labels[:2], metric="cosine")
+    with pytest.raises(ValueError, match="one category"):
+        rt.rank(x, np.zeros(24, int))
+    with pytest.warns(UserWarning, match="equal a database vector"):
+        rt.rank(x, labels, x[:3] + 1e-7, labels[:3])  # near copies: P@1 = 1 for free
+    with pytest.raises(ValueError, match="labels of one kind"):
+        rt.rank(x, labels, x[:2] + 1, labels[:2].astype(str))
+    with pytest.raises(ValueError, match="the string 'cosine'"):
+        rt.evaluate(labels, labels[:2], vectors=(x, x[:2] + 1), metrics="cosine")
+    with pytest.raises(ValueError, match="leave folds out"):
+        rt.evaluate(labels, labels[:2], vectors=(x, x[:2] + 1), folds=labels % 2)
+    with pytest.raises(ValueError, match="at least 2 distinct folds"):
+        rt.cross_fitted_rankings(labels, lambda train: x, np.zeros(24, int))
+    with pytest.raises(ValueError, match="distance must be one of"):
+        rt.main_table(None, "Euclidean")
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        rt.table_rows({}, "LOO")
+    framed = np.zeros((2, 3, 8, 8), np.uint8)
+    framed[:, 0] = 200
+    assert rt.red_frame_share(framed) == 1.0
+    for bad in (framed.transpose(0, 2, 3, 1), framed / 255.0):  # both read 0.0: "no frame"
+        with pytest.raises(ValueError):
+            rt.red_frame_share(bad)
+    with pytest.raises(ValueError, match="width"):
+        rt.red_frame_share(framed, width=0)
+
+
+def test_fit_embed_must_return_what_each_caller_reads():
+    labels = np.repeat(np.arange(2), 6)
+    x = np.random.default_rng(0).standard_normal((12, 4)).astype(np.float32) + labels[:, None]
+    with pytest.raises(ValueError, match="must give a pair"):  # one array: two 1-row "pairs"
+        rt.evaluate(labels, labels[:2], fit_embed=lambda train: x[:2], folds=labels % 2)
+    with pytest.raises(ValueError, match="not a pair"):
+        rt.cross_fitted_rankings(labels, lambda train: (x, x[:2]), np.arange(12) % 2)

@@ -140,3 +140,18 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
                                "the random features are below the own.")
     assert "not counted for or against the claim" in sentence
     assert words.in_domain_sentence(said, []) == ""
+
+
+def test_probe_z_words_refuse_what_they_would_misread():
+    with pytest.raises(ValueError, match="verdict words must be among"):
+        words.trained_verdict({"a": "Higher", "b": "comparable"}, ["a", "b"])  # a vanished
+    with pytest.raises(ValueError, match="True or False"):
+        words.claim_verdict({"a": "higher"}, ["a"], beats_control={"a": "False"})
+    with pytest.raises(ValueError, match="the string 'net A'"):
+        words.claim_verdict({"net A": "lower"}, ["net A"], in_domain="net A")
+    with pytest.raises(ValueError, match="five points"):
+        words.perceptron_phrase("comparable", margin=5)
+    with pytest.raises(ValueError, match="points instead of score units"):
+        words.margin_robustness({"a": "comparable"}, {"a": (-3, -1)}, ["a"])
+    with pytest.raises(ValueError, match="share of pixels"):
+        words.frame_sentences(80, 5)
