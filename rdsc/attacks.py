@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rdsc import cnn
+from rdsc.data import as_float
 from rdsc.checks import whole_number
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
@@ -114,7 +115,7 @@ def device_of(model: nn.Module) -> torch.device:
 def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
     """Predicted classes (int64, length ``N``) of ``images`` (``N x C x H x W``, uint8 or
     floats in [0, 1]), in batches of ``batch_size``."""
-    x = cnn.as_float(images)
+    x = as_float(images)
     device = device_of(model)
     return np.concatenate([model(x[lo:lo + batch_size].to(device)).argmax(1).cpu().numpy()
                            for lo in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
@@ -169,7 +170,7 @@ def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: 
 def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
     """Gradient of the cross-entropy loss with respect to the input pixels, ``N x C x H x W``."""
     device = device_of(model)
-    x = cnn.as_float(images).to(device).clone().requires_grad_(True)  # never the caller's tensor
+    x = as_float(images).to(device).clone().requires_grad_(True)  # never the caller's tensor
     with torch.enable_grad():
         loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)).to(device))
         (grad,) = torch.autograd.grad(loss, x)
@@ -187,7 +188,7 @@ def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int
     fb = _foolbox()
     torch.manual_seed(seed)
     device = device_of(model)
-    x, y = cnn.as_float(images).to(device), torch.as_tensor(np.asarray(labels)).to(device)
+    x, y = as_float(images).to(device), torch.as_tensor(np.asarray(labels)).to(device)
     attack = fb.attacks.LinfPGD(steps=steps, random_start=False)
     _, adv, success = attack(as_foolbox(model, device), x, fb.criteria.Misclassification(y),
                              epsilons=epsilon)
@@ -205,7 +206,7 @@ def gradient_rows(models: dict, images, labels, *, epsilon: float, steps: int = 
     ``images``: ``N x C x H x W`` floats in [0, 1] that every model classifies correctly
     (PGD's success would otherwise count images wrong before any step); ``labels``: ``N``
     true classes; ``epsilon``: the L-inf budget, in (0, 1)."""
-    x = cnn.as_float(images)
+    x = as_float(images)
     y = np.asarray(labels)
     if len(x) < 1 or len(x) != len(y) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"need at least one image and one integer label per image, got "
@@ -402,7 +403,7 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
         raise ValueError(f"attack must be one of {DECISION_ATTACKS}, got {attack!r}")
     budget = whole_number("budget (queries per image)", budget)  # "50", 2.7 got through
     fb = _foolbox()
-    x = cnn.as_float(images)
+    x = as_float(images)
     y = torch.as_tensor(np.asarray(labels))
     if len(x) != len(y):
         raise ValueError(f"{len(x)} images but {len(y)} labels")
@@ -416,7 +417,7 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     tracker = QueryTracker(model, x, y, budget)
     start = time.perf_counter()
     try:
-        init = starting_points(tracker, x, y, x if pool is None else cnn.as_float(pool))
+        init = starting_points(tracker, x, y, x if pool is None else as_float(pool))
         if attack == "boundary":
             runner = fb.attacks.BoundaryAttack(steps=10 ** 9)
         else:
@@ -492,7 +493,7 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
     if rounds < 1 or epochs < 1:
         raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
     torch.manual_seed(seed)
-    x = cnn.as_float(seed_images)
+    x = as_float(seed_images)
     substitute = cnn.SmallCNN(n_classes=n_classes, width=width, image_size=x.shape[-1],
                               in_channels=x.shape[1])
     y = np.asarray(oracle(x))
@@ -530,7 +531,7 @@ def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:
     ``labels``: ``N``; returns ``N x C x H x W`` float32 in [0, 1] on the CPU."""
     epsilon = check_epsilon(epsilon)
     fb = _foolbox()
-    x, y = cnn.as_float(images), torch.as_tensor(np.asarray(labels))
+    x, y = as_float(images), torch.as_tensor(np.asarray(labels))
     device = device_of(model)
     _, adv, _ = fb.attacks.FGSM()(as_foolbox(model, device), x.to(device),
                                  fb.criteria.Misclassification(y.to(device)), epsilons=epsilon)
@@ -569,7 +570,7 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
     """
     epsilon = check_epsilon(epsilon)  # now, not after the substitute's training
     start = time.perf_counter()
-    x, y = cnn.as_float(images), np.asarray(labels)
+    x, y = as_float(images), np.asarray(labels)
 
     def oracle(batch):
         return predict(model, batch)
@@ -637,7 +638,7 @@ def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
     (a control). ``images``: ``N x C x H x W``, uint8 or floats in [0, 1]; returns the same
     shape, float32 in [0, 1]."""
     epsilon = check_epsilon(epsilon)
-    x = cnn.as_float(images)
+    x = as_float(images)
     gen = torch.Generator().manual_seed(seed)
     s = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
     return (x + epsilon * s).clamp(0, 1)

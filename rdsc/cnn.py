@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar
@@ -70,30 +71,6 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` floats in [0, 1] -> ``N x classes`` logits."""
         return self.classifier[-1](self.embed(x))
-
-
-def check_pixels(images) -> None:
-    """Refuse float images far outside [0, 1] (0..255 pixels given as floats, say): a model
-    fed them would answer for images 255 times too bright. Callers that convert batch by
-    batch call it once on the whole input, so a dark batch cannot slip through."""
-    x = torch.as_tensor(images)
-    if x.dtype != torch.uint8 and x.numel():
-        lo, hi = float(x.min()), float(x.max())
-        if lo < -0.5 or hi > 1.5:
-            raise ValueError(f"float images range from {lo:g} to {hi:g}, not [0, 1]: "
-                             "0..255 pixels? pass uint8 images, or divide by 255")
-
-
-def as_float(images) -> torch.Tensor:
-    """uint8 or float images (tensor or array) -> float32 tensor in [0, 1].
-
-    Floats are taken as they are, once :func:`check_pixels` passes them.
-    """
-    x = torch.as_tensor(images)
-    if x.dtype == torch.uint8:
-        return x.float() / 255
-    check_pixels(x)
-    return x.float()
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

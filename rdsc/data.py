@@ -592,6 +592,32 @@ def _remove(path: Path) -> None:
         pass
 
 
+def check_pixels(images) -> None:
+    """Refuse float images far outside [0, 1] (0..255 pixels given as floats, say): a model
+    fed them would answer for images 255 times too bright. Callers that convert batch by
+    batch call it once on the whole input, so a dark batch cannot slip through."""
+    x = torch.as_tensor(images)
+    if x.dtype != torch.uint8 and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -0.5 or hi > 1.5:
+            raise ValueError(f"float images range from {lo:g} to {hi:g}, not [0, 1]: "
+                             "0..255 pixels? pass uint8 images, or divide by 255")
+
+
+def as_float(images) -> torch.Tensor:
+    """uint8 or float images (tensor or array) -> float32 tensor in [0, 1], for models.
+
+    Floats are taken as they are, once :func:`check_pixels` passes them: slightly outside
+    [0, 1] is accepted (an attack's step before clipping), unlike
+    :func:`unit_float_images`, which checks shape and range strictly.
+    """
+    x = torch.as_tensor(images)
+    if x.dtype == torch.uint8:
+        return x.float() / 255
+    check_pixels(x)
+    return x.float()
+
+
 def unit_float_images(images, channels: int = 3) -> torch.Tensor:
     """8-bit pixels of any integer type, or floats in [0, 1] -> float32 in [0, 1], ``N x
     channels x H x W``. Anything else is refused: 0..255 taken as [0, 1] would saturate

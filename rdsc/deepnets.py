@@ -37,7 +37,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rdsc.cnn import as_float, check_pixels, recalibrate_batchnorm
+from rdsc.cnn import recalibrate_batchnorm
+from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
 from rdsc.progress import progress_bar

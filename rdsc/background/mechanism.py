@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from rdsc.background.conditions import _check_images
 from rdsc.background.models import cnn_embedding, cnn_first_layer, downsample
 from rdsc.checks import whole_number
-from rdsc.cnn import as_float, check_pixels
+from rdsc.data import as_float, check_pixels
 
 
 @torch.no_grad()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc.background.conditions import _check_images
-from rdsc.cnn import as_float, check_pixels
+from rdsc.data import as_float, check_pixels
 
 
 class Downsampled(torch.nn.Module):
