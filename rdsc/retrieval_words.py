@@ -34,21 +34,24 @@ def _words_of(verdict_of: dict[str, str], names) -> list[str]:
 def trained_verdict(verdict_of: dict[str, str], names) -> str:
     """Where the random features stand against each trained network ``names``, from
     :func:`rdsc.retrieval.compare`'s words (``verdict_of[name]``: the random features minus
-    that network): "comparable to A (...); indistinguishable from B (...); above C; below D"."""
+    that network): "comparable to A, its interval within ±5 points; indistinguishable from
+    B, ...; above C; below D" (commas, not parentheses: network names hold some)."""
     names = name_list("names", names)
     if not names:
         return "not compared with any trained network (none ran)"
     _words_of(verdict_of, names)
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
-    groups = (("comparable", "comparable to", f" (interval within ±{points})"),
+    groups = (("comparable", "comparable to", (f", its interval within ±{points}",
+                                                f", each interval within ±{points}")),
               ("indistinguishable", "indistinguishable from",
-               f" (the interval holds 0 but is wider than ±{points})"),
-              ("higher", "above", ""), ("lower", "below", ""))
+               (f", its interval holding 0 but wider than ±{points}",
+                f", each interval holding 0 but wider than ±{points}")),
+              ("higher", "above", ("", "")), ("lower", "below", ("", "")))
     parts = []
-    for word, phrase, note in groups:
+    for word, phrase, (one, several) in groups:
         members = [f"the {n}" for n in names if verdict_of[n] == word]
         if members:
-            parts.append(f"{phrase} {listed(members)}{note}")
+            parts.append(f"{phrase} {listed(members)}{one if len(members) == 1 else several}")
     return "; ".join(parts)
 
 
@@ -85,8 +88,8 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
                     "both retrieves better than the pixel control and was trained on other "
                     "images, as the paper's were; "
                     + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))
-        return (claim_verdict(verdict_of, names) + " (not counted: "
-                + "; ".join(f"{listed(n)}, {reason}" for reason, n in left_out) + ")")
+        return (claim_verdict(verdict_of, names) + "; "
+                + "; ".join(f"not counted, as {reason}: {listed(n)}" for reason, n in left_out))
     words = [verdict_of[n] for n in names]
     good = sum(w in ("comparable", "higher") for w in words)
     below = words.count("lower")
