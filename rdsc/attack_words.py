@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rdsc.checks import percents
 from rdsc.attacks import agreement_above_chance
 from rdsc.intervals import binomial_interval, paired_bootstrap
 
@@ -120,7 +121,9 @@ def noise_reading(drop, low, high) -> str:
 def agreement_trend(name: str, agreement) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
     augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
-    a = np.asarray(agreement, dtype=float)
+    a = np.asarray(percents(f"the agreements with the {name}", agreement), dtype=float)
+    if len(a) == 0:
+        raise ValueError(f"no agreement given for the {name}")
     if round(a[-1]) == round(a[0]):
         return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
     trend = "rose" if a[-1] > a[0] else "fell"
@@ -134,6 +137,7 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     (``target``, ``agreement`` in %, optionally ``holdout_chance``, a share). Only a
     substitute whose best round agreed above chance has agreement to lose; a fall is
     more than one point from the best round to the last."""
+    percents("the agreements", rounds["agreement"])
     fell = []
     for name, part in rounds.groupby("target", sort=False):
         best = part.loc[part["agreement"].idxmax()]
@@ -156,6 +160,8 @@ def claim_verdict(hsj_share: float, transfer_low: float | None,
     the transferred FGSM step costs more than random signs of its size (interval above
     0); ``partly supported`` when the label-only attack fools some; else ``not shown``. (A
     failed attack does not show the network is robust: no ``contradicted`` here.)"""
+    if not 0 <= hsj_share <= 1:  # NaN fails too; 30.0 (percent) read as "supported"
+        raise ValueError(f"hsj_share is a share of images, 0 to 1, got {hsj_share!r}")
     if n_images is not None:
         low = binomial_interval(round(hsj_share * n_images), n_images)[0]
     else:  # results saved before the count was passed: the share itself

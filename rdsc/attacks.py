@@ -439,9 +439,16 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
 
 def success_curve(distances, epsilons) -> np.ndarray:
     """Fraction of images whose minimal adversarial distance is at most each epsilon:
-    ``distances`` (``N``), ``epsilons`` (``E``) -> ``E`` fractions."""
-    d = np.asarray(distances)[None, :]
-    return (d <= np.asarray(epsilons, dtype=float)[:, None]).mean(1)
+    ``distances`` (``N``; inf where the attack found none), ``epsilons`` (``E``, in the
+    distances' units) -> ``E`` fractions."""
+    d = np.asarray(distances, dtype=float)
+    e = np.asarray(epsilons, dtype=float)
+    if d.ndim != 1 or len(d) == 0 or np.isnan(d).any():  # N x 1 gave one value in all
+        raise ValueError(f"distances must be 1-D, non-empty, without NaN (inf: not fooled), "
+                         f"got shape {d.shape}")
+    if e.ndim != 1 or not np.isfinite(e).all() or (e < 0).any():
+        raise ValueError(f"epsilons must be 1-D budgets >= 0, got {e.tolist()}")
+    return (d[None, :] <= e[:, None]).mean(1)
 
 
 # --- the transfer attack ---------------------------------------------------------------------

@@ -114,6 +114,14 @@ def summary(rows: list[dict]) -> pd.DataFrame:
     """Rows averaged over seeds per method: top-k means, ``top-1 ±`` (95% t-interval
     half-width over seeds, NaN for one seed), seeds, summed seconds."""
     df = pd.DataFrame(rows)
+    if df.empty:
+        raise ValueError("summary needs at least one row")
+    if "dataset" in df and df["dataset"].nunique() > 1:  # one mean over two datasets
+        raise ValueError("summary averages one dataset's rows, got "
+                         f"{sorted(df['dataset'].unique())}")
+    if "seed" in df and df.duplicated(["method", "seed"]).any():  # narrows the interval
+        repeated = df[df.duplicated(["method", "seed"])][["method", "seed"]]
+        raise ValueError(f"a method's seed appears twice: {repeated.to_dict('records')}")
     out = []
     for method, g in df.groupby("method", sort=False):
         rec = {"method": method, "family": g["family"].iloc[0], "dim": int(g["dim"].iloc[0]),

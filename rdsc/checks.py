@@ -94,6 +94,21 @@ def chosen_from(name: str, values, allowed) -> list:
     return list(values)
 
 
+def percents(name: str, values) -> list[float]:
+    """``values`` (percentages; NaN allowed, for "not measured") if they lie in 0..100 and
+    do not all look like fractions (every one at most 1, some above 0: 0.85 meant as 85%),
+    else a ``ValueError`` naming them."""
+    import math
+    values = [float(v) for v in values]
+    finite = [v for v in values if not math.isnan(v)]
+    if any(not 0 <= v <= 100 for v in finite):
+        raise ValueError(f"{name} must be percentages in 0..100, got {values}")
+    if finite and all(v <= 1 for v in finite) and any(v > 0 for v in finite):
+        raise ValueError(f"{name} look like fractions ({values}): give percent (85.0, not "
+                         "0.85)")
+    return values
+
+
 def name_list(what: str, names) -> list:
     """``names`` as a list; a single string is refused, which would be read as its letters
     ("net A" as the names n, e, t...)."""

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import plural
+from rdsc.checks import percents, plural
 from rdsc.intervals import within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
@@ -47,6 +47,9 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     rows = sorted(curve, key=lambda r: r["k"])
     if len(rows) < 2:
         return "With a single k, the curve cannot tell whether accuracy is levelling off."
+    percents("the curve's top-1 (%)", [r["top-1 (%)"] for r in rows])
+    if len({r["k"] for r in rows}) < len(rows):
+        raise ValueError(f"each k once on the curve, got {[r['k'] for r in rows]}")
     a, b = rows[-2], rows[-1]
     gain = b["top-1 (%)"] - a["top-1 (%)"]
     per_decade = gain / math.log10(b["k"] / a["k"])
@@ -358,6 +361,11 @@ def mlp_against_svm(
     SVM's test top-1, the head has not fitted its own training set yet, and the comparison
     measures the training budget more than the head.
     """
+    for name, topk in (("mlp_topk", mlp_topk), ("svm_topk", svm_topk)):
+        if not all(0 <= v <= 1 for v in topk.values()):
+            raise ValueError(f"{name} holds fractions, 0 to 1, got {topk}")
+    if train_top1 is not None:
+        percents("train_top1", [train_top1])  # 0.99 (a fraction) read as 0.99%
     m1, s1 = 100 * mlp_topk[1], 100 * svm_topk[1]
     text = (
         f"After {plural(epochs, 'epoch')} the MLP head reaches {m1:.2f}% top-1 and "
@@ -407,10 +415,15 @@ def top_confusions(counts, n: int = 3) -> list[tuple[int, int, int]]:
     """The ``n`` largest off-diagonal cells of a confusion matrix ``counts`` (``M x M``,
     row = true class, column = predicted): ``(true, predicted, images)``, largest first
     (ties in reading order)."""
-    off = np.array(counts, dtype=np.int64)
-    if off.ndim != 2 or off.shape[0] != off.shape[1]:
-        raise ValueError(f"need a square confusion matrix, got shape {off.shape}")
+    given = np.asarray(counts, dtype=float)
+    if given.ndim != 2 or given.shape[0] != given.shape[1]:
+        raise ValueError(f"need a square confusion matrix, got shape {given.shape}")
+    if (given < 0).any() or (given != np.round(given)).any():  # a normalised matrix became 0s
+        raise ValueError("need a confusion matrix of image counts (whole numbers >= 0), not "
+                         "shares: sklearn's confusion_matrix without normalize")
+    off = given.astype(np.int64)
     np.fill_diagonal(off, 0)
+    n = min(n, off.size - len(off))  # off-diagonal cells only
     cells = np.argsort(-off, axis=None, kind="stable")[:n]
     return [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(cells, off.shape))]
 

@@ -56,6 +56,9 @@ def pair_by_pixels(queries, pool, query_labels=None, pool_labels=None, block: in
         groups = [(np.arange(n), np.arange(len(p)))]
     else:
         ql, pl = np.asarray(query_labels), np.asarray(pool_labels)
+        if ql.shape != (n,) or pl.shape != (len(p),):  # short labels left queries unmatched
+            raise ValueError(f"need one label per query ({n}) and per pool image ({len(p)}), "
+                             f"got shapes {ql.shape} and {pl.shape}")
         groups = [(np.flatnonzero(ql == c), np.flatnonzero(pl == c)) for c in np.unique(ql)]
     for q_idx, p_idx in groups:
         if len(p_idx) < 2:

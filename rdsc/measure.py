@@ -191,6 +191,8 @@ def growth_exponent(x, y) -> float:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
         raise ValueError(f"need two 1-D arrays of equal length with two distinct x, got {x}, {y}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError(f"a log-log fit needs finite x and y, got {x}, {y}")
     if (x <= 0).any() or (y <= 0).any():
         raise ValueError("a log-log fit needs positive x and y")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])

@@ -91,9 +91,7 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     ``index`` (optional, length ``M``) selects images, with repeats allowed (a bootstrap
     sample); pairs of an image with itself are left out.
     """
-    labels = torch.as_tensor(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as data.subset takes them
-        labels = labels[:, 0]
+    labels = _class_labels(labels)
     if (D.ndim != 2 or D.shape[0] != D.shape[1] or labels.ndim != 1
             or D.shape[0] != len(labels)):
         raise ValueError(f"need an N x N distance matrix and N labels, got {tuple(D.shape)} "
@@ -110,9 +108,22 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     return float(between.mean() / within.mean())
 
 
+def _class_labels(labels) -> torch.Tensor:
+    """``labels`` as a 1-D tensor of class indices (``N x 1`` squeezed, as
+    :func:`rdsc.data.subset` takes them); text, NaN or non-integer labels refused (each NaN
+    would be a class of its own)."""
+    from rdsc.data import class_indices
+    labels = np.asarray(labels.numpy() if isinstance(labels, torch.Tensor) else labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be N (or N x 1), got shape {labels.shape}")
+    return torch.as_tensor(class_indices(labels))
+
+
 def _class_resamples(labels, n_boot: int, seed: int):
     """``n_boot`` bootstrap samples of image indices, drawn with replacement within each class."""
-    labels = torch.as_tensor(labels)
+    labels = _class_labels(labels)
     gen = torch.Generator().manual_seed(seed)
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     for _ in range(n_boot):
@@ -128,7 +139,7 @@ def _class_halves(labels, n_draws: int, seed: int):
     if n_draws % 2:
         raise ValueError(f"n_draws must be even (half-samples come in complementary "
                          f"pairs), got {n_draws}")
-    labels = torch.as_tensor(labels)
+    labels = _class_labels(labels)
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     small = [int(labels[m[0]]) for m in members if len(m) < 2]
     if small:
@@ -310,7 +321,14 @@ def measured_hard(row: dict) -> bool:
     Python or NumPy bool). Rows saved before ``hard`` was measured, or with it missing
     (None, NaN), do not count: the controls compare only measured fits."""
     flag = row.get("hard")
-    return flag is not None and flag == flag and bool(flag)
+    return flag is not None and flag == flag and _hard_flag(flag)
+
+
+def _hard_flag(flag) -> bool:
+    """A ``hard`` value as a bool; text ("False" reads true) and numbers refused."""
+    if not isinstance(flag, (bool, np.bool_)):
+        raise ValueError(f"a margin row's 'hard' must be True or False, got {flag!r}")
+    return bool(flag)
 
 
 def is_hard(row: dict) -> bool:
@@ -318,7 +336,7 @@ def is_hard(row: dict) -> bool:
     ``min y·f`` was measured: training accuracy 1, as they were read then."""
     flag = row.get("hard")
     if flag is not None and flag == flag:  # NaN: a DataFrame row that lacks the flag
-        return bool(flag)
+        return _hard_flag(flag)
     return row["train accuracy"] == 1.0
 
 

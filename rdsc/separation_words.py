@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rdsc.checks import name_list
 from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
                              growth_against_noise, is_hard, largest_k_against_pixels,
                              measured_hard, smallest_separable_k)
@@ -25,6 +26,9 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
 
 def dataset_words(names) -> str:
     """Datasets as the prose lists them: ``"CIFAR-10 and `miniimagenet10`"``."""
+    names = name_list("datasets", names)  # "cifar10" alone read as c, i, f, a, r...
+    if not names:
+        raise ValueError("dataset_words needs at least one dataset")
     words = [DATASET_WORDS.get(d, f"`{d}`") for d in names]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
@@ -127,8 +131,16 @@ def ratio_verdict(ratios, differences, space: str) -> str:
     ``ratios``/``differences``: rows of :func:`ratio_rows` (dicts or a DataFrame) for one
     dataset; ``space``: the feature space compared, e.g. ``"features, k=2000"``.
     """
-    ratio = {r["space"]: r["ratio"] for r in _records(ratios)}
-    d = next(r for r in _records(differences) if r["space"] == space)
+    rows, diffs = _records(ratios), _records(differences)
+    datasets = {r["dataset"] for r in rows + diffs if "dataset" in r}
+    if len(datasets) > 1:  # the ratios of one and the difference of another, in one line
+        raise ValueError(f"ratio_verdict reads one dataset's rows, got {sorted(datasets)}")
+    ratio = {r["space"]: r["ratio"] for r in rows}
+    d = next((r for r in diffs if r["space"] == space), None)
+    if d is None or space not in ratio or "pixels" not in ratio:
+        raise ValueError(f"the rows hold no pixel ratio, ratio or difference for {space!r}")
+    if not (np.isfinite(d["low"]) and np.isfinite(d["high"])) or d["low"] > d["high"]:
+        raise ValueError(f"need a finite interval low <= high, got [{d['low']}, {d['high']}]")
     if d["low"] > 0:
         word = "higher in the final layer (the paired interval of the difference lies above 0)"
     elif d["high"] < 0:
@@ -383,7 +395,8 @@ def soft_fits_reading(margins) -> str:
     ``dataset``, ``space``, ``dimension``, ``hard``, ``min y·f``), since a soft margin
     reflects the training errors it accepts; or that every k gave a hard one."""
     features = margins[margins["space"] == "features"]
-    soft = features[~features["hard"].astype(bool)]
+    # is_hard per row: NaN or the text "False" both read true through astype(bool)
+    soft = features[~features.apply(lambda r: is_hard(r.to_dict()), axis=1).astype(bool)]
     if len(soft):
         listed = "; ".join(
             f"{name}: k = {', '.join(f'{int(k):,}' for k in part['dimension'])}"

@@ -132,3 +132,12 @@ def test_a_fall_of_two_points_in_agreement_is_read_as_drift():
 def test_no_gradient_and_no_move_says_pgd_stayed():
     assert attack_words.gradient_reading(0.0, 0.0, 16).endswith(
         "PGD ends where it started: its step is ε times the sign of a zero gradient.")
+
+
+def test_probe_z2_shares_and_percents_are_not_confused():
+    with pytest.raises(ValueError, match="look like fractions"):  # "rose from 0% to 1%"
+        attack_words.agreement_trend("x", [0.3, 0.6])
+    with pytest.raises(ValueError, match="share of images"):  # 30% read as supported
+        attack_words.claim_verdict(30.0, None)
+    with pytest.raises(ValueError, match="share of images"):
+        attack_words.claim_verdict(float("nan"), None, 10)

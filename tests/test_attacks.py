@@ -594,3 +594,13 @@ def test_check_epsilon_edges():
     with pytest.raises(ValueError, match="epsilon is an L-inf step"):
         attacks.check_epsilon(1.0)  # every pixel saturated: no attack left to measure
     assert attacks.check_epsilon(np.float32(0.25)) == 0.25
+
+
+def test_success_curve_refuses_distances_it_would_misread():
+    d = [0.01, 0.02, 0.05, np.inf, 0.2]
+    assert attacks.success_curve(d, [0.0, 0.03]).tolist() == [0.0, 0.4]
+    for bad in (np.c_[d], [np.nan, 0.01], []):  # one value for all; NaN as "not fooled"
+        with pytest.raises(ValueError, match="distances must be 1-D"):
+            attacks.success_curve(bad, [0.03])
+    with pytest.raises(ValueError, match="epsilons"):
+        attacks.success_curve(d, [-1.0])

@@ -450,7 +450,7 @@ def test_cost_difference_is_paired_over_images():
     assert est == pytest.approx(0.05)
     assert 0 < low and high < 0.1  # an unpaired interval is about +-0.07 wide: holds 0
     assert bg.cost_difference(one(shared), one(shared), labels, n_boot=50) == (0.0, 0.0, 0.0)
-    with pytest.raises(ValueError, match="hold 200 images for 10 labels"):
+    with pytest.raises(ValueError, match=r"one per image \(200\), got shape \(10,\)"):
         bg.cost_difference(a, b, labels[:10])
 
 
@@ -804,3 +804,23 @@ def test_outcome_word_credits_the_donor_only_where_one_gave_a_region():
     assert bg.outcome_word(5, 3, 5, "ring, same class") == "wrong"
     assert bg.outcome_word(5, 3, 5, "grayscale") == "wrong"
     assert bg.outcome_word(7, 3, 5, "ring, other class") == "wrong"
+
+
+def test_probe_z2_labels_of_another_shape_and_settings_that_change_nothing_are_refused():
+    labels = np.arange(8) % 4
+    preds = [{c: labels.copy() for c in bg.CONDITIONS}]  # one network, always right
+    assert bg.accuracy_rows(preds, labels, n_boot=50)[0]["accuracy"] == 1.0
+    for bad in (labels[:, None], labels[:1]):  # broadcast to N x N pairs: accuracy 0.25
+        with pytest.raises(ValueError, match="one per image"):
+            bg.accuracy_rows(preds, bad, n_boot=50)
+        with pytest.raises(ValueError, match="one per image"):
+            bg.clean_above_chance(preds, bad, 4)
+    images = torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="whole turn"):  # hue rotated = clean
+        bg.make_conditions(images, labels, grey=120, hue_degrees=0)
+    for grey in (0.47, 120.9):  # black, or silently 120
+        with pytest.raises(ValueError, match="grey level"):
+            bg.make_conditions(images, labels, grey=grey)
+    D = np.random.default_rng(0).random((10, 10))
+    with pytest.raises(ValueError, match="N x N"):
+        bg.distance_partial_correlations(D, D, D, labels[:6])

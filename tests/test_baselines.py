@@ -201,3 +201,15 @@ def test_final_layer_rows_are_the_svm_and_softmax_on_each_seeds_random_net():
     for r, expected in ((rows[2], hand), (rows[3], soft)):
         assert [r[f"top-{k}"] for k in (1, 2, 3)] == pytest.approx(
             [expected[f"top-{k}"] for k in (1, 2, 3)])
+
+
+def test_summary_refuses_repeated_seeds_and_mixed_datasets():
+    from rdsc.baselines import summary
+    row = {"method": "m", "family": "f", "dim": 4, "top-1": 50.0, "features s": 1.0,
+           "fit s": 1.0, "dataset": "cifar10"}
+    rows = [dict(row, seed=s, **{"top-1": 50.0 + s}) for s in range(3)]
+    assert summary(rows)["seeds"].item() == 3
+    with pytest.raises(ValueError, match="seed appears twice"):  # narrowed the interval
+        summary(rows + rows)
+    with pytest.raises(ValueError, match="one dataset"):
+        summary(rows + [dict(rows[0], dataset="stl10", seed=9)])

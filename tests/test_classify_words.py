@@ -245,3 +245,20 @@ def test_variant_note_says_how_the_dataset_differs_and_what_top2_the_paper_gives
     mini = words.variant_note("miniimagenet10", "imagenet10", "other", rep["imagenet10"], 600)
     assert mini.startswith("For `miniimagenet10` the comparison is only indicative")
     assert "600 training images per class" in mini
+
+
+def test_top_confusions_wants_counts_not_shares():
+    from rdsc.classify_words import top_confusions
+    assert top_confusions([[8, 1], [2, 7]], n=3) == [(1, 0, 2), (0, 1, 1)]
+    with pytest.raises(ValueError, match="counts"):  # a normalised matrix read as zeros
+        top_confusions([[0.8, 0.2], [0.3, 0.7]])
+
+
+def test_probe_z2_percent_sentences_refuse_fractions():
+    from rdsc import classify_words as cw
+    with pytest.raises(ValueError, match="look like fractions"):  # "+0.02 points"
+        cw.curve_trend([{"k": 100, "top-1 (%)": 0.60}, {"k": 1000, "top-1 (%)": 0.62}], 10_000)
+    with pytest.raises(ValueError, match="each k once"):
+        cw.curve_trend([{"k": 100, "top-1 (%)": 60.0}, {"k": 100, "top-1 (%)": 62.0}], 10_000)
+    with pytest.raises(ValueError, match="look like fractions"):
+        cw.mlp_against_svm({1: 0.5, 2: 0.6}, {1: 0.5, 2: 0.6}, 3, 100, None, train_top1=0.99)

@@ -95,7 +95,17 @@ def test_every_summary_reads_its_chapters_results():
     # reader review P: the best baseline was a mean over draws, and one of three networks ran
     drawn = dict(baselines, settings={"final_archs": ["vgg16"]})
     drawn["summary"] = baselines["summary"][:2]
-    drawn["summary"][1] = dict(drawn["summary"][1], seeds=2)
+    drawn["summary"][1] = dict(drawn["summary"][1], seeds=2, **{"top-1 max": 26.0})
+    # probe Z2 B3: without each seed's best (an older chapter), the mean cannot show "above
+    # every seed": not shown, and said
+    older = dict(drawn, summary=[drawn["summary"][0],
+                                 {k: v for k, v in drawn["summary"][1].items()
+                                  if k != "top-1 max"}])
+    assert headlines.baselines(older).startswith("not shown: ")
+    assert "older results without each seed's best accuracy" in headlines.baselines(older)
+    with pytest.raises(ValueError, match="one rdsc row"):
+        headlines.baselines(dict(baselines, summary=baselines["summary"]
+                                 + [baselines["summary"][0]]))
     assert headlines.baselines(drawn, brief=True) == (
         "supported: cifar10 (2,000 / 500 images): rdsc 52.4% top-1, best random-weight "
         "final layer 25.1% (vgg16, "

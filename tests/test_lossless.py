@@ -197,3 +197,12 @@ def test_features_for_reuses_rows_only_of_the_same_network(tmp_path, monkeypatch
     # the seed-1 rows were once returned for the seed-2 network (same k)
     with pytest.raises(ValueError, match="not computed by this network"):
         features_for(b, x, np.arange(3), np.arange(6), have, name="t", progress=False)
+
+
+def test_pair_by_pixels_wants_one_label_per_image():
+    import torch
+    from rdsc.lossless import pair_by_pixels
+    q = torch.randint(0, 256, (4, 3, 4, 4), dtype=torch.uint8)
+    pool = torch.cat([q, q + 1])
+    with pytest.raises(ValueError, match="one label per query"):  # left queries unmatched
+        pair_by_pixels(q, pool, np.array([0, 0]), np.zeros(8, int))

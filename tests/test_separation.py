@@ -734,3 +734,32 @@ def test_dataset_words_list_the_datasets_run():
     assert dataset_words(["cifar10"]) == "CIFAR-10"
     assert dataset_words(["cifar10", "miniimagenet10"]) == "CIFAR-10 and `miniimagenet10`"
     assert dataset_words(["mnist", "stl10", "cifar100"]) == "MNIST, STL-10 and CIFAR-100"
+
+
+def test_probe_z2_n_by_1_labels_give_the_same_intervals_and_odd_rows_are_refused():
+    from rdsc import separation as S
+    from rdsc import separation_words as SW
+    gen = torch.Generator().manual_seed(0)
+    D = torch.rand(30, 30, generator=gen)
+    D = (D + D.T) / 2
+    labels = np.arange(30) % 3
+    # N x 1 labels filled the resamples with image 0 (the interval, not the estimate, moved)
+    assert S.bootstrap_ratio(D, labels[:, None], n_boot=50) == S.bootstrap_ratio(
+        D, labels, n_boot=50)
+    with pytest.raises(ValueError, match="class indices"):  # each NaN its own class
+        S.separation_ratio(D, np.r_[labels[:-1], np.nan])
+    rows = [{"dataset": "a", "space": "pixels", "ratio": 1.0},
+            {"dataset": "a", "space": "f", "ratio": 1.1},
+            {"dataset": "b", "space": "pixels", "ratio": 2.0}]
+    diffs = [{"dataset": "a", "space": "f", "features - pixels": 0.1, "low": 0.05,
+              "high": 0.2}]
+    with pytest.raises(ValueError, match="one dataset"):
+        SW.ratio_verdict(rows, diffs, "f")
+    with pytest.raises(ValueError, match="no pixel ratio"):
+        SW.ratio_verdict(rows[:2], diffs, "g")
+    with pytest.raises(ValueError, match="finite interval"):
+        SW.ratio_verdict(rows[:2], [dict(diffs[0], low=float("nan"))], "f")
+    with pytest.raises(ValueError, match="True or False"):
+        S.is_hard({"hard": "False", "train accuracy": 1.0})
+    with pytest.raises(ValueError, match="list of names"):
+        SW.dataset_words("cifar10")

@@ -66,6 +66,10 @@ def distance_partial_correlations(D_feature, D_border, D_centre, labels,
     * ``border_raw`` / ``centre_raw``: the plain correlations.
     """
     labels = np.asarray(labels)
+    n = len(labels)
+    for name, D in (("D_feature", D_feature), ("D_border", D_border), ("D_centre", D_centre)):
+        if np.shape(D) != (n, n):  # a smaller matrix or fewer labels used a subset silently
+            raise ValueError(f"{name} must be N x N for the N = {n} labels, got {np.shape(D)}")
     index = np.arange(len(labels)) if index is None else np.asarray(index)
     a, b = np.triu_indices(len(index), 1)
     a, b = index[a], index[b]

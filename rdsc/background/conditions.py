@@ -93,8 +93,9 @@ def fill(images: torch.Tensor, where: torch.Tensor, value: int) -> torch.Tensor:
     """``images`` with the pixels where ``where`` (``H x W`` bool) is True set to grey ``value``."""
     _check_images(images)
     _check_mask(where, images)
-    if not 0 <= int(value) <= 255:
-        raise ValueError(f"value is a grey level: choose it in 0..255, got {value}")
+    if isinstance(value, bool) or int(value) != value or not 0 <= int(value) <= 255:
+        # 0.47 (a fraction) would fill black, 120.9 silently 120
+        raise ValueError(f"value is a grey level: a whole number in 0..255, got {value!r}")
     return torch.where(where, torch.tensor(int(value), dtype=torch.uint8), images)
 
 
@@ -190,9 +191,11 @@ def make_conditions(images: torch.Tensor, labels, *, grey: int, fraction: float 
     :data:`CONDITIONS`, and ``{"other": indices, "same": indices}`` into ``images``.
     """
     _check_images(images)
+    check_hue_degrees(hue_degrees)  # 0 or 360: the "hue rotated" images would be the clean ones
     labels = np.asarray(labels)
-    if len(labels) != len(images):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{len(images)} images need 1-D labels, one each, got shape "
+                         f"{labels.shape}")
     centre = centre_mask(images.shape[2], images.shape[3], fraction)
     ring = ~centre
     donors = {"other": choose_donors(labels, False, seed),

@@ -34,6 +34,17 @@ def _stack(predictions: list[dict[str, np.ndarray]], condition: str) -> np.ndarr
     return np.stack([np.asarray(p[condition]) for p in predictions])
 
 
+def _image_labels(labels, predictions) -> np.ndarray:
+    """``labels`` as a 1-D array, one per image the networks predicted: ``N x 1`` or
+    length-1 labels would broadcast against one network's predictions to ``N x N``
+    pairs, an accuracy near 1 / classes whatever the truth."""
+    labels = np.asarray(labels)
+    n = len(np.asarray(next(iter(predictions[0].values()))))
+    if labels.ndim != 1 or len(labels) != n:
+        raise ValueError(f"labels must be 1-D, one per image ({n}), got shape {labels.shape}")
+    return labels
+
+
 def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int = 1000,
                   seed: int = 0) -> list[dict]:
     """Accuracy per condition with a bootstrap interval over networks and images.
@@ -43,7 +54,7 @@ def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int 
     """
     if not predictions:
         raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
-    labels = np.asarray(labels)
+    labels = _image_labels(labels, predictions)
     rows = []
     for cond in predictions[0]:
         correct = (_stack(predictions, cond) == labels).astype(np.float64)
@@ -69,7 +80,12 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
 
     ``donor_labels``: the class of each image's other-class donor (length N).
     """
-    labels, donor_labels = np.asarray(labels), np.asarray(donor_labels)
+    if not predictions:
+        raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
+    labels, donor_labels = _image_labels(labels, predictions), np.asarray(donor_labels)
+    if donor_labels.shape != labels.shape:
+        raise ValueError(f"donor_labels must be one per image ({len(labels)}), got shape "
+                         f"{donor_labels.shape}")
     if np.any(donor_labels == labels):
         raise ValueError("donor_labels must be the other-class donors' labels (one equals the "
                          "image's own label)")
@@ -145,7 +161,7 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
     the same N images (the numbers of networks may differ).
     """
     n_boot = whole_number("n_boot", n_boot, at_least=2)
-    labels = np.asarray(labels)
+    labels = _image_labels(labels, predictions_a or predictions_b)
 
     def correct(predictions):
         if not predictions:
