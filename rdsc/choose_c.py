@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rdsc.checks import positive_number
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import subset
 from rdsc.features import FeatureArray
@@ -52,7 +53,9 @@ def choose_C(
 
     Returns ``(best C, [{"C", "validation top-1 (%)", "fit s", "Newton steps"}, ...])``.
     """
-    grid = sorted(float(c) for c in grid)
+    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__iter__"):
+        raise ValueError(f"grid must be a list of C values, got {grid!r}: write [{grid!r}]")
+    grid = sorted(positive_number("each C of the grid", c) for c in grid)
     if not grid:
         raise ValueError("the grid of C values is empty")
     labels = np.asarray(labels)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import percents, plural
-from rdsc.intervals import within
+from rdsc.intervals import difference_noise, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
@@ -58,8 +58,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
         f"({per_decade:+.2f} per tenfold increase of k)"
     )
     if n_test is not None:
-        p, q = a["top-1 (%)"] / 100, b["top-1 (%)"] / 100
-        noise = 196 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
+        noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
         if abs(gain) <= noise:
             return (f"{step}, within the test-set noise of such a difference on {n_test:,} "
                     f"images (about ±{noise:.1f} points): at this size the curve cannot tell "
@@ -333,8 +332,7 @@ def chosen_c(
     if paper_c in val and best != paper_c:
         text += f"; the paper's C = {paper_c:g} gives {val[paper_c]:.2f}%"
         if n_val:
-            p, q = val[best] / 100, val[paper_c] / 100
-            noise = 196 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_val)
+            noise = difference_noise(val[best], val[paper_c], n_val)
             if val[best] - val[paper_c] <= noise:
                 text += (f", within the noise of such a difference on {n_val:,} validation "
                          f"images (about ±{noise:.1f} points): no firm choice")

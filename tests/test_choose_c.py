@@ -72,3 +72,11 @@ def test_test_accuracy_fits_the_training_rows_with_its_C_and_scores_the_test_row
         assert sorted(acc) == [1, 2, 3, 4] and acc[1] <= acc[2] <= acc[3] <= acc[4] == 1
     small, large = (choose_c.test_accuracy(X, y, Xt, yt, C, device="cpu")[1] for C in (1e-6, 0.1))
     assert small != large  # so the C passed in matters
+
+
+def test_a_single_c_or_a_nonsense_c_is_refused_by_name():
+    from rdsc.choose_c import choose_C
+    x, y = np.zeros((20, 3), np.float32), np.arange(20) % 2
+    for bad in (0.1, "0.1", [0.1, -1.0], [float("nan")]):
+        with pytest.raises(ValueError, match="grid|each C"):
+            choose_C(x, y, bad)
