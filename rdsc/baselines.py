@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from rdsc.checks import plural
+from rdsc.checks import plural, whole_number
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import Split, class_indices
 from rdsc.rng import restores_global_rng
@@ -195,6 +195,7 @@ PUBLISHED_CIFAR10 = [
 def calibration_subset(n_images: int, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` random indices among ``n_images`` (subsets are stored class by class: never the
     first ``n``)."""
+    whole_number("n", n)  # -3 took all but the last three, 0 none
     gen = torch.Generator().manual_seed(seed)
     return torch.randperm(n_images, generator=gen)[:min(n, n_images)]
 

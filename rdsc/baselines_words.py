@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
+from rdsc.checks import flag
 from rdsc.intervals import difference_noise
 
 
@@ -21,6 +22,7 @@ def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_tes
     (ahead by more than :func:`rdsc.intervals.difference_noise` and above its best seed), ``above on
     average, not on every seed``, ``within noise`` or ``below`` (behind beyond noise). The
     chapter's sentences and the introduction's line both use this rule."""
+    flag("above_every_seed", above_every_seed)  # "False" read as true
     d = ours_top1 - theirs_top1
     noise = difference_noise(ours_top1, theirs_top1, n_test)
     if d > noise:

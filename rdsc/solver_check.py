@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rdsc.checks import whole_number
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import subset
 from rdsc.features import FeatureArray
@@ -45,7 +46,7 @@ def against_liblinear(
     "seconds_liblinear"}``.
     """
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
-    k = min(int(k), train_features.shape[1])
+    k = min(whole_number("k", k), train_features.shape[1])  # -2 fitted on K - 2 columns
     tr = subset(train_labels, n_train, seed=seed).numpy()
     te = subset(test_labels, n_test, seed=seed + 1).numpy()
     Xtr, Xte = _part(train_features, tr, k), _part(test_features, te, k)

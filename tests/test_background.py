@@ -824,3 +824,10 @@ def test_probe_z2_labels_of_another_shape_and_settings_that_change_nothing_are_r
     D = np.random.default_rng(0).random((10, 10))
     with pytest.raises(ValueError, match="N x N"):
         bg.distance_partial_correlations(D, D, D, labels[:6])
+
+
+def test_cost_difference_names_its_regions():
+    labels = np.arange(8) % 4
+    preds = [{c: labels.copy() for c in bg.CONDITIONS}]
+    with pytest.raises(ValueError, match="region must be one of"):
+        bg.cost_difference(preds, preds, labels, region="background", n_boot=50)

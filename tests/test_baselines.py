@@ -213,3 +213,14 @@ def test_summary_refuses_repeated_seeds_and_mixed_datasets():
         summary(rows + rows)
     with pytest.raises(ValueError, match="one dataset"):
         summary(rows + [dict(rows[0], dataset="stl10", seed=9)])
+
+
+def test_counts_and_flags_given_as_nonsense_are_refused():
+    from rdsc.baselines import calibration_subset
+    from rdsc.baselines_words import standing
+    assert len(calibration_subset(10, 3)) == 3
+    for bad in (-3, 0, 2.5):  # -3 took 7 indices
+        with pytest.raises(ValueError, match="n must be a whole number"):
+            calibration_subset(10, bad)
+    with pytest.raises(ValueError, match="True or False"):  # "False" read as true
+        standing(60.0, 40.0, "False", 1000)

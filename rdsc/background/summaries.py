@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import whole_number
+from rdsc.checks import one_of, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 
 
@@ -161,6 +161,7 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
     the same N images (the numbers of networks may differ).
     """
     n_boot = whole_number("n_boot", n_boot, at_least=2)
+    one_of("region", region, ("ring", "centre"))
     labels = _image_labels(labels, predictions_a or predictions_b)
 
     def correct(predictions):
