@@ -121,7 +121,8 @@ def noise_reading(drop, low, high) -> str:
 def agreement_trend(name: str, agreement) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
     augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
-    a = np.asarray(percents(f"the agreements with the {name}", agreement), dtype=float)
+    a = np.asarray(percents(f"the agreements with the {name}", agreement,
+                            far_above_one=True), dtype=float)
     if len(a) == 0:
         raise ValueError(f"no agreement given for the {name}")
     if round(a[-1]) == round(a[0]):
@@ -137,7 +138,7 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     (``target``, ``agreement`` in %, optionally ``holdout_chance``, a share). Only a
     substitute whose best round agreed above chance has agreement to lose; a fall is
     more than one point from the best round to the last."""
-    percents("the agreements", rounds["agreement"])
+    percents("the agreements", rounds["agreement"], far_above_one=True)
     fell = []
     for name, part in rounds.groupby("target", sort=False):
         best = part.loc[part["agreement"].idxmax()]

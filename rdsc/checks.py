@@ -94,18 +94,21 @@ def chosen_from(name: str, values, allowed) -> list:
     return list(values)
 
 
-def percents(name: str, values) -> list[float]:
-    """``values`` (percentages; NaN allowed, for "not measured") if they lie in 0..100 and
-    do not all look like fractions (every one at most 1, some above 0: 0.85 meant as 85%),
-    else a ``ValueError`` naming them."""
+def percents(name: str, values, far_above_one: bool = False) -> list[float]:
+    """``values`` (percentages; NaN allowed, for "not measured") if they lie in 0..100, else
+    a ``ValueError`` naming them. ``far_above_one``: the caller knows real values lie well
+    above 1% (a sign agreement near one half, a substitute's agreement on 10 classes), so
+    values that all lie in (0, 1] are fractions given for percent (0.85 for 85%), refused.
+    Accuracies on 100 classes can be that low: never guessed for them."""
     import math
     values = [float(v) for v in values]
     finite = [v for v in values if not math.isnan(v)]
     if any(not 0 <= v <= 100 for v in finite):
-        raise ValueError(f"{name} must be percentages in 0..100, got {values}")
-    if finite and all(v <= 1 for v in finite) and any(v > 0 for v in finite):
-        raise ValueError(f"{name} look like fractions ({values}): give percent (85.0, not "
-                         "0.85)")
+        raise ValueError(f"the values of {name} must be percentages in 0..100, got {values}")
+    if (far_above_one and finite and all(v <= 1 for v in finite)
+            and any(v > 0 for v in finite)):
+        raise ValueError(f"the values of {name} look like fractions ({values}): give "
+                         "percent (85.0, not 0.85)")
     return values
 
 

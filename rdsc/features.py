@@ -97,6 +97,19 @@ class FeatureArray:
 
 # --- computing features ---------------------------------------------------------------------
 
+def as_matrix(x, name: str = "features") -> np.ndarray:
+    """``N x d`` rows (an array, a tensor or a :class:`FeatureArray`, read as floats) as a
+    float32 array, refused when empty, not 2-D, or holding NaN or infinities."""
+    if isinstance(x, FeatureArray) or (hasattr(x, "counts") and hasattr(x, "denominator")):
+        x = x[:]  # a FeatureArray, or a reader of its files: counts read as floats
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"{name} must be a non-empty N x d matrix, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -31,17 +31,18 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
-#: what each verdict word says: some evidence for (S), against (C), or neither (N)
+#: what each verdict word says: some evidence for (S), against (C), or neither (N);
+#: "not run" says nothing and is left out beside any other
 _DIRECTIONS = {"supported": {"S"}, "contradicted": {"C"}, "not shown": {"N"},
                "partly supported": {"S", "N"}, "partly contradicted": {"C", "N"},
-               "mixed": {"S", "C"}, "not run": {"N"}}
+               "mixed": {"S", "C"}, "not run": set()}
 
 
 def overall(words) -> str:
     """One verdict from several (each one of :data:`_DIRECTIONS`' words: ``supported``,
     ``contradicted``, ``not shown``, ``not run``, or an earlier :func:`overall`).
     Evidence both ways is *mixed*; one way beside none is *partly* that way; none either
-    way is *not shown* (*not run* when nothing ran)."""
+    way is *not shown* (*not run* when nothing ran; a part not run counts for nothing)."""
     words = list(words)
     if not words:
         raise ValueError("overall needs at least one verdict")
@@ -50,7 +51,8 @@ def overall(words) -> str:
         raise ValueError(f"verdicts must be among {list(_DIRECTIONS)}, got {odd}")
     if set(words) == {"not run"}:
         return "not run"
-    found = set().union(*(_DIRECTIONS[w] for w in words))
+    # a part not run is no evidence either way: the others decide (their lines name it)
+    found = set().union(*(_DIRECTIONS[w] for w in words if w != "not run"))
     if {"S", "C"} <= found:
         return "mixed"
     for direction, word in (("S", "supported"), ("C", "contradicted")):
@@ -90,8 +92,8 @@ def baselines(res: dict, brief: bool = False) -> str:
     final = [r for r in rows if r["family"] == "random deep net, final layer"]
     if final:
         # the chapter's rule, baseline by baseline: the claim is that rdsc beats all of them
-        # "above every seed" needs each seed's accuracy: a summary saved without "top-1
-        # max" (an older chapter) gives only the mean, which cannot show it
+        # "above every seed" needs each seed's accuracy: a summary without "top-1 max"
+        # (edited by hand, say) gives only the mean, which cannot show it
         unknown = [r["method"] for r in final
                    if "top-1 max" not in r and r.get("seeds", 1) > 1]
         where = [standing(ours["top-1"], r["top-1"],
@@ -111,8 +113,8 @@ def baselines(res: dict, brief: bool = False) -> str:
         text += (f"; best random-weight final layer {_pct(best['top-1'])} ({best['method']}"
                  f"{draws}; test-set noise of the difference ±{noise:.1f} points){only}")
         if unknown:
-            text += ("; older results without each seed's best accuracy: not shown for "
-                     + ", ".join(unknown))
+            text += ("; results without each seed's best accuracy (top-1 max): not shown "
+                     "for " + ", ".join(unknown))
         short += (f", best random-weight final layer {_pct(best['top-1'])} ({best['method']}"
                   f"{draws}){only}")
     trained = [r for r in rows if r["family"] == "trained"]
@@ -197,8 +199,8 @@ def retrieval(res: dict, brief: bool = False) -> str:
     reworded = []  # comparisons whose saved word differs from the current rule's
     for c in res["comparisons"]:
         if c["measure"] == "AP" and c["random features vs"] in own:
-            text += (f"; vs {c['random features vs']} (trained on the database itself, not "
-                     f"counted): {c['difference']:+.1f} points [{c['low']:+.1f}, "
+            text += (f"; vs {c['random features vs']}, trained on the database itself and "
+                     f"not counted: {c['difference']:+.1f} points [{c['low']:+.1f}, "
                      f"{c['high']:+.1f}]")
         elif (c["measure"] == "AP" and "trained" in c["random features vs"]
                 and c["random features vs"] not in weak):
@@ -306,8 +308,9 @@ def _bracketed(measure: str) -> str:
 
 def _add_note(text: str, note: str) -> str:
     """``note`` in parentheses after ``text``, or, where ``text`` already ends in a
-    parenthesis, inside it after a semicolon (never two parentheses in a row)."""
-    return f"{text[:-1]}; {note})" if text.endswith(")") else f"{text} ({note})"
+    parenthesis (an aside of its own), after a comma (never two parentheses in a row, nor
+    the note inside an aside it does not belong to)."""
+    return f"{text}, {note}" if text.endswith(")") else f"{text} ({note})"
 
 
 #: claim -> (chapter, summary of that chapter's results JSON)

@@ -137,9 +137,6 @@ def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     for name, value in (("a_pct", a_pct), ("b_pct", b_pct)):
         if not 0 <= value <= 100:
             raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")
-    if 0 < a_pct < 1 and 0 < b_pct < 1:
-        raise ValueError(f"accuracies {a_pct!r} and {b_pct!r} look like fractions: give "
-                         "percent (85.0, not 0.85)")
     whole_number("n_test", n_test)
     p, q = a_pct / 100, b_pct / 100
     return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)

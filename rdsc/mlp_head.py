@@ -34,7 +34,7 @@ from torch import nn
 from rdsc.checks import positive_number, whole_number
 from rdsc.classify import training_classes
 from rdsc.data import class_indices
-from rdsc.features import FeatureArray, default_device
+from rdsc.features import FeatureArray, as_matrix, default_device
 from rdsc.paper import MLP_HIDDEN
 
 
@@ -216,6 +216,7 @@ class MLPClassifier:
         """The class with the largest logit, for each row of ``X``."""
         return self.classes_[self.decision_function(X).argmax(1)]
 
+
 def _with_shape(X):
     """``X`` as it is when it has a shape (array, tensor, FeatureArray), else as an array
     (a list of rows)."""
@@ -223,19 +224,6 @@ def _with_shape(X):
 
 
 # --- the authors' Corel recipe (chapter 6) -----------------------------------------------------
-
-def _feature_matrix(x) -> np.ndarray:
-    """``N x k`` features (an array or a :class:`rdsc.features.FeatureArray`) as float32, refused
-    when empty, not 2-D or not finite."""
-    if hasattr(x, "counts") and hasattr(x, "denominator"):  # a FeatureArray (or its reader)
-        x = x[:]
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2 or len(x) == 0:
-        raise ValueError(f"features must be a non-empty N x k matrix, got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError("features contain NaN or infinite values")
-    return x
-
 
 def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size: int = 2,
             lr: float = 1e-3, seed: int = 2018, device=None) -> MLPHead:
@@ -246,7 +234,7 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
     class). Initial weights from ``seed``, without touching torch's global generator.
     Returned in eval mode.
     """
-    x = torch.from_numpy(_feature_matrix(features))
+    x = torch.from_numpy(as_matrix(features))
     labels = class_indices(labels)
     if labels.ndim != 1 or len(x) != len(labels):
         raise ValueError(f"need one label per feature row: {len(x)} rows, labels of shape "
@@ -294,7 +282,7 @@ def mlp_embedding(model: MLPHead, features, batch_size: int = 256) -> np.ndarray
     if not isinstance(model, MLPHead):
         raise TypeError(f"need an MLPHead, got {type(model).__name__}"
                         + (": pass its .model_" if hasattr(model, "model_") else ""))
-    x = torch.from_numpy(_feature_matrix(features))
+    x = torch.from_numpy(as_matrix(features))
     k = model.layers[0].num_features  # the input normalisation: one entry per feature
     if x.shape[1] != k:
         raise ValueError(f"features must be N x {k} (what the head was trained on), got "

@@ -1,5 +1,5 @@
 """Representations to rank images by, besides the random features: what chapter 6 sets
-beside them (and chapter 8 reuses).
+beside them.
 
 * controls without learning: :func:`downsampled_pixels` (16 x 16 pixels),
   :func:`colour_histogram` (colour only, of the whole image or of a region),
@@ -8,9 +8,12 @@ beside them (and chapter 8 reuses).
   (:func:`penultimate`) of a network at the input size it was trained at, with the
   resizing it needs (:func:`resize_images`, :func:`resized_uint8`).
 
-Every function maps ``N`` images (``N x 3 x H x W``, uint8 or floats in [0, 1] where
-said) to an ``N x d`` float array, one row per image, which :func:`rdsc.retrieval.rank`
-takes. The authors' perceptron on the random features is
+The representations (:func:`downsampled_pixels`, :func:`colour_histogram`,
+:func:`network_embedding`; :func:`random_vectors` takes a count) map ``N`` images
+(``N x 3 x H x W``, uint8 or floats in [0, 1] where said) to an ``N x d`` float array, one
+row per image, which :func:`rdsc.retrieval.rank` takes; :func:`resize_images` and
+:func:`resized_uint8` return images, :func:`penultimate` a function. Chapter 8 reuses
+:func:`colour_histogram`. The authors' perceptron on the random features is
 :func:`rdsc.mlp_head.fit_mlp` and :func:`rdsc.mlp_head.mlp_embedding`.
 """
 from __future__ import annotations
@@ -120,9 +123,6 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
     if hasattr(model, "eval"):  # a module, or a wrapper that passes eval on
         model.eval()
     modules = [m for m in (model, getattr(fn, "__self__", None)) if isinstance(m, nn.Module)]
-    if any(m.training for module in modules for m in module.modules()):
-        raise ValueError("the model has layers in training mode (batch norm, dropout): an "
-                         "image's features would depend on its batch; call .eval() first")
     params = [p for module in modules for p in module.parameters()]
     device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params else torch.float32

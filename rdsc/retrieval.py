@@ -27,6 +27,7 @@ import numpy as np
 
 from rdsc.checks import name_list, number_between, one_of, whole_number
 from rdsc.data import class_indices, pixel_images
+from rdsc.features import as_matrix
 from rdsc.intervals import bootstrap_interval, paired_mean_difference
 
 PRECISION_AT = (1, 5, 10, 20, 50)
@@ -56,17 +57,6 @@ class Ranking:
     n_relevant: np.ndarray
 
 
-def _as_matrix(x, name: str) -> np.ndarray:
-    if hasattr(x, "counts") and hasattr(x, "denominator"):   # a FeatureArray: read it as floats
-        x = x[:]
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2 or len(x) == 0:
-        raise ValueError(f"{name} must be a non-empty N x d matrix, got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
-
-
 def rank(database, database_labels, queries=None, query_labels=None,
          metric: str = "euclidean") -> Ranking:
     """Rank all of ``database`` (``N x d``) for each query (``Q x d``) with ``NearestNeighbors``.
@@ -77,7 +67,7 @@ def rank(database, database_labels, queries=None, query_labels=None,
     from sklearn.neighbors import NearestNeighbors
     if metric not in DISTANCES:
         raise ValueError(f"metric must be one of {DISTANCES}, got {metric!r}")
-    db = _as_matrix(database, "database")
+    db = as_matrix(database, "database")
     db_labels = np.asarray(database_labels)
     if db_labels.shape != (len(db),):
         raise ValueError(f"database_labels must have one label per database row ({len(db)}), "
@@ -91,14 +81,15 @@ def rank(database, database_labels, queries=None, query_labels=None,
         distances, indices = nn_index.kneighbors(None, n_neighbors=len(db) - 1)
         q_labels = db_labels
     else:
-        q = _as_matrix(queries, "queries")
+        q = as_matrix(queries, "queries")
         if q.shape[1] != db.shape[1]:
             raise ValueError(f"queries have {q.shape[1]} dimensions, the database {db.shape[1]}")
         q_labels = np.asarray(query_labels)
         if q_labels.shape != (len(q),):
             raise ValueError(f"query_labels must have one label per query ({len(q)}), "
                              f"got shape {q_labels.shape}")
-        if q_labels.dtype.kind != db_labels.dtype.kind:  # "3" never equals 3
+        numeric = [np.issubdtype(x.dtype, np.number) for x in (q_labels, db_labels)]
+        if numeric[0] != numeric[1]:  # "3" never equals 3 (int and uint labels compare)
             raise ValueError(f"query_labels ({q_labels.dtype}) and database_labels "
                              f"({db_labels.dtype}) must be labels of one kind")
         if metric == "cosine" and (np.linalg.norm(q, axis=1) == 0).any():
@@ -273,7 +264,7 @@ def cross_fitted_rankings(labels, fit_embed: Callable[[np.ndarray], np.ndarray],
         if isinstance(embedding, (tuple, list)):
             raise ValueError("fit_embed must return one N x d embedding of the database "
                              "here, not a pair (evaluate's fit_embed returns the pair)")
-        embedding = _as_matrix(embedding, "embedding")
+        embedding = as_matrix(embedding, "embedding")
         if len(embedding) != len(labels):
             raise ValueError(f"fit_embed must embed all {len(labels)} images, got {len(embedding)}")
         held = np.flatnonzero(folds == f)
@@ -490,6 +481,8 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
     difference with its interval (points), ``beats control`` and ``in domain``.
     """
     names, in_domain = name_list("names", names), set(name_list("in_domain", in_domain))
+    if in_domain - set(names):  # a misspelt name would count the network for the claim
+        raise ValueError(f"in_domain names no network of names: {sorted(in_domain - set(names))}")
     for name, accuracy in held_out.items():
         if name in names:
             number_between(f"held_out[{name!r}]", accuracy, -1e-9, 1 + 1e-9,

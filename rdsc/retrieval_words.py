@@ -72,24 +72,29 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
         return "leaves the paper's claim untested (no trained network ran)"
     _words_of(verdict_of, names)
     left_out = []  # (reason, names), said after the verdict
-    own = [n for n in names if n in set(name_list("in_domain", in_domain))]
+    in_domain = set(name_list("in_domain", in_domain))
+    if in_domain - set(names):  # a misspelt name would count the network for the claim
+        raise ValueError(f"in_domain names no network of names: {sorted(in_domain - set(names))}")
+    own = [n for n in names if n in in_domain]
     if own:
         names = [n for n in names if n not in own]
-        left_out.append(("trained on the database itself", own))
+        left_out.append(("trained on the database itself", own))  # "it was ..."
     if beats_control is not None:
         beats = {n: flag(f"beats_control[{n!r}]", beats_control[n]) for n in names}
         weak = [n for n in names if not beats[n]]
         names = [n for n in names if beats[n]]
         if weak:
-            left_out.append(("no better than the pixel control", weak))
+            left_out.append(("no better than the pixel control at retrieval", weak))
     if left_out:
         if not names:
             return ("leaves the paper's claim untested: none of the trained networks here "
                     "both retrieves better than the pixel control and was trained on other "
                     "images, as the paper's were; "
                     + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))
-        return (claim_verdict(verdict_of, names) + "; "
-                + "; ".join(f"not counted, as {reason}: {listed(n)}" for reason, n in left_out))
+        return (claim_verdict(verdict_of, names) + "; " + "; ".join(
+            f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
+            f"counted: {'it was' if len(n) == 1 else 'they were'} {reason}"
+            for reason, n in left_out))
     words = [verdict_of[n] for n in names]
     good = sum(w in ("comparable", "higher") for w in words)
     below = words.count("lower")
@@ -116,11 +121,15 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     if not names:
         return ""
     place = trained_verdict(verdict_of, names)
-    return (f"Against a network trained on the database's own categories, the random "
-            f"features are {place}. That network learned what the queries are asked to find, "
-            "which neither the random features nor the paper's trained networks (trained on "
-            "other images) saw, so it is shown as an in-domain reference and not counted for "
-            "or against the claim.")
+    one = len(names) == 1
+    return (f"Against {'a network' if one else 'networks'} trained on the database's own "
+            f"categories, the random features are {place}. "
+            f"{'That network' if one else 'Those networks'} learned what the queries are "
+            "asked to find, which neither the random features nor the paper's trained "
+            "networks, trained on other images, saw: "
+            + ("it is shown as an in-domain reference" if one
+               else "they are shown as in-domain references")
+            + ", not counted for or against the claim.")
 
 
 def control_phrase(word: str) -> str:

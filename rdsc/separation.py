@@ -113,7 +113,8 @@ def _class_labels(labels) -> torch.Tensor:
     :func:`rdsc.data.subset` takes them); text, NaN or non-integer labels refused (each NaN
     would be a class of its own)."""
     from rdsc.data import class_indices
-    labels = np.asarray(labels.numpy() if isinstance(labels, torch.Tensor) else labels)
+    labels = np.asarray(labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor)
+                        else labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:

@@ -395,6 +395,8 @@ def soft_fits_reading(margins) -> str:
     ``dataset``, ``space``, ``dimension``, ``hard``, ``min y·f``), since a soft margin
     reflects the training errors it accepts; or that every k gave a hard one."""
     features = margins[margins["space"] == "features"]
+    if features.empty:
+        raise ValueError("soft_fits_reading needs the features' margin rows; got none")
     # is_hard per row: NaN or the text "False" both read true through astype(bool)
     soft = features[~features.apply(lambda r: is_hard(r.to_dict()), axis=1).astype(bool)]
     if len(soft):

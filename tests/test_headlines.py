@@ -102,7 +102,7 @@ def test_every_summary_reads_its_chapters_results():
                                  {k: v for k, v in drawn["summary"][1].items()
                                   if k != "top-1 max"}])
     assert headlines.baselines(older).startswith("not shown: ")
-    assert "older results without each seed's best accuracy" in headlines.baselines(older)
+    assert "results without each seed's best accuracy (top-1 max)" in headlines.baselines(older)
     with pytest.raises(ValueError, match="one rdsc row"):
         headlines.baselines(dict(baselines, summary=baselines["summary"]
                                  + [baselines["summary"][0]]))
@@ -315,7 +315,7 @@ def test_verdicts_follow_the_intervals():
                              "beats control": True, "in domain": True}])
     assert headlines.retrieval(mixed).startswith("supported: ")
     assert headlines.retrieval(mixed).endswith(
-        "; vs a CNN trained on the database (trained on the database itself, not counted): "
+        "; vs a CNN trained on the database, trained on the database itself and not counted: "
         "-20.0 points [-25.0, -15.0]")
     assert headlines.retrieval(mixed, brief=True).endswith("; 1 in-domain network not counted")
     only_own = dict(mixed, comparisons=[own], references=mixed["references"][1:])
@@ -511,8 +511,8 @@ def test_the_background_line_carries_its_headline_measures():
                  "than the trained CNN's (a swapped ring moves a trained network too)")
     assert headlines.background(noted).startswith(
         "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
-        "CNN's (a swapped ring moves a trained network too; ring cost: cifar10 +2.8 points "
-        "[-7.5, +12.2]); retrieval:")
+        "CNN's (a swapped ring moves a trained network too), ring cost: cifar10 +2.8 points "
+        "[-7.5, +12.2]; retrieval:")
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
         "supported (P@10 lost with the ring greyed, points: +0.8)")
@@ -554,6 +554,7 @@ def test_overall_never_reads_contradiction_into_absent_evidence():
     assert headlines.overall(["mixed", "supported"]) == "mixed"
     assert headlines.overall(["partly contradicted", "not shown"]) == "partly contradicted"
     assert headlines.combine(["not run: a", "not shown: b"]) == "not shown: a | b"
+    assert headlines.overall(["supported", "not run"]) == "supported"  # review Z3
     for bad in ([], ["Supported"]):
         with pytest.raises(ValueError, match="verdict"):
             headlines.overall(bad)

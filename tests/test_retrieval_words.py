@@ -111,8 +111,8 @@ def test_trained_networks_no_better_than_pixels_are_not_counted():
     said = {"good": "lower", "weak": "comparable"}
     # comparable to a network no better than pixels supports nothing
     assert words.claim_verdict(said, ["good", "weak"], beats).startswith(
-        "does not support the paper's claim here; not counted, as no better than the pixel "
-        "control: weak")
+        "does not support the paper's claim here; the weak is not counted: it was no better "
+        "than the pixel control at retrieval")
     assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
         "leaves the paper's claim untested: none of the trained networks")
     assert words.claim_verdict(said, ["good"], {"good": True}) == (
@@ -125,11 +125,14 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     beats = {"elsewhere": True, "own": True, "weak": False}
     # below the in-domain network, comparable to the one trained elsewhere: supported
     assert words.claim_verdict(said, ["elsewhere", "own"], beats, in_domain=["own"]) == (
-        "supports the paper's claim for these networks; not counted, as trained on the "
-        "database itself: own")
+        "supports the paper's claim for these networks; the own is not counted: it was "
+        "trained on the database itself")
     assert words.claim_verdict(said, list(said), beats, in_domain=["own"]) == (
-        "supports the paper's claim for these networks; not counted, as trained on the "
-        "database itself: own; not counted, as no better than the pixel control: weak")
+        "supports the paper's claim for these networks; the own is not counted: it was "
+        "trained on the database itself; the weak is not counted: it was no better than the "
+        "pixel control at retrieval")
+    with pytest.raises(ValueError, match="names no network"):  # a misspelt in-domain name
+        words.claim_verdict(said, list(said), beats, in_domain=["Own"])
     # review: a network's name holds parentheses; the sentence adds none around it
     named = {"CNN (cross-fitted)": "indistinguishable"}
     assert "(" not in words.trained_verdict(named, list(named)).replace(

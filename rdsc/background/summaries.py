@@ -34,7 +34,7 @@ def _stack(predictions: list[dict[str, np.ndarray]], condition: str) -> np.ndarr
     return np.stack([np.asarray(p[condition]) for p in predictions])
 
 
-def _image_labels(labels, predictions) -> np.ndarray:
+def image_labels(labels, predictions) -> np.ndarray:
     """``labels`` as a 1-D array, one per image the networks predicted: ``N x 1`` or
     length-1 labels would broadcast against one network's predictions to ``N x N``
     pairs, an accuracy near 1 / classes whatever the truth."""
@@ -54,7 +54,7 @@ def accuracy_rows(predictions: list[dict[str, np.ndarray]], labels, n_boot: int 
     """
     if not predictions:
         raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
-    labels = _image_labels(labels, predictions)
+    labels = image_labels(labels, predictions)
     rows = []
     for cond in predictions[0]:
         correct = (_stack(predictions, cond) == labels).astype(np.float64)
@@ -82,7 +82,7 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     """
     if not predictions:
         raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
-    labels, donor_labels = _image_labels(labels, predictions), np.asarray(donor_labels)
+    labels, donor_labels = image_labels(labels, predictions), np.asarray(donor_labels)
     if donor_labels.shape != labels.shape:
         raise ValueError(f"donor_labels must be one per image ({len(labels)}), got shape "
                          f"{donor_labels.shape}")
@@ -162,7 +162,9 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
     """
     n_boot = whole_number("n_boot", n_boot, at_least=2)
     one_of("region", region, ("ring", "centre"))
-    labels = _image_labels(labels, predictions_a or predictions_b)
+    if not predictions_a or not predictions_b:
+        raise ValueError("predictions is empty: pass one {condition: labels} dict per network")
+    labels = image_labels(labels, predictions_a)
 
     def correct(predictions):
         if not predictions:

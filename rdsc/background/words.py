@@ -58,8 +58,8 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
     (a CNN trained too briefly predicts one class) says nothing about what it is
     compared with."""
     from rdsc.intervals import binomial_interval
-    from rdsc.background.summaries import _image_labels
-    labels = _image_labels(labels, predictions)
+    from rdsc.background.summaries import image_labels
+    labels = image_labels(labels, predictions)
     accuracy = float(np.mean([np.mean(p["clean"] == labels) for p in predictions]))
     return binomial_interval(round(accuracy * len(labels)), len(labels))[0] > 1 / n_classes
 
@@ -272,7 +272,7 @@ def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
     from the median agreement (%) of each first layer (``{layer name: median}``; a NaN
     median, a layer with no filter measured, is left out and named)."""
     from rdsc.checks import percents
-    percents("the median agreements", medians.values())
+    percents("the median agreements", medians.values(), far_above_one=True)
     measured = {name: m for name, m in medians.items() if not np.isnan(m)}
     missing = [name for name in medians if name not in measured]
     if not measured:
