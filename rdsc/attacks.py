@@ -663,6 +663,9 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     interpolation), so they stay defined.
     """
     whole_number("n_boot", n_boot)  # 0 failed in numpy's indexing
+    if any(np.asarray(v).dtype == bool for v in (target, reference)):  # "fooled" flags
+        raise ValueError("need perturbation sizes (inf where none was found), not "
+                         "fooled/not-fooled flags")
     t, r = np.asarray(target, np.float64), np.asarray(reference, np.float64)
     if t.shape != r.shape or t.ndim != 1:
         raise ValueError(f"need two 1-D arrays of distances over the same images, got "

@@ -109,6 +109,9 @@ def positions_in(available, wanted) -> np.ndarray | None:
     that hold the images ``wanted``, so features already computed are not computed again.
     """
     available, wanted = np.asarray(available), np.asarray(wanted)
+    for name, v in (("available", available), ("wanted", wanted)):
+        if v.size and not np.issubdtype(v.dtype, np.integer):  # 3.5 matched 3
+            raise ValueError(f"{name} must be image indices (integers), got {v.dtype}")
     lookup = {int(v): i for i, v in enumerate(available.tolist())}
     pos = [lookup.get(int(w), -1) for w in wanted.tolist()]
     return None if -1 in pos else np.asarray(pos, dtype=np.int64)

@@ -614,7 +614,9 @@ def growth_against_noise(margins, k_from: int, control: str = "noise") -> dict:
     """
     rows = _records(margins)
     top, _, _ = largest_k_against_pixels(rows)
-    k, k_from = int(top["dimension"]), int(k_from)
+    k, k_from = int(top["dimension"]), whole_number("k_from", k_from)  # 64.7 read as 64
+    if k_from >= k:  # no growth to measure: it read "does not grow"
+        raise ValueError(f"k_from = {k_from:,} must lie below the largest k, {k:,}")
     noise = {int(r["dimension"]): r for r in rows if r["space"] == control}
     start = [f for f in _sample_rows(rows) if f["space"] == "features"
              and int(f["dimension"]) == k_from]
@@ -644,6 +646,9 @@ def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
     if not pixels or not feats:
         raise ValueError("the margin rows need a pixels row and at least one features row "
                          "(margin_rows gives both)")
+    if any(isinstance(r["dimension"], str) for r in feats):  # "256" > "1000" as text
+        raise ValueError("margin rows' dimension must be numbers, got text: read the "
+                         "results with numbers (strict_json.read, or astype(int))")
     pixels, top = pixels[0], max(feats, key=lambda r: r["dimension"])
     return top, pixels, "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
 

@@ -831,3 +831,13 @@ def test_cost_difference_names_its_regions():
     preds = [{c: labels.copy() for c in bg.CONDITIONS}]
     with pytest.raises(ValueError, match="region must be one of"):
         bg.cost_difference(preds, preds, labels, region="background", n_boot=50)
+
+
+def test_effect_rows_checks_n_classes_against_the_labels():
+    labels = np.arange(8) % 4
+    preds = [{c: labels.copy() for c in bg.CONDITIONS}]
+    donors = (labels + 1) % 4
+    with pytest.raises(ValueError, match="beyond n_classes"):  # another task's chance
+        bg.effect_rows(preds, labels, donors, n_classes=3, n_boot=50)
+    with pytest.raises(ValueError, match="n_classes"):
+        bg.effect_rows(preds, labels, donors, n_classes=1, n_boot=50)

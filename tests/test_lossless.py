@@ -206,3 +206,10 @@ def test_pair_by_pixels_wants_one_label_per_image():
     pool = torch.cat([q, q + 1])
     with pytest.raises(ValueError, match="one label per query"):  # left queries unmatched
         pair_by_pixels(q, pool, np.array([0, 0]), np.zeros(8, int))
+
+
+def test_positions_in_wants_indices():
+    from rdsc.lossless import positions_in
+    assert positions_in([3, 4, 5], [5, 3]).tolist() == [2, 0]
+    with pytest.raises(ValueError, match="integers"):  # 3.2 matched 3
+        positions_in([3.5, 4, 5], [3.2])

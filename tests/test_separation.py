@@ -763,3 +763,15 @@ def test_probe_z2_n_by_1_labels_give_the_same_intervals_and_odd_rows_are_refused
         S.is_hard({"hard": "False", "train accuracy": 1.0})
     with pytest.raises(ValueError, match="list of names"):
         SW.dataset_words("cifar10")
+
+
+def test_probe_z2_k_as_text_and_a_k_from_at_the_top_are_refused():
+    from rdsc import separation as S
+    rows = [{"dataset": "d", "space": "pixels", "dimension": 3072, "mean margin": 1.0},
+            {"dataset": "d", "space": "features", "dimension": "256", "mean margin": 2.0},
+            {"dataset": "d", "space": "features", "dimension": "1000", "mean margin": 1.5}]
+    with pytest.raises(ValueError, match="must be numbers"):  # "256" > "1000" as text
+        S.largest_k_against_pixels(rows)
+    rows = [dict(r, dimension=int(r["dimension"])) for r in rows]
+    with pytest.raises(ValueError, match="must lie below the largest k"):
+        S.growth_against_noise(rows, k_from=1000)

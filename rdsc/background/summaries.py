@@ -89,6 +89,9 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     if np.any(donor_labels == labels):
         raise ValueError("donor_labels must be the other-class donors' labels (one equals the "
                          "image's own label)")
+    n_classes = whole_number("n_classes", n_classes, at_least=2)
+    if labels.max() >= n_classes:  # the chance levels would be another task's
+        raise ValueError(f"labels reach {labels.max()}, beyond n_classes = {n_classes}")
     arrays = {cond: _stack(predictions, cond) for cond in predictions[0]}
     correct = {c: (p == labels).astype(np.float64) for c, p in arrays.items()}
     out = {
