@@ -841,3 +841,10 @@ def test_effect_rows_checks_n_classes_against_the_labels():
         bg.effect_rows(preds, labels, donors, n_classes=3, n_boot=50)
     with pytest.raises(ValueError, match="n_classes"):
         bg.effect_rows(preds, labels, donors, n_classes=1, n_boot=50)
+
+
+def test_agreement_medians_given_as_fractions_are_refused():
+    # probe Z2: 0.85 read as 0.85% ("not all three are well above one half ... 1%")
+    with pytest.raises(ValueError, match="look like fractions"):
+        bg.agreement_reading({"a": 0.85, "b": 0.9, "c": 0.8})
+    assert "well above one half" in bg.agreement_reading({"a": 85.0, "b": 90.0, "c": 80.0})

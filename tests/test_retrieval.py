@@ -316,3 +316,12 @@ def test_fit_embed_must_return_what_each_caller_reads():
         rt.evaluate(labels, labels[:2], fit_embed=lambda train: x[:2], folds=labels % 2)
     with pytest.raises(ValueError, match="not a pair"):
         rt.cross_fitted_rankings(labels, lambda train: (x, x[:2]), np.arange(12) % 2)
+
+
+def test_a_misspelt_in_domain_name_is_refused_not_counted_for_the_claim():
+    a = np.random.default_rng(1).random(30)
+    scores = {"net": a, "pix": a - 0.1}
+    with pytest.raises(ValueError, match="names no network"):
+        rt.reference_rows(["net"], {}, scores, "pix", n_boot=50, in_domain=["Net"])
+    assert rt.reference_rows(["net"], {}, scores, "pix", n_boot=50,
+                             in_domain=["net"])[0]["in domain"]
