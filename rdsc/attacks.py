@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from rdsc import cnn
 from rdsc.data import as_float
-from rdsc.checks import whole_number
+from rdsc.checks import seed_number, whole_number
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
@@ -186,7 +186,7 @@ def gradient_attack(model: nn.Module, images, labels, epsilon: float, steps: int
     model whose gradient is zero it cannot move at all.
     """
     fb = _foolbox()
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     device = device_of(model)
     x, y = as_float(images).to(device), torch.as_tensor(np.asarray(labels)).to(device)
     attack = fb.attacks.LinfPGD(steps=steps, random_start=False)
@@ -413,7 +413,7 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
                          "labels are not the model's class indices 0..M-1): an attack "
                          "'fools' them at distance 0. Attack only images the model gets right "
                          "(attacks.still_right drops them)")
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     tracker = QueryTracker(model, x, y, budget)
     start = time.perf_counter()
     try:
@@ -499,7 +499,7 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
     """
     if rounds < 1 or epochs < 1:
         raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     x = as_float(seed_images)
     substitute = cnn.SmallCNN(n_classes=n_classes, width=width, image_size=x.shape[-1],
                               in_channels=x.shape[1])
@@ -611,7 +611,7 @@ def transfer_split(n_images: int, n_seeds: int, n_evaluation: int | None, seed: 
         raise ValueError(f"the transfer attack needs 1..{n_images - 1} seed images and at "
                          f"least one image to evaluate, got {n_seeds} seeds of {n_images} "
                          f"images and n_evaluation={n_evaluation}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     seeds = np.sort(rng.choice(n_images, size=n_seeds, replace=False))
     rest = np.setdiff1d(np.arange(n_images), seeds)
     evaluation = rest if n_evaluation is None else np.sort(
@@ -646,7 +646,7 @@ def random_sign_noise(images, epsilon: float, seed: int = 0) -> torch.Tensor:
     shape, float32 in [0, 1]."""
     epsilon = check_epsilon(epsilon)
     x = as_float(images)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     s = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
     return (x + epsilon * s).clamp(0, 1)
 
@@ -685,7 +685,7 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
 
     def median(values):
         return float(np.quantile(values, 0.5, method="inverted_cdf"))
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(seed_number(seed))
     boot = [median(log_ratio[gen.integers(0, len(t), len(t))]) for _ in range(int(n_boot))]
     low, high = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
     return {"ratio": float(np.exp(median(log_ratio))), "low": float(np.exp(low)),

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from rdsc.checks import plural, whole_number
+from rdsc.checks import plural, seed_number, whole_number
 from rdsc.classify import LinearSVM, topk_accuracy
 from rdsc.data import Split, class_indices
 from rdsc.rng import restores_global_rng
@@ -70,8 +70,8 @@ def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0
     if len(y) != len(train_X):
         raise ValueError(f"train_X has {len(train_X)} rows but train_y has {len(y)} labels")
     start = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
+    torch.manual_seed(seed_number(seed))
     x = torch.from_numpy(train_X)
     layer = torch.nn.Linear(x.shape[1], int(y.max()) + 1)
     opt = torch.optim.SGD(layer.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
@@ -196,7 +196,7 @@ def calibration_subset(n_images: int, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` random indices among ``n_images`` (subsets are stored class by class: never the
     first ``n``)."""
     whole_number("n", n)  # -3 took all but the last three, 0 none
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     return torch.randperm(n_images, generator=gen)[:min(n, n_images)]
 
 

@@ -44,6 +44,14 @@ def number_between(name: str, value, low: float, high: float, what: str = "") ->
     return float(value)
 
 
+def seed_number(seed, name: str = "seed") -> int:
+    """``seed`` if it is a whole number >= 0, else a ``ValueError``. torch's
+    ``manual_seed`` reads 0.5 and 0.9 both as seed 0 (three "different" networks then
+    agree exactly, and an interval over them has no width) and numpy's generators take
+    no negative seed."""
+    return whole_number(name, seed, at_least=0)
+
+
 def seed_list(name: str, seeds) -> list[int]:
     """``seeds`` if it is a non-empty list of distinct seeds (whole numbers >= 0), else a
     ``ValueError``: a repeated seed would count one network twice in an interval."""

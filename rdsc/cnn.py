@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.checks import seed_number
 from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
 from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
@@ -99,7 +100,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 128,
     if len(x) != len(y):
         raise ValueError(f"{len(x)} images but {len(y)} labels")
     device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * -(-len(x) // batch_size)
@@ -186,7 +187,7 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
     images and labels; the file is ``<data root>/cache/models/<name>-<key>.pt``.
     ``model.train_seconds`` and ``model.losses`` say how it was trained.
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     n_classes = int(np.max(np.asarray(labels))) + 1
     model = SmallCNN(n_classes=n_classes, width=width, image_size=int(images.shape[-1]),
                      in_channels=int(images.shape[1]))

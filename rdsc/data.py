@@ -53,6 +53,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from rdsc.checks import seed_number
 from rdsc.paths import cache_dir, cache_dirs_to_read, data_root, write_atomically
 from rdsc.progress import progress_bar
 
@@ -702,7 +703,7 @@ def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torc
                       f"using all {len(labels):,}", stacklevel=2)
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     # position of each image in its class's shuffle
     rank = torch.empty(len(labels), dtype=torch.int64)
     for c in labels.unique():

@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rdsc.checks import seed_number
 from rdsc.cnn import recalibrate_batchnorm
 from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
@@ -242,7 +243,7 @@ def random_embeddings(arch: str, calibration_images, image_sets, *, seed: int, n
     Returns one ``N_i x d`` float32 array per set.
     """
     device = torch.device(device) if device is not None else default_device()
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     model = freeze(build(arch, n_classes)).to(device)
     recalibrate_batchnorm(model, calibration_images, batch_size)
     return [embed(model, images, batch_size) for images in image_sets]
@@ -283,7 +284,7 @@ def fit(model: nn.Module, images, labels, *, epochs: int, batch_size: int = 256,
     if len(images) != len(y):
         raise ValueError(f"{len(images)} images but {len(y)} labels")
     device = torch.device(device) if device is not None else default_device()
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     model.to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                           weight_decay=weight_decay, nesterov=True)
@@ -354,7 +355,7 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     opts["milestones"] = tuple(opts["milestones"])
     device = torch.device(device) if device is not None else default_device()
     n_classes = int(np.max(np.asarray(labels))) + 1
-    torch.manual_seed(seed)
+    torch.manual_seed(seed_number(seed))
     model = build(arch, n_classes)
     path = cache_path(arch, images, labels, epochs=epochs, seed=seed, cache=cache, **opts) \
         if cache else None

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from rdsc.checks import whole_number
+from rdsc.checks import seed_number, whole_number
 
 
 def image_patches(images: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
@@ -219,7 +219,7 @@ def shuffled_aucs(values, positive, n_shuffles: int = 20, seed: int = 0) -> dict
     """
     import numpy as np
     n_shuffles = whole_number("n_shuffles", n_shuffles)  # 0 failed later, in auc_reading
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(seed_number(seed))
     positive = np.asarray(positive)
     runs = [separation_auc(values, gen.permutation(positive)) for _ in range(n_shuffles)]
     return {"best": np.array([a.max() for a in runs]),

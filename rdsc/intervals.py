@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from rdsc.checks import number_between, positive_number, whole_number
+from rdsc.checks import number_between, positive_number, seed_number, whole_number
 
 
 def _resampling(n_boot, level) -> int:
@@ -92,7 +92,7 @@ def paired_bootstrap(
         )
     n = len(a)
     d = a.astype(np.int8) - b.astype(np.int8)  # +1, 0 or -1 per image
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     diffs = np.empty(int(n_boot))
     for lo in range(0, int(n_boot), 1000):  # resample in blocks: bounded memory
         hi = min(lo + 1000, int(n_boot))
@@ -147,7 +147,7 @@ def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
     """Mean of ``values`` (one per query) and a percentile bootstrap interval over queries."""
     v = _finite_scores("values", values)
     n_boot = _resampling(n_boot, level)
-    idx = np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))
+    idx = np.random.default_rng(seed_number(seed)).integers(0, len(v), size=(n_boot, len(v)))
     means = v[idx].mean(1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(v.mean()), float(lo), float(hi)
@@ -192,7 +192,7 @@ def bootstrap_seeds_and_images(statistic: Callable[[dict], float],
     estimate = float(statistic(arrays))
     if not np.isfinite(estimate):
         return estimate, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     values = np.empty(n_boot)
     for b in range(n_boot):
         s = rng.integers(0, n_seeds, n_seeds)

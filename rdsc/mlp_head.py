@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rdsc.checks import positive_number, whole_number
+from rdsc.checks import positive_number, seed_number, whole_number
 from rdsc.classify import training_classes
 from rdsc.data import class_indices
 from rdsc.features import FeatureArray, as_matrix, default_device
@@ -249,9 +249,9 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
         raise ValueError(f"need at least batch_size = {batch_size} rows and two classes, got "
                          f"{len(x)} rows of {len(np.unique(labels))} class(es)")
     device = torch.device(device) if device is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(seed_number(seed))
         model = MLPHead(x.shape[1], int(y.max()) + 1, hidden).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True)
     # batches of 2 rows are far too small to share between CPU threads: one thread is faster

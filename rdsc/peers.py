@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rdsc.checks import seed_number
 from rdsc.data import unit_float_images
 
 
@@ -93,7 +94,7 @@ class RCF:
                  bias: float = -1.0, seed: int = 0):
         if features < 2 or features % 2:
             raise ValueError(f"features must be a positive even number, got {features}")
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed_number(seed))
         self.weights = torch.randn(features // 2, in_channels, kernel_size, kernel_size,
                                    generator=gen)
         self.biases = torch.zeros(features // 2) + bias

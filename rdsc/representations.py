@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rdsc.checks import whole_number
+from rdsc.checks import seed_number, whole_number
 from rdsc.data import unit_float_images
 
 
@@ -65,7 +65,7 @@ def downsampled_pixels(images, size: int = 16) -> np.ndarray:
 
 def random_vectors(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
     """``n x dim`` Gaussian vectors: a representation that ranks the database at random."""
-    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return np.random.default_rng(seed_number(seed)).standard_normal((n, dim)).astype(np.float32)
 
 
 def resize_images(images, size: int | None = None, crop: int | None = None) -> torch.Tensor:
@@ -108,21 +108,37 @@ def penultimate(model) -> Callable[[torch.Tensor], torch.Tensor]:
                     f"got {type(model).__name__}")
 
 
+def _modules_of(*objects) -> list[nn.Module]:
+    """The modules among ``objects`` and, for those that are not modules themselves (a
+    wrapper with an ``.embed``), the modules they hold as attributes."""
+    found = []
+    for obj in objects:
+        if isinstance(obj, nn.Module):
+            found.append(obj)
+        elif hasattr(obj, "__dict__"):
+            found += [v for v in vars(obj).values() if isinstance(v, nn.Module)]
+    unique = {id(m): m for m in found}
+    return list(unique.values())
+
+
 @torch.no_grad()
 def network_embedding(model, images, size: int | None = None, crop: int | None = None,
                       batch_size: int = 64) -> np.ndarray:
     """``N x d`` float32 last-hidden-layer features of ``images`` (``N x C x H x W``, uint8
     or floats in [0, 1], as :func:`resize_images` takes them), in eval mode. ``size`` /
     ``crop``: resize to ``size`` then centre-crop to ``crop`` first (None: as they are),
-    the input size the model was trained at. The model is left in eval mode (batch norm
-    then uses its running statistics: an image's features do not depend on its batch)."""
+    the input size the model was trained at. The model, and the modules a wrapper around it
+    holds as attributes, are left in eval mode (batch norm then uses its running
+    statistics: an image's features do not depend on its batch)."""
     fn = penultimate(model)
     whole_number("batch_size", batch_size)
     if len(images) == 0:
         raise ValueError("no images to embed")
     if hasattr(model, "eval"):  # a module, or a wrapper that passes eval on
         model.eval()
-    modules = [m for m in (model, getattr(fn, "__self__", None)) if isinstance(m, nn.Module)]
+    modules = _modules_of(model, getattr(fn, "__self__", None))
+    for module in modules:  # a wrapper's own modules too: batch norm in training mode
+        module.eval()       # would make an image's features depend on its batch
     params = [p for module in modules for p in module.parameters()]
     device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params else torch.float32

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from rdsc.checks import name_list, number_between, one_of, whole_number
+from rdsc.checks import name_list, number_between, one_of, seed_number, whole_number
 from rdsc.data import class_indices, pixel_images
 from rdsc.features import as_matrix
 from rdsc.intervals import bootstrap_interval, paired_mean_difference
@@ -136,11 +136,15 @@ def stack_rankings(parts: list[Ranking], rows: list[np.ndarray], n_queries: int)
 def tie_groups(distances: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     """``Q x M`` ascending distances -> ``Q x M`` group ids: consecutive equal distances share one.
 
-    Equal means within ``rtol`` of the larger distance (plus 1e-12): the brute-force distances
-    of two identical vectors to a query can differ in the last bits.
+    Equal means within ``rtol`` of the larger distance (plus 1e-12 of the row's largest,
+    for distances near 0): the brute-force distances of two identical vectors to a query
+    can differ in the last bits. Both tolerances are relative, so scaling the features by
+    any factor changes no tie (an absolute 1e-12 once tied every image of features scaled
+    to 1e-12: a chance ranking).
     """
     d = np.asarray(distances, dtype=np.float64)
-    same = np.isclose(d[:, 1:], d[:, :-1], rtol=rtol, atol=1e-12)
+    atol = 1e-12 * np.abs(d).max(axis=1, keepdims=True) if d.size else 0.0
+    same = np.abs(d[:, 1:] - d[:, :-1]) <= atol + rtol * np.abs(d[:, 1:])
     return np.concatenate([np.zeros((len(d), 1), np.int64), np.cumsum(~same, axis=1)], axis=1)
 
 
@@ -229,7 +233,7 @@ def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
         raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
     if np.bincount(np.unique(labels, return_inverse=True)[1]).min() < n_folds:
         raise ValueError(f"n_folds={n_folds} exceeds the size of the smallest class")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     fold = np.empty(len(labels), np.int64)
     offset = 0
     for c in np.unique(labels):

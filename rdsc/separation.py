@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rdsc.checks import whole_number
+from rdsc.checks import seed_number, whole_number
 
 
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
@@ -125,7 +125,7 @@ def _class_labels(labels) -> torch.Tensor:
 def _class_resamples(labels, n_boot: int, seed: int):
     """``n_boot`` bootstrap samples of image indices, drawn with replacement within each class."""
     labels = _class_labels(labels)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     for _ in range(n_boot):
         yield torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
@@ -146,7 +146,7 @@ def _class_halves(labels, n_draws: int, seed: int):
     if small:
         raise ValueError(f"a half-sample needs at least two images of every class; "
                          f"classes {small} have one")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     for _ in range(n_draws // 2):
         orders = [m[torch.randperm(len(m), generator=gen)] for m in members]
         for part in (0, 1):
@@ -377,7 +377,7 @@ def noise_margin_rows(labels, ks, C: float, seed: int = 0, device=None,
     every draw's fit is hard. The draws show how much one draw of the control varies.
     The result depends only on the labels (their order and counts) and the settings."""
     ks = _check_ks(ks)
-    draws = whole_number("draws", draws)
+    draws, seed = whole_number("draws", draws), seed_number(seed)
     y = np.asarray(labels)
     # two datasets' class-balanced samples often have the very same labels: fit once
     key = (y.dtype.str, y.tobytes(), tuple(ks), float(C), int(seed), str(device), draws)
@@ -421,7 +421,7 @@ def permuted_label_rows(features, labels, ks, C: float, seed: int = 0, device=No
     shuffled labels reach comes from the features' geometry and count, none from the
     classes. A margin with the true labels wider than with every shuffle is the classes'."""
     ks = _check_ks(ks, features.shape[1])
-    draws = whole_number("draws", draws)
+    draws, seed = whole_number("draws", draws), seed_number(seed)
     y = np.asarray(labels)
     gen = np.random.default_rng([seed, 7919])  # apart from the noise's and the sample's
     shuffles = [gen.permutation(y) for _ in range(draws)]

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rdsc.checks import seed_number
 from rdsc.data import pixel_images
 
 
@@ -87,7 +88,7 @@ def random_patches(images, n: int, size: int = 6, seed: int = 0) -> torch.Tensor
     N, C, H, W = images.shape
     if size > min(H, W):
         raise ValueError(f"patch size {size} is larger than the images ({H}x{W})")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed_number(seed))
     which = torch.randint(0, N, (n,), generator=gen)
     r = torch.randint(0, H - size + 1, (n,), generator=gen)
     c = torch.randint(0, W - size + 1, (n,), generator=gen)
@@ -116,7 +117,8 @@ class KMeansFeatures:
         if n_filters < 1:
             raise ValueError(f"n_filters must be positive, got {n_filters}")
         self.n_filters, self.filters, self.patch_size = int(n_filters), filters, int(patch_size)
-        self.n_patches, self.whitening_eps, self.seed = int(n_patches), whitening_eps, seed
+        self.n_patches, self.whitening_eps = int(n_patches), whitening_eps
+        self.seed = seed_number(seed)
 
     def fit(self, images) -> "KMeansFeatures":
         """Fit whitening and the filters on random patches of ``images`` (training images,

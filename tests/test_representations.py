@@ -105,3 +105,25 @@ def test_probe_z_representations_refuse_what_gave_nan_or_silent_upsampling():
         reps.network_embedding(model, img, batch_size=0)
     double = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6).double()  # a dtype clash
     assert reps.network_embedding(double, img).dtype == np.float32
+
+
+def test_a_wrapper_around_a_network_in_training_mode_embeds_in_eval_mode():
+    """A wrapper object (no .eval of its own) whose .embed calls a network left in training
+    mode: batch norm would use each batch's own statistics, so an image's features would
+    depend on the other images of its batch."""
+    from rdsc.cnn import SmallCNN
+
+    class Wrapper:
+        def __init__(self, net):
+            self.net = net
+
+        def embed(self, x):
+            return self.net.embed(x)
+
+    torch.manual_seed(0)
+    net = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6).train()
+    images = torch.randint(0, 256, (6, 3, 8, 8), dtype=torch.uint8)
+    together = reps.network_embedding(Wrapper(net), images, batch_size=6)
+    assert not net.training
+    alone = reps.network_embedding(Wrapper(net), images[:2], batch_size=2)
+    np.testing.assert_allclose(together[:2], alone, rtol=1e-5, atol=1e-6)

@@ -86,3 +86,41 @@ def test_known_features_are_checked_on_both_splits_to_the_last_image():
         with pytest.raises(ValueError, match="not seed 1's features"):
             seeds.accuracy_over_seeds("cifar10", [1], 4, x, y, x, y, known={1: known},
                                       cache=False)
+
+
+def _seed_takers():
+    """Functions that draw from a ``seed`` argument, each on tiny inputs."""
+    from rdsc import attacks, baselines, data, intervals, representations, retrieval, separation
+    from rdsc.background import conditions
+    from rdsc.hyperplanes import shuffled_aucs
+    from rdsc.unsupervised import KMeansFeatures
+    labels = np.arange(12) % 3
+    images = torch.zeros(12, 3, 8, 8, dtype=torch.uint8)
+    D = torch.rand(12, 12)
+    scores = np.linspace(0, 1, 12)
+    return {
+        "subset": lambda s: data.subset(labels, 6, seed=s),
+        "stratified_folds": lambda s: retrieval.stratified_folds(labels, 2, seed=s),
+        "random_vectors": lambda s: representations.random_vectors(3, 4, seed=s),
+        "calibration_subset": lambda s: baselines.calibration_subset(12, 4, seed=s),
+        "bootstrap_ratio": lambda s: separation.bootstrap_ratio(D, labels, n_boot=5, seed=s),
+        "noise_margin_rows": lambda s: separation.noise_margin_rows(labels, [2], 1.0, seed=s),
+        "bootstrap_interval": lambda s: intervals.bootstrap_interval(scores, n_boot=5, seed=s),
+        "make_conditions": lambda s: conditions.make_conditions(images, labels, grey=128,
+                                                                seed=s),
+        "shuffled_aucs": lambda s: shuffled_aucs(scores[:, None], labels == 0,
+                                                  n_shuffles=2, seed=s),
+        "random_sign_noise": lambda s: attacks.random_sign_noise(images / 255, 0.1, seed=s),
+        "KMeansFeatures": lambda s: KMeansFeatures(4, seed=s),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_seed_takers()))
+@pytest.mark.parametrize("seed", [0.5, "3", -1, True, None])
+def test_a_seed_that_is_not_a_whole_number_of_at_least_0_is_refused(name, seed):
+    """torch's manual_seed reads 0.5 and 0.9 both as 0: "different" seeds would then give
+    the same draw (three networks that agree exactly, an interval with no width)."""
+    take = _seed_takers()[name]
+    take(0)  # the tiny inputs are fine with a proper seed
+    with pytest.raises(ValueError, match="seed must be a whole number of at least 0"):
+        take(seed)

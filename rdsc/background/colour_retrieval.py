@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from rdsc.background.conditions import _check_images, _check_mask, fill, grayscale, grey_level, slug
-from rdsc.checks import whole_number
+from rdsc.checks import seed_number, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 from rdsc.representations import colour_histogram
 
@@ -113,7 +113,7 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
         return pd.DataFrame([distance_partial_correlations(D_features[s], D_border, D_centre,
                                                            labels, index)
                              for s in drawn]).mean()
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(seed_number(seed))
     boot = pd.DataFrame([averaged([nets[i] for i in gen.integers(0, len(nets), len(nets))],
                                   gen.integers(0, n, n))
                          for _ in range(int(n_boot))])

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from rdsc.checks import number_between
+from rdsc.checks import number_between, seed_number
 
 #: The test conditions, in the order the chapter shows them, with what each does.
 CONDITIONS = {
@@ -106,7 +106,7 @@ def choose_donors(labels, same_class: bool, seed: int = 0) -> np.ndarray:
     if labels.ndim != 1 or len(labels) < 2:
         raise ValueError("labels must be a 1-D array of at least 2 labels, "
                          f"got shape {labels.shape}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     donors = np.empty(len(labels), dtype=np.int64)
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
@@ -191,6 +191,7 @@ def make_conditions(images: torch.Tensor, labels, *, grey: int, fraction: float 
     :data:`CONDITIONS`, and ``{"other": indices, "same": indices}`` into ``images``.
     """
     _check_images(images)
+    seed = seed_number(seed)  # seed + 1 draws the same-class donors
     check_hue_degrees(hue_degrees)  # 0 or 360: the "hue rotated" images would be the clean ones
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) != len(images):

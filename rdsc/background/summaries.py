@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import one_of, whole_number
+from rdsc.checks import one_of, seed_number, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 
 
@@ -182,7 +182,7 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
         return same.astype(np.float64) - other.astype(np.float64)  # networks x N
 
     a, b = correct(predictions_a), correct(predictions_b)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_number(seed))
     values = np.empty(n_boot)
     for r in range(n_boot):
         i = rng.integers(0, len(labels), len(labels))
