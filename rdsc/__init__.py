@@ -40,7 +40,7 @@ the introduction's line per claim by the same rules.
    from a validation split; :mod:`rdsc.solver_check`: the torch SVM against liblinear;
    :mod:`rdsc.seeds`: accuracy over several weight draws; :mod:`rdsc.intervals`: every
    generic interval, which later chapters reuse; :mod:`rdsc.lossless`: JPEG against lossless images;
-   :mod:`rdsc.mlp_head`: an MLP on the features; :mod:`rdsc.pipeline`: features and SVM of
+   :mod:`rdsc.mlp_head`: an MLP on the features; :mod:`rdsc.dataset_svm`: features and SVM of
    a whole dataset in one call (MNIST); :mod:`rdsc.classify_words`: what the runs show, in
    the chapter's words.
 4. :mod:`rdsc.baselines`: final layers and tables; :mod:`rdsc.baselines_words`: what they
@@ -63,7 +63,7 @@ For use outside the book:
 - :mod:`rdsc.transformer`: :class:`RandomDepthwiseSignFeatures`, a scikit-learn transformer.
 - :mod:`rdsc.streaming`: image folders, Datasets and DataLoaders as streams of batches
   (:class:`ImageFolderStream`), for data larger than memory.
-- :mod:`rdsc.distributed`: features into one ``.npy`` file, by one process or many
+- :mod:`rdsc.feature_files`: features into one ``.npy`` file, by one process or many
   (torchrun), resumable (:func:`write_features`, :func:`load_features`).
 - :mod:`rdsc.cli` (and ``__main__``): ``python -m rdsc features ...`` and
   ``python -m rdsc evaluate ...``.
@@ -73,8 +73,8 @@ For use outside the book:
 _EXPORTS = {
     "RandomDepthwiseSignFeatures": "rdsc.transformer",
     "ImageFolderStream": "rdsc.streaming",
-    "write_features": "rdsc.distributed",
-    "load_features": "rdsc.distributed",
+    "write_features": "rdsc.feature_files",
+    "load_features": "rdsc.feature_files",
 }
 __all__ = list(_EXPORTS)
 

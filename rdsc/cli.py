@@ -2,7 +2,7 @@
 
 ``features`` writes the ``N x k`` features of a dataset split (a named dataset or any
 image folder) into one ``.npy`` file, with its labels and a description beside it, by
-:func:`rdsc.distributed.write_features`: resumable, and split across processes under
+:func:`rdsc.feature_files.write_features`: resumable, and split across processes under
 ``torchrun``. ``evaluate`` trains the paper's linear SVM (:class:`rdsc.classify.LinearSVM`)
 on training features and reports top-k accuracy on test features.
 
@@ -49,8 +49,8 @@ folders larger than memory are fine.
 
 Written beside FILE.npy: FILE.labels.npy (int64 class index per row) and FILE.json (the
 network, the classes, the preprocessing, how the features are stored). Load them with
-    numpy.load("FILE.npy", mmap_mode="r")          # --dtype float32 (default)
-    rdsc.distributed.load_features("FILE.npy")      # any --dtype: (features, labels, record)
+    numpy.load("FILE.npy", mmap_mode="r")               # --dtype float32 (default)
+    rdsc.feature_files.load_features("FILE.npy")   # any --dtype: (features, labels, record)
 
 Run the same command again after an interruption: finished rows are kept. On several
 processes (CPU cores or GPUs): torchrun --nproc_per_node=N -m rdsc features ... ; on several
@@ -249,8 +249,8 @@ def run_features(args) -> int:
         raise CommandError(f"--k must be a positive number of features, got {args.k}")
     if args.batch_size is not None and args.batch_size < 1:
         raise CommandError(f"--batch-size must be positive, got {args.batch_size}")
-    from rdsc import distributed
-    group, device = distributed.init_from_env(args.device)
+    from rdsc import feature_files
+    group, device = feature_files.init_from_env(args.device)
     images, labels, classes, description = open_source(args)
     if hasattr(images, "check_files"):  # every broken file now, not one mid-run
         images.check_files()
@@ -260,7 +260,7 @@ def run_features(args) -> int:
                        args.dtype)
     net = make_network(args, shape[0])
     start = time.perf_counter()
-    record = distributed.write_features(
+    record = feature_files.write_features(
         net, images, out, dtype=args.dtype, labels=labels, group=group, device=device,
         batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite,
         metadata={**description, "classes": list(classes)})
@@ -318,7 +318,7 @@ def _size(n_bytes: float) -> str:
 # --- evaluate ---------------------------------------------------------------------------------
 
 def _load(path: str, labels_path: str | None, role: str):
-    from rdsc.distributed import load_features
+    from rdsc.feature_files import load_features
     try:
         feats, labels, record = load_features(path)
     except (FileNotFoundError, ValueError) as err:
@@ -383,7 +383,7 @@ def _class_difference(train: list, test: list) -> str:
 def run_evaluate(args) -> int:
     """``rdsc evaluate``: fit the linear SVM on train features, report test top-k accuracy."""
     from rdsc.classify import LinearSVM, topk_accuracy
-    from rdsc.distributed import resolve_device
+    from rdsc.feature_files import resolve_device
     train, y_train, rec_train = _load(args.train, args.train_labels, "train")
     test, y_test, rec_test = _load(args.test, args.test_labels, "test")
     if train.shape[1] != test.shape[1]:

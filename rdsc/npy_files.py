@@ -1,5 +1,5 @@
 """``.npy`` files written row by row, safely: the protocol of the feature caches
-(:func:`rdsc.features.extract`) and of :func:`rdsc.distributed.write_features`.
+(:func:`rdsc.features.extract`) and of :func:`rdsc.feature_files.write_features`.
 
 A finished file appears only by an atomic rename of its partial file; rows go into the
 partial file with plain positioned writes (:func:`pwrite_all`), a small progress record

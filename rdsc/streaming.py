@@ -2,7 +2,7 @@
 
 :func:`rdsc.data.load` holds a whole split as one uint8 tensor ``N x 3 x H x W``. A
 *stream* instead hands the engine one batch at a time, so memory stays flat in the
-number of images: :func:`rdsc.features.extract` (and :func:`rdsc.distributed.write_features`)
+number of images: :func:`rdsc.features.extract` (and :func:`rdsc.feature_files.write_features`)
 take any stream where they take a tensor, with the same cache and the same resume.
 
 A stream (:class:`ImageStream`) knows, before decoding anything but its first image:

@@ -53,7 +53,7 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
     assert [r["k"] for r in results] == [8, 16]
     # review O: an evaluate that fitted every row on all the features passed "0 <= top-2 <= 1"
     from rdsc.classify import LinearSVM, topk_accuracy
-    from rdsc.distributed import load_features
+    from rdsc.feature_files import load_features
     (x_train, y_train, _), (x_test, y_test, _) = load_features(train), load_features(test)
     for row in results:
         svm = LinearSVM(C=0.005).fit(x_train.columns(row["k"]), y_train)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from rdsc import distributed, features
-from rdsc.distributed import Group, OutputExistsError, load_features, share, write_features
+from rdsc import feature_files, features
+from rdsc.feature_files import Group, OutputExistsError, load_features, share, write_features
 from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.streaming import ImageFolderStream
@@ -40,7 +40,7 @@ def test_rows_are_shared_evenly_and_completely():
         assert rows == [i for a, b in missing for i in range(a, b)]
         sizes = [sum(b - a for a, b in part) for part in parts]
         assert max(sizes) - min(sizes) <= 1
-    assert distributed._missing([[3, 6], [0, 2], [5, 8]], 10) == [[2, 3], [8, 10]]
+    assert feature_files._missing([[3, 6], [0, 2], [5, 8]], 10) == [[2, 3], [8, 10]]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "counts"])
@@ -113,7 +113,7 @@ def test_a_rank_that_died_is_resumed_by_a_run_of_another_size(tmp_path, monkeypa
         return real_compute(net, images, out, start=start, on_batch=counting, **kw)
     monkeypatch.setattr(features, "compute", dies_after_one_batch)
     # sync every batch
-    monkeypatch.setattr(distributed.time, "monotonic", lambda: 1e9 + len(batches) * 10)
+    monkeypatch.setattr(feature_files.time, "monotonic", lambda: 1e9 + len(batches) * 10)
     with pytest.raises(KeyboardInterrupt):
         write_features(net, x, out, group=Ranks(rank=0, world=3), batch_size=2)
     assert batches == [(10, 12)]

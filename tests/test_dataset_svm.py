@@ -18,7 +18,7 @@ def write_grey_levels_mnist(root, gap, n_train=48, n_test=30, classes=3):
 
 def test_svm_on_dataset_runs_mnist_from_torchvision_files(tmp_path):
     from rdsc.data import DatasetNotFoundError
-    from rdsc.pipeline import svm_on_dataset
+    from rdsc.dataset_svm import svm_on_dataset
     from test_data import write_mnist
 
     write_mnist(tmp_path, n_train=40, n_test=20)
@@ -38,7 +38,7 @@ def test_svm_on_dataset_learns_labels_and_matches_a_fit_by_hand(tmp_path):
     from rdsc.classify import LinearSVM, topk_accuracy
     from rdsc.features import extract
     from rdsc.network import RandomDepthwiseSignNet
-    from rdsc.pipeline import svm_on_dataset
+    from rdsc.dataset_svm import svm_on_dataset
 
     kw = dict(root=tmp_path, download=False, cache=None, progress=False, device="cpu")
     write_grey_levels_mnist(tmp_path, gap=60)
