@@ -372,7 +372,7 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
                     last = time.monotonic()
 
             features.compute(net, images, np.empty((0, k), dtype=counts_dtype), start=a, stop=b,
-                             on_batch=write, progress=False, **opts)
+                             on_batch=write, progress=False, checked=True, **opts)
             finished.append([a, b])
         record([])
     bar.close()

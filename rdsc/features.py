@@ -258,7 +258,7 @@ def _pool_sum(h: torch.Tensor) -> torch.Tensor:
     return (h[:, 0:H:2, 0:W:2] + h[:, 1:H:2, 0:W:2]) + (h[:, 0:H:2, 1:W:2] + h[:, 1:H:2, 1:W:2])
 
 
-def _as_images(images) -> torch.Tensor:
+def _as_images(images, warn: bool = True) -> torch.Tensor:
     """``images`` as a tensor; floats that are exact 8-bit pixels ``q / 255`` become uint8 ``q``
     (in float16 or bfloat16: ``q / 255`` rounded to that type, as ``x.half() / 255`` gives).
 
@@ -283,7 +283,8 @@ def _as_images(images) -> torch.Tensor:
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
         _check_unit_range(images)
-    elif images.dtype == torch.uint8 and images.numel() > 1000 and int(images.max()) == 1:
+    elif (warn and images.dtype == torch.uint8 and images.numel() > 1000
+          and int(images.max()) == 1):
         # (x / 255).to(torch.uint8): every pixel 0 or 1, features of near-black images
         import warnings
         warnings.warn("uint8 images hold only 0 and 1: pixels in [0, 1] cast to uint8? "
@@ -327,7 +328,8 @@ def _check_step_sizes(batch_size, channel_chunk) -> None:
 def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, *,
             start: int = 0, stop: int | None = None, batch_size: int | None = None,
             channel_chunk: int | None = None, device=None, precision: str = "float32",
-            progress: bool = True, on_batch=None, engine: str = "auto") -> np.ndarray:
+            progress: bool = True, on_batch=None, engine: str = "auto",
+            checked: bool = False) -> np.ndarray:
     """Counts for ``images[start:stop]`` into ``out[start:stop]`` (``N x k`` integers); see
     :func:`extract`.
 
@@ -335,9 +337,12 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     ``on_batch(lo, hi, rows)`` is called with every finished block of rows, in order (then
     ``out`` is not written); ``rows`` is valid during the call only (copy it to keep it).
     On CUDA the device computes the next batch meanwhile (see :class:`_HostCopies`).
+    ``checked``: ``images`` come from :func:`checked_source` already (as in :func:`extract`),
+    so they are not checked, and warned about, a second time.
     """
     _check_step_sizes(batch_size, channel_chunk)
-    images, n_img, shape, dtype = checked_source(net, images)
+    images, n_img, shape, dtype = (_source(images, convert=False) if checked
+                                   else checked_source(net, images))
     device = torch.device(device) if device is not None else default_device()
     k = net.n_features
     stop = n_img if stop is None else int(stop)
@@ -519,13 +524,15 @@ class _HeapTrimmer:
             self.base = max(self.base, self._rss() or rss)  # what stays after a trim is in use
 
 
-def _source(images):
+def _source(images, convert: bool = True):
     """``(images or stream, N, (C, H, W), dtype)``: a tensor (floats that are 8-bit pixels
-    become uint8, see :func:`_as_images`) or an :class:`rdsc.streaming.ImageStream`."""
+    become uint8, see :func:`_as_images`, unless ``convert`` is False: done already) or an
+    :class:`rdsc.streaming.ImageStream`."""
     if streaming.is_stream(images):
         stream = streaming.as_stream(images)
         return stream, len(stream), tuple(stream.image_shape), stream.dtype
-    images = _as_images(images)  # not N x C x H x W: net.check_input explains
+    if convert:
+        images = _as_images(images)  # not N x C x H x W: net.check_input explains
     return images, len(images), tuple(images.shape[1:]), images.dtype
 
 
@@ -600,7 +607,7 @@ def count_dtype(net: RandomDepthwiseSignNet, height: int, width: int):
 
 def images_digest(images) -> str:
     """A hash of the images' shape, dtype and bytes: the dataset's identity for the cache."""
-    t = _as_images(images)
+    t = _as_images(images, warn=False)  # extract, which warns, hashes them for its cache
     h = hashlib.blake2b(f"{tuple(t.shape)}:{t.dtype}".encode(), digest_size=16)
     flat = t.contiguous().view(-1)
     if flat.dtype != torch.uint8:
@@ -678,7 +685,7 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
     images, n_img, shape, dtype = checked_source(net, images)
     h, w = net.output_map_size(shape[1], shape[2])
     opts = dict(batch_size=batch_size, channel_chunk=channel_chunk, device=device,
-                precision=precision, progress=progress, engine=engine)
+                precision=precision, progress=progress, engine=engine, checked=True)
     if not caching:
         return FeatureArray(compute(net, images, **opts), h * w)
     file_name = f"{name}-{cache_key(net, images, precision)}.npy"

@@ -590,13 +590,19 @@ def test_gpus_without_bf16_units_take_the_checked_float32_path(monkeypatch):
         assert fast_bf16(torch.device("cuda")) is expected
 
 
-def test_uint8_images_holding_only_0_and_1_are_flagged():
+def test_uint8_images_holding_only_0_and_1_are_flagged(tmp_path):
     # (x / 255).to(torch.uint8) gave chance-level features without a word
     x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8,
                       generator=torch.Generator().manual_seed(0))
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
     with pytest.warns(UserWarning, match="hold only 0 and 1"):
         features.compute(net, (x.float() / 255).round().to(torch.uint8), progress=False)
+    for cache in (None, tmp_path):  # once per call, not once per internal check (review AA)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            features.extract(net, (x.float() / 255).round().to(torch.uint8), progress=False,
+                             cache=cache, name="flags")
+        assert [str(w.message)[:30] for w in caught] == ["uint8 images hold only 0 and 1"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         features.compute(net, x, progress=False)
