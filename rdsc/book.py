@@ -32,7 +32,7 @@ from rdsc.checks import (  # noqa: F401
     seed_list,
     whole_number,
 )
-from rdsc.paths import book_root, data_root, results_root, write_atomically
+from rdsc.paths import book_commit, book_root, data_root, results_root, write_atomically
 
 PROFILES = ("smoke", "quick", "paper")
 
@@ -188,14 +188,21 @@ def environment() -> dict:
 
 
 def save_results(chapter: str, name: str, results: dict) -> Path:
-    """Write ``results`` to ``<results root>/<chapter>/<name>.json`` (with time and machine),
-    as strict JSON (:mod:`rdsc.strict_json`: non-finite numbers as ``"NaN"``, ``"Infinity"``;
-    read it back with :func:`rdsc.strict_json.read`)."""
+    """Write ``results`` to ``<results root>/<chapter>/<name>.json`` (with the time, the
+    machine and the book's commit, :func:`rdsc.paths.book_commit`), as strict JSON
+    (:mod:`rdsc.strict_json`: non-finite numbers as ``"NaN"``, ``"Infinity"``; read it back
+    with :func:`rdsc.strict_json.read`).
+
+    A file already there (say, the book's own run, before a rerun with other parameters)
+    is kept as ``<name>.previous.json``, one version back."""
     folder = results_root() / chapter
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), "environment": environment()}
+    record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "commit": book_commit(), "environment": environment()}
     text = strict_json.dumps(record)
+    if path.exists():
+        os.replace(path, folder / f"{name}.previous.json")
     return write_atomically(path, lambda f: f.write(text.encode()))
 
 

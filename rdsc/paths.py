@@ -26,6 +26,27 @@ def book_root(start: Path | None = None) -> Path | None:
     return None
 
 
+def book_commit(root: Path | None = None) -> str:
+    """The git commit of the book at ``root`` (default: :func:`book_root`), with
+    ``+changes`` when tracked files differ from it; ``$RDSC_COMMIT`` when set (a copy of
+    the book without its git history, as on a lent GPU); else ``"unknown"``. Stored
+    beside every result and record, so that a reader can tell which code made it."""
+    import subprocess
+    if os.environ.get("RDSC_COMMIT"):
+        return os.environ["RDSC_COMMIT"]
+    root = root or book_root()
+    if root is None:
+        return "unknown"
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root`` if given, else ``$RDSC_DATA``, else the book's ``data/``."""
     if root is not None:

@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 from rdsc import strict_json
-from rdsc.paths import book_root, write_atomically
+from rdsc.paths import book_commit, book_root, write_atomically
 
 #: A MyST code cell: ```{code-cell} ipython3, optional ':key: value' lines, the code, ```.
 _CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
@@ -157,7 +157,7 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                              f"the chapters are {', '.join(s.stem for s in sources)}")
         sources = [s for c in chapters for s in sources if s.stem.startswith(c)]
         sources = list(dict.fromkeys(sources))   # the order asked for, each chapter once
-    commit = commit or os.environ.get("RDSC_COMMIT") or _git_commit(root)
+    commit = commit or book_commit(root)
     out = records_dir(profile, root)
     out.mkdir(parents=True, exist_ok=True)
     records, started = [], time.monotonic()
@@ -187,17 +187,6 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
             print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
                   flush=True)
     return records
-
-
-def _git_commit(root: Path) -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
-        return sha + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 #: what every record holds (:func:`run_chapter`); a record without them cannot be shown
@@ -352,7 +341,8 @@ def main(argv=None) -> int:
     r.add_argument("--chapters", nargs="*", help="chapter name prefixes, e.g. 03 05 (default: all)")
     r.add_argument("--timeout", type=int, default=3600, help="seconds per chapter")
     r.add_argument("--deadline", type=float,
-                   help="seconds for the whole run; chapters that do not fit are not started")
+                   help="seconds for the whole run: a chapter starts only with 60 s or more "
+                        "left, and is stopped at the deadline")
     p = sub.add_parser("pack", help="pack an image folder into one file, to carry it")
     p.add_argument("folder", type=Path)
     p.add_argument("out", type=Path)

@@ -29,6 +29,23 @@ FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1[ \t]*$", re.S | re.M)
 
 # --- helpers ---------------------------------------------------------------------------------
 
+def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_path, monkeypatch):
+    """A rerun with other parameters used to overwrite the book's own results file, and no
+    results file said which code made it."""
+    from rdsc import strict_json
+    monkeypatch.setenv("RDSC_RESULTS", str(tmp_path))
+    monkeypatch.setenv("RDSC_COMMIT", "abc123")
+    first = book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.005})
+    assert strict_json.read(first)["commit"] == "abc123"
+    monkeypatch.delenv("RDSC_COMMIT")
+    second = book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.01})
+    assert second == first and strict_json.read(second)["C"] == 0.01
+    previous = tmp_path / "99_toy" / "toy-quick.previous.json"
+    assert strict_json.read(previous)["C"] == 0.005
+    # this book's git commit (the tests run inside it), with +changes when edited
+    assert re.fullmatch(r"[0-9a-f]{40}(\+changes)?|unknown", strict_json.read(second)["commit"])
+
+
 def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch):
     data, elsewhere = tmp_path / "data", tmp_path / "results-elsewhere"
     monkeypatch.setenv("RDSC_DATA", str(data))
