@@ -247,6 +247,22 @@ def available_locally(name: str, root: str | os.PathLike | None = None) -> bool:
     return True
 
 
+def stored_as_jpeg(name: str, split: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`load` reads ``name``'s ``split`` from JPEG files (an image folder of
+    ``.jpg`` / ``.jpeg`` images; the shared CIFAR-10 is such a re-encode, slightly lossy),
+    rather than from lossless files or the standard format torchvision downloads. Looks at
+    one class folder's first image; False when the split is not in the data root."""
+    folder = data_root(root) / name / split
+    if name not in DATASETS or not folder.is_dir():
+        return False
+    for class_folder in sorted(p for p in folder.iterdir()
+                               if p.is_dir() and not is_skipped(p.name)):
+        for entry in sorted(os.scandir(class_folder), key=lambda e: e.name):
+            if _is_image(entry):
+                return entry.name.lower().endswith((".jpg", ".jpeg"))
+    return False
+
+
 def is_skipped(name: str) -> bool:
     """Folders and files that are never classes or images: hidden ones and tool litter."""
     return name.startswith(".") or name.startswith("__")

@@ -12,13 +12,24 @@ REPORTED_ACCURACY = {
 
 #: Which reported row each of this book's datasets is compared with, and how they differ.
 COMPARED_WITH = {
-    "cifar10": ("cifar10", "shared CIFAR-10 is re-encoded as JPEG (slightly lossy)"),
+    "cifar10": ("cifar10", "same dataset"),
     "cifar100": ("cifar100", "same dataset"),
     "stl10": ("stl10", "same dataset (labelled 5k train / 8k test)"),
     "miniimagenet10": ("imagenet10", "NOT the authors' subset: 10 other mini-ImageNet classes "
                        "at 84x84 (the authors: 10 full-resolution ILSVRC-2012 classes)"),
     "mnist": ("mnist", "same dataset; one input channel, K = 5, L = 1 as the authors"),
 }
+
+def compared_with(dataset: str, jpeg: bool = False) -> tuple[str, str]:
+    """``(the paper's row, how this run's images differ)`` for ``dataset``
+    (:data:`COMPARED_WITH`); ``jpeg``: this run read the images as JPEG re-encodes
+    (:func:`rdsc.data.stored_as_jpeg`), which matters where the originals are lossless
+    (CIFAR, STL-10, MNIST; ImageNet's own images are JPEG)."""
+    key, words = COMPARED_WITH[dataset]
+    if jpeg and dataset in ("cifar10", "cifar100", "stl10", "mnist"):
+        words = f"{words}, re-encoded as JPEG here (slightly lossy)"
+    return key, words
+
 
 #: this book's datasets whose reported number is of the same images (miniimagenet10 is not
 #: the authors' ImageNet subset): only there is the paper's number drawn beside a run's

@@ -459,6 +459,23 @@ def test_lossless_subset_is_a_named_image_folder(tmp_path, small_named_datasets)
         data.load("cifar10-lossless-subset", "train", root=tmp_path / "empty")
 
 
+def test_a_jpeg_copy_of_cifar10_is_named_so_beside_the_papers_number(tmp_path):
+    """Chapter 3 once called every CIFAR-10 run "re-encoded as JPEG", also one read from
+    the lossless files torchvision downloads."""
+    from rdsc import paper
+    write_folder(tmp_path / "jpeg", "cifar10", "train", {"cat": 1}, size=(32, 32), ext="jpg")
+    write_folder(tmp_path / "png", "cifar10", "train", {"cat": 1}, size=(32, 32))
+    (tmp_path / "standard" / "cifar-10-batches-py").mkdir(parents=True)
+    assert data.stored_as_jpeg("cifar10", "train", root=tmp_path / "jpeg")
+    assert not data.stored_as_jpeg("cifar10", "train", root=tmp_path / "png")
+    assert not data.stored_as_jpeg("cifar10", "train", root=tmp_path / "standard")
+    assert not data.stored_as_jpeg("cifar10", "train", root=tmp_path / "absent")
+    assert "JPEG" in paper.compared_with("cifar10", jpeg=True)[1]
+    assert paper.compared_with("cifar10", jpeg=False) == ("cifar10", "same dataset")
+    # ImageNet's own images are JPEG: no word of a re-encoding there
+    assert "JPEG" not in paper.compared_with("miniimagenet10", jpeg=True)[1]
+
+
 def test_split_is_class_balanced_and_the_same_every_time(tmp_path, monkeypatch):
     monkeypatch.setenv("RDSC_DATA", str(tmp_path))
     written = write_folder(tmp_path, "toy", "train", {"a": 4, "b": 4})
