@@ -27,7 +27,9 @@ def compared_with(dataset: str, jpeg: bool = False) -> tuple[str, str]:
     (CIFAR, STL-10, MNIST; ImageNet's own images are JPEG)."""
     key, words = COMPARED_WITH[dataset]
     if jpeg and dataset in ("cifar10", "cifar100", "stl10", "mnist"):
-        words = f"{words}, re-encoded as JPEG here (slightly lossy)"
+        words = ("the same images, re-encoded as JPEG here (slightly lossy)"
+                 if words == "same dataset" else
+                 f"{words}; its images re-encoded as JPEG here (slightly lossy)")
     return key, words
 
 
