@@ -30,6 +30,7 @@ from rdsc.checks import (  # noqa: F401
     positive_number,
     refuse_unused,
     seed_list,
+    seed_number,
     whole_number,
 )
 from rdsc.paths import book_commit, book_root, data_root, results_root, write_atomically
@@ -125,9 +126,7 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     cfg = settings(profile, table, **overrides)
     device = torch.device(device) if device is not None else default_device()
     if seed is not UNSEEDED:
-        # numpy's generators, seeded from it in places, take no negative seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
+        seed = seed_number(seed)  # numpy's generators take no negative seed
         torch.manual_seed(seed)
     else:
         seed = None
@@ -201,8 +200,9 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
     record = {**results, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "commit": book_commit(), "environment": environment()}
     text = strict_json.dumps(record)
-    if path.exists():
-        os.replace(path, folder / f"{name}.previous.json")
+    if path.exists():  # copied, not moved: a failed write below leaves the current file
+        old = path.read_bytes()
+        write_atomically(folder / f"{name}.previous.json", lambda f: f.write(old))
     return write_atomically(path, lambda f: f.write(text.encode()))
 
 

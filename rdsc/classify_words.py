@@ -128,11 +128,15 @@ def pairing(found: dict, pools: dict) -> str:
     )
 
 
-def no_pairing(dataset: str) -> str:
-    """The sentence for a run that measured no JPEG effect: another dataset, or CIFAR-10
-    without the lossless subset in the data root (then, in bold, what to do)."""
+def no_pairing(dataset: str, as_jpeg: bool = True) -> str:
+    """The sentence for a run that measured no JPEG effect: another dataset, a CIFAR-10 read
+    from lossless files (``as_jpeg`` False: nothing to measure), or CIFAR-10 without the
+    lossless subset in the data root (then, in bold, what to do)."""
     if dataset != "cifar10":
         return "This run measured no JPEG effect: the section is about CIFAR-10."
+    if not as_jpeg:
+        return ("This run measured no JPEG effect: its CIFAR-10 images are lossless already "
+                "(not the shared JPEG copy), so there is no re-encoding to measure.")
     return ("**This run measured no JPEG effect: the lossless subset is not in the data "
             "root**; extract shared/data/cifar10-lossless-subset.tar there.")
 
@@ -153,13 +157,15 @@ def gap_to_paper(recorded_top1: float | None, reported: float, record_label: str
     )
 
 
-def gap_causes(dataset: str) -> str:
+def gap_causes(dataset: str, as_jpeg: bool = True) -> str:
     """The causes of the gap between the paper-profile record (fitted at the paper's C,
     whatever C this run was given) and the paper that chapter 3 probes, for ``dataset``: the
-    JPEG re-encoding (the shared CIFAR-10 only), the draw of the random weights, and C, fixed
-    rather than chosen; for ``miniimagenet10`` also the one it cannot probe, other images."""
+    JPEG re-encoding (CIFAR-10 read as the shared JPEG copy, ``as_jpeg``), the draw of the
+    random weights, and C, fixed rather than chosen; for ``miniimagenet10`` also the one it
+    cannot probe, other images."""
     from rdsc.paper import PAPER_C
-    causes = ["the shared CIFAR-10 is re-encoded as JPEG"] if dataset == "cifar10" else []
+    causes = (["the shared CIFAR-10 is re-encoded as JPEG"]
+              if dataset == "cifar10" and as_jpeg else [])
     causes += ["the random weights are another draw than the authors'",
                f"C = {PAPER_C:g} was fixed, not chosen"]
     count = {2: "Two", 3: "Three"}[len(causes)]

@@ -250,8 +250,9 @@ def available_locally(name: str, root: str | os.PathLike | None = None) -> bool:
 def stored_as_jpeg(name: str, split: str, root: str | os.PathLike | None = None) -> bool:
     """Whether :func:`load` reads ``name``'s ``split`` from JPEG files (an image folder of
     ``.jpg`` / ``.jpeg`` images; the shared CIFAR-10 is such a re-encode, slightly lossy),
-    rather than from lossless files or the standard format torchvision downloads. Looks at
-    one class folder's first image; False when the split is not in the data root."""
+    rather than from lossless files or the standard format torchvision downloads. Judges
+    by the first image of the first class folder of ``split`` (a named dataset's folder
+    holds one format); False when the split is not in the data root."""
     folder = data_root(root) / name / split
     if name not in DATASETS or not folder.is_dir():
         return False

@@ -563,7 +563,7 @@ def _batches(images, start: int, stop: int, batch_size: int, shape):
         if batch.dim() != 4 or tuple(batch.shape[1:]) != tuple(shape):
             raise ValueError(f"the stream's batch at row {lo} has shape {tuple(batch.shape)}; "
                              f"the stream announced images of shape {tuple(shape)}")
-        batch = _as_images(batch)
+        batch = _as_images(batch, warn=lo == start)  # a stream's warning comes once
         for part in streaming._chunks(batch[:stop - lo], batch_size):
             yield lo, lo + len(part), part
             lo += len(part)

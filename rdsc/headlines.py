@@ -408,7 +408,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
         return missing[0]
     label = found[0][1]
     lacking = [SECTION_NAMES.get(key, key.replace("_", " ")) for key in (current or {})
-               if key not in found[0][0] and key not in ("saved", "environment")]
+               if key not in found[0][0] and key not in ("saved", "commit", "environment")]
     if lacking:
         label += (f"; made by an older version of the chapter, without {len(lacking)} of "
                   "today's sections" if brief else

@@ -108,15 +108,19 @@ def penultimate(model) -> Callable[[torch.Tensor], torch.Tensor]:
                     f"got {type(model).__name__}")
 
 
-def _modules_of(*objects) -> list[nn.Module]:
+def _modules_of(*objects, depth: int = 3) -> list[nn.Module]:
     """The modules among ``objects`` and, for those that are not modules themselves (a
-    wrapper with an ``.embed``), the modules they hold as attributes."""
+    wrapper with an ``.embed``), the modules they hold: as attributes, in lists, tuples
+    and dicts, or in a wrapper they hold, up to ``depth`` levels down."""
     found = []
     for obj in objects:
         if isinstance(obj, nn.Module):
             found.append(obj)
-        elif hasattr(obj, "__dict__"):
-            found += [v for v in vars(obj).values() if isinstance(v, nn.Module)]
+        elif depth > 0:
+            inner = (list(obj.values()) if isinstance(obj, dict) else
+                     list(obj) if isinstance(obj, (list, tuple)) else
+                     list(vars(obj).values()) if hasattr(obj, "__dict__") else [])
+            found += _modules_of(*inner, depth=depth - 1)
     unique = {id(m): m for m in found}
     return list(unique.values())
 

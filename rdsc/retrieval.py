@@ -143,8 +143,11 @@ def tie_groups(distances: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     to 1e-12: a chance ranking).
     """
     d = np.asarray(distances, dtype=np.float64)
-    atol = 1e-12 * np.abs(d).max(axis=1, keepdims=True) if d.size else 0.0
-    same = np.abs(d[:, 1:] - d[:, :-1]) <= atol + rtol * np.abs(d[:, 1:])
+    finite = np.where(np.isfinite(d), np.abs(d), 0.0)
+    atol = 1e-12 * finite.max(axis=1, keepdims=True) if d.size else 0.0
+    with np.errstate(invalid="ignore"):  # inf - inf: equal infinities tie below
+        same = np.abs(d[:, 1:] - d[:, :-1]) <= atol + rtol * finite[:, 1:]
+    same |= d[:, 1:] == d[:, :-1]
     return np.concatenate([np.zeros((len(d), 1), np.int64), np.cumsum(~same, axis=1)], axis=1)
 
 

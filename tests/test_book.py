@@ -42,6 +42,17 @@ def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_pa
     assert second == first and strict_json.read(second)["C"] == 0.01
     previous = tmp_path / "99_toy" / "toy-quick.previous.json"
     assert strict_json.read(previous)["C"] == 0.005
+    # a write that fails leaves the current file as it was (it was moved away first)
+    def fail(path, write):
+        if path.name == "toy-quick.json":
+            raise OSError("disk full")
+        return real_write(path, write)
+    real_write = book.write_atomically
+    monkeypatch.setattr(book, "write_atomically", fail)
+    with pytest.raises(OSError, match="disk full"):
+        book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.02})
+    assert strict_json.read(second)["C"] == 0.01
+    monkeypatch.setattr(book, "write_atomically", real_write)
     # this book's git commit (the tests run inside it), with +changes when edited
     assert re.fullmatch(r"[0-9a-f]{40}(\+changes)?|unknown", strict_json.read(second)["commit"])
 
@@ -255,8 +266,9 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
         book.start("paper", table, seed=0)
     for bad in (1.5, -1, True):
-        with pytest.raises(ValueError, match="seed must be an integer of at least 0"):
+        with pytest.raises(ValueError, match="seed must be a whole number of at least 0"):
             book.start("smoke", table, seed=bad)
+    assert book.start("smoke", table, seed=np.int64(7)).seed == 7  # as rdsc's functions take
 
 
 def test_counts_in_the_settings_take_only_whole_numbers():

@@ -80,7 +80,7 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
     # a negative seed failed in numpy after the margins' fits (chapter 7: after the attacks)
-    ("05_separation", {"seed": -1}, "seed must be an integer of at least 0, got -1"),
+    ("05_separation", {"seed": -1}, "seed must be a whole number of at least 0, got -1"),
     # chapter 7: a misspelt target failed after the random network's features
     ("07_adversarial", {"trained_arch": "Small"}, "trained_arch must be one of ['small', 'vgg16'"),
     ("07_adversarial", {"budget": 0}, "budget must be a whole number of at least 1, got 0"),
@@ -96,7 +96,7 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     ("08_background", {"hue_degrees": 0.1}, "within 1 degree of a whole turn"),
     ("08_background", {"fraction": "0.5"}, "fraction must be a number between 0 and 1"),
     # papermill's -p seed None failed after the whole dataset was decoded
-    ("03_classification", {"seed": None}, "seed must be an integer of at least 0, got None"),
+    ("03_classification", {"seed": None}, "seed must be a whole number of at least 0, got None"),
     # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_
     ("04_baselines", {"n_train": 5}, "n_train = 5 for cifar10: give at least its 10 classes"),
     # probe S: corel passed the preset check, then failed on a bare KeyError

@@ -228,6 +228,10 @@ def test_gap_causes_follow_the_dataset():
     assert words.gap_causes("stl10") == (
         "Two causes come to mind: the random weights are another draw than the authors', "
         "and C = 0.005 was fixed, not chosen.")
+    # a CIFAR-10 read from lossless files (torchvision's): no JPEG cause, nothing to measure
+    assert words.gap_causes("cifar10", as_jpeg=False) == words.gap_causes("stl10")
+    assert "lossless already" in words.no_pairing("cifar10", as_jpeg=False)
+    assert "not in the data root" in words.no_pairing("cifar10")
     assert words.gap_causes("miniimagenet10").endswith(
         "(A larger one is not probed here: these are not the authors' ImageNet images.)")
 

@@ -603,6 +603,13 @@ def test_uint8_images_holding_only_0_and_1_are_flagged(tmp_path):
             features.extract(net, (x.float() / 255).round().to(torch.uint8), progress=False,
                              cache=cache, name="flags")
         assert [str(w.message)[:30] for w in caught] == ["uint8 images hold only 0 and 1"]
+    # a stream of such images: once, not once per batch (review AB)
+    binary = torch.randint(0, 2, (12, 3, 32, 32), dtype=torch.uint8)
+    dataset = torch.utils.data.TensorDataset(binary, torch.zeros(12, dtype=torch.int64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        features.extract(net, dataset, progress=False, cache=None, batch_size=4)
+    assert [str(w.message)[:30] for w in caught] == ["uint8 images hold only 0 and 1"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         features.compute(net, x, progress=False)

@@ -37,6 +37,10 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     assert said.startswith("top-1 75.02%, top-2 87.68% (k = 100,000")
     assert "recorded on NVIDIA H200, 2026-11-28, commit fdddd6f9c9" in said
     assert "older version" not in said  # the record has every section this run has
+    # results name their commit since 8a7177f, records made before do not: not a section
+    path.write_text(json.dumps({**CLASSIFICATION, "commit": "0123abc", "saved": "x"}))
+    headlines.glue("classification", path, "cifar10", key="cifar10")
+    assert "older version" not in glued["headline_cifar10_record"]
     # reader review P: a record made before the chapter grew sections read as today's run
     path.write_text(json.dumps({**CLASSIFICATION, "seeds": {}, "jpeg": {}}))
     headlines.glue("classification", path, "cifar10", key="cifar10")

@@ -127,3 +127,14 @@ def test_a_wrapper_around_a_network_in_training_mode_embeds_in_eval_mode():
     assert not net.training
     alone = reps.network_embedding(Wrapper(net), images[:2], batch_size=2)
     np.testing.assert_allclose(together[:2], alone, rtol=1e-5, atol=1e-6)
+
+    class Outer:  # a wrapper of a wrapper that holds its networks in a list
+        def __init__(self, inner):
+            self.parts = [inner]
+
+        def embed(self, x):
+            return self.parts[0].embed(x)
+
+    net.train()
+    reps.network_embedding(Outer(Wrapper(net)), images, batch_size=6)
+    assert not net.training

@@ -91,6 +91,13 @@ def test_scaling_the_features_by_any_factor_changes_no_score():
                 np.testing.assert_allclose(scores[name], values, err_msg=f"{scale} {name}")
 
 
+def test_infinite_distances_tie_with_each_other_only():
+    inf = np.inf
+    assert rt.tie_groups([[0.1, 0.2, inf]]).tolist() == [[0, 1, 2]]
+    assert rt.tie_groups([[0.1, 0.2, 0.3, inf, inf]]).tolist() == [[0, 1, 2, 3, 3]]
+    assert rt.tie_groups([[0.0, 0.0, 0.0]]).tolist() == [[0, 0, 0]]
+
+
 def test_chance_ap_matches_simulation():
     rng = np.random.default_rng(0)
     n, r = 40, 7

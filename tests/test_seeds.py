@@ -93,7 +93,7 @@ def _seed_takers():
     from rdsc import attacks, baselines, data, intervals, representations, retrieval, separation
     from rdsc.background import conditions
     from rdsc.hyperplanes import shuffled_aucs
-    from rdsc.unsupervised import KMeansFeatures
+    from rdsc.unsupervised import KMeansFeatures, random_patches
     labels = np.arange(12) % 3
     images = torch.zeros(12, 3, 8, 8, dtype=torch.uint8)
     D = torch.rand(12, 12)
@@ -112,6 +112,11 @@ def _seed_takers():
                                                   n_shuffles=2, seed=s),
         "random_sign_noise": lambda s: attacks.random_sign_noise(images / 255, 0.1, seed=s),
         "KMeansFeatures": lambda s: KMeansFeatures(4, seed=s),
+        "random_patches": lambda s: random_patches(images, 5, size=4, seed=s),
+        "choose_donors": lambda s: conditions.choose_donors(labels, False, seed=s),
+        "transfer_split": lambda s: attacks.transfer_split(12, 3, 4, seed=s, n_holdout=2),
+        "paired_bootstrap": lambda s: intervals.paired_bootstrap(labels == 0, labels == 1,
+                                                                 n_boot=5, seed=s),
     }
 
 
