@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # the profile `make book` executes the chapters at (quick: minutes on a 2-core CPU)
 PROFILE ?= quick
 
-.PHONY: book test setup data notebooks clean gpu-bundle
+.PHONY: book test setup data notebooks clean gpu-bundle benchmarks
 
 setup: $(STAMP)
 
@@ -81,3 +81,15 @@ gpu-bundle: data
 	mkdir -p .gpu && $(BIN)/python -m rdsc.record pack \
 	  "$$($(BIN)/python -c 'from rdsc.paths import data_root; print(data_root() / "cifar10")')" .gpu/cifar10.npz
 	@du -sh .whl .gpu
+
+# The CPU benchmarks whose numbers the README quotes, rerun: each log (records/benchmarks/,
+# committed) starts with the commit, date and machine that made it. Ratios are measured side
+# by side in one run, so a busy machine shifts both sides.
+BENCHMARKS ?= feature_speed margin_speed
+benchmarks: data
+	mkdir -p records/benchmarks
+	for b in $(BENCHMARKS); do \
+	  { echo "# benchmarks/$$b.py at $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD -- rdsc benchmarks || echo +changes), $$(date -u '+%F %H:%M') UTC, $$(nproc) CPUs ($$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"; \
+	    (cd benchmarks && ../$(BIN)/python $$b.py) 2>&1; } > records/benchmarks/$$b.log || exit 1; \
+	  cat records/benchmarks/$$b.log; \
+	done
