@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Paper-scale runs on a GPU machine that has PyTorch but no Jupyter (the lent device).
 #
-#   RDSC_COMMIT=<sha> bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 03 01 02
+#   RDSC_COMMIT=<sha> bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 01 02 03
 #
 # Needs, carried beside the working tree (`make gpu-bundle` makes both): .whl/ (foolbox,
 # eagerpy, gitpython, gitdb, smmap, tqdm wheels: `pip download --no-deps -d .whl ...`) and
@@ -13,7 +13,9 @@
 # script (one device call may run 600 s): a chapter is started only with 60 s or more left
 # and is stopped at the deadline, keeping its earlier successful record. The default
 # chapters read CIFAR-10 alone (chapter 5 needs miniimagenet10 too: pack it instead of
-# CIFAR-10 and name 05). Logs and records are copied to $OUT as they are made.
+# CIFAR-10 and name 05), cheapest first: chapter 3's paper profile (five seeds at
+# k = 100,000, a C grid, a 30-epoch MLP) likely needs more than what is left of one call.
+# Logs and records are copied to $OUT as they are made.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/_build/gpu}
@@ -53,7 +55,7 @@ fi
 
 left=$((SCRIPT_BUDGET - SECONDS))
 echo "== $PROFILE-profile records ($left s left)"
-python -m rdsc.record run --profile "$PROFILE" --chapters ${@:-03 01 02} --timeout 900 \
+python -m rdsc.record run --profile "$PROFILE" --chapters ${@:-01 02 03} --timeout 900 \
   --deadline "$left" 2>&1 | tee -a "$OUT/records.log"
 mkdir -p "$OUT/records" && cp -r "records/$PROFILE" "$OUT/records/"
 echo "== done in $SECONDS s"
