@@ -48,6 +48,8 @@ def main():
     p.add_argument("--side", type=int, default=32)
     p.add_argument("--nproc", type=int, default=2)
     args = p.parse_args()
+    if args.nproc < 2 or args.n < 1 or args.k < 1:
+        p.error("--nproc must be at least 2 (it is compared with one), --n and --k positive")
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
