@@ -70,17 +70,22 @@ clean:
 
 # What records/run_on_gpu.sh needs on a lent GPU machine that has PyTorch but neither the
 # chapters' other packages nor the data: the wheels the device lacks (the versions of this
-# venv, no dependencies) in .whl/, and CIFAR-10 packed into .gpu/ (57 MB of the 64 MiB a
-# device call carries). Both are git-ignored; name them in the call's `carry`.
+# venv, no dependencies) in .whl/, and the datasets of GPU_DATASETS packed into .gpu/
+# (CIFAR-10 alone is 57 MB of the 64 MiB a device call carries). Both are git-ignored; name
+# them in the call's `carry`.
 GPU_WHEELS := foolbox eagerpy gitpython gitdb smmap tqdm
+# the datasets packed (CIFAR-10 for chapters 1-3; e.g. "miniimagenet10 corel" for others)
+GPU_DATASETS ?= cifar10
 gpu-bundle: data
 	rm -rf .whl && $(BIN)/python -m pip download -q --no-deps -d .whl $$($(BIN)/python -c \
 	  'import sys; from importlib.metadata import version; print(*(f"{p}=={version(p)}" for p in sys.argv[1:]))' \
 	  $(GPU_WHEELS))
 	@test $$(ls .whl/*.whl | wc -l) -eq $(words $(GPU_WHEELS)) || { echo "gpu-bundle: expected $(words $(GPU_WHEELS)) wheels in .whl/"; exit 1; }
-	mkdir -p .gpu && $(BIN)/python -m rdsc.record pack \
-	  "$$($(BIN)/python -c 'from rdsc.paths import data_root; print(data_root() / "cifar10")')" .gpu/cifar10.npz
+	rm -rf .gpu && mkdir -p .gpu
+	for d in $(GPU_DATASETS); do $(BIN)/python -m rdsc.record pack \
+	  "$$($(BIN)/python -c 'import sys; from rdsc.paths import data_root; print(data_root() / sys.argv[1])' $$d)" .gpu/$$d.npz || exit 1; done
 	@du -sh .whl .gpu
+	@test $$(du -sm .whl .gpu | awk '{s += $$1} END {print s}') -le 62 || { echo "gpu-bundle: over the 64 MiB a device call carries (with the working tree): pack fewer datasets"; exit 1; }
 
 # The CPU benchmarks whose numbers the README quotes, rerun: each log (records/benchmarks/,
 # committed) starts with the commit, date and machine that made it. Ratios are measured side
