@@ -14,8 +14,8 @@
 # and is stopped at the deadline, keeping its earlier successful record. The default
 # chapters read CIFAR-10 alone, cheapest first (the others also need miniimagenet10 or
 # Corel, more than one call carries beside CIFAR-10: pack them for a second call of the
-# same warm session, `make gpu-bundle GPU_DATASETS="miniimagenet10 corel"`, since the data
-# unpacked by the first call stays on the machine): chapter 3's paper profile (five seeds at
+# same session made at once, `make gpu-bundle GPU_DATASETS="miniimagenet10 corel"`: the
+# data the first call unpacked stays while the machine is held): chapter 3's paper profile (five seeds at
 # k = 100,000, a C grid, a 30-epoch MLP) likely needs more than what is left of one call.
 # Logs and records are copied to $OUT as they are made.
 set -u
