@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import percents
+from rdsc.checks import percents, plural
 from rdsc.attacks import agreement_above_chance
 from rdsc.intervals import binomial_interval, paired_bootstrap
 
@@ -67,6 +67,11 @@ def label_only_reading(hsj, epsilon: float) -> str:
             f"{100 * low:.0f}% to {100 * high:.0f}%)")
 
 
+#: fewest attacked images for a "harder" / "easier" verdict: all of them on one side passes
+#: a two-sided sign test at 5% only from 6 images on (2 x 0.5^6 = 0.03)
+MIN_IMAGES_FOR_VERDICT = 6
+
+
 def difficulty_reading(d: dict, target: str = "the random network",
                        reference: str = "the CNN") -> str:
     """The chapter's sentence on :func:`paired_difficulty`: the median per-image ratio with
@@ -77,7 +82,12 @@ def difficulty_reading(d: dict, target: str = "the random network",
                 "perturbations do not compare")
     said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
             f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
-            f"{d['images']} images; larger on {d['larger']} of them)")
+            f"{plural(d['images'], 'image')}; larger on {d['larger']} of them)")
+    if d["images"] < MIN_IMAGES_FOR_VERDICT and (d["low"] > 1 or d["high"] < 1):
+        # a bootstrap of a median over a handful of images is far too narrow: even all of
+        # them on one side passes a two-sided sign test at 5% only from 6 images on
+        return said + (f": too few images for a verdict (a sign test needs "
+                       f"{MIN_IMAGES_FOR_VERDICT} or more)")
     if d["low"] > 1:
         return said + f": the attack needs larger perturbations to fool {target} than {reference}"
     if d["high"] < 1:

@@ -367,6 +367,11 @@ def test_paired_difficulty_compares_the_same_images():
     inf = np.inf
     d = paired_difficulty([inf, inf, 0.1, 0.2], [inf, 0.1, 0.05, 0.1], n_boot=100)
     assert d["images"] == 3 and d["larger"] == 3 and d["ratio"] == pytest.approx(2.0)
+    # probe AD: one or three images gave a firm verdict (a zero-width interval over 1 image)
+    assert difficulty_reading(d).endswith("too few images for a verdict (a sign test needs "
+                                          "6 or more)")
+    one = paired_difficulty([0.05], [0.1], n_boot=50)
+    assert "over 1 image;" in difficulty_reading(one) and "too few" in difficulty_reading(one)
     assert paired_difficulty([inf], [inf])["images"] == 0
     assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
     with pytest.raises(ValueError, match="same images"):

@@ -75,6 +75,11 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
     # chapter 3: -r mnist_download False passed a string, which started a download
     ("03_classification", {"mnist_download": "False"}, "mnist_download must be True or False"),
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
+    # probe AD: C = 1e11 printed margins of inf; 1e6 stopped the solver early (too narrow)
+    ("05_separation", {"C": 1e6}, "C = 1e+06 is above 100000"),
+    # probe AD: an odd k failed in RCF after every other baseline; one fold in cell 7
+    ("04_baselines", {"n_features": 255}, "n_features must be even (RCF uses k/2 filters"),
+    ("06_retrieval", {"n_folds": 1}, "n_folds must be a whole number of at least 2"),
     # chapter 7: 8 meant as 8/255 would saturate every pixel
     ("07_adversarial", {"epsilon": 8}, "epsilon is an L-inf step on [0, 1] pixels"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),

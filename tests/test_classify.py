@@ -247,3 +247,22 @@ def test_an_svm_stopped_by_max_iter_says_so():
         svm = LinearSVM(C=10.0, max_iter=1, device="cpu").fit(X, y)
     assert not svm.converged_
     assert LinearSVM(C=10.0, device="cpu").fit(X, y).converged_
+
+
+def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
+    """Probe AD: C = 1e11 returned all-zero weights reported as converged (chapter 5 then
+    printed margins of inf); above LARGE_C the stopping test ends early (margins 23% too
+    narrow at C = 1e6 on 2,000 rows), so such a C is flagged."""
+    from rdsc.classify import LARGE_C, LinearSVM
+    gen = np.random.default_rng(0)
+    X = gen.standard_normal((60, 256)).astype(np.float32)
+    X = (X - X.mean(0)) / np.linalg.norm(X - X.mean(0), axis=1).mean()
+    y = np.arange(60) % 10
+    with pytest.warns(RuntimeWarning, match="stopping test ends before the optimum"):
+        with pytest.raises(ValueError, match="C=1e\\+11\\) found no weights"):
+            LinearSVM(C=1e11, device="cpu").fit(X, y)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svm = LinearSVM(C=LARGE_C / 10, device="cpu").fit(X, y)  # no warning: reachable
+    assert (svm.predict(X) == y).all()
