@@ -90,7 +90,7 @@ gpu-bundle: data
 # The CPU benchmarks whose numbers the README quotes, rerun: each log (records/benchmarks/,
 # committed) starts with the commit, date and machine that made it. Ratios are measured side
 # by side in one run, so a busy machine shifts both sides.
-BENCHMARKS ?= feature_speed margin_speed process_speed svm_memory streaming_memory
+BENCHMARKS ?= feature_speed margin_speed margin_solver process_speed svm_memory streaming_memory
 benchmarks: data
 	mkdir -p records/benchmarks
 	for b in $(BENCHMARKS); do \

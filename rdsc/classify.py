@@ -14,6 +14,12 @@ Newton-CG solver written in torch (``solver="torch"``, the default): all classes
 at once, on the GPU when present, reading the features in row blocks from a
 :class:`rdsc.features.FeatureArray` (possibly a memory-mapped cache), so the
 paper's 50,000 x 100,000 problem needs neither liblinear nor 20 GB of float32.
+
+For hard margins (a very large ``C``, as :mod:`rdsc.separation` fits them) neither of
+those reaches the optimum: the problem is then badly conditioned, and float32 Newton-CG
+stops short of it. ``solver="exact"`` solves such problems, with few rows, in float64:
+the dual, a non-negative quadratic programme in N variables, by block principal pivoting,
+which ends at the optimum.
 """
 from __future__ import annotations
 
@@ -32,11 +38,18 @@ from rdsc.paper import PAPER_C
 BLOCK_BYTES = 512 << 20  # one float32 block of rows: the solver's memory beyond kept blocks
 
 #: above this C the torch solver's stopping test (the gradient relative to its value at
-#: zero, which grows with C) ends before the optimum: at C = 1e6 on 2,000 unit-scaled rows
-#: of Gaussian noise it stopped after 3 Newton steps with margins 23% narrower than the
-#: converged ones, while every fit converged at C = 1e4 (not always to a hard margin:
-#: CIFAR-10's pixels stayed soft there, min y·f 0.86)
+#: zero, which grows with C) ends far from the optimum: at C = 1e6 on chapter 5's 2,000
+#: CIFAR-10 images, mean margins 4% (pixels), 12% (3,000 features) and 24% (Gaussian noise)
+#: narrower than the exact solver's; it warns there, pointing to ``solver="exact"``
 LARGE_C = 1e5
+
+#: the exact solver holds two N x N float64 matrices: 3.6 GB at this N
+EXACT_MAX_ROWS = 15_000
+
+#: above this C the exact solver's ridge ``1 / 2C`` is lost in float64 rounding: on 400
+#: non-separable unit-scaled rows its margins matched a float64 reference to 4e-5 at
+#: C = 1e10, and were garbage at 1e12
+EXACT_LARGE_C = 1e10
 
 
 def block_rows_for(k: int, budget: int = BLOCK_BYTES) -> int:
@@ -164,12 +177,16 @@ class LinearSVM:
 
     Args:
         C: the penalty (the paper: 0.005).
-        solver: ``torch`` (Newton-CG, GPU when present, streams row blocks) or
-            ``liblinear`` (scikit-learn's LinearSVC; needs all features in memory).
-        tol: stop when every class's gradient norm falls below ``tol`` times its initial one
-            (or after three Newton steps that no longer lower any class's objective beyond
-            float32 rounding: the gradient of float32 sums cannot always reach ``tol``).
-        max_iter: most Newton steps.
+        solver: ``torch`` (Newton-CG, GPU when present, streams row blocks),
+            ``liblinear`` (scikit-learn's LinearSVC; needs all features in memory) or
+            ``exact`` (the dual solved exactly in float64, :meth:`_exact_dual`: for a large
+            ``C`` on at most :data:`EXACT_MAX_ROWS` rows; GPU when present).
+        tol: torch: stop when every class's gradient norm falls below ``tol`` times its
+            initial one (or after three Newton steps that no longer lower any class's
+            objective beyond float32 rounding: the gradient of float32 sums cannot always
+            reach ``tol``); liblinear: its own tolerance; exact: not used (it stops at the
+            optimum).
+        max_iter: most Newton steps (exact: most exchanges of the support set).
         device: for the torch solver (default: CUDA when present).
 
     After :meth:`fit`: ``coef_`` (classes x k), ``intercept_`` (classes), ``classes_``,
@@ -184,8 +201,8 @@ class LinearSVM:
         if not _positive_finite(tol) or int(max_iter) < 1:
             raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol!r}, "
                              f"max_iter={max_iter!r}")
-        if solver not in ("torch", "liblinear"):
-            raise ValueError(f"solver must be 'torch' or 'liblinear', got {solver!r}")
+        if solver not in ("torch", "liblinear", "exact"):
+            raise ValueError(f"solver must be 'torch', 'liblinear' or 'exact', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
         self.device = torch.device(device) if device is not None else default_device()
         self.verbose = verbose
@@ -211,12 +228,25 @@ class LinearSVM:
                 coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
             self.n_iter_ = int(np.max(svc.n_iter_))
             self.converged_ = self.n_iter_ < svc.max_iter   # liblinear warns itself
+        elif self.solver == "exact":
+            if self.C > EXACT_LARGE_C:
+                raise ValueError(f"LinearSVM(C={self.C:g}, solver='exact'): C above "
+                                 f"{EXACT_LARGE_C:g} is lost in float64 rounding (its 1 / 2C "
+                                 "beside the rows' products); use a C up to that")
+            W, self.n_iter_, self.converged_ = self._exact_dual(X, y)
+            coef, intercept = W[:-1].T, W[-1]
+            if not self.converged_:
+                from sklearn.exceptions import ConvergenceWarning
+                warnings.warn(f"LinearSVM(C={self.C:g}, solver='exact'): max_iter={self.max_iter} "
+                              "exchanges of the support set did not reach the optimum: the "
+                              "model is not the SVM's optimum; raise max_iter",
+                              ConvergenceWarning, stacklevel=2)
         else:
             if self.C > LARGE_C:
-                warnings.warn(f"LinearSVM(C={self.C:g}): above C = {LARGE_C:g} the Newton "
+                warnings.warn(f"LinearSVM(C={self.C:g}): above C = {LARGE_C:g} the torch "
                               "solver's stopping test ends before the optimum (margins came "
-                              "out up to 23% too narrow at C = 1e6); at C = 1e4 it converged "
-                              "on unit-scaled rows (check min y·f for a hard margin)",
+                              "out up to 24% too narrow at C = 1e6); for hard margins on up "
+                              f"to {EXACT_MAX_ROWS:,} rows use solver='exact'",
                               RuntimeWarning, stacklevel=2)
             W, self.n_iter_, self.converged_ = self._newton_cg(X, y)
             if not np.isfinite(W).all() or not W[:-1].any():
@@ -308,6 +338,103 @@ class LinearSVM:
                 converged = True
                 break
         return W.cpu().numpy(), it, converged
+
+    def _exact_dual(self, X, y):
+        """The SVM's dual solved exactly in float64, one class at a time.
+
+        For one class (labels ``y_i = +-1``) the dual of the squared-hinge SVM is the
+        non-negative quadratic programme
+
+            minimise 1/2 a^T M a - 1^T a  over a >= 0,   M = Y K Y + I / 2C,
+
+        with ``K = Xa Xa^T`` (N x N; ``Xa = [X, 1]``, the intercept as a last column) and
+        the weights ``w = Xa^T (y * a)`` (``a_i = 2C max(0, 1 - y_i f_i)``), solved by
+        block principal pivoting (:meth:`_pivoting`). Where it stalls (a large C on rows
+        that are nearly or not separable, when ``M`` is nearly singular), the same is
+        solved along a ladder of C rising tenfold from a small one, each rung starting from
+        the last rung's support set. It ends *at* the optimum, up to float64 rounding: in
+        6-16 exchanges a class for chapter 5's 2,000 images at any C from 1e4 to 1e10 (the
+        ladder: 17-33), where float32 Newton-CG stops far from it.
+
+        Returns ``(W, exchanges, converged)``: ``W`` is (k + 1) x classes (the intercept
+        last), ``exchanges`` the most any class needed (all rungs together).
+        """
+        n = X.shape[0]
+        if n > EXACT_MAX_ROWS:
+            raise ValueError(f"solver='exact' holds N x N float64 matrices; N = {n:,} is above "
+                             f"{EXACT_MAX_ROWS:,} (use solver='torch')")
+        dev = self.device if self.device.type in ("cpu", "cuda") else torch.device("cpu")
+        Xa = torch.as_tensor(np.asarray(X, dtype=np.float64), device=dev)
+        if not torch.isfinite(Xa).all():
+            raise ValueError("features contain NaN or infinite values; check how they were "
+                             "computed or scaled")
+        Xa = torch.cat([Xa, torch.ones(n, 1, dtype=Xa.dtype, device=dev)], dim=1)
+        K = Xa @ Xa.T
+        # the ladder's first rung: a ridge 1 / 2C as large as the rows' squared norms
+        ladder = [self.C]
+        while ladder[-1] / 10 >= 0.5 / float(K.diagonal().mean()):
+            ladder.append(ladder[-1] / 10)
+        B = torch.zeros(n, len(self.classes_), dtype=Xa.dtype, device=dev)
+        most, all_converged = 0, True
+        for c, cls in enumerate(self.classes_):
+            yc = torch.as_tensor(np.where(y == cls, 1.0, -1.0), device=dev)
+            Q = yc[:, None] * K * yc[None, :]
+            free = torch.ones(n, dtype=torch.bool, device=dev)
+            alpha, exchanges, converged = self._pivoting(Q, self.C, free, stall_ends=True)
+            if not converged:  # stalled: climb the ladder of C instead
+                free = torch.ones(n, dtype=torch.bool, device=dev)
+                for rung in reversed(ladder):
+                    alpha, more, converged = self._pivoting(Q, rung, free)
+                    exchanges += more
+            B[:, c] = yc * alpha
+            most, all_converged = max(most, exchanges), all_converged and converged
+        W = (Xa.T @ B).cpu().numpy()
+        if not np.isfinite(W).all():  # pragma: no cover - the factorisation refuses first
+            raise ValueError(f"LinearSVM(C={self.C:g}, solver='exact') found non-finite weights")
+        return W, most, all_converged
+
+    def _pivoting(self, Q: torch.Tensor, C: float, free: torch.Tensor, stall_ends=False):
+        """Block principal pivoting (Judice & Pires 1994; Kim & Park 2011) for
+        ``min 1/2 a^T (Q + I/2C) a - 1^T a`` over ``a >= 0`` (``Q`` N x N), from the guess
+        ``free`` (which ``a_i`` are not 0; updated in place): solve for the free ``a``, then
+        exchange every row that breaks the optimality conditions (a free ``a_i < 0``, or a
+        fixed row inside the margin). When whole exchanges stop lowering the count of such
+        rows (three times), ``stall_ends`` returns unconverged; otherwise one row is
+        exchanged at a time, which is finite but can be slow.
+
+        Returns ``(a, exchanges, converged)``."""
+        n = len(Q)
+        M = Q + torch.eye(n, dtype=Q.dtype, device=Q.device) / (2.0 * C)
+        fewest, tries = n + 1, 3
+        alpha = torch.zeros(n, dtype=Q.dtype, device=Q.device)
+        for exchanges in range(1, self.max_iter + 1):
+            alpha = torch.zeros_like(alpha)
+            factor, info = torch.linalg.cholesky_ex(M[free][:, free])
+            if int(info) != 0:
+                raise ValueError(f"the exact SVM's system is not positive definite in float64 at "
+                                 f"1 / 2C = {0.5 / C:.1e}: C is too large for the rows' scale; "
+                                 "use a smaller C")
+            ones = torch.ones(int(free.sum()), 1, dtype=Q.dtype, device=Q.device)
+            alpha[free] = torch.cholesky_solve(ones, factor)[:, 0]
+            gradient = M @ alpha - 1  # y_i f_i - 1 + a_i / 2C: >= 0 where a_i = 0
+            # rounding tolerances, far below any margin the book reports
+            wrong = ((free & (alpha < -1e-12 * float(alpha.abs().max())))
+                     | (~free & (gradient < -1e-10)))
+            count = int(wrong.sum())
+            if count == 0:
+                return alpha.clamp(min=0), exchanges, True
+            if count < fewest:
+                fewest, tries = count, 3
+                free ^= wrong
+            elif tries > 0:
+                tries -= 1
+                free ^= wrong
+            elif stall_ends:
+                return alpha.clamp(min=0), exchanges, False
+            else:  # exchange only the last wrong row: finite (Murty's rule)
+                last = int(torch.nonzero(wrong)[-1])
+                free[last] = ~free[last]
+        return alpha.clamp(min=0), self.max_iter, False
 
     def decision_function(self, X, block_rows: int | None = None) -> np.ndarray:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""

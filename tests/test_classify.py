@@ -251,7 +251,7 @@ def test_an_svm_stopped_by_max_iter_says_so():
 
 def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
     """Probe AD: C = 1e11 returned all-zero weights reported as converged (chapter 5 then
-    printed margins of inf); above LARGE_C the stopping test ends early (margins 23% too
+    printed margins of inf); above LARGE_C the stopping test ends early (margins 24% too
     narrow at C = 1e6 on 2,000 rows), so such a C is flagged."""
     from rdsc.classify import LARGE_C, LinearSVM
     gen = np.random.default_rng(0)
@@ -266,3 +266,109 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
         warnings.simplefilter("error")
         svm = LinearSVM(C=LARGE_C / 10, device="cpu").fit(X, y)  # no warning: reachable
     assert (svm.predict(X) == y).all()
+
+
+def _symmetric_pairs(n_half=20):
+    """Points ``(+-1, t)`` for ``n_half`` values of t, labelled by the sign of the first
+    coordinate: by symmetry the optimum is ``w = (a, 0)``, ``b = 0`` with
+    ``1/2 a^2 + C (2 n_half) (1 - a)^2`` minimal, ``a = 2Cn / (1 + 2Cn)``; the hard margin
+    (C -> inf) is 1."""
+    t = np.linspace(-1, 1, n_half)
+    X = np.concatenate([np.stack([np.ones_like(t), t], 1), np.stack([-np.ones_like(t), t], 1)])
+    return X.astype(np.float32), np.repeat([1, 0], n_half)
+
+
+@pytest.mark.parametrize("C", [0.01, 1.0, 1e6, 1e10])
+def test_exact_solver_finds_the_known_optimum_at_any_C(C):
+    from rdsc.classify import LinearSVM
+    X, y = _symmetric_pairs()
+    svm = LinearSVM(C=C, solver="exact", device="cpu").fit(X, y)
+    n = len(y)
+    a = 2 * C * n / (1 + 2 * C * n)
+    assert svm.converged_
+    np.testing.assert_allclose(np.abs(svm.coef_), [[a, 0], [a, 0]], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(svm.intercept_, 0, atol=1e-7)
+    assert svm.coef_[1, 0] > 0 and svm.coef_[0, 0] < 0  # class 1 has the positive x
+
+
+def test_exact_solver_matches_liblinear_and_beats_newton_cg_at_a_large_C():
+    """The exact solver's objective equals liblinear's where liblinear converges (C = 1),
+    and at C = 1e6, where the float32 Newton-CG solver stops short, it is lower than
+    Newton-CG's (the exact optimum is the lowest any weights reach)."""
+    import warnings
+    from rdsc.classify import LinearSVM
+    from rdsc.separation import gram_rows, unit_scale
+    gen = np.random.default_rng(3)
+    X = gram_rows(unit_scale(gen.standard_normal((200, 600)).astype(np.float32)))
+    y = np.arange(200) % 5
+    exact = LinearSVM(C=1.0, solver="exact", device="cpu").fit(X, y)
+    lib = LinearSVM(C=1.0, solver="liblinear", tol=1e-10, max_iter=100_000).fit(X, y)
+    assert exact.objective(X, y) == pytest.approx(lib.objective(X, y), rel=1e-6)
+    big = LinearSVM(C=1e6, solver="exact", device="cpu").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        newton = LinearSVM(C=1e6, device="cpu").fit(X, y)
+    assert big.objective(X, y) < newton.objective(X, y) * (1 - 1e-3)
+    signs = np.where(y[:, None] == big.classes_[None, :], 1.0, -1.0)
+    assert (signs * big.decision_function(X)).min() > 0.999   # 200 points in 200 dims: hard
+
+
+def test_exact_solver_refuses_what_it_cannot_do(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+    from rdsc import classify
+    from rdsc.classify import LinearSVM
+    X, y = _symmetric_pairs()
+    with pytest.raises(ValueError, match="C above 1e\\+10 is lost in float64"):
+        LinearSVM(C=1e11, solver="exact", device="cpu").fit(X, y)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        LinearSVM(C=1.0, solver="exact", device="cpu").fit(bad, y)
+    monkeypatch.setattr(classify, "EXACT_MAX_ROWS", 10)
+    with pytest.raises(ValueError, match="N = 40 is above 10 \\(use solver='torch'\\)"):
+        LinearSVM(C=1.0, solver="exact", device="cpu").fit(X, y)
+    monkeypatch.undo()
+    gen = np.random.default_rng(0)
+    Z = gen.standard_normal((60, 5)).astype(np.float32)  # not separable: pivoting needs steps
+    with pytest.warns(ConvergenceWarning, match="max_iter=1 exchanges"):
+        svm = LinearSVM(C=10.0, solver="exact", max_iter=1, device="cpu").fit(Z, np.arange(60) % 3)
+    assert not svm.converged_
+
+
+def _primal_newton_reference(X, y, C, classes):
+    """A float64 reference, independent of the pivoting: Newton's method on the primal
+    (squared hinge is piecewise quadratic), exact solves, Armijo steps, 300 steps a class."""
+    Xa = np.hstack([np.asarray(X, np.float64), np.ones((len(X), 1))])
+    W = np.zeros((Xa.shape[1], len(classes)))
+    for j, c in enumerate(classes):
+        yc, w = np.where(y == c, 1.0, -1.0), np.zeros(Xa.shape[1])
+
+        def f(w):
+            m = np.clip(1 - yc * (Xa @ w), 0, None)
+            return 0.5 * w @ w + C * m @ m, m
+        fw, m = f(w)
+        for _ in range(300):
+            A = m > 0
+            g = w - 2 * C * Xa[A].T @ (yc[A] * m[A])
+            H = 2 * C * Xa[A].T @ Xa[A] + np.eye(len(w))
+            s, t = np.linalg.solve(H, -g), 1.0
+            while (fn := f(w + t * s))[0] > fw + 1e-4 * t * (g @ s) and t > 1e-12:
+                t /= 2
+            w, (fw, m) = w + t * s, fn
+        W[:, j] = w
+    return W
+
+
+def test_exact_solver_converges_where_whole_exchanges_stall():
+    """120 unit-scaled rows of 64-d noise, 4 classes, C = 1e4: not quite separable, so the
+    dual is nearly singular and block pivoting from "all free" stalled (2,000 single
+    exchanges did not end for 2 of 4 classes); the ladder of C ends for all, at the
+    float64 reference's margins."""
+    from rdsc.classify import LinearSVM
+    from rdsc.separation import gram_rows, svm_margins, unit_scale
+    noise = np.random.default_rng(2).standard_normal((120, 300), dtype=np.float32)
+    X, y = gram_rows(unit_scale(noise[:, :64])), np.arange(120) % 4
+    svm = LinearSVM(C=1e4, solver="exact", device="cpu").fit(X, y)
+    assert svm.converged_ and svm.n_iter_ < 60
+    W = _primal_newton_reference(X, y, 1e4, svm.classes_)
+    np.testing.assert_allclose(svm_margins(svm), 1 / np.linalg.norm(W[:-1], axis=0), rtol=1e-5)
