@@ -83,6 +83,12 @@ def difficulty_reading(d: dict, target: str = "the random network",
     said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
             f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
             f"{plural(d['images'], 'image')}; larger on {d['larger']} of them)")
+    if not 0 < d["ratio"] < float("inf"):  # probe AD: "median 0.00" was no size at all
+        said = (f"per image, {target}'s minimal perturbation over {reference}'s has no "
+                f"finite median: of the {plural(d['images'], 'image')} compared, "
+                f"{d.get('target_only', '?')} were fooled on {target} only and "
+                f"{d.get('reference_only', '?')} on {reference} only ({target} "
+                f"needed the larger perturbation on {d['larger']})")
     if d["images"] < MIN_IMAGES_FOR_VERDICT and (d["low"] > 1 or d["high"] < 1):
         # a bootstrap of a median over a handful of images is far too narrow: even all of
         # them on one side passes a two-sided sign test at 5% only from 6 images on

@@ -658,9 +658,11 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
 
     Returns ``ratio`` (the median per-image ratio), ``low`` / ``high`` (its 95% percentile
     bootstrap interval over the images), ``larger`` (images where the target needed the
-    larger perturbation) and ``images`` (those compared). An image fooled on one model
+    larger perturbation), ``images`` (those compared), ``target_only`` and
+    ``reference_only`` (images fooled on that model alone). An image fooled on one model
     only counts as an infinite ratio either way; quantiles take observed values (no
-    interpolation), so they stay defined.
+    interpolation), so they stay defined (the median itself is 0 or inf when such images
+    are half or more).
     """
     whole_number("n_boot", n_boot)  # 0 failed in numpy's indexing
     if any(np.asarray(v).dtype == bool for v in (target, reference)):  # "fooled" flags
@@ -678,7 +680,7 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     t, r = t[keep], r[keep]
     if len(t) == 0:
         return {"ratio": float("nan"), "low": float("nan"), "high": float("nan"),
-                "larger": 0, "images": 0}
+                "larger": 0, "images": 0, "target_only": 0, "reference_only": 0}
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(t) - np.log(r)          # +inf: only the reference was fooled
     log_ratio[(t == 0) & (r == 0)] = 0.0
@@ -690,7 +692,8 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     low, high = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
     return {"ratio": float(np.exp(median(log_ratio))), "low": float(np.exp(low)),
             "high": float(np.exp(high)), "larger": int((log_ratio > 0).sum()),
-            "images": len(t)}
+            "images": len(t), "target_only": int((np.isfinite(t) & ~np.isfinite(r)).sum()),
+            "reference_only": int((~np.isfinite(t) & np.isfinite(r)).sum())}
 
 
 def chance_agreement(target_labels, substitute_labels, n_classes: int) -> float:

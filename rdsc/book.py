@@ -105,13 +105,17 @@ UNSEEDED = object()
 
 
 def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
-          noted: dict | None = None, **overrides) -> Chapter:
+          noted: dict | None = None, chapter: str | None = None,
+          valued: dict | None = None, **overrides) -> Chapter:
     """A chapter's set-up: its settings, device, figure theme and seeds.
 
     ``table``: ``{profile: settings}``; ``overrides``: the chapter's parameters (``None``
     keeps the profile's value, see :func:`settings`). ``noted``: parameters the chapter
     applies itself (``n_features`` over a per-dataset table), named by the profile note
-    like the overrides but kept out of the settings. ``device``: None for CUDA when
+    like the overrides but kept out of the settings. ``valued``: the chapter's parameters
+    whose defaults are values, not None (``datasets``, ``C``), named by the note where
+    they differ from what the parameters cell of ``chapter`` (its file name without
+    ``.md``) assigns, as is the seed (:func:`parameter_defaults`). ``device``: None for CUDA when
     present, else the CPU. ``seed``: the chapter's seed, a whole number >= 0 (checked here,
     before any data is read: ``-p seed None`` once failed only after decoding a dataset);
     it seeds torch's global generator (numpy's is never used here: rdsc draws from
@@ -134,10 +138,51 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
     # what the reader should make of this page's numbers: the chapters' admonition, the intro
-    note = profile_note(profile, table, {**overrides, **(noted or {})})
+    given = {**overrides, **(noted or {})}
+    if chapter is not None:  # a value parameter, or the seed, is given where it is not the default
+        defaults = parameter_defaults(chapter)
+        candidates = {**(valued or {}), **({"seed": seed} if seed is not None else {})}
+        given.update({name: value for name, value in candidates.items()
+                      if name in defaults and not _same(value, defaults[name])})
+    note = profile_note(profile, table, given)
     glue("profile_note", note.replace(profile, f"**{profile}**", 1))
     glue_text("profile_note_text", note)
     return Chapter(profile, cfg, device, seed)
+
+
+def _same(value, default) -> bool:
+    """Whether a parameter's value is its default (1e6 and 1000000, [1] and (1,) alike)."""
+    try:
+        return bool(value == default) or (
+            isinstance(value, (list, tuple)) and list(value) == list(default))
+    except (TypeError, ValueError):  # arrays and the like: not a default
+        return False
+
+
+def parameter_defaults(chapter: str) -> dict:
+    """The literal values the ``parameters`` cell of ``chapters/<chapter>.md`` assigns (of
+    the book the working directory is in; ``profile``, read from the environment, is not a
+    literal). Empty when the file is not there (a notebook copied elsewhere): its value
+    parameters are then not named by the profile note."""
+    import ast
+    import re
+    root = book_root()
+    path = root / "chapters" / f"{chapter}.md" if root is not None else None
+    if path is None or not path.is_file():
+        return {}
+    found = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n(.*?)```",
+                      path.read_text(encoding="utf-8"), re.S)
+    if not found:
+        return {}
+    defaults = {}
+    for node in ast.parse(found.group(1)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            try:
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:  # not a literal (profile)
+                pass
+    return defaults
 
 
 def profile_note(profile: str, table: dict[str, dict], overrides: dict) -> str:

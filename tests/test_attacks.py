@@ -354,7 +354,8 @@ def test_paired_difficulty_compares_the_same_images():
     reference = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
     d = paired_difficulty(3 * reference, reference, n_boot=200)
     assert d == {"ratio": pytest.approx(3.0), "low": pytest.approx(3.0),
-                 "high": pytest.approx(3.0), "larger": 8, "images": 8}
+                 "high": pytest.approx(3.0), "larger": 8, "images": 8, "target_only": 0,
+                 "reference_only": 0}
     assert difficulty_reading(d).endswith(
         "larger on 8 of them): the attack needs larger perturbations to fool the random "
         "network than the CNN")
@@ -374,6 +375,15 @@ def test_paired_difficulty_compares_the_same_images():
     assert "over 1 image;" in difficulty_reading(one) and "too few" in difficulty_reading(one)
     assert paired_difficulty([inf], [inf])["images"] == 0
     assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
+    assert d["target_only"] == 0 and d["reference_only"] == 1
+    # probe AD: one image fooled on each model only read "median 0.00" (a log-ratio of
+    # -inf picked as the median), as if it were a size
+    split = paired_difficulty([0.1, inf], [inf, 0.2], n_boot=100)
+    said = difficulty_reading(split)
+    assert "median 0.00" not in said and "has no finite median: of the 2 images compared, " \
+        "1 were fooled on the random network only and 1 on the CNN only" in said
+    assert said.endswith("not distinguishable between the random network and the CNN at "
+                         "this size")
     with pytest.raises(ValueError, match="same images"):
         paired_difficulty([0.1, 0.2], [0.1])
     with pytest.raises(ValueError, match="n_boot must be a whole number"):  # probe R10

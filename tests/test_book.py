@@ -394,3 +394,49 @@ def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeyp
     assert "change the profile's settings" not in notes["profile_note_text"]
     book.start("quick", table, device="cpu", noted=dict(n_features=None))
     assert notes["profile_note_text"] == book.PROFILE_NOTES["quick"]
+
+
+def test_start_names_value_parameters_that_differ_from_the_chapters_defaults(
+        monkeypatch, tmp_path):
+    # probe AD: -p seeds '[7]' -p datasets '["miniimagenet10"]' left chapter 8's note the
+    # plain profile note, while -p n_features 1 was named: parameters whose default is a
+    # value (not None) never reached book.start
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "09_x.md").write_text(
+        "# X\n\n```{code-cell} ipython3\n:tags: [parameters]\nimport os\n"
+        "profile = os.environ.get('RDSC_PROFILE', 'quick')\n"
+        "datasets = ['cifar10', 'miniimagenet10']\nC = 1e6\nseed = 2018\n```\n")
+    monkeypatch.chdir(tmp_path / "chapters")
+    assert book.parameter_defaults("09_x") == {
+        "datasets": ["cifar10", "miniimagenet10"], "C": 1e6, "seed": 2018}
+    assert book.parameter_defaults("missing") == {}
+    notes = {}
+    monkeypatch.setattr(book, "glue_text", lambda name, text: notes.update({name: text}))
+    table = {"quick": {"k": 3000}}
+    book.start("quick", table, device="cpu", seed=2018, chapter="09_x",
+               valued=dict(datasets=("cifar10", "miniimagenet10"), C=1000000))
+    assert notes["profile_note_text"] == book.PROFILE_NOTES["quick"]  # the defaults
+    book.start("quick", table, device="cpu", seed=7, chapter="09_x",
+               valued=dict(datasets=["miniimagenet10"], C=1e6))
+    assert notes["profile_note_text"].endswith(
+        "Also given to this run (the settings line shows the values used): "
+        "datasets = ['miniimagenet10'], seed = 7.")
+
+
+def test_every_chapter_names_its_own_parameters_to_book_start(monkeypatch):
+    """Each chapter's book.start call gives its own file name as ``chapter=`` and only
+    value parameters of its parameters cell as ``valued=``: a typo there would silently
+    drop a parameter from the profile note."""
+    import re
+    monkeypatch.chdir(ROOT / "chapters")
+    for path in sorted((ROOT / "chapters").glob("0*.md")):
+        call = re.search(r"^chapter = book\.start\(profile, (.*?)^cfg", path.read_text(),
+                         re.S | re.M)
+        assert call, path.name
+        assert f'chapter="{path.stem}"' in call.group(1), path.name
+        defaults = book.parameter_defaults(path.stem)
+        assert defaults, path.name
+        valued = re.search(r"valued=dict\((.*?)\)\)", call.group(1), re.S)
+        for name in re.findall(r"(\w+)=", valued.group(1)) if valued else []:
+            assert defaults.get(name) is not None, (path.name, name)
