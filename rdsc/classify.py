@@ -39,7 +39,7 @@ BLOCK_BYTES = 512 << 20  # one float32 block of rows: the solver's memory beyond
 
 #: above this C the torch solver's stopping test (the gradient relative to its value at
 #: zero, which grows with C) ends far from the optimum: at C = 1e6 on chapter 5's 2,000
-#: CIFAR-10 images, mean margins 4% (pixels), 12% (3,000 features) and 24% (Gaussian noise)
+#: CIFAR-10 images, mean margins 4% (pixels), 12% (3,000 features) and 23% (Gaussian noise)
 #: narrower than the exact solver's; it warns there, pointing to ``solver="exact"``
 LARGE_C = 1e5
 
@@ -247,7 +247,7 @@ class LinearSVM:
             if self.C > LARGE_C:
                 warnings.warn(f"LinearSVM(C={self.C:g}): above C = {LARGE_C:g} the torch "
                               "solver's stopping test ends before the optimum (margins came "
-                              "out up to 24% too narrow at C = 1e6); for hard margins on up "
+                              "out up to 23% too narrow at C = 1e6); for hard margins on up "
                               f"to {EXACT_MAX_ROWS:,} rows use solver='exact'",
                               RuntimeWarning, stacklevel=2)
             W, self.n_iter_, self.converged_ = self._newton_cg(X, y)

@@ -251,7 +251,7 @@ def test_an_svm_stopped_by_max_iter_says_so():
 
 def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
     """Probe AD: C = 1e11 returned all-zero weights reported as converged (chapter 5 then
-    printed margins of inf); above LARGE_C the stopping test ends early (margins 24% too
+    printed margins of inf); above LARGE_C the stopping test ends early (margins 23% too
     narrow at C = 1e6 on 2,000 rows), so such a C is flagged."""
     from rdsc.classify import LARGE_C, LinearSVM
     gen = np.random.default_rng(0)

@@ -779,7 +779,7 @@ def test_probe_z2_k_as_text_and_a_k_from_at_the_top_are_refused():
 
 def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     """At chapter 5's C = 1e6 the float32 Newton-CG solver stopped far from the optimum
-    (24% narrow on the quick run's noise control); margin rows now come from the exact
+    (23% narrow on the quick run's noise control); margin rows now come from the exact
     solver, and solver_shortfall measures the gap the chapter reports."""
     from rdsc.separation import margin_svm, noise_margin_rows, solver_shortfall
     from rdsc.separation_words import shortfall_words
