@@ -17,9 +17,11 @@ paper's 50,000 x 100,000 problem needs neither liblinear nor 20 GB of float32.
 
 For hard margins (a very large ``C``, as :mod:`rdsc.separation` fits them) neither of
 those reaches the optimum: the problem is then badly conditioned, and float32 Newton-CG
-stops short of it. ``solver="exact"`` solves such problems, with few rows, in float64:
-the dual, a non-negative quadratic programme in N variables, by block principal pivoting,
-or where that stalls by Newton's method with exact line searches; both end at the optimum.
+stops short of it. ``solver="exact"`` solves such problems, with few rows, in float64
+(the weights are then kept as float32, like the others'): the dual, a non-negative
+quadratic programme in N variables, by block principal pivoting, whose answer Newton's
+method on the primal checks and, where needed, finishes; a fit that stops short of a
+verified optimum is flagged (``converged_`` False, a warning).
 """
 from __future__ import annotations
 
@@ -46,9 +48,10 @@ LARGE_C = 1e5
 #: the exact solver holds two N x N float64 matrices: 3.6 GB at this N
 EXACT_MAX_ROWS = 15_000
 
-#: above this C the exact solver's ridge ``1 / 2C`` is lost in float64 rounding: on 400
-#: non-separable unit-scaled rows its margins matched a float64 reference to 4e-5 at
-#: C = 1e10, and were garbage at 1e12
+#: above this C (for rows of unit mean squared norm; the exact solver scales the bound by
+#: the rows' norm) the ridge ``1 / 2C`` is lost in float64 rounding: on 400 non-separable
+#: unit-scaled rows its margins matched a float64 reference to 4e-5 at C = 1e10, and were
+#: garbage at 1e12
 EXACT_LARGE_C = 1e10
 
 
@@ -235,13 +238,19 @@ class LinearSVM:
                                  f"{EXACT_LARGE_C:g} is lost in float64 rounding (its 1 / 2C "
                                  "beside the rows' products); use a C up to that")
             W, self.n_iter_, self.converged_ = self._exact_dual(X, y)
+            if not W[:-1].any():
+                raise ValueError("LinearSVM(solver='exact') found all-zero weights: the rows "
+                                 "hold no variation to separate the classes by (all-zero "
+                                 "or constant features?)")
             coef, intercept = W[:-1].T, W[-1]
             if not self.converged_:
                 from sklearn.exceptions import ConvergenceWarning
-                warnings.warn(f"LinearSVM(C={self.C:g}, solver='exact'): max_iter={self.max_iter} "
-                              "did not reach the optimum (neither the exchanges of the "
-                              "support set nor ten times as many Newton steps): the model "
-                              "is not the SVM's optimum; raise max_iter",
+                warnings.warn(f"LinearSVM(C={self.C:g}, solver='exact') did not reach an optimum "
+                              "it could verify: the model is not the SVM's optimum. Either "
+                              f"max_iter={self.max_iter} exchanges (and ten times as many "
+                              "Newton steps) ran out (raise max_iter), or at this C the rows "
+                              "are too near the limit of separability for float64 solves "
+                              "(use a smaller C)",
                               ConvergenceWarning, stacklevel=2)
         else:
             if self.C > LARGE_C:
@@ -354,9 +363,10 @@ class LinearSVM:
         is then nearly singular), it climbs a ladder of C rising tenfold, each rung starting
         from the last one's support set. Its answer then starts Newton's method on the
         primal with exact line searches (:meth:`_primal_newton`), which confirms an optimum
-        in one step and otherwise goes on from there: slower, but it cannot cycle, and its
-        test does not trust a nearly singular solve. It ends *at* the optimum, up to float64
-        rounding, where float32 Newton-CG stops far from it.
+        in one step and otherwise goes on from there (slower, but it cannot cycle; where it
+        stops without a full step, only :meth:`_optimal`, which trusts no solve, can call it
+        converged). On chapter 5's unit-scaled rows at C = 1e6 every fit converged, at the
+        optimum up to float64 rounding, where float32 Newton-CG stops far from it.
 
         Returns ``(W, steps, converged)``: ``W`` is (k + 1) x classes (the intercept last),
         ``steps`` the most exchanges plus Newton steps any class needed.
@@ -372,10 +382,16 @@ class LinearSVM:
                              "computed or scaled")
         Xa = torch.cat([Xa, torch.ones(n, 1, dtype=Xa.dtype, device=dev)], dim=1)
         K = Xa @ Xa.T
+        scale = float(K.diagonal().mean())  # [x, 1]'s mean squared norm: 2 for unit rows
+        if not math.isfinite(scale) or self.C * scale > 4 * EXACT_LARGE_C:  # 2x spread
+            raise ValueError(f"LinearSVM(C={self.C:g}, solver='exact'): C times the rows' mean "
+                             f"squared norm ({scale:.3g}) is above {4 * EXACT_LARGE_C:g}, where "
+                             "float64 loses 1 / 2C beside the rows' products; scale the rows "
+                             "(unit average norm) or use a smaller C")
         # a ladder of C rising tenfold to this one, from a ridge 1 / 2C as large as the
         # rows' squared norms (where the dual is well conditioned)
         ladder = [self.C]
-        while ladder[-1] / 10 >= 0.5 / float(K.diagonal().mean()):
+        while ladder[-1] / 10 >= 0.5 / scale and len(ladder) < 40:
             ladder.append(ladder[-1] / 10)
         B = torch.zeros(n, len(self.classes_), dtype=Xa.dtype, device=dev)
         most, all_converged = 0, True
@@ -446,6 +462,22 @@ class LinearSVM:
             free ^= wrong
         return alpha.clamp(min=0), self.max_iter, False
 
+    def _objective(self, K: torch.Tensor, yc: torch.Tensor, beta: torch.Tensor) -> float:
+        """The primal objective at ``w = Xa^T beta``."""
+        scores = K @ beta
+        return float(0.5 * beta @ scores + self.C * ((1 - yc * scores).clamp(min=0) ** 2).sum())
+
+    def _optimal(self, K: torch.Tensor, yc: torch.Tensor, beta: torch.Tensor) -> bool:
+        """An optimality test that trusts no solve: the primal gradient ``Xa^T r``,
+        ``r = beta - 2C y slack``, small beside ``w`` (relative 1e-6, plus what float64
+        rounding of the slacks, times 2C, can leave: 1e-13 2C sqrt(trace K)). Review AE: a
+        nearly singular solve had left |gradient| / |w| at 1e2-1e6 on fits taken as done."""
+        slack = (1 - yc * (K @ beta)).clamp(min=0)
+        r = beta - 2 * self.C * yc * slack
+        gradient = float(r @ (K @ r)) ** 0.5
+        norm = max(float(beta @ (K @ beta)), 0.0) ** 0.5
+        return gradient <= 1e-6 * norm + 1e-13 * 2 * self.C * float(K.diagonal().sum()) ** 0.5
+
     def _primal_newton(self, K: torch.Tensor, yc: torch.Tensor,
                        beta: torch.Tensor | None = None):
         """Newton's method on the primal with exact line searches (Chapelle, 2007), in the
@@ -453,12 +485,17 @@ class LinearSVM:
         objective is a ridge regression, minimised by ``beta_A = (K_AA + I/2C)^-1 y_A``;
         each step moves towards that minimiser as far as the (piecewise quadratic,
         convex) objective keeps falling along the way. A full step that leaves the same
-        rows inside the margin ends at the optimum. At most ten times ``max_iter`` steps
-        (chapter 5's nearly separable rows needed 40 to 103 from zero), from ``beta``
-        (default zero).
+        rows inside the margin ends at the optimum. A step that can no longer lower the
+        objective ends it too, but counts as converged only where :meth:`_optimal` agrees:
+        an inaccurate solve can point the step uphill (review AE: such fits had been taken
+        as optimal with margins 3-12% off). At most
+        ten times ``max_iter`` steps (chapter 5's nearly separable rows needed 40 to 103
+        from zero), from ``beta`` (default zero; zero where ``beta`` is worse).
 
         Returns ``(beta, steps, converged)``."""
-        beta = torch.zeros_like(yc) if beta is None else beta.clone()
+        zero = torch.zeros_like(yc)
+        if beta is None or self._objective(K, yc, beta) > self._objective(K, yc, zero):
+            beta = zero  # review AE: an unfinished pivoting start can be far above zero's
         scores = K @ beta
         for step in range(1, 10 * self.max_iter + 1):
             inside = (yc * scores) < 1
@@ -480,11 +517,8 @@ class LinearSVM:
                     low, high = ((low + high) / 2, high) if slope((low + high) / 2) <= 0 \
                         else (low, (low + high) / 2)
                 t = low
-            if t == 0.0:  # no descent left along the Newton step: optimal, if its slope
-                # (minus twice the estimated excess of the objective) is rounding-small
-                objective = float(0.5 * beta @ (K @ beta) + self.C * (
-                    (1 - yc * scores).clamp(min=0) ** 2).sum())
-                return beta, step, slope(0.0) >= -1e-9 * max(1.0, objective)
+            if t < 1e-9:  # no real descent left along the step: done, if optimal
+                return beta, step, self._optimal(K, yc, beta)
             beta, scores = beta + t * direction, scores + t * K_dir
         return beta, step, False
 

@@ -331,7 +331,7 @@ def test_exact_solver_refuses_what_it_cannot_do(monkeypatch):
     monkeypatch.undo()
     noise = np.random.default_rng(2).standard_normal((120, 64), dtype=np.float32)
     Z = gram_rows(unit_scale(noise))  # nearly separable: 30-42 Newton steps a class
-    with pytest.warns(ConvergenceWarning, match="max_iter=1 did not reach the optimum"):
+    with pytest.warns(ConvergenceWarning, match="did not reach an optimum it could verify"):
         svm = LinearSVM(C=1e4, solver="exact", max_iter=1, device="cpu").fit(Z, np.arange(120) % 4)
     assert not svm.converged_
 
@@ -373,3 +373,30 @@ def test_exact_solver_converges_where_whole_exchanges_stall():
     assert svm.converged_ and svm.n_iter_ < 100
     W = _primal_newton_reference(X, y, 1e4, svm.classes_)
     np.testing.assert_allclose(svm_margins(svm), 1 / np.linalg.norm(W[:-1], axis=0), rtol=1e-5)
+
+
+def test_exact_solver_flags_a_fit_its_solves_cannot_verify():
+    """Review AE: at C = 1e8 on 200 low-dimensional rows near the limit of separability,
+    an inaccurate solve pointed Newton's step uphill and the fit was taken as optimal
+    (margins 3-12% off, |gradient| / |w| = 2.7e3). It is now flagged; rows that overflow,
+    a C too large for the rows' scale, and rows without variation are refused."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    from rdsc.classify import LinearSVM
+    r = np.random.default_rng(100)
+    y = r.integers(0, 10, 200)
+    y[:10] = np.arange(10)
+    X = r.normal(size=(10, 20))[y] * 0.7 + r.normal(size=(200, 20))
+    X -= X.mean(0)
+    X /= np.linalg.norm(X, axis=1).mean()
+    with pytest.warns(ConvergenceWarning, match="did not reach an optimum it could verify"):
+        assert not LinearSVM(C=1e8, solver="exact", device="cpu").fit(X, y).converged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same rows at C = 1e4: verified, no warning
+        assert LinearSVM(C=1e4, solver="exact", device="cpu").fit(X, y).converged_
+    with pytest.raises(ValueError, match="C times the rows' mean squared norm"):
+        LinearSVM(C=1e8, solver="exact", device="cpu").fit(X * 1e3, y)
+    with pytest.raises(ValueError, match="C times the rows' mean squared norm \\(inf\\)"):
+        LinearSVM(C=1.0, solver="exact", device="cpu").fit(X * 1e160, y)  # hung before
+    with pytest.raises(ValueError, match="found all-zero weights"):
+        LinearSVM(C=1.0, solver="exact", device="cpu").fit(np.zeros((40, 3)), np.arange(40) % 2)
