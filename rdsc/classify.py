@@ -351,7 +351,7 @@ class LinearSVM:
         return W.cpu().numpy(), it, converged
 
     def _exact_dual(self, X, y):
-        """The SVM solved exactly in float64, one class at a time, from the rows' inner
+        """The SVM solved in float64 to its optimum, one class at a time, from the rows' inner
         products ``K = Xa Xa^T`` (N x N; ``Xa = [X, 1]``, the intercept a last column).
 
         For one class (labels ``y_i = +-1``) the weights are ``w = Xa^T beta`` with
