@@ -21,11 +21,17 @@ CHAPTERS = chapter_files(ROOT)
 EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 # chapters rerun with other parameters, as a reader would through papermill
 EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}],
-              # probe J14: fewer than 8 features failed in a figure after the checks
-              "02_network": [{"n_features": 4}],
+              # probe J14: fewer than 8 features failed in a figure after the checks;
+              # probe AD: one feature gave "a standard deviation of 0.00" for the offsets
+              "02_network": [{"n_features": 1}],
               # probe J13: a budget that fools no median failed in the queries figure,
               # after every attack had run
               "07_adversarial": [{"budget": 5}]}
+
+#: what such a run's executed notebook must say (its glued sentences)
+EXPECTED_TEXT = {("02_network", (("n_features", 1),)): [
+    "With one feature there is no spread of offsets to compare",
+    "n_features = 1"]}
 
 
 def test_toc_lists_existing_chapters_and_config_fails_on_errors():
@@ -65,6 +71,8 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
         json.loads(path.read_text(), parse_constant=_refuse_bare_constant)
     record = json.loads(written[0].read_text())
     assert record["profile"] == "smoke"
+    for text in EXPECTED_TEXT.get((chapter.stem, tuple(sorted(params.items()))), []):
+        assert text in out.read_text(), f"{chapter.stem} {params}: no {text!r}"
     if not params:  # kept for nbval's second execution
         EXECUTED.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out, EXECUTED / out.name)
