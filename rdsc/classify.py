@@ -182,7 +182,7 @@ class LinearSVM:
         C: the penalty (the paper: 0.005).
         solver: ``torch`` (Newton-CG, GPU when present, streams row blocks),
             ``liblinear`` (scikit-learn's LinearSVC; needs all features in memory) or
-            ``exact`` (the dual solved exactly in float64, :meth:`_exact_dual`: for a large
+            ``exact`` (solved to the optimum in float64, :meth:`_exact_dual`: for a large
             ``C`` on at most :data:`EXACT_MAX_ROWS` rows; GPU when present).
         tol: torch: stop when every class's gradient norm falls below ``tol`` times its
             initial one (or after three Newton steps that no longer lower any class's

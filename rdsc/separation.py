@@ -224,14 +224,18 @@ def margin_svm(C: float, device=None):
     return LinearSVM(C=C, solver="exact", device=device)
 
 
-def solver_shortfall(features, k: int, labels, C: float, device=None) -> dict:
+def solver_shortfall(features, k: int, labels, C: float, device=None,
+                     exact: float | None = None) -> dict:
     """How far the float32 Newton-CG solver (``LinearSVM(solver="torch")``, what chapter 3
     fits at the paper's C) stops from the optimum at ``C`` on the first ``k`` unit-scaled
     features: ``exact`` and ``newton-cg`` mean margins, Newton-CG's ``steps`` and
-    ``narrower`` (``1 - newton-cg / exact``: the share its margin falls short by)."""
+    ``narrower`` (``1 - newton-cg / exact``: the share its margin falls short by).
+    ``exact``: the optimum's mean margin where already fitted (a :func:`margin_rows` row
+    of the same sample, ``k`` and ``C``), else fitted here."""
     from rdsc.classify import LinearSVM
     X, y = _unit_features(features, k, device), np.asarray(labels)
-    exact = float(svm_margins(margin_svm(C, device).fit(X, y)).mean())
+    if exact is None:
+        exact = float(svm_margins(margin_svm(C, device).fit(X, y)).mean())
     with warnings.catch_warnings():  # its own warning above LARGE_C says what is measured here
         warnings.simplefilter("ignore")
         newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)

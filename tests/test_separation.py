@@ -793,6 +793,8 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     short = solver_shortfall(feats, 400, y, C=1e6, device="cpu")
     assert short["exact"] > short["newton-cg"] > 0 and short["narrower"] > 0.01
     assert short["narrower"] == pytest.approx(1 - short["newton-cg"] / short["exact"])
+    given = solver_shortfall(feats, 400, y, C=1e6, device="cpu", exact=short["exact"])
+    assert given == pytest.approx(short)  # the row's margin, given, is the one it fits
     words = shortfall_words(short, "cifar10")
     assert words.startswith("on CIFAR-10's first 400 features it ended after ")
     assert f"{short['narrower']:.1%} narrower than the optimum's" in words
