@@ -394,6 +394,7 @@ class LinearSVM:
         while ladder[-1] / 10 >= 0.5 / scale and len(ladder) < 40:
             ladder.append(ladder[-1] / 10)
         B = torch.zeros(n, len(self.classes_), dtype=Xa.dtype, device=dev)
+        V = torch.zeros(Xa.shape[1], len(self.classes_), dtype=Xa.dtype, device=dev)
         most, all_converged = 0, True
         for c, cls in enumerate(self.classes_):
             yc = torch.as_tensor(np.where(y == cls, 1.0, -1.0), device=dev)
@@ -410,8 +411,15 @@ class LinearSVM:
             # pivoting's, does not trust a solve of a nearly singular system
             B[:, c], more, converged = self._primal_newton(K, yc, yc * alpha)
             steps += more
+            V[:, c] = Xa.T @ B[:, c]
+            if not converged and Xa.shape[1] < n:
+                # review AE: low-dimensional rows near the limit of separability at a large
+                # C leave K's solves too inaccurate to finish; least squares on the rows
+                # themselves (d + 1 unknowns) can
+                V[:, c], more, converged = self._primal_newton_rows(Xa, yc, V[:, c])
+                steps += more
             most, all_converged = max(most, steps), all_converged and converged
-        W = (Xa.T @ B).cpu().numpy()
+        W = V.cpu().numpy()
         if not np.isfinite(W).all():  # pragma: no cover - the factorisation refuses first
             raise ValueError(f"LinearSVM(C={self.C:g}, solver='exact') found non-finite weights")
         return W, most, all_converged
@@ -509,7 +517,9 @@ class LinearSVM:
                 return float(beta @ K_dir + t * (direction @ K_dir)
                              - 2 * self.C * (slack * yc * K_dir).sum())
             if bool(((yc * (scores + K_dir)) < 1).eq(inside).all()):
-                return target, step, True  # the full step keeps its rows: the optimum
+                # the full step keeps its rows: the optimum, if the solve was accurate
+                # (review AE's rows at C = 1e8 kept theirs with |gradient| / |w| = 3e2)
+                return target, step, self._optimal(K, yc, target)
             t = 1.0
             if slope(1.0) > 0:  # the minimum lies inside the step: bisect the slope
                 low, high = 0.0, 1.0
@@ -521,6 +531,58 @@ class LinearSVM:
                 return beta, step, self._optimal(K, yc, beta)
             beta, scores = beta + t * direction, scores + t * K_dir
         return beta, step, False
+
+    def _primal_newton_rows(self, Xa: torch.Tensor, yc: torch.Tensor, v: torch.Tensor):
+        """:meth:`_primal_newton` on the weights ``v = [w, b]`` themselves (``d + 1``
+        unknowns; ``Xa`` is N x (d + 1)), for rows with fewer columns than rows: the ridge
+        regression on the rows inside the margin, ``min |v|^2 / 2 + C |Xa_A v - y_A|^2``,
+        is solved as least squares on ``[Xa_A; I / sqrt(2C)]`` by a QR factorisation, whose
+        error grows with the square root of the condition number that
+        ``(K_AA + I/2C)^-1`` suffers in full (review AE). Converged where a full step
+        keeps the rows inside the margin, or where the gradient is small beside ``v``.
+
+        Returns ``(v, steps, converged)``."""
+        zero = torch.zeros_like(v)
+
+        def objective(u):
+            return float(0.5 * u @ u + self.C * ((1 - yc * (Xa @ u)).clamp(min=0) ** 2).sum())
+
+        def optimal(u):
+            slack = (1 - yc * (Xa @ u)).clamp(min=0)
+            gradient = u - 2 * self.C * Xa.T @ (yc * slack)
+            rounding = 1e-13 * 2 * self.C * float(Xa.norm())
+            return float(gradient.norm()) <= 1e-6 * float(u.norm()) + rounding
+
+        if objective(v) > objective(zero):
+            v = zero
+        ridge = torch.eye(Xa.shape[1], dtype=Xa.dtype, device=Xa.device) / math.sqrt(2 * self.C)
+        scores = Xa @ v
+        for step in range(1, 10 * self.max_iter + 1):
+            inside = (yc * scores) < 1
+            stacked = torch.cat([Xa[inside], ridge])
+            wanted = torch.cat([yc[inside], torch.zeros(len(ridge), dtype=Xa.dtype,
+                                                        device=Xa.device)])
+            target = torch.linalg.lstsq(stacked, wanted[:, None]).solution[:, 0]
+            direction = target - v
+            X_dir = Xa @ direction
+
+            def slope(t):  # the objective's derivative along the step, at t
+                slack = (1 - yc * (scores + t * X_dir)).clamp(min=0)
+                return float(v @ direction + t * (direction @ direction)
+                             - 2 * self.C * (slack * yc * X_dir).sum())
+            if bool(((yc * (scores + X_dir)) < 1).eq(inside).all()):
+                return target, step, optimal(target)  # the full step keeps its rows
+            t = 1.0
+            if slope(1.0) > 0:
+                low, high = 0.0, 1.0
+                for _ in range(60):
+                    low, high = ((low + high) / 2, high) if slope((low + high) / 2) <= 0 \
+                        else (low, (low + high) / 2)
+                t = low
+            if t < 1e-9:
+                return v, step, optimal(v)
+            v, scores = v + t * direction, scores + t * X_dir
+        return v, step, optimal(v)
 
     def decision_function(self, X, block_rows: int | None = None) -> np.ndarray:
         """One-vs-rest scores, ``N x classes``, computed in row blocks."""
