@@ -364,9 +364,11 @@ class LinearSVM:
         from the last one's support set. Its answer then starts Newton's method on the
         primal with exact line searches (:meth:`_primal_newton`), which confirms an optimum
         in one step and otherwise goes on from there (slower, but it cannot cycle; where it
-        stops without a full step, only :meth:`_optimal`, which trusts no solve, can call it
-        converged). On chapter 5's unit-scaled rows at C = 1e6 every fit converged, at the
-        optimum up to float64 rounding, where float32 Newton-CG stops far from it.
+        stops, only :meth:`_optimal`, which trusts no solve, can call it converged). Where
+        that fails and the rows have fewer columns than there are rows,
+        :meth:`_primal_newton_rows` finishes by least squares on the rows. On chapter
+        5's unit-scaled rows at C = 1e6 every fit converged, at the optimum up to float64
+        rounding, where float32 Newton-CG stops far from it.
 
         Returns ``(W, steps, converged)``: ``W`` is (k + 1) x classes (the intercept last),
         ``steps`` the most exchanges plus Newton steps any class needed.
