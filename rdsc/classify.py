@@ -513,22 +513,12 @@ class LinearSVM:
             target[inside] = self._solve_ridged(K[inside][:, inside], yc[inside])
             direction = target - beta
             K_dir = K @ direction
-
-            def slope(t):  # the objective's derivative along the step, at t
-                slack = (1 - yc * (scores + t * K_dir)).clamp(min=0)
-                return float(beta @ K_dir + t * (direction @ K_dir)
-                             - 2 * self.C * (slack * yc * K_dir).sum())
             if bool(((yc * (scores + K_dir)) < 1).eq(inside).all()):
                 # the full step keeps its rows: the optimum, if the solve was accurate
                 # (review AE's rows at C = 1e8 kept theirs with |gradient| / |w| = 3e2)
                 return target, step, self._optimal(K, yc, target)
-            t = 1.0
-            if slope(1.0) > 0:  # the minimum lies inside the step: bisect the slope
-                low, high = 0.0, 1.0
-                for _ in range(60):
-                    low, high = ((low + high) / 2, high) if slope((low + high) / 2) <= 0 \
-                        else (low, (low + high) / 2)
-                t = low
+            t = _step_length(float(beta @ K_dir), float(direction @ K_dir), self.C,
+                             yc, scores, K_dir)
             if t < 1e-9:  # no real descent left along the step: done, if optimal
                 return beta, step, self._optimal(K, yc, beta)
             beta, scores = beta + t * direction, scores + t * K_dir
@@ -567,20 +557,10 @@ class LinearSVM:
             target = torch.linalg.lstsq(stacked, wanted[:, None]).solution[:, 0]
             direction = target - v
             X_dir = Xa @ direction
-
-            def slope(t):  # the objective's derivative along the step, at t
-                slack = (1 - yc * (scores + t * X_dir)).clamp(min=0)
-                return float(v @ direction + t * (direction @ direction)
-                             - 2 * self.C * (slack * yc * X_dir).sum())
             if bool(((yc * (scores + X_dir)) < 1).eq(inside).all()):
                 return target, step, optimal(target)  # the full step keeps its rows
-            t = 1.0
-            if slope(1.0) > 0:
-                low, high = 0.0, 1.0
-                for _ in range(60):
-                    low, high = ((low + high) / 2, high) if slope((low + high) / 2) <= 0 \
-                        else (low, (low + high) / 2)
-                t = low
+            t = _step_length(float(v @ direction), float(direction @ direction), self.C,
+                             yc, scores, X_dir)
             if t < 1e-9:
                 return v, step, optimal(v)
             v, scores = v + t * direction, scores + t * X_dir
@@ -613,6 +593,25 @@ class LinearSVM:
     def objective(self, X, y) -> float:
         """The summed one-vs-rest objective of the fitted weights on ``(X, y)``."""
         return svm_objective(self.coef_, self.intercept_, X, y, self.classes_, self.C)
+
+
+def _step_length(slope0: float, curvature: float, C: float, yc: torch.Tensor,
+                 scores: torch.Tensor, step_scores: torch.Tensor) -> float:
+    """How far along a Newton step (0 to 1) the squared-hinge SVM's objective keeps
+    falling. Along the step it is convex and piecewise quadratic, with slope
+    ``slope0 + t curvature - 2C sum_i slack_i(t) y_i s_i`` at ``t`` (``slope0`` and
+    ``curvature``: the regulariser's; ``s``: the step's change of the scores): 1 where it
+    still falls there, else where the slope turns, by bisection."""
+    def slope(t):
+        slack = (1 - yc * (scores + t * step_scores)).clamp(min=0)
+        return slope0 + t * curvature - 2 * C * float((slack * yc * step_scores).sum())
+    if slope(1.0) <= 0:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if slope(middle) <= 0 else (low, middle)
+    return low
 
 
 def svm_objective(coef, intercept, X, y, classes, C) -> float:
