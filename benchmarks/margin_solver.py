@@ -7,7 +7,8 @@ pixels without the data), as chapter 5 fits them: unit-scaled pixels, the first 
 features of the random network, and ``k`` dimensions of Gaussian noise, each reduced to
 its inner products. For each, the margin SVM at ``C`` by ``LinearSVM(solver="torch")``
 (what chapter 5 used before) and ``solver="exact"`` (what it uses now): mean margin,
-``min y·f``, steps, seconds; how much narrower Newton-CG's margin is, and the time ratio.
+``min y·f``, steps, seconds; how much narrower (or wider) Newton-CG's margin is, and the
+time ratio.
 The exact solver ends at the optimum, so its margin is the reference.
 """
 import argparse
@@ -66,9 +67,12 @@ def main():
             rows[solver] = (float(svm_margins(svm).mean()), smallest_fit(svm, Z, y),
                             svm.n_iter_, seconds)
             print(f"{name:18s} {solver:5s}: mean margin {rows[solver][0]:.6f}, min y·f "
-                  f"{rows[solver][1]:.4f}, {rows[solver][2]} steps, {seconds:5.1f} s")
+                  f"{rows[solver][1]:.4f}, {rows[solver][2]} steps, {seconds:5.1f} s"
+                  + ("" if svm.converged_ else " (not converged)"))
         short = 1 - rows["torch"][0] / rows["exact"][0]
-        print(f"{name:18s} Newton-CG's margin {100 * short:.1f}% narrower than the optimum's; "
+        # an unfinished fit can be wider too: its |w| has not grown to the optimum's
+        print(f"{name:18s} Newton-CG's margin {100 * abs(short):.1f}% "
+              f"{'narrower' if short >= 0 else 'wider'} than the optimum's; "
               f"time torch / exact {rows['torch'][3] / rows['exact'][3]:.1f}x")
 
 
