@@ -365,8 +365,9 @@ class LinearSVM:
         primal with exact line searches (:meth:`_primal_newton`), which confirms an optimum
         in one step and otherwise goes on from there (slower, but it cannot cycle; where it
         stops, only :meth:`_optimal`, which trusts no solve, can call it converged). Where
-        the rows have fewer columns than there are rows (K is then singular),
-        :meth:`_primal_newton_rows` does this on the rows themselves. On chapter
+        the rows have fewer columns than there are rows (K is then singular), or K's
+        solves leave a fit unverified (up to 2N columns), :meth:`_primal_newton_rows` does
+        this on the rows themselves. On chapter
         5's unit-scaled rows at C = 1e6 every fit converged and was verified, at the
         optimum up to float64 rounding, where float32 Newton-CG stops far from it.
 
@@ -529,7 +530,8 @@ class LinearSVM:
 
     def _primal_newton_rows(self, Xa: torch.Tensor, yc: torch.Tensor, v: torch.Tensor):
         """:meth:`_primal_newton` on the weights ``v = [w, b]`` themselves (``d + 1``
-        unknowns; ``Xa`` is N x (d + 1)), for rows with fewer columns than rows: the ridge
+        unknowns; ``Xa`` is N x (d + 1)), for rows with few columns (fewer than rows, or
+        as many as K's solves cannot verify): the ridge
         regression on the rows inside the margin, ``min |v|^2 / 2 + C |Xa_A v - y_A|^2``,
         is solved as least squares on ``[Xa_A; I / sqrt(2C)]`` by a QR factorisation, not
         through ``K_AA``, whose condition number is the square of the rows' (review AE: at
