@@ -309,7 +309,8 @@ def _check_ks(ks, largest: int | None = None) -> list[int]:
 
 def margin_rows(images: torch.Tensor, labels, features, ks, C: float, device=None):
     """Mean and smallest one-vs-rest margin, training accuracy, ``min y·f``
-    (:func:`smallest_fit`) and whether it is a hard margin (:data:`HARD_FIT`) of the SVM on
+    (:func:`smallest_fit`), whether it is a hard margin (:data:`HARD_FIT`) and whether the
+    solver verified it at the optimum (``verified``: ``converged_``) of the SVM on
     unit-scaled pixels and on the first ``k`` features for each ``k`` (a list of dicts,
     each with the ``C`` it was fitted with and its sample's :func:`sample_digest`).
 
@@ -373,6 +374,17 @@ def is_hard(row: dict) -> bool:
     return row["train accuracy"] == 1.0
 
 
+def is_verified(row: dict) -> bool:
+    """Whether a margin row's fit (every draw's, for a control) was verified at the SVM's
+    optimum; rows saved before ``verified`` was recorded count as verified (not known)."""
+    flag = row.get("verified")
+    if flag is None or flag != flag:  # NaN: a DataFrame row that lacks the flag
+        return True
+    if not isinstance(flag, (bool, np.bool_)):
+        raise ValueError(f"a margin row's 'verified' must be True or False, got {flag!r}")
+    return bool(flag)
+
+
 def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
                 device=None) -> dict:
     """One row of :func:`margin_rows`: the SVM fitted on ``X`` (N x d, unit-scaled)."""
@@ -382,7 +394,7 @@ def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
     return {"space": space, "dimension": dim, "mean margin": float(m.mean()),
             "min margin": float(m.min()),
             "train accuracy": float((svm.predict(X) == y).mean()), "min y·f": fit,
-            "hard": fit >= HARD_FIT, "C": float(C)}
+            "hard": fit >= HARD_FIT, "verified": bool(svm.converged_), "C": float(C)}
 
 
 def training_accuracy(features, k: int, labels, C: float, device=None) -> float:
@@ -429,7 +441,8 @@ def _over_draws(per_draw: list[list[dict]]) -> list[dict]:
     """Rows of :func:`_margin_row` from several draws of a control (``per_draw[d][i]``:
     draw d's row for the i-th k) as one row per k: the draws' average margin and each
     draw's (``draw margins``), the smallest ``min y·f``, ``min margin`` and training
-    accuracy, and ``hard`` only where every draw's fit is hard."""
+    accuracy, ``hard`` only where every draw's fit is hard and ``verified`` only where
+    every draw's fit was verified at the optimum."""
     rows = []
     for fits in zip(*per_draw):
         rows.append({**fits[0],
@@ -438,6 +451,7 @@ def _over_draws(per_draw: list[list[dict]]) -> list[dict]:
                      "train accuracy": min(f["train accuracy"] for f in fits),
                      "min y·f": min(f["min y·f"] for f in fits),
                      "hard": all(f["hard"] for f in fits),
+                     "verified": all(f["verified"] for f in fits),
                      "draw margins": [f["mean margin"] for f in fits]})
     return rows
 
@@ -466,16 +480,18 @@ _NOISE_ROWS: dict = {}  # noise_margin_rows' results, by labels and settings
 
 
 def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int = 0,
-                        device=None, full=None, with_hardness: bool = False):
+                        device=None, full=None, with_checks: bool = False):
     """Mean SVM margin in each of ``spaces`` (a list of S arrays, N x d_s, each unit-scaled:
     representations of the same labelled images), on all images and on ``n_draws``
     half-samples (:func:`_class_halves`), each half-sample fitted in every space (paired).
 
     Returns ``(full, halves)``: shapes (S,) and (n_draws, S). ``full``, when given, is the
     margins on all images, already known (they are then not fitted again). With
-    ``with_hardness``, also ``hard`` (n_draws, S): whether each half-sample's fit is a hard
-    margin (:data:`HARD_FIT`), for a margin on N/2 images may be hard where the one on N is
-    not, or the other way round.
+    ``with_checks``, also a dict of the fits' checks: ``hard`` and ``verified`` (each
+    n_draws x S), whether each half-sample's fit is a hard margin (:data:`HARD_FIT`), for a
+    margin on N/2 images may be hard where the one on N is not, or the other way round, and
+    whether the solver verified it at the optimum (``converged_``); ``unverified whole``:
+    how many fits on all images made here (none when ``full`` is given) were not verified.
     """
     n_draws = whole_number("n_draws", n_draws, at_least=2)  # a range needs two draws
     y = np.asarray(labels)
@@ -485,22 +501,27 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
     if full is not None and len(full) != len(spaces):
         raise ValueError(f"full holds {len(full)} margins for {len(spaces)} spaces")
 
-    def fits_of(index):  # (mean margin, hard) per space
+    def fits_of(index):  # (mean margin, hard, verified) per space
         out = []
         for X in spaces:
             svm = margin_svm(C, device).fit(X[index], y[index])
-            hard = (smallest_fit(svm, X[index], y[index]) >= HARD_FIT if with_hardness
-                    else True)
-            out.append((float(svm_margins(svm).mean()), hard))
+            hard, verified = ((smallest_fit(svm, X[index], y[index]) >= HARD_FIT,
+                               bool(svm.converged_)) if with_checks else (True, True))
+            out.append((float(svm_margins(svm).mean()), hard, verified))
         return out
 
+    unverified_whole = 0
     if full is None:
-        full = [m for m, _ in fits_of(np.arange(len(y)))]
+        whole = fits_of(np.arange(len(y)))
+        full, unverified_whole = [m for m, _, _ in whole], sum(not v for _, _, v in whole)
     full = np.asarray(full, np.float64)
-    fits = [fits_of(index.numpy()) for index in _class_halves(y, n_draws, seed)]
-    halves = np.array([[m for m, _ in draw] for draw in fits], dtype=np.float64)
-    if with_hardness:
-        return full, halves, np.array([[h for _, h in draw] for draw in fits])
+    fits = np.array([fits_of(index.numpy()) for index in _class_halves(y, n_draws, seed)],
+                    dtype=object)  # n_draws x S x (margin, hard, verified)
+    halves = fits[:, :, 0].astype(np.float64)
+    if with_checks:
+        return full, halves, {"hard": fits[:, :, 1].astype(bool),
+                              "verified": fits[:, :, 2].astype(bool),
+                              "unverified whole": unverified_whole}
     return full, halves
 
 
@@ -576,7 +597,9 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     (:func:`half_sample_margins`): the first ``k`` features against pixels
     (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``above 1``,
     ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``; ``soft half-sample
-    fits`` of ``half-sample fits``: how many were not hard margins; with ``rows``, ``pixels
+    fits`` of ``half-sample fits``: how many were not hard margins; ``unverified fits``: how
+    many of the fits it rests on (on all images and on the half-samples) the solver could
+    not verify at the optimum (:func:`is_verified`); with ``rows``, ``pixels
     hard`` and ``features hard``: whether the fits on all images are), and the growth
     with k, the margin at ``k`` over that at :func:`smallest_separable_k` (``growth from
     k``, ``growth``, and ``growth median``, ``growth low``, ``growth high``, ``growth above
@@ -586,7 +609,7 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
     """
-    full, k_from, whole_hard = None, None, {}
+    full, k_from, whole_hard, unverified_whole = None, None, {}, 0
     if rows is not None:
         rows = _sample_rows(rows)
         other_c = {r["C"] for r in rows if "C" in r and r["C"] != C}
@@ -610,10 +633,15 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
                       "features hard": is_hard(row_of[("features", k)])}
         full = [mean[("pixels", images[0].numel())], mean[("features", k)]]
         full += [] if k_from is None else [mean[("features", k_from)]]
+        used = [("pixels", images[0].numel()), ("features", k)]
+        used += [] if k_from is None else [("features", k_from)]
+        unverified_whole = sum(not is_verified(row_of[key]) for key in used)
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
     spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
-    full, halves, hard = half_sample_margins(spaces, labels, C, n_draws=n_draws, seed=seed,
-                                             device=device, full=full, with_hardness=True)
+    full, halves, checks = half_sample_margins(
+        spaces, labels, C, n_draws=n_draws, seed=seed, device=device, full=full,
+        with_checks=True)
+    hard = checks["hard"]
     width = paired_ratio(full, halves, 0, 1)
     spread = ("median", "low", "high", "above 1", "below 1")
     growth = (paired_ratio(full, halves, 2, 1) if k_from is not None
@@ -627,6 +655,9 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             # the width's fits only (pixels and k): the growth's start has its own test
             "soft half-sample fits": int((~hard[:, :2]).sum()),
             "half-sample fits": hard[:, :2].size,
+            # every fit the width or the growth rests on, on all images and on halves
+            "unverified fits": (unverified_whole + checks["unverified whole"]
+                                + int((~checks["verified"]).sum())),
             **whole_hard}
 
 

@@ -2,11 +2,13 @@
 
 :mod:`rdsc.separation` computes (ratios, margins, their controls and half-samples); this
 module says what they show, by the chapter's rules: ``wider`` / ``narrower`` /
-``undecided`` / ``not comparable`` for a margin comparison (:func:`margin_word`), ``grows``
-/ ``shrinks`` for its growth with k (:func:`growth_word`), and the chapter's sentences on
-the ratio (:func:`ratio_verdict`), the margins (:func:`margin_verdict`) and the two
-controls (:func:`noise_reading`, :func:`shuffled_reading`), and where the fits say little
-(:func:`separable_by_count`, :func:`soft_fits_reading`). The introduction's one-line
+``undecided`` / ``not comparable`` / ``unverified`` for a margin comparison
+(:func:`margin_word`), ``grows`` / ``shrinks`` for its growth with k (:func:`growth_word`),
+and the chapter's sentences on the ratio (:func:`ratio_verdict`), the margins
+(:func:`margin_verdict`) and the two controls (:func:`noise_reading`,
+:func:`shuffled_reading`), where the fits say little (:func:`separable_by_count`,
+:func:`soft_fits_reading`) and which fits the solver could not verify
+(:func:`verification_reading`). The introduction's one-line
 summary (:func:`rdsc.headlines.margin`) uses the same words.
 """
 from __future__ import annotations
@@ -15,8 +17,8 @@ import numpy as np
 
 from rdsc.checks import name_list
 from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
-                             growth_against_noise, is_hard, largest_k_against_pixels,
-                             measured_hard, smallest_separable_k)
+                             growth_against_noise, is_hard, is_verified,
+                             largest_k_against_pixels, measured_hard, smallest_separable_k)
 
 
 #: dataset names as the chapter's prose writes them (others: the name, as code)
@@ -101,12 +103,23 @@ def soft_comparison(comparison: dict) -> bool:
     return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
 
 
+def unverified_count(comparison: dict) -> int:
+    """How many fits a :func:`margin_comparison` rests on that the solver could not verify
+    at the optimum (0 for results saved before the count)."""
+    count = comparison.get("unverified fits")
+    return 0 if count is None or count != count else int(count)
+
+
 def margin_word(comparison: dict) -> str:
     """What a :func:`margin_comparison` says: ``wider`` (features over pixels above 1 on all
     images and on at least :data:`HALF_SAMPLE_SHARE` of the half-samples), ``narrower``
-    (below 1 on all images and on that share), ``undecided``, or ``not comparable`` where
-    the fits are soft margins (:func:`soft_comparison`). Results saved before the counts:
-    on every draw (``low`` > 1, ``high`` < 1)."""
+    (below 1 on all images and on that share), ``undecided``, ``not comparable`` where
+    the fits are soft margins (:func:`soft_comparison`), or ``unverified`` where a fit it
+    rests on may not be the SVM's optimum (:func:`unverified_count`): its margin, and so
+    the comparison, may be off. Results saved before the counts: on every draw (``low`` >
+    1, ``high`` < 1)."""
+    if unverified_count(comparison):
+        return "unverified"
     if soft_comparison(comparison):
         return "not comparable"
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
@@ -123,10 +136,13 @@ def margin_word(comparison: dict) -> str:
 
 def growth_word(comparison: dict) -> str | None:
     """What :func:`margin_comparison` says of the margin's growth with k, by the rule of
-    :func:`margin_word`: ``grows``, ``shrinks`` or ``undecided``; None when not measured."""
+    :func:`margin_word`: ``grows``, ``shrinks``, ``undecided`` or ``unverified``; None when
+    not measured."""
     growth = comparison.get("growth", float("nan"))
     if growth is None or not np.isfinite(growth):
         return None
+    if unverified_count(comparison):
+        return "unverified"
     if not all(key in comparison for key in ("growth low", "growth high")):
         raise ValueError("comparison has a growth but not its half-samples' range (growth "
                          "low, growth high): make it with margin_comparison")
@@ -185,8 +201,10 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
         vs = {"wider": "wider on the features", "narrower": "narrower on the features",
               "undecided": "undecided between the two",
               "not comparable": "not comparable, for soft margins also measure the "
-              "training errors they accept (a larger C or fewer images gives hard ones)"
-              }[margin_word(comparison)]
+              "training errors they accept (a larger C or fewer images gives hard ones)",
+              "unverified": f"not judged, for {unverified_count(comparison)} of the SVM "
+              "fits it rests on could not be verified at the optimum (their margins may "
+              "be off)"}[margin_word(comparison)]
         vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
                f"{range_words(comparison)}")
         if "pixels widen" in comparison:
@@ -212,7 +230,8 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
         trend = (f"From k = {k_from:,}, the smallest k tried whose fit is a hard margin, "
                  f"to k = {k:,} the hard margin "
                  + {"grows": "grows", "shrinks": "shrinks",
-                    "undecided": "is undecided between growing and shrinking"}[growing]
+                    "undecided": "is undecided between growing and shrinking",
+                    "unverified": "is not judged (unverified fits)"}[growing]
                  + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
                  f"{comparison['growth']:.2f} on the sample, "
                  f"{range_words(comparison, 'growth ')}; margins over the hard "
@@ -423,6 +442,39 @@ def soft_fits_reading(margins) -> str:
             f"{features['min y·f'].min():.2f}), so all the feature margins compare.")
 
 
+def verification_reading(margins, comparisons) -> str:
+    """Whether the solver verified at the optimum every SVM fit behind the margins table
+    (``margins``: a DataFrame of :func:`rdsc.separation.margin_rows` and the controls'
+    rows, with ``dataset``) and the half-sample comparisons (``comparisons``: a DataFrame
+    of :func:`rdsc.separation.margin_comparison`, with ``dataset``); else which were not,
+    for their margins may be off. Rows saved before ``verified`` was recorded: not known."""
+    rows, compared = _records(margins), _records(comparisons)
+    if any(r.get("verified") is None or r.get("verified") != r.get("verified")
+           for r in rows) or any("unverified fits" not in c for c in compared):
+        return ("These results were saved before the solver's verification of each fit "
+                "was recorded: rerun the chapter to see it.")
+    fits = sum(len(r["draw margins"]) if isinstance(r.get("draw margins"), list) else 1
+               for r in rows)
+    halves = sum(int(c["half-samples"])
+                 * (3 if np.isfinite(c.get("growth from k", float("nan"))) else 2)
+                 for c in compared)
+    unverified = [r for r in rows if not is_verified(r)]
+    missed = sum(unverified_count(c) for c in compared)
+    if not unverified and not missed:
+        return (f"The solver verified every one of these SVM fits at its optimum: the "
+                f"{fits:,} behind the margins table (its {len(rows)} rows, with the "
+                f"controls' draws) and the {halves:,} on half-samples.")
+    listed = "; ".join(f"{dataset_words([r['dataset']])}: " + (
+        "pixels" if r["space"] == "pixels" else f"{r['space']} at k = {int(r['dimension']):,}")
+        for r in unverified)
+    return ("The solver could not verify every fit at the SVM's optimum, so the margins "
+            "of these may be off: "
+            + (f"the table's rows {listed} (for a control, at least one of its draws)"
+               if unverified else "none of the table's rows")
+            + f", and {missed} of the fits the half-sample comparisons rest on, whose "
+            "verdicts are therefore withheld.")
+
+
 def margin_claim(name: str, rows: list[dict], compared: list[dict]
                  ) -> tuple[list[str], str, str]:
     """The margin claim on one dataset, by chapter 5's rule, for the introduction's line
@@ -483,13 +535,14 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                  f"{range_words(c, 'growth ', short=True)}: {growing}")
         short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({growing}"
         has_noise = {int(r["dimension"]) for r in rows
-                     if r["space"] == "noise" and measured_hard(r)}
+                     if r["space"] == "noise" and measured_hard(r) and is_verified(r)}
         if growing != "grows":
             verdicts.append("contradicted" if growing == "shrinks" else "not shown")
         elif not {k_from, int(top["dimension"])} <= has_noise:
             # the rule: growth counts only beyond the control's, which is missing here
             verdicts.append("not shown")
-            text += ", not compared with the noise control (none with hard margins saved)"
+            text += (", not compared with the noise control (no hard, verified fits of "
+                     "it at both k)")
             short += ", no noise control"
         else:
             g = growth_against_noise(rows, k_from)
@@ -506,7 +559,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                 short += ", faster than noise" if faster else ", no faster than noise"
                 shuffled = {int(r["dimension"]) for r in rows
                             if r["space"] == "shuffled labels"
-                            and measured_hard(r)}
+                            and measured_hard(r) and is_verified(r)}
                 compared_shuffles = False
                 if faster and {k_from, int(top["dimension"])} <= shuffled:
                     # the second control, where its fits are hard at both k

@@ -161,7 +161,8 @@ def test_every_summary_reads_its_chapters_results():
     # growth counts only beyond the noise control's; none saved here: not shown
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        ": grows, not compared with the noise control (none with hard margins saved)")
+        ": grows, not compared with the noise control (no hard, verified fits of it at "
+        "both k)")
     separation["margin_ratios"][0].update({"growth": 0.8, "growth low": 0.7,
                                            "growth high": 0.9})
     assert headlines.margin(separation).startswith("mixed: ")

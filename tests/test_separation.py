@@ -159,6 +159,71 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert margin_word(soft) == "not comparable" and margin_word(alone) != "not comparable"
 
 
+def test_a_fit_the_solver_cannot_verify_is_marked_and_withholds_its_verdicts(monkeypatch):
+    # a ConvergenceWarning shows once per notebook line: chapter 5's hundreds of fits
+    # need each fit's own mark, in the table and in the verdicts that rest on it
+    import warnings
+    from rdsc import separation
+    from rdsc.separation import margin_comparison, margin_rows, noise_margin_rows
+    from rdsc.separation_words import (margin_claim, margin_verdict, margin_word,
+                                       verification_reading)
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    labels = torch.arange(3).repeat(8)
+    feats = FeatureArray(np.random.default_rng(0).integers(-9, 10, (24, 32)), 9)
+    rows = margin_rows(images, labels, feats, [8, 32], C=100.0, device="cpu")
+    rows += noise_margin_rows(labels, [8, 32], C=100.0, seed=5, device="cpu", draws=2)
+    assert all(r["verified"] is True for r in rows)  # every real fit here is verified
+    frame = pd.DataFrame([{"dataset": "cifar10", **r} for r in rows])
+    compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
+                                 device="cpu", rows=rows)
+    assert compared["unverified fits"] == 0 and margin_word(compared) != "unverified"
+    assert "verified every one" in verification_reading(frame, pd.DataFrame([compared]))
+
+    real = separation.margin_svm
+
+    class Unverified:  # the exact solver, its fits on 12 rows (the halves) unverified
+        def __init__(self, C, device=None):
+            self.svm = real(C, device)
+
+        def fit(self, X, y):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # the real fit must raise no warning
+                self.svm.fit(X, y)
+            self.svm.converged_ = len(y) != 12
+            return self.svm
+
+    monkeypatch.setattr(separation, "margin_svm", Unverified)
+    monkeypatch.setattr(separation, "_NOISE_ROWS", {})  # keep no unverified fit cached
+    halves = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
+                               device="cpu", rows=rows)
+    assert halves["unverified fits"] == 4 * 2  # pixels and k = 32 on each half
+    assert margin_word(halves) == "unverified"
+    assert "not judged, for 8 of the SVM fits" in margin_verdict(rows, halves)
+    verdicts, _, _ = margin_claim("CIFAR-10", rows, [halves])
+    assert verdicts[0] == "not shown"
+    text = verification_reading(frame, pd.DataFrame([halves]))
+    assert "none of the table's rows, and 8 of the fits" in text
+    # a whole-sample fit, and one draw of a control, unverified: named by their rows
+    marked = [dict(r) for r in rows]
+    marked[0]["verified"] = False  # the pixels
+    noisy = [dict(r) for r in noise_margin_rows(labels[:12], [8], C=100.0, seed=5,
+                                                device="cpu", draws=2)]
+    assert noisy[0]["verified"] is False  # every draw's fit on 12 rows is unverified
+    whole = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
+                              device="cpu", rows=marked)
+    assert whole["unverified fits"] == 1 + 8
+    frame = pd.DataFrame([{"dataset": "cifar10", **r} for r in marked])
+    text = verification_reading(frame, pd.DataFrame([whole]))
+    assert "the table's rows CIFAR-10: pixels (for a control" in text
+    with pytest.raises(ValueError, match="'verified' must be True or False"):
+        margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
+                          rows=[dict(r, verified="no") for r in rows])
+    # results saved before the flag: not known, and the sentence says so
+    older = frame.drop(columns=["verified"])
+    assert "saved before" in verification_reading(older, pd.DataFrame([whole]))
+
+
 def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
     from rdsc.separation import smallest_separable_k
 
