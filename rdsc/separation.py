@@ -225,23 +225,26 @@ def margin_svm(C: float, device=None):
 
 
 def solver_shortfall(features, k: int, labels, C: float, device=None,
-                     exact: float | None = None) -> dict:
+                     exact: float | None = None, exact_verified: bool = True) -> dict:
     """How far the float32 Newton-CG solver (``LinearSVM(solver="torch")``, what chapter 3
     fits at the paper's C) stops from the optimum at ``C`` on the first ``k`` unit-scaled
     features: ``exact`` and ``newton-cg`` mean margins, Newton-CG's ``steps`` and
     ``narrower`` (``1 - newton-cg / exact``: the share its margin falls short by).
     ``exact``: the optimum's mean margin where already fitted (a :func:`margin_rows` row
-    of the same sample, ``k`` and ``C``), else fitted here."""
+    of the same sample, ``k`` and ``C``; ``exact_verified``: that row's ``verified``), else
+    fitted here. ``exact verified``: whether the exact solver verified its fit (else the
+    shortfall is from a margin that may itself be off)."""
     from rdsc.classify import LinearSVM
     X, y = _unit_features(features, k, device), np.asarray(labels)
     if exact is None:
-        exact = float(svm_margins(margin_svm(C, device).fit(X, y)).mean())
+        svm = margin_svm(C, device).fit(X, y)
+        exact, exact_verified = float(svm_margins(svm).mean()), bool(svm.converged_)
     with warnings.catch_warnings():  # its own warning above LARGE_C says what is measured here
         warnings.simplefilter("ignore")
         newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)
     approx = float(svm_margins(newton).mean())
-    return {"k": k, "C": float(C), "exact": exact, "newton-cg": approx,
-            "steps": newton.n_iter_, "narrower": 1 - approx / exact}
+    return {"k": k, "C": float(C), "exact": exact, "exact verified": bool(exact_verified),
+            "newton-cg": approx, "steps": newton.n_iter_, "narrower": 1 - approx / exact}
 
 
 def svm_margins(svm) -> np.ndarray:
@@ -490,8 +493,9 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
     ``with_checks``, also a dict of the fits' checks: ``hard`` and ``verified`` (each
     n_draws x S), whether each half-sample's fit is a hard margin (:data:`HARD_FIT`), for a
     margin on N/2 images may be hard where the one on N is not, or the other way round, and
-    whether the solver verified it at the optimum (``converged_``); ``unverified whole``:
-    how many fits on all images made here (none when ``full`` is given) were not verified.
+    whether the solver verified it at the optimum (``converged_``); ``whole verified``
+    (S,): whether the fit on all images made here was verified (True where ``full`` gave
+    the margin: the caller knows its fit).
     """
     n_draws = whole_number("n_draws", n_draws, at_least=2)  # a range needs two draws
     y = np.asarray(labels)
@@ -510,10 +514,10 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
             out.append((float(svm_margins(svm).mean()), hard, verified))
         return out
 
-    unverified_whole = 0
+    whole_verified = np.ones(len(spaces), bool)
     if full is None:
         whole = fits_of(np.arange(len(y)))
-        full, unverified_whole = [m for m, _, _ in whole], sum(not v for _, _, v in whole)
+        full, whole_verified = [m for m, _, _ in whole], np.array([v for _, _, v in whole])
     full = np.asarray(full, np.float64)
     fits = np.array([fits_of(index.numpy()) for index in _class_halves(y, n_draws, seed)],
                     dtype=object)  # n_draws x S x (margin, hard, verified)
@@ -521,7 +525,7 @@ def half_sample_margins(spaces, labels, C: float, n_draws: int = 10, seed: int =
     if with_checks:
         return full, halves, {"hard": fits[:, :, 1].astype(bool),
                               "verified": fits[:, :, 2].astype(bool),
-                              "unverified whole": unverified_whole}
+                              "whole verified": whole_verified}
     return full, halves
 
 
@@ -572,18 +576,19 @@ def margin_ratio(A: np.ndarray, B: np.ndarray, labels, C: float, n_draws: int = 
 
 
 def smallest_separable_k(rows, k: int) -> int | None:
-    """The smallest k' < ``k`` whose fit is a hard margin (:func:`is_hard`), when ``k``'s
-    is one too; else None. The margin's growth with k is measured from k' to ``k``: only
-    hard margins compare across k (a soft margin also measures the training errors it
-    accepts). Where ``rows`` hold the noise control (:func:`noise_margin_rows`), k' and
-    ``k`` must also be hard for every draw of noise, so that the growth can be set
-    against the control's over the same k (noise rows saved before ``hard`` was measured
-    do not count as hard)."""
+    """The smallest k' < ``k`` whose fit is a hard margin (:func:`is_hard`) and verified
+    (:func:`is_verified`), when ``k``'s is both too; else None. The margin's growth with k
+    is measured from k' to ``k``: only hard margins compare across k (a soft margin also
+    measures the training errors it accepts). Where ``rows`` hold the noise control
+    (:func:`noise_margin_rows`), k' and ``k`` must also be hard and verified for every draw
+    of noise, so that the growth can be set against the control's over the same k (noise
+    rows saved before ``hard`` was measured do not count as hard)."""
     k = whole_number("k", k)
     rows = _sample_rows(rows)
+    # an unverified fit's margin may be off: it starts no growth
     separable = {int(r["dimension"]) for r in rows
-                 if r["space"] == "features" and is_hard(r)}
-    noise = {int(r["dimension"]): measured_hard(r) for r in rows
+                 if r["space"] == "features" and is_hard(r) and is_verified(r)}
+    noise = {int(r["dimension"]): measured_hard(r) and is_verified(r) for r in rows
              if r["space"] == "noise"}
     if noise:
         separable = {d for d in separable if noise.get(d, False)}
@@ -597,9 +602,11 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     (:func:`half_sample_margins`): the first ``k`` features against pixels
     (:func:`paired_ratio`: ``ratio``, ``median``, ``low``, ``high``, ``above 1``,
     ``below 1``, ``half-samples``, ``pixels widen``, ``features widen``; ``soft half-sample
-    fits`` of ``half-sample fits``: how many were not hard margins; ``unverified fits``: how
-    many of the fits it rests on (on all images and on the half-samples) the solver could
-    not verify at the optimum (:func:`is_verified`); with ``rows``, ``pixels
+    fits`` of ``half-sample fits``: how many were not hard margins; ``unverified fits`` and
+    ``unverified growth fits``: how many of the fits the width (pixels and k) and the growth
+    (k and its start) rest on, on all images and on the half-samples, the solver could not
+    verify at the optimum (:func:`is_verified`), ``unverified half-sample fits``: how many
+    of all the half-sample fits; with ``rows``, ``pixels
     hard`` and ``features hard``: whether the fits on all images are), and the growth
     with k, the margin at ``k`` over that at :func:`smallest_separable_k` (``growth from
     k``, ``growth``, and ``growth median``, ``growth low``, ``growth high``, ``growth above
@@ -609,7 +616,7 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     ``rows``: this sample's :func:`margin_rows` with the same ``C``, to reuse their fits on
     all images and to find the k the growth starts from (without them, no growth).
     """
-    full, k_from, whole_hard, unverified_whole = None, None, {}, 0
+    full, k_from, whole_hard, rows_verified = None, None, {}, [True, True, True]
     if rows is not None:
         rows = _sample_rows(rows)
         other_c = {r["C"] for r in rows if "C" in r and r["C"] != C}
@@ -635,13 +642,17 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         full += [] if k_from is None else [mean[("features", k_from)]]
         used = [("pixels", images[0].numel()), ("features", k)]
         used += [] if k_from is None else [("features", k_from)]
-        unverified_whole = sum(not is_verified(row_of[key]) for key in used)
+        rows_verified = [is_verified(row_of[key]) for key in used] + [True]
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
     spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
     full, halves, checks = half_sample_margins(
         spaces, labels, C, n_draws=n_draws, seed=seed, device=device, full=full,
         with_checks=True)
     hard = checks["hard"]
+    # per space (pixels, k, k's growth start): its fits on all images and on the halves
+    unverified = [int(not (rows_verified[s] and checks["whole verified"][s]))
+                  + int((~checks["verified"][:, s]).sum()) for s in range(len(spaces))]
+    unverified += [0]
     width = paired_ratio(full, halves, 0, 1)
     spread = ("median", "low", "high", "above 1", "below 1")
     growth = (paired_ratio(full, halves, 2, 1) if k_from is not None
@@ -655,9 +666,11 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
             # the width's fits only (pixels and k): the growth's start has its own test
             "soft half-sample fits": int((~hard[:, :2]).sum()),
             "half-sample fits": hard[:, :2].size,
-            # every fit the width or the growth rests on, on all images and on halves
-            "unverified fits": (unverified_whole + checks["unverified whole"]
-                                + int((~checks["verified"]).sum())),
+            # the fits the width and the growth each rest on (whole sample and halves)
+            "unverified fits": unverified[0] + unverified[1],
+            "unverified growth fits": (unverified[1] + unverified[2] if k_from is not None
+                                       else 0),
+            "unverified half-sample fits": int((~checks["verified"]).sum()),
             **whole_hard}
 
 

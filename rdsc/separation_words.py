@@ -42,11 +42,16 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
     narrower, steps = float(shortfall["narrower"]), int(shortfall["steps"])
     where = f"on {dataset_words([dataset])}'s first {int(shortfall['k']):,} features"
     step_words = f"{steps} Newton step{'s' if steps != 1 else ''}"
+    verified = shortfall.get("exact verified")  # None: saved before it was recorded
+    optimum = "the optimum's" if verified is True else "the exact solver's"
+    note = (" (a fit the solver could not verify as the optimum)" if verified is False
+            else "")
     if abs(narrower) < 0.001:
-        return f"{where} it ended after {step_words} within 0.1% of the optimum's margin"
+        return (f"{where} it ended after {step_words} within 0.1% of {optimum} "
+                f"margin{note}")
     side = "narrower" if narrower > 0 else "wider"
     return (f"{where} it ended after {step_words} with a mean margin {abs(narrower):.1%} "
-            f"{side} than the optimum's")
+            f"{side} than {optimum}{note}")
 
 
 def per_dataset(texts: dict, template: str) -> str:
@@ -103,11 +108,19 @@ def soft_comparison(comparison: dict) -> bool:
     return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
 
 
-def unverified_count(comparison: dict) -> int:
-    """How many fits a :func:`margin_comparison` rests on that the solver could not verify
-    at the optimum (0 for results saved before the count)."""
-    count = comparison.get("unverified fits")
-    return 0 if count is None or count != count else int(count)
+def unverified_count(comparison: dict, key: str = "unverified fits") -> int:
+    """How many fits a :func:`margin_comparison`'s width (``key="unverified fits"``) or
+    growth (``"unverified growth fits"``) rests on that the solver could not verify at the
+    optimum (0 for results saved before the count: :func:`verification_reading` and
+    :func:`margin_claim` say it was not recorded)."""
+    count = comparison.get(key)
+    if count is None or (isinstance(count, float) and count != count):
+        return 0
+    if (isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, float, np.number))
+            or not float(count).is_integer() or count < 0):
+        raise ValueError(f"a comparison's {key!r} must be a whole number of at least 0, "
+                         f"got {count!r}")
+    return int(count)
 
 
 def margin_word(comparison: dict) -> str:
@@ -141,7 +154,7 @@ def growth_word(comparison: dict) -> str | None:
     growth = comparison.get("growth", float("nan"))
     if growth is None or not np.isfinite(growth):
         return None
-    if unverified_count(comparison):
+    if unverified_count(comparison, "unverified growth fits"):
         return "unverified"
     if not all(key in comparison for key in ("growth low", "growth high")):
         raise ValueError("comparison has a growth but not its half-samples' range (growth "
@@ -218,7 +231,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                    "half-sample fits soft")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
-    separable = [r for r in feats if is_hard(r)]
+    separable = [r for r in feats if is_hard(r) and is_verified(r)]
     listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
                        for r in separable)
     growing = None if comparison is None else growth_word(comparison)
@@ -252,13 +265,26 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
 
 def fit_words(row: dict) -> str:
     """How a margin row's fit reads: ``hard margin, min y·f 0.97`` or ``soft margin, min
-    y·f -0.32, training accuracy 1.000`` (rows saved before ``min y·f``: the accuracy)."""
+    y·f -0.32, training accuracy 1.000`` (rows saved before ``min y·f``: the accuracy),
+    with ``, not verified at the optimum`` where the solver could not verify it."""
     if row.get("min y·f") is None:
-        return f"training accuracy {row['train accuracy']:.3f}"
-    if is_hard(row):
-        return f"hard margin, min y·f {row['min y·f']:.2f}"
-    return (f"soft margin, min y·f {row['min y·f']:.2f}, training accuracy "
-            f"{row['train accuracy']:.3f}")
+        text = f"training accuracy {row['train accuracy']:.3f}"
+    elif is_hard(row):
+        text = f"hard margin, min y·f {row['min y·f']:.2f}"
+    else:
+        text = (f"soft margin, min y·f {row['min y·f']:.2f}, training accuracy "
+                f"{row['train accuracy']:.3f}")
+    return text if is_verified(row) else text + ", not verified at the optimum"
+
+
+def _unverified_reason(named: dict) -> str:
+    """``""`` where every fit in ``named`` (``{"noise at k = 3,000": row}``) was verified,
+    else why a reading gives no verdict: "the solver could not verify its fit of ..."."""
+    bad = [name for name, row in named.items() if not is_verified(row)]
+    if not bad:
+        return ""
+    return (f"the solver could not verify its fit{'s' * (len(bad) > 1)} of "
+            f"{' and '.join(bad)} at the optimum (a margin that may be off)")
 
 
 def _control_rows(rows: list[dict], space: str, maker: str):
@@ -280,7 +306,8 @@ def noise_reading(margins) -> str:
     """The chapter's sentence on the noise control (:func:`noise_margin_rows`) for one
     dataset's margin rows: noise's margin at the largest k against the features' and the
     pixels', and, where noise and features both have hard margins at two k,
-    how each margin grows between them. Empty without noise rows."""
+    how each margin grows between them (only between fits the solver verified). Empty
+    without noise rows."""
     rows = _records(margins)
     got = _control_rows(rows, "noise", "noise_margin_rows")
     if got is None:
@@ -292,7 +319,11 @@ def noise_reading(margins) -> str:
             f"of {z['mean margin']:.4f}, against "
             f"{top['mean margin']:.4f} for the features and {pixels['mean margin']:.4f} for "
             f"pixels")
-    if not is_hard(z) and is_hard(top):
+    unverified = _unverified_reason({f"noise at k = {k:,}": z,
+                                     f"the features at k = {k:,}": top})
+    if unverified:
+        text += f": not compared, for {unverified}."
+    elif not is_hard(z) and is_hard(top):
         text += (": noise gets no hard margin where the features do, so the features' "
                  "separation is more than the number of dimensions gives.")
     elif is_hard(z) and not is_hard(top):
@@ -308,7 +339,7 @@ def noise_reading(margins) -> str:
     else:
         text += (": narrower, so the features' margin is wider than the number of "
                  "dimensions alone gives.")
-    # the growth's start: the k the chapter's comparison uses, hard for both
+    # the growth's start: the k the chapter's comparison uses, hard and verified for both
     k_from = smallest_separable_k(rows, k)
     if k_from is not None:
         g = growth_against_noise(rows, k_from)
@@ -340,16 +371,18 @@ def noise_reading(margins) -> str:
 def shuffled_reading(margins) -> str:
     """The chapter's sentence on the shuffled-label control (:func:`permuted_label_rows`)
     for one dataset's margin rows: from which k the true and the shuffled labels get hard
-    margins, and, at the largest k, the true labels' margin against every shuffle's.
-    Empty without shuffled rows."""
+    margins (verified fits only), and, at the largest k, the true labels' margin against
+    every shuffle's (not compared where either fit is unverified). Empty without shuffled
+    rows."""
     rows = _records(margins)
     got = _control_rows(rows, "shuffled labels", "permuted_label_rows")
     if got is None:
         return ""
     shuffled, top, _, k = got
+    # an unverified fit's hardness may be off too: only verified fits count as hard
     true_hard = [int(r["dimension"]) for r in _sample_rows(rows)
-                 if r["space"] == "features" and is_hard(r)]
-    shuffled_hard = [d for d, r in shuffled.items() if is_hard(r)]
+                 if r["space"] == "features" and is_hard(r) and is_verified(r)]
+    shuffled_hard = [d for d, r in shuffled.items() if is_hard(r) and is_verified(r)]
 
     def first(ks):
         return f"from k = {min(ks):,} on" if ks else "at no k tried"
@@ -358,6 +391,10 @@ def shuffled_reading(margins) -> str:
             f"{'shuffle' if len(draws) == 1 else 'shuffles'}), the same features give a "
             f"hard margin {first(shuffled_hard)}, the true labels {first(true_hard)}.")
     z = shuffled[k]
+    unverified = _unverified_reason({f"the shuffled labels at k = {k:,}": z,
+                                     f"the true labels at k = {k:,}": top})
+    if unverified:
+        return text + f" At k = {k:,} the margins are not compared, for {unverified}."
     if not is_hard(top):
         return text + (f" At k = {k:,} the true labels' fit is soft, so the margins do "
                        "not compare there.")
@@ -430,16 +467,35 @@ def soft_fits_reading(margins) -> str:
     features = margins[margins["space"] == "features"]
     if features.empty:
         raise ValueError("soft_fits_reading needs the features' margin rows; got none")
+    def listed(part_rows):
+        return "; ".join(
+            f"{name}: k = {', '.join(f'{int(k):,}' for k in part['dimension'])}"
+            for name, part in part_rows.groupby("dataset"))
     # is_hard per row: NaN or the text "False" both read true through astype(bool)
     soft = features[~features.apply(lambda r: is_hard(r.to_dict()), axis=1).astype(bool)]
+    verified = features.apply(lambda r: is_verified(r.to_dict()), axis=1).astype(bool)
+    unverified = ("" if verified.all() else
+                  " The solver could not verify the features' fits at "
+                  f"{listed(features[~verified])}: their margins, and whether they are "
+                  "hard, may be off.")
     if len(soft):
-        listed = "; ".join(
-            f"{name}: k = {', '.join(f'{int(k):,}' for k in part['dimension'])}"
-            for name, part in soft.groupby("dataset"))
-        return (f"Some k give only a soft margin ({listed}): it reflects the training "
-                "errors it accepts, so compare margins where the fit is hard.")
+        return (f"Some k give only a soft margin ({listed(soft)}): it reflects the training "
+                "errors it accepts, so compare margins where the fit is hard." + unverified)
     return (f"Every k here gives a hard margin (min y·f at least "
-            f"{features['min y·f'].min():.2f}), so all the feature margins compare.")
+            f"{features['min y·f'].min():.2f}), so all the feature margins compare."
+            if not unverified else
+            f"Every k here gives a hard margin (min y·f at least "
+            f"{features['min y·f'].min():.2f})." + unverified)
+
+
+def verification_recorded(rows, comparisons) -> bool:
+    """Whether margin rows and their comparisons carry each fit's verification (results
+    saved before it was recorded: not, and nothing can be said of it)."""
+    def missing(value):
+        return value is None or (isinstance(value, float) and value != value)
+    keys = ("unverified fits", "unverified growth fits", "unverified half-sample fits")
+    return (not any(missing(r.get("verified")) for r in _records(rows))
+            and not any(missing(c.get(key)) for c in _records(comparisons) for key in keys))
 
 
 def verification_reading(margins, comparisons) -> str:
@@ -449,8 +505,7 @@ def verification_reading(margins, comparisons) -> str:
     of :func:`rdsc.separation.margin_comparison`, with ``dataset``); else which were not,
     for their margins may be off. Rows saved before ``verified`` was recorded: not known."""
     rows, compared = _records(margins), _records(comparisons)
-    if any(r.get("verified") is None or r.get("verified") != r.get("verified")
-           for r in rows) or any("unverified fits" not in c for c in compared):
+    if not verification_recorded(rows, compared):
         return ("These results were saved before the solver's verification of each fit "
                 "was recorded: rerun the chapter to see it.")
     fits = sum(len(r["draw margins"]) if isinstance(r.get("draw margins"), list) else 1
@@ -459,20 +514,35 @@ def verification_reading(margins, comparisons) -> str:
                  * (3 if np.isfinite(c.get("growth from k", float("nan"))) else 2)
                  for c in compared)
     unverified = [r for r in rows if not is_verified(r)]
-    missed = sum(unverified_count(c) for c in compared)
+    missed = sum(unverified_count(c, "unverified half-sample fits") for c in compared)
     if not unverified and not missed:
         return (f"The solver verified every one of these SVM fits at its optimum: the "
-                f"{fits:,} behind the margins table (its {len(rows)} rows, with the "
-                f"controls' draws) and the {halves:,} on half-samples.")
-    listed = "; ".join(f"{dataset_words([r['dataset']])}: " + (
-        "pixels" if r["space"] == "pixels" else f"{r['space']} at k = {int(r['dimension']):,}")
-        for r in unverified)
-    return ("The solver could not verify every fit at the SVM's optimum, so the margins "
-            "of these may be off: "
-            + (f"the table's rows {listed} (for a control, at least one of its draws)"
-               if unverified else "none of the table's rows")
-            + f", and {missed} of the fits the half-sample comparisons rest on, whose "
-            "verdicts are therefore withheld.")
+                f"{fits:,} results behind the margins table (its {len(rows)} rows, each "
+                f"control's draws counted) and the {halves:,} fits on half-samples.")
+    parts = []
+    if unverified:
+        listed = "; ".join(f"{dataset_words([r['dataset']])}: " + (
+            "pixels" if r["space"] == "pixels"
+            else f"{r['space']} at k = {int(r['dimension']):,}") for r in unverified)
+        control = any(r["space"] in ("noise", "shuffled labels") for r in unverified)
+        parts.append(f"the table's row{'s' * (len(unverified) > 1)} {listed}"
+                     + (" (for a control, at least one of its draws)" if control else ""))
+    if missed:
+        parts.append(f"{missed} of the {halves:,} fits on half-samples")
+    withheld = [f"the {what} on {dataset_words([c['dataset']])}" for c in compared
+                for what, key in (("width", "unverified fits"),
+                                  ("growth with k", "unverified growth fits"))
+                if unverified_count(c, key)]
+    return ("The solver could not verify every fit at the SVM's optimum, so these margins "
+            f"may be off: {' and '.join(parts)}. The chapter's readings that rest on them "
+            "say so instead of judging"
+            + (f" (among the half-sample comparisons: {', '.join(withheld)})."
+               if withheld else "; none of the half-sample comparisons rests on them."))
+
+
+#: how the introduction's line shows a verdict withheld for an unverified fit (the bare
+#: word read as if the claim itself were unverified)
+_UNVERIFIED_WORDS = {"unverified": "not judged: a fit the solver could not verify"}
 
 
 def margin_claim(name: str, rows: list[dict], compared: list[dict]
@@ -506,9 +576,10 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         word = margin_word(c)  # "not comparable" where the fits are soft margins
         verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
             word, "not shown"))
+        shown = _UNVERIFIED_WORDS.get(word, word)
         text += (f" (ratio {c['ratio']:.2f} on the sample, "
-                 f"{range_words(c, short=True)}: {word})")
-        short = f"{name}: width x{c['ratio']:.2f} of pixels' ({word})"
+                 f"{range_words(c, short=True)}: {shown})")
+        short = f"{name}: width x{c['ratio']:.2f} of pixels' ({shown})"
         if word == "not comparable":
             short = f"{name}: widths not comparable (soft margins)"
     elif not (is_hard(top) and is_hard(pixels)):
@@ -522,7 +593,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     if noise:  # the control: what the same number of dimensions gives without content
         z = noise[0]["mean margin"]
         text += f"; Gaussian noise of that k: {z:.4f}, "
-        if measured_hard(noise[0]) and is_hard(top):
+        if not (is_verified(noise[0]) and is_verified(top)):
+            text += "not compared (a fit the solver could not verify)"
+        elif measured_hard(noise[0]) and is_hard(top):
             text += ("wider than" if z > top["mean margin"] else "narrower than") + \
                 " the features"
         else:
@@ -531,9 +604,10 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     if growing is not None:  # the claim's second half: it grows with k
         c = compared[0]
         k_from = int(c["growth from k"])
+        shown = _UNVERIFIED_WORDS.get(growing, growing)
         text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
-                 f"{range_words(c, 'growth ', short=True)}: {growing}")
-        short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({growing}"
+                 f"{range_words(c, 'growth ', short=True)}: {shown}")
+        short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({shown}"
         has_noise = {int(r["dimension"]) for r in rows
                      if r["space"] == "noise" and measured_hard(r) and is_verified(r)}
         if growing != "grows":
@@ -577,17 +651,20 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                     # growth counts only beyond both controls (the intro's rule)
                     faster = False
                     text += (", not compared with shuffled labels (fewer than two "
-                             "shuffles with hard margins at both k)")
+                             "shuffles with hard, verified margins at both k)")
                     short += ", no shuffled-label control"
                 verdicts.append("supported" if faster else "not shown")
         short += ")"
     elif compared and "growth" in compared[0]:  # measured, but no two hard k
         verdicts.append("not shown")
-        text += ("; growth with k not measured (fewer than two k with hard margins "
-                 "for the features and the noise)")
+        text += ("; growth with k not measured (fewer than two k with hard, verified "
+                 "margins for the features and the noise)")
         short += ", growth not measured"
     else:  # one k, or results saved before the growth was measured: that half not shown
         verdicts.append("not shown")
         text += "; growth with k not measured"
         short += ", growth not measured"
+    if not verification_recorded(rows, compared):
+        text += "; each fit's verification not recorded (saved before it was)"
+        short += " (fits' verification not recorded)"
     return verdicts, text, short

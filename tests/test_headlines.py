@@ -6,6 +6,10 @@ import pytest
 
 from rdsc import book, headlines, record
 
+#: chapter 5's comparison counts of fits the solver could not verify: none
+_VERIFIED = {"unverified fits": 0, "unverified growth fits": 0,
+             "unverified half-sample fits": 0}
+
 CLASSIFICATION = {"profile": "quick", "k": 4000, "n_train": 50000, "n_test": 10000,
                   "topk": {"top1": 0.6372, "top2": 0.8132}}
 
@@ -121,11 +125,11 @@ def test_every_summary_reads_its_chapters_results():
                                          "features - pixels": 0.034, "low": 0.006,
                                          "high": 0.062}],
                   "margins": [{"dataset": "cifar10", "space": "pixels", "dimension": 3072,
-                               "mean margin": 0.0079, "hard": True},
+                               "mean margin": 0.0079, "hard": True, "verified": True},
                               {"dataset": "cifar10", "space": "features", "dimension": 100,
-                               "mean margin": 0.0656, "hard": True},
+                               "mean margin": 0.0656, "hard": True, "verified": True},
                               {"dataset": "cifar10", "space": "features", "dimension": 3000,
-                               "mean margin": 0.0130, "hard": True}]}
+                               "mean margin": 0.0130, "hard": True, "verified": True}]}
     assert headlines.separation(separation) == (
         "supported: cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: "
         "higher on the features), k = 3,000")
@@ -135,7 +139,8 @@ def test_every_summary_reads_its_chapters_results():
         "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider on the sample; "
         "no interval saved: not shown); growth with k not measured")
     separation["margin_ratios"] = [{"dataset": "cifar10", "space": "features, k=3000",
-                                    "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10}]
+                                    "ratio": 1.65, "low": 0.93, "high": 2.9, "resamples": 10,
+                                    **_VERIFIED}]
     assert headlines.margin(separation) == (  # wider, but not on every resample
         "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on the sample, "
         "0.93 to 2.90 over 10 bootstrap resamples: undecided); growth with k not measured")
@@ -169,22 +174,22 @@ def test_every_summary_reads_its_chapters_results():
     separation["margin_ratios"][0].update({"growth": float("nan")})  # not measurable
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "; growth with k not measured (fewer than two k with hard margins for the features "
-        "and the noise)")
+        "; growth with k not measured (fewer than two k with hard, verified margins for the "
+        "features and the noise)")
     del separation["margin_ratios"][0]["growth"]  # saved before growth was measured
     assert headlines.margin(separation).startswith("partly supported: ")
     # the noise control, where saved, is quoted at the same k (not at another k)
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": d,
-                               "mean margin": m, "hard": True}
+                               "mean margin": m, "hard": True, "verified": True}
                               for d, m in ((100, 0.5), (3000, 0.0284))]
     assert headlines.margin(separation).endswith(
         "; Gaussian noise of that k: 0.0284, wider than the features; growth with k not "
         "measured")
     # growth counts only beyond the control's growth over the same k: noise grows more here
     separation["margins"] += [{"dataset": "cifar10", "space": "noise", "dimension": 1000,
-                               "mean margin": 0.0160, "hard": True},
+                               "mean margin": 0.0160, "hard": True, "verified": True},
                               {"dataset": "cifar10", "space": "features", "dimension": 1000,
-                               "mean margin": 0.0097, "hard": True}]
+                               "mean margin": 0.0097, "hard": True, "verified": True}]
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 1.1, "growth high": 1.4})
     # one draw of noise has no spread to be beyond: not shown either way
@@ -208,10 +213,11 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
         "grows, faster than noise (draws x1.01 to x1.11), not compared with shuffled labels "
-        "(fewer than two shuffles with hard margins at both k)")
+        "(fewer than two shuffles with hard, verified margins at both k)")
     # the second control, the same features with shuffled labels, where hard at both k
     shuffles = [{"dataset": "cifar10", "space": "shuffled labels", "dimension": d,
-                 "mean margin": float(np.mean(m)), "draw margins": m, "hard": True}
+                 "mean margin": float(np.mean(m)), "draw margins": m, "hard": True,
+                 "verified": True}
                 for d, m in ((1000, [0.0027, 0.0029]), (3000, [0.0071, 0.0072]))]
     separation["margins"] += shuffles
     assert headlines.margin(separation).startswith("partly supported: ")
@@ -227,7 +233,7 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
         "grows, faster than noise (draws x1.01 to x1.11), not compared with shuffled labels "
-        "(fewer than two shuffles with hard margins at both k)")
+        "(fewer than two shuffles with hard, verified margins at both k)")
     # a noise fit that is not a hard margin does not compare: growth then not shown
     next(r for r in separation["margins"] if r["space"] == "noise"
          and r["dimension"] == 1000)["hard"] = False
@@ -376,18 +382,19 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
             {"dataset": name, "space": "features, k=3000", "features - pixels": ft - px,
              "low": lo, "high": hi})
         separation["margins"] += [
-            {"dataset": name, "space": s, "dimension": d, "mean margin": m, "hard": True}
+            {"dataset": name, "space": s, "dimension": d, "mean margin": m, "hard": True,
+             "verified": True}
             for s, d, m in (("pixels", 3072, 0.0079), ("features", 1000, 0.0097),
                             ("features", 3000, 0.0130))]
         separation["margins"] += [
             {"dataset": name, "space": "noise", "dimension": d, "mean margin": float(np.mean(m)),
-             "draw margins": m, "hard": True}
+             "draw margins": m, "hard": True, "verified": True}
             for d, m in ((1000, [0.0280, 0.0270]), (3000, [0.0284, 0.0300]))]
         separation["margin_ratios"].append(
             {"dataset": name, "space": "features, k=3000", "ratio": 1.65, "low": 1.2,
              "high": 2.9, "half-samples": 10, "above 1": 10, "below 1": 0, "median": 1.5,
              "growth from k": 1000.0, "growth": 1.34, "growth low": 1.1, "growth high": 1.4,
-             "growth above 1": 10, "growth below 1": 0, "growth median": 1.2})
+             "growth above 1": 10, "growth below 1": 0, "growth median": 1.2, **_VERIFIED})
     assert headlines.separation(separation, brief=True) == (
         "partly supported: cifar10 1.067 -> 1.101, mini 1.200 -> 1.190 "
         "(pixels -> features, k = 3,000)")
@@ -402,7 +409,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
     for name in ("cifar10", "mini"):  # the shuffled labels, hard at both k, grow less
         separation["margins"] += [
             {"dataset": name, "space": "shuffled labels", "dimension": d,
-             "mean margin": float(np.mean(m)), "draw margins": m, "hard": True}
+             "mean margin": float(np.mean(m)), "draw margins": m, "hard": True, "verified": True}
             for d, m in ((1000, [0.0100, 0.0110]), (3000, [0.0120, 0.0125]))]
     brief = headlines.margin(separation, brief=True)
     assert brief == (
@@ -453,16 +460,16 @@ def test_soft_margins_do_not_compare_across_spaces():
     # probe J1: C = 0.3 made every fit soft, and the intro still read "wider: supported"
     # (with C = 3 the same soft fits read "narrower"); 1/|w| of a soft margin moves with C
     rows = [{"dataset": "d", "space": "pixels", "dimension": 3072, "mean margin": 0.72,
-             "hard": False},
+             "hard": False, "verified": True},
             {"dataset": "d", "space": "features", "dimension": 256, "mean margin": 0.83,
-             "hard": False},
+             "hard": False, "verified": True},
             {"dataset": "d", "space": "noise", "dimension": 256, "mean margin": 0.59,
-             "hard": False}]
+             "hard": False, "verified": True}]
     res = {"datasets": ["d"], "margins": rows, "margin_ratios": [
         {"dataset": "d", "space": "features, k=256", "ratio": 1.14, "low": 1.05, "high": 1.2,
          "half-samples": 4, "above 1": 4, "below 1": 0, "median": 1.1,
          "soft half-sample fits": 8, "half-sample fits": 8,
-         "pixels hard": False, "features hard": False}]}
+         "pixels hard": False, "features hard": False, **_VERIFIED}]}
     assert headlines.margin(res) == (
         "not shown: d: 0.8300 at k = 256 vs 0.7200 on pixels (ratio 1.14 on the sample, "
         "above 1 on 4 of 4 half-samples: not comparable); Gaussian noise of that k: 0.5900, "

@@ -159,30 +159,35 @@ def test_ratio_and_margin_rows_cover_every_space():
     assert margin_word(soft) == "not comparable" and margin_word(alone) != "not comparable"
 
 
-def test_a_fit_the_solver_cannot_verify_is_marked_and_withholds_its_verdicts(monkeypatch):
+def test_every_fit_records_whether_the_solver_verified_it(monkeypatch):
     # a ConvergenceWarning shows once per notebook line: chapter 5's hundreds of fits
-    # need each fit's own mark, in the table and in the verdicts that rest on it
+    # need each fit's own mark, and each comparison the count of those it rests on
     import warnings
     from rdsc import separation
-    from rdsc.separation import margin_comparison, margin_rows, noise_margin_rows
-    from rdsc.separation_words import (margin_claim, margin_verdict, margin_word,
-                                       verification_reading)
+    from rdsc.separation import _over_draws, margin_comparison, margin_rows
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=gen)
     labels = torch.arange(3).repeat(8)
     feats = FeatureArray(np.random.default_rng(0).integers(-9, 10, (24, 32)), 9)
     rows = margin_rows(images, labels, feats, [8, 32], C=100.0, device="cpu")
-    rows += noise_margin_rows(labels, [8, 32], C=100.0, seed=5, device="cpu", draws=2)
     assert all(r["verified"] is True for r in rows)  # every real fit here is verified
-    frame = pd.DataFrame([{"dataset": "cifar10", **r} for r in rows])
+    for r in rows:
+        r["hard"] = True  # so that the growth, from k = 8, is measured too
     compared = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
                                  device="cpu", rows=rows)
-    assert compared["unverified fits"] == 0 and margin_word(compared) != "unverified"
-    assert "verified every one" in verification_reading(frame, pd.DataFrame([compared]))
+    assert compared["growth from k"] == 8
+    assert (compared["unverified fits"], compared["unverified growth fits"],
+            compared["unverified half-sample fits"]) == (0, 0, 0)
+    # a control is verified only where every draw's fit is
+    draw = {"mean margin": 0.1, "min margin": 0.1, "train accuracy": 1.0, "min y·f": 1.0,
+            "hard": True, "verified": True}
+    assert _over_draws([[draw], [dict(draw, verified=False)]])[0]["verified"] is False
+    assert _over_draws([[draw], [draw]])[0]["verified"] is True
 
     real = separation.margin_svm
+    unverified_rows = {12}
 
-    class Unverified:  # the exact solver, its fits on 12 rows (the halves) unverified
+    class Unverified:  # the exact solver, unverified on the fits of some row counts
         def __init__(self, C, device=None):
             self.svm = real(C, device)
 
@@ -190,38 +195,131 @@ def test_a_fit_the_solver_cannot_verify_is_marked_and_withholds_its_verdicts(mon
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # the real fit must raise no warning
                 self.svm.fit(X, y)
-            self.svm.converged_ = len(y) != 12
+            self.svm.converged_ = len(y) not in unverified_rows
             return self.svm
 
     monkeypatch.setattr(separation, "margin_svm", Unverified)
     monkeypatch.setattr(separation, "_NOISE_ROWS", {})  # keep no unverified fit cached
     halves = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
                                device="cpu", rows=rows)
-    assert halves["unverified fits"] == 4 * 2  # pixels and k = 32 on each half
-    assert margin_word(halves) == "unverified"
-    assert "not judged, for 8 of the SVM fits" in margin_verdict(rows, halves)
-    verdicts, _, _ = margin_claim("CIFAR-10", rows, [halves])
-    assert verdicts[0] == "not shown"
-    text = verification_reading(frame, pd.DataFrame([halves]))
-    assert "none of the table's rows, and 8 of the fits" in text
-    # a whole-sample fit, and one draw of a control, unverified: named by their rows
+    # width: pixels and k = 32 on 4 halves; growth: k = 32 and k = 8 on them
+    assert (halves["unverified fits"], halves["unverified growth fits"],
+            halves["unverified half-sample fits"]) == (8, 8, 12)
+    first = FeatureArray(feats.counts[:12], 9)
+    assert [r["verified"] for r in margin_rows(images[:12], labels[:12], first, [8],
+                                               C=100.0)] == [False, False]
+    # the whole sample's fits: the rows' flags, or the fits made here without rows
     marked = [dict(r) for r in rows]
-    marked[0]["verified"] = False  # the pixels
-    noisy = [dict(r) for r in noise_margin_rows(labels[:12], [8], C=100.0, seed=5,
-                                                device="cpu", draws=2)]
-    assert noisy[0]["verified"] is False  # every draw's fit on 12 rows is unverified
-    whole = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
-                              device="cpu", rows=marked)
-    assert whole["unverified fits"] == 1 + 8
-    frame = pd.DataFrame([{"dataset": "cifar10", **r} for r in marked])
-    text = verification_reading(frame, pd.DataFrame([whole]))
-    assert "the table's rows CIFAR-10: pixels (for a control" in text
+    marked[0]["verified"] = False  # the pixels: the width's, not the growth's
+    unverified_rows.clear()
+    whole = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
+                              rows=marked)
+    assert (whole["unverified fits"], whole["unverified growth fits"]) == (1, 0)
+    marked[2]["verified"] = False  # k = 32 unverified: no growth is measured from it
+    assert np.isnan(margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4,
+                                      device="cpu", rows=marked)["growth from k"])
+    unverified_rows.add(24)
+    alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu")
+    assert (alone["unverified fits"], alone["unverified half-sample fits"]) == (2, 0)
     with pytest.raises(ValueError, match="'verified' must be True or False"):
         margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                           rows=[dict(r, verified="no") for r in rows])
-    # results saved before the flag: not known, and the sentence says so
-    older = frame.drop(columns=["verified"])
-    assert "saved before" in verification_reading(older, pd.DataFrame([whole]))
+
+
+def _verified_margin_rows():
+    """Synthetic margin rows of one dataset where the claim is supported in both halves:
+    hard, verified fits, the features' growth beyond every draw of noise and shuffle."""
+    def row(space, k, margins):
+        return {"dataset": "cifar10", "images": 100, "space": space, "dimension": k,
+                "mean margin": float(np.mean(margins)), "min margin": min(margins),
+                "train accuracy": 1.0, "min y·f": 1.0, "hard": True, "verified": True,
+                "C": 1e6, **({"draw margins": margins} if len(margins) > 1 else {})}
+    rows = [row("pixels", 3072, [0.01]), row("features", 10, [0.02]),
+            row("features", 20, [0.05]), row("noise", 10, [0.020, 0.021]),
+            row("noise", 20, [0.022, 0.023]), row("shuffled labels", 10, [0.020, 0.021]),
+            row("shuffled labels", 20, [0.022, 0.023])]
+    comparison = {"dataset": "cifar10", "space": "features, k=20", "ratio": 5.0,
+                  "median": 5.0, "low": 4.0, "high": 6.0, "above 1": 10, "below 1": 0,
+                  "half-samples": 10, "growth from k": 10, "growth": 2.5,
+                  "growth median": 2.5, "growth low": 2.0, "growth high": 3.0,
+                  "growth above 1": 10, "growth below 1": 0, "soft half-sample fits": 0,
+                  "half-sample fits": 20, "unverified fits": 0, "unverified growth fits": 0,
+                  "unverified half-sample fits": 0}
+    return rows, comparison
+
+
+def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
+    # review AG: the controls' readings still judged from unverified fits, while the
+    # chapter said such verdicts were withheld
+    from rdsc.separation_words import (growth_word, margin_claim, margin_verdict,
+                                       margin_word, noise_reading, shuffled_reading,
+                                       soft_fits_reading, verification_reading)
+    rows, c = _verified_margin_rows()
+    assert margin_claim("CIFAR-10", rows, [c])[0] == ["supported", "supported"]
+    assert "grows faster than every draw of noise" in noise_reading(rows)
+    assert "grows faster than every shuffle's" in shuffled_reading(rows)
+    assert verification_reading(pd.DataFrame(rows), pd.DataFrame([c])) == (
+        "The solver verified every one of these SVM fits at its optimum: the 11 results "
+        "behind the margins table (its 7 rows, each control's draws counted) and the 30 "
+        "fits on half-samples.")
+    # one unverified draw of noise at the largest k: the control no longer judges
+    rows[4]["verified"] = False
+    verdicts, text, _ = margin_claim("CIFAR-10", rows, [c])
+    assert verdicts == ["supported", "not shown"]
+    assert "0.0225, not compared (a fit the solver could not verify)" in text
+    said = noise_reading(rows)
+    assert said.endswith(": not compared, for the solver could not verify its fit of noise "
+                         "at k = 20 at the optimum (a margin that may be off).")
+    assert verification_reading(pd.DataFrame(rows), pd.DataFrame([c])) == (
+        "The solver could not verify every fit at the SVM's optimum, so these margins may "
+        "be off: the table's row CIFAR-10: noise at k = 20 (for a control, at least one of "
+        "its draws). The chapter's readings that rest on them say so instead of judging; "
+        "none of the half-sample comparisons rests on them.")
+    rows[4]["verified"] = True
+    rows[6]["verified"] = False  # a shuffle at the largest k
+    verdicts, text, _ = margin_claim("CIFAR-10", rows, [c])
+    assert verdicts == ["supported", "not shown"]
+    assert "(fewer than two shuffles with hard, verified margins at both k)" in text
+    assert shuffled_reading(rows).endswith(
+        "At k = 20 the margins are not compared, for the solver could not verify its fit "
+        "of the shuffled labels at k = 20 at the optimum (a margin that may be off).")
+    rows[6]["verified"] = True
+    rows[2]["verified"] = False  # the features at the largest k
+    assert "not verified at the optimum" in margin_verdict(rows, c)
+    assert "The solver could not verify the features' fits at cifar10: k = 20" in (
+        soft_fits_reading(pd.DataFrame(rows)))
+    rows[2]["verified"] = True
+    rows[0]["verified"] = False  # the pixels alone: no control named
+    assert "row CIFAR-10: pixels. The chapter's" in verification_reading(
+        pd.DataFrame(rows), pd.DataFrame([c]))
+    rows[0]["verified"] = True
+    # fits on half-samples: the growth's alone withholds the growth, not the width
+    growth_only = dict(c, **{"unverified growth fits": 2, "unverified half-sample fits": 2})
+    assert (margin_word(growth_only), growth_word(growth_only)) == ("wider", "unverified")
+    assert "the hard margin is not judged (unverified fits)" in margin_verdict(rows,
+                                                                               growth_only)
+    assert verification_reading(pd.DataFrame(rows), pd.DataFrame([growth_only])).endswith(
+        "be off: 2 of the 30 fits on half-samples. The chapter's readings that rest on them "
+        "say so instead of judging (among the half-sample comparisons: the growth with k "
+        "on CIFAR-10).")
+    width = dict(c, **{"unverified fits": 1})
+    assert margin_word(width) == "unverified"
+    assert "not judged, for 1 of the SVM fits" in margin_verdict(rows, width)
+    verdicts, _, short = margin_claim("CIFAR-10", rows, [width])
+    assert verdicts[0] == "not shown"
+    assert "(not judged: a fit the solver could not verify)" in short
+    for bad in ("2", True, 0.5, -1):
+        with pytest.raises(ValueError, match="must be a whole number of at least 0"):
+            margin_word(dict(c, **{"unverified fits": bad}))
+    # results saved before the flags: not known, and both the chapter and intro say so
+    older = [{key: v for key, v in r.items() if key != "verified"} for r in rows]
+    assert "saved before" in verification_reading(pd.DataFrame(older), pd.DataFrame([c]))
+    verdicts, text, _ = margin_claim("CIFAR-10", older, [c])
+    assert verdicts == ["supported", "supported"]  # judged as before, with the caveat
+    assert text.endswith("; each fit's verification not recorded (saved before it was)")
+    before = {key: v for key, v in c.items() if not key.startswith("unverified")}
+    mixed = pd.DataFrame([c, dict(before, dataset="mini")])  # NaN counts for the older
+    assert "saved before" in verification_reading(pd.DataFrame(rows), mixed)
 
 
 def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
@@ -865,3 +963,11 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     assert f"{short['narrower']:.1%} narrower than the optimum's" in words
     assert "within 0.1%" in shortfall_words(dict(short, narrower=0.0004, steps=1), "x")
     assert "1 Newton step within" in shortfall_words(dict(short, narrower=0.0004, steps=1), "x")
+    # review AG: an exact fit the solver could not verify is not called the optimum
+    assert short["exact verified"] is True
+    unverified = solver_shortfall(feats, 400, y, C=1e6, device="cpu", exact=short["exact"],
+                                  exact_verified=False)
+    assert "than the exact solver's (a fit the solver could not verify" in shortfall_words(
+        unverified, "cifar10")
+    older = {key: v for key, v in short.items() if key != "exact verified"}
+    assert shortfall_words(older, "x").endswith("narrower than the exact solver's")
