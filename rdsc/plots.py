@@ -82,8 +82,9 @@ def margins(margins: pd.DataFrame, datasets):
     """Chapter 5: one panel per dataset, the mean SVM margin against ``k`` for the features
     (round: hard margin, cross: soft), Gaussian noise of the same dimension (triangles,
     bars over its draws), the features with shuffled labels (squares; hollow: soft) and
-    pixels (dashed). ``margins``: one row per dataset, space and dimension, with ``mean
-    margin``, ``hard`` and, for noise, ``draw margins``."""
+    pixels (dashed); a black ring around any fit the solver could not verify (``verified``
+    False; rows without it count as verified). ``margins``: one row per dataset, space and
+    dimension, with ``mean margin``, ``hard`` and, for noise, ``draw margins``."""
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.3),
                              squeeze=False)
@@ -109,8 +110,15 @@ def margins(margins: pd.DataFrame, datasets):
         ax.plot(p["dimension"], p["mean margin"], color="C4", ls="-.",
                 label="features, labels shuffled (control)")
         _hollow_when_soft(ax, p, "s", 35, "C4")
+        unverified = m[m["verified"].eq(False)] if "verified" in m else m.iloc[:0]
+        pixels_unverified = bool((unverified.space == "pixels").any())
         ax.axhline(m[m.space == "pixels"]["mean margin"].item(), color="C3", ls="--",
-                   label="pixels")
+                   label="pixels, fit not verified" if pixels_unverified else "pixels")
+        ring = unverified[unverified.space != "pixels"]
+        if len(ring):  # its margin may be off: the reader should see which
+            ax.scatter(ring["dimension"], ring["mean margin"], marker="o", s=220,
+                       facecolors="none", edgecolors="black", lw=1.2,
+                       label="fit not verified (margin may be off)")
         ax.set(xscale="log", yscale="log", xlabel="k (random features)",
                ylabel="mean margin", title=name)
         book.readable_log_axis(ax, "y")

@@ -108,13 +108,21 @@ def soft_comparison(comparison: dict) -> bool:
     return bool(fits) and (fits - soft) / fits < HALF_SAMPLE_SHARE
 
 
+def _missing(value) -> bool:
+    """A value not saved: absent (None) or NaN (a DataFrame row that lacks it)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def unverified_count(comparison: dict, key: str = "unverified fits") -> int:
     """How many fits a :func:`margin_comparison`'s width (``key="unverified fits"``) or
     growth (``"unverified growth fits"``) rests on that the solver could not verify at the
     optimum (0 for results saved before the count: :func:`verification_reading` and
     :func:`margin_claim` say it was not recorded)."""
     count = comparison.get(key)
-    if count is None or (isinstance(count, float) and count != count):
+    if _missing(count) and key != "unverified fits":
+        # saved at 161c79a: one count, of the fits the width and the growth rest on
+        count = comparison.get("unverified fits")
+    if _missing(count):
         return 0
     if (isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, float, np.number))
             or not float(count).is_integer() or count < 0):
@@ -240,7 +248,10 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
             raise ValueError("comparison has a growth but not the k it starts from: make "
                              "it with margin_comparison")
         k_from, k = int(comparison["growth from k"]), int(top["dimension"])
-        trend = (f"From k = {k_from:,}, the smallest k tried whose fit is a hard margin, "
+        set_aside = any(r["dimension"] < k_from and is_hard(r) and not is_verified(r)
+                        for r in feats)
+        trend = (f"From k = {k_from:,}, the smallest k tried whose fit is a hard margin"
+                 + (" the solver verified" if set_aside else "") + ", "
                  f"to k = {k:,} the hard margin "
                  + {"grows": "grows", "shrinks": "shrinks",
                     "undecided": "is undecided between growing and shrinking",
@@ -284,7 +295,8 @@ def _unverified_reason(named: dict) -> str:
     if not bad:
         return ""
     return (f"the solver could not verify its fit{'s' * (len(bad) > 1)} of "
-            f"{' and '.join(bad)} at the optimum (a margin that may be off)")
+            f"{' and '.join(bad)} at the optimum "
+            + ("(margins that may be off)" if len(bad) > 1 else "(a margin that may be off)"))
 
 
 def _control_rows(rows: list[dict], space: str, maker: str):
@@ -384,12 +396,18 @@ def shuffled_reading(margins) -> str:
                  if r["space"] == "features" and is_hard(r) and is_verified(r)]
     shuffled_hard = [d for d, r in shuffled.items() if is_hard(r) and is_verified(r)]
 
+    set_aside = any(is_hard(r) and not is_verified(r) for r in rows
+                    if r["space"] in ("features", "shuffled labels"))
+
     def first(ks):
         return f"from k = {min(ks):,} on" if ks else "at no k tried"
+    verified_words = (" (counting only the fits the solver verified)" if set_aside
+                      else "")
     draws = shuffled[k].get("draw margins") or [shuffled[k]["mean margin"]]
     text = (f"With the labels shuffled among the same images ({len(draws)} "
             f"{'shuffle' if len(draws) == 1 else 'shuffles'}), the same features give a "
-            f"hard margin {first(shuffled_hard)}, the true labels {first(true_hard)}.")
+            f"hard margin {first(shuffled_hard)}, the true labels {first(true_hard)}"
+            f"{verified_words}.")
     z = shuffled[k]
     unverified = _unverified_reason({f"the shuffled labels at k = {k:,}": z,
                                      f"the true labels at k = {k:,}": top})
@@ -491,11 +509,9 @@ def soft_fits_reading(margins) -> str:
 def verification_recorded(rows, comparisons) -> bool:
     """Whether margin rows and their comparisons carry each fit's verification (results
     saved before it was recorded: not, and nothing can be said of it)."""
-    def missing(value):
-        return value is None or (isinstance(value, float) and value != value)
-    keys = ("unverified fits", "unverified growth fits", "unverified half-sample fits")
-    return (not any(missing(r.get("verified")) for r in _records(rows))
-            and not any(missing(c.get(key)) for c in _records(comparisons) for key in keys))
+    # the width's count is enough: results of 161c79a carry it alone (width and growth)
+    return (not any(_missing(r.get("verified")) for r in _records(rows))
+            and not any(_missing(c.get("unverified fits")) for c in _records(comparisons)))
 
 
 def verification_reading(margins, comparisons) -> str:
@@ -523,26 +539,29 @@ def verification_reading(margins, comparisons) -> str:
     if unverified:
         listed = "; ".join(f"{dataset_words([r['dataset']])}: " + (
             "pixels" if r["space"] == "pixels"
-            else f"{r['space']} at k = {int(r['dimension']):,}") for r in unverified)
-        control = any(r["space"] in ("noise", "shuffled labels") for r in unverified)
-        parts.append(f"the table's row{'s' * (len(unverified) > 1)} {listed}"
-                     + (" (for a control, at least one of its draws)" if control else ""))
+            else f"{r['space']} at k = {int(r['dimension']):,}")
+            + (" (at least one of its draws)" if r["space"] in ("noise", "shuffled labels")
+               else "") for r in unverified)
+        parts.append(f"the table's row{'s' * (len(unverified) > 1)} {listed}")
     if missed:
         parts.append(f"{missed} of the {halves:,} fits on half-samples")
     withheld = [f"the {what} on {dataset_words([c['dataset']])}" for c in compared
                 for what, key in (("width", "unverified fits"),
                                   ("growth with k", "unverified growth fits"))
                 if unverified_count(c, key)]
-    return ("The solver could not verify every fit at the SVM's optimum, so these margins "
-            f"may be off: {' and '.join(parts)}. The chapter's readings that rest on them "
-            "say so instead of judging"
+    one = len(unverified) + missed == 1
+    return ("The solver could not verify every fit at the SVM's optimum, so "
+            + ("this margin" if one else "these margins")
+            + f" may be off: {' and '.join(parts)}. The chapter's readings that rest on "
+            + ("it" if one else "them") + " say so instead of judging"
             + (f" (among the half-sample comparisons: {', '.join(withheld)})."
-               if withheld else "; none of the half-sample comparisons rests on them."))
+               if withheld else "; none of the half-sample comparisons rests on "
+               + ("it." if one else "them.")))
 
 
 #: how the introduction's line shows a verdict withheld for an unverified fit (the bare
 #: word read as if the claim itself were unverified)
-_UNVERIFIED_WORDS = {"unverified": "not judged: a fit the solver could not verify"}
+_UNVERIFIED_WORDS = {"unverified": "not judged, a fit the solver could not verify"}
 
 
 def margin_claim(name: str, rows: list[dict], compared: list[dict]

@@ -221,6 +221,8 @@ def test_every_fit_records_whether_the_solver_verified_it(monkeypatch):
     unverified_rows.add(24)
     alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu")
     assert (alone["unverified fits"], alone["unverified half-sample fits"]) == (2, 0)
+    from rdsc.separation import solver_shortfall  # its own exact fit, unverified here
+    assert solver_shortfall(feats, 32, labels, C=100.0, device="cpu")["exact verified"] is False
     with pytest.raises(ValueError, match="'verified' must be True or False"):
         margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                           rows=[dict(r, verified="no") for r in rows])
@@ -271,10 +273,10 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
     assert said.endswith(": not compared, for the solver could not verify its fit of noise "
                          "at k = 20 at the optimum (a margin that may be off).")
     assert verification_reading(pd.DataFrame(rows), pd.DataFrame([c])) == (
-        "The solver could not verify every fit at the SVM's optimum, so these margins may "
-        "be off: the table's row CIFAR-10: noise at k = 20 (for a control, at least one of "
-        "its draws). The chapter's readings that rest on them say so instead of judging; "
-        "none of the half-sample comparisons rests on them.")
+        "The solver could not verify every fit at the SVM's optimum, so this margin may "
+        "be off: the table's row CIFAR-10: noise at k = 20 (at least one of its draws). "
+        "The chapter's readings that rest on it say so instead of judging; none of the "
+        "half-sample comparisons rests on it.")
     rows[4]["verified"] = True
     rows[6]["verified"] = False  # a shuffle at the largest k
     verdicts, text, _ = margin_claim("CIFAR-10", rows, [c])
@@ -284,14 +286,42 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
         "At k = 20 the margins are not compared, for the solver could not verify its fit "
         "of the shuffled labels at k = 20 at the optimum (a margin that may be off).")
     rows[6]["verified"] = True
-    rows[2]["verified"] = False  # the features at the largest k
+    rows[2]["verified"] = False  # the features at the largest k: neither control judges
     assert "not verified at the optimum" in margin_verdict(rows, c)
     assert "The solver could not verify the features' fits at cifar10: k = 20" in (
         soft_fits_reading(pd.DataFrame(rows)))
-    rows[2]["verified"] = True
+    assert noise_reading(rows).endswith(
+        "not compared, for the solver could not verify its fit of the features at k = 20 "
+        "at the optimum (a margin that may be off).")
+    assert shuffled_reading(rows).endswith(
+        "At k = 20 the margins are not compared, for the solver could not verify its fit "
+        "of the true labels at k = 20 at the optimum (a margin that may be off).")
+    rows[4]["verified"] = False
+    assert noise_reading(rows).endswith(
+        "its fits of noise at k = 20 and the features at k = 20 at the optimum (margins "
+        "that may be off).")
+    assert "these margins may be off: the table's rows CIFAR-10: features at k = 20; " \
+           "CIFAR-10: noise at k = 20 (at least one of its draws). The chapter's readings " \
+           "that rest on them" in verification_reading(pd.DataFrame(rows), pd.DataFrame([c]))
+    rows[2]["verified"] = rows[4]["verified"] = True
+    # the growth's start (k = 10) unverified: no control's growth is read from it
+    rows[1]["verified"] = False
+    assert "grows" not in noise_reading(rows)
+    said = shuffled_reading(rows)
+    assert "the true labels from k = 20 on (counting only the fits the solver verified)" in said
+    assert "grows" not in said
+    assert "fewer than two values of k give hard margins" in margin_verdict(rows)
+    rows[1]["verified"] = True
+    rows[5]["verified"] = False  # a shuffle at the start
+    assert "grows" not in shuffled_reading(rows)
+    rows[5]["verified"] = True
+    # a smaller k's hard fit unverified: the growth from k = 10 says it was set aside
+    below = dict(rows[1], dimension=5, verified=False)
+    assert ("From k = 10, the smallest k tried whose fit is a hard margin the solver "
+            "verified, to k = 20") in margin_verdict(rows + [below], c)
     rows[0]["verified"] = False  # the pixels alone: no control named
-    assert "row CIFAR-10: pixels. The chapter's" in verification_reading(
-        pd.DataFrame(rows), pd.DataFrame([c]))
+    assert "row CIFAR-10: pixels. The chapter's readings that rest on it" in (
+        verification_reading(pd.DataFrame(rows), pd.DataFrame([c])))
     rows[0]["verified"] = True
     # fits on half-samples: the growth's alone withholds the growth, not the width
     growth_only = dict(c, **{"unverified growth fits": 2, "unverified half-sample fits": 2})
@@ -307,7 +337,7 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
     assert "not judged, for 1 of the SVM fits" in margin_verdict(rows, width)
     verdicts, _, short = margin_claim("CIFAR-10", rows, [width])
     assert verdicts[0] == "not shown"
-    assert "(not judged: a fit the solver could not verify)" in short
+    assert "(not judged, a fit the solver could not verify)" in short
     for bad in ("2", True, 0.5, -1):
         with pytest.raises(ValueError, match="must be a whole number of at least 0"):
             margin_word(dict(c, **{"unverified fits": bad}))
@@ -317,9 +347,36 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
     verdicts, text, _ = margin_claim("CIFAR-10", older, [c])
     assert verdicts == ["supported", "supported"]  # judged as before, with the caveat
     assert text.endswith("; each fit's verification not recorded (saved before it was)")
+    # saved at 161c79a: one count, of the width's and the growth's fits together
+    combined = {key: v for key, v in c.items()
+                if key not in ("unverified growth fits", "unverified half-sample fits")}
+    assert verification_reading(pd.DataFrame(rows), pd.DataFrame([combined])).startswith(
+        "The solver verified every one")
+    assert "not recorded" not in margin_claim("CIFAR-10", rows, [combined])[1]
+    assert growth_word(dict(combined, **{"unverified fits": 2})) == "unverified"
     before = {key: v for key, v in c.items() if not key.startswith("unverified")}
     mixed = pd.DataFrame([c, dict(before, dataset="mini")])  # NaN counts for the older
     assert "saved before" in verification_reading(pd.DataFrame(rows), mixed)
+
+
+def test_the_margins_figure_rings_a_fit_the_solver_could_not_verify():
+    import matplotlib
+    matplotlib.use("Agg")
+    from rdsc import plots
+    rows, _ = _verified_margin_rows()
+
+    def labels(frame):
+        fig = plots.margins(frame, ["cifar10"])
+        found = [t.get_text() for t in fig.legends[0].get_texts()]
+        matplotlib.pyplot.close(fig)
+        return found
+    assert not any("not verified" in label for label in labels(pd.DataFrame(rows)))
+    rows[4]["verified"] = rows[0]["verified"] = False  # noise at k = 20, the pixels
+    found = labels(pd.DataFrame(rows))
+    assert "fit not verified (margin may be off)" in found
+    assert "pixels, fit not verified" in found
+    older = pd.DataFrame(rows).drop(columns=["verified"])  # saved before: no ring
+    assert not any("not verified" in label for label in labels(older))
 
 
 def test_growth_starts_at_the_smallest_separating_k_below_a_separating_k():
