@@ -332,6 +332,13 @@ def _load(path: str, labels_path: str | None, role: str):
     if labels is None:
         raise CommandError(f"{role}: no labels beside {path} (expected {Path(path).with_suffix('')}"
                            f".labels.npy): pass --{role}-labels FILE.npy")
+    import numpy as np
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as data.subset takes them
+        labels = labels[:, 0]
+    if labels.ndim != 1:  # (it failed as "unhashable type: 'list'")
+        raise CommandError(f"{role}: labels must be one per image (shape N), got shape "
+                           f"{labels.shape}")
     if len(labels) != len(feats):
         raise CommandError(f"{role}: {len(labels)} labels for {len(feats)} rows of features")
     return feats, labels, record
@@ -373,6 +380,32 @@ def _check_records(args, rec_train: dict, rec_test: dict) -> None:
               "the features may not be comparable; compute both with the same --resize/--crop")
 
 
+def _check_shared_rows(train, test) -> None:
+    """Refuse test features most of whose rows are training rows (the same images reached
+    by another name or a copied folder: probe AI1 printed a training accuracy, 70.8% for
+    55.0%, as the test's); warn about a few (duplicated images)."""
+    import hashlib
+
+    import numpy as np
+
+    def digests(feats):  # one per row, read in blocks (a file may be memory-mapped)
+        rows = feats.counts if hasattr(feats, "counts") else feats
+        for lo in range(0, len(rows), 4096):
+            for row in np.ascontiguousarray(rows[lo:lo + 4096]):
+                yield hashlib.blake2b(row.tobytes(), digest_size=16).digest()
+    seen = set(digests(train))
+    shared = sum(digest in seen for digest in digests(test))
+    if shared and 2 * shared >= len(test):
+        raise CommandError(
+            f"{shared:,} of the {len(test):,} test rows equal training rows: the test images "
+            "are (mostly) training images, reached by another name or copied, and the test "
+            "accuracy would be a training accuracy. Compute the test file from held-out "
+            "images")
+    if shared:
+        _warn(f"{shared:,} of the {len(test):,} test rows equal training rows (images in "
+              "both splits?): the accuracy on them is a training accuracy")
+
+
 def _class_difference(train: list, test: list) -> str:
     for i, (a, b) in enumerate(zip(train, test)):
         if a != b:
@@ -397,6 +430,7 @@ def run_evaluate(args) -> int:
         raise CommandError(f"train and test features come from different networks ({diff}): "
                            "compute both with the same settings")
     _check_records(args, rec_train, rec_test)
+    _check_shared_rows(train, test)
     if not math.isfinite(args.C) or args.C <= 0 or any(t < 1 for t in args.top):
         raise CommandError("--C must be a finite positive number and --top values at least 1")
     columns = sorted(set(args.columns or [train.shape[1]]))

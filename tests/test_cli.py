@@ -259,6 +259,42 @@ def test_each_same_images_clause_refuses_alone(tmp_path):
         cli._check_records(args, {"source": "x"}, {"source": "x"})
 
 
+def test_evaluate_refuses_test_images_that_are_the_training_images_under_another_name(
+        folder, tmp_path, capsys):
+    # probe AI1: a copy of the training folder (or the same folder by name and by path)
+    # passed the name check, and a training accuracy (70.8% for 55.0%) was printed as the test's
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    train, test = tmp_path / "train.npy", tmp_path / "test.npy"
+    for source, out in ((folder, train), (copy, test)):
+        code, _, _ = run(["features", source, "--k", 16, "--out", out, "--workers", 0], capsys)
+        assert code == 0
+    code, out, err = run(["evaluate", train, test], capsys)
+    assert code == 1 and "24 of the 24 test rows equal training rows" in err and not out
+    # a few shared rows (an image in both splits): scored, with a warning
+    from rdsc import cli
+    rows = np.arange(40, dtype=np.int16).reshape(10, 4)
+    other = np.concatenate([rows[:2], rows[2:] + 100])
+    cli._check_shared_rows(rows, other)
+    assert "2 of the 10 test rows equal training rows" in capsys.readouterr().err
+    cli._check_shared_rows(rows, rows + 100)
+    assert capsys.readouterr().err == ""
+    # labels saved N x 1 (probe AI U1/U2: "unhashable type: 'list'")
+    labels = np.load(tmp_path / "train.labels.npy")
+    np.save(tmp_path / "column.npy", labels[:, None])
+    test_split = tmp_path / "held.npy"
+    code, _, _ = run(["features", folder, "--split", "test", "--k", 16, "--out", test_split],
+                     capsys)
+    code, out, err = run(["evaluate", train, test_split, "--train-labels",
+                          tmp_path / "column.npy"], capsys)
+    assert code == 0 and "top-1" in out, err
+    np.save(tmp_path / "square.npy", np.stack([labels, labels], 1))
+    code, _, err = run(["evaluate", train, test_split, "--train-labels",
+                        tmp_path / "square.npy"], capsys)
+    assert code == 1 and "labels must be one per image (shape N), got shape (24, 2)" in err
+
+
 def test_output_size_check_counts_item_size_partial_rows_and_warns_past_ten_times(
         tmp_path, monkeypatch, capsys):
     import shutil
