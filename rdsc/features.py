@@ -102,12 +102,33 @@ def as_matrix(x, name: str = "features") -> np.ndarray:
     float32 array, refused when empty, not 2-D, or holding NaN or infinities."""
     if isinstance(x, FeatureArray) or (hasattr(x, "counts") and hasattr(x, "denominator")):
         x = x[:]  # a FeatureArray, or a reader of its files: counts read as floats
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2 or len(x) == 0:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    original = np.asarray(x)
+    x = original.astype(np.float32, copy=False)
+    if x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty N x d matrix, got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
+    if original.dtype.itemsize > 4 or original.dtype in (np.int32, np.uint32):
+        _warn_if_float32_erases(original, x, name)
     return x
+
+
+def _warn_if_float32_erases(original: np.ndarray, cast: np.ndarray, name: str) -> None:
+    """Warn where float32 rounding is 1% or more of a column's spread (probe AI3: float64
+    features offset by 1e6 with a spread of 1e-2 ranked near chance, without a word)."""
+    worst, spread = np.zeros(original.shape[1]), original.std(0, dtype=np.float64)
+    for lo in range(0, len(original), 4096):
+        error = np.abs(cast[lo:lo + 4096].astype(np.float64) - original[lo:lo + 4096])
+        worst = np.maximum(worst, error.max(0))
+    lost = int((worst > 0.01 * spread).sum())
+    if lost:
+        import warnings
+        warnings.warn(f"{name}: float32, the precision these computations use, rounds {lost} "
+                      f"of {original.shape[1]} columns by 1% of their spread or more (large "
+                      "values that vary little): centre them (subtract each column's mean) "
+                      "before passing them", stacklevel=3)
 
 
 def default_device() -> torch.device:

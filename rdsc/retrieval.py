@@ -96,6 +96,8 @@ def rank(database, database_labels, queries=None, query_labels=None,
             raise ValueError("cosine distance is undefined for an all-zero query vector "
                              "(every database image would tie: a chance ranking)")
         distances, indices = nn_index.kneighbors(q, n_neighbors=len(db))
+        if all(numeric):
+            _warn_if_shifted(q_labels, db_labels[indices[:, 0]])
         # a copy (or a recomputed, re-encoded copy) of a database vector: distance ~0
         scale = float(np.median(distances)) if distances.size else 0.0
         found = int((np.all(q == db[indices[:, 0]], axis=1)
@@ -114,6 +116,24 @@ def rank(database, database_labels, queries=None, query_labels=None,
         raise ValueError("every ranked image is relevant to every query (one category): "
                          "precision would be 1 for any representation")
     return Ranking(indices, distances, relevant, n_relevant)
+
+
+def _warn_if_shifted(query_labels: np.ndarray, nearest_labels: np.ndarray) -> None:
+    """Warn where the queries' nearest database images agree far better with the query
+    labels shifted by one than with the labels as given (probe AI2: 1-based query labels
+    against a 0-based database scored a plausible mAP, 0.33 for 0.75, without a word)."""
+    if len(query_labels) < 5:  # too few queries to tell a shift from chance
+        return
+    agree = float(np.mean(nearest_labels == query_labels))
+    for shift in (-1, 1):
+        shifted = float(np.mean(nearest_labels == query_labels - shift))
+        if shifted >= 0.5 and shifted > 2 * agree:
+            import warnings
+            warnings.warn(
+                f"the nearest database image has label (query label {'-' if shift > 0 else '+'}"
+                f" 1) for {shifted:.0%} of the queries, the query's own label for {agree:.0%}:"
+                " are the query labels numbered from another start than the database's "
+                "(1-based against 0-based)?", stacklevel=3)
 
 
 def stack_rankings(parts: list[Ranking], rows: list[np.ndarray], n_queries: int) -> Ranking:

@@ -1,5 +1,6 @@
 """rdsc.retrieval: metrics against hand-computed rankings, leave-one-out, cross-fitting."""
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -348,3 +349,29 @@ def test_a_misspelt_in_domain_name_is_refused_not_counted_for_the_claim():
         rt.reference_rows(["net"], {}, scores, "pix", n_boot=50, in_domain=["Net"])
     assert rt.reference_rows(["net"], {}, scores, "pix", n_boot=50,
                              in_domain=["net"])[0]["in domain"]
+
+
+def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
+    # AI2: 1-based query labels against 0-based database labels scored a plausible mAP
+    # (0.33 for 0.75) when the queries lacked the last class
+    rng = np.random.default_rng(0)
+    lab = np.repeat(np.arange(4), 10)
+    X = rng.standard_normal((40, 6)) + lab[:, None] * 1.5
+    ql = np.array([0, 1, 2, 0, 1, 2])
+    Q = rng.standard_normal((6, 6)) + ql[:, None] * 1.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        right = rt.query_metrics(rt.rank(X, lab, Q, ql))["AP"].mean()
+    with pytest.warns(UserWarning, match=r"label \(query label - 1\) for 83% of the queries"):
+        shifted = rt.query_metrics(rt.rank(X, lab, Q, ql + 1))["AP"].mean()
+    assert shifted < right - 0.2  # what the warning is for
+    # AI3: float64 features with a large offset lost their spread in the float32 cast
+    sig = rng.standard_normal((40, 6)) + lab[:, None] * 0.8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean = rt.query_metrics(rt.rank(sig, lab))["AP"].mean()
+    with pytest.warns(UserWarning, match="rounds 6 of 6 columns by 1% of their spread"):
+        offset = rt.query_metrics(rt.rank(1e6 + 1e-2 * sig, lab))["AP"].mean()
+    assert offset < clean - 0.1
+    with pytest.raises(ValueError, match="non-empty N x d matrix, got shape"):
+        rt.rank(np.zeros((5, 0)), np.arange(5))  # AI U5: no columns
