@@ -214,6 +214,11 @@ def test_box_blur_and_column_correlations():
     x[:, 3] = 1.0  # constant column: left out
     r = bg.column_correlations(x, -2 * x + 1)
     assert r.shape == (3,) and np.allclose(r, -1)
+    # probe AI4: a unit the blur makes constant kept nothing: r = 0, not left out
+    flattened = -2 * x + 1
+    flattened[:, 1] = 7.0
+    r = bg.column_correlations(x, flattened)
+    assert r.shape == (3,) and np.allclose(r, [-1, 0, -1])
 
 
 def test_colour_histograms_of_a_region():
