@@ -254,11 +254,30 @@ def test_precision_and_partial_correlations():
     border, centre = rng.random((40, 2)), rng.random((40, 2))
     Db, Dc = bg.l1_distances(border), bg.l1_distances(centre)
     lab = np.repeat(np.arange(4), 10)
-    out = bg.distance_partial_correlations(Db, Db, Dc, lab)
+    noise = rng.normal(size=(40, 40)) * 0.01
+    Df = Db + noise + noise.T  # border distance and a little of nothing else
+    out = bg.distance_partial_correlations(Df, Db, Dc, lab)
     assert out["border"] > 0.99 and abs(out["centre"]) < 0.2
+    # exactly the border distance: nothing is left for the centre to explain (it read a
+    # correlation of rounding noise)
+    assert np.isnan(bg.distance_partial_correlations(Db, Db, Dc, lab)["centre"])
     resampled = bg.distance_partial_correlations(Db, Db, Dc, lab,
                                                  index=np.array([0, 0, 1, 2, 3, 5, 7, 9, 11]))
     assert resampled["border"] > 0.99
+    # probe AI5, AI6: inputs that gave plausible numbers
+    broken = feats.copy()
+    broken[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        bg.precision_at(broken, labels, 5)
+    with pytest.raises(ValueError, match="labels: shape N"):
+        bg.precision_at(feats, labels[:, None], 5)
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        bg.precision_at(feats, labels, 2.5)
+    # a constant y leaves nothing to correlate (it gave 0.164, from rounding noise)
+    assert np.isnan(bg.partial_correlation(np.ones(10), np.arange(10.0),
+                                           rng.random((10, 2))))
+    with pytest.raises(ValueError, match="finite values"):
+        bg.distance_partial_correlations(np.full((40, 40), np.nan), Db, Dc, lab)
 
 
 def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
@@ -269,7 +288,10 @@ def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
     Db, Dc = bg.l1_distances(border), bg.l1_distances(centre)
     lab = np.repeat(np.arange(3), 10)
     # network 1 follows the border, network 2 the centre: the average sits between them
-    nets = {1: Db, 2: Dc}
+    # (with a little noise each: a distance that is exactly the border's leaves the centre's
+    # partial correlation undefined)
+    noise = rng.normal(size=(30, 30)) * 0.01
+    nets = {1: Db + noise + noise.T, 2: Dc + noise + noise.T}
     table = bg.partial_correlation_table(nets, Db, Dc, lab, n_boot=50)
     assert list(table.index) == list(bg.PARTIAL_ROWS.values())
     one = {s: bg.distance_partial_correlations(D, Db, Dc, lab) for s, D in nets.items()}
@@ -282,6 +304,10 @@ def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
     same = bg.partial_correlation_table({1: Db, 2: Db}, Db, Dc, lab, n_boot=50, seed=3)
     alone = bg.partial_correlation_table({1: Db}, Db, Dc, lab, n_boot=50, seed=3)
     assert same.loc[ring, "estimate"] == pytest.approx(alone.loc[ring, "estimate"])
+    # features whose distance is exactly the ring's: the centre's partial correlation is
+    # undefined (probe AI6), shown as such, not averaged away or given an interval
+    centre = "centre colour | ring colour, category"
+    assert alone.loc[centre].isna().all() and same.loc[centre].isna().all()
     with pytest.raises(ValueError, match="n_boot"):
         bg.partial_correlation_table(nets, Db, Dc, lab, n_boot=1)
 

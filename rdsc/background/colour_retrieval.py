@@ -16,11 +16,13 @@ from rdsc.representations import colour_histogram
 def precision_at(features, labels, n: int) -> np.ndarray:
     """Leave-one-out retrieval: for each image, the share of its ``n`` nearest other images
     (Euclidean) that have its label. Returns one precision per image."""
-    x = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    from rdsc.features import as_matrix
+    x = torch.as_tensor(as_matrix(features))  # NaN or inf gave plausible precisions
     labels = np.asarray(labels)
-    if x.ndim != 2 or len(x) != len(labels):
+    if labels.ndim != 1 or len(x) != len(labels):  # N x 1 failed later, in the bootstrap
         raise ValueError(f"features {tuple(x.shape)} must be N x d with one label per row "
-                         f"({len(labels)} labels)")
+                         f"(labels: shape N, got {labels.shape})")
+    n = whole_number("n", n)
     if not 1 <= n < len(labels):
         raise ValueError(f"n must be in 1..{len(labels) - 1}, got {n}")
     d = torch.cdist(x.double(), x.double())
@@ -47,9 +49,17 @@ def euclidean_distances(x) -> np.ndarray:
 def partial_correlation(y: np.ndarray, x: np.ndarray, controls: np.ndarray) -> float:
     """Correlation of ``y`` and ``x`` after removing from both their least-squares fit on
     ``controls`` (``m x c``) and a constant."""
+    y, x = np.asarray(y, np.float64), np.asarray(x, np.float64)
     design = np.column_stack([np.ones(len(y)), controls])
+    if not (np.isfinite(y).all() and np.isfinite(x).all() and np.isfinite(design).all()):
+        raise ValueError("partial_correlation needs finite values (a NaN distance?)")
     ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
     rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    # nothing left once the controls are removed (a constant y: probe AI6 gave 0.164,
+    # a correlation of rounding noise): no correlation to speak of
+    for residual, values in ((ry, y), (rx, x)):
+        if np.linalg.norm(residual) <= 1e-9 * max(np.linalg.norm(values), 1e-300):
+            return float("nan")
     return float((ry @ rx) / np.sqrt((ry @ ry) * (rx @ rx)))
 
 
@@ -109,16 +119,18 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
         raise ValueError("partial_correlation_table needs at least one network")
     n = len(np.asarray(labels))
 
-    def averaged(drawn, index=None):
+    def averaged(drawn, index=None):  # an undefined (NaN) correlation is not skipped
         return pd.DataFrame([distance_partial_correlations(D_features[s], D_border, D_centre,
                                                            labels, index)
-                             for s in drawn]).mean()
+                             for s in drawn]).mean(skipna=False)
     gen = np.random.default_rng(seed_number(seed))
     boot = pd.DataFrame([averaged([nets[i] for i in gen.integers(0, len(nets), len(nets))],
                                   gen.integers(0, n, n))
                          for _ in range(int(n_boot))])
-    return pd.DataFrame({"estimate": averaged(nets), "low": boot.quantile(0.025),
-                         "high": boot.quantile(0.975)}).rename(index=PARTIAL_ROWS)
+    undefined = boot.isna().any()  # an interval over the defined replicates only would lie
+    return pd.DataFrame({"estimate": averaged(nets),
+                         "low": boot.quantile(0.025).mask(undefined),
+                         "high": boot.quantile(0.975).mask(undefined)}).rename(index=PARTIAL_ROWS)
 
 
 def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:
