@@ -138,6 +138,13 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
     whole_number("batch_size", batch_size)
     if len(images) == 0:
         raise ValueError("no images to embed")
+    config = getattr(model, "config", None)
+    trained = config.get("image_size") if isinstance(config, dict) else None
+    if (trained is not None and size is None and crop is None
+            and tuple(images.shape[-2:]) != (trained, trained)):
+        # probe AI U3: it failed inside torch as "mat1 and mat2 shapes cannot be multiplied"
+        raise ValueError(f"the model was trained on {trained} x {trained} images, these are "
+                         f"{images.shape[-2]} x {images.shape[-1]}: pass size={trained}")
     if hasattr(model, "eval"):  # a module, or a wrapper that passes eval on
         model.eval()
     modules = _modules_of(model, getattr(fn, "__self__", None))

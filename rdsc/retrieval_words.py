@@ -212,6 +212,9 @@ def twins_sentence(groups: list, labels) -> str:
     if not groups:
         return "No two database images of this run are identical."
     labels = np.asarray(labels)
+    if labels.ndim != 1:  # N x 1 failed as "unhashable type: 'list'"
+        raise ValueError(f"labels must be one per database image (shape N), got shape "
+                         f"{labels.shape}")
     crossed = sum(len(set(labels[list(g)].tolist())) > 1 for g in groups)
     groups_word = "1 group" if len(groups) == 1 else f"{len(groups)} groups"
     return (f"Comparing pixels finds identical database images: {groups_word}, {crossed} "

@@ -105,6 +105,12 @@ def test_probe_z_representations_refuse_what_gave_nan_or_silent_upsampling():
         reps.network_embedding(model, img, batch_size=0)
     double = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6).double()  # a dtype clash
     assert reps.network_embedding(double, img).dtype == np.float32
+    # probe AI U3: images of another size than the model's failed inside torch
+    big = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="trained on 8 x 8 images, these are 16 x 16: "
+                                         "pass size=8"):
+        reps.network_embedding(model, big)
+    assert reps.network_embedding(model, big, size=8).shape == (2, 6)
 
 
 def test_a_wrapper_around_a_network_in_training_mode_embeds_in_eval_mode():

@@ -72,6 +72,8 @@ def test_twins_sentence_counts_groups_and_those_across_categories():
         "Comparing pixels finds identical database images: 3 groups, 2 spanning")
     assert "1 group, 1 spanning more than one category" in words.twins_sentence(
         [[0, 2, 4]], labels)
+    with pytest.raises(ValueError, match=r"shape N\), got shape \(5, 1\)"):
+        words.twins_sentence([[0, 1]], labels[:, None])  # probe AI U4
 
 
 def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
