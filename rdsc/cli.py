@@ -320,7 +320,7 @@ def _size(n_bytes: float) -> str:
 def _load(path: str, labels_path: str | None, role: str):
     from rdsc.feature_files import load_features
     try:
-        feats, labels, record = load_features(path)
+        feats, labels, record = load_features(path, labels=labels_path is None)
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(f"{role}: {err}") from None
     if labels_path is not None:

@@ -31,6 +31,7 @@ each rank writes its own rows with ``pwrite`` and ``fsync`` before the last barr
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -248,11 +249,21 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     key = f"{features.cache_key(net, images, precision)}-{dtype}"
     if labels is None:
         labels = getattr(images, "labels", None)
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1: one label per image still
+            labels = labels[:, 0]
+        if labels.ndim != 1:  # (saved N x 1, they failed later as "unhashable type")
+            raise ValueError(f"labels must be one per image (shape N), got shape "
+                             f"{labels.shape}")
+        labels = labels.astype(np.int64)
     if labels is not None and len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} images")
     record = {"format": FORMAT, "key": key, "shape": [n, k], "dtype": dtype,
               "stored_dtype": out_dtype.name, "denominator": h * w, "image_shape": list(shape),
               "network": net.config, "precision": precision, **(metadata or {})}
+    if labels is not None:  # load_features checks that the labels file is still these
+        record["labels_digest"] = labels_digest(labels)
     state = _finished(files, key, (n, k), out_dtype)
     if state:
         if group.rank == 0:
@@ -290,6 +301,19 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     return record
 
 
+def labels_digest(labels) -> str:
+    """A short hash of ``N`` labels (as int64), kept in ``FILE.json``: a labels file
+    replaced by others of the same length (another run's, shuffled) is then noticed."""
+    data = np.ascontiguousarray(np.asarray(labels, dtype=np.int64))
+    return hashlib.sha256(data.tobytes()).hexdigest()[:16]
+
+
+def _kept_labels_digest(files, record: dict) -> dict:
+    """``record`` with the digest of the labels a call without labels keeps (the file's)."""
+    old = (_read_json(files["meta"]) or {}).get("labels_digest")
+    return {**record, "labels_digest": old} if old and files["labels"].is_file() else record
+
+
 def _refresh_finished(files, record: dict, labels) -> None:
     """Rank 0, a finished file: its ``FILE.json`` and labels become this call's (the
     features depend on neither; a rerun with corrected labels or class names once kept the
@@ -305,6 +329,8 @@ def _refresh_finished(files, record: dict, labels) -> None:
                 npy_files.warn(f"{files['labels']} held other labels for these features: "
                                "replaced by the ones given now")
             write_atomically(files["labels"], lambda f: np.save(f, labels))
+    else:
+        record = _kept_labels_digest(files, record)
     if _read_json(files["meta"]) != json.loads(json.dumps(record)):  # tuples read as lists
         _write_json(files["meta"], record)
 
@@ -333,6 +359,8 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
         write_atomically(files["labels"], lambda f: np.save(f, labels))
     elif not partial_ok:  # a new file: an earlier run's labels would be taken for its own
         files["labels"].unlink(missing_ok=True)
+    else:
+        record = _kept_labels_digest(files, record)
     _write_json(files["meta"], record)
 
 
@@ -378,8 +406,9 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
     bar.close()
 
 
-def load_features(path, mmap: bool = True):
-    """``(features, labels, record)`` of a file written by :func:`write_features`.
+def load_features(path, mmap: bool = True, labels: bool = True):
+    """``(features, labels, record)`` of a file written by :func:`write_features`
+    (``labels=False``: the labels file is not read, ``labels`` is None).
 
     ``features`` is a :class:`rdsc.features.FeatureArray` (rows read as float32 on
     indexing, a memory map of the file when ``mmap``); ``labels`` the ``int64`` labels
@@ -419,11 +448,19 @@ def load_features(path, mmap: bool = True):
                          f"its record {files['meta'].name} says {tuple(record['shape'])}: the "
                          "file was replaced after it was written; write it again")
     denominator = record["denominator"] if counts else 1
-    labels = _load_npy(files["labels"], False) if files["labels"].is_file() else None
+    read = labels
+    labels = _load_npy(files["labels"], False) if read and files["labels"].is_file() else None
     if labels is not None and len(labels) != len(array):
         raise ValueError(f"{files['labels']} holds {len(labels):,} labels for {len(array):,} "
                          "feature rows: they are not these features' (an earlier run's?). "
                          "Delete it, or write the features again with their labels")
+    if (labels is not None and record.get("labels_digest")
+            and labels_digest(labels) != record["labels_digest"]):
+        # probe AI: another run's labels of the same length scored at chance, silently
+        raise ValueError(f"{files['labels']} is not the labels written with these features "
+                         f"(its digest differs from {files['meta'].name}'s): it was replaced "
+                         "since. Write the features again with their labels, or pass the "
+                         "labels you mean explicitly (rdsc evaluate --train-labels/--test-labels)")
     return features.FeatureArray(array, denominator), labels, record
 
 

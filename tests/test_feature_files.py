@@ -212,6 +212,21 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     np.save(tmp_path / "i.npy", np.ones((4, 8), np.float32))
     with pytest.raises(ValueError, match="says \\(6, 8\\)"):
         load_features(tmp_path / "i.npy")
+    # probe AI: labels of the same length copied in (another run's, shuffled) were used
+    labels = np.arange(6) % 3
+    write_features(net, pixels(6), tmp_path / "j.npy", labels=labels[:, None])  # N x 1
+    assert load_features(tmp_path / "j.npy")[1].tolist() == labels.tolist()
+    np.save(tmp_path / "j.labels.npy", labels[::-1])
+    with pytest.raises(ValueError, match="is not the labels written with these features"):
+        load_features(tmp_path / "j.npy")
+    assert load_features(tmp_path / "j.npy", labels=False)[1] is None  # explicit labels
+    # a finished file rewritten without labels keeps its labels and their digest
+    with pytest.warns(UserWarning, match="held other labels"):
+        write_features(net, pixels(6), tmp_path / "j.npy", labels=labels)
+    write_features(net, pixels(6), tmp_path / "j.npy")
+    assert load_features(tmp_path / "j.npy")[1].tolist() == labels.tolist()
+    with pytest.raises(ValueError, match="one per image \\(shape N\\), got shape \\(6, 2\\)"):
+        write_features(net, pixels(6), tmp_path / "k.npy", labels=np.zeros((6, 2)))
 
 
 @pytest.mark.parametrize("mmap", [True, False])
