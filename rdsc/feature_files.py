@@ -256,6 +256,12 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         if labels.ndim != 1:  # (saved N x 1, they failed later as "unhashable type")
             raise ValueError(f"labels must be one per image (shape N), got shape "
                              f"{labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer) and not (
+                np.issubdtype(labels.dtype, np.floating)
+                and np.array_equal(labels, np.round(labels))):
+            # 0.5 was saved as 0 (review AJ), a class name failed in numpy
+            raise ValueError("labels must be whole numbers (class indices), got "
+                             f"{labels[:3].tolist()}...")
         labels = labels.astype(np.int64)
     if labels is not None and len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} images")
@@ -267,7 +273,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     state = _finished(files, key, (n, k), out_dtype)
     if state:
         if group.rank == 0:
-            _refresh_finished(files, record, labels)
+            record = _refresh_finished(files, record, labels)
         group.barrier()
         return record
     if state is None and not overwrite:
@@ -279,7 +285,8 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
 
     with _lock(files["lock"], group.rank == 0):
         if group.rank == 0:
-            _prepare(files, record, key, (n, k), out_dtype, labels, restart=state is None)
+            record = _prepare(files, record, key, (n, k), out_dtype, labels,
+                              restart=state is None)
         group.barrier()  # the partial file exists
         done = _done_rows(files["progress"], key, n)
         group.barrier()  # every rank has read the progress before any rank rewrites its own
@@ -314,10 +321,10 @@ def _kept_labels_digest(files, record: dict) -> dict:
     return {**record, "labels_digest": old} if old and files["labels"].is_file() else record
 
 
-def _refresh_finished(files, record: dict, labels) -> None:
+def _refresh_finished(files, record: dict, labels) -> dict:
     """Rank 0, a finished file: its ``FILE.json`` and labels become this call's (the
     features depend on neither; a rerun with corrected labels or class names once kept the
-    old ones). Labels not given keep the file's."""
+    old ones). Labels not given keep the file's. Returns the record written."""
     if labels is not None:
         labels = np.asarray(labels, dtype=np.int64)
         try:
@@ -333,10 +340,12 @@ def _refresh_finished(files, record: dict, labels) -> None:
         record = _kept_labels_digest(files, record)
     if _read_json(files["meta"]) != json.loads(json.dumps(record)):  # tuples read as lists
         _write_json(files["meta"], record)
+    return record
 
 
-def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
-    """Rank 0: ``FILE.json``, labels and the partial file (kept where it is this run's)."""
+def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> dict:
+    """Rank 0: ``FILE.json``, labels and the partial file (kept where it is this run's).
+    Returns the record written."""
     if restart:
         files["final"].unlink(missing_ok=True)
     meta = _read_json(files["meta"])
@@ -362,6 +371,7 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> None:
     else:
         record = _kept_labels_digest(files, record)
     _write_json(files["meta"], record)
+    return record
 
 
 def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, mine, group, opts,

@@ -116,19 +116,25 @@ def as_matrix(x, name: str = "features") -> np.ndarray:
 
 
 def _warn_if_float32_erases(original: np.ndarray, cast: np.ndarray, name: str) -> None:
-    """Warn where float32 rounding is 1% or more of a column's spread (probe AI3: float64
-    features offset by 1e6 with a spread of 1e-2 ranked near chance, without a word)."""
-    worst, spread = np.zeros(original.shape[1]), original.std(0, dtype=np.float64)
+    """Warn where float32 rounding moves the rows by 1% or more of their spread (probe AI3:
+    float64 features offset by 1e6 with a spread of 1e-2 ranked near chance, without a
+    word). Rounding and spread (max - min) are taken per column, in row blocks, and
+    compared over all columns together: a constant column such as 0.1 or 17/255, which
+    float32 cannot hold exactly, moves no distance (review AJ: it warned)."""
+    worst = np.zeros(original.shape[1])
+    low, high = np.full(original.shape[1], np.inf), np.full(original.shape[1], -np.inf)
     for lo in range(0, len(original), 4096):
-        error = np.abs(cast[lo:lo + 4096].astype(np.float64) - original[lo:lo + 4096])
+        block = original[lo:lo + 4096]
+        error = np.abs(cast[lo:lo + 4096].astype(np.float64) - block)
         worst = np.maximum(worst, error.max(0))
-    lost = int((worst > 0.01 * spread).sum())
-    if lost:
+        low, high = np.minimum(low, block.min(0)), np.maximum(high, block.max(0))
+    spread = (high - low).astype(np.float64)
+    if np.sqrt((worst ** 2).sum()) > 0.01 * np.sqrt((spread ** 2).sum()):
         import warnings
-        warnings.warn(f"{name}: float32, the precision these computations use, rounds {lost} "
-                      f"of {original.shape[1]} columns by 1% of their spread or more (large "
-                      "values that vary little): centre them (subtract each column's mean) "
-                      "before passing them", stacklevel=3)
+        warnings.warn(f"{name}: float32, the precision these computations use, rounds these "
+                      "values by 1% of their spread or more (large values that vary little): "
+                      "centre them (subtract each column's mean) before passing them",
+                      stacklevel=3)
 
 
 def default_device() -> torch.device:

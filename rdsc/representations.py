@@ -140,11 +140,15 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
         raise ValueError("no images to embed")
     config = getattr(model, "config", None)
     trained = config.get("image_size") if isinstance(config, dict) else None
-    if (trained is not None and size is None and crop is None
-            and tuple(images.shape[-2:]) != (trained, trained)):
+    # the side the model will see: crop, else size (a square), else the images'
+    final = ((crop, crop) if crop is not None else (size, size) if size is not None
+             else tuple(images.shape[-2:]))
+    if trained is not None and final != (trained, trained):
         # probe AI U3: it failed inside torch as "mat1 and mat2 shapes cannot be multiplied"
-        raise ValueError(f"the model was trained on {trained} x {trained} images, these are "
-                         f"{images.shape[-2]} x {images.shape[-1]}: pass size={trained}")
+        given = (f"crop={crop} gives" if crop is not None else
+                 f"size={size} gives" if size is not None else "these are")
+        raise ValueError(f"the model was trained on {trained} x {trained} images, {given} "
+                         f"{final[0]} x {final[1]}: pass size={trained} (and no crop)")
     if hasattr(model, "eval"):  # a module, or a wrapper that passes eval on
         model.eval()
     modules = _modules_of(model, getattr(fn, "__self__", None))

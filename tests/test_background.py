@@ -520,6 +520,10 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     assert only_colour.startswith("In this run only removing colour")
     nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), -0.02, False)
     assert nothing.endswith("the retrieval half of the claim is not shown.")
+    # review AJ: an undefined partial correlation is named, not read as "not measurable"
+    undefined = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), float("nan"),
+                                     False)
+    assert "the ring colours' partial correlation is undefined here" in undefined
 
 
 def tiny_net(k=12, seed=0):

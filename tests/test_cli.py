@@ -272,6 +272,11 @@ def test_evaluate_refuses_test_images_that_are_the_training_images_under_another
         assert code == 0
     code, out, err = run(["evaluate", train, test], capsys)
     assert code == 1 and "24 of the 24 test rows equal training rows" in err and not out
+    # review AJ: the same images stored as counts match the float file's rows
+    counts = tmp_path / "counts.npy"
+    run(["features", copy, "--k", 16, "--out", counts, "--dtype", "counts"], capsys)
+    code, out, err = run(["evaluate", train, counts], capsys)
+    assert code == 1 and "24 of the 24 test rows equal training rows" in err
     # a few shared rows (an image in both splits): scored, with a warning
     from rdsc import cli
     rows = np.arange(40, dtype=np.int16).reshape(10, 4)
@@ -279,6 +284,11 @@ def test_evaluate_refuses_test_images_that_are_the_training_images_under_another
     cli._check_shared_rows(rows, other)
     assert "2 of the 10 test rows equal training rows" in capsys.readouterr().err
     cli._check_shared_rows(rows, rows + 100)
+    assert capsys.readouterr().err == ""
+    # features too coarse to tell images apart (a small k): training rows repeat among
+    # themselves as often, so a shared row says nothing (review AJ: k = 1 to 4 refused)
+    coarse = np.repeat(np.arange(3, dtype=np.int16)[:, None], 4, 1)[np.arange(30) % 3]
+    cli._check_shared_rows(coarse, coarse[:10])
     assert capsys.readouterr().err == ""
     # labels saved N x 1 (probe AI U1/U2: "unhashable type: 'list'")
     labels = np.load(tmp_path / "train.labels.npy")

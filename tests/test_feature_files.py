@@ -223,8 +223,12 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     # a finished file rewritten without labels keeps its labels and their digest
     with pytest.warns(UserWarning, match="held other labels"):
         write_features(net, pixels(6), tmp_path / "j.npy", labels=labels)
-    write_features(net, pixels(6), tmp_path / "j.npy")
+    record = write_features(net, pixels(6), tmp_path / "j.npy")
     assert load_features(tmp_path / "j.npy")[1].tolist() == labels.tolist()
+    assert record["labels_digest"] == json.loads(
+        (tmp_path / "j.json").read_text())["labels_digest"]  # review AJ: it returned none
+    with pytest.raises(ValueError, match="labels must be whole numbers"):
+        write_features(net, pixels(6), tmp_path / "m.npy", labels=np.arange(6) * 0.5)
     with pytest.raises(ValueError, match="one per image \\(shape N\\), got shape \\(6, 2\\)"):
         write_features(net, pixels(6), tmp_path / "k.npy", labels=np.zeros((6, 2)))
 

@@ -110,6 +110,8 @@ def test_probe_z_representations_refuse_what_gave_nan_or_silent_upsampling():
     with pytest.raises(ValueError, match="trained on 8 x 8 images, these are 16 x 16: "
                                          "pass size=8"):
         reps.network_embedding(model, big)
+    with pytest.raises(ValueError, match="trained on 8 x 8 images, crop=4 gives 4 x 4"):
+        reps.network_embedding(model, big, size=8, crop=4)  # review AJ: given, still wrong
     assert reps.network_embedding(model, big, size=8).shape == (2, 6)
 
 

@@ -241,9 +241,13 @@ def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial
         return ("In this run only removing colour lowers the random network's precision: it "
                 "retrieves partly by colour, which is not evidence about the background; the "
                 "ring is not shown to be what it uses.")
+    partial = ("the ring colours' partial correlation is undefined here (nothing of the "
+               "feature distances is left once the centre's colours and the category are "
+               "held)" if ring_partial_low != ring_partial_low else
+               "the ring's colours do not measurably explain its feature distances")
     return ("In this run neither greying the ring nor removing colour measurably lowers the "
-            "random network's precision, and the ring's colours do not measurably explain "
-            "its feature distances: the retrieval half of the claim is not shown.")
+            f"random network's precision, and {partial}: the retrieval half of the claim is "
+            "not shown.")
 
 
 def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
