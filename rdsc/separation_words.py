@@ -274,6 +274,12 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
             f"{trend}")
 
 
+def fit_label(row: dict) -> str:
+    """A margin row's fit in a table cell: ``hard`` or ``soft`` (:func:`is_hard`), with
+    ``, unverified`` where the solver could not verify it (:func:`is_verified`)."""
+    return ("hard" if is_hard(row) else "soft") + ("" if is_verified(row) else ", unverified")
+
+
 def fit_words(row: dict) -> str:
     """How a margin row's fit reads: ``hard margin, min y·f 0.97`` or ``soft margin, min
     y·f -0.32, training accuracy 1.000`` (rows saved before ``min y·f``: the accuracy),

@@ -288,6 +288,8 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
     rows[6]["verified"] = True
     rows[2]["verified"] = False  # the features at the largest k: neither control judges
     assert "not verified at the optimum" in margin_verdict(rows, c)
+    from rdsc.separation_words import fit_label  # the table's cell
+    assert (fit_label(rows[2]), fit_label(rows[1])) == ("hard, unverified", "hard")
     assert "The solver could not verify the features' fits at cifar10: k = 20" in (
         soft_fits_reading(pd.DataFrame(rows)))
     assert noise_reading(rows).endswith(
