@@ -129,6 +129,19 @@ def name_list(what: str, names) -> list:
     return list(names)
 
 
+def label_vector(labels, name: str = "labels"):
+    """``labels`` as a 1-D NumPy array, one per image: a column (``N x 1``) is read as
+    ``N``; other shapes are refused (``N x 1`` labels had failed late, as "unhashable
+    type: 'list'", or been misread)."""
+    import numpy as np
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be one per image (shape N), got shape {labels.shape}")
+    return labels
+
+
 def plural(n: int, word: str) -> str:
     """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -318,9 +318,10 @@ def _size(n_bytes: float) -> str:
 # --- evaluate ---------------------------------------------------------------------------------
 
 def _load(path: str, labels_path: str | None, role: str):
+    from rdsc.checks import label_vector
     from rdsc.feature_files import load_features
     try:
-        feats, labels, record = load_features(path, labels=labels_path is None)
+        feats, labels, record = load_features(path, read_labels=labels_path is None)
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(f"{role}: {err}") from None
     if labels_path is not None:
@@ -332,13 +333,10 @@ def _load(path: str, labels_path: str | None, role: str):
     if labels is None:
         raise CommandError(f"{role}: no labels beside {path} (expected {Path(path).with_suffix('')}"
                            f".labels.npy): pass --{role}-labels FILE.npy")
-    import numpy as np
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as data.subset takes them
-        labels = labels[:, 0]
-    if labels.ndim != 1:  # (it failed as "unhashable type: 'list'")
-        raise CommandError(f"{role}: labels must be one per image (shape N), got shape "
-                           f"{labels.shape}")
+    try:
+        labels = label_vector(labels)
+    except ValueError as err:
+        raise CommandError(f"{role}: {err}") from None
     if len(labels) != len(feats):
         raise CommandError(f"{role}: {len(labels)} labels for {len(feats)} rows of features")
     return feats, labels, record

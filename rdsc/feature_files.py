@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from rdsc import features, npy_files
+from rdsc.checks import label_vector
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.paths import write_atomically
 from rdsc.progress import progress_bar
@@ -250,12 +251,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     if labels is None:
         labels = getattr(images, "labels", None)
     if labels is not None:
-        labels = np.asarray(labels)
-        if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1: one label per image still
-            labels = labels[:, 0]
-        if labels.ndim != 1:  # (saved N x 1, they failed later as "unhashable type")
-            raise ValueError(f"labels must be one per image (shape N), got shape "
-                             f"{labels.shape}")
+        labels = label_vector(labels)  # (saved N x 1, they failed later)
         if not np.issubdtype(labels.dtype, np.integer) and not (
                 np.issubdtype(labels.dtype, np.floating)
                 and np.array_equal(labels, np.round(labels))):
@@ -416,9 +412,9 @@ def _compute_rows(net, images, files, key, n, k, out_dtype, denominator, done, m
     bar.close()
 
 
-def load_features(path, mmap: bool = True, labels: bool = True):
+def load_features(path, mmap: bool = True, read_labels: bool = True):
     """``(features, labels, record)`` of a file written by :func:`write_features`
-    (``labels=False``: the labels file is not read, ``labels`` is None).
+    (``read_labels=False``: the labels file is not read, ``labels`` is None).
 
     ``features`` is a :class:`rdsc.features.FeatureArray` (rows read as float32 on
     indexing, a memory map of the file when ``mmap``); ``labels`` the ``int64`` labels
@@ -458,8 +454,8 @@ def load_features(path, mmap: bool = True, labels: bool = True):
                          f"its record {files['meta'].name} says {tuple(record['shape'])}: the "
                          "file was replaced after it was written; write it again")
     denominator = record["denominator"] if counts else 1
-    read = labels
-    labels = _load_npy(files["labels"], False) if read and files["labels"].is_file() else None
+    labels = (_load_npy(files["labels"], False) if read_labels and files["labels"].is_file()
+              else None)
     if labels is not None and len(labels) != len(array):
         raise ValueError(f"{files['labels']} holds {len(labels):,} labels for {len(array):,} "
                          "feature rows: they are not these features' (an earlier run's?). "

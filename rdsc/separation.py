@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 import torch
 
-from rdsc.checks import seed_number, whole_number
+from rdsc.checks import label_vector, seed_number, whole_number
 
 
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
@@ -116,12 +116,8 @@ def _class_labels(labels) -> torch.Tensor:
     :func:`rdsc.data.subset` takes them); text, NaN or non-integer labels refused (each NaN
     would be a class of its own)."""
     from rdsc.data import class_indices
-    labels = np.asarray(labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor)
-                        else labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be N (or N x 1), got shape {labels.shape}")
+    labels = label_vector(labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor)
+                          else labels)
     return torch.as_tensor(class_indices(labels))
 
 
@@ -388,6 +384,14 @@ def is_verified(row: dict) -> bool:
     return bool(flag)
 
 
+def usable_hard(row: dict, measured: bool = False) -> bool:
+    """Whether a margin row counts as a hard margin in a comparison: hard (:func:`is_hard`,
+    or with ``measured`` :func:`measured_hard`, for controls whose flag must have been
+    saved) and verified at the optimum (:func:`is_verified`: an unverified fit's margin,
+    and its hardness, may be off)."""
+    return (measured_hard(row) if measured else is_hard(row)) and is_verified(row)
+
+
 def _margin_row(space: str, dim: int, X: np.ndarray, y: np.ndarray, C: float,
                 device=None) -> dict:
     """One row of :func:`margin_rows`: the SVM fitted on ``X`` (N x d, unit-scaled)."""
@@ -587,8 +591,8 @@ def smallest_separable_k(rows, k: int) -> int | None:
     rows = _sample_rows(rows)
     # an unverified fit's margin may be off: it starts no growth
     separable = {int(r["dimension"]) for r in rows
-                 if r["space"] == "features" and is_hard(r) and is_verified(r)}
-    noise = {int(r["dimension"]): measured_hard(r) and is_verified(r) for r in rows
+                 if r["space"] == "features" and usable_hard(r)}
+    noise = {int(r["dimension"]): usable_hard(r, measured=True) for r in rows
              if r["space"] == "noise"}
     if noise:
         separable = {d for d in separable if noise.get(d, False)}
@@ -642,7 +646,7 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
         full += [] if k_from is None else [mean[("features", k_from)]]
         used = [("pixels", images[0].numel()), ("features", k)]
         used += [] if k_from is None else [("features", k_from)]
-        rows_verified = [is_verified(row_of[key]) for key in used] + [True]
+        rows_verified = [is_verified(row_of[key]) for key in used]  # one per space
     spaces = [_unit_pixels(images, device), _unit_features(features, k, device)]
     spaces += [] if k_from is None else [_unit_features(features, k_from, device)]
     full, halves, checks = half_sample_margins(
@@ -652,7 +656,6 @@ def margin_comparison(images: torch.Tensor, labels, features, k: int, C: float,
     # per space (pixels, k, k's growth start): its fits on all images and on the halves
     unverified = [int(not (rows_verified[s] and checks["whole verified"][s]))
                   + int((~checks["verified"][:, s]).sum()) for s in range(len(spaces))]
-    unverified += [0]
     width = paired_ratio(full, halves, 0, 1)
     spread = ("median", "low", "high", "above 1", "below 1")
     growth = (paired_ratio(full, halves, 2, 1) if k_from is not None

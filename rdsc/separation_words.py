@@ -18,7 +18,8 @@ import numpy as np
 from rdsc.checks import name_list
 from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
                              growth_against_noise, is_hard, is_verified,
-                             largest_k_against_pixels, measured_hard, smallest_separable_k)
+                             largest_k_against_pixels, measured_hard, smallest_separable_k,
+                             usable_hard)
 
 
 #: dataset names as the chapter's prose writes them (others: the name, as code)
@@ -239,7 +240,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                    "half-sample fits soft")
         vs += ")"
     feats = sorted((r for r in rows if r["space"] == "features"), key=lambda r: r["dimension"])
-    separable = [r for r in feats if is_hard(r) and is_verified(r)]
+    separable = [r for r in feats if usable_hard(r)]
     listed = ", ".join(f"k = {int(r['dimension']):,}: {r['mean margin']:.4f}"
                        for r in separable)
     growing = None if comparison is None else growth_word(comparison)
@@ -278,6 +279,20 @@ def fit_label(row: dict) -> str:
     """A margin row's fit in a table cell: ``hard`` or ``soft`` (:func:`is_hard`), with
     ``, unverified`` where the solver could not verify it (:func:`is_verified`)."""
     return ("hard" if is_hard(row) else "soft") + ("" if is_verified(row) else ", unverified")
+
+
+def margin_table(margins):
+    """Chapter 5's margins table from its rows (a DataFrame with ``dataset``, ``space``,
+    ``dimension``, the margins, ``hard`` and ``verified``): one row per dataset, space
+    and k, with ``hard`` and ``verified`` as one ``fit`` column (:func:`fit_label`) and
+    short headers, so that it fits the page (the sample size goes in the text; ``C``,
+    the noise draws' margins and the sample's hash are left out)."""
+    table = margins.assign(fit=[fit_label(row) for row in margins.to_dict("records")])
+    table = table.drop(columns=["C", "draw margins", "sample", "images", "hard", "verified"],
+                       errors="ignore")
+    return table.rename(columns={"train accuracy": "train acc.", "dimension": "dim."}
+                        ).set_index(["dataset", "space", "dim."]).round(
+        {"mean margin": 4, "min margin": 4, "min y·f": 2})
 
 
 def fit_words(row: dict) -> str:
@@ -399,8 +414,8 @@ def shuffled_reading(margins) -> str:
     shuffled, top, _, k = got
     # an unverified fit's hardness may be off too: only verified fits count as hard
     true_hard = [int(r["dimension"]) for r in _sample_rows(rows)
-                 if r["space"] == "features" and is_hard(r) and is_verified(r)]
-    shuffled_hard = [d for d, r in shuffled.items() if is_hard(r) and is_verified(r)]
+                 if r["space"] == "features" and usable_hard(r)]
+    shuffled_hard = [d for d, r in shuffled.items() if usable_hard(r)]
 
     set_aside = any(is_hard(r) and not is_verified(r) for r in rows
                     if r["space"] in ("features", "shuffled labels"))
@@ -491,6 +506,7 @@ def soft_fits_reading(margins) -> str:
     features = margins[margins["space"] == "features"]
     if features.empty:
         raise ValueError("soft_fits_reading needs the features' margin rows; got none")
+
     def listed(part_rows):
         return "; ".join(
             f"{name}: k = {', '.join(f'{int(k):,}' for k in part['dimension'])}"
@@ -506,10 +522,9 @@ def soft_fits_reading(margins) -> str:
         return (f"Some k give only a soft margin ({listed(soft)}): it reflects the training "
                 "errors it accepts, so compare margins where the fit is hard." + unverified)
     return (f"Every k here gives a hard margin (min y·f at least "
-            f"{features['min y·f'].min():.2f}), so all the feature margins compare."
-            if not unverified else
-            f"Every k here gives a hard margin (min y·f at least "
-            f"{features['min y·f'].min():.2f})." + unverified)
+            f"{features['min y·f'].min():.2f})"
+            + (", so all the feature margins compare." if not unverified else "."
+               + unverified))
 
 
 def verification_recorded(rows, comparisons) -> bool:
@@ -634,7 +649,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                  f"{range_words(c, 'growth ', short=True)}: {shown}")
         short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({shown}"
         has_noise = {int(r["dimension"]) for r in rows
-                     if r["space"] == "noise" and measured_hard(r) and is_verified(r)}
+                     if r["space"] == "noise" and usable_hard(r, measured=True)}
         if growing != "grows":
             verdicts.append("contradicted" if growing == "shrinks" else "not shown")
         elif not {k_from, int(top["dimension"])} <= has_noise:
@@ -658,7 +673,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                 short += ", faster than noise" if faster else ", no faster than noise"
                 shuffled = {int(r["dimension"]) for r in rows
                             if r["space"] == "shuffled labels"
-                            and measured_hard(r) and is_verified(r)}
+                            and usable_hard(r, measured=True)}
                 compared_shuffles = False
                 if faster and {k_from, int(top["dimension"])} <= shuffled:
                     # the second control, where its fits are hard at both k

@@ -219,7 +219,7 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     np.save(tmp_path / "j.labels.npy", labels[::-1])
     with pytest.raises(ValueError, match="is not the labels written with these features"):
         load_features(tmp_path / "j.npy")
-    assert load_features(tmp_path / "j.npy", labels=False)[1] is None  # explicit labels
+    assert load_features(tmp_path / "j.npy", read_labels=False)[1] is None  # explicit labels
     # a finished file rewritten without labels keeps its labels and their digest
     with pytest.warns(UserWarning, match="held other labels"):
         write_features(net, pixels(6), tmp_path / "j.npy", labels=labels)

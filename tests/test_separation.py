@@ -290,6 +290,10 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
     assert "not verified at the optimum" in margin_verdict(rows, c)
     from rdsc.separation_words import fit_label  # the table's cell
     assert (fit_label(rows[2]), fit_label(rows[1])) == ("hard, unverified", "hard")
+    from rdsc.separation_words import margin_table
+    table = margin_table(pd.DataFrame(rows))
+    assert list(table.columns) == ["mean margin", "min margin", "train acc.", "min y·f", "fit"]
+    assert table.loc[("cifar10", "features", 20), "fit"] == "hard, unverified"
     assert "The solver could not verify the features' fits at cifar10: k = 20" in (
         soft_fits_reading(pd.DataFrame(rows)))
     assert noise_reading(rows).endswith(
