@@ -307,9 +307,42 @@ def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
     # features whose distance is exactly the ring's: the centre's partial correlation is
     # undefined (probe AI6), shown as such, not averaged away or given an interval
     centre = "centre colour | ring colour, category"
-    assert alone.loc[centre].isna().all() and same.loc[centre].isna().all()
+    interval = ["estimate", "low", "high"]
+    assert alone.loc[centre, interval].isna().all() and same.loc[centre, interval].isna().all()
+    assert alone.loc[centre, "undefined resamples"] == 50
+    assert (table["undefined resamples"] == 0).all()
     with pytest.raises(ValueError, match="n_boot"):
         bg.partial_correlation_table(nets, Db, Dc, lab, n_boot=1)
+
+
+def test_partial_correlation_table_counts_the_resamples_that_withhold_its_interval(
+        monkeypatch):
+    """Review AJ: one undefined replicate withheld the whole interval without saying how
+    many there were; the table now counts them."""
+    from rdsc.background import colour_retrieval
+    rng = np.random.default_rng(5)
+    Db, Dc = (bg.l1_distances(rng.random((20, 2))) for _ in range(2))
+    lab = np.repeat(np.arange(2), 10)
+    real = colour_retrieval.distance_partial_correlations
+
+    def sometimes_undefined(D, Db_, Dc_, labels, index=None):
+        out = real(D, Db_, Dc_, labels, index)
+        if index is not None and index[0] < 4:  # about one replicate in five
+            out["border"] = float("nan")
+        return out
+    monkeypatch.setattr(colour_retrieval, "distance_partial_correlations",
+                        sometimes_undefined)
+    table = bg.partial_correlation_table({1: Db + Dc}, Db, Dc, lab, n_boot=40, seed=1)
+    ring = table.loc["ring colour | centre colour, category"]
+    gen = np.random.default_rng(1)  # the replicates' first drawn images, as the table drew them
+    expected = 0
+    for _ in range(40):
+        gen.integers(0, 1, 1)
+        expected += int(gen.integers(0, 20, 20)[0] < 4)
+    assert 0 < expected < 40 and ring["undefined resamples"] == expected
+    assert np.isfinite(ring["estimate"]) and np.isnan(ring["low"]) and np.isnan(ring["high"])
+    centre = table.loc["centre colour | ring colour, category"]
+    assert centre["undefined resamples"] == 0 and centre["low"] <= centre["high"]
 
 
 def test_histogram_svm_separates_colours():
@@ -503,27 +536,44 @@ def test_pitfall_rows_compare_with_the_cnn_by_the_paired_difference():
 
 
 def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
-    partial = {"estimate": 0.08, "low": 0.05, "high": 0.11}
+    def row(low, estimate=0.08, undefined=0):
+        return {"estimate": estimate, "low": low, "high": 0.11,
+                "undefined resamples": undefined}
+    partial = row(0.05)
     rows = bg.advantage_rows((0.03, 0.01, 0.05), (0.10, 0.06, 0.14), partial)
     assert [r["random network"] for r in rows] == ["yes", "yes", "yes"]
     assert rows[2]["measure"] == "partial r = 0.080 [0.050, 0.110]"
-    reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), 0.05, True)
+    reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), row(0.05), True)
     assert reading.startswith("In this run greying the ring lowers the random network's "
                               "precision, so the outer ring")
     # the partial correlation holds the category fixed: it shows the features react to the
     # ring's colour, not that the ring finds same-category images
-    partial_only = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), 0.05, False)
+    partial_only = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(0.05),
+                                        False)
     assert "so the features react to the ring's colour" in partial_only
     assert "retrieve" not in partial_only
     assert reading.endswith("misleads the classifier in the composites above.")
-    only_colour = bg.advantage_reading((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), -0.02, False)
+    only_colour = bg.advantage_reading((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), row(-0.02),
+                                       False)
     assert only_colour.startswith("In this run only removing colour")
-    nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), -0.02, False)
+    nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(-0.02), False)
     assert nothing.endswith("the retrieval half of the claim is not shown.")
     # review AJ: an undefined partial correlation is named, not read as "not measurable"
-    undefined = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), float("nan"),
-                                     False)
+    nan = float("nan")
+    undefined = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02),
+                                     row(nan, estimate=nan, undefined=200), False)
     assert "the ring colours' partial correlation is undefined here" in undefined
+    assert bg.advantage_rows((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(
+        nan, estimate=nan, undefined=200))[2]["measure"].startswith("partial r undefined")
+    # a defined estimate whose interval a few undefined resamples withheld says so, with
+    # the count, rather than calling the whole correlation undefined or printing nan
+    withheld = row(nan, estimate=0.164, undefined=3)
+    assert (bg.advantage_rows((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld)[2]["measure"]
+            == "partial r = 0.164, no interval (undefined in 3 resamples)")
+    text = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld, False)
+    assert "(0.164) has no interval, for 3 bootstrap resamples left nothing" in text
+    assert "is undefined here" not in text
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), nan) == "not shown by this run"
 
 
 def tiny_net(k=12, seed=0):

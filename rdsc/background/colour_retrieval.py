@@ -110,7 +110,10 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
     (so the interval is that of the same average as the estimate).
 
     Returns a DataFrame indexed by :data:`PARTIAL_ROWS`, columns ``estimate``, ``low``,
-    ``high``.
+    ``high`` and ``undefined resamples``: how many replicates left nothing to correlate
+    (a resample of few images can repeat one pair pattern). Any such replicate withholds the
+    interval (NaN), for one over the defined replicates only would be conditional on them;
+    the count says how near the interval came.
     """
     import pandas as pd
     whole_number("n_boot", n_boot, at_least=2)
@@ -127,10 +130,11 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
     boot = pd.DataFrame([averaged([nets[i] for i in gen.integers(0, len(nets), len(nets))],
                                   gen.integers(0, n, n))
                          for _ in range(int(n_boot))])
-    undefined = boot.isna().any()  # an interval over the defined replicates only would lie
+    undefined = boot.isna().sum()  # an interval over the defined replicates only would lie
     return pd.DataFrame({"estimate": averaged(nets),
-                         "low": boot.quantile(0.025).mask(undefined),
-                         "high": boot.quantile(0.975).mask(undefined)}).rename(index=PARTIAL_ROWS)
+                         "low": boot.quantile(0.025).mask(undefined > 0),
+                         "high": boot.quantile(0.975).mask(undefined > 0),
+                         "undefined resamples": undefined}).rename(index=PARTIAL_ROWS)
 
 
 def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:

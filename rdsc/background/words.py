@@ -201,7 +201,8 @@ def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: d
                    ) -> list[dict]:
     """The retrieval rows of the verdict table (Corel): greying the ring, removing colour
     (reported, not counted: it changes the whole image), and the partial correlation of
-    feature distance with ring colour (``ring_partial``: ``estimate``, ``low``, ``high``)."""
+    feature distance with ring colour (``ring_partial``: a row of
+    :func:`partial_correlation_table`)."""
     p = ring_partial
     return [
         {"dataset": "corel", "question": "greying the ring lowers precision@10",
@@ -214,14 +215,30 @@ def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: d
         {"dataset": "corel",
          "question": "ring colour explains feature distance beyond centre colour and category",
          "random network": "yes" if p["low"] > 0 else "not shown",
-         "measure": f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"},
+         "measure": partial_text(p)},
     ]
 
 
-def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial_low: float,
+def partial_text(ring_partial) -> str:
+    """A row of :func:`partial_correlation_table` as ``partial r = 0.164 [0.120, 0.201]``,
+    or, where the interval is withheld, why: the estimate itself undefined, or some
+    resamples (how many) with nothing left to correlate."""
+    p = ring_partial
+    if np.isnan(p["estimate"]):
+        return "partial r undefined (nothing left once centre colour and category are held)"
+    if np.isnan(p["low"]):
+        n = int(p.get("undefined resamples", 0))
+        return (f"partial r = {p['estimate']:.3f}, no interval (undefined in {n} "
+                f"resample{'s' * (n != 1)})")
+    return f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
+
+
+def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial,
                       pitfall_shown: bool) -> str:
     """The chapter's sentence on what the retrieval evidence means, from the same numbers as
-    :func:`advantage_rows` (and whether the pitfall was shown anywhere)."""
+    :func:`advantage_rows` (``ring_partial``: the ring's row of
+    :func:`partial_correlation_table`; and whether the pitfall was shown anywhere)."""
+    ring_partial_low = ring_partial["low"]
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
     # the partial correlation (category held fixed) only that the features react to it
     evidence = [what for what, shown in (
@@ -241,10 +258,17 @@ def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial
         return ("In this run only removing colour lowers the random network's precision: it "
                 "retrieves partly by colour, which is not evidence about the background; the "
                 "ring is not shown to be what it uses.")
-    partial = ("the ring colours' partial correlation is undefined here (nothing of the "
-               "feature distances is left once the centre's colours and the category are "
-               "held)" if ring_partial_low != ring_partial_low else
-               "the ring's colours do not measurably explain its feature distances")
+    if np.isnan(ring_partial["estimate"]):
+        partial = ("the ring colours' partial correlation is undefined here (nothing of the "
+                   "feature distances is left once the centre's colours and the category "
+                   "are held)")
+    elif np.isnan(ring_partial_low):
+        n = int(ring_partial.get("undefined resamples", 0))
+        partial = (f"the ring colours' partial correlation ({ring_partial['estimate']:.3f}) "
+                   f"has no interval, for {n} bootstrap resample{'s' * (n != 1)} left "
+                   "nothing to correlate, so it is not counted")
+    else:
+        partial = "the ring's colours do not measurably explain its feature distances"
     return ("In this run neither greying the ring nor removing colour measurably lowers the "
             f"random network's precision, and {partial}: the retrieval half of the claim is "
             "not shown.")
