@@ -8,7 +8,9 @@ each process (*rank*) takes an equal share of the rows still missing and writes 
 the same file (gloo on CPUs, NCCL on GPUs, used only for barriers); alone, a process
 takes all of them. Every rank records the rows it has finished, so a killed run, of
 any number of processes, resumes with only the missing rows, shared among the processes
-of the new run (which may be more or fewer).
+of the new run (which may be more or fewer). A run of other settings (another k, split,
+seed...) refuses to replace a finished file or the rows of an unfinished one unless told
+to (``overwrite``, ``--overwrite``).
 
 Files, for ``FILE.npy``::
 
@@ -35,6 +37,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,6 +106,14 @@ def init_from_env(device: str | None = None) -> tuple[Group, torch.device]:
         torch.cuda.set_device(dev)
     import torch.distributed as dist
     if not dist.is_initialized():
+        if "TORCHELASTIC_RUN_ID" not in os.environ:
+            # a WORLD_SIZE left in the shell (or a job script) waited silently, for as long
+            # as TIMEOUT, for processes that never come (probe AK)
+            where = ":".join(os.environ.get(v, "?") for v in ("MASTER_ADDR", "MASTER_PORT"))
+            print(f"rdsc: WORLD_SIZE={world}, RANK={rank} in the environment, not set by "
+                  f"torchrun: waiting for {world} processes to join at {where}. Meant to run "
+                  "alone? Stop this and unset WORLD_SIZE and RANK.", file=sys.stderr,
+                  flush=True)
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=TIMEOUT)
     return Group(rank, world, local), dev
 
@@ -147,10 +158,25 @@ def share(missing, world: int, rank: int) -> list[list[int]]:
 # --- the output file --------------------------------------------------------------------------
 
 def _paths(path: Path) -> dict[str, Path]:
+    # every name is FILE + a suffix: with_suffix would cut a dotted name (probe AK:
+    # feat.train.npy and feat.test.npy shared feat.json, and counts took the other's
+    # denominator)
     stem = path.with_suffix("")
-    return {"final": path, "meta": stem.with_suffix(".json"), "labels": Path(f"{stem}.labels.npy"),
+    return {"final": path, "meta": Path(f"{stem}.json"), "labels": Path(f"{stem}.labels.npy"),
             "partial": Path(f"{stem}.partial.npy"), "progress": Path(f"{stem}.progress"),
-            "lock": stem.with_suffix(".lock")}
+            "lock": Path(f"{stem}.lock")}
+
+
+def _shared_record_note(files) -> str:
+    """Where ``FILE.json`` is missing but a dotted name's old record is there (rdsc before
+    probe AK kept ``feat.json`` for ``feat.train.npy``, shared with every ``feat.*.npy``):
+    a sentence saying so, else ''."""
+    old = files["final"].with_suffix("").with_suffix(".json")
+    if files["meta"].exists() or old == files["meta"] or not old.exists():
+        return ""
+    return (f" ({old.name} beside it is not its record: rdsc before 2026-12-01 kept one "
+            f"record for every {old.stem}.*.npy, so it may describe another file; write "
+            f"{files['final'].name} again)")
 
 
 def _read_json(path: Path):
@@ -172,14 +198,63 @@ def _finished(files, key: str, shape, dtype) -> bool:
     if not meta or meta.get("key") != key:
         return None  # someone else's, or another configuration's
     try:
-        got_shape, got_dtype, _ = npy_files.npy_header(final)
+        got_shape, got_dtype, offset = npy_files.npy_header(final)
+        size = offset + int(np.prod(shape)) * np.dtype(dtype).itemsize
         if got_shape == tuple(shape) and got_dtype == np.dtype(dtype):
-            return True
+            if final.stat().st_size >= size:
+                return True
+            # an interrupted copy: evaluate refuses it, so a rerun must repair it (probe AK)
+            npy_files.warn(f"{final} is incomplete ({final.stat().st_size:,} bytes where its "
+                           f"header needs {size:,}): computing it again")
+            return False
     except (OSError, ValueError):
         pass
     npy_files.warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as {files['meta']} "
                    "says: computing it again")
     return False
+
+
+def _rows_by_key(progress_dir: Path) -> dict[str, int]:
+    """How many rows each configuration's progress records under ``FILE.progress/`` count
+    as done (a record names its configuration's key)."""
+    found: dict[str, list] = {}
+    for file in sorted(progress_dir.glob("rank-*.json")) if progress_dir.is_dir() else []:
+        record = _read_json(file)
+        if record and "key" in record:
+            found.setdefault(record["key"], []).extend(record.get("done", []))
+    return {key: sum(b - a for a, b in _merge(done)) for key, done in found.items()}
+
+
+def _foreign_partial(files, key: str) -> str:
+    """A sentence on rows of another configuration in ``FILE.partial.npy`` (a run of other
+    settings stopped part way), else ''. Probe AK: a rerun with one setting changed (k, a
+    forgotten --split) deleted them without a word. The progress records say whose rows
+    they are (``FILE.json`` may be missing: a dotted name's, written before probe AK)."""
+    if not files["partial"].is_file():
+        return ""
+    other = {k: done for k, done in _rows_by_key(files["progress"]).items()
+             if k != key and done}
+    if not other:
+        return ""
+    theirs, done = max(other.items(), key=lambda item: item[1])
+    meta = _read_json(files["meta"]) or {}
+    settings = (f"see {files['meta'].name}: {_settings_words(meta)}"
+                if meta.get("key") == theirs else f"settings {theirs}")
+    n = (meta.get("shape") or ["?"])[0] if meta.get("key") == theirs else "?"
+    of = f" of {n:,}" if isinstance(n, int) else ""
+    return (f"{files['partial']} holds {done:,}{of} rows computed with other settings "
+            f"({settings}); run the command that started it to resume them, choose another "
+            "output, or discard them (--overwrite)")
+
+
+def _settings_words(meta: dict) -> str:
+    """A few entries of a ``FILE.json`` a reader recognises their command by."""
+    net = meta.get("network") or {}
+    words = [f"{name} {meta[name]}" for name in ("source", "split", "dtype") if name in meta]
+    words += [f"{name} {net[name]}" for name in ("n_features", "seed", "n_blocks") if name in net]
+    if "image_shape" in meta:
+        words.append("images " + " x ".join(str(v) for v in meta["image_shape"]))
+    return ", ".join(words) or "no settings recorded"
 
 
 @contextlib.contextmanager
@@ -272,15 +347,17 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
             record = _refresh_finished(files, record, labels)
         group.barrier()
         return record
-    if state is None and not overwrite:
-        raise OutputExistsError(
-            f"{path} exists and was not written with these settings (see {files['meta'].name}); "
-            "delete it, choose another output, or overwrite it (--overwrite)")
+    if not overwrite:
+        _refuse_other_settings(files, key, state)
     path.parent.mkdir(parents=True, exist_ok=True)
     group.barrier()  # every rank has looked at the finished file before rank 0 touches anything
 
     with _lock(files["lock"], group.rank == 0):
         if group.rank == 0:
+            if not overwrite:  # another run may have written either since the look above
+                if _finished(files, key, (n, k), out_dtype) is None:
+                    state = None
+                _refuse_other_settings(files, key, state)
             record = _prepare(files, record, key, (n, k), out_dtype, labels,
                               restart=state is None)
         group.barrier()  # the partial file exists
@@ -302,6 +379,19 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
             shutil.rmtree(files["progress"], ignore_errors=True)
         group.barrier()
     return record
+
+
+def _refuse_other_settings(files, key: str, state) -> None:
+    """Raise :class:`OutputExistsError` where the output holds work of other settings: a
+    finished ``FILE.npy`` (``state`` None) or rows of an unfinished run."""
+    if state is None:
+        raise OutputExistsError(
+            f"{files['final']} exists and was not written with these settings (see "
+            f"{files['meta'].name}){_shared_record_note(files)}; delete it, choose another "
+            "output, or overwrite it (--overwrite)")
+    foreign = _foreign_partial(files, key)
+    if foreign:
+        raise OutputExistsError(foreign)
 
 
 def labels_digest(labels) -> str:
@@ -345,7 +435,11 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> dict:
     if restart:
         files["final"].unlink(missing_ok=True)
     meta = _read_json(files["meta"])
-    partial_ok = (meta is not None and meta.get("key") == key and files["partial"].is_file())
+    # the partial is this configuration's where its record says so, or where the progress
+    # records do (a dotted name's FILE.json, before probe AK, was another file's)
+    partial_ok = files["partial"].is_file() and (
+        (meta is not None and meta.get("key") == key)
+        or _rows_by_key(files["progress"]).get(key, 0) > 0)
     if partial_ok:
         try:
             got_shape, got_dtype, offset = npy_files.npy_header(files["partial"])
@@ -424,6 +518,13 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
     """
     path = Path(path)
     files = _paths(path)
+    if path.name.endswith(".partial.npy"):
+        # its rows not yet computed are zeros: scored as features, they gave a silently
+        # lower accuracy (probe AK: 8.5% for 21.5%)
+        final = path.with_name(path.name[:-len(".partial.npy")] + ".npy")
+        raise ValueError(f"{path} is the unfinished file of a features run (rows not yet "
+                         "computed hold zeros): run the command that wrote it again to finish "
+                         f"it, then use {final.name}")
     if not path.is_file():
         partial = (" (a run wrote part of it: run it again to finish)"
                    if files["partial"].exists() else "")
@@ -432,6 +533,7 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
     if array.ndim != 2:
         raise ValueError(f"{path} holds an array of shape {array.shape}, not N x k features")
     record = _read_json(files["meta"]) or {}
+    shared = _shared_record_note(files)
     if np.issubdtype(array.dtype, np.integer) and not (
             record.get("dtype") == "counts" and "denominator" in record):
         # counts read as features with denominator 1 would be ~200 times too large: a
@@ -441,7 +543,10 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
             f"{'missing' if not files['meta'].exists() else 'unreadable or has no denominator'}"
             f": it gives the denominator (feature = count / denominator). Copy {files['meta'].name}"
             f" from where {path.name} was written into {files['meta'].parent}, beside it (or save"
-            " the features count / denominator as float32 yourself)")
+            f" the features count / denominator as float32 yourself){shared}")
+    if shared:
+        npy_files.warn(f"{path} has no record {files['meta'].name}{shared}; read as plain "
+                       "float features, without the record's checks")
     counts = record.get("dtype") == "counts"
     if counts and not np.issubdtype(array.dtype, np.integer):
         # a float array saved over the counts: dividing it again would shrink every feature

@@ -1,4 +1,5 @@
 """One output file written by one process or by several (torchrun), resumable per rank."""
+import contextlib
 import json
 import os
 import subprocess
@@ -240,3 +241,152 @@ def test_a_truncated_file_is_called_incomplete(tmp_path, mmap):
     (tmp_path / "f.npy").write_bytes(data[:len(data) - 20])  # an interrupted copy
     with pytest.raises(ValueError, match="is incomplete.*interrupted copy or run"):
         load_features(tmp_path / "f.npy", mmap=mmap)
+
+
+def test_dotted_names_keep_their_own_records(tmp_path):
+    """Probe AK: feat.train.npy and feat.test.npy shared feat.json (with_suffix cut the
+    name), so counts took the other file's denominator and evaluate scored them silently."""
+    one, two = RandomDepthwiseSignNet(8, n_blocks=1), RandomDepthwiseSignNet(8, n_blocks=2)
+    x = pixels(6, side=24)
+    write_features(one, x, tmp_path / "f.L1.npy", dtype="counts")
+    write_features(two, x, tmp_path / "f.L2.npy", dtype="counts")
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["f.L1.json", "f.L2.json"]
+    for net, name in ((one, "f.L1.npy"), (two, "f.L2.npy")):
+        feats, _, record = load_features(tmp_path / name)
+        assert record["network"] == net.config
+        assert np.array_equal(feats[:], np.asarray(extract(net, x, progress=False)))
+    # the lock is the file's own too: two outputs, two locks
+    assert sorted(p.name for p in tmp_path.glob("*.lock")) == ["f.L1.lock", "f.L2.lock"]
+    # a file written before the fix, whose record is the shared one, is not read by it
+    (tmp_path / "f.L1.json").rename(tmp_path / "f.json")
+    with pytest.raises(ValueError, match=r"f\.L1\.json is missing.*f\.json beside it is not "
+                                         r"its record"):
+        load_features(tmp_path / "f.L1.npy")
+    write_features(one, x, tmp_path / "g.v1.npy")
+    (tmp_path / "g.v1.json").rename(tmp_path / "g.json")
+    with pytest.warns(UserWarning, match="no record g.v1.json.*g.json beside it is not"):
+        assert load_features(tmp_path / "g.v1.npy")[2] == {}
+
+
+def _stopped_part_way(net, x, out, monkeypatch, after=1, **kw):
+    """A run of ``write_features`` killed after ``after`` batches, its rows synced."""
+    real_compute, batches = features.compute, []
+
+    def dies(net, images, out, *, start=0, on_batch=None, **kwargs):
+        def counting(lo, hi, rows):
+            if len(batches) == after:
+                raise KeyboardInterrupt("killed")
+            batches.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(features, "compute", dies)
+        m.setattr(feature_files.time, "monotonic", lambda: 1e9 + len(batches) * 10)
+        with pytest.raises(KeyboardInterrupt):
+            write_features(net, x, out, batch_size=4, **kw)
+
+
+def test_rows_of_other_settings_are_not_discarded_without_overwrite(tmp_path, monkeypatch):
+    """Probe AK: a rerun with one setting changed (k, a forgotten --split) deleted the rows
+    an unfinished run of the first settings had computed, without a word."""
+    net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.npy"
+    _stopped_part_way(net, x, out, monkeypatch, after=2, metadata={"split": "test"})
+    with pytest.raises(OutputExistsError, match=r"f\.partial\.npy holds 8 of 12 rows computed "
+                                                r"with other settings.*split test.*"
+                                                r"n_features 16.*--overwrite"):
+        write_features(RandomDepthwiseSignNet(8), x, out, metadata={"split": "train"})
+    with pytest.raises(OutputExistsError, match="holds 8 of 12 rows"):
+        write_features(net, pixels(12, seed=1), out)  # other images
+    # the first settings resume the rows kept
+    calls = _compute_calls(monkeypatch)
+    write_features(net, x, out, batch_size=4)
+    assert calls == [(8, 12)]
+    assert np.array_equal(np.load(out), np.asarray(extract(net, x, progress=False)))
+    # discarding them is a choice
+    _stopped_part_way(net, x, tmp_path / "g.npy", monkeypatch)
+    write_features(RandomDepthwiseSignNet(8), x, tmp_path / "g.npy", overwrite=True)
+    assert np.load(tmp_path / "g.npy").shape == (12, 8)
+    # an unfinished run that synced no row holds nothing to keep
+    _stopped_part_way(net, x, tmp_path / "h.npy", monkeypatch, after=0)
+    write_features(RandomDepthwiseSignNet(8), x, tmp_path / "h.npy")
+
+
+def test_a_race_past_the_first_look_is_caught_under_the_lock(tmp_path, monkeypatch):
+    """Another run finishing its file between this run's first look and its lock: the look
+    is taken again under the lock (probe AK's note)."""
+    net, x, out = RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy"
+    real_lock = feature_files._lock
+
+    @contextlib.contextmanager
+    def other_run_finishes_first(path, enabled):
+        monkeypatch.setattr(feature_files, "_lock", real_lock)  # the other run's own
+        write_features(RandomDepthwiseSignNet(8, seed=1), x, out)
+        with real_lock(path, enabled):
+            yield
+    monkeypatch.setattr(feature_files, "_lock", other_run_finishes_first)
+    with pytest.raises(OutputExistsError, match="not written with these settings"):
+        write_features(net, x, out)
+    monkeypatch.undo()
+    assert np.array_equal(np.load(out), np.asarray(
+        extract(RandomDepthwiseSignNet(8, seed=1), x, progress=False)))
+
+
+def test_a_partial_file_is_not_read_as_features(tmp_path, monkeypatch):
+    """Probe AK: evaluate scored FILE.partial.npy (its missing rows zeros) at 8.5%, 21.5%
+    for the finished file, when given its labels as the error advised."""
+    net, x = RandomDepthwiseSignNet(8), pixels(12)
+    _stopped_part_way(net, x, tmp_path / "f.npy", monkeypatch)
+    with pytest.raises(ValueError, match=r"f\.partial\.npy is the unfinished file.*then use "
+                                         r"f\.npy"):
+        load_features(tmp_path / "f.partial.npy")
+
+
+def test_a_truncated_file_is_computed_again(tmp_path):
+    """Probe AK: a rerun called a truncated FILE.npy finished (its header is right), while
+    load_features refused it and advised that rerun."""
+    net, x, out = RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy"
+    write_features(net, x, out)
+    data = out.read_bytes()
+    out.write_bytes(data[:-20])
+    with pytest.warns(UserWarning, match="is incomplete.*computing it again"):
+        write_features(net, x, out)
+    assert np.array_equal(load_features(out)[0][:], np.asarray(extract(net, x, progress=False)))
+
+
+def test_a_world_size_not_from_torchrun_says_what_it_waits_for(monkeypatch, capsys):
+    """Probe AK: WORLD_SIZE left in the shell waited silently for up to 24 hours."""
+    import torch.distributed as dist
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "29555")
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+
+    def joined(*args, **kwargs):
+        raise TimeoutError("nobody came")
+    monkeypatch.setattr(dist, "init_process_group", joined)
+    with pytest.raises(TimeoutError):
+        feature_files.init_from_env("cpu")
+    err = capsys.readouterr().err
+    assert "WORLD_SIZE=2, RANK=0 in the environment, not set by torchrun" in err
+    assert "127.0.0.1:29555" in err and "unset WORLD_SIZE and RANK" in err
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "x")  # torchrun's own: nothing to say
+    with pytest.raises(TimeoutError):
+        feature_files.init_from_env("cpu")
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unfinished_dotted_run_of_before_the_fix_is_resumed_not_lost(tmp_path, monkeypatch):
+    """Its FILE.json was the shared one (feat.json for feat.v1.npy), so the record no longer
+    says whose rows the partial holds: its progress records do."""
+    net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.v1.npy"
+    _stopped_part_way(net, x, out, monkeypatch, after=2)
+    (tmp_path / "f.v1.json").rename(tmp_path / "f.json")
+    with pytest.raises(OutputExistsError, match=r"holds 8 rows computed with other settings "
+                                                r"\(settings "):
+        write_features(RandomDepthwiseSignNet(8), x, out)
+    calls = _compute_calls(monkeypatch)
+    write_features(net, x, out, batch_size=4)
+    assert calls == [(8, 12)]
+    assert np.array_equal(np.load(out), np.asarray(extract(net, x, progress=False)))
