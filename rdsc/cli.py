@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="float32 (default): the features; counts: the exact integers (int16 where "
                    "they fit: half the disk; feature = count / denominator, in FILE.json)")
     f.add_argument("--overwrite", action="store_true",
-                   help="replace FILE.npy if it exists with other settings")
+                   help="replace FILE.npy if it exists with other settings, and discard "
+                   "the rows an unfinished run of other settings left in it")
     f.add_argument("--no-progress", action="store_true",
                    help="no progress bar (shown only on a terminal)")
     f.set_defaults(run=run_features)

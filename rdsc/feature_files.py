@@ -106,7 +106,7 @@ def init_from_env(device: str | None = None) -> tuple[Group, torch.device]:
         torch.cuda.set_device(dev)
     import torch.distributed as dist
     if not dist.is_initialized():
-        if "TORCHELASTIC_RUN_ID" not in os.environ:
+        if "TORCHELASTIC_RUN_ID" not in os.environ and "MASTER_ADDR" in os.environ:
             # a WORLD_SIZE left in the shell (or a job script) waited silently, for as long
             # as TIMEOUT, for processes that never come (probe AK)
             where = ":".join(os.environ.get(v, "?") for v in ("MASTER_ADDR", "MASTER_PORT"))
@@ -190,8 +190,10 @@ def _write_json(path: Path, record) -> None:
     write_atomically(path, lambda f: f.write(json.dumps(record, indent=1).encode()))
 
 
-def _finished(files, key: str, shape, dtype) -> bool:
-    """Is ``FILE.npy`` there, written by this configuration? (Refuses to touch a foreign one.)"""
+def _finished(files, key: str, shape, dtype, say: bool = True) -> bool | None:
+    """Is ``FILE.npy`` there, written by this configuration? True; False (absent, or to be
+    computed again: a warning unless ``say`` is False); None: another configuration's, or
+    not rdsc's (refuses to touch it)."""
     final, meta = files["final"], _read_json(files["meta"])
     if not final.exists():
         return False
@@ -204,13 +206,15 @@ def _finished(files, key: str, shape, dtype) -> bool:
             if final.stat().st_size >= size:
                 return True
             # an interrupted copy: evaluate refuses it, so a rerun must repair it (probe AK)
-            npy_files.warn(f"{final} is incomplete ({final.stat().st_size:,} bytes where its "
-                           f"header needs {size:,}): computing it again")
+            if say:
+                npy_files.warn(f"{final} is incomplete ({final.stat().st_size:,} bytes where "
+                               f"its header needs {size:,}): computing it again")
             return False
     except (OSError, ValueError):
         pass
-    npy_files.warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as {files['meta']} "
-                   "says: computing it again")
+    if say:
+        npy_files.warn(f"{final} does not hold {tuple(shape)} {np.dtype(dtype)} as "
+                       f"{files['meta']} says: computing it again")
     return False
 
 
@@ -237,9 +241,11 @@ def _foreign_partial(files, key: str) -> str:
     if not other:
         return ""
     theirs, done = max(other.items(), key=lambda item: item[1])
-    meta = _read_json(files["meta"]) or {}
-    settings = (f"see {files['meta'].name}: {_settings_words(meta)}"
-                if meta.get("key") == theirs else f"settings {theirs}")
+    shared = files["final"].with_suffix("").with_suffix(".json")  # a dotted name's, before AK
+    meta, where = next(((m, f) for f in (files["meta"], shared)
+                        if (m := _read_json(f) or {}).get("key") == theirs), ({}, None))
+    settings = (f"see {where.name}: {_settings_words(meta)}" if where is not None
+                else f"settings {theirs}")
     n = (meta.get("shape") or ["?"])[0] if meta.get("key") == theirs else "?"
     of = f" of {n:,}" if isinstance(n, int) else ""
     return (f"{files['partial']} holds {done:,}{of} rows computed with other settings "
@@ -305,7 +311,8 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         group: this process's :class:`Group` (default: alone); every rank calls this
             function with the same arguments.
         overwrite: replace a finished ``FILE.npy`` written by another configuration or
-            not by rdsc (otherwise that raises :class:`OutputExistsError`).
+            not by rdsc, and discard the rows an unfinished run of another configuration
+            left (otherwise either raises :class:`OutputExistsError`).
 
     A finished file of the same configuration is not computed again (its labels and
     ``FILE.json`` become this call's); a partial one is resumed.
@@ -314,6 +321,9 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     path = Path(path)
     if path.suffix != ".npy":
         raise ValueError(f"the output must be an .npy file, got {path}")
+    if path.name.endswith((".partial.npy", ".labels.npy")):  # X.npy's companions (review AL)
+        raise ValueError(f"{path.name} is the name of another output's unfinished rows or "
+                         "labels (X.partial.npy, X.labels.npy beside X.npy): choose another")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     files = _paths(path)
@@ -354,9 +364,11 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
 
     with _lock(files["lock"], group.rank == 0):
         if group.rank == 0:
-            if not overwrite:  # another run may have written either since the look above
-                if _finished(files, key, (n, k), out_dtype) is None:
-                    state = None
+            # another run may have finished the file, or left rows, since the look above
+            # (with overwrite too: its file kept beside this run's record would later be
+            # taken for this run's, review AL)
+            state = _finished(files, key, (n, k), out_dtype, say=False)
+            if not overwrite:
                 _refuse_other_settings(files, key, state)
             record = _prepare(files, record, key, (n, k), out_dtype, labels,
                               restart=state is None)
@@ -385,10 +397,11 @@ def _refuse_other_settings(files, key: str, state) -> None:
     """Raise :class:`OutputExistsError` where the output holds work of other settings: a
     finished ``FILE.npy`` (``state`` None) or rows of an unfinished run."""
     if state is None:
+        why = (f"was not written with these settings (see {files['meta'].name})"
+               if files["meta"].exists() else f"has no record {files['meta'].name}")
         raise OutputExistsError(
-            f"{files['final']} exists and was not written with these settings (see "
-            f"{files['meta'].name}){_shared_record_note(files)}; delete it, choose another "
-            "output, or overwrite it (--overwrite)")
+            f"{files['final']} exists and {why}{_shared_record_note(files)}; delete it, "
+            "choose another output, or overwrite it (--overwrite)")
     foreign = _foreign_partial(files, key)
     if foreign:
         raise OutputExistsError(foreign)
@@ -436,10 +449,13 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> dict:
         files["final"].unlink(missing_ok=True)
     meta = _read_json(files["meta"])
     # the partial is this configuration's where its record says so, or where the progress
-    # records do (a dotted name's FILE.json, before probe AK, was another file's)
-    partial_ok = files["partial"].is_file() and (
-        (meta is not None and meta.get("key") == key)
-        or _rows_by_key(files["progress"]).get(key, 0) > 0)
+    # records do (a dotted name's FILE.json, before probe AK, was another file's), and no
+    # record of another configuration lists rows: that run wrote into it too, when, and
+    # over which rows, is not known (review AL: kept, 32 rows of another seed)
+    rows = _rows_by_key(files["progress"])
+    partial_ok = (files["partial"].is_file()
+                  and not any(done for other, done in rows.items() if other != key)
+                  and ((meta is not None and meta.get("key") == key) or rows.get(key, 0) > 0))
     if partial_ok:
         try:
             got_shape, got_dtype, offset = npy_files.npy_header(files["partial"])

@@ -383,6 +383,11 @@ def test_an_unfinished_dotted_run_of_before_the_fix_is_resumed_not_lost(tmp_path
     net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.v1.npy"
     _stopped_part_way(net, x, out, monkeypatch, after=2)
     (tmp_path / "f.v1.json").rename(tmp_path / "f.json")
+    # the old shared record, where it is still the unfinished run's, names its settings
+    with pytest.raises(OutputExistsError, match=r"holds 8 of 12 rows computed with other "
+                                                r"settings \(see f\.json: .*n_features 16"):
+        write_features(RandomDepthwiseSignNet(8), x, out)
+    (tmp_path / "f.json").write_text(json.dumps({"key": "another file's"}))
     with pytest.raises(OutputExistsError, match=r"holds 8 rows computed with other settings "
                                                 r"\(settings "):
         write_features(RandomDepthwiseSignNet(8), x, out)
@@ -390,3 +395,67 @@ def test_an_unfinished_dotted_run_of_before_the_fix_is_resumed_not_lost(tmp_path
     write_features(net, x, out, batch_size=4)
     assert calls == [(8, 12)]
     assert np.array_equal(np.load(out), np.asarray(extract(net, x, progress=False)))
+
+
+def test_a_partial_another_configuration_wrote_into_is_not_resumed(tmp_path, monkeypatch):
+    """Review AL: progress records of two configurations (left by the shared-record bug):
+    the rows of this configuration's record may since have been overwritten by the other
+    run, so even --overwrite kept 32 rows of another seed."""
+    net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.npy"
+    _stopped_part_way(net, x, out, monkeypatch, after=2)  # rows 0-8 recorded
+    # another configuration's run wrote rows 4-8 into the same partial and recorded them
+    other = np.lib.format.open_memmap(tmp_path / "f.partial.npy", mode="r+")
+    other[4:8] = 7
+    other.flush()
+    del other
+    (tmp_path / "f.progress" / "rank-1.json").write_text(json.dumps(
+        {"key": "another-configuration", "rows": 12, "done": [[4, 8]]}))
+    with pytest.raises(OutputExistsError, match="holds 4 rows computed with other settings"):
+        write_features(net, x, out)
+    write_features(net, x, out, overwrite=True)
+    assert np.array_equal(np.load(out), np.asarray(extract(net, x, progress=False)))
+
+
+def test_an_overwrite_run_looks_again_under_the_lock(tmp_path, monkeypatch):
+    """Review AL: with overwrite the look under the lock was skipped; another run's file,
+    finished in between, stayed beside this run's record, and once this run was killed a
+    plain rerun took that file for its own."""
+    ours, theirs = RandomDepthwiseSignNet(8), RandomDepthwiseSignNet(8, seed=1)
+    x, out = pixels(12), tmp_path / "f.npy"
+    real_lock = feature_files._lock
+
+    @contextlib.contextmanager
+    def other_run_finishes_first(path, enabled):
+        monkeypatch.setattr(feature_files, "_lock", real_lock)
+        write_features(theirs, x, out)
+        with real_lock(path, enabled):
+            yield
+    monkeypatch.setattr(feature_files, "_lock", other_run_finishes_first)
+    _stopped_part_way(ours, x, out, monkeypatch, overwrite=True)
+    monkeypatch.undo()
+    write_features(ours, x, out, batch_size=4)
+    assert np.array_equal(np.load(out), np.asarray(extract(ours, x, progress=False)))
+
+
+def test_companion_names_are_not_outputs(tmp_path):
+    """Review AL: --out X.partial.npy was written, then refused by evaluate by its name;
+    X.labels.npy is X.npy's labels file."""
+    for name in ("f.partial.npy", "f.labels.npy"):
+        with pytest.raises(ValueError, match="the name of another output's"):
+            write_features(RandomDepthwiseSignNet(8), pixels(6), tmp_path / name)
+
+
+def test_rows_another_run_left_between_the_look_and_the_lock_are_kept(tmp_path, monkeypatch):
+    """Review AL's mutation M21: the look under the lock covers unfinished rows too."""
+    net, x, out = RandomDepthwiseSignNet(8), pixels(12), tmp_path / "f.npy"
+    real_lock = feature_files._lock
+
+    @contextlib.contextmanager
+    def other_run_stops_first(path, enabled):
+        monkeypatch.setattr(feature_files, "_lock", real_lock)
+        _stopped_part_way(RandomDepthwiseSignNet(8, seed=1), x, out, monkeypatch)
+        with real_lock(path, enabled):
+            yield
+    monkeypatch.setattr(feature_files, "_lock", other_run_stops_first)
+    with pytest.raises(OutputExistsError, match="holds 4 of 12 rows computed with other"):
+        write_features(net, x, out)
