@@ -23,7 +23,8 @@ def chapter_files(root: Path | None = None) -> list[Path]:
     not ``intro`` nor back matter such as ``references``, which run no code."""
     root = root or book_root()
     if root is None:
-        raise FileNotFoundError("no _toc.yml found above the working directory")
+        raise FileNotFoundError("no _toc.yml found above the working directory: run this "
+                                "from the book's folder (the one holding _toc.yml) or below it")
     text = (root / "_toc.yml").read_text()
     try:
         import yaml

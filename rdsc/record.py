@@ -331,6 +331,20 @@ def unpack(packed: Path, root: Path) -> int:
     return len(names)
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` above 0 (a timeout of 0 wrote a failed record
+    over the chapter's earlier one)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"need a number of seconds above 0, got {text!r}")
+        return value
+    return parse
+
+
 def main(argv=None) -> int:
     """Command line: ``run`` chapters and write their records, or ``pack``/``unpack`` a folder."""
     parser = argparse.ArgumentParser(prog="python -m rdsc.record", description=__doc__,
@@ -339,8 +353,8 @@ def main(argv=None) -> int:
     r = sub.add_parser("run", help="run chapters as scripts and write their records")
     r.add_argument("--profile", default="paper", choices=["smoke", "quick", "paper"])
     r.add_argument("--chapters", nargs="*", help="chapter name prefixes, e.g. 03 05 (default: all)")
-    r.add_argument("--timeout", type=int, default=3600, help="seconds per chapter")
-    r.add_argument("--deadline", type=float,
+    r.add_argument("--timeout", type=_positive(int), default=3600, help="seconds per chapter")
+    r.add_argument("--deadline", type=_positive(float),
                    help="seconds for the whole run: a chapter starts only with 60 s or more "
                         "left, and is stopped at the deadline")
     p = sub.add_parser("pack", help="pack an image folder into one file, to carry it")
@@ -362,7 +376,7 @@ def main(argv=None) -> int:
             print(f"{unpack(args.packed, args.root)} files")
             return 0
         records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
-    except ValueError as err:  # one line that says what to do, not a traceback
+    except (ValueError, FileNotFoundError) as err:  # one line that says what to do
         parser.error(str(err))
     finally:
         signal.signal(signal.SIGTERM, previous)

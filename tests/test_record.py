@@ -112,6 +112,22 @@ def test_every_chapter_asked_for_must_exist(tmp_path, capsys):
     assert "no chapter in _toc.yml starts with 3" in capsys.readouterr().err
 
 
+def test_nonsense_times_and_a_folder_outside_the_book_are_refused_in_one_line(
+        tmp_path, monkeypatch, capsys):
+    """A --timeout of 0 wrote a failed record over the chapter's earlier one; outside the
+    book the runner ended in a traceback."""
+    for args in (["--timeout", "0"], ["--timeout", "-3"], ["--deadline", "0"],
+                 ["--deadline", "nan"], ["--timeout", "ten"]):
+        with pytest.raises(SystemExit):
+            record.main(["run", "--chapters", "01", *args])
+        assert "need a number of seconds above 0" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        record.main(["run", "--profile", "smoke", "--chapters", "01"])
+    assert "no _toc.yml found above the working directory: run this from the book's" \
+        in capsys.readouterr().err
+
+
 def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
