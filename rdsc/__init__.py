@@ -11,6 +11,7 @@ Every chapter's support:
 - :mod:`rdsc.book`: a chapter's profile, seed and results file, glue.
 - :mod:`rdsc.checks`: checks of parameters, with errors that say what to give.
 - :mod:`rdsc.paths`: where datasets, caches, trained models and results live.
+- :mod:`rdsc.model_cache`: trained models on disk, found, checked and shared by chapters.
 - :mod:`rdsc.paper`: the paper's numbers, quoted.
 - :mod:`rdsc.headlines`: one line per claim for the introduction's tables.
 - :mod:`rdsc.plots`: the figures that take more than a few lines to draw (chapters 2, 5-8).

@@ -151,8 +151,8 @@ def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: 
     """The trained classifier attacked beside the random network, on the CPU.
 
     ``arch``: ``"small"`` for :func:`rdsc.cnn.trained` (seeded with ``seed``), else a
-    network of :mod:`rdsc.deepnets` trained with seed 0, so that the baselines chapter's
-    model cache serves it. Either comes from the model cache when trained before.
+    network of :mod:`rdsc.deepnets` trained with its ``SHARED_SEED``, so that the baselines
+    chapter's model cache serves it. Either comes from the model cache when trained before.
     ``train_images``: ``N x 3 x H x W``; ``train_labels``: ``N`` ints.
     """
     if arch not in TRAINED_ARCHS:
@@ -161,7 +161,8 @@ def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: 
         return cnn.trained(train_images, train_labels, epochs=epochs, seed=seed, cache=cache,
                            device=device).cpu()
     from rdsc import deepnets
-    return deepnets.trained(arch, train_images, train_labels, epochs=epochs, seed=0,
+    return deepnets.trained(arch, train_images, train_labels, epochs=epochs,
+                            seed=deepnets.SHARED_SEED,
                             cache=cache, device=device).cpu()
 
 

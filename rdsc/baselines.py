@@ -258,19 +258,54 @@ def trained_rows(split: Split, *, archs, epochs: int | None, cnn_epochs: int | N
     rows = []
     for arch in archs:
         model = deepnets.trained(arch, split.train_images, split.train_labels, epochs=epochs,
-                                 seed=0, device=device, progress=False)
+                                 seed=deepnets.SHARED_SEED, device=device, progress=False)
         rows.append(row(f"{arch}, trained {plural(epochs, 'epoch')}", "trained",
                         cnn.logits(model, split.test_images).numpy(), split.test_labels,
                         dim=model.embed_dim, seconds_features=0,
-                        seconds_fit=model.train_seconds, seed=0, note="authors' recipe"))
+                        seconds_fit=model.train_seconds, seed=0,
+                        note=_trained_note("authors' recipe", model)))
     if cnn_epochs:
         small = cnn.trained(split.train_images, split.train_labels, epochs=cnn_epochs, seed=0,
                             device=device, progress=False)
         rows.append(row(f"small CNN, trained {plural(cnn_epochs, 'epoch')}", "trained",
                         cnn.logits(small, split.test_images).numpy(), split.test_labels,
                         dim=small.config["hidden"], seconds_features=0,
-                        seconds_fit=small.train_seconds, seed=0, note="rdsc.cnn (AdamW)"))
+                        seconds_fit=small.train_seconds, seed=0,
+                        note=_trained_note("rdsc.cnn (AdamW)", small)))
     return rows
+
+
+#: how a row of a trained network read from the model cache is noted (its seconds are
+#: those of the run that trained it, possibly on another machine)
+MODEL_FROM_CACHE = "model read from the cache"
+
+
+def trained_words(rows: dict[str, list[dict]]) -> str:
+    """The trained networks of ``{dataset: rows}`` in words, each read from the model cache
+    said so with its device: its seconds are those of the run that trained it."""
+    words = {}
+    for dataset_rows in rows.values():
+        for r in dataset_rows:
+            if r["family"] != "trained":
+                continue
+            note = r.get("note", "")
+            cached = note[note.index(MODEL_FROM_CACHE):] if MODEL_FROM_CACHE in note else ""
+            words.setdefault(r["method"], set()).add(cached)
+    out = []
+    for method in sorted(words):
+        cached = sorted(w for w in words[method] if w)
+        out.append(method + (f" ({'; '.join(cached)}: its seconds are that training's)"
+                             if cached else ""))
+    return "; ".join(out) or "none"
+
+
+def _trained_note(recipe: str, model) -> str:
+    """``recipe``, and where ``model`` was read from the cache, that it was, with the device
+    it was trained on (its training seconds are that run's, not this one's)."""
+    if not getattr(model, "from_cache", False):
+        return recipe
+    where = f", trained on {model.trained_on}" if getattr(model, "trained_on", None) else ""
+    return f"{recipe}; {MODEL_FROM_CACHE}{where}"
 
 
 KMEANS = "k-means (Coates et al. 2011)"

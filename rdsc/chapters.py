@@ -61,15 +61,33 @@ def convert(source: Path, out: Path) -> Path:
 
 
 def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 3600) -> Path:
-    """Execute a chapter with papermill (parameters injected after its ``parameters`` cell)."""
+    """Execute a chapter with papermill (parameters injected after its ``parameters`` cell).
+
+    The notebook is written under a temporary name and becomes ``out`` only when every cell
+    ran: a run that fails or is interrupted leaves ``OUT.failed.ipynb`` (papermill marks the
+    cells it never reached "completed", probe AM) and an earlier finished ``out`` as it was.
+    """
     import papermill
-    source = Path(source).resolve()
-    notebook = convert(source, Path(out).with_suffix(".source.ipynb"))
-    papermill.execute_notebook(str(notebook), str(out), parameters=parameters or {},
-                               cwd=str(source.parent), kernel_name="python3",
-                               execution_timeout=timeout, progress_bar=False)
-    notebook.unlink()
-    return Path(out)
+    source, out = Path(source).resolve(), Path(out)
+    notebook = convert(source, out.with_suffix(".source.ipynb"))
+    running = out.with_suffix(".running.ipynb")
+    try:
+        papermill.execute_notebook(str(notebook), str(running), parameters=parameters or {},
+                                   cwd=str(source.parent), kernel_name="python3",
+                                   execution_timeout=timeout, progress_bar=False)
+    except BaseException:
+        if running.exists():
+            failed = out.with_suffix(".failed.ipynb")
+            running.replace(failed)
+            print(f"the run stopped before its end: what it ran is in {failed}"
+                  + (f"; {out} is the earlier finished run" if out.exists() else ""),
+                  file=sys.stderr)
+        raise
+    finally:
+        notebook.unlink(missing_ok=True)
+    running.replace(out)
+    out.with_suffix(".failed.ipynb").unlink(missing_ok=True)  # an earlier run's
+    return out
 
 
 def main(argv=None):

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from rdsc.checks import seed_number
 from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
-from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
+from rdsc import model_cache
 from rdsc.progress import progress_bar
 from rdsc.rng import restores_global_rng
 
@@ -185,7 +185,8 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
 
     The cache key holds the architecture, the training settings and a hash of the
     images and labels; the file is ``<data root>/cache/models/<name>-<key>.pt``.
-    ``model.train_seconds`` and ``model.losses`` say how it was trained.
+    ``model.train_seconds``, ``model.losses`` and ``model.trained_on`` say how it was
+    trained, ``model.from_cache`` whether it was read back (:mod:`rdsc.model_cache`).
     """
     torch.manual_seed(seed_number(seed))
     n_classes = int(np.max(np.asarray(labels))) + 1
@@ -197,22 +198,16 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
                            "labels": hashlib.sha256(
                                np.asarray(labels, np.int64).tobytes()).hexdigest()},
                           sort_keys=True)
-    path = saved = None
-    if cache:
-        folder = model_cache_folder(cache)
-        path = folder / f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt"
-        saved = load_cached_model(path) if path.is_file() else None
-        if saved is not None:
-            model.load_state_dict(saved["state"])
-            model.losses, model.train_seconds = saved["losses"], saved["seconds"]
-            device = torch.device(device) if device is not None else default_device()
-            return model.to(device).eval()
+    saved, path = model_cache.load(
+        f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt", cache)
+    device = torch.device(device) if device is not None else default_device()
+    if saved is not None:
+        return model_cache.restore(model, saved, device)
     start = time.perf_counter()
     model.losses = fit(model, images, labels, epochs=epochs, seed=seed, device=device,
                        progress=progress, **fit_options)
     model.train_seconds = time.perf_counter() - start
+    model.from_cache, model.trained_on = False, model_cache.device_words(device)
     if path is not None:
-        state = {"state": {k: v.cpu() for k, v in model.state_dict().items()},
-                 "losses": model.losses, "seconds": model.train_seconds}
-        write_atomically(path, lambda f: torch.save(state, f))
+        model_cache.save(path, model, model.losses, model.train_seconds, device)
     return model

@@ -41,12 +41,16 @@ from rdsc.checks import seed_number
 from rdsc.cnn import recalibrate_batchnorm
 from rdsc.data import as_float, check_pixels
 from rdsc.features import default_device, images_digest
-from rdsc.paths import load_cached_model, model_cache_folder, write_atomically
+from rdsc import model_cache
 from rdsc.progress import progress_bar
 from rdsc.rng import restores_global_rng
 
 ARCHS = ("vgg16", "resnet18", "densenet40")
 EMBED_DIMS = {"vgg16": 512, "resnet18": 512, "densenet40": 132}
+#: the seed every chapter trains these networks with, so that the baselines chapter's model
+#: cache serves the others (chapter 6 once trained its own with 2018: other models under the
+#: same name, probe AM)
+SHARED_SEED = 0
 TRAINING_VERSION = 1  # bump when fit() changes: cached models trained by older code are retrained
 # the authors' channel statistics (transforms.Normalize in their cifar10.py)
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -322,18 +326,22 @@ def _labels_digest(labels) -> str:
 
 def cache_path(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True,
                **opts) -> Path:
-    """Where :func:`trained` keeps this model: ``<cache>/<arch>-<key>.pt``.
+    """Where :func:`trained` writes this model: ``<cache>/<arch>-<key>.pt``
+    (:func:`model_file`; a copy already in a read-only data root is read from there)."""
+    return model_cache.folder(cache) / model_file(arch, images, labels, epochs=epochs,
+                                                  seed=seed, **opts)
 
-    The key holds the architecture, classes, epochs, seed, options, the training
-    code's version and hashes of the images and labels; not the device.
-    """
+
+def model_file(arch: str, images, labels, *, epochs: int, seed: int = 0, **opts) -> str:
+    """This model's cache file name, ``<arch>-<key>.pt``. The key holds the architecture,
+    classes, epochs, seed, options, the training code's version and hashes of the images
+    and labels; not the device."""
     n_classes = int(np.max(np.asarray(labels))) + 1
     key_text = json.dumps({"version": TRAINING_VERSION, "arch": arch, "n_classes": n_classes,
                            "epochs": epochs, "seed": seed, "opts": opts,
                            "images": images_digest(images), "labels": _labels_digest(labels)},
                           sort_keys=True, default=str)
-    return (model_cache_folder(cache)
-            / f"{arch}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt")
+    return f"{arch}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt"
 
 
 @restores_global_rng
@@ -345,7 +353,8 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     ``opts`` go to :func:`fit` (``batch_size``, ``lr``, ``milestones``...; default
     milestones: the authors' for ``arch``). ``cache``: True (``data/cache/models``),
     a folder, or False. Returns the model in eval mode on ``device``, with
-    ``.losses``, ``.train_seconds`` and ``.epochs``.
+    ``.losses``, ``.train_seconds``, ``.epochs``, ``.trained_on`` and ``.from_cache``
+    (:mod:`rdsc.model_cache`).
     """
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
@@ -357,22 +366,16 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     n_classes = int(np.max(np.asarray(labels))) + 1
     torch.manual_seed(seed_number(seed))
     model = build(arch, n_classes)
-    path = cache_path(arch, images, labels, epochs=epochs, seed=seed, cache=cache, **opts) \
-        if cache else None
-    saved = load_cached_model(path) if path is not None and path.is_file() else None
+    saved, path = model_cache.load(
+        model_file(arch, images, labels, epochs=epochs, seed=seed, **opts), cache)
+    model.epochs = epochs
     if saved is not None:
-        model.load_state_dict(saved["state"])
-        model.losses, model.train_seconds = saved["losses"], saved["seconds"]
-        model.epochs = epochs
-        return model.to(device).eval()
+        return model_cache.restore(model, saved, device)
     start = time.perf_counter()
     model.losses = fit(model, images, labels, epochs=epochs, seed=seed, device=device,
                        progress=progress, **opts)
     model.train_seconds = time.perf_counter() - start
-    model.epochs = epochs
+    model.from_cache, model.trained_on = False, model_cache.device_words(device)
     if path is not None:
-        # two runs training the same model at once never read or leave half a file
-        state = {"state": {k: v.cpu() for k, v in model.state_dict().items()},
-                 "losses": model.losses, "seconds": model.train_seconds}
-        write_atomically(path, lambda f: torch.save(state, f))
+        model_cache.save(path, model, model.losses, model.train_seconds, device)
     return model.eval()

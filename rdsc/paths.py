@@ -99,31 +99,6 @@ def cache_dir(kind: str, root: str | os.PathLike | None = None) -> Path:
     return fallback
 
 
-def model_cache_folder(cache) -> Path:
-    """The folder a trained model is cached in: ``cache_dir("models")`` for ``cache=True``,
-    else ``cache`` itself, made if missing and checked writable before any training (a
-    folder that cannot take the file would otherwise fail only once training is done)."""
-    if cache is True:
-        return cache_dir("models")
-    folder = Path(cache).expanduser()
-    if not _writable(folder):
-        raise PermissionError(f"cannot write a model cache in {folder}: pass a writable "
-                              "folder, cache=True (the data root's), or cache=False")
-    return folder
-
-
-def load_cached_model(path: Path) -> dict | None:
-    """A cached model's saved dict, or None (with a warning naming the file) when it cannot
-    be read: the caller trains again and overwrites it."""
-    import torch
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated, or not a torch file: every reader fails its own way
-        warnings.warn(f"cached model {path} is unreadable ({type(err).__name__}): training it "
-                      "again", stacklevel=2)
-        return None
-
-
 def cache_dirs_to_read(kind: str, root: str | os.PathLike | None = None) -> list[Path]:
     """The folders where a cache of ``kind`` may already be: the data root's, then the user's."""
     folders = [data_root(root) / "cache" / kind, user_cache_root() / kind]

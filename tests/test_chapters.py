@@ -125,11 +125,16 @@ def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message
     # a careless rerun fails in the set-up cell, before any of the chapter's work
     import papermill
     out = tmp_path / f"{chapter}.ipynb"
+    out.write_text("an earlier finished run")
     with pytest.raises(papermill.PapermillExecutionError) as failed:
         run(ROOT / "chapters" / f"{chapter}.md", out, {"profile": "smoke", **params},
             timeout=120)
     assert message in str(failed.value)
-    executed = json.loads(out.read_text())
+    # probe AM: the failed run's notebook, whose unreached cells papermill marks
+    # "completed", replaced the earlier finished one; its source file stayed behind
+    assert out.read_text() == "an earlier finished run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{chapter}.failed.ipynb", out.name]
+    executed = json.loads(out.with_suffix(".failed.ipynb").read_text())
     ran = [c for c in executed["cells"] if c["cell_type"] == "code"
            and c.get("execution_count") is not None]
     assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run

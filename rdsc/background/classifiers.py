@@ -75,12 +75,14 @@ class HistogramSVM:
 
 
 def trained_deepnet_predictions(arch: str, train_images, train_labels, conditions: dict, *,
-                                epochs: int, seed: int = 0, device=None) -> dict[str, np.ndarray]:
+                                epochs: int, seed: int | None = None,
+                                device=None) -> dict[str, np.ndarray]:
     """Chapter 4's ``arch`` trained end to end (``rdsc.deepnets.trained``, from its model
-    cache when chapter 4 trained it on the same images) on every condition:
-    ``{condition: predicted labels}``."""
+    cache when chapter 4 trained it on the same images; ``seed``: its ``SHARED_SEED``
+    unless given) on every condition: ``{condition: predicted labels}``."""
     from rdsc import deepnets
-    model = deepnets.trained(arch, train_images, train_labels, epochs=epochs, seed=seed,
+    model = deepnets.trained(arch, train_images, train_labels, epochs=epochs,
+                             seed=deepnets.SHARED_SEED if seed is None else seed,
                              device=device, progress=False)
     return model_predictions(model, conditions)
 
@@ -157,7 +159,7 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
     for arch in trained_deepnets:
         predictions[f"{arch}, trained {plural(deepnet_epochs, 'epoch')}"] = [
             trained_deepnet_predictions(arch, train_images, train_labels, conditions,
-                                        epochs=deepnet_epochs, seed=0, device=device)]
+                                        epochs=deepnet_epochs, device=device)]
     for arch in random_deepnets:
         predictions[f"{arch}, random, final layer"] = [
             random_deepnet_predictions(arch, train_images, train_labels, conditions, seed=s,

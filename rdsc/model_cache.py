@@ -1,0 +1,116 @@
+"""Trained models kept on disk, so that a network trained once serves every chapter.
+
+:func:`rdsc.cnn.trained` and :func:`rdsc.deepnets.trained` name a model's file by a hash
+of everything that decides its weights (architecture, settings, images, labels); this
+module says where that file is and reads and writes it:
+
+* :func:`folder`: where a newly trained model is written (``<data root>/cache/models``, or
+  the user's cache when the data root is read-only, or a folder given);
+* :func:`load`: the first intact copy among the folders a model may already be in (a
+  read-only shared data root's included: its models were trained again, probe AM);
+* :func:`save`: the weights with a digest of their bytes (a damaged file that still
+  unpacks, which ``torch.load`` does not notice, is then retrained rather than used) and
+  the device they were trained on.
+
+A model read back carries ``from_cache = True`` and ``trained_on`` (the device, where the
+file says), so that a table does not present another run's training time as this one's.
+"""
+from __future__ import annotations
+
+import hashlib
+import platform
+import warnings
+from pathlib import Path
+
+from rdsc.paths import _writable, cache_dir, cache_dirs_to_read, write_atomically
+
+
+def folder(cache) -> Path:
+    """The folder a trained model is written to: ``cache_dir("models")`` for ``cache=True``,
+    else ``cache`` itself, made if missing and checked writable before any training (a
+    folder that cannot take the file would otherwise fail only once training is done)."""
+    if cache is True:
+        return cache_dir("models")
+    where = Path(cache).expanduser()
+    if not _writable(where):
+        raise PermissionError(f"cannot write a model cache in {where}: pass a writable "
+                              "folder, cache=True (the data root's), or cache=False")
+    return where
+
+
+def state_digest(state: dict) -> str:
+    """sha256 of a state dict's tensors (names, dtypes, shapes and bytes, in name order)."""
+    import torch
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def read(path: Path) -> dict | None:
+    """A cached model's saved dict, or None (with a warning naming the file) when it cannot
+    be read or its weights do not match their digest: the caller trains again and
+    overwrites it. Files written before the digest are read unchecked."""
+    import torch
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, or not a torch file: every reader fails its own way
+        warnings.warn(f"cached model {path} is unreadable ({type(err).__name__}): training it "
+                      "again", stacklevel=3)
+        return None
+    if "digest" in saved and saved["digest"] != state_digest(saved["state"]):
+        warnings.warn(f"cached model {path} does not match the digest of its weights (the "
+                      "file was damaged): training it again", stacklevel=3)
+        return None
+    return saved
+
+
+def load(name: str, cache) -> tuple[dict | None, Path | None]:
+    """``(saved, path)``: the saved dict of the cached model file ``name`` (None when there
+    is no intact copy) and the path it was read from, else the path a newly trained model
+    is to be written to (None for ``cache=False``)."""
+    if not cache:
+        return None, None
+    places = cache_dirs_to_read("models") if cache is True else [Path(cache).expanduser()]
+    for place in places:
+        path = place / name
+        if path.is_file():
+            saved = read(path)
+            if saved is not None:
+                return saved, path
+    return None, folder(cache) / name
+
+
+def save(path: Path, model, losses, seconds: float, device) -> None:
+    """Write ``model``'s weights (on the CPU), its losses, training seconds, the device it
+    was trained on and the weights' digest to ``path``, atomically (two runs training the
+    same model at once never read or leave half a file). A folder that has become
+    unwritable (a read-only data root holding a damaged copy) sends it to :func:`folder`."""
+    import torch
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    saved = {"state": state, "losses": losses, "seconds": seconds,
+             "device": device_words(device), "digest": state_digest(state)}
+    if not _writable(path.parent):
+        path = folder(True) / path.name
+    write_atomically(path, lambda f: torch.save(saved, f))
+
+
+def device_words(device) -> str:
+    """The device a model was trained on, as a reader knows it (a GPU's name)."""
+    import torch
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if device.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()})"
+
+
+def restore(model, saved: dict, device):
+    """``model`` with the weights of ``saved`` on ``device``, in eval mode, marked as read
+    from the cache: ``losses``, ``train_seconds``, ``from_cache``, ``trained_on``."""
+    import torch
+    model.load_state_dict(saved["state"])
+    model.losses, model.train_seconds = saved["losses"], saved["seconds"]
+    model.from_cache, model.trained_on = True, saved.get("device")
+    return model.to(torch.device(device)).eval()
