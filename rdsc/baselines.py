@@ -282,20 +282,29 @@ MODEL_FROM_CACHE = "model read from the cache"
 
 def trained_words(rows: dict[str, list[dict]]) -> str:
     """The trained networks of ``{dataset: rows}`` in words, each read from the model cache
-    said so with its device: its seconds are those of the run that trained it."""
-    words = {}
-    for dataset_rows in rows.values():
+    said so with its device (and its dataset, where several ran): its seconds are those of
+    the run that trained it."""
+    words: dict[str, dict[str, str]] = {}
+    for dataset, dataset_rows in rows.items():
         for r in dataset_rows:
             if r["family"] != "trained":
                 continue
             note = r.get("note", "")
             cached = note[note.index(MODEL_FROM_CACHE):] if MODEL_FROM_CACHE in note else ""
-            words.setdefault(r["method"], set()).add(cached)
+            words.setdefault(r["method"], {})[dataset] = cached
     out = []
     for method in sorted(words):
-        cached = sorted(w for w in words[method] if w)
-        out.append(method + (f" ({'; '.join(cached)}: its seconds are that training's)"
-                             if cached else ""))
+        by_dataset = words[method]
+        cached = {d: w for d, w in by_dataset.items() if w}
+        if not cached:
+            out.append(method)
+            continue
+        if len(by_dataset) == 1 or (len(set(cached.values())) == 1
+                                    and len(cached) == len(by_dataset)):
+            said = next(iter(cached.values()))
+        else:
+            said = ", ".join(f"{d}: {w}" for d, w in cached.items())
+        out.append(f"{method} ({said}: its seconds are that training's)")
     return "; ".join(out) or "none"
 
 

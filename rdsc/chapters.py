@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -60,6 +61,13 @@ def convert(source: Path, out: Path) -> Path:
     return out
 
 
+def _beside(out: Path, tag: str) -> Path:
+    """``OUT.<tag>.ipynb`` for ``OUT.ipynb`` (or for an ``out`` of another suffix, kept
+    whole: ``ch.smoke`` and ``ch.paper`` must not share their companions)."""
+    base = out.name[:-len(".ipynb")] if out.name.endswith(".ipynb") else out.name
+    return out.with_name(f"{base}.{tag}.ipynb")
+
+
 def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 3600) -> Path:
     """Execute a chapter with papermill (parameters injected after its ``parameters`` cell).
 
@@ -69,15 +77,15 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
     """
     import papermill
     source, out = Path(source).resolve(), Path(out)
-    notebook = convert(source, out.with_suffix(".source.ipynb"))
-    running = out.with_suffix(".running.ipynb")
+    failed, running = _beside(out, "failed"), _beside(out, "running")
+    failed.unlink(missing_ok=True)  # an earlier run's: it would read as this run's
+    notebook = convert(source, _beside(out, "source"))
     try:
         papermill.execute_notebook(str(notebook), str(running), parameters=parameters or {},
                                    cwd=str(source.parent), kernel_name="python3",
                                    execution_timeout=timeout, progress_bar=False)
     except BaseException:
         if running.exists():
-            failed = out.with_suffix(".failed.ipynb")
             running.replace(failed)
             print(f"the run stopped before its end: what it ran is in {failed}"
                   + (f"; {out} is the earlier finished run" if out.exists() else ""),
@@ -86,7 +94,6 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
     finally:
         notebook.unlink(missing_ok=True)
     running.replace(out)
-    out.with_suffix(".failed.ipynb").unlink(missing_ok=True)  # an earlier run's
     return out
 
 
@@ -114,6 +121,10 @@ def main(argv=None):
         except (ValueError, SyntaxError):
             params[name] = value
     out = args.out or Path("_build/runs") / f"{args.chapter.stem}.ipynb"
+
+    def stop(signum, frame):  # `timeout`, kill: end like Ctrl-C (OUT.failed.ipynb kept)
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
     print(run(args.chapter, out, params))
     return 0
 

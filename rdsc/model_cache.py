@@ -8,9 +8,10 @@ module says where that file is and reads and writes it:
   the user's cache when the data root is read-only, or a folder given);
 * :func:`load`: the first intact copy among the folders a model may already be in (a
   read-only shared data root's included: its models were trained again, probe AM);
-* :func:`save`: the weights with a digest of their bytes (a damaged file that still
-  unpacks, which ``torch.load`` does not notice, is then retrained rather than used) and
-  the device they were trained on.
+* :func:`save`: the weights, losses, training seconds and the device they were trained
+  on, with a digest of them all (a damaged file that still unpacks, which ``torch.load``
+  does not notice, is then retrained rather than used). Models saved before the digest
+  (2026-12-01) are read unchecked.
 
 A model read back carries ``from_cache = True`` and ``trained_on`` (the device, where the
 file says), so that a table does not present another run's training time as this one's.
@@ -18,6 +19,7 @@ file says), so that a table does not present another run's training time as this
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import warnings
 from pathlib import Path
@@ -49,20 +51,37 @@ def state_digest(state: dict) -> str:
     return h.hexdigest()
 
 
+def saved_digest(saved: dict) -> str:
+    """sha256 of everything a saved model holds but its digest: the weights
+    (:func:`state_digest`), the losses, the training seconds and the device."""
+    rest = json.dumps({k: saved[k] for k in ("losses", "seconds", "device")}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256((state_digest(saved["state"]) + rest).encode()).hexdigest()
+
+
+#: what a file of this module holds; a file written before it (weights, losses, seconds)
+#: has no digest and is read unchecked
+KEYS = ("state", "losses", "seconds", "device", "digest")
+
+
 def read(path: Path) -> dict | None:
     """A cached model's saved dict, or None (with a warning naming the file) when it cannot
-    be read or its weights do not match their digest: the caller trains again and
-    overwrites it. Files written before the digest are read unchecked."""
+    be read, lacks an entry, or does not match its digest (a damaged file that still
+    unpacks). Files written before the digest (no ``device`` either) are read unchecked."""
     import torch
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
+        legacy = isinstance(saved, dict) and "device" not in saved and "digest" not in saved
+        needed = KEYS[:3] if legacy else KEYS
+        if not isinstance(saved, dict) or any(k not in saved for k in needed):
+            raise KeyError("an entry is missing")
+        if not legacy and saved["digest"] != saved_digest(saved):
+            warnings.warn(f"cached model {path} does not match its digest (the file was "
+                          "damaged): not used", stacklevel=3)
+            return None
     except Exception as err:  # truncated, or not a torch file: every reader fails its own way
-        warnings.warn(f"cached model {path} is unreadable ({type(err).__name__}): training it "
-                      "again", stacklevel=3)
-        return None
-    if "digest" in saved and saved["digest"] != state_digest(saved["state"]):
-        warnings.warn(f"cached model {path} does not match the digest of its weights (the "
-                      "file was damaged): training it again", stacklevel=3)
+        warnings.warn(f"cached model {path} is unreadable ({type(err).__name__}): not used",
+                      stacklevel=3)
         return None
     return saved
 
@@ -70,31 +89,45 @@ def read(path: Path) -> dict | None:
 def load(name: str, cache) -> tuple[dict | None, Path | None]:
     """``(saved, path)``: the saved dict of the cached model file ``name`` (None when there
     is no intact copy) and the path it was read from, else the path a newly trained model
-    is to be written to (None for ``cache=False``)."""
+    is to be written to (None for ``cache=False``). A damaged copy before an intact one is
+    replaced by it where its folder can be written (else it would warn on every run)."""
     if not cache:
         return None, None
     places = cache_dirs_to_read("models") if cache is True else [Path(cache).expanduser()]
+    damaged = []
     for place in places:
         path = place / name
         if path.is_file():
             saved = read(path)
-            if saved is not None:
-                return saved, path
+            if saved is None:
+                damaged.append(path)
+                continue
+            for bad in damaged:
+                if _writable(bad.parent):
+                    data = path.read_bytes()
+                    write_atomically(bad, lambda f: f.write(data))
+            return saved, path
+    if damaged:
+        warnings.warn(f"no intact copy of the cached model {name}: training it again",
+                      stacklevel=3)
     return None, folder(cache) / name
 
 
 def save(path: Path, model, losses, seconds: float, device) -> None:
     """Write ``model``'s weights (on the CPU), its losses, training seconds, the device it
-    was trained on and the weights' digest to ``path``, atomically (two runs training the
-    same model at once never read or leave half a file). A folder that has become
-    unwritable (a read-only data root holding a damaged copy) sends it to :func:`folder`."""
+    was trained on and a digest of them all to ``path``, atomically (two runs training the
+    same model at once never read or leave half a file). A file that cannot be written is
+    a warning: the model trained is still used."""
     import torch
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     saved = {"state": state, "losses": losses, "seconds": seconds,
-             "device": device_words(device), "digest": state_digest(state)}
-    if not _writable(path.parent):
-        path = folder(True) / path.name
-    write_atomically(path, lambda f: torch.save(saved, f))
+             "device": device_words(device)}
+    saved["digest"] = saved_digest(saved)
+    try:
+        write_atomically(path, lambda f: torch.save(saved, f))
+    except OSError as err:  # the folder became unwritable while the model trained
+        warnings.warn(f"the trained model could not be cached in {path} ({err}): it is used "
+                      "but will be trained again next time", stacklevel=3)
 
 
 def device_words(device) -> str:
@@ -103,7 +136,9 @@ def device_words(device) -> str:
     device = torch.device(device) if device is not None else torch.device("cpu")
     if device.type == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()})"
+    if device.type == "cpu":
+        return f"CPU ({platform.processor() or platform.machine()})"
+    return device.type.upper()  # mps, xpu...
 
 
 def restore(model, saved: dict, device):

@@ -78,6 +78,31 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
         shutil.copyfile(out, EXECUTED / out.name)
 
 
+def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
+    """Review AN: Ctrl-C (KeyboardInterrupt) must leave OUT.failed.ipynb like a failure; a
+    success removes an earlier run's; names without .ipynb keep their whole name."""
+    import papermill
+
+    def interrupted(source, output, **kwargs):
+        Path(output).write_text("cells 1 to 8")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    out = tmp_path / "ch.ipynb"
+    out.write_text("an earlier finished run")
+    with pytest.raises(KeyboardInterrupt):
+        run(CHAPTERS[0], out)
+    assert out.read_text() == "an earlier finished run"
+    assert (tmp_path / "ch.failed.ipynb").read_text() == "cells 1 to 8"
+    monkeypatch.setattr(papermill, "execute_notebook",
+                        lambda source, output, **kw: Path(output).write_text("all cells"))
+    run(CHAPTERS[0], out)
+    assert out.read_text() == "all cells"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ch.ipynb"]
+    run(CHAPTERS[0], tmp_path / "ch.smoke")
+    assert (tmp_path / "ch.smoke").read_text() == "all cells" and not (
+        tmp_path / "ch.failed.ipynb").exists()
+
+
 @pytest.mark.parametrize("chapter,params,message", [
     # chapter 5: a bad C failed only after the ratios' minutes of work
     # chapter 3: -r mnist_download False passed a string, which started a download

@@ -29,7 +29,7 @@ def test_a_model_in_a_read_only_data_root_is_read_not_trained_again(tmp_path, mo
     monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
     x, y = task()
     first = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
-    assert not first.from_cache and first.trained_on.startswith("CPU")
+    assert not first.from_cache and first.trained_on == model_cache.device_words("cpu")
     shared = tmp_path / "shared" / "cache" / "models"
     real = paths._writable
     monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(
@@ -37,12 +37,14 @@ def test_a_model_in_a_read_only_data_root_is_read_not_trained_again(tmp_path, mo
     monkeypatch.setattr(model_cache, "_writable", paths._writable)
     again = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
     assert again.from_cache and again.train_seconds == first.train_seconds
+    assert again.trained_on == model_cache.device_words("cpu")  # read back from the file
     assert weights_equal(first, again)
     assert not (tmp_path / "user" / "models").exists()  # nothing trained, nothing copied
     # a damaged copy there is retrained once, into the user's cache, and read from it next
     (saved,) = shared.glob("cnn-*.pt")
     saved.write_bytes(saved.read_bytes()[:100])
     with pytest.warns(UserWarning, match="unreadable"), \
+            pytest.warns(UserWarning, match="no intact copy.*training it again"), \
             pytest.warns(UserWarning, match="is not writable; caching models in"):
         third = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
     assert not third.from_cache and len(list((tmp_path / "user" / "models").glob("*.pt"))) == 1
@@ -61,7 +63,7 @@ def test_a_damaged_model_that_still_unpacks_is_retrained(tmp_path):
     name = next(k for k, v in saved["state"].items() if v.is_floating_point() and v.numel() > 8)
     saved["state"][name].view(-1)[3] += 1000.0  # what a flipped byte in its data does
     torch.save(saved, path)
-    with pytest.warns(UserWarning, match="does not match the digest of its weights"):
+    with pytest.warns(UserWarning, match="does not match its digest"):
         again = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu",
                             progress=False)
     assert not again.from_cache and weights_equal(first, again)
@@ -105,3 +107,92 @@ def test_every_chapter_trains_the_deep_networks_with_the_shared_seed():
         assert "seed=deepnets.SHARED_SEED" in call or "seed=SHARED_SEED" in call or (
             name == "classifiers.py" and "deepnets.SHARED_SEED if seed is None" in call), \
             (name, call)
+
+
+def test_damage_outside_the_weights_is_caught_too(tmp_path):
+    """Review AN: the digest covered the weights only; a flipped bit in the seconds read as
+    4.1e-39 s, a flipped key name raised KeyError instead of retraining."""
+    x, y = task()
+    cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu", progress=False)
+    (path,) = tmp_path.glob("cnn-*.pt")
+    good = torch.load(path, weights_only=True)
+    for damage in ({"seconds": 4.1e-39}, {"device": "NVIDIA H200"}):
+        torch.save({**good, **damage}, path)
+        with pytest.warns(UserWarning, match="does not match its digest"):
+            model = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu",
+                                progress=False)
+        assert not model.from_cache
+        good = torch.load(path, weights_only=True)  # the retrained file
+    renamed = {("sekonds" if k == "seconds" else k): v for k, v in good.items()}
+    torch.save(renamed, path)
+    with pytest.warns(UserWarning, match="unreadable \\(KeyError\\)"):
+        assert not cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu",
+                               progress=False).from_cache
+
+
+def test_an_intact_copy_replaces_a_damaged_one_before_it(tmp_path, monkeypatch):
+    """Review AN: the data root's damaged copy said "training it again" while the user's
+    intact copy was used, and stayed damaged (a warning on every run)."""
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
+    monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
+    x, y = task()
+    first = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path / "user" / "models",
+                        device="cpu", progress=False)
+    (user,) = (tmp_path / "user" / "models").glob("cnn-*.pt")
+    root = tmp_path / "root" / "cache" / "models" / user.name
+    root.parent.mkdir(parents=True)
+    root.write_bytes(user.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable.*not used") as said:
+        again = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
+    assert not any("training it again" in str(w.message) for w in said)
+    assert again.from_cache and weights_equal(first, again)
+    assert root.read_bytes() == user.read_bytes()  # repaired: no warning next time
+
+
+def test_a_model_that_cannot_be_cached_is_still_used(tmp_path, monkeypatch):
+    """Review AN: a folder that became unwritable while the model trained sent it elsewhere,
+    where a later call with the same folder never looked; a failed write lost it."""
+    x, y = task()
+
+    def unwritable(path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(model_cache, "write_atomically", unwritable)
+    with pytest.warns(UserWarning, match="could not be cached in .*trained again next time"):
+        model = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu",
+                            progress=False)
+    assert not model.from_cache and list(tmp_path.iterdir()) == []
+    assert model_cache.device_words("cpu").startswith("CPU (")
+    assert model_cache.device_words("meta") == "META"
+
+
+def test_deep_nets_use_the_model_cache_module(tmp_path, monkeypatch):
+    """Review AN's mutations M10, M11: nothing tested deepnets.trained with it."""
+    from rdsc import deepnets
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path / "shared"))
+    monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
+    images, labels = task(32)
+    first = deepnets.trained("densenet40", images, labels, epochs=1, batch_size=16,
+                             device="cpu", progress=False)
+    assert not first.from_cache
+    real = paths._writable
+    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(
+        tmp_path / "shared")) and real(f))
+    monkeypatch.setattr(model_cache, "_writable", paths._writable)
+    again = deepnets.trained("densenet40", images, labels, epochs=1, batch_size=16,
+                             device="cpu", progress=False)
+    assert again.from_cache and again.trained_on == first.trained_on
+    assert weights_equal(first, again) and not (tmp_path / "user" / "models").exists()
+
+
+def test_trained_words_name_the_dataset_where_only_some_were_cached():
+    note = "authors' recipe; model read from the cache, trained on NVIDIA H200"
+    rows = {"cifar10": [{"method": "vgg16", "family": "trained", "note": note}],
+            "miniimagenet10": [{"method": "vgg16", "family": "trained",
+                                "note": "authors' recipe"}]}
+    assert baselines.trained_words(rows) == (
+        "vgg16 (cifar10: model read from the cache, trained on NVIDIA H200: its seconds are "
+        "that training's)")
+    rows["miniimagenet10"][0]["note"] = note
+    assert baselines.trained_words(rows) == (
+        "vgg16 (model read from the cache, trained on NVIDIA H200: its seconds are that "
+        "training's)")
