@@ -612,7 +612,8 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
     from rdsc import cnn
     calls = []
 
-    def trained_stub(arch, train_images, train_labels, conditions, *, epochs, seed, device):
+    def trained_stub(arch, train_images, train_labels, conditions, *, epochs, seed=None,
+                     device):
         calls.append(("trained", arch, epochs, seed))
         return {c: np.full(len(im), 7) for c, im in conditions.items()}
 
@@ -650,7 +651,8 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
     assert all(np.array_equal(preds["trained CNN"][0][c], cnn_alone[c]) for c in cnn_alone)
     hist = bg.HistogramSVM(bins=8, device="cpu").fit(train, labels).predictions(conditions)
     assert all(np.array_equal(preds["colour histogram + SVM"][0][c], hist[c]) for c in hist)
-    assert calls == [("trained", "resnet18", 3, 0), ("random", "vgg16", 0, 20, 0.01),
+    # seed None: trained_deepnet_predictions takes deepnets.SHARED_SEED, chapter 4's
+    assert calls == [("trained", "resnet18", 3, None), ("random", "vgg16", 0, 20, 0.01),
                      ("random", "vgg16", 1, 20, 0.01)]
     assert [p["clean"][0] for p in preds["vgg16, random, final layer"]] == [0, 1]
 
