@@ -99,6 +99,9 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
         shrink = "at this size the data cannot tell whether the gap narrows at top-2"
     elif gap1 > 0:
         shrink = "the gap narrows at top-2" if gap2 < gap1 else "the gap does not narrow at top-2"
+    elif unclear:  # review AO: "within noise" and "the weaker one" in one sentence
+        shrink = ("the two are not told apart at this size; a trained network this short of "
+                  "its published accuracy (see its epochs and images) does not test the claim")
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
     return (f"Against the best trained network here ({best['method']}), rdsc is {say(gap1, 1)} "

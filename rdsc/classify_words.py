@@ -53,9 +53,10 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     a, b = rows[-2], rows[-1]
     gain = b["top-1 (%)"] - a["top-1 (%)"]
     per_decade = gain / math.log10(b["k"] / a["k"])
+    # a rate per tenfold from one short step is a rough extrapolation (review AO): one decimal
     step = (
         f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)} "
-        f"({per_decade:+.2f} per tenfold increase of k)"
+        f"(at that rate, {per_decade:+.1f} per tenfold increase of k)"
     )
     if n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
@@ -204,8 +205,8 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
                 "cannot tell whether the JPEG re-encoding accounts for the gap, part of it, or "
                 "none of it.")
     return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) lies above zero and holds the "
-            f"{need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
-            "explains part of the gap and may explain all of it.")
+            f"{need:.2f} points this book lacks at paper scale, so at that scale the JPEG "
+            "re-encoding would explain part of the gap and might explain all of it.")
 
 
 def feature_changes(change: dict, positions: int) -> str:
@@ -357,9 +358,11 @@ def chosen_c(
 
 def mlp_against_svm(
     mlp_topk: dict, svm_topk: dict, epochs: int, k: int, reported: dict | None,
-    train_top1: float | None = None,
+    train_top1: float | None = None, n_test: int | None = None,
 ) -> str:
-    """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images.
+    """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images
+    (``n_test`` of them: the top-1 difference is then set against the test-set noise of a
+    difference of two accuracies, an upper bound for the same images).
 
     ``train_top1``: the head's top-1 (%) on its training images in its last epoch; below the
     SVM's test top-1, the head has not fitted its own training set yet, and the comparison
@@ -377,8 +380,13 @@ def mlp_against_svm(
         f"top-{max(mlp_topk)} on the same k = {k:,} features where the SVM reaches {s1:.2f}% "
         f"and {100 * svm_topk[max(svm_topk)]:.2f}%: "
         f"{'above' if m1 > s1 else 'below' if m1 < s1 else 'level with'} "
-        f"the SVM by {abs(m1 - s1):.2f} points in top-1."
+        f"the SVM by {abs(m1 - s1):.2f} points in top-1"
     )
+    if n_test is not None:  # review AO: the only comparison of the chapter without one
+        noise = difference_noise(m1, s1, n_test)
+        text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
+                 f"of such a difference on {n_test:,} images (about ±{noise:.1f} points)")
+    text += "."
     if train_top1 is not None and train_top1 < s1:
         text += (
             f" In its last epoch the head classified only {train_top1:.2f}% of its own training "

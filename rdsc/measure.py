@@ -161,8 +161,16 @@ def memory_reading(peak_bytes, output_bytes) -> str:
         raise ValueError(f"need the peak and output bytes of at least two extractions, got "
                          f"{len(peak)} and {len(output)}")
     tolerance = max(2 ** 20, 0.05 * peak.max())
+    order = np.argsort(output, kind="stable")  # the output grows with k
+    peak, output = peak[order], output[order]
     if np.ptp(peak) <= 1.1 * np.ptp(output) + tolerance:
         return "so beyond the output the engine's working memory did not grow with k"
+    # review AO: peaks of 96.6, 98.0, 92.7 and 102.9 MB read "grew": a spread of 10 MB, but
+    # from the smallest k to the largest only as much as the run-to-run noise, and no trend
+    falls = np.diff(peak) < -tolerance
+    if peak[-1] - peak[0] <= 1.1 * (output[-1] - output[0]) + tolerance or falls.any():
+        return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: the "
+                "resident memory's run-to-run noise, not working memory growing with k")
     return "so here the working memory grew with k beyond the output"
 
 

@@ -442,7 +442,10 @@ def shuffled_reading(margins) -> str:
                        f"({fit_words(z)}) where the true labels do: the separation there "
                        "is the classes', not the number of features'.")
     m, low, high = top["mean margin"], min(draws), max(draws)
-    where = (f"{m:.4f} with the true labels against {low:.4f} to {high:.4f} with the "
+    d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart
+    while d < 8 and low != high and f"{low:.{d}f}" == f"{high:.{d}f}":
+        d += 1
+    where = (f"{m:.4f} with the true labels against {low:.{d}f} to {high:.{d}f} with the "
              f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
     # the true labels against n shuffles is a permutation test whose smallest p is 1/(n+1)
     p_best = 1 / (len(draws) + 1)

@@ -51,6 +51,13 @@ def test_verdicts_follow_the_numbers():
     assert "does not narrow" in W.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
     ahead = W.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
     assert "10.0 points ahead at top-1" in ahead and "narrow" not in ahead
+    assert "the weaker one" in ahead
+    # review AO: 2.0 ahead at top-1 and 2.6 at top-2, both within the noise of 500 images,
+    # read "within test-set noise" and then "the trained network here is the weaker one"
+    close = W.verdict_trained(_table((52.4, 75.0), {}, {"n": (50.4, 72.4)}), "rdsc",
+                              n_test=500)
+    assert "within test-set noise" in close and "weaker" not in close
+    assert "not told apart at this size" in close
 
 
 def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():

@@ -48,8 +48,8 @@ def test_jpeg_sentences_follow_the_interval():
     assert "does not explain the whole gap" in words.jpeg_against_gap(
         boot(0.005, -0.003, 0.012), -1.34, 4000
     )
-    assert "explains part of the gap and may explain all" in words.jpeg_against_gap(
-        boot(0.01, 0.005, 0.02), -1.34, 4000)
+    assert "at that scale the JPEG re-encoding would explain part of the gap and might " \
+        "explain all" in words.jpeg_against_gap(boot(0.01, 0.005, 0.02), -1.34, 4000)
     # an interval holding both 0 and the gap tells nothing either way
     said = words.jpeg_against_gap(boot(0.01, -0.02, 0.05), -1.34, 4000)
     assert "holds both zero and the 1.34 points" in said and "none of it" in said
@@ -107,6 +107,13 @@ def test_c_mlp_mnist_and_gap_sentences():
         {"top1": 78.39, "k": 200_000, "version": "v1"},
     )
     assert "above the SVM by 2.00 points" in text and "78.39%" in text
+    # review AO: 64.80 against 63.73 on 10,000 images, with no interval beside it
+    close = words.mlp_against_svm({1: 0.6480, 5: 0.95}, {1: 0.6373, 5: 0.94}, 30, 4000, None,
+                                  n_test=10_000)
+    assert ("above the SVM by 1.07 points in top-1, within the test-set noise of such a "
+            "difference on 10,000 images (about ±1.3 points).") in close
+    assert "beyond the test-set noise" in words.mlp_against_svm(
+        {1: 0.70, 5: 0.95}, {1: 0.6373, 5: 0.94}, 30, 4000, None, n_test=10_000)
     assert "below" in words.mlp_against_svm(
         {1: 0.70, 5: 0.9}, {1: 0.75, 5: 0.97}, 3, 15_000, None
     )

@@ -42,6 +42,14 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # the peak grows by 300 MB for a 100 MB output: it grew
     assert memory_reading([400 * mb, 700 * mb], [10 * mb, 110 * mb]) == (
         "so here the working memory grew with k beyond the output")
+    # review AO: the quick build's peaks (k = 500 to 4,000) read "grew" with no trend
+    peaks = [96.6 * mb, 98.0 * mb, 92.7 * mb, 102.9 * mb]
+    outputs = [0.244 * mb, 0.488 * mb, 0.977 * mb, 1.95 * mb]
+    assert memory_reading(peaks, outputs).startswith(
+        "a spread of 10.2 MB without a trend in k: the resident memory's run-to-run noise")
+    # a rise that falls back on the way is no trend either, whatever the ends say
+    assert "without a trend" in memory_reading([400 * mb, 700 * mb, 450 * mb, 720 * mb],
+                                               [10 * mb, 20 * mb, 30 * mb, 40 * mb])
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
 

@@ -1034,3 +1034,13 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
         unverified, "cifar10")
     older = {key: v for key, v in short.items() if key != "exact verified"}
     assert shortfall_words(older, "x").endswith("narrower than the exact solver's")
+
+
+def test_the_shuffles_range_has_digits_enough_to_tell_its_ends_apart():
+    """Review AO: the quick build read "0.0039 to 0.0039 with the shuffles"."""
+    from rdsc.separation_words import shuffled_reading
+    rows, _ = _verified_margin_rows()
+    rows[6]["draw margins"] = [0.00391, 0.00394]  # the shuffles at the largest k
+    rows[6]["mean margin"] = 0.003925
+    said = shuffled_reading(rows)
+    assert "against 0.00391 to 0.00394 with the shuffles" in said

@@ -106,6 +106,7 @@ from rdsc.background.words import (  # noqa: F401
     blur_reading,
     capture_text,
     clean_above_chance,
+    control_reading,
     cost_beyond_cnn,
     cost_difference_text,
     interval_text,
