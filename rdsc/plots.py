@@ -127,7 +127,10 @@ def margins(margins: pd.DataFrame, datasets):
     handles = {label: h for ax in axes[0]
                for h, label in zip(*ax.get_legend_handles_labels())}
     fig.tight_layout()
-    fig.subplots_adjust(bottom=0.32)
+    # room for the legend's rows under the axis labels (at 0.32, five or more entries
+    # covered the x-axis labels, review AO)
+    rows = -(-len(handles) // 2)
+    fig.subplots_adjust(bottom=min(0.6, 0.2 + 0.075 * rows))
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9)
     return fig
 
