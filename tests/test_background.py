@@ -959,6 +959,11 @@ def test_control_reading_names_a_same_class_control_above_clean():
                            "loss of 15.9 from clean; trained CNN: clean 61.8%, same-class ring "
                            "60.8%, other-class ring 37.0%, so a ring cost of 23.8 points is a "
                            "loss of 24.8 from clean).")
+    # the CNN's cost (23.8) is below its loss from clean (24.8): only the random
+    # network's is said to be larger
+    assert said.endswith("so its ring cost, measured against the control, is larger than "
+                         "its loss from clean images; the losses from clean, beside each "
+                         "cost, may order the classifiers differently.")
     # within the interval of clean: nothing to say
     for r in rows:
         if r["condition"] == "ring, same class":

@@ -75,8 +75,9 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
     if not said:
         return ""
     return (" ".join(said) + " There the control is not neutral: compositing two images "
-            "of a class helps, and the costs above, measured against it, are larger than "
-            "the losses from clean images, whose order between the classifiers may differ.")
+            "of a class helps the random network, so its ring cost, measured against the "
+            "control, is larger than its loss from clean images; the losses from clean, "
+            "beside each cost, may order the classifiers differently.")
 
 
 def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) -> str:
