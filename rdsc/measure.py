@@ -102,13 +102,15 @@ def extraction_cost(net, images: torch.Tensor, device=None, repeats: int = 1) ->
 
 def cost_table(rows: list[dict], n_images: int):
     """:func:`extraction_cost` rows (with their ``k`` and ``image size``) as a table:
-    images/s, the spread of the repeated runs (``max / min - 1``, %), peak and output MB
-    (rounded for display; the raw columns stay)."""
+    images/s, the spread of the repeated runs (``max / min - 1``, %), whether the runs
+    agree (spread within :data:`NOISY_SPREAD`), peak and output MB (rounded for display;
+    the raw columns stay)."""
     import pandas as pd
     table = pd.DataFrame(rows)
     table["images/s"] = (n_images / table["seconds"]).round(1)
-    table["spread of runs (%)"] = [round(100 * (max(t) / min(t) - 1))
-                                   for t in table["all_seconds"]]
+    spread = [max(t) / min(t) - 1 for t in table["all_seconds"]]
+    table["spread of runs (%)"] = [round(100 * s) for s in spread]
+    table["runs agree"] = ["yes" if s <= NOISY_SPREAD else "no" for s in spread]
     table["peak MB"] = (table["peak_bytes"] / 2**20).round(3)
     table["output MB"] = (table["output_bytes"] / 2**20).round(3)
     return table
@@ -116,6 +118,20 @@ def cost_table(rows: list[dict], n_images: int):
 
 #: runs of one measurement further apart than this (max / min - 1) are too noisy to fit
 NOISY_SPREAD = 0.25
+
+
+def agreement_reading(table) -> str:
+    """One sentence on the rows of a :func:`cost_table` whose repeated runs disagree:
+    their images/s is the fastest run's, not a rate to compare across rows."""
+    noisy = int((table["runs agree"] == "no").sum())
+    if noisy == 0:
+        return (f"Every row's repeated runs agree within {NOISY_SPREAD:.0%}, so the "
+                "images/s column can be compared across rows.")
+    rows = "row" if len(table) == 1 else "rows"
+    return (f"{noisy} of {len(table)} {rows} (runs agree: no) had runs more than "
+            f"{NOISY_SPREAD:.0%} apart: their images/s is only the fastest run's, possibly slowed "
+            "by other work on the machine, and not a rate to "
+            "compare with the other rows.")
 
 
 def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | None]:

@@ -111,3 +111,20 @@ def test_growth_exponent_is_the_log_log_slope():
     for x, y in (([1, 1], [1, 2]), ([1, 2], [1, 0]), ([1, 2, 3], [1, 2])):
         with pytest.raises(ValueError):
             growth_exponent(x, y)
+
+
+def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
+    from rdsc.measure import agreement_reading, cost_table
+    rows = [{"k": 500, "image size": 32, "seconds": 1.0, "all_seconds": [1.0, 15.9],
+             "peak_bytes": 2**20, "output_bytes": 2**20},
+            {"k": 1000, "image size": 32, "seconds": 0.5, "all_seconds": [0.5, 0.625],
+             "peak_bytes": 2**20, "output_bytes": 2**21}]
+    table = cost_table(rows, 100)
+    assert list(table["spread of runs (%)"]) == [1490, 25]
+    assert list(table["runs agree"]) == ["no", "yes"]  # 25% is still within the rule
+    text = agreement_reading(table)
+    assert text.startswith("1 of 2 rows (runs agree: no) had runs more than 25% apart")
+    assert "not a rate to compare" in text
+    assert agreement_reading(cost_table(rows[:1], 100)).startswith("1 of 1 row (")
+    steady = cost_table(rows[1:], 100)
+    assert agreement_reading(steady).startswith("Every row's repeated runs agree within 25%")
