@@ -129,9 +129,9 @@ def agreement_reading(table) -> str:
                 "images/s column can be compared across rows.")
     rows = "row" if len(table) == 1 else "rows"
     return (f"{noisy} of {len(table)} {rows} (runs agree: no) had runs more than "
-            f"{NOISY_SPREAD:.0%} apart: their images/s is only the fastest run's, possibly slowed "
-            "by other work on the machine, and not a rate to "
-            "compare with the other rows.")
+            f"{NOISY_SPREAD:.0%} apart: their images/s is only the fastest run's, "
+            "possibly slowed by other work on the machine, and not a rate to compare "
+            "with the other rows.")
 
 
 def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | None]:
