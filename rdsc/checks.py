@@ -3,7 +3,8 @@
 A chapter's set-up cell calls them (through :mod:`rdsc.book`, which holds them too) before
 any work, and so do rdsc's functions on their own arguments: ``n_boot = 2.5`` or a repeated
 seed is refused at once rather than truncated or failing deep inside a computation. Also
-:func:`plural` and :func:`listed`, the two helpers of many sentences. Imports nothing from rdsc.
+:func:`plural` and :func:`listed`, the two helpers of many sentences, and :func:`warn`, a
+warning shown at the reader's line. Imports nothing from rdsc.
 """
 from __future__ import annotations
 
@@ -151,3 +152,18 @@ def listed(items) -> str:
     """``"a"``, ``"a and b"``, ``"a, b and c"``: items as a sentence lists them."""
     items = [str(item) for item in items]
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` at the first caller outside rdsc: the file and line shown are the
+    reader's, however many rdsc frames (decorators, helpers) lie in between (Python 3.11's
+    ``warnings.warn`` has no ``skip_file_prefixes``; a fixed ``stacklevel`` pointed into
+    :mod:`rdsc.rng`'s wrapper)."""
+    import os
+    import sys
+    import warnings
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1 if frame is not None else 1)

@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import warnings
 from pathlib import Path
 
-from rdsc.paths import _writable, cache_dir, cache_dirs_to_read, write_atomically
+from rdsc import paths
+from rdsc.checks import warn
+from rdsc.paths import cache_dir, cache_dirs_to_read, write_atomically
 
 
 def folder(cache) -> Path:
@@ -34,7 +35,7 @@ def folder(cache) -> Path:
     if cache is True:
         return cache_dir("models")
     where = Path(cache).expanduser()
-    if not _writable(where):
+    if not paths.is_writable(where):
         raise PermissionError(f"cannot write a model cache in {where}: pass a writable "
                               "folder, cache=True (the data root's), or cache=False")
     return where
@@ -76,12 +77,11 @@ def read(path: Path) -> dict | None:
         if not isinstance(saved, dict) or any(k not in saved for k in needed):
             raise KeyError("an entry is missing")
         if not legacy and saved["digest"] != saved_digest(saved):
-            warnings.warn(f"cached model {path} does not match its digest (the file was "
-                          "damaged): not used", stacklevel=3)
+            warn(f"cached model {path} does not match its digest (the file was "
+                          "damaged): not used")
             return None
     except Exception as err:  # truncated, or not a torch file: every reader fails its own way
-        warnings.warn(f"cached model {path} is unreadable ({type(err).__name__}): not used",
-                      stacklevel=3)
+        warn(f"cached model {path} is unreadable ({type(err).__name__}): not used")
         return None
     return saved
 
@@ -103,13 +103,12 @@ def load(name: str, cache) -> tuple[dict | None, Path | None]:
                 damaged.append(path)
                 continue
             for bad in damaged:
-                if _writable(bad.parent):
+                if paths.is_writable(bad.parent):
                     data = path.read_bytes()
                     write_atomically(bad, lambda f: f.write(data))
             return saved, path
     if damaged:
-        warnings.warn(f"no intact copy of the cached model {name}: training it again",
-                      stacklevel=3)
+        warn(f"no intact copy of the cached model {name}: training it again")
     return None, folder(cache) / name
 
 
@@ -126,8 +125,8 @@ def save(path: Path, model, losses, seconds: float, device) -> None:
     try:
         write_atomically(path, lambda f: torch.save(saved, f))
     except OSError as err:  # the folder became unwritable while the model trained
-        warnings.warn(f"the trained model could not be cached in {path} ({err}): it is used "
-                      "but will be trained again next time", stacklevel=3)
+        warn(f"the trained model could not be cached in {path} ({err}): it is used "
+                      "but will be trained again next time")
 
 
 def device_words(device) -> str:

@@ -65,7 +65,7 @@ def user_cache_root() -> Path:
     return Path(base) / "rdsc"
 
 
-def _writable(folder: Path) -> bool:
+def is_writable(folder: Path) -> bool:
     """Can files be created in ``folder`` (created if missing)?"""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,10 +85,10 @@ def cache_dir(kind: str, root: str | os.PathLike | None = None) -> Path:
     folder (:func:`user_cache_root`), with a warning saying so once.
     """
     folder = data_root(root) / "cache" / kind
-    if _writable(folder):
+    if is_writable(folder):
         return folder
     fallback = user_cache_root() / kind
-    if not _writable(fallback):
+    if not is_writable(fallback):
         raise PermissionError(
             f"cannot write a cache in {folder} nor in {fallback}: make one writable, set "
             "RDSC_CACHE to a writable folder, or turn caching off (cache=False)")

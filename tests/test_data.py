@@ -109,7 +109,7 @@ def test_no_cache_needs_no_writable_root(tmp_path, monkeypatch):
     from rdsc import paths
     write_folder(tmp_path, "toy", "train", {"a": 2})
     root = tmp_path / "root"
-    monkeypatch.setattr(paths, "_writable", lambda f: False)
+    monkeypatch.setattr(paths, "is_writable", lambda f: False)
     images, _, _ = data.load(str(tmp_path / "toy"), "train", root=root, cache=False)
     assert len(images) == 2 and not (root / "cache").exists()
 
@@ -119,8 +119,9 @@ def test_read_only_root_caches_in_the_user_folder(tmp_path, monkeypatch):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     root, user = tmp_path / "root", tmp_path / "user"
     monkeypatch.setenv("RDSC_CACHE", str(user))
-    real = paths._writable
-    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and real(f))
+    real = paths.is_writable
+    monkeypatch.setattr(paths, "is_writable",
+                        lambda f: not str(f).startswith(str(root)) and real(f))
     with pytest.warns(UserWarning, match="not writable"):
         data.load(str(tmp_path / "toy"), "train", root=root)
     assert list((user / "datasets").glob("toy-train-*.npz"))

@@ -31,10 +31,9 @@ def test_a_model_in_a_read_only_data_root_is_read_not_trained_again(tmp_path, mo
     first = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
     assert not first.from_cache and first.trained_on == model_cache.device_words("cpu")
     shared = tmp_path / "shared" / "cache" / "models"
-    real = paths._writable
-    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(
+    real = paths.is_writable
+    monkeypatch.setattr(paths, "is_writable", lambda f: not str(f).startswith(str(
         tmp_path / "shared")) and real(f))
-    monkeypatch.setattr(model_cache, "_writable", paths._writable)
     again = cnn.trained(x, y, epochs=1, width=4, device="cpu", progress=False)
     assert again.from_cache and again.train_seconds == first.train_seconds
     assert again.trained_on == model_cache.device_words("cpu")  # read back from the file
@@ -63,10 +62,12 @@ def test_a_damaged_model_that_still_unpacks_is_retrained(tmp_path):
     name = next(k for k, v in saved["state"].items() if v.is_floating_point() and v.numel() > 8)
     saved["state"][name].view(-1)[3] += 1000.0  # what a flipped byte in its data does
     torch.save(saved, path)
-    with pytest.warns(UserWarning, match="does not match its digest"):
+    with pytest.warns(UserWarning, match="does not match its digest") as said:
         again = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu",
                             progress=False)
     assert not again.from_cache and weights_equal(first, again)
+    # shown at the reader's line, not inside rdsc (it pointed into rdsc/rng.py's wrapper)
+    assert {w.filename for w in said} == {__file__}
     # a file written before the digest is read as it is
     legacy = torch.load(path, weights_only=True)
     del legacy["digest"], legacy["device"]
@@ -174,10 +175,9 @@ def test_deep_nets_use_the_model_cache_module(tmp_path, monkeypatch):
     first = deepnets.trained("densenet40", images, labels, epochs=1, batch_size=16,
                              device="cpu", progress=False)
     assert not first.from_cache
-    real = paths._writable
-    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(
+    real = paths.is_writable
+    monkeypatch.setattr(paths, "is_writable", lambda f: not str(f).startswith(str(
         tmp_path / "shared")) and real(f))
-    monkeypatch.setattr(model_cache, "_writable", paths._writable)
     again = deepnets.trained("densenet40", images, labels, epochs=1, batch_size=16,
                              device="cpu", progress=False)
     assert again.from_cache and again.trained_on == first.trained_on

@@ -44,11 +44,11 @@ def test_trained_cnn_never_touches_another_runs_temporary_file(tmp_path):
 def test_cache_dir_falls_back_when_the_data_root_is_read_only(tmp_path, monkeypatch):
     root, user = tmp_path / "root", tmp_path / "user"
     monkeypatch.setenv("RDSC_CACHE", str(user))
-    monkeypatch.setattr(paths, "_writable", lambda f: not str(f).startswith(str(root)) and f.mkdir(
-        parents=True, exist_ok=True) is None)
+    monkeypatch.setattr(paths, "is_writable", lambda f: not str(f).startswith(str(root))
+                        and f.mkdir(parents=True, exist_ok=True) is None)
     with pytest.warns(UserWarning, match="not writable"):
         assert paths.cache_dir("features", root) == user / "features"
-    monkeypatch.setattr(paths, "_writable", lambda f: False)
+    monkeypatch.setattr(paths, "is_writable", lambda f: False)
     with pytest.raises(PermissionError, match="RDSC_CACHE"):
         paths.cache_dir("features", root)
 
