@@ -15,6 +15,8 @@ though it got nowhere. Per page it asserts
 * MathJax comes from the book's ``_static/mathjax/``, once;
 * no script raises an uncaught error.
 
+and, per chapter, that no code cell's line scrolls sideways at common window widths.
+
 Chromium: ``$RDSC_CHROMIUM``, else ``chromium`` / ``chromium-browser`` / ``google-chrome``
 on PATH (Debian: ``apt-get install -y chromium``); Playwright's own browser download is not
 needed. Without a browser, Playwright or the built book the tests skip, except where
@@ -290,3 +292,31 @@ def test_page_typesets_its_math_offline(browser, page):
     assert not seen["errors"], f"{rel}: MathJax shows errors: {seen['errors']}"
     leftovers = raw_tex(seen["text"])
     assert not leftovers, f"{rel}: raw TeX in the page:\n" + "\n".join(leftovers[:10])
+
+
+CODE_OVERFLOW = """() => [...document.querySelectorAll('div.cell_input pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => p.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b))"""
+CHAPTERS = [p for p in PAGES if p.parent.name == "chapters"]
+
+
+@pytest.mark.parametrize("page", CHAPTERS or [None],
+                         ids=[p.name for p in CHAPTERS] or ["no-book"])
+def test_code_lines_fit_the_column_at_common_window_widths(browser, page):
+    """From 1200 px the theme's right sidebar took the room of 85-character lines: at
+    1200 px 122 of the quick book's 137 code cells scrolled sideways, at 1280 px 73
+    (_theme/rdsc.css narrows the sidebar in that range)."""
+    if page is None:
+        _unavailable(NO_BOOK)
+    visit = Visit(browser, page.as_uri())
+    try:
+        wide = {}
+        for width in (1024, 1200, 1280, 1366, 1440, 1920):
+            visit.page.set_viewport_size({"width": width, "height": 900})
+            lines = visit.page.evaluate(CODE_OVERFLOW)
+            if lines:
+                wide[width] = lines
+    finally:
+        visit.close()
+    assert not wide, (f"{page.name}: code cells scroll sideways at window widths "
+                      f"{sorted(wide)}, e.g. {next(iter(wide.values()))[:2]}")
