@@ -415,7 +415,10 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
         if trim is not None:
             trim()
 
-    with torch.inference_mode(), exact_float32():
+    # on "cuda:N", N the current device: Triton launches, the copies' streams and their
+    # events follow the current device, not the tensors' (probe AQ)
+    current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with torch.inference_mode(), exact_float32(), current:
         try:
             for lo, hi, x in _batches(images, start, stop, batch_size, shape):
                 if x.is_floating_point() and not torch.isfinite(x).all():

@@ -55,6 +55,7 @@ import weakref
 import torch
 import torch.nn.functional as F
 
+from rdsc.checks import whole_number
 from rdsc.network import RandomDepthwiseSignNet
 
 try:
@@ -387,15 +388,29 @@ class _Weights:
 _WEIGHTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _weights(net: RandomDepthwiseSignNet, device: torch.device) -> _Weights:
-    """The layout of ``net``'s weights on ``device``, made once and kept while ``net`` lives
-    (remade when a buffer is replaced or changed in place: its version counter moves)."""
-    per_net = _WEIGHTS.setdefault(net, {})
-    key = (str(device), tuple((b.data_ptr(), b._version) for b in net.buffers()))
-    if key not in per_net:
-        per_net.clear()  # one layout per network: a changed config replaces the old one
-        per_net[key] = _Weights(net, device)
-    return per_net[key]
+def _weights(net: RandomDepthwiseSignNet, device: torch.device,
+             reuse: dict | None = None) -> _Weights:
+    """The layout of ``net``'s weights on ``device``: from ``reuse`` (one extraction's
+    dict: the weights it started with), else made once and kept while ``net`` lives, as
+    long as its buffers hold the same values. The values are compared, not the buffers'
+    addresses and version counters: an edit through ``.data`` or ``.numpy()`` moves no
+    counter and a replaced buffer can land at a freed address (probe AQ: the old weights'
+    counts were returned, and cached under the edited weights' key), and tensors made
+    under ``torch.inference_mode()`` have no counter at all."""
+    made_for = reuse.get("weights_for") if reuse is not None else None
+    if made_for is not None and made_for[0]() is net and made_for[1] == str(device):
+        return reuse["weights"]
+    buffers = [b.detach() for b in net.buffers()]
+    kept = _WEIGHTS.get(net)
+    if not (kept is not None and kept[0] == str(device) and len(kept[1]) == len(buffers)
+            and all(a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b.cpu())
+                    for a, b in zip(kept[1], buffers))):
+        # one layout per network: a changed network replaces the old one
+        kept = (str(device), [b.cpu().clone() for b in buffers], _Weights(net, device))
+        _WEIGHTS[net] = kept
+    if reuse is not None:
+        reuse.update(weights_for=(weakref.ref(net), str(device)), weights=kept[2])
+    return kept[2]
 
 
 def _patches(x: torch.Tensor, net: RandomDepthwiseSignNet, kp: int, h1: int, w1: int):
@@ -493,9 +508,11 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
         device: where to compute (default CUDA); see :func:`available`.
         batch_size: images per step (default :func:`batch_size_for`).
         timings: if a dict, seconds spent per stage are added to it (synchronises).
-        reuse: a dict the caller keeps between calls on batches of one size: the map
-            buffers are made (and zeroed, up to 4 GB) once and kept in it. Without it
-            each call makes its own.
+        reuse: a dict the caller keeps between calls on batches of one size, of one
+            network whose weights do not change meanwhile: the weights' layout and the
+            map buffers are made (and zeroed, up to 4 GB) once and kept in it. Without
+            it each call makes its own buffers (the layout is kept with ``net``, checked
+            against its weights' values at every call).
 
     Returns an int32 tensor on ``device`` (all ``N`` rows at once: pass large sets in
     chunks), equal to :func:`rdsc.features.compute` except where a pre-activation is
@@ -509,6 +526,8 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
                         f"{images.dtype}; use rdsc.features.compute for float images")
     net.check_input(images, allow_uint8=True)
     (h1, w1), layers = plan(net, images.shape[2], images.shape[3])   # checks n_blocks
+    step = (batch_size_for(net, *images.shape[2:]) if batch_size is None
+            else whole_number("batch_size", batch_size))   # True was used as 1
     device = torch.device(device) if device is not None else torch.device("cuda")
     if not available(device):
         raise RuntimeError(f"the fused engine cannot run on {device}: it needs Triton and a "
@@ -516,14 +535,13 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
                            "set before importing rdsc.fused, on the CPU); use "
                            "rdsc.features.compute(engine='chain')")
     n, k, K, pad = len(images), net.n_features, net.kernel_size, net.padding
-    weights = _weights(net, device)
-    step = batch_size_for(net, *images.shape[2:]) if batch_size is None else batch_size
-    if not isinstance(step, int) or step < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    weights = _weights(net, device, reuse)
     step = min(step, max(1, n))
     out = torch.empty(n, k, dtype=torch.int32, device=device)
     clock = _Clock(device, timings)
-    with torch.inference_mode():
+    # Triton launches on the current CUDA device's stream, whatever its arguments' device
+    current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with torch.inference_mode(), current:
         # one buffer per depthwise layer's input, reused by every step: the kernels write
         # only interiors, so the zero borders (the convolutions' padding) stay zero
         maps = _map_buffers(reuse, step, _map_shapes(net, *images.shape[2:]), weights.ldk, pad,
@@ -557,7 +575,8 @@ def _map_buffers(reuse: dict | None, step: int, shapes, ldk: int, pad: int,
     if reuse is not None and reuse.get("key") == key and len(reuse["maps"][0]) >= step:
         return reuse["maps"]
     if reuse is not None:
-        reuse.clear()   # free the old maps before making new ones
+        reuse.pop("maps", None)   # free the old maps before making new ones
+        reuse.pop("key", None)
     maps = [torch.zeros(step, h, w, ldk, dtype=torch.bfloat16, device=device) for h, w in shapes]
     if reuse is not None:
         reuse.update(key=key, maps=maps)

@@ -168,6 +168,45 @@ def test_weight_layout_is_exact_and_follows_in_place_changes():
     assert torch.equal(fused._weights(net, torch.device("cpu")).depthwise[0][1][:k], net.dw0_bias)
 
 
+def _first_filters(net, device="cpu"):
+    """The float32 filters the fused layout holds for ``net`` (hi + mid + lo), k x CKK+1."""
+    w = fused._weights(net, torch.device(device))
+    k = net.n_features
+    return w.first[:3 * w.width, :k].float().reshape(3, w.width, k).sum(0).t()
+
+
+def test_weight_layout_follows_edits_no_version_counter_sees():
+    """Probe AQ: edits through .data or a .numpy() view move no version counter, and a
+    replaced buffer can land at a freed address: the layout keyed on (data_ptr, _version)
+    returned the old network's counts (48 of 48 wrong), cached under the new weights' key."""
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 16)
+    before = _first_filters(net)
+    net.conv_weight.data.mul_(-1)                       # no version bump
+    assert torch.equal(_first_filters(net)[:, :-1], -before[:, :-1])
+    net.conv_bias.numpy()[:] = 0.3                      # nor here
+    assert torch.allclose(_first_filters(net)[:, -1], torch.full((16,), 255 * 0.3))
+    for scale in (-1.0, 0.5, 2.0):                      # new tensors, maybe at old addresses
+        net.conv_weight = net.conv_weight * scale
+        assert torch.equal(_first_filters(net)[:, :-1],
+                           net.conv_weight.reshape(16, -1).float())
+
+
+def test_a_network_made_under_inference_mode_has_a_weight_layout():
+    """Probe AQ: 'Inference tensors do not track version counter' from the layout's key."""
+    with torch.inference_mode():
+        net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    assert torch.equal(_first_filters(net)[:, :-1], net.conv_weight.reshape(8, -1))
+
+
+def test_one_extractions_layout_is_read_from_its_reuse_dict():
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    reuse = {}
+    w = fused._weights(net, torch.device("cpu"), reuse)
+    assert fused._weights(net, torch.device("cpu"), reuse) is w
+    other = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=5)
+    assert fused._weights(other, torch.device("cpu"), reuse) is not w  # not another net's
+
+
 def test_counts_rejects_bad_input():
     net = RandomDepthwiseSignNet(8)
     with pytest.raises(TypeError, match="uint8"):
@@ -179,6 +218,9 @@ def test_counts_rejects_bad_input():
     with pytest.raises(ValueError, match="n_blocks"):
         fused.counts(RandomDepthwiseSignNet(8, n_blocks=0),
                      torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+    for bad in (True, 0, 2.0, "2"):   # True was read as 1
+        with pytest.raises(ValueError, match="batch_size must be a whole number"):
+            fused.counts(net, torch.zeros(2, 3, 32, 32, dtype=torch.uint8), batch_size=bad)
     if not fused.available("cpu"):
         with pytest.raises(RuntimeError, match="CUDA"):
             fused.counts(net, torch.zeros(2, 3, 32, 32, dtype=torch.uint8), "cpu")
