@@ -82,6 +82,7 @@ gpu-bundle: data
 	  $(GPU_WHEELS))
 	@test $$(ls .whl/*.whl | wc -l) -eq $(words $(GPU_WHEELS)) || { echo "gpu-bundle: expected $(words $(GPU_WHEELS)) wheels in .whl/"; exit 1; }
 	rm -rf .gpu && mkdir -p .gpu
+	$(BIN)/python -c 'from rdsc.paths import book_commit; print(book_commit())' > .gpu/commit
 	for d in $(GPU_DATASETS); do $(BIN)/python -m rdsc.record pack \
 	  "$$($(BIN)/python -c 'import sys; from rdsc.paths import data_root; print(data_root() / sys.argv[1])' $$d)" .gpu/$$d.npz || exit 1; done
 	@du -sh .whl .gpu

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import signal
 import sys
 from pathlib import Path
 
-from rdsc.paths import book_root
+from rdsc.paths import book_root, checkout_env
 
 
 def chapter_files(root: Path | None = None) -> list[Path]:
@@ -80,6 +81,8 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
     failed, running = _beside(out, "failed"), _beside(out, "running")
     failed.unlink(missing_ok=True)  # an earlier run's: it would read as this run's
     notebook = convert(source, _beside(out, "source"))
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = checkout_env(source)["PYTHONPATH"]   # the kernel inherits it
     try:
         papermill.execute_notebook(str(notebook), str(running), parameters=parameters or {},
                                    cwd=str(source.parent), kernel_name="python3",
@@ -93,6 +96,10 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
         raise
     finally:
         notebook.unlink(missing_ok=True)
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
     running.replace(out)
     return out
 

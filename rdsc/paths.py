@@ -26,6 +26,18 @@ def book_root(start: Path | None = None) -> Path | None:
     return None
 
 
+def checkout_env(source: Path) -> dict:
+    """Environment for a process that runs the chapter ``source``: ``PYTHONPATH`` led by
+    the checkout holding it (its ``rdsc/``; else the one this rdsc was imported from), so
+    the chapter imports the code whose commit its results name (probe AP: a shared venv's
+    editable install imported another checkout's rdsc)."""
+    book = Path(source).resolve().parent.parent
+    here = Path(__file__).resolve().parents[1]
+    first = book if (book / "rdsc" / "__init__.py").is_file() else here
+    rest = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(first), *rest])}
+
+
 def book_commit(root: Path | None = None) -> str:
     """The git commit of the book at ``root`` (default: :func:`book_root`), with
     ``+changes`` when tracked files differ from it; ``$RDSC_COMMIT`` when set (a copy of

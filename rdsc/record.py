@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 from rdsc import strict_json
-from rdsc.paths import book_commit, book_root, write_atomically
+from rdsc.paths import book_commit, book_root, checkout_env, write_atomically
 
 #: A MyST code cell: ```{code-cell} ipython3, optional ':key: value' lines, the code, ```.
 _CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
@@ -92,7 +92,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         script = Path(tmp) / f"{source.stem}.py"
         script.write_text(chapter_script(source))
         results = Path(tmp) / "results"
-        env = {**os.environ, "RDSC_PROFILE": profile, "RDSC_RESULTS": str(results),
+        env = {**checkout_env(source), "RDSC_PROFILE": profile, "RDSC_RESULTS": str(results),
                "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
         log.write(f"\n===== {source.stem} ({profile}) {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
         log.flush()
@@ -114,6 +114,12 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
             except BaseException:  # Ctrl-C, or the runner stopped (main turns SIGTERM into this)
                 os.killpg(proc.pid, signal.SIGKILL)  # its own session: nothing else stops it
                 proc.wait()
+                # how far it got, in the log (the output file goes with the temporary folder)
+                log.write(output.read_text(errors="replace"))
+                log.write(f"stopped by the runner after {time.perf_counter() - start:.0f} s\n")
+                log.flush()
+                print(f"{source.stem}: stopped after {time.perf_counter() - start:.0f} s; its "
+                      "earlier record, if any, is kept", flush=True)
                 raise
         seconds = time.perf_counter() - start
         text = output.read_text(errors="replace")
@@ -143,18 +149,27 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
 
     ``deadline``: seconds for the whole run (a lent GPU is lent for minutes). Each chapter
     gets what is left (at most ``timeout``); one that would start with less than
-    :data:`MIN_CHAPTER_SECONDS` left is not run and gets no record. A chapter stopped
-    by the deadline (not by its own ``timeout``) does not replace a successful record
-    made earlier: it gets a ``failed`` record only where there was none.
+    :data:`MIN_CHAPTER_SECONDS` left is not run and gets no record. A chapter that fails
+    (or is stopped) does not replace a successful record made earlier: its record goes
+    beside it, as ``<chapter>.failed.json``; it replaces only a failed one or none.
     """
     from rdsc.chapters import chapter_files
     root = root or book_root()
     sources = chapter_files(root)
+    if chapters is not None and not chapters:
+        raise ValueError("--chapters names no chapter: give prefixes such as 03 05, or leave "
+                         "--chapters out to run them all")
     if chapters:
         unmatched = [c for c in chapters if not any(s.stem.startswith(c) for s in sources)]
         if unmatched:  # a typo would otherwise cost a chapter's record on a lent GPU
             raise ValueError(f"no chapter in _toc.yml starts with {', '.join(unmatched)}; "
                              f"the chapters are {', '.join(s.stem for s in sources)}")
+        # "0" or "" is a prefix of every chapter: it ran all eight at the paper profile
+        several = [c for c in chapters if sum(s.stem.startswith(c) for s in sources) > 1]
+        if several:
+            raise ValueError(f"{', '.join(repr(c) for c in several)} starts more than one "
+                             "chapter's name: give each chapter's number (e.g. 03), or "
+                             "leave --chapters out to run them all")
         sources = [s for c in chapters for s in sources if s.stem.startswith(c)]
         sources = list(dict.fromkeys(sources))   # the order asked for, each chapter once
     commit = commit or book_commit(root)
@@ -177,13 +192,20 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 earlier = None
             record = run_chapter(source, profile, log, limit, commit)
             records.append(record)
-            if (record["exit_code"] is None and limit < timeout and earlier is not None
-                    and earlier["status"] == "ok"):
-                print(f"{source.stem}: stopped at the run's deadline after {limit} s; its "
-                      f"record of commit {earlier['commit'][:10]} is kept", flush=True)
-                continue
             text = strict_json.dumps(record, indent=1)
+            failure = out / f"{source.stem}.failed.json"
+            if record["status"] != "ok" and earlier is not None and earlier["status"] == "ok":
+                # probe AP: a rerun without its data, or stopped, replaced a GPU's record
+                write_atomically(failure, lambda f: f.write(text.encode()))
+                why = ("stopped at the run's deadline" if record["exit_code"] is None
+                       and limit < timeout else "failed")
+                print(f"{source.stem}: {why} after {record['wall_seconds']:.0f} s; its ok "
+                      f"record of commit {short_commit(earlier['commit'])} is kept, this "
+                      f"run's is {failure.relative_to(out.parent.parent).as_posix()}",
+                      flush=True)
+                continue
             write_atomically(out / f"{source.stem}.json", lambda f: f.write(text.encode()))
+            failure.unlink(missing_ok=True)   # an older failure beside it no longer applies
             print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
                   flush=True)
     return records
@@ -233,21 +255,87 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
 def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None):
     """``(results, label)``: the results JSON ``name`` in a successful record, else
     ``(None, why)``."""
-    record = load(chapter, profile, root)
+    try:
+        record = load(chapter, profile, root)
+    except ValueError as err:
+        # shown where the record would be: a damaged file must not stop the chapter (it
+        # failed every profile's run, the rerun the message advised included)
+        return None, f"the {profile}-profile record could not be read: {err}"
     if record is None or record["status"] != "ok":
-        return None, label(record)
+        return None, label(record, root)
     found = record["results"].get(f"{name}-{profile}")
-    return found, label(record) if found else f"no {profile}-profile record of {name} yet"
+    if found:
+        return found, label(record, root)
+    return None, (f"no {profile}-profile record of {name}: the record holds "
+                  f"{_listed_results(record, profile)} (`rdsc.record run` runs a chapter's "
+                  "parameters as written)")
 
 
-def label(record: dict | None) -> str:
-    """One line saying where a record comes from, for the text beside its numbers."""
+def _listed_results(record: dict, profile: str) -> str:
+    names = [n.removesuffix(f"-{profile}") for n in record["results"]]
+    return ", ".join(names) if names else "no results"
+
+
+def short_commit(commit: str) -> str:
+    """A commit as labels show it: 10 hex digits, and ``+changes`` when the record's tree
+    differed from that commit (probe AP: the slice dropped it)."""
+    sha, plus, rest = commit.partition("+")
+    return sha[:10] + plus + rest
+
+
+def label(record: dict | None, root: Path | None = None) -> str:
+    """One line saying where a record comes from, for the text beside its numbers: the
+    device, date and commit, and how that commit stands to this build's (:func:`age`)."""
     if record is None:
         return "no paper-profile record yet"
-    state = "" if record["status"] == "ok" else f", **{record['status']}**"
+    state = "" if record["status"] == "ok" else f", {record['status']}"
+    since = age(record["commit"], record["chapter"], root)
     return (f"{record['profile']} profile, recorded on {record['device']}, {record['date']}, "
-            f"commit {record['commit'][:10]}, chapter run {record['wall_seconds'] / 60:.1f} "
-            f"min{state}")
+            f"commit {short_commit(record['commit'])}, chapter run "
+            f"{record['wall_seconds'] / 60:.1f} min{state}{f' — {since}' if since else ''}")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+_AGES: dict = {}
+
+
+def age(commit: str, chapter: str, root: Path | None = None) -> str:
+    """How a record's ``commit`` stands to this build's checkout, in words: "at this build's
+    commit", or how many commits before it, with the lines changed since in ``rdsc/`` and
+    the chapter's source (probe AP: a record 350 commits old read as current); empty where
+    this copy of the book has no git history to compare with."""
+    root = root or book_root() or Path.cwd()
+    key = (str(root), commit, chapter)
+    if key in _AGES:
+        return _AGES[key]
+    sha = commit.partition("+")[0]
+    head = _git(root, "rev-parse", "HEAD")
+    if head is None:
+        words = ""
+    elif sha == "unknown" or _git(root, "cat-file", "-e", f"{sha}^{{commit}}") is None:
+        words = "at a commit this checkout's history does not hold"
+    elif _git(root, "merge-base", "--is-ancestor", sha, "HEAD") is None:
+        words = "at a commit not among this build's ancestors"
+    else:
+        n = int(_git(root, "rev-list", "--count", f"{sha}..HEAD") or 0)
+        stat = _git(root, "diff", "--shortstat", sha, "HEAD", "--", ":(top)rdsc",
+                    f":(top)chapters/{chapter}.md") or ""
+        plus = re.search(r"(\d+) insertion", stat)
+        minus = re.search(r"(\d+) deletion", stat)
+        changed = (f"with rdsc/ and the chapter changed since by +{int(plus[1]) if plus else 0:,}"
+                   f"/-{int(minus[1]) if minus else 0:,} lines" if stat else
+                   "with rdsc/ and the chapter unchanged since")
+        words = ("at this build's commit" if n == 0 else
+                 f"{n} commit{'s' if n != 1 else ''} before this build, {changed}")
+    _AGES[key] = words
+    return words
 
 
 #: the fused engine's check on the last lent GPU: records/run_on_gpu.sh writes the log to
@@ -265,7 +353,7 @@ def gpu_check(root: Path | None = None) -> dict | None:
     return json.loads(lines[-1]) if lines else None
 
 
-def gpu_check_sentence(check: dict | None) -> str:
+def gpu_check_sentence(check: dict | None, root: Path | None = None) -> str:
     """What the committed GPU check found of the fused engine's features against the CPU
     engine's; empty when there is no check."""
     if check is None:
@@ -274,7 +362,25 @@ def gpu_check_sentence(check: dict | None) -> str:
             f"{check['check_images']} CIFAR-10 images, k = {check['k']:,}) found the fused "
             f"GPU engine's features differing from the CPU engine's in "
             f"{check['differ_vs_cpu']:.2e} of the features, and in "
-            f"{check['differ_vs_cpu_outside_ties']} outside near-ties.")
+            f"{check['differ_vs_cpu_outside_ties']} outside near-ties"
+            f"{gpu_check_age(root)}.")
+
+
+def gpu_check_age(root: Path | None = None) -> str:
+    """When the GPU check was committed and whether the fused kernels changed since (probe
+    AP: the sentence read as a fact about today's kernels), as a clause; empty without git
+    history."""
+    root = root or book_root() or Path.cwd()
+    made = _git(root, "log", "-1", "--format=%h %cs", "--", f":(top){GPU_CHECK.as_posix()}")
+    if not made:
+        return ""
+    sha, date = made.split()
+    later = int(_git(root, "rev-list", "--count", f"{sha}..HEAD", "--", ":(top)rdsc/fused.py")
+                or 0)
+    return (f" (committed on {date} at {sha}; " +
+            ("rdsc/fused.py has not changed since)" if later == 0 else
+             f"rdsc/fused.py has changed in {later} commit{'s' if later != 1 else ''} since, "
+             "not yet checked on a GPU)"))
 
 
 # --- carrying an image folder to a machine that has none of the data ------------------------
@@ -376,7 +482,8 @@ def main(argv=None) -> int:
             print(f"{unpack(args.packed, args.root)} files")
             return 0
         records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
-    except (ValueError, FileNotFoundError) as err:  # one line that says what to do
+    except (ValueError, OSError) as err:  # one line that says what to do (an unwritable
+        # records folder gave a traceback)
         parser.error(str(err))
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Paper-scale runs on a GPU machine that has PyTorch but no Jupyter (the lent device).
 #
-#   RDSC_COMMIT=<sha> bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 01 02 03
+#   bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 01 02 03
+#
+# The records name the commit `make gpu-bundle` wrote to .gpu/commit (the book's commit,
+# with +changes where tracked files differed from it: the device gets the working tree,
+# not the git history), unless RDSC_COMMIT is set.
 #
 # Needs, carried beside the working tree (`make gpu-bundle` makes both): .whl/ (foolbox,
 # eagerpy, gitpython, gitdb, smmap, tqdm wheels: `pip download --no-deps -d .whl ...`) and
@@ -18,8 +22,12 @@
 # data the first call unpacked stays while the machine is held): chapter 3's paper profile (five seeds at
 # k = 100,000, a C grid, a 30-epoch MLP) likely needs more than what is left of one call.
 # Logs and records are copied to $OUT as they are made.
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${RDSC_COMMIT:-}" ] && [ -f .gpu/commit ]; then
+  export RDSC_COMMIT=$(cat .gpu/commit)
+fi
+echo "== records will name commit ${RDSC_COMMIT:-from git here, or unknown}"
 OUT=${OUT:-$PWD/_build/gpu}
 SCRIPT_BUDGET=${SCRIPT_BUDGET:-560}
 PROFILE=${PROFILE:-paper}     # smoke: a dry run of this script on any machine
@@ -59,5 +67,7 @@ left=$((SCRIPT_BUDGET - SECONDS))
 echo "== $PROFILE-profile records ($left s left)"
 python -m rdsc.record run --profile "$PROFILE" --chapters ${@:-01 02 03} --timeout 900 \
   --deadline "$left" 2>&1 | tee -a "$OUT/records.log"
+status=$?
 mkdir -p "$OUT/records" && cp -r "records/$PROFILE" "$OUT/records/"
-echo "== done in $SECONDS s"
+echo "== done in $SECONDS s (records: exit status $status; a failed chapter keeps its earlier ok record)"
+exit $status

@@ -59,7 +59,10 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
         "smoke run, not a result — top-1 63.72%")
     headlines.glue_not_run("classification", "stl10", "stl10", "not run in this build")
     assert glued["headline_stl10"] == "not run in this build"
-    assert glued["headline_stl10_record"] == "no paper-profile record of stl10 yet"
+    # probe AP: "yet" promised a record the runner cannot make (it runs chapter 3 as written)
+    assert glued["headline_stl10_record"] == (
+        "no paper-profile record of stl10: the record holds cifar10 (`rdsc.record run` runs a "
+        "chapter's parameters as written)")
 
 
 def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
@@ -75,7 +78,9 @@ def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
     headlines.glue("background", path, "corel")
     assert glued["headline_background"] == (
         "pitfall: confirmed; retrieval: supported; quick profile")
-    assert "**failed**" in glued["headline_background_record"]
+    # a {glue:text} paste showed the asterisks of "**failed**" (probe AP)
+    assert "chapter run 1.0 min, failed" in glued["headline_background_record"]
+    assert "*" not in glued["headline_background_record"]
 
 
 def test_a_record_from_an_older_chapter_is_named_not_a_crash(tmp_path, monkeypatch):

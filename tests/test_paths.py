@@ -1,6 +1,7 @@
 """Where files go, and how they are written: atomically, under unique temporary names."""
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +66,18 @@ def test_cache_watch_tells_a_build_from_a_load(tmp_path, monkeypatch):
         cnn.trained(x, y, epochs=1, width=4, progress=False, device="cpu")
     assert first.wrote is True and second.wrote is False
     assert first.seconds > 0 and second.seconds > 0
+
+
+def test_a_chapter_process_imports_its_own_checkouts_rdsc(tmp_path, monkeypatch):
+    """Probe AP: with a shared venv, a clone's chapter imported the editable install's rdsc
+    (another checkout) while its record named the clone's commit."""
+    clone = tmp_path / "clone"
+    (clone / "rdsc").mkdir(parents=True)
+    (clone / "rdsc" / "__init__.py").write_text("")
+    (clone / "chapters").mkdir()
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = paths.checkout_env(clone / "chapters" / "03_x.md")
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(clone.resolve()), "/elsewhere"]
+    monkeypatch.delenv("PYTHONPATH")
+    loose = paths.checkout_env(tmp_path / "notes" / "x.md")   # not in a checkout: this rdsc
+    assert loose["PYTHONPATH"] == str(Path(paths.__file__).resolve().parents[1])

@@ -1,6 +1,9 @@
 """Reproduction records: chapters run as scripts, their results and failures kept with
 provenance."""
+import io
 import json
+import os
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -136,7 +139,11 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
         record.load("03_x", root=tmp_path)
     (folder / "03_x.json").write_text(json.dumps({"chapter": "03_x", "status": "ok"}))
     with pytest.raises(ValueError, match="03_x.json lacks profile, device, commit, date"):
-        record.result("03_x", "toy", root=tmp_path)
+        record.load("03_x", root=tmp_path)
+    # probe AP: a chapter reading it stopped at every profile; now it says so in its place
+    found, why = record.result("03_x", "toy", root=tmp_path)
+    assert found is None and why.startswith("the paper-profile record could not be read: ")
+    assert "03_x.json lacks profile, device, commit, date" in why
     # probe R7: hand-edited fields crashed the chapter's last cell in a division or a slice
     good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
             "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
@@ -267,10 +274,124 @@ def test_the_gpu_check_is_the_logs_last_json_line_and_reads_as_one_sentence(tmp_
                    + "\n")
     check = record.gpu_check(tmp_path)
     assert check["device"] == "NVIDIA H200"
-    assert record.gpu_check_sentence(check) == (
+    assert record.gpu_check_sentence(check, tmp_path) == (   # no git history there
         "The committed GPU check `records/gpu-checks/fused_speed.log` (on an NVIDIA H200, 8 "
         "CIFAR-10 images, k = 100,000) found the fused GPU engine's features differing from "
         "the CPU engine's in 6.25e-06 of the features, and in 0 outside near-ties.")
     # the committed log (from the last lent GPU) is one this reader understands
     committed = record.gpu_check(Path(__file__).resolve().parents[1])
     assert record.gpu_check_sentence(committed).startswith("The committed GPU check")
+    if (Path(__file__).resolve().parents[1] / ".git").exists():   # when and what changed since
+        assert "(committed on 20" in record.gpu_check_sentence(committed)
+
+
+def _git(root, *args):
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+                        "GIT_COMMITTER_DATE": "2026-11-20T00:00:00",
+                        "GIT_AUTHOR_DATE": "2026-11-20T00:00:00"})
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_a_records_label_says_how_old_its_commit_is(tmp_path):
+    """Probe AP: a record 350 commits old, the engine and SVM changed since, read as
+    current; a record of an edited tree lost its +changes to a slice."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "rdsc").mkdir()
+    (repo / "rdsc" / "a.py").write_text("x = 1\n")
+    _git(repo, "add", ".")
+    first = _git(repo, "commit", "-qm", "one")
+    rec = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+           "commit": first, "date": "2026-11-30", "wall_seconds": 60, "results": {}}
+    assert record.label(rec, repo).endswith(
+        f"commit {first[:10]}, chapter run 1.0 min — at this build's commit")
+    (repo / "rdsc" / "a.py").write_text("x = 2\ny = 3\n")
+    _git(repo, "commit", "-qam", "two")
+    (repo / "README").write_text("r")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "three")
+    record._AGES.clear()
+    said = record.label({**rec, "commit": first + "+changes"}, repo)
+    assert said.endswith(f"commit {first[:10]}+changes, chapter run 1.0 min — 2 commits "
+                         "before this build, with rdsc/ and the chapter changed since by "
+                         "+2/-1 lines")
+    assert "— at a commit this checkout's history does not hold" in record.label(
+        {**rec, "commit": "f" * 40}, repo)
+    no_git = tmp_path / "copy"
+    no_git.mkdir()
+    assert record.label(rec, no_git) == (
+        f"paper profile, recorded on GPU, 2026-11-30, commit {first[:10]}, chapter run 1.0 min")
+
+
+def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
+    """Probe AP: a rerun without its data, or stopped by its own timeout, replaced a GPU's
+    ok record with a failed one."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    (tmp_path / "chapters").mkdir()
+    source = tmp_path / "chapters" / "03_x.md"
+    source.write_text("x")
+    good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+            "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
+            "results": {"toy-paper": {"profile": "paper"}}}
+    (folder / "03_x.json").write_text(json.dumps(good))
+    outcome = {"status": "failed", "exit_code": 1}
+    monkeypatch.setattr("rdsc.chapters.chapter_files", lambda root: [source])
+    monkeypatch.setattr(record, "run_chapter", lambda *a: {
+        **good, "commit": "def5678", "results": {}, **outcome})
+    done = record.run("paper", ["03"], root=tmp_path, commit="def5678")
+    assert done[0]["status"] == "failed"
+    assert json.loads((folder / "03_x.json").read_text()) == good          # kept
+    assert json.loads((folder / "03_x.failed.json").read_text())["commit"] == "def5678"
+    outcome.update(status="ok", exit_code=0)                            # a later success
+    record.run("paper", ["03"], root=tmp_path, commit="def5678")
+    assert json.loads((folder / "03_x.json").read_text())["commit"] == "def5678"
+    assert not (folder / "03_x.failed.json").exists()
+
+
+def test_chapter_prefixes_must_each_name_one_chapter(tmp_path, monkeypatch):
+    """Probe AP: "0", "" or a bare --chapters selected all eight chapters at the paper
+    profile."""
+    names = ["01_a", "02_b", "03_c"]
+    monkeypatch.setattr("rdsc.chapters.chapter_files",
+                        lambda root: [tmp_path / f"{n}.md" for n in names])
+    monkeypatch.setattr(record, "run_chapter", lambda *a: pytest.fail("ran a chapter"))
+    for chapters, said in ((["0"], "'0' starts more than one"),
+                           ([""], "'' starts more than one"),
+                           (["03", "0"], "'0' starts more than one"),
+                           ([], "names no chapter")):
+        with pytest.raises(ValueError, match=said):
+            record.run("paper", chapters, root=tmp_path)
+
+
+def test_a_chapter_imports_the_rdsc_of_the_runners_checkout(tmp_path):
+    """Probe AP: the chapter's process took rdsc from a shared venv's editable install
+    (another checkout) while the record named this one's commit."""
+    source = tmp_path / "chapters" / "01_x.md"
+    source.parent.mkdir()
+    source.write_text("```{code-cell} ipython3\nimport os, sys\n"
+                      "print('FIRST', os.environ.get('PYTHONPATH', '').split(os.pathsep)[0])\n"
+                      "```\n")
+    log = io.StringIO()
+    rec = record.run_chapter(source, "smoke", log, 120, "abc")
+    # first on the path, before any editable install's finder
+    assert f"FIRST {Path(record.__file__).resolve().parent.parent}\n" in log.getvalue()
+    assert rec["status"] == "failed"  # it wrote no results: still a record of what happened
+
+
+def test_every_committed_record_is_one_the_book_reads():
+    """A damaged committed record no longer stops its chapter (it is named in the record's
+    place), so this test is where one is caught."""
+    root = Path(__file__).resolve().parents[1]
+    from rdsc.chapters import chapter_files
+    chapters = {p.stem for p in chapter_files(root)}
+    for path in sorted((root / "records" / "paper").glob("*.json")):
+        name = path.name.removesuffix(".json").removesuffix(".failed")
+        assert name in chapters, f"{path.name}: no chapter of that name in _toc.yml"
+        if not path.name.endswith(".failed.json"):
+            found = record.load(name, "paper", root)
+            assert found["chapter"] == name, f"{path.name} holds chapter {found['chapter']}"
