@@ -243,6 +243,8 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
         wrong.append(f"status {record['status']!r}")
     if not missing and record["profile"] != profile:
         wrong.append(f"profile {record['profile']!r} in records/{profile}")
+    if not missing and record["chapter"] != chapter:   # it was shown as this chapter's
+        wrong.append(f"chapter {record['chapter']!r} in {chapter}.json")
     if missing or wrong:
         problem = (f"lacks {', '.join(missing)}" if missing else
                    f"has fields of the wrong kind ({', '.join(wrong)})")

@@ -152,7 +152,8 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     assert record.result("03_x", "toy", root=tmp_path)[0] == {"profile": "paper"}
     for edit, said in (({"wall_seconds": "12"}, "wall_seconds"), ({"commit": 1234567}, "commit"),
                        ({"results": []}, "results"), ({"status": "OK"}, "status 'OK'"),
-                       ({"profile": "smoke"}, "profile 'smoke' in records/paper")):
+                       ({"profile": "smoke"}, "profile 'smoke' in records/paper"),
+                       ({"chapter": "04_y"}, "chapter '04_y' in 03_x.json")):
         (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
         with pytest.raises(ValueError, match=f"has fields of the wrong kind \\(.*{said}"):
             record.load("03_x", root=tmp_path)
