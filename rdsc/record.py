@@ -448,7 +448,8 @@ def _positive(kind):
         except ValueError:
             value = None
         if value is None or not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"need a number of seconds above 0, got {text!r}")
+            what = "a whole number" if kind is int else "a number"   # "1e9" is above 0
+            raise argparse.ArgumentTypeError(f"need {what} of seconds above 0, got {text!r}")
         return value
     return parse
 

@@ -119,11 +119,13 @@ def test_nonsense_times_and_a_folder_outside_the_book_are_refused_in_one_line(
         tmp_path, monkeypatch, capsys):
     """A --timeout of 0 wrote a failed record over the chapter's earlier one; outside the
     book the runner ended in a traceback."""
-    for args in (["--timeout", "0"], ["--timeout", "-3"], ["--deadline", "0"],
-                 ["--deadline", "nan"], ["--timeout", "ten"]):
+    for args, said in ((["--timeout", "0"], "a whole number"), (["--timeout", "-3"], "a whole"),
+                       (["--deadline", "0"], "a number"), (["--deadline", "nan"], "a number"),
+                       (["--timeout", "ten"], "a whole"), (["--timeout", "1e9"], "a whole")):
         with pytest.raises(SystemExit):
             record.main(["run", "--chapters", "01", *args])
-        assert "need a number of seconds above 0" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"need {said}" in err and "of seconds above 0" in err
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
         record.main(["run", "--profile", "smoke", "--chapters", "01"])
