@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # the profile `make book` executes the chapters at (quick: minutes on a 2-core CPU)
 PROFILE ?= quick
 
-.PHONY: book test setup data notebooks clean gpu-bundle benchmarks
+.PHONY: book test setup data notebooks clean gpu-bundle gpu-commit benchmarks
 
 setup: $(STAMP)
 
@@ -36,12 +36,14 @@ $(MATHJAX): tools/fetch_mathjax.py
 # Jupyter Book's cache knows the chapters' code, not rdsc's nor the committed records the
 # chapters show: a changed rdsc or a new record reruns every chapter.
 OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
+# this checkout's rdsc first: a venv shared by two checkouts imports the editable install's
+CHECKOUT_PATH := PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}
 RDSC_HASH := $(shell cat $$(find rdsc -name '*.py' | sort) records/paper/*.json records/gpu-checks/* 2>/dev/null | sha256sum | cut -c1-16)
 book: data $(MATHJAX)
 	@mkdir -p $(OUTDIR)/_build
 	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
 	  rm -rf $(OUTDIR)/_build/.jupyter_cache $(OUTDIR)/_build/.doctrees; fi
-	RDSC_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . \
+	RDSC_PROFILE=$(PROFILE) $(CHECKOUT_PATH) $(BIN)/jupyter-book build . \
 	  $(if $(filter quick,$(PROFILE)),,--path-output _build/$(PROFILE))
 	@echo $(RDSC_HASH) > $(OUTDIR)/_build/.rdsc-hash
 
@@ -60,9 +62,9 @@ test: $(STAMP)
 	$(BIN)/ruff check --no-respect-gitignore _build/lint
 	$(BIN)/python -m rdsc.prepare $(if $(filter 1,$(RDSC_REQUIRE_REAL_DATA)),,--optional)
 	rm -rf _build/executed
-	RDSC_PROFILE=smoke $(BIN)/python -m pytest tests -p no:cacheprovider -q
+	RDSC_PROFILE=smoke $(CHECKOUT_PATH) $(BIN)/python -m pytest tests -p no:cacheprovider -q
 	@if ls _build/executed/*.ipynb >/dev/null 2>&1; then \
-	  RDSC_PROFILE=smoke $(BIN)/python -m pytest _build/executed --nbval-lax -p no:cacheprovider -q; \
+	  RDSC_PROFILE=smoke $(CHECKOUT_PATH) $(BIN)/python -m pytest _build/executed --nbval-lax -p no:cacheprovider -q; \
 	else echo "nbval: no executed chapters (their real data is missing), nothing to compare"; fi
 
 clean:
@@ -82,11 +84,20 @@ gpu-bundle: data
 	  $(GPU_WHEELS))
 	@test $$(ls .whl/*.whl | wc -l) -eq $(words $(GPU_WHEELS)) || { echo "gpu-bundle: expected $(words $(GPU_WHEELS)) wheels in .whl/"; exit 1; }
 	rm -rf .gpu && mkdir -p .gpu
-	$(BIN)/python -c 'from rdsc.paths import book_commit; print(book_commit())' > .gpu/commit
 	for d in $(GPU_DATASETS); do $(BIN)/python -m rdsc.record pack \
 	  "$$($(BIN)/python -c 'import sys; from rdsc.paths import data_root; print(data_root() / sys.argv[1])' $$d)" .gpu/$$d.npz || exit 1; done
 	@du -sh .whl .gpu
 	@test $$(du -sm .whl .gpu | awk '{s += $$1} END {print s}') -le 62 || { echo "gpu-bundle: over the 64 MiB a device call carries (with the working tree): pack fewer datasets"; exit 1; }
+	$(MAKE) --no-print-directory gpu-commit
+
+# Right before every device call (the bundle is made once): the commit its records will
+# name, and a sha256 manifest of the files the call carries (tracked and untracked, not
+# ignored), so records/run_on_gpu.sh can tell a tree changed since (it adds +changes)
+gpu-commit: $(STAMP)
+	@mkdir -p .gpu
+	@$(BIN)/python -c 'from rdsc.paths import book_commit; print(book_commit())' > .gpu/commit
+	@git ls-files -co --exclude-standard -z | xargs -0 sha256sum > .gpu/manifest
+	@echo "gpu-commit: records will name $$(cat .gpu/commit) ($$(wc -l < .gpu/manifest) files in the manifest)"
 
 # The CPU benchmarks whose numbers the README quotes, rerun: each log (records/benchmarks/,
 # committed) starts with the commit, date and machine that made it. Ratios are measured side

@@ -62,7 +62,10 @@ def main():
     name = (torch.cuda.get_device_name(0) if cuda
             else f"CPU, Triton interpreter, {torch.get_num_threads()} threads")
     print(f"device {device} ({name}), {source}, K=5 L=1 k={args.k}, {args.n} images", flush=True)
-    n, result = len(images), {"device": name, "k": args.k, "n": args.n, "source": source}
+    from rdsc.paths import book_commit
+    # the commit, so the book can say whether the kernels changed since this check
+    n, result = len(images), {"device": name, "k": args.k, "n": args.n, "source": source,
+                              "commit": book_commit()}
 
     # the fused engine: first call compiles and autotunes
     t0 = time.perf_counter()

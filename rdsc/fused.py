@@ -534,6 +534,8 @@ def counts(net: RandomDepthwiseSignNet, images: torch.Tensor, device=None, *,
                            "CUDA GPU of compute capability 8.0 or later (or TRITON_INTERPRET=1 "
                            "set before importing rdsc.fused, on the CPU); use "
                            "rdsc.features.compute(engine='chain')")
+    if device.type == "cuda" and device.index is None:   # the layout's key names the GPU
+        device = torch.device("cuda", torch.cuda.current_device())
     n, k, K, pad = len(images), net.n_features, net.kernel_size, net.padding
     weights = _weights(net, device, reuse)
     step = min(step, max(1, n))

@@ -126,9 +126,12 @@ def agreement_reading(table) -> str:
     noisy = int((table["runs agree"] == "no").sum())
     if noisy == 0:
         return (f"Every row's repeated runs agree within {NOISY_SPREAD:.0%}, so the "
-                "images/s column can be compared across rows.")
-    rows = "row" if len(table) == 1 else "rows"
-    return (f"{noisy} of {len(table)} {rows} (runs agree: no) had runs more than "
+                "images/s column can be compared across rows, to within that spread.")
+    if noisy == len(table):
+        return (f"Every row's repeated runs were more than {NOISY_SPREAD:.0%} apart (runs "
+                "agree: no): each images/s is only the fastest run's, possibly slowed by "
+                "other work on the machine, and the rows are not rates to compare.")
+    return (f"{noisy} of {len(table)} rows (runs agree: no) had runs more than "
             f"{NOISY_SPREAD:.0%} apart: their images/s is only the fastest run's, "
             "possibly slowed by other work on the machine, and not a rate to compare "
             "with the other rows.")

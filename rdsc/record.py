@@ -259,18 +259,20 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     ``(None, why)``."""
     try:
         record = load(chapter, profile, root)
-    except ValueError as err:
-        # shown where the record would be: a damaged file must not stop the chapter (it
-        # failed every profile's run, the rerun the message advised included)
-        return None, f"the {profile}-profile record could not be read: {err}"
+    except ValueError:
+        # shown where the record would be (plain text: the intro pastes it as it is): a
+        # damaged file must not stop the chapter (it failed every profile's run, the rerun
+        # the message advised included); the test of committed records names the fault
+        return None, (f"the {profile}-profile record records/{profile}/{chapter}.json "
+                      "could not be read: make it again or delete it")
     if record is None or record["status"] != "ok":
         return None, label(record, root)
     found = record["results"].get(f"{name}-{profile}")
     if found:
-        return found, label(record, root)
+        return found, label(record, root) + later_failure(chapter, profile, root)
     return None, (f"no {profile}-profile record of {name}: the record holds "
-                  f"{_listed_results(record, profile)} (`rdsc.record run` runs a chapter's "
-                  "parameters as written)")
+                  f"{_listed_results(record, profile)} only (the record runner runs a "
+                  "chapter's parameters as written)")
 
 
 def _listed_results(record: dict, profile: str) -> str:
@@ -298,6 +300,8 @@ def label(record: dict | None, root: Path | None = None) -> str:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    """``git args`` run in ``root`` (paths in them are relative to it), its output; None
+    when it fails."""
     try:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
                               check=True, timeout=60).stdout.strip()
@@ -305,39 +309,68 @@ def _git(root: Path, *args: str) -> str | None:
         return None
 
 
+def _history(root: Path) -> str | None:
+    """HEAD's sha where ``root`` is a git checkout whose history can date a commit: not a
+    shallow clone (its oldest commit "adds" every file), with the book's files tracked (a
+    copy of the book without .git inside a folder under git is not judged by that
+    folder's history; a book in a subfolder of its repository is)."""
+    head = _git(root, "rev-parse", "HEAD")
+    if head is None or _git(root, "rev-parse", "--is-shallow-repository") != "false":
+        return None
+    return head if _git(root, "ls-files", "--error-unmatch", "_toc.yml") is not None else None
+
+
 _AGES: dict = {}
 
 
 def age(commit: str, chapter: str, root: Path | None = None) -> str:
-    """How a record's ``commit`` stands to this build's checkout, in words: "at this build's
-    commit", or how many commits before it, with the lines changed since in ``rdsc/`` and
-    the chapter's source (probe AP: a record 350 commits old read as current); empty where
-    this copy of the book has no git history to compare with."""
-    root = root or book_root() or Path.cwd()
-    key = (str(root), commit, chapter)
+    """How a record's ``commit`` stands to this build's, in words: "at this build's commit
+    X", or how many commits before X, with the lines changed since in ``rdsc/`` and the
+    chapter's source (probe AP: a record 350 commits old read as current). X is named, so
+    a page kept by the build cache stays true of the commit it names. Empty where this copy
+    of the book has no full git history (a copy without .git, a shallow clone)."""
+    root = Path(root or book_root() or Path.cwd())
+    head = _history(root)
+    if head is None:
+        return ""
+    key = (str(root), head, commit, chapter)
     if key in _AGES:
         return _AGES[key]
-    sha = commit.partition("+")[0]
-    head = _git(root, "rev-parse", "HEAD")
-    if head is None:
-        words = ""
-    elif sha == "unknown" or _git(root, "cat-file", "-e", f"{sha}^{{commit}}") is None:
+    sha, _, changes = commit.partition("+")
+    uncommitted = " (from uncommitted changes to it)" if changes else ""
+    if sha == "unknown" or _git(root, "cat-file", "-e", f"{sha}^{{commit}}") is None:
         words = "at a commit this checkout's history does not hold"
     elif _git(root, "merge-base", "--is-ancestor", sha, "HEAD") is None:
-        words = "at a commit not among this build's ancestors"
+        words = f"at a commit not among the ancestors of this build's commit {head[:10]}"
     else:
         n = int(_git(root, "rev-list", "--count", f"{sha}..HEAD") or 0)
-        stat = _git(root, "diff", "--shortstat", sha, "HEAD", "--", ":(top)rdsc",
-                    f":(top)chapters/{chapter}.md") or ""
+        # relative to root (the git calls run there), which need not be the repository's top
+        stat = _git(root, "diff", "--shortstat", sha, "HEAD", "--", "rdsc",
+                    f"chapters/{chapter}.md") or ""
         plus = re.search(r"(\d+) insertion", stat)
         minus = re.search(r"(\d+) deletion", stat)
-        changed = (f"with rdsc/ and the chapter changed since by +{int(plus[1]) if plus else 0:,}"
-                   f"/-{int(minus[1]) if minus else 0:,} lines" if stat else
-                   "with rdsc/ and the chapter unchanged since")
-        words = ("at this build's commit" if n == 0 else
-                 f"{n} commit{'s' if n != 1 else ''} before this build, {changed}")
+        changed = (f"with rdsc/ and the chapter changed since by "
+                   f"+{int(plus[1]) if plus else 0:,}/-{int(minus[1]) if minus else 0:,} lines"
+                   if stat else "with rdsc/ and the chapter unchanged since")
+        words = (f"at this build's commit{uncommitted}" if n == 0 else
+                 f"{n} commit{'s' if n != 1 else ''} before this build's {head[:10]}, "
+                 f"{changed}")
     _AGES[key] = words
     return words
+
+
+def later_failure(chapter: str, profile: str = "paper", root: Path | None = None) -> str:
+    """A clause naming a failed rerun kept beside the chapter's ok record (``<chapter>.failed
+    .json``, :func:`run`), or empty: the book shows the ok record, and says so."""
+    path = records_dir(profile, root) / f"{chapter}.failed.json"
+    try:
+        failed = strict_json.read(path)
+        return (f"; a later run at commit {short_commit(failed['commit'])} on "
+                f"{failed['date']} failed (records/{profile}/{path.name})")
+    except FileNotFoundError:
+        return ""
+    except Exception:   # damaged: name it all the same
+        return f"; a later run failed (records/{profile}/{path.name}, unreadable)"
 
 
 #: the fused engine's check on the last lent GPU: records/run_on_gpu.sh writes the log to
@@ -365,21 +398,33 @@ def gpu_check_sentence(check: dict | None, root: Path | None = None) -> str:
             f"GPU engine's features differing from the CPU engine's in "
             f"{check['differ_vs_cpu']:.2e} of the features, and in "
             f"{check['differ_vs_cpu_outside_ties']} outside near-ties"
-            f"{gpu_check_age(root)}.")
+            f"{gpu_check_age(root, check)}.")
 
 
-def gpu_check_age(root: Path | None = None) -> str:
-    """When the GPU check was committed and whether the fused kernels changed since (probe
-    AP: the sentence read as a fact about today's kernels), as a clause; empty without git
-    history."""
-    root = root or book_root() or Path.cwd()
-    made = _git(root, "log", "-1", "--format=%h %cs", "--", f":(top){GPU_CHECK.as_posix()}")
-    if not made:
+def gpu_check_age(root: Path | None = None, check: dict | None = None) -> str:
+    """When the GPU check was made and whether the fused kernels changed since (probe AP:
+    the sentence read as a fact about today's kernels), as a clause: from the commit the
+    check names (``benchmarks/fused_speed.py`` writes it), else from the commit that
+    added its log; empty without a full git history, or for a log not yet committed."""
+    root = Path(root or book_root() or Path.cwd())
+    if _history(root) is None:
         return ""
-    sha, date = made.split()
-    later = int(_git(root, "rev-list", "--count", f"{sha}..HEAD", "--", ":(top)rdsc/fused.py")
+    if _git(root, "status", "--porcelain", "--", GPU_CHECK.as_posix()):  # new or edited
+        return " (a check in this working tree, not yet committed)"
+    made = (check or {}).get("commit", "")
+    sha = made.partition("+")[0]
+    if sha and _git(root, "cat-file", "-e", f"{sha}^{{commit}}") is not None:
+        date = _git(root, "log", "-1", "--format=%cs", sha)
+        what = f"made at commit {short_commit(made)}, of {date}"
+    else:   # an older log, without its commit: the commit that added it
+        logged = _git(root, "log", "-1", "--format=%h %cs", "--", GPU_CHECK.as_posix())
+        if not logged:
+            return ""
+        sha, date = logged.split()
+        what = f"committed on {date} at {sha}"
+    later = int(_git(root, "rev-list", "--count", f"{sha}..HEAD", "--", "rdsc/fused.py")
                 or 0)
-    return (f" (committed on {date} at {sha}; " +
+    return (f" ({what}; " +
             ("rdsc/fused.py has not changed since)" if later == 0 else
              f"rdsc/fused.py has changed in {later} commit{'s' if later != 1 else ''} since, "
              "not yet checked on a GPU)"))

@@ -3,9 +3,10 @@
 #
 #   bash records/run_on_gpu.sh [CHAPTER_PREFIX ...]   # default: 01 02 03
 #
-# The records name the commit `make gpu-bundle` wrote to .gpu/commit (the book's commit,
-# with +changes where tracked files differed from it: the device gets the working tree,
-# not the git history), unless RDSC_COMMIT is set.
+# Where the machine has no git history (the lent device gets the working tree alone), the
+# records name the commit `make gpu-commit` wrote to .gpu/commit (run it right before each
+# call; `make gpu-bundle` runs it too), with +changes where a carried file differs from its
+# manifest (records/device_commit.sh). With git, git decides; RDSC_COMMIT overrides both.
 #
 # Needs, carried beside the working tree (`make gpu-bundle` makes both): .whl/ (foolbox,
 # eagerpy, gitpython, gitdb, smmap, tqdm wheels: `pip download --no-deps -d .whl ...`) and
@@ -24,9 +25,8 @@
 # Logs and records are copied to $OUT as they are made.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${RDSC_COMMIT:-}" ] && [ -f .gpu/commit ]; then
-  export RDSC_COMMIT=$(cat .gpu/commit)
-fi
+commit=$(bash records/device_commit.sh)
+[ -n "$commit" ] && export RDSC_COMMIT=$commit
 echo "== records will name commit ${RDSC_COMMIT:-from git here, or unknown}"
 OUT=${OUT:-$PWD/_build/gpu}
 SCRIPT_BUDGET=${SCRIPT_BUDGET:-560}

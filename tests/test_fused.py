@@ -198,13 +198,25 @@ def test_a_network_made_under_inference_mode_has_a_weight_layout():
     assert torch.equal(_first_filters(net)[:, :-1], net.conv_weight.reshape(8, -1))
 
 
-def test_one_extractions_layout_is_read_from_its_reuse_dict():
+def test_one_extractions_layout_is_read_from_its_reuse_dict(monkeypatch):
+    """The weights are compared with the layout's copy once per extraction, not per batch
+    (review AR: the earlier test passed with the reuse dict ignored)."""
+    compared = []
+    real_equal = torch.equal
+    monkeypatch.setattr(fused.torch, "equal", lambda a, b: compared.append(1) or real_equal(a, b))
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    cpu = torch.device("cpu")
+    w = fused._weights(net, cpu)            # made: nothing to compare with yet
+    assert fused._weights(net, cpu) is w and len(compared) == len(list(net.buffers()))
+    compared.clear()
     reuse = {}
-    w = fused._weights(net, torch.device("cpu"), reuse)
-    assert fused._weights(net, torch.device("cpu"), reuse) is w
+    assert fused._weights(net, cpu, reuse) is w and compared      # the extraction's first
+    compared.clear()
+    for _ in range(3):                                            # its later batches
+        assert fused._weights(net, cpu, reuse) is w
+    assert not compared
     other = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=5)
-    assert fused._weights(other, torch.device("cpu"), reuse) is not w  # not another net's
+    assert fused._weights(other, cpu, reuse) is not w   # not another network's layout
 
 
 def test_counts_rejects_bad_input():

@@ -60,9 +60,9 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     headlines.glue_not_run("classification", "stl10", "stl10", "not run in this build")
     assert glued["headline_stl10"] == "not run in this build"
     # probe AP: "yet" promised a record the runner cannot make (it runs chapter 3 as written)
-    assert glued["headline_stl10_record"] == (
-        "no paper-profile record of stl10: the record holds cifar10 (`rdsc.record run` runs a "
-        "chapter's parameters as written)")
+    assert glued["headline_stl10_record"] == (   # plain text: pasted as it is (review AR)
+        "no paper-profile record of stl10: the record holds cifar10 only (the record runner "
+        "runs a chapter's parameters as written)")
 
 
 def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):

@@ -144,8 +144,9 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
         record.load("03_x", root=tmp_path)
     # probe AP: a chapter reading it stopped at every profile; now it says so in its place
     found, why = record.result("03_x", "toy", root=tmp_path)
-    assert found is None and why.startswith("the paper-profile record could not be read: ")
-    assert "03_x.json lacks profile, device, commit, date" in why
+    # plain text, no builder's path (the intro pastes it as it is: review AR)
+    assert found is None and why == ("the paper-profile record records/paper/03_x.json "
+                                     "could not be read: make it again or delete it")
     # probe R7: hand-edited fields crashed the chapter's last cell in a division or a slice
     good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
             "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
@@ -306,24 +307,43 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     _git(repo, "init", "-q")
     (repo / "rdsc").mkdir()
     (repo / "rdsc" / "a.py").write_text("x = 1\n")
+    (repo / "_toc.yml").write_text("root: intro\n")
     _git(repo, "add", ".")
     first = _git(repo, "commit", "-qm", "one")
     rec = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
            "commit": first, "date": "2026-11-30", "wall_seconds": 60, "results": {}}
     assert record.label(rec, repo).endswith(
         f"commit {first[:10]}, chapter run 1.0 min — at this build's commit")
+    assert record.label({**rec, "commit": first + "+changes"}, repo).endswith(
+        "— at this build's commit (from uncommitted changes to it)")
     (repo / "rdsc" / "a.py").write_text("x = 2\ny = 3\n")
     _git(repo, "commit", "-qam", "two")
     (repo / "README").write_text("r")
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "three")
-    record._AGES.clear()
+    head = _git(repo, "rev-parse", "HEAD")
     said = record.label({**rec, "commit": first + "+changes"}, repo)
+    # HEAD named: a page kept by the build cache stays true of the commit it names
     assert said.endswith(f"commit {first[:10]}+changes, chapter run 1.0 min — 2 commits "
-                         "before this build, with rdsc/ and the chapter changed since by "
-                         "+2/-1 lines")
+                         f"before this build's {head[:10]}, with rdsc/ and the chapter "
+                         "changed since by +2/-1 lines")
+    # a failed rerun kept beside the ok record is named (review AR)
+    folder = repo / "records" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "03_x.json").write_text(json.dumps(rec))
+    assert record.result("03_x", "toy", root=repo)[0] is None
+    (folder / "03_x.json").write_text(json.dumps({**rec, "results": {"toy-paper": {"a": 1}}}))
+    (folder / "03_x.failed.json").write_text(json.dumps(
+        {**rec, "status": "failed", "commit": head, "date": "2026-12-01"}))
+    assert record.result("03_x", "toy", root=repo)[1].endswith(
+        f"; a later run at commit {head[:10]} on 2026-12-01 failed "
+        "(records/paper/03_x.failed.json)")
     assert "— at a commit this checkout's history does not hold" in record.label(
         {**rec, "commit": "f" * 40}, repo)
+    shallow = tmp_path / "shallow"          # its oldest commit "adds" every file
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)],
+                   check=True, capture_output=True)
+    assert record.label({**rec, "commit": head}, shallow).endswith("chapter run 1.0 min")
     no_git = tmp_path / "copy"
     no_git.mkdir()
     assert record.label(rec, no_git) == (
@@ -398,3 +418,69 @@ def test_every_committed_record_is_one_the_book_reads():
         if not path.name.endswith(".failed.json"):
             found = record.load(name, "paper", root)
             assert found["chapter"] == name, f"{path.name} holds chapter {found['chapter']}"
+
+
+def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
+    """Review AR: .gpu/commit written when the (slow) bundle was made named every later
+    call's records, whatever had been committed or edited since."""
+    book = tmp_path / "book"
+    (book / "records").mkdir(parents=True)
+    (book / "records" / "device_commit.sh").write_text(
+        (Path(__file__).resolve().parents[1] / "records" / "device_commit.sh").read_text())
+    (book / "a.py").write_text("x = 1\n")
+    (book / ".gpu").mkdir()
+    (book / ".gpu" / "commit").write_text("abc123\n")
+    subprocess.run("sha256sum a.py records/device_commit.sh > .gpu/manifest", shell=True,
+                   cwd=book, check=True)
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    env.pop("RDSC_COMMIT", None)
+
+    def named(**extra):
+        run = subprocess.run(["bash", "records/device_commit.sh"], cwd=book,
+                             capture_output=True, text=True, env={**env, **extra})
+        return run.stdout.strip(), run.stderr
+
+    assert named() == ("abc123", "")                       # the tree it was made for
+    (book / "a.py").write_text("x = 2\n")                  # edited after make gpu-commit
+    commit, said = named()
+    assert commit == "abc123+changes" and "a.py: FAILED" in said
+    assert named(RDSC_COMMIT="given")[0] == "given"
+    (book / ".gpu" / "manifest").unlink()                  # no manifest: cannot vouch
+    assert named()[0] == "abc123+changes"
+    subprocess.run(["git", "init", "-q"], cwd=book, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], cwd=book, check=True)
+    assert named()[0] == ""                                # git history: the book asks git
+
+
+def test_the_gpu_check_says_which_kernels_it_checked(tmp_path):
+    """Review AR: dated by the commit that touched its log, the sentence said "not yet
+    checked" of a log just copied from the device, and "has not changed since" in a
+    shallow clone."""
+    repo = tmp_path / "repo"
+    (repo / "rdsc").mkdir(parents=True)
+    (repo / "_toc.yml").write_text("root: intro\n")
+    (repo / "rdsc" / "fused.py").write_text("a = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    checked = _git(repo, "commit", "-qm", "kernels")
+    log = repo / record.GPU_CHECK
+    log.parent.mkdir(parents=True)
+    check = {"device": "GPU", "check_images": 8, "k": 100, "differ_vs_cpu": 0.0,
+             "differ_vs_cpu_outside_ties": 0, "commit": checked}
+    log.write_text(json.dumps(check) + "\n")
+    assert record.gpu_check_age(repo, check) == (
+        " (a check in this working tree, not yet committed)")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "the check")
+    assert record.gpu_check_age(repo, check) == (
+        f" (made at commit {checked[:10]}, of 2026-11-20; rdsc/fused.py has not changed "
+        "since)")
+    (repo / "rdsc" / "fused.py").write_text("a = 2\n")
+    _git(repo, "commit", "-qam", "faster")
+    assert record.gpu_check_age(repo, check).endswith(
+        "; rdsc/fused.py has changed in 1 commit since, not yet checked on a GPU)")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)],
+                   check=True, capture_output=True)
+    assert record.gpu_check_age(shallow, check) == ""
