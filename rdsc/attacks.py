@@ -300,6 +300,8 @@ class AttackResult:
     adversarial_linf: torch.Tensor
     history_l2: np.ndarray = field(repr=False)
     history_linf: np.ndarray = field(repr=False)
+    #: queries per image the starting-point search spent (the attack itself had the rest)
+    start_queries: int = 0
 
     @property
     def distance(self) -> np.ndarray:
@@ -332,8 +334,28 @@ class AttackResult:
         return float(np.median(d))
 
 
+#: blends the starting-point search tries at most (one query per image each)
+START_STEPS = 25
+#: the smallest query budget a chapter may give an attack: the start may spend START_STEPS,
+#: and at least as many must be left to the attack itself (probe AS: at 10 queries every
+#: attack's "result" was its starting point, reported as HopSkipJump's)
+MIN_BUDGET = 2 * START_STEPS
+
+
+def check_budget(budget) -> int:
+    """``budget`` (queries per image) if it leaves the attack itself queries after the
+    starting-point search (:data:`MIN_BUDGET`), else a ValueError that says why."""
+    budget = whole_number("budget (queries per image)", budget)
+    if budget < MIN_BUDGET:
+        raise ValueError(f"budget must be at least {MIN_BUDGET} queries per image, got "
+                         f"{budget}: the starting-point search alone may spend {START_STEPS} "
+                         "(and HopSkipJump's first boundary-normal estimate needs more); "
+                         "below that the attacks' results are their starting points")
+    return budget
+
+
 def starting_points(model: nn.Module, images: torch.Tensor, labels, pool: torch.Tensor,
-                    steps: int = 25) -> torch.Tensor:
+                    steps: int = START_STEPS) -> torch.Tensor:
     """For each image, the nearest blend ``(1-a) x + a s`` that ``model`` misclassifies.
 
     ``s`` is the image of ``pool`` nearest in L2 among those whose predicted class
@@ -417,8 +439,10 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
     torch.manual_seed(seed_number(seed))
     tracker = QueryTracker(model, x, y, budget)
     start = time.perf_counter()
+    start_queries = None
     try:
         init = starting_points(tracker, x, y, x if pool is None else as_float(pool))
+        start_queries = tracker.queries
         if attack == "boundary":
             runner = fb.attacks.BoundaryAttack(steps=10 ** 9)
         else:
@@ -428,6 +452,8 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
                    starting_points=init)
     except QueryBudgetExhausted:
         pass
+    if start_queries is None:   # the budget ran out during the search: no attack ran
+        start_queries = tracker.queries
     seconds = time.perf_counter() - start
     empty = np.zeros((0, len(x)), np.float32)
     return AttackResult(attack, budget, tracker.queries, seconds,
@@ -435,7 +461,7 @@ def decision_attack(model: nn.Module, images, labels, attack: str, budget: int, 
                         tracker.adv_l2, tracker.adv_linf,
                         torch.stack(tracker.history_l2).numpy() if tracker.history_l2 else empty,
                         torch.stack(tracker.history_linf).numpy() if tracker.history_linf
-                        else empty)
+                        else empty, start_queries=start_queries)
 
 
 def success_curve(distances, epsilons) -> np.ndarray:

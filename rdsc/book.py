@@ -138,6 +138,8 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     import pandas as pd
     pd.set_option("display.max_colwidth", None)  # a caveat cut to "..." is a caveat lost
     # what the reader should make of this page's numbers: the chapters' admonition, the intro
+    if chapter is not None:
+        refuse_unknown_parameters(chapter)
     given = {**overrides, **(noted or {})}
     if chapter is not None:  # a value parameter, or the seed, is given where it is not the default
         defaults = parameter_defaults(chapter)
@@ -159,23 +161,74 @@ def _same(value, default) -> bool:
         return False
 
 
+def _parameters_cell(chapter: str) -> str | None:
+    """The source of the ``parameters`` cell of ``chapters/<chapter>.md`` (of the book the
+    working directory is in), or None when the file or the cell is not there."""
+    root = book_root()
+    path = root / "chapters" / f"{chapter}.md" if root is not None else None
+    if path is None or not path.is_file():
+        return None
+    return parameters_cell_of(path)
+
+
+def parameters_cell_of(path) -> str | None:
+    """The source of the ``parameters`` cell of the MyST notebook at ``path``, or None."""
+    import re
+    found = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n(.*?)```",
+                      Path(path).read_text(encoding="utf-8"), re.S)
+    return found.group(1) if found else None
+
+
+def parameter_names(path) -> list[str]:
+    """The names the ``parameters`` cell of the MyST notebook at ``path`` assigns."""
+    source = parameters_cell_of(path)
+    return _assigned_names(source) if source is not None else []
+
+
+def _assigned_names(source: str) -> list[str]:
+    import ast
+    return [node.targets[0].id for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)]
+
+
+def injected_parameters() -> list[str]:
+    """The names papermill injected into this kernel (its ``# Parameters`` cell, the last
+    one run), or none outside IPython or papermill."""
+    try:
+        shell = get_ipython()  # noqa: F821 (defined in IPython kernels only)
+    except NameError:
+        return []
+    cells = [c for c in shell.user_ns.get("In", []) if c.startswith("# Parameters\n")]
+    return _assigned_names(cells[-1]) if cells else []
+
+
+def refuse_unknown_parameters(chapter: str) -> None:
+    """A ValueError naming every parameter papermill injected that the chapter's
+    ``parameters`` cell does not have (probe AS: ``-p n_featurs 50`` ran the profile's k,
+    exit status 0, the page silent; a misspelt ``profile`` would run ``quick``)."""
+    source = _parameters_cell(chapter)
+    if source is None:
+        return
+    known = _assigned_names(source)
+    unknown = [name for name in injected_parameters() if name not in known]
+    if unknown:
+        raise ValueError(f"{chapter} has no parameter {', '.join(map(repr, unknown))}: a "
+                         f"misspelt name would be ignored and the run would use the "
+                         f"profile's value. Its parameters are {', '.join(known)}")
+
+
 def parameter_defaults(chapter: str) -> dict:
     """The literal values the ``parameters`` cell of ``chapters/<chapter>.md`` assigns (of
     the book the working directory is in; ``profile``, read from the environment, is not a
     literal). Empty when the file is not there (a notebook copied elsewhere): its value
     parameters are then not named by the profile note."""
     import ast
-    import re
-    root = book_root()
-    path = root / "chapters" / f"{chapter}.md" if root is not None else None
-    if path is None or not path.is_file():
-        return {}
-    found = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n(.*?)```",
-                      path.read_text(encoding="utf-8"), re.S)
-    if not found:
+    source = _parameters_cell(chapter)
+    if source is None:
         return {}
     defaults = {}
-    for node in ast.parse(found.group(1)).body:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], ast.Name):
             try:

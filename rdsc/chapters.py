@@ -77,7 +77,15 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
     cells it never reached "completed", probe AM) and an earlier finished ``out`` as it was.
     """
     import papermill
+
+    from rdsc.book import parameter_names
     source, out = Path(source).resolve(), Path(out)
+    known = parameter_names(source)
+    unknown = [name for name in (parameters or {}) if known and name not in known]
+    if unknown:  # before a kernel starts (the chapter refuses them too: rdsc.book.start)
+        raise ValueError(f"{source.stem} has no parameter {', '.join(map(repr, unknown))} "
+                         f"(a misspelt name would be ignored); its parameters are "
+                         f"{', '.join(known)}")
     failed, running = _beside(out, "failed"), _beside(out, "running")
     failed.unlink(missing_ok=True)  # an earlier run's: it would read as this run's
     notebook = convert(source, _beside(out, "source"))
@@ -132,7 +140,12 @@ def main(argv=None):
     def stop(signum, frame):  # `timeout`, kill: end like Ctrl-C (OUT.failed.ipynb kept)
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, stop)
-    print(run(args.chapter, out, params))
+    try:
+        print(run(args.chapter, out, params))
+    except ValueError as err:  # an unknown parameter: one line, before any kernel
+        if "has no parameter" not in str(err):
+            raise
+        parser.error(str(err))
     return 0
 
 

@@ -64,6 +64,8 @@ def test_tracker_keeps_real_adversarials_and_a_monotone_history():
                                 pool=torch.rand(50, *x.shape[1:],
                                                 generator=torch.Generator().manual_seed(5)))
     assert r.queries == 80 and r.history_l2.shape == (80, len(x))
+    # the starting search's queries are counted and recorded apart (probe AS)
+    assert 1 <= r.start_queries <= attacks.START_STEPS
     found = np.isfinite(r.l2)
     assert found.all()
     assert (attacks.predict(model, r.adversarial_l2) != y).all()
@@ -619,3 +621,21 @@ def test_success_curve_refuses_distances_it_would_misread():
             attacks.success_curve(bad, [0.03])
     with pytest.raises(ValueError, match="epsilons"):
         attacks.success_curve(d, [-1.0])
+
+
+def test_a_budget_the_starting_search_could_use_up_is_refused():
+    """Probe AS: at 10 queries per image every attack's result was its starting blend,
+    reported as HopSkipJump's and Boundary's."""
+    for bad in (10, 49, 2.5, "60"):
+        with pytest.raises(ValueError, match="budget"):
+            attacks.check_budget(bad)
+    assert attacks.check_budget(attacks.MIN_BUDGET) == attacks.MIN_BUDGET
+    assert attacks.MIN_BUDGET >= 2 * attacks.START_STEPS
+
+
+def test_a_budget_used_up_by_the_starting_search_is_recorded_as_such():
+    model = LinearTwoClass(seed=3)
+    x, y = near_centre(model, seed=4)
+    pool = torch.rand(50, *x.shape[1:], generator=torch.Generator().manual_seed(5))
+    r = attacks.decision_attack(model, x, y, "hsj-l2", budget=2, pool=pool)
+    assert r.queries == 2 and r.start_queries == 2   # no query left to the attack itself

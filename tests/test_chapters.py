@@ -122,6 +122,8 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     # chapter 7: a misspelt target failed after the random network's features
     ("07_adversarial", {"trained_arch": "Small"}, "trained_arch must be one of ['small', 'vgg16'"),
     ("07_adversarial", {"budget": 0}, "budget must be a whole number of at least 1, got 0"),
+    # probe AS: at 10 queries every attack's result was its starting blend
+    ("07_adversarial", {"budget": 10}, "budget must be at least 50 queries per image, got 10"),
     # chapter 8: a repeated seed would count one network twice in the intervals
     ("08_background", {"seeds": [2018, 2018]},
      "seeds: give at least one network seed, each once"),
@@ -163,3 +165,23 @@ def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message
     ran = [c for c in executed["cells"] if c["cell_type"] == "code"
            and c.get("execution_count") is not None]
     assert "book.start(" in "".join(ran[-1]["source"])  # the set-up cell was the last to run
+
+
+def test_a_misspelt_parameter_is_refused_by_the_runner_and_by_the_chapter(tmp_path):
+    """Probe AS: `-p n_featurs 50` or `-p ks [64]` ran the profile's values, exit status 0,
+    the page silent (papermill only logs "Passed unknown parameter")."""
+    import papermill
+
+    from rdsc.chapters import convert
+    source = ROOT / "chapters" / "01_random_hyperplanes.md"
+    with pytest.raises(ValueError, match="01_random_hyperplanes has no parameter 'n_featurs'"):
+        run(source, tmp_path / "01.ipynb", {"profile": "smoke", "n_featurs": 50})
+    assert not list(tmp_path.iterdir())   # refused before a kernel started
+    # papermill used directly on the notebook (make notebooks): the chapter refuses it
+    notebook = convert(source, tmp_path / "01-source.ipynb")
+    with pytest.raises(papermill.PapermillExecutionError,
+                       match="has no parameter 'n_featurs'.*Its parameters are profile, seed"):
+        papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"),
+                                   parameters={"profile": "smoke", "n_featurs": 50},
+                                   cwd=str(source.parent), kernel_name="python3",
+                                   progress_bar=False, execution_timeout=120)
