@@ -10,11 +10,22 @@ claim's verdict (:func:`claim_verdict`, which the introduction's table uses too)
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rdsc.checks import percents, plural
 from rdsc.attacks import agreement_above_chance
 from rdsc.intervals import binomial_interval, paired_bootstrap
+
+
+def median_words(distance: float, linf: bool = False) -> str:
+    """A median minimal perturbation as the text gives it (L-inf in 255ths), or, when
+    fewer than half the images were fooled within the budget (the median is inf: probe AS
+    found "inf/255" printed as a number), that it was not reached."""
+    if not math.isfinite(distance):
+        return "not reached (fewer than half the images fooled within the budget)"
+    return f"{255 * distance:.1f}/255" if linf else f"{distance:.2f}"
 
 
 def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:

@@ -88,8 +88,9 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                 if n_test is not None else None)
 
     def say(gap, k):
-        text = (f"{gap:.1f} points behind at top-{k}" if gap > 0
-                else f"{-gap:.1f} points ahead at top-{k}")
+        text = (f"{gap:.1f} points behind at top-{k}" if round(gap, 1) > 0
+                else f"{-gap:.1f} points ahead at top-{k}" if round(gap, 1) < 0
+                else f"level at top-{k}")   # not "-0.0 points ahead" (probe AS)
         if n_test is not None:
             where = "within" if abs(gap) <= noise(k) else "beyond"
             text += f" ({where} test-set noise, ±{noise(k):.1f})"

@@ -141,3 +141,10 @@ def test_probe_z2_shares_and_percents_are_not_confused():
         attack_words.claim_verdict(30.0, None)
     with pytest.raises(ValueError, match="share of images"):
         attack_words.claim_verdict(float("nan"), None, 10)
+
+
+def test_a_median_no_image_reached_is_said_in_words():
+    """Probe AS: "the medians are inf/255 and inf/255"."""
+    from rdsc.attack_words import median_words
+    assert median_words(0.5) == "0.50" and median_words(2 / 255, linf=True) == "2.0/255"
+    assert median_words(float("inf"), linf=True).startswith("not reached (fewer than half")

@@ -277,3 +277,15 @@ def test_probe_z2_percent_sentences_refuse_what_is_no_percent():
     assert cw.curve_trend([{"k": 100, "top-1 (%)": 0.6}, {"k": 1000, "top-1 (%)": 0.8}], 500)
     assert cw.mlp_against_svm({1: 0.01, 2: 0.02}, {1: 0.01, 2: 0.02}, 2, 100, None,
                               train_top1=0.6)
+
+
+def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
+    """Probe AS: at C = 1e6 the check printed a 49% objective gap with no verdict."""
+    base = dict(n_train=300, k=256, n_test=200, agreement=0.53, acc_torch=24.0,
+                acc_liblinear=29.5, objective_liblinear=100.0)
+    said = words.solver_agreement({**base, "objective_torch": 100.5, "relative_objective": 0.005})
+    assert "5.0e-03 (relative) above liblinear's, within 1%, as the tests require;" in said
+    said = words.solver_agreement({**base, "objective_torch": 51.0, "relative_objective": -0.49})
+    assert "below liblinear's, not within 1%: liblinear, the reference, stopped short" in said
+    said = words.solver_agreement({**base, "objective_torch": 149.0, "relative_objective": 0.49})
+    assert "not within 1%: the torch solver stopped short of the optimum here" in said
