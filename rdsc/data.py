@@ -182,7 +182,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         ("train", "test"), Preprocess(), standard_folder="MNIST/raw", downloadable=True, channels=1,
         sizes={"train": (10, 60_000), "test": (10, 10_000)},
-        how_to_get="run once with a network (torchvision downloads MNIST into MNIST/raw), or place "
+        how_to_get="run once with a network and downloads allowed (torchvision downloads MNIST "
+        "into MNIST/raw; chapter 3 downloads only with -p mnist_download True), or place "
         "torchvision's MNIST/raw/ folder (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
         "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; gzipped or not) in the data root"),
     "miniimagenet10": DatasetSpec(
@@ -690,6 +691,22 @@ def class_indices(labels, name: str = "labels", n_classes: int | None = None) ->
         raise ValueError(f"{name} must be class indices {want}, got {got}: map them with "
                          "np.unique(labels, return_inverse=True)")
     return labels
+
+
+def check_subset_size(dataset: str, split: str, n, name: str) -> None:
+    """Refuse a subset size ``n`` (parameter ``name``) of ``dataset``'s ``split`` that is
+    below its number of classes (a balanced subset would drop classes) or above the images
+    it has (it was cut with a warning while the settings line kept the number asked for:
+    probe AS); None means the whole split."""
+    if n is None:
+        return
+    n_classes, n_images = DATASETS[dataset].sizes[split]
+    if n < n_classes:
+        raise ValueError(f"{name} = {n} for {dataset}: give at least its {n_classes} "
+                         "classes one image each")
+    if n > n_images:
+        raise ValueError(f"{name} = {n:,} for {dataset}: its {split} split has {n_images:,} "
+                         f"images; give at most that, or None for all of them")
 
 
 def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torch.Tensor:

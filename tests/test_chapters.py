@@ -139,6 +139,9 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("03_classification", {"seed": None}, "seed must be a whole number of at least 0, got None"),
     # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_
     ("04_baselines", {"n_train": 5}, "n_train = 5 for cifar10: give at least its 10 classes"),
+    # probe AS: cut to the 1,000 there are with a warning, the settings line said 2000
+    ("04_baselines", {"n_test": 2000, "datasets": ["miniimagenet10"]},
+     "n_test = 2,000 for miniimagenet10: its test split has 1,000 images"),
     # probe S: corel passed the preset check, then failed on a bare KeyError
     ("03_classification", {"dataset": "corel"}, "dataset must be one of ['cifar10', 'cifar100'"),
     # probe S: echoed in the settings line, then ignored (no deep net trains below paper)
