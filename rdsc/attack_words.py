@@ -20,11 +20,11 @@ from rdsc.intervals import binomial_interval, paired_bootstrap
 
 
 def median_words(distance: float, linf: bool = False) -> str:
-    """A median minimal perturbation as the text gives it (L-inf in 255ths), or, when
-    fewer than half the images were fooled within the budget (the median is inf: probe AS
+    """A median minimal perturbation as the text gives it (L-inf in 255ths), or, when half
+    of the images or more were not fooled within the budget (the median is inf: probe AS
     found "inf/255" printed as a number), that it was not reached."""
     if not math.isfinite(distance):
-        return "not reached (fewer than half the images fooled within the budget)"
+        return "not reached (half of the images or more were not fooled within the budget)"
     return f"{255 * distance:.1f}/255" if linf else f"{distance:.2f}"
 
 

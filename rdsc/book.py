@@ -192,26 +192,34 @@ def _assigned_names(source: str) -> list[str]:
             and isinstance(node.targets[0], ast.Name)]
 
 
-def injected_parameters() -> list[str]:
-    """The names papermill injected into this kernel (its ``# Parameters`` cell, the last
-    one run), or none outside IPython or papermill."""
+#: names papermill itself may inject (``--inject-paths``), not the chapter's parameters
+PAPERMILL_NAMES = ("PAPERMILL_INPUT_PATH", "PAPERMILL_OUTPUT_PATH")
+
+
+def injected_parameters(parameters_cell: str) -> list[str]:
+    """The names papermill injected into this kernel: the assignments of its ``# Parameters``
+    cell run right after the chapter's ``parameters_cell`` (a reader's own cell that starts
+    with that comment is not papermill's: review AT), or none outside IPython or papermill."""
     try:
         shell = get_ipython()  # noqa: F821 (defined in IPython kernels only)
     except NameError:
         return []
-    cells = [c for c in shell.user_ns.get("In", []) if c.startswith("# Parameters\n")]
-    return _assigned_names(cells[-1]) if cells else []
+    history = shell.user_ns.get("In", [])
+    found = [cell for before, cell in zip(history, history[1:])
+             if cell.startswith("# Parameters\n") and before.strip() == parameters_cell.strip()]
+    return [n for n in _assigned_names(found[-1]) if n not in PAPERMILL_NAMES] if found else []
 
 
 def refuse_unknown_parameters(chapter: str) -> None:
     """A ValueError naming every parameter papermill injected that the chapter's
     ``parameters`` cell does not have (probe AS: ``-p n_featurs 50`` ran the profile's k,
-    exit status 0, the page silent; a misspelt ``profile`` would run ``quick``)."""
+    exit status 0, the page silent; a misspelt ``profile`` would run ``quick``). Needs the
+    chapter's source (the kernel's working folder in the book): elsewhere it checks nothing."""
     source = _parameters_cell(chapter)
     if source is None:
         return
     known = _assigned_names(source)
-    unknown = [name for name in injected_parameters() if name not in known]
+    unknown = [name for name in injected_parameters(source) if name not in known]
     if unknown:
         raise ValueError(f"{chapter} has no parameter {', '.join(map(repr, unknown))}: a "
                          f"misspelt name would be ignored and the run would use the "

@@ -36,10 +36,10 @@ def solver_agreement(check: dict) -> str:
                    "this check cannot vouch for the torch solver at this C")
     else:
         verdict = (f"not within {SOLVER_TOLERANCE:.0%}: the torch solver stopped short of the "
-                   "optimum here, so this run's SVMs are not at their optimum")
+                   "optimum on this part, and may in this run's other fits too")
     return (
         f"On {check['n_train']:,} training images and the first {check['k']:,} features of this "
-        f"run, the torch solver's objective lies {abs(rel):.1e} (relative) {side} liblinear's, "
+        f"run, the torch solver's objective lies {abs(rel):.2e} (relative) {side} liblinear's, "
         f"{verdict}; the two SVMs predict the same class for {100 * check['agreement']:.2f}% "
         f"of {check['n_test']:,} test images (test top-1 {check['acc_torch']:.2f}% against "
         f"{check['acc_liblinear']:.2f}%)"

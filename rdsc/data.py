@@ -698,9 +698,10 @@ def check_subset_size(dataset: str, split: str, n, name: str) -> None:
     below its number of classes (a balanced subset would drop classes) or above the images
     it has (it was cut with a warning while the settings line kept the number asked for:
     probe AS); None means the whole split."""
-    if n is None:
+    known = (DATASETS[dataset].sizes or {}).get(split)
+    if n is None or known is None:   # a dataset without recorded sizes: nothing to check
         return
-    n_classes, n_images = DATASETS[dataset].sizes[split]
+    n_classes, n_images = known
     if n < n_classes:
         raise ValueError(f"{name} = {n} for {dataset}: give at least its {n_classes} "
                          "classes one image each")

@@ -57,13 +57,13 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
 
 def shortfall_reading(shortfall: dict, dataset: str) -> str:
     """The predicate of "the float32 Newton-CG solver ... <this>", from what
-    :func:`rdsc.separation.solver_shortfall` measured: it stops short of the optimum, or,
-    at a C where it did not (probe AS: "stops short" beside "within 0.1%" at C = 1), says so."""
+    :func:`rdsc.separation.solver_shortfall` measured at this run's C: it stops short of
+    the exact solver's fit, or came within 0.1% of it (probe AS: "stops short" beside
+    "within 0.1%" at C = 1)."""
     said = shortfall_words(shortfall, dataset)
     if abs(float(shortfall["narrower"])) < 0.001:
-        return (f"came within 0.1% of the optimum here ({said}); at the chapter's default "
-                "C = 10^6 it stops short")
-    return f"stops short of the optimum here ({said})"
+        return f"came within 0.1% of the exact fit at this C ({said})"
+    return f"stops short of the exact fit at this C ({said})"
 
 
 def per_dataset(texts: dict, template: str) -> str:

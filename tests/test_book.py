@@ -440,3 +440,22 @@ def test_every_chapter_names_its_own_parameters_to_book_start(monkeypatch):
         valued = re.search(r"valued=dict\((.*?)\)\)", call.group(1), re.S)
         for name in re.findall(r"(\w+)=", valued.group(1)) if valued else []:
             assert defaults.get(name) is not None, (path.name, name)
+
+
+def test_only_papermills_cell_after_the_parameters_cell_counts_as_injected(monkeypatch):
+    """Review AT: a reader's own cell starting with "# Parameters" was read as papermill's,
+    and papermill's --inject-paths names as misspelt parameters."""
+    import builtins
+    from types import SimpleNamespace
+
+    from rdsc import book as B
+    cell = 'profile = "quick"\nseed = 2018\n'
+    history = []
+    monkeypatch.setattr(builtins, "get_ipython",
+                        lambda: SimpleNamespace(user_ns={"In": history}), raising=False)
+    history[:] = ["", cell, '# Parameters\nn_featurs = 50\nPAPERMILL_INPUT_PATH = "a"\n']
+    assert B.injected_parameters(cell) == ["n_featurs"]
+    history[:] = ["", cell, "import os", "# Parameters\nmine = 1\n"]   # the reader's cell
+    assert B.injected_parameters(cell) == []
+    monkeypatch.delattr(builtins, "get_ipython")
+    assert B.injected_parameters(cell) == []                          # a plain script

@@ -23,10 +23,9 @@ EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}],
               # probe J14: fewer than 8 features failed in a figure after the checks;
               # probe AD: one feature gave "a standard deviation of 0.00" for the offsets
-              "02_network": [{"n_features": 1}],
-              # probe J13: a budget that fools no median failed in the queries figure,
-              # after every attack had run
-              "07_adversarial": [{"budget": 5}]}
+              "02_network": [{"n_features": 1}]}
+# (probe J13's chapter 7 at budget 5, whose median fooled nothing, is now refused: below
+# 200 queries HopSkipJump makes no step, review AT)
 
 #: what such a run's executed notebook must say (its glued sentences)
 EXPECTED_TEXT = {("02_network", (("n_features", 1),)): [
@@ -123,7 +122,7 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("07_adversarial", {"trained_arch": "Small"}, "trained_arch must be one of ['small', 'vgg16'"),
     ("07_adversarial", {"budget": 0}, "budget must be a whole number of at least 1, got 0"),
     # probe AS: at 10 queries every attack's result was its starting blend
-    ("07_adversarial", {"budget": 10}, "budget must be at least 50 queries per image, got 10"),
+    ("07_adversarial", {"budget": 60}, "budget must be at least 200 queries per image, got 60"),
     # chapter 8: a repeated seed would count one network twice in the intervals
     ("08_background", {"seeds": [2018, 2018]},
      "seeds: give at least one network seed, each once"),

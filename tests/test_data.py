@@ -629,3 +629,15 @@ def test_class_words_name_every_miniimagenet10_class():
     folders = sorted(p.name for p in (data_root() / "miniimagenet10" / "train").iterdir()
                      if p.is_dir())
     assert sorted(data.CLASS_WORDS) == folders
+
+
+def test_a_subset_size_is_between_the_classes_and_the_images_of_its_split():
+    """Probe AS: chapter 4's n_test = 2000 on miniimagenet10 (1,000 test images) was cut
+    with a warning while the settings line said 2000."""
+    data.check_subset_size("miniimagenet10", "test", None, "n_test")   # all of them
+    data.check_subset_size("miniimagenet10", "test", 1000, "n_test")
+    with pytest.raises(ValueError, match="n_test = 1,001 for miniimagenet10: its test split "
+                                         "has 1,000 images"):
+        data.check_subset_size("miniimagenet10", "test", 1001, "n_test")
+    with pytest.raises(ValueError, match="give at least its 10 classes"):
+        data.check_subset_size("cifar10", "train", 9, "n_train")

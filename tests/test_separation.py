@@ -1028,10 +1028,11 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     assert "1 Newton step within" in shortfall_words(dict(short, narrower=0.0004, steps=1), "x")
     # probe AS: the prose said "stops short" beside "within 0.1%" at a small C
     from rdsc.separation_words import shortfall_reading
-    assert shortfall_reading(short, "cifar10").startswith("stops short of the optimum here (on ")
+    assert shortfall_reading(short, "cifar10").startswith("stops short of the exact fit at "
+                                                          "this C (on ")
     close = shortfall_reading(dict(short, narrower=0.0004, steps=5), "cifar10")
-    assert close.startswith("came within 0.1% of the optimum here (on CIFAR-10's") \
-        and "stops short of the optimum here" not in close
+    assert close.startswith("came within 0.1% of the exact fit at this C (on CIFAR-10's") \
+        and "stops short" not in close
     # review AG: an exact fit the solver could not verify is not called the optimum
     assert short["exact verified"] is True
     unverified = solver_shortfall(feats, 400, y, C=1e6, device="cpu", exact=short["exact"],
