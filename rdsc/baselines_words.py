@@ -96,6 +96,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             text += f" ({where} test-set noise, ±{noise(k):.1f})"
         return text
     unclear = n_test is not None and abs(gap1) <= noise(1) and abs(gap2) <= noise(2)
+    gap1, gap2 = round(gap1, 1), round(gap2, 1)   # as said: "level" is no gap (review AT)
     if gap1 > 0 and unclear:
         shrink = "at this size the data cannot tell whether the gap narrows at top-2"
     elif gap1 > 0:
@@ -103,6 +104,8 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     elif unclear:  # review AO: "within noise" and "the weaker one" in one sentence
         shrink = ("the two are not told apart at this size; a trained network this short of "
                   "its published accuracy (see its epochs and images) does not test the claim")
+    elif gap1 == 0:
+        shrink = "neither is ahead at top-1"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
     return (f"Against the best trained network here ({best['method']}), rdsc is {say(gap1, 1)} "

@@ -54,6 +54,8 @@ def test_verdicts_follow_the_numbers():
     # probe AS: an exactly equal top-2 read "-0.0 points ahead at top-2"
     level = W.verdict_trained(_table((60, 80), {}, {"n": (50, 80)}), "rdsc")
     assert "level at top-2" in level and "-0.0" not in level
+    even = W.verdict_trained(_table((60, 80), {}, {"n": (60, 70)}), "rdsc")   # review AT
+    assert "level at top-1" in even and even.endswith(": neither is ahead at top-1.")
     assert "the weaker one" in ahead
     # review AO: 2.0 ahead at top-1 and 2.6 at top-2, both within the noise of 500 images,
     # read "within test-set noise" and then "the trained network here is the weaker one"
