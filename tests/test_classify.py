@@ -142,6 +142,22 @@ def test_accuracy_against_k_maps_labels_too():
     row, = accuracy_against_k(f, labels, f, labels, [40], device="cpu")
     m = LinearSVM(device="cpu").fit(f, labels)
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
+    assert row["at optimum"] is True
+
+
+def test_a_curve_row_whose_fit_stopped_short_says_so(monkeypatch):
+    """Probe AS: at C = 1e6 the k = 100 row stopped at max_iter, unmarked in the table."""
+    import functools
+    import warnings
+
+    from rdsc import classify
+    X, y = blobs(n=200, d=20, classes=3, spread=1.0)
+    f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
+    monkeypatch.setattr(classify, "LinearSVM", functools.partial(LinearSVM, max_iter=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row, = classify.accuracy_against_k(f, y, f, y, [20], C=1e3, device="cpu")
+    assert row["at optimum"] is False
 
 
 def test_plain_arrays_and_lists_of_rows_are_taken():
