@@ -16,7 +16,7 @@ import numpy as np
 
 from rdsc.checks import percents, plural
 from rdsc.attacks import agreement_above_chance
-from rdsc.intervals import binomial_interval, paired_bootstrap
+from rdsc.intervals import binomial_interval, difference_noise, paired_bootstrap
 
 
 def median_words(distance: float, linf: bool = False) -> str:
@@ -145,15 +145,23 @@ def noise_reading(drop, low, high) -> str:
             "distinguishable from nothing")
 
 
-def agreement_trend(name: str, agreement) -> str:
+def agreement_trend(name: str, agreement, n_images: int | None = None) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
-    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last."""
+    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last;
+    with ``n_images`` (the images agreement is measured on), a change within the noise of
+    two accuracies on that many images is not read as a rise or fall (probe AS: "fell" from
+    two smoke rounds on a handful of images)."""
     a = np.asarray(percents(f"the agreements with the {name}", agreement,
                             far_above_one=True), dtype=float)
     if len(a) == 0:
         raise ValueError(f"no agreement given for the {name}")
     if round(a[-1]) == round(a[0]):
         return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
+    if n_images is not None:
+        noise = difference_noise(a[0], a[-1], n_images)
+        if abs(a[-1] - a[0]) <= noise:
+            return (f"for the {name} it went from {a[0]:.0f}% after round 0 to {a[-1]:.0f}% "
+                    f"after the last, within the noise of {n_images:,} images (±{noise:.0f})")
     trend = "rose" if a[-1] > a[0] else "fell"
     return (f"for the {name} it {trend} from {a[0]:.0f}% after round 0 to {a[-1]:.0f}% "
             "after the last")

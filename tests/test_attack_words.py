@@ -85,6 +85,11 @@ def test_agreement_trend_says_rose_fell_or_stayed():
     assert "fell from 60% after round 0 to 30%" in attack_words.agreement_trend("net", [60, 30])
     assert attack_words.agreement_trend("net", [50.2, 49.9]) == (
         "for the net it stayed at 50% from round 0 to the last")
+    # probe AS: "fell" from two smoke rounds on a handful of images
+    few = attack_words.agreement_trend("net", [60, 30], n_images=10)
+    assert few == ("for the net it went from 60% after round 0 to 30% after the last, within "
+                   "the noise of 10 images (±42)")
+    assert "fell from 60%" in attack_words.agreement_trend("net", [60, 30], n_images=2000)
 
 
 def test_the_table_beside_the_paper_reads_intervals():
