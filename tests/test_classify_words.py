@@ -86,6 +86,11 @@ def test_c_mlp_mnist_and_gap_sentences():
     text = words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
     assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
     assert "picks the paper's C itself" in words.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
+    # probe AS: "+5.50 points" on 200 test images had no noise beside it
+    assert "(+5.50 points, within the test-set noise of ±9.5 on 200 images)." in words.chosen_c(
+        0.002, 0.005, rows, 40.5, 35.0, "x", n_test=200)
+    assert "beyond the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x",
+                                                         n_test=20_000)
     # on 100 validation images a lead of a few points is no choice at all
     assert "no firm choice" in words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=100)
     assert "no firm choice" not in words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
