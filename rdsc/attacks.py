@@ -346,7 +346,7 @@ MIN_BUDGET = 200
 
 
 def check_budget(budget) -> int:
-    """``budget`` (queries per image) if it leaves the attack itself queries after the
+    """``budget`` (queries per image) if it reaches HopSkipJump's first step after the
     starting-point search (:data:`MIN_BUDGET`), else a ValueError that says why."""
     budget = whole_number("budget (queries per image)", budget)
     if budget < MIN_BUDGET:

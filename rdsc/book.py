@@ -210,6 +210,10 @@ def injected_parameters(parameters_cell: str) -> list[str]:
     return [n for n in _assigned_names(found[-1]) if n not in PAPERMILL_NAMES] if found else []
 
 
+class UnknownParameter(ValueError):
+    """A parameter given to a chapter that its ``parameters`` cell does not have."""
+
+
 def refuse_unknown_parameters(chapter: str) -> None:
     """A ValueError naming every parameter papermill injected that the chapter's
     ``parameters`` cell does not have (probe AS: ``-p n_featurs 50`` ran the profile's k,
@@ -221,7 +225,7 @@ def refuse_unknown_parameters(chapter: str) -> None:
     known = _assigned_names(source)
     unknown = [name for name in injected_parameters(source) if name not in known]
     if unknown:
-        raise ValueError(f"{chapter} has no parameter {', '.join(map(repr, unknown))}: a "
+        raise UnknownParameter(f"{chapter} has no parameter {', '.join(map(repr, unknown))}: a "
                          f"misspelt name would be ignored and the run would use the "
                          f"profile's value. Its parameters are {', '.join(known)}")
 

@@ -78,12 +78,12 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
     """
     import papermill
 
-    from rdsc.book import parameter_names
+    from rdsc.book import UnknownParameter, parameter_names
     source, out = Path(source).resolve(), Path(out)
     known = parameter_names(source)
     unknown = [name for name in (parameters or {}) if known and name not in known]
     if unknown:  # before a kernel starts (the chapter refuses them too: rdsc.book.start)
-        raise ValueError(f"{source.stem} has no parameter {', '.join(map(repr, unknown))} "
+        raise UnknownParameter(f"{source.stem} has no parameter {', '.join(map(repr, unknown))} "
                          f"(a misspelt name would be ignored); its parameters are "
                          f"{', '.join(known)}")
     failed, running = _beside(out, "failed"), _beside(out, "running")
@@ -140,11 +140,10 @@ def main(argv=None):
     def stop(signum, frame):  # `timeout`, kill: end like Ctrl-C (OUT.failed.ipynb kept)
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, stop)
+    from rdsc.book import UnknownParameter
     try:
         print(run(args.chapter, out, params))
-    except ValueError as err:  # an unknown parameter: one line, before any kernel
-        if "has no parameter" not in str(err):
-            raise
+    except UnknownParameter as err:  # one line, before any kernel
         parser.error(str(err))
     return 0
 
