@@ -254,9 +254,57 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
     return record
 
 
-def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None):
+#: figures of merit by the name results files give them, and the range each must lie in
+#: (NaN is allowed: a measure undefined on the run, e.g. an attack that found nothing)
+_PERCENT = re.compile(r"^(?!spread).*\(%\)$")    # "top-1 (%)"; a run-time spread is not
+_FRACTION = re.compile(r"^(top\d|P@\d+|AP|R-precision)( low| high)?$")  # "top1", "P@10"
+
+
+def implausible_figures(results, where: str = "") -> list[str]:
+    """Where ``results`` holds a figure of merit out of its range: a percentage (a key
+    ending ``(%)``, but for a spread of timings) outside 0-100, an accuracy or precision
+    kept as a fraction (``top1``, ``P@10``, ``AP``, ...) outside 0-1 (infinite ones
+    included); each as ``"cifar10-paper.topk.top1 = 75.02"``. The runner writes records,
+    so one of these is a hand edit (probe AP: 75.02 for 0.7502 showed as 7,502%)."""
+    found = []
+    items = (results.items() if isinstance(results, dict) else
+             enumerate(results) if isinstance(results, list) else ())
+    for key, value in items:
+        at = f"{where}.{key}" if where else str(key)
+        if isinstance(value, (dict, list)):
+            found += implausible_figures(value, at)
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            continue
+        name = str(key) if isinstance(key, str) else ""
+        top = 100 if _PERCENT.match(name) else 1 if _FRACTION.match(name) else None
+        # the paper's own numbers beside a result are percentages ("paper": {"top1": 76.36})
+        if top == 1 and ".paper." in f".{at}.":
+            top = 100
+        if top is not None and not 0 <= value <= top:
+            found.append(f"{at} = {value!r}")
+    return found
+
+
+def missing_figures(results: dict, needs) -> list[str]:
+    """The dotted names in ``needs`` (``"topk.top2"``) that ``results`` lacks or holds as
+    something other than a number."""
+    missing = []
+    for dotted in needs:
+        value = results
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            missing.append(dotted)
+    return missing
+
+
+def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None,
+           needs=()):
     """``(results, label)``: the results JSON ``name`` in a successful record, else
-    ``(None, why)``."""
+    ``(None, why)``. ``needs``: dotted names of the numbers the caller reads
+    (``("k", "topk.top1")``); a record without one, or with a figure of merit out of its
+    range (:func:`implausible_figures`), is named instead of shown."""
     try:
         record = load(chapter, profile, root)
     except ValueError:
@@ -269,6 +317,17 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
         return None, label(record, root)
     found = record["results"].get(f"{name}-{profile}")
     if found:
+        where = f"records/{profile}/{chapter}.json"
+        wrong = implausible_figures(found, f"{name}-{profile}")
+        if wrong:
+            return None, (f"the {profile}-profile record {where} holds figures out of "
+                          f"their range ({', '.join(wrong[:3])}): not as the runner "
+                          "wrote it; make it again or delete it")
+        lacking = missing_figures(found, needs)
+        if lacking:
+            return None, (f"the {profile}-profile record {where} lacks "
+                          f"{', '.join(lacking)} for {name}: made by an older version "
+                          "of the chapter; make it again")
         return found, label(record, root) + later_failure(chapter, profile, root)
     return None, (f"no {profile}-profile record of {name}: the record holds "
                   f"{_listed_results(record, profile)} only (the record runner runs a "

@@ -1,7 +1,9 @@
 """Reproduction records: chapters run as scripts, their results and failures kept with
 provenance."""
+import copy
 import io
 import json
+import math
 import os
 import subprocess
 import textwrap
@@ -9,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rdsc import record
+from rdsc import record, strict_json
+
+NAN, INF = math.nan, math.inf
 
 CHAPTER = textwrap.dedent('''\
     ---
@@ -160,6 +164,43 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
         (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
         with pytest.raises(ValueError, match=f"has fields of the wrong kind \\(.*{said}"):
             record.load("03_x", root=tmp_path)
+
+
+def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_path):
+    """Probe AP: a hand edit of 0.7502 to 75.02 was shown as a top-1 of 7,502%, and a
+    record without ``topk.top2`` stopped chapter 3 with a KeyError."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    toy = {"profile": "paper", "k": 10, "topk": {"top1": 0.75, "top2": 0.875},
+           "paper": {"top1": 76.36}, "curve": [{"top-1 (%)": 75.0}, {"top-1 (%)": NAN}],
+           "timing": [{"spread of runs (%)": 194}]}
+    good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+            "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
+            "results": {"toy-paper": toy}}
+
+    def shown(results, **kw):
+        (folder / "03_x.json").write_text(strict_json.dumps({**good, "results": results}))
+        return record.result("03_x", "toy", root=tmp_path, **kw)
+
+    # the paper's percentages, an undefined (NaN) figure and a timing spread are no fault
+    assert shown({"toy-paper": toy}, needs=("k", "topk.top2"))[0] == toy
+    for path, value in ((("topk", "top1"), 75.02), (("curve", 0, "top-1 (%)"), 101.0),
+                        (("curve", 1, "top-1 (%)"), INF), (("topk", "top2"), -0.1)):
+        edited = copy.deepcopy(toy)
+        parent = edited
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = value
+        found, why = shown({"toy-paper": edited})
+        where = ".".join(str(p) for p in path)
+        assert found is None and f"(toy-paper.{where} = {value!r})" in why, why
+        assert why.startswith("the paper-profile record records/paper/03_x.json holds "
+                              "figures out of their range")
+    lacking = copy.deepcopy(toy)
+    del lacking["topk"]["top2"]
+    lacking["k"] = "10"
+    found, why = shown({"toy-paper": lacking}, needs=("k", "topk.top1", "topk.top2"))
+    assert found is None and "lacks k, topk.top2 for toy" in why, why
 
 
 def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_path):
@@ -418,6 +459,7 @@ def test_every_committed_record_is_one_the_book_reads():
         if not path.name.endswith(".failed.json"):
             found = record.load(name, "paper", root)
             assert found["chapter"] == name, f"{path.name} holds chapter {found['chapter']}"
+            assert record.implausible_figures(found["results"]) == [], path.name
 
 
 def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
