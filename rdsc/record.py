@@ -9,6 +9,8 @@ and writes ``records/<profile>/<chapter>.json``: the chapter's results JSON file
 status (``ok`` or ``failed``, with the end of the log), the device, the commit, the
 date and the wall time. The full log goes to ``records/<profile>/<profile>.log``.
 A failed chapter gets a record saying so; nothing in a record is typed by hand.
+The exit status is 0 when every chapter succeeded, 1 when one failed, and 3 when none
+failed but ``--deadline`` left some unrun.
 
 Chapters show a record beside their own run with :func:`load` and :func:`label`.
 """
@@ -594,7 +596,21 @@ def main(argv=None) -> int:
         parser.error(str(err))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0 if all(r["status"] == "ok" for r in records) else 1
+    return exit_status(records)
+
+
+#: :func:`main`'s exit status when no chapter failed but the deadline left some unrun
+NOT_ALL_RUN = 3
+
+
+def exit_status(records: list[dict]) -> int:
+    """0: every chapter ran and succeeded; 1: one failed (or was stopped);
+    :data:`NOT_ALL_RUN`: none failed, but the deadline left some unrun (the expected end of
+    a lent GPU's one call; a script can tell it from a failure)."""
+    statuses = {r["status"] for r in records}
+    if statuses - {"ok", "not run"}:
+        return 1
+    return NOT_ALL_RUN if "not run" in statuses else 0
 
 
 if __name__ == "__main__":

@@ -69,5 +69,10 @@ python -m rdsc.record run --profile "$PROFILE" --chapters ${@:-01 02 03} --timeo
   --deadline "$left" 2>&1 | tee -a "$OUT/records.log"
 status=$?
 mkdir -p "$OUT/records" && cp -r "records/$PROFILE" "$OUT/records/"
-echo "== done in $SECONDS s (records: exit status $status; a failed chapter keeps its earlier ok record)"
+case $status in
+  0) said="every chapter ok" ;;
+  3) said="none failed; the deadline left some unrun" ;;
+  *) said="a chapter failed; it keeps its earlier ok record" ;;
+esac
+echo "== done in $SECONDS s (records: exit status $status, $said)"
 exit $status

@@ -251,6 +251,16 @@ def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path)
     kept = json.loads((book / "records" / "smoke" / "02_slow.json").read_text())
     assert kept == earlier            # stopped by the deadline: the earlier record stays
     assert not (book / "records" / "smoke" / "01_toy.json").exists()
+    assert record.exit_status(records) == 1
+
+
+def test_the_exit_status_tells_a_deadline_from_a_failure():
+    """Note 21: ``rdsc.record run`` exited 1 when the deadline left chapters unrun, the
+    expected end of the default chapters on one lent GPU call, as for a failure."""
+    ok, late, bad = ({"status": s} for s in ("ok", "not run", "failed"))
+    assert record.exit_status([ok, ok]) == 0
+    assert record.exit_status([ok, late]) == record.NOT_ALL_RUN == 3
+    assert record.exit_status([bad, late]) == record.exit_status([ok, bad]) == 1
 
 
 def test_an_unreadable_earlier_record_is_replaced_not_fatal(tmp_path, capsys):
