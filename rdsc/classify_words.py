@@ -385,7 +385,7 @@ def mlp_against_svm(
     (``n_test`` of them: the top-1 difference is then set against the test-set noise of a
     difference of two accuracies, an upper bound for the same images).
 
-    ``train_top1``: the head's top-1 (%) on its training images in its last epoch; below the
+    ``train_top1``: the trained head's top-1 (%) on its own training images; below the
     SVM's test top-1, the head has not fitted its own training set yet, and the comparison
     measures the training budget more than the head.
     """
@@ -410,7 +410,7 @@ def mlp_against_svm(
     text += "."
     if train_top1 is not None and train_top1 < s1:
         text += (
-            f" In its last epoch the head classified only {train_top1:.2f}% of its own training "
+            f" Trained, the head classifies only {train_top1:.2f}% of its own training "
             "images correctly, less than the SVM gets on the test images: it is still "
             "underfitting, so at this profile the comparison says more about the training "
             "budget than about the head."

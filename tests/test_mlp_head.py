@@ -31,6 +31,11 @@ def test_mlp_learns_blobs_and_is_reproducible():
     m = MLPClassifier(**opts).fit(X, y)
     assert (m.predict(Xt) == yt).mean() > 0.9
     assert len(m.history_) == 5 and m.history_[-1]["loss"] < m.history_[0]["loss"]
+    # note 21: the sentence on underfitting read the last epoch's running count; the
+    # trained head's own training accuracy is measured after, in evaluation mode
+    assert not m.model_.training and m.train_top1_ > 90
+    assert m.train_top1_ == 100 * np.mean(m.predict(X) == y)
+    assert "running train top-1 (%)" in m.history_[0]
     again = MLPClassifier(**opts).fit(X, y)
     np.testing.assert_array_equal(m.decision_function(Xt), again.decision_function(Xt))
     other = MLPClassifier(**opts, seed=1).fit(X, y)
