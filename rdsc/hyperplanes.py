@@ -57,6 +57,39 @@ def fraction_feature(patches: torch.Tensor, w: torch.Tensor, b: float) -> torch.
     return (c["positive"] - c["negative"]).double() / patches.shape[1]
 
 
+def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
+                             biases: torch.Tensor, margin: float = 0.05) -> int | None:
+    """The index of the first hyperplane that cuts every one of the given clouds of
+    patches: leaves more than ``margin`` and less than ``1 - margin`` of each cloud's
+    patches on its positive side; None when none of them does.
+
+    ``patches``: ``M x P x d`` (the images to show); ``weights``: ``k x ...``; ``biases``:
+    ``k``. (Probe AU: for about one seed in five the first hyperplane left both images'
+    patches all on one side, and the figure meant to show a cut showed none.)
+    """
+    _check_planes(weights, biases)
+    z = patches.double() @ weights.flatten(1).double().T + biases.double()  # M x P x k
+    share = (z > 0).double().mean(1)                                        # M x k
+    cuts = ((share > margin) & (share < 1 - margin)).all(0)
+    return int(cuts.nonzero()[0]) if bool(cuts.any()) else None
+
+
+def shares_verdict(shares) -> str:
+    """What one hyperplane does to clouds of patches, given the share of each cloud on
+    its positive side (fractions): "cuts the clouds in the same proportion" (to the
+    percent) or "in different proportions", or "leaves ... wholly on one side" when
+    every patch of some cloud lies on one side."""
+    shares = [float(v) for v in shares]
+    if not all(0 <= v <= 1 for v in shares):
+        raise ValueError(f"shares are fractions, 0 to 1, got {shares}")
+    if any(v in (0.0, 1.0) for v in shares):
+        return ("leaves at least one of the clouds wholly on one side (no hyperplane of "
+                "this run cuts both)")
+    return ("cuts the clouds in different proportions"
+            if len({round(100 * v) for v in shares}) > 1
+            else "cuts the clouds in the same proportion")
+
+
 def n_cells(n_hyperplanes: int, dim: int) -> int:
     """Most regions ``n`` affine hyperplanes in general position cut ``R^dim`` into.
 

@@ -243,3 +243,22 @@ def test_counts_and_labels_that_would_read_as_plausible_sentences_are_refused():
         separation_auc(values, np.array([0, 1] * 4))
     with pytest.raises(ValueError, match="n_shuffles"):
         shuffled_aucs(values[:, :1] * 0 + 1, np.array([0, 1] * 4), n_shuffles=0)
+
+
+def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
+    """Probe AU: for about one seed in five the first hyperplane left both images'
+    patches on one side, and the text still said it cut them 'in the same proportion'."""
+    from rdsc.hyperplanes import first_cutting_hyperplane, shares_verdict
+    # two overlapping clouds of 1-d patches
+    clouds = torch.tensor([[0.1, 0.3, 0.5, 0.7], [0.4, 0.6, 0.8, 0.9]])[..., None]
+    weights = torch.ones(3, 1)
+    # x > 2 misses both, x > 0.85 cuts the second only, x > 0.55 cuts both
+    biases = torch.tensor([-2.0, -0.85, -0.55])
+    assert first_cutting_hyperplane(clouds, weights, biases) == 2
+    assert first_cutting_hyperplane(clouds[1:], weights, biases) == 1
+    assert first_cutting_hyperplane(clouds, weights[:2], biases[:2]) is None
+    assert shares_verdict([1.0, 1.0]).startswith("leaves at least one of the clouds wholly")
+    assert shares_verdict([0.25, 0.75]) == "cuts the clouds in different proportions"
+    assert shares_verdict([0.254, 0.246]) == "cuts the clouds in the same proportion"
+    with pytest.raises(ValueError, match="fractions"):
+        shares_verdict([25.0, 75.0])
