@@ -97,6 +97,35 @@ def test_layer_by_layer_features_in_batches_in_any_dtype():
         layer_by_layer_features(net, x.float() / 255)
 
 
+def test_layer_by_layer_features_in_chunks_of_channels(monkeypatch):
+    """Probe AU: the whole network's maps of a batch took 12 GB at k = 100,000; chunks of
+    channels compute the same features and leave the network as it was."""
+    from rdsc import network
+    net = RandomDepthwiseSignNet(50, seed=5)
+    saved = {name: b.clone() for name, b in net.named_buffers()}
+    x = torch.randint(0, 256, (5, 3, 32, 32), generator=torch.Generator().manual_seed(2),
+                      dtype=torch.uint8)
+    whole = net(x.float() / 255).numpy()
+    for chunk in (1, 7, 50, 64):
+        assert np.array_equal(layer_by_layer_features(net, x, channel_chunk=chunk), whole)
+    exact = net.double()(x.double() / 255).float().numpy()
+    net.float()
+    assert np.array_equal(layer_by_layer_features(net, x, torch.float64, channel_chunk=9),
+                          exact)
+    assert all(torch.equal(b, saved[name]) for name, b in net.named_buffers())
+    assert net.n_features == 50
+    # the default chunk keeps a step's maps near the budget: here 4 channels a chunk
+    monkeypatch.setattr(network, "LAYER_BY_LAYER_BYTES", 4 * 32 * 900 * 4 * 5)
+    steps = []
+    real = network._channels
+    monkeypatch.setattr(network, "_channels",
+                        lambda n, lo, hi: steps.append(hi - lo) or real(n, lo, hi))
+    assert np.array_equal(layer_by_layer_features(net, x), whole)
+    assert steps == [4] * 12 + [2]
+    with pytest.raises(ValueError, match="channel_chunk"):
+        layer_by_layer_features(net, x, channel_chunk=0)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_same_weights_and_features_on_cuda():
     from rdsc.features import extract
