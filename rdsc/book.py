@@ -38,13 +38,15 @@ from rdsc.paths import book_commit, book_root, data_root, results_root, write_at
 PROFILES = ("smoke", "quick", "paper")
 
 
-def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
+def settings(profile: str, table: dict[str, dict], least: dict | None = None,
+             **overrides) -> dict:
     """The settings of ``profile`` from ``table``, with the non-``None`` ``overrides`` on top.
 
     A setting that is a whole number in the table (a count: images, features, epochs,
     queries...) takes only a whole number as override, at least 1 (or the table's smallest
-    value, when that is 0): ``2.5`` or ``-5`` is refused here, before any work, rather than
-    truncated or failing deep inside the chapter.
+    value, when that is 0; or its value in ``least``, e.g. ``{"n_folds": 2}``): ``2.5`` or
+    ``-5`` is refused here, before any work, rather than truncated or failing deep inside
+    the chapter.
     """
     if profile not in PROFILES or profile not in table:
         raise ValueError(f"profile must be one of {', '.join(p for p in PROFILES if p in table)} "
@@ -55,7 +57,7 @@ def settings(profile: str, table: dict[str, dict], **overrides) -> dict:
             continue
         known = [row[key] for row in table.values() if row.get(key) is not None]
         if known and all(_is_whole(v) for v in known):
-            whole_number(key, value, at_least=min(1, *known))
+            whole_number(key, value, at_least=(least or {}).get(key, min(1, *known)))
         chosen[key] = value
     return chosen
 
@@ -106,11 +108,13 @@ UNSEEDED = object()
 
 def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
           noted: dict | None = None, chapter: str | None = None,
-          valued: dict | None = None, **overrides) -> Chapter:
+          valued: dict | None = None, least: dict | None = None,
+          **overrides) -> Chapter:
     """A chapter's set-up: its settings, device, figure theme and seeds.
 
     ``table``: ``{profile: settings}``; ``overrides``: the chapter's parameters (``None``
-    keeps the profile's value, see :func:`settings`). ``noted``: parameters the chapter
+    keeps the profile's value, see :func:`settings`, which also takes ``least``, the
+    smallest value of a count that must be more than 1). ``noted``: parameters the chapter
     applies itself (``n_features`` over a per-dataset table), named by the profile note
     like the overrides but kept out of the settings. ``valued``: the chapter's parameters
     whose defaults are values, not None (``datasets``, ``C``), named by the note where
@@ -127,7 +131,7 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     import torch
 
     from rdsc.features import default_device
-    cfg = settings(profile, table, **overrides)
+    cfg = settings(profile, table, least, **overrides)
     device = torch.device(device) if device is not None else default_device()
     if seed is not UNSEEDED:
         seed = seed_number(seed)  # numpy's generators take no negative seed

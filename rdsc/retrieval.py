@@ -102,7 +102,9 @@ def rank(database, database_labels, queries=None, query_labels=None,
         scale = float(np.median(distances)) if distances.size else 0.0
         found = int((np.all(q == db[indices[:, 0]], axis=1)
                      | (distances[:, 0] <= 1e-6 * scale)).sum())
-        if found:  # a query that is in the database finds itself first: P@1 = 1 for free
+        # a query in the database finds itself first: P@1 = 1 for free (not said in one
+        # dimension, where distinct images share values: under cosine all are -1 or +1)
+        if found and db.shape[1] > 1:
             import warnings
             warnings.warn(f"{found} of {len(q)} queries equal a database vector: are the "
                           "queries (or copies of them) in the database? they find themselves "
@@ -267,8 +269,11 @@ def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
         raise ValueError(f"labels must be 1-D, one per item, got shape {labels.shape}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
-    if np.bincount(np.unique(labels, return_inverse=True)[1]).min() < n_folds:
-        raise ValueError(f"n_folds={n_folds} exceeds the size of the smallest class")
+    smallest = int(np.bincount(np.unique(labels, return_inverse=True)[1]).min())
+    if smallest < n_folds:  # every fold needs an item of every class
+        raise ValueError(f"n_folds={n_folds} exceeds the size of the smallest class "
+                         f"({smallest} of the {len(labels):,} items): give n_folds of at "
+                         f"most {smallest}, or more items")
     rng = np.random.default_rng(seed_number(seed))
     fold = np.empty(len(labels), np.int64)
     offset = 0

@@ -280,6 +280,11 @@ def test_counts_in_the_settings_take_only_whole_numbers():
         with pytest.raises(ValueError, match=f"{key} must be a whole number of at least"):
             book.settings("smoke", table, **{key: bad})
     assert book.settings("smoke", table, arch="vgg", ks=[4])["ks"] == [4]  # not counts
+    # probe AU: 2.0 folds were told 'at least 1', 1 fold 'at least 2'
+    for bad in (2.0, 1):
+        with pytest.raises(ValueError, match=r"n must be a whole number of at least 2, got"):
+            book.settings("smoke", table, least={"n": 2}, n=bad)
+    assert book.settings("smoke", table, least={"n": 2}, n=2)["n"] == 2
 
 
 def test_parameter_checks_name_the_parameter():

@@ -145,7 +145,8 @@ def test_stratified_folds_are_balanced():
     for c in range(4):
         counts = np.bincount(folds[labels == c], minlength=5)
         assert counts.max() - counts.min() <= 1
-    with pytest.raises(ValueError, match="n_folds"):
+    with pytest.raises(ValueError, match=r"smallest class \(9 of the 42 items\): give "
+                       "n_folds of at most 9"):
         rt.stratified_folds(labels, 10)
 
 
@@ -258,6 +259,11 @@ def test_queries_found_in_the_database_are_flagged_and_folds_must_be_whole():
     db = rng.standard_normal((100, 16)).astype(np.float32) + labels[:, None] * 0.3
     with pytest.warns(UserWarning, match="4 of 4 queries equal a database vector"):
         rt.rank(db, labels, db[::25], labels[::25])   # P@1 = 1 for free
+    # probe AU: one feature under cosine is -1 or +1 for every image: no leak to report
+    one = db[:, :1] - db[:, :1].mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rt.rank(one, labels, one[::25] * 1.5, labels[::25], metric="cosine")
     with pytest.raises(ValueError, match="whole number >= 2"):
         rt.stratified_folds(labels, 2.5)             # gave 3 uneven folds
     images = rng.integers(0, 256, (6, 3, 4, 4), dtype=np.uint8)
