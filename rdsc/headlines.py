@@ -331,13 +331,24 @@ PAPER_SETTINGS = {"classification": [("C", "C", PAPER_C)],
                   "attack": [("epsilon", "ε", PAPER_EPSILON)]}
 
 
+#: the book's own choices a claim's verdict depends on, where the paper gives none:
+#: (results key, name, the book's value); chapter 8's centre share is
+#: rdsc.background.BOOK_FRACTION (not imported: it would load torch)
+BOOK_SETTINGS = {"background": [("fraction", "centre fraction", 0.5)]}
+
+
 def not_the_papers(res: dict, claim: str) -> list[str]:
     """The settings of a results file of ``claim`` that are not the paper's, as a headline
     names them (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or
-    step must not read as the paper's."""
-    return [setting_words(symbol, res[key], value)
-            for key, symbol, value in PAPER_SETTINGS.get(claim, [])
-            if res.get(key) is not None and res[key] != value]
+    step must not read as the paper's. The book's own choices (:data:`BOOK_SETTINGS`) are
+    named as the book's (``"centre fraction 0.3, not the book's 0.5"``; probe AU A1: a
+    "ring" of 1,023 of 1,024 pixels read as the book's background)."""
+    return ([setting_words(symbol, res[key], value)
+             for key, symbol, value in PAPER_SETTINGS.get(claim, [])
+             if res.get(key) is not None and res[key] != value]
+            + [f"{name} {res[key]:g}, not the book's {value:g}"
+               for key, name, value in BOOK_SETTINGS.get(claim, [])
+               if res.get(key) is not None and res[key] != value])
 
 
 def combine(lines: list[str]) -> str:

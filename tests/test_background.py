@@ -401,6 +401,10 @@ def test_mean_colour_agreement_is_the_same_in_any_batch_size():
 def test_the_retrieval_advantage_rests_on_the_ring_alone():
     # a grayscale drop is not an argument of the verdict at all: colour is not background
     assert bg.advantage_verdict((0.02, 0.01, 0.03), 0.05).startswith("supported")
+    # the ring's row of the partial-correlation table reads as its lower end
+    ring = {"estimate": 0.08, "low": 0.05, "high": 0.11}
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), ring) == bg.advantage_verdict(
+        (0.02, 0.01, 0.03), 0.05)
     assert bg.advantage_verdict((0.02, 0.01, 0.03), -0.01) == "partly supported"
     assert bg.advantage_verdict((0.0, -0.02, 0.02), 0.05) == "partly supported"
     assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not shown by this run"
@@ -831,16 +835,17 @@ def test_mechanism_readings_follow_the_medians():
         "The one layer measured, a, is not well above one half (50%).")
     assert "random network's" not in bg.agreement_reading({"a": 70.0, "b": 90.0})
     assert bg.agreement_reading({"a": 70.0, "b": 90.0}).startswith("All are well above")
-    assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74)
+    assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74, 13, 150)
     # review AO: a 0.052 gap with no interval read "they depend more on colour"
-    said = bg.blur_reading(0.763, 0.711)
-    assert "medians 0.763 against 0.711" in said and "consistent with" in said
-    assert "less well than the trained CNN" in bg.blur_reading(0.60, 0.66)
-    assert "about equally" in bg.blur_reading(0.70, 0.74)
-    assert "about equally" in bg.blur_reading(0.74, 0.70)
-    assert "about equally" in bg.blur_reading(0.75, 0.70)          # the margin itself
-    assert "better than" in bg.blur_reading(0.7501, 0.70)
-    assert bg.blur_reading(nan, 0.7).startswith("The blur comparison is undefined")
+    said = bg.blur_reading(0.763, 0.711, 13, 150)
+    assert "medians 0.763 over 13 units against 0.711 over 150 units" in said
+    assert "consistent with" in said
+    assert "less well than the trained CNN" in bg.blur_reading(0.60, 0.66, 13, 150)
+    assert "about equally" in bg.blur_reading(0.70, 0.74, 13, 150)
+    assert "about equally" in bg.blur_reading(0.74, 0.70, 13, 150)
+    assert "about equally" in bg.blur_reading(0.75, 0.70, 13, 150)  # the margin itself
+    assert "better than" in bg.blur_reading(0.7501, 0.70, 13, 150)
+    assert bg.blur_reading(nan, 0.7, 13, 150).startswith("The blur comparison is undefined")
     assert bg.blur_fairness("miniimagenet10", {"miniimagenet10": 2}).startswith(
         "Not a fair comparison on miniimagenet10: the CNN sees its images average-pooled by 2")
     assert bg.blur_fairness("cifar10", {"miniimagenet10": 2}) == (
@@ -969,3 +974,128 @@ def test_control_reading_names_a_same_class_control_above_clean():
         if r["condition"] == "ring, same class":
             r["low"] = 54.0
     assert bg.control_reading(pd.DataFrame(rows)) == ""
+
+
+def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
+    # probe AU C2: with n_features 1 the median of 1 random unit against 150 CNN units read
+    # "the random features survive blurring somewhat better"
+    said = bg.blur_reading(0.933, 0.771, 1, 150)
+    assert said.startswith("The blur comparison cannot tell here")
+    assert "median (0.933) is over 1 unit and the trained CNN's (0.771) over 150 units" in said
+    assert "better" not in said
+    assert said.endswith("a median over fewer than 10 units does not stand for its layer.")
+    assert bg.blur_reading(0.933, 0.771, 13, 9).startswith("The blur comparison cannot tell")
+    assert bg.MIN_BLUR_UNITS == 10
+    at_minimum = bg.blur_reading(0.933, 0.771, 10, 10)
+    assert at_minimum.startswith("The random features survive blurring somewhat better")
+    assert "medians 0.933 over 10 units against 0.771 over 10 units" in at_minimum
+    assert bg.blur_reading(0.933, 0.771, 3, 150, min_units=3).startswith(
+        "The random features survive")
+
+
+@pytest.mark.parametrize("fraction", [0.001, 0.1, 0.19, 0.81, 0.9, 0.999])
+def test_fractions_where_a_region_is_nearly_the_whole_image_are_refused(fraction):
+    # probe AU A1: at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts and the
+    # headline read a swap of nearly the whole image as one of its background
+    with pytest.raises(ValueError, match=r"choose it from 0\.2 to 0\.8, so that each region "
+                       "holds at least a fifth of the image"):
+        bg.check_fraction(fraction)
+
+
+def test_fractions_the_chapter_accepts():
+    assert bg.FRACTION_RANGE == (0.2, 0.8) and bg.BOOK_FRACTION == 0.5
+    for fraction in (0.2, 0.3, 0.5, 0.8):
+        assert bg.check_fraction(fraction) == fraction
+    assert isinstance(bg.check_fraction(1 - 0.5), float)
+    with pytest.raises(ValueError, match="fraction = 0.001 puts 0.1% of the pixels in the "
+                       "centre and 99.9% in the ring"):
+        bg.check_fraction(0.001)
+    # a string or a value outside (0, 1) keeps the set-up cell's first message
+    for bad in ("0.5", 0, 1, True, float("nan")):
+        with pytest.raises(ValueError, match="fraction must be a number between 0 and 1"):
+            bg.check_fraction(bad)
+
+
+def test_split_reading_names_a_fraction_other_than_the_books():
+    assert bg.split_reading(0.5) == (
+        "Centre and ring each hold half of an image's pixels (the book's `fraction` of 0.5).")
+    said = bg.split_reading(0.3)
+    assert said.startswith("In this run the centre holds 30% of an image's pixels and the "
+                           "ring 70% (`fraction` = 0.3, not the book's 0.5)")
+    assert said.endswith("a ring larger than the book's holds more of the object.")
+    assert bg.split_reading(0.75).endswith("a ring thinner than the book's lies nearer the "
+                                           "frame.")
+
+
+def test_advantage_verdict_names_a_centre_that_explains_more_than_the_ring():
+    # probe AU C3: "the features react to the ring's colour" beside a centre partial r above
+    def row(estimate, low, high):
+        return {"estimate": estimate, "low": low, "high": high, "undefined resamples": 0}
+    ring, centre = row(0.10, 0.05, 0.15), row(0.40, 0.30, 0.50)
+    said = bg.advantage_verdict((0.02, 0.01, 0.03), ring, centre)
+    assert said == ("supported: the outer ring helps retrieval, and the features react to its "
+                    "colour (but the features react more to the centre's colours: partial r "
+                    "= 0.400 [0.300, 0.500] against the ring's 0.100 [0.050, 0.150])")
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), ring, centre).startswith(
+        "partly supported (but the features react more to the centre's colours")
+    # intervals that overlap (the probe's seed 2018: 0.245 [0.083, 0.437] against 0.186
+    # [0.051, 0.323]) do not order the two: nothing is added
+    overlapping = row(0.245, 0.083, 0.437)
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), row(0.186, 0.051, 0.323),
+                                overlapping) == "partly supported"
+    nan = float("nan")
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), row(0.1, nan, nan), centre) == (
+        "not shown by this run")
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), ring, row(0.4, nan, nan)) == (
+        "partly supported")
+
+
+def _run_files(tmp_path, monkeypatch, datasets, seeds):
+    from rdsc import strict_json
+    monkeypatch.setenv("RDSC_RESULTS", str(tmp_path))
+    shared = dict(profile="smoke", settings={"k": {"corel": 8}}, datasets=datasets,
+                  seeds=seeds, fraction=0.3, hue_degrees=180.0, C=0.005, device="cpu")
+    path, notes = bg.save_run(shared, {d: {"k": 16} for d in datasets},
+                              {"pitfall": "not shown by this run", "advantage": "x"})
+    return path, notes, {p.name: strict_json.read(p) for p in path.parent.glob("*.json")}
+
+
+def test_the_files_of_one_run_hold_its_settings_and_one_run_stamp(tmp_path, monkeypatch):
+    # probe AU A2: corel-<profile>.json (the headline's) had no fraction, hue_degrees,
+    # datasets or settings, and nothing tied the files of one run together
+    path, notes, files = _run_files(tmp_path, monkeypatch, ["cifar10", "miniimagenet10"],
+                                    [2018, 2019])
+    assert path == tmp_path / "08_background" / "corel-smoke.json" and notes == []
+    assert sorted(files) == ["cifar10-smoke.json", "corel-smoke.json",
+                             "miniimagenet10-smoke.json"]
+    corel = files["corel-smoke.json"]
+    for key in bg.SHARED:
+        assert key in corel, key
+    assert corel["fraction"] == 0.3 and corel["hue_degrees"] == 180.0
+    assert corel["datasets"] == ["cifar10", "miniimagenet10"] and corel["dataset"] == "corel"
+    assert len({f["run"] for f in files.values()}) == 1
+    assert files["cifar10-smoke.json"]["dataset"] == "cifar10"
+
+
+def test_an_earlier_runs_file_of_another_dataset_is_named_and_kept(tmp_path, monkeypatch):
+    _, _, first = _run_files(tmp_path, monkeypatch, ["cifar10", "miniimagenet10"], [2018])
+    before = (tmp_path / "08_background" / "cifar10-smoke.json").read_bytes()
+    _, notes, files = _run_files(tmp_path, monkeypatch, ["miniimagenet10"], [7])
+    assert (tmp_path / "08_background" / "cifar10-smoke.json").read_bytes() == before
+    old, new = first["corel-smoke.json"]["run"], files["corel-smoke.json"]["run"]
+    assert old != new and files["miniimagenet10-smoke.json"]["run"] == new
+    assert files["cifar10-smoke.json"]["run"] == old  # told apart by its stamp
+    assert notes == [f"cifar10-smoke.json beside it is from an earlier run (run {old}, "
+                     f"seeds [2018], fraction 0.3), not this one ({new}, datasets "
+                     "miniimagenet10); kept"]
+
+
+def test_save_run_refuses_files_without_the_runs_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("RDSC_RESULTS", str(tmp_path))
+    with pytest.raises(ValueError, match=r"missing \['fraction'\]"):
+        bg.save_run(dict(profile="smoke", settings={}, datasets=["cifar10"], seeds=[1],
+                         hue_degrees=180, C=0.005, device="cpu"), {"cifar10": {}}, {})
+    with pytest.raises(ValueError, match="per_dataset holds"):
+        bg.save_run(dict(profile="smoke", settings={}, datasets=["cifar10"], seeds=[1],
+                         fraction=0.5, hue_degrees=180, C=0.005, device="cpu"), {}, {})
+    assert not (tmp_path / "08_background").exists()

@@ -563,6 +563,28 @@ def test_a_run_at_another_c_or_step_says_so_in_its_line(tmp_path, glued):
     assert headlines.not_the_papers({"C": 1e6}, "margin") == []
 
 
+def test_a_background_run_at_another_centre_fraction_says_so_in_its_line(tmp_path, glued):
+    # probe AU A1: at fraction 0.001 the "ring" was 1,023 of 1,024 pixels, and the intro's
+    # line read "retrieval: supported" with no word of the fraction (C = 1 was named)
+    path = tmp_path / "corel-quick.json"
+    res = {"profile": "quick", "C": 0.005, "fraction": 0.5, "pitfall": "not shown by this run",
+           "advantage": "supported: the outer ring helps retrieval"}
+    path.write_text(json.dumps(res))
+    assert headlines.glue("background", path, "corel") == (
+        "pitfall: not shown by this run; retrieval: supported: the outer ring helps "
+        "retrieval; quick profile")  # the book's fraction: nothing to add
+    path.write_text(json.dumps({**res, "fraction": 0.3, "C": 1.0}))
+    for key in ("headline_background", "headline_background_brief"):
+        headlines.glue("background", path, "corel")
+        assert glued[key].endswith("retrieval; C = 1, not the paper's 0.005; centre fraction "
+                                   "0.3, not the book's 0.5; quick profile")
+    # the book's value is chapter 8's default and rdsc.background's
+    from rdsc import background
+    assert headlines.BOOK_SETTINGS["background"] == [
+        ("fraction", "centre fraction", background.BOOK_FRACTION)]
+    assert headlines.not_the_papers({"fraction": 0.25}, "classification") == []
+
+
 def test_overall_never_reads_contradiction_into_absent_evidence():
     # probe Z b5: these all read "partly contradicted"
     assert headlines.overall(["not shown", "not run"]) == "not shown"

@@ -1,9 +1,10 @@
 """How much a classifier relies on the image background (chapter 8).
 
 No segmentation masks exist for the book's datasets, so foreground and background are
-defined by geometry: the **centre** of an image is the half of its pixels nearest the
-image's centre (a disc), the **ring** is the other half. Test images are then altered
-(:func:`make_conditions`):
+defined by geometry: the **centre** of an image is the share ``fraction`` of its pixels
+nearest the image's centre (a disc; the book's half, :data:`BOOK_FRACTION`, within
+:data:`FRACTION_RANGE`, :func:`check_fraction`), the **ring** is the rest. Test images are
+then altered (:func:`make_conditions`):
 
 * ``ring, other class``: the ring replaced by the ring of an image of another class (the donor);
 * ``ring, same class``: the ring from another image of the same class (control for the seam);
@@ -27,17 +28,21 @@ The package, by step: :mod:`~rdsc.background.conditions` (the altered images),
 :mod:`~rdsc.background.classifiers` (every classifier on every condition, with
 :mod:`~rdsc.background.models` for the trained CNN), :mod:`~rdsc.background.summaries`
 (costs and captures with intervals), :mod:`~rdsc.background.mechanism` (the mean colour
-and blur), :mod:`~rdsc.background.colour_retrieval` (Corel) and
-:mod:`~rdsc.background.words`. Every public name is also here, as
+and blur), :mod:`~rdsc.background.colour_retrieval` (Corel),
+:mod:`~rdsc.background.words` and :mod:`~rdsc.background.results` (the results files of a
+run, with one run stamp). Every public name is also here, as
 ``rdsc.background.<name>``; the functions call each other through their own submodules,
 so to replace one (a test's monkeypatch) patch it there, e.g.
 ``rdsc.background.classifiers.trained_deepnet_predictions``.
 """
 from rdsc.background.conditions import (  # noqa: F401
+    BOOK_FRACTION,
     CONDITIONS,
+    FRACTION_RANGE,
     _check_images,
     _check_mask,
     centre_mask,
+    check_fraction,
     check_hue_degrees,
     choose_donors,
     composite,
@@ -96,8 +101,14 @@ from rdsc.background.classifiers import (  # noqa: F401
     random_net_predictions,
     trained_deepnet_predictions,
 )
+from rdsc.background.results import (  # noqa: F401
+    SHARED,
+    run_stamp,
+    save_run,
+)
 from rdsc.background.words import (  # noqa: F401
     BLUR_MARGIN,
+    MIN_BLUR_UNITS,
     advantage_reading,
     advantage_rows,
     advantage_verdict,
@@ -114,4 +125,5 @@ from rdsc.background.words import (  # noqa: F401
     pitfall_over_datasets,
     pitfall_rows,
     pitfall_verdict,
+    split_reading,
 )

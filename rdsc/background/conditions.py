@@ -50,6 +50,33 @@ def centre_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
     return mask.view(height, width)
 
 
+#: The book's centre share (the chapter's default ``fraction``): centre and ring of one area.
+BOOK_FRACTION = 0.5
+#: The centre shares the chapter accepts, ends included: each region at least a fifth of the
+#: image (probe AU A1: at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts
+#: read a swap of nearly the whole image as one of its background).
+FRACTION_RANGE = (0.2, 0.8)
+
+
+def check_fraction(fraction) -> float:
+    """``fraction`` (the centre's share of the pixels) if the centre and the ring can each
+    stand for what the chapter calls them, foreground and background: within
+    :data:`FRACTION_RANGE`. Outside it one region is more than four fifths of the image,
+    and swapping it measures how much the whole image matters, not its background (or
+    foreground); a ``ValueError`` says so."""
+    fraction = number_between("fraction", fraction, 0, 1, "the centre's share of the pixels")
+    low, high = FRACTION_RANGE
+    if not low <= fraction <= high:
+        raise ValueError(
+            f"fraction = {fraction:g} puts {100 * fraction:.3g}% of the pixels in the centre "
+            f"and {100 * (1 - fraction):.3g}% in the ring: choose it from {low:g} to "
+            f"{high:g}, so that each region holds at least a fifth of the image. Beyond "
+            "that the larger region is nearly the whole image: swapping it measures how "
+            "much the whole image matters, and the verdicts, which read the ring as "
+            "background and the centre as foreground, would not be about background")
+    return fraction
+
+
 def ring_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
     """The complement of :func:`centre_mask` (``fraction`` is still the centre's share)."""
     return ~centre_mask(height, width, fraction)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rdsc.background.conditions import BOOK_FRACTION
+
 
 def interval_text(effect: tuple, scale: float = 100, unit: str = " points") -> str:
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``."""
@@ -316,25 +318,57 @@ def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial
             "not shown.")
 
 
-def advantage_verdict(ring_grey_drop: tuple, ring_partial_low: float) -> str:
+def advantage_verdict(ring_grey_drop: tuple, ring_partial, centre_partial=None) -> str:
     """The retrieval half of the background claim, from the ring's evidence only.
 
     ``ring_grey_drop``: (estimate, low, high) of the drop in precision when the ring is
-    greyed; ``ring_partial_low``: the lower end of the interval of the partial correlation
-    of feature distance with ring colour (centre colour and category held). Removing colour
-    (grayscale) changes the whole image, not its background, so it does not enter here.
+    greyed; ``ring_partial``: the ring's row of :func:`partial_correlation_table` (the
+    partial correlation of feature distance with ring colour, centre colour and category
+    held), or the lower end of its interval alone. Removing colour (grayscale) changes the
+    whole image, not its background, so it does not enter here.
+
+    ``centre_partial``: the centre's row; where its interval lies wholly above the ring's,
+    the verdict says so (probe AU C3: "the features react to the ring's colour" read as
+    "more than to the centre's" when the centre's partial r was the larger). It does not
+    change the verdict word: the claim is about the ring, not the ring against the centre.
     """
-    drop, partial = ring_grey_drop[1] > 0, ring_partial_low > 0
+    ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
+    drop, partial = ring_grey_drop[1] > 0, ring_low > 0
     if drop and partial:
-        return ("supported: the outer ring helps retrieval, and the features react to its "
-                "colour")
-    return "partly supported" if drop or partial else "not shown by this run"
+        verdict = ("supported: the outer ring helps retrieval, and the features react to its "
+                   "colour")
+    else:
+        verdict = "partly supported" if drop or partial else "not shown by this run"
+    if (centre_partial is not None and not np.isscalar(ring_partial)
+            and centre_partial["low"] > ring_partial["high"]):  # NaN compares False
+        verdict += (" (but the features react more to the centre's colours: "
+                    f"{partial_text(centre_partial)} against the ring's "
+                    f"{partial_text(ring_partial).removeprefix('partial r = ')})")
+    return verdict
+
+
+def split_reading(fraction: float, book_fraction: float = BOOK_FRACTION) -> str:
+    """The sentence before the verdicts on what the centre and the ring are in this run:
+    the book's halves, or, for another ``fraction`` (the centre's share of the pixels), the
+    two shares, so that a verdict on "the ring" says how much of the image it was."""
+    if fraction == book_fraction:
+        return (f"Centre and ring each hold half of an image's pixels (the book's "
+                f"`fraction` of {book_fraction:g}).")
+    what = ("a ring larger than the book's holds more of the object" if fraction < book_fraction
+            else "a ring thinner than the book's lies nearer the frame")
+    return (f"In this run the centre holds {100 * fraction:.3g}% of an image's pixels and the "
+            f"ring {100 * (1 - fraction):.3g}% (`fraction` = {fraction:g}, not the book's "
+            f"{book_fraction:g}): every verdict below reads a ring of that size as the "
+            f"background, and {what}.")
 
 
 # The mechanism: descriptions of medians, without intervals
 
 #: how far apart two medians of correlations must be to be read as different
 BLUR_MARGIN = 0.05
+#: the fewest units (not constant over the images) a median of the blur comparison is read
+#: over: the median of one or a few units says nothing about a layer
+MIN_BLUR_UNITS = 10
 
 
 def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
@@ -368,28 +402,41 @@ def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
     return text
 
 
-def blur_reading(random_net: float, cnn: float, margin: float = BLUR_MARGIN) -> str:
+def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
+                 margin: float = BLUR_MARGIN, min_units: int = MIN_BLUR_UNITS) -> str:
     """The sentence comparing the median correlation of features of an image and of its
-    blurred copy, random network (``random_net``) against the trained CNN's hidden layer
-    (``cnn``); medians less than ``margin`` apart read as "about equally"; a NaN median
-    (no unit that varies) reads as no comparison."""
+    blurred copy, random network (``random_net``, over ``n_random`` units that vary over
+    the images) against the trained CNN's hidden layer (``cnn``, over ``n_cnn``); medians
+    less than ``margin`` apart read as "about equally"; a NaN median (no unit that varies)
+    reads as no comparison, and so does a side with fewer than ``min_units`` units (probe
+    AU C2: the median of 1 random unit read "survive blurring somewhat better" than 150)."""
     if np.isnan(random_net) or np.isnan(cnn):
         return ("The blur comparison is undefined here: a median correlation is missing (no "
                 "unit varied across these images).")
+
+    def units(n):
+        return f"{n:,} unit{'s' * (n != 1)}"
+    if min(n_random, n_cnn) < min_units:
+        return (f"The blur comparison cannot tell here: the random network's median "
+                f"({random_net:.3f}) is over {units(n_random)} and the trained CNN's "
+                f"({cnn:.3f}) over {units(n_cnn)} (those that vary over these images), "
+                f"and a median over fewer than {min_units} units does not stand for its "
+                "layer.")
+    medians = (f"medians {random_net:.3f} over {units(n_random)} against {cnn:.3f} over "
+               f"{units(n_cnn)}")
     if random_net > cnn + margin:
         return (f"The random features survive blurring somewhat better than the trained "
-                f"CNN's hidden units (medians {random_net:.3f} against {cnn:.3f}, more than "
-                f"{margin} apart, without an interval): consistent with their depending more "
-                "on colour and coarse layout.")
+                f"CNN's hidden units ({medians}, more than {margin} apart, without an "
+                "interval): consistent with their depending more on colour and coarse "
+                "layout.")
     if random_net < cnn - margin:
         return ("The random features survive blurring less well than the trained CNN's "
-                f"hidden units (medians {random_net:.3f} against {cnn:.3f}, more than "
-                f"{margin} apart, without an interval), so "
-                "by this measure they are not more bound to colour and coarse layout than "
-                "the CNN.")
+                f"hidden units ({medians}, more than {margin} apart, without an interval), "
+                "so by this measure they are not more bound to colour and coarse layout "
+                "than the CNN.")
     return ("The random features and the trained CNN's hidden units survive blurring about "
-            f"equally (medians within {margin}, without an interval): this measure does not "
-            "tell them apart.")
+            f"equally ({medians}, within {margin}, without an interval): this measure does "
+            "not tell them apart.")
 
 
 def blur_fairness(read: str, pooled_by: dict[str, int]) -> str:
