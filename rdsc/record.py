@@ -50,12 +50,19 @@ def records_dir(profile: str, root: Path | None = None) -> Path:
     return (root or book_root() or Path.cwd()) / "records" / profile
 
 
-def chapter_script(source: Path) -> str:
-    """The code cells of a MyST notebook as one script (cell options dropped)."""
+def chapter_script(source: Path, through: str | None = None) -> str:
+    """The code cells of a MyST notebook as one script (cell options dropped); with
+    ``through``, only the cells up to the first that contains it (``"book.start("``: the
+    set-up)."""
     cells = []
     for body in _CELL.findall(Path(source).read_text()):
         lines = [ln for ln in body.splitlines() if not re.match(r"^:[\w-]+:", ln)]
         cells.append("\n".join(lines))
+        if through is not None and through in body:
+            break
+    else:
+        if through is not None:
+            raise ValueError(f"no code cell of {source} contains {through!r}")
     if not cells:
         raise ValueError(f"{source} has no code cells")
     return _PREAMBLE + "\n\n".join(f"# --- cell {i + 1}\n{c}" for i, c in enumerate(cells)) + "\n"

@@ -187,3 +187,24 @@ def test_a_misspelt_parameter_is_refused_by_the_runner_and_by_the_chapter(tmp_pa
                                    parameters={"profile": "smoke", "n_featurs": 50},
                                    cwd=str(source.parent), kernel_name="python3",
                                    progress_bar=False, execution_timeout=120)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_sets_up_at_the_quick_and_paper_profiles(chapter, tmp_path):
+    """Only the smoke profile runs in the tests; a paper-profile setting that the chapter's
+    own checks refuse would first show on a lent GPU, whose minutes are few. The set-up
+    cells (through ``book.start``) run here at the other two profiles."""
+    import subprocess
+    import sys
+
+    from rdsc.record import chapter_script
+    require_real_data("cifar10")  # chapter 1's set-up cell reads its images
+    script = tmp_path / "setup.py"
+    script.write_text(chapter_script(chapter, through="book.start("))
+    for profile in ("quick", "paper"):
+        done = subprocess.run([sys.executable, str(script)], cwd=chapter.parent,
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "RDSC_PROFILE": profile,
+                                   "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})
+        assert done.returncode == 0, f"{chapter.stem} at {profile}:\n{done.stderr[-2000:]}"
+        assert f"profile {profile} on " in done.stdout, done.stdout[-500:]

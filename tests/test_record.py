@@ -60,6 +60,10 @@ def test_chapter_script_keeps_code_cells_only(tmp_path):
     assert "profile = os.environ" in script and "book.save_results" in script
     assert "prose is never run" not in script and ":tags:" not in script
     compile(script, "chapter", "exec")
+    setup = record.chapter_script(book / "chapters" / "01_toy.md", through="profile = ")
+    assert "profile = os.environ" in setup and "book.save_results" not in setup
+    with pytest.raises(ValueError, match="no code cell of .*01_toy.md contains 'nowhere'"):
+        record.chapter_script(book / "chapters" / "01_toy.md", through="nowhere")
 
 
 def test_run_writes_a_record_per_chapter_with_results_or_the_failure(tmp_path):
