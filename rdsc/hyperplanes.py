@@ -58,16 +58,20 @@ def fraction_feature(patches: torch.Tensor, w: torch.Tensor, b: float) -> torch.
 
 
 def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
-                             biases: torch.Tensor, margin: float = 0.05) -> int | None:
+                             biases: torch.Tensor, margin: float = 0.0) -> int | None:
     """The index of the first hyperplane that cuts every one of the given clouds of
     patches: leaves more than ``margin`` and less than ``1 - margin`` of each cloud's
-    patches on its positive side; None when none of them does.
+    patches on its positive side (``margin`` 0: some patch of each cloud on each side);
+    None when none of them does.
 
     ``patches``: ``M x P x d`` (the images to show); ``weights``: ``k x ...``; ``biases``:
     ``k``. (Probe AU: for about one seed in five the first hyperplane left both images'
     patches all on one side, and the figure meant to show a cut showed none.)
     """
     _check_planes(weights, biases)
+    _check_unit_pixels(patches)
+    if not 0 <= margin < 0.5:  # at 0.5 or more no share lies strictly inside
+        raise ValueError(f"margin is a share of the patches from 0 to below 0.5, got {margin!r}")
     z = patches.double() @ weights.flatten(1).double().T + biases.double()  # M x P x k
     share = (z > 0).double().mean(1)                                        # M x k
     cuts = ((share > margin) & (share < 1 - margin)).all(0)

@@ -250,13 +250,23 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
     patches on one side, and the text still said it cut them 'in the same proportion'."""
     from rdsc.hyperplanes import first_cutting_hyperplane, shares_verdict
     # two overlapping clouds of 1-d patches
-    clouds = torch.tensor([[0.1, 0.3, 0.5, 0.7], [0.4, 0.6, 0.8, 0.9]])[..., None]
+    clouds = torch.tensor([[0.1, 0.3, 0.5, 0.7], [0.2, 0.4, 0.6, 0.9]])[..., None]
     weights = torch.ones(3, 1)
     # x > 2 misses both, x > 0.85 cuts the second only, x > 0.55 cuts both
     biases = torch.tensor([-2.0, -0.85, -0.55])
     assert first_cutting_hyperplane(clouds, weights, biases) == 2
     assert first_cutting_hyperplane(clouds[1:], weights, biases) == 1
     assert first_cutting_hyperplane(clouds, weights[:2], biases[:2]) is None
+    # review AV: a 5% margin passed over hyperplanes that cut both clouds thinly, and the
+    # caption called a later one "the first to cut both"; one patch on a side is a cut
+    thin = torch.tensor([-2.0, -0.65, -0.45])   # the second cuts 1 patch of each, the
+    # third half of each
+    assert first_cutting_hyperplane(clouds, weights, thin) == 1
+    assert first_cutting_hyperplane(clouds, weights, thin, margin=0.3) == 2
+    with pytest.raises(ValueError, match="margin"):
+        first_cutting_hyperplane(clouds, weights, thin, margin=0.5)
+    with pytest.raises(ValueError, match="pixels in \\[0, 1\\]"):
+        first_cutting_hyperplane(clouds * 255, weights, thin)
     assert shares_verdict([1.0, 1.0]).startswith("leaves at least one of the clouds wholly")
     assert shares_verdict([0.25, 0.75]) == "cuts the clouds in different proportions"
     assert shares_verdict([0.254, 0.246]) == "cuts the clouds in the same proportion"
