@@ -294,6 +294,9 @@ def background(res: dict, brief: bool = False) -> str:
     if costs:
         pitfall = _add_note(pitfall, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs))
     advantage = res["advantage"]
+    if brief:  # the centre's aside without its two intervals (review AV)
+        advantage = re.sub(r"(react more to the centre's colours): [^)]*\)", r"\1)",
+                           advantage)
     if grey:  # one dataset (Corel) answers it in the chapter; name any other
         lost = (grey[0][1] if len(grey) == 1
                 else ", ".join(f"{d} {m}" for d, m in grey))

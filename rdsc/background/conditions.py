@@ -66,7 +66,8 @@ def check_fraction(fraction) -> float:
     foreground); a ``ValueError`` says so."""
     fraction = number_between("fraction", fraction, 0, 1, "the centre's share of the pixels")
     low, high = FRACTION_RANGE
-    if not low <= fraction <= high:
+    # 1 - 0.8 is 0.19999999999999996: the range's ends as typed are inside (review AV)
+    if not low - 1e-9 <= fraction <= high + 1e-9:
         raise ValueError(
             f"fraction = {fraction:g} puts {100 * fraction:.3g}% of the pixels in the centre "
             f"and {100 * (1 - fraction):.3g}% in the ring: choose it from {low:g} to "

@@ -21,9 +21,10 @@ SHARED = ("profile", "settings", "datasets", "seeds", "fraction", "hue_degrees",
 
 
 def run_stamp() -> str:
-    """The run's stamp, the same in all its files: the time, and a random suffix that
-    tells apart two runs started in the same second."""
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S')}-{secrets.token_hex(3)}"
+    """The run's stamp, the same in all its files: the time (UTC, so that a GPU's and a
+    laptop's stamps compare), and a random suffix that tells apart two runs started in
+    the same second."""
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}-{secrets.token_hex(3)}"
 
 
 def save_run(shared: dict, per_dataset: dict[str, dict], corel: dict,

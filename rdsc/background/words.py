@@ -341,7 +341,7 @@ def advantage_verdict(ring_grey_drop: tuple, ring_partial, centre_partial=None) 
         verdict = "partly supported" if drop or partial else "not shown by this run"
     if (centre_partial is not None and not np.isscalar(ring_partial)
             and centre_partial["low"] > ring_partial["high"]):  # NaN compares False
-        verdict += (" (but the features react more to the centre's colours: "
+        verdict += (" (the features react more to the centre's colours: "
                     f"{partial_text(centre_partial)} against the ring's "
                     f"{partial_text(ring_partial).removeprefix('partial r = ')})")
     return verdict
@@ -354,7 +354,8 @@ def split_reading(fraction: float, book_fraction: float = BOOK_FRACTION) -> str:
     if fraction == book_fraction:
         return (f"Centre and ring each hold half of an image's pixels (the book's "
                 f"`fraction` of {book_fraction:g}).")
-    what = ("a ring larger than the book's holds more of the object" if fraction < book_fraction
+    what = ("a ring larger than the book's can hold more of the object"
+            if fraction < book_fraction
             else "a ring thinner than the book's lies nearer the frame")
     return (f"In this run the centre holds {100 * fraction:.3g}% of an image's pixels and the "
             f"ring {100 * (1 - fraction):.3g}% (`fraction` = {fraction:g}, not the book's "
@@ -415,6 +416,7 @@ def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
                 "unit varied across these images).")
 
     def units(n):
+        n = int(n)  # a numpy count multiplied the string by a numpy bool (review AV)
         return f"{n:,} unit{'s' * (n != 1)}"
     if min(n_random, n_cnn) < min_units:
         return (f"The blur comparison cannot tell here: the random network's median "
