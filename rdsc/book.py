@@ -52,6 +52,10 @@ def settings(profile: str, table: dict[str, dict], least: dict | None = None,
         raise ValueError(f"profile must be one of {', '.join(p for p in PROFILES if p in table)} "
                          f"(got {profile!r}); set it in the parameters cell or with RDSC_PROFILE")
     chosen = dict(table[profile])
+    for key in least or {}:  # a misspelt key left the bound at 1 (review AV)
+        known = [row[key] for row in table.values() if row.get(key) is not None]
+        if not known or not all(_is_whole(v) for v in known):
+            raise ValueError(f"least names {key!r}, which is not a count in the table")
     for key, value in overrides.items():
         if value is None:
             continue

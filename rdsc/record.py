@@ -265,13 +265,16 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
 
 #: figures of merit by the name results files give them, and the range each must lie in
 #: (NaN is allowed: a measure undefined on the run, e.g. an attack that found nothing)
-_PERCENT = re.compile(r"^(?!spread).*\(%\)$")    # "top-1 (%)"; a run-time spread is not
+# "top-1 (%)", and chapter 4's "top-1" ... "top-5", "top-1 min": percentages; a spread of
+# timings is not bounded
+_PERCENT = re.compile(r"^((?!spread).*\(%\)|top-\d( min| max)?)$")
 _FRACTION = re.compile(r"^(top\d|P@\d+|AP|R-precision)( low| high)?$")  # "top1", "P@10"
 
 
 def implausible_figures(results, where: str = "") -> list[str]:
     """Where ``results`` holds a figure of merit out of its range: a percentage (a key
-    ending ``(%)``, but for a spread of timings) outside 0-100, an accuracy or precision
+    ending ``(%)``, but for a spread of timings, or chapter 4's ``top-1`` to ``top-5``)
+    outside 0-100, an accuracy or precision
     kept as a fraction (``top1``, ``P@10``, ``AP``, ...) outside 0-1 (infinite ones
     included); each as ``"cifar10-paper.topk.top1 = 75.02"``. The runner writes records,
     so one of these is a hand edit (probe AP: 75.02 for 0.7502 showed as 7,502%)."""
@@ -298,6 +301,8 @@ def implausible_figures(results, where: str = "") -> list[str]:
 def missing_figures(results: dict, needs) -> list[str]:
     """The dotted names in ``needs`` (``"topk.top2"``) that ``results`` lacks or holds as
     something other than a number."""
+    if isinstance(needs, str):  # "topk.top1" alone was read letter by letter
+        raise TypeError(f"needs is a list of dotted names, got the string {needs!r}")
     missing = []
     for dotted in needs:
         value = results
@@ -330,8 +335,9 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
         wrong = implausible_figures(found, f"{name}-{profile}")
         if wrong:
             return None, (f"the {profile}-profile record {where} holds figures out of "
-                          f"their range ({', '.join(wrong[:3])}): not as the runner "
-                          "wrote it; make it again or delete it")
+                          f"their range ({', '.join(wrong[:3])}): edited by hand, or "
+                          "saved by the chapter in another unit; make it again or "
+                          "delete it")
         lacking = missing_figures(found, needs)
         if lacking:
             return None, (f"the {profile}-profile record {where} lacks "

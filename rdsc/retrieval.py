@@ -270,6 +270,9 @@ def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
     smallest = int(np.bincount(np.unique(labels, return_inverse=True)[1]).min())
+    if smallest < 2:  # no number of folds would do (review AV: it advised "at most 1")
+        raise ValueError(f"cross-fitting needs at least 2 items of every class; the "
+                         f"smallest class has {smallest} of the {len(labels):,} items")
     if smallest < n_folds:  # every fold needs an item of every class
         raise ValueError(f"n_folds={n_folds} exceeds the size of the smallest class "
                          f"({smallest} of the {len(labels):,} items): give n_folds of at "

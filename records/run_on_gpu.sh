@@ -72,7 +72,8 @@ mkdir -p "$OUT/records" && cp -r "records/$PROFILE" "$OUT/records/"
 case $status in
   0) said="every chapter ok" ;;
   3) said="none failed; the deadline left some unrun" ;;
-  *) said="a chapter failed; it keeps its earlier ok record" ;;
+  1) said="a chapter failed or was stopped; one with an earlier ok record keeps it" ;;
+  *) said="the runner stopped with an error (2: a refused command line); see records.log" ;;
 esac
 echo "== done in $SECONDS s (records: exit status $status, $said)"
 exit $status

@@ -285,6 +285,9 @@ def test_counts_in_the_settings_take_only_whole_numbers():
         with pytest.raises(ValueError, match=r"n must be a whole number of at least 2, got"):
             book.settings("smoke", table, least={"n": 2}, n=bad)
     assert book.settings("smoke", table, least={"n": 2}, n=2)["n"] == 2
+    for typo in ("nn", "arch"):
+        with pytest.raises(ValueError, match=f"least names '{typo}', which is not a count"):
+            book.settings("smoke", table, least={typo: 2}, n=1)
 
 
 def test_parameter_checks_name_the_parameter():

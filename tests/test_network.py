@@ -138,6 +138,13 @@ def test_same_weights_and_features_on_cuda():
     # float32 convolution does not (about 30% of features move by a few 1/225 on an H100)
     on_gpu = torch.as_tensor(np.asarray(extract(gpu, x, device="cuda", progress=False)))
     assert (net(x) != on_gpu).float().mean() < 1e-3
+    # the float64 referee in chunks of channels on CUDA (review AV: another `groups` may
+    # take another cuDNN algorithm) gives the CPU's whole network's features
+    pixels = (x * 255).round().to(torch.uint8)
+    chunked = layer_by_layer_features(gpu, pixels, torch.float64, device="cuda",
+                                      channel_chunk=7)
+    whole = layer_by_layer_features(net, pixels, torch.float64)
+    assert (chunked != whole).mean() < 1e-3
 
 
 def test_bad_input_gets_clear_errors():

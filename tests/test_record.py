@@ -200,6 +200,11 @@ def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_pa
         assert found is None and f"(toy-paper.{where} = {value!r})" in why, why
         assert why.startswith("the paper-profile record records/paper/03_x.json holds "
                               "figures out of their range")
+    # chapter 4 keeps its top-k in percent under "top-1" ... (review AV)
+    found, why = shown({"toy-paper": {**toy, "accuracy": [{"top-1": 7502.0, "top-5": 90.0}]}})
+    assert found is None and "(toy-paper.accuracy.0.top-1 = 7502.0)" in why
+    with pytest.raises(TypeError, match="needs is a list of dotted names"):
+        record.missing_figures(toy, "topk.top1")
     lacking = copy.deepcopy(toy)
     del lacking["topk"]["top2"]
     lacking["k"] = "10"
