@@ -148,6 +148,10 @@ def test_stratified_folds_are_balanced():
     with pytest.raises(ValueError, match=r"smallest class \(9 of the 42 items\): give "
                        "n_folds of at most 9"):
         rt.stratified_folds(labels, 10)
+    # review AV: a class of one item was told "give n_folds of at most 1", a value refused
+    with pytest.raises(ValueError, match="at least 2 items of every class; the smallest "
+                       "class has 1 of the 4 items"):
+        rt.stratified_folds([0, 0, 0, 1], 2)
 
 
 def test_cross_fitting_never_trains_on_the_query_fold():
