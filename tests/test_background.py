@@ -835,6 +835,12 @@ def test_mechanism_readings_follow_the_medians():
         "The one layer measured, a, is not well above one half (50%).")
     assert "random network's" not in bg.agreement_reading({"a": 70.0, "b": 90.0})
     assert bg.agreement_reading({"a": 70.0, "b": 90.0}).startswith("All are well above")
+    # a median over one filter (k = 1) is named as such; enough filters add nothing
+    said = bg.agreement_reading({"a": 70.0, "b": 90.0}, filters={"a": 1, "b": np.int64(32)})
+    assert said.endswith(" A median over fewer than 10 filters does not stand for its "
+                         "layer; measured here: 1 filter of the a.")
+    assert bg.agreement_reading({"a": 70.0, "b": 90.0}, filters={"a": 10, "b": 32}) == (
+        bg.agreement_reading({"a": 70.0, "b": 90.0}))
     assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74, 13, 150)
     # review AO: a 0.052 gap with no interval read "they depend more on colour"
     said = bg.blur_reading(0.763, 0.711, 13, 150)

@@ -372,10 +372,14 @@ BLUR_MARGIN = 0.05
 MIN_BLUR_UNITS = 10
 
 
-def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
+def agreement_reading(medians: dict[str, float], well_above: float = 60,
+                      filters: dict[str, int] | None = None,
+                      min_filters: int = MIN_BLUR_UNITS) -> str:
     """The sentence on how often the patch's mean colour decides a first-layer unit's sign,
     from the median agreement (%) of each first layer (``{layer name: median}``; a NaN
-    median, a layer with no filter measured, is left out and named)."""
+    median, a layer with no filter measured, is left out and named). ``filters``: how
+    many filters each median is over; layers with fewer than ``min_filters`` are named
+    (review AV after probe AU: with k = 1 the random network's "median" was one filter)."""
     from rdsc.checks import percents
     percents("the median agreements", medians.values(), far_above_one=True)
     measured = {name: m for name, m in medians.items() if not np.isnan(m)}
@@ -400,6 +404,13 @@ def agreement_reading(medians: dict[str, float], well_above: float = 60) -> str:
                 "differs between these first layers.")
     if missing:
         text += f" ({', '.join(missing)}: no filter measured.)"
+    few = {name: int(n) for name, n in (filters or {}).items()
+           if name in measured and int(n) < min_filters}
+    if few:
+        text += (f" A median over fewer than {min_filters} filters does not stand for its "
+                 "layer; measured here: " + "; ".join(f"{n} filter{'s' * (n != 1)} of "
+                                                       f"the {name}"
+                                                       for name, n in few.items()) + ".")
     return text
 
 
