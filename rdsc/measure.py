@@ -187,6 +187,12 @@ def memory_reading(peak_bytes, output_bytes) -> str:
     # review AO: peaks of 96.6, 98.0, 92.7 and 102.9 MB read "grew": a spread of 10 MB, but
     # from the smallest k to the largest only as much as the run-to-run noise, and no trend
     falls = np.diff(peak) < -tolerance
+    mb = peak / 2 ** 20
+    if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
+        return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB, falling as k grew (from "
+                f"{mb[0]:.3g} MB at the smallest k to {mb[-1]:.3g} MB at the largest): "
+                "whatever moves the resident memory between runs, it is not working memory "
+                "growing with k")
     if peak[-1] - peak[0] <= 1.1 * (output[-1] - output[0]) + tolerance or falls.any():
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: the "
                 "resident memory's run-to-run noise, not working memory growing with k")

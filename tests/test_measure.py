@@ -50,6 +50,12 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # a rise that falls back on the way is no trend either, whatever the ends say
     assert "without a trend" in memory_reading([400 * mb, 700 * mb, 450 * mb, 720 * mb],
                                                [10 * mb, 20 * mb, 30 * mb, 40 * mb])
+    # review AW: peaks that fell steadily with k were called "without a trend"
+    peaks = [115.316 * mb, 112.801 * mb, 106.215 * mb, 106.070 * mb]
+    assert memory_reading(peaks, outputs) == (
+        "a spread of 9.25 MB, falling as k grew (from 115 MB at the smallest k to 106 MB at "
+        "the largest): whatever moves the resident memory between runs, it is not working "
+        "memory growing with k")
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
 
