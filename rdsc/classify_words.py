@@ -67,10 +67,12 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     a, b = rows[-2], rows[-1]
     gain = b["top-1 (%)"] - a["top-1 (%)"]
     per_decade = gain / math.log10(b["k"] / a["k"])
-    # a rate per tenfold from one short step is a rough extrapolation (review AO): one decimal
+    # a rate per tenfold from one short step is a rough extrapolation (review AO): one
+    # decimal, and said to be no forecast (review AW: the record's curve gains less)
     step = (
         f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)} "
-        f"(at that rate, {per_decade:+.1f} per tenfold increase of k)"
+        f"(a rate of {per_decade:+.1f} per tenfold increase of k over this step alone, "
+        "not a forecast for larger k)"
     )
     if n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
@@ -212,15 +214,16 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
                 "does not explain the whole gap.")
     if lo >= need:
         return (guide + f"the whole interval lies at or above the {need:.2f} points this book "
-                "lacks at paper scale, so the JPEG re-encoding can explain the gap.")
+                "lacks at paper scale, so if the effect carried over to paper scale, the "
+                "JPEG re-encoding could explain the gap.")
     if lo <= 0:
         return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) holds both zero and the "
                 f"{need:.2f} points this book lacks at paper scale: at this size the data "
                 "cannot tell whether the JPEG re-encoding accounts for the gap, part of it, or "
                 "none of it.")
     return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) lies above zero and holds the "
-            f"{need:.2f} points this book lacks at paper scale, so at that scale the JPEG "
-            "re-encoding would explain part of the gap and might explain all of it.")
+            f"{need:.2f} points this book lacks at paper scale, so if the effect carried "
+            "over to paper scale, the JPEG re-encoding could explain part or all of the gap.")
 
 
 def feature_changes(change: dict, positions: int) -> str:
@@ -408,6 +411,9 @@ def mlp_against_svm(
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
                  f"of such a difference on {n_test:,} images (about ±{noise:.1f} points)")
     text += "."
+    if train_top1 is not None and train_top1 >= s1:  # shown in every case (review AW)
+        text += (f" Trained, the head classifies {train_top1:.2f}% of its own training "
+                 "images correctly.")
     if train_top1 is not None and train_top1 < s1:
         text += (
             f" Trained, the head classifies only {train_top1:.2f}% of its own training "
