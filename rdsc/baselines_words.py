@@ -113,7 +113,8 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
 
 
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
-    """Is ``ours`` above, below or within test-set noise of ``other`` at top-1?
+    """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
+    such a difference or beyond it?
 
     Within noise: the difference is smaller than :func:`rdsc.intervals.difference_noise`.
     """
@@ -121,9 +122,9 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
     noise = difference_noise(a, b, n_test)
     diff = a - b
-    where = ("within test-set noise of" if abs(diff) <= noise
-             else "above" if diff > 0 else "below")
-    return f"{diff:+.1f} points ({where} {other}; noise ±{noise:.1f})"
+    # the noise is the difference's, not the other method's (review AW)
+    where = "within" if abs(diff) <= noise else "beyond"
+    return f"{diff:+.1f} points against {other}, {where} the test-set noise (±{noise:.1f})"
 
 
 def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:

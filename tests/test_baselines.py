@@ -98,9 +98,11 @@ def test_final_layer_fits_separate_separable_data():
 
 def test_pair_verdict_uses_test_noise():
     table = _table((60, 80), {"a": [59, 59, 59], "b": [40, 40, 40]})
-    assert "within test-set noise of a" in W.verdict_pair(table, "rdsc", "a", 1000)
-    assert "above b" in W.verdict_pair(table, "rdsc", "b", 1000)
-    assert "below rdsc" in W.verdict_pair(table, "b", "rdsc", 1000)
+    assert "points against a, within the test-set noise (±" in W.verdict_pair(
+        table, "rdsc", "a", 1000)
+    assert W.verdict_pair(table, "rdsc", "b", 1000) == (
+        "+20.0 points against b, beyond the test-set noise (±4.3)")
+    assert W.verdict_pair(table, "b", "rdsc", 1000).startswith("-20.0 points against rdsc")
 
 
 def test_verdicts_name_every_family_or_say_not_run():
@@ -113,7 +115,7 @@ def test_verdicts_name_every_family_or_say_not_run():
                  "top-1": 70.0, "top-2": 85.0, "features s": 1, "fit s": 1})
     said = W.verdicts(B.summary(rows), n_test=1000)
     assert said["final"].startswith("rdsc beats all 1 final-layer-only baselines")
-    assert said["kmeans"].startswith("-10.0 points (below")
+    assert said["kmeans"].startswith("-10.0 points against k-means") and "beyond" in said["kmeans"]
     assert said["random_filters"] == said["scattering"] == said["rcf"] == "not run"
     assert said["trained"] == "No trained network was run."
 
