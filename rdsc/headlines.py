@@ -298,9 +298,14 @@ def background(res: dict, brief: bool = False) -> str:
         advantage = re.sub(r"(react more to the centre's colours): [^)]*\)", r"\1)",
                            advantage)
     if grey:  # one dataset (Corel) answers it in the chapter; name any other
-        lost = (grey[0][1] if len(grey) == 1
-                else ", ".join(f"{d} {m}" for d, m in grey))
-        advantage = _add_note(advantage, f"P@10 lost with the ring greyed, points: {lost}")
+        # the unit after the estimate, before its interval (review AW: "P@10 lost with the
+        # ring greyed, points: +2.4" read as a label, not a sentence)
+        def cost(m):
+            estimate, _, interval = m.partition(" ")
+            return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
+        lost = (cost(grey[0][1]) if len(grey) == 1
+                else ", ".join(f"{d} {cost(m)}" for d, m in grey))
+        advantage = _add_note(advantage, f"greying the ring costs {lost}")
     return f"pitfall: {pitfall}; retrieval: {advantage}"
 
 

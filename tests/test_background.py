@@ -954,34 +954,77 @@ def test_agreement_medians_given_as_fractions_are_refused():
     assert "well above one half" in bg.agreement_reading({"a": 85.0, "b": 90.0, "c": 80.0})
 
 
+def _control_rows(numbers, half_width=4):
+    """Accuracy rows (percent) on miniimagenet10: ``{classifier: {condition: accuracy}}``."""
+    return pd.DataFrame([
+        {"dataset": "miniimagenet10", "classifier": clf, "condition": cond, "accuracy": a,
+         "low": a - half_width, "high": a + half_width}
+        for clf, by in numbers.items() for cond, a in by.items()])
+
+
+#: review AW's numbers (miniimagenet10, quick profile)
+CONTROL = {"random network + SVM": {"clean": 54.7, "ring, same class": 63.1,
+                                    "ring, other class": 38.8, "centre, same class": 64.9},
+           "trained CNN": {"clean": 61.8, "ring, same class": 60.8,
+                           "ring, other class": 37.0, "centre, same class": 66.2}}
+
+
 def test_control_reading_names_a_same_class_control_above_clean():
-    """Review AO: on miniimagenet10 same-class composites scored 63.1% against 54.7% clean;
-    the ring cost (24.3 points) was then a loss of 15.9 from clean, and the chapter never
-    said so."""
-    rows = []
-    for clf, (clean, same, other) in {"random network + SVM": (54.7, 63.1, 38.8),
-                                      "trained CNN": (61.8, 60.8, 37.0)}.items():
-        for cond, a in (("clean", clean), ("ring, same class", same),
-                        ("ring, other class", other)):
-            rows.append({"dataset": "miniimagenet10", "classifier": clf, "condition": cond,
-                         "accuracy": a, "low": a - 4, "high": a + 4})
-    said = bg.control_reading(pd.DataFrame(rows))
-    assert said.startswith("On miniimagenet10 the same-class composites score above the "
-                           "clean images (random network + SVM: clean 54.7%, same-class ring "
-                           "63.1%, other-class ring 38.8%, so a ring cost of 24.3 points is a "
-                           "loss of 15.9 from clean; trained CNN: clean 61.8%, same-class ring "
-                           "60.8%, other-class ring 37.0%, so a ring cost of 23.8 points is a "
-                           "loss of 24.8 from clean).")
-    # the CNN's cost (23.8) is below its loss from clean (24.8): only the random
-    # network's is said to be larger
-    assert said.endswith("so its ring cost, measured against the control, is larger than "
-                         "its loss from clean images; the losses from clean, beside each "
-                         "cost, may order the classifiers differently.")
+    """Review AO: on miniimagenet10 same-class composites scored 63.1% against 54.7%; the
+    ring cost (24.3 points) was then a loss of 15.9 from clean, and the chapter never said
+    so. Review AW: the sentence said "the same-class composites score above the clean
+    images" for both classifiers, while the CNN's (60.8%) were below its clean 61.8%; and
+    "may order the classifiers differently" where the run decided it."""
+    rows = _control_rows(CONTROL)
+    said = bg.control_reading(rows, versus={"miniimagenet10": (0.006, -0.052, 0.062)})
+    assert said.startswith(
+        "On miniimagenet10 the random network's same-class composites score above its "
+        "clean images (63.1% against 54.7%); the trained CNN's score neither above nor "
+        "below its clean images (60.8% against 61.8%). There the same-class control is not "
+        "neutral for the random network: compositing two images of a class helps it, so "
+        "its ring cost, measured against the control, is larger than its loss from clean "
+        "images (24.3 points against 15.9). The trained CNN's ring cost is 23.8 points, "
+        "its loss from clean 24.8.")
+    assert "the same-class composites score above the clean images" not in said
+    assert "may order" not in said
+    # the ring costs do not tell the two apart; from clean the estimates order them the
+    # other way
+    assert ("The random network's ring cost minus the trained CNN's is +0.6 points (95% "
+            "interval -5.2 to +6.2), which does not tell the two apart; measured from "
+            "clean, the order of the estimates reverses: the random network loses 8.9 "
+            "points less than the trained CNN (15.9 against 24.8, without an interval).") in said
+    # the centre control, above clean for both
+    assert said.endswith(
+        "With a same-class centre, the random network scores 64.9% against 54.7% clean, the "
+        "trained CNN 66.2% against 61.8%: the centre costs, too, are measured against a "
+        "control that is not neutral for the random network (above clean) and the trained "
+        "CNN (above clean).")
+    # without the paired interval: the estimates alone, and the order plainly
+    assert ("ring cost minus the trained CNN's is +0.5 points; measured from clean, the "
+            "order reverses:") in bg.control_reading(rows)
     # within the interval of clean: nothing to say
-    for r in rows:
-        if r["condition"] == "ring, same class":
-            r["low"] = 54.0
-    assert bg.control_reading(pd.DataFrame(rows)) == ""
+    same = rows["condition"] == "ring, same class"
+    rows.loc[same & (rows["classifier"] == "random network + SVM"), "low"] = 54.0
+    assert bg.control_reading(rows) == ""
+
+
+def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
+    numbers = {"random network + SVM": {"clean": 54.7, "ring, same class": 63.1,
+                                        "ring, other class": 30.0},
+               "trained CNN": {"clean": 61.8, "ring, same class": 58.0,
+                               "ring, other class": 45.0}}
+    said = bg.control_reading(_control_rows(numbers, half_width=2),
+                              versus={"miniimagenet10": (0.2, 0.15, 0.25)})
+    # the CNN's same-class composites below its clean: the control hurts it
+    assert "the trained CNN's score below its clean images (58.0% against 61.8%)" in said
+    assert ("There the same-class control is not neutral for the trained CNN: compositing "
+            "two images of a class hurts it, so its ring cost, measured against the control, "
+            "is smaller than its loss from clean images (13.0 points against 16.8).") in said
+    assert ("ring cost minus the trained CNN's is +20.0 points (95% interval +15.0 to "
+            "+25.0); measured from clean, the order is the same: the random network loses "
+            "7.9 points more than the trained CNN (24.7 against 16.8, without an "
+            "interval).") in said
+    assert "centre" not in said  # no centre rows: no clause on them
 
 
 def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
@@ -1118,3 +1161,26 @@ def test_save_run_refuses_files_without_the_runs_settings(tmp_path, monkeypatch)
         bg.save_run(dict(profile="smoke", settings={}, datasets=["cifar10"], seeds=[1],
                          fraction=0.5, hue_degrees=180, C=0.005, device="cpu"), {}, {})
     assert not (tmp_path / "08_background").exists()
+
+
+def test_example_images_prefer_images_right_for_both_when_clean():
+    """Review AW: Fig. 8.3's first row (the first test image of its class) was wrong for
+    both models in every column, clean included."""
+    labels = np.array([0, 0, 1, 1, 2, 2, 3])
+    rn = np.array([1, 0, 1, 1, 0, 0, 3])
+    cnn = np.array([0, 0, 0, 1, 1, 1, 0])
+    # class 0: image 1 (image 0 wrong for RN); class 1: image 3; class 2 has none
+    assert bg.example_images(labels, [rn, cnn], 2) == [(1, True), (3, True)]
+    # a third class: none of classes 2 and 3 is right for both; the first falls back
+    assert bg.example_images(labels, [rn, cnn], 3) == [(1, True), (3, True), (4, False)]
+    # rows in the order of their classes, a fallback among them
+    assert bg.example_images(labels, [rn], 4) == [(1, True), (2, True), (4, False),
+                                                  (6, True)]
+    assert bg.examples_note([True, True]) == (
+        "Each row is the first test image of its class that both classifiers get right on "
+        "the clean image.")
+    assert bg.examples_note([True, False, True]) == (
+        "Each row is the first test image of its class that both classifiers get right on "
+        "the clean image, except 1 row marked \"(not right clean)\": too few classes had "
+        "such an image in this run, so it shows the first test image of its class.")
+    assert "2 rows marked" in bg.examples_note([False, False])

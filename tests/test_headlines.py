@@ -522,7 +522,7 @@ def test_the_background_line_carries_its_headline_measures():
     # review Y D2: intervals in brackets, never parentheses in parentheses
     assert headlines.background(res) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points [-7.5, +12.2]); "
-        "retrieval: partly supported (P@10 lost with the ring greyed, points: +0.8 "
+        "retrieval: partly supported (greying the ring costs +0.8 points of P@10 "
         "[-2.7, +4.3])")
     noted = dict(res, pitfall="confirmed on every dataset run, but not shown to be more "
                  "than the trained CNN's (a swapped ring moves a trained network too)")
@@ -532,7 +532,13 @@ def test_the_background_line_carries_its_headline_measures():
         "[-7.5, +12.2]; retrieval:")
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
-        "supported (P@10 lost with the ring greyed, points: +0.8)")
+        "supported (greying the ring costs +0.8 points of P@10)")
+    # review AW: two datasets each name theirs
+    two = dict(res, verdicts=res["verdicts"] + [dict(res["verdicts"][1], dataset="other",
+                                                     measure="-1.0 (95% interval -2.0 to 0.0)")])
+    assert headlines.background(two).endswith(
+        "(greying the ring costs corel +0.8 points of P@10 [-2.7, +4.3], other -1.0 points "
+        "of P@10 [-2.0, 0.0])")
 
 
 def test_a_results_file_without_the_largest_ks_difference_names_it():

@@ -69,6 +69,7 @@ from rdsc.background.summaries import (  # noqa: F401
     donor_capture,
     effect_rows,
     effects_over_datasets,
+    example_images,
 )
 from rdsc.background.mechanism import (  # noqa: F401
     blur_correlations,
@@ -109,6 +110,7 @@ from rdsc.background.results import (  # noqa: F401
 from rdsc.background.words import (  # noqa: F401
     BLUR_MARGIN,
     MIN_BLUR_UNITS,
+    NOT_RIGHT_CLEAN,
     advantage_reading,
     advantage_rows,
     advantage_verdict,
@@ -120,6 +122,7 @@ from rdsc.background.words import (  # noqa: F401
     control_reading,
     cost_beyond_cnn,
     cost_difference_text,
+    examples_note,
     interval_text,
     outcome_word,
     pitfall_over_datasets,

@@ -191,3 +191,25 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
         values[r] = a[sa][:, i].mean() - b[sb][:, i].mean()
     low, high = np.quantile(values, [0.025, 0.975])
     return float(a.mean() - b.mean()), float(low), float(high)
+
+
+def example_images(labels, clean_predictions, n: int) -> list[tuple[int, bool]]:
+    """The test images a figure of examples shows, ``(index, right)`` each, in the order of
+    their classes: the first image of each class that every classifier in
+    ``clean_predictions`` (one array of N clean predictions each) gets right, from the
+    first ``n`` classes that have one; where fewer than ``n`` classes do, the first image
+    of the next classes, with ``right`` False (review AW: a row wrong for both models
+    clean, as the first image of its class was, cannot show what a background does)."""
+    n = whole_number("n", n, at_least=1)
+    labels = np.asarray(labels)
+    right = np.all([np.asarray(p) == labels for p in clean_predictions], axis=0)
+    chosen, fallback = {}, []
+    for c in np.unique(labels):
+        hits = np.flatnonzero((labels == c) & right)
+        if len(hits) and len(chosen) < n:
+            chosen[c] = (int(hits[0]), True)
+        elif not len(hits):
+            fallback.append(c)
+    for c in fallback[:n - len(chosen)]:  # too few classes right for both: say so
+        chosen[c] = (int(np.flatnonzero(labels == c)[0]), False)
+    return [chosen[c] for c in sorted(chosen)]

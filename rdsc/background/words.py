@@ -40,46 +40,130 @@ def capture_text(capture: tuple, interval: bool = True, why: bool = True) -> str
         f" (interval {100 * capture[1]:.0f}-{100 * capture[2]:.0f}%)" if interval else "")
 
 
-def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN")) -> str:
-    """The sentence on a same-class control that is not neutral: where, for the random
-    network, the composites with a same-class ring score above the clean images (the
-    interval of the same-class accuracy above the clean estimate), the ring cost measured
-    against that control is not the loss from clean images, and the two are given side by
-    side for each of ``classifiers`` (review AO: on miniimagenet10 a ring cost of 24.3
-    points was a loss of 15.9 from clean, the CNN's 24.8, the order of the two reversed).
+def _who(classifier: str) -> str:
+    """``"random network + SVM"`` as ``"the random network"``: the sentence's short name."""
+    return "the " + classifier.removesuffix(" + SVM")
+
+
+def _above_clean(row, clean: float) -> str:
+    """Where a same-class control's accuracy (``row``: ``accuracy``, ``low``, ``high``)
+    lies against the clean estimate: "above" or "below" (its interval excludes it) or ""."""
+    return "above" if row["low"] > clean else "below" if row["high"] < clean else ""
+
+
+def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"),
+                    versus: dict | None = None) -> str:
+    """The sentences on a same-class control that is not neutral: where, for any of
+    ``classifiers``, the composites with a same-class ring score above (or below) the clean
+    images (the interval of the same-class accuracy excludes the clean estimate), the ring
+    cost measured against that control is not the loss from clean images. Per dataset it
+    says, per classifier, whether its same-class composites score above its clean images
+    (review AW: "the same-class composites score above" was worded for both classifiers
+    when the CNN's scored below); gives each cost beside its loss from clean; says whether
+    the losses from clean order the first two classifiers as the ring costs do, from the
+    numbers; and names a same-class *centre* control that is not neutral either.
 
     ``accuracy``: rows with ``dataset``, ``classifier``, ``condition``, ``accuracy``,
-    ``low``, ``high`` (percent). Returns '' where no dataset shows it."""
+    ``low``, ``high`` (percent). ``versus``: per dataset, the paired interval of the first
+    classifier's ring cost minus the second's (:func:`cost_difference`, shares), or None.
+    Returns '' where no dataset shows it."""
     acc = accuracy.set_index(["dataset", "classifier", "condition"])
+    conditions = ("clean", "ring, same class", "ring, other class")
+
+    def pct(x):  # rounded as the accuracy table rounds
+        return f"{np.round(x, 1):.1f}%"
     said = []
     for dataset in dict.fromkeys(accuracy["dataset"]):
-        try:
-            same = acc.loc[(dataset, classifiers[0], "ring, same class")]
-            clean = acc.loc[(dataset, classifiers[0], "clean")]["accuracy"]
-        except KeyError:
-            continue
-        if not same["low"] > clean:
-            continue
-        parts = []
+        rows = {}
         for clf in classifiers:
             try:
-                a = {c: acc.loc[(dataset, clf, c)]["accuracy"]
-                     for c in ("clean", "ring, same class", "ring, other class")}
+                rows[clf] = {c: acc.loc[(dataset, clf, c)] for c in conditions}
             except KeyError:
                 continue
-            parts.append(f"{clf}: clean {a['clean']:.1f}%, same-class ring "
-                         f"{a['ring, same class']:.1f}%, other-class ring "
-                         f"{a['ring, other class']:.1f}%, so a ring cost of "
-                         f"{a['ring, same class'] - a['ring, other class']:.1f} points is a "
-                         f"loss of {a['clean'] - a['ring, other class']:.1f} from clean")
-        said.append(f"On {dataset} the same-class composites score above the clean images "
-                    f"({'; '.join(parts)}).")
-    if not said:
+        where = {clf: _above_clean(r["ring, same class"], r["clean"]["accuracy"])
+                 for clf, r in rows.items()}
+        moved = [clf for clf in rows if where[clf]]
+        if not moved:
+            continue
+        # per classifier: where its own same-class composites lie against its own clean
+        parts = []
+        for clf, r in rows.items():
+            nums = (f"{pct(r['ring, same class']['accuracy'])} against "
+                    f"{pct(r['clean']['accuracy'])}")
+            word = where[clf] or "neither above nor below"
+            parts.append(f"{_who(clf)}'s {'same-class composites ' * (not parts)}score "
+                         f"{word} its clean images ({nums})")
+        text = f"On {dataset} {'; '.join(parts)}."
+        cost = {clf: r["ring, same class"]["accuracy"] - r["ring, other class"]["accuracy"]
+                for clf, r in rows.items()}
+        loss = {clf: r["clean"]["accuracy"] - r["ring, other class"]["accuracy"]
+                for clf, r in rows.items()}
+        for clf in moved:
+            helps = where[clf] == "above"
+            text += (f" There the same-class control is not neutral for {_who(clf)}: "
+                     f"compositing two images of a class {'helps' if helps else 'hurts'} it, "
+                     f"so its ring cost, measured against the control, is "
+                     f"{'larger' if helps else 'smaller'} than its loss from clean images "
+                     f"({cost[clf]:.1f} points against {loss[clf]:.1f}).")
+        others = [clf for clf in rows if clf not in moved]
+        if others:
+            text += "".join(f" {_who(clf)[0].upper()}{_who(clf)[1:]}'s ring cost is "
+                            f"{cost[clf]:.1f} points, its loss from clean {loss[clf]:.1f}."
+                            for clf in others)
+        if len(rows) == 2 == len(classifiers):
+            text += " " + _order_from_clean(classifiers, cost, loss,
+                                            (versus or {}).get(dataset))
+        text += _centre_control(acc, dataset, classifiers)
+        said.append(text)
+    return " ".join(said)
+
+
+def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
+    """Whether the losses from clean order two classifiers as their ring costs do, from
+    the numbers (review AW: "may order the classifiers differently" where the run decides
+    it); ``versus``: the paired interval of the ring costs' difference, or None."""
+    a, b = classifiers
+    cost_d = round(cost[a] - cost[b], 1)
+    loss_d = round(loss[a] - loss[b], 1)
+    together = (f"{_who(a)}'s ring cost minus {_who(b)}'s is "
+                + (interval_text(versus) if versus is not None else f"{cost_d:+.1f} points"))
+    tied = versus is not None and versus[1] <= 0 <= versus[2]
+    if tied:
+        together += ", which does not tell the two apart"
+    against = f"{loss[a]:.1f} against {loss[b]:.1f}, without an interval"
+    if loss_d == 0:
+        return (f"{together[0].upper()}{together[1:]}; measured from clean, they lose the "
+                f"same ({against}).")
+    less = "less" if loss_d < 0 else "more"
+    if cost_d == 0 or (cost_d > 0) == (loss_d > 0):
+        order = "the order is the same"
+    else:
+        order = "the order of the estimates reverses" if tied else "the order reverses"
+    return (f"{together[0].upper()}{together[1:]}; measured from clean, {order}: "
+            f"{_who(a)} loses {abs(loss_d):.1f} points {less} than {_who(b)} ({against}).")
+
+
+def _centre_control(acc, dataset: str, classifiers) -> str:
+    """The clause on the same-class *centre* control where it, too, is not neutral for a
+    classifier (review AW: on miniimagenet10 both scored above clean with a same-class
+    centre, so the centre costs were measured against a raised baseline too)."""
+    parts, moved = [], []
+    for clf in classifiers:
+        try:
+            same = acc.loc[(dataset, clf, "centre, same class")]
+            clean = acc.loc[(dataset, clf, "clean")]["accuracy"]
+        except KeyError:
+            continue
+        where = _above_clean(same, clean)
+        if where:
+            moved.append(f"{_who(clf)} ({where} clean)")
+        parts.append(f"{_who(clf)}{' scores' * (not parts)} "
+                     f"{np.round(same['accuracy'], 1):.1f}% against {np.round(clean, 1):.1f}%"
+                     f"{' clean' * (not parts)}")
+    if not moved:
         return ""
-    return (" ".join(said) + " There the control is not neutral: compositing two images "
-            "of a class helps the random network, so its ring cost, measured against the "
-            "control, is larger than its loss from clean images; the losses from clean, "
-            "beside each cost, may order the classifiers differently.")
+    return (f" With a same-class centre, {', '.join(parts)}: the centre costs, too, are "
+            f"measured against a control that is not neutral for {' and '.join(moved)}.")
 
 
 def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) -> str:
@@ -465,3 +549,21 @@ def blur_fairness(read: str, pooled_by: dict[str, int]) -> str:
         return (f"The sentence reads {read} alone; the rows of {' and '.join(pooled_by)}, "
                 "which the CNN sees average-pooled, do not compare the two fairly.")
     return f"The sentence reads {read} alone; the CNN sees every dataset here unpooled."
+
+
+#: the mark of a row of the examples' figure that is not right for both classifiers clean
+NOT_RIGHT_CLEAN = "(not right clean)"
+
+
+def examples_note(right: list[bool]) -> str:
+    """The caption's sentence on how the examples' rows were chosen, from the ``right``
+    flags of :func:`example_images`, naming the rows that fell back."""
+    said = ("Each row is the first test image of its class that both classifiers get right "
+            "on the clean image")
+    missed = len(right) - sum(right)
+    if not missed:
+        return said + "."
+    return (f"{said}, except {missed} row{'s' * (missed != 1)} marked "
+            f"\"{NOT_RIGHT_CLEAN}\": too few classes had such an image in this run, so "
+            f"{'they show' if missed != 1 else 'it shows'} the first test image of "
+            f"{'their' if missed != 1 else 'its'} class.")
