@@ -16,6 +16,13 @@ def test_peak_memory_is_the_extractions_not_the_parents():
     # far less than the parent's 300 MB (which ru_maxrss would have reported)
     assert 1 << 20 < cost["peak_bytes"] < 250 << 20
     del parent  # held until here, through the measurement
+    # memory measured in two fresh processes: the smaller is the peak, the time the first's
+    twice = extraction_cost(RandomDepthwiseSignNet(256), x, device="cpu", repeats=2,
+                            memory_repeats=2)
+    assert len(twice["all_peak_bytes"]) == 2 and len(twice["all_seconds"]) == 2
+    assert twice["peak_bytes"] == min(twice["all_peak_bytes"])
+    with pytest.raises(ValueError, match="memory_repeats"):
+        extraction_cost(RandomDepthwiseSignNet(8), x, device="cpu", memory_repeats=0)
 
 
 def test_growth_is_read_only_from_timings_that_can_carry_it():
@@ -58,6 +65,15 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "memory growing with k")
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
+    # reader review AW: the next build's peaks rose 78 -> 95 MB and read "grew"; two fresh
+    # processes per k differing by 10 MB make that rise noise
+    rising = [78.1 * mb, 84.0 * mb, 90.2 * mb, 94.6 * mb]
+    assert memory_reading(rising, outputs) == (
+        "so here the working memory grew with k beyond the output")
+    assert memory_reading(rising, outputs, peak_spread=10 * mb).startswith(
+        "so beyond the output the engine's working memory did not grow")
+    with pytest.raises(ValueError, match="peak_spread"):
+        memory_reading(rising, outputs, peak_spread=float("nan"))
 
 
 def test_growth_reading_names_nan_spreads_and_equal_times():
