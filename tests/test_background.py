@@ -979,7 +979,7 @@ def test_control_reading_names_a_same_class_control_above_clean():
     said = bg.control_reading(rows, versus={"miniimagenet10": (0.006, -0.052, 0.062)})
     assert said.startswith(
         "On miniimagenet10 the random network's same-class composites score above its "
-        "clean images (63.1% against 54.7%); the trained CNN's score neither above nor "
+        "clean images (63.1% against 54.7%); those of the trained CNN score neither above nor "
         "below its clean images (60.8% against 61.8%). There the same-class control is not "
         "neutral for the random network: compositing two images of a class helps it, so "
         "its ring cost, measured against the control, is larger than its loss from clean "
@@ -1016,7 +1016,7 @@ def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
     said = bg.control_reading(_control_rows(numbers, half_width=2),
                               versus={"miniimagenet10": (0.2, 0.15, 0.25)})
     # the CNN's same-class composites below its clean: the control hurts it
-    assert "the trained CNN's score below its clean images (58.0% against 61.8%)" in said
+    assert "those of the trained CNN score below its clean images (58.0% against 61.8%)" in said
     assert ("There the same-class control is not neutral for the trained CNN: compositing "
             "two images of a class hurts it, so its ring cost, measured against the control, "
             "is smaller than its loss from clean images (13.0 points against 16.8).") in said

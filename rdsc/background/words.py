@@ -91,8 +91,10 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
             nums = (f"{pct(r['ring, same class']['accuracy'])} against "
                     f"{pct(r['clean']['accuracy'])}")
             word = where[clf] or "neither above nor below"
-            parts.append(f"{_who(clf)}'s {'same-class composites ' * (not parts)}score "
-                         f"{word} its clean images ({nums})")
+            # "the trained CNN's score below" read as a noun: the later ones say "those of"
+            parts.append(f"{_who(clf)}'s same-class composites score {word} its clean "
+                         f"images ({nums})" if not parts else
+                         f"those of {_who(clf)} score {word} its clean images ({nums})")
         text = f"On {dataset} {'; '.join(parts)}."
         cost = {clf: r["ring, same class"]["accuracy"] - r["ring, other class"]["accuracy"]
                 for clf, r in rows.items()}
