@@ -274,10 +274,11 @@ _FRACTION = re.compile(r"^(top\d|P@\d+|AP|R-precision)( low| high)?$")  # "top1"
 def implausible_figures(results, where: str = "") -> list[str]:
     """Where ``results`` holds a figure of merit out of its range: a percentage (a key
     ending ``(%)``, but for a spread of timings, or chapter 4's ``top-1`` to ``top-5``)
-    outside 0-100, an accuracy or precision
-    kept as a fraction (``top1``, ``P@10``, ``AP``, ...) outside 0-1 (infinite ones
-    included); each as ``"cifar10-paper.topk.top1 = 75.02"``. The runner writes records,
-    so one of these is a hand edit (probe AP: 75.02 for 0.7502 showed as 7,502%)."""
+    outside 0-100, or an accuracy or precision kept as a fraction (``top1``, ``P@10``,
+    ``AP``, ...) outside 0-1, infinite ones included; each as
+    ``"cifar10-paper.topk.top1 = 75.02"``. The runner writes what the chapter saved, so one
+    of these is a hand edit or a chapter saving another unit (probe AP: 75.02 for 0.7502
+    showed as 7,502%)."""
     found = []
     items = (results.items() if isinstance(results, dict) else
              enumerate(results) if isinstance(results, list) else ())
