@@ -977,35 +977,34 @@ def test_control_reading_names_a_same_class_control_above_clean():
     "may order the classifiers differently" where the run decided it."""
     rows = _control_rows(CONTROL)
     said = bg.control_reading(rows, versus={"miniimagenet10": (0.006, -0.052, 0.062)})
+    # only the classifier the control moves is named as moved
     assert said.startswith(
-        "On miniimagenet10 the random network's same-class composites score above its "
-        "clean images (63.1% against 54.7%); those of the trained CNN score neither above nor "
-        "below its clean images (60.8% against 61.8%). There the same-class control is not "
-        "neutral for the random network: compositing two images of a class helps it, so "
-        "its ring cost, measured against the control, is larger than its loss from clean "
-        "images (24.3 points against 15.9). The trained CNN's ring cost is 23.8 points, "
-        "its loss from clean 24.8.")
-    assert "the same-class composites score above the clean images" not in said
+        "On miniimagenet10 a same-class ring lifts the random network above its clean "
+        "accuracy (63.1% against 54.7%), so its ring cost (24.3 points) is larger than its "
+        "loss from clean (15.9). Measured from clean,")
+    assert "lowers the trained CNN" not in said and "lifts the trained CNN above its" not in said
     assert "may order" not in said
-    # the ring costs do not tell the two apart; from clean the estimates order them the
-    # other way
-    assert ("The random network's ring cost minus the trained CNN's is +0.6 points (95% "
-            "interval -5.2 to +6.2), which does not tell the two apart; measured from "
-            "clean, the order of the estimates reverses: the random network loses 8.9 "
-            "points less than the trained CNN (15.9 against 24.8, without an interval).") in said
+    # the ring costs do not tell the two apart; from clean the estimates order them
+    assert ("Measured from clean, the random network loses 8.9 points less than the trained "
+            "CNN (15.9 against 24.8, without an interval), while the ring costs do not tell "
+            "the two apart (the random network's minus the trained CNN's: +0.6 points, 95% "
+            "interval -5.2 to +6.2).") in said
     # the centre control, above clean for both
     assert said.endswith(
-        "With a same-class centre, the random network scores 64.9% against 54.7% clean, the "
-        "trained CNN 66.2% against 61.8%: the centre costs, too, are measured against a "
-        "control that is not neutral for the random network (above clean) and the trained "
-        "CNN (above clean).")
+        "A same-class centre, too, lifts the random network and the trained CNN above clean "
+        "(64.9% against 54.7%, 66.2% against 61.8%), so the centre costs are not losses from "
+        "clean either.")
     # without the paired interval: the estimates alone, and the order plainly
-    assert ("ring cost minus the trained CNN's is +0.5 points; measured from clean, the "
-            "order reverses:") in bg.control_reading(rows)
-    # within the interval of clean: nothing to say
+    assert ("; the ring costs' estimates order the two the other way (the random network's "
+            "minus the trained CNN's: +0.5 points).") in bg.control_reading(rows)
+    # within the interval of clean: the ring control is not mentioned, the centre still is
     same = rows["condition"] == "ring, same class"
     rows.loc[same & (rows["classifier"] == "random network + SVM"), "low"] = 54.0
-    assert bg.control_reading(rows) == ""
+    assert bg.control_reading(rows).startswith(
+        "On miniimagenet10 a same-class centre, too, lifts the random network and the trained "
+        "CNN above clean")
+    # and with the centre neutral too: nothing to say
+    assert bg.control_reading(rows[~rows["condition"].str.startswith("centre")]) == ""
 
 
 def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
@@ -1016,15 +1015,30 @@ def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
     said = bg.control_reading(_control_rows(numbers, half_width=2),
                               versus={"miniimagenet10": (0.2, 0.15, 0.25)})
     # the CNN's same-class composites below its clean: the control hurts it
-    assert "those of the trained CNN score below its clean images (58.0% against 61.8%)" in said
-    assert ("There the same-class control is not neutral for the trained CNN: compositing "
-            "two images of a class hurts it, so its ring cost, measured against the control, "
-            "is smaller than its loss from clean images (13.0 points against 16.8).") in said
-    assert ("ring cost minus the trained CNN's is +20.0 points (95% interval +15.0 to "
-            "+25.0); measured from clean, the order is the same: the random network loses "
-            "7.9 points more than the trained CNN (24.7 against 16.8, without an "
-            "interval).") in said
+    assert ("A same-class ring lowers the trained CNN below its clean accuracy (58.0% "
+            "against 61.8%), so its ring cost (13.0 points) is smaller than its loss from "
+            "clean (16.8).") in said
+    assert ("Measured from clean, the random network loses 7.9 points more than the trained "
+            "CNN (24.7 against 16.8, without an interval); the ring costs order the two the "
+            "same way (the random network's minus the trained CNN's: +20.0 points, 95% "
+            "interval +15.0 to +25.0).") in said
     assert "centre" not in said  # no centre rows: no clause on them
+    # a centre control that moves the two in opposite directions names each
+    numbers["random network + SVM"]["centre, same class"] = 60.0
+    numbers["trained CNN"]["centre, same class"] = 50.0
+    said = bg.control_reading(_control_rows(numbers, half_width=2))
+    assert said.endswith(
+        "A same-class centre, too, moves both from clean (the random network above: 60.0% "
+        "against 54.7%; the trained CNN below: 50.0% against 61.8%), so the centre costs are "
+        "not losses from clean either.")
+
+
+def test_interval_text_inside_brackets():
+    assert bg.interval_text((0.006, -0.052, 0.062)) == (
+        "+0.6 points (95% interval -5.2 to +6.2)")
+    assert bg.interval_text((0.006, -0.052, 0.062), brackets=False) == (
+        "+0.6 points, 95% interval -5.2 to +6.2")
+    assert bg.interval_text((-0.0004, -0.01, 0.0)) == "0.0 points (95% interval -1.0 to 0.0)"
 
 
 def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
