@@ -198,6 +198,12 @@ def open_source(args):
     if args.workers < 0:
         raise CommandError(f"--workers must be >= 0, got {args.workers}")
     if args.source in data.DATASETS:
+        here, root = Path(args.source), data.data_root() / args.source
+        if here.is_dir() and (not root.exists() or not here.samefile(root)):
+            # probe AY: a user's ./corel was replaced by the data root's without a word
+            _warn(f"{args.source} is read as the dataset in {root}, not the folder "
+                  f"./{args.source} here: to use that folder, give it by a path "
+                  f"(./{args.source})")
         spec = data.DATASETS[args.source]
         split = args.split or spec.splits[0]
         if split not in spec.splits:
@@ -224,14 +230,20 @@ def open_source(args):
     return stream, stream.labels, stream.classes, description
 
 
+def _preset(args) -> str:
+    """The network preset ``args`` ask for (``--preset``, else the dataset's, else CIFAR-10's)."""
+    from rdsc.network import PRESETS
+    preset = args.preset or (args.source if args.source in PRESETS else "cifar10")
+    if preset not in PRESETS:
+        raise CommandError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    return preset
+
+
 def make_network(args, in_channels: int, n_features: int | None = None):
     """The random network ``args`` describe, for images of ``in_channels`` channels (with
     ``n_features`` instead of ``--k``, if given)."""
     from rdsc.network import PRESETS, RandomDepthwiseSignNet
-    preset = args.preset or (args.source if args.source in PRESETS else "cifar10")
-    if preset not in PRESETS:
-        raise CommandError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
-    settings = dict(PRESETS[preset])
+    settings = dict(PRESETS[_preset(args)])
     settings.pop("in_channels", None)  # the images' own
     if args.kernel_size is not None:
         settings["kernel_size"] = args.kernel_size
@@ -246,19 +258,23 @@ def run_features(args) -> int:
     out = Path(args.out).expanduser()
     if out.suffix != ".npy":
         raise CommandError(f"--out must name an .npy file, got {args.out!r}")
+    if out.is_dir():
+        raise CommandError(f"--out {args.out} is a folder: name a file in it, e.g. "
+                           f"{out / 'features.npy'}")
     if args.k < 1:
         raise CommandError(f"--k must be a positive number of features, got {args.k}")
     if args.batch_size is not None and args.batch_size < 1:
         raise CommandError(f"--batch-size must be positive, got {args.batch_size}")
     from rdsc import feature_files
+    _preset(args)  # before the images are listed and checked
     group, device = feature_files.init_from_env(args.device)
     images, labels, classes, description = open_source(args)
-    if hasattr(images, "check_files"):  # every broken file now, not one mid-run
-        images.check_files()
     shape = tuple(images.image_shape) if hasattr(images, "image_shape") else tuple(images.shape[1:])
     # before the network: drawing the weights of a huge --k would take the memory first
     _check_output_size(out, len(images), args.k, make_network(args, shape[0], 1), shape,
                        args.dtype)
+    if hasattr(images, "check_files"):  # every broken or odd-sized file now, not mid-run
+        images.check_files()
     net = make_network(args, shape[0])
     start = time.perf_counter()
     record = feature_files.write_features(
@@ -343,6 +359,18 @@ def _load(path: str, labels_path: str | None, role: str):
     return feats, labels, record
 
 
+def _writable_file(path: Path, option: str) -> None:
+    """Create ``path``'s folder if needed; refuse a folder or an unwritable place now."""
+    if path.is_dir():
+        raise CommandError(f"{option} {path} is a folder: name a file in it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{option} {path}: cannot create its folder ({err})") from None
+    if not os.access(path.parent, os.W_OK):
+        raise CommandError(f"{option} {path}: its folder is not writable")
+
+
 def _warn(message: str) -> None:
     print(f"rdsc: warning: {message}", file=sys.stderr)
 
@@ -364,6 +392,9 @@ def _check_records(args, rec_train: dict, rec_test: dict) -> None:
             f"train and test features are of the same images ({where}): the test accuracy "
             "would be a training accuracy. Compute the test file from the other split: "
             "rdsc features SOURCE --split test ...")
+    if named and (rec_train["split"], rec_test["split"]) == ("test", "train"):
+        _warn(f"the train file holds the split 'test' and the test file the split 'train' "
+              f"({args.train}, {args.test}): swapped? (evaluate TRAIN TEST)")
     # given label files need not follow the records' class lists: theirs to check
     if args.train_labels is None and args.test_labels is None:
         a, b = rec_train.get("classes"), rec_test.get("classes")
@@ -444,6 +475,13 @@ def run_evaluate(args) -> int:
         raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in "
                            "the files)")
     device = resolve_device(args.device)
+    if args.json:  # before the fits (probe AY: a missing folder failed after them)
+        _writable_file(Path(args.json).expanduser(), "--json")
+    n_classes = len(set(y_train.tolist()))
+    if too_many := [t for t in args.top if t >= n_classes]:
+        _warn(f"top-{', top-'.join(map(str, too_many))} need{'s' * (len(too_many) == 1)} more "
+              f"than the {n_classes} classes (every class is among the top {n_classes}): "
+              "shown as -")
     print(f"train: {train.shape[0]} x {train.shape[1]}, test: {test.shape[0]} x {test.shape[1]}, "
           f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} "
           f"({args.solver}, {device.type})")
@@ -466,8 +504,9 @@ def run_evaluate(args) -> int:
         cells = "".join(f"{100 * acc[t]:8.2f}%" if t in acc else f"{'-':>9}" for t in args.top)
         print(f"{k:>8}{cells}{svm.fit_seconds_:9.1f}", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"train": args.train, "test": args.test, "C": args.C,
-                                               "solver": args.solver, "results": rows}, indent=1))
+        Path(args.json).expanduser().write_text(json.dumps(
+            {"train": args.train, "test": args.test, "C": args.C, "solver": args.solver,
+             "results": rows}, indent=1))
     return 0
 
 

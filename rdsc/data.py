@@ -51,15 +51,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from rdsc.checks import seed_number
 from rdsc.paths import cache_dir, cache_dirs_to_read, data_root, write_atomically
 from rdsc.progress import progress_bar
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp",
+JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe")  # .jfif: browsers save JPEGs so
+IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp",
                     ".gif")
-CACHE_FORMAT = 2  # bump when the decoding itself changes (2: 16-bit grayscale scaled, not clipped)
+#: files in a class folder that are neither images nor worth a warning (tool litter)
+LITTER = ("thumbs.db", "desktop.ini")
+# bump when the decoding itself changes (2: 16-bit grayscale scaled, not clipped; 3: EXIF
+# orientation applied)
+CACHE_FORMAT = 3
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -101,20 +106,34 @@ class Preprocess:
         object.__setattr__(self, "resize", resize)
         object.__setattr__(self, "crop", crop)
 
+    def resized(self, width: int, height: int) -> tuple[int, int]:
+        """The ``(width, height)`` an image of that size has after the resize (no crop)."""
+        if isinstance(self.resize, int):
+            scale = self.resize / min(width, height)
+            return max(1, round(width * scale)), max(1, round(height * scale))
+        if self.resize is not None:
+            return self.resize[1], self.resize[0]
+        return width, height
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """The ``(width, height)`` an image of that size has after :meth:`apply`, read from
+        its header alone (every file's size is checked before any feature is computed)."""
+        w, h = self.resized(width, height)
+        if self.crop is not None:
+            if self.crop > min(w, h):
+                raise ValueError(f"centre crop {self.crop} is larger than the resized image "
+                                 f"{w}x{h}")
+            return self.crop, self.crop
+        return w, h
+
     def apply(self, img: Image.Image) -> Image.Image:
         """``img`` resized, then centre-cropped, as this preprocessing says."""
-        if isinstance(self.resize, int):
-            w, h = img.size
-            scale = self.resize / min(w, h)
-            img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
-        elif self.resize is not None:
-            h, w = self.resize
-            img = img.resize((w, h), Image.BILINEAR)
+        if self.resize is not None:
+            img = img.resize(self.resized(*img.size), Image.BILINEAR)
         if self.crop is not None:
             w, h = img.size
+            self.output_size(w, h)  # a crop larger than the image: its error
             c = self.crop
-            if c > min(w, h):
-                raise ValueError(f"centre crop {c} is larger than the resized image {w}x{h}")
             left, top = (w - c) // 2, (h - c) // 2
             img = img.crop((left, top, left + c, top + c))
         return img
@@ -261,7 +280,7 @@ def stored_as_jpeg(name: str, split: str, root: str | os.PathLike | None = None)
                                if p.is_dir() and not is_skipped(p.name)):
         for entry in sorted(os.scandir(class_folder), key=lambda e: e.name):
             if _is_image(entry):
-                return entry.name.lower().endswith((".jpg", ".jpeg"))
+                return entry.name.lower().endswith(JPEG_EXTENSIONS)
     return False
 
 
@@ -322,17 +341,35 @@ def _class_names(folder: Path, splits=None) -> list[str]:
 
 
 def _list_images(folder: Path, split: str, classes: list[str]):
+    """The image files of ``folder/split`` (class by class, by name), their labels and a
+    stamp of names, sizes and modification times; warns about files skipped for their
+    extension (probe AY: half of a class saved as .heic vanished without a word)."""
     files, labels, stamp = [], [], hashlib.sha256()
+    skipped: dict[str, int] = {}
     for label, cls in enumerate(classes):
         cdir = folder / split / cls
         if not cdir.is_dir():
             continue
-        entries = sorted((e for e in os.scandir(cdir) if _is_image(e)), key=lambda e: e.name)
-        for e in entries:
+        entries = []
+        for e in os.scandir(cdir):
+            if _is_image(e):
+                entries.append(e)
+            elif e.is_file() and not is_skipped(e.name) and e.name.lower() not in LITTER:
+                ext = os.path.splitext(e.name)[1].lower() or "no extension"
+                skipped[ext] = skipped.get(ext, 0) + 1
+        for e in sorted(entries, key=lambda e: e.name):
             st = e.stat()
             files.append(Path(e.path))
             labels.append(label)
             stamp.update(f"{cls}/{e.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    if skipped:
+        import warnings
+        n = sum(skipped.values())
+        warnings.warn(f"{n:,} file{'s' * (n > 1)} in the class folders of {folder / split} "
+                      f"{'are' if n > 1 else 'is'} not read, not being images by extension ("
+                      + ", ".join(f"{ext}: {c:,}" for ext, c in sorted(skipped.items()))
+                      + f"; images are {', '.join(IMAGE_EXTENSIONS)}): convert those that are "
+                      "images (e.g. .heic to .jpg)", stacklevel=3)
     return files, labels, stamp.hexdigest()
 
 
@@ -348,11 +385,33 @@ def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
     return img.convert("RGB")
 
 
+def exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation tag of ``img`` (1: upright; 5 to 8 swap width and height), 1
+    where there is none or PIL cannot read it (the pixels are still good)."""
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # a malformed EXIF block: PIL raises several types
+        return 1
+    return orientation if orientation in range(1, 9) else 1
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """``img`` turned as its EXIF orientation tag says; as it is without a tag."""
+    if exif_orientation(img) == 1:
+        return img
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:
+        return img
+
+
 def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     """``C x H x W`` uint8: RGB, or one channel (``gray``: ITU-R 601 luma, PIL's ``L``)."""
     try:
         with Image.open(path) as img:
-            img = _to_rgb(img, path)  # decodes the whole file
+            # upright as a viewer shows it (probe AY: a phone photo came out sideways);
+            # without an orientation tag this returns the image itself
+            img = _to_rgb(_upright(img), path)  # decodes the whole file
     except ImageReadError:
         raise
     except Exception as err:  # PIL raises several types for broken files

@@ -84,12 +84,7 @@ class Group:
 
 def resolve_device(device: str | None) -> torch.device:
     """``None``/``auto`` -> CUDA when present, else the CPU; otherwise ``torch.device(device)``."""
-    if device in (None, "auto"):
-        return features.default_device()
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device} was asked for, but torch sees no CUDA GPU here")
-    return device
+    return features.as_device(device)
 
 
 def init_from_env(device: str | None = None) -> tuple[Group, torch.device]:

@@ -142,6 +142,32 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def as_device(device) -> torch.device:
+    """``device`` (``None``/``"auto"``: :func:`default_device`; ``"cpu"``, ``"cuda"``,
+    ``"cuda:N"`` or a ``torch.device``) as a ``torch.device``, or a ``ValueError`` that says
+    what to pass (probe AY: ``"gpu"`` gave torch's list of 20 device types, ``"cuda"``
+    without a GPU its driver message)."""
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
+        return default_device()
+    try:
+        dev = torch.device(device.strip().lower() if isinstance(device, str) else device)
+    except (RuntimeError, TypeError, ValueError):
+        hint = " ('cuda' is the GPU)" if str(device).lower().startswith("gpu") else ""
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got "
+                         f"{device!r}{hint}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for, but torch sees no CUDA GPU "
+                             "here: pass device='cpu' (or 'auto', which takes a GPU when "
+                             "there is one)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: torch sees {torch.cuda.device_count()} "
+                             "CUDA GPU(s) here, numbered from 0")
+    elif dev.type != "cpu":
+        raise ValueError(f"device {device!r}: rdsc runs on 'cpu' or 'cuda' ('auto' picks)")
+    return dev
+
+
 def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk):
     """Images per step and channels per chunk; ``positions`` = first-layer map height x width.
 
@@ -339,8 +365,12 @@ def _check_unit_range(images: torch.Tensor) -> None:
                          "pixels given as floats? The network takes pixels in [0, 1]: pass "
                          "the uint8 images, or divide by 255")
     import warnings
-    warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper; "
-                  "computing the network on the values as given")
+    # probe AY: resized (interpolated) 0..255 images are not whole numbers; the warning
+    # did not say what to do
+    hint = (": 0..255 pixels given as floats? Divide them by 255" if lo >= 0 and hi > 2
+            else "")
+    warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper"
+                  f"{hint}; computing the network on the values as given")
 
 
 def _check_step_sizes(batch_size, channel_chunk) -> None:
@@ -370,7 +400,7 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
     _check_step_sizes(batch_size, channel_chunk)
     images, n_img, shape, dtype = (_source(images, convert=False) if checked
                                    else checked_source(net, images))
-    device = torch.device(device) if device is not None else default_device()
+    device = as_device(device)
     k = net.n_features
     stop = n_img if stop is None else int(stop)
     if not 0 <= start <= stop <= n_img:

@@ -152,7 +152,7 @@ class ImageFolderStream(ImageStream):
 
     Attributes: ``labels`` (``int64 N``, indices into ``classes``), ``classes``,
     ``files``, ``image_shape`` ``(3, H, W)``, ``dtype`` (``torch.uint8``), ``fingerprint``
-    (hash of the file names, sizes, modification times, classes and decoding).
+    (hash of the file names within the split, their contents, classes and decoding).
     """
 
     dtype = torch.uint8
@@ -181,10 +181,33 @@ class ImageFolderStream(ImageStream):
         self.gray = bool(gray)
         self.image_shape = tuple(int(s)
                                  for s in _decode(files[0], self.preprocess, self.gray).shape)
-        text = json.dumps(["folder", str(folder.resolve()), split, stamp, self.classes,
-                           asdict(self.preprocess), *(["gray"] if self.gray else [])], default=str)
-        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
+        self._fingerprint = None  # from the files' contents, when first asked for
         self.dataset = _DecodedFolder(files, self.preprocess, self.image_shape, self.gray)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the images' names (relative to the split), contents, classes and
+        decoding: the same images give the same one wherever the folder lies and whatever
+        the files' dates (probe AY: a folder moved, copied to a node's scratch disk or
+        touched could not resume its rows). Every file is read once, on first use."""
+        if self._fingerprint is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def digest(path: Path) -> str:
+                with open(path, "rb") as f:
+                    return hashlib.file_digest(f, "blake2b").hexdigest()[:32]
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                digests = list(pool.map(digest, self.files))
+            names = [str(f.relative_to(self.folder / self.split)) for f in self.files]
+            text = json.dumps(["folder", self.split, names, digests, self.classes,
+                               asdict(self.preprocess), *(["gray"] if self.gray else [])],
+                              default=str)
+            self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
+        return self._fingerprint
+
+    @fingerprint.setter
+    def fingerprint(self, value: str) -> None:
+        self._fingerprint = value
 
     @classmethod
     def for_dataset(cls, name: str, split: str, root=None, *,
@@ -215,11 +238,21 @@ class ImageFolderStream(ImageStream):
 
         from PIL import Image
 
+        sizes = {}  # file -> (width, height) after preprocessing, from its header
+
         def broken(path: Path) -> str | None:
             try:
                 with Image.open(path) as img:
-                    img.verify()
-                if path.suffix.lower() in (".jpg", ".jpeg"):
+                    img.verify()  # first: PIL allows nothing before it
+                with Image.open(path) as img:  # the header again, for the size
+                    w, h = img.size
+                    if data.exif_orientation(img) >= 5:  # turned a quarter on decoding
+                        w, h = h, w
+                try:
+                    sizes[path] = self.preprocess.output_size(w, h)
+                except ValueError as err:  # a crop larger than this image
+                    sizes[path] = str(err)
+                if path.suffix.lower() in data.JPEG_EXTENSIONS:
                     with open(path, "rb") as f:
                         f.seek(-2, os.SEEK_END)
                         ends = f.read(2) == b"\xff\xd9"
@@ -238,6 +271,17 @@ class ImageFolderStream(ImageStream):
                 f"read: {'; '.join(bad[:10])}" + (f" and {len(bad) - 10} more" if len(bad) > 10
                                                   else "")
                 + ". Replace or delete them, then run again (nothing was computed yet).")
+        # probe AY: one image of another size stopped a run after 2,592 of 3,001 rows
+        want = (self.image_shape[2], self.image_shape[1])
+        odd = [f"{p} ({s if isinstance(s, str) else f'{s[0]}x{s[1]}'})"
+               for p in self.files if (s := sizes.get(p)) is not None and s != want]
+        if odd:
+            raise ValueError(
+                f"{len(odd)} of {len(self.files)} images in {self.folder / self.split} are not "
+                f"{want[0]}x{want[1]} (width x height) after preprocessing, as the first is: "
+                f"{'; '.join(odd[:10])}" + (f" and {len(odd) - 10} more" if len(odd) > 10 else "")
+                + ". Bring them to one size: --resize HxW on the command line "
+                "(rdsc.data.Preprocess(resize=(H, W)) in Python); nothing was computed yet.")
 
     def batches(self, start: int, stop: int, batch_size: int):
         """Images ``start .. stop-1`` as ``n x C x H x W`` batches, decoded by ``num_workers``."""
@@ -360,6 +404,14 @@ class LoaderStream(ImageStream):
     def __init__(self, loader, *, n_images: int | None = None, fingerprint: str | None = None):
         if isinstance(loader, DataLoader):
             _refuse_unordered(loader)
+        elif iter(loader) is loader:
+            # probe AY: the shape is read from a first batch, and a resumed run reads the
+            # source again; a generator's first batch was used up, and every row of an
+            # endless one held the features of the image a batch later
+            raise TypeError(f"a {type(loader).__name__} can be read only once (a generator "
+                            "or iterator): pass something that yields the same batches each "
+                            "time it is iterated, e.g. a Dataset, a DataLoader or a list of "
+                            "batches")
         if n_images is None:
             dataset = getattr(loader, "dataset", None)
             try:

@@ -25,9 +25,28 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from rdsc.features import extract
+from rdsc.features import _as_images, as_device, extract
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.paper import PAPER_SEED
+
+
+def input_scale(X: np.ndarray) -> str:
+    """How ``X``'s values read as pixels: ``"pixels"`` (integers 0..255, or floats from 0
+    to at most 2: pixels in [0, 1], perhaps brightened), ``"0..255 floats"`` (floats, none
+    below 0, some above 2: pixels not divided by 255) or ``"signed floats"`` (normalised
+    images). The network takes any of them, but a transform must read the scale its fit
+    read (probe AY: uint8 training images and float 0..255 test images took top-1 from 36%
+    to 17%, with a warning that said nothing of 255)."""
+    if not np.issubdtype(X.dtype, np.floating) or not X.size:
+        return "pixels"
+    lo, hi = float(X.min()), float(X.max())
+    return "signed floats" if lo < 0 else "0..255 floats" if hi > 2 else "pixels"
+
+
+_SCALE_WORDS = {"pixels": "pixels in [0, 1] (uint8 0..255, or floats in [0, 1])",
+                "0..255 floats": "floats above 2 with none below 0 (0..255 pixels not divided "
+                                 "by 255?)",
+                "signed floats": "floats with negative values (normalised images?)"}
 
 
 def _looks_channels_last(rows: np.ndarray, n: int = 64) -> bool:
@@ -112,16 +131,30 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         3-D/4-D."""
         if isinstance(X, (list, tuple)):
             X = np.asarray(X)
+        if isinstance(X, np.ndarray) and X.dtype == np.float16:
+            X = torch.from_numpy(X)
         if isinstance(X, torch.Tensor):
-            X = X.detach().cpu().numpy()
+            X = X.detach().cpu()
+            if X.dtype in (torch.float16, torch.bfloat16):
+                # as extract reads them (probe AY: cast to float32 first, q/255 in float16
+                # is no longer q/255, and 1.8% of the features differed from extract's)
+                X = _as_images(X, warn=False)
+                X = X if X.dtype == torch.uint8 else X.float()
+            X = X.numpy()
         shape = None
         if getattr(X, "ndim", 2) in (3, 4):
             X = np.asarray(X)
             if X.ndim == 3:  # N x H x W: one channel
                 X = X[:, None]
-            if X.shape[1] not in (1, 3) and X.shape[-1] in (1, 3):
+            if X.shape[1] not in (1, 3, 4) and X.shape[-1] in (1, 3):
                 raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass "
                                  "N x C x H x W (numpy: X.transpose(0, 3, 1, 2))")
+            if X.shape[-1] == 4 and X.shape[1] > 4:
+                # probe AY: N x 32 x 32 x 4 (np.asarray of RGBA images) was read as 32
+                # channels of 32 x 4 pixels
+                raise ValueError(f"images of shape {X.shape[1:]} look channels-last with 4 "
+                                 "channels (RGBA?); drop the alpha channel and pass "
+                                 "N x C x H x W (numpy: X[..., :3].transpose(0, 3, 1, 2))")
             shape = tuple(int(s) for s in X.shape[1:])
             X = X.reshape(len(X), math.prod(shape))  # not -1: no rows is sklearn's error below
         elif getattr(X, "ndim", 2) > 4:
@@ -193,6 +226,8 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
                           f"{self.image_shape_[2]}) says so and silences this",
                           stacklevel=2)
         self._warn_if_channels_last(X, shape)
+        self.input_scale_ = input_scale(X)
+        as_device(self.device)  # a bad device now, not at the first transform
         if self.seed is None:
             raise ValueError("seed=None (a fresh random seed, as random_state=None) is not "
                              "supported: the weights are drawn from the seed, so pass an integer "
@@ -216,6 +251,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
             raise ValueError(f"X holds images of shape {shape}, but this transformer was fitted "
                              f"on images of shape {self.image_shape_}")
         self._warn_if_channels_last(X, shape)
+        self._check_scale(X)
         # read-only input (a memory map): the engine never writes to it
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -223,6 +259,21 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         features = extract(self.net_, images, batch_size=self.batch_size, device=self.device,
                            cache=self.cache, progress=False)
         return np.asarray(features, dtype=np.float32)
+
+    def _check_scale(self, X) -> None:
+        """Refuse X on another scale than fit's where it must be one (a part of pixel-scale
+        data is pixel-scale; integers are pixels); warn where a part of other data could be
+        (a dark image of 0..255 floats has values below 2)."""
+        fitted, given = getattr(self, "input_scale_", None), input_scale(X)
+        if fitted is None or given == fitted:
+            return
+        text = (f"this transformer was fitted on {_SCALE_WORDS[fitted]}, but X holds "
+                f"{_SCALE_WORDS[given]}: the features would not compare. Bring both to one "
+                "scale (the paper's: uint8, or floats divided by 255)")
+        if fitted == "pixels" or not np.issubdtype(X.dtype, np.floating):
+            raise ValueError(text)
+        if fitted == "0..255 floats" and given == "pixels" and X.size and X.max() > 0:
+            warnings.warn(text, stacklevel=3)
 
     def _warn_if_channels_last(self, X, shape) -> None:
         """Rows of 3-channel images that look flattened H x W x C: in fit, and again in

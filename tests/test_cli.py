@@ -156,7 +156,7 @@ def test_errors_are_one_line_with_a_nonzero_status(folder, tmp_path, capsys):
          "--preset must be one of"),
         (["features", folder, "--out", tmp_path / "x.npy", "--k", 4, "--workers", 1],
          "--resize HxW"),
-        (["features", folder, "--out", good, "--k", 5, "--resize", 16],
+        (["features", folder, "--out", good, "--k", 5, "--resize", "16x16"],
          "not written with these settings"),
         (["evaluate", good, tmp_path / "missing.npy"], "no features file"),
         (["evaluate", good, tmp_path / "h.npy"], "train has 4 features per image, test 8"),
@@ -324,3 +324,123 @@ def test_output_size_check_counts_item_size_partial_rows_and_warns_past_ten_time
     cli._check_output_size(tmp_path / "d.npy", 1, 10 * PAPER_FEATURES + 1, net, (3, 32, 32),
                            "float32")
     assert "times the paper's" in capsys.readouterr().err
+
+
+def test_a_run_resumes_after_its_folder_is_moved_copied_or_touched(tmp_path, capsys,
+                                                                    monkeypatch):
+    """Probe AY: the folder's fingerprint hashed its absolute path and the files' dates, so
+    a folder moved, copied to a node's scratch disk or touched refused its rows ("computed
+    with other settings", with the same settings listed); it is now made of the files'
+    names and contents. Changed contents are still refused."""
+    import shutil
+    make_folder(tmp_path / "a", n=12, side=16)
+    out = tmp_path / "f.npy"
+    assert run(["features", tmp_path / "a", "--k", 8, "--out", out], capsys)[0] == 0
+    before = ImageFolderStream(tmp_path / "a", "train").fingerprint
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # another path
+    shutil.rmtree(tmp_path / "a")
+    for f in (tmp_path / "b").rglob("*.png"):
+        os.utime(f, (1, 1))  # other dates
+    assert ImageFolderStream(tmp_path / "b", "train").fingerprint == before
+    computed = []
+    monkeypatch.setattr(features, "compute", lambda *a, **k: computed.append(1))
+    code, _, err = run(["features", tmp_path / "b", "--k", 8, "--out", out], capsys)
+    assert code == 0 and not computed, err  # the rows are these images': kept
+    # an image's contents changed: the file is of other images
+    first = sorted((tmp_path / "b" / "train" / "ant").glob("*.png"))[0]
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(first)
+    assert ImageFolderStream(tmp_path / "b", "train").fingerprint != before
+    code, _, err = run(["features", tmp_path / "b", "--k", 8, "--out", out], capsys)
+    assert code == 1 and "not written with these settings" in err and not computed
+
+
+def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, monkeypatch):
+    """Probe AY: one image of another size stopped a run after most rows were computed,
+    and the --resize it suggested was then refused as other settings."""
+    Image.new("RGB", (20, 16)).save(folder / "train" / "bee" / "zzz.png")
+    Image.new("RGB", (16, 8)).save(folder / "train" / "cat" / "zzz.png")
+    called = []
+    monkeypatch.setattr(features, "compute", lambda *a, **k: called.append(1))
+    code, _, err = run(["features", folder, "--k", 4, "--out", tmp_path / "x.npy"], capsys)
+    assert code == 1 and not called
+    assert ("2 of 26 images in" in err and "are not 16x16 (width x height) after "
+            "preprocessing" in err and "zzz.png (20x16)" in err and "zzz.png (16x8)" in err)
+    assert "--resize HxW on the command line" in err and "nothing was computed yet" in err
+
+
+def test_photos_are_read_upright_and_jfif_files_are_images(tmp_path, capsys):
+    """Probe AY: an EXIF orientation tag was ignored (a phone photo came out sideways);
+    .jfif files (browsers save JPEGs so) were skipped without a word, and so were files of
+    formats that are not read."""
+    rng = np.random.default_rng(0)
+    for split in ("train",):
+        for cls in ("a", "b"):
+            (tmp_path / "p" / split / cls).mkdir(parents=True)
+    pixels = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to show
+    img.save(tmp_path / "p" / "train" / "a" / "turned.jpg", exif=exif, quality=95)
+    img.save(tmp_path / "p" / "train" / "a" / "plain.jpg", quality=95)
+    img.rotate(-90, expand=True).save(tmp_path / "p" / "train" / "b" / "saved.jfif",
+                                      format="JPEG", quality=95)
+    (tmp_path / "p" / "train" / "b" / "photo.heic").write_bytes(b"not read")
+    (tmp_path / "p" / "train" / "b" / "Thumbs.db").write_bytes(b"litter")
+    turned = data._decode(tmp_path / "p" / "train" / "a" / "turned.jpg", data.Preprocess())
+    plain = data._decode(tmp_path / "p" / "train" / "a" / "plain.jpg", data.Preprocess())
+    assert turned.shape == (3, 24, 16)
+    assert np.array_equal(turned, np.rot90(plain, -1, axes=(1, 2)))
+    with pytest.warns(UserWarning, match=r"1 file in the class folders of .* is not read, not "
+                      r"being images by extension \(\.heic: 1;"):
+        stream = ImageFolderStream(tmp_path / "p", "train", data.Preprocess(resize=16))
+    assert [f.name for f in stream.files] == ["plain.jpg", "turned.jpg", "saved.jfif"]
+    with pytest.raises(ValueError, match=r"2 of 3 images .* are not 24x16 .*/turned.jpg "
+                       r"\(16x24\); .*saved.jfif \(16x24\)"):
+        stream.check_files()  # sizes from the headers, turned as the decoding turns them
+    assert data.Preprocess(resize=16).output_size(24, 16) == (24, 16)
+    assert data.Preprocess(resize=(8, 4), crop=4).output_size(100, 50) == (4, 4)
+    with pytest.raises(ValueError, match="centre crop 9 is larger"):
+        data.Preprocess(crop=9).output_size(8, 20)
+
+
+def test_evaluate_checks_its_json_and_top_k_and_warns_of_swapped_files(folder, tmp_path,
+                                                                       capsys, monkeypatch):
+    from rdsc import cli
+    train, test = tmp_path / "train.npy", tmp_path / "test.npy"
+    assert run(["features", folder, "--k", 8, "--out", train], capsys)[0] == 0
+    assert run(["features", folder, "--split", "test", "--k", 8, "--out", test], capsys)[0] == 0
+    # the JSON's folder is made before the fits (probe AY: it failed after them)
+    code, out, err = run(["evaluate", train, test, "--top", 1, 3, "--json",
+                          tmp_path / "new" / "r.json"], capsys)
+    assert code == 0 and (tmp_path / "new" / "r.json").is_file()
+    assert "top-3 needs more than the 3 classes" in err
+    fits = []
+    monkeypatch.setattr(cli, "_writable_file", lambda *a: (_ for _ in ()).throw(
+        cli.CommandError("refused")))
+    import rdsc.classify
+    monkeypatch.setattr(rdsc.classify.LinearSVM, "fit", lambda *a, **k: fits.append(1))
+    code, _, err = run(["evaluate", train, test, "--json", tmp_path / "r.json"], capsys)
+    assert code == 1 and "refused" in err and not fits
+    monkeypatch.undo()
+    code, _, err = run(["evaluate", test, train], capsys)
+    assert code == 0 and "swapped? (evaluate TRAIN TEST)" in err
+    (tmp_path / "dir.npy").mkdir()
+    code, _, err = run(["features", folder, "--k", 8, "--out", tmp_path / "dir.npy"], capsys)
+    assert code == 1 and "is a folder: name a file in it" in err
+    code, _, err = run(["evaluate", train, test, "--json", tmp_path / "dir.npy"], capsys)
+    assert code == 1 and "is a folder" in err
+
+
+def test_a_dataset_name_that_is_also_a_folder_here_is_said(tmp_path, capsys, monkeypatch,
+                                                          small_named_datasets):
+    """Probe AY: `rdsc features corel` beside the user's own ./corel read the data root's
+    Corel without a word."""
+    make_folder(tmp_path / "root" / "corel", n=6, side=32, splits=("database", "queries"))
+    make_folder(tmp_path / "work" / "corel", n=6, side=32, splits=("database",))
+    monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
+    monkeypatch.chdir(tmp_path / "work")
+    code, _, err = run(["features", "corel", "--k", 4, "--out", tmp_path / "c.npy"], capsys)
+    assert code == 0 and "corel is read as the dataset in" in err and "(./corel)" in err
+    monkeypatch.chdir(tmp_path / "root")  # in the data root: the same folder, nothing said
+    code, _, err = run(["features", "corel", "--k", 4, "--out", tmp_path / "d.npy"], capsys)
+    assert code == 0 and "is read as the dataset" not in err

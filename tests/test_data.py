@@ -139,7 +139,12 @@ def test_grayscale_rgba_palette_become_rgb(tmp_path, mode):
 def test_non_image_files_are_ignored(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     (tmp_path / "toy" / "train" / "a" / "notes.txt").write_text("hello")
-    images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    (tmp_path / "toy" / "train" / "a" / "Thumbs.db").write_text("litter: not counted")
+    (tmp_path / "toy" / "train" / "a" / ".DS_Store").write_text("hidden: not counted")
+    # counted, so an image format that is not read cannot vanish without a word (probe AY)
+    with pytest.warns(UserWarning, match=r"1 file in the class folders of .* is not read, "
+                      r"not being images by extension \(\.txt: 1;"):
+        images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
     assert len(images) == 2
 
 

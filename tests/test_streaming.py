@@ -70,13 +70,43 @@ def test_datasets_loaders_and_iterables_stream_the_same_features():
                               expected), source
 
 
+class _Batches:
+    """A re-iterable of batches without a length (as a user's own loader class)."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+def test_one_shot_iterators_are_refused():
+    """Probe AY: the first batch of a generator was used up to learn the shape, so every
+    row of an endless one held the features of the image a batch later; a resumed run reads
+    the source again, which a generator cannot give."""
+    x = torch.randint(0, 256, (12, 3, 16, 16), dtype=torch.uint8)
+    net = RandomDepthwiseSignNet(8)
+    expected = extract(net, x, progress=False).counts
+
+    def forever():
+        while True:
+            yield from (x[:4], x[4:8], x[8:])
+    for one_shot in (forever(), iter([x[:6], x[6:]]), map(lambda b: b, [x])):
+        with pytest.raises(TypeError, match="can be read only once .* a list of batches"):
+            as_stream(one_shot, n_images=12)
+    # a re-iterable without a length gives every row its own image
+    got = extract(net, as_stream(_Batches([x[:4], x[4:8], x[8:]]), n_images=12),
+                  progress=False).counts
+    assert np.array_equal(got, expected)
+
+
 def test_bad_streams_say_what_is_wrong(folder, tmp_path):
     x = torch.zeros(6, 3, 16, 16, dtype=torch.uint8)
     net = RandomDepthwiseSignNet(8)
     with pytest.raises(ValueError, match="shuffle=False"):
         extract(net, DataLoader(x, batch_size=2, shuffle=True), progress=False)
     with pytest.raises(ValueError, match="pass n_images"):
-        as_stream(iter([x]))
+        as_stream(_Batches([x]))
     with pytest.raises(ValueError, match="ended after row 6, but it announced 8"):
         extract(net, as_stream([x], n_images=8), progress=False)
     with pytest.raises(ValueError, match="no fingerprint"):

@@ -190,3 +190,68 @@ def test_colour_rows_of_a_square_length_are_not_read_as_grey_without_a_word():
             3, 24, 32)).fit(rows).image_shape_ == (3, 24, 32)
         # MNIST's 28 x 28: 784 values are no colour image's count, nothing to say
         RandomDepthwiseSignFeatures(n_features=4, kernel_size=3).fit(rows[:, :784])
+
+
+def _images(n=6, side=16, seed=0):
+    return torch.randint(0, 256, (n, 3, side, side), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(seed))
+
+
+def test_half_precision_input_gives_the_engines_features():
+    """Probe AY: float16 was cast to float32 first, so q/255 was no longer q/255 and 1.8%
+    of the features differed from extract's; a bfloat16 tensor failed in .numpy()."""
+    x = _images()
+    t = RandomDepthwiseSignFeatures(n_features=16, kernel_size=3).fit(x)
+    expected = t.transform(x)
+    for half in (x.half() / 255, x.bfloat16() / 255, (x.numpy() / 255).astype(np.float16)):
+        assert np.array_equal(t.transform(half), expected), half.dtype
+    net = RandomDepthwiseSignNet(16, 3, 1, in_channels=3, seed=t.seed)
+    assert np.array_equal(np.asarray(extract(net, x.half() / 255, progress=False)), expected)
+
+
+def test_channels_last_rgba_is_refused():
+    """Probe AY: N x 32 x 32 x 4 (np.asarray of RGBA images) was read as 32 channels of
+    32 x 4 pixels, with features 98% unlike the RGB ones and no warning."""
+    rgba = np.zeros((4, 32, 32, 4), np.uint8)
+    with pytest.raises(ValueError, match=r"channels-last with 4 channels \(RGBA\?\).*"
+                       r"X\[\.\.\., :3\]\.transpose\(0, 3, 1, 2\)"):
+        RandomDepthwiseSignFeatures(n_features=4).fit(rgba)
+    # N x 4 x H x W is four-channel images, as given
+    assert RandomDepthwiseSignFeatures(n_features=4).fit(
+        rgba.transpose(0, 3, 1, 2)).image_shape_ == (4, 32, 32)
+
+
+def test_a_transform_must_read_the_scale_its_fit_read():
+    """Probe AY: uint8 training images and float 0..255 test images (resized, so not
+    whole numbers) took top-1 from 36% to 17% with a warning that said nothing of 255."""
+    x = _images()
+    t = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3).fit(x)
+    with pytest.raises(ValueError, match=r"fitted on pixels in \[0, 1\].*floats above 2 with "
+                       r"none below 0 \(0\.\.255 pixels not divided by 255\?\)"):
+        t.transform(x.float() * 0.999)
+    with pytest.raises(ValueError, match="floats with negative values"):
+        t.transform((x.float() / 255 - 0.5) / 0.25)
+    assert t.transform(x.float() / 255).shape == (6, 8)  # the same scale as uint8
+    wide = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3).fit(x.float() * 0.999)
+    with pytest.warns(UserWarning, match="0..255 pixels given as floats. Divide them by 255"):
+        wide.transform(x.float() * 0.999)  # consistent: computed as given, with the hint
+    with pytest.raises(ValueError, match="fitted on floats above 2"):
+        wide.transform(x)  # integers are pixels: not a dark part of 0..255 floats
+    with pytest.warns(UserWarning, match="fitted on floats above 2"):
+        wide.transform(x.float() / 255)
+
+
+@pytest.mark.parametrize("device, message", [
+    ("gpu", r"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got 'gpu' \('cuda' is the GPU\)"),
+    ("tpu", "got 'tpu'"),
+    ("meta", "rdsc runs on 'cpu' or 'cuda'"),
+])
+def test_a_bad_device_is_refused_at_fit(device, message):
+    with pytest.raises(ValueError, match=message):
+        RandomDepthwiseSignFeatures(n_features=4, device=device).fit(_images())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
+def test_cuda_without_a_gpu_says_so():
+    with pytest.raises(ValueError, match="torch sees no CUDA GPU here: pass device='cpu'"):
+        RandomDepthwiseSignFeatures(n_features=4, device="cuda").fit(_images())
