@@ -244,7 +244,7 @@ def _foreign_partial(files, key: str) -> str:
     n = (meta.get("shape") or ["?"])[0] if meta.get("key") == theirs else "?"
     of = f" of {n:,}" if isinstance(n, int) else ""
     return (f"{files['partial']} holds {done:,}{of} rows computed with other settings "
-            f"({settings}); run the command that started it to resume them, choose another "
+            f"({settings}) or of other images (files added, removed or changed); run the command that started it to resume them, choose another "
             "output, or discard them (--overwrite)")
 
 
@@ -392,7 +392,8 @@ def _refuse_other_settings(files, key: str, state) -> None:
     """Raise :class:`OutputExistsError` where the output holds work of other settings: a
     finished ``FILE.npy`` (``state`` None) or rows of an unfinished run."""
     if state is None:
-        why = (f"was not written with these settings (see {files['meta'].name})"
+        why = (f"was not written with these settings (see {files['meta'].name}) or of "
+               "these images (files added, removed or changed)"
                if files["meta"].exists() else f"has no record {files['meta'].name}")
         raise OutputExistsError(
             f"{files['final']} exists and {why}{_shared_record_note(files)}; delete it, "
