@@ -244,8 +244,9 @@ def _foreign_partial(files, key: str) -> str:
     n = (meta.get("shape") or ["?"])[0] if meta.get("key") == theirs else "?"
     of = f" of {n:,}" if isinstance(n, int) else ""
     return (f"{files['partial']} holds {done:,}{of} rows computed with other settings "
-            f"({settings}) or of other images (files added, removed or changed); run the command that started it to resume them, choose another "
-            "output, or discard them (--overwrite)")
+            f"({settings}) or of other images (files added, removed or changed); run the "
+            "command that started it to resume them, choose another output, or discard them "
+            "(--overwrite)")
 
 
 def _settings_words(meta: dict) -> str:
