@@ -398,3 +398,32 @@ def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
         as_matrix(np.column_stack([sig, 0.1 + 1e-12 * rng.standard_normal(40)]))
     with pytest.raises(ValueError, match="non-empty N x d matrix, got shape"):
         rt.rank(np.zeros((5, 0)), np.arange(5))  # AI U5: no columns
+
+
+def test_near_ties_of_count_features_are_ranked_exactly():
+    """Review AX: distances were float32 (under cosine, 133 neighbouring pairs of Corel at
+    k = 512 in the wrong order) and tied within 1e-6 (69 distinct Euclidean pairs merged).
+    Here two database vectors of counts (of 1,024) differ by two counts at k = 512; the
+    order expected is computed exactly, in integers and fractions."""
+    from fractions import Fraction
+    k, den = 512, 1024
+    a = np.full(k, 269, dtype=np.int64)
+    a[2] = 270
+    b = a.copy()
+    b[0], b[1] = 270, 268  # squared norm 2 counts^2 larger: 3e-8 of the distance
+    db = np.stack([b, a])
+    for metric, query in (("euclidean", np.zeros(k, np.int64)),
+                          ("cosine", np.arange(k, dtype=np.int64) % 7 + 1)):
+        if metric == "euclidean":
+            exact = [int(((v - query) ** 2).sum()) for v in db]
+        else:  # compare 1 - cos by cos^2 (both cosines are positive)
+            exact = [-Fraction(int(v @ query) ** 2, int(v @ v) * int(query @ query)) for v in db]
+        assert exact[0] != exact[1]
+        ranking = rt.rank(db / den, np.array([0, 1]), query[None] / den, np.array([1]),
+                          metric=metric)
+        assert ranking.indices[0].tolist() == list(np.argsort(exact, kind="stable")), metric
+        assert len(np.unique(rt.tie_groups(ranking.distances))) == 2, metric  # not tied
+    # identical vectors still tie
+    ranking = rt.rank(np.stack([a, a, b]) / den, np.array([0, 1, 1]), np.zeros((1, k)),
+                      np.array([1]))
+    assert rt.tie_groups(ranking.distances)[0].tolist() == [0, 0, 1]
