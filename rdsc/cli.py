@@ -478,10 +478,11 @@ def run_evaluate(args) -> int:
     if args.json:  # before the fits (probe AY: a missing folder failed after them)
         _writable_file(Path(args.json).expanduser(), "--json")
     n_classes = len(set(y_train.tolist()))
-    if too_many := [t for t in args.top if t >= n_classes]:
-        _warn(f"top-{', top-'.join(map(str, too_many))} need{'s' * (len(too_many) == 1)} more "
-              f"than the {n_classes} classes (every class is among the top {n_classes}): "
-              "shown as -")
+    if too_many := [t for t in args.top if t > n_classes]:
+        # (review AZ: top-n of n classes is computed, 100%, and printed)
+        _warn(f"top-{', top-'.join(map(str, too_many))} {'is' if len(too_many) == 1 else 'are'} "
+              f"not defined with {n_classes} classes (every class is among the top "
+              f"{n_classes}): shown as -")
     print(f"train: {train.shape[0]} x {train.shape[1]}, test: {test.shape[0]} x {test.shape[1]}, "
           f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} "
           f"({args.solver}, {device.type})")

@@ -116,8 +116,8 @@ class Preprocess:
         return width, height
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
-        """The ``(width, height)`` an image of that size has after :meth:`apply`, read from
-        its header alone (every file's size is checked before any feature is computed)."""
+        """The ``(width, height)`` an image of that size has after :meth:`apply`, without
+        decoding it (so every file's size can be checked before any feature is computed)."""
         w, h = self.resized(width, height)
         if self.crop is not None:
             if self.crop > min(w, h):

@@ -53,7 +53,9 @@ from rdsc.paths import write_atomically
 from rdsc.progress import progress_bar
 
 DTYPES = ("float32", "counts")
-FORMAT = 1  # of FILE.json
+# of FILE.json; 2: a folder's rows are keyed by its files' names and contents (1: by its
+# path, names, sizes and dates), so a run of format 1 on a folder matches no key of 2
+FORMAT = 2
 #: Barrier timeout: ranks wait at the end for the slowest one.
 TIMEOUT = timedelta(hours=int(os.environ.get("RDSC_DIST_TIMEOUT_HOURS", "24")))
 
@@ -328,6 +330,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     h, w = net.output_map_size(shape[1], shape[2])
     counts_dtype = features.count_dtype(net, shape[1], shape[2])
     out_dtype = np.dtype(counts_dtype if dtype == "counts" else np.float32)
+    _share_fingerprint(images, group)
     key = f"{features.cache_key(net, images, precision)}-{dtype}"
     if labels is None:
         labels = getattr(images, "labels", None)
@@ -389,9 +392,41 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     return record
 
 
+def _older_format(files, key: str) -> str:
+    """A sentence where ``FILE.json`` was written by an earlier rdsc whose keys this one
+    cannot match (review AZ: its rows were said to be of other settings, and the advice
+    was the command just run), else ''."""
+    meta = _read_json(files["meta"]) or {}
+    if not meta or meta.get("format", 1) >= FORMAT or meta.get("key") == key:
+        return ""
+    return (f"{files['final'].with_suffix('').name}'s rows were written by an earlier version "
+            f"of rdsc (record format {meta.get('format', 1)}, now {FORMAT}), whose key for an "
+            "image folder this one cannot match: recompute them with --overwrite "
+            "(overwrite=True), or choose another output")
+
+
+def _share_fingerprint(images, group: Group) -> None:
+    """With several ranks, each hashes a share of a folder's files for its fingerprint
+    (review AZ: every rank read every byte, across nodes too)."""
+    if group.world <= 1 or getattr(images, "_fingerprint", "") is not None \
+            or not hasattr(images, "file_digests"):
+        return
+    import torch.distributed as dist
+    n = len(images.files)
+    mine = images.file_digests(range(group.rank, n, group.world))
+    shares = [None] * group.world
+    dist.all_gather_object(shares, mine)
+    digests = [None] * n
+    for rank, share in enumerate(shares):
+        digests[rank::group.world] = share
+    images.set_fingerprint(digests)
+
+
 def _refuse_other_settings(files, key: str, state) -> None:
     """Raise :class:`OutputExistsError` where the output holds work of other settings: a
     finished ``FILE.npy`` (``state`` None) or rows of an unfinished run."""
+    if (older := _older_format(files, key)) and (state is None or files["partial"].is_file()):
+        raise OutputExistsError(older)
     if state is None:
         why = (f"was not written with these settings (see {files['meta'].name}) or of "
                "these images (files added, removed or changed)"

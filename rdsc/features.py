@@ -320,8 +320,11 @@ def _as_images(images, warn: bool = True) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
+        stream = (" (batches: a Dataset, a DataLoader, or rdsc.streaming.as_stream(batches, "
+                  "n_images=N) of a list or other re-iterable of them)"
+                  if hasattr(images, "__iter__") or hasattr(images, "__next__") else "")
         raise TypeError("expected images as a tensor or array N x C x H x W, "
-                        f"got {type(images).__name__}")
+                        f"got {type(images).__name__}{stream}")
     if images.is_floating_point() and images.numel():
         # floats that are exactly q/255 with q in 0..255 (as from uint8 / 255) take the exact
         # integer path; a small sample is checked first so other floats cost nothing more

@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import types
 from dataclasses import asdict
 from pathlib import Path
 
@@ -191,19 +192,27 @@ class ImageFolderStream(ImageStream):
         the files' dates (probe AY: a folder moved, copied to a node's scratch disk or
         touched could not resume its rows). Every file is read once, on first use."""
         if self._fingerprint is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            def digest(path: Path) -> str:
-                with open(path, "rb") as f:
-                    return hashlib.file_digest(f, "blake2b").hexdigest()[:32]
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                digests = list(pool.map(digest, self.files))
-            names = [str(f.relative_to(self.folder / self.split)) for f in self.files]
-            text = json.dumps(["folder", self.split, names, digests, self.classes,
-                               asdict(self.preprocess), *(["gray"] if self.gray else [])],
-                              default=str)
-            self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
+            self.set_fingerprint(self.file_digests(range(len(self.files))))
         return self._fingerprint
+
+    def file_digests(self, indices) -> list[str]:
+        """The content hashes of the files ``indices`` (read in 8 threads): the ranks of a
+        torchrun each hash a share, then :meth:`set_fingerprint` from all of them."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def digest(i: int) -> str:
+            with open(self.files[i], "rb") as f:
+                return hashlib.file_digest(f, "blake2b").hexdigest()[:32]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(digest, indices))
+
+    def set_fingerprint(self, digests: list[str]) -> None:
+        """The fingerprint from every file's content hash, in the files' order."""
+        names = [str(f.relative_to(self.folder / self.split)) for f in self.files]
+        text = json.dumps(["folder", self.split, names, list(digests), self.classes,
+                           asdict(self.preprocess), *(["gray"] if self.gray else [])],
+                          default=str)
+        self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
 
     @fingerprint.setter
     def fingerprint(self, value: str) -> None:
@@ -233,7 +242,10 @@ class ImageFolderStream(ImageStream):
         decoded in full, since some valid files carry bytes after it),
         before any feature is computed. Found mid-run instead, a broken file stops the run,
         and replacing it changes the folder's fingerprint: the rows done are not reused.
-        Not a full decode: a file that passes can still fail later (rarely)."""
+        Not a full decode: a file that passes can still fail later (rarely).
+
+        Then a ``ValueError`` names every image whose size after preprocessing (from its
+        header, turned as its EXIF orientation says) differs from the first image's."""
         from concurrent.futures import ThreadPoolExecutor
 
         from PIL import Image
@@ -246,7 +258,10 @@ class ImageFolderStream(ImageStream):
                     img.verify()  # first: PIL allows nothing before it
                 with Image.open(path) as img:  # the header again, for the size
                     w, h = img.size
-                    if data.exif_orientation(img) >= 5:  # turned a quarter on decoding
+                    # turned a quarter on decoding; a PNG's EXIF is looked for only where
+                    # its header holds it (PIL decodes the whole image to find a late one)
+                    if ((img.format != "PNG" or "exif" in img.info)
+                            and data.exif_orientation(img) >= 5):
                         w, h = h, w
                 try:
                     sizes[path] = self.preprocess.output_size(w, h)
@@ -272,13 +287,14 @@ class ImageFolderStream(ImageStream):
                                                   else "")
                 + ". Replace or delete them, then run again (nothing was computed yet).")
         # probe AY: one image of another size stopped a run after 2,592 of 3,001 rows
-        want = (self.image_shape[2], self.image_shape[1])
-        odd = [f"{p} ({s if isinstance(s, str) else f'{s[0]}x{s[1]}'})"
+        want = (self.image_shape[2], self.image_shape[1])  # (width, height), as PIL's
+        odd = [f"{p} ({s if isinstance(s, str) else f'{s[1]}x{s[0]}'})"
                for p in self.files if (s := sizes.get(p)) is not None and s != want]
         if odd:
+            # height x width, as --resize HxW takes them (review AZ)
             raise ValueError(
-                f"{len(odd)} of {len(self.files)} images in {self.folder / self.split} are not "
-                f"{want[0]}x{want[1]} (width x height) after preprocessing, as the first is: "
+                f"{len(odd):,} of {len(self.files):,} images in {self.folder / self.split} are "
+                f"not {want[1]}x{want[0]} (height x width) after preprocessing, as the first is: "
                 f"{'; '.join(odd[:10])}" + (f" and {len(odd) - 10} more" if len(odd) > 10 else "")
                 + ". Bring them to one size: --resize HxW on the command line "
                 "(rdsc.data.Preprocess(resize=(H, W)) in Python); nothing was computed yet.")
@@ -404,14 +420,16 @@ class LoaderStream(ImageStream):
     def __init__(self, loader, *, n_images: int | None = None, fingerprint: str | None = None):
         if isinstance(loader, DataLoader):
             _refuse_unordered(loader)
-        elif iter(loader) is loader:
+        elif iter(loader) is loader and (isinstance(loader, types.GeneratorType)
+                                         or type(loader).__module__ in ("builtins",
+                                                                        "itertools")):
             # probe AY: the shape is read from a first batch, and a resumed run reads the
             # source again; a generator's first batch was used up, and every row of an
-            # endless one held the features of the image a batch later
-            raise TypeError(f"a {type(loader).__name__} can be read only once (a generator "
-                            "or iterator): pass something that yields the same batches each "
-                            "time it is iterated, e.g. a Dataset, a DataLoader or a list of "
-                            "batches")
+            # endless one held the features of the image a batch later. (A user's class
+            # whose __iter__ starts over and returns itself can be read again: taken.)
+            raise TypeError(f"a {type(loader).__name__} can be read only once: pass "
+                            "something that yields the same batches each time it is "
+                            "iterated, e.g. a Dataset, a DataLoader or a list of batches")
         if n_images is None:
             dataset = getattr(loader, "dataset", None)
             try:

@@ -262,8 +262,9 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def _check_scale(self, X) -> None:
         """Refuse X on another scale than fit's where it must be one (a part of pixel-scale
-        data is pixel-scale; integers are pixels); warn where a part of other data could be
-        (a dark image of 0..255 floats has values below 2)."""
+        data is pixel-scale; integers are pixels); warn where a part of the fit's data could
+        be on X's scale (a dark image of 0..255 floats has values below 2, a bright
+        normalised one none below 0)."""
         fitted, given = getattr(self, "input_scale_", None), input_scale(X)
         if fitted is None or given == fitted:
             return
@@ -272,7 +273,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
                 "scale (the paper's: uint8, or floats divided by 255)")
         if fitted == "pixels" or not np.issubdtype(X.dtype, np.floating):
             raise ValueError(text)
-        if fitted == "0..255 floats" and given == "pixels" and X.size and X.max() > 0:
+        if given == "pixels" and X.size and X.max() > 0:
             warnings.warn(text, stacklevel=3)
 
     def _warn_if_channels_last(self, X, shape) -> None:

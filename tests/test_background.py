@@ -992,17 +992,24 @@ def test_control_reading_names_a_same_class_control_above_clean():
     # the centre control, above clean for both
     assert said.endswith(
         "A same-class centre, too, lifts the random network and the trained CNN above clean "
-        "(64.9% against 54.7%, 66.2% against 61.8%), so the centre costs are not losses from "
-        "clean either.")
+        "(64.9% against 54.7%, 66.2% against 61.8%), so their centre costs are not losses "
+        "from clean either.")
     # without the paired interval: the estimates alone, and the order plainly
     assert ("; the ring costs' estimates order the two the other way (the random network's "
             "minus the trained CNN's: +0.5 points).") in bg.control_reading(rows)
     # within the interval of clean: the ring control is not mentioned, the centre still is
     same = rows["condition"] == "ring, same class"
     rows.loc[same & (rows["classifier"] == "random network + SVM"), "low"] = 54.0
-    assert bg.control_reading(rows).startswith(
-        "On miniimagenet10 a same-class centre, too, lifts the random network and the trained "
-        "CNN above clean")
+    # (review AZ: "too ... either" with nothing before them)
+    assert bg.control_reading(rows) == (
+        "On miniimagenet10 a same-class centre lifts the random network and the trained CNN "
+        "above clean (64.9% against 54.7%, 66.2% against 61.8%), so their centre costs are "
+        "not losses from clean.")
+    one = rows[~((rows["condition"] == "centre, same class")
+                 & (rows["classifier"] == "trained CNN"))]
+    assert bg.control_reading(one) == (
+        "On miniimagenet10 a same-class centre lifts the random network above clean (64.9% "
+        "against 54.7%), so its centre cost is not a loss from clean.")
     # and with the centre neutral too: nothing to say
     assert bg.control_reading(rows[~rows["condition"].str.startswith("centre")]) == ""
 
@@ -1029,8 +1036,17 @@ def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
     said = bg.control_reading(_control_rows(numbers, half_width=2))
     assert said.endswith(
         "A same-class centre, too, moves both from clean (the random network above: 60.0% "
-        "against 54.7%; the trained CNN below: 50.0% against 61.8%), so the centre costs are "
-        "not losses from clean either.")
+        "against 54.7%; the trained CNN below: 50.0% against 61.8%), so their centre costs "
+        "are not losses from clean either.")
+
+
+def test_order_from_clean_differences_are_of_the_values_shown():
+    # review AZ: "loses 10.2 points less than the trained CNN (16.6 against 26.7)"
+    said = bg.words._order_from_clean(("random network + SVM", "trained CNN"),
+                                      {"random network + SVM": 14.5, "trained CNN": 21.6},
+                                      {"random network + SVM": 16.64, "trained CNN": 26.66},
+                                      None)
+    assert "loses 10.1 points less than the trained CNN (16.6 against 26.7" in said
 
 
 def test_interval_text_inside_brackets():

@@ -363,8 +363,9 @@ def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, mon
     monkeypatch.setattr(features, "compute", lambda *a, **k: called.append(1))
     code, _, err = run(["features", folder, "--k", 4, "--out", tmp_path / "x.npy"], capsys)
     assert code == 1 and not called
-    assert ("2 of 26 images in" in err and "are not 16x16 (width x height) after "
-            "preprocessing" in err and "zzz.png (20x16)" in err and "zzz.png (16x8)" in err)
+    # height x width, as --resize HxW takes them (review AZ)
+    assert ("2 of 26 images in" in err and "are not 16x16 (height x width) after "
+            "preprocessing" in err and "zzz.png (16x20)" in err and "zzz.png (8x16)" in err)
     assert "--resize HxW on the command line" in err and "nothing was computed yet" in err
 
 
@@ -394,8 +395,8 @@ def test_photos_are_read_upright_and_jfif_files_are_images(tmp_path, capsys):
                       r"being images by extension \(\.heic: 1;"):
         stream = ImageFolderStream(tmp_path / "p", "train", data.Preprocess(resize=16))
     assert [f.name for f in stream.files] == ["plain.jpg", "turned.jpg", "saved.jfif"]
-    with pytest.raises(ValueError, match=r"2 of 3 images .* are not 24x16 .*/turned.jpg "
-                       r"\(16x24\); .*saved.jfif \(16x24\)"):
+    with pytest.raises(ValueError, match=r"2 of 3 images .* are not 16x24 .*/turned.jpg "
+                       r"\(24x16\); .*saved.jfif \(24x16\)"):
         stream.check_files()  # sizes from the headers, turned as the decoding turns them
     assert data.Preprocess(resize=16).output_size(24, 16) == (24, 16)
     assert data.Preprocess(resize=(8, 4), crop=4).output_size(100, 50) == (4, 4)
@@ -410,10 +411,12 @@ def test_evaluate_checks_its_json_and_top_k_and_warns_of_swapped_files(folder, t
     assert run(["features", folder, "--k", 8, "--out", train], capsys)[0] == 0
     assert run(["features", folder, "--split", "test", "--k", 8, "--out", test], capsys)[0] == 0
     # the JSON's folder is made before the fits (probe AY: it failed after them)
-    code, out, err = run(["evaluate", train, test, "--top", 1, 3, "--json",
+    code, out, err = run(["evaluate", train, test, "--top", 1, 3, 4, "--json",
                           tmp_path / "new" / "r.json"], capsys)
     assert code == 0 and (tmp_path / "new" / "r.json").is_file()
-    assert "top-3 needs more than the 3 classes" in err
+    assert "top-4 is not defined with 3 classes" in err and "top-3 is" not in err
+    row = out.strip().splitlines()[-1].split()
+    assert row[2:4] == ["100.00%", "-"]  # top-3 of 3 classes is computed, top-4 is not
     fits = []
     monkeypatch.setattr(cli, "_writable_file", lambda *a: (_ for _ in ()).throw(
         cli.CommandError("refused")))
@@ -444,3 +447,17 @@ def test_a_dataset_name_that_is_also_a_folder_here_is_said(tmp_path, capsys, mon
     monkeypatch.chdir(tmp_path / "root")  # in the data root: the same folder, nothing said
     code, _, err = run(["features", "corel", "--k", 4, "--out", tmp_path / "d.npy"], capsys)
     assert code == 0 and "is read as the dataset" not in err
+
+
+def test_a_record_of_an_earlier_rdsc_says_so(folder, tmp_path, capsys):
+    """Review AZ: rows written before the folder key changed (record format 1) were said to
+    be of other settings, with the advice to run the command just run."""
+    out = tmp_path / "f.npy"
+    assert run(["features", folder, "--k", 8, "--out", out], capsys)[0] == 0
+    record = json.loads((tmp_path / "f.json").read_text())
+    record.update(format=1, key="an earlier key")
+    (tmp_path / "f.json").write_text(json.dumps(record))
+    code, _, err = run(["features", folder, "--k", 8, "--out", out], capsys)
+    assert code == 1 and "written by an earlier version of rdsc (record format 1, now 2)" in err
+    assert "--overwrite" in err and "other settings" not in err
+    assert run(["features", folder, "--k", 8, "--out", out, "--overwrite"], capsys)[0] == 0

@@ -179,6 +179,10 @@ def test_torchrun_two_processes_write_one_processs_features(tmp_path):
     assert np.array_equal(np.load(out), expected)
     assert np.array_equal(np.load(tmp_path / "two.labels.npy"), stream.labels)
     assert json.loads((tmp_path / "two.json").read_text())["classes"] == stream.classes
+    # each rank hashed half of the files (review AZ): the key is one process's
+    from rdsc.features import cache_key
+    assert json.loads((tmp_path / "two.json").read_text())["key"] == (
+        f"{cache_key(net, ImageFolderStream(folder, 'train'), 'float32')}-float32")
 
 
 def test_counts_without_their_record_are_refused(tmp_path):

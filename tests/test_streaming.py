@@ -92,8 +92,25 @@ def test_one_shot_iterators_are_refused():
         while True:
             yield from (x[:4], x[4:8], x[8:])
     for one_shot in (forever(), iter([x[:6], x[6:]]), map(lambda b: b, [x])):
-        with pytest.raises(TypeError, match="can be read only once .* a list of batches"):
+        with pytest.raises(TypeError, match="can be read only once: pass .* a list of batches"):
             as_stream(one_shot, n_images=12)
+    # a user's class whose __iter__ starts over and returns itself is read again: taken
+    class Restarting:
+        def __init__(self, batches):
+            self.batches = batches
+
+        def __iter__(self):
+            self.i = 0
+            return self
+
+        def __next__(self):
+            if self.i == len(self.batches):
+                raise StopIteration
+            self.i += 1
+            return self.batches[self.i - 1]
+    got = extract(net, as_stream(Restarting([x[:5], x[5:]]), n_images=12),
+                  progress=False).counts
+    assert np.array_equal(got, expected)
     # a re-iterable without a length gives every row its own image
     got = extract(net, as_stream(_Batches([x[:4], x[4:8], x[8:]]), n_images=12),
                   progress=False).counts

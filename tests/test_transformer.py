@@ -239,6 +239,13 @@ def test_a_transform_must_read_the_scale_its_fit_read():
         wide.transform(x)  # integers are pixels: not a dark part of 0..255 floats
     with pytest.warns(UserWarning, match="fitted on floats above 2"):
         wide.transform(x.float() / 255)
+    # review AZ: normalised at fit, [0, 1] at transform was silent
+    normalised = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3).fit(
+        (x.float() / 255 - 0.5) / 0.25)
+    with pytest.warns(UserWarning, match="fitted on floats with negative values"):
+        normalised.transform(x.float() / 255)
+    with pytest.raises(ValueError, match="fitted on floats with negative values"):
+        normalised.transform(x)
 
 
 @pytest.mark.parametrize("device, message", [

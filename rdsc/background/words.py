@@ -84,7 +84,7 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
         where = {clf: _above_clean(r["ring, same class"], r["clean"]["accuracy"])
                  for clf, r in rows.items()}
         moved = [clf for clf in rows if where[clf]]
-        centre = _centre_control(acc, dataset, classifiers)
+        centre = _centre_control(acc, dataset, classifiers, also=bool(moved))
         if not moved and not centre:
             continue
         cost = {clf: r["ring, same class"]["accuracy"] - r["ring, other class"]["accuracy"]
@@ -121,8 +121,9 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
     the numbers (review AW: "may order the classifiers differently" where the run decides
     it); ``versus``: the paired interval of the ring costs' difference, or None."""
     a, b = classifiers
-    cost_d = round(cost[a] - cost[b], 1)
-    loss_d = round(loss[a] - loss[b], 1)
+    # differences of the values shown (review AZ: "10.2 points less (16.6 against 26.7)")
+    cost_d = round(round(cost[a], 1) - round(cost[b], 1), 1)
+    loss_d = round(round(loss[a], 1) - round(loss[b], 1), 1)
     costs = (f"{_who(a)}'s minus {_who(b)}'s: "
              + (interval_text(versus, brackets=False) if versus is not None
                 else f"{cost_d:+.1f} points"))
@@ -138,11 +139,12 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
             f"the two {'the same' if same else 'the other'} way ({costs}).")
 
 
-def _centre_control(acc, dataset: str, classifiers) -> str:
-    """The sentence on the same-class *centre* control where it, too, is not neutral for a
+def _centre_control(acc, dataset: str, classifiers, also: bool = True) -> str:
+    """The sentence on the same-class *centre* control where it is not neutral for a
     classifier (review AW: on miniimagenet10 both scored above clean with a same-class
     centre, so the centre costs were measured against a raised baseline too); '' where
-    it is neutral for each."""
+    it is neutral for each. ``also``: the ring control was named before ("too",
+    "either")."""
     moved = {}
     for clf in classifiers:
         try:
@@ -154,16 +156,19 @@ def _centre_control(acc, dataset: str, classifiers) -> str:
             moved[clf] = (where, f"{_pct(same['accuracy'])} against {_pct(clean)}")
     if not moved:
         return ""
+    too, either = (", too," if also else ""), (" either" if also else "")
+    costs = "centre costs are" if len(moved) > 1 else "centre cost is"
     verbs = {w for w, _ in moved.values()}
     if len(verbs) == 1:
         where = verbs.pop()
-        return (f"A same-class centre, too, {'lifts' if where == 'above' else 'lowers'} "
+        return (f"A same-class centre{too} {'lifts' if where == 'above' else 'lowers'} "
                 f"{' and '.join(_who(c) for c in moved)} {where} clean "
-                f"({', '.join(n for _, n in moved.values())}), so the centre costs are "
-                f"not losses from clean either.")
-    return ("A same-class centre, too, moves both from clean ("
+                f"({', '.join(n for _, n in moved.values())}), so "
+                f"{'their' if len(moved) > 1 else 'its'} {costs} not "
+                f"{'losses' if len(moved) > 1 else 'a loss'} from clean{either}.")
+    return (f"A same-class centre{too} moves both from clean ("
             + "; ".join(f"{_who(c)} {w}: {n}" for c, (w, n) in moved.items())
-            + "), so the centre costs are not losses from clean either.")
+            + f"), so their centre costs are not losses from clean{either}.")
 
 
 def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) -> str:
