@@ -80,7 +80,10 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     if trained.empty:
         return "No trained network was run."
     me = table.set_index("method").loc[ours]
-    best = trained.loc[trained["top-1"].idxmax()]
+    # a tie at top-1 goes to the better at top-2 (review BA: the first listed was taken)
+    ranked = trained.sort_values(["top-1", "top-2"], ascending=False, kind="stable")
+    best = ranked.iloc[0]
+    tied = ranked.iloc[1:][ranked["top-1"].iloc[1:] == best["top-1"]]
     gap1, gap2 = best["top-1"] - me["top-1"], best["top-2"] - me["top-2"]
 
     def noise(k):
@@ -108,7 +111,13 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
         shrink = "neither is ahead at top-1"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
-    return (f"Against the best trained network here ({best['method']}), rdsc is {say(gap1, 1)} "
+    named = best["method"]
+    if len(tied):
+        others = " and ".join(tied["method"])
+        named += (f", level with {others} at top-1 and top-2"
+                  if (tied["top-2"] == best["top-2"]).any()
+                  else f", level with {others} at top-1 and ahead at top-2")
+    return (f"Against the best trained network here ({named}), rdsc is {say(gap1, 1)} "
             f"and {say(gap2, 2)}: {shrink}.")
 
 

@@ -18,8 +18,9 @@ the final layer. Global average pooling makes the models work at any input size.
 Two uses:
 
 * **random weights, final layer only** (:func:`random_embeddings`): every weight frozen
-  at its random initial value, batch-norm scale and shift included; only the running
-  statistics are set, by :func:`recalibrate_batchnorm` on training images;
+  at its initial value (the convolutions random, the batch-norm scales 1 and shifts 0);
+  only the running statistics are set, by :func:`recalibrate_batchnorm` on training
+  images;
 * **trained end to end** (:func:`fit`, :func:`trained`): the authors' recipe (SGD, lr 0.1,
   momentum 0.9, Nesterov, weight decay 1e-4, batch 256, random crop 4 + flip, step
   schedule), for a given number of epochs, cached under ``data/cache/models``.
