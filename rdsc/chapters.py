@@ -1,4 +1,4 @@
-"""Running the book's chapters from outside: list, convert to .ipynb, execute with papermill.
+"""Running the book's chapters from outside: convert to .ipynb, execute with papermill.
 
     python -m rdsc.chapters convert OUT_DIR  # every chapter in _toc.yml -> OUT_DIR/*.ipynb
     python -m rdsc.chapters run CHAPTER [-p name value ...] [--out OUT.ipynb]

@@ -82,7 +82,8 @@ def choose_C(
 def test_accuracy(
     train_features, train_labels, test_features, test_labels, C: float, device=None
 ) -> dict:
-    """``{1: top-1, ..., 5: top-5}`` (fractions) of the SVM with penalty ``C``, tested once."""
+    """``{1: top-1, ..., 5: top-5}`` (fractions; up to the number of classes where it is
+    below 5) of the SVM with penalty ``C``, tested once."""
     svm = LinearSVM(C=C, device=device).fit(train_features, train_labels)
     return topk_accuracy(svm.decision_function(test_features), test_labels, classes=svm.classes_)
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from rdsc.data import class_indices
-from rdsc.features import FeatureArray, default_device
+from rdsc.features import FeatureArray, as_device
 from rdsc.paper import PAPER_C
 
 
@@ -191,7 +191,8 @@ class LinearSVM:
             optimum).
         max_iter: most Newton steps (exact: most exchanges of the support set, and ten
             times that in Newton steps where the exchanges stall).
-        device: for the torch solver (default: CUDA when present).
+        device: for the torch and exact solvers (``None`` or ``"auto"``: CUDA when present).
+        verbose: print each Newton step's progress (torch solver).
 
     After :meth:`fit`: ``coef_`` (classes x k), ``intercept_`` (classes), ``classes_``,
     ``n_iter_``, ``converged_`` (False, with a ``ConvergenceWarning``, when ``max_iter``
@@ -208,7 +209,7 @@ class LinearSVM:
         if solver not in ("torch", "liblinear", "exact"):
             raise ValueError(f"solver must be 'torch', 'liblinear' or 'exact', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)  # "auto" too, as everywhere else (review BC)
         self.verbose = verbose
 
     def fit(self, X, y):

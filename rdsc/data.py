@@ -772,9 +772,10 @@ def check_subset_size(dataset: str, split: str, n, name: str) -> None:
 def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torch.Tensor:
     """Indices of ``n`` images drawn evenly across classes, or all when ``n`` is None.
 
-    ``labels``: one label per image, length ``N`` (a tensor, array or list; any values,
-    see :func:`class_indices`). Returns a sorted int64 tensor of indices into the ``N``
-    images (index the images and the labels with it). Image folders are stored class by
+    ``labels``: one label per image, length ``N``: a tensor (any values), or an array or
+    list of class indices ``0..n-1`` (others are refused, see :func:`class_indices`).
+    Returns a sorted int64 tensor of indices into the ``N`` images (index the images and
+    the labels with it). Image folders are stored class by
     class, so the first ``n`` images would hold only the first classes: always draw
     subsets with this. Asking for more than ``N`` gives all ``N``, with a warning unless
     ``up_to`` (the caller means "at most ``n``", e.g. a profile's size for every dataset).
@@ -815,7 +816,8 @@ class Split:
     The same sizes always give the same images (seeds 0 and 1), so chapters that ask for the
     same split share cached features.
 
-    ``train_images``/``test_images``: ``N x 3 x H x W`` uint8 tensors; labels: int arrays.
+    ``train_images``/``test_images``: ``N x C x H x W`` uint8 tensors (``C = 3``; 1 for
+    mnist); labels: int arrays.
     """
 
     dataset: str

@@ -723,7 +723,9 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
             :class:`rdsc.streaming.ImageFolderStream`, a ``Dataset``, a ``DataLoader``; see
             :mod:`rdsc.streaming`), cached under its ``fingerprint``.
         batch_size: images per step (default: 32 CIFAR-size images on CPU, fewer for
-            larger images; 256 on CUDA).
+            larger images; on CUDA, 256 for the chain of torch operations, and for the
+            fused kernels as many as keep their maps within :data:`rdsc.fused.MAP_BUDGET`
+            (:func:`rdsc.fused.batch_size_for`: 25 CIFAR-10 images at k = 100,000)).
         device: where to compute (default: CUDA when present, else the CPU's cores).
         cache: ``None`` or ``False`` (keep in memory), ``True`` (``<data root>/cache/features``)
             or a folder.

@@ -7,7 +7,8 @@ Results go to ``$RDSC_RESULTS`` or ``<data root>/results``.
 
 Caches live under ``<data root>/cache``. Where the data root is read-only (a shared
 dataset folder), caches that are already there are still read, and new ones are
-written to ``$RDSC_CACHE`` (default ``~/.cache/rdsc``) instead.
+written to ``$RDSC_CACHE`` (default ``$XDG_CACHE_HOME/rdsc``, else ``~/.cache/rdsc``)
+instead.
 """
 from __future__ import annotations
 

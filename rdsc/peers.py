@@ -52,7 +52,8 @@ def scattering(shape: tuple[int, int], J: int = 2, L: int = 8, max_order: int = 
 @torch.no_grad()
 def scattering_features(images, J: int = 2, L: int = 8, batch_size: int = 128,
                         pool_to: int | None = 8, device=None) -> np.ndarray:
-    """``N x 3 x H x W`` images (uint8 or [0, 1] floats) -> ``N x (3 * P * h * w)`` float32
+    """``N x 3 x H x W`` images (8-bit pixels of any integer type, or floats in [0, 1]; others
+    refused, see :func:`rdsc.data.unit_float_images`) -> ``N x (3 * P * h * w)`` float32
     scattering coefficients (``P = 1 + J L + L^2 J (J - 1) / 2`` paths).
 
     ``h x w`` is ``H/2^J x W/2^J`` (8 x 8 for CIFAR at J = 2), average-pooled down to
@@ -65,8 +66,8 @@ def scattering_features(images, J: int = 2, L: int = 8, batch_size: int = 128,
     transform = scattering(tuple(images.shape[-2:]), J=J, L=L).to(device)
     out = []
     for lo in range(0, len(images), batch_size):
-        x = images[lo:lo + batch_size].to(device)
-        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+        # review BC: int64 pixels and 0..255 floats were transformed as [0, 1] values
+        x = unit_float_images(images[lo:lo + batch_size], images.shape[1]).to(device)
         z = transform(x)  # N x C x P x h x w
         if pool_to is not None and z.shape[-1] > pool_to:
             z = F.adaptive_avg_pool2d(z.flatten(1, 2), pool_to)
@@ -86,8 +87,9 @@ class RCF:
             this seed, as torchgeo does.
 
     Features are ordered as torchgeo's: the ``F/2`` positive parts, then the ``F/2``
-    negative parts. Images are 8-bit pixels (scaled to [0, 1]) or floats in [0, 1] (the
-    bias of -1 is on that scale: 0..255 as floats or int64 would be another method).
+    negative parts. Images are 8-bit pixels of any integer type (scaled to [0, 1]) or floats
+    in [0, 1]; floats outside [0, 1] are refused (the bias of -1 is on that scale: 0..255
+    floats would be another method).
     """
 
     def __init__(self, in_channels: int = 3, features: int = 16, kernel_size: int = 3,

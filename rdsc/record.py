@@ -8,7 +8,9 @@ cells are read from the MyST source), one after another, with ``RDSC_PROFILE`` s
 and writes ``records/<profile>/<chapter>.json``: the chapter's results JSON files, the
 status (``ok`` or ``failed``, with the end of the log), the device, the commit, the
 date and the wall time. The full log goes to ``records/<profile>/<profile>.log``.
-A failed chapter gets a record saying so; nothing in a record is typed by hand.
+A failed chapter gets a record saying so (in ``<chapter>.failed.json`` where an earlier
+``ok`` record exists, which it keeps); a chapter the deadline leaves unrun gets none.
+Nothing in a record is typed by hand.
 The exit status is 0 when every chapter succeeded, 1 when one failed, and 3 when none
 failed but ``--deadline`` left some unrun.
 

@@ -152,8 +152,9 @@ class ImageFolderStream(ImageStream):
     batches as they are needed (``0``: decode in this process).
 
     Attributes: ``labels`` (``int64 N``, indices into ``classes``), ``classes``,
-    ``files``, ``image_shape`` ``(3, H, W)``, ``dtype`` (``torch.uint8``), ``fingerprint``
-    (hash of the file names within the split, their contents, classes and decoding).
+    ``files``, ``image_shape`` ``(3, H, W)`` (``(1, H, W)`` with ``gray``), ``dtype``
+    (``torch.uint8``), ``fingerprint`` (hash of the file names within the split, their
+    contents, classes and decoding).
     """
 
     dtype = torch.uint8

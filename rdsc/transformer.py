@@ -262,18 +262,20 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def _check_scale(self, X) -> None:
         """Refuse X on another scale than fit's where it must be one (a part of pixel-scale
-        data is pixel-scale; integers are pixels); warn where a part of the fit's data could
-        be on X's scale (a dark image of 0..255 floats has values below 2, a bright
-        normalised one none below 0)."""
+        data is pixel-scale; integers are pixels; no part of 0..255 floats is negative);
+        warn where a part of the fit's data could be on X's scale (a dark image of 0..255
+        floats has values below 2, a bright normalised one none below 0)."""
         fitted, given = getattr(self, "input_scale_", None), input_scale(X)
         if fitted is None or given == fitted:
             return
         text = (f"this transformer was fitted on {_SCALE_WORDS[fitted]}, but X holds "
                 f"{_SCALE_WORDS[given]}: the features would not compare. Bring both to one "
                 "scale (the paper's: uint8, or floats divided by 255)")
-        if fitted == "pixels" or not np.issubdtype(X.dtype, np.floating):
+        # review BC: fitted on 0..255 floats, normalised X was computed with no word
+        if (fitted == "pixels" or not np.issubdtype(X.dtype, np.floating)
+                or (fitted, given) == ("0..255 floats", "signed floats")):
             raise ValueError(text)
-        if given == "pixels" and X.size and X.max() > 0:
+        if X.size and X.max() > 0:  # black images read the same on every scale
             warnings.warn(text, stacklevel=3)
 
     def _warn_if_channels_last(self, X, shape) -> None:

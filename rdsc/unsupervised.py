@@ -13,7 +13,9 @@ The pipeline (their best CIFAR-10 setting, 77.9% at 1,600 centroids):
 6. sum pooling over the four quadrants of the response map (:func:`quadrant_pool`):
    ``4K`` features per image.
 
-Images are ``N x 3 x H x W`` uint8 (or floats in 0..255).
+Images are ``N x 3 x H x W`` 8-bit pixels (uint8, or integers 0..255); floats are refused
+(:func:`rdsc.data.pixel_images`: the method works in pixel units, and floats in [0, 1] or
+0..255 cannot be told apart).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import pytest
 
 from rdsc.classify import (LinearSVM, confusion_matrix, per_class_accuracy, svm_objective,
                            topk_accuracy)
-from rdsc.features import FeatureArray
+from rdsc.features import FeatureArray, default_device
 
 from conftest import require_real_data
 
@@ -462,3 +462,11 @@ def test_exact_solver_finishes_by_least_squares_where_k_cannot_verify(monkeypatc
         svm = LinearSVM(C=1e6, solver="exact", device="cpu").fit(X, y)
     W = _primal_newton_reference(X, y, 1e6, svm.classes_)
     np.testing.assert_allclose(svm_margins(svm), 1 / np.linalg.norm(W[:-1], axis=0), rtol=1e-6)
+
+
+def test_the_svm_takes_the_devices_the_rest_of_the_package_takes():
+    """Review BC: ``device="auto"`` (the transformer's and the command line's default word)
+    raised in LinearSVM alone; a device name torch does not know says what to pass."""
+    assert LinearSVM(device="auto").device == default_device()
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
+        LinearSVM(device="gpu")

@@ -35,6 +35,17 @@ def test_scattering_feature_count():
         peers.scattering_features(torch.zeros(3, 32, 32))
 
 
+def test_scattering_reads_pixels_on_one_scale():
+    """Review BC: int64 pixels and 0..255 floats were transformed as if in [0, 1]."""
+    images = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8)
+    as_uint8 = peers.scattering_features(images)
+    np.testing.assert_array_equal(peers.scattering_features(images.long()), as_uint8)
+    np.testing.assert_allclose(peers.scattering_features(images.float() / 255), as_uint8,
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"0\.\.255 pixels\? pass uint8 images"):
+        peers.scattering_features(images.float())
+
+
 def torchgeo_rcf(x, features, kernel_size, bias, seed):
     """torchgeo.models.RCF (gaussian mode) as written there: filters, both signs, mean pool."""
     g = torch.Generator().manual_seed(seed)

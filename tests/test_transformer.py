@@ -246,6 +246,11 @@ def test_a_transform_must_read_the_scale_its_fit_read():
         normalised.transform(x.float() / 255)
     with pytest.raises(ValueError, match="fitted on floats with negative values"):
         normalised.transform(x)
+    # review BC: 0..255 floats at fit, normalised at transform (and back) were silent
+    with pytest.raises(ValueError, match="fitted on floats above 2.*floats with negative"):
+        wide.transform((x.float() / 255 - 0.5) / 0.25)
+    with pytest.warns(UserWarning, match="fitted on floats with negative.*floats above 2"):
+        normalised.transform(x.float() * 0.999)  # could be a bright normalised part
 
 
 @pytest.mark.parametrize("device, message", [
