@@ -70,6 +70,11 @@ def test_objective_by_hand():
     # class 0: margins 1*1=1 -> loss 0; -(0)=0 -> loss 1.  class 1: -(0)=0 -> 1; 0.5 -> 0.25
     expected = 0.5 * (1 + 0.25) + 2.0 * (0 + 1 + 1 + 0.25)
     assert svm_objective(coef, intercept, X, y, np.array([0, 1]), C=2.0) == pytest.approx(expected)
+    # mutation audit BB: the intercepts' share of the regulariser could be dropped.
+    # Scores (1.5, -0.5) and (0.5, 0): losses 0, 2.25 (class 0), 0.25, 1 (class 1)
+    with_b = 0.5 * (1 + 0.25 + 0.25 + 0.25) + 2.0 * (0 + 2.25 + 0.25 + 1)
+    assert svm_objective(coef, np.array([0.5, -0.5]), X, y, np.array([0, 1]),
+                         C=2.0) == pytest.approx(with_b)
 
 
 def test_topk_per_class_confusion():
@@ -143,6 +148,14 @@ def test_accuracy_against_k_maps_labels_too():
     m = LinearSVM(device="cpu").fit(f, labels)
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
     assert row["at optimum"] is True
+    # mutation audit BB: the top-2 column (chapter 3's curve) was never checked; classes that
+    # overlap put it above top-1
+    X, y = blobs(n=600, d=40, classes=4, spread=3.0)
+    f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
+    row, = accuracy_against_k(f, y, f, y, [40], device="cpu")
+    m = LinearSVM(device="cpu").fit(f, y)
+    top = topk_accuracy(m.decision_function(f), y, (1, 2), classes=m.classes_)
+    assert row["top-2 (%)"] == pytest.approx(100 * top[2]) and top[2] > top[1]
 
 
 def test_a_curve_row_whose_fit_stopped_short_says_so(monkeypatch):
@@ -282,6 +295,18 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
         warnings.simplefilter("error")
         svm = LinearSVM(C=LARGE_C / 10, device="cpu").fit(X, y)  # no warning: reachable
     assert (svm.predict(X) == y).all()
+    # mutation audit BB: the warning's threshold could move past C = 1e6, where the margins
+    # measured 23% too narrow
+    with pytest.warns(RuntimeWarning, match="stopping test ends before the optimum"):
+        LinearSVM(C=1e6, device="cpu", max_iter=2).fit(X, y)
+
+
+def test_the_optimality_test_asks_a_gradient_of_one_millionth_of_the_weights():
+    """Mutation audit BB: a tolerance of 1e-3 in place of 1e-6 passed (chapter 5's
+    "verified" column rests on it)."""
+    from rdsc.classify import _verified
+    assert _verified(1e-7, 1.0, 0.0) and not _verified(1e-4, 1.0, 0.0)
+    assert not _verified(2e-6, 1.0, 0.0) and _verified(2e-6, 2.0, 0.0)
 
 
 def _symmetric_pairs(n_half=20):

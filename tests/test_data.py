@@ -176,6 +176,36 @@ def test_preprocess_resize_shorter_side_and_centre_crop():
         Preprocess(crop=100).apply(img)
 
 
+def test_the_crop_is_the_centre_and_the_resize_rounds():
+    """Mutation audit BB: a top-left crop, or a resize that truncates, passed every test
+    (they checked sizes only); miniimagenet10 (resize 128, crop 112) would change."""
+    columns = np.tile(np.arange(8, dtype=np.uint8) * 10, (4, 1))  # 4 x 8: a pixel = its column
+    img = Image.fromarray(np.stack([columns] * 3, axis=-1))
+    out = np.asarray(Preprocess(crop=4).apply(img))[..., 0]
+    assert (out == np.arange(2, 6) * 10).all()  # columns 2..5 of 0..7: the middle four
+    rows = Image.fromarray(np.stack([columns.T] * 3, axis=-1))  # 8 x 4: a pixel = its row
+    assert (np.asarray(Preprocess(crop=4).apply(rows))[..., 0].T == np.arange(2, 6) * 10).all()
+    # 333 x 499 to a shorter side of 84: 499 * 84 / 333 = 125.9, rounded (not truncated)
+    assert Preprocess(resize=84).resized(333, 499) == (84, 126)
+    assert Image.new("RGB", (333, 499)).resize((84, 126)).size == Preprocess(
+        resize=84).apply(Image.new("RGB", (333, 499))).size
+
+
+def test_a_split_draws_its_train_and_test_images_with_their_own_seeds(monkeypatch):
+    """Mutation audit BB: the test subset's seed (1) could change, and with it every
+    chapter's test images, with no test failing."""
+    labels = torch.arange(40) % 4
+    images = torch.arange(40, dtype=torch.uint8)[:, None, None, None].expand(40, 3, 2, 2)
+    monkeypatch.setattr(data, "load", lambda name, split: (images, labels, list("abcd")))
+    split = data.Split.load("cifar10", 8, 12)
+    train = data.subset(labels, 8, seed=0)
+    test = data.subset(labels, 12, seed=1)
+    assert not torch.equal(data.subset(labels, 12, seed=0), test)  # the seeds matter here
+    assert torch.equal(split.train_images[:, 0, 0, 0].long(), train)
+    assert torch.equal(split.test_images[:, 0, 0, 0].long(), test)
+    assert (split.test_labels == labels[test].numpy()).all()
+
+
 def test_named_dataset_uses_its_preprocessing(tmp_path, small_named_datasets):
     write_folder(tmp_path, "miniimagenet10", "train", {"n01": 2}, size=(84, 84), ext="jpg")
     images, _, _ = data.load("miniimagenet10", "train", root=tmp_path)

@@ -73,6 +73,14 @@ fused.counts(a_net, torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "c
              reuse=shared)
 out["shared"] = dict(reused=fused.counts(b_net, xb, "cpu", reuse=shared).tolist(),
                      fresh=fused.counts(b_net, xb, "cpu").tolist())
+# a channel whose filter and bias are exactly zero: every first-layer value is an exact 0,
+# whose sign is 0 (mutation audit BB: a kernel sign(0) = -1 passed, the tie detector
+# excusing every such feature)
+zero = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=3)
+zero.conv_weight[3].zero_()
+zero.conv_bias[3].zero_()
+out["zero"] = dict(fused=fused.counts(zero, x, "cpu").tolist(),
+                   cpu=features.compute(zero, x, device="cpu", progress=False).tolist())
 print("RESULT" + json.dumps(out))
 """ % N_IMAGES
 
@@ -119,6 +127,12 @@ def test_map_buffers_kept_between_calls_give_the_same_counts(interpreted):
     assert np.array_equal(case["reused"], case["fresh"])
     shared = interpreted["shared"]  # two networks, equal map shapes, other paddings
     assert np.array_equal(shared["reused"], shared["fresh"])
+
+
+@needs_triton
+def test_an_exactly_zero_first_layer_has_sign_zero_in_the_kernels(interpreted):
+    case = interpreted["zero"]
+    assert np.array_equal(case["fused"][:, 3], case["cpu"][:, 3])
 
 
 def test_every_preset_geometry_is_covered():

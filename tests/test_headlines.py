@@ -364,6 +364,12 @@ def test_verdicts_follow_the_intervals():
     # "not on every seed", so the line must not say supported
     summary[1]["top-1 max"] = 53.0
     assert headlines.baselines(dict(near, n_test=100_000)).startswith("not shown:")
+    # mutation audit BB: "contradicted" was never reached; behind beyond noise it must be
+    behind = [dict(summary[0], **{"top-1": 50.0}),
+              dict(summary[1], **{"top-1": 70.0, "top-1 max": 72.0, "seeds": 3})]
+    assert headlines.baselines(dict(near, n_test=10_000, summary=behind)).startswith(
+        "contradicted: d, 10 / 10,000 images: rdsc 50.0% top-1; best random-weight final "
+        "layer 70.0% (v, mean of 3 weight draws")
 
 
 def test_a_claim_run_on_several_datasets_is_one_line_over_all():

@@ -51,6 +51,29 @@ def test_same_seed_same_weights_other_seed_other_weights():
         assert not torch.equal(t, v), name
 
 
+def test_the_drawn_weights_and_their_features_are_pinned():
+    """Mutation audit BB: another seed string or block size redraws every weight, and so
+    every number of the book, with no test failing; the feature caches would still serve the
+    old network's features (a drawn network's cache key is its settings). A deliberate
+    change must update these values and bump rdsc.features.ENGINE_VERSION."""
+    from rdsc.features import compute
+    from rdsc.network import weights_digest
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 2048, seed=2020)
+    assert net.conv_weight.flatten()[:3].tolist() == [
+        -3.504774332046509, 0.8848795294761658, 0.3007882535457611]
+    # channels of the second block of 1,024 (its own generator)
+    assert net.conv_bias[[0, 1024, 2047]].tolist() == [
+        -0.4001985788345337, 0.4605039060115814, -1.1911929845809937]
+    assert weights_digest(net) == "833e655f94d99d5b8426"
+    i = torch.arange(2 * 3 * 32 * 32)
+    x = ((i * i) % 251).to(torch.uint8).reshape(2, 3, 32, 32)
+    expected = [[131, -97, -221, 83, -203, -149, -135, -71],
+                [111, -97, -221, 65, -203, -171, -143, -47]]
+    small = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=2020)
+    assert compute(small, x, progress=False).tolist() == expected
+    assert (small(x.float() / 255) * 225).round().int().tolist() == expected
+
+
 def test_fewer_features_are_the_first_channels():
     big, small = RandomDepthwiseSignNet(2100, n_blocks=2), RandomDepthwiseSignNet(700, n_blocks=2)
     for (name, t), (_, u) in zip(big.state_dict().items(), small.state_dict().items()):

@@ -198,6 +198,10 @@ def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_pa
         found, why = shown({"toy-paper": edited})
         where = ".".join(str(p) for p in path)
         assert found is None and f"(toy-paper.{where} = {value!r})" in why, why
+    # mutation audit BB: chapter 6's fractions (R-precision, AP, P@10) were not range-checked
+    for key in ("R-precision", "AP low", "P@10", "top-1", "top-5 max"):
+        assert record.implausible_figures({key: 57.3 if "top" not in key else 157.3}), key
+        assert not record.implausible_figures({key: 0.573 if "top" not in key else 57.3}), key
         assert why.startswith("the paper-profile record records/paper/03_x.json holds "
                               "figures out of their range")
     # chapter 4 keeps its top-k in percent under "top-1" ... (review AV)
@@ -259,6 +263,12 @@ def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path)
         ("02_slow", "failed"), ("01_toy", "not run"), ("03_late", "not run")]
     kept = json.loads((book / "records" / "smoke" / "02_slow.json").read_text())
     assert kept == earlier            # stopped by the deadline: the earlier record stays
+    # mutation audit BB: the default guard (a chapter starts only with a minute left, since
+    # run_on_gpu.sh gives a chapter what remains of one device call) was never exercised
+    import unittest.mock
+    with unittest.mock.patch.object(record, "run_chapter", side_effect=AssertionError):
+        late = record.run("smoke", chapters=["01"], root=book, commit="new", deadline=59)
+    assert late == [{"chapter": "01_toy", "status": "not run"}]
     assert not (book / "records" / "smoke" / "01_toy.json").exists()
     assert record.exit_status(records) == 1
 

@@ -99,6 +99,13 @@ def test_infinite_distances_tie_with_each_other_only():
     assert rt.tie_groups([[0.0, 0.0, 0.0]]).tolist() == [[0, 0, 0]]
 
 
+def test_ties_are_equal_to_the_last_bits_not_to_a_millionth():
+    """Mutation audit BB: a tolerance of 1e-9 in place of 1e-13 passed; distinct count
+    features at the paper's k differ by about 1e-11 of the distance (review AX)."""
+    assert rt.tie_groups([[1.0, 1 + 1e-11]]).tolist() == [[0, 1]]
+    assert rt.tie_groups([[1.0, 1 + 1e-15]]).tolist() == [[0, 0]]
+
+
 def test_chance_ap_matches_simulation():
     rng = np.random.default_rng(0)
     n, r = 40, 7
@@ -152,6 +159,11 @@ def test_stratified_folds_are_balanced():
     with pytest.raises(ValueError, match="at least 2 items of every class; the smallest "
                        "class has 1 of the 4 items"):
         rt.stratified_folds([0, 0, 0, 1], 2)
+    # mutation audit BB: without the offset every class's remainder fell in fold 0 (three
+    # classes of 13 in 4 folds: fold 0 three items larger); the folds' sizes differ by one
+    labels = np.repeat(np.arange(8), [13] * 3 + [12] * 5)
+    sizes = np.bincount(rt.stratified_folds(labels, 4, seed=0), minlength=4)
+    assert sizes.max() - sizes.min() <= 1, sizes
 
 
 def test_cross_fitting_never_trains_on_the_query_fold():
@@ -390,8 +402,15 @@ def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
     with pytest.warns(UserWarning, match="rounds these values by 1% of their spread"):
         offset = rt.query_metrics(rt.rank(1e6 + 1e-2 * sig, lab))["AP"].mean()
     assert offset < clean - 0.1
-    # review AJ: a constant column float32 cannot hold (0.1, 17/255) moves no distance
+    # mutation audit BB: the threshold is 1% (a warning at 10% passed): rounding of 4% of the
+    # spread warns, of 0.4% does not
     from rdsc.features import as_matrix
+    with pytest.warns(UserWarning, match="rounds these values by 1% of their spread"):
+        as_matrix(1e6 + sig / 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_matrix(1e6 + 2 * sig)
+    # review AJ: a constant column float32 cannot hold (0.1, 17/255) moves no distance
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         as_matrix(np.column_stack([sig, np.full(40, 0.1), np.full(40, 17 / 255)]))

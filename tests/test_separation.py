@@ -65,6 +65,43 @@ def test_bootstrap_interval_matches_the_spread_over_fresh_samples():
     assert 0.6 < (hi - lo) / (f_hi - f_lo) < 1.6
 
 
+def test_the_ratio_intervals_are_the_central_95_percent_of_their_resamples():
+    """Mutation audit BB: a 90% interval passed the test above (its width is within 0.6-1.6
+    of the fresh samples'). The interval is the 2.5 and 97.5 percentiles of the ratios
+    over the within-class resamples, for one space and for a paired difference."""
+    from rdsc.separation import _class_resamples
+    y = torch.tensor([0] * 30 + [1] * 30)
+    D_a, D_b = _two_blobs(0), _two_blobs(1, gap=3.0)
+    ratios = [separation_ratio(D_a, y, i) for i in _class_resamples(y, 200, 0)]
+    assert bootstrap_ratio(D_a, y, n_boot=200)[1:] == pytest.approx(
+        tuple(np.percentile(ratios, [2.5, 97.5])))
+    diffs = [separation_ratio(D_b, y, i) - separation_ratio(D_a, y, i)
+             for i in _class_resamples(y, 200, 0)]
+    assert bootstrap_ratio_difference(D_a, D_b, y, n_boot=200)[1:] == pytest.approx(
+        tuple(np.percentile(diffs, [2.5, 97.5])))
+
+
+def test_margin_rows_keep_the_smallest_margin_and_call_hard_only_hard_fits(monkeypatch):
+    """Mutation audit BB: the "min margin" column (chapter 5's table) could be the mean, a
+    control's row could be hard where one draw's fit was not, and HARD_FIT could move."""
+    from rdsc import separation as S
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 2.5]])  # unequal gaps: unequal margins
+    X = np.concatenate([c + rng.normal(0, 0.3, (20, 2)) for c in centres])
+    y = np.repeat([0, 1, 2], 20)
+    row = S._margin_row("pixels", 2, X, y, C=1e4)
+    fit = S.margin_svm(1e4).fit(X, y)
+    assert row["min margin"] == pytest.approx(svm_margins(fit).min())
+    assert row["min margin"] < 0.9 * row["mean margin"] and row["hard"]
+    soft = dict(row, hard=False, **{"min margin": row["min margin"] / 2})
+    merged, = S._over_draws([[row], [soft]])
+    assert merged["hard"] is False and merged["min margin"] == soft["min margin"]
+    assert S._over_draws([[row], [row]])[0]["hard"] is True
+    # a fit with min y·f = 0.7: its 1 / |w| may be 1 / 0.7 of the hard margin: not hard
+    monkeypatch.setattr(S, "smallest_fit", lambda svm, X, y: 0.7)
+    assert S._margin_row("pixels", 2, X, y, C=1e4)["hard"] is False
+
+
 def test_unit_scale_and_margin_of_a_known_problem():
     X = np.array([[-2.0, 0.0], [-3.0, 1.0], [2.0, 0.0], [3.0, -1.0]])
     Xs = unit_scale(X)
