@@ -2,6 +2,7 @@
 import json
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,7 +327,10 @@ def _extraction(tmp_path, n, k, out):
     script.write_text(EXTRACT_SCRIPT)
     return subprocess.Popen([sys.executable, str(script), str(n), str(k), str(tmp_path / "cache"),
                              str(tmp_path / out)],
-                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+                            # this checkout's rdsc, not a shared venv's editable install
+                            # (mutation audit BB: the child ran another checkout's code)
+                            env={**os.environ, "OMP_NUM_THREADS": "1",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
 
 
 def _wait_until_started(folder, timeout=60):
