@@ -156,3 +156,24 @@ def test_a_median_no_image_reached_is_said_in_words():
     # two of four fooled: numpy's median is inf (the mean of a distance and inf)
     import numpy as np
     assert median_words(float(np.median([0.1, 0.2, np.inf, np.inf]))).startswith("not reached")
+
+
+def test_a_difficulty_ratio_whose_interval_holds_1_is_not_distinguishable():
+    """Mutation audit BD: the ratio in place of its interval's low end passed."""
+    d = {"ratio": 1.5, "low": 0.8, "high": 2.5, "larger": 6, "images": 10,
+         "target_only": 0, "reference_only": 0}
+    assert attack_words.difficulty_reading(d).endswith("not distinguishable between the random "
+                                                       "network and the CNN at this size")
+
+
+def test_the_claim_row_reads_the_transfer_attacks_interval():
+    """Mutation audit BD: beyond_low dropped from the claim's verdict passed."""
+    from rdsc import attacks
+    linf = np.full(20, np.inf)
+    hsj = attacks.AttackResult("hsj-linf", 100, 100, 1.0, linf, linf, torch.zeros(1),
+                               torch.zeros(1), np.zeros((0, 20)), np.zeros((0, 20)))
+    correct = {"clean": np.array([1] * 80 + [0] * 20),
+               "FGSM transfer": np.array([1] * 60 + [0] * 40)}
+    rows = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
+        hsj, 0.0625, correct, beyond_low=0.02, aimed=True, pgd_moved=0.0)}
+    assert rows["the claim: a black-box attack fools the random network"] == "supported"

@@ -638,3 +638,54 @@ def test_a_budget_used_up_by_the_starting_search_is_recorded_as_such():
     pool = torch.rand(50, *x.shape[1:], generator=torch.Generator().manual_seed(5))
     r = attacks.decision_attack(model, x, y, "hsj-l2", budget=2, pool=pool)
     assert r.queries == 2 and r.start_queries == 2   # no query left to the attack itself
+
+
+def test_the_random_signs_control_moves_by_the_attacks_epsilon():
+    """Mutation audit BD: the random-sign control at epsilon / 2 passed."""
+    target = LinearTwoClass(shape=(3, 8, 8), seed=7)
+    seeds = torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(8))
+    noise = torch.randn(60, 3, 8, 8, generator=torch.Generator().manual_seed(9))
+    x = (0.5 + 0.1 * noise).clamp(0, 1)
+    y = attacks.predict(target, x)
+    t = attacks.transfer_attack(target, seeds, x, y, 0.05, rounds=1, epochs=1, width=4,
+                                n_classes=2, device="cpu")
+    expect = attacks.predict(target, attacks.random_sign_noise(x, 0.05, 0)) == y
+    np.testing.assert_array_equal(t.correct["random signs"], expect)
+
+
+def test_the_mean_linf_moved_is_each_images_largest_move():
+    """Mutation audit BD: the mean over pixels in place of the largest move passed."""
+    model = LinearTwoClass()
+    with torch.no_grad():
+        model.w[0, 0, :] = 0.0      # 4 of 16 pixels without a gradient: they do not move
+    x, y = near_centre(model)
+    pgd = attacks.gradient_attack(model, x, y, epsilon=0.01, steps=40)
+    assert pgd["mean_linf_moved"] == pytest.approx(0.01, rel=1e-4)
+
+
+def test_starting_points_are_the_nearest_adversarial_blend():
+    """Mutation audit BD: the farthest adversarial image as the starting point passed."""
+    model = LinearTwoClass()
+    x, y = near_centre(model)
+    pool = torch.rand(50, 1, 4, 4, generator=torch.Generator().manual_seed(6))
+    start = attacks.starting_points(model, x, y, pool, steps=25)
+    pred = torch.as_tensor(attacks.predict(model, pool))
+    d = torch.cdist(x.flatten(1), pool.flatten(1))
+    d[pred[None, :] == torch.as_tensor(y)[:, None]] = float("inf")
+    s = pool[d.argmin(1)]
+    a = (start - x).flatten(1).norm(dim=1) / (s - x).flatten(1).norm(dim=1)
+    back = (a - 1 / 25).clamp(min=0)[:, None, None, None]
+    assert (attacks.predict(model, (1 - back) * x + back * s) == y).all()
+
+
+def test_the_paired_difficulty_interval_is_the_central_95_percent():
+    """Mutation audit BD: 0.05 / 0.95 quantiles passed."""
+    t = np.array([0.1, 0.3, 0.2, 0.5, 0.15, 0.4, 0.25, 0.35, 0.12, 0.6])
+    r = np.array([0.2, 0.1, 0.25, 0.2, 0.3, 0.1, 0.2, 0.15, 0.2, 0.3])
+    d = attacks.paired_difficulty(t, r, n_boot=400, seed=3)
+    lr = np.log(t) - np.log(r)
+    gen = np.random.default_rng(3)
+    boot = [np.quantile(lr[gen.integers(0, 10, 10)], 0.5, method="inverted_cdf")
+            for _ in range(400)]
+    lo, hi = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
+    assert d["low"] == pytest.approx(np.exp(lo)) and d["high"] == pytest.approx(np.exp(hi))

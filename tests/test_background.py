@@ -1214,3 +1214,14 @@ def test_example_images_prefer_images_right_for_both_when_clean():
         "the clean image, except 1 row marked \"(not right clean)\": too few classes had "
         "such an image in this run, so it shows the first test image of its class.")
     assert "2 rows marked" in bg.examples_note([False, False])
+
+
+def test_grayscale_donor_capture_and_examples():
+    """Mutation audit BD: swapped BT.601 weights, a capture without a changed prediction and the
+    example count passed."""
+    from rdsc.background import conditions as BC, summaries as BS
+    red = torch.tensor([255, 0, 0], dtype=torch.uint8).view(1, 3, 1, 1)
+    assert BC.grayscale(red).flatten().tolist() == [76, 76, 76]
+    cap = BS.donor_capture([2, 1], [2, 3], [2, 3])
+    assert cap["captured"].tolist() == [False, True]
+    assert len(BS.example_images([0, 1, 2], [np.array([0, 1, 2])], 2)) == 2

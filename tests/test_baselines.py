@@ -245,3 +245,34 @@ def test_counts_and_flags_given_as_nonsense_are_refused():
             calibration_subset(10, bad)
     with pytest.raises(ValueError, match="True or False"):  # "False" read as true
         standing(60.0, 40.0, "False", 1000)
+
+
+def test_the_top2_difference_is_of_top2():
+    """Mutation audit BD: the top-2 difference computed from top-1 passed."""
+    table = _table((60, 80), {"a": [30, 32, 34], "b": [55, 58, 61]})
+    diff = B.compare(table, "rdsc", "final layer")
+    assert diff["difference top-2"].tolist() == pytest.approx([38, 12])
+
+
+def test_the_rcf_sentence_compares_with_rcf():
+    """Mutation audit BD: the scattering transform's numbers in the RCF sentence passed."""
+    rows = [{"method": B.RDSC, "family": "rdsc", "dim": 10, "seed": 0, "top-1": 60, "top-2": 80},
+            {"method": B.SCATTERING, "family": "peers", "dim": 5, "seed": 0, "top-1": 40,
+             "top-2": 50},
+            {"method": B.RCF_NAME, "family": "peers", "dim": 5, "seed": 0, "top-1": 55,
+             "top-2": 70}]
+    rows = [dict(r, **{"features s": 1, "fit s": 1}) for r in rows]
+    v = W.verdicts(B.summary(rows), 1000)
+    assert v["rcf"].startswith("+5.0 points against random conv. features (MOSAIKS/RCF)")
+
+
+def test_the_calibration_subset_is_drawn_not_the_first_images():
+    """Mutation audit BD: the first images as the calibration subset passed."""
+    import torch
+    assert not torch.equal(B.calibration_subset(1000, 10, 0), torch.arange(10))
+
+
+def test_a_constant_training_feature_is_not_blown_up():
+    """Mutation audit BD: a standard-deviation floor of 1e-8 in place of 1 passed."""
+    _, test = B.standardize(np.array([[1., 2.], [1., 4.]]), np.array([[2., 3.]]))
+    assert test[0, 0] == pytest.approx(1.0)

@@ -80,3 +80,14 @@ def test_a_single_c_or_a_nonsense_c_is_refused_by_name():
     for bad in (0.1, "0.1", [0.1, -1.0], [float("nan")]):
         with pytest.raises(ValueError, match="grid|each C"):
             choose_C(x, y, bad)
+
+
+def test_the_validated_c_is_tested_with_itself():
+    """Mutation audit BD: the paper C's test accuracy reported for the validated C, and n_images
+    None, passed."""
+    X, y = blobs(200, spread=3.0)
+    Xt, yt = blobs(100, seed=1, spread=3.0)
+    out = choose_c.against_paper_c(X, y, Xt, yt, [1e-6, 0.1], 0.1, device="cpu")
+    assert out["best"] == 1e-6   # a tie on validation goes to the smaller C
+    assert out["test_best"] == choose_c.test_accuracy(X, y, Xt, yt, 1e-6, device="cpu")
+    assert out["n_images"] == 200

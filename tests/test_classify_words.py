@@ -304,3 +304,18 @@ def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
     assert "below liblinear's, not within 1%: liblinear, the reference, stopped short" in said
     said = words.solver_agreement({**base, "objective_torch": 149.0, "relative_objective": 0.49})
     assert "not within 1%: the torch solver stopped short of the optimum on this part" in said
+
+
+def test_the_sentences_read_the_right_numbers():
+    """Mutation audit BD: the trend's gain per decade, the prediction interval, the gap in standard
+    deviations and the JPEG interval's zero could each read another number."""
+    assert "has not levelled off" in words.curve_trend(
+        [{"k": 1000, "top-1 (%)": 50.0}, {"k": 2000, "top-1 (%)": 50.5}])
+    s = spread([74.9, 75.1, 75.0, 75.2, 74.95])
+    said = words.seed_spread(s, 100_000, "all images")
+    assert f"between {max(s['pred_low'], 0):.2f}% and {min(s['pred_high'], 100):.2f}%" in said
+    assert f"({abs(76.36 - s['mean']) / s['std']:.1f} standard deviations" in \
+        words.gap_against_draws(s, 76.36, comparable=True)
+    boot = {"difference": 0.01, "low": 0.0, "high": 0.02, "acc_a": 0.5, "acc_b": 0.49,
+            "level": 0.95, "only_a": 3, "only_b": 1}
+    assert "The interval contains zero" in words.jpeg_cost(boot)

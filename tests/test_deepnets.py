@@ -155,3 +155,43 @@ def test_training_lowers_the_loss():
     with torch.no_grad():
         pred = model(images.float() / 255).argmax(1).numpy()
     assert (pred == labels).mean() > 0.9
+
+
+def test_the_model_cache_key_holds_the_seed():
+    """Mutation audit BD: a model cache key without the seed passed."""
+    from rdsc import deepnets
+    x = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+    y = np.array([0, 1, 0, 1])
+    assert deepnets.model_file("resnet18", x, y, epochs=1, seed=0) != \
+        deepnets.model_file("resnet18", x, y, epochs=1, seed=1)
+
+
+def test_the_learning_rate_steps_on_time_and_batchnorm_is_recalibrated(monkeypatch):
+    """Mutation audit BD: the learning rate stepping an epoch late, and the final batch-norm
+    recalibration dropped, passed."""
+    from rdsc import deepnets
+    lrs, orig = [], torch.optim.SGD.step
+    def step(self, *a, **k):
+        lrs.append(self.param_groups[0]["lr"])
+        return orig(self, *a, **k)
+    monkeypatch.setattr(torch.optim.SGD, "step", step)
+    calls = []
+    monkeypatch.setattr(deepnets, "recalibrate_batchnorm",
+                        lambda m, x, *a, **k: calls.append(len(x)))
+    x = torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8)
+    y = np.arange(8) % 2
+    torch.manual_seed(0)
+    deepnets.fit(deepnets.build("resnet18", 2), x, y, epochs=4, batch_size=8,
+                 milestones=(0.5, 0.75), device="cpu", progress=False)
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    assert calls == [8]
+
+
+def test_densenet_convolutions_are_drawn_by_their_fan_out():
+    """Mutation audit BD: fan-in in place of fan-out (the DenseNet authors' initialisation)
+    passed; it changes chapter 4's random-weight DenseNet baseline."""
+    torch.manual_seed(0)
+    w = deepnets.build("densenet40", 10).features[0].weight        # 24 x 3 x 3 x 3
+    fan_out, fan_in = w.shape[0] * 9, w.shape[1] * 9
+    assert abs(float(w.std()) - (2 / fan_out) ** 0.5) < 0.02        # 0.096; fan-in: 0.27
+    assert abs(float(w.std()) - (2 / fan_in) ** 0.5) > 0.1

@@ -463,3 +463,9 @@ def test_rows_another_run_left_between_the_look_and_the_lock_are_kept(tmp_path, 
     monkeypatch.setattr(feature_files, "_lock", other_run_stops_first)
     with pytest.raises(OutputExistsError, match="holds 4 of 12 rows computed with other"):
         write_features(net, x, out)
+
+
+def test_merging_keeps_an_interval_that_contains_another():
+    """Mutation audit BD: _merge dropped a containing interval."""
+    from rdsc import feature_files as FF
+    assert FF._merge([[0, 20], [5, 10]]) == [[0, 20]]

@@ -272,3 +272,17 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
     assert shares_verdict([0.254, 0.246]) == "cuts the clouds in the same proportion"
     with pytest.raises(ValueError, match="fractions"):
         shares_verdict([25.0, 75.0])
+
+
+def test_the_readings_of_shares_auc_and_patches():
+    """Mutation audit BD: the shuffles' median in place of their largest, a 0.8 threshold, any for
+    all, and non-j/255 patches passed."""
+    from rdsc import hyperplanes as H
+    assert H.shares_verdict([0.0, 0.4]).startswith("leaves at least one")
+    said = H.auc_reading(0.95, 0.62, {"best": np.array([0.7, 0.8]),
+                                      "median": np.array([0.55, 0.65])})
+    assert "a typical feature is not (median 0.62, shuffled medians up to 0.65)" in said
+    assert "separates airplanes from frogs partly" in H.auc_reading(
+        0.85, 0.6, {"best": np.array([0.7]), "median": np.array([0.55])})
+    with pytest.raises(ValueError, match="8-bit pixels"):
+        H.distinct_patches(torch.full((2, 3), 0.101))

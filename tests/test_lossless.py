@@ -213,3 +213,12 @@ def test_positions_in_wants_indices():
     assert positions_in([3, 4, 5], [5, 3]).tolist() == [2, 0]
     with pytest.raises(ValueError, match="integers"):  # 3.2 matched 3
         positions_in([3.5, 4, 5], [3.2])
+
+
+def test_the_runner_up_is_the_second_nearest_and_repeats_are_not_one_to_one():
+    """Mutation audit BD: the third nearest as runner-up, and one_to_one always true, passed."""
+    pool = torch.zeros(3, 1, 1, 1, dtype=torch.uint8)
+    pool[1], pool[2] = 10, 20
+    found = pair_by_pixels(pool[:1].repeat(2, 1, 1, 1), pool)
+    assert found["runner_up"].tolist() == [10.0, 10.0]
+    assert not found["one_to_one"]

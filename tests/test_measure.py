@@ -151,3 +151,32 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
         "Every row's repeated runs were more than 25% apart")
     steady = cost_table(rows[1:], 100)
     assert agreement_reading(steady).startswith("Every row's repeated runs agree within 25%")
+
+
+def test_images_per_second_and_a_falling_memory_reading():
+    """Mutation audit BD: images/s inverted and a fall read against 0 passed."""
+    from rdsc import measure
+    t = measure.cost_table([{"k": 10, "seconds": 2.0, "all_seconds": [2.0, 2.1], "peak_bytes": 0,
+                             "output_bytes": 0}], n_images=100)
+    assert t["images/s"][0] == 50.0
+    said = measure.memory_reading(np.array([100, 110, 98]) * 2 ** 20, np.array([1, 2, 3]) * 2 ** 20)
+    assert "without a trend" in said
+
+
+def test_the_time_is_the_fastest_run(monkeypatch):
+    """Mutation audit BD: the slowest run as the time passed."""
+    from rdsc import measure
+    from rdsc.network import RandomDepthwiseSignNet
+    class Done:
+        def result(self):
+            return [0.3, 0.1, 0.2], 100, 10
+    class Pool:
+        def __init__(self, *a, **k): pass
+        def __enter__(self): return self
+        def __exit__(self, *a): return False
+        def submit(self, *a, **k): return Done()
+    monkeypatch.setattr(measure, "ProcessPoolExecutor", Pool)
+    net = RandomDepthwiseSignNet(4, kernel_size=3, n_blocks=1)
+    c = measure.extraction_cost(net, torch.zeros(2, 3, 8, 8, dtype=torch.uint8), device="cpu",
+                                repeats=3)
+    assert c["seconds"] == 0.1 and c["all_seconds"] == [0.3, 0.1, 0.2]

@@ -121,3 +121,16 @@ def test_probe_z_mlp_refuses_what_trained_nothing_or_predicted_class_0():
         mlp_embedding(clf, x)
     with pytest.raises(ValueError, match="batch_size"):
         mlp_embedding(head, x, batch_size=0)
+
+
+def test_the_learning_rate_decays(monkeypatch):
+    """Mutation audit BD: a constant learning rate in place of the cosine decay passed."""
+    from rdsc.mlp_head import MLPClassifier
+    lrs, orig = [], torch.optim.Adam.step
+    def step(self, *a, **k):
+        lrs.append(self.param_groups[0]["lr"])
+        return orig(self, *a, **k)
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    X, y = blobs(40, d=5)
+    MLPClassifier(hidden=8, epochs=4, batch_size=10, lr=1e-2, device="cpu").fit(X, y)
+    assert lrs[0] == pytest.approx(1e-2) and lrs[-1] < 2e-3 and lrs == sorted(lrs, reverse=True)

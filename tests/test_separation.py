@@ -1088,3 +1088,32 @@ def test_the_shuffles_range_has_digits_enough_to_tell_its_ends_apart():
     rows[6]["mean margin"] = 0.003925
     said = shuffled_reading(rows)
     assert "against 0.00391 to 0.00394 with the shuffles" in said
+
+
+def test_the_margin_claim_range_and_shuffle_words():
+    """Mutation audit BD: a narrower margin read 'not shown', the half-sample counts swapped, and
+    the shuffles' range read from its low end passed."""
+    from rdsc.separation_words import margin_claim, range_words, shuffled_reading
+    rows, c = _verified_margin_rows()
+    c.update({"ratio": 0.5, "median": 0.5, "low": 0.4, "high": 0.6, "above 1": 0, "below 1": 10})
+    assert margin_claim("CIFAR-10", rows, [c])[0][0] == "contradicted"
+    assert range_words({"ratio": 0.8, "low": 0.7, "high": 1.1, "above 1": 2, "below 1": 8,
+                        "median": 0.85, "half-samples": 10}).startswith(
+        "below 1 on 8 of 10 half-samples")
+    rows, c = _verified_margin_rows()
+    draws = list(np.linspace(0.04, 0.06, 19))
+    rows[6].update({"draw margins": draws, "mean margin": float(np.mean(draws))})
+    assert "lies within the shuffles'" in shuffled_reading(rows)
+
+
+def test_the_margin_verdict_and_shortfall_words():
+    """Mutation audit BD: 'grows steadily' with any in place of all, and the shortfall's 0.1%
+    threshold, passed."""
+    from rdsc.separation_words import margin_verdict, shortfall_words
+    def rows(margins):
+        return pd.DataFrame([{"space": "pixels", "dimension": 3072, "mean margin": 0.05,
+                              "train accuracy": 1.0}] +
+                            [{"space": "features", "dimension": k, "mean margin": m,
+                              "train accuracy": 1.0} for k, m in zip([64, 16, 256], margins)])
+    assert "does not grow steadily" in margin_verdict(rows([0.2, 0.1, 0.15]))
+    assert "0.5% narrower" in shortfall_words({"narrower": 0.005, "steps": 3, "k": 3000}, "cifar10")

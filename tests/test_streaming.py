@@ -282,3 +282,32 @@ def test_svm_reads_a_matrix_larger_than_memory_in_row_blocks(tmp_path, monkeypat
     predicted = np.concatenate([svm.predict(X[lo:lo + block_rows])
                                 for lo in range(0, n, block_rows)])
     assert (predicted == y).mean() > 0.9
+
+
+def test_a_resume_in_mid_batch_yields_the_missing_rows():
+    """Mutation audit BD: a resume inside a batch yielded the wrong rows."""
+    from rdsc import streaming
+    imgs = torch.arange(8, dtype=torch.uint8).view(8, 1, 1, 1).expand(8, 1, 2, 2).contiguous()
+    s = streaming.as_stream([imgs[:4], imgs[4:]], n_images=8)
+    got = torch.cat(list(s.batches(2, 7, 3)))
+    assert got[:, 0, 0, 0].tolist() == [2, 3, 4, 5, 6]
+
+
+def test_a_loader_whose_sampler_covers_part_of_its_dataset_is_refused():
+    """Mutation audit BD: a partial sampler was accepted."""
+    from rdsc import streaming
+    from torch.utils.data import DataLoader, TensorDataset
+    ds = TensorDataset(torch.zeros(10, 1, 2, 2))
+    with pytest.raises(ValueError):
+        streaming.as_stream(DataLoader(ds, sampler=list(range(5)), batch_size=2))
+
+
+def test_two_preprocessings_with_one_output_size_have_their_own_fingerprints(folder):
+    """Mutation audit BD: with the preprocessing left out of a folder's fingerprint, a resize
+    to 8 x 8 and a resize to 16 then a centre crop of 8 (other images, one shape) passed
+    every test: their cached features would have been shared."""
+    squeezed = ImageFolderStream(folder, "train", preprocess=data.Preprocess(resize=(8, 8)))
+    cropped = ImageFolderStream(folder, "train",
+                                preprocess=data.Preprocess(resize=16, crop=8))
+    assert squeezed.image_shape == cropped.image_shape == (3, 8, 8)
+    assert squeezed.fingerprint != cropped.fingerprint

@@ -267,3 +267,23 @@ def test_a_bad_device_is_refused_at_fit(device, message):
 def test_cuda_without_a_gpu_says_so():
     with pytest.raises(ValueError, match="torch sees no CUDA GPU here: pass device='cpu'"):
         RandomDepthwiseSignFeatures(n_features=4, device="cuda").fit(_images())
+
+
+def test_integers_above_255_and_a_wrong_image_shape_are_refused():
+    """Mutation audit BD: integers above 255 wrapping, and the image_shape check skipped, passed."""
+    from rdsc.transformer import RandomDepthwiseSignFeatures as R
+    with pytest.raises(ValueError, match="integer values from"):
+        R(4, 3).fit(np.full((2, 3, 8, 8), 300, dtype=np.int64))
+    with pytest.raises(ValueError, match="image_shape"):
+        R(4, 3, image_shape=(3, 8, 8)).fit(np.zeros((2, 3, 16, 16), np.uint8))
+
+
+def test_smooth_channels_last_rows_warn():
+    """Mutation audit BD: a higher channels-last threshold passed."""
+    from rdsc.transformer import RandomDepthwiseSignFeatures as R
+    c = np.arange(3)[None, None, :]
+    w = np.arange(8)[None, :, None]
+    img = (0.2 + 0.1 * c + 0.02 * w + 0 * np.arange(8)[:, None, None]).astype(np.float32)
+    X = np.repeat(img.reshape(1, -1), 10, axis=0)
+    with pytest.warns(UserWarning, match="channels-last"):
+        R(4, 3).fit(X)
