@@ -521,6 +521,15 @@ def test_cost_difference_is_paired_over_images():
     assert bg.cost_difference(one(shared), one(shared), labels, n_boot=50) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match=r"one per image \(200\), got shape \(10,\)"):
         bg.cost_difference(a, b, labels[:10])
+    # mutation audit BD: a 90% interval passed. With one network each the bootstrap is over
+    # images alone: the normal interval of the per-image differences, +- 1.96 sd / sqrt(n)
+    n = 2000
+    labels = np.zeros(n, dtype=int)
+    fails = [np.random.default_rng(s).random(n) < p for s, p in ((1, 0.5), (2, 0.3))]
+    est, low, high = bg.cost_difference(one(fails[0]), one(fails[1]), labels, n_boot=2000)
+    d = fails[0].astype(float) - fails[1]
+    assert est == pytest.approx(d.mean())
+    assert (high - low) / 2 == pytest.approx(1.96 * d.std(ddof=1) / np.sqrt(n), rel=0.05)
 
 
 def test_pitfall_rows_compare_with_the_cnn_by_the_paired_difference():

@@ -197,6 +197,12 @@ def test_features_for_reuses_rows_only_of_the_same_network(tmp_path, monkeypatch
     # the seed-1 rows were once returned for the seed-2 network (same k)
     with pytest.raises(ValueError, match="not computed by this network"):
         features_for(b, x, np.arange(3), np.arange(6), have, name="t", progress=False)
+    # mutation audit BD: rows of a network of another k are extracted afresh (with the k
+    # check dropped they failed the recomputation check on mismatched shapes)
+    small = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=1)
+    got = features_for(small, x, np.arange(3), np.arange(6), have, name="t", progress=False)
+    assert got.shape == (3, 8)
+    assert np.array_equal(got.counts, extract(small, x[:3], progress=False).counts)
 
 
 def test_pair_by_pixels_wants_one_label_per_image():
