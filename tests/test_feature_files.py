@@ -357,6 +357,19 @@ def test_a_truncated_file_is_computed_again(tmp_path):
     assert np.array_equal(load_features(out)[0][:], np.asarray(extract(net, x, progress=False)))
 
 
+def test_a_truncated_partial_file_is_not_resumed(tmp_path, monkeypatch):
+    """Mutation audit BD: with the partial file's size check dropped, a FILE.partial.npy cut
+    short after a killed run passed every test; its recorded rows are past its end."""
+    from rdsc import npy_files
+    net, x, out = RandomDepthwiseSignNet(8), pixels(12), tmp_path / "f.npy"
+    _stopped_part_way(net, x, out, monkeypatch, after=2)
+    partial = tmp_path / "f.partial.npy"
+    offset = npy_files.npy_header(partial)[2]
+    os.truncate(partial, offset + 8 * 4)  # one row of 8 float32 features of the 8 recorded
+    write_features(net, x, out)
+    assert np.array_equal(load_features(out)[0][:], np.asarray(extract(net, x, progress=False)))
+
+
 def test_a_world_size_not_from_torchrun_says_what_it_waits_for(monkeypatch, capsys):
     """Probe AK: WORLD_SIZE left in the shell waited silently for up to 24 hours."""
     import torch.distributed as dist
