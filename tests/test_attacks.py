@@ -689,3 +689,13 @@ def test_the_paired_difficulty_interval_is_the_central_95_percent():
             for _ in range(400)]
     lo, hi = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
     assert d["low"] == pytest.approx(np.exp(lo)) and d["high"] == pytest.approx(np.exp(hi))
+
+
+def test_boundaries_a_distance_at_epsilon_fools_and_a_tie_is_not_larger():
+    """Mutation audit BD: d < epsilon in success_rate (success_curve and success_after
+    count d <= epsilon) and ties counted as 'larger' in the paired difficulty passed."""
+    linf, l2 = np.array([0.03, np.inf]), np.array([0.5, np.inf])
+    r = attacks.AttackResult("hsj-linf", 100, 100, 1.0, l2, linf, torch.zeros(1),
+                             torch.zeros(1), np.zeros((0, 2)), np.zeros((0, 2)))
+    assert r.success_rate(0.03, "linf") == 0.5
+    assert attacks.paired_difficulty([0.1, 0.2], [0.1, 0.1], n_boot=50)["larger"] == 1

@@ -91,3 +91,8 @@ def test_the_validated_c_is_tested_with_itself():
     assert out["best"] == 1e-6   # a tie on validation goes to the smaller C
     assert out["test_best"] == choose_c.test_accuracy(X, y, Xt, yt, 1e-6, device="cpu")
     assert out["n_images"] == 200
+
+
+def test_the_validation_share_is_rounded():
+    """Mutation audit BD: truncation (13 rows at 0.2 holding out 2, not 3) passed."""
+    assert len(choose_c.validation_split(np.arange(13) % 2, 0.2)[1]) == 3

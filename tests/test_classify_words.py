@@ -319,3 +319,13 @@ def test_the_sentences_read_the_right_numbers():
     boot = {"difference": 0.01, "low": 0.0, "high": 0.02, "acc_a": 0.5, "acc_b": 0.49,
             "level": 0.95, "only_a": 3, "only_b": 1}
     assert "The interval contains zero" in words.jpeg_cost(boot)
+
+
+def test_boundaries_an_interval_ending_at_zero_holds_it_and_equal_training_accuracy_is_said():
+    """Mutation audit BD: a low end of exactly 0 read as excluding zero, and a training
+    accuracy equal to the test's left out of the MLP sentence, passed."""
+    boot = {"difference": 0.01, "low": 0.0, "high": 0.03, "acc_a": 0.5, "acc_b": 0.49,
+            "level": 0.95, "only_a": 3, "only_b": 1}
+    assert "holds both zero and the 1.34 points" in words.jpeg_against_gap(boot, -1.34, 4000)
+    said = words.mlp_against_svm({1: .5, 5: .9}, {1: .5, 5: .9}, 3, 100, None, train_top1=50.0)
+    assert "Trained, the head classifies 50.00% of its own training images" in said

@@ -286,3 +286,11 @@ def test_the_readings_of_shares_auc_and_patches():
         0.85, 0.6, {"best": np.array([0.7]), "median": np.array([0.55])})
     with pytest.raises(ValueError, match="8-bit pixels"):
         H.distinct_patches(torch.full((2, 3), 0.101))
+
+
+def test_a_best_auc_equal_to_the_shuffles_best_is_no_better():
+    """Mutation audit BD: AUCs are discrete, and a tie with the shuffled labels' best read as
+    beyond chance passed."""
+    from rdsc import hyperplanes as H
+    said = H.auc_reading(0.8, 0.6, {"best": np.array([0.8]), "median": np.array([0.6])})
+    assert said.startswith("the best single feature (0.80) is no better")
