@@ -191,7 +191,7 @@ def test_densenet_convolutions_are_drawn_by_their_fan_out():
     """Mutation audit BD: fan-in in place of fan-out (the DenseNet authors' initialisation)
     passed; it changes chapter 4's random-weight DenseNet baseline."""
     torch.manual_seed(0)
-    w = deepnets.build("densenet40", 10).features[0].weight        # 24 x 3 x 3 x 3
+    w = deepnets.build("densenet40", 10).features[0].weight.detach()  # 24 x 3 x 3 x 3
     fan_out, fan_in = w.shape[0] * 9, w.shape[1] * 9
     assert abs(float(w.std()) - (2 / fan_out) ** 0.5) < 0.02        # 0.096; fan-in: 0.27
     assert abs(float(w.std()) - (2 / fan_in) ** 0.5) > 0.1
