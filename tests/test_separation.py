@@ -1117,3 +1117,15 @@ def test_the_margin_verdict_and_shortfall_words():
                               "train accuracy": 1.0} for k, m in zip([64, 16, 256], margins)])
     assert "does not grow steadily" in margin_verdict(rows([0.2, 0.1, 0.15]))
     assert "0.5% narrower" in shortfall_words({"narrower": 0.005, "steps": 3, "k": 3000}, "cifar10")
+
+
+def test_a_noise_row_saved_without_its_hard_flag_is_not_compared():
+    """Mutation audit BD: the noise control read as hard from its training accuracy alone
+    (rows saved before min y·f was measured) passed; the controls compare measured fits."""
+    from rdsc.separation_words import margin_claim
+    rows, c = _verified_margin_rows()
+    text = margin_claim("CIFAR-10", rows, [c])[1]
+    assert "Gaussian noise of that k: 0.0225, narrower than the features" in text
+    del rows[4]["hard"]  # the noise at k = 20, the compared k
+    text = margin_claim("CIFAR-10", rows, [c])[1]
+    assert "Gaussian noise of that k: 0.0225, not compared (soft margins)" in text
