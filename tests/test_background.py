@@ -1234,3 +1234,94 @@ def test_grayscale_donor_capture_and_examples():
     cap = BS.donor_capture([2, 1], [2, 3], [2, 3])
     assert cap["captured"].tolist() == [False, True]
     assert len(BS.example_images([0, 1, 2], [np.array([0, 1, 2])], 2)) == 2
+
+
+def test_retrieval_leaves_self_out_and_l1_is_l1():
+    """Mutation audit BE: precision_at counting each image as its own neighbour, and
+    l1_distances giving Euclidean distances, passed."""
+    from rdsc.background import colour_retrieval as cr
+    f = np.array([[0.0], [1.0], [10.0], [11.0]])
+    assert cr.precision_at(f, np.array([0, 1, 0, 1]), 1).tolist() == [0.0] * 4
+    assert cr.l1_distances(np.array([[0.0, 0.0], [1.0, 1.0]]))[0, 1] == pytest.approx(2.0)
+
+
+def test_partial_correlations_hold_category_and_skip_self_pairs():
+    """Mutation audit BE: the centre correlation not holding category fixed, and pairs of an
+    image with itself (repeated in a bootstrap index) kept, passed."""
+    from rdsc.background import colour_retrieval as cr
+    rng = np.random.default_rng(0)
+    n = 30
+    labels = np.arange(n) % 3
+    same = (labels[:, None] == labels[None]).astype(float)
+
+    def sym(m):
+        m = (m + m.T) / 2
+        np.fill_diagonal(m, 0)
+        return m
+    D_border = sym(rng.random((n, n)))
+    D_centre = sym(1 - same + 0.3 * rng.random((n, n)))
+    D_feature = sym(1 - same + 0.3 * rng.random((n, n)))
+    out = cr.distance_partial_correlations(D_feature, D_border, D_centre, labels)
+    assert out["centre_raw"] > 0.8 and abs(out["centre"]) < 0.3
+    index = np.repeat(np.arange(n), 2)
+    a, b = np.triu_indices(2 * n, 1)
+    a, b = index[a], index[b]
+    a, b = a[a != b], b[a != b]
+    expected = np.corrcoef(D_feature[a, b], D_border[a, b])[0, 1]
+    got = cr.distance_partial_correlations(D_feature, D_border, D_centre, labels, index)
+    assert got["border_raw"] == pytest.approx(expected)
+
+
+def test_mean_colour_agreement_posts_both_parts_and_checks_padding():
+    """Mutation audit BE: post applied to z only, and padding over half the kernel, passed."""
+    from rdsc.background import mechanism as mech
+    images = torch.full((1, 3, 4, 4), 255, dtype=torch.uint8)
+    weight = -torch.ones(1, 3, 1, 1)            # z = a = -3 everywhere
+    agree = mech.mean_colour_agreement(images, weight, None, 0, post=lambda t: t + 10)
+    assert agree.tolist() == [1.0]
+    with pytest.raises(ValueError, match="more than half the kernel"):
+        mech.mean_colour_agreement(images, torch.ones(1, 3, 3, 3), None, 2)
+
+
+def test_histogram_svm_standardises_its_features():
+    """Mutation audit BE: HistogramSVM features centred but not divided by the training
+    standard deviation passed."""
+    gen = torch.Generator().manual_seed(0)
+    imgs = torch.randint(0, 256, (20, 3, 4, 4), generator=gen, dtype=torch.uint8)
+    clf = bg.HistogramSVM(bins=2, device="cpu").fit(imgs, np.arange(20) % 2)
+    f = clf._features(imgs)
+    assert np.allclose(f.mean(0), 0, atol=1e-5) and np.allclose(f.std(0), 1, atol=1e-4)
+
+
+def test_pitfall_words_read_interval_ends_not_estimates():
+    """Mutation audit BE: 'yes' from an estimate whose interval holds 0, chance judged on the
+    estimate not its interval, overlapping intervals read as 'beyond the CNN', and an
+    interval holding 0 named 'smaller', all passed."""
+    from rdsc.background import words
+    ours = {"ring cost": (0.1, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
+            "background only above chance": (0.03, -0.01, 0.07)}
+    rows, _ = words.pitfall_rows("d", ours, {"ring cost": (0.0, -0.01, 0.01)}, 10)
+    assert rows[2]["random network"] == "not shown"
+    labels = np.arange(10) % 2                  # 6 of 10 right: interval reaches below 1/2
+    right6 = np.where(np.arange(10) < 6, labels, 1 - labels)
+    assert not words.clean_above_chance([{"clean": right6}], labels, 2)
+    assert not words.cost_beyond_cnn(ours, {"ring cost": (0.08, 0.06, 0.1)})
+    labels = np.arange(100) % 10
+    runs = {"d": {"classes": list(range(10)), "labels": labels, "predictions": {
+        "random network + SVM": [{"clean": labels.copy()}],
+        "trained CNN": [{"clean": labels.copy()}]}}}
+    effects = {("d", "random network + SVM"): ours,
+               ("d", "trained CNN"): {"ring cost": (0.1, 0.05, 0.15)}}
+    verdict = words.pitfall_over_datasets(runs, effects, {"d": (-0.05, -0.1, 0.01)})[1]
+    assert "smaller" not in verdict and "not shown to be more" in verdict
+
+
+def test_advantage_rows_and_split_reading_read_intervals():
+    """Mutation audit BE: advantage_rows saying 'yes' for estimates whose interval holds 0,
+    and split_reading calling a fraction near the book's 'the book's halves', passed."""
+    from rdsc.background import words
+    rows = words.advantage_rows((0.02, -0.01, 0.05), (0.03, -0.02, 0.08),
+                                {"estimate": 0.1, "low": -0.02, "high": 0.2})
+    assert [r["random network"] for r in rows] == ["not shown"] * 3
+    text = words.split_reading(words.BOOK_FRACTION + 0.1)
+    assert text.startswith("In this run the centre holds")

@@ -467,3 +467,37 @@ def test_only_papermills_cell_after_the_parameters_cell_counts_as_injected(monke
     assert B.injected_parameters(cell) == []
     monkeypatch.delattr(builtins, "get_ipython")
     assert B.injected_parameters(cell) == []                          # a plain script
+
+
+def test_checks_bounds_percents_and_label_columns():
+    """Mutation audit BE: number_between taking its endpoints, percents above 100 or given as
+    fractions, and N x 2 labels read as a column, all passed."""
+    from rdsc import checks
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            checks.number_between("p", bad, 0, 1)
+    with pytest.raises(ValueError, match="percentages in 0..100"):
+        checks.percents("acc", [50.0, 150.0])
+    with pytest.raises(ValueError, match="look like fractions"):
+        checks.percents("acc", [0.85, 0.9], far_above_one=True)
+    assert checks.label_vector(np.array([[1], [2]])).tolist() == [1, 2]
+    with pytest.raises(ValueError, match="one per image"):
+        checks.label_vector(np.zeros((3, 2)))
+
+
+def test_log_axis_thins_and_refines_and_note_bolds_profile(monkeypatch):
+    """Mutation audit BE: 7 ticks left unthinned, two round ticks not refined, and the
+    glued profile note without the bold profile name, all passed."""
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(1, 100)     # 1, 2, 5, 10, 20, 50, 100: one more than max_ticks
+    assert book.readable_log_axis(ax, "y") == [1.0, 5.0, 20.0, 100.0]
+    ax.set_ylim(1.6, 5.5)   # 2 and 5 alone: finer values
+    assert book.readable_log_axis(ax, "y") == [2.0, 3.0, 4.0, 5.0]
+    plt.close(fig)
+    glued = {}
+    monkeypatch.setattr(book, "glue", lambda name, value, display=False: glued.update(
+        {name: value}))
+    monkeypatch.setattr(book, "glue_text", lambda name, text: None)
+    book.start("smoke", {"smoke": {"n": 1}}, device="cpu")
+    assert glued["profile_note"].startswith("This page was built at the **smoke** profile")

@@ -326,8 +326,7 @@ def test_output_size_check_counts_item_size_partial_rows_and_warns_past_ten_time
     assert "times the paper's" in capsys.readouterr().err
 
 
-def test_a_run_resumes_after_its_folder_is_moved_copied_or_touched(tmp_path, capsys,
-                                                                    monkeypatch):
+def test_a_run_resumes_after_its_folder_is_moved_copied_or_touched(tmp_path, capsys, monkeypatch):
     """Probe AY: the folder's fingerprint hashed its absolute path and the files' dates, so
     a folder moved, copied to a node's scratch disk or touched refused its rows ("computed
     with other settings", with the same settings listed); it is now made of the files'
@@ -461,3 +460,27 @@ def test_a_record_of_an_earlier_rdsc_says_so(folder, tmp_path, capsys):
     assert code == 1 and "written by an earlier version of rdsc (record format 1, now 2)" in err
     assert "--overwrite" in err and "other settings" not in err
     assert run(["features", folder, "--k", 8, "--out", out, "--overwrite"], capsys)[0] == 0
+
+
+def test_cli_options_and_shared_rows_reach_their_checks(folder, tmp_path, capsys):
+    """Mutation audit BE: --blocks ignored, a dataset's own preset ignored, --resize 0x5
+    accepted, 60% shared test rows only warned of, and --k past the features, all passed."""
+    import argparse
+
+    from rdsc import cli
+    args = argparse.Namespace(preset=None, source="stl10", kernel_size=None, blocks=None,
+                              k=4, seed=0)
+    net = cli.make_network(args, 3)
+    assert (net.kernel_size, net.n_blocks) == (3, 3)
+    args.source, args.blocks = "somewhere", 2
+    assert (cli.make_network(args, 3).kernel_size, cli.make_network(args, 3).n_blocks) == (5, 2)
+    with pytest.raises(cli.CommandError, match="positive sizes"):
+        cli._preprocess(argparse.Namespace(resize="0x5", crop=None), data.Preprocess())
+    rows = np.arange(40, dtype=np.int16).reshape(10, 4)
+    with pytest.raises(cli.CommandError, match="6 of the 10 test rows"):
+        cli._check_shared_rows(rows, np.concatenate([rows[:6], rows[6:] + 100]))
+    train, held = tmp_path / "train.npy", tmp_path / "held.npy"
+    assert run(["features", folder, "--k", 4, "--out", train], capsys)[0] == 0
+    assert run(["features", folder, "--split", "test", "--k", 4, "--out", held], capsys)[0] == 0
+    code, _, err = run(["evaluate", train, held, "--k", 8], capsys)
+    assert code == 1 and "--k values must be between 1 and 4" in err

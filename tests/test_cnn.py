@@ -104,3 +104,33 @@ def test_augment_flips_left_right_and_shifts_the_batch_by_at_most_4_pixels():
         shifts.add(found[0])
         flips |= {torch.equal(o, moved(image[0].flip(2), dy, dx)) for o in out}
     assert flips == {False, True} and len(shifts) > 1
+
+
+def test_seed_is_in_the_cache_key_and_momentum_is_restored(tmp_path):
+    """Mutation audit BE: a dropped seed in the cache key, and momentum left None, passed."""
+    x, y = easy_task(32)
+    a = cnn.trained(x, y, epochs=1, width=4, seed=0, cache=tmp_path, device="cpu",
+                    progress=False)
+    b = cnn.trained(x, y, epochs=1, width=4, seed=1, cache=tmp_path, device="cpu",
+                    progress=False)
+    assert len(list(tmp_path.glob("cnn-*.pt"))) == 2 and not b.from_cache
+    norms = [m for m in a.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.1 for m in norms)
+
+
+def test_embed_centres_pixels_at_half():
+    """Mutation audit BE: embed without the x - 0.5 centring passed."""
+    torch.manual_seed(0)
+    model = cnn.SmallCNN(n_classes=2, width=4, image_size=8).eval()
+    grey = torch.full((1, 3, 8, 8), 0.5)
+    # bias-free convs, fresh batch norm (mean 0, var 1): a grey image gives zero maps
+    expected = torch.relu(model.classifier[1].bias)
+    assert torch.allclose(model.embed(grey)[0], expected, atol=1e-6)
+
+
+def test_fit_reports_the_mean_loss_per_image():
+    """Mutation audit BE: fit returning each epoch's summed loss, not its mean, passed."""
+    x, y = easy_task(64)
+    model = cnn.SmallCNN(n_classes=2, width=4, image_size=int(x.shape[-1]))
+    losses = cnn.fit(model, x, y, epochs=1, batch_size=16, device="cpu", progress=False)
+    assert len(losses) == 1 and 0 < losses[0] < 3   # two classes: about log 2, not 64x it

@@ -482,3 +482,26 @@ def test_merging_keeps_an_interval_that_contains_another():
     """Mutation audit BD: _merge dropped a containing interval."""
     from rdsc import feature_files as FF
     assert FF._merge([[0, 20], [5, 10]]) == [[0, 20]]
+
+
+def test_npy_files_refuse_other_dtypes_and_finished_records(tmp_path):
+    """Mutation audit BE: a finished progress record read as in-place, a cache or partial of
+    another dtype, and a partial recorded for another row count, were all accepted."""
+    from rdsc import npy_files
+    path = tmp_path / "f.npy"
+    np.save(path, np.zeros((3, 2), np.float32))
+    progress = path.with_suffix(".progress.json")
+    npy_files.write_progress(progress, 3, 3)
+    assert not npy_files.written_in_place(path)
+    npy_files.write_progress(progress, 2, 3)
+    assert npy_files.written_in_place(path)
+    with pytest.warns(UserWarning, match="holds"):
+        assert npy_files.load_finished(path, (3, 2), np.float64) is None
+    assert not path.exists()
+    partial, record = tmp_path / "p.npy", tmp_path / "p.progress.json"
+    np.lib.format.open_memmap(partial, mode="w+", dtype=np.float64, shape=(3, 2)).flush()
+    npy_files.write_progress(record, 2, 3)
+    assert npy_files.resume_point(partial, record, 3, 2, np.float32) == 0
+    assert npy_files.npy_header(partial)[1] == np.float32
+    npy_files.write_progress(record, 2, 4)
+    assert npy_files.resume_point(partial, record, 3, 2, np.float32) == 0

@@ -81,3 +81,31 @@ def test_a_chapter_process_imports_its_own_checkouts_rdsc(tmp_path, monkeypatch)
     monkeypatch.delenv("PYTHONPATH")
     loose = paths.checkout_env(tmp_path / "notes" / "x.md")   # not in a checkout: this rdsc
     assert loose["PYTHONPATH"] == str(Path(paths.__file__).resolve().parents[1])
+
+
+def test_commit_marks_changes_and_roots_are_found(tmp_path, monkeypatch):
+    """Mutation audit BE: a commit without '+changes' for edited code, RDSC_COMMIT ignored,
+    the book's own folder skipped, data/ of the book and XDG_CACHE_HOME ignored, and one
+    cache folder listed twice, all passed."""
+    import subprocess
+    for var in ("RDSC_COMMIT", "RDSC_DATA", "RDSC_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    (tmp_path / "_toc.yml").write_text("x")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(git + ["add", "_toc.yml"], cwd=tmp_path, check=True)
+    subprocess.run(git + ["commit", "-qm", "c"], cwd=tmp_path, check=True)
+    sha = paths.book_commit(tmp_path)
+    assert len(sha) == 40
+    (tmp_path / "_toc.yml").write_text("y")
+    assert paths.book_commit(tmp_path) == sha + "+changes"
+    monkeypatch.setenv("RDSC_COMMIT", "abc")
+    assert paths.book_commit(tmp_path) == "abc"
+    monkeypatch.chdir(tmp_path)
+    assert paths.book_root() == tmp_path.resolve()
+    assert paths.data_root() == tmp_path.resolve() / "data"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.user_cache_root() == tmp_path / "xdg" / "rdsc"
+    monkeypatch.setenv("RDSC_CACHE", str(tmp_path.resolve() / "data" / "cache"))
+    (tmp_path / "data" / "cache" / "k").mkdir(parents=True)
+    assert paths.cache_dirs_to_read("k") == [tmp_path.resolve() / "data" / "cache" / "k"]

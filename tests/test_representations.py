@@ -146,3 +146,14 @@ def test_a_wrapper_around_a_network_in_training_mode_embeds_in_eval_mode():
     net.train()
     reps.network_embedding(Outer(Wrapper(net)), images, batch_size=6)
     assert not net.training
+
+
+def test_colour_histogram_bin_edges_and_size_of_non_square_images():
+    """Mutation audit BE: bins of value * bins // 257, and size checked against the larger
+    side, passed."""
+    x = np.zeros((1, 3, 2, 2), np.uint8)
+    x[0, :, 0, 0] = 32                      # 32 * 8 // 256 = 1: bin (1, 1, 1)
+    h = reps.colour_histogram(x, bins=8)[0]
+    assert h[(1 * 8 + 1) * 8 + 1] == 0.25 and h[0] == 0.75
+    with pytest.raises(ValueError, match="larger than the images"):
+        reps.downsampled_pixels(np.zeros((1, 3, 8, 16), np.uint8), size=12)

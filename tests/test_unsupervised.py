@@ -123,3 +123,19 @@ def test_kmeans_filters_land_on_the_cluster_centres():
     assert dist.min(1).values.max() < 0.2
     control = U.KMeansFeatures(3, filters="random", patch_size=6, n_patches=600).fit(images)
     assert torch.cdist(control.centroids, centres).min() > 1  # random filters land nowhere
+
+
+def test_patch_normalisation_eps_and_unit_random_filters():
+    """Mutation audit BE: eps 1 in place of 10, and random filters not of unit length, passed."""
+    p = torch.tensor([[0.0, 2.0, 4.0, 6.0]])   # mean 3, unbiased variance 20/3
+    expected = (p - 3) / np.sqrt(20 / 3 + 10)
+    assert torch.allclose(U.normalize_patches(p), expected, atol=1e-6)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4, 3, 10, 10), dtype=np.uint8)
+    km = U.KMeansFeatures(5, filters="random", n_patches=200, seed=0).fit(images)
+    assert torch.allclose(km.centroids.norm(dim=1), torch.ones(5), atol=1e-5)
+
+
+def test_whitening_eps_default_is_coates():
+    """Mutation audit BE: a ZCA eps default of 0.01 for Coates et al.'s 0.1 passed."""
+    assert U.Whitening().eps == 0.1 and U.KMeansFeatures(4).whitening_eps == 0.1
