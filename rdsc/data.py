@@ -774,10 +774,11 @@ def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torc
 
     ``labels``: one label per image, length ``N``: a tensor (any values), or an array or
     list of class indices ``0..n-1`` (others are refused, see :func:`class_indices`).
-    Returns a sorted int64 tensor of indices into the ``N`` images (index the images and
-    the labels with it). Image folders are stored class by class, so the first ``n``
-    images would hold only the first classes: always draw subsets with this. Asking for more than ``N`` gives all ``N``, with a warning unless
-    ``up_to`` (the caller means "at most ``n``", e.g. a profile's size for every dataset).
+    Returns a sorted int64 tensor of indices into the ``N`` images (index the images and the
+    labels with it). Image folders are stored class by class, so the first ``n`` images
+    would hold only the first classes: always draw subsets with this. Asking for more than
+    ``N`` gives all ``N``, with a warning unless ``up_to`` (the caller means "at most
+    ``n``", e.g. a profile's size for every dataset).
     """
     if not isinstance(labels, torch.Tensor):
         labels = class_indices(labels)

@@ -6,11 +6,11 @@
 see :mod:`rdsc.streaming`) into one output file. Under ``torchrun`` (``WORLD_SIZE > 1``)
 each process (*rank*) takes an equal share of the rows still missing and writes them into
 the same file (gloo on CPUs, NCCL on GPUs, used for barriers and to share the hashing of
-an image folder's files); alone, a process takes all of them. Every rank records the rows it has finished, so a killed run, of
-any number of processes, resumes with only the missing rows, shared among the processes
-of the new run (which may be more or fewer). A run of other settings (another k, split,
-seed...) refuses to replace a finished file or the rows of an unfinished one unless told
-to (``overwrite``, ``--overwrite``).
+an image folder's files); alone, a process takes all of them. Every rank records the rows
+it has finished, so a killed run, of any number of processes, resumes with only the
+missing rows, shared among the processes of the new run (which may be more or fewer). A
+run of other settings (another k, split, seed...) refuses to replace a finished file or
+the rows of an unfinished one unless told to (``overwrite``, ``--overwrite``).
 
 Files, for ``FILE.npy``::
 
