@@ -36,6 +36,7 @@ from rdsc.classify import training_classes
 from rdsc.data import class_indices
 from rdsc.features import FeatureArray, as_matrix, default_device
 from rdsc.paper import MLP_HIDDEN
+from rdsc.threads import fixed_threads
 
 
 class MLPHead(nn.Module):
@@ -265,11 +266,8 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
         model = MLPHead(x.shape[1], int(y.max()) + 1, hidden).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True)
     # batches of 2 rows are far too small to share between CPU threads: one thread is faster
-    # (2.5 times on a busy 2-core machine), so the loop runs single-threaded on the CPU
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
+    # (2.5 times on a busy 2-core machine), and its sums do not depend on the core count
+    with fixed_threads(1, device):
         for _ in range(epochs):
             order = torch.randperm(len(x), generator=gen)
             for lo in range(0, len(x), batch_size):
@@ -280,8 +278,6 @@ def fit_mlp(features, labels, *, hidden: int = 1000, epochs: int = 9, batch_size
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-    finally:
-        torch.set_num_threads(threads)
     return model.eval()
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from rdsc.checks import label_vector, seed_number, whole_number
+from rdsc.threads import fixed_threads
 
 
 def value_cdfs(values: torch.Tensor, n_levels: int) -> torch.Tensor:
@@ -225,7 +226,8 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     """How far the float32 Newton-CG solver (``LinearSVM(solver="torch")``, what chapter 3
     fits at the paper's C) stops from the optimum at ``C`` on the first ``k`` unit-scaled
     features: ``exact`` and ``newton-cg`` mean margins, Newton-CG's ``steps`` and
-    ``narrower`` (``1 - newton-cg / exact``: the share its margin falls short by).
+    ``narrower`` (``1 - newton-cg / exact``: the share its margin falls short by), fitted on
+    one CPU thread (:mod:`rdsc.threads`: the same numbers whatever the core count).
     ``exact``: the optimum's mean margin where already fitted (a :func:`margin_rows` row
     of the same sample, ``k`` and ``C``; ``exact_verified``: that row's ``verified``), else
     fitted here. ``exact verified``: whether the exact solver verified its fit (else the
@@ -235,7 +237,9 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     if exact is None:
         svm = margin_svm(C, device).fit(X, y)
         exact, exact_verified = float(svm_margins(svm).mean()), bool(svm.converged_)
-    with warnings.catch_warnings():  # its own warning above LARGE_C says what is measured here
+    # its own warning above LARGE_C says what is measured here; on one CPU thread, since
+    # where it stops depends on its sums' rounding, hence on the thread count (probe BF)
+    with warnings.catch_warnings(), fixed_threads(1, device):
         warnings.simplefilter("ignore")
         newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)
     approx = float(svm_margins(newton).mean())

@@ -1080,6 +1080,33 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     assert shortfall_words(older, "x").endswith("narrower than the exact solver's")
 
 
+def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
+    """Probe BF: chapter 5 read "25 Newton steps, 3.4% narrower" on two threads and "29,
+    2.5%" on one: where Newton-CG stops depends on its float32 sums' order."""
+    from rdsc.classify import LinearSVM
+    from rdsc.separation import solver_shortfall
+    gen = np.random.default_rng(5)
+    feats = FeatureArray(gen.integers(0, 50, size=(120, 400)).astype(np.uint16), 49)
+    y = np.arange(120) % 4
+    seen, fit = [], LinearSVM.fit
+
+    def spy(self, X, labels, *args, **kwargs):
+        seen.append((self.solver, torch.get_num_threads()))
+        return fit(self, X, labels, *args, **kwargs)
+    monkeypatch.setattr(LinearSVM, "fit", spy)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = solver_shortfall(feats, 400, y, C=1e6, device="cpu")
+        assert torch.get_num_threads() == 2  # given back
+        torch.set_num_threads(1)
+        one = solver_shortfall(feats, 400, y, C=1e6, device="cpu")
+    finally:
+        torch.set_num_threads(before)
+    assert ("torch", 1) in seen and ("torch", 2) not in seen
+    assert one == two
+
+
 def test_the_shuffles_range_has_digits_enough_to_tell_its_ends_apart():
     """Review AO: the quick build read "0.0039 to 0.0039 with the shuffles"."""
     from rdsc.separation_words import shuffled_reading
