@@ -233,12 +233,14 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     fitted here. ``exact verified``: whether the exact solver verified its fit (else the
     shortfall is from a margin that may itself be off)."""
     from rdsc.classify import LinearSVM
-    X, y = _unit_features(features, k, device), np.asarray(labels)
+    # on one CPU thread, here and in the fit below: where Newton-CG stops depends on its
+    # sums' rounding, the inner products' included, hence on the thread count (probe BF)
+    with fixed_threads(1, device):
+        X, y = _unit_features(features, k, device), np.asarray(labels)
     if exact is None:
         svm = margin_svm(C, device).fit(X, y)
         exact, exact_verified = float(svm_margins(svm).mean()), bool(svm.converged_)
-    # its own warning above LARGE_C says what is measured here; on one CPU thread, since
-    # where it stops depends on its sums' rounding, hence on the thread count (probe BF)
+    # its own warning above LARGE_C says what is measured here
     with warnings.catch_warnings(), fixed_threads(1, device):
         warnings.simplefilter("ignore")
         newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)

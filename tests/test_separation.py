@@ -1083,6 +1083,7 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
 def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
     """Probe BF: chapter 5 read "25 Newton steps, 3.4% narrower" on two threads and "29,
     2.5%" on one: where Newton-CG stops depends on its float32 sums' order."""
+    from rdsc import separation
     from rdsc.classify import LinearSVM
     from rdsc.separation import solver_shortfall
     gen = np.random.default_rng(5)
@@ -1094,6 +1095,12 @@ def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
         seen.append((self.solver, torch.get_num_threads()))
         return fit(self, X, labels, *args, **kwargs)
     monkeypatch.setattr(LinearSVM, "fit", spy)
+    gram = separation.gram_rows
+
+    def gram_spy(*args, **kwargs):  # the inner products the fit starts from
+        seen.append(("gram", torch.get_num_threads()))
+        return gram(*args, **kwargs)
+    monkeypatch.setattr(separation, "gram_rows", gram_spy)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
@@ -1104,6 +1111,7 @@ def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert ("torch", 1) in seen and ("torch", 2) not in seen
+    assert ("gram", 1) in seen and ("gram", 2) not in seen
     assert one == two
 
 
