@@ -148,9 +148,19 @@ def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
     v = _finite_scores("values", values)
     n_boot = _resampling(n_boot, level)
     idx = np.random.default_rng(seed_number(seed)).integers(0, len(v), size=(n_boot, len(v)))
-    means = v[idx].mean(1)
+    means = _zero_within_rounding(v[idx].mean(1), v)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
+    return float(_zero_within_rounding(v.mean(), v)), float(lo), float(hi)
+
+
+def _zero_within_rounding(means, v: np.ndarray):
+    """``means`` of values drawn from ``v``, with those within the rounding of a sum of
+    ``len(v)`` of them set to exactly 0. A mean that is 0 in exact arithmetic (P@10
+    differences are tenths: 0.1 + 0.2 - 0.3 is 5.6e-17 in floats) would otherwise decide
+    by its rounding which side of 0 an interval ends on, and so a verdict (probe BF: a
+    "high" of +1e-16 where -1e-16 would have read "lower")."""
+    tol = 4 * len(v) * np.finfo(float).eps * float(np.abs(v).max())
+    return np.where(np.abs(means) <= tol, 0.0, means)
 
 
 def paired_mean_difference(a, b, n_boot: int = 2000, level: float = 0.95,

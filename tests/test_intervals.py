@@ -189,3 +189,21 @@ def test_the_seeds_and_images_bootstrap_resamples_the_seeds():
     assert lo < est < hi and hi - lo > 0.15  # the seeds' spread: 0.4 / sqrt(5) * 2 * 1.96 / 2
     images_only = bootstrap_interval(x.mean(0), n_boot=1000)
     assert images_only[2] - images_only[1] < 0.1
+
+
+def test_a_mean_that_is_zero_in_exact_arithmetic_is_zero():
+    """Probe BF: chapter 6's interval on a P@10 difference (tenths) ended at +1e-16, and a
+    rounding of -1e-16 would have turned "indistinguishable" into "lower"."""
+    from rdsc.retrieval import difference_word
+    v = np.array([0.1, 0.2, -0.3] * 5)  # 0.1 + 0.2 - 0.3 is 5.6e-17 in floats
+    assert v.mean() != 0
+    mean, lo, hi = bootstrap_interval(v, n_boot=2000)
+    assert mean == 0.0
+    # every resample's mean is a multiple of 0.1 / 15: exactly 0, or at least that far
+    for seed in range(40):
+        ends = bootstrap_interval(np.array([0.1, -0.1, 0.2, -0.2, 0.3, -0.3, 0.0] * 3 + [0.1]),
+                                  n_boot=50, seed=seed)[1:]
+        assert all(e == 0 or abs(e) > 1e-3 for e in ends)
+    assert difference_word(-0.1, 0.0, margin=0.01) == "indistinguishable"
+    # a genuinely small mean keeps its sign
+    assert bootstrap_interval(np.array([1e-9, 2e-9, 3e-9]), n_boot=100)[0] == pytest.approx(2e-9)
