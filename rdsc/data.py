@@ -474,7 +474,7 @@ def _load_image_folder(folder, split, prep, root, cache, progress, label, splits
                 "pass preprocess=rdsc.data.Preprocess(resize=(H, W)) to bring them to one size.")
         return np.stack(arrays), np.asarray(labels, dtype=np.int64), classes
 
-    return _cached(f"{label}-{split}", key, root, cache, decode)
+    return _cached(f"{label}-{split}", folder, key, root, cache, decode)
 
 
 # --- torchvision's on-disk formats ----------------------------------------------------------
@@ -581,7 +581,7 @@ def _load_standard(name, split, root, prep, cache):
             images = np.stack([_decode_array(a, prep) for a in images])
         return images, labels, classes
 
-    return _cached(f"{name}-{split}", key, root, cache, decode)
+    return _cached(f"{name}-{split}", folder, key, root, cache, decode)
 
 
 def _decode_array(chw: np.ndarray, prep: Preprocess) -> np.ndarray:
@@ -637,9 +637,14 @@ def _cache_key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _cached(stem: str, key: str, root: Path, use_cache: bool, decode):
-    """``decode()``'s ``(images, labels, classes)``, through the cache file ``<stem>-<key>.npz``."""
-    name = f"{stem}-{key}.npz"
+def _cached(stem: str, source: Path, key: str, root: Path, use_cache: bool, decode):
+    """``decode()``'s ``(images, labels, classes)``, through the cache file
+    ``<stem>-<place>-<key>.npz``, ``place`` a hash of the ``source`` folder's resolved path:
+    a new version replaces the older ones of the same folder only, not those of a copy that
+    shares its name (probe BF: a scratch copy beside the original, loaded in turn, made
+    each decode again)."""
+    place = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:8]
+    name = f"{stem}-{place}-{key}.npz"
     if use_cache:
         for folder in cache_dirs_to_read("datasets", root):  # also a read-only data root's cache
             path = folder / name
@@ -654,8 +659,10 @@ def _cached(stem: str, key: str, root: Path, use_cache: bool, decode):
     images, labels, classes = decode()
     if use_cache:
         folder = cache_dir("datasets", root)
-        older = re.compile(re.escape(stem) + r"-[0-9a-f]{16}\.npz")
-        for old in folder.iterdir():  # older versions of this split (never another's temporary)
+        # older versions of this folder's split (never another's temporary), and those
+        # named before the place was (2026-12-01)
+        older = re.compile(re.escape(stem) + rf"(-{place})?-[0-9a-f]{{16}}\.npz")
+        for old in folder.iterdir():
             if older.fullmatch(old.name) and old.name != name:
                 _remove(old)
         write_atomically(folder / name, lambda f: np.savez(  # a killed run leaves no half cache

@@ -105,6 +105,24 @@ def test_a_load_never_deletes_another_process_temporary_cache(tmp_path):
     assert not old.exists()
 
 
+def test_two_folders_of_one_name_keep_their_own_caches(tmp_path, monkeypatch):
+    """Probe BF: a copy beside the original (a node's scratch copy, say) shares its name,
+    and loading the two in turn removed the other's cache each time: every load decoded."""
+    import shutil
+    write_folder(tmp_path / "a", "toy", "train", {"a": 2})
+    shutil.copytree(tmp_path / "a" / "toy", tmp_path / "b" / "toy")
+    root = tmp_path / "root"
+    first = data.load(str(tmp_path / "a" / "toy"), "train", root=root)
+    data.load(str(tmp_path / "b" / "toy"), "train", root=root)
+    assert len(list((root / "cache" / "datasets").glob("toy-train-*.npz"))) == 2
+
+    def no_decoding(*args):
+        raise AssertionError("decoded although its cache was there")
+    monkeypatch.setattr(data, "_decode", no_decoding)
+    again = data.load(str(tmp_path / "a" / "toy"), "train", root=root)
+    assert torch.equal(first[0], again[0])
+
+
 def test_no_cache_needs_no_writable_root(tmp_path, monkeypatch):
     from rdsc import paths
     write_folder(tmp_path, "toy", "train", {"a": 2})
