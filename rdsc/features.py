@@ -731,7 +731,9 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
             or a folder.
         name: readable prefix of the cache file (a file name: no ``/``).
         precision: ``float32`` (the network's exact signs, up to ties at zero) or
-            ``bfloat16`` (faster, first-layer weights rounded: some signs change).
+            ``bfloat16`` (faster, weights rounded to bfloat16: not the paper's network;
+            probe BF found a fifth of the counts of CIFAR-10 images changed, some by more
+            than half their range).
         channel_chunk: channels per step (default: 128 on CPU; on CUDA as many as keep
             a chunk's first-layer maps near 2 GB).
         engine: ``auto`` (the fused Triton kernels of :mod:`rdsc.fused` on CUDA for 8-bit
