@@ -301,6 +301,7 @@ def environment() -> dict:
     device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
               else platform.processor() or "cpu")
     return {"device": device, "cuda": torch.cuda.is_available(), "cpu_count": os.cpu_count(),
+            "threads": torch.get_num_threads(),  # trained weights depend on it (rdsc.threads)
             "torch": torch.__version__, "python": platform.python_version()}
 
 

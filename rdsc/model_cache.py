@@ -14,7 +14,8 @@ module says where that file is and reads and writes it:
   (2026-12-01) are read unchecked.
 
 A model read back carries ``from_cache = True`` and ``trained_on`` (the device, where the
-file says), so that a table does not present another run's training time as this one's.
+file says), so that a table does not present another run's training time as this one's;
+:func:`provenance` says it in words.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import platform
 from pathlib import Path
 
 from rdsc import paths
-from rdsc.checks import warn
+from rdsc.checks import plural, warn
 from rdsc.paths import cache_dir, cache_dirs_to_read, write_atomically
 
 
@@ -129,14 +130,29 @@ def save(path: Path, model, losses, seconds: float, device) -> None:
                       "but will be trained again next time")
 
 
+def provenance(model) -> str:
+    """Where a model of :func:`rdsc.cnn.trained` or :func:`rdsc.deepnets.trained` came
+    from, for a chapter to print: "trained in this run on CPU (x86_64, 2 threads)", or
+    "read from the cache, trained on ...": a model trained on another device or thread
+    count has other weights (:mod:`rdsc.threads`)."""
+    on = getattr(model, "trained_on", None)
+    if not getattr(model, "from_cache", False):
+        return f"trained in this run on {on}" if on else "trained in this run"
+    return f"read from the cache, trained on {on}" if on else \
+        "read from the cache, trained before its device was recorded"
+
+
 def device_words(device) -> str:
-    """The device a model was trained on, as a reader knows it (a GPU's name)."""
+    """The device a model was trained on, as a reader knows it: a GPU's name, or the CPU
+    with the number of threads torch used (a float32 gradient's sums, hence the trained
+    weights, depend on it: :mod:`rdsc.threads`)."""
     import torch
     device = torch.device(device) if device is not None else torch.device("cpu")
     if device.type == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_name(device)
     if device.type == "cpu":
-        return f"CPU ({platform.processor() or platform.machine()})"
+        return (f"CPU ({platform.processor() or platform.machine()}, "
+                f"{plural(torch.get_num_threads(), 'thread')})")
     return device.type.upper()  # mps, xpu...
 
 

@@ -195,9 +195,10 @@ def test_doc_eq_and_numref_targets_exist(source):
         assert label in labels, f"{source.name}: equation label {label!r} is not defined"
     names = set(re.findall(r"^:name:\s*(\S+)", book_text, re.M))
     names |= set(re.findall(r"^\(([\w-]+)\)=\s*$", book_text, re.M))
-    for target in roles(text, "numref"):
-        target = re.sub(r"^.*<(.*)>$", r"\1", target)
-        assert target in names, f"{source.name}: no figure or section named {target!r}"
+    for role in ("numref", "ref"):
+        for target in roles(text, role):
+            target = re.sub(r"^.*<(.*)>$", r"\1", target)
+            assert target in names, f"{source.name}: no figure or section named {target!r}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)

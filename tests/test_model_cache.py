@@ -166,6 +166,32 @@ def test_a_model_that_cannot_be_cached_is_still_used(tmp_path, monkeypatch):
     assert model_cache.device_words("meta") == "META"
 
 
+def test_a_cpu_trained_model_names_its_thread_count():
+    """Probe BF: a CNN trained on 1 and on 2 threads has other weights (the gradients' sums
+    run in another order), and nothing said which a cached model had."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = model_cache.device_words("cpu")
+        torch.set_num_threads(2)
+        two = model_cache.device_words("cpu")
+    finally:
+        torch.set_num_threads(threads)
+    assert one.endswith(", 1 thread)") and two.endswith(", 2 threads)")
+
+
+def test_provenance_says_whether_a_model_was_trained_now_and_where():
+    model = torch.nn.Linear(2, 2)
+    model.from_cache, model.trained_on = False, "CPU (x86_64, 2 threads)"
+    assert model_cache.provenance(model) == "trained in this run on CPU (x86_64, 2 threads)"
+    model.from_cache = True
+    assert model_cache.provenance(model) == \
+        "read from the cache, trained on CPU (x86_64, 2 threads)"
+    model.trained_on = None  # a file from before the device was saved
+    assert model_cache.provenance(model) == \
+        "read from the cache, trained before its device was recorded"
+
+
 def test_deep_nets_use_the_model_cache_module(tmp_path, monkeypatch):
     """Review AN's mutations M10, M11: nothing tested deepnets.trained with it."""
     from rdsc import deepnets
