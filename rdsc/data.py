@@ -642,8 +642,10 @@ def _cached(stem: str, source: Path, key: str, root: Path, use_cache: bool, deco
     ``<stem>-<place>-<key>.npz``, ``place`` a hash of the ``source`` folder's resolved path:
     a new version replaces the older ones of the same folder only, not those of a copy that
     shares its name (probe BF: a scratch copy beside the original, loaded in turn, made
-    each decode again)."""
-    place = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:8]
+    each decode again). The file keeps the folder's path: another folder's cache goes when
+    that folder is gone, so a scratch copy at a new path each time does not pile up."""
+    source = str(Path(source).resolve())
+    place = hashlib.sha256(source.encode()).hexdigest()[:8]
     name = f"{stem}-{place}-{key}.npz"
     if use_cache:
         for folder in cache_dirs_to_read("datasets", root):  # also a read-only data root's cache
@@ -659,15 +661,28 @@ def _cached(stem: str, source: Path, key: str, root: Path, use_cache: bool, deco
     images, labels, classes = decode()
     if use_cache:
         folder = cache_dir("datasets", root)
-        # older versions of this folder's split (never another's temporary), and those
-        # named before the place was (2026-12-01)
+        # older versions of this folder's split (never another's temporary), those named
+        # before the place was (2026-12-01), and those of a folder of this name now gone
         older = re.compile(re.escape(stem) + rf"(-{place})?-[0-9a-f]{{16}}\.npz")
+        elsewhere = re.compile(re.escape(stem) + r"-[0-9a-f]{8}-[0-9a-f]{16}\.npz")
         for old in folder.iterdir():
-            if older.fullmatch(old.name) and old.name != name:
+            if old.name != name and (older.fullmatch(old.name) or (
+                    elsewhere.fullmatch(old.name) and not _source_exists(old))):
                 _remove(old)
         write_atomically(folder / name, lambda f: np.savez(  # a killed run leaves no half cache
-            f, images=images, labels=labels, classes=np.asarray(classes, dtype=str)))
+            f, images=images, labels=labels, classes=np.asarray(classes, dtype=str),
+            source=np.asarray(source)))
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), list(classes)
+
+
+def _source_exists(cache_file: Path) -> bool:
+    """Whether the folder a decoded-dataset cache file was made from is still there (an
+    unreadable file, or one that does not say, counts as gone: it is only a cache)."""
+    try:
+        with np.load(cache_file, allow_pickle=False) as z:
+            return "source" in z.files and Path(str(z["source"])).is_dir()
+    except Exception:
+        return False
 
 
 def _remove(path: Path) -> None:

@@ -123,6 +123,22 @@ def test_two_folders_of_one_name_keep_their_own_caches(tmp_path, monkeypatch):
     assert torch.equal(first[0], again[0])
 
 
+def test_the_cache_of_a_folder_that_is_gone_goes_at_the_next_decode(tmp_path):
+    """Review of probe BF's fix: a scratch copy at a new path each time must not leave one
+    decoded dataset in the cache per copy."""
+    import shutil
+    write_folder(tmp_path / "a", "toy", "train", {"a": 2})
+    root = tmp_path / "root"
+    for copy in ("b", "c"):
+        shutil.copytree(tmp_path / "a" / "toy", tmp_path / copy / "toy")
+        data.load(str(tmp_path / copy / "toy"), "train", root=root)
+    shutil.rmtree(tmp_path / "b")
+    data.load(str(tmp_path / "a" / "toy"), "train", root=root)  # a decode: cleans up
+    kept = (root / "cache" / "datasets").glob("toy-train-*.npz")
+    sources = sorted(Path(str(np.load(p)["source"])).parent.name for p in kept)
+    assert sources == ["a", "c"]  # b's went with b
+
+
 def test_no_cache_needs_no_writable_root(tmp_path, monkeypatch):
     from rdsc import paths
     write_folder(tmp_path, "toy", "train", {"a": 2})
