@@ -154,7 +154,7 @@ def bootstrap_interval(values, n_boot: int = 2000, level: float = 0.95,
 
 
 def _zero_within_rounding(means, v: np.ndarray):
-    """``means`` of values drawn from ``v``, with those within the rounding of a sum of
+    """``means`` of values drawn from ``v``, with those within the rounding of a mean of
     ``len(v)`` of them set to exactly 0. A mean that is 0 in exact arithmetic (P@10
     differences are tenths: 0.1 + 0.2 - 0.3 is 5.6e-17 in floats) would otherwise decide
     by its rounding which side of 0 an interval ends on, and so a verdict (probe BF: a
