@@ -233,17 +233,16 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     fitted here. ``exact verified``: whether the exact solver verified its fit (else the
     shortfall is from a margin that may itself be off)."""
     from rdsc.classify import LinearSVM
-    # on one CPU thread, here and in the fit below: where Newton-CG stops depends on its
-    # sums' rounding, the inner products' included, hence on the thread count (probe BF)
+    # on one CPU thread: where Newton-CG stops depends on its sums' rounding, the inner
+    # products' included, hence on the thread count (probe BF)
     with fixed_threads(1, device):
         X, y = _unit_features(features, k, device), np.asarray(labels)
-    if exact is None:
-        svm = margin_svm(C, device).fit(X, y)
-        exact, exact_verified = float(svm_margins(svm).mean()), bool(svm.converged_)
-    # its own warning above LARGE_C says what is measured here
-    with warnings.catch_warnings(), fixed_threads(1, device):
-        warnings.simplefilter("ignore")
-        newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)
+        if exact is None:
+            svm = margin_svm(C, device).fit(X, y)
+            exact, exact_verified = float(svm_margins(svm).mean()), bool(svm.converged_)
+        with warnings.catch_warnings():  # its warning above LARGE_C says what is measured here
+            warnings.simplefilter("ignore")
+            newton = LinearSVM(C=C, solver="torch", device=device).fit(X, y)
     approx = float(svm_margins(newton).mean())
     return {"k": k, "C": float(C), "exact": exact, "exact verified": bool(exact_verified),
             "newton-cg": approx, "steps": newton.n_iter_, "narrower": 1 - approx / exact}

@@ -21,10 +21,12 @@ from rdsc.checks import whole_number
 @contextlib.contextmanager
 def fixed_threads(n: int = 1, device=None):
     """Run the block with torch on ``n`` CPU threads, and give the caller's count back
-    after it (also when it raises). ``device``: where the block computes; on a GPU the
+    after it (also when it raises). ``device``: where the block computes, as the rest of
+    rdsc reads it (``None``/``"auto"``: CUDA when present, else the CPU); on a GPU the
     CPU's threads decide nothing, and the count is left alone."""
+    from rdsc.features import as_device
     whole_number("n", n, at_least=1)
-    on_cpu = device is None or torch.device(device).type == "cpu"
+    on_cpu = as_device(device).type == "cpu"
     threads = torch.get_num_threads()
     if on_cpu:
         torch.set_num_threads(int(n))

@@ -23,9 +23,23 @@ def test_fixed_threads_sets_the_count_and_gives_it_back(two_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_fixed_threads_leaves_the_count_alone_for_a_gpu(two_threads):
-    with fixed_threads(1, "cuda"):  # no CUDA needed: only the device's type is read
+def test_fixed_threads_leaves_the_count_alone_for_a_gpu(two_threads, monkeypatch):
+    from rdsc import features
+    monkeypatch.setattr(features, "as_device", lambda d: torch.device("cuda"))  # no GPU here
+    with fixed_threads(1, "cuda"):
         assert torch.get_num_threads() == 2
+
+
+def test_fixed_threads_reads_the_device_as_the_rest_of_rdsc(two_threads, monkeypatch):
+    """Review: "auto" (accepted everywhere else) raised torch's RuntimeError."""
+    from rdsc import features
+    monkeypatch.setattr(features, "default_device", lambda: torch.device("cpu"))
+    for device in (None, "auto", "cpu", torch.device("cpu")):
+        with fixed_threads(1, device):
+            assert torch.get_num_threads() == 1
+    with pytest.raises(ValueError, match="device must be"):
+        with fixed_threads(1, "gpu"):
+            pass
 
 
 @pytest.mark.parametrize("n", [0, 1.5, True])
