@@ -23,13 +23,19 @@ def _pts(x: float) -> str:
     return f"{x:+.2f} points"
 
 
+# a relative objective gap below this is the float32 solver's rounding
+TINY_GAP = 1e-6
+
+
 def solver_agreement(check: dict) -> str:
     """``check``: :func:`rdsc.solver_check.against_liblinear`'s result."""
     rel = check["relative_objective"]
     side = "below" if check["objective_torch"] <= check["objective_liblinear"] else "above"
-    # below 1e-6 one digit: the float32 solver's rounding moves the next ones (probe BF:
+    # below 1e-6 neither digits nor side: the float32 solver's rounding sets them (probe BF:
     # 1.26e-08 on two threads, 1.02e-08 on one); near the 1% tolerance, three (review AT)
-    gap = f"{abs(rel):.0e}" if abs(rel) < 1e-6 else f"{abs(rel):.2e}"
+    where = (f"differs from liblinear's by less than {TINY_GAP:.0e} (relative)"
+             if abs(rel) < TINY_GAP
+             else f"lies {abs(rel):.2e} (relative) {side} liblinear's")
     # probe AS: at C = 1e6 a 49% gap was printed without a word on it
     if abs(rel) <= SOLVER_TOLERANCE:
         verdict = f"within {SOLVER_TOLERANCE:.0%}, as the tests require"
@@ -42,7 +48,7 @@ def solver_agreement(check: dict) -> str:
                    "optimum on this part, and may in this run's other fits too")
     return (
         f"On {check['n_train']:,} training images and the first {check['k']:,} features of this "
-        f"run, the torch solver's objective lies {gap} (relative) {side} liblinear's, "
+        f"run, the torch solver's objective {where}, "
         f"{verdict}; the two SVMs predict the same class for {100 * check['agreement']:.2f}% "
         f"of {check['n_test']:,} test images (test top-1 {check['acc_torch']:.2f}% against "
         f"{check['acc_liblinear']:.2f}%)"
