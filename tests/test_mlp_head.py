@@ -92,7 +92,8 @@ def test_mlp_head_learns_separable_features():
     feats = (rng.standard_normal((60, 30)) + 3 * np.eye(3, 30)[labels]).astype(np.float32)
     # batches of 10: with the authors' batches of 2 the batch-norm statistics the model
     # predicts with are so noisy that its training accuracy here ranges from 0.5 to 1.0 over
-    # seeds and CPUs (0.7 on one Xeon, above 0.8 on another); with 10 it is 1.0 on 6 seeds
+    # seeds and CPUs (0.7 on one Xeon, above 0.8 on another); with 10 (and 20 epochs, as
+    # batches of 10 make 6 steps an epoch where 2 made 30) it is 1.0 on 6 seeds
     model = fit_mlp(feats, labels, hidden=16, epochs=20, lr=0.01, batch_size=10)
     assert (model(torch.from_numpy(feats)).argmax(1).numpy() == labels).mean() > 0.8
     z = mlp_embedding(model, feats)
