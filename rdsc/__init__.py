@@ -17,7 +17,8 @@ Every chapter's support:
 - :mod:`rdsc.plots`: the figures that take more than a few lines to draw (chapters 2, 5-8).
 - :mod:`rdsc.progress`: progress bars, only on a terminal.
 - :mod:`rdsc.rng`: functions that seed torch's global generator leave the caller's as it was.
-- :mod:`rdsc.threads`: a fit whose numbers depend on the CPU thread count runs on a fixed one.
+- :mod:`rdsc.threads`: a block run on a set CPU thread count (chapter 5's solver shortfall,
+  chapter 6's MLP head), so its numbers do not change with the core count.
 - :mod:`rdsc.strict_json`: results files that every JSON parser reads (NaN as ``"NaN"``).
 
 Building and running the book:
