@@ -188,8 +188,8 @@ def retrieval(res: dict, brief: bool = False) -> str:
     # a trained network no better than the pixel control is no reference (results written
     # before this check have no "references": every trained network counts there)
     weak = {r["trained network"] for r in res.get("references", []) if not r["beats control"]}
-    # a network trained on the database's own categories is a reference, not one of the
-    # paper's trained networks (trained elsewhere): shown, not counted
+    # a network trained on the database's own categories learned what the queries look
+    # for: an in-domain reference, shown, not counted
     own = {r["trained network"] for r in res.get("references", []) if r.get("in domain")}
     weak -= own
     # results written before in-domain networks were set apart count them all: say so

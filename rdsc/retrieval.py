@@ -534,7 +534,7 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
     trained on (missing: not measured). A trained network whose retrieval is not above the
     control's (paired interval) stands for nothing the paper meant by a trained network.
     ``in_domain``: the networks trained on the retrieval database itself (its own
-    categories, which the paper's trained networks never saw): marked, so that verdicts on
+    categories, which the random features never learned): marked, so that verdicts on
     the claim can leave them out.
     Returns one row per network: its held-out accuracy, mAP, the control's mAP, the
     difference with its interval (points), ``beats control`` and ``in domain``.

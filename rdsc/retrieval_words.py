@@ -63,9 +63,9 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
 
     ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
     retrieve better than the pixel control count; with none, the claim is untested.
-    ``in_domain``: networks trained on the retrieval database's own categories; the paper's
-    trained networks were trained elsewhere, so these do not count either (see
-    :func:`in_domain_sentence`).
+    ``in_domain``: networks trained on the retrieval database's own categories; they learned
+    what the queries look for, which the random features did not, so this book does not
+    count them either (see :func:`in_domain_sentence`).
     """
     names = name_list("names", names)
     if not names:
@@ -89,7 +89,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
         if not names:
             return ("leaves the paper's claim untested: none of the trained networks here "
                     "both retrieves better than the pixel control and was trained on other "
-                    "images, as the paper's were; "
+                    "images; "
                     + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))
         return (claim_verdict(verdict_of, names) + "; " + "; ".join(
             f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
@@ -125,8 +125,7 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     return (f"Against {'a network' if one else 'networks'} trained on the database's own "
             f"categories, the random features are {place}. "
             f"{'That network' if one else 'Those networks'} learned what the queries are "
-            "asked to find, which neither the random features nor the paper's trained "
-            "networks, trained on other images, saw: "
+            "asked to find, which the random features never saw: "
             + ("it is shown as an in-domain reference" if one
                else "they are shown as in-domain references")
             + ", not counted for or against the claim.")
