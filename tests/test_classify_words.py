@@ -157,6 +157,11 @@ def test_pairing_and_feature_change_sentences():
     text = words.pairing(found, {"train": 50_000, "test": 10_000})
     assert "some JPEG images are matched twice: the pairing is not one to one." in text
     assert "no JPEG is matched twice" not in text and "4 lossless images" in text
+    # audit CA: "among the 50,000 ... and the 10,000 ..." read as one pool; each split is
+    # searched alone
+    assert ("among the 50,000 JPEG train images or the 10,000 JPEG test images of its split "
+            "in L2") in text
+    assert "of its split" not in words.pairing({"train": found["train"]}, {"train": 50_000})
     change = {
         "changed": 0.5,
         "per_image": 128,
