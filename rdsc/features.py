@@ -168,6 +168,11 @@ def as_device(device) -> torch.device:
     return dev
 
 
+# channels per chunk on the CPU: the engine holds one chunk's maps at a time, so beyond it
+# its working memory does not grow with k (chapter 2 measures this)
+CPU_CHANNEL_CHUNK = 128
+
+
 def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk):
     """Images per step and channels per chunk; ``positions`` = first-layer map height x width.
 
@@ -180,7 +185,7 @@ def _chunk_sizes(device: torch.device, positions: int, batch_size, channel_chunk
         chunk = max(128, (2**30 // max(1, batch * positions)) // 128 * 128)
     else:
         batch = max(1, (32 * 900) // positions) if batch_size is None else int(batch_size)
-        chunk = 128
+        chunk = CPU_CHANNEL_CHUNK
     return batch, (chunk if channel_chunk is None else int(channel_chunk))
 
 

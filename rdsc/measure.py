@@ -184,18 +184,46 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
             "caches would, but that is not measured here"), slope
 
 
-def memory_reading(peak_bytes, output_bytes, peak_spread: float = 0.0) -> str:
+def memory_reading(peak_bytes, output_bytes, peak_spread: float = 0.0, ks=None,
+                   chunk: int | None = None) -> str:
     """Whether the engine's working memory grew with k beyond its output, from extractions
     at several k: the growth of the peak (largest minus smallest) against the output's,
     within a tolerance: 1 MB, 5% of the largest peak, or twice ``peak_spread`` (the largest
     difference between repeated measurements of one k, in bytes), whichever is largest
-    (a process's resident memory varies by several MB from process to process)."""
+    (a process's resident memory varies by several MB from process to process).
+
+    ``ks`` and ``chunk`` (channels the engine holds at a time): only the extractions with
+    ``k >= chunk`` are compared, since below one chunk the maps grow with k as expected
+    (audit CC: k = 64, 128, 256 read "grew" beside "beyond one chunk it is not expected to
+    grow"); with fewer than two of them the sentence says the run cannot tell."""
     peak, output = np.asarray(peak_bytes, float), np.asarray(output_bytes, float)
     if len(peak) < 2 or len(peak) != len(output) or not np.isfinite(peak).all():
         raise ValueError(f"need the peak and output bytes of at least two extractions, got "
                          f"{len(peak)} and {len(output)}")
     if not (np.isfinite(peak_spread) and peak_spread >= 0):
         raise ValueError(f"peak_spread is a number of bytes >= 0, got {peak_spread!r}")
+    if (ks is None) != (chunk is None):
+        raise ValueError("give both ks and chunk (the channels held at a time), or neither")
+    if chunk is not None:
+        ks = np.asarray(ks, float)
+        if len(ks) != len(peak):
+            raise ValueError(f"need one k per extraction, got {len(ks)} for {len(peak)}")
+        full = ks >= int(chunk)
+        if full.sum() < 2:
+            return (f"but only {int(full.sum())} of this run's k reach one chunk of "
+                    f"{int(chunk):,} channels, below which the maps grow with k as expected, "
+                    "so it cannot tell whether the working memory grows beyond one chunk")
+        peak, output = peak[full], output[full]
+        if not full.all():  # say which k were compared
+            shown = ks[full]
+            return (_memory_verdict(peak, output, peak_spread)
+                    + f" (compared over k = {shown.min():,.0f} to {shown.max():,.0f}, one "
+                    f"chunk of {int(chunk):,} channels or more)")
+    return _memory_verdict(peak, output, peak_spread)
+
+
+def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float) -> str:
+    """:func:`memory_reading`'s verdict on the extractions given."""
     tolerance = max(2 ** 20, 0.05 * peak.max(), 2 * peak_spread)
     order = np.argsort(output, kind="stable")  # the output grows with k
     peak, output = peak[order], output[order]

@@ -39,6 +39,31 @@ def test_growth_is_read_only_from_timings_that_can_carry_it():
     assert slope < 0.85 and said.startswith("less than in proportion")
 
 
+def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
+    """Audit CC: k = 64, 128, 256 on the CPU (chunks of 128 channels) read "grew", beside
+    the sentence that beyond one chunk the working memory is not expected to grow: the
+    growth came from the k below one chunk, where the maps do grow with k."""
+    from rdsc.measure import memory_reading
+    mb = 2 ** 20
+    peaks, outputs = [20 * mb, 42 * mb, 43 * mb], [0.004 * mb, 0.008 * mb, 0.016 * mb]
+    assert memory_reading(peaks, outputs) == "so here the working memory grew with k beyond " \
+        "the output"
+    assert memory_reading(peaks, outputs, ks=[64, 128, 256], chunk=128) == (
+        "so beyond the output the engine's working memory did not grow with k (compared over "
+        "k = 128 to 256, one chunk of 128 channels or more)")
+    assert memory_reading(peaks[1:], outputs[1:], ks=[128, 256], chunk=128) == (
+        "so beyond the output the engine's working memory did not grow with k")
+    assert memory_reading(peaks, outputs, ks=[32, 64, 128], chunk=128).startswith(
+        "but only 1 of this run's k reach one chunk of 128 channels")
+    rising = [40 * mb, 60 * mb, 90 * mb]
+    assert memory_reading(rising, outputs, ks=[128, 256, 512], chunk=128) == (
+        "so here the working memory grew with k beyond the output")
+    with pytest.raises(ValueError, match="both ks and chunk"):
+        memory_reading(peaks, outputs, ks=[64, 128, 256])
+    with pytest.raises(ValueError, match="one k per extraction"):
+        memory_reading(peaks, outputs, ks=[64, 128], chunk=128)
+
+
 def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     from rdsc.measure import memory_reading
     mb = 2 ** 20
