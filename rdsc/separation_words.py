@@ -64,6 +64,10 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
     low, high = narrower
     if f"{low:.1%}" == f"{high:.1%}":
         size = f"{abs(high):.1%} {'narrower' if high > 0 else 'wider'}"
+    elif f"{abs(low):.1%}" == "0.0%":  # "from 0.0% wider to ...": up to the other end
+        size = f"up to {high:.1%} narrower"
+    elif f"{abs(high):.1%}" == "0.0%":
+        size = f"up to {-low:.1%} wider"
     elif low >= 0:
         size = f"{low:.1%} to {high:.1%} narrower"
     elif high <= 0:
