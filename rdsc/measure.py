@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rdsc.checks import whole_number
+
 
 def status_bytes(field: str) -> int | None:
     """A ``kB`` field of /proc/self/status (``VmRSS``, ``VmHWM``) in bytes; None off Linux."""
@@ -205,20 +207,22 @@ def memory_reading(peak_bytes, output_bytes, peak_spread: float = 0.0, ks=None,
     if (ks is None) != (chunk is None):
         raise ValueError("give both ks and chunk (the channels held at a time), or neither")
     if chunk is not None:
-        ks = np.asarray(ks, float)
+        chunk, ks = whole_number("chunk", chunk), np.asarray(ks, float)
         if len(ks) != len(peak):
             raise ValueError(f"need one k per extraction, got {len(ks)} for {len(peak)}")
-        full = ks >= int(chunk)
+        full = ks >= chunk
         if full.sum() < 2:
-            return (f"but only {int(full.sum())} of this run's k reach one chunk of "
-                    f"{int(chunk):,} channels, below which the maps grow with k as expected, "
-                    "so it cannot tell whether the working memory grows beyond one chunk")
+            which = ("none of this run's k reaches" if not full.any()
+                     else "only one of this run's k reaches")
+            return (f"but {which} one chunk of {chunk:,} channels, below which the maps "
+                    "grow with k as expected, so it cannot tell whether the working memory "
+                    "grows beyond one chunk")
         peak, output = peak[full], output[full]
         if not full.all():  # say which k were compared
             shown = ks[full]
             return (_memory_verdict(peak, output, peak_spread)
                     + f" (compared over k = {shown.min():,.0f} to {shown.max():,.0f}, one "
-                    f"chunk of {int(chunk):,} channels or more)")
+                    f"chunk of {chunk:,} channels or more)")
     return _memory_verdict(peak, output, peak_spread)
 
 

@@ -54,7 +54,11 @@ def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
     assert memory_reading(peaks[1:], outputs[1:], ks=[128, 256], chunk=128) == (
         "so beyond the output the engine's working memory did not grow with k")
     assert memory_reading(peaks, outputs, ks=[32, 64, 128], chunk=128).startswith(
-        "but only 1 of this run's k reach one chunk of 128 channels")
+        "but only one of this run's k reaches one chunk of 128 channels")
+    assert memory_reading(peaks, outputs, ks=[16, 32, 64], chunk=128).startswith(
+        "but none of this run's k reaches one chunk")
+    with pytest.raises(ValueError, match="chunk"):
+        memory_reading(peaks, outputs, ks=[64, 128, 256], chunk=0)
     rising = [40 * mb, 60 * mb, 90 * mb]
     assert memory_reading(rising, outputs, ks=[128, 256, 512], chunk=128) == (
         "so here the working memory grew with k beyond the output")
