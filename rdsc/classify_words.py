@@ -138,10 +138,11 @@ def pairing(found: dict, pools: dict) -> str:
     ratio = cat["distance"] / cat["runner_up"]
     searched = " or ".join(f"the {pools[s]:,} JPEG {s} images" for s in found)
     one_to_one = all(f["one_to_one"] for f in found.values())
-    own_split = " of its split" if len(found) > 1 else ""
+    where = (f"of its class and split (among {searched})" if len(found) > 1
+             else f"of its class among {searched}")
     return (
-        f"Each of the {len(cat['rms']):,} lossless images was matched to the nearest image of its "
-        f"class among {searched}{own_split} in L2: the median distance to the match is "
+        f"Each of the {len(cat['rms']):,} lossless images was matched to the nearest image "
+        f"{where} in L2: the median distance to the match is "
         f"{np.median(cat['distance']):.1f} (root-mean-square {np.median(cat['rms']):.2f} "
         "grey levels "
         f"per pixel value, largest {cat['rms'].max():.2f}) against a median "

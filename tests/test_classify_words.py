@@ -159,9 +159,10 @@ def test_pairing_and_feature_change_sentences():
     assert "no JPEG is matched twice" not in text and "4 lossless images" in text
     # audit CA: "among the 50,000 ... and the 10,000 ..." read as one pool; each split is
     # searched alone
-    assert ("among the 50,000 JPEG train images or the 10,000 JPEG test images of its split "
-            "in L2") in text
-    assert "of its split" not in words.pairing({"train": found["train"]}, {"train": 50_000})
+    assert ("nearest image of its class and split (among the 50,000 JPEG train images or the "
+            "10,000 JPEG test images) in L2") in text
+    assert "nearest image of its class among the 50,000 JPEG train images in L2" in \
+        words.pairing({"train": found["train"]}, {"train": 50_000})
     change = {
         "changed": 0.5,
         "per_image": 128,
