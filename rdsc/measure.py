@@ -226,6 +226,21 @@ def memory_reading(peak_bytes, output_bytes, peak_spread: float = 0.0, ks=None,
     return _memory_verdict(peak, output, peak_spread)
 
 
+def memory_expectation(device) -> str:
+    """What the engine's working memory should do as k grows on ``device`` (a
+    ``torch.device``), the sentence after :func:`memory_reading`'s verdict: on the CPU it
+    holds one chunk of channels at a time; a GPU sizes its steps to a memory budget."""
+    from rdsc.features import CPU_CHANNEL_CHUNK
+    if torch.device(device).type == "cpu":
+        return (f"The engine holds one chunk of channels' maps at a time ({CPU_CHANNEL_CHUNK} "
+                "channels on the CPU unless told otherwise), so beyond one chunk its working "
+                "memory is not expected to grow with *k*.")
+    return ("On a GPU the engine sizes its steps to a memory budget, not to a fixed chunk of "
+            "channels (`rdsc.fused.batch_size_for`), so its working memory may grow with *k* "
+            f"until that budget binds; on the CPU it holds one chunk of {CPU_CHANNEL_CHUNK} "
+            "channels at a time.")
+
+
 def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float) -> str:
     """:func:`memory_reading`'s verdict on the extractions given."""
     tolerance = max(2 ** 20, 0.05 * peak.max(), 2 * peak_spread)

@@ -59,6 +59,13 @@ def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
         "but none of this run's k reaches one chunk")
     with pytest.raises(ValueError, match="chunk"):
         memory_reading(peaks, outputs, ks=[64, 128, 256], chunk=0)
+    # the sentence after the verdict: a chunk on the CPU, a memory budget on a GPU
+    from rdsc.features import CPU_CHANNEL_CHUNK
+    from rdsc.measure import memory_expectation
+    cpu = memory_expectation(torch.device("cpu"))
+    assert f"({CPU_CHANNEL_CHUNK} channels on the CPU" in cpu and "not expected to grow" in cpu
+    gpu = memory_expectation(torch.device("cuda"))  # a device name needs no GPU
+    assert "memory budget" in gpu and "may grow" in gpu
     rising = [40 * mb, 60 * mb, 90 * mb]
     assert memory_reading(rising, outputs, ks=[128, 256, 512], chunk=128) == (
         "so here the working memory grew with k beyond the output")
