@@ -243,9 +243,9 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     and k = 256 its shortfall moved between 0.3% and 3.5% with input changes at the 7th
     digit). So it is also fitted on ``perturbed`` copies of the features that differ from
     them at that level (each value times ``1 + 1e-7 e``, ``e`` standard normal, drawn from
-    ``seed``):
-    ``steps range`` and ``narrower range`` are ``[least, most]`` over all the fits, ``at the
-    limit`` how many of them ran out of steps (``step limit``) instead of converging."""
+    ``seed``): ``steps range`` and ``narrower range`` are ``[least, most]`` over all the
+    fits, ``at the limit`` how many of them ran out of steps (``step limit``) instead of
+    converging."""
     from rdsc.classify import LinearSVM
     perturbed = whole_number("perturbed", perturbed, at_least=0)
     # on one CPU thread: where Newton-CG stops depends on its sums' rounding, the inner
@@ -368,7 +368,7 @@ def sample_digest(images, labels) -> str:
 
 #: a fit is "hard" when every training image has ``y f >= HARD_FIT``: its ``1 / |w|`` is then
 #: within ``1 / HARD_FIT`` of the hard margin (at least ``m / |w|``; at most ``1 / |w|`` with a
-#: free offset, and the offset's penalty can widen it a little more)
+#: free offset, and the offset's penalty can widen it beyond that)
 HARD_FIT = 0.9
 
 

@@ -38,7 +38,7 @@ def dataset_words(names) -> str:
 
 def shortfall_words(shortfall: dict, dataset: str) -> str:
     """What :func:`rdsc.separation.solver_shortfall` measured, as a clause: "on CIFAR-10's
-    first 3,000 features it ended after 10 to 11 Newton steps with a mean margin 11.2% to
+    first 3,000 features it ended after 10 to 11 Newton steps with a mean margin 11.5% to
     11.6% narrower than the optimum's, over the features and 2 copies differing from them
     at float32 rounding"; one number where every copy gave it (or results saved before the
     copies), and how many fits ran out of steps."""
