@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 import numpy as np
 import torch
@@ -198,16 +197,8 @@ def trained(images, labels, *, epochs: int, width: int = 32, seed: int = 0, cach
                            "labels": hashlib.sha256(
                                np.asarray(labels, np.int64).tobytes()).hexdigest()},
                           sort_keys=True)
-    saved, path = model_cache.load(
-        f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt", cache)
     device = torch.device(device) if device is not None else default_device()
-    if saved is not None:
-        return model_cache.restore(model, saved, device)
-    start = time.perf_counter()
-    model.losses = fit(model, images, labels, epochs=epochs, seed=seed, device=device,
-                       progress=progress, **fit_options)
-    model.train_seconds = time.perf_counter() - start
-    model.from_cache, model.trained_on = False, model_cache.device_words(device)
-    if path is not None:
-        model_cache.save(path, model, model.losses, model.train_seconds, device)
-    return model
+    return model_cache.cached_or_trained(
+        model, f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:20]}.pt", cache, device,
+        lambda model, device: fit(model, images, labels, epochs=epochs, seed=seed,
+                                  device=device, progress=progress, **fit_options))

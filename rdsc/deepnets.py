@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -367,16 +366,8 @@ def trained(arch: str, images, labels, *, epochs: int, seed: int = 0, cache=True
     n_classes = int(np.max(np.asarray(labels))) + 1
     torch.manual_seed(seed_number(seed))
     model = build(arch, n_classes)
-    saved, path = model_cache.load(
-        model_file(arch, images, labels, epochs=epochs, seed=seed, **opts), cache)
     model.epochs = epochs
-    if saved is not None:
-        return model_cache.restore(model, saved, device)
-    start = time.perf_counter()
-    model.losses = fit(model, images, labels, epochs=epochs, seed=seed, device=device,
-                       progress=progress, **opts)
-    model.train_seconds = time.perf_counter() - start
-    model.from_cache, model.trained_on = False, model_cache.device_words(device)
-    if path is not None:
-        model_cache.save(path, model, model.losses, model.train_seconds, device)
-    return model.eval()
+    return model_cache.cached_or_trained(
+        model, model_file(arch, images, labels, epochs=epochs, seed=seed, **opts), cache, device,
+        lambda model, device: fit(model, images, labels, epochs=epochs, seed=seed,
+                                  device=device, progress=progress, **opts))

@@ -8,6 +8,8 @@ module says where that file is and reads and writes it:
   the user's cache when the data root is read-only, or a folder given);
 * :func:`load`: the first intact copy among the folders a model may already be in (a
   read-only shared data root's included: its models were trained again, probe AM);
+* :func:`cached_or_trained`: the one way both use them: read the model back, else train,
+  time and save it;
 * :func:`save`: the weights, losses, training seconds and the device they were trained
   on, with a digest of them all (a damaged file that still unpacks, which ``torch.load``
   does not notice, is then retrained rather than used). Models saved before the digest
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import time
 from pathlib import Path
 
 from rdsc import paths
@@ -111,6 +114,24 @@ def load(name: str, cache) -> tuple[dict | None, Path | None]:
     if damaged:
         warn(f"no intact copy of the cached model {name}: training it again")
     return None, folder(cache) / name
+
+
+def cached_or_trained(model, name: str, cache, device, train):
+    """``model`` with the weights of the cached file ``name`` where an intact copy exists
+    (:func:`load`), else trained by ``train(model, device)``, which returns the losses,
+    timed and saved (:func:`save`; nothing is saved for ``cache=False``). Either way it is
+    returned in eval mode on ``device``, with ``losses``, ``train_seconds``,
+    ``from_cache`` and ``trained_on``."""
+    saved, path = load(name, cache)
+    if saved is not None:
+        return restore(model, saved, device)
+    start = time.perf_counter()
+    model.losses = train(model, device)
+    model.train_seconds = time.perf_counter() - start
+    model.from_cache, model.trained_on = False, device_words(device)
+    if path is not None:
+        save(path, model, model.losses, model.train_seconds, device)
+    return model.eval()
 
 
 def save(path: Path, model, losses, seconds: float, device) -> None:
