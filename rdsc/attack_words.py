@@ -174,18 +174,24 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     substitute whose best round agreed above chance has agreement to lose; a fall is
     more than one point from the best round to the last."""
     percents("the agreements", rounds["agreement"], far_above_one=True)
-    fell = []
+    fell, fell_at_chance = [], []
     for name, part in rounds.groupby("target", sort=False):
         best = part.loc[part["agreement"].idxmax()]
-        if part["agreement"].iloc[-1] < best["agreement"] - 1 and agreement_above_chance(
-                best["agreement"] / 100, n_holdout, n_classes, best.get("holdout_chance")):
-            fell.append(name)
+        if part["agreement"].iloc[-1] < best["agreement"] - 1:
+            above = agreement_above_chance(best["agreement"] / 100, n_holdout, n_classes,
+                                           best.get("holdout_chance"))
+            (fell if above else fell_at_chance).append(name)
     if fell:
         return ("a possible reason why the last round agrees less than the best round for "
                 f"the {' and the '.join(fell)}")
+    # review DA: a fall of several points beside "no substitute lost more than a point"
+    # read as a contradiction when the falling substitute never agreed above chance
+    at_chance = (f" (the {' and the '.join(fell_at_chance)}'s substitute lost more, but "
+                 "never agreed with its target above chance, so it had no agreement to "
+                 "lose)" if fell_at_chance else "")
     return ("in this run no substitute that agreed with its target above chance lost more "
-            "than a point of agreement from its best round to the last, so no such cost "
-            "showed")
+            f"than a point of agreement from its best round to the last{at_chance}, so no "
+            "such cost showed")
 
 
 def claim_verdict(hsj_share: float, transfer_low: float | None,

@@ -27,6 +27,13 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
                  "mnist": "MNIST"}
 
 
+def factor_range(low: float, high: float) -> str:
+    """A range of factors, ``"x1.02 to x1.11"``, or one factor, ``"x1.11"``, where the two
+    ends are the same at the two decimals shown (review DA: "x1.11 to x1.11")."""
+    ends = f"x{low:.2f}", f"x{high:.2f}"
+    return ends[0] if ends[0] == ends[1] else f"{ends[0]} to {ends[1]}"
+
+
 def dataset_words(names) -> str:
     """Datasets as the prose lists them: ``"CIFAR-10 and `miniimagenet10`"``."""
     names = name_list("datasets", names)  # "cifar10" alone read as c, i, f, a, r...
@@ -414,8 +421,8 @@ def noise_reading(margins) -> str:
     if k_from is not None:
         g = growth_against_noise(rows, k_from)
         per_draw = g["noise draws"]
-        spread = (f" (its {len(per_draw)} draws: x{min(per_draw):.2f} to "
-                  f"x{max(per_draw):.2f})" if len(per_draw) > 1 else "")
+        spread = (f" (its {len(per_draw)} draws: "
+                  f"{factor_range(min(per_draw), max(per_draw))})" if len(per_draw) > 1 else "")
         said = {
             "does not grow": "the features' margin does not grow between them.",
             "faster": ("the features' margin grows faster than every draw of noise."
@@ -482,8 +489,9 @@ def shuffled_reading(margins) -> str:
     d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart
     while d < 8 and low != high and f"{low:.{d}f}" == f"{high:.{d}f}":
         d += 1
-    where = (f"{m:.4f} with the true labels against {low:.{d}f} to {high:.{d}f} with the "
-             f"shuffles at k = {k:,} (x{m / high:.2f} to x{m / low:.2f})")
+    shuffles = f"{low:.{d}f}" if low == high else f"{low:.{d}f} to {high:.{d}f}"
+    where = (f"{m:.4f} with the true labels against {shuffles} with the "
+             f"shuffles at k = {k:,} ({factor_range(m / high, m / low)})")
     # the true labels against n shuffles is a permutation test whose smallest p is 1/(n+1)
     p_best = 1 / (len(draws) + 1)
     if m > high and p_best <= 0.05:
@@ -505,7 +513,7 @@ def shuffled_reading(margins) -> str:
     if both:  # the growth with k, where both fits are hard at both ends
         g = growth_against_noise(rows, both[0], control="shuffled labels")
         per = g["noise draws"]
-        spread = (f" (shuffles x{min(per):.2f} to x{max(per):.2f})" if len(per) > 1
+        spread = (f" (shuffles {factor_range(min(per), max(per))})" if len(per) > 1
                   else "")
         said = {"faster": "the true labels' margin grows faster than every shuffle's",
                 "slower": "every shuffle's margin grows more, so the growth with k is "

@@ -72,8 +72,14 @@ def test_drift_reading_counts_only_substitutes_that_were_above_chance():
     assert attack_words.drift_reading(both, 1000, 10).endswith("for the CNN and the net")
     # its best round (12% of 100 images) was not above its 10% chance: nothing to lose
     at_chance = pd.DataFrame(rounds("net", [12, 5]))
-    assert attack_words.drift_reading(at_chance, 100, 10).startswith(
+    said = attack_words.drift_reading(at_chance, 100, 10)
+    assert said.startswith(
         "in this run no substitute that agreed with its target above chance lost")
+    # review DA: the fall of 7 points is named, with why it does not count
+    assert "(the net's substitute lost more, but never agreed with its target above " \
+        "chance, so it had no agreement to lose)" in said
+    assert "never agreed" not in attack_words.drift_reading(
+        pd.DataFrame(rounds("net", [30, 30.5, 30])), 1000, 10)
     # results saved before the chance column: 1 / n_classes
     old = pd.DataFrame(rounds("CNN", [40, 55, 50])).drop(columns="holdout_chance")
     assert attack_words.drift_reading(old, 1000, 10).startswith("a possible reason")

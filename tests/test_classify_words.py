@@ -293,7 +293,9 @@ def test_probe_z2_percent_sentences_refuse_what_is_no_percent():
     # nothing of them
     assert cw.mlp_against_svm({1: 0.648, 2: 0.8}, {1: 0.637, 2: 0.8}, 4, 100, None,
                               train_top1=72.85).endswith(
-        "Trained, the head classifies 72.85% of its own training images correctly.")
+        "Trained, the head classifies 72.85% of its own training images correctly (counted "
+        "after training, in evaluation mode; the table's running top-1 is counted during "
+        "each epoch, on changing weights, in training mode).")
 
 
 def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():

@@ -878,8 +878,8 @@ def test_shuffled_labels_keep_the_features_and_the_class_counts():
                      "mean margin": rows[1]["mean margin"] / 4})
     true[1]["mean margin"] = true[2]["mean margin"] / 2  # the true labels: x2
     said = shuffled_reading(true + grown)
-    assert ("From k = 4 to k = 64 the shuffled labels' margin grows x4.00 (shuffles x4.00 "
-            "to x4.00) and the true labels' x2.00: every shuffle's margin grows more") in said
+    assert ("From k = 4 to k = 64 the shuffled labels' margin grows x4.00 (shuffles x4.00) "
+            "and the true labels' x2.00: every shuffle's margin grows more") in said
     assert shuffled_reading(true) == ""
 
 
@@ -1235,3 +1235,18 @@ def test_a_noise_row_saved_without_its_hard_flag_is_not_compared():
     del rows[4]["hard"]  # the noise at k = 20, the compared k
     text = margin_claim("CIFAR-10", rows, [c])[1]
     assert "Gaussian noise of that k: 0.0225, not compared (soft margins)" in text
+
+
+def test_a_factor_range_whose_ends_agree_is_one_factor():
+    """Review DA: the smoke book read "(x1.11 to x1.11)" for two shuffles that agreed at the
+    digits shown; ends that differ there still read as a range."""
+    from rdsc.separation_words import factor_range, shuffled_reading
+    assert factor_range(1.1101, 1.1149) == "x1.11"
+    assert factor_range(1.02, 1.11) == "x1.02 to x1.11"
+    rows, _ = _verified_margin_rows()
+    rows[6]["draw margins"] = [0.04503, 0.04505]  # the true labels' 0.05: x1.110, x1.110
+    rows[6]["mean margin"] = 0.04504
+    said = shuffled_reading(rows)
+    assert "against 0.04503 to 0.04505 with the shuffles at k = 20 (x1.11)" in said
+    rows[6]["draw margins"] = [0.045, 0.045]  # two shuffles with one margin
+    assert "against 0.0450 with the shuffles" in shuffled_reading(rows)
