@@ -13,6 +13,8 @@ summary (:func:`rdsc.headlines.margin`) uses the same words.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rdsc.checks import name_list
@@ -103,9 +105,18 @@ def per_dataset(texts: dict, template: str) -> str:
     """One sentence per dataset, in the order of ``texts`` (``{dataset: its text}``), each
     ``template`` filled with ``{name}`` and ``{text}``: e.g. ``"On {name} the ratio is
     {text}."`` gives ``"On CIFAR-10 the ratio is ... On `miniimagenet10` the ratio is
-    ..."``, for whichever datasets the run was given."""
-    return " ".join(template.format(name=dataset_words([d]), text=t)
-                    for d, t in texts.items())
+    ..."``, for whichever datasets the run was given. A sentence after the first that
+    every dataset's text holds word for word is said once, at the end."""
+    # review DA: a caveat that every dataset's text ends the same way is said once, after
+    # them ("On the training images, a wide margin comes with ..." stood twice)
+    split = {d: re.split(r"(?<=\.) (?=[A-Z])", t) for d, t in texts.items()}
+    shared = [x for x in next(iter(split.values()))[1:]  # whole sentences only: a
+              if len(split) > 1 and x.endswith(".")      # template may end the text
+              and all(x in parts[1:] for parts in split.values())]
+    said = " ".join(template.format(name=dataset_words([d]),
+                                    text=" ".join(x for x in parts if x not in shared))
+                    for d, parts in split.items())
+    return " ".join([said, *shared])
 
 
 def draws_words(comparison: dict) -> str:

@@ -1250,3 +1250,19 @@ def test_a_factor_range_whose_ends_agree_is_one_factor():
     assert "against 0.04503 to 0.04505 with the shuffles at k = 20 (x1.11)" in said
     rows[6]["draw margins"] = [0.045, 0.045]  # two shuffles with one margin
     assert "against 0.0450 with the shuffles" in shuffled_reading(rows)
+
+
+def test_a_caveat_every_dataset_shares_is_said_once():
+    """Review DA: chapter 5 said "On the training images, a wide margin comes with the number
+    of dimensions, ..." once per dataset, word for word; the readings themselves stay."""
+    from rdsc.separation_words import per_dataset
+    caveat = "On the training images, a wide margin comes with the number of dimensions."
+    said = per_dataset({"cifar10": f"wider, x1.20. {caveat}",
+                        "miniimagenet10": f"wider, x1.11. {caveat}"}, "On {name}: {text}")
+    assert said == f"On CIFAR-10: wider, x1.20. On `miniimagenet10`: wider, x1.11. {caveat}"
+    # one dataset, or a sentence one dataset lacks, or a last part a template ends: as given
+    assert per_dataset({"cifar10": f"a. {caveat}"}, "{text}") == f"a. {caveat}"
+    assert per_dataset({"cifar10": f"a. {caveat}", "stl10": "b. Other."}, "{text}") == \
+        f"a. {caveat} b. Other."
+    assert per_dataset({"cifar10": "a. The same", "stl10": "b. The same"}, "{text}.") == \
+        "a. The same. b. The same."
