@@ -55,7 +55,7 @@ notebooks: $(STAMP)
 # Lint (ruff: pyproject.toml; the chapters as notebooks, which are git-ignored, so ruff must
 # be told not to skip them), unit tests and every chapter under
 # papermill (smoke); then nbval executes the executed
-# chapters again and compares the outputs of their `# NBVAL_CHECK_OUTPUT` cells.
+# chapters again and compares the outputs of their cells tagged `nbval-check-output`.
 test: $(STAMP)
 	rm -rf _build/lint && $(BIN)/python -m rdsc.chapters convert _build/lint >/dev/null
 	$(BIN)/ruff check rdsc tests benchmarks tools

@@ -2,7 +2,7 @@
 
 Each default run's executed notebook is kept in ``$RDSC_EXECUTED`` (default
 ``_build/executed``); ``make test`` then re-executes those with nbval (lax), which compares
-the outputs of the cells marked ``# NBVAL_CHECK_OUTPUT``: a chapter's deterministic results
+the outputs of the cells tagged ``nbval-check-output``: a chapter's deterministic results
 must come out the same twice."""
 import json
 import os
@@ -49,6 +49,22 @@ def test_every_chapter_starts_with_a_parameters_cell_with_profile():
         first_code = next(c for c in nb.cells if c.cell_type == "code")
         assert "parameters" in first_code.metadata.get("tags", []), path.name
         assert "profile = " in first_code.source and "RDSC_PROFILE" in first_code.source, path.name
+
+
+def test_every_chapter_has_a_cell_nbval_compares():
+    """The README promises at least one fixed-seed result per chapter that nbval checks; the
+    tag (not a ``# NBVAL_CHECK_OUTPUT`` comment, which the book showed to readers) must
+    survive the conversion to .ipynb that papermill and nbval run."""
+    from nbval.plugin import find_comment_markers, find_metadata_tags
+    import jupytext
+    for path in CHAPTERS:
+        nb = jupytext.read(path)
+        checked = [c for c in nb.cells if c.cell_type == "code"
+                   and dict(find_metadata_tags(c.metadata)).get("check")]
+        assert checked, f"{path.name}: no cell tagged nbval-check-output"
+        for cell in nb.cells:
+            assert not list(find_comment_markers(cell.source)), (
+                f"{path.name}: an nbval comment marker shows in the book; use a tag")
 
 
 def _refuse_bare_constant(word):
