@@ -263,6 +263,16 @@ def shuffled_aucs(values, positive, n_shuffles: int = 20, seed: int = 0) -> dict
             "median": np.array([np.median(a) for a in runs])}
 
 
+def _auc_levels(best: float, median: float, shuffled: dict) -> dict:
+    """The numbers and the kind of verdict :func:`auc_reading` gives."""
+    import numpy as np
+    top, mid = float(np.max(shuffled["best"])), float(np.max(shuffled["median"]))
+    beyond = best > top
+    return {"best": best, "median": median, "top": top, "mid": mid,
+            "kind": (beyond, "well" if best >= 0.9 else "partly", median > mid) if beyond
+            else (False,)}
+
+
 def auc_reading(best: float, median: float, shuffled: dict, first: str = "airplanes",
                 second: str = "frogs") -> str:
     """The chapter's verdict on single-feature AUCs between two classes, against chance.
@@ -271,16 +281,51 @@ def auc_reading(best: float, median: float, shuffled: dict, first: str = "airpla
     :func:`shuffled_aucs` on the same features. A level counts as beyond chance only above
     every shuffle's (with 20 shuffles, about a 5% chance of that by luck).
     """
-    import numpy as np
-    top, mid = float(np.max(shuffled["best"])), float(np.max(shuffled["median"]))
-    if best <= top:
-        return (f"the best single feature ({best:.2f}) is no better than the best of as many "
-                f"features with the labels shuffled (up to {top:.2f}): at this size, no single "
-                f"random hyperplane tells {first} from {second} beyond chance")
-    typical = (f"a typical feature is beyond chance too (median {median:.2f} against at most "
-               f"{mid:.2f} shuffled)" if median > mid else
-               f"a typical feature is not (median {median:.2f}, shuffled medians up to "
-               f"{mid:.2f})")
-    strength = "well" if best >= 0.9 else "partly"
-    return (f"the best single feature separates {first} from {second} {strength} "
-            f"({best:.2f}), beyond every shuffle of the labels (up to {top:.2f}); {typical}")
+    return _auc_sentence({"": _auc_levels(best, median, shuffled)}, first, second)
+
+
+def auc_readings(by_network: dict, first: str = "airplanes", second: str = "frogs") -> str:
+    """:func:`auc_reading` for several networks, a verdict they share said once.
+
+    ``by_network``: name -> (best, median, shuffled). Networks with the same kind of verdict
+    (chance; or beyond it, as strongly, with a typical feature beyond it or not) share one
+    sentence that gives each network's numbers; the others get their own.
+    """
+    levels = {name: _auc_levels(*args) for name, args in by_network.items()}
+    kinds = list(dict.fromkeys(v["kind"] for v in levels.values()))
+    return "; ".join(_auc_sentence({n: v for n, v in levels.items() if v["kind"] == kind},
+                                   first, second, named=True) for kind in kinds)
+
+
+def _auc_sentence(levels: dict, first: str, second: str, named: bool = False) -> str:
+    """One verdict for networks of the same kind; ``levels``: name -> :func:`_auc_levels`."""
+    names = list(levels)
+    one = next(iter(levels.values()))
+    if len(names) == 1:
+        who = f"{names[0]}: " if named else ""
+        best, top = f"{one['best']:.2f}", f"up to {one['top']:.2f}"
+        beyond_median = f"median {one['median']:.2f} against at most {one['mid']:.2f} shuffled"
+        not_median = f"median {one['median']:.2f}, shuffled medians up to {one['mid']:.2f}"
+    else:
+        who = (f"for both {names[0]} and {names[1]}, " if len(names) == 2 else
+               f"for each of {', '.join(names[:-1])} and {names[-1]}, ")
+
+        def against(a, b):  # "L = 0: 0.95 against 0.80; L = 1: 0.97 against 0.81"
+            return "; ".join(f"{n}: {v[a]:.2f} against {v[b]:.2f}" for n, v in levels.items())
+        best = top = None
+        shuffles = f"best against the shuffles' best, {against('best', 'top')}"
+        beyond_median = not_median = (f"median against the shuffles' largest median, "
+                                      f"{against('median', 'mid')}")
+    if not one["kind"][0]:
+        numbers = f" ({best})" if best else ""
+        return (f"{who}the best single feature{numbers} is no better than the best of as many "
+                f"features with the labels shuffled ({top or shuffles}): at this size, no "
+                f"single random hyperplane tells {first} from {second} beyond chance")
+    _, strength, typical = one["kind"]
+    typical = (f"a typical feature is beyond chance too ({beyond_median})" if typical
+               else f"a typical feature is not ({not_median})")
+    if best:
+        return (f"{who}the best single feature separates {first} from {second} {strength} "
+                f"({best}), beyond every shuffle of the labels ({top}); {typical}")
+    return (f"{who}the best single feature separates {first} from {second} {strength}, "
+            f"beyond every shuffle of the labels ({shuffles}); {typical}")

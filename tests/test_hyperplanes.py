@@ -294,3 +294,32 @@ def test_a_best_auc_equal_to_the_shuffles_best_is_no_better():
     from rdsc import hyperplanes as H
     said = H.auc_reading(0.8, 0.6, {"best": np.array([0.8]), "median": np.array([0.6])})
     assert said.startswith("the best single feature (0.80) is no better")
+
+
+def test_auc_readings_say_a_verdict_two_networks_share_once():
+    """Review DA: chapter 1 repeated its chance verdict word for word for L = 0 and L = 1."""
+    from rdsc import hyperplanes as H
+
+    def shuffled(best, median):
+        return {"best": np.array([best]), "median": np.array([median])}
+    both_chance = H.auc_readings({"L = 0": (1.0, 0.8, shuffled(1.0, 0.8)),
+                                  "L = 1": (0.9, 0.7, shuffled(1.0, 0.75))})
+    assert both_chance.count("beyond chance") == 1
+    assert both_chance.startswith("for both L = 0 and L = 1, the best single feature is no")
+    assert "L = 0: 1.00 against 1.00; L = 1: 0.90 against 1.00" in both_chance
+    differ = H.auc_readings({"L = 0": (0.95, 0.7, shuffled(0.8, 0.6)),
+                                  "L = 1": (0.97, 0.5, shuffled(0.8, 0.6))})
+    # a typical feature beyond chance in one network only: two verdicts, each named
+    assert differ.startswith("L = 0: the best single feature separates")
+    assert "; L = 1: the best single feature separates" in differ
+    assert "a typical feature is not (median 0.50, shuffled medians up to 0.60)" in differ
+    same = H.auc_readings({"L = 0": (0.95, 0.7, shuffled(0.8, 0.6)),
+                           "L = 1": (0.97, 0.75, shuffled(0.8, 0.6))})
+    assert same.count("separates airplanes from frogs") == 1
+    assert same.count("a typical feature is beyond chance too") == 1
+    three = H.auc_readings({n: (0.95, 0.7, shuffled(0.8, 0.6)) for n in "abc"})
+    assert three.startswith("for each of a, b and c, the best single feature separates")
+    assert "median against the shuffles' largest median, a: 0.70 against 0.60;" in three
+    # one network reads as auc_reading, with its name
+    assert H.auc_readings({"L = 0": (0.95, 0.7, shuffled(0.8, 0.6))}) == (
+        "L = 0: " + H.auc_reading(0.95, 0.7, shuffled(0.8, 0.6)))
