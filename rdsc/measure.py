@@ -161,6 +161,43 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
     its runs. A fit needs every spread below :data:`NOISY_SPREAD` and times that rise
     with the size (a time that falls as the size grows is noise, whatever the fit says).
     """
+    text, slope, why = _growth(sizes, seconds, spreads, what)
+    if why:
+        return f"too noisy to estimate against {what} at this profile ({why}; {_NOISE})", None
+    return text, slope
+
+
+#: what makes timings too noisy to fit, most often
+_NOISE = "other work on the machine, or too little work per run"
+
+
+def growth_readings(series: dict) -> tuple[str, dict]:
+    """:func:`growth_reading` for several series at once, the noise said once when none fits.
+
+    ``series``: label (such as "with k") -> (sizes, seconds, spreads, what). Returns the
+    sentence ("the growth of time with k was ...; with the image size, ...") and each
+    label's exponent (None where too noisy).
+    """
+    grown = {label: _growth(*args) for label, args in series.items()}
+    slopes = {label: slope for label, (_, slope, _) in grown.items()}
+    if len(grown) > 1 and all(why for _, _, why in grown.values()):
+        whys = [why for _, _, why in grown.values()]
+        # the series share a row (k at the fixed image size): often one why for all
+        whys = whys[0] if len(set(whys)) == 1 else "; ".join(
+            f"against {args[3]}: {why}" for args, why in zip(series.values(), whys))
+        return (f"the growth of time {_and(list(grown))} was too noisy to estimate at this "
+                f"profile ({whys}; {_NOISE})"), slopes
+    said = [growth_reading(*args)[0] for args in series.values()]
+    return "; ".join((f"the growth of time {label} was " if i == 0 else f"{label}, ") + text
+                     for i, (label, text) in enumerate(zip(series, said))), slopes
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _growth(sizes, seconds, spreads, what: str):
+    """(words, exponent, None) for a fit; (None, None, why not) when the timings are noise."""
     import numpy as np
     sizes, seconds, spreads = (np.asarray(v, float) for v in (sizes, seconds, spreads))
     if not (np.isfinite(spreads).all() and np.isfinite(seconds).all()):
@@ -173,17 +210,16 @@ def growth_reading(sizes, seconds, spreads, what: str) -> tuple[str, float | Non
         why = (f"repeated runs differ by up to {100 * worst:.0f}%" if worst > NOISY_SPREAD
                else f"the time fell while {what} grew" if np.any(steps < 0)
                else f"the time did not change while {what} grew")
-        return (f"too noisy to estimate against {what} at this profile ({why}; other work "
-                "on the machine, or too little work per run)"), None
+        return None, None, why
     slope = growth_exponent(sizes, seconds)
     if 0.85 <= slope <= 1.15:
-        return f"about in proportion to {what} (exponent {slope:.2f})", slope
+        return f"about in proportion to {what} (exponent {slope:.2f})", slope, None
     if slope < 0.85:
         return (f"less than in proportion to {what} (exponent {slope:.2f}): part of the "
-                "work does not depend on it at these sizes"), slope
+                "work does not depend on it at these sizes"), slope, None
     return (f"faster than in proportion to {what} (exponent {slope:.2f}): nothing in the "
             "engine's arithmetic grows so; larger working sets leaving the processor's "
-            "caches would, but that is not measured here"), slope
+            "caches would, but that is not measured here"), slope, None
 
 
 def memory_reading(peak_bytes, output_bytes, peak_spread: float = 0.0, ks=None,

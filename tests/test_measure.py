@@ -216,3 +216,26 @@ def test_the_time_is_the_fastest_run(monkeypatch):
     c = measure.extraction_cost(net, torch.zeros(2, 3, 8, 8, dtype=torch.uint8), device="cpu",
                                 repeats=3)
     assert c["seconds"] == 0.1 and c["all_seconds"] == [0.3, 0.1, 0.2]
+
+
+def test_growth_readings_say_the_noise_once_when_no_series_fits():
+    """Review DA: chapter 2 repeated "(...; other work on the machine, or too little work per
+    run)" for k and for the image size."""
+    from rdsc.measure import growth_reading, growth_readings
+    noisy_k = ([64, 128, 256], [1.0, 2.0, 4.0], [0.05, 4.53, 0.02], "k")
+    noisy_p = ([100, 400, 900], [1.0, 0.5, 4.0], [0.01] * 3, "the positions")
+    fits = ([100, 400, 900], [1.0, 4.0, 9.0], [0.01] * 3, "the positions")
+    said, slopes = growth_readings({"with k": noisy_k, "with the size": noisy_p})
+    assert said == ("the growth of time with k and with the size was too noisy to estimate "
+                    "at this profile (against k: repeated runs differ by up to 453%; against "
+                    "the positions: the time fell while the positions grew; other work on "
+                    "the machine, or too little work per run)")
+    assert slopes == {"with k": None, "with the size": None}
+    same_why = ([100, 400, 900], [1.0, 2.0, 4.0], [0.01, 4.53, 0.1], "the positions")
+    said, _ = growth_readings({"with k": noisy_k, "with the size": same_why})
+    assert said.endswith("at this profile (repeated runs differ by up to 453%; other work on "
+                         "the machine, or too little work per run)")
+    said, slopes = growth_readings({"with k": noisy_k, "with the size": fits})
+    assert said == ("the growth of time with k was " + growth_reading(*noisy_k)[0]
+                    + "; with the size, " + growth_reading(*fits)[0])
+    assert slopes["with k"] is None and abs(slopes["with the size"] - 1) < 1e-9
