@@ -72,3 +72,23 @@ def pytest_collection_modifyitems(config, items):
             if real_data_required():
                 raise pytest.UsageError(f"{real_data_required()} but {reason}")
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def kill_extraction_after(monkeypatch, n_batches: int, clock_module) -> list:
+    """Make ``rdsc.features.compute`` raise KeyboardInterrupt (a killed run) after
+    ``n_batches`` batches, and ``clock_module.time.monotonic`` advance 10 s a batch, so that
+    progress is saved after every batch. Returns the list of (lo, hi) batches done."""
+    from rdsc import features
+    real_compute, batches = features.compute, []
+
+    def dies(net, images, out, *, start=0, on_batch=None, **kw):
+        def counting(lo, hi, rows):
+            if len(batches) == n_batches:
+                raise KeyboardInterrupt("killed")
+            batches.append((lo, hi))
+            on_batch(lo, hi, rows)
+        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
+    monkeypatch.setattr(features, "compute", dies)
+    monkeypatch.setattr(clock_module.time, "monotonic", lambda: 1e9 + len(batches) * 10)
+    return batches
+

@@ -16,6 +16,7 @@ from rdsc.features import extract
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.streaming import ImageFolderStream
 
+from conftest import kill_extraction_after
 from test_streaming import make_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,18 +104,7 @@ def test_a_rank_that_died_is_resumed_by_a_run_of_another_size(tmp_path, monkeypa
     done = json.loads((tmp_path / "f.progress" / "rank-0.json").read_text())["done"]
     assert done == [[0, 10]]
     # three ranks of a new run; the one that takes rows 10..13 is killed after one batch
-    real_compute, batches = features.compute, []
-
-    def dies_after_one_batch(net, images, out, *, start=0, on_batch=None, **kw):
-        def counting(lo, hi, rows):
-            if batches:
-                raise KeyboardInterrupt("killed")
-            batches.append((lo, hi))
-            on_batch(lo, hi, rows)
-        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
-    monkeypatch.setattr(features, "compute", dies_after_one_batch)
-    # sync every batch
-    monkeypatch.setattr(feature_files.time, "monotonic", lambda: 1e9 + len(batches) * 10)
+    batches = kill_extraction_after(monkeypatch, 1, feature_files)  # sync every batch
     with pytest.raises(KeyboardInterrupt):
         write_features(net, x, out, group=Ranks(rank=0, world=3), batch_size=2)
     assert batches == [(10, 12)]

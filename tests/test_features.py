@@ -12,7 +12,7 @@ from rdsc import features, npy_files
 from rdsc.features import FeatureArray, extract
 from rdsc.network import RandomDepthwiseSignNet
 
-from conftest import require_real_data
+from conftest import kill_extraction_after, require_real_data
 
 
 def pixels(n=20, size=32, seed=0):
@@ -137,26 +137,14 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     net = RandomDepthwiseSignNet(30)
     x = pixels(10)
     expected = extract(net, x, progress=False).counts
-    real_compute = features.compute
-    calls = []
-
-    def dies_after_two_batches(net, images, out, *, start=0, on_batch=None, **kw):
-        def counting(lo, hi, rows):
-            if len(calls) == 2:
-                raise KeyboardInterrupt("killed")
-            calls.append((lo, hi))
-            on_batch(lo, hi, rows)
-        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
-    monkeypatch.setattr(features, "compute", dies_after_two_batches)
-    # record every batch
-    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)
+    kill_extraction_after(monkeypatch, 2, features)  # record every batch
     with pytest.raises(KeyboardInterrupt):
         extract(net, x, cache=tmp_path, batch_size=3, progress=False)
     progress_file, = tmp_path.glob("*.progress.json")
     assert json.loads(progress_file.read_text())["rows_done"] == 6
     monkeypatch.undo()
 
-    starts = []
+    starts, real_compute = [], features.compute
 
     def records_start(net, images, out, *, start=0, **kw):
         starts.append(start)

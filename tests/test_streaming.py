@@ -15,6 +15,8 @@ from rdsc.features import FeatureArray, extract
 from rdsc.network import RandomDepthwiseSignNet
 from rdsc.streaming import ImageFolderStream, as_stream
 
+from conftest import kill_extraction_after
+
 
 def make_folder(root, n=14, side=16, classes=("ant", "bee", "cat"), splits=("train", "test"),
                 seed=0):
@@ -179,18 +181,7 @@ def test_only_loaders_in_dataset_order_are_streamed():
 def test_stream_cache_resumes_decoding_only_the_missing_images(folder, tmp_path, monkeypatch):
     net = RandomDepthwiseSignNet(30)
     expected = extract(net, ImageFolderStream(folder, "train"), progress=False).counts
-    real_compute, calls = features.compute, []
-
-    def dies_after_two_batches(net, images, out, *, start=0, on_batch=None, **kw):
-        def counting(lo, hi, rows):
-            if len(calls) == 2:
-                raise KeyboardInterrupt("killed")
-            calls.append((lo, hi))
-            on_batch(lo, hi, rows)
-        return real_compute(net, images, out, start=start, on_batch=counting, **kw)
-    monkeypatch.setattr(features, "compute", dies_after_two_batches)
-    # record every batch
-    monkeypatch.setattr(features.time, "monotonic", lambda: 1e9 + len(calls) * 10)
+    kill_extraction_after(monkeypatch, 2, features)  # record every batch
     with pytest.raises(KeyboardInterrupt):
         extract(net, ImageFolderStream(folder, "train"), cache=tmp_path, batch_size=3,
                 progress=False)
