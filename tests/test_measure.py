@@ -239,3 +239,12 @@ def test_growth_readings_say_the_noise_once_when_no_series_fits():
     assert said == ("the growth of time with k was " + growth_reading(*noisy_k)[0]
                     + "; with the size, " + growth_reading(*fits)[0])
     assert slopes["with k"] is None and abs(slopes["with the size"] - 1) < 1e-9
+
+
+def test_growth_reading_names_every_cause_of_noise():
+    """Review DA: a row slow in all its runs (k = 256 slower than k = 512) went unnamed
+    beside another row's spread."""
+    from rdsc.measure import growth_reading
+    said, slope = growth_reading([128, 256, 512], [1.0, 6.0, 3.0], [0.6, 0.02, 0.02], "k")
+    assert slope is None and "(repeated runs differ by up to 60%, and the time fell while k " \
+        "grew;" in said
