@@ -278,9 +278,11 @@ def background(res: dict, brief: bool = False) -> str:
     each with its headline measure from the verdict table: the foreign ring's cost per
     dataset, and the precision lost when the ring is greyed (results saved before the
     table: the verdicts alone)."""
-    def measure(question):
+    def measure(question):  # not a dataset left untested (its random network at chance):
+        # the verdict names it, and its cost is a near-constant classifier's (probe CE)
         return [(v["dataset"], v["measure"]) for v in res.get("verdicts", [])
-                if v["question"] == question]
+                if v["question"] == question
+                and not v.get("random network", "").startswith("not tested")]
     costs = measure("a foreign ring costs accuracy beyond compositing")
     grey = measure("greying the ring lowers precision@10")
     if brief:  # the estimate alone, without its interval

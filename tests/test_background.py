@@ -793,6 +793,51 @@ def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
         "(a swapped ring moves a trained network too); smaller than the trained CNN's on d")
 
 
+def test_a_random_network_at_chance_leaves_its_dataset_untested():
+    """Probe CE: with one feature the random network was at chance on clean images, and the
+    verdict read "not shown by this run", as if evidence against the claim; a nearly
+    constant classifier's ring cost of 0.0 (0.0 to 0.0) went into the headline."""
+    from rdsc import headlines
+    labels = np.arange(100) % 10
+    constant = [{"clean": np.zeros(100, int)}]
+
+    def run(random_net):
+        return {"classes": list(range(10)), "labels": labels, "predictions": {
+            "random network + SVM": random_net, "trained CNN": [{"clean": labels.copy()}]}}
+    shows = {"ring cost": (0.1, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
+             "background only above chance": (0.05, 0.02, 0.08)}
+    flat = {"ring cost": (0.0, 0.0, 0.0), "ring capture": (np.nan,) * 3,
+            "background only above chance": (0.0, 0.0, 0.0)}
+    cnn = {"ring cost": (0.0, -0.01, 0.01)}
+    effects = {("a", "random network + SVM"): shows, ("a", "trained CNN"): cnn,
+               ("b", "random network + SVM"): flat, ("b", "trained CNN"): cnn}
+    versus = {"a": (0.1, 0.05, 0.15), "b": (0.0, -0.01, 0.01)}
+    rows, mixed, shown = bg.pitfall_over_datasets(
+        {"a": run([{"clean": labels.copy()}]), "b": run(constant)}, effects, versus)
+    assert shown and mixed == ("confirmed on every dataset run, beyond the trained CNN's "
+                                 "cost; not tested on b (the random network at chance on "
+                                 "clean images)")
+    untested = [r for r in rows if r["dataset"] == "b"]
+    assert len(untested) == 4 and all(r["random network"] == bg.RANDOM_AT_CHANCE
+                                      for r in untested)
+    assert untested[0]["measure"] == "0.0 points (95% interval 0.0 to 0.0)"  # kept
+    # every dataset at chance: nothing is tested, and the verdict says so (not "not shown")
+    _, verdict, shown = bg.pitfall_over_datasets({"b": run(constant)}, effects, versus)
+    assert not shown and verdict == (
+        "not tested: the random network is at chance on clean images of b")
+    _, verdict, _ = bg.pitfall_over_datasets(
+        {"a": run(constant), "b": run(constant)},
+        {**effects, ("a", "random network + SVM"): flat}, versus)
+    assert verdict == ("not tested: the random network is at chance on clean images of both "
+                       "datasets run (a, b)")
+    # the headline leaves out the degenerate cost of the dataset the verdict names untested
+    res = {"pitfall": mixed, "advantage": "q", "verdicts": rows}
+    assert headlines.background(res).startswith(
+        "pitfall: confirmed on every dataset run, beyond the trained CNN's cost; not tested "
+        "on b (the random network at chance on clean images), ring cost: a +10.0 points "
+        "[+5.0, +15.0]; retrieval:")
+
+
 def test_cost_difference_text_names_what_limits_the_comparison():
     d = (-0.071, -0.094, -0.045)
     assert bg.cost_difference_text(d, False, False) == "-7.1 points (95% interval -9.4 to -4.5)"

@@ -111,6 +111,7 @@ from rdsc.background.words import (  # noqa: F401
     BLUR_MARGIN,
     MIN_BLUR_UNITS,
     NOT_RIGHT_CLEAN,
+    RANDOM_AT_CHANCE,
     advantage_reading,
     advantage_rows,
     advantage_verdict,

@@ -197,9 +197,13 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
     return binomial_interval(round(accuracy * len(labels)), len(labels))[0] > 1 / n_classes
 
 
+#: the verdict of a question a random network at chance on clean images cannot answer
+RANDOM_AT_CHANCE = "not tested: the random network is at chance on clean images"
+
+
 def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
-                 versus_cnn: tuple | None = None, cnn_above_chance: bool = True
-                 ) -> tuple[list[dict], bool]:
+                 versus_cnn: tuple | None = None, cnn_above_chance: bool = True,
+                 random_above_chance: bool = True) -> tuple[list[dict], bool]:
     """The classification half of the claim on one dataset: the verdict table's rows and
     whether the pitfall is shown there.
 
@@ -213,6 +217,10 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
     CNN's, on the same images; without it the row reads the two intervals, which can only
     say whether they are separated. ``cnn_above_chance`` (:func:`clean_above_chance`):
     False leaves the comparison out, for a CNN at chance is no reference.
+    ``random_above_chance``: False marks every question :data:`RANDOM_AT_CHANCE` (the
+    measures stay): a classifier that cannot classify clean images has no accuracy for a
+    background to cost (probe CE: one feature gave "not shown", read as evidence against
+    the claim, and a nearly constant classifier a cost of "0.0 (0.0 to 0.0)").
     """
     e = random_net
     # the run's own chance level (0 for changed images already on the donor's class)
@@ -252,6 +260,9 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
         {"question": "the ring cost, compared with the trained CNN", "random network": compare,
          "measure": against},
     ]
+    if not random_above_chance:
+        rows = [{**row, "random network": RANDOM_AT_CHANCE} for row in rows]
+        return [{"dataset": dataset, **row} for row in rows], False
     return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
 
 
@@ -266,15 +277,35 @@ def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None
 
 
 def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
-                    smaller: list[str] | None = None) -> str:
+                    smaller: list[str] | None = None, untested: list[str] | None = None
+                    ) -> str:
     """The pitfall over the datasets run (one :func:`pitfall_rows` flag each), and, with
     ``beyond`` (one :func:`cost_beyond_cnn` flag each; None where the CNN is at chance and
     not compared), whether the datasets that show it show it beyond the trained CNN.
     ``smaller``: the datasets where the random network's ring cost is shown to be *smaller*
     than the CNN's (the paired interval below 0), named so that "not shown to be more"
-    does not hide it."""
+    does not hide it. ``untested``: the datasets whose random network is at chance on clean
+    images, left out of ``shown`` and ``beyond`` and named."""
+    untested = list(untested or [])
     if len(shown) == 0:
+        if untested:
+            return (f"not tested: the random network is at chance on clean images of "
+                    f"{_datasets_phrase(untested)}")
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
+    said = _pitfall_verdict(shown, beyond, smaller)
+    if untested:  # a note of its own, after any aside
+        said = (f"{said}; not tested on {', '.join(untested)} (the random network at "
+                "chance on clean images)")
+    return said
+
+
+def _datasets_phrase(names: list[str]) -> str:
+    return (names[0] if len(names) == 1 else
+            f"both datasets run ({names[0]}, {names[1]})" if len(names) == 2 else
+            f"every dataset run ({', '.join(names)})")
+
+
+def _pitfall_verdict(shown, beyond, smaller) -> str:
     if not any(shown):
         return "not shown by this run"
     said = "confirmed on every dataset run" if all(shown) else "confirmed on some datasets only"
@@ -312,7 +343,7 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     ``(dataset, classifier)``, :func:`effect_rows`; ``versus_cnn``: per dataset,
     :func:`cost_difference` of the two classifiers' ring costs.
     """
-    rows, shown, beyond, smaller = [], [], [], []
+    rows, shown, beyond, smaller, untested = [], [], [], [], []
     for dataset, run in runs.items():
         ours = effects[dataset, "random network + SVM"]
         theirs = effects[dataset, "trained CNN"]
@@ -320,14 +351,21 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
         # a CNN at chance is no reference: its comparison is left out
         cnn_ok = clean_above_chance(run["predictions"]["trained CNN"], run["labels"],
                                     n_classes)
+        # a random network at chance has nothing to lose: the dataset is not tested
+        ours_ok = clean_above_chance(run["predictions"]["random network + SVM"],
+                                     run["labels"], n_classes)
         got, shows = pitfall_rows(dataset, ours, theirs, n_classes=n_classes,
-                                  versus_cnn=versus_cnn[dataset], cnn_above_chance=cnn_ok)
+                                  versus_cnn=versus_cnn[dataset], cnn_above_chance=cnn_ok,
+                                  random_above_chance=ours_ok)
         rows += got
+        if not ours_ok:
+            untested.append(dataset)
+            continue
         shown.append(shows)
         beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
         if cnn_ok and shows and versus_cnn[dataset] is not None and versus_cnn[dataset][2] < 0:
             smaller.append(dataset)   # the random network's cost below the CNN's
-    return rows, pitfall_verdict(shown, beyond, smaller), any(shown)
+    return rows, pitfall_verdict(shown, beyond, smaller, untested), any(shown)
 
 
 def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
