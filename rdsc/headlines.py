@@ -250,7 +250,11 @@ def attack(res: dict, brief: bool = False) -> str:
     fooled = sum(1 for d in linf if d is not None and d <= eps) / len(linf)
     beyond = res.get("transfer_beyond_random_signs", {}).get(name)
     from rdsc.attack_words import claim_verdict
-    verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf))
+    from rdsc.intervals import above_chance
+    n_test = res.get("n_test")  # results saved before it: taken as above chance
+    usable = n_test is None or above_chance(round(res["test_accuracy"][name] * n_test),
+                                            n_test, res.get("n_classes", 10))
+    verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf), usable)
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))
     control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "

@@ -20,7 +20,8 @@ Scores per item (queries, images), shape ``N``:
 
 Shares and draws:
 
-* :func:`binomial_interval`: a share of ``n`` images (Clopper-Pearson).
+* :func:`binomial_interval`: a share of ``n`` images (Clopper-Pearson);
+  :func:`above_chance`: whether an accuracy is better than guessing.
 * :func:`spread`: one accuracy per random draw (e.g. per network seed, shape ``n``):
   mean, standard deviation, a t-interval for the mean and a t-prediction interval for
   *one more* draw, the interval a single published number from another draw should
@@ -223,6 +224,16 @@ def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[floa
         raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
     ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)
+
+
+def above_chance(n_right: int, n: int, n_classes: int) -> bool:
+    """Whether ``n_right`` of ``n`` images right is better than guessing among ``n_classes``:
+    the lower end of the share's 95% Clopper-Pearson interval above ``1 / n_classes``. A
+    classifier at chance (one class for nearly every image) has no accuracy for an attack
+    or a background to cost; chapters 7 and 8 test nothing on it."""
+    if isinstance(n_classes, bool) or int(n_classes) != n_classes or n_classes < 2:
+        raise ValueError(f"n_classes must be a whole number of at least 2, got {n_classes!r}")
+    return binomial_interval(n_right, n)[0] > 1 / n_classes
 
 
 def spread(values, level: float = 0.95) -> dict:

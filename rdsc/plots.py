@@ -235,7 +235,11 @@ def attack_progress(histories: dict):
     for (name, attack, norm), history in histories.items():
         if len(history) == 0:
             continue
-        median = np.median(np.where(np.isfinite(history), history, np.nan), axis=1)
+        # inf (not yet fooled) sorts last, so the median is finite once over half the
+        # images are fooled (probe CF: NaN for inf made one image never fooled drop the
+        # whole curve, and every curve start only when all images were fooled)
+        median = np.median(np.asarray(history, dtype=float), axis=1)
+        median = np.where(np.isfinite(median), median, np.nan)
         if not np.isfinite(median).any():  # under half the images ever fooled
             continue
         ax = axes[1] if norm == "linf" else axes[0]

@@ -197,3 +197,35 @@ def test_any_pgd_move_counts_as_a_move():
         rows = _comparison(moved)
         assert rows[0]["question"].startswith("gradient attack (PGD) moves")
         assert rows[0]["this book"] == said
+
+
+def test_a_target_at_chance_is_not_tested():
+    """Probe CF: with one feature the random network was right on 10.0% of CIFAR-10 (one
+    class for 97% of the images), and the chapter read it as harder to fool than the CNN."""
+    from rdsc import headlines
+    from rdsc.attack_words import TARGET_AT_CHANCE, at_chance_reading, claim_verdict
+    from rdsc.intervals import above_chance
+    assert not above_chance(50, 500, 10) and not above_chance(60, 500, 10)  # 12%: low 9.3%
+    assert above_chance(70, 500, 10) and above_chance(187, 500, 10)
+    with pytest.raises(ValueError, match="n_classes"):
+        above_chance(5, 10, 1)
+    assert claim_verdict(1.0, 0.2, 20, target_above_chance=False) == TARGET_AT_CHANCE
+    assert at_chance_reading([], 10) == ""
+    said = at_chance_reading(["random network + SVM"], 10)
+    assert said.startswith("The random network + SVM is at chance on clean images (the 95% "
+                           "interval of the accuracy reaches 10%)")
+    assert said.endswith('and the claim\'s verdict reads "not tested".')
+    assert at_chance_reading(["trained CNN"], 10).endswith("test nothing on it.")
+    assert "are at chance" in at_chance_reading(["random network + SVM", "trained CNN"], 10)
+    attack = {"epsilon": 0.0625, "k": 1, "n_test": 500, "n_classes": 10,
+              "test_accuracy": {"random network + SVM": 0.1, "trained CNN": 0.3},
+              "transfer": [{"target": "random network + SVM",
+                            "target accuracy, clean (%)": 10.0,
+                            "target accuracy, FGSM transfer (%)": 10.0}],
+              "minimal_perturbations": {"random network + SVM | hsj-linf": {
+                  "linf": [0.01, 0.02, 0.03, 0.04]}}}
+    assert headlines.attack(attack).startswith(TARGET_AT_CHANCE + ": FGSM")
+    attack["test_accuracy"]["random network + SVM"] = 0.374
+    assert headlines.attack(attack).startswith("partly supported: FGSM")
+    del attack["n_test"]  # results saved before the count: read as before
+    assert headlines.attack(attack).startswith("partly supported")

@@ -685,8 +685,7 @@ def test_the_paired_difficulty_interval_is_the_central_95_percent():
     d = attacks.paired_difficulty(t, r, n_boot=400, seed=3)
     lr = np.log(t) - np.log(r)
     gen = np.random.default_rng(3)
-    boot = [np.quantile(lr[gen.integers(0, 10, 10)], 0.5, method="inverted_cdf")
-            for _ in range(400)]
+    boot = [np.median(lr[gen.integers(0, 10, 10)]) for _ in range(400)]
     lo, hi = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
     assert d["low"] == pytest.approx(np.exp(lo)) and d["high"] == pytest.approx(np.exp(hi))
 
@@ -699,3 +698,38 @@ def test_boundaries_a_distance_at_epsilon_fools_and_a_tie_is_not_larger():
                              torch.zeros(1), np.zeros((0, 2)), np.zeros((0, 2)))
     assert r.success_rate(0.03, "linf") == 0.5
     assert attacks.paired_difficulty([0.1, 0.2], [0.1, 0.1], n_boot=50)["larger"] == 1
+
+
+def test_attack_progress_draws_the_median_once_over_half_the_images_are_fooled():
+    """Probe CF: inf turned NaN made every median NaN until all images were fooled, so a curve
+    started late, and one image never fooled dropped the whole curve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rdsc import plots
+    inf = np.inf
+    # 4 images x 5 queries: 3 fooled from query 2 on, 1 never
+    history = np.array([[inf, inf, inf, inf], [3.0, 2.0, 5.0, inf], [2.0, 2.0, 4.0, inf],
+                        [1.0, 2.0, 3.0, inf], [1.0, 1.0, 3.0, inf]])
+    fig = plots.attack_progress({("trained CNN", "hsj-l2", "l2"): history})
+    drawn = fig.axes[0].lines[0].get_ydata()
+    assert np.isnan(drawn[0]) and np.allclose(drawn[1:], [4.0, 3.0, 2.5, 2.0])
+    plt.close(fig)
+    # half the images fooled: the median (between a fooled image and one not) is not finite
+    half = np.array([[1.0, 2.0, inf, inf]] * 3)
+    fig = plots.attack_progress({("trained CNN", "hsj-l2", "l2"): half})
+    assert not fig.axes[0].lines
+    plt.close(fig)
+
+
+def test_the_paired_difficulty_median_is_the_usual_one():
+    """Probe CF: ratios 0.225, 0.398, 0.886, 7.577 read "median 0.40" (the lower median)
+    where the chapter's other medians interpolate (0.59, the middle two's geometric mean)."""
+    ratios = np.array([0.225, 0.398, 0.886, 7.577])
+    d = attacks.paired_difficulty(ratios, np.ones(4), n_boot=50)
+    assert d["ratio"] == pytest.approx(np.sqrt(0.398 * 0.886))
+    # the middle two 0 and inf (one image fooled on each model only): the lower, 0
+    assert attacks.paired_difficulty([0.1, np.inf], [np.inf, 0.2], n_boot=20)["ratio"] == 0
+    # one of the middle two a ratio of 0 (the target fooled, the reference not): median 0
+    assert attacks.paired_difficulty([0.1, 0.2, 0.3, 0.4], [0.1, 0.1, np.inf, np.inf],
+                                     n_boot=20)["ratio"] == 0

@@ -190,11 +190,11 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
     Clopper-Pearson interval over the ``N`` images lies above it. A reference at chance
     (a CNN trained too briefly predicts one class) says nothing about what it is
     compared with."""
-    from rdsc.intervals import binomial_interval
+    from rdsc.intervals import above_chance
     from rdsc.background.summaries import image_labels
     labels = image_labels(labels, predictions)
     accuracy = float(np.mean([np.mean(p["clean"] == labels) for p in predictions]))
-    return binomial_interval(round(accuracy * len(labels)), len(labels))[0] > 1 / n_classes
+    return above_chance(round(accuracy * len(labels)), len(labels), n_classes)
 
 
 #: the verdict of a question a random network at chance on clean images cannot answer
