@@ -824,12 +824,12 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     # every dataset at chance: nothing is tested, and the verdict says so (not "not shown")
     _, verdict, shown = bg.pitfall_over_datasets({"b": run(constant)}, effects, versus)
     assert not shown and verdict == (
-        "not tested: the random network is at chance on clean images of b")
+        "not tested (the random network is at chance on clean images of b)")
     _, verdict, _ = bg.pitfall_over_datasets(
         {"a": run(constant), "b": run(constant)},
         {**effects, ("a", "random network + SVM"): flat}, versus)
-    assert verdict == ("not tested: the random network is at chance on clean images of both "
-                       "datasets run (a, b)")
+    assert verdict == ("not tested (the random network is at chance on clean images of both "
+                       "datasets run: a, b)")
     # the headline leaves out the degenerate cost of the dataset the verdict names untested
     res = {"pitfall": mixed, "advantage": "q", "verdicts": rows}
     assert headlines.background(res).startswith(

@@ -198,7 +198,7 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
 
 
 #: the verdict of a question a random network at chance on clean images cannot answer
-RANDOM_AT_CHANCE = "not tested: the random network is at chance on clean images"
+RANDOM_AT_CHANCE = "not tested (the random network is at chance on clean images)"
 
 
 def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
@@ -289,8 +289,8 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
     untested = list(untested or [])
     if len(shown) == 0:
         if untested:
-            return (f"not tested: the random network is at chance on clean images of "
-                    f"{_datasets_phrase(untested)}")
+            return (f"not tested (the random network is at chance on clean images of "
+                    f"{_datasets_phrase(untested)})")
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
     said = _pitfall_verdict(shown, beyond, smaller)
     if untested:  # a note of its own, after any aside
@@ -301,8 +301,8 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
 
 def _datasets_phrase(names: list[str]) -> str:
     return (names[0] if len(names) == 1 else
-            f"both datasets run ({names[0]}, {names[1]})" if len(names) == 2 else
-            f"every dataset run ({', '.join(names)})")
+            f"both datasets run: {names[0]}, {names[1]}" if len(names) == 2 else
+            f"every dataset run: {', '.join(names)}")
 
 
 def _pitfall_verdict(shown, beyond, smaller) -> str:
