@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from rdsc.checks import plural, seed_number, whole_number
-from rdsc.classify import LinearSVM, topk_accuracy
+from rdsc.classify import LinearSVM, topk_hits
 from rdsc.data import Split, class_indices
+from rdsc.intervals import paired_noise
 from rdsc.rng import restores_global_rng
 
 TOPK = (1, 2, 3, 4, 5)
@@ -94,11 +95,24 @@ def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0
 def row(method: str, family: str, scores, labels, *, dim: int, seconds_features: float,
         seconds_fit: float, seed=None, note: str = "") -> dict:
     """One table row: top-1..5 accuracy (%) of ``scores`` (``N x classes``) on ``labels``
-    (``N``) and the method's cost."""
-    acc = topk_accuracy(scores, labels, TOPK)
+    (``N``), the method's cost, and ``right``: each image's top-1 and top-2 hits (``{1: N
+    bool, 2: N bool}``), which :func:`summary` pairs with rdsc's; leave it out of JSON
+    (:func:`for_json`)."""
+    hits = topk_hits(scores, labels, TOPK)
     return {"method": method, "family": family, "dim": int(dim), "seed": seed,
-            **{f"top-{k}": 100 * acc[k] for k in TOPK if k in acc},
-            "features s": float(seconds_features), "fit s": float(seconds_fit), "note": note}
+            **{f"top-{k}": 100 * float(hit.mean()) for k, hit in hits.items()},
+            "features s": float(seconds_features), "fit s": float(seconds_fit), "note": note,
+            "right": {k: hits[k] for k in PAIRED_K if k in hits}}
+
+
+#: the top-k whose differences with rdsc are paired over images
+PAIRED_K = (1, 2)
+
+
+def for_json(rows: list[dict]) -> list[dict]:
+    """``rows`` without their per-image hits (N booleans each: the paper profile's 10,000
+    test images would make the results file large)."""
+    return [{k: v for k, v in r.items() if k != "right"} for r in rows]
 
 
 def _t_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
@@ -112,7 +126,10 @@ def _t_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
 
 def summary(rows: list[dict]) -> pd.DataFrame:
     """Rows averaged over seeds per method: top-k means, ``top-1 ±`` (95% t-interval
-    half-width over seeds, NaN for one seed), seeds, summed seconds."""
+    half-width over seeds, NaN for one seed), seeds, summed seconds, and ``noise top-1`` /
+    ``noise top-2``: the half-width of the paired 95% interval of rdsc minus the method
+    (:func:`rdsc.intervals.paired_noise` on the same images, each image's hits averaged
+    over the method's seeds; NaN for rdsc itself, or rows without per-image hits)."""
     df = pd.DataFrame(rows)
     if df.empty:
         raise ValueError("summary needs at least one row")
@@ -133,8 +150,26 @@ def summary(rows: list[dict]) -> pd.DataFrame:
         rec["top-1 min"], rec["top-1 max"] = g["top-1"].min(), g["top-1"].max()
         rec["features s"] = g["features s"].mean()
         rec["fit s"] = g["fit s"].mean()
+        rec["right"] = _mean_hits(g)
         out.append(rec)
+    ours = next((r["right"] for r in out if r["family"] == "rdsc"), None)
+    for rec in out:
+        right = rec.pop("right")
+        for k in PAIRED_K:
+            rec[f"noise top-{k}"] = (
+                paired_noise(ours[k], right[k]) if rec["family"] != "rdsc" and ours
+                and right and k in ours and k in right and len(ours[k]) == len(right[k])
+                else float("nan"))
     return pd.DataFrame(out)
+
+
+def _mean_hits(g: pd.DataFrame) -> dict | None:
+    """Each image's share of right answers over a method's seeds (``{k: N floats}``), or
+    None when a row has no per-image hits (rows read back from an older results file)."""
+    if "right" not in g or g["right"].isna().any():
+        return None
+    return {k: np.mean([np.asarray(r[k], float) for r in g["right"]], axis=0)
+            for k in PAIRED_K if all(k in r for r in g["right"])}
 
 
 #: the columns of a section's table (:func:`rows_table`): top-2..4 are in the summary and
@@ -165,13 +200,15 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
     """``ours`` minus every method of ``family`` at top-1 and top-2: the mean differences, the
-    baseline's 95% interval over seeds, and whether ``ours`` beats its best seed at top-1."""
+    baseline's 95% interval over seeds, whether ``ours`` beats its best seed at top-1, and
+    the paired test-set noise of the top-1 difference (:func:`summary`)."""
     me = table.set_index("method").loc[ours]
     rows = []
     for _, r in table[table["family"] == family].iterrows():
         rows.append({"baseline": r["method"], "difference top-1": me["top-1"] - r["top-1"],
                      "± (seeds)": r["top-1 ±"], "difference top-2": me["top-2"] - r["top-2"],
-                     "beats every seed": bool(me["top-1"] > r["top-1 max"])})
+                     "beats every seed": bool(me["top-1"] > r["top-1 max"]),
+                     "noise top-1": r.get("noise top-1", float("nan"))})
     return pd.DataFrame(rows)
 
 

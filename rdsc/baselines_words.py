@@ -2,10 +2,10 @@
 
 :mod:`rdsc.baselines` runs every method and summarises it over seeds; this module says
 what the numbers show, by the chapter's rule: a difference counts only beyond the test-set
-noise of a difference of two accuracies (:func:`rdsc.intervals.difference_noise`) and, for
-methods with several seeds, above the best one. :func:`standing` is that rule for one
-baseline (the introduction's line uses it too); :func:`verdicts` gives one dataset's
-sentences.
+noise of a difference of two accuracies on the same images (:func:`noise_of`: paired over
+the images) and, for methods with several seeds, above the best one. :func:`standing` is
+that rule for one baseline (the introduction's line uses it too); :func:`verdicts` gives
+one dataset's sentences.
 """
 from __future__ import annotations
 
@@ -17,14 +17,26 @@ from rdsc.checks import flag
 from rdsc.intervals import difference_noise
 
 
-def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_test: int) -> str:
+def noise_of(ours: float, theirs: float, n_test: int, paired=None) -> float:
+    """The test-set noise (points) of ``ours - theirs`` (accuracies in %): ``paired``, the
+    paired half-width on the same images (:func:`rdsc.baselines.summary`), where known;
+    else the unpaired :func:`rdsc.intervals.difference_noise` (results saved without
+    per-image hits), which overstates it where the two methods agree on many images."""
+    if paired is not None and np.isfinite(paired):
+        return float(paired)
+    return difference_noise(ours, theirs, n_test)
+
+
+def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_test: int,
+             paired_noise: float | None = None) -> str:
     """Where rdsc stands against one baseline at top-1 (mean over its seeds): ``beaten``
-    (ahead by more than :func:`rdsc.intervals.difference_noise` and above its best seed), ``above on
-    average, not on every seed``, ``within noise`` or ``below`` (behind beyond noise). The
-    chapter's sentences and the introduction's line both use this rule."""
+    (ahead by more than the test-set noise of the difference, :func:`noise_of`, and above
+    its best seed), ``above on average, not on every seed``, ``within noise`` or ``below``
+    (behind beyond noise). The chapter's sentences and the introduction's line both use
+    this rule."""
     flag("above_every_seed", above_every_seed)  # "False" read as true
     d = ours_top1 - theirs_top1
-    noise = difference_noise(ours_top1, theirs_top1, n_test)
+    noise = noise_of(ours_top1, theirs_top1, n_test, paired_noise)
     if d > noise:
         return "beaten" if above_every_seed else "above on average, not on every seed"
     return "below" if d < -noise else "within noise"
@@ -34,14 +46,13 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     """A sentence from :func:`rdsc.baselines.compare`'s top-1 table (final-layer-only baselines).
 
     A baseline counts as beaten when rdsc is above its best seed and the mean difference is
-    larger than the test-set noise of a difference
-    (:func:`rdsc.intervals.difference_noise`); the rest are "above on average only",
-    "within noise" or "below". Then the strongest baseline (the
+    larger than the test-set noise of the difference (:func:`noise_of`); the rest are
+    "above on average only", "within noise" or "below". Then the strongest baseline (the
     highest top-1): the one the claim has to beat."""
     if diff.empty:
         return "No final-layer-only baseline was run."
     where = {r["baseline"]: standing(ours_top1, ours_top1 - r["difference top-1"],
-                                     r["beats every seed"], n_test)
+                                     r["beats every seed"], n_test, r.get("noise top-1"))
              for _, r in diff.iterrows()}
     beaten = [b for b, w in where.items() if w == "beaten"]
     n = len(diff)
@@ -63,7 +74,8 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     spread = strongest["± (seeds)"]
     seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
              else "a single seed")
-    noise = difference_noise(ours_top1, ours_top1 - strongest["difference top-1"], n_test)
+    noise = noise_of(ours_top1, ours_top1 - strongest["difference top-1"], n_test,
+                     strongest.get("noise top-1"))
     gap = strongest["difference top-1"]
     side = "ahead of" if gap > 0 else "behind"
     return (f"{head}. The strongest is *{strongest['baseline']}*: rdsc is {abs(gap):.1f} points "
@@ -74,8 +86,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
 def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                     n_test: int | None = None) -> str:
     """How far ``ours`` is behind (or ahead of) the best trained model at top-1 and top-2;
-    with ``n_test``, whether each gap is beyond test-set noise
-    (:func:`rdsc.intervals.difference_noise`)."""
+    with ``n_test``, whether each gap is beyond test-set noise (:func:`noise_of`)."""
     trained = table[table["family"] == family]
     if trained.empty:
         return "No trained network was run."
@@ -87,7 +98,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     gap1, gap2 = best["top-1"] - me["top-1"], best["top-2"] - me["top-2"]
 
     def noise(k):
-        return (difference_noise(me[f"top-{k}"], best[f"top-{k}"], n_test)
+        return (noise_of(me[f"top-{k}"], best[f"top-{k}"], n_test, best.get(f"noise top-{k}"))
                 if n_test is not None else None)
 
     def say(gap, k):
@@ -125,11 +136,11 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
     """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
     such a difference or beyond it?
 
-    Within noise: the difference is smaller than :func:`rdsc.intervals.difference_noise`.
+    Within noise: the difference is smaller than its test-set noise (:func:`noise_of`).
     """
     t = table.set_index("method")
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
-    noise = difference_noise(a, b, n_test)
+    noise = noise_of(a, b, n_test, t.loc[other].get("noise top-1"))
     diff = a - b
     # the noise is the difference's, not the other method's (review AW)
     where = "within" if abs(diff) <= noise else "beyond"

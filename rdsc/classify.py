@@ -651,7 +651,14 @@ def svm_objective(coef, intercept, X, y, classes, C) -> float:
 
 
 def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, float]:
-    """Fraction of rows whose true label is among the ``k`` highest scores, for each k.
+    """Fraction of rows whose true label is among the ``k`` highest scores, for each k:
+    the means of :func:`topk_hits`, whose checks it shares."""
+    return {k: float(hit.mean()) for k, hit in topk_hits(scores, labels, ks, classes).items()}
+
+
+def topk_hits(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, np.ndarray]:
+    """Per row (``N``, bool), whether its true label is among the ``k`` highest scores, for
+    each k: what a paired comparison of two methods on the same images needs.
 
     ``scores``: ``N x n`` (e.g. ``svm.decision_function(X)``); ``classes``: the label of
     each score column (``svm.classes_``). Without ``classes`` the columns must be the
@@ -710,7 +717,7 @@ def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int,
                           "misses", stacklevel=2)
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = order == column[:, None]
-    return {k: float(hits[:, :k].any(1).mean()) for k in ks if k <= scores.shape[1]}
+    return {k: hits[:, :k].any(1) for k in ks if k <= scores.shape[1]}
 
 
 def _shifted_by_one(classes: np.ndarray, labels: np.ndarray) -> bool:

@@ -79,14 +79,15 @@ def baselines(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run);
     ``brief``: the two top-1 accuracies and the numbers of images (review Y: without them
     the intro set a 2,000-image 52.4% beside chapter 3's 63.73% on all 60,000)."""
-    from rdsc.intervals import difference_noise
-    from rdsc.baselines_words import standing
+    from rdsc.baselines_words import noise_of, standing
     rows = res["summary"]
     ours = [r for r in rows if r["family"] == "rdsc"]
     if len(ours) != 1:  # with two, the first decided the verdict
         raise ValueError(f"the summary must hold one rdsc row, got {len(ours)}")
     ours = ours[0]
-    text = f"rdsc {_pct(ours['top-1'])} top-1"
+    # k beside the accuracy (probe CG: the intro set k = 256 and k = 100,000 alike)
+    k = f" (k = {int(ours['dim']):,})" if "dim" in ours else ""
+    text = f"rdsc {_pct(ours['top-1'])} top-1{k}"
     short = text
     verdict = "not run"
     final = [r for r in rows if r["family"] == "random deep net, final layer"]
@@ -97,13 +98,13 @@ def baselines(res: dict, brief: bool = False) -> str:
         unknown = [r["method"] for r in final
                    if "top-1 max" not in r and r.get("seeds", 1) > 1]
         where = [standing(ours["top-1"], r["top-1"],
-                          ours["top-1"] > r.get("top-1 max", r["top-1"]), res["n_test"])
-                 for r in final]
+                          ours["top-1"] > r.get("top-1 max", r["top-1"]), res["n_test"],
+                          r.get("noise top-1")) for r in final]
         verdict = ("contradicted" if "below" in where else
                    "not shown" if unknown or any(w != "beaten" for w in where) else
                    "supported")
         best = max(final, key=lambda r: r["top-1"])
-        noise = difference_noise(ours["top-1"], best["top-1"], res["n_test"])
+        noise = noise_of(ours["top-1"], best["top-1"], res["n_test"], best.get("noise top-1"))
         # its accuracy is a mean over weight draws; and the claim names three networks
         draws = (f", mean of {best['seeds']} weight draws"
                  if best.get("seeds", 1) > 1 else "")

@@ -276,3 +276,50 @@ def test_a_constant_training_feature_is_not_blown_up():
     """Mutation audit BD: a standard-deviation floor of 1e-8 in place of 1 passed."""
     _, test = B.standardize(np.array([[1., 2.], [1., 4.]]), np.array([[2., 3.]]))
     assert test[0, 0] == pytest.approx(1.0)
+
+
+def test_differences_with_rdsc_are_paired_over_the_same_images():
+    """Probe CG: rdsc 52.4% against k-means 58.0% on the same 500 images read "within the
+    test-set noise (±6.2)", an unpaired half-width; paired, the interval was -10.7 to -0.5."""
+    from rdsc.intervals import difference_noise, paired_noise
+    n = 500
+    gen = np.random.default_rng(0)
+    # two methods that agree on most images: 262 right for rdsc, 290 for k-means
+    both = np.zeros(n, bool)
+    both[:240] = True
+    ours, theirs = both.copy(), both.copy()
+    ours[240:262] = True
+    theirs[300:350] = True
+    labels = gen.integers(0, 10, n)
+
+    def scores(right):  # one-hot scores right where ``right``, on another class elsewhere
+        s = np.zeros((n, 10))
+        s[np.arange(n), np.where(right, labels, (labels + 1) % 10)] = 1
+        return s
+    rows = [B.row(B.RDSC, "rdsc", scores(ours), labels, dim=4000, seconds_features=0,
+                  seconds_fit=0),
+            B.row("k-means", "unsupervised", scores(theirs), labels, dim=1600,
+                  seconds_features=0, seconds_fit=0)]
+    table = B.summary(rows)
+    t = table.set_index("method")
+    assert t.loc["k-means", "noise top-1"] == pytest.approx(paired_noise(ours, theirs))
+    assert np.isnan(t.loc[B.RDSC, "noise top-1"])
+    gap = 100 * (ours.mean() - theirs.mean())            # -5.6 points
+    assert abs(gap) < difference_noise(52.4, 58.0, n)     # unpaired: "within"
+    assert W.verdict_pair(table, B.RDSC, "k-means", n).endswith(
+        f"beyond the test-set noise (±{paired_noise(ours, theirs):.1f})")
+    # by hand: differences +1 on 22 images, -1 on 50, 0 elsewhere
+    d = np.r_[np.ones(22), -np.ones(50), np.zeros(n - 72)]
+    assert paired_noise(ours, theirs) == pytest.approx(196 * d.std(ddof=1) / np.sqrt(n))
+    # several seeds: each image's share of right answers over them
+    seeds = [dict(rows[1], seed=s, right={1: r, 2: r}) for s, r in
+             enumerate([theirs, np.roll(theirs, 1)])]
+    two = B.summary([rows[0]] + seeds).set_index("method")
+    mean = (theirs.astype(float) + np.roll(theirs, 1)) / 2
+    assert two.loc["k-means", "noise top-1"] == pytest.approx(paired_noise(ours, mean))
+    # rows without per-image hits (an older results file): the unpaired noise, as before
+    old = B.summary(B.for_json(rows)).set_index("method")
+    assert np.isnan(old.loc["k-means", "noise top-1"])
+    assert W.verdict_pair(old.reset_index(), B.RDSC, "k-means", n).endswith(
+        f"within the test-set noise (±{difference_noise(52.4, 58.0, n):.1f})")
+    assert "right" not in B.for_json(rows)[0]

@@ -105,6 +105,14 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.baselines(baselines) == (
         "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final "
         "layer 35.5% (densenet40, random; test-set noise of the difference ±6.1 points)")
+    # probe CG: k beside rdsc's accuracy, and the paired noise where the summary has it
+    paired = dict(baselines, summary=[dict(baselines["summary"][0], dim=4000),
+                                      baselines["summary"][1],
+                                      dict(baselines["summary"][2], **{"noise top-1": 4.3})])
+    assert headlines.baselines(paired) == (
+        "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1 (k = 4,000); best "
+        "random-weight final layer 35.5% (densenet40, random; test-set noise of the "
+        "difference ±4.3 points)")
     # reader review P: the best baseline was a mean over draws, and one of three networks ran
     drawn = dict(baselines, settings={"final_archs": ["vgg16"]})
     drawn["summary"] = baselines["summary"][:2]
