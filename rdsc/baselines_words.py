@@ -127,7 +127,9 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
         others = " and ".join(tied["method"])
         named += (f", level with {others} at top-1 and top-2"
                   if (tied["top-2"] == best["top-2"]).any()
-                  else f", level with {others} at top-1 and ahead at top-2")
+                  # "ahead" is the best network's, not rdsc's (probe CG)
+                  else f", level with {others} at top-1 and ahead of "
+                       f"{'it' if len(tied) == 1 else 'them'} at top-2")
     return (f"Against the best trained network here ({named}), rdsc is {say(gap1, 1)} "
             f"and {say(gap2, 2)}: {shrink}.")
 

@@ -57,8 +57,8 @@ def test_verdicts_follow_the_numbers():
     # review BA: at a tie at top-1 the first listed was the best, whatever its top-2
     tie = W.verdict_trained(_table((60, 80), {}, {"m": (70, 75), "n": (70, 85)}), "rdsc")
     assert tie.startswith("Against the best trained network here (n, level with m at top-1 "
-                          "and ahead at top-2), rdsc is 10.0 points behind at top-1 and 5.0 "
-                          "points behind at top-2")
+                          "and ahead of it at top-2), rdsc is 10.0 points behind at top-1 and "
+                          "5.0 points behind at top-2")
     both = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85)}), "rdsc")
     assert "(m, level with n at top-1 and top-2)" in both
     even = W.verdict_trained(_table((60, 80), {}, {"n": (60, 70)}), "rdsc")   # review AT
