@@ -264,18 +264,8 @@ def test_dotted_names_keep_their_own_records(tmp_path):
 
 def _stopped_part_way(net, x, out, monkeypatch, after=1, **kw):
     """A run of ``write_features`` killed after ``after`` batches, its rows synced."""
-    real_compute, batches = features.compute, []
-
-    def dies(net, images, out, *, start=0, on_batch=None, **kwargs):
-        def counting(lo, hi, rows):
-            if len(batches) == after:
-                raise KeyboardInterrupt("killed")
-            batches.append((lo, hi))
-            on_batch(lo, hi, rows)
-        return real_compute(net, images, out, start=start, on_batch=counting, **kwargs)
     with monkeypatch.context() as m:
-        m.setattr(features, "compute", dies)
-        m.setattr(feature_files.time, "monotonic", lambda: 1e9 + len(batches) * 10)
+        kill_extraction_after(m, after, feature_files)
         with pytest.raises(KeyboardInterrupt):
             write_features(net, x, out, batch_size=4, **kw)
 
