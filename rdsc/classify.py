@@ -653,7 +653,8 @@ def svm_objective(coef, intercept, X, y, classes, C) -> float:
 def topk_accuracy(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, float]:
     """Fraction of rows whose true label is among the ``k`` highest scores, for each k:
     the means of :func:`topk_hits`, whose checks it shares."""
-    return {k: float(hit.mean()) for k, hit in topk_hits(scores, labels, ks, classes).items()}
+    hits = _topk_hits(scores, labels, ks, classes)
+    return {k: float(hit.mean()) for k, hit in hits.items()}
 
 
 def topk_hits(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, np.ndarray]:
@@ -671,6 +672,12 @@ def topk_hits(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, np.
     be hit): the default ``ks`` serve 2-class problems too, and callers look up
     ``k in acc`` (the command line prints "-" for it).
     """
+    return _topk_hits(scores, labels, ks, classes)
+
+
+def _topk_hits(scores, labels, ks, classes) -> dict[int, np.ndarray]:
+    """:func:`topk_hits`, called by it and by :func:`topk_accuracy` alike, so that its
+    warning's ``stacklevel=3`` names their caller's line."""
     scores, labels = np.asarray(scores), np.asarray(labels)
     if scores.ndim != 2 or len(scores) != len(labels):
         raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and "
@@ -714,7 +721,7 @@ def topk_hits(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, np.
         if unknown:
             warnings.warn(f"{unknown} of {len(labels)} labels are not among the classes the "
                           "scores are for (a class absent from training?): they count as "
-                          "misses", stacklevel=2)
+                          "misses", stacklevel=3)
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = order == column[:, None]
     return {k: hits[:, :k].any(1) for k in ks if k <= scores.shape[1]}

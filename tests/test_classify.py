@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rdsc.classify import (LinearSVM, confusion_matrix, per_class_accuracy, svm_objective,
-                           topk_accuracy)
+                           topk_accuracy, topk_hits)
 from rdsc.features import FeatureArray, default_device
 
 from conftest import require_real_data
@@ -251,8 +251,13 @@ def test_topk_refuses_what_would_score_as_a_plausible_number():
     with pytest.raises(ValueError, match="none of the 20 labels is among the classes"):
         topk_accuracy(scores, np.array(list("abcd"))[labels], (1,), classes=[0, 1, 2, 3])
     # a class absent from training: its labels count as misses, with a warning
-    with pytest.warns(UserWarning, match="5 of 20 labels are not among the classes"):
+    with pytest.warns(UserWarning, match="5 of 20 labels are not among the classes") as got:
         topk_accuracy(scores[:, :3], labels, (1,), classes=[0, 1, 2])
+    # the warning names the caller's line, not rdsc's (it once named classify.py)
+    assert got[0].filename == __file__
+    with pytest.warns(UserWarning, match="5 of 20 labels") as got:
+        topk_hits(scores[:, :3], labels, (1,), classes=[0, 1, 2])
+    assert got[0].filename == __file__
     # probe N7: 1-based labels against 0-based classes scored 22% (not 58%) with only that
     # warning, which pointed to a missing class
     with pytest.raises(ValueError, match=r"shifted by one \(1-based\?\)"):
