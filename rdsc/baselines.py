@@ -190,9 +190,12 @@ def rows_table(rows: dict[str, list[dict]], family: str | None = None) -> pd.Dat
 
 def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The :func:`summary` tables of every dataset in one, indexed by dataset and method;
-    ``top-1 ±`` shows "–" for a method run with one seed (no interval)."""
+    ``top-1 ±`` shows "–" for a method run with one seed (no interval). The paired noise
+    of each difference with rdsc is left to the sentences that compare (review DC: its
+    columns were unexplained here, and empty on rdsc's row)."""
     both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
-    both = both.drop(columns=["top-1 min", "top-1 max", "dim"], errors="ignore").round(1)
+    hidden = ["top-1 min", "top-1 max", "dim"] + [f"noise top-{k}" for k in PAIRED_K]
+    both = both.drop(columns=hidden, errors="ignore").round(1)
     both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")
     first = ["family", "top-1", "top-1 ±"]  # the comparison first: the table is wide
     return both[first + [c for c in both.columns if c not in first]]
@@ -208,6 +211,7 @@ def compare(table: pd.DataFrame, ours: str, family: str) -> pd.DataFrame:
         rows.append({"baseline": r["method"], "difference top-1": me["top-1"] - r["top-1"],
                      "± (seeds)": r["top-1 ±"], "difference top-2": me["top-2"] - r["top-2"],
                      "beats every seed": bool(me["top-1"] > r["top-1 max"]),
+                     "below every seed": bool(me["top-1"] < r["top-1 min"]),
                      "noise top-1": r.get("noise top-1", float("nan"))})
     return pd.DataFrame(rows)
 

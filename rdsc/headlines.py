@@ -99,7 +99,8 @@ def baselines(res: dict, brief: bool = False) -> str:
                    if "top-1 max" not in r and r.get("seeds", 1) > 1]
         where = [standing(ours["top-1"], r["top-1"],
                           ours["top-1"] > r.get("top-1 max", r["top-1"]), res["n_test"],
-                          r.get("noise top-1")) for r in final]
+                          r.get("noise top-1"),
+                          ours["top-1"] < r.get("top-1 min", r["top-1"])) for r in final]
         verdict = ("contradicted" if "below" in where else
                    "not shown" if unknown or any(w != "beaten" for w in where) else
                    "supported")

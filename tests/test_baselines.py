@@ -82,7 +82,17 @@ def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():
     assert "beats none of the 2" in text and "within noise: *svm* and *softmax*" in text
     # the same differences on 10,000 images: both baselines are above rdsc, beyond noise
     text = W.verdict_final_layer(diff, 10_000, 15)
-    assert "rdsc below beyond noise: *svm* and *softmax*" in text
+    assert "rdsc below beyond noise and every seed: *svm* and *softmax*" in text
+    # review DC: behind on average beyond noise, yet above one of the two seeds: not "below"
+    # (the rule is the same both ways: "beaten" needs every seed too)
+    assert W.standing(25, 30, False, 500, paired_noise=4.0, below_every_seed=False) == (
+        "below on average, not on every seed")
+    assert W.standing(25, 30, False, 500, paired_noise=4.0) == "below"
+    diff = B.compare(_table((25, 40), {"v": [20, 40]}), "rdsc", "final layer")
+    assert diff["below every seed"].tolist() == [False]
+    text = W.verdict_final_layer(diff, 100_000, 25)
+    assert "rdsc below on average, not on every seed: *v*" in text
+    assert "below beyond noise" not in text
     # ahead of the best seed but by less than the noise: not "beaten"
     diff = B.compare(_table((62, 80), {"a": [58, 60, 61]}), "rdsc", "final layer")
     assert "beats none of the 1" in W.verdict_final_layer(diff, 200, 62)
