@@ -16,7 +16,8 @@ import numpy as np
 
 from rdsc.checks import percents, plural
 from rdsc.attacks import agreement_above_chance
-from rdsc.intervals import binomial_interval, difference_noise, paired_normal_difference
+from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
+                            paired_normal_difference)
 
 
 def median_words(distance: float, linf: bool = False) -> str:
@@ -196,7 +197,7 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
 
 #: the claim's verdict where the random network cannot classify clean images (probe CF:
 #: with one feature it was right on 10% of CIFAR-10, and read as hard to fool)
-TARGET_AT_CHANCE = "not tested (the random network is at chance on clean images)"
+TARGET_AT_CHANCE = AT_CHANCE_VERDICT
 
 
 def at_chance_reading(idle: list[str], n_classes: int) -> str:

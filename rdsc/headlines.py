@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from rdsc import book, record, strict_json
+from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
 
@@ -288,7 +289,7 @@ def background(res: dict, brief: bool = False) -> str:
         # the verdict names it, and its cost is a near-constant classifier's (probe CE)
         return [(v["dataset"], v["measure"]) for v in res.get("verdicts", [])
                 if v["question"] == question
-                and not v.get("random network", "").startswith("not tested")]
+                and v.get("random network") != AT_CHANCE_VERDICT]
     costs = measure("a foreign ring costs accuracy beyond compositing")
     grey = measure("greying the ring lowers precision@10")
     if brief:  # the estimate alone, without its interval

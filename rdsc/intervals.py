@@ -244,6 +244,11 @@ def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[floa
     return float(ci.low), float(ci.high)
 
 
+#: the verdict of a question that a random network at chance on clean images cannot answer
+#: (:func:`above_chance` false): chapters 7 and 8 give it, the introduction recognises it
+AT_CHANCE_VERDICT = "not tested (the random network is at chance on clean images)"
+
+
 def above_chance(n_right: int, n: int, n_classes: int) -> bool:
     """Whether ``n_right`` of ``n`` images right is better than guessing among ``n_classes``:
     the lower end of the share's 95% Clopper-Pearson interval above ``1 / n_classes``. A

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from rdsc.background.conditions import BOOK_FRACTION
+from rdsc.intervals import AT_CHANCE_VERDICT
 
 
 def interval_text(effect: tuple, scale: float = 100, unit: str = " points",
@@ -198,7 +199,7 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
 
 
 #: the verdict of a question a random network at chance on clean images cannot answer
-RANDOM_AT_CHANCE = "not tested (the random network is at chance on clean images)"
+RANDOM_AT_CHANCE = AT_CHANCE_VERDICT
 
 
 def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
@@ -292,7 +293,7 @@ def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
             return (f"not tested (the random network is at chance on clean images of "
                     f"{_datasets_phrase(untested)})")
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
-    said = _pitfall_verdict(shown, beyond, smaller)
+    said = _pitfall_verdict(shown, beyond, smaller, some_untested=bool(untested))
     if untested:  # a note of its own, after any aside
         said = (f"{said}; not tested on {', '.join(untested)} (the random network at "
                 "chance on clean images)")
@@ -305,10 +306,12 @@ def _datasets_phrase(names: list[str]) -> str:
             f"every dataset run: {', '.join(names)}")
 
 
-def _pitfall_verdict(shown, beyond, smaller) -> str:
+def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False) -> str:
     if not any(shown):
         return "not shown by this run"
-    said = "confirmed on every dataset run" if all(shown) else "confirmed on some datasets only"
+    # review DC: a dataset left untested was run too
+    every = "every dataset tested" if some_untested else "every dataset run"
+    said = f"confirmed on {every}" if all(shown) else "confirmed on some datasets only"
     if beyond is None:
         return said
     if len(beyond) != len(shown):
