@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import percents, plural
-from rdsc.attacks import agreement_above_chance
+from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
                             paired_normal_difference)
 
@@ -48,15 +48,19 @@ def gradient_reading(max_gradient: float, moved: float, n_images: int) -> str:
             "zero everywhere here.")
 
 
-def label_only_reading(hsj, epsilon: float) -> str:
+def label_only_reading(hsj, epsilon: float, target_above_chance: bool = True) -> str:
     """What the label-only attack (HopSkipJump L-inf, ``hsj``: its
     :class:`~rdsc.attacks.AttackResult` on the random network) shows at the paper's step
     ``epsilon``: that a missing gradient is no defence when the 95% Clopper-Pearson
     interval of the share fooled lies at or above one half; else how many fell, with the
-    interval and whether the second half of the query budget still fooled more."""
+    interval and whether the second half of the query budget still fooled more.
+    ``target_above_chance``: False says that nothing is tested (:data:`NOT_A_TEST`)."""
     n = len(hsj.linf)
     if n < 1:
         raise ValueError("need an attack on at least one image")
+    if not target_above_chance:  # review DC: only the claim's row said so
+        return ("that is not a test of the claim: " + NOT_A_TEST + ", so a label it "
+                "changes was no more often right than a guess")
     share = hsj.success_rate(epsilon)
     fooled = round(share * n)
     low, high = binomial_interval(fooled, n)
@@ -82,6 +86,17 @@ def label_only_reading(hsj, epsilon: float) -> str:
 #: fewest attacked images for a "harder" / "easier" verdict: all of them on one side passes
 #: a two-sided sign test at 5% only from 6 images on (2 x 0.5^6 = 0.03)
 MIN_IMAGES_FOR_VERDICT = 6
+
+
+def hsj_comparison(target_linf, reference_linf, both_above_chance: bool, seed: int = 0) -> str:
+    """The chapter's sentence comparing the minimal L-inf perturbations of the same images
+    on the random network and the CNN (:func:`rdsc.attacks.paired_difficulty`, read by
+    :func:`difficulty_reading`), or, where a model is at chance on clean images
+    (``both_above_chance`` false), that they are not compared."""
+    if not both_above_chance:
+        return ("the two models' perturbations are not compared, for a model at chance on "
+                "clean images has no robustness to measure")
+    return difficulty_reading(paired_difficulty(target_linf, reference_linf, seed=seed))
 
 
 def difficulty_reading(d: dict, target: str = "the random network",
@@ -114,11 +129,15 @@ def difficulty_reading(d: dict, target: str = "the random network",
 
 
 def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: float,
-                      n_holdout: int) -> str:
+                      n_holdout: int, target_above_chance: bool = True) -> str:
     """Whether the transferred FGSM step costs the random network more than random signs of
     its size: ``beyond_low`` is the lower end of that cost's interval; a step that is not
     aimed (the substitute's ``agreement`` with its target on ``n_holdout`` held-out images
-    not above ``chance``, :func:`~rdsc.attacks.agreement_above_chance`) tests nothing."""
+    not above ``chance``, :func:`~rdsc.attacks.agreement_above_chance`) tests nothing, nor
+    does any step against a target at chance (``target_above_chance`` False)."""
+    if not target_above_chance:
+        return ("in name only: " + NOT_A_TEST + ", with no accuracy for the step to take, "
+                "so neither its drop nor the random-sign control tests anything")
     if beyond_low > 0:
         return "more than random signs of the same size do (the interval excludes 0)"
     if aimed:
@@ -198,6 +217,9 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
 #: the claim's verdict where the random network cannot classify clean images (probe CF:
 #: with one feature it was right on 10% of CIFAR-10, and read as hard to fool)
 TARGET_AT_CHANCE = AT_CHANCE_VERDICT
+#: the same, inside a sentence, and in the table's other rows on the random network
+NOT_A_TEST = "the random network is at chance on clean images"
+TABLE_NOT_A_TEST = " (not a test: the random network at chance on clean images)"
 
 
 def at_chance_reading(idle: list[str], n_classes: int) -> str:
@@ -259,20 +281,23 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
     # +4.0 points another interval than the random-sign sentence's normal one)
     drop = paired_normal_difference(correct["clean"], correct["FGSM transfer"])
     clean, attacked = (float(np.mean(correct[k])) for k in ("clean", "FGSM transfer"))
+    # review DC: at chance, the rows on what the attacks did to it are no findings either
+    idle = "" if target_above_chance else TABLE_NOT_A_TEST
     return [
         {"question": "gradient attack (PGD) moves the random network's inputs",
          "this book": "no" if pgd_moved == 0 else "yes", "paper": "no (no gradient)"},
         {"question": f"label-only attack (HopSkipJump L-inf) within eps = {epsilon}",
          "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
-                      f"{100 * high:.0f}%)", "paper": "not run"},
+                      f"{100 * high:.0f}%){idle}", "paper": "not run"},
         {"question": "transferred FGSM lowers the random network's accuracy",
          "this book": f"{100 * clean:.1f}% -> {100 * attacked:.1f}% (drop "
                       f"{100 * drop[0]:+.1f} points, 95% interval "
-                      f"{100 * drop[1]:+.1f} to {100 * drop[2]:+.1f})",
+                      f"{100 * drop[1]:+.1f} to {100 * drop[2]:+.1f}){idle}",
          "paper": "yes, as for trained networks"},
         {"question": "... by more than random signs of the same size",
-         "this book": "yes" if beyond_low > 0 else "not distinguishable" if aimed else
-                      "not tested (substitute at chance)", "paper": "not tested"},
+         "this book": "not tested" + idle if idle else "yes" if beyond_low > 0 else
+                      "not distinguishable" if aimed else "not tested (substitute at chance)",
+         "paper": "not tested"},
         {"question": "the claim: a black-box attack fools the random network",
          "this book": claim_verdict(fooled / n, beyond_low, n, target_above_chance),
          "paper": "yes"},

@@ -158,8 +158,8 @@ def summary(rows: list[dict]) -> pd.DataFrame:
         for k in PAIRED_K:
             rec[f"noise top-{k}"] = (
                 paired_noise(ours[k], right[k]) if rec["family"] != "rdsc" and ours
-                and right and k in ours and k in right and len(ours[k]) == len(right[k])
-                else float("nan"))
+                and right and k in ours and k in right and len(ours[k]) == len(right[k]) >= 2
+                else float("nan"))   # NaN: the unpaired noise (baselines_words.noise_of)
     return pd.DataFrame(out)
 
 

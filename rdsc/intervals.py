@@ -121,16 +121,22 @@ def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[flo
     The interval is the normal one for the mean of the paired differences
     ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
     """
+    a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
+    mean, half = _paired_mean_and_half_width(a, b, z)
+    return mean, mean - half, mean + half
+
+
+def _paired_mean_and_half_width(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float]:
+    """``mean(a - b)`` and ``z`` standard errors of it, for per-image values on the same
+    images (the normal interval of paired differences)."""
     positive_number("z", z)
     if z < 1:  # 0.95 passed for 1.96: a 66% interval labelled 95%
         raise ValueError(f"z is the normal quantile (1.96 for a 95% interval), got {z!r}")
-    a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
                          f"got {a.shape}, {b.shape}")
     d = a - b
-    half = z * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+    return float(d.mean()), float(z * d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def paired_noise(right_a, right_b, z: float = 1.96) -> float:
@@ -141,12 +147,9 @@ def paired_noise(right_a, right_b, z: float = 1.96) -> float:
     the unpaired +-6.2 called a -5.6 gap "within noise" whose paired interval was -10.7
     to -0.5)."""
     a, b = (np.asarray(v, dtype=float) for v in (right_a, right_b))
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
-                         f"got {a.shape}, {b.shape}")
     if not (((0 <= a) & (a <= 1)).all() and ((0 <= b) & (b <= 1)).all()):
         raise ValueError("need each image's share of right answers, 0 to 1")
-    return float(100 * z * (a - b).std(ddof=1) / np.sqrt(len(a)))
+    return 100 * _paired_mean_and_half_width(a, b, z)[1]
 
 
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:

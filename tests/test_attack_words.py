@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rdsc import attack_words
+from rdsc import attack_words, attacks
 from rdsc.attacks import AttackResult
 
 
@@ -110,12 +110,34 @@ def test_the_table_beside_the_paper_reads_intervals():
         hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
     assert rows["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
         "10 of 20 images fooled (95% interval 27% to 73%)")
-    assert rows["transferred FGSM lowers the random network's accuracy"].startswith(
-        "80.0% -> 60.0% (drop +20.0 points, 95% interval +")
+    # review DC: the whole interval, the paired normal one (a bootstrap gave another)
+    assert rows["transferred FGSM lowers the random network's accuracy"] == (
+        "80.0% -> 60.0% (drop +20.0 points, 95% interval +12.1 to +27.9)")
     assert rows["... by more than random signs of the same size"] == (
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
     assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
+    # review DC: a target at chance made only the claim's row say "not tested"; the rows
+    # on what the attacks did to it read as findings
+    idle = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
+        hsj, 0.0625, correct, beyond_low=0.05, aimed=True, pgd_moved=0.0,
+        target_above_chance=False)}
+    note = " (not a test: the random network at chance on clean images)"
+    assert idle["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
+        "10 of 20 images fooled (95% interval 27% to 73%)" + note)
+    assert idle["transferred FGSM lowers the random network's accuracy"].endswith(
+        "+27.9)" + note)
+    assert idle["... by more than random signs of the same size"] == "not tested" + note
+    assert idle["gradient attack (PGD) moves the random network's inputs"] == "no"
+    assert idle["the claim: a black-box attack fools the random network"] == (
+        attack_words.TARGET_AT_CHANCE)
+    # and the closing sentences: neither the label-only share nor the drop is read
+    said = attack_words.label_only_reading(hsj, 0.0625, target_above_chance=False)
+    assert said.startswith("that is not a test of the claim: the random network is at "
+                           "chance on clean images") and "fall" not in said
+    said = attack_words.direction_reading(0.05, True, 0.6, 0.1, 100,
+                                          target_above_chance=False)
+    assert said.startswith("in name only") and "more than random signs" not in said
 
 
 def test_results_saved_without_a_count_take_the_share_itself():
@@ -229,3 +251,12 @@ def test_a_target_at_chance_is_not_tested():
     assert headlines.attack(attack).startswith("partly supported: FGSM")
     del attack["n_test"]  # results saved before the count: read as before
     assert headlines.attack(attack).startswith("partly supported")
+
+
+def test_the_two_targets_are_compared_only_when_both_classify():
+    """Review DC: the chapter's fallback sentence lived in a code cell, untested."""
+    r, c = np.array([0.02, 0.03, 0.05, 0.04, 0.06, 0.02]), np.full(6, 0.01)
+    assert attack_words.hsj_comparison(r, c, True) == attack_words.difficulty_reading(
+        attacks.paired_difficulty(r, c))
+    assert attack_words.hsj_comparison(r, c, False).startswith(
+        "the two models' perturbations are not compared")

@@ -822,6 +822,11 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     assert len(untested) == 4 and all(r["random network"] == bg.RANDOM_AT_CHANCE
                                       for r in untested)
     assert untested[0]["measure"] == "0.0 points (95% interval 0.0 to 0.0)"  # kept
+    # the chapter's sentence after the first dataset's costs (review DC: it lived in a cell)
+    assert bg.random_at_chance_note("b", True) == ""
+    assert bg.random_at_chance_note("b", False).startswith(
+        "On b, though, the random network is at chance on clean images")
+    assert bg.HistogramSVM().C == bg.HISTOGRAM_C  # the C the chapter states
     # every dataset at chance: nothing is tested, and the verdict says so (not "not shown")
     _, verdict, shown = bg.pitfall_over_datasets({"b": run(constant)}, effects, versus)
     assert not shown and verdict == (

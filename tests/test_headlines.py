@@ -52,6 +52,11 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
         "; made by an older version of the chapter, without its sections: the weight "
         "draws; JPEG against lossless")
     assert glued["headline_cifar10_record_brief"].endswith("without 2 of today's sections")
+    # review DC: a setting the chapter added (a number) and a section not run here (None)
+    # are not sections the record lacks
+    path.write_text(json.dumps({**CLASSIFICATION, "n_classes": 10, "mnist": None}))
+    headlines.glue("classification", path, "cifar10", key="cifar10")
+    assert "older version" not in glued["headline_cifar10_record"]
 
     # reader review P: smoke verdicts ("partly contradicted") read as findings in the intro
     path.write_text(json.dumps({**CLASSIFICATION, "profile": "smoke"}))

@@ -5,7 +5,7 @@ import pytest
 
 from rdsc.intervals import (bootstrap_interval, bootstrap_seeds_and_images, difference_noise,
                             paired_bootstrap, paired_mean_difference, paired_normal_difference,
-                            spread, within)
+                            paired_noise, spread, within)
 
 
 def test_paired_bootstrap_by_hand():
@@ -92,6 +92,13 @@ def test_paired_normal_difference():
     pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
     with pytest.raises(ValueError, match="right/wrong verdicts"):
         paired_normal_difference(pred, (pred + 1) % 4)
+    # paired_noise: the same half-width in points, with the same checks (review DC: it
+    # repeated the formula without the z check)
+    assert paired_noise(a, b) == pytest.approx(100 * half)
+    with pytest.raises(ValueError, match="normal quantile"):
+        paired_noise(a, b, 0.95)
+    with pytest.raises(ValueError, match="at least 2 images"):
+        paired_noise(a[:1], b[:1])
 
 
 def test_bootstrap_over_seeds_and_images_keeps_pairs_paired():

@@ -94,6 +94,8 @@ from rdsc.background.colour_retrieval import (  # noqa: F401
 )
 from rdsc.background.classifiers import (  # noqa: F401
     CLASSIFIER_SETTINGS,
+    HISTOGRAM_BINS,
+    HISTOGRAM_C,
     HistogramSVM,
     classifier_predictions,
     classifier_settings,
@@ -129,5 +131,6 @@ from rdsc.background.words import (  # noqa: F401
     pitfall_over_datasets,
     pitfall_rows,
     pitfall_verdict,
+    random_at_chance_note,
     split_reading,
 )

@@ -39,6 +39,10 @@ def model_predictions(model, conditions: dict) -> dict[str, np.ndarray]:
     return {cond: logits(model, images).argmax(1).numpy() for cond, images in conditions.items()}
 
 
+#: the colour-only reference's settings, as the chapter runs it and states them
+HISTOGRAM_BINS, HISTOGRAM_C = 8, 0.01
+
+
 class HistogramSVM:
     """The "colour only" reference: a linear SVM on joint RGB histograms of the whole image.
 
@@ -46,7 +50,7 @@ class HistogramSVM:
     standard deviation, so that ``C`` means the same whatever the number of bins.
     """
 
-    def __init__(self, bins: int = 8, C: float = 0.01, device=None):
+    def __init__(self, bins: int = HISTOGRAM_BINS, C: float = HISTOGRAM_C, device=None):
         self.bins, self.C, self.device = bins, C, device
 
     def _features(self, images):
@@ -133,7 +137,8 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
       (:func:`random_net_predictions`, features cached under ``name``);
     * ``trained CNN``: :class:`rdsc.cnn.SmallCNN` on images pooled by ``cnn_pool``,
       trained for ``cnn_epochs`` with ``seed`` (model cache ``bg-<name>``);
-    * ``colour histogram + SVM``: :class:`HistogramSVM` with 8 bins per channel;
+    * ``colour histogram + SVM``: :class:`HistogramSVM` with :data:`HISTOGRAM_BINS` bins
+      per channel and ``C`` = :data:`HISTOGRAM_C`;
     * ``<arch>, trained <n> epochs`` for each of ``trained_deepnets``
       (:func:`trained_deepnet_predictions`) and ``<arch>, random, final layer`` for each
       of ``random_deepnets``, one per seed ``0..random_deepnet_seeds - 1``
@@ -154,7 +159,8 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
                         progress=False)
     trained_cnn = Downsampled(small, cnn_pool).eval()
     predictions["trained CNN"] = [model_predictions(trained_cnn, conditions)]
-    histogram = HistogramSVM(bins=8, device=device).fit(train_images, train_labels)
+    histogram = HistogramSVM(HISTOGRAM_BINS, HISTOGRAM_C, device).fit(train_images,
+                                                                      train_labels)
     predictions["colour histogram + SVM"] = [histogram.predictions(conditions)]
     for arch in trained_deepnets:
         predictions[f"{arch}, trained {plural(deepnet_epochs, 'epoch')}"] = [

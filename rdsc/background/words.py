@@ -202,6 +202,16 @@ def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
 RANDOM_AT_CHANCE = AT_CHANCE_VERDICT
 
 
+def random_at_chance_note(dataset: str, random_above_chance: bool) -> str:
+    """The sentence after the first dataset's ring costs when its random network is at
+    chance on clean images (:func:`clean_above_chance` false), else ""."""
+    if random_above_chance:
+        return ""
+    return (f"On {dataset}, though, the random network is at chance on clean images: it has "
+            "no accuracy for a background to cost, so these numbers test nothing, and the "
+            "verdicts below leave the dataset out.")
+
+
 def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
                  versus_cnn: tuple | None = None, cnn_above_chance: bool = True,
                  random_above_chance: bool = True) -> tuple[list[dict], bool]:
