@@ -295,7 +295,7 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
                       f"{100 * drop[1]:+.1f} to {100 * drop[2]:+.1f}){idle}",
          "paper": "yes, as for trained networks"},
         {"question": "... by more than random signs of the same size",
-         "this book": "not tested" + idle if idle else "yes" if beyond_low > 0 else
+         "this book": TARGET_AT_CHANCE if idle else "yes" if beyond_low > 0 else
                       "not distinguishable" if aimed else "not tested (substitute at chance)",
          "paper": "not tested"},
         {"question": "the claim: a black-box attack fools the random network",
