@@ -33,8 +33,9 @@ images are loaded, not those of its subfolders (a warning names them).
 float images are refused.
 
 Decoded arrays are cached under ``<root>/cache/datasets``, keyed by the source
-files (names, sizes, modification times) and the preprocessing, so a second
-load takes seconds and a changed source or preprocessing is decoded afresh.
+files (names, sizes, modification and change times, inodes: :func:`file_stamp`) and the
+preprocessing, so a second load takes seconds and a changed source or preprocessing is
+decoded afresh.
 """
 from __future__ import annotations
 
@@ -340,9 +341,18 @@ def _class_names(folder: Path, splits=None) -> list[str]:
     return sorted(with_images)
 
 
+def file_stamp(st: os.stat_result) -> str:
+    """What the decoded-image cache knows of a file without reading it: size, modification
+    and change times, inode. The change time is the one a program cannot set: the book's
+    archives date every file alike and extraction restores those dates, so a corrected
+    image of the same size, extracted again or edited and re-dated, once kept its stale
+    pixels in the cache (probe DB). A file copied or extracted again is decoded again."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
 def _list_images(folder: Path, split: str, classes: list[str]):
     """The image files of ``folder/split`` (class by class, by name), their labels and a
-    stamp of names, sizes and modification times; warns about files skipped for their
+    stamp of their names and :func:`file_stamp`; warns about files skipped for their
     extension (probe AY: half of a class saved as .heic vanished without a word)."""
     files, labels, stamp = [], [], hashlib.sha256()
     skipped: dict[str, int] = {}
@@ -361,7 +371,7 @@ def _list_images(folder: Path, split: str, classes: list[str]):
             st = e.stat()
             files.append(Path(e.path))
             labels.append(label)
-            stamp.update(f"{cls}/{e.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+            stamp.update(f"{cls}/{e.name}:{file_stamp(st)};".encode())
     if skipped:
         import warnings
         n = sum(skipped.values())
@@ -562,7 +572,7 @@ def _load_standard(name, split, root, prep, cache):
     spec = DATASETS[name]
     folder = root / spec.standard_folder
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    stamp = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    stamp = ";".join(f"{p.name}:{file_stamp(p.stat())}" for p in files)
     key = _cache_key("standard", str(folder.resolve()), split, stamp, prep)
 
     def decode():

@@ -275,6 +275,26 @@ def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     assert fourth[0].shape == (3, 3, 6, 6)
 
 
+def test_an_image_rewritten_with_its_size_and_date_is_decoded_again(tmp_path):
+    """Probe DB: the book's archives date every file alike and extraction restores the
+    dates, so a corrected image of the same size kept its stale pixels in the cache
+    (chapter 6 printed the old archive's numbers); the key now holds the change time."""
+    write_folder(tmp_path, "toy", "train", {"a": 2})
+    path = tmp_path / "toy" / "train" / "a" / "000.png"
+    Image.fromarray(np.full((12, 10, 3), 7, np.uint8)).save(path)
+    before = path.stat()
+    first = data.load(str(tmp_path / "toy"), "train", root=tmp_path)[0]
+    assert int(first[0].max()) == 7
+    time.sleep(0.01)  # a later change time, whatever the file system's clock resolution
+    Image.fromarray(np.full((12, 10, 3), 200, np.uint8)).save(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))   # as tar restores it
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    second = data.load(str(tmp_path / "toy"), "train", root=tmp_path)[0]
+    assert int(second[0].min()) == 200
+    assert torch.equal(second, data.load(str(tmp_path / "toy"), "train", cache=False)[0])
+
+
 def test_corrupt_cache_is_rebuilt(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
