@@ -50,7 +50,11 @@ from rdsc.network import RandomDepthwiseSignNet, _is_int, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
 
-ENGINE_VERSION = 1  # bump when the engine's arithmetic changes: old caches are then ignored
+#: in every feature cache's key: bump it with any fix that changes a computed count, so that
+#: caches written before it are ignored. 2 (probe DB): four fixes up to 2026-12-01 changed
+#: counts in some cases (the fused kernels' shared buffers, edited weights, the K = 9 sign
+#: check, exact signs on every CPU) and left it at 1, so older caches could serve them.
+ENGINE_VERSION = 2
 PRECISIONS = ("float32", "bfloat16")
 
 
