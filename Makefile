@@ -33,19 +33,22 @@ $(MATHJAX): tools/fetch_mathjax.py
 
 # Execute every chapter (cache mode: unchanged chapters are not rerun) and build the HTML.
 # Each profile has its own build folder, so a smoke build never stands in for a quick one.
-# Jupyter Book's cache knows the chapters' code, not rdsc's nor the committed records the
-# chapters show: a changed rdsc or a new record reruns every chapter.
+# Jupyter Book's cache knows the chapters' code cells alone: when anything else the pages
+# depend on changed (rdsc, the records, the datasets, the packages, RDSC_* settings:
+# `python -m rdsc.build_inputs`), every chapter runs again.
 OUTDIR := $(if $(filter quick,$(PROFILE)),.,_build/$(PROFILE))
 # this checkout's rdsc first: a venv shared by two checkouts imports the editable install's
 CHECKOUT_PATH := PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}
-RDSC_HASH := $(shell cat $$(find rdsc -name '*.py' | sort) records/paper/*.json records/gpu-checks/* 2>/dev/null | sha256sum | cut -c1-16)
+INPUTS := $(OUTDIR)/_build/.build-inputs
 book: data $(MATHJAX)
 	@mkdir -p $(OUTDIR)/_build
-	@if [ "$$(cat $(OUTDIR)/_build/.rdsc-hash 2>/dev/null)" != "$(RDSC_HASH)" ]; then \
-	  rm -rf $(OUTDIR)/_build/.jupyter_cache $(OUTDIR)/_build/.doctrees; fi
+	@now=$$(RDSC_PROFILE=$(PROFILE) $(CHECKOUT_PATH) $(BIN)/python -m rdsc.build_inputs) && \
+	  if [ "$$(cat $(INPUTS) 2>/dev/null)" != "$$now" ]; then \
+	    rm -rf $(OUTDIR)/_build/.jupyter_cache $(OUTDIR)/_build/.doctrees; fi && \
+	  echo "$$now" > $(INPUTS).next
 	RDSC_PROFILE=$(PROFILE) $(CHECKOUT_PATH) $(BIN)/jupyter-book build . \
 	  $(if $(filter quick,$(PROFILE)),,--path-output _build/$(PROFILE))
-	@echo $(RDSC_HASH) > $(OUTDIR)/_build/.rdsc-hash
+	@mv $(INPUTS).next $(INPUTS)
 
 # Chapters as .ipynb (papermill and nbval need them), outputs stripped.
 notebooks: $(STAMP)

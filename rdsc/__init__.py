@@ -25,6 +25,8 @@ Building and running the book:
 
 - :mod:`rdsc.chapters`: converting and running chapters with papermill.
 - :mod:`rdsc.prepare`: putting the datasets into the data root.
+- :mod:`rdsc.build_inputs`: what the executed pages depend on beyond their code, so that
+  ``make book`` knows when to run every chapter again.
 - :mod:`rdsc.record`: paper-profile records, chapters run as scripts on a GPU.
 
 By chapter. Beside the computations of chapters 3 to 8, a ``*_words`` module says what

@@ -410,7 +410,10 @@ def age(commit: str, chapter: str, root: Path | None = None) -> str:
     head = _history(root)
     if head is None:
         return ""
-    key = (str(root), head, commit, chapter)
+    # this build's own uncommitted edits (probe DB: a record at HEAD read "at this build's
+    # commit" beside a run of edited code)
+    dirty = _git(root, "status", "--porcelain", "--", "rdsc", f"chapters/{chapter}.md")
+    key = (str(root), head, commit, chapter, dirty)
     if key in _AGES:
         return _AGES[key]
     sha, _, changes = commit.partition("+")
@@ -432,6 +435,8 @@ def age(commit: str, chapter: str, root: Path | None = None) -> str:
         words = (f"at this build's commit{uncommitted}" if n == 0 else
                  f"{n} commit{'s' if n != 1 else ''} before this build's {head[:10]}, "
                  f"{changed}")
+    if dirty:
+        words += "; this build has uncommitted changes to rdsc/ or the chapter"
     _AGES[key] = words
     return words
 

@@ -386,6 +386,11 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
         f"commit {first[:10]}, chapter run 1.0 min — at this build's commit")
     assert record.label({**rec, "commit": first + "+changes"}, repo).endswith(
         "— at this build's commit (from uncommitted changes to it)")
+    # probe DB: this build's own edits were not said
+    (repo / "rdsc" / "a.py").write_text("x = 3\n")
+    assert record.label(rec, repo).endswith(
+        "— at this build's commit; this build has uncommitted changes to rdsc/ or the "
+        "chapter")
     (repo / "rdsc" / "a.py").write_text("x = 2\ny = 3\n")
     _git(repo, "commit", "-qam", "two")
     (repo / "README").write_text("r")

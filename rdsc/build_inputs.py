@@ -1,0 +1,104 @@
+"""What the executed chapters of ``make book`` depend on beyond their own code cells.
+
+    python -m rdsc.build_inputs      # one line: a 16-digit digest of them
+
+Jupyter Book's cache reruns a chapter when its code cells change, and nothing else. The
+pages also depend on rdsc's code, the committed records and GPU checks (and git's word on
+them: a check "not yet committed"), the datasets in the data root, the data root itself,
+the installed packages and the ``RDSC_*`` settings. ``make book`` compares this digest
+with the one it wrote at its last build and, when they differ, empties the cache so every
+chapter runs again (probe DB: with MNIST added to the data root, chapter 3's page still
+said MNIST was not on the machine). A chapter's own prose is rebuilt every time anyway.
+
+A dataset is known by its files' names and :func:`rdsc.data.file_stamp` (no file is read):
+the cache folder and the results folder of the data root are left out, being what the
+chapters write.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from rdsc.data import file_stamp
+from rdsc.paths import book_root, data_root
+
+#: what the chapters show of records/: the paper-profile records and the GPU checks
+RECORDS = ("records/paper", "records/gpu-checks")
+#: folders of the data root the chapters write into, not read as inputs
+WRITTEN = ("cache", "results")
+#: what git is asked about: the last commit of the records and of the fused kernels (the
+#: GPU check's sentence names it), and edits not yet committed (the "+changes" of results)
+GIT_LOG_PATHS, GIT_STATUS_PATHS = ("records", "rdsc/fused.py"), ("records", "rdsc")
+
+
+def inputs(root: Path, data: Path, environ: dict) -> dict[str, str]:
+    """Each input's own digest, by name (``root``: the book; ``data``: its data root)."""
+    return {"rdsc": _files_digest(sorted((root / "rdsc").rglob("*.py")), root),
+            "records": _files_digest(sorted(p for folder in RECORDS
+                                            for p in (root / folder).glob("*")
+                                            if p.is_file()), root),
+            "git": _git_state(root),
+            "data": _data_digest(data),
+            "packages": _sha(sorted(f"{d.metadata['Name']}=={d.version}"
+                                    for d in metadata.distributions())),
+            "settings": _sha(sorted(f"{k}={v}" for k, v in environ.items()
+                                    if k.startswith("RDSC_")))}
+
+
+def digest(root: Path | None = None, data: Path | None = None,
+           environ: dict | None = None) -> str:
+    """One digest of :func:`inputs` (16 hex digits)."""
+    root = Path(root or book_root() or Path.cwd())
+    parts = inputs(root, Path(data or data_root()), dict(os.environ if environ is None
+                                                          else environ))
+    return _sha([f"{k}:{v}" for k, v in sorted(parts.items())])[:16]
+
+
+def _sha(lines) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _files_digest(files: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(root)}\n".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _data_digest(data: Path) -> str:
+    """The data root's path and every file's name and stamp, outside :data:`WRITTEN`."""
+    lines = [str(data.resolve())]
+    if data.is_dir():
+        for top in sorted((e for e in os.scandir(data) if e.name not in WRITTEN),
+                          key=lambda e: e.name):
+            if not top.is_dir():
+                lines.append(f"{top.name}:{file_stamp(top.stat())}")
+                continue
+            for folder, dirs, files in os.walk(top.path, followlinks=True):
+                dirs.sort()
+                rel = os.path.relpath(folder, data)
+                lines += [f"{rel}/{name}:{file_stamp(os.stat(os.path.join(folder, name)))}"
+                          for name in sorted(files)]
+    return _sha(lines)
+
+
+def _git_state(root: Path) -> str:
+    """The last commit touching :data:`GIT_LOG_PATHS` and the uncommitted changes in
+    :data:`GIT_STATUS_PATHS`; "" where git or the history is missing (a copy of the
+    working tree)."""
+    try:
+        out = [subprocess.run(["git", *args, "--", *paths], cwd=root, text=True,
+                              capture_output=True, timeout=60).stdout
+               for args, paths in ((["log", "-1", "--format=%H"], GIT_LOG_PATHS),
+                                   (["status", "--porcelain"], GIT_STATUS_PATHS))]
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return _sha(out)
+
+
+if __name__ == "__main__":
+    print(digest())
