@@ -110,6 +110,12 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "so beyond the output the engine's working memory did not grow")
     with pytest.raises(ValueError, match="peak_spread"):
         memory_reading(rising, outputs, peak_spread=float("nan"))
+    # probe DB: two identical smoke runs read "did not grow" and "grew"; the second's peaks
+    # rose, then fell back by less than the tolerance
+    assert memory_reading([41.426 * mb, 51.824 * mb, 48.945 * mb],
+                          [0.008 * mb, 0.016 * mb, 0.031 * mb], peak_spread=3.56 * mb,
+                          ks=[128, 256, 512], chunk=128).startswith(
+        "a spread of 10.4 MB without a trend in k")
 
 
 def test_growth_reading_names_nan_spreads_and_equal_times():
