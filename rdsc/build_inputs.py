@@ -81,9 +81,18 @@ def _data_digest(data: Path) -> str:
             for folder, dirs, files in os.walk(top.path, followlinks=True):
                 dirs.sort()
                 rel = os.path.relpath(folder, data)
-                lines += [f"{rel}/{name}:{file_stamp(os.stat(os.path.join(folder, name)))}"
+                lines += [f"{rel}/{name}:{_stamp(os.path.join(folder, name))}"
                           for name in sorted(files)]
     return _sha(lines)
+
+
+def _stamp(path: str) -> str:
+    """:func:`rdsc.data.file_stamp`, or "unreadable" (a broken link: the chapters say what
+    they cannot read; the digest need not stop the build)."""
+    try:
+        return file_stamp(os.stat(path))
+    except OSError:
+        return "unreadable"
 
 
 def _git_state(root: Path) -> str:
