@@ -289,17 +289,19 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float) ->
         return "so beyond the output the engine's working memory did not grow with k"
     # review AO: peaks of 96.6, 98.0, 92.7 and 102.9 MB read "grew": a spread of 10 MB, but
     # from the smallest k to the largest only as much as the run-to-run noise, and no trend.
-    # A working memory that grows with k grows at every step: a peak that falls on the way,
-    # however little, is noise (probe DB: 41.4, 51.8, 48.9 MB read "grew" in one of two
-    # identical smoke runs, "did not grow" in the other)
-    falls = np.diff(peak) < 0
+    # A peak that falls on the way shows how far the noise reaches, so the largest fall is
+    # counted against the rise (probe DB: 41.4, 51.8, 48.9 MB read "grew" in one of two
+    # identical smoke runs), but a fall within the noise does not undo a rise well beyond
+    # it (review EA: 40, 100, 99.9 MB, a budget that binds on a GPU, read "noise")
+    largest_fall = max(0.0, -float(np.diff(peak).min()))
     mb = peak / 2 ** 20
     if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB, falling as k grew (from "
                 f"{mb[0]:.3g} MB at the smallest k to {mb[-1]:.3g} MB at the largest): "
                 "whatever moves the resident memory between runs, it is not working memory "
                 "growing with k")
-    if peak[-1] - peak[0] <= 1.1 * (output[-1] - output[0]) + tolerance or falls.any():
+    if (peak[-1] - peak[0] <= 1.1 * (output[-1] - output[0]) + tolerance + largest_fall
+            or largest_fall > tolerance):
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: the "
                 "resident memory's run-to-run noise, not working memory growing with k")
     return "so here the working memory grew with k beyond the output"

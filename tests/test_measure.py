@@ -116,6 +116,14 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
                           [0.008 * mb, 0.016 * mb, 0.031 * mb], peak_spread=3.56 * mb,
                           ks=[128, 256, 512], chunk=128).startswith(
         "a spread of 10.4 MB without a trend in k")
+    # review EA: a working memory that grows until a budget binds (the GPU case) dips by
+    # less than the noise at the top; the dip does not undo a rise of 60 MB
+    output = [0.01 * mb, 0.02 * mb, 0.04 * mb]
+    assert memory_reading([40 * mb, 100 * mb, 99.9 * mb], output, peak_spread=0.5 * mb) == (
+        "so here the working memory grew with k beyond the output")
+    # a fall beyond the noise does: the peaks move by more than the noise between k
+    assert memory_reading([40 * mb, 100 * mb, 90 * mb], output,
+                          peak_spread=0.5 * mb).startswith("a spread of 60 MB without a trend")
 
 
 def test_growth_reading_names_nan_spreads_and_equal_times():
