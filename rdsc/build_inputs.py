@@ -30,7 +30,8 @@ RECORDS = ("records/paper", "records/gpu-checks")
 #: folders of the data root the chapters write into, not read as inputs
 WRITTEN = ("cache", "results")
 #: what git is asked about: the last commit of the records and of the fused kernels (the
-#: GPU check's sentence names it), and edits not yet committed (the "+changes" of results)
+#: GPU check's sentence names it), and edits to tracked files not yet committed (the
+#: "+changes" of results, a record label's "uncommitted changes to rdsc/")
 GIT_LOG_PATHS, GIT_STATUS_PATHS = ("records", "rdsc/fused.py"), ("records", "rdsc")
 
 
@@ -65,7 +66,10 @@ def _files_digest(files: list[Path], root: Path) -> str:
     h = hashlib.sha256()
     for f in files:
         h.update(f"{f.relative_to(root)}\n".encode())
-        h.update(f.read_bytes())
+        try:
+            h.update(f.read_bytes())
+        except OSError:  # review EA: an editor's lock link (.#m.py) stopped make book
+            h.update(b"unreadable")
     return h.hexdigest()
 
 
@@ -75,10 +79,16 @@ def _data_digest(data: Path) -> str:
     if data.is_dir():
         for top in sorted((e for e in os.scandir(data) if e.name not in WRITTEN),
                           key=lambda e: e.name):
-            if not top.is_dir():
-                lines.append(f"{top.name}:{file_stamp(top.stat())}")
+            if not top.is_dir():  # a file, or a broken link (review EA)
+                lines.append(f"{top.name}:{_stamp(top.path)}")
                 continue
+            seen = set()
             for folder, dirs, files in os.walk(top.path, followlinks=True):
+                real = os.path.realpath(folder)
+                if real in seen:  # a link to a folder above: walk it once, not until ELOOP
+                    dirs.clear()
+                    continue
+                seen.add(real)
                 dirs.sort()
                 rel = os.path.relpath(folder, data)
                 lines += [f"{rel}/{name}:{_stamp(os.path.join(folder, name))}"
@@ -103,7 +113,8 @@ def _git_state(root: Path) -> str:
         out = [subprocess.run(["git", *args, "--", *paths], cwd=root, text=True,
                               capture_output=True, timeout=60).stdout
                for args, paths in ((["log", "-1", "--format=%H"], GIT_LOG_PATHS),
-                                   (["status", "--porcelain"], GIT_STATUS_PATHS))]
+                                   (["status", "--porcelain", "--untracked-files=no"],
+                                    GIT_STATUS_PATHS))]
     except (OSError, subprocess.SubprocessError):
         return ""
     return _sha(out)

@@ -410,9 +410,12 @@ def age(commit: str, chapter: str, root: Path | None = None) -> str:
     head = _history(root)
     if head is None:
         return ""
-    # this build's own uncommitted edits (probe DB: a record at HEAD read "at this build's
-    # commit" beside a run of edited code)
-    dirty = _git(root, "status", "--porcelain", "--", "rdsc", f"chapters/{chapter}.md")
+    # this build's own uncommitted edits to rdsc (probe DB: a record at HEAD read "at this
+    # build's commit" beside a run of edited code). Not the chapter's: make book keeps a page
+    # until the chapter's code changes, so after a commit it would still say "uncommitted"
+    # (review EA); rdsc's state is one of rdsc.build_inputs'. Tracked files only, as in
+    # paths.book_commit's "+changes".
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", "rdsc")
     key = (str(root), head, commit, chapter, dirty)
     if key in _AGES:
         return _AGES[key]
@@ -436,7 +439,7 @@ def age(commit: str, chapter: str, root: Path | None = None) -> str:
                  f"{n} commit{'s' if n != 1 else ''} before this build's {head[:10]}, "
                  f"{changed}")
     if dirty:
-        words += "; this build has uncommitted changes to rdsc/ or the chapter"
+        words += "; this build has uncommitted changes to rdsc/"
     _AGES[key] = words
     return words
 

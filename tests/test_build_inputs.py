@@ -49,6 +49,48 @@ def test_what_the_pages_depend_on_changes_the_digest(tmp_path):
     assert now() != changed
 
 
+def test_broken_links_and_loops_do_not_stop_the_build(tmp_path):
+    """Review EA: a broken link at the top of the data root, or an editor's lock link among
+    rdsc's modules (Emacs's .#m.py), stopped make book with a traceback; a link to a folder
+    above walked it until the system refused."""
+    root, data = _book(tmp_path)
+    first = build_inputs.digest(root, data, {})
+    (data / "gone.tar").symlink_to(tmp_path / "nowhere.tar")
+    top = build_inputs.digest(root, data, {})
+    (root / "rdsc" / ".#m.py").symlink_to("user@host.1234:1700000000")
+    lock = build_inputs.digest(root, data, {})
+    assert len({first, top, lock}) == 3
+    (data / "toy" / "train" / "a" / "up").symlink_to(data / "toy")
+    lines = []
+    real_sha = build_inputs._sha
+    build_inputs._sha = lambda ls: lines.append(list(ls)) or real_sha(ls)
+    try:
+        build_inputs._data_digest(data)
+    finally:
+        build_inputs._sha = real_sha
+    assert sum("0.png" in line for line in lines[0]) == 1
+
+
+def test_git_state_follows_commits_and_edits_to_tracked_files(tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    root, data = _book(tmp_path)
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    clean = build_inputs._git_state(root)
+    assert clean and build_inputs._git_state(tmp_path / "elsewhere") == ""
+    (root / "rdsc" / "scratch.py").write_text("")  # untracked: not "+changes"
+    assert build_inputs._git_state(root) == clean
+    (root / "records" / "paper" / "03.json").write_text('{"a": 1}')
+    edited = build_inputs._git_state(root)
+    assert edited != clean
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "two")
+    assert build_inputs._git_state(root) not in (clean, edited)
+
+
 def test_an_image_rewritten_with_its_size_and_date_changes_the_digest(tmp_path):
     root, data = _book(tmp_path)
     image = data / "toy" / "train" / "a" / "0.png"

@@ -389,10 +389,17 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     # probe DB: this build's own edits were not said
     (repo / "rdsc" / "a.py").write_text("x = 3\n")
     assert record.label(rec, repo).endswith(
-        "— at this build's commit; this build has uncommitted changes to rdsc/ or the "
-        "chapter")
+        "— at this build's commit; this build has uncommitted changes to rdsc/")
     (repo / "rdsc" / "a.py").write_text("x = 2\ny = 3\n")
     _git(repo, "commit", "-qam", "two")
+    # review EA: an untracked file is not an edit (paths.book_commit's rule), nor is the
+    # chapter's own source (a page kept after its commit would still say "uncommitted")
+    (repo / "rdsc" / "scratch.py").write_text("")
+    (repo / "chapters").mkdir()
+    (repo / "chapters" / "03_x.md").write_text("edited")
+    assert "uncommitted" not in record.label(rec, repo)
+    (repo / "rdsc" / "scratch.py").unlink()
+    (repo / "chapters" / "03_x.md").unlink()
     (repo / "README").write_text("r")
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "three")
