@@ -150,10 +150,16 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
             f"not aimed")
 
 
-def noise_reading(drop, low, high) -> str:
+def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     """What random signs of the step's size cost the random network on their own: ``drop``
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
-    ``high``; large when the interval is above 0."""
+    ``high``; large when the interval is above 0. Not read for a network at chance
+    (``target_above_chance`` False), where :func:`direction_reading` says the control tests
+    nothing (review EA: the next sentence read it as a finding)."""
+    if not target_above_chance:
+        return (f"not read here: {NOT_A_TEST}, so the {drop:+.1f} points (95% interval "
+                f"{low:+.1f} to {high:+.1f}) random signs cost it are moves of an accuracy "
+                "at chance, not of one its features earned")
     if low > 0:
         return (f"a step of that size is large, and the random network reacts to noise of "
                 f"that size on its own: random signs alone cost it {drop:.1f} points of "

@@ -59,6 +59,11 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     assert attack_words.noise_reading(0.5, -1.0, 2.0) == (
         "in this run random signs of that size cost the random network +0.5 points of "
         "accuracy (95% interval -1.0 to +2.0), not distinguishable from nothing")
+    # review EA: at chance, the direction's sentence says the control tests nothing, and
+    # the next one read the control as a finding
+    at_chance = attack_words.noise_reading(3.5, 1.2, 5.8, target_above_chance=False)
+    assert at_chance.startswith("not read here: " + attack_words.NOT_A_TEST)
+    assert "large" not in at_chance and "+3.5 points" in at_chance
 
 
 def test_drift_reading_counts_only_substitutes_that_were_above_chance():
