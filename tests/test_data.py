@@ -345,6 +345,23 @@ def test_cifar10_pickle_format(tmp_path):
     np.testing.assert_array_equal(test_images.reshape(4, -1).numpy(), xs[5])
 
 
+def test_a_standard_file_rewritten_with_its_size_and_date_is_decoded_again(tmp_path):
+    """Review EA: the change time in the cache key (probe DB) was tested on image folders
+    only; CIFAR's, STL-10's and MNIST's files have their own key."""
+    xs, ys = write_cifar(tmp_path)
+    first = data.load("cifar10", "test", root=tmp_path, download=False)[0]
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    before = path.stat()
+    time.sleep(0.01)  # a later change time, whatever the file system's clock resolution
+    with open(path, "wb") as f:
+        pickle.dump({"data": 255 - xs[5], "labels": ys[5]}, f)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))   # as tar restores it
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size,
+                                                              before.st_mtime_ns)
+    second = data.load("cifar10", "test", root=tmp_path, download=False)[0]
+    assert torch.equal(second, 255 - first)
+
+
 def test_cifar100_pickle_format(tmp_path):
     arrays = write_cifar(tmp_path, fine=True)
     images, labels, classes = data.load("cifar100", "test", root=tmp_path, download=False)
