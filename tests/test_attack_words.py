@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rdsc import attack_words, attacks
+from rdsc import attack_words
 from rdsc.attacks import AttackResult
 
 
@@ -262,7 +262,14 @@ def test_a_target_at_chance_is_not_tested():
 def test_the_two_targets_are_compared_only_when_both_classify():
     """Review DC: the chapter's fallback sentence lived in a code cell, untested."""
     r, c = np.array([0.02, 0.03, 0.05, 0.04, 0.06, 0.02]), np.full(6, 0.01)
-    assert attack_words.hsj_comparison(r, c, True) == attack_words.difficulty_reading(
-        attacks.paired_difficulty(r, c))
+    # review EA: compared with the function's own body, swapped arguments passed
+    # ratios 2, 2, 3, 4, 5, 6: the median is the geometric mean of 3 and 4
+    assert attack_words.hsj_comparison(r, c, True).startswith(
+        "per image, the random network's minimal perturbation over the CNN's has median "
+        "3.46 (95% bootstrap interval ")
+    assert attack_words.hsj_comparison(r, c, True).endswith(
+        "over 6 images; larger on 6 of them): the attack needs larger perturbations to "
+        "fool the random network than the CNN")
+    assert "median 0.29" in attack_words.hsj_comparison(c, r, True)
     assert attack_words.hsj_comparison(r, c, False).startswith(
         "the two models' perturbations are not compared")
