@@ -29,6 +29,12 @@ from rdsc.paths import book_root, data_root
 RECORDS = ("records/paper", "records/gpu-checks")
 #: folders of the data root the chapters write into, not read as inputs
 WRITTEN = ("cache", "results")
+#: ``RDSC_*`` settings no page depends on (the tests', the browser's, the progress bars',
+#: where ``make data`` finds the archives: the data root itself is digested). A setting
+#: not named here reruns every chapter when it changes, which is slow but never stale.
+NOT_PAGE_SETTINGS = frozenset({"RDSC_BOOK_HTML", "RDSC_CHROMIUM", "RDSC_DEBUG",
+                               "RDSC_EXECUTED", "RDSC_PROGRESS", "RDSC_REQUIRE_BROWSER",
+                               "RDSC_REQUIRE_REAL_DATA", "RDSC_SHARED_DATA"})
 #: what git is asked about: the last commit of the records and of the fused kernels (the
 #: GPU check's sentence names it), and edits to tracked files not yet committed (the
 #: "+changes" of results, a record label's "uncommitted changes to rdsc/")
@@ -46,7 +52,8 @@ def inputs(root: Path, data: Path, environ: dict) -> dict[str, str]:
             "packages": _sha(sorted(f"{d.metadata['Name']}=={d.version}"
                                     for d in metadata.distributions())),
             "settings": _sha(sorted(f"{k}={v}" for k, v in environ.items()
-                                    if k.startswith("RDSC_")))}
+                                    if k.startswith("RDSC_")
+                                    and k not in NOT_PAGE_SETTINGS))}
 
 
 def digest(root: Path | None = None, data: Path | None = None,

@@ -32,6 +32,7 @@ def test_what_the_pages_depend_on_changes_the_digest(tmp_path):
     (data / "cache" / "datasets" / "k.npz").write_bytes(b"1")
     (data / "results" / "03" / "r.json").write_text("{}")
     assert now(dict(env, HOME="/y")) == first
+    assert now(dict(env, RDSC_PROGRESS="0", RDSC_SHARED_DATA="/s")) == first  # review EA
     # a dataset added, a setting, a record, rdsc's code: rerun
     (data / "mnist").mkdir()
     (data / "mnist" / "t10k-images-idx3-ubyte").write_bytes(b"0")
