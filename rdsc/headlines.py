@@ -426,13 +426,21 @@ SECTION_NAMES = {"solver_check": "the solver check against liblinear",
                  "mnist": "MNIST"}
 
 
+def _is_section(value) -> bool:
+    """A dict, or a table (a list of rows); a list of names or numbers is a setting (review
+    EA: chapter 5's ``datasets``)."""
+    return isinstance(value, dict) or (isinstance(value, list) and bool(value) and all(
+        isinstance(v, (dict, list)) for v in value))
+
+
 def record_line(claim: str, name, brief: bool = False, current: dict | None = None) -> str:
     """The claim's line for the paper-profile record's results ``name`` (or list of names:
     one line over them all; ``brief``: the intro's length), labelled with where and when it
     was made; or why there is no such record. ``current``: this build's results of the
     same chapter; the sections it has and the record lacks are named (a record made by an
     older version of the chapter). A section is a key holding a table or a dict: a
-    setting (a number, a name) is none, nor a section this build did not run (None)."""
+    setting (a number, a name, a list of them) is none, nor a section this build did not
+    run (None)."""
     chapter, summarise = CLAIMS[claim]
     found = [record.result(chapter, n) for n in
              (name if isinstance(name, (list, tuple)) else [name])]
@@ -444,8 +452,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
     # named as sections the record lacks
     lacking = [SECTION_NAMES.get(key, key.replace("_", " "))
                for key, value in (current or {}).items()
-               if key not in found[0][0] and isinstance(value, (dict, list))
-               and key != "environment"]
+               if key not in found[0][0] and _is_section(value) and key != "environment"]
     if lacking:
         label += (f"; made by an older version of the chapter, without {len(lacking)} of "
                   "today's sections" if brief else
