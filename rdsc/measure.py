@@ -298,12 +298,12 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float) ->
     if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB, falling as k grew (from "
                 f"{mb[0]:.3g} MB at the smallest k to {mb[-1]:.3g} MB at the largest): "
-                "whatever moves the resident memory between runs, it is not working memory "
+                "whatever moves the peak between runs, it is not working memory "
                 "growing with k")
     if (peak[-1] - peak[0] <= 1.1 * (output[-1] - output[0]) + tolerance + largest_fall
             or largest_fall > tolerance):
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: the "
-                "resident memory's run-to-run noise, not working memory growing with k")
+                "peak's run-to-run noise, not working memory growing with k")
     return "so here the working memory grew with k beyond the output"
 
 

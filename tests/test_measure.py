@@ -89,7 +89,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     peaks = [96.6 * mb, 98.0 * mb, 92.7 * mb, 102.9 * mb]
     outputs = [0.244 * mb, 0.488 * mb, 0.977 * mb, 1.95 * mb]
     assert memory_reading(peaks, outputs).startswith(
-        "a spread of 10.2 MB without a trend in k: the resident memory's run-to-run noise")
+        "a spread of 10.2 MB without a trend in k: the peak's run-to-run noise")
     # a rise that falls back on the way is no trend either, whatever the ends say
     assert "without a trend" in memory_reading([400 * mb, 700 * mb, 450 * mb, 720 * mb],
                                                [10 * mb, 20 * mb, 30 * mb, 40 * mb])
@@ -97,7 +97,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     peaks = [115.316 * mb, 112.801 * mb, 106.215 * mb, 106.070 * mb]
     assert memory_reading(peaks, outputs) == (
         "a spread of 9.25 MB, falling as k grew (from 115 MB at the smallest k to 106 MB at "
-        "the largest): whatever moves the resident memory between runs, it is not working "
+        "the largest): whatever moves the peak between runs, it is not working "
         "memory growing with k")
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
