@@ -89,14 +89,36 @@ MIN_IMAGES_FOR_VERDICT = 6
 
 
 def hsj_comparison(target_linf, reference_linf, both_above_chance: bool, seed: int = 0) -> str:
-    """The chapter's sentence comparing the minimal L-inf perturbations of the same images
-    on the random network and the CNN (:func:`rdsc.attacks.paired_difficulty`, read by
+    """The chapter's sentence comparing the smallest L-inf perturbations found for the same
+    images on the random network and the CNN (:func:`rdsc.attacks.paired_difficulty`, read by
     :func:`difficulty_reading`), or, where a model is at chance on clean images
     (``both_above_chance`` false), that they are not compared."""
     if not both_above_chance:
         return ("the two models' perturbations are not compared, for a model at chance on "
                 "clean images has no robustness to measure")
     return difficulty_reading(paired_difficulty(target_linf, reference_linf, seed=seed))
+
+
+def progress_reading(target_fall: tuple, reference_fall: tuple,
+                     target: str = "the random network", reference: str = "the CNN") -> str:
+    """The sentence after :func:`hsj_comparison`: how far the attack still got over the
+    second half of its budget on each model (:meth:`rdsc.attacks.AttackResult.late_fall`).
+    Where it closed in on the reference at least twice as fast as on the target, the ratio
+    of perturbations is said to measure the attack's progress as much as the models
+    (probe EB: flat on the random network from about 250 queries, still falling on the
+    CNN, read as "harder to fool")."""
+    (t, n_t), (r, n_r) = target_fall, reference_fall
+    if not (n_t and n_r):
+        return ("The attack's histories do not show its progress over the second half of "
+                "the budget on both models (too few images had an adversarial by then).")
+    said = (f"Over the second half of the budget the smallest perturbation found fell by a "
+            f"median {100 * t:.0f}% on {target} ({plural(n_t, 'image')} with an adversarial "
+            f"by then) and {100 * r:.0f}% on {reference} ({n_r})")
+    if r > 0 and t < r / 2:
+        return (said + f": the attack had nearly stopped closing in on {target} while still "
+                f"closing in on {reference}, so the ratio above measures how far this attack "
+                "got within this budget as much as how robust the models are.")
+    return said + "."
 
 
 def difficulty_reading(d: dict, target: str = "the random network",
@@ -107,12 +129,13 @@ def difficulty_reading(d: dict, target: str = "the random network",
     if d["images"] == 0:
         return (f"the attack fooled neither {target} nor {reference} on any image, so their "
                 "perturbations do not compare")
-    said = (f"per image, {target}'s minimal perturbation over {reference}'s has median "
-            f"{d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
-            f"{plural(d['images'], 'image')}; larger on {d['larger']} of them)")
+    said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
+            f"median {d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to "
+            f"{d['high']:.2f} over {plural(d['images'], 'image')}; larger on {d['larger']} of "
+            "them)")
     if not 0 < d["ratio"] < float("inf"):  # probe AD: "median 0.00" was no size at all
-        said = (f"per image, {target}'s minimal perturbation over {reference}'s has no "
-                f"finite median: of the {plural(d['images'], 'image')} compared, "
+        said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
+                f"no finite median: of the {plural(d['images'], 'image')} compared, "
                 f"{d.get('target_only', '?')} were fooled on {target} only and "
                 f"{d.get('reference_only', '?')} on {reference} only ({target} "
                 f"needed the larger perturbation on {d['larger']})")

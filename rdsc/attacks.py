@@ -328,6 +328,22 @@ class AttackResult:
         queries = min(whole_number("queries", queries), len(history))
         return float(np.mean(history[queries - 1] <= epsilon))
 
+    def late_fall(self, norm: str | None = None) -> tuple[float, int]:
+        """How far the attack was still closing in over the second half of its budget:
+        the median, over the images with an adversarial by half the queries, of the
+        relative fall of the smallest distance found from then to the end (0: no progress,
+        0.5: halved), and how many images that is. ``(nan, 0)`` without a history or such
+        images. A fall near 0 on one model only says the attack stalled there (probe EB:
+        flat on the random network from about 250 queries, still falling on the CNN)."""
+        history = self.history_linf if (norm or self.norm) == "linf" else self.history_l2
+        if len(history) < 2:
+            return float("nan"), 0
+        half, end = history[len(history) // 2 - 1], history[-1]
+        found = np.isfinite(half) & (half > 0)
+        if not found.any():
+            return float("nan"), 0
+        return float(np.median(1 - end[found] / half[found])), int(found.sum())
+
     def median_distance(self, norm: str | None = None) -> float:
         """Median over the images of the smallest adversarial distance in ``norm``."""
         d = self.linf if (norm or self.norm) == "linf" else self.l2

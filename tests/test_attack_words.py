@@ -265,7 +265,8 @@ def test_the_two_targets_are_compared_only_when_both_classify():
     # review EA: compared with the function's own body, swapped arguments passed
     # ratios 2, 2, 3, 4, 5, 6: the median is the geometric mean of 3 and 4
     assert attack_words.hsj_comparison(r, c, True).startswith(
-        "per image, the random network's minimal perturbation over the CNN's has median "
+        "per image, the random network's smallest perturbation found over the CNN's has "
+        "median "
         "3.46 (95% bootstrap interval ")
     assert attack_words.hsj_comparison(r, c, True).endswith(
         "over 6 images; larger on 6 of them): the attack needs larger perturbations to "
@@ -273,3 +274,34 @@ def test_the_two_targets_are_compared_only_when_both_classify():
     assert "median 0.29" in attack_words.hsj_comparison(c, r, True)
     assert attack_words.hsj_comparison(r, c, False).startswith(
         "the two models' perturbations are not compared")
+
+
+def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model():
+    """Probe EB: HopSkipJump was flat on the random network from about 250 queries and still
+    closing in on the CNN; the chapter read the ratio of distances as 'harder to fool'."""
+    def result(start, end, queries=10):
+        # three images; the smallest distance found falls linearly from start to end, one
+        # image found nothing until the last query
+        steps = np.linspace(0, 1, queries)[:, None]
+        history = start + (end - start) * steps * np.ones((1, 3))
+        history[:-1, 2] = np.inf
+        return AttackResult("hsj-linf", queries, queries, 1.0, history[-1], history[-1],
+                            torch.zeros(1), torch.zeros(1), history, history)
+    flat, falling = result(0.10, 0.095), result(0.10, 0.04)
+    fall, n = flat.late_fall()
+    # at half the queries (row 4 of 10) the distance is 0.1 - 0.005 * 4/9; at the end 0.095
+    assert n == 2 and fall == pytest.approx(1 - 0.095 / (0.1 - 0.005 * 4 / 9))
+    said = attack_words.progress_reading(flat.late_fall(), falling.late_fall())
+    assert said.startswith("Over the second half of the budget the smallest perturbation "
+                           "found fell by a median 3% on the random network (2 images with "
+                           "an adversarial by then) and 45% on the CNN (2)")
+    assert "nearly stopped closing in on the random network" in said
+    assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
+                                                                 falling.late_fall())
+    assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
+                                                                 flat.late_fall())
+    empty = AttackResult("hsj-linf", 10, 10, 1.0, np.full(3, np.inf), np.full(3, np.inf),
+                         torch.zeros(1), torch.zeros(1), np.zeros((0, 3)), np.zeros((0, 3)))
+    assert empty.late_fall()[1] == 0
+    assert attack_words.progress_reading(empty.late_fall(), falling.late_fall()).startswith(
+        "The attack's histories do not show its progress")
