@@ -220,13 +220,16 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     """Whether a substitute lost agreement with its target over the rounds (the Jacobian
     points drift away from natural images): ``rounds`` has one row per target and round
     (``target``, ``agreement`` in %, optionally ``holdout_chance``, a share). Only a
-    substitute whose best round agreed above chance has agreement to lose; a fall is
-    more than one point from the best round to the last."""
+    substitute whose best round agreed above chance has agreement to lose; a fall is one
+    from the best round to the last beyond the noise of two accuracies on ``n_holdout``
+    images (probe EB: 49.2% to 47.1% on 1,000 images was explained, beside a sentence that
+    calls a change of that size noise)."""
     percents("the agreements", rounds["agreement"], far_above_one=True)
     fell, fell_at_chance = [], []
     for name, part in rounds.groupby("target", sort=False):
         best = part.loc[part["agreement"].idxmax()]
-        if part["agreement"].iloc[-1] < best["agreement"] - 1:
+        last = part["agreement"].iloc[-1]
+        if best["agreement"] - last > difference_noise(best["agreement"], last, n_holdout):
             above = agreement_above_chance(best["agreement"] / 100, n_holdout, n_classes,
                                            best.get("holdout_chance"))
             (fell if above else fell_at_chance).append(name)
@@ -238,9 +241,9 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     at_chance = (f" (the {' and the '.join(fell_at_chance)}'s substitute lost more, but "
                  "never agreed with its target above chance, so it had no agreement to "
                  "lose)" if fell_at_chance else "")
-    return ("in this run no substitute that agreed with its target above chance lost more "
-            f"than a point of agreement from its best round to the last{at_chance}, so no "
-            "such cost showed")
+    return ("in this run no substitute that agreed with its target above chance lost "
+            "agreement from its best round to the last beyond the noise of "
+            f"{n_holdout:,} held-out images{at_chance}, so no such cost showed")
 
 
 #: the claim's verdict where the random network cannot classify clean images (probe CF:

@@ -154,8 +154,10 @@ def paired_noise(right_a, right_b, z: float = 1.96) -> float:
 
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     """1.96 standard errors (points) of the difference of two accuracies measured on
-    ``n_test`` images each, treated as independent (which overstates the noise of a paired
-    comparison a little). Accuracies in percent (0 to 100), not fractions."""
+    ``n_test`` images each, treated as independent. For two results on the same images
+    this overstates the noise, by enough to turn a verdict (probe CG), so the chapters use
+    the paired noise wherever they keep each image's result. Accuracies in percent (0 to
+    100), not fractions."""
     for name, value in (("a_pct", a_pct), ("b_pct", b_pct)):
         if not 0 <= value <= 100:
             raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")

@@ -73,14 +73,14 @@ def test_drift_reading_counts_only_substitutes_that_were_above_chance():
     fell = pd.DataFrame(rounds("CNN", [40, 55, 50]) + rounds("net", [30, 30.5, 30]))
     assert attack_words.drift_reading(fell, 1000, 10) == (
         "a possible reason why the last round agrees less than the best round for the CNN")
-    both = pd.DataFrame(rounds("CNN", [40, 55, 50]) + rounds("net", [30, 40, 20]))
+    both = pd.DataFrame(rounds("CNN", [40, 55, 50]) + rounds("net", [30, 40, 30]))
     assert attack_words.drift_reading(both, 1000, 10).endswith("for the CNN and the net")
     # its best round (12% of 100 images) was not above its 10% chance: nothing to lose
-    at_chance = pd.DataFrame(rounds("net", [12, 5]))
+    at_chance = pd.DataFrame(rounds("net", [12, 1]))
     said = attack_words.drift_reading(at_chance, 100, 10)
     assert said.startswith(
         "in this run no substitute that agreed with its target above chance lost")
-    # review DA: the fall of 7 points is named, with why it does not count
+    # review DA: the fall of 11 points is named, with why it does not count
     assert "(the net's substitute lost more, but never agreed with its target above " \
         "chance, so it had no agreement to lose)" in said
     assert "never agreed" not in attack_words.drift_reading(
@@ -162,10 +162,20 @@ def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
     assert attack_words.direction_reading(low, True, 0.4, 0.1, 500).startswith("no more than")
 
 
-def test_a_fall_of_two_points_in_agreement_is_read_as_drift():
-    rows = pd.DataFrame([{"target": "CNN", "round": r, "agreement": a, "holdout_chance": 0.1}
-                         for r, a in enumerate([40, 55, 53])])
-    assert attack_words.drift_reading(rows, 1000, 10).startswith("a possible reason")
+def test_a_fall_in_agreement_is_read_as_drift_only_beyond_the_noise():
+    """Probe EB: 49.2% -> 47.1% on 1,000 held-out images was explained as drift, beside a
+    clause that reads a change of that size as noise (±4.4 points)."""
+    def rows(agreement):
+        return pd.DataFrame([{"target": "CNN", "round": r, "agreement": a,
+                              "holdout_chance": 0.1} for r, a in enumerate(agreement)])
+    said = attack_words.drift_reading(rows([31.6, 34.4, 46.4, 46.9, 49.2, 47.1]), 1000, 10)
+    assert said == ("in this run no substitute that agreed with its target above chance "
+                    "lost agreement from its best round to the last beyond the noise of "
+                    "1,000 held-out images, so no such cost showed")
+    assert attack_words.drift_reading(rows([40, 55, 50]), 1000, 10).startswith(
+        "a possible reason")
+    assert attack_words.drift_reading(rows([40, 55, 53]), 10_000, 10).startswith(
+        "a possible reason")
 
 
 def test_no_gradient_and_no_move_says_pgd_stayed():
