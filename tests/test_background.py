@@ -1114,6 +1114,13 @@ def test_order_from_clean_differences_are_of_the_values_shown():
                                       {"random network + SVM": 16.64, "trained CNN": 26.66},
                                       None)
     assert "loses 10.1 points less than the trained CNN (16.6 against 26.7" in said
+    # probe EB: the CNN's loss 53.6 - 27.45 (stored as 26.149999...) read "26.1" beside a
+    # difference of 9.6; the tables round it (numpy) to 26.2
+    said = bg.words._order_from_clean(("random network + SVM", "trained CNN"),
+                                      {"random network + SVM": 14.5, "trained CNN": 21.9},
+                                      {"random network + SVM": 16.6,
+                                       "trained CNN": 53.6 - 27.450000000000003}, None)
+    assert "loses 9.6 points less than the trained CNN (16.6 against 26.2" in said
 
 
 def test_interval_text_inside_brackets():

@@ -99,9 +99,9 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
                 f"{'On ' + dataset + ' a' if not sentences else 'A'} same-class ring "
                 f"{'lifts' if up else 'lowers'} {_who(clf)} {where[clf]} its clean accuracy "
                 f"({_pct(r['ring, same class']['accuracy'])} against "
-                f"{_pct(r['clean']['accuracy'])}), so its ring cost ({cost[clf]:.1f} points) "
+                f"{_pct(r['clean']['accuracy'])}), so its ring cost ({_tenth(cost[clf])} points) "
                 f"is {'larger' if up else 'smaller'} than its loss from clean "
-                f"({loss[clf]:.1f}).")
+                f"({_tenth(loss[clf])}).")
         if moved and len(rows) == 2 == len(classifiers):
             sentences.append(_order_from_clean(classifiers, cost, loss,
                                                (versus or {}).get(dataset)))
@@ -114,7 +114,15 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
 
 def _pct(x) -> str:
     """A percentage rounded as the accuracy table rounds (numpy), so 26.65 reads the same."""
-    return f"{np.round(x, 1):.1f}%"
+    return f"{_tenth(x)}%"
+
+
+def _tenth(x) -> str:
+    """``x`` to one decimal as the tables round it (numpy, half to even on the stored
+    binary value), for every number a sentence derives from them: Python's ``round`` and
+    format read 26.15 as 26.1 where numpy reads 26.2 (probe EB: "9.6 points less (16.6
+    against 26.1)")."""
+    return f"{np.round(float(x), 1):.1f}"
 
 
 def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
@@ -122,13 +130,14 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
     the numbers (review AW: "may order the classifiers differently" where the run decides
     it); ``versus``: the paired interval of the ring costs' difference, or None."""
     a, b = classifiers
-    # differences of the values shown (review AZ: "10.2 points less (16.6 against 26.7)")
-    cost_d = round(round(cost[a], 1) - round(cost[b], 1), 1)
-    loss_d = round(round(loss[a], 1) - round(loss[b], 1), 1)
+    # differences of the values shown (review AZ: "10.2 points less (16.6 against 26.7)"),
+    # rounded as they are shown (probe EB)
+    cost_d = round(float(_tenth(cost[a])) - float(_tenth(cost[b])), 1)
+    loss_d = round(float(_tenth(loss[a])) - float(_tenth(loss[b])), 1)
     costs = (f"{_who(a)}'s minus {_who(b)}'s: "
              + (interval_text(versus, brackets=False) if versus is not None
                 else f"{cost_d:+.1f} points"))
-    against = f"{loss[a]:.1f} against {loss[b]:.1f}, without an interval"
+    against = f"{_tenth(loss[a])} against {_tenth(loss[b])}, without an interval"
     if loss_d == 0:
         return f"Measured from clean, the two lose the same ({against}; ring costs, {costs})."
     clean = (f"Measured from clean, {_who(a)} loses {abs(loss_d):.1f} points "
