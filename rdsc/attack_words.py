@@ -75,8 +75,8 @@ def label_only_reading(hsj, epsilon: float, target_above_chance: bool = True) ->
     if np.isfinite(half):
         at_half = round(half * n)
         more = (f" ({at_half} of {n} images after half the queries, {fooled} at the end: "
-                + (f"the second half still fooled {fooled - at_half} more, so the success "
-                   "had not levelled off at this budget)" if fooled > at_half
+                + (f"the second half still fooled {fooled - at_half} more)"
+                   if fooled > at_half
                    else "none more in the second half)"))
     return (f"the attack succeeds on some images at this budget{more}, but these {n} "
             f"images do not show that at least half of such images fall (95% interval "

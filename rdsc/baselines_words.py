@@ -125,8 +125,9 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     elif gap1 > 0:
         shrink = "the gap narrows at top-2" if gap2 < gap1 else "the gap does not narrow at top-2"
     elif unclear:  # review AO: "within noise" and "the weaker one" in one sentence
-        shrink = ("the two are not told apart at this size; a trained network this short of "
-                  "its published accuracy (see its epochs and images) does not test the claim")
+        shrink = ("the two are not told apart at this size; a trained network this far from "
+                  "a fully trained one's accuracy (see its epochs and images) does not test "
+                  "the claim")
     elif gap1 == 0:
         shrink = "neither is ahead at top-1"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim

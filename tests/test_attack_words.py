@@ -33,8 +33,9 @@ def test_label_only_reading_reads_the_clopper_pearson_interval():
     history = [[np.inf] * 4, [0.01, 0.02, np.inf, np.inf], [0.01, 0.02, np.inf, np.inf],
                [0.01, 0.02, 0.03, np.inf]]
     grew = attack_words.label_only_reading(hsj_result(history[-1], history), eps)
+    # probe EB: "had not levelled off" was read into one image
     assert "(2 of 4 images after half the queries, 3 at the end: the second half still " \
-           "fooled 1 more, so the success had not levelled off at this budget)" in grew
+           "fooled 1 more)" in grew
     flat = attack_words.label_only_reading(hsj_result(history[1], history[:2] * 2), eps)
     assert "2 at the end: none more in the second half)" in flat
     with pytest.raises(ValueError, match="at least one image"):
