@@ -192,12 +192,16 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The :func:`summary` tables of every dataset in one, indexed by dataset and method;
     ``top-1 ±`` shows "–" for a method run with one seed (no interval). The paired noise
     of each difference with rdsc is left to the sentences that compare (review DC: its
-    columns were unexplained here, and empty on rdsc's row)."""
+    columns were unexplained here, and empty on rdsc's row). ``features``: each method's
+    feature dimension (probe EB: k-means's 6,400 beside rdsc's 4,000 showed nowhere)."""
     both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
-    hidden = ["top-1 min", "top-1 max", "dim"] + [f"noise top-{k}" for k in PAIRED_K]
+    hidden = ["top-1 min", "top-1 max"] + [f"noise top-{k}" for k in PAIRED_K]
     both = both.drop(columns=hidden, errors="ignore").round(1)
     both["top-1 ±"] = both["top-1 ±"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")
     first = ["family", "top-1", "top-1 ±"]  # the comparison first: the table is wide
+    if "dim" in both:
+        both = both.rename(columns={"dim": "features"})
+        first.append("features")
     return both[first + [c for c in both.columns if c not in first]]
 
 

@@ -133,8 +133,27 @@ def test_verdicts_name_every_family_or_say_not_run():
     said = W.verdicts(B.summary(rows), n_test=1000)
     assert said["final"].startswith("rdsc beats all 1 final-layer-only baselines")
     assert said["kmeans"].startswith("-10.0 points against k-means") and "beyond" in said["kmeans"]
+    # probe EB: the paper's word "comparable", read from the same numbers, with the sizes
+    assert said["kmeans"].endswith("beyond the test-set noise (±4.2): not comparable at "
+                                   "this size (with 128 features against rdsc's 10)")
+    near = B.summary([dict(r, **{"top-1": 61.0}) if r["family"] == "unsupervised" else r
+                      for r in rows])
+    assert W.verdicts(near, n_test=1000)["kmeans"].endswith(
+        "within the test-set noise (±4.3): comparable at this size, in that no difference "
+        "shows (with 128 features against rdsc's 10)")
     assert said["random_filters"] == said["scattering"] == said["rcf"] == "not run"
     assert said["trained"] == "No trained network was run."
+
+
+def test_side_by_side_shows_each_methods_feature_dimension():
+    rows = [{"method": B.RDSC, "family": "rdsc", "dim": 4000, "seed": 0, "top-1": 52.4,
+             "top-2": 70.0, "features s": 1, "fit s": 1},
+            {"method": f"{B.KMEANS}, K=1600", "family": "unsupervised", "dim": 6400,
+             "seed": 0, "top-1": 58.0, "top-2": 75.0, "features s": 1, "fit s": 1}]
+    table = B.side_by_side({"cifar10": B.summary(rows)})
+    assert list(table.columns[:4]) == ["family", "top-1", "top-1 ±", "features"]
+    assert table["features"].tolist() == [4000, 6400]
+    assert not {"top-1 min", "top-1 max", "noise top-1"} & set(table.columns)
 
 
 def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
