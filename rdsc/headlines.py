@@ -304,8 +304,11 @@ def background(res: dict, brief: bool = False) -> str:
         costs = [(d, _bracketed(m)) for d, m in costs]
         grey = [(d, _bracketed(m)) for d, m in grey]
     pitfall = res["pitfall"]
-    if costs:
-        pitfall = _add_note(pitfall, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs))
+    if costs:  # after the verdict, before a clause on one dataset (probe EB: the costs of
+        # both read as belonging to "smaller than the trained CNN's on cifar10")
+        head, sep, rest = pitfall.partition("; ")
+        pitfall = _add_note(head, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs)
+                            ) + sep + rest
     advantage = res["advantage"]
     if brief:  # the centre's aside without its two intervals (review AV)
         advantage = re.sub(r"(react more to the centre's colours): [^)]*\)", r"\1)",

@@ -572,6 +572,12 @@ def test_the_background_line_carries_its_headline_measures():
         "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
         "CNN's (a swapped ring moves a trained network too), ring cost: cifar10 +2.8 points "
         "[-7.5, +12.2]; retrieval:")
+    clause = dict(res, pitfall="confirmed on every dataset run, but not shown to be more "
+                  "than the trained CNN's; smaller than the trained CNN's on cifar10")
+    assert headlines.background(clause).startswith(
+        "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
+        "CNN's (ring cost: cifar10 +2.8 points [-7.5, +12.2]); smaller than the trained "
+        "CNN's on cifar10; retrieval:")
     assert headlines.background(res, brief=True) == (
         "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
         "supported (greying the ring costs +0.8 points of P@10)")
