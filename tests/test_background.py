@@ -846,9 +846,9 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     # the headline leaves out the degenerate cost of the dataset the verdict names untested
     res = {"pitfall": mixed, "advantage": "q", "verdicts": rows}
     assert headlines.background(res).startswith(
-        "pitfall: confirmed on every dataset tested, beyond the trained CNN's cost; not tested "
-        "on b (the random network at chance on clean images), ring cost: a +10.0 points "
-        "[+5.0, +15.0]; retrieval:")
+        "pitfall: confirmed on every dataset tested, beyond the trained CNN's cost (ring "
+        "cost: a +10.0 points [+5.0, +15.0]); not tested on b (the random network at chance "
+        "on clean images); retrieval:")
 
 
 def test_cost_difference_text_names_what_limits_the_comparison():
