@@ -144,11 +144,16 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             f"and {say(gap2, 2)}: {shrink}.")
 
 
-def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
+def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
+                 comparable: bool = False) -> str:
     """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
     such a difference or beyond it?
 
     Within noise: the difference is smaller than its test-set noise (:func:`noise_of`).
+    ``comparable``: add whether ``ours`` is comparable to ``other``, the paper's word for
+    rdsc against unsupervised features, with the two feature dimensions (probe EB: the
+    difference stood without a word on the claim); within the noise says only that no
+    difference shows.
     """
     t = table.set_index("method")
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
@@ -156,23 +161,17 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str
     diff = a - b
     # the noise is the difference's, not the other method's (review AW)
     where = "within" if abs(diff) <= noise else "beyond"
-    return f"{diff:+.1f} points against {other}, {where} the test-set noise (±{noise:.1f})"
-
-
-def comparable_reading(table: pd.DataFrame, ours: str, other: str, n_test: int) -> str:
-    """Whether ``ours`` is comparable to ``other`` at top-1, the paper's word for rdsc
-    against unsupervised features, read from :func:`verdict_pair`'s numbers (probe EB: the
-    difference stood without a word on the claim). Within the test-set noise says only that
-    no difference shows."""
-    t = table.set_index("method")
-    a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
-    noise = noise_of(a, b, n_test, t.loc[other].get("noise top-1"))
-    size = (f"{int(t.loc[other, 'dim']):,} features against rdsc's {int(t.loc[ours, 'dim']):,}"
-            if "dim" in t and not pd.isna(t.loc[other, "dim"]) else "")
-    word = ("comparable at this size, in that no difference shows" if abs(a - b) <= noise
-            else "not comparable at this size" if a < b
+    said = f"{diff:+.1f} points against {other}, {where} the test-set noise (±{noise:.1f})"
+    if not comparable:
+        return said
+    word = ("comparable at this size, in that no difference shows" if where == "within"
+            else "not comparable at this size" if diff < 0
             else "more than comparable at this size")
-    return word + (f" (with {size})" if size else "")
+    size = (f" (with {int(t.loc[other, 'dim']):,} features against "
+            f"{'rdsc' if ours == RDSC else ours}'s "
+            f"{int(t.loc[ours, 'dim']):,})"
+            if "dim" in t and not t.loc[[ours, other], "dim"].isna().any() else "")
+    return f"{said}: {word}{size}"
 
 
 def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
@@ -182,16 +181,12 @@ def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
     method that did not run gets "not run"."""
     methods = list(table["method"])
 
-    def pair(prefix: str) -> str:
+    def pair(prefix: str, comparable: bool = False) -> str:
         name = next((m for m in methods if m.startswith(prefix)), None)
-        return verdict_pair(table, RDSC, name, n_test) if name else "not run"
-
-    def comparable(prefix: str) -> str:
-        name = next((m for m in methods if m.startswith(prefix)), None)
-        return ": " + comparable_reading(table, RDSC, name, n_test) if name else ""
+        return verdict_pair(table, RDSC, name, n_test, comparable) if name else "not run"
     final = compare(table, RDSC, "random deep net, final layer")
     return {"final": verdict_final_layer(final, n_test,
                                          table.set_index("method").loc[RDSC, "top-1"]),
-            "kmeans": pair(KMEANS) + comparable(KMEANS), "random_filters": pair(RANDOM_FILTERS),
+            "kmeans": pair(KMEANS, comparable=True), "random_filters": pair(RANDOM_FILTERS),
             "scattering": pair(SCATTERING), "rcf": pair(RCF_NAME),
             "trained": verdict_trained(table, RDSC, n_test=n_test)}
