@@ -99,6 +99,16 @@ def hsj_comparison(target_linf, reference_linf, both_above_chance: bool, seed: i
     return difficulty_reading(paired_difficulty(target_linf, reference_linf, seed=seed))
 
 
+def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
+    """"by a median 36% on the CNN (20 images)"; a median of exactly 0 is said as what it
+    means (the quick run read "fell by a median 0%"), one below 0.5% as "under 1%"."""
+    if fall <= 0:
+        return (f"not at all on {model} for at least half of its "
+                f"{plural(images, 'image')}{which}")
+    size = "under 1%" if fall < 0.005 else f"{100 * fall:.0f}%"
+    return f"by a median {size} on {model} ({plural(images, 'image')}{which})"
+
+
 def progress_reading(target_fall: tuple, reference_fall: tuple,
                      target: str = "the random network", reference: str = "the CNN") -> str:
     """The sentence after :func:`hsj_comparison`: how far the attack still got over the
@@ -111,9 +121,9 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     if not (n_t and n_r):
         return ("The attack's histories do not show its progress over the second half of "
                 "the budget on both models (too few images had an adversarial by then).")
-    said = (f"Over the second half of the budget the smallest perturbation found fell by a "
-            f"median {100 * t:.0f}% on {target} ({plural(n_t, 'image')} with an adversarial "
-            f"by then) and {100 * r:.0f}% on {reference} ({n_r})")
+    said = (f"Over the second half of the budget the smallest perturbation found fell "
+            f"{_median_fall(t, n_t, target, ' with an adversarial by then')} and "
+            f"{_median_fall(r, n_r, reference)}")
     if r > 0 and t < r / 2:
         return (said + f": the attack had nearly stopped closing in on {target} while still "
                 f"closing in on {reference}, so the ratio above measures how far this attack "

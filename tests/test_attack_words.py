@@ -305,7 +305,19 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     said = attack_words.progress_reading(flat.late_fall(), falling.late_fall())
     assert said.startswith("Over the second half of the budget the smallest perturbation "
                            "found fell by a median 3% on the random network (2 images with "
-                           "an adversarial by then) and 45% on the CNN (2)")
+                           "an adversarial by then) and by a median 45% on the CNN (2 "
+                           "images)")
+    # a median of exactly 0 (the quick run's random network) and one below 0.5%
+    stalled = result(0.10, 0.10)
+    said_stalled = attack_words.progress_reading(stalled.late_fall(), falling.late_fall())
+    assert stalled.late_fall() == (0.0, 2)
+    assert said_stalled.startswith("Over the second half of the budget the smallest "
+                                   "perturbation found fell not at all on the random network "
+                                   "for at least half of its 2 images with an adversarial by "
+                                   "then and by a median 45% on the CNN (2 images): the "
+                                   "attack had nearly stopped")
+    assert "by a median under 1% on the random network" in attack_words.progress_reading(
+        result(0.10, 0.0996).late_fall(), falling.late_fall())
     assert "nearly stopped closing in on the random network" in said
     assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
                                                                  falling.late_fall())
