@@ -698,3 +698,22 @@ def test_images_of_the_same_bytes_in_another_shape_get_their_own_cache(tmp_path)
     other = np.asarray(extract(net, wide, cache=tmp_path, progress=False))
     assert np.array_equal(other, np.asarray(extract(net, wide, progress=False)))
     assert not np.array_equal(square, other) and len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_a_cache_written_before_the_count_fixes_is_not_served(tmp_path, monkeypatch):
+    """Probe DB: four fixes that changed counts in some cases (fused buffers, edited
+    weights, the K = 9 sign check, exact CPU signs) left the engine version at 1, so a cache
+    written before them was still served. A cache of engine 1, here holding stale counts,
+    must be computed again, not read."""
+    net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
+    x = pixels(3)
+    monkeypatch.setattr(features, "ENGINE_VERSION", 1)
+    extract(net, x, cache=tmp_path, progress=False)
+    (cached,) = tmp_path.glob("*.npy")
+    stale = np.load(cached)
+    np.save(cached, stale + 1)  # what an older engine might have counted
+    read = np.asarray(extract(net, x, cache=tmp_path, progress=False))
+    assert np.array_equal((read * 225).round(), stale + 1)  # engine 1 reads its own cache
+    monkeypatch.undo()
+    fresh = np.asarray(extract(net, x, progress=False))
+    assert np.array_equal(np.asarray(extract(net, x, cache=tmp_path, progress=False)), fresh)
