@@ -15,6 +15,7 @@ import pandas as pd
 from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
 from rdsc.checks import flag
 from rdsc.intervals import difference_noise
+from rdsc.paper import UNSUPERVISED_CLAIM
 
 
 def noise_of(ours: float, theirs: float, n_test: int, paired=None) -> float:
@@ -145,16 +146,19 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
 
 
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
-                 comparable: bool = False) -> str:
+                 claim: str | None = None) -> str:
     """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
     such a difference or beyond it?
 
     Within noise: the difference is smaller than its test-set noise (:func:`noise_of`).
-    ``comparable``: add whether ``ours`` is comparable to ``other``, the paper's word for
-    rdsc against unsupervised features, with the two feature dimensions (probe EB: the
-    difference stood without a word on the claim); within the noise says only that no
-    difference shows.
+    ``claim``: the paper's word for ``ours`` against ``other`` on this dataset,
+    ``"comparable"`` or ``"better"`` (:data:`rdsc.paper.UNSUPERVISED_CLAIM`), read from the
+    same numbers, with the two feature dimensions (probe EB: the difference stood without a
+    word on the claim; review FA: "comparable" was read on every dataset, also where the
+    paper says "better" or nothing). Within the noise says only that no difference shows.
     """
+    if claim not in (None, "comparable", "better"):
+        raise ValueError(f"claim must be None, 'comparable' or 'better', got {claim!r}")
     t = table.set_index("method")
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
     noise = noise_of(a, b, n_test, t.loc[other].get("noise top-1"))
@@ -162,11 +166,16 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     # the noise is the difference's, not the other method's (review AW)
     where = "within" if abs(diff) <= noise else "beyond"
     said = f"{diff:+.1f} points against {other}, {where} the test-set noise (±{noise:.1f})"
-    if not comparable:
+    if claim is None:
         return said
-    word = ("comparable at this size, in that no difference shows" if where == "within"
-            else "not comparable at this size" if diff < 0
-            else "more than comparable at this size")
+    if claim == "comparable":
+        word = ("comparable at this size, in that no difference shows" if where == "within"
+                else "not comparable at this size" if diff < 0
+                else "more than comparable at this size")
+    else:
+        word = ("better at this size" if where == "beyond" and diff > 0
+                else "not shown better at this size: no difference shows" if where == "within"
+                else "not better at this size: behind beyond the noise")
     size = (f" (with {int(t.loc[other, 'dim']):,} features against "
             f"{'rdsc' if ours == RDSC else ours}'s "
             f"{int(t.loc[ours, 'dim']):,})"
@@ -174,19 +183,21 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     return f"{said}: {word}{size}"
 
 
-def verdicts(table: pd.DataFrame, n_test: int) -> dict[str, str]:
-    """The chapter's sentences for one dataset's :func:`rdsc.baselines.summary` table,
-    each computed from its numbers: ``final`` (final-layer-only nets), ``kmeans`` and
-    ``random_filters`` (unsupervised), ``scattering`` and ``rcf`` (peers), ``trained``. A
-    method that did not run gets "not run"."""
+def verdicts(table: pd.DataFrame, n_test: int, dataset: str) -> dict[str, str]:
+    """The chapter's sentences for ``dataset``'s :func:`rdsc.baselines.summary` table,
+    each computed from its numbers: ``final`` (final-layer-only nets), ``kmeans`` (read
+    against the paper's claim on that dataset, if it makes one) and ``random_filters``
+    (unsupervised), ``scattering`` and ``rcf`` (peers), ``trained``. A method that did not
+    run gets "not run"."""
     methods = list(table["method"])
 
-    def pair(prefix: str, comparable: bool = False) -> str:
+    def pair(prefix: str, claim: str | None = None) -> str:
         name = next((m for m in methods if m.startswith(prefix)), None)
-        return verdict_pair(table, RDSC, name, n_test, comparable) if name else "not run"
+        return verdict_pair(table, RDSC, name, n_test, claim) if name else "not run"
     final = compare(table, RDSC, "random deep net, final layer")
     return {"final": verdict_final_layer(final, n_test,
                                          table.set_index("method").loc[RDSC, "top-1"]),
-            "kmeans": pair(KMEANS, comparable=True), "random_filters": pair(RANDOM_FILTERS),
+            "kmeans": pair(KMEANS, UNSUPERVISED_CLAIM.get(dataset)),
+            "random_filters": pair(RANDOM_FILTERS),
             "scattering": pair(SCATTERING), "rcf": pair(RCF_NAME),
             "trained": verdict_trained(table, RDSC, n_test=n_test)}
