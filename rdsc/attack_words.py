@@ -109,14 +109,20 @@ def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
     return f"by a median {size} on {model} ({plural(images, 'image')}{which})"
 
 
+#: a median fall of the smallest perturbation found, over the second half of the budget,
+#: from which the attack counts as still closing in (review FA: 0.4% read "still closing in")
+STILL_CLOSING_IN = 0.05
+
+
 def progress_reading(target_fall: tuple, reference_fall: tuple,
                      target: str = "the random network", reference: str = "the CNN") -> str:
     """The sentence after :func:`hsj_comparison`: how far the attack still got over the
     second half of its budget on each model (:meth:`rdsc.attacks.AttackResult.late_fall`).
-    Where it closed in on the reference at least twice as fast as on the target, the ratio
-    of perturbations is said to measure the attack's progress as much as the models
-    (probe EB: flat on the random network from about 250 queries, still falling on the
-    CNN, read as "harder to fool")."""
+    Where it still closed in on one model (a median fall of :data:`STILL_CLOSING_IN` or
+    more) at least twice as fast as on the other, over :data:`MIN_IMAGES_FOR_VERDICT`
+    images or more on each, the comparison is said to measure the attack's progress as
+    much as the models (probe EB: flat on the random network from about 250 queries, still
+    falling on the CNN, read as "harder to fool"; review FA: the other way round too)."""
     (t, n_t), (r, n_r) = target_fall, reference_fall
     if not (n_t and n_r):
         return ("The attack's histories do not show its progress over the second half of "
@@ -124,9 +130,11 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     said = (f"Over the second half of the budget the smallest perturbation found fell "
             f"{_median_fall(t, n_t, target, ' with an adversarial by then')} and "
             f"{_median_fall(r, n_r, reference)}")
-    if r > 0 and t < r / 2:
-        return (said + f": the attack had nearly stopped closing in on {target} while still "
-                f"closing in on {reference}, so the ratio above measures how far this attack "
+    (slow, low), (fast, high) = sorted([(target, t), (reference, r)], key=lambda m: m[1])
+    if (high >= STILL_CLOSING_IN and low < high / 2
+            and min(n_t, n_r) >= MIN_IMAGES_FOR_VERDICT):
+        return (said + f": the attack had nearly stopped closing in on {slow} while still "
+                f"closing in on {fast}, so the comparison above measures how far this attack "
                 "got within this budget as much as how robust the models are.")
     return said + "."
 
