@@ -197,10 +197,10 @@ def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     ``high``; large when the interval is above 0. Not read for a network at chance
     (``target_above_chance`` False), where :func:`direction_reading` says the control tests
     nothing (review EA: the next sentence read it as a finding)."""
-    if not target_above_chance:
-        return (f"not read here: {NOT_A_TEST}, so the {drop:+.1f} points (95% interval "
-                f"{low:+.1f} to {high:+.1f}) random signs cost it are moves of an accuracy "
-                "at chance, not of one its features earned")
+    if not target_above_chance:  # review FA: not the reason again, word for word
+        return (f"not read here, as the network is at chance (random signs changed its "
+                f"accuracy by {-drop:+.1f} points, 95% interval {-high:+.1f} to "
+                f"{-low:+.1f})")
     if low > 0:
         return (f"a step of that size is large, and the random network reacts to noise of "
                 f"that size on its own: random signs alone cost it {drop:.1f} points of "

@@ -63,8 +63,9 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     # review EA: at chance, the direction's sentence says the control tests nothing, and
     # the next one read the control as a finding
     at_chance = attack_words.noise_reading(3.5, 1.2, 5.8, target_above_chance=False)
-    assert at_chance.startswith("not read here: " + attack_words.NOT_A_TEST)
-    assert "large" not in at_chance and "+3.5 points" in at_chance
+    assert at_chance == ("not read here, as the network is at chance (random signs changed "
+                         "its accuracy by -3.5 points, 95% interval -5.8 to -1.2)")
+    assert attack_words.NOT_A_TEST not in at_chance  # review FA: said in the sentence before
 
 
 def test_drift_reading_counts_only_substitutes_that_were_above_chance():
