@@ -124,6 +124,8 @@ def baselines(res: dict, brief: bool = False) -> str:
                      "shown for " + ", ".join(unknown))
         short += (f", best random-weight final layer {_pct(best['top-1'])} ({best['method']}"
                   f"{draws}){only}")
+        if unknown:  # review FA: the brief line said "not shown" without a reason
+            short += "; each seed's accuracy missing for " + ", ".join(unknown)
     trained = [r for r in rows if r["family"] == "trained"]
     if trained:
         best = max(trained, key=lambda r: r["top-1"])

@@ -396,6 +396,9 @@ def test_verdicts_follow_the_intervals():
     del behind[1]["top-1 min"]
     said = headlines.baselines(dict(near, n_test=10_000, summary=behind))
     assert said.startswith("not shown:") and said.endswith("not shown for v")
+    # review FA: the intro's brief line gave no reason for its "not shown"
+    assert headlines.baselines(dict(near, n_test=10_000, summary=behind), brief=True).endswith(
+        "(v, mean of 3 weight draws); each seed's accuracy missing for v")
     # review DC: behind the mean beyond noise, but above one of the baseline's seeds: the
     # chapter says "below on average, not on every seed", so the line must not say
     # contradicted (it did, once the paired noise made the gap "beyond noise" more often)

@@ -118,10 +118,10 @@ def _pct(x) -> str:
 
 
 def _tenth(x) -> str:
-    """``x`` to one decimal as the tables round it (numpy, half to even on the stored
-    binary value), for every number a sentence derives from them: Python's ``round`` and
-    format read 26.15 as 26.1 where numpy reads 26.2 (probe EB: "9.6 points less (16.6
-    against 26.1)")."""
+    """``x`` to one decimal as the tables round it (numpy: scaled by 10, then half to
+    even), for every number a sentence derives from them: Python's ``round`` and format
+    read the stored 26.1499... as 26.1 where numpy reads 26.2 (probe EB: "9.6 points less
+    (16.6 against 26.1)")."""
     return f"{np.round(float(x), 1):.1f}"
 
 
