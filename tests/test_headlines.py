@@ -59,7 +59,7 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     assert "older version" not in glued["headline_cifar10_record"]
     # review EA: nor is a list of names (chapter 5's datasets); a table (rows) is
     path.write_text(json.dumps({**CLASSIFICATION, "datasets": ["a", "b"],
-                                "rows": [{"k": 1}]}))
+                                "rows": [{"k": 1}], "mixed": ["a", {"k": 1}]}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert glued["headline_cifar10_record"].endswith("without its sections: rows")
 
