@@ -136,6 +136,43 @@ def baselines(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {res['dataset']}, {images}: {text}"
 
 
+def unsupervised(res: dict, brief: bool = False) -> str:
+    """Chapter 4: rdsc against k-means features, read against the paper's word on the
+    dataset (:data:`rdsc.paper.UNSUPERVISED_CLAIM`: "comparable" on CIFAR-10, "better" on
+    CIFAR-100 and STL-10), by the chapter's test-set noise of the difference. Comparable:
+    *contradicted* when rdsc is behind beyond the noise, *supported* when ahead beyond it,
+    *not shown* within it (no difference shows, which with a noise of several points does
+    not show the two alike: the paper gives no margin). Better: *supported* ahead beyond the
+    noise, *contradicted* behind beyond it, else *not shown*. A dataset the paper made no
+    comparison on, or a run without k-means, is *not run*. Short already: ``brief`` is the
+    same line."""
+    from rdsc.baselines import KMEANS
+    from rdsc.baselines_words import noise_of
+    from rdsc.paper import UNSUPERVISED_CLAIM
+    d = res["dataset"]
+    claim = UNSUPERVISED_CLAIM.get(d)
+    ours = [r for r in res["summary"] if r["family"] == "rdsc"]
+    if len(ours) != 1:
+        raise ValueError(f"the summary must hold one rdsc row, got {len(ours)}")
+    ours = ours[0]
+    km = next((r for r in res["summary"] if r["method"].startswith(KMEANS)), None)
+    if claim is None:
+        return f"not run: {d}: the paper makes no comparison on it"
+    if km is None:
+        return f"not run: {d}: k-means not run"
+    diff = ours["top-1"] - km["top-1"]
+    noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
+    beyond = abs(diff) > noise
+    verdict = ("not shown" if not beyond else "supported" if diff > 0 else "contradicted")
+    text = (f"{d} ({res['n_test']:,} test images; the paper: {claim}): rdsc "
+            f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({diff:+.1f} "
+            f"points, test-set noise ±{noise:.1f})")
+    # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
+    dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
+            if km.get("dim") is not None and ours.get("dim") is not None else "")
+    return f"{verdict}: {text}{dims}"
+
+
 def separation(res: dict, brief: bool = False) -> str:
     """Chapter 5: between/within-class ratio of pixels and of the largest k, per dataset;
     ``brief``: the two ratios only."""
@@ -342,6 +379,7 @@ def _add_note(text: str, note: str) -> str:
 #: claim -> (chapter, summary of that chapter's results JSON)
 CLAIMS = {"classification": ("03_classification", classification),
           "baselines": ("04_baselines", baselines),
+          "unsupervised": ("04_baselines", unsupervised),
           "separation": ("05_separation", separation),
           "margin": ("05_separation", margin),
           "retrieval": ("06_retrieval", retrieval),
@@ -353,6 +391,7 @@ CLAIMS = {"classification": ("03_classification", classification),
 #: (chapter 5's C is its own hard-margin penalty, not the paper's classifier's: not named)
 PAPER_SETTINGS = {"classification": [("C", "C", PAPER_C)],
                   "baselines": [("C", "C", PAPER_C)],
+                  "unsupervised": [("C", "C", PAPER_C)],
                   "background": [("C", "C", PAPER_C)],
                   "attack": [("epsilon", "ε", PAPER_EPSILON)]}
 
@@ -473,4 +512,5 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
 
 
 __all__ = ["CLAIMS", "combine", "glue", "glue_not_run", "record_line", "classification",
-           "baselines", "separation", "margin", "retrieval", "attack", "background"]
+           "baselines", "unsupervised", "separation", "margin", "retrieval", "attack",
+           "background"]

@@ -411,6 +411,46 @@ def test_verdicts_follow_the_intervals():
         "contradicted:")
 
 
+def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
+    """The intro had no row for claim 2's 'comparable to an unsupervised method on
+    CIFAR-10, better on CIFAR-100 and STL-10' (chapter 4 answered it in its text only)."""
+    from rdsc.baselines import KMEANS
+
+    def run(dataset, ours, theirs, noise=None, n_test=1000):
+        return {"dataset": dataset, "n_test": n_test, "summary": [
+            {"method": "rdsc", "family": "rdsc", "top-1": ours, "dim": 4000},
+            {"method": f"{KMEANS}, K=1,600", "family": "unsupervised", "top-1": theirs,
+             "dim": 6400, "noise top-1": noise}]}
+    # the quick build's numbers: behind beyond the paired noise
+    said = headlines.unsupervised(run("cifar10", 52.4, 58.0, noise=5.1))
+    assert said == ("contradicted: cifar10 (1,000 test images; the paper: comparable): rdsc "
+                    "52.4% against k-means 58.0% top-1 (-5.6 points, test-set noise ±5.1); "
+                    "6,400 k-means features against rdsc's 4,000")
+    assert headlines.unsupervised(run("cifar10", 56.0, 58.0, noise=5.1)).startswith(
+        "not shown:")
+    assert headlines.unsupervised(run("cifar10", 64.0, 58.0, noise=5.1)).startswith(
+        "supported:")
+    # "better" on cifar100: within the noise is not shown, behind beyond it contradicted
+    assert headlines.unsupervised(run("cifar100", 31.0, 30.0, noise=2.0)).startswith(
+        "not shown: cifar100 (1,000 test images; the paper: better)")
+    assert headlines.unsupervised(run("stl10", 27.0, 30.0, noise=2.0)).startswith(
+        "contradicted:")
+    assert headlines.unsupervised(run("stl10", 33.0, 30.0, noise=2.0)).startswith(
+        "supported:")
+    # no paired noise saved: the unpaired noise of two accuracies on 1,000 images
+    from rdsc.intervals import difference_noise
+    assert f"test-set noise ±{difference_noise(52.4, 58.0, 1000):.1f})" in (
+        headlines.unsupervised(run("cifar10", 52.4, 58.0)))
+    assert headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0)) == (
+        "not run: miniimagenet10: the paper makes no comparison on it")
+    no_kmeans = run("cifar10", 52.4, 58.0)
+    no_kmeans["summary"].pop()
+    assert headlines.unsupervised(no_kmeans) == "not run: cifar10: k-means not run"
+    assert headlines.combine([headlines.unsupervised(run("cifar10", 52.4, 58.0, noise=5.1)),
+                              headlines.unsupervised(run("miniimagenet10", 4, 5))]).startswith(
+        "contradicted: cifar10 (1,000 test images; the paper: comparable)")
+
+
 def test_a_claim_run_on_several_datasets_is_one_line_over_all():
     # chapter 4's intro line once summarised its first dataset only
     assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == "mixed: a: 1 | b: 2"
