@@ -16,6 +16,7 @@ from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, c
 from rdsc.checks import flag
 from rdsc.intervals import difference_noise
 from rdsc.paper import UNSUPERVISED_CLAIM
+from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
 
 
 def noise_of(ours: float, theirs: float, n_test: int, paired=None) -> float:
@@ -145,6 +146,14 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             f"and {say(gap2, 2)}: {shrink}.")
 
 
+def comparison_word(diff: float, noise: float) -> str:
+    """The word for a difference of accuracies (points) with its 95% half-width ``noise``:
+    ``comparable`` when the interval lies within ±5 points, the equivalence margin chapter 6
+    uses (:data:`rdsc.retrieval.EQUIVALENCE_MARGIN`: the paper gives none), else
+    ``higher`` / ``lower`` when it excludes 0, else ``indistinguishable``."""
+    return difference_word((diff - noise) / 100, (diff + noise) / 100)
+
+
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                  claim: str | None = None) -> str:
     """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
@@ -155,8 +164,10 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     ``"comparable"`` or ``"better"`` (:data:`rdsc.paper.UNSUPERVISED_CLAIM`), read from the
     same numbers, with the two feature dimensions (probe EB: the difference stood without a
     word on the claim; review FA: "comparable" was read on every dataset, also where the
-    paper says "better" or nothing). Within the noise says only that no difference shows.
+    paper says "better" or nothing). Comparable is :func:`comparison_word`'s equivalence
+    test; within the noise says only that no difference shows.
     """
+    margin = f"{100 * EQUIVALENCE_MARGIN:g}"
     if claim not in (None, "comparable", "better"):
         raise ValueError(f"claim must be None, 'comparable' or 'better', got {claim!r}")
     t = table.set_index("method")
@@ -169,9 +180,13 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     if claim is None:
         return said
     if claim == "comparable":
-        word = ("comparable at this size, in that no difference shows" if where == "within"
-                else "not comparable at this size" if diff < 0
-                else "more than comparable at this size")
+        word = {"comparable": f"comparable at this size, within the book's margin of "
+                              f"±{margin} points",
+                "higher": "more than comparable at this size",
+                "lower": "not comparable at this size",
+                "indistinguishable": f"not shown comparable at this size, the noise reaching "
+                                     f"beyond the book's margin of ±{margin} points"
+                }[comparison_word(diff, noise)]
     else:
         word = ("better at this size" if where == "beyond" and diff > 0
                 else "not shown better at this size: no difference shows" if where == "within"

@@ -139,15 +139,15 @@ def baselines(res: dict, brief: bool = False) -> str:
 def unsupervised(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against k-means features, read against the paper's word on the
     dataset (:data:`rdsc.paper.UNSUPERVISED_CLAIM`: "comparable" on CIFAR-10, "better" on
-    CIFAR-100 and STL-10), by the chapter's test-set noise of the difference. Comparable:
-    *contradicted* when rdsc is behind beyond the noise, *supported* when ahead beyond it,
-    *not shown* within it (no difference shows, which with a noise of several points does
-    not show the two alike: the paper gives no margin). Better: *supported* ahead beyond the
-    noise, *contradicted* behind beyond it, else *not shown*. A dataset the paper made no
+    CIFAR-100 and STL-10), by the chapter's test-set noise of the difference (a 95%
+    interval). Comparable (:func:`rdsc.baselines_words.comparison_word`, the equivalence
+    test of chapter 6): *supported* when the interval lies within ±5 points or above 0,
+    *contradicted* when below 0 and not within ±5 points, else *not shown*. Better:
+    *supported* above 0, *contradicted* below, else *not shown*. A dataset the paper made no
     comparison on, or a run without k-means, is *not run*. Short already: ``brief`` is the
     same line."""
     from rdsc.baselines import KMEANS
-    from rdsc.baselines_words import noise_of
+    from rdsc.baselines_words import comparison_word, noise_of
     from rdsc.paper import UNSUPERVISED_CLAIM
     d = res["dataset"]
     claim = UNSUPERVISED_CLAIM.get(d)
@@ -162,8 +162,11 @@ def unsupervised(res: dict, brief: bool = False) -> str:
         return f"not run: {d}: k-means not run"
     diff = ours["top-1"] - km["top-1"]
     noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
-    beyond = abs(diff) > noise
-    verdict = ("not shown" if not beyond else "supported" if diff > 0 else "contradicted")
+    word = comparison_word(diff, noise)
+    verdict = ({"comparable": "supported", "higher": "supported", "lower": "contradicted",
+                "indistinguishable": "not shown"}[word] if claim == "comparable" else
+               "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
+               else "not shown")
     text = (f"{d} ({res['n_test']:,} test images; the paper: {claim}): rdsc "
             f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({diff:+.1f} "
             f"points, test-set noise ±{noise:.1f})")
