@@ -245,6 +245,12 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     assert "within test-set noise" in said and "cannot tell whether the gap narrows" in said
     said = W.verdict_trained(table, "rdsc", n_test=100_000)
     assert "beyond test-set noise" in said and "the gap does not narrow at top-2" in said
+    # a narrowing of 0.4 points beside gaps known to ±1.3 is not read as one
+    slight = _table((60, 70), {}, {"n": (70.2, 79.8)})
+    assert W.verdict_trained(slight, "rdsc", n_test=2000).endswith(
+        ": the gap narrows at top-2 by less than the test-set noise.")
+    assert W.verdict_trained(_table((60, 70), {}, {"n": (70, 74)}), "rdsc",
+                             n_test=2000).endswith(": the gap narrows at top-2.")
 
 
 def test_final_layer_rows_are_the_svm_and_softmax_on_each_seeds_random_net():
