@@ -105,7 +105,8 @@ def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
     if fall <= 0:
         return (f"not at all on {model} for at least half of its "
                 f"{plural(images, 'image')}{which}")
-    size = "under 1%" if fall < 0.005 else f"{100 * fall:.0f}%"
+    size = f"{100 * fall:.0f}%"
+    size = "under 1%" if size == "0%" else size  # review FC: 0.005 printed "0%"
     return f"by a median {size} on {model} ({plural(images, 'image')}{which})"
 
 

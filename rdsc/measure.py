@@ -309,8 +309,10 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float) ->
         if peak_spread > 0 and largest_fall > tolerance:
             return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: "
                     f"the peak fell by {largest_fall / 2 ** 20:.3g} MB from one k to the "
-                    "next, more than it moves between runs, and rose by no more than twice "
-                    "that overall, so it is not read as working memory growing with k")
+                    "next, more than it moves between runs, and its rise from the smallest k "
+                    f"to the largest ({(peak[-1] - peak[0]) / 2 ** 20:.3g} MB) is within "
+                    "twice that fall and the run-to-run tolerance, so it is not read as "
+                    "working memory growing with k")
         return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB without a trend in k: the "
                 "peak's run-to-run noise, not working memory growing with k")
     return "so here the working memory grew with k beyond the output"

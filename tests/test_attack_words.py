@@ -319,6 +319,8 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
         "and by a median 45% on the CNN (6 images): the attack had nearly stopped")
     assert "by a median under 1% on the random network" in attack_words.progress_reading(
         result(0.10, 0.0996).late_fall(), falling.late_fall())
+    assert "by a median under 1% on the random network" in attack_words.progress_reading(
+        (0.005, 20), (0.3, 20))  # review FC: it printed "0%" (0.5 rounds to even)
     assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
                                                                  falling.late_fall())
     # review FA: stalled on the CNN is the same caveat, the other way round
