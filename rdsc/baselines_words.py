@@ -16,7 +16,7 @@ from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, c
 from rdsc.checks import flag
 from rdsc.intervals import difference_noise
 from rdsc.paper import UNSUPERVISED_CLAIM
-from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
+from rdsc.retrieval import EQUIVALENCE_MARGIN
 
 
 def noise_of(ours: float, theirs: float, n_test: int, paired=None) -> float:
@@ -151,12 +151,17 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             f"and {say(gap2, 2)}: {shrink}.")
 
 
-def comparison_word(diff: float, noise: float) -> str:
-    """The word for a difference of accuracies (points) with its 95% half-width ``noise``:
-    ``comparable`` when the interval lies within ±5 points, the equivalence margin chapter 6
-    uses (:data:`rdsc.retrieval.EQUIVALENCE_MARGIN`: the paper gives none), else
-    ``higher`` / ``lower`` when it excludes 0, else ``indistinguishable``."""
-    return difference_word((diff - noise) / 100, (diff + noise) / 100)
+def comparable_verdict(diff: float, noise: float) -> str:
+    """The paper's "comparable" (rdsc against another method; ahead counts for it) read off
+    ``diff`` ± ``noise`` (points, a 95% interval) with chapter 6's 5-point margin
+    (:data:`rdsc.retrieval.EQUIVALENCE_MARGIN`; the paper gives none): ``supported`` when
+    rdsc is at worst 5 points behind (the interval's low end above -5), ``contradicted``
+    when behind by more (its high end below -5), else ``not shown``. Monotone in
+    ``diff`` (review FC: the two-sided words called -4.0 ± 1.5 "not comparable" and
+    +2 ± 3.5 "not shown")."""
+    margin = 100 * EQUIVALENCE_MARGIN
+    return ("supported" if diff - noise > -margin else
+            "contradicted" if diff + noise < -margin else "not shown")
 
 
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
@@ -169,8 +174,8 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     ``"comparable"`` or ``"better"`` (:data:`rdsc.paper.UNSUPERVISED_CLAIM`), read from the
     same numbers, with the two feature dimensions (probe EB: the difference stood without a
     word on the claim; review FA: "comparable" was read on every dataset, also where the
-    paper says "better" or nothing). Comparable is :func:`comparison_word`'s equivalence
-    test; within the noise says only that no difference shows.
+    paper says "better" or nothing). Comparable is :func:`comparable_verdict`; better
+    needs the difference beyond the noise.
     """
     margin = f"{100 * EQUIVALENCE_MARGIN:g}"
     if claim not in (None, "comparable", "better"):
@@ -185,13 +190,15 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     if claim is None:
         return said
     if claim == "comparable":
-        word = {"comparable": f"comparable at this size, within the book's margin of "
-                              f"±{margin} points",
-                "higher": "more than comparable at this size",
-                "lower": "not comparable at this size",
-                "indistinguishable": f"not shown comparable at this size, the noise reaching "
-                                     f"beyond the book's margin of ±{margin} points"
-                }[comparison_word(diff, noise)]
+        worst, best = diff - noise, diff + noise
+        word = {"supported": "more than comparable at this size" if worst > 0 else
+                             f"comparable at this size: at worst {-worst:.1f} points behind, "
+                             f"within the book's margin of {margin} points",
+                "contradicted": f"not comparable at this size: at least {-best:.1f} points "
+                                f"behind, beyond the book's margin of {margin} points",
+                "not shown": f"not shown comparable at this size: possibly {-worst:.1f} "
+                             f"points behind, beyond the book's margin of {margin} points"
+                }[comparable_verdict(diff, noise)]
     else:
         word = ("better at this size" if where == "beyond" and diff > 0
                 else "not shown better at this size: no difference shows" if where == "within"
