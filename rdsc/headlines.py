@@ -228,7 +228,7 @@ def retrieval(res: dict, brief: bool = False) -> str:
     if ours is None:  # an edited or older file: name what is missing (not StopIteration)
         raise ValueError(f"the results hold no Euclidean leave-one-out row for {name!r} "
                          "(their k and their rows disagree): rerun chapter 6")
-    from rdsc.retrieval import difference_word
+    from rdsc.retrieval import claim_word, difference_word
     verdict_of = {"higher": "supported", "comparable": "supported", "lower": "contradicted",
                   "indistinguishable": "not shown"}
     text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
@@ -257,7 +257,8 @@ def retrieval(res: dict, brief: bool = False) -> str:
             if c.get("verdict", word) != word:  # an earlier rule, other units or margin
                 reworded.append(f"{c['random features vs']} saved as {c['verdict']!r}, "
                                 f"now {word!r}")
-            verdicts.append(verdict_of[word])
+            # the claim counts the interval against -5 points, as the chapter does
+            verdicts.append(verdict_of[claim_word(c["low"] / 100, c["high"] / 100)])
             text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
                      f"[{c['low']:+.1f}, {c['high']:+.1f}]")
             short += f"; vs {c['random features vs']}: {c['difference']:+.1f} points"

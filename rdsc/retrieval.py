@@ -524,6 +524,22 @@ def difference_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN)
     return "higher" if low > 0 else "lower" if high < 0 else "indistinguishable"
 
 
+def claim_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """The word :func:`rdsc.retrieval_words.claim_verdict` counts for the paper's claim
+    ("comparable to trained networks", ahead counting for it) from the interval on the
+    random features minus a network (score units): ``higher`` when it lies above 0,
+    ``comparable`` when above ``-margin`` (at worst that far behind), ``lower`` when below
+    ``-margin`` (behind by more), else ``indistinguishable``. Unlike
+    :func:`difference_word`, monotone in the difference (review FC: an interval of
+    [-6, -0.5] points, which fits a 0.5-point gap, read "below", against the claim; one of
+    [-1, +6] read "too wide to tell")."""
+    number_between("margin", margin, 0, 1, "in score units: 0.05 for five points")
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise ValueError(f"need a finite interval low <= high, got [{low!r}, {high!r}]")
+    return ("higher" if low > 0 else "comparable" if low > -margin else
+            "lower" if high < -margin else "indistinguishable")
+
+
 def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarray],
                    control: str, n_boot: int = 2000, seed: int = 0,
                    in_domain=()) -> list[dict]:

@@ -57,9 +57,10 @@ def trained_verdict(verdict_of: dict[str, str], names) -> str:
 
 def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None = None,
                   in_domain=()) -> str:
-    """Whether :func:`trained_verdict`'s comparisons support the paper's claim (retrieval
-    with random features comparable to trained networks' last hidden layer). A difference
-    the interval cannot tell from 0 but that could exceed the margin decides nothing.
+    """Whether the comparisons support the paper's claim (retrieval with random features
+    comparable to trained networks' last hidden layer), from each network's
+    :func:`rdsc.retrieval.claim_word` (``verdict_of``): at worst the margin behind supports
+    it, behind by more does not, an interval that holds the margin decides nothing.
 
     ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
     retrieve better than the pixel control count; with none, the claim is untested.

@@ -322,12 +322,15 @@ def test_verdicts_follow_the_intervals():
     assert headlines.overall(["supported", "not shown"]) == "partly supported"
     assert headlines.overall(["contradicted", "not shown"]) == "partly contradicted"
     assert headlines.overall(["supported", "contradicted", "not shown"]) == "mixed"
-    # retrieval: within ±5 points is comparable (supports), wider around 0 tells nothing
+    # retrieval: at worst 5 points behind supports (ahead included), behind by more
+    # contradicts, an interval holding -5 tells nothing
     base = {"k": 10, "n_database": 8, "leave_one_out": [
         {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}]}
-    # (review Y: within ±5 points is comparable even when it excludes 0, as -4 to -1 does)
+    # (review Y: within ±5 points is comparable even when it excludes 0, as -4 to -1 does;
+    # review FC: -9 to -1 fits a 1-point gap, and -1 to +9 is at worst 1 point behind)
     for (low, high), word in (((-3.0, 4.0), "supported"), ((-9.0, 4.0), "not shown"),
-                              ((-4.0, -1.0), "supported"), ((-9.0, -1.0), "contradicted"),
+                              ((-4.0, -1.0), "supported"), ((-9.0, -1.0), "not shown"),
+                              ((-12.0, -6.0), "contradicted"), ((-1.0, 9.0), "supported"),
                               ((1.0, 9.0), "supported")):
         res = dict(base, comparisons=[{"random features vs": "a CNN trained on X",
                                        "measure": "AP", "difference": (low + high) / 2,

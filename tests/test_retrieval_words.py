@@ -168,3 +168,20 @@ def test_probe_z_words_refuse_what_they_would_misread():
         words.margin_robustness({"a": "comparable"}, {"a": (-3, -1)}, ["a"])
     with pytest.raises(ValueError, match="share of pixels"):
         words.frame_sentences(80, 5)
+
+
+def test_the_claim_counts_an_interval_against_minus_five_points():
+    """Review FC: the claim read the two-sided words, so [-6, -0.5] points (which fits a
+    0.5-point gap) went against it and [-1, +6] decided nothing; "at worst 5 points
+    behind, ahead included" is monotone in the difference."""
+    from rdsc.retrieval import claim_word, difference_word
+    assert difference_word(-0.06, -0.005) == "lower"
+    assert claim_word(-0.06, -0.005) == "indistinguishable"
+    assert difference_word(-0.01, 0.06) == "indistinguishable"
+    assert claim_word(-0.01, 0.06) == "comparable"
+    assert [claim_word(d - 0.035, d + 0.035) for d in (-0.09, -0.04, -0.01, 0.02, 0.04)] == [
+        "lower", "indistinguishable", "comparable", "comparable", "higher"]
+    with pytest.raises(ValueError, match="low <= high"):
+        claim_word(0.02, -0.02)
+    assert words.claim_verdict({"a": claim_word(-0.01, 0.06)}, ["a"]) == (
+        "supports the paper's claim for these networks")
