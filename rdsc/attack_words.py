@@ -129,7 +129,7 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
         return ("The attack's histories do not show its progress over the second half of "
                 "the budget on both models (too few images had an adversarial by then).")
     said = (f"Over the second half of the budget the smallest perturbation found fell "
-            f"{_median_fall(t, n_t, target, ' with an adversarial by then')} and "
+            f"{_median_fall(t, n_t, target, ' with an adversarial by then')}, and "
             f"{_median_fall(r, n_r, reference)}")
     (slow, low), (fast, high) = sorted([(target, t), (reference, r)], key=lambda m: m[1])
     if (high >= STILL_CLOSING_IN and low < high / 2
