@@ -195,9 +195,10 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                              f"comparable at this size: at worst {-worst:.1f} points behind, "
                              f"within the book's margin of {margin} points",
                 "contradicted": f"not comparable at this size: at least {-best:.1f} points "
-                                f"behind, beyond the book's margin of {margin} points",
-                "not shown": f"not shown comparable at this size: possibly {-worst:.1f} "
-                             f"points behind, beyond the book's margin of {margin} points"
+                                f"behind, past the book's margin of {margin} points",
+                "not shown": f"comparability not shown at this size: the interval reaches "
+                             f"{-worst:.1f} points behind, past the book's margin of "
+                             f"{margin} points"
                 }[comparable_verdict(diff, noise)]
     else:
         word = ("better at this size" if where == "beyond" and diff > 0

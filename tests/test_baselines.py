@@ -135,15 +135,15 @@ def test_verdicts_name_every_family_or_say_not_run():
     assert said["kmeans"].startswith("-10.0 points against k-means") and "beyond" in said["kmeans"]
     # probe EB: the paper's word "comparable", read from the same numbers, with the sizes
     assert said["kmeans"].endswith("beyond the test-set noise (±4.2): not comparable at "
-                                   "this size: at least 5.8 points behind, beyond the book's "
+                                   "this size: at least 5.8 points behind, past the book's "
                                    "margin of 5 points (with 128 features against rdsc's 10)")
     near = B.summary([dict(r, **{"top-1": 61.0}) if r["family"] == "unsupervised" else r
                       for r in rows])
     # "comparable": rdsc at worst 5 points behind (chapter 6's margin), ahead counting for it
     assert W.verdicts(near, n_test=1000, dataset="cifar10")["kmeans"].endswith(
-        "within the test-set noise (±4.3): not shown comparable at this size: possibly 5.3 "
-        "points behind, beyond the book's margin of 5 points (with 128 features against "
-        "rdsc's 10)")
+        "within the test-set noise (±4.3): comparability not shown at this size: the "
+        "interval reaches 5.3 points behind, past the book's margin of 5 points (with 128 "
+        "features against rdsc's 10)")
     assert W.verdicts(near, n_test=10_000, dataset="cifar10")["kmeans"].endswith(
         "within the test-set noise (±1.4): comparable at this size: at worst 2.4 points "
         "behind, within the book's margin of 5 points (with 128 features against rdsc's 10)")

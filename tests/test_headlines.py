@@ -471,7 +471,7 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
     from rdsc import baselines as B
     from rdsc import baselines_words as W
     words = {"comparable": {"supported": ("comparable at", "more than comparable"),
-                            "not shown": ("not shown comparable",),
+                            "not shown": ("comparability not shown",),
                             "contradicted": ("not comparable",)},
              "better": {"supported": ("better at",), "not shown": ("not shown better",),
                         "contradicted": ("not better",)}}
