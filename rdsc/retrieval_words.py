@@ -63,14 +63,15 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     it, behind by more does not, an interval that holds the margin decides nothing.
 
     ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
-    retrieve better than the pixel control count; with none, the claim is untested.
+    retrieve better than the pixel control count; with none, the claim is *not shown* (the
+    word of the introduction's table, whose row :func:`rdsc.headlines.retrieval` makes).
     ``in_domain``: networks trained on the retrieval database's own categories; they learned
     what the queries look for, which the random features did not, so this book does not
     count them either (see :func:`in_domain_sentence`).
     """
     names = name_list("names", names)
     if not names:
-        return "leaves the paper's claim untested (no trained network ran)"
+        return "leaves the paper's claim not run (no trained network ran)"
     _words_of(verdict_of, names)
     left_out = []  # (reason, names), said after the verdict
     in_domain = set(name_list("in_domain", in_domain))
@@ -88,7 +89,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             left_out.append(("no better than the pixel control at retrieval", weak))
     if left_out:
         if not names:
-            return ("leaves the paper's claim untested: none of the trained networks here "
+            return ("leaves the paper's claim not shown: none of the trained networks here "
                     "both retrieves better than the pixel control and was trained on other "
                     "images; "
                     + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))

@@ -116,10 +116,10 @@ def test_trained_networks_no_better_than_pixels_are_not_counted():
         "does not support the paper's claim here; the weak is not counted: it was no better "
         "than the pixel control at retrieval")
     assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
-        "leaves the paper's claim untested: none of the trained networks")
+        "leaves the paper's claim not shown: none of the trained networks")
     assert words.claim_verdict(said, ["good"], {"good": True}) == (
         "does not support the paper's claim here")
-    assert "untested" in words.claim_verdict({}, [])
+    assert "not run" in words.claim_verdict({}, [])
 
 
 def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
@@ -143,7 +143,7 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     assert words.claim_verdict(said, ["elsewhere", "own"], beats).startswith(
         "supports the claim only for the networks the random features are not below")
     untested = words.claim_verdict(said, ["own", "weak"], beats, in_domain=["own"])
-    assert untested.startswith("leaves the paper's claim untested") and "own" in untested
+    assert untested.startswith("leaves the paper's claim not shown") and "own" in untested
     # audit CB: neither the abstract nor the authors' repository says on what the paper's
     # trained networks were trained: the words state no such fact
     assert "paper's were" not in untested
