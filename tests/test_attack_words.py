@@ -334,6 +334,15 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
                   ((0.001, 3), (0.5, 1)), ((0.0, 5), (0.5, 20))):
         assert "nearly stopped" not in attack_words.progress_reading(*quiet), quiet
     assert "nearly stopped" in attack_words.progress_reading((0.0, 6), (0.05, 6))
+    # review GA: a 30% or a 5% fall is no stop, though under half the other model's
+    for pair in (((0.30, 20), (0.70, 20)), ((0.05, 20), (0.12, 20))):
+        said = attack_words.progress_reading(*pair)
+        assert "nearly stopped" not in said and said.endswith(
+            ": the attack was still closing in on both, on the random network less than half "
+            "as fast as on the CNN, so the comparison above measures how far this attack got "
+            "within this budget as much as how robust the models are."), pair
+    assert "nearly stopped closing in on the random network" in (
+        attack_words.progress_reading((0.049, 20), (0.12, 20)))
     empty = AttackResult("hsj-linf", 10, 10, 1.0, np.full(3, np.inf), np.full(3, np.inf),
                          torch.zeros(1), torch.zeros(1), np.zeros((0, 3)), np.zeros((0, 3)))
     assert empty.late_fall()[1] == 0
