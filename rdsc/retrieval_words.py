@@ -97,22 +97,69 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
             f"counted: {'it was' if len(n) == 1 else 'they were'} {reason}"
             for reason, n in left_out))
-    words = [verdict_of[n] for n in names]
-    good = sum(w in ("comparable", "higher") for w in words)
-    below = words.count("lower")
-    if good == len(words):
-        return "supports the paper's claim for these networks"
-    if below == len(words):
-        return "does not support the paper's claim here"
-    if good and below:
-        return "supports the claim only for the networks the random features are not below"
-    if good:
-        return ("supports the claim for some networks; for the others the intervals are too "
-                "wide to tell")
-    if below:
-        return ("does not support the claim for some networks; for the others the intervals "
-                "are too wide to tell")
-    return "neither supports nor contradicts the claim: the intervals are too wide to tell"
+    # the claim's own words, not the two-sided ones beside them (review GA: "below the C;
+    # this supports the claim only for the networks the random features are not below",
+    # where the C's interval held -5 points and decided nothing)
+    points = f"{100 * EQUIVALENCE_MARGIN:g} points"
+    support = [n for n in names if verdict_of[n] in ("comparable", "higher")]
+    against = [n for n in names if verdict_of[n] == "lower"]
+    undecided = [n for n in names if verdict_of[n] == "indistinguishable"]
+
+    def the(group):
+        return listed([f"the {n}" for n in group])
+
+    def each(group):
+        return "it" if len(group) == 1 else "each"
+
+    open_part = (f"the interval{'s' * (len(undecided) > 1)} for {the(undecided)} "
+                 f"{'holds' if len(undecided) == 1 else 'hold'} -{points}, so "
+                 f"{'it decides' if len(undecided) == 1 else 'they decide'} nothing")
+    # commas and colons, not parentheses: network names hold some
+    if not support and not against:
+        return ("neither supports nor contradicts the claim: "
+                + ("the interval holds" if len(undecided) == 1 else "each interval holds")
+                + f" -{points}")
+    if support and not against and not undecided:
+        return (f"supports the paper's claim for {the(support)}: the random features are at "
+                f"worst {points} behind {each(support)}")
+    if against and not support and not undecided:
+        return (f"does not support the paper's claim for {the(against)}: the random features "
+                f"are more than {points} behind {each(against)}")
+    parts = []
+    if support:
+        parts.append(f"supports the paper's claim for {the(support)}, the random features at "
+                     f"worst {points} behind {each(support)}")
+    if against:
+        parts.append(f"{'and not' if support else 'does not support the claim'} for "
+                     f"{the(against)}, more than {points} behind {each(against)}")
+    return ", ".join(parts) + (f"; {open_part}" if undecided else "")
+
+
+def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> list[str]:
+    """The trained networks ``names`` that :func:`claim_verdict` counts for the paper's
+    claim: neither trained on the database itself (``in_domain``) nor, where
+    ``beats_control`` is given, retrieving no better than the pixel control."""
+    in_domain = set(name_list("in_domain", in_domain))
+    return [n for n in name_list("names", names) if n not in in_domain
+            and (beats_control is None or flag(f"beats_control[{n!r}]", beats_control[n]))]
+
+
+def claim_margin_robustness(intervals: dict[str, tuple], names,
+                            margins=(0.025, 0.10)) -> str:
+    """Which of the trained networks ``names`` (those the claim counts) another margin
+    would count otherwise for the paper's claim (:func:`rdsc.retrieval.claim_word`).
+    ``intervals[name]``: the (low, high) interval of the difference, in score units."""
+    from rdsc.retrieval import claim_word
+    names = name_list("names", names)
+    if not names:
+        return "no trained network is counted, whatever the margin"
+    parts = []
+    for margin in margins:
+        changed = [n for n in names if claim_word(*intervals[n], margin)
+                   != claim_word(*intervals[n])]
+        parts.append(f"at {100 * margin:g} points behind, {listed(changed) or 'no network'} "
+                     "would count otherwise")
+    return "; ".join(parts)
 
 
 def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:

@@ -81,21 +81,36 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     said = {"a": "comparable", "b": "higher", "c": "lower"}
     assert words.trained_verdict(said, names) == (
         "comparable to the a, its interval within ±5 points; above the b; below the c")
-    assert words.claim_verdict(said, names).startswith("supports the claim only")
+    assert words.claim_verdict(said, names) == (
+        "supports the paper's claim for the a and the b, the random features at worst 5 "
+        "points behind each, and not for the c, more than 5 points behind it")
     same = dict.fromkeys(names, "comparable")
-    assert words.claim_verdict(same, names) == "supports the paper's claim for these networks"
+    assert words.claim_verdict(same, names) == (
+        "supports the paper's claim for the a, the b and the c: the random features are at "
+        "worst 5 points behind each")
     below = dict.fromkeys(names, "lower")
-    assert words.claim_verdict(below, names) == "does not support the paper's claim here"
+    assert words.claim_verdict(below, names) == (
+        "does not support the paper's claim for the a, the b and the c: the random features "
+        "are more than 5 points behind each")
     # an interval around 0 but wider than the margin is no evidence of comparability
     wide = dict.fromkeys(names, "indistinguishable")
     assert words.trained_verdict(wide, names) == (
         "indistinguishable from the a, the b and the c, each interval holding 0 but wider "
         "than ±5 points")
-    assert words.claim_verdict(wide, names).startswith("neither supports nor contradicts")
-    assert words.claim_verdict(dict(wide, a="comparable"), names).startswith(
-        "supports the claim for some networks")
+    assert words.claim_verdict(wide, names) == (
+        "neither supports nor contradicts the claim: each interval holds -5 points")
+    assert words.claim_verdict(dict(wide, a="comparable"), names) == (
+        "supports the paper's claim for the a, the random features at worst 5 points behind "
+        "it; the intervals for the b and the c hold -5 points, so they decide nothing")
     assert words.claim_verdict(dict(wide, a="lower"), names).startswith(
-        "does not support the claim for some")
+        "does not support the claim for the a, more than 5 points behind it; the intervals")
+    # review GA: in claim words, [-6, -0.5] points holds -5 (it decides nothing), where the
+    # two-sided word beside it says "below"; the sentence named it among those below
+    iv = {"A": (-0.04, -0.01), "B": (-0.12, -0.06), "C": (-0.06, -0.005)}
+    claim = words.claim_verdict({n: rt.claim_word(*iv[n]) for n in iv}, list(iv))
+    assert claim == ("supports the paper's claim for the A, the random features at worst 5 "
+                     "points behind it, and not for the B, more than 5 points behind it; the "
+                     "interval for the C holds -5 points, so it decides nothing")
     assert "none ran" in words.trained_verdict({}, [])
 
 
@@ -113,12 +128,13 @@ def test_trained_networks_no_better_than_pixels_are_not_counted():
     said = {"good": "lower", "weak": "comparable"}
     # comparable to a network no better than pixels supports nothing
     assert words.claim_verdict(said, ["good", "weak"], beats).startswith(
-        "does not support the paper's claim here; the weak is not counted: it was no better "
-        "than the pixel control at retrieval")
+        "does not support the paper's claim for the good: the random features are more than "
+        "5 points behind it; the weak is not counted: it was no better than the pixel control "
+        "at retrieval")
     assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
         "leaves the paper's claim not shown: none of the trained networks")
-    assert words.claim_verdict(said, ["good"], {"good": True}) == (
-        "does not support the paper's claim here")
+    assert words.claim_verdict(said, ["good"], {"good": True}).startswith(
+        "does not support the paper's claim for the good")
     assert "not run" in words.claim_verdict({}, [])
 
 
@@ -127,10 +143,11 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     beats = {"elsewhere": True, "own": True, "weak": False}
     # below the in-domain network, comparable to the one trained elsewhere: supported
     assert words.claim_verdict(said, ["elsewhere", "own"], beats, in_domain=["own"]) == (
-        "supports the paper's claim for these networks; the own is not counted: it was "
-        "trained on the database itself")
+        "supports the paper's claim for the elsewhere: the random features are at worst 5 "
+        "points behind it; the own is not counted: it was trained on the database itself")
     assert words.claim_verdict(said, list(said), beats, in_domain=["own"]) == (
-        "supports the paper's claim for these networks; the own is not counted: it was "
+        "supports the paper's claim for the elsewhere: the random features are at worst 5 "
+        "points behind it; the own is not counted: it was "
         "trained on the database itself; the weak is not counted: it was no better than the "
         "pixel control at retrieval")
     with pytest.raises(ValueError, match="names no network"):  # a misspelt in-domain name
@@ -140,8 +157,14 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     assert "(" not in words.trained_verdict(named, list(named)).replace(
         "(cross-fitted)", "")
     # without it the same comparisons contradict part of the claim
-    assert words.claim_verdict(said, ["elsewhere", "own"], beats).startswith(
-        "supports the claim only for the networks the random features are not below")
+    assert words.claim_verdict(said, ["elsewhere", "own"], beats) == (
+        "supports the paper's claim for the elsewhere, the random features at worst 5 points "
+        "behind it, and not for the own, more than 5 points behind it")
+    # nor does the claim's sentence add parentheses around a name
+    assert "(" not in words.claim_verdict(
+        {"CNN (a)": "comparable", "CNN (b)": "lower", "CNN (c)": "indistinguishable"},
+        ["CNN (a)", "CNN (b)", "CNN (c)"]).replace("(a)", "").replace("(b)", "").replace(
+        "(c)", "")
     untested = words.claim_verdict(said, ["own", "weak"], beats, in_domain=["own"])
     assert untested.startswith("leaves the paper's claim not shown") and "own" in untested
     # audit CB: neither the abstract nor the authors' repository says on what the paper's
@@ -183,5 +206,23 @@ def test_the_claim_counts_an_interval_against_minus_five_points():
         "lower", "indistinguishable", "comparable", "comparable", "higher"]
     with pytest.raises(ValueError, match="low <= high"):
         claim_word(0.02, -0.02)
-    assert words.claim_verdict({"a": claim_word(-0.01, 0.06)}, ["a"]) == (
-        "supports the paper's claim for these networks")
+    assert words.claim_verdict({"a": claim_word(-0.01, 0.06)}, ["a"]).startswith(
+        "supports the paper's claim for the a:")
+
+
+def test_the_claim_margin_sentence_reads_the_claims_words():
+    """Review GA: the margin note gave the changes of the two-sided words, while the claim
+    counts by its own: at 2.5 points the ResNet and the Dense would count otherwise, at 10
+    the VGG (the two-sided note said ResNet and VGG at 10)."""
+    iv = {"ResNet": (-0.04, 0.06), "VGG": (-0.06, -0.005), "Dense": (-0.049, -0.001)}
+    assert words.claim_margin_robustness(iv, list(iv)) == (
+        "at 2.5 points behind, ResNet and Dense would count otherwise; at 10 points behind, "
+        "VGG would count otherwise")
+    assert words.claim_margin_robustness(iv, ["VGG"], (0.06,)) == (
+        "at 6 points behind, no network would count otherwise")
+    assert words.claim_margin_robustness(iv, []) == (
+        "no trained network is counted, whatever the margin")
+    # the networks it is given are those the claim counts
+    beats = {"ResNet": True, "VGG": False, "Dense": True}
+    assert words.claim_counted(list(iv), beats, in_domain=["Dense"]) == ["ResNet"]
+    assert words.claim_counted(list(iv)) == list(iv)
