@@ -418,11 +418,10 @@ def not_the_papers(res: dict, claim: str) -> list[str]:
                if res.get(key) is not None and res[key] != value])
 
 
-def claimed_not_run(claim: str, datasets) -> str:
-    """``"; not run here: cifar100 and stl10 (the paper: better)"``: the datasets the paper's
-    claim names that results on ``datasets`` lack (review FC: the unsupervised row read
-    "supported" on CIFAR-10 alone beside "better on CIFAR-100 and STL-10"); empty when
-    none, or for a claim that names none."""
+def _claimed_absent(claim: str, datasets) -> str:
+    """``"cifar100 and stl10 (the paper: better)"``: the datasets the paper's claim names
+    that ``datasets`` lack, with its word on each; empty when none, or for a claim that
+    names none."""
     if claim != "unsupervised":
         return ""
     from rdsc.paper import UNSUPERVISED_CLAIM
@@ -430,10 +429,33 @@ def claimed_not_run(claim: str, datasets) -> str:
     for d, word in UNSUPERVISED_CLAIM.items():
         if d not in datasets:
             absent.setdefault(word, []).append(d)
+    return ", ".join(f"{' and '.join(ds)} (the paper: {word})" for word, ds in absent.items())
+
+
+def claimed_not_run(claim: str, datasets) -> str:
+    """``"; not run here: cifar100 and stl10 (the paper: better)"``: the datasets the paper's
+    claim names that results on ``datasets`` lack (review FC: the unsupervised row read
+    "supported" on CIFAR-10 alone beside "better on CIFAR-100 and STL-10"); empty when
+    none, or for a claim that names none."""
+    absent = _claimed_absent(claim, datasets)
+    return f"; not run here: {absent}" if absent else ""
+
+
+def scoped(line: str, claim: str, datasets) -> str:
+    """``line`` (``"<verdict>: <details>"``) with the claimed datasets it lacks said where
+    its verdict is: ``"supported on cifar10 only, not run on cifar100 and stl10 (the paper:
+    better): ..."`` (review GA: a plain "supported", with the datasets not run at the end of
+    a long cell, read as the whole claim's). A line without a verdict from the claim's
+    datasets (*not run*) gets :func:`claimed_not_run`'s note at its end."""
+    absent = _claimed_absent(claim, datasets)
     if not absent:
-        return ""
-    return "; not run here: " + ", ".join(f"{' and '.join(ds)} (the paper: {word})"
-                                          for word, ds in absent.items())
+        return line
+    verdict, details = line.split(": ", 1)
+    if verdict == "not run":
+        return line + claimed_not_run(claim, datasets)
+    from rdsc.paper import UNSUPERVISED_CLAIM
+    ran = [d for d in dict.fromkeys(datasets) if d in UNSUPERVISED_CLAIM]
+    return f"{verdict} on {' and '.join(ran)} only, not run on {absent}: {details}"
 
 
 def combine(lines: list[str]) -> str:
@@ -462,8 +484,8 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     runs = [strict_json.read(p) for p in paths]
     lines = {}
     for brief, suffix in ((False, ""), (True, "_brief")):
-        summary = (combine([summarise(r, brief=brief) for r in runs])
-                   + claimed_not_run(claim, [r.get("dataset") for r in runs]))
+        summary = scoped(combine([summarise(r, brief=brief) for r in runs]), claim,
+                         [r.get("dataset") for r in runs])
         other = list(dict.fromkeys(s for r in runs for s in not_the_papers(r, claim)))
         if other:
             summary += "; " + "; ".join(other)
@@ -524,14 +546,14 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
                   f"; made by an older version of the chapter, without its sections: "
                   f"{'; '.join(lacking)}")
     try:
-        return (f"{combine([summarise(recorded, brief=brief) for recorded, _ in found])}"
-                f"{claimed_not_run(claim, [r.get('dataset') for r, _ in found])}; {label}")
+        return (scoped(combine([summarise(recorded, brief=brief) for recorded, _ in found]),
+                       claim, [r.get("dataset") for r, _ in found]) + f"; {label}")
     except (KeyError, TypeError, ValueError, StopIteration) as err:
         # a record made by an older chapter: say so in the table, do not stop the book
         return (f"the record ({label}) lacks what this line needs ({type(err).__name__}: "
                 f"{err}); rerun `python -m rdsc.record run --chapters {chapter[:2]}`")
 
 
-__all__ = ["CLAIMS", "claimed_not_run", "combine", "glue", "glue_not_run", "record_line",
+__all__ = ["CLAIMS", "claimed_not_run", "scoped", "combine", "glue", "glue_not_run", "record_line",
            "classification", "baselines", "unsupervised", "separation", "margin",
            "retrieval", "attack", "background"]

@@ -461,6 +461,18 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     assert headlines.claimed_not_run("unsupervised", ["stl10"]) == (
         "; not run here: cifar10 (the paper: comparable), cifar100 (the paper: better)")
     assert headlines.claimed_not_run("baselines", ["cifar10"]) == ""
+    # review GA: the verdict says its scope where it stands, not at the end of the cell
+    line = headlines.unsupervised(run("cifar10", 57.0, 58.0, noise=2.0))
+    assert headlines.scoped(line, "unsupervised", ["cifar10", "miniimagenet10"]) == (
+        "supported on cifar10 only, not run on cifar100 and stl10 (the paper: better): "
+        "cifar10 (1,000 test images; the paper: comparable): rdsc 57.0% against k-means "
+        "58.0% top-1 (-1.0 points, test-set noise ±2.0); 6,400 k-means features against "
+        "rdsc's 4,000")
+    nothing = headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0))
+    assert headlines.scoped(nothing, "unsupervised", ["miniimagenet10"]) == (
+        "not run: miniimagenet10: the paper makes no comparison on it; not run here: cifar10 "
+        "(the paper: comparable), cifar100 and stl10 (the paper: better)")
+    assert headlines.scoped(line, "baselines", ["cifar10"]) == line
     # a C that is not the paper's is named, as on the baselines row
     assert headlines.not_the_papers({"C": 0.05}, "unsupervised") == [
         "C = 0.05, not the paper's 0.005"]
