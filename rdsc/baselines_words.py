@@ -120,15 +120,24 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             where = "within" if abs(gap) <= noise(k) else "beyond"
             text += f" ({where} test-set noise, ±{noise(k):.1f})"
         return text
-    unclear = n_test is not None and abs(gap1) <= noise(1) and abs(gap2) <= noise(2)
+    within1 = n_test is not None and abs(gap1) <= noise(1)
+    within2 = n_test is not None and abs(gap2) <= noise(2)
+    unclear = within1 and within2
     gap1, gap2 = round(gap1, 1), round(gap2, 1)   # as said: "level" is no gap (review AT)
     if gap1 > 0 and unclear:
         shrink = "at this size the data cannot tell whether the gap narrows at top-2"
+    elif gap1 > 0 and within1:  # review GA: no gap at top-1 to narrow
+        shrink = ("the top-1 gap is within the test-set noise, and rdsc is ahead at top-2"
+                  if gap2 < 0 else "the top-1 gap is within the test-set noise, the top-2 "
+                  "gap beyond it")
+    elif gap1 > 0 and gap2 < 0 and not within2:  # review GA: "narrows" for a reversal
+        shrink = "the gap reverses at top-2: rdsc is ahead there"
     elif gap1 > 0 and gap2 < gap1:
-        # a narrowing smaller than either gap's noise is no finding (the gaps are printed)
+        # a narrowing smaller than either gap's noise is no finding (the gaps are printed);
+        # the narrowing's own interval is not computed, so the words say which noise
         shrink = ("the gap narrows at top-2" if n_test is None
                   or gap1 - gap2 > max(noise(1), noise(2))
-                  else "the gap narrows at top-2 by less than the test-set noise")
+                  else "the gap narrows at top-2 by less than either gap's test-set noise")
     elif gap1 > 0:
         shrink = "the gap does not narrow at top-2"
     elif unclear:  # review AO: "within noise" and "the weaker one" in one sentence
@@ -164,6 +173,16 @@ def comparable_verdict(diff: float, noise: float) -> str:
             "contradicted" if diff + noise < -margin else "not shown")
 
 
+def _points(x: float) -> str:
+    """``x`` points to one decimal, or to as many more (up to three) as keep it apart from
+    the book's margin (review GA: 5.04 read "5.0 points behind, past the margin of 5")."""
+    margin = 100 * EQUIVALENCE_MARGIN
+    for digits in (1, 2, 3):
+        if round(x, digits) != margin:
+            break
+    return f"{x:.{digits}f}"
+
+
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                  claim: str | None = None) -> str:
     """``ours`` minus ``other`` at top-1, and whether it is within the test-set noise of
@@ -191,18 +210,20 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
         return said
     if claim == "comparable":
         worst, best = diff - noise, diff + noise
+        book_margin = f"the book's margin of {margin} points"
         word = {"supported": "more than comparable at this size" if worst > 0 else
-                             f"comparable at this size: at worst {-worst:.1f} points behind, "
-                             f"within the book's margin of {margin} points",
-                "contradicted": f"not comparable at this size: at least {-best:.1f} points "
-                                f"behind, past the book's margin of {margin} points",
+                             "comparable at this size: at worst level with it"
+                             if round(worst, 1) == 0 else
+                             f"comparable at this size: at worst {_points(-worst)} points "
+                             f"behind, within {book_margin}",
+                "contradicted": f"not comparable at this size: at least {_points(-best)} "
+                                f"points behind, past {book_margin}",
                 "not shown": f"comparability not shown at this size: the interval reaches "
-                             f"{-worst:.1f} points behind, past the book's margin of "
-                             f"{margin} points"
+                             f"{_points(-worst)} points behind, past {book_margin}"
                 }[comparable_verdict(diff, noise)]
     else:
         word = ("better at this size" if where == "beyond" and diff > 0
-                else "not shown better at this size: no difference shows" if where == "within"
+                else "better not shown at this size: no difference shows" if where == "within"
                 else "not better at this size: behind beyond the noise")
     size = (f" (with {int(t.loc[other, 'dim']):,} features against "
             f"{'rdsc' if ours == RDSC else ours}'s "

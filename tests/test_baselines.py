@@ -162,7 +162,7 @@ def test_verdicts_name_every_family_or_say_not_run():
     # review FA: the paper's word is the dataset's: "better" on cifar100 and stl10, none
     # elsewhere ("comparable" was read on every dataset)
     assert W.verdicts(near, n_test=1000, dataset="cifar100")["kmeans"].endswith(
-        "(±4.3): not shown better at this size: no difference shows (with 128 features "
+        "(±4.3): better not shown at this size: no difference shows (with 128 features "
         "against rdsc's 10)")
     assert W.verdicts(ahead, n_test=1000, dataset="stl10")["kmeans"].endswith(
         ": better at this size (with 128 features against rdsc's 10)")
@@ -170,7 +170,7 @@ def test_verdicts_name_every_family_or_say_not_run():
         ": not better at this size: behind beyond the noise (with 128 features against "
         "rdsc's 10)")
     # review FC: ahead within the noise is not "better"
-    assert "not shown better" in W.verdicts(near.assign(**{"top-1": near["top-1"].where(
+    assert "better not shown" in W.verdicts(near.assign(**{"top-1": near["top-1"].where(
         near["family"] != "unsupervised", 59.0)}), n_test=1000, dataset="cifar100")["kmeans"]
     assert W.verdicts(B.summary(rows), n_test=1000, dataset="miniimagenet10")["kmeans"] == (
         f"-10.0 points against {B.KMEANS}, K=32, beyond the test-set noise (±4.2)")
@@ -257,9 +257,26 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     # a narrowing of 0.4 points beside gaps known to ±2.9 and ±2.7 is not read as one
     slight = _table((60, 70), {}, {"n": (70.2, 79.8)})
     assert W.verdict_trained(slight, "rdsc", n_test=2000).endswith(
-        ": the gap narrows at top-2 by less than the test-set noise.")
+        ": the gap narrows at top-2 by less than either gap's test-set noise.")
     assert W.verdict_trained(_table((60, 70), {}, {"n": (70, 74)}), "rdsc",
                              n_test=2000).endswith(": the gap narrows at top-2.")
+    # review GA: the threshold is the larger gap noise (±3.0 and ±2.8 here), pinned from
+    # both sides: a narrowing of 4.0 (below their sum) narrows, one of 2.9 (above the
+    # smaller) does not
+    assert W.verdict_trained(_table((60, 70), {}, {"n": (67, 73)}), "rdsc",
+                             n_test=2000).endswith(": the gap narrows at top-2.")
+    assert W.verdict_trained(_table((60, 70), {}, {"n": (66.9, 74)}), "rdsc",
+                             n_test=2000).endswith("by less than either gap's test-set noise.")
+    # review GA: a gap that reverses, or one within the noise at top-1, did not "narrow"
+    assert W.verdict_trained(_table((60, 80), {}, {"n": (63, 77)}), "rdsc",
+                             n_test=20_000).endswith(
+        ": the gap reverses at top-2: rdsc is ahead there.")
+    assert W.verdict_trained(_table((60, 80), {}, {"n": (61, 77)}), "rdsc",
+                             n_test=2000).endswith(
+        ": the top-1 gap is within the test-set noise, and rdsc is ahead at top-2.")
+    assert W.verdict_trained(_table((60, 70), {}, {"n": (61, 77)}), "rdsc",
+                             n_test=2000).endswith(
+        ": the top-1 gap is within the test-set noise, the top-2 gap beyond it.")
 
 
 def test_final_layer_rows_are_the_svm_and_softmax_on_each_seeds_random_net():
@@ -393,3 +410,30 @@ def test_differences_with_rdsc_are_paired_over_the_same_images():
     assert W.verdict_pair(old.reset_index(), B.RDSC, "k-means", n).endswith(
         f"within the test-set noise (±{difference_noise(52.4, 58.0, n):.1f})")
     assert "right" not in B.for_json(rows)[0]
+
+
+def test_comparable_holds_minus_five_exactly_as_not_shown():
+    """Review GA: the -5 boundary was unpinned (">" to ">=" passed every test): an interval
+    whose end is exactly -5 points holds -5."""
+    assert W.comparable_verdict(-3.0, 2.0) == "not shown"     # [-5.0, -1.0]
+    assert W.comparable_verdict(-7.0, 2.0) == "not shown"     # [-9.0, -5.0]
+    assert W.comparable_verdict(-2.9, 2.0) == "supported"
+    assert W.comparable_verdict(-7.1, 2.0) == "contradicted"
+
+
+def test_rounded_numbers_do_not_contradict_their_words():
+    """Review GA: 'at worst -0.0 points behind' and '5.0 points behind, past the margin of
+    5 points'."""
+    level = _table((52, 80), {}, None)
+    rows = level.to_dict("records") + [
+        {"method": "km", "family": "unsupervised", "top-1": 50.0, "top-2": 80.0,
+         "noise top-1": 2.0}]
+    import pandas as pd
+    said = W.verdict_pair(pd.DataFrame(rows), "rdsc", "km", 500, claim="comparable")
+    assert "-0.0" not in said and said.endswith("comparable at this size: at worst level with it")
+    rows[-1].update({"top-1": 55.0, "noise top-1": 0.04})
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 55.0]}), "rdsc",
+                          "km", 500, claim="comparable")
+    assert "reaches 5.04 points behind, past the book's margin of 5 points" in said
+    from rdsc.attack_words import noise_reading
+    assert "by +0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)
