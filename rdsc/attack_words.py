@@ -197,6 +197,11 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
             f"not aimed")
 
 
+def _signed(x: float) -> str:
+    """``x`` with its sign to one decimal, a zero as ``+0.0`` (review GA: "-0.0 points")."""
+    return f"{round(x, 1) + 0.0:+.1f}"
+
+
 def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     """What random signs of the step's size cost the random network on their own: ``drop``
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
@@ -205,16 +210,16 @@ def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     nothing (review EA: the next sentence read it as a finding)."""
     if not target_above_chance:  # review FA: not the reason again, word for word
         return (f"not read here, as the network is at chance (random signs changed its "
-                f"accuracy by {-drop:+.1f} points, 95% interval {-high:+.1f} to "
-                f"{-low:+.1f})")
+                f"accuracy by {_signed(-drop)} points, 95% interval {_signed(-high)} to "
+                f"{_signed(-low)})")
     if low > 0:
         return (f"a step of that size is large, and the random network reacts to noise of "
                 f"that size on its own: random signs alone cost it {drop:.1f} points of "
                 f"accuracy (95% interval {low:.1f} to {high:.1f}), since its features "
                 "count patches on each side of hyperplanes and noise moves patches "
                 "across them")
-    return (f"in this run random signs of that size cost the random network {drop:+.1f} "
-            f"points of accuracy (95% interval {low:+.1f} to {high:+.1f}), not "
+    return (f"in this run random signs of that size cost the random network {_signed(drop)} "
+            f"points of accuracy (95% interval {_signed(low)} to {_signed(high)}), not "
             "distinguishable from nothing")
 
 

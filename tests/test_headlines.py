@@ -482,10 +482,11 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
     """Review FC: the two read the same numbers by rules written twice."""
     from rdsc import baselines as B
     from rdsc import baselines_words as W
+    from rdsc.intervals import difference_noise
     words = {"comparable": {"supported": ("comparable at", "more than comparable"),
                             "not shown": ("comparability not shown",),
                             "contradicted": ("not comparable",)},
-             "better": {"supported": ("better at",), "not shown": ("not shown better",),
+             "better": {"supported": ("better at",), "not shown": ("better not shown",),
                         "contradicted": ("not better",)}}
     for dataset, claim in (("cifar10", "comparable"), ("stl10", "better")):
         for diff in (-12, -7, -5.5, -4, -2, -0.5, 0, 0.5, 2, 4.3, 7):
@@ -499,6 +500,30 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
                                           "summary": table.to_dict("records")})
             verdict = row.split(":", 1)[0]
             assert sentence.startswith(words[claim][verdict]), (dataset, diff, sentence, row)
+    # review GA: the chapter's path, with per-image hits and so a paired noise (the table's
+    # "noise top-1" column against the dict's key); -4 points on 400 images: paired noise
+    # ±4.8, where the unpaired fallback would say ±6.9
+    rng = np.random.default_rng(0)
+    theirs = rng.random(400) < 0.6
+    ours = theirs.copy()
+    ours[np.flatnonzero(theirs)[:16]] = False   # 16 of 400 images lost: -4.0 points
+    ours[np.flatnonzero(~theirs)[:40]] = True   # and 40 swapped each way
+    ours[np.flatnonzero(theirs)[16:56]] = False
+    hit = {2: np.ones(400, bool)}
+    rows = [{"method": B.RDSC, "family": "rdsc", "dim": 10, "seed": 0, "features s": 1,
+             "fit s": 1, "top-1": 100 * ours.mean(), "top-2": 100.0, "right": {1: ours, **hit}},
+            {"method": f"{B.KMEANS}, K=32", "family": "unsupervised", "dim": 128, "seed": 0,
+             "features s": 1, "fit s": 1, "top-1": 100 * theirs.mean(), "top-2": 100.0,
+             "right": {1: theirs, **hit}}]
+    table = B.summary(rows)
+    paired = table.set_index("method").loc[f"{B.KMEANS}, K=32", "noise top-1"]
+    assert np.isfinite(paired) and paired != pytest.approx(
+        difference_noise(100 * ours.mean(), 100 * theirs.mean(), 400), abs=0.05)
+    sentence = W.verdicts(table, 400, "cifar10")["kmeans"]
+    row = headlines.unsupervised({"dataset": "cifar10", "n_test": 400,
+                                  "summary": table.to_dict("records")})
+    assert f"±{paired:.1f}" in sentence and f"±{paired:.1f}" in row
+    assert sentence.split(": ", 1)[1].startswith(words["comparable"][row.split(":", 1)[0]])
 
 
 def test_a_claim_run_on_several_datasets_is_one_line_over_all():

@@ -206,6 +206,9 @@ def test_the_claim_counts_an_interval_against_minus_five_points():
         "lower", "indistinguishable", "comparable", "comparable", "higher"]
     with pytest.raises(ValueError, match="low <= high"):
         claim_word(0.02, -0.02)
+    # review GA: an end exactly at -5 points holds -5 (">=" passed every test)
+    assert claim_word(-0.05, 0.01) == "indistinguishable"
+    assert claim_word(-0.09, -0.05) == "indistinguishable"
     assert words.claim_verdict({"a": claim_word(-0.01, 0.06)}, ["a"]).startswith(
         "supports the paper's claim for the a:")
 
