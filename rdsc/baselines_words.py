@@ -212,19 +212,19 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
         worst, best = diff - noise, diff + noise
         book_margin = f"the book's margin of {margin} points"
         word = {"supported": "more than comparable at this size" if worst > 0 else
-                             "comparable at this size: at worst level with it"
+                             "comparable at this size, at worst level with it"
                              if round(worst, 1) == 0 else
-                             f"comparable at this size: at worst {_points(-worst)} points "
+                             f"comparable at this size, at worst {_points(-worst)} points "
                              f"behind, within {book_margin}",
-                "contradicted": f"not comparable at this size: at least {_points(-best)} "
+                "contradicted": f"not comparable at this size, at least {_points(-best)} "
                                 f"points behind, past {book_margin}",
-                "not shown": f"comparability not shown at this size: the interval reaches "
+                "not shown": f"comparability not shown at this size, as the interval reaches "
                              f"{_points(-worst)} points behind, past {book_margin}"
                 }[comparable_verdict(diff, noise)]
     else:
         word = ("better at this size" if where == "beyond" and diff > 0
-                else "better not shown at this size: no difference shows" if where == "within"
-                else "not better at this size: behind beyond the noise")
+                else "better not shown at this size, as no difference shows" if where == "within"
+                else "not better at this size, behind beyond the noise")
     size = (f" (with {int(t.loc[other, 'dim']):,} features against "
             f"{'rdsc' if ours == RDSC else ours}'s "
             f"{int(t.loc[ours, 'dim']):,})"

@@ -135,17 +135,17 @@ def test_verdicts_name_every_family_or_say_not_run():
     assert said["kmeans"].startswith("-10.0 points against k-means") and "beyond" in said["kmeans"]
     # probe EB: the paper's word "comparable", read from the same numbers, with the sizes
     assert said["kmeans"].endswith("beyond the test-set noise (±4.2): not comparable at "
-                                   "this size: at least 5.8 points behind, past the book's "
+                                   "this size, at least 5.8 points behind, past the book's "
                                    "margin of 5 points (with 128 features against rdsc's 10)")
     near = B.summary([dict(r, **{"top-1": 61.0}) if r["family"] == "unsupervised" else r
                       for r in rows])
     # "comparable": rdsc at worst 5 points behind (chapter 6's margin), ahead counting for it
     assert W.verdicts(near, n_test=1000, dataset="cifar10")["kmeans"].endswith(
-        "within the test-set noise (±4.3): comparability not shown at this size: the "
+        "within the test-set noise (±4.3): comparability not shown at this size, as the "
         "interval reaches 5.3 points behind, past the book's margin of 5 points (with 128 "
         "features against rdsc's 10)")
     assert W.verdicts(near, n_test=10_000, dataset="cifar10")["kmeans"].endswith(
-        "within the test-set noise (±1.4): comparable at this size: at worst 2.4 points "
+        "within the test-set noise (±1.4): comparable at this size, at worst 2.4 points "
         "behind, within the book's margin of 5 points (with 128 features against rdsc's 10)")
     # review FC: monotone in the difference; -4.0 ± 1.5 read "not comparable"
     readings = [W.comparable_verdict(d, 3.5) for d in (-9, -4, -2, -1, 0, 2, 3, 4)]
@@ -162,12 +162,12 @@ def test_verdicts_name_every_family_or_say_not_run():
     # review FA: the paper's word is the dataset's: "better" on cifar100 and stl10, none
     # elsewhere ("comparable" was read on every dataset)
     assert W.verdicts(near, n_test=1000, dataset="cifar100")["kmeans"].endswith(
-        "(±4.3): better not shown at this size: no difference shows (with 128 features "
+        "(±4.3): better not shown at this size, as no difference shows (with 128 features "
         "against rdsc's 10)")
     assert W.verdicts(ahead, n_test=1000, dataset="stl10")["kmeans"].endswith(
         ": better at this size (with 128 features against rdsc's 10)")
     assert W.verdicts(B.summary(rows), n_test=1000, dataset="stl10")["kmeans"].endswith(
-        ": not better at this size: behind beyond the noise (with 128 features against "
+        ": not better at this size, behind beyond the noise (with 128 features against "
         "rdsc's 10)")
     # review FC: ahead within the noise is not "better"
     assert "better not shown" in W.verdicts(near.assign(**{"top-1": near["top-1"].where(
@@ -430,7 +430,7 @@ def test_rounded_numbers_do_not_contradict_their_words():
          "noise top-1": 2.0}]
     import pandas as pd
     said = W.verdict_pair(pd.DataFrame(rows), "rdsc", "km", 500, claim="comparable")
-    assert "-0.0" not in said and said.endswith("comparable at this size: at worst level with it")
+    assert "-0.0" not in said and said.endswith("comparable at this size, at worst level with it")
     rows[-1].update({"top-1": 55.0, "noise top-1": 0.04})
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 55.0]}), "rdsc",
                           "km", 500, claim="comparable")
