@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from rdsc import book, record, strict_json
+from rdsc.checks import listed
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
@@ -441,21 +442,28 @@ def claimed_not_run(claim: str, datasets) -> str:
     return f"; not run here: {absent}" if absent else ""
 
 
-def scoped(line: str, claim: str, datasets) -> str:
-    """``line`` (``"<verdict>: <details>"``) with the claimed datasets it lacks said where
-    its verdict is: ``"supported on cifar10 only, not run on cifar100 and stl10 (the paper:
-    better): ..."`` (review GA: a plain "supported", with the datasets not run at the end of
-    a long cell, read as the whole claim's). A line without a verdict from the claim's
-    datasets (*not run*) gets :func:`claimed_not_run`'s note at its end."""
-    absent = _claimed_absent(claim, datasets)
-    if not absent:
+def scoped(lines: list[str], claim: str, datasets) -> str:
+    """:func:`combine` of ``lines`` (``"<verdict>: <details>"``, one per dataset of
+    ``datasets``) with the datasets the paper's claim names and that gave no verdict said
+    where the verdict is: ``"not shown from cifar10 alone (cifar100 and stl10 not run):
+    ..."`` (review GA: a plain "supported", the datasets not run at the end of a long cell,
+    read as the whole claim's; review GB: "not shown on cifar10 only" read as "not shown,
+    but only on cifar10", and a dataset whose line was *not run* was named as the scope).
+    Where none of them gave a verdict, :func:`claimed_not_run`'s note ends the line."""
+    line = combine(lines)
+    if claim != "unsupervised":
         return line
-    verdict, details = line.split(": ", 1)
-    if verdict == "not run":
-        return line + claimed_not_run(claim, datasets)
     from rdsc.paper import UNSUPERVISED_CLAIM
-    ran = [d for d in dict.fromkeys(datasets) if d in UNSUPERVISED_CLAIM]
-    return f"{verdict} on {' and '.join(ran)} only, not run on {absent}: {details}"
+    gave = [d for d, one in zip(datasets, lines)
+            if d in UNSUPERVISED_CLAIM and not one.startswith("not run")]
+    missing = [d for d in UNSUPERVISED_CLAIM if d not in gave]
+    if not missing:
+        return line
+    if not gave:
+        return line + claimed_not_run(claim, gave)
+    verdict, details = line.split(": ", 1)
+    return (f"{verdict} from {listed(list(dict.fromkeys(gave)))} alone ({listed(missing)} "
+            f"not run): {details}")
 
 
 def combine(lines: list[str]) -> str:
@@ -484,7 +492,7 @@ def glue(claim: str, results_path, name, key: str | None = None) -> str:
     runs = [strict_json.read(p) for p in paths]
     lines = {}
     for brief, suffix in ((False, ""), (True, "_brief")):
-        summary = scoped(combine([summarise(r, brief=brief) for r in runs]), claim,
+        summary = scoped([summarise(r, brief=brief) for r in runs], claim,
                          [r.get("dataset") for r in runs])
         other = list(dict.fromkeys(s for r in runs for s in not_the_papers(r, claim)))
         if other:
@@ -546,7 +554,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
                   f"; made by an older version of the chapter, without its sections: "
                   f"{'; '.join(lacking)}")
     try:
-        return (scoped(combine([summarise(recorded, brief=brief) for recorded, _ in found]),
+        return (scoped([summarise(recorded, brief=brief) for recorded, _ in found],
                        claim, [r.get("dataset") for r, _ in found]) + f"; {label}")
     except (KeyError, TypeError, ValueError, StopIteration) as err:
         # a record made by an older chapter: say so in the table, do not stop the book

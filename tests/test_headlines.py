@@ -107,6 +107,24 @@ def test_a_record_from_an_older_chapter_is_named_not_a_crash(tmp_path, monkeypat
     assert "KeyError: 'n_test'" in line and "--chapters 03" in line
 
 
+def test_the_records_unsupervised_line_says_its_scope(tmp_path, monkeypatch):
+    """Review GB: the record column's line lost its scope and no test said so."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    result = {"dataset": "cifar10", "n_test": 10_000, "profile": "paper", "summary": [
+        {"method": "rdsc", "family": "rdsc", "top-1": 70.0, "dim": 100_000},
+        {"method": "k-means (Coates et al. 2011), K=1,600", "family": "unsupervised",
+         "top-1": 71.0, "dim": 6400, "noise top-1": 1.0}]}
+    (folder / "04_baselines.json").write_text(json.dumps(
+        {"chapter": "04_baselines", "profile": "paper", "status": "ok", "device": "GPU",
+         "commit": "abc", "date": "2026-11-29", "wall_seconds": 60,
+         "results": {"cifar10-paper": result}}))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    line = headlines.record_line("unsupervised", "cifar10")
+    assert line.startswith("supported from cifar10 alone (cifar100 and stl10 not run): "
+                           "cifar10 (10,000 test images; the paper: comparable)"), line
+
+
 def test_every_summary_reads_its_chapters_results():
     baselines = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
         {"method": "rdsc", "family": "rdsc", "top-1": 52.4},
@@ -461,18 +479,29 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     assert headlines.claimed_not_run("unsupervised", ["stl10"]) == (
         "; not run here: cifar10 (the paper: comparable), cifar100 (the paper: better)")
     assert headlines.claimed_not_run("baselines", ["cifar10"]) == ""
-    # review GA: the verdict says its scope where it stands, not at the end of the cell
+    # review GA: the verdict says its scope where it stands, not at the end of the cell;
+    # review GB: in words that cannot read "not shown, but only on cifar10"
     line = headlines.unsupervised(run("cifar10", 57.0, 58.0, noise=2.0))
-    assert headlines.scoped(line, "unsupervised", ["cifar10", "miniimagenet10"]) == (
-        "supported on cifar10 only, not run on cifar100 and stl10 (the paper: better): "
-        "cifar10 (1,000 test images; the paper: comparable): rdsc 57.0% against k-means "
-        "58.0% top-1 (-1.0 points, test-set noise ±2.0); 6,400 k-means features against "
-        "rdsc's 4,000")
-    nothing = headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0))
-    assert headlines.scoped(nothing, "unsupervised", ["miniimagenet10"]) == (
+    mini = headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0))
+    assert headlines.scoped([line, mini], "unsupervised", ["cifar10", "miniimagenet10"]) == (
+        "supported from cifar10 alone (cifar100 and stl10 not run): cifar10 (1,000 test "
+        "images; the paper: comparable): rdsc 57.0% against k-means 58.0% top-1 (-1.0 "
+        "points, test-set noise ±2.0); 6,400 k-means features against rdsc's 4,000 | "
+        "miniimagenet10: the paper makes no comparison on it")
+    assert headlines.scoped([mini], "unsupervised", ["miniimagenet10"]) == (
         "not run: miniimagenet10: the paper makes no comparison on it; not run here: cifar10 "
         "(the paper: comparable), cifar100 and stl10 (the paper: better)")
-    assert headlines.scoped(line, "baselines", ["cifar10"]) == line
+    assert headlines.scoped([line], "baselines", ["cifar10"]) == line
+    # two claimed datasets: both named as the scope; a claimed dataset whose own line is
+    # "not run" (no k-means) gave no verdict and is named among those not run
+    stl = headlines.unsupervised(run("stl10", 35.0, 30.0, noise=2.0))
+    assert headlines.scoped([line, stl], "unsupervised", ["cifar10", "stl10"]).startswith(
+        "supported from cifar10 and stl10 alone (cifar100 not run): cifar10 (")
+    no_kmeans = run("cifar10", 57.0, 58.0)
+    no_kmeans["summary"].pop()
+    assert headlines.scoped([headlines.unsupervised(no_kmeans), stl], "unsupervised",
+                            ["cifar10", "stl10"]).startswith(
+        "supported from stl10 alone (cifar10 and cifar100 not run): cifar10: k-means not run")
     # a C that is not the paper's is named, as on the baselines row
     assert headlines.not_the_papers({"C": 0.05}, "unsupervised") == [
         "C = 0.05, not the paper's 0.005"]
