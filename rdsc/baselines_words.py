@@ -132,6 +132,8 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                   "gap beyond it")
     elif gap1 > 0 and gap2 < 0 and not within2:  # review GA: "narrows" for a reversal
         shrink = "the gap reverses at top-2: rdsc is ahead there"
+    elif gap1 > 0 and gap2 <= 0:  # review GB: level or ahead within the noise
+        shrink = "the gap closes at top-2, with no gap beyond the noise there"
     elif gap1 > 0 and gap2 < gap1:
         # a narrowing smaller than either gap's noise is no finding (the gaps are printed);
         # the narrowing's own interval is not computed, so the words say which noise
@@ -179,8 +181,8 @@ def _points(x: float) -> str:
     margin = 100 * EQUIVALENCE_MARGIN
     for digits in (1, 2, 3):
         if round(x, digits) != margin:
-            break
-    return f"{x:.{digits}f}"
+            return f"{x:.{digits}f}"
+    return f"just {'under' if x < margin else 'over'} {margin:g}"
 
 
 def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
@@ -218,7 +220,10 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                              f"behind, within {book_margin}",
                 "contradicted": f"not comparable at this size, at least {_points(-best)} "
                                 f"points behind, past {book_margin}",
-                "not shown": f"comparability not shown at this size, as the interval reaches "
+                "not shown": f"comparability not shown at this size, as the interval ends "
+                             f"at {book_margin}, which decides nothing"
+                             if round(-worst, 3) == 100 * EQUIVALENCE_MARGIN else
+                             f"comparability not shown at this size, as the interval reaches "
                              f"{_points(-worst)} points behind, past {book_margin}"
                 }[comparable_verdict(diff, noise)]
     else:

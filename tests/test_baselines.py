@@ -271,6 +271,10 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     assert W.verdict_trained(_table((60, 80), {}, {"n": (63, 77)}), "rdsc",
                              n_test=20_000).endswith(
         ": the gap reverses at top-2: rdsc is ahead there.")
+    # review GB: ahead at top-2 only within the noise is no reversal
+    assert W.verdict_trained(_table((60, 80), {}, {"n": (64, 79.5)}), "rdsc",
+                             n_test=2000).endswith(
+        ": the gap closes at top-2, with no gap beyond the noise there.")
     assert W.verdict_trained(_table((60, 80), {}, {"n": (61, 77)}), "rdsc",
                              n_test=2000).endswith(
         ": the top-1 gap is within the test-set noise, and rdsc is ahead at top-2.")
@@ -435,5 +439,14 @@ def test_rounded_numbers_do_not_contradict_their_words():
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 55.0]}), "rdsc",
                           "km", 500, claim="comparable")
     assert "reaches 5.04 points behind, past the book's margin of 5 points" in said
+    # review GB: an interval ending exactly at -5 printed "5.000 points behind, past" it
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 53.0],
+                                                        "noise top-1": [None, 2.0]}),
+                          "rdsc", "km", 500, claim="comparable")
+    assert "as the interval ends at the book's margin of 5 points, which decides nothing" in said
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 54.9996],
+                                                        "noise top-1": [None, 0.0]}),
+                          "rdsc", "km", 500, claim="comparable")
+    assert "at worst just under 5 points behind, within the book's margin" in said
     from rdsc.attack_words import noise_reading
     assert "by +0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)
