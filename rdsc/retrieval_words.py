@@ -71,7 +71,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     """
     names = name_list("names", names)
     if not names:
-        return "leaves the paper's claim not run (no trained network ran)"
+        return "does not test the paper's claim (not run: no trained network ran)"
     _words_of(verdict_of, names)
     left_out = []  # (reason, names), said after the verdict
     in_domain = set(name_list("in_domain", in_domain))
@@ -111,6 +111,10 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     def each(group):
         return "it" if len(group) == 1 else "each"
 
+    # review GB: "above the B; this supports ...: at worst 5 points behind each"
+    within = (f"ahead of or at worst {points} behind" if "higher" in
+              [verdict_of[n] for n in support] else f"at worst {points} behind")
+
     open_part = (f"the interval{'s' * (len(undecided) > 1)} for {the(undecided)} "
                  f"{'holds' if len(undecided) == 1 else 'hold'} -{points}, so "
                  f"{'it decides' if len(undecided) == 1 else 'they decide'} nothing")
@@ -120,17 +124,18 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
                 + ("the interval holds" if len(undecided) == 1 else "each interval holds")
                 + f" -{points}")
     if support and not against and not undecided:
-        return (f"supports the paper's claim for {the(support)}: the random features are at "
-                f"worst {points} behind {each(support)}")
+        return (f"supports the paper's claim for {the(support)}: the random features are "
+                f"{within} {each(support)}")
     if against and not support and not undecided:
         return (f"does not support the paper's claim for {the(against)}: the random features "
                 f"are more than {points} behind {each(against)}")
     parts = []
     if support:
-        parts.append(f"supports the paper's claim for {the(support)}, the random features at "
-                     f"worst {points} behind {each(support)}")
+        parts.append(f"supports the paper's claim for {the(support)}, the random features "
+                     f"{within} {each(support)}")
     if against:
-        parts.append(f"{'and not' if support else 'does not support the claim'} for "
+        refuse = "and not" if support else "does not support the paper's claim"
+        parts.append(f"{refuse} for "
                      f"{the(against)}, more than {points} behind {each(against)}")
     return ", ".join(parts) + (f"; {open_part}" if undecided else "")
 
@@ -146,19 +151,26 @@ def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> lis
 
 def claim_margin_robustness(intervals: dict[str, tuple], names,
                             margins=(0.025, 0.10)) -> str:
-    """Which of the trained networks ``names`` (those the claim counts) another margin
-    would count otherwise for the paper's claim (:func:`rdsc.retrieval.claim_word`).
+    """What another margin would change for the paper's claim: which of the trained
+    networks ``names`` (those the claim counts) would count for it, against it or decide
+    nothing (:func:`rdsc.retrieval.claim_word`) at each of ``margins``.
     ``intervals[name]``: the (low, high) interval of the difference, in score units."""
     from rdsc.retrieval import claim_word
     names = name_list("names", names)
     if not names:
         return "no trained network is counted, whatever the margin"
+    effect = {"higher": "count for it", "comparable": "count for it",
+              "lower": "count against it", "indistinguishable": "decide nothing"}
     parts = []
     for margin in margins:
-        changed = [n for n in names if claim_word(*intervals[n], margin)
-                   != claim_word(*intervals[n])]
-        parts.append(f"at {100 * margin:g} points behind, {listed(changed) or 'no network'} "
-                     "would count otherwise")
+        changed = {}  # review GB: "would count otherwise" said neither way
+        for n in names:
+            now = effect[claim_word(*intervals[n], margin)]
+            if now != effect[claim_word(*intervals[n])]:
+                changed.setdefault(now, []).append(f"the {n}")
+        said = "; ".join(f"{listed(ns)} would {e}" for e, ns in changed.items())
+        parts.append(f"at {100 * margin:g} points behind, "
+                     + (said or "no trained network would count otherwise"))
     return "; ".join(parts)
 
 
@@ -212,7 +224,8 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
     parts = []
     for margin in margins:
         changed = [n for n in names if verdict_of[n] != difference_word(*intervals[n], margin)]
-        parts.append(f"at ±{100 * margin:g} points, {listed(changed) or 'no trained network'}"
+        parts.append(f"at ±{100 * margin:g} points, "
+                     f"{listed([f'the {n}' for n in changed]) or 'no trained network'}"
                      " would get another word")
     return "; ".join(parts)
 

@@ -25,8 +25,8 @@ def test_margin_robustness_names_the_networks_another_margin_would_reword():
     verdict_of = {"a": "comparable", "b": "indistinguishable", "c": "higher"}
     intervals = {"a": (-0.03, 0.04), "b": (-0.06, 0.02), "c": (0.01, 0.2)}
     assert words.margin_robustness(verdict_of, intervals, ["a", "b", "c"]) == (
-        "at ±2.5 points, a would get another word; "
-        "at ±10 points, b would get another word")
+        "at ±2.5 points, the a would get another word; "
+        "at ±10 points, the b would get another word")
     assert words.margin_robustness({}, {}, []) == (
         "at ±2.5 points, no trained network would get another word; "
         "at ±10 points, no trained network would get another word")
@@ -82,8 +82,8 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     assert words.trained_verdict(said, names) == (
         "comparable to the a, its interval within ±5 points; above the b; below the c")
     assert words.claim_verdict(said, names) == (
-        "supports the paper's claim for the a and the b, the random features at worst 5 "
-        "points behind each, and not for the c, more than 5 points behind it")
+        "supports the paper's claim for the a and the b, the random features ahead of or at "
+        "worst 5 points behind each, and not for the c, more than 5 points behind it")
     same = dict.fromkeys(names, "comparable")
     assert words.claim_verdict(same, names) == (
         "supports the paper's claim for the a, the b and the c: the random features are at "
@@ -103,7 +103,8 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
         "supports the paper's claim for the a, the random features at worst 5 points behind "
         "it; the intervals for the b and the c hold -5 points, so they decide nothing")
     assert words.claim_verdict(dict(wide, a="lower"), names).startswith(
-        "does not support the claim for the a, more than 5 points behind it; the intervals")
+        "does not support the paper's claim for the a, more than 5 points behind it; the "
+        "intervals")
     # review GA: in claim words, [-6, -0.5] points holds -5 (it decides nothing), where the
     # two-sided word beside it says "below"; the sentence named it among those below
     iv = {"A": (-0.04, -0.01), "B": (-0.12, -0.06), "C": (-0.06, -0.005)}
@@ -219,10 +220,10 @@ def test_the_claim_margin_sentence_reads_the_claims_words():
     the VGG (the two-sided note said ResNet and VGG at 10)."""
     iv = {"ResNet": (-0.04, 0.06), "VGG": (-0.06, -0.005), "Dense": (-0.049, -0.001)}
     assert words.claim_margin_robustness(iv, list(iv)) == (
-        "at 2.5 points behind, ResNet and Dense would count otherwise; at 10 points behind, "
-        "VGG would count otherwise")
+        "at 2.5 points behind, the ResNet and the Dense would decide nothing; at 10 points "
+        "behind, the VGG would count for it")
     assert words.claim_margin_robustness(iv, ["VGG"], (0.06,)) == (
-        "at 6 points behind, no network would count otherwise")
+        "at 6 points behind, no trained network would count otherwise")
     assert words.claim_margin_robustness(iv, []) == (
         "no trained network is counted, whatever the margin")
     # the networks it is given are those the claim counts
