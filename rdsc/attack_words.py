@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural
+from rdsc.checks import percents, plural, signed
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
                             paired_normal_difference)
@@ -201,11 +201,6 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
             f"not aimed")
 
 
-def _signed(x: float) -> str:
-    """``x`` with its sign to one decimal, a zero as ``+0.0`` (review GA: "-0.0 points")."""
-    return f"{round(x, 1) + 0.0:+.1f}"
-
-
 def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     """What random signs of the step's size cost the random network on their own: ``drop``
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
@@ -214,16 +209,16 @@ def noise_reading(drop, low, high, target_above_chance: bool = True) -> str:
     nothing (review EA: the next sentence read it as a finding)."""
     if not target_above_chance:  # review FA: not the reason again, word for word
         return (f"not read here, as the network is at chance (random signs changed its "
-                f"accuracy by {_signed(-drop)} points, 95% interval {_signed(-high)} to "
-                f"{_signed(-low)})")
+                f"accuracy by {signed(-drop)} points, 95% interval {signed(-high)} to "
+                f"{signed(-low)})")
     if low > 0:
         return (f"a step of that size is large, and the random network reacts to noise of "
                 f"that size on its own: random signs alone cost it {drop:.1f} points of "
                 f"accuracy (95% interval {low:.1f} to {high:.1f}), since its features "
                 "count patches on each side of hyperplanes and noise moves patches "
                 "across them")
-    return (f"in this run random signs of that size cost the random network {_signed(drop)} "
-            f"points of accuracy (95% interval {_signed(low)} to {_signed(high)}), not "
+    return (f"in this run random signs of that size cost the random network {signed(drop)} "
+            f"points of accuracy (95% interval {signed(low)} to {signed(high)}), not "
             "distinguishable from nothing")
 
 
@@ -356,8 +351,8 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
                       f"{100 * high:.0f}%){idle}", "paper": "not run"},
         {"question": "transferred FGSM lowers the random network's accuracy",
          "this book": f"{100 * clean:.1f}% -> {100 * attacked:.1f}% (drop "
-                      f"{100 * drop[0]:+.1f} points, 95% interval "
-                      f"{100 * drop[1]:+.1f} to {100 * drop[2]:+.1f}){idle}",
+                      f"{signed(100 * drop[0])} points, 95% interval "
+                      f"{signed(100 * drop[1])} to {signed(100 * drop[2])}){idle}",
          "paper": "yes, as for trained networks"},
         {"question": "... by more than random signs of the same size",
          "this book": TARGET_AT_CHANCE if idle else "yes" if beyond_low > 0 else

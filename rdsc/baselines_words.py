@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
-from rdsc.checks import flag
+from rdsc.checks import flag, signed
 from rdsc.intervals import difference_noise
 from rdsc.paper import UNSUPERVISED_CLAIM
 from rdsc.retrieval import EQUIVALENCE_MARGIN
@@ -207,7 +207,7 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     diff = a - b
     # the noise is the difference's, not the other method's (review AW)
     where = "within" if abs(diff) <= noise else "beyond"
-    said = f"{diff:+.1f} points against {other}, {where} the test-set noise (±{noise:.1f})"
+    said = f"{signed(diff)} points against {other}, {where} the test-set noise (±{noise:.1f})"
     if claim is None:
         return said
     if claim == "comparable":

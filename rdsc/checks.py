@@ -3,8 +3,8 @@
 A chapter's set-up cell calls them (through :mod:`rdsc.book`, which holds them too) before
 any work, and so do rdsc's functions on their own arguments: ``n_boot = 2.5`` or a repeated
 seed is refused at once rather than truncated or failing deep inside a computation. Also
-:func:`plural` and :func:`listed`, the two helpers of many sentences, and :func:`warn`, a
-warning shown at the reader's line. Imports nothing from rdsc.
+:func:`plural`, :func:`listed` and :func:`signed`, the helpers of many sentences, and
+:func:`warn`, a warning shown at the reader's line. Imports nothing from rdsc.
 """
 from __future__ import annotations
 
@@ -146,6 +146,13 @@ def label_vector(labels, name: str = "labels"):
 def plural(n: int, word: str) -> str:
     """``"1 epoch"``, ``"3 epochs"``: a count and its noun (regular plurals only)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def signed(x: float, digits: int = 1) -> str:
+    """``"+2.0"``, ``"-0.3"``: ``x`` with its sign to ``digits`` decimals; one that rounds to
+    zero reads ``"0.0"``, never ``"-0.0"`` (review GB: "-0.0 points against k-means")."""
+    text = f"{x:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 def listed(items) -> str:

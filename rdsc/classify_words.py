@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural
+from rdsc.checks import percents, plural, signed
 from rdsc.intervals import difference_noise, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
 def _pts(x: float) -> str:
-    return f"{x:+.2f} points"
+    return f"{signed(x, 2)} points"
 
 
 # a relative objective gap below this is the float32 solver's rounding
@@ -80,7 +80,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     # decimal, and said to be no forecast (review AW: the record's curve gains less)
     step = (
         f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)} "
-        f"(a rate of {per_decade:+.1f} per tenfold increase of k over this step alone, "
+        f"(a rate of {signed(per_decade)} per tenfold increase of k over this step alone, "
         "not a forecast for larger k)"
     )
     if n_test is not None:
@@ -109,7 +109,7 @@ def jpeg_cost(boot: dict, versions=("lossless", "JPEG"), scale: str = "") -> str
         f"Trained and tested on the {a} images{scale}, the SVM reaches "
         f"{100 * boot['acc_a']:.2f}% top-1; on their {b} versions {100 * boot['acc_b']:.2f}%: "
         f"{a} minus {b} is {_pts(d)}, {100 * boot['level']:.0f}% paired bootstrap interval "
-        f"{lo:+.2f} to {hi:+.2f} ({boot['only_a']} test images right only with {a}, "
+        f"{signed(lo, 2)} to {signed(hi, 2)} ({boot['only_a']} test images right only with {a}, "
         f"{boot['only_b']} only with {b}). "
     )
     if lo > 0:
@@ -220,7 +220,7 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
         return ("This book is not below the paper, so there is no gap for the JPEG effect to "
                 f"explain (the effect is measured with {n_train:,} training images).")
     if hi < need:
-        return (guide + f"even the upper end of the interval ({hi:+.2f}) is below the "
+        return (guide + f"even the upper end of the interval ({signed(hi, 2)}) is below the "
                 f"{need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
                 "does not explain the whole gap.")
     if lo >= need:
@@ -228,12 +228,12 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
                 "lacks at paper scale, so if the effect carried over to paper scale, the "
                 "JPEG re-encoding could explain the gap.")
     if lo <= 0:
-        return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) holds both zero and the "
-                f"{need:.2f} points this book lacks at paper scale: at this size the data "
+        return (guide + f"the interval ({signed(lo, 2)} to {signed(hi, 2)}) holds both zero "
+                f"and the {need:.2f} points this book lacks at paper scale: at this size the data "
                 "cannot tell whether the JPEG re-encoding accounts for the gap, part of it, or "
                 "none of it.")
-    return (guide + f"the interval ({lo:+.2f} to {hi:+.2f}) lies above zero and holds the "
-            f"{need:.2f} points this book lacks at paper scale, so if the effect carried "
+    return (guide + f"the interval ({signed(lo, 2)} to {signed(hi, 2)}) lies above zero and "
+            f"holds the {need:.2f} points this book lacks at paper scale, so if the effect carried "
             "over to paper scale, the JPEG re-encoding could explain part or all of the gap.")
 
 

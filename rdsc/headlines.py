@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from rdsc import book, record, strict_json
-from rdsc.checks import listed
+from rdsc.checks import listed, signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
@@ -167,7 +167,7 @@ def unsupervised(res: dict, brief: bool = False) -> str:
                "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
                else "not shown")
     text = (f"{d} ({res['n_test']:,} test images; the paper: {claim}): rdsc "
-            f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({diff:+.1f} "
+            f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({signed(diff)} "
             f"points, test-set noise ±{noise:.1f})")
     # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
@@ -192,8 +192,8 @@ def separation(res: dict, brief: bool = False) -> str:
         word = ("higher on the features" if d["low"] > 0 else
                 "lower on the features" if d["high"] < 0 else "not distinguishable")
         parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
-                     f"(difference {d['features - pixels']:+.3f} [{d['low']:+.3f}, "
-                     f"{d['high']:+.3f}]: {word})")
+                     f"(difference {signed(d['features - pixels'], 3)} [{signed(d['low'], 3)}, "
+                     f"{signed(d['high'], 3)}]: {word})")
         shorts.append(f"{name} {ratio['pixels']:.3f} -> {ratio[space]:.3f}")
     if brief:
         return (f"{overall(verdicts)}: " + ", ".join(shorts)
@@ -248,8 +248,8 @@ def retrieval(res: dict, brief: bool = False) -> str:
     for c in res["comparisons"]:
         if c["measure"] == "AP" and c["random features vs"] in own:
             text += (f"; vs {c['random features vs']}, trained on the database itself and "
-                     f"not counted: {c['difference']:+.1f} points [{c['low']:+.1f}, "
-                     f"{c['high']:+.1f}]")
+                     f"not counted: {signed(c['difference'])} points [{signed(c['low'])}, "
+                     f"{signed(c['high'])}]")
         elif (c["measure"] == "AP" and "trained" in c["random features vs"]
                 and c["random features vs"] not in weak):
             # the chapter's words (the comparisons are stored in points): higher or
@@ -260,9 +260,9 @@ def retrieval(res: dict, brief: bool = False) -> str:
                                 f"now {word!r}")
             # the claim counts the interval against -5 points, as the chapter does
             verdicts.append(verdict_of[claim_word(c["low"] / 100, c["high"] / 100)])
-            text += (f"; vs {c['random features vs']}: {c['difference']:+.1f} points "
-                     f"[{c['low']:+.1f}, {c['high']:+.1f}]")
-            short += f"; vs {c['random features vs']}: {c['difference']:+.1f} points"
+            text += (f"; vs {c['random features vs']}: {signed(c['difference'])} points "
+                     f"[{signed(c['low'])}, {signed(c['high'])}]")
+            short += f"; vs {c['random features vs']}: {signed(c['difference'])} points"
     if weak:
         text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"
         short += (f"; {len(weak)} trained network{'s' * (len(weak) > 1)} not counted "
@@ -306,11 +306,11 @@ def attack(res: dict, brief: bool = False) -> str:
     verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf), usable)
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))
-    control = (f" (beyond random signs of the same size: {100 * beyond['difference']:+.1f} "
-               f"points [{100 * beyond['low']:+.1f}, {100 * beyond['high']:+.1f}])"
+    control = (f" (beyond random signs of the same size: {signed(100 * beyond['difference'])} "
+               f"points [{signed(100 * beyond['low'])}, {signed(100 * beyond['high'])}])"
                if beyond else "")
     if brief:  # the control's estimate stays: without it the drop reads as the attack's
-        beyond_text = (f" ({100 * beyond['difference']:+.1f} points beyond random signs)"
+        beyond_text = (f" ({signed(100 * beyond['difference'])} points beyond random signs)"
                        if beyond else "")
         return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% -> "
                 f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "

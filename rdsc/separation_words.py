@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from rdsc.checks import name_list
+from rdsc.checks import name_list, signed
 from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
                              growth_against_noise, is_hard, is_verified,
                              largest_k_against_pixels, measured_hard, smallest_separable_k,
@@ -255,8 +255,8 @@ def ratio_verdict(ratios, differences, space: str) -> str:
     else:
         word = "not distinguishable between the two spaces (the paired interval contains 0)"
     return (f"{ratio['pixels']:.3f} for pixels and {ratio[space]:.3f} for the "
-            f"features ({space}), difference {d['features - pixels']:+.3f} "
-            f"[{d['low']:+.3f}, {d['high']:+.3f}]: {word}")
+            f"features ({space}), difference {signed(d['features - pixels'], 3)} "
+            f"[{signed(d['low'], 3)}, {signed(d['high'], 3)}]: {word}")
 
 
 def margin_verdict(margins, comparison: dict | None = None) -> str:

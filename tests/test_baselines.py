@@ -448,5 +448,10 @@ def test_rounded_numbers_do_not_contradict_their_words():
                                                         "noise top-1": [None, 0.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert "at worst just under 5 points behind, within the book's margin" in said
+    # review GB: nor in the difference itself (rdsc averaged over seeds)
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 50.04],
+                                                        "noise top-1": [None, 2.0]}),
+                          "rdsc", "km", 500, claim="comparable")
+    assert said.startswith("0.0 points against km") and "-0.0" not in said
     from rdsc.attack_words import noise_reading
-    assert "by +0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)
+    assert "by 0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)

@@ -344,3 +344,11 @@ def test_boundaries_an_interval_ending_at_zero_holds_it_and_equal_training_accur
     assert "holds both zero and the 1.34 points" in words.jpeg_against_gap(boot, -1.34, 4000)
     said = words.mlp_against_svm({1: .5, 5: .9}, {1: .5, 5: .9}, 3, 100, None, train_top1=50.0)
     assert "Trained, the head classifies 50.00% of its own training images" in said
+
+
+def test_a_signed_number_that_rounds_to_zero_has_no_minus():
+    """Review GB: "-0.0 points against k-means" where a difference rounded to zero."""
+    from rdsc.checks import signed
+    assert [signed(x) for x in (-0.04, 0.04, 0.0, -0.0, -0.06, 2.0)] == [
+        "0.0", "0.0", "0.0", "0.0", "-0.1", "+2.0"]
+    assert signed(-0.004, 2) == "0.00" and signed(-0.006, 2) == "-0.01"

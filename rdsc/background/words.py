@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from rdsc.background.conditions import BOOK_FRACTION
+from rdsc.checks import signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 
 
@@ -15,12 +16,8 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points",
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``, or
     ``+2.0 points, 95% interval +1.0 to +3.0`` without ``brackets`` (inside others)."""
     v, lo, hi = effect
-
-    def signed(x):  # a value that rounds to zero reads 0.0, never -0.0
-        text = f"{scale * x:+.1f}"
-        return "0.0" if text in ("+0.0", "-0.0") else text
-    interval = f"95% interval {signed(lo)} to {signed(hi)}"
-    return f"{signed(v)}{unit}" + (f" ({interval})" if brackets else f", {interval}")
+    interval = f"95% interval {signed(scale * lo)} to {signed(scale * hi)}"
+    return f"{signed(scale * v)}{unit}" + (f" ({interval})" if brackets else f", {interval}")
 
 
 def outcome_word(prediction: int, truth: int, donor: int, condition: str) -> str:
@@ -136,7 +133,7 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
     loss_d = round(float(_tenth(loss[a])) - float(_tenth(loss[b])), 1)
     costs = (f"{_who(a)}'s minus {_who(b)}'s: "
              + (interval_text(versus, brackets=False) if versus is not None
-                else f"{cost_d:+.1f} points"))
+                else f"{signed(cost_d)} points"))
     against = f"{_tenth(loss[a])} against {_tenth(loss[b])}, without an interval"
     if loss_d == 0:
         return f"Measured from clean, the two lose the same ({against}; ring costs, {costs})."
