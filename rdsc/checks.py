@@ -149,10 +149,18 @@ def plural(n: int, word: str) -> str:
 
 
 def signed(x: float, digits: int = 1) -> str:
-    """``"+2.0"``, ``"-0.3"``: ``x`` with its sign to ``digits`` decimals; one that rounds to
-    zero reads ``"0.0"``, never ``"-0.0"`` (review GB: "-0.0 points against k-means")."""
-    text = f"{x:+.{digits}f}"
-    return text[1:] if float(text) == 0 else text
+    """``"+2.0"``, ``"-0.3"``: ``x`` with its sign to ``digits`` decimals. Zero reads
+    ``"0.0"``, never ``"-0.0"`` (review GB: "-0.0 points against k-means"); a value that is
+    not zero but rounds to it gets up to three more decimals, so its sign shows (review GC:
+    interval ends of +0.04 and -0.04, one beating the pixel control and one not, both read
+    "0.0")."""
+    if x == 0:
+        return f"{0:.{digits}f}"
+    for shown in range(digits, digits + 4):
+        text = f"{x:+.{shown}f}"
+        if float(text) != 0:
+            return text
+    return text
 
 
 def listed(items) -> str:

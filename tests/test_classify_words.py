@@ -350,5 +350,7 @@ def test_a_signed_number_that_rounds_to_zero_has_no_minus():
     """Review GB: "-0.0 points against k-means" where a difference rounded to zero."""
     from rdsc.checks import signed
     assert [signed(x) for x in (-0.04, 0.04, 0.0, -0.0, -0.06, 2.0)] == [
-        "0.0", "0.0", "0.0", "0.0", "-0.1", "+2.0"]
-    assert signed(-0.004, 2) == "0.00" and signed(-0.006, 2) == "-0.01"
+        "-0.04", "+0.04", "0.0", "0.0", "-0.1", "+2.0"]
+    # review GC: a value that rounds to zero keeps its sign, the side of 0 a verdict reads
+    assert signed(-0.004, 2) == "-0.004" and signed(-0.006, 2) == "-0.01"
+    assert signed(3e-7) == "+0.0000" and signed(-3e-7) == "-0.0000"
