@@ -321,11 +321,18 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
         (0.0004, 20), falling.late_fall())
     assert "by a median 0.5% on the random network" in attack_words.progress_reading(
         (0.005, 20), (0.3, 20))  # review FC: it printed "0%" (0.5 rounds to even)
-    # review GB: 4.9% and 5.01% both printed "5%", with opposite words
-    assert "by a median 4.96% on the random network" in attack_words.progress_reading(
-        (0.0496, 20), (0.3, 20))
-    assert "by a median 5.04% on the random network" in attack_words.progress_reading(
-        (0.0504, 20), (0.3, 20))
+    # review GB, GC: two falls printed alike got opposite words; the words now read the
+    # printed value (4.96% prints 5.0%, no stop; 4.94% prints 4.9%, a stop)
+    for fall, shown, stop in ((0.0496, "5.0%", False), (0.0504, "5.0%", False),
+                              (0.0494, "4.9%", True), (0.04996, "5.0%", False)):
+        said = attack_words.progress_reading((fall, 20), (0.3, 20))
+        assert f"by a median {shown} on the random network" in said, fall
+        assert ("nearly stopped" in said) == stop, fall
+    # the same at "half as fast": 19.6% prints 20%, half of 40%, so no pace sentence
+    assert attack_words.progress_reading((0.196, 20), (0.4, 20)).endswith("(20 images).")
+    # one decimal up to 9.9%, whole percents from 10%
+    assert "by a median 9.9% on" in attack_words.progress_reading((0.0994, 20), (0.3, 20))
+    assert "by a median 10% on" in attack_words.progress_reading((0.0996, 20), (0.3, 20))
     assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
                                                                  falling.late_fall())
     # review FA: stalled on the CNN is the same caveat, the other way round
