@@ -226,12 +226,12 @@ def _growth(sizes, seconds, spreads, what: str):
 
 
 def memory_reading(peak_bytes, output_bytes, peak_spread: float | None = None, ks=None,
-                   chunk: int | None = None) -> str:
+                   chunk: int | None = None, exact: bool = False) -> str:
     """Whether the engine's working memory grew with k beyond its output, from extractions
     at several k: the growth of the peak (largest minus smallest) against the output's
     (times 1.1), within a tolerance: 1 MB, 5% of the largest peak, or twice ``peak_spread``
-    (the largest difference between repeated measurements of one k, in bytes; 0 for a
-    measurement that is exact, such as the CUDA allocator's peak; None when not measured),
+    (the largest difference between repeated measurements of one k, in bytes; None when
+    not measured; ``exact``: the peaks are the CUDA allocator's, exact, a spread of 0),
     whichever is largest (a process's resident memory varies by several MB from process
     to process). A peak that falls on the way from the smallest k to the largest is a sign
     of that noise, so the rise from the smallest k to the largest, beyond the output's
@@ -251,6 +251,10 @@ def memory_reading(peak_bytes, output_bytes, peak_spread: float | None = None, k
     if peak_spread is not None and not (np.isfinite(peak_spread) and peak_spread >= 0):
         raise ValueError(f"peak_spread is a number of bytes >= 0 (None: not measured), "
                          f"got {peak_spread!r}")
+    if exact:
+        if peak_spread not in (None, 0):
+            raise ValueError(f"exact peaks have no spread, got peak_spread={peak_spread!r}")
+        peak_spread = 0.0
     if (ks is None) != (chunk is None):
         raise ValueError("give both ks and chunk (the channels held at a time), or neither")
     if chunk is not None:
@@ -267,10 +271,10 @@ def memory_reading(peak_bytes, output_bytes, peak_spread: float | None = None, k
         peak, output = peak[full], output[full]
         if not full.all():  # say which k were compared
             shown = ks[full]
-            return (_memory_verdict(peak, output, peak_spread)
+            return (_memory_verdict(peak, output, peak_spread, exact)
                     + f" (compared over k = {shown.min():,.0f} to {shown.max():,.0f}, one "
                     f"chunk of {chunk:,} channels or more)")
-    return _memory_verdict(peak, output, peak_spread)
+    return _memory_verdict(peak, output, peak_spread, exact)
 
 
 def memory_expectation(device) -> str:
@@ -288,18 +292,25 @@ def memory_expectation(device) -> str:
             "channels at a time.")
 
 
-def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | None) -> str:
+def megabytes(size: float) -> str:
+    """Bytes as megabytes: three digits, whole megabytes from 100 MB (review GC: ".3g" wrote
+    a GPU's 1,000 MB as "1e+03 MB")."""
+    size /= 2 ** 20
+    return f"{size:,.0f} MB" if abs(size) >= 99.95 else f"{size:.3g} MB"
+
+
+def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | None,
+                    exact: bool = False) -> str:
     """:func:`memory_reading`'s verdict on the extractions given."""
-    measured, exact = peak_spread is not None, peak_spread == 0
+    measured, mb = peak_spread is not None, megabytes
     tolerance = max(2 ** 20, 0.05 * peak.max(), 2 * (peak_spread or 0.0))
     order = np.argsort(output, kind="stable")  # the output grows with k
     peak, output = peak[order], output[order]
     if np.ptp(peak) <= 1.1 * np.ptp(output) + tolerance:
         return "so beyond the output the engine's working memory did not grow with k"
-    mb = peak / 2 ** 20
     if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
-        return (f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB, falling as k grew (from "
-                f"{mb[0]:.3g} MB at the smallest k to {mb[-1]:.3g} MB at the largest): "
+        return (f"a spread of {mb(np.ptp(peak))}, falling as k grew (from "
+                f"{mb(peak[0])} at the smallest k to {mb(peak[-1])} at the largest): "
                 "whatever moves the peak between runs, it is not working memory "
                 "growing with k")
     # review AO: peaks of 96.6, 98.0, 92.7 and 102.9 MB read "grew": a spread of 10 MB, but
@@ -313,27 +324,29 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | N
     noise_fall = min(largest_fall, 2 * peak_spread) if measured else largest_fall
     real_fall = measured and largest_fall > 2 * peak_spread
     rise = (peak[-1] - peak[0]) - 1.1 * (output[-1] - output[0])  # beyond the output's
-    spread = f"a spread of {np.ptp(peak) / 2 ** 20:.3g} MB"
-    fell = (f"the peak fell by {largest_fall / 2 ** 20:.3g} MB from one k to the next, "
+    spread = f"a spread of {mb(np.ptp(peak))}"
+    fell = (f"the peak fell by {mb(largest_fall)} from one k to the next, "
             + ("and the allocator's peak is exact" if exact else
                "more than it moves between runs") + ", so it depends on more than k")
     if rise <= tolerance + 2 * noise_fall:
-        if not real_fall and not exact:
+        if not real_fall:  # (an exact peak without a fall rose or stayed: returned above)
             return (f"{spread} without a trend in k: the peak's run-to-run noise, not working "
                     "memory growing with k")
+        # the allowance in numbers, so that they add up on the page (review GC)
+        allowance = (f"the tolerance of {mb(tolerance)}" if not noise_fall else
+                     f"the allowance of {mb(tolerance + 2 * noise_fall)}: the tolerance of "
+                     f"{mb(tolerance)} plus twice the {mb(noise_fall)} of that fall the "
+                     "run-to-run noise could explain")
         ends = ("the largest k's peak is no higher than the smallest k's beyond the output's "
                 "growth" if rise <= 0 else
-                f"the largest k's peak is {rise / 2 ** 20:.3g} MB above the smallest k's "
-                f"beyond the output's growth, within the tolerance of "
-                f"{tolerance / 2 ** 20:.3g} MB" + (" and twice the fall within the "
-                                                   "run-to-run noise" if noise_fall else ""))
-        return (f"{spread} without a trend in k: "
-                + (f"{fell}, but " if real_fall else "")
-                + f"{ends}, so it is not read as working memory growing with k")
+                f"the largest k's peak is {mb(rise)} above the smallest k's beyond the "
+                f"output's growth, within {allowance}")
+        return (f"{spread} without a trend in k: {fell}, but {ends}, so it is not read as "
+                "working memory growing with k")
     if real_fall:
         return (f"so here the working memory grew with k beyond the output, though not "
-                f"steadily: {fell} (from {mb[0]:.3g} MB at the smallest k to "
-                f"{mb[-1]:.3g} MB at the largest)")
+                f"steadily: {fell} (from {mb(peak[0])} at the smallest k to "
+                f"{mb(peak[-1])} at the largest)")
     return "so here the working memory grew with k beyond the output"
 
 

@@ -142,7 +142,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # review GA: on a GPU the allocator's peak is exact (a spread of 0, measured): peaks that
     # rose 8x read "the peak's run-to-run noise"; unmeasured, the fall is the noise's sign
     gpu = [40 * mb, 300 * mb, 160 * mb, 320 * mb]
-    assert memory_reading(gpu, output + [0.08 * mb], peak_spread=0.0).startswith(
+    assert memory_reading(gpu, output + [0.08 * mb], exact=True).startswith(
         "so here the working memory grew with k beyond the output, though not steadily: the "
         "peak fell by 140 MB from one k to the next, and the allocator's peak is exact")
     assert memory_reading(gpu, output + [0.08 * mb], peak_spread=1 * mb).startswith(
@@ -152,16 +152,23 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # review GB: a real fall bought an allowance of up to the tolerance (5% of the peak on a
     # GPU, a floor, no noise): a dip turned "grew" into "noise". Only the measured noise
     # (twice the spread) counts: none for an exact peak
-    assert memory_reading([1000 * mb, 1130 * mb], output[:2], peak_spread=0.0) == (
+    assert memory_reading([1000 * mb, 1130 * mb], output[:2], exact=True) == (
         "so here the working memory grew with k beyond the output")
-    assert memory_reading([1000 * mb, 960 * mb, 1130 * mb], output, peak_spread=0.0
-                          ).startswith("so here the working memory grew with k beyond the "
-                                       "output, though not steadily")
+    # review GC: GPU-sized peaks in whole megabytes, not "1e+03 MB"
+    assert memory_reading([1000 * mb, 960 * mb, 1130 * mb], output, exact=True) == (
+        "so here the working memory grew with k beyond the output, though not steadily: the "
+        "peak fell by 40 MB from one k to the next, and the allocator's peak is exact, so it "
+        "depends on more than k (from 1,000 MB at the smallest k to 1,130 MB at the largest)")
+    with pytest.raises(ValueError, match="exact peaks have no spread"):
+        memory_reading([1000 * mb, 1130 * mb], output[:2], 5 * mb, exact=True)
+    # a CPU run whose processes agreed to the byte is measured, not exact (review GC)
+    assert "more than it moves between runs" in memory_reading(
+        [1000 * mb, 960 * mb, 1130 * mb], output, peak_spread=0.0)
     assert memory_reading([350 * mb, 400 * mb, 340 * mb, 400 * mb], output + [0.08 * mb],
                           peak_spread=1 * mb).startswith(
         "so here the working memory grew with k beyond the output, though not steadily")
     # an exact peak that ends within the tolerance of where it started: no "run-to-run"
-    assert memory_reading([1000 * mb, 1100 * mb, 1040 * mb], output, peak_spread=0.0) == (
+    assert memory_reading([1000 * mb, 1100 * mb, 1040 * mb], output, exact=True) == (
         "a spread of 100 MB without a trend in k: the peak fell by 60 MB from one k to the "
         "next, and the allocator's peak is exact, so it depends on more than k, but the "
         "largest k's peak is 40 MB above the smallest k's beyond the output's growth, within "
@@ -174,8 +181,14 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "a spread of 200 MB without a trend in k: the peak fell by 100 MB from one k to the "
         "next, more than it moves between runs, so it depends on more than k, but the "
         "largest k's peak is 10 MB above the smallest k's beyond the output's growth, within "
-        "the tolerance of 15 MB and twice the fall within the run-to-run noise, so it is not "
-        "read as working memory growing with k")
+        "the allowance of 19 MB: the tolerance of 15 MB plus twice the 2 MB of that fall the "
+        "run-to-run noise could explain, so it is not read as working memory growing with k")
+    # review GC: the allowance's numbers are printed, so the sum can be checked
+    assert memory_reading([100 * mb, 150 * mb, 138 * mb, 130 * mb], [0] * 4, 5 * mb).endswith(
+        "the largest k's peak is 30 MB above the smallest k's beyond the output's growth, "
+        "within the allowance of 30 MB: the tolerance of 10 MB plus twice the 10 MB of that "
+        "fall the run-to-run noise could explain, so it is not read as working memory "
+        "growing with k")
     assert "the largest k's peak is no higher than the smallest k's" in memory_reading(
         [400 * mb, 500 * mb, 395 * mb], output, peak_spread=1 * mb)
     # a fall counts as noise only within twice the measured spread: 1.2 times the tolerance
