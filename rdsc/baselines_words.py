@@ -133,7 +133,8 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     elif gap1 > 0 and gap2 < 0 and not within2:  # review GA: "narrows" for a reversal
         shrink = "the gap reverses at top-2: rdsc is ahead there"
     elif gap1 > 0 and gap2 <= 0:  # review GB: level or ahead within the noise
-        shrink = "the gap closes at top-2, with no gap beyond the noise there"
+        shrink = "the gap closes at top-2" + (", with no gap beyond the noise there"
+                                              if n_test is not None else "")
     elif gap1 > 0 and gap2 < gap1:
         # a narrowing smaller than either gap's noise is no finding (the gaps are printed);
         # the narrowing's own interval is not computed, so the words say which noise
@@ -223,6 +224,10 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                 "not shown": f"comparability not shown at this size, as the interval ends "
                              f"at {book_margin}, which decides nothing"
                              if round(-worst, 3) == 100 * EQUIVALENCE_MARGIN else
+                             # review GC: [-9, -5] is not shown for its upper end, on -5
+                             f"comparability not shown at this size, as the interval's upper "
+                             f"end sits on {book_margin}, which decides nothing"
+                             if round(-best, 3) == 100 * EQUIVALENCE_MARGIN else
                              f"comparability not shown at this size, as the interval reaches "
                              f"{_points(-worst)} points behind, past {book_margin}"
                 }[comparable_verdict(diff, noise)]

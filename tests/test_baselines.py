@@ -275,6 +275,11 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
     assert W.verdict_trained(_table((60, 80), {}, {"n": (64, 79.5)}), "rdsc",
                              n_test=2000).endswith(
         ": the gap closes at top-2, with no gap beyond the noise there.")
+    # review GC: level at top-2 closes too ("<" for "<=" read it "narrows"); without a test
+    # set size no noise is named
+    for n_test, end in ((2000, ", with no gap beyond the noise there."), (None, ".")):
+        assert W.verdict_trained(_table((60, 80), {}, {"n": (64, 80)}), "rdsc",
+                                 n_test=n_test).endswith(": the gap closes at top-2" + end)
     assert W.verdict_trained(_table((60, 80), {}, {"n": (61, 77)}), "rdsc",
                              n_test=2000).endswith(
         ": the top-1 gap is within the test-set noise, and rdsc is ahead at top-2.")
@@ -448,10 +453,15 @@ def test_rounded_numbers_do_not_contradict_their_words():
                                                         "noise top-1": [None, 0.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert "at worst just under 5 points behind, within the book's margin" in said
+    # review GC: [-9, -5], not shown for its upper end on -5, not for reaching 9 behind
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 57.0],
+                                                        "noise top-1": [None, 2.0]}),
+                          "rdsc", "km", 500, claim="comparable")
+    assert "as the interval's upper end sits on the book's margin of 5 points" in said
     # review GB: nor in the difference itself (rdsc averaged over seeds)
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 50.04],
                                                         "noise top-1": [None, 2.0]}),
                           "rdsc", "km", 500, claim="comparable")
-    assert said.startswith("0.0 points against km") and "-0.0" not in said
+    assert said.startswith("-0.04 points against km") and "-0.0 " not in said
     from rdsc.attack_words import noise_reading
     assert "by 0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)
