@@ -445,7 +445,7 @@ def claimed_not_run(claim: str, datasets) -> str:
 def scoped(lines: list[str], claim: str, datasets) -> str:
     """:func:`combine` of ``lines`` (``"<verdict>: <details>"``, one per dataset of
     ``datasets``) with the datasets the paper's claim names and that gave no verdict said
-    where the verdict is: ``"not shown from cifar10 alone (cifar100 and stl10 not run):
+    where the verdict is: ``"not shown (on cifar10 only; cifar100 and stl10 not run):
     ..."`` (review GA: a plain "supported", the datasets not run at the end of a long cell,
     read as the whole claim's; review GB: "not shown on cifar10 only" read as "not shown,
     but only on cifar10", and a dataset whose line was *not run* was named as the scope).
@@ -462,7 +462,7 @@ def scoped(lines: list[str], claim: str, datasets) -> str:
     if not gave:
         return line + claimed_not_run(claim, gave)
     verdict, details = line.split(": ", 1)
-    return (f"{verdict} from {listed(list(dict.fromkeys(gave)))} alone ({listed(missing)} "
+    return (f"{verdict} (on {listed(list(dict.fromkeys(gave)))} only; {listed(missing)} "
             f"not run): {details}")
 
 

@@ -92,7 +92,8 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             return ("leaves the paper's claim not shown: none of the trained networks here "
                     "both retrieves better than the pixel control and was trained on other "
                     "images; "
-                    + "; ".join(f"{reason}: {listed(n)}" for reason, n in left_out))
+                    + "; ".join(f"{reason}: {listed([f'the {m}' for m in n])}"
+                                for reason, n in left_out))
         return (claim_verdict(verdict_of, names) + "; " + "; ".join(
             f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
             f"counted: {'it was' if len(n) == 1 else 'they were'} {reason}"
@@ -120,9 +121,9 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
                  f"{'it decides' if len(undecided) == 1 else 'they decide'} nothing")
     # commas and colons, not parentheses: network names hold some
     if not support and not against:
-        return ("neither supports nor contradicts the claim: "
-                + ("the interval holds" if len(undecided) == 1 else "each interval holds")
-                + f" -{points}")
+        return (f"neither supports nor contradicts the paper's claim: the interval"
+                f"{'s' * (len(undecided) > 1)} for {the(undecided)} "
+                f"{'holds' if len(undecided) == 1 else 'each hold'} -{points}")
     if support and not against and not undecided:
         return (f"supports the paper's claim for {the(support)}: the random features are "
                 f"{within} {each(support)}")

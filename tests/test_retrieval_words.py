@@ -98,7 +98,15 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
         "indistinguishable from the a, the b and the c, each interval holding 0 but wider "
         "than ±5 points")
     assert words.claim_verdict(wide, names) == (
-        "neither supports nor contradicts the claim: each interval holds -5 points")
+        "neither supports nor contradicts the paper's claim: the intervals for the a, the b "
+        "and the c each hold -5 points")
+    # review GC: the network is named ("the interval" read as a network left out's)
+    assert words.claim_verdict({"A": "lower", "B": "indistinguishable"}, ["A", "B"],
+                               in_domain=["A"]) == (
+        "neither supports nor contradicts the paper's claim: the interval for the B holds -5 "
+        "points; the A is not counted: it was trained on the database itself")
+    assert words.claim_verdict({"A": "lower"}, ["A"], {"A": False}).endswith(
+        "no better than the pixel control at retrieval: the A")
     assert words.claim_verdict(dict(wide, a="comparable"), names) == (
         "supports the paper's claim for the a, the random features at worst 5 points behind "
         "it; the intervals for the b and the c hold -5 points, so they decide nothing")
@@ -222,6 +230,10 @@ def test_the_claim_margin_sentence_reads_the_claims_words():
     assert words.claim_margin_robustness(iv, list(iv)) == (
         "at 2.5 points behind, the ResNet and the Dense would decide nothing; at 10 points "
         "behind, the VGG would count for it")
+    # a network that would count against the claim at a narrower margin (review GC)
+    assert words.claim_margin_robustness({"E": (-0.09, -0.03)}, ["E"]) == (
+        "at 2.5 points behind, the E would count against it; at 10 points behind, the E "
+        "would count for it")
     assert words.claim_margin_robustness(iv, ["VGG"], (0.06,)) == (
         "at 6 points behind, no trained network would count otherwise")
     assert words.claim_margin_robustness(iv, []) == (
