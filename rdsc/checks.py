@@ -153,14 +153,14 @@ def signed(x: float, digits: int = 1) -> str:
     ``"0.0"``, never ``"-0.0"`` (review GB: "-0.0 points against k-means"); a value that is
     not zero but rounds to it gets up to three more decimals, so its sign shows (review GC:
     interval ends of +0.04 and -0.04, one beating the pixel control and one not, both read
-    "0.0")."""
-    if x == 0:
-        return f"{0:.{digits}f}"
+    "0.0"), and one still smaller reads as zero."""
     for shown in range(digits, digits + 4):
         text = f"{x:+.{shown}f}"
         if float(text) != 0:
             return text
-    return text
+    # beyond that, zero: a difference of two equal means leaves a rounding error such as
+    # -7e-15, which is no sign (review GD: "-0.0000 points against k-means")
+    return f"{0:.{digits}f}"
 
 
 def listed(items) -> str:

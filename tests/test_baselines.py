@@ -463,5 +463,12 @@ def test_rounded_numbers_do_not_contradict_their_words():
                                                         "noise top-1": [None, 2.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert said.startswith("-0.04 points against km") and "-0.0 " not in said
+    # review GD: seeds whose mean equals k-means' leave a rounding error, no sign
+    seeds = [54.49, 45.86, 50.82]
+    mean = sum(seeds) / 3
+    said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [mean, 50.39],
+                                                        "noise top-1": [None, 1.4]}),
+                          "rdsc", "km", 500, claim="comparable")
+    assert mean - 50.39 != 0 and said.startswith("0.0 points against km"), said
     from rdsc.attack_words import noise_reading
     assert "by 0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)

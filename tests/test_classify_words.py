@@ -353,4 +353,7 @@ def test_a_signed_number_that_rounds_to_zero_has_no_minus():
         "-0.04", "+0.04", "0.0", "0.0", "-0.1", "+2.0"]
     # review GC: a value that rounds to zero keeps its sign, the side of 0 a verdict reads
     assert signed(-0.004, 2) == "-0.004" and signed(-0.006, 2) == "-0.01"
-    assert signed(3e-7) == "+0.0000" and signed(-3e-7) == "-0.0000"
+    # review GD: a rounding error is no sign (a seed mean equal to another accuracy)
+    assert signed(3e-7) == "0.0" and signed(-7e-15) == "0.0"
+    assert signed(100 * ((0.7 - 0.6) - (0.4 - 0.3))) == "0.0"
+    assert signed(0.00006) == "+0.0001" and signed(-0.00004) == "0.0"
