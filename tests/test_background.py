@@ -860,9 +860,11 @@ def test_cost_difference_text_names_what_limits_the_comparison():
     assert bg.cost_difference_text(d, False, True).endswith(
         "; but this CNN is at chance on clean images, so the comparison says nothing")
     assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"
-    # review Y: a bound that rounds to zero read "-0.0"
+    # review Y: a bound that rounds to zero read "-0.0"; review GC: it keeps its sign, with
+    # the decimals that show it (the interval holds 0, which its verdict reads)
     assert bg.interval_text((0.018, -0.0004, 0.036)) == (
-        "+1.8 points (95% interval 0.0 to +3.6)")
+        "+1.8 points (95% interval -0.04 to +3.6)")
+    assert bg.interval_text((0.018, 0.0, 0.036)) == "+1.8 points (95% interval 0.0 to +3.6)"
 
 
 def test_hue_rotations_that_change_no_pixel_are_refused():
@@ -1128,7 +1130,9 @@ def test_interval_text_inside_brackets():
         "+0.6 points (95% interval -5.2 to +6.2)")
     assert bg.interval_text((0.006, -0.052, 0.062), brackets=False) == (
         "+0.6 points, 95% interval -5.2 to +6.2")
-    assert bg.interval_text((-0.0004, -0.01, 0.0)) == "0.0 points (95% interval -1.0 to 0.0)"
+    # a value rounding to zero keeps its sign (review GC); zero itself reads 0.0
+    assert bg.interval_text((-0.0004, -0.01, 0.0)) == (
+        "-0.04 points (95% interval -1.0 to 0.0)")
 
 
 def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
