@@ -224,10 +224,14 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
                              "units?")
     parts = []
     for margin in margins:
-        changed = [n for n in names if verdict_of[n] != difference_word(*intervals[n], margin)]
+        changed = {}  # the new word, said (review GE: "would get another word")
+        for n in names:
+            word = difference_word(*intervals[n], margin)
+            if word != verdict_of[n]:
+                changed.setdefault(word, []).append(f"the {n}")
+        said = "; ".join(f"{listed(ns)} would read {word}" for word, ns in changed.items())
         parts.append(f"at ±{100 * margin:g} points, "
-                     f"{listed([f'the {n}' for n in changed]) or 'no trained network'}"
-                     " would get another word")
+                     + (said or "no trained network would read otherwise"))
     return "; ".join(parts)
 
 

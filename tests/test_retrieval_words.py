@@ -25,11 +25,11 @@ def test_margin_robustness_names_the_networks_another_margin_would_reword():
     verdict_of = {"a": "comparable", "b": "indistinguishable", "c": "higher"}
     intervals = {"a": (-0.03, 0.04), "b": (-0.06, 0.02), "c": (0.01, 0.2)}
     assert words.margin_robustness(verdict_of, intervals, ["a", "b", "c"]) == (
-        "at ±2.5 points, the a would get another word; "
-        "at ±10 points, the b would get another word")
+        "at ±2.5 points, the a would read indistinguishable; "
+        "at ±10 points, the b would read comparable")
     assert words.margin_robustness({}, {}, []) == (
-        "at ±2.5 points, no trained network would get another word; "
-        "at ±10 points, no trained network would get another word")
+        "at ±2.5 points, no trained network would read otherwise; "
+        "at ±10 points, no trained network would read otherwise")
 
 
 def test_failures_note_names_each_failed_network_or_says_nothing():
