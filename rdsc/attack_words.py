@@ -154,6 +154,11 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
                 f"as on {fast}")
         return (said + f": {pace}, so the comparison above measures how far this attack got "
                 "within this budget as much as how robust the models are.")
+    if low >= STILL_CLOSING_IN and min(n_t, n_r) >= MIN_IMAGES_FOR_VERDICT:
+        # review GE: the sentence stopped without its reading
+        return (said + ": the attack was still closing in on both, so the perturbations "
+                "compared above are what this budget reached on each, not the smallest that "
+                "exist.")
     return said + "."
 
 
@@ -203,8 +208,11 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
         return ("no more than random signs of the same size do, within this run's "
                 "uncertainty")
     return (f"no more than random signs of the same size do, but that is not a test here: "
-            f"its substitute agrees with it on {100 * agreement:.0f}% of the "
-            f"{n_holdout:,} held-out images, not above the {100 * chance:.0f}% that chance "
+            # review GE: "13% ... not above the 12%" (12.9 and 12.4): one decimal, and
+            # "above" as the test means it
+            f"its substitute agrees with it on {100 * agreement:.1f}% of the "
+            f"{n_holdout:,} held-out images, not shown to be above the {100 * chance:.1f}% "
+            f"that chance "
             f"gives two predictors with their class shares, so the transferred step was "
             f"not aimed")
 

@@ -48,7 +48,8 @@ def test_direction_reading_says_not_a_test_when_the_step_was_not_aimed():
     assert attack_words.direction_reading(-0.01, True, 0.4, 0.1, 500) == (
         "no more than random signs of the same size do, within this run's uncertainty")
     assert attack_words.direction_reading(-0.01, False, 0.12, 0.11, 1000).endswith(
-        "on 12% of the 1,000 held-out images, not above the 11% that chance gives two "
+        "on 12.0% of the 1,000 held-out images, not shown to be above the 11.0% that chance "
+        "gives two "
         "predictors with their class shares, so the transferred step was not aimed")
 
 
@@ -328,8 +329,12 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
         said = attack_words.progress_reading((fall, 20), (0.3, 20))
         assert f"by a median {shown} on the random network" in said, fall
         assert ("nearly stopped" in said) == stop, fall
-    # the same at "half as fast": 19.6% prints 20%, half of 40%, so no pace sentence
-    assert attack_words.progress_reading((0.196, 20), (0.4, 20)).endswith("(20 images).")
+    # the same at "half as fast": 19.6% prints 20%, half of 40%, so no pace caveat; both
+    # still closing in is said (review GE: the sentence stopped without its reading)
+    assert attack_words.progress_reading((0.196, 20), (0.4, 20)).endswith(
+        "(20 images): the attack was still closing in on both, so the perturbations compared "
+        "above are what this budget reached on each, not the smallest that exist.")
+    assert attack_words.progress_reading((0.25, 4), (0.33, 4)).endswith("(4 images).")
     # one decimal up to 9.9%, whole percents from 10%
     assert "by a median 9.9% on" in attack_words.progress_reading((0.0994, 20), (0.3, 20))
     assert "by a median 10% on" in attack_words.progress_reading((0.0996, 20), (0.3, 20))
