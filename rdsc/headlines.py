@@ -306,12 +306,22 @@ def attack(res: dict, brief: bool = False) -> str:
     verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf), usable)
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))
+    # review GE: a substitute at chance aims nothing, and the chapter says "not a test";
+    # results saved before n_holdout name no such note
+    agree = row.get("substitute agrees with target (%)")
+    idle = ""
+    if beyond and res.get("n_holdout") and agree is not None and agree == agree:
+        from rdsc.attacks import agreement_above_chance
+        chance = row.get("agreement by chance (%)")
+        if not agreement_above_chance(agree / 100, res["n_holdout"], res.get("n_classes", 10),
+                                      None if chance is None else chance / 100):
+            idle = "; the substitute was at chance, so not a test"
     control = (f" (beyond random signs of the same size: {signed(100 * beyond['difference'])} "
-               f"points [{signed(100 * beyond['low'])}, {signed(100 * beyond['high'])}])"
-               if beyond else "")
+               f"points [{signed(100 * beyond['low'])}, {signed(100 * beyond['high'])}]"
+               f"{idle})" if beyond else "")
     if brief:  # the control's estimate stays: without it the drop reads as the attack's
-        beyond_text = (f" ({signed(100 * beyond['difference'])} points beyond random signs)"
-                       if beyond else "")
+        beyond_text = (f" ({signed(100 * beyond['difference'])} points beyond random signs"
+                       f"{idle})" if beyond else "")
         return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% -> "
                 f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "
                 f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} within L-inf "

@@ -333,6 +333,21 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.attack(attack).startswith(
         "supported: FGSM from a substitute: accuracy 46.5% -> 20.2% (beyond random signs of the "
         "same size: +20.0 points [+15.0, +25.0]);")
+    # review GE: a substitute at chance aims nothing; the chapter says "not a test", and
+    # so does the row (12.9% agreement on 280 images against 12.4% by chance)
+    idle = {**attack, "n_holdout": 280, "transfer_beyond_random_signs": {
+        "random network + SVM": {"difference": 0.0, "low": -0.044, "high": 0.044}}}
+    idle["transfer"] = [attack["transfer"][0], {
+        **attack["transfer"][1], "substitute agrees with target (%)": 12.9,
+        "agreement by chance (%)": 12.4}]
+    assert "(0.0 points beyond random signs; the substitute was at chance, so not a test)" in (
+        headlines.attack(idle, brief=True))
+    assert "[-4.4, +4.4]; the substitute was at chance, so not a test)" in (
+        headlines.attack(idle))
+    aimed = {**idle, "transfer": [attack["transfer"][0], {
+        **idle["transfer"][1], "substitute agrees with target (%)": 60.0}]}
+    assert "not a test" not in headlines.attack(aimed)
+    assert "not a test" not in headlines.attack({**idle, "n_holdout": None})
 
 
 def test_verdicts_follow_the_intervals():
