@@ -168,7 +168,9 @@ def unsupervised(res: dict, brief: bool = False) -> str:
                else "not shown")
     text = (f"{d} ({res['n_test']:,} test images; the paper: {claim}): rdsc "
             f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({signed(diff)} "
-            f"points, test-set noise ±{noise:.1f})")
+            # the interval the verdict reads, in the legend's words (browser check GE: "test-set
+            # noise ±5.1" beside a legend that reads the 95% interval)
+            f"points, 95% interval {signed(diff - noise)} to {signed(diff + noise)})")
     # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
             if km.get("dim") is not None and ours.get("dim") is not None else "")

@@ -461,7 +461,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     # 0.5: not shown (review FC: the two-sided words read "contradicted")
     said = headlines.unsupervised(run("cifar10", 52.4, 58.0, noise=5.1, n_test=500))
     assert said == ("not shown: cifar10 (500 test images; the paper: comparable): rdsc "
-                    "52.4% against k-means 58.0% top-1 (-5.6 points, test-set noise ±5.1); "
+                    "52.4% against k-means 58.0% top-1 (-5.6 points, 95% interval -10.7 to -0.5); "
                     "6,400 k-means features against rdsc's 4,000")
     # at worst 5 points behind, ahead counting for it; behind by more than 5 contradicts
     for diff, noise, verdict in ((-1, 2, "supported"), (-2.5, 1.5, "supported"),
@@ -478,8 +478,9 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
                                                    "the paper: better)"), diff
     # no paired noise saved: the unpaired noise of two accuracies on 1,000 images
     from rdsc.intervals import difference_noise
-    assert f"test-set noise ±{difference_noise(52.4, 58.0, 1000):.1f})" in (
-        headlines.unsupervised(run("cifar10", 52.4, 58.0)))
+    unpaired = difference_noise(52.4, 58.0, 1000)
+    assert (f"95% interval {-5.6 - unpaired:.1f} to {-5.6 + unpaired:.1f})"
+            in headlines.unsupervised(run("cifar10", 52.4, 58.0)))
     assert headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0)) == (
         "not run: miniimagenet10: the paper makes no comparison on it")
     no_kmeans = run("cifar10", 52.4, 58.0)
@@ -501,7 +502,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     assert headlines.scoped([line, mini], "unsupervised", ["cifar10", "miniimagenet10"]) == (
         "supported (on cifar10 only; cifar100 and stl10 not run): cifar10 (1,000 test "
         "images; the paper: comparable): rdsc 57.0% against k-means 58.0% top-1 (-1.0 "
-        "points, test-set noise ±2.0); 6,400 k-means features against rdsc's 4,000 | "
+        "points, 95% interval -3.0 to +1.0); 6,400 k-means features against rdsc's 4,000 | "
         "miniimagenet10: the paper makes no comparison on it")
     assert headlines.scoped([mini], "unsupervised", ["miniimagenet10"]) == (
         "not run: miniimagenet10: the paper makes no comparison on it; not run here: cifar10 "
@@ -569,7 +570,9 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
     sentence = W.verdicts(table, 400, "cifar10")["kmeans"]
     row = headlines.unsupervised({"dataset": "cifar10", "n_test": 400,
                                   "summary": table.to_dict("records")})
-    assert f"±{paired:.1f}" in sentence and f"±{paired:.1f}" in row
+    diff = 100 * (ours.mean() - theirs.mean())
+    assert f"±{paired:.1f}" in sentence and (
+        f"95% interval {diff - paired:.1f} to +{diff + paired:.1f})" in row)
     assert sentence.split(": ", 1)[1].startswith(words["comparable"][row.split(":", 1)[0]])
 
 
