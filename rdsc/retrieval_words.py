@@ -65,9 +65,9 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     ``beats_control`` (from :func:`rdsc.retrieval.reference_rows`): only the trained networks that
     retrieve better than the pixel control count; with none, the claim is *not shown* (the
     word of the introduction's table, whose row :func:`rdsc.headlines.retrieval` makes).
-    ``in_domain``: networks trained on the retrieval database's own categories; they learned
-    what the queries look for, which the random features did not, so this book does not
-    count them either (see :func:`in_domain_sentence`).
+    ``in_domain``: networks trained on the retrieval database's own categories, those the
+    queries look for, which the random features never saw, so this book does not count
+    them either (see :func:`in_domain_sentence`).
     """
     names = name_list("names", names)
     if not names:
@@ -186,8 +186,10 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     one = len(names) == 1
     return (f"Against {'a network' if one else 'networks'} trained on the database's own "
             f"categories, the random features are {place}. "
-            f"{'That network' if one else 'Those networks'} learned what the queries are "
-            "asked to find, which the random features never saw: "
+            # what it was trained on, not what it learned (browser check GE: "learned what
+            # the queries are asked to find" of a network no better than the pixel control)
+            f"{'That network was' if one else 'Those networks were'} trained on the "
+            "categories the queries are asked to find, which the random features never saw: "
             + ("it is shown as an in-domain reference" if one
                else "they are shown as in-domain references")
             + ", not counted for or against the claim.")
