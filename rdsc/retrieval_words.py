@@ -89,11 +89,12 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             left_out.append(("no better than the pixel control at retrieval", weak))
     if left_out:
         if not names:
-            return ("leaves the paper's claim not shown: none of the trained networks here "
-                    "both retrieves better than the pixel control and was trained on other "
-                    "images; "
-                    + "; ".join(f"{reason}: {listed([f'the {m}' for m in n])}"
-                                for reason, n in left_out))
+            # one clause a reason, names first (browser check GE: a run-on "none of ... both
+            # ... and ...; reason: names; reason: names" when no network counts)
+            return ("leaves the paper's claim not shown, as no trained network here counts: "
+                    + ", and ".join(f"{listed([f'the {m}' for m in n])} "
+                                    f"{'was' if len(n) == 1 else 'were'} {reason}"
+                                    for reason, n in left_out))
         return (claim_verdict(verdict_of, names) + "; " + "; ".join(
             f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
             f"counted: {'it was' if len(n) == 1 else 'they were'} {reason}"
