@@ -151,9 +151,11 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
         shrink = "neither is ahead at top-1"
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
-    named = best["method"]
+    # names in italics, as verdict_final_layer's: they hold commas ("vgg16, trained 1
+    # epoch"), which read as the sentence's own without them (browser check GE)
+    named = f"*{best['method']}*"
     if len(tied):
-        others = " and ".join(tied["method"])
+        others = " and ".join(f"*{m}*" for m in tied["method"])
         named += (f", level with {others} at top-1 and top-2"
                   if (tied["top-2"] == best["top-2"]).any()
                   # "ahead" is the best network's, not rdsc's (probe CG)

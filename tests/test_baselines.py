@@ -56,11 +56,17 @@ def test_verdicts_follow_the_numbers():
     assert "level at top-2" in level and "-0.0" not in level
     # review BA: at a tie at top-1 the first listed was the best, whatever its top-2
     tie = W.verdict_trained(_table((60, 80), {}, {"m": (70, 75), "n": (70, 85)}), "rdsc")
-    assert tie.startswith("Against the best trained network here (n, level with m at top-1 "
-                          "and ahead of it at top-2), rdsc is 10.0 points behind at top-1 and "
-                          "5.0 points behind at top-2")
+    assert tie.startswith("Against the best trained network here (*n*, level with *m* at "
+                          "top-1 and ahead of it at top-2), rdsc is 10.0 points behind at "
+                          "top-1 and 5.0 points behind at top-2")
     both = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85)}), "rdsc")
-    assert "(m, level with n at top-1 and top-2)" in both
+    assert "(*m*, level with *n* at top-1 and top-2)" in both
+    # browser check GE: names holding commas are set apart from the sentence's own
+    commas = W.verdict_trained(_table((60, 80), {}, {"vgg16, trained 1 epoch": (70, 85),
+                                                     "small CNN, trained 1 epoch": (70, 75)}),
+                               "rdsc")
+    assert ("(*vgg16, trained 1 epoch*, level with *small CNN, trained 1 epoch* at top-1 and "
+            "ahead of it at top-2)") in commas
     even = W.verdict_trained(_table((60, 80), {}, {"n": (60, 70)}), "rdsc")   # review AT
     assert "level at top-1" in even and even.endswith(": neither is ahead at top-1.")
     assert "the weaker one" in ahead
