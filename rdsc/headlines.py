@@ -113,7 +113,7 @@ def baselines(res: dict, brief: bool = False) -> str:
         best = max(final, key=lambda r: r["top-1"])
         noise = noise_of(ours["top-1"], best["top-1"], res["n_test"], best.get("noise top-1"))
         # its accuracy is a mean over weight draws; and the claim names three networks
-        draws = (f", mean of {best['seeds']} weight draws"
+        draws = (f"; mean of {best['seeds']} weight draws"  # the name holds commas
                  if best.get("seeds", 1) > 1 else "")
         archs = res.get("settings", {}).get("final_archs")
         only = (f"; only {', '.join(archs)} run in this profile"

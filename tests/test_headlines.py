@@ -160,7 +160,7 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.baselines(drawn, brief=True) == (
         "supported: cifar10 (2,000 / 500 images): rdsc 52.4% top-1, best random-weight "
         "final layer 25.1% (vgg16, "
-        "random, SVM, mean of 2 weight draws); only vgg16 run in this profile")
+        "random, SVM; mean of 2 weight draws); only vgg16 run in this profile")
     separation = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
                   "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.067},
                              {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.101}],
@@ -426,7 +426,7 @@ def test_verdicts_follow_the_intervals():
                                   "seeds": 3})]
     assert headlines.baselines(dict(near, n_test=10_000, summary=behind)).startswith(
         "contradicted: d, 10 / 10,000 images: rdsc 50.0% top-1; best random-weight final "
-        "layer 70.0% (v, mean of 3 weight draws")
+        "layer 70.0% (v; mean of 3 weight draws")
     # review EA: without each seed's accuracy, "below every seed" is as unknown as "above
     # every seed": the line said "contradicted" and "not shown for v" at once
     del behind[1]["top-1 min"]
@@ -434,7 +434,7 @@ def test_verdicts_follow_the_intervals():
     assert said.startswith("not shown:") and said.endswith("not shown for v")
     # review FA: the intro's brief line gave no reason for its "not shown"
     assert headlines.baselines(dict(near, n_test=10_000, summary=behind), brief=True).endswith(
-        "(v, mean of 3 weight draws); each seed's accuracy missing for v")
+        "(v; mean of 3 weight draws); each seed's accuracy missing for v")
     # review DC: behind the mean beyond noise, but above one of the baseline's seeds: the
     # chapter says "below on average, not on every seed", so the line must not say
     # contradicted (it did, once the paired noise made the gap "beyond noise" more often)
