@@ -119,16 +119,16 @@ def extraction_cost(net, images: torch.Tensor, device=None, repeats: int = 1,
 def cost_table(rows: list[dict], n_images: int):
     """:func:`extraction_cost` rows (with their ``k`` and ``image size``) as a table:
     images/s, the spread of the repeated runs (``max / min - 1``, %), whether the runs
-    agree (spread within :data:`NOISY_SPREAD`), peak and output MB (rounded for display;
-    the raw columns stay)."""
+    agree (spread within :data:`NOISY_SPREAD`), peak and output MB (rounded for display as
+    the text prints them, :func:`megabytes_value`; the raw columns stay)."""
     import pandas as pd
     table = pd.DataFrame(rows)
     table["images/s"] = (n_images / table["seconds"]).round(1)
     spread = [max(t) / min(t) - 1 for t in table["all_seconds"]]
     table["spread of runs (%)"] = [round(100 * s) for s in spread]
     table["runs agree"] = ["yes" if s <= NOISY_SPREAD else "no" for s in spread]
-    table["peak MB"] = (table["peak_bytes"] / 2**20).round(3)
-    table["output MB"] = (table["output_bytes"] / 2**20).round(3)
+    table["peak MB"] = [megabytes_value(b) for b in table["peak_bytes"]]
+    table["output MB"] = [megabytes_value(b) for b in table["output_bytes"]]
     return table
 
 
@@ -293,11 +293,20 @@ def memory_expectation(device) -> str:
             "channels at a time.")
 
 
-def megabytes(size: float) -> str:
-    """Bytes as megabytes: three digits, whole megabytes from 100 MB (review GC: ".3g" wrote
-    a GPU's 1,000 MB as "1e+03 MB")."""
+def megabytes_value(size: float) -> float:
+    """Bytes as megabytes, rounded as the book prints them: three significant digits, whole
+    megabytes from 100 MB. :func:`cost_table`'s columns and :func:`megabytes`' words share
+    it, so a sentence's sizes read as in the table beside it (browser check GE: "0.00781
+    MB" beside a table's 0.008)."""
     size /= 2 ** 20
-    return f"{size:,.0f} MB" if abs(size) >= 99.95 else f"{size:.3g} MB"
+    return float(round(size) if abs(size) >= 99.95 else float(f"{size:.3g}"))
+
+
+def megabytes(size: float) -> str:
+    """Bytes as megabytes, in words: :func:`megabytes_value` (review GC: ".3g" wrote a GPU's
+    1,000 MB as "1e+03 MB")."""
+    value = megabytes_value(size)
+    return f"{value:,.0f} MB" if abs(value) >= 99.95 else f"{value:.3g} MB"
 
 
 def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | None,

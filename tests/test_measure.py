@@ -292,6 +292,14 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
         "Every row's repeated runs were more than 25% apart")
     steady = cost_table(rows[1:], 100)
     assert agreement_reading(steady).startswith("Every row's repeated runs agree within 25%")
+    # browser check GE: the table's sizes are the text's ("0.00781 MB" beside 0.008)
+    from rdsc.measure import megabytes
+    sizes = [8192, 32768, 62.18 * 2**20, 1234.6 * 2**20]
+    shown = cost_table([{**rows[1], "peak_bytes": b, "output_bytes": b} for b in sizes], 100)
+    assert list(shown["output MB"]) == [0.00781, 0.0312, 62.2, 1235.0]
+    assert [megabytes(b) for b in sizes] == ["0.00781 MB", "0.0312 MB", "62.2 MB", "1,235 MB"]
+    assert [f"{v:.3g} MB" if v < 100 else f"{v:,.0f} MB" for v in shown["peak MB"]] == [
+        megabytes(b) for b in sizes]
 
 
 def test_images_per_second_and_a_falling_memory_reading():
