@@ -137,6 +137,16 @@ def baselines(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {res['dataset']}, {images}: {text}"
 
 
+def _apart(x: float, edge: float) -> str:
+    """``x`` signed to one decimal, or to as many more (up to three) as keep it apart from
+    ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5 reads
+    "-4.96", not "-5.0" (which would read as on the margin, not above it)."""
+    for digits in (1, 2, 3):
+        if float(signed(x, digits)) != edge:
+            return signed(x, digits)
+    return signed(x, 4)
+
+
 def unsupervised(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against k-means features, read against the paper's word on the
     dataset (:data:`rdsc.paper.UNSUPERVISED_CLAIM`: "comparable" on CIFAR-10, "better" on
@@ -150,6 +160,7 @@ def unsupervised(res: dict, brief: bool = False) -> str:
     from rdsc.baselines import KMEANS
     from rdsc.baselines_words import comparable_verdict, noise_of
     from rdsc.paper import UNSUPERVISED_CLAIM
+    from rdsc.retrieval import EQUIVALENCE_MARGIN
     d = res["dataset"]
     claim = UNSUPERVISED_CLAIM.get(d)
     ours = [r for r in res["summary"] if r["family"] == "rdsc"]
@@ -163,6 +174,8 @@ def unsupervised(res: dict, brief: bool = False) -> str:
         return f"not run: {d}: k-means not run"
     diff = ours["top-1"] - km["top-1"]
     noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
+    # the value the interval is read against: its ends print apart from it
+    edge = -100 * EQUIVALENCE_MARGIN if claim == "comparable" else 0.0
     verdict = (comparable_verdict(diff, noise) if claim == "comparable" else
                "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
                else "not shown")
@@ -170,7 +183,8 @@ def unsupervised(res: dict, brief: bool = False) -> str:
             f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({signed(diff)} "
             # the interval the verdict reads, in the legend's words (browser check GE: "test-set
             # noise ±5.1" beside a legend that reads the 95% interval)
-            f"points, 95% interval {signed(diff - noise)} to {signed(diff + noise)})")
+            f"points, 95% interval {_apart(diff - noise, edge)} to "
+            f"{_apart(diff + noise, edge)})")
     # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
             if km.get("dim") is not None and ours.get("dim") is not None else "")

@@ -470,6 +470,11 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
                                  (-7, 1.5, "contradicted")):
         assert headlines.unsupervised(run("cifar10", 58.0 + diff, 58.0, noise=noise)
                                       ).startswith(f"{verdict}:"), (diff, noise)
+    # an interval end beside the margin prints apart from it: -4.96 is above -5 (supported)
+    near = headlines.unsupervised(run("cifar10", 56.04, 58.0, noise=3.0))
+    assert near.startswith("supported:") and "95% interval -4.96 to +1.0)" in near
+    assert "95% interval -5.04 to " in headlines.unsupervised(
+        run("cifar10", 55.96, 58.0, noise=3.0))
     # "better" on cifar100 and stl10: the interval above 0, or below it
     for diff, verdict in ((1, "not shown"), (-1, "not shown"), (-3, "contradicted"),
                           (3, "supported")):
