@@ -163,6 +163,20 @@ def signed(x: float, digits: int = 1) -> str:
     return f"{0:.{digits}f}"
 
 
+def apart(x: float, edge: float, digits: int = 1) -> str:
+    """``x`` as :func:`signed` writes it, with as many more decimals (up to two) as keep it
+    apart from ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5
+    reads "-4.96", not "-5.0", which would read as on the margin. Closer still, "just above
+    -5.0" or "just below -5.0" (review HA: "-5.0000" beside "supported"); ``edge`` itself
+    reads as ``edge``."""
+    if x == edge:
+        return signed(edge, digits)
+    for shown in range(digits, digits + 3):
+        if float(signed(x, shown)) != edge:
+            return signed(x, shown)
+    return f"just {'above' if x > edge else 'below'} {signed(edge, digits)}"
+
+
 def listed(items) -> str:
     """``"a"``, ``"a and b"``, ``"a, b and c"``: items as a sentence lists them."""
     items = [str(item) for item in items]

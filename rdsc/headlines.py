@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from rdsc import book, record, strict_json
-from rdsc.checks import listed, signed
+from rdsc.checks import apart, listed, signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim
@@ -137,16 +137,6 @@ def baselines(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {res['dataset']}, {images}: {text}"
 
 
-def _apart(x: float, edge: float) -> str:
-    """``x`` signed to one decimal, or to as many more (up to three) as keep it apart from
-    ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5 reads
-    "-4.96", not "-5.0" (which would read as on the margin, not above it)."""
-    for digits in (1, 2, 3):
-        if float(signed(x, digits)) != edge:
-            return signed(x, digits)
-    return signed(x, 4)
-
-
 def unsupervised(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against k-means features, read against the paper's word on the
     dataset (:data:`rdsc.paper.UNSUPERVISED_CLAIM`: "comparable" on CIFAR-10, "better" on
@@ -183,8 +173,8 @@ def unsupervised(res: dict, brief: bool = False) -> str:
             f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({signed(diff)} "
             # the interval the verdict reads, in the legend's words (browser check GE: "test-set
             # noise ±5.1" beside a legend that reads the 95% interval)
-            f"points, 95% interval {_apart(diff - noise, edge)} to "
-            f"{_apart(diff + noise, edge)})")
+            f"points, 95% interval {apart(diff - noise, edge)} to "
+            f"{apart(diff + noise, edge)})")
     # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
             if km.get("dim") is not None and ours.get("dim") is not None else "")
@@ -245,15 +235,15 @@ def retrieval(res: dict, brief: bool = False) -> str:
     if ours is None:  # an edited or older file: name what is missing (not StopIteration)
         raise ValueError(f"the results hold no Euclidean leave-one-out row for {name!r} "
                          "(their k and their rows disagree): rerun chapter 6")
-    from rdsc.retrieval import claim_word, difference_word
+    from rdsc.retrieval import EQUIVALENCE_MARGIN, claim_word, difference_word
     verdict_of = {"higher": "supported", "comparable": "supported", "lower": "contradicted",
                   "indistinguishable": "not shown"}
     text = f"mAP {100 * ours['AP']:.1f}% (k = {res['k']:,}, {res['n_database']:,} images)"
     # a trained network no better than the pixel control is no reference (results written
     # before this check have no "references": every trained network counts there)
     weak = {r["trained network"] for r in res.get("references", []) if not r["beats control"]}
-    # a network trained on the database's own categories learned what the queries look
-    # for: an in-domain reference, shown, not counted
+    # a network trained on the database's own categories, those the queries look for: an
+    # in-domain reference, shown, not counted
     own = {r["trained network"] for r in res.get("references", []) if r.get("in domain")}
     weak -= own
     # results written before in-domain networks were set apart count them all: say so
@@ -276,8 +266,11 @@ def retrieval(res: dict, brief: bool = False) -> str:
                                 f"now {word!r}")
             # the claim counts the interval against -5 points, as the chapter does
             verdicts.append(verdict_of[claim_word(c["low"] / 100, c["high"] / 100)])
+            # the ends print apart from the -5 points the claim reads them against (review
+            # HA: a low end of -4.96 printed "[-5.0," beside "supported")
+            edge = -100 * EQUIVALENCE_MARGIN
             text += (f"; vs {c['random features vs']}: {signed(c['difference'])} points "
-                     f"[{signed(c['low'])}, {signed(c['high'])}]")
+                     f"[{apart(c['low'], edge)}, {apart(c['high'], edge)}]")
             short += f"; vs {c['random features vs']}: {signed(c['difference'])} points"
     if weak:
         text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"

@@ -357,3 +357,16 @@ def test_a_signed_number_that_rounds_to_zero_has_no_minus():
     assert signed(3e-7) == "0.0" and signed(-7e-15) == "0.0"
     assert signed(100 * ((0.7 - 0.6) - (0.4 - 0.3))) == "0.0"
     assert signed(0.00006) == "+0.0001" and signed(-0.00004) == "0.0"
+
+
+def test_a_number_read_against_an_edge_prints_apart_from_it():
+    """Review HA: interval ends of -4.96 and -4.99997 beside a margin of -5 read "-5.0" and
+    "-5.0000" beside "supported"."""
+    from rdsc.checks import apart
+    assert [apart(x, -5.0) for x in (-4.96, -5.04, -4.996, -2.0, -5.0)] == [
+        "-4.96", "-5.04", "-4.996", "-2.0", "-5.0"]
+    assert apart(-4.99997, -5.0) == "just above -5.0"
+    assert apart(40.0 - 40.3 - 4.7, -5.0) == "just above -5.0"   # a float's error
+    assert apart(-5.00003, -5.0) == "just below -5.0"
+    assert apart(1e-10, 0.0) == "just above 0.0" and apart(-0.04, 0.0) == "-0.04"
+    assert apart(0.0, 0.0) == "0.0" and apart(-0.0, 0.0) == "0.0"

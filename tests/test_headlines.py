@@ -369,6 +369,13 @@ def test_verdicts_follow_the_intervals():
                                        "measure": "AP", "difference": (low + high) / 2,
                                        "low": low, "high": high}])
         assert headlines.retrieval(res).startswith(f"{word}:"), (low, high)
+    # review HA: an interval end beside -5 prints apart from it ("[-5.0," beside
+    # "supported")
+    res = dict(base, comparisons=[{"random features vs": "a CNN trained on X",
+                                   "measure": "AP", "difference": -2.0, "low": -4.96,
+                                   "high": 0.9}])
+    assert headlines.retrieval(res).startswith("supported:")
+    assert headlines.retrieval(res).endswith(": -2.0 points [-4.96, +0.9]")
     # a trained network no better than the pixel control is not counted
     res = dict(base, comparisons=[{"random features vs": "a CNN trained on X", "measure": "AP",
                                    "difference": 0.0, "low": -3.0, "high": 3.0}],
@@ -475,6 +482,13 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     assert near.startswith("supported:") and "95% interval -4.96 to +1.0)" in near
     assert "95% interval -5.04 to " in headlines.unsupervised(
         run("cifar10", 55.96, 58.0, noise=3.0))
+    # review HA: the high end too, and the "better" claim's ends against 0
+    assert "95% interval -11.0 to -4.96)" in headlines.unsupervised(
+        run("cifar10", 50.0, 58.0, noise=3.04))
+    assert "95% interval just above -5.0 to +1.0)" in headlines.unsupervised(
+        run("cifar10", 56.0, 58.0, noise=2.9999999))
+    better = headlines.unsupervised(run("stl10", 32.0, 30.0, noise=1.96))
+    assert better.startswith("supported:") and "95% interval +0.04 to +4.0)" in better
     # "better" on cifar100 and stl10: the interval above 0, or below it
     for diff, verdict in ((1, "not shown"), (-1, "not shown"), (-3, "contradicted"),
                           (3, "supported")):
