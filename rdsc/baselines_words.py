@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
-from rdsc.checks import flag, signed
+from rdsc.checks import flag, listed, signed
 from rdsc.intervals import difference_noise
 from rdsc.paper import UNSUPERVISED_CLAIM
 from rdsc.retrieval import EQUIVALENCE_MARGIN
@@ -155,12 +155,17 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     # epoch"), which read as the sentence's own without them (browser check GE)
     named = f"*{best['method']}*"
     if len(tied):
-        others = " and ".join(f"*{m}*" for m in tied["method"])
-        named += (f", level with {others} at top-1 and top-2"
-                  if (tied["top-2"] == best["top-2"]).any()
-                  # "ahead" is the best network's, not rdsc's (probe CG)
-                  else f", level with {others} at top-1 and ahead of "
-                       f"{'it' if len(tied) == 1 else 'them'} at top-2")
+        # each tied network in its own words at top-2 (review HA: three tied at top-1, one
+        # of them behind at top-2, read "level with both at top-1 and top-2")
+        level = tied[tied["top-2"] == best["top-2"]]["method"].tolist()
+        behind = tied[tied["top-2"] != best["top-2"]]["method"].tolist()
+        parts = []
+        if level:
+            parts.append(f"level with {listed([f'*{m}*' for m in level])} at top-1 and top-2")
+        if behind:  # "ahead" is the best network's, not rdsc's (probe CG)
+            parts.append(f"level with {listed([f'*{m}*' for m in behind])} at top-1 and "
+                         f"ahead of {'it' if len(behind) == 1 else 'them'} at top-2")
+        named += ", " + ", and ".join(parts)
     return (f"Against the best trained network here ({named}), rdsc is {say(gap1, 1)} "
             f"and {say(gap2, 2)}: {shrink}.")
 

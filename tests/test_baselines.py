@@ -61,6 +61,11 @@ def test_verdicts_follow_the_numbers():
                           "top-1 and 5.0 points behind at top-2")
     both = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85)}), "rdsc")
     assert "(*m*, level with *n* at top-1 and top-2)" in both
+    # review HA: three tied at top-1, one behind at top-2, is said of each
+    three = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85),
+                                                    "o": (70, 75)}), "rdsc")
+    assert ("(*m*, level with *n* at top-1 and top-2, and level with *o* at top-1 and ahead "
+            "of it at top-2)") in three
     # browser check GE: names holding commas are set apart from the sentence's own
     commas = W.verdict_trained(_table((60, 80), {}, {"vgg16, trained 1 epoch": (70, 85),
                                                      "small CNN, trained 1 epoch": (70, 75)}),
