@@ -1060,7 +1060,13 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
     assert given == short  # the row's margin, given, is the one it fits
     words = shortfall_words(short, "cifar10")
     assert words.startswith("on CIFAR-10's first 400 features it ended after ")
-    assert f"{short['narrower']:.1%} narrower than the optimum's" in words
+    # over the features and their copies at float32 rounding (on this test's data, every
+    # fit stops short; how far differs between CPUs: one value on one, 0.5% to 3.9% on
+    # another), the words give each end as measured
+    low, high = short["narrower range"]
+    assert 0 < low <= short["narrower"] <= high
+    ends = (f"{high:.1%}" if f"{low:.1%}" == f"{high:.1%}" else f"{low:.1%} to {high:.1%}")
+    assert f"with a mean margin {ends} narrower than the optimum's" in words
     # one fit's numbers, as results saved before the copies hold them
     short = {key: v for key, v in short.items()
              if key not in ("steps range", "narrower range", "perturbed", "at the limit",
