@@ -273,9 +273,9 @@ def retrieval(res: dict, brief: bool = False) -> str:
                      f"[{apart(c['low'], edge)}, {apart(c['high'], edge)}]")
             short += f"; vs {c['random features vs']}: {signed(c['difference'])} points"
     if weak:
-        text += f"; not counted (no better than the pixel control): {', '.join(sorted(weak))}"
+        text += f"; not counted (not shown to beat the pixel control): {', '.join(sorted(weak))}"
         short += (f"; {len(weak)} trained network{'s' * (len(weak) > 1)} not counted "
-                  "(no better than pixels)")
+                  "(not shown to beat pixels)")
     failed = res.get("failed_networks", {})  # trained networks that failed (chapter 6)
     if failed:
         text += f"; failed, not compared: {', '.join(failed)}"

@@ -86,7 +86,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
         weak = [n for n in names if not beats[n]]
         names = [n for n in names if beats[n]]
         if weak:
-            left_out.append(("no better than the pixel control at retrieval", weak))
+            left_out.append(("not shown to retrieve better than the pixel control", weak))
     if left_out:
         if not names:
             # one clause a reason, names first (browser check GE: a run-on "none of ... both

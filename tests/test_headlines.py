@@ -376,13 +376,14 @@ def test_verdicts_follow_the_intervals():
                                    "high": 0.9}])
     assert headlines.retrieval(res).startswith("supported:")
     assert headlines.retrieval(res).endswith(": -2.0 points [-4.96, +0.9]")
-    # a trained network no better than the pixel control is not counted
+    # a trained network not shown to beat the pixel control is not counted (review HB: its
+    # interval [-3, +3] holds 0; "no better than" read as equal or worse)
     res = dict(base, comparisons=[{"random features vs": "a CNN trained on X", "measure": "AP",
                                    "difference": 0.0, "low": -3.0, "high": 3.0}],
                references=[{"trained network": "a CNN trained on X", "beats control": False,
                             "in domain": False}])
     assert headlines.retrieval(res) == (
-        "not shown: mAP 30.0% (k = 10, 8 images); not counted (no better than the pixel "
+        "not shown: mAP 30.0% (k = 10, 8 images); not counted (not shown to beat the pixel "
         "control): a CNN trained on X")
     res["references"][0]["beats control"] = True
     assert headlines.retrieval(res).startswith("supported: ")
@@ -687,7 +688,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
                         "in domain": False}]}
     assert headlines.retrieval(retrieval, brief=True) == (
         "supported: mAP 30.0% (k = 10); vs CNN A trained on X: +1.0 points; 1 trained network not "
-        "counted (no better than pixels)")
+        "counted (not shown to beat pixels)")
 
 
 def test_soft_margins_do_not_compare_across_spaces():

@@ -107,15 +107,15 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
         "points; the A is not counted: it was trained on the database itself")
     assert words.claim_verdict({"A": "lower"}, ["A"], {"A": False}) == (
         "leaves the paper's claim not shown, as no trained network here counts: the A was "
-        "no better than the pixel control at retrieval")
+        "not shown to retrieve better than the pixel control")
     # browser check GE: one clause a reason, not "none of ... both ... and ...; reason:
     # names; reason: names"
     assert words.claim_verdict({"A": "lower", "B": "comparable", "C": "higher"},
                                ["A", "B", "C"], {"B": False, "C": False},
                                in_domain=["A"]) == (
         "leaves the paper's claim not shown, as no trained network here counts: the A was "
-        "trained on the database itself, and the B and the C were no better than the pixel "
-        "control at retrieval")
+        "trained on the database itself, and the B and the C were not shown to retrieve "
+        "better than the pixel control")
     assert words.claim_verdict(dict(wide, a="comparable"), names) == (
         "supports the paper's claim for the a, the random features at worst 5 points behind "
         "it; the intervals for the b and the c hold -5 points, so they decide nothing")
@@ -144,11 +144,11 @@ def test_trained_networks_no_better_than_pixels_are_not_counted():
     assert by["good"]["held-out top-1 (%)"] == 80 and by["weak"]["held-out top-1 (%)"] is None
     beats = {n: r["beats control"] for n, r in by.items()}
     said = {"good": "lower", "weak": "comparable"}
-    # comparable to a network no better than pixels supports nothing
+    # comparable to a network not shown better than pixels supports nothing
     assert words.claim_verdict(said, ["good", "weak"], beats).startswith(
         "does not support the paper's claim for the good: the random features are more than "
-        "5 points behind it; the weak is not counted: it was no better than the pixel control "
-        "at retrieval")
+        "5 points behind it; the weak is not counted: it was not shown to retrieve better than "
+        "the pixel control")
     assert words.claim_verdict(said, ["weak"], {"weak": False}).startswith(
         "leaves the paper's claim not shown, as no trained network here counts: the weak")
     assert words.claim_verdict(said, ["good"], {"good": True}).startswith(
@@ -166,8 +166,8 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     assert words.claim_verdict(said, list(said), beats, in_domain=["own"]) == (
         "supports the paper's claim for the elsewhere: the random features are at worst 5 "
         "points behind it; the own is not counted: it was "
-        "trained on the database itself; the weak is not counted: it was no better than the "
-        "pixel control at retrieval")
+        "trained on the database itself; the weak is not counted: it was not shown to "
+        "retrieve better than the pixel control")
     with pytest.raises(ValueError, match="names no network"):  # a misspelt in-domain name
         words.claim_verdict(said, list(said), beats, in_domain=["Own"])
     # review: a network's name holds parentheses; the sentence adds none around it
