@@ -145,7 +145,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
 def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> list[str]:
     """The trained networks ``names`` that :func:`claim_verdict` counts for the paper's
     claim: neither trained on the database itself (``in_domain``) nor, where
-    ``beats_control`` is given, retrieving no better than the pixel control."""
+    ``beats_control`` is given, not shown to retrieve better than the pixel control."""
     in_domain = set(name_list("in_domain", in_domain))
     return [n for n in name_list("names", names) if n not in in_domain
             and (beats_control is None or flag(f"beats_control[{n!r}]", beats_control[n]))]
