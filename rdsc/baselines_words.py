@@ -149,6 +149,14 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                   "the claim")
     elif gap1 == 0:
         shrink = "neither is ahead at top-1"
+    elif gap2 > 0:  # ahead at top-1, behind at top-2: neither is "the weaker one"
+        shrink = ("rdsc is ahead at top-1 and behind at top-2" + (
+            f"; at {'top-1' if within1 else 'top-2'} within the test-set noise"
+            if within1 or within2 else ""))
+    elif within1 or within2:  # review HB: "the weaker one" where top-1 was within noise
+        shown, untold = ("top-2", "top-1") if within1 else ("top-1", "top-2")
+        shrink = (f"at {shown} the trained network here is the weaker one (see its epochs and "
+                  f"images); at {untold} the data cannot tell")
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
     # names in italics, as verdict_final_layer's: they hold commas ("vgg16, trained 1

@@ -81,6 +81,21 @@ def test_verdicts_follow_the_numbers():
                               n_test=500)
     assert "within test-set noise" in close and "weaker" not in close
     assert "not told apart at this size" in close
+    # review HB: 10 points ahead at top-1 within the noise of 50 images, 22 at top-2 beyond
+    # it, read "the trained network here is the weaker one"
+    half = W.verdict_trained(_table((20, 80), {}, {"n": (10, 58)}), "rdsc", n_test=50)
+    assert half.endswith(": at top-2 the trained network here is the weaker one (see its "
+                         "epochs and images); at top-1 the data cannot tell.")
+    # ahead at top-1, behind at top-2: neither is the weaker one
+    assert W.verdict_trained(_table((20, 80), {}, {"n": (10, 90)}), "rdsc",
+                             n_test=100_000).endswith(": rdsc is ahead at top-1 and behind at "
+                                                      "top-2.")
+    assert W.verdict_trained(_table((20, 80), {}, {"n": (10, 95)}), "rdsc",
+                             n_test=50).endswith(": rdsc is ahead at top-1 and behind at "
+                                                 "top-2; at top-1 within the test-set noise.")
+    assert W.verdict_trained(_table((20, 80), {}, {"n": (10, 58)}), "rdsc",
+                             n_test=100_000).endswith(": the trained network here is the "
+                                                      "weaker one (see its epochs and images).")
 
 
 def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():
