@@ -923,6 +923,12 @@ def test_mechanism_readings_follow_the_medians():
     assert "about equally" in bg.blur_reading(0.75, 0.70, 13, 150)  # the margin itself
     assert "better than" in bg.blur_reading(0.7501, 0.70, 13, 150)
     assert bg.blur_reading(nan, 0.7, 13, 150).startswith("The blur comparison is undefined")
+    # review HB: "not more bound to colour ... than the CNN" of a CNN at chance, two
+    # paragraphs after "this CNN is at chance on clean images, so the comparison says nothing"
+    at_chance = bg.blur_reading(0.697, 0.771, 13, 150, cnn_at_chance=True)
+    assert at_chance.startswith("The blur comparison says nothing here: the trained CNN is at "
+                                "chance") and "bound to colour" not in at_chance
+    assert "0.771" in at_chance and "0.697" in at_chance
     assert bg.blur_fairness("miniimagenet10", {"miniimagenet10": 2}).startswith(
         "Not a fair comparison on miniimagenet10: the CNN sees its images average-pooled by 2")
     assert bg.blur_fairness("cifar10", {"miniimagenet10": 2}) == (

@@ -561,16 +561,22 @@ def agreement_reading(medians: dict[str, float], well_above: float = 60,
 
 
 def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
-                 margin: float = BLUR_MARGIN, min_units: int = MIN_BLUR_UNITS) -> str:
+                 margin: float = BLUR_MARGIN, min_units: int = MIN_BLUR_UNITS,
+                 cnn_at_chance: bool = False) -> str:
     """The sentence comparing the median correlation of features of an image and of its
     blurred copy, random network (``random_net``, over ``n_random`` units that vary over
     the images) against the trained CNN's hidden layer (``cnn``, over ``n_cnn``); medians
     less than ``margin`` apart read as "about equally"; a NaN median (no unit that varies)
     reads as no comparison, and so does a side with fewer than ``min_units`` units (probe
-    AU C2: the median of 1 random unit read "survive blurring somewhat better" than 150)."""
+    AU C2: the median of 1 random unit read "survive blurring somewhat better" than 150),
+    and so does a CNN at chance on clean images (``cnn_at_chance``)."""
     if np.isnan(random_net) or np.isnan(cnn):
         return ("The blur comparison is undefined here: a median correlation is missing (no "
                 "unit varied across these images).")
+    if cnn_at_chance:  # review HB: a reading drawn from a CNN the chapter calls at chance
+        return (f"The blur comparison says nothing here: the trained CNN is at chance on "
+                f"clean images, so its hidden units (median {cnn:.3f}, against the random "
+                f"features' {random_net:.3f}) stand for no trained network.")
 
     def units(n):
         n = int(n)  # a numpy count multiplied the string by a numpy bool (review AV)
