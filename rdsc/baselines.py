@@ -324,13 +324,16 @@ def trained_rows(split: Split, *, archs, epochs: int | None, cnn_epochs: int | N
 #: how a row of a trained network read from the model cache is noted (its seconds are
 #: those of the run that trained it, possibly on another machine)
 MODEL_FROM_CACHE = "model read from the cache"
+#: how a row of a trained network trained in this run names its device
+TRAINED_HERE = "trained in this run on"
 
 
 def trained_words(rows: dict[str, list[dict]]) -> str:
     """The trained networks of ``{dataset: rows}`` in words, each read from the model cache
     said so with its device (and its dataset, where several ran): its seconds are those of
-    the run that trained it."""
+    the run that trained it; one trained in this run names this run's device."""
     words: dict[str, dict[str, str]] = {}
+    here: dict[str, dict[str, str]] = {}  # trained in this run: its device
     for dataset, dataset_rows in rows.items():
         for r in dataset_rows:
             if r["family"] != "trained":
@@ -338,12 +341,16 @@ def trained_words(rows: dict[str, list[dict]]) -> str:
             note = r.get("note", "")
             cached = note[note.index(MODEL_FROM_CACHE):] if MODEL_FROM_CACHE in note else ""
             words.setdefault(r["method"], {})[dataset] = cached
+            if TRAINED_HERE in note:
+                here.setdefault(r["method"], {})[dataset] = note[note.index(TRAINED_HERE):]
     out = []
     for method in sorted(words):
         by_dataset = words[method]
         cached = {d: w for d, w in by_dataset.items() if w}
         if not cached:
-            out.append(method)
+            fresh = set(here.get(method, {}).values())
+            # the device it trained on (review HB: the figure's caption promised it)
+            out.append(f"{method} ({fresh.pop()})" if len(fresh) == 1 else method)
             continue
         if len(by_dataset) == 1 or (len(set(cached.values())) == 1
                                     and len(cached) == len(by_dataset)):
@@ -357,8 +364,9 @@ def trained_words(rows: dict[str, list[dict]]) -> str:
 def _trained_note(recipe: str, model) -> str:
     """``recipe``, and where ``model`` was read from the cache, that it was, with the device
     it was trained on (its training seconds are that run's, not this one's)."""
-    if not getattr(model, "from_cache", False):
-        return recipe
+    if not getattr(model, "from_cache", False):  # review HB: its device named too
+        on = getattr(model, "trained_on", None)
+        return f"{recipe}; {TRAINED_HERE} {on}" if on else recipe
     where = f", trained on {model.trained_on}" if getattr(model, "trained_on", None) else ""
     return f"{recipe}; {MODEL_FROM_CACHE}{where}"
 

@@ -80,7 +80,13 @@ def test_a_cached_model_row_says_so_and_names_its_device():
     """Probe AM: chapter 4 showed a cached model's training seconds as this run's."""
     fresh = cnn.SmallCNN(n_classes=2, width=4, image_size=8)
     fresh.from_cache, fresh.trained_on = False, "CPU (x86_64)"
-    assert baselines._trained_note("rdsc.cnn (AdamW)", fresh) == "rdsc.cnn (AdamW)"
+    assert baselines._trained_note("rdsc.cnn (AdamW)", fresh) == (
+        "rdsc.cnn (AdamW); trained in this run on CPU (x86_64)")
+    # review HB: chapter 4's figure caption promised the device of a network trained here
+    assert baselines.trained_words({"cifar10": [
+        {"method": "small CNN, trained 3 epochs", "family": "trained",
+         "note": baselines._trained_note("rdsc.cnn (AdamW)", fresh)}]}) == (
+        "small CNN, trained 3 epochs (trained in this run on CPU (x86_64))")
     fresh.from_cache, fresh.trained_on = True, "NVIDIA H200"
     note = baselines._trained_note("authors' recipe", fresh)
     assert note == "authors' recipe; model read from the cache, trained on NVIDIA H200"
