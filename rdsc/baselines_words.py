@@ -83,8 +83,11 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
                 head += f"; {phrase}: {' and '.join(f'*{name}*' for name in names)}"
     strongest = diff.loc[diff["difference top-1"].idxmin()]   # ours minus theirs: smallest
     spread = strongest["± (seeds)"]
-    seeds = (f"95% interval over its seeds ±{spread:.1f}" if np.isfinite(spread)
-             else "a single seed")
+    # review HB: "below beyond noise" beside "95% interval over its seeds ±31.8", wider than
+    # the gap: that interval is the mean's, which the verdict does not read (it compares
+    # rdsc with each seed, and the gap with the test-set noise)
+    seeds = (f"its mean over seeds ±{spread:.1f} (95% interval), not what the verdict reads: "
+             "it compares rdsc with each seed" if np.isfinite(spread) else "a single seed")
     noise = noise_of(ours_top1, ours_top1 - strongest["difference top-1"], n_test,
                      strongest.get("noise top-1"))
     gap = strongest["difference top-1"]

@@ -42,6 +42,9 @@ def test_verdicts_follow_the_numbers():
     text = W.verdict_final_layer(diff, 1000, 60)
     assert "beats 1 of the 2" in text and "beaten: *a*; within noise: *b*" in text
     assert "The strongest is *b*: rdsc is 2.0 points ahead of it" in text
+    # review HB: the mean's interval over seeds is said not to be what the verdict reads
+    assert ("(its mean over seeds ±" in text and "not what the verdict reads: it compares "
+            "rdsc with each seed; the test-set noise of the difference" in text)
     all_beaten = W.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
                                                  "final layer"), 1000, 70)
     assert all_beaten.startswith("rdsc beats all 1 final-layer-only baselines")
