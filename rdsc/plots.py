@@ -165,9 +165,11 @@ def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFra
                      label=f"random features, {metric}")
         axes[1].fill_between(part.k, 100 * part["AP low"], 100 * part["AP high"],
                              alpha=0.15, color="C0")
+    # dashes, dash-dots and dash-dot-dots: never the random features' solid or dotted
+    # lines, so a reader who cannot tell colours apart still can (review HB)
+    styles = ("--", "-.", (0, (4, 1.5, 1, 1.5, 1, 1.5)))
     for i, (name, ap) in enumerate(trained_ap.items()):
-        axes[1].axhline(100 * ap, lw=1.2, ls=("--", "-.", ":")[i % 3], color=f"C{2 + i}",
-                        label=name)
+        axes[1].axhline(100 * ap, lw=1.2, ls=styles[i % 3], color=f"C{2 + i}", label=name)
     axes[1].set(xscale="log", xlabel="k", ylabel="mAP (%)", title="mAP against k")
     _log_ticks(axes[1], k_rows.k.unique())
     for ax in axes:

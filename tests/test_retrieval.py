@@ -446,3 +446,26 @@ def test_near_ties_of_count_features_are_ranked_exactly():
     ranking = rt.rank(np.stack([a, a, b]) / den, np.array([0, 1, 1]), np.zeros((1, k)),
                       np.array([1]))
     assert rt.tie_groups(ranking.distances)[0].tolist() == [0, 0, 1]
+
+
+def test_map_figure_never_draws_a_trained_network_in_a_random_feature_line_style():
+    """Review HB: the third trained network's line was dotted, the random features' cosine
+    line's style, so a reader without colour could not tell them apart."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from rdsc import plots
+    curves = pd.DataFrame({"representation": ["a", "a"], "n": [1, 2], "P@n (%)": [30., 20.]})
+    k_rows = pd.DataFrame([{"k": k, "distance": d, "AP": 0.3, "AP low": 0.2, "AP high": 0.4}
+                           for k in (10, 100) for d in ("euclidean", "cosine")])
+    trained = {"net A": 0.4, "net B": 0.35, "net C": 0.25}
+    fig = plots.precision_and_map(curves, 10.0, k_rows, trained)
+    # the dash pattern itself: get_linestyle() names every custom pattern "--"
+    lines = {ln.get_label(): str(ln._unscaled_dash_pattern) for ln in fig.axes[1].get_lines()}
+    random_styles = {lines["random features, euclidean"], lines["random features, cosine"]}
+    trained_styles = [lines[name] for name in trained]
+    assert len(set(trained_styles)) == len(trained)
+    assert not random_styles & set(trained_styles), lines
+    plt.close(fig)
