@@ -49,6 +49,32 @@ def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_tes
     return "within noise"
 
 
+# each :func:`standing` as the final-layer sentence says it, in the order it lists them
+_STANDING_PHRASES = {"beaten": "beaten",
+                     "above on average, not on every seed":
+                         "rdsc above on average, not on every seed",
+                     "within noise": "within noise",
+                     "below on average, not on every seed":
+                         "rdsc below on average, not on every seed",
+                     "below": "rdsc below beyond noise and every seed"}
+
+
+def _final_layers_of(names: list[str]) -> str:
+    """" (the SVM and softmax SGD final layers of random vgg16)" for rows named
+    ``"ARCH, random, HEAD"`` (:func:`rdsc.baselines.final_layer_rows`): review HB read "2
+    final-layer-only baselines" as two networks, where they were two heads on one. Names
+    of another form: ""."""
+    parts = [name.split(", ") for name in names]
+    if not parts or any(len(p) != 3 or p[1] != "random" for p in parts):
+        return ""
+    archs = list(dict.fromkeys(p[0] for p in parts))
+    heads = list(dict.fromkeys(p[2] for p in parts))
+    if len(parts) == 1:
+        return f" (the {heads[0]} final layer of random {archs[0]})"
+    return (f" (the {listed(heads)} final layer{'s' if len(heads) > 1 else ''} of "
+            f"random {listed(archs)})")
+
+
 def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> str:
     """A sentence from :func:`rdsc.baselines.compare`'s top-1 table (final-layer-only baselines).
 
@@ -65,19 +91,20 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
              for _, r in diff.iterrows()}
     beaten = [b for b, w in where.items() if w == "beaten"]
     n = len(diff)
-    if len(beaten) == n:
-        head = (f"rdsc beats {'both' if n == 2 else f'all {n}'} final-layer-only baselines "
-                "at top-1, beyond test-set noise and on every seed")
+    what = _final_layers_of(list(where))
+    if n == 1:  # review HB: "rdsc beats all 1 final-layer-only baselines"
+        head = (f"rdsc {'beats' if beaten else 'does not beat'} the one final-layer-only "
+                f"baseline{what} at top-1 beyond test-set noise and on every seed")
+        if not beaten:
+            head += f" ({_STANDING_PHRASES[where[diff['baseline'].iloc[0]]]})"
+    elif len(beaten) == n:
+        head = (f"rdsc beats {'both' if n == 2 else f'all {n}'} final-layer-only baselines"
+                f"{what} at top-1, beyond test-set noise and on every seed")
     else:
         head = (f"rdsc beats {len(beaten) if beaten else 'none'} of the {n} final-layer-only "
-                "baselines at top-1 beyond test-set noise and on every seed")
-        for label, phrase in (("beaten", "beaten"),
-                              ("above on average, not on every seed",
-                               "rdsc above on average, not on every seed"),
-                              ("within noise", "within noise"),
-                              ("below on average, not on every seed",
-                               "rdsc below on average, not on every seed"),
-                              ("below", "rdsc below beyond noise and every seed")):
+                f"baselines{what} at top-1 beyond test-set noise and on every seed")
+    if n > 1 and len(beaten) < n:
+        for label, phrase in _STANDING_PHRASES.items():
             names = [b for b, w in where.items() if w == label]
             if names:  # the method names hold commas: italics keep them apart
                 head += f"; {phrase}: {' and '.join(f'*{name}*' for name in names)}"
