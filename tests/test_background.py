@@ -857,8 +857,10 @@ def test_cost_difference_text_names_what_limits_the_comparison():
     one = bg.cost_difference_text(d, True, False)
     assert one.endswith("; with one trained CNN, this compares with that network (its "
                         "training seed is not resampled), not with trained CNNs in general")
-    assert bg.cost_difference_text(d, False, True).endswith(
-        "; but this CNN is at chance on clean images, so the comparison says nothing")
+    # the reason to ignore the number comes before it (review HB)
+    assert bg.cost_difference_text(d, False, True) == bg.cost_difference_text(d, True, True) == (
+        "not worth reading: this CNN is at chance on clean images, so the difference says nothing "
+        "(for the record, -7.1 points (95% interval -9.4 to -4.5))")
     assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"
     # review Y: a bound that rounds to zero read "-0.0"; review GC: it keeps its sign, with
     # the decimals that show it (the interval holds 0, which its verdict reads)

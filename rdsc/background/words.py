@@ -182,12 +182,14 @@ def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) 
     """The chapter's sentence end on the random network's ring cost minus the trained
     CNN's (``difference``: ``(estimate, low, high)``, shares), with what limits it: a
     single trained CNN (its training seed is not resampled) and a CNN at chance on clean
-    images (then the comparison says nothing)."""
+    images (then the comparison says nothing, and the sentence says so before the number:
+    review HB read an interval first and the reason to ignore it last)."""
+    if cnn_at_chance:
+        return ("not worth reading: this CNN is at chance on clean images, so the difference "
+                f"says nothing (for the record, {interval_text(difference)})")
     return (interval_text(difference)
             + ("; with one trained CNN, this compares with that network (its training seed "
-               "is not resampled), not with trained CNNs in general" if one_cnn else "")
-            + ("; but this CNN is at chance on clean images, so the comparison says nothing"
-               if cnn_at_chance else ""))
+               "is not resampled), not with trained CNNs in general" if one_cnn else ""))
 
 
 def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
