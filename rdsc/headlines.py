@@ -487,13 +487,17 @@ def scoped(lines: list[str], claim: str, datasets) -> str:
 
 def combine(lines: list[str]) -> str:
     """One line from several ``"<verdict>: <details>"`` lines (a claim run on several
-    datasets): the :func:`overall` verdict, then every line's details."""
+    datasets): the :func:`overall` verdict, then every line's details, each led by its own
+    verdict where they differ (review HB: "mixed: a | b" did not say which way each went)."""
     if len(lines) == 1:
         return lines[0]
     parts = [line.split(": ", 1) for line in lines]
     if any(len(p) != 2 for p in parts):
         raise ValueError(f"each line must read '<verdict>: <details>', got {lines}")
     verdicts, details = zip(*parts)
+    # a part not run says why in its details; it needs no lead when the rest agree
+    if len(set(verdicts) - {"not run"}) > 1:
+        details = [f"{verdict} — {detail}" for verdict, detail in parts]
     return f"{overall(verdicts)}: " + " | ".join(details)
 
 

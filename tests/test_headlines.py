@@ -598,7 +598,14 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
 
 def test_a_claim_run_on_several_datasets_is_one_line_over_all():
     # chapter 4's intro line once summarised its first dataset only
-    assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == "mixed: a: 1 | b: 2"
+    # review HB: each part says which way it went where the parts differ
+    assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == (
+        "mixed: supported — a: 1 | contradicted — b: 2")
+    assert headlines.combine(["supported: a: 1", "supported: b: 2"]) == "supported: a: 1 | b: 2"
+    assert headlines.combine(["supported: a: 1", "not shown: b: 2", "not run: c"]) == (
+        "partly supported: supported — a: 1 | not shown — b: 2 | not run — c")
+    assert headlines.combine(["supported: a: 1", "not run: c, not asked"]) == (
+        "supported: a: 1 | c, not asked")
     assert headlines.combine(["not shown: a"]) == "not shown: a"
 
 
