@@ -412,6 +412,20 @@ def test_verdicts_follow_the_intervals():
         "'comparable')")
     with pytest.raises(ValueError, match="no Euclidean leave-one-out row"):
         headlines.retrieval(dict(res, k=11))
+    # networks that went different ways each say which, in the brief row too
+    far = {"random features vs": "a CNN trained on Y", "measure": "AP", "difference": -14.7,
+           "low": -16.6, "high": -12.8}
+    split = dict(res, comparisons=[far, res["comparisons"][0], own],
+                 references=[*mixed["references"], {"trained network": far["random features vs"],
+                                                     "beats control": True, "in domain": False}])
+    assert headlines.retrieval(split, brief=True) == (
+        "mixed: mAP 30.0% (k = 10); vs a CNN trained on Y: -14.7 points (contradicted); "
+        "vs a CNN trained on X: 0.0 points (supported); 1 in-domain network not counted")
+    assert "; vs a CNN trained on Y: -14.7 points [-16.6, -12.8] (contradicted); " in (
+        headlines.retrieval(split))
+    # where they agree, no word is repeated after each
+    assert "(supported)" not in headlines.retrieval(dict(split, comparisons=[
+        dict(far, low=-3.0, high=1.0), res["comparisons"][0]]))
     # a trained network that failed is named, not silently dropped
     res["failed_networks"] = {"vgg16 trained on CIFAR-10": "`OutOfMemoryError: CUDA`"}
     assert headlines.retrieval(res).endswith(
