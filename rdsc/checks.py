@@ -177,6 +177,30 @@ def apart(x: float, edge: float, digits: int = 1) -> str:
     return f"just {'above' if x > edge else 'below'} {signed(edge, digits)}"
 
 
+def ratio_apart(x: float, edge: float = 1.0, digits: int = 2) -> str:
+    """A ratio such as ``"1.07"``, with up to two more decimals where fewer would print the
+    ``edge`` a verdict reads it against (review HD: 1.0031 printed "1.00" beside
+    "undecided", so the reader could not see which side of 1 it lay); closer still, "just
+    above 1.00" or "just below 1.00"."""
+    if x == edge:
+        return f"{edge:.{digits}f}"
+    for shown in range(digits, digits + 3):
+        if float(f"{x:.{shown}f}") != edge:
+            return f"{x:.{shown}f}"
+    return f"just {'above' if x > edge else 'below'} {edge:.{digits}f}"
+
+
+def told_apart(a: float, b: float, digits: int = 4) -> tuple[str, str]:
+    """``a`` and ``b`` to ``digits`` decimals, or up to two more where fewer print them
+    equal although they differ (review HD: margins of 0.00940 and 0.00937 both read
+    "0.0094")."""
+    for shown in range(digits, digits + 3):
+        pair = f"{a:.{shown}f}", f"{b:.{shown}f}"
+        if a == b or pair[0] != pair[1]:
+            return pair
+    return pair
+
+
 def listed(items) -> str:
     """``"a"``, ``"a and b"``, ``"a, b and c"``: items as a sentence lists them."""
     items = [str(item) for item in items]

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from rdsc.checks import name_list, signed
+from rdsc.checks import name_list, ratio_apart, signed, told_apart
 from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
                              growth_against_noise, is_hard, is_verified,
                              largest_k_against_pixels, measured_hard, smallest_separable_k,
@@ -282,7 +282,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
               "unverified": f"not judged, for {unverified_count(comparison)} of the SVM "
               "fits it rests on could not be verified at the optimum (their margins may "
               "be off)"}[margin_word(comparison)]
-        vs += (f" (features over pixels {comparison['ratio']:.2f} on the sample, "
+        vs += (f" (features over pixels {ratio_apart(comparison['ratio'])} on the sample, "
                f"{range_words(comparison)}")
         if "pixels widen" in comparison:
             vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
@@ -325,8 +325,9 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
     else:
         trend = ("How the hard margin changes with k cannot be judged: fewer than two values "
                  "of k give hard margins")
-    return (f"{top['mean margin']:.4f} at k = {int(top['dimension']):,} ({fit_words(top)}) "
-            f"against {pixels['mean margin']:.4f} on pixels ({fit_words(pixels)}): {vs}. "
+    ours, theirs = told_apart(top["mean margin"], pixels["mean margin"])
+    return (f"{ours} at k = {int(top['dimension']):,} ({fit_words(top)}) "
+            f"against {theirs} on pixels ({fit_words(pixels)}): {vs}. "
             f"{trend}")
 
 
@@ -662,8 +663,8 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     """
     verdicts = []
     top, pixels, word = largest_k_against_pixels(rows)
-    text = (f"{name}: {top['mean margin']:.4f} at k = {int(top['dimension']):,} vs "
-            f"{pixels['mean margin']:.4f} on pixels")
+    ours, theirs = told_apart(top["mean margin"], pixels["mean margin"])
+    text = f"{name}: {ours} at k = {int(top['dimension']):,} vs {theirs} on pixels"
     short = f"{name}: {word} than on pixels"
     noise = [r for r in rows if r["space"] == "noise"
              and r["dimension"] == top["dimension"]]
@@ -676,9 +677,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         verdicts.append({"wider": "supported", "narrower": "contradicted"}.get(
             word, "not shown"))
         shown = _UNVERIFIED_WORDS.get(word, word)
-        text += (f" (ratio {c['ratio']:.2f} on the sample, "
+        text += (f" (ratio {ratio_apart(c['ratio'])} on the sample, "
                  f"{range_words(c, short=True)}: {shown})")
-        short = f"{name}: width x{c['ratio']:.2f} of pixels' ({shown})"
+        short = f"{name}: width x{ratio_apart(c['ratio'])} of pixels' ({shown})"
         if word == "not comparable":
             short = f"{name}: widths not comparable (soft margins)"
     elif not (is_hard(top) and is_hard(pixels)):

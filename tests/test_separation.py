@@ -1272,3 +1272,22 @@ def test_a_caveat_every_dataset_shares_is_said_once():
         f"a. {caveat} b. Other."
     assert per_dataset({"cifar10": "a. The same", "stl10": "b. The same"}, "{text}.") == \
         "a. The same. b. The same."
+
+
+def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
+    """Review HD: a width ratio of 1.0031 printed "x1.00" beside "undecided", and margins of
+    0.00940 and 0.00937 both "0.0094": the reader could not see which side of 1 it lay."""
+    from rdsc.checks import ratio_apart, told_apart
+    from rdsc.separation_words import margin_claim
+    assert [ratio_apart(x) for x in (1.0031, 0.9996, 1.07, 1.0, 1.00001)] == [
+        "1.003", "0.9996", "1.07", "1.00", "just above 1.00"]
+    assert told_apart(0.00940, 0.00937) == ("0.00940", "0.00937")
+    assert told_apart(0.0281, 0.0094) == ("0.0281", "0.0094")
+    rows, c = _verified_margin_rows()
+    rows[0]["mean margin"], rows[2]["mean margin"] = 0.00937, 0.00940
+    c.update({"ratio": 1.0031, "median": 0.85, "low": 0.83, "high": 0.89, "above 1": 0,
+              "below 1": 10})
+    _, text, short = margin_claim("miniimagenet10", rows, [c])
+    assert "width x1.003 of pixels'" in short
+    assert text.startswith("miniimagenet10: 0.00940 at k = 20 vs 0.00937 on pixels")
+    assert "(ratio 1.003 on the sample" in text
