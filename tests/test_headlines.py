@@ -652,8 +652,8 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
              "growth from k": 1000.0, "growth": 1.34, "growth low": 1.1, "growth high": 1.4,
              "growth above 1": 10, "growth below 1": 0, "growth median": 1.2, **_VERIFIED})
     assert headlines.separation(separation, brief=True) == (
-        "partly supported: cifar10 1.067 -> 1.101, mini 1.200 -> 1.190 "
-        "(pixels -> features, k = 3,000)")
+        "partly supported: supported — cifar10 1.067 -> 1.101 | not shown — mini 1.200 -> "
+        "1.190 (pixels -> features, k = 3,000)")
     brief = headlines.margin(separation, brief=True)
     assert brief == (
         "partly supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from "
