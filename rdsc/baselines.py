@@ -238,6 +238,14 @@ PUBLISHED_CIFAR10 = [
 ]
 
 
+def as_published(row: dict) -> str:
+    """A quoted accuracy with the precision its source gave: ``"76.36"``, ``"77.9"``, and
+    ``"about 70"`` where the source says about (review HD: "70.00" claimed two decimals no
+    source gave)."""
+    value = f"{row['top-1']:g}"
+    return f"about {value}" if "about" in row.get("note", "") else value
+
+
 def calibration_subset(n_images: int, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` random indices among ``n_images`` (subsets are stored class by class: never the
     first ``n``)."""

@@ -526,3 +526,11 @@ def test_rounded_numbers_do_not_contradict_their_words():
     assert mean - 50.39 != 0 and said.startswith("0.0 points against km"), said
     from rdsc.attack_words import noise_reading
     assert "by 0.0 points" in noise_reading(0.0, -1.2, 1.2, target_above_chance=False)
+
+
+def test_published_numbers_keep_their_sources_precision():
+    # review HD: "about 70%" printed as 70.00 in a two-decimal column
+    shown = {q["method"]: B.as_published(q) for q in B.PUBLISHED_CIFAR10}
+    assert shown["random filters, same pipeline (Coates, Lee & Ng 2011)"] == "about 70"
+    assert shown["k-means, 1,600 centroids (Coates, Lee & Ng 2011)"] == "77.9"
+    assert B.as_published({"top-1": 76.36}) == "76.36"
