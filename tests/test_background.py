@@ -925,6 +925,12 @@ def test_mechanism_readings_follow_the_medians():
     assert "about equally" in bg.blur_reading(0.75, 0.70, 13, 150)  # the margin itself
     assert "better than" in bg.blur_reading(0.7501, 0.70, 13, 150)
     assert bg.blur_reading(nan, 0.7, 13, 150).startswith("The blur comparison is undefined")
+    # review HD: 0.763 against 0.714 read "within 0.05", a verdict decided by 0.001
+    said = bg.blur_reading(0.7625, 0.7136, 762, 98)
+    assert "about equally" in said and (
+        "0.049 apart: within the 0.05 margin, near enough to it that another sample" in said)
+    assert "near the" not in bg.blur_reading(0.70, 0.74, 13, 150)
+    assert "0.050 apart: within the 0.05 margin, near" in bg.blur_reading(0.75, 0.70, 13, 150)
     # review HB: "not more bound to colour ... than the CNN" of a CNN at chance, two
     # paragraphs after "this CNN is at chance on clean images, so the comparison says nothing"
     at_chance = bg.blur_reading(0.697, 0.771, 13, 150, cnn_at_chance=True)
