@@ -107,17 +107,18 @@ def _shown_fall(fall: float) -> float:
 
 
 def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
-    """"by a median 36% on the CNN (20 images)"; a median of exactly 0 is said as what it
-    means (the quick run read "fell by a median 0%"), one below 0.05% as "under 0.1%"."""
+    """"fell by a median 36% on the CNN (20 images)"; a median of exactly 0 is said as what
+    it means (the quick run read "fell by a median 0%"; review HD: "fell not at all on ...
+    for at least half" was hard to parse), one below 0.05% as "under 0.1%"."""
     if fall <= 0:
-        return (f"not at all on {model} for at least half of its "
-                f"{plural(images, 'image')}{which}")
+        return (f"did not fall at all on {model} for at least half of its "
+                f"{plural(images, 'image')}{which} (a median fall of 0)")
     # one decimal below 10%, where the 5% of STILL_CLOSING_IN decides a word (review GB:
     # 4.9% and 5.01% both printed "5%", with opposite words)
     shown = _shown_fall(fall)
     size = f"{100 * shown:.1f}%" if shown < 0.1 else f"{100 * shown:.0f}%"
     size = "under 0.1%" if shown == 0 else size  # review FC: 0.005 printed "0%"
-    return f"by a median {size} on {model} ({plural(images, 'image')}{which})"
+    return f"fell by a median {size} on {model} ({plural(images, 'image')}{which})"
 
 
 #: a median fall of the smallest perturbation found, over the second half of the budget,
@@ -139,7 +140,7 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     if not (n_t and n_r):
         return ("The attack's histories do not show its progress over the second half of "
                 "the budget on both models (too few images had an adversarial by then).")
-    said = (f"Over the second half of the budget the smallest perturbation found fell "
+    said = (f"Over the second half of the budget the smallest perturbation found "
             f"{_median_fall(t, n_t, target, ' with an adversarial by then')}, and "
             f"{_median_fall(r, n_r, reference)}")
     # compared as printed (review GC): a fall shown as 5.0% is not below 5%

@@ -307,7 +307,7 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     said = attack_words.progress_reading(flat.late_fall(), falling.late_fall())
     assert said == ("Over the second half of the budget the smallest perturbation found fell "
                     "by a median 2.8% on the random network (6 images with an adversarial by "
-                    "then), and by a median 45% on the CNN (6 images): the attack had nearly "
+                    "then), and fell by a median 45% on the CNN (6 images): the attack had nearly "
                     "stopped closing in on the random network while still closing in on the "
                     "CNN, so the comparison above measures how far this attack got within "
                     "this budget as much as how robust the models are.")
@@ -315,9 +315,10 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     stalled = result(0.10, 0.10)
     assert stalled.late_fall() == (0.0, 6)
     assert attack_words.progress_reading(stalled.late_fall(), falling.late_fall()).startswith(
-        "Over the second half of the budget the smallest perturbation found fell not at all "
-        "on the random network for at least half of its 6 images with an adversarial by then, "
-        "and by a median 45% on the CNN (6 images): the attack had nearly stopped")
+        "Over the second half of the budget the smallest perturbation found did not fall at "
+        "all on the random network for at least half of its 6 images with an adversarial by "
+        "then (a median fall of 0), and fell by a median 45% on the CNN (6 images): the attack "
+        "had nearly stopped")
     assert "by a median under 0.1% on the random network" in attack_words.progress_reading(
         (0.0004, 20), falling.late_fall())
     assert "by a median 0.5% on the random network" in attack_words.progress_reading(
