@@ -314,21 +314,26 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | N
     """:func:`memory_reading`'s verdict on the extractions given; ``scope``, which k were
     compared, follows the verdict's words."""
     measured, mb = peak_spread is not None, megabytes
-    tolerance = max(2 ** 20, 0.05 * peak.max(), 2 * (peak_spread or 0.0))
+    # twice the spread as printed, so the sentence's arithmetic reads right (review HD:
+    # "twice" a table's 26.4 MB printed as 52.7)
+    twice_spread = 2 * megabytes_value(peak_spread or 0.0) * 2 ** 20
+    tolerance = max(2 ** 20, 0.05 * peak.max(), twice_spread)
     order = np.argsort(output, kind="stable")  # the output grows with k
     peak, output = peak[order], output[order]
     if np.ptp(peak) <= 1.1 * np.ptp(output) + tolerance:
         # review GE: a 9.2 MB spread beside "differed by up to 6.6 MB" read as a rise
-        why = ("twice the largest difference between repeated measurements of one k"
-               if tolerance == 2 * (peak_spread or 0.0) else
+        why = (f"twice {mb(peak_spread)}, the largest difference between repeated "
+               "measurements of one k" if tolerance == twice_spread else
                "5% of the largest peak" if tolerance == 0.05 * peak.max() else "1 MB")
         return (f"so beyond the output the engine's working memory did not grow with k{scope}: "
                 # review HB: "within the output's growth and a tolerance" read as two bounds,
                 # both met (the output grew by 0.02 MB, the peak moved by 1.46 MB); and a
                 # growth under the tolerance would not show, which the words now say
-                f"the peak moved by {mb(np.ptp(peak))}, less than the output's growth plus a "
-                f"tolerance of {mb(tolerance)} ({why}), the least growth this run tells "
-                "from noise")
+                # review HD: "moved by" hid a peak that fell; the ends say which way
+                f"the peak's range over k was {mb(np.ptp(peak))} ({mb(peak[0])} at the "
+                f"smallest k, {mb(peak[-1])} at the largest), less than the output's growth "
+                f"plus a tolerance of {mb(tolerance)} ({why}), the least growth this run "
+                "tells from noise")
     if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
         return (f"a spread of {mb(np.ptp(peak))}, falling as k grew (from "
                 f"{mb(peak[0])} at the smallest k to {mb(peak[-1])} at the largest): "

@@ -50,19 +50,26 @@ def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
         "the output"
     assert memory_reading(peaks, outputs, ks=[64, 128, 256], chunk=128) == (
         "so beyond the output the engine's working memory did not grow with k (compared over "
-        "k = 128 to 256, one chunk of 128 channels or more): the peak moved by 1 MB, less "
-        "than the output's growth plus a tolerance of 2.15 MB (5% of the largest peak), the "
-        "least growth this run tells from noise")
+        "k = 128 to 256, one chunk of 128 channels or more): the peak's range over k was 1 MB "
+        "(42 MB at the smallest k, 43 MB at the largest), less than the output's growth plus "
+        "a tolerance of 2.15 MB (5% of the largest peak), the least growth this run tells "
+        "from noise")
     # review GE: the tolerance it moved within is named (a 9.2 MB spread read as a rise
     # beside "the two processes differed by up to 6.6 MB")
     assert memory_reading(peaks[1:], outputs[1:], ks=[128, 256], chunk=128) == (
-        "so beyond the output the engine's working memory did not grow with k: the peak moved "
-        "by 1 MB, less than the output's growth plus a tolerance of 2.15 MB (5% of the "
-        "largest peak), the least growth this run tells from noise")
-    assert memory_reading([60.5 * mb, 69.6 * mb], outputs[:2], 6.6 * mb).endswith(
-        "the peak moved by 9.1 MB, less than the output's growth plus a tolerance of 13.2 MB "
-        "(twice the largest difference between repeated measurements of one k), the least "
+        "so beyond the output the engine's working memory did not grow with k: the peak's "
+        "range over k was 1 MB (42 MB at the smallest k, 43 MB at the largest), less than the "
+        "output's growth plus a tolerance of 2.15 MB (5% of the largest peak), the least "
         "growth this run tells from noise")
+    assert memory_reading([60.5 * mb, 69.6 * mb], outputs[:2], 6.6 * mb).endswith(
+        "the peak's range over k was 9.1 MB (60.5 MB at the smallest k, 69.6 MB at the "
+        "largest), less than the output's growth plus a tolerance of 13.2 MB (twice 6.6 MB, "
+        "the largest difference between repeated measurements of one k), the least growth "
+        "this run tells from noise")
+    # review HD: a peak that fell read "moved by", and twice a printed 26.4 MB read 52.7
+    said = memory_reading([115 * mb, 98 * mb], outputs[:2], 26.35 * mb)
+    assert "(115 MB at the smallest k, 98 MB at the largest)" in said
+    assert "a tolerance of 52.8 MB (twice 26.4 MB, the largest difference" in said
     assert memory_reading(peaks, outputs, ks=[32, 64, 128], chunk=128).startswith(
         "but only one of this run's k reaches one chunk of 128 channels")
     assert memory_reading(peaks, outputs, ks=[16, 32, 64], chunk=128).startswith(
