@@ -92,8 +92,9 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
         step += f", beyond the test-set noise (about ±{noise:.1f} points)"
     if per_decade >= flat:
         return (
-            f"{step}: accuracy has not levelled off at the largest k run here, as it would "
-            "not if more random hyperplanes still cut patch space into more useful cells."
+            # review HD: "as it would not if ..." was a double negative
+            f"{step}: accuracy has not levelled off at the largest k run here, consistent "
+            "with more random hyperplanes still cutting patch space into more useful cells."
         )
     return (
         f"{step}: less than {flat:g} point per tenfold increase, so the curve is levelling "

@@ -11,6 +11,7 @@ def test_curve_trend_is_conditioned_on_the_curve():
     rising = [{"k": 1000, "top-1 (%)": 56.0}, {"k": 10_000, "top-1 (%)": 67.8}]
     flat = [{"k": 10_000, "top-1 (%)": 70.0}, {"k": 100_000, "top-1 (%)": 70.4}]
     assert "has not levelled off" in words.curve_trend(rising)
+    assert "consistent with more random hyperplanes still cutting" in words.curve_trend(rising)
     assert "+11.80 points" in words.curve_trend(rising)
     assert "is levelling off" in words.curve_trend(
         flat
