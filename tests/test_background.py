@@ -180,6 +180,15 @@ def test_effect_rows_on_constructed_predictions():
     wrong["ring, other class"] = labels.copy()   # every prediction changes, none can land
     assert bg.effect_rows([wrong], labels, donor, 4, n_boot=20)["ring capture chance"][0] == 0
     assert out["background only above chance"][0] == pytest.approx(0.0)
+    # review HD: the costs, differences of accuracies, were headed "(%)"
+    _, table = bg.effects_over_datasets({"d": {
+        "classes": list("abcd"), "labels": labels,
+        "donors": {"other": (np.arange(100) + 25) % 100},  # images of the next class
+        "predictions": {"net": [preds]}}}, n_boot=20)
+    assert table[0]["ring cost (points)"].startswith("50.0 [")
+    assert "background only above chance (points)" in table[0]
+    assert table[0]["ring capture (%)"].startswith("100.0 [")
+    assert table[0]["ring capture chance (%)"] == "33.3"
     rows = bg.accuracy_rows([preds], labels, n_boot=50)
     assert [r["condition"] for r in rows] == list(bg.CONDITIONS)
     assert rows[0]["accuracy"] == 1.0

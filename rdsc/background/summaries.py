@@ -124,7 +124,8 @@ def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[di
     ``runs``: per dataset, ``{"classes", "labels", "donors", "predictions"}`` (``donors``:
     the image indices of the donors, ``"other"`` the other-class ones). Returns
     ``(effects, rows)``: ``effects[dataset, classifier]`` as :func:`effect_rows` gives it;
-    ``rows``, one per pair, each effect as ``"estimate [low, high]"`` in percent (a capture's
+    ``rows``, one per pair, each effect as ``"estimate [low, high]"`` in percent, or in
+    percentage points for the costs and the excess over chance (a capture's
     chance as a plain level; ``–`` where no prediction changed), and the share of
     predictions a foreign ring changed.
     """
@@ -141,9 +142,12 @@ def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[di
             changed = np.mean([np.mean(p["ring, other class"] != p["clean"]) for p in preds])
             rows.append({
                 "dataset": dataset, "classifier": clf,
-                **{f"{name} (%)": ("– (no prediction changed)" if np.isnan(v) else
-                                   f"{100 * v:.1f}" if name.endswith("capture chance") else
-                                   f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
+                # a cost or an excess over chance is a difference of accuracies: points,
+                # not a percentage (review HD)
+                **{f"{name} ({'%' if 'capture' in name else 'points'})": (
+                    "– (no prediction changed)" if np.isnan(v) else
+                    f"{100 * v:.1f}" if name.endswith("capture chance") else
+                    f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
                    for name, (v, lo, hi) in e.items()},
                 "changed by a foreign ring (%)": round(100 * changed, 1)})
     return effects, rows
