@@ -113,15 +113,23 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     # review HB: "below beyond noise" beside "95% interval over its seeds ±31.8", wider than
     # the gap: that interval is the mean's, which the verdict does not read (it compares
     # rdsc with each seed, and the gap with the test-set noise)
-    seeds = (f"its mean over seeds ±{spread:.1f} (95% interval), not what the verdict reads: "
-             "it compares rdsc with each seed" if np.isfinite(spread) else "a single seed")
+    # review HD: one sentence of nested brackets left the reader to match each ± to its
+    # meaning; now one sentence each
+    seeds = (f" The verdict compares rdsc with each of its seeds, not with the 95% interval "
+             f"of its mean over seeds (±{spread:.1f})." if np.isfinite(spread) else
+             " It was run with a single seed.")
     noise = noise_of(ours_top1, ours_top1 - strongest["difference top-1"], n_test,
                      strongest.get("noise top-1"))
     gap = strongest["difference top-1"]
     side = "ahead of" if gap > 0 else "behind"
-    return (f"{head}. The strongest is *{strongest['baseline']}*: rdsc is {abs(gap):.1f} points "
-            f"{side} it at top-1 ({seeds}; the test-set noise of the difference, with "
-            f"{n_test:,} test images, is about ±{noise:.1f} points).")
+    # review HD: 35.47 and 35.53 both read 35.5, yet one was "the strongest"
+    level = [b for b, d in zip(diff["baseline"], diff["difference top-1"])
+             if b != strongest["baseline"] and f"{d:.1f}" == f"{gap:.1f}"]
+    tied = (f" (level at the digits shown with {' and '.join(f'*{b}*' for b in level)})"
+            if level else "")
+    return (f"{head}. The strongest is *{strongest['baseline']}*{tied}: rdsc is "
+            f"{abs(gap):.1f} points {side} it at top-1, where the test-set noise of the "
+            f"difference, with {n_test:,} test images, is about ±{noise:.1f} points.{seeds}")
 
 
 def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",

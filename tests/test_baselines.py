@@ -43,8 +43,13 @@ def test_verdicts_follow_the_numbers():
     assert "beats 1 of the 2" in text and "beaten: *a*; within noise: *b*" in text
     assert "The strongest is *b*: rdsc is 2.0 points ahead of it" in text
     # review HB: the mean's interval over seeds is said not to be what the verdict reads
-    assert ("(its mean over seeds ±" in text and "not what the verdict reads: it compares "
-            "rdsc with each seed; the test-set noise of the difference" in text)
+    assert ("at top-1, where the test-set noise of the difference, with 1,000 test images, "
+            "is about ±" in text and "The verdict compares rdsc with each of its seeds, not "
+            "with the 95% interval of its mean over seeds (±" in text)
+    # review HD: baselines level at the digits shown are named beside the strongest
+    tie = B.compare(_table((60, 80), {"a": [50.03], "b": [49.98]}), "rdsc", "final layer")
+    assert "The strongest is *a* (level at the digits shown with *b*): rdsc is 10.0 points" in (
+        W.verdict_final_layer(tie, 1000, 60))
     all_beaten = W.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
                                                  "final layer"), 1000, 70)
     assert all_beaten.startswith("rdsc beats the one final-layer-only baseline")
