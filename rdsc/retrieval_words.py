@@ -284,8 +284,20 @@ def twins_sentence(groups: list, labels) -> str:
     if labels.ndim != 1:  # N x 1 failed as "unhashable type: 'list'"
         raise ValueError(f"labels must be one per database image (shape N), got shape "
                          f"{labels.shape}")
-    crossed = sum(len(set(labels[list(g)].tolist())) > 1 for g in groups)
-    groups_word = "1 group" if len(groups) == 1 else f"{len(groups)} groups"
-    return (f"Comparing pixels finds identical database images: {groups_word}, {crossed} "
-            "spanning more than one category. In leave-one-out each copy finds another "
+    categories = [len(set(labels[list(g)].tolist())) for g in groups]
+    crossed = sum(n > 1 for n in categories)
+    # review HD: "1 group, 1 spanning more than one category" was hard to parse
+    if len(groups) == 1:
+        size = len(groups[0])
+        what = "one pair of identical database images" if size == 2 else (
+            f"one set of {size} identical database images")
+        filed = ("filed under one category" if categories[0] == 1 else
+                 f"filed under {categories[0]} different categories")
+        found = f"{what}, {filed}"
+    else:
+        found = (f"{len(groups)} sets of identical database images "
+                 f"({sum(len(g) for g in groups):,} images), "
+                 f"{crossed if crossed else 'none'} of them filed under more than one "
+                 "category")
+    return (f"Comparing pixels finds {found}. In leave-one-out each copy finds another "
             "copy first, at distance 0; they are kept, as the authors' database holds them.")

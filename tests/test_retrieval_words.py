@@ -66,12 +66,18 @@ def test_twins_sentence_counts_groups_and_those_across_categories():
     labels = np.array([0, 0, 1, 1, 2])
     assert words.twins_sentence([], labels) == (
         "No two database images of this run are identical.")
+    # review HD: "1 group, 1 spanning more than one category" was hard to parse
     assert words.twins_sentence([[0, 1]], labels).startswith(
-        "Comparing pixels finds identical database images: 1 group, 0 spanning")
+        "Comparing pixels finds one pair of identical database images, filed under one "
+        "category.")
+    assert words.twins_sentence([[0, 2]], labels).startswith(
+        "Comparing pixels finds one pair of identical database images, filed under 2 "
+        "different categories.")
     assert words.twins_sentence([[0, 1], [1, 2], [3, 4]], labels).startswith(
-        "Comparing pixels finds identical database images: 3 groups, 2 spanning")
-    assert "1 group, 1 spanning more than one category" in words.twins_sentence(
-        [[0, 2, 4]], labels)
+        "Comparing pixels finds 3 sets of identical database images (6 images), 2 of them "
+        "filed under more than one category.")
+    assert "one set of 3 identical database images, filed under 3 different categories" in (
+        words.twins_sentence([[0, 2, 4]], labels))
     with pytest.raises(ValueError, match=r"shape N\), got shape \(5, 1\)"):
         words.twins_sentence([[0, 1]], labels[:, None])  # probe AI U4
 
