@@ -179,7 +179,8 @@ def claim_margin_robustness(intervals: dict[str, tuple], names,
 def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     """The sentence on the networks trained on the retrieval database itself (cross-fitted:
     each query embedded by a network that did not train on it), which
-    :func:`claim_verdict` does not count: what they show instead. Empty when none ran."""
+    :func:`claim_verdict` does not count (and says so): what they show instead. Empty when
+    none ran."""
     names = name_list("in_domain", in_domain)
     if not names:
         return ""
@@ -189,11 +190,10 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
             f"categories, the random features are {place}. "
             # what it was trained on, not what it learned (browser check GE: "learned what
             # the queries are asked to find" of a network no better than the pixel control)
+            # that it is not counted, :func:`claim_verdict` has just said (review HD: the
+            # paragraph said it twice)
             f"{'That network was' if one else 'Those networks were'} trained on the "
-            "categories the queries are asked to find, which the random features never saw: "
-            + ("it is shown as an in-domain reference" if one
-               else "they are shown as in-domain references")
-            + ", not counted for or against the claim.")
+            "categories the queries are asked to find, which the random features never saw.")
 
 
 def control_phrase(word: str) -> str:

@@ -198,7 +198,11 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
     sentence = words.in_domain_sentence(said, ["own"])
     assert sentence.startswith("Against a network trained on the database's own categories, "
                                "the random features are below the own.")
-    assert "not counted for or against the claim" in sentence
+    # review HD: the claim's sentence before it says the network is not counted
+    assert "not counted" not in sentence
+    assert words.claim_verdict({"own": "lower", "a": "comparable"}, ["a", "own"],
+                               in_domain=["own"]).endswith(
+        "the own is not counted: it was trained on the database itself")
     # browser check GE: a fact of its training, not a claim of what it learned (at smoke
     # scale the network trained on Corel retrieves no better than the pixel control)
     assert "learned" not in sentence and "That network was trained on the categories" in sentence
