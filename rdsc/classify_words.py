@@ -144,9 +144,10 @@ def pairing(found: dict, pools: dict) -> str:
     return (
         f"Each of the {len(cat['rms']):,} lossless images was matched to the nearest image "
         f"{where} in L2: the median distance to the match is "
-        f"{np.median(cat['distance']):.1f} (root-mean-square {np.median(cat['rms']):.2f} "
-        "grey levels "
-        f"per pixel value, largest {cat['rms'].max():.2f}) against a median "
+        # review HD: the distance had no unit
+        f"{np.median(cat['distance']):.1f} grey levels (the norm over all pixel values; "
+        f"root-mean-square {np.median(cat['rms']):.2f} grey levels per pixel value, largest "
+        f"{cat['rms'].max():.2f}) against a median "
         f"{np.median(cat['runner_up']):.0f} to the second-nearest image; no match is more than "
         f"{ratio.max():.2f} times as far as its runner-up"
         + (
