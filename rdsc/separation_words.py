@@ -48,9 +48,9 @@ def dataset_words(names) -> str:
 def shortfall_words(shortfall: dict, dataset: str) -> str:
     """What :func:`rdsc.separation.solver_shortfall` measured, as a clause: "on CIFAR-10's
     first 3,000 features it ended after 10 to 11 Newton steps with a mean margin 11.5% to
-    11.6% narrower than the optimum's, over the features and 2 copies differing from them
-    at float32 rounding"; one number where every copy gave it (or results saved before the
-    copies), and how many fits ran out of steps."""
+    11.6% narrower than the optimum's, over 3 fits: on the features and on 2 copies of them
+    with every value changed by about one part in ten million ..."; one number where every
+    copy gave it (or results saved before the copies), and how many fits ran out of steps."""
     where = f"on {dataset_words([dataset])}'s first {int(shortfall['k']):,} features"
     verified = shortfall.get("exact verified")  # None: saved before it was recorded
     optimum = "the optimum's" if verified is True else "the exact solver's"
@@ -60,8 +60,12 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
     narrower = [float(v) for v in shortfall.get("narrower range", [shortfall["narrower"]] * 2)]
     copies = int(shortfall.get("perturbed", 0))
     limited = int(shortfall.get("at the limit", 0))
-    over = (f", over the features and {copies} cop{'y' if copies == 1 else 'ies'} "
-            "differing from them at float32 rounding" if copies else "")
+    # review HD: "over the features and 2 copies differing from them at float32 rounding"
+    # did not say what the copies were for
+    over = (f", over {copies + 1} fits: on the features and on {copies} "
+            f"cop{'y' if copies == 1 else 'ies'} of them with every value changed by about "
+            "one part in ten million (float32 rounding), since where the solver stops "
+            "depends on such rounding" if copies else "")
     if limited:
         who = f"{limited} of the {copies + 1} fits" if copies else "the fit"
         over += f"; {who} ran out of the solver's {int(shortfall['step limit'])} steps"

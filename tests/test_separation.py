@@ -1119,8 +1119,9 @@ def test_the_shortfall_is_measured_on_copies_differing_at_rounding(monkeypatch):
                           "at the limit": 0})
     words = shortfall_words(said, "cifar10")
     assert "23 to 50 Newton steps with a mean margin 0.6% to 2.4% narrower" in words
-    assert words.endswith(", over the features and 2 copies differing from them at float32 "
-                          "rounding")
+    assert words.endswith(", over 3 fits: on the features and on 2 copies of them with every "
+                          "value changed by about one part in ten million (float32 rounding), "
+                          "since where the solver stops depends on such rounding")
     assert shortfall_reading(said, "cifar10").startswith("stops short")
     mixed = dict(said, **{"narrower range": [0.0002, 0.02]})
     assert shortfall_reading(mixed, "cifar10").startswith("does not reliably reach")
