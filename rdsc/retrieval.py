@@ -463,7 +463,8 @@ def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=N
                   n_boot: int = 2000, seed: int = 0):
     """:func:`table_rows` and the :func:`chance_row` below them, twice: as numbers (a
     DataFrame, one column per metric and its ``low`` / ``high``) and as the chapter shows
-    them (``mean [low, high]`` in %, indexed by representation and distance; AP named mAP).
+    them (``mean [low, high]`` in %, or ``mean [no spread]`` where every query scored the
+    same, indexed by representation and distance; AP named mAP).
     Returns ``(rows, table)``."""
     import pandas as pd
     rows = pd.DataFrame(table_rows(results, protocol, n_boot=n_boot, seed=seed)
@@ -472,6 +473,10 @@ def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=N
     def cell(row, m):  # the chance row has no interval
         if pd.isna(row.get(f"{m} low")):
             return f"{100 * row[m]:.1f}"
+        # every query scored alike: a bootstrap over them has nothing to resample, and
+        # "[100, 100]" read as certainty (review HD)
+        if row[f"{m} low"] == row[f"{m} high"]:
+            return f"{100 * row[m]:.1f} [no spread]"
         return (f"{100 * row[m]:.1f} [{100 * row[f'{m} low']:.0f}, "
                 f"{100 * row[f'{m} high']:.0f}]")
     cells = {m: rows.apply(lambda r: cell(r, m), axis=1) for m in METRICS}

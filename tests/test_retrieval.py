@@ -262,6 +262,12 @@ def test_results_table_ends_with_the_chance_of_each_protocol():
     assert chance["AP"] == pytest.approx(float(np.mean(expected["AP"])))
     assert table.loc[("chance (expected)", ""), "mAP"] == f"{100 * chance['AP']:.1f}"
     assert "[" in table.loc[("noise", "euclidean"), "mAP"]  # measured rows: an interval
+    # review HD: every query alike read "100.0 [100, 100]", an interval of certainty
+    centres = 10 * np.eye(4)[db_labels]  # classes far apart: every query's nearest is its own
+    twins = {"same": rt.evaluate(db_labels, db_labels, vectors=(
+        centres + rng.normal(size=(15, 4)) / 10, centres + rng.normal(size=(15, 4)) / 10))}
+    _, same = rt.results_table(twins, "queries", db_labels, db_labels, n_boot=50)
+    assert same.loc[("same", "euclidean"), "P@1"] == "100.0 [no spread]"
     rows, _ = rt.results_table(results, "queries", db_labels, q_labels, n_boot=50)
     expected = rt.chance_metrics(15, np.array([4, 6]))  # the whole database, ranked
     assert rows.iloc[-1]["P@1"] == pytest.approx(float(np.mean(expected["P@1"])))
