@@ -169,12 +169,18 @@ def apart(x: float, edge: float, digits: int = 1) -> str:
     reads "-4.96", not "-5.0", which would read as on the margin. Closer still, "just above
     -5.0" or "just below -5.0" (review HA: "-5.0000" beside "supported"); ``edge`` itself
     reads as ``edge``."""
+    return _printed_apart(x, edge, digits, signed)
+
+
+def _printed_apart(x: float, edge: float, digits: int, write) -> str:
+    """:func:`apart` and :func:`ratio_apart`: ``write(value, decimals)`` with the fewest
+    decimals (``digits`` to ``digits + 2``) that do not print ``edge``."""
     if x == edge:
-        return signed(edge, digits)
+        return write(edge, digits)
     for shown in range(digits, digits + 3):
-        if float(signed(x, shown)) != edge:
-            return signed(x, shown)
-    return f"just {'above' if x > edge else 'below'} {signed(edge, digits)}"
+        if float(write(x, shown)) != edge:
+            return write(x, shown)
+    return f"just {'above' if x > edge else 'below'} {write(edge, digits)}"
 
 
 def ratio_apart(x: float, edge: float = 1.0, digits: int = 2) -> str:
@@ -182,12 +188,7 @@ def ratio_apart(x: float, edge: float = 1.0, digits: int = 2) -> str:
     ``edge`` a verdict reads it against (review HD: 1.0031 printed "1.00" beside
     "undecided", so the reader could not see which side of 1 it lay); closer still, "just
     above 1.00" or "just below 1.00"."""
-    if x == edge:
-        return f"{edge:.{digits}f}"
-    for shown in range(digits, digits + 3):
-        if float(f"{x:.{shown}f}") != edge:
-            return f"{x:.{shown}f}"
-    return f"just {'above' if x > edge else 'below'} {edge:.{digits}f}"
+    return _printed_apart(x, edge, digits, lambda v, shown: f"{v:.{shown}f}")
 
 
 def told_apart(a: float, b: float, digits: int = 4) -> tuple[str, str]:
