@@ -367,15 +367,20 @@ def background(res: dict, brief: bool = False) -> str:
         return [(v["dataset"], v["measure"]) for v in res.get("verdicts", [])
                 if v["question"] == question
                 and v.get("random network") != AT_CHANCE_VERDICT]
+    from rdsc.background.words import CENTRE_GREY_QUESTION, RING_GREY_QUESTION
     costs = measure("a foreign ring costs accuracy beyond compositing")
-    grey = measure("greying the ring lowers precision@10")
+    grey = measure(RING_GREY_QUESTION)
+    # the control beside it (results from before it was run have none)
+    centre = dict(measure(CENTRE_GREY_QUESTION))
     if brief:  # the estimate alone, without its interval
         costs = [(d, m.split(" (")[0]) for d, m in costs]
         grey = [(d, m.split(" (")[0]) for d, m in grey]
+        centre = {d: m.split(" (")[0] for d, m in centre.items()}
     else:  # "+2.0 points (95% interval +1.0 to +3.0)" -> "+2.0 points [+1.0, +3.0]":
         # the measures go inside parentheses, which should not nest
         costs = [(d, _bracketed(m)) for d, m in costs]
         grey = [(d, _bracketed(m)) for d, m in grey]
+        centre = {d: _bracketed(m) for d, m in centre.items()}
     pitfall = res["pitfall"]
     if costs:  # after the verdict, before a clause on one dataset (probe EB: the costs of
         # both read as belonging to "smaller than the trained CNN's on cifar10")
@@ -392,8 +397,11 @@ def background(res: dict, brief: bool = False) -> str:
         def cost(m):
             estimate, _, interval = m.partition(" ")
             return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
-        lost = (cost(grey[0][1]) if len(grey) == 1
-                else ", ".join(f"{d} {cost(m)}" for d, m in grey))
+
+        def beside(d):  # the centre's cost, which the verdict weighs the ring's against
+            return f", the centre {centre[d]}" if d in centre else ""
+        lost = (cost(grey[0][1]) + beside(grey[0][0]) if len(grey) == 1
+                else "; ".join(f"{d} {cost(m)}{beside(d)}" for d, m in grey))
         advantage = _add_note(advantage, f"greying the ring costs {lost}")
     return f"pitfall: {pitfall}; retrieval: {advantage}"
 

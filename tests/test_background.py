@@ -407,16 +407,35 @@ def test_mean_colour_agreement_is_the_same_in_any_batch_size():
         bg.mean_colour_agreement(images, w, b, padding=1, batch_size=0)
 
 
-def test_the_retrieval_advantage_rests_on_the_ring_alone():
+def test_the_retrieval_advantage_rests_on_the_ring_weighed_against_the_centre():
+    level = (0.01, -0.01, 0.03)  # the centre's cost minus the ring's: not told apart
     # a grayscale drop is not an argument of the verdict at all: colour is not background
-    assert bg.advantage_verdict((0.02, 0.01, 0.03), 0.05).startswith("supported")
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), level, 0.05) == (
+        "supported: the outer ring helps retrieval, not measurably less than the centre "
+        "does, and the features react to its colour")
     # the ring's row of the partial-correlation table reads as its lower end
     ring = {"estimate": 0.08, "low": 0.05, "high": 0.11}
-    assert bg.advantage_verdict((0.02, 0.01, 0.03), ring) == bg.advantage_verdict(
-        (0.02, 0.01, 0.03), 0.05)
-    assert bg.advantage_verdict((0.02, 0.01, 0.03), -0.01) == "partly supported"
-    assert bg.advantage_verdict((0.0, -0.02, 0.02), 0.05) == "partly supported"
-    assert bg.advantage_verdict((0.0, -0.02, 0.02), -0.01) == "not shown by this run"
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), level, ring) == bg.advantage_verdict(
+        (0.02, 0.01, 0.03), level, 0.05)
+    # review HD 3: greying any half may cost precision; a ring that costs measurably less
+    # than the centre may help only by the object parts it holds
+    centre_more = (0.02, 0.005, 0.035)
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), centre_more, 0.05) == (
+        "partly supported: the outer ring helps retrieval, but less than the centre does, "
+        "so its help may be the object parts it holds; the features react to its colour")
+    ring_more = (-0.02, -0.035, -0.005)
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), ring_more, 0.05).startswith(
+        "supported: the outer ring helps retrieval, more than the centre does")
+    assert bg.advantage_verdict((0.02, 0.01, 0.03), level, -0.01) == (
+        "partly supported: the outer ring helps retrieval, not measurably less than the "
+        "centre does, but its colours are not shown to explain the feature distances")
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), level, 0.05) == (
+        "partly supported: the features react to the ring's colour, but greying the ring "
+        "does not measurably lower precision")
+    # the control alone decides nothing where the ring does not help
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), centre_more, -0.01) == (
+        "not shown by this run")
+    assert bg.advantage_verdict((0.0, -0.02, 0.02), level, -0.01) == "not shown by this run"
 
 
 def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
@@ -563,40 +582,64 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
         return {"estimate": estimate, "low": low, "high": 0.11,
                 "undefined resamples": undefined}
     partial = row(0.05)
-    rows = bg.advantage_rows((0.03, 0.01, 0.05), (0.10, 0.06, 0.14), partial)
-    assert [r["random network"] for r in rows] == ["yes", "yes", "yes"]
-    assert rows[2]["measure"] == "partial r = 0.080 [0.050, 0.110]"
-    reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), row(0.05), True)
+    centre, level = (0.04, 0.02, 0.06), (0.01, -0.01, 0.03)
+
+    def read(ring, grayscale, partial, pitfall_shown):  # the control kept fixed
+        return bg.advantage_reading(ring, centre, level, grayscale, partial, pitfall_shown)
+
+    def rows_of(ring, grayscale, partial):
+        return bg.advantage_rows(ring, centre, level, grayscale, partial)
+
+    rows = rows_of((0.03, 0.01, 0.05), (0.10, 0.06, 0.14), partial)
+    assert [r["random network"] for r in rows] == ["yes", "yes", "not shown", "yes", "yes"]
+    assert [r["question"] for r in rows][:3] == [
+        "greying the ring lowers precision@10",
+        "greying the centre lowers precision@10 (the control)",
+        "greying the centre costs more than greying the ring"]
+    assert rows[2]["measure"] == "+1.0 (95% interval -1.0 to +3.0)"
+    assert rows[4]["measure"] == "partial r = 0.080 [0.050, 0.110]"
+    reading = read((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), row(0.05), True)
     assert reading.startswith("In this run greying the ring lowers the random network's "
                               "precision, so the outer ring")
     # the partial correlation holds the category fixed: it shows the features react to the
     # ring's colour, not that the ring finds same-category images
-    partial_only = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(0.05),
-                                        False)
+    partial_only = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(0.05), False)
     assert "so the features react to the ring's colour" in partial_only
     assert "retrieve" not in partial_only
-    assert reading.endswith("misleads the classifier in the composites above.")
-    only_colour = bg.advantage_reading((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), row(-0.02),
-                                       False)
+    assert "misleads the classifier in the composites above. Greying the centre" in reading
+    # the ring's cost is read beside the centre's (review HD 3), in each of three ways
+    assert reading.endswith(
+        "Greying the centre instead costs +4.0 points (95% interval +2.0 to +6.0); the two "
+        "costs are not told apart (the centre's cost minus the ring's: +1.0 points, 95% "
+        "interval -1.0 to +3.0), so the ring is not shown to count for less than the "
+        "centre.")
+    assert bg.centre_control(centre, (0.02, 0.01, 0.03)).endswith(
+        "more than greying the ring (the centre's cost minus the ring's: +2.0 points, 95% "
+        "interval +1.0 to +3.0): the ring's share may be the object parts it holds.")
+    assert bg.centre_control(centre, (-0.02, -0.03, -0.01)).endswith(
+        "here the ring counts for more than the centre.")
+    # without a ring that helps, the control has nothing to weigh
+    assert "Greying the centre" not in partial_only
+    only_colour = read((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), row(-0.02), False)
     assert only_colour.startswith("In this run only removing colour")
-    nothing = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(-0.02), False)
+    nothing = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(-0.02), False)
     assert nothing.endswith("the retrieval half of the claim is not shown.")
     # review AJ: an undefined partial correlation is named, not read as "not measurable"
     nan = float("nan")
-    undefined = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02),
-                                     row(nan, estimate=nan, undefined=200), False)
+    undefined = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02),
+                     row(nan, estimate=nan, undefined=200), False)
     assert "the ring colours' partial correlation is undefined here" in undefined
-    assert bg.advantage_rows((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(
-        nan, estimate=nan, undefined=200))[2]["measure"].startswith("partial r undefined")
+    assert rows_of((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(
+        nan, estimate=nan, undefined=200))[4]["measure"].startswith("partial r undefined")
     # a defined estimate whose interval a few undefined resamples withheld says so, with
     # the count, rather than calling the whole correlation undefined or printing nan
     withheld = row(nan, estimate=0.164, undefined=3)
-    assert (bg.advantage_rows((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld)[2]["measure"]
+    assert (rows_of((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld)[4]["measure"]
             == "partial r = 0.164, no interval (undefined in 3 resamples)")
-    text = bg.advantage_reading((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld, False)
+    text = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), withheld, False)
     assert "(0.164) has no interval, for 3 bootstrap resamples left nothing" in text
     assert "is undefined here" not in text
-    assert bg.advantage_verdict((0.0, -0.01, 0.01), nan) == "not shown by this run"
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), level, nan) == "not shown by this run"
 
 
 def tiny_net(k=12, seed=0):
@@ -739,11 +782,14 @@ def test_database_versions():
     images = random_images(4, 8, 8, seed=8)
     centre = bg.centre_mask(8, 8)
     versions = bg.database_versions(images, centre)
-    assert list(versions) == ["as it is", "ring grey", "grayscale"]
+    assert list(versions) == ["as it is", "ring grey", "centre grey", "grayscale"]
     assert versions["as it is"] is images
     grey = bg.grey_level(images)
     assert (versions["ring grey"][:, :, ~centre] == grey).all()
     assert torch.equal(versions["ring grey"][:, :, centre], images[:, :, centre])
+    # the control greys the other half, and only it (review HD 3)
+    assert (versions["centre grey"][:, :, centre] == grey).all()
+    assert torch.equal(versions["centre grey"][:, :, ~centre], images[:, :, ~centre])
     assert torch.equal(versions["grayscale"], bg.grayscale(images))
 
 
@@ -786,6 +832,27 @@ def test_precision_rows_and_drops():
     # paired: the same resampled images on both sides, so a constant drop has no spread
     assert drops["random network", "ring grey"] == pytest.approx((0.1, 0.1, 0.1))
     assert drops["colour histogram", "grayscale"] == (0.0, 0.0, 0.0)
+
+
+def test_centre_minus_ring_is_the_paired_difference_of_the_two_greyed_halves():
+    rng = np.random.default_rng(1)
+    base = rng.random((2, 40))
+    noise = rng.normal(0, 0.05, (2, 40))
+    precision = {("random network", "as it is"): base,
+                 ("random network", "ring grey"): base - 0.02,
+                 ("random network", "centre grey"): base - 0.07 + noise,
+                 ("colour histogram", "as it is"): base[:1],
+                 ("colour histogram", "ring grey"): base[:1],
+                 ("colour histogram", "centre grey"): base[:1]}
+    halves = bg.centre_minus_ring(precision, n_boot=200)
+    assert list(halves) == ["random network", "colour histogram"]
+    estimate, low, high = halves["random network"]
+    # ring grey minus centre grey: positive where greying the centre costs more
+    assert estimate == pytest.approx(0.05 - noise.mean())
+    assert 0 < low < estimate < high
+    assert halves["colour histogram"] == (0.0, 0.0, 0.0)
+    with pytest.raises(KeyError):  # no control, no difference
+        bg.centre_minus_ring({("random network", "ring grey"): base}, n_boot=50)
 
 
 def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
@@ -1217,30 +1284,37 @@ def test_advantage_verdict_names_a_centre_that_explains_more_than_the_ring():
     def row(estimate, low, high):
         return {"estimate": estimate, "low": low, "high": high, "undefined resamples": 0}
     ring, centre = row(0.10, 0.05, 0.15), row(0.40, 0.30, 0.50)
-    said = bg.advantage_verdict((0.02, 0.01, 0.03), ring, centre)
-    assert said == ("supported: the outer ring helps retrieval, and the features react to its "
-                    "colour (the features react more to the centre's colours: partial r "
-                    "= 0.400 [0.300, 0.500] against the ring's 0.100 [0.050, 0.150])")
-    assert bg.advantage_verdict((0.0, -0.01, 0.01), ring, centre).startswith(
-        "partly supported (the features react more to the centre's colours")
+    level = (0.01, -0.01, 0.03)  # greying either half costs alike
+    said = bg.advantage_verdict((0.02, 0.01, 0.03), level, ring, centre)
+    # "though": the aside qualifies the verdict, it does not contradict it (review HD 3)
+    assert said == ("supported: the outer ring helps retrieval, not measurably less than the "
+                    "centre does, and the features react to its colour (though the features "
+                    "react more to the centre's colours: partial r = 0.400 [0.300, 0.500] "
+                    "against the ring's 0.100 [0.050, 0.150])")
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), level, ring, centre).startswith(
+        "partly supported: the features react to the ring's colour, but greying the ring "
+        "does not measurably lower precision (though the features react more to the "
+        "centre's colours")
     # the intro's brief line keeps the aside, not its intervals (review AV)
     from rdsc import headlines
     res = {"pitfall": "not shown by this run", "verdicts": [],
-           "advantage": bg.advantage_verdict((0.0, -0.01, 0.01), ring, centre)}
+           "advantage": bg.advantage_verdict((0.0, -0.01, 0.01), level, ring, centre)}
     assert headlines.background(res, brief=True) == (
-        "pitfall: not shown by this run; retrieval: partly supported (the features react "
-        "more to the centre's colours)")
+        "pitfall: not shown by this run; retrieval: partly supported: the features react "
+        "to the ring's colour, but greying the ring does not measurably lower precision "
+        "(though the features react more to the centre's colours)")
     assert "0.400 [0.300, 0.500]" in headlines.background(res)
     # intervals that overlap (the probe's seed 2018: 0.245 [0.083, 0.437] against 0.186
     # [0.051, 0.323]) do not order the two: nothing is added
     overlapping = row(0.245, 0.083, 0.437)
-    assert bg.advantage_verdict((0.0, -0.01, 0.01), row(0.186, 0.051, 0.323),
-                                overlapping) == "partly supported"
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), level, row(0.186, 0.051, 0.323),
+                                overlapping).endswith("lower precision")
     nan = float("nan")
-    assert bg.advantage_verdict((0.0, -0.01, 0.01), row(0.1, nan, nan), centre) == (
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), level, row(0.1, nan, nan), centre) == (
         "not shown by this run")
-    assert bg.advantage_verdict((0.0, -0.01, 0.01), ring, row(0.4, nan, nan)) == (
-        "partly supported")
+    assert bg.advantage_verdict((0.0, -0.01, 0.01), level, ring, row(0.4, nan, nan)) == (
+        "partly supported: the features react to the ring's colour, but greying the ring "
+        "does not measurably lower precision")
 
 
 def _run_files(tmp_path, monkeypatch, datasets, seeds):
@@ -1412,8 +1486,9 @@ def test_advantage_rows_and_split_reading_read_intervals():
     """Mutation audit BE: advantage_rows saying 'yes' for estimates whose interval holds 0,
     and split_reading calling a fraction near the book's 'the book's halves', passed."""
     from rdsc.background import words
-    rows = words.advantage_rows((0.02, -0.01, 0.05), (0.03, -0.02, 0.08),
+    rows = words.advantage_rows((0.02, -0.01, 0.05), (0.02, -0.01, 0.05),
+                                (0.02, -0.01, 0.05), (0.03, -0.02, 0.08),
                                 {"estimate": 0.1, "low": -0.02, "high": 0.2})
-    assert [r["random network"] for r in rows] == ["not shown"] * 3
+    assert [r["random network"] for r in rows] == ["not shown"] * 5
     text = words.split_reading(words.BOOK_FRACTION + 0.1)
     assert text.startswith("In this run the centre holds")

@@ -794,8 +794,25 @@ def test_the_background_line_carries_its_headline_measures():
     two = dict(res, verdicts=res["verdicts"] + [dict(res["verdicts"][1], dataset="other",
                                                      measure="-1.0 (95% interval -2.0 to 0.0)")])
     assert headlines.background(two).endswith(
-        "(greying the ring costs corel +0.8 points of P@10 [-2.7, +4.3], other -1.0 points "
+        "(greying the ring costs corel +0.8 points of P@10 [-2.7, +4.3]; other -1.0 points "
         "of P@10 [-2.0, 0.0])")
+
+
+def test_the_background_line_sets_the_centre_control_beside_the_ring():
+    # review HD 3: greying any half may cost precision, so the line gives the centre's cost
+    # with the ring's (results saved before the control keep the ring's alone, above)
+    from rdsc.background import CENTRE_GREY_QUESTION, RING_GREY_QUESTION
+    res = {"pitfall": "not shown by this run", "advantage": "supported: the outer ring "
+           "helps retrieval, not measurably less than the centre does", "verdicts": [
+               {"dataset": "corel", "question": RING_GREY_QUESTION,
+                "measure": "+2.4 (95% interval +0.7 to +4.1)"},
+               {"dataset": "corel", "question": CENTRE_GREY_QUESTION,
+                "measure": "+4.0 (95% interval +2.1 to +5.7)"}]}
+    assert headlines.background(res).endswith(
+        "(greying the ring costs +2.4 points of P@10 [+0.7, +4.1], the centre +4.0 "
+        "[+2.1, +5.7])")
+    assert headlines.background(res, brief=True).endswith(
+        "(greying the ring costs +2.4 points of P@10, the centre +4.0)")
 
 
 def test_a_results_file_without_the_largest_ks_difference_names_it():

@@ -81,6 +81,7 @@ from rdsc.background.mechanism import (  # noqa: F401
 )
 from rdsc.background.colour_retrieval import (  # noqa: F401
     PARTIAL_ROWS,
+    centre_minus_ring,
     database_versions,
     distance_partial_correlations,
     euclidean_distances,
@@ -111,9 +112,11 @@ from rdsc.background.results import (  # noqa: F401
 )
 from rdsc.background.words import (  # noqa: F401
     BLUR_MARGIN,
+    CENTRE_GREY_QUESTION,
     MIN_BLUR_UNITS,
     NOT_RIGHT_CLEAN,
     RANDOM_AT_CHANCE,
+    RING_GREY_QUESTION,
     advantage_reading,
     advantage_rows,
     advantage_verdict,
@@ -121,6 +124,7 @@ from rdsc.background.words import (  # noqa: F401
     blur_fairness,
     blur_reading,
     capture_text,
+    centre_control,
     clean_above_chance,
     control_reading,
     cost_beyond_cnn,

@@ -138,14 +138,15 @@ def partial_correlation_table(D_features: dict, D_border, D_centre, labels, n_bo
 
 
 def database_versions(images: torch.Tensor, centre: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The three versions of a retrieval database the chapter searches, each within itself:
-    ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey) and
-    ``grayscale``."""
+    """The four versions of a retrieval database the chapter searches, each within itself:
+    ``as it is``, ``ring grey`` (outside ``centre``, the images' mean grey), ``centre grey``
+    (the control: greying any region may cost precision, so the ring's cost is read beside
+    the centre's) and ``grayscale``."""
     _check_images(images)
     _check_mask(centre, images, "centre")
     grey = grey_level(images)
     return {"as it is": images, "ring grey": fill(images, ~centre, grey),
-            "grayscale": grayscale(images)}
+            "centre grey": fill(images, centre, grey), "grayscale": grayscale(images)}
 
 
 def retrieval_precision(nets: dict, versions: dict, labels, n: int, *, name: str = "corel",
@@ -194,3 +195,14 @@ def precision_drops(precision: dict, n_boot: int = 1000) -> dict[tuple, tuple]:
                                       {"a": precision[rep, "as it is"], "b": p},
                                       n_boot=n_boot)
             for (rep, version), p in precision.items() if version != "as it is"}
+
+
+def centre_minus_ring(precision: dict, n_boot: int = 1000) -> dict[str, tuple]:
+    """How much more greying the centre costs than greying the ring: ``{representation:
+    (estimate, low, high)}`` of precision with the ring grey minus precision with the centre
+    grey, paired over the same networks and images (fractions; above 0: the centre's loss is
+    the larger). Needs both versions of :func:`database_versions`."""
+    return {rep: bootstrap(lambda a: (a["ring"] - a["centre"]).mean(),
+                           {"ring": p, "centre": precision[rep, "centre grey"]},
+                           n_boot=n_boot)
+            for (rep, version), p in precision.items() if version == "ring grey"}

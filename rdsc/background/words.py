@@ -389,26 +389,40 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     return rows, pitfall_verdict(shown, beyond, smaller, untested), any(shown)
 
 
-def advantage_rows(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial: dict
-                   ) -> list[dict]:
-    """The retrieval rows of the verdict table (Corel): greying the ring, removing colour
-    (reported, not counted: it changes the whole image), and the partial correlation of
-    feature distance with ring colour (``ring_partial``: a row of
-    :func:`partial_correlation_table`)."""
-    p = ring_partial
+def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_ring: tuple,
+                   grayscale_drop: tuple, ring_partial: dict) -> list[dict]:
+    """The retrieval rows of the verdict table (Corel): greying the ring; greying the centre
+    (the control) and how much more that costs (``centre_minus_ring``, from
+    :func:`~rdsc.background.colour_retrieval.centre_minus_ring`); removing colour (reported,
+    not counted: it changes the whole image); and the partial correlation of feature
+    distance with ring colour (``ring_partial``: a row of :func:`partial_correlation_table`).
+    Each effect is ``(estimate, low, high)``."""
+    def shown(effect):
+        return "yes" if effect[1] > 0 else "not shown"
     return [
-        {"dataset": "corel", "question": "greying the ring lowers precision@10",
-         "random network": "yes" if ring_grey_drop[1] > 0 else "not shown",
+        {"dataset": "corel", "question": RING_GREY_QUESTION,
+         "random network": shown(ring_grey_drop),
          "measure": interval_text(ring_grey_drop, unit="")},
+        {"dataset": "corel", "question": CENTRE_GREY_QUESTION,
+         "random network": shown(centre_grey_drop),
+         "measure": interval_text(centre_grey_drop, unit="")},
+        {"dataset": "corel", "question": "greying the centre costs more than greying the ring",
+         "random network": shown(centre_minus_ring),
+         "measure": interval_text(centre_minus_ring, unit="")},
         {"dataset": "corel",
          "question": "removing colour lowers precision@10 (colour, not the background)",
-         "random network": "yes" if grayscale_drop[1] > 0 else "not shown",
+         "random network": shown(grayscale_drop),
          "measure": interval_text(grayscale_drop, unit="")},
         {"dataset": "corel",
          "question": "ring colour explains feature distance beyond centre colour and category",
-         "random network": "yes" if p["low"] > 0 else "not shown",
-         "measure": partial_text(p)},
+         "random network": "yes" if ring_partial["low"] > 0 else "not shown",
+         "measure": partial_text(ring_partial)},
     ]
+
+
+#: the verdict table's questions that the intro's line quotes the measures of
+RING_GREY_QUESTION = "greying the ring lowers precision@10"
+CENTRE_GREY_QUESTION = "greying the centre lowers precision@10 (the control)"
 
 
 def partial_text(ring_partial) -> str:
@@ -425,10 +439,29 @@ def partial_text(ring_partial) -> str:
     return f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
 
 
-def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial,
+def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
+    """The sentence that reads the ring's cost beside the centre's: greying any half of an
+    image may cost precision, and the ring holds object parts too (review HD 3), so a ring
+    that helps retrieval is weighed against the centre. Effects as in
+    :func:`advantage_rows`."""
+    cost = interval_text(centre_grey_drop)
+    difference = ("the centre's cost minus the ring's: "
+                  + interval_text(centre_minus_ring, brackets=False))
+    if centre_minus_ring[1] > 0:
+        return (f"Greying the centre instead costs {cost}, more than greying the ring "
+                f"({difference}): the ring's share may be the object parts it holds.")
+    if centre_minus_ring[2] < 0:
+        return (f"Greying the centre instead costs {cost}, less than greying the ring "
+                f"({difference}): here the ring counts for more than the centre.")
+    return (f"Greying the centre instead costs {cost}; the two costs are not told apart "
+            f"({difference}), so the ring is not shown to count for less than the centre.")
+
+
+def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
+                      centre_minus_ring: tuple, grayscale_drop: tuple, ring_partial,
                       pitfall_shown: bool) -> str:
-    """The chapter's sentence on what the retrieval evidence means, from the same numbers as
-    :func:`advantage_rows` (``ring_partial``: the ring's row of
+    """The chapter's sentences on what the retrieval evidence means, from the same numbers
+    as :func:`advantage_rows` (``ring_partial``: the ring's row of
     :func:`partial_correlation_table`; and whether the pitfall was shown anywhere)."""
     ring_partial_low = ring_partial["low"]
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
@@ -441,11 +474,14 @@ def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial
          "the category, so the features react to the ring's colour", ring_partial_low > 0))
         if shown]
     if evidence:
-        return (f"In this run {'; and '.join(evidence)}"
-                + ("; the same sensitivity misleads the classifier in the composites above."
-                   if pitfall_shown else
-                   "; in the composites above it did not measurably mislead the "
-                   "classifier."))
+        reading = (f"In this run {'; and '.join(evidence)}"
+                   + ("; the same sensitivity misleads the classifier in the composites "
+                      "above." if pitfall_shown else
+                      "; in the composites above it did not measurably mislead the "
+                      "classifier."))
+        if ring_grey_drop[1] > 0:
+            reading += " " + centre_control(centre_grey_drop, centre_minus_ring)
+        return reading
     if grayscale_drop[1] > 0:
         return ("In this run only removing colour lowers the random network's precision: it "
                 "retrieves partly by colour, which is not evidence about the background; the "
@@ -466,14 +502,22 @@ def advantage_reading(ring_grey_drop: tuple, grayscale_drop: tuple, ring_partial
             "not shown.")
 
 
-def advantage_verdict(ring_grey_drop: tuple, ring_partial, centre_partial=None) -> str:
-    """The retrieval half of the background claim, from the ring's evidence only.
+def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_partial,
+                      centre_partial=None) -> str:
+    """The retrieval half of the background claim, from the ring's evidence, weighed
+    against the centre's.
 
     ``ring_grey_drop``: (estimate, low, high) of the drop in precision when the ring is
-    greyed; ``ring_partial``: the ring's row of :func:`partial_correlation_table` (the
-    partial correlation of feature distance with ring colour, centre colour and category
-    held), or the lower end of its interval alone. Removing colour (grayscale) changes the
-    whole image, not its background, so it does not enter here.
+    greyed; ``centre_minus_ring``: how much more greying the centre costs (the control:
+    greying any half of an image may cost precision, and the ring holds object parts too;
+    review HD 3); ``ring_partial``: the ring's row of :func:`partial_correlation_table`
+    (the partial correlation of feature distance with ring colour, centre colour and
+    category held), or the lower end of its interval alone. Removing colour (grayscale)
+    changes the whole image, not its background, so it does not enter here.
+
+    Supported: the ring helps (its drop above 0), not measurably less than the centre
+    (the difference not wholly above 0), and the features react to its colour; partly
+    supported: some of this; not shown: neither the drop nor the reaction.
 
     ``centre_partial``: the centre's row; where its interval lies wholly above the ring's,
     the verdict says so (probe AU C3: "the features react to the ring's colour" read as
@@ -481,15 +525,28 @@ def advantage_verdict(ring_grey_drop: tuple, ring_partial, centre_partial=None) 
     change the verdict word: the claim is about the ring, not the ring against the centre.
     """
     ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
-    drop, partial = ring_grey_drop[1] > 0, ring_low > 0
-    if drop and partial:
-        verdict = ("supported: the outer ring helps retrieval, and the features react to its "
-                   "colour")
+    helps, reacts = ring_grey_drop[1] > 0, ring_low > 0
+    centre_more, ring_more = centre_minus_ring[1] > 0, centre_minus_ring[2] < 0
+    than = ("more than the centre does" if ring_more
+            else "but less than the centre does" if centre_more
+            else "not measurably less than the centre does")
+    helping = f"the outer ring helps retrieval, {than}"
+    if helps and reacts and not centre_more:
+        verdict = f"supported: {helping}, and the features react to its colour"
+    elif helps and reacts:
+        verdict = (f"partly supported: {helping}, so its help may be the object parts it "
+                   "holds; the features react to its colour")
+    elif helps:
+        verdict = (f"partly supported: {helping}, but its colours are not shown to explain "
+                   "the feature distances")
+    elif reacts:
+        verdict = ("partly supported: the features react to the ring's colour, but greying "
+                   "the ring does not measurably lower precision")
     else:
-        verdict = "partly supported" if drop or partial else "not shown by this run"
+        verdict = "not shown by this run"
     if (centre_partial is not None and not np.isscalar(ring_partial)
             and centre_partial["low"] > ring_partial["high"]):  # NaN compares False
-        verdict += (" (the features react more to the centre's colours: "
+        verdict += (" (though the features react more to the centre's colours: "
                     f"{partial_text(centre_partial)} against the ring's "
                     f"{partial_text(ring_partial).removeprefix('partial r = ')})")
     return verdict
