@@ -142,6 +142,64 @@ def _hollow_when_soft(ax, rows: pd.DataFrame, marker: str, size: int, colour: st
                    facecolors=face, edgecolors=colour)
 
 
+# --- chapter 4 -------------------------------------------------------------------------------
+
+#: one colour scale per family of methods in chapter 4's top-k figure (rdsc in black)
+FAMILY_SCALES = {"random deep net, final layer": "Blues", "trained": "Reds",
+                 "unsupervised": "Greens", "peers": "Purples"}
+#: the line of each final layer on a random-weight network (its caption names them)
+HEAD_DASHES = {"SVM": "", "softmax SGD": (4, 2)}
+
+
+def method_styles(methods: pd.DataFrame) -> tuple[dict, dict]:
+    """Colours and dashes for chapter 4's methods (``methods``: ``method``, ``family``).
+
+    A family shares one colour scale. Its shades are spread over the darker part of the
+    scale, one per network where methods are named ``"<network>, <weights>, <head>"``
+    (the random-weight final layers), and each head of a network gets its own dash: six
+    adjacent shades of blue could not be told apart (review HD). rdsc is black.
+    Returns ``({method: colour}, {method: dash pattern, "" for solid})``.
+    """
+    import seaborn as sns
+    colours, dashes = {}, {}
+    for family, part in methods.groupby("family", sort=False):
+        names = list(dict.fromkeys(part["method"]))
+        if family == "rdsc":
+            colours.update(dict.fromkeys(names, "black"))
+            dashes.update(dict.fromkeys(names, ""))
+            continue
+        parts = [name.split(", ") for name in names]
+        # "vgg16, random, SVM": a network and one of its heads (other names are whole)
+        headed = all(len(p) == 3 and p[2] in HEAD_DASHES for p in parts)
+        networks = list(dict.fromkeys(p[0] for p in parts)) if headed else names
+        scale = sns.color_palette(FAMILY_SCALES.get(family, "Oranges"), as_cmap=True)
+        spots = np.linspace(0.45, 0.95, len(networks)) if len(networks) > 1 else [0.8]
+        shade = {network: scale(x) for network, x in zip(networks, spots)}
+        for name, p in zip(names, parts):
+            colours[name] = shade[p[0] if headed else name]
+            dashes[name] = HEAD_DASHES[p[2]] if headed else ""
+    return colours, dashes
+
+
+def topk_accuracy(long: pd.DataFrame, topk):
+    """Chapter 4: top-k accuracy of every method, one panel per dataset (``long``:
+    ``dataset``, ``method``, ``family``, ``top-k``, ``accuracy (%)``), colours and
+    dashes from :func:`method_styles`, a marker per method, the legend below."""
+    import seaborn as sns
+    colours, dashes = method_styles(long[["method", "family"]])
+    n_panels = long["dataset"].nunique()
+    grid = sns.relplot(data=long, x="top-k", y="accuracy (%)", hue="method",
+                       style="method", col="dataset", kind="line", markers=True,
+                       dashes=dashes, height=3.6,
+                       aspect=min(1.6, 8.6 / (3.6 * n_panels)),
+                       palette=colours, facet_kws={"sharey": False})
+    grid.set(xticks=list(topk))
+    grid.set_titles("{col_name}")
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title=None,
+                    frameon=False, fontsize=10, markerscale=1.3)
+    return grid
+
+
 # --- chapter 6 -------------------------------------------------------------------------------
 
 def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFrame,

@@ -539,3 +539,36 @@ def test_published_numbers_keep_their_sources_precision():
     assert shown["random filters, same pipeline (Coates, Lee & Ng 2011)"] == "about 70"
     assert shown["k-means, 1,600 centroids (Coates, Lee & Ng 2011)"] == "77.9"
     assert B.as_published({"top-1": 76.36}) == "76.36"
+
+
+def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
+    # review HD: six random-weight final layers in adjacent shades of blue could not be
+    # matched to the legend; now a shade per network, a dash per head
+    import matplotlib.colors as mcolors
+    import pandas as pd
+
+    from rdsc import plots
+    nets, heads = ["vgg16", "resnet18", "densenet40"], ["SVM", "softmax SGD"]
+    methods = pd.DataFrame(
+        [{"method": "rdsc + SVM", "family": "rdsc"}]
+        + [{"method": f"{n}, random, {h}", "family": "random deep net, final layer"}
+           for n in nets for h in heads]
+        + [{"method": "k-means", "family": "unsupervised"}])
+    colours, dashes = plots.method_styles(methods)
+    assert colours["rdsc + SVM"] == "black" and dashes["rdsc + SVM"] == ""
+    shades = [mcolors.to_rgb(colours[f"{n}, random, SVM"]) for n in nets]
+    # both heads of a network share its shade; the networks' shades lie well apart
+    for n in nets:
+        assert colours[f"{n}, random, SVM"] == colours[f"{n}, random, softmax SGD"]
+        assert dashes[f"{n}, random, SVM"] == "" and dashes[f"{n}, random, softmax SGD"]
+    gaps = [np.abs(np.subtract(a, b)).sum() for i, a in enumerate(shades)
+            for b in shades[i + 1:]]
+    assert min(gaps) > 0.3, gaps
+    # a family without heads in its names: a shade per method, solid lines
+    assert dashes["k-means"] == "" and colours["k-means"] != "black"
+    long = pd.DataFrame([{**m, "dataset": "d", "top-k": k, "accuracy (%)": 50.0 + k}
+                         for m in methods.to_dict("records") for k in (1, 2)])
+    grid = plots.topk_accuracy(long, (1, 2))
+    lines = {line.get_label(): line for line in grid.ax.get_lines()}
+    assert lines["vgg16, random, softmax SGD"].get_linestyle() != "-"
+    assert lines["vgg16, random, SVM"].get_linestyle() == "-"
