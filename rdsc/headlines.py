@@ -26,7 +26,7 @@ from rdsc import book, record, strict_json
 from rdsc.checks import apart, listed, signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
-from rdsc.separation_words import margin_claim
+from rdsc.separation_words import margin_claim, noise_shared
 
 
 def _pct(x: float) -> str:
@@ -221,7 +221,13 @@ def margin(res: dict, brief: bool = False) -> str:
         verdicts += said
         parts.append(text)
         shorts.append(short)
-    return f"{overall(verdicts)}: " + (" | ".join(shorts) if brief else "; ".join(parts))
+    line = f"{overall(verdicts)}: " + (" | ".join(shorts) if brief else "; ".join(parts))
+    if noise_shared(res["margins"], res["datasets"]):  # one control behind every verdict
+        n = len(dict.fromkeys(res["datasets"]))
+        line += (f"; {'both' if n == 2 else f'all {n}'} datasets share one noise control "
+                 + ("(same labels)" if brief else "(it depends only on the labels, and "
+                    "their samples have the same labels in the same order)"))
+    return line
 
 
 def retrieval(res: dict, brief: bool = False) -> str:

@@ -649,6 +649,20 @@ def verification_reading(margins, comparisons) -> str:
 _UNVERIFIED_WORDS = {"unverified": "not judged, a fit the solver could not verify"}
 
 
+def noise_shared(rows: list[dict], datasets) -> bool:
+    """Whether the noise control's rows (``rows``: :func:`rdsc.separation.margin_rows` of
+    several datasets, with the controls' rows) are the same for every dataset in
+    ``datasets``: the control depends only on the sample's labels, so datasets whose
+    samples have the same labels in the same order share one set of noise draws, and their
+    margin verdicts rest on it alike (review HD: the intro should say so)."""
+    def noise_of(name):
+        return sorted((r["dimension"], r["mean margin"], tuple(r.get("draw margins", ())))
+                      for r in rows if r["dataset"] == name and r["space"] == "noise")
+    names = list(dict.fromkeys(datasets))
+    first = noise_of(names[0]) if names else []
+    return len(names) > 1 and bool(first) and all(noise_of(n) == first for n in names[1:])
+
+
 def margin_claim(name: str, rows: list[dict], compared: list[dict]
                  ) -> tuple[list[str], str, str]:
     """The margin claim on one dataset, by chapter 5's rule, for the introduction's line

@@ -659,8 +659,11 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "partly supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from "
         "k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width x1.65 "
         "of pixels' (wider), growth x1.34 from k = 1,000 (grows, faster than noise, no "
-        "shuffled-label control)")
+        "shuffled-label control); both datasets share one noise control (same labels)")
     full = headlines.margin(separation)
+    # review HD: both verdicts rest on one set of noise draws (the samples share labels)
+    assert full.endswith("; both datasets share one noise control (it depends only on the "
+                         "labels, and their samples have the same labels in the same order)")
     assert full.startswith("partly supported: ") and len(full) > 2 * len(brief)
     for name in ("cifar10", "mini"):  # the shuffled labels, hard at both k, grow less
         separation["margins"] += [
@@ -672,13 +675,13 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 "
         "(grows, faster than noise and than shuffled labels) | mini: width x1.65 of pixels' "
         "(wider), growth x1.34 from k = 1,000 (grows, faster than noise and than shuffled "
-        "labels)")
+        "labels); both datasets share one noise control (same labels)")
     # the verdict is the rule's, whatever the length: a slower growth changes both lines
     for row in separation["margins"]:
         if row["space"] == "noise" and row["dimension"] == 1000 and row["dataset"] == "mini":
             row["draw margins"] = [0.0100, 0.0110]
     assert headlines.margin(separation).startswith("partly supported: ")
-    assert headlines.margin(separation, brief=True).endswith(
+    assert headlines.margin(separation, brief=True).endswith(  # its own noise: no clause
         "mini: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 (grows, no faster "
         "than noise)")
     path = tmp_path / "separation-quick.json"
