@@ -912,8 +912,15 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
         "On b, though, the random network is at chance on clean images")
     # every dataset at chance: nothing is tested, and the verdict says so (not "not shown")
     _, verdict, shown = bg.pitfall_over_datasets({"b": run(constant)}, effects, versus)
-    assert not shown and verdict == (
+    assert shown is None and verdict == (
         "not tested (the random network is at chance on clean images of b)")
+    # probe PR 1: "not tested" was passed on as "not shown", and the retrieval reading
+    # said the ring "did not measurably mislead the classifier"
+    reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.04, 0.02, 0.06),
+                                   (0.01, -0.01, 0.03), (0.1, 0.06, 0.14),
+                                   {"estimate": 0.08, "low": 0.05, "high": 0.11}, shown)
+    assert "whether it misleads the classifier was not tested" in reading
+    assert "did not measurably mislead" not in reading
     _, verdict, _ = bg.pitfall_over_datasets(
         {"a": run(constant), "b": run(constant)},
         {**effects, ("a", "random network + SVM"): flat}, versus)

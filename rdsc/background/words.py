@@ -354,10 +354,12 @@ def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False) -> str
 
 
 def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
-                          ) -> tuple[list[dict], str, bool]:
+                          ) -> tuple[list[dict], str, bool | None]:
     """The classification half over every dataset run: the verdict table's rows
     (:func:`pitfall_rows`), the verdict (:func:`pitfall_verdict`), and whether any dataset
-    shows the pitfall.
+    shows the pitfall: True, False, or None where no dataset was tested (the random
+    network at chance on clean images of every one; probe PR 1: that read as "did not
+    mislead").
 
     ``runs``: per dataset, ``{"classes", "labels", "predictions"}`` (predictions per
     classifier, ``"random network + SVM"`` and ``"trained CNN"``); ``effects``: per
@@ -386,7 +388,8 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
         beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
         if cnn_ok and shows and versus_cnn[dataset] is not None and versus_cnn[dataset][2] < 0:
             smaller.append(dataset)   # the random network's cost below the CNN's
-    return rows, pitfall_verdict(shown, beyond, smaller, untested), any(shown)
+    tested = any(shown) if shown else None
+    return rows, pitfall_verdict(shown, beyond, smaller, untested), tested
 
 
 def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_ring: tuple,
@@ -459,10 +462,11 @@ def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
 
 def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                       centre_minus_ring: tuple, grayscale_drop: tuple, ring_partial,
-                      pitfall_shown: bool) -> str:
+                      pitfall_shown: bool | None) -> str:
     """The chapter's sentences on what the retrieval evidence means, from the same numbers
     as :func:`advantage_rows` (``ring_partial``: the ring's row of
-    :func:`partial_correlation_table`; and whether the pitfall was shown anywhere)."""
+    :func:`partial_correlation_table`; ``pitfall_shown``: whether the pitfall was shown
+    anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`)."""
     ring_partial_low = ring_partial["low"]
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
     # the partial correlation (category held fixed) only that the features react to it
@@ -477,6 +481,9 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
         reading = (f"In this run {'; and '.join(evidence)}"
                    + ("; the same sensitivity misleads the classifier in the composites "
                       "above." if pitfall_shown else
+                      "; whether it misleads the classifier was not tested (in the "
+                      "composites above the random network is at chance on clean "
+                      "images)." if pitfall_shown is None else
                       "; in the composites above it did not measurably mislead the "
                       "classifier."))
         if ring_grey_drop[1] > 0:
