@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -250,6 +251,9 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
              "date": str, "wall_seconds": (int, float), "results": dict}
     wrong = [k for k, kind in kinds.items() if k not in missing
              and (not isinstance(record[k], kind) or isinstance(record[k], bool))]
+    # a NaN or negative wall time was shown as "nan s" (probe PR 4)
+    if "wall_seconds" not in missing + wrong and not 0 <= record["wall_seconds"] < math.inf:
+        wrong.append(f"wall_seconds {record['wall_seconds']!r}")
     if not missing and record["status"] not in ("ok", "failed"):
         wrong.append(f"status {record['status']!r}")
     if not missing and record["profile"] != profile:
@@ -298,12 +302,30 @@ def implausible_figures(results, where: str = "") -> list[str]:
             top = 100
         if top is not None and not 0 <= value <= top:
             found.append(f"{at} = {value!r}")
+    if not found:  # an out-of-range top-k is named once, as such
+        found += _unordered_topk(results, where)
     return found
+
+
+def _unordered_topk(results, where: str) -> list[str]:
+    """Top-k accuracies of one dict (``top1``, ``top2``, ... or ``top-1``, ``top-2``, ...)
+    that fall as k grows: top-2 counts every top-1 hit, so a top-1 above the top-2 is an
+    edit (probe PR 4: it was shown)."""
+    if not isinstance(results, dict):
+        return []
+    ranked = sorted((int(m.group(1)), key) for key in results if isinstance(key, str)
+                    for m in [re.fullmatch(r"top-?(\d)", key)] if m)
+    values = [(key, results[key]) for _, key in ranked
+              if isinstance(results[key], (int, float)) and not isinstance(results[key], bool)
+              and results[key] == results[key]]
+    at = f"{where}." if where else ""
+    return [f"{at}{a} = {va!r} above {at}{b} = {vb!r}"
+            for (a, va), (b, vb) in zip(values, values[1:]) if va > vb]
 
 
 def missing_figures(results: dict, needs) -> list[str]:
     """The dotted names in ``needs`` (``"topk.top2"``) that ``results`` lacks or holds as
-    something other than a number."""
+    something other than a finite number."""
     if isinstance(needs, str):  # "topk.top1" alone was read letter by letter
         raise TypeError(f"needs is a list of dotted names, got the string {needs!r}")
     missing = []
@@ -311,7 +333,10 @@ def missing_figures(results: dict, needs) -> list[str]:
         value = results
         for part in dotted.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        # NaN read as a number was printed "nan%" (probe PR 4): a figure the caller
+        # reads must be one
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not math.isfinite(value)):
             missing.append(dotted)
     return missing
 
@@ -324,12 +349,12 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     range (:func:`implausible_figures`), is named instead of shown."""
     try:
         record = load(chapter, profile, root)
-    except ValueError:
+    except ValueError as err:
         # shown where the record would be (plain text: the intro pastes it as it is): a
         # damaged file must not stop the chapter (it failed every profile's run, the rerun
-        # the message advised included); the test of committed records names the fault
-        return None, (f"the {profile}-profile record records/{profile}/{chapter}.json "
-                      "could not be read: make it again or delete it")
+        # the message advised included); the cause is named (probe PR 5: it was dropped)
+        return None, (f"the {profile}-profile record could not be read: "
+                      f"{_relative(str(err), root)}")
     if record is None or record["status"] != "ok":
         return None, label(record, root)
     found = record["results"].get(f"{name}-{profile}")
@@ -341,15 +366,29 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
                           f"their range ({', '.join(wrong[:3])}): edited by hand, or "
                           "saved by the chapter in another unit; make it again or "
                           "delete it")
+        # the results' own profile: a smoke run's results filed under the paper name
+        # were shown as the paper record (probe PR 4)
+        inner = found.get("profile", profile)
+        if inner != profile:
+            return None, (f"the {profile}-profile record {where} holds {name} results of "
+                          f"the {inner!r} profile: made by hand, not by the runner; make "
+                          "it again or delete it")
         lacking = missing_figures(found, needs)
         if lacking:
             return None, (f"the {profile}-profile record {where} lacks "
-                          f"{', '.join(lacking)} for {name}: made by an older version "
-                          "of the chapter; make it again")
+                          f"{', '.join(lacking)} for {name} (or holds no finite number "
+                          "there): made by an older version of the chapter; make it "
+                          "again")
         return found, label(record, root) + later_failure(chapter, profile, root)
     return None, (f"no {profile}-profile record of {name}: the record holds "
                   f"{_listed_results(record, profile)} only (the record runner runs a "
                   "chapter's parameters as written)")
+
+
+def _relative(message: str, root: Path | None) -> str:
+    """``message`` with the book's folder left out of the paths it names (a reader's path
+    is not the machine's that built the book)."""
+    return message.replace(f"{records_dir('x', root).parent.parent}/", "")
 
 
 def _listed_results(record: dict, profile: str) -> str:
@@ -526,6 +565,9 @@ def pack(folder: Path, out: Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder: give a dataset folder, e.g. data/cifar10")
+    # the resolved name: `pack .` stored "train/...", which unpacked into the data root
+    # itself rather than into a dataset folder (probe PR 3)
+    folder = folder.resolve()
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
         raise ValueError(f"{folder} holds no files: nothing to pack")
@@ -543,29 +585,51 @@ def unpack(packed: Path, root: Path) -> int:
     """Write the files of a :func:`pack` file under ``root``; returns how many.
 
     Checks the pack first (readable, sizes adding up to its data, every name inside
-    ``root``), so a damaged pack writes nothing."""
+    ``root``), and refuses a dataset folder that ``root`` already holds (merging kept the
+    old folder's files beside the new and wrote through its links; probe PR 2). The files
+    are written into a temporary folder under ``root`` and renamed into place at the end,
+    so a damaged pack or a failed write leaves nothing half-written."""
+    import shutil
+
     import numpy as np
     packed, root = Path(packed), Path(root)
+    if not packed.is_file():
+        raise ValueError(f"{packed} does not exist: make it with `python -m rdsc.record pack "
+                         "<dataset folder> <file>` (or `make gpu-bundle`)")
     try:
         with np.load(packed) as z:
             names, sizes, data = z["names"].tobytes().decode(), z["sizes"], z["data"]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{packed} is not a pack made by `python -m rdsc.record pack` "
-                         f"({type(err).__name__}: {err}); pack the folder again") from None
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile):
+        raise ValueError(f"{packed} is not a pack made by `python -m rdsc.record pack` (not "
+                         "a .npz holding names, sizes and data): pack the folder again"
+                         ) from None
     names = names.split("\n") if names else []
     if len(names) != len(sizes) or int(sizes.sum()) != len(data) or (sizes < 0).any():
         raise ValueError(f"{packed} is damaged: {len(names)} names, {len(sizes)} sizes adding "
                          f"up to {int(sizes.sum()):,} bytes, {len(data):,} bytes of data; "
                          "pack the folder again (an interrupted copy?)")
     for name in names:
-        if Path(name).is_absolute() or ".." in Path(name).parts:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or len(parts) < 2:
             raise ValueError(f"{packed} holds the name {name!r}, outside the folder it unpacks "
                              "into: not a pack made by this book")
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    for name, lo, hi in zip(names, offsets[:-1], offsets[1:]):
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data[lo:hi].tobytes())
+    tops = sorted({Path(name).parts[0] for name in names})
+    there = [top for top in tops if (root / top).exists() or (root / top).is_symlink()]
+    if there:
+        raise ValueError(f"{root} already holds {', '.join(there)}: move it aside or delete "
+                         f"it to unpack {packed.name} there (nothing was written)")
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=root))
+    try:
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        for name, lo, hi in zip(names, offsets[:-1], offsets[1:]):
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data[lo:hi].tobytes())
+        for top in tops:
+            (staging / top).rename(root / top)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return len(names)
 
 

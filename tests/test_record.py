@@ -153,8 +153,11 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     # probe AP: a chapter reading it stopped at every profile; now it says so in its place
     found, why = record.result("03_x", "toy", root=tmp_path)
     # plain text, no builder's path (the intro pastes it as it is: review AR)
-    assert found is None and why == ("the paper-profile record records/paper/03_x.json "
-                                     "could not be read: make it again or delete it")
+    # probe PR 5: the cause is named too (it was dropped)
+    assert found is None and why.startswith(
+        "the paper-profile record could not be read: records/paper/03_x.json lacks "
+        "profile, device"), why
+    assert why.endswith("or delete it") and str(tmp_path) not in why
     # probe R7: hand-edited fields crashed the chapter's last cell in a division or a slice
     good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
             "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
@@ -164,7 +167,9 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     for edit, said in (({"wall_seconds": "12"}, "wall_seconds"), ({"commit": 1234567}, "commit"),
                        ({"results": []}, "results"), ({"status": "OK"}, "status 'OK'"),
                        ({"profile": "smoke"}, "profile 'smoke' in records/paper"),
-                       ({"chapter": "04_y"}, "chapter '04_y' in 03_x.json")):
+                       ({"chapter": "04_y"}, "chapter '04_y' in 03_x.json"),
+                       ({"wall_seconds": -1.0}, "wall_seconds -1.0"),
+                       ({"wall_seconds": "NaN"}, "wall_seconds nan")):
         (folder / "03_x.json").write_text(json.dumps({**good, **edit}))
         with pytest.raises(ValueError, match=f"has fields of the wrong kind \\(.*{said}"):
             record.load("03_x", root=tmp_path)
@@ -214,6 +219,19 @@ def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_pa
     lacking["k"] = "10"
     found, why = shown({"toy-paper": lacking}, needs=("k", "topk.top1", "topk.top2"))
     assert found is None and "lacks k, topk.top2 for toy" in why, why
+    # probe PR 4: a NaN top-1 was printed "nan%", a top-1 above the top-2 and a smoke
+    # run's results under the paper's name were shown as the record
+    nan_top1 = copy.deepcopy(toy)
+    nan_top1["topk"]["top1"] = NAN
+    found, why = shown({"toy-paper": nan_top1}, needs=("topk.top1",))
+    assert found is None and "lacks topk.top1 for toy (or holds no finite number" in why
+    swapped = copy.deepcopy(toy)
+    swapped["topk"] = {"top1": 0.9, "top2": 0.8}
+    found, why = shown({"toy-paper": swapped})
+    assert found is None and "topk.top1 = 0.9 above toy-paper.topk.top2 = 0.8" in why, why
+    assert record.implausible_figures({"top-1": 60.0, "top-2": 60.0, "top-5": 70.0}) == []
+    found, why = shown({"toy-paper": {**toy, "profile": "smoke", "k": 16}})
+    assert found is None and "holds toy results of the 'smoke' profile" in why, why
 
 
 def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_path):
@@ -240,6 +258,29 @@ def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_pa
     with pytest.raises(ValueError, match="junk.npz is not a pack"):
         record.unpack(tmp_path / "junk.npz", tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.txt").exists()
+    with pytest.raises(ValueError, match="gone.npz does not exist: make it with"):
+        record.unpack(tmp_path / "gone.npz", tmp_path / "out")
+
+
+def test_pack_of_dot_keeps_the_dataset_name_and_unpack_never_merges(tmp_path, monkeypatch):
+    """Probe PR 2-3: `pack .` stored names without the dataset folder (unpack then wrote
+    train/ into the data root), and unpack merged into an existing dataset folder, keeping
+    its stale files beside the new ones."""
+    src = tmp_path / "src" / "toy"
+    (src / "train").mkdir(parents=True)
+    (src / "train" / "1.jpg").write_bytes(b"new")
+    monkeypatch.chdir(src)
+    packed = record.pack(Path("."), tmp_path / "toy.npz")
+    root = tmp_path / "data"
+    assert record.unpack(packed, root) == 1
+    assert (root / "toy" / "train" / "1.jpg").read_bytes() == b"new"
+    assert sorted(p.name for p in root.iterdir()) == ["toy"]   # no staging folder left
+    (root / "toy" / "train" / "stale.jpg").write_bytes(b"old")
+    with pytest.raises(ValueError, match="already holds toy: move it aside"):
+        record.unpack(packed, root)
+    assert sorted(p.name for p in (root / "toy" / "train").iterdir()) == ["1.jpg",
+                                                                          "stale.jpg"]
+    assert sorted(p.name for p in root.iterdir()) == ["toy"]
 
 
 def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path):
