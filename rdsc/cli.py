@@ -478,10 +478,11 @@ def run_evaluate(args) -> int:
     if args.json:  # before the fits (probe AY: a missing folder failed after them)
         _writable_file(Path(args.json).expanduser(), "--json")
     n_classes = len(set(y_train.tolist()))
-    if too_many := [t for t in args.top if t > n_classes]:
-        # (review AZ: top-n of n classes is computed, 100%, and printed)
+    # top-n of n classes is 100% whatever the features (review AZ; probe PR 7: with 2
+    # classes top-2 was printed as 100.00%)
+    if too_many := [t for t in args.top if t >= n_classes]:
         _warn(f"top-{', top-'.join(map(str, too_many))} {'is' if len(too_many) == 1 else 'are'} "
-              f"not defined with {n_classes} classes (every class is among the top "
+              f"not informative with {n_classes} classes (every class is among the top "
               f"{n_classes}): shown as -")
     print(f"train: {train.shape[0]} x {train.shape[1]}, test: {test.shape[0]} x {test.shape[1]}, "
           f"{len(set(y_train.tolist()))} classes; linear SVM C={args.C:g} "
@@ -500,6 +501,7 @@ def run_evaluate(args) -> int:
             if message not in said:
                 said.add(message)
                 _warn(message)
+        acc = {t: value for t, value in acc.items() if t not in too_many}
         rows.append({"k": k, **{f"top-{t}": acc.get(t) for t in args.top},
                      "fit_seconds": svm.fit_seconds_})
         cells = "".join(f"{100 * acc[t]:8.2f}%" if t in acc else f"{'-':>9}" for t in args.top)

@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import types
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -288,14 +289,19 @@ class ImageFolderStream(ImageStream):
                                                   else "")
                 + ". Replace or delete them, then run again (nothing was computed yet).")
         # probe AY: one image of another size stopped a run after 2,592 of 3,001 rows
-        want = (self.image_shape[2], self.image_shape[1])  # (width, height), as PIL's
+        # the odd ones out are those not of the most common size (probe PR 6: a 1x1
+        # image sorting first named the other 11 of 12 as odd); a tie keeps the first's
+        first = (self.image_shape[2], self.image_shape[1])  # (width, height), as PIL's
+        counts = Counter(s for s in sizes.values() if not isinstance(s, str))
+        want = max(counts, key=lambda s: (counts[s], s == first), default=first)
+        which = "as the first is" if counts[want] == counts.get(first) else "as most are"
         odd = [f"{p} ({s if isinstance(s, str) else f'{s[1]}x{s[0]}'})"
                for p in self.files if (s := sizes.get(p)) is not None and s != want]
         if odd:
             # height x width, as --resize HxW takes them (review AZ)
             raise ValueError(
                 f"{len(odd):,} of {len(self.files):,} images in {self.folder / self.split} are "
-                f"not {want[1]}x{want[0]} (height x width) after preprocessing, as the first is: "
+                f"not {want[1]}x{want[0]} (height x width) after preprocessing, {which}: "
                 f"{'; '.join(odd[:10])}" + (f" and {len(odd) - 10} more" if len(odd) > 10 else "")
                 + ". Bring them to one size: --resize HxW on the command line "
                 "(rdsc.data.Preprocess(resize=(H, W)) in Python); nothing was computed yet.")

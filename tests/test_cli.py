@@ -366,6 +366,11 @@ def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, mon
     assert ("2 of 26 images in" in err and "are not 16x16 (height x width) after "
             "preprocessing" in err and "zzz.png (16x20)" in err and "zzz.png (8x16)" in err)
     assert "--resize HxW on the command line" in err and "nothing was computed yet" in err
+    # probe PR 6: an odd image sorting first named every other image as odd
+    Image.new("RGB", (1, 1)).save(folder / "train" / "ant" / "000.png")
+    code, _, err = run(["features", folder, "--k", 4, "--out", tmp_path / "x.npy"], capsys)
+    assert code == 1 and "3 of 27 images in" in err and "as most are" in err
+    assert "000.png (1x1)" in err and "are not 16x16" in err
 
 
 def test_photos_are_read_upright_and_jfif_files_are_images(tmp_path, capsys):
@@ -394,9 +399,10 @@ def test_photos_are_read_upright_and_jfif_files_are_images(tmp_path, capsys):
                       r"being images by extension \(\.heic: 1;"):
         stream = ImageFolderStream(tmp_path / "p", "train", data.Preprocess(resize=16))
     assert [f.name for f in stream.files] == ["plain.jpg", "turned.jpg", "saved.jfif"]
-    with pytest.raises(ValueError, match=r"2 of 3 images .* are not 16x24 .*/turned.jpg "
-                       r"\(24x16\); .*saved.jfif \(24x16\)"):
-        stream.check_files()  # sizes from the headers, turned as the decoding turns them
+    # sizes from the headers, turned as the decoding turns them: two of three are 24x16
+    with pytest.raises(ValueError, match=r"1 of 3 images .* are not 24x16 \(height x width\) "
+                       r"after preprocessing, as most are: .*/plain.jpg \(16x24\)\."):
+        stream.check_files()
     assert data.Preprocess(resize=16).output_size(24, 16) == (24, 16)
     assert data.Preprocess(resize=(8, 4), crop=4).output_size(100, 50) == (4, 4)
     with pytest.raises(ValueError, match="centre crop 9 is larger"):
@@ -413,9 +419,11 @@ def test_evaluate_checks_its_json_and_top_k_and_warns_of_swapped_files(folder, t
     code, out, err = run(["evaluate", train, test, "--top", 1, 3, 4, "--json",
                           tmp_path / "new" / "r.json"], capsys)
     assert code == 0 and (tmp_path / "new" / "r.json").is_file()
-    assert "top-4 is not defined with 3 classes" in err and "top-3 is" not in err
+    # probe PR 7: top-n of n classes is 100% whatever the features; it was printed so
+    assert "top-3, top-4 are not informative with 3 classes" in err
     row = out.strip().splitlines()[-1].split()
-    assert row[2:4] == ["100.00%", "-"]  # top-3 of 3 classes is computed, top-4 is not
+    assert row[2:4] == ["-", "-"]
+    assert json.loads((tmp_path / "new" / "r.json").read_text())["results"][0]["top-3"] is None
     fits = []
     monkeypatch.setattr(cli, "_writable_file", lambda *a: (_ for _ in ()).throw(
         cli.CommandError("refused")))
