@@ -97,6 +97,7 @@ def test_a_record_from_an_older_chapter_is_named_not_a_crash(tmp_path, monkeypat
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
     old = {k: v for k, v in CLASSIFICATION.items() if k != "n_test"}  # an older schema
+    old["profile"] = "paper"   # as the runner writes it
     (folder / "03_classification.json").write_text(json.dumps(
         {"chapter": "03_classification", "profile": "paper", "status": "ok", "device": "GPU",
          "commit": "abc", "date": "2026-11-29", "wall_seconds": 60,
