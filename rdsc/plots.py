@@ -149,6 +149,10 @@ FAMILY_SCALES = {"random deep net, final layer": "Blues", "trained": "Reds",
                  "unsupervised": "Greens", "peers": "Purples"}
 #: the line of each final layer on a random-weight network (its caption names them)
 HEAD_DASHES = {"SVM": "", "softmax SGD": (4, 2)}
+#: dashes for heads a reader's own run adds, in order of appearance
+EXTRA_DASHES = [(1, 1.5), (6, 1.5, 1, 1.5), (2, 3)]
+#: colour scales for families the book does not name, in order of appearance
+SPARE_SCALES = ["Oranges", "YlOrBr", "RdPu", "BuGn", "Greys"]
 
 
 def method_styles(methods: pd.DataFrame) -> tuple[dict, dict]:
@@ -162,22 +166,35 @@ def method_styles(methods: pd.DataFrame) -> tuple[dict, dict]:
     """
     import seaborn as sns
     colours, dashes = {}, {}
+    # a family the book does not know takes the next unused scale (probe PR 9: every
+    # unknown family shared one orange)
+    spare = iter([c for c in SPARE_SCALES if c not in FAMILY_SCALES.values()])
     for family, part in methods.groupby("family", sort=False):
         names = list(dict.fromkeys(part["method"]))
         if family == "rdsc":
             colours.update(dict.fromkeys(names, "black"))
             dashes.update(dict.fromkeys(names, ""))
             continue
-        parts = [name.split(", ") for name in names]
-        # "vgg16, random, SVM": a network and one of its heads (other names are whole)
-        headed = all(len(p) == 3 and p[2] in HEAD_DASHES for p in parts)
-        networks = list(dict.fromkeys(p[0] for p in parts)) if headed else names
-        scale = sns.color_palette(FAMILY_SCALES.get(family, "Oranges"), as_cmap=True)
+        # "vgg16, random, SVM": a network and one of its heads, in a family where some
+        # name ends in a head of HEAD_DASHES (other names are whole: "k-means, K=1,600");
+        # a head the book does not know gets a dash of its own (probe PR 9: one such name
+        # made the whole family solid, against the caption)
+        parts = {name: name.split(", ") for name in names}
+        headed = any(len(p) == 3 and p[2] in HEAD_DASHES for p in parts.values())
+        network = {name: p[0] if headed and len(p) == 3 else name
+                   for name, p in parts.items()}
+        unknown = dict.fromkeys(p[2] for name, p in parts.items()
+                                if network[name] != name and p[2] not in HEAD_DASHES)
+        head_dash = {**dict(zip(unknown, EXTRA_DASHES + [""] * len(unknown))),
+                     **HEAD_DASHES}
+        networks = list(dict.fromkeys(network.values()))
+        cmap = FAMILY_SCALES.get(family) or next(spare, "Oranges")
+        scale = sns.color_palette(cmap, as_cmap=True)
         spots = np.linspace(0.45, 0.95, len(networks)) if len(networks) > 1 else [0.8]
-        shade = {network: scale(x) for network, x in zip(networks, spots)}
-        for name, p in zip(names, parts):
-            colours[name] = shade[p[0] if headed else name]
-            dashes[name] = HEAD_DASHES[p[2]] if headed else ""
+        shade = {net: scale(x) for net, x in zip(networks, spots)}
+        for name in names:
+            colours[name] = shade[network[name]]
+            dashes[name] = "" if network[name] == name else head_dash[parts[name][2]]
     return colours, dashes
 
 

@@ -566,6 +566,19 @@ def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
     assert min(gaps) > 0.3, gaps
     # a family without heads in its names: a shade per method, solid lines
     assert dashes["k-means"] == "" and colours["k-means"] != "black"
+    # probe PR 9: two families the book does not name shared one orange, and a head it
+    # does not know made the whole family solid
+    more = pd.concat([methods, pd.DataFrame([
+        {"method": "vgg16, random, MLP", "family": "random deep net, final layer"},
+        {"method": "mine", "family": "my family"},
+        {"method": "yours", "family": "your family"},
+        {"method": "k-means, K=1,600", "family": "unsupervised"}])])
+    colours, dashes = plots.method_styles(more)
+    assert dashes["vgg16, random, softmax SGD"] and dashes["vgg16, random, MLP"] not in (
+        "", dashes["vgg16, random, softmax SGD"])
+    assert colours["vgg16, random, MLP"] == colours["vgg16, random, SVM"]
+    assert colours["mine"] != colours["yours"]
+    assert dashes["k-means, K=1,600"] == ""
     long = pd.DataFrame([{**m, "dataset": "d", "top-k": k, "accuracy (%)": 50.0 + k}
                          for m in methods.to_dict("records") for k in (1, 2)])
     grid = plots.topk_accuracy(long, (1, 2))
