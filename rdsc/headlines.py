@@ -405,7 +405,11 @@ def background(res: dict, brief: bool = False) -> str:
             return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
 
         def beside(d):  # the centre's cost, which the verdict weighs the ring's against
-            return f", the centre {centre[d]}" if d in centre else ""
+            # (in points too: probe PR 10 read "the centre +4.0" as a bare number)
+            if d not in centre:
+                return ""
+            estimate, _, interval = centre[d].partition(" ")
+            return f", the centre's {estimate} points" + (f" {interval}" if interval else "")
         lost = (cost(grey[0][1]) + beside(grey[0][0]) if len(grey) == 1
                 else "; ".join(f"{d} {cost(m)}{beside(d)}" for d, m in grey))
         advantage = _add_note(advantage, f"greying the ring costs {lost}")

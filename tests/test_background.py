@@ -618,6 +618,12 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
         "interval +1.0 to +3.0): the ring's share may be the object parts it holds.")
     assert bg.centre_control(centre, (-0.02, -0.03, -0.01)).endswith(
         "here the ring counts for more than the centre.")
+    # probe PR 10: an undefined control (NaN) was read as passed: "supported"
+    nan3 = (float("nan"),) * 3
+    assert "no defined cost here" in bg.centre_control(centre, nan3)
+    assert bg.advantage_verdict((0.03, 0.01, 0.05), nan3, row(0.05)) == (
+        "partly supported: the outer ring helps retrieval, not weighed against the centre "
+        "(the control undefined); the features react to its colour")
     # without a ring that helps, the control has nothing to weigh
     assert "Greying the centre" not in partial_only
     only_colour = read((0.0, -0.01, 0.01), (0.1, 0.06, 0.14), row(-0.02), False)

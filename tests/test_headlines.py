@@ -813,10 +813,11 @@ def test_the_background_line_sets_the_centre_control_beside_the_ring():
                {"dataset": "corel", "question": CENTRE_GREY_QUESTION,
                 "measure": "+4.0 (95% interval +2.1 to +5.7)"}]}
     assert headlines.background(res).endswith(
-        "(greying the ring costs +2.4 points of P@10 [+0.7, +4.1], the centre +4.0 "
-        "[+2.1, +5.7])")
+        "(greying the ring costs +2.4 points of P@10 [+0.7, +4.1], the centre's +4.0 "
+        "points [+2.1, +5.7])")
+    # probe PR 10: "the centre +4.0" gave a bare number
     assert headlines.background(res, brief=True).endswith(
-        "(greying the ring costs +2.4 points of P@10, the centre +4.0)")
+        "(greying the ring costs +2.4 points of P@10, the centre's +4.0 points)")
 
 
 def test_a_results_file_without_the_largest_ks_difference_names_it():

@@ -447,6 +447,10 @@ def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
     image may cost precision, and the ring holds object parts too (review HD 3), so a ring
     that helps retrieval is weighed against the centre. Effects as in
     :func:`advantage_rows`."""
+    if np.isnan(centre_minus_ring).any() or np.isnan(centre_grey_drop).any():
+        # probe PR 10: an undefined control fell through to "not told apart"
+        return ("Greying the centre, the control, gives no defined cost here (too few "
+                "queries to resample), so the ring's cost is not weighed against it.")
     cost = interval_text(centre_grey_drop)
     difference = ("the centre's cost minus the ring's: "
                   + interval_text(centre_minus_ring, brackets=False))
@@ -533,12 +537,18 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
     """
     ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
     helps, reacts = ring_grey_drop[1] > 0, ring_low > 0
+    # an undefined control (NaN) is not a passed one (probe PR 10: NaN compared False
+    # and read "not measurably less than the centre does": supported)
+    unweighed = bool(np.isnan(centre_minus_ring).any())
     centre_more, ring_more = centre_minus_ring[1] > 0, centre_minus_ring[2] < 0
-    than = ("more than the centre does" if ring_more
+    than = ("not weighed against the centre (the control undefined)" if unweighed
+            else "more than the centre does" if ring_more
             else "but less than the centre does" if centre_more
             else "not measurably less than the centre does")
     helping = f"the outer ring helps retrieval, {than}"
-    if helps and reacts and not centre_more:
+    if helps and reacts and unweighed:
+        verdict = f"partly supported: {helping}; the features react to its colour"
+    elif helps and reacts and not centre_more:
         verdict = f"supported: {helping}, and the features react to its colour"
     elif helps and reacts:
         verdict = (f"partly supported: {helping}, so its help may be the object parts it "
