@@ -1505,3 +1505,17 @@ def test_advantage_rows_and_split_reading_read_intervals():
     assert [r["random network"] for r in rows] == ["not shown"] * 5
     text = words.split_reading(words.BOOK_FRACTION + 0.1)
     assert text.startswith("In this run the centre holds")
+
+
+def test_precision_at_counts_ties_as_the_mean_over_their_orders():
+    """Probe PR 8: tied distances were broken by image order, and Corel is stored class by
+    class, so an image tied with its own class and another counted its own first."""
+    from rdsc.background.colour_retrieval import precision_at
+    # image 0 is equally far from 1 (its class) and from 2, 3 (the other class)
+    features = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [5.0, 5.0]])
+    labels = np.array([0, 0, 1, 1, 0])
+    p = precision_at(features, labels, 1)
+    assert p[0] == pytest.approx(1 / 3)   # one of three tied neighbours is of its class
+    # and with no ties it is the plain share of the n nearest
+    spread = np.array([[0.0], [1.0], [3.0], [7.0], [15.0]])
+    assert precision_at(spread, labels, 2).tolist() == [0.5, 0.5, 0.0, 0.5, 0.0]

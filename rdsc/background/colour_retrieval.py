@@ -11,11 +11,14 @@ from rdsc.background.conditions import _check_images, _check_mask, fill, graysca
 from rdsc.checks import seed_number, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 from rdsc.representations import colour_histogram
+from rdsc.retrieval import tie_groups
 
 
 def precision_at(features, labels, n: int) -> np.ndarray:
     """Leave-one-out retrieval: for each image, the share of its ``n`` nearest other images
-    (Euclidean) that have its label. Returns one precision per image."""
+    (Euclidean) that have its label, images tied at the ``n``-th distance counted as the
+    mean over their orders (:func:`rdsc.retrieval.tie_groups`). Returns one precision per
+    image."""
     from rdsc.features import as_matrix
     x = torch.as_tensor(as_matrix(features))  # NaN or inf gave plausible precisions
     labels = np.asarray(labels)
@@ -27,8 +30,17 @@ def precision_at(features, labels, n: int) -> np.ndarray:
         raise ValueError(f"n must be in 1..{len(labels) - 1}, got {n}")
     d = torch.cdist(x.double(), x.double())
     d.fill_diagonal_(float("inf"))
-    nearest = torch.topk(d, n, largest=False, sorted=True).indices.numpy()
-    return (labels[nearest] == labels[:, None]).mean(1)
+    distances, order = torch.sort(d, dim=1, stable=True)
+    distances, order = distances[:, :-1].numpy(), order[:, :-1].numpy()  # self is last
+    relevant = labels[order] == labels[:, None]
+    # ties at the n-th place count as the mean over their orders, as chapter 6's scores
+    # do (probe PR 8: they were broken by image order, and Corel is stored class by class)
+    groups = tie_groups(distances)
+    straddling = groups[:, n - 1:n]
+    before, tied = groups < straddling, groups == straddling
+    hits = ((relevant & before).sum(1)
+            + (relevant & tied).sum(1) * (n - before.sum(1)) / tied.sum(1))
+    return hits / n
 
 
 def l1_distances(x) -> np.ndarray:
