@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 import torch
 
+from rdsc.checks import label_vector
 from rdsc.data import class_indices
 from rdsc.features import FeatureArray, as_device
 from rdsc.paper import PAPER_C
@@ -678,7 +679,9 @@ def topk_hits(scores, labels, ks=(1, 2, 3, 4, 5), classes=None) -> dict[int, np.
 def _topk_hits(scores, labels, ks, classes) -> dict[int, np.ndarray]:
     """:func:`topk_hits`, called by it and by :func:`topk_accuracy` alike, so that its
     warning's ``stacklevel=3`` names their caller's line."""
-    scores, labels = np.asarray(scores), np.asarray(labels)
+    # a column of labels (N x 1) broadcast against the ranks and gave wrong numbers
+    # (probe PS 1: top-1 0.24 read 0.10)
+    scores, labels = np.asarray(scores), label_vector(labels)
     if scores.ndim != 2 or len(scores) != len(labels):
         raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and "
                          f"{labels.shape}")
@@ -753,7 +756,11 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
     """Counts, ``n_classes x n_classes``: rows = true class, columns = predicted class, from
     ``predicted`` and ``labels``, class indices ``0..n_classes-1`` one per image."""
-    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    # columns (N x 1) counted N x N images (probe PS 2)
+    labels, predicted = label_vector(labels), label_vector(predicted, "predicted")
+    if len(labels) != len(predicted):
+        raise ValueError(f"{len(predicted)} predictions for {len(labels)} labels: one of "
+                         "each per image")
     labels = class_indices(labels, "labels", n_classes)
     predicted = class_indices(predicted, "predicted", n_classes)
     m = np.zeros((n_classes, n_classes), dtype=np.int64)

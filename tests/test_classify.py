@@ -503,3 +503,22 @@ def test_the_svm_takes_the_devices_the_rest_of_the_package_takes():
     assert LinearSVM(device="auto").device == default_device()
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
         LinearSVM(device="gpu")
+
+
+def test_labels_as_a_column_give_the_same_top_k_and_confusions():
+    """Probe PS 1-2: N x 1 labels broadcast against the ranks (top-1 0.24 read 0.10) and
+    the confusion matrix counted N x N images."""
+    import numpy as np
+
+    from rdsc.classify import confusion_matrix, topk_accuracy
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(200, 10))
+    labels = rng.integers(0, 10, 200)
+    flat = topk_accuracy(scores, labels, (1, 5))
+    assert topk_accuracy(scores, labels[:, None], (1, 5)) == flat
+    predicted = scores.argmax(1)
+    m = confusion_matrix(predicted[:, None], labels[:, None], 10)
+    assert m.sum() == 200
+    assert (m == confusion_matrix(predicted, labels, 10)).all()
+    with pytest.raises(ValueError, match="199 predictions for 200 labels"):
+        confusion_matrix(predicted[:199], labels, 10)
