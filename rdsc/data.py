@@ -830,6 +830,10 @@ def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torc
                       f"using all {len(labels):,}", stacklevel=2)
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
+    n_classes = len(torch.unique(labels))
+    if n < n_classes:  # probe PS 5: the first classes were kept, the others dropped silently
+        warnings.warn(f"a subset of {n} images cannot hold all {n_classes} classes: it holds "
+                      f"{n} of them", stacklevel=2)
     gen = torch.Generator().manual_seed(seed_number(seed))
     # position of each image in its class's shuffle
     rank = torch.empty(len(labels), dtype=torch.int64)
@@ -864,6 +868,11 @@ class Split:
         """``n_train`` / ``n_test`` class-balanced images (None: all) of ``dataset``."""
         train_images, train_labels, classes = load(dataset, "train")
         test_images, test_labels, _ = load(dataset, "test")
+        # fewer images than classes kept the first classes only, without a word (probe PS 5)
+        for name, n in (("n_train", n_train), ("n_test", n_test)):
+            if n is not None and not isinstance(n, bool) and 0 < n < len(classes):
+                raise ValueError(f"{name} = {n} for {dataset}: give at least its "
+                                 f"{len(classes)} classes one image each")
         tr = subset(train_labels, n_train, seed=0)
         te = subset(test_labels, n_test, seed=1)
         return cls(dataset, train_images[tr], train_labels[tr].numpy(), test_images[te],

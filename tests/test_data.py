@@ -747,3 +747,21 @@ def test_a_subset_size_is_between_the_classes_and_the_images_of_its_split():
         data.check_subset_size("miniimagenet10", "test", 1001, "n_test")
     with pytest.raises(ValueError, match="give at least its 10 classes"):
         data.check_subset_size("cifar10", "train", 9, "n_train")
+
+
+def test_fewer_images_than_classes_is_said_not_hidden():
+    """Probe PS 5: a subset of 5 images of 10 classes kept classes 0-4 silently."""
+    import warnings as w
+    labels = np.repeat(np.arange(10), 20)
+    with pytest.warns(UserWarning, match="a subset of 5 images cannot hold all 10 classes"):
+        data.subset(labels, 5)
+    with w.catch_warnings():
+        w.simplefilter("error")
+        assert len(data.subset(labels, 10)) == 10
+
+
+def test_a_split_of_fewer_images_than_classes_is_refused():
+    require_real_data("miniimagenet10")
+    with pytest.raises(ValueError, match="n_train = 5 for miniimagenet10: give at least its "
+                       "10 classes one image each"):
+        data.Split.load("miniimagenet10", 5, 100)
