@@ -78,11 +78,21 @@ def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
     return int(cuts.nonzero()[0]) if bool(cuts.any()) else None
 
 
+def share_percent(share: float) -> str:
+    """A share of patches (a fraction) as a percentage: whole percent, or with up to three
+    decimals where whole percent would read 0% or 100% of a share that is neither (probe
+    PS 7: "cuts the clouds" beside "100% and 100%" for 99.78% and 99.89%)."""
+    for digits in range(4):
+        if share in (0.0, 1.0) or 0 < round(100 * share, digits) < 100:
+            break
+    return f"{100 * share:.{digits}f}%"
+
+
 def shares_verdict(shares) -> str:
     """What one hyperplane does to clouds of patches, given the share of each cloud on
-    its positive side (fractions): "cuts the clouds in the same proportion" (to the
-    percent) or "in different proportions", or "leaves ... wholly on one side" when
-    every patch of some cloud lies on one side."""
+    its positive side (fractions): "cuts the clouds in the same proportion" (as
+    :func:`share_percent` prints them) or "in different proportions", or "leaves ...
+    wholly on one side" when every patch of some cloud lies on one side."""
     shares = [float(v) for v in shares]
     if not all(0 <= v <= 1 for v in shares):
         raise ValueError(f"shares are fractions, 0 to 1, got {shares}")
@@ -90,7 +100,7 @@ def shares_verdict(shares) -> str:
         return ("leaves at least one of the clouds wholly on one side (no hyperplane of "
                 "this run cuts both)")
     return ("cuts the clouds in different proportions"
-            if len({round(100 * v) for v in shares}) > 1
+            if len({share_percent(v) for v in shares}) > 1
             else "cuts the clouds in the same proportion")
 
 

@@ -270,6 +270,12 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
     assert shares_verdict([1.0, 1.0]).startswith("leaves at least one of the clouds wholly")
     assert shares_verdict([0.25, 0.75]) == "cuts the clouds in different proportions"
     assert shares_verdict([0.254, 0.246]) == "cuts the clouds in the same proportion"
+    # probe PS 7: 99.78% and 99.89% read "cuts ... in the same proportion: 100% and 100%"
+    from rdsc.hyperplanes import share_percent
+    assert [share_percent(v) for v in (898 / 900, 899 / 900)] == ["99.8%", "99.9%"]
+    assert shares_verdict([898 / 900, 899 / 900]) == "cuts the clouds in different proportions"
+    assert [share_percent(v) for v in (0.0, 1.0, 0.254, 1 / 9000)] == ["0%", "100%", "25%",
+                                                                      "0.01%"]
     with pytest.raises(ValueError, match="fractions"):
         shares_verdict([25.0, 75.0])
 
