@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,21 @@ class Chapter:
 UNSEEDED = object()
 
 
+def _warn_if_other_checkout() -> None:
+    """Warn where the chapter imports rdsc from another checkout than the book it sits in
+    (probe PS 3: a second clone sharing a venv ran the first clone's code under papermill,
+    and its results named the second clone's commit)."""
+    import rdsc
+    here, package = book_root(), Path(rdsc.__file__).resolve().parents[1]
+    # (a book without its own rdsc/ is not a checkout: it can only import another's)
+    if (here is not None and (here / "rdsc").is_dir() and (package / "_toc.yml").is_file()
+            and package != here.resolve()):
+        warnings.warn(f"this chapter imports rdsc from {package}, not from the book it sits "
+                      f"in ({here}): its results are that code's. Run it with `python -m "
+                      "rdsc.chapters run`, or set PYTHONPATH to this book's folder",
+                      stacklevel=3)
+
+
 def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
           noted: dict | None = None, chapter: str | None = None,
           valued: dict | None = None, least: dict | None = None,
@@ -136,6 +152,7 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
 
     from rdsc.features import default_device
     cfg = settings(profile, table, least, **overrides)
+    _warn_if_other_checkout()
     device = torch.device(device) if device is not None else default_device()
     if seed is not UNSEEDED:
         seed = seed_number(seed)  # numpy's generators take no negative seed

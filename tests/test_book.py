@@ -502,3 +502,21 @@ def test_log_axis_thins_and_refines_and_note_bolds_profile(monkeypatch):
     monkeypatch.setattr(book, "glue_text", lambda name, text: None)
     book.start("smoke", {"smoke": {"n": 1}}, device="cpu")
     assert glued["profile_note"].startswith("This page was built at the **smoke** profile")
+
+
+def test_a_chapter_run_from_another_checkout_says_whose_code_it_runs(tmp_path, monkeypatch):
+    """Probe PS 3: a second clone sharing a venv ran the first clone's rdsc under papermill,
+    and its results named the second clone's commit."""
+    import warnings
+
+    from rdsc import book
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "rdsc").mkdir()   # a checkout of its own
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match="this chapter imports rdsc from .*, not from the "
+                      "book it sits in"):
+        book._warn_if_other_checkout()
+    monkeypatch.chdir(Path(book.__file__).resolve().parents[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        book._warn_if_other_checkout()
