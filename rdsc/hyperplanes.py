@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from rdsc.checks import seed_number, whole_number
+from rdsc.checks import ratio_apart, seed_number, whole_number
 
 
 def image_patches(images: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
@@ -79,13 +79,11 @@ def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
 
 
 def share_percent(share: float) -> str:
-    """A share of patches (a fraction) as a percentage: whole percent, or with up to three
+    """A share of patches (a fraction) as a percentage: whole percent, or with up to two
     decimals where whole percent would read 0% or 100% of a share that is neither (probe
-    PS 7: "cuts the clouds" beside "100% and 100%" for 99.78% and 99.89%)."""
-    for digits in range(4):
-        if share in (0.0, 1.0) or 0 < round(100 * share, digits) < 100:
-            break
-    return f"{100 * share:.{digits}f}%"
+    PS 7: "cuts the clouds" beside "100% and 100%" for 99.78% and 99.89%), as
+    :func:`rdsc.checks.ratio_apart` keeps a ratio apart from 1."""
+    return ratio_apart(100 * share, 100.0 if share >= 0.5 else 0.0, digits=0) + "%"
 
 
 def shares_verdict(shares) -> str:
