@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -46,7 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from rdsc import fused, npy_files, streaming
-from rdsc.network import RandomDepthwiseSignNet, _is_int, exact_float32
+from rdsc.network import RandomDepthwiseSignNet, _is_int, check_pixel_range, exact_float32
 from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
 
@@ -347,7 +346,7 @@ def _as_images(images, warn: bool = True) -> torch.Tensor:
                                                  x if low else x.float()) else None
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
-        _check_unit_range(images)
+        check_pixel_range(images, stacklevel=4)
     elif (warn and images.dtype == torch.uint8 and images.numel() > 1000
           and int(images.max()) == 1):
         # (x / 255).to(torch.uint8): every pixel 0 or 1, features of near-black images
@@ -356,33 +355,6 @@ def _as_images(images, warn: bool = True) -> torch.Tensor:
                       "uint8 images must be 0..255 (pass the original uint8 images, or the "
                       "float ones)", stacklevel=3)
     return images
-
-
-def _check_unit_range(images: torch.Tensor) -> None:
-    """Refuse 0..255 pixels given as floats (whole numbers above 1: features of images 255
-    times too bright, a different network's); warn for other floats outside [0, 1]
-    (normalised images, say), on which the network is computed as given, and for floats
-    all below 2/255 (pixels divided by 255 twice)."""
-    lo, hi = float(images.min()), float(images.max())
-    if lo >= 0 and 0 < hi < 2 / 255 and images.numel() > 1000:
-        # x / 255 / 255 (a ToTensor() followed by / 255): the features of near-black
-        # images, and the first layer's bias makes scale matter
-        import warnings
-        warnings.warn(f"float images are all below 2/255 (largest {hi:.2g}): divided by 255 "
-                      "twice? The network takes pixels in [0, 1]", stacklevel=4)
-    if (lo >= 0 and hi <= 1) or not (math.isfinite(lo) and math.isfinite(hi)):
-        return  # NaN and infinities: refused by the network's input check
-    if lo >= 0 and hi <= 255 and torch.equal(images, images.round()):
-        raise ValueError(f"float images hold whole numbers from {lo:g} to {hi:g}: 0..255 "
-                         "pixels given as floats? The network takes pixels in [0, 1]: pass "
-                         "the uint8 images, or divide by 255")
-    import warnings
-    # probe AY: resized (interpolated) 0..255 images are not whole numbers; the warning
-    # did not say what to do
-    hint = (": 0..255 pixels given as floats? Divide them by 255" if lo >= 0 and hi > 2
-            else "")
-    warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper"
-                  f"{hint}; computing the network on the values as given")
 
 
 def _check_step_sizes(batch_size, channel_chunk) -> None:
@@ -612,7 +584,8 @@ def checked_source(net: RandomDepthwiseSignNet, images):
     """:func:`_source` of ``images``, checked against ``net`` (channels, size, value range)
     on one image before any work: ``(images or stream, N, (C, H, W), dtype)``."""
     images, n, shape, dtype = _source(images)
-    net.check_input(_probe(images, shape, dtype), allow_uint8=True)
+    # probe PS: the shape in an error is the caller's, not the one image probed
+    net.check_input(_probe(images, shape, dtype), allow_uint8=True, shape=(n, *shape))
     return images, n, shape, dtype
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 
 import torch
 import torch.nn.functional as F
@@ -120,6 +121,51 @@ def weights_digest(net: nn.Module) -> str:
     return h.hexdigest()[:20]
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside this file and ``torch.nn`` (a network
+    is called through ``Module.__call__``, whose depth differs between torch versions)."""
+    import sys
+    frame, level = sys._getframe(2), 2  # the caller of check_pixel_range
+    while frame is not None and (frame.f_code.co_filename == __file__
+                                 or "/torch/nn/" in frame.f_code.co_filename.replace("\\", "/")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def check_pixel_range(images: torch.Tensor, stacklevel: int | None = None) -> None:
+    """Refuse 0..255 pixels given as floats (whole numbers above 1: features of images 255
+    times too bright, a different network's); warn for other floats outside [0, 1]
+    (normalised images, say), on which the network is computed as given, and for floats
+    all below 2/255 (pixels divided by 255 twice). ``stacklevel`` counts from this function
+    to the caller the warning should name (default: the first caller outside this module
+    and torch's ``nn.Module`` machinery)."""
+    import warnings
+    if not images.numel():
+        return
+    if stacklevel is None:
+        stacklevel = _caller_level()
+    images = images.detach()  # attacks pass images that require grad
+    lo, hi = float(images.min()), float(images.max())
+    if lo >= 0 and 0 < hi < 2 / 255 and images.numel() > 1000:
+        # x / 255 / 255 (a ToTensor() followed by / 255): the features of near-black
+        # images, and the first layer's bias makes scale matter
+        warnings.warn(f"float images are all below 2/255 (largest {hi:.2g}): divided by 255 "
+                      "twice? The network takes pixels in [0, 1]", stacklevel=stacklevel)
+    if (lo >= 0 and hi <= 1) or not (math.isfinite(lo) and math.isfinite(hi)):
+        return  # NaN and infinities: refused by the network's input check
+    if lo >= 0 and hi <= 255 and torch.equal(images, images.round()):
+        raise ValueError(f"float images hold whole numbers from {lo:g} to {hi:g}: 0..255 "
+                         "pixels given as floats? The network takes pixels in [0, 1]: pass "
+                         "the uint8 images, or divide by 255")
+    # probe AY: resized (interpolated) 0..255 images are not whole numbers; the warning
+    # did not say what to do
+    hint = (": 0..255 pixels given as floats? Divide them by 255" if lo >= 0 and hi > 2
+            else "")
+    warnings.warn(f"float images range from {lo:g} to {hi:g}, not [0, 1] as in the paper"
+                  f"{hint}; computing the network on the values as given",
+                  stacklevel=stacklevel)
+
+
 class RandomDepthwiseSignNet(nn.Module):
     """Random depthwise signed network: float images ``N x C x H x W`` in [0, 1] -> ``N x k``.
 
@@ -212,26 +258,32 @@ class RandomDepthwiseSignNet(nn.Module):
         """Size ``(h, w)`` of the map that global average pooling averages."""
         return self.map_sizes(height, width)[-1]
 
-    def check_input(self, x, allow_uint8: bool = False) -> None:
-        """Raise a clear error for input the network cannot take."""
+    def check_input(self, x, allow_uint8: bool = False, shape: tuple | None = None) -> None:
+        """Raise a clear error for input the network cannot take. ``shape``: the shape to
+        name in errors when ``x`` is a sample of the caller's images (default ``x.shape``)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected a torch.Tensor of images, got {type(x).__name__}")
-        if x.dim() != 4:
-            raise ValueError(f"expected images N x C x H x W, got shape {tuple(x.shape)}")
-        if x.shape[1] != self.in_channels:
+        shape = tuple(x.shape) if shape is None else tuple(shape)
+        if len(shape) != 4:
+            hint = (": one image? use x.unsqueeze(0)"
+                    if len(shape) == 3 and self.in_channels in (shape[0], shape[-1]) else "")
+            raise ValueError(f"expected images N x C x H x W, got shape {shape}{hint}")
+        if shape[1] != self.in_channels:
             hint = (" (channels last? use x.permute(0, 3, 1, 2))"
-                    if x.shape[-1] == self.in_channels else "")
-            raise ValueError(f"expected {self.in_channels} channels, got {x.shape[1]} in shape "
-                             f"{tuple(x.shape)}{hint}")
+                    if shape[-1] == self.in_channels else "")
+            raise ValueError(f"expected {self.in_channels} channels, got {shape[1]} in shape "
+                             f"{shape}{hint}")
         if x.dtype == torch.uint8 and not allow_uint8:
             raise TypeError("got uint8 images; the network expects floats in [0, 1]: "
                             "use images.float() / 255 (rdsc.features.extract takes uint8 directly)")
         if x.dtype != torch.uint8 and not x.is_floating_point():
-            raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}")
-        sizes = self.map_sizes(x.shape[2], x.shape[3])
+            raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}"
+                            + (" (uint8 pixels 0..255 are taken too: x.to(torch.uint8))"
+                               if allow_uint8 else ""))
+        sizes = self.map_sizes(shape[2], shape[3])
         if any(h < 1 or w < 1 for h, w in sizes[1:]) or any(h < 2 or w < 2 for h, w in sizes[1:-1]):
             raise ValueError(
-                f"images of {x.shape[2]}x{x.shape[3]} are too small for K={self.kernel_size}, "
+                f"images of {shape[2]}x{shape[3]} are too small for K={self.kernel_size}, "
                 f"L={self.n_blocks} (map sizes {sizes}); use at least {self.min_input_size()} "
                 "pixels a side")
         if x.is_floating_point() and not torch.isfinite(x).all():
@@ -258,6 +310,15 @@ class RandomDepthwiseSignNet(nn.Module):
         """The maps after the first layer and after each depthwise layer (each
         ``N x k x h x w``)."""
         self.check_input(x)
+        if x.dtype != self.conv_weight.dtype:
+            # probe PS: float64 or float16 images met torch's "Input type (double) and bias
+            # type (float) should be the same"
+            raise TypeError(f"images are {x.dtype} but the network's weights are "
+                            f"{self.conv_weight.dtype}: pass x.to({self.conv_weight.dtype}) "
+                            "(rdsc.features.extract takes any float or uint8 images)")
+        # probe PS: 0..255 floats and normalised images went through here in silence,
+        # though extract refuses or warns on them
+        check_pixel_range(x)
         with exact_float32():
             maps = [torch.sign(F.conv2d(x, self.conv_weight, self.conv_bias,
                                         padding=self.first_padding))]
@@ -381,5 +442,6 @@ class IndependentBlocks(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``N x C x H x W`` -> ``N x k``, one block at a time."""
         self.net.check_input(x)
+        check_pixel_range(x)
         return torch.stack([blk(x) for blk in self.blocks], dim=1)
 

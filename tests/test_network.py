@@ -1,4 +1,6 @@
 """The network: the central equivalence, determinism, the paper's map sizes, bad input."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -244,3 +246,44 @@ def test_min_input_size_is_tight():
         net(torch.rand(1, net.in_channels, side, side))
         with pytest.raises(ValueError, match="too small"):
             net(torch.rand(1, net.in_channels, side - 1, side - 1))
+
+
+def test_forward_checks_pixel_range_and_dtype_as_extract_does():
+    # probe PS: the plain network took 0..255 floats (features 255 times too bright) and
+    # normalised images without a word, and float64 images met a raw torch error
+    from rdsc.features import extract
+    net = RandomDepthwiseSignNet(8)
+    pixels = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    for forward in (net, net.feature_maps, IndependentBlocks(net)):
+        with pytest.raises(ValueError, match="0..255 pixels given as floats"):
+            forward(pixels.float())
+        with pytest.warns(UserWarning, match="not \\[0, 1\\]") as caught:
+            forward((pixels.float() / 255 - 0.5) / 0.25)
+        assert caught[0].filename == __file__  # the warning names the caller's line
+    with pytest.raises(ValueError, match="0..255 pixels given as floats"):
+        extract(net, pixels.float(), progress=False)
+    for dtype in (torch.float64, torch.float16):
+        with pytest.raises(TypeError, match=f"{dtype}.*x.to\\(torch.float32\\)"):
+            net(pixels.to(dtype) / 255)
+    # pixels in [0, 1] pass in silence and give extract's features
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(net(pixels.float() / 255).numpy(),
+                              np.asarray(extract(net, pixels, progress=False)))
+
+
+def test_shape_errors_name_the_callers_shape():
+    # probe PS: one image (3 x 32 x 32) was reported as "(1, 32, 32)", a batch of 40
+    # channels-last images as "(1, 32, 32, 3)": the one image probed
+    from rdsc.features import extract
+    net = RandomDepthwiseSignNet(8)
+    one = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    for run in (net, lambda x: extract(net, x, progress=False)):
+        with pytest.raises(ValueError, match=r"got shape \(3, 32, 32\): one image\? use "
+                                             r"x.unsqueeze\(0\)"):
+            run(one.float() / 255)
+    nhwc = torch.rand(40, 32, 32, 3)
+    with pytest.raises(ValueError, match=r"in shape \(40, 32, 32, 3\) \(channels last"):
+        extract(net, nhwc, progress=False)
+    with pytest.raises(TypeError, match=r"int64 \(uint8 pixels 0..255 are taken too"):
+        extract(net, one[None].long(), progress=False)
