@@ -12,6 +12,7 @@ profile's settings, the device, the figures' theme and the seeds, in one call, a
 """
 from __future__ import annotations
 
+import re
 import os
 import platform
 import time
@@ -329,7 +330,9 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
     with :func:`rdsc.strict_json.read`).
 
     A file already there (say, the book's own run, before a rerun with other parameters)
-    is kept as ``<name>.previous.json``, one version back."""
+    is kept as ``<name>.previous.json``, one version back, and in
+    ``<chapter>/history/<name>.<its saved time>.json`` with every earlier one (probe PS:
+    two parameter runs lost the profile's own run; these files are a few kilobytes)."""
     folder = results_root() / chapter
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
@@ -338,8 +341,29 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
     text = strict_json.dumps(record)
     if path.exists():  # copied, not moved: a failed write below leaves the current file
         old = path.read_bytes()
+        write_atomically(_history_path(folder, name, path), lambda f: f.write(old))
         write_atomically(folder / f"{name}.previous.json", lambda f: f.write(old))
     return write_atomically(path, lambda f: f.write(text.encode()))
+
+
+def _history_path(folder: Path, name: str, current: Path) -> Path:
+    """A free ``history/<name>.<saved time>.json`` for the results file ``current`` (its
+    ``saved`` stamp, else its modification time; ``_2``, ``_3``... for runs saved within
+    one second)."""
+    try:
+        saved = str(strict_json.read(current).get("saved", ""))
+    except (OSError, ValueError, AttributeError):  # unreadable: keep its bytes all the same
+        saved = ""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", saved):
+        saved = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(current.stat().st_mtime))
+    stamp = saved.replace(":", "")  # no colons in file names (Windows, some archives)
+    history = folder / "history"
+    history.mkdir(exist_ok=True)
+    candidate, n = history / f"{name}.{stamp}.json", 1
+    while candidate.exists():
+        n += 1
+        candidate = history / f"{name}.{stamp}_{n}.json"
+    return candidate
 
 
 def shown_path(path) -> str:

@@ -18,8 +18,17 @@ def whole_number(name: str, value, at_least: int = 1) -> int:
     parameter (for a chapter's parameters cell)."""
     import numbers
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
-        raise ValueError(f"{name} must be a whole number of at least {at_least}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number of at least {at_least}, got "
+                         f"{value!r}{_as_text(name, value)}")
     return int(value)
+
+
+def _as_text(name: str, value) -> str:
+    """The hint for a number given as text: papermill's ``-r`` passes the raw string (probe
+    PS: ``-r C 0.005`` was refused without saying why '0.005' is not a number)."""
+    if not isinstance(value, str):
+        return ""
+    return f" (text, not a number: with papermill, -p {name} {value}; -r passes the text)"
 
 
 def positive_number(name: str, value) -> float:
@@ -29,7 +38,8 @@ def positive_number(name: str, value) -> float:
     import numbers
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
             or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ValueError(f"{name} must be a positive number, got {value!r}"
+                         f"{_as_text(name, value)}")
     return float(value)
 
 
@@ -50,7 +60,10 @@ def seed_number(seed, name: str = "seed") -> int:
     ``manual_seed`` reads 0.5 and 0.9 both as seed 0 (three "different" networks then
     agree exactly, and an interval over them has no width) and numpy's generators take
     no negative seed."""
-    return whole_number(name, seed, at_least=0)
+    seed = whole_number(name, seed, at_least=0)
+    if seed >= 2**64:  # probe PS: torch's "Overflow when unpacking long long"
+        raise ValueError(f"{name} must be below 2**64 (torch's seeds are 64-bit), got {seed}")
+    return seed
 
 
 def seed_list(name: str, seeds) -> list[int]:
@@ -59,7 +72,7 @@ def seed_list(name: str, seeds) -> list[int]:
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)) or not seeds:
         raise ValueError(f"{name}: give at least one network seed, each once (three or more "
                          f"for the intervals), got {seeds!r}")
-    checked = [whole_number(f"each of {name}", s, at_least=0) for s in seeds]
+    checked = [seed_number(s, f"each of {name}") for s in seeds]
     if len(set(checked)) < len(checked):
         raise ValueError(f"{name}: give at least one network seed, each once (three or more "
                          f"for the intervals), got {seeds!r}")

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import torch
 
-from rdsc.checks import label_vector
+from rdsc.checks import label_vector, positive_number, whole_number
 from rdsc.data import class_indices
 from rdsc.features import FeatureArray, as_device
 from rdsc.paper import PAPER_C
@@ -129,13 +129,6 @@ def _free_memory(device) -> int:
         return 4 << 30
 
 
-def _positive_finite(value) -> bool:
-    try:
-        return math.isfinite(float(value)) and float(value) > 0
-    except (TypeError, ValueError):
-        return False
-
-
 def _as_matrix(X):
     """``X`` as it is when it has a ``shape`` (array, tensor, memmap, FeatureArray), else (a
     list of rows) as a float32 array."""
@@ -202,11 +195,9 @@ class LinearSVM:
 
     def __init__(self, C: float = PAPER_C, solver: str = "torch", tol: float = 1e-4,
                  max_iter: int = 100, device=None, verbose: bool = False):
-        if not _positive_finite(C):
-            raise ValueError(f"C must be a finite positive number, got {C!r}")
-        if not _positive_finite(tol) or int(max_iter) < 1:
-            raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol!r}, "
-                             f"max_iter={max_iter!r}")
+        # probe PS: C=True ran as C = 1, C="0.005" was parsed and max_iter=2.7 cut to 2
+        C, tol = positive_number("C", C), positive_number("tol", tol)
+        max_iter = whole_number("max_iter", max_iter)
         if solver not in ("torch", "liblinear", "exact"):
             raise ValueError(f"solver must be 'torch', 'liblinear' or 'exact', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
@@ -780,6 +771,11 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
     solver's optimum (``at optimum``).
     """
     train_features, test_features = _as_matrix(train_features), _as_matrix(test_features)
+    # probe PS: ks=[10, 10] gave two identical rows and ks=[] an empty table, in silence
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__") or not len(ks := list(ks)):
+        raise ValueError(f"ks must be a non-empty list of feature counts, got {ks!r}")
+    if len(set(ks)) < len(ks):
+        raise ValueError(f"ks lists a feature count twice: {ks}")
     rows = []
     for k in sorted(ks):
         if fitted is not None and k == train_features.shape[1]:

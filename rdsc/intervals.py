@@ -162,6 +162,13 @@ def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
         if not 0 <= value <= 100:
             raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")
     whole_number("n_test", n_test)
+    if 0 < max(a_pct, b_pct) <= 1:
+        # probe PS: 0.5 and 0.6 (fractions) gave "2.05 points"; real accuracies can be this
+        # low (100 classes, by chance), so a warning, not a refusal
+        import warnings
+        warnings.warn(f"both accuracies are at most 1% ({a_pct!r}, {b_pct!r}): fractions "
+                      "given for percent? difference_noise takes percent (85.0, not 0.85)",
+                      stacklevel=2)
     p, q = a_pct / 100, b_pct / 100
     return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
 

@@ -110,6 +110,32 @@ def _draw_weights(n_features, in_channels, kernel_size, n_blocks, seed, init):
     return [torch.cat(ts)[:n_features].contiguous() for ts in zip(*parts)]
 
 
+def weights_bytes(n_features: int, in_channels: int, kernel_size: int, n_blocks: int) -> int:
+    """Bytes of a network's float32 weights and biases: 512 a feature at the paper's CIFAR
+    settings (C = 3, K = 5, L = 1: 75 + 1 first-layer numbers and 2 x 26 depthwise ones)."""
+    K = kernel_size
+    per_feature = in_channels * K * K + 1 + 2 * n_blocks * (K * K + 1)
+    return 4 * per_feature * n_features
+
+
+def _check_weights_fit(n_features, in_channels, kernel_size, n_blocks) -> None:
+    """Refuse a network whose weights cannot be drawn in the memory free now (probe PS:
+    k = 10**9 needs 512 GB, and died by the out-of-memory killer with no message).
+    Drawing holds the blocks and their concatenation: twice the weights."""
+    need = 2 * weights_bytes(n_features, in_channels, kernel_size, n_blocks)
+    if need < 2**30:
+        return  # never the problem: skip asking the system
+    try:
+        import psutil
+        free = psutil.virtual_memory().available
+    except (ImportError, OSError):
+        return
+    if need > free:
+        raise MemoryError(f"k = {n_features:,} features need {need / 2**30:,.1f} GiB to draw "
+                          f"their weights, and {free / 2**30:,.1f} GiB of memory is free: "
+                          "use fewer features (the paper's largest is 100,000)")
+
+
 def weights_digest(net: nn.Module) -> str:
     """A hash of every buffer of ``net`` (names and float32 values, on the CPU: neither its
     device nor a ``.double()`` changes it). Differs from ``net.drawn_digest`` when the
@@ -211,6 +237,7 @@ class RandomDepthwiseSignNet(nn.Module):
         self.in_channels, self.seed, self.init = int(in_channels), int(seed), init
         self.first_padding = int(first_padding)
         self.padding = (self.kernel_size - 1) // 2 if padding is None else int(padding)
+        _check_weights_fit(self.n_features, self.in_channels, self.kernel_size, self.n_blocks)
         weights = _draw_weights(self.n_features, self.in_channels, self.kernel_size,
                                 self.n_blocks, self.seed, init)
         # buffers, not parameters: nothing here is ever trained

@@ -83,6 +83,16 @@ def rank(database, database_labels, queries=None, query_labels=None,
             raise ValueError("leave-one-out needs at least 2 database images")
         distances, indices = nn_index.kneighbors(None, n_neighbors=len(db) - 1)
         q_labels = db_labels
+        repeats = len(db) - len(np.unique(db, axis=0))
+        if repeats and db.shape[1] > 1:
+            # probe PS: a database holding each image twice gave P@1 = 1.0 in silence (the
+            # mode with queries warns about copies of a query)
+            import warnings
+            warnings.warn(f"{repeats} of {len(db)} database vectors repeat another: in "
+                          "leave-one-out each copy finds its twin first (distance 0), which "
+                          "raises precision; drop the repeats "
+                          "(rdsc.retrieval.duplicate_images finds identical images)",
+                          stacklevel=2)
     else:
         q = as_matrix(queries, "queries").astype(np.float64)
         if q.shape[1] != db.shape[1]:

@@ -68,12 +68,19 @@ def pixel_distances(images: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"pixel_distances needs uint8 images (0..255), got "
                          f"{torch.as_tensor(images).dtype}: pass the images as loaded")
     flat = images.reshape(len(images), -1)
-    repeated = len(flat) - len(torch.unique(flat, dim=0))
-    if repeated:  # pairs at distance 0 in every space: they raise the ratio (1.095 -> 1.156)
-        import warnings
-        warnings.warn(f"{repeated} of {len(flat)} images repeat another: identical images "
-                      "raise the separation ratio; drop the repeats", stacklevel=2)
+    _warn_repeated(flat, "images repeat another")
     return wasserstein_matrix(value_cdfs(flat, 256), 1 / 255)
+
+
+def _warn_repeated(rows, what: str) -> None:
+    """Warn when rows repeat: pairs at distance 0 in every space raise the separation
+    ratio (1.095 -> 1.156 on pixels; probe PS: 1.084 -> 1.152 on features, unwarned)."""
+    rows = torch.as_tensor(rows)
+    repeated = len(rows) - len(torch.unique(rows, dim=0))
+    if repeated:
+        import warnings
+        warnings.warn(f"{repeated} of {len(rows)} {what}: identical rows raise the "
+                      "separation ratio; drop the repeats", stacklevel=3)
 
 
 def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
@@ -86,6 +93,8 @@ def feature_distances(counts: np.ndarray, denominator: int) -> torch.Tensor:
     if not np.issubdtype(counts.dtype, np.integer):
         raise ValueError(f"feature_distances needs the integer counts (FeatureArray.counts), "
                          f"got {counts.dtype} values: float features would be cut to -1/0/1")
+    _warn_repeated(counts.reshape(len(counts), -1), "images have features identical to "
+                   "another's")
     shifted = torch.as_tensor(counts.astype(np.int64)) + denominator
     return wasserstein_matrix(value_cdfs(shifted, 2 * denominator + 1), 1 / denominator)
 
@@ -111,6 +120,9 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     within, between = sub[same_class & distinct], sub[~same_class]
     if len(within) == 0 or len(between) == 0:
         raise ValueError("need at least two images of one class and two classes")
+    if float(within.mean()) == 0:  # probe PS: inf or NaN came back as a ratio
+        raise ValueError("every within-class distance is 0 (each class's images are "
+                         "identical in this space): the ratio is undefined")
     return float(between.mean() / within.mean())
 
 
@@ -129,8 +141,16 @@ def _class_resamples(labels, n_boot: int, seed: int):
     labels = _class_labels(labels)
     gen = torch.Generator().manual_seed(seed_number(seed))
     members = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
-    for _ in range(n_boot):
-        yield torch.cat([m[torch.randint(len(m), (len(m),), generator=gen)] for m in members])
+    for i in range(n_boot):
+        draws = [m[torch.randint(len(m), (len(m),), generator=gen)] for m in members]
+        if not any(len(d.unique()) > 1 for d in draws):
+            # probe PS: this was "need at least two images of one class", about data that
+            # has them
+            raise ValueError(f"bootstrap resample {i + 1} of {n_boot} drew no two different "
+                             "images of any class (classes of "
+                             f"{sorted({len(m) for m in members})} images): classes this "
+                             "small cannot be bootstrapped; use more images a class")
+        yield torch.cat(draws)
 
 
 def _class_halves(labels, n_draws: int, seed: int):

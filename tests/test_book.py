@@ -42,6 +42,15 @@ def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_pa
     assert second == first and strict_json.read(second)["C"] == 0.01
     previous = tmp_path / "99_toy" / "toy-quick.previous.json"
     assert strict_json.read(previous)["C"] == 0.005
+    # probe PS: a second parameter run lost the first (one version back was all that was
+    # kept); every earlier run stays in history/, by its saved time
+    book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.1})
+    kept = sorted((tmp_path / "99_toy" / "history").glob("toy-quick.*.json"))
+    assert [strict_json.read(p)["C"] for p in kept] == [0.005, 0.01]
+    assert all(re.fullmatch(r"toy-quick\.\d{4}-\d\d-\d\dT\d{6}(_\d+)?\.json", p.name)
+               for p in kept)
+    assert strict_json.read(previous)["C"] == 0.01
+    assert book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.01}) == second
     # a write that fails leaves the current file as it was (it was moved away first)
     def fail(path, write):
         if path.name == "toy-quick.json":
@@ -297,6 +306,16 @@ def test_parameter_checks_name_the_parameter():
     for bad in (0, -1, float("nan"), float("inf"), "1", True):
         with pytest.raises(ValueError, match="C must be a positive number"):
             book.positive_number("C", bad)
+    # probe PS: `-r C 0.005` passes the text '0.005', refused without saying so
+    with pytest.raises(ValueError, match=r"got '0.005' \(text, not a number: with papermill, "
+                                         r"-p C 0.005; -r passes the text\)"):
+        book.positive_number("C", "0.005")
+    with pytest.raises(ValueError, match=r"'100' \(text, not a number: .*-p n_features 100"):
+        book.whole_number("n_features", "100")
+    # probe PS: seed 2**64 met torch's "Overflow when unpacking long long"
+    assert book.seed_number(2**64 - 1) == 2**64 - 1
+    with pytest.raises(ValueError, match=r"seed must be below 2\*\*64"):
+        book.seed_number(2**64)
     assert book.seed_list("seeds", [0, 3]) == [0, 3]
     for bad in ([], [1, 1], "2018", 2018, [-1], [1.5]):
         with pytest.raises(ValueError, match="seeds"):

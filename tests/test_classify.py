@@ -91,9 +91,16 @@ def test_topk_per_class_confusion():
 
 def test_bad_arguments():
     X, y = blobs(n=20)
-    for C in (0, -1, float("nan"), float("inf"), "a lot", None):
-        with pytest.raises(ValueError, match="C must be a finite positive number"):
+    # probe PS: True ran as C = 1, "0.005" was parsed, max_iter 2.7 became 2
+    for C in (0, -1, float("nan"), float("inf"), "a lot", None, True, "0.005"):
+        with pytest.raises(ValueError, match="C must be a positive number"):
             LinearSVM(C=C)
+    for max_iter in (0, 2.7, "5", True):
+        with pytest.raises(ValueError, match="max_iter must be a whole number of at least 1"):
+            LinearSVM(max_iter=max_iter)
+    with pytest.raises(ValueError, match="tol must be a positive number"):
+        LinearSVM(tol=0)
+    assert LinearSVM(C=np.float32(0.5), max_iter=np.int64(3)).max_iter == 3
     with pytest.raises(ValueError, match="solver"):
         LinearSVM(solver="sgd")
     with pytest.raises(ValueError, match="rows but y has"):
@@ -145,6 +152,10 @@ def test_accuracy_against_k_maps_labels_too():
     labels = np.array([0, 2, 5])[y]
     f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
     row, = accuracy_against_k(f, labels, f, labels, [40], device="cpu")
+    # probe PS: [10, 10] gave two identical rows, [] an empty table, in silence
+    for bad, why in (([10, 10], "twice"), ([], "non-empty"), (10, "non-empty")):
+        with pytest.raises(ValueError, match=f"ks .*{why}"):
+            accuracy_against_k(f, labels, f, labels, bad, device="cpu")
     m = LinearSVM(device="cpu").fit(f, labels)
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
     assert row["at optimum"] is True

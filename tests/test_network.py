@@ -287,3 +287,16 @@ def test_shape_errors_name_the_callers_shape():
         extract(net, nhwc, progress=False)
     with pytest.raises(TypeError, match=r"int64 \(uint8 pixels 0..255 are taken too"):
         extract(net, one[None].long(), progress=False)
+
+
+def test_a_network_too_large_for_memory_is_refused_before_drawing(monkeypatch):
+    # probe PS: k = 10**9 (512 GB of weights) was accepted and died by the OOM killer
+    import psutil
+
+    from rdsc.network import weights_bytes
+    assert weights_bytes(1, 3, 5, 1) == 4 * (3 * 25 + 1 + 2 * 26)
+    monkeypatch.setattr(psutil, "virtual_memory",
+                        lambda: type("Memory", (), {"available": 2**30})())
+    with pytest.raises(MemoryError, match=r"k = 10,000,000 features need 9\.5 GiB.*1\.0 GiB"):
+        RandomDepthwiseSignNet(10**7)
+    assert RandomDepthwiseSignNet(1000).n_features == 1000  # small ones never ask

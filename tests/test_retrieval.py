@@ -121,12 +121,26 @@ def test_rank_and_leave_one_out_never_return_the_query():
     x[7] = x[3]                                   # a duplicate: must still be ranked, by index
     labels = np.repeat(np.arange(3), 10)
     for metric in rt.DISTANCES:
-        r = rt.rank(x, labels, metric=metric)
+        with pytest.warns(UserWarning, match="1 of 30 database vectors repeat another"):
+            r = rt.rank(x, labels, metric=metric)
         assert r.indices.shape == (30, 29)
         assert not (r.indices == np.arange(30)[:, None]).any()
         assert np.all(np.diff(r.distances, axis=1) >= -1e-6)
         assert r.indices[3, 0] == 7 and r.indices[7, 0] == 3
         assert (r.n_relevant == 9).all()          # the query's own class minus itself
+
+
+def test_leave_one_out_on_a_database_holding_each_image_twice_warns():
+    # probe PS: P@1 = 1.0 in silence (the mode with queries warns about copies)
+    import warnings
+    x = np.random.default_rng(2).standard_normal((20, 6))
+    labels = np.arange(20) % 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rt.rank(x, labels)
+    with pytest.warns(UserWarning, match="20 of 40 database vectors repeat another"):
+        r = rt.rank(np.vstack([x, x]), np.r_[labels, labels])
+    assert r.relevant[:, 0].all()  # what the warning is about
 
 
 def test_rank_queries_against_database_uses_nearest_first():
