@@ -155,6 +155,14 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     cfg = settings(profile, table, least, **overrides)
     _warn_if_other_checkout()
     device = torch.device(device) if device is not None else default_device()
+    if profile == "paper" and device.type == "cpu":
+        # probe PS: a paper run on a 2-core CPU wrote 416 of 50,000 rows in 2.5 minutes,
+        # silently (progress bars are off in a notebook)
+        warnings.warn(f"profile paper on the CPU ({os.cpu_count()} cores): these are the "
+                      "authors' full settings, meant for a GPU; on a CPU a chapter runs for "
+                      "hours and writes feature caches of many GB, with no progress shown in "
+                      "a notebook (RDSC_PROGRESS=1 shows bars on stderr). For minutes, run "
+                      "profile quick", stacklevel=2)
     if seed is not UNSEEDED:
         seed = seed_number(seed)  # numpy's generators take no negative seed
         torch.manual_seed(seed)

@@ -7,6 +7,7 @@ chapters are named by links, not by a number typed by hand.
 """
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -275,6 +276,13 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     assert mpl.rcParams["axes.grid"]  # seaborn's whitegrid, not the dark theme set before
     with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
         book.start("paper", table, seed=0)
+    # probe PS: a paper run on a CPU started hours of work without a word
+    paper = {**table, "paper": table["quick"]}
+    with pytest.warns(UserWarning, match="profile paper on the CPU.*meant for a GPU.*hours"):
+        book.start("paper", paper, seed=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        book.start("quick", paper, seed=0, device="cpu")
     for bad in (1.5, -1, True):
         with pytest.raises(ValueError, match="seed must be a whole number of at least 0"):
             book.start("smoke", table, seed=bad)
