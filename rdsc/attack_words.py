@@ -111,6 +111,8 @@ def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
     it means (the quick run read "fell by a median 0%"; review HD: "fell not at all on ...
     for at least half" was hard to parse), one below 0.05% as "under 0.1%"."""
     if fall <= 0:
+        if images == 1:  # probe PS: "for at least half of its 1 image"
+            return f"did not fall at all on {model} for its one image{which}"
         return (f"did not fall at all on {model} for at least half of its "
                 f"{plural(images, 'image')}{which} (a median fall of 0)")
     # one decimal below 10%, where the 5% of STILL_CLOSING_IN decides a word (review GB:
@@ -171,17 +173,21 @@ def difficulty_reading(d: dict, target: str = "the random network",
     if d["images"] == 0:
         return (f"the attack fooled neither {target} nor {reference} on any image, so their "
                 "perturbations do not compare")
+    few = d["images"] < MIN_IMAGES_FOR_VERDICT
+    # probe PS: "95% bootstrap interval 2.57 to 2.57 over 1 image": a bootstrap over a
+    # handful of images is no interval
+    spread = (f"over {plural(d['images'], 'image')}, too few for an interval" if few else
+              f"95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
+              f"{plural(d['images'], 'image')}")
     said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
-            f"median {d['ratio']:.2f} (95% bootstrap interval {d['low']:.2f} to "
-            f"{d['high']:.2f} over {plural(d['images'], 'image')}; larger on {d['larger']} of "
-            "them)")
+            f"median {d['ratio']:.2f} ({spread}; larger on {d['larger']} of them)")
     if not 0 < d["ratio"] < float("inf"):  # probe AD: "median 0.00" was no size at all
         said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
                 f"no finite median: of the {plural(d['images'], 'image')} compared, "
                 f"{d.get('target_only', '?')} were fooled on {target} only and "
                 f"{d.get('reference_only', '?')} on {reference} only ({target} "
                 f"needed the larger perturbation on {d['larger']})")
-    if d["images"] < MIN_IMAGES_FOR_VERDICT and (d["low"] > 1 or d["high"] < 1):
+    if few:
         # a bootstrap of a median over a handful of images is far too narrow: even all of
         # them on one side passes a two-sided sign test at 5% only from 6 images on
         return said + (f": too few images for a verdict (a sign test needs "

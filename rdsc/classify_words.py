@@ -47,8 +47,9 @@ def solver_agreement(check: dict) -> str:
         verdict = (f"not within {SOLVER_TOLERANCE:.0%}: the torch solver stopped short of the "
                    "optimum on this part, and may in this run's other fits too")
     return (
-        f"On {check['n_train']:,} training images and the first {check['k']:,} features of this "
-        f"run, the torch solver's objective {where}, "
+        f"On {check['n_train']:,} training images and the "
+        + ("first feature" if check["k"] == 1 else f"first {check['k']:,} features")
+        + f" of this run, the torch solver's objective {where}, "
         f"{verdict}; the two SVMs predict the same class for {100 * check['agreement']:.2f}% "
         f"of {check['n_test']:,} test images (test top-1 {check['acc_torch']:.2f}% against "
         f"{check['acc_liblinear']:.2f}%)"

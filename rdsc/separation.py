@@ -175,6 +175,11 @@ def _class_halves(labels, n_draws: int, seed: int):
 #: so that the rule does not tighten with the number of draws
 HALF_SAMPLE_SHARE = 0.9
 
+#: the fewest half-samples a direction can rest on (probe PS: 4 of 4 half-samples read
+#: "narrower"): all n on one side by chance, were the draws independent coin flips, is
+#: 1/16 at n = 4, 1/32 at n = 5 (under 5%); half-samples come in pairs, so 6
+MIN_HALF_SAMPLES = 6
+
 
 def _check_n_boot(n_boot) -> None:
     """At least 2 resamples: 0 failed in numpy, 1 gave an interval without its estimate."""

@@ -18,8 +18,8 @@ import re
 import numpy as np
 
 from rdsc.checks import name_list, ratio_apart, signed, told_apart
-from rdsc.separation import (HALF_SAMPLE_SHARE, _records, _sample_rows, check_compared_at,
-                             growth_against_noise, is_hard, is_verified,
+from rdsc.separation import (HALF_SAMPLE_SHARE, MIN_HALF_SAMPLES, _records, _sample_rows,
+                             check_compared_at, growth_against_noise, is_hard, is_verified,
                              largest_k_against_pixels, measured_hard, smallest_separable_k,
                              usable_hard)
 
@@ -206,6 +206,8 @@ def margin_word(comparison: dict) -> str:
     ratio, low, high = comparison["ratio"], comparison["low"], comparison["high"]
     n = comparison.get("half-samples")
     if n and comparison.get("above 1") is not None:
+        if too_few_halves(comparison):
+            return "undecided"
         share_above = comparison["above 1"] / n
         share_below = comparison["below 1"] / n
         return ("wider" if ratio > 1 and share_above >= HALF_SAMPLE_SHARE else
@@ -213,6 +215,22 @@ def margin_word(comparison: dict) -> str:
                 "undecided")
     return ("wider" if ratio > 1 and low > 1 else "narrower" if ratio < 1 and high < 1
             else "undecided")
+
+
+def too_few_halves(comparison: dict) -> bool:
+    """Whether a comparison counted on fewer than :data:`MIN_HALF_SAMPLES` half-samples:
+    too few for a direction, whatever their share on one side."""
+    n = comparison.get("half-samples")
+    return (comparison.get("above 1") is not None and not _missing(n)
+            and 0 < n < MIN_HALF_SAMPLES)
+
+
+def _too_few_words(comparison: dict) -> str:
+    """``; 4 half-samples are too few for a direction (at least 6)`` where so, else ``""``."""
+    if not too_few_halves(comparison):
+        return ""
+    return (f"; {int(comparison['half-samples'])} half-samples are too few for a direction "
+            f"(at least {MIN_HALF_SAMPLES})")
 
 
 def growth_word(comparison: dict) -> str | None:
@@ -287,7 +305,7 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
               "fits it rests on could not be verified at the optimum (their margins may "
               "be off)"}[margin_word(comparison)]
         vs += (f" (features over pixels {ratio_apart(comparison['ratio'])} on the sample, "
-               f"{range_words(comparison)}")
+               f"{range_words(comparison)}{_too_few_words(comparison)}")
         if "pixels widen" in comparison:
             vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
                    f"times its value on the whole sample for pixels and "
@@ -318,7 +336,8 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
                     "unverified": "is not judged (unverified fits)"}[growing]
                  + f" (the margin at k = {k:,} over that at k = {k_from:,}: "
                  f"{comparison['growth']:.2f} on the sample, "
-                 f"{range_words(comparison, 'growth ')}; margins over the hard "
+                 f"{range_words(comparison, 'growth ')}{_too_few_words(comparison)}; "
+                 "margins over the hard "
                  f"k: {listed})")
     elif len(separable) >= 2:
         s = np.array([r["mean margin"] for r in separable])

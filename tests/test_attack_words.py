@@ -336,6 +336,9 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
         "(20 images): the attack was still closing in on both, so the perturbations compared "
         "above are what this budget reached on each, not the smallest that exist.")
     assert attack_words.progress_reading((0.25, 4), (0.33, 4)).endswith("(4 images).")
+    # probe PS: "did not fall at all ... for at least half of its 1 image"
+    assert ("did not fall at all on the random network for its one image with an "
+            "adversarial by then,") in attack_words.progress_reading((0.0, 1), (0.3, 1))
     # one decimal up to 9.9%, whole percents from 10%
     assert "by a median 9.9% on" in attack_words.progress_reading((0.0994, 20), (0.3, 20))
     assert "by a median 10% on" in attack_words.progress_reading((0.0996, 20), (0.3, 20))

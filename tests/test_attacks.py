@@ -374,7 +374,15 @@ def test_paired_difficulty_compares_the_same_images():
     assert difficulty_reading(d).endswith("too few images for a verdict (a sign test needs "
                                           "6 or more)")
     one = paired_difficulty([0.05], [0.1], n_boot=50)
-    assert "over 1 image;" in difficulty_reading(one) and "too few" in difficulty_reading(one)
+    # probe PS: "95% bootstrap interval 2.57 to 2.57 over 1 image"; below 6 images no
+    # interval is shown, and no verdict, even where the bootstrap holds 1
+    assert "median 0.50 (over 1 image, too few for an interval; larger on 0 of them): too " \
+        "few images for a verdict" in difficulty_reading(one)
+    assert "interval" not in difficulty_reading(d).split(":")[0].replace(
+        "too few for an interval", "")
+    three = {"ratio": 1.2, "low": 0.5, "high": 3.0, "larger": 2, "images": 3}
+    assert difficulty_reading(three).endswith("too few images for a verdict (a sign test "
+                                              "needs 6 or more)")
     assert paired_difficulty([inf], [inf])["images"] == 0
     assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
     assert d["target_only"] == 0 and d["reference_only"] == 1
@@ -384,8 +392,7 @@ def test_paired_difficulty_compares_the_same_images():
     said = difficulty_reading(split)
     assert "median 0.00" not in said and "has no finite median: of the 2 images compared, " \
         "1 were fooled on the random network only and 1 on the CNN only" in said
-    assert said.endswith("not distinguishable between the random network and the CNN at "
-                         "this size")
+    assert said.endswith("too few images for a verdict (a sign test needs 6 or more)")
     with pytest.raises(ValueError, match="same images"):
         paired_difficulty([0.1, 0.2], [0.1])
     with pytest.raises(ValueError, match="n_boot must be a whole number"):  # probe R10

@@ -322,6 +322,13 @@ def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
     assert "below liblinear's, not within 1%: liblinear, the reference, stopped short" in said
     said = words.solver_agreement({**base, "objective_torch": 149.0, "relative_objective": 0.49})
     assert "not within 1%: the torch solver stopped short of the optimum on this part" in said
+    assert said.startswith("On 300 training images and the first 256 features of this run, "
+                           "the torch solver's objective lies")
+    # probe PS: "the first 1 features"
+    one = words.solver_agreement({**base, "k": 1, "objective_torch": 100.5,
+                                  "relative_objective": 0.005})
+    assert one.startswith("On 300 training images and the first feature of this run, the "
+                          "torch solver's objective lies 5.00e-03")
 
 
 def test_the_sentences_read_the_right_numbers():

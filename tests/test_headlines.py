@@ -727,12 +727,12 @@ def test_soft_margins_do_not_compare_across_spaces():
              "hard": False, "verified": True}]
     res = {"datasets": ["d"], "margins": rows, "margin_ratios": [
         {"dataset": "d", "space": "features, k=256", "ratio": 1.14, "low": 1.05, "high": 1.2,
-         "half-samples": 4, "above 1": 4, "below 1": 0, "median": 1.1,
-         "soft half-sample fits": 8, "half-sample fits": 8,
+         "half-samples": 6, "above 1": 6, "below 1": 0, "median": 1.1,
+         "soft half-sample fits": 12, "half-sample fits": 12,
          "pixels hard": False, "features hard": False, **_VERIFIED}]}
     assert headlines.margin(res) == (
         "not shown: d: 0.8300 at k = 256 vs 0.7200 on pixels (ratio 1.14 on the sample, "
-        "above 1 on 4 of 4 half-samples: not comparable); Gaussian noise of that k: 0.5900, "
+        "above 1 on 6 of 6 half-samples: not comparable); Gaussian noise of that k: 0.5900, "
         "not compared (soft margins); growth with k not measured")
     assert headlines.margin(res, brief=True) == (
         "not shown: d: widths not comparable (soft margins), growth not measured")

@@ -552,7 +552,18 @@ def test_margin_word_needs_the_sample_and_its_half_samples_on_one_side():
     assert counted(1.6, 9, 1) == "wider" and counted(1.6, 8, 2) == "undecided"
     assert counted(1.6, 45, 5, n=50) == "wider" and counted(1.6, 44, 6, n=50) == "undecided"
     assert counted(0.8, 1, 9) == "narrower" and counted(0.8, 9, 1) == "undecided"
-    assert counted(1.6, 4, 0, n=4) == "wider" and counted(1.6, 3, 1, n=4) == "undecided"
+    # probe PS: 4 of 4 half-samples (two complementary pairs; 1 in 16 by chance) read
+    # "narrower": at least 6 are needed for a direction
+    assert counted(1.6, 4, 0, n=4) == "undecided" and counted(0.8, 0, 4, n=4) == "undecided"
+    assert counted(1.6, 6, 0, n=6) == "wider" and counted(1.6, 5, 1, n=6) == "undecided"
+    from rdsc.separation_words import margin_verdict
+    rows = [{"space": "pixels", "dimension": 3072, "mean margin": 0.02, "train accuracy": 1.0},
+            {"space": "features", "dimension": 64, "mean margin": 0.01, "train accuracy": 1.0}]
+    few = {"space": "features, k=64", "ratio": 0.5, "low": 0.4, "high": 0.6, "median": 0.5,
+           "half-samples": 4, "above 1": 0, "below 1": 4}
+    assert ("undecided between the two (features over pixels 0.50 on the sample, below 1 on "
+            "4 of 4 half-samples (median 0.50, range 0.40 to 0.60); 4 half-samples are too "
+            "few for a direction (at least 6))") in margin_verdict(rows, few)
 
 
 def test_gram_rows_keep_inner_products_and_svm_margins():
