@@ -305,11 +305,12 @@ def margin_verdict(margins, comparison: dict | None = None) -> str:
               "fits it rests on could not be verified at the optimum (their margins may "
               "be off)"}[margin_word(comparison)]
         vs += (f" (features over pixels {ratio_apart(comparison['ratio'])} on the sample, "
-               f"{range_words(comparison)}{_too_few_words(comparison)}")
+               f"{range_words(comparison)}")
         if "pixels widen" in comparison:
             vs += (f", on which a mean margin is on average {comparison['pixels widen']:.2f} "
                    f"times its value on the whole sample for pixels and "
                    f"{comparison['features widen']:.2f} times for the features")
+        vs += _too_few_words(comparison)
         soft = comparison.get("soft half-sample fits")
         if soft is not None and np.isfinite(soft):
             vs += ("; every half-sample fit a hard margin" if soft == 0 else
