@@ -248,11 +248,14 @@ def feature_changes(change: dict, positions: int) -> str:
     A feature is a mean of ``positions`` signs, so one sign flipping moves it by ``2/positions``.
     """
     flips = change["mean_abs_changed"] * positions / 2
+    # probe PS: k = 1 read "1 of the 1 features of an image on average"
+    each = ("" if change["k"] == 1 else f"{change['per_image']:,.0f} of the "
+            f"{change['k']:,} features of an image on average; ")
     return (
         f"Between the two versions of the same images, {100 * change['changed']:.1f}% of all "
-        f"feature values differ ({change['per_image']:,.0f} of the {change['k']:,} features of an "
-        f"image on average; {100 * change['images_changed']:.1f}% of the images have at least one "
-        f"changed feature). A changed feature moves by {change['mean_abs_changed']:.4f} on average "
+        f"feature values differ ({each}{100 * change['images_changed']:.1f}% of the images "
+        "have at least one changed feature). A changed feature moves by "
+        f"{change['mean_abs_changed']:.4f} on average "
         f"(features lie in [-1, 1]): the net effect of about {flips:.1f} of the {positions:,} "
         "signs "
         f"of its last map flipping. Over all values the mean change is {change['relative']:.3f} "

