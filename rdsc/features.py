@@ -346,7 +346,7 @@ def _as_images(images, warn: bool = True) -> torch.Tensor:
                                                  x if low else x.float()) else None
         if as_pixels(images[:64]) is not None and (q := as_pixels(images)) is not None:
             return q.to(torch.uint8)
-        check_pixel_range(images, stacklevel=4)
+        check_pixel_range(images)
     elif (warn and images.dtype == torch.uint8 and images.numel() > 1000
           and int(images.max()) == 1):
         # (x / 255).to(torch.uint8): every pixel 0 or 1, features of near-black images

@@ -148,12 +148,17 @@ def weights_digest(net: nn.Module) -> str:
 
 
 def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside this file and ``torch.nn`` (a network
-    is called through ``Module.__call__``, whose depth differs between torch versions)."""
+    """The ``stacklevel`` of the first frame outside rdsc and ``torch.nn``: the user's line
+    (a network is called through ``Module.__call__``, whose depth differs between torch
+    versions; ``extract`` through several of rdsc's own functions)."""
+    import os
     import sys
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     frame, level = sys._getframe(2), 2  # the caller of check_pixel_range
-    while frame is not None and (frame.f_code.co_filename == __file__
-                                 or "/torch/nn/" in frame.f_code.co_filename.replace("\\", "/")):
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        if not (name.startswith(package) or f"{os.sep}torch{os.sep}nn{os.sep}" in name):
+            break
         frame, level = frame.f_back, level + 1
     return level
 

@@ -262,6 +262,9 @@ def test_forward_checks_pixel_range_and_dtype_as_extract_does():
         assert caught[0].filename == __file__  # the warning names the caller's line
     with pytest.raises(ValueError, match="0..255 pixels given as floats"):
         extract(net, pixels.float(), progress=False)
+    with pytest.warns(UserWarning, match="not \\[0, 1\\]") as caught:
+        extract(net, (pixels.float() / 255 - 0.5) / 0.25, progress=False)
+    assert caught[0].filename == __file__  # not a line inside rdsc
     for dtype in (torch.float64, torch.float16):
         with pytest.raises(TypeError, match=f"{dtype}.*x.to\\(torch.float32\\)"):
             net(pixels.to(dtype) / 255)
