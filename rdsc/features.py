@@ -605,15 +605,26 @@ def _batches(images, start: int, stop: int, batch_size: int, shape):
     lo = start
     for batch in images.batches(start, stop, batch_size):
         batch = streaming._as_batch(batch, f"the stream's batch at row {lo}")
+        if lo >= stop or (stop >= len(images) and lo + len(batch) > stop):
+            if stop < len(images):
+                break  # a part of the stream: what lies beyond is another call's
+            # probe PT: a stream of more images than announced was cut at the count
+            raise ValueError(f"the stream yields more than the {len(images):,} images it "
+                             "announced: its rows would not match its labels. Give the "
+                             "true count (as_stream(..., n_images=N)), or fix the source")
         if batch.dim() != 4 or tuple(batch.shape[1:]) != tuple(shape):
             raise ValueError(f"the stream's batch at row {lo} has shape {tuple(batch.shape)}; "
                              f"the stream announced images of shape {tuple(shape)}")
+        if not batch.is_floating_point() and batch.dtype != torch.uint8:
+            # probe PT: int64 batches after a uint8 first one were computed as [0, 1]
+            # floats, 255 times too bright (the tensor path refuses them)
+            raise TypeError(f"the stream's batch at row {lo} holds {batch.dtype} values; "
+                            f"the stream began with {images.dtype}. Give uint8 pixels "
+                            "(x.to(torch.uint8) for 0..255) or floats in [0, 1] throughout")
         batch = _as_images(batch, warn=lo == start)  # a stream's warning comes once
         for part in streaming._chunks(batch[:stop - lo], batch_size):
             yield lo, lo + len(part), part
             lo += len(part)
-        if lo >= stop:
-            break
     if lo < stop:
         raise ValueError(f"the stream ended after row {lo}, but it announced {stop} rows "
                          f"(len {len(images)})")

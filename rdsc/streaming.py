@@ -466,17 +466,33 @@ class LoaderStream(ImageStream):
     def __len__(self):
         return self.n
 
+    def _refuse_extra(self):
+        """Probe PT: a source yielding more images than announced was cut at the count in
+        silence; an IterableDataset under several DataLoader workers (each worker reads it
+        all) gave rows 0-3, 0-3, 4-7, 4-7 against labels 0..15."""
+        workers = getattr(self.loader, "num_workers", 0)
+        why = (f" (an IterableDataset read by {workers} DataLoader workers yields each image "
+               "once per worker: split it with torch.utils.data.get_worker_info(), or use "
+               "num_workers=0)" if workers > 1 and isinstance(
+                   getattr(self.loader, "dataset", None), IterableDataset) else "")
+        raise ValueError(f"the stream yields more than the {self.n:,} images it announced"
+                         f"{why}: its rows would not match its labels. Pass the true count "
+                         "as n_images, or fix the source")
+
     def batches(self, start: int, stop: int, batch_size: int):
-        """Rows ``start .. stop-1``, at most ``batch_size`` a batch (earlier ones read, dropped)."""
+        """Rows ``start .. stop-1``, at most ``batch_size`` a batch (earlier ones read, dropped).
+        Reading to the end checks that the source holds no more images than announced."""
         row = 0
         for batch in self.loader:
-            if row >= stop:
+            if row >= stop and stop < self.n:
                 break
             batch = _as_batch(batch, f"the batch at row {row}")
             if self.unbatched:
                 batch = batch[None]
             lo, hi = row, row + len(batch)
             row = hi
+            if hi > self.n:
+                self._refuse_extra()
             if hi <= start:
                 continue  # before the rows wanted (a resumed run): read and dropped
             yield from _chunks(batch[max(0, start - lo):min(len(batch), stop - lo)], batch_size)

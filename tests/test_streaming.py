@@ -302,3 +302,48 @@ def test_two_preprocessings_with_one_output_size_have_their_own_fingerprints(fol
                                 preprocess=data.Preprocess(resize=16, crop=8))
     assert squeezed.image_shape == cropped.image_shape == (3, 8, 8)
     assert squeezed.fingerprint != cropped.fingerprint
+
+
+class _EveryWorkerReadsAll(IterableDataset):
+    """An IterableDataset with no per-worker split: each DataLoader worker yields it all."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def __iter__(self):
+        for i, image in enumerate(self.images):
+            yield image, i
+
+    def __len__(self):
+        return len(self.images)
+
+
+def test_a_stream_of_more_images_than_announced_is_refused():
+    # probe PT: cut at the count in silence; two workers over an IterableDataset gave rows
+    # 0-3, 0-3, 4-7, 4-7 against labels 0..15
+    net = RandomDepthwiseSignNet(8, 5, 1, seed=0)
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    ref = np.asarray(extract(net, x, progress=False))
+    with pytest.raises(ValueError, match="yields more than the 16 images it announced "
+                                         r"\(an IterableDataset read by 2 DataLoader workers"):
+        extract(net, DataLoader(_EveryWorkerReadsAll(x), batch_size=4, num_workers=2),
+                progress=False, cache=False)
+    with pytest.raises(ValueError, match="yields more than the 7 images it announced"):
+        extract(net, as_stream([x[:5], x[5:]], n_images=7), progress=False, cache=False)
+    # one worker, or the true count: the tensor's features
+    one = DataLoader(_EveryWorkerReadsAll(x), batch_size=4)
+    assert np.array_equal(np.asarray(extract(net, one, progress=False, cache=False)), ref)
+    assert np.array_equal(np.asarray(extract(net, as_stream([x[:5], x[5:]], n_images=16),
+                                             progress=False, cache=False)), ref)
+
+
+def test_a_stream_batch_of_integers_other_than_uint8_is_refused():
+    # probe PT: int64 batches after a uint8 first batch were read as [0, 1] floats
+    # (features off by up to 0.83), where one int64 tensor is refused
+    net = RandomDepthwiseSignNet(8, 5, 1, seed=0)
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    for kind in (torch.int64, torch.int32):
+        with pytest.raises(TypeError, match=f"batch at row 4 holds {kind} values; the stream "
+                                            "began with torch.uint8"):
+            extract(net, as_stream([x[:4], x[4:].to(kind)], n_images=8), progress=False,
+                    cache=False)
