@@ -329,6 +329,7 @@ def _class_names(folder: Path, splits=None) -> list[str]:
             (with_images if holds else empty).add(cdir.name)
     # a class with images in one split only keeps its index in every split
     empty -= with_images
+    _warn_near_twin_names(folder, with_images)
     if empty:
         warnings.warn(f"class folders without images in any split of {folder}, not counted as "
                       f"classes: {', '.join(sorted(empty))}", stacklevel=3)
@@ -339,6 +340,22 @@ def _class_names(folder: Path, splits=None) -> list[str]:
                       + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
                       + "; move them up into their class folder to use them", stacklevel=3)
     return sorted(with_images)
+
+
+def _warn_near_twin_names(folder: Path, names) -> None:
+    """Warn about class folders whose names differ only in Unicode form (NFD from a macOS
+    copy against NFC), case or outer spaces: they are different classes (probe PT: train's
+    'café' and test's 'café' printed alike, and every test image of it counted a miss)."""
+    import unicodedata
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names):
+        groups.setdefault(unicodedata.normalize("NFC", name).casefold().strip(), []).append(name)
+    twins = [g for g in groups.values() if len(g) > 1]
+    if twins:
+        shown = "; ".join(" and ".join(ascii(n) for n in g) for g in twins)
+        warnings.warn(f"class folders of {folder} whose names differ only in Unicode form, "
+                      f"case or spaces are different classes: {shown}. Rename them to one "
+                      "spelling in every split", stacklevel=4)
 
 
 def file_stamp(st: os.stat_result) -> str:
@@ -356,6 +373,7 @@ def _list_images(folder: Path, split: str, classes: list[str]):
     extension (probe AY: half of a class saved as .heic vanished without a word)."""
     files, labels, stamp = [], [], hashlib.sha256()
     skipped: dict[str, int] = {}
+    dangling: list[str] = []
     for label, cls in enumerate(classes):
         cdir = folder / split / cls
         if not cdir.is_dir():
@@ -364,6 +382,8 @@ def _list_images(folder: Path, split: str, classes: list[str]):
         for e in os.scandir(cdir):
             if _is_image(e):
                 entries.append(e)
+            elif e.is_symlink() and not e.is_file() and not is_skipped(e.name):
+                dangling.append(f"{cls}/{e.name}")
             elif e.is_file() and not is_skipped(e.name) and e.name.lower() not in LITTER:
                 ext = os.path.splitext(e.name)[1].lower() or "no extension"
                 skipped[ext] = skipped.get(ext, 0) + 1
@@ -380,6 +400,16 @@ def _list_images(folder: Path, split: str, classes: list[str]):
                       + ", ".join(f"{ext}: {c:,}" for ext, c in sorted(skipped.items()))
                       + f"; images are {', '.join(IMAGE_EXTENSIONS)}): convert those that are "
                       "images (e.g. .heic to .jpg)", stacklevel=3)
+    if dangling:
+        # probe PT: a git-annex / DVC checkout whose files were not fetched lost 5 of a
+        # class's 8 images in silence (a broken link is no file)
+        import warnings
+        warnings.warn(f"{len(dangling):,} file{'s' * (len(dangling) > 1)} in the class "
+                      f"folders of {folder / split} {'are' if len(dangling) > 1 else 'is'} "
+                      f"a link to a missing file, not read: {', '.join(dangling[:5])}"
+                      + (f" and {len(dangling) - 5} more" if len(dangling) > 5 else "")
+                      + " (files not fetched: git annex get, dvc pull? a disk not mounted?)",
+                      stacklevel=3)
     return files, labels, stamp.hexdigest()
 
 

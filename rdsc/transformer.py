@@ -131,6 +131,12 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         3-D/4-D."""
         if isinstance(X, (list, tuple)):
             X = np.asarray(X)
+        dtypes = getattr(X, "dtypes", None)  # a DataFrame: one dtype per column
+        if (dtypes is not None and hasattr(X, "to_numpy") and len(dtypes)
+                and all(np.issubdtype(d, np.integer) for d in dtypes)):
+            # probe PT: pd.read_csv's int64 pixels were made float32 by validation and
+            # refused as "0..255 pixels given as floats"; integers are pixels
+            X = X.to_numpy()
         if isinstance(X, np.ndarray) and X.dtype == np.float16:
             X = torch.from_numpy(X)
         if isinstance(X, torch.Tensor):

@@ -182,6 +182,36 @@ def test_non_image_files_are_ignored(tmp_path):
     assert len(images) == 2
 
 
+def test_links_to_missing_files_are_named_not_dropped_in_silence(tmp_path):
+    # probe PT: a git-annex / DVC checkout whose files were not fetched lost 5 of a
+    # class's 8 images without a word
+    write_folder(tmp_path, "toy", "train", {"a": 2, "b": 2})
+    for i in range(3):
+        (tmp_path / "toy" / "train" / "b" / f"x{i}.png").symlink_to(tmp_path / "gone.png")
+    with pytest.warns(UserWarning, match=r"3 files in the class folders of .* are a link to a "
+                                         r"missing file, not read: b/x0.png, b/x1.png"):
+        images, labels, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path,
+                                      cache=False)
+    assert labels.tolist() == [0, 0, 1, 1]
+
+
+def test_class_names_that_differ_only_in_unicode_form_are_named(tmp_path):
+    # probe PT: train's 'café' (NFD, a macOS copy) and test's 'café' (NFC) were two classes
+    # that printed alike; every test image of it counted a miss
+    import unicodedata
+    nfd, nfc = unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café")
+    write_folder(tmp_path, "toy", "train", {nfd: 2, "dog": 2})
+    write_folder(tmp_path, "toy", "test", {nfc: 1, "dog": 1})
+    with pytest.warns(UserWarning, match=r"differ only in Unicode form, case or spaces are "
+                                         r"different classes: 'cafe\\u0301' and 'caf\\xe9'"):
+        _, _, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path, cache=False)
+    assert len(classes) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_folder(tmp_path, "ok", "train", {"cat": 1, "dog": 1})
+        data.load(str(tmp_path / "ok"), "train", root=tmp_path, cache=False)
+
+
 def test_corrupt_image_names_the_file(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     bad = tmp_path / "toy" / "train" / "a" / "broken.jpg"

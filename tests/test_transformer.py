@@ -287,3 +287,17 @@ def test_smooth_channels_last_rows_warn():
     X = np.repeat(img.reshape(1, -1), 10, axis=0)
     with pytest.warns(UserWarning, match="channels-last"):
         R(4, 3).fit(X)
+
+
+def test_a_dataframe_of_integer_pixels_is_read_as_pixels():
+    # probe PT: pd.read_csv gives int64 columns; they were made float32 and refused as
+    # "0..255 pixels given as floats"
+    import io
+
+    import pandas as pd
+    X8 = np.random.default_rng(0).integers(0, 256, (20, 784)).astype(np.uint8)
+    frame = pd.read_csv(io.StringIO(pd.DataFrame(X8).to_csv(index=False)))
+    assert all(d == np.int64 for d in frame.dtypes)
+    from_frame = RandomDepthwiseSignFeatures(n_features=16, device="cpu").fit_transform(frame)
+    from_array = RandomDepthwiseSignFeatures(n_features=16, device="cpu").fit_transform(X8)
+    assert np.array_equal(np.asarray(from_frame), np.asarray(from_array))
