@@ -118,6 +118,11 @@ def _chunks(batch: torch.Tensor, batch_size: int):
 
 # --- a folder of image files ------------------------------------------------------------------
 
+#: formats whose PIL ``verify`` passes a file cut short (probe PT: a truncated TIFF, BMP or
+#: GIF passed the check and stopped a run after 608 of 799 rows): decoded in full by
+#: :meth:`ImageFolderStream.check_files`
+FULLY_DECODED = ("TIFF", "BMP", "GIF")
+
 class _DecodedFolder(Dataset):
     """Map-style dataset: item ``i`` is image ``i`` of the listing, decoded, ``C x H x W`` uint8."""
 
@@ -241,7 +246,8 @@ class ImageFolderStream(ImageStream):
     def check_files(self, workers: int = 8) -> None:
         """Raise :class:`rdsc.data.ImageReadError` naming every file that is visibly broken
         (PIL's ``verify``: headers and, for PNG, checksums; a JPEG without its end marker is
-        decoded in full, since some valid files carry bytes after it),
+        decoded in full, since some valid files carry bytes after it, and so is every file
+        of :data:`FULLY_DECODED`, whose ``verify`` misses a cut file),
         before any feature is computed. Found mid-run instead, a broken file stops the run,
         and replacing it changes the folder's fingerprint: the rows done are not reused.
         Not a full decode: a file that passes can still fail later (rarely).
@@ -265,6 +271,8 @@ class ImageFolderStream(ImageStream):
                     if ((img.format != "PNG" or "exif" in img.info)
                             and data.exif_orientation(img) >= 5):
                         w, h = h, w
+                    if img.format in FULLY_DECODED:
+                        img.load()
                 try:
                     sizes[path] = self.preprocess.output_size(w, h)
                 except ValueError as err:  # a crop larger than this image
