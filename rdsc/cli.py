@@ -180,12 +180,17 @@ def _preprocess(args, default):
 
 
 def _choose_split(folder: Path, split: str | None) -> str:
-    from rdsc.data import is_skipped
+    from rdsc.data import holds_images_directly, is_skipped, no_images_message
     if split is not None:
         return split
     found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not is_skipped(p.name))
     if "train" in found:
         return "train"
+    if any(holds_images_directly(folder / name) for name in found):
+        # probe PT: class folders straight under SOURCE were called splits, and the advised
+        # --split then found "no images"
+        raise CommandError(no_images_message(folder, next(
+            name for name in found if holds_images_directly(folder / name))))
     if len(found) == 1:
         return found[0]
     raise CommandError(f"{folder} has splits {found}: choose one with --split")

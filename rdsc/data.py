@@ -484,14 +484,31 @@ def check_complete(name: str, split: str, folder: Path, n_classes: int, n_images
         f"path (rdsc.data.load({str(folder)!r}, {split!r}), or its path as SOURCE).")
 
 
+def holds_images_directly(folder) -> bool:
+    """Whether ``folder`` holds image files itself (not in class folders below it)."""
+    folder = Path(folder)
+    return folder.is_dir() and any(_is_image(e) for e in os.scandir(folder))
+
+
+def no_images_message(folder: Path, split: str) -> str:
+    """The error for a split without images: where the split folder holds the images
+    itself, the layout is SOURCE/CLASS/IMAGE, torchvision's ImageFolder (probe PT: this
+    said "no images in flat/a" of a folder of 6 images)."""
+    where = Path(folder) / split
+    if holds_images_directly(where):
+        return (f"{where} holds images directly, as a class folder would: rdsc reads "
+                "SOURCE/SPLIT/CLASS/IMAGE, so put the class folders under a split folder "
+                f"({Path(folder) / 'train' / split / '...'}), and give {folder} as SOURCE")
+    return (f"no images in {where} (expected <class>/<image> files with extensions "
+            f"{', '.join(IMAGE_EXTENSIONS)})")
+
+
 def _load_image_folder(folder, split, prep, root, cache, progress, label, splits=None, gray=False,
                        expected=None):
     classes = _class_names(folder, splits)
     files, labels, stamp = _list_images(folder, split, classes)
     if not files:
-        raise DatasetNotFoundError(
-            f"no images in {folder / split} (expected <class>/<image> files with extensions "
-            f"{', '.join(IMAGE_EXTENSIONS)})")
+        raise DatasetNotFoundError(no_images_message(folder, split))
     if expected is not None:  # before any decoding
         check_complete(label, split, folder, len(classes), len(files))
     # the class list is in the key: a class added to another split renumbers this one's labels

@@ -182,9 +182,7 @@ class ImageFolderStream(ImageStream):
         self.classes = data._class_names(folder, splits)
         files, labels, stamp = data._list_images(folder, split, self.classes)
         if not files:
-            raise data.DatasetNotFoundError(
-                f"no images in {folder / split} (expected <class>/<image> files with extensions "
-                f"{', '.join(data.IMAGE_EXTENSIONS)})")
+            raise data.DatasetNotFoundError(data.no_images_message(folder, split))
         self.files, self.labels = files, np.asarray(labels, dtype=np.int64)
         self.gray = bool(gray)
         self.image_shape = tuple(int(s)

@@ -505,3 +505,18 @@ def test_cli_options_and_shared_rows_reach_their_checks(folder, tmp_path, capsys
     assert run(["features", folder, "--split", "test", "--k", 4, "--out", held], capsys)[0] == 0
     code, _, err = run(["evaluate", train, held, "--k", 8], capsys)
     assert code == 1 and "--k values must be between 1 and 4" in err
+
+
+def test_class_folders_straight_under_source_are_named_as_such(tmp_path, capsys):
+    # probe PT: SOURCE/CLASS/IMAGE (torchvision's ImageFolder) was said to have "splits"
+    # named after the classes, and --split a then found "no images" in a folder of 6
+    for cls in ("a", "b"):
+        (tmp_path / "flat" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (12, 12), "red").save(tmp_path / "flat" / cls / f"{i}.png")
+    out = tmp_path / "f.npy"
+    for extra in ([], ["--split", "a"]):
+        code, _, err = run(["features", tmp_path / "flat", "--k", 8, "--out", out, *extra],
+                           capsys)
+        assert code != 0 and "holds images directly, as a class folder would" in err
+        assert "SOURCE/SPLIT/CLASS/IMAGE" in err
