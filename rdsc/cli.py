@@ -536,6 +536,14 @@ def main(argv=None) -> int:
     prefix = "rdsc"
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         prefix += f" [rank {os.environ.get('RANK', '?')}]"
+    saved = warnings.showwarning
+
+    def one_line(message, category, *_, **__):
+        # probe PT: a folder's warnings came out as raw Python warnings quoting a line of
+        # rdsc's code; the command's own are one "rdsc: warning:" line
+        kind = "" if issubclass(category, UserWarning) else f" ({category.__name__})"
+        print(f"{prefix}: warning{kind}: {message}", file=sys.stderr, flush=True)
+    warnings.showwarning = one_line
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -547,6 +555,7 @@ def main(argv=None) -> int:
         print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
         return 1
     finally:
+        warnings.showwarning = saved
         dist = sys.modules.get("torch.distributed")  # imported only if a run used it
         try:
             if dist is not None and dist.is_available() and dist.is_initialized():

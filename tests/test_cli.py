@@ -520,3 +520,13 @@ def test_class_folders_straight_under_source_are_named_as_such(tmp_path, capsys)
                            capsys)
         assert code != 0 and "holds images directly, as a class folder would" in err
         assert "SOURCE/SPLIT/CLASS/IMAGE" in err
+
+
+def test_a_folders_warnings_come_as_one_rdsc_line(folder, tmp_path, capsys):
+    # probe PT: they came as raw Python warnings quoting a line of rdsc's code
+    (folder / "train" / "cat" / "notes.txt").write_text("not an image")
+    code, _, err = run(["features", folder, "--k", 8, "--out", tmp_path / "f.npy",
+                        "--workers", 0], capsys)
+    assert code == 0
+    assert "rdsc: warning: 1 file in the class folders of" in err
+    assert "UserWarning" not in err and "stream = " not in err
