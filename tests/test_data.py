@@ -212,6 +212,21 @@ def test_class_names_that_differ_only_in_unicode_form_are_named(tmp_path):
         data.load(str(tmp_path / "ok"), "train", root=tmp_path, cache=False)
 
 
+def test_numbered_class_folders_say_their_labels_follow_text_order(tmp_path):
+    # probe PT: folder "10" got label 1, and scoring against the folder numbers gave
+    # 16.67% for 71.88% without a word
+    write_folder(tmp_path, "num", "train", {"1": 1, "2": 1, "10": 1})
+    with pytest.warns(UserWarning, match=r"are numbers, and labels follow their names sorted "
+                                         r"as text: 1 -> 0, 10 -> 1, 2 -> 2\. A label"):
+        _, labels, classes = data.load(str(tmp_path / "num"), "train", root=tmp_path,
+                                       cache=False)
+    assert classes == ["1", "10", "2"]
+    with warnings.catch_warnings():  # numbers whose text order is their order: no word
+        warnings.simplefilter("error")
+        write_folder(tmp_path, "digits", "train", {"0": 1, "1": 1, "2": 1})
+        data.load(str(tmp_path / "digits"), "train", root=tmp_path, cache=False)
+
+
 def test_corrupt_image_names_the_file(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     bad = tmp_path / "toy" / "train" / "a" / "broken.jpg"
