@@ -460,6 +460,31 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
+def _pixel_limit() -> None:
+    """Pillow's limit against decompression bombs, from ``RDSC_MAX_IMAGE_PIXELS`` where set
+    (probe PT: a 13,500 x 13,500 scan was called unreadable, with no way through)."""
+    value = os.environ.get("RDSC_MAX_IMAGE_PIXELS")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"RDSC_MAX_IMAGE_PIXELS must be a whole number of pixels, got "
+                             f"{value!r}")
+        Image.MAX_IMAGE_PIXELS = int(value)
+
+
+_pixel_limit()  # here, so worker processes that import this module read it too
+
+
+def read_error_words(err: Exception) -> str:
+    """What a file that cannot be opened needs, in words: a too-large image is no broken
+    file, so it is not told to be deleted."""
+    if isinstance(err, Image.DecompressionBombError):
+        # Pillow refuses above twice MAX_IMAGE_PIXELS (and warns above it)
+        return (f"more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels, which Pillow refuses "
+                "against decompression bombs; the file may be fine: downscale it, or set "
+                "RDSC_MAX_IMAGE_PIXELS (Pillow's MAX_IMAGE_PIXELS, half that limit) higher")
+    return str(err)
+
+
 def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     """``C x H x W`` uint8: RGB, or one channel (``gray``: ITU-R 601 luma, PIL's ``L``)."""
     try:
@@ -469,6 +494,8 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
             img = _to_rgb(_upright(img), path)  # decodes the whole file
     except ImageReadError:
         raise
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(f"cannot read image {path}: {read_error_words(err)}") from err
     except Exception as err:  # PIL raises several types for broken files
         raise ImageReadError(
             f"cannot read image {path}: {err}. "

@@ -283,7 +283,7 @@ class ImageFolderStream(ImageStream):
                         with Image.open(path) as img:
                             img.load()
             except Exception as err:  # PIL raises several types for broken files
-                return f"{path} ({err})"
+                return f"{path} ({data.read_error_words(err)})"
             return None
 
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -227,6 +227,27 @@ def test_numbered_class_folders_say_their_labels_follow_text_order(tmp_path):
         data.load(str(tmp_path / "digits"), "train", root=tmp_path, cache=False)
 
 
+def test_an_image_above_pillows_pixel_limit_is_not_called_broken(tmp_path, monkeypatch):
+    # probe PT: a 13,500 x 13,500 scan was "unreadable: replace or delete", with no way
+    # through; RDSC_MAX_IMAGE_PIXELS is the way
+    from rdsc.streaming import ImageFolderStream
+    write_folder(tmp_path, "toy", "train", {"a": 2}, size=(20, 20))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 400 pixels > twice 100
+    for load in (lambda: data.load(str(tmp_path / "toy"), "train", root=tmp_path,
+                                   cache=False),
+                 lambda: ImageFolderStream(tmp_path / "toy", "train").check_files()):
+        with pytest.raises(ImageReadError, match=r"more than 200 pixels, which Pillow "
+                                                 r"refuses .*set RDSC_MAX_IMAGE_PIXELS"):
+            load()
+    monkeypatch.setenv("RDSC_MAX_IMAGE_PIXELS", "1000")
+    data._pixel_limit()
+    assert Image.MAX_IMAGE_PIXELS == 1000
+    assert len(data.load(str(tmp_path / "toy"), "train", root=tmp_path, cache=False)[0]) == 2
+    monkeypatch.setenv("RDSC_MAX_IMAGE_PIXELS", "lots")
+    with pytest.raises(ValueError, match="RDSC_MAX_IMAGE_PIXELS must be a whole number"):
+        data._pixel_limit()
+
+
 def test_corrupt_image_names_the_file(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     bad = tmp_path / "toy" / "train" / "a" / "broken.jpg"
