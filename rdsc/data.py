@@ -432,6 +432,13 @@ def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
     """8-bit RGB. PIL's own conversion clips 16-bit values at 255, so scale those first."""
     if img.mode.startswith("I;16"):
         wide = np.asarray(img, dtype=np.uint16).astype(np.uint32)
+        if 255 < wide.max() < 4096:
+            # probe PT: 12-bit camera data in 16-bit files became near-black images with
+            # pixels 0..16, silently (one message, not one per image)
+            warnings.warn("16-bit images whose pixels all lie below 4096 (12-bit data, or "
+                          "fewer bits?) are scaled as full 16-bit images (x / 257), so they "
+                          "come out nearly black (pixels 0..16): rescale them to 8 bits "
+                          "first if their range is narrower", stacklevel=2)
         img = Image.fromarray(((wide + 128) // 257).astype(np.uint8), mode="L")
     elif img.mode in ("I", "F"):
         raise ImageReadError(

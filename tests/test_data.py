@@ -248,6 +248,22 @@ def test_an_image_above_pillows_pixel_limit_is_not_called_broken(tmp_path, monke
         data._pixel_limit()
 
 
+def test_twelve_bit_data_in_sixteen_bit_files_is_named(tmp_path):
+    # probe PT: 12-bit camera data became near-black 0..16 images without a word
+    folder = tmp_path / "b12" / "train" / "a"
+    folder.mkdir(parents=True)
+    twelve = rng.integers(0, 4096, (8, 8)).astype(np.uint16)
+    Image.fromarray(twelve).save(folder / "g0.png")
+    with pytest.warns(UserWarning, match="16-bit images whose pixels all lie below 4096"):
+        images, _, _ = data.load(str(tmp_path / "b12"), "train", root=tmp_path, cache=False)
+    assert int(images.max()) <= 16
+    Image.fromarray((twelve.astype(np.uint32) * 16).astype(np.uint16)).save(folder / "g0.png")
+    with warnings.catch_warnings():  # full-range 16-bit: as before, in silence
+        warnings.simplefilter("error")
+        images, _, _ = data.load(str(tmp_path / "b12"), "train", root=tmp_path, cache=False)
+    assert int(images.max()) > 200
+
+
 def test_corrupt_image_names_the_file(tmp_path):
     write_folder(tmp_path, "toy", "train", {"a": 2})
     bad = tmp_path / "toy" / "train" / "a" / "broken.jpg"
