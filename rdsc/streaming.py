@@ -359,8 +359,29 @@ class DatasetStream(ImageStream):
         """Items ``start .. stop-1`` as ``n x C x H x W`` batches, loaded by ``num_workers``."""
         if start >= stop:
             return
-        yield from DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
-                              num_workers=self.num_workers)
+        loader = DataLoader(Subset(self.dataset, range(start, stop)), batch_size=batch_size,
+                            num_workers=self.num_workers)
+        batches, lo = iter(loader), start
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except RuntimeError as err:
+                if "stack expects each tensor to be equal size" not in str(err):
+                    raise
+                # probe PT: torch's collate error named no item of the dataset
+                hi = min(lo + batch_size, stop)
+                odd = [i for i in range(lo, hi) if tuple(self.dataset[i].shape)
+                       != tuple(self.image_shape)]
+                raise ValueError(
+                    f"{'item' if len(odd) == 1 else 'items'} {', '.join(map(str, odd[:5]))} "
+                    f"of the dataset {'has' if len(odd) == 1 else 'have'} shape "
+                    f"{tuple(self.dataset[odd[0]].shape) if odd else '?'}, item 0 "
+                    f"{tuple(self.image_shape)}: images must share one size; resize them in "
+                    "the dataset (e.g. torchvision.transforms.Resize)") from None
+            yield batch
+            lo += len(batch)
 
 
 # --- a DataLoader, or any iterable of batches -----------------------------------------------------

@@ -347,3 +347,20 @@ def test_a_stream_batch_of_integers_other_than_uint8_is_refused():
                                             "began with torch.uint8"):
             extract(net, as_stream([x[:4], x[4:].to(kind)], n_images=8), progress=False,
                     cache=False)
+
+
+def test_a_dataset_item_of_another_size_is_named():
+    # probe PT: torch's collate error, with no item of the dataset and no hint
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+
+    class OneOdd(torch.utils.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return torch.zeros(3, 40, 32, dtype=torch.uint8) if i == 5 else x[i]
+
+    net = RandomDepthwiseSignNet(8, 5, 1, seed=0)
+    with pytest.raises(ValueError, match=r"item 5 of the dataset has shape \(3, 40, 32\), "
+                                         r"item 0 \(3, 32, 32\): images must share one size"):
+        extract(net, OneOdd(), batch_size=4, progress=False, cache=False)
