@@ -713,9 +713,13 @@ def _topk_hits(scores, labels, ks, classes) -> dict[int, np.ndarray]:
                              "class and holds one the training set lacks, drop that class's "
                              "images: they can never be predicted)")
         if unknown:
+            # probe PT: the warning named no label, where the class was a twin of a trained
+            # one in another Unicode form
+            missing = sorted(set(labels[column < 0].tolist()), key=str)
+            shown = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
             warnings.warn(f"{unknown} of {len(labels)} labels are not among the classes the "
-                          "scores are for (a class absent from training?): they count as "
-                          "misses", stacklevel=3)
+                          f"scores are for (label {shown}: a class absent from training?): "
+                          "they count as misses", stacklevel=3)
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = order == column[:, None]
     return {k: hits[:, :k].any(1) for k in ks if k <= scores.shape[1]}

@@ -131,7 +131,9 @@ def test_topk_maps_labels_through_the_classes_of_the_fit():
     m = LinearSVM(C=0.1, device="cpu").fit(X[keep], y[keep])
     assert list(m.classes_) == [0, 1, 3, 4, 5]
     scores = m.decision_function(X[test])
-    with pytest.warns(UserWarning, match="60 of 300 labels are not among the classes"):
+    # probe PT: the warning now names the labels missing from training
+    with pytest.warns(UserWarning, match=r"60 of 300 labels are not among the classes the "
+                                         r"scores are for \(label 2: a class absent"):
         top = topk_accuracy(scores, y[test], classes=m.classes_)
     assert top[1] == pytest.approx((m.predict(X[test]) == y[test]).mean())
     assert top[5] == pytest.approx((y[test] != 2).mean())  # class 2 is never among the scores
