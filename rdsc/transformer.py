@@ -130,6 +130,12 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         """``X`` as float32/uint8 rows ``N x (C*H*W)`` (validated) and its image shape, if
         3-D/4-D."""
         if isinstance(X, (list, tuple)):
+            shapes = {np.shape(x) for x in X}
+            if len(shapes) > 1:  # probe PT: numpy's "inhomogeneous shape" error
+                raise ValueError(f"the images of X have {len(shapes)} different shapes "
+                                 f"({', '.join(map(str, sorted(shapes)[:4]))}"
+                                 f"{', ...' if len(shapes) > 4 else ''}): bring them to one "
+                                 "size first (e.g. PIL's resize)")
             X = np.asarray(X)
         dtypes = getattr(X, "dtypes", None)  # a DataFrame: one dtype per column
         if (dtypes is not None and hasattr(X, "to_numpy") and len(dtypes)

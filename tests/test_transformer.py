@@ -301,3 +301,11 @@ def test_a_dataframe_of_integer_pixels_is_read_as_pixels():
     from_frame = RandomDepthwiseSignFeatures(n_features=16, device="cpu").fit_transform(frame)
     from_array = RandomDepthwiseSignFeatures(n_features=16, device="cpu").fit_transform(X8)
     assert np.array_equal(np.asarray(from_frame), np.asarray(from_array))
+
+
+def test_a_list_of_images_of_two_sizes_is_named():
+    # probe PT: numpy's "setting an array element with a sequence ... inhomogeneous shape"
+    images = [np.zeros((3, 32, 32), np.uint8), np.zeros((3, 40, 32), np.uint8)]
+    with pytest.raises(ValueError, match=r"2 different shapes \(\(3, 32, 32\), \(3, 40, 32\)"
+                                         r"\): bring them to one size"):
+        RandomDepthwiseSignFeatures(n_features=8, device="cpu").fit_transform(images)
