@@ -408,7 +408,6 @@ def _list_images(folder: Path, split: str, classes: list[str]):
             labels.append(label)
             stamp.update(f"{cls}/{e.name}:{file_stamp(st)};".encode())
     if skipped:
-        import warnings
         n = sum(skipped.values())
         warnings.warn(f"{n:,} file{'s' * (n > 1)} in the class folders of {folder / split} "
                       f"{'are' if n > 1 else 'is'} not read, not being images by extension ("
@@ -418,7 +417,6 @@ def _list_images(folder: Path, split: str, classes: list[str]):
     if dangling:
         # probe PT: a git-annex / DVC checkout whose files were not fetched lost 5 of a
         # class's 8 images in silence (a broken link is no file)
-        import warnings
         warnings.warn(f"{len(dangling):,} file{'s' * (len(dangling) > 1)} in the class "
                       f"folders of {folder / split} {'are' if len(dangling) > 1 else 'is'} "
                       f"a link to a missing file, not read: {', '.join(dangling[:5])}"
