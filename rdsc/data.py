@@ -29,7 +29,7 @@ class. Not classes: folders whose names start with ``.`` or ``__`` (``.ipynb_che
 ``__MACOSX``, ``__pycache__``), and files whose names start with ``.`` (``._x.jpg``); class
 folders with no image in any split (dropped with a warning). Only a class folder's own
 images are loaded, not those of its subfolders (a warning names them).
-16-bit grayscale images are scaled to 8 bits (``round(v / 257)``); 32-bit integer or
+16-bit images keep their high byte (``v >> 8``), grey or colour; 32-bit integer or
 float images are refused.
 
 Decoded arrays are cached under ``<root>/cache/datasets``, keyed by the source
@@ -64,8 +64,8 @@ IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".ppm", ".bmp", ".pgm", ".tif", ".
 #: files in a class folder that are neither images nor worth a warning (tool litter)
 LITTER = ("thumbs.db", "desktop.ini")
 # bump when the decoding itself changes (2: 16-bit grayscale scaled, not clipped; 3: EXIF
-# orientation applied)
-CACHE_FORMAT = 3
+# orientation applied; 4: 16-bit grey keeps its high byte, as 16-bit colour does)
+CACHE_FORMAT = 4
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -426,22 +426,34 @@ def _list_images(folder: Path, split: str, classes: list[str]):
     return files, labels, stamp.hexdigest()
 
 
-def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
-    """8-bit RGB. PIL's own conversion clips 16-bit values at 255, so scale those first."""
+def _sixteen_bits(img: Image.Image) -> bool:
+    """Whether ``img``'s file stores 16 bits a sample; asked before decoding, as Pillow
+    decodes 16-bit RGB, RGBA and grey-with-alpha to 8 bits itself (their high byte)."""
+    return any(";16" in str(tile.args) for tile in getattr(img, "tile", None) or ())
+
+
+def _to_rgb(img: Image.Image, path: Path, sixteen: bool = False) -> Image.Image:
+    """8-bit RGB. 16-bit pixels keep their high byte (``v >> 8``) whatever the colours:
+    Pillow does so for 16-bit RGB, while its own conversion of 16-bit grey clips at 255
+    (probe PT: grey was rounded, ``v / 257``, so the same data differed by one level by how
+    it was saved). ``sixteen``: the file stores 16 bits a sample (:func:`_sixteen_bits`)."""
     if img.mode.startswith("I;16"):
-        wide = np.asarray(img, dtype=np.uint16).astype(np.uint32)
-        if 255 < wide.max() < 4096:
-            # probe PT: 12-bit camera data in 16-bit files became near-black images with
-            # pixels 0..16, silently (one message, not one per image)
-            warnings.warn("16-bit images whose pixels all lie below 4096 (12-bit data, or "
-                          "fewer bits?) are scaled as full 16-bit images (x / 257), so they "
-                          "come out nearly black (pixels 0..16): rescale them to 8 bits "
-                          "first if their range is narrower", stacklevel=2)
-        img = Image.fromarray(((wide + 128) // 257).astype(np.uint8), mode="L")
+        wide = np.asarray(img, dtype=np.uint16)
+        narrow = 0 < wide.max() < 4096
+        img = Image.fromarray((wide >> 8).astype(np.uint8), mode="L")
     elif img.mode in ("I", "F"):
         raise ImageReadError(
             f"image {path} has {'32-bit integer' if img.mode == 'I' else 'floating-point'} pixels "
             f"(PIL mode {img.mode}), whose range cannot be told: convert it to 8-bit RGB first.")
+    else:  # 16-bit colour comes decoded: only its high byte is left to look at
+        narrow = sixteen and 0 < np.asarray(img).max() < 16
+    if narrow:
+        # probe PT: 12-bit camera data in 16-bit files became near-black images with
+        # pixels 0..15, silently (one message, not one per image)
+        warnings.warn("16-bit images whose pixels all lie below 4096 (12-bit data, or "
+                      "fewer bits?) are read as full 16-bit images (their high byte), so "
+                      "they come out nearly black (pixels 0..15): rescale them to 8 bits "
+                      "first if their range is narrower", stacklevel=2)
     return img.convert("RGB")
 
 
@@ -496,7 +508,8 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
         with Image.open(path) as img:
             # upright as a viewer shows it (probe AY: a phone photo came out sideways);
             # without an orientation tag this returns the image itself
-            img = _to_rgb(_upright(img), path)  # decodes the whole file
+            sixteen = _sixteen_bits(img)  # before decoding, which loses it
+            img = _to_rgb(_upright(img), path, sixteen)  # decodes the whole file
     except ImageReadError:
         raise
     except Image.DecompressionBombError as err:

@@ -1,9 +1,11 @@
 """The data layer: every format, labels, shapes, preprocessing, the cache, every error."""
 import os
 import pickle
+import struct
 import time
 import urllib.error
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +81,7 @@ def test_16_bit_grayscale_is_scaled_not_clipped(tmp_path):
     Image.fromarray(wide).save(folder / "g16.png")
     assert Image.open(folder / "g16.png").mode == "I;16"
     images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
-    expected = np.round(wide / 257).astype(np.uint8)
+    expected = (wide >> 8).astype(np.uint8)  # the high byte, as Pillow reads 16-bit colour
     for c in range(3):
         np.testing.assert_array_equal(images[0, c].numpy(), expected)
     Image.fromarray(wide.astype(np.float32)).save(folder / "f32.tif")
@@ -256,11 +258,55 @@ def test_twelve_bit_data_in_sixteen_bit_files_is_named(tmp_path):
     Image.fromarray(twelve).save(folder / "g0.png")
     with pytest.warns(UserWarning, match="16-bit images whose pixels all lie below 4096"):
         images, _, _ = data.load(str(tmp_path / "b12"), "train", root=tmp_path, cache=False)
-    assert int(images.max()) <= 16
+    assert int(images.max()) <= 15
     Image.fromarray((twelve.astype(np.uint32) * 16).astype(np.uint16)).save(folder / "g0.png")
     with warnings.catch_warnings():  # full-range 16-bit: as before, in silence
         warnings.simplefilter("error")
         images, _, _ = data.load(str(tmp_path / "b12"), "train", root=tmp_path, cache=False)
+    assert int(images.max()) > 200
+
+
+def write_png16(path, pixels):
+    """A 16-bit PNG of ``H x W x C`` pixels (C = 1 grey, 3 RGB), written by hand: Pillow
+    cannot write 16-bit colour."""
+    height, width, channels = pixels.shape
+    big = pixels.astype(">u2")
+    rows = b"".join(b"\x00" + big[i].tobytes() for i in range(height))
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    colour = {1: 0, 3: 2}[channels]
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_grey_and_colour_decode_alike(tmp_path):
+    # probe PT: 16-bit grey was rounded (v / 257) while Pillow reads 16-bit RGB by its high
+    # byte, so the same pixels gave other images by how they were saved
+    wide = rng.integers(0, 65536, (8, 8, 1)).astype(np.uint16)
+    for name, pixels in (("grey", wide), ("rgb", np.repeat(wide, 3, axis=2))):
+        folder = tmp_path / name / "train" / "a"
+        folder.mkdir(parents=True)
+        write_png16(folder / "x.png", pixels)
+    grey, _, _ = data.load(str(tmp_path / "grey"), "train", root=tmp_path, cache=False)
+    rgb, _, _ = data.load(str(tmp_path / "rgb"), "train", root=tmp_path, cache=False)
+    np.testing.assert_array_equal(grey.numpy(), rgb.numpy())
+    np.testing.assert_array_equal(rgb[0, 0].numpy(), wide[..., 0] >> 8)
+
+
+def test_twelve_bit_data_in_sixteen_bit_colour_files_is_named(tmp_path):
+    folder = tmp_path / "c12" / "train" / "a"
+    folder.mkdir(parents=True)
+    write_png16(folder / "x.png", rng.integers(0, 4096, (8, 8, 3)))
+    with pytest.warns(UserWarning, match="16-bit images whose pixels all lie below 4096"):
+        images, _, _ = data.load(str(tmp_path / "c12"), "train", root=tmp_path, cache=False)
+    assert int(images.max()) <= 15
+    write_png16(folder / "x.png", rng.integers(0, 4096, (8, 8, 3)) * 16)
+    with warnings.catch_warnings():  # full-range 16-bit colour: in silence
+        warnings.simplefilter("error")
+        images, _, _ = data.load(str(tmp_path / "c12"), "train", root=tmp_path, cache=False)
     assert int(images.max()) > 200
 
 
