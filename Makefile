@@ -77,8 +77,10 @@ clean:
 # chapters' other packages nor the data: the wheels the device lacks (the versions of this
 # venv, no dependencies) in .whl/, and the datasets of GPU_DATASETS packed into .gpu/
 # (CIFAR-10 alone is 57 MB of the 64 MiB a device call carries). Both are git-ignored; name
-# them in the call's `carry`.
-GPU_WHEELS := foolbox eagerpy gitpython gitdb smmap tqdm
+# them in the call's `carry`. The device's Python is not this one (3.12 and torch 2.11 in
+# the record of 2026-11-28), so every wheel must be pure Python (py3-none-any). foolbox
+# needs requests (and its pure dependencies: probe GD found a device image without them).
+GPU_WHEELS := foolbox eagerpy gitpython gitdb smmap tqdm requests urllib3 idna certifi
 # the datasets packed (CIFAR-10 for chapters 1-3; e.g. "miniimagenet10 corel" for others)
 GPU_DATASETS ?= cifar10
 gpu-bundle: data
@@ -86,6 +88,7 @@ gpu-bundle: data
 	  'import sys; from importlib.metadata import version; print(*(f"{p}=={version(p)}" for p in sys.argv[1:]))' \
 	  $(GPU_WHEELS))
 	@test $$(ls .whl/*.whl | wc -l) -eq $(words $(GPU_WHEELS)) || { echo "gpu-bundle: expected $(words $(GPU_WHEELS)) wheels in .whl/"; exit 1; }
+	@! ls .whl/*.whl | grep -v -- '-none-any\.whl$$' || { echo "gpu-bundle: the wheels above are not pure Python: the device's Python may not take them"; exit 1; }
 	rm -rf .gpu && mkdir -p .gpu
 	for d in $(GPU_DATASETS); do $(BIN)/python -m rdsc.record pack \
 	  "$$($(BIN)/python -c 'import sys; from rdsc.paths import data_root; print(data_root() / sys.argv[1])' $$d)" .gpu/$$d.npz || exit 1; done

@@ -328,7 +328,10 @@ def environment() -> dict:
               else platform.processor() or "cpu")
     return {"device": device, "cuda": torch.cuda.is_available(), "cpu_count": os.cpu_count(),
             "threads": torch.get_num_threads(),  # trained weights depend on it (rdsc.threads)
-            "torch": torch.__version__, "python": platform.python_version()}
+            "torch": torch.__version__, "python": platform.python_version(),
+            # the GPU engine chosen for the machine (probe GD: a record made with the torch
+            # chain after the fused kernels' tests failed could not be told from a fused one)
+            "engine": os.environ.get("RDSC_ENGINE", "auto")}
 
 
 def save_results(chapter: str, name: str, results: dict) -> Path:

@@ -7,7 +7,8 @@ runs each chapter of ``_toc.yml`` as a plain Python script (no Jupyter needed: t
 cells are read from the MyST source), one after another, with ``RDSC_PROFILE`` set,
 and writes ``records/<profile>/<chapter>.json``: the chapter's results JSON files, the
 status (``ok`` or ``failed``, with the end of the log), the device, the commit, the
-date and the wall time. The full log goes to ``records/<profile>/<profile>.log``.
+date and the wall time. The full log goes to ``records/<profile>/<profile>.log``;
+a chapter's output is in ``records/<profile>/<chapter>.running.log`` while it runs.
 A failed chapter gets a record saying so (in ``<chapter>.failed.json`` where an earlier
 ``ok`` record exists, which it keeps); a chapter the deadline leaves unrun gets none.
 Nothing in a record is typed by hand.
@@ -36,7 +37,10 @@ from rdsc.paths import book_commit, book_root, checkout_env, write_atomically
 
 #: A MyST code cell: ```{code-cell} ipython3, optional ':key: value' lines, the code, ```.
 _CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
-#: What a notebook provides that a script lacks.
+#: What a notebook provides that a script lacks (``display``, which IPython gives every
+#: notebook: chapters do not import it, so they run where IPython is missing, the lent GPU),
+#: and what a script has that a notebook lacks: ``__file__``, from which a spawned worker
+#: process (rdsc.measure on a CPU) would run the whole chapter again (probe GD).
 _PREAMBLE = '''\
 import matplotlib
 matplotlib.use("Agg")
@@ -45,7 +49,15 @@ try:
 except ImportError:  # a machine without Jupyter
     def display(*objects):
         print(*objects)
+del __file__
 '''
+
+#: The packages on the lent GPU machine besides the standard library: its PyTorch stack,
+#: and the wheels ``make gpu-bundle`` carries (GPU_WHEELS). A chapter that imports anything
+#: else fails there (probe GD: chapter 3 imported IPython, in 2 s of a paper run).
+DEVICE_PACKAGES = ("torch", "torchvision", "triton", "numpy", "scipy", "sklearn", "pandas",
+                   "seaborn", "matplotlib", "PIL", "pytest", "rdsc", "foolbox", "eagerpy",
+                   "git", "gitdb", "smmap", "tqdm", "requests", "urllib3", "idna", "certifi")
 
 
 def records_dir(profile: str, root: Path | None = None) -> Path:
@@ -97,8 +109,13 @@ def _device_of(results: dict) -> str:
     return device_name()  # a CPU (named here: the results store only "cpu" on some machines)
 
 
-def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> dict:
-    """Run one chapter as a script; its record (not yet written)."""
+def run_chapter(source: Path, profile: str, log, timeout: int, commit: str,
+                output: Path | None = None) -> dict:
+    """Run one chapter as a script; its record (not yet written).
+
+    ``output``: the file its output goes to while it runs (then into ``log``, and the file
+    is deleted), where something can copy it from a machine that may be stopped mid-chapter
+    (the lent GPU: probe GD); default: a temporary file."""
     source = Path(source).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / f"{source.stem}.py"
@@ -109,7 +126,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         log.write(f"\n===== {source.stem} ({profile}) {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
         log.flush()
         start = time.perf_counter()
-        output = Path(tmp) / "output.txt"
+        output = Path(output) if output is not None else Path(tmp) / "output.txt"
         with open(output, "w") as out:
             # its own process group: a timeout stops the chapter's workers too (data loader
             # workers, a spawned measurement), which would hold the GPU for the next chapter
@@ -128,6 +145,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
                 proc.wait()
                 # how far it got, in the log (the output file goes with the temporary folder)
                 log.write(output.read_text(errors="replace"))
+                output.unlink(missing_ok=True)
                 log.write(f"stopped by the runner after {time.perf_counter() - start:.0f} s\n")
                 log.flush()
                 print(f"{source.stem}: stopped after {time.perf_counter() - start:.0f} s; its "
@@ -136,6 +154,8 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str) -> d
         seconds = time.perf_counter() - start
         text = output.read_text(errors="replace")
         log.write(text)
+        log.flush()
+        output.unlink(missing_ok=True)
         tail = text.splitlines()[-40:]
         if code is None:
             tail.append(f"stopped after {timeout} s")
@@ -202,7 +222,8 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
             except ValueError as err:
                 print(f"{source.stem}: the earlier record is replaced ({err})", flush=True)
                 earlier = None
-            record = run_chapter(source, profile, log, limit, commit)
+            record = run_chapter(source, profile, log, limit, commit,
+                                 out / f"{source.stem}.running.log")
             records.append(record)
             text = strict_json.dumps(record, indent=1)
             failure = out / f"{source.stem}.failed.json"

@@ -12,7 +12,11 @@ commit=$(cat .gpu/commit)
 if [ ! -f .gpu/manifest ] || ! sha256sum --check --quiet .gpu/manifest >/dev/null 2>&1; then
   {
     echo "the carried tree differs from .gpu/manifest (run make gpu-commit right before a call):"
-    [ -f .gpu/manifest ] && sha256sum --check --quiet .gpu/manifest 2>&1 | head -5
+    if [ -f .gpu/manifest ]; then
+      differ=$(sha256sum --check --quiet .gpu/manifest 2>&1 | grep -v "WARNING: ")
+      echo "$differ" | head -5
+      [ "$(echo "$differ" | wc -l)" -gt 5 ] && echo "... $(echo "$differ" | wc -l) files in all"
+    fi
   } >&2
   case $commit in *+changes) ;; *) commit=$commit+changes ;; esac
 fi

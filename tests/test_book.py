@@ -67,6 +67,18 @@ def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_pa
     assert re.fullmatch(r"[0-9a-f]{40}(\+changes)?|unknown", strict_json.read(second)["commit"])
 
 
+def test_results_name_the_engine_they_were_made_with(tmp_path, monkeypatch):
+    # probe GD: the GPU runner falls back to the torch chain when the fused kernels fail
+    # their tests; a record made so must say it
+    monkeypatch.setenv("RDSC_RESULTS", str(tmp_path))
+    monkeypatch.setenv("RDSC_ENGINE", "chain")
+    from rdsc import strict_json
+    saved = strict_json.read(book.save_results("99_toy", "toy-quick", {"C": 0.005}))
+    assert saved["environment"]["engine"] == "chain"
+    monkeypatch.delenv("RDSC_ENGINE")
+    assert book.environment()["engine"] == "auto"
+
+
 def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch):
     data, elsewhere = tmp_path / "data", tmp_path / "results-elsewhere"
     monkeypatch.setenv("RDSC_DATA", str(data))

@@ -1,11 +1,13 @@
 """Reproduction records: chapters run as scripts, their results and failures kept with
 provenance."""
+import ast
 import copy
 import io
 import json
 import math
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -66,6 +68,49 @@ def test_chapter_script_keeps_code_cells_only(tmp_path):
         record.chapter_script(book / "chapters" / "01_toy.md", through="nowhere")
 
 
+def _imports_outside_try(tree):
+    """The top-level package of every import in ``tree`` not guarded by a ``try``."""
+    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try)
+               for stmt in t.body for node in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def test_every_chapter_imports_only_what_the_lent_gpu_has():
+    """Probe GD: chapters 3, 6 and 8 imported IPython, which the lent GPU lacks: chapter 3's
+    paper run would have failed there in 2 s."""
+    root = Path(__file__).resolve().parents[1]
+    from rdsc.chapters import chapter_files
+    for source in chapter_files(root):
+        tree = ast.parse(record.chapter_script(source))
+        missing = sorted({name for name in _imports_outside_try(tree)
+                          if name not in sys.stdlib_module_names
+                          and name not in record.DEVICE_PACKAGES})
+        assert not missing, f"{source.name} imports {missing}, not on the lent GPU"
+
+
+def test_a_chapter_that_starts_a_spawned_worker_runs_as_a_script(tmp_path):
+    """Probe GD: a script has a __file__, from which a spawned worker ran the whole chapter
+    again (and died starting its own), so chapter 2 always failed on a CPU."""
+    spawning = CHAPTER.replace("from rdsc import book", textwrap.dedent("""\
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            print("worker says", pool.submit(abs, -3).result())
+        from rdsc import book""")) % ("01_spawn", "1")
+    book = fake_book(tmp_path, {"01_spawn": spawning})
+    rec, = record.run("smoke", root=book, commit="abc", timeout=120)
+    assert rec["status"] == "ok", rec["log_tail"]
+    log = (book / "records" / "smoke" / "smoke.log").read_text()
+    assert "worker says 3" in log
+
+
 def test_run_writes_a_record_per_chapter_with_results_or_the_failure(tmp_path):
     book = fake_book(tmp_path, {"01_toy": CHAPTER % ("01_toy", "1"),
                                 "02_broken": CHAPTER % ("02_broken", "1 / 0")})
@@ -105,6 +150,22 @@ def test_a_chapter_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path):
     rec, = record.run("smoke", root=book, commit="abc", timeout=5)
     assert rec["status"] == "failed" and rec["wall_seconds"] < 30
     assert rec["log_tail"][-1] == "stopped after 5 s" and "started" in rec["log_tail"]
+
+
+def test_a_running_chapter_s_output_can_be_copied_before_it_ends(tmp_path):
+    """Probe GD: the output of a running chapter sat in a temporary folder, so a lent GPU
+    stopped mid-chapter gave back nothing of it."""
+    peek = CHAPTER.replace("from rdsc import book", textwrap.dedent("""\
+        from pathlib import Path
+        print("half-way", flush=True)
+        running = Path("../records/smoke/01_peek.running.log")
+        print("seen while running:", "half-way" in running.read_text())
+        from rdsc import book""")) % ("01_peek", "1")
+    book = fake_book(tmp_path, {"01_peek": peek})
+    rec, = record.run("smoke", root=book, commit="abc", timeout=120)
+    assert rec["status"] == "ok", rec["log_tail"]
+    assert "seen while running: True" in (book / "records" / "smoke" / "smoke.log").read_text()
+    assert not (book / "records" / "smoke" / "01_peek.running.log").exists()
 
 
 def test_no_chapter_matches():
