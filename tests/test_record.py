@@ -669,3 +669,32 @@ def test_the_gpu_check_says_which_kernels_it_checked(tmp_path):
     subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)],
                    check=True, capture_output=True)
     assert record.gpu_check_age(shallow, check) == ""
+
+
+def test_take_back_puts_a_device_call_s_files_where_the_book_reads_them(tmp_path):
+    """What a lent GPU's call brought back goes into records/ by one script, not by hand;
+    a chapter its limit stopped mid-run leaves its output in the log and no record."""
+    book = tmp_path / "book"
+    (book / "records").mkdir(parents=True)
+    (book / "records" / "take_back.sh").write_text(
+        (Path(__file__).resolve().parents[1] / "records" / "take_back.sh").read_text())
+    came = tmp_path / "files_at"
+    (came / "records" / "paper").mkdir(parents=True)
+    (came / "records" / "paper" / "01_a.json").write_text('{"status": "ok"}')
+    (came / "records" / "paper" / "paper.log").write_text("===== 01_a\nall fine\n")
+    (came / "records" / "paper" / "02_b.running.log").write_text("half-way through 02\n")
+    (came / "fused_speed.log").write_text("4.13x\n")
+    run = subprocess.run(["bash", "records/take_back.sh", str(came)], cwd=book,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (book / "records" / "paper" / "01_a.json").read_text() == '{"status": "ok"}'
+    log = (book / "records" / "paper" / "paper.log").read_text()
+    assert "all fine" in log and "02_b: stopped with the machine" in log
+    assert "half-way through 02" in log and "02_b was stopped mid-run" in run.stdout
+    assert not list((book / "records" / "paper").glob("*.running.log"))
+    assert (book / "records" / "gpu-checks" / "fused_speed.log").read_text() == "4.13x\n"
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    run = subprocess.run(["bash", "records/take_back.sh", str(empty)], cwd=book,
+                         capture_output=True, text=True)
+    assert "holds no records/paper: the call ended before its chapters" in run.stdout
