@@ -227,11 +227,12 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
             records.append(record)
             text = strict_json.dumps(record, indent=1)
             failure = out / f"{source.stem}.failed.json"
+            why = "failed"
+            if record["exit_code"] is None:  # killed at its limit: say which one
+                why = "stopped at the run's deadline" if limit < timeout else "timed out"
             if record["status"] != "ok" and earlier is not None and earlier["status"] == "ok":
                 # probe AP: a rerun without its data, or stopped, replaced a GPU's record
                 write_atomically(failure, lambda f: f.write(text.encode()))
-                why = ("stopped at the run's deadline" if record["exit_code"] is None
-                       and limit < timeout else "failed")
                 print(f"{source.stem}: {why} after {record['wall_seconds']:.0f} s; its ok "
                       f"record of commit {short_commit(earlier['commit'])} is kept, this "
                       f"run's is {failure.relative_to(out.parent.parent).as_posix()}",
@@ -239,8 +240,8 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 continue
             write_atomically(out / f"{source.stem}.json", lambda f: f.write(text.encode()))
             failure.unlink(missing_ok=True)   # an older failure beside it no longer applies
-            print(f"{source.stem}: {record['status']} in {record['wall_seconds']:.0f} s",
-                  flush=True)
+            said = "ok in" if record["status"] == "ok" else f"{why} after"
+            print(f"{source.stem}: {said} {record['wall_seconds']:.0f} s", flush=True)
     return records
 
 

@@ -143,13 +143,14 @@ def test_pack_and_unpack_keep_every_file(tmp_path):
             assert (tmp_path / "out" / "toy" / p.relative_to(src)).read_bytes() == p.read_bytes()
 
 
-def test_a_chapter_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path):
+def test_a_chapter_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path, capsys):
     slow = CHAPTER.replace("from rdsc import book", "import time\nprint('started', flush=True)\n"
                            "time.sleep(60)\nfrom rdsc import book") % ("01_slow", "1")
     book = fake_book(tmp_path, {"01_slow": slow})
     rec, = record.run("smoke", root=book, commit="abc", timeout=5)
     assert rec["status"] == "failed" and rec["wall_seconds"] < 30
     assert rec["log_tail"][-1] == "stopped after 5 s" and "started" in rec["log_tail"]
+    assert "01_slow: timed out after" in capsys.readouterr().out  # probe GD: "failed in 5 s"
 
 
 def test_a_running_chapter_s_output_can_be_copied_before_it_ends(tmp_path):
