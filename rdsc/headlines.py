@@ -590,7 +590,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
     setting (a number, a name, a list of them) is none, nor a section this build did not
     run (None)."""
     chapter, summarise = CLAIMS[claim]
-    found = [record.result(chapter, n) for n in
+    found = [record.result(chapter, n, brief=brief) for n in
              (name if isinstance(name, (list, tuple)) else [name])]
     missing = [label for recorded, label in found if recorded is None]
     if missing:
@@ -602,7 +602,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
                for key, value in (current or {}).items()
                if key not in found[0][0] and _is_section(value) and key != "environment"]
     if lacking:
-        label += (f"; made by an older version of the chapter, without {len(lacking)} of "
+        label += (f"; without {len(lacking)} of "
                   "today's sections" if brief else
                   f"; made by an older version of the chapter, without its sections: "
                   f"{'; '.join(lacking)}")

@@ -364,11 +364,12 @@ def missing_figures(results: dict, needs) -> list[str]:
 
 
 def result(chapter: str, name: str, profile: str = "paper", root: Path | None = None,
-           needs=()):
+           needs=(), brief: bool = False):
     """``(results, label)``: the results JSON ``name`` in a successful record, else
     ``(None, why)``. ``needs``: dotted names of the numbers the caller reads
     (``("k", "topk.top1")``); a record without one, or with a figure of merit out of its
-    range (:func:`implausible_figures`), is named instead of shown."""
+    range (:func:`implausible_figures`), is named instead of shown. ``brief``: the label's
+    short form (:func:`label`)."""
     try:
         record = load(chapter, profile, root)
     except ValueError as err:
@@ -378,7 +379,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
         return None, (f"the {profile}-profile record could not be read: "
                       f"{_relative(str(err), root)}")
     if record is None or record["status"] != "ok":
-        return None, label(record, root)
+        return None, label(record, root, brief)
     found = record["results"].get(f"{name}-{profile}")
     if found:
         where = f"records/{profile}/{chapter}.json"
@@ -401,7 +402,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
                           f"{', '.join(lacking)} for {name} (or holds no finite number "
                           "there): made by an older version of the chapter; make it "
                           "again")
-        return found, label(record, root) + later_failure(chapter, profile, root)
+        return found, label(record, root, brief) + later_failure(chapter, profile, root)
     return None, (f"no {profile}-profile record of {name}: the record holds "
                   f"{_listed_results(record, profile)} only (the record runner runs a "
                   "chapter's parameters as written)")
@@ -425,13 +426,21 @@ def short_commit(commit: str) -> str:
     return sha[:10] + plus + rest
 
 
-def label(record: dict | None, root: Path | None = None) -> str:
+def label(record: dict | None, root: Path | None = None, brief: bool = False) -> str:
     """One line saying where a record comes from, for the text beside its numbers: the
-    device, date and commit, and how that commit stands to this build's (:func:`age`)."""
+    device, date and commit, and how that commit stands to this build's (:func:`age`).
+    ``brief`` (the intro's tables): the device, date and commit, and "older code" where
+    the commit is not this build's; the chapter gives the rest (review RB: the intro's
+    first cell was a paragraph)."""
     if record is None:
         return "no paper-profile record yet"
     state = "" if record["status"] == "ok" else f", {record['status']}"
     since = age(record["commit"], record["chapter"], root)
+    if brief:
+        older = ("; older code than this build's, its chapter says how much"
+                 if since and not since.startswith("at this build's commit") else "")
+        return (f"{record['profile']} profile, {record['device']}, {record['date']}, "
+                f"commit {short_commit(record['commit'])}{state}{older}")
     return (f"{record['profile']} profile, recorded on {record['device']}, {record['date']}, "
             f"commit {short_commit(record['commit'])}, chapter run "
             f"{record['wall_seconds'] / 60:.1f} min{state}{f' — {since}' if since else ''}")

@@ -489,6 +489,9 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
         f"commit {first[:10]}, chapter run 1.0 min — at this build's commit")
     assert record.label({**rec, "commit": first + "+changes"}, repo).endswith(
         "— at this build's commit (from uncommitted changes to it)")
+    # review RB: the intro's cell was a paragraph; brief says who, when, and whether older
+    assert record.label(rec, repo, brief=True) == (
+        f"paper profile, GPU, 2026-11-30, commit {first[:10]}")
     # probe DB: this build's own edits were not said
     (repo / "rdsc" / "a.py").write_text("x = 3\n")
     assert record.label(rec, repo).endswith(
@@ -512,6 +515,9 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     assert said.endswith(f"commit {first[:10]}+changes, chapter run 1.0 min — 2 commits "
                          f"before this build's {head[:10]}, with rdsc/ and the chapter "
                          "changed since by +2/-1 lines")
+    assert record.label({**rec, "commit": first}, repo, brief=True) == (
+        f"paper profile, GPU, 2026-11-30, commit {first[:10]}; older code than this "
+        "build's, its chapter says how much")
     # a failed rerun kept beside the ok record is named (review AR)
     folder = repo / "records" / "paper"
     folder.mkdir(parents=True)
