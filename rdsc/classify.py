@@ -772,7 +772,7 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
     extraction at the largest ``k`` serves every ``k``. The features: FeatureArrays (their
     compact counts are read) or ``N x k`` arrays. ``fitted``: an SVM already fitted on all
     columns, reused for the largest ``k``. Each row says whether its fit reached the
-    solver's optimum (``at optimum``).
+    solver's optimum (``solver converged``: review RB found "at optimum" unexplained).
     """
     train_features, test_features = _as_matrix(train_features), _as_matrix(test_features)
     # probe PS: ks=[10, 10] gave two identical rows and ks=[] an empty table, in silence
@@ -792,5 +792,5 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
         acc = topk_accuracy(scores, test_labels, (1, 2), classes=m.classes_)
         # probe AS: at C = 1e6 a fit stopped at max_iter sat in the table unmarked
         rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
-                     "fit s": m.fit_seconds_, "at optimum": bool(m.converged_)})
+                     "fit s": m.fit_seconds_, "solver converged": bool(m.converged_)})
     return rows

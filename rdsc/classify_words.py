@@ -46,12 +46,15 @@ def solver_agreement(check: dict) -> str:
     else:
         verdict = (f"not within {SOLVER_TOLERANCE:.0%}: the torch solver stopped short of the "
                    "optimum on this part, and may in this run's other fits too")
+    # review RB: "100.00% of 2,000" for every one of them
+    same = ("all" if check["agreement"] == 1 else
+            f"{100 * check['agreement']:.2f}% of")
     return (
         f"On {check['n_train']:,} training images and the "
         + ("first feature" if check["k"] == 1 else f"first {check['k']:,} features")
         + f" of this run, the torch solver's objective {where}, "
-        f"{verdict}; the two SVMs predict the same class for {100 * check['agreement']:.2f}% "
-        f"of {check['n_test']:,} test images (test top-1 {check['acc_torch']:.2f}% against "
+        f"{verdict}; the two SVMs predict the same class for {same} "
+        f"{check['n_test']:,} test images (test top-1 {check['acc_torch']:.2f}% against "
         f"{check['acc_liblinear']:.2f}%)"
     )
 

@@ -160,7 +160,7 @@ def test_accuracy_against_k_maps_labels_too():
             accuracy_against_k(f, labels, f, labels, bad, device="cpu")
     m = LinearSVM(device="cpu").fit(f, labels)
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
-    assert row["at optimum"] is True
+    assert row["solver converged"] is True
     # mutation audit BB: the top-2 column (chapter 3's curve) was never checked; classes that
     # overlap put it above top-1
     X, y = blobs(n=600, d=40, classes=4, spread=3.0)
@@ -183,7 +183,7 @@ def test_a_curve_row_whose_fit_stopped_short_says_so(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         row, = classify.accuracy_against_k(f, y, f, y, [20], C=1e3, device="cpu")
-    assert row["at optimum"] is False
+    assert row["solver converged"] is False
 
 
 def test_plain_arrays_and_lists_of_rows_are_taken():

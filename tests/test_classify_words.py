@@ -333,6 +333,11 @@ def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
                                   "relative_objective": 0.005})
     assert one.startswith("On 300 training images and the first feature of this run, the "
                           "torch solver's objective lies 5.00e-03")
+    assert "predict the same class for 53.00% of 200 test images" in one
+    # review RB: "100.00% of 2,000 test images"
+    every = words.solver_agreement({**base, "agreement": 1.0, "objective_torch": 100.5,
+                                    "relative_objective": 0.005})
+    assert "the two SVMs predict the same class for all 200 test images" in every
 
 
 def test_the_sentences_read_the_right_numbers():
