@@ -125,7 +125,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     # review HD: 35.47 and 35.53 both read 35.5, yet one was "the strongest"
     level = [b for b, d in zip(diff["baseline"], diff["difference top-1"])
              if b != strongest["baseline"] and f"{d:.1f}" == f"{gap:.1f}"]
-    tied = (f" (level at the digits shown with {' and '.join(f'*{b}*' for b in level)})"
+    tied = (f" (tied, at the digits shown, with {' and '.join(f'*{b}*' for b in level)})"
             if level else "")
     return (f"{head}. The strongest is *{strongest['baseline']}*{tied}: rdsc is "
             f"{abs(gap):.1f} points {side} it at top-1, where the test-set noise of the "

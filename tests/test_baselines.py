@@ -48,7 +48,7 @@ def test_verdicts_follow_the_numbers():
             "with the 95% interval of its mean over seeds (±" in text)
     # review HD: baselines level at the digits shown are named beside the strongest
     tie = B.compare(_table((60, 80), {"a": [50.03], "b": [49.98]}), "rdsc", "final layer")
-    assert "The strongest is *a* (level at the digits shown with *b*): rdsc is 10.0 points" in (
+    assert "The strongest is *a* (tied, at the digits shown, with *b*): rdsc is 10.0 points" in (
         W.verdict_final_layer(tie, 1000, 60))
     all_beaten = W.verdict_final_layer(B.compare(_table((70, 80), {"a": [30, 32, 34]}), "rdsc",
                                                  "final layer"), 1000, 70)
