@@ -765,7 +765,8 @@ def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
 
 def accuracy_against_k(train_features, train_labels, test_features, test_labels, ks,
                        C: float = PAPER_C, device=None,
-                       fitted: "LinearSVM | None" = None) -> list[dict]:
+                       fitted: "LinearSVM | None" = None,
+                       hits: dict | None = None) -> list[dict]:
     """Top-1/top-2 test accuracy of the SVM on the first ``k`` features, for each ``k``.
 
     The first ``k`` columns are the features of the same network with ``k`` blocks, so one
@@ -773,6 +774,8 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
     compact counts are read) or ``N x k`` arrays. ``fitted``: an SVM already fitted on all
     columns, reused for the largest ``k``. Each row says whether its fit reached the
     solver's optimum (``solver converged``: review RB found "at optimum" unexplained).
+    ``hits``: a dict to fill with each ``k``'s top-1 hits (``N`` bools, one per test
+    image), for a paired comparison of two ``k`` on the same images.
     """
     train_features, test_features = _as_matrix(train_features), _as_matrix(test_features)
     # probe PS: ks=[10, 10] gave two identical rows and ks=[] an empty table, in silence
@@ -789,7 +792,10 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
             m = LinearSVM(C=C, device=device).fit(_first_columns(train_features, k),
                                                   train_labels)
             scores = m.decision_function(_first_columns(test_features, k))
-        acc = topk_accuracy(scores, test_labels, (1, 2), classes=m.classes_)
+        right = topk_hits(scores, test_labels, (1, 2), classes=m.classes_)
+        acc = {n: float(r.mean()) for n, r in right.items()}
+        if hits is not None:
+            hits[k] = right[1]
         # probe AS: at C = 1e6 a fit stopped at max_iter sat in the table unmarked
         rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
                      "fit s": m.fit_seconds_, "solver converged": bool(m.converged_)})

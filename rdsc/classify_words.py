@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import percents, plural, signed
-from rdsc.intervals import difference_noise, within
+from rdsc.intervals import difference_noise, paired_noise, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
@@ -63,12 +63,15 @@ def solver_agreement(check: dict) -> str:
 SOLVER_TOLERANCE = 0.01
 
 
-def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
+def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
+                last_hits=None) -> str:
     """Whether top-1 still grows over the curve's last step.
 
     ``curve``: rows with ``k`` and ``top-1 (%)``, measured on the same ``n_test`` test
-    images. A step within the test-set noise of a difference of two accuracies (normal
-    approximation, unpaired: an upper bound for the same images) tells nothing.
+    images. A step within the test-set noise of the difference tells nothing: the paired
+    noise where ``last_hits`` gives the last two ``k``'s top-1 hits per image (``N`` bools
+    each, smaller ``k`` first: :func:`rdsc.classify.accuracy_against_k` fills them), else
+    the unpaired one (normal approximation: an upper bound for the same images).
     ``flat``: a gain below this many points per tenfold increase of k counts as levelling off.
     """
     rows = sorted(curve, key=lambda r: r["k"])
@@ -80,24 +83,36 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0) -> str:
     a, b = rows[-2], rows[-1]
     gain = b["top-1 (%)"] - a["top-1 (%)"]
     per_decade = gain / math.log10(b["k"] / a["k"])
-    # a rate per tenfold from one short step is a rough extrapolation (review AO): one
-    # decimal, and said to be no forecast (review AW: the record's curve gains less)
-    step = (
-        f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)} "
-        f"(a rate of {signed(per_decade)} per tenfold increase of k over this step alone, "
-        "not a forecast for larger k)"
-    )
-    if n_test is not None:
+    # no rate per tenfold in the text: from one short step it read as a forecast, and the
+    # record's curve gains less per decade at large k (reviews AO, AW, RB)
+    step = f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)}"
+    if last_hits is not None:
+        right_a, right_b = (np.asarray(h, dtype=bool) for h in last_hits)
+        if right_a.shape != right_b.shape or right_a.ndim != 1:
+            raise ValueError("last_hits: two equally long 1-d lists of top-1 hits, got "
+                             f"shapes {right_a.shape} and {right_b.shape}")
+        # the hits must be the rows' own (to the table's 2 decimals): a mismatch means
+        # another run's or another k's hits
+        for row, right in ((a, right_a), (b, right_b)):
+            if len(right) == 0 or abs(100 * right.mean() - row["top-1 (%)"]) > 0.006:
+                raise ValueError(f"last_hits give top-1 {100 * right.mean():.2f}% at "
+                                 f"k = {row['k']:,}, the curve {row['top-1 (%)']:.2f}%")
+        n_test = len(right_a)
+        noise = paired_noise(right_b, right_a)
+        kind = f"the noise of this difference on the same {n_test:,} test images (paired)"
+    elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
+        kind = f"the test-set noise of such a difference on {n_test:,} images"
+    if n_test is not None:
         if abs(gain) <= noise:
-            return (f"{step}, within the test-set noise of such a difference on {n_test:,} "
-                    f"images (about ±{noise:.1f} points): at this size the curve cannot tell "
-                    "whether accuracy is still rising.")
-        step += f", beyond the test-set noise (about ±{noise:.1f} points)"
+            return (f"{step}, within {kind}, about ±{noise:.1f} points: at this size the "
+                    "curve cannot tell whether accuracy is still rising.")
+        step += f", beyond {kind}, about ±{noise:.1f} points"
     if per_decade >= flat:
         return (
             # review HD: "as it would not if ..." was a double negative
-            f"{step}: accuracy has not levelled off at the largest k run here, consistent "
+            f"{step}: a gain of at least {flat:g} point per tenfold increase of k over this "
+            "step, so accuracy has not levelled off at the largest k run here, consistent "
             "with more random hyperplanes still cutting patch space into more useful cells."
         )
     return (

@@ -26,7 +26,46 @@ def test_curve_trend_is_conditioned_on_the_curve():
     said = words.curve_trend(small, n_test=200)
     assert "within the test-set noise" in said and "cannot tell" in said
     said = words.curve_trend(rising, n_test=10_000)
-    assert "beyond the test-set noise (about ±1.3 points)" in said and "not levelled" in said
+    assert "beyond the test-set noise of such a difference on 10,000 images, about ±1.3 " \
+        "points" in said and "not levelled" in said
+    # review RB: a rate per tenfold from the last step alone read as a forecast
+    assert "+11.8 per tenfold" not in said and "per tenfold" in said
+
+
+def test_curve_trend_judges_nested_svms_by_their_paired_noise():
+    """Review RB: the two SVMs of the last step are scored on the same images, where the
+    unpaired noise overstates the noise of their difference."""
+    rng = np.random.default_rng(0)
+    n = 1000
+    right_small = rng.random(n) < 0.60
+    right_large = right_small.copy()
+    flip = np.flatnonzero(~right_small)[:30]  # 30 more images right, none lost: +3 points
+    right_large[flip] = True
+    curve = [{"k": 1000, "top-1 (%)": 100 * right_small.mean()},
+             {"k": 3000, "top-1 (%)": 100 * right_large.mean()}]
+    unpaired = words.curve_trend(curve, n_test=n)
+    assert "within the test-set noise" in unpaired and "cannot tell" in unpaired
+    paired = words.curve_trend(curve, last_hits=[right_small, right_large])
+    assert "beyond the noise of this difference on the same 1,000 test images (paired)" \
+        in paired and "has not levelled off" in paired
+    # hits of another k (here: swapped) are refused, not used
+    with pytest.raises(ValueError, match="last_hits give top-1"):
+        words.curve_trend(curve, last_hits=[right_large, right_small])
+    with pytest.raises(ValueError, match="equally long"):
+        words.curve_trend(curve, last_hits=[right_small, right_large[:10]])
+
+
+def test_accuracy_against_k_gives_each_k_its_hits():
+    from rdsc.classify import accuracy_against_k
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 20)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 5] > 0).astype(int) + 2 * (X[:, 1] > 0)
+    hits = {}
+    rows = accuracy_against_k(X[:80], y[:80], X[80:], y[80:], [2, 20], hits=hits)
+    assert sorted(hits) == [2, 20]
+    for row in rows:
+        assert hits[row["k"]].shape == (40,) and hits[row["k"]].dtype == bool
+        assert 100 * hits[row["k"]].mean() == pytest.approx(row["top-1 (%)"])
 
 
 def boot(diff, low, high):
