@@ -213,15 +213,21 @@ def margin(res: dict, brief: bool = False) -> str:
     smallest separating k, per dataset, by the chapter's rule
     (:func:`rdsc.separation_words.margin_claim`); ``brief``: the ratio to pixels and the
     growth, with the words the rule gave them."""
-    parts, shorts, verdicts = [], [], []
+    parts, shorts, widths, growths = [], [], [], []
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
-        said, text, short = margin_claim(name, rows, compared)
-        verdicts += said
+        (width, growth), text, short = margin_claim(name, rows, compared)
+        widths.append(width)
+        growths.append(growth)
         parts.append(text)
         shorts.append(short)
-    line = f"{overall(verdicts)}: " + (" | ".join(shorts) if brief else "; ".join(parts))
+    # where the halves differ, say which one holds (review RB: "partly supported" read as
+    # support for the growth, which the controls explain away)
+    width, growth = overall(widths), overall(growths)
+    halves = f"the width {width}, its growth with k {growth}; " if width != growth else ""
+    line = (f"{overall(widths + growths)}: {halves}"
+            + (" | ".join(shorts) if brief else "; ".join(parts)))
     if noise_shared(res["margins"], res["datasets"]):  # one control behind every verdict
         n = len(dict.fromkeys(res["datasets"]))
         line += (f"; {'both' if n == 2 else f'all {n}'} datasets share one noise control "

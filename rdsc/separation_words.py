@@ -698,6 +698,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     without either control, growth is *not shown*, and so is a half the results do not hold
     (saved before the half-samples or the growth). ``verdicts``: one per half of the claim;
     ``text``: the evidence; ``short``: the ratio and the growth with their words.
+    ``verdicts`` is ``[width, growth]``, in that order.
     """
     verdicts = []
     top, pixels, word = largest_k_against_pixels(rows)

@@ -195,14 +195,16 @@ def test_every_summary_reads_its_chapters_results():
     separation["margin_ratios"][0].update({"growth from k": 1000.0, "growth": 1.34,
                                            "growth low": 0.95, "growth high": 1.4})
     assert headlines.margin(separation) == (  # saved with bootstrap resamples: named so
-        "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
+        "partly supported: the width supported, its growth with k not shown; "
+        "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
         "the sample, 1.20 to 2.90 over 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
         "on the sample, 0.95 to 1.40 over 10 bootstrap resamples: undecided")
     c = separation["margin_ratios"][0]
     del c["resamples"]
     c.update({"half-samples": 10, "median": 1.5, "growth median": 1.2})
     assert headlines.margin(separation) == (
-        "partly supported: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
+        "partly supported: the width supported, its growth with k not shown; "
+        "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
         "the sample, 1.20 to 2.90 (median 1.50) over 10 half-samples: wider); from "
         "k = 1,000: x1.34 on the sample, 0.95 to 1.40 (median 1.20) over 10 half-samples: "
         "undecided")
@@ -656,8 +658,10 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "partly supported: supported — cifar10 1.067 -> 1.101 | not shown — mini 1.200 -> "
         "1.190 (pixels -> features, k = 3,000)")
     brief = headlines.margin(separation, brief=True)
+    # review RB: which half of the claim holds is said first
     assert brief == (
-        "partly supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from "
+        "partly supported: the width supported, its growth with k not shown; "
+        "cifar10: width x1.65 of pixels' (wider), growth x1.34 from "
         "k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width x1.65 "
         "of pixels' (wider), growth x1.34 from k = 1,000 (grows, faster than noise, no "
         "shuffled-label control); both datasets share one noise control (same labels)")
