@@ -86,7 +86,7 @@ def margins(margins: pd.DataFrame, datasets):
     False; rows without it count as verified). ``margins``: one row per dataset, space and
     dimension, with ``mean margin``, ``hard`` and, for noise, ``draw margins``."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.3),
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.6),
                              squeeze=False)
     for ax, name in zip(axes[0], datasets):
         m = margins[margins.dataset == name]
@@ -126,11 +126,14 @@ def margins(margins: pd.DataFrame, datasets):
     # one legend below the panels, where it covers no data
     handles = {label: h for ax in axes[0]
                for h, label in zip(*ax.get_legend_handles_labels())}
-    fig.tight_layout()
-    # room for the legend's rows under the axis labels (at 0.32, five or more entries
-    # covered the x-axis labels, review AO)
+    # room for the legend's rows under the axis labels, added to the figure's height (a
+    # share of a fixed height covered the x-axis labels, review AO; then it left panels
+    # about 100 px tall, review RB)
     rows = -(-len(handles) // 2)
-    fig.subplots_adjust(bottom=min(0.6, 0.2 + 0.075 * rows))
+    legend_inches = 0.2 + 0.2 * rows
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + legend_inches)
+    fig.tight_layout(rect=(0, legend_inches / (height + legend_inches), 1, 1))
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9)
     return fig
 

@@ -1311,3 +1311,22 @@ def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
     assert "width x1.003 of pixels'" in short
     assert text.startswith("miniimagenet10: 0.00940 at k = 20 vs 0.00937 on pixels")
     assert "(ratio 1.003 on the sample" in text
+
+
+def test_the_margins_figure_keeps_tall_panels_above_its_legend():
+    """Review RB: the legend's rows took a share of a fixed height, leaving two panels about
+    100 px tall; the legend now adds to the figure's height and covers no axis."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from rdsc import plots
+    rows, _ = _verified_margin_rows()
+    rows[4]["verified"] = False  # one more legend row
+    frame = pd.concat([pd.DataFrame(rows), pd.DataFrame(rows).assign(dataset="mini")])
+    fig = plots.margins(frame, ["cifar10", "mini"])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert ax.get_position().height * fig.get_size_inches()[1] >= 2.2  # inches of plot
+        assert ax.get_tightbbox(renderer).y0 >= legend.y1  # tick labels above the legend
+    matplotlib.pyplot.close(fig)
