@@ -164,7 +164,7 @@ def pairing(found: dict, pools: dict) -> str:
         f"Each of the {len(cat['rms']):,} lossless images was matched to the nearest image "
         f"{where} in L2: the median distance to the match is "
         # review HD: the distance had no unit
-        f"{np.median(cat['distance']):.1f} grey levels (the norm over all pixel values; "
+        f"{np.median(cat['distance']):.0f} grey levels (the norm over all pixel values; "
         f"root-mean-square {np.median(cat['rms']):.2f} grey levels per pixel value, largest "
         f"{cat['rms'].max():.2f}) against a median "
         f"{np.median(cat['runner_up']):.0f} to the second-nearest image; no match is more than "

@@ -192,7 +192,7 @@ def test_pairing_and_feature_change_sentences():
         and "not one to one" not in text
     )
     # review HD: the distance had no unit
-    assert "the median distance to the match is 15.0 grey levels (the norm over all" in text
+    assert "the median distance to the match is 15 grey levels (the norm over all" in text
     # review O: both branches say "matched twice"; each must give its own sentence, and one
     # split that is not one to one makes the whole pairing not one to one
     found["test"] = {**found["train"], "one_to_one": False}
