@@ -90,7 +90,7 @@ class Chapter:
     def summary(self, **more) -> str:
         """The set-up cell's output: profile, device, seed, then the settings (and ``more``),
         one line each where a setting is a table (``k: cifar10 16, corel 8``), else on
-        the first line."""
+        the first line; an image count ``n_...`` of None reads ``all``."""
         def plain(value):
             if isinstance(value, dict):
                 return ", ".join(f"{k} {plain(v)}" for k, v in value.items())
@@ -99,7 +99,9 @@ class Chapter:
             # separators for counts (100,000), not for seeds and years (2018)
             big = isinstance(value, int) and not isinstance(value, bool) and value >= 10_000
             return f"{value:,}" if big else str(value)
-        items = {**self.cfg, **more}
+        # a count of None is every image (review RB: "n_train=None" told a reader nothing)
+        items = {k: "all" if v is None and k.startswith("n_") else v
+                 for k, v in {**self.cfg, **more}.items()}
         flat = ", ".join(f"{k}={plain(v)}" for k, v in items.items()
                          if not isinstance(v, dict))
         tables = "".join(f"\n  {k}: {plain(v)}" for k, v in items.items()

@@ -281,6 +281,8 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
                            seeds=[2018, 2019]) == (
         "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16], seeds=[2018, 2019]\n"
         "  k_of: cifar10 100,000, corel 8")
+    # review RB: an image count of None is every image; another None stays None
+    assert chapter.summary(n_train=None, model=None).endswith("n_train=all, model=None")
     first = torch.rand(3)
     book.start("smoke", table, seed=7)
     assert torch.equal(first, torch.rand(3))  # torch seeded again: the same draw
