@@ -237,10 +237,14 @@ def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFra
     axes[0].axhline(chance_p1, ls="--", color="grey", lw=1, label="chance")
     axes[0].set(xscale="log", xlabel="n (images retrieved)", title="precision at n")
     book.readable_log_axis(axes[0], "x")
-    for metric, style in (("euclidean", "-"), ("cosine", ":")):
+    # cosine hollow and larger, drawn first: where it lies on the Euclidean curve (review
+    # RC: it did at every k, and the caption pointed at a line no one could see) its
+    # squares still show around the Euclidean dots
+    for metric, style, marker in (("cosine", ":", dict(marker="s", ms=9, mfc="none")),
+                                  ("euclidean", "-", dict(marker="o"))):
         part = k_rows[k_rows.distance == metric]
-        axes[1].plot(part.k, 100 * part.AP, style, marker="o", color="C0",
-                     label=f"random features, {metric}")
+        axes[1].plot(part.k, 100 * part.AP, style, color="C0",
+                     label=f"random features, {metric}", **marker)
         axes[1].fill_between(part.k, 100 * part["AP low"], 100 * part["AP high"],
                              alpha=0.15, color="C0")
     # dashes, dash-dots and dash-dot-dots: never the random features' solid or dotted
@@ -249,6 +253,7 @@ def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFra
     for i, (name, ap) in enumerate(trained_ap.items()):
         axes[1].axhline(100 * ap, lw=1.2, ls=styles[i % 3], color=f"C{2 + i}", label=name)
     axes[1].set(xscale="log", xlabel="k", ylabel="mAP (%)", title="mAP against k")
+    axes[1].margins(y=0.1)  # a trained network's line sat on the top frame (review RC)
     _log_ticks(axes[1], k_rows.k.unique())
     for ax in axes:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, fontsize=8,

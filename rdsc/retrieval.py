@@ -500,12 +500,17 @@ def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=N
 MAIN_MEASURES = ["mAP", "P@10", "R-precision"]
 
 
-def main_table(table, distance: str = "euclidean"):
+def main_table(table, distance: str = "euclidean", protocol: str | None = None):
     """:func:`results_table`'s shown table cut to what a reader compares first: one
-    distance (and the chance row) and :data:`MAIN_MEASURES`, indexed by representation."""
+    distance (and the chance row) and :data:`MAIN_MEASURES`, indexed by representation.
+    ``protocol`` (e.g. "leave-one-out") heads the index with the protocol, the distance
+    and the unit, so two such tables on one page are told apart (review RC)."""
     one_of("distance", distance, DISTANCES)
     keep = table.index.get_level_values("distance").isin([distance, ""])
-    return table[keep][MAIN_MEASURES].droplevel("distance")
+    shown = table[keep][MAIN_MEASURES].droplevel("distance")
+    if protocol is not None:
+        shown = shown.rename_axis(f"{protocol}, {distance.capitalize()}: % [95% interval]")
+    return shown
 
 
 #: Two representations whose paired 95% interval lies within this many score units (5 points

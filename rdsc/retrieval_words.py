@@ -7,14 +7,15 @@ the trained networks (:func:`trained_verdict`) and the paper's claim
 (:func:`claim_verdict`; a network trained on the database itself is set apart,
 :func:`in_domain_sentence`), against the colour histogram and the authors' perceptron
 (:func:`control_phrase`, :func:`perceptron_phrase`), what another equivalence margin would
-change (:func:`margin_robustness`), trained networks that failed (:func:`failures_note`,
+change (:func:`margin_robustness`), how far this run's k is from the paper's
+(:func:`k_reading`), trained networks that failed (:func:`failures_note`,
 :func:`short_error`), and the data's quirks (:func:`frame_sentences`, :func:`twins_sentence`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import flag, listed, name_list, number_between
+from rdsc.checks import flag, listed, name_list, number_between, signed
 from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
 
 #: the words :func:`rdsc.retrieval.difference_word` gives
@@ -149,6 +150,31 @@ def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> lis
     in_domain = set(name_list("in_domain", in_domain))
     return [n for n in name_list("names", names) if n not in in_domain
             and (beats_control is None or flag(f"beats_control[{n!r}]", beats_control[n]))]
+
+
+def best_reference(references: list[dict], claim_words: dict[str, str], counted) -> str:
+    """Which of the networks the claim counts (``counted``, :func:`claim_counted`) is the
+    best retriever, by its mAP over the pixel control, and where the random features stand
+    against it (``claim_words``: :func:`rdsc.retrieval.claim_word` of each): a claim
+    supported against a weak reference and contradicted against a strong one reads
+    otherwise than the reverse (review RC). Empty with fewer than two counted networks.
+    ``references``: :func:`rdsc.retrieval.reference_rows`."""
+    counted = name_list("counted", counted)
+    over = {r["trained network"]: r["minus control (points)"] for r in references
+            if r["trained network"] in counted}
+    if len(over) < 2:
+        return ""
+    _words_of(claim_words, list(over))
+    best = max(over, key=over.get)
+    points = f"{100 * EQUIVALENCE_MARGIN:g} points"
+    stand = {"higher": "ahead of it", "comparable": f"at worst {points} behind it",
+             "lower": f"more than {points} behind it",
+             "indistinguishable": f"neither shown within {points} of it nor further "
+                                  "behind"}
+    others = listed([f"{signed(over[n], 1)} for the {n}" for n in over if n != best])
+    return (f"Of the networks counted, the {best} retrieves best, {signed(over[best], 1)} "
+            f"mAP points above the pixel control (against {others}); the random features "
+            f"are {stand[claim_words[best]]}.")
 
 
 def claim_margin_robustness(intervals: dict[str, tuple], names,
@@ -301,3 +327,32 @@ def twins_sentence(groups: list, labels) -> str:
                  "category")
     return (f"Comparing pixels finds {found}. In leave-one-out each copy finds another "
             "copy first, at distance 0; they are kept, as the authors' database holds them.")
+
+
+def k_reading(k: int, paper_k: int, k_before: int | None, step: dict | None,
+              extraction_s: float, profile: str) -> str:
+    """How far this run's largest k is from the paper's, and whether mAP still rose over the
+    last step of k, in sentences (review RC: the page blamed a slow extraction that took
+    23 s).
+
+    ``step``: :func:`rdsc.retrieval.compare` of the per-query AP at ``k`` against
+    ``k_before``, the next smaller k run (both None where only one k ran);
+    ``extraction_s``: the seconds the random features took in this run.
+    """
+    if k >= paper_k:
+        return f"The `{profile}` profile runs the paper's k = {paper_k:,}."
+    text = (f"The `{profile}` profile's k = {k:,} is {paper_k / k:,.0f} times below the "
+            f"paper's {paper_k:,} (computing or reading its features took "
+            f"{extraction_s:,.0f} s here; the "
+            "`paper` profile runs the paper's k, meant for a GPU).")
+    if step is None or k_before is None:
+        return text + " With one k, this run cannot say how mAP changes with k."
+    d, lo, hi = (100 * step[key] for key in ("difference", "low", "high"))
+    change = (f" From k = {k_before:,} to {k:,}, mAP changes by {signed(d, 1)} points "
+              f"(paired 95% interval {signed(lo, 1)} to {signed(hi, 1)})")
+    if lo > 0:
+        return (f"{text}{change}: it is still rising, so the gaps to the trained networks "
+                "may narrow at the paper's k.")
+    if hi < 0:
+        return f"{text}{change}: it falls at the largest k run here."
+    return f"{text}{change}: this run cannot tell whether it still rises."

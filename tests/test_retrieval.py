@@ -326,6 +326,9 @@ def test_the_main_table_keeps_one_distance_the_chance_row_and_three_measures():
     main = rt.main_table(table)
     assert list(main.columns) == rt.MAIN_MEASURES
     assert list(main.index) == ["x", "chance (expected)"]
+    # review RC: two such tables on one page had the same headers and no caption
+    assert rt.main_table(table, protocol="leave-one-out").index.name == (
+        "leave-one-out, Euclidean: % [95% interval]")
 
 
 def test_probe_z_retrieval_refuses_inputs_that_gave_plausible_wrong_numbers():
