@@ -400,21 +400,27 @@ def background(res: dict, brief: bool = False) -> str:
         pitfall = _add_note(head, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs)
                             ) + sep + rest
     advantage = res["advantage"]
-    if brief:  # the centre's aside without its two intervals (review AV)
+    if brief:  # the centre's aside without its two intervals (review AV), nor the most
+        # its cost may exceed the ring's: the centre's cost is quoted below
         advantage = re.sub(r"(react more to the centre's colours): [^)]*\)", r"\1)",
                            advantage)
+        advantage = re.sub(r" \(greying the centre may cost up to [^)]*\)", "", advantage)
     if grey:  # one dataset (Corel) answers it in the chapter; name any other
         # the unit after the estimate, before its interval (review AW: "P@10 lost with the
         # ring greyed, points: +2.4" read as a label, not a sentence)
-        def cost(m):
+        def split(m):  # "+2.4 points [+0.7, +4.1]", or "+2.4 [...]" as saved before
             estimate, _, interval = m.partition(" ")
+            return estimate, interval.removeprefix("points").strip()
+
+        def cost(m):
+            estimate, interval = split(m)
             return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
 
         def beside(d):  # the centre's cost, which the verdict weighs the ring's against
             # (in points too: probe PR 10 read "the centre +4.0" as a bare number)
             if d not in centre:
                 return ""
-            estimate, _, interval = centre[d].partition(" ")
+            estimate, interval = split(centre[d])
             return f", the centre's {estimate} points" + (f" {interval}" if interval else "")
         lost = (cost(grey[0][1]) + beside(grey[0][0]) if len(grey) == 1
                 else "; ".join(f"{d} {cost(m)}{beside(d)}" for d, m in grey))

@@ -822,6 +822,19 @@ def test_the_background_line_sets_the_centre_control_beside_the_ring():
     # probe PR 10: "the centre +4.0" gave a bare number
     assert headlines.background(res, brief=True).endswith(
         "(greying the ring costs +2.4 points of P@10, the centre's +4.0 points)")
+    # review RC: the verdict table's rows now carry their unit; the line reads both
+    now = {**res, "verdicts": [{**v, "measure": v["measure"].replace(" (", " points (")}
+                               for v in res["verdicts"]]}
+    assert headlines.background(now) == headlines.background(res)
+    assert headlines.background(now, brief=True) == headlines.background(res, brief=True)
+    # review RC: the full line says how much more the centre may cost; the brief one
+    # quotes the centre's cost instead
+    res["advantage"] += (" (greying the centre may cost up to 4.2 points of P@10 more), "
+                         "and the features react to its colour")
+    assert "may cost up to 4.2" in headlines.background(res)
+    assert headlines.background(res, brief=True).endswith(
+        "not measurably less than the centre does, and the features react to its colour "
+        "(greying the ring costs +2.4 points of P@10, the centre's +4.0 points)")
 
 
 def test_a_results_file_without_the_largest_ks_difference_names_it():

@@ -132,6 +132,7 @@ from rdsc.background.words import (  # noqa: F401
     examples_note,
     interval_text,
     outcome_word,
+    pitfall_beyond_cnn,
     pitfall_over_datasets,
     pitfall_rows,
     pitfall_verdict,

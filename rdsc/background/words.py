@@ -392,6 +392,25 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     return rows, pitfall_verdict(shown, beyond, smaller, untested), tested
 
 
+def pitfall_beyond_cnn(rows: list[dict]) -> bool | None:
+    """From :func:`pitfall_over_datasets`' rows: on the datasets that show the pitfall, is
+    the random network's ring cost larger than the trained CNN's on any? None where no
+    such dataset was compared with the CNN (review RC: "the same sensitivity misleads
+    the classifier" stood beside a table where it misled the CNN more)."""
+    by_dataset: dict[str, dict] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset"], {})[row["question"]] = row["random network"]
+    compared = [q["the ring cost, compared with the trained CNN"]
+                for q in by_dataset.values()
+                if q.get("a foreign ring costs accuracy beyond compositing") == "yes"
+                and q.get("changed predictions go to the donor's class above chance") == "yes"
+                and not q["the ring cost, compared with the trained CNN"].startswith(
+                    "not compared")]
+    if not compared:
+        return None
+    return any(c == "larger than the CNN's" for c in compared)
+
+
 def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_ring: tuple,
                    grayscale_drop: tuple, ring_partial: dict) -> list[dict]:
     """The retrieval rows of the verdict table (Corel): greying the ring; greying the centre
@@ -399,23 +418,24 @@ def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_
     :func:`~rdsc.background.colour_retrieval.centre_minus_ring`); removing colour (reported,
     not counted: it changes the whole image); and the partial correlation of feature
     distance with ring colour (``ring_partial``: a row of :func:`partial_correlation_table`).
-    Each effect is ``(estimate, low, high)``."""
+    Each effect is ``(estimate, low, high)``, a fraction of precision@10 shown in points
+    (review RC: the rows gave bare numbers beside the classification rows' points)."""
     def shown(effect):
         return "yes" if effect[1] > 0 else "not shown"
     return [
         {"dataset": "corel", "question": RING_GREY_QUESTION,
          "random network": shown(ring_grey_drop),
-         "measure": interval_text(ring_grey_drop, unit="")},
+         "measure": interval_text(ring_grey_drop, unit=" points")},
         {"dataset": "corel", "question": CENTRE_GREY_QUESTION,
          "random network": shown(centre_grey_drop),
-         "measure": interval_text(centre_grey_drop, unit="")},
+         "measure": interval_text(centre_grey_drop, unit=" points")},
         {"dataset": "corel", "question": "greying the centre costs more than greying the ring",
          "random network": shown(centre_minus_ring),
-         "measure": interval_text(centre_minus_ring, unit="")},
+         "measure": interval_text(centre_minus_ring, unit=" points")},
         {"dataset": "corel",
          "question": "removing colour lowers precision@10 (colour, not the background)",
          "random network": shown(grayscale_drop),
-         "measure": interval_text(grayscale_drop, unit="")},
+         "measure": interval_text(grayscale_drop, unit=" points")},
         {"dataset": "corel",
          "question": "ring colour explains feature distance beyond centre colour and category",
          "random network": "yes" if ring_partial["low"] > 0 else "not shown",
@@ -464,13 +484,20 @@ def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
             f"({difference}), so the ring is not shown to count for less than the centre.")
 
 
+def _beside_cnn(beyond_cnn: bool | None) -> str:
+    return ("" if beyond_cnn is None else ", more than it misleads the trained CNN"
+            if beyond_cnn else ", though not shown to mislead it more than the trained CNN")
+
+
 def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                       centre_minus_ring: tuple, grayscale_drop: tuple, ring_partial,
-                      pitfall_shown: bool | None) -> str:
+                      pitfall_shown: bool | None, beyond_cnn: bool | None = None) -> str:
     """The chapter's sentences on what the retrieval evidence means, from the same numbers
     as :func:`advantage_rows` (``ring_partial``: the ring's row of
     :func:`partial_correlation_table`; ``pitfall_shown``: whether the pitfall was shown
-    anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`)."""
+    anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`;
+    ``beyond_cnn``: :func:`pitfall_beyond_cnn`, whether it misled the classifier more
+    than the trained CNN)."""
     ring_partial_low = ring_partial["low"]
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
     # the partial correlation (category held fixed) only that the features react to it
@@ -483,8 +510,8 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
         if shown]
     if evidence:
         reading = (f"In this run {'; and '.join(evidence)}"
-                   + ("; the same sensitivity misleads the classifier in the composites "
-                      "above." if pitfall_shown else
+                   + (f"; the same sensitivity misleads the classifier in the composites "
+                      f"above{_beside_cnn(beyond_cnn)}." if pitfall_shown else
                       "; whether it misleads the classifier was not tested (in the "
                       "composites above the random network is at chance on clean "
                       "images)." if pitfall_shown is None else
@@ -544,7 +571,8 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
     than = ("not weighed against the centre (the control undefined)" if unweighed
             else "more than the centre does" if ring_more
             else "but less than the centre does" if centre_more
-            else "not measurably less than the centre does")
+            else "not measurably less than the centre does (greying the centre "
+            f"may cost up to {100 * centre_minus_ring[2]:.1f} points of P@10 more)")
     helping = f"the outer ring helps retrieval, {than}"
     if helps and reacts and unweighed:
         verdict = f"partly supported: {helping}; the features react to its colour"
@@ -672,7 +700,8 @@ def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
     def medians(relation):
         return (f"medians {random_net:.3f} over {units(n_random)} against {cnn:.3f} over "
                 f"{units(n_cnn)}, {ratio_apart(gap, margin, 3)} apart: {relation} the "
-                f"{margin} margin{near}; without an interval")
+                f"{margin} margin{near}; a margin this book sets for medians of "
+                "correlations, which have no interval here")
     if random_net > cnn + margin:
         return (f"The random features survive blurring somewhat better than the trained "
                 f"CNN's hidden units ({medians('more than')}): consistent with their "
