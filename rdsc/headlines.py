@@ -357,8 +357,8 @@ def attack(res: dict, brief: bool = False) -> str:
                        f"{idle})" if beyond else "")
         return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% -> "
                 f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "
-                f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} within L-inf "
-                f"{eps:g}")
+                f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} images within "
+                f"L-inf {eps:g}")
     budget = res.get("settings", {}).get("budget")
     queries = f", {budget:,} queries per image" if budget else ""
     return (f"{verdict}: FGSM from a substitute: accuracy "

@@ -352,7 +352,10 @@ def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: in
     import matplotlib.pyplot as plt
     import seaborn as sns
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
-    sns.barplot(data=bars, x="target", y="accuracy (%)", hue="input", ax=axes[0])
+    # greys for the kinds of input: the chapter's colours name the models (review RC:
+    # orange meant the trained CNN in every other figure and "random signs" here)
+    sns.barplot(data=bars, x="target", y="accuracy (%)", hue="input", ax=axes[0],
+                palette="Greys", edgecolor="black", linewidth=0.6)
     axes[0].set(xlabel="", title=title)
     # below the bars, where it covers none of them
     axes[0].legend(fontsize=9, title=None, loc="upper center", bbox_to_anchor=(0.5, -0.12),

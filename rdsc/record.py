@@ -432,8 +432,9 @@ def label(record: dict | None, root: Path | None = None, brief: bool = False) ->
     ``brief`` (the intro's tables): the device, date and commit, and "older code" where
     the commit is not this build's; the chapter gives the rest (review RB: the intro's
     first cell was a paragraph)."""
-    if record is None:
-        return "no paper-profile record yet"
+    if record is None:  # the intro's column is headed "the record" (review RC: four
+        # lines a row spent on the long form)
+        return "none yet" if brief else "no paper-profile record yet"
     state = "" if record["status"] == "ok" else f", {record['status']}"
     since = age(record["commit"], record["chapter"], root)
     if brief:

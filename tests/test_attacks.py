@@ -740,3 +740,25 @@ def test_the_paired_difficulty_median_is_the_usual_one():
     # one of the middle two a ratio of 0 (the target fooled, the reference not): median 0
     assert attacks.paired_difficulty([0.1, 0.2, 0.3, 0.4], [0.1, 0.1, np.inf, np.inf],
                                      n_boot=20)["ratio"] == 0
+
+
+def test_the_transfer_figure_keeps_model_colours_for_models():
+    """Review RC: the bars of the kinds of input took orange, the trained CNN's colour in
+    every other figure of chapter 7, for "random signs"."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgb
+    import pandas as pd
+    from rdsc import plots
+    bars = pd.DataFrame([{"target": t, "input": i, "accuracy (%)": 50.0}
+                         for t in plots.MODEL_COLOURS
+                         for i in ("clean", "random signs", "FGSM transfer")])
+    rounds = pd.DataFrame([{"target": t, "round": r, "agreement": 40.0}
+                           for t in plots.MODEL_COLOURS for r in (0, 1)])
+    fig = plots.transfer(bars, "accuracy", rounds, 10)
+    faces = {tuple(round(c, 3) for c in p.get_facecolor()[:3]) for p in fig.axes[0].patches
+             if p.get_height() > 0}
+    assert faces and all(r == g == b for r, g, b in faces)  # greys only
+    models = {tuple(round(c, 3) for c in to_rgb(c)) for c in plots.MODEL_COLOURS.values()}
+    assert not faces & models
+    matplotlib.pyplot.close(fig)

@@ -128,6 +128,8 @@ def test_run_writes_a_record_per_chapter_with_results_or_the_failure(tmp_path):
     assert missing is None and "failed" in why
     assert (record.result("03_absent", "toy", "smoke", root=book)
             == (None, "no paper-profile record yet"))
+    assert (record.result("03_absent", "toy", "smoke", root=book, brief=True)
+            == (None, "none yet"))
 
 
 def test_pack_and_unpack_keep_every_file(tmp_path):
