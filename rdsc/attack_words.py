@@ -251,8 +251,8 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
     if trained is None:
         return said + why.replace("; its", "; perhaps because its", 1)
     t, t_low, t_high = trained
-    cnn = (f"the trained CNN {signed(t)} points (95% interval {signed(t_low)} to "
-           f"{signed(t_high)})")
+    # unsigned as the random network's cost beside it (a negative one keeps its minus)
+    cnn = f"the trained CNN {t:.1f} points (95% interval {t_low:.1f} to {t_high:.1f})"
     if t_high < low:  # the intervals apart: the random network is the more sensitive
         return f"{said}, more than they cost {cnn}{why}"
     if t_low > high:

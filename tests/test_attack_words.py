@@ -61,12 +61,12 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     # review RC: the trained CNN lost as much (11.6 against 11.7): no explanation by
     # hyperplanes, then
     same = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(11.6, 9.6, 13.5))
-    assert same.endswith("and the trained CNN +11.6 points (95% interval +9.6 to +13.5), "
+    assert same.endswith("and the trained CNN 11.6 points (95% interval 9.6 to 13.5), "
                          "not told apart: noise of this size moves either model, so this "
                          "cost is the step's size, not the random features'")
     assert "hyperplanes" not in same
     more = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(3.0, 1.0, 5.0))
-    assert "more than they cost the trained CNN +3.0" in more and "hyperplanes" in more
+    assert "more than they cost the trained CNN 3.0" in more and "hyperplanes" in more
     assert "moves the CNN more" in attack_words.noise_reading(3.0, 1.0, 5.0,
                                                                trained=(9.0, 7.0, 11.0))
     assert attack_words.noise_reading(0.5, -1.0, 2.0) == (
