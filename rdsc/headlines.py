@@ -397,7 +397,10 @@ def background(res: dict, brief: bool = False) -> str:
     if costs:  # after the verdict, before a clause on one dataset (probe EB: the costs of
         # both read as belonging to "smaller than the trained CNN's on cifar10")
         head, sep, rest = pitfall.partition("; ")
-        pitfall = _add_note(head, "ring cost: " + ", ".join(f"{d} {m}" for d, m in costs)
+        # measured against a same-class ring, not the clean image (review RC: "ring cost
+        # +24.3" read as lost from clean, where the same-class control lies above clean)
+        pitfall = _add_note(head, "ring cost against a same-class ring: "
+                            + ", ".join(f"{d} {m}" for d, m in costs)
                             ) + sep + rest
     advantage = res["advantage"]
     if brief:  # the centre's aside without its two intervals (review AV), nor the most

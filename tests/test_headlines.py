@@ -781,23 +781,27 @@ def test_the_background_line_carries_its_headline_measures():
          "measure": "+0.8 (95% interval -2.7 to +4.3)"}]}
     # review Y D2: intervals in brackets, never parentheses in parentheses
     assert headlines.background(res) == (
-        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points [-7.5, +12.2]); "
+        "pitfall: not shown by this run (ring cost against a same-class ring: cifar10 +2.8 "
+        "points [-7.5, +12.2]); "
         "retrieval: partly supported (greying the ring costs +0.8 points of P@10 "
         "[-2.7, +4.3])")
     noted = dict(res, pitfall="confirmed on every dataset run, but not shown to be more "
                  "than the trained CNN's (a swapped ring moves a trained network too)")
     assert headlines.background(noted).startswith(
         "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
-        "CNN's (a swapped ring moves a trained network too), ring cost: cifar10 +2.8 points "
+        "CNN's (a swapped ring moves a trained network too), ring cost against a same-class "
+        "ring: cifar10 +2.8 points "
         "[-7.5, +12.2]; retrieval:")
     clause = dict(res, pitfall="confirmed on every dataset run, but not shown to be more "
                   "than the trained CNN's; smaller than the trained CNN's on cifar10")
     assert headlines.background(clause).startswith(
         "pitfall: confirmed on every dataset run, but not shown to be more than the trained "
-        "CNN's (ring cost: cifar10 +2.8 points [-7.5, +12.2]); smaller than the trained "
+        "CNN's (ring cost against a same-class ring: cifar10 +2.8 points [-7.5, +12.2]); "
+        "smaller than the trained "
         "CNN's on cifar10; retrieval:")
     assert headlines.background(res, brief=True) == (
-        "pitfall: not shown by this run (ring cost: cifar10 +2.8 points); retrieval: partly "
+        "pitfall: not shown by this run (ring cost against a same-class ring: cifar10 +2.8 "
+        "points); retrieval: partly "
         "supported (greying the ring costs +0.8 points of P@10)")
     # review AW: two datasets each name theirs
     two = dict(res, verdicts=res["verdicts"] + [dict(res["verdicts"][1], dataset="other",
