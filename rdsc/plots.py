@@ -343,6 +343,11 @@ def attack_progress(histories: dict):
     return fig
 
 
+#: points of agreement from uniform guessing below which a pair's chance line is not drawn
+#: in :func:`transfer` (it would lie on the uniform line)
+CHANCE_APART = 2.0
+
+
 def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: int):
     """Chapter 7: left, each target's accuracy on clean, random-sign and FGSM inputs
     (``bars``: ``target``, ``input``, ``accuracy (%)``); right, the substitute's agreement
@@ -360,17 +365,25 @@ def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: in
     # below the bars, where it covers none of them
     axes[0].legend(fontsize=9, title=None, loc="upper center", bbox_to_anchor=(0.5, -0.12),
                    ncol=3, frameon=False)
+    uniform = 100 / n_classes
+    # chance for each pair's class shares: drawn only where it stands apart from uniform
+    # guessing (review RC: three lines on one level, a legend naming lines one cannot see)
+    chance = (100 * rounds["holdout_chance"] if "holdout_chance" in rounds
+              else pd.Series(np.nan, index=rounds.index))
+    apart = bool(((chance - uniform).abs() >= CHANCE_APART).any())
     for name, part in rounds.groupby("target", sort=False):
         axes[1].plot(part["round"], part["agreement"], "o-", color=MODEL_COLOURS[name],
                      label=name)
-        if "holdout_chance" in part:  # chance for these two predictors' class shares
-            axes[1].plot(part["round"], 100 * part["holdout_chance"], ":",
+        if apart and chance[part.index].notna().any():
+            axes[1].plot(part["round"], chance[part.index], ":",
                          color=MODEL_COLOURS[name], label=f"chance, {name}")
     axes[1].set(xlabel="round", ylabel="agreement with target (%)",
                 title="substitute training rounds")
     axes[1].set_xticks(sorted(rounds["round"].unique()))
-    axes[1].axhline(100 / n_classes, ls="--", color="grey", lw=1,
-                    label=f"uniform guessing ({n_classes} classes)")
+    within = ("" if apart or chance.isna().all() else
+              f";\neach pair's chance within {CHANCE_APART:g} points of it")
+    axes[1].axhline(uniform, ls="--", color="grey", lw=1,
+                    label=f"uniform guessing ({n_classes} classes){within}")
     axes[1].set_ylim(0, 100)
     # below the panel: inside, its five lines covered the curves
     axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2,

@@ -762,3 +762,30 @@ def test_the_transfer_figure_keeps_model_colours_for_models():
     models = {tuple(round(c, 3) for c in to_rgb(c)) for c in plots.MODEL_COLOURS.values()}
     assert not faces & models
     matplotlib.pyplot.close(fig)
+
+
+def test_the_transfer_figure_draws_chance_lines_only_apart_from_uniform():
+    """Review RC: each pair's chance line lay on the uniform line (three lines on one
+    level, each named in the legend); it is drawn only where it stands apart."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+    from rdsc import plots
+    bars = pd.DataFrame([{"target": "trained CNN", "input": "clean", "accuracy (%)": 50.0}])
+
+    def legend(chances):
+        rounds = pd.DataFrame([{"target": t, "round": r, "agreement": 40.0,
+                                "holdout_chance": c}
+                               for t, c in zip(plots.MODEL_COLOURS, chances)
+                               for r in (0, 1)])
+        fig = plots.transfer(bars, "accuracy", rounds, 10)
+        labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+        matplotlib.pyplot.close(fig)
+        return labels
+
+    close = legend([0.115, 0.1])
+    assert not [label for label in close if label.startswith("chance")]
+    assert "each pair's chance within 2 points of it" in close[-1]
+    apart = legend([0.16, 0.1])  # one pair apart: both drawn, to compare
+    assert len([label for label in apart if label.startswith("chance")]) == 2
+    assert "within" not in apart[-1]
