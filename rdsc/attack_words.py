@@ -225,7 +225,7 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
 
 
 def noise_reading(drop, low, high, target_above_chance: bool = True,
-                  trained=None) -> str:
+                  trained=None, versus=None) -> str:
     """What random signs of the step's size cost the random network on their own: ``drop``
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
     ``high``; large when the interval is above 0. Not read for a network at chance
@@ -235,7 +235,19 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
     ``trained``: the same cost for the trained CNN, ``(drop, low, high)`` (None where it
     is at chance or not run). Review RC: the sentence explained the random network's
     cost by its hyperplanes while the trained CNN lost as much to the same signs; the
-    explanation is said only where the CNN is shown to lose less."""
+    explanation is said only where the CNN is shown to lose less. ``versus``: the random
+    network's cost minus the CNN's on the same images, ``(difference, low, high)``
+    (:func:`rdsc.intervals.paired_change_difference`), which decides; without it, only
+    intervals apart do. Where neither shows a difference, no reason is given (probe PV:
+    "noise of this size moves either model" was said of a CNN whose cost held 0)."""
+    for name, given in (("the random network's", (drop, low, high)),
+                        ("the CNN's", trained), ("the difference's", versus)):
+        if given is None:
+            continue
+        v, lo, hi = given
+        if not all(math.isfinite(x) for x in (v, lo, hi)) or not lo <= v <= hi:
+            raise ValueError(f"{name} cost needs (estimate, low, high) with low <= estimate "
+                             f"<= high, got {(v, lo, hi)!r}")
     if not target_above_chance:  # review FA: not the reason again, word for word
         return (f"not read here, as the network is at chance (random signs changed its "
                 f"accuracy by {signed(-drop)} points, 95% interval {signed(-high)} to "
@@ -245,20 +257,33 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
                 f"{signed(drop)} points of accuracy (95% interval {signed(low)} to "
                 f"{signed(high)}), not distinguishable from nothing")
     said = (f"a step of that size is large, for random signs alone cost the random network "
-            f"{drop:.1f} points of accuracy (95% interval {low:.1f} to {high:.1f})")
+            f"{_bare(drop)} points of accuracy (95% interval {_bare(low)} to {_bare(high)})")
     why = ("; its features count patches on each side of hyperplanes, and noise moves "
            "patches across them")
     if trained is None:
         return said + why.replace("; its", "; perhaps because its", 1)
     t, t_low, t_high = trained
     # unsigned as the random network's cost beside it (a negative one keeps its minus)
-    cnn = f"the trained CNN {t:.1f} points (95% interval {t_low:.1f} to {t_high:.1f})"
-    if t_high < low:  # the intervals apart: the random network is the more sensitive
+    cnn = (f"the trained CNN {_bare(t)} points (95% interval {_bare(t_low)} to "
+           f"{_bare(t_high)}" + (")" if t_low > 0 else ", not distinguishable from nothing)"))
+    if versus is not None:
+        more, less = versus[1] > 0, versus[2] < 0
+        paired = (f" (the paired 95% interval of the difference, {signed(versus[1])} to "
+                  f"{signed(versus[2])} points, holds 0)")
+    else:  # intervals that overlap do not show the costs equal: apart, or no reading
+        more, less, paired = t_high < low, t_low > high, " (their intervals overlap)"
+    if more:  # the random network is the more sensitive
         return f"{said}, more than they cost {cnn}{why}"
-    if t_low > high:
+    if less:
         return f"{said}, less than they cost {cnn}: noise of this size moves the CNN more"
-    return (f"{said}, and {cnn}, not told apart: noise of this size moves either model, "
-            "so this cost is the step's size, not the random features'")
+    return (f"{said}, and {cnn}; the two costs are not told apart{paired}, so this run "
+            "does not show the random features more sensitive to noise than the CNN")
+
+
+def _bare(points: float) -> str:
+    """``points`` as :func:`~rdsc.checks.signed` writes it, without a plus sign: a cost set
+    beside another (probe PV: "-0.0" where a value rounded to 0 kept its minus)."""
+    return signed(points).removeprefix("+")
 
 
 def agreement_trend(name: str, agreement, n_images: int | None = None) -> str:

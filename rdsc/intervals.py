@@ -126,6 +126,23 @@ def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[flo
     return mean, mean - half, mean + half
 
 
+def paired_change_difference(before_a, after_a, before_b, after_b,
+                             z: float = 1.96) -> tuple[float, float, float]:
+    """How much more a change of input costs classifier A than B on the same images:
+    ``(mean(before_a) - mean(after_a)) - (mean(before_b) - mean(after_b))`` with the
+    normal 95% interval of the per-image differences (each -2 to 2), as ``(estimate, low,
+    high)``. All four are right/wrong verdicts (bool or 0/1) on the same ``N`` images. Two
+    costs whose own intervals overlap may still differ; this interval says whether they do
+    (probe PV: chapter 7 read overlapping intervals as equal costs)."""
+    a0, a1, b0, b1 = (as_correct(v).astype(float) for v in
+                      (before_a, after_a, before_b, after_b))
+    if not a0.shape == a1.shape == b0.shape == b1.shape:
+        raise ValueError("need the four verdicts on the same images, got shapes "
+                         f"{a0.shape}, {a1.shape}, {b0.shape}, {b1.shape}")
+    mean, half = _paired_mean_and_half_width(a0 - a1, b0 - b1, z)
+    return mean, mean - half, mean + half
+
+
 def _paired_mean_and_half_width(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float]:
     """``mean(a - b)`` and ``z`` standard errors of it, for per-image values on the same
     images (the normal interval of paired differences)."""

@@ -1,4 +1,6 @@
 """Chapter 7's sentences and verdicts (:mod:`rdsc.attack_words`): each rule, each branch."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,15 +62,34 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
         "count patches on each side of hyperplanes, and noise moves patches across them")
     # review RC: the trained CNN lost as much (11.6 against 11.7): no explanation by
     # hyperplanes, then
-    same = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(11.6, 9.6, 13.5))
-    assert same.endswith("and the trained CNN 11.6 points (95% interval 9.6 to 13.5), "
-                         "not told apart: noise of this size moves either model, so this "
-                         "cost is the step's size, not the random features'")
+    same = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(11.6, 9.6, 13.5),
+                                      versus=(0.1, -1.5, 1.7))
+    assert same.endswith("and the trained CNN 11.6 points (95% interval 9.6 to 13.5); the "
+                         "two costs are not told apart (the paired 95% interval of the "
+                         "difference, -1.5 to +1.7 points, holds 0), so this run does not "
+                         "show the random features more sensitive to noise than the CNN")
     assert "hyperplanes" not in same
     more = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(3.0, 1.0, 5.0))
     assert "more than they cost the trained CNN 3.0" in more and "hyperplanes" in more
     assert "moves the CNN more" in attack_words.noise_reading(3.0, 1.0, 5.0,
                                                                trained=(9.0, 7.0, 11.0))
+    # probe PV: overlapping intervals, the CNN's holding 0, read as "moves either model"
+    small = attack_words.noise_reading(7.5, 1.5, 13.5, trained=(3.5, -3.1, 10.1))
+    assert "moves either model" not in small and "hyperplanes" not in small
+    assert ("the trained CNN 3.5 points (95% interval -3.1 to 10.1, not distinguishable "
+            "from nothing); the two costs are not told apart (their intervals overlap)"
+            in small)
+    # the paired difference decides where given: overlapping intervals, a clear difference
+    paired = attack_words.noise_reading(7.5, 1.5, 13.5, trained=(3.5, -3.1, 10.1),
+                                        versus=(4.0, 1.0, 7.0))
+    assert "more than they cost the trained CNN" in paired and "hyperplanes" in paired
+    # probe PV: no "-0.0" for a cost that rounds to 0
+    tiny = attack_words.noise_reading(4.0, 0.1, 8.0, trained=(0.02, -0.01, 0.03))
+    assert not re.search(r"-0\.0(?![0-9])", tiny) and "interval -0.01 to 0.03" in tiny
+    with pytest.raises(ValueError, match="low <= estimate <= high"):
+        attack_words.noise_reading(10, 15, 5, trained=(2, 1, 3))
+    with pytest.raises(ValueError, match="the CNN's cost"):
+        attack_words.noise_reading(10, 5, 15, trained=(float("nan"),) * 3)
     assert attack_words.noise_reading(0.5, -1.0, 2.0) == (
         "in this run random signs of that size cost the random network +0.5 points of "
         "accuracy (95% interval -1.0 to +2.0), not distinguishable from nothing")

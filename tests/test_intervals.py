@@ -211,3 +211,24 @@ def test_a_mean_that_is_zero_in_exact_arithmetic_is_zero():
     assert difference_word(-0.1, 0.0, margin=0.01) == "indistinguishable"
     # a genuinely small mean keeps its sign
     assert bootstrap_interval(np.array([1e-9, 2e-9, 3e-9]), n_boot=100)[0] == pytest.approx(2e-9)
+
+
+def test_paired_change_difference_compares_two_costs_on_the_same_images():
+    """Probe PV: chapter 7 read two overlapping intervals as equal costs; the paired
+    interval of the difference decides."""
+    from rdsc.intervals import paired_change_difference
+    rng = np.random.default_rng(0)
+    n = 400
+    clean_a, clean_b = np.ones(n, bool), np.ones(n, bool)
+    after_a = rng.random(n) > 0.30   # A loses about 30 points
+    after_b = after_a | (rng.random(n) > 0.5)  # B loses about half as much, same images
+    est, low, high = paired_change_difference(clean_a, after_a, clean_b, after_b)
+    expected = (clean_a.mean() - after_a.mean()) - (clean_b.mean() - after_b.mean())
+    assert est == pytest.approx(expected) and low < est < high
+    assert low > 0  # B's losses are a subset of A's: the pairing shows it
+    same = paired_change_difference(clean_a, after_a, clean_a, after_a)
+    assert same == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="same images"):
+        paired_change_difference(clean_a, after_a, clean_b[:10], after_b[:10])
+    with pytest.raises(ValueError, match="right/wrong"):
+        paired_change_difference(clean_a, after_a.astype(int) * 3, clean_b, after_b)
