@@ -176,6 +176,14 @@ def signed(x: float, digits: int = 1) -> str:
     return f"{0:.{digits}f}"
 
 
+def same_decimals(values, digits: int = 1) -> list[str]:
+    """``values`` as :func:`signed` writes them, all with the decimals the most precise of
+    them needs (probe PV: "+0.04 (95% interval +0.04 to +0.1)")."""
+    values = list(values)
+    shown = max((len(signed(v, digits).partition(".")[2]) for v in values), default=digits)
+    return [signed(v, shown) for v in values]
+
+
 def apart(x: float, edge: float, digits: int = 1) -> str:
     """``x`` as :func:`signed` writes it, with as many more decimals (up to two) as keep it
     apart from ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5

@@ -13,9 +13,12 @@ change (:func:`margin_robustness`), how far this run's k is from the paper's
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rdsc.checks import flag, listed, name_list, number_between, signed
+from rdsc.checks import (flag, listed, name_list, number_between, same_decimals,
+                         signed, whole_number)
 from rdsc.retrieval import EQUIVALENCE_MARGIN, difference_word
 
 #: the words :func:`rdsc.retrieval.difference_word` gives
@@ -158,23 +161,42 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted)
     against it (``claim_words``: :func:`rdsc.retrieval.claim_word` of each): a claim
     supported against a weak reference and contradicted against a strong one reads
     otherwise than the reverse (review RC). Empty with fewer than two counted networks.
+    Networks tied at the digits shown are named together (probe PV: the row order chose
+    one "best" of two equals, and with it the verdict read).
     ``references``: :func:`rdsc.retrieval.reference_rows`."""
     counted = name_list("counted", counted)
-    over = {r["trained network"]: r["minus control (points)"] for r in references
-            if r["trained network"] in counted}
+    # in the order of counted, not of the rows: ties are named in one order
+    rows = {r["trained network"]: r["minus control (points)"] for r in references}
+    over = {n: rows[n] for n in counted if n in rows}
+    missing = [n for n in counted if n not in over]
+    if missing:
+        raise ValueError(f"counted names networks with no reference row: {listed(missing)}")
+    undefined = [n for n, v in over.items() if not np.isfinite(v)]
+    if undefined:
+        raise ValueError(f"no finite mAP over the control for {listed(undefined)}")
     if len(over) < 2:
         return ""
     _words_of(claim_words, list(over))
-    best = max(over, key=over.get)
+    shown = {n: signed(v, 1) for n, v in over.items()}
+    top = shown[max(over, key=over.get)]
+    best = [n for n in over if shown[n] == top]
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
-    stand = {"higher": "ahead of it", "comparable": f"at worst {points} behind it",
-             "lower": f"more than {points} behind it",
-             "indistinguishable": f"neither shown within {points} of it nor further "
+    stand = {"higher": "ahead of {}", "comparable": f"at worst {points} behind {{}}",
+             "lower": f"more than {points} behind {{}}",
+             "indistinguishable": f"neither shown within {points} of {{}} nor further "
                                   "behind"}
-    others = listed([f"{signed(over[n], 1)} for the {n}" for n in over if n != best])
-    return (f"Of the networks counted, the {best} retrieves best, {signed(over[best], 1)} "
-            f"mAP points above the pixel control (against {others}); the random features "
-            f"are {stand[claim_words[best]]}.")
+    others = [f"{shown[n]} for the {n}" for n in over if n not in best]
+    against = f" (against {listed(others)})" if others else ""
+    if len(best) == 1:
+        return (f"Of the networks counted, the {best[0]} retrieves best, {top} mAP points "
+                f"above the pixel control{against}; the random features are "
+                f"{stand[claim_words[best[0]]].format('it')}.")
+    kinds = {claim_words[n] for n in best}
+    where = (stand[kinds.pop()].format("them") if len(kinds) == 1 else
+             listed([stand[claim_words[n]].format(f"the {n}") for n in best]))
+    return (f"Of the networks counted, {listed([f'the {n}' for n in best])} retrieve best, "
+            f"tied at {top} mAP points above the pixel control{against}; the random "
+            f"features are {where}.")
 
 
 def claim_margin_robustness(intervals: dict[str, tuple], names,
@@ -337,22 +359,54 @@ def k_reading(k: int, paper_k: int, k_before: int | None, step: dict | None,
 
     ``step``: :func:`rdsc.retrieval.compare` of the per-query AP at ``k`` against
     ``k_before``, the next smaller k run (both None where only one k ran);
-    ``extraction_s``: the seconds the random features took in this run.
+    ``extraction_s``: the seconds the random features took in this run; ``profile``: the
+    run's profile (a k below the paper's at the ``paper`` profile was set by hand).
+    Probe PV: "the `smoke` profile's k = 16" where the profile's is 32 and 16 was given;
+    "1 times below" for 70,000.
     """
-    if k >= paper_k:
-        return f"The `{profile}` profile runs the paper's k = {paper_k:,}."
-    text = (f"The `{profile}` profile's k = {k:,} is {paper_k / k:,.0f} times below the "
-            f"paper's {paper_k:,} (computing or reading its features took "
-            f"{extraction_s:,.0f} s here; the "
-            "`paper` profile runs the paper's k, meant for a GPU).")
-    if step is None or k_before is None:
+    k, paper_k = whole_number("k", k), whole_number("paper_k", paper_k)
+    if not (isinstance(extraction_s, (int, float)) and math.isfinite(extraction_s)
+            and extraction_s >= 0):
+        raise ValueError(f"extraction_s must be seconds >= 0, got {extraction_s!r}")
+    if (step is None) != (k_before is None):
+        raise ValueError("give both k_before and step (the last step of k), or neither")
+    if k_before is not None and not 1 <= whole_number("k_before", k_before) < k:
+        raise ValueError(f"k_before is the next smaller k run, below k = {k:,}; got "
+                         f"{k_before:,}")
+    if k == paper_k:
+        return f"This run uses the paper's k = {paper_k:,}."
+    if k > paper_k:
+        return f"This run's k = {k:,} is above the paper's {paper_k:,}."
+    ratio = paper_k / k
+    # a whole number of times only where it is large: "1 times below" for 70,000
+    far = (f"{ratio:,.0f} times below" if ratio >= 10 else
+           f"{100 * k / paper_k:.0f}% of")
+    paper_profile = ("k was set below the `paper` profile's, which is the paper's"
+                     if profile == "paper" else
+                     "the `paper` profile runs the paper's k, meant for a GPU")
+    text = (f"This run's k = {k:,} is {far} the paper's {paper_k:,} (computing or reading "
+            f"its features took {extraction_s:,.0f} s here; {paper_profile}).")
+    if step is None:
         return text + " With one k, this run cannot say how mAP changes with k."
-    d, lo, hi = (100 * step[key] for key in ("difference", "low", "high"))
-    change = (f" From k = {k_before:,} to {k:,}, mAP changes by {signed(d, 1)} points "
-              f"(paired 95% interval {signed(lo, 1)} to {signed(hi, 1)})")
-    if lo > 0:
-        return (f"{text}{change}: it is still rising, so the gaps to the trained networks "
-                "may narrow at the paper's k.")
+    d, lo, hi = (100 * _interval_part(step, key) for key in ("difference", "low", "high"))
+    if not lo <= d <= hi:
+        raise ValueError(f"step needs low <= difference <= high, got {step!r}")
+    d_, lo_, hi_ = same_decimals((d, lo, hi))
+    change = (f" From k = {k_before:,} to {k:,}, mAP changes by {d_} points "
+              f"(paired 95% interval {lo_} to {hi_})")
+    if lo > 0:  # probe PV: not "the gaps to the trained networks may narrow" where the
+        # random features already lead
+        return (f"{text}{change}: it is still rising, so at the paper's k it may be higher "
+                "than here.")
     if hi < 0:
         return f"{text}{change}: it falls at the largest k run here."
     return f"{text}{change}: this run cannot tell whether it still rises."
+
+
+def _interval_part(step: dict, key: str) -> float:
+    """``step[key]`` as a finite number, or a clear error naming it."""
+    value = step.get(key) if isinstance(step, dict) else None
+    if not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
+        raise ValueError(f"step needs a finite {key!r} (retrieval.compare's result), got "
+                         f"{value!r}")
+    return float(value)

@@ -417,6 +417,14 @@ def test_a_signed_number_that_rounds_to_zero_has_no_minus():
     assert signed(0.00006) == "+0.0001" and signed(-0.00004) == "0.0"
 
 
+def test_numbers_printed_together_share_their_decimals():
+    """Probe PV: "+0.04 points (paired 95% interval +0.04 to +0.1)"."""
+    from rdsc.checks import same_decimals
+    assert same_decimals([0.04, 0.04, 0.1]) == ["+0.04", "+0.04", "+0.10"]
+    assert same_decimals([1.71, 0.9, 2.5]) == ["+1.7", "+0.9", "+2.5"]
+    assert same_decimals([0.0, -0.0]) == ["0.0", "0.0"]
+
+
 def test_a_number_read_against_an_edge_prints_apart_from_it():
     """Review HA: interval ends of -4.96 and -4.99997 beside a margin of -5 read "-5.0" and
     "-5.0000" beside "supported"."""

@@ -275,7 +275,7 @@ def test_k_reading_says_how_far_k_is_and_whether_map_still_rises():
     from rdsc.retrieval_words import k_reading
     rising = {"difference": 0.017, "low": 0.009, "high": 0.025}
     said = k_reading(1024, 100_000, 256, rising, 91.4, "quick")
-    assert said.startswith("The `quick` profile's k = 1,024 is 98 times below the paper's "
+    assert said.startswith("This run's k = 1,024 is 98 times below the paper's "
                            "100,000 (computing or reading its features took 91 s here")
     assert "From k = 256 to 1,024, mAP changes by +1.7 points (paired 95% interval +0.9 " \
         "to +2.5): it is still rising" in said
@@ -286,7 +286,37 @@ def test_k_reading_says_how_far_k_is_and_whether_map_still_rises():
     assert "it falls at the largest k" in k_reading(1024, 100_000, 256, falling, 9, "quick")
     assert "With one k" in k_reading(32, 100_000, None, None, 1.0, "smoke")
     assert k_reading(100_000, 100_000, 10_000, rising, 60, "paper") == (
-        "The `paper` profile runs the paper's k = 100,000.")
+        "This run uses the paper's k = 100,000.")
+
+
+def test_k_reading_names_this_run_s_k_not_the_profile_s():
+    """Probe PV: "The `smoke` profile's k = 16" where 16 was given and smoke's is 32; "the
+    paper profile runs the paper's k" beside a paper run at 1,024; "1 times below" for
+    70,000; "the paper's k = 100,000" for a run at 200,000; mixed decimals."""
+    from rdsc.retrieval_words import k_reading
+    rising = {"difference": 0.017, "low": 0.009, "high": 0.025}
+    paper = k_reading(1024, 100_000, 256, rising, 40, "paper")
+    assert "the `paper` profile runs" not in paper
+    assert "k was set below the `paper` profile's, which is the paper's" in paper
+    assert "is 70% of the paper's 100,000" in k_reading(70_000, 100_000, None, None, 1, "x")
+    assert k_reading(200_000, 100_000, None, None, 1, "paper") == (
+        "This run's k = 200,000 is above the paper's 100,000.")
+    small = {"difference": 0.0004, "low": 0.0004, "high": 0.001}
+    assert "+0.04 points (paired 95% interval +0.04 to +0.10)" in k_reading(
+        1024, 100_000, 256, small, 9, "quick")
+    # what the random features lead or trail is not this sentence's to say
+    assert "gaps" not in k_reading(1024, 100_000, 256, rising, 9, "quick")
+    with pytest.raises(ValueError, match="k must be a whole number"):
+        k_reading(0, 100_000, None, None, 1, "quick")
+    with pytest.raises(ValueError, match="k_before is the next smaller k"):
+        k_reading(1024, 100_000, 2048, rising, 1, "quick")
+    with pytest.raises(ValueError, match="low <= difference <= high"):
+        k_reading(1024, 100_000, 256, {"difference": 0.01, "low": 0.02, "high": 0.001},
+                  1, "quick")
+    with pytest.raises(ValueError, match="finite 'low'"):
+        k_reading(1024, 100_000, 256, {**rising, "low": float("nan")}, 1, "quick")
+    with pytest.raises(ValueError, match="extraction_s"):
+        k_reading(1024, 100_000, 256, rising, float("nan"), "quick")
 
 
 def test_best_reference_names_the_strongest_counted_retriever():
@@ -308,3 +338,19 @@ def test_best_reference_names_the_strongest_counted_retriever():
     assert best_reference(refs, words_, ["mini CNN"]) == ""
     with pytest.raises(ValueError, match="verdict words"):
         best_reference(refs, {**words_, "mini CNN": "Comparable"}, ["CIFAR-10 CNN", "mini CNN"])
+    # probe PV: two networks tied at the digits shown are named together, whatever the
+    # order of the rows (the first one was called best, and its verdict read)
+    tied = [{"trained network": "A", "minus control (points)": 5.01},
+            {"trained network": "B", "minus control (points)": 4.98}]
+    for rows in (tied, tied[::-1]):
+        assert best_reference(rows, {"A": "comparable", "B": "lower"}, ["A", "B"]) == (
+            "Of the networks counted, the A and the B retrieve best, tied at +5.0 mAP "
+            "points above the pixel control; the random features are at worst 5 points "
+            "behind the A and more than 5 points behind the B.")
+    assert best_reference(tied, {"A": "lower", "B": "lower"}, ["A", "B"]).endswith(
+        "the random features are more than 5 points behind them.")
+    with pytest.raises(ValueError, match="no finite mAP over the control for A"):
+        best_reference([{**tied[0], "minus control (points)": float("nan")}, tied[1]],
+                       {"A": "lower", "B": "lower"}, ["A", "B"])
+    with pytest.raises(ValueError, match="no reference row: Z"):
+        best_reference(tied, {"A": "lower", "B": "lower"}, ["A", "Z"])
