@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from rdsc.background.conditions import BOOK_FRACTION
-from rdsc.checks import ratio_apart, signed
+from rdsc.checks import listed, ratio_apart, signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 
 
@@ -392,23 +392,22 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     return rows, pitfall_verdict(shown, beyond, smaller, untested), tested
 
 
-def pitfall_beyond_cnn(rows: list[dict]) -> bool | None:
-    """From :func:`pitfall_over_datasets`' rows: on the datasets that show the pitfall, is
-    the random network's ring cost larger than the trained CNN's on any? None where no
-    such dataset was compared with the CNN (review RC: "the same sensitivity misleads
-    the classifier" stood beside a table where it misled the CNN more)."""
+def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
+    """From :func:`pitfall_over_datasets`' rows: on each dataset that shows the pitfall and
+    was compared with the trained CNN, is the random network's ring cost larger than the
+    CNN's? ``{dataset: bool}``, or None where no such dataset was compared (review RC:
+    "the same sensitivity misleads the classifier" stood beside a table where it misled
+    the CNN more; probe PV: one dataset of two made it "more than the trained CNN")."""
     by_dataset: dict[str, dict] = {}
     for row in rows:
         by_dataset.setdefault(row["dataset"], {})[row["question"]] = row["random network"]
-    compared = [q["the ring cost, compared with the trained CNN"]
-                for q in by_dataset.values()
+    compared = {d: q["the ring cost, compared with the trained CNN"] == "larger than the CNN's"
+                for d, q in by_dataset.items()
                 if q.get("a foreign ring costs accuracy beyond compositing") == "yes"
                 and q.get("changed predictions go to the donor's class above chance") == "yes"
                 and not q["the ring cost, compared with the trained CNN"].startswith(
-                    "not compared")]
-    if not compared:
-        return None
-    return any(c == "larger than the CNN's" for c in compared)
+                    "not compared")}
+    return compared or None
 
 
 def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_ring: tuple,
@@ -484,9 +483,20 @@ def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
             f"({difference}), so the ring is not shown to count for less than the centre.")
 
 
-def _beside_cnn(beyond_cnn: bool | None) -> str:
-    return ("" if beyond_cnn is None else ", more than it misleads the trained CNN"
-            if beyond_cnn else ", though not shown to mislead it more than the trained CNN")
+def _beside_cnn(beyond_cnn: dict[str, bool] | bool | None) -> str:
+    """The clause on the trained CNN after "misleads the classifier": ``beyond_cnn`` as
+    :func:`pitfall_beyond_cnn` gives it (a bool: the same on every dataset)."""
+    if beyond_cnn is None or beyond_cnn == {}:
+        return ""
+    if isinstance(beyond_cnn, dict):
+        more = [d for d, larger in beyond_cnn.items() if larger]
+        rest = [d for d, larger in beyond_cnn.items() if not larger]
+        if more and rest:
+            return (f", more than it misleads the trained CNN on {listed(more)}, though "
+                    f"not shown to on {listed(rest)}")
+        beyond_cnn = bool(more)
+    return (", more than it misleads the trained CNN" if beyond_cnn else
+            ", though not shown to mislead it more than the trained CNN")
 
 
 def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
@@ -496,8 +506,8 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
     as :func:`advantage_rows` (``ring_partial``: the ring's row of
     :func:`partial_correlation_table`; ``pitfall_shown``: whether the pitfall was shown
     anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`;
-    ``beyond_cnn``: :func:`pitfall_beyond_cnn`, whether it misled the classifier more
-    than the trained CNN)."""
+    ``beyond_cnn``: :func:`pitfall_beyond_cnn`, on which datasets it misled the classifier
+    more than the trained CNN)."""
     ring_partial_low = ring_partial["low"]
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
     # the partial correlation (category held fixed) only that the features react to it
