@@ -385,9 +385,9 @@ def background(res: dict, brief: bool = False) -> str:
     # the control beside it (results from before it was run have none)
     centre = dict(measure(CENTRE_GREY_QUESTION))
     if brief:  # the estimate alone, without its interval
-        costs = [(d, m.split(" (")[0]) for d, m in costs]
-        grey = [(d, m.split(" (")[0]) for d, m in grey]
-        centre = {d: m.split(" (")[0] for d, m in centre.items()}
+        costs = [(d, _bracketed(m).split(" [")[0]) for d, m in costs]
+        grey = [(d, _bracketed(m).split(" [")[0]) for d, m in grey]
+        centre = {d: _bracketed(m).split(" [")[0] for d, m in centre.items()}
     else:  # "+2.0 points (95% interval +1.0 to +3.0)" -> "+2.0 points [+1.0, +3.0]":
         # the measures go inside parentheses, which should not nest
         costs = [(d, _bracketed(m)) for d, m in costs]
@@ -416,6 +416,8 @@ def background(res: dict, brief: bool = False) -> str:
             return estimate, interval.removeprefix("points").strip()
 
         def cost(m):
+            if m == "undefined":
+                return "an undefined amount of P@10"
             estimate, interval = split(m)
             return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
 
@@ -423,6 +425,8 @@ def background(res: dict, brief: bool = False) -> str:
             # (in points too: probe PR 10 read "the centre +4.0" as a bare number)
             if d not in centre:
                 return ""
+            if centre[d] == "undefined":
+                return ", the centre's undefined"
             estimate, interval = split(centre[d])
             return f", the centre's {estimate} points" + (f" {interval}" if interval else "")
         lost = (cost(grey[0][1]) + beside(grey[0][0]) if len(grey) == 1
@@ -432,7 +436,12 @@ def background(res: dict, brief: bool = False) -> str:
 
 
 def _bracketed(measure: str) -> str:
-    """``"+2.0 points (95% interval +1.0 to +3.0)"`` as ``"+2.0 points [+1.0, +3.0]"``."""
+    """``"+2.0 points (95% interval +1.0 to +3.0)"`` as ``"+2.0 points [+1.0, +3.0]"``; an
+    undefined measure as ``"undefined"`` and a missing interval as ``[no interval]``: the
+    line's measures go inside parentheses, which should not nest (probe PV)."""
+    if measure.startswith("undefined"):
+        return "undefined"
+    measure = measure.replace(" (no 95% interval)", " [no interval]")
     return re.sub(r" \(95% interval (\S+) to (\S+)\)", r" [\1, \2]", measure)
 
 

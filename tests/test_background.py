@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rdsc import background as bg
+from rdsc import headlines
 from rdsc.representations import colour_histogram
 
 
@@ -939,8 +940,8 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     res = {"pitfall": mixed, "advantage": "q", "verdicts": rows}
     assert headlines.background(res).startswith(
         "pitfall: confirmed on every dataset tested, beyond the trained CNN's cost (ring "
-        "cost: a +10.0 points [+5.0, +15.0]); not tested on b (the random network at chance "
-        "on clean images); retrieval:")
+        "cost against a same-class ring: a +10.0 points [+5.0, +15.0]); not tested on b "
+        "(the random network at chance on clean images); retrieval:")
 
 
 def test_cost_difference_text_names_what_limits_the_comparison():
@@ -1555,3 +1556,39 @@ def test_the_retrieval_reading_says_whether_the_pitfall_beat_the_cnn():
                 *args, bg.pitfall_beyond_cnn(smaller + larger))
     assert "composites above, more than it misleads the trained CNN." in \
         bg.advantage_reading(*args, bg.pitfall_beyond_cnn(larger))
+
+
+def test_an_undefined_retrieval_effect_reads_undefined_not_nan_or_not_shown():
+    """Probe PV: an undefined centre control printed "+nan points [+nan, +nan]" in the
+    verdict table and the intro's line, and an undefined ring drop read "does not
+    measurably lower precision"."""
+    nan3 = (np.nan,) * 3
+    ring = (0.024, 0.007, 0.041)
+    partial = {"estimate": 0.16, "low": 0.12, "high": 0.2}
+    rows = bg.advantage_rows(ring, nan3, nan3, (0.05, 0.01, 0.09), partial)
+    centre = [r for r in rows if r["question"] == bg.CENTRE_GREY_QUESTION][0]
+    assert centre["measure"] == "undefined (too few to resample)"
+    assert centre["random network"] == "undefined"
+    assert "nan" not in " ".join(r["measure"] for r in rows)
+    res = {"pitfall": "not shown by this run", "advantage": "partly supported",
+           "verdicts": rows}
+    line = headlines.background(res)
+    assert "nan" not in line and "the centre's undefined" in line
+    assert "nan" not in headlines.background(res, brief=True)
+    undefined_ring = bg.advantage_rows(nan3, ring, ring, ring, partial)
+    assert "an undefined amount of P@10" in headlines.background(
+        dict(res, verdicts=undefined_ring))
+    # the verdict and the reading do not read an undefined drop as no drop
+    verdict = bg.advantage_verdict(nan3, ring, partial)
+    assert "does not measurably lower" not in verdict and "undefined" in verdict
+    assert verdict.startswith("partly supported: the features react to the ring's colour")
+    assert bg.advantage_verdict(nan3, ring, {**partial, "low": -0.1}).startswith(
+        "not shown by this run (what greying the ring costs is undefined")
+    reading = bg.advantage_reading(nan3, ring, ring, ring, partial, True)
+    assert "does not measurably" not in reading and "is undefined here" in reading
+    alone = bg.advantage_reading(nan3, ring, ring, ring, {**partial, "low": -0.1}, True)
+    assert alone.startswith("In this run what greying the ring costs the random network's "
+                            "precision is undefined")
+    # an interval bound near 0 keeps its digits: not "up to 0.0 points"
+    assert "up to 0.04 points of P@10 more" in bg.advantage_verdict(
+        ring, (-0.01, -0.03, 0.0004), partial)

@@ -11,11 +11,22 @@ from rdsc.checks import listed, ratio_apart, signed
 from rdsc.intervals import AT_CHANCE_VERDICT
 
 
+#: an effect with no estimate, in the verdict table and the intro's line
+UNDEFINED = "undefined (too few to resample)"
+
+
 def interval_text(effect: tuple, scale: float = 100, unit: str = " points",
                   brackets: bool = True) -> str:
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``, or
-    ``+2.0 points, 95% interval +1.0 to +3.0`` without ``brackets`` (inside others)."""
+    ``+2.0 points, 95% interval +1.0 to +3.0`` without ``brackets`` (inside others).
+    An undefined effect (NaN: too few images or queries to resample) reads ``undefined``,
+    an undefined interval ``(no 95% interval)`` (probe PV: "+nan points")."""
     v, lo, hi = effect
+    if np.isnan(v):
+        return UNDEFINED
+    if np.isnan(lo) or np.isnan(hi):
+        return f"{signed(scale * v)}{unit}" + (" (no 95% interval)" if brackets
+                                                else ", no 95% interval")
     interval = f"95% interval {signed(scale * lo)} to {signed(scale * hi)}"
     return f"{signed(scale * v)}{unit}" + (f" ({interval})" if brackets else f", {interval}")
 
@@ -419,8 +430,9 @@ def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_
     distance with ring colour (``ring_partial``: a row of :func:`partial_correlation_table`).
     Each effect is ``(estimate, low, high)``, a fraction of precision@10 shown in points
     (review RC: the rows gave bare numbers beside the classification rows' points)."""
-    def shown(effect):
-        return "yes" if effect[1] > 0 else "not shown"
+    def shown(effect):  # NaN is no answer (probe PV: it read "not shown")
+        return "undefined" if np.isnan(effect).any() else "yes" if effect[1] > 0 else (
+            "not shown")
     return [
         {"dataset": "corel", "question": RING_GREY_QUESTION,
          "random network": shown(ring_grey_drop),
@@ -501,7 +513,8 @@ def _beside_cnn(beyond_cnn: dict[str, bool] | bool | None) -> str:
 
 def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                       centre_minus_ring: tuple, grayscale_drop: tuple, ring_partial,
-                      pitfall_shown: bool | None, beyond_cnn: bool | None = None) -> str:
+                      pitfall_shown: bool | None,
+                      beyond_cnn: dict[str, bool] | bool | None = None) -> str:
     """The chapter's sentences on what the retrieval evidence means, from the same numbers
     as :func:`advantage_rows` (``ring_partial``: the ring's row of
     :func:`partial_correlation_table`; ``pitfall_shown``: whether the pitfall was shown
@@ -509,6 +522,10 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
     ``beyond_cnn``: :func:`pitfall_beyond_cnn`, on which datasets it misled the classifier
     more than the trained CNN)."""
     ring_partial_low = ring_partial["low"]
+    # not "neither ... measurably lowers" where the drop is undefined (probe PV)
+    ring_undefined = bool(np.isnan(ring_grey_drop).any())
+    undefined = ("what greying the ring costs the random network's precision is undefined "
+                 "here (too few queries to resample)")
     # each piece of evidence says its own thing: the drop that the ring helps retrieval,
     # the partial correlation (category held fixed) only that the features react to it
     evidence = [what for what, shown in (
@@ -529,8 +546,10 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                       "classifier."))
         if ring_grey_drop[1] > 0:
             reading += " " + centre_control(centre_grey_drop, centre_minus_ring)
+        elif ring_undefined:
+            reading += f" But {undefined}."
         return reading
-    if grayscale_drop[1] > 0:
+    if grayscale_drop[1] > 0 and not ring_undefined:
         return ("In this run only removing colour lowers the random network's precision: it "
                 "retrieves partly by colour, which is not evidence about the background; the "
                 "ring is not shown to be what it uses.")
@@ -545,6 +564,9 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                    "nothing to correlate, so it is not counted")
     else:
         partial = "the ring's colours do not measurably explain its feature distances"
+    if ring_undefined:
+        return f"In this run {undefined}, and {partial}: the retrieval half of the claim is " \
+            "not shown."
     return ("In this run neither greying the ring nor removing colour measurably lowers the "
             f"random network's precision, and {partial}: the retrieval half of the claim is "
             "not shown.")
@@ -574,6 +596,11 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
     """
     ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
     helps, reacts = ring_grey_drop[1] > 0, ring_low > 0
+    if np.isnan(ring_grey_drop).any():  # probe PV: NaN read "does not measurably lower"
+        return ("partly supported: the features react to the ring's colour; what greying "
+                "the ring costs is undefined here (too few queries to resample)" if reacts
+                else "not shown by this run (what greying the ring costs is undefined: "
+                "too few queries to resample)")
     # an undefined control (NaN) is not a passed one (probe PR 10: NaN compared False
     # and read "not measurably less than the centre does": supported)
     unweighed = bool(np.isnan(centre_minus_ring).any())
@@ -582,7 +609,8 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
             else "more than the centre does" if ring_more
             else "but less than the centre does" if centre_more
             else "not measurably less than the centre does (greying the centre "
-            f"may cost up to {100 * centre_minus_ring[2]:.1f} points of P@10 more)")
+            f"may cost up to {signed(100 * centre_minus_ring[2]).removeprefix('+')} "
+            "points of P@10 more)")
     helping = f"the outer ring helps retrieval, {than}"
     if helps and reacts and unweighed:
         verdict = f"partly supported: {helping}; the features react to its colour"
