@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural, signed
-from rdsc.intervals import difference_noise, paired_noise, within
+from rdsc.checks import percents, plural, signed, whole_number
+from rdsc.intervals import difference_noise, paired_exact_p, paired_noise, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
@@ -71,10 +71,12 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
     images. A step within the test-set noise of the difference tells nothing: the paired
     noise where ``last_hits`` gives the last two ``k``'s top-1 hits per image (``N`` bools
     each, smaller ``k`` first: :func:`rdsc.classify.accuracy_against_k` fills them), else
-    the unpaired one (normal approximation: an upper bound for the same images).
+    the unpaired one (normal approximation: an upper bound for the same images). With
+    ``last_hits``, "beyond the noise" is the exact paired test's (McNemar's, two-sided,
+    p < 0.05), which stays right where few images change.
     ``flat``: a gain below this many points per tenfold increase of k counts as levelling off.
     """
-    rows = sorted(curve, key=lambda r: r["k"])
+    rows = sorted(curve, key=lambda r: whole_number("the curve's k", r["k"]))
     if len(rows) < 2:
         return "With a single k, the curve cannot tell whether accuracy is levelling off."
     percents("the curve's top-1 (%)", [r["top-1 (%)"] for r in rows])
@@ -86,7 +88,12 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
     # no rate per tenfold in the text: from one short step it read as a forecast, and the
     # record's curve gains less per decade at large k (reviews AO, AW, RB)
     step = f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)}"
+    beyond = None  # decided by the exact paired test where each image's hits are known
     if last_hits is not None:
+        if isinstance(last_hits, dict) or len(last_hits) != 2:
+            raise ValueError("last_hits: the hits of the last two k, smaller k first "
+                             "([hits[k_before], hits[k]] of accuracy_against_k's dict), got "
+                             f"{type(last_hits).__name__} of {len(last_hits)}")
         right_a, right_b = (np.asarray(h, dtype=bool) for h in last_hits)
         if right_a.shape != right_b.shape or right_a.ndim != 1:
             raise ValueError("last_hits: two equally long 1-d lists of top-1 hits, got "
@@ -97,17 +104,27 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
             if len(right) == 0 or abs(100 * right.mean() - row["top-1 (%)"]) > 0.006:
                 raise ValueError(f"last_hits give top-1 {100 * right.mean():.2f}% at "
                                  f"k = {row['k']:,}, the curve {row['top-1 (%)']:.2f}%")
+        if n_test is not None and n_test != len(right_a):
+            raise ValueError(f"n_test = {n_test:,}, but last_hits hold {len(right_a):,} "
+                             "images")
         n_test = len(right_a)
         noise = paired_noise(right_b, right_a)
+        # the normal interval understates the noise where few images change (probe PV:
+        # 4 images, all one way, read "beyond the noise"; the exact test gives p = 0.125)
+        beyond = paired_exact_p(right_b, right_a) < 0.05
         kind = f"the noise of this difference on the same {n_test:,} test images (paired)"
     elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
         kind = f"the test-set noise of such a difference on {n_test:,} images"
     if n_test is not None:
-        if abs(gain) <= noise:
-            return (f"{step}, within {kind}, about ±{noise:.1f} points: at this size the "
-                    "curve cannot tell whether accuracy is still rising.")
-        step += f", beyond {kind}, about ±{noise:.1f} points"
+        if beyond is None:
+            beyond = abs(gain) > noise
+        # as many decimals as the step's own (probe PV: "+0.40 ... beyond ... ±0.4")
+        about = f"about ±{noise:.2f} points"
+        if not beyond:
+            return (f"{step}, within {kind}, {about}: at this size the curve cannot tell "
+                    "whether accuracy is still rising.")
+        step += f", beyond {kind}, {about}"
     if per_decade >= flat:
         return (
             # review HD: "as it would not if ..." was a double negative

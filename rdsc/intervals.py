@@ -169,6 +169,22 @@ def paired_noise(right_a, right_b, z: float = 1.96) -> float:
     return 100 * _paired_mean_and_half_width(a, b, z)[1]
 
 
+def paired_exact_p(right_a, right_b) -> float:
+    """Two-sided p-value of the exact paired test (McNemar's) that ``a`` and ``b``, each
+    image's right/wrong verdicts (``N`` bools) on the same images, are equally accurate:
+    of the images exactly one gets right, how unlikely a split as lopsided is under a fair
+    coin. 1.0 where no image differs. Unlike :func:`paired_noise`'s normal interval it
+    holds where few images differ (probe PV: 4 images, all one way, p = 0.125)."""
+    from scipy.stats import binomtest
+    a, b = as_correct(right_a).astype(bool), as_correct(right_b).astype(bool)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two equal-length 1-D verdicts, got {a.shape}, {b.shape}")
+    only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
+    if only_a + only_b == 0:
+        return 1.0
+    return float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+
+
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     """1.96 standard errors (points) of the difference of two accuracies measured on
     ``n_test`` images each, treated as independent. For two results on the same images

@@ -26,7 +26,7 @@ def test_curve_trend_is_conditioned_on_the_curve():
     said = words.curve_trend(small, n_test=200)
     assert "within the test-set noise" in said and "cannot tell" in said
     said = words.curve_trend(rising, n_test=10_000)
-    assert "beyond the test-set noise of such a difference on 10,000 images, about ±1.3 " \
+    assert "beyond the test-set noise of such a difference on 10,000 images, about ±1.34 " \
         "points" in said and "not levelled" in said
     # review RB: a rate per tenfold from the last step alone read as a forecast
     assert "+11.8 per tenfold" not in said and "per tenfold" in said
@@ -53,6 +53,25 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
         words.curve_trend(curve, last_hits=[right_large, right_small])
     with pytest.raises(ValueError, match="equally long"):
         words.curve_trend(curve, last_hits=[right_small, right_large[:10]])
+    # probe PV: 4 images changed, all one way (+0.40 points), is not beyond the noise: the
+    # exact paired test gives p = 0.125, where the normal interval said ±0.39
+    a = np.zeros(1000, bool)
+    a[:500] = True
+    b = a.copy()
+    b[500:504] = True
+    few = [{"k": 300, "top-1 (%)": 50.0}, {"k": 1000, "top-1 (%)": 50.4}]
+    said = words.curve_trend(few, last_hits=[a, b])
+    assert "within the noise of this difference" in said and "cannot tell" in said
+    from rdsc.intervals import paired_exact_p
+    assert paired_exact_p(b, a) == pytest.approx(0.125)
+    assert paired_exact_p(a, a) == 1.0
+    # what a careless call passes: the dict itself, an n_test of other images, a k of 0
+    with pytest.raises(ValueError, match=r"\[hits\[k_before\], hits\[k\]\]"):
+        words.curve_trend(curve, last_hits={1000: right_small, 3000: right_large})
+    with pytest.raises(ValueError, match="n_test = 50, but last_hits hold 1,000"):
+        words.curve_trend(curve, n_test=50, last_hits=[right_small, right_large])
+    with pytest.raises(ValueError, match="the curve's k must be a whole number"):
+        words.curve_trend([{"k": 0, "top-1 (%)": 1.0}, *curve])
 
 
 def test_accuracy_against_k_gives_each_k_its_hits():
