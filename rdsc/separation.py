@@ -767,8 +767,8 @@ def growth_against_noise(margins, k_from: int, control: str = "noise") -> dict:
 
 
 def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
-    """``(row of the largest k, row of the pixels, "wider" or "narrower")`` among one
-    dataset's margin rows: the margin claim in one comparison."""
+    """``(row of the largest k, row of the pixels, "wider", "narrower" or "equal")`` among
+    one dataset's margin rows: the margin claim in one comparison."""
     rows = _sample_rows(margins)
     pixels = [r for r in rows if r["space"] == "pixels"]
     feats = [r for r in rows if r["space"] == "features"]
@@ -779,7 +779,13 @@ def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
         raise ValueError("margin rows' dimension must be numbers, got text: read the "
                          "results with numbers (strict_json.read, or astype(int))")
     pixels, top = pixels[0], max(feats, key=lambda r: r["dimension"])
-    return top, pixels, "wider" if top["mean margin"] > pixels["mean margin"] else "narrower"
+    ours, theirs = top["mean margin"], pixels["mean margin"]
+    if not (np.isfinite(ours) and np.isfinite(theirs)):
+        raise ValueError(f"the margin rows need finite mean margins, got {ours!r} at k = "
+                         f"{top['dimension']} and {theirs!r} on pixels")
+    # a tie is no direction (probe PV: equal margins read "narrower")
+    return top, pixels, ("wider" if ours > theirs else "narrower" if ours < theirs
+                         else "equal")
 
 
 def _records(rows) -> list[dict]:

@@ -704,7 +704,8 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
     top, pixels, word = largest_k_against_pixels(rows)
     ours, theirs = told_apart(top["mean margin"], pixels["mean margin"])
     text = f"{name}: {ours} at k = {int(top['dimension']):,} vs {theirs} on pixels"
-    short = f"{name}: {word} than on pixels"
+    short = (f"{name}: as wide as on pixels" if word == "equal" else
+             f"{name}: {word} than on pixels")
     noise = [r for r in rows if r["space"] == "noise"
              and r["dimension"] == top["dimension"]]
     if compared:
@@ -735,8 +736,8 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         if not (is_verified(noise[0]) and is_verified(top)):
             text += "not compared (a fit the solver could not verify)"
         elif measured_hard(noise[0]) and is_hard(top):
-            text += ("wider than" if z > top["mean margin"] else "narrower than") + \
-                " the features"
+            text += ("wider than" if z > top["mean margin"] else "narrower than"
+                     if z < top["mean margin"] else "as wide as") + " the features"
         else:
             text += "not compared (soft margins)"
     growing = growth_word(compared[0]) if compared else None

@@ -906,3 +906,19 @@ def test_overall_never_reads_contradiction_into_absent_evidence():
             headlines.overall(bad)
     with pytest.raises(ValueError, match="'<verdict>: <details>'"):
         headlines.combine(["supported: a", "a line without its verdict"])
+
+
+def test_equal_margins_read_as_equal_not_narrower():
+    """Probe PV: a tie at the largest k read "narrower on the sample", and a NaN margin
+    too."""
+    rows = [{"dataset": "d", "space": "pixels", "dimension": 3072, "mean margin": 0.72,
+             "hard": True, "verified": True},
+            {"dataset": "d", "space": "features", "dimension": 256, "mean margin": 0.72,
+             "hard": True, "verified": True}]
+    res = {"datasets": ["d"], "margins": rows}
+    said = headlines.margin(res)
+    assert "narrower" not in said and "(equal on the sample" in said
+    assert "as wide as on pixels" in headlines.margin(res, brief=True)
+    rows[1]["mean margin"] = float("nan")
+    with pytest.raises(ValueError, match="finite mean margins"):
+        headlines.margin(res)
