@@ -91,23 +91,30 @@ class Chapter:
         """The set-up cell's output: profile, device, seed, then the settings (and ``more``),
         one line each where a setting is a table (``k: cifar10 16, corel 8``), else on
         the first line; an image count ``n_...`` of None reads ``all``."""
-        def plain(value):
+        def plain(value, key=""):
+            # a count of None is every image (review RB: "n_train=None" told a reader
+            # nothing), also inside a per-dataset table (probe PV)
+            if value is None and key.startswith("n_"):
+                return "all"
             if isinstance(value, dict):
-                return ", ".join(f"{k} {plain(v)}" for k, v in value.items())
+                # a table of tables: each inner one in parentheses, or the datasets run
+                # together ("cifar10 n_train None, n_test None, miniimagenet10 ...")
+                return ", ".join(f"{k} ({plain(v, key)})" if isinstance(v, dict) else
+                                 f"{k} {plain(v, k if k.startswith('n_') else key)}"
+                                 for k, v in value.items())
             if isinstance(value, (list, tuple)):
                 return "[" + ", ".join(plain(v) for v in value) + "]"
             # separators for counts (100,000), not for seeds and years (2018)
             big = isinstance(value, int) and not isinstance(value, bool) and value >= 10_000
             return f"{value:,}" if big else str(value)
-        # a count of None is every image (review RB: "n_train=None" told a reader nothing)
-        items = {k: "all" if v is None and k.startswith("n_") else v
-                 for k, v in {**self.cfg, **more}.items()}
-        flat = ", ".join(f"{k}={plain(v)}" for k, v in items.items()
+        items = {**self.cfg, **more}
+        flat = ", ".join(f"{k}={plain(v, k)}" for k, v in items.items()
                          if not isinstance(v, dict))
-        tables = "".join(f"\n  {k}: {plain(v)}" for k, v in items.items()
+        tables = "".join(f"\n  {k}: {plain(v, k)}" for k, v in items.items()
                          if isinstance(v, dict))
         return f"profile {self.profile} on {self.device}" + (
-            f", seed {self.seed}" if self.seed is not None else "") + f": {flat}{tables}"
+            f", seed {self.seed}" if self.seed is not None else "") + (
+            f": {flat}" if flat else "") + tables
 
 
 #: ``start``'s default: the chapter draws no global seed (it seeds its own generators)

@@ -283,6 +283,12 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
         "  k_of: cifar10 100,000, corel 8")
     # review RB: an image count of None is every image; another None stays None
     assert chapter.summary(n_train=None, model=None).endswith("n_train=all, model=None")
+    # probe PV: inside a per-dataset table too, and a table of tables keeps its datasets
+    # apart; no dangling colon without flat settings
+    bare = book.Chapter("paper", {"n_train": {"cifar10": None, "mini": 500}}, "cpu")
+    assert bare.summary() == "profile paper on cpu\n  n_train: cifar10 all, mini 500"
+    assert bare.summary(sizes={"a": {"n_test": None, "k": 10_000}, "b": {"n_test": 5}}
+                        ).endswith("sizes: a (n_test all, k 10,000), b (n_test 5)")
     first = torch.rand(3)
     book.start("smoke", table, seed=7)
     assert torch.equal(first, torch.rand(3))  # torch seeded again: the same draw
