@@ -614,12 +614,16 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
     setting (a number, a name, a list of them) is none, nor a section this build did not
     run (None)."""
     chapter, summarise = CLAIMS[claim]
-    found = [record.result(chapter, n, brief=brief) for n in
-             (name if isinstance(name, (list, tuple)) else [name])]
-    missing = [label for recorded, label in found if recorded is None]
-    if missing:
-        return missing[0]
-    label = found[0][1]
+    names = list(name) if isinstance(name, (list, tuple)) else [name]
+    every = [record.result(chapter, n, brief=brief) for n in names]
+    found = [(recorded, label) for recorded, label in every if recorded is not None]
+    if not found:  # each distinct reason once
+        return "; ".join(dict.fromkeys(label for _, label in every))
+    # the results recorded are shown, those missing named after them (probe PV: the first
+    # missing one's reason stood for the whole line, hiding the records there)
+    absent = "".join(f"; {n}: {label}" for n, (recorded, label) in zip(names, every)
+                     if recorded is None)
+    label = found[0][1] + absent
     # review DC: a new setting (n_classes) and a section not run here (mnist: None) were
     # named as sections the record lacks
     lacking = [SECTION_NAMES.get(key, key.replace("_", " "))

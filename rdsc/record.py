@@ -370,9 +370,15 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     (``("k", "topk.top1")``); a record without one, or with a figure of merit out of its
     range (:func:`implausible_figures`), is named instead of shown. ``brief``: the label's
     short form (:func:`label`)."""
+    # brief (the intro's column): what is wrong in a few words, the chapter says the rest
+    # (probe PV: the long messages filled the intro's short column)
+    remake = (f"see chapter {int(chapter[:2])}" if chapter[:2].isdigit() else
+              f"see {chapter}")
     try:
         record = load(chapter, profile, root)
     except ValueError as err:
+        if brief:
+            return None, f"record unreadable ({remake})"
         # shown where the record would be (plain text: the intro pastes it as it is): a
         # damaged file must not stop the chapter (it failed every profile's run, the rerun
         # the message advised included); the cause is named (probe PR 5: it was dropped)
@@ -384,6 +390,8 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     if found:
         where = f"records/{profile}/{chapter}.json"
         wrong = implausible_figures(found, f"{name}-{profile}")
+        if wrong and brief:
+            return None, f"record holds figures out of range ({remake})"
         if wrong:
             return None, (f"the {profile}-profile record {where} holds figures out of "
                           f"their range ({', '.join(wrong[:3])}): edited by hand, or "
@@ -392,17 +400,23 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
         # the results' own profile: a smoke run's results filed under the paper name
         # were shown as the paper record (probe PR 4)
         inner = found.get("profile", profile)
+        if inner != profile and brief:
+            return None, f"record of the {inner!r} profile, not made by the runner"
         if inner != profile:
             return None, (f"the {profile}-profile record {where} holds {name} results of "
                           f"the {inner!r} profile: made by hand, not by the runner; make "
                           "it again or delete it")
         lacking = missing_figures(found, needs)
+        if lacking and brief:
+            return None, "record made by an older chapter, to make again"
         if lacking:
             return None, (f"the {profile}-profile record {where} lacks "
                           f"{', '.join(lacking)} for {name} (or holds no finite number "
                           "there): made by an older version of the chapter; make it "
                           "again")
         return found, label(record, root, brief) + later_failure(chapter, profile, root)
+    if brief:
+        return None, "none yet"
     return None, (f"no {profile}-profile record of {name}: the record holds "
                   f"{_listed_results(record, profile)} only (the record runner runs a "
                   "chapter's parameters as written)")

@@ -922,3 +922,29 @@ def test_equal_margins_read_as_equal_not_narrower():
     rows[1]["mean margin"] = float("nan")
     with pytest.raises(ValueError, match="finite mean margins"):
         headlines.margin(res)
+
+
+def test_a_record_line_over_several_datasets_shows_those_recorded(tmp_path, monkeypatch):
+    """Probe PV: the first missing dataset's reason stood for the whole line, hiding the
+    records that were there."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    result = {"dataset": "cifar10", "n_test": 10_000, "profile": "paper", "summary": [
+        {"method": "rdsc", "family": "rdsc", "top-1": 70.0, "dim": 100_000},
+        {"method": "k-means (Coates et al. 2011), K=1,600", "family": "unsupervised",
+         "top-1": 71.0, "dim": 6400, "noise top-1": 1.0}]}
+    (folder / "04_baselines.json").write_text(json.dumps(
+        {"chapter": "04_baselines", "profile": "paper", "status": "ok", "device": "GPU",
+         "commit": "abc", "date": "2026-11-29", "wall_seconds": 60,
+         "results": {"cifar10-paper": result}}))
+    monkeypatch.setattr(record, "book_root", lambda: tmp_path)
+    line = headlines.record_line("unsupervised", ["cifar10", "cifar100"])
+    assert line.startswith("supported (on cifar10 only"), line
+    assert line.endswith("; cifar100: no paper-profile record of cifar100: the record holds "
+                         "cifar10 only (the record runner runs a chapter's parameters as "
+                         "written)"), line
+    brief = headlines.record_line("unsupervised", ["cifar10", "cifar100"], brief=True)
+    assert brief.startswith("supported") and brief.endswith(
+        "; cifar100: none yet"), brief
+    assert headlines.record_line("unsupervised", ["stl10", "cifar100"], brief=True) == (
+        "none yet")

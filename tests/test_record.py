@@ -707,3 +707,31 @@ def test_take_back_puts_a_device_call_s_files_where_the_book_reads_them(tmp_path
     run = subprocess.run(["bash", "records/take_back.sh", str(empty)], cwd=book,
                          capture_output=True, text=True)
     assert "holds no records/paper: the call ended before its chapters" in run.stdout
+
+
+def test_the_intro_s_brief_column_gets_short_reasons(tmp_path):
+    """Probe PV: only "no record at all" had a short form; a record lacking a dataset, or
+    with figures out of range, filled the intro's brief column with the long message."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
+            "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
+            "results": {"toy-paper": {"profile": "paper", "topk": {"top1": 0.7}}}}
+
+    def brief(results, name="toy", needs=()):
+        (folder / "03_x.json").write_text(strict_json.dumps({**good, "results": results}))
+        long_ = record.result("03_x", name, root=tmp_path, needs=needs)[1]
+        short = record.result("03_x", name, root=tmp_path, needs=needs, brief=True)[1]
+        assert len(short) < 60 < len(long_) or short == "none yet", (short, long_)
+        return short
+
+    assert brief(good["results"], "other") == "none yet"
+    assert brief({"toy-paper": {"profile": "paper", "topk": {"top1": 70.0}}}).startswith(
+        "record holds figures out of range")
+    assert brief({"toy-paper": {"profile": "smoke"}}) == (
+        "record of the 'smoke' profile, not made by the runner")
+    assert brief(good["results"], needs=("k",)) == (
+        "record made by an older chapter, to make again")
+    (folder / "03_x.json").write_text("{")
+    assert record.result("03_x", "toy", root=tmp_path, brief=True)[1].startswith(
+        "record unreadable")
