@@ -245,9 +245,9 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
         if given is None:
             continue
         v, lo, hi = given
-        if not all(math.isfinite(x) for x in (v, lo, hi)) or not lo <= v <= hi:
-            raise ValueError(f"{name} cost needs (estimate, low, high) with low <= estimate "
-                             f"<= high, got {(v, lo, hi)!r}")
+        if not all(math.isfinite(x) for x in (v, lo, hi)) or lo > hi:
+            raise ValueError(f"{name} cost needs finite (estimate, low, high) with low <= "
+                             f"high, got {(v, lo, hi)!r}")
     if not target_above_chance:  # review FA: not the reason again, word for word
         return (f"not read here, as the network is at chance (random signs changed its "
                 f"accuracy by {signed(-drop)} points, 95% interval {signed(-high)} to "

@@ -214,8 +214,13 @@ def margin(res: dict, brief: bool = False) -> str:
     (:func:`rdsc.separation_words.margin_claim`); ``brief``: the ratio to pixels and the
     growth, with the words the rule gave them."""
     parts, shorts, widths, growths = [], [], [], []
+    if not res.get("datasets"):  # probe PV: "overall needs at least one verdict"
+        raise ValueError("the separation results name no dataset: nothing to read")
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
+        if not rows:  # probe PV: the error did not name the dataset
+            raise ValueError(f"the separation results have no margin rows for {name!r}: "
+                             "saved by an older chapter, or edited; run chapter 5 again")
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
         (width, growth), text, short = margin_claim(name, rows, compared)
         widths.append(width)

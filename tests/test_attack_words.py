@@ -86,7 +86,7 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     # probe PV: no "-0.0" for a cost that rounds to 0
     tiny = attack_words.noise_reading(4.0, 0.1, 8.0, trained=(0.02, -0.01, 0.03))
     assert not re.search(r"-0\.0(?![0-9])", tiny) and "interval -0.01 to 0.03" in tiny
-    with pytest.raises(ValueError, match="low <= estimate <= high"):
+    with pytest.raises(ValueError, match="low <= high"):
         attack_words.noise_reading(10, 15, 5, trained=(2, 1, 3))
     with pytest.raises(ValueError, match="the CNN's cost"):
         attack_words.noise_reading(10, 5, 15, trained=(float("nan"),) * 3)

@@ -1592,3 +1592,18 @@ def test_an_undefined_retrieval_effect_reads_undefined_not_nan_or_not_shown():
     # an interval bound near 0 keeps its digits: not "up to 0.0 points"
     assert "up to 0.04 points of P@10 more" in bg.advantage_verdict(
         ring, (-0.01, -0.03, 0.0004), partial)
+
+
+def test_the_retrieval_verdict_refuses_effects_it_cannot_read():
+    """Probe PV: a swapped interval read "helps retrieval, more than the centre does",
+    points for shares "may cost up to 420.0 points", and an empty tuple an IndexError."""
+    partial = {"estimate": 0.16, "low": 0.12, "high": 0.2}
+    ring = (0.024, 0.007, 0.041)
+    with pytest.raises(ValueError, match=r"centre_minus_ring needs low <= high"):
+        bg.advantage_verdict(ring, (0.0, 0.01, -0.02), partial)
+    with pytest.raises(ValueError, match="not points"):
+        bg.advantage_verdict(ring, (-1.0, -3.0, 4.2), partial)
+    with pytest.raises(ValueError, match=r"ring_grey_drop must be \(estimate, low, high\)"):
+        bg.advantage_verdict((), ring, partial)
+    with pytest.raises(ValueError, match="grayscale_drop"):
+        bg.advantage_rows(ring, ring, ring, (0.5, 0.6, 0.4), partial)

@@ -948,3 +948,12 @@ def test_a_record_line_over_several_datasets_shows_those_recorded(tmp_path, monk
         "; cifar100: none yet"), brief
     assert headlines.record_line("unsupervised", ["stl10", "cifar100"], brief=True) == (
         "none yet")
+
+
+def test_margin_names_what_its_results_lack():
+    """Probe PV: "overall needs at least one verdict" for no dataset, and a dataset with no
+    rows unnamed."""
+    with pytest.raises(ValueError, match="name no dataset"):
+        headlines.margin({"datasets": [], "margins": []})
+    with pytest.raises(ValueError, match="no margin rows for 'cifar10'"):
+        headlines.margin({"datasets": ["cifar10"], "margins": []})

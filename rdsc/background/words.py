@@ -421,6 +421,24 @@ def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
     return compared or None
 
 
+def _effects(**effects) -> None:
+    """Refuse an effect that is not ``(estimate, low, high)`` of shares with low <= high
+    (NaN: undefined, allowed): a swapped interval read "helps retrieval, more
+    than the centre does", points for shares "may cost up to 420.0 points" (probe PV)."""
+    for name, e in effects.items():
+        if not isinstance(e, (tuple, list, np.ndarray)) or len(e) != 3:
+            raise ValueError(f"{name} must be (estimate, low, high), got {e!r}")
+        v, lo, hi = (float(x) for x in e)
+        if np.isnan([v, lo, hi]).any():
+            continue
+        # (a percentile bootstrap interval need not hold the estimate: only the order)
+        if lo > hi:
+            raise ValueError(f"{name} needs low <= high, got {tuple(e)!r}")
+        if max(abs(lo), abs(hi)) > 1:
+            raise ValueError(f"{name} is a share of precision@10 (-1 to 1), not points; got "
+                             f"{tuple(e)!r}")
+
+
 def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_ring: tuple,
                    grayscale_drop: tuple, ring_partial: dict) -> list[dict]:
     """The retrieval rows of the verdict table (Corel): greying the ring; greying the centre
@@ -430,6 +448,9 @@ def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_
     distance with ring colour (``ring_partial``: a row of :func:`partial_correlation_table`).
     Each effect is ``(estimate, low, high)``, a fraction of precision@10 shown in points
     (review RC: the rows gave bare numbers beside the classification rows' points)."""
+    _effects(ring_grey_drop=ring_grey_drop, centre_grey_drop=centre_grey_drop,
+             centre_minus_ring=centre_minus_ring, grayscale_drop=grayscale_drop)
+
     def shown(effect):  # NaN is no answer (probe PV: it read "not shown")
         return "undefined" if np.isnan(effect).any() else "yes" if effect[1] > 0 else (
             "not shown")
@@ -521,6 +542,8 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
     anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`;
     ``beyond_cnn``: :func:`pitfall_beyond_cnn`, on which datasets it misled the classifier
     more than the trained CNN)."""
+    _effects(ring_grey_drop=ring_grey_drop, centre_grey_drop=centre_grey_drop,
+             centre_minus_ring=centre_minus_ring, grayscale_drop=grayscale_drop)
     ring_partial_low = ring_partial["low"]
     # not "neither ... measurably lowers" where the drop is undefined (probe PV)
     ring_undefined = bool(np.isnan(ring_grey_drop).any())
@@ -594,6 +617,7 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
     "more than to the centre's" when the centre's partial r was the larger). It does not
     change the verdict word: the claim is about the ring, not the ring against the centre.
     """
+    _effects(ring_grey_drop=ring_grey_drop, centre_minus_ring=centre_minus_ring)
     ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
     helps, reacts = ring_grey_drop[1] > 0, ring_low > 0
     if np.isnan(ring_grey_drop).any():  # probe PV: NaN read "does not measurably lower"
