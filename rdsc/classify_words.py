@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import percents, plural, signed, whole_number
-from rdsc.intervals import difference_noise, paired_exact_p, paired_noise, within
+from rdsc.intervals import difference_noise, paired_exact_p, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
@@ -88,7 +88,6 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
     # no rate per tenfold in the text: from one short step it read as a forecast, and the
     # record's curve gains less per decade at large k (reviews AO, AW, RB)
     step = f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)}"
-    beyond = None  # decided by the exact paired test where each image's hits are known
     if last_hits is not None:
         if isinstance(last_hits, dict) or len(last_hits) != 2:
             raise ValueError("last_hits: the hits of the last two k, smaller k first "
@@ -108,23 +107,26 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
             raise ValueError(f"n_test = {n_test:,}, but last_hits hold {len(right_a):,} "
                              "images")
         n_test = len(right_a)
-        noise = paired_noise(right_b, right_a)
-        # the normal interval understates the noise where few images change (probe PV:
-        # 4 images, all one way, read "beyond the noise"; the exact test gives p = 0.125)
-        beyond = paired_exact_p(right_b, right_a) < 0.05
-        kind = f"the noise of this difference on the same {n_test:,} test images (paired)"
+        # the exact test, not a normal interval, which understates the noise where few
+        # images change (probe PV: 4 images, all one way, read "beyond the noise" of
+        # ±0.39; the exact test gives p = 0.125); its p and the changed images are said
+        p = paired_exact_p(right_b, right_a)
+        beyond = p < 0.05
+        changed = int((right_a != right_b).sum())
+        kind = f"the noise of this difference on the same {n_test:,} test images"
+        about = (f" ({changed:,} of them answered differently by the two k; exact paired "
+                 f"test p = {p:.2g})")
     elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
         kind = f"the test-set noise of such a difference on {n_test:,} images"
-    if n_test is not None:
-        if beyond is None:
-            beyond = abs(gain) > noise
         # as many decimals as the step's own (probe PV: "+0.40 ... beyond ... ±0.4")
-        about = f"about ±{noise:.2f} points"
+        about = f", about ±{noise:.2f} points"
+        beyond = abs(gain) > noise
+    if n_test is not None:
         if not beyond:
-            return (f"{step}, within {kind}, {about}: at this size the curve cannot tell "
+            return (f"{step}, within {kind}{about}: at this size the curve cannot tell "
                     "whether accuracy is still rising.")
-        step += f", beyond {kind}, {about}"
+        step += f", beyond {kind}{about}"
     if per_decade >= flat:
         return (
             # review HD: "as it would not if ..." was a double negative

@@ -46,8 +46,9 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
     unpaired = words.curve_trend(curve, n_test=n)
     assert "within the test-set noise" in unpaired and "cannot tell" in unpaired
     paired = words.curve_trend(curve, last_hits=[right_small, right_large])
-    assert "beyond the noise of this difference on the same 1,000 test images (paired)" \
-        in paired and "has not levelled off" in paired
+    assert ("beyond the noise of this difference on the same 1,000 test images (30 of "
+            "them answered differently by the two k; exact paired test p = 1.9e-09)"
+            in paired and "has not levelled off" in paired), paired
     # hits of another k (here: swapped) are refused, not used
     with pytest.raises(ValueError, match="last_hits give top-1"):
         words.curve_trend(curve, last_hits=[right_large, right_small])
@@ -61,7 +62,9 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
     b[500:504] = True
     few = [{"k": 300, "top-1 (%)": 50.0}, {"k": 1000, "top-1 (%)": 50.4}]
     said = words.curve_trend(few, last_hits=[a, b])
-    assert "within the noise of this difference" in said and "cannot tell" in said
+    assert ("within the noise of this difference on the same 1,000 test images (4 of them "
+            "answered differently by the two k; exact paired test p = 0.12)" in said
+            and "cannot tell" in said), said
     from rdsc.intervals import paired_exact_p
     assert paired_exact_p(b, a) == pytest.approx(0.125)
     assert paired_exact_p(a, a) == 1.0
