@@ -119,7 +119,8 @@ def paired_normal_difference(correct_a, correct_b, z: float = 1.96) -> tuple[flo
     """``mean(a) - mean(b)`` for per-image correctness on the same images, with a 95% interval.
 
     The interval is the normal one for the mean of the paired differences
-    ``a_i - b_i`` (each -1, 0 or 1): images both versions get right or wrong add no noise.
+    ``a_i - b_i`` (each -1, 0 or 1), continuity-corrected (:func:`paired_noise`): images
+    both versions get right or wrong add no noise.
     """
     a, b = (as_correct(v).astype(float) for v in (correct_a, correct_b))
     mean, half = _paired_mean_and_half_width(a, b, z)
@@ -144,8 +145,14 @@ def paired_change_difference(before_a, after_a, before_b, after_b,
 
 
 def _paired_mean_and_half_width(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float]:
-    """``mean(a - b)`` and ``z`` standard errors of it, for per-image values on the same
-    images (the normal interval of paired differences)."""
+    """``mean(a - b)`` and the half-width of its interval, for per-image values on the same
+    images: ``z`` standard errors (the normal interval of paired differences) plus a
+    continuity correction of ``1 / N``, one image's step. Without it, a handful of images
+    that differ all one way left 0 outside the interval (probe PW: 4 images of 200, +2.0
+    points against ±1.9, where the exact paired test gives p = 0.125; coverage 62% at 1%
+    of 100 images); with it the interval excludes 0 where McNemar's exact test rejects, in
+    over 99.7% of the counts up to 40 either way at N = 100 to 10,000, and where no image
+    differs it is ±1/N, not a point."""
     positive_number("z", z)
     if z < 1:  # 0.95 passed for 1.96: a 66% interval labelled 95%
         raise ValueError(f"z is the normal quantile (1.96 for a 95% interval), got {z!r}")
@@ -153,7 +160,7 @@ def _paired_mean_and_half_width(a: np.ndarray, b: np.ndarray, z: float) -> tuple
         raise ValueError("need two equal-length 1-D arrays of at least 2 images, "
                          f"got {a.shape}, {b.shape}")
     d = a - b
-    return float(d.mean()), float(z * d.std(ddof=1) / np.sqrt(len(d)))
+    return float(d.mean()), float(z * d.std(ddof=1) / np.sqrt(len(d)) + 1 / len(d))
 
 
 def paired_noise(right_a, right_b, z: float = 1.96) -> float:

@@ -152,7 +152,7 @@ def test_the_table_beside_the_paper_reads_intervals():
         "10 of 20 images fooled (95% interval 27% to 73%)")
     # review DC: the whole interval, the paired normal one (a bootstrap gave another)
     assert rows["transferred FGSM lowers the random network's accuracy"] == (
-        "80.0% -> 60.0% (drop +20.0 points, 95% interval +12.1 to +27.9)")
+        "80.0% -> 60.0% (drop +20.0 points, 95% interval +11.1 to +28.9)")
     assert rows["... by more than random signs of the same size"] == (
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
@@ -166,7 +166,7 @@ def test_the_table_beside_the_paper_reads_intervals():
     assert idle["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
         "10 of 20 images fooled (95% interval 27% to 73%)" + note)
     assert idle["transferred FGSM lowers the random network's accuracy"].endswith(
-        "+27.9)" + note)
+        "+28.9)" + note)
     assert idle["... by more than random signs of the same size"] == (
         attack_words.TARGET_AT_CHANCE)
     assert idle["gradient attack (PGD) moves the random network's inputs"] == "no"
@@ -191,8 +191,9 @@ def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
     # FGSM and random signs get the same images right: the difference's low end is 0.0
     from rdsc.intervals import paired_normal_difference
     same = np.array([1, 0, 1, 1, 0, 1])
-    low = paired_normal_difference(same, same)[1]
-    assert low == 0.0
+    # continuity-corrected (probe PW): no image differs, the interval is ±1/N around 0
+    assert paired_normal_difference(same, same) == (0.0, -1 / 6, 1 / 6)
+    low = 0.0  # an interval that ends at exactly 0
     assert attack_words.claim_verdict(0.0, low, 20) == "not shown"
     assert attack_words.direction_reading(low, True, 0.4, 0.1, 500).startswith("no more than")
 
@@ -410,3 +411,18 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     assert empty.late_fall()[1] == 0
     assert attack_words.progress_reading(empty.late_fall(), falling.late_fall()).startswith(
         "The attack's histories do not show its progress")
+
+
+def test_a_handful_of_images_is_no_evidence_for_the_attack_claim():
+    """Probe PW: 4 of 200 images lost to the transferred step, all one way, read
+    'supported' (the normal interval +0.1 to +3.9; the exact paired test gives p = 0.125);
+    the continuity-corrected interval holds 0, as the exact test says."""
+    from rdsc.intervals import paired_exact_p, paired_normal_difference
+    signs = np.ones(200, bool)
+    fgsm = signs.copy()
+    fgsm[:4] = False
+    low = paired_normal_difference(signs, fgsm)[1]
+    assert low < 0 and paired_exact_p(signs, fgsm) > 0.05
+    assert attack_words.claim_verdict(0.0, low, 4) != "supported"
+    fgsm[:12] = False  # 12 images, all one way: p = 0.0005, and the interval excludes 0
+    assert paired_normal_difference(signs, fgsm)[1] > 0 and paired_exact_p(signs, fgsm) < 0.05

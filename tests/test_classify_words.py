@@ -98,8 +98,9 @@ def boot(diff, low, high):
         "level": 0.95,
         "acc_a": 0.6,
         "acc_b": 0.6 - diff,
-        "only_a": 30,
-        "only_b": 20,
+        # counts of changed images that agree with the interval (the exact test reads them)
+        "only_a": 60 if low > 0 else 20 if high < 0 else 30,
+        "only_b": 20 if low > 0 else 60 if high < 0 else 20,
     }
 
 
@@ -458,3 +459,19 @@ def test_a_number_read_against_an_edge_prints_apart_from_it():
     assert apart(-5.00003, -5.0) == "just below -5.0"
     assert apart(1e-10, 0.0) == "just above 0.0" and apart(-0.04, 0.0) == "-0.04"
     assert apart(0.0, 0.0) == "0.0" and apart(-0.0, 0.0) == "0.0"
+
+
+def test_jpeg_cost_needs_the_exact_test_too():
+    """Probe PW: 4 test images right only with lossless, none only with JPEG: the bootstrap
+    interval excluded zero ("costs accuracy measurably"); the exact paired test gives
+    p = 0.125."""
+    from rdsc.intervals import paired_bootstrap
+    a = np.ones(200, bool)
+    b = a.copy()
+    b[:4] = False
+    boot = paired_bootstrap(a, b)
+    assert boot["low"] > 0  # the bootstrap alone would say "measurably"
+    said = words.jpeg_cost(boot)
+    assert "measurably" not in said and "exact paired test gives p = 0.12" in said
+    b[:12] = False
+    assert words.jpeg_cost(paired_bootstrap(a, b)).endswith("costs accuracy measurably.")

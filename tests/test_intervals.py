@@ -83,9 +83,10 @@ def test_paired_normal_difference():
     # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
     # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
     half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
+    half += 1 / 8  # the continuity correction: one image's step (probe PW)
     assert (lo, hi) == pytest.approx((0.25 - half, 0.25 + half))
     d, lo, hi = paired_normal_difference(a, a)
-    assert d == lo == hi == 0
+    assert d == 0 and (lo, hi) == (-1 / 8, 1 / 8)  # no image differs: ±one image
     with pytest.raises(ValueError):
         paired_normal_difference(a, b[:3])
     # probe R3: class predictions gave a "difference" of their mean labels
@@ -227,7 +228,7 @@ def test_paired_change_difference_compares_two_costs_on_the_same_images():
     assert est == pytest.approx(expected) and low < est < high
     assert low > 0  # B's losses are a subset of A's: the pairing shows it
     same = paired_change_difference(clean_a, after_a, clean_a, after_a)
-    assert same == (0.0, 0.0, 0.0)
+    assert same == (0.0, -1 / n, 1 / n)  # continuity-corrected: ±one image
     with pytest.raises(ValueError, match="same images"):
         paired_change_difference(clean_a, after_a, clean_b[:10], after_b[:10])
     with pytest.raises(ValueError, match="right/wrong"):
