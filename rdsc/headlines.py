@@ -348,7 +348,11 @@ def attack(res: dict, brief: bool = False) -> str:
     # results saved before n_holdout name no such note
     agree = row.get("substitute agrees with target (%)")
     idle = ""
-    if beyond and res.get("n_holdout") and agree is not None and agree == agree:
+    # only beside a null result, as the chapter's table and direction sentence say it
+    # (probe PW: "supported ... the substitute was at chance, so not a test" read as the
+    # verdict resting on what the same line called no test)
+    if (beyond and beyond["low"] <= 0 and res.get("n_holdout") and agree is not None
+            and agree == agree):
         from rdsc.attacks import agreement_above_chance
         chance = row.get("agreement by chance (%)")
         if not agreement_above_chance(agree / 100, res["n_holdout"], res.get("n_classes", 10),

@@ -351,6 +351,12 @@ def test_every_summary_reads_its_chapters_results():
         **idle["transfer"][1], "substitute agrees with target (%)": 60.0}]}
     assert "not a test" not in headlines.attack(aimed)
     assert "not a test" not in headlines.attack({**idle, "n_holdout": None})
+    # probe PW: beside a drop beyond random signs the caveat contradicted "supported" (the
+    # chapter's table reads it "yes" there)
+    shown = {**idle, "transfer_beyond_random_signs": {
+        "random network + SVM": {"difference": 0.04, "low": 0.001, "high": 0.079}}}
+    line = headlines.attack(shown)
+    assert line.startswith("supported") and "not a test" not in line
 
 
 def test_verdicts_follow_the_intervals():
