@@ -127,6 +127,14 @@ def baselines(res: dict, brief: bool = False) -> str:
                   f"{draws}){only}")
         if unknown:  # review FA: the brief line said "not shown" without a reason
             short += "; each seed's accuracy missing for " + ", ".join(unknown)
+        # the rows that kept the verdict from "supported", whichever is shown as best
+        # (probe PW: a 16.9-point lead over the best mean against ±6.1 read "not shown",
+        # decided by a seed of it, or by another baseline, the line did not name)
+        kept = [f"{r['method']}: {w}" for r, w in zip(final, where)
+                if w != "beaten" and r["method"] not in unknown]
+        if kept:
+            text += "; not beaten: " + "; ".join(kept)
+            short += "; not beaten: " + "; ".join(kept)
     trained = [r for r in rows if r["family"] == "trained"]
     if trained:
         best = max(trained, key=lambda r: r["top-1"])
