@@ -18,10 +18,10 @@ import re
 import numpy as np
 
 from rdsc.checks import name_list, ratio_apart, signed, told_apart
-from rdsc.separation import (HALF_SAMPLE_SHARE, MIN_HALF_SAMPLES, _records, _sample_rows,
-                             check_compared_at, growth_against_noise, is_hard, is_verified,
-                             largest_k_against_pixels, measured_hard, smallest_separable_k,
-                             usable_hard)
+from rdsc.separation import (HALF_SAMPLE_SHARE, MARGIN_TIE, MIN_HALF_SAMPLES, _records,
+                             _sample_rows, beyond, check_compared_at, growth_against_noise,
+                             is_hard, is_verified, largest_k_against_pixels, measured_hard,
+                             smallest_separable_k, usable_hard)
 
 
 #: dataset names as the chapter's prose writes them (others: the name, as code)
@@ -32,7 +32,11 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
 def factor_range(low: float, high: float) -> str:
     """A range of factors, ``"x1.02 to x1.11"``, or one factor, ``"x1.11"``, where the two
     ends are the same at the two decimals shown (review DA: "x1.11 to x1.11")."""
-    ends = f"x{low:.2f}", f"x{high:.2f}"
+    for digits in range(2, 6):  # more decimals where a range across 1 would print as
+        # one factor (probe PW: 0.996 to 1.004 read "x1.00")
+        ends = f"x{low:.{digits}f}", f"x{high:.{digits}f}"
+        if ends[0] != ends[1] or not low < 1 < high:
+            break
     return ends[0] if ends[0] == ends[1] else f"{ends[0]} to {ends[1]}"
 
 
@@ -427,10 +431,13 @@ def noise_reading(margins) -> str:
         return ""
     noise, top, pixels, k = got
     z = noise[k]
+    # printed apart where they differ (probe PW: "0.0500, against 0.0500 ...: wider")
+    ours, theirs = told_apart(z["mean margin"], top["mean margin"])
+    draws = [float(m) for m in (z.get("draw margins") or [])]
     text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
             f"about the classes, fits the same labels ({fit_words(z)}) with a mean margin "
-            f"of {z['mean margin']:.4f}, against "
-            f"{top['mean margin']:.4f} for the features and {pixels['mean margin']:.4f} for "
+            f"of {ours}, against "
+            f"{theirs} for the features and {pixels['mean margin']:.4f} for "
             f"pixels")
     unverified = _unverified_reason({f"noise at k = {k:,}": z,
                                      f"the features at k = {k:,}": top})
@@ -445,6 +452,13 @@ def noise_reading(margins) -> str:
     elif not is_hard(z) and not is_hard(top):
         text += (": neither fit is a hard margin, and soft margins, which also measure the "
                  "training errors they accept, do not compare.")
+    elif len(draws) > 1 and min(draws) <= top["mean margin"] <= max(draws):
+        low, high = told_apart(min(draws), max(draws))
+        text += (f": its {len(draws)} draws ({low} to {high}) hold the features' margin, so "
+                 "the number of dimensions alone gives a margin this wide.")
+    elif z["mean margin"] == top["mean margin"]:  # probe PW: a tie read "narrower"
+        text += (": as wide as the features' margin, so the number of dimensions alone "
+                 "gives a margin this wide.")
     elif z["mean margin"] > top["mean margin"]:
         text += (": wider than the features' margin. On the training images, a wide margin "
                  "comes with the number of dimensions, and is not by itself evidence that a "
@@ -522,29 +536,35 @@ def shuffled_reading(margins) -> str:
                        f"({fit_words(z)}) where the true labels do: the separation there "
                        "is the classes', not the number of features'.")
     m, low, high = top["mean margin"], min(draws), max(draws)
-    d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart
-    while d < 8 and low != high and f"{low:.{d}f}" == f"{high:.{d}f}":
+    d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart,
+    # and the true labels' margin from them (probe PW: "0.0500 ... against 0.0500 (x1.00)"
+    # beside a permutation test's win)
+    while d < 8 and any(x != y and f"{x:.{d}f}" == f"{y:.{d}f}"
+                        for x, y in ((low, high), (m, high), (m, low))):
         d += 1
     shuffles = f"{low:.{d}f}" if low == high else f"{low:.{d}f} to {high:.{d}f}"
-    where = (f"{m:.4f} with the true labels against {shuffles} with the "
+    where = (f"{m:.{d}f} with the true labels against {shuffles} with the "
              f"shuffles at k = {k:,} ({factor_range(m / high, m / low)})")
     # the true labels against n shuffles is a permutation test whose smallest p is 1/(n+1)
     p_best = 1 / (len(draws) + 1)
-    if m > high and p_best <= 0.05:
+    wider, narrower = beyond(m, high), beyond(low, m)
+    if wider and p_best <= 0.05:
         text += (f" The margin is wider with the true labels: {where} (p = {p_best:.2f}, "
                  "a permutation test), so part of the margin is the classes' structure, "
                  "beyond what the features' dimensions give any labelling.")
-    elif m > high:
+    elif wider:
         text += (f" The margin is wider with the true labels: {where}. With "
                  f"{len(draws)} shuffles even chance ranks the true labels first with "
                  f"probability {p_best:.2f}: an indication that the classes' structure adds "
                  f"to the margin, not a test (p <= 0.05 needs at least 19 shuffles).")
-    elif m < low:
+    elif narrower:
         text += (f" The margin is narrower with the true labels: {where}: the classes "
                  "are harder to split than a random labelling.")
     else:
-        text += (f" The true labels' margin lies within the shuffles': {where}, so the "
-                 "width of the margin here says nothing about the classes.")
+        text += (f" The true labels' margin lies within the shuffles' (or within "
+                 f"{MARGIN_TIE:.1%} of them, which this book does not read as a "
+                 f"difference): {where}, so the width of the margin here says nothing "
+                 "about the classes.")
     both = sorted(d for d in set(true_hard) & set(shuffled_hard) if d < k)
     if both:  # the growth with k, where both fits are hard at both ends
         g = growth_against_noise(rows, both[0], control="shuffled labels")
@@ -552,8 +572,10 @@ def shuffled_reading(margins) -> str:
         spread = (f" (shuffles {factor_range(min(per), max(per))})" if len(per) > 1
                   else "")
         said = {"faster": "the true labels' margin grows faster than every shuffle's",
-                "slower": "every shuffle's margin grows more, so the growth with k is "
-                          "what added features do for any labelling",
+                "slower": ("every shuffle's margin grows more" if len(per) > 1 else
+                           "the shuffle's margin grows as much or more (one shuffle)")
+                          + ", so the growth with k is what added features do for any "
+                          "labelling",
                 "within": "within the shuffles' range, so the growth with k is what added "
                           "features do for any labelling",
                 "does not grow": "the true labels' margin does not grow"}[g["word"]]

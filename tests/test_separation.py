@@ -1330,3 +1330,39 @@ def test_the_margins_figure_keeps_tall_panels_above_its_legend():
         assert ax.get_position().height * fig.get_size_inches()[1] >= 2.2  # inches of plot
         assert ax.get_tightbbox(renderer).y0 >= legend.y1  # tick labels above the legend
     matplotlib.pyplot.close(fig)
+
+
+def _pw_row(space, k, margins):
+    return {"dataset": "cifar10", "images": 100, "space": space, "dimension": k,
+            "mean margin": float(np.mean(margins)), "min margin": min(margins),
+            "train accuracy": 1.0, "min y·f": 1.0, "hard": True, "verified": True,
+            "C": 1e6, **({"draw margins": margins} if len(margins) > 1 else {})}
+
+
+def test_controls_read_ties_and_draw_spreads_as_no_difference():
+    """Probe PW: a noise margin equal to the features' read "narrower, so the features'
+    margin is wider"; noise draws on both sides of it printed "0.0500 against 0.0500:
+    wider"; a margin 4e-7 above 19 equal shuffles won a permutation test beside "(x1.00)";
+    one shuffle growing as much read "every shuffle's margin grows more"."""
+    from rdsc import separation_words as S
+    base = [_pw_row("pixels", 3072, [0.01]), _pw_row("features", 10, [0.02]),
+            _pw_row("features", 20, [0.05])]
+    tie = S.noise_reading(base + [_pw_row("noise", 10, [0.02, 0.02]),
+                                  _pw_row("noise", 20, [0.04, 0.06])])
+    assert "narrower" not in tie and "hold the features' margin" in tie
+    spread = S.noise_reading(base + [_pw_row("noise", 10, [0.02, 0.02]),
+                                     _pw_row("noise", 20, [0.0499, 0.0502])])
+    assert "wider than the features" not in spread
+    assert "0.05005, against 0.05000" in spread  # printed apart
+    shuffles = S.shuffled_reading(base[:2] + [_pw_row("features", 20, [0.0500004]),
+                                              _pw_row("shuffled labels", 10, [0.02] * 19),
+                                              _pw_row("shuffled labels", 20, [0.05] * 19)])
+    assert "permutation test" not in shuffles and "lies within the shuffles'" in shuffles
+    assert "faster than every shuffle" not in shuffles
+    one = S.shuffled_reading(base + [_pw_row("shuffled labels", 10, [0.02]),
+                                     _pw_row("shuffled labels", 20, [0.05])])
+    assert "every shuffle's margin grows more" not in one
+    assert "the shuffle's margin grows as much or more (one shuffle)" in one
+    assert S.factor_range(0.996, 1.004) == "x0.996 to x1.004"
+    assert S.factor_range(1.02, 1.11) == "x1.02 to x1.11" and S.factor_range(1.111, 1.112) \
+        == "x1.11"
