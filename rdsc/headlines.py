@@ -20,10 +20,11 @@ the same in both.
 """
 from __future__ import annotations
 
+import math
 import re
 
 from rdsc import book, record, strict_json
-from rdsc.checks import apart, listed, signed
+from rdsc.checks import apart, listed, same_decimals, signed, told_apart
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
 from rdsc.separation_words import margin_claim, noise_shared
@@ -195,6 +196,8 @@ def separation(res: dict, brief: bool = False) -> str:
     k = max(res["settings"]["ks"])
     space = f"features, k={k}"
     parts, shorts, verdicts = [], [], []
+    if not res.get("datasets"):  # probe PW: "not enough values to unpack"
+        raise ValueError("the separation results name no dataset: nothing to read")
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
         d = next((r for r in res["ratio_differences"]
@@ -202,13 +205,19 @@ def separation(res: dict, brief: bool = False) -> str:
         if d is None:  # an edited or older file: name what is missing (not StopIteration)
             raise ValueError(f"the results hold no ratio difference for {name} at {space} "
                              f"(settings.ks says k = {k:,}): rerun chapter 5")
+        if not (math.isfinite(d["low"]) and math.isfinite(d["high"])):  # probe PW: "[+nan,
+            # +nan]: not distinguishable"
+            raise ValueError(f"the ratio difference for {name} has no finite interval: "
+                             "rerun chapter 5")
         verdicts.append(_from_interval(d["low"], d["high"]))
         word = ("higher on the features" if d["low"] > 0 else
                 "lower on the features" if d["high"] < 0 else "not distinguishable")
-        parts.append(f"{name}: {ratio['pixels']:.3f} pixels, {ratio[space]:.3f} features "
-                     f"(difference {signed(d['features - pixels'], 3)} [{signed(d['low'], 3)}, "
-                     f"{signed(d['high'], 3)}]: {word})")
-        shorts.append(f"{name} {ratio['pixels']:.3f} -> {ratio[space]:.3f}")
+        # printed apart where they differ (probe PW: "1.067 -> 1.067" beside "supported")
+        pixels, features = told_apart(ratio["pixels"], ratio[space], 3)
+        diff, low, high = same_decimals((d["features - pixels"], d["low"], d["high"]), 3)
+        parts.append(f"{name}: {pixels} pixels, {features} features "
+                     f"(difference {diff} [{low}, {high}]: {word})")
+        shorts.append(f"{name} {pixels} -> {features}")
     # one part per dataset, each led by its own verdict where they differ, as the intro's
     # legend says (review HD: "partly supported: cifar10 1.067 -> 1.101, miniimagenet10
     # 1.238 -> 1.256" did not say which one the data cannot tell)

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from rdsc.checks import name_list, ratio_apart, signed, told_apart
+from rdsc.checks import name_list, ratio_apart, same_decimals, told_apart
 from rdsc.separation import (HALF_SAMPLE_SHARE, MARGIN_TIE, MIN_HALF_SAMPLES, _records,
                              _sample_rows, beyond, check_compared_at, growth_against_noise,
                              is_hard, is_verified, largest_k_against_pixels, measured_hard,
@@ -280,9 +280,11 @@ def ratio_verdict(ratios, differences, space: str) -> str:
         word = "lower in the final layer (the paired interval of the difference lies below 0)"
     else:
         word = "not distinguishable between the two spaces (the paired interval contains 0)"
-    return (f"{ratio['pixels']:.3f} for pixels and {ratio[space]:.3f} for the "
-            f"features ({space}), difference {signed(d['features - pixels'], 3)} "
-            f"[{signed(d['low'], 3)}, {signed(d['high'], 3)}]: {word}")
+    # printed apart where they differ (probe PW: "0.812 ... 0.812 ... higher")
+    pixels, features = told_apart(ratio["pixels"], ratio[space], 3)
+    diff, low, high = same_decimals((d["features - pixels"], d["low"], d["high"]), 3)
+    return (f"{pixels} for pixels and {features} for the "
+            f"features ({space}), difference {diff} [{low}, {high}]: {word}")
 
 
 def margin_verdict(margins, comparison: dict | None = None) -> str:

@@ -978,3 +978,23 @@ def test_the_baselines_line_names_the_rows_that_kept_it_from_supported():
             "; not beaten: a, random, SVM: above on average, not on every seed"), line
     res["summary"][1]["top-1 max"] = 40.0
     assert "not beaten" not in headlines.baselines(res)
+
+
+def test_the_separation_line_prints_ratios_apart_and_refuses_what_it_cannot_read():
+    """Probe PW: "supported: cifar10 1.067 -> 1.067", a NaN interval read "not
+    distinguishable", and no dataset "not enough values to unpack"."""
+    sep = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
+           "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.0671},
+                      {"dataset": "cifar10", "space": "features, k=3000", "ratio": 1.0672}],
+           "ratio_differences": [{"dataset": "cifar10", "space": "features, k=3000",
+                                  "features - pixels": 0.0001, "low": 0.00001,
+                                  "high": 0.0002}]}
+    assert headlines.separation(sep, brief=True).startswith(
+        "supported: cifar10 1.0671 -> 1.0672")
+    assert "difference +0.0001 [+0.00001, +0.0002]" not in headlines.separation(sep)
+    assert "[+0.00001, +0.00020]" in headlines.separation(sep)
+    sep["ratio_differences"][0]["low"] = float("nan")
+    with pytest.raises(ValueError, match="no finite interval"):
+        headlines.separation(sep)
+    with pytest.raises(ValueError, match="name no dataset"):
+        headlines.separation({**sep, "datasets": []})
