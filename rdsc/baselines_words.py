@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rdsc.baselines import KMEANS, RANDOM_FILTERS, RCF_NAME, RDSC, SCATTERING, compare
-from rdsc.checks import flag, listed, signed
+from rdsc.checks import against_noise, flag, listed
 from rdsc.intervals import difference_noise
 from rdsc.paper import UNSUPERVISED_CLAIM
 from rdsc.retrieval import EQUIVALENCE_MARGIN
@@ -127,9 +127,14 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
              if b != strongest["baseline"] and f"{d:.1f}" == f"{gap:.1f}"]
     tied = (f" (tied, at the digits shown, with {' and '.join(f'*{b}*' for b in level)})"
             if level else "")
+    shown, noise_shown = against_noise(gap, noise)
+    # a tie is no side, and a gap that rounds to 0 keeps its digits (probe PW: "0.0 points
+    # behind" for an exact tie, "0.0 points ahead" for 60.0 against 59.96)
+    stands = ("level with it" if gap == 0 else
+              f"{shown.lstrip('+-')} points {side} it")
     return (f"{head}. The strongest is *{strongest['baseline']}*{tied}: rdsc is "
-            f"{abs(gap):.1f} points {side} it at top-1, where the test-set noise of the "
-            f"difference, with {n_test:,} test images, is about ±{noise:.1f} points.{seeds}")
+            f"{stands} at top-1, where the test-set noise of the "
+            f"difference, with {n_test:,} test images, is about ±{noise_shown} points.{seeds}")
 
 
 def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
@@ -151,16 +156,21 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                 if n_test is not None else None)
 
     def say(gap, k):
-        text = (f"{gap:.1f} points behind at top-{k}" if round(gap, 1) > 0
-                else f"{-gap:.1f} points ahead at top-{k}" if round(gap, 1) < 0
+        # the gap with the decimals that keep it apart from its noise (probe PW: "1.4
+        # points behind (beyond test-set noise, ±1.4)")
+        shown, noise_shown = (against_noise(gap, noise(k)) if n_test is not None
+                              else (f"{gap:+.1f}", ""))
+        text = (f"{shown.lstrip('+')} points behind at top-{k}" if round(gap, 1) > 0
+                else f"{shown.lstrip('-')} points ahead at top-{k}" if round(gap, 1) < 0
                 else f"level at top-{k}")   # not "-0.0 points ahead" (probe AS)
         if n_test is not None:
             where = "within" if abs(gap) <= noise(k) else "beyond"
-            text += f" ({where} test-set noise, ±{noise(k):.1f})"
+            text += f" ({where} test-set noise, ±{noise_shown})"
         return text
     within1 = n_test is not None and abs(gap1) <= noise(1)
     within2 = n_test is not None and abs(gap2) <= noise(2)
     unclear = within1 and within2
+    said = say(gap1, 1), say(gap2, 2)  # from the gaps as measured, not as rounded
     gap1, gap2 = round(gap1, 1), round(gap2, 1)   # as said: "level" is no gap (review AT)
     if gap1 > 0 and unclear:
         shrink = "at this size the data cannot tell whether the gap narrows at top-2"
@@ -212,8 +222,8 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
             parts.append(f"level with {listed([f'*{m}*' for m in behind])} at top-1 and "
                          f"ahead of {'it' if len(behind) == 1 else 'them'} at top-2")
         named += ", " + ", and ".join(parts)
-    return (f"Against the best trained network here ({named}), rdsc is {say(gap1, 1)} "
-            f"and {say(gap2, 2)}: {shrink}.")
+    return (f"Against the best trained network here ({named}), rdsc is {said[0]} "
+            f"and {said[1]}: {shrink}.")
 
 
 def comparable_verdict(diff: float, noise: float) -> str:
@@ -261,7 +271,8 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     diff = a - b
     # the noise is the difference's, not the other method's (review AW)
     where = "within" if abs(diff) <= noise else "beyond"
-    said = f"{signed(diff)} points against {other}, {where} the test-set noise (±{noise:.1f})"
+    shown, noise_shown = against_noise(diff, noise)
+    said = f"{shown} points against {other}, {where} the test-set noise (±{noise_shown})"
     if claim is None:
         return said
     if claim == "comparable":

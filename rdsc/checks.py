@@ -184,6 +184,18 @@ def same_decimals(values, digits: int = 1) -> list[str]:
     return [signed(v, shown) for v in values]
 
 
+def against_noise(gap: float, noise: float, digits: int = 1) -> tuple[str, str]:
+    """``gap`` (as :func:`signed` writes it) and ``noise`` (unsigned), with the decimals (up
+    to two more) that keep ``|gap|`` and ``noise`` apart where they differ, for a sentence
+    that reads the gap as within or beyond the noise (probe PW: "+1.4 points ..., within
+    the test-set noise (±1.4)" for 1.36 against 1.3615)."""
+    shown = digits
+    while (shown < digits + 2 and abs(gap) != noise
+           and f"{abs(gap):.{shown}f}" == f"{noise:.{shown}f}"):
+        shown += 1
+    return signed(gap, shown), f"{noise:.{shown}f}"
+
+
 def apart(x: float, edge: float, digits: int = 1) -> str:
     """``x`` as :func:`signed` writes it, with as many more decimals (up to two) as keep it
     apart from ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5

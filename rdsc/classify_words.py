@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural, signed, whole_number
+from rdsc.checks import apart, percents, plural, signed, whole_number
 from rdsc.intervals import difference_noise, paired_exact_p, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
@@ -270,8 +270,9 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
         return ("This book is not below the paper, so there is no gap for the JPEG effect to "
                 f"explain (the effect is measured with {n_train:,} training images).")
     if hi < need:
-        return (guide + f"even the upper end of the interval ({signed(hi, 2)}) is below the "
-                f"{need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
+        # apart from the gap it is read against (probe PW: "(+1.00) is below the 1.00")
+        return (guide + f"even the upper end of the interval ({apart(hi, need, 2)}) is below "
+                f"the {need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
                 "does not explain the whole gap.")
     if lo >= need:
         return (guide + f"the whole interval lies at or above the {need:.2f} points this book "
@@ -425,7 +426,7 @@ def chosen_c(
             noise = difference_noise(val[best], val[paper_c], n_val)
             if val[best] - val[paper_c] <= noise:
                 text += (f", within the noise of such a difference on {n_val:,} validation "
-                         f"images (about ±{noise:.1f} points): no firm choice")
+                         f"images (about ±{noise:.2f} points): no firm choice")
     if best == paper_c:
         return text + (
             f": the validation split picks the paper's C itself, so the test accuracy is "
@@ -436,7 +437,7 @@ def chosen_c(
     if n_test:
         bound = difference_noise(test_chosen, test_paper, n_test)
         noise = (f", {'within' if abs(diff) <= bound else 'beyond'} the test-set noise of "
-                 f"±{bound:.1f} on {n_test:,} images")
+                 f"±{bound:.2f} on {n_test:,} images")
     return text + (
         f". Fitted on all of these training images with C = {best:g} and tested once, "
         f"the SVM reaches {test_chosen:.2f}% top-1 against {test_paper:.2f}% with the "
@@ -473,7 +474,7 @@ def mlp_against_svm(
     if n_test is not None:  # review AO: the only comparison of the chapter without one
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
-                 f"of such a difference on {n_test:,} images (about ±{noise:.1f} points)")
+                 f"of such a difference on {n_test:,} images (about ±{noise:.2f} points)")
     text += "."
     # review DA: the history table's running top-1 is another number; say which this is
     measured = (" (counted after training, in evaluation mode; the table's running top-1 "

@@ -587,3 +587,19 @@ def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
     lines = {line.get_label(): line for line in grid.ax.get_lines()}
     assert lines["vgg16, random, softmax SGD"].get_linestyle() != "-"
     assert lines["vgg16, random, SVM"].get_linestyle() == "-"
+
+
+def test_gaps_print_apart_from_ties_and_from_their_noise():
+    """Probe PW: an exact tie read "0.0 points behind", 60.0 against 59.96 "0.0 points
+    ahead", and a gap of 1.36 against noise 1.3615 "+1.4 ..., within (±1.4)"."""
+    from rdsc.checks import against_noise
+    assert against_noise(1.36, 1.3615) == ("+1.360", "1.361")
+    assert against_noise(2.0, 1.3) == ("+2.0", "1.3")
+    assert against_noise(-1.4, 1.4) == ("-1.4", "1.4")
+    tie = B.compare(_table((60, 80), {"a": [60.0]}), "rdsc", "final layer")
+    assert "rdsc is level with it at top-1" in W.verdict_final_layer(tie, 1000, 60)
+    near = B.compare(_table((60, 80), {"a": [59.96]}), "rdsc", "final layer")
+    assert "rdsc is 0.04 points ahead of it" in W.verdict_final_layer(near, 1000, 60)
+    trained = W.verdict_trained(_table((60, 80), {}, {"n": (61.37, 81.37)}), "rdsc",
+                                n_test=10_000)
+    assert "1.37 points behind at top-1 (beyond test-set noise, ±1.35)" in trained, trained

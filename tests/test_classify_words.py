@@ -151,7 +151,7 @@ def test_c_mlp_mnist_and_gap_sentences():
     assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
     assert "picks the paper's C itself" in words.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
     # probe AS: "+5.50 points" on 200 test images had no noise beside it
-    assert "(+5.50 points, within the test-set noise of ±9.5 on 200 images)." in words.chosen_c(
+    assert "(+5.50 points, within the test-set noise of ±9.49 on 200 images)." in words.chosen_c(
         0.002, 0.005, rows, 40.5, 35.0, "x", n_test=200)
     assert "beyond the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x",
                                                          n_test=20_000)
@@ -180,7 +180,7 @@ def test_c_mlp_mnist_and_gap_sentences():
     close = words.mlp_against_svm({1: 0.6480, 5: 0.95}, {1: 0.6373, 5: 0.94}, 30, 4000, None,
                                   n_test=10_000)
     assert ("above the SVM by 1.07 points in top-1, within the test-set noise of such a "
-            "difference on 10,000 images (about ±1.3 points).") in close
+            "difference on 10,000 images (about ±1.33 points).") in close
     assert "beyond the test-set noise" in words.mlp_against_svm(
         {1: 0.70, 5: 0.95}, {1: 0.6373, 5: 0.94}, 30, 4000, None, n_test=10_000)
     assert "below" in words.mlp_against_svm(
