@@ -288,6 +288,14 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
             "over to paper scale, the JPEG re-encoding could explain part or all of the gap.")
 
 
+def _share(fraction: float) -> str:
+    """A share in percent, with the decimals that keep a nonzero one from reading 0.0%."""
+    for digits in range(1, 5):
+        if round(100 * fraction, digits) != 0 or fraction == 0:
+            return f"{100 * fraction:.{digits}f}%"
+    return f"{100 * fraction:.1g}%"
+
+
 def feature_changes(change: dict, positions: int) -> str:
     """``change``: :func:`rdsc.lossless.feature_change`'s result.
 
@@ -295,13 +303,17 @@ def feature_changes(change: dict, positions: int) -> str:
 
     A feature is a mean of ``positions`` signs, so one sign flipping moves it by ``2/positions``.
     """
+    if change["changed"] == 0 or not np.isfinite(change["mean_abs_changed"]):
+        # probe PW: "moves by nan ... about nan of the 16 signs"
+        return ("Between the two versions of the same images, no feature value differs: "
+                "the features do not see the re-encoding here.")
     flips = change["mean_abs_changed"] * positions / 2
     # probe PS: k = 1 read "1 of the 1 features of an image on average"
     each = ("" if change["k"] == 1 else f"{change['per_image']:,.0f} of the "
             f"{change['k']:,} features of an image on average; ")
     return (
-        f"Between the two versions of the same images, {100 * change['changed']:.1f}% of all "
-        f"feature values differ ({each}{100 * change['images_changed']:.1f}% of the images "
+        f"Between the two versions of the same images, {_share(change['changed'])} of all "
+        f"feature values differ ({each}{_share(change['images_changed'])} of the images "
         "have at least one changed feature). A changed feature moves by "
         f"{change['mean_abs_changed']:.4f} on average "
         f"(features lie in [-1, 1]): the net effect of about {flips:.1f} of the {positions:,} "
@@ -528,15 +540,25 @@ def top_confusions(counts, n: int = 3) -> list[tuple[int, int, int]]:
     if (given < 0).any() or (given != np.round(given)).any():  # a normalised matrix became 0s
         raise ValueError("need a confusion matrix of image counts (whole numbers >= 0), not "
                          "shares: sklearn's confusion_matrix without normalize")
+    n = whole_number("n", n)  # -1 returned every cell (probe PW)
     off = given.astype(np.int64)
     np.fill_diagonal(off, 0)
-    n = min(n, off.size - len(off))  # off-diagonal cells only
-    cells = np.argsort(-off, axis=None, kind="stable")[:n]
-    return [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(cells, off.shape))]
+    cells = np.argsort(-off, axis=None, kind="stable")
+    # off-diagonal cells that hold images only: empty ones (the diagonal among them) are no
+    # confusion (probe PW: (0, 0, 0) came back on a matrix with 3 confusions)
+    found = [(int(t), int(p), int(off[t, p]))
+             for t, p in zip(*np.unravel_index(cells, off.shape)) if off[t, p] > 0]
+    return found[:n]
+
+
+def _count_word(n: int) -> str:
+    """``"One"`` to ``"Ten"``, else the digits."""
+    words = "One Two Three Four Five Six Seven Eight Nine Ten".split()
+    return words[n - 1] if 1 <= n <= 10 else str(n)
 
 
 def confusion_reading(classes, confused, dataset: str) -> str:
-    """A reading, not a test, of the three largest confusions (``confused``: from
+    """A reading, not a test, of the largest confusions (``confused``: from
     :func:`top_confusions`; ``classes``: the class names): on CIFAR-10, whether they are
     between :data:`LOOKALIKES`, the pairs whose images share colours, textures and
     backgrounds, which random features record more than shape. Counts under 20 images
@@ -544,6 +566,9 @@ def confusion_reading(classes, confused, dataset: str) -> str:
     top = confused[0][2] if confused else 0
     if top < 20:
         return f"These counts (at most {top} images) are too small to read from."
+    # only the cells large enough to read (probe PW: cells of 1 image were counted as
+    # lookalike evidence, and a fourth cell raised KeyError)
+    confused = [c for c in confused if c[2] >= 20]
     if dataset != "cifar10":
         reading = ("Random features record statistics of cuts through image patches "
                    "(colours, textures, backgrounds) more than shape, so classes whose "
@@ -551,16 +576,21 @@ def confusion_reading(classes, confused, dataset: str) -> str:
     else:
         hits = [pair for pair in (frozenset({classes[t], classes[p]})
                                   for t, p, _ in confused) if pair in LOOKALIKES]
+        these = ("this one" if len(confused) == 1 else
+                 f"these {_count_word(len(confused)).lower()}")
         if hits:
-            many = {1: "One of these three is", 2: "Two of these three are",
-                    3: "All three are"}[len(hits)]
+            many = (("It is" if len(confused) == 1 else "Both are" if len(confused) == 2
+                     else f"All {_count_word(len(confused)).lower()} are")
+                    if len(hits) == len(confused) else
+                    f"{_count_word(len(hits))} of {these} "
+                    f"{'is' if len(hits) == 1 else 'are'}")
             described = "; ".join(LOOKALIKES[pair] for pair in dict.fromkeys(hits))
             reading = (f"{many} between classes whose images share colours, textures and "
                        f"backgrounds ({described}), which is what statistics of random cuts "
                        "through image patches record; shape, which separates them for a "
                        "trained network, is mostly lost.")
         else:
-            reading = ("None of these three is one of the CIFAR-10 pairs whose "
+            reading = (f"None of {these} is one of the CIFAR-10 pairs whose "
                        "images often share colours, textures and backgrounds ("
                        + ", ".join(LOOKALIKES.values()) + "), the confusions to expect from "
                        "features that record statistics of random cuts through image "

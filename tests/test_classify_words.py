@@ -286,9 +286,20 @@ def test_top_confusions_leaves_the_callers_matrix_alone_and_takes_n():
 def test_confusion_reading_is_judged_on_the_largest_count():
     said = words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 30), (5, 3, 25), (1, 9, 12)],
                                       "cifar10")
-    assert said.startswith("A reading, not a test: All three")
+    # probe PW: the cell of 12 images is too small to read, as the largest would be
+    assert said.startswith("A reading, not a test: Both are between classes"), said
     assert words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
-        "A reading")
+        "A reading, not a test: It is between")
+    # four cells read (a KeyError once), three of them lookalikes
+    four = [(3, 5, 40), (5, 3, 30), (0, 8, 25), (2, 4, 22)]
+    assert words.confusion_reading(CIFAR10_CLASSES, four, "cifar10").startswith(
+        "A reading, not a test: Three of these four are")
+    # only cells that hold images, and n a count
+    counts = np.diag([50, 50, 50])
+    counts[0, 1], counts[1, 2], counts[2, 0] = 5, 4, 3
+    assert words.top_confusions(counts, 5) == [(0, 1, 5), (1, 2, 4), (2, 0, 3)]
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        words.top_confusions(counts, -1)
 
 
 def test_tied_seeds_give_no_zero_width_interval():
@@ -475,3 +486,16 @@ def test_jpeg_cost_needs_the_exact_test_too():
     assert "measurably" not in said and "exact paired test gives p = 0.12" in said
     b[:12] = False
     assert words.jpeg_cost(paired_bootstrap(a, b)).endswith("costs accuracy measurably.")
+
+
+def test_feature_changes_without_a_change_or_with_a_tiny_one():
+    """Probe PW: nothing changed read "moves by nan ... about nan of the 16 signs", and a
+    tiny change "0.0% of all feature values differ"."""
+    nothing = {"changed": 0.0, "per_image": 0.0, "k": 64, "images_changed": 0.0,
+               "mean_abs_changed": float("nan"), "relative": 0.0}
+    said = words.feature_changes(nothing, 16)
+    assert "nan" not in said and "no feature value differs" in said
+    tiny = dict(nothing, changed=2e-5, per_image=0.0013, images_changed=0.0004,
+                mean_abs_changed=0.125)
+    said = words.feature_changes(tiny, 16)
+    assert "0.002% of all feature values" in said and "0.04% of the images" in said
