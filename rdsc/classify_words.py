@@ -459,11 +459,13 @@ def chosen_c(
 
 def mlp_against_svm(
     mlp_topk: dict, svm_topk: dict, epochs: int, k: int, reported: dict | None,
-    train_top1: float | None = None, n_test: int | None = None,
+    train_top1: float | None = None, n_test: int | None = None, hits=None,
 ) -> str:
     """``mlp_topk``, ``svm_topk``: ``{1: fraction, 2: ..., 5: ...}`` on the same test images
     (``n_test`` of them: the top-1 difference is then set against the test-set noise of a
-    difference of two accuracies, an upper bound for the same images).
+    difference of two accuracies, an upper bound for the same images). ``hits``: the two
+    methods' top-1 hits per test image, ``(mlp, svm)`` (``N`` bools each,
+    :func:`rdsc.classify.topk_hits`): the difference is then read by the exact paired test.
 
     ``train_top1``: the trained head's top-1 (%) on its own training images; below the
     SVM's test top-1, the head has not fitted its own training set yet, and the comparison
@@ -483,7 +485,22 @@ def mlp_against_svm(
         f"{'above' if m1 > s1 else 'below' if m1 < s1 else 'level with'} "
         f"the SVM by {abs(m1 - s1):.2f} points in top-1"
     )
-    if n_test is not None:  # review AO: the only comparison of the chapter without one
+    if hits is not None:  # the same test images: the exact paired test (probe PW: the
+        # unpaired ±9.7 called a 6-point gap "within noise" where p = 0.004)
+        mlp_right, svm_right = (np.asarray(h, dtype=bool) for h in hits)
+        if mlp_right.shape != svm_right.shape or mlp_right.ndim != 1:
+            raise ValueError("hits: the MLP's and the SVM's top-1 hits on the same test "
+                             f"images, got shapes {mlp_right.shape} and {svm_right.shape}")
+        for name, right, top1 in (("MLP", mlp_right, m1), ("SVM", svm_right, s1)):
+            if abs(100 * right.mean() - top1) > 1e-6:
+                raise ValueError(f"hits give the {name} top-1 {100 * right.mean():.2f}%, "
+                                 f"its top-k {top1:.2f}%: not the same predictions")
+        p = paired_exact_p(mlp_right, svm_right)
+        changed = int((mlp_right != svm_right).sum())
+        text += (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference on "
+                 f"the same {len(mlp_right):,} test images ({changed:,} of them answered "
+                 f"differently by the two; exact paired test p = {p:.2g})")
+    elif n_test is not None:  # review AO: the only comparison of the chapter without one
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
                  f"of such a difference on {n_test:,} images (about ±{noise:.2f} points)")
