@@ -84,6 +84,12 @@ def baselines(res: dict, brief: bool = False) -> str:
     the intro set a 2,000-image 52.4% beside chapter 3's 63.73% on all 60,000)."""
     from rdsc.baselines_words import noise_of, standing
     rows = res["summary"]
+    undefined = [r.get("method", "?") for r in rows
+                 if not isinstance(r.get("top-1"), (int, float))
+                 or not math.isfinite(r["top-1"])]
+    if undefined:  # probe PW: "b_pct must be an accuracy in percent ..., got nan"
+        raise ValueError(f"the summary has no top-1 for {', '.join(map(str, undefined))}: "
+                         "a run that failed or an edited file; rerun chapter 4")
     ours = [r for r in rows if r["family"] == "rdsc"]
     if len(ours) != 1:  # with two, the first decided the verdict
         raise ValueError(f"the summary must hold one rdsc row, got {len(ours)}")
@@ -356,6 +362,10 @@ def attack(res: dict, brief: bool = False) -> str:
     from rdsc.attack_words import claim_verdict
     from rdsc.intervals import above_chance
     n_test = res.get("n_test")  # results saved before it: taken as above chance
+    accuracy = res["test_accuracy"][name] if n_test is not None else 0.0
+    if not 0 <= accuracy <= 1:  # probe PW: 50.0 failed as "5000 of 100"
+        raise ValueError(f"test_accuracy is a fraction of the test images (0 to 1), got "
+                         f"{accuracy!r} for the {name}: percent?")
     usable = n_test is None or above_chance(round(res["test_accuracy"][name] * n_test),
                                             n_test, res.get("n_classes", 10))
     verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf), usable)

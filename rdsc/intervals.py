@@ -286,6 +286,8 @@ def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[floa
             or not all(np.isfinite([successes, n])) or int(n) != n or n < 1
             or int(successes) != successes or not 0 <= successes <= n):
         raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
+    if not 0 < level < 1:  # probe PW: level 0 and 1 gave intervals without complaint
+        raise ValueError(f"level is a coverage between 0 and 1 (0.95), got {level!r}")
     ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)
 

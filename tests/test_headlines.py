@@ -998,3 +998,25 @@ def test_the_separation_line_prints_ratios_apart_and_refuses_what_it_cannot_read
         headlines.separation(sep)
     with pytest.raises(ValueError, match="name no dataset"):
         headlines.separation({**sep, "datasets": []})
+
+
+def test_the_baselines_and_attack_lines_name_what_they_cannot_read():
+    """Probe PW: a NaN top-1 failed as "b_pct ... got nan", and an attack accuracy in
+    percent as "5000 of 100"."""
+    res = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
+        {"method": "rdsc", "family": "rdsc", "top-1": 52.4},
+        {"method": "a, random, SVM", "family": "random deep net, final layer",
+         "top-1": float("nan")}]}
+    with pytest.raises(ValueError, match="no top-1 for a, random, SVM"):
+        headlines.baselines(res)
+    attack = {"epsilon": 0.0625, "k": 2000, "n_test": 100,
+              "test_accuracy": {"random network + SVM": 50.0}, "transfer": [
+                  {"target": "random network + SVM", "target accuracy, clean (%)": 50.0,
+                   "target accuracy, FGSM transfer (%)": 20.0}],
+              "minimal_perturbations": {"random network + SVM | hsj-linf": {
+                  "linf": [0.01, 0.05]}}}
+    with pytest.raises(ValueError, match="fraction of the test images.*percent"):
+        headlines.attack(attack)
+    from rdsc.intervals import binomial_interval
+    with pytest.raises(ValueError, match="level is a coverage"):
+        binomial_interval(3, 10, level=1)
