@@ -233,3 +233,41 @@ def test_paired_change_difference_compares_two_costs_on_the_same_images():
         paired_change_difference(clean_a, after_a, clean_b[:10], after_b[:10])
     with pytest.raises(ValueError, match="right/wrong"):
         paired_change_difference(clean_a, after_a.astype(int) * 3, clean_b, after_b)
+
+
+def test_bootstrap_intervals_of_few_differing_units_hold_zero_unless_the_signs_show_it():
+    """Probe PX: a percentile bootstrap over 4 units that differ all one way excluded 0 (4
+    of 400 images "confirmed" chapter 8's pitfall; 4 of 1,000 queries "beat" the control),
+    where the exact sign test gives p = 0.125."""
+    from rdsc.intervals import (hold_zero_unless_signs, paired_bootstrap,
+                                paired_mean_difference)
+    a = np.zeros(1000)
+    a[:4] = 0.05  # 4 queries 5 AP points better
+    d, low, high = paired_mean_difference(a, np.zeros(1000))
+    assert low <= 0 < high and d == pytest.approx(0.0002)
+    a[:12] = 0.05  # 12 all one way: p = 0.0005, the bootstrap stands
+    assert paired_mean_difference(a, np.zeros(1000))[1] > 0
+    right = np.ones(400, bool)
+    wrong = right.copy()
+    wrong[:4] = False
+    assert paired_bootstrap(right, wrong)["low"] <= 0
+    # many units that differ: the bootstrap is left alone, whatever their signs say
+    many = np.r_[np.full(20, -0.001), np.full(15, 0.5), np.zeros(965)]
+    assert hold_zero_unless_signs(many, (0.0075, 0.003, 0.012)) == (0.0075, 0.003, 0.012)
+    assert hold_zero_unless_signs(np.zeros(10), (0.0, 0.0, 0.0)) == (0.0, 0.0, 0.0)
+    assert hold_zero_unless_signs(np.r_[1e-17, np.zeros(9)], (0.1, 0.05, 0.2)) == (
+        0.1, 0.0, 0.2)  # a float rounding is no difference
+
+
+def test_chapter_8_effects_of_few_images_hold_zero():
+    """Probe PX: 4 changed images of 400 read "a foreign ring costs accuracy: yes"."""
+    from rdsc import background as bg
+    n, c = 400, 10
+    labels = np.arange(n) % c
+    donor = (labels + 1) % c
+    preds = {cond: labels.copy() for cond in bg.CONDITIONS}
+    preds["ring, other class"][:4] = donor[:4]
+    e = bg.effect_rows([preds], labels, donor, c, n_boot=500)
+    assert e["ring cost"][1] <= 0 < e["ring cost"][2]
+    rows, shown = bg.pitfall_rows("cifar10", e, e, c)
+    assert rows[0]["random network"] == "not shown" and not shown

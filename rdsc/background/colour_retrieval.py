@@ -203,10 +203,18 @@ def precision_drops(precision: dict, n_boot: int = 1000) -> dict[tuple, tuple]:
     """What each altered version costs: ``{(representation, version): (estimate, low,
     high)}`` of precision as it is minus precision of the version, paired over the same
     networks and images (fractions)."""
-    return {(rep, version): bootstrap(lambda a: (a["a"] - a["b"]).mean(),
-                                      {"a": precision[rep, "as it is"], "b": p},
-                                      n_boot=n_boot)
+    return {(rep, version): _held(precision[rep, "as it is"], p, n_boot)
             for (rep, version), p in precision.items() if version != "as it is"}
+
+
+def _held(a, b, n_boot: int) -> tuple[float, float, float]:
+    """``mean(a - b)`` (``seeds x N`` or ``N``, paired) with its bootstrap interval over
+    networks and queries, held to the sign test of the per-query differences where few
+    queries differ (:func:`rdsc.intervals.hold_zero_unless_signs`, probe PX)."""
+    from rdsc.intervals import hold_zero_unless_signs
+    interval = bootstrap(lambda x: (x["a"] - x["b"]).mean(), {"a": a, "b": b}, n_boot=n_boot)
+    per_query = np.atleast_2d(np.asarray(a, float) - np.asarray(b, float)).mean(0)
+    return hold_zero_unless_signs(per_query, interval)
 
 
 def centre_minus_ring(precision: dict, n_boot: int = 1000) -> dict[str, tuple]:
@@ -214,7 +222,5 @@ def centre_minus_ring(precision: dict, n_boot: int = 1000) -> dict[str, tuple]:
     (estimate, low, high)}`` of precision with the ring grey minus precision with the centre
     grey, paired over the same networks and images (fractions; above 0: the centre's loss is
     the larger). Needs both versions of :func:`database_versions`."""
-    return {rep: bootstrap(lambda a: (a["ring"] - a["centre"]).mean(),
-                           {"ring": p, "centre": precision[rep, "centre grey"]},
-                           n_boot=n_boot)
+    return {rep: _held(p, precision[rep, "centre grey"], n_boot)
             for (rep, version), p in precision.items() if version == "ring grey"}
