@@ -1607,3 +1607,19 @@ def test_the_retrieval_verdict_refuses_effects_it_cannot_read():
         bg.advantage_verdict((), ring, partial)
     with pytest.raises(ValueError, match="grayscale_drop"):
         bg.advantage_rows(ring, ring, ring, (0.5, 0.6, 0.4), partial)
+
+
+def test_a_capture_rate_of_one_changed_prediction_is_no_evidence():
+    """Probe PX: one prediction of 400 changed, to the donor's class, gave a capture
+    interval of "100 to 100%" and a "yes" (at chance that happens 12% of the time)."""
+    n, c = 400, 10
+    labels = np.arange(n) % c
+    donor = (labels + 1) % c
+    preds = {cond: labels.copy() for cond in bg.CONDITIONS}
+    preds["ring, other class"][0] = donor[0]
+    e = bg.effect_rows([preds], labels, donor, c, n_boot=200)
+    estimate, low, high = e["ring capture"]
+    assert estimate == 1.0 and low < 0.05 and high == 1.0  # Clopper-Pearson of 1 of 1
+    rows, _ = bg.pitfall_rows("cifar10", e, e, c)
+    capture = [r for r in rows if r["question"].startswith("changed predictions")][0]
+    assert capture["random network"] == "not shown"

@@ -8,7 +8,7 @@ import numpy as np
 
 from rdsc.checks import one_of, seed_number, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
-from rdsc.intervals import hold_zero_unless_signs
+from rdsc.intervals import binomial_interval, hold_zero_unless_signs
 
 
 def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
@@ -111,8 +111,16 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     donors = np.broadcast_to(donor_labels, arrays["clean"].shape)
     for region in ("ring", "centre"):
         cap = donor_capture(arrays["clean"], arrays[f"{region}, other class"], donors)
-        out[f"{region} capture"] = bootstrap(lambda a: capture_rate(a["changed"], a["captured"]),
-                                             cap, n_boot, seed)
+        rate = bootstrap(lambda a: capture_rate(a["changed"], a["captured"]), cap, n_boot,
+                         seed)
+        changed = int(np.sum(cap["changed"]))
+        if changed and np.isfinite(rate[1]):  # at least as wide as the exact binomial
+            # interval of the pooled count (probe PX: one changed prediction, captured,
+            # gave "100 to 100%" and a "yes"; at chance that happens 12% of the time)
+            low, high = binomial_interval(int(np.sum(cap["captured"] & cap["changed"])),
+                                          changed)
+            rate = (rate[0], min(rate[1], low), max(rate[2], high))
+        out[f"{region} capture"] = rate
         cap["reachable"] = cap["changed"] & (arrays["clean"] != donors)
         out[f"{region} capture chance"] = bootstrap(
             lambda a: capture_rate(a["changed"], a["reachable"]) / (n_classes - 1),
