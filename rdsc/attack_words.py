@@ -252,6 +252,10 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
         return (f"not read here, as the network is at chance (random signs changed its "
                 f"accuracy by {signed(-drop)} points, 95% interval {signed(-high)} to "
                 f"{signed(-low)})")
+    if high < 0:  # probe PX: "not distinguishable from nothing" beside -8 to -2
+        return (f"in this run random signs of that size raised the random network's "
+                f"accuracy by {_bare(-drop)} points (95% interval {_bare(-high)} to "
+                f"{_bare(-low)}): noise of that size is no cost to it here")
     if low <= 0:
         return (f"in this run random signs of that size cost the random network "
                 f"{signed(drop)} points of accuracy (95% interval {signed(low)} to "

@@ -426,3 +426,10 @@ def test_a_handful_of_images_is_no_evidence_for_the_attack_claim():
     assert attack_words.claim_verdict(0.0, low, 4) != "supported"
     fgsm[:12] = False  # 12 images, all one way: p = 0.0005, and the interval excludes 0
     assert paired_normal_difference(signs, fgsm)[1] > 0 and paired_exact_p(signs, fgsm) < 0.05
+
+
+def test_random_signs_that_raise_accuracy_say_so():
+    """Probe PX: an interval of -8 to -2 points read "not distinguishable from nothing"."""
+    said = attack_words.noise_reading(-5.0, -8.0, -2.0)
+    assert "raised the random network's accuracy by 5.0 points (95% interval 2.0 to 8.0)" \
+        in said and "not distinguishable" not in said
