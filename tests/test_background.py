@@ -1623,3 +1623,15 @@ def test_a_capture_rate_of_one_changed_prediction_is_no_evidence():
     rows, _ = bg.pitfall_rows("cifar10", e, e, c)
     capture = [r for r in rows if r["question"].startswith("changed predictions")][0]
     assert capture["random network"] == "not shown"
+
+
+def test_the_order_from_clean_reads_the_interval_and_ties():
+    """Probe PX: tied ring costs read "the other way", and a cost difference whose interval
+    lay above 0 read "the other way" because its rounded estimates were compared."""
+    from rdsc.background.words import _order_from_clean
+    cl = ("random network + SVM", "trained CNN")
+    tie = _order_from_clean(cl, {cl[0]: 10.0, cl[1]: 10.0}, {cl[0]: 8.0, cl[1]: 5.0}, None)
+    assert "do not order the two" in tie and "other way" not in tie
+    same = _order_from_clean(cl, {cl[0]: 10.04, cl[1]: 10.01}, {cl[0]: 8.0, cl[1]: 5.0},
+                             (0.0003, 0.0001, 0.0006))
+    assert "order the two the same way" in same, same

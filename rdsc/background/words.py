@@ -152,7 +152,12 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
              f"{'less' if loss_d < 0 else 'more'} than {_who(b)} ({against})")
     if versus is not None and versus[1] <= 0 <= versus[2]:
         return f"{clean}, while the ring costs do not tell the two apart ({costs})."
-    same = cost_d != 0 and (cost_d > 0) == (loss_d > 0)
+    # the order from the interval where there is one, not from rounded estimates (probe
+    # PX: +0.03 points with an interval above 0 read "the other way"); a tie orders nothing
+    ring_up = (versus[1] > 0) if versus is not None else cost_d > 0
+    if versus is None and cost_d == 0:
+        return f"{clean}; the ring costs' estimates do not order the two ({costs})."
+    same = ring_up == (loss_d > 0)
     return (f"{clean}; the ring costs{chr(39) + ' estimates' if versus is None else ''} order "
             f"the two {'the same' if same else 'the other'} way ({costs}).")
 
