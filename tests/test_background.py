@@ -1635,3 +1635,22 @@ def test_the_order_from_clean_reads_the_interval_and_ties():
     same = _order_from_clean(cl, {cl[0]: 10.04, cl[1]: 10.01}, {cl[0]: 8.0, cl[1]: 5.0},
                              (0.0003, 0.0001, 0.0006))
     assert "order the two the same way" in same, same
+
+
+def test_what_a_verdict_reads_is_printed_apart():
+    """Probe PX: a capture low end of 0.1115 and of 0.1108 against chance 0.1111 both read
+    "11 to 30% vs chance 11%" (one "yes", one "not shown"); partial r low ends of +0.0004
+    and -0.0004 read "[0.000" and "[-0.000"."""
+    e = {"ring cost": (0.05, 0.02, 0.08), "centre cost": (0.1, 0.05, 0.15),
+         "background only above chance": (0.1, 0.05, 0.15),
+         "ring capture": (0.2, 0.1115, 0.30), "ring capture chance": (0.1111, 0.1, 0.12),
+         "centre capture": (0.2, 0.1, 0.3), "centre capture chance": (0.11, 0.1, 0.12)}
+    from rdsc.background.words import partial_text
+    rows = bg.pitfall_rows("cifar10", e, e, 10)[0]
+    capture = [r for r in rows if r["question"].startswith("changed predictions")][0]
+    assert capture["random network"] == "yes"
+    assert "(95% interval 11.2 to 30%) vs chance 11.1%" in capture["measure"]
+    assert partial_text({"estimate": 0.05, "low": 0.0004, "high": 0.1}) == (
+        "partial r = 0.050 [0.0004, 0.100]")
+    assert partial_text({"estimate": 0.05, "low": -0.0004, "high": 0.1}) == (
+        "partial r = 0.050 [-0.0004, 0.100]")

@@ -279,10 +279,13 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
                    "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
                    "not separated from the CNN's (the intervals overlap)")
         against = f"CNN: {interval_text(cnn['ring cost'])}"
+    # the low end and chance with the decimals that tell them apart (probe PX: "11 to 30%
+    # vs chance 11%" read "yes" or "not shown" by digits not printed)
+    low_shown, chance_shown = _percents_apart(e["ring capture"][1], chance)
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
                f"{100 * e['ring capture'][0]:.0f}% (95% interval "
-               f"{100 * e['ring capture'][1]:.0f} to {100 * e['ring capture'][2]:.0f}%) vs "
-               f"chance {100 * chance:.0f}%")
+               f"{low_shown} to {100 * e['ring capture'][2]:.0f}%) vs "
+               f"chance {chance_shown}%")
     rows = [
         {"question": "a foreign ring costs accuracy beyond compositing",
          "random network": "yes" if cost_shown else "not shown",
@@ -299,6 +302,16 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
         rows = [{**row, "random network": RANDOM_AT_CHANCE} for row in rows]
         return [{"dataset": dataset, **row} for row in rows], False
     return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
+
+
+def _percents_apart(a: float, b: float) -> tuple[str, str]:
+    """Shares ``a`` and ``b`` in percent, whole, or with the decimals (up to 3) that keep
+    them apart where they differ."""
+    for digits in range(0, 4):
+        pair = f"{100 * a:.{digits}f}", f"{100 * b:.{digits}f}"
+        if a == b or pair[0] != pair[1] or not (np.isfinite(a) and np.isfinite(b)):
+            break
+    return pair
 
 
 def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None) -> bool:
@@ -496,7 +509,10 @@ def partial_text(ring_partial) -> str:
         n = int(p.get("undefined resamples", 0))
         return (f"partial r = {p['estimate']:.3f}, no interval (undefined in {n} "
                 f"resample{'s' * (n != 1)})")
-    return f"partial r = {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
+    # the low end, which a verdict reads against 0, keeps its sign (probe PX: "[0.000" for
+    # +0.0004 beside "yes", "[-0.000" for -0.0004 beside "not shown")
+    low = signed(p["low"], 3).removeprefix("+")
+    return f"partial r = {p['estimate']:.3f} [{low}, {p['high']:.3f}]"
 
 
 def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
