@@ -155,14 +155,17 @@ def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> lis
             and (beats_control is None or flag(f"beats_control[{n!r}]", beats_control[n]))]
 
 
-def best_reference(references: list[dict], claim_words: dict[str, str], counted) -> str:
+def best_reference(references: list[dict], claim_words: dict[str, str], counted,
+                   scores: dict | None = None) -> str:
     """Which of the networks the claim counts (``counted``, :func:`claim_counted`) is the
     best retriever, by its mAP over the pixel control, and where the random features stand
     against it (``claim_words``: :func:`rdsc.retrieval.claim_word` of each): a claim
     supported against a weak reference and contradicted against a strong one reads
     otherwise than the reverse (review RC). Empty with fewer than two counted networks.
     Networks tied at the digits shown are named together (probe PV: the row order chose
-    one "best" of two equals, and with it the verdict read).
+    one "best" of two equals, and with it the verdict read), and so are those whose paired
+    interval against the best holds 0, where ``scores`` (each network's per-query AP,
+    ``N``) are given (probe PX: +5.4 against +5.2, paired interval -2.1 to +1.6).
     ``references``: :func:`rdsc.retrieval.reference_rows`."""
     counted = name_list("counted", counted)
     # in the order of counted, not of the rows: ties are named in one order
@@ -179,7 +182,12 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted)
     _words_of(claim_words, list(over))
     shown = {n: signed(v, 1) for n, v in over.items()}
     top = shown[max(over, key=over.get)]
+    leader = max(over, key=over.get)
     best = [n for n in over if shown[n] == top]
+    if scores is not None:  # not told apart from the leader on the same queries
+        from rdsc.retrieval import compare
+        best = [n for n in over if n == leader or n in best
+                or compare(scores[leader], scores[n])["low"] <= 0]
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
     stand = {"higher": "ahead of {}", "comparable": f"at worst {points} behind {{}}",
              "lower": f"more than {points} behind {{}}",
@@ -194,9 +202,12 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted)
     kinds = {claim_words[n] for n in best}
     where = (stand[kinds.pop()].format("them") if len(kinds) == 1 else
              listed([stand[claim_words[n]].format(f"the {n}") for n in best]))
+    tied = (f"tied at {top} mAP points above the pixel control" if
+            len({shown[n] for n in best}) == 1 else
+            f"not told apart on the same queries ({listed([shown[n] for n in best])} mAP "
+            "points above the pixel control)")
     return (f"Of the networks counted, {listed([f'the {n}' for n in best])} retrieve best, "
-            f"tied at {top} mAP points above the pixel control{against}; the random "
-            f"features are {where}.")
+            f"{tied}{against}; the random features are {where}.")
 
 
 def claim_margin_robustness(intervals: dict[str, tuple], names,

@@ -354,3 +354,22 @@ def test_best_reference_names_the_strongest_counted_retriever():
                        {"A": "lower", "B": "lower"}, ["A", "B"])
     with pytest.raises(ValueError, match="no reference row: Z"):
         best_reference(tied, {"A": "lower", "B": "lower"}, ["A", "Z"])
+
+
+def test_best_reference_names_networks_not_told_apart_on_the_same_queries():
+    """Probe PX: +5.4 against +5.2 mAP points over the pixels named the first "best",
+    where the paired interval of their AP difference on the same queries held 0."""
+    from rdsc.retrieval_words import best_reference
+    rng = np.random.default_rng(0)
+    base = rng.random(1000)
+    scores = {"A": base + 0.002 * rng.standard_normal(1000), "B": base.copy()}
+    refs = [{"trained network": "A", "minus control (points)": 5.4},
+            {"trained network": "B", "minus control (points)": 5.2}]
+    words_ = {"A": "comparable", "B": "indistinguishable"}
+    said = best_reference(refs, words_, ["A", "B"], scores=scores)
+    assert said.startswith("Of the networks counted, the A and the B retrieve best, not told "
+                           "apart on the same queries (+5.4 and +5.2 mAP points above the "
+                           "pixel control)"), said
+    scores["A"] = base + 0.05  # clearly ahead on every query
+    assert best_reference(refs, words_, ["A", "B"], scores=scores).startswith(
+        "Of the networks counted, the A retrieves best, +5.4")
