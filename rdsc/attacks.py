@@ -703,8 +703,8 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     found none). Images neither model was fooled on say nothing and are dropped.
 
     Returns ``ratio`` (the median per-image ratio), ``low`` / ``high`` (its 95% percentile
-    bootstrap interval over the images), ``larger`` (images where the target needed the
-    larger perturbation), ``images`` (those compared), ``target_only`` and
+    bootstrap interval over the images), ``larger`` / ``smaller`` (images where the target
+    needed the larger / the smaller perturbation), ``images`` (those compared), ``target_only`` and
     ``reference_only`` (images fooled on that model alone). An image fooled on one model
     only counts as an infinite ratio either way. The median is the usual one (of an even
     number of ratios, the geometric mean of the middle two), except where the middle two
@@ -727,7 +727,8 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     t, r = t[keep], r[keep]
     if len(t) == 0:
         return {"ratio": float("nan"), "low": float("nan"), "high": float("nan"),
-                "larger": 0, "images": 0, "target_only": 0, "reference_only": 0}
+                "larger": 0, "smaller": 0, "images": 0, "target_only": 0,
+                "reference_only": 0}
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(t) - np.log(r)          # +inf: only the reference was fooled
     log_ratio[(t == 0) & (r == 0)] = 0.0
@@ -743,7 +744,8 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
     low, high = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
     return {"ratio": float(np.exp(median(log_ratio))), "low": float(np.exp(low)),
             "high": float(np.exp(high)), "larger": int((log_ratio > 0).sum()),
-            "images": len(t), "target_only": int((np.isfinite(t) & ~np.isfinite(r)).sum()),
+            "smaller": int((log_ratio < 0).sum()), "images": len(t),
+            "target_only": int((np.isfinite(t) & ~np.isfinite(r)).sum()),
             "reference_only": int((~np.isfinite(t) & np.isfinite(r)).sum())}
 
 

@@ -433,3 +433,15 @@ def test_random_signs_that_raise_accuracy_say_so():
     said = attack_words.noise_reading(-5.0, -8.0, -2.0)
     assert "raised the random network's accuracy by 5.0 points (95% interval 2.0 to 8.0)" \
         in said and "not distinguishable" not in said
+
+
+def test_a_difficulty_verdict_needs_the_sign_test_too():
+    """Probe PX: 'larger on 14 of 20 images' read "needs larger perturbations" from the
+    bootstrap interval of the median, where the sign test gives p = 0.115."""
+    d = {"ratio": 1.39, "low": 1.11, "high": 1.55, "larger": 14, "smaller": 6, "images": 20}
+    said = attack_words.difficulty_reading(d, "the random network", "the CNN")
+    assert "not distinguishable" in said and "sign test on the 20 images that differ " \
+        "gives p = 0.12" in said, said
+    d.update(larger=17, smaller=3)  # p = 0.0026
+    assert attack_words.difficulty_reading(d, "the random network", "the CNN").endswith(
+        "needs larger perturbations to fool the random network than the CNN")

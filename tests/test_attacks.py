@@ -356,8 +356,8 @@ def test_paired_difficulty_compares_the_same_images():
     reference = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
     d = paired_difficulty(3 * reference, reference, n_boot=200)
     assert d == {"ratio": pytest.approx(3.0), "low": pytest.approx(3.0),
-                 "high": pytest.approx(3.0), "larger": 8, "images": 8, "target_only": 0,
-                 "reference_only": 0}
+                 "high": pytest.approx(3.0), "larger": 8, "smaller": 0, "images": 8,
+                 "target_only": 0, "reference_only": 0}
     assert difficulty_reading(d).endswith(
         "larger on 8 of them): the attack needs larger perturbations to fool the random "
         "network than the CNN")
