@@ -576,6 +576,12 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
     difference with its interval (points), ``beats control`` and ``in domain``.
     """
     names, in_domain = name_list("names", names), set(name_list("in_domain", in_domain))
+    if len(set(names)) < len(names):  # probe PX: "for the A and the A"
+        raise ValueError(f"names repeats a network: {names}")
+    missing = [n for n in [*names, control] if n not in scores]
+    if missing:  # probe PX: a bare KeyError: 'pixels'
+        raise ValueError(f"scores has no per-query scores for {', '.join(missing)} (it holds "
+                         f"{', '.join(map(str, scores))})")
     if in_domain - set(names):  # a misspelt name would count the network for the claim
         raise ValueError(f"in_domain names no network of names: {sorted(in_domain - set(names))}")
     for name, accuracy in held_out.items():

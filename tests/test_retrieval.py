@@ -492,3 +492,13 @@ def test_map_figure_never_draws_a_trained_network_in_a_random_feature_line_style
     assert len(set(trained_styles)) == len(trained)
     assert not random_styles & set(trained_styles), lines
     plt.close(fig)
+
+
+def test_reference_rows_name_what_their_scores_lack():
+    """Probe PX: a control missing from scores raised a bare KeyError: 'pixels', and a
+    repeated name read "for the A and the A"."""
+    a = np.linspace(0, 1, 20)
+    with pytest.raises(ValueError, match="no per-query scores for pixels"):
+        rt.reference_rows(["A"], {}, {"A": a}, "pixels")
+    with pytest.raises(ValueError, match="repeats a network"):
+        rt.reference_rows(["A", "A"], {}, {"A": a, "pixels": a}, "pixels")
