@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rdsc.checks import one_of, seed_number, whole_number
+from rdsc.checks import one_of, seed_number, signed, whole_number
 from rdsc.intervals import bootstrap_seeds_and_images as bootstrap
 from rdsc.intervals import binomial_interval, hold_zero_unless_signs
 
@@ -157,7 +157,9 @@ def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[di
                 **{f"{name} ({'%' if 'capture' in name else 'points'})": (
                     "– (no prediction changed)" if np.isnan(v) else
                     f"{100 * v:.1f}" if name.endswith("capture chance") else
-                    f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
+                    # ends that keep their sign (probe PX: "-0.0" and "0.0" beside "yes")
+                    "{} [{}, {}]".format(*(signed(100 * x).removeprefix("+")
+                                           for x in (v, lo, hi))))
                    for name, (v, lo, hi) in e.items()},
                 "changed by a foreign ring (%)": round(100 * changed, 1)})
     return effects, rows
