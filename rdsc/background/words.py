@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from rdsc.background.conditions import BOOK_FRACTION
-from rdsc.checks import listed, ratio_apart, signed
+from rdsc.checks import listed, ratio_apart, signed, told_apart
 from rdsc.intervals import AT_CHANCE_VERDICT
 
 
@@ -281,7 +281,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
         against = f"CNN: {interval_text(cnn['ring cost'])}"
     # the low end and chance with the decimals that tell them apart (probe PX: "11 to 30%
     # vs chance 11%" read "yes" or "not shown" by digits not printed)
-    low_shown, chance_shown = _percents_apart(e["ring capture"][1], chance)
+    low_shown, chance_shown = told_apart(100 * e["ring capture"][1], 100 * chance, 0)
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
                f"{100 * e['ring capture'][0]:.0f}% (95% interval "
                f"{low_shown} to {100 * e['ring capture'][2]:.0f}%) vs "
@@ -302,16 +302,6 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
         rows = [{**row, "random network": RANDOM_AT_CHANCE} for row in rows]
         return [{"dataset": dataset, **row} for row in rows], False
     return [{"dataset": dataset, **row} for row in rows], cost_shown and capture_shown
-
-
-def _percents_apart(a: float, b: float) -> tuple[str, str]:
-    """Shares ``a`` and ``b`` in percent, whole, or with the decimals (up to 3) that keep
-    them apart where they differ."""
-    for digits in range(0, 4):
-        pair = f"{100 * a:.{digits}f}", f"{100 * b:.{digits}f}"
-        if a == b or pair[0] != pair[1] or not (np.isfinite(a) and np.isfinite(b)):
-            break
-    return pair
 
 
 def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None) -> bool:
