@@ -181,8 +181,8 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted,
         return ""
     _words_of(claim_words, list(over))
     shown = {n: signed(v, 1) for n, v in over.items()}
-    top = shown[max(over, key=over.get)]
     leader = max(over, key=over.get)
+    top = shown[leader]
     best = [n for n in over if shown[n] == top]
     if scores is not None:  # not told apart from the leader on the same queries
         from rdsc.retrieval import compare
