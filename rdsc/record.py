@@ -225,11 +225,13 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
             record = run_chapter(source, profile, log, limit, commit,
                                  out / f"{source.stem}.running.log")
             records.append(record)
-            text = strict_json.dumps(record, indent=1)
             failure = out / f"{source.stem}.failed.json"
             why = "failed"
             if record["exit_code"] is None:  # killed at its limit: say which one
                 why = "stopped at the run's deadline" if limit < timeout else "timed out"
+                # the book says so, not "failed": the lent machine's time ran out
+                record["stopped"] = why
+            text = strict_json.dumps(record, indent=1)
             if record["status"] != "ok" and earlier is not None and earlier["status"] == "ok":
                 # probe AP: a rerun without its data, or stopped, replaced a GPU's record
                 write_atomically(failure, lambda f: f.write(text.encode()))
@@ -535,8 +537,12 @@ def later_failure(chapter: str, profile: str = "paper", root: Path | None = None
     path = records_dir(profile, root) / f"{chapter}.failed.json"
     try:
         failed = strict_json.read(path)
+        # a run killed at its limit did not fail: it ran out of time (exit code None)
+        what = ("failed" if failed.get("exit_code", 1) is not None else
+                f"was {failed.get('stopped', 'stopped')} after "
+                f"{failed['wall_seconds']:.0f} s, before it finished")
         return (f"; a later run at commit {short_commit(failed['commit'])} on "
-                f"{failed['date']} failed (records/{profile}/{path.name})")
+                f"{failed['date']} {what} (records/{profile}/{path.name})")
     except FileNotFoundError:
         return ""
     except Exception:   # damaged: name it all the same

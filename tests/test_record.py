@@ -461,7 +461,10 @@ def test_the_gpu_check_is_the_logs_last_json_line_and_reads_as_one_sentence(tmp_
     committed = record.gpu_check(Path(__file__).resolve().parents[1])
     assert record.gpu_check_sentence(committed).startswith("The committed GPU check")
     if (Path(__file__).resolve().parents[1] / ".git").exists():   # when and what changed since
-        assert "(committed on 20" in record.gpu_check_sentence(committed)
+        # a log whose JSON names its commit is dated from it, an older one from git's log
+        said = record.gpu_check_sentence(committed)
+        assert (f"(made at commit {committed['commit'][:10]}, of 20" in said
+                if committed.get("commit") else "(committed on 20" in said)
 
 
 def _git(root, *args):
@@ -531,6 +534,14 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     assert record.result("03_x", "toy", root=repo)[1].endswith(
         f"; a later run at commit {head[:10]} on 2026-12-01 failed "
         "(records/paper/03_x.failed.json)")
+    # one the lent GPU's deadline stopped did not fail (12-04: chapter 3 after 131 s)
+    (folder / "03_x.failed.json").write_text(json.dumps(
+        {**rec, "status": "failed", "exit_code": None, "commit": head,
+         "date": "2026-12-04", "wall_seconds": 131.3,
+         "stopped": "stopped at the run's deadline"}))
+    assert record.result("03_x", "toy", root=repo)[1].endswith(
+        f"; a later run at commit {head[:10]} on 2026-12-04 was stopped at the run's "
+        "deadline after 131 s, before it finished (records/paper/03_x.failed.json)")
     assert "— at a commit this checkout's history does not hold" in record.label(
         {**rec, "commit": "f" * 40}, repo)
     shallow = tmp_path / "shallow"          # its oldest commit "adds" every file
@@ -563,6 +574,11 @@ def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
     assert done[0]["status"] == "failed"
     assert json.loads((folder / "03_x.json").read_text()) == good          # kept
     assert json.loads((folder / "03_x.failed.json").read_text())["commit"] == "def5678"
+    assert "stopped" not in json.loads((folder / "03_x.failed.json").read_text())
+    outcome.update(exit_code=None)           # killed at the run's deadline
+    record.run("paper", ["03"], root=tmp_path, commit="def5678", deadline=100)
+    assert json.loads((folder / "03_x.failed.json").read_text())["stopped"] == (
+        "stopped at the run's deadline")
     outcome.update(status="ok", exit_code=0)                            # a later success
     record.run("paper", ["03"], root=tmp_path, commit="def5678")
     assert json.loads((folder / "03_x.json").read_text())["commit"] == "def5678"
