@@ -41,9 +41,10 @@ def checkout_env(source: Path) -> dict:
 
 def book_commit(root: Path | None = None) -> str:
     """The git commit of the book at ``root`` (default: :func:`book_root`), with
-    ``+changes`` when tracked files differ from it; ``$RDSC_COMMIT`` when set (a copy of
-    the book without its git history, as on a lent GPU); else ``"unknown"``. Stored
-    beside every result and record, so that a reader can tell which code made it."""
+    ``+changes`` when tracked files outside ``records/`` differ from it; ``$RDSC_COMMIT``
+    when set (a copy of the book without its git history, as on a lent GPU); else
+    ``"unknown"``. Stored beside every result and record, so that a reader can tell which
+    code made it."""
     import subprocess
     if os.environ.get("RDSC_COMMIT"):
         return os.environ["RDSC_COMMIT"]
@@ -53,7 +54,10 @@ def book_commit(root: Path | None = None) -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # records/ is output, not code: the GPU runner appends to records/paper/paper.log
+        # while its chapters run, which marked their results +changes (12-04)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                "--", ".", ":(exclude)records"],
                                cwd=root, capture_output=True, text=True).stdout.strip()
         return sha + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

@@ -95,8 +95,15 @@ def test_commit_marks_changes_and_roots_are_found(tmp_path, monkeypatch):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(git + ["add", "_toc.yml"], cwd=tmp_path, check=True)
     subprocess.run(git + ["commit", "-qm", "c"], cwd=tmp_path, check=True)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "paper.log").write_text("a\n")
+    subprocess.run(git + ["add", "."], cwd=tmp_path, check=True)
+    subprocess.run(git + ["commit", "-qm", "c"], cwd=tmp_path, check=True)
     sha = paths.book_commit(tmp_path)
     assert len(sha) == 40
+    # the GPU runner's log grows as its chapters run: not a change to the code
+    (tmp_path / "records" / "paper.log").write_text("a\nb\n")
+    assert paths.book_commit(tmp_path) == sha
     (tmp_path / "_toc.yml").write_text("y")
     assert paths.book_commit(tmp_path) == sha + "+changes"
     monkeypatch.setenv("RDSC_COMMIT", "abc")
