@@ -472,8 +472,9 @@ class _HostCopies:
     the device is already computing. On CUDA both copies go through page-locked
     buffers, asynchronously, two per direction: a buffer is refilled only after the
     batch that used it was handed back. (A copy to pageable memory blocks until the
-    device is idle: at k = 100,000 on an H200 the fused engine ran 2,855 images/s on
-    the device but 1,957 with a plain ``.cpu()`` after it.) Elsewhere the copies are
+    device is idle: at k = 100,000 on an H200, 2026-12-04, the fused engine ran 3,160
+    images/s on the device, 2,211 with one plain ``.cpu()`` after it, and 3,072 through
+    these copies into numpy.) Elsewhere the copies are
     plain and only the hand-back is deferred.
 
     Rows handed back are valid until the next call: keep a copy, not the array.

@@ -337,3 +337,33 @@ def _auc_sentence(levels: dict, first: str, second: str, named: bool = False) ->
                 f"({best}), beyond every shuffle of the labels ({top}); {typical}")
     return (f"{who}the best single feature separates {first} from {second} {strength}, "
             f"beyond every shuffle of the labels ({shuffles}); {typical}")
+
+
+#: the numbers of a chapter-1 record :func:`run_summary` reads
+HYPERPLANES_RECORD_NEEDS = ("n_images", "n_features", "n_patches", "n_distinct_patches",
+                            "counted_vs_network_differ", "patches_on_a_hyperplane")
+
+
+def run_summary(results: dict) -> dict[str, str]:
+    """Chapter 1's results JSON (this run's, or a paper-profile record's) as the rows of a
+    table that sets runs side by side: label -> the value as printed ("–" where a record
+    lacks the cell counts)."""
+    import numpy as np
+    try:   # the largest k, compared as a number ("64" > "256" as text)
+        top, cells = max((int(k), v) for k, v in results["occupied_cells"].items())
+        occupied = f"{cells:,} (k = {top:,})"
+    except (KeyError, TypeError, ValueError, AttributeError):
+        occupied = "–"
+    rows = {"images": f"{results['n_images']:,}",
+            "random hyperplanes (features)": f"{results['n_features']:,}",
+            "patches (distinct)": f"{results['n_patches']:,} "
+                                  f"({results['n_distinct_patches']:,})",
+            "occupied cells, largest k counted": occupied,
+            "counted features that differ from the network's":
+                f"{results['counted_vs_network_differ']:,}",
+            "patches on a hyperplane": f"{results['patches_on_a_hyperplane']:,}"}
+    aucs = results.get("single_feature_auc")
+    for name, values in (aucs.items() if isinstance(aucs, dict) else ()):
+        rows[f"median / best single-feature AUC, {name}"] = (
+            f"{np.median(values):.3f} / {np.max(values):.3f}" if len(values) else "–")
+    return rows

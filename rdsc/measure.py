@@ -406,3 +406,63 @@ def growth_exponent(x, y) -> float:
     if (x <= 0).any() or (y <= 0).any():
         raise ValueError("a log-log fit needs positive x and y")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+#: a share of features above this between two float32 computations is not rounding near
+#: zero: those differ in about 1e-5 of the features (fused against the chain, 11-28)
+ROUNDING_SHARE = 1e-3
+
+
+def float32_reading(share: float, engine_vs_exact: int, float32_vs_exact: int) -> str:
+    """Why the engine and the float32 layer-by-layer network disagree in ``share`` of the
+    features, from their differences with the float64 network (on its images)."""
+    if share <= ROUNDING_SHARE:
+        return ("Where two float32 computations disagree, summation order decides the "
+                "sign of a value that is zero to about 7 digits.")
+    closer = ("the layer-by-layer network is the one far from exact arithmetic"
+              if float32_vs_exact > engine_vs_exact else
+              "the engine is the one far from exact arithmetic")
+    return (f"A share this large ({share:.1e}, above {ROUNDING_SHARE:.0e}) is not "
+            "rounding near zero: against the float64 network the engine differs in "
+            f"{engine_vs_exact:,} features and the layer-by-layer float32 network in "
+            f"{float32_vs_exact:,}, so {closer} on this device. The book asks PyTorch for "
+            "full float32 convolutions (`rdsc.network.exact_float32`); an error this coarse "
+            "looks like TF32's 10-bit rounding, which that request should rule out, and "
+            "the cause is not yet traced.")
+
+
+#: the numbers of a chapter-2 record :func:`run_summary` and the chapter read
+NETWORK_RECORD_NEEDS = ("n_features", "engine_fraction_differ", "against_float64.images",
+                        "against_float64.engine", "against_float64.float32")
+
+
+def run_summary(results: dict) -> dict[str, str]:
+    """Chapter 2's results JSON (this run's, or a paper-profile record's) as the rows of a
+    table that sets runs side by side: label -> the value as printed ("–" for a timing or
+    exponent a record lacks)."""
+    exact = results["against_float64"]
+
+    def exponent(name):
+        value = results.get(name)
+        return ("too noisy" if value is None or value != value else
+                f"{value:.2f}" if isinstance(value, (int, float)) else "–")
+
+    try:  # the largest k timed on the smallest images
+        size = min(row["image size"] for row in results["timing"])
+        largest = max((row for row in results["timing"] if row["image size"] == size),
+                      key=lambda row: row["k"])
+        timed = (f"k = {largest['k']:,}: {largest['images/s']:,.0f} images/s, peak "
+                 f"{largest['peak MB']:,.0f} MB")
+        size_words = f"{size} × {size} images"
+    except (KeyError, TypeError, ValueError):
+        timed, size_words = "–", "images"
+    device = (results.get("environment") or {}).get("device") or results.get("device", "–")
+    return {"device": device,
+            "features k": f"{results['n_features']:,}",
+            "share of features, engine against float32 network":
+                f"{results['engine_fraction_differ']:.1e}",
+            "against float64, first images: engine / float32 network":
+                f"{exact['engine']:,} / {exact['float32']:,} ({exact['images']} images)",
+            f"largest k timed, {size_words}": timed,
+            "growth exponent of time, in k / in positions":
+                f"{exponent('growth_exponent_k')} / {exponent('growth_exponent_positions')}"}

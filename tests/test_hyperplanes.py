@@ -329,3 +329,23 @@ def test_auc_readings_say_a_verdict_two_networks_share_once():
     # one network reads as auc_reading, with its name
     assert H.auc_readings({"L = 0": (0.95, 0.7, shuffled(0.8, 0.6))}) == (
         "L = 0: " + H.auc_reading(0.95, 0.7, shuffled(0.8, 0.6)))
+
+
+def test_a_chapter_1_run_reads_as_one_column_beside_its_record():
+    from rdsc.hyperplanes import run_summary
+    rows = run_summary({
+        "n_images": 5000, "n_features": 2000, "n_patches": 4_500_000,
+        "n_distinct_patches": 4_493_427, "counted_vs_network_differ": 0,
+        "patches_on_a_hyperplane": 0,
+        "occupied_cells": {"4": 14, "16": 2222, "64": 776_999, "256": 3_737_053},
+        "single_feature_auc": {"L = 0": [0.5, 0.6, 0.9], "L = 1 (paper)": [0.55, 0.7]}})
+    # the largest k, not the last key read as text ("64" > "256")
+    assert rows["occupied cells, largest k counted"] == "3,737,053 (k = 256)"
+    assert rows["median / best single-feature AUC, L = 0"] == "0.600 / 0.900"
+    assert rows["median / best single-feature AUC, L = 1 (paper)"] == "0.625 / 0.700"
+    assert rows["patches (distinct)"] == "4,500,000 (4,493,427)"
+    older = run_summary({"n_images": 40, "n_features": 16, "n_patches": 36_000,
+                         "n_distinct_patches": 35_000, "counted_vs_network_differ": 0,
+                         "patches_on_a_hyperplane": 0})
+    assert older["occupied cells, largest k counted"] == "–"
+    assert not any(name.startswith("median") for name in older)

@@ -370,3 +370,37 @@ def test_growth_reading_names_every_cause_of_noise():
     said, slope = growth_reading([128, 256, 512], [1.0, 6.0, 3.0], [0.6, 0.02, 0.02], "k")
     assert slope is None and "(repeated runs differ by up to 60%, and the time fell while k " \
         "grew;" in said
+
+
+def test_a_large_float32_disagreement_is_not_read_as_rounding_near_zero():
+    """12-04, an H200: the float32 layer-by-layer network differed from the engine in 3e-01
+    of the features, and the chapter explained it by summation order near zero."""
+    from rdsc.measure import ROUNDING_SHARE, float32_reading
+    assert "summation order" in float32_reading(2e-5, 0, 1)
+    said = float32_reading(0.298, 21, 1_926_304)
+    assert "summation order" not in said and "not rounding near zero" in said
+    assert "engine differs in 21 features" in said and "network in 1,926,304" in said
+    assert "the layer-by-layer network is the one far from exact" in said
+    assert "the engine is the one far" in float32_reading(0.3, 500, 20)
+    assert "summation order" in float32_reading(ROUNDING_SHARE, 0, 0)
+
+
+def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
+    from rdsc.measure import run_summary
+    run = {"n_features": 100_000, "engine_fraction_differ": 0.298,
+           "against_float64": {"images": 64, "engine": 21, "float32": 1_926_304},
+           "timing": [{"k": 10_000, "image size": 32, "images/s": 22217.9, "peak MB": 4325.0},
+                      {"k": 100_000, "image size": 32, "images/s": 3063.5, "peak MB": 4033.0},
+                      {"k": 10_000, "image size": 128, "images/s": 1973.6, "peak MB": 4303.0}],
+           "growth_exponent_k": 0.8615, "growth_exponent_positions": None,
+           "device": "cuda", "environment": {"device": "NVIDIA H200"}}
+    rows = run_summary(run)
+    assert rows["device"] == "NVIDIA H200"
+    assert rows["largest k timed, 32 × 32 images"] == (
+        "k = 100,000: 3,064 images/s, peak 4,033 MB")
+    assert rows["growth exponent of time, in k / in positions"] == "0.86 / too noisy"
+    assert rows["against float64, first images: engine / float32 network"] == (
+        "21 / 1,926,304 (64 images)")
+    del run["timing"], run["environment"]         # an older record: named, not a crash
+    rows = run_summary(run)
+    assert rows["largest k timed, images"] == "–" and rows["device"] == "cuda"
