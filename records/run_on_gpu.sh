@@ -84,6 +84,11 @@ timeout -k 10 150 python -m pytest -q -p no:cacheprovider -k "cuda or device" \
   tests/test_attacks.py tests/test_network.py tests/test_features.py > "$OUT/cuda_tests.log" 2>&1
 tail -3 "$OUT/cuda_tests.log"
 
+echo "== float32 check: how exact the layer-by-layer network's convolutions are here"
+(cd benchmarks && timeout -k 10 90 python float32_check.py --k 2048 --n 32) \
+  > "$OUT/float32_check.log" 2>&1
+grep -v '^{' "$OUT/float32_check.log" | tail -5 | cut -c1-300
+
 echo "== fused engine benchmark"
 if python -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
   (cd benchmarks && timeout -k 10 150 python fused_speed.py --k 100000 --n 1024 --plain-batch 32) \

@@ -28,7 +28,7 @@ else
   done
 fi
 mkdir -p records/gpu-checks
-for f in fused_tests.log cuda_tests.log fused_speed.log; do
+for f in fused_tests.log cuda_tests.log fused_speed.log float32_check.log; do
   [ -f "$from/$f" ] && cp "$from/$f" records/gpu-checks/ && echo "took $f"
 done
 git status --short records 2>/dev/null || true  # what to review and commit
