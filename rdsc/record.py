@@ -416,7 +416,8 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
                           f"{', '.join(lacking)} for {name} (or holds no finite number "
                           "there): made by an older version of the chapter; make it "
                           "again")
-        return found, label(record, root, brief) + later_failure(chapter, profile, root)
+        return found, label(record, root, brief) + later_failure(chapter, profile, root,
+                                                                  brief)
     if brief:
         return None, "none yet"
     return None, (f"no {profile}-profile record of {name}: the record holds "
@@ -531,14 +532,19 @@ def age(commit: str, chapter: str, root: Path | None = None) -> str:
     return words
 
 
-def later_failure(chapter: str, profile: str = "paper", root: Path | None = None) -> str:
+def later_failure(chapter: str, profile: str = "paper", root: Path | None = None,
+                  brief: bool = False) -> str:
     """A clause naming a failed rerun kept beside the chapter's ok record (``<chapter>.failed
-    .json``, :func:`run`), or empty: the book shows the ok record, and says so."""
+    .json``, :func:`run`), or empty: the book shows the ok record, and says so. ``brief``
+    (the intro's column): what happened, in a few words."""
     path = records_dir(profile, root) / f"{chapter}.failed.json"
     try:
         failed = strict_json.read(path)
         # a run killed at its limit did not fail: it ran out of time (exit code None)
-        what = ("failed" if failed.get("exit_code", 1) is not None else
+        stopped = failed.get("exit_code", 1) is None
+        if brief:
+            return "; a later run " + ("stopped unfinished" if stopped else "failed")
+        what = ("failed" if not stopped else
                 f"was {failed.get('stopped', 'stopped')} after "
                 f"{failed['wall_seconds']:.0f} s, before it finished")
         return (f"; a later run at commit {short_commit(failed['commit'])} on "
@@ -546,7 +552,8 @@ def later_failure(chapter: str, profile: str = "paper", root: Path | None = None
     except FileNotFoundError:
         return ""
     except Exception:   # damaged: name it all the same
-        return f"; a later run failed (records/{profile}/{path.name}, unreadable)"
+        return ("; a later run failed" if brief else
+                f"; a later run failed (records/{profile}/{path.name}, unreadable)")
 
 
 #: the fused engine's check on the last lent GPU: records/run_on_gpu.sh writes the log to

@@ -542,6 +542,9 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     assert record.result("03_x", "toy", root=repo)[1].endswith(
         f"; a later run at commit {head[:10]} on 2026-12-04 was stopped at the run's "
         "deadline after 131 s, before it finished (records/paper/03_x.failed.json)")
+    # the intro's short column: a few words (review RC: its cells were paragraphs)
+    assert record.result("03_x", "toy", root=repo, brief=True)[1].endswith(
+        "; a later run stopped unfinished")
     assert "— at a commit this checkout's history does not hold" in record.label(
         {**rec, "commit": "f" * 40}, repo)
     shallow = tmp_path / "shallow"          # its oldest commit "adds" every file
