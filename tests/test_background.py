@@ -1654,3 +1654,14 @@ def test_what_a_verdict_reads_is_printed_apart():
         "partial r = 0.050 [0.0004, 0.100]")
     assert partial_text({"estimate": 0.05, "low": -0.0004, "high": 0.1}) == (
         "partial r = 0.050 [-0.0004, 0.100]")
+
+
+def test_an_effect_cell_keeps_the_sign_of_ends_that_round_to_zero():
+    """Probe PX 8: "0.0 [-0.0, 0.1]" beside a verdict read from the unrounded ends."""
+    from rdsc.background.summaries import effect_text
+    assert effect_text("ring cost", 0.0004, -0.0004, 0.0012) == "0.04 [-0.04, 0.1]"
+    assert effect_text("ring cost", 0.05, 0.02, 0.081) == "5.0 [2.0, 8.1]"
+    assert effect_text("ring cost", -0.05, -0.08, -0.02) == "-5.0 [-8.0, -2.0]"
+    assert effect_text("ring cost", 0.0, -1e-17, 0.0) == "0.0 [0.0, 0.0]"
+    assert effect_text("ring capture chance", 0.1234, 0.1, 0.2) == "12.3"
+    assert effect_text("ring capture", float("nan"), 0, 0) == "– (no prediction changed)"

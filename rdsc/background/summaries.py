@@ -128,6 +128,19 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     return out
 
 
+def effect_text(name: str, value: float, low: float, high: float) -> str:
+    """One cell of :func:`effects_over_datasets`' table: an effect (a share) in percent or
+    points as ``"estimate [low, high]"``, its ends keeping their sign where they round to
+    zero (probe PX: "-0.0" and "0.0" beside "yes"); a capture's chance as a plain level;
+    ``–`` where no prediction changed (NaN)."""
+    if np.isnan(value):
+        return "– (no prediction changed)"
+    if name.endswith("capture chance"):
+        return f"{100 * value:.1f}"
+    return "{} [{}, {}]".format(*(signed(100 * x).removeprefix("+")
+                                  for x in (value, low, high)))
+
+
 def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[dict]]:
     """:func:`effect_rows` of every classifier on every dataset run, and their table rows.
 
@@ -154,13 +167,8 @@ def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[di
                 "dataset": dataset, "classifier": clf,
                 # a cost or an excess over chance is a difference of accuracies: points,
                 # not a percentage (review HD)
-                **{f"{name} ({'%' if 'capture' in name else 'points'})": (
-                    "– (no prediction changed)" if np.isnan(v) else
-                    f"{100 * v:.1f}" if name.endswith("capture chance") else
-                    # ends that keep their sign (probe PX: "-0.0" and "0.0" beside "yes")
-                    "{} [{}, {}]".format(*(signed(100 * x).removeprefix("+")
-                                           for x in (v, lo, hi))))
-                   for name, (v, lo, hi) in e.items()},
+                **{f"{name} ({'%' if 'capture' in name else 'points'})":
+                   effect_text(name, v, lo, hi) for name, (v, lo, hi) in e.items()},
                 "changed by a foreign ring (%)": round(100 * changed, 1)})
     return effects, rows
 
