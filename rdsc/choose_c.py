@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rdsc.checks import positive_number
-from rdsc.classify import LinearSVM, topk_accuracy
+from rdsc.classify import LinearSVM, topk_accuracy, topk_hits
 from rdsc.data import subset
 from rdsc.features import FeatureArray
 
@@ -80,12 +80,18 @@ def choose_C(
 
 
 def test_accuracy(
-    train_features, train_labels, test_features, test_labels, C: float, device=None
-) -> dict:
+    train_features, train_labels, test_features, test_labels, C: float, device=None,
+    hits: bool = False,
+):
     """``{1: top-1, ..., 5: top-5}`` (fractions; up to the number of classes where it is
-    below 5) of the SVM with penalty ``C``, tested once."""
+    below 5) of the SVM with penalty ``C``, tested once. ``hits``: also each test image's
+    top-1 hit (``N`` bools), returned as ``(topk, hits)``, for a paired comparison."""
     svm = LinearSVM(C=C, device=device).fit(train_features, train_labels)
-    return topk_accuracy(svm.decision_function(test_features), test_labels, classes=svm.classes_)
+    scores = svm.decision_function(test_features)
+    topk = topk_accuracy(scores, test_labels, classes=svm.classes_)
+    if not hits:
+        return topk
+    return topk, topk_hits(scores, test_labels, (1,), classes=svm.classes_)[1]
 
 
 def against_paper_c(
@@ -100,15 +106,20 @@ def against_paper_c(
     seed: int = 4,
     paper_c_topk: dict | None = None,
     device=None,
+    paper_c_hits=None,
 ) -> dict:
     """Choose C on a validation split of (``n_images`` of) the training images, test it once.
 
     The SVM is then fitted on those training images with the chosen C and with ``paper_c``
-    and tested on the test set. ``paper_c_topk``: the test top-k already computed with
-    ``paper_c`` on *all* training images, reused when ``n_images`` is None.
+    and tested on the test set. ``paper_c_topk`` and ``paper_c_hits``: the test top-k and
+    per-image top-1 hits already computed with ``paper_c`` on *all* training images,
+    reused when ``n_images`` is None (without the hits, ``test_hits`` holds None for
+    them).
 
-    Returns ``{"best", "grid": choose_C's rows, "n_images", "test_best", "test_paper"}``
-    (test accuracies as ``{1: fraction, ...}``).
+    Returns ``{"best", "grid": choose_C's rows, "n_images", "test_best", "test_paper",
+    "test_hits"}`` (test accuracies as ``{1: fraction, ...}``; ``test_hits``: ``{"best",
+    "paper"}``, each test image's top-1 hit, for the paired comparison of the two Cs; not
+    for a results JSON).
     """
     labels = np.asarray(train_labels)
     idx = subset(labels, n_images, seed=seed, up_to=True).numpy()  # "of" the images
@@ -116,14 +127,20 @@ def against_paper_c(
     best, rows = choose_C(features, labels[idx], grid, fraction=fraction, seed=seed, device=device)
 
     def test(C):
-        return test_accuracy(features, labels[idx], test_features, test_labels, C, device)
+        return test_accuracy(features, labels[idx], test_features, test_labels, C, device,
+                             hits=True)
 
-    paper_acc = paper_c_topk if (n_images is None and paper_c_topk is not None) else test(paper_c)
-    best_acc = paper_acc if best == paper_c else test(best)
+    # the main run's hits may be missing: the comparison is then unpaired (hits None)
+    reuse = n_images is None and paper_c_topk is not None
+    paper_acc, paper_hits = ((paper_c_topk, None if paper_c_hits is None else
+                              np.asarray(paper_c_hits, dtype=bool)) if reuse
+                             else test(paper_c))
+    best_acc, best_hits = (paper_acc, paper_hits) if best == paper_c else test(best)
     return {
         "best": best,
         "grid": rows,
         "n_images": len(idx),
         "test_best": best_acc,
         "test_paper": paper_acc,
+        "test_hits": {"best": best_hits, "paper": paper_hits},
     }

@@ -414,14 +414,17 @@ def seed_gap(s: dict, reported: float, dataset: str, paper_key: str, comparable:
 
 def chosen_c(
     best: float, paper_c: float, rows, test_chosen: float, test_paper: float, fit_images: str,
-    n_val: int | None = None, n_test: int | None = None,
+    n_val: int | None = None, n_test: int | None = None, hits=None,
 ) -> str:
     """The validated C and its one test accuracy beside the paper's C.
 
     ``n_val``: validation images; a best C ahead of the paper's by less than the noise of
     a difference of two accuracies on them (normal approximation) is no firm choice.
     ``n_test``: test images; the test difference is set against the same noise on them
-    (probe AS: "+5.50 points" on 200 images stood alone).
+    (probe AS: "+5.50 points" on 200 images stood alone), an upper bound for the same
+    images. ``hits``: the two Cs' top-1 hits per test image, ``(chosen, paper's)``
+    (:func:`rdsc.choose_c.against_paper_c`'s ``test_hits``): the difference is then read by
+    the exact paired test, as the chapter's other comparisons on the same images are.
     """
     val = {r["C"]: r["validation top-1 (%)"] for r in rows}
     # a best C at the end of the grid: a wider grid might choose another
@@ -446,7 +449,25 @@ def chosen_c(
         ) + edge
     diff = test_chosen - test_paper
     noise = ""
-    if n_test:
+    pair = None if hits is None else [np.asarray(h) for h in hits]
+    if pair is not None and any(h.ndim == 0 for h in pair):   # np.asarray(None)
+        pair = None   # the main run's hits were not kept: unpaired, below
+    if pair is not None:
+        chosen_right, paper_right = (h.astype(bool) for h in pair)
+        if chosen_right.shape != paper_right.shape or chosen_right.ndim != 1:
+            raise ValueError("hits: the two Cs' top-1 hits on the same test images, got "
+                             f"shapes {chosen_right.shape} and {paper_right.shape}")
+        for name, right, top1 in (("chosen C", chosen_right, test_chosen),
+                                  ("paper's C", paper_right, test_paper)):
+            if abs(100 * right.mean() - top1) > 1e-6:
+                raise ValueError(f"hits give the {name} top-1 {100 * right.mean():.2f}%, "
+                                 f"its accuracy {top1:.2f}%: not the same predictions")
+        p = paired_exact_p(chosen_right, paper_right)
+        changed = int((chosen_right != paper_right).sum())
+        noise = (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference "
+                 f"on the same {len(chosen_right):,} test images ({changed:,} of them "
+                 f"answered differently by the two; exact paired test p = {p:.2g})")
+    elif n_test:
         bound = difference_noise(test_chosen, test_paper, n_test)
         noise = (f", {'within' if abs(diff) <= bound else 'beyond'} the test-set noise of "
                  f"±{bound:.2f} on {n_test:,} images")

@@ -96,3 +96,20 @@ def test_the_validated_c_is_tested_with_itself():
 def test_the_validation_share_is_rounded():
     """Mutation audit BD: truncation (13 rows at 0.2 holding out 2, not 3) passed."""
     assert len(choose_c.validation_split(np.arange(13) % 2, 0.2)[1]) == 3
+
+
+def test_against_paper_c_keeps_each_cs_hits_on_the_test_images():
+    X, y = blobs(200, spread=3.0)
+    Xt, yt = blobs(100, seed=1, spread=3.0)
+    out = choose_c.against_paper_c(X, y, Xt, yt, [1e-6, 0.1], 0.1, device="cpu")
+    hits = out["test_hits"]
+    assert hits["best"].shape == hits["paper"].shape == (100,)
+    assert hits["best"].mean() == pytest.approx(out["test_best"][1])
+    assert hits["paper"].mean() == pytest.approx(out["test_paper"][1])
+    svm = LinearSVM(C=1e-6, device="cpu").fit(X, y)
+    assert np.array_equal(hits["best"], svm.predict(Xt) == yt)
+    main_hits = np.ones(100, bool)              # the main run's, reused with its top-k
+    reused = choose_c.against_paper_c(X, y, Xt, yt, [0.1], 0.1, paper_c_topk={1: 1.0},
+                                      paper_c_hits=main_hits, device="cpu")
+    assert reused["test_hits"]["paper"] is not None
+    assert reused["test_hits"]["paper"].all() and reused["test_hits"]["best"].all()

@@ -520,3 +520,28 @@ def test_mlp_against_svm_reads_the_same_images_paired():
     with pytest.raises(ValueError, match="not the same predictions"):
         words.mlp_against_svm({1: mlp.mean()}, {1: svm.mean()}, 2, 256, None,
                               hits=(svm, mlp))
+
+
+def test_the_chosen_c_is_compared_with_the_papers_on_the_same_images():
+    """Session-17 leftover: the two Cs' test accuracies, on the same images, were read
+    against the unpaired noise of two independent accuracies: 11 images gained and none
+    lost (p = 0.001) read "within the test-set noise of ±9.8" on 200 images."""
+    rows = [{"C": 0.002, "validation top-1 (%)": 70.0},
+            {"C": 0.005, "validation top-1 (%)": 69.0}]
+    paper_right = np.zeros(200, bool)
+    paper_right[:70] = True                     # 35.0%
+    chosen_right = paper_right.copy()
+    chosen_right[70:81] = True                  # 40.5%: 11 more, none fewer
+    said = words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x", n_test=200,
+                          hits=[chosen_right, paper_right])
+    assert ("(+5.50 points, beyond the noise of this difference on the same 200 test "
+            "images (11 of them answered differently by the two; exact paired test "
+            "p = 0.00098))") in said
+    assert "within the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0,
+                                                         "x", n_test=200)
+    # the main run's hits not kept: the unpaired bound, as before
+    assert "within the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0,
+                                                         "x", n_test=200,
+                                                         hits=[chosen_right, None])
+    with pytest.raises(ValueError, match="not the same predictions"):
+        words.chosen_c(0.002, 0.005, rows, 41.0, 35.0, "x", hits=[chosen_right, paper_right])
