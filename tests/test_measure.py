@@ -404,3 +404,14 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
     del run["timing"], run["environment"]         # an older record: named, not a crash
     rows = run_summary(run)
     assert rows["largest k timed, images"] == "–" and rows["device"] == "cuda"
+
+
+def test_a_gpu_disagreement_beyond_rounding_is_not_left_to_signs_near_zero():
+    """12-04, an H200: the layer-by-layer network on the GPU differed from the CPU engine in
+    3.01e-01 of the features, after a text blaming signs near zero."""
+    from rdsc.measure import device_agreement
+    said = device_agreement("NVIDIA H200", 64, 5.63e-06, 3.01e-01)
+    assert said.endswith("The layer-by-layer network's share is above 1e-03, more than "
+                         "signs near zero explain: see the float64 comparison above for "
+                         "which computation strays.")
+    assert "near zero" not in device_agreement("NVIDIA H200", 64, 1.5e-5, 2e-5)
