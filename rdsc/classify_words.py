@@ -114,7 +114,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
         beyond = p < 0.05
         changed = int((right_a != right_b).sum())
         kind = f"the noise of this difference on the same {n_test:,} test images"
-        about = (f" ({changed:,} of them answered differently by the two k; exact paired "
+        about = (f" ({changed:,} of them right under one k only; exact paired "
                  f"test p = {p:.2g})")
     elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
@@ -127,6 +127,10 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
             return (f"{step}, within {kind}{about}: at this size the curve cannot tell "
                     "whether accuracy is still rising.")
         step += f", beyond {kind}{about}"
+        if gain < 0:   # probe PZ 3: a clear fall read as "levelling off"
+            return (f"{step}: top-1 falls over this step, so at this C and training size "
+                    "more random features cost accuracy here (the SVM fits them more "
+                    "closely than its training images support).")
     if per_decade >= flat:
         return (
             # review HD: "as it would not if ..." was a double negative
@@ -454,7 +458,8 @@ def chosen_c(
         pair = None   # the main run's hits were not kept: unpaired, below
     if pair is not None:
         chosen_right, paper_right = (h.astype(bool) for h in pair)
-        if chosen_right.shape != paper_right.shape or chosen_right.ndim != 1:
+        if (chosen_right.shape != paper_right.shape or chosen_right.ndim != 1
+                or len(chosen_right) == 0):   # probe PZ 5: "on the same 0 test images"
             raise ValueError("hits: the two Cs' top-1 hits on the same test images, got "
                              f"shapes {chosen_right.shape} and {paper_right.shape}")
         for name, right, top1 in (("chosen C", chosen_right, test_chosen),
@@ -466,7 +471,7 @@ def chosen_c(
         changed = int((chosen_right != paper_right).sum())
         noise = (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference "
                  f"on the same {len(chosen_right):,} test images ({changed:,} of them "
-                 f"answered differently by the two; exact paired test p = {p:.2g})")
+                 f"right under one C only; exact paired test p = {p:.2g})")
     elif n_test:
         bound = difference_noise(test_chosen, test_paper, n_test)
         noise = (f", {'within' if abs(diff) <= bound else 'beyond'} the test-set noise of "
@@ -509,7 +514,8 @@ def mlp_against_svm(
     if hits is not None:  # the same test images: the exact paired test (probe PW: the
         # unpaired ±9.7 called a 6-point gap "within noise" where p = 0.004)
         mlp_right, svm_right = (np.asarray(h, dtype=bool) for h in hits)
-        if mlp_right.shape != svm_right.shape or mlp_right.ndim != 1:
+        if (mlp_right.shape != svm_right.shape or mlp_right.ndim != 1
+                or len(mlp_right) == 0):   # probe PZ 5: "on the same 0 test images"
             raise ValueError("hits: the MLP's and the SVM's top-1 hits on the same test "
                              f"images, got shapes {mlp_right.shape} and {svm_right.shape}")
         for name, right, top1 in (("MLP", mlp_right, m1), ("SVM", svm_right, s1)):
@@ -519,8 +525,8 @@ def mlp_against_svm(
         p = paired_exact_p(mlp_right, svm_right)
         changed = int((mlp_right != svm_right).sum())
         text += (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference on "
-                 f"the same {len(mlp_right):,} test images ({changed:,} of them answered "
-                 f"differently by the two; exact paired test p = {p:.2g})")
+                 f"the same {len(mlp_right):,} test images ({changed:,} of them right "
+                 f"under one of the two only; exact paired test p = {p:.2g})")
     elif n_test is not None:  # review AO: the only comparison of the chapter without one
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "

@@ -47,7 +47,7 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
     assert "within the test-set noise" in unpaired and "cannot tell" in unpaired
     paired = words.curve_trend(curve, last_hits=[right_small, right_large])
     assert ("beyond the noise of this difference on the same 1,000 test images (30 of "
-            "them answered differently by the two k; exact paired test p = 1.9e-09)"
+            "them right under one k only; exact paired test p = 1.9e-09)"
             in paired and "has not levelled off" in paired), paired
     # hits of another k (here: swapped) are refused, not used
     with pytest.raises(ValueError, match="last_hits give top-1"):
@@ -63,7 +63,7 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
     few = [{"k": 300, "top-1 (%)": 50.0}, {"k": 1000, "top-1 (%)": 50.4}]
     said = words.curve_trend(few, last_hits=[a, b])
     assert ("within the noise of this difference on the same 1,000 test images (4 of them "
-            "answered differently by the two k; exact paired test p = 0.12)" in said
+            "right under one k only; exact paired test p = 0.12)" in said
             and "cannot tell" in said), said
     from rdsc.intervals import paired_exact_p
     assert paired_exact_p(b, a) == pytest.approx(0.125)
@@ -515,7 +515,7 @@ def test_mlp_against_svm_reads_the_same_images_paired():
     said = words.mlp_against_svm({1: mlp.mean()}, {1: svm.mean()}, 2, 256, None,
                                  hits=(mlp, svm))
     assert ("above the SVM by 6.00 points in top-1, beyond the noise of this difference on "
-            "the same 200 test images (16 of them answered differently by the two; exact "
+            "the same 200 test images (16 of them right under one of the two only; exact "
             "paired test p = 0.0042)") in said, said
     with pytest.raises(ValueError, match="not the same predictions"):
         words.mlp_against_svm({1: mlp.mean()}, {1: svm.mean()}, 2, 256, None,
@@ -535,7 +535,7 @@ def test_the_chosen_c_is_compared_with_the_papers_on_the_same_images():
     said = words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x", n_test=200,
                           hits=[chosen_right, paper_right])
     assert ("(+5.50 points, beyond the noise of this difference on the same 200 test "
-            "images (11 of them answered differently by the two; exact paired test "
+            "images (11 of them right under one C only; exact paired test "
             "p = 0.00098))") in said
     assert "within the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0,
                                                          "x", n_test=200)
@@ -545,3 +545,34 @@ def test_the_chosen_c_is_compared_with_the_papers_on_the_same_images():
                                                          hits=[chosen_right, None])
     with pytest.raises(ValueError, match="not the same predictions"):
         words.chosen_c(0.002, 0.005, rows, 41.0, 35.0, "x", hits=[chosen_right, paper_right])
+
+
+def test_a_clear_fall_over_the_last_step_is_not_levelling_off():
+    """Probe PZ 3: -4 points with p = 2e-12 read "the curve is levelling off"."""
+    a = np.zeros(1000, bool)
+    a[:500] = True
+    b = a.copy()
+    b[:40] = False
+    rows = [{"k": 1000, "top-1 (%)": 50.0}, {"k": 4000, "top-1 (%)": 46.0}]
+    said = words.curve_trend(rows, last_hits=[a, b])
+    assert "levelling off" not in said and "top-1 falls over this step" in said
+    assert "levelling off" not in words.curve_trend(
+        [{"k": 1000, "top-1 (%)": 50.0}, {"k": 4000, "top-1 (%)": 45.0}], n_test=1000)
+    # a small gain below 1 point a decade is still levelling off
+    c = a.copy()
+    c[500:510] = True                           # +1.0 point over two decades, p = 0.002
+    assert "levelling off" in words.curve_trend(
+        [{"k": 1000, "top-1 (%)": 50.0}, {"k": 100_000, "top-1 (%)": 51.0}],
+        last_hits=[a, c])
+
+
+def test_empty_hits_are_refused_not_read_as_zero_images():
+    """Probe PZ 5: empty hits printed "on the same 0 test images ... p = 1"."""
+    rows = [{"C": 0.002, "validation top-1 (%)": 70.0},
+            {"C": 0.005, "validation top-1 (%)": 69.0}]
+    empty = np.array([], bool)
+    with pytest.raises(ValueError, match="hits"):
+        words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x", hits=[empty, empty])
+    with pytest.raises(ValueError, match="hits"):
+        words.mlp_against_svm({1: 0.5, 2: 0.7}, {1: 0.5, 2: 0.7}, 3, 100, None,
+                              hits=[empty, empty])
