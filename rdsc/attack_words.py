@@ -17,7 +17,7 @@ import numpy as np
 from rdsc.checks import percents, plural, signed
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
-                            paired_normal_difference)
+                            paired_exact_p, paired_normal_difference)
 
 
 def median_words(distance: float, linf: bool = False) -> str:
@@ -301,18 +301,61 @@ def _bare(points: float) -> str:
     return signed(points).removeprefix("+")
 
 
-def agreement_trend(name: str, agreement, n_images: int | None = None) -> str:
+def _round_verdicts(name: str, agreed, agreement) -> list[np.ndarray]:
+    """Each round's per-image agreement (``N`` bools, :func:`rdsc.attacks.train_substitute`'s
+    ``holdout_agreed``), checked against the agreements (%) they should give."""
+    verdicts = [np.asarray(v) for v in agreed]
+    if (len(verdicts) != len(agreement) or any(v.ndim != 1 or len(v) == 0 for v in verdicts)
+            or len({len(v) for v in verdicts}) != 1):
+        raise ValueError(f"the {name}'s per-image agreements: one equally long, non-empty "
+                         f"list of bools per round ({len(agreement)} rounds), got "
+                         f"{[v.shape for v in verdicts]}")
+    for r, (v, a) in enumerate(zip(verdicts, agreement)):
+        if abs(100 * v.astype(bool).mean() - a) > 1e-6:
+            raise ValueError(f"the {name}'s per-image agreements of round {r} give "
+                             f"{100 * v.astype(bool).mean():.2f}%, its agreement {a:.2f}%: "
+                             "not the same round")
+    return [v.astype(bool) for v in verdicts]
+
+
+def _paired_words(before: np.ndarray, after: np.ndarray) -> tuple[float, str]:
+    """The exact paired test of two rounds' agreement on the same images, and its clause."""
+    p = paired_exact_p(after, before)
+    changed = int((before != after).sum())
+    return p, (f"on the same {len(before):,} held-out images ({changed:,} of them agreeing "
+               f"in one of the two rounds only; exact paired test p = {p:.2g})")
+
+
+def agreement_trend(name: str, agreement, n_images: int | None = None,
+                    agreed=None) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
-    augmentation: unchanged (to the nearest percent), rose or fell from round 0 to the last;
-    with ``n_images`` (the images agreement is measured on), a change within the noise of
-    two accuracies on that many images is not read as a rise or fall (probe AS: "fell" from
-    two smoke rounds on a handful of images)."""
+    augmentation, round 0 against the last. ``agreed``: each round's per-image agreement on
+    the held-out images (``holdout_agreed``): the change is then read by the exact paired
+    test, as every round is measured on the same images (probe PZ: the unpaired bound
+    called 40 images gained and none lost "within the noise", and a switch between
+    one-class answers a fall). Without it, with ``n_images`` (the images agreement is
+    measured on), a change within the noise of two independent accuracies on that many
+    images is not read as a rise or fall (probe AS: "fell" from two smoke rounds on a
+    handful of images)."""
     a = np.asarray(percents(f"the agreements with the {name}", agreement,
                             far_above_one=True), dtype=float)
     if len(a) == 0:
         raise ValueError(f"no agreement given for the {name}")
+    if not np.isfinite(a).all():   # probe PZ 5: "cannot convert float NaN to integer"
+        raise ValueError(f"the agreements with the {name} hold NaN ({list(a)}): a "
+                         "substitute trained without held-out images has none to read")
+    if agreed is not None:
+        verdicts = _round_verdicts(name, agreed, a)
+        p, said = _paired_words(verdicts[0], verdicts[-1])
+        if p >= 0.05:
+            return (f"for the {name} it went from {a[0]:.1f}% after round 0 to "
+                    f"{a[-1]:.1f}% after the last, within the noise of this change {said}")
+        trend = "rose" if a[-1] > a[0] else "fell"
+        return (f"for the {name} it {trend} from {a[0]:.1f}% after round 0 to "
+                f"{a[-1]:.1f}% after the last, beyond the noise of this change {said}")
     if round(a[-1]) == round(a[0]):
-        return f"for the {name} it stayed at {a[0]:.0f}% from round 0 to the last"
+        # probe PZ 4: "stayed" of 30, 60, 30.4: the rounds between are not read here
+        return f"for the {name} it was {a[0]:.0f}% after round 0 and again after the last"
     if n_images is not None:
         noise = difference_noise(a[0], a[-1], n_images)
         if abs(a[-1] - a[0]) <= noise:
@@ -323,20 +366,34 @@ def agreement_trend(name: str, agreement, n_images: int | None = None) -> str:
             "after the last")
 
 
-def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
+def drift_reading(rounds, n_holdout: int, n_classes: int, agreed: dict | None = None) -> str:
     """Whether a substitute lost agreement with its target over the rounds (the Jacobian
     points drift away from natural images): ``rounds`` has one row per target and round
     (``target``, ``agreement`` in %, optionally ``holdout_chance``, a share). Only a
     substitute whose best round agreed above chance has agreement to lose; a fall is one
-    from the best round to the last beyond the noise of two accuracies on ``n_holdout``
-    images (probe EB: 49.2% to 47.1% on 1,000 images was explained, beside a sentence that
-    calls a change of that size noise)."""
+    from the best round to the last beyond the noise of that change on the ``n_holdout``
+    held-out images: the exact paired test where ``agreed`` gives each target's per-round,
+    per-image agreement (probe PZ: the unpaired bound read a 3.5-point fall with p = 0.012
+    as no fall), else the noise of two independent accuracies (probe EB: 49.2% to 47.1% on
+    1,000 images was explained, beside a sentence that calls a change of that size
+    noise)."""
     percents("the agreements", rounds["agreement"], far_above_one=True)
+    if rounds["agreement"].isna().any():   # probe PZ 5: skipped in silence by idxmax
+        raise ValueError("the agreements hold NaN: a substitute trained without held-out "
+                         "images has none to read")
     fell, fell_at_chance = [], []
     for name, part in rounds.groupby("target", sort=False):
-        best = part.loc[part["agreement"].idxmax()]
+        where = int(np.argmax(part["agreement"].to_numpy()))
+        best = part.iloc[where]
         last = part["agreement"].iloc[-1]
-        if best["agreement"] - last > difference_noise(best["agreement"], last, n_holdout):
+        if agreed is not None and name in agreed:
+            verdicts = _round_verdicts(name, agreed[name], part["agreement"].to_numpy())
+            lost = (last < best["agreement"]
+                    and paired_exact_p(verdicts[-1], verdicts[where]) < 0.05)
+        else:
+            lost = (best["agreement"] - last
+                    > difference_noise(best["agreement"], last, n_holdout))
+        if lost:
             above = agreement_above_chance(best["agreement"] / 100, n_holdout, n_classes,
                                            best.get("holdout_chance"))
             (fell if above else fell_at_chance).append(name)
@@ -348,9 +405,11 @@ def drift_reading(rounds, n_holdout: int, n_classes: int) -> str:
     at_chance = (f" (the {' and the '.join(fell_at_chance)}'s substitute lost more, but "
                  "never agreed with its target above chance, so it had no agreement to "
                  "lose)" if fell_at_chance else "")
+    noise = ("this change on the same" if agreed is not None else "")
     return ("in this run no substitute that agreed with its target above chance lost "
-            "agreement from its best round to the last beyond the noise of "
-            f"{n_holdout:,} held-out images{at_chance}, so no such cost showed")
+            f"agreement from its best round to the last beyond the noise of {noise}"
+            f"{' ' if noise else ''}{n_holdout:,} held-out images{at_chance}, so no such "
+            "cost showed")
 
 
 #: the claim's verdict where the random network cannot classify clean images (probe CF:

@@ -540,8 +540,9 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
             report agreement after each round.
 
     Returns ``(substitute, history)``; history holds per round the training-set size,
-    the oracle queries so far, the holdout agreement and its chance level
-    (:func:`chance_agreement`).
+    the oracle queries so far, the holdout agreement, its chance level
+    (:func:`chance_agreement`) and ``holdout_agreed``, the per-image agreement (``M``
+    bools, for paired comparisons of rounds: not for a results JSON).
     """
     if rounds < 1 or epochs < 1:
         raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
@@ -559,6 +560,8 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
             guessed, told = predict(substitute, holdout[0]), np.asarray(holdout[1])
             row["holdout_agreement"] = float((guessed == told).mean())
             row["holdout_chance"] = chance_agreement(told, guessed, n_classes)
+            # per image, for paired comparisons of rounds (the same held-out images)
+            row["holdout_agreed"] = guessed == told
         history.append(row)
         if r < rounds - 1:
             new = jacobian_augmentation(substitute, x, y, step)

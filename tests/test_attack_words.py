@@ -130,7 +130,9 @@ def test_agreement_trend_says_rose_fell_or_stayed():
         "for the CNN it rose from 40% after round 0 to 61% after the last")
     assert "fell from 60% after round 0 to 30%" in attack_words.agreement_trend("net", [60, 30])
     assert attack_words.agreement_trend("net", [50.2, 49.9]) == (
-        "for the net it stayed at 50% from round 0 to the last")
+        "for the net it was 50% after round 0 and again after the last")
+    # probe PZ 4: "stayed" of a substitute that doubled its agreement and lost it again
+    assert "stayed" not in attack_words.agreement_trend("net", [30.0, 60.0, 30.4], 1000)
     # probe AS: "fell" from two smoke rounds on a handful of images
     few = attack_words.agreement_trend("net", [60, 30], n_images=10)
     assert few == ("for the net it went from 60% after round 0 to 30% after the last, within "
@@ -445,3 +447,51 @@ def test_a_difficulty_verdict_needs_the_sign_test_too():
     d.update(larger=17, smaller=3)  # p = 0.0026
     assert attack_words.difficulty_reading(d, "the random network", "the CNN").endswith(
         "needs larger perturbations to fool the random network than the CNN")
+
+
+def test_rounds_on_the_same_held_out_images_are_compared_paired():
+    """Probe PZ 1: agreements of two rounds on the same held-out images were read with the
+    noise of two independent accuracies: 40 images gained and none lost (p = 1.8e-12) read
+    "within the noise (±4)", and a switch between one-class answers (112 gained, 84 lost,
+    p = 0.054) read "rose"."""
+    n = 1000
+    r0 = np.zeros(n, bool)
+    r0[:400] = True
+    r1 = r0.copy()
+    r1[400:440] = True
+    said = attack_words.agreement_trend("net", [40.0, 44.0], n_images=n, agreed=[r0, r1])
+    assert said == ("for the net it rose from 40.0% after round 0 to 44.0% after the last, "
+                    "beyond the noise of this change on the same 1,000 held-out images (40 "
+                    "of them agreeing in one of the two rounds only; exact paired test "
+                    "p = 1.8e-12)")
+    assert "within the noise of 1,000 images" in attack_words.agreement_trend(
+        "net", [40.0, 44.0], n_images=n)              # the unpaired bound, as before
+    m = 280
+    a0 = np.zeros(m, bool)
+    a0[:84] = True
+    a1 = np.zeros(m, bool)
+    a1[84:196] = True
+    said = attack_words.agreement_trend("net", [30.0, 40.0], n_images=m, agreed=[a0, a1])
+    assert "within the noise of this change" in said and "p = 0.054" in said
+    with pytest.raises(ValueError, match="not the same round"):
+        attack_words.agreement_trend("net", [41.0, 44.0], agreed=[r0, r1])
+    with pytest.raises(ValueError, match="equally long"):
+        attack_words.agreement_trend("net", [40.0, 44.0], agreed=[r0, r1[:10]])
+    with pytest.raises(ValueError, match="NaN"):
+        attack_words.agreement_trend("net", [float("nan"), 40.0], 100)
+    # drift: best round 63.9%, last 60.4%, 75 gained and 110 lost: p = 0.012, a fall
+    best = np.zeros(n, bool)
+    best[:639] = True
+    last = best.copy()
+    last[:110] = False
+    last[639:714] = True
+    first = np.zeros(n, bool)
+    first[:335] = True
+    rounds = pd.DataFrame({"target": ["net"] * 3, "round": [0, 1, 2],
+                           "agreement": [33.5, 63.9, 60.4], "holdout_chance": [0.12] * 3})
+    assert attack_words.drift_reading(rounds, n, 10).startswith("in this run no substitute")
+    assert attack_words.drift_reading(rounds, n, 10, agreed={
+        "net": [first, best, last]}).startswith("a possible reason why")
+    rounds.loc[1, "agreement"] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        attack_words.drift_reading(rounds, n, 10)
