@@ -692,6 +692,114 @@ def unpack(packed: Path, root: Path) -> int:
     return len(names)
 
 
+#: what :func:`run` prints of a chapter it ran to an end (ok, failed, stopped at its
+#: limit): the chapters whose records a device call made (records.log)
+_RAN = re.compile(r"^(\d\d_[A-Za-z0-9_]+): (ok in|failed after|stopped at the run's "
+                  r"deadline after|timed out after) (.*)$", re.M)
+#: the logs of a GPU call's checks (records/run_on_gpu.sh writes them to $OUT)
+GPU_CHECK_LOGS = ("fused_tests.log", "cuda_tests.log", "fused_speed.log", "float32_check.log")
+
+
+def _appended(local: str, device: str) -> str:
+    """``local`` with what ``device`` added after the log both started from: the device's
+    log is the carried log plus its own chapters, so two calls that carried the same log
+    each add their part (probe PY 5: the second call's log replaced the first's)."""
+    a, b = local.splitlines(keepends=True), device.splitlines(keepends=True)
+    common = 0
+    while common < min(len(a), len(b)) and a[common] == b[common]:
+        common += 1
+    return local + "".join(b[common:])
+
+
+def take_back(folder: Path, profile: str = "paper", root: Path | None = None) -> list[str]:
+    """Put what a device call brought back (``folder``: the tool's ``files_at``, the call's
+    ``$OUT``) where the book reads it, and say what was done, a line per file.
+
+    Only the records of chapters the call ran (named in its ``records.log``) are taken: the
+    call also carried, and copied back, the records it did not touch, and those must not
+    replace newer ones taken from another call (probe PY 1). An ok record taken removes a
+    ``<chapter>.failed.json`` the call did not make. The profile's log gets what the call
+    added to it; a ``<chapter>.running.log`` of a chapter the call did not finish goes into
+    the log, marked. The GPU checks' logs are taken only from a GPU call (``device.txt``),
+    and the benchmark's only when it finished (its JSON line): a CPU dry run's or a stopped
+    benchmark's log must not replace the committed evidence (probe PY 4)."""
+    import shutil
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: no such folder (give the files_at folder of the call)")
+    if profile not in ("smoke", "quick", "paper"):
+        raise ValueError(f"profile must be smoke, quick or paper, got {profile!r}")
+    said, src, dest = [], folder / "records" / profile, records_dir(profile, root)
+    ran_log = folder / "records.log"
+    # per chapter the call ran: which of its files it made (an ok record; a failed one
+    # beside a kept ok record; or a failed record alone)
+    ran, ok = None, None
+    if ran_log.is_file():
+        ran, ok = {}, set()
+        for chapter, outcome, rest in _RAN.findall(ran_log.read_text(errors="replace")):
+            if outcome == "ok in":
+                ok.add(chapter)
+            ran[chapter] = (f"{chapter}.json" if outcome == "ok in" or "is kept" not in rest
+                            else f"{chapter}.failed.json")
+    if not src.is_dir():
+        said.append(f"{folder} holds no records/{profile}: the call ended before its chapters "
+                    f"(see {folder}/*.log)")
+    else:
+        dest.mkdir(parents=True, exist_ok=True)
+        if ran is None:
+            said.append(f"{folder} has no records.log: taking the records that differ from "
+                        "this checkout's (check their dates before committing)")
+        for record in sorted(src.glob("*.json")):
+            chapter = record.name.removesuffix(".json").removesuffix(".failed")
+            target = dest / record.name
+            if ran is not None and ran.get(chapter) != record.name:
+                continue   # carried, not made by this call
+            if ran is None and target.is_file() and target.read_bytes() == record.read_bytes():
+                continue
+            shutil.copyfile(record, target)
+            said.append(f"took {record}")
+            stale = dest / f"{chapter}.failed.json"
+            made_ok = (chapter in (ok or ()) if ran is not None else
+                       not (src / stale.name).is_file())
+            if not record.name.endswith(".failed.json") and stale.is_file() and made_ok:
+                stale.unlink()   # probe PY 2: an older failure beside a newer ok record
+                said.append(f"removed {stale.relative_to(dest.parent.parent)}: this call's "
+                            f"ok record of {chapter} follows it")
+        device_log, local_log = src / f"{profile}.log", dest / f"{profile}.log"
+        if device_log.is_file():
+            before = local_log.read_text(errors="replace") if local_log.is_file() else ""
+            after = _appended(before, device_log.read_text(errors="replace"))
+            if after != before:
+                local_log.write_text(after)
+                said.append(f"added {len(after.splitlines()) - len(before.splitlines())} "
+                            f"lines to records/{profile}/{profile}.log")
+        for running in sorted(src.glob("*.running.log")):
+            chapter = running.name.removesuffix(".running.log")
+            if ran is not None and chapter in ran:
+                continue   # probe PY 10: it finished; its output is in the log
+            with open(local_log, "a") as log:
+                log.write(f"\n===== {chapter}: stopped with the machine (its output so far)\n")
+                log.write(running.read_text(errors="replace"))
+            said.append(f"{chapter} was stopped mid-run: its output is in "
+                        f"records/{profile}/{profile}.log")
+    checks = (root or book_root() or Path.cwd()) / "records" / "gpu-checks"
+    came = [name for name in GPU_CHECK_LOGS if (folder / name).is_file()]
+    if came and not (folder / "device.txt").is_file():
+        said.append("no device.txt: not a GPU call, so the committed GPU checks are kept")
+        came = []
+    for name in came:
+        text = (folder / name).read_text(errors="replace")
+        if name == "fused_speed.log" and not any(line.startswith("{")
+                                                 for line in text.splitlines()):
+            said.append("fused_speed.log has no result line (the benchmark did not finish): "
+                        "the committed one is kept")
+            continue
+        checks.mkdir(parents=True, exist_ok=True)
+        (checks / name).write_text(text)
+        said.append(f"took {name}")
+    return said
+
+
 def _positive(kind):
     """An argparse type: a number of ``kind`` above 0 (a timeout of 0 wrote a failed record
     over the chapter's earlier one)."""
@@ -725,6 +833,9 @@ def main(argv=None) -> int:
     u = sub.add_parser("unpack", help="unpack a packed folder under a data root")
     u.add_argument("packed", type=Path)
     u.add_argument("root", type=Path)
+    t = sub.add_parser("take-back", help="put a device call's records and logs in records/")
+    t.add_argument("folder", type=Path, help="the call's files (the device tool's files_at)")
+    t.add_argument("--profile", default="paper", choices=["smoke", "quick", "paper"])
     args = parser.parse_args(argv)
 
     def stop(signum, frame):  # `timeout` or kill: stop the running chapter too (run_chapter)
@@ -736,6 +847,9 @@ def main(argv=None) -> int:
             return 0
         if args.command == "unpack":
             print(f"{unpack(args.packed, args.root)} files")
+            return 0
+        if args.command == "take-back":
+            print("\n".join(take_back(args.folder, args.profile)))
             return 0
         records = run(args.profile, args.chapters, args.timeout, deadline=args.deadline)
     except (ValueError, OSError) as err:  # one line that says what to do (an unwritable

@@ -1,34 +1,20 @@
 #!/usr/bin/env bash
 # Puts what a device call brought back where the book reads it (then review and commit):
 #
-#   bash records/take_back.sh FILES_AT [PROFILE]     # PROFILE: paper (default) or smoke
+#   bash records/take_back.sh FILES_AT [PROFILE]     # PROFILE: paper (default), smoke, quick
 #
-# FILES_AT is the folder the device tool copied $OUT into. Takes the records and the full
-# log of PROFILE into records/PROFILE/, and the CUDA test and benchmark logs into
-# records/gpu-checks/. A chapter the machine's limit stopped mid-run left only its output
-# (<chapter>.running.log, copied while it ran): that goes into the profile's log, marked,
-# and the chapter keeps its earlier record.
+# FILES_AT is the folder the device tool copied $OUT into. `python -m rdsc.record take-back`
+# does the work (rdsc.record.take_back): it takes the records of the chapters the call ran
+# (named in its records.log: the call also carried, and brought back, records it did not
+# touch), what the call added to the profile's log, the output of a chapter the machine
+# stopped mid-run (marked, in the log; the chapter keeps its earlier record), and the CUDA
+# test and benchmark logs of a GPU call into records/gpu-checks/.
 set -u -o pipefail
-cd "$(dirname "$0")/.."
 from=${1:?give the folder the files of the device call lie in (files_at)}
 profile=${2:-paper}
-case $profile in paper|smoke) ;; *) echo "profile must be paper or smoke, got '$profile'"; exit 2 ;; esac
-src=$from/records/$profile
-if [ ! -d "$src" ]; then
-  echo "$from holds no records/$profile: the call ended before its chapters (see $from/*.log)"
-else
-  mkdir -p "records/$profile"
-  for f in "$src"/*.json; do [ -f "$f" ] && cp "$f" "records/$profile/" && echo "took $f"; done
-  [ -f "$src/$profile.log" ] && cp "$src/$profile.log" "records/$profile/$profile.log"
-  for f in "$src"/*.running.log; do
-    [ -f "$f" ] || continue
-    { echo; echo "===== $(basename "$f" .running.log): stopped with the machine (its output so far)";
-      cat "$f"; } >> "records/$profile/$profile.log"
-    echo "$(basename "$f" .running.log) was stopped mid-run: its output is in records/$profile/$profile.log"
-  done
-fi
-mkdir -p records/gpu-checks
-for f in fused_tests.log cuda_tests.log fused_speed.log float32_check.log; do
-  [ -f "$from/$f" ] && cp "$from/$f" records/gpu-checks/ && echo "took $f"
-done
+# the folder as given, before the cd below (probe PY 9: a relative one was read from the book)
+case $from in /*) ;; *) from=$PWD/$from ;; esac
+cd "$(dirname "$0")/.."
+if [ -x .venv/bin/python ]; then py=${PYTHON:-.venv/bin/python}; else py=${PYTHON:-python3}; fi
+PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} "$py" -m rdsc.record take-back "$from" --profile "$profile" || exit
 git status --short records 2>/dev/null || true  # what to review and commit

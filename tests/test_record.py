@@ -712,20 +712,28 @@ def test_take_back_puts_a_device_call_s_files_where_the_book_reads_them(tmp_path
     (came / "records" / "paper" / "paper.log").write_text("===== 01_a\nall fine\n")
     (came / "records" / "paper" / "02_b.running.log").write_text("half-way through 02\n")
     (came / "fused_speed.log").write_text("4.13x\n")
+    (came / "device.txt").write_text("NVIDIA H200, 143771 MiB\n")
+    (came / "fused_speed.log").write_text("4.13x\n{}\n")
+    env = {**os.environ, "PYTHON": sys.executable,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     run = subprocess.run(["bash", "records/take_back.sh", str(came)], cwd=book,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert (book / "records" / "paper" / "01_a.json").read_text() == '{"status": "ok"}'
     log = (book / "records" / "paper" / "paper.log").read_text()
     assert "all fine" in log and "02_b: stopped with the machine" in log
     assert "half-way through 02" in log and "02_b was stopped mid-run" in run.stdout
     assert not list((book / "records" / "paper").glob("*.running.log"))
-    assert (book / "records" / "gpu-checks" / "fused_speed.log").read_text() == "4.13x\n"
+    assert (book / "records" / "gpu-checks" / "fused_speed.log").read_text() == "4.13x\n{}\n"
     empty = tmp_path / "nothing"
     empty.mkdir()
     run = subprocess.run(["bash", "records/take_back.sh", str(empty)], cwd=book,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert "holds no records/paper: the call ended before its chapters" in run.stdout
+    # probe PY 9: a mistyped folder is named, and the script fails
+    run = subprocess.run(["bash", "records/take_back.sh", str(tmp_path / "typo")], cwd=book,
+                         capture_output=True, text=True, env=env)
+    assert run.returncode != 0 and "no such folder" in run.stderr
 
 
 def test_the_intro_s_brief_column_gets_short_reasons(tmp_path):
@@ -754,3 +762,62 @@ def test_the_intro_s_brief_column_gets_short_reasons(tmp_path):
     (folder / "03_x.json").write_text("{")
     assert record.result("03_x", "toy", root=tmp_path, brief=True)[1].startswith(
         "record unreadable")
+
+
+def _call(folder, profile="paper", ran=(), records=None, log=None, running=(), checks=None,
+          gpu=True):
+    """A device call's files_at folder: records/<profile>/ as the call brought it back."""
+    out = folder / "records" / profile
+    out.mkdir(parents=True)
+    for name, text in (records or {}).items():
+        (out / name).write_text(text)
+    if log is not None:
+        (out / f"{profile}.log").write_text(log)
+    for name in running:
+        (out / f"{name}.running.log").write_text(f"{name} half-way\n")
+    (folder / "records.log").write_text("".join(f"{c}: ok in 10 s\n" for c in ran))
+    for name, text in (checks or {}).items():
+        (folder / name).write_text(text)
+    if gpu:
+        (folder / "device.txt").write_text("NVIDIA H200\n")
+    return folder
+
+
+def test_take_back_takes_only_what_the_call_made(tmp_path):
+    """Probe PY 1, 2, 4, 5, 10: a call's carried old records undid a newer one taken from
+    another call; a stale failed.json outlived a newer ok record; a CPU dry run's test log
+    replaced the H200's; the second call's log replaced the first's; a chapter that
+    finished was reported stopped mid-run."""
+    book = tmp_path / "book"
+    (book / "records" / "paper").mkdir(parents=True)
+    (book / "records" / "paper" / "paper.log").write_text("committed\n")
+    (book / "records" / "paper" / "03_c.json").write_text("old 3")
+    (book / "records" / "paper" / "03_c.failed.json").write_text("stopped 3")
+    (book / "records" / "gpu-checks").mkdir()
+    (book / "records" / "gpu-checks" / "fused_tests.log").write_text("10 passed\n")
+    carried = {"03_c.json": "old 3", "03_c.failed.json": "stopped 3", "01_a.json": "old 1"}
+    one = _call(tmp_path / "one", ran=["03_c"], records={**carried, "03_c.json": "new 3"},
+                log="committed\n===== 03_c\n", running=["03_c"])
+    del carried["03_c.failed.json"]   # the device's run removed it beside its ok record
+    two = _call(tmp_path / "two", ran=["01_a"], records={**carried, "01_a.json": "new 1",
+                                                        "03_c.failed.json": "stopped 3"},
+                log="committed\n===== 01_a\n")
+    said = record.take_back(one, root=book) + record.take_back(two, root=book)
+    folder = book / "records" / "paper"
+    assert (folder / "03_c.json").read_text() == "new 3"            # not undone by call two
+    assert (folder / "01_a.json").read_text() == "new 1"
+    assert not (folder / "03_c.failed.json").exists()
+    assert (folder / "paper.log").read_text() == "committed\n===== 03_c\n===== 01_a\n"
+    assert not any("stopped mid-run" in line for line in said)
+    dry = _call(tmp_path / "dry", ran=["01_a"], records={"01_a.json": "cpu 1"},
+                checks={"fused_tests.log": "4 passed, 6 skipped\n"}, gpu=False)
+    said = record.take_back(dry, root=book)
+    assert (book / "records" / "gpu-checks" / "fused_tests.log").read_text() == "10 passed\n"
+    assert any("not a GPU call" in line for line in said)
+    stopped = _call(tmp_path / "stopped", checks={"fused_speed.log": "warm-up 9.7 s\n"},
+                    running=["05_e"])
+    said = record.take_back(stopped, root=book)
+    assert any("benchmark did not finish" in line for line in said)
+    assert "===== 05_e: stopped with the machine" in (folder / "paper.log").read_text()
+    with pytest.raises(ValueError, match="no such folder"):
+        record.take_back(tmp_path / "typo", root=book)
