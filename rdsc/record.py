@@ -453,6 +453,11 @@ def label(record: dict | None, root: Path | None = None, brief: bool = False) ->
         # lines a row spent on the long form)
         return "none yet" if brief else "no paper-profile record yet"
     state = "" if record["status"] == "ok" else f", {record['status']}"
+    if record["status"] != "ok" and "exit_code" in record and record["exit_code"] is None:
+        # probe PY 8: a run its limit stopped did not fail (a lent GPU's time ran out)
+        state = (", stopped unfinished" if brief else
+                 f", {record.get('stopped', 'stopped')} after "
+                 f"{record['wall_seconds']:.0f} s, unfinished")
     since = age(record["commit"], record["chapter"], root)
     if brief:
         older = ("; older code than this build's, its chapter says how much"

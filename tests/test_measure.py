@@ -380,9 +380,16 @@ def test_a_large_float32_disagreement_is_not_read_as_rounding_near_zero():
     said = float32_reading(0.298, 21, 1_926_304)
     assert "summation order" not in said and "not rounding near zero" in said
     assert "engine differs in 21 features" in said and "network in 1,926,304" in said
-    assert "the layer-by-layer network is the one far from exact" in said
-    assert "the engine is the one far" in float32_reading(0.3, 500, 20)
-    assert "summation order" in float32_reading(ROUNDING_SHARE, 0, 0)
+    assert "the layer-by-layer network is the one that strays on this run's device" in said
+    assert "TF32" in said
+    engine = float32_reading(0.3, 500, 20, "NVIDIA H200")
+    assert "the engine is the one that strays on the NVIDIA H200" in engine
+    assert "TF32" not in engine
+    # probe PY 7: a tie was blamed on the engine, against the paragraph's own verdict
+    tie = float32_reading(0.3, 500, 500)
+    assert "both stray from it equally" in tie and "the engine is the one" not in tie
+    assert "summation order" in float32_reading(ROUNDING_SHARE, 1, 1)
+    assert "rounding decided no sign" in float32_reading(0.0, 0, 0)
 
 
 def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
@@ -401,6 +408,9 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
     assert rows["growth exponent of time, in k / in positions"] == "0.86 / too noisy"
     assert rows["against float64, first images: engine / float32 network"] == (
         "21 / 1,926,304 (64 images)")
+    del run["growth_exponent_k"]                   # probe PY 15: lacking, not noisy
+    assert run_summary(run)["growth exponent of time, in k / in positions"] == (
+        "– / too noisy")
     del run["timing"], run["environment"]         # an older record: named, not a crash
     rows = run_summary(run)
     assert rows["largest k timed, images"] == "–" and rows["device"] == "cuda"

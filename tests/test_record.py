@@ -821,3 +821,17 @@ def test_take_back_takes_only_what_the_call_made(tmp_path):
     assert "===== 05_e: stopped with the machine" in (folder / "paper.log").read_text()
     with pytest.raises(ValueError, match="no such folder"):
         record.take_back(tmp_path / "typo", root=book)
+
+
+def test_a_record_stopped_at_its_limit_is_not_labelled_failed():
+    """Probe PY 8: a chapter stopped at the run's deadline, with no earlier ok record,
+    read "failed" in its label and in the intro."""
+    rec = {"chapter": "03_x", "profile": "paper", "status": "failed", "exit_code": None,
+           "stopped": "stopped at the run's deadline", "device": "GPU", "commit": "abc1234",
+           "date": "2026-12-04", "wall_seconds": 131.3, "results": {}}
+    said = record.label(rec, Path("/nonexistent"))
+    assert ", stopped at the run's deadline after 131 s, unfinished" in said
+    assert "failed" not in said
+    assert record.label(rec, Path("/nonexistent"), brief=True).endswith(
+        "commit abc1234, stopped unfinished")
+    assert ", failed" in record.label({**rec, "exit_code": 1}, Path("/nonexistent"))
