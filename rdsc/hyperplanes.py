@@ -364,6 +364,12 @@ def run_summary(results: dict) -> dict[str, str]:
             "patches on a hyperplane": f"{results['patches_on_a_hyperplane']:,}"}
     aucs = results.get("single_feature_auc")
     for name, values in (aucs.items() if isinstance(aucs, dict) else ()):
-        rows[f"median / best single-feature AUC, {name}"] = (
-            f"{np.median(values):.3f} / {np.max(values):.3f}" if len(values) else "–")
+        try:   # probe PY 13: a number or strings for the list stopped the chapter
+            values = np.asarray(values, dtype=float)
+            shown = (f"{np.median(values):.3f} / {np.max(values):.3f}"
+                     if values.ndim == 1 and len(values) and np.isfinite(values).all()
+                     and ((0 <= values) & (values <= 1)).all() else "–")
+        except (TypeError, ValueError):
+            shown = "–"
+        rows[f"median / best single-feature AUC, {name}"] = shown
     return rows

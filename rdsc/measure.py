@@ -477,7 +477,9 @@ def run_summary(results: dict) -> dict[str, str]:
         size_words = f"{size} × {size} images"
     except (KeyError, TypeError, ValueError):
         timed, size_words = "–", "images"
-    device = (results.get("environment") or {}).get("device") or results.get("device", "–")
+    environment = results.get("environment")   # probe PY 13: a string stopped the chapter
+    device = ((environment.get("device") if isinstance(environment, dict) else None)
+              or results.get("device", "–"))
     return {"device": device,
             "features k": f"{results['n_features']:,}",
             "share of features, engine against float32 network":

@@ -389,8 +389,15 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     if record is None or record["status"] != "ok":
         return None, label(record, root, brief)
     found = record["results"].get(f"{name}-{profile}")
+    where = f"records/{profile}/{chapter}.json"
+    if found is not None and (not isinstance(found, dict) or not found):
+        # probe PY 13, 16: a list crashed the chapter; {} read "the record holds <name> only"
+        if brief:
+            return None, f"record holds no figures for {name} ({remake})"
+        return None, (f"the {profile}-profile record {where} holds "
+                      f"{'empty' if found == {} else 'malformed'} {name} results: edited "
+                      "by hand or cut short; make it again or delete it")
     if found:
-        where = f"records/{profile}/{chapter}.json"
         wrong = implausible_figures(found, f"{name}-{profile}")
         if wrong and brief:
             return None, f"record holds figures out of range ({remake})"

@@ -349,3 +349,10 @@ def test_a_chapter_1_run_reads_as_one_column_beside_its_record():
                          "patches_on_a_hyperplane": 0})
     assert older["occupied cells, largest k counted"] == "–"
     assert not any(name.startswith("median") for name in older)
+
+    for damaged in (0.7, ["0.5", "x"], [0.5, float("nan")], [1.7], []):
+        rows = run_summary({"n_images": 40, "n_features": 16, "n_patches": 36_000,
+                            "n_distinct_patches": 35_000, "counted_vs_network_differ": 0,
+                            "patches_on_a_hyperplane": 0,
+                            "single_feature_auc": {"L = 0": damaged}})
+        assert rows["median / best single-feature AUC, L = 0"] == "–", damaged

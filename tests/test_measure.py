@@ -414,6 +414,7 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
     del run["timing"], run["environment"]         # an older record: named, not a crash
     rows = run_summary(run)
     assert rows["largest k timed, images"] == "–" and rows["device"] == "cuda"
+    assert run_summary({**run, "environment": "H200"})["device"] == "cuda"
 
 
 def test_a_gpu_disagreement_beyond_rounding_is_not_left_to_signs_near_zero():

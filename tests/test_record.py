@@ -835,3 +835,17 @@ def test_a_record_stopped_at_its_limit_is_not_labelled_failed():
     assert record.label(rec, Path("/nonexistent"), brief=True).endswith(
         "commit abc1234, stopped unfinished")
     assert ", failed" in record.label({**rec, "exit_code": 1}, Path("/nonexistent"))
+
+
+def test_a_record_with_empty_or_malformed_results_is_named_not_shown(tmp_path):
+    """Probe PY 13, 16: a list for a result crashed the chapter; an empty one read "the
+    record holds hyperplanes only"."""
+    folder = tmp_path / "records" / "paper"
+    folder.mkdir(parents=True)
+    rec = {"chapter": "01_x", "profile": "paper", "status": "ok", "device": "GPU",
+           "commit": "abc1234", "date": "2026-12-04", "wall_seconds": 10.0}
+    for results, word in (({"toy-paper": [1, 2]}, "malformed"), ({"toy-paper": {}}, "empty")):
+        (folder / "01_x.json").write_text(json.dumps({**rec, "results": results}))
+        found, said = record.result("01_x", "toy", root=tmp_path)
+        assert found is None and f"holds {word} toy results" in said
+        assert "no figures" in record.result("01_x", "toy", root=tmp_path, brief=True)[1]
