@@ -579,21 +579,39 @@ def gpu_check(root: Path | None = None) -> dict | None:
     path = (root or book_root() or Path.cwd()) / GPU_CHECK
     if not path.is_file():
         return None
-    lines = [ln for ln in path.read_text().splitlines() if ln.startswith("{")]
-    return json.loads(lines[-1]) if lines else None
+    lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.startswith("{")]
+    if not lines:
+        return None
+    try:
+        found = json.loads(lines[-1])
+    except ValueError:   # probe PY 14: a cut-off line stopped chapter 2
+        return {"unreadable": f"its last line is not JSON: {lines[-1][:60]!r}"}
+    return found if isinstance(found, dict) else {"unreadable": "its last line is not a table"}
 
 
 def gpu_check_sentence(check: dict | None, root: Path | None = None) -> str:
     """What the committed GPU check found of the fused engine's features against the CPU
-    engine's; empty when there is no check."""
+    engine's; empty when there is no check; a sentence naming the log when it cannot be
+    read, or was not made on a GPU."""
     if check is None:
         return ""
-    return (f"The committed GPU check `{GPU_CHECK.as_posix()}` (on an {check['device']}, "
-            f"{check['check_images']} CIFAR-10 images, k = {check['k']:,}) found the fused "
-            f"GPU engine's features differing from the CPU engine's in "
-            f"{check['differ_vs_cpu']:.2e} of the features, and in "
-            f"{check['differ_vs_cpu_outside_ties']} outside near-ties"
-            f"{gpu_check_age(root, check)}.")
+    where = f"The committed GPU check `{GPU_CHECK.as_posix()}`"
+    if "unreadable" in check:
+        return f"{where} could not be read ({check['unreadable']}): run it again on a GPU."
+    try:
+        images, k = int(check["check_images"]), int(check["k"])
+        share, outside = float(check["differ_vs_cpu"]), int(check["differ_vs_cpu_outside_ties"])
+        device = str(check["device"])
+    except (KeyError, TypeError, ValueError) as err:
+        return f"{where} lacks a figure it should hold ({err!r}): run it again on a GPU."
+    if "NVIDIA" not in device and "GPU" not in device and "cuda" not in device.lower():
+        # probe PY 14: a log made with the Triton interpreter on a CPU read as a GPU's
+        return f"{where} was made on {device}, not on a GPU: it checks no GPU."
+    if share != share:
+        return f"{where} holds no share of differing features (NaN): run it again on a GPU."
+    return (f"{where} (on the {device}, {images} CIFAR-10 images, k = {k:,}) found the "
+            f"fused GPU engine's features differing from the CPU engine's in {share:.2e} of "
+            f"the features, and in {outside} outside near-ties{gpu_check_age(root, check)}.")
 
 
 def gpu_check_age(root: Path | None = None, check: dict | None = None) -> str:

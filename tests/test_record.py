@@ -454,9 +454,17 @@ def test_the_gpu_check_is_the_logs_last_json_line_and_reads_as_one_sentence(tmp_
     check = record.gpu_check(tmp_path)
     assert check["device"] == "NVIDIA H200"
     assert record.gpu_check_sentence(check, tmp_path) == (   # no git history there
-        "The committed GPU check `records/gpu-checks/fused_speed.log` (on an NVIDIA H200, 8 "
+        "The committed GPU check `records/gpu-checks/fused_speed.log` (on the NVIDIA H200, 8 "
         "CIFAR-10 images, k = 100,000) found the fused GPU engine's features differing from "
         "the CPU engine's in 6.25e-06 of the features, and in 0 outside near-ties.")
+    # probe PY 14: odd logs are named, not a crash; a CPU's log checks no GPU
+    for last, said in (('{"device": "NVIDIA H200", "k": 100', "could not be read"),
+                       ('{"device": "NVIDIA H200"}', "lacks a figure"),
+                       (json.dumps({"device": "CPU, Triton interpreter", "check_images": 8,
+                                    "k": 32, "differ_vs_cpu": 0.0,
+                                    "differ_vs_cpu_outside_ties": 0}), "checks no GPU")):
+        log.write_text("warm-up\n" + last + "\n")
+        assert said in record.gpu_check_sentence(record.gpu_check(tmp_path), tmp_path)
     # the committed log (from the last lent GPU) is one this reader understands
     committed = record.gpu_check(Path(__file__).resolve().parents[1])
     assert record.gpu_check_sentence(committed).startswith("The committed GPU check")
