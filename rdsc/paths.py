@@ -41,7 +41,7 @@ def checkout_env(source: Path) -> dict:
 
 def book_commit(root: Path | None = None) -> str:
     """The git commit of the book at ``root`` (default: :func:`book_root`), with
-    ``+changes`` when tracked files outside ``records/`` differ from it; ``$RDSC_COMMIT``
+    ``+changes`` when tracked files but records' JSON and logs differ; ``$RDSC_COMMIT``
     when set (a copy of the book without its git history, as on a lent GPU); else
     ``"unknown"``. Stored beside every result and record, so that a reader can tell which
     code made it."""
@@ -54,10 +54,12 @@ def book_commit(root: Path | None = None) -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
-        # records/ is output, not code: the GPU runner appends to records/paper/paper.log
-        # while its chapters run, which marked their results +changes (12-04)
+        # records' JSON files and logs are output, not code: the GPU runner appends to
+        # records/paper/paper.log while its chapters run, which marked their results
+        # +changes (12-04); its scripts under records/ are code (probe PY 12)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                "--", ".", ":(exclude)records"],
+                                "--", ".", ":(exclude,glob)records/**/*.json",
+                                ":(exclude,glob)records/**/*.log"],
                                cwd=root, capture_output=True, text=True).stdout.strip()
         return sha + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

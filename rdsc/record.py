@@ -224,6 +224,12 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 earlier = None
             record = run_chapter(source, profile, log, limit, commit,
                                  out / f"{source.stem}.running.log")
+            # probe PY 3: the commit is read once, at the run's start; a chapter that ran
+            # on code edited since saved results marked +changes, and so is its record
+            edited = any(str(r.get("commit", "")).endswith("+changes")
+                         for r in record["results"].values() if isinstance(r, dict))
+            if edited and not record["commit"].endswith("+changes"):
+                record["commit"] += "+changes"
             records.append(record)
             failure = out / f"{source.stem}.failed.json"
             why = "failed"

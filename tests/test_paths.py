@@ -104,6 +104,11 @@ def test_commit_marks_changes_and_roots_are_found(tmp_path, monkeypatch):
     # the GPU runner's log grows as its chapters run: not a change to the code
     (tmp_path / "records" / "paper.log").write_text("a\nb\n")
     assert paths.book_commit(tmp_path) == sha
+    (tmp_path / "records" / "run.sh").write_text("x")     # a script there is code
+    subprocess.run(git + ["add", "records/run.sh"], cwd=tmp_path, check=True)
+    assert paths.book_commit(tmp_path) == sha + "+changes"
+    subprocess.run(git + ["commit", "-qm", "c"], cwd=tmp_path, check=True)
+    sha = paths.book_commit(tmp_path).removesuffix("+changes")
     (tmp_path / "_toc.yml").write_text("y")
     assert paths.book_commit(tmp_path) == sha + "+changes"
     monkeypatch.setenv("RDSC_COMMIT", "abc")

@@ -591,6 +591,11 @@ def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
     assert json.loads((folder / "03_x.failed.json").read_text())["stopped"] == (
         "stopped at the run's deadline")
     outcome.update(status="ok", exit_code=0)                            # a later success
+    # probe PY 3: results saved on code edited after the run began mark the record too
+    outcome["results"] = {"toy-paper": {"profile": "paper", "commit": "def5678+changes"}}
+    record.run("paper", ["03"], root=tmp_path, commit="def5678")
+    assert json.loads((folder / "03_x.json").read_text())["commit"] == "def5678+changes"
+    outcome.pop("results")
     record.run("paper", ["03"], root=tmp_path, commit="def5678")
     assert json.loads((folder / "03_x.json").read_text())["commit"] == "def5678"
     assert not (folder / "03_x.failed.json").exists()
@@ -651,8 +656,10 @@ def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
     (book / "a.py").write_text("x = 1\n")
     (book / ".gpu").mkdir()
     (book / ".gpu" / "commit").write_text("abc123\n")
-    subprocess.run("sha256sum a.py records/device_commit.sh > .gpu/manifest", shell=True,
-                   cwd=book, check=True)
+    (book / "records" / "paper").mkdir()
+    (book / "records" / "paper" / "paper.log").write_text("committed\n")
+    subprocess.run("sha256sum a.py records/device_commit.sh records/paper/paper.log "
+                   "> .gpu/manifest", shell=True, cwd=book, check=True)
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
     env.pop("RDSC_COMMIT", None)
 
@@ -662,6 +669,9 @@ def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
         return run.stdout.strip(), run.stderr
 
     assert named() == ("abc123", "")                       # the tree it was made for
+    # probe PY 12: a record's log, taken back after make gpu-commit, is not code
+    (book / "records" / "paper" / "paper.log").write_text("committed\ntaken back\n")
+    assert named() == ("abc123", "")
     (book / "a.py").write_text("x = 2\n")                  # edited after make gpu-commit
     commit, said = named()
     assert commit == "abc123+changes" and "a.py: FAILED" in said
