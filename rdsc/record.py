@@ -304,7 +304,8 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
 # "top-1 (%)", and chapter 4's "top-1" ... "top-5", "top-1 min": percentages; a spread of
 # timings is not bounded
 _PERCENT = re.compile(r"^((?!spread).*\(%\)|top-\d( min| max)?)$")
-_FRACTION = re.compile(r"^(top\d|P@\d+|AP|R-precision)( low| high)?$")  # "top1", "P@10"
+_FRACTION = re.compile(r"^(top\d|P@\d+|AP|R-precision|engine_fraction_differ)"
+                       r"( low| high)?$")  # "top1", "P@10", chapter 2's share
 
 
 def implausible_figures(results, where: str = "") -> list[str]:

@@ -867,3 +867,10 @@ def test_a_record_with_empty_or_malformed_results_is_named_not_shown(tmp_path):
         found, said = record.result("01_x", "toy", root=tmp_path)
         assert found is None and f"holds {word} toy results" in said
         assert "no figures" in record.result("01_x", "toy", root=tmp_path, brief=True)[1]
+
+
+def test_chapter_2s_share_of_differing_features_is_a_fraction():
+    """Probe PY 17: engine_fraction_differ = 1.5 was shown, and drove the wording."""
+    assert record.implausible_figures({"n": {"engine_fraction_differ": 1.5}}) == [
+        "n.engine_fraction_differ = 1.5"]
+    assert record.implausible_figures({"n": {"engine_fraction_differ": 0.298}}) == []
