@@ -563,8 +563,9 @@ def later_failure(chapter: str, profile: str = "paper", root: Path | None = None
         stopped = failed.get("exit_code", 1) is None
         if brief:
             return "; a later run " + ("stopped unfinished" if stopped else "failed")
-        what = ("failed" if not stopped else
-                f"was {failed.get('stopped', 'stopped')} after "
+        why = failed.get("stopped", "stopped")
+        what = ("failed" if not stopped else   # "timed out", "stopped at the run's deadline"
+                f"{'' if why == 'timed out' else 'was '}{why} after "
                 f"{failed['wall_seconds']:.0f} s, before it finished")
         return (f"; a later run at commit {short_commit(failed['commit'])} on "
                 f"{failed['date']} {what} (records/{profile}/{path.name})")

@@ -550,6 +550,12 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     assert record.result("03_x", "toy", root=repo)[1].endswith(
         f"; a later run at commit {head[:10]} on 2026-12-04 was stopped at the run's "
         "deadline after 131 s, before it finished (records/paper/03_x.failed.json)")
+    (folder / "03_x.failed.json").write_text(json.dumps(
+        {**rec, "status": "failed", "exit_code": None, "commit": head, "date": "2026-12-04",
+         "wall_seconds": 3.0, "stopped": "timed out"}))
+    assert record.result("03_x", "toy", root=repo)[1].endswith(   # probe PY 20
+        "on 2026-12-04 timed out after 3 s, before it finished "
+        "(records/paper/03_x.failed.json)")
     # the intro's short column: a few words (review RC: its cells were paragraphs)
     assert record.result("03_x", "toy", root=repo, brief=True)[1].endswith(
         "; a later run stopped unfinished")
