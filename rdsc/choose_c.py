@@ -42,7 +42,8 @@ def rows_of(features, idx):
 
 
 def choose_C(
-    features, labels, grid, fraction: float = 0.2, seed: int = 0, device=None
+    features, labels, grid, fraction: float = 0.2, seed: int = 0, device=None,
+    hits: dict | None = None,
 ) -> tuple[float, list[dict]]:
     """The C of ``grid`` with the best validation top-1 (ties: the smaller C), and the table.
 
@@ -50,6 +51,8 @@ def choose_C(
         features: ``N x k`` training features (array or FeatureArray); labels: shape ``N``.
         grid: candidate values of C.
         fraction, seed: the validation split (:func:`validation_split`).
+        hits: if a dict, each C's top-1 hit per validation image (bools) is put in it,
+            keyed by C: every C is scored on the same images, a paired comparison.
 
     Returns ``(best C, [{"C", "validation top-1 (%)", "fit s", "Newton steps"}, ...])``.
     """
@@ -64,9 +67,10 @@ def choose_C(
     rows = []
     for C in grid:
         svm = LinearSVM(C=C, device=device).fit(fit_f, labels[fit_idx])
-        acc = topk_accuracy(
-            svm.decision_function(val_f), labels[val_idx], (1,), classes=svm.classes_
-        )
+        scores = svm.decision_function(val_f)
+        acc = topk_accuracy(scores, labels[val_idx], (1,), classes=svm.classes_)
+        if hits is not None:
+            hits[C] = topk_hits(scores, labels[val_idx], (1,), classes=svm.classes_)[1]
         rows.append(
             {
                 "C": C,
@@ -117,14 +121,17 @@ def against_paper_c(
     them).
 
     Returns ``{"best", "grid": choose_C's rows, "n_images", "test_best", "test_paper",
-    "test_hits"}`` (test accuracies as ``{1: fraction, ...}``; ``test_hits``: ``{"best",
-    "paper"}``, each test image's top-1 hit, for the paired comparison of the two Cs; not
+    "test_hits", "validation_hits"}`` (test accuracies as ``{1: fraction, ...}``; the
+    hits: ``{"best", "paper"}``, each test (validation) image's top-1 hit, for the paired
+    comparisons of the two Cs, the paper's None on validation where the grid lacks it; not
     for a results JSON).
     """
     labels = np.asarray(train_labels)
     idx = subset(labels, n_images, seed=seed, up_to=True).numpy()  # "of" the images
     features = train_features if n_images is None else rows_of(train_features, idx)
-    best, rows = choose_C(features, labels[idx], grid, fraction=fraction, seed=seed, device=device)
+    validation = {}
+    best, rows = choose_C(features, labels[idx], grid, fraction=fraction, seed=seed,
+                          device=device, hits=validation)
 
     def test(C):
         return test_accuracy(features, labels[idx], test_features, test_labels, C, device,
@@ -143,4 +150,7 @@ def against_paper_c(
         "test_best": best_acc,
         "test_paper": paper_acc,
         "test_hits": {"best": best_hits, "paper": paper_hits},
+        # the paper's C is scored on the validation images only where the grid holds it
+        "validation_hits": {"best": validation[best],
+                            "paper": validation.get(float(paper_c))},
     }

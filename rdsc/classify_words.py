@@ -419,6 +419,7 @@ def seed_gap(s: dict, reported: float, dataset: str, paper_key: str, comparable:
 def chosen_c(
     best: float, paper_c: float, rows, test_chosen: float, test_paper: float, fit_images: str,
     n_val: int | None = None, n_test: int | None = None, hits=None,
+    validation_hits=None,
 ) -> str:
     """The validated C and its one test accuracy beside the paper's C.
 
@@ -429,6 +430,9 @@ def chosen_c(
     images. ``hits``: the two Cs' top-1 hits per test image, ``(chosen, paper's)``
     (:func:`rdsc.choose_c.against_paper_c`'s ``test_hits``): the difference is then read by
     the exact paired test, as the chapter's other comparisons on the same images are.
+    ``validation_hits``: the same for the validation images, ``(chosen, paper's)``: whether
+    the choice is firm is then read by the exact paired test too (probe PZ 2: the unpaired
+    bound of ±4.4 called a 2.7-point lead with p = 0.0009 no firm choice).
     """
     val = {r["C"]: r["validation top-1 (%)"] for r in rows}
     # a best C at the end of the grid: a wider grid might choose another
@@ -439,9 +443,29 @@ def chosen_c(
         f"On the validation split ({fit_images}), C = {best:g} gives the best validation top-1 "
         f"({val[best]:.2f}%)"
     )
+    pair = (None if validation_hits is None else
+             [np.asarray(h) for h in validation_hits])
+    if pair is not None and any(h.ndim == 0 for h in pair):   # the grid lacks a C
+        pair = None
     if paper_c in val and best != paper_c:
         text += f"; the paper's C = {paper_c:g} gives {val[paper_c]:.2f}%"
-        if n_val:
+        if val[best] == val[paper_c]:   # probe PZ 8: a tie read as a lead
+            text += " (tied: the grid keeps the smaller C)"
+        elif pair is not None:
+            chosen_right, paper_right = (h.astype(bool) for h in pair)
+            if (chosen_right.shape != paper_right.shape or chosen_right.ndim != 1
+                    or len(chosen_right) == 0
+                    or abs(100 * chosen_right.mean() - val[best]) > 1e-6
+                    or abs(100 * paper_right.mean() - val[paper_c]) > 1e-6):
+                raise ValueError("validation_hits: the chosen and the paper's C's top-1 hits "
+                                 "on the same validation images, as the grid's rows give")
+            p = paired_exact_p(chosen_right, paper_right)
+            changed = int((chosen_right != paper_right).sum())
+            text += (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference "
+                     f"on the same {len(chosen_right):,} validation images ({changed:,} of "
+                     f"them right under one C only; exact paired test p = {p:.2g})"
+                     + ("" if p < 0.05 else ": no firm choice"))
+        elif n_val:
             noise = difference_noise(val[best], val[paper_c], n_val)
             if val[best] - val[paper_c] <= noise:
                 text += (f", within the noise of such a difference on {n_val:,} validation "

@@ -113,3 +113,9 @@ def test_against_paper_c_keeps_each_cs_hits_on_the_test_images():
                                       paper_c_hits=main_hits, device="cpu")
     assert reused["test_hits"]["paper"] is not None
     assert reused["test_hits"]["paper"].all() and reused["test_hits"]["best"].all()
+    assert reused["validation_hits"]["paper"].shape == (40,)      # 20% of the 200 rows
+    row = next(r for r in reused["grid"] if r["C"] == 0.1)
+    assert 100 * reused["validation_hits"]["best"].mean() == pytest.approx(
+        row["validation top-1 (%)"])
+    assert choose_c.against_paper_c(X, y, Xt, yt, [1e-6], 0.1,
+                                    device="cpu")["validation_hits"]["paper"] is None

@@ -576,3 +576,33 @@ def test_empty_hits_are_refused_not_read_as_zero_images():
     with pytest.raises(ValueError, match="hits"):
         words.mlp_against_svm({1: 0.5, 2: 0.7}, {1: 0.5, 2: 0.7}, 3, 100, None,
                               hits=[empty, empty])
+
+
+def test_the_validation_choice_is_read_paired_on_the_same_validation_images():
+    """Probe PZ 2: 2.7 points ahead with p = 0.0009 on the same 1,000 validation images read
+    "within the noise ... (about ±4.38 points): no firm choice"."""
+    rows = [{"C": 0.002, "validation top-1 (%)": 72.7},
+            {"C": 0.005, "validation top-1 (%)": 70.0}]
+    paper_right = np.zeros(1000, bool)
+    paper_right[:700] = True
+    chosen_right = paper_right.copy()
+    chosen_right[700:727] = True
+    unpaired = words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=1000)
+    assert "no firm choice" in unpaired
+    paired = words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x", n_val=1000,
+                            validation_hits=[chosen_right, paper_right])
+    assert "no firm choice" not in paired
+    assert ("beyond the noise of this difference on the same 1,000 validation images (27 "
+            "of them right under one C only; exact paired test p = 1.5e-08)") in paired
+    # a grid without the paper's C: no hits for it, the unpaired reading
+    assert "no firm choice" in words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
+                                              n_val=1000,
+                                              validation_hits=[chosen_right, None])
+    with pytest.raises(ValueError, match="validation_hits"):
+        words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
+                       validation_hits=[paper_right, chosen_right])
+    # probe PZ 8: a tie on validation is a tie, the smaller C kept by rule
+    tie = [{"C": 0.001, "validation top-1 (%)": 40.0},
+           {"C": 0.005, "validation top-1 (%)": 40.0}]
+    assert "(tied: the grid keeps the smaller C)" in words.chosen_c(
+        0.001, 0.005, tie, 41.0, 40.0, "x")
