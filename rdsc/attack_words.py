@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural, signed
+from rdsc.checks import percents, plural, ratio_apart, signed
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
                             paired_exact_p, paired_normal_difference)
@@ -176,11 +176,12 @@ def difficulty_reading(d: dict, target: str = "the random network",
     few = d["images"] < MIN_IMAGES_FOR_VERDICT
     # probe PS: "95% bootstrap interval 2.57 to 2.57 over 1 image": a bootstrap over a
     # handful of images is no interval
+    # ends printed apart from 1 (probe PZ 6: "1.00 to 1.01" beside "needs larger")
     spread = (f"over {plural(d['images'], 'image')}, too few for an interval" if few else
-              f"95% bootstrap interval {d['low']:.2f} to {d['high']:.2f} over "
-              f"{plural(d['images'], 'image')}")
+              f"95% bootstrap interval {ratio_apart(d['low'])} to "
+              f"{ratio_apart(d['high'])} over {plural(d['images'], 'image')}")
     said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
-            f"median {d['ratio']:.2f} ({spread}; larger on {d['larger']} of them)")
+            f"median {ratio_apart(d['ratio'])} ({spread}; larger on {d['larger']} of them)")
     if not 0 < d["ratio"] < float("inf"):  # probe AD: "median 0.00" was no size at all
         said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
                 f"no finite median: of the {plural(d['images'], 'image')} compared, "

@@ -495,3 +495,11 @@ def test_rounds_on_the_same_held_out_images_are_compared_paired():
     rounds.loc[1, "agreement"] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         attack_words.drift_reading(rounds, n, 10)
+
+
+def test_a_difficulty_ratio_near_1_is_printed_apart_from_1():
+    """Probe PZ 6: "median 1.00 (interval 1.00 to 1.01): needs larger perturbations"."""
+    said = attack_words.difficulty_reading({"ratio": 1.004, "low": 1.001, "high": 1.009,
+                                            "larger": 18, "smaller": 2, "images": 20})
+    assert "median 1.004 (95% bootstrap interval 1.001 to 1.01" in said
+    assert "1.00 to" not in said
