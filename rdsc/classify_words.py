@@ -340,8 +340,9 @@ def seed_spread(s: dict, k: int, images: str, n_test: int | None = None) -> str:
     return (
         f"Over {s['n']} seeds at k = {k:,} ({images}), top-1 is {s['mean']:.2f}% on average with "
         f"a standard deviation of {s['std']:.2f} points (range {s['min']:.2f}% to {s['max']:.2f}%; "
-        f"{100 * s['level']:.0f}% interval for the mean {s['mean_low']:.2f}% to "
-        f"{s['mean_high']:.2f}%). "
+        # an accuracy lies in 0-100% (probe PZ 8: "99.82% to 100.11%")
+        f"{100 * s['level']:.0f}% interval for the mean {max(s['mean_low'], 0):.2f}% to "
+        f"{min(s['mean_high'], 100):.2f}%). "
         f"One further draw would land between {max(s['pred_low'], 0):.2f}% and "
         f"{min(s['pred_high'], 100):.2f}% "
         f"({100 * s['level']:.0f}% t prediction interval)."
@@ -532,8 +533,8 @@ def mlp_against_svm(
         f"{100 * mlp_topk[max(mlp_topk)]:.2f}% "
         f"top-{max(mlp_topk)} on the same k = {k:,} features where the SVM reaches {s1:.2f}% "
         f"and {100 * svm_topk[max(svm_topk)]:.2f}%: "
-        f"{'above' if m1 > s1 else 'below' if m1 < s1 else 'level with'} "
-        f"the SVM by {abs(m1 - s1):.2f} points in top-1"
+        + (f"{'above' if m1 > s1 else 'below'} the SVM by {abs(m1 - s1):.2f} points in "
+           "top-1" if m1 != s1 else "level with the SVM in top-1")   # probe PZ 8: "by 0.00"
     )
     if hits is not None:  # the same test images: the exact paired test (probe PW: the
         # unpaired ±9.7 called a 6-point gap "within noise" where p = 0.004)
@@ -665,3 +666,23 @@ def confusion_reading(classes, confused, dataset: str) -> str:
                        "patches rather than shape.")
     return f"A reading, not a test: {reading}"
 
+
+
+def hardest_classes(per_class, classes, n: int = 3) -> str:
+    """The ``n`` classes of lowest accuracy (``per_class``: fractions, one per class), worst
+    first, comma-separated; where classes tie at the cut all of them are named, and the tie
+    said (probe PZ 7: of three classes tied at 30%, one was named, picked by the sort)."""
+    acc = np.asarray(per_class, dtype=float)
+    if acc.ndim != 1 or len(acc) != len(classes) or not np.isfinite(acc).all():
+        raise ValueError(f"per_class: one finite accuracy per class ({len(classes)}), got "
+                         f"{acc.shape}")
+    order = np.argsort(acc, kind="stable")
+    if len(acc) <= n:
+        return ", ".join(classes[i] for i in order)
+    cut = acc[order[n - 1]]
+    below = [classes[i] for i in order if acc[i] < cut]
+    tied = [classes[i] for i in order if acc[i] == cut]
+    if len(below) + len(tied) == n:
+        return ", ".join(below + tied)
+    return (", ".join(below + tied)
+            + f" (the last {len(tied)} tied at {100 * cut:.1f}%)")

@@ -606,3 +606,25 @@ def test_the_validation_choice_is_read_paired_on_the_same_validation_images():
            {"C": 0.005, "validation top-1 (%)": 40.0}]
     assert "(tied: the grid keeps the smaller C)" in words.chosen_c(
         0.001, 0.005, tie, 41.0, 40.0, "x")
+
+
+def test_the_hardest_classes_name_every_class_tied_at_the_cut():
+    """Probe PZ 7: cat 20%, bird 25%, airplane, dog and ship 30%: "cat, bird, airplane"."""
+    classes = ["airplane", "bird", "cat", "dog", "ship", "truck"]
+    per_class = [0.3, 0.25, 0.2, 0.3, 0.3, 0.9]
+    assert words.hardest_classes(per_class, classes) == (
+        "cat, bird, airplane, dog, ship (the last 3 tied at 30.0%)")
+    assert words.hardest_classes([0.3, 0.25, 0.2, 0.5, 0.6, 0.9], classes) == (
+        "cat, bird, airplane")
+    assert words.hardest_classes([0.5, 0.1], ["a", "b"]) == "b, a"
+
+
+def test_a_level_mlp_and_a_seed_mean_near_100_read_right():
+    """Probe PZ 8: "level with the SVM by 0.00 points"; "interval for the mean 99.82% to
+    100.11%"."""
+    said = words.mlp_against_svm({1: 0.5, 2: 0.7}, {1: 0.5, 2: 0.8}, 3, 100, None)
+    assert "level with the SVM in top-1" in said and "by 0.00" not in said
+    assert "above the SVM by 1.00 points" in words.mlp_against_svm(
+        {1: 0.51, 2: 0.7}, {1: 0.5, 2: 0.8}, 3, 100, None)
+    said = words.seed_spread(spread([99.9, 100.0, 100.0]), 1000, "all")
+    assert "100.11" not in said and "to 100.00%" in said
