@@ -670,6 +670,13 @@ def pack(folder: Path, out: Path) -> Path:
         raise ValueError(f"{folder} holds no files: nothing to pack")
     out = Path(out)
     out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")  # numpy's rule
+    if out.is_dir():   # probe PY 20: "[Errno 21] Is a directory"
+        raise ValueError(f"{out} is a folder: give the pack a file name, e.g. "
+                         f"{out / (folder.name + '.npz')}")
+    bad = [p for p in files if "\n" in p.name]
+    if bad:   # names are stored one a line; unpack then called the pack damaged, far away
+        raise ValueError(f"{bad[0]!r} has a line break in its name: rename it, then pack")
+    files = [p for p in files if p.resolve() != out.resolve()]   # a pack inside its folder
     blobs = [p.read_bytes() for p in files]
     names = "\n".join(p.relative_to(folder.parent).as_posix() for p in files).encode()
     np.savez(out, names=np.frombuffer(names, dtype=np.uint8),
@@ -715,6 +722,8 @@ def unpack(packed: Path, root: Path) -> int:
     if there:
         raise ValueError(f"{root} already holds {', '.join(there)}: move it aside or delete "
                          f"it to unpack {packed.name} there (nothing was written)")
+    if root.exists() and not root.is_dir():   # probe PY 20: "[Errno 17] File exists"
+        raise ValueError(f"{root} is a file, not a data root: give a folder to unpack into")
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=root))
     try:

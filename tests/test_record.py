@@ -880,3 +880,27 @@ def test_chapter_2s_share_of_differing_features_is_a_fraction():
     assert record.implausible_figures({"n": {"engine_fraction_differ": 1.5}}) == [
         "n.engine_fraction_differ = 1.5"]
     assert record.implausible_figures({"n": {"engine_fraction_differ": 0.298}}) == []
+
+
+def test_pack_and_unpack_name_a_wrong_place_in_words(tmp_path):
+    """Probe PY 20: Errno texts for a folder as the pack or a file as the data root; a
+    name with a line break packed, and called damaged only on the far machine; a pack
+    written into its own folder packed the next time."""
+    folder = tmp_path / "ds"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "x.png").write_bytes(b"x")
+    (tmp_path / "out.npz").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        record.pack(folder, tmp_path / "out.npz")
+    packed = record.pack(folder, tmp_path / "ds.npz")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a data root"):
+        record.unpack(packed, tmp_path / "afile")
+    inside = record.pack(folder, folder / "self.npz")
+    again = record.pack(folder, folder / "self.npz")        # not packed into itself
+    assert inside == again
+    root = tmp_path / "root"
+    assert record.unpack(again, root) == 1
+    (folder / "a" / "line\nbreak.png").write_bytes(b"y")
+    with pytest.raises(ValueError, match="line break"):
+        record.pack(folder, tmp_path / "other.npz")
