@@ -328,7 +328,7 @@ def _paired_words(before: np.ndarray, after: np.ndarray) -> tuple[float, str]:
 
 
 def agreement_trend(name: str, agreement, n_images: int | None = None,
-                    agreed=None) -> str:
+                    agreed=None, chance=None) -> str:
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
     augmentation, round 0 against the last. ``agreed``: each round's per-image agreement on
     the held-out images (``holdout_agreed``): the change is then read by the exact paired
@@ -337,7 +337,10 @@ def agreement_trend(name: str, agreement, n_images: int | None = None,
     one-class answers a fall). Without it, with ``n_images`` (the images agreement is
     measured on), a change within the noise of two independent accuracies on that many
     images is not read as a rise or fall (probe AS: "fell" from two smoke rounds on a
-    handful of images)."""
+    handful of images). ``chance``: each round's chance agreement (shares,
+    :func:`rdsc.attacks.chance_agreement`), said beside the first and last round's (browser
+    check RD: a round-0 substitute answering one class sat exactly at its chance level, and
+    its fall read as a lost agreement)."""
     a = np.asarray(percents(f"the agreements with the {name}", agreement,
                             far_above_one=True), dtype=float)
     if len(a) == 0:
@@ -345,15 +348,22 @@ def agreement_trend(name: str, agreement, n_images: int | None = None,
     if not np.isfinite(a).all():   # probe PZ 5: "cannot convert float NaN to integer"
         raise ValueError(f"the agreements with the {name} hold NaN ({list(a)}): a "
                          "substitute trained without held-out images has none to read")
+    first = last = ""
+    if chance is not None:
+        c = np.asarray(chance, dtype=float)
+        if c.shape != a.shape or not ((0 <= c) & (c <= 1)).all():
+            raise ValueError(f"chance: one share (0 to 1) per round, got {list(c)}")
+        first, last = (f" (chance {100 * c[0]:.1f}%)", f" (chance {100 * c[-1]:.1f}%)")
     if agreed is not None:
         verdicts = _round_verdicts(name, agreed, a)
         p, said = _paired_words(verdicts[0], verdicts[-1])
         if p >= 0.05:
-            return (f"for the {name} it went from {a[0]:.1f}% after round 0 to "
-                    f"{a[-1]:.1f}% after the last, within the noise of this change {said}")
+            return (f"for the {name} it went from {a[0]:.1f}% after round 0{first} to "
+                    f"{a[-1]:.1f}% after the last{last}, within the noise of this change "
+                    f"{said}")
         trend = "rose" if a[-1] > a[0] else "fell"
-        return (f"for the {name} it {trend} from {a[0]:.1f}% after round 0 to "
-                f"{a[-1]:.1f}% after the last, beyond the noise of this change {said}")
+        return (f"for the {name} it {trend} from {a[0]:.1f}% after round 0{first} to "
+                f"{a[-1]:.1f}% after the last{last}, beyond the noise of this change {said}")
     if round(a[-1]) == round(a[0]):
         # probe PZ 4: "stayed" of 30, 60, 30.4: the rounds between are not read here
         return f"for the {name} it was {a[0]:.0f}% after round 0 and again after the last"

@@ -135,7 +135,8 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
         return (
             # review HD: "as it would not if ..." was a double negative
             f"{step}: a gain of at least {flat:g} point per tenfold increase of k over this "
-            "step, so accuracy has not levelled off at the largest k run here, consistent "
+            "step (below that rate, this book calls the curve levelling off), so accuracy "
+            "has not levelled off at the largest k run here, consistent "
             "with more random hyperplanes still cutting patch space into more useful cells."
         )
     return (

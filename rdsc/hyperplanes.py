@@ -359,7 +359,7 @@ def run_summary(results: dict) -> dict[str, str]:
             "patches (distinct)": f"{results['n_patches']:,} "
                                   f"({results['n_distinct_patches']:,})",
             "occupied cells, largest k counted": occupied,
-            "counted features that differ from the network's":
+            "counted features that differ from the network's features":
                 f"{results['counted_vs_network_differ']:,}",
             "patches on a hyperplane": f"{results['patches_on_a_hyperplane']:,}"}
     aucs = results.get("single_feature_auc")

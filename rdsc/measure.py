@@ -395,8 +395,8 @@ def device_agreement(device_name: str | None, n_images: int, engine_share: float
               if share > ROUNDING_SHARE]
     if strays:
         said += (f" {' and '.join(strays).capitalize()} share is above "
-                 f"{ROUNDING_SHARE:.0e}, more than signs near zero explain: see the float64 "
-                 "comparison above for which computation strays.")
+                 f"{100 * ROUNDING_SHARE:g}%, more than signs near zero explain: see the "
+                 "float64 comparison above for which computation strays.")
     return said
 
 
@@ -427,14 +427,16 @@ def float32_reading(share: float, engine_vs_exact: int, float32_vs_exact: int,
     """Why the engine and the float32 layer-by-layer network disagree in ``share`` of the
     features, from their differences with the float64 network (on its images). ``device``:
     where they ran, when the reader's build is elsewhere (a record's)."""
-    if share == 0:
-        return "No feature differs between the two here, so rounding decided no sign."
+    if share == 0 and engine_vs_exact == float32_vs_exact == 0:
+        return "All three computations agree here, so rounding decided no sign."
     if share <= ROUNDING_SHARE:
         return ("Where two float32 computations disagree, summation order decides the "
                 "sign of a value that is zero to about 7 digits.")
     where = f"on the {device}" if device else "on this run's device"
-    said = (f"A share this large ({share:.1e}, above {ROUNDING_SHARE:.0e}) is not "
-            "rounding near zero: against the float64 network the engine differs in "
+    # browser check RD: "3.0e-01, above 1e-03" read as notation, not as 30%
+    said = (f"A share this large ({100 * share:.3g}% of the features, where rounding near "
+            f"zero moves at most about {100 * ROUNDING_SHARE:g}%) is not rounding near zero: "
+            "against the float64 network the engine differs in "
             f"{engine_vs_exact:,} features and the layer-by-layer float32 network in "
             f"{float32_vs_exact:,}, so ")
     if float32_vs_exact > engine_vs_exact:

@@ -503,3 +503,18 @@ def test_a_difficulty_ratio_near_1_is_printed_apart_from_1():
                                             "larger": 18, "smaller": 2, "images": 20})
     assert "median 1.004 (95% bootstrap interval 1.001 to 1.01" in said
     assert "1.00 to" not in said
+
+
+def test_the_agreement_sentence_says_each_end_s_chance_level():
+    """Browser check RD: a round-0 substitute at exactly its chance level (17.5%) read as
+    one that agreed and then lost its agreement."""
+    r0 = np.zeros(280, bool)
+    r0[:49] = True
+    r1 = np.zeros(280, bool)
+    r1[:36] = True
+    said = attack_words.agreement_trend("net", [17.5, 100 * 36 / 280], n_images=280,
+                                        agreed=[r0, r1], chance=[0.175, 0.124])
+    assert said.startswith("for the net it fell from 17.5% after round 0 (chance 17.5%) to "
+                           "12.9% after the last (chance 12.4%), beyond the noise")
+    with pytest.raises(ValueError, match="chance"):
+        attack_words.agreement_trend("net", [17.5, 12.9], chance=[17.5, 12.4])

@@ -389,7 +389,8 @@ def test_a_large_float32_disagreement_is_not_read_as_rounding_near_zero():
     tie = float32_reading(0.3, 500, 500)
     assert "both stray from it equally" in tie and "the engine is the one" not in tie
     assert "summation order" in float32_reading(ROUNDING_SHARE, 1, 1)
-    assert "rounding decided no sign" in float32_reading(0.0, 0, 0)
+    assert "All three computations agree" in float32_reading(0.0, 0, 0)
+    assert "(29.8% of the features, where rounding near zero moves at most about 0.1%)" in said
 
 
 def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
@@ -422,7 +423,7 @@ def test_a_gpu_disagreement_beyond_rounding_is_not_left_to_signs_near_zero():
     3.01e-01 of the features, after a text blaming signs near zero."""
     from rdsc.measure import device_agreement
     said = device_agreement("NVIDIA H200", 64, 5.63e-06, 3.01e-01)
-    assert said.endswith("The layer-by-layer network's share is above 1e-03, more than "
+    assert said.endswith("The layer-by-layer network's share is above 0.1%, more than "
                          "signs near zero explain: see the float64 comparison above for "
                          "which computation strays.")
     assert "near zero" not in device_agreement("NVIDIA H200", 64, 1.5e-5, 2e-5)
