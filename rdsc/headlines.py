@@ -667,7 +667,7 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
                if key not in found[0][0] and _is_section(value) and key != "environment"]
     if lacking:
         label += (f"; without {len(lacking)} of "
-                  "today's sections" if brief else
+                  "the chapter's current sections" if brief else
                   f"; made by an older version of the chapter, without its sections: "
                   f"{'; '.join(lacking)}")
     try:

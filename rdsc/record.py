@@ -474,7 +474,7 @@ def label(record: dict | None, root: Path | None = None, brief: bool = False) ->
                  f"{record['wall_seconds']:.0f} s, unfinished")
     since = age(record["commit"], record["chapter"], root)
     if brief:
-        older = ("; older code than this build's, its chapter says how much"
+        older = ("; older code than this build's (its chapter says how much)"
                  if since and not since.startswith("at this build's commit") else "")
         return (f"{record['profile']} profile, {record['device']}, {record['date']}, "
                 f"commit {short_commit(record['commit'])}{state}{older}")

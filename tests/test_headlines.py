@@ -51,7 +51,8 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     assert glued["headline_cifar10_record"].endswith(
         "; made by an older version of the chapter, without its sections: the weight "
         "draws; JPEG against lossless")
-    assert glued["headline_cifar10_record_brief"].endswith("without 2 of today's sections")
+    assert glued["headline_cifar10_record_brief"].endswith(
+        "without 2 of the chapter's current sections")
     # review DC: a setting the chapter added (a number) and a section not run here (None)
     # are not sections the record lacks
     path.write_text(json.dumps({**CLASSIFICATION, "n_classes": 10, "mnist": None}))

@@ -530,7 +530,7 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
                          "changed since by +2/-1 lines")
     assert record.label({**rec, "commit": first}, repo, brief=True) == (
         f"paper profile, GPU, 2026-11-30, commit {first[:10]}; older code than this "
-        "build's, its chapter says how much")
+        "build's (its chapter says how much)")
     # a failed rerun kept beside the ok record is named (review AR)
     folder = repo / "records" / "paper"
     folder.mkdir(parents=True)
