@@ -194,7 +194,8 @@ def test_c_mlp_mnist_and_gap_sentences():
     assert "not on this machine" in words.mnist_result(None, 99.4, None, "nowhere")
     assert "99.10%" in words.mnist_result(99.1, 99.4, 4000, "")
     assert "1.34 points below the paper" in words.gap_to_paper(75.02, 76.36, "record")
-    assert ": the paper's number (record)" in words.gap_to_paper(76.36, 76.36, "record")
+    assert ": the paper's number (the record of the table above)" in words.gap_to_paper(
+        76.36, 76.36, "record")
     assert "no paper-profile record" in words.gap_to_paper(None, 76.36, "none")
 
 
