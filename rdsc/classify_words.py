@@ -670,7 +670,6 @@ def confusion_reading(classes, confused, dataset: str) -> str:
     return f"A reading, not a test: {reading}"
 
 
-
 def hardest_classes(per_class, classes, n: int = 3) -> str:
     """The ``n`` classes of lowest accuracy (``per_class``: fractions, one per class), worst
     first, comma-separated; where classes tie at the cut all of them are named, and the tie
