@@ -17,7 +17,8 @@ import numpy as np
 from rdsc.checks import percents, plural, ratio_apart, signed
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
-                            paired_exact_p, paired_normal_difference)
+                            paired_exact_p, paired_normal_difference,
+                            paired_test_words)
 
 
 def median_words(distance: float, linf: bool = False) -> str:
@@ -321,10 +322,8 @@ def _round_verdicts(name: str, agreed, agreement) -> list[np.ndarray]:
 
 def _paired_words(before: np.ndarray, after: np.ndarray) -> tuple[float, str]:
     """The exact paired test of two rounds' agreement on the same images, and its clause."""
-    p = paired_exact_p(after, before)
-    changed = int((before != after).sum())
-    return p, (f"on the same {len(before):,} held-out images ({changed:,} of them agreeing "
-               f"in one of the two rounds only; exact paired test p = {p:.2g})")
+    return paired_test_words(after, before, "held-out images",
+                             "agreeing in one of the two rounds only")
 
 
 def agreement_trend(name: str, agreement, n_images: int | None = None,

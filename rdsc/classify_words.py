@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import apart, percents, plural, signed, whole_number
-from rdsc.intervals import difference_noise, paired_exact_p, within
+from rdsc.intervals import difference_noise, paired_hits, paired_test_words, within
 from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
 
 
@@ -93,16 +93,11 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
             raise ValueError("last_hits: the hits of the last two k, smaller k first "
                              "([hits[k_before], hits[k]] of accuracy_against_k's dict), got "
                              f"{type(last_hits).__name__} of {len(last_hits)}")
-        right_a, right_b = (np.asarray(h, dtype=bool) for h in last_hits)
-        if right_a.shape != right_b.shape or right_a.ndim != 1:
-            raise ValueError("last_hits: two equally long 1-d lists of top-1 hits, got "
-                             f"shapes {right_a.shape} and {right_b.shape}")
         # the hits must be the rows' own (to the table's 2 decimals): a mismatch means
         # another run's or another k's hits
-        for row, right in ((a, right_a), (b, right_b)):
-            if len(right) == 0 or abs(100 * right.mean() - row["top-1 (%)"]) > 0.006:
-                raise ValueError(f"last_hits give top-1 {100 * right.mean():.2f}% at "
-                                 f"k = {row['k']:,}, the curve {row['top-1 (%)']:.2f}%")
+        right_a, right_b = paired_hits(
+            "last_hits", last_hits, (f"k = {a['k']:,}", f"k = {b['k']:,}"),
+            (a["top-1 (%)"], b["top-1 (%)"]), tolerance=0.006)
         if n_test is not None and n_test != len(right_a):
             raise ValueError(f"n_test = {n_test:,}, but last_hits hold {len(right_a):,} "
                              "images")
@@ -110,12 +105,10 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
         # the exact test, not a normal interval, which understates the noise where few
         # images change (probe PV: 4 images, all one way, read "beyond the noise" of
         # ±0.39; the exact test gives p = 0.125); its p and the changed images are said
-        p = paired_exact_p(right_b, right_a)
+        p, said = paired_test_words(right_b, right_a, "test images",
+                                    "right under one k only")
         beyond = p < 0.05
-        changed = int((right_a != right_b).sum())
-        kind = f"the noise of this difference on the same {n_test:,} test images"
-        about = (f" ({changed:,} of them right under one k only; exact paired "
-                 f"test p = {p:.2g})")
+        kind, about = f"the noise of this difference {said}", ""
     elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
         kind = f"the test-set noise of such a difference on {n_test:,} images"
@@ -456,19 +449,12 @@ def chosen_c(
         if val[best] == val[paper_c]:   # probe PZ 8: a tie read as a lead
             text += " (tied: the grid keeps the smaller C)"
         elif pair is not None:
-            chosen_right, paper_right = (h.astype(bool) for h in pair)
-            if (chosen_right.shape != paper_right.shape or chosen_right.ndim != 1
-                    or len(chosen_right) == 0
-                    or abs(100 * chosen_right.mean() - val[best]) > 1e-6
-                    or abs(100 * paper_right.mean() - val[paper_c]) > 1e-6):
-                raise ValueError("validation_hits: the chosen and the paper's C's top-1 hits "
-                                 "on the same validation images, as the grid's rows give")
-            p = paired_exact_p(chosen_right, paper_right)
-            changed = int((chosen_right != paper_right).sum())
+            p, said = paired_test_words(
+                *paired_hits("validation_hits", pair, ("the chosen C", "the paper's C"),
+                             (val[best], val[paper_c])),
+                "validation images", "right under one C only")
             text += (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference "
-                     f"on the same {len(chosen_right):,} validation images ({changed:,} of "
-                     f"them right under one C only; exact paired test p = {p:.2g})"
-                     + ("" if p < 0.05 else ": no firm choice"))
+                     f"{said}" + ("" if p < 0.05 else ": no firm choice"))
         elif n_val:
             noise = difference_noise(val[best], val[paper_c], n_val)
             if val[best] - val[paper_c] <= noise:
@@ -484,22 +470,12 @@ def chosen_c(
     pair = None if hits is None else [np.asarray(h) for h in hits]
     if pair is not None and any(h.ndim == 0 for h in pair):   # np.asarray(None)
         pair = None   # the main run's hits were not kept: unpaired, below
-    if pair is not None:
-        chosen_right, paper_right = (h.astype(bool) for h in pair)
-        if (chosen_right.shape != paper_right.shape or chosen_right.ndim != 1
-                or len(chosen_right) == 0):   # probe PZ 5: "on the same 0 test images"
-            raise ValueError("hits: the two Cs' top-1 hits on the same test images, got "
-                             f"shapes {chosen_right.shape} and {paper_right.shape}")
-        for name, right, top1 in (("chosen C", chosen_right, test_chosen),
-                                  ("paper's C", paper_right, test_paper)):
-            if abs(100 * right.mean() - top1) > 1e-6:
-                raise ValueError(f"hits give the {name} top-1 {100 * right.mean():.2f}%, "
-                                 f"its accuracy {top1:.2f}%: not the same predictions")
-        p = paired_exact_p(chosen_right, paper_right)
-        changed = int((chosen_right != paper_right).sum())
-        noise = (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference "
-                 f"on the same {len(chosen_right):,} test images ({changed:,} of them "
-                 f"right under one C only; exact paired test p = {p:.2g})")
+    if pair is not None:   # probe PZ 5: empty hits read "on the same 0 test images"
+        p, said = paired_test_words(
+            *paired_hits("hits", pair, ("the chosen C", "the paper's C"),
+                         (test_chosen, test_paper)),
+            "test images", "right under one C only")
+        noise = f", {'beyond' if p < 0.05 else 'within'} the noise of this difference {said}"
     elif n_test:
         bound = difference_noise(test_chosen, test_paper, n_test)
         noise = (f", {'within' if abs(diff) <= bound else 'beyond'} the test-set noise of "
@@ -541,20 +517,10 @@ def mlp_against_svm(
     )
     if hits is not None:  # the same test images: the exact paired test (probe PW: the
         # unpaired ±9.7 called a 6-point gap "within noise" where p = 0.004)
-        mlp_right, svm_right = (np.asarray(h, dtype=bool) for h in hits)
-        if (mlp_right.shape != svm_right.shape or mlp_right.ndim != 1
-                or len(mlp_right) == 0):   # probe PZ 5: "on the same 0 test images"
-            raise ValueError("hits: the MLP's and the SVM's top-1 hits on the same test "
-                             f"images, got shapes {mlp_right.shape} and {svm_right.shape}")
-        for name, right, top1 in (("MLP", mlp_right, m1), ("SVM", svm_right, s1)):
-            if abs(100 * right.mean() - top1) > 1e-6:
-                raise ValueError(f"hits give the {name} top-1 {100 * right.mean():.2f}%, "
-                                 f"its top-k {top1:.2f}%: not the same predictions")
-        p = paired_exact_p(mlp_right, svm_right)
-        changed = int((mlp_right != svm_right).sum())
-        text += (f", {'beyond' if p < 0.05 else 'within'} the noise of this difference on "
-                 f"the same {len(mlp_right):,} test images ({changed:,} of them right "
-                 f"under one of the two only; exact paired test p = {p:.2g})")
+        p, said = paired_test_words(
+            *paired_hits("hits", hits, ("the MLP", "the SVM"), (m1, s1)),
+            "test images", "right under one of the two only")
+        text += f", {'beyond' if p < 0.05 else 'within'} the noise of this difference {said}"
     elif n_test is not None:  # review AO: the only comparison of the chapter without one
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "

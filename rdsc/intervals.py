@@ -12,6 +12,9 @@ Right/wrong verdicts of two classifiers on the same images:
   right answers (a mean over seeds allowed);
 * :func:`difference_noise`: the half-width of an unpaired difference of two accuracies,
   for results that kept only the accuracies.
+* :func:`paired_hits` checks two such verdicts before they are read (the same images, and
+  the accuracies printed beside them); :func:`paired_test_words` gives the exact paired
+  test's p and the clause the chapters print with it.
 
 Scores per item (queries, images), shape ``N``:
 
@@ -193,6 +196,46 @@ def paired_exact_p(right_a, right_b) -> float:
     if only_a + only_b == 0:
         return 1.0
     return float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+
+
+def paired_hits(name: str, hits, labels: tuple[str, str], accuracies=None,
+                tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The two verdicts ``hits = (a, b)`` (``N`` bools each, the same images), checked:
+    two equally long, non-empty 1-D lists, and, where ``accuracies`` (%, the numbers printed
+    beside them) are given, each list's share of right answers equal to its accuracy within
+    ``tolerance`` points. A mismatch means another run's or another setting's hits, which
+    would read a test on predictions the text does not show, so it is refused.
+
+    ``name``: the argument, for the error; ``labels``: what ``a`` and ``b`` are (e.g.
+    ``("the chosen C", "the paper's C")``). One check for every paired reading of the book (it was
+    written four times, with one of the four lacking the empty case)."""
+    if isinstance(hits, dict) or not hasattr(hits, "__len__") or len(hits) != 2:
+        raise ValueError(f"{name}: the hits of {labels[0]} and of {labels[1]} on the same "
+                         f"images, a pair, got {type(hits).__name__}")
+    a, b = (np.asarray(h) for h in hits)
+    if (a.shape != b.shape or a.ndim != 1 or len(a) == 0
+            or not all(np.isin(h, (0, 1)).all() for h in (a, b))):
+        raise ValueError(f"{name}: the hits of {labels[0]} and of {labels[1]} on the same "
+                         "images, two equally long, non-empty lists of right/wrong, got "
+                         f"shapes {a.shape} and {b.shape}")
+    a, b = a.astype(bool), b.astype(bool)
+    if accuracies is not None:
+        for label, right, accuracy in zip(labels, (a, b), accuracies):
+            if abs(100 * right.mean() - accuracy) > tolerance:
+                raise ValueError(f"{name} give {100 * right.mean():.2f}% right for {label}, "
+                                 f"whose accuracy is {accuracy:.2f}%: not the same "
+                                 "predictions")
+    return a, b
+
+
+def paired_test_words(right_a, right_b, images: str, differ: str) -> tuple[float, str]:
+    """The exact paired test (:func:`paired_exact_p`) of ``a`` against ``b`` and its clause:
+    "on the same N ``images`` (M of them ``differ``; exact paired test p = ...)", M the
+    images on which the two verdicts differ, e.g. ``differ="right under one C only"``."""
+    p = paired_exact_p(right_a, right_b)
+    changed = int((as_correct(right_a) != as_correct(right_b)).sum())
+    return p, (f"on the same {len(right_a):,} {images} ({changed:,} of them {differ}; "
+               f"exact paired test p = {p:.2g})")
 
 
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:

@@ -50,7 +50,8 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
             "them right under one k only; exact paired test p = 1.9e-09)"
             in paired and "has not levelled off" in paired), paired
     # hits of another k (here: swapped) are refused, not used
-    with pytest.raises(ValueError, match="last_hits give top-1"):
+    with pytest.raises(ValueError, match="last_hits give 61.10% right for k = 1,000, "
+                                         "whose accuracy is 58.10%"):
         words.curve_trend(curve, last_hits=[right_large, right_small])
     with pytest.raises(ValueError, match="equally long"):
         words.curve_trend(curve, last_hits=[right_small, right_large[:10]])

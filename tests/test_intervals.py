@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from rdsc.intervals import (bootstrap_interval, bootstrap_seeds_and_images, difference_noise,
-                            paired_bootstrap, paired_mean_difference, paired_normal_difference,
-                            paired_noise, spread, within)
+                            paired_bootstrap, paired_hits, paired_mean_difference,
+                            paired_normal_difference, paired_noise, paired_test_words, spread,
+                            within)
 
 
 def test_paired_bootstrap_by_hand():
@@ -271,3 +272,35 @@ def test_chapter_8_effects_of_few_images_hold_zero():
     assert e["ring cost"][1] <= 0 < e["ring cost"][2]
     rows, shown = bg.pitfall_rows("cifar10", e, e, c)
     assert rows[0]["random network"] == "not shown" and not shown
+
+
+def test_paired_test_words_counts_by_hand():
+    """6 images right under a only, 0 under b only: p = 2 / 2**6 = 0.03125."""
+    a = np.array([1] * 6 + [1, 0, 1, 0], bool)
+    b = np.array([0] * 6 + [1, 0, 1, 0], bool)
+    p, said = paired_test_words(a, b, "test images", "right under one C only")
+    assert p == pytest.approx(2 / 2**6)
+    assert said == ("on the same 10 test images (6 of them right under one C only; exact "
+                    "paired test p = 0.031)")
+    assert paired_test_words(a, a, "images", "x")[0] == 1.0
+
+
+def test_paired_hits_refuses_what_is_not_two_verdicts_of_the_printed_accuracies():
+    a, b = np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0], bool)
+    right_a, right_b = paired_hits("hits", (a, b), ("the MLP", "the SVM"), (50.0, 25.0))
+    assert right_a.dtype == bool and list(right_b) == [True, False, False, False]
+    labels = ("the MLP", "the SVM")
+    for bad in ({1: a, 2: b}, (a,), (a, b, a), None):
+        with pytest.raises(ValueError, match="hits: the hits of the MLP and of the SVM"):
+            paired_hits("hits", bad, labels)
+    for bad in ((a, b[:3]), (a[:0], b[:0]), (a.reshape(2, 2), b.reshape(2, 2)),
+                # class predictions, not right/wrong: nonzero read as "right" before
+                (np.array([3, 1, 0, 7]), b)):
+        with pytest.raises(ValueError, match="non-empty lists of right/wrong"):
+            paired_hits("hits", bad, labels)
+    # another run's hits: the shares are not the accuracies printed beside them
+    with pytest.raises(ValueError, match="hits give 25.00% right for the SVM, whose "
+                                         "accuracy is 50.00%: not the same predictions"):
+        paired_hits("hits", (a, b), labels, (50.0, 50.0))
+    # within the tolerance (a table's 2 decimals) they are taken
+    paired_hits("hits", (a, b), labels, (50.004, 25.0), tolerance=0.006)
