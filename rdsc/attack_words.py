@@ -496,11 +496,11 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
          # review RC: the paper argues this from the sign; it ran no gradient attack
          "this book": "no" if pgd_moved == 0 else "yes",
          "paper": "not run (argued: the sign has no gradient)"},
-        {"question": f"label-only attack (HopSkipJump L-inf) within eps = {epsilon}",
+        {"question": f"label-only attack (HopSkipJump L-inf) within ε = {epsilon}",
          "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
                       f"{100 * high:.0f}%){idle}", "paper": "not run"},
         {"question": "transferred FGSM lowers the random network's accuracy",
-         "this book": f"{100 * clean:.1f}% -> {100 * attacked:.1f}% (drop "
+         "this book": f"{100 * clean:.1f}% → {100 * attacked:.1f}% (drop "
                       f"{signed(100 * drop[0])} points, 95% interval "
                       f"{signed(100 * drop[1])} to {signed(100 * drop[2])}){idle}",
          # its claim, beside trained ResNet18 / VGG16 / DenseNet-40 targets (review RC:

@@ -391,14 +391,14 @@ def attack(res: dict, brief: bool = False) -> str:
     if brief:  # the control's estimate stays: without it the drop reads as the attack's
         beyond_text = (f" ({signed(100 * beyond['difference'])} points beyond random signs"
                        f"{idle})" if beyond else "")
-        return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% -> "
+        return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% → "
                 f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "
                 f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} images within "
                 f"L-inf {eps:g}")
     budget = res.get("settings", {}).get("budget")
     queries = f", {budget:,} queries per image" if budget else ""
     return (f"{verdict}: FGSM from a substitute: accuracy "
-            f"{row['target accuracy, clean (%)']:.1f}% -> "
+            f"{row['target accuracy, clean (%)']:.1f}% → "
             f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
             f"only) fools {round(fooled * len(linf))} of {len(linf)} images "
             f"({100 * fooled:.0f}%, 95% interval {100 * low:.0f}% to {100 * high:.0f}%) "

@@ -141,7 +141,7 @@ def test_agreement_trend_says_rose_fell_or_stayed():
 
 
 def test_the_table_beside_the_paper_reads_intervals():
-    # reader review: "39.0% -> 35.0%" stood beside the paper's "yes" with no interval, and
+    # reader review: "39.0% → 35.0%" stood beside the paper's "yes" with no interval, and
     # "supported" needed half the images fooled, however few were attacked
     linf = np.array([0.01, 0.02, 0.5, np.inf] * 5)              # 10 of 20 within 0.0625
     hsj = AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),
@@ -150,11 +150,11 @@ def test_the_table_beside_the_paper_reads_intervals():
         [1] * 60 + [0] * 40)}
     rows = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
         hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
-    assert rows["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
+    assert rows["label-only attack (HopSkipJump L-inf) within ε = 0.0625"] == (
         "10 of 20 images fooled (95% interval 27% to 73%)")
     # review DC: the whole interval, the paired normal one (a bootstrap gave another)
     assert rows["transferred FGSM lowers the random network's accuracy"] == (
-        "80.0% -> 60.0% (drop +20.0 points, 95% interval +11.1 to +28.9)")
+        "80.0% → 60.0% (drop +20.0 points, 95% interval +11.1 to +28.9)")
     assert rows["... by more than random signs of the same size"] == (
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
@@ -165,7 +165,7 @@ def test_the_table_beside_the_paper_reads_intervals():
         hsj, 0.0625, correct, beyond_low=0.05, aimed=True, pgd_moved=0.0,
         target_above_chance=False)}
     note = " (not a test: the random network at chance on clean images)"
-    assert idle["label-only attack (HopSkipJump L-inf) within eps = 0.0625"] == (
+    assert idle["label-only attack (HopSkipJump L-inf) within ε = 0.0625"] == (
         "10 of 20 images fooled (95% interval 27% to 73%)" + note)
     assert idle["transferred FGSM lowers the random network's accuracy"].endswith(
         "+28.9)" + note)
@@ -201,7 +201,7 @@ def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
 
 
 def test_a_fall_in_agreement_is_read_as_drift_only_beyond_the_noise():
-    """Probe EB: 49.2% -> 47.1% on 1,000 held-out images was explained as drift, beside a
+    """Probe EB: 49.2% → 47.1% on 1,000 held-out images was explained as drift, beside a
     clause that reads a change of that size as noise (±4.4 points)."""
     def rows(agreement):
         return pd.DataFrame([{"target": "CNN", "round": r, "agreement": a,

@@ -322,7 +322,7 @@ def test_every_summary_reads_its_chapters_results():
         "minimal_perturbations": {"random network + SVM | hsj-linf": {
             "linf": [0.01, 0.05, 0.2, float("inf")]}}}
     assert headlines.attack(attack) == (  # half of 4 images: the interval reaches 7%
-        "partly supported: FGSM from a substitute: accuracy 46.5% -> 20.2%; HopSkipJump "
+        "partly supported: FGSM from a substitute: accuracy 46.5% → 20.2%; HopSkipJump "
         "(labels only) fools 2 of 4 images (50%, 95% interval 7% to 93%) within L-inf "
         "0.0625 (k = 2,000)")
     # probe R12: a run with 5 queries per image read like one with 5,000
@@ -341,7 +341,7 @@ def test_every_summary_reads_its_chapters_results():
     attack["transfer_beyond_random_signs"] = {"random network + SVM": {
         "difference": 0.2, "low": 0.15, "high": 0.25}}
     assert headlines.attack(attack).startswith(
-        "supported: FGSM from a substitute: accuracy 46.5% -> 20.2% (beyond random signs of the "
+        "supported: FGSM from a substitute: accuracy 46.5% → 20.2% (beyond random signs of the "
         "same size: +20.0 points [+15.0, +25.0]);")
     # review GE: a substitute at chance aims nothing; the chapter says "not a test", and
     # so does the row (12.9% agreement on 280 images against 12.4% by chance)
@@ -719,7 +719,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "transfer_beyond_random_signs": {"random network + SVM": {
             "difference": 0.01, "low": -0.02, "high": 0.04}}}
     assert headlines.attack(attack, brief=True) == (
-        "partly supported: FGSM transfer 46.5% -> 40.0% (+1.0 points beyond random signs); "
+        "partly supported: FGSM transfer 46.5% → 40.0% (+1.0 points beyond random signs); "
         "HopSkipJump fools 1 of 4 images within L-inf 0.0625")
     retrieval = {"k": 10, "n_database": 8, "leave_one_out": [
         {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}],
