@@ -530,11 +530,11 @@ def mlp_against_svm(
     measured = (" (counted after training, in evaluation mode; the table's running top-1 "
                 "is counted during each epoch, on changing weights, in training mode)")
     if train_top1 is not None and train_top1 >= s1:  # shown in every case (review AW)
-        text += (f" Trained, the head classifies {train_top1:.2f}% of its own training "
+        text += (f" After training, the head classifies {train_top1:.2f}% of its own training "
                  f"images correctly{measured}.")
     if train_top1 is not None and train_top1 < s1:
         text += (
-            f" Trained, the head classifies only {train_top1:.2f}% of its own training "
+            f" After training, the head classifies only {train_top1:.2f}% of its own training "
             f"images correctly{measured}, less than the SVM gets on the test images: it is still "
             "underfitting, so at this profile the comparison says more about the training "
             "budget than about the head."

@@ -482,6 +482,9 @@ def run_summary(results: dict) -> dict[str, str]:
     environment = results.get("environment")   # probe PY 13: a string stopped the chapter
     device = ((environment.get("device") if isinstance(environment, dict) else None)
               or results.get("device", "–"))
+    # torch's device names beside a GPU's model name (browser check RD: "cpu")
+    device = {"cpu": "CPU", "cuda": "CUDA"}.get(device, device)
+    growth = [exponent(name) for name in ("growth_exponent_k", "growth_exponent_positions")]
     return {"device": device,
             "features k": f"{results['n_features']:,}",
             "share of features, engine against float32 network":
@@ -490,4 +493,4 @@ def run_summary(results: dict) -> dict[str, str]:
                 f"{exact['engine']:,} / {exact['float32']:,} ({exact['images']} images)",
             f"largest k timed, {size_words}": timed,
             "growth exponent of time, in k / in positions":
-                f"{exponent('growth_exponent_k')} / {exponent('growth_exponent_positions')}"}
+                "too noisy in both" if growth == ["too noisy"] * 2 else " / ".join(growth)}

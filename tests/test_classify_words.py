@@ -375,7 +375,7 @@ def test_probe_z2_percent_sentences_refuse_what_is_no_percent():
     # nothing of them
     assert cw.mlp_against_svm({1: 0.648, 2: 0.8}, {1: 0.637, 2: 0.8}, 4, 100, None,
                               train_top1=72.85).endswith(
-        "Trained, the head classifies 72.85% of its own training images correctly (counted "
+        "After training, the head classifies 72.85% of its own training images correctly (counted "
         "after training, in evaluation mode; the table's running top-1 is counted during "
         "each epoch, on changing weights, in training mode).")
 
@@ -437,7 +437,7 @@ def test_boundaries_an_interval_ending_at_zero_holds_it_and_equal_training_accur
             "level": 0.95, "only_a": 3, "only_b": 1}
     assert "holds both zero and the 1.34 points" in words.jpeg_against_gap(boot, -1.34, 4000)
     said = words.mlp_against_svm({1: .5, 5: .9}, {1: .5, 5: .9}, 3, 100, None, train_top1=50.0)
-    assert "Trained, the head classifies 50.00% of its own training images" in said
+    assert "After training, the head classifies 50.00% of its own training images" in said
 
 
 def test_a_signed_number_that_rounds_to_zero_has_no_minus():

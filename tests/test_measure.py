@@ -414,8 +414,12 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
         "– / too noisy")
     del run["timing"], run["environment"]         # an older record: named, not a crash
     rows = run_summary(run)
-    assert rows["largest k timed, images"] == "–" and rows["device"] == "cuda"
-    assert run_summary({**run, "environment": "H200"})["device"] == "cuda"
+    # torch's names in capitals beside a model name (browser check RD: "cpu")
+    assert rows["largest k timed, images"] == "–" and rows["device"] == "CUDA"
+    assert run_summary({**run, "environment": "H200"})["device"] == "CUDA"
+    assert run_summary({**run, "device": "cpu"})["device"] == "CPU"
+    assert run_summary({**run, "growth_exponent_k": float("nan"), "device": "cpu"})[
+        "growth exponent of time, in k / in positions"] == "too noisy in both"
 
 
 def test_a_gpu_disagreement_beyond_rounding_is_not_left_to_signs_near_zero():
