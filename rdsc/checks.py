@@ -28,7 +28,20 @@ def _as_text(name: str, value) -> str:
     PS: ``-r C 0.005`` was refused without saying why '0.005' is not a number)."""
     if not isinstance(value, str):
         return ""
+    if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        # probe QA 4: the hint told a user who typed `-p C nan` to type just that
+        return f" (not a finite number: {name} cannot be {value})"
     return f" (text, not a number: with papermill, -p {name} {value}; -r passes the text)"
+
+
+def _as_text_list(name: str, value) -> str:
+    """The hint for a list that arrived as text: plain papermill's ``-p`` passes
+    ``"[2018, 2019]"`` as a string (probe QA 4: the error showed a list that looked right)."""
+    if not isinstance(value, str) or not value.strip().startswith(("[", "(")):
+        return ""
+    return (f" (a list given as text: plain papermill's -p passes it so; use -y "
+            f"'{name}: {value.strip()}', or python -m rdsc.chapters run ... -p {name} "
+            f"'{value.strip()}')")
 
 
 def positive_number(name: str, value) -> float:
@@ -71,7 +84,7 @@ def seed_list(name: str, seeds) -> list[int]:
     ``ValueError``: a repeated seed would count one network twice in an interval."""
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)) or not seeds:
         raise ValueError(f"{name}: give at least one network seed, each once (three or more "
-                         f"for the intervals), got {seeds!r}")
+                         f"for the intervals), got {seeds!r}{_as_text_list(name, seeds)}")
     checked = [seed_number(s, f"each of {name}") for s in seeds]
     if len(set(checked)) < len(checked):
         raise ValueError(f"{name}: give at least one network seed, each once (three or more "
@@ -112,7 +125,7 @@ def chosen_from(name: str, values, allowed) -> list:
     if (isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values
             or any(v not in allowed for v in values) or len(set(values)) < len(values)):
         raise ValueError(f"{name} must be a non-empty list of distinct names among {allowed}, "
-                         f"got {values!r}")
+                         f"got {values!r}{_as_text_list(name, values)}")
     return list(values)
 
 

@@ -56,6 +56,32 @@ EXACT_MAX_ROWS = 15_000
 EXACT_LARGE_C = 1e10
 
 
+#: below this C the weights (about C times the rows' scale) come near float32's smallest
+#: numbers: on unit-scaled rows the solver found all-zero weights at C = 1e-25, and at 1e-22
+#: its largest weight was 3e-29; chapters' C stays well above it
+SMALL_C = 1e-12
+
+
+def svm_penalty(name: str, C) -> float:
+    """A chapter's SVM penalty ``C`` (the torch solver's, with the paper's 0.005 as the
+    usual value), checked in its set-up cell rather than in the first fit after the
+    features' extraction (probe QA 1-2): a positive number from :data:`SMALL_C`, where
+    float32 weights come near underflow, to :data:`LARGE_C`, above which the torch solver
+    stops before the optimum, so accuracies would be those of unfinished fits."""
+    C = positive_number(name, C)
+    if C > LARGE_C:
+        raise ValueError(
+            f"{name} = {C:g} is above {LARGE_C:g}, where the torch SVM solver stops before "
+            f"its optimum (margins up to 23% too narrow at 1e6), so the accuracies would be "
+            f"those of unfinished fits; the paper's C is {PAPER_C:g} (chapter 5 measures "
+            "hard margins, at large C, with the exact solver)")
+    if C < SMALL_C:
+        raise ValueError(
+            f"{name} = {C:g} is below {SMALL_C:g}, where the SVM's weights come near "
+            f"float32's smallest numbers; the paper's C is {PAPER_C:g}")
+    return C
+
+
 def block_rows_for(k: int, budget: int = BLOCK_BYTES) -> int:
     """Rows per block so that a float32 block of ``k + 1`` columns fits in ``budget`` bytes
     (at most 8,192, at least 64): 8,192 rows up to k = 16,383, 1,342 at k = 100,000."""
@@ -254,9 +280,13 @@ class LinearSVM:
                               RuntimeWarning, stacklevel=2)
             W, self.n_iter_, self.converged_ = self._newton_cg(X, y)
             if not np.isfinite(W).all() or not W[:-1].any():
+                # probe QA 2: one message for both ends told a C of 1e-30 to get smaller
+                advice = (f"a larger C (at such a small one the weights underflow float32; "
+                          f"the paper's C is {PAPER_C:g})" if self.C < 1 else
+                          "a smaller C (at 1e4 it converged on unit-scaled rows)")
                 raise ValueError(f"LinearSVM(C={self.C:g}) found no weights (all zero or not "
                                  "finite): float32 Newton steps break down at such a C; use "
-                                 "a smaller C (at 1e4 it converged on unit-scaled rows)")
+                                 + advice)
             coef, intercept = W[:-1].T, W[-1]
             if not self.converged_:
                 from sklearn.exceptions import ConvergenceWarning

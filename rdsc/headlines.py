@@ -26,7 +26,7 @@ import re
 from rdsc import book, record, strict_json
 from rdsc.checks import apart, listed, same_decimals, signed, told_apart
 from rdsc.intervals import AT_CHANCE_VERDICT
-from rdsc.paper import PAPER_C, PAPER_EPSILON, setting_words
+from rdsc.paper import PAPER_C, PAPER_EPSILON, apart_from, setting_words
 from rdsc.separation_words import margin_claim, noise_shared
 
 
@@ -523,7 +523,7 @@ def not_the_papers(res: dict, claim: str) -> list[str]:
     return ([setting_words(symbol, res[key], value)
              for key, symbol, value in PAPER_SETTINGS.get(claim, [])
              if res.get(key) is not None and res[key] != value]
-            + [f"{name} {res[key]:g}, not the book's {value:g}"
+            + [f"{name} {apart_from(res[key], value)}, not the book's {value:g}"
                for key, name, value in BOOK_SETTINGS.get(claim, [])
                if res.get(key) is not None and res[key] != value])
 

@@ -62,7 +62,14 @@ def setting_words(symbol: str, value: float, paper_value: float) -> str:
     other parameters never reads as the paper's settings."""
     if value == paper_value:
         return f"the paper's {symbol} = {paper_value:g}"
-    return f"{symbol} = {value:g}, not the paper's {paper_value:g}"
+    return f"{symbol} = {apart_from(value, paper_value)}, not the paper's {paper_value:g}"
+
+
+def apart_from(value: float, other: float) -> str:
+    """``value`` as ``:g`` writes it, or with every digit where that would read as ``other``
+    though it differs (probe QA 3: "C = 0.005, not the paper's 0.005" for 0.0050000001)."""
+    text = f"{value:g}"
+    return repr(float(value)) if text == f"{other:g}" and value != other else text
 
 #: The authors' second classifier on CIFAR-10 features: BatchNorm(k) -> Linear(1000) ->
 #: BatchNorm -> sigmoid -> Linear(classes); top-1 (%) as the README of their v1 code reports

@@ -981,6 +981,24 @@ def test_hue_degrees_edges():
     assert bg.check_hue_degrees(1) == 1 and bg.check_hue_degrees(359) == 359
 
 
+def test_a_hue_rotation_that_barely_moves_the_pixels_is_said_to():
+    """Probe QA 5: at 2 degrees the "hue rotated" row was labelled as any other, while
+    the rotation moved a pixel value by 0.3 of 255 on average."""
+    x = torch.tensor([[[[100]], [[50]], [[200]]]], dtype=torch.uint8).repeat(2, 1, 1, 1)
+    # one of the six values moved by 3 levels: 0.5 on average
+    y = x.clone()
+    y[0, 0, 0, 0] = 103
+    said = bg.hue_change_words(x, y, 2)
+    assert said.startswith("by 2°, which moves the pixel values of the figure's 2 images by "
+                           "0.5 of 255 on average: less than one 8-bit level")
+    y[:, :, 0, 0] = torch.tensor([130, 20, 170], dtype=torch.uint8)   # 30 each
+    assert bg.hue_change_words(x, y, 180) == (
+        "by 180°, which moves the pixel values of the figure's 2 images by 30.0 of 255 on "
+        "average")
+    with pytest.raises(ValueError, match="the same uint8 images"):
+        bg.hue_change_words(x, y.float(), 180)
+
+
 def test_mechanism_readings_follow_the_medians():
     # chapter 8's mechanism sentences, moved out of a chapter cell: every branch
     three = {"random network": 80.0, "random filters, centred": 75.0, "trained CNN": 61.0}

@@ -340,6 +340,16 @@ def test_parameter_checks_name_the_parameter():
         book.positive_number("C", "0.005")
     with pytest.raises(ValueError, match=r"'100' \(text, not a number: .*-p n_features 100"):
         book.whole_number("n_features", "100")
+    # probe QA 4: `-p C nan` arrives as text; the hint told the user to type just that
+    with pytest.raises(ValueError, match=r"got 'nan' \(not a finite number: C cannot be "
+                                         r"nan\)"):
+        book.positive_number("C", "nan")
+    # probe QA 4: a list given to plain papermill's -p arrives as text
+    for check in (lambda v: book.seed_list("seeds", v),
+                  lambda v: book.chosen_from("seeds", v, [2018, 2019])):
+        with pytest.raises(ValueError, match=r"got '\[2018, 2019\]' \(a list given as "
+                                             r"text: .* use -y 'seeds: \[2018, 2019\]'"):
+            check("[2018, 2019]")
     # probe PS: seed 2**64 met torch's "Overflow when unpacking long long"
     assert book.seed_number(2**64 - 1) == 2**64 - 1
     with pytest.raises(ValueError, match=r"seed must be below 2\*\*64"):
@@ -409,6 +419,11 @@ def test_setting_words_say_the_papers_only_when_it_is():
     assert paper.setting_words("C", 0.05, paper.PAPER_C) == "C = 0.05, not the paper's 0.005"
     assert paper.setting_words("ε", 0.03, paper.PAPER_EPSILON) == (
         "ε = 0.03, not the paper's 0.0625")
+    # probe QA 3: a C that :g rounds to the paper's read "C = 0.005, not the paper's 0.005"
+    assert paper.setting_words("C", 0.0050000001, paper.PAPER_C) == (
+        "C = 0.0050000001, not the paper's 0.005")
+    assert paper.apart_from(999.9999, 1000) == "999.9999"
+    assert paper.apart_from(0.05, 0.005) == "0.05" and paper.apart_from(2, 2) == "2"
 
 
 def test_unsupervised_claim_is_said_per_dataset_run():

@@ -123,6 +123,11 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     # chapter 3: -r mnist_download False passed a string, which started a download
     ("03_classification", {"mnist_download": "False"}, "mnist_download must be True or False"),
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
+    # probe QA 1-2: chapters 4 and 8 published accuracies of fits the solver called
+    # unfinished at C = 1e6; C = 1e-30 failed after the features, told to get smaller
+    ("04_baselines", {"C": 1e6}, "C = 1e+06 is above 100000, where the torch SVM solver"),
+    ("08_background", {"C": 1e-30}, "C = 1e-30 is below 1e-12"),
+    ("03_classification", {"C": 1e6}, "C = 1e+06 is above 100000"),
     # probe AD: C = 1e11 printed margins of inf; the exact solver holds to 1e10
     ("05_separation", {"C": 1e11}, "C = 1e+11 is above 1e+10, where float64 loses"),
     # probe AD: an odd k failed in RCF after every other baseline; one fold in cell 7

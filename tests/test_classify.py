@@ -313,6 +313,9 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
         warnings.simplefilter("error")
         svm = LinearSVM(C=LARGE_C / 10, device="cpu").fit(X, y)  # no warning: reachable
     assert (svm.predict(X) == y).all()
+    # probe QA 2: a C so small that the weights underflow was told to get smaller
+    with pytest.raises(ValueError, match=r"C=1e-30\) found no weights .* use a larger C"):
+        LinearSVM(C=1e-30, device="cpu").fit(X, y)
     # mutation audit BB: the warning's threshold could move past C = 1e6, where the margins
     # measured 23% too narrow
     with pytest.warns(RuntimeWarning, match="stopping test ends before the optimum"):
@@ -320,6 +323,22 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
         with warnings.catch_warnings():  # two steps also end short of tol: not asked here
             warnings.simplefilter("ignore", ConvergenceWarning)
             LinearSVM(C=1e6, device="cpu", max_iter=2).fit(X, y)
+
+
+def test_a_chapter_penalty_outside_the_solvers_range_is_refused_before_any_work():
+    """Probe QA 1: chapters 4 and 8 took C = 1e6 and published accuracies of fits the
+    solver itself called unfinished; C = 1e-30 failed only after the features."""
+    from rdsc.classify import LARGE_C, SMALL_C, svm_penalty
+    assert svm_penalty("C", 0.005) == 0.005
+    assert svm_penalty("C", LARGE_C) == LARGE_C and svm_penalty("C", SMALL_C) == SMALL_C
+    with pytest.raises(ValueError, match=r"C = 1e\+06 is above 100000, where the torch SVM "
+                                         r"solver stops before its optimum"):
+        svm_penalty("C", 1e6)
+    with pytest.raises(ValueError, match=r"C = 1e-30 is below 1e-12"):
+        svm_penalty("C", 1e-30)
+    for bad in (0, -1, float("nan"), "0.005"):
+        with pytest.raises(ValueError, match="C must be a positive number"):
+            svm_penalty("C", bad)
 
 
 def test_the_optimality_test_asks_a_gradient_of_one_millionth_of_the_weights():

@@ -898,6 +898,9 @@ def test_a_background_run_at_another_centre_fraction_says_so_in_its_line(tmp_pat
         headlines.glue("background", path, "corel")
         assert glued[key].endswith("retrieval; C = 1, not the paper's 0.005; centre fraction "
                                    "0.3, not the book's 0.5; quick profile")
+    path.write_text(json.dumps({**res, "fraction": 0.5000001}))   # probe QA 3
+    headlines.glue("background", path, "corel")
+    assert "centre fraction 0.5000001, not the book's 0.5" in glued["headline_background"]
     # the book's value is chapter 8's default and rdsc.background's
     from rdsc import background
     assert headlines.BOOK_SETTINGS["background"] == [

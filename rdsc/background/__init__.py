@@ -49,6 +49,7 @@ from rdsc.background.conditions import (  # noqa: F401
     fill,
     grayscale,
     grey_level,
+    hue_change_words,
     hue_rotation_matrix,
     make_conditions,
     ring_mask,
