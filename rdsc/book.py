@@ -450,9 +450,21 @@ def glue(name: str, value, display: bool = False):
         _close(figure)
         return
     if isinstance(value, str):
-        from IPython.display import Markdown
-        value = Markdown(value)
+        value = _markdown(value)
     _glue(name, value, display=display)
+
+
+def _markdown(text: str):
+    """``text`` as IPython markdown whose plain-text form is the text itself: IPython's
+    own shows "<IPython.core.display.Markdown object>" there, which a ``{glue:text}`` of
+    the name would paste (probe QA, side note)."""
+    from IPython.display import Markdown
+
+    class _Text(Markdown):
+        def __repr__(self):
+            return self.data
+
+    return _Text(text)
 
 
 def glue_text(name: str, text: str) -> None:

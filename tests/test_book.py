@@ -130,6 +130,9 @@ def test_glue_hands_figures_and_seaborn_grids_to_myst_nb_and_closes_them(monkeyp
     assert not plt.fignum_exists(fig.number) and not plt.fignum_exists(grid.figure.number)
     from IPython.display import Markdown
     assert isinstance(glued["text"][0], Markdown)
+    # its plain-text form, which {glue:text} pastes, is the text (probe QA side note)
+    from IPython.core.formatters import PlainTextFormatter
+    assert PlainTextFormatter()(glued["text"][0]) == "*emphasis*"
 
 
 def test_readable_log_axis_labels_a_few_plain_numbers():
