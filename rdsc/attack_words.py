@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import percents, plural, ratio_apart, signed
+from rdsc.checks import listed, percents, plural, ratio_apart, signed
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
                             paired_exact_p, paired_normal_difference,
@@ -237,8 +237,25 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
             f"not aimed")
 
 
+def trained_target_words(arch: str, epochs: int, shared_seed: int,
+                         authors_epochs: int) -> str:
+    """What chapter 7's trained target is: the small CNN of ``rdsc.cnn``, or a network of
+    ``rdsc.deepnets`` trained for ``epochs`` with the seed the baselines chapter shares
+    (``shared_seed``, not the chapter's ``seed``). Only at the authors' ``authors_epochs``
+    is it the baselines chapter's network (probe QB 3: at 1 or 3 epochs it was called
+    "as in the baselines chapter")."""
+    if arch == "small":
+        return "the small CNN of `rdsc.cnn`"
+    said = (f"the {arch} of `rdsc.deepnets`, trained for {plural(epochs, 'epoch')} with "
+            f"the baselines' shared seed {shared_seed} (not this chapter's `seed`)")
+    if epochs == authors_epochs:
+        return said + ", the authors' recipe, as in the baselines chapter"
+    return (said + f", against the {authors_epochs} of the authors' recipe (the `paper` "
+            "profile's): a less trained target than theirs")
+
+
 def noise_reading(drop, low, high, target_above_chance: bool = True,
-                  trained=None, versus=None) -> str:
+                  trained=None, versus=None, at_chance_after=()) -> str:
     """What random signs of the step's size cost the random network on their own: ``drop``
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
     ``high``; large when the interval is above 0. Not read for a network at chance
@@ -252,7 +269,12 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
     network's cost minus the CNN's on the same images, ``(difference, low, high)``
     (:func:`rdsc.intervals.paired_change_difference`), which decides; without it, only
     intervals apart do. Where neither shows a difference, no reason is given (probe PV:
-    "noise of this size moves either model" was said of a CNN whose cost held 0)."""
+    "noise of this size moves either model" was said of a CNN whose cost held 0).
+    ``at_chance_after``: the models (as the text names them, e.g. "the trained CNN") that
+    random signs left at chance: a cost there is capped by the accuracy there was to lose,
+    so the costs are not compared and no reason is given (probe QB 1: at a large step both
+    fell to chance, and the random network's larger cost was put down to its
+    hyperplanes)."""
     for name, given in (("the random network's", (drop, low, high)),
                         ("the CNN's", trained), ("the difference's", versus)):
         if given is None:
@@ -277,6 +299,11 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
             f"{_bare(drop)} points of accuracy (95% interval {_bare(low)} to {_bare(high)})")
     why = ("; its features count patches on each side of hyperplanes, and noise moves "
            "patches across them")
+    if at_chance_after:
+        return (f"{said}; with random signs {listed(list(at_chance_after))} "
+                f"{'was' if len(at_chance_after) == 1 else 'were'} at chance, where a cost "
+                "is capped by the accuracy there was to lose, so the costs are not "
+                "compared here")
     if trained is None:
         return said + why.replace("; its", "; perhaps because its", 1)
     t, t_low, t_high = trained

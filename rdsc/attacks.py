@@ -31,10 +31,11 @@ import torch.nn.functional as F
 
 from rdsc import cnn
 from rdsc.data import as_float
-from rdsc.checks import seed_number, whole_number
+from rdsc.checks import seed_number, text_hint, whole_number
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
+from rdsc.paper import PAPER_EPSILON
 from rdsc.rng import restores_global_rng
 
 DECISION_ATTACKS = ("hsj-l2", "hsj-linf", "boundary")
@@ -575,10 +576,26 @@ def check_epsilon(epsilon) -> float:
     """``epsilon`` if it is an L-inf step on [0, 1] pixels, in (0, 1): 8 meant as 8/255
     saturates every pixel, a negative one steps along the loss's decrease, 0 does nothing."""
     # NaN, infinities and True (== 1) fail 0 < epsilon < 1 too
-    if not (isinstance(epsilon, (int, float, np.floating)) and 0 < epsilon < 1):
+    if (isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating))
+            or not 0 < epsilon < 1):
         raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1) "
-                         f"(8/255 = {8 / 255:.4f}), got {epsilon!r}")
+                         f"(8/255 = {8 / 255:.4f}), got {epsilon!r}"
+                         f"{text_hint('epsilon', epsilon)}")
     return float(epsilon)
+
+
+def check_test_epsilon(epsilon) -> float:
+    """Chapter 7's ``epsilon``: :func:`check_epsilon`, and below 0.5. From 0.5 on, every
+    image lies within ``epsilon`` of the flat grey image (0.5 in every pixel), so an
+    attack that fools any classifier tests no defence (probe QB 1: at 0.5 the chapter
+    called the paper's claim "supported")."""
+    epsilon = check_epsilon(epsilon)
+    if epsilon >= 0.5:
+        raise ValueError(f"epsilon = {epsilon:g}: from 0.5 on every image is within epsilon "
+                         "of the flat grey image (0.5 in every pixel), so any classifier "
+                         "can be fooled and the attacks test nothing; the paper's step is "
+                         f"{PAPER_EPSILON:g}")
+    return epsilon
 
 
 def fgsm(model: nn.Module, images, labels, epsilon: float) -> torch.Tensor:

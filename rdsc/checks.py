@@ -19,11 +19,11 @@ def whole_number(name: str, value, at_least: int = 1) -> int:
     import numbers
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
         raise ValueError(f"{name} must be a whole number of at least {at_least}, got "
-                         f"{value!r}{_as_text(name, value)}")
+                         f"{value!r}{text_hint(name, value)}")
     return int(value)
 
 
-def _as_text(name: str, value) -> str:
+def text_hint(name: str, value) -> str:
     """The hint for a number given as text: papermill's ``-r`` passes the raw string (probe
     PS: ``-r C 0.005`` was refused without saying why '0.005' is not a number)."""
     if not isinstance(value, str):
@@ -31,6 +31,11 @@ def _as_text(name: str, value) -> str:
     if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
         # probe QA 4: the hint told a user who typed `-p C nan` to type just that
         return f" (not a finite number: {name} cannot be {value})"
+    try:
+        float(value)
+    except ValueError:   # probe QB 4: `-p epsilon 8/255` arrives as the text '8/255'
+        return (f" (text, not a number: papermill passes an expression such as {value} as "
+                f"text; give its value as a number)")
     return f" (text, not a number: with papermill, -p {name} {value}; -r passes the text)"
 
 
@@ -52,7 +57,7 @@ def positive_number(name: str, value) -> float:
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
             or not math.isfinite(value) or value <= 0):
         raise ValueError(f"{name} must be a positive number, got {value!r}"
-                         f"{_as_text(name, value)}")
+                         f"{text_hint(name, value)}")
     return float(value)
 
 

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from rdsc.checks import apart, percents, plural, signed, whole_number
+from rdsc.checks import apart, listed, percents, plural, signed, whole_number
 from rdsc.intervals import difference_noise, paired_hits, paired_test_words, within
-from rdsc.paper import PAPER_FEATURES, SAME_IMAGES
+from rdsc.paper import PAPER_C, PAPER_FEATURES, SAME_IMAGES, apart_from
 
 
 def _pts(x: float) -> str:
@@ -355,7 +355,8 @@ def gap_against_draws(s: dict, reported: float, comparable: bool, setting: str =
     """
     if not comparable:
         return (f"These seeds ran at {setting or 'another scale'}, not at the paper's "
-                f"k = {PAPER_FEATURES:,} on all images, so their spread is set neither against the "
+                f"k = {PAPER_FEATURES:,} on all images with C = {PAPER_C:g}, so their "
+                "spread is set neither against the "
                 f"paper's {reported:.2f}% nor against the gap to it: the spread of a weight "
                 "draw at the paper's scale is left to the `paper` profile.")
     if s["max"] == s["min"]:
@@ -394,12 +395,38 @@ def variant_note(dataset: str, paper_key: str, variant: str, reported: dict,
 
 
 def seeds_at_paper_scale(dataset: str, k: int, used: tuple[int, int],
-                         whole: tuple[int, int]) -> bool:
+                         whole: tuple[int, int], C: float) -> bool:
     """Whether the seeds ran where the paper's number can be set against their spread: on one
     of the paper's own datasets (:data:`rdsc.paper.SAME_IMAGES`), at its k, on every image
-    (``used``, ``whole``: the (training, test) image counts of the seeds and of the dataset)."""
+    (``used``, ``whole``: the (training, test) image counts of the seeds and of the dataset),
+    with its SVM penalty ``C`` (probe QB 2: draws fitted at C = 0.02 were to be set against
+    the paper's number at 0.005)."""
     return (dataset in SAME_IMAGES and k == PAPER_FEATURES
-            and tuple(used) == tuple(whole))
+            and tuple(used) == tuple(whole) and C == PAPER_C)
+
+
+def record_curve_note(on_record: dict | None, n_train: int, n_test: int, seed: int,
+                      C: float) -> str:
+    """Whether this run's k-curve and the paper-profile record's can meet where both ran:
+    only with the same images, the same seed (one network, its first k features) and the
+    same C (probe QB 2: a run with another seed or C was said to "agree")."""
+    if not on_record:
+        return "no record is committed for this dataset"
+    recorded_c = on_record.get("C")   # a record from before C was saved: not the same
+    ours = {"images": f"{n_train:,} training and {n_test:,} test images",
+            "seed": f"seed {seed}",
+            "C": f"C = {C:g}" if recorded_c is None else f"C = {apart_from(C, recorded_c)}"}
+    theirs = {"images": (f"{on_record['n_train']:,} training and {on_record['n_test']:,} "
+                         "test images"),
+              "seed": f"seed {on_record.get('seed', 'unknown')}",
+              "C": "an unknown C" if recorded_c is None else f"C = {recorded_c:g}"}
+    differ = [key for key in ours if ours[key] != theirs[key]]
+    if not differ:
+        return ("at the k both ran, the two agree (the same images, one seed, the first k "
+                "features of one network, the same C), so this run's line covers it there")
+    # a smaller run's squares sat 10 points above its line
+    return (f"the record used {listed([theirs[key] for key in differ])}, this run "
+            f"{listed([ours[key] for key in differ])}, so at the k both ran the two differ")
 
 
 def seed_gap(s: dict, reported: float, dataset: str, paper_key: str, comparable: bool,

@@ -55,6 +55,9 @@ TRAINING_VERSION = 1  # bump when fit() changes: cached models trained by older 
 # the authors' channel statistics (transforms.Normalize in their cifar10.py)
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.247, 0.243, 0.261)
+#: the authors' training run: 300 epochs (their step schedule below)
+AUTHORS_EPOCHS = 300
+
 # the authors' step schedule as fractions of the run: lr x0.1 at epoch 150 and 250 of 300
 # (VGG, ResNet) or 150 and 225 of 300 (DenseNet)
 MILESTONES = {"vgg16": (0.5, 250 / 300), "resnet18": (0.5, 250 / 300), "densenet40": (0.5, 0.75)}

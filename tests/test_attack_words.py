@@ -73,6 +73,16 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     assert "more than they cost the trained CNN 3.0" in more and "hyperplanes" in more
     assert "moves the CNN more" in attack_words.noise_reading(3.0, 1.0, 5.0,
                                                                trained=(9.0, 7.0, 11.0))
+    # probe QB 1: both models fell to chance under random signs (39 -> 11%, 28.5 -> 8%);
+    # the random network's larger cost was put down to its hyperplanes
+    floored = attack_words.noise_reading(
+        28.0, 20.0, 36.0, trained=(20.5, 13.0, 28.0), versus=(7.5, 1.0, 14.0),
+        at_chance_after=["the random network", "the trained CNN"])
+    assert floored == (
+        "a step of that size is large, for random signs alone cost the random network 28.0 "
+        "points of accuracy (95% interval 20.0 to 36.0); with random signs the random "
+        "network and the trained CNN were at chance, where a cost is capped by the "
+        "accuracy there was to lose, so the costs are not compared here")
     # probe PV: overlapping intervals, the CNN's holding 0, read as "moves either model"
     small = attack_words.noise_reading(7.5, 1.5, 13.5, trained=(3.5, -3.1, 10.1))
     assert "moves either model" not in small and "hyperplanes" not in small
@@ -518,3 +528,19 @@ def test_the_agreement_sentence_says_each_end_s_chance_level():
                            "12.9% after the last (chance 12.4%), beyond the noise")
     with pytest.raises(ValueError, match="chance"):
         attack_words.agreement_trend("net", [17.5, 12.9], chance=[17.5, 12.4])
+
+
+def test_a_deep_target_is_the_baselines_network_only_at_the_authors_epochs():
+    """Probe QB 3: a ResNet18 trained for 1 or 3 epochs was called "as in the baselines
+    chapter", and the chapter's seed, which it does not use, was not said to be unused."""
+    assert attack_words.trained_target_words("small", 1, 0, 300) == (
+        "the small CNN of `rdsc.cnn`")
+    assert attack_words.trained_target_words("resnet18", 300, 0, 300) == (
+        "the resnet18 of `rdsc.deepnets`, trained for 300 epochs with the baselines' shared "
+        "seed 0 (not this chapter's `seed`), the authors' recipe, as in the baselines "
+        "chapter")
+    short = attack_words.trained_target_words("vgg16", 3, 0, 300)
+    assert short.endswith("trained for 3 epochs with the baselines' shared seed 0 (not this "
+                          "chapter's `seed`), against the 300 of the authors' recipe (the "
+                          "`paper` profile's): a less trained target than theirs")
+    assert "as in the baselines chapter" not in short

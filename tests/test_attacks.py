@@ -618,6 +618,23 @@ def test_check_epsilon_edges():
     with pytest.raises(ValueError, match="epsilon is an L-inf step"):
         attacks.check_epsilon(1.0)  # every pixel saturated: no attack left to measure
     assert attacks.check_epsilon(np.float32(0.25)) == 0.25
+    # probe QB 4: `-p epsilon 8/255` arrived as text, refused as if it were a number
+    with pytest.raises(ValueError, match=r"got '8/255' \(text, not a number: papermill "
+                                         r"passes an expression such as 8/255 as text"):
+        attacks.check_epsilon("8/255")
+    with pytest.raises(ValueError, match="epsilon is an L-inf step"):
+        attacks.check_epsilon(True)
+
+
+def test_an_epsilon_that_reaches_flat_grey_is_no_test():
+    """Probe QB 1: at 0.5 every image is within epsilon of the flat grey image; chapter 7
+    called the paper's claim "supported" there."""
+    assert attacks.check_test_epsilon(0.0625) == 0.0625
+    assert attacks.check_test_epsilon(0.49) == 0.49
+    for too_large in (0.5, 0.9):
+        with pytest.raises(ValueError, match=f"epsilon = {too_large:g}: from 0.5 on every "
+                                             "image is within epsilon of the flat grey"):
+            attacks.check_test_epsilon(too_large)
 
 
 def test_success_curve_refuses_distances_it_would_misread():

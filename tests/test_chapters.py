@@ -135,6 +135,8 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("06_retrieval", {"n_folds": 1}, "n_folds must be a whole number of at least 2"),
     # chapter 7: 8 meant as 8/255 would saturate every pixel
     ("07_adversarial", {"epsilon": 8}, "epsilon is an L-inf step on [0, 1] pixels"),
+    # probe QB 1: at 0.5 the chapter called the paper's claim "supported"
+    ("07_adversarial", {"epsilon": 0.5}, "from 0.5 on every image is within epsilon"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
     # a negative seed failed in numpy after the margins' fits (chapter 7: after the attacks)

@@ -134,10 +134,12 @@ def test_seed_sentences_follow_the_spread():
     assert "set neither against" in other and "interval" not in other
     # the paper's number is set against the seeds only on its own images, at its scale
     whole = (50_000, 10_000)
-    assert words.seeds_at_paper_scale("cifar10", 100_000, whole, whole)
-    assert not words.seeds_at_paper_scale("cifar10", 4_000, whole, whole)
-    assert not words.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole)
-    assert not words.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole)
+    assert words.seeds_at_paper_scale("cifar10", 100_000, whole, whole, 0.005)
+    assert not words.seeds_at_paper_scale("cifar10", 4_000, whole, whole, 0.005)
+    assert not words.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole, 0.005)
+    assert not words.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole, 0.005)
+    # probe QB 2: draws fitted at another C are not the paper's
+    assert not words.seeds_at_paper_scale("cifar10", 100_000, whole, whole, 0.02)
     assert words.seed_gap(s, 78.8, "miniimagenet10", "imagenet10", False) == (
         "The paper's imagenet10 number is not set against these seeds, which ran on "
         "`miniimagenet10`.")
@@ -630,3 +632,21 @@ def test_a_level_mlp_and_a_seed_mean_near_100_read_right():
         {1: 0.51, 2: 0.7}, {1: 0.5, 2: 0.8}, 3, 100, None)
     said = words.seed_spread(spread([99.9, 100.0, 100.0]), 1000, "all")
     assert "100.11" not in said and "to 100.00%" in said
+
+
+def test_the_record_curve_meets_this_run_only_with_its_images_seed_and_c():
+    """Probe QB 2: only the image counts were compared, so a run with another seed or C
+    was said to agree with the record where both ran."""
+    rec = {"n_train": 50_000, "n_test": 10_000, "seed": 2018, "C": 0.005}
+    assert words.record_curve_note(rec, 50_000, 10_000, 2018, 0.005).startswith(
+        "at the k both ran, the two agree")
+    assert words.record_curve_note(rec, 50_000, 10_000, 7, 0.02) == (
+        "the record used seed 2018 and C = 0.005, this run seed 7 and C = 0.02, so at the "
+        "k both ran the two differ")
+    assert words.record_curve_note(rec, 2_000, 500, 2018, 0.005) == (
+        "the record used 50,000 training and 10,000 test images, this run 2,000 training "
+        "and 500 test images, so at the k both ran the two differ")
+    assert "an unknown C" in words.record_curve_note(
+        {k: v for k, v in rec.items() if k != "C"}, 50_000, 10_000, 2018, 0.005)
+    assert words.record_curve_note(None, 1, 1, 1, 1.0) == (
+        "no record is committed for this dataset")
