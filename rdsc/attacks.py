@@ -362,15 +362,27 @@ START_STEPS = 25
 MIN_BUDGET = 200
 
 
-def check_budget(budget) -> int:
+#: the paper profile's budget, 5,000 queries per image, ten times over: a larger one is
+#: more likely a typo (200000 for 2000) than a plan, and runs for hours; said, not refused
+LARGE_BUDGET = 50_000
+
+
+def check_budget(budget, n_runs: int | None = None) -> int:
     """``budget`` (queries per image) if it reaches HopSkipJump's first step after the
-    starting-point search (:data:`MIN_BUDGET`), else a ValueError that says why."""
+    starting-point search (:data:`MIN_BUDGET`), else a ValueError that says why. Above
+    :data:`LARGE_BUDGET` a warning gives the queries in all where ``n_runs`` (attacks x
+    models x images) is known (probe QB 5: 10**9 was taken without a word)."""
     budget = whole_number("budget (queries per image)", budget)
     if budget < MIN_BUDGET:
         raise ValueError(f"budget must be at least {MIN_BUDGET} queries per image, got "
                          f"{budget}: the starting-point search may spend {START_STEPS}, and "
                          "HopSkipJump takes its first step after about 165-185 queries on "
                          "CIFAR images; below that its results are the starting blends")
+    if budget > LARGE_BUDGET:
+        from rdsc.checks import warn
+        total = f" ({n_runs * budget:,} in all)" if n_runs else ""
+        warn(f"budget = {budget:,} queries per image{total}, over ten times the paper "
+             "profile's 5,000: each query runs a model, so this can take hours (a typo?)")
     return budget
 
 

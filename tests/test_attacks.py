@@ -654,6 +654,14 @@ def test_a_budget_the_starting_search_could_use_up_is_refused():
         with pytest.raises(ValueError, match="budget"):
             attacks.check_budget(bad)
     assert attacks.check_budget(200) == 200
+    # probe QB 5: 10**9 queries per image were taken without a word
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert attacks.check_budget(attacks.LARGE_BUDGET, 300) == attacks.LARGE_BUDGET
+    with pytest.warns(UserWarning, match=r"budget = 200,000 queries per image \(60,000,000 "
+                                         r"in all\), over ten times"):
+        assert attacks.check_budget(200_000, 300) == 200_000
 
 
 def test_a_budget_used_up_by_the_starting_search_is_recorded_as_such():
