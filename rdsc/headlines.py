@@ -223,12 +223,12 @@ def separation(res: dict, brief: bool = False) -> str:
         diff, low, high = same_decimals((d["features - pixels"], d["low"], d["high"]), 3)
         parts.append(f"{name}: {pixels} pixels, {features} features "
                      f"(difference {diff} [{low}, {high}]: {word})")
-        shorts.append(f"{name} {pixels} -> {features}")
+        shorts.append(f"{name} {pixels} → {features}")
     # one part per dataset, each led by its own verdict where they differ, as the intro's
     # legend says (review HD: "partly supported: cifar10 1.067 -> 1.101, miniimagenet10
     # 1.238 -> 1.256" did not say which one the data cannot tell)
     line = combine([f"{v}: {s}" for v, s in zip(verdicts, shorts if brief else parts)])
-    return line + (f" (pixels -> features, k = {k:,})" if brief else f", k = {k:,}")
+    return line + (f" (pixels → features, k = {k:,})" if brief else f", k = {k:,}")
 
 
 def margin(res: dict, brief: bool = False) -> str:

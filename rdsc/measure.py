@@ -457,6 +457,11 @@ NETWORK_RECORD_NEEDS = ("n_features", "engine_fraction_differ", "against_float64
                         "against_float64.engine", "against_float64.float32")
 
 
+def _share(share: float) -> str:
+    """A share of features as a table cell: ``"29.8%"``, or ``"2.4e-05"`` below 0.1%."""
+    return "0" if share == 0 else f"{100 * share:.1f}%" if share >= 1e-3 else f"{share:.1e}"
+
+
 def run_summary(results: dict) -> dict[str, str]:
     """Chapter 2's results JSON (this run's, or a paper-profile record's) as the rows of a
     table that sets runs side by side: label -> the value as printed ("–" for a timing or
@@ -487,8 +492,10 @@ def run_summary(results: dict) -> dict[str, str]:
     growth = [exponent(name) for name in ("growth_exponent_k", "growth_exponent_positions")]
     return {"device": device,
             "features k": f"{results['n_features']:,}",
+            # a percentage as the prose gives it; e-notation only below 0.1% (browser
+            # check RE: "3.0e-01" beside the prose's 29.8%)
             "share of features, engine against float32 network":
-                f"{results['engine_fraction_differ']:.1e}",
+                _share(results["engine_fraction_differ"]),
             "against float64, first images: engine / float32 network":
                 f"{exact['engine']:,} / {exact['float32']:,} ({exact['images']} images)",
             f"largest k timed, {size_words}": timed,

@@ -989,12 +989,13 @@ def test_a_hue_rotation_that_barely_moves_the_pixels_is_said_to():
     y = x.clone()
     y[0, 0, 0, 0] = 103
     said = bg.hue_change_words(x, y, 2)
-    assert said.startswith("by 2°, which moves the pixel values of the figure's 2 images by "
-                           "0.5 of 255 on average: less than one 8-bit level")
+    assert said.startswith("by 2°, which changes each 8-bit channel value of the figure's 2 "
+                           "images by 0.5 levels on average (the mean absolute change): "
+                           "less than one 8-bit level")
     y[:, :, 0, 0] = torch.tensor([130, 20, 170], dtype=torch.uint8)   # 30 each
     assert bg.hue_change_words(x, y, 180) == (
-        "by 180°, which moves the pixel values of the figure's 2 images by 30.0 of 255 on "
-        "average")
+        "by 180°, which changes each 8-bit channel value of the figure's 2 images by 30.0 "
+        "levels on average (the mean absolute change)")
     with pytest.raises(ValueError, match="the same uint8 images"):
         bg.hue_change_words(x, y.float(), 180)
 

@@ -132,6 +132,10 @@ def test_seed_sentences_follow_the_spread():
     other = words.gap_against_draws(s, 76.36, False, "k = 4,000 on 2,000 images")
     assert other.startswith("These seeds ran at k = 4,000 on 2,000 images, not at the paper's")
     assert "set neither against" in other and "interval" not in other
+    # the paper's C is named only where the seeds used another (browser check RE)
+    assert "on all images, so their spread" in other
+    assert "on all images with C = 0.005, so" in words.gap_against_draws(
+        s, 76.36, False, "k = 4,000 on 2,000 images with C = 0.02", C=0.02)
     # the paper's number is set against the seeds only on its own images, at its scale
     whole = (50_000, 10_000)
     assert words.seeds_at_paper_scale("cifar10", 100_000, whole, whole, 0.005)
@@ -641,11 +645,11 @@ def test_the_record_curve_meets_this_run_only_with_its_images_seed_and_c():
     assert words.record_curve_note(rec, 50_000, 10_000, 2018, 0.005).startswith(
         "at the k both ran, the two agree")
     assert words.record_curve_note(rec, 50_000, 10_000, 7, 0.02) == (
-        "the record used seed 2018 and C = 0.005, this run seed 7 and C = 0.02, so at the "
-        "k both ran the two differ")
+        "the record used seed 2018 and C = 0.005, this run seed 7 and C = 0.02, so the two "
+        "curves need not meet where both ran")
     assert words.record_curve_note(rec, 2_000, 500, 2018, 0.005) == (
         "the record used 50,000 training and 10,000 test images, this run 2,000 training "
-        "and 500 test images, so at the k both ran the two differ")
+        "and 500 test images, so the two curves need not meet where both ran")
     assert "an unknown C" in words.record_curve_note(
         {k: v for k, v in rec.items() if k != "C"}, 50_000, 10_000, 2018, 0.005)
     assert words.record_curve_note(None, 1, 1, 1, 1.0) == (

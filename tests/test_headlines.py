@@ -668,8 +668,8 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
              "growth from k": 1000.0, "growth": 1.34, "growth low": 1.1, "growth high": 1.4,
              "growth above 1": 10, "growth below 1": 0, "growth median": 1.2, **_VERIFIED})
     assert headlines.separation(separation, brief=True) == (
-        "partly supported: supported — cifar10 1.067 -> 1.101 | not shown — mini 1.200 -> "
-        "1.190 (pixels -> features, k = 3,000)")
+        "partly supported: supported — cifar10 1.067 → 1.101 | not shown — mini 1.200 → "
+        "1.190 (pixels → features, k = 3,000)")
     brief = headlines.margin(separation, brief=True)
     # review RB: which half of the claim holds is said first
     assert brief == (
@@ -990,7 +990,7 @@ def test_the_separation_line_prints_ratios_apart_and_refuses_what_it_cannot_read
                                   "features - pixels": 0.0001, "low": 0.00001,
                                   "high": 0.0002}]}
     assert headlines.separation(sep, brief=True).startswith(
-        "supported: cifar10 1.0671 -> 1.0672")
+        "supported: cifar10 1.0671 → 1.0672")
     assert "difference +0.0001 [+0.00001, +0.0002]" not in headlines.separation(sep)
     assert "[+0.00001, +0.00020]" in headlines.separation(sep)
     sep["ratio_differences"][0]["low"] = float("nan")

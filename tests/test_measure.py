@@ -404,6 +404,12 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
            "device": "cuda", "environment": {"device": "NVIDIA H200"}}
     rows = run_summary(run)
     assert rows["device"] == "NVIDIA H200"
+    # the share as the prose gives it (browser check RE: "3.0e-01" beside 29.8%)
+    assert rows["share of features, engine against float32 network"] == "29.8%"
+    assert run_summary({**run, "engine_fraction_differ": 2.4e-05})[
+        "share of features, engine against float32 network"] == "2.4e-05"
+    assert run_summary({**run, "engine_fraction_differ": 0})[
+        "share of features, engine against float32 network"] == "0"
     assert rows["largest k timed, 32 × 32 images"] == (
         "k = 100,000: 3,064 images/s, peak 4,033 MB")
     assert rows["growth exponent of time, in k / in positions"] == "0.86 / too noisy"

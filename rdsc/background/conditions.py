@@ -201,8 +201,9 @@ def hue_change_words(clean: torch.Tensor, rotated: torch.Tensor, degrees: float)
         raise ValueError(f"clean and rotated: the same uint8 images, got {tuple(clean.shape)} "
                          f"{clean.dtype} and {tuple(rotated.shape)} {rotated.dtype}")
     moved = (rotated.float() - clean.float()).abs().mean().item()
-    said = (f"by {degrees:g}°, which moves the pixel values of the figure's {len(clean):,} "
-            f"images by {moved:.1f} of 255 on average")
+    said = (f"by {degrees:g}°, which changes each 8-bit channel value of the figure's "
+            f"{len(clean):,} images by {moved:.1f} levels on average (the mean absolute "
+            "change)")
     if moved < 1:
         said += (": less than one 8-bit level, so the hue-rotated images are nearly the "
                  "clean ones and their row below measures almost no change of colour")
