@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from rdsc import cnn
 from rdsc.data import as_float
-from rdsc.checks import seed_number, text_hint, whole_number
+from rdsc.checks import seed_number, text_hint, warn, whole_number
 from rdsc.deepnets import ARCHS as DEEP_ARCHS
 from rdsc.features import compute, default_device
 from rdsc.network import RandomDepthwiseSignNet
@@ -379,7 +379,6 @@ def check_budget(budget, n_runs: int | None = None) -> int:
                          "HopSkipJump takes its first step after about 165-185 queries on "
                          "CIFAR images; below that its results are the starting blends")
     if budget > LARGE_BUDGET:
-        from rdsc.checks import warn
         total = f" ({n_runs * budget:,} in all)" if n_runs else ""
         warn(f"budget = {budget:,} queries per image{total}, over ten times the paper "
              "profile's 5,000: each query runs a model, so this can take hours (a typo?)")
