@@ -30,11 +30,11 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
 
 
 def factor_range(low: float, high: float) -> str:
-    """A range of factors, ``"x1.02 to x1.11"``, or one factor, ``"x1.11"``, where the two
-    ends are the same at the two decimals shown (review DA: "x1.11 to x1.11")."""
+    """A range of factors, ``"×1.02 to ×1.11"``, or one factor, ``"×1.11"``, where the two
+    ends are the same at the two decimals shown (review DA: "×1.11 to ×1.11")."""
     for digits in range(2, 6):  # more decimals where a range across 1 would print as
-        # one factor (probe PW: 0.996 to 1.004 read "x1.00")
-        ends = f"x{low:.{digits}f}", f"x{high:.{digits}f}"
+        # one factor (probe PW: 0.996 to 1.004 read "×1.00")
+        ends = f"×{low:.{digits}f}", f"×{high:.{digits}f}"
         if ends[0] != ends[1] or not low < 1 < high:
             break
     return ends[0] if ends[0] == ends[1] else f"{ends[0]} to {ends[1]}"
@@ -492,8 +492,8 @@ def noise_reading(margins) -> str:
                        "them."),
         }[g["word"]]
         text += (f" From k = {k_from:,} to k = {k:,}, where both fits are hard "
-                 f"margins, noise's margin changes by x{g['noise']:.2f}{spread} and the "
-                 f"features' by x{g['features']:.2f} on this sample: {said}")
+                 f"margins, noise's margin changes by ×{g['noise']:.2f}{spread} and the "
+                 f"features' by ×{g['features']:.2f} on this sample: {said}")
     return text
 
 
@@ -539,7 +539,7 @@ def shuffled_reading(margins) -> str:
                        "is the classes', not the number of features'.")
     m, low, high = top["mean margin"], min(draws), max(draws)
     d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart,
-    # and the true labels' margin from them (probe PW: "0.0500 ... against 0.0500 (x1.00)"
+    # and the true labels' margin from them (probe PW: "0.0500 ... against 0.0500 (×1.00)"
     # beside a permutation test's win)
     while d < 8 and any(x != y and f"{x:.{d}f}" == f"{y:.{d}f}"
                         for x, y in ((low, high), (m, high), (m, low))):
@@ -582,7 +582,7 @@ def shuffled_reading(margins) -> str:
                           "features do for any labelling",
                 "does not grow": "the true labels' margin does not grow"}[g["word"]]
         text += (f" From k = {both[0]:,} to k = {k:,} the shuffled labels' margin grows "
-                 f"x{g['noise']:.2f}{spread} and the true labels' x{g['features']:.2f}: "
+                 f"×{g['noise']:.2f}{spread} and the true labels' ×{g['features']:.2f}: "
                  f"{said}.")
     return text
 
@@ -743,7 +743,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         shown = _UNVERIFIED_WORDS.get(word, word)
         text += (f" (ratio {ratio_apart(c['ratio'])} on the sample, "
                  f"{range_words(c, short=True)}: {shown})")
-        short = f"{name}: width x{ratio_apart(c['ratio'])} of pixels' ({shown})"
+        short = f"{name}: width ×{ratio_apart(c['ratio'])} of pixels' ({shown})"
         if word == "not comparable":
             short = f"{name}: widths not comparable (soft margins)"
     elif not (is_hard(top) and is_hard(pixels)):
@@ -769,9 +769,9 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         c = compared[0]
         k_from = int(c["growth from k"])
         shown = _UNVERIFIED_WORDS.get(growing, growing)
-        text += (f"; from k = {k_from:,}: x{c['growth']:.2f} on the sample, "
+        text += (f"; from k = {k_from:,}: ×{c['growth']:.2f} on the sample, "
                  f"{range_words(c, 'growth ', short=True)}: {shown}")
-        short += f", growth x{c['growth']:.2f} from k = {k_from:,} ({shown}"
+        short += f", growth ×{c['growth']:.2f} from k = {k_from:,} ({shown}"
         has_noise = {int(r["dimension"]) for r in rows
                      if r["space"] == "noise" and usable_hard(r, measured=True)}
         if growing != "grows":
@@ -787,10 +787,10 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
             draws = g["noise draws"]
             if len(draws) < 2:  # one draw has no spread to be beyond
                 verdicts.append("not shown")
-                text += f", noise x{g['noise']:.2f} (one draw: no spread to compare)"
+                text += f", noise ×{g['noise']:.2f} (one draw: no spread to compare)"
                 short += ", one noise draw"
             else:
-                spread = f"draws x{min(draws):.2f} to x{max(draws):.2f}"
+                spread = f"draws ×{min(draws):.2f} to ×{max(draws):.2f}"
                 faster = g["word"] == "faster"
                 text += (f", faster than noise ({spread})" if faster else
                          f", but no faster than noise ({spread})")
@@ -810,7 +810,7 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
                                  " but not than shuffled labels")
                         short += (" and than shuffled labels" if faster else
                                   " but not than shuffled labels")
-                        text += f" (shuffles x{min(per):.2f} to x{max(per):.2f})"
+                        text += f" (shuffles ×{min(per):.2f} to ×{max(per):.2f})"
                 if faster and not compared_shuffles:
                     # growth counts only beyond both controls (the intro's rule)
                     faster = False

@@ -204,7 +204,7 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.margin(separation) == (  # saved with bootstrap resamples: named so
         "partly supported: the width supported, its growth with k not shown; "
         "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
-        "the sample, 1.20 to 2.90 over 10 bootstrap resamples: wider); from k = 1,000: x1.34 "
+        "the sample, 1.20 to 2.90 over 10 bootstrap resamples: wider); from k = 1,000: ×1.34 "
         "on the sample, 0.95 to 1.40 over 10 bootstrap resamples: undecided")
     c = separation["margin_ratios"][0]
     del c["resamples"]
@@ -213,7 +213,7 @@ def test_every_summary_reads_its_chapters_results():
         "partly supported: the width supported, its growth with k not shown; "
         "cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (ratio 1.65 on "
         "the sample, 1.20 to 2.90 (median 1.50) over 10 half-samples: wider); from "
-        "k = 1,000: x1.34 on the sample, 0.95 to 1.40 (median 1.20) over 10 half-samples: "
+        "k = 1,000: ×1.34 on the sample, 0.95 to 1.40 (median 1.20) over 10 half-samples: "
         "undecided")
     separation["margin_ratios"][0].update({"growth low": 1.1})
     # growth counts only beyond the noise control's; none saved here: not shown
@@ -248,15 +248,15 @@ def test_every_summary_reads_its_chapters_results():
     # one draw of noise has no spread to be beyond: not shown either way
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "; Gaussian noise of that k: 0.0284, wider than the features; from k = 1,000: x1.34 "
-        "on the sample, 1.10 to 1.40 (median 1.20) over 10 half-samples: grows, noise x1.78 "
+        "; Gaussian noise of that k: 0.0284, wider than the features; from k = 1,000: ×1.34 "
+        "on the sample, 1.10 to 1.40 (median 1.20) over 10 half-samples: grows, noise ×1.78 "
         "(one draw: no spread to compare)")
     draws = {1000: [0.0160, 0.0150], 3000: [0.0284, 0.0300]}
     for row in separation["margins"]:  # several draws of noise: their range
         if row["space"] == "noise" and row["dimension"] in draws:
             row["draw margins"] = draws[row["dimension"]]
     assert headlines.margin(separation).endswith(
-        "grows, but no faster than noise (draws x1.78 to x2.00)")
+        "grows, but no faster than noise (draws ×1.78 to ×2.00)")
     draws = {1000: [0.0280, 0.0270], 3000: [0.0284, 0.0300]}  # noise hardly grows
     for row in separation["margins"]:
         if row["space"] == "noise" and row["dimension"] in draws:
@@ -265,7 +265,7 @@ def test_every_summary_reads_its_chapters_results():
     # faster than noise, but the shuffled-label control is missing: both must be beaten
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "grows, faster than noise (draws x1.01 to x1.11), not compared with shuffled labels "
+        "grows, faster than noise (draws ×1.01 to ×1.11), not compared with shuffled labels "
         "(fewer than two shuffles with hard, verified margins at both k)")
     # the second control, the same features with shuffled labels, where hard at both k
     shuffles = [{"dataset": "cifar10", "space": "shuffled labels", "dimension": d,
@@ -275,17 +275,17 @@ def test_every_summary_reads_its_chapters_results():
     separation["margins"] += shuffles
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "grows, faster than noise (draws x1.01 to x1.11) but not than shuffled labels "
-        "(shuffles x2.48 to x2.63)")
-    for row, m in zip(shuffles, ([0.0100, 0.0110], [0.0120, 0.0125])):  # x1.14 to x1.20
+        "grows, faster than noise (draws ×1.01 to ×1.11) but not than shuffled labels "
+        "(shuffles ×2.48 to ×2.63)")
+    for row, m in zip(shuffles, ([0.0100, 0.0110], [0.0120, 0.0125])):  # ×1.14 to ×1.20
         row.update({"draw margins": m, "mean margin": float(np.mean(m))})
     assert headlines.margin(separation).startswith("supported: ")
     assert headlines.margin(separation).endswith(
-        "and than shuffled labels (shuffles x1.14 to x1.20)")
+        "and than shuffled labels (shuffles ×1.14 to ×1.20)")
     shuffles[0]["hard"] = False  # not hard at the start: that control does not compare
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation).endswith(
-        "grows, faster than noise (draws x1.01 to x1.11), not compared with shuffled labels "
+        "grows, faster than noise (draws ×1.01 to ×1.11), not compared with shuffled labels "
         "(fewer than two shuffles with hard, verified margins at both k)")
     # a noise fit that is not a hard margin does not compare: growth then not shown
     next(r for r in separation["margins"] if r["space"] == "noise"
@@ -674,9 +674,9 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
     # review RB: which half of the claim holds is said first
     assert brief == (
         "partly supported: the width supported, its growth with k not shown; "
-        "cifar10: width x1.65 of pixels' (wider), growth x1.34 from "
-        "k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width x1.65 "
-        "of pixels' (wider), growth x1.34 from k = 1,000 (grows, faster than noise, no "
+        "cifar10: width ×1.65 of pixels' (wider), growth ×1.34 from "
+        "k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width ×1.65 "
+        "of pixels' (wider), growth ×1.34 from k = 1,000 (grows, faster than noise, no "
         "shuffled-label control); both datasets share one noise control (same labels)")
     full = headlines.margin(separation)
     # review HD: both verdicts rest on one set of noise draws (the samples share labels)
@@ -690,9 +690,9 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
             for d, m in ((1000, [0.0100, 0.0110]), (3000, [0.0120, 0.0125]))]
     brief = headlines.margin(separation, brief=True)
     assert brief == (
-        "supported: cifar10: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 "
-        "(grows, faster than noise and than shuffled labels) | mini: width x1.65 of pixels' "
-        "(wider), growth x1.34 from k = 1,000 (grows, faster than noise and than shuffled "
+        "supported: cifar10: width ×1.65 of pixels' (wider), growth ×1.34 from k = 1,000 "
+        "(grows, faster than noise and than shuffled labels) | mini: width ×1.65 of pixels' "
+        "(wider), growth ×1.34 from k = 1,000 (grows, faster than noise and than shuffled "
         "labels); both datasets share one noise control (same labels)")
     # the verdict is the rule's, whatever the length: a slower growth changes both lines
     for row in separation["margins"]:
@@ -700,7 +700,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
             row["draw margins"] = [0.0100, 0.0110]
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation, brief=True).endswith(  # its own noise: no clause
-        "mini: width x1.65 of pixels' (wider), growth x1.34 from k = 1,000 (grows, no faster "
+        "mini: width ×1.65 of pixels' (wider), growth ×1.34 from k = 1,000 (grows, no faster "
         "than noise)")
     path = tmp_path / "separation-quick.json"
     path.write_text(json.dumps(separation))

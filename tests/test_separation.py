@@ -707,7 +707,7 @@ def test_noise_reading_compares_the_control_at_the_same_k():
     assert ("(training accuracy 1.000) with a mean margin of 0.0284, against 0.0130 for the "
             "features and 0.0080 for pixels: wider than the features' margin.") in said
     assert ("From k = 1,000 to k = 3,000, where both fits are hard margins, noise's "
-            "margin changes by x1.78 and the features' by x1.34 on this sample: noise's "
+            "margin changes by ×1.78 and the features' by ×1.34 on this sample: noise's "
             "grows as much or more") in said
     said = noise_reading(rows((0.0097, 0.0130), (0.0110, 0.0120)))
     assert "0.0120, against 0.0130 for the features" in said and ": narrower, so" in said
@@ -729,7 +729,7 @@ def test_noise_reading_compares_the_control_at_the_same_k():
 
 
 def test_noise_draws_give_the_control_a_spread():
-    """One draw of noise once decided "as much or more" on x1.30 against x1.29."""
+    """One draw of noise once decided "as much or more" on ×1.30 against ×1.29."""
     from rdsc.separation import noise_margin_rows
     from rdsc.separation_words import noise_reading
     y = np.repeat(np.arange(3), 10)
@@ -754,7 +754,7 @@ def test_noise_draws_give_the_control_a_spread():
                               (3000, [0.02 * g for g in noise_draws]))]
         return out
     said = noise_reading(rows(1.62, [1.50, 1.56, 1.58]))
-    assert "(its 3 draws: x1.50 to x1.58)" in said
+    assert "(its 3 draws: ×1.50 to ×1.58)" in said
     assert said.endswith("the features' margin grows faster than every draw of noise.")
     assert "within the range of the noise draws" in noise_reading(rows(1.55, [1.5, 1.56, 1.6]))
     assert "every draw of noise grows more" in noise_reading(rows(1.33, [1.5, 1.56, 1.6]))
@@ -889,8 +889,8 @@ def test_shuffled_labels_keep_the_features_and_the_class_counts():
                      "mean margin": rows[1]["mean margin"] / 4})
     true[1]["mean margin"] = true[2]["mean margin"] / 2  # the true labels: x2
     said = shuffled_reading(true + grown)
-    assert ("From k = 4 to k = 64 the shuffled labels' margin grows x4.00 (shuffles x4.00) "
-            "and the true labels' x2.00: every shuffle's margin grows more") in said
+    assert ("From k = 4 to k = 64 the shuffled labels' margin grows ×4.00 (shuffles ×4.00) "
+            "and the true labels' ×2.00: every shuffle's margin grows more") in said
     assert shuffled_reading(true) == ""
 
 
@@ -1264,16 +1264,16 @@ def test_a_noise_row_saved_without_its_hard_flag_is_not_compared():
 
 
 def test_a_factor_range_whose_ends_agree_is_one_factor():
-    """Review DA: the smoke book read "(x1.11 to x1.11)" for two shuffles that agreed at the
+    """Review DA: the smoke book read "(×1.11 to ×1.11)" for two shuffles that agreed at the
     digits shown; ends that differ there still read as a range."""
     from rdsc.separation_words import factor_range, shuffled_reading
-    assert factor_range(1.1101, 1.1149) == "x1.11"
-    assert factor_range(1.02, 1.11) == "x1.02 to x1.11"
+    assert factor_range(1.1101, 1.1149) == "×1.11"
+    assert factor_range(1.02, 1.11) == "×1.02 to ×1.11"
     rows, _ = _verified_margin_rows()
-    rows[6]["draw margins"] = [0.04503, 0.04505]  # the true labels' 0.05: x1.110, x1.110
+    rows[6]["draw margins"] = [0.04503, 0.04505]  # the true labels' 0.05: ×1.110, ×1.110
     rows[6]["mean margin"] = 0.04504
     said = shuffled_reading(rows)
-    assert "against 0.04503 to 0.04505 with the shuffles at k = 20 (x1.11)" in said
+    assert "against 0.04503 to 0.04505 with the shuffles at k = 20 (×1.11)" in said
     rows[6]["draw margins"] = [0.045, 0.045]  # two shuffles with one margin
     assert "against 0.0450 with the shuffles" in shuffled_reading(rows)
 
@@ -1283,9 +1283,9 @@ def test_a_caveat_every_dataset_shares_is_said_once():
     of dimensions, ..." once per dataset, word for word; the readings themselves stay."""
     from rdsc.separation_words import per_dataset
     caveat = "On the training images, a wide margin comes with the number of dimensions."
-    said = per_dataset({"cifar10": f"wider, x1.20. {caveat}",
-                        "miniimagenet10": f"wider, x1.11. {caveat}"}, "On {name}: {text}")
-    assert said == f"On CIFAR-10: wider, x1.20. On `miniimagenet10`: wider, x1.11. {caveat}"
+    said = per_dataset({"cifar10": f"wider, ×1.20. {caveat}",
+                        "miniimagenet10": f"wider, ×1.11. {caveat}"}, "On {name}: {text}")
+    assert said == f"On CIFAR-10: wider, ×1.20. On `miniimagenet10`: wider, ×1.11. {caveat}"
     # one dataset, or a sentence one dataset lacks, or a last part a template ends: as given
     assert per_dataset({"cifar10": f"a. {caveat}"}, "{text}") == f"a. {caveat}"
     assert per_dataset({"cifar10": f"a. {caveat}", "stl10": "b. Other."}, "{text}") == \
@@ -1295,7 +1295,7 @@ def test_a_caveat_every_dataset_shares_is_said_once():
 
 
 def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
-    """Review HD: a width ratio of 1.0031 printed "x1.00" beside "undecided", and margins of
+    """Review HD: a width ratio of 1.0031 printed "×1.00" beside "undecided", and margins of
     0.00940 and 0.00937 both "0.0094": the reader could not see which side of 1 it lay."""
     from rdsc.checks import ratio_apart, told_apart
     from rdsc.separation_words import margin_claim
@@ -1308,7 +1308,7 @@ def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
     c.update({"ratio": 1.0031, "median": 0.85, "low": 0.83, "high": 0.89, "above 1": 0,
               "below 1": 10})
     _, text, short = margin_claim("miniimagenet10", rows, [c])
-    assert "width x1.003 of pixels'" in short
+    assert "width ×1.003 of pixels'" in short
     assert text.startswith("miniimagenet10: 0.00940 at k = 20 vs 0.00937 on pixels")
     assert "(ratio 1.003 on the sample" in text
 
@@ -1342,7 +1342,7 @@ def _pw_row(space, k, margins):
 def test_controls_read_ties_and_draw_spreads_as_no_difference():
     """Probe PW: a noise margin equal to the features' read "narrower, so the features'
     margin is wider"; noise draws on both sides of it printed "0.0500 against 0.0500:
-    wider"; a margin 4e-7 above 19 equal shuffles won a permutation test beside "(x1.00)";
+    wider"; a margin 4e-7 above 19 equal shuffles won a permutation test beside "(×1.00)";
     one shuffle growing as much read "every shuffle's margin grows more"."""
     from rdsc import separation_words as S
     base = [_pw_row("pixels", 3072, [0.01]), _pw_row("features", 10, [0.02]),
@@ -1363,6 +1363,6 @@ def test_controls_read_ties_and_draw_spreads_as_no_difference():
                                      _pw_row("shuffled labels", 20, [0.05])])
     assert "every shuffle's margin grows more" not in one
     assert "the shuffle's margin grows as much or more (one shuffle)" in one
-    assert S.factor_range(0.996, 1.004) == "x0.996 to x1.004"
-    assert S.factor_range(1.02, 1.11) == "x1.02 to x1.11" and S.factor_range(1.111, 1.112) \
-        == "x1.11"
+    assert S.factor_range(0.996, 1.004) == "×0.996 to ×1.004"
+    assert S.factor_range(1.02, 1.11) == "×1.02 to ×1.11" and S.factor_range(1.111, 1.112) \
+        == "×1.11"
