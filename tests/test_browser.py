@@ -320,3 +320,26 @@ def test_code_lines_fit_the_column_at_common_window_widths(browser, page):
         visit.close()
     assert not wide, (f"{page.name}: code cells scroll sideways at window widths "
                       f"{sorted(wide)}, e.g. {next(iter(wide.values()))[:2]}")
+
+
+# Vertical gap, in px, between each two tables one code cell displays one after the other.
+TABLE_GAPS = """() => [...document.querySelectorAll('div.cell_output')].flatMap(out => {
+  const tables = [...out.querySelectorAll(':scope > div.output table')];
+  return tables.slice(1).map((t, i) =>
+    t.getBoundingClientRect().top - tables[i].getBoundingClientRect().bottom);
+})"""
+
+
+@pytest.mark.parametrize("page", CHAPTERS or [None],
+                         ids=[p.name for p in CHAPTERS] or ["no-book"])
+def test_tables_of_one_cell_are_set_apart(browser, page):
+    """Chapter 7 shows its L2 and L-inf attack tables from one cell: they sat flush, and
+    read as one table with its header repeated (_theme/rdsc.css sets them apart)."""
+    if page is None:
+        _unavailable(NO_BOOK)
+    visit = Visit(browser, page.as_uri())
+    try:
+        gaps = visit.page.evaluate(TABLE_GAPS)
+    finally:
+        visit.close()
+    assert all(g >= 16 for g in gaps), f"{page.name}: tables {gaps} px apart"
