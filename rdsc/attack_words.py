@@ -23,8 +23,8 @@ from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noi
 
 def median_words(distance: float, linf: bool = False) -> str:
     """A median minimal perturbation as the text gives it (L-inf in 255ths), or, when half
-    of the images or more were not fooled within the budget (the median is inf: probe AS
-    found "inf/255" printed as a number), that it was not reached."""
+    of the images or more were not fooled within the budget (the median is inf, and
+    "inf/255" was once printed as a number), that it was not reached."""
     if not math.isfinite(distance):
         return "not reached (half of the images or more were not fooled within the budget)"
     return f"{255 * distance:.1f}/255" if linf else f"{distance:.2f}"
@@ -59,7 +59,7 @@ def label_only_reading(hsj, epsilon: float, target_above_chance: bool = True) ->
     n = len(hsj.linf)
     if n < 1:
         raise ValueError("need an attack on at least one image")
-    if not target_above_chance:  # review DC: only the claim's row said so
+    if not target_above_chance:  # once only the claim's row said so
         return ("that is not a test of the claim: " + NOT_A_TEST + ", so a label it "
                 "changes was no more often right than a guess")
     share = hsj.success_rate(epsilon)
@@ -102,30 +102,30 @@ def hsj_comparison(target_linf, reference_linf, both_above_chance: bool, seed: i
 
 def _shown_fall(fall: float) -> float:
     """``fall`` as the sentence prints it (a share): to 0.1% below 10%, to 1% above; the
-    words are read off this value, so two falls printed alike get the same words (review
-    GC: 4.996% and 5.004% both printed "5.00%", one "nearly stopped", one not)."""
+    words are read off this value, so two falls printed alike get the same words (once
+    4.996% and 5.004% both printed "5.00%", one "nearly stopped", one not)."""
     return round(fall, 3) if round(fall, 3) < 0.1 else round(fall, 2)
 
 
 def _median_fall(fall: float, images: int, model: str, which: str = "") -> str:
     """"fell by a median 36% on the CNN (20 images)"; a median of exactly 0 is said as what
-    it means (the quick run read "fell by a median 0%"; review HD: "fell not at all on ...
+    it means (the quick run read "fell by a median 0%"; "fell not at all on ...
     for at least half" was hard to parse), one below 0.05% as "under 0.1%"."""
     if fall <= 0:
-        if images == 1:  # probe PS: "for at least half of its 1 image"
+        if images == 1:  # not "for at least half of its 1 image"
             return f"did not fall at all on {model} for its one image{which}"
         return (f"did not fall at all on {model} for at least half of its "
                 f"{plural(images, 'image')}{which} (a median fall of 0)")
-    # one decimal below 10%, where the 5% of STILL_CLOSING_IN decides a word (review GB:
+    # one decimal below 10%, where the 5% of STILL_CLOSING_IN decides a word (once
     # 4.9% and 5.01% both printed "5%", with opposite words)
     shown = _shown_fall(fall)
     size = f"{100 * shown:.1f}%" if shown < 0.1 else f"{100 * shown:.0f}%"
-    size = "under 0.1%" if shown == 0 else size  # review FC: 0.005 printed "0%"
+    size = "under 0.1%" if shown == 0 else size  # 0.005 once printed "0%"
     return f"fell by a median {size} on {model} ({plural(images, 'image')}{which})"
 
 
 #: a median fall of the smallest perturbation found, over the second half of the budget,
-#: from which the attack counts as still closing in (review FA: 0.4% read "still closing in")
+#: from which the attack counts as still closing in (0.4% once read "still closing in")
 STILL_CLOSING_IN = 0.05
 
 
@@ -136,8 +136,8 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     Where it still closed in on one model (a median fall of :data:`STILL_CLOSING_IN` or
     more) at least twice as fast as on the other, over :data:`MIN_IMAGES_FOR_VERDICT`
     images or more on each, the comparison is said to measure the attack's progress as
-    much as the models (probe EB: flat on the random network from about 250 queries, still
-    falling on the CNN, read as "harder to fool"; review FA: the other way round too). The
+    much as the models (flat on the random network from about 250 queries, still
+    falling on the CNN, once read as "harder to fool"; the other way round too). The
     slower is said to have nearly stopped only below :data:`STILL_CLOSING_IN` itself."""
     (t, n_t), (r, n_r) = target_fall, reference_fall
     if not (n_t and n_r):
@@ -146,12 +146,12 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     said = (f"Over the second half of the budget the smallest perturbation found "
             f"{_median_fall(t, n_t, target, ' with an adversarial by then')}, and "
             f"{_median_fall(r, n_r, reference)}")
-    # compared as printed (review GC): a fall shown as 5.0% is not below 5%
+    # compared as printed: a fall shown as 5.0% is not below 5%
     (slow, low), (fast, high) = sorted([(target, _shown_fall(t)), (reference, _shown_fall(r))],
                                        key=lambda m: m[1])
     if (high >= STILL_CLOSING_IN and low < high / 2
             and min(n_t, n_r) >= MIN_IMAGES_FOR_VERDICT):
-        # review GA: a 30% fall beside a 70% one is no stop
+        # a 30% fall beside a 70% one is no stop
         pace = (f"the attack had nearly stopped closing in on {slow} while still closing in "
                 f"on {fast}" if low < STILL_CLOSING_IN else
                 f"the attack was still closing in on both, on {slow} less than half as fast "
@@ -159,7 +159,7 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
         return (said + f": {pace}, so the comparison above measures how far this attack got "
                 "within this budget as much as how robust the models are.")
     if low >= STILL_CLOSING_IN and min(n_t, n_r) >= MIN_IMAGES_FOR_VERDICT:
-        # review GE: the sentence stopped without its reading
+        # the sentence once stopped without its reading
         return (said + ": the attack was still closing in on both, so the perturbations "
                 "compared above are what this budget reached on each, not the smallest that "
                 "exist.")
@@ -175,15 +175,15 @@ def difficulty_reading(d: dict, target: str = "the random network",
         return (f"the attack fooled neither {target} nor {reference} on any image, so their "
                 "perturbations do not compare")
     few = d["images"] < MIN_IMAGES_FOR_VERDICT
-    # probe PS: "95% bootstrap interval 2.57 to 2.57 over 1 image": a bootstrap over a
+    # not "95% bootstrap interval 2.57 to 2.57 over 1 image": a bootstrap over a
     # handful of images is no interval
-    # ends printed apart from 1 (probe PZ 6: "1.00 to 1.01" beside "needs larger")
+    # ends printed apart from 1 (once "1.00 to 1.01" beside "needs larger")
     spread = (f"over {plural(d['images'], 'image')}, too few for an interval" if few else
               f"95% bootstrap interval {ratio_apart(d['low'])} to "
               f"{ratio_apart(d['high'])} over {plural(d['images'], 'image')}")
     said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
             f"median {ratio_apart(d['ratio'])} ({spread}; larger on {d['larger']} of them)")
-    if not 0 < d["ratio"] < float("inf"):  # probe AD: "median 0.00" was no size at all
+    if not 0 < d["ratio"] < float("inf"):  # "median 0.00" was no size at all
         said = (f"per image, {target}'s smallest perturbation found over {reference}'s has "
                 f"no finite median: of the {plural(d['images'], 'image')} compared, "
                 f"{d.get('target_only', '?')} were fooled on {target} only and "
@@ -194,7 +194,7 @@ def difficulty_reading(d: dict, target: str = "the random network",
         # them on one side passes a two-sided sign test at 5% only from 6 images on
         return said + (f": too few images for a verdict (a sign test needs "
                        f"{MIN_IMAGES_FOR_VERDICT} or more)")
-    # the bootstrap interval of a median excludes 1 too often at these sizes (probe PX:
+    # the bootstrap interval of a median excludes 1 too often at these sizes (in
     # 6-7% of runs with no difference; "larger" on 14 of 20 images, sign test p = 0.115):
     # the exact sign test must agree (results saved before "smaller" rely on the interval)
     test = ""
@@ -228,7 +228,7 @@ def direction_reading(beyond_low: float, aimed: bool, agreement: float, chance: 
         return ("no more than random signs of the same size do, within this run's "
                 "uncertainty")
     return (f"no more than random signs of the same size do, but that is not a test here: "
-            # review GE: "13% ... not above the 12%" (12.9 and 12.4): one decimal, and
+            # not "13% ... not above the 12%" (12.9 and 12.4): one decimal, and
             # "above" as the test means it
             f"its substitute agrees with it on {100 * agreement:.1f}% of the "
             f"{n_holdout:,} held-out images, not shown to be above the {100 * chance:.1f}% "
@@ -242,7 +242,7 @@ def trained_target_words(arch: str, epochs: int, shared_seed: int,
     """What chapter 7's trained target is: the small CNN of ``rdsc.cnn``, or a network of
     ``rdsc.deepnets`` trained for ``epochs`` with the seed the baselines chapter shares
     (``shared_seed``, not the chapter's ``seed``). Only at the authors' ``authors_epochs``
-    is it the baselines chapter's network (probe QB 3: at 1 or 3 epochs it was called
+    is it the baselines chapter's network (at 1 or 3 epochs it was once called
     "as in the baselines chapter")."""
     if arch == "small":
         return "the small CNN of `rdsc.cnn`"
@@ -260,20 +260,20 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
     (accuracy points, clean minus random signs) with its 95% interval ``low`` to
     ``high``; large when the interval is above 0. Not read for a network at chance
     (``target_above_chance`` False), where :func:`direction_reading` says the control tests
-    nothing (review EA: the next sentence read it as a finding).
+    nothing (the next sentence once read it as a finding).
 
     ``trained``: the same cost for the trained CNN, ``(drop, low, high)`` (None where it
-    is at chance or not run). Review RC: the sentence explained the random network's
+    is at chance or not run). The sentence once explained the random network's
     cost by its hyperplanes while the trained CNN lost as much to the same signs; the
     explanation is said only where the CNN is shown to lose less. ``versus``: the random
     network's cost minus the CNN's on the same images, ``(difference, low, high)``
     (:func:`rdsc.intervals.paired_change_difference`), which decides; without it, only
-    intervals apart do. Where neither shows a difference, no reason is given (probe PV:
-    "noise of this size moves either model" was said of a CNN whose cost held 0).
+    intervals apart do. Where neither shows a difference, no reason is given ("noise of
+    this size moves either model" was once said of a CNN whose cost held 0).
     ``at_chance_after``: the models (as the text names them, e.g. "the trained CNN") that
     random signs left at chance: a cost there is capped by the accuracy there was to lose,
-    so the costs are not compared and no reason is given (probe QB 1: at a large step both
-    fell to chance, and the random network's larger cost was put down to its
+    so the costs are not compared and no reason is given (at a large step both
+    fell to chance, and the random network's larger cost was once put down to its
     hyperplanes)."""
     for name, given in (("the random network's", (drop, low, high)),
                         ("the CNN's", trained), ("the difference's", versus)):
@@ -283,11 +283,11 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
         if not all(math.isfinite(x) for x in (v, lo, hi)) or lo > hi:
             raise ValueError(f"{name} cost needs finite (estimate, low, high) with low <= "
                              f"high, got {(v, lo, hi)!r}")
-    if not target_above_chance:  # review FA: not the reason again, word for word
+    if not target_above_chance:  # not the reason again, word for word
         return (f"not read here, as the network is at chance (random signs changed its "
                 f"accuracy by {signed(-drop)} points, 95% interval {signed(-high)} to "
                 f"{signed(-low)})")
-    if high < 0:  # probe PX: "not distinguishable from nothing" beside -8 to -2
+    if high < 0:  # once "not distinguishable from nothing" beside -8 to -2
         return (f"in this run random signs of that size raised the random network's "
                 f"accuracy by {_bare(-drop)} points (95% interval {_bare(-high)} to "
                 f"{_bare(-low)}): noise of that size is no cost to it here")
@@ -326,7 +326,7 @@ def noise_reading(drop, low, high, target_above_chance: bool = True,
 
 def _bare(points: float) -> str:
     """``points`` as :func:`~rdsc.checks.signed` writes it, without a plus sign: a cost set
-    beside another (probe PV: "-0.0" where a value rounded to 0 kept its minus)."""
+    beside another (once "-0.0" where a value rounded to 0 kept its minus)."""
     return signed(points).removeprefix("+")
 
 
@@ -358,20 +358,20 @@ def agreement_trend(name: str, agreement, n_images: int | None = None,
     """A clause on a substitute's agreement (%) with ``name`` over the rounds of Jacobian
     augmentation, round 0 against the last. ``agreed``: each round's per-image agreement on
     the held-out images (``holdout_agreed``): the change is then read by the exact paired
-    test, as every round is measured on the same images (probe PZ: the unpaired bound
-    called 40 images gained and none lost "within the noise", and a switch between
+    test, as every round is measured on the same images (the unpaired bound
+    once called 40 images gained and none lost "within the noise", and a switch between
     one-class answers a fall). Without it, with ``n_images`` (the images agreement is
     measured on), a change within the noise of two independent accuracies on that many
-    images is not read as a rise or fall (probe AS: "fell" from two smoke rounds on a
+    images is not read as a rise or fall (once "fell" from two smoke rounds on a
     handful of images). ``chance``: each round's chance agreement (shares,
-    :func:`rdsc.attacks.chance_agreement`), said beside the first and last round's (browser
-    check RD: a round-0 substitute answering one class sat exactly at its chance level, and
-    its fall read as a lost agreement)."""
+    :func:`rdsc.attacks.chance_agreement`), said beside the first and last round's (a
+    round-0 substitute answering one class sat exactly at its chance level, and
+    its fall once read as a lost agreement)."""
     a = np.asarray(percents(f"the agreements with the {name}", agreement,
                             far_above_one=True), dtype=float)
     if len(a) == 0:
         raise ValueError(f"no agreement given for the {name}")
-    if not np.isfinite(a).all():   # probe PZ 5: "cannot convert float NaN to integer"
+    if not np.isfinite(a).all():   # once failed as "cannot convert float NaN to integer"
         raise ValueError(f"the agreements with the {name} hold NaN ({list(a)}): a "
                          "substitute trained without held-out images has none to read")
     first = last = ""
@@ -391,7 +391,7 @@ def agreement_trend(name: str, agreement, n_images: int | None = None,
         return (f"for the {name} it {trend} from {a[0]:.1f}% after round 0{first} to "
                 f"{a[-1]:.1f}% after the last{last}, beyond the noise of this change {said}")
     if round(a[-1]) == round(a[0]):
-        # probe PZ 4: "stayed" of 30, 60, 30.4: the rounds between are not read here
+        # e.g. "stayed" of 30, 60, 30.4: the rounds between are not read here
         return f"for the {name} it was {a[0]:.0f}% after round 0 and again after the last"
     if n_images is not None:
         noise = difference_noise(a[0], a[-1], n_images)
@@ -410,12 +410,12 @@ def drift_reading(rounds, n_holdout: int, n_classes: int, agreed: dict | None = 
     substitute whose best round agreed above chance has agreement to lose; a fall is one
     from the best round to the last beyond the noise of that change on the ``n_holdout``
     held-out images: the exact paired test where ``agreed`` gives each target's per-round,
-    per-image agreement (probe PZ: the unpaired bound read a 3.5-point fall with p = 0.012
-    as no fall), else the noise of two independent accuracies (probe EB: 49.2% to 47.1% on
-    1,000 images was explained, beside a sentence that calls a change of that size
+    per-image agreement (the unpaired bound once read a 3.5-point fall with p = 0.012
+    as no fall), else the noise of two independent accuracies (49.2% to 47.1% on
+    1,000 images was once explained, beside a sentence that calls a change of that size
     noise)."""
     percents("the agreements", rounds["agreement"], far_above_one=True)
-    if rounds["agreement"].isna().any():   # probe PZ 5: skipped in silence by idxmax
+    if rounds["agreement"].isna().any():   # else skipped in silence by idxmax
         raise ValueError("the agreements hold NaN: a substitute trained without held-out "
                          "images has none to read")
     fell, fell_at_chance = [], []
@@ -437,8 +437,8 @@ def drift_reading(rounds, n_holdout: int, n_classes: int, agreed: dict | None = 
     if fell:
         return ("a possible reason why the last round agrees less than the best round for "
                 f"the {' and the '.join(fell)}")
-    # review DA: a fall of several points beside "no substitute lost more than a point"
-    # read as a contradiction when the falling substitute never agreed above chance
+    # a fall of several points beside "no substitute lost more than a point"
+    # once read as a contradiction when the falling substitute never agreed above chance
     at_chance = (f" (the {' and the '.join(fell_at_chance)}'s substitute lost more, but "
                  "never agreed with its target above chance, so it had no agreement to "
                  "lose)" if fell_at_chance else "")
@@ -449,8 +449,8 @@ def drift_reading(rounds, n_holdout: int, n_classes: int, agreed: dict | None = 
             "cost showed")
 
 
-#: the claim's verdict where the random network cannot classify clean images (probe CF:
-#: with one feature it was right on 10% of CIFAR-10, and read as hard to fool)
+#: the claim's verdict where the random network cannot classify clean images (with one
+#: feature it was once right on 10% of CIFAR-10, and read as hard to fool)
 TARGET_AT_CHANCE = AT_CHANCE_VERDICT
 #: the same, inside a sentence, and in the table's other rows on the random network
 NOT_A_TEST = "the random network is at chance on clean images"
@@ -512,15 +512,15 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
     n = len(hsj.linf)
     fooled = round(hsj.success_rate(epsilon) * n)
     low, high = binomial_interval(fooled, n)
-    # the chapter's other paired drops' interval (probe CF: a bootstrap here gave the same
+    # the chapter's other paired drops' interval (a bootstrap here once gave the same
     # +4.0 points another interval than the random-sign sentence's normal one)
     drop = paired_normal_difference(correct["clean"], correct["FGSM transfer"])
     clean, attacked = (float(np.mean(correct[k])) for k in ("clean", "FGSM transfer"))
-    # review DC: at chance, the rows on what the attacks did to it are no findings either
+    # at chance, the rows on what the attacks did to it are no findings either
     idle = "" if target_above_chance else TABLE_NOT_A_TEST
     return [
         {"question": "gradient attack (PGD) moves the random network's inputs",
-         # review RC: the paper argues this from the sign; it ran no gradient attack
+         # the paper argues this from the sign; it ran no gradient attack
          "this book": "no" if pgd_moved == 0 else "yes",
          "paper": "not run (argued: the sign has no gradient)"},
         {"question": f"label-only attack (HopSkipJump L-inf) within ε = {epsilon}",
@@ -530,8 +530,8 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
          "this book": f"{100 * clean:.1f}% → {100 * attacked:.1f}% (drop "
                       f"{signed(100 * drop[0])} points, 95% interval "
                       f"{signed(100 * drop[1])} to {signed(100 * drop[2])}){idle}",
-         # its claim, beside trained ResNet18 / VGG16 / DenseNet-40 targets (review RC:
-         # "as for trained networks" claimed an outcome for them this book cannot quote)
+         # its claim, beside trained ResNet18 / VGG16 / DenseNet-40 targets ("as for
+         # trained networks" once claimed an outcome for them this book cannot quote)
          "paper": "yes (its claim; compared with trained ResNet18, VGG16, DenseNet-40)"},
         {"question": "... by more than random signs of the same size",
          "this book": TARGET_AT_CHANCE if idle else "yes" if beyond_low > 0 else

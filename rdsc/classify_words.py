@@ -31,12 +31,12 @@ def solver_agreement(check: dict) -> str:
     """``check``: :func:`rdsc.solver_check.against_liblinear`'s result."""
     rel = check["relative_objective"]
     side = "below" if check["objective_torch"] <= check["objective_liblinear"] else "above"
-    # below 1e-6 neither digits nor side: the float32 solver's rounding sets them (probe BF:
-    # 1.26e-08 on two threads, 1.02e-08 on one); near the 1% tolerance, three (review AT)
+    # below 1e-6 neither digits nor side: the float32 solver's rounding sets them (e.g.
+    # 1.26e-08 on two threads, 1.02e-08 on one); near the 1% tolerance, three
     where = (f"differs from liblinear's by less than {TINY_GAP:.0e} (relative)"
              if abs(rel) < TINY_GAP
              else f"lies {abs(rel):.2e} (relative) {side} liblinear's")
-    # probe AS: at C = 1e6 a 49% gap was printed without a word on it
+    # at C = 1e6 a 49% gap was once printed without a word on it
     if abs(rel) <= SOLVER_TOLERANCE:
         verdict = f"within {SOLVER_TOLERANCE:.0%}, as the tests require"
     elif rel < 0:
@@ -46,7 +46,7 @@ def solver_agreement(check: dict) -> str:
     else:
         verdict = (f"not within {SOLVER_TOLERANCE:.0%}: the torch solver stopped short of the "
                    "optimum on this part, and may in this run's other fits too")
-    # review RB: "100.00% of 2,000" for every one of them
+    # once read "100.00% of 2,000" for every one of them
     same = ("all" if check["agreement"] == 1 else
             f"{100 * check['agreement']:.2f}% of")
     return (
@@ -86,7 +86,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
     gain = b["top-1 (%)"] - a["top-1 (%)"]
     per_decade = gain / math.log10(b["k"] / a["k"])
     # no rate per tenfold in the text: from one short step it read as a forecast, and the
-    # record's curve gains less per decade at large k (reviews AO, AW, RB)
+    # record's curve gains less per decade at large k
     step = f"From k = {a['k']:,} to k = {b['k']:,} top-1 changes by {_pts(gain)}"
     if last_hits is not None:
         if isinstance(last_hits, dict) or len(last_hits) != 2:
@@ -103,7 +103,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
                              "images")
         n_test = len(right_a)
         # the exact test, not a normal interval, which understates the noise where few
-        # images change (probe PV: 4 images, all one way, read "beyond the noise" of
+        # images change (4 images, all one way, once read "beyond the noise" of
         # ±0.39; the exact test gives p = 0.125); its p and the changed images are said
         p, said = paired_test_words(right_b, right_a, "test images",
                                     "right under one k only")
@@ -112,7 +112,7 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
     elif n_test is not None:
         noise = difference_noise(a["top-1 (%)"], b["top-1 (%)"], n_test)
         kind = f"the test-set noise of such a difference on {n_test:,} images"
-        # as many decimals as the step's own (probe PV: "+0.40 ... beyond ... ±0.4")
+        # as many decimals as the step's own (not "+0.40 ... beyond ... ±0.4")
         about = f", about ±{noise:.2f} points"
         beyond = abs(gain) > noise
     if n_test is not None:
@@ -120,13 +120,13 @@ def curve_trend(curve, n_test: int | None = None, flat: float = 1.0,
             return (f"{step}, within {kind}{about}: at this size the curve cannot tell "
                     "whether accuracy is still rising.")
         step += f", beyond {kind}{about}"
-        if gain < 0:   # probe PZ 3: a clear fall read as "levelling off"
+        if gain < 0:   # a clear fall once read as "levelling off"
             return (f"{step}: top-1 falls over this step, so at this C and training size "
                     "more random features cost accuracy here (the SVM fits them more "
                     "closely than its training images support).")
     if per_decade >= flat:
         return (
-            # review HD: "as it would not if ..." was a double negative
+            # the earlier "as it would not if ..." was a double negative
             f"{step}: a gain of at least {flat:g} point per tenfold increase of k over this "
             "step (below that rate, this book calls the curve levelling off), so accuracy "
             "has not levelled off at the largest k run here, consistent "
@@ -150,7 +150,7 @@ def jpeg_cost(boot: dict, versions=("lossless", "JPEG"), scale: str = "") -> str
         f"{boot['only_b']} only with {b}). "
     )
     # the bootstrap interval of a few images that differ all one way excludes zero where
-    # the exact paired test does not (probe PW: 4 against 0, p = 0.125): both must agree
+    # the exact paired test does not (e.g. 4 against 0, p = 0.125): both must agree
     from scipy.stats import binomtest
     changed = boot["only_a"] + boot["only_b"]
     p = binomtest(boot["only_a"], changed, 0.5).pvalue if changed else 1.0
@@ -190,7 +190,7 @@ def pairing(found: dict, pools: dict) -> str:
     return (
         f"Each of the {len(cat['rms']):,} lossless images was matched to the nearest image "
         f"{where} in L2: the median distance to the match is "
-        # review HD: the distance had no unit
+        # the distance once had no unit
         f"{np.median(cat['distance']):.0f} grey levels (the norm over all pixel values; "
         f"root-mean-square {np.median(cat['rms']):.2f} grey levels per pixel value, largest "
         f"{cat['rms'].max():.2f}) against a median "
@@ -220,7 +220,7 @@ def no_pairing(dataset: str, as_jpeg: bool = True) -> str:
 def gap_to_paper(recorded_top1: float | None, reported: float, record_label: str) -> str:
     """The gap between this book's paper-profile record and the paper (top-1, %).
     ``record_label``: where there is no record, why (said); the record's own label is said
-    beside its table, not again here (browser check RD: 70 words in a parenthesis)."""
+    beside its table, not again here (it once made 70 words in a parenthesis)."""
     if recorded_top1 is None:
         return (
             f"There is no paper-profile record to compare with the paper's {reported:.2f}% yet "
@@ -270,7 +270,7 @@ def jpeg_against_gap(boot: dict, gap: float | None, n_train: int) -> str:
         return ("This book is not below the paper, so there is no gap for the JPEG effect to "
                 f"explain (the effect is measured with {n_train:,} training images).")
     if hi < need:
-        # apart from the gap it is read against (probe PW: "(+1.00) is below the 1.00")
+        # apart from the gap it is read against (not "(+1.00) is below the 1.00")
         return (guide + f"even the upper end of the interval ({apart(hi, need, 2)}) is below "
                 f"the {need:.2f} points this book lacks at paper scale, so the JPEG re-encoding "
                 "does not explain the whole gap.")
@@ -304,11 +304,11 @@ def feature_changes(change: dict, positions: int) -> str:
     A feature is a mean of ``positions`` signs, so one sign flipping moves it by ``2/positions``.
     """
     if change["changed"] == 0 or not np.isfinite(change["mean_abs_changed"]):
-        # probe PW: "moves by nan ... about nan of the 16 signs"
+        # NaN once read "moves by nan ... about nan of the 16 signs"
         return ("Between the two versions of the same images, no feature value differs: "
                 "the features do not see the re-encoding here.")
     flips = change["mean_abs_changed"] * positions / 2
-    # probe PS: k = 1 read "1 of the 1 features of an image on average"
+    # k = 1 once read "1 of the 1 features of an image on average"
     each = ("" if change["k"] == 1 else f"{change['per_image']:,.0f} of the "
             f"{change['k']:,} features of an image on average; ")
     return (
@@ -336,7 +336,7 @@ def seed_spread(s: dict, k: int, images: str, n_test: int | None = None) -> str:
     return (
         f"Over {s['n']} seeds at k = {k:,} ({images}), top-1 is {s['mean']:.2f}% on average with "
         f"a standard deviation of {s['std']:.2f} points (range {s['min']:.2f}% to {s['max']:.2f}%; "
-        # an accuracy lies in 0-100% (probe PZ 8: "99.82% to 100.11%")
+        # an accuracy lies in 0-100% (not "99.82% to 100.11%")
         f"{100 * s['level']:.0f}% interval for the mean {max(s['mean_low'], 0):.2f}% to "
         f"{min(s['mean_high'], 100):.2f}%). "
         f"One further draw would land between {max(s['pred_low'], 0):.2f}% and "
@@ -353,8 +353,8 @@ def gap_against_draws(s: dict, reported: float, comparable: bool, setting: str =
     set against their prediction interval. Otherwise nothing is compared: the spread of a
     weight draw at another scale says nothing about the gap at the paper's (``setting`` says
     where the seeds ran, e.g. "k = 4,000 on 2,000 training and 1,000 test images"). ``C``:
-    the seeds' SVM penalty; the paper's is named only where it differs (browser check RE:
-    "not at the paper's ... C = 0.005" read as another C where the run used 0.005).
+    the seeds' SVM penalty; the paper's is named only where it differs ("not at the
+    paper's ... C = 0.005" once read as another C where the run used 0.005).
     """
     if not comparable:
         return (f"These seeds ran at {setting or 'another scale'}, not at the paper's "
@@ -403,7 +403,7 @@ def seeds_at_paper_scale(dataset: str, k: int, used: tuple[int, int],
     """Whether the seeds ran where the paper's number can be set against their spread: on one
     of the paper's own datasets (:data:`rdsc.paper.SAME_IMAGES`), at its k, on every image
     (``used``, ``whole``: the (training, test) image counts of the seeds and of the dataset),
-    with its SVM penalty ``C`` (probe QB 2: draws fitted at C = 0.02 were to be set against
+    with its SVM penalty ``C`` (draws fitted at C = 0.02 were once to be set against
     the paper's number at 0.005)."""
     return (dataset in SAME_IMAGES and k == PAPER_FEATURES
             and tuple(used) == tuple(whole) and C == PAPER_C)
@@ -413,7 +413,7 @@ def record_curve_note(on_record: dict | None, n_train: int, n_test: int, seed: i
                       C: float) -> str:
     """Whether this run's k-curve and the paper-profile record's can meet where both ran:
     only with the same images, the same seed (one network, its first k features) and the
-    same C (probe QB 2: a run with another seed or C was said to "agree")."""
+    same C (a run with another seed or C was once said to "agree")."""
     if not on_record:
         return "no record is committed for this dataset"
     recorded_c = on_record.get("C")   # a record from before C was saved: not the same
@@ -455,13 +455,13 @@ def chosen_c(
     ``n_val``: validation images; a best C ahead of the paper's by less than the noise of
     a difference of two accuracies on them (normal approximation) is no firm choice.
     ``n_test``: test images; the test difference is set against the same noise on them
-    (probe AS: "+5.50 points" on 200 images stood alone), an upper bound for the same
+    ("+5.50 points" on 200 images once stood alone), an upper bound for the same
     images. ``hits``: the two Cs' top-1 hits per test image, ``(chosen, paper's)``
     (:func:`rdsc.choose_c.against_paper_c`'s ``test_hits``): the difference is then read by
     the exact paired test, as the chapter's other comparisons on the same images are.
     ``validation_hits``: the same for the validation images, ``(chosen, paper's)``: whether
-    the choice is firm is then read by the exact paired test too (probe PZ 2: the unpaired
-    bound of ±4.4 called a 2.7-point lead with p = 0.0009 no firm choice).
+    the choice is firm is then read by the exact paired test too (the unpaired
+    bound of ±4.4 once called a 2.7-point lead with p = 0.0009 no firm choice).
     """
     val = {r["C"]: r["validation top-1 (%)"] for r in rows}
     # a best C at the end of the grid: a wider grid might choose another
@@ -478,7 +478,7 @@ def chosen_c(
         pair = None
     if paper_c in val and best != paper_c:
         text += f"; the paper's C = {paper_c:g} gives {val[paper_c]:.2f}%"
-        if val[best] == val[paper_c]:   # probe PZ 8: a tie read as a lead
+        if val[best] == val[paper_c]:   # a tie once read as a lead
             text += " (tied: the grid keeps the smaller C)"
         elif pair is not None:
             p, said = paired_test_words(
@@ -502,7 +502,7 @@ def chosen_c(
     pair = None if hits is None else [np.asarray(h) for h in hits]
     if pair is not None and any(h.ndim == 0 for h in pair):   # np.asarray(None)
         pair = None   # the main run's hits were not kept: unpaired, below
-    if pair is not None:   # probe PZ 5: empty hits read "on the same 0 test images"
+    if pair is not None:   # empty hits once read "on the same 0 test images"
         p, said = paired_test_words(
             *paired_hits("hits", pair, ("the chosen C", "the paper's C"),
                          (test_chosen, test_paper)),
@@ -545,23 +545,23 @@ def mlp_against_svm(
         f"top-{max(mlp_topk)} on the same k = {k:,} features where the SVM reaches {s1:.2f}% "
         f"and {100 * svm_topk[max(svm_topk)]:.2f}%: "
         + (f"{'above' if m1 > s1 else 'below'} the SVM by {abs(m1 - s1):.2f} points in "
-           "top-1" if m1 != s1 else "level with the SVM in top-1")   # probe PZ 8: "by 0.00"
+           "top-1" if m1 != s1 else "level with the SVM in top-1")   # not "by 0.00"
     )
-    if hits is not None:  # the same test images: the exact paired test (probe PW: the
-        # unpaired ±9.7 called a 6-point gap "within noise" where p = 0.004)
+    if hits is not None:  # the same test images: the exact paired test (the
+        # unpaired ±9.7 once called a 6-point gap "within noise" where p = 0.004)
         p, said = paired_test_words(
             *paired_hits("hits", hits, ("the MLP", "the SVM"), (m1, s1)),
             "test images", "right under one of the two only")
         text += f", {'beyond' if p < 0.05 else 'within'} the noise of this difference {said}"
-    elif n_test is not None:  # review AO: the only comparison of the chapter without one
+    elif n_test is not None:  # once the only comparison of the chapter without one
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
                  f"of such a difference on {n_test:,} images (about ±{noise:.2f} points)")
     text += "."
-    # review DA: the history table's running top-1 is another number; say which this is
+    # the history table's running top-1 is another number; say which this is
     measured = (" (counted after training, in evaluation mode; the table's running top-1 "
                 "is counted during each epoch, on changing weights, in training mode)")
-    if train_top1 is not None and train_top1 >= s1:  # shown in every case (review AW)
+    if train_top1 is not None and train_top1 >= s1:  # shown in every case
         text += (f" After training, the head classifies {train_top1:.2f}% of its own training "
                  f"images correctly{measured}.")
     if train_top1 is not None and train_top1 < s1:
@@ -610,12 +610,12 @@ def top_confusions(counts, n: int = 3) -> list[tuple[int, int, int]]:
     if (given < 0).any() or (given != np.round(given)).any():  # a normalised matrix became 0s
         raise ValueError("need a confusion matrix of image counts (whole numbers >= 0), not "
                          "shares: sklearn's confusion_matrix without normalize")
-    n = whole_number("n", n)  # -1 returned every cell (probe PW)
+    n = whole_number("n", n)  # -1 once returned every cell
     off = given.astype(np.int64)
     np.fill_diagonal(off, 0)
     cells = np.argsort(-off, axis=None, kind="stable")
     # off-diagonal cells that hold images only: empty ones (the diagonal among them) are no
-    # confusion (probe PW: (0, 0, 0) came back on a matrix with 3 confusions)
+    # confusion ((0, 0, 0) once came back on a matrix with 3 confusions)
     found = [(int(t), int(p), int(off[t, p]))
              for t, p in zip(*np.unravel_index(cells, off.shape)) if off[t, p] > 0]
     return found[:n]
@@ -636,7 +636,7 @@ def confusion_reading(classes, confused, dataset: str) -> str:
     top = confused[0][2] if confused else 0
     if top < 20:
         return f"These counts (at most {top} images) are too small to read from."
-    # only the cells large enough to read (probe PW: cells of 1 image were counted as
+    # only the cells large enough to read (cells of 1 image were once counted as
     # lookalike evidence, and a fourth cell raised KeyError)
     confused = [c for c in confused if c[2] >= 20]
     if dataset != "cifar10":
@@ -671,7 +671,7 @@ def confusion_reading(classes, confused, dataset: str) -> str:
 def hardest_classes(per_class, classes, n: int = 3) -> str:
     """The ``n`` classes of lowest accuracy (``per_class``: fractions, one per class), worst
     first, comma-separated; where classes tie at the cut all of them are named, and the tie
-    said (probe PZ 7: of three classes tied at 30%, one was named, picked by the sort)."""
+    said (of three classes tied at 30%, one was once named, picked by the sort)."""
     acc = np.asarray(per_class, dtype=float)
     if acc.ndim != 1 or len(acc) != len(classes) or not np.isfinite(acc).all():
         raise ValueError(f"per_class: one finite accuracy per class ({len(classes)}), got "

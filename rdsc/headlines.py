@@ -80,21 +80,21 @@ def classification(res: dict, brief: bool = False) -> str:
 
 def baselines(res: dict, brief: bool = False) -> str:
     """Chapter 4: rdsc against the best random-weight final layer (and trained nets, if run);
-    ``brief``: the two top-1 accuracies and the numbers of images (review Y: without them
-    the intro set a 2,000-image 52.4% beside chapter 3's 63.73% on all 60,000)."""
+    ``brief``: the two top-1 accuracies and the numbers of images (without them
+    the intro once set a 2,000-image 52.4% beside chapter 3's 63.73% on all 60,000)."""
     from rdsc.baselines_words import noise_of, standing
     rows = res["summary"]
     undefined = [r.get("method", "?") for r in rows
                  if not isinstance(r.get("top-1"), (int, float))
                  or not math.isfinite(r["top-1"])]
-    if undefined:  # probe PW: "b_pct must be an accuracy in percent ..., got nan"
+    if undefined:  # once failed as "b_pct must be an accuracy in percent ..., got nan"
         raise ValueError(f"the summary has no top-1 for {', '.join(map(str, undefined))}: "
                          "a run that failed or an edited file; rerun chapter 4")
     ours = [r for r in rows if r["family"] == "rdsc"]
     if len(ours) != 1:  # with two, the first decided the verdict
         raise ValueError(f"the summary must hold one rdsc row, got {len(ours)}")
     ours = ours[0]
-    # k beside the accuracy (probe CG: the intro set k = 256 and k = 100,000 alike)
+    # k beside the accuracy (the intro once set k = 256 and k = 100,000 alike)
     k = f" (k = {int(ours['dim']):,})" if "dim" in ours else ""
     text = f"rdsc {_pct(ours['top-1'])} top-1{k}"
     short = text
@@ -104,7 +104,7 @@ def baselines(res: dict, brief: bool = False) -> str:
         # the chapter's rule, baseline by baseline: the claim is that rdsc beats all of them
         # "above every seed" and "below every seed" need each seed's accuracy: a summary
         # without "top-1 max" and "top-1 min" (edited by hand, say) gives only the mean,
-        # which shows neither (review EA: "contradicted" beside "not shown for v")
+        # which shows neither (once "contradicted" beside "not shown for v")
         unknown = [r["method"] for r in final if r.get("seeds", 1) > 1
                    and not {"top-1 max", "top-1 min"} <= r.keys()]
         where = [standing(ours["top-1"], r["top-1"],
@@ -132,10 +132,10 @@ def baselines(res: dict, brief: bool = False) -> str:
                      "shown for " + ", ".join(unknown))
         short += (f", best random-weight final layer {_pct(best['top-1'])} ({best['method']}"
                   f"{draws}){only}")
-        if unknown:  # review FA: the brief line said "not shown" without a reason
+        if unknown:  # the brief line once said "not shown" without a reason
             short += "; each seed's accuracy missing for " + ", ".join(unknown)
         # the rows that kept the verdict from "supported", whichever is shown as best
-        # (probe PW: a 16.9-point lead over the best mean against ±6.1 read "not shown",
+        # (a 16.9-point lead over the best mean against ±6.1 once read "not shown",
         # decided by a seed of it, or by another baseline, the line did not name)
         kept = [f"{r['method']}: {w}" for r, w in zip(final, where)
                 if w != "beaten" and r["method"] not in unknown]
@@ -186,11 +186,11 @@ def unsupervised(res: dict, brief: bool = False) -> str:
                else "not shown")
     text = (f"{d} ({res['n_test']:,} test images; the paper: {claim}): rdsc "
             f"{_pct(ours['top-1'])} against k-means {_pct(km['top-1'])} top-1 ({signed(diff)} "
-            # the interval the verdict reads, in the legend's words (browser check GE: "test-set
+            # the interval the verdict reads, in the legend's words (not "test-set
             # noise ±5.1" beside a legend that reads the 95% interval)
             f"points, 95% interval {apart(diff - noise, edge)} to "
             f"{apart(diff + noise, edge)})")
-    # the sizes weigh in the reading (probe EB: 6,400 k-means features against 4,000)
+    # the sizes weigh in the reading (e.g. 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
             if km.get("dim") is not None and ours.get("dim") is not None else "")
     return f"{verdict}: {text}{dims}"
@@ -202,7 +202,7 @@ def separation(res: dict, brief: bool = False) -> str:
     k = max(res["settings"]["ks"])
     space = f"features, k={k}"
     parts, shorts, verdicts = [], [], []
-    if not res.get("datasets"):  # probe PW: "not enough values to unpack"
+    if not res.get("datasets"):  # once failed as "not enough values to unpack"
         raise ValueError("the separation results name no dataset: nothing to read")
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         ratio = {r["space"]: r["ratio"] for r in res["ratios"] if r["dataset"] == name}
@@ -211,22 +211,22 @@ def separation(res: dict, brief: bool = False) -> str:
         if d is None:  # an edited or older file: name what is missing (not StopIteration)
             raise ValueError(f"the results hold no ratio difference for {name} at {space} "
                              f"(settings.ks says k = {k:,}): rerun chapter 5")
-        if not (math.isfinite(d["low"]) and math.isfinite(d["high"])):  # probe PW: "[+nan,
+        if not (math.isfinite(d["low"]) and math.isfinite(d["high"])):  # once "[+nan,
             # +nan]: not distinguishable"
             raise ValueError(f"the ratio difference for {name} has no finite interval: "
                              "rerun chapter 5")
         verdicts.append(_from_interval(d["low"], d["high"]))
         word = ("higher on the features" if d["low"] > 0 else
                 "lower on the features" if d["high"] < 0 else "not distinguishable")
-        # printed apart where they differ (probe PW: "1.067 -> 1.067" beside "supported")
+        # printed apart where they differ (once "1.067 -> 1.067" beside "supported")
         pixels, features = told_apart(ratio["pixels"], ratio[space], 3)
         diff, low, high = same_decimals((d["features - pixels"], d["low"], d["high"]), 3)
         parts.append(f"{name}: {pixels} pixels, {features} features "
                      f"(difference {diff} [{low}, {high}]: {word})")
         shorts.append(f"{name} {pixels} → {features}")
     # one part per dataset, each led by its own verdict where they differ, as the intro's
-    # legend says (review HD: "partly supported: cifar10 1.067 -> 1.101, miniimagenet10
-    # 1.238 -> 1.256" did not say which one the data cannot tell)
+    # legend says ("partly supported: cifar10 1.067 -> 1.101, miniimagenet10
+    # 1.238 -> 1.256" once did not say which one the data cannot tell)
     line = combine([f"{v}: {s}" for v, s in zip(verdicts, shorts if brief else parts)])
     return line + (f" (pixels → features, k = {k:,})" if brief else f", k = {k:,}")
 
@@ -237,11 +237,11 @@ def margin(res: dict, brief: bool = False) -> str:
     (:func:`rdsc.separation_words.margin_claim`); ``brief``: the ratio to pixels and the
     growth, with the words the rule gave them."""
     parts, shorts, widths, growths = [], [], [], []
-    if not res.get("datasets"):  # probe PV: "overall needs at least one verdict"
+    if not res.get("datasets"):  # once failed as "overall needs at least one verdict"
         raise ValueError("the separation results name no dataset: nothing to read")
     for name in dict.fromkeys(res["datasets"]):  # a dataset listed twice is one clause
         rows = [r for r in res["margins"] if r["dataset"] == name]
-        if not rows:  # probe PV: the error did not name the dataset
+        if not rows:  # the error once did not name the dataset
             raise ValueError(f"the separation results have no margin rows for {name!r}: "
                              "saved by an older chapter, or edited; run chapter 5 again")
         compared = [r for r in res.get("margin_ratios", []) if r["dataset"] == name]
@@ -250,7 +250,7 @@ def margin(res: dict, brief: bool = False) -> str:
         growths.append(growth)
         parts.append(text)
         shorts.append(short)
-    # where the halves differ, say which one holds (review RB: "partly supported" read as
+    # where the halves differ, say which one holds ("partly supported" once read as
     # support for the growth, which the controls explain away)
     width, growth = overall(widths), overall(growths)
     halves = f"the width {width}, its growth with k {growth}; " if width != growth else ""
@@ -309,8 +309,8 @@ def retrieval(res: dict, brief: bool = False) -> str:
                                 f"now {word!r}")
             # the claim counts the interval against -5 points, as the chapter does
             verdicts.append(verdict_of[claim_word(c["low"] / 100, c["high"] / 100)])
-            # the ends print apart from the -5 points the claim reads them against (review
-            # HA: a low end of -4.96 printed "[-5.0," beside "supported")
+            # the ends print apart from the -5 points the claim reads them against (a low
+            # end of -4.96 once printed "[-5.0," beside "supported")
             edge = -100 * EQUIVALENCE_MARGIN
             pieces.append((f"; vs {c['random features vs']}: {signed(c['difference'])} points",
                            f" [{apart(c['low'], edge)}, {apart(c['high'], edge)}]"))
@@ -363,7 +363,7 @@ def attack(res: dict, brief: bool = False) -> str:
     from rdsc.intervals import above_chance
     n_test = res.get("n_test")  # results saved before it: taken as above chance
     accuracy = res["test_accuracy"][name] if n_test is not None else 0.0
-    if not 0 <= accuracy <= 1:  # probe PW: 50.0 failed as "5000 of 100"
+    if not 0 <= accuracy <= 1:  # 50.0 once failed as "5000 of 100"
         raise ValueError(f"test_accuracy is a fraction of the test images (0 to 1), got "
                          f"{accuracy!r} for the {name}: percent?")
     usable = n_test is None or above_chance(round(res["test_accuracy"][name] * n_test),
@@ -371,12 +371,12 @@ def attack(res: dict, brief: bool = False) -> str:
     verdict = claim_verdict(fooled, beyond["low"] if beyond else None, len(linf), usable)
     from rdsc.intervals import binomial_interval
     low, high = binomial_interval(round(fooled * len(linf)), len(linf))
-    # review GE: a substitute at chance aims nothing, and the chapter says "not a test";
+    # a substitute at chance aims nothing, and the chapter says "not a test";
     # results saved before n_holdout name no such note
     agree = row.get("substitute agrees with target (%)")
     idle = ""
     # only beside a null result, as the chapter's table and direction sentence say it
-    # (probe PW: "supported ... the substitute was at chance, so not a test" read as the
+    # ("supported ... the substitute was at chance, so not a test" once read as the
     # verdict resting on what the same line called no test)
     if (beyond and beyond["low"] <= 0 and res.get("n_holdout") and agree is not None
             and agree == agree):
@@ -411,7 +411,7 @@ def background(res: dict, brief: bool = False) -> str:
     dataset, and the precision lost when the ring is greyed (results saved before the
     table: the verdicts alone)."""
     def measure(question):  # not a dataset left untested (its random network at chance):
-        # the verdict names it, and its cost is a near-constant classifier's (probe CE)
+        # the verdict names it, and its cost is a near-constant classifier's
         return [(v["dataset"], v["measure"]) for v in res.get("verdicts", [])
                 if v["question"] == question
                 and v.get("random network") != AT_CHANCE_VERDICT]
@@ -430,23 +430,23 @@ def background(res: dict, brief: bool = False) -> str:
         grey = [(d, _bracketed(m)) for d, m in grey]
         centre = {d: _bracketed(m) for d, m in centre.items()}
     pitfall = res["pitfall"]
-    if costs:  # after the verdict, before a clause on one dataset (probe EB: the costs of
-        # both read as belonging to "smaller than the trained CNN's on cifar10")
+    if costs:  # after the verdict, before a clause on one dataset (the costs of
+        # both once read as belonging to "smaller than the trained CNN's on cifar10")
         head, sep, rest = pitfall.partition("; ")
-        # measured against a same-class ring, not the clean image (review RC: "ring cost
-        # +24.3" read as lost from clean, where the same-class control lies above clean)
+        # measured against a same-class ring, not the clean image ("ring cost
+        # +24.3" once read as lost from clean, where the same-class control lies above clean)
         pitfall = _add_note(head, "ring cost against a same-class ring: "
                             + ", ".join(f"{d} {m}" for d, m in costs)
                             ) + sep + rest
     advantage = res["advantage"]
-    if brief:  # the centre's aside without its two intervals (review AV), nor the most
+    if brief:  # the centre's aside without its two intervals, nor the most
         # its cost may exceed the ring's: the centre's cost is quoted below
         advantage = re.sub(r"(react more to the centre's colours): [^)]*\)", r"\1)",
                            advantage)
         advantage = re.sub(r" \(greying the centre may cost up to [^)]*\)", "", advantage)
     if grey:  # one dataset (Corel) answers it in the chapter; name any other
-        # the unit after the estimate, before its interval (review AW: "P@10 lost with the
-        # ring greyed, points: +2.4" read as a label, not a sentence)
+        # the unit after the estimate, before its interval ("P@10 lost with the
+        # ring greyed, points: +2.4" once read as a label, not a sentence)
         def split(m):  # "+2.4 points [+0.7, +4.1]", or "+2.4 [...]" as saved before
             estimate, _, interval = m.partition(" ")
             return estimate, interval.removeprefix("points").strip()
@@ -458,7 +458,7 @@ def background(res: dict, brief: bool = False) -> str:
             return f"{estimate} points of P@10" + (f" {interval}" if interval else "")
 
         def beside(d):  # the centre's cost, which the verdict weighs the ring's against
-            # (in points too: probe PR 10 read "the centre +4.0" as a bare number)
+            # (in points too: "the centre +4.0" once read as a bare number)
             if d not in centre:
                 return ""
             if centre[d] == "undefined":
@@ -474,7 +474,7 @@ def background(res: dict, brief: bool = False) -> str:
 def _bracketed(measure: str) -> str:
     """``"+2.0 points (95% interval +1.0 to +3.0)"`` as ``"+2.0 points [+1.0, +3.0]"``; an
     undefined measure as ``"undefined"`` and a missing interval as ``[no interval]``: the
-    line's measures go inside parentheses, which should not nest (probe PV)."""
+    line's measures go inside parentheses, which should not nest."""
     if measure.startswith("undefined"):
         return "undefined"
     measure = measure.replace(" (no 95% interval)", " [no interval]")
@@ -518,8 +518,8 @@ def not_the_papers(res: dict, claim: str) -> list[str]:
     """The settings of a results file of ``claim`` that are not the paper's, as a headline
     names them (``"C = 0.05, not the paper's 0.005"``): a verdict reached at another C or
     step must not read as the paper's. The book's own choices (:data:`BOOK_SETTINGS`) are
-    named as the book's (``"centre fraction 0.3, not the book's 0.5"``; probe AU A1: a
-    "ring" of 1,023 of 1,024 pixels read as the book's background)."""
+    named as the book's (``"centre fraction 0.3, not the book's 0.5"``; a
+    "ring" of 1,023 of 1,024 pixels once read as the book's background)."""
     return ([setting_words(symbol, res[key], value)
              for key, symbol, value in PAPER_SETTINGS.get(claim, [])
              if res.get(key) is not None and res[key] != value]
@@ -544,7 +544,7 @@ def _claimed_absent(claim: str, datasets) -> str:
 
 def claimed_not_run(claim: str, datasets) -> str:
     """``"; not run here: cifar100 and stl10 (the paper: better)"``: the datasets the paper's
-    claim names that results on ``datasets`` lack (review FC: the unsupervised row read
+    claim names that results on ``datasets`` lack (the unsupervised row once read
     "supported" on CIFAR-10 alone beside "better on CIFAR-100 and STL-10"); empty when
     none, or for a claim that names none."""
     absent = _claimed_absent(claim, datasets)
@@ -555,8 +555,8 @@ def scoped(lines: list[str], claim: str, datasets) -> str:
     """:func:`combine` of ``lines`` (``"<verdict>: <details>"``, one per dataset of
     ``datasets``) with the datasets the paper's claim names and that gave no verdict said
     where the verdict is: ``"not shown (on cifar10 only; cifar100 and stl10 not run):
-    ..."`` (review GA: a plain "supported", the datasets not run at the end of a long cell,
-    read as the whole claim's; review GB: "not shown on cifar10 only" read as "not shown,
+    ..."`` (a plain "supported", the datasets not run at the end of a long cell,
+    once read as the whole claim's; "not shown on cifar10 only" as "not shown,
     but only on cifar10", and a dataset whose line was *not run* was named as the scope).
     Where none of them gave a verdict, :func:`claimed_not_run`'s note ends the line."""
     line = combine(lines)
@@ -578,7 +578,7 @@ def scoped(lines: list[str], claim: str, datasets) -> str:
 def combine(lines: list[str]) -> str:
     """One line from several ``"<verdict>: <details>"`` lines (a claim run on several
     datasets): the :func:`overall` verdict, then every line's details, each led by its own
-    verdict where they differ (review HB: "mixed: a | b" did not say which way each went)."""
+    verdict where they differ ("mixed: a | b" once did not say which way each went)."""
     if len(lines) == 1:
         return lines[0]
     parts = [line.split(": ", 1) for line in lines]
@@ -635,8 +635,8 @@ SECTION_NAMES = {"solver_check": "the solver check against liblinear",
 
 
 def _is_section(value) -> bool:
-    """A dict, or a table (a list of rows); a list of names or numbers is a setting (review
-    EA: chapter 5's ``datasets``)."""
+    """A dict, or a table (a list of rows); a list of names or numbers is a setting (e.g.
+    chapter 5's ``datasets``)."""
     return isinstance(value, dict) or (isinstance(value, list) and bool(value) and all(
         isinstance(v, (dict, list)) for v in value))
 
@@ -655,13 +655,13 @@ def record_line(claim: str, name, brief: bool = False, current: dict | None = No
     found = [(recorded, label) for recorded, label in every if recorded is not None]
     if not found:  # each distinct reason once
         return "; ".join(dict.fromkeys(label for _, label in every))
-    # the results recorded are shown, those missing named after them (probe PV: the first
-    # missing one's reason stood for the whole line, hiding the records there)
+    # the results recorded are shown, those missing named after them (the first
+    # missing one's reason once stood for the whole line, hiding the records there)
     absent = "".join(f"; {n}: {label}" for n, (recorded, label) in zip(names, every)
                      if recorded is None)
     label = found[0][1] + absent
-    # review DC: a new setting (n_classes) and a section not run here (mnist: None) were
-    # named as sections the record lacks
+    # a new setting (n_classes) and a section not run here (mnist: None) were
+    # once named as sections the record lacks
     lacking = [SECTION_NAMES.get(key, key.replace("_", " "))
                for key, value in (current or {}).items()
                if key not in found[0][0] and _is_section(value) and key != "environment"]

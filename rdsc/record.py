@@ -40,7 +40,7 @@ _CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 #: What a notebook provides that a script lacks (``display``, which IPython gives every
 #: notebook: chapters do not import it, so they run where IPython is missing, the lent GPU),
 #: and what a script has that a notebook lacks: ``__file__``, from which a spawned worker
-#: process (rdsc.measure on a CPU) would run the whole chapter again (probe GD).
+#: process (rdsc.measure on a CPU) would run the whole chapter again.
 _PREAMBLE = '''\
 import matplotlib
 matplotlib.use("Agg")
@@ -54,7 +54,7 @@ del __file__
 
 #: The packages on the lent GPU machine besides the standard library: its PyTorch stack,
 #: and the wheels ``make gpu-bundle`` carries (GPU_WHEELS). A chapter that imports anything
-#: else fails there (probe GD: chapter 3 imported IPython, in 2 s of a paper run).
+#: else fails there (chapter 3 once imported IPython, in 2 s of a paper run).
 DEVICE_PACKAGES = ("torch", "torchvision", "triton", "numpy", "scipy", "sklearn", "pandas",
                    "seaborn", "matplotlib", "PIL", "pytest", "rdsc", "foolbox", "eagerpy",
                    "git", "gitdb", "smmap", "tqdm", "requests", "urllib3", "idna", "certifi")
@@ -115,7 +115,7 @@ def run_chapter(source: Path, profile: str, log, timeout: int, commit: str,
 
     ``output``: the file its output goes to while it runs (then into ``log``, and the file
     is deleted), where something can copy it from a machine that may be stopped mid-chapter
-    (the lent GPU: probe GD); default: a temporary file."""
+    (the lent GPU); default: a temporary file."""
     source = Path(source).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / f"{source.stem}.py"
@@ -224,7 +224,7 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 earlier = None
             record = run_chapter(source, profile, log, limit, commit,
                                  out / f"{source.stem}.running.log")
-            # probe PY 3: the commit is read once, at the run's start; a chapter that ran
+            # the commit is read once, at the run's start; a chapter that ran
             # on code edited since saved results marked +changes, and so is its record
             edited = any(str(r.get("commit", "")).endswith("+changes")
                          for r in record["results"].values() if isinstance(r, dict))
@@ -239,7 +239,7 @@ def run(profile: str = "paper", chapters: list[str] | None = None, timeout: int 
                 record["stopped"] = why
             text = strict_json.dumps(record, indent=1)
             if record["status"] != "ok" and earlier is not None and earlier["status"] == "ok":
-                # probe AP: a rerun without its data, or stopped, replaced a GPU's record
+                # a rerun without its data, or stopped, once replaced a GPU's record
                 write_atomically(failure, lambda f: f.write(text.encode()))
                 print(f"{source.stem}: {why} after {record['wall_seconds']:.0f} s; its ok "
                       f"record of commit {short_commit(earlier['commit'])} is kept, this "
@@ -281,7 +281,7 @@ def load(chapter: str, profile: str = "paper", root: Path | None = None) -> dict
              "date": str, "wall_seconds": (int, float), "results": dict}
     wrong = [k for k, kind in kinds.items() if k not in missing
              and (not isinstance(record[k], kind) or isinstance(record[k], bool))]
-    # a NaN or negative wall time was shown as "nan s" (probe PR 4)
+    # a NaN or negative wall time was once shown as "nan s"
     if "wall_seconds" not in missing + wrong and not 0 <= record["wall_seconds"] < math.inf:
         wrong.append(f"wall_seconds {record['wall_seconds']!r}")
     if not missing and record["status"] not in ("ok", "failed"):
@@ -314,8 +314,8 @@ def implausible_figures(results, where: str = "") -> list[str]:
     outside 0-100, or an accuracy or precision kept as a fraction (``top1``, ``P@10``,
     ``AP``, ...) outside 0-1, infinite ones included; each as
     ``"cifar10-paper.topk.top1 = 75.02"``. The runner writes what the chapter saved, so one
-    of these is a hand edit or a chapter saving another unit (probe AP: 75.02 for 0.7502
-    showed as 7,502%)."""
+    of these is a hand edit or a chapter saving another unit (75.02 for 0.7502
+    once showed as 7,502%)."""
     found = []
     items = (results.items() if isinstance(results, dict) else
              enumerate(results) if isinstance(results, list) else ())
@@ -341,7 +341,7 @@ def implausible_figures(results, where: str = "") -> list[str]:
 def _unordered_topk(results, where: str) -> list[str]:
     """Top-k accuracies of one dict (``top1``, ``top2``, ... or ``top-1``, ``top-2``, ...)
     that fall as k grows: top-2 counts every top-1 hit, so a top-1 above the top-2 is an
-    edit (probe PR 4: it was shown)."""
+    edit (it was once shown)."""
     if not isinstance(results, dict):
         return []
     ranked = sorted((int(m.group(1)), key) for key in results if isinstance(key, str)
@@ -364,7 +364,7 @@ def missing_figures(results: dict, needs) -> list[str]:
         value = results
         for part in dotted.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        # NaN read as a number was printed "nan%" (probe PR 4): a figure the caller
+        # NaN read as a number was once printed "nan%": a figure the caller
         # reads must be one
         if (not isinstance(value, (int, float)) or isinstance(value, bool)
                 or not math.isfinite(value)):
@@ -380,7 +380,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     range (:func:`implausible_figures`), is named instead of shown. ``brief``: the label's
     short form (:func:`label`)."""
     # brief (the intro's column): what is wrong in a few words, the chapter says the rest
-    # (probe PV: the long messages filled the intro's short column)
+    # (the long messages once filled the intro's short column)
     remake = (f"see chapter {int(chapter[:2])}" if chapter[:2].isdigit() else
               f"see {chapter}")
     try:
@@ -390,7 +390,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
             return None, f"record unreadable ({remake})"
         # shown where the record would be (plain text: the intro pastes it as it is): a
         # damaged file must not stop the chapter (it failed every profile's run, the rerun
-        # the message advised included); the cause is named (probe PR 5: it was dropped)
+        # the message advised included); the cause is named (it was once dropped)
         return None, (f"the {profile}-profile record could not be read: "
                       f"{_relative(str(err), root)}")
     if record is None or record["status"] != "ok":
@@ -398,7 +398,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
     found = record["results"].get(f"{name}-{profile}")
     where = f"records/{profile}/{chapter}.json"
     if found is not None and (not isinstance(found, dict) or not found):
-        # probe PY 13, 16: a list crashed the chapter; {} read "the record holds <name> only"
+        # a list once crashed the chapter; {} read "the record holds <name> only"
         if brief:
             return None, f"record holds no figures for {name} ({remake})"
         return None, (f"the {profile}-profile record {where} holds "
@@ -414,7 +414,7 @@ def result(chapter: str, name: str, profile: str = "paper", root: Path | None = 
                           "saved by the chapter in another unit; make it again or "
                           "delete it")
         # the results' own profile: a smoke run's results filed under the paper name
-        # were shown as the paper record (probe PR 4)
+        # were once shown as the paper record
         inner = found.get("profile", profile)
         if inner != profile and brief:
             return None, f"record of the {inner!r} profile, not made by the runner"
@@ -452,7 +452,7 @@ def _listed_results(record: dict, profile: str) -> str:
 
 def short_commit(commit: str) -> str:
     """A commit as labels show it: 10 hex digits, and ``+changes`` when the record's tree
-    differed from that commit (probe AP: the slice dropped it)."""
+    differed from that commit (a plain slice once dropped it)."""
     sha, plus, rest = commit.partition("+")
     return sha[:10] + plus + rest
 
@@ -461,14 +461,14 @@ def label(record: dict | None, root: Path | None = None, brief: bool = False) ->
     """One line saying where a record comes from, for the text beside its numbers: the
     device, date and commit, and how that commit stands to this build's (:func:`age`).
     ``brief`` (the intro's tables): the device, date and commit, and "older code" where
-    the commit is not this build's; the chapter gives the rest (review RB: the intro's
-    first cell was a paragraph)."""
-    if record is None:  # the intro's column is headed "the record" (review RC: four
-        # lines a row spent on the long form)
+    the commit is not this build's; the chapter gives the rest (the intro's
+    first cell was once a paragraph)."""
+    if record is None:  # the intro's column is headed "the record" (four
+        # lines a row were once spent on the long form)
         return "none yet" if brief else "no paper-profile record yet"
     state = "" if record["status"] == "ok" else f", {record['status']}"
     if record["status"] != "ok" and "exit_code" in record and record["exit_code"] is None:
-        # probe PY 8: a run its limit stopped did not fail (a lent GPU's time ran out)
+        # a run its limit stopped did not fail (a lent GPU's time ran out)
         state = (", stopped unfinished" if brief else
                  f", {record.get('stopped', 'stopped')} after "
                  f"{record['wall_seconds']:.0f} s, unfinished")
@@ -510,17 +510,17 @@ _AGES: dict = {}
 def age(commit: str, chapter: str, root: Path | None = None) -> str:
     """How a record's ``commit`` stands to this build's, in words: "at this build's commit
     X", or how many commits before X, with the lines changed since in ``rdsc/`` and the
-    chapter's source (probe AP: a record 350 commits old read as current). X is named, so
+    chapter's source (a record 350 commits old once read as current). X is named, so
     a page kept by the build cache stays true of the commit it names. Empty where this copy
     of the book has no full git history (a copy without .git, a shallow clone)."""
     root = Path(root or book_root() or Path.cwd())
     head = _history(root)
     if head is None:
         return ""
-    # this build's own uncommitted edits to rdsc (probe DB: a record at HEAD read "at this
+    # this build's own uncommitted edits to rdsc (a record at HEAD once read "at this
     # build's commit" beside a run of edited code). Not the chapter's: make book keeps a page
-    # until the chapter's code changes, so after a commit it would still say "uncommitted"
-    # (review EA); rdsc's state is one of rdsc.build_inputs'. Tracked files only, as in
+    # until the chapter's code changes, so after a commit it would still say "uncommitted";
+    # rdsc's state is one of rdsc.build_inputs'. Tracked files only, as in
     # paths.book_commit's "+changes".
     dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", "rdsc")
     key = (str(root), head, commit, chapter, dirty)
@@ -592,7 +592,7 @@ def gpu_check(root: Path | None = None) -> dict | None:
         return None
     try:
         found = json.loads(lines[-1])
-    except ValueError:   # probe PY 14: a cut-off line stopped chapter 2
+    except ValueError:   # a cut-off line once stopped chapter 2
         return {"unreadable": f"its last line is not JSON: {lines[-1][:60]!r}"}
     return found if isinstance(found, dict) else {"unreadable": "its last line is not a table"}
 
@@ -613,7 +613,7 @@ def gpu_check_sentence(check: dict | None, root: Path | None = None) -> str:
     except (KeyError, TypeError, ValueError) as err:
         return f"{where} lacks a figure it should hold ({err!r}): run it again on a GPU."
     if "NVIDIA" not in device and "GPU" not in device and "cuda" not in device.lower():
-        # probe PY 14: a log made with the Triton interpreter on a CPU read as a GPU's
+        # a log made with the Triton interpreter on a CPU once read as a GPU's
         return f"{where} was made on {device}, not on a GPU: it checks no GPU."
     if share != share:
         return f"{where} holds no share of differing features (NaN): run it again on a GPU."
@@ -623,8 +623,8 @@ def gpu_check_sentence(check: dict | None, root: Path | None = None) -> str:
 
 
 def gpu_check_age(root: Path | None = None, check: dict | None = None) -> str:
-    """When the GPU check was made and whether the fused kernels changed since (probe AP:
-    the sentence read as a fact about today's kernels), as a clause: from the commit the
+    """When the GPU check was made and whether the fused kernels changed since (the
+    sentence once read as a fact about today's kernels), as a clause: from the commit the
     check names (``benchmarks/fused_speed.py`` writes it), else from the commit that
     added its log; empty without a full git history, or for a log not yet committed."""
     root = Path(root or book_root() or Path.cwd())
@@ -663,14 +663,14 @@ def pack(folder: Path, out: Path) -> Path:
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder: give a dataset folder, e.g. data/cifar10")
     # the resolved name: `pack .` stored "train/...", which unpacked into the data root
-    # itself rather than into a dataset folder (probe PR 3)
+    # itself rather than into a dataset folder
     folder = folder.resolve()
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
         raise ValueError(f"{folder} holds no files: nothing to pack")
     out = Path(out)
     out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")  # numpy's rule
-    if out.is_dir():   # probe PY 20: "[Errno 21] Is a directory"
+    if out.is_dir():   # once failed as "[Errno 21] Is a directory"
         raise ValueError(f"{out} is a folder: give the pack a file name, e.g. "
                          f"{out / (folder.name + '.npz')}")
     bad = [p for p in files if "\n" in p.name]
@@ -690,7 +690,7 @@ def unpack(packed: Path, root: Path) -> int:
 
     Checks the pack first (readable, sizes adding up to its data, every name inside
     ``root``), and refuses a dataset folder that ``root`` already holds (merging kept the
-    old folder's files beside the new and wrote through its links; probe PR 2). The files
+    old folder's files beside the new and wrote through its links). The files
     are written into a temporary folder under ``root`` and renamed into place at the end,
     so a damaged pack or a failed write leaves nothing half-written."""
     import shutil
@@ -722,7 +722,7 @@ def unpack(packed: Path, root: Path) -> int:
     if there:
         raise ValueError(f"{root} already holds {', '.join(there)}: move it aside or delete "
                          f"it to unpack {packed.name} there (nothing was written)")
-    if root.exists() and not root.is_dir():   # probe PY 20: "[Errno 17] File exists"
+    if root.exists() and not root.is_dir():   # once failed as "[Errno 17] File exists"
         raise ValueError(f"{root} is a file, not a data root: give a folder to unpack into")
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=root))
@@ -750,7 +750,7 @@ GPU_CHECK_LOGS = ("fused_tests.log", "cuda_tests.log", "fused_speed.log", "float
 def _appended(local: str, device: str) -> str:
     """``local`` with what ``device`` added after the log both started from: the device's
     log is the carried log plus its own chapters, so two calls that carried the same log
-    each add their part (probe PY 5: the second call's log replaced the first's)."""
+    each add their part (the second call's log once replaced the first's)."""
     a, b = local.splitlines(keepends=True), device.splitlines(keepends=True)
     common = 0
     while common < min(len(a), len(b)) and a[common] == b[common]:
@@ -764,12 +764,12 @@ def take_back(folder: Path, profile: str = "paper", root: Path | None = None) ->
 
     Only the records of chapters the call ran (named in its ``records.log``) are taken: the
     call also carried, and copied back, the records it did not touch, and those must not
-    replace newer ones taken from another call (probe PY 1). An ok record taken removes a
+    replace newer ones taken from another call. An ok record taken removes a
     ``<chapter>.failed.json`` the call did not make. The profile's log gets what the call
     added to it; a ``<chapter>.running.log`` of a chapter the call did not finish goes into
     the log, marked. The GPU checks' logs are taken only from a GPU call (``device.txt``),
     and the benchmark's only when it finished (its JSON line): a CPU dry run's or a stopped
-    benchmark's log must not replace the committed evidence (probe PY 4)."""
+    benchmark's log must not replace the committed evidence."""
     import shutil
     folder = Path(folder)
     if not folder.is_dir():
@@ -809,7 +809,7 @@ def take_back(folder: Path, profile: str = "paper", root: Path | None = None) ->
             made_ok = (chapter in (ok or ()) if ran is not None else
                        not (src / stale.name).is_file())
             if not record.name.endswith(".failed.json") and stale.is_file() and made_ok:
-                stale.unlink()   # probe PY 2: an older failure beside a newer ok record
+                stale.unlink()   # an older failure beside a newer ok record
                 said.append(f"removed {stale.relative_to(dest.parent.parent)}: this call's "
                             f"ok record of {chapter} follows it")
         device_log, local_log = src / f"{profile}.log", dest / f"{profile}.log"
@@ -823,7 +823,7 @@ def take_back(folder: Path, profile: str = "paper", root: Path | None = None) ->
         for running in sorted(src.glob("*.running.log")):
             chapter = running.name.removesuffix(".running.log")
             if ran is not None and chapter in ran:
-                continue   # probe PY 10: it finished; its output is in the log
+                continue   # it finished; its output is in the log
             with open(local_log, "a") as log:
                 log.write(f"\n===== {chapter}: stopped with the machine (its output so far)\n")
                 log.write(running.read_text(errors="replace"))
