@@ -35,7 +35,7 @@ def standing(ours_top1: float, theirs_top1: float, above_every_seed: bool, n_tes
     (ahead by more than the test-set noise of the difference, :func:`noise_of`, and above
     its best seed), ``above on average, not on every seed``, ``within noise``, ``below``
     (behind beyond noise and below its worst seed) or ``below on average, not on every
-    seed``. The rule is the same both ways (review DC: ``below`` once needed the noise
+    seed``. The rule is the same both ways (``below`` once needed the noise
     alone, so rdsc above one of two seeds read "contradicted"). A single seed is its own
     best and worst. The chapter's sentences and the introduction's line both use it."""
     flag("above_every_seed", above_every_seed)  # "False" read as true
@@ -61,8 +61,8 @@ _STANDING_PHRASES = {"beaten": "beaten",
 
 def _final_layers_of(names: list[str]) -> str:
     """" (the SVM and softmax SGD final layers of random vgg16)" for rows named
-    ``"ARCH, random, HEAD"`` (:func:`rdsc.baselines.final_layer_rows`): review HB read "2
-    final-layer-only baselines" as two networks, where they were two heads on one. Names
+    ``"ARCH, random, HEAD"`` (:func:`rdsc.baselines.final_layer_rows`): "2 final-layer-only
+    baselines" once read as two networks, where they were two heads on one. Names
     of another form: ""."""
     parts = [name.split(", ") for name in names]
     if not parts or any(len(p) != 3 or p[1] != "random" for p in parts):
@@ -92,7 +92,7 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     beaten = [b for b, w in where.items() if w == "beaten"]
     n = len(diff)
     what = _final_layers_of(list(where))
-    if n == 1:  # review HB: "rdsc beats all 1 final-layer-only baselines"
+    if n == 1:  # not "rdsc beats all 1 final-layer-only baselines"
         head = (f"rdsc {'beats' if beaten else 'does not beat'} the one final-layer-only "
                 f"baseline{what} at top-1 beyond test-set noise and on every seed")
         if not beaten:
@@ -110,10 +110,10 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
                 head += f"; {phrase}: {' and '.join(f'*{name}*' for name in names)}"
     strongest = diff.loc[diff["difference top-1"].idxmin()]   # ours minus theirs: smallest
     spread = strongest["± (seeds)"]
-    # review HB: "below beyond noise" beside "95% interval over its seeds ±31.8", wider than
+    # "below beyond noise" beside "95% interval over its seeds ±31.8", wider than
     # the gap: that interval is the mean's, which the verdict does not read (it compares
     # rdsc with each seed, and the gap with the test-set noise)
-    # review HD: one sentence of nested brackets left the reader to match each ± to its
+    # one sentence of nested brackets once left the reader to match each ± to its
     # meaning; now one sentence each
     seeds = (f" The verdict compares rdsc with each of its seeds, not with the 95% interval "
              f"of its mean over seeds (±{spread:.1f})." if np.isfinite(spread) else
@@ -122,13 +122,13 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
                      strongest.get("noise top-1"))
     gap = strongest["difference top-1"]
     side = "ahead of" if gap > 0 else "behind"
-    # review HD: 35.47 and 35.53 both read 35.5, yet one was "the strongest"
+    # 35.47 and 35.53 both read 35.5, yet one was "the strongest"
     level = [b for b, d in zip(diff["baseline"], diff["difference top-1"])
              if b != strongest["baseline"] and f"{d:.1f}" == f"{gap:.1f}"]
     tied = (f" (tied, at the digits shown, with {' and '.join(f'*{b}*' for b in level)})"
             if level else "")
     shown, noise_shown = against_noise(gap, noise)
-    # a tie is no side, and a gap that rounds to 0 keeps its digits (probe PW: "0.0 points
+    # a tie is no side, and a gap that rounds to 0 keeps its digits (not "0.0 points
     # behind" for an exact tie, "0.0 points ahead" for 60.0 against 59.96)
     stands = ("level with it" if gap == 0 else
               f"{shown.lstrip('+-')} points {side} it")
@@ -145,7 +145,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     if trained.empty:
         return "No trained network was run."
     me = table.set_index("method").loc[ours]
-    # a tie at top-1 goes to the better at top-2 (review BA: the first listed was taken)
+    # a tie at top-1 goes to the better at top-2 (the first listed was once taken)
     ranked = trained.sort_values(["top-1", "top-2"], ascending=False, kind="stable")
     best = ranked.iloc[0]
     tied = ranked.iloc[1:][ranked["top-1"].iloc[1:] == best["top-1"]]
@@ -156,13 +156,13 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                 if n_test is not None else None)
 
     def say(gap, k):
-        # the gap with the decimals that keep it apart from its noise (probe PW: "1.4
+        # the gap with the decimals that keep it apart from its noise (not "1.4
         # points behind (beyond test-set noise, ±1.4)")
         shown, noise_shown = (against_noise(gap, noise(k)) if n_test is not None
                               else (f"{gap:+.1f}", ""))
         text = (f"{shown.lstrip('+')} points behind at top-{k}" if round(gap, 1) > 0
                 else f"{shown.lstrip('-')} points ahead at top-{k}" if round(gap, 1) < 0
-                else f"level at top-{k}")   # not "-0.0 points ahead" (probe AS)
+                else f"level at top-{k}")   # not "-0.0 points ahead"
         if n_test is not None:
             where = "within" if abs(gap) <= noise(k) else "beyond"
             text += f" ({where} test-set noise, ±{noise_shown})"
@@ -171,16 +171,16 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
     within2 = n_test is not None and abs(gap2) <= noise(2)
     unclear = within1 and within2
     said = say(gap1, 1), say(gap2, 2)  # from the gaps as measured, not as rounded
-    gap1, gap2 = round(gap1, 1), round(gap2, 1)   # as said: "level" is no gap (review AT)
+    gap1, gap2 = round(gap1, 1), round(gap2, 1)   # as said: "level" is no gap
     if gap1 > 0 and unclear:
         shrink = "at this size the data cannot tell whether the gap narrows at top-2"
-    elif gap1 > 0 and within1:  # review GA: no gap at top-1 to narrow
+    elif gap1 > 0 and within1:  # no gap at top-1 to narrow
         shrink = ("the top-1 gap is within the test-set noise, and rdsc is ahead at top-2"
                   if gap2 < 0 else "the top-1 gap is within the test-set noise, the top-2 "
                   "gap beyond it")
-    elif gap1 > 0 and gap2 < 0 and not within2:  # review GA: "narrows" for a reversal
+    elif gap1 > 0 and gap2 < 0 and not within2:  # not "narrows" for a reversal
         shrink = "the gap reverses at top-2: rdsc is ahead there"
-    elif gap1 > 0 and gap2 <= 0:  # review GB: level or ahead within the noise
+    elif gap1 > 0 and gap2 <= 0:  # level or ahead within the noise
         shrink = "the gap closes at top-2" + (", with no gap beyond the noise there"
                                               if n_test is not None else "")
     elif gap1 > 0 and gap2 < gap1:
@@ -191,7 +191,7 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
                   else "the gap narrows at top-2 by less than either gap's test-set noise")
     elif gap1 > 0:
         shrink = "the gap does not narrow at top-2"
-    elif unclear:  # review AO: "within noise" and "the weaker one" in one sentence
+    elif unclear:  # not "within noise" and "the weaker one" in one sentence
         shrink = ("the two are not told apart at this size; a trained network this far from "
                   "a fully trained one's accuracy (see its epochs and images) does not test "
                   "the claim")
@@ -201,24 +201,24 @@ def verdict_trained(table: pd.DataFrame, ours: str, family: str = "trained",
         shrink = ("rdsc is ahead at top-1 and behind at top-2" + (
             f"; at {'top-1' if within1 else 'top-2'} within the test-set noise"
             if within1 or within2 else ""))
-    elif within1 or within2:  # review HB: "the weaker one" where top-1 was within noise
+    elif within1 or within2:  # not a bare "the weaker one" where top-1 was within noise
         shown, untold = ("top-2", "top-1") if within1 else ("top-1", "top-2")
         shrink = (f"at {shown} the trained network here is the weaker one (see its epochs and "
                   f"images); at {untold} the data cannot tell")
     else:  # a trained net below rdsc is under-trained (see its epochs), not a verdict on the claim
         shrink = "the trained network here is the weaker one (see its epochs and images)"
     # names in italics, as verdict_final_layer's: they hold commas ("vgg16, trained 1
-    # epoch"), which read as the sentence's own without them (browser check GE)
+    # epoch"), which read as the sentence's own without them
     named = f"*{best['method']}*"
     if len(tied):
-        # each tied network in its own words at top-2 (review HA: three tied at top-1, one
-        # of them behind at top-2, read "level with both at top-1 and top-2")
+        # each tied network in its own words at top-2 (three tied at top-1, one
+        # of them behind at top-2, once read "level with both at top-1 and top-2")
         level = tied[tied["top-2"] == best["top-2"]]["method"].tolist()
         behind = tied[tied["top-2"] != best["top-2"]]["method"].tolist()
         parts = []
         if level:
             parts.append(f"level with {listed([f'*{m}*' for m in level])} at top-1 and top-2")
-        if behind:  # "ahead" is the best network's, not rdsc's (probe CG)
+        if behind:  # "ahead" is the best network's, not rdsc's
             parts.append(f"level with {listed([f'*{m}*' for m in behind])} at top-1 and "
                          f"ahead of {'it' if len(behind) == 1 else 'them'} at top-2")
         named += ", " + ", and ".join(parts)
@@ -232,7 +232,7 @@ def comparable_verdict(diff: float, noise: float) -> str:
     (:data:`rdsc.retrieval.EQUIVALENCE_MARGIN`; the paper gives none): ``supported`` when
     rdsc is at worst 5 points behind (the interval's low end above -5), ``contradicted``
     when behind by more (its high end below -5), else ``not shown``. Monotone in
-    ``diff`` (review FC: the two-sided words called -4.0 ± 1.5 "not comparable" and
+    ``diff`` (two-sided words once called -4.0 ± 1.5 "not comparable" and
     +2 ± 3.5 "not shown")."""
     margin = 100 * EQUIVALENCE_MARGIN
     return ("supported" if diff - noise > -margin else
@@ -241,7 +241,7 @@ def comparable_verdict(diff: float, noise: float) -> str:
 
 def _points(x: float) -> str:
     """``x`` points to one decimal, or to as many more (up to three) as keep it apart from
-    the book's margin (review GA: 5.04 read "5.0 points behind, past the margin of 5")."""
+    the book's margin (5.04 once read "5.0 points behind, past the margin of 5")."""
     margin = 100 * EQUIVALENCE_MARGIN
     for digits in (1, 2, 3):
         if round(x, digits) != margin:
@@ -257,8 +257,8 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     Within noise: the difference is smaller than its test-set noise (:func:`noise_of`).
     ``claim``: the paper's word for ``ours`` against ``other`` on this dataset,
     ``"comparable"`` or ``"better"`` (:data:`rdsc.paper.UNSUPERVISED_CLAIM`), read from the
-    same numbers, with the two feature dimensions (probe EB: the difference stood without a
-    word on the claim; review FA: "comparable" was read on every dataset, also where the
+    same numbers, with the two feature dimensions (the difference once stood without a
+    word on the claim, and "comparable" was read on every dataset, also where the
     paper says "better" or nothing). Comparable is :func:`comparable_verdict`; better
     needs the difference beyond the noise.
     """
@@ -269,7 +269,7 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
     a, b = t.loc[ours, "top-1"], t.loc[other, "top-1"]
     noise = noise_of(a, b, n_test, t.loc[other].get("noise top-1"))
     diff = a - b
-    # the noise is the difference's, not the other method's (review AW)
+    # the noise is the difference's, not the other method's
     where = "within" if abs(diff) <= noise else "beyond"
     shown, noise_shown = against_noise(diff, noise)
     said = f"{shown} points against {other}, {where} the test-set noise (±{noise_shown})"
@@ -288,7 +288,7 @@ def verdict_pair(table: pd.DataFrame, ours: str, other: str, n_test: int,
                 "not shown": f"comparability not shown at this size, as the interval ends "
                              f"at {book_margin}, which decides nothing"
                              if round(-worst, 3) == 100 * EQUIVALENCE_MARGIN else
-                             # review GC: [-9, -5] is not shown for its upper end, on -5
+                             # [-9, -5] is not shown for its upper end, on -5
                              f"comparability not shown at this size, as the interval's upper "
                              f"end sits on {book_margin}, which decides nothing"
                              if round(-best, 3) == 100 * EQUIVALENCE_MARGIN else

@@ -24,16 +24,16 @@ def whole_number(name: str, value, at_least: int = 1) -> int:
 
 
 def text_hint(name: str, value) -> str:
-    """The hint for a number given as text: papermill's ``-r`` passes the raw string (probe
-    PS: ``-r C 0.005`` was refused without saying why '0.005' is not a number)."""
+    """The hint for a number given as text: papermill's ``-r`` passes the raw string
+    (``-r C 0.005`` was once refused without saying why '0.005' is not a number)."""
     if not isinstance(value, str):
         return ""
     if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        # probe QA 4: the hint told a user who typed `-p C nan` to type just that
+        # the hint once told a user who typed `-p C nan` to type just that
         return f" (not a finite number: {name} cannot be {value})"
     try:
         float(value)
-    except ValueError:   # probe QB 4: `-p epsilon 8/255` arrives as the text '8/255'
+    except ValueError:   # `-p epsilon 8/255` arrives as the text '8/255'
         return (f" (text, not a number: papermill passes an expression such as {value} as "
                 f"text; give its value as a number)")
     return f" (text, not a number: with papermill, -p {name} {value}; -r passes the text)"
@@ -41,7 +41,7 @@ def text_hint(name: str, value) -> str:
 
 def _as_text_list(name: str, value) -> str:
     """The hint for a list that arrived as text: plain papermill's ``-p`` passes
-    ``"[2018, 2019]"`` as a string (probe QA 4: the error showed a list that looked right)."""
+    ``"[2018, 2019]"`` as a string (the error once showed a list that looked right)."""
     if not isinstance(value, str) or not value.strip().startswith(("[", "(")):
         return ""
     return (f" (a list given as text: plain papermill's -p passes it so; use -y "
@@ -79,7 +79,7 @@ def seed_number(seed, name: str = "seed") -> int:
     agree exactly, and an interval over them has no width) and numpy's generators take
     no negative seed."""
     seed = whole_number(name, seed, at_least=0)
-    if seed >= 2**64:  # probe PS: torch's "Overflow when unpacking long long"
+    if seed >= 2**64:  # beyond it, torch's "Overflow when unpacking long long"
         raise ValueError(f"{name} must be below 2**64 (torch's seeds are 64-bit), got {seed}")
     return seed
 
@@ -181,8 +181,8 @@ def plural(n: int, word: str) -> str:
 
 def signed(x: float, digits: int = 1) -> str:
     """``"+2.0"``, ``"-0.3"``: ``x`` with its sign to ``digits`` decimals. Zero reads
-    ``"0.0"``, never ``"-0.0"`` (review GB: "-0.0 points against k-means"); a value that is
-    not zero but rounds to it gets up to three more decimals, so its sign shows (review GC:
+    ``"0.0"``, never ``"-0.0"`` (not "-0.0 points against k-means"); a value that is
+    not zero but rounds to it gets up to three more decimals, so its sign shows (e.g.
     interval ends of +0.04 and -0.04, one beating the pixel control and one not, both read
     "0.0"), and one still smaller reads as zero."""
     for shown in range(digits, digits + 4):
@@ -190,13 +190,13 @@ def signed(x: float, digits: int = 1) -> str:
         if float(text) != 0:
             return text
     # beyond that, zero: a difference of two equal means leaves a rounding error such as
-    # -7e-15, which is no sign (review GD: "-0.0000 points against k-means")
+    # -7e-15, which is no sign (not "-0.0000 points against k-means")
     return f"{0:.{digits}f}"
 
 
 def same_decimals(values, digits: int = 1) -> list[str]:
     """``values`` as :func:`signed` writes them, all with the decimals the most precise of
-    them needs (probe PV: "+0.04 (95% interval +0.04 to +0.1)")."""
+    them needs (not "+0.04 (95% interval +0.04 to +0.1)")."""
     values = list(values)
     shown = max((len(signed(v, digits).partition(".")[2]) for v in values), default=digits)
     return [signed(v, shown) for v in values]
@@ -205,7 +205,7 @@ def same_decimals(values, digits: int = 1) -> list[str]:
 def against_noise(gap: float, noise: float, digits: int = 1) -> tuple[str, str]:
     """``gap`` (as :func:`signed` writes it) and ``noise`` (unsigned), with the decimals (up
     to two more) that keep ``|gap|`` and ``noise`` apart where they differ, for a sentence
-    that reads the gap as within or beyond the noise (probe PW: "+1.4 points ..., within
+    that reads the gap as within or beyond the noise (not "+1.4 points ..., within
     the test-set noise (±1.4)" for 1.36 against 1.3615)."""
     shown = digits
     while (shown < digits + 2 and abs(gap) != noise
@@ -218,7 +218,7 @@ def apart(x: float, edge: float, digits: int = 1) -> str:
     """``x`` as :func:`signed` writes it, with as many more decimals (up to two) as keep it
     apart from ``edge``, the value a verdict reads it against: -4.96 beside a margin of -5
     reads "-4.96", not "-5.0", which would read as on the margin. Closer still, "just above
-    -5.0" or "just below -5.0" (review HA: "-5.0000" beside "supported"); ``edge`` itself
+    -5.0" or "just below -5.0" (not "-5.0000" beside "supported"); ``edge`` itself
     reads as ``edge``."""
     return _printed_apart(x, edge, digits, signed)
 
@@ -236,7 +236,7 @@ def _printed_apart(x: float, edge: float, digits: int, write) -> str:
 
 def ratio_apart(x: float, edge: float = 1.0, digits: int = 2) -> str:
     """A ratio such as ``"1.07"``, with up to two more decimals where fewer would print the
-    ``edge`` a verdict reads it against (review HD: 1.0031 printed "1.00" beside
+    ``edge`` a verdict reads it against (1.0031 once printed "1.00" beside
     "undecided", so the reader could not see which side of 1 it lay); closer still, "just
     above 1.00" or "just below 1.00"."""
     return _printed_apart(x, edge, digits, lambda v, shown: f"{v:.{shown}f}")
@@ -244,7 +244,7 @@ def ratio_apart(x: float, edge: float = 1.0, digits: int = 2) -> str:
 
 def told_apart(a: float, b: float, digits: int = 4) -> tuple[str, str]:
     """``a`` and ``b`` to ``digits`` decimals, or up to two more where fewer print them
-    equal although they differ (review HD: margins of 0.00940 and 0.00937 both read
+    equal although they differ (margins of 0.00940 and 0.00937 once both read
     "0.0094")."""
     for shown in range(digits, digits + 3):
         pair = f"{a:.{shown}f}", f"{b:.{shown}f}"

@@ -65,7 +65,7 @@ SMALL_C = 1e-12
 def svm_penalty(name: str, C) -> float:
     """A chapter's SVM penalty ``C`` (the torch solver's, with the paper's 0.005 as the
     usual value), checked in its set-up cell rather than in the first fit after the
-    features' extraction (probe QA 1-2): a positive number from :data:`SMALL_C`, where
+    features' extraction: a positive number from :data:`SMALL_C`, where
     float32 weights come near underflow, to :data:`LARGE_C`, above which the torch solver
     stops before the optimum, so accuracies would be those of unfinished fits."""
     C = positive_number(name, C)
@@ -221,13 +221,13 @@ class LinearSVM:
 
     def __init__(self, C: float = PAPER_C, solver: str = "torch", tol: float = 1e-4,
                  max_iter: int = 100, device=None, verbose: bool = False):
-        # probe PS: C=True ran as C = 1, C="0.005" was parsed and max_iter=2.7 cut to 2
+        # C=True once ran as C = 1, C="0.005" was parsed and max_iter=2.7 cut to 2
         C, tol = positive_number("C", C), positive_number("tol", tol)
         max_iter = whole_number("max_iter", max_iter)
         if solver not in ("torch", "liblinear", "exact"):
             raise ValueError(f"solver must be 'torch', 'liblinear' or 'exact', got {solver!r}")
         self.C, self.solver, self.tol, self.max_iter = float(C), solver, float(tol), int(max_iter)
-        self.device = as_device(device)  # "auto" too, as everywhere else (review BC)
+        self.device = as_device(device)  # "auto" too, as everywhere else
         self.verbose = verbose
 
     def fit(self, X, y):
@@ -280,7 +280,7 @@ class LinearSVM:
                               RuntimeWarning, stacklevel=2)
             W, self.n_iter_, self.converged_ = self._newton_cg(X, y)
             if not np.isfinite(W).all() or not W[:-1].any():
-                # probe QA 2: one message for both ends told a C of 1e-30 to get smaller
+                # one message for both ends once told a C of 1e-30 to get smaller
                 advice = (f"a larger C (at such a small one the weights underflow float32; "
                           f"the paper's C is {PAPER_C:g})" if self.C < 1 else
                           "a smaller C (at 1e4 it converged on unit-scaled rows)")
@@ -435,7 +435,7 @@ class LinearSVM:
             # on the primal: at the optimum its first step confirms it; its test, unlike
             # pivoting's, does not trust a solve of a nearly singular system. Rows with
             # fewer columns than rows make K singular: there Newton works on the rows
-            # themselves (review AE: K's solves left such fits 3-12% off at C = 1e8)
+            # themselves (K's solves once left such fits 3-12% off at C = 1e8)
             if Xa.shape[1] < n:
                 V[:, c], more, converged = self._primal_newton_rows(Xa, yc, Xa.T @ (yc * alpha))
             else:
@@ -524,7 +524,7 @@ class LinearSVM:
         the same rows inside the margin (the optimum, if the solve was accurate) or at a
         step that can no longer lower the objective in float64; either counts as
         converged only where :meth:`_optimal` agrees: an inaccurate solve can point the
-        step uphill or end it early (review AE: such fits had been taken as optimal with
+        step uphill or end it early (such fits had been taken as optimal with
         margins 3-12% off). At most ten times ``max_iter`` steps (chapter 5's nearly
         separable rows needed 40 to 103 from zero), from ``beta`` (default zero; zero where
         ``beta`` is worse).
@@ -532,7 +532,7 @@ class LinearSVM:
         Returns ``(beta, steps, converged)``."""
         zero = torch.zeros_like(yc)
         if beta is None or self._objective(K, yc, beta) > self._objective(K, yc, zero):
-            beta = zero  # review AE: an unfinished pivoting start can be far above zero's
+            beta = zero  # an unfinished pivoting start can be far above zero's
         scores = K @ beta
         for step in range(1, 10 * self.max_iter + 1):
             inside = (yc * scores) < 1
@@ -542,7 +542,7 @@ class LinearSVM:
             K_dir = K @ direction
             if bool(((yc * (scores + K_dir)) < 1).eq(inside).all()):
                 # the full step keeps its rows: the optimum, if the solve was accurate
-                # (review AE's rows at C = 1e8 kept theirs with |gradient| / |w| = 3e2)
+                # (rows at C = 1e8 once kept theirs with |gradient| / |w| = 3e2)
                 return target, step, self._optimal(K, yc, target)
             t = _step_length(float(beta @ K_dir), float(direction @ K_dir), self.C,
                              yc, scores, K_dir)
@@ -557,7 +557,7 @@ class LinearSVM:
         as many as K's solves cannot verify): the ridge
         regression on the rows inside the margin, ``min |v|^2 / 2 + C |Xa_A v - y_A|^2``,
         is solved as least squares on ``[Xa_A; I / sqrt(2C)]`` by a QR factorisation, not
-        through ``K_AA``, whose condition number is the square of the rows' (review AE: at
+        through ``K_AA``, whose condition number is the square of the rows' (at
         C = 1e8 those solves left margins 3-12% off). It ends as :meth:`_primal_newton`
         does, converged only where :func:`_verified` agrees.
 
@@ -589,7 +589,7 @@ class LinearSVM:
                 return target, step, optimal(target)  # the full step keeps its rows
             t = _step_length(float(v @ direction), float(direction @ direction), self.C,
                              yc, scores, X_dir)
-            if t == 0:  # (review AF: a real step can be 1e-10 long at C = 1e10)
+            if t == 0:  # (a real step can be 1e-10 long at C = 1e10)
                 return v, step, optimal(v)
             v, scores = v + t * direction, scores + t * X_dir
         return v, step, optimal(v)
@@ -632,9 +632,9 @@ def _verified(gradient: float, norm: float, stiffness: float) -> bool:
     weights leaves in it, up to 64 units of rounding times the Hessian's largest
     eigenvalue (``stiffness``, bounded by ``1 + 2C`` times the squared norms of the rows
     inside the margin). A gradient this small is at most that far from zero in the
-    directions that move the margin least, and far less in the stiff ones. Review AE:
-    inaccurate solves had left |gradient| / |w| at 1e2-1e6 on fits taken as optimal;
-    review AF: an allowance blind to the stiffness (2C |A| = 4e9 for chapter 5's noise at
+    directions that move the margin least, and far less in the stiff ones. Earlier,
+    inaccurate solves had left |gradient| / |w| at 1e2-1e6 on fits taken as optimal, and
+    an allowance blind to the stiffness (2C |A| = 4e9 for chapter 5's noise at
     k = 100) rejected optimal fits whose weights were right to 1e-14."""
     return gradient <= (1e-6 + 64 * _EPS * stiffness) * norm
 
@@ -701,7 +701,7 @@ def _topk_hits(scores, labels, ks, classes) -> dict[int, np.ndarray]:
     """:func:`topk_hits`, called by it and by :func:`topk_accuracy` alike, so that its
     warning's ``stacklevel=3`` names their caller's line."""
     # a column of labels (N x 1) broadcast against the ranks and gave wrong numbers
-    # (probe PS 1: top-1 0.24 read 0.10)
+    # (top-1 0.24 read 0.10)
     scores, labels = np.asarray(scores), label_vector(labels)
     if scores.ndim != 2 or len(scores) != len(labels):
         raise ValueError(f"scores must be N x classes for N labels; got {scores.shape} and "
@@ -743,7 +743,7 @@ def _topk_hits(scores, labels, ks, classes) -> dict[int, np.ndarray]:
                              "class and holds one the training set lacks, drop that class's "
                              "images: they can never be predicted)")
         if unknown:
-            # probe PT: the warning named no label, where the class was a twin of a trained
+            # the warning once named no label, where the class was a twin of a trained
             # one in another Unicode form
             missing = sorted(set(labels[column < 0].tolist()), key=str)
             shown = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
@@ -781,7 +781,7 @@ def per_class_accuracy(predicted, labels, n_classes: int) -> np.ndarray:
 def confusion_matrix(predicted, labels, n_classes: int) -> np.ndarray:
     """Counts, ``n_classes x n_classes``: rows = true class, columns = predicted class, from
     ``predicted`` and ``labels``, class indices ``0..n_classes-1`` one per image."""
-    # columns (N x 1) counted N x N images (probe PS 2)
+    # columns (N x 1) counted N x N images
     labels, predicted = label_vector(labels), label_vector(predicted, "predicted")
     if len(labels) != len(predicted):
         raise ValueError(f"{len(predicted)} predictions for {len(labels)} labels: one of "
@@ -803,12 +803,12 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
     extraction at the largest ``k`` serves every ``k``. The features: FeatureArrays (their
     compact counts are read) or ``N x k`` arrays. ``fitted``: an SVM already fitted on all
     columns, reused for the largest ``k``. Each row says whether its fit reached the
-    solver's optimum (``solver converged``: review RB found "at optimum" unexplained).
+    solver's optimum (``solver converged``, not an unexplained "at optimum").
     ``hits``: a dict to fill with each ``k``'s top-1 hits (``N`` bools, one per test
     image), for a paired comparison of two ``k`` on the same images.
     """
     train_features, test_features = _as_matrix(train_features), _as_matrix(test_features)
-    # probe PS: ks=[10, 10] gave two identical rows and ks=[] an empty table, in silence
+    # ks=[10, 10] once gave two identical rows and ks=[] an empty table, in silence
     if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__") or not len(ks := list(ks)):
         raise ValueError(f"ks must be a non-empty list of feature counts, got {ks!r}")
     if len(set(ks)) < len(ks):
@@ -826,7 +826,7 @@ def accuracy_against_k(train_features, train_labels, test_features, test_labels,
         acc = {n: float(r.mean()) for n, r in right.items()}
         if hits is not None:
             hits[k] = right[1]
-        # probe AS: at C = 1e6 a fit stopped at max_iter sat in the table unmarked
+        # at C = 1e6 a fit stopped at max_iter once sat in the table unmarked
         rows.append({"k": k, "top-1 (%)": 100 * acc[1], "top-2 (%)": 100 * acc[2],
                      "fit s": m.fit_seconds_, "solver converged": bool(m.converged_)})
     return rows

@@ -345,7 +345,7 @@ def _class_names(folder: Path, splits=None) -> list[str]:
 
 def _warn_near_twin_names(folder: Path, names) -> None:
     """Warn about class folders whose names differ only in Unicode form (NFD from a macOS
-    copy against NFC), case or outer spaces: they are different classes (probe PT: train's
+    copy against NFC), case or outer spaces: they are different classes (e.g. train's
     'café' and test's 'café' printed alike, and every test image of it counted a miss)."""
     import unicodedata
     groups: dict[str, list[str]] = {}
@@ -361,7 +361,7 @@ def _warn_near_twin_names(folder: Path, names) -> None:
 
 def _warn_numbered_names(folder: Path, names) -> None:
     """Warn where every class folder is named by a number and the text order that numbers
-    the labels differs from the numbers' (probe PT: folder "10" got label 1; scoring
+    the labels differs from the numbers' (e.g. folder "10" got label 1; scoring
     against the folder numbers gave 16.67% for 71.88%, silently)."""
     names = sorted(names)
     if names and all(n.isdigit() for n in names) and names != sorted(names, key=int):
@@ -378,14 +378,14 @@ def file_stamp(st: os.stat_result) -> str:
     and change times, inode. The change time is the one a program cannot set: the book's
     archives date every file alike and extraction restores those dates, so a corrected
     image of the same size, extracted again or edited and re-dated, once kept its stale
-    pixels in the cache (probe DB). A file copied or extracted again is decoded again."""
+    pixels in the cache. A file copied or extracted again is decoded again."""
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def _list_images(folder: Path, split: str, classes: list[str]):
     """The image files of ``folder/split`` (class by class, by name), their labels and a
     stamp of their names and :func:`file_stamp`; warns about files skipped for their
-    extension (probe AY: half of a class saved as .heic vanished without a word)."""
+    extension (half of a class once saved as .heic vanished without a word)."""
     files, labels, stamp = [], [], hashlib.sha256()
     skipped: dict[str, int] = {}
     dangling: list[str] = []
@@ -415,7 +415,7 @@ def _list_images(folder: Path, split: str, classes: list[str]):
                       + f"; images are {', '.join(IMAGE_EXTENSIONS)}): convert those that are "
                       "images (e.g. .heic to .jpg)", stacklevel=3)
     if dangling:
-        # probe PT: a git-annex / DVC checkout whose files were not fetched lost 5 of a
+        # a git-annex / DVC checkout whose files were not fetched once lost 5 of a
         # class's 8 images in silence (a broken link is no file)
         warnings.warn(f"{len(dangling):,} file{'s' * (len(dangling) > 1)} in the class "
                       f"folders of {folder / split} {'are' if len(dangling) > 1 else 'is'} "
@@ -435,7 +435,7 @@ def _sixteen_bits(img: Image.Image) -> bool:
 def _to_rgb(img: Image.Image, path: Path, sixteen: bool = False) -> Image.Image:
     """8-bit RGB. 16-bit pixels keep their high byte (``v >> 8``) whatever the colours:
     Pillow does so for 16-bit RGB, while its own conversion of 16-bit grey clips at 255
-    (probe PT: grey was rounded, ``v / 257``, so the same data differed by one level by how
+    (grey was once rounded, ``v / 257``, so the same data differed by one level by how
     it was saved). ``sixteen``: the file stores 16 bits a sample (:func:`_sixteen_bits`)."""
     if img.mode.startswith("I;16"):
         wide = np.asarray(img, dtype=np.uint16)
@@ -448,7 +448,7 @@ def _to_rgb(img: Image.Image, path: Path, sixteen: bool = False) -> Image.Image:
     else:  # 16-bit colour comes decoded: only its high byte is left to look at
         narrow = sixteen and 0 < np.asarray(img).max() < 16
     if narrow:
-        # probe PT: 12-bit camera data in 16-bit files became near-black images with
+        # 12-bit camera data in 16-bit files once became near-black images with
         # pixels 0..15, silently (one message, not one per image)
         warnings.warn("16-bit images whose pixels all lie below 4096 (12-bit data, or "
                       "fewer bits?) are read as full 16-bit images (their high byte), so "
@@ -479,7 +479,7 @@ def _upright(img: Image.Image) -> Image.Image:
 
 def _pixel_limit() -> None:
     """Pillow's limit against decompression bombs, from ``RDSC_MAX_IMAGE_PIXELS`` where set
-    (probe PT: a 13,500 x 13,500 scan was called unreadable, with no way through)."""
+    (a 13,500 x 13,500 scan was once called unreadable, with no way through)."""
     value = os.environ.get("RDSC_MAX_IMAGE_PIXELS")
     if value:
         if not value.isdigit() or int(value) < 1:
@@ -506,7 +506,7 @@ def _decode(path: Path, prep: Preprocess, gray: bool = False) -> np.ndarray:
     """``C x H x W`` uint8: RGB, or one channel (``gray``: ITU-R 601 luma, PIL's ``L``)."""
     try:
         with Image.open(path) as img:
-            # upright as a viewer shows it (probe AY: a phone photo came out sideways);
+            # upright as a viewer shows it (a phone photo once came out sideways);
             # without an orientation tag this returns the image itself
             sixteen = _sixteen_bits(img)  # before decoding, which loses it
             img = _to_rgb(_upright(img), path, sixteen)  # decodes the whole file
@@ -552,8 +552,8 @@ def holds_images_directly(folder) -> bool:
 
 def no_images_message(folder: Path, split: str) -> str:
     """The error for a split without images: where the split folder holds the images
-    itself, the layout is SOURCE/CLASS/IMAGE, torchvision's ImageFolder (probe PT: this
-    said "no images in flat/a" of a folder of 6 images)."""
+    itself, the layout is SOURCE/CLASS/IMAGE, torchvision's ImageFolder (this
+    once said "no images in flat/a" of a folder of 6 images)."""
     where = Path(folder) / split
     if holds_images_directly(where):
         return (f"{where} holds images directly, as a class folder would: rdsc reads "
@@ -758,7 +758,7 @@ def _cached(stem: str, source: Path, key: str, root: Path, use_cache: bool, deco
     """``decode()``'s ``(images, labels, classes)``, through the cache file
     ``<stem>-<place>-<key>.npz``, ``place`` a hash of the ``source`` folder's resolved path:
     a new version replaces the older ones of the same folder only, not those of a copy that
-    shares its name (probe BF: a scratch copy beside the original, loaded in turn, made
+    shares its name (a scratch copy beside the original, loaded in turn, made
     each decode again). The file keeps the folder's path: another folder's cache goes when
     that folder is gone, so a scratch copy at a new path each time does not pile up."""
     source = str(Path(source).resolve())
@@ -894,8 +894,8 @@ def class_indices(labels, name: str = "labels", n_classes: int | None = None) ->
 def check_subset_size(dataset: str, split: str, n, name: str) -> None:
     """Refuse a subset size ``n`` (parameter ``name``) of ``dataset``'s ``split`` that is
     below its number of classes (a balanced subset would drop classes) or above the images
-    it has (it was cut with a warning while the settings line kept the number asked for:
-    probe AS); None means the whole split."""
+    it has (it was cut with a warning while the settings line kept the number asked
+    for); None means the whole split."""
     known = (DATASETS[dataset].sizes or {}).get(split)
     if n is None or known is None:   # a dataset without recorded sizes: nothing to check
         return
@@ -938,7 +938,7 @@ def subset(labels, n: int | None, seed: int = 0, *, up_to: bool = False) -> torc
     if n is None or n >= len(labels):
         return torch.arange(len(labels))
     n_classes = len(torch.unique(labels))
-    if n < n_classes:  # probe PS 5: the first classes were kept, the others dropped silently
+    if n < n_classes:  # the first classes were once kept, the others dropped silently
         warnings.warn(f"a subset of {n} images cannot hold all {n_classes} classes: it holds "
                       f"{n} of them", stacklevel=2)
     gen = torch.Generator().manual_seed(seed_number(seed))
@@ -975,7 +975,7 @@ class Split:
         """``n_train`` / ``n_test`` class-balanced images (None: all) of ``dataset``."""
         train_images, train_labels, classes = load(dataset, "train")
         test_images, test_labels, _ = load(dataset, "test")
-        # fewer images than classes kept the first classes only, without a word (probe PS 5)
+        # fewer images than classes kept the first classes only, without a word
         for name, n in (("n_train", n_train), ("n_test", n_test)):
             if n is not None and not isinstance(n, bool) and 0 < n < len(classes):
                 raise ValueError(f"{name} = {n} for {dataset}: give at least its "

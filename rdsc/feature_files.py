@@ -105,7 +105,7 @@ def init_from_env(device: str | None = None) -> tuple[Group, torch.device]:
     if not dist.is_initialized():
         if "TORCHELASTIC_RUN_ID" not in os.environ and "MASTER_ADDR" in os.environ:
             # a WORLD_SIZE left in the shell (or a job script) waited silently, for as long
-            # as TIMEOUT, for processes that never come (probe AK)
+            # as TIMEOUT, for processes that never come
             where = ":".join(os.environ.get(v, "?") for v in ("MASTER_ADDR", "MASTER_PORT"))
             print(f"rdsc: WORLD_SIZE={world}, RANK={rank} in the environment, not set by "
                   f"torchrun: waiting for {world} processes to join at {where}. Meant to run "
@@ -155,7 +155,7 @@ def share(missing, world: int, rank: int) -> list[list[int]]:
 # --- the output file --------------------------------------------------------------------------
 
 def _paths(path: Path) -> dict[str, Path]:
-    # every name is FILE + a suffix: with_suffix would cut a dotted name (probe AK:
+    # every name is FILE + a suffix: with_suffix would cut a dotted name (once
     # feat.train.npy and feat.test.npy shared feat.json, and counts took the other's
     # denominator)
     stem = path.with_suffix("")
@@ -165,8 +165,8 @@ def _paths(path: Path) -> dict[str, Path]:
 
 
 def _shared_record_note(files) -> str:
-    """Where ``FILE.json`` is missing but a dotted name's old record is there (rdsc before
-    probe AK kept ``feat.json`` for ``feat.train.npy``, shared with every ``feat.*.npy``):
+    """Where ``FILE.json`` is missing but a dotted name's old record is there (an earlier
+    rdsc kept ``feat.json`` for ``feat.train.npy``, shared with every ``feat.*.npy``):
     a sentence saying so, else ''."""
     old = files["final"].with_suffix("").with_suffix(".json")
     if files["meta"].exists() or old == files["meta"] or not old.exists():
@@ -202,7 +202,7 @@ def _finished(files, key: str, shape, dtype, say: bool = True) -> bool | None:
         if got_shape == tuple(shape) and got_dtype == np.dtype(dtype):
             if final.stat().st_size >= size:
                 return True
-            # an interrupted copy: evaluate refuses it, so a rerun must repair it (probe AK)
+            # an interrupted copy: evaluate refuses it, so a rerun must repair it
             if say:
                 npy_files.warn(f"{final} is incomplete ({final.stat().st_size:,} bytes where "
                                f"its header needs {size:,}): computing it again")
@@ -228,9 +228,9 @@ def _rows_by_key(progress_dir: Path) -> dict[str, int]:
 
 def _foreign_partial(files, key: str) -> str:
     """A sentence on rows of another configuration in ``FILE.partial.npy`` (a run of other
-    settings stopped part way), else ''. Probe AK: a rerun with one setting changed (k, a
-    forgotten --split) deleted them without a word. The progress records say whose rows
-    they are (``FILE.json`` may be missing: a dotted name's, written before probe AK)."""
+    settings stopped part way), else ''. A rerun with one setting changed (k, a
+    forgotten --split) once deleted them without a word. The progress records say whose rows
+    they are (``FILE.json`` may be missing: a dotted name's, written by an earlier rdsc)."""
     if not files["partial"].is_file():
         return ""
     other = {k: done for k, done in _rows_by_key(files["progress"]).items()
@@ -238,7 +238,7 @@ def _foreign_partial(files, key: str) -> str:
     if not other:
         return ""
     theirs, done = max(other.items(), key=lambda item: item[1])
-    shared = files["final"].with_suffix("").with_suffix(".json")  # a dotted name's, before AK
+    shared = files["final"].with_suffix("").with_suffix(".json")  # an earlier rdsc's dotted name
     meta, where = next(((m, f) for f in (files["meta"], shared)
                         if (m := _read_json(f) or {}).get("key") == theirs), ({}, None))
     settings = (f"see {where.name}: {_settings_words(meta)}" if where is not None
@@ -319,7 +319,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
     path = Path(path)
     if path.suffix != ".npy":
         raise ValueError(f"the output must be an .npy file, got {path}")
-    if path.name.endswith((".partial.npy", ".labels.npy")):  # X.npy's companions (review AL)
+    if path.name.endswith((".partial.npy", ".labels.npy")):  # X.npy's companions
         raise ValueError(f"{path.name} is the name of another output's unfinished rows or "
                          "labels (X.partial.npy, X.labels.npy beside X.npy): choose another")
     if dtype not in DTYPES:
@@ -339,7 +339,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         if not np.issubdtype(labels.dtype, np.integer) and not (
                 np.issubdtype(labels.dtype, np.floating)
                 and np.array_equal(labels, np.round(labels))):
-            # 0.5 was saved as 0 (review AJ), a class name failed in numpy
+            # 0.5 was saved as 0, a class name failed in numpy
             raise ValueError("labels must be whole numbers (class indices), got "
                              f"{labels[:3].tolist()}...")
         labels = labels.astype(np.int64)
@@ -365,7 +365,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
         if group.rank == 0:
             # another run may have finished the file, or left rows, since the look above
             # (with overwrite too: its file kept beside this run's record would later be
-            # taken for this run's, review AL)
+            # taken for this run's)
             state = _finished(files, key, (n, k), out_dtype, say=False)
             if not overwrite:
                 _refuse_other_settings(files, key, state)
@@ -394,7 +394,7 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
 
 def _older_format(files, key: str) -> str:
     """A sentence where ``FILE.json`` was written by an earlier rdsc whose keys this one
-    cannot match (review AZ: its rows were said to be of other settings, and the advice
+    cannot match (its rows were once said to be of other settings, and the advice
     was the command just run), else ''."""
     meta = _read_json(files["meta"]) or {}
     if not meta or meta.get("format", 1) >= FORMAT or meta.get("key") == key:
@@ -407,7 +407,7 @@ def _older_format(files, key: str) -> str:
 
 def _share_fingerprint(images, group: Group) -> None:
     """With several ranks, each hashes a share of a folder's files for its fingerprint
-    (review AZ: every rank read every byte, across nodes too)."""
+    (every rank once read every byte, across nodes too)."""
     if group.world <= 1 or getattr(images, "_fingerprint", "") is not None \
             or not hasattr(images, "file_digests"):
         return
@@ -481,9 +481,9 @@ def _prepare(files, record, key, shape, dtype, labels, restart: bool) -> dict:
         files["final"].unlink(missing_ok=True)
     meta = _read_json(files["meta"])
     # the partial is this configuration's where its record says so, or where the progress
-    # records do (a dotted name's FILE.json, before probe AK, was another file's), and no
+    # records do (a dotted name's FILE.json, in an earlier rdsc, was another file's), and no
     # record of another configuration lists rows: that run wrote into it too, when, and
-    # over which rows, is not known (review AL: kept, 32 rows of another seed)
+    # over which rows, is not known (once kept: 32 rows of another seed)
     rows = _rows_by_key(files["progress"])
     partial_ok = (files["partial"].is_file()
                   and not any(done for other, done in rows.items() if other != key)
@@ -568,7 +568,7 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
     files = _paths(path)
     if path.name.endswith(".partial.npy"):
         # its rows not yet computed are zeros: scored as features, they gave a silently
-        # lower accuracy (probe AK: 8.5% for 21.5%)
+        # lower accuracy (8.5% for 21.5%)
         final = path.with_name(path.name[:-len(".partial.npy")] + ".npy")
         raise ValueError(f"{path} is the unfinished file of a features run (rows not yet "
                          "computed hold zeros): run the command that wrote it again to finish "
@@ -615,7 +615,7 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
                          "Delete it, or write the features again with their labels")
     if (labels is not None and record.get("labels_digest")
             and labels_digest(labels) != record["labels_digest"]):
-        # probe AI: another run's labels of the same length scored at chance, silently
+        # another run's labels of the same length once scored at chance, silently
         raise ValueError(f"{files['labels']} is not the labels written with these features "
                          f"(its digest differs from {files['meta'].name}'s): it was replaced "
                          "since. Write the features again with their labels, or pass the "

@@ -104,7 +104,7 @@ def extraction_cost(net, images: torch.Tensor, device=None, repeats: int = 1,
         spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, not a copy of this one
         times, peaks = [], []
         # one process each: a resident set's peak varies from process to process by
-        # several MB (reader review AW: 115 -> 106 MB in one build, 78 -> 95 in the next)
+        # several MB (e.g. 115 -> 106 MB in one build, 78 -> 95 in the next)
         for i in range(int(memory_repeats)):
             with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
                 run_times, peak, output = pool.submit(
@@ -207,7 +207,7 @@ def _growth(sizes, seconds, spreads, what: str):
     worst = float(spreads.max())
     steps = np.diff(seconds[order])
     if worst > NOISY_SPREAD or np.any(steps <= 0):
-        # every cause: a row whose runs agree can still be slow throughout (review DA: k = 256
+        # every cause: a row whose runs agree can still be slow throughout (once k = 256
         # took longer than k = 512, and only another row's spread was named)
         whys = ([f"repeated runs differ by up to {100 * worst:.0f}%"] if worst > NOISY_SPREAD
                 else [])
@@ -242,7 +242,7 @@ def memory_reading(peak_bytes, output_bytes, peak_spread: float | None = None, k
 
     ``ks`` and ``chunk`` (channels the engine holds at a time): only the extractions with
     ``k >= chunk`` are compared, since below one chunk the maps grow with k as expected
-    (audit CC: k = 64, 128, 256 read "grew" beside "beyond one chunk it is not expected to
+    (k = 64, 128, 256 once read "grew" beside "beyond one chunk it is not expected to
     grow"); with fewer than two of them the sentence says the run cannot tell."""
     peak, output = np.asarray(peak_bytes, float), np.asarray(output_bytes, float)
     if len(peak) < 2 or len(peak) != len(output) or not np.isfinite(peak).all():
@@ -296,14 +296,14 @@ def memory_expectation(device) -> str:
 def megabytes_value(size: float) -> float:
     """Bytes as megabytes, rounded as the book prints them: three significant digits, whole
     megabytes from 100 MB. :func:`cost_table`'s columns and :func:`megabytes`' words share
-    it, so a sentence's sizes read as in the table beside it (browser check GE: "0.00781
+    it, so a sentence's sizes read as in the table beside it (not "0.00781
     MB" beside a table's 0.008)."""
     size /= 2 ** 20
     return float(round(size) if abs(size) >= 99.95 else float(f"{size:.3g}"))
 
 
 def megabytes(size: float) -> str:
-    """Bytes as megabytes, in words: :func:`megabytes_value` (review GC: ".3g" wrote a GPU's
+    """Bytes as megabytes, in words: :func:`megabytes_value` (".3g" once wrote a GPU's
     1,000 MB as "1e+03 MB")."""
     value = megabytes_value(size)
     return f"{value:,.0f} MB" if abs(value) >= 99.95 else f"{value:.3g} MB"
@@ -314,38 +314,38 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | N
     """:func:`memory_reading`'s verdict on the extractions given; ``scope``, which k were
     compared, follows the verdict's words."""
     measured, mb = peak_spread is not None, megabytes
-    # twice the spread as printed, so the sentence's arithmetic reads right (review HD:
+    # twice the spread as printed, so the sentence's arithmetic reads right (not
     # "twice" a table's 26.4 MB printed as 52.7)
     twice_spread = 2 * megabytes_value(peak_spread or 0.0) * 2 ** 20
     tolerance = max(2 ** 20, 0.05 * peak.max(), twice_spread)
     order = np.argsort(output, kind="stable")  # the output grows with k
     peak, output = peak[order], output[order]
     if np.ptp(peak) <= 1.1 * np.ptp(output) + tolerance:
-        # review GE: a 9.2 MB spread beside "differed by up to 6.6 MB" read as a rise
+        # a 9.2 MB spread beside "differed by up to 6.6 MB" once read as a rise
         why = (f"twice {mb(peak_spread)}, the largest difference between repeated "
                "measurements of one k" if tolerance == twice_spread else
                "5% of the largest peak" if tolerance == 0.05 * peak.max() else "1 MB")
         return (f"so beyond the output the engine's working memory did not grow with k{scope}: "
-                # review HB: "within the output's growth and a tolerance" read as two bounds,
+                # "within the output's growth and a tolerance" once read as two bounds,
                 # both met (the output grew by 0.02 MB, the peak moved by 1.46 MB); and a
                 # growth under the tolerance would not show, which the words now say
-                # review HD: "moved by" hid a peak that fell; the ends say which way
+                # "moved by" hid a peak that fell; the ends say which way
                 f"the peak's range over k was {mb(np.ptp(peak))} ({mb(peak[0])} at the "
                 f"smallest k, {mb(peak[-1])} at the largest), less than the output's growth "
                 f"plus a tolerance of {mb(tolerance)} ({why}), the least growth this run "
                 "tells from noise")
-    if peak[-1] - peak[0] < -tolerance:  # review AW: 115 -> 113 -> 106 -> 106 MB read "no trend"
+    if peak[-1] - peak[0] < -tolerance:  # 115 -> 113 -> 106 -> 106 MB once read "no trend"
         return (f"a spread of {mb(np.ptp(peak))}, falling as k grew (from "
                 f"{mb(peak[0])} at the smallest k to {mb(peak[-1])} at the largest): "
                 "whatever moves the peak between runs, it is not working memory "
                 f"growing with k{scope}")
-    # review AO: peaks of 96.6, 98.0, 92.7 and 102.9 MB read "grew": a spread of 10 MB, but
+    # peaks of 96.6, 98.0, 92.7 and 102.9 MB once read "grew": a spread of 10 MB, but
     # from the smallest k to the largest only as much as the run-to-run noise, and no trend.
     # A peak that falls on the way shows how far the noise reaches, so a fall is counted
-    # against the rise (probe DB: 41.4, 51.8, 48.9 MB read "grew" in one of two identical
+    # against the rise (41.4, 51.8, 48.9 MB once read "grew" in one of two identical
     # smoke runs), but only as far as the measured noise reaches: a larger fall is real, the
-    # peak depending on more than k (reviews EA, FA, GA, GB: 40, 200, 170, 400 MB and, on a
-    # GPU whose peak is exact, 1000, 960, 1130 MB read "noise"; a batch that shrank at one k)
+    # peak depending on more than k (e.g. 40, 200, 170, 400 MB and, on a
+    # GPU whose peak is exact, 1000, 960, 1130 MB once read "noise"; a batch that shrank at one k)
     largest_fall = max(0.0, -float(np.diff(peak).min()))
     noise_fall = min(largest_fall, 2 * peak_spread) if measured else largest_fall
     real_fall = measured and largest_fall > 2 * peak_spread
@@ -358,7 +358,7 @@ def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | N
         if not real_fall:  # (an exact peak without a fall rose or stayed: returned above)
             return (f"{spread} without a trend in k: the peak's run-to-run noise, not working "
                     f"memory growing with k{scope}")
-        # the allowance in numbers, so that they add up on the page (review GC)
+        # the allowance in numbers, so that they add up on the page
         allowance = (f"the tolerance of {mb(tolerance)}" if not noise_fall else
                      f"the allowance of {mb(tolerance + 2 * noise_fall)}: the tolerance of "
                      f"{mb(tolerance)} plus twice the {mb(noise_fall)} of that fall the "
@@ -433,7 +433,7 @@ def float32_reading(share: float, engine_vs_exact: int, float32_vs_exact: int,
         return ("Where two float32 computations disagree, summation order decides the "
                 "sign of a value that is zero to about 7 digits.")
     where = f"on the {device}" if device else "on this run's device"
-    # browser check RD: "3.0e-01, above 1e-03" read as notation, not as 30%
+    # "3.0e-01, above 1e-03" once read as notation, not as 30%
     said = (f"A share this large ({100 * share:.3g}% of the features, where rounding near "
             f"zero moves at most about {100 * ROUNDING_SHARE:g}%) is not rounding near zero: "
             "against the float64 network the engine differs in "
@@ -445,7 +445,7 @@ def float32_reading(share: float, engine_vs_exact: int, float32_vs_exact: int,
                        "(`rdsc.network.exact_float32`); an error this coarse looks like "
                        "TF32's 10-bit rounding, which that request should rule out, and "
                        "the cause is not yet traced.")
-    if engine_vs_exact > float32_vs_exact:   # probe PY 7: a tie was blamed on the engine
+    if engine_vs_exact > float32_vs_exact:   # a tie was once blamed on the engine
         return said + (f"the engine is the one that strays {where}: a fault in it, which "
                        "its tests against the float64 network should catch there.")
     return said + ("both stray from it equally: neither is the closer, and the "
@@ -469,7 +469,7 @@ def run_summary(results: dict) -> dict[str, str]:
     exact = results["against_float64"]
 
     def exponent(name):
-        if name not in results:   # probe PY 15: an older record, not a noisy fit
+        if name not in results:   # an older record, not a noisy fit
             return "–"
         value = results[name]
         return ("too noisy" if value is None or value != value else
@@ -484,16 +484,16 @@ def run_summary(results: dict) -> dict[str, str]:
         size_words = f"{size} × {size} images"
     except (KeyError, TypeError, ValueError):
         timed, size_words = "–", "images"
-    environment = results.get("environment")   # probe PY 13: a string stopped the chapter
+    environment = results.get("environment")   # a string once stopped the chapter
     device = ((environment.get("device") if isinstance(environment, dict) else None)
               or results.get("device", "–"))
-    # torch's device names beside a GPU's model name (browser check RD: "cpu")
+    # torch's device names beside a GPU's model name (not "cpu")
     device = {"cpu": "CPU", "cuda": "CUDA"}.get(device, device)
     growth = [exponent(name) for name in ("growth_exponent_k", "growth_exponent_positions")]
     return {"device": device,
             "features k": f"{results['n_features']:,}",
-            # a percentage as the prose gives it; e-notation only below 0.1% (browser
-            # check RE: "3.0e-01" beside the prose's 29.8%)
+            # a percentage as the prose gives it; e-notation only below 0.1% (not
+            # "3.0e-01" beside the prose's 29.8%)
             "share of features, engine against float32 network":
                 _share(results["engine_fraction_differ"]),
             "against float64, first images: engine / float32 network":

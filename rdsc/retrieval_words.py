@@ -93,7 +93,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             left_out.append(("not shown to retrieve better than the pixel control", weak))
     if left_out:
         if not names:
-            # one clause a reason, names first (browser check GE: a run-on "none of ... both
+            # one clause a reason, names first (not a run-on "none of ... both
             # ... and ...; reason: names; reason: names" when no network counts)
             return ("leaves the paper's claim not shown, as no trained network here counts: "
                     + ", and ".join(f"{listed([f'the {m}' for m in n])} "
@@ -103,7 +103,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
             f"{listed([f'the {m}' for m in n])} {'is' if len(n) == 1 else 'are'} not "
             f"counted: {'it was' if len(n) == 1 else 'they were'} {reason}"
             for reason, n in left_out))
-    # the claim's own words, not the two-sided ones beside them (review GA: "below the C;
+    # the claim's own words, not the two-sided ones beside them (e.g. "below the C;
     # this supports the claim only for the networks the random features are not below",
     # where the C's interval held -5 points and decided nothing)
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
@@ -117,7 +117,7 @@ def claim_verdict(verdict_of: dict[str, str], names, beats_control: dict | None 
     def each(group):
         return "it" if len(group) == 1 else "each"
 
-    # review GB: "above the B; this supports ...: at worst 5 points behind each"
+    # not "above the B; this supports ...: at worst 5 points behind each"
     within = (f"ahead of or at worst {points} behind" if "higher" in
               [verdict_of[n] for n in support] else f"at worst {points} behind")
 
@@ -161,11 +161,11 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted,
     best retriever, by its mAP over the pixel control, and where the random features stand
     against it (``claim_words``: :func:`rdsc.retrieval.claim_word` of each): a claim
     supported against a weak reference and contradicted against a strong one reads
-    otherwise than the reverse (review RC). Empty with fewer than two counted networks.
-    Networks tied at the digits shown are named together (probe PV: the row order chose
+    otherwise than the reverse. Empty with fewer than two counted networks.
+    Networks tied at the digits shown are named together (the row order once chose
     one "best" of two equals, and with it the verdict read), and so are those whose paired
     interval against the best holds 0, where ``scores`` (each network's per-query AP,
-    ``N``) are given (probe PX: +5.4 against +5.2, paired interval -2.1 to +1.6).
+    ``N``) are given (e.g. +5.4 against +5.2, paired interval -2.1 to +1.6).
     ``references``: :func:`rdsc.retrieval.reference_rows`."""
     counted = name_list("counted", counted)
     # in the order of counted, not of the rows: ties are named in one order
@@ -224,7 +224,7 @@ def claim_margin_robustness(intervals: dict[str, tuple], names,
               "lower": "count against it", "indistinguishable": "decide nothing"}
     parts = []
     for margin in margins:
-        changed = {}  # review GB: "would count otherwise" said neither way
+        changed = {}  # "would count otherwise" once said neither way
         for n in names:
             now = effect[claim_word(*intervals[n], margin)]
             if now != effect[claim_word(*intervals[n])]:
@@ -247,10 +247,10 @@ def in_domain_sentence(verdict_of: dict[str, str], in_domain) -> str:
     one = len(names) == 1
     return (f"Against {'a network' if one else 'networks'} trained on the database's own "
             f"categories, the random features are {place}. "
-            # what it was trained on, not what it learned (browser check GE: "learned what
+            # what it was trained on, not what it learned (e.g. "learned what
             # the queries are asked to find" of a network no better than the pixel control)
-            # that it is not counted, :func:`claim_verdict` has just said (review HD: the
-            # paragraph said it twice)
+            # that it is not counted, :func:`claim_verdict` has just said (the
+            # paragraph once said it twice)
             f"{'That network was' if one else 'Those networks were'} trained on the "
             "categories the queries are asked to find, which the random features never saw.")
 
@@ -286,7 +286,7 @@ def margin_robustness(verdict_of: dict[str, str], intervals: dict[str, tuple], n
                              "units?")
     parts = []
     for margin in margins:
-        changed = {}  # the new word, said (review GE: "would get another word")
+        changed = {}  # the new word, said (not "would get another word")
         for n in names:
             word = difference_word(*intervals[n], margin)
             if word != verdict_of[n]:
@@ -345,7 +345,7 @@ def twins_sentence(groups: list, labels) -> str:
                          f"{labels.shape}")
     categories = [len(set(labels[list(g)].tolist())) for g in groups]
     crossed = sum(n > 1 for n in categories)
-    # review HD: "1 group, 1 spanning more than one category" was hard to parse
+    # "1 group, 1 spanning more than one category" was hard to parse
     if len(groups) == 1:
         size = len(groups[0])
         what = "one pair of identical database images" if size == 2 else (
@@ -365,14 +365,14 @@ def twins_sentence(groups: list, labels) -> str:
 def k_reading(k: int, paper_k: int, k_before: int | None, step: dict | None,
               extraction_s: float, profile: str) -> str:
     """How far this run's largest k is from the paper's, and whether mAP still rose over the
-    last step of k, in sentences (review RC: the page blamed a slow extraction that took
+    last step of k, in sentences (the page once blamed a slow extraction that took
     23 s).
 
     ``step``: :func:`rdsc.retrieval.compare` of the per-query AP at ``k`` against
     ``k_before``, the next smaller k run (both None where only one k ran);
     ``extraction_s``: the seconds the random features took in this run; ``profile``: the
     run's profile (a k below the paper's at the ``paper`` profile was set by hand).
-    Probe PV: "the `smoke` profile's k = 16" where the profile's is 32 and 16 was given;
+    Avoided: "the `smoke` profile's k = 16" where the profile's is 32 and 16 was given;
     "1 times below" for 70,000.
     """
     k, paper_k = whole_number("k", k), whole_number("paper_k", paper_k)
@@ -405,7 +405,7 @@ def k_reading(k: int, paper_k: int, k_before: int | None, step: dict | None,
     d_, lo_, hi_ = same_decimals((d, lo, hi))
     change = (f" From k = {k_before:,} to {k:,}, mAP changes by {d_} points "
               f"(paired 95% interval {lo_} to {hi_})")
-    if lo > 0:  # probe PV: not "the gaps to the trained networks may narrow" where the
+    if lo > 0:  # not "the gaps to the trained networks may narrow" where the
         # random features already lead
         return (f"{text}{change}: it is still rising, so at the paper's k it may be higher "
                 "than here.")

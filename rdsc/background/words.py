@@ -20,7 +20,7 @@ def interval_text(effect: tuple, scale: float = 100, unit: str = " points",
     """``(estimate, low, high)`` as ``+2.0 points (95% interval +1.0 to +3.0)``, or
     ``+2.0 points, 95% interval +1.0 to +3.0`` without ``brackets`` (inside others).
     An undefined effect (NaN: too few images or queries to resample) reads ``undefined``,
-    an undefined interval ``(no 95% interval)`` (probe PV: "+nan points")."""
+    an undefined interval ``(no 95% interval)`` (not "+nan points")."""
     v, lo, hi = effect
     if np.isnan(v):
         return UNDEFINED
@@ -70,7 +70,7 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
     images (the interval of the same-class accuracy excludes the clean estimate), the ring
     cost measured against that control is not the loss from clean images. Per dataset it
     names each classifier the control moves, with its cost beside its loss from clean
-    (review AW: a sentence worded for both classifiers held for one); says, from the
+    (a sentence worded for both classifiers once held for one); says, from the
     numbers, whether the losses from clean order the first two classifiers as the ring
     costs do; and names a same-class *centre* control that moves a classifier too. Only
     what the table of costs does not show is said (the whole reading was 330 words on the
@@ -128,18 +128,18 @@ def _pct(x) -> str:
 def _tenth(x) -> str:
     """``x`` to one decimal as the tables round it (numpy: scaled by 10, then half to
     even), for every number a sentence derives from them: Python's ``round`` and format
-    read the stored 26.1499... as 26.1 where numpy reads 26.2 (probe EB: "9.6 points less
+    read the stored 26.1499... as 26.1 where numpy reads 26.2 (once "9.6 points less
     (16.6 against 26.1)")."""
     return f"{np.round(float(x), 1):.1f}"
 
 
 def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
     """Whether the losses from clean order two classifiers as their ring costs do, from
-    the numbers (review AW: "may order the classifiers differently" where the run decides
+    the numbers (not "may order the classifiers differently" where the run decides
     it); ``versus``: the paired interval of the ring costs' difference, or None."""
     a, b = classifiers
-    # differences of the values shown (review AZ: "10.2 points less (16.6 against 26.7)"),
-    # rounded as they are shown (probe EB)
+    # differences of the values shown (not "10.2 points less (16.6 against 26.7)"),
+    # rounded as they are shown
     cost_d = round(float(_tenth(cost[a])) - float(_tenth(cost[b])), 1)
     loss_d = round(float(_tenth(loss[a])) - float(_tenth(loss[b])), 1)
     costs = (f"{_who(a)}'s minus {_who(b)}'s: "
@@ -152,8 +152,8 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
              f"{'less' if loss_d < 0 else 'more'} than {_who(b)} ({against})")
     if versus is not None and versus[1] <= 0 <= versus[2]:
         return f"{clean}, while the ring costs do not tell the two apart ({costs})."
-    # the order from the interval where there is one, not from rounded estimates (probe
-    # PX: +0.03 points with an interval above 0 read "the other way"); a tie orders nothing
+    # the order from the interval where there is one, not from rounded estimates (once
+    # +0.03 points with an interval above 0 read "the other way"); a tie orders nothing
     ring_up = (versus[1] > 0) if versus is not None else cost_d > 0
     if versus is None and cost_d == 0:
         return f"{clean}; the ring costs' estimates do not order the two ({costs})."
@@ -164,7 +164,7 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
 
 def _centre_control(acc, dataset: str, classifiers, also: bool = True) -> str:
     """The sentence on the same-class *centre* control where it is not neutral for a
-    classifier (review AW: on miniimagenet10 both scored above clean with a same-class
+    classifier (on miniimagenet10 both scored above clean with a same-class
     centre, so the centre costs were measured against a raised baseline too); '' where
     it is neutral for each. ``also``: the ring control was named before ("too",
     "either")."""
@@ -199,7 +199,7 @@ def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) 
     CNN's (``difference``: ``(estimate, low, high)``, shares), with what limits it: a
     single trained CNN (its training seed is not resampled) and a CNN at chance on clean
     images (then the comparison says nothing, and the sentence says so before the number:
-    review HB read an interval first and the reason to ignore it last)."""
+    readers once met an interval first and the reason to ignore it last)."""
     if cnn_at_chance:
         return ("not worth reading: this CNN is at chance on clean images, so the difference "
                 f"says nothing (for the record, {interval_text(difference)})")
@@ -254,7 +254,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
     False leaves the comparison out, for a CNN at chance is no reference.
     ``random_above_chance``: False marks every question :data:`RANDOM_AT_CHANCE` (the
     measures stay): a classifier that cannot classify clean images has no accuracy for a
-    background to cost (probe CE: one feature gave "not shown", read as evidence against
+    background to cost (one feature once gave "not shown", read as evidence against
     the claim, and a nearly constant classifier a cost of "0.0 (0.0 to 0.0)").
     """
     e = random_net
@@ -279,7 +279,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
                    "smaller than the CNN's" if e["ring cost"][2] < cnn["ring cost"][1] else
                    "not separated from the CNN's (the intervals overlap)")
         against = f"CNN: {interval_text(cnn['ring cost'])}"
-    # the low end and chance with the decimals that tell them apart (probe PX: "11 to 30%
+    # the low end and chance with the decimals that tell them apart (e.g. "11 to 30%
     # vs chance 11%" read "yes" or "not shown" by digits not printed)
     low_shown, chance_shown = told_apart(100 * e["ring capture"][1], 100 * chance, 0)
     capture = ("no prediction changed" if np.isnan(e["ring capture"][0]) else
@@ -346,7 +346,7 @@ def _datasets_phrase(names: list[str]) -> str:
 def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False) -> str:
     if not any(shown):
         return "not shown by this run"
-    # review DC: a dataset left untested was run too
+    # a dataset left untested was run too
     every = "every dataset tested" if some_untested else "every dataset run"
     said = f"confirmed on {every}" if all(shown) else "confirmed on some datasets only"
     if beyond is None:
@@ -377,7 +377,7 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     """The classification half over every dataset run: the verdict table's rows
     (:func:`pitfall_rows`), the verdict (:func:`pitfall_verdict`), and whether any dataset
     shows the pitfall: True, False, or None where no dataset was tested (the random
-    network at chance on clean images of every one; probe PR 1: that read as "did not
+    network at chance on clean images of every one; that once read as "did not
     mislead").
 
     ``runs``: per dataset, ``{"classes", "labels", "predictions"}`` (predictions per
@@ -414,9 +414,9 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
 def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
     """From :func:`pitfall_over_datasets`' rows: on each dataset that shows the pitfall and
     was compared with the trained CNN, is the random network's ring cost larger than the
-    CNN's? ``{dataset: bool}``, or None where no such dataset was compared (review RC:
+    CNN's? ``{dataset: bool}``, or None where no such dataset was compared (once
     "the same sensitivity misleads the classifier" stood beside a table where it misled
-    the CNN more; probe PV: one dataset of two made it "more than the trained CNN")."""
+    the CNN more, and one dataset of two made it "more than the trained CNN")."""
     by_dataset: dict[str, dict] = {}
     for row in rows:
         by_dataset.setdefault(row["dataset"], {})[row["question"]] = row["random network"]
@@ -432,7 +432,7 @@ def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
 def _effects(**effects) -> None:
     """Refuse an effect that is not ``(estimate, low, high)`` of shares with low <= high
     (NaN: undefined, allowed): a swapped interval read "helps retrieval, more
-    than the centre does", points for shares "may cost up to 420.0 points" (probe PV)."""
+    than the centre does", points for shares "may cost up to 420.0 points"."""
     for name, e in effects.items():
         if not isinstance(e, (tuple, list, np.ndarray)) or len(e) != 3:
             raise ValueError(f"{name} must be (estimate, low, high), got {e!r}")
@@ -455,11 +455,11 @@ def advantage_rows(ring_grey_drop: tuple, centre_grey_drop: tuple, centre_minus_
     not counted: it changes the whole image); and the partial correlation of feature
     distance with ring colour (``ring_partial``: a row of :func:`partial_correlation_table`).
     Each effect is ``(estimate, low, high)``, a fraction of precision@10 shown in points
-    (review RC: the rows gave bare numbers beside the classification rows' points)."""
+    (the rows once gave bare numbers beside the classification rows' points)."""
     _effects(ring_grey_drop=ring_grey_drop, centre_grey_drop=centre_grey_drop,
              centre_minus_ring=centre_minus_ring, grayscale_drop=grayscale_drop)
 
-    def shown(effect):  # NaN is no answer (probe PV: it read "not shown")
+    def shown(effect):  # NaN is no answer (it once read "not shown")
         return "undefined" if np.isnan(effect).any() else "yes" if effect[1] > 0 else (
             "not shown")
     return [
@@ -499,7 +499,7 @@ def partial_text(ring_partial) -> str:
         n = int(p.get("undefined resamples", 0))
         return (f"partial r = {p['estimate']:.3f}, no interval (undefined in {n} "
                 f"resample{'s' * (n != 1)})")
-    # the low end, which a verdict reads against 0, keeps its sign (probe PX: "[0.000" for
+    # the low end, which a verdict reads against 0, keeps its sign (not "[0.000" for
     # +0.0004 beside "yes", "[-0.000" for -0.0004 beside "not shown")
     low = signed(p["low"], 3).removeprefix("+")
     return f"partial r = {p['estimate']:.3f} [{low}, {p['high']:.3f}]"
@@ -507,11 +507,11 @@ def partial_text(ring_partial) -> str:
 
 def centre_control(centre_grey_drop: tuple, centre_minus_ring: tuple) -> str:
     """The sentence that reads the ring's cost beside the centre's: greying any half of an
-    image may cost precision, and the ring holds object parts too (review HD 3), so a ring
+    image may cost precision, and the ring holds object parts too, so a ring
     that helps retrieval is weighed against the centre. Effects as in
     :func:`advantage_rows`."""
     if np.isnan(centre_minus_ring).any() or np.isnan(centre_grey_drop).any():
-        # probe PR 10: an undefined control fell through to "not told apart"
+        # an undefined control once fell through to "not told apart"
         return ("Greying the centre, the control, gives no defined cost here (too few "
                 "queries to resample), so the ring's cost is not weighed against it.")
     cost = interval_text(centre_grey_drop)
@@ -556,7 +556,7 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
     _effects(ring_grey_drop=ring_grey_drop, centre_grey_drop=centre_grey_drop,
              centre_minus_ring=centre_minus_ring, grayscale_drop=grayscale_drop)
     ring_partial_low = ring_partial["low"]
-    # not "neither ... measurably lowers" where the drop is undefined (probe PV)
+    # not "neither ... measurably lowers" where the drop is undefined
     ring_undefined = bool(np.isnan(ring_grey_drop).any())
     undefined = ("what greying the ring costs the random network's precision is undefined "
                  "here (too few queries to resample)")
@@ -613,8 +613,8 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
 
     ``ring_grey_drop``: (estimate, low, high) of the drop in precision when the ring is
     greyed; ``centre_minus_ring``: how much more greying the centre costs (the control:
-    greying any half of an image may cost precision, and the ring holds object parts too;
-    review HD 3); ``ring_partial``: the ring's row of :func:`partial_correlation_table`
+    greying any half of an image may cost precision, and the ring holds object parts too);
+    ``ring_partial``: the ring's row of :func:`partial_correlation_table`
     (the partial correlation of feature distance with ring colour, centre colour and
     category held), or the lower end of its interval alone. Removing colour (grayscale)
     changes the whole image, not its background, so it does not enter here.
@@ -624,19 +624,19 @@ def advantage_verdict(ring_grey_drop: tuple, centre_minus_ring: tuple, ring_part
     supported: some of this; not shown: neither the drop nor the reaction.
 
     ``centre_partial``: the centre's row; where its interval lies wholly above the ring's,
-    the verdict says so (probe AU C3: "the features react to the ring's colour" read as
+    the verdict says so ("the features react to the ring's colour" once read as
     "more than to the centre's" when the centre's partial r was the larger). It does not
     change the verdict word: the claim is about the ring, not the ring against the centre.
     """
     _effects(ring_grey_drop=ring_grey_drop, centre_minus_ring=centre_minus_ring)
     ring_low = ring_partial if np.isscalar(ring_partial) else ring_partial["low"]
     helps, reacts = ring_grey_drop[1] > 0, ring_low > 0
-    if np.isnan(ring_grey_drop).any():  # probe PV: NaN read "does not measurably lower"
+    if np.isnan(ring_grey_drop).any():  # NaN once read "does not measurably lower"
         return ("partly supported: the features react to the ring's colour; what greying "
                 "the ring costs is undefined here (too few queries to resample)" if reacts
                 else "not shown by this run (what greying the ring costs is undefined: "
                 "too few queries to resample)")
-    # an undefined control (NaN) is not a passed one (probe PR 10: NaN compared False
+    # an undefined control (NaN) is not a passed one (NaN once compared False
     # and read "not measurably less than the centre does": supported)
     unweighed = bool(np.isnan(centre_minus_ring).any())
     centre_more, ring_more = centre_minus_ring[1] > 0, centre_minus_ring[2] < 0
@@ -702,7 +702,7 @@ def agreement_reading(medians: dict[str, float], well_above: float = 60,
     from the median agreement (%) of each first layer (``{layer name: median}``; a NaN
     median, a layer with no filter measured, is left out and named). ``filters``: how
     many filters each median is over; layers with fewer than ``min_filters`` are named
-    (review AV after probe AU: with k = 1 the random network's "median" was one filter)."""
+    (with k = 1 the random network's "median" was once one filter)."""
     from rdsc.checks import percents
     percents("the median agreements", medians.values(), far_above_one=True)
     measured = {name: m for name, m in medians.items() if not np.isnan(m)}
@@ -744,19 +744,19 @@ def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
     blurred copy, random network (``random_net``, over ``n_random`` units that vary over
     the images) against the trained CNN's hidden layer (``cnn``, over ``n_cnn``); medians
     less than ``margin`` apart read as "about equally"; a NaN median (no unit that varies)
-    reads as no comparison, and so does a side with fewer than ``min_units`` units (probe
-    AU C2: the median of 1 random unit read "survive blurring somewhat better" than 150),
+    reads as no comparison, and so does a side with fewer than ``min_units`` units (the
+    median of 1 random unit once read "survive blurring somewhat better" than 150),
     and so does a CNN at chance on clean images (``cnn_at_chance``)."""
     if np.isnan(random_net) or np.isnan(cnn):
         return ("The blur comparison is undefined here: a median correlation is missing (no "
                 "unit varied across these images).")
-    if cnn_at_chance:  # review HB: a reading drawn from a CNN the chapter calls at chance
+    if cnn_at_chance:  # no reading drawn from a CNN the chapter calls at chance
         return (f"The blur comparison says nothing here: the trained CNN is at chance on "
                 f"clean images, so its hidden units (median {cnn:.3f}, against the random "
                 f"features' {random_net:.3f}) stand for no trained network.")
 
     def units(n):
-        n = int(n)  # a numpy count multiplied the string by a numpy bool (review AV)
+        n = int(n)  # a numpy count multiplied the string by a numpy bool
         return f"{n:,} unit{'s' * (n != 1)}"
     if min(n_random, n_cnn) < min_units:
         return (f"The blur comparison cannot tell here: the random network's median "
@@ -765,7 +765,7 @@ def blur_reading(random_net: float, cnn: float, n_random: int, n_cnn: int,
                 f"and a median over fewer than {min_units} units does not stand for its "
                 "layer.")
     # the difference, printed apart from the margin it is read against, and said to be near
-    # it where it is (review HD: 0.763 against 0.714 read "within 0.05", decided by 0.001)
+    # it where it is (0.763 against 0.714 once read "within 0.05", decided by 0.001)
     gap = round(abs(random_net - cnn), 9)  # no float noise off the margin itself
     near = (", near enough to it that another sample could read otherwise"
             if abs(gap - margin) < 0.2 * margin else "")
