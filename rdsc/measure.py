@@ -132,6 +132,18 @@ def cost_table(rows: list[dict], n_images: int):
     return table
 
 
+def cost_display(table):
+    """A :func:`cost_table` as the book shows it: indexed by ``k`` and ``image size``, its
+    rate, spread, agreement and memory columns, the sizes as text in the digits the
+    sentences use (:func:`megabytes`), so a column of 0.0156 and 0.0312 MB does not print
+    as 0.01560 and 0.03120."""
+    shown = table.set_index(["k", "image size"])[
+        ["images/s", "spread of runs (%)", "runs agree", "peak MB", "output MB"]].copy()
+    for column in ("peak MB", "output MB"):
+        shown[column] = [megabytes_text(v) for v in shown[column]]
+    return shown
+
+
 #: runs of one measurement further apart than this (max / min - 1) are too noisy to fit
 NOISY_SPREAD = 0.25
 
@@ -302,11 +314,16 @@ def megabytes_value(size: float) -> float:
     return float(round(size) if abs(size) >= 99.95 else float(f"{size:.3g}"))
 
 
+def megabytes_text(value: float) -> str:
+    """A :func:`megabytes_value` as the book writes it: ``"0.0312"``, ``"62.2"``,
+    ``"1,235"`` (".3g" once wrote a GPU's 1,000 MB as "1e+03")."""
+    return f"{value:,.0f}" if abs(value) >= 99.95 else f"{value:.3g}"
+
+
 def megabytes(size: float) -> str:
-    """Bytes as megabytes, in words: :func:`megabytes_value` (".3g" once wrote a GPU's
-    1,000 MB as "1e+03 MB")."""
-    value = megabytes_value(size)
-    return f"{value:,.0f} MB" if abs(value) >= 99.95 else f"{value:.3g} MB"
+    """Bytes as megabytes, in words: ``"0.0312 MB"`` (:func:`megabytes_value`,
+    :func:`megabytes_text`)."""
+    return f"{megabytes_text(megabytes_value(size))} MB"
 
 
 def _memory_verdict(peak: np.ndarray, output: np.ndarray, peak_spread: float | None,

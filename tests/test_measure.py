@@ -309,6 +309,13 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
     assert [megabytes(b) for b in sizes] == ["0.00781 MB", "0.0312 MB", "62.2 MB", "1,235 MB"]
     assert [f"{v:.3g} MB" if v < 100 else f"{v:,.0f} MB" for v in shown["peak MB"]] == [
         megabytes(b) for b in sizes]
+    # as displayed, each size in the text's digits: a float column printed 0.0312 as
+    # "0.03120" beside 0.00781
+    from rdsc.measure import cost_display
+    displayed = cost_display(shown.assign(k=[1, 2, 3, 4], **{"image size": 32}))
+    assert list(displayed.index.names) == ["k", "image size"]
+    assert [f"{v} MB" for v in displayed["output MB"]] == [megabytes(b) for b in sizes]
+    assert "0.03120" not in displayed.to_html() and "0.0312<" in displayed.to_html()
 
 
 def test_images_per_second_and_a_falling_memory_reading():
