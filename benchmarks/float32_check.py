@@ -79,7 +79,7 @@ def main():
         p.error(f"--k and --n must be 1 or more, got {args.k} and {args.n}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     images, source = cifar_images(args.n)
-    args.n = len(images)   # probe PY 11: fewer than asked where the test set is smaller
+    args.n = len(images)   # fewer than asked where the test set is smaller
     net = RandomDepthwiseSignNet.for_dataset("cifar10", args.k, seed=2018)
     x64 = images.double() / 255
     with torch.inference_mode():

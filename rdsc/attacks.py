@@ -334,7 +334,7 @@ class AttackResult:
         the median, over the images with an adversarial by half the queries, of the
         relative fall of the smallest distance found from then to the end (0: no progress,
         0.5: halved), and how many images that is. ``(nan, 0)`` without a history or such
-        images. A fall near 0 on one model only says the attack stalled there (probe EB:
+        images. A fall near 0 on one model only says the attack stalled there (e.g.
         flat on the random network from about 250 queries, still falling on the CNN)."""
         history = self.history_linf if (norm or self.norm) == "linf" else self.history_l2
         if len(history) < 2:
@@ -356,9 +356,9 @@ START_STEPS = 25
 #: the smallest query budget a chapter may give an attack: enough for HopSkipJump's first
 #: step on CIFAR-size images. Before it, it spends up to START_STEPS on the start, one check,
 #: a binary search to the boundary (about 18 queries in L2, 30 in L-inf), then 100 on its
-#: first estimate of the boundary's normal; measured (review AT), its first update came
+#: first estimate of the boundary's normal; measured, its first update came
 #: after 165 (L2) and 185 (L-inf) queries. Below that its "result" is the start refined by
-#: a binary search (probe AS: at 10 queries every attack's result was the starting blend)
+#: a binary search (at 10 queries every attack's result was the starting blend)
 MIN_BUDGET = 200
 
 
@@ -371,7 +371,7 @@ def check_budget(budget, n_runs: int | None = None) -> int:
     """``budget`` (queries per image) if it reaches HopSkipJump's first step after the
     starting-point search (:data:`MIN_BUDGET`), else a ValueError that says why. Above
     :data:`LARGE_BUDGET` a warning gives the queries in all where ``n_runs`` (attacks x
-    models x images) is known (probe QB 5: 10**9 was taken without a word)."""
+    models x images) is known (10**9 was once taken without a word)."""
     budget = whole_number("budget (queries per image)", budget)
     if budget < MIN_BUDGET:
         raise ValueError(f"budget must be at least {MIN_BUDGET} queries per image, got "
@@ -598,7 +598,7 @@ def check_epsilon(epsilon) -> float:
 def check_test_epsilon(epsilon) -> float:
     """Chapter 7's ``epsilon``: :func:`check_epsilon`, and below 0.5. From 0.5 on, every
     image lies within ``epsilon`` of the flat grey image (0.5 in every pixel), so an
-    attack that fools any classifier tests no defence (probe QB 1: at 0.5 the chapter
+    attack that fools any classifier tests no defence (at 0.5 the chapter once
     called the paper's claim "supported")."""
     epsilon = check_epsilon(epsilon)
     if epsilon >= 0.5:
@@ -764,7 +764,7 @@ def paired_difficulty(target, reference, n_boot: int = 2000, seed: int = 0) -> d
         log_ratio = np.log(t) - np.log(r)          # +inf: only the reference was fooled
     log_ratio[(t == 0) & (r == 0)] = 0.0
 
-    def median(values):  # of log ratios; probe CF: the lower median read "0.40" for 0.59
+    def median(values):  # of log ratios; the lower median once read "0.40" for 0.59
         v = np.sort(values)
         lower, upper = v[(len(v) - 1) // 2], v[len(v) // 2]
         if np.isinf(lower) and np.isinf(upper) and lower != upper:  # -inf and +inf

@@ -191,9 +191,9 @@ def rows_table(rows: dict[str, list[dict]], family: str | None = None) -> pd.Dat
 def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The :func:`summary` tables of every dataset in one, indexed by dataset and method;
     ``top-1 ±`` shows "–" for a method run with one seed (no interval). The paired noise
-    of each difference with rdsc is left to the sentences that compare (review DC: its
-    columns were unexplained here, and empty on rdsc's row). ``features``: each method's
-    feature dimension (probe EB: k-means's 6,400 beside rdsc's 4,000 showed nowhere)."""
+    of each difference with rdsc is left to the sentences that compare (its
+    columns were once unexplained here, and empty on rdsc's row). ``features``: each method's
+    feature dimension (k-means's 6,400 beside rdsc's 4,000 once showed nowhere)."""
     both = pd.concat({d: t.set_index("method") for d, t in tables.items()}, names=["dataset"])
     hidden = ["top-1 min", "top-1 max"] + [f"noise top-{k}" for k in PAIRED_K]
     both = both.drop(columns=hidden, errors="ignore").round(1)
@@ -240,7 +240,7 @@ PUBLISHED_CIFAR10 = [
 
 def as_published(row: dict) -> str:
     """A quoted accuracy with the precision its source gave: ``"76.36"``, ``"77.9"``, and
-    ``"about 70"`` where the source says about (review HD: "70.00" claimed two decimals no
+    ``"about 70"`` where the source says about ("70.00" claimed two decimals no
     source gave)."""
     value = f"{row['top-1']:g}"
     return f"about {value}" if "about" in row.get("note", "") else value
@@ -357,7 +357,7 @@ def trained_words(rows: dict[str, list[dict]]) -> str:
         cached = {d: w for d, w in by_dataset.items() if w}
         if not cached:
             fresh = set(here.get(method, {}).values())
-            # the device it trained on (review HB: the figure's caption promised it)
+            # the device it trained on (the figure's caption promises it)
             out.append(f"{method} ({fresh.pop()})" if len(fresh) == 1 else method)
             continue
         if len(by_dataset) == 1 or (len(set(cached.values())) == 1
@@ -372,7 +372,7 @@ def trained_words(rows: dict[str, list[dict]]) -> str:
 def _trained_note(recipe: str, model) -> str:
     """``recipe``, and where ``model`` was read from the cache, that it was, with the device
     it was trained on (its training seconds are that run's, not this one's)."""
-    if not getattr(model, "from_cache", False):  # review HB: its device named too
+    if not getattr(model, "from_cache", False):  # its device named too
         on = getattr(model, "trained_on", None)
         return f"{recipe}; {TRAINED_HERE} {on}" if on else recipe
     where = f", trained on {model.trained_on}" if getattr(model, "trained_on", None) else ""

@@ -54,7 +54,7 @@ def settings(profile: str, table: dict[str, dict], least: dict | None = None,
         raise ValueError(f"profile must be one of {', '.join(p for p in PROFILES if p in table)} "
                          f"(got {profile!r}); set it in the parameters cell or with RDSC_PROFILE")
     chosen = dict(table[profile])
-    for key in least or {}:  # a misspelt key left the bound at 1 (review AV)
+    for key in least or {}:  # a misspelt key left the bound at 1
         known = [row[key] for row in table.values() if row.get(key) is not None]
         if not known or not all(_is_whole(v) for v in known):
             raise ValueError(f"least names {key!r}, which is not a count in the table")
@@ -92,8 +92,8 @@ class Chapter:
         one line each where a setting is a table (``k: cifar10 16, corel 8``), else on
         the first line; an image count ``n_...`` of None reads ``all``."""
         def plain(value, key=""):
-            # a count of None is every image (review RB: "n_train=None" told a reader
-            # nothing), also inside a per-dataset table (probe PV)
+            # a count of None is every image ("n_train=None" told a reader
+            # nothing), also inside a per-dataset table
             if value is None and key.startswith("n_"):
                 return "all"
             if isinstance(value, dict):
@@ -123,7 +123,7 @@ UNSEEDED = object()
 
 def _warn_if_other_checkout() -> None:
     """Warn where the chapter imports rdsc from another checkout than the book it sits in
-    (probe PS 3: a second clone sharing a venv ran the first clone's code under papermill,
+    (a second clone sharing a venv once ran the first clone's code under papermill,
     and its results named the second clone's commit)."""
     import rdsc
     here, package = book_root(), Path(rdsc.__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def start(profile: str, table: dict[str, dict], *, seed=UNSEEDED, device=None,
     _warn_if_other_checkout()
     device = torch.device(device) if device is not None else default_device()
     if profile == "paper" and device.type == "cpu":
-        # probe PS: a paper run on a 2-core CPU wrote 416 of 50,000 rows in 2.5 minutes,
+        # a paper run on a 2-core CPU wrote 416 of 50,000 rows in 2.5 minutes,
         # silently (progress bars are off in a notebook)
         warnings.warn(f"profile paper on the CPU ({os.cpu_count()} cores): these are the "
                       "authors' full settings, meant for a GPU; on a CPU a chapter runs for "
@@ -242,7 +242,7 @@ PAPERMILL_NAMES = ("PAPERMILL_INPUT_PATH", "PAPERMILL_OUTPUT_PATH")
 def injected_parameters(parameters_cell: str) -> list[str]:
     """The names papermill injected into this kernel: the assignments of its ``# Parameters``
     cell run right after the chapter's ``parameters_cell`` (a reader's own cell that starts
-    with that comment is not papermill's: review AT), or none outside IPython or papermill."""
+    with that comment is not papermill's), or none outside IPython or papermill."""
     try:
         shell = get_ipython()  # noqa: F821 (defined in IPython kernels only)
     except NameError:
@@ -259,7 +259,7 @@ class UnknownParameter(ValueError):
 
 def refuse_unknown_parameters(chapter: str) -> None:
     """A ValueError naming every parameter papermill injected that the chapter's
-    ``parameters`` cell does not have (probe AS: ``-p n_featurs 50`` ran the profile's k,
+    ``parameters`` cell does not have (``-p n_featurs 50`` once ran the profile's k,
     exit status 0, the page silent; a misspelt ``profile`` would run ``quick``). Needs the
     chapter's source (the kernel's working folder in the book): elsewhere it checks nothing."""
     source = _parameters_cell(chapter)
@@ -338,7 +338,7 @@ def environment() -> dict:
     return {"device": device, "cuda": torch.cuda.is_available(), "cpu_count": os.cpu_count(),
             "threads": torch.get_num_threads(),  # trained weights depend on it (rdsc.threads)
             "torch": torch.__version__, "python": platform.python_version(),
-            # the GPU engine chosen for the machine (probe GD: a record made with the torch
+            # the GPU engine chosen for the machine (a record made with the torch
             # chain after the fused kernels' tests failed could not be told from a fused one)
             "engine": os.environ.get("RDSC_ENGINE", "auto")}
 
@@ -351,8 +351,8 @@ def save_results(chapter: str, name: str, results: dict) -> Path:
 
     A file already there (say, the book's own run, before a rerun with other parameters)
     is kept as ``<name>.previous.json``, one version back, and in
-    ``<chapter>/history/<name>.<its saved time>.json`` with every earlier one (probe PS:
-    two parameter runs lost the profile's own run; these files are a few kilobytes)."""
+    ``<chapter>/history/<name>.<its saved time>.json`` with every earlier one (two
+    parameter runs once lost the profile's own run; these files are a few kilobytes)."""
     folder = results_root() / chapter
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
@@ -457,7 +457,7 @@ def glue(name: str, value, display: bool = False):
 def _markdown(text: str):
     """``text`` as IPython markdown whose plain-text form is the text itself: IPython's
     own shows "<IPython.core.display.Markdown object>" there, which a ``{glue:text}`` of
-    the name would paste (probe QA, side note)."""
+    the name would paste."""
     from IPython.display import Markdown
 
     class _Text(Markdown):

@@ -7,7 +7,7 @@ pages also depend on rdsc's code, the committed records and GPU checks (and git'
 them: a check "not yet committed"), the datasets in the data root, the data root itself,
 the installed packages and the ``RDSC_*`` settings. ``make book`` compares this digest
 with the one it wrote at its last build and, when they differ, empties the cache so every
-chapter runs again (probe DB: with MNIST added to the data root, chapter 3's page still
+chapter runs again (once, with MNIST added to the data root, chapter 3's page still
 said MNIST was not on the machine). A chapter's own prose is rebuilt every time anyway.
 
 A dataset is known by its files' names and :func:`rdsc.data.file_stamp` (no file is read):
@@ -32,7 +32,7 @@ WRITTEN = ("cache", "results")
 #: ``RDSC_*`` settings no page depends on (the tests', the browser's, where ``make data``
 #: finds the archives: the data root itself is digested). A setting not named here reruns
 #: every chapter when it changes, which is slow but never stale. Not RDSC_PROGRESS: its
-#: bars are written into the pages (review FA).
+#: bars are written into the pages.
 NOT_PAGE_SETTINGS = frozenset({"RDSC_BOOK_HTML", "RDSC_CHROMIUM", "RDSC_DEBUG",
                                "RDSC_EXECUTED", "RDSC_REQUIRE_BROWSER",
                                "RDSC_REQUIRE_REAL_DATA", "RDSC_SHARED_DATA"})
@@ -45,7 +45,7 @@ GIT_LOG_PATHS, GIT_STATUS_PATHS = ("records", "rdsc/fused.py"), ("records", "rds
 def inputs(root: Path, data: Path, environ: dict) -> dict[str, str]:
     """Each input's own digest, by name (``root``: the book; ``data``: its data root)."""
     # an editor's lock link (Emacs's .#m.py) is no module: it would rerun every chapter
-    # while a buffer has unsaved edits, and again once saved (review FA)
+    # while a buffer has unsaved edits, and again once saved
     return {"rdsc": _files_digest(sorted(p for p in (root / "rdsc").rglob("*.py")
                                          if not p.name.startswith(".#")), root),
             "records": _files_digest(sorted(p for folder in RECORDS
@@ -79,7 +79,7 @@ def _files_digest(files: list[Path], root: Path) -> str:
         h.update(f"{f.relative_to(root)}\n".encode())
         try:
             h.update(f.read_bytes())
-        except OSError:  # review EA: a broken link (an editor's lock) stopped make book
+        except OSError:  # a broken link (an editor's lock) once stopped make book
             h.update(b"unreadable")
     return h.hexdigest()
 
@@ -90,7 +90,7 @@ def _data_digest(data: Path) -> str:
     if data.is_dir():
         for top in sorted((e for e in os.scandir(data) if e.name not in WRITTEN),
                           key=lambda e: e.name):
-            if not top.is_dir():  # a file, or a broken link (review EA)
+            if not top.is_dir():  # a file, or a broken link
                 lines.append(f"{top.name}:{_stamp(top.path)}")
                 continue
             seen = set()

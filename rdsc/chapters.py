@@ -74,7 +74,7 @@ def run(source: Path, out: Path, parameters: dict | None = None, timeout: int = 
 
     The notebook is written under a temporary name and becomes ``out`` only when every cell
     ran: a run that fails or is interrupted leaves ``OUT.failed.ipynb`` (papermill marks the
-    cells it never reached "completed", probe AM) and an earlier finished ``out`` as it was.
+    cells it never reached "completed") and an earlier finished ``out`` as it was.
     """
     import papermill
 

@@ -187,7 +187,7 @@ def _choose_split(folder: Path, split: str | None) -> str:
     if "train" in found:
         return "train"
     if any(holds_images_directly(folder / name) for name in found):
-        # probe PT: class folders straight under SOURCE were called splits, and the advised
+        # class folders straight under SOURCE were once called splits, and the advised
         # --split then found "no images"
         raise CommandError(no_images_message(folder, next(
             name for name in found if holds_images_directly(folder / name))))
@@ -205,7 +205,7 @@ def open_source(args):
     if args.source in data.DATASETS:
         here, root = Path(args.source), data.data_root() / args.source
         if here.is_dir() and (not root.exists() or not here.samefile(root)):
-            # probe AY: a user's ./corel was replaced by the data root's without a word
+            # a user's ./corel was once replaced by the data root's without a word
             _warn(f"{args.source} is read as the dataset in {root}, not the folder "
                   f"./{args.source} here: to use that folder, give it by a path "
                   f"(./{args.source})")
@@ -417,11 +417,11 @@ def _check_records(args, rec_train: dict, rec_test: dict) -> None:
 
 def _check_shared_rows(train, test) -> None:
     """Refuse test features most of whose rows are training rows (the same images reached
-    by another name or a copied folder: probe AI1 printed a training accuracy, 70.8% for
+    by another name or a copied folder: this once printed a training accuracy, 70.8% for
     55.0%, as the test's); warn about a few (images in both splits). Rows compare by their
     float32 values (a counts file and a float file of the same images match), and only
     where they are shared far more often than training rows repeat among themselves: at a
-    small k the features are too coarse to tell images apart (review AJ: k = 1 to 4
+    small k the features are too coarse to tell images apart (k = 1 to 4 once
     refused real held-out splits)."""
     import hashlib
     from collections import Counter
@@ -480,11 +480,11 @@ def run_evaluate(args) -> int:
         raise CommandError(f"--k values must be between 1 and {train.shape[1]} (the features in "
                            "the files)")
     device = resolve_device(args.device)
-    if args.json:  # before the fits (probe AY: a missing folder failed after them)
+    if args.json:  # before the fits (a missing folder once failed after them)
         _writable_file(Path(args.json).expanduser(), "--json")
     n_classes = len(set(y_train.tolist()))
-    # top-n of n classes is 100% whatever the features (review AZ; probe PR 7: with 2
-    # classes top-2 was printed as 100.00%)
+    # top-n of n classes is 100% whatever the features (with 2
+    # classes top-2 was once printed as 100.00%)
     if too_many := [t for t in args.top if t >= n_classes]:
         _warn(f"top-{', top-'.join(map(str, too_many))} {'is' if len(too_many) == 1 else 'are'} "
               f"not informative with {n_classes} classes (every class is among the top "
@@ -539,7 +539,7 @@ def main(argv=None) -> int:
     saved = warnings.showwarning
 
     def one_line(message, category, *_, **__):
-        # probe PT: a folder's warnings came out as raw Python warnings quoting a line of
+        # a folder's warnings once came out as raw Python warnings quoting a line of
         # rdsc's code; the command's own are one "rdsc: warning:" line
         kind = "" if issubclass(category, UserWarning) else f" ({category.__name__})"
         print(f"{prefix}: warning{kind}: {message}", file=sys.stderr, flush=True)

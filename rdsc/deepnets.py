@@ -49,7 +49,7 @@ ARCHS = ("vgg16", "resnet18", "densenet40")
 EMBED_DIMS = {"vgg16": 512, "resnet18": 512, "densenet40": 132}
 #: the seed every chapter trains these networks with, so that the baselines chapter's model
 #: cache serves the others (chapter 6 once trained its own with 2018: other models under the
-#: same name, probe AM)
+#: same name)
 SHARED_SEED = 0
 TRAINING_VERSION = 1  # bump when fit() changes: cached models trained by older code are retrained
 # the authors' channel statistics (transforms.Normalize in their cifar10.py)

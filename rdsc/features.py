@@ -50,7 +50,7 @@ from rdsc.paths import cache_dir, cache_dirs_to_read
 from rdsc.progress import progress_bar
 
 #: in every feature cache's key: bump it with any fix that changes a computed count, so that
-#: caches written before it are ignored. 2 (probe DB): four fixes up to 2026-12-01 changed
+#: caches written before it are ignored. 2: four fixes up to 2026-12-01 changed
 #: counts in some cases (the fused kernels' shared buffers, edited weights, the K = 9 sign
 #: check, exact signs on every CPU) and left it at 1, so older caches could serve them.
 ENGINE_VERSION = 2
@@ -119,11 +119,11 @@ def as_matrix(x, name: str = "features") -> np.ndarray:
 
 
 def _warn_if_float32_erases(original: np.ndarray, cast: np.ndarray, name: str) -> None:
-    """Warn where float32 rounding moves the rows by 1% or more of their spread (probe AI3:
+    """Warn where float32 rounding moves the rows by 1% or more of their spread (once,
     float64 features offset by 1e6 with a spread of 1e-2 ranked near chance, without a
     word). Rounding and spread (max - min) are taken per column, in row blocks, and
     compared over all columns together: a constant column such as 0.1 or 17/255, which
-    float32 cannot hold exactly, moves no distance (review AJ: it warned)."""
+    float32 cannot hold exactly, moves no distance (it once warned anyway)."""
     worst = np.zeros(original.shape[1])
     low, high = np.full(original.shape[1], np.inf), np.full(original.shape[1], -np.inf)
     for lo in range(0, len(original), 4096):
@@ -148,7 +148,7 @@ def default_device() -> torch.device:
 def as_device(device) -> torch.device:
     """``device`` (``None``/``"auto"``: :func:`default_device`; ``"cpu"``, ``"cuda"``,
     ``"cuda:N"`` or a ``torch.device``) as a ``torch.device``, or a ``ValueError`` that says
-    what to pass (probe AY: ``"gpu"`` gave torch's list of 20 device types, ``"cuda"``
+    what to pass (``"gpu"`` once gave torch's list of 20 device types, ``"cuda"``
     without a GPU its driver message)."""
     if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
         return default_device()
@@ -430,7 +430,7 @@ def compute(net: RandomDepthwiseSignNet, images, out: np.ndarray | None = None, 
             trim()
 
     # on "cuda:N", N the current device: Triton launches, the copies' streams and their
-    # events follow the current device, not the tensors' (probe AQ)
+    # events follow the current device, not the tensors'
     current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
     with torch.inference_mode(), exact_float32(), current:
         try:
@@ -585,7 +585,7 @@ def checked_source(net: RandomDepthwiseSignNet, images):
     """:func:`_source` of ``images``, checked against ``net`` (channels, size, value range)
     on one image before any work: ``(images or stream, N, (C, H, W), dtype)``."""
     images, n, shape, dtype = _source(images)
-    # probe PS: the shape in an error is the caller's, not the one image probed
+    # the shape in an error is the caller's, not the one image probed
     net.check_input(_probe(images, shape, dtype), allow_uint8=True, shape=(n, *shape))
     return images, n, shape, dtype
 
@@ -609,7 +609,7 @@ def _batches(images, start: int, stop: int, batch_size: int, shape):
         if lo >= stop or (stop >= len(images) and lo + len(batch) > stop):
             if stop < len(images):
                 break  # a part of the stream: what lies beyond is another call's
-            # probe PT: a stream of more images than announced was cut at the count
+            # a stream of more images than announced was once cut at the count
             raise ValueError(f"the stream yields more than the {len(images):,} images it "
                              "announced: its rows would not match its labels. Give the "
                              "true count (as_stream(..., n_images=N)), or fix the source")
@@ -617,7 +617,7 @@ def _batches(images, start: int, stop: int, batch_size: int, shape):
             raise ValueError(f"the stream's batch at row {lo} has shape {tuple(batch.shape)}; "
                              f"the stream announced images of shape {tuple(shape)}")
         if not batch.is_floating_point() and batch.dtype != torch.uint8:
-            # probe PT: int64 batches after a uint8 first one were computed as [0, 1]
+            # int64 batches after a uint8 first one were once computed as [0, 1]
             # floats, 255 times too bright (the tensor path refuses them)
             raise TypeError(f"the stream's batch at row {lo} holds {batch.dtype} values; "
                             f"the stream began with {images.dtype}. Give uint8 pixels "
@@ -726,7 +726,7 @@ def extract(net: RandomDepthwiseSignNet, images, batch_size: int | None = None, 
         name: readable prefix of the cache file (a file name: no ``/``).
         precision: ``float32`` (the network's exact signs, up to ties at zero) or
             ``bfloat16`` (faster, weights rounded to bfloat16: not the paper's network;
-            probe BF found a fifth of the counts of CIFAR-10 images changed, some by more
+            a fifth of the counts of CIFAR-10 images changed, some by more
             than half their range).
         channel_chunk: channels per step (default: 128 on CPU; on CUDA as many as keep
             a chunk's first-layer maps near 2 GB).

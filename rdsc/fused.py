@@ -394,8 +394,8 @@ def _weights(net: RandomDepthwiseSignNet, device: torch.device,
     dict: the weights it started with), else made once and kept while ``net`` lives, as
     long as its buffers hold the same values. The values are compared, not the buffers'
     addresses and version counters: an edit through ``.data`` or ``.numpy()`` moves no
-    counter and a replaced buffer can land at a freed address (probe AQ: the old weights'
-    counts were returned, and cached under the edited weights' key), and tensors made
+    counter and a replaced buffer can land at a freed address (the old weights'
+    counts were once returned, and cached under the edited weights' key), and tensors made
     under ``torch.inference_mode()`` have no counter at all."""
     made_for = reuse.get("weights_for") if reuse is not None else None
     if made_for is not None and made_for[0]() is net and made_for[1] == str(device):

@@ -65,7 +65,7 @@ def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
     None when none of them does.
 
     ``patches``: ``M x P x d`` (the images to show); ``weights``: ``k x ...``; ``biases``:
-    ``k``. (Probe AU: for about one seed in five the first hyperplane left both images'
+    ``k``. (Once, for about one seed in five the first hyperplane left both images'
     patches all on one side, and the figure meant to show a cut showed none.)
     """
     _check_planes(weights, biases)
@@ -80,8 +80,8 @@ def first_cutting_hyperplane(patches: torch.Tensor, weights: torch.Tensor,
 
 def share_percent(share: float) -> str:
     """A share of patches (a fraction) as a percentage: whole percent, or with up to two
-    decimals where whole percent would read 0% or 100% of a share that is neither (probe
-    PS 7: "cuts the clouds" beside "100% and 100%" for 99.78% and 99.89%), as
+    decimals where whole percent would read 0% or 100% of a share that is neither (once
+    "cuts the clouds" beside "100% and 100%" for 99.78% and 99.89%), as
     :func:`rdsc.checks.ratio_apart` keeps a ratio apart from 1."""
     return ratio_apart(100 * share, 100.0 if share >= 0.5 else 0.0, digits=0) + "%"
 
@@ -364,7 +364,7 @@ def run_summary(results: dict) -> dict[str, str]:
             "patches on a hyperplane": f"{results['patches_on_a_hyperplane']:,}"}
     aucs = results.get("single_feature_auc")
     for name, values in (aucs.items() if isinstance(aucs, dict) else ()):
-        try:   # probe PY 13: a number or strings for the list stopped the chapter
+        try:   # a number or strings for the list once stopped the chapter
             values = np.asarray(values, dtype=float)
             shown = (f"{np.median(values):.3f} / {np.max(values):.3f}"
                      if values.ndim == 1 and len(values) and np.isfinite(values).all()

@@ -105,8 +105,8 @@ def paired_bootstrap(
         diffs[lo:hi] = d[rng.integers(0, n, (hi - lo, n))].mean(1)
     tail = (1 - level) / 2
     low, high = np.quantile(diffs, [tail, 1 - tail])
-    # held to the exact paired test where it does not show a direction (probe PW: 4 images
-    # against 0 excluded zero)
+    # held to the exact paired test where it does not show a direction (4 images
+    # against 0 once excluded zero)
     _, low, high = hold_zero_unless_signs(d, (float(d.mean()), low, high), fewest=None)
     return {
         "difference": float(d.mean()),
@@ -140,7 +140,7 @@ def paired_change_difference(before_a, after_a, before_b, after_b,
     normal 95% interval of the per-image differences (each -2 to 2), as ``(estimate, low,
     high)``. All four are right/wrong verdicts (bool or 0/1) on the same ``N`` images. Two
     costs whose own intervals overlap may still differ; this interval says whether they do
-    (probe PV: chapter 7 read overlapping intervals as equal costs)."""
+    (chapter 7 once read overlapping intervals as equal costs)."""
     a0, a1, b0, b1 = (as_correct(v).astype(float) for v in
                       (before_a, after_a, before_b, after_b))
     if not a0.shape == a1.shape == b0.shape == b1.shape:
@@ -154,7 +154,7 @@ def _paired_mean_and_half_width(a: np.ndarray, b: np.ndarray, z: float) -> tuple
     """``mean(a - b)`` and the half-width of its interval, for per-image values on the same
     images: ``z`` standard errors (the normal interval of paired differences) plus a
     continuity correction of ``1 / N``, one image's step. Without it, a handful of images
-    that differ all one way left 0 outside the interval (probe PW: 4 images of 200, +2.0
+    that differ all one way left 0 outside the interval (e.g. 4 images of 200, +2.0
     points against ±1.9, where the exact paired test gives p = 0.125; coverage 62% at 1%
     of 100 images); with it the interval excludes 0 where McNemar's exact test rejects, in
     over 99.7% of the counts up to 40 either way at N = 100 to 10,000, and where no image
@@ -173,8 +173,8 @@ def paired_noise(right_a, right_b, z: float = 1.96) -> float:
     """Half-width (points) of the normal 95% interval of ``mean(a) - mean(b)``, ``a`` and
     ``b`` each image's share of right answers (``N``, 0 to 1: a method's verdicts, or their
     mean over its seeds) on the same images. Images both get right or wrong add no noise,
-    so this is narrower than :func:`difference_noise` wherever the two agree (probe CG:
-    the unpaired +-6.2 called a -5.6 gap "within noise" whose paired interval was -10.7
+    so this is narrower than :func:`difference_noise` wherever the two agree (the
+    unpaired +-6.2 once called a -5.6 gap "within noise" whose paired interval was -10.7
     to -0.5)."""
     a, b = (np.asarray(v, dtype=float) for v in (right_a, right_b))
     if not (((0 <= a) & (a <= 1)).all() and ((0 <= b) & (b <= 1)).all()):
@@ -187,7 +187,7 @@ def paired_exact_p(right_a, right_b) -> float:
     image's right/wrong verdicts (``N`` bools) on the same images, are equally accurate:
     of the images exactly one gets right, how unlikely a split as lopsided is under a fair
     coin. 1.0 where no image differs. Unlike :func:`paired_noise`'s normal interval it
-    holds where few images differ (probe PV: 4 images, all one way, p = 0.125)."""
+    holds where few images differ (e.g. 4 images, all one way, p = 0.125)."""
     from scipy.stats import binomtest
     a, b = as_correct(right_a).astype(bool), as_correct(right_b).astype(bool)
     if a.shape != b.shape or a.ndim != 1:
@@ -241,10 +241,11 @@ def paired_test_words(right_a, right_b, images: str, differ: str) -> tuple[float
 def difference_noise(a_pct: float, b_pct: float, n_test: int) -> float:
     """1.96 standard errors (points) of the difference of two accuracies measured on
     ``n_test`` images each, treated as independent. For two results on the same images
-    this overstates the noise, by enough to turn a verdict (probe CG), so the chapters use
+    this overstates the noise, by enough to turn a verdict, so the chapters use
     the paired noise wherever they keep each image's result. Accuracies in percent (0 to
     100), not fractions; values below 1 are not taken for fractions, nor warned about, for
-    accuracies near chance on 100 classes are that low (probe PS asked for a warning)."""
+    accuracies near chance on 100 classes are that low (a warning there would fire on
+    real results)."""
     for name, value in (("a_pct", a_pct), ("b_pct", b_pct)):
         if not 0 <= value <= 100:
             raise ValueError(f"{name} must be an accuracy in percent (0 to 100), got {value!r}")
@@ -268,7 +269,7 @@ def _zero_within_rounding(means, v: np.ndarray):
     """``means`` of values drawn from ``v``, with those within the rounding of a mean of
     ``len(v)`` of them set to exactly 0. A mean that is 0 in exact arithmetic (P@10
     differences are tenths: 0.1 + 0.2 - 0.3 is 5.6e-17 in floats) would otherwise decide
-    by its rounding which side of 0 an interval ends on, and so a verdict (probe BF: a
+    by its rounding which side of 0 an interval ends on, and so a verdict (e.g. a
     "high" of +1e-16 where -1e-16 would have read "lower")."""
     tol = 4 * len(v) * np.finfo(float).eps * float(np.abs(v).max())
     return np.where(np.abs(means) <= tol, 0.0, means)
@@ -286,7 +287,7 @@ def hold_zero_unless_signs(differences, interval: tuple, fewest: int | None = FE
     than ``fewest`` of the per-unit ``differences`` (``N``) are nonzero and the exact sign
     test (McNemar's, for right/wrong verdicts) does not reject at 5%. A percentile
     bootstrap over 4 units that differ all one way excludes 0, where that test gives
-    p = 0.125 (probe PX: 13% false rejections at 4 of 1,000 queries, 6% one-sided at 4 of
+    p = 0.125 (13% false rejections at 4 of 1,000 queries, 6% one-sided at 4 of
     400 images, against 5% and 2.5%). ``fewest`` None: whatever the count (for right/wrong
     verdicts the sign test is exact for the mean difference too)."""
     from scipy.stats import binomtest
@@ -363,7 +364,7 @@ def binomial_interval(successes: int, n: int, level: float = 0.95) -> tuple[floa
             or not all(np.isfinite([successes, n])) or int(n) != n or n < 1
             or int(successes) != successes or not 0 <= successes <= n):
         raise ValueError(f"need 0 <= successes <= n with n >= 1, got {successes!r} of {n!r}")
-    if not 0 < level < 1:  # probe PW: level 0 and 1 gave intervals without complaint
+    if not 0 < level < 1:  # level 0 and 1 once gave intervals without complaint
         raise ValueError(f"level is a coverage between 0 and 1 (0.95), got {level!r}")
     ci = binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)

@@ -7,7 +7,7 @@ module says where that file is and reads and writes it:
 * :func:`folder`: where a newly trained model is written (``<data root>/cache/models``, or
   the user's cache when the data root is read-only, or a folder given);
 * :func:`load`: the first intact copy among the folders a model may already be in (a
-  read-only shared data root's included: its models were trained again, probe AM);
+  read-only shared data root's included: its models were trained again);
 * :func:`cached_or_trained`: the one way both use them: read the model back, else train,
   time and save it;
 * :func:`save`: the weights, losses, training seconds and the device they were trained

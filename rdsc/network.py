@@ -119,8 +119,8 @@ def weights_bytes(n_features: int, in_channels: int, kernel_size: int, n_blocks:
 
 
 def _check_weights_fit(n_features, in_channels, kernel_size, n_blocks) -> None:
-    """Refuse a network whose weights cannot be drawn in the memory free now (probe PS:
-    k = 10**9 needs 512 GB, and died by the out-of-memory killer with no message).
+    """Refuse a network whose weights cannot be drawn in the memory free now (e.g.
+    k = 10**9 needs 512 GB, and once died by the out-of-memory killer with no message).
     Drawing holds the blocks and their concatenation: twice the weights."""
     need = 2 * weights_bytes(n_features, in_channels, kernel_size, n_blocks)
     if need < 2**30:
@@ -191,7 +191,7 @@ def check_pixel_range(images: torch.Tensor, stacklevel: int | None = None) -> No
         raise ValueError(f"float images hold whole numbers from {lo:g} to {hi:g}: 0..255 "
                          "pixels given as floats? The network takes pixels in [0, 1]: pass "
                          "the uint8 images, or divide by 255")
-    # probe AY: resized (interpolated) 0..255 images are not whole numbers; the warning
+    # resized (interpolated) 0..255 images are not whole numbers; the warning
     # did not say what to do
     hint = (": 0..255 pixels given as floats? Divide them by 255" if lo >= 0 and hi > 2
             else "")
@@ -346,12 +346,12 @@ class RandomDepthwiseSignNet(nn.Module):
         ``N x k x h x w``)."""
         self.check_input(x)
         if x.dtype != self.conv_weight.dtype:
-            # probe PS: float64 or float16 images met torch's "Input type (double) and bias
+            # float64 or float16 images once met torch's "Input type (double) and bias
             # type (float) should be the same"
             raise TypeError(f"images are {x.dtype} but the network's weights are "
                             f"{self.conv_weight.dtype}: pass x.to({self.conv_weight.dtype}) "
                             "(rdsc.features.extract takes any float or uint8 images)")
-        # probe PS: 0..255 floats and normalised images went through here in silence,
+        # 0..255 floats and normalised images once went through here in silence,
         # though extract refuses or warns on them
         check_pixel_range(x)
         with exact_float32():
@@ -386,7 +386,7 @@ def layer_by_layer_features(net: RandomDepthwiseSignNet, images: torch.Tensor,
     ``dtype`` on ``device`` in batches of ``batch_size`` images and chunks of
     ``channel_chunk`` channels (default: as many as keep one step's maps near
     :data:`LAYER_BY_LAYER_BYTES`): the ``k x h x w`` maps of every layer, which the network
-    keeps, took 12 GB for 32 CIFAR images at k = 100,000 (probe AU). Channels never
+    keeps, took 12 GB for 32 CIFAR images at k = 100,000. Channels never
     interact, so a chunk is the network restricted to its channels. ``net`` itself is
     left on its device and dtype.
 

@@ -67,7 +67,7 @@ def setting_words(symbol: str, value: float, paper_value: float) -> str:
 
 def apart_from(value: float, other: float) -> str:
     """``value`` as ``:g`` writes it, or with every digit where that would read as ``other``
-    though it differs (probe QA 3: "C = 0.005, not the paper's 0.005" for 0.0050000001)."""
+    though it differs (which once gave "C = 0.005, not the paper's 0.005" for 0.0050000001)."""
     text = f"{value:g}"
     return repr(float(value)) if text == f"{other:g}" and value != other else text
 

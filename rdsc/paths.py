@@ -30,8 +30,8 @@ def book_root(start: Path | None = None) -> Path | None:
 def checkout_env(source: Path) -> dict:
     """Environment for a process that runs the chapter ``source``: ``PYTHONPATH`` led by
     the checkout holding it (its ``rdsc/``; else the one this rdsc was imported from), so
-    the chapter imports the code whose commit its results name (probe AP: a shared venv's
-    editable install imported another checkout's rdsc)."""
+    the chapter imports the code whose commit its results name (a shared venv's
+    editable install once imported another checkout's rdsc)."""
     book = Path(source).resolve().parent.parent
     here = Path(__file__).resolve().parents[1]
     first = book if (book / "rdsc" / "__init__.py").is_file() else here
@@ -56,7 +56,7 @@ def book_commit(root: Path | None = None) -> str:
                              text=True, check=True).stdout.strip()
         # records' JSON files and logs are output, not code: the GPU runner appends to
         # records/paper/paper.log while its chapters run, which marked their results
-        # +changes (12-04); its scripts under records/ are code (probe PY 12)
+        # +changes (12-04); its scripts under records/ are code
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
                                 "--", ".", ":(exclude,glob)records/**/*.json",
                                 ":(exclude,glob)records/**/*.log"],

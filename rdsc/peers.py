@@ -66,7 +66,7 @@ def scattering_features(images, J: int = 2, L: int = 8, batch_size: int = 128,
     transform = scattering(tuple(images.shape[-2:]), J=J, L=L).to(device)
     out = []
     for lo in range(0, len(images), batch_size):
-        # review BC: int64 pixels and 0..255 floats were transformed as [0, 1] values
+        # int64 pixels and 0..255 floats were once transformed as [0, 1] values
         x = unit_float_images(images[lo:lo + batch_size], images.shape[1]).to(device)
         z = transform(x)  # N x C x P x h x w
         if pool_to is not None and z.shape[-1] > pool_to:

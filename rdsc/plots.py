@@ -127,8 +127,8 @@ def margins(margins: pd.DataFrame, datasets):
     handles = {label: h for ax in axes[0]
                for h, label in zip(*ax.get_legend_handles_labels())}
     # room for the legend's rows under the axis labels, added to the figure's height (a
-    # share of a fixed height covered the x-axis labels, review AO; then it left panels
-    # about 100 px tall, review RB)
+    # share of a fixed height covered the x-axis labels; then it left panels
+    # about 100 px tall)
     rows = -(-len(handles) // 2)
     legend_inches = 0.2 + 0.2 * rows
     width, height = fig.get_size_inches()
@@ -164,13 +164,13 @@ def method_styles(methods: pd.DataFrame) -> tuple[dict, dict]:
     A family shares one colour scale. Its shades are spread over the darker part of the
     scale, one per network where methods are named ``"<network>, <weights>, <head>"``
     (the random-weight final layers), and each head of a network gets its own dash: six
-    adjacent shades of blue could not be told apart (review HD). rdsc is black.
+    adjacent shades of blue could not be told apart. rdsc is black.
     Returns ``({method: colour}, {method: dash pattern, "" for solid})``.
     """
     import seaborn as sns
     colours, dashes = {}, {}
-    # a family the book does not know takes the next unused scale (probe PR 9: every
-    # unknown family shared one orange)
+    # a family the book does not know takes the next unused scale (every
+    # unknown family once shared one orange)
     spare = iter([c for c in SPARE_SCALES if c not in FAMILY_SCALES.values()])
     for family, part in methods.groupby("family", sort=False):
         names = list(dict.fromkeys(part["method"]))
@@ -180,8 +180,8 @@ def method_styles(methods: pd.DataFrame) -> tuple[dict, dict]:
             continue
         # "vgg16, random, SVM": a network and one of its heads, in a family where some
         # name ends in a head of HEAD_DASHES (other names are whole: "k-means, K=1,600");
-        # a head the book does not know gets a dash of its own (probe PR 9: one such name
-        # made the whole family solid, against the caption)
+        # a head the book does not know gets a dash of its own (one such name
+        # once made the whole family solid, against the caption)
         parts = {name: name.split(", ") for name in names}
         headed = any(len(p) == 3 and p[2] in HEAD_DASHES for p in parts.values())
         network = {name: p[0] if headed and len(p) == 3 else name
@@ -237,8 +237,8 @@ def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFra
     axes[0].axhline(chance_p1, ls="--", color="grey", lw=1, label="chance")
     axes[0].set(xscale="log", xlabel="n (images retrieved)", title="precision at n")
     book.readable_log_axis(axes[0], "x")
-    # cosine hollow and larger, drawn first: where it lies on the Euclidean curve (review
-    # RC: it did at every k, and the caption pointed at a line no one could see) its
+    # cosine hollow and larger, drawn first: where it lies on the Euclidean curve (it
+    # did at every k, and the caption pointed at a line no one could see) its
     # squares still show around the Euclidean dots
     for metric, style, marker in (("cosine", ":", dict(marker="s", ms=9, mfc="none")),
                                   ("euclidean", "-", dict(marker="o"))):
@@ -248,12 +248,12 @@ def precision_and_map(curves: pd.DataFrame, chance_p1: float, k_rows: pd.DataFra
         axes[1].fill_between(part.k, 100 * part["AP low"], 100 * part["AP high"],
                              alpha=0.15, color="C0")
     # dashes, dash-dots and dash-dot-dots: never the random features' solid or dotted
-    # lines, so a reader who cannot tell colours apart still can (review HB)
+    # lines, so a reader who cannot tell colours apart still can
     styles = ("--", "-.", (0, (4, 1.5, 1, 1.5, 1, 1.5)))
     for i, (name, ap) in enumerate(trained_ap.items()):
         axes[1].axhline(100 * ap, lw=1.2, ls=styles[i % 3], color=f"C{2 + i}", label=name)
     axes[1].set(xscale="log", xlabel="k", ylabel="mAP (%)", title="mAP against k")
-    axes[1].margins(y=0.1)  # a trained network's line sat on the top frame (review RC)
+    axes[1].margins(y=0.1)  # a trained network's line sat on the top frame
     _log_ticks(axes[1], k_rows.k.unique())
     for ax in axes:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, fontsize=8,
@@ -321,7 +321,7 @@ def attack_progress(histories: dict):
         if len(history) == 0:
             continue
         # inf (not yet fooled) sorts last, so the median is finite once over half the
-        # images are fooled (probe CF: NaN for inf made one image never fooled drop the
+        # images are fooled (NaN for inf once made one image never fooled drop the
         # whole curve, and every curve start only when all images were fooled)
         median = np.median(np.asarray(history, dtype=float), axis=1)
         median = np.where(np.isfinite(median), median, np.nan)
@@ -357,7 +357,7 @@ def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: in
     import matplotlib.pyplot as plt
     import seaborn as sns
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
-    # greys for the kinds of input: the chapter's colours name the models (review RC:
+    # greys for the kinds of input: the chapter's colours name the models (once
     # orange meant the trained CNN in every other figure and "random signs" here)
     sns.barplot(data=bars, x="target", y="accuracy (%)", hue="input", ax=axes[0],
                 palette="Greys", edgecolor="black", linewidth=0.6)
@@ -367,7 +367,7 @@ def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: in
                    ncol=3, frameon=False)
     uniform = 100 / n_classes
     # chance for each pair's class shares: drawn only where it stands apart from uniform
-    # guessing (review RC: three lines on one level, a legend naming lines one cannot see)
+    # guessing (else three lines on one level, a legend naming lines one cannot see)
     chance = (100 * rounds["holdout_chance"] if "holdout_chance" in rounds
               else pd.Series(np.nan, index=rounds.index))
     apart = bool(((chance - uniform).abs() >= CHANCE_APART).any())

@@ -144,7 +144,7 @@ def network_embedding(model, images, size: int | None = None, crop: int | None =
     final = ((crop, crop) if crop is not None else (size, size) if size is not None
              else tuple(images.shape[-2:]))
     if trained is not None and final != (trained, trained):
-        # probe AI U3: it failed inside torch as "mat1 and mat2 shapes cannot be multiplied"
+        # else it fails inside torch as "mat1 and mat2 shapes cannot be multiplied"
         given = (f"crop={crop} gives" if crop is not None else
                  f"size={size} gives" if size is not None else "these are")
         raise ValueError(f"the model was trained on {trained} x {trained} images, {given} "

@@ -67,7 +67,7 @@ def rank(database, database_labels, queries=None, query_labels=None,
     from sklearn.neighbors import NearestNeighbors
     if metric not in DISTANCES:
         raise ValueError(f"metric must be one of {DISTANCES}, got {metric!r}")
-    # in float64: float32 distances misordered near-ties (review AX: 133 neighbouring
+    # in float64: float32 distances misordered near-ties (133 neighbouring
     # pairs under cosine at k = 512), and a tie tolerance that absorbs float32 rounding
     # merged distinct distances
     db = as_matrix(database, "database").astype(np.float64)
@@ -85,7 +85,7 @@ def rank(database, database_labels, queries=None, query_labels=None,
         q_labels = db_labels
         repeats = len(db) - len(np.unique(db, axis=0))
         if repeats and db.shape[1] > 1:
-            # probe PS: a database holding each image twice gave P@1 = 1.0 in silence (the
+            # a database holding each image twice once gave P@1 = 1.0 in silence (the
             # mode with queries warns about copies of a query)
             import warnings
             warnings.warn(f"{repeats} of {len(db)} database vectors repeat another: in "
@@ -136,11 +136,11 @@ def rank(database, database_labels, queries=None, query_labels=None,
 def _warn_if_shifted(query_labels: np.ndarray, nearest_labels: np.ndarray,
                      database_labels: np.ndarray) -> None:
     """Warn where the queries' nearest database images agree far better with the query
-    labels shifted by one than with the labels as given (probe AI2: 1-based query labels
-    against a 0-based database scored a plausible mAP, 0.33 for 0.75, without a word):
+    labels shifted by one than with the labels as given (1-based query labels
+    against a 0-based database once scored a plausible mAP, 0.33 for 0.75, without a word):
     in most queries, well above how common the shifted labels are in the database, and for
-    at least two query classes (a numbering shifts every class; review AJ: a database
-    mostly of class 0 with rare class-1 queries set it off)."""
+    at least two query classes (a numbering shifts every class; a database
+    mostly of class 0 with rare class-1 queries once set it off)."""
     if len(query_labels) < 5:  # too few queries to tell a shift from chance
         return
     agree = float(np.mean(nearest_labels == query_labels))
@@ -183,7 +183,7 @@ def stack_rankings(parts: list[Ranking], rows: list[np.ndarray], n_queries: int)
 
 #: distances within this fraction of each other are tied: the float64 distances of two
 #: identical vectors differ in the last bits, while those of distinct count features
-#: differ by at least about 1e-11 of the distance at the paper's k (review AX: 1e-6, for
+#: differ by at least about 1e-11 of the distance at the paper's k (1e-6, for
 #: float32 distances, tied 69 distinct pairs of 184,040 at k = 512)
 TIE_RTOL = 1e-13
 
@@ -291,7 +291,7 @@ def stratified_folds(labels, n_folds: int, seed: int = 0) -> np.ndarray:
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise ValueError(f"n_folds must be a whole number >= 2, got {n_folds!r}")
     smallest = int(np.bincount(np.unique(labels, return_inverse=True)[1]).min())
-    if smallest < 2:  # no number of folds would do (review AV: it advised "at most 1")
+    if smallest < 2:  # no number of folds would do (it once advised "at most 1")
         raise ValueError(f"cross-fitting needs at least 2 items of every class; the "
                          f"smallest class has {smallest} of the {len(labels):,} items")
     if smallest < n_folds:  # every fold needs an item of every class
@@ -484,7 +484,7 @@ def results_table(results: dict[str, dict], protocol: str, db_labels, q_labels=N
         if pd.isna(row.get(f"{m} low")):
             return f"{100 * row[m]:.1f}"
         # every query scored alike: a bootstrap over them has nothing to resample, and
-        # "[100, 100]" read as certainty (review HD)
+        # "[100, 100]" read as certainty
         if row[f"{m} low"] == row[f"{m} high"]:
             return f"{100 * row[m]:.1f} [no spread]"
         return (f"{100 * row[m]:.1f} [{100 * row[f'{m} low']:.0f}, "
@@ -504,7 +504,7 @@ def main_table(table, distance: str = "euclidean", protocol: str | None = None):
     """:func:`results_table`'s shown table cut to what a reader compares first: one
     distance (and the chance row) and :data:`MAIN_MEASURES`, indexed by representation.
     ``protocol`` (e.g. "leave-one-out") heads the index with the protocol, the distance
-    and the unit, so two such tables on one page are told apart (review RC)."""
+    and the unit, so two such tables on one page are told apart."""
     one_of("distance", distance, DISTANCES)
     keep = table.index.get_level_values("distance").isin([distance, ""])
     shown = table[keep][MAIN_MEASURES].droplevel("distance")
@@ -550,7 +550,7 @@ def claim_word(low: float, high: float, margin: float = EQUIVALENCE_MARGIN) -> s
     random features minus a network (score units): ``higher`` when it lies above 0,
     ``comparable`` when above ``-margin`` (at worst that far behind), ``lower`` when below
     ``-margin`` (behind by more), else ``indistinguishable``. Unlike
-    :func:`difference_word`, monotone in the difference (review FC: an interval of
+    :func:`difference_word`, monotone in the difference (an interval of
     [-6, -0.5] points, which fits a 0.5-point gap, read "below", against the claim; one of
     [-1, +6] read "too wide to tell")."""
     number_between("margin", margin, 0, 1, "in score units: 0.05 for five points")
@@ -576,10 +576,10 @@ def reference_rows(names, held_out: dict[str, float], scores: dict[str, np.ndarr
     difference with its interval (points), ``beats control`` and ``in domain``.
     """
     names, in_domain = name_list("names", names), set(name_list("in_domain", in_domain))
-    if len(set(names)) < len(names):  # probe PX: "for the A and the A"
+    if len(set(names)) < len(names):  # not "for the A and the A"
         raise ValueError(f"names repeats a network: {names}")
     missing = [n for n in [*names, control] if n not in scores]
-    if missing:  # probe PX: a bare KeyError: 'pixels'
+    if missing:  # not a bare KeyError: 'pixels'
         raise ValueError(f"scores has no per-query scores for {', '.join(missing)} (it holds "
                          f"{', '.join(map(str, scores))})")
     if in_domain - set(names):  # a misspelt name would count the network for the claim

@@ -48,7 +48,7 @@ def accuracy_over_seeds(
 
     Returns one row per seed: ``{"seed", "top-1 (%)", "top-2 (%)", "extract s", "fit s"}``.
     """
-    # a repeated seed would narrow the interval; probe PS: seeds="12" was read as [1, 2]
+    # a repeated seed would narrow the interval; seeds="12" was once read as [1, 2]
     seeds = seed_list("seeds", list(seeds) if isinstance(seeds, (range, np.ndarray)) else seeds)
     known, name = known or {}, name or f"{dataset}-seeds"
     for seed, (train_f, test_f) in known.items():

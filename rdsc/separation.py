@@ -115,7 +115,7 @@ def separation_ratio(D: torch.Tensor, labels, index: torch.Tensor | None = None)
     within, between = sub[same_class & distinct], sub[~same_class]
     if len(within) == 0 or len(between) == 0:
         raise ValueError("need at least two images of one class and two classes")
-    if float(within.mean()) == 0:  # probe PS: inf or NaN came back as a ratio
+    if float(within.mean()) == 0:  # inf or NaN once came back as a ratio
         raise ValueError("every within-class distance is 0 (each class's images are "
                          "identical in this space): the ratio is undefined")
     return float(between.mean() / within.mean())
@@ -139,7 +139,7 @@ def _class_resamples(labels, n_boot: int, seed: int):
     for i in range(n_boot):
         draws = [m[torch.randint(len(m), (len(m),), generator=gen)] for m in members]
         if not any(len(d.unique()) > 1 for d in draws):
-            # probe PS: this was "need at least two images of one class", about data that
+            # this was once "need at least two images of one class", about data that
             # has them
             raise ValueError(f"bootstrap resample {i + 1} of {n_boot} drew no two different "
                              "images of any class (classes of "
@@ -175,7 +175,7 @@ def _class_halves(labels, n_draws: int, seed: int):
 #: so that the rule does not tighten with the number of draws
 HALF_SAMPLE_SHARE = 0.9
 
-#: the fewest half-samples a direction can rest on (probe PS: 4 of 4 half-samples read
+#: the fewest half-samples a direction can rest on (4 of 4 half-samples once read
 #: "narrower"): all n on one side by chance, were the draws independent coin flips, is
 #: 1/16 at n = 4, 1/32 at n = 5 (under 5%); half-samples come in pairs, so 6
 MIN_HALF_SAMPLES = 6
@@ -269,7 +269,7 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     from rdsc.classify import LinearSVM
     perturbed = whole_number("perturbed", perturbed, at_least=0)
     # on one CPU thread: where Newton-CG stops depends on its sums' rounding, the inner
-    # products' included, hence on the thread count (probe BF)
+    # products' included, hence on the thread count
     with fixed_threads(1, device):
         X, y = unit_scale(features.columns(k)[:]), np.asarray(labels)
         if exact is None:
@@ -767,7 +767,7 @@ def growth_against_noise(margins, k_from: int, control: str = "noise") -> dict:
 
 
 #: relative difference below which two margins (or growths) count as equal, for the fits
-#: are iterative (probe PW: 4e-7 of 0.05 above 19 shuffles read as a permutation test's win)
+#: are iterative (4e-7 of 0.05 above 19 shuffles once read as a permutation test's win)
 MARGIN_TIE = 1e-3
 
 
@@ -793,7 +793,7 @@ def largest_k_against_pixels(margins) -> tuple[dict, dict, str]:
     if not (np.isfinite(ours) and np.isfinite(theirs)):
         raise ValueError(f"the margin rows need finite mean margins, got {ours!r} at k = "
                          f"{top['dimension']} and {theirs!r} on pixels")
-    # a tie is no direction (probe PV: equal margins read "narrower")
+    # a tie is no direction (equal margins once read "narrower")
     return top, pixels, ("wider" if ours > theirs else "narrower" if ours < theirs
                          else "equal")
 

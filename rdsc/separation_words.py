@@ -31,9 +31,9 @@ DATASET_WORDS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-1
 
 def factor_range(low: float, high: float) -> str:
     """A range of factors, ``"×1.02 to ×1.11"``, or one factor, ``"×1.11"``, where the two
-    ends are the same at the two decimals shown (review DA: "×1.11 to ×1.11")."""
+    ends are the same at the two decimals shown (not "×1.11 to ×1.11")."""
     for digits in range(2, 6):  # more decimals where a range across 1 would print as
-        # one factor (probe PW: 0.996 to 1.004 read "×1.00")
+        # one factor (0.996 to 1.004 once read "×1.00")
         ends = f"×{low:.{digits}f}", f"×{high:.{digits}f}"
         if ends[0] != ends[1] or not low < 1 < high:
             break
@@ -64,7 +64,7 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
     narrower = [float(v) for v in shortfall.get("narrower range", [shortfall["narrower"]] * 2)]
     copies = int(shortfall.get("perturbed", 0))
     limited = int(shortfall.get("at the limit", 0))
-    # review HD: "over the features and 2 copies differing from them at float32 rounding"
+    # "over the features and 2 copies differing from them at float32 rounding"
     # did not say what the copies were for
     over = (f", over {copies + 1} fits: on the features and on {copies} "
             f"cop{'y' if copies == 1 else 'ies'} of them with every value changed by about "
@@ -98,8 +98,8 @@ def shortfall_words(shortfall: dict, dataset: str) -> str:
 def shortfall_reading(shortfall: dict, dataset: str) -> str:
     """The predicate of "the float32 Newton-CG solver ... <this>", from what
     :func:`rdsc.separation.solver_shortfall` measured at this run's C: it stops short of
-    the exact solver's fit (on every copy of the features), came within 0.1% of it (probe
-    AS: "stops short" beside "within 0.1%" at C = 1), or depends on rounding."""
+    the exact solver's fit (on every copy of the features), came within 0.1% of it (once
+    "stops short" beside "within 0.1%" at C = 1), or depends on rounding."""
     said = shortfall_words(shortfall, dataset)
     narrower = [float(v) for v in shortfall.get("narrower range", [shortfall["narrower"]] * 2)]
     if max(abs(v) for v in narrower) < 0.001:
@@ -115,7 +115,7 @@ def per_dataset(texts: dict, template: str) -> str:
     {text}."`` gives ``"On CIFAR-10 the ratio is ... On `miniimagenet10` the ratio is
     ..."``, for whichever datasets the run was given. A sentence after the first that
     every dataset's text holds word for word is said once, at the end."""
-    # review DA: a caveat that every dataset's text ends the same way is said once, after
+    # a caveat that every dataset's text ends the same way is said once, after
     # them ("On the training images, a wide margin comes with ..." stood twice)
     split = {d: re.split(r"(?<=\.) (?=[A-Z])", t) for d, t in texts.items()}
     shared = [x for x in next(iter(split.values()))[1:]  # whole sentences only: a
@@ -280,7 +280,7 @@ def ratio_verdict(ratios, differences, space: str) -> str:
         word = "lower in the final layer (the paired interval of the difference lies below 0)"
     else:
         word = "not distinguishable between the two spaces (the paired interval contains 0)"
-    # printed apart where they differ (probe PW: "0.812 ... 0.812 ... higher")
+    # printed apart where they differ (not "0.812 ... 0.812 ... higher")
     pixels, features = told_apart(ratio["pixels"], ratio[space], 3)
     diff, low, high = same_decimals((d["features - pixels"], d["low"], d["high"]), 3)
     return (f"{pixels} for pixels and {features} for the "
@@ -433,7 +433,7 @@ def noise_reading(margins) -> str:
         return ""
     noise, top, pixels, k = got
     z = noise[k]
-    # printed apart where they differ (probe PW: "0.0500, against 0.0500 ...: wider")
+    # printed apart where they differ (not "0.0500, against 0.0500 ...: wider")
     ours, theirs = told_apart(z["mean margin"], top["mean margin"])
     draws = [float(m) for m in (z.get("draw margins") or [])]
     text = (f"Gaussian noise of the same k = {k:,} dimensions, which carries no information "
@@ -458,7 +458,7 @@ def noise_reading(margins) -> str:
         low, high = told_apart(min(draws), max(draws))
         text += (f": its {len(draws)} draws ({low} to {high}) hold the features' margin, so "
                  "the number of dimensions alone gives a margin this wide.")
-    elif z["mean margin"] == top["mean margin"]:  # probe PW: a tie read "narrower"
+    elif z["mean margin"] == top["mean margin"]:  # a tie once read "narrower"
         text += (": as wide as the features' margin, so the number of dimensions alone "
                  "gives a margin this wide.")
     elif z["mean margin"] > top["mean margin"]:
@@ -538,8 +538,8 @@ def shuffled_reading(margins) -> str:
                        f"({fit_words(z)}) where the true labels do: the separation there "
                        "is the classes', not the number of features'.")
     m, low, high = top["mean margin"], min(draws), max(draws)
-    d = 4  # review AO: "0.0039 to 0.0039": as many decimals as tell the range's ends apart,
-    # and the true labels' margin from them (probe PW: "0.0500 ... against 0.0500 (×1.00)"
+    d = 4  # not "0.0039 to 0.0039": as many decimals as tell the range's ends apart,
+    # and the true labels' margin from them (not "0.0500 ... against 0.0500 (×1.00)"
     # beside a permutation test's win)
     while d < 8 and any(x != y and f"{x:.{d}f}" == f"{y:.{d}f}"
                         for x, y in ((low, high), (m, high), (m, low))):
@@ -698,7 +698,8 @@ def noise_shared(rows: list[dict], datasets) -> bool:
     several datasets, with the controls' rows) are the same for every dataset in
     ``datasets``: the control depends only on the sample's labels, so datasets whose
     samples have the same labels in the same order share one set of noise draws, and their
-    margin verdicts rest on it alike (review HD: the intro should say so)."""
+    margin verdicts rest on it alike (the margin headline, :func:`rdsc.headlines.margin`,
+    says so)."""
     def noise_of(name):
         return sorted((r["dimension"], r["mean margin"], tuple(r.get("draw margins", ())))
                       for r in rows if r["dataset"] == name and r["space"] == "noise")

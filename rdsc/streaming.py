@@ -118,8 +118,8 @@ def _chunks(batch: torch.Tensor, batch_size: int):
 
 # --- a folder of image files ------------------------------------------------------------------
 
-#: formats whose PIL ``verify`` passes a file cut short (probe PT: a truncated TIFF, BMP or
-#: GIF passed the check and stopped a run after 608 of 799 rows): decoded in full by
+#: formats whose PIL ``verify`` passes a file cut short (a truncated TIFF, BMP or
+#: GIF once passed the check and stopped a run after 608 of 799 rows): decoded in full by
 #: :meth:`ImageFolderStream.check_files`
 FULLY_DECODED = ("TIFF", "BMP", "GIF")
 
@@ -194,7 +194,7 @@ class ImageFolderStream(ImageStream):
     def fingerprint(self) -> str:
         """A hash of the images' names (relative to the split), contents, classes and
         decoding: the same images give the same one wherever the folder lies and whatever
-        the files' dates (probe AY: a folder moved, copied to a node's scratch disk or
+        the files' dates (a folder moved, copied to a node's scratch disk or
         touched could not resume its rows). Every file is read once, on first use."""
         if self._fingerprint is None:
             self.set_fingerprint(self.file_digests(range(len(self.files))))
@@ -294,8 +294,8 @@ class ImageFolderStream(ImageStream):
                 f"read: {'; '.join(bad[:10])}" + (f" and {len(bad) - 10} more" if len(bad) > 10
                                                   else "")
                 + ". Replace or delete them, then run again (nothing was computed yet).")
-        # probe AY: one image of another size stopped a run after 2,592 of 3,001 rows
-        # the odd ones out are those not of the most common size (probe PR 6: a 1x1
+        # one image of another size once stopped a run after 2,592 of 3,001 rows
+        # the odd ones out are those not of the most common size (a 1x1
         # image sorting first named the other 11 of 12 as odd); a tie keeps the first's
         first = (self.image_shape[2], self.image_shape[1])  # (width, height), as PIL's
         counts = Counter(s for s in sizes.values() if not isinstance(s, str))
@@ -304,7 +304,7 @@ class ImageFolderStream(ImageStream):
         odd = [f"{p} ({s if isinstance(s, str) else f'{s[1]}x{s[0]}'})"
                for p in self.files if (s := sizes.get(p)) is not None and s != want]
         if odd:
-            # height x width, as --resize HxW takes them (review AZ)
+            # height x width, as --resize HxW takes them
             raise ValueError(
                 f"{len(odd):,} of {len(self.files):,} images in {self.folder / self.split} are "
                 f"not {want[1]}x{want[0]} (height x width) after preprocessing, {which}: "
@@ -370,7 +370,7 @@ class DatasetStream(ImageStream):
             except RuntimeError as err:
                 if "stack expects each tensor to be equal size" not in str(err):
                     raise
-                # probe PT: torch's collate error named no item of the dataset
+                # torch's collate error names no item of the dataset
                 hi = min(lo + batch_size, stop)
                 odd = [i for i in range(lo, hi) if tuple(self.dataset[i].shape)
                        != tuple(self.image_shape)]
@@ -457,7 +457,7 @@ class LoaderStream(ImageStream):
         elif iter(loader) is loader and (isinstance(loader, types.GeneratorType)
                                          or type(loader).__module__ in ("builtins",
                                                                         "itertools")):
-            # probe AY: the shape is read from a first batch, and a resumed run reads the
+            # the shape is read from a first batch, and a resumed run reads the
             # source again; a generator's first batch was used up, and every row of an
             # endless one held the features of the image a batch later. (A user's class
             # whose __iter__ starts over and returns itself can be read again: taken.)
@@ -494,7 +494,7 @@ class LoaderStream(ImageStream):
         return self.n
 
     def _refuse_extra(self):
-        """Probe PT: a source yielding more images than announced was cut at the count in
+        """Why this raises: a source yielding more images than announced was cut at the count in
         silence; an IterableDataset under several DataLoader workers (each worker reads it
         all) gave rows 0-3, 0-3, 4-7, 4-7 against labels 0..15."""
         workers = getattr(self.loader, "num_workers", 0)

@@ -4,7 +4,7 @@ torch splits a float32 reduction (a matrix product, a convolution's gradient) be
 CPU threads, and each split sums in its own order: the same computation on 1 and on 2
 threads differs in its last bits. Where an iterative fit carries those bits on (a solver
 that stops at a tolerance, a network trained for many steps), a number a reader sees
-changes with the machine's core count (probe BF: chapter 5's Newton steps, 25 on two
+changes with the machine's core count (e.g. chapter 5's Newton steps, 25 on two
 threads and 29 on one). :func:`fixed_threads` runs such a block on a set count, so the
 same machine gives the same number whatever ``OMP_NUM_THREADS`` says. (Another kind of
 CPU may still choose other kernels, and sum in another order again.)

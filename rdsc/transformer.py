@@ -35,7 +35,7 @@ def input_scale(X: np.ndarray) -> str:
     to at most 2: pixels in [0, 1], perhaps brightened), ``"0..255 floats"`` (floats, none
     below 0, some above 2: pixels not divided by 255) or ``"signed floats"`` (normalised
     images). The network takes any of them, but a transform must read the scale its fit
-    read (probe AY: uint8 training images and float 0..255 test images took top-1 from 36%
+    read (uint8 training images and float 0..255 test images once took top-1 from 36%
     to 17%, with a warning that said nothing of 255)."""
     if not np.issubdtype(X.dtype, np.floating) or not X.size:
         return "pixels"
@@ -131,7 +131,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         3-D/4-D."""
         if isinstance(X, (list, tuple)):
             shapes = {np.shape(x) for x in X}
-            if len(shapes) > 1:  # probe PT: numpy's "inhomogeneous shape" error
+            if len(shapes) > 1:  # not numpy's "inhomogeneous shape" error
                 raise ValueError(f"the images of X have {len(shapes)} different shapes "
                                  f"({', '.join(map(str, sorted(shapes)[:4]))}"
                                  f"{', ...' if len(shapes) > 4 else ''}): bring them to one "
@@ -140,7 +140,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         dtypes = getattr(X, "dtypes", None)  # a DataFrame: one dtype per column
         if (dtypes is not None and hasattr(X, "to_numpy") and len(dtypes)
                 and all(np.issubdtype(d, np.integer) for d in dtypes)):
-            # probe PT: pd.read_csv's int64 pixels were made float32 by validation and
+            # pd.read_csv's int64 pixels were once made float32 by validation and
             # refused as "0..255 pixels given as floats"; integers are pixels
             X = X.to_numpy()
         if isinstance(X, np.ndarray) and X.dtype == np.float16:
@@ -148,7 +148,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu()
             if X.dtype in (torch.float16, torch.bfloat16):
-                # as extract reads them (probe AY: cast to float32 first, q/255 in float16
+                # as extract reads them (cast to float32 first, q/255 in float16
                 # is no longer q/255, and 1.8% of the features differed from extract's)
                 X = _as_images(X, warn=False)
                 X = X if X.dtype == torch.uint8 else X.float()
@@ -162,7 +162,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
                 raise ValueError(f"images of shape {X.shape[1:]} look channels-last; pass "
                                  "N x C x H x W (numpy: X.transpose(0, 3, 1, 2))")
             if X.shape[-1] == 4 and X.shape[1] > 4:
-                # probe AY: N x 32 x 32 x 4 (np.asarray of RGBA images) was read as 32
+                # N x 32 x 32 x 4 (np.asarray of RGBA images) was once read as 32
                 # channels of 32 x 4 pixels
                 raise ValueError(f"images of shape {X.shape[1:]} look channels-last with 4 "
                                  "channels (RGBA?); drop the alpha channel and pass "
@@ -283,7 +283,7 @@ class RandomDepthwiseSignFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMi
         text = (f"this transformer was fitted on {_SCALE_WORDS[fitted]}, but X holds "
                 f"{_SCALE_WORDS[given]}: the features would not compare. Bring both to one "
                 "scale (the paper's: uint8, or floats divided by 255)")
-        # review BC: fitted on 0..255 floats, normalised X was computed with no word
+        # fitted on 0..255 floats, normalised X was once computed with no word
         if (fitted == "pixels" or not np.issubdtype(X.dtype, np.floating)
                 or (fitted, given) == ("0..255 floats", "signed floats")):
             raise ValueError(text)

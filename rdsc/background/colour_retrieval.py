@@ -34,7 +34,7 @@ def precision_at(features, labels, n: int) -> np.ndarray:
     distances, order = distances[:, :-1].numpy(), order[:, :-1].numpy()  # self is last
     relevant = labels[order] == labels[:, None]
     # ties at the n-th place count as the mean over their orders, as chapter 6's scores
-    # do (probe PR 8: they were broken by image order, and Corel is stored class by class)
+    # do (they were once broken by image order, and Corel is stored class by class)
     groups = tie_groups(distances)
     straddling = groups[:, n - 1:n]
     before, tied = groups < straddling, groups == straddling
@@ -67,7 +67,7 @@ def partial_correlation(y: np.ndarray, x: np.ndarray, controls: np.ndarray) -> f
         raise ValueError("partial_correlation needs finite values (a NaN distance?)")
     ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
     rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
-    # nothing left once the controls are removed (a constant y: probe AI6 gave 0.164,
+    # nothing left once the controls are removed (a constant y once gave 0.164,
     # a correlation of rounding noise): no correlation to speak of
     for residual, values in ((ry, y), (rx, x)):
         if np.linalg.norm(residual) <= 1e-9 * max(np.linalg.norm(values), 1e-300):
@@ -210,7 +210,7 @@ def precision_drops(precision: dict, n_boot: int = 1000) -> dict[tuple, tuple]:
 def _held(a, b, n_boot: int) -> tuple[float, float, float]:
     """``mean(a - b)`` (``seeds x N`` or ``N``, paired) with its bootstrap interval over
     networks and queries, held to the sign test of the per-query differences where few
-    queries differ (:func:`rdsc.intervals.hold_zero_unless_signs`, probe PX)."""
+    queries differ (:func:`rdsc.intervals.hold_zero_unless_signs`)."""
     from rdsc.intervals import hold_zero_unless_signs
     interval = bootstrap(lambda x: (x["a"] - x["b"]).mean(), {"a": a, "b": b}, n_boot=n_boot)
     per_query = np.atleast_2d(np.asarray(a, float) - np.asarray(b, float)).mean(0)

@@ -53,7 +53,7 @@ def centre_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
 #: The book's centre share (the chapter's default ``fraction``): centre and ring of one area.
 BOOK_FRACTION = 0.5
 #: The centre shares the chapter accepts, ends included: each region at least a fifth of the
-#: image (probe AU A1: at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts
+#: image (at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts
 #: read a swap of nearly the whole image as one of its background).
 FRACTION_RANGE = (0.2, 0.8)
 
@@ -66,7 +66,7 @@ def check_fraction(fraction) -> float:
     foreground); a ``ValueError`` says so."""
     fraction = number_between("fraction", fraction, 0, 1, "the centre's share of the pixels")
     low, high = FRACTION_RANGE
-    # 1 - 0.8 is 0.19999999999999996: the range's ends as typed are inside (review AV)
+    # 1 - 0.8 is 0.19999999999999996: the range's ends as typed are inside
     if not low - 1e-9 <= fraction <= high + 1e-9:
         raise ValueError(
             f"fraction = {fraction:g} puts {100 * fraction:.3g}% of the pixels in the centre "
@@ -195,7 +195,7 @@ def hue_change_words(clean: torch.Tensor, rotated: torch.Tensor, degrees: float)
     """How far a hue rotation by ``degrees`` moved the pixels (``N x 3 x H x W`` uint8, the
     clean images and the same images rotated), for the text: a rotation of a degree or two
     moves them by less than one 8-bit level on average, and the "hue rotated" row is then
-    nearly the clean one (probe QA 5: 2 degrees changed a pixel value by 0.3 on average)."""
+    nearly the clean one (2 degrees changed a pixel value by 0.3 on average)."""
     if (clean.shape != rotated.shape or len(clean) == 0
             or not clean.dtype == rotated.dtype == torch.uint8):
         raise ValueError(f"clean and rotated: the same uint8 images, got {tuple(clean.shape)} "

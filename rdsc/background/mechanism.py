@@ -78,7 +78,7 @@ def column_correlations(a, b) -> np.ndarray:
     """Pearson correlation, across rows, of each column of ``a`` with the same column of ``b``
     (``N x d`` each). Columns constant in ``a`` (nothing there to keep) are left out; a
     column that varies in ``a`` but is constant in ``b`` kept none of its variation and
-    counts as 0 (probe AI4: leaving such units out, the ones a blur flattens, moved the
+    counts as 0 (leaving such units out, the ones a blur flattens, moved the
     median of chapter 8's smoke run from 0.851 up to 0.897)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape or a.ndim != 2:

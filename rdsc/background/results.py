@@ -3,7 +3,7 @@ headline and the paper-profile record), written as one run (:func:`save_run`).
 
 Every file of a run holds the same settings and the same ``run`` stamp. The files are named
 by dataset and profile only, so a run on fewer datasets leaves an earlier run's file of the
-other dataset beside its own (probe AU A2); it is kept (it may be a user's result), and
+other dataset beside its own; it is kept (it may be a user's result), and
 :func:`save_run` names it as not this run's.
 """
 from __future__ import annotations

@@ -95,8 +95,8 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
         raise ValueError(f"labels reach {labels.max()}, beyond n_classes = {n_classes}")
     arrays = {cond: _stack(predictions, cond) for cond in predictions[0]}
     correct = {c: (p == labels).astype(np.float64) for c, p in arrays.items()}
-    def cost(region):  # held to the sign test where few images differ (probe PX: 4 of
-        # 400 "confirmed" the pitfall, exact p = 0.125)
+    def cost(region):  # held to the sign test where few images differ (4 of
+        # 400 once "confirmed" the pitfall, exact p = 0.125)
         same, other = correct[f"{region}, same class"], correct[f"{region}, other class"]
         interval = bootstrap(lambda a: (a["s"] - a["o"]).mean(), {"s": same, "o": other},
                              n_boot, seed)
@@ -115,8 +115,8 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
                          seed)
         changed = int(np.sum(cap["changed"]))
         if changed and np.isfinite(rate[1]):  # at least as wide as the exact binomial
-            # interval of the pooled count (probe PX: one changed prediction, captured,
-            # gave "100 to 100%" and a "yes"; at chance that happens 12% of the time)
+            # interval of the pooled count (one changed prediction, captured,
+            # once gave "100 to 100%" and a "yes"; at chance that happens 12% of the time)
             low, high = binomial_interval(int(np.sum(cap["captured"] & cap["changed"])),
                                           changed)
             rate = (rate[0], min(rate[1], low), max(rate[2], high))
@@ -131,7 +131,7 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
 def effect_text(name: str, value: float, low: float, high: float) -> str:
     """One cell of :func:`effects_over_datasets`' table: an effect (a share) in percent or
     points as ``"estimate [low, high]"``, its ends keeping their sign where they round to
-    zero (probe PX: "-0.0" and "0.0" beside "yes"); a capture's chance as a plain level;
+    zero (not "-0.0" and "0.0" beside "yes"); a capture's chance as a plain level;
     ``–`` where no prediction changed (NaN)."""
     if np.isnan(value):
         return "– (no prediction changed)"
@@ -166,7 +166,7 @@ def effects_over_datasets(runs: dict, n_boot: int = 1000) -> tuple[dict, list[di
             rows.append({
                 "dataset": dataset, "classifier": clf,
                 # a cost or an excess over chance is a difference of accuracies: points,
-                # not a percentage (review HD)
+                # not a percentage
                 **{f"{name} ({'%' if 'capture' in name else 'points'})":
                    effect_text(name, v, lo, hi) for name, (v, lo, hi) in e.items()},
                 "changed by a foreign ring (%)": round(100 * changed, 1)})
@@ -214,7 +214,7 @@ def cost_difference(predictions_a: list[dict[str, np.ndarray]],
         sb = rng.integers(0, len(b), len(b))
         values[r] = a[sa][:, i].mean() - b[sb][:, i].mean()
     low, high = np.quantile(values, [0.025, 0.975])
-    # held to the sign test of the per-image differences where few differ (probe PX)
+    # held to the sign test of the per-image differences where few differ
     return hold_zero_unless_signs(a.mean(0) - b.mean(0),
                                   (float(a.mean() - b.mean()), float(low), float(high)))
 
@@ -224,7 +224,7 @@ def example_images(labels, clean_predictions, n: int) -> list[tuple[int, bool]]:
     their classes: the first image of each class that every classifier in
     ``clean_predictions`` (one array of N clean predictions each) gets right, from the
     first ``n`` classes that have one; where fewer than ``n`` classes do, the first image
-    of the next classes, with ``right`` False (review AW: a row wrong for both models
+    of the next classes, with ``right`` False (a row wrong for both models
     clean, as the first image of its class was, cannot show what a background does)."""
     n = whole_number("n", n, at_least=1)
     labels = np.asarray(labels)
