@@ -79,7 +79,7 @@ clean:
 # (CIFAR-10 alone is 57 MB of the 64 MiB a device call carries). Both are git-ignored; name
 # them in the call's `carry`. The device's Python is not this one (3.12 and torch 2.11 in
 # the record of 2026-11-28), so every wheel must be pure Python (py3-none-any). foolbox
-# needs requests (and its pure dependencies: probe GD found a device image without them).
+# needs requests (and its pure dependencies: a device image was found without them).
 GPU_WHEELS := foolbox eagerpy gitpython gitdb smmap tqdm requests urllib3 idna certifi
 # the datasets packed (CIFAR-10 for chapters 1-3; e.g. "miniimagenet10 corel" for others)
 GPU_DATASETS ?= cifar10

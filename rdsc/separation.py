@@ -259,7 +259,7 @@ def solver_shortfall(features, k: int, labels, C: float, device=None,
     fitted here. ``exact verified``: whether the exact solver verified its fit (else the
     shortfall is from a margin that may itself be off).
 
-    Where Newton-CG stops depends on float32 rounding (audit CA: on 60 CIFAR-10 images
+    Where Newton-CG stops depends on float32 rounding (on 60 CIFAR-10 images
     and k = 256 its shortfall moved between 0.3% and 3.5% with input changes at the 7th
     digit). So it is also fitted on ``perturbed`` copies of the features that differ from
     them at that level (each value times ``1 + 1e-7 e``, ``e`` standard normal, drawn from

@@ -38,9 +38,9 @@ OUT=${OUT:-$PWD/_build/gpu}
 SCRIPT_BUDGET=${SCRIPT_BUDGET:-560}
 case $SCRIPT_BUDGET in ''|*[!0-9]*) echo "SCRIPT_BUDGET must be whole seconds, got '$SCRIPT_BUDGET'"; exit 2 ;; esac
 case ${#SCRIPT_BUDGET} in 1|2|3|4|5) ;; *) echo "SCRIPT_BUDGET is the seconds of one call, up to 5 digits (a lent call runs 600 s at most), got $SCRIPT_BUDGET"; exit 2 ;; esac
-SCRIPT_BUDGET=$((10#$SCRIPT_BUDGET))   # probe PY 6: 0560 was read as octal (368 s)
+SCRIPT_BUDGET=$((10#$SCRIPT_BUDGET))   # 0560 was once read as octal (368 s)
 PROFILE=${PROFILE:-paper}     # smoke: a dry run of this script on any machine
-# checked before the tests spend the call (probe PY 19: a typo failed after them)
+# checked before the tests spend the call (a typo once failed after them)
 case $PROFILE in smoke|quick|paper) ;; *) echo "PROFILE must be smoke, quick or paper, got '$PROFILE'"; exit 2 ;; esac
 mkdir -p "$OUT"
 # GIT_PYTHON_REFRESH: foolbox imports GitPython, which refuses to import without a git program
@@ -109,7 +109,7 @@ else
 fi
 
 left=$((SCRIPT_BUDGET - SECONDS))
-if [ "$left" -lt 60 ]; then   # probe PY 18: a negative deadline read as "a refused command line"
+if [ "$left" -lt 60 ]; then   # a negative deadline once read as "a refused command line"
   echo "== no time left for the chapters: the checks took $SECONDS s of SCRIPT_BUDGET=$SCRIPT_BUDGET"
   exit 3
 fi

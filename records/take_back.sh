@@ -12,7 +12,7 @@
 set -u -o pipefail
 from=${1:?give the folder the files of the device call lie in (files_at)}
 profile=${2:-paper}
-# the folder as given, before the cd below (probe PY 9: a relative one was read from the book)
+# the folder as given, before the cd below (a relative one was once read from the book)
 case $from in /*) ;; *) from=$PWD/$from ;; esac
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then py=${PYTHON:-.venv/bin/python}; else py=${PYTHON:-python3}; fi
