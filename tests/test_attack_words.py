@@ -35,7 +35,7 @@ def test_label_only_reading_reads_the_clopper_pearson_interval():
     history = [[np.inf] * 4, [0.01, 0.02, np.inf, np.inf], [0.01, 0.02, np.inf, np.inf],
                [0.01, 0.02, 0.03, np.inf]]
     grew = attack_words.label_only_reading(hsj_result(history[-1], history), eps)
-    # probe EB: "had not levelled off" was read into one image
+    # "had not levelled off" was once read into one image
     assert "(2 of 4 images after half the queries, 3 at the end: the second half still " \
            "fooled 1 more)" in grew
     flat = attack_words.label_only_reading(hsj_result(history[1], history[:2] * 2), eps)
@@ -60,7 +60,7 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
         "a step of that size is large, for random signs alone cost the random network 9.5 "
         "points of accuracy (95% interval 7.2 to 11.8); perhaps because its features "
         "count patches on each side of hyperplanes, and noise moves patches across them")
-    # review RC: the trained CNN lost as much (11.6 against 11.7): no explanation by
+    # the trained CNN lost as much (11.6 against 11.7): no explanation by
     # hyperplanes, then
     same = attack_words.noise_reading(11.7, 9.7, 13.7, trained=(11.6, 9.6, 13.5),
                                       versus=(0.1, -1.5, 1.7))
@@ -73,8 +73,8 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     assert "more than they cost the trained CNN 3.0" in more and "hyperplanes" in more
     assert "moves the CNN more" in attack_words.noise_reading(3.0, 1.0, 5.0,
                                                                trained=(9.0, 7.0, 11.0))
-    # probe QB 1: both models fell to chance under random signs (39 -> 11%, 28.5 -> 8%);
-    # the random network's larger cost was put down to its hyperplanes
+    # both models fell to chance under random signs (39 -> 11%, 28.5 -> 8%);
+    # the random network's larger cost was once put down to its hyperplanes
     floored = attack_words.noise_reading(
         28.0, 20.0, 36.0, trained=(20.5, 13.0, 28.0), versus=(7.5, 1.0, 14.0),
         at_chance_after=["the random network", "the trained CNN"])
@@ -83,7 +83,7 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
         "points of accuracy (95% interval 20.0 to 36.0); with random signs the random "
         "network and the trained CNN were at chance, where a cost is capped by the "
         "accuracy there was to lose, so the costs are not compared here")
-    # probe PV: overlapping intervals, the CNN's holding 0, read as "moves either model"
+    # overlapping intervals, the CNN's holding 0, once read as "moves either model"
     small = attack_words.noise_reading(7.5, 1.5, 13.5, trained=(3.5, -3.1, 10.1))
     assert "moves either model" not in small and "hyperplanes" not in small
     assert ("the trained CNN 3.5 points (95% interval -3.1 to 10.1, not distinguishable "
@@ -93,7 +93,7 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     paired = attack_words.noise_reading(7.5, 1.5, 13.5, trained=(3.5, -3.1, 10.1),
                                         versus=(4.0, 1.0, 7.0))
     assert "more than they cost the trained CNN" in paired and "hyperplanes" in paired
-    # probe PV: no "-0.0" for a cost that rounds to 0
+    # no "-0.0" for a cost that rounds to 0
     tiny = attack_words.noise_reading(4.0, 0.1, 8.0, trained=(0.02, -0.01, 0.03))
     assert not re.search(r"-0\.0(?![0-9])", tiny) and "interval -0.01 to 0.03" in tiny
     with pytest.raises(ValueError, match="low <= high"):
@@ -103,12 +103,12 @@ def test_noise_reading_calls_the_noise_large_only_when_its_interval_excludes_0()
     assert attack_words.noise_reading(0.5, -1.0, 2.0) == (
         "in this run random signs of that size cost the random network +0.5 points of "
         "accuracy (95% interval -1.0 to +2.0), not distinguishable from nothing")
-    # review EA: at chance, the direction's sentence says the control tests nothing, and
-    # the next one read the control as a finding
+    # at chance, the direction's sentence says the control tests nothing, and
+    # the next one once read the control as a finding
     at_chance = attack_words.noise_reading(3.5, 1.2, 5.8, target_above_chance=False)
     assert at_chance == ("not read here, as the network is at chance (random signs changed "
                          "its accuracy by -3.5 points, 95% interval -5.8 to -1.2)")
-    assert attack_words.NOT_A_TEST not in at_chance  # review FA: said in the sentence before
+    assert attack_words.NOT_A_TEST not in at_chance  # said in the sentence before
 
 
 def test_drift_reading_counts_only_substitutes_that_were_above_chance():
@@ -125,7 +125,7 @@ def test_drift_reading_counts_only_substitutes_that_were_above_chance():
     said = attack_words.drift_reading(at_chance, 100, 10)
     assert said.startswith(
         "in this run no substitute that agreed with its target above chance lost")
-    # review DA: the fall of 11 points is named, with why it does not count
+    # the fall of 11 points is named, with why it does not count
     assert "(the net's substitute lost more, but never agreed with its target above " \
         "chance, so it had no agreement to lose)" in said
     assert "never agreed" not in attack_words.drift_reading(
@@ -141,9 +141,9 @@ def test_agreement_trend_says_rose_fell_or_stayed():
     assert "fell from 60% after round 0 to 30%" in attack_words.agreement_trend("net", [60, 30])
     assert attack_words.agreement_trend("net", [50.2, 49.9]) == (
         "for the net it was 50% after round 0 and again after the last")
-    # probe PZ 4: "stayed" of a substitute that doubled its agreement and lost it again
+    # not "stayed" of a substitute that doubled its agreement and lost it again
     assert "stayed" not in attack_words.agreement_trend("net", [30.0, 60.0, 30.4], 1000)
-    # probe AS: "fell" from two smoke rounds on a handful of images
+    # not "fell" from two smoke rounds on a handful of images
     few = attack_words.agreement_trend("net", [60, 30], n_images=10)
     assert few == ("for the net it went from 60% after round 0 to 30% after the last, within "
                    "the noise of 10 images (±42)")
@@ -162,14 +162,14 @@ def test_the_table_beside_the_paper_reads_intervals():
         hsj, 0.0625, correct, beyond_low=-0.01, aimed=False, pgd_moved=0.0)}
     assert rows["label-only attack (HopSkipJump L-inf) within ε = 0.0625"] == (
         "10 of 20 images fooled (95% interval 27% to 73%)")
-    # review DC: the whole interval, the paired normal one (a bootstrap gave another)
+    # the whole interval, the paired normal one (a bootstrap gave another)
     assert rows["transferred FGSM lowers the random network's accuracy"] == (
         "80.0% → 60.0% (drop +20.0 points, 95% interval +11.1 to +28.9)")
     assert rows["... by more than random signs of the same size"] == (
         "not tested (substitute at chance)")
     assert rows["the claim: a black-box attack fools the random network"] == "partly supported"
     assert rows["gradient attack (PGD) moves the random network's inputs"] == "no"
-    # review DC: a target at chance made only the claim's row say "not tested"; the rows
+    # a target at chance once made only the claim's row say "not tested"; the rows
     # on what the attacks did to it read as findings
     idle = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
         hsj, 0.0625, correct, beyond_low=0.05, aimed=True, pgd_moved=0.0,
@@ -203,7 +203,7 @@ def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
     # FGSM and random signs get the same images right: the difference's low end is 0.0
     from rdsc.intervals import paired_normal_difference
     same = np.array([1, 0, 1, 1, 0, 1])
-    # continuity-corrected (probe PW): no image differs, the interval is ±1/N around 0
+    # continuity-corrected: no image differs, the interval is ±1/N around 0
     assert paired_normal_difference(same, same) == (0.0, -1 / 6, 1 / 6)
     low = 0.0  # an interval that ends at exactly 0
     assert attack_words.claim_verdict(0.0, low, 20) == "not shown"
@@ -211,7 +211,7 @@ def test_a_difference_interval_ending_at_exactly_zero_is_no_evidence():
 
 
 def test_a_fall_in_agreement_is_read_as_drift_only_beyond_the_noise():
-    """Probe EB: 49.2% → 47.1% on 1,000 held-out images was explained as drift, beside a
+    """49.2% → 47.1% on 1,000 held-out images was once explained as drift, beside a
     clause that reads a change of that size as noise (±4.4 points)."""
     def rows(agreement):
         return pd.DataFrame([{"target": "CNN", "round": r, "agreement": a,
@@ -241,7 +241,7 @@ def test_probe_z2_shares_and_percents_are_not_confused():
 
 
 def test_a_median_no_image_reached_is_said_in_words():
-    """Probe AS: "the medians are inf/255 and inf/255"."""
+    """Not "the medians are inf/255 and inf/255"."""
     from rdsc.attack_words import median_words
     assert median_words(0.5) == "0.50" and median_words(2 / 255, linf=True) == "2.0/255"
     assert median_words(float("inf"), linf=True).startswith("not reached (half of the images")
@@ -251,7 +251,7 @@ def test_a_median_no_image_reached_is_said_in_words():
 
 
 def test_a_difficulty_ratio_whose_interval_holds_1_is_not_distinguishable():
-    """Mutation audit BD: the ratio in place of its interval's low end passed."""
+    """The ratio in place of its interval's low end once passed these tests."""
     d = {"ratio": 1.5, "low": 0.8, "high": 2.5, "larger": 6, "images": 10,
          "target_only": 0, "reference_only": 0}
     assert attack_words.difficulty_reading(d).endswith("not distinguishable between the random "
@@ -272,13 +272,13 @@ def _comparison(pgd_moved=0.0):
 
 
 def test_the_claim_row_reads_the_transfer_attacks_interval():
-    """Mutation audit BD: beyond_low dropped from the claim's verdict passed."""
+    """beyond_low dropped from the claim's verdict once passed these tests."""
     rows = {r["question"]: r["this book"] for r in _comparison()}
     assert rows["the claim: a black-box attack fools the random network"] == "supported"
 
 
 def test_the_paper_column_states_only_what_the_paper_did():
-    """Review RC: "no (no gradient)" for a gradient attack the paper never ran, and "yes,
+    """Once "no (no gradient)" for a gradient attack the paper never ran, and "yes,
     as for trained networks" for an outcome on trained networks no number backs."""
     paper = {r["question"]: r["paper"] for r in _comparison()}
     assert paper["gradient attack (PGD) moves the random network's inputs"].startswith(
@@ -287,7 +287,7 @@ def test_the_paper_column_states_only_what_the_paper_did():
 
 
 def test_any_pgd_move_counts_as_a_move():
-    """Mutation audit BD: a move below 1e-3 read as no move passed."""
+    """A move below 1e-3 read as no move once passed these tests."""
     for moved, said in ((0.0, "no"), (1e-4, "yes")):
         rows = _comparison(moved)
         assert rows[0]["question"].startswith("gradient attack (PGD) moves")
@@ -295,8 +295,8 @@ def test_any_pgd_move_counts_as_a_move():
 
 
 def test_a_target_at_chance_is_not_tested():
-    """Probe CF: with one feature the random network was right on 10.0% of CIFAR-10 (one
-    class for 97% of the images), and the chapter read it as harder to fool than the CNN."""
+    """With one feature the random network was right on 10.0% of CIFAR-10 (one
+    class for 97% of the images), and the chapter once read it as harder to fool than the CNN."""
     from rdsc import headlines
     from rdsc.attack_words import TARGET_AT_CHANCE, at_chance_reading, claim_verdict
     from rdsc.intervals import above_chance
@@ -327,9 +327,9 @@ def test_a_target_at_chance_is_not_tested():
 
 
 def test_the_two_targets_are_compared_only_when_both_classify():
-    """Review DC: the chapter's fallback sentence lived in a code cell, untested."""
+    """The chapter's fallback sentence once lived in a code cell, untested."""
     r, c = np.array([0.02, 0.03, 0.05, 0.04, 0.06, 0.02]), np.full(6, 0.01)
-    # review EA: compared with the function's own body, swapped arguments passed
+    # compared with the function's own body, swapped arguments once passed
     # ratios 2, 2, 3, 4, 5, 6: the median is the geometric mean of 3 and 4
     assert attack_words.hsj_comparison(r, c, True).startswith(
         "per image, the random network's smallest perturbation found over the CNN's has "
@@ -344,8 +344,8 @@ def test_the_two_targets_are_compared_only_when_both_classify():
 
 
 def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model():
-    """Probe EB: HopSkipJump was flat on the random network from about 250 queries and still
-    closing in on the CNN; the chapter read the ratio of distances as 'harder to fool'."""
+    """HopSkipJump was flat on the random network from about 250 queries and still
+    closing in on the CNN; the chapter once read the ratio of distances as 'harder to fool'."""
     def result(start, end, queries=10, images=7):
         # the smallest distance found falls linearly from start to end on every image but
         # the last, which found nothing until the last query
@@ -376,8 +376,8 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     assert "by a median under 0.1% on the random network" in attack_words.progress_reading(
         (0.0004, 20), falling.late_fall())
     assert "by a median 0.5% on the random network" in attack_words.progress_reading(
-        (0.005, 20), (0.3, 20))  # review FC: it printed "0%" (0.5 rounds to even)
-    # review GB, GC: two falls printed alike got opposite words; the words now read the
+        (0.005, 20), (0.3, 20))  # it once printed "0%" (0.5 rounds to even)
+    # two falls printed alike once got opposite words; the words now read the
     # printed value (4.96% prints 5.0%, no stop; 4.94% prints 4.9%, a stop)
     for fall, shown, stop in ((0.0496, "5.0%", False), (0.0504, "5.0%", False),
                               (0.0494, "4.9%", True), (0.04996, "5.0%", False)):
@@ -385,12 +385,12 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
         assert f"by a median {shown} on the random network" in said, fall
         assert ("nearly stopped" in said) == stop, fall
     # the same at "half as fast": 19.6% prints 20%, half of 40%, so no pace caveat; both
-    # still closing in is said (review GE: the sentence stopped without its reading)
+    # still closing in is said (the sentence once stopped without its reading)
     assert attack_words.progress_reading((0.196, 20), (0.4, 20)).endswith(
         "(20 images): the attack was still closing in on both, so the perturbations compared "
         "above are what this budget reached on each, not the smallest that exist.")
     assert attack_words.progress_reading((0.25, 4), (0.33, 4)).endswith("(4 images).")
-    # probe PS: "did not fall at all ... for at least half of its 1 image"
+    # not "did not fall at all ... for at least half of its 1 image"
     assert ("did not fall at all on the random network for its one image with an "
             "adversarial by then,") in attack_words.progress_reading((0.0, 1), (0.3, 1))
     # one decimal up to 9.9%, whole percents from 10%
@@ -398,18 +398,18 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     assert "by a median 10% on" in attack_words.progress_reading((0.0996, 20), (0.3, 20))
     assert "nearly stopped" not in attack_words.progress_reading(falling.late_fall(),
                                                                  falling.late_fall())
-    # review FA: stalled on the CNN is the same caveat, the other way round
+    # stalled on the CNN is the same caveat, the other way round
     assert attack_words.progress_reading(falling.late_fall(), flat.late_fall()).endswith(
         ": the attack had nearly stopped closing in on the CNN while still closing in on the "
         "random network, so the comparison above measures how far this attack got within "
         "this budget as much as how robust the models are.")
-    # review FA: near-equal falls, falls too small to be "still closing in" and too few
-    # images are no caveat (0% against 0.4% read "still closing in on the CNN")
+    # near-equal falls, falls too small to be "still closing in" and too few
+    # images are no caveat (0% against 0.4% once read "still closing in on the CNN")
     for quiet in (((0.40, 20), (0.45, 20)), ((0.0, 20), (0.004, 20)), ((0.0, 20), (0.0, 20)),
                   ((0.001, 3), (0.5, 1)), ((0.0, 5), (0.5, 20))):
         assert "nearly stopped" not in attack_words.progress_reading(*quiet), quiet
     assert "nearly stopped" in attack_words.progress_reading((0.0, 6), (0.05, 6))
-    # review GA: a 30% or a 5% fall is no stop, though under half the other model's
+    # a 30% or a 5% fall is no stop, though under half the other model's
     for pair in (((0.30, 20), (0.70, 20)), ((0.05, 20), (0.12, 20))):
         said = attack_words.progress_reading(*pair)
         assert "nearly stopped" not in said and said.endswith(
@@ -426,7 +426,7 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
 
 
 def test_a_handful_of_images_is_no_evidence_for_the_attack_claim():
-    """Probe PW: 4 of 200 images lost to the transferred step, all one way, read
+    """4 of 200 images lost to the transferred step, all one way, once read
     'supported' (the normal interval +0.1 to +3.9; the exact paired test gives p = 0.125);
     the continuity-corrected interval holds 0, as the exact test says."""
     from rdsc.intervals import paired_exact_p, paired_normal_difference
@@ -441,14 +441,14 @@ def test_a_handful_of_images_is_no_evidence_for_the_attack_claim():
 
 
 def test_random_signs_that_raise_accuracy_say_so():
-    """Probe PX: an interval of -8 to -2 points read "not distinguishable from nothing"."""
+    """An interval of -8 to -2 points once read "not distinguishable from nothing"."""
     said = attack_words.noise_reading(-5.0, -8.0, -2.0)
     assert "raised the random network's accuracy by 5.0 points (95% interval 2.0 to 8.0)" \
         in said and "not distinguishable" not in said
 
 
 def test_a_difficulty_verdict_needs_the_sign_test_too():
-    """Probe PX: 'larger on 14 of 20 images' read "needs larger perturbations" from the
+    """Once 'larger on 14 of 20 images' read "needs larger perturbations" from the
     bootstrap interval of the median, where the sign test gives p = 0.115."""
     d = {"ratio": 1.39, "low": 1.11, "high": 1.55, "larger": 14, "smaller": 6, "images": 20}
     said = attack_words.difficulty_reading(d, "the random network", "the CNN")
@@ -460,7 +460,7 @@ def test_a_difficulty_verdict_needs_the_sign_test_too():
 
 
 def test_rounds_on_the_same_held_out_images_are_compared_paired():
-    """Probe PZ 1: agreements of two rounds on the same held-out images were read with the
+    """Agreements of two rounds on the same held-out images were once read with the
     noise of two independent accuracies: 40 images gained and none lost (p = 1.8e-12) read
     "within the noise (±4)", and a switch between one-class answers (112 gained, 84 lost,
     p = 0.054) read "rose"."""
@@ -508,7 +508,7 @@ def test_rounds_on_the_same_held_out_images_are_compared_paired():
 
 
 def test_a_difficulty_ratio_near_1_is_printed_apart_from_1():
-    """Probe PZ 6: "median 1.00 (interval 1.00 to 1.01): needs larger perturbations"."""
+    """Not "median 1.00 (interval 1.00 to 1.01): needs larger perturbations"."""
     said = attack_words.difficulty_reading({"ratio": 1.004, "low": 1.001, "high": 1.009,
                                             "larger": 18, "smaller": 2, "images": 20})
     assert "median 1.004 (95% bootstrap interval 1.001 to 1.01" in said
@@ -516,7 +516,7 @@ def test_a_difficulty_ratio_near_1_is_printed_apart_from_1():
 
 
 def test_the_agreement_sentence_says_each_end_s_chance_level():
-    """Browser check RD: a round-0 substitute at exactly its chance level (17.5%) read as
+    """A round-0 substitute at exactly its chance level (17.5%) once read as
     one that agreed and then lost its agreement."""
     r0 = np.zeros(280, bool)
     r0[:49] = True
@@ -531,7 +531,7 @@ def test_the_agreement_sentence_says_each_end_s_chance_level():
 
 
 def test_a_deep_target_is_the_baselines_network_only_at_the_authors_epochs():
-    """Probe QB 3: a ResNet18 trained for 1 or 3 epochs was called "as in the baselines
+    """A ResNet18 trained for 1 or 3 epochs was once called "as in the baselines
     chapter", and the chapter's seed, which it does not use, was not said to be unused."""
     assert attack_words.trained_target_words("small", 1, 0, 300) == (
         "the small CNN of `rdsc.cnn`")

@@ -181,7 +181,7 @@ def test_effect_rows_on_constructed_predictions():
     wrong["ring, other class"] = labels.copy()   # every prediction changes, none can land
     assert bg.effect_rows([wrong], labels, donor, 4, n_boot=20)["ring capture chance"][0] == 0
     assert out["background only above chance"][0] == pytest.approx(0.0)
-    # review HD: the costs, differences of accuracies, were headed "(%)"
+    # the costs, differences of accuracies, were once headed "(%)"
     _, table = bg.effects_over_datasets({"d": {
         "classes": list("abcd"), "labels": labels,
         "donors": {"other": (np.arange(100) + 25) % 100},  # images of the next class
@@ -225,7 +225,7 @@ def test_box_blur_and_column_correlations():
     x[:, 3] = 1.0  # constant column: left out
     r = bg.column_correlations(x, -2 * x + 1)
     assert r.shape == (3,) and np.allclose(r, -1)
-    # probe AI4: a unit the blur makes constant kept nothing: r = 0, not left out
+    # a unit the blur makes constant once kept nothing: r = 0, not left out
     flattened = -2 * x + 1
     flattened[:, 1] = 7.0
     r = bg.column_correlations(x, flattened)
@@ -275,7 +275,7 @@ def test_precision_and_partial_correlations():
     resampled = bg.distance_partial_correlations(Db, Db, Dc, lab,
                                                  index=np.array([0, 0, 1, 2, 3, 5, 7, 9, 11]))
     assert resampled["border"] > 0.99
-    # probe AI5, AI6: inputs that gave plausible numbers
+    # inputs that once gave plausible numbers
     broken = feats.copy()
     broken[3, 0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
@@ -316,7 +316,7 @@ def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
     alone = bg.partial_correlation_table({1: Db}, Db, Dc, lab, n_boot=50, seed=3)
     assert same.loc[ring, "estimate"] == pytest.approx(alone.loc[ring, "estimate"])
     # features whose distance is exactly the ring's: the centre's partial correlation is
-    # undefined (probe AI6), shown as such, not averaged away or given an interval
+    # undefined, shown as such, not averaged away or given an interval
     centre = "centre colour | ring colour, category"
     interval = ["estimate", "low", "high"]
     assert alone.loc[centre, interval].isna().all() and same.loc[centre, interval].isna().all()
@@ -328,7 +328,7 @@ def test_partial_correlation_table_averages_networks_in_estimate_and_interval():
 
 def test_partial_correlation_table_counts_the_resamples_that_withhold_its_interval(
         monkeypatch):
-    """Review AJ: one undefined replicate withheld the whole interval without saying how
+    """One undefined replicate once withheld the whole interval without saying how
     many there were; the table now counts them."""
     from rdsc.background import colour_retrieval
     rng = np.random.default_rng(5)
@@ -411,7 +411,7 @@ def test_mean_colour_agreement_is_the_same_in_any_batch_size():
 def test_the_retrieval_advantage_rests_on_the_ring_weighed_against_the_centre():
     level = (0.01, -0.01, 0.03)  # the centre's cost minus the ring's: not told apart
     # a grayscale drop is not an argument of the verdict at all: colour is not background
-    # review RC: 'not measurably less' says how much more the interval allows the centre
+    # 'not measurably less' says how much more the interval allows the centre
     assert bg.advantage_verdict((0.02, 0.01, 0.03), level, 0.05) == (
         "supported: the outer ring helps retrieval, not measurably less than the centre "
         "does (greying the centre may cost up to 3.0 points of P@10 more), and the "
@@ -420,7 +420,7 @@ def test_the_retrieval_advantage_rests_on_the_ring_weighed_against_the_centre():
     ring = {"estimate": 0.08, "low": 0.05, "high": 0.11}
     assert bg.advantage_verdict((0.02, 0.01, 0.03), level, ring) == bg.advantage_verdict(
         (0.02, 0.01, 0.03), level, 0.05)
-    # review HD 3: greying any half may cost precision; a ring that costs measurably less
+    # greying any half may cost precision; a ring that costs measurably less
     # than the centre may help only by the object parts it holds
     centre_more = (0.02, 0.005, 0.035)
     assert bg.advantage_verdict((0.02, 0.01, 0.03), centre_more, 0.05) == (
@@ -485,7 +485,7 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.pitfall_verdict([True, False], [True, False]) == (
         "confirmed on some datasets only, beyond the trained CNN's cost")
     assert bg.pitfall_verdict([True, True], [True, False]).endswith("on 1 of 2")
-    # review Y: "not shown to be more" hid a cost shown to be smaller than the CNN's
+    # "not shown to be more" once hid a cost shown to be smaller than the CNN's
     assert bg.pitfall_verdict([True, True], [False, False], ["cifar10"]).endswith(
         "moves a trained network too); smaller than the trained CNN's on cifar10")
     assert bg.pitfall_verdict([True, True], [True, False], ["stl10"]).endswith(
@@ -496,7 +496,7 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     with pytest.raises(ValueError, match="one flag per dataset"):
         bg.pitfall_verdict([True, True], [True])
     # reader review: a CNN at chance (one class predicted) is no reference
-    # review M5: a dataset left out (None) never counts as "beyond"
+    # a dataset left out (None) never counts as "beyond"
     assert bg.pitfall_verdict([True, True], [True, None]) == (
         "confirmed on every dataset run, beyond the trained CNN's cost on 1 compared (1 not "
         "compared: the CNN at chance on clean images)")
@@ -553,7 +553,7 @@ def test_cost_difference_is_paired_over_images():
     assert bg.cost_difference(one(shared), one(shared), labels, n_boot=50) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match=r"one per image \(200\), got shape \(10,\)"):
         bg.cost_difference(a, b, labels[:10])
-    # mutation audit BD: a 90% interval passed. With one network each the bootstrap is over
+    # a 90% interval once passed these tests. With one network each the bootstrap is over
     # images alone: the normal interval of the per-image differences, +- 1.96 sd / sqrt(n)
     n = 2000
     labels = np.zeros(n, dtype=int)
@@ -600,7 +600,7 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
         "greying the ring lowers precision@10",
         "greying the centre lowers precision@10 (the control)",
         "greying the centre costs more than greying the ring"]
-    assert rows[2]["measure"] == "+1.0 points (95% interval -1.0 to +3.0)"  # review RC: its unit
+    assert rows[2]["measure"] == "+1.0 points (95% interval -1.0 to +3.0)"  # with its unit
     assert rows[4]["measure"] == "partial r = 0.080 [0.050, 0.110]"
     reading = read((0.03, 0.01, 0.05), (0.1, 0.06, 0.14), row(0.05), True)
     assert reading.startswith("In this run greying the ring lowers the random network's "
@@ -611,7 +611,7 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     assert "so the features react to the ring's colour" in partial_only
     assert "retrieve" not in partial_only
     assert "misleads the classifier in the composites above. Greying the centre" in reading
-    # the ring's cost is read beside the centre's (review HD 3), in each of three ways
+    # the ring's cost is read beside the centre's, in each of three ways
     assert reading.endswith(
         "Greying the centre instead costs +4.0 points (95% interval +2.0 to +6.0); the two "
         "costs are not told apart (the centre's cost minus the ring's: +1.0 points, 95% "
@@ -622,7 +622,7 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
         "interval +1.0 to +3.0): the ring's share may be the object parts it holds.")
     assert bg.centre_control(centre, (-0.02, -0.03, -0.01)).endswith(
         "here the ring counts for more than the centre.")
-    # probe PR 10: an undefined control (NaN) was read as passed: "supported"
+    # an undefined control (NaN) was once read as passed: "supported"
     nan3 = (float("nan"),) * 3
     assert "no defined cost here" in bg.centre_control(centre, nan3)
     assert bg.advantage_verdict((0.03, 0.01, 0.05), nan3, row(0.05)) == (
@@ -634,7 +634,7 @@ def test_advantage_rows_and_reading_count_the_ring_not_the_colour():
     assert only_colour.startswith("In this run only removing colour")
     nothing = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02), row(-0.02), False)
     assert nothing.endswith("the retrieval half of the claim is not shown.")
-    # review AJ: an undefined partial correlation is named, not read as "not measurable"
+    # an undefined partial correlation is named, not read as "not measurable"
     nan = float("nan")
     undefined = read((0.0, -0.01, 0.01), (0.0, -0.02, 0.02),
                      row(nan, estimate=nan, undefined=200), False)
@@ -701,7 +701,7 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
     from rdsc.background import classifiers  # where classifier_predictions looks them up
     monkeypatch.setattr(classifiers, "trained_deepnet_predictions", trained_stub)
     monkeypatch.setattr(classifiers, "random_deepnet_predictions", random_stub)
-    histograms = []  # review DC/EA: the chapter states HISTOGRAM_C; is it the one used?
+    histograms = []  # the chapter states HISTOGRAM_C; is it the one used?
 
     class Recorded(bg.HistogramSVM):
         def __init__(self, *args, **kwargs):
@@ -797,7 +797,7 @@ def test_database_versions():
     grey = bg.grey_level(images)
     assert (versions["ring grey"][:, :, ~centre] == grey).all()
     assert torch.equal(versions["ring grey"][:, :, centre], images[:, :, centre])
-    # the control greys the other half, and only it (review HD 3)
+    # the control greys the other half, and only it
     assert (versions["centre grey"][:, :, centre] == grey).all()
     assert torch.equal(versions["centre grey"][:, :, ~centre], images[:, :, ~centre])
     assert torch.equal(versions["grayscale"], bg.grayscale(images))
@@ -881,15 +881,15 @@ def test_pitfall_over_datasets_leaves_out_a_cnn_at_chance():
     runs["d"]["predictions"]["trained CNN"] = [{"clean": labels.copy()}]
     assert bg.pitfall_over_datasets(runs, effects, {"d": (0.1, 0.05, 0.15)})[1] == (
         "confirmed on every dataset run, beyond the trained CNN's cost")
-    # review Y: a cost shown smaller than the CNN's is named, not hidden in "not shown"
+    # a cost shown smaller than the CNN's is named, not hidden in "not shown"
     assert bg.pitfall_over_datasets(runs, effects, {"d": (-0.07, -0.09, -0.05)})[1] == (
         "confirmed on every dataset run, but not shown to be more than the trained CNN's "
         "(a swapped ring moves a trained network too); smaller than the trained CNN's on d")
 
 
 def test_a_random_network_at_chance_leaves_its_dataset_untested():
-    """Probe CE: with one feature the random network was at chance on clean images, and the
-    verdict read "not shown by this run", as if evidence against the claim; a nearly
+    """With one feature the random network was at chance on clean images, and the
+    verdict once read "not shown by this run", as if evidence against the claim; a nearly
     constant classifier's ring cost of 0.0 (0.0 to 0.0) went into the headline."""
     from rdsc import headlines
     labels = np.arange(100) % 10
@@ -908,7 +908,7 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     versus = {"a": (0.1, 0.05, 0.15), "b": (0.0, -0.01, 0.01)}
     rows, mixed, shown = bg.pitfall_over_datasets(
         {"a": run([{"clean": labels.copy()}]), "b": run(constant)}, effects, versus)
-    # review DC: "every dataset run" said so of a run whose b was run but not tested
+    # "every dataset run" once said so of a run whose b was run but not tested
     assert shown and mixed == ("confirmed on every dataset tested, beyond the trained CNN's "
                                "cost; not tested on b (the random network at chance on "
                                "clean images)")
@@ -916,7 +916,7 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     assert len(untested) == 4 and all(r["random network"] == bg.RANDOM_AT_CHANCE
                                       for r in untested)
     assert untested[0]["measure"] == "0.0 points (95% interval 0.0 to 0.0)"  # kept
-    # the chapter's sentence after the first dataset's costs (review DC: it lived in a cell)
+    # the chapter's sentence after the first dataset's costs (it once lived in a cell)
     assert bg.random_at_chance_note("b", True) == ""
     assert bg.random_at_chance_note("b", False).startswith(
         "On b, though, the random network is at chance on clean images")
@@ -924,7 +924,7 @@ def test_a_random_network_at_chance_leaves_its_dataset_untested():
     _, verdict, shown = bg.pitfall_over_datasets({"b": run(constant)}, effects, versus)
     assert shown is None and verdict == (
         "not tested (the random network is at chance on clean images of b)")
-    # probe PR 1: "not tested" was passed on as "not shown", and the retrieval reading
+    # "not tested" was once passed on as "not shown", and the retrieval reading
     # said the ring "did not measurably mislead the classifier"
     reading = bg.advantage_reading((0.03, 0.01, 0.05), (0.04, 0.02, 0.06),
                                    (0.01, -0.01, 0.03), (0.1, 0.06, 0.14),
@@ -950,12 +950,12 @@ def test_cost_difference_text_names_what_limits_the_comparison():
     one = bg.cost_difference_text(d, True, False)
     assert one.endswith("; with one trained CNN, this compares with that network (its "
                         "training seed is not resampled), not with trained CNNs in general")
-    # the reason to ignore the number comes before it (review HB)
+    # the reason to ignore the number comes before it
     assert bg.cost_difference_text(d, False, True) == bg.cost_difference_text(d, True, True) == (
         "not worth reading: this CNN is at chance on clean images, so the difference says nothing "
         "(for the record, -7.1 points (95% interval -9.4 to -4.5))")
     assert bg.interval_text((0.02, 0.01, 0.03)) == "+2.0 points (95% interval +1.0 to +3.0)"
-    # review Y: a bound that rounds to zero read "-0.0"; review GC: it keeps its sign, with
+    # a bound that rounds to zero once read "-0.0"; it keeps its sign, with
     # the decimals that show it (the interval holds 0, which its verdict reads)
     assert bg.interval_text((0.018, -0.0004, 0.036)) == (
         "+1.8 points (95% interval -0.04 to +3.6)")
@@ -963,7 +963,7 @@ def test_cost_difference_text_names_what_limits_the_comparison():
 
 
 def test_hue_rotations_that_change_no_pixel_are_refused():
-    # probe R8: at 0.1 or 359.9 degrees rotate_hue changed 0.00% of CIFAR's values
+    # at 0.1 or 359.9 degrees rotate_hue once changed 0.00% of CIFAR's values
     x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8,
                       generator=torch.Generator().manual_seed(0))
     for near_a_turn in (0.1, 359.9, -359.9, 0):
@@ -982,7 +982,7 @@ def test_hue_degrees_edges():
 
 
 def test_a_hue_rotation_that_barely_moves_the_pixels_is_said_to():
-    """Probe QA 5: at 2 degrees the "hue rotated" row was labelled as any other, while
+    """At 2 degrees the "hue rotated" row was once labelled as any other, while
     the rotation moved a pixel value by 0.3 of 255 on average."""
     x = torch.tensor([[[[100]], [[50]], [[200]]]], dtype=torch.uint8).repeat(2, 1, 1, 1)
     # one of the six values moved by 3 levels: 0.5 on average
@@ -1007,7 +1007,7 @@ def test_mechanism_readings_follow_the_medians():
     assert bg.agreement_reading({**three, "trained CNN": 60.0}) == (
         "Not all three are well above one half (the lowest, trained CNN: 60%): how much the "
         "mean colour decides the signs differs between these first layers.")
-    # review X: a NaN median (no filter measured) once decided the sentence by its position
+    # a NaN median (no filter measured) once decided the sentence by its position
     nan = float("nan")
     for missing in three:
         said = bg.agreement_reading({**three, missing: nan})
@@ -1025,25 +1025,25 @@ def test_mechanism_readings_follow_the_medians():
     assert bg.agreement_reading({"a": 70.0, "b": 90.0}, filters={"a": 10, "b": 32}) == (
         bg.agreement_reading({"a": 70.0, "b": 90.0}))
     assert "better than the trained CNN" in bg.blur_reading(0.80, 0.74, 13, 150)
-    # review AO: a 0.052 gap with no interval read "they depend more on colour"
+    # a 0.052 gap with no interval once read "they depend more on colour"
     said = bg.blur_reading(0.763, 0.711, 13, 150)
     assert "medians 0.763 over 13 units against 0.711 over 150 units" in said
     assert "consistent with" in said
     assert "less well than the trained CNN" in bg.blur_reading(0.60, 0.66, 13, 150)
     assert "about equally" in bg.blur_reading(0.70, 0.74, 13, 150)
-    # review AV: numpy counts (a numpy bool times a string) raised a TypeError
+    # numpy counts (a numpy bool times a string) once raised a TypeError
     assert "over 1 unit and" in bg.blur_reading(0.9, 0.7, np.int64(1), np.int64(150))
     assert "about equally" in bg.blur_reading(0.74, 0.70, 13, 150)
     assert "about equally" in bg.blur_reading(0.75, 0.70, 13, 150)  # the margin itself
     assert "better than" in bg.blur_reading(0.7501, 0.70, 13, 150)
     assert bg.blur_reading(nan, 0.7, 13, 150).startswith("The blur comparison is undefined")
-    # review HD: 0.763 against 0.714 read "within 0.05", a verdict decided by 0.001
+    # 0.763 against 0.714 once read "within 0.05", a verdict decided by 0.001
     said = bg.blur_reading(0.7625, 0.7136, 762, 98)
     assert "about equally" in said and (
         "0.049 apart: within the 0.05 margin, near enough to it that another sample" in said)
     assert "near the" not in bg.blur_reading(0.70, 0.74, 13, 150)
     assert "0.050 apart: within the 0.05 margin, near" in bg.blur_reading(0.75, 0.70, 13, 150)
-    # review HB: "not more bound to colour ... than the CNN" of a CNN at chance, two
+    # "not more bound to colour ... than the CNN" was once said of a CNN at chance, two
     # paragraphs after "this CNN is at chance on clean images, so the comparison says nothing"
     at_chance = bg.blur_reading(0.697, 0.771, 13, 150, cnn_at_chance=True)
     assert at_chance.startswith("The blur comparison says nothing here: the trained CNN is at "
@@ -1062,7 +1062,7 @@ def test_capture_text_says_undefined_when_no_prediction_changed():
     assert bg.capture_text((0.312, 0.25, 0.381), interval=False) == "31%"
     nan = float("nan")
     assert bg.capture_text((nan, nan, nan)) == "undefined (no prediction changed)"
-    # review X: in the prose's parentheses, and beside a rate that already gives the reason
+    # in the prose's parentheses, and beside a rate that already gives the reason
     assert bg.capture_text((nan, nan, nan), interval=False) == "undefined, no prediction changed"
     assert bg.capture_text((nan, nan, nan), interval=False, why=False) == "undefined"
 
@@ -1080,7 +1080,7 @@ def test_cnn_embedding_refuses_0_to_255_float_pixels():
 
 
 def test_0_to_255_floats_are_refused_before_any_batch_is_embedded(monkeypatch):
-    # review X: the range was checked batch by batch, so a first batch of dark 0..255
+    # the range was checked batch by batch, so a first batch of dark 0..255
     # floats (all at most 1.5) was embedded before a later batch raised
     from rdsc.cnn import SmallCNN
     model = SmallCNN(width=4, hidden=8).eval()
@@ -1143,7 +1143,7 @@ def test_effect_rows_checks_n_classes_against_the_labels():
 
 
 def test_agreement_medians_given_as_fractions_are_refused():
-    # probe Z2: 0.85 read as 0.85% ("not all three are well above one half ... 1%")
+    # 0.85 once read as 0.85% ("not all three are well above one half ... 1%")
     with pytest.raises(ValueError, match="look like fractions"):
         bg.agreement_reading({"a": 0.85, "b": 0.9, "c": 0.8})
     assert "well above one half" in bg.agreement_reading({"a": 85.0, "b": 90.0, "c": 80.0})
@@ -1157,7 +1157,7 @@ def _control_rows(numbers, half_width=4):
         for clf, by in numbers.items() for cond, a in by.items()])
 
 
-#: review AW's numbers (miniimagenet10, quick profile)
+#: the numbers of one run (miniimagenet10, quick profile)
 CONTROL = {"random network + SVM": {"clean": 54.7, "ring, same class": 63.1,
                                     "ring, other class": 38.8, "centre, same class": 64.9},
            "trained CNN": {"clean": 61.8, "ring, same class": 60.8,
@@ -1165,9 +1165,9 @@ CONTROL = {"random network + SVM": {"clean": 54.7, "ring, same class": 63.1,
 
 
 def test_control_reading_names_a_same_class_control_above_clean():
-    """Review AO: on miniimagenet10 same-class composites scored 63.1% against 54.7%; the
+    """On miniimagenet10 same-class composites once scored 63.1% against 54.7%; the
     ring cost (24.3 points) was then a loss of 15.9 from clean, and the chapter never said
-    so. Review AW: the sentence said "the same-class composites score above the clean
+    so. Later, the sentence said "the same-class composites score above the clean
     images" for both classifiers, while the CNN's (60.8%) were below its clean 61.8%; and
     "may order the classifiers differently" where the run decided it."""
     rows = _control_rows(CONTROL)
@@ -1195,7 +1195,7 @@ def test_control_reading_names_a_same_class_control_above_clean():
     # within the interval of clean: the ring control is not mentioned, the centre still is
     same = rows["condition"] == "ring, same class"
     rows.loc[same & (rows["classifier"] == "random network + SVM"), "low"] = 54.0
-    # (review AZ: "too ... either" with nothing before them)
+    # (not "too ... either" with nothing before them)
     assert bg.control_reading(rows) == (
         "On miniimagenet10 a same-class centre lifts the random network and the trained CNN "
         "above clean (64.9% against 54.7%, 66.2% against 61.8%), so their centre costs are "
@@ -1236,13 +1236,13 @@ def test_control_reading_says_when_the_losses_from_clean_keep_the_order():
 
 
 def test_order_from_clean_differences_are_of_the_values_shown():
-    # review AZ: "loses 10.2 points less than the trained CNN (16.6 against 26.7)"
+    # not "loses 10.2 points less than the trained CNN (16.6 against 26.7)"
     said = bg.words._order_from_clean(("random network + SVM", "trained CNN"),
                                       {"random network + SVM": 14.5, "trained CNN": 21.6},
                                       {"random network + SVM": 16.64, "trained CNN": 26.66},
                                       None)
     assert "loses 10.1 points less than the trained CNN (16.6 against 26.7" in said
-    # probe EB: the CNN's loss 53.6 - 27.45 (stored as 26.149999...) read "26.1" beside a
+    # the CNN's loss 53.6 - 27.45 (stored as 26.149999...) once read "26.1" beside a
     # difference of 9.6; the tables round it (numpy) to 26.2
     said = bg.words._order_from_clean(("random network + SVM", "trained CNN"),
                                       {"random network + SVM": 14.5, "trained CNN": 21.9},
@@ -1256,13 +1256,13 @@ def test_interval_text_inside_brackets():
         "+0.6 points (95% interval -5.2 to +6.2)")
     assert bg.interval_text((0.006, -0.052, 0.062), brackets=False) == (
         "+0.6 points, 95% interval -5.2 to +6.2")
-    # a value rounding to zero keeps its sign (review GC); zero itself reads 0.0
+    # a value rounding to zero keeps its sign; zero itself reads 0.0
     assert bg.interval_text((-0.0004, -0.01, 0.0)) == (
         "-0.04 points (95% interval -1.0 to 0.0)")
 
 
 def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
-    # probe AU C2: with n_features 1 the median of 1 random unit against 150 CNN units read
+    # with n_features 1 the median of 1 random unit against 150 CNN units once read
     # "the random features survive blurring somewhat better"
     said = bg.blur_reading(0.933, 0.771, 1, 150)
     assert said.startswith("The blur comparison cannot tell here")
@@ -1280,7 +1280,7 @@ def test_blur_reading_says_how_many_units_and_cannot_tell_below_the_minimum():
 
 @pytest.mark.parametrize("fraction", [0.001, 0.1, 0.19, 0.81, 0.9, 0.999])
 def test_fractions_where_a_region_is_nearly_the_whole_image_are_refused(fraction):
-    # probe AU A1: at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts and the
+    # at 0.001 the "ring" was 1,023 of 1,024 pixels, and the verdicts and the
     # headline read a swap of nearly the whole image as one of its background
     with pytest.raises(ValueError, match=r"choose it from 0\.2 to 0\.8, so that each region "
                        "holds at least a fifth of the image"):
@@ -1292,7 +1292,7 @@ def test_fractions_the_chapter_accepts():
     for fraction in (0.2, 0.3, 0.5, 0.8):
         assert bg.check_fraction(fraction) == fraction
     assert isinstance(bg.check_fraction(1 - 0.5), float)
-    # review AV: 1 - 0.8 was refused as "fraction = 0.2 ... choose it from 0.2 to 0.8"
+    # 1 - 0.8 was once refused as "fraction = 0.2 ... choose it from 0.2 to 0.8"
     assert bg.check_fraction(1 - 0.8) == pytest.approx(0.2)
     assert bg.check_fraction(0.8000000000000002) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="fraction = 0.001 puts 0.1% of the pixels in the "
@@ -1316,13 +1316,13 @@ def test_split_reading_names_a_fraction_other_than_the_books():
 
 
 def test_advantage_verdict_names_a_centre_that_explains_more_than_the_ring():
-    # probe AU C3: "the features react to the ring's colour" beside a centre partial r above
+    # "the features react to the ring's colour" was once said beside a centre partial r above
     def row(estimate, low, high):
         return {"estimate": estimate, "low": low, "high": high, "undefined resamples": 0}
     ring, centre = row(0.10, 0.05, 0.15), row(0.40, 0.30, 0.50)
     level = (0.01, -0.01, 0.03)  # greying either half costs alike
     said = bg.advantage_verdict((0.02, 0.01, 0.03), level, ring, centre)
-    # "though": the aside qualifies the verdict, it does not contradict it (review HD 3)
+    # "though": the aside qualifies the verdict, it does not contradict it
     assert said == ("supported: the outer ring helps retrieval, not measurably less than the "
                     "centre does (greying the centre may cost up to 3.0 points of P@10 "
                     "more), and the features react to its colour (though the features "
@@ -1332,7 +1332,7 @@ def test_advantage_verdict_names_a_centre_that_explains_more_than_the_ring():
         "partly supported: the features react to the ring's colour, but greying the ring "
         "does not measurably lower precision (though the features react more to the "
         "centre's colours")
-    # the intro's brief line keeps the aside, not its intervals (review AV)
+    # the intro's brief line keeps the aside, not its intervals
     from rdsc import headlines
     res = {"pitfall": "not shown by this run", "verdicts": [],
            "advantage": bg.advantage_verdict((0.0, -0.01, 0.01), level, ring, centre)}
@@ -1365,7 +1365,7 @@ def _run_files(tmp_path, monkeypatch, datasets, seeds):
 
 
 def test_the_files_of_one_run_hold_its_settings_and_one_run_stamp(tmp_path, monkeypatch):
-    # probe AU A2: corel-<profile>.json (the headline's) had no fraction, hue_degrees,
+    # corel-<profile>.json (the headline's) once had no fraction, hue_degrees,
     # datasets or settings, and nothing tied the files of one run together
     path, notes, files = _run_files(tmp_path, monkeypatch, ["cifar10", "miniimagenet10"],
                                     [2018, 2019])
@@ -1406,7 +1406,7 @@ def test_save_run_refuses_files_without_the_runs_settings(tmp_path, monkeypatch)
 
 
 def test_example_images_prefer_images_right_for_both_when_clean():
-    """Review AW: Fig. 8.3's first row (the first test image of its class) was wrong for
+    """Fig. 8.3's first row (the first test image of its class) was once wrong for
     both models in every column, clean included."""
     labels = np.array([0, 0, 1, 1, 2, 2, 3])
     rn = np.array([1, 0, 1, 1, 0, 0, 3])
@@ -1429,8 +1429,8 @@ def test_example_images_prefer_images_right_for_both_when_clean():
 
 
 def test_grayscale_donor_capture_and_examples():
-    """Mutation audit BD: swapped BT.601 weights, a capture without a changed prediction and the
-    example count passed."""
+    """Swapped BT.601 weights, a capture without a changed prediction and the
+    example count once passed these tests."""
     from rdsc.background import conditions as BC, summaries as BS
     red = torch.tensor([255, 0, 0], dtype=torch.uint8).view(1, 3, 1, 1)
     assert BC.grayscale(red).flatten().tolist() == [76, 76, 76]
@@ -1440,8 +1440,8 @@ def test_grayscale_donor_capture_and_examples():
 
 
 def test_retrieval_leaves_self_out_and_l1_is_l1():
-    """Mutation audit BE: precision_at counting each image as its own neighbour, and
-    l1_distances giving Euclidean distances, passed."""
+    """precision_at counting each image as its own neighbour, and
+    l1_distances giving Euclidean distances, once passed these tests."""
     from rdsc.background import colour_retrieval as cr
     f = np.array([[0.0], [1.0], [10.0], [11.0]])
     assert cr.precision_at(f, np.array([0, 1, 0, 1]), 1).tolist() == [0.0] * 4
@@ -1449,8 +1449,8 @@ def test_retrieval_leaves_self_out_and_l1_is_l1():
 
 
 def test_partial_correlations_hold_category_and_skip_self_pairs():
-    """Mutation audit BE: the centre correlation not holding category fixed, and pairs of an
-    image with itself (repeated in a bootstrap index) kept, passed."""
+    """The centre correlation not holding category fixed, and pairs of an
+    image with itself (repeated in a bootstrap index) kept, once passed these tests."""
     from rdsc.background import colour_retrieval as cr
     rng = np.random.default_rng(0)
     n = 30
@@ -1476,7 +1476,7 @@ def test_partial_correlations_hold_category_and_skip_self_pairs():
 
 
 def test_mean_colour_agreement_posts_both_parts_and_checks_padding():
-    """Mutation audit BE: post applied to z only, and padding over half the kernel, passed."""
+    """post applied to z only, and padding over half the kernel, once passed these tests."""
     from rdsc.background import mechanism as mech
     images = torch.full((1, 3, 4, 4), 255, dtype=torch.uint8)
     weight = -torch.ones(1, 3, 1, 1)            # z = a = -3 everywhere
@@ -1487,8 +1487,8 @@ def test_mean_colour_agreement_posts_both_parts_and_checks_padding():
 
 
 def test_histogram_svm_standardises_its_features():
-    """Mutation audit BE: HistogramSVM features centred but not divided by the training
-    standard deviation passed."""
+    """HistogramSVM features centred but not divided by the training
+    standard deviation once passed these tests."""
     gen = torch.Generator().manual_seed(0)
     imgs = torch.randint(0, 256, (20, 3, 4, 4), generator=gen, dtype=torch.uint8)
     clf = bg.HistogramSVM(bins=2, device="cpu").fit(imgs, np.arange(20) % 2)
@@ -1497,9 +1497,9 @@ def test_histogram_svm_standardises_its_features():
 
 
 def test_pitfall_words_read_interval_ends_not_estimates():
-    """Mutation audit BE: 'yes' from an estimate whose interval holds 0, chance judged on the
+    """'yes' from an estimate whose interval holds 0, chance judged on the
     estimate not its interval, overlapping intervals read as 'beyond the CNN', and an
-    interval holding 0 named 'smaller', all passed."""
+    interval holding 0 named 'smaller', all once passed these tests."""
     from rdsc.background import words
     ours = {"ring cost": (0.1, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
             "background only above chance": (0.03, -0.01, 0.07)}
@@ -1520,8 +1520,8 @@ def test_pitfall_words_read_interval_ends_not_estimates():
 
 
 def test_advantage_rows_and_split_reading_read_intervals():
-    """Mutation audit BE: advantage_rows saying 'yes' for estimates whose interval holds 0,
-    and split_reading calling a fraction near the book's 'the book's halves', passed."""
+    """These tests once passed advantage_rows saying 'yes' for estimates whose interval holds 0,
+    and split_reading calling a fraction near the book's 'the book's halves'."""
     from rdsc.background import words
     rows = words.advantage_rows((0.02, -0.01, 0.05), (0.02, -0.01, 0.05),
                                 (0.02, -0.01, 0.05), (0.03, -0.02, 0.08),
@@ -1532,7 +1532,7 @@ def test_advantage_rows_and_split_reading_read_intervals():
 
 
 def test_precision_at_counts_ties_as_the_mean_over_their_orders():
-    """Probe PR 8: tied distances were broken by image order, and Corel is stored class by
+    """Tied distances were once broken by image order, and Corel is stored class by
     class, so an image tied with its own class and another counted its own first."""
     from rdsc.background.colour_retrieval import precision_at
     # image 0 is equally far from 1 (its class) and from 2, 3 (the other class)
@@ -1546,7 +1546,7 @@ def test_precision_at_counts_ties_as_the_mean_over_their_orders():
 
 
 def test_the_retrieval_reading_says_whether_the_pitfall_beat_the_cnn():
-    """Review RC: "the same sensitivity misleads the classifier" stood beside a verdict
+    """Once "the same sensitivity misleads the classifier" stood beside a verdict
     table where the random network was misled less than the trained CNN."""
     def rows(dataset, cost, capture, compare):
         return [{"dataset": dataset, "question": q, "random network": a} for q, a in (
@@ -1558,7 +1558,7 @@ def test_the_retrieval_reading_says_whether_the_pitfall_beat_the_cnn():
     larger = rows("mini", "yes", "yes", "larger than the CNN's")
     unshown = rows("mini", "not shown", "yes", "larger than the CNN's")
     assert bg.pitfall_beyond_cnn(smaller) == {"cifar10": False}
-    # probe PV: larger on one dataset of two read as larger (any)
+    # larger on one dataset of two once read as larger (any)
     assert bg.pitfall_beyond_cnn(smaller + larger) == {"cifar10": False, "mini": True}
     assert bg.pitfall_beyond_cnn(smaller + unshown) == {"cifar10": False}  # not shown
     assert bg.pitfall_beyond_cnn(rows("c", "yes", "yes", "not compared: at chance")) is None
@@ -1578,7 +1578,7 @@ def test_the_retrieval_reading_says_whether_the_pitfall_beat_the_cnn():
 
 
 def test_an_undefined_retrieval_effect_reads_undefined_not_nan_or_not_shown():
-    """Probe PV: an undefined centre control printed "+nan points [+nan, +nan]" in the
+    """An undefined centre control once printed "+nan points [+nan, +nan]" in the
     verdict table and the intro's line, and an undefined ring drop read "does not
     measurably lower precision"."""
     nan3 = (np.nan,) * 3
@@ -1614,7 +1614,7 @@ def test_an_undefined_retrieval_effect_reads_undefined_not_nan_or_not_shown():
 
 
 def test_the_retrieval_verdict_refuses_effects_it_cannot_read():
-    """Probe PV: a swapped interval read "helps retrieval, more than the centre does",
+    """A swapped interval once read "helps retrieval, more than the centre does",
     points for shares "may cost up to 420.0 points", and an empty tuple an IndexError."""
     partial = {"estimate": 0.16, "low": 0.12, "high": 0.2}
     ring = (0.024, 0.007, 0.041)
@@ -1629,7 +1629,7 @@ def test_the_retrieval_verdict_refuses_effects_it_cannot_read():
 
 
 def test_a_capture_rate_of_one_changed_prediction_is_no_evidence():
-    """Probe PX: one prediction of 400 changed, to the donor's class, gave a capture
+    """One prediction of 400 changed, to the donor's class, once gave a capture
     interval of "100 to 100%" and a "yes" (at chance that happens 12% of the time)."""
     n, c = 400, 10
     labels = np.arange(n) % c
@@ -1645,7 +1645,7 @@ def test_a_capture_rate_of_one_changed_prediction_is_no_evidence():
 
 
 def test_the_order_from_clean_reads_the_interval_and_ties():
-    """Probe PX: tied ring costs read "the other way", and a cost difference whose interval
+    """Tied ring costs once read "the other way", and a cost difference whose interval
     lay above 0 read "the other way" because its rounded estimates were compared."""
     from rdsc.background.words import _order_from_clean
     cl = ("random network + SVM", "trained CNN")
@@ -1657,7 +1657,7 @@ def test_the_order_from_clean_reads_the_interval_and_ties():
 
 
 def test_what_a_verdict_reads_is_printed_apart():
-    """Probe PX: a capture low end of 0.1115 and of 0.1108 against chance 0.1111 both read
+    """A capture low end of 0.1115 and of 0.1108 against chance 0.1111 both once read
     "11 to 30% vs chance 11%" (one "yes", one "not shown"); partial r low ends of +0.0004
     and -0.0004 read "[0.000" and "[-0.000"."""
     e = {"ring cost": (0.05, 0.02, 0.08), "centre cost": (0.1, 0.05, 0.15),
@@ -1676,7 +1676,7 @@ def test_what_a_verdict_reads_is_printed_apart():
 
 
 def test_an_effect_cell_keeps_the_sign_of_ends_that_round_to_zero():
-    """Probe PX 8: "0.0 [-0.0, 0.1]" beside a verdict read from the unrounded ends."""
+    """Once "0.0 [-0.0, 0.1]" stood beside a verdict read from the unrounded ends."""
     from rdsc.background.summaries import effect_text
     assert effect_text("ring cost", 0.0004, -0.0004, 0.0012) == "0.04 [-0.04, 0.1]"
     assert effect_text("ring cost", 0.05, 0.02, 0.081) == "5.0 [2.0, 8.1]"

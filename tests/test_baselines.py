@@ -42,11 +42,11 @@ def test_verdicts_follow_the_numbers():
     text = W.verdict_final_layer(diff, 1000, 60)
     assert "beats 1 of the 2" in text and "beaten: *a*; within noise: *b*" in text
     assert "The strongest is *b*: rdsc is 2.0 points ahead of it" in text
-    # review HB: the mean's interval over seeds is said not to be what the verdict reads
+    # the mean's interval over seeds is said not to be what the verdict reads
     assert ("at top-1, where the test-set noise of the difference, with 1,000 test images, "
             "is about ±" in text and "The verdict compares rdsc with each of its seeds, not "
             "with the 95% interval of its mean over seeds (±" in text)
-    # review HD: baselines level at the digits shown are named beside the strongest
+    # baselines level at the digits shown are named beside the strongest
     tie = B.compare(_table((60, 80), {"a": [50.03], "b": [49.98]}), "rdsc", "final layer")
     assert "The strongest is *a* (tied, at the digits shown, with *b*): rdsc is 10.0 points" in (
         W.verdict_final_layer(tie, 1000, 60))
@@ -59,38 +59,38 @@ def test_verdicts_follow_the_numbers():
     assert "does not narrow" in W.verdict_trained(_table((60, 70), {}, {"n": (70, 90)}), "rdsc")
     ahead = W.verdict_trained(_table((60, 80), {}, {"n": (50, 60)}), "rdsc")
     assert "10.0 points ahead at top-1" in ahead and "narrow" not in ahead
-    # probe AS: an exactly equal top-2 read "-0.0 points ahead at top-2"
+    # an exactly equal top-2 once read "-0.0 points ahead at top-2"
     level = W.verdict_trained(_table((60, 80), {}, {"n": (50, 80)}), "rdsc")
     assert "level at top-2" in level and "-0.0" not in level
-    # review BA: at a tie at top-1 the first listed was the best, whatever its top-2
+    # at a tie at top-1 the first listed was once the best, whatever its top-2
     tie = W.verdict_trained(_table((60, 80), {}, {"m": (70, 75), "n": (70, 85)}), "rdsc")
     assert tie.startswith("Against the best trained network here (*n*, level with *m* at "
                           "top-1 and ahead of it at top-2), rdsc is 10.0 points behind at "
                           "top-1 and 5.0 points behind at top-2")
     both = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85)}), "rdsc")
     assert "(*m*, level with *n* at top-1 and top-2)" in both
-    # review HA: three tied at top-1, one behind at top-2, is said of each
+    # three tied at top-1, one behind at top-2, is said of each
     three = W.verdict_trained(_table((60, 80), {}, {"m": (70, 85), "n": (70, 85),
                                                     "o": (70, 75)}), "rdsc")
     assert ("(*m*, level with *n* at top-1 and top-2, and level with *o* at top-1 and ahead "
             "of it at top-2)") in three
-    # browser check GE: names holding commas are set apart from the sentence's own
+    # names holding commas are set apart from the sentence's own
     commas = W.verdict_trained(_table((60, 80), {}, {"vgg16, trained 1 epoch": (70, 85),
                                                      "small CNN, trained 1 epoch": (70, 75)}),
                                "rdsc")
     assert ("(*vgg16, trained 1 epoch*, level with *small CNN, trained 1 epoch* at top-1 and "
             "ahead of it at top-2)") in commas
-    even = W.verdict_trained(_table((60, 80), {}, {"n": (60, 70)}), "rdsc")   # review AT
+    even = W.verdict_trained(_table((60, 80), {}, {"n": (60, 70)}), "rdsc")
     assert "level at top-1" in even and even.endswith(": neither is ahead at top-1.")
     assert "the weaker one" in ahead
-    # review AO: 2.0 ahead at top-1 and 2.6 at top-2, both within the noise of 500 images,
-    # read "within test-set noise" and then "the trained network here is the weaker one"
+    # 2.0 ahead at top-1 and 2.6 at top-2, both within the noise of 500 images,
+    # once read "within test-set noise" and then "the trained network here is the weaker one"
     close = W.verdict_trained(_table((52.4, 75.0), {}, {"n": (50.4, 72.4)}), "rdsc",
                               n_test=500)
     assert "within test-set noise" in close and "weaker" not in close
     assert "not told apart at this size" in close
-    # review HB: 10 points ahead at top-1 within the noise of 50 images, 22 at top-2 beyond
-    # it, read "the trained network here is the weaker one"
+    # 10 points ahead at top-1 within the noise of 50 images, 22 at top-2 beyond
+    # it, once read "the trained network here is the weaker one"
     half = W.verdict_trained(_table((20, 80), {}, {"n": (10, 58)}), "rdsc", n_test=50)
     assert half.endswith(": at top-2 the trained network here is the weaker one (see its "
                          "epochs and images); at top-1 the data cannot tell.")
@@ -117,7 +117,7 @@ def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():
     # the same differences on 10,000 images: both baselines are above rdsc, beyond noise
     text = W.verdict_final_layer(diff, 10_000, 15)
     assert "rdsc below beyond noise and every seed: *svm* and *softmax*" in text
-    # review DC: behind on average beyond noise, yet above one of the two seeds: not "below"
+    # behind on average beyond noise, yet above one of the two seeds: not "below"
     # (the rule is the same both ways: "beaten" needs every seed too)
     assert W.standing(25, 30, False, 500, paired_noise=4.0, below_every_seed=False) == (
         "below on average, not on every seed")
@@ -137,7 +137,7 @@ def test_final_layer_verdict_weighs_noise_and_names_the_strongest_baseline():
 
 
 def test_final_layer_verdict_says_the_baselines_are_heads_on_which_random_networks():
-    # review HB: "rdsc beats both final-layer-only baselines" read as two networks, where
+    # "rdsc beats both final-layer-only baselines" once read as two networks, where
     # the quick profile's smoke-sized run had one network (vgg16) and two final layers
     heads = {"vgg16, random, SVM": [30, 32], "vgg16, random, softmax SGD": [28, 29]}
     text = W.verdict_final_layer(B.compare(_table((70, 80), heads), "rdsc", "final layer"),
@@ -192,7 +192,7 @@ def test_verdicts_name_every_family_or_say_not_run():
     said = W.verdicts(B.summary(rows), n_test=1000, dataset="cifar10")
     assert said["final"].startswith("rdsc beats the one final-layer-only baseline")
     assert said["kmeans"].startswith("-10.0 points against k-means") and "beyond" in said["kmeans"]
-    # probe EB: the paper's word "comparable", read from the same numbers, with the sizes
+    # the paper's word "comparable", read from the same numbers, with the sizes
     assert said["kmeans"].endswith("beyond the test-set noise (±4.2): not comparable at "
                                    "this size, at least 5.8 points behind, past the book's "
                                    "margin of 5 points (with 128 features against rdsc's 10)")
@@ -206,7 +206,7 @@ def test_verdicts_name_every_family_or_say_not_run():
     assert W.verdicts(near, n_test=10_000, dataset="cifar10")["kmeans"].endswith(
         "within the test-set noise (±1.4): comparable at this size, at worst 2.4 points "
         "behind, within the book's margin of 5 points (with 128 features against rdsc's 10)")
-    # review FC: monotone in the difference; -4.0 ± 1.5 read "not comparable"
+    # monotone in the difference; -4.0 ± 1.5 once read "not comparable"
     readings = [W.comparable_verdict(d, 3.5) for d in (-9, -4, -2, -1, 0, 2, 3, 4)]
     assert readings == ["contradicted"] + ["not shown"] * 2 + ["supported"] * 5
     assert W.comparable_verdict(-4.0, 1.5) == "not shown"  # possibly 5.5 behind
@@ -218,8 +218,8 @@ def test_verdicts_name_every_family_or_say_not_run():
     assert W.verdicts(ahead, n_test=1000, dataset="cifar10")["kmeans"].endswith(
         "beyond the test-set noise (±4.3): more than comparable at this size (with 128 "
         "features against rdsc's 10)")
-    # review FA: the paper's word is the dataset's: "better" on cifar100 and stl10, none
-    # elsewhere ("comparable" was read on every dataset)
+    # the paper's word is the dataset's: "better" on cifar100 and stl10, none
+    # elsewhere ("comparable" was once read on every dataset)
     assert W.verdicts(near, n_test=1000, dataset="cifar100")["kmeans"].endswith(
         "(±4.3): better not shown at this size, as no difference shows (with 128 features "
         "against rdsc's 10)")
@@ -228,7 +228,7 @@ def test_verdicts_name_every_family_or_say_not_run():
     assert W.verdicts(B.summary(rows), n_test=1000, dataset="stl10")["kmeans"].endswith(
         ": not better at this size, behind beyond the noise (with 128 features against "
         "rdsc's 10)")
-    # review FC: ahead within the noise is not "better"
+    # ahead within the noise is not "better"
     assert "better not shown" in W.verdicts(near.assign(**{"top-1": near["top-1"].where(
         near["family"] != "unsupervised", 59.0)}), n_test=1000, dataset="cifar100")["kmeans"]
     assert W.verdicts(B.summary(rows), n_test=1000, dataset="miniimagenet10")["kmeans"] == (
@@ -261,7 +261,7 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     gen = torch.Generator().manual_seed(0)
     labels = np.arange(40) % 4
     images = torch.randint(0, 256, (40, 3, 32, 32), generator=gen, dtype=torch.uint8)
-    # review O: 24 training and 16 test images, so that scoring the training images as the
+    # 24 training and 16 test images, so that scoring the training images as the
     # test set fails on shape instead of passing on equal sizes
     split = B.Split("cifar10", images[:24], labels[:24], images[24:], labels[24:],
                     ["a", "b", "c", "d"])
@@ -278,7 +278,7 @@ def test_every_method_family_runs_on_a_tiny_split(tmp_path, monkeypatch):
     for r in rows:
         assert 0 <= r["top-1"] <= r["top-2"] <= r["top-4"] == 100  # 4 classes: top-5 undefined
         assert r["features s"] >= 0 and r["fit s"] > 0
-    # review O: the RCF row rebuilt by hand: its features, z-scored with the training mean
+    # the RCF row rebuilt by hand: its features, z-scored with the training mean
     # and std, the paper's SVM, top-1 and top-2 on the test labels
     rcf = RCF(3, features=32, seed=0)
     train, test = rcf(split.train_images), rcf(split.test_images)
@@ -319,22 +319,22 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
         ": the gap narrows at top-2 by less than either gap's test-set noise.")
     assert W.verdict_trained(_table((60, 70), {}, {"n": (70, 74)}), "rdsc",
                              n_test=2000).endswith(": the gap narrows at top-2.")
-    # review GA: the threshold is the larger gap noise (±3.0 and ±2.8 here), pinned from
+    # the threshold is the larger gap noise (±3.0 and ±2.8 here), pinned from
     # both sides: a narrowing of 4.0 (below their sum) narrows, one of 2.9 (above the
     # smaller) does not
     assert W.verdict_trained(_table((60, 70), {}, {"n": (67, 73)}), "rdsc",
                              n_test=2000).endswith(": the gap narrows at top-2.")
     assert W.verdict_trained(_table((60, 70), {}, {"n": (66.9, 74)}), "rdsc",
                              n_test=2000).endswith("by less than either gap's test-set noise.")
-    # review GA: a gap that reverses, or one within the noise at top-1, did not "narrow"
+    # a gap that reverses, or one within the noise at top-1, did not "narrow"
     assert W.verdict_trained(_table((60, 80), {}, {"n": (63, 77)}), "rdsc",
                              n_test=20_000).endswith(
         ": the gap reverses at top-2: rdsc is ahead there.")
-    # review GB: ahead at top-2 only within the noise is no reversal
+    # ahead at top-2 only within the noise is no reversal
     assert W.verdict_trained(_table((60, 80), {}, {"n": (64, 79.5)}), "rdsc",
                              n_test=2000).endswith(
         ": the gap closes at top-2, with no gap beyond the noise there.")
-    # review GC: level at top-2 closes too ("<" for "<=" read it "narrows"); without a test
+    # level at top-2 closes too ("<" for "<=" read it "narrows"); without a test
     # set size no noise is named
     for n_test, end in ((2000, ", with no gap beyond the noise there."), (None, ".")):
         assert W.verdict_trained(_table((60, 80), {}, {"n": (64, 80)}), "rdsc",
@@ -348,7 +348,7 @@ def test_trained_gap_narrowing_is_not_read_inside_the_noise():
 
 
 def test_final_layer_rows_are_the_svm_and_softmax_on_each_seeds_random_net():
-    # review O: every random-deep-net row of chapter 4 comes from here, untested: two rows a
+    # every random-deep-net row of chapter 4 comes from here, once untested: two rows a
     # seed, each seed's own frozen net (batch norm on its calibration images), z-scored
     # features, scored on the test labels; seed 1's rows are rebuilt by hand
     import torch
@@ -403,14 +403,14 @@ def test_counts_and_flags_given_as_nonsense_are_refused():
 
 
 def test_the_top2_difference_is_of_top2():
-    """Mutation audit BD: the top-2 difference computed from top-1 passed."""
+    """The top-2 difference computed from top-1 once passed these tests."""
     table = _table((60, 80), {"a": [30, 32, 34], "b": [55, 58, 61]})
     diff = B.compare(table, "rdsc", "final layer")
     assert diff["difference top-2"].tolist() == pytest.approx([38, 12])
 
 
 def test_the_rcf_sentence_compares_with_rcf():
-    """Mutation audit BD: the scattering transform's numbers in the RCF sentence passed."""
+    """The scattering transform's numbers in the RCF sentence once passed these tests."""
     rows = [{"method": B.RDSC, "family": "rdsc", "dim": 10, "seed": 0, "top-1": 60, "top-2": 80},
             {"method": B.SCATTERING, "family": "peers", "dim": 5, "seed": 0, "top-1": 40,
              "top-2": 50},
@@ -422,19 +422,19 @@ def test_the_rcf_sentence_compares_with_rcf():
 
 
 def test_the_calibration_subset_is_drawn_not_the_first_images():
-    """Mutation audit BD: the first images as the calibration subset passed."""
+    """The first images as the calibration subset once passed these tests."""
     import torch
     assert not torch.equal(B.calibration_subset(1000, 10, 0), torch.arange(10))
 
 
 def test_a_constant_training_feature_is_not_blown_up():
-    """Mutation audit BD: a standard-deviation floor of 1e-8 in place of 1 passed."""
+    """A standard-deviation floor of 1e-8 in place of 1 once passed these tests."""
     _, test = B.standardize(np.array([[1., 2.], [1., 4.]]), np.array([[2., 3.]]))
     assert test[0, 0] == pytest.approx(1.0)
 
 
 def test_differences_with_rdsc_are_paired_over_the_same_images():
-    """Probe CG: rdsc 52.4% against k-means 58.0% on the same 500 images read "within the
+    """rdsc 52.4% against k-means 58.0% on the same 500 images once read "within the
     test-set noise (±6.2)", an unpaired half-width; paired, the interval was -10.7 to -0.5."""
     from rdsc.intervals import difference_noise, paired_noise
     n = 500
@@ -465,7 +465,7 @@ def test_differences_with_rdsc_are_paired_over_the_same_images():
         f"beyond the test-set noise (±{paired_noise(ours, theirs):.1f})")
     # by hand: differences +1 on 22 images, -1 on 50, 0 elsewhere
     d = np.r_[np.ones(22), -np.ones(50), np.zeros(n - 72)]
-    # (plus the continuity correction of one image, 100 / n points: probe PW)
+    # (plus the continuity correction of one image, 100 / n points)
     assert paired_noise(ours, theirs) == pytest.approx(196 * d.std(ddof=1) / np.sqrt(n)
                                                        + 100 / n)
     # several seeds: each image's share of right answers over them
@@ -483,7 +483,7 @@ def test_differences_with_rdsc_are_paired_over_the_same_images():
 
 
 def test_comparable_holds_minus_five_exactly_as_not_shown():
-    """Review GA: the -5 boundary was unpinned (">" to ">=" passed every test): an interval
+    """The -5 boundary was once unpinned (">" to ">=" passed every test): an interval
     whose end is exactly -5 points holds -5."""
     assert W.comparable_verdict(-3.0, 2.0) == "not shown"     # [-5.0, -1.0]
     assert W.comparable_verdict(-7.0, 2.0) == "not shown"     # [-9.0, -5.0]
@@ -492,7 +492,7 @@ def test_comparable_holds_minus_five_exactly_as_not_shown():
 
 
 def test_rounded_numbers_do_not_contradict_their_words():
-    """Review GA: 'at worst -0.0 points behind' and '5.0 points behind, past the margin of
+    """Once printed: 'at worst -0.0 points behind' and '5.0 points behind, past the margin of
     5 points'."""
     level = _table((52, 80), {}, None)
     rows = level.to_dict("records") + [
@@ -505,7 +505,7 @@ def test_rounded_numbers_do_not_contradict_their_words():
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 55.0]}), "rdsc",
                           "km", 500, claim="comparable")
     assert "reaches 5.04 points behind, past the book's margin of 5 points" in said
-    # review GB: an interval ending exactly at -5 printed "5.000 points behind, past" it
+    # an interval ending exactly at -5 once printed "5.000 points behind, past" it
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 53.0],
                                                         "noise top-1": [None, 2.0]}),
                           "rdsc", "km", 500, claim="comparable")
@@ -514,17 +514,17 @@ def test_rounded_numbers_do_not_contradict_their_words():
                                                         "noise top-1": [None, 0.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert "at worst just under 5 points behind, within the book's margin" in said
-    # review GC: [-9, -5], not shown for its upper end on -5, not for reaching 9 behind
+    # [-9, -5], not shown for its upper end on -5, not for reaching 9 behind
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 57.0],
                                                         "noise top-1": [None, 2.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert "as the interval's upper end sits on the book's margin of 5 points" in said
-    # review GB: nor in the difference itself (rdsc averaged over seeds)
+    # nor in the difference itself (rdsc averaged over seeds)
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [50.0, 50.04],
                                                         "noise top-1": [None, 2.0]}),
                           "rdsc", "km", 500, claim="comparable")
     assert said.startswith("-0.04 points against km") and "-0.0 " not in said
-    # review GD: seeds whose mean equals k-means' leave a rounding error, no sign
+    # seeds whose mean equals k-means' leave a rounding error, no sign
     seeds = [54.49, 45.86, 50.82]
     mean = sum(seeds) / 3
     said = W.verdict_pair(pd.DataFrame(rows).assign(**{"top-1": [mean, 50.39],
@@ -536,7 +536,7 @@ def test_rounded_numbers_do_not_contradict_their_words():
 
 
 def test_published_numbers_keep_their_sources_precision():
-    # review HD: "about 70%" printed as 70.00 in a two-decimal column
+    # "about 70%" once printed as 70.00 in a two-decimal column
     shown = {q["method"]: B.as_published(q) for q in B.PUBLISHED_CIFAR10}
     assert shown["random filters, same pipeline (Coates, Lee & Ng 2011)"] == "about 70"
     assert shown["k-means, 1,600 centroids (Coates, Lee & Ng 2011)"] == "77.9"
@@ -544,7 +544,7 @@ def test_published_numbers_keep_their_sources_precision():
 
 
 def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
-    # review HD: six random-weight final layers in adjacent shades of blue could not be
+    # six random-weight final layers in adjacent shades of blue could not be
     # matched to the legend; now a shade per network, a dash per head
     import matplotlib.colors as mcolors
     import pandas as pd
@@ -568,7 +568,7 @@ def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
     assert min(gaps) > 0.3, gaps
     # a family without heads in its names: a shade per method, solid lines
     assert dashes["k-means"] == "" and colours["k-means"] != "black"
-    # probe PR 9: two families the book does not name shared one orange, and a head it
+    # two families the book does not name once shared one orange, and a head it
     # does not know made the whole family solid
     more = pd.concat([methods, pd.DataFrame([
         {"method": "vgg16, random, MLP", "family": "random deep net, final layer"},
@@ -590,7 +590,7 @@ def test_topk_figure_tells_the_random_networks_and_their_heads_apart():
 
 
 def test_gaps_print_apart_from_ties_and_from_their_noise():
-    """Probe PW: an exact tie read "0.0 points behind", 60.0 against 59.96 "0.0 points
+    """An exact tie once read "0.0 points behind", 60.0 against 59.96 "0.0 points
     ahead", and a gap of 1.36 against noise 1.3615 "+1.4 ..., within (±1.4)"."""
     from rdsc.checks import against_noise
     assert against_noise(1.36, 1.3615) == ("+1.360", "1.361")

@@ -28,12 +28,12 @@ def test_curve_trend_is_conditioned_on_the_curve():
     said = words.curve_trend(rising, n_test=10_000)
     assert "beyond the test-set noise of such a difference on 10,000 images, about ±1.34 " \
         "points" in said and "not levelled" in said
-    # review RB: a rate per tenfold from the last step alone read as a forecast
+    # a rate per tenfold from the last step alone once read as a forecast
     assert "+11.8 per tenfold" not in said and "per tenfold" in said
 
 
 def test_curve_trend_judges_nested_svms_by_their_paired_noise():
-    """Review RB: the two SVMs of the last step are scored on the same images, where the
+    """The two SVMs of the last step are scored on the same images, where the
     unpaired noise overstates the noise of their difference."""
     rng = np.random.default_rng(0)
     n = 1000
@@ -55,7 +55,7 @@ def test_curve_trend_judges_nested_svms_by_their_paired_noise():
         words.curve_trend(curve, last_hits=[right_large, right_small])
     with pytest.raises(ValueError, match="equally long"):
         words.curve_trend(curve, last_hits=[right_small, right_large[:10]])
-    # probe PV: 4 images changed, all one way (+0.40 points), is not beyond the noise: the
+    # 4 images changed, all one way (+0.40 points), is not beyond the noise: the
     # exact paired test gives p = 0.125, where the normal interval said ±0.39
     a = np.zeros(1000, bool)
     a[:500] = True
@@ -112,7 +112,7 @@ def test_jpeg_sentences_follow_the_interval():
     assert "does not explain the whole gap" in words.jpeg_against_gap(
         boot(0.005, -0.003, 0.012), -1.34, 4000
     )
-    # review AW: "would explain" stated a paper-scale share from 4,000 training images
+    # "would explain" once stated a paper-scale share from 4,000 training images
     assert "so if the effect carried over to paper scale, the JPEG re-encoding could explain " \
         "part or all of the gap" in words.jpeg_against_gap(boot(0.01, 0.005, 0.02), -1.34, 4000)
     # an interval holding both 0 and the gap tells nothing either way
@@ -132,7 +132,7 @@ def test_seed_sentences_follow_the_spread():
     other = words.gap_against_draws(s, 76.36, False, "k = 4,000 on 2,000 images")
     assert other.startswith("These seeds ran at k = 4,000 on 2,000 images, not at the paper's")
     assert "set neither against" in other and "interval" not in other
-    # the paper's C is named only where the seeds used another (browser check RE)
+    # the paper's C is named only where the seeds used another
     assert "on all images, so their spread" in other
     assert "on all images with C = 0.005, so" in words.gap_against_draws(
         s, 76.36, False, "k = 4,000 on 2,000 images with C = 0.02", C=0.02)
@@ -142,7 +142,7 @@ def test_seed_sentences_follow_the_spread():
     assert not words.seeds_at_paper_scale("cifar10", 4_000, whole, whole, 0.005)
     assert not words.seeds_at_paper_scale("cifar10", 100_000, (2_000, 1_000), whole, 0.005)
     assert not words.seeds_at_paper_scale("miniimagenet10", 100_000, whole, whole, 0.005)
-    # probe QB 2: draws fitted at another C are not the paper's
+    # draws fitted at another C are not the paper's
     assert not words.seeds_at_paper_scale("cifar10", 100_000, whole, whole, 0.02)
     assert words.seed_gap(s, 78.8, "miniimagenet10", "imagenet10", False) == (
         "The paper's imagenet10 number is not set against these seeds, which ran on "
@@ -157,7 +157,7 @@ def test_c_mlp_mnist_and_gap_sentences():
     text = words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "50,000 images")
     assert "C = 0.002" in text and "69.00%" in text and "+0.50 points" in text
     assert "picks the paper's C itself" in words.chosen_c(0.005, 0.005, rows, 75.0, 75.0, "x")
-    # probe AS: "+5.50 points" on 200 test images had no noise beside it
+    # "+5.50 points" on 200 test images once had no noise beside it
     assert "(+5.50 points, within the test-set noise of ±9.49 on 200 images)." in words.chosen_c(
         0.002, 0.005, rows, 40.5, 35.0, "x", n_test=200)
     assert "beyond the test-set noise" in words.chosen_c(0.002, 0.005, rows, 40.5, 35.0, "x",
@@ -183,7 +183,7 @@ def test_c_mlp_mnist_and_gap_sentences():
         {"top1": 78.39, "k": 200_000, "version": "v1"},
     )
     assert "above the SVM by 2.00 points" in text and "78.39%" in text
-    # review AO: 64.80 against 63.73 on 10,000 images, with no interval beside it
+    # 64.80 against 63.73 on 10,000 images, once with no interval beside it
     close = words.mlp_against_svm({1: 0.6480, 5: 0.95}, {1: 0.6373, 5: 0.94}, 30, 4000, None,
                                   n_test=10_000)
     assert ("above the SVM by 1.07 points in top-1, within the test-set noise of such a "
@@ -222,15 +222,15 @@ def test_pairing_and_feature_change_sentences():
         and "no JPEG is matched twice." in text
         and "not one to one" not in text
     )
-    # review HD: the distance had no unit
+    # the distance once had no unit
     assert "the median distance to the match is 15 grey levels (the norm over all" in text
-    # review O: both branches say "matched twice"; each must give its own sentence, and one
+    # both branches once said "matched twice"; each must give its own sentence, and one
     # split that is not one to one makes the whole pairing not one to one
     found["test"] = {**found["train"], "one_to_one": False}
     text = words.pairing(found, {"train": 50_000, "test": 10_000})
     assert "some JPEG images are matched twice: the pairing is not one to one." in text
     assert "no JPEG is matched twice" not in text and "4 lossless images" in text
-    # audit CA: "among the 50,000 ... and the 10,000 ..." read as one pool; each split is
+    # "among the 50,000 ... and the 10,000 ..." once read as one pool; each split is
     # searched alone
     assert ("nearest image of its class and split (among the 50,000 JPEG train images or the "
             "10,000 JPEG test images) in L2") in text
@@ -247,7 +247,7 @@ def test_pairing_and_feature_change_sentences():
     text = words.feature_changes(change, 225)
     assert "50.0% of all feature values differ" in text and "4.5 of the 225 signs" in text
     assert "(128 of the 256 features of an image on average; 100.0% of the images" in text
-    # probe PS: "1 of the 1 features of an image on average" at k = 1
+    # "1 of the 1 features of an image on average" was once printed at k = 1
     one = words.feature_changes({**change, "k": 1, "per_image": 0.91}, 225)
     assert "differ (100.0% of the images have at least one changed feature)" in one
 
@@ -294,7 +294,7 @@ def test_top_confusions_leaves_the_callers_matrix_alone_and_takes_n():
 def test_confusion_reading_is_judged_on_the_largest_count():
     said = words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 30), (5, 3, 25), (1, 9, 12)],
                                       "cifar10")
-    # probe PW: the cell of 12 images is too small to read, as the largest would be
+    # the cell of 12 images is too small to read, as the largest would be
     assert said.startswith("A reading, not a test: Both are between classes"), said
     assert words.confusion_reading(CIFAR10_CLASSES, [(3, 5, 20)], "cifar10").startswith(
         "A reading, not a test: It is between")
@@ -311,7 +311,7 @@ def test_confusion_reading_is_judged_on_the_largest_count():
 
 
 def test_tied_seeds_give_no_zero_width_interval():
-    # probe S6: three seeds at 42.50% on 40 test images "would land between 42.50% and 42.50%"
+    # three seeds at 42.50% on 40 test images once read "would land between 42.50% and 42.50%"
     s = spread([42.5, 42.5, 42.5])
     said = words.seed_spread(s, 256, "60 training and 40 test images", n_test=40)
     assert said.startswith("Over 3 seeds at k = 256 (60 training and 40 test images), top-1 "
@@ -320,7 +320,7 @@ def test_tied_seeds_give_no_zero_width_interval():
     assert "between" not in said
     assert words.gap_against_draws(s, 76.36, comparable=True) == (
         "The seeds tied, so there is no interval to set the paper's 76.36% against.")
-    # review V: equal accuracies that are no binary fraction have a std of about 1e-14
+    # equal accuracies that are no binary fraction have a std of about 1e-14
     s = spread([51.3] * 3)
     assert s["std"] != 0
     assert "every time: the seeds tied" in words.seed_spread(s, 4000, "x", n_test=1000)
@@ -373,11 +373,11 @@ def test_probe_z2_percent_sentences_refuse_what_is_no_percent():
         cw.curve_trend([{"k": 100, "top-1 (%)": 60.0}, {"k": 100, "top-1 (%)": 62.0}], 10_000)
     with pytest.raises(ValueError, match="fractions, 0 to 1"):
         cw.mlp_against_svm({1: 50.0, 2: 60.0}, {1: 0.5, 2: 0.6}, 3, 100, None)
-    # review Z3: near chance on 100 classes, accuracies below 1% are real, not fractions
+    # near chance on 100 classes, accuracies below 1% are real, not fractions
     assert cw.curve_trend([{"k": 100, "top-1 (%)": 0.6}, {"k": 1000, "top-1 (%)": 0.8}], 500)
     assert cw.mlp_against_svm({1: 0.01, 2: 0.02}, {1: 0.01, 2: 0.02}, 2, 100, None,
                               train_top1=0.6)
-    # review AW: a head that fits its training images above the SVM's test top-1 said
+    # a head that fits its training images above the SVM's test top-1 once said
     # nothing of them
     assert cw.mlp_against_svm({1: 0.648, 2: 0.8}, {1: 0.637, 2: 0.8}, 4, 100, None,
                               train_top1=72.85).endswith(
@@ -387,16 +387,16 @@ def test_probe_z2_percent_sentences_refuse_what_is_no_percent():
 
 
 def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
-    """Probe AS: at C = 1e6 the check printed a 49% objective gap with no verdict."""
+    """At C = 1e6 the check once printed a 49% objective gap with no verdict."""
     base = dict(n_train=300, k=256, n_test=200, agreement=0.53, acc_torch=24.0,
                 acc_liblinear=29.5, objective_liblinear=100.0)
     said = words.solver_agreement({**base, "objective_torch": 100.5, "relative_objective": 0.005})
     assert "5.00e-03 (relative) above liblinear's, within 1%, as the tests require;" in said
-    # review AT: 1.04% printed as "1.0e-02 ... not within 1%"
+    # 1.04% once printed as "1.0e-02 ... not within 1%"
     said = words.solver_agreement({**base, "objective_torch": 101.04,
                                    "relative_objective": 0.0104})
     assert "1.04e-02 (relative) above liblinear's, not within 1%" in said
-    # probe BF: 1.26e-08 on two threads, 1.02e-08 on one: rounding's digits, not the fit's
+    # 1.26e-08 on two threads, 1.02e-08 on one: rounding's digits, not the fit's
     for rel in (1.26e-08, 1.02e-08, -1.5e-08, 0.0):
         said = words.solver_agreement({**base, "objective_torch": 100.0 * (1 + rel),
                                        "relative_objective": rel})
@@ -409,21 +409,21 @@ def test_the_solver_check_says_whether_it_passed_and_which_solver_fell_short():
     assert "not within 1%: the torch solver stopped short of the optimum on this part" in said
     assert said.startswith("On 300 training images and the first 256 features of this run, "
                            "the torch solver's objective lies")
-    # probe PS: "the first 1 features"
+    # not "the first 1 features"
     one = words.solver_agreement({**base, "k": 1, "objective_torch": 100.5,
                                   "relative_objective": 0.005})
     assert one.startswith("On 300 training images and the first feature of this run, the "
                           "torch solver's objective lies 5.00e-03")
     assert "predict the same class for 53.00% of 200 test images" in one
-    # review RB: "100.00% of 2,000 test images"
+    # not "100.00% of 2,000 test images"
     every = words.solver_agreement({**base, "agreement": 1.0, "objective_torch": 100.5,
                                     "relative_objective": 0.005})
     assert "the two SVMs predict the same class for all 200 test images" in every
 
 
 def test_the_sentences_read_the_right_numbers():
-    """Mutation audit BD: the trend's gain per decade, the prediction interval, the gap in standard
-    deviations and the JPEG interval's zero could each read another number."""
+    """The trend's gain per decade, the prediction interval, the gap in standard
+    deviations and the JPEG interval's zero could each once read another number unnoticed."""
     assert "has not levelled off" in words.curve_trend(
         [{"k": 1000, "top-1 (%)": 50.0}, {"k": 2000, "top-1 (%)": 50.5}])
     s = spread([74.9, 75.1, 75.0, 75.2, 74.95])
@@ -437,8 +437,8 @@ def test_the_sentences_read_the_right_numbers():
 
 
 def test_boundaries_an_interval_ending_at_zero_holds_it_and_equal_training_accuracy_is_said():
-    """Mutation audit BD: a low end of exactly 0 read as excluding zero, and a training
-    accuracy equal to the test's left out of the MLP sentence, passed."""
+    """A low end of exactly 0 read as excluding zero, and a training
+    accuracy equal to the test's left out of the MLP sentence, once passed these tests."""
     boot = {"difference": 0.01, "low": 0.0, "high": 0.03, "acc_a": 0.5, "acc_b": 0.49,
             "level": 0.95, "only_a": 3, "only_b": 1}
     assert "holds both zero and the 1.34 points" in words.jpeg_against_gap(boot, -1.34, 4000)
@@ -447,20 +447,20 @@ def test_boundaries_an_interval_ending_at_zero_holds_it_and_equal_training_accur
 
 
 def test_a_signed_number_that_rounds_to_zero_has_no_minus():
-    """Review GB: "-0.0 points against k-means" where a difference rounded to zero."""
+    """Once read "-0.0 points against k-means" where a difference rounded to zero."""
     from rdsc.checks import signed
     assert [signed(x) for x in (-0.04, 0.04, 0.0, -0.0, -0.06, 2.0)] == [
         "-0.04", "+0.04", "0.0", "0.0", "-0.1", "+2.0"]
-    # review GC: a value that rounds to zero keeps its sign, the side of 0 a verdict reads
+    # a value that rounds to zero keeps its sign, the side of 0 a verdict reads
     assert signed(-0.004, 2) == "-0.004" and signed(-0.006, 2) == "-0.01"
-    # review GD: a rounding error is no sign (a seed mean equal to another accuracy)
+    # a rounding error is no sign (a seed mean equal to another accuracy)
     assert signed(3e-7) == "0.0" and signed(-7e-15) == "0.0"
     assert signed(100 * ((0.7 - 0.6) - (0.4 - 0.3))) == "0.0"
     assert signed(0.00006) == "+0.0001" and signed(-0.00004) == "0.0"
 
 
 def test_numbers_printed_together_share_their_decimals():
-    """Probe PV: "+0.04 points (paired 95% interval +0.04 to +0.1)"."""
+    """Not "+0.04 points (paired 95% interval +0.04 to +0.1)"."""
     from rdsc.checks import same_decimals
     assert same_decimals([0.04, 0.04, 0.1]) == ["+0.04", "+0.04", "+0.10"]
     assert same_decimals([1.71, 0.9, 2.5]) == ["+1.7", "+0.9", "+2.5"]
@@ -468,7 +468,7 @@ def test_numbers_printed_together_share_their_decimals():
 
 
 def test_a_number_read_against_an_edge_prints_apart_from_it():
-    """Review HA: interval ends of -4.96 and -4.99997 beside a margin of -5 read "-5.0" and
+    """Interval ends of -4.96 and -4.99997 beside a margin of -5 once read "-5.0" and
     "-5.0000" beside "supported"."""
     from rdsc.checks import apart
     assert [apart(x, -5.0) for x in (-4.96, -5.04, -4.996, -2.0, -5.0)] == [
@@ -481,15 +481,15 @@ def test_a_number_read_against_an_edge_prints_apart_from_it():
 
 
 def test_jpeg_cost_needs_the_exact_test_too():
-    """Probe PW: 4 test images right only with lossless, none only with JPEG: the bootstrap
-    interval excluded zero ("costs accuracy measurably"); the exact paired test gives
+    """4 test images right only with lossless, none only with JPEG: the bootstrap
+    interval once excluded zero ("costs accuracy measurably"); the exact paired test gives
     p = 0.125."""
     from rdsc.intervals import paired_bootstrap
     a = np.ones(200, bool)
     b = a.copy()
     b[:4] = False
     boot = paired_bootstrap(a, b)
-    assert boot["low"] <= 0  # the bootstrap interval is held to the exact test (probe PX)
+    assert boot["low"] <= 0  # the bootstrap interval is held to the exact test
     assert "measurably" not in words.jpeg_cost(boot)
     # a bootstrap interval saved before that, above 0 on 4 against 0, is read by the test
     said = words.jpeg_cost(dict(boot, low=0.005))
@@ -499,7 +499,7 @@ def test_jpeg_cost_needs_the_exact_test_too():
 
 
 def test_feature_changes_without_a_change_or_with_a_tiny_one():
-    """Probe PW: nothing changed read "moves by nan ... about nan of the 16 signs", and a
+    """Nothing changed once read "moves by nan ... about nan of the 16 signs", and a
     tiny change "0.0% of all feature values differ"."""
     nothing = {"changed": 0.0, "per_image": 0.0, "k": 64, "images_changed": 0.0,
                "mean_abs_changed": float("nan"), "relative": 0.0}
@@ -512,7 +512,7 @@ def test_feature_changes_without_a_change_or_with_a_tiny_one():
 
 
 def test_mlp_against_svm_reads_the_same_images_paired():
-    """Probe PW: the unpaired noise (±9.7 on 200 images) called a 6-point gap "within
+    """The unpaired noise (±9.7 on 200 images) once called a 6-point gap "within
     noise", where 14 images right only with the MLP and 2 only with the SVM give an exact
     paired p of 0.004."""
     svm = np.zeros(200, bool)
@@ -556,7 +556,7 @@ def test_the_chosen_c_is_compared_with_the_papers_on_the_same_images():
 
 
 def test_a_clear_fall_over_the_last_step_is_not_levelling_off():
-    """Probe PZ 3: -4 points with p = 2e-12 read "the curve is levelling off"."""
+    """-4 points with p = 2e-12 once read "the curve is levelling off"."""
     a = np.zeros(1000, bool)
     a[:500] = True
     b = a.copy()
@@ -575,7 +575,7 @@ def test_a_clear_fall_over_the_last_step_is_not_levelling_off():
 
 
 def test_empty_hits_are_refused_not_read_as_zero_images():
-    """Probe PZ 5: empty hits printed "on the same 0 test images ... p = 1"."""
+    """Empty hits once printed "on the same 0 test images ... p = 1"."""
     rows = [{"C": 0.002, "validation top-1 (%)": 70.0},
             {"C": 0.005, "validation top-1 (%)": 69.0}]
     empty = np.array([], bool)
@@ -587,7 +587,7 @@ def test_empty_hits_are_refused_not_read_as_zero_images():
 
 
 def test_the_validation_choice_is_read_paired_on_the_same_validation_images():
-    """Probe PZ 2: 2.7 points ahead with p = 0.0009 on the same 1,000 validation images read
+    """2.7 points ahead with p = 0.0009 on the same 1,000 validation images once read
     "within the noise ... (about ±4.38 points): no firm choice"."""
     rows = [{"C": 0.002, "validation top-1 (%)": 72.7},
             {"C": 0.005, "validation top-1 (%)": 70.0}]
@@ -609,7 +609,7 @@ def test_the_validation_choice_is_read_paired_on_the_same_validation_images():
     with pytest.raises(ValueError, match="validation_hits"):
         words.chosen_c(0.002, 0.005, rows, 75.5, 75.0, "x",
                        validation_hits=[paper_right, chosen_right])
-    # probe PZ 8: a tie on validation is a tie, the smaller C kept by rule
+    # a tie on validation is a tie, the smaller C kept by rule
     tie = [{"C": 0.001, "validation top-1 (%)": 40.0},
            {"C": 0.005, "validation top-1 (%)": 40.0}]
     assert "(tied: the grid keeps the smaller C)" in words.chosen_c(
@@ -617,7 +617,7 @@ def test_the_validation_choice_is_read_paired_on_the_same_validation_images():
 
 
 def test_the_hardest_classes_name_every_class_tied_at_the_cut():
-    """Probe PZ 7: cat 20%, bird 25%, airplane, dog and ship 30%: "cat, bird, airplane"."""
+    """Cat 20%, bird 25%, airplane, dog and ship 30% once read "cat, bird, airplane"."""
     classes = ["airplane", "bird", "cat", "dog", "ship", "truck"]
     per_class = [0.3, 0.25, 0.2, 0.3, 0.3, 0.9]
     assert words.hardest_classes(per_class, classes) == (
@@ -628,7 +628,7 @@ def test_the_hardest_classes_name_every_class_tied_at_the_cut():
 
 
 def test_a_level_mlp_and_a_seed_mean_near_100_read_right():
-    """Probe PZ 8: "level with the SVM by 0.00 points"; "interval for the mean 99.82% to
+    """Once printed: "level with the SVM by 0.00 points"; "interval for the mean 99.82% to
     100.11%"."""
     said = words.mlp_against_svm({1: 0.5, 2: 0.7}, {1: 0.5, 2: 0.8}, 3, 100, None)
     assert "level with the SVM in top-1" in said and "by 0.00" not in said
@@ -639,7 +639,7 @@ def test_a_level_mlp_and_a_seed_mean_near_100_read_right():
 
 
 def test_the_record_curve_meets_this_run_only_with_its_images_seed_and_c():
-    """Probe QB 2: only the image counts were compared, so a run with another seed or C
+    """Only the image counts were once compared, so a run with another seed or C
     was said to agree with the record where both ran."""
     rec = {"n_train": 50_000, "n_test": 10_000, "seed": 2018, "C": 0.005}
     assert words.record_curve_note(rec, 50_000, 10_000, 2018, 0.005).startswith(

@@ -45,7 +45,7 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
     path.write_text(json.dumps({**CLASSIFICATION, "commit": "0123abc", "saved": "x"}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert "older version" not in glued["headline_cifar10_record"]
-    # reader review P: a record made before the chapter grew sections read as today's run
+    # a record made before the chapter grew sections once read as today's run
     path.write_text(json.dumps({**CLASSIFICATION, "seeds": {}, "jpeg": {}}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert glued["headline_cifar10_record"].endswith(
@@ -53,25 +53,25 @@ def test_this_run_and_the_record_are_summarised_alike(tmp_path, monkeypatch, glu
         "draws; JPEG against lossless")
     assert glued["headline_cifar10_record_brief"].endswith(
         "without 2 of the chapter's current sections")
-    # review DC: a setting the chapter added (a number) and a section not run here (None)
+    # a setting the chapter added (a number) and a section not run here (None)
     # are not sections the record lacks
     path.write_text(json.dumps({**CLASSIFICATION, "n_classes": 10, "mnist": None}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert "older version" not in glued["headline_cifar10_record"]
-    # review EA: nor is a list of names (chapter 5's datasets); a table (rows) is
+    # nor is a list of names (chapter 5's datasets); a table (rows) is
     path.write_text(json.dumps({**CLASSIFICATION, "datasets": ["a", "b"],
                                 "rows": [{"k": 1}], "mixed": ["a", {"k": 1}]}))
     headlines.glue("classification", path, "cifar10", key="cifar10")
     assert glued["headline_cifar10_record"].endswith("without its sections: rows")
 
-    # reader review P: smoke verdicts ("partly contradicted") read as findings in the intro
+    # smoke verdicts ("partly contradicted") once read as findings in the intro
     path.write_text(json.dumps({**CLASSIFICATION, "profile": "smoke"}))
     assert headlines.glue("classification", path, "cifar10", key="cifar10").startswith(
         "smoke run, not a result — top-1 63.72%")
     headlines.glue_not_run("classification", "stl10", "stl10", "not run in this build")
     assert glued["headline_stl10"] == "not run in this build"
-    # probe AP: "yet" promised a record the runner cannot make (it runs chapter 3 as written)
-    assert glued["headline_stl10_record"] == (   # plain text: pasted as it is (review AR)
+    # "yet" once promised a record the runner cannot make (it runs chapter 3 as written)
+    assert glued["headline_stl10_record"] == (   # plain text: pasted as it is
         "no paper-profile record of stl10: the record holds cifar10 only (the record runner "
         "runs a chapter's parameters as written)")
 
@@ -89,7 +89,7 @@ def test_a_failed_record_is_named_not_summarised(tmp_path, monkeypatch, glued):
     headlines.glue("background", path, "corel")
     assert glued["headline_background"] == (
         "pitfall: confirmed; retrieval: supported; quick profile")
-    # a {glue:text} paste showed the asterisks of "**failed**" (probe AP)
+    # a {glue:text} paste once showed the asterisks of "**failed**"
     assert "chapter run 1.0 min, failed" in glued["headline_background_record"]
     assert "*" not in glued["headline_background_record"]
 
@@ -126,7 +126,7 @@ def _kmeans_record(root, monkeypatch):
 
 
 def test_the_records_unsupervised_line_says_its_scope(tmp_path, monkeypatch):
-    """Review GB: the record column's line lost its scope and no test said so."""
+    """The record column's line once lost its scope and no test said so."""
     _kmeans_record(tmp_path, monkeypatch)
     line = headlines.record_line("unsupervised", "cifar10")
     assert line.startswith("supported (on cifar10 only; cifar100 and stl10 not run): "
@@ -142,7 +142,7 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.baselines(baselines) == (
         "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1; best random-weight final "
         "layer 35.5% (densenet40, random; test-set noise of the difference ±6.1 points)")
-    # probe CG: k beside rdsc's accuracy, and the paired noise where the summary has it
+    # k beside rdsc's accuracy, and the paired noise where the summary has it
     paired = dict(baselines, summary=[dict(baselines["summary"][0], dim=4000),
                                       baselines["summary"][1],
                                       dict(baselines["summary"][2], **{"noise top-1": 4.3})])
@@ -150,12 +150,12 @@ def test_every_summary_reads_its_chapters_results():
         "supported: cifar10, 2,000 / 500 images: rdsc 52.4% top-1 (k = 4,000); best "
         "random-weight final layer 35.5% (densenet40, random; test-set noise of the "
         "difference ±4.3 points)")
-    # reader review P: the best baseline was a mean over draws, and one of three networks ran
+    # the best baseline was a mean over draws, and one of three networks ran
     drawn = dict(baselines, settings={"final_archs": ["vgg16"]})
     drawn["summary"] = baselines["summary"][:2]
     drawn["summary"][1] = dict(drawn["summary"][1], seeds=2,
                                **{"top-1 max": 26.0, "top-1 min": 24.0})
-    # probe Z2 B3: without each seed's best (an older chapter), the mean cannot show "above
+    # without each seed's best (an older chapter), the mean cannot show "above
     # every seed": not shown, and said
     older = dict(drawn, summary=[drawn["summary"][0],
                                  {k: v for k, v in drawn["summary"][1].items()
@@ -185,8 +185,8 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.separation(separation) == (
         "supported: cifar10: 1.067 pixels, 1.101 features (difference +0.034 [+0.006, +0.062]: "
         "higher on the features), k = 3,000")
-    # saved before the chapter had an interval: one sample's direction, no growth; probe R5:
-    # this read "supported" (a record made so, "contradicted"), stronger than the evidence
+    # saved before the chapter had an interval: one sample's direction, no growth;
+    # this once read "supported" (a record made so, "contradicted"), stronger than the evidence
     assert headlines.margin(separation) == (
         "not shown: cifar10: 0.0130 at k = 3,000 vs 0.0079 on pixels (wider on the sample; "
         "no interval saved: not shown); growth with k not measured")
@@ -326,7 +326,7 @@ def test_every_summary_reads_its_chapters_results():
         "partly supported: FGSM from a substitute: accuracy 46.5% → 20.2%; HopSkipJump "
         "(labels only) fools 2 of 4 images (50%, 95% interval 7% to 93%) within L-inf "
         "0.0625 (k = 2,000)")
-    # probe R12: a run with 5 queries per image read like one with 5,000
+    # a run with 5 queries per image once read like one with 5,000
     assert headlines.attack({**attack, "settings": {"budget": 5}}).endswith(
         "within L-inf 0.0625 (k = 2,000, 5 queries per image)")
     from rdsc.attack_words import claim_verdict
@@ -344,7 +344,7 @@ def test_every_summary_reads_its_chapters_results():
     assert headlines.attack(attack).startswith(
         "supported: FGSM from a substitute: accuracy 46.5% → 20.2% (beyond random signs of the "
         "same size: +20.0 points [+15.0, +25.0]);")
-    # review GE: a substitute at chance aims nothing; the chapter says "not a test", and
+    # a substitute at chance aims nothing; the chapter says "not a test", and
     # so does the row (12.9% agreement on 280 images against 12.4% by chance)
     idle = {**attack, "n_holdout": 280, "transfer_beyond_random_signs": {
         "random network + SVM": {"difference": 0.0, "low": -0.044, "high": 0.044}}}
@@ -359,7 +359,7 @@ def test_every_summary_reads_its_chapters_results():
         **idle["transfer"][1], "substitute agrees with target (%)": 60.0}]}
     assert "not a test" not in headlines.attack(aimed)
     assert "not a test" not in headlines.attack({**idle, "n_holdout": None})
-    # probe PW: beside a drop beyond random signs the caveat contradicted "supported" (the
+    # beside a drop beyond random signs the caveat once contradicted "supported" (the
     # chapter's table reads it "yes" there)
     shown = {**idle, "transfer_beyond_random_signs": {
         "random network + SVM": {"difference": 0.04, "low": 0.001, "high": 0.079}}}
@@ -376,8 +376,8 @@ def test_verdicts_follow_the_intervals():
     # contradicts, an interval holding -5 tells nothing
     base = {"k": 10, "n_database": 8, "leave_one_out": [
         {"representation": "random features, k=10", "AP": 0.3, "distance": "euclidean"}]}
-    # (review Y: within ±5 points is comparable even when it excludes 0, as -4 to -1 does;
-    # review FC: -9 to -1 fits a 1-point gap, and -1 to +9 is at worst 1 point behind)
+    # (within ±5 points is comparable even when it excludes 0, as -4 to -1 does;
+    # -9 to -1 fits a 1-point gap, and -1 to +9 is at worst 1 point behind)
     for (low, high), word in (((-3.0, 4.0), "supported"), ((-9.0, 4.0), "not shown"),
                               ((-4.0, -1.0), "supported"), ((-9.0, -1.0), "not shown"),
                               ((-12.0, -6.0), "contradicted"), ((-1.0, 9.0), "supported"),
@@ -386,14 +386,14 @@ def test_verdicts_follow_the_intervals():
                                        "measure": "AP", "difference": (low + high) / 2,
                                        "low": low, "high": high}])
         assert headlines.retrieval(res).startswith(f"{word}:"), (low, high)
-    # review HA: an interval end beside -5 prints apart from it ("[-5.0," beside
+    # an interval end beside -5 prints apart from it ("[-5.0," beside
     # "supported")
     res = dict(base, comparisons=[{"random features vs": "a CNN trained on X",
                                    "measure": "AP", "difference": -2.0, "low": -4.96,
                                    "high": 0.9}])
     assert headlines.retrieval(res).startswith("supported:")
     assert headlines.retrieval(res).endswith(": -2.0 points [-4.96, +0.9]")
-    # a trained network not shown to beat the pixel control is not counted (review HB: its
+    # a trained network not shown to beat the pixel control is not counted (its
     # interval [-3, +3] holds 0; "no better than" read as equal or worse)
     res = dict(base, comparisons=[{"random features vs": "a CNN trained on X", "measure": "AP",
                                    "difference": 0.0, "low": -3.0, "high": 3.0}],
@@ -417,7 +417,7 @@ def test_verdicts_follow_the_intervals():
     assert headlines.retrieval(mixed, brief=True).endswith("; 1 in-domain network not counted")
     only_own = dict(mixed, comparisons=[own], references=mixed["references"][1:])
     assert headlines.retrieval(only_own).startswith("not shown: ")
-    # probe Z b8: results saved before the flag, or under another rule, say so
+    # results saved before the flag, or under another rule, say so
     older = dict(mixed, references=[{k: v for k, v in r.items() if k != "in domain"}
                                     for r in mixed["references"]])
     assert headlines.retrieval(older).startswith("mixed: ")  # the in-domain one counted
@@ -459,22 +459,22 @@ def test_verdicts_follow_the_intervals():
     # "not on every seed", so the line must not say supported
     summary[1]["top-1 max"] = 53.0
     assert headlines.baselines(dict(near, n_test=100_000)).startswith("not shown:")
-    # mutation audit BB: "contradicted" was never reached; behind beyond noise it must be
+    # "contradicted" was once unreachable; behind beyond noise it must be
     behind = [dict(summary[0], **{"top-1": 50.0}),
               dict(summary[1], **{"top-1": 70.0, "top-1 max": 72.0, "top-1 min": 68.0,
                                   "seeds": 3})]
     assert headlines.baselines(dict(near, n_test=10_000, summary=behind)).startswith(
         "contradicted: d, 10 / 10,000 images: rdsc 50.0% top-1; best random-weight final "
         "layer 70.0% (v; mean of 3 weight draws")
-    # review EA: without each seed's accuracy, "below every seed" is as unknown as "above
+    # without each seed's accuracy, "below every seed" is as unknown as "above
     # every seed": the line said "contradicted" and "not shown for v" at once
     del behind[1]["top-1 min"]
     said = headlines.baselines(dict(near, n_test=10_000, summary=behind))
     assert said.startswith("not shown:") and said.endswith("not shown for v")
-    # review FA: the intro's brief line gave no reason for its "not shown"
+    # the intro's brief line once gave no reason for its "not shown"
     assert headlines.baselines(dict(near, n_test=10_000, summary=behind), brief=True).endswith(
         "(v; mean of 3 weight draws); each seed's accuracy missing for v")
-    # review DC: behind the mean beyond noise, but above one of the baseline's seeds: the
+    # behind the mean beyond noise, but above one of the baseline's seeds: the
     # chapter says "below on average, not on every seed", so the line must not say
     # contradicted (it did, once the paired noise made the gap "beyond noise" more often)
     split = [dict(summary[0], **{"top-1": 25.0}),
@@ -497,7 +497,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
             {"method": f"{KMEANS}, K=1,600", "family": "unsupervised", "top-1": theirs,
              "dim": 6400, "noise top-1": noise}]}
     # the quick build's numbers (500 test images): possibly 10.7 points behind, possibly
-    # 0.5: not shown (review FC: the two-sided words read "contradicted")
+    # 0.5: not shown (the two-sided words once read "contradicted")
     said = headlines.unsupervised(run("cifar10", 52.4, 58.0, noise=5.1, n_test=500))
     assert said == ("not shown: cifar10 (500 test images; the paper: comparable, read as "
                     "at worst 5 points behind): rdsc "
@@ -515,7 +515,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     assert near.startswith("supported:") and "95% interval -4.96 to +1.0)" in near
     assert "95% interval -5.04 to " in headlines.unsupervised(
         run("cifar10", 55.96, 58.0, noise=3.0))
-    # review HA: the high end too, and the "better" claim's ends against 0
+    # the high end too, and the "better" claim's ends against 0
     assert "95% interval -11.0 to -4.96)" in headlines.unsupervised(
         run("cifar10", 50.0, 58.0, noise=3.04))
     assert "95% interval just above -5.0 to +1.0)" in headlines.unsupervised(
@@ -542,14 +542,14 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
                               headlines.unsupervised(run("miniimagenet10", 4, 5))]).startswith(
         "not shown: cifar10 (1,000 test images; the paper: comparable, read as at worst 5 "
         "points behind)")
-    # review FC: the claimed datasets a run lacks are named (the profiles run none of them)
+    # the claimed datasets a run lacks are named (the profiles run none of them)
     assert headlines.claimed_not_run("unsupervised", ["cifar10", "miniimagenet10"]) == (
         "; not run here: cifar100 and stl10 (the paper: better)")
     assert headlines.claimed_not_run("unsupervised", ["stl10"]) == (
         "; not run here: cifar10 (the paper: comparable), cifar100 (the paper: better)")
     assert headlines.claimed_not_run("baselines", ["cifar10"]) == ""
-    # review GA: the verdict says its scope where it stands, not at the end of the cell;
-    # review GB: in words that cannot read "not shown, but only on cifar10"
+    # the verdict says its scope where it stands, not at the end of the cell;
+    # in words that cannot read "not shown, but only on cifar10"
     line = headlines.unsupervised(run("cifar10", 57.0, 58.0, noise=2.0))
     mini = headlines.unsupervised(run("miniimagenet10", 40.0, 50.0, noise=3.0))
     assert headlines.scoped([line, mini], "unsupervised", ["cifar10", "miniimagenet10"]) == (
@@ -567,7 +567,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
     stl = headlines.unsupervised(run("stl10", 35.0, 30.0, noise=2.0))
     assert headlines.scoped([line, stl], "unsupervised", ["cifar10", "stl10"]).startswith(
         "supported (on cifar10 and stl10 only; cifar100 not run): cifar10 (")
-    # a dataset run twice is named once (review GC: "cifar10 and cifar10")
+    # a dataset run twice is named once (not "cifar10 and cifar10")
     assert headlines.scoped([line, line], "unsupervised", ["cifar10", "cifar10"]).startswith(
         "supported (on cifar10 only; cifar100 and stl10 not run): ")
     no_kmeans = run("cifar10", 57.0, 58.0)
@@ -581,7 +581,7 @@ def test_unsupervised_line_reads_the_papers_word_on_each_dataset():
 
 
 def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
-    """Review FC: the two read the same numbers by rules written twice."""
+    """The two once read the same numbers by rules written twice."""
     from rdsc import baselines as B
     from rdsc import baselines_words as W
     from rdsc.intervals import difference_noise
@@ -602,7 +602,7 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
                                           "summary": table.to_dict("records")})
             verdict = row.split(":", 1)[0]
             assert sentence.startswith(words[claim][verdict]), (dataset, diff, sentence, row)
-    # review GA: the chapter's path, with per-image hits and so a paired noise (the table's
+    # the chapter's path, with per-image hits and so a paired noise (the table's
     # "noise top-1" column against the dict's key); -4 points on 400 images: paired noise
     # ±4.8, where the unpaired fallback would say ±6.9
     rng = np.random.default_rng(0)
@@ -632,7 +632,7 @@ def test_the_chapters_k_means_sentence_and_the_intro_row_agree():
 
 def test_a_claim_run_on_several_datasets_is_one_line_over_all():
     # chapter 4's intro line once summarised its first dataset only
-    # review HB: each part says which way it went where the parts differ
+    # each part says which way it went where the parts differ
     assert headlines.combine(["supported: a: 1", "contradicted: b: 2"]) == (
         "mixed: supported — a: 1 | contradicted — b: 2")
     assert headlines.combine(["supported: a: 1", "supported: b: 2"]) == "supported: a: 1 | b: 2"
@@ -675,7 +675,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "partly supported: supported — cifar10 1.067 → 1.101 | not shown — mini 1.200 → "
         "1.190 (pixels → features, k = 3,000)")
     brief = headlines.margin(separation, brief=True)
-    # review RB: which half of the claim holds is said first
+    # which half of the claim holds is said first
     assert brief == (
         "partly supported: the width supported, its growth with k not shown; "
         "cifar10: width ×1.65 of pixels' (wider), growth ×1.34 from "
@@ -683,7 +683,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
         "of pixels' (wider), growth ×1.34 from k = 1,000 (grows, faster than noise, no "
         "shuffled-label control); both datasets share one noise control (same labels)")
     full = headlines.margin(separation)
-    # review HD: both verdicts rest on one set of noise draws (the samples share labels)
+    # both verdicts rest on one set of noise draws (the samples share labels)
     assert full.endswith("; both datasets share one noise control (it depends only on the "
                          "labels, and their samples have the same labels in the same order)")
     assert full.startswith("partly supported: ") and len(full) > 2 * len(brief)
@@ -714,7 +714,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
     assert glued["headline_margin_brief"] == (
         f"{headlines.margin(separation, brief=True)}; quick profile")
     assert glued["headline_margin_record"] == "no paper-profile record yet"
-    assert glued["headline_margin_record_brief"] == "none yet"  # review RC: shorter
+    assert glued["headline_margin_record_brief"] == "none yet"  # shorter
     attack = {"epsilon": 0.0625, "k": 2000, "transfer": [
         {"target": "random network + SVM", "target accuracy, clean (%)": 46.5,
          "target accuracy, FGSM transfer (%)": 40.0}],
@@ -739,7 +739,7 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
 
 
 def test_soft_margins_do_not_compare_across_spaces():
-    # probe J1: C = 0.3 made every fit soft, and the intro still read "wider: supported"
+    # C = 0.3 made every fit soft, and the intro still read "wider: supported"
     # (with C = 3 the same soft fits read "narrower"); 1/|w| of a soft margin moves with C
     rows = [{"dataset": "d", "space": "pixels", "dimension": 3072, "mean margin": 0.72,
              "hard": False, "verified": True},
@@ -758,8 +758,8 @@ def test_soft_margins_do_not_compare_across_spaces():
         "not compared (soft margins); growth with k not measured")
     assert headlines.margin(res, brief=True) == (
         "not shown: d: widths not comparable (soft margins), growth not measured")
-    # saved before the whole-sample flags (review M1): the rows' own flags decide; and a
-    # NumPy bool is read like a Python one (review M4)
+    # saved before the whole-sample flags: the rows' own flags decide; and a
+    # NumPy bool is read like a Python one
     older = dict(res["margin_ratios"][0])
     del older["pixels hard"], older["features hard"]
     older["soft half-sample fits"] = 0
@@ -785,7 +785,7 @@ def test_soft_margins_do_not_compare_across_spaces():
     rows[0]["hard"] = False
     assert headlines.margin(res).startswith("not shown: ")
     assert "(soft margins: not comparable)" in headlines.margin(res)
-    assert headlines.margin(res, brief=True) == (  # review M2: it read "wider"
+    assert headlines.margin(res, brief=True) == (  # it once read "wider"
         "not shown: d: widths not comparable (soft margins), growth not measured")
 
 
@@ -796,7 +796,7 @@ def test_the_background_line_carries_its_headline_measures():
          "measure": "+2.8 points (95% interval -7.5 to +12.2)"},
         {"dataset": "corel", "question": "greying the ring lowers precision@10",
          "measure": "+0.8 (95% interval -2.7 to +4.3)"}]}
-    # review Y D2: intervals in brackets, never parentheses in parentheses
+    # intervals in brackets, never parentheses in parentheses
     assert headlines.background(res) == (
         "pitfall: not shown by this run (ring cost against a same-class ring: cifar10 +2.8 "
         "points [-7.5, +12.2]); "
@@ -820,7 +820,7 @@ def test_the_background_line_carries_its_headline_measures():
         "pitfall: not shown by this run (ring cost against a same-class ring: cifar10 +2.8 "
         "points); retrieval: partly "
         "supported (greying the ring costs +0.8 points of P@10)")
-    # review AW: two datasets each name theirs
+    # two datasets each name theirs
     two = dict(res, verdicts=res["verdicts"] + [dict(res["verdicts"][1], dataset="other",
                                                      measure="-1.0 (95% interval -2.0 to 0.0)")])
     assert headlines.background(two).endswith(
@@ -829,7 +829,7 @@ def test_the_background_line_carries_its_headline_measures():
 
 
 def test_the_background_line_sets_the_centre_control_beside_the_ring():
-    # review HD 3: greying any half may cost precision, so the line gives the centre's cost
+    # greying any half may cost precision, so the line gives the centre's cost
     # with the ring's (results saved before the control keep the ring's alone, above)
     from rdsc.background import CENTRE_GREY_QUESTION, RING_GREY_QUESTION
     res = {"pitfall": "not shown by this run", "advantage": "supported: the outer ring "
@@ -841,15 +841,15 @@ def test_the_background_line_sets_the_centre_control_beside_the_ring():
     assert headlines.background(res).endswith(
         "(greying the ring costs +2.4 points of P@10 [+0.7, +4.1], the centre's +4.0 "
         "points [+2.1, +5.7])")
-    # probe PR 10: "the centre +4.0" gave a bare number
+    # "the centre +4.0" once gave a bare number
     assert headlines.background(res, brief=True).endswith(
         "(greying the ring costs +2.4 points of P@10, the centre's +4.0 points)")
-    # review RC: the verdict table's rows now carry their unit; the line reads both
+    # the verdict table's rows now carry their unit; the line reads both
     now = {**res, "verdicts": [{**v, "measure": v["measure"].replace(" (", " points (")}
                                for v in res["verdicts"]]}
     assert headlines.background(now) == headlines.background(res)
     assert headlines.background(now, brief=True) == headlines.background(res, brief=True)
-    # review RC: the full line says how much more the centre may cost; the brief one
+    # the full line says how much more the centre may cost; the brief one
     # quotes the centre's cost instead
     res["advantage"] += (" (greying the centre may cost up to 4.2 points of P@10 more), "
                          "and the features react to its colour")
@@ -860,7 +860,7 @@ def test_the_background_line_sets_the_centre_control_beside_the_ring():
 
 
 def test_a_results_file_without_the_largest_ks_difference_names_it():
-    # probe R13: an edited settings.ks raised a bare StopIteration in the chapter's glue cell
+    # an edited settings.ks once raised a bare StopIteration in the chapter's glue cell
     res = {"datasets": ["cifar10"], "settings": {"ks": [100, 5000]},
            "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.0}],
            "ratio_differences": [{"dataset": "cifar10", "space": "features, k=100",
@@ -870,7 +870,7 @@ def test_a_results_file_without_the_largest_ks_difference_names_it():
 
 
 def test_a_run_at_another_c_or_step_says_so_in_its_line(tmp_path, glued):
-    # probe S: chapter 4 at C = 0.05 turned "not shown" into "supported" in the intro's table,
+    # chapter 4 at C = 0.05 once turned "not shown" into "supported" in the intro's table,
     # which named no C
     path = tmp_path / "cifar10-quick.json"
     path.write_text(json.dumps({**CLASSIFICATION, "C": 0.005}))
@@ -888,7 +888,7 @@ def test_a_run_at_another_c_or_step_says_so_in_its_line(tmp_path, glued):
 
 
 def test_a_background_run_at_another_centre_fraction_says_so_in_its_line(tmp_path, glued):
-    # probe AU A1: at fraction 0.001 the "ring" was 1,023 of 1,024 pixels, and the intro's
+    # at fraction 0.001 the "ring" was 1,023 of 1,024 pixels, and the intro's
     # line read "retrieval: supported" with no word of the fraction (C = 1 was named)
     path = tmp_path / "corel-quick.json"
     res = {"profile": "quick", "C": 0.005, "fraction": 0.5, "pitfall": "not shown by this run",
@@ -902,7 +902,7 @@ def test_a_background_run_at_another_centre_fraction_says_so_in_its_line(tmp_pat
         headlines.glue("background", path, "corel")
         assert glued[key].endswith("retrieval; C = 1, not the paper's 0.005; centre fraction "
                                    "0.3, not the book's 0.5; quick profile")
-    path.write_text(json.dumps({**res, "fraction": 0.5000001}))   # probe QA 3
+    path.write_text(json.dumps({**res, "fraction": 0.5000001}))
     headlines.glue("background", path, "corel")
     assert "centre fraction 0.5000001, not the book's 0.5" in glued["headline_background"]
     # the book's value is chapter 8's default and rdsc.background's
@@ -913,14 +913,14 @@ def test_a_background_run_at_another_centre_fraction_says_so_in_its_line(tmp_pat
 
 
 def test_overall_never_reads_contradiction_into_absent_evidence():
-    # probe Z b5: these all read "partly contradicted"
+    # these all once read "partly contradicted"
     assert headlines.overall(["not shown", "not run"]) == "not shown"
     assert headlines.overall(["not run", "not run"]) == "not run"
     assert headlines.overall(["partly supported", "contradicted"]) == "mixed"
     assert headlines.overall(["mixed", "supported"]) == "mixed"
     assert headlines.overall(["partly contradicted", "not shown"]) == "partly contradicted"
     assert headlines.combine(["not run: a", "not shown: b"]) == "not shown: a | b"
-    assert headlines.overall(["supported", "not run"]) == "supported"  # review Z3
+    assert headlines.overall(["supported", "not run"]) == "supported"
     for bad in ([], ["Supported"]):
         with pytest.raises(ValueError, match="verdict"):
             headlines.overall(bad)
@@ -929,7 +929,7 @@ def test_overall_never_reads_contradiction_into_absent_evidence():
 
 
 def test_equal_margins_read_as_equal_not_narrower():
-    """Probe PV: a tie at the largest k read "narrower on the sample", and a NaN margin
+    """A tie at the largest k once read "narrower on the sample", and a NaN margin
     too."""
     rows = [{"dataset": "d", "space": "pixels", "dimension": 3072, "mean margin": 0.72,
              "hard": True, "verified": True},
@@ -945,7 +945,7 @@ def test_equal_margins_read_as_equal_not_narrower():
 
 
 def test_a_record_line_over_several_datasets_shows_those_recorded(tmp_path, monkeypatch):
-    """Probe PV: the first missing dataset's reason stood for the whole line, hiding the
+    """The first missing dataset's reason once stood for the whole line, hiding the
     records that were there."""
     _kmeans_record(tmp_path, monkeypatch)
     line = headlines.record_line("unsupervised", ["cifar10", "cifar100"])
@@ -961,7 +961,7 @@ def test_a_record_line_over_several_datasets_shows_those_recorded(tmp_path, monk
 
 
 def test_margin_names_what_its_results_lack():
-    """Probe PV: "overall needs at least one verdict" for no dataset, and a dataset with no
+    """Once "overall needs at least one verdict" for no dataset, and a dataset with no
     rows unnamed."""
     with pytest.raises(ValueError, match="name no dataset"):
         headlines.margin({"datasets": [], "margins": []})
@@ -970,7 +970,7 @@ def test_margin_names_what_its_results_lack():
 
 
 def test_the_baselines_line_names_the_rows_that_kept_it_from_supported():
-    """Probe PW: a 16.9-point lead over the best mean against ±6.1 read "not shown" with no
+    """A 16.9-point lead over the best mean against ±6.1 once read "not shown" with no
     reason: one weight draw of that baseline reached 53.0."""
     res = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
         {"method": "rdsc", "family": "rdsc", "top-1": 52.4},
@@ -985,7 +985,7 @@ def test_the_baselines_line_names_the_rows_that_kept_it_from_supported():
 
 
 def test_the_separation_line_prints_ratios_apart_and_refuses_what_it_cannot_read():
-    """Probe PW: "supported: cifar10 1.067 -> 1.067", a NaN interval read "not
+    """Once "supported: cifar10 1.067 -> 1.067", a NaN interval read "not
     distinguishable", and no dataset "not enough values to unpack"."""
     sep = {"datasets": ["cifar10"], "settings": {"ks": [100, 3000]},
            "ratios": [{"dataset": "cifar10", "space": "pixels", "ratio": 1.0671},
@@ -1005,7 +1005,7 @@ def test_the_separation_line_prints_ratios_apart_and_refuses_what_it_cannot_read
 
 
 def test_the_baselines_and_attack_lines_name_what_they_cannot_read():
-    """Probe PW: a NaN top-1 failed as "b_pct ... got nan", and an attack accuracy in
+    """A NaN top-1 once failed as "b_pct ... got nan", and an attack accuracy in
     percent as "5000 of 100"."""
     res = {"dataset": "cifar10", "n_train": 2000, "n_test": 500, "summary": [
         {"method": "rdsc", "family": "rdsc", "top-1": 52.4},

@@ -82,7 +82,7 @@ def _imports_outside_try(tree):
 
 
 def test_every_chapter_imports_only_what_the_lent_gpu_has():
-    """Probe GD: chapters 3, 6 and 8 imported IPython, which the lent GPU lacks: chapter 3's
+    """Chapters 3, 6 and 8 once imported IPython, which the lent GPU lacks: chapter 3's
     paper run would have failed there in 2 s."""
     root = Path(__file__).resolve().parents[1]
     from rdsc.chapters import chapter_files
@@ -95,7 +95,7 @@ def test_every_chapter_imports_only_what_the_lent_gpu_has():
 
 
 def test_a_chapter_that_starts_a_spawned_worker_runs_as_a_script(tmp_path):
-    """Probe GD: a script has a __file__, from which a spawned worker ran the whole chapter
+    """A script has a __file__, from which a spawned worker once ran the whole chapter
     again (and died starting its own), so chapter 2 always failed on a CPU."""
     spawning = CHAPTER.replace("from rdsc import book", textwrap.dedent("""\
         import multiprocessing
@@ -152,11 +152,11 @@ def test_a_chapter_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path, 
     rec, = record.run("smoke", root=book, commit="abc", timeout=5)
     assert rec["status"] == "failed" and rec["wall_seconds"] < 30
     assert rec["log_tail"][-1] == "stopped after 5 s" and "started" in rec["log_tail"]
-    assert "01_slow: timed out after" in capsys.readouterr().out  # probe GD: "failed in 5 s"
+    assert "01_slow: timed out after" in capsys.readouterr().out  # not "failed in 5 s"
 
 
 def test_a_running_chapter_s_output_can_be_copied_before_it_ends(tmp_path):
-    """Probe GD: the output of a running chapter sat in a temporary folder, so a lent GPU
+    """The output of a running chapter once sat in a temporary folder, so a lent GPU
     stopped mid-chapter gave back nothing of it."""
     peek = CHAPTER.replace("from rdsc import book", textwrap.dedent("""\
         from pathlib import Path
@@ -214,15 +214,15 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
     (folder / "03_x.json").write_text(json.dumps({"chapter": "03_x", "status": "ok"}))
     with pytest.raises(ValueError, match="03_x.json lacks profile, device, commit, date"):
         record.load("03_x", root=tmp_path)
-    # probe AP: a chapter reading it stopped at every profile; now it says so in its place
+    # a chapter reading it once stopped at every profile; now it says so in its place
     found, why = record.result("03_x", "toy", root=tmp_path)
-    # plain text, no builder's path (the intro pastes it as it is: review AR)
-    # probe PR 5: the cause is named too (it was dropped)
+    # plain text, no builder's path (the intro pastes it as it is)
+    # the cause is named too (it was once dropped)
     assert found is None and why.startswith(
         "the paper-profile record could not be read: records/paper/03_x.json lacks "
         "profile, device"), why
     assert why.endswith("or delete it") and str(tmp_path) not in why
-    # probe R7: hand-edited fields crashed the chapter's last cell in a division or a slice
+    # hand-edited fields once crashed the chapter's last cell in a division or a slice
     good = {"chapter": "03_x", "profile": "paper", "status": "ok", "device": "GPU",
             "commit": "abc1234", "date": "2026-11-30", "wall_seconds": 12.5,
             "results": {"toy-paper": {"profile": "paper"}}}
@@ -240,7 +240,7 @@ def test_an_unreadable_or_incomplete_record_is_named(tmp_path):
 
 
 def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_path):
-    """Probe AP: a hand edit of 0.7502 to 75.02 was shown as a top-1 of 7,502%, and a
+    """A hand edit of 0.7502 to 75.02 was once shown as a top-1 of 7,502%, and a
     record without ``topk.top2`` stopped chapter 3 with a KeyError."""
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
@@ -267,13 +267,13 @@ def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_pa
         found, why = shown({"toy-paper": edited})
         where = ".".join(str(p) for p in path)
         assert found is None and f"(toy-paper.{where} = {value!r})" in why, why
-    # mutation audit BB: chapter 6's fractions (R-precision, AP, P@10) were not range-checked
+    # chapter 6's fractions (R-precision, AP, P@10) were once not range-checked
     for key in ("R-precision", "AP low", "P@10", "top-1", "top-5 max"):
         assert record.implausible_figures({key: 57.3 if "top" not in key else 157.3}), key
         assert not record.implausible_figures({key: 0.573 if "top" not in key else 57.3}), key
         assert why.startswith("the paper-profile record records/paper/03_x.json holds "
                               "figures out of their range")
-    # chapter 4 keeps its top-k in percent under "top-1" ... (review AV)
+    # chapter 4 keeps its top-k in percent under "top-1" ...
     found, why = shown({"toy-paper": {**toy, "accuracy": [{"top-1": 7502.0, "top-5": 90.0}]}})
     assert found is None and "(toy-paper.accuracy.0.top-1 = 7502.0)" in why
     with pytest.raises(TypeError, match="needs is a list of dotted names"):
@@ -283,7 +283,7 @@ def test_a_record_with_figures_out_of_range_or_missing_is_named_not_shown(tmp_pa
     lacking["k"] = "10"
     found, why = shown({"toy-paper": lacking}, needs=("k", "topk.top1", "topk.top2"))
     assert found is None and "lacks k, topk.top2 for toy" in why, why
-    # probe PR 4: a NaN top-1 was printed "nan%", a top-1 above the top-2 and a smoke
+    # a NaN top-1 was once printed "nan%", a top-1 above the top-2 and a smoke
     # run's results under the paper's name were shown as the record
     nan_top1 = copy.deepcopy(toy)
     nan_top1["topk"]["top1"] = NAN
@@ -327,7 +327,7 @@ def test_pack_refuses_what_would_carry_nothing_and_unpack_checks_the_pack(tmp_pa
 
 
 def test_pack_of_dot_keeps_the_dataset_name_and_unpack_never_merges(tmp_path, monkeypatch):
-    """Probe PR 2-3: `pack .` stored names without the dataset folder (unpack then wrote
+    """`pack .` once stored names without the dataset folder (unpack then wrote
     train/ into the data root), and unpack merged into an existing dataset folder, keeping
     its stale files beside the new ones."""
     src = tmp_path / "src" / "toy"
@@ -368,8 +368,8 @@ def test_a_deadline_stops_the_run_and_keeps_earlier_successful_records(tmp_path)
         ("02_slow", "failed"), ("01_toy", "not run"), ("03_late", "not run")]
     kept = json.loads((book / "records" / "smoke" / "02_slow.json").read_text())
     assert kept == earlier            # stopped by the deadline: the earlier record stays
-    # mutation audit BB: the default guard (a chapter starts only with a minute left, since
-    # run_on_gpu.sh gives a chapter what remains of one device call) was never exercised
+    # the default guard (a chapter starts only with a minute left, since
+    # run_on_gpu.sh gives a chapter what remains of one device call) had never been exercised
     import unittest.mock
     with unittest.mock.patch.object(record, "run_chapter", side_effect=AssertionError):
         late = record.run("smoke", chapters=["01"], root=book, commit="new", deadline=59)
@@ -457,7 +457,7 @@ def test_the_gpu_check_is_the_logs_last_json_line_and_reads_as_one_sentence(tmp_
         "The committed GPU check `records/gpu-checks/fused_speed.log` (on the NVIDIA H200, 8 "
         "CIFAR-10 images, k = 100,000) found the fused GPU engine's features differing from "
         "the CPU engine's in 6.25e-06 of the features, and in 0 outside near-ties.")
-    # probe PY 14: odd logs are named, not a crash; a CPU's log checks no GPU
+    # odd logs are named, not a crash; a CPU's log checks no GPU
     for last, said in (('{"device": "NVIDIA H200", "k": 100', "could not be read"),
                        ('{"device": "NVIDIA H200"}', "lacks a figure"),
                        (json.dumps({"device": "CPU, Triton interpreter", "check_images": 8,
@@ -486,7 +486,7 @@ def _git(root, *args):
 
 
 def test_a_records_label_says_how_old_its_commit_is(tmp_path):
-    """Probe AP: a record 350 commits old, the engine and SVM changed since, read as
+    """A record 350 commits old, the engine and SVM changed since, once read as
     current; a record of an edited tree lost its +changes to a slice."""
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -502,16 +502,16 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
         f"commit {first[:10]}, chapter run 1.0 min — at this build's commit")
     assert record.label({**rec, "commit": first + "+changes"}, repo).endswith(
         "— at this build's commit (from uncommitted changes to it)")
-    # review RB: the intro's cell was a paragraph; brief says who, when, and whether older
+    # the intro's cell was once a paragraph; brief says who, when, and whether older
     assert record.label(rec, repo, brief=True) == (
         f"paper profile, GPU, 2026-11-30, commit {first[:10]}")
-    # probe DB: this build's own edits were not said
+    # this build's own edits once went unsaid
     (repo / "rdsc" / "a.py").write_text("x = 3\n")
     assert record.label(rec, repo).endswith(
         "— at this build's commit; this build has uncommitted changes to rdsc/")
     (repo / "rdsc" / "a.py").write_text("x = 2\ny = 3\n")
     _git(repo, "commit", "-qam", "two")
-    # review EA: an untracked file is not an edit (paths.book_commit's rule), nor is the
+    # an untracked file is not an edit (paths.book_commit's rule), nor is the
     # chapter's own source (a page kept after its commit would still say "uncommitted")
     (repo / "rdsc" / "scratch.py").write_text("")
     (repo / "chapters").mkdir()
@@ -531,7 +531,7 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     assert record.label({**rec, "commit": first}, repo, brief=True) == (
         f"paper profile, GPU, 2026-11-30, commit {first[:10]}; older code than this "
         "build's (its chapter says how much)")
-    # a failed rerun kept beside the ok record is named (review AR)
+    # a failed rerun kept beside the ok record is named
     folder = repo / "records" / "paper"
     folder.mkdir(parents=True)
     (folder / "03_x.json").write_text(json.dumps(rec))
@@ -553,10 +553,10 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
     (folder / "03_x.failed.json").write_text(json.dumps(
         {**rec, "status": "failed", "exit_code": None, "commit": head, "date": "2026-12-04",
          "wall_seconds": 3.0, "stopped": "timed out"}))
-    assert record.result("03_x", "toy", root=repo)[1].endswith(   # probe PY 20
+    assert record.result("03_x", "toy", root=repo)[1].endswith(
         "on 2026-12-04 timed out after 3 s, before it finished "
         "(records/paper/03_x.failed.json)")
-    # the intro's short column: a few words (review RC: its cells were paragraphs)
+    # the intro's short column: a few words (its cells were once paragraphs)
     assert record.result("03_x", "toy", root=repo, brief=True)[1].endswith(
         "; a later run stopped unfinished")
     assert "— at a commit this checkout's history does not hold" in record.label(
@@ -572,7 +572,7 @@ def test_a_records_label_says_how_old_its_commit_is(tmp_path):
 
 
 def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
-    """Probe AP: a rerun without its data, or stopped by its own timeout, replaced a GPU's
+    """A rerun without its data, or stopped by its own timeout, once replaced a GPU's
     ok record with a failed one."""
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
@@ -597,7 +597,7 @@ def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
     assert json.loads((folder / "03_x.failed.json").read_text())["stopped"] == (
         "stopped at the run's deadline")
     outcome.update(status="ok", exit_code=0)                            # a later success
-    # probe PY 3: results saved on code edited after the run began mark the record too
+    # results saved on code edited after the run began mark the record too
     outcome["results"] = {"toy-paper": {"profile": "paper", "commit": "def5678+changes"}}
     record.run("paper", ["03"], root=tmp_path, commit="def5678")
     assert json.loads((folder / "03_x.json").read_text())["commit"] == "def5678+changes"
@@ -608,7 +608,7 @@ def test_a_failed_rerun_keeps_the_earlier_ok_record(tmp_path, monkeypatch):
 
 
 def test_chapter_prefixes_must_each_name_one_chapter(tmp_path, monkeypatch):
-    """Probe AP: "0", "" or a bare --chapters selected all eight chapters at the paper
+    """Once "0", "" or a bare --chapters selected all eight chapters at the paper
     profile."""
     names = ["01_a", "02_b", "03_c"]
     monkeypatch.setattr("rdsc.chapters.chapter_files",
@@ -623,7 +623,7 @@ def test_chapter_prefixes_must_each_name_one_chapter(tmp_path, monkeypatch):
 
 
 def test_a_chapter_imports_the_rdsc_of_the_runners_checkout(tmp_path):
-    """Probe AP: the chapter's process took rdsc from a shared venv's editable install
+    """The chapter's process once took rdsc from a shared venv's editable install
     (another checkout) while the record named this one's commit."""
     source = tmp_path / "chapters" / "01_x.md"
     source.parent.mkdir()
@@ -653,7 +653,7 @@ def test_every_committed_record_is_one_the_book_reads():
 
 
 def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
-    """Review AR: .gpu/commit written when the (slow) bundle was made named every later
+    """Once, .gpu/commit written when the (slow) bundle was made named every later
     call's records, whatever had been committed or edited since."""
     book = tmp_path / "book"
     (book / "records").mkdir(parents=True)
@@ -675,7 +675,7 @@ def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
         return run.stdout.strip(), run.stderr
 
     assert named() == ("abc123", "")                       # the tree it was made for
-    # probe PY 12: a record's log, taken back after make gpu-commit, is not code
+    # a record's log, taken back after make gpu-commit, is not code
     (book / "records" / "paper" / "paper.log").write_text("committed\ntaken back\n")
     assert named() == ("abc123", "")
     (book / "a.py").write_text("x = 2\n")                  # edited after make gpu-commit
@@ -691,7 +691,7 @@ def test_the_device_names_the_commit_of_the_tree_it_was_given(tmp_path):
 
 
 def test_the_gpu_check_says_which_kernels_it_checked(tmp_path):
-    """Review AR: dated by the commit that touched its log, the sentence said "not yet
+    """Dated by the commit that touched its log, the sentence once said "not yet
     checked" of a log just copied from the device, and "has not changed since" in a
     shallow clone."""
     repo = tmp_path / "repo"
@@ -754,14 +754,14 @@ def test_take_back_puts_a_device_call_s_files_where_the_book_reads_them(tmp_path
     run = subprocess.run(["bash", "records/take_back.sh", str(empty)], cwd=book,
                          capture_output=True, text=True, env=env)
     assert "holds no records/paper: the call ended before its chapters" in run.stdout
-    # probe PY 9: a mistyped folder is named, and the script fails
+    # a mistyped folder is named, and the script fails
     run = subprocess.run(["bash", "records/take_back.sh", str(tmp_path / "typo")], cwd=book,
                          capture_output=True, text=True, env=env)
     assert run.returncode != 0 and "no such folder" in run.stderr
 
 
 def test_the_intro_s_brief_column_gets_short_reasons(tmp_path):
-    """Probe PV: only "no record at all" had a short form; a record lacking a dataset, or
+    """Only "no record at all" once had a short form; a record lacking a dataset, or
     with figures out of range, filled the intro's brief column with the long message."""
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
@@ -808,7 +808,7 @@ def _call(folder, profile="paper", ran=(), records=None, log=None, running=(), c
 
 
 def test_take_back_takes_only_what_the_call_made(tmp_path):
-    """Probe PY 1, 2, 4, 5, 10: a call's carried old records undid a newer one taken from
+    """A call's carried old records once undid a newer one taken from
     another call; a stale failed.json outlived a newer ok record; a CPU dry run's test log
     replaced the H200's; the second call's log replaced the first's; a chapter that
     finished was reported stopped mid-run."""
@@ -848,8 +848,8 @@ def test_take_back_takes_only_what_the_call_made(tmp_path):
 
 
 def test_a_record_stopped_at_its_limit_is_not_labelled_failed():
-    """Probe PY 8: a chapter stopped at the run's deadline, with no earlier ok record,
-    read "failed" in its label and in the intro."""
+    """A chapter stopped at the run's deadline, with no earlier ok record,
+    once read "failed" in its label and in the intro."""
     rec = {"chapter": "03_x", "profile": "paper", "status": "failed", "exit_code": None,
            "stopped": "stopped at the run's deadline", "device": "GPU", "commit": "abc1234",
            "date": "2026-12-04", "wall_seconds": 131.3, "results": {}}
@@ -862,7 +862,7 @@ def test_a_record_stopped_at_its_limit_is_not_labelled_failed():
 
 
 def test_a_record_with_empty_or_malformed_results_is_named_not_shown(tmp_path):
-    """Probe PY 13, 16: a list for a result crashed the chapter; an empty one read "the
+    """A list for a result once crashed the chapter; an empty one read "the
     record holds hyperplanes only"."""
     folder = tmp_path / "records" / "paper"
     folder.mkdir(parents=True)
@@ -876,14 +876,14 @@ def test_a_record_with_empty_or_malformed_results_is_named_not_shown(tmp_path):
 
 
 def test_chapter_2s_share_of_differing_features_is_a_fraction():
-    """Probe PY 17: engine_fraction_differ = 1.5 was shown, and drove the wording."""
+    """engine_fraction_differ = 1.5 was once shown, and drove the wording."""
     assert record.implausible_figures({"n": {"engine_fraction_differ": 1.5}}) == [
         "n.engine_fraction_differ = 1.5"]
     assert record.implausible_figures({"n": {"engine_fraction_differ": 0.298}}) == []
 
 
 def test_pack_and_unpack_name_a_wrong_place_in_words(tmp_path):
-    """Probe PY 20: Errno texts for a folder as the pack or a file as the data root; a
+    """Once Errno texts came for a folder as the pack or a file as the data root; a
     name with a line break packed, and called damaged only on the far machine; a pack
     written into its own folder packed the next time."""
     folder = tmp_path / "ds"
