@@ -64,7 +64,7 @@ def test_tracker_keeps_real_adversarials_and_a_monotone_history():
                                 pool=torch.rand(50, *x.shape[1:],
                                                 generator=torch.Generator().manual_seed(5)))
     assert r.queries == 80 and r.history_l2.shape == (80, len(x))
-    # the starting search's queries are counted and recorded apart (probe AS)
+    # the starting search's queries are counted and recorded apart
     assert 1 <= r.start_queries <= attacks.START_STEPS
     found = np.isfinite(r.l2)
     assert found.all()
@@ -370,11 +370,11 @@ def test_paired_difficulty_compares_the_same_images():
     inf = np.inf
     d = paired_difficulty([inf, inf, 0.1, 0.2], [inf, 0.1, 0.05, 0.1], n_boot=100)
     assert d["images"] == 3 and d["larger"] == 3 and d["ratio"] == pytest.approx(2.0)
-    # probe AD: one or three images gave a firm verdict (a zero-width interval over 1 image)
+    # one or three images once gave a firm verdict (a zero-width interval over 1 image)
     assert difficulty_reading(d).endswith("too few images for a verdict (a sign test needs "
                                           "6 or more)")
     one = paired_difficulty([0.05], [0.1], n_boot=50)
-    # probe PS: "95% bootstrap interval 2.57 to 2.57 over 1 image"; below 6 images no
+    # one image once read "95% bootstrap interval 2.57 to 2.57 over 1 image"; below 6 images no
     # interval is shown, and no verdict, even where the bootstrap holds 1
     assert "median 0.50 (over 1 image, too few for an interval; larger on 0 of them): too " \
         "few images for a verdict" in difficulty_reading(one)
@@ -386,7 +386,7 @@ def test_paired_difficulty_compares_the_same_images():
     assert paired_difficulty([inf], [inf])["images"] == 0
     assert "do not compare" in difficulty_reading(paired_difficulty([inf], [inf]))
     assert d["target_only"] == 0 and d["reference_only"] == 1
-    # probe AD: one image fooled on each model only read "median 0.00" (a log-ratio of
+    # one image fooled on each model once only read "median 0.00" (a log-ratio of
     # -inf picked as the median), as if it were a size
     split = paired_difficulty([0.1, inf], [inf, 0.2], n_boot=100)
     said = difficulty_reading(split)
@@ -618,7 +618,7 @@ def test_check_epsilon_edges():
     with pytest.raises(ValueError, match="epsilon is an L-inf step"):
         attacks.check_epsilon(1.0)  # every pixel saturated: no attack left to measure
     assert attacks.check_epsilon(np.float32(0.25)) == 0.25
-    # probe QB 4: `-p epsilon 8/255` arrived as text, refused as if it were a number
+    # `-p epsilon 8/255` arrives as text; it was once refused as if it were a number
     with pytest.raises(ValueError, match=r"got '8/255' \(text, not a number: papermill "
                                          r"passes an expression such as 8/255 as text"):
         attacks.check_epsilon("8/255")
@@ -627,7 +627,7 @@ def test_check_epsilon_edges():
 
 
 def test_an_epsilon_that_reaches_flat_grey_is_no_test():
-    """Probe QB 1: at 0.5 every image is within epsilon of the flat grey image; chapter 7
+    """At 0.5 every image is within epsilon of the flat grey image; chapter 7 once
     called the paper's claim "supported" there."""
     assert attacks.check_test_epsilon(0.0625) == 0.0625
     assert attacks.check_test_epsilon(0.49) == 0.49
@@ -648,13 +648,13 @@ def test_success_curve_refuses_distances_it_would_misread():
 
 
 def test_a_budget_the_starting_search_could_use_up_is_refused():
-    """Probe AS: at 10 queries per image every attack's result was its starting blend,
-    reported as HopSkipJump's and Boundary's; review AT: at 60 HopSkipJump had made no step."""
+    """At 10 queries per image every attack's result was once its starting blend, reported
+    as HopSkipJump's and Boundary's; at 60 HopSkipJump had made no step."""
     for bad in (10, 60, 199, 2.5, "300"):
         with pytest.raises(ValueError, match="budget"):
             attacks.check_budget(bad)
     assert attacks.check_budget(200) == 200
-    # probe QB 5: 10**9 queries per image were taken without a word
+    # 10**9 queries per image were once taken without a word
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -673,7 +673,7 @@ def test_a_budget_used_up_by_the_starting_search_is_recorded_as_such():
 
 
 def test_the_random_signs_control_moves_by_the_attacks_epsilon():
-    """Mutation audit BD: the random-sign control at epsilon / 2 passed."""
+    """The random-sign control at epsilon / 2 once passed these tests."""
     target = LinearTwoClass(shape=(3, 8, 8), seed=7)
     seeds = torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(8))
     noise = torch.randn(60, 3, 8, 8, generator=torch.Generator().manual_seed(9))
@@ -686,7 +686,7 @@ def test_the_random_signs_control_moves_by_the_attacks_epsilon():
 
 
 def test_the_mean_linf_moved_is_each_images_largest_move():
-    """Mutation audit BD: the mean over pixels in place of the largest move passed."""
+    """The mean over pixels in place of the largest move once passed these tests."""
     model = LinearTwoClass()
     with torch.no_grad():
         model.w[0, 0, :] = 0.0      # 4 of 16 pixels without a gradient: they do not move
@@ -696,7 +696,7 @@ def test_the_mean_linf_moved_is_each_images_largest_move():
 
 
 def test_starting_points_are_the_nearest_adversarial_blend():
-    """Mutation audit BD: the farthest adversarial image as the starting point passed."""
+    """The farthest adversarial image as the starting point once passed these tests."""
     model = LinearTwoClass()
     x, y = near_centre(model)
     pool = torch.rand(50, 1, 4, 4, generator=torch.Generator().manual_seed(6))
@@ -711,7 +711,7 @@ def test_starting_points_are_the_nearest_adversarial_blend():
 
 
 def test_the_paired_difficulty_interval_is_the_central_95_percent():
-    """Mutation audit BD: 0.05 / 0.95 quantiles passed."""
+    """0.05 / 0.95 quantiles once passed these tests."""
     t = np.array([0.1, 0.3, 0.2, 0.5, 0.15, 0.4, 0.25, 0.35, 0.12, 0.6])
     r = np.array([0.2, 0.1, 0.25, 0.2, 0.3, 0.1, 0.2, 0.15, 0.2, 0.3])
     d = attacks.paired_difficulty(t, r, n_boot=400, seed=3)
@@ -723,8 +723,8 @@ def test_the_paired_difficulty_interval_is_the_central_95_percent():
 
 
 def test_boundaries_a_distance_at_epsilon_fools_and_a_tie_is_not_larger():
-    """Mutation audit BD: d < epsilon in success_rate (success_curve and success_after
-    count d <= epsilon) and ties counted as 'larger' in the paired difficulty passed."""
+    """d < epsilon in success_rate (success_curve and success_after count d <= epsilon) and
+    ties counted as 'larger' in the paired difficulty once passed these tests."""
     linf, l2 = np.array([0.03, np.inf]), np.array([0.5, np.inf])
     r = attacks.AttackResult("hsj-linf", 100, 100, 1.0, l2, linf, torch.zeros(1),
                              torch.zeros(1), np.zeros((0, 2)), np.zeros((0, 2)))
@@ -733,7 +733,7 @@ def test_boundaries_a_distance_at_epsilon_fools_and_a_tie_is_not_larger():
 
 
 def test_attack_progress_draws_the_median_once_over_half_the_images_are_fooled():
-    """Probe CF: inf turned NaN made every median NaN until all images were fooled, so a curve
+    """inf turned NaN once made every median NaN until all images were fooled, so a curve
     started late, and one image never fooled dropped the whole curve."""
     import matplotlib
     matplotlib.use("Agg")
@@ -755,7 +755,7 @@ def test_attack_progress_draws_the_median_once_over_half_the_images_are_fooled()
 
 
 def test_the_paired_difficulty_median_is_the_usual_one():
-    """Probe CF: ratios 0.225, 0.398, 0.886, 7.577 read "median 0.40" (the lower median)
+    """Ratios 0.225, 0.398, 0.886, 7.577 once read "median 0.40" (the lower median)
     where the chapter's other medians interpolate (0.59, the middle two's geometric mean)."""
     ratios = np.array([0.225, 0.398, 0.886, 7.577])
     d = attacks.paired_difficulty(ratios, np.ones(4), n_boot=50)
@@ -768,7 +768,7 @@ def test_the_paired_difficulty_median_is_the_usual_one():
 
 
 def test_the_transfer_figure_keeps_model_colours_for_models():
-    """Review RC: the bars of the kinds of input took orange, the trained CNN's colour in
+    """The bars of the kinds of input once took orange, the trained CNN's colour in
     every other figure of chapter 7, for "random signs"."""
     import matplotlib
     matplotlib.use("Agg")
@@ -790,7 +790,7 @@ def test_the_transfer_figure_keeps_model_colours_for_models():
 
 
 def test_the_transfer_figure_draws_chance_lines_only_apart_from_uniform():
-    """Review RC: each pair's chance line lay on the uniform line (three lines on one
+    """Each pair's chance line once lay on the uniform line (three lines on one
     level, each named in the legend); it is drawn only where it stands apart."""
     import matplotlib
     matplotlib.use("Agg")

@@ -43,7 +43,7 @@ def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_pa
     assert second == first and strict_json.read(second)["C"] == 0.01
     previous = tmp_path / "99_toy" / "toy-quick.previous.json"
     assert strict_json.read(previous)["C"] == 0.005
-    # probe PS: a second parameter run lost the first (one version back was all that was
+    # a second parameter run once lost the first (one version back was all that was
     # kept); every earlier run stays in history/, by its saved time
     book.save_results("99_toy", "toy-quick", {"profile": "quick", "C": 0.1})
     kept = sorted((tmp_path / "99_toy" / "history").glob("toy-quick.*.json"))
@@ -68,7 +68,7 @@ def test_results_name_their_commit_and_a_rerun_keeps_the_file_it_replaces(tmp_pa
 
 
 def test_results_name_the_engine_they_were_made_with(tmp_path, monkeypatch):
-    # probe GD: the GPU runner falls back to the torch chain when the fused kernels fail
+    # the GPU runner falls back to the torch chain when the fused kernels fail
     # their tests; a record made so must say it
     monkeypatch.setenv("RDSC_RESULTS", str(tmp_path))
     monkeypatch.setenv("RDSC_ENGINE", "chain")
@@ -130,7 +130,7 @@ def test_glue_hands_figures_and_seaborn_grids_to_myst_nb_and_closes_them(monkeyp
     assert not plt.fignum_exists(fig.number) and not plt.fignum_exists(grid.figure.number)
     from IPython.display import Markdown
     assert isinstance(glued["text"][0], Markdown)
-    # its plain-text form, which {glue:text} pastes, is the text (probe QA side note)
+    # its plain-text form, which {glue:text} pastes, is the text
     from IPython.core.formatters import PlainTextFormatter
     assert PlainTextFormatter()(glued["text"][0]) == "*emphasis*"
 
@@ -284,9 +284,9 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
                            seeds=[2018, 2019]) == (
         "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16], seeds=[2018, 2019]\n"
         "  k_of: cifar10 100,000, corel 8")
-    # review RB: an image count of None is every image; another None stays None
+    # an image count of None is every image; another None stays None
     assert chapter.summary(n_train=None, model=None).endswith("n_train=all, model=None")
-    # probe PV: inside a per-dataset table too, and a table of tables keeps its datasets
+    # inside a per-dataset table too, and a table of tables keeps its datasets
     # apart; no dangling colon without flat settings
     bare = book.Chapter("paper", {"n_train": {"cifar10": None, "mini": 500}}, "cpu")
     assert bare.summary() == "profile paper on cpu\n  n_train: cifar10 all, mini 500"
@@ -299,7 +299,7 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     assert mpl.rcParams["axes.grid"]  # seaborn's whitegrid, not the dark theme set before
     with pytest.raises(ValueError, match="profile must be one of smoke, quick"):
         book.start("paper", table, seed=0)
-    # probe PS: a paper run on a CPU started hours of work without a word
+    # a paper run on a CPU once started hours of work without a word
     paper = {**table, "paper": table["quick"]}
     with pytest.warns(UserWarning, match="profile paper on the CPU.*meant for a GPU.*hours"):
         book.start("paper", paper, seed=0, device="cpu")
@@ -321,7 +321,7 @@ def test_counts_in_the_settings_take_only_whole_numbers():
         with pytest.raises(ValueError, match=f"{key} must be a whole number of at least"):
             book.settings("smoke", table, **{key: bad})
     assert book.settings("smoke", table, arch="vgg", ks=[4])["ks"] == [4]  # not counts
-    # probe AU: 2.0 folds were told 'at least 1', 1 fold 'at least 2'
+    # 2.0 folds were once told 'at least 1', 1 fold 'at least 2'
     for bad in (2.0, 1):
         with pytest.raises(ValueError, match=r"n must be a whole number of at least 2, got"):
             book.settings("smoke", table, least={"n": 2}, n=bad)
@@ -337,23 +337,23 @@ def test_parameter_checks_name_the_parameter():
     for bad in (0, -1, float("nan"), float("inf"), "1", True):
         with pytest.raises(ValueError, match="C must be a positive number"):
             book.positive_number("C", bad)
-    # probe PS: `-r C 0.005` passes the text '0.005', refused without saying so
+    # `-r C 0.005` passes the text '0.005', once refused without saying so
     with pytest.raises(ValueError, match=r"got '0.005' \(text, not a number: with papermill, "
                                          r"-p C 0.005; -r passes the text\)"):
         book.positive_number("C", "0.005")
     with pytest.raises(ValueError, match=r"'100' \(text, not a number: .*-p n_features 100"):
         book.whole_number("n_features", "100")
-    # probe QA 4: `-p C nan` arrives as text; the hint told the user to type just that
+    # `-p C nan` arrives as text; the hint once told the user to type just that
     with pytest.raises(ValueError, match=r"got 'nan' \(not a finite number: C cannot be "
                                          r"nan\)"):
         book.positive_number("C", "nan")
-    # probe QA 4: a list given to plain papermill's -p arrives as text
+    # a list given to plain papermill's -p arrives as text
     for check in (lambda v: book.seed_list("seeds", v),
                   lambda v: book.chosen_from("seeds", v, [2018, 2019])):
         with pytest.raises(ValueError, match=r"got '\[2018, 2019\]' \(a list given as "
                                              r"text: .* use -y 'seeds: \[2018, 2019\]'"):
             check("[2018, 2019]")
-    # probe PS: seed 2**64 met torch's "Overflow when unpacking long long"
+    # seed 2**64 once met torch's "Overflow when unpacking long long"
     assert book.seed_number(2**64 - 1) == 2**64 - 1
     with pytest.raises(ValueError, match=r"seed must be below 2\*\*64"):
         book.seed_number(2**64)
@@ -422,7 +422,7 @@ def test_setting_words_say_the_papers_only_when_it_is():
     assert paper.setting_words("C", 0.05, paper.PAPER_C) == "C = 0.05, not the paper's 0.005"
     assert paper.setting_words("ε", 0.03, paper.PAPER_EPSILON) == (
         "ε = 0.03, not the paper's 0.0625")
-    # probe QA 3: a C that :g rounds to the paper's read "C = 0.005, not the paper's 0.005"
+    # a C that :g rounds to the paper's once read "C = 0.005, not the paper's 0.005"
     assert paper.setting_words("C", 0.0050000001, paper.PAPER_C) == (
         "C = 0.0050000001, not the paper's 0.005")
     assert paper.apart_from(999.9999, 1000) == "999.9999"
@@ -472,7 +472,7 @@ def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeyp
 
 def test_start_names_value_parameters_that_differ_from_the_chapters_defaults(
         monkeypatch, tmp_path):
-    # probe AD: -p seeds '[7]' -p datasets '["miniimagenet10"]' left chapter 8's note the
+    # -p seeds '[7]' -p datasets '["miniimagenet10"]' once left chapter 8's note the
     # plain profile note, while -p n_features 1 was named: parameters whose default is a
     # value (not None) never reached book.start
     (tmp_path / "_toc.yml").write_text("root: intro\n")
@@ -517,7 +517,7 @@ def test_every_chapter_names_its_own_parameters_to_book_start(monkeypatch):
 
 
 def test_only_papermills_cell_after_the_parameters_cell_counts_as_injected(monkeypatch):
-    """Review AT: a reader's own cell starting with "# Parameters" was read as papermill's,
+    """A reader's own cell starting with "# Parameters" was once read as papermill's,
     and papermill's --inject-paths names as misspelt parameters."""
     import builtins
     from types import SimpleNamespace
@@ -536,8 +536,8 @@ def test_only_papermills_cell_after_the_parameters_cell_counts_as_injected(monke
 
 
 def test_checks_bounds_percents_and_label_columns():
-    """Mutation audit BE: number_between taking its endpoints, percents above 100 or given as
-    fractions, and N x 2 labels read as a column, all passed."""
+    """number_between taking its endpoints, percents above 100 or given as fractions, and
+    N x 2 labels read as a column all once passed these tests."""
     from rdsc import checks
     for bad in (0.0, 1.0):
         with pytest.raises(ValueError, match="between 0 and 1"):
@@ -552,8 +552,8 @@ def test_checks_bounds_percents_and_label_columns():
 
 
 def test_log_axis_thins_and_refines_and_note_bolds_profile(monkeypatch):
-    """Mutation audit BE: 7 ticks left unthinned, two round ticks not refined, and the
-    glued profile note without the bold profile name, all passed."""
+    """7 ticks left unthinned, two round ticks not refined, and the glued profile note
+    without the bold profile name all once passed these tests."""
     fig, ax = plt.subplots()
     ax.set_yscale("log")
     ax.set_ylim(1, 100)     # 1, 2, 5, 10, 20, 50, 100: one more than max_ticks
@@ -570,7 +570,7 @@ def test_log_axis_thins_and_refines_and_note_bolds_profile(monkeypatch):
 
 
 def test_a_chapter_run_from_another_checkout_says_whose_code_it_runs(tmp_path, monkeypatch):
-    """Probe PS 3: a second clone sharing a venv ran the first clone's rdsc under papermill,
+    """A second clone sharing a venv once ran the first clone's rdsc under papermill,
     and its results named the second clone's commit."""
     import warnings
 

@@ -19,7 +19,7 @@ def _book(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_what_the_pages_depend_on_changes_the_digest(tmp_path):
-    """Probe DB: with MNIST added to the data root, `make book` kept chapter 3's page saying
+    """With MNIST added to the data root, `make book` once kept chapter 3's page saying
     MNIST was not on the machine: its cache knew the chapters' code and rdsc alone."""
     root, data = _book(tmp_path)
     env = {"RDSC_ENGINE": "chain", "HOME": "/x"}
@@ -32,8 +32,8 @@ def test_what_the_pages_depend_on_changes_the_digest(tmp_path):
     (data / "cache" / "datasets" / "k.npz").write_bytes(b"1")
     (data / "results" / "03" / "r.json").write_text("{}")
     assert now(dict(env, HOME="/y")) == first
-    assert now(dict(env, RDSC_SHARED_DATA="/s")) == first  # review EA
-    # review FA: the progress bars' setting writes bars into the pages
+    assert now(dict(env, RDSC_SHARED_DATA="/s")) == first
+    # the progress bars' setting writes bars into the pages
     assert now(dict(env, RDSC_PROGRESS="1")) != first
     # a dataset added, a setting, a record, rdsc's code: rerun
     (data / "mnist").mkdir()
@@ -53,8 +53,8 @@ def test_what_the_pages_depend_on_changes_the_digest(tmp_path):
 
 
 def test_broken_links_and_loops_do_not_stop_the_build(tmp_path):
-    """Review EA: a broken link at the top of the data root, or an editor's lock link among
-    rdsc's modules (Emacs's .#m.py), stopped make book with a traceback; a link to a folder
+    """A broken link at the top of the data root, or an editor's lock link among rdsc's
+    modules (Emacs's .#m.py), once stopped make book with a traceback; a link to a folder
     above walked it until the system refused."""
     root, data = _book(tmp_path)
     first = build_inputs.digest(root, data, {})
@@ -64,7 +64,7 @@ def test_broken_links_and_loops_do_not_stop_the_build(tmp_path):
     lock = build_inputs.digest(root, data, {})
     (root / "rdsc" / "gone.py").symlink_to(tmp_path / "nowhere.py")
     broken = build_inputs.digest(root, data, {})
-    # review FA: the lock is no module (every chapter reran while a buffer was unsaved)
+    # the lock is no module (every chapter reran while a buffer was unsaved)
     assert top != first and lock == top and broken != lock
     (data / "toy" / "train" / "a" / "up").symlink_to(data / "toy")
     lines = []

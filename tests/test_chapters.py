@@ -22,10 +22,10 @@ EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 # chapters rerun with other parameters, as a reader would through papermill
 EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}],
               # probe J14: fewer than 8 features failed in a figure after the checks;
-              # probe AD: one feature gave "a standard deviation of 0.00" for the offsets
+              # one feature once gave "a standard deviation of 0.00" for the offsets
               "02_network": [{"n_features": 1}]}
 # (probe J13's chapter 7 at budget 5, whose median fooled nothing, is now refused: below
-# 200 queries HopSkipJump makes no step, review AT)
+# 200 queries HopSkipJump makes no step)
 
 #: what such a run's executed notebook must say (its glued sentences)
 EXPECTED_TEXT = {("02_network", (("n_features", 1),)): [
@@ -94,7 +94,7 @@ def test_chapter_runs_at_smoke_profile(chapter, params, tmp_path, results_dir):
 
 
 def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
-    """Review AN: Ctrl-C (KeyboardInterrupt) must leave OUT.failed.ipynb like a failure; a
+    """Ctrl-C (KeyboardInterrupt) must leave OUT.failed.ipynb like a failure; a
     success removes an earlier run's; names without .ipynb keep their whole name."""
     import papermill
 
@@ -123,19 +123,19 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     # chapter 3: -r mnist_download False passed a string, which started a download
     ("03_classification", {"mnist_download": "False"}, "mnist_download must be True or False"),
     ("05_separation", {"C": -1.0}, "C must be a positive number, got -1.0"),
-    # probe QA 1-2: chapters 4 and 8 published accuracies of fits the solver called
+    # chapters 4 and 8 once published accuracies of fits the solver called
     # unfinished at C = 1e6; C = 1e-30 failed after the features, told to get smaller
     ("04_baselines", {"C": 1e6}, "C = 1e+06 is above 100000, where the torch SVM solver"),
     ("08_background", {"C": 1e-30}, "C = 1e-30 is below 1e-12"),
     ("03_classification", {"C": 1e6}, "C = 1e+06 is above 100000"),
-    # probe AD: C = 1e11 printed margins of inf; the exact solver holds to 1e10
+    # C = 1e11 once printed margins of inf; the exact solver holds to 1e10
     ("05_separation", {"C": 1e11}, "C = 1e+11 is above 1e+10, where float64 loses"),
-    # probe AD: an odd k failed in RCF after every other baseline; one fold in cell 7
+    # an odd k once failed in RCF after every other baseline; one fold in cell 7
     ("04_baselines", {"n_features": 255}, "n_features must be even (RCF uses k/2 filters"),
     ("06_retrieval", {"n_folds": 1}, "n_folds must be a whole number of at least 2"),
     # chapter 7: 8 meant as 8/255 would saturate every pixel
     ("07_adversarial", {"epsilon": 8}, "epsilon is an L-inf step on [0, 1] pixels"),
-    # probe QB 1: at 0.5 the chapter called the paper's claim "supported"
+    # at 0.5 the chapter once called the paper's claim "supported"
     ("07_adversarial", {"epsilon": 0.5}, "from 0.5 on every image is within epsilon"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
@@ -144,7 +144,7 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     # chapter 7: a misspelt target failed after the random network's features
     ("07_adversarial", {"trained_arch": "Small"}, "trained_arch must be one of ['small', 'vgg16'"),
     ("07_adversarial", {"budget": 0}, "budget must be a whole number of at least 1, got 0"),
-    # probe AS: at 10 queries every attack's result was its starting blend
+    # at 10 queries every attack's result was once its starting blend
     ("07_adversarial", {"budget": 60}, "budget must be at least 200 queries per image, got 60"),
     # chapter 8: a repeated seed would count one network twice in the intervals
     ("08_background", {"seeds": [2018, 2018]},
@@ -161,7 +161,7 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("03_classification", {"seed": None}, "seed must be a whole number of at least 0, got None"),
     # chapter 4 with fewer images than classes failed deep inside, pointing at svm.classes_
     ("04_baselines", {"n_train": 5}, "n_train = 5 for cifar10: give at least its 10 classes"),
-    # probe AS: cut to the 1,000 there are with a warning, the settings line said 2000
+    # n_test was once cut to the 1,000 there are with a warning, the settings line said 2000
     ("04_baselines", {"n_test": 2000, "datasets": ["miniimagenet10"]},
      "n_test = 2,000 for miniimagenet10: its test split has 1,000 images"),
     # probe S: corel passed the preset check, then failed on a bare KeyError
@@ -182,8 +182,8 @@ def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message
         run(ROOT / "chapters" / f"{chapter}.md", out, {"profile": "smoke", **params},
             timeout=120)
     assert message in str(failed.value)
-    # probe AM: the failed run's notebook, whose unreached cells papermill marks
-    # "completed", replaced the earlier finished one; its source file stayed behind
+    # the failed run's notebook, whose unreached cells papermill marks
+    # "completed", once replaced the earlier finished one; its source file stayed behind
     assert out.read_text() == "an earlier finished run"
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{chapter}.failed.ipynb", out.name]
     executed = json.loads(out.with_suffix(".failed.ipynb").read_text())
@@ -193,7 +193,7 @@ def test_chapters_refuse_bad_parameters_before_any_work(chapter, params, message
 
 
 def test_a_misspelt_parameter_is_refused_by_the_runner_and_by_the_chapter(tmp_path):
-    """Probe AS: `-p n_featurs 50` or `-p ks [64]` ran the profile's values, exit status 0,
+    """`-p n_featurs 50` or `-p ks [64]` once ran the profile's values, exit status 0,
     the page silent (papermill only logs "Passed unknown parameter")."""
     import papermill
 

@@ -83,8 +83,8 @@ def test_a_single_c_or_a_nonsense_c_is_refused_by_name():
 
 
 def test_the_validated_c_is_tested_with_itself():
-    """Mutation audit BD: the paper C's test accuracy reported for the validated C, and n_images
-    None, passed."""
+    """The paper C's test accuracy reported for the validated C, and n_images None, once
+    passed these tests."""
     X, y = blobs(200, spread=3.0)
     Xt, yt = blobs(100, seed=1, spread=3.0)
     out = choose_c.against_paper_c(X, y, Xt, yt, [1e-6, 0.1], 0.1, device="cpu")
@@ -94,7 +94,7 @@ def test_the_validated_c_is_tested_with_itself():
 
 
 def test_the_validation_share_is_rounded():
-    """Mutation audit BD: truncation (13 rows at 0.2 holding out 2, not 3) passed."""
+    """Truncation (13 rows at 0.2 holding out 2, not 3) once passed these tests."""
     assert len(choose_c.validation_split(np.arange(13) % 2, 0.2)[1]) == 3
 
 

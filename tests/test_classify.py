@@ -70,7 +70,7 @@ def test_objective_by_hand():
     # class 0: margins 1*1=1 -> loss 0; -(0)=0 -> loss 1.  class 1: -(0)=0 -> 1; 0.5 -> 0.25
     expected = 0.5 * (1 + 0.25) + 2.0 * (0 + 1 + 1 + 0.25)
     assert svm_objective(coef, intercept, X, y, np.array([0, 1]), C=2.0) == pytest.approx(expected)
-    # mutation audit BB: the intercepts' share of the regulariser could be dropped.
+    # the intercepts' share of the regulariser could once be dropped unnoticed.
     # Scores (1.5, -0.5) and (0.5, 0): losses 0, 2.25 (class 0), 0.25, 1 (class 1)
     with_b = 0.5 * (1 + 0.25 + 0.25 + 0.25) + 2.0 * (0 + 2.25 + 0.25 + 1)
     assert svm_objective(coef, np.array([0.5, -0.5]), X, y, np.array([0, 1]),
@@ -91,7 +91,7 @@ def test_topk_per_class_confusion():
 
 def test_bad_arguments():
     X, y = blobs(n=20)
-    # probe PS: True ran as C = 1, "0.005" was parsed, max_iter 2.7 became 2
+    # True once ran as C = 1, "0.005" was parsed, max_iter 2.7 became 2
     for C in (0, -1, float("nan"), float("inf"), "a lot", None, True, "0.005"):
         with pytest.raises(ValueError, match="C must be a positive number"):
             LinearSVM(C=C)
@@ -131,7 +131,7 @@ def test_topk_maps_labels_through_the_classes_of_the_fit():
     m = LinearSVM(C=0.1, device="cpu").fit(X[keep], y[keep])
     assert list(m.classes_) == [0, 1, 3, 4, 5]
     scores = m.decision_function(X[test])
-    # probe PT: the warning now names the labels missing from training
+    # the warning now names the labels missing from training
     with pytest.warns(UserWarning, match=r"60 of 300 labels are not among the classes the "
                                          r"scores are for \(label 2: a class absent"):
         top = topk_accuracy(scores, y[test], classes=m.classes_)
@@ -154,14 +154,14 @@ def test_accuracy_against_k_maps_labels_too():
     labels = np.array([0, 2, 5])[y]
     f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
     row, = accuracy_against_k(f, labels, f, labels, [40], device="cpu")
-    # probe PS: [10, 10] gave two identical rows, [] an empty table, in silence
+    # [10, 10] once gave two identical rows, [] an empty table, in silence
     for bad, why in (([10, 10], "twice"), ([], "non-empty"), (10, "non-empty")):
         with pytest.raises(ValueError, match=f"ks .*{why}"):
             accuracy_against_k(f, labels, f, labels, bad, device="cpu")
     m = LinearSVM(device="cpu").fit(f, labels)
     assert row["top-1 (%)"] == pytest.approx(100 * (m.predict(f) == labels).mean())
     assert row["solver converged"] is True
-    # mutation audit BB: the top-2 column (chapter 3's curve) was never checked; classes that
+    # the top-2 column (chapter 3's curve) was once never checked; classes that
     # overlap put it above top-1
     X, y = blobs(n=600, d=40, classes=4, spread=3.0)
     f = FeatureArray(np.round(np.clip(X / 8, -1, 1) * 225).astype(np.int16), 225)
@@ -172,7 +172,7 @@ def test_accuracy_against_k_maps_labels_too():
 
 
 def test_a_curve_row_whose_fit_stopped_short_says_so(monkeypatch):
-    """Probe AS: at C = 1e6 the k = 100 row stopped at max_iter, unmarked in the table."""
+    """At C = 1e6 the k = 100 row once stopped at max_iter, unmarked in the table."""
     import functools
     import warnings
 
@@ -297,7 +297,7 @@ def test_an_svm_stopped_by_max_iter_says_so():
 
 
 def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
-    """Probe AD: C = 1e11 returned all-zero weights reported as converged (chapter 5 then
+    """C = 1e11 once returned all-zero weights reported as converged (chapter 5 then
     printed margins of inf); above LARGE_C the stopping test ends early (margins 23% too
     narrow at C = 1e6 on 2,000 rows), so such a C is flagged."""
     from rdsc.classify import LARGE_C, LinearSVM
@@ -313,10 +313,10 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
         warnings.simplefilter("error")
         svm = LinearSVM(C=LARGE_C / 10, device="cpu").fit(X, y)  # no warning: reachable
     assert (svm.predict(X) == y).all()
-    # probe QA 2: a C so small that the weights underflow was told to get smaller
+    # a C so small that the weights underflow was once told to get smaller
     with pytest.raises(ValueError, match=r"C=1e-30\) found no weights .* use a larger C"):
         LinearSVM(C=1e-30, device="cpu").fit(X, y)
-    # mutation audit BB: the warning's threshold could move past C = 1e6, where the margins
+    # the warning's threshold could once move past C = 1e6, where the margins
     # measured 23% too narrow
     with pytest.warns(RuntimeWarning, match="stopping test ends before the optimum"):
         from sklearn.exceptions import ConvergenceWarning
@@ -326,7 +326,7 @@ def test_a_penalty_the_solver_cannot_reach_is_refused_or_flagged():
 
 
 def test_a_chapter_penalty_outside_the_solvers_range_is_refused_before_any_work():
-    """Probe QA 1: chapters 4 and 8 took C = 1e6 and published accuracies of fits the
+    """Chapters 4 and 8 once took C = 1e6 and published accuracies of fits the
     solver itself called unfinished; C = 1e-30 failed only after the features."""
     from rdsc.classify import LARGE_C, SMALL_C, svm_penalty
     assert svm_penalty("C", 0.005) == 0.005
@@ -342,8 +342,8 @@ def test_a_chapter_penalty_outside_the_solvers_range_is_refused_before_any_work(
 
 
 def test_the_optimality_test_asks_a_gradient_of_one_millionth_of_the_weights():
-    """Mutation audit BB: a tolerance of 1e-3 in place of 1e-6 passed (chapter 5's
-    "verified" column rests on it)."""
+    """A tolerance of 1e-3 in place of 1e-6 once passed these tests (chapter 5's "verified"
+    column rests on it)."""
     from rdsc.classify import _verified
     assert _verified(1e-7, 1.0, 0.0) and not _verified(1e-4, 1.0, 0.0)
     assert not _verified(2e-6, 1.0, 0.0) and _verified(2e-6, 2.0, 0.0)
@@ -460,11 +460,11 @@ def test_exact_solver_converges_where_whole_exchanges_stall():
 
 
 def test_exact_solver_solves_low_dimensional_rows():
-    """Review AE: at C = 1e8 on 200 low-dimensional rows near the limit of separability,
+    """At C = 1e8 on 200 low-dimensional rows near the limit of separability,
     inaccurate solves of K's systems pointed Newton's step uphill, or ended it with a full
     step, and the fit was taken as optimal (margins 3-12% off, |gradient| / |w| up to
     2.7e3). Least squares on the rows (21 unknowns) now reaches the float64 reference's
-    margins at C = 1e8 and 1e10 (review AF: a step limit of 1e-9 had stopped 1e10's
+    margins at C = 1e8 and 1e10 (a step limit of 1e-9 had stopped 1e10's
     descent, whose steps are 1e-10 long). Rows that overflow, a C too large for the rows'
     scale, and rows without variation are refused."""
     import warnings
@@ -492,7 +492,7 @@ def test_exact_solver_solves_low_dimensional_rows():
 
 
 def test_exact_solver_verifies_chapter_5s_optimal_fits():
-    """Review AF: chapter 5's noise control at k = 100 (2,000 unit-scaled rows, C = 1e6)
+    """Chapter 5's noise control at k = 100 (2,000 unit-scaled rows, C = 1e6)
     was fit to the optimum (margins to 1e-15) and then flagged as unverified: the
     gradient test's fixed allowance ignored that the gradient is 2C |A| = 4e9 times as
     sensitive as the weights in their stiffest direction. No warning now, and the
@@ -530,7 +530,7 @@ def test_exact_solver_finishes_by_least_squares_where_k_cannot_verify(monkeypatc
 
 
 def test_the_svm_takes_the_devices_the_rest_of_the_package_takes():
-    """Review BC: ``device="auto"`` (the transformer's and the command line's default word)
+    """``device="auto"`` (the transformer's and the command line's default word) once
     raised in LinearSVM alone; a device name torch does not know says what to pass."""
     assert LinearSVM(device="auto").device == default_device()
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
@@ -538,8 +538,8 @@ def test_the_svm_takes_the_devices_the_rest_of_the_package_takes():
 
 
 def test_labels_as_a_column_give_the_same_top_k_and_confusions():
-    """Probe PS 1-2: N x 1 labels broadcast against the ranks (top-1 0.24 read 0.10) and
-    the confusion matrix counted N x N images."""
+    """N x 1 labels once broadcast against the ranks (top-1 0.24 read 0.10) and the
+    confusion matrix counted N x N images."""
     import numpy as np
 
     from rdsc.classify import confusion_matrix, topk_accuracy

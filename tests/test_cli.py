@@ -236,7 +236,7 @@ def test_broken_images_are_all_named_before_any_feature_is_computed(folder, tmp_
 
 @pytest.mark.parametrize("ext", ["tif", "bmp", "gif"])
 def test_a_cut_tiff_bmp_or_gif_is_named_before_any_row(folder, ext):
-    # probe PT: PIL's verify passed them; the run stopped after 608 of 799 rows, and the
+    # PIL's verify once passed them; the run stopped after 608 of 799 rows, and the
     # rows were lost once the file was fixed
     cut = folder / "train" / "bee" / f"cut.{ext}"
     arr = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -274,7 +274,7 @@ def test_each_same_images_clause_refuses_alone(tmp_path):
 
 def test_evaluate_refuses_test_images_that_are_the_training_images_under_another_name(
         folder, tmp_path, capsys):
-    # probe AI1: a copy of the training folder (or the same folder by name and by path)
+    # a copy of the training folder (or the same folder by name and by path) once
     # passed the name check, and a training accuracy (70.8% for 55.0%) was printed as the test's
     import shutil
     copy = tmp_path / "copy"
@@ -285,7 +285,7 @@ def test_evaluate_refuses_test_images_that_are_the_training_images_under_another
         assert code == 0
     code, out, err = run(["evaluate", train, test], capsys)
     assert code == 1 and "24 of the 24 test rows equal training rows" in err and not out
-    # review AJ: the same images stored as counts match the float file's rows
+    # the same images stored as counts match the float file's rows
     counts = tmp_path / "counts.npy"
     run(["features", copy, "--k", 16, "--out", counts, "--dtype", "counts"], capsys)
     code, out, err = run(["evaluate", train, counts], capsys)
@@ -299,11 +299,11 @@ def test_evaluate_refuses_test_images_that_are_the_training_images_under_another
     cli._check_shared_rows(rows, rows + 100)
     assert capsys.readouterr().err == ""
     # features too coarse to tell images apart (a small k): training rows repeat among
-    # themselves as often, so a shared row says nothing (review AJ: k = 1 to 4 refused)
+    # themselves as often, so a shared row says nothing (k = 1 to 4 were once refused)
     coarse = np.repeat(np.arange(3, dtype=np.int16)[:, None], 4, 1)[np.arange(30) % 3]
     cli._check_shared_rows(coarse, coarse[:10])
     assert capsys.readouterr().err == ""
-    # labels saved N x 1 (probe AI U1/U2: "unhashable type: 'list'")
+    # labels saved N x 1 (once "unhashable type: 'list'")
     labels = np.load(tmp_path / "train.labels.npy")
     np.save(tmp_path / "column.npy", labels[:, None])
     test_split = tmp_path / "held.npy"
@@ -340,7 +340,7 @@ def test_output_size_check_counts_item_size_partial_rows_and_warns_past_ten_time
 
 
 def test_a_run_resumes_after_its_folder_is_moved_copied_or_touched(tmp_path, capsys, monkeypatch):
-    """Probe AY: the folder's fingerprint hashed its absolute path and the files' dates, so
+    """The folder's fingerprint once hashed its absolute path and the files' dates, so
     a folder moved, copied to a node's scratch disk or touched refused its rows ("computed
     with other settings", with the same settings listed); it is now made of the files'
     names and contents. Changed contents are still refused."""
@@ -367,7 +367,7 @@ def test_a_run_resumes_after_its_folder_is_moved_copied_or_touched(tmp_path, cap
 
 
 def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, monkeypatch):
-    """Probe AY: one image of another size stopped a run after most rows were computed,
+    """One image of another size once stopped a run after most rows were computed,
     and the --resize it suggested was then refused as other settings."""
     Image.new("RGB", (20, 16)).save(folder / "train" / "bee" / "zzz.png")
     Image.new("RGB", (16, 8)).save(folder / "train" / "cat" / "zzz.png")
@@ -375,11 +375,11 @@ def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, mon
     monkeypatch.setattr(features, "compute", lambda *a, **k: called.append(1))
     code, _, err = run(["features", folder, "--k", 4, "--out", tmp_path / "x.npy"], capsys)
     assert code == 1 and not called
-    # height x width, as --resize HxW takes them (review AZ)
+    # height x width, as --resize HxW takes them
     assert ("2 of 26 images in" in err and "are not 16x16 (height x width) after "
             "preprocessing" in err and "zzz.png (16x20)" in err and "zzz.png (8x16)" in err)
     assert "--resize HxW on the command line" in err and "nothing was computed yet" in err
-    # probe PR 6: an odd image sorting first named every other image as odd
+    # an odd image sorting first once named every other image as odd
     Image.new("RGB", (1, 1)).save(folder / "train" / "ant" / "000.png")
     code, _, err = run(["features", folder, "--k", 4, "--out", tmp_path / "x.npy"], capsys)
     assert code == 1 and "3 of 27 images in" in err and "as most are" in err
@@ -387,7 +387,7 @@ def test_odd_sized_images_are_named_before_any_row(folder, tmp_path, capsys, mon
 
 
 def test_photos_are_read_upright_and_jfif_files_are_images(tmp_path, capsys):
-    """Probe AY: an EXIF orientation tag was ignored (a phone photo came out sideways);
+    """An EXIF orientation tag was once ignored (a phone photo came out sideways);
     .jfif files (browsers save JPEGs so) were skipped without a word, and so were files of
     formats that are not read."""
     rng = np.random.default_rng(0)
@@ -428,11 +428,11 @@ def test_evaluate_checks_its_json_and_top_k_and_warns_of_swapped_files(folder, t
     train, test = tmp_path / "train.npy", tmp_path / "test.npy"
     assert run(["features", folder, "--k", 8, "--out", train], capsys)[0] == 0
     assert run(["features", folder, "--split", "test", "--k", 8, "--out", test], capsys)[0] == 0
-    # the JSON's folder is made before the fits (probe AY: it failed after them)
+    # the JSON's folder is made before the fits (it once failed after them)
     code, out, err = run(["evaluate", train, test, "--top", 1, 3, 4, "--json",
                           tmp_path / "new" / "r.json"], capsys)
     assert code == 0 and (tmp_path / "new" / "r.json").is_file()
-    # probe PR 7: top-n of n classes is 100% whatever the features; it was printed so
+    # top-n of n classes is 100% whatever the features; it was once printed so
     assert "top-3, top-4 are not informative with 3 classes" in err
     row = out.strip().splitlines()[-1].split()
     assert row[2:4] == ["-", "-"]
@@ -456,7 +456,7 @@ def test_evaluate_checks_its_json_and_top_k_and_warns_of_swapped_files(folder, t
 
 def test_a_dataset_name_that_is_also_a_folder_here_is_said(tmp_path, capsys, monkeypatch,
                                                           small_named_datasets):
-    """Probe AY: `rdsc features corel` beside the user's own ./corel read the data root's
+    """`rdsc features corel` beside the user's own ./corel once read the data root's
     Corel without a word."""
     make_folder(tmp_path / "root" / "corel", n=6, side=32, splits=("database", "queries"))
     make_folder(tmp_path / "work" / "corel", n=6, side=32, splits=("database",))
@@ -470,8 +470,8 @@ def test_a_dataset_name_that_is_also_a_folder_here_is_said(tmp_path, capsys, mon
 
 
 def test_a_record_of_an_earlier_rdsc_says_so(folder, tmp_path, capsys):
-    """Review AZ: rows written before the folder key changed (record format 1) were said to
-    be of other settings, with the advice to run the command just run."""
+    """Rows written before the folder key changed (record format 1) were once said to be
+    of other settings, with the advice to run the command just run."""
     out = tmp_path / "f.npy"
     assert run(["features", folder, "--k", 8, "--out", out], capsys)[0] == 0
     record = json.loads((tmp_path / "f.json").read_text())
@@ -484,8 +484,8 @@ def test_a_record_of_an_earlier_rdsc_says_so(folder, tmp_path, capsys):
 
 
 def test_cli_options_and_shared_rows_reach_their_checks(folder, tmp_path, capsys):
-    """Mutation audit BE: --blocks ignored, a dataset's own preset ignored, --resize 0x5
-    accepted, 60% shared test rows only warned of, and --k past the features, all passed."""
+    """--blocks ignored, a dataset's own preset ignored, --resize 0x5 accepted, 60% shared
+    test rows only warned of, and --k past the features all once passed these tests."""
     import argparse
 
     from rdsc import cli
@@ -508,7 +508,7 @@ def test_cli_options_and_shared_rows_reach_their_checks(folder, tmp_path, capsys
 
 
 def test_class_folders_straight_under_source_are_named_as_such(tmp_path, capsys):
-    # probe PT: SOURCE/CLASS/IMAGE (torchvision's ImageFolder) was said to have "splits"
+    # SOURCE/CLASS/IMAGE (torchvision's ImageFolder) was once said to have "splits"
     # named after the classes, and --split a then found "no images" in a folder of 6
     for cls in ("a", "b"):
         (tmp_path / "flat" / cls).mkdir(parents=True)
@@ -523,7 +523,7 @@ def test_class_folders_straight_under_source_are_named_as_such(tmp_path, capsys)
 
 
 def test_a_folders_warnings_come_as_one_rdsc_line(folder, tmp_path, capsys):
-    # probe PT: they came as raw Python warnings quoting a line of rdsc's code
+    # they once came as raw Python warnings quoting a line of rdsc's code
     (folder / "train" / "cat" / "notes.txt").write_text("not an image")
     code, _, err = run(["features", folder, "--k", 8, "--out", tmp_path / "f.npy",
                         "--workers", 0], capsys)

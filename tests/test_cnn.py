@@ -107,7 +107,7 @@ def test_augment_flips_left_right_and_shifts_the_batch_by_at_most_4_pixels():
 
 
 def test_seed_is_in_the_cache_key_and_momentum_is_restored(tmp_path):
-    """Mutation audit BE: a dropped seed in the cache key, and momentum left None, passed."""
+    """A dropped seed in the cache key, and momentum left None, once passed these tests."""
     x, y = easy_task(32)
     a = cnn.trained(x, y, epochs=1, width=4, seed=0, cache=tmp_path, device="cpu",
                     progress=False)
@@ -119,7 +119,7 @@ def test_seed_is_in_the_cache_key_and_momentum_is_restored(tmp_path):
 
 
 def test_embed_centres_pixels_at_half():
-    """Mutation audit BE: embed without the x - 0.5 centring passed."""
+    """embed without the x - 0.5 centring once passed these tests."""
     torch.manual_seed(0)
     model = cnn.SmallCNN(n_classes=2, width=4, image_size=8).eval()
     grey = torch.full((1, 3, 8, 8), 0.5)
@@ -129,7 +129,7 @@ def test_embed_centres_pixels_at_half():
 
 
 def test_fit_reports_the_mean_loss_per_image():
-    """Mutation audit BE: fit returning each epoch's summed loss, not its mean, passed."""
+    """fit returning each epoch's summed loss, not its mean, once passed these tests."""
     x, y = easy_task(64)
     model = cnn.SmallCNN(n_classes=2, width=4, image_size=int(x.shape[-1]))
     losses = cnn.fit(model, x, y, epochs=1, batch_size=16, device="cpu", progress=False)

@@ -108,8 +108,8 @@ def test_a_load_never_deletes_another_process_temporary_cache(tmp_path):
 
 
 def test_two_folders_of_one_name_keep_their_own_caches(tmp_path, monkeypatch):
-    """Probe BF: a copy beside the original (a node's scratch copy, say) shares its name,
-    and loading the two in turn removed the other's cache each time: every load decoded."""
+    """A copy beside the original (a node's scratch copy, say) shares its name, and
+    loading the two in turn once removed the other's cache each time: every load decoded."""
     import shutil
     write_folder(tmp_path / "a", "toy", "train", {"a": 2})
     shutil.copytree(tmp_path / "a" / "toy", tmp_path / "b" / "toy")
@@ -126,8 +126,8 @@ def test_two_folders_of_one_name_keep_their_own_caches(tmp_path, monkeypatch):
 
 
 def test_the_cache_of_a_folder_that_is_gone_goes_at_the_next_decode(tmp_path):
-    """Review of probe BF's fix: a scratch copy at a new path each time must not leave one
-    decoded dataset in the cache per copy."""
+    """With each folder keeping its own cache (the test above), a scratch copy at a new path
+    each time must not leave one decoded dataset in the cache per copy."""
     import shutil
     write_folder(tmp_path / "a", "toy", "train", {"a": 2})
     root = tmp_path / "root"
@@ -177,7 +177,7 @@ def test_non_image_files_are_ignored(tmp_path):
     (tmp_path / "toy" / "train" / "a" / "notes.txt").write_text("hello")
     (tmp_path / "toy" / "train" / "a" / "Thumbs.db").write_text("litter: not counted")
     (tmp_path / "toy" / "train" / "a" / ".DS_Store").write_text("hidden: not counted")
-    # counted, so an image format that is not read cannot vanish without a word (probe AY)
+    # counted, so an image format that is not read cannot vanish without a word
     with pytest.warns(UserWarning, match=r"1 file in the class folders of .* is not read, "
                       r"not being images by extension \(\.txt: 1;"):
         images, _, _ = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
@@ -185,7 +185,7 @@ def test_non_image_files_are_ignored(tmp_path):
 
 
 def test_links_to_missing_files_are_named_not_dropped_in_silence(tmp_path):
-    # probe PT: a git-annex / DVC checkout whose files were not fetched lost 5 of a
+    # a git-annex / DVC checkout whose files were not fetched once lost 5 of a
     # class's 8 images without a word
     write_folder(tmp_path, "toy", "train", {"a": 2, "b": 2})
     for i in range(3):
@@ -198,7 +198,7 @@ def test_links_to_missing_files_are_named_not_dropped_in_silence(tmp_path):
 
 
 def test_class_names_that_differ_only_in_unicode_form_are_named(tmp_path):
-    # probe PT: train's 'café' (NFD, a macOS copy) and test's 'café' (NFC) were two classes
+    # train's 'café' (NFD, a macOS copy) and test's 'café' (NFC) were once two classes
     # that printed alike; every test image of it counted a miss
     import unicodedata
     nfd, nfc = unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café")
@@ -215,7 +215,7 @@ def test_class_names_that_differ_only_in_unicode_form_are_named(tmp_path):
 
 
 def test_numbered_class_folders_say_their_labels_follow_text_order(tmp_path):
-    # probe PT: folder "10" got label 1, and scoring against the folder numbers gave
+    # folder "10" once got label 1, and scoring against the folder numbers gave
     # 16.67% for 71.88% without a word
     write_folder(tmp_path, "num", "train", {"1": 1, "2": 1, "10": 1})
     with pytest.warns(UserWarning, match=r"are numbers, and labels follow their names sorted "
@@ -230,7 +230,7 @@ def test_numbered_class_folders_say_their_labels_follow_text_order(tmp_path):
 
 
 def test_an_image_above_pillows_pixel_limit_is_not_called_broken(tmp_path, monkeypatch):
-    # probe PT: a 13,500 x 13,500 scan was "unreadable: replace or delete", with no way
+    # a 13,500 x 13,500 scan was once "unreadable: replace or delete", with no way
     # through; RDSC_MAX_IMAGE_PIXELS is the way
     from rdsc.streaming import ImageFolderStream
     write_folder(tmp_path, "toy", "train", {"a": 2}, size=(20, 20))
@@ -251,7 +251,7 @@ def test_an_image_above_pillows_pixel_limit_is_not_called_broken(tmp_path, monke
 
 
 def test_twelve_bit_data_in_sixteen_bit_files_is_named(tmp_path):
-    # probe PT: 12-bit camera data became near-black 0..16 images without a word
+    # 12-bit camera data once became near-black 0..16 images without a word
     folder = tmp_path / "b12" / "train" / "a"
     folder.mkdir(parents=True)
     twelve = rng.integers(0, 4096, (8, 8)).astype(np.uint16)
@@ -283,7 +283,7 @@ def write_png16(path, pixels):
 
 
 def test_16_bit_grey_and_colour_decode_alike(tmp_path):
-    # probe PT: 16-bit grey was rounded (v / 257) while Pillow reads 16-bit RGB by its high
+    # 16-bit grey was once rounded (v / 257) while Pillow reads 16-bit RGB by its high
     # byte, so the same pixels gave other images by how they were saved
     wide = rng.integers(0, 65536, (8, 8, 1)).astype(np.uint16)
     for name, pixels in (("grey", wide), ("rgb", np.repeat(wide, 3, axis=2))):
@@ -339,7 +339,7 @@ def test_preprocess_resize_shorter_side_and_centre_crop():
 
 
 def test_the_crop_is_the_centre_and_the_resize_rounds():
-    """Mutation audit BB: a top-left crop, or a resize that truncates, passed every test
+    """A top-left crop, or a resize that truncates, once passed every test
     (they checked sizes only); miniimagenet10 (resize 128, crop 112) would change."""
     columns = np.tile(np.arange(8, dtype=np.uint8) * 10, (4, 1))  # 4 x 8: a pixel = its column
     img = Image.fromarray(np.stack([columns] * 3, axis=-1))
@@ -354,8 +354,8 @@ def test_the_crop_is_the_centre_and_the_resize_rounds():
 
 
 def test_a_split_draws_its_train_and_test_images_with_their_own_seeds(monkeypatch):
-    """Mutation audit BB: the test subset's seed (1) could change, and with it every
-    chapter's test images, with no test failing."""
+    """The test subset's seed (1) once could change, and with it every chapter's test
+    images, with no test failing."""
     labels = torch.arange(40) % 4
     images = torch.arange(40, dtype=torch.uint8)[:, None, None, None].expand(40, 3, 2, 2)
     monkeypatch.setattr(data, "load", lambda name, split: (images, labels, list("abcd")))
@@ -404,8 +404,8 @@ def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
 
 
 def test_an_image_rewritten_with_its_size_and_date_is_decoded_again(tmp_path):
-    """Probe DB: the book's archives date every file alike and extraction restores the
-    dates, so a corrected image of the same size kept its stale pixels in the cache
+    """The book's archives date every file alike and extraction restores the dates, so a
+    corrected image of the same size once kept its stale pixels in the cache
     (chapter 6 printed the old archive's numbers); the key now holds the change time."""
     write_folder(tmp_path, "toy", "train", {"a": 2})
     path = tmp_path / "toy" / "train" / "a" / "000.png"
@@ -474,8 +474,8 @@ def test_cifar10_pickle_format(tmp_path):
 
 
 def test_a_standard_file_rewritten_with_its_size_and_date_is_decoded_again(tmp_path):
-    """Review EA: the change time in the cache key (probe DB) was tested on image folders
-    only; CIFAR's, STL-10's and MNIST's files have their own key."""
+    """The change time in the cache key was once tested on image folders only;
+    CIFAR's, STL-10's and MNIST's files have their own key."""
     xs, ys = write_cifar(tmp_path)
     first = data.load("cifar10", "test", root=tmp_path, download=False)[0]
     path = tmp_path / "cifar-10-batches-py" / "test_batch"
@@ -866,7 +866,7 @@ def test_class_words_name_every_miniimagenet10_class():
 
 
 def test_a_subset_size_is_between_the_classes_and_the_images_of_its_split():
-    """Probe AS: chapter 4's n_test = 2000 on miniimagenet10 (1,000 test images) was cut
+    """Chapter 4's n_test = 2000 on miniimagenet10 (1,000 test images) was once cut
     with a warning while the settings line said 2000."""
     data.check_subset_size("miniimagenet10", "test", None, "n_test")   # all of them
     data.check_subset_size("miniimagenet10", "test", 1000, "n_test")
@@ -878,7 +878,7 @@ def test_a_subset_size_is_between_the_classes_and_the_images_of_its_split():
 
 
 def test_fewer_images_than_classes_is_said_not_hidden():
-    """Probe PS 5: a subset of 5 images of 10 classes kept classes 0-4 silently."""
+    """A subset of 5 images of 10 classes once kept classes 0-4 silently."""
     import warnings as w
     labels = np.repeat(np.arange(10), 20)
     with pytest.warns(UserWarning, match="a subset of 5 images cannot hold all 10 classes"):

@@ -158,7 +158,7 @@ def test_training_lowers_the_loss():
 
 
 def test_the_model_cache_key_holds_the_seed():
-    """Mutation audit BD: a model cache key without the seed passed."""
+    """A model cache key without the seed once passed these tests."""
     from rdsc import deepnets
     x = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
     y = np.array([0, 1, 0, 1])
@@ -167,8 +167,8 @@ def test_the_model_cache_key_holds_the_seed():
 
 
 def test_the_learning_rate_steps_on_time_and_batchnorm_is_recalibrated(monkeypatch):
-    """Mutation audit BD: the learning rate stepping an epoch late, and the final batch-norm
-    recalibration dropped, passed."""
+    """The learning rate stepping an epoch late, and the final batch-norm recalibration
+    dropped, once passed these tests."""
     from rdsc import deepnets
     lrs, orig = [], torch.optim.SGD.step
     def step(self, *a, **k):
@@ -188,8 +188,8 @@ def test_the_learning_rate_steps_on_time_and_batchnorm_is_recalibrated(monkeypat
 
 
 def test_densenet_convolutions_are_drawn_by_their_fan_out():
-    """Mutation audit BD: fan-in in place of fan-out (the DenseNet authors' initialisation)
-    passed; it changes chapter 4's random-weight DenseNet baseline."""
+    """Fan-in in place of fan-out (the DenseNet authors' initialisation) once passed these
+    tests; it changes chapter 4's random-weight DenseNet baseline."""
     torch.manual_seed(0)
     w = deepnets.build("densenet40", 10).features[0].weight.detach()  # 24 x 3 x 3 x 3
     fan_out, fan_in = w.shape[0] * 9, w.shape[1] * 9

@@ -169,7 +169,7 @@ def test_torchrun_two_processes_write_one_processs_features(tmp_path):
     assert np.array_equal(np.load(out), expected)
     assert np.array_equal(np.load(tmp_path / "two.labels.npy"), stream.labels)
     assert json.loads((tmp_path / "two.json").read_text())["classes"] == stream.classes
-    # each rank hashed half of the files (review AZ): the key is one process's
+    # each rank once hashed half of the files: the key is one process's
     from rdsc.features import cache_key
     assert json.loads((tmp_path / "two.json").read_text())["key"] == (
         f"{cache_key(net, ImageFolderStream(folder, 'train'), 'float32')}-float32")
@@ -207,7 +207,7 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     np.save(tmp_path / "i.npy", np.ones((4, 8), np.float32))
     with pytest.raises(ValueError, match="says \\(6, 8\\)"):
         load_features(tmp_path / "i.npy")
-    # probe AI: labels of the same length copied in (another run's, shuffled) were used
+    # labels of the same length copied in (another run's, shuffled) were once used
     labels = np.arange(6) % 3
     write_features(net, pixels(6), tmp_path / "j.npy", labels=labels[:, None])  # N x 1
     assert load_features(tmp_path / "j.npy")[1].tolist() == labels.tolist()
@@ -221,7 +221,7 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     record = write_features(net, pixels(6), tmp_path / "j.npy")
     assert load_features(tmp_path / "j.npy")[1].tolist() == labels.tolist()
     assert record["labels_digest"] == json.loads(
-        (tmp_path / "j.json").read_text())["labels_digest"]  # review AJ: it returned none
+        (tmp_path / "j.json").read_text())["labels_digest"]  # it once returned none
     with pytest.raises(ValueError, match="labels must be whole numbers"):
         write_features(net, pixels(6), tmp_path / "m.npy", labels=np.arange(6) * 0.5)
     with pytest.raises(ValueError, match="one per image \\(shape N\\), got shape \\(6, 2\\)"):
@@ -238,7 +238,7 @@ def test_a_truncated_file_is_called_incomplete(tmp_path, mmap):
 
 
 def test_dotted_names_keep_their_own_records(tmp_path):
-    """Probe AK: feat.train.npy and feat.test.npy shared feat.json (with_suffix cut the
+    """feat.train.npy and feat.test.npy once shared feat.json (with_suffix cut the
     name), so counts took the other file's denominator and evaluate scored them silently."""
     one, two = RandomDepthwiseSignNet(8, n_blocks=1), RandomDepthwiseSignNet(8, n_blocks=2)
     x = pixels(6, side=24)
@@ -271,7 +271,7 @@ def _stopped_part_way(net, x, out, monkeypatch, after=1, **kw):
 
 
 def test_rows_of_other_settings_are_not_discarded_without_overwrite(tmp_path, monkeypatch):
-    """Probe AK: a rerun with one setting changed (k, a forgotten --split) deleted the rows
+    """A rerun with one setting changed (k, a forgotten --split) once deleted the rows
     an unfinished run of the first settings had computed, without a word."""
     net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.npy"
     _stopped_part_way(net, x, out, monkeypatch, after=2, metadata={"split": "test"})
@@ -297,7 +297,7 @@ def test_rows_of_other_settings_are_not_discarded_without_overwrite(tmp_path, mo
 
 def test_a_race_past_the_first_look_is_caught_under_the_lock(tmp_path, monkeypatch):
     """Another run finishing its file between this run's first look and its lock: the look
-    is taken again under the lock (probe AK's note)."""
+    is taken again under the lock."""
     net, x, out = RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy"
     real_lock = feature_files._lock
 
@@ -316,7 +316,7 @@ def test_a_race_past_the_first_look_is_caught_under_the_lock(tmp_path, monkeypat
 
 
 def test_a_partial_file_is_not_read_as_features(tmp_path, monkeypatch):
-    """Probe AK: evaluate scored FILE.partial.npy (its missing rows zeros) at 8.5%, 21.5%
+    """evaluate once scored FILE.partial.npy (its missing rows zeros) at 8.5%, 21.5%
     for the finished file, when given its labels as the error advised."""
     net, x = RandomDepthwiseSignNet(8), pixels(12)
     _stopped_part_way(net, x, tmp_path / "f.npy", monkeypatch)
@@ -326,7 +326,7 @@ def test_a_partial_file_is_not_read_as_features(tmp_path, monkeypatch):
 
 
 def test_a_truncated_file_is_computed_again(tmp_path):
-    """Probe AK: a rerun called a truncated FILE.npy finished (its header is right), while
+    """A rerun once called a truncated FILE.npy finished (its header is right), while
     load_features refused it and advised that rerun."""
     net, x, out = RandomDepthwiseSignNet(8), pixels(6), tmp_path / "f.npy"
     write_features(net, x, out)
@@ -338,8 +338,8 @@ def test_a_truncated_file_is_computed_again(tmp_path):
 
 
 def test_a_truncated_partial_file_is_not_resumed(tmp_path, monkeypatch):
-    """Mutation audit BD: with the partial file's size check dropped, a FILE.partial.npy cut
-    short after a killed run passed every test; its recorded rows are past its end."""
+    """With the partial file's size check dropped, a FILE.partial.npy cut short after a
+    killed run once passed every test; its recorded rows are past its end."""
     from rdsc import npy_files
     net, x, out = RandomDepthwiseSignNet(8), pixels(12), tmp_path / "f.npy"
     _stopped_part_way(net, x, out, monkeypatch, after=2)
@@ -351,7 +351,7 @@ def test_a_truncated_partial_file_is_not_resumed(tmp_path, monkeypatch):
 
 
 def test_a_world_size_not_from_torchrun_says_what_it_waits_for(monkeypatch, capsys):
-    """Probe AK: WORLD_SIZE left in the shell waited silently for up to 24 hours."""
+    """WORLD_SIZE left in the shell once waited silently for up to 24 hours."""
     import torch.distributed as dist
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
@@ -395,7 +395,7 @@ def test_an_unfinished_dotted_run_of_before_the_fix_is_resumed_not_lost(tmp_path
 
 
 def test_a_partial_another_configuration_wrote_into_is_not_resumed(tmp_path, monkeypatch):
-    """Review AL: progress records of two configurations (left by the shared-record bug):
+    """Progress records of two configurations (left by the shared-record bug):
     the rows of this configuration's record may since have been overwritten by the other
     run, so even --overwrite kept 32 rows of another seed."""
     net, x, out = RandomDepthwiseSignNet(16), pixels(12), tmp_path / "f.npy"
@@ -414,7 +414,7 @@ def test_a_partial_another_configuration_wrote_into_is_not_resumed(tmp_path, mon
 
 
 def test_an_overwrite_run_looks_again_under_the_lock(tmp_path, monkeypatch):
-    """Review AL: with overwrite the look under the lock was skipped; another run's file,
+    """With overwrite the look under the lock was once skipped; another run's file,
     finished in between, stayed beside this run's record, and once this run was killed a
     plain rerun took that file for its own."""
     ours, theirs = RandomDepthwiseSignNet(8), RandomDepthwiseSignNet(8, seed=1)
@@ -435,7 +435,7 @@ def test_an_overwrite_run_looks_again_under_the_lock(tmp_path, monkeypatch):
 
 
 def test_companion_names_are_not_outputs(tmp_path):
-    """Review AL: --out X.partial.npy was written, then refused by evaluate by its name;
+    """--out X.partial.npy was once written, then refused by evaluate by its name;
     X.labels.npy is X.npy's labels file."""
     for name in ("f.partial.npy", "f.labels.npy"):
         with pytest.raises(ValueError, match="the name of another output's"):
@@ -443,7 +443,7 @@ def test_companion_names_are_not_outputs(tmp_path):
 
 
 def test_rows_another_run_left_between_the_look_and_the_lock_are_kept(tmp_path, monkeypatch):
-    """Review AL's mutation M21: the look under the lock covers unfinished rows too."""
+    """The look under the lock covers unfinished rows too (once no test checked it)."""
     net, x, out = RandomDepthwiseSignNet(8), pixels(12), tmp_path / "f.npy"
     real_lock = feature_files._lock
 
@@ -459,14 +459,14 @@ def test_rows_another_run_left_between_the_look_and_the_lock_are_kept(tmp_path, 
 
 
 def test_merging_keeps_an_interval_that_contains_another():
-    """Mutation audit BD: _merge dropped a containing interval."""
+    """_merge once dropped a containing interval."""
     from rdsc import feature_files as FF
     assert FF._merge([[0, 20], [5, 10]]) == [[0, 20]]
 
 
 def test_npy_files_refuse_other_dtypes_and_finished_records(tmp_path):
-    """Mutation audit BE: a finished progress record read as in-place, a cache or partial of
-    another dtype, and a partial recorded for another row count, were all accepted."""
+    """A finished progress record read as in-place, a cache or partial of another dtype,
+    and a partial recorded for another row count, were all once accepted."""
     from rdsc import npy_files
     path = tmp_path / "f.npy"
     np.save(path, np.zeros((3, 2), np.float32))

@@ -97,7 +97,7 @@ def test_bfloat16_is_close_but_not_exact():
     x = pixels(8)
     exact = np.asarray(extract(net, x, progress=False))
     low = np.asarray(extract(net, x, precision="bfloat16", progress=False))
-    # measured 0.9998; mutation audit BB: 0.959 with the bias on the wrong scale passed 0.8
+    # measured 0.9998; 0.959 with the bias on the wrong scale once passed a bound of 0.8
     assert np.corrcoef(exact.ravel(), low.ravel())[0, 1] > 0.995
     assert (exact != low).mean() > 1e-3  # rounded first-layer weights do move some signs
     with pytest.raises(ValueError, match="precision"):
@@ -318,7 +318,7 @@ def _extraction(tmp_path, n, k, out):
     return subprocess.Popen([sys.executable, str(script), str(n), str(k), str(tmp_path / "cache"),
                              str(tmp_path / out)],
                             # this checkout's rdsc, not a shared venv's editable install
-                            # (mutation audit BB: the child ran another checkout's code)
+                            # (the child once ran another checkout's code)
                             env={**os.environ, "OMP_NUM_THREADS": "1",
                                  "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
 
@@ -565,8 +565,8 @@ def test_checked_float32_signs_are_the_exact_signs_where_plain_float32_is_not(mo
 
 
 def test_every_output_below_one_in_magnitude_is_recomputed():
-    """Mutation audit BB: rechecking only outputs below 0.01 (not below 1, the bound the
-    scaled weights guarantee) passed the test above. Here the float64 weights have the
+    """Rechecking only outputs below 0.01 (not below 1, the bound the scaled weights
+    guarantee) once passed the test above. Here the float64 weights have the
     opposite signs, so every recomputed entry shows."""
     from rdsc.features import _checked_signs
     patches = torch.linspace(-2, 2, 401)[:, None]                      # 401 x 1
@@ -604,13 +604,13 @@ def test_uint8_images_holding_only_0_and_1_are_flagged(tmp_path):
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
     with pytest.warns(UserWarning, match="hold only 0 and 1"):
         features.compute(net, (x.float() / 255).round().to(torch.uint8), progress=False)
-    for cache in (None, tmp_path):  # once per call, not once per internal check (review AA)
+    for cache in (None, tmp_path):  # once per call, not once per internal check
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             features.extract(net, (x.float() / 255).round().to(torch.uint8), progress=False,
                              cache=cache, name="flags")
         assert [str(w.message)[:30] for w in caught] == ["uint8 images hold only 0 and 1"]
-    # a stream of such images: once, not once per batch (review AB)
+    # a stream of such images: once, not once per batch
     binary = torch.randint(0, 2, (12, 3, 32, 32), dtype=torch.uint8)
     dataset = torch.utils.data.TensorDataset(binary, torch.zeros(12, dtype=torch.int64))
     with warnings.catch_warnings(record=True) as caught:
@@ -689,8 +689,8 @@ def test_a_drawn_networks_cache_key_holds_no_weights_and_any_edited_buffer_chang
 
 
 def test_images_of_the_same_bytes_in_another_shape_get_their_own_cache(tmp_path):
-    """Mutation audit BB: with the shape left out of the images' digest, 32 x 32 images and
-    the same bytes read as 16 x 64 images (other images, other features) passed every test:
+    """With the shape left out of the images' digest, 32 x 32 images and the same bytes read
+    as 16 x 64 images (other images, other features) once passed every test:
     the second would have been served the first's cached features."""
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
     x = pixels(2)
@@ -703,7 +703,7 @@ def test_images_of_the_same_bytes_in_another_shape_get_their_own_cache(tmp_path)
 
 
 def test_a_cache_written_before_the_count_fixes_is_not_served(tmp_path, monkeypatch):
-    """Probe DB: four fixes that changed counts in some cases (fused buffers, edited
+    """Four fixes that changed counts in some cases (fused buffers, edited
     weights, the K = 9 sign check, exact CPU signs) left the engine version at 1, so a cache
     written before them was still served. A cache of engine 1, here holding stale counts,
     must be computed again, not read."""

@@ -190,8 +190,8 @@ def _first_filters(net, device="cpu"):
 
 
 def test_weight_layout_follows_edits_no_version_counter_sees():
-    """Probe AQ: edits through .data or a .numpy() view move no version counter, and a
-    replaced buffer can land at a freed address: the layout keyed on (data_ptr, _version)
+    """Edits through .data or a .numpy() view move no version counter, and a replaced
+    buffer can land at a freed address: the layout keyed on (data_ptr, _version) once
     returned the old network's counts (48 of 48 wrong), cached under the new weights' key."""
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 16)
     before = _first_filters(net)
@@ -206,7 +206,7 @@ def test_weight_layout_follows_edits_no_version_counter_sees():
 
 
 def test_a_network_made_under_inference_mode_has_a_weight_layout():
-    """Probe AQ: 'Inference tensors do not track version counter' from the layout's key."""
+    """'Inference tensors do not track version counter' once came from the layout's key."""
     with torch.inference_mode():
         net = RandomDepthwiseSignNet.for_dataset("cifar10", 8)
     assert torch.equal(_first_filters(net)[:, :-1], net.conv_weight.reshape(8, -1))
@@ -214,7 +214,7 @@ def test_a_network_made_under_inference_mode_has_a_weight_layout():
 
 def test_one_extractions_layout_is_read_from_its_reuse_dict(monkeypatch):
     """The weights are compared with the layout's copy once per extraction, not per batch
-    (review AR: the earlier test passed with the reuse dict ignored)."""
+    (the earlier test passed with the reuse dict ignored)."""
     compared = []
     real_equal = torch.equal
     monkeypatch.setattr(fused.torch, "equal", lambda a, b: compared.append(1) or real_equal(a, b))

@@ -246,7 +246,7 @@ def test_counts_and_labels_that_would_read_as_plausible_sentences_are_refused():
 
 
 def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
-    """Probe AU: for about one seed in five the first hyperplane left both images'
+    """For about one seed in five the first hyperplane once left both images'
     patches on one side, and the text still said it cut them 'in the same proportion'."""
     from rdsc.hyperplanes import first_cutting_hyperplane, shares_verdict
     # two overlapping clouds of 1-d patches
@@ -257,7 +257,7 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
     assert first_cutting_hyperplane(clouds, weights, biases) == 2
     assert first_cutting_hyperplane(clouds[1:], weights, biases) == 1
     assert first_cutting_hyperplane(clouds, weights[:2], biases[:2]) is None
-    # review AV: a 5% margin passed over hyperplanes that cut both clouds thinly, and the
+    # a 5% margin once passed over hyperplanes that cut both clouds thinly, and the
     # caption called a later one "the first to cut both"; one patch on a side is a cut
     thin = torch.tensor([-2.0, -0.65, -0.45])   # the second cuts 1 patch of each, the
     # third half of each
@@ -270,7 +270,7 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
     assert shares_verdict([1.0, 1.0]).startswith("leaves at least one of the clouds wholly")
     assert shares_verdict([0.25, 0.75]) == "cuts the clouds in different proportions"
     assert shares_verdict([0.254, 0.246]) == "cuts the clouds in the same proportion"
-    # probe PS 7: 99.78% and 99.89% read "cuts ... in the same proportion: 100% and 100%"
+    # 99.78% and 99.89% once read "cuts ... in the same proportion: 100% and 100%"
     from rdsc.hyperplanes import share_percent
     assert [share_percent(v) for v in (898 / 900, 899 / 900)] == ["99.8%", "99.9%"]
     assert shares_verdict([898 / 900, 899 / 900]) == "cuts the clouds in different proportions"
@@ -281,8 +281,8 @@ def test_the_hyperplane_shown_is_the_first_that_cuts_both_clouds():
 
 
 def test_the_readings_of_shares_auc_and_patches():
-    """Mutation audit BD: the shuffles' median in place of their largest, a 0.8 threshold, any for
-    all, and non-j/255 patches passed."""
+    """The shuffles' median in place of their largest, a 0.8 threshold, any for all, and
+    non-j/255 patches once passed these tests."""
     from rdsc import hyperplanes as H
     assert H.shares_verdict([0.0, 0.4]).startswith("leaves at least one")
     said = H.auc_reading(0.95, 0.62, {"best": np.array([0.7, 0.8]),
@@ -295,15 +295,15 @@ def test_the_readings_of_shares_auc_and_patches():
 
 
 def test_a_best_auc_equal_to_the_shuffles_best_is_no_better():
-    """Mutation audit BD: AUCs are discrete, and a tie with the shuffled labels' best read as
-    beyond chance passed."""
+    """AUCs are discrete, and a tie with the shuffled labels' best read as beyond chance once
+    passed these tests."""
     from rdsc import hyperplanes as H
     said = H.auc_reading(0.8, 0.6, {"best": np.array([0.8]), "median": np.array([0.6])})
     assert said.startswith("the best single feature (0.80) is no better")
 
 
 def test_auc_readings_say_a_verdict_two_networks_share_once():
-    """Review DA: chapter 1 repeated its chance verdict word for word for L = 0 and L = 1."""
+    """Chapter 1 once repeated its chance verdict word for word for L = 0 and L = 1."""
     from rdsc import hyperplanes as H
 
     def shuffled(best, median):

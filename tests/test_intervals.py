@@ -84,7 +84,7 @@ def test_paired_normal_difference():
     # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
     # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
     half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
-    half += 1 / 8  # the continuity correction: one image's step (probe PW)
+    half += 1 / 8  # the continuity correction: one image's step
     assert (lo, hi) == pytest.approx((0.25 - half, 0.25 + half))
     d, lo, hi = paired_normal_difference(a, a)
     assert d == 0 and (lo, hi) == (-1 / 8, 1 / 8)  # no image differs: ±one image
@@ -94,7 +94,7 @@ def test_paired_normal_difference():
     pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
     with pytest.raises(ValueError, match="right/wrong verdicts"):
         paired_normal_difference(pred, (pred + 1) % 4)
-    # paired_noise: the same half-width in points, with the same checks (review DC: it
+    # paired_noise: the same half-width in points, with the same checks (it once
     # repeated the formula without the z check)
     assert paired_noise(a, b) == pytest.approx(100 * half)
     with pytest.raises(ValueError, match="normal quantile"):
@@ -165,8 +165,8 @@ def test_probe_z_intervals_refuse_what_gave_plausible_wrong_numbers():
 
 
 def test_intervals_have_the_level_they_state():
-    """Mutation audit BB: 90% or 97.5% in place of 95% passed every test (which checked only
-    that an interval holds its estimate). On 2,000 values the percentile bootstrap of a mean
+    """90% or 97.5% in place of 95% once passed every test (which checked only that an
+    interval holds its estimate). On 2,000 values the percentile bootstrap of a mean
     is the normal interval, mean +- 1.96 sd / sqrt(n), to well within 5% of its width (90%
     gives 1.64, 97.5% gives 2.24)."""
     rng = np.random.default_rng(0)
@@ -188,8 +188,8 @@ def test_intervals_have_the_level_they_state():
 
 
 def test_the_seeds_and_images_bootstrap_resamples_the_seeds():
-    """Mutation audit BB: with the seeds never resampled, five networks whose accuracies
-    spread from 0.2 to 0.6 gave an interval as narrow as the images alone allow (about
+    """With the seeds never resampled, five networks whose accuracies spread from 0.2 to
+    0.6 once gave an interval as narrow as the images alone allow (about
     0.04 wide at 400 images)."""
     rng = np.random.default_rng(1)
     means = np.array([0.2, 0.3, 0.4, 0.5, 0.6])
@@ -201,7 +201,7 @@ def test_the_seeds_and_images_bootstrap_resamples_the_seeds():
 
 
 def test_a_mean_that_is_zero_in_exact_arithmetic_is_zero():
-    """Probe BF: chapter 6's interval on a P@10 difference (tenths) ended at +1e-16, and a
+    """Chapter 6's interval on a P@10 difference (tenths) once ended at +1e-16, and a
     rounding of -1e-16 would have turned "indistinguishable" into "lower"."""
     from rdsc.retrieval import difference_word
     v = np.array([0.1, 0.2, -0.3] * 5)  # 0.1 + 0.2 - 0.3 is 5.6e-17 in floats
@@ -216,7 +216,7 @@ def test_a_mean_that_is_zero_in_exact_arithmetic_is_zero():
 
 
 def test_paired_change_difference_compares_two_costs_on_the_same_images():
-    """Probe PV: chapter 7 read two overlapping intervals as equal costs; the paired
+    """Chapter 7 once read two overlapping intervals as equal costs; the paired
     interval of the difference decides."""
     from rdsc.intervals import paired_change_difference
     rng = np.random.default_rng(0)
@@ -237,7 +237,7 @@ def test_paired_change_difference_compares_two_costs_on_the_same_images():
 
 
 def test_bootstrap_intervals_of_few_differing_units_hold_zero_unless_the_signs_show_it():
-    """Probe PX: a percentile bootstrap over 4 units that differ all one way excluded 0 (4
+    """A percentile bootstrap over 4 units that differ all one way once excluded 0 (4
     of 400 images "confirmed" chapter 8's pitfall; 4 of 1,000 queries "beat" the control),
     where the exact sign test gives p = 0.125."""
     from rdsc.intervals import (hold_zero_unless_signs, paired_bootstrap,
@@ -261,7 +261,7 @@ def test_bootstrap_intervals_of_few_differing_units_hold_zero_unless_the_signs_s
 
 
 def test_chapter_8_effects_of_few_images_hold_zero():
-    """Probe PX: 4 changed images of 400 read "a foreign ring costs accuracy: yes"."""
+    """4 changed images of 400 once read "a foreign ring costs accuracy: yes"."""
     from rdsc import background as bg
     n, c = 400, 10
     labels = np.arange(n) % c

@@ -197,7 +197,7 @@ def test_features_for_reuses_rows_only_of_the_same_network(tmp_path, monkeypatch
     # the seed-1 rows were once returned for the seed-2 network (same k)
     with pytest.raises(ValueError, match="not computed by this network"):
         features_for(b, x, np.arange(3), np.arange(6), have, name="t", progress=False)
-    # mutation audit BD: rows of a network of another k are extracted afresh (with the k
+    # rows of a network of another k are extracted afresh (with the k
     # check dropped they failed the recomputation check on mismatched shapes)
     small = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=1)
     got = features_for(small, x, np.arange(3), np.arange(6), have, name="t", progress=False)
@@ -222,7 +222,7 @@ def test_positions_in_wants_indices():
 
 
 def test_the_runner_up_is_the_second_nearest_and_repeats_are_not_one_to_one():
-    """Mutation audit BD: the third nearest as runner-up, and one_to_one always true, passed."""
+    """The third nearest as runner-up, and one_to_one always true, once passed these tests."""
     pool = torch.zeros(3, 1, 1, 1, dtype=torch.uint8)
     pool[1], pool[2] = 10, 20
     found = pair_by_pixels(pool[:1].repeat(2, 1, 1, 1), pool)

@@ -40,7 +40,7 @@ def test_growth_is_read_only_from_timings_that_can_carry_it():
 
 
 def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
-    """Audit CC: k = 64, 128, 256 on the CPU (chunks of 128 channels) read "grew", beside
+    """k = 64, 128, 256 on the CPU (chunks of 128 channels) once read "grew", beside
     the sentence that beyond one chunk the working memory is not expected to grow: the
     growth came from the k below one chunk, where the maps do grow with k."""
     from rdsc.measure import memory_reading
@@ -54,7 +54,7 @@ def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
         "(42 MB at the smallest k, 43 MB at the largest), less than the output's growth plus "
         "a tolerance of 2.15 MB (5% of the largest peak), the least growth this run tells "
         "from noise")
-    # review GE: the tolerance it moved within is named (a 9.2 MB spread read as a rise
+    # the tolerance it moved within is named (a 9.2 MB spread once read as a rise
     # beside "the two processes differed by up to 6.6 MB")
     assert memory_reading(peaks[1:], outputs[1:], ks=[128, 256], chunk=128) == (
         "so beyond the output the engine's working memory did not grow with k: the peak's "
@@ -66,7 +66,7 @@ def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
         "largest), less than the output's growth plus a tolerance of 13.2 MB (twice 6.6 MB, "
         "the largest difference between repeated measurements of one k), the least growth "
         "this run tells from noise")
-    # review HD: a peak that fell read "moved by", and twice a printed 26.4 MB read 52.7
+    # a peak that fell once read "moved by", and twice a printed 26.4 MB read 52.7
     said = memory_reading([115 * mb, 98 * mb], outputs[:2], 26.35 * mb)
     assert "(115 MB at the smallest k, 98 MB at the largest)" in said
     assert "a tolerance of 52.8 MB (twice 26.4 MB, the largest difference" in said
@@ -102,7 +102,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # the peak grows by 300 MB for a 100 MB output: it grew
     assert memory_reading([400 * mb, 700 * mb], [10 * mb, 110 * mb]) == (
         "so here the working memory grew with k beyond the output")
-    # review AO: the quick build's peaks (k = 500 to 4,000) read "grew" with no trend
+    # the quick build's peaks (k = 500 to 4,000) once read "grew" with no trend
     peaks = [96.6 * mb, 98.0 * mb, 92.7 * mb, 102.9 * mb]
     outputs = [0.244 * mb, 0.488 * mb, 0.977 * mb, 1.95 * mb]
     assert memory_reading(peaks, outputs).startswith(
@@ -110,7 +110,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     # a rise that falls back on the way is no trend either, whatever the ends say
     assert "without a trend" in memory_reading([400 * mb, 700 * mb, 450 * mb, 720 * mb],
                                                [10 * mb, 20 * mb, 30 * mb, 40 * mb])
-    # review AW: peaks that fell steadily with k were called "without a trend"
+    # peaks that fell steadily with k were once called "without a trend"
     peaks = [115.316 * mb, 112.801 * mb, 106.215 * mb, 106.070 * mb]
     assert memory_reading(peaks, outputs) == (
         "a spread of 9.25 MB, falling as k grew (from 115 MB at the smallest k to 106 MB at "
@@ -118,7 +118,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "memory growing with k")
     with pytest.raises(ValueError, match="at least two extractions"):
         memory_reading([400 * mb], [10 * mb])
-    # reader review AW: the next build's peaks rose 78 -> 95 MB and read "grew"; two fresh
+    # a later build's peaks rose 78 -> 95 MB and read "grew"; two fresh
     # processes per k differing by 10 MB make that rise noise
     rising = [78.1 * mb, 84.0 * mb, 90.2 * mb, 94.6 * mb]
     assert memory_reading(rising, outputs) == (
@@ -127,18 +127,18 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "so beyond the output the engine's working memory did not grow")
     with pytest.raises(ValueError, match="peak_spread"):
         memory_reading(rising, outputs, peak_spread=float("nan"))
-    # probe DB: two identical smoke runs read "did not grow" and "grew"; the second's peaks
+    # two identical smoke runs once read "did not grow" and "grew"; the second's peaks
     # rose, then fell back by less than the tolerance
     assert memory_reading([41.426 * mb, 51.824 * mb, 48.945 * mb],
                           [0.008 * mb, 0.016 * mb, 0.031 * mb], peak_spread=3.56 * mb,
                           ks=[128, 256, 512], chunk=128).startswith(
         "a spread of 10.4 MB without a trend in k")
-    # review EA: a working memory that grows until a budget binds (the GPU case) dips by
+    # a working memory that grows until a budget binds (the GPU case) dips by
     # less than the noise at the top; the dip does not undo a rise of 60 MB
     output = [0.01 * mb, 0.02 * mb, 0.04 * mb]
     assert memory_reading([40 * mb, 100 * mb, 99.9 * mb], output, peak_spread=0.5 * mb) == (
         "so here the working memory grew with k beyond the output")
-    # review FA: nor does a fall beyond the noise undo a rise more than twice as large (a
+    # nor does a fall beyond the noise undo a rise more than twice as large (a
     # GPU's batch shrinking at one k); the old rule read both "run-to-run noise"
     assert memory_reading([40 * mb, 100 * mb, 90 * mb], output, peak_spread=0.5 * mb) == (
         "so here the working memory grew with k beyond the output, though not steadily: the "
@@ -148,7 +148,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
                           peak_spread=1 * mb).startswith(
         "so here the working memory grew with k beyond the output, though not steadily")
     # a fall beyond the measured noise is real (the peak depends on more than k), so it is
-    # no noise allowance: the rise of 320 MB beyond it grew, not steadily (review GA: it
+    # no noise allowance: the rise of 320 MB beyond it grew, not steadily (it once
     # read "without a trend")
     said = memory_reading([400 * mb, 700 * mb, 450 * mb, 720 * mb], output + [0.08 * mb],
                           peak_spread=1 * mb)
@@ -156,8 +156,8 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
                     "steadily: the peak fell by 250 MB from one k to the next, more than it "
                     "moves between runs, so it depends on more than k (from 400 MB at the "
                     "smallest k to 720 MB at the largest)")
-    # review GA: on a GPU the allocator's peak is exact (a spread of 0, measured): peaks that
-    # rose 8x read "the peak's run-to-run noise"; unmeasured, the fall is the noise's sign
+    # on a GPU the allocator's peak is exact (a spread of 0, measured): peaks that
+    # rose 8x once read "the peak's run-to-run noise"; unmeasured, the fall is the noise's sign
     gpu = [40 * mb, 300 * mb, 160 * mb, 320 * mb]
     assert memory_reading(gpu, output + [0.08 * mb], exact=True).startswith(
         "so here the working memory grew with k beyond the output, though not steadily: the "
@@ -166,19 +166,19 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "so here the working memory grew with k beyond the output, though not steadily")
     assert memory_reading(gpu, output + [0.08 * mb]).startswith(
         "a spread of 280 MB without a trend in k: the peak's run-to-run noise")
-    # review GB: a real fall bought an allowance of up to the tolerance (5% of the peak on a
+    # a real fall once bought an allowance of up to the tolerance (5% of the peak on a
     # GPU, a floor, no noise): a dip turned "grew" into "noise". Only the measured noise
     # (twice the spread) counts: none for an exact peak
     assert memory_reading([1000 * mb, 1130 * mb], output[:2], exact=True) == (
         "so here the working memory grew with k beyond the output")
-    # review GC: GPU-sized peaks in whole megabytes, not "1e+03 MB"
+    # GPU-sized peaks in whole megabytes, not "1e+03 MB"
     assert memory_reading([1000 * mb, 960 * mb, 1130 * mb], output, exact=True) == (
         "so here the working memory grew with k beyond the output, though not steadily: the "
         "peak fell by 40 MB from one k to the next, and the allocator's peak is exact, so it "
         "depends on more than k (from 1,000 MB at the smallest k to 1,130 MB at the largest)")
     with pytest.raises(ValueError, match="exact peaks have no spread"):
         memory_reading([1000 * mb, 1130 * mb], output[:2], 5 * mb, exact=True)
-    # a CPU run whose processes agreed to the byte is measured, not exact (review GC)
+    # a CPU run whose processes agreed to the byte is measured, not exact
     assert "more than it moves between runs" in memory_reading(
         [1000 * mb, 960 * mb, 1130 * mb], output, peak_spread=0.0)
     assert memory_reading([350 * mb, 400 * mb, 340 * mb, 400 * mb], output + [0.08 * mb],
@@ -190,7 +190,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "next, and the allocator's peak is exact, so it depends on more than k, but the "
         "largest k's peak is 40 MB above the smallest k's beyond the output's growth, within "
         "the tolerance of 55 MB, so it is not read as working memory growing with k")
-    # review GB: the sentence's numbers add up (the output's growth of 110 MB was left out
+    # the sentence's numbers add up (the output's growth of 110 MB was once left out
     # of "its rise (120 MB) is within the tolerance and twice the falls"), and a rise below
     # 0 is no rise
     assert memory_reading([100 * mb, 300 * mb, 200 * mb, 210 * mb, 220 * mb],
@@ -200,7 +200,7 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
         "largest k's peak is 10 MB above the smallest k's beyond the output's growth, within "
         "the allowance of 19 MB: the tolerance of 15 MB plus twice the 2 MB of that fall the "
         "run-to-run noise could explain, so it is not read as working memory growing with k")
-    # review GC: the allowance's numbers are printed, so the sum can be checked
+    # the allowance's numbers are printed, so the sum can be checked
     assert memory_reading([100 * mb, 150 * mb, 138 * mb, 130 * mb], [0] * 4, 5 * mb).endswith(
         "the largest k's peak is 30 MB above the smallest k's beyond the output's growth, "
         "within the allowance of 30 MB: the tolerance of 10 MB plus twice the 10 MB of that "
@@ -213,8 +213,8 @@ def test_memory_reading_compares_the_peak_with_the_output_beyond_run_noise():
     assert memory_reading([335 * mb, 400 * mb, 376 * mb, 400 * mb], output + [0.08 * mb],
                           peak_spread=10 * mb).startswith(
         "so here the working memory grew with k beyond the output, though not steadily")
-    # review FC: a rise between the tolerance plus twice the fall (70 MB) and plus three
-    # times it (100 MB) grew ("3 * largest_fall" passed every test)
+    # a rise between the tolerance plus twice the fall (70 MB) and plus three
+    # times it (100 MB) grew ("3 * largest_fall" once passed every test)
     assert memory_reading([100 * mb, 200 * mb, 170 * mb, 195 * mb], output + [0.08 * mb]) == (
         "so here the working memory grew with k beyond the output")
     # the same where the noise was measured and the fall is within it (tolerance 20 MB, fall
@@ -301,7 +301,7 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
         "Every row's repeated runs were more than 25% apart")
     steady = cost_table(rows[1:], 100)
     assert agreement_reading(steady).startswith("Every row's repeated runs agree within 25%")
-    # browser check GE: the table's sizes are the text's ("0.00781 MB" beside 0.008)
+    # the table's sizes are the text's (once "0.00781 MB" beside 0.008)
     from rdsc.measure import megabytes
     sizes = [8192, 32768, 62.18 * 2**20, 1234.6 * 2**20]
     shown = cost_table([{**rows[1], "peak_bytes": b, "output_bytes": b} for b in sizes], 100)
@@ -319,7 +319,7 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
 
 
 def test_images_per_second_and_a_falling_memory_reading():
-    """Mutation audit BD: images/s inverted and a fall read against 0 passed."""
+    """Images/s inverted and a fall read against 0 once passed these tests."""
     from rdsc import measure
     t = measure.cost_table([{"k": 10, "seconds": 2.0, "all_seconds": [2.0, 2.1], "peak_bytes": 0,
                              "output_bytes": 0}], n_images=100)
@@ -329,7 +329,7 @@ def test_images_per_second_and_a_falling_memory_reading():
 
 
 def test_the_time_is_the_fastest_run(monkeypatch):
-    """Mutation audit BD: the slowest run as the time passed."""
+    """The slowest run as the time once passed these tests."""
     from rdsc import measure
     from rdsc.network import RandomDepthwiseSignNet
     class Done:
@@ -348,7 +348,7 @@ def test_the_time_is_the_fastest_run(monkeypatch):
 
 
 def test_growth_readings_say_the_noise_once_when_no_series_fits():
-    """Review DA: chapter 2 repeated "(...; other work on the machine, or too little work per
+    """Chapter 2 once repeated "(...; other work on the machine, or too little work per
     run)" for k and for the image size."""
     from rdsc.measure import growth_reading, growth_readings
     noisy_k = ([64, 128, 256], [1.0, 2.0, 4.0], [0.05, 4.53, 0.02], "k")
@@ -371,7 +371,7 @@ def test_growth_readings_say_the_noise_once_when_no_series_fits():
 
 
 def test_growth_reading_names_every_cause_of_noise():
-    """Review DA: a row slow in all its runs (k = 256 slower than k = 512) went unnamed
+    """A row slow in all its runs (k = 256 slower than k = 512) once went unnamed
     beside another row's spread."""
     from rdsc.measure import growth_reading
     said, slope = growth_reading([128, 256, 512], [1.0, 6.0, 3.0], [0.6, 0.02, 0.02], "k")
@@ -392,7 +392,7 @@ def test_a_large_float32_disagreement_is_not_read_as_rounding_near_zero():
     engine = float32_reading(0.3, 500, 20, "NVIDIA H200")
     assert "the engine is the one that strays on the NVIDIA H200" in engine
     assert "TF32" not in engine
-    # probe PY 7: a tie was blamed on the engine, against the paragraph's own verdict
+    # a tie was once blamed on the engine, against the paragraph's own verdict
     tie = float32_reading(0.3, 500, 500)
     assert "both stray from it equally" in tie and "the engine is the one" not in tie
     assert "summation order" in float32_reading(ROUNDING_SHARE, 1, 1)
@@ -411,7 +411,7 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
            "device": "cuda", "environment": {"device": "NVIDIA H200"}}
     rows = run_summary(run)
     assert rows["device"] == "NVIDIA H200"
-    # the share as the prose gives it (browser check RE: "3.0e-01" beside 29.8%)
+    # the share as the prose gives it (once "3.0e-01" beside 29.8%)
     assert rows["share of features, engine against float32 network"] == "29.8%"
     assert run_summary({**run, "engine_fraction_differ": 2.4e-05})[
         "share of features, engine against float32 network"] == "2.4e-05"
@@ -422,12 +422,12 @@ def test_a_chapter_2_run_reads_as_one_column_beside_its_record():
     assert rows["growth exponent of time, in k / in positions"] == "0.86 / too noisy"
     assert rows["against float64, first images: engine / float32 network"] == (
         "21 / 1,926,304 (64 images)")
-    del run["growth_exponent_k"]                   # probe PY 15: lacking, not noisy
+    del run["growth_exponent_k"]                   # lacking, not noisy
     assert run_summary(run)["growth exponent of time, in k / in positions"] == (
         "– / too noisy")
     del run["timing"], run["environment"]         # an older record: named, not a crash
     rows = run_summary(run)
-    # torch's names in capitals beside a model name (browser check RD: "cpu")
+    # torch's names in capitals beside a model name (not "cpu")
     assert rows["largest k timed, images"] == "–" and rows["device"] == "CUDA"
     assert run_summary({**run, "environment": "H200"})["device"] == "CUDA"
     assert run_summary({**run, "device": "cpu"})["device"] == "CPU"

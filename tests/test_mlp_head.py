@@ -128,7 +128,7 @@ def test_probe_z_mlp_refuses_what_trained_nothing_or_predicted_class_0():
 
 
 def test_the_learning_rate_decays(monkeypatch):
-    """Mutation audit BD: a constant learning rate in place of the cosine decay passed."""
+    """A constant learning rate in place of the cosine decay once passed these tests."""
     from rdsc.mlp_head import MLPClassifier
     lrs, orig = [], torch.optim.Adam.step
     def step(self, *a, **k):

@@ -1,5 +1,5 @@
 """Trained models on disk (rdsc.model_cache): read from a read-only data root, damaged files
-retrained, and the run that trained a model named (probe AM)."""
+retrained, and the run that trained a model named."""
 import re
 from pathlib import Path
 
@@ -24,7 +24,7 @@ def weights_equal(a, b):
 
 
 def test_a_model_in_a_read_only_data_root_is_read_not_trained_again(tmp_path, monkeypatch):
-    """Probe AM: features were read from a read-only shared data root, models retrained."""
+    """Features were once read from a read-only shared data root, models retrained."""
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "shared"))
     monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
     x, y = task()
@@ -53,7 +53,7 @@ def test_a_model_in_a_read_only_data_root_is_read_not_trained_again(tmp_path, mo
 
 
 def test_a_damaged_model_that_still_unpacks_is_retrained(tmp_path):
-    """Probe AM: three bytes flipped inside a model file passed torch.load, weights changed
+    """Three bytes flipped inside a model file once passed torch.load, weights changed
     by up to 1321, and the chapter used them as trained."""
     x, y = task()
     first = cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu", progress=False)
@@ -77,12 +77,12 @@ def test_a_damaged_model_that_still_unpacks_is_retrained(tmp_path):
 
 
 def test_a_cached_model_row_says_so_and_names_its_device():
-    """Probe AM: chapter 4 showed a cached model's training seconds as this run's."""
+    """Chapter 4 once showed a cached model's training seconds as this run's."""
     fresh = cnn.SmallCNN(n_classes=2, width=4, image_size=8)
     fresh.from_cache, fresh.trained_on = False, "CPU (x86_64)"
     assert baselines._trained_note("rdsc.cnn (AdamW)", fresh) == (
         "rdsc.cnn (AdamW); trained in this run on CPU (x86_64)")
-    # review HB: chapter 4's figure caption promised the device of a network trained here
+    # chapter 4's figure caption once promised the device of a network trained here
     assert baselines.trained_words({"cifar10": [
         {"method": "small CNN, trained 3 epochs", "family": "trained",
          "note": baselines._trained_note("rdsc.cnn (AdamW)", fresh)}]}) == (
@@ -102,7 +102,7 @@ def test_a_cached_model_row_says_so_and_names_its_device():
 
 
 def test_every_chapter_trains_the_deep_networks_with_the_shared_seed():
-    """Probe AM: chapter 6 trained its 'networks of chapter 4' with seed 2018, other models
+    """Chapter 6 once trained its 'networks of chapter 4' with seed 2018, other models
     under the same name (300 epochs each again at the paper profile)."""
     calls = []
     for path in [*ROOT.glob("rdsc/**/*.py"), *ROOT.glob("chapters/*.md")]:
@@ -117,7 +117,7 @@ def test_every_chapter_trains_the_deep_networks_with_the_shared_seed():
 
 
 def test_damage_outside_the_weights_is_caught_too(tmp_path):
-    """Review AN: the digest covered the weights only; a flipped bit in the seconds read as
+    """The digest once covered the weights only; a flipped bit in the seconds read as
     4.1e-39 s, a flipped key name raised KeyError instead of retraining."""
     x, y = task()
     cnn.trained(x, y, epochs=1, width=4, cache=tmp_path, device="cpu", progress=False)
@@ -138,7 +138,7 @@ def test_damage_outside_the_weights_is_caught_too(tmp_path):
 
 
 def test_an_intact_copy_replaces_a_damaged_one_before_it(tmp_path, monkeypatch):
-    """Review AN: the data root's damaged copy said "training it again" while the user's
+    """The data root's damaged copy once said "training it again" while the user's
     intact copy was used, and stayed damaged (a warning on every run)."""
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
     monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))
@@ -157,7 +157,7 @@ def test_an_intact_copy_replaces_a_damaged_one_before_it(tmp_path, monkeypatch):
 
 
 def test_a_model_that_cannot_be_cached_is_still_used(tmp_path, monkeypatch):
-    """Review AN: a folder that became unwritable while the model trained sent it elsewhere,
+    """A folder that became unwritable while the model trained once sent it elsewhere,
     where a later call with the same folder never looked; a failed write lost it."""
     x, y = task()
 
@@ -173,8 +173,8 @@ def test_a_model_that_cannot_be_cached_is_still_used(tmp_path, monkeypatch):
 
 
 def test_a_cpu_trained_model_names_its_thread_count():
-    """Probe BF: a CNN trained on 1 and on 2 threads has other weights (the gradients' sums
-    run in another order), and nothing said which a cached model had."""
+    """A CNN trained on 1 and on 2 threads has other weights (the gradients' sums run in
+    another order), and once nothing said which a cached model had."""
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -199,7 +199,7 @@ def test_provenance_says_whether_a_model_was_trained_now_and_where():
 
 
 def test_deep_nets_use_the_model_cache_module(tmp_path, monkeypatch):
-    """Review AN's mutations M10, M11: nothing tested deepnets.trained with it."""
+    """Nothing once tested deepnets.trained with it: two mutations of it passed."""
     from rdsc import deepnets
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "shared"))
     monkeypatch.setenv("RDSC_CACHE", str(tmp_path / "user"))

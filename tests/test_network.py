@@ -19,8 +19,8 @@ SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 40, "miniimagenet10": 48, "core
 
 
 def test_the_block_test_covers_every_preset():
-    """Chapter 2 says the tests check the two formulations for every dataset preset (audit
-    CC: mnist and cifar100 were left out)."""
+    """Chapter 2 says the tests check the two formulations for every dataset preset (mnist
+    and cifar100 were once left out)."""
     from rdsc.network import PRESETS
     assert set(SIZES) == set(PRESETS)
 
@@ -64,8 +64,8 @@ def test_same_seed_same_weights_other_seed_other_weights():
 
 
 def test_the_drawn_weights_and_their_features_are_pinned():
-    """Mutation audit BB: another seed string or block size redraws every weight, and so
-    every number of the book, with no test failing; the feature caches would still serve the
+    """Another seed string or block size redraws every weight, and so every number of the
+    book, and once no test failed; the feature caches would still serve the
     old network's features (a drawn network's cache key is its settings). A deliberate
     change must update these values and bump rdsc.features.ENGINE_VERSION."""
     from rdsc.features import compute
@@ -133,7 +133,7 @@ def test_layer_by_layer_features_in_batches_in_any_dtype():
 
 
 def test_layer_by_layer_features_in_chunks_of_channels(monkeypatch):
-    """Probe AU: the whole network's maps of a batch took 12 GB at k = 100,000; chunks of
+    """The whole network's maps of a batch once took 12 GB at k = 100,000; chunks of
     channels compute the same features and leave the network as it was."""
     from rdsc import network
     net = RandomDepthwiseSignNet(50, seed=5)
@@ -173,7 +173,7 @@ def test_same_weights_and_features_on_cuda():
     # float32 convolution does not (about 30% of features move by a few 1/225 on an H100)
     on_gpu = torch.as_tensor(np.asarray(extract(gpu, x, device="cuda", progress=False)))
     assert (net(x) != on_gpu).float().mean() < 1e-3
-    # the float64 referee in chunks of channels on CUDA (review AV: another `groups` may
+    # the float64 referee in chunks of channels on CUDA (another `groups` may
     # take another cuDNN algorithm) gives the CPU's whole network's features
     pixels = (x * 255).round().to(torch.uint8)
     chunked = layer_by_layer_features(gpu, pixels, torch.float64, device="cuda",
@@ -249,7 +249,7 @@ def test_min_input_size_is_tight():
 
 
 def test_forward_checks_pixel_range_and_dtype_as_extract_does():
-    # probe PS: the plain network took 0..255 floats (features 255 times too bright) and
+    # the plain network once took 0..255 floats (features 255 times too bright) and
     # normalised images without a word, and float64 images met a raw torch error
     from rdsc.features import extract
     net = RandomDepthwiseSignNet(8)
@@ -276,7 +276,7 @@ def test_forward_checks_pixel_range_and_dtype_as_extract_does():
 
 
 def test_shape_errors_name_the_callers_shape():
-    # probe PS: one image (3 x 32 x 32) was reported as "(1, 32, 32)", a batch of 40
+    # one image (3 x 32 x 32) was once reported as "(1, 32, 32)", a batch of 40
     # channels-last images as "(1, 32, 32, 3)": the one image probed
     from rdsc.features import extract
     net = RandomDepthwiseSignNet(8)
@@ -293,7 +293,7 @@ def test_shape_errors_name_the_callers_shape():
 
 
 def test_a_network_too_large_for_memory_is_refused_before_drawing(monkeypatch):
-    # probe PS: k = 10**9 (512 GB of weights) was accepted and died by the OOM killer
+    # k = 10**9 (512 GB of weights) was once accepted and died by the OOM killer
     import psutil
 
     from rdsc.network import weights_bytes

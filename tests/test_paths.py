@@ -69,7 +69,7 @@ def test_cache_watch_tells_a_build_from_a_load(tmp_path, monkeypatch):
 
 
 def test_a_chapter_process_imports_its_own_checkouts_rdsc(tmp_path, monkeypatch):
-    """Probe AP: with a shared venv, a clone's chapter imported the editable install's rdsc
+    """With a shared venv, a clone's chapter once imported the editable install's rdsc
     (another checkout) while its record named the clone's commit."""
     clone = tmp_path / "clone"
     (clone / "rdsc").mkdir(parents=True)
@@ -84,9 +84,9 @@ def test_a_chapter_process_imports_its_own_checkouts_rdsc(tmp_path, monkeypatch)
 
 
 def test_commit_marks_changes_and_roots_are_found(tmp_path, monkeypatch):
-    """Mutation audit BE: a commit without '+changes' for edited code, RDSC_COMMIT ignored,
-    the book's own folder skipped, data/ of the book and XDG_CACHE_HOME ignored, and one
-    cache folder listed twice, all passed."""
+    """A commit without '+changes' for edited code, RDSC_COMMIT ignored, the book's own
+    folder skipped, data/ of the book and XDG_CACHE_HOME ignored, and one cache folder
+    listed twice all once passed these tests."""
     import subprocess
     for var in ("RDSC_COMMIT", "RDSC_DATA", "RDSC_CACHE"):
         monkeypatch.delenv(var, raising=False)

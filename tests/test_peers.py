@@ -36,7 +36,7 @@ def test_scattering_feature_count():
 
 
 def test_scattering_reads_pixels_on_one_scale():
-    """Review BC: int64 pixels and 0..255 floats were transformed as if in [0, 1]."""
+    """int64 pixels and 0..255 floats were once transformed as if in [0, 1]."""
     images = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8)
     as_uint8 = peers.scattering_features(images)
     np.testing.assert_array_equal(peers.scattering_features(images.long()), as_uint8)

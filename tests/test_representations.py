@@ -105,13 +105,13 @@ def test_probe_z_representations_refuse_what_gave_nan_or_silent_upsampling():
         reps.network_embedding(model, img, batch_size=0)
     double = SmallCNN(n_classes=3, width=4, image_size=8, hidden=6).double()  # a dtype clash
     assert reps.network_embedding(double, img).dtype == np.float32
-    # probe AI U3: images of another size than the model's failed inside torch
+    # images of another size than the model's once failed inside torch
     big = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
     with pytest.raises(ValueError, match="trained on 8 x 8 images, these are 16 x 16: "
                                          "pass size=8"):
         reps.network_embedding(model, big)
     with pytest.raises(ValueError, match="trained on 8 x 8 images, crop=4 gives 4 x 4"):
-        reps.network_embedding(model, big, size=8, crop=4)  # review AJ: given, still wrong
+        reps.network_embedding(model, big, size=8, crop=4)  # given, still wrong
     assert reps.network_embedding(model, big, size=8).shape == (2, 6)
 
 
@@ -149,8 +149,8 @@ def test_a_wrapper_around_a_network_in_training_mode_embeds_in_eval_mode():
 
 
 def test_colour_histogram_bin_edges_and_size_of_non_square_images():
-    """Mutation audit BE: bins of value * bins // 257, and size checked against the larger
-    side, passed."""
+    """Bins of value * bins // 257, and size checked against the larger side, once passed
+    these tests."""
     x = np.zeros((1, 3, 2, 2), np.uint8)
     x[0, :, 0, 0] = 32                      # 32 * 8 // 256 = 1: bin (1, 1, 1)
     h = reps.colour_histogram(x, bins=8)[0]

@@ -100,8 +100,8 @@ def test_infinite_distances_tie_with_each_other_only():
 
 
 def test_ties_are_equal_to_the_last_bits_not_to_a_millionth():
-    """Mutation audit BB: a tolerance of 1e-9 in place of 1e-13 passed; distinct count
-    features at the paper's k differ by about 1e-11 of the distance (review AX)."""
+    """A tolerance of 1e-9 in place of 1e-13 once passed these tests; distinct count
+    features at the paper's k differ by about 1e-11 of the distance."""
     assert rt.tie_groups([[1.0, 1 + 1e-11]]).tolist() == [[0, 1]]
     assert rt.tie_groups([[1.0, 1 + 1e-15]]).tolist() == [[0, 0]]
 
@@ -131,7 +131,7 @@ def test_rank_and_leave_one_out_never_return_the_query():
 
 
 def test_leave_one_out_on_a_database_holding_each_image_twice_warns():
-    # probe PS: P@1 = 1.0 in silence (the mode with queries warns about copies)
+    # P@1 = 1.0 once came in silence (the mode with queries warns about copies)
     import warnings
     x = np.random.default_rng(2).standard_normal((20, 6))
     labels = np.arange(20) % 4
@@ -169,11 +169,11 @@ def test_stratified_folds_are_balanced():
     with pytest.raises(ValueError, match=r"smallest class \(9 of the 42 items\): give "
                        "n_folds of at most 9"):
         rt.stratified_folds(labels, 10)
-    # review AV: a class of one item was told "give n_folds of at most 1", a value refused
+    # a class of one item was once told "give n_folds of at most 1", a value refused
     with pytest.raises(ValueError, match="at least 2 items of every class; the smallest "
                        "class has 1 of the 4 items"):
         rt.stratified_folds([0, 0, 0, 1], 2)
-    # mutation audit BB: without the offset every class's remainder fell in fold 0 (three
+    # without the offset every class's remainder once fell in fold 0 (three
     # classes of 13 in 4 folds: fold 0 three items larger); the folds' sizes differ by one
     labels = np.repeat(np.arange(8), [13] * 3 + [12] * 5)
     sizes = np.bincount(rt.stratified_folds(labels, 4, seed=0), minlength=4)
@@ -276,7 +276,7 @@ def test_results_table_ends_with_the_chance_of_each_protocol():
     assert chance["AP"] == pytest.approx(float(np.mean(expected["AP"])))
     assert table.loc[("chance (expected)", ""), "mAP"] == f"{100 * chance['AP']:.1f}"
     assert "[" in table.loc[("noise", "euclidean"), "mAP"]  # measured rows: an interval
-    # review HD: every query alike read "100.0 [100, 100]", an interval of certainty
+    # every query alike once read "100.0 [100, 100]", an interval of certainty
     centres = 10 * np.eye(4)[db_labels]  # classes far apart: every query's nearest is its own
     twins = {"same": rt.evaluate(db_labels, db_labels, vectors=(
         centres + rng.normal(size=(15, 4)) / 10, centres + rng.normal(size=(15, 4)) / 10))}
@@ -295,7 +295,7 @@ def test_queries_found_in_the_database_are_flagged_and_folds_must_be_whole():
     db = rng.standard_normal((100, 16)).astype(np.float32) + labels[:, None] * 0.3
     with pytest.warns(UserWarning, match="4 of 4 queries equal a database vector"):
         rt.rank(db, labels, db[::25], labels[::25])   # P@1 = 1 for free
-    # probe AU: one feature under cosine is -1 or +1 for every image: no leak to report
+    # one feature under cosine is -1 or +1 for every image: no leak to report
     one = db[:, :1] - db[:, :1].mean()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -326,7 +326,7 @@ def test_the_main_table_keeps_one_distance_the_chance_row_and_three_measures():
     main = rt.main_table(table)
     assert list(main.columns) == rt.MAIN_MEASURES
     assert list(main.index) == ["x", "chance (expected)"]
-    # review RC: two such tables on one page had the same headers and no caption
+    # two such tables on one page once had the same headers and no caption
     assert rt.main_table(table, protocol="leave-one-out").index.name == (
         "leave-one-out, Euclidean: % [95% interval]")
 
@@ -397,7 +397,7 @@ def test_a_misspelt_in_domain_name_is_refused_not_counted_for_the_claim():
 
 
 def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
-    # AI2: 1-based query labels against 0-based database labels scored a plausible mAP
+    # 1-based query labels against 0-based database labels once scored a plausible mAP
     # (0.33 for 0.75) when the queries lacked the last class
     rng = np.random.default_rng(0)
     lab = np.repeat(np.arange(4), 10)
@@ -410,14 +410,14 @@ def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
     with pytest.warns(UserWarning, match=r"label \(query label - 1\) for 83% of the queries"):
         shifted = rt.query_metrics(rt.rank(X, lab, Q, ql + 1))["AP"].mean()
     assert shifted < right - 0.2  # what the warning is for
-    # review AJ: a database mostly of class 0, weak features, rare class-1 queries: no
+    # a database mostly of class 0, weak features, rare class-1 queries: no
     # numbering is wrong, and no warning
     db_lab = np.array([0] * 150 + [1] * 30)
     weak = rng.standard_normal((180, 6)) + db_lab[:, None] * 0.1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rt.rank(weak, db_lab, rng.standard_normal((10, 6)) + 0.1, np.ones(10, int))
-    # AI3: float64 features with a large offset lost their spread in the float32 cast
+    # float64 features with a large offset once lost their spread in the float32 cast
     sig = rng.standard_normal((40, 6)) + lab[:, None] * 0.8
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -425,7 +425,7 @@ def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
     with pytest.warns(UserWarning, match="rounds these values by 1% of their spread"):
         offset = rt.query_metrics(rt.rank(1e6 + 1e-2 * sig, lab))["AP"].mean()
     assert offset < clean - 0.1
-    # mutation audit BB: the threshold is 1% (a warning at 10% passed): rounding of 4% of the
+    # the threshold is 1% (a warning at 10% once passed): rounding of 4% of the
     # spread warns, of 0.4% does not
     from rdsc.features import as_matrix
     with pytest.warns(UserWarning, match="rounds these values by 1% of their spread"):
@@ -433,17 +433,17 @@ def test_probe_ai_shifted_query_labels_and_float64_rounding_are_named():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         as_matrix(1e6 + 2 * sig)
-    # review AJ: a constant column float32 cannot hold (0.1, 17/255) moves no distance
+    # a constant column float32 cannot hold (0.1, 17/255) moves no distance
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         as_matrix(np.column_stack([sig, np.full(40, 0.1), np.full(40, 17 / 255)]))
         as_matrix(np.column_stack([sig, 0.1 + 1e-12 * rng.standard_normal(40)]))
     with pytest.raises(ValueError, match="non-empty N x d matrix, got shape"):
-        rt.rank(np.zeros((5, 0)), np.arange(5))  # AI U5: no columns
+        rt.rank(np.zeros((5, 0)), np.arange(5))  # no columns
 
 
 def test_near_ties_of_count_features_are_ranked_exactly():
-    """Review AX: distances were float32 (under cosine, 133 neighbouring pairs of Corel at
+    """Distances were once float32 (under cosine, 133 neighbouring pairs of Corel at
     k = 512 in the wrong order) and tied within 1e-6 (69 distinct Euclidean pairs merged).
     Here two database vectors of counts (of 1,024) differ by two counts at k = 512; the
     order expected is computed exactly, in integers and fractions."""
@@ -472,7 +472,7 @@ def test_near_ties_of_count_features_are_ranked_exactly():
 
 
 def test_map_figure_never_draws_a_trained_network_in_a_random_feature_line_style():
-    """Review HB: the third trained network's line was dotted, the random features' cosine
+    """The third trained network's line was once dotted, the random features' cosine
     line's style, so a reader without colour could not tell them apart."""
     import matplotlib
     matplotlib.use("Agg")
@@ -495,7 +495,7 @@ def test_map_figure_never_draws_a_trained_network_in_a_random_feature_line_style
 
 
 def test_reference_rows_name_what_their_scores_lack():
-    """Probe PX: a control missing from scores raised a bare KeyError: 'pixels', and a
+    """A control missing from scores once raised a bare KeyError: 'pixels', and a
     repeated name read "for the A and the A"."""
     a = np.linspace(0, 1, 20)
     with pytest.raises(ValueError, match="no per-query scores for pixels"):

@@ -66,7 +66,7 @@ def test_twins_sentence_counts_groups_and_those_across_categories():
     labels = np.array([0, 0, 1, 1, 2])
     assert words.twins_sentence([], labels) == (
         "No two database images of this run are identical.")
-    # review HD: "1 group, 1 spanning more than one category" was hard to parse
+    # "1 group, 1 spanning more than one category" was once hard to parse
     assert words.twins_sentence([[0, 1]], labels).startswith(
         "Comparing pixels finds one pair of identical database images, filed under one "
         "category.")
@@ -79,7 +79,7 @@ def test_twins_sentence_counts_groups_and_those_across_categories():
     assert "one set of 3 identical database images, filed under 3 different categories" in (
         words.twins_sentence([[0, 2, 4]], labels))
     with pytest.raises(ValueError, match=r"shape N\), got shape \(5, 1\)"):
-        words.twins_sentence([[0, 1]], labels[:, None])  # probe AI U4
+        words.twins_sentence([[0, 1]], labels[:, None])
 
 
 def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
@@ -106,7 +106,7 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     assert words.claim_verdict(wide, names) == (
         "neither supports nor contradicts the paper's claim: the intervals for the a, the b "
         "and the c each hold -5 points")
-    # review GC: the network is named ("the interval" read as a network left out's)
+    # the network is named ("the interval" once read as a network left out's)
     assert words.claim_verdict({"A": "lower", "B": "indistinguishable"}, ["A", "B"],
                                in_domain=["A"]) == (
         "neither supports nor contradicts the paper's claim: the interval for the B holds -5 "
@@ -114,7 +114,7 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     assert words.claim_verdict({"A": "lower"}, ["A"], {"A": False}) == (
         "leaves the paper's claim not shown, as no trained network here counts: the A was "
         "not shown to retrieve better than the pixel control")
-    # browser check GE: one clause a reason, not "none of ... both ... and ...; reason:
+    # one clause a reason, not "none of ... both ... and ...; reason:
     # names; reason: names"
     assert words.claim_verdict({"A": "lower", "B": "comparable", "C": "higher"},
                                ["A", "B", "C"], {"B": False, "C": False},
@@ -128,8 +128,8 @@ def test_trained_and_claim_verdicts_follow_the_paired_comparisons():
     assert words.claim_verdict(dict(wide, a="lower"), names).startswith(
         "does not support the paper's claim for the a, more than 5 points behind it; the "
         "intervals")
-    # review GA: in claim words, [-6, -0.5] points holds -5 (it decides nothing), where the
-    # two-sided word beside it says "below"; the sentence named it among those below
+    # in claim words, [-6, -0.5] points holds -5 (it decides nothing), where the
+    # two-sided word beside it says "below"; the sentence once named it among those below
     iv = {"A": (-0.04, -0.01), "B": (-0.12, -0.06), "C": (-0.06, -0.005)}
     claim = words.claim_verdict({n: rt.claim_word(*iv[n]) for n in iv}, list(iv))
     assert claim == ("supports the paper's claim for the A, the random features at worst 5 "
@@ -191,19 +191,19 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
         "(c)", "")
     untested = words.claim_verdict(said, ["own", "weak"], beats, in_domain=["own"])
     assert untested.startswith("leaves the paper's claim not shown") and "own" in untested
-    # audit CB: neither the abstract nor the authors' repository says on what the paper's
+    # neither the abstract nor the authors' repository says on what the paper's
     # trained networks were trained: the words state no such fact
     assert "paper's were" not in untested
     assert "paper's trained" not in words.in_domain_sentence(said, ["own"])
     sentence = words.in_domain_sentence(said, ["own"])
     assert sentence.startswith("Against a network trained on the database's own categories, "
                                "the random features are below the own.")
-    # review HD: the claim's sentence before it says the network is not counted
+    # the claim's sentence before it says the network is not counted
     assert "not counted" not in sentence
     assert words.claim_verdict({"own": "lower", "a": "comparable"}, ["a", "own"],
                                in_domain=["own"]).endswith(
         "the own is not counted: it was trained on the database itself")
-    # browser check GE: a fact of its training, not a claim of what it learned (at smoke
+    # a fact of its training, not a claim of what it learned (at smoke
     # scale the network trained on Corel retrieves no better than the pixel control)
     assert "learned" not in sentence and "That network was trained on the categories" in sentence
     assert "Those networks were trained" in words.in_domain_sentence(
@@ -227,7 +227,7 @@ def test_probe_z_words_refuse_what_they_would_misread():
 
 
 def test_the_claim_counts_an_interval_against_minus_five_points():
-    """Review FC: the claim read the two-sided words, so [-6, -0.5] points (which fits a
+    """The claim once read the two-sided words, so [-6, -0.5] points (which fits a
     0.5-point gap) went against it and [-1, +6] decided nothing; "at worst 5 points
     behind, ahead included" is monotone in the difference."""
     from rdsc.retrieval import claim_word, difference_word
@@ -239,7 +239,7 @@ def test_the_claim_counts_an_interval_against_minus_five_points():
         "lower", "indistinguishable", "comparable", "comparable", "higher"]
     with pytest.raises(ValueError, match="low <= high"):
         claim_word(0.02, -0.02)
-    # review GA: an end exactly at -5 points holds -5 (">=" passed every test)
+    # an end exactly at -5 points holds -5 (">=" once passed every test)
     assert claim_word(-0.05, 0.01) == "indistinguishable"
     assert claim_word(-0.09, -0.05) == "indistinguishable"
     assert words.claim_verdict({"a": claim_word(-0.01, 0.06)}, ["a"]).startswith(
@@ -247,14 +247,14 @@ def test_the_claim_counts_an_interval_against_minus_five_points():
 
 
 def test_the_claim_margin_sentence_reads_the_claims_words():
-    """Review GA: the margin note gave the changes of the two-sided words, while the claim
+    """The margin note once gave the changes of the two-sided words, while the claim
     counts by its own: at 2.5 points the ResNet and the Dense would count otherwise, at 10
     the VGG (the two-sided note said ResNet and VGG at 10)."""
     iv = {"ResNet": (-0.04, 0.06), "VGG": (-0.06, -0.005), "Dense": (-0.049, -0.001)}
     assert words.claim_margin_robustness(iv, list(iv)) == (
         "at 2.5 points behind, the ResNet and the Dense would decide nothing; at 10 points "
         "behind, the VGG would count for it")
-    # a network that would count against the claim at a narrower margin (review GC)
+    # a network that would count against the claim at a narrower margin
     assert words.claim_margin_robustness({"E": (-0.09, -0.03)}, ["E"]) == (
         "at 2.5 points behind, the E would count against it; at 10 points behind, the E "
         "would count for it")
@@ -269,7 +269,7 @@ def test_the_claim_margin_sentence_reads_the_claims_words():
 
 
 def test_k_reading_says_how_far_k_is_and_whether_map_still_rises():
-    """Review RC: the page said the quick k was small because extraction is slow, beside a
+    """The page once said the quick k was small because extraction is slow, beside a
     timing table where it took 23 s; it now says how far k is from the paper's, from the
     run's numbers, and reads the last step of k by its paired interval."""
     from rdsc.retrieval_words import k_reading
@@ -290,7 +290,7 @@ def test_k_reading_says_how_far_k_is_and_whether_map_still_rises():
 
 
 def test_k_reading_names_this_run_s_k_not_the_profile_s():
-    """Probe PV: "The `smoke` profile's k = 16" where 16 was given and smoke's is 32; "the
+    """Once "The `smoke` profile's k = 16" where 16 was given and smoke's is 32; "the
     paper profile runs the paper's k" beside a paper run at 1,024; "1 times below" for
     70,000; "the paper's k = 100,000" for a run at 200,000; mixed decimals."""
     from rdsc.retrieval_words import k_reading
@@ -320,7 +320,7 @@ def test_k_reading_names_this_run_s_k_not_the_profile_s():
 
 
 def test_best_reference_names_the_strongest_counted_retriever():
-    """Review RC: the claim's 'supported' half rested on the weaker reference (+6.5 mAP
+    """The claim's 'supported' half once rested on the weaker reference (+6.5 mAP
     points over the pixels) while the random features were 14.7 points behind the stronger
     (+19.0); the verdict now says which one retrieves best."""
     from rdsc.retrieval_words import best_reference
@@ -338,7 +338,7 @@ def test_best_reference_names_the_strongest_counted_retriever():
     assert best_reference(refs, words_, ["mini CNN"]) == ""
     with pytest.raises(ValueError, match="verdict words"):
         best_reference(refs, {**words_, "mini CNN": "Comparable"}, ["CIFAR-10 CNN", "mini CNN"])
-    # probe PV: two networks tied at the digits shown are named together, whatever the
+    # two networks tied at the digits shown are named together, whatever the
     # order of the rows (the first one was called best, and its verdict read)
     tied = [{"trained network": "A", "minus control (points)": 5.01},
             {"trained network": "B", "minus control (points)": 4.98}]
@@ -357,7 +357,7 @@ def test_best_reference_names_the_strongest_counted_retriever():
 
 
 def test_best_reference_names_networks_not_told_apart_on_the_same_queries():
-    """Probe PX: +5.4 against +5.2 mAP points over the pixels named the first "best",
+    """+5.4 against +5.2 mAP points over the pixels once named the first "best",
     where the paired interval of their AP difference on the same queries held 0."""
     from rdsc.retrieval_words import best_reference
     rng = np.random.default_rng(0)

@@ -47,7 +47,7 @@ def test_repeated_seeds_and_features_of_other_images_are_refused():
     y = np.arange(8) % 2
     with pytest.raises(ValueError, match="each once"):
         seeds.accuracy_over_seeds("cifar10", [1, 1], 4, x, y, x, y, cache=False)
-    # probe PS: "12" was read as seeds [1, 2] (and its error named '1'); 5 met a TypeError
+    # "12" was once read as seeds [1, 2] (and its error named '1'); 5 met a TypeError
     for bad in ("12", 5):
         with pytest.raises(ValueError, match=f"give at least one network seed.*got {bad!r}"):
             seeds.accuracy_over_seeds("cifar10", bad, 4, x, y, x, y, cache=False)

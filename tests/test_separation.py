@@ -66,7 +66,7 @@ def test_bootstrap_interval_matches_the_spread_over_fresh_samples():
 
 
 def test_the_ratio_intervals_are_the_central_95_percent_of_their_resamples():
-    """Mutation audit BB: a 90% interval passed the test above (its width is within 0.6-1.6
+    """A 90% interval once passed the test above (its width is within 0.6-1.6
     of the fresh samples'). The interval is the 2.5 and 97.5 percentiles of the ratios
     over the within-class resamples, for one space and for a paired difference."""
     from rdsc.separation import _class_resamples
@@ -82,8 +82,8 @@ def test_the_ratio_intervals_are_the_central_95_percent_of_their_resamples():
 
 
 def test_margin_rows_keep_the_smallest_margin_and_call_hard_only_hard_fits(monkeypatch):
-    """Mutation audit BB: the "min margin" column (chapter 5's table) could be the mean, a
-    control's row could be hard where one draw's fit was not, and HARD_FIT could move."""
+    """The "min margin" column (chapter 5's table) could once be the mean, a control's row
+    could be hard where one draw's fit was not, and HARD_FIT could move, unnoticed."""
     from rdsc import separation as S
     rng = np.random.default_rng(0)
     centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 2.5]])  # unequal gaps: unequal margins
@@ -288,7 +288,7 @@ def _verified_margin_rows():
 
 
 def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
-    # review AG: the controls' readings still judged from unverified fits, while the
+    # the controls' readings once still judged from unverified fits, while the
     # chapter said such verdicts were withheld
     from rdsc.separation_words import (growth_word, margin_claim, margin_verdict,
                                        margin_word, noise_reading, shuffled_reading,
@@ -552,7 +552,7 @@ def test_margin_word_needs_the_sample_and_its_half_samples_on_one_side():
     assert counted(1.6, 9, 1) == "wider" and counted(1.6, 8, 2) == "undecided"
     assert counted(1.6, 45, 5, n=50) == "wider" and counted(1.6, 44, 6, n=50) == "undecided"
     assert counted(0.8, 1, 9) == "narrower" and counted(0.8, 9, 1) == "undecided"
-    # probe PS: 4 of 4 half-samples (two complementary pairs; 1 in 16 by chance) read
+    # 4 of 4 half-samples (two complementary pairs; 1 in 16 by chance) once read
     # "narrower": at least 6 are needed for a direction
     assert counted(1.6, 4, 0, n=4) == "undecided" and counted(0.8, 0, 4, n=4) == "undecided"
     assert counted(1.6, 6, 0, n=6) == "wider" and counted(1.6, 5, 1, n=6) == "undecided"
@@ -977,7 +977,7 @@ def test_inputs_that_bent_the_ratio_or_failed_late_are_named():
     feats = FeatureArray(np.random.default_rng(0).integers(-9, 9, (12, 8)).astype(np.int16), 9)
     with pytest.raises(ValueError, match="distinct k"):
         ratio_rows(x, y, feats, [4, 4], n_boot=5)
-    # probe PS: every within-class distance 0 gave inf; a class-level bootstrap of classes of two
+    # every within-class distance 0 once gave inf; a class-level bootstrap of classes of two
     # said "need at least two images of one class", of data that has them
     twins = torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 0, 0], [1, 1, 0, 0]])
     with pytest.raises(ValueError, match="every within-class distance is 0"):
@@ -1092,14 +1092,14 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
                             "step limit")}
     assert "within 0.1%" in shortfall_words(dict(short, narrower=0.0004, steps=1), "x")
     assert "1 Newton step within" in shortfall_words(dict(short, narrower=0.0004, steps=1), "x")
-    # probe AS: the prose said "stops short" beside "within 0.1%" at a small C
+    # the prose once said "stops short" beside "within 0.1%" at a small C
     from rdsc.separation_words import shortfall_reading
     assert shortfall_reading(short, "cifar10").startswith("stops short of the exact fit at "
                                                           "this C (on ")
     close = shortfall_reading(dict(short, narrower=0.0004, steps=5), "cifar10")
     assert close.startswith("came within 0.1% of the exact fit at this C (on CIFAR-10's") \
         and "stops short" not in close
-    # review AG: an exact fit the solver could not verify is not called the optimum
+    # an exact fit the solver could not verify is not called the optimum
     assert short["exact verified"] is True
     unverified = solver_shortfall(feats, 400, y, C=1e6, device="cpu", exact=short["exact"],
                                   exact_verified=False)
@@ -1110,7 +1110,7 @@ def test_margins_use_the_exact_solver_and_the_shortfall_is_measured():
 
 
 def test_the_shortfall_is_measured_on_copies_differing_at_rounding(monkeypatch):
-    """Audit CA: chapter 5 read "29 Newton steps, 2.4% narrower" on 60 images, where copies
+    """Chapter 5 once read "29 Newton steps, 2.4% narrower" on 60 images, where copies
     of the features differing at the 7th digit gave 0.6% to 2.4%: one draw of a quantity
     that swings. The solver is fitted on such copies too and the words give the range."""
     from rdsc.classify import LinearSVM
@@ -1178,7 +1178,7 @@ def test_the_shortfall_is_measured_on_copies_differing_at_rounding(monkeypatch):
 
 
 def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
-    """Probe BF: chapter 5 read "25 Newton steps, 3.4% narrower" on two threads and "29,
+    """Chapter 5 once read "25 Newton steps, 3.4% narrower" on two threads and "29,
     2.5%" on one: where Newton-CG stops depends on its float32 sums' order."""
     from rdsc import separation
     from rdsc.classify import LinearSVM
@@ -1213,7 +1213,7 @@ def test_the_shortfall_does_not_depend_on_the_callers_thread_count(monkeypatch):
 
 
 def test_the_shuffles_range_has_digits_enough_to_tell_its_ends_apart():
-    """Review AO: the quick build read "0.0039 to 0.0039 with the shuffles"."""
+    """The quick build once read "0.0039 to 0.0039 with the shuffles"."""
     from rdsc.separation_words import shuffled_reading
     rows, _ = _verified_margin_rows()
     rows[6]["draw margins"] = [0.00391, 0.00394]  # the shuffles at the largest k
@@ -1223,8 +1223,8 @@ def test_the_shuffles_range_has_digits_enough_to_tell_its_ends_apart():
 
 
 def test_the_margin_claim_range_and_shuffle_words():
-    """Mutation audit BD: a narrower margin read 'not shown', the half-sample counts swapped, and
-    the shuffles' range read from its low end passed."""
+    """A narrower margin read 'not shown', the half-sample counts swapped, and the shuffles'
+    range read from its low end once passed these tests."""
     from rdsc.separation_words import margin_claim, range_words, shuffled_reading
     rows, c = _verified_margin_rows()
     c.update({"ratio": 0.5, "median": 0.5, "low": 0.4, "high": 0.6, "above 1": 0, "below 1": 10})
@@ -1239,8 +1239,8 @@ def test_the_margin_claim_range_and_shuffle_words():
 
 
 def test_the_margin_verdict_and_shortfall_words():
-    """Mutation audit BD: 'grows steadily' with any in place of all, and the shortfall's 0.1%
-    threshold, passed."""
+    """'grows steadily' with any in place of all, and the shortfall's 0.1% threshold, once
+    passed these tests."""
     from rdsc.separation_words import margin_verdict, shortfall_words
     def rows(margins):
         return pd.DataFrame([{"space": "pixels", "dimension": 3072, "mean margin": 0.05,
@@ -1252,8 +1252,8 @@ def test_the_margin_verdict_and_shortfall_words():
 
 
 def test_a_noise_row_saved_without_its_hard_flag_is_not_compared():
-    """Mutation audit BD: the noise control read as hard from its training accuracy alone
-    (rows saved before min y·f was measured) passed; the controls compare measured fits."""
+    """The noise control read as hard from its training accuracy alone (rows saved before
+    min y·f was measured) once passed these tests; the controls compare measured fits."""
     from rdsc.separation_words import margin_claim
     rows, c = _verified_margin_rows()
     text = margin_claim("CIFAR-10", rows, [c])[1]
@@ -1264,7 +1264,7 @@ def test_a_noise_row_saved_without_its_hard_flag_is_not_compared():
 
 
 def test_a_factor_range_whose_ends_agree_is_one_factor():
-    """Review DA: the smoke book read "(×1.11 to ×1.11)" for two shuffles that agreed at the
+    """The smoke book once read "(×1.11 to ×1.11)" for two shuffles that agreed at the
     digits shown; ends that differ there still read as a range."""
     from rdsc.separation_words import factor_range, shuffled_reading
     assert factor_range(1.1101, 1.1149) == "×1.11"
@@ -1279,8 +1279,8 @@ def test_a_factor_range_whose_ends_agree_is_one_factor():
 
 
 def test_a_caveat_every_dataset_shares_is_said_once():
-    """Review DA: chapter 5 said "On the training images, a wide margin comes with the number
-    of dimensions, ..." once per dataset, word for word; the readings themselves stay."""
+    """Chapter 5 said "On the training images, a wide margin comes with the number of
+    dimensions, ..." once per dataset, word for word; the readings themselves stay."""
     from rdsc.separation_words import per_dataset
     caveat = "On the training images, a wide margin comes with the number of dimensions."
     said = per_dataset({"cifar10": f"wider, ×1.20. {caveat}",
@@ -1295,7 +1295,7 @@ def test_a_caveat_every_dataset_shares_is_said_once():
 
 
 def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
-    """Review HD: a width ratio of 1.0031 printed "×1.00" beside "undecided", and margins of
+    """A width ratio of 1.0031 once printed "×1.00" beside "undecided", and margins of
     0.00940 and 0.00937 both "0.0094": the reader could not see which side of 1 it lay."""
     from rdsc.checks import ratio_apart, told_apart
     from rdsc.separation_words import margin_claim
@@ -1314,7 +1314,7 @@ def test_a_ratio_or_margins_beside_the_edge_print_apart_from_it():
 
 
 def test_the_margins_figure_keeps_tall_panels_above_its_legend():
-    """Review RB: the legend's rows took a share of a fixed height, leaving two panels about
+    """The legend's rows once took a share of a fixed height, leaving two panels about
     100 px tall; the legend now adds to the figure's height and covers no axis."""
     import matplotlib
     matplotlib.use("Agg")
@@ -1340,7 +1340,7 @@ def _pw_row(space, k, margins):
 
 
 def test_controls_read_ties_and_draw_spreads_as_no_difference():
-    """Probe PW: a noise margin equal to the features' read "narrower, so the features'
+    """A noise margin equal to the features' once read "narrower, so the features'
     margin is wider"; noise draws on both sides of it printed "0.0500 against 0.0500:
     wider"; a margin 4e-7 above 19 equal shuffles won a permutation test beside "(×1.00)";
     one shuffle growing as much read "every shuffle's margin grows more"."""

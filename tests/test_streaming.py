@@ -83,7 +83,7 @@ class _Batches:
 
 
 def test_one_shot_iterators_are_refused():
-    """Probe AY: the first batch of a generator was used up to learn the shape, so every
+    """The first batch of a generator was once used up to learn the shape, so every
     row of an endless one held the features of the image a batch later; a resumed run reads
     the source again, which a generator cannot give."""
     x = torch.randint(0, 256, (12, 3, 16, 16), dtype=torch.uint8)
@@ -276,7 +276,7 @@ def test_svm_reads_a_matrix_larger_than_memory_in_row_blocks(tmp_path, monkeypat
 
 
 def test_a_resume_in_mid_batch_yields_the_missing_rows():
-    """Mutation audit BD: a resume inside a batch yielded the wrong rows."""
+    """A resume inside a batch once yielded the wrong rows."""
     from rdsc import streaming
     imgs = torch.arange(8, dtype=torch.uint8).view(8, 1, 1, 1).expand(8, 1, 2, 2).contiguous()
     s = streaming.as_stream([imgs[:4], imgs[4:]], n_images=8)
@@ -285,7 +285,7 @@ def test_a_resume_in_mid_batch_yields_the_missing_rows():
 
 
 def test_a_loader_whose_sampler_covers_part_of_its_dataset_is_refused():
-    """Mutation audit BD: a partial sampler was accepted."""
+    """A partial sampler was once accepted."""
     from rdsc import streaming
     from torch.utils.data import DataLoader, TensorDataset
     ds = TensorDataset(torch.zeros(10, 1, 2, 2))
@@ -294,9 +294,9 @@ def test_a_loader_whose_sampler_covers_part_of_its_dataset_is_refused():
 
 
 def test_two_preprocessings_with_one_output_size_have_their_own_fingerprints(folder):
-    """Mutation audit BD: with the preprocessing left out of a folder's fingerprint, a resize
-    to 8 x 8 and a resize to 16 then a centre crop of 8 (other images, one shape) passed
-    every test: their cached features would have been shared."""
+    """With the preprocessing left out of a folder's fingerprint, a resize to 8 x 8 and a
+    resize to 16 then a centre crop of 8 (other images, one shape) once passed every test:
+    their cached features would have been shared."""
     squeezed = ImageFolderStream(folder, "train", preprocess=data.Preprocess(resize=(8, 8)))
     cropped = ImageFolderStream(folder, "train",
                                 preprocess=data.Preprocess(resize=16, crop=8))
@@ -319,7 +319,7 @@ class _EveryWorkerReadsAll(IterableDataset):
 
 
 def test_a_stream_of_more_images_than_announced_is_refused():
-    # probe PT: cut at the count in silence; two workers over an IterableDataset gave rows
+    # it was once cut at the count in silence; two workers over an IterableDataset gave rows
     # 0-3, 0-3, 4-7, 4-7 against labels 0..15
     net = RandomDepthwiseSignNet(8, 5, 1, seed=0)
     x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
@@ -338,7 +338,7 @@ def test_a_stream_of_more_images_than_announced_is_refused():
 
 
 def test_a_stream_batch_of_integers_other_than_uint8_is_refused():
-    # probe PT: int64 batches after a uint8 first batch were read as [0, 1] floats
+    # int64 batches after a uint8 first batch were once read as [0, 1] floats
     # (features off by up to 0.83), where one int64 tensor is refused
     net = RandomDepthwiseSignNet(8, 5, 1, seed=0)
     x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
@@ -350,7 +350,7 @@ def test_a_stream_batch_of_integers_other_than_uint8_is_refused():
 
 
 def test_a_dataset_item_of_another_size_is_named():
-    # probe PT: torch's collate error, with no item of the dataset and no hint
+    # this was once torch's collate error, with no item of the dataset and no hint
     x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
 
     class OneOdd(torch.utils.data.Dataset):

@@ -198,7 +198,7 @@ def _images(n=6, side=16, seed=0):
 
 
 def test_half_precision_input_gives_the_engines_features():
-    """Probe AY: float16 was cast to float32 first, so q/255 was no longer q/255 and 1.8%
+    """float16 was once cast to float32 first, so q/255 was no longer q/255 and 1.8%
     of the features differed from extract's; a bfloat16 tensor failed in .numpy()."""
     x = _images()
     t = RandomDepthwiseSignFeatures(n_features=16, kernel_size=3).fit(x)
@@ -210,7 +210,7 @@ def test_half_precision_input_gives_the_engines_features():
 
 
 def test_channels_last_rgba_is_refused():
-    """Probe AY: N x 32 x 32 x 4 (np.asarray of RGBA images) was read as 32 channels of
+    """N x 32 x 32 x 4 (np.asarray of RGBA images) was once read as 32 channels of
     32 x 4 pixels, with features 98% unlike the RGB ones and no warning."""
     rgba = np.zeros((4, 32, 32, 4), np.uint8)
     with pytest.raises(ValueError, match=r"channels-last with 4 channels \(RGBA\?\).*"
@@ -222,8 +222,8 @@ def test_channels_last_rgba_is_refused():
 
 
 def test_a_transform_must_read_the_scale_its_fit_read():
-    """Probe AY: uint8 training images and float 0..255 test images (resized, so not
-    whole numbers) took top-1 from 36% to 17% with a warning that said nothing of 255."""
+    """uint8 training images and float 0..255 test images (resized, so not whole
+    numbers) once took top-1 from 36% to 17% with a warning that said nothing of 255."""
     x = _images()
     t = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3).fit(x)
     with pytest.raises(ValueError, match=r"fitted on pixels in \[0, 1\].*floats above 2 with "
@@ -239,14 +239,14 @@ def test_a_transform_must_read_the_scale_its_fit_read():
         wide.transform(x)  # integers are pixels: not a dark part of 0..255 floats
     with pytest.warns(UserWarning, match="fitted on floats above 2"):
         wide.transform(x.float() / 255)
-    # review AZ: normalised at fit, [0, 1] at transform was silent
+    # normalised at fit, [0, 1] at transform was once silent
     normalised = RandomDepthwiseSignFeatures(n_features=8, kernel_size=3).fit(
         (x.float() / 255 - 0.5) / 0.25)
     with pytest.warns(UserWarning, match="fitted on floats with negative values"):
         normalised.transform(x.float() / 255)
     with pytest.raises(ValueError, match="fitted on floats with negative values"):
         normalised.transform(x)
-    # review BC: 0..255 floats at fit, normalised at transform (and back) were silent
+    # 0..255 floats at fit, normalised at transform (and back) were once silent
     with pytest.raises(ValueError, match="fitted on floats above 2.*floats with negative"):
         wide.transform((x.float() / 255 - 0.5) / 0.25)
     with pytest.warns(UserWarning, match="fitted on floats with negative.*floats above 2"):
@@ -270,7 +270,7 @@ def test_cuda_without_a_gpu_says_so():
 
 
 def test_integers_above_255_and_a_wrong_image_shape_are_refused():
-    """Mutation audit BD: integers above 255 wrapping, and the image_shape check skipped, passed."""
+    """Integers above 255 wrapping, and the image_shape check skipped, once passed these tests."""
     from rdsc.transformer import RandomDepthwiseSignFeatures as R
     with pytest.raises(ValueError, match="integer values from"):
         R(4, 3).fit(np.full((2, 3, 8, 8), 300, dtype=np.int64))
@@ -279,7 +279,7 @@ def test_integers_above_255_and_a_wrong_image_shape_are_refused():
 
 
 def test_smooth_channels_last_rows_warn():
-    """Mutation audit BD: a higher channels-last threshold passed."""
+    """A higher channels-last threshold once passed these tests."""
     from rdsc.transformer import RandomDepthwiseSignFeatures as R
     c = np.arange(3)[None, None, :]
     w = np.arange(8)[None, :, None]
@@ -290,7 +290,7 @@ def test_smooth_channels_last_rows_warn():
 
 
 def test_a_dataframe_of_integer_pixels_is_read_as_pixels():
-    # probe PT: pd.read_csv gives int64 columns; they were made float32 and refused as
+    # pd.read_csv gives int64 columns; they were once made float32 and refused as
     # "0..255 pixels given as floats"
     import io
 
@@ -304,7 +304,7 @@ def test_a_dataframe_of_integer_pixels_is_read_as_pixels():
 
 
 def test_a_list_of_images_of_two_sizes_is_named():
-    # probe PT: numpy's "setting an array element with a sequence ... inhomogeneous shape"
+    # the error was once numpy's "setting an array element with a sequence ... inhomogeneous shape"
     images = [np.zeros((3, 32, 32), np.uint8), np.zeros((3, 40, 32), np.uint8)]
     with pytest.raises(ValueError, match=r"2 different shapes \(\(3, 32, 32\), \(3, 40, 32\)"
                                          r"\): bring them to one size"):

@@ -126,7 +126,7 @@ def test_kmeans_filters_land_on_the_cluster_centres():
 
 
 def test_patch_normalisation_eps_and_unit_random_filters():
-    """Mutation audit BE: eps 1 in place of 10, and random filters not of unit length, passed."""
+    """eps 1 in place of 10, and random filters not of unit length, once passed these tests."""
     p = torch.tensor([[0.0, 2.0, 4.0, 6.0]])   # mean 3, unbiased variance 20/3
     expected = (p - 3) / np.sqrt(20 / 3 + 10)
     assert torch.allclose(U.normalize_patches(p), expected, atol=1e-6)
@@ -137,5 +137,5 @@ def test_patch_normalisation_eps_and_unit_random_filters():
 
 
 def test_whitening_eps_default_is_coates():
-    """Mutation audit BE: a ZCA eps default of 0.01 for Coates et al.'s 0.1 passed."""
+    """A ZCA eps default of 0.01 for Coates et al.'s 0.1 once passed these tests."""
     assert U.Whitening().eps == 0.1 and U.KMeansFeatures(4).whitening_eps == 0.1
