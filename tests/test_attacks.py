@@ -99,7 +99,7 @@ def test_success_after_reads_the_history_after_that_many_queries():
 
 
 def test_success_curve_counts_distances_at_most_epsilon():
-    # review O: chapter 7's success curves had no test; an image exactly at epsilon is fooled
+    # chapter 7's success curves had no test; an image exactly at epsilon is fooled
     # (<=, not <) and one never fooled (inf) counts at no epsilon
     d = [0.1, 0.5, np.inf, 0.3]
     curve = attacks.success_curve(d, [0.0, 0.1, 0.3, 0.4, 0.5, 1e9])
@@ -107,7 +107,7 @@ def test_success_curve_counts_distances_at_most_epsilon():
 
 
 def test_median_distance_keeps_the_unfooled_images_and_reads_its_norm():
-    # review O: chapter 7's median perturbations; an image never fooled (inf) is the largest
+    # chapter 7's median perturbations; an image never fooled (inf) is the largest
     # distance, not left out, and the norm is the attack's own unless one is asked for
     inf = np.inf
     kw = dict(budget=1, queries=1, seconds=0.0, adversarial_l2=torch.zeros(5),
@@ -136,12 +136,12 @@ def test_budget_smaller_than_the_start_search_stops_and_keeps_only_true_adversar
         assert (attacks.predict(model, r.adversarial_l2[found]) != y[found]).all()
         moved = (r.adversarial_l2[found] - x[found]).flatten(1).norm(dim=1).numpy()
         np.testing.assert_allclose(moved, r.l2[found], rtol=1e-5)
-    for bad in (0, 2.7, "50"):  # probe R10: "50" failed in a comparison, 2.7 got through
+    for bad in (0, 2.7, "50"):  # "50" failed in a comparison, 2.7 got through
         with pytest.raises(ValueError, match="budget \\(queries per image\\) must be a whole"):
             attacks.decision_attack(model, x, y, "hsj-l2", budget=bad)
     with pytest.raises(ValueError, match="attack must be one of"):
         attacks.decision_attack(model, x, y, "pgd", budget=10)
-    # probe J5: images already misclassified (or labels off by one) were "fooled" at 0
+    # images already misclassified (or labels off by one) were "fooled" at 0
     with pytest.raises(ValueError, match="already misclassified"):
         attacks.decision_attack(model, x, 1 - y, "hsj-l2", budget=10, pool=pool)
 
@@ -156,7 +156,7 @@ class BatchSizeTilt(LinearTwoClass):
 
 
 def test_still_right_drops_images_that_flip_in_a_smaller_batch():
-    # review M L11: chapter 7 picked images from predictions over the whole test set,
+    # chapter 7 picked images from predictions over the whole test set,
     # decision_attack asked again on the subset and stopped the chapter on a near tie
     model = BatchSizeTilt()
     x, _ = near_centre(model, n=40)
@@ -234,7 +234,7 @@ def test_fgsm_is_one_signed_gradient_step():
     direction = (torch.where(torch.as_tensor(y)[:, None, None, None] == 1, -1.0, 1.0)
                  * model.w.detach().sign())
     torch.testing.assert_close(step.sign(), direction.expand_as(step))
-    # probe R9: 8 (meant as 8/255) saturated every pixel, -0.1 stepped along the loss's
+    # 8 (meant as 8/255) saturated every pixel, -0.1 stepped along the loss's
     # decrease, 0 returned the images; the chapter refused them, the library did not
     for bad in (8.0, -0.1, 0.0, float("nan"), True):
         for call in (lambda e: attacks.fgsm(model, x, y, e),
@@ -395,7 +395,7 @@ def test_paired_difficulty_compares_the_same_images():
     assert said.endswith("too few images for a verdict (a sign test needs 6 or more)")
     with pytest.raises(ValueError, match="same images"):
         paired_difficulty([0.1, 0.2], [0.1])
-    with pytest.raises(ValueError, match="n_boot must be a whole number"):  # probe R10
+    with pytest.raises(ValueError, match="n_boot must be a whole number"):
         paired_difficulty([0.1, 0.2], [0.1, 0.3], n_boot=0)
     with pytest.raises(ValueError, match="found nothing has distance inf"):
         paired_difficulty([0.1, float("nan")], [0.1, 0.3])
@@ -570,7 +570,7 @@ def test_transfer_summary_reads_the_last_round():
 
 
 def test_the_start_search_counts_its_queries_above_500_images():
-    # probe J6: predict() split the blends into batches of 500, which the tracker let
+    # predict() split the blends into batches of 500, which the tracker let
     # through uncounted: about 30 answers per image under a budget of 5
     class Counting(nn.Module):
         def __init__(self, model):

@@ -91,7 +91,7 @@ def test_shown_path_never_shows_the_machines_absolute_path(tmp_path, monkeypatch
     assert book.shown_path(saved) == "$RDSC_RESULTS/99_toy/toy-smoke.json"
     assert book.shown_path("/somewhere/else/entirely.json") == "entirely.json"
     assert str(tmp_path) not in book.shown_path(saved)
-    # reader review P: inside the book, the path the introduction names (data/results/...)
+    # inside the book, the path the introduction names (data/results/...)
     monkeypatch.delenv("RDSC_RESULTS")
     monkeypatch.delenv("RDSC_DATA")
     monkeypatch.setattr(book, "book_root", lambda: tmp_path)
@@ -393,7 +393,7 @@ def test_flag_refuses_strings_that_python_reads_as_true():
     import numpy as np
     assert book.flag("mnist_download", True) is True
     assert book.flag("mnist_download", np.bool_(False)) is False
-    # probe N: papermill's -r mnist_download False passed "False", truthy: a download began
+    # papermill's -r mnist_download False passed "False", truthy: a download began
     for bad in ("False", 0, None, np.array([True])):
         with pytest.raises(ValueError, match="mnist_download must be True or False"):
             book.flag("mnist_download", bad)
@@ -430,7 +430,7 @@ def test_setting_words_say_the_papers_only_when_it_is():
 
 
 def test_unsupervised_claim_is_said_per_dataset_run():
-    # review V: chapter 4 run on miniimagenet10 read "the paper: comparable on CIFAR-10"
+    # chapter 4 run on miniimagenet10 read "the paper: comparable on CIFAR-10"
     from rdsc import paper
     assert paper.unsupervised_claim_words(["cifar10"]) == "comparable on cifar10"
     assert paper.unsupervised_claim_words(["stl10", "miniimagenet10"]) == (
@@ -438,7 +438,7 @@ def test_unsupervised_claim_is_said_per_dataset_run():
 
 
 def test_profile_note_names_the_parameters_that_changed_the_profile():
-    # review U: quick with -p n_features 100000 still read "fewer features than the paper"
+    # quick with -p n_features 100000 still read "fewer features than the paper"
     table = {"quick": dict(n_features=2000, n_images=512)}
     assert book.profile_note("quick", table, {"n_features": None}) == book.PROFILE_NOTES["quick"]
     assert book.profile_note("quick", table, {"n_features": 2000}) == book.PROFILE_NOTES["quick"]
@@ -446,7 +446,7 @@ def test_profile_note_names_the_parameters_that_changed_the_profile():
         "Parameters given to this run that change the profile's settings: "
         "n_features = 100000.")
     # one the table lacks (chapter 7 sets trained_arch after the table) is named as given,
-    # not as a change: it may equal what the chapter would have used (review X)
+    # not as a change: it may equal what the chapter would have used
     assert book.profile_note("quick", table, {"trained_arch": "vgg16"}).endswith(
         " Also given to this run (the settings line shows the values used): "
         "trained_arch = 'vgg16'.")
@@ -455,7 +455,7 @@ def test_profile_note_names_the_parameters_that_changed_the_profile():
 
 
 def test_start_names_noted_parameters_but_keeps_them_out_of_the_settings(monkeypatch):
-    # review U: chapters 4 and 8 apply n_features to a per-dataset table themselves, so
+    # chapters 4 and 8 apply n_features to a per-dataset table themselves, so
     # book.start never saw it and a rerun at k = 100,000 still read as the quick profile
     notes = {}
     monkeypatch.setattr(book, "glue_text", lambda name, text: notes.update({name: text}))

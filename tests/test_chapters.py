@@ -21,10 +21,10 @@ CHAPTERS = chapter_files(ROOT)
 EXECUTED = Path(os.environ.get("RDSC_EXECUTED", ROOT / "_build" / "executed"))
 # chapters rerun with other parameters, as a reader would through papermill
 EXTRA_RUNS = {"03_classification": [{"dataset": "miniimagenet10"}],
-              # probe J14: fewer than 8 features failed in a figure after the checks;
+              # fewer than 8 features failed in a figure after the checks;
               # one feature once gave "a standard deviation of 0.00" for the offsets
               "02_network": [{"n_features": 1}]}
-# (probe J13's chapter 7 at budget 5, whose median fooled nothing, is now refused: below
+# (chapter 7 at budget 5, whose median fooled nothing, is now refused: below
 # 200 queries HopSkipJump makes no step)
 
 #: what such a run's executed notebook must say (its glued sentences)
@@ -154,7 +154,7 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("08_background", {"datasets": []}, "datasets must be a non-empty list of distinct"),
     ("08_background", {"hue_degrees": float("nan")}, "hue_degrees must be a number between"),
     ("08_background", {"hue_degrees": 360}, "less than a whole turn"),
-    # probe R8: 0.1 degrees changed no pixel: "hue rotated" was the clean condition
+    # 0.1 degrees changed no pixel: "hue rotated" was the clean condition
     ("08_background", {"hue_degrees": 0.1}, "within 1 degree of a whole turn"),
     ("08_background", {"fraction": "0.5"}, "fraction must be a number between 0 and 1"),
     # papermill's -p seed None failed after the whole dataset was decoded
@@ -164,9 +164,9 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     # n_test was once cut to the 1,000 there are with a warning, the settings line said 2000
     ("04_baselines", {"n_test": 2000, "datasets": ["miniimagenet10"]},
      "n_test = 2,000 for miniimagenet10: its test split has 1,000 images"),
-    # probe S: corel passed the preset check, then failed on a bare KeyError
+    # corel passed the preset check, then failed on a bare KeyError
     ("03_classification", {"dataset": "corel"}, "dataset must be one of ['cifar10', 'cifar100'"),
-    # probe S: echoed in the settings line, then ignored (no deep net trains below paper)
+    # echoed in the settings line, then ignored (no deep net trains below paper)
     ("04_baselines", {"profile": "quick", "trained_epochs": 7},
      "trained_epochs = 7 would have no effect: the quick profile trains no deep network "
      "end to end (its trained_archs is empty)"),

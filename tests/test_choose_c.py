@@ -26,7 +26,7 @@ def test_choose_C_keeps_the_best_validation_accuracy():
     top = max(r["validation top-1 (%)"] for r in rows)
     assert best == min(r["C"] for r in rows if r["validation top-1 (%)"] == top)
     assert all(r["Newton steps"] >= 1 and r["fit s"] >= 0 for r in rows)
-    # review O: each row is an SVM fitted on validation_split's fit rows and scored on its
+    # each row is an SVM fitted on validation_split's fit rows and scored on its
     # validation rows (scoring the fit rows, training accuracy, would favour the largest C)
     fit, val = choose_c.validation_split(y, 0.25, seed=0)
     for row in rows:
@@ -61,7 +61,7 @@ def test_against_paper_c_reuses_the_main_run_and_fits_the_rest(monkeypatch):
 
 
 def test_test_accuracy_fits_the_training_rows_with_its_C_and_scores_the_test_rows():
-    # review O: chapter 7's test accuracy at the chosen C had no test; a fit on the test
+    # chapter 7's test accuracy at the chosen C had no test; a fit on the test
     # rows, or a C left at its default, would go unnoticed
     X, y = blobs(200, spread=3.0)
     Xt, yt = blobs(120, seed=1, spread=3.0)

@@ -49,7 +49,7 @@ def test_reads_feature_arrays_in_blocks():
 
 
 def test_many_row_blocks_fit_as_one_block(monkeypatch):
-    # review O: every test fit was one block (8,192 rows a block), so an offset error in the
+    # every test fit was one block (8,192 rows a block), so an offset error in the
     # Hessian's blocks went unseen; 300 rows in blocks of 64 must take the same Newton steps
     from rdsc import classify
     X, y = blobs(n=300)
@@ -239,7 +239,7 @@ def test_nan_features_and_out_of_range_labels_are_refused():
     from rdsc.classify import LinearSVM, confusion_matrix
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 4)).astype(np.float32), np.arange(30) % 3
-    # probe N8: NaN labels became a class of their own ("nan"), silently
+    # NaN labels became a class of their own ("nan"), silently
     y_nan = y.astype(float)
     y_nan[::10] = np.nan
     with pytest.raises(ValueError, match="3 of 30 training labels are NaN or infinite"):
@@ -271,7 +271,7 @@ def test_topk_refuses_what_would_score_as_a_plausible_number():
     with pytest.warns(UserWarning, match="5 of 20 labels") as got:
         topk_hits(scores[:, :3], labels, (1,), classes=[0, 1, 2])
     assert got[0].filename == __file__
-    # probe N7: 1-based labels against 0-based classes scored 22% (not 58%) with only that
+    # 1-based labels against 0-based classes scored 22% (not 58%) with only that
     # warning, which pointed to a missing class
     with pytest.raises(ValueError, match=r"shifted by one \(1-based\?\)"):
         topk_accuracy(scores, labels + 1, (1,), classes=[0, 1, 2, 3])

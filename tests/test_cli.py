@@ -51,7 +51,7 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
     assert code == 0 and "top-1" in out and "top-2" in out
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     assert [r["k"] for r in results] == [8, 16]
-    # review O: an evaluate that fitted every row on all the features passed "0 <= top-2 <= 1"
+    # an evaluate that fitted every row on all the features passed "0 <= top-2 <= 1"
     from rdsc.classify import LinearSVM, topk_accuracy
     from rdsc.feature_files import load_features
     (x_train, y_train, _), (x_test, y_test, _) = load_features(train), load_features(test)
@@ -60,16 +60,16 @@ def test_features_then_evaluate_on_an_image_folder(folder, tmp_path, capsys):
         acc = topk_accuracy(svm.decision_function(x_test.columns(row["k"])), y_test, (1, 2),
                             classes=svm.classes_)
         assert (row["top-1"], row["top-2"]) == pytest.approx((acc[1], acc[2]), abs=1e-9)
-    # probe N1: the training file given as the test file was scored as a test accuracy
+    # the training file given as the test file was scored as a test accuracy
     code, _, err = run(["evaluate", train, train], capsys)
     assert code == 1 and "train and test features are of the same images" in err
-    # review Q: records that name a source but no split (the Python API's) are not refused
+    # records that name a source but no split (the Python API's) are not refused
     for path in (train, test):
         meta = json.loads(path.with_suffix(".json").read_text())
         meta.pop("split")
         path.with_suffix(".json").write_text(json.dumps(meta))
     assert run(["evaluate", train, test], capsys)[0] == 0
-    # review Q: rerunning a finished output is not refused for the disk space it already has
+    # rerunning a finished output is not refused for the disk space it already has
     from rdsc import cli
     monkeypatch_free = pytest.MonkeyPatch()
     import shutil
@@ -91,7 +91,7 @@ def test_a_named_dataset_uses_its_preset_and_an_interrupted_run_resumes(tmp_path
                                                                          monkeypatch):
     make_folder(tmp_path / "root" / "cifar10", n=12, side=32)
     monkeypatch.setenv("RDSC_DATA", str(tmp_path / "root"))
-    # probe N6: a partial copy of a named dataset was processed under its name
+    # a partial copy of a named dataset was processed under its name
     code, _, err = run(["features", "cifar10", "--split", "test", "--k", 8, "--out",
                         tmp_path / "p.npy"], capsys)
     assert code == 1 and "holds 3 classes and 12 images, not the 10 and 10,000" in err
@@ -162,7 +162,7 @@ def test_errors_are_one_line_with_a_nonzero_status(folder, tmp_path, capsys):
         (["evaluate", good, tmp_path / "h.npy"], "train has 4 features per image, test 8"),
         (["evaluate", good, tmp_path / "nolabels.npy"], "--test-labels"),
     ]
-    # probe N L-d: a huge --k ran silently until stopped, heading for 3.6 GB on 180 images
+    # a huge --k ran silently until stopped, heading for 3.6 GB on 180 images
     import shutil
     free = shutil.disk_usage(tmp_path).free
     cases.append((["features", folder, "--out", tmp_path / "huge.npy",
@@ -203,7 +203,7 @@ def test_evaluate_checks_the_records_classes_and_preprocessing(folder, tmp_path,
     (tmp_path / "resized.json").unlink()
     code, _, err = run(["evaluate", train, resized, "--device", "cpu"], capsys)
     assert code == 0 and f"rdsc: warning: no record {tmp_path / 'resized.json'}" in err
-    # probe N7: 1-based test labels scored a number with a warning naming a missing class
+    # 1-based test labels scored a number with a warning naming a missing class
     labels = np.load(tmp_path / "resized.labels.npy")
     np.save(tmp_path / "shifted.npy", labels + 1)
     code, _, err = run(["evaluate", train, resized, "--test-labels", tmp_path / "shifted.npy"],

@@ -83,7 +83,7 @@ def test_model_cache_folder_is_made_first_and_a_damaged_model_is_retrained(tmp_p
 
 
 def test_augment_flips_left_right_and_shifts_the_batch_by_at_most_4_pixels():
-    # review O: the augmentation of every trained small CNN had no test. Each output must be
+    # the augmentation of every trained small CNN had no test. Each output must be
     # the image or its left-right mirror, moved by one shift of -4..4 pixels for the whole
     # batch (zero padding), with both flips and more than one shift occurring
     import torch.nn.functional as F

@@ -32,7 +32,7 @@ def test_svm_on_dataset_runs_mnist_from_torchvision_files(tmp_path):
 
 
 def test_svm_on_dataset_learns_labels_and_matches_a_fit_by_hand(tmp_path):
-    # review O: random labels let a score against the wrong labels, or a dropped C or seed,
+    # random labels let a score against the wrong labels, or a dropped C or seed,
     # pass; here the labels can be learnt and the result is rebuilt by hand
     from rdsc import data
     from rdsc.classify import LinearSVM, topk_accuracy

@@ -110,7 +110,7 @@ def test_augment_crops_and_flips_within_the_padding():
     out = deepnets.augment(ramp, gen, pad=4)
     rows_equal = (out[:, :, 8, 1:] - out[:, :, 8, :-1]).abs()
     assert (rows_equal[out[:, :, 8, 1:] * out[:, :, 8, :-1] > 0] == 1).all()  # still a ramp
-    # review O: the flip is left-right. With pad=0 (no shift) each output of an image that is
+    # the flip is left-right. With pad=0 (no shift) each output of an image that is
     # asymmetric both ways is the image or its mirror image, and both occur
     image = torch.rand(1, 3, 8, 8, generator=gen)
     out = deepnets.augment(image.repeat(32, 1, 1, 1), gen, pad=0)

@@ -123,7 +123,7 @@ def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
     calls = _compute_calls(monkeypatch)
     write_features(net, x, out)  # finished with the same settings: nothing to do
     assert calls == []
-    # probe N5: a rerun with corrected labels and class names kept the old ones
+    # a rerun with corrected labels and class names kept the old ones
     write_features(net, x, out, labels=np.arange(6) % 3 + 1, metadata={"classes": list("abcd")})
     with pytest.warns(UserWarning, match="held other labels for these features"):
         record = write_features(net, x, out, labels=np.arange(6) % 3,
@@ -134,7 +134,7 @@ def test_finished_foreign_and_changed_outputs(tmp_path, monkeypatch):
         ["a", "b", "c"]
     write_features(net, x, out)  # no labels given: the file's are kept
     assert load_features(out)[1].tolist() == [0, 1, 2, 0, 1, 2] and calls == []
-    # review Q: metadata with tuples (JSON lists once written) rewrote FILE.json every rerun
+    # metadata with tuples (JSON lists once written) rewrote FILE.json every rerun
     write_features(net, x, out, metadata={"resize": (20, 24)})
     stamp = (tmp_path / "f.json").stat().st_mtime_ns
     write_features(net, x, out, metadata={"resize": (20, 24)})
@@ -188,7 +188,7 @@ def test_counts_without_their_record_are_refused(tmp_path):
 
 
 def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(tmp_path):
-    # probe J7: a rewrite without labels kept the old FILE.labels.npy, returned unchecked
+    # a rewrite without labels kept the old FILE.labels.npy, returned unchecked
     net = RandomDepthwiseSignNet(8)
     write_features(net, pixels(6), tmp_path / "f.npy", labels=np.arange(6) % 2)
     write_features(net, pixels(6, seed=1), tmp_path / "f.npy", overwrite=True)
@@ -197,7 +197,7 @@ def test_labels_and_records_of_an_earlier_run_are_not_taken_for_these_features(t
     np.save(tmp_path / "g.labels.npy", np.arange(5))  # labels of another file copied in
     with pytest.raises(ValueError, match="5 labels for 6 feature rows"):
         load_features(tmp_path / "g.npy")
-    # probe J8: float features saved over counts were divided by the denominator again
+    # float features saved over counts were divided by the denominator again
     write_features(net, pixels(6), tmp_path / "h.npy", dtype="counts")
     feats = load_features(tmp_path / "h.npy")[0][:]
     np.save(tmp_path / "h.npy", feats)

@@ -580,7 +580,7 @@ def test_the_sign_check_bound_covers_large_filters(monkeypatch):
     # |float32 GEMM error| <= (CKK+4) u sum|q w|: with K = 9 on RGB (CKK = 243) that is above
     # the presets' 1e-5 rate, so the bound must grow with the filter (twice the worst case)
     from rdsc.features import _Engine
-    # review O: this skipped on CPUs with native bf16; the checked float32 path is forced
+    # this skipped on CPUs with native bf16; the checked float32 path is forced
     monkeypatch.setattr(features, "fast_bf16", lambda device: False)
     for kernel_size, rate in ((5, 1e-5), (9, 2 * (3 * 81 + 4) * 2.0 ** -24)):
         net = RandomDepthwiseSignNet(16, kernel_size=kernel_size, n_blocks=1, seed=0)
@@ -623,13 +623,13 @@ def test_uint8_images_holding_only_0_and_1_are_flagged(tmp_path):
         features.compute(net, torch.zeros_like(x), progress=False)  # black images: fine
         features.compute(net, x.float() / 255, progress=False)
         features.compute(net, torch.rand(4, 3, 32, 32), progress=False)
-    # probe N4: floats divided by 255 twice (max below 1/255) passed as [0, 1] images
+    # floats divided by 255 twice (max below 1/255) passed as [0, 1] images
     with pytest.warns(UserWarning, match="divided by 255 twice"):
         features.compute(net, x.float() / 255 / 255, progress=False)
 
 
 def test_the_cache_knows_weights_loaded_or_edited_after_the_draw(tmp_path, monkeypatch):
-    # probe R1: the key held the network's settings only, so after load_state_dict or an
+    # the key held the network's settings only, so after load_state_dict or an
     # in-place edit the cache returned the old weights' features (99% of entries wrong)
     monkeypatch.setenv("RDSC_DATA", str(tmp_path))
     x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8,
@@ -652,7 +652,7 @@ def test_the_cache_knows_weights_loaded_or_edited_after_the_draw(tmp_path, monke
 
 
 def test_counts_into_an_array_too_small_for_them_are_refused():
-    # probe R2: int8 / uint8 arrays wrapped the counts (max 127, min 3) without a word
+    # int8 / uint8 arrays wrapped the counts (max 127, min 3) without a word
     net = RandomDepthwiseSignNet.for_dataset("cifar10", 16)
     x = pixels(6)
     expected = features.compute(net, x, progress=False)
@@ -667,7 +667,7 @@ def test_counts_into_an_array_too_small_for_them_are_refused():
 
 
 def test_a_feature_array_needs_a_denominator_of_at_least_one():
-    # probe R10: FeatureArray(counts, 0) gave infinite features without a word
+    # FeatureArray(counts, 0) gave infinite features without a word
     for bad in (0, -225, 2.5, True):
         with pytest.raises(ValueError, match="denominator"):
             features.FeatureArray(np.ones((2, 3), np.int16), bad)

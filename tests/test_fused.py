@@ -74,7 +74,7 @@ fused.counts(a_net, torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "c
 out["shared"] = dict(reused=fused.counts(b_net, xb, "cpu", reuse=shared).tolist(),
                      fresh=fused.counts(b_net, xb, "cpu").tolist())
 # a channel whose filter and bias are exactly zero: every first-layer value is an exact 0,
-# whose sign is 0 (mutation audit BB: a kernel sign(0) = -1 passed, the tie detector
+# whose sign is 0 (a kernel with sign(0) = -1 once passed, the tie detector
 # excusing every such feature)
 zero = RandomDepthwiseSignNet.for_dataset("cifar10", 8, seed=3)
 zero.conv_weight[3].zero_()

@@ -66,7 +66,7 @@ def test_number_of_cells():
 
 
 def test_log10_of_the_number_of_cells():
-    # review O: chapter 1's headline count had no test (a natural log, or n and d swapped)
+    # chapter 1's headline count had no test (a natural log, or n and d swapped)
     assert log10_n_cells(3, 2) == pytest.approx(math.log10(7))   # 1 + 3 + 3 cells
     assert log10_n_cells(2, 5) == pytest.approx(math.log10(4))   # every sign pattern of 2
     assert log10_n_cells(1, 1) == pytest.approx(math.log10(2))
@@ -79,7 +79,7 @@ def test_log10_of_the_number_of_cells():
 
 
 def test_cells_reading_splits_at_ninety_percent():
-    # review O: chapter 1's sentence on the cells had no test; 90% exactly is not "nearly every"
+    # chapter 1's sentence on the cells had no test; 90% exactly is not "nearly every"
     said = cells_reading(95, 100)
     assert said.startswith("that is 95% of the distinct patches: the hyperplanes already")
     for occupied, distinct, percent in ((90, 100, "90%"), (50, 200, "25%")):
@@ -185,7 +185,7 @@ def test_auc_reading_sets_the_features_against_the_shuffled_labels():
 
 
 def test_one_bias_per_hyperplane():
-    # probe J9: zip dropped the hyperplanes past the last bias; one bias went to all
+    # zip dropped the hyperplanes past the last bias; one bias went to all
     from rdsc.hyperplanes import counted_features, occupied_cells, patches_on_hyperplanes
     patches = torch.rand(2, 9, 12, dtype=torch.float64)
     weights, biases = torch.randn(6, 12, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
@@ -197,7 +197,7 @@ def test_one_bias_per_hyperplane():
 
 
 def test_distinct_patches_takes_float32_images_divided_by_255():
-    # probe J15: images.float() / 255 was refused with advice to do exactly that
+    # images.float() / 255 was refused with advice to do exactly that
     from rdsc.hyperplanes import distinct_patches
     pixels = torch.arange(256, dtype=torch.uint8).reshape(64, 4)
     assert distinct_patches(pixels.float() / 255) == 64
@@ -209,7 +209,7 @@ def test_distinct_patches_takes_float32_images_divided_by_255():
 
 
 def test_patches_of_0_to_255_pixels_are_refused_where_the_biases_assume_0_to_1():
-    # probe R4: 0..255 patches changed 87.5% of counted features without a word, while
+    # 0..255 patches changed 87.5% of counted features without a word, while
     # distinct_patches refused them
     from rdsc.hyperplanes import counted_features, occupied_cells, patches_on_hyperplanes
     g = torch.Generator().manual_seed(0)
@@ -223,7 +223,7 @@ def test_patches_of_0_to_255_pixels_are_refused_where_the_biases_assume_0_to_1()
 
 
 def test_counts_and_labels_that_would_read_as_plausible_sentences_are_refused():
-    # probe J16 / R10, left open: n_cells(-1, 75) gave 0; cells_reading(10, 5) "200% of the
+    # n_cells(-1, 75) gave 0; cells_reading(10, 5) "200% of the
     # distinct patches"; 1/2 labels "needs images of both classes"; 0/1/2 labels merged two
     # classes; NaN features gave NaN AUCs; n_shuffles=0 failed later in numpy
     import numpy as np

@@ -40,7 +40,7 @@ def test_spread_matches_the_t_formulas():
 
 
 def test_paired_bootstrap_refuses_predictions_for_verdicts():
-    # probe J10: class predictions 0..9 read as "right" wherever nonzero (the sign flipped)
+    # class predictions 0..9 read as "right" wherever nonzero (the sign flipped)
     predictions = np.array([0, 3, 3, 9, 1, 2])
     with pytest.raises(ValueError, match="right/wrong verdicts"):
         paired_bootstrap(predictions, predictions[::-1])
@@ -81,7 +81,7 @@ def test_paired_normal_difference():
     b = np.array([1, 0, 1, 0, 0, 1, 0, 1])
     d, lo, hi = paired_normal_difference(a, b)
     assert d == pytest.approx(0.25) and lo < d < hi
-    # review O: the half-width by hand. a - b is two 1s and six 0s: squared deviations from
+    # the half-width by hand. a - b is two 1s and six 0s: squared deviations from
     # 0.25 sum to 2 * 0.75^2 + 6 * 0.25^2 = 1.5, so std(ddof=1) = sqrt(1.5 / 7); n = 8
     half = 1.96 * np.sqrt(1.5 / 7) / np.sqrt(8)  # 0.3208 (an interval sqrt(n) too wide once)
     half += 1 / 8  # the continuity correction: one image's step
@@ -90,7 +90,7 @@ def test_paired_normal_difference():
     assert d == 0 and (lo, hi) == (-1 / 8, 1 / 8)  # no image differs: ±one image
     with pytest.raises(ValueError):
         paired_normal_difference(a, b[:3])
-    # probe R3: class predictions gave a "difference" of their mean labels
+    # class predictions gave a "difference" of their mean labels
     pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
     with pytest.raises(ValueError, match="right/wrong verdicts"):
         paired_normal_difference(pred, (pred + 1) % 4)

@@ -56,7 +56,7 @@ def _readme_sections() -> dict[str, int]:
 
 
 def test_each_module_is_mapped_no_later_than_the_first_chapter_that_imports_it():
-    # review W: rdsc.cnn was mapped under chapter 6 although chapter 4 needs it first
+    # rdsc.cnn was mapped under chapter 6 although chapter 4 needs it first
     where = _readme_sections()
     # chapter 1 draws the network's first layer before chapter 2 introduces the network
     where_introduced = {"network": 1}

@@ -101,7 +101,7 @@ def test_weights_are_standard_normal():
     assert set(r.unique().tolist()) == {-1.0, 1.0}
     u = RandomDepthwiseSignNet(100, init="uniform").conv_weight
     assert u.min() >= -1 and u.max() <= 1
-    # review O: all-zero weights passed; uniform on [-1, 1] has variance 1/3
+    # all-zero weights passed; uniform on [-1, 1] has variance 1/3
     assert abs(u.mean()) < 0.05 and abs(u.var() - 1 / 3) < 0.03 and u.max() - u.min() > 1.9
 
 

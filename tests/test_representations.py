@@ -44,7 +44,7 @@ def test_penultimate_of_small_cnn_feeds_its_last_layer():
 
 
 def test_random_vectors_are_standard_normal_and_rank_at_chance():
-    # review O: chapter 6's "random ranking" control had no test: its vectors must be
+    # chapter 6's "random ranking" control had no test: its vectors must be
     # Gaussian, n x dim, float32, fixed by the seed, and score what chance_metrics expects
     v = reps.random_vectors(200, seed=3)
     assert v.shape == (200, 64) and v.dtype == np.float32

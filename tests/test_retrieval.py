@@ -242,7 +242,7 @@ def test_compare_and_table_rows():
     assert rt.compare(a, rng.permutation(a))["verdict"] == "indistinguishable"
     many = rng.random(2000)
     assert rt.compare(many, rng.permutation(many))["verdict"] == "comparable"
-    # review Y: -2.7 [-3.9, -1.6] lies within ±5 points: comparable, though it excludes 0
+    # -2.7 [-3.9, -1.6] lies within ±5 points: comparable, though it excludes 0
     assert rt.difference_word(-0.039, -0.016) == "comparable"
     assert rt.difference_word(-0.06, -0.016) == "lower"
     assert rt.difference_word(0.01, 0.051) == "higher"

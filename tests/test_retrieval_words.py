@@ -42,7 +42,7 @@ def test_failures_note_names_each_failed_network_or_says_nothing():
 
 
 def test_short_error_keeps_the_type_and_first_line_in_a_code_span():
-    # review X: a CUDA out-of-memory message (hundreds of characters) went into the prose
+    # a CUDA out-of-memory message (hundreds of characters) went into the prose
     oom = RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB " + "x" * 300
                        + "\nSee documentation for Memory Management")
     said = words.short_error(oom)

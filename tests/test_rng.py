@@ -29,7 +29,7 @@ def test_a_seeding_function_leaves_the_callers_stream_alone():
 
 
 def test_the_decision_attack_leaves_the_callers_stream_alone():
-    # review Q: a helper put between the decorator and decision_attack took the decorator,
+    # a helper put between the decorator and decision_attack took the decorator,
     # and the attack reset the caller's stream again
     from rdsc import attacks
     from test_attacks import LinearTwoClass, near_centre

@@ -41,7 +41,7 @@ def test_accuracy_over_seeds_extracts_each_seed_and_reuses_known(monkeypatch):
 
 
 def test_repeated_seeds_and_features_of_other_images_are_refused():
-    # probe J11: [1, 1, 1] gave three identical rows (a narrower interval); known features
+    # [1, 1, 1] gave three identical rows (a narrower interval); known features
     # of other images were used because only k was checked
     x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     y = np.arange(8) % 2
@@ -55,7 +55,7 @@ def test_repeated_seeds_and_features_of_other_images_are_refused():
     with pytest.raises(ValueError, match="not of these 8 / 8"):
         seeds.accuracy_over_seeds("cifar10", [1], 4, x, y, x, y, known={1: (other, other)},
                                   cache=False)
-    # probe R (J11 left): features of another seed gave 24.0% where seed 1 gives 26.5%
+    # features of another seed gave 24.0% where seed 1 gives 26.5%
     from rdsc.features import extract
     from rdsc.network import RandomDepthwiseSignNet
     seed2 = extract(RandomDepthwiseSignNet.for_dataset("cifar10", 4, seed=2), x,

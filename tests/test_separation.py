@@ -54,7 +54,7 @@ def _two_blobs(seed, n=30, gap=5.0):
 
 
 def test_bootstrap_interval_matches_the_spread_over_fresh_samples():
-    # review O: an interval collapsed to the ratio itself passed "lo <= r <= hi and lo > 2"
+    # an interval collapsed to the ratio itself passed "lo <= r <= hi and lo > 2"
     y = torch.tensor([0] * 30 + [1] * 30)
     r, lo, hi = bootstrap_ratio(_two_blobs(0), y, n_boot=200)
     assert lo <= r <= hi and lo > 2
@@ -124,7 +124,7 @@ def test_paired_difference_detects_a_small_consistent_gain():
     D_b = torch.cdist(torch.tensor(moved), torch.tensor(moved))
     d, lo, hi = bootstrap_ratio_difference(D_a, D_b, y, n_boot=200)
     assert d == pytest.approx(separation_ratio(D_b, y) - separation_ratio(D_a, y))
-    # review O: an interval collapsed to d passed "lo <= d <= hi"; this one must exclude 0
+    # an interval collapsed to d passed "lo <= d <= hi"; this one must exclude 0
     # (measured 0.032 to 0.063 around 0.048) and have a width
     assert 0 < lo < d < hi
     # the pairing is what detects it: fresh samples of the same classes spread their
@@ -185,7 +185,7 @@ def test_ratio_and_margin_rows_cover_every_space():
     alone = margin_comparison(images, labels, feats, 32, C=100.0, n_draws=4, device="cpu",
                               rows=marked)
     assert np.isnan(alone["growth from k"]) and np.isnan(alone["growth"])
-    # the fits on all images say whether the width compares (probe J1: soft fits read wider
+    # the fits on all images say whether the width compares (soft fits read wider
     # at one C and narrower at another)
     assert alone["pixels hard"] is True and alone["features hard"] is True
     marked[0]["hard"] = False
@@ -794,7 +794,7 @@ def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
                          50)
     rows = margin_rows(images, y, feats, [8, 32], C=100.0, device="cpu")
     assert {r["C"] for r in rows} == {100.0}
-    # probe J4 (left open): rows of another sample of the same size were used (0.729 for 0.796)
+    # rows of another sample of the same size were used (0.729 for 0.796)
     other = torch.randint(0, 256, (24, 3, 8, 8), generator=gen, dtype=torch.uint8)
     with pytest.raises(ValueError, match="margin_rows of another sample"):
         margin_comparison(other, y, feats, 32, C=100.0, n_draws=2, device="cpu", rows=rows)
@@ -805,7 +805,7 @@ def test_margin_comparison_refuses_rows_of_another_c_or_without_its_k():
         margin_comparison(images, y, feats, 32, C=0.005, n_draws=2, device="cpu", rows=rows)
     with pytest.raises(ValueError, match="no margin for \\[\\('features', 16\\)\\]"):
         margin_comparison(images, y, feats, 16, C=100.0, n_draws=2, device="cpu", rows=rows)
-    # review O: match="k" matched nearly any message; each case has its own
+    # match="k" matched nearly any message; each case has its own
     for bad, message in (([8, -4], "each k must be a whole number of at least 1, got -4"),
                          ([8, 8], "non-empty list of distinct k, got \\[8, 8\\]"),
                          ([], "non-empty list of distinct k, got \\[\\]"),
@@ -911,7 +911,7 @@ def test_growth_start_reads_numpy_bools_and_refuses_unmeasured_flags():
 
 
 def test_distances_refuse_values_they_would_cut_to_integers():
-    # probe J2/J3: [0, 1] pixels became 0/1 and float features -1/0/1 (ratios 1.010 and
+    # [0, 1] pixels became 0/1 and float features -1/0/1 (ratios 1.010 and
     # 1.016 instead of 1.095 and 1.064); 50 labels for 100 images used the first 50 rows
     from rdsc.separation import feature_distances, pixel_distances, separation_ratio
     images = torch.randint(0, 256, (6, 3, 4, 4), generator=torch.Generator().manual_seed(0),
@@ -955,7 +955,7 @@ def test_separable_by_count_and_soft_fits_name_the_rows_they_read():
 
 
 def test_inputs_that_bent_the_ratio_or_failed_late_are_named():
-    # probe R6 / R10 / J16: repeated images raised the ratio (1.095 -> 1.156) silently; N x 1
+    # repeated images raised the ratio (1.095 -> 1.156) silently; N x 1
     # labels failed in torch; n_boot 0 failed in numpy and 1 gave an interval without its
     # estimate; ratio_rows with a repeated k gave two identical rows
     import warnings
@@ -1003,7 +1003,7 @@ def test_separable_by_count_reads_feature_rows_at_their_boundaries():
 
 
 def test_per_dataset_writes_a_sentence_for_each_dataset_run():
-    # probe S4: the prose named cifar10 and miniimagenet10 whatever the run was given
+    # the prose named cifar10 and miniimagenet10 whatever the run was given
     from rdsc.separation_words import per_dataset
     assert per_dataset({"cifar10": "1.10", "stl10": "1.20"}, "On {name} the ratio is {text}.") \
         == "On CIFAR-10 the ratio is 1.10. On STL-10 the ratio is 1.20."

@@ -154,10 +154,10 @@ def test_only_loaders_in_dataset_order_are_streamed():
                    DataLoader(ds, batch_size=4, sampler=[11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0])):
         with pytest.raises(ValueError, match="Subset"):
             extract(net, loader, progress=False)
-    # probe N: drop_last computed every row, then failed without naming it
+    # drop_last computed every row, then failed without naming it
     with pytest.raises(ValueError, match=r"drops its last 2 images \(drop_last=True"):
         extract(net, DataLoader(ds, batch_size=5, drop_last=True), progress=False)
-    with pytest.raises(ValueError, match=r"drops its last 2 images"):  # review Q
+    with pytest.raises(ValueError, match=r"drops its last 2 images"):
         extract(net, DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 5,
                                                                True)), progress=False)
     assert np.array_equal(extract(net, DataLoader(ds, batch_size=4, drop_last=True),

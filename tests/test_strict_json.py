@@ -35,7 +35,7 @@ def test_older_files_with_bare_words_still_read():
 def test_values_json_cannot_hold_are_refused_by_name():
     with pytest.raises(TypeError, match="cannot store set"):
         strict_json.dumps({"a": {1, 2}})
-    # probe N: 1 and "1" were written as two "1" keys, of which a reader keeps one
+    # 1 and "1" were written as two "1" keys, of which a reader keeps one
     with pytest.raises(ValueError, match="both '1' in JSON"):
         strict_json.dumps({1: "a", "1": "b"})
     assert strict_json.loads(strict_json.dumps({np.int64(3): 1, True: 2, None: 3})) == {

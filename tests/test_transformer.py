@@ -168,7 +168,7 @@ def test_rows_flattened_channels_last_are_flagged():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RandomDepthwiseSignFeatures(n_features=4, kernel_size=3, n_blocks=1).fit(chw_rows)
-    # probe N3: fitted on the right rows, then given channels-last test rows: 12% (below
+    # fitted on the right rows, then given channels-last test rows: 12% (below
     # chance) without a word
     fitted = RandomDepthwiseSignFeatures(n_features=4, kernel_size=3, n_blocks=1).fit(chw_rows)
     with pytest.warns(UserWarning, match="flattened channels-last"):
@@ -179,7 +179,7 @@ def test_rows_flattened_channels_last_are_flagged():
 
 
 def test_colour_rows_of_a_square_length_are_not_read_as_grey_without_a_word():
-    # probe N2: 3 x 24 x 32 rows (2,304 = 48^2 values) were read as 1 x 48 x 48 images
+    # 3 x 24 x 32 rows (2,304 = 48^2 values) were read as 1 x 48 x 48 images
     rows = np.random.default_rng(0).integers(0, 256, (4, 3 * 24 * 32), dtype=np.uint8)
     with pytest.warns(UserWarning, match=r"read as one-channel 48 x 48 images.*image_shape"):
         t = RandomDepthwiseSignFeatures(n_features=4, kernel_size=3).fit(rows)

@@ -106,7 +106,7 @@ def test_pixel_unit_methods_refuse_other_units_and_layouts():
 
 
 def test_kmeans_filters_land_on_the_cluster_centres():
-    # review O: nothing checked the k-means filters' values, so chapter 4's k-means baseline
+    # nothing checked the k-means filters' values, so chapter 4's k-means baseline
     # could silently become the random-filter control. Three noisy copies of three images,
     # with patches as large as the images: the whitened patches form three tight clusters
     gen = torch.Generator().manual_seed(0)
