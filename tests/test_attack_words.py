@@ -151,7 +151,7 @@ def test_agreement_trend_says_rose_fell_or_stayed():
 
 
 def test_the_table_beside_the_paper_reads_intervals():
-    # reader review: "39.0% → 35.0%" stood beside the paper's "yes" with no interval, and
+    # "39.0% → 35.0%" stood beside the paper's "yes" with no interval, and
     # "supported" needed half the images fooled, however few were attacked
     linf = np.array([0.01, 0.02, 0.5, np.inf] * 5)              # 10 of 20 within 0.0625
     hsj = AttackResult("hsj-linf", 100, 100, 1.0, linf * 3, linf, torch.zeros(1),

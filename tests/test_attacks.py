@@ -409,7 +409,7 @@ def test_agreement_above_chance_is_a_one_sided_binomial_test():
     assert agreement_above_chance(0.12, 5000)         # the same share over many images
     with pytest.raises(ValueError, match="agreement in"):
         agreement_above_chance(12.0, 100)             # a percentage, not a share
-    # reader review: a substitute that answers one class agrees at that class's share; its
+    # a substitute that answers one class agrees at that class's share; its
     # chance is sum_c p_target(c) p_substitute(c), not 1 / M
     from rdsc.attacks import chance_agreement
     target = np.array([0] * 18 + list(range(1, 10)) * 9)        # 18% class 0

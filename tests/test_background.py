@@ -477,7 +477,7 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.pitfall_verdict([True, True]) == "confirmed on every dataset run"
     assert bg.pitfall_verdict([True, False]) == "confirmed on some datasets only"
     assert bg.pitfall_verdict([False]) == "not shown by this run"
-    # reader review: a swapped half image moves any classifier; say whether the random
+    # a swapped half image moves any classifier; say whether the random
     # network is moved more than the trained CNN
     assert bg.pitfall_verdict([True, True], [False, False]) == (
         "confirmed on every dataset run, but not shown to be more than the trained CNN's (a "
@@ -495,7 +495,7 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.cost_beyond_cnn({}, {}, versus_cnn=(0.05, 0.01, 0.09)) is True
     with pytest.raises(ValueError, match="one flag per dataset"):
         bg.pitfall_verdict([True, True], [True])
-    # reader review: a CNN at chance (one class predicted) is no reference
+    # a CNN at chance (one class predicted) is no reference
     # a dataset left out (None) never counts as "beyond"
     assert bg.pitfall_verdict([True, True], [True, None]) == (
         "confirmed on every dataset run, beyond the trained CNN's cost on 1 compared (1 not "
@@ -1341,7 +1341,7 @@ def test_advantage_verdict_names_a_centre_that_explains_more_than_the_ring():
         "to the ring's colour, but greying the ring does not measurably lower precision "
         "(though the features react more to the centre's colours)")
     assert "0.400 [0.300, 0.500]" in headlines.background(res)
-    # intervals that overlap (the probe's seed 2018: 0.245 [0.083, 0.437] against 0.186
+    # intervals that overlap (seed 2018: 0.245 [0.083, 0.437] against 0.186
     # [0.051, 0.323]) do not order the two: nothing is added
     overlapping = row(0.245, 0.083, 0.437)
     assert bg.advantage_verdict((0.0, -0.01, 0.01), level, row(0.186, 0.051, 0.323),

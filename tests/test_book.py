@@ -279,7 +279,7 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
     chapter = book.start("smoke", table, seed=7, device="cpu", k=None, n=3)
     assert chapter.cfg == {"n": 3, "k": 4} and chapter.device == torch.device("cpu")
     assert chapter.summary(dataset="toy") == "profile smoke on cpu, seed 7: n=3, k=4, dataset=toy"
-    # tables of settings read one per line, not as Python dicts (reader review)
+    # tables of settings read one per line, not as Python dicts
     assert chapter.summary(k_of={"cifar10": 100_000, "corel": 8}, nets=["vgg16"],
                            seeds=[2018, 2019]) == (
         "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16], seeds=[2018, 2019]\n"

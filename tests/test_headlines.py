@@ -790,7 +790,7 @@ def test_soft_margins_do_not_compare_across_spaces():
 
 
 def test_the_background_line_carries_its_headline_measures():
-    # reader review: the background cell had verdicts and no numbers
+    # the background cell had verdicts and no numbers
     res = {"pitfall": "not shown by this run", "advantage": "partly supported", "verdicts": [
         {"dataset": "cifar10", "question": "a foreign ring costs accuracy beyond compositing",
          "measure": "+2.8 points (95% interval -7.5 to +12.2)"},

@@ -176,7 +176,7 @@ def test_networks_trained_on_the_database_are_set_apart_from_the_claim():
         "retrieve better than the pixel control")
     with pytest.raises(ValueError, match="names no network"):  # a misspelt in-domain name
         words.claim_verdict(said, list(said), beats, in_domain=["Own"])
-    # review: a network's name holds parentheses; the sentence adds none around it
+    # a network's name holds parentheses; the sentence adds none around it
     named = {"CNN (cross-fitted)": "indistinguishable"}
     assert "(" not in words.trained_verdict(named, list(named)).replace(
         "(cross-fitted)", "")

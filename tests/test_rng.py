@@ -7,7 +7,7 @@ from rdsc.rng import restores_global_rng
 
 
 def test_a_seeding_function_leaves_the_callers_stream_alone():
-    # code review: cnn.trained, deepnets.trained, the attacks and softmax_scores reset the
+    # cnn.trained, deepnets.trained, the attacks and softmax_scores reset the
     # global seed, so a caller's later draws were the same whatever its own seed
     torch.manual_seed(1)
     expected = torch.rand(3)

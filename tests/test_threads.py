@@ -31,7 +31,7 @@ def test_fixed_threads_leaves_the_count_alone_for_a_gpu(two_threads, monkeypatch
 
 
 def test_fixed_threads_reads_the_device_as_the_rest_of_rdsc(two_threads, monkeypatch):
-    """Review: "auto" (accepted everywhere else) raised torch's RuntimeError."""
+    """Once "auto" (accepted everywhere else) raised torch's RuntimeError."""
     from rdsc import features
     monkeypatch.setattr(features, "default_device", lambda: torch.device("cpu"))
     for device in (None, "auto", "cpu", torch.device("cpu")):
