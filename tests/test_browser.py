@@ -322,53 +322,44 @@ def test_code_lines_fit_the_column_at_common_window_widths(browser, page):
                       f"{sorted(wide)}, e.g. {next(iter(wide.values()))[:2]}")
 
 
-# Vertical gap, in px, between each two tables one code cell displays one after the other.
-TABLE_GAPS = """() => [...document.querySelectorAll('div.cell_output')].flatMap(out => {
-  const tables = [...out.querySelectorAll(':scope > div.output table')];
-  return tables.slice(1).map((t, i) =>
-    t.getBoundingClientRect().top - tables[i].getBoundingClientRect().bottom);
-})"""
-
-
-@pytest.mark.parametrize("page", CHAPTERS or [None],
-                         ids=[p.name for p in CHAPTERS] or ["no-book"])
-def test_tables_of_one_cell_are_set_apart(browser, page):
-    """Chapter 7 shows its L2 and L-inf attack tables from one cell: they sat flush, and
-    read as one table with its header repeated (_theme/rdsc.css sets them apart)."""
-    if page is None:
-        _unavailable(NO_BOOK)
-    visit = Visit(browser, page.as_uri())
-    try:
-        gaps = visit.page.evaluate(TABLE_GAPS)
-    finally:
-        visit.close()
-    assert all(g >= 16 for g in gaps), f"{page.name}: tables {gaps} px apart"
-
-
-# Per output table: the text-align of its header cells and of its body's value cells.
-# (left to right, "start" is "left")
-TABLE_ALIGNMENT = """() => {
+# The output tables of a page: the vertical gap, in px, between each two tables one code
+# cell displays one after the other; per table, the text-align of its header cells and of
+# its body's value cells (left to right, "start" is "left").
+OUTPUT_TABLES = """() => {
   const align = el => ({start: 'left', end: 'right'})[getComputedStyle(el).textAlign]
                       || getComputedStyle(el).textAlign;
-  return [...document.querySelectorAll('div.cell_output table')].map(t => ({
-    head: [...t.querySelectorAll('thead th')].filter(th => th.textContent.trim()).map(align),
-    body: [...t.querySelectorAll('tbody td')].map(align),
-  }));
+  const outputs = [...document.querySelectorAll('div.cell_output')];
+  return {
+    gaps: outputs.flatMap(out => {
+      const tables = [...out.querySelectorAll(':scope > div.output table')];
+      return tables.slice(1).map((t, i) =>
+        t.getBoundingClientRect().top - tables[i].getBoundingClientRect().bottom);
+    }),
+    alignment: [...document.querySelectorAll('div.cell_output table')].map(t => ({
+      head: [...t.querySelectorAll('thead th')].filter(th => th.textContent.trim())
+              .map(align),
+      body: [...t.querySelectorAll('tbody td')].map(align),
+    })),
+  };
 }"""
 
 
 @pytest.mark.parametrize("page", CHAPTERS or [None],
                          ids=[p.name for p in CHAPTERS] or ["no-book"])
-def test_table_headers_align_with_their_values(browser, page):
-    """pandas right-aligned the headers over left-aligned values: a header read as the next
-    column's (chapter 2's record table, chapter 3's "k" over the C column)."""
+def test_output_tables_are_set_apart_and_headed_over_their_values(browser, page):
+    """Chapter 7 shows its L2 and L-inf attack tables from one cell: they sat flush, and
+    read as one table with its header repeated. pandas right-aligned the headers over
+    left-aligned values: a header read as the next column's (chapter 2's record table,
+    chapter 3's "k" over the C column). _theme/rdsc.css mends both."""
     if page is None:
         _unavailable(NO_BOOK)
     visit = Visit(browser, page.as_uri())
     try:
-        tables = visit.page.evaluate(TABLE_ALIGNMENT)
+        tables = visit.page.evaluate(OUTPUT_TABLES)
     finally:
         visit.close()
-    mixed = [t for t in tables if t["body"] and set(t["head"]) - set(t["body"])]
+    gaps = tables["gaps"]
+    assert all(g >= 16 for g in gaps), f"{page.name}: tables {gaps} px apart"
+    mixed = [t for t in tables["alignment"] if t["body"] and set(t["head"]) - set(t["body"])]
     assert not mixed, f"{page.name}: headers {mixed[0]['head'][:3]} over values " \
                       f"{sorted(set(mixed[0]['body']))}"
