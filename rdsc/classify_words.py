@@ -553,7 +553,7 @@ def mlp_against_svm(
             *paired_hits("hits", hits, ("the MLP", "the SVM"), (m1, s1)),
             "test images", "right under one of the two only")
         text += f", {'beyond' if p < 0.05 else 'within'} the noise of this difference {said}"
-    elif n_test is not None:  # once the only comparison of the chapter without one
+    elif n_test is not None:  # no hits: the unpaired noise bound, not no bound at all
         noise = difference_noise(m1, s1, n_test)
         text += (f", {'within' if abs(m1 - s1) <= noise else 'beyond'} the test-set noise "
                  f"of such a difference on {n_test:,} images (about ±{noise:.2f} points)")
