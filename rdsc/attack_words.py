@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from rdsc.checks import listed, percents, plural, ratio_apart, signed
+from rdsc.paper import AUTHORS_ATTACK, apart_from
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
                             paired_exact_p, paired_normal_difference,
@@ -252,6 +253,68 @@ def trained_target_words(arch: str, epochs: int, shared_seed: int,
         return said + ", the authors' recipe, as in the baselines chapter"
     return (said + f", against the {authors_epochs} of the authors' recipe (the `paper` "
             "profile's): a less trained target than theirs")
+
+
+def step_words(step: float) -> str:
+    """The Jacobian step lambda as the chapter names it, against the authors' code's
+    (:data:`rdsc.paper.AUTHORS_ATTACK`; the paper gives none): ``"λ = 0.0625, the
+    authors' (Papernot et al.: 0.1)"`` or ``"λ = 0.1, not the authors' 0.0625"``."""
+    theirs = AUTHORS_ATTACK["step"]
+    if step == theirs:
+        return f"λ = {theirs:g}, as in the authors' code (Papernot et al.: 0.1)"
+    return f"λ = {apart_from(step, theirs)}, not the authors' {theirs:g}"
+
+
+def cap_words(max_set: int | None) -> str:
+    """How this run caps the substitute's set, beside the authors' code's cap."""
+    theirs = AUTHORS_ATTACK["max_set"]
+    how = (f"past {theirs // 2:,} points a round's new points replace the set, so it "
+           f"stays at {theirs:,}")
+    if max_set == theirs:
+        return f"as the authors' code does, this run caps it: {how}"
+    if max_set is None:
+        return f"this run does not cap it (the authors' code does: {how})"
+    return (f"this run caps it at {max_set:,} points, not the authors' {theirs:,} (theirs: "
+            f"{how})")
+
+
+def authors_attack_words(*, k: int, kernel_size: int, n_blocks: int, n_seeds: int,
+                         rounds: int, step: float, substitute_epochs: int,
+                         max_set: int | None) -> str:
+    """What the authors' attack code did (:data:`rdsc.paper.AUTHORS_ATTACK`) beside this
+    run's settings, as a clause after "the authors' code": ``"it attacked STL-10's test
+    images ...; it used ...; this run shares its ..."``, the differences first."""
+    a = AUTHORS_ATTACK
+    differ = ["attacked STL-10's test images (96 × 96), not CIFAR-10's"]
+    net = f"K = {a['kernel_size']}, L = {a['n_blocks']} and k = {a['k']:,}"
+    ours = f"K = {kernel_size}, L = {n_blocks} and k = {k:,}"
+    differ.append(f"with a random network of {net}" +
+                  ("" if net == ours else f" (this run: {ours})"))
+    differ.append("trained a substitute of four convolutions (32 to 256 channels) with "
+                  "Adam at learning rate 0.001 (ours: the small CNN of `rdsc.cnn` at half "
+                  "width, AdamW with a one-cycle rate)")
+    differ.append("left the new points of the augmentation unclipped (ours are clipped "
+                  "to [0, 1])")
+    shared, apart = [], []
+    for ours_value, theirs, name in (
+            (n_seeds, a["n_seeds"], "seed images"), (rounds, a["rounds"], "rounds"),
+            (substitute_epochs, a["substitute_epochs"], "epochs a round")):
+        (shared if ours_value == theirs else apart).append(
+            f"{theirs:,} {name}" + ("" if ours_value == theirs else f" (this run: "
+                                     f"{ours_value:,})"))
+    (shared if step == a["step"] else apart).append(
+        f"λ = {a['step']:g}" + ("" if step == a["step"] else f" (this run: {step:g})"))
+    (shared if max_set == a["max_set"] else apart).append(
+        f"the cap of {a['max_set']:,} points" + ("" if max_set == a["max_set"] else
+                                                  " (this run: " + (
+                                                      "none" if max_set is None else
+                                                      f"{max_set:,}") + ")"))
+    text = "it " + listed(differ)
+    if apart:
+        text += "; it used " + listed(apart)
+    if shared:
+        text += "; this run shares its " + listed(shared)
+    return text
 
 
 def noise_reading(drop, low, high, target_above_chance: bool = True,

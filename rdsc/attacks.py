@@ -534,20 +534,26 @@ def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels,
 
 @restores_global_rng
 def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: float = 0.1,
-                     width: int = 32, n_classes: int = 10, seed: int = 0, device=None,
-                     holdout=None, progress: bool = False):
+                     max_set: int | None = None, width: int = 32, n_classes: int = 10,
+                     seed: int = 0, device=None, holdout=None, progress: bool = False):
     """Train a substitute of a black-box ``oracle`` (images -> labels) by Jacobian augmentation.
 
     Round ``r`` (0-based) trains the substitute (continuing from the last round) on
     ``S_r`` labelled by the oracle, then ``S_{r+1} = S_r + jacobian_augmentation(S_r)``;
-    the set doubles each round, so the oracle answers ``len(seed) * 2^(rounds-1)`` queries.
+    the set doubles each round, so the oracle answers ``len(seed) * 2^(rounds-1)`` queries,
+    unless ``max_set`` caps it.
 
     Args:
         oracle: callable, float images in [0, 1] -> predicted labels (numpy).
         seed_images: the attacker's initial images, ``S x C x H x W`` (the paper: 200).
         rounds: substitute training rounds (Papernot et al. and the paper: up to 10).
         epochs: training epochs per round.
-        step: the augmentation step lambda (Papernot et al.: 0.1).
+        step: the augmentation step lambda, in (0, 1) (Papernot et al.: 0.1; the authors'
+            code: 0.0625).
+        max_set: None, or the authors' cap (their code: 6,400): where the set holds more
+            than half of it, a round's new points replace the set instead of joining it,
+            so it stops growing (and later rounds train only on points far from the
+            seeds). At least twice the seed images, else the set would never grow.
         holdout: optional ``(images, oracle_labels)``, ``M x C x H x W`` and ``M``, to
             report agreement after each round.
 
@@ -558,8 +564,14 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
     """
     if rounds < 1 or epochs < 1:
         raise ValueError(f"rounds and epochs must be positive, got {rounds}, {epochs}")
-    torch.manual_seed(seed_number(seed))
+    step = check_epsilon(step, "step (lambda)")
     x = as_float(seed_images)
+    if max_set is not None and (isinstance(max_set, bool) or not isinstance(
+            max_set, (int, np.integer)) or max_set < 2 * len(x)):
+        raise ValueError(f"max_set caps the substitute's training set: a whole number at "
+                         f"least twice the {len(x)} seed images (else the set never grows), "
+                         f"or None for no cap; got {max_set!r}")
+    torch.manual_seed(seed_number(seed))
     substitute = cnn.SmallCNN(n_classes=n_classes, width=width, image_size=x.shape[-1],
                               in_channels=x.shape[1])
     y = np.asarray(oracle(x))
@@ -579,19 +591,23 @@ def train_substitute(oracle, seed_images, *, rounds: int, epochs: int, step: flo
             new = jacobian_augmentation(substitute, x, y, step)
             new_y = np.asarray(oracle(new))
             queries += len(new)
-            x, y = torch.cat([x, new]), np.concatenate([y, new_y])
+            if max_set is None or 2 * len(x) <= max_set:
+                x, y = torch.cat([x, new]), np.concatenate([y, new_y])
+            else:  # the authors' cap: past half of it, the new points replace the set
+                x, y = new, new_y
     return substitute, history
 
 
-def check_epsilon(epsilon) -> float:
+def check_epsilon(epsilon, name: str = "epsilon") -> float:
     """``epsilon`` if it is an L-inf step on [0, 1] pixels, in (0, 1): 8 meant as 8/255
-    saturates every pixel, a negative one steps along the loss's decrease, 0 does nothing."""
+    saturates every pixel, a negative one steps along the loss's decrease, 0 does nothing.
+    ``name``: the step's name in the error (the Jacobian augmentation's is lambda)."""
     # NaN, infinities and True (== 1) fail 0 < epsilon < 1 too
     if (isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating))
             or not 0 < epsilon < 1):
-        raise ValueError(f"epsilon is an L-inf step on [0, 1] pixels: choose it in (0, 1) "
+        raise ValueError(f"{name} is an L-inf step on [0, 1] pixels: choose it in (0, 1) "
                          f"(8/255 = {8 / 255:.4f}), got {epsilon!r}"
-                         f"{text_hint('epsilon', epsilon)}")
+                         f"{text_hint(name.split()[0], epsilon)}")
     return float(epsilon)
 
 
@@ -642,13 +658,15 @@ class TransferResult:
 
 
 def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: float, *, rounds: int,
-                    epochs: int, width: int = 16, n_classes: int = 10, seed: int = 0, device=None,
+                    epochs: int, step: float = 0.1, max_set: int | None = None,
+                    width: int = 16, n_classes: int = 10, seed: int = 0, device=None,
                     holdout=None, clean_predictions=None) -> TransferResult:
     """The paper's attack on ``model``: a Jacobian-augmented substitute, then FGSM transferred.
 
     ``seed_images`` start the substitute (:func:`train_substitute`, labels from
-    querying ``model``); FGSM of size ``epsilon`` on the substitute makes adversarial
-    versions of ``images``, which ``model`` then classifies. Images: ``N x C x H x W``,
+    querying ``model``, with its ``step`` and ``max_set``); FGSM of size ``epsilon`` on
+    the substitute makes adversarial versions of ``images``, which ``model`` then
+    classifies. Images: ``N x C x H x W``,
     uint8 or floats in [0, 1]; ``labels``: ``N`` class indices. ``clean_predictions``
     (``model``'s predictions on ``images``, when already known) saves those queries.
     """
@@ -660,8 +678,9 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
         return predict(model, batch)
 
     substitute, history = train_substitute(oracle, seed_images, rounds=rounds, epochs=epochs,
-                                           width=width, n_classes=n_classes, seed=seed,
-                                           device=device, holdout=holdout)
+                                           step=step, max_set=max_set, width=width,
+                                           n_classes=n_classes, seed=seed, device=device,
+                                           holdout=holdout)
     substitute = substitute.cpu()
     adversarial = fgsm(substitute, x, y, epsilon)
     clean = oracle(x) if clean_predictions is None else np.asarray(clean_predictions)

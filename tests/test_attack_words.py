@@ -544,3 +544,34 @@ def test_a_deep_target_is_the_baselines_network_only_at_the_authors_epochs():
                           "chapter's `seed`), against the 300 of the authors' recipe (the "
                           "`paper` profile's): a less trained target than theirs")
     assert "as in the baselines chapter" not in short
+
+
+def test_the_jacobian_step_and_cap_are_named_against_the_authors_code():
+    """λ was once written 0.1 in the text beside the authors' code's 0.0625, and the set's
+    cap went unsaid: both are now said against rdsc.paper.AUTHORS_ATTACK."""
+    assert attack_words.step_words(0.0625).startswith("λ = 0.0625, as in the authors'")
+    assert attack_words.step_words(0.1) == "λ = 0.1, not the authors' 0.0625"
+    assert attack_words.step_words(0.0625000001).startswith("λ = 0.0625000001, not")
+    assert attack_words.cap_words(6400).startswith("as the authors' code does")
+    assert "stays at 6,400" in attack_words.cap_words(6400)
+    assert attack_words.cap_words(None).startswith("this run does not cap it")
+    assert attack_words.cap_words(1000).startswith("this run caps it at 1,000 points, not")
+
+
+def test_the_authors_attack_is_told_apart_from_this_run():
+    said = attack_words.authors_attack_words(
+        k=2000, kernel_size=5, n_blocks=1, n_seeds=200, rounds=6, step=0.0625,
+        substitute_epochs=5, max_set=6400)
+    assert said.startswith("it attacked STL-10's test images")
+    assert "k = 1,000 (this run: K = 5, L = 1 and k = 2,000)" in said
+    assert "10 rounds (this run: 6) and 20 epochs a round (this run: 5)" in said
+    assert said.endswith("this run shares its 200 seed images, λ = 0.0625 and the cap of "
+                         "6,400 points")
+    same = attack_words.authors_attack_words(
+        k=1000, kernel_size=3, n_blocks=2, n_seeds=200, rounds=10, step=0.0625,
+        substitute_epochs=20, max_set=6400)
+    assert "this run:" not in same and "; it used" not in same
+    apart = attack_words.authors_attack_words(
+        k=1000, kernel_size=3, n_blocks=2, n_seeds=200, rounds=10, step=0.1,
+        substitute_epochs=20, max_set=None)
+    assert "λ = 0.0625 (this run: 0.1) and the cap of 6,400 points (this run: none)" in apart

@@ -285,6 +285,46 @@ def test_substitute_learns_a_simple_oracle_and_doubles_its_set():
         attacks.train_substitute(oracle, holdout, rounds=0, epochs=1)
 
 
+def test_substitute_set_stops_growing_at_the_authors_cap(monkeypatch):
+    """max_set: the authors' rule (past half the cap, a round's new points replace the set),
+    and lambda reaches the augmentation: 0.1 was once used whatever the chapter asked."""
+    steps = []
+    augment = attacks.jacobian_augmentation
+
+    def recorded(substitute, images, labels, step):
+        steps.append(step)
+        return augment(substitute, images, labels, step)
+
+    monkeypatch.setattr(attacks, "jacobian_augmentation", recorded)
+    seeds = torch.rand(10, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+
+    def oracle(images):
+        return (torch.as_tensor(images).mean((1, 2, 3)) > 0.5).long().numpy()
+
+    def sizes(**cap):
+        _, history = attacks.train_substitute(oracle, seeds, rounds=5, epochs=1, width=4,
+                                              n_classes=2, step=0.0625, device="cpu", **cap)
+        return ([h["train_size"] for h in history],
+                [h["oracle_queries"] for h in history])
+    assert sizes(max_set=40) == ([10, 20, 40, 40, 40], [10, 20, 40, 80, 120])
+    assert sizes() == ([10, 20, 40, 80, 160], [10, 20, 40, 80, 160])
+    assert steps and set(steps) == {0.0625}
+    for bad in (19, 40.0, True, -1):   # below twice the seeds, not a whole number
+        with pytest.raises(ValueError, match="max_set caps"):
+            sizes(max_set=bad)
+    with pytest.raises(ValueError, match=r"step \(lambda\) is an L-inf step"):
+        attacks.train_substitute(oracle, seeds, rounds=2, epochs=1, step=0.0)
+
+    steps.clear()
+    target = LinearTwoClass(shape=(3, 8, 8), seed=7)
+    x = torch.rand(12, 3, 8, 8, generator=torch.Generator().manual_seed(4))
+    t = attacks.transfer_attack(target, seeds, x, attacks.predict(target, x), 0.05, rounds=3,
+                                epochs=1, step=0.2, max_set=20, width=4, n_classes=2,
+                                device="cpu")
+    assert set(steps) == {0.2}
+    assert [h["train_size"] for h in t.history] == [10, 20, 20]
+
+
 def test_transfer_attack_reports_clean_control_and_fgsm():
     target = LinearTwoClass(shape=(3, 8, 8), seed=7)
     seeds = torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(8))

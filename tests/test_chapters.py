@@ -137,6 +137,8 @@ def test_an_interrupted_run_keeps_the_earlier_notebook(tmp_path, monkeypatch):
     ("07_adversarial", {"epsilon": 8}, "epsilon is an L-inf step on [0, 1] pixels"),
     # at 0.5 the chapter once called the paper's claim "supported"
     ("07_adversarial", {"epsilon": 0.5}, "from 0.5 on every image is within epsilon"),
+    # lambda, the Jacobian step, was once fixed at 0.1 whatever the authors' code used
+    ("07_adversarial", {"step": 0}, "step (lambda) is an L-inf step on [0, 1] pixels"),
     ("05_separation", {"datasets": "cifar10"}, "datasets must be a non-empty list of"),
     ("05_separation", {"datasets": ["corel"]}, "datasets must be a non-empty list of"),
     # a negative seed failed in numpy after the margins' fits (chapter 7: after the attacks)
