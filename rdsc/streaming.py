@@ -188,6 +188,7 @@ class ImageFolderStream(ImageStream):
         self.image_shape = tuple(int(s)
                                  for s in _decode(files[0], self.preprocess, self.gray).shape)
         self._fingerprint = None  # from the files' contents, when first asked for
+        self._stamps = None       # the files' stat stamps when it was made
         self.dataset = _DecodedFolder(files, self.preprocess, self.image_shape, self.gray)
 
     @property
@@ -195,10 +196,23 @@ class ImageFolderStream(ImageStream):
         """A hash of the images' names (relative to the split), contents, classes and
         decoding: the same images give the same one wherever the folder lies and whatever
         the files' dates (a folder moved, copied to a node's scratch disk or
-        touched could not resume its rows). Every file is read once, on first use."""
-        if self._fingerprint is None:
+        touched could not resume its rows). Every file is read on first use, and again
+        where a file's size, times or inode changed since (a file corrected on disk while
+        a notebook held the stream once kept its old features from the cache)."""
+        if self._fingerprint is None or (self._stamps is not None
+                                         and self._stamps != self._file_stamps()):
             self.set_fingerprint(self.file_digests(range(len(self.files))))
         return self._fingerprint
+
+    def _file_stamps(self) -> str:
+        """A hash of every file's :func:`rdsc.data.file_stamp` (no file is read)."""
+        h = hashlib.sha256()
+        for f in self.files:
+            try:
+                h.update(data.file_stamp(f.stat()).encode())
+            except FileNotFoundError:   # the digest then names the missing file
+                h.update(b"missing")
+        return h.hexdigest()
 
     def file_digests(self, indices) -> list[str]:
         """The content hashes of the files ``indices`` (read in 8 threads): the ranks of a
@@ -212,16 +226,22 @@ class ImageFolderStream(ImageStream):
             return list(pool.map(digest, indices))
 
     def set_fingerprint(self, digests: list[str]) -> None:
-        """The fingerprint from every file's content hash, in the files' order."""
+        """The fingerprint from every file's content hash, in the files' order, and the
+        decoder's version (:data:`rdsc.data.CACHE_FORMAT`: features an older rdsc cached
+        from pixels it decoded otherwise were once served after a decoder fix)."""
+        stamps = self._file_stamps()
         names = [str(f.relative_to(self.folder / self.split)) for f in self.files]
-        text = json.dumps(["folder", self.split, names, list(digests), self.classes,
-                           asdict(self.preprocess), *(["gray"] if self.gray else [])],
-                          default=str)
+        text = json.dumps(["folder", data.CACHE_FORMAT, self.split, names, list(digests),
+                           self.classes, asdict(self.preprocess),
+                           *(["gray"] if self.gray else [])], default=str)
         self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:24]
+        self._stamps = stamps
 
     @fingerprint.setter
     def fingerprint(self, value: str) -> None:
-        self._fingerprint = value
+        """A fingerprint given by the caller, kept as given (not checked against the
+        files)."""
+        self._fingerprint, self._stamps = value, None
 
     @classmethod
     def for_dataset(cls, name: str, split: str, root=None, *,

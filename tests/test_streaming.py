@@ -304,6 +304,31 @@ def test_two_preprocessings_with_one_output_size_have_their_own_fingerprints(fol
     assert squeezed.fingerprint != cropped.fingerprint
 
 
+def test_a_stream_fingerprint_follows_its_files_and_the_decoder_version(folder, tmp_path,
+                                                                       monkeypatch):
+    """A file corrected on disk while a notebook held the stream once kept its old cached
+    features (the fingerprint was made once), and features cached before a decoder fix
+    (data.CACHE_FORMAT) were served after it."""
+    stream = ImageFolderStream(folder, "train")
+    net = RandomDepthwiseSignNet(16, kernel_size=3, n_blocks=0, seed=1)
+    before = np.asarray(extract(net, stream, cache=tmp_path / "c", name="s", progress=False))
+    first = stream.fingerprint
+    assert stream.fingerprint == first   # unchanged files: the same, and not read again
+    fixed = np.full((16, 16, 3), 200, dtype=np.uint8)
+    Image.fromarray(fixed).save(stream.files[0])
+    after = np.asarray(extract(net, stream, cache=tmp_path / "c", name="s", progress=False))
+    fresh = np.asarray(extract(net, ImageFolderStream(folder, "train"), cache=None,
+                               progress=False))
+    assert stream.fingerprint != first
+    assert np.array_equal(after, fresh) and not np.array_equal(after, before)
+
+    now = stream.fingerprint
+    monkeypatch.setattr(data, "CACHE_FORMAT", data.CACHE_FORMAT + 1)
+    assert ImageFolderStream(folder, "train").fingerprint != now
+    stream.fingerprint = "given"        # a caller's own fingerprint is kept as given
+    assert stream.fingerprint == "given"
+
+
 class _EveryWorkerReadsAll(IterableDataset):
     """An IterableDataset with no per-worker split: each DataLoader worker yields it all."""
 
