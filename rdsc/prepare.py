@@ -4,7 +4,9 @@
 brings each dataset (default: :data:`BOOK_DATASETS`) into the data root
 (:func:`rdsc.paths.data_root`), trying in turn:
 
-1. already there: ``<root>/<name>/`` holds files, or the torchvision on-disk folder does;
+1. already there: ``<root>/<name>/`` holds files, or the torchvision on-disk folder does
+   (unless it was extracted from a shared tarball that has changed since: then it is
+   extracted again, see :func:`prepare`);
 2. a tarball ``<name>.tar`` in the shared folder (``$RDSC_SHARED_DATA``, else
    ``../shared/data`` beside the book): extracted into a temporary folder of the data root
    and renamed into place, so an interrupted extraction never looks finished;
@@ -57,22 +59,41 @@ def _spec(name: str):
     return DATASETS.get(name)
 
 
+def _marker(root: Path, name: str) -> Path:
+    """Where :func:`extract` notes the tarball it extracted ``name`` from (beside the
+    dataset folder, not in it: a file inside would count as one of its images)."""
+    return root / ".prepared" / f"{name}.txt"
+
+
+def _tarball_stamp(tarball: Path) -> str:
+    """The tarball's path, size and modification time: a corrected archive put in its
+    place changes them."""
+    st = tarball.stat()
+    return f"{tarball.resolve()}\n{st.st_size}\n{st.st_mtime_ns}\n"
+
+
 def extract(tarball: Path, name: str, root: Path) -> Path:
     """Extract ``tarball`` (holding ``<name>/...``) into ``root``; return ``root / name``.
 
     The files go to a temporary folder inside ``root`` first and are renamed into place
-    only when the whole archive is out.
+    only when the whole archive is out; a dataset folder already there is replaced only
+    then. The tarball's stamp is noted beside it (:func:`_marker`).
     """
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".extracting-{name}-", dir=root))
     try:
+        stamp = _tarball_stamp(tarball)
         with tarfile.open(tarball) as tar:
             # the "data" filter refuses absolute paths, links out of the folder, devices
             tar.extractall(tmp, filter="data")
             _check_complete(tar, tarball)
         if not (tmp / name).is_dir():
             raise PrepareError(f"{tarball} does not hold a top-level folder {name}/")
+        if (root / name).exists():   # the old copy goes only once the new one is out
+            os.replace(root / name, tmp / f".old-{name}")
         os.replace(tmp / name, root / name)
+        _marker(root, name).parent.mkdir(exist_ok=True)
+        _marker(root, name).write_text(stamp)
     except (tarfile.TarError, OSError) as err:
         raise PrepareError(f"{name}: extracting {tarball} failed ({err}); "
                            f"check the file and the free space in {root}") from err
@@ -102,9 +123,15 @@ def prepare(name: str, root: Path | None = None, shared: Path | None = None) -> 
     """
     root = data_root(root)
     shared = shared_folder() if shared is None else Path(shared)
-    if is_present(name, root):
-        return "present"
     tarball = shared / f"{name}.tar"
+    if is_present(name, root):
+        marker = _marker(root, name)
+        # a corrected tarball once left the old images in place, called "present"
+        if tarball.is_file() and marker.is_file() and (
+                marker.read_text() != _tarball_stamp(tarball)):
+            extract(tarball, name, root)
+            return f"extracted again from {tarball}: it changed since the last extraction"
+        return "present"
     if tarball.is_file():
         extract(tarball, name, root)
         return f"extracted from {tarball}"

@@ -33,10 +33,32 @@ def test_extracts_the_shared_tarball_into_place_and_leaves_no_temporary_folder(d
                                     "corel/queries/beach/q.jpg": b"y"})
     assert prepare.prepare("corel") == f"extracted from {shared / 'corel.tar'}"
     assert (root / "corel/database/beach/a.jpg").read_bytes() == b"x" * 10
-    assert [p.name for p in root.iterdir()] == ["corel"]
+    # the dataset, and beside it the note of the tarball it came from
+    assert sorted(p.name for p in root.iterdir()) == [".prepared", "corel"]
     # a second call finds it and does not extract again
     (shared / "corel.tar").unlink()
     assert prepare.prepare("corel") == "present"
+
+
+def test_a_changed_tarball_is_extracted_again_in_place_of_the_old_images(dirs):
+    """A corrected tarball once left the old images in the data root, called present."""
+    import os
+    root, shared = dirs
+    _tarball(shared / "corel.tar", {"corel/database/c/a.jpg": b"old", "corel/old.jpg": b"o"})
+    prepare.prepare("corel")
+    assert prepare.prepare("corel") == "present"          # unchanged: left alone
+    _tarball(shared / "corel.tar", {"corel/database/c/a.jpg": b"new!"})
+    os.utime(shared / "corel.tar", ns=(1, 1))              # dated as an old copy may be
+    assert prepare.prepare("corel").startswith("extracted again from")
+    assert (root / "corel/database/c/a.jpg").read_bytes() == b"new!"
+    assert not (root / "corel/old.jpg").exists()           # replaced, not merged
+    assert sorted(p.name for p in root.iterdir()) == [".prepared", "corel"]
+    assert prepare.prepare("corel") == "present"
+    # a folder extracted before notes were kept (or by hand) is left as it is
+    (root / ".prepared" / "corel.txt").unlink()
+    _tarball(shared / "corel.tar", {"corel/database/c/a.jpg": b"newer"})
+    assert prepare.prepare("corel") == "present"
+    assert (root / "corel/database/c/a.jpg").read_bytes() == b"new!"
 
 
 def test_a_corrupt_tarball_is_named_and_leaves_nothing_half_extracted(dirs):
