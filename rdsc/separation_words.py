@@ -763,6 +763,11 @@ def margin_claim(name: str, rows: list[dict], compared: list[dict]
         elif measured_hard(noise[0]) and is_hard(top):
             text += ("wider than" if z > top["mean margin"] else "narrower than"
                      if z < top["mean margin"] else "as wide as") + " the features"
+            if compared and word == "wider" and z >= top["mean margin"]:
+                # the width is the paper's comparison alone: the brief line once read
+                # "wider" with no hint that noise of as many dimensions is wider still
+                still = "as wide" if z == top["mean margin"] else "wider still"
+                short = short[:-1] + f"; noise of that k {still})"
         else:
             text += "not compared (soft margins)"
     growing = growth_word(compared[0]) if compared else None

@@ -678,10 +678,11 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
     # which half of the claim holds is said first
     assert brief == (
         "partly supported: the width supported, its growth with k not shown; "
-        "cifar10: width ×1.65 of pixels' (wider), growth ×1.34 from "
-        "k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width ×1.65 "
-        "of pixels' (wider), growth ×1.34 from k = 1,000 (grows, faster than noise, no "
-        "shuffled-label control); both datasets share one noise control (same labels)")
+        "cifar10: width ×1.65 of pixels' (wider; noise of that k wider still), growth ×1.34 "
+        "from k = 1,000 (grows, faster than noise, no shuffled-label control) | mini: width "
+        "×1.65 of pixels' (wider; noise of that k wider still), growth ×1.34 from k = 1,000 "
+        "(grows, faster than noise, no shuffled-label control); both datasets share one "
+        "noise control (same labels)")
     full = headlines.margin(separation)
     # both verdicts rest on one set of noise draws (the samples share labels)
     assert full.endswith("; both datasets share one noise control (it depends only on the "
@@ -694,18 +695,19 @@ def test_the_intro_gets_the_verdict_and_headline_numbers_of_the_same_results(
             for d, m in ((1000, [0.0100, 0.0110]), (3000, [0.0120, 0.0125]))]
     brief = headlines.margin(separation, brief=True)
     assert brief == (
-        "supported: cifar10: width ×1.65 of pixels' (wider), growth ×1.34 from k = 1,000 "
-        "(grows, faster than noise and than shuffled labels) | mini: width ×1.65 of pixels' "
-        "(wider), growth ×1.34 from k = 1,000 (grows, faster than noise and than shuffled "
-        "labels); both datasets share one noise control (same labels)")
+        "supported: cifar10: width ×1.65 of pixels' (wider; noise of that k wider still), "
+        "growth ×1.34 from k = 1,000 (grows, faster than noise and than shuffled labels) | "
+        "mini: width ×1.65 of pixels' (wider; noise of that k wider still), growth ×1.34 "
+        "from k = 1,000 (grows, faster than noise and than shuffled labels); both datasets "
+        "share one noise control (same labels)")
     # the verdict is the rule's, whatever the length: a slower growth changes both lines
     for row in separation["margins"]:
         if row["space"] == "noise" and row["dimension"] == 1000 and row["dataset"] == "mini":
             row["draw margins"] = [0.0100, 0.0110]
     assert headlines.margin(separation).startswith("partly supported: ")
     assert headlines.margin(separation, brief=True).endswith(  # its own noise: no clause
-        "mini: width ×1.65 of pixels' (wider), growth ×1.34 from k = 1,000 (grows, no faster "
-        "than noise)")
+        "mini: width ×1.65 of pixels' (wider; noise of that k wider still), growth ×1.34 "
+        "from k = 1,000 (grows, no faster than noise)")
     path = tmp_path / "separation-quick.json"
     path.write_text(json.dumps(separation))
     monkeypatch.setattr(record, "book_root", lambda: tmp_path)

@@ -295,6 +295,13 @@ def test_a_verdict_that_rests_on_an_unverified_fit_is_withheld():
                                        soft_fits_reading, verification_reading)
     rows, c = _verified_margin_rows()
     assert margin_claim("CIFAR-10", rows, [c])[0] == ["supported", "supported"]
+    # the brief line names noise wider than the features beside the width's word (it
+    # once read "wider" alone, with noise of as many dimensions wider still)
+    assert "width ×5.00 of pixels' (wider)," in margin_claim("CIFAR-10", rows, [c])[2]
+    wide_noise = [dict(r, **{"mean margin": 0.06}) if r["space"] == "noise"
+                  and r["dimension"] == 20 else r for r in rows]
+    assert "width ×5.00 of pixels' (wider; noise of that k wider still)" in margin_claim(
+        "CIFAR-10", wide_noise, [c])[2]
     assert "grows faster than every draw of noise" in noise_reading(rows)
     assert "grows faster than every shuffle's" in shuffled_reading(rows)
     assert verification_reading(pd.DataFrame(rows), pd.DataFrame([c])) == (
