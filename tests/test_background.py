@@ -689,8 +689,9 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
     calls = []
 
     def trained_stub(arch, train_images, train_labels, conditions, *, epochs, seed=None,
-                     device):
+                     device, origins=None):
         calls.append(("trained", arch, epochs, seed))
+        origins[arch] = "read from the cache, trained on a stub"
         return {c: np.full(len(im), 7) for c, im in conditions.items()}
 
     def random_stub(arch, train_images, train_labels, conditions, *, seed, n_calibration, C,
@@ -712,10 +713,17 @@ def test_classifier_predictions_equal_each_classifier_alone(monkeypatch):
     conditions, _ = bg.make_conditions(random_images(12, 32, 32, seed=4),
                                        np.repeat(np.arange(3), 4), grey=128)
     nets = [tiny_net(seed=1), tiny_net(seed=2)]
+    origins = {}
     preds, model = bg.classifier_predictions(
         nets, train, labels, conditions, name="test", cnn_pool=4, cnn_epochs=1,
         trained_deepnets=["resnet18"], deepnet_epochs=3, random_deepnets=["vgg16"],
-        random_deepnet_seeds=2, n_calibration=20, seed=5, C=0.02, device="cpu", cache=False)
+        random_deepnet_seeds=2, n_calibration=20, seed=5, C=0.02, device="cpu", cache=False,
+        origins=origins)
+    # where each trained model came from, for the chapter to print (a cached model,
+    # perhaps trained on a GPU, was once used without a word)
+    assert list(origins) == ["trained CNN", "resnet18"]
+    assert origins["trained CNN"].startswith("trained in this run on CPU")
+    assert origins["resnet18"] == "read from the cache, trained on a stub"
     assert histograms == [(bg.HISTOGRAM_BINS, bg.HISTOGRAM_C)]  # not the SVM's C = 0.02
     assert list(preds) == ["random network + SVM", "trained CNN", "colour histogram + SVM",
                            "resnet18, trained 3 epochs", "vgg16, random, final layer"]

@@ -79,15 +79,18 @@ class HistogramSVM:
 
 
 def trained_deepnet_predictions(arch: str, train_images, train_labels, conditions: dict, *,
-                                epochs: int, seed: int | None = None,
-                                device=None) -> dict[str, np.ndarray]:
+                                epochs: int, seed: int | None = None, device=None,
+                                origins: dict | None = None) -> dict[str, np.ndarray]:
     """Chapter 4's ``arch`` trained end to end (``rdsc.deepnets.trained``, from its model
     cache when chapter 4 trained it on the same images; ``seed``: its ``SHARED_SEED``
-    unless given) on every condition: ``{condition: predicted labels}``."""
-    from rdsc import deepnets
+    unless given) on every condition: ``{condition: predicted labels}``. ``origins``: a
+    dict that gets ``{arch: where the model came from}`` (:func:`rdsc.model_cache.provenance`)."""
+    from rdsc import deepnets, model_cache
     model = deepnets.trained(arch, train_images, train_labels, epochs=epochs,
                              seed=deepnets.SHARED_SEED if seed is None else seed,
                              device=device, progress=False)
+    if origins is not None:
+        origins[arch] = model_cache.provenance(model)
     return model_predictions(model, conditions)
 
 
@@ -129,7 +132,8 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
                            trained_deepnets=(), deepnet_epochs: int = 1,
                            random_deepnets=(), random_deepnet_seeds: int = 1,
                            n_calibration: int = 250, seed: int = 0, C: float = 0.005,
-                           device=None, cache=True) -> tuple[dict[str, list[dict]], Downsampled]:
+                           device=None, cache=True, origins: dict | None = None
+                           ) -> tuple[dict[str, list[dict]], Downsampled]:
     """Every classifier of the chapter, trained on the clean training images, on every
     condition.
 
@@ -147,9 +151,11 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
     Returns ``(predictions, trained CNN)``: ``{classifier: [{condition: N labels}, ...]}``
     (one dict per network or model) and the CNN in its :class:`Downsampled` wrapper.
     ``cache`` reaches the random networks' features and the small CNN; the deep networks
-    use the model cache of :mod:`rdsc.deepnets` either way.
+    use the model cache of :mod:`rdsc.deepnets` either way. ``origins``: a dict that gets,
+    for each trained model, where it came from (:func:`rdsc.model_cache.provenance`: a
+    cached model may have been trained on another device, with other weights).
     """
-    from rdsc import cnn
+    from rdsc import cnn, model_cache
     predictions = {"random network + SVM": [
         random_net_predictions(net, train_images, train_labels, conditions, C=C,
                                device=device, cache=cache, name=name)
@@ -158,6 +164,8 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
                         seed=seed, cache=cache, name=f"bg-{name}", device=device,
                         progress=False)
     trained_cnn = Downsampled(small, cnn_pool).eval()
+    if origins is not None:
+        origins["trained CNN"] = model_cache.provenance(small)
     predictions["trained CNN"] = [model_predictions(trained_cnn, conditions)]
     histogram = HistogramSVM(HISTOGRAM_BINS, HISTOGRAM_C, device).fit(train_images,
                                                                       train_labels)
@@ -165,7 +173,8 @@ def classifier_predictions(nets: list, train_images, train_labels, conditions: d
     for arch in trained_deepnets:
         predictions[f"{arch}, trained {plural(deepnet_epochs, 'epoch')}"] = [
             trained_deepnet_predictions(arch, train_images, train_labels, conditions,
-                                        epochs=deepnet_epochs, device=device)]
+                                        epochs=deepnet_epochs, device=device,
+                                        origins=origins)]
     for arch in random_deepnets:
         predictions[f"{arch}, random, final layer"] = [
             random_deepnet_predictions(arch, train_images, train_labels, conditions, seed=s,
