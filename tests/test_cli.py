@@ -303,6 +303,18 @@ def test_evaluate_refuses_test_images_that_are_the_training_images_under_another
     coarse = np.repeat(np.arange(3, dtype=np.int16)[:, None], 4, 1)[np.arange(30) % 3]
     cli._check_shared_rows(coarse, coarse[:10])
     assert capsys.readouterr().err == ""
+    # from COARSE_K features on, repeated training rows are duplicated images, not chance:
+    # duplicated training files once raised the allowance and let a copied test set through
+    rng = np.random.default_rng(0)
+    fine = rng.integers(-225, 226, (30, cli.COARSE_K)).astype(np.float32) / 225
+    doubled = np.concatenate([fine, fine])            # every training image twice
+    with pytest.raises(cli.CommandError, match="30 of the 30 test rows"):
+        cli._check_shared_rows(doubled, fine)
+    # a float16 copy of the training rows is the training rows (it once passed)
+    with pytest.raises(cli.CommandError, match="30 of the 30 test rows"):
+        cli._check_shared_rows(fine, fine.astype(np.float16))
+    cli._check_shared_rows(fine, rng.integers(-225, 226, (30, cli.COARSE_K)) / 225)
+    assert capsys.readouterr().err == ""
     # labels saved N x 1 (once "unhashable type: 'list'")
     labels = np.load(tmp_path / "train.labels.npy")
     np.save(tmp_path / "column.npy", labels[:, None])
