@@ -340,8 +340,11 @@ def _size(n_bytes: float) -> str:
 # --- evaluate ---------------------------------------------------------------------------------
 
 def _load(path: str, labels_path: str | None, role: str):
+    """``(features, labels, record, own)``: ``own`` is True where the labels are those
+    written with the features (their file beside them, or a given file whose digest is
+    the record's), so the record's class list describes them."""
     from rdsc.checks import label_vector
-    from rdsc.feature_files import load_features
+    from rdsc.feature_files import labels_digest, load_features
     try:
         feats, labels, record = load_features(path, read_labels=labels_path is None)
     except (FileNotFoundError, ValueError) as err:
@@ -361,7 +364,9 @@ def _load(path: str, labels_path: str | None, role: str):
         raise CommandError(f"{role}: {err}") from None
     if len(labels) != len(feats):
         raise CommandError(f"{role}: {len(labels)} labels for {len(feats)} rows of features")
-    return feats, labels, record
+    own = labels_path is None or (record.get("labels_digest") is not None
+                                  and labels_digest(labels) == record["labels_digest"])
+    return feats, labels, record, own
 
 
 def _writable_file(path: Path, option: str) -> None:
@@ -380,9 +385,10 @@ def _warn(message: str) -> None:
     print(f"rdsc: warning: {message}", file=sys.stderr)
 
 
-def _check_records(args, rec_train: dict, rec_test: dict) -> None:
+def _check_records(args, rec_train: dict, rec_test: dict, own=(True, True)) -> None:
     """Refuse train and test of the same images, or whose labels number different classes;
-    warn where unsure."""
+    warn where unsure. ``own``: for train and test, whether the labels are those written
+    with the features (:func:`_load`), which the records' class lists describe."""
     for role, path, record in (("train", args.train, rec_train), ("test", args.test, rec_test)):
         if not record:
             _warn(f"no record {Path(path).with_suffix('.json')} beside {role} features {path}: "
@@ -400,8 +406,17 @@ def _check_records(args, rec_train: dict, rec_test: dict) -> None:
     if named and (rec_train["split"], rec_test["split"]) == ("test", "train"):
         _warn(f"the train file holds the split 'test' and the test file the split 'train' "
               f"({args.train}, {args.test}): swapped? (evaluate TRAIN TEST)")
-    # given label files need not follow the records' class lists: theirs to check
-    if args.train_labels is None and args.test_labels is None:
+    # labels given on the command line that are the features' own (the same digest) keep
+    # the check (naming the features' own labels file once switched it off, and classes
+    # numbered differently scored 20% for 64%); others are the caller's to check
+    for role, path, given, is_own, record in (
+            ("train", args.train, args.train_labels, own[0], rec_train),
+            ("test", args.test, args.test_labels, own[1], rec_test)):
+        if given is not None and not is_own and record.get("classes") is not None:
+            _warn(f"the {role} labels {given} are not those written with {path} (their "
+                  "digest differs from its record's), so its record cannot tell which class "
+                  "each label is: make sure label i means the same class in train and test")
+    if all(own):
         a, b = rec_train.get("classes"), rec_test.get("classes")
         if a is not None and b is not None and list(a) != list(b):
             raise CommandError(
@@ -469,8 +484,8 @@ def run_evaluate(args) -> int:
     """``rdsc evaluate``: fit the linear SVM on train features, report test top-k accuracy."""
     from rdsc.classify import LinearSVM, topk_accuracy
     from rdsc.feature_files import resolve_device
-    train, y_train, rec_train = _load(args.train, args.train_labels, "train")
-    test, y_test, rec_test = _load(args.test, args.test_labels, "test")
+    train, y_train, rec_train, own_train = _load(args.train, args.train_labels, "train")
+    test, y_test, rec_test, own_test = _load(args.test, args.test_labels, "test")
     if train.shape[1] != test.shape[1]:
         raise CommandError(f"train has {train.shape[1]} features per image, test {test.shape[1]}: "
                            "compute both with the same --k")
@@ -481,7 +496,7 @@ def run_evaluate(args) -> int:
                 if rec_train["network"].get(key) != value}
         raise CommandError(f"train and test features come from different networks ({diff}): "
                            "compute both with the same settings")
-    _check_records(args, rec_train, rec_test)
+    _check_records(args, rec_train, rec_test, own=(own_train, own_test))
     _check_shared_rows(train, test)
     if not math.isfinite(args.C) or args.C <= 0 or any(t < 1 for t in args.top):
         raise CommandError("--C must be a finite positive number and --top values at least 1")

@@ -194,6 +194,20 @@ def test_evaluate_checks_the_records_classes_and_preprocessing(folder, tmp_path,
     code, _, err = run(["evaluate", train, test, "--device", "cpu"], capsys)
     assert code == 1 and err.startswith("rdsc: error: train and test number their classes "
                                         "differently (label 0 is 'ant' in train, 'bee' in test)")
+    # the features' own labels named on the command line keep the check (naming them once
+    # switched it off: classes numbered differently were scored without a word)
+    code, _, err = run(["evaluate", train, test, "--device", "cpu", "--test-labels",
+                        tmp_path / "test.labels.npy", "--train-labels",
+                        tmp_path / "train.labels.npy"], capsys)
+    assert code == 1 and "number their classes differently" in err
+    # other labels: the record cannot speak for them, and the command says so
+    own = np.load(tmp_path / "test.labels.npy")
+    np.save(tmp_path / "relabelled.npy", (own + 1) % 3)
+    code, out, err = run(["evaluate", train, test, "--device", "cpu", "--test-labels",
+                          tmp_path / "relabelled.npy"], capsys)
+    assert code == 0 and "top-1" in out
+    assert (f"rdsc: warning: the test labels {tmp_path / 'relabelled.npy'} are not those "
+            f"written with {test}") in err
     resized = tmp_path / "resized.npy"
     assert run(["features", folder, "--split", "test", "--out", resized, "--resize", 20,
                 *common], capsys)[0] == 0
