@@ -201,7 +201,9 @@ def _finished(files, key: str, shape, dtype, say: bool = True) -> bool | None:
         size = offset + int(np.prod(shape)) * np.dtype(dtype).itemsize
         if got_shape == tuple(shape) and got_dtype == np.dtype(dtype):
             if final.stat().st_size >= size:
-                return True
+                # another array saved over it since: not this configuration's rows
+                kept = meta.get("rows_digest")
+                return None if kept and _file_rows_digest(final) != kept else True
             # an interrupted copy: evaluate refuses it, so a rerun must repair it
             if say:
                 npy_files.warn(f"{final} is incomplete ({final.stat().st_size:,} bytes where "
@@ -387,6 +389,8 @@ def write_features(net: RandomDepthwiseSignNet, images, path, *, dtype: str = "f
                                    "(did a process fail?); run the same command again to compute "
                                    "them")
             os.replace(files["partial"], files["final"])
+            record = {**record, "rows_digest": _file_rows_digest(files["final"])}
+            _write_json(files["meta"], record)
             shutil.rmtree(files["progress"], ignore_errors=True)
         group.barrier()
     return record
@@ -446,6 +450,26 @@ def labels_digest(labels) -> str:
     return hashlib.sha256(data.tobytes()).hexdigest()[:16]
 
 
+def rows_digest(array) -> str:
+    """A short hash of up to 64 evenly spaced rows of a feature file (its first and last
+    among them), as stored, with its shape: kept in ``FILE.json`` so that another array
+    saved over ``FILE.npy``, or its rows reordered, is noticed (both were once scored
+    silently against the old record) without reading every row."""
+    n = len(array)
+    rows = np.unique(np.linspace(0, n - 1, min(n, 64)).round().astype(np.int64))
+    h = hashlib.sha256(json.dumps([list(array.shape), str(array.dtype)]).encode())
+    h.update(np.ascontiguousarray(array[rows]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _file_rows_digest(final: Path) -> str | None:
+    """:func:`rows_digest` of a finished ``FILE.npy`` (None where it cannot be read)."""
+    try:
+        return rows_digest(np.load(final, mmap_mode="r"))
+    except (OSError, ValueError):
+        return None
+
+
 def _kept_labels_digest(files, record: dict) -> dict:
     """``record`` with the digest of the labels a call without labels keeps (the file's)."""
     old = (_read_json(files["meta"]) or {}).get("labels_digest")
@@ -469,6 +493,11 @@ def _refresh_finished(files, record: dict, labels) -> dict:
             write_atomically(files["labels"], lambda f: np.save(f, labels))
     else:
         record = _kept_labels_digest(files, record)
+    # a file finished before its digest was written (or by an older rdsc) gets it now
+    digest = (_read_json(files["meta"]) or {}).get("rows_digest") or _file_rows_digest(
+        files["final"])
+    if digest:
+        record = {**record, "rows_digest": digest}
     if _read_json(files["meta"]) != json.loads(json.dumps(record)):  # tuples read as lists
         _write_json(files["meta"], record)
     return record
@@ -606,6 +635,14 @@ def load_features(path, mmap: bool = True, read_labels: bool = True):
         raise ValueError(f"{path} holds {array.shape[0]:,} x {array.shape[1]:,} values, but "
                          f"its record {files['meta'].name} says {tuple(record['shape'])}: the "
                          "file was replaced after it was written; write it again")
+    if record.get("rows_digest") and rows_digest(array) != record["rows_digest"]:
+        # another run's features saved over FILE.npy, or its rows shuffled, were once scored
+        # against the old record's network, classes and labels without a word
+        raise ValueError(f"{path} does not hold the rows written with its record "
+                         f"{files['meta'].name} (their digest differs): the file was replaced "
+                         "or its rows reordered since. Write the features again, or delete "
+                         f"{files['meta'].name} to read {path.name} as plain features, "
+                         "without the record's checks")
     denominator = record["denominator"] if counts else 1
     labels = (_load_npy(files["labels"], False) if read_labels and files["labels"].is_file()
               else None)
