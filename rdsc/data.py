@@ -25,9 +25,9 @@ Any other image folder can be loaded by path: ``load("/path/to/folder", "train")
 
 In an image folder, classes are the class folders found in *any* split (sorted by
 name), so a label means the same class in every split even where a split lacks a
-class. Not classes: folders whose names start with ``.`` or ``__`` (``.ipynb_checkpoints``,
-``__MACOSX``, ``__pycache__``), and files whose names start with ``.`` (``._x.jpg``); class
-folders with no image in any split (dropped with a warning). Only a class folder's own
+class. Not classes: folders whose names start with ``.`` (``.ipynb_checkpoints``), the
+tool folders ``__MACOSX`` and ``__pycache__``, and files whose names start with ``.``
+(``._x.jpg``); class folders with no image in any split (dropped with a warning). Only a class folder's own
 images are loaded, not those of its subfolders (a warning names them).
 16-bit images keep their high byte (``v >> 8``), grey or colour; 32-bit integer or
 float images are refused.
@@ -285,9 +285,15 @@ def stored_as_jpeg(name: str, split: str, root: str | os.PathLike | None = None)
     return False
 
 
+#: tool folders that are never classes (a zip's resource forks, Python's bytecode)
+TOOL_FOLDERS = ("__MACOSX", "__pycache__")
+
+
 def is_skipped(name: str) -> bool:
-    """Folders and files that are never classes or images: hidden ones and tool litter."""
-    return name.startswith(".") or name.startswith("__")
+    """Folders and files that are never classes or images: hidden ones and the tool
+    folders of :data:`TOOL_FOLDERS` (every name starting with ``__`` once was, and a class
+    ``__background__`` vanished with its images, without a word)."""
+    return name.startswith(".") or name in TOOL_FOLDERS
 
 
 def _is_image(entry: os.DirEntry) -> bool:

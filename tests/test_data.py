@@ -74,6 +74,16 @@ def test_hidden_and_junk_folders_are_not_classes(tmp_path, junk):
     assert classes == ["a", "b"] and labels.tolist() == [0, 1] and len(images) == 2
 
 
+def test_a_class_named_with_two_underscores_is_a_class(tmp_path):
+    # every name starting with "__" was once skipped: a class "__background__" vanished
+    # with its images, and files named "__x.png" too, without a word
+    write_folder(tmp_path, "toy", "train", {"a": 1, "__background__": 2})
+    (tmp_path / "toy" / "train" / "a" / "__x.png").write_bytes(
+        (tmp_path / "toy" / "train" / "a" / "000.png").read_bytes())
+    images, labels, classes = data.load(str(tmp_path / "toy"), "train", root=tmp_path)
+    assert classes == ["__background__", "a"] and labels.tolist() == [0, 0, 1, 1]
+
+
 def test_16_bit_grayscale_is_scaled_not_clipped(tmp_path):
     folder = tmp_path / "toy" / "train" / "a"
     folder.mkdir(parents=True)
