@@ -27,8 +27,8 @@ In an image folder, classes are the class folders found in *any* split (sorted b
 name), so a label means the same class in every split even where a split lacks a
 class. Not classes: folders whose names start with ``.`` (``.ipynb_checkpoints``), the
 tool folders ``__MACOSX`` and ``__pycache__``, and files whose names start with ``.``
-(``._x.jpg``); class folders with no image in any split (dropped with a warning). Only a class folder's own
-images are loaded, not those of its subfolders (a warning names them).
+(``._x.jpg``); class folders with no image in any split (dropped with a warning). Only a
+class folder's own images are loaded, not those of its subfolders (a warning names them).
 16-bit images keep their high byte (``v >> 8``), grey or colour; 32-bit integer or
 float images are refused.
 
