@@ -189,6 +189,20 @@ def test_references_bib_has_unique_complete_entries():
             "chen2020hopskipjump", "brendel2018decision", "coates2011analysis"} <= set(keys)
 
 
+def test_no_two_references_share_an_author_year_label():
+    """The text cites "[Xue and Roshan, 2019]" without a or b, while the References page
+    labels a second entry of the same authors and year "2019b": a citation would then name
+    two entries (the authors' code, once cited under their names, did)."""
+    import sys
+
+    from pybtex.database import parse_file
+    sys.path.insert(0, str(ROOT / "tools"))
+    from bibliography_labels import author_year
+    labels = [author_year(e) for e in parse_file(ROOT / "references.bib").entries.values()]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    assert not twice, f"references sharing a label the text cannot tell apart: {twice}"
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_every_citation_is_in_references_bib(source):
     text = source.read_text()
