@@ -366,6 +366,15 @@ def _load(path: str, labels_path: str | None, role: str):
         raise CommandError(f"{role}: {len(labels)} labels for {len(feats)} rows of features")
     own = labels_path is None or (record.get("labels_digest") is not None
                                   and labels_digest(labels) == record["labels_digest"])
+    if not record:  # a plain float file: counts saved as floats were read 225 times too large
+        import numpy as np
+        head = np.asarray(feats[:256], dtype=np.float64)
+        top = float(np.abs(head).max()) if head.size else 0.0
+        if top > 1 and np.isfinite(top) and np.array_equal(head, np.round(head)):
+            _warn(f"{role} features {path} hold whole numbers up to {top:g}, where rdsc's "
+                  "features lie in [-1, 1]: integer counts saved as floats? Keep their "
+                  "FILE.json beside them, or divide them by the denominator (the last map's "
+                  "size, 225 for CIFAR-10)")
     return feats, labels, record, own
 
 
