@@ -156,7 +156,7 @@ def claim_counted(names, beats_control: dict | None = None, in_domain=()) -> lis
 
 
 def best_reference(references: list[dict], claim_words: dict[str, str], counted,
-                   scores: dict | None = None) -> str:
+                   scores: dict | None = None, n_boot: int = 2000, seed: int = 0) -> str:
     """Which of the networks the claim counts (``counted``, :func:`claim_counted`) is the
     best retriever, by its mAP over the pixel control, and where the random features stand
     against it (``claim_words``: :func:`rdsc.retrieval.claim_word` of each): a claim
@@ -165,7 +165,9 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted,
     Networks tied at the digits shown are named together (the row order once chose
     one "best" of two equals, and with it the verdict read), and so are those whose paired
     interval against the best holds 0, where ``scores`` (each network's per-query AP,
-    ``N``) are given (e.g. +5.4 against +5.2, paired interval -2.1 to +1.6).
+    ``N``) are given (e.g. +5.4 against +5.2, paired interval -2.1 to +1.6), by
+    :func:`rdsc.retrieval.compare` with ``n_boot`` resamples and ``seed``, the chapter's
+    own (the defaults once stood in for them).
     ``references``: :func:`rdsc.retrieval.reference_rows`."""
     counted = name_list("counted", counted)
     # in the order of counted, not of the rows: ties are named in one order
@@ -187,7 +189,7 @@ def best_reference(references: list[dict], claim_words: dict[str, str], counted,
     if scores is not None:  # not told apart from the leader on the same queries
         from rdsc.retrieval import compare
         best = [n for n in over if n == leader or n in best
-                or compare(scores[leader], scores[n])["low"] <= 0]
+                or compare(scores[leader], scores[n], n_boot=n_boot, seed=seed)["low"] <= 0]
     points = f"{100 * EQUIVALENCE_MARGIN:g} points"
     stand = {"higher": "ahead of {}", "comparable": f"at worst {points} behind {{}}",
              "lower": f"more than {points} behind {{}}",

@@ -373,3 +373,15 @@ def test_best_reference_names_networks_not_told_apart_on_the_same_queries():
     scores["A"] = base + 0.05  # clearly ahead on every query
     assert best_reference(refs, words_, ["A", "B"], scores=scores).startswith(
         "Of the networks counted, the A retrieves best, +5.4")
+    # the chapter's resamples and seed reach the paired comparison (its defaults stood in)
+    from rdsc import retrieval
+    asked = []
+    real = retrieval.compare
+
+    def recorded(a, b, **kw):
+        asked.append(kw)
+        return real(a, b, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retrieval, "compare", recorded)
+        best_reference(refs, words_, ["A", "B"], scores=scores, n_boot=300, seed=7)
+    assert asked == [{"n_boot": 300, "seed": 7}]
