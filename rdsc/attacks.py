@@ -666,9 +666,9 @@ def transfer_attack(model: nn.Module, seed_images, images, labels, epsilon: floa
     ``seed_images`` start the substitute (:func:`train_substitute`, labels from
     querying ``model``, with its ``step`` and ``max_set``); FGSM of size ``epsilon`` on
     the substitute makes adversarial versions of ``images``, which ``model`` then
-    classifies. Images: ``N x C x H x W``,
-    uint8 or floats in [0, 1]; ``labels``: ``N`` class indices. ``clean_predictions``
-    (``model``'s predictions on ``images``, when already known) saves those queries.
+    classifies. Images: ``N x C x H x W``, uint8 or floats in [0, 1]; ``labels``: ``N``
+    class indices. ``clean_predictions`` (``model``'s predictions on ``images``, when
+    already known) saves those queries.
     """
     epsilon = check_epsilon(epsilon)  # now, not after the substitute's training
     start = time.perf_counter()
