@@ -643,12 +643,44 @@ def gpu_check_age(root: Path | None = None, check: dict | None = None) -> str:
             return ""
         sha, date = logged.split()
         what = f"committed on {date} at {sha}"
-    later = int(_git(root, "rev-list", "--count", f"{sha}..HEAD", "--", "rdsc/fused.py")
-                or 0)
-    return (f" ({what}; " +
-            ("rdsc/fused.py has not changed since)" if later == 0 else
-             f"rdsc/fused.py has changed in {later} commit{'s' if later != 1 else ''} since, "
-             "not yet checked on a GPU)"))
+    later = (_git(root, "rev-list", "--reverse", f"{sha}..HEAD", "--", "rdsc/fused.py")
+             or "").split()
+    # a commit that edits only comments or docstrings once read "not yet checked on a GPU"
+    code, changed = _code_of(root, sha, "rdsc/fused.py"), 0
+    for later_sha in later:
+        now = _code_of(root, later_sha, "rdsc/fused.py")
+        changed, code = changed + (now != code), now
+    if not later:
+        return f" ({what}; rdsc/fused.py has not changed since)"
+    if not changed:
+        return (f" ({what}; rdsc/fused.py's code has not changed since: "
+                f"{_commits(len(later))} edited only its comments or docstrings)")
+    return (f" ({what}; rdsc/fused.py's code has changed in {_commits(changed)} since, "
+            "not yet checked on a GPU)")
+
+
+def _commits(n: int) -> str:
+    return f"{n} commit{'s' if n != 1 else ''}"
+
+
+def _code_of(root: Path, sha: str, path: str) -> str | None:
+    """The code of ``path`` at commit ``sha``, comments, docstrings and layout left out (an
+    AST dump); the text itself where it does not parse, None where the commit lacks it."""
+    import ast
+    text = _git(root, "show", f"{sha}:{path}")
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 # --- carrying an image folder to a machine that has none of the data ------------------------

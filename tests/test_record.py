@@ -713,10 +713,16 @@ def test_the_gpu_check_says_which_kernels_it_checked(tmp_path):
     assert record.gpu_check_age(repo, check) == (
         f" (made at commit {checked[:10]}, of 2026-11-20; rdsc/fused.py has not changed "
         "since)")
+    # a comment and a docstring leave the checked code as it was (once "not yet checked")
+    (repo / "rdsc" / "fused.py").write_text('"""Kernels."""\na = 1  # why\n')
+    _git(repo, "commit", "-qam", "comments")
+    assert record.gpu_check_age(repo, check).endswith(
+        "; rdsc/fused.py's code has not changed since: 1 commit edited only its comments "
+        "or docstrings)")
     (repo / "rdsc" / "fused.py").write_text("a = 2\n")
     _git(repo, "commit", "-qam", "faster")
     assert record.gpu_check_age(repo, check).endswith(
-        "; rdsc/fused.py has changed in 1 commit since, not yet checked on a GPU)")
+        "; rdsc/fused.py's code has changed in 1 commit since, not yet checked on a GPU)")
     shallow = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)],
                    check=True, capture_output=True)
