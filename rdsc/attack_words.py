@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from rdsc.checks import listed, percents, plural, ratio_apart, signed
+from rdsc.checks import as_table_shows, listed, percents, plural, ratio_apart, signed
 from rdsc.paper import AUTHORS_ATTACK, apart_from
 from rdsc.attacks import agreement_above_chance, paired_difficulty
 from rdsc.intervals import (AT_CHANCE_VERDICT, binomial_interval, difference_noise,
@@ -590,7 +590,9 @@ def paper_comparison(hsj, epsilon: float, correct: dict, beyond_low: float, aime
          "this book": f"{fooled} of {n} images fooled (95% interval {100 * low:.0f}% to "
                       f"{100 * high:.0f}%){idle}", "paper": "not run"},
         {"question": "transferred FGSM lowers the random network's accuracy",
-         "this book": f"{100 * clean:.1f}% → {100 * attacked:.1f}% (drop "
+         # as the transfer table rounds (30.15 reads 30.2 in both)
+         "this book": f"{as_table_shows(100 * clean)}% → "
+                      f"{as_table_shows(100 * attacked)}% (drop "
                       f"{signed(100 * drop[0])} points, 95% interval "
                       f"{signed(100 * drop[1])} to {signed(100 * drop[2])}){idle}",
          # its claim, beside trained ResNet18 / VGG16 / DenseNet-40 targets ("as for

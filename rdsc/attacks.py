@@ -170,11 +170,14 @@ def trained_target(arch: str, train_images, train_labels, *, epochs: int, seed: 
 # --- gradients -------------------------------------------------------------------------------
 
 def input_gradient(model: nn.Module, images, labels) -> torch.Tensor:
-    """Gradient of the cross-entropy loss with respect to the input pixels, ``N x C x H x W``."""
+    """Gradient of each image's cross-entropy loss with respect to its pixels, ``N x C x H x
+    W`` (the loss of each image, not the batch's mean: an image's gradient once shrank
+    with the number of images beside it)."""
     device = device_of(model)
     x = as_float(images).to(device).clone().requires_grad_(True)  # never the caller's tensor
     with torch.enable_grad():
-        loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)).to(device))
+        loss = F.cross_entropy(model(x), torch.as_tensor(np.asarray(labels)).to(device),
+                               reduction="sum")
         (grad,) = torch.autograd.grad(loss, x)
     return grad.cpu()
 
@@ -516,8 +519,10 @@ def jacobian_augmentation(substitute: nn.Module, images: torch.Tensor, labels,
     """Papernot et al.'s new points: ``clip(x + step * sign(d F_y(x) / dx))``, y = the oracle's
     label.
 
-    Each point moves in the direction that changes the substitute's score of the
-    oracle's label most, toward the target's decision boundaries.
+    Each point moves along the sign of the gradient of the substitute's score of the
+    oracle's label: the score rises (the step does not aim across a boundary), and the
+    oracle's labels of the new points, where the substitute's output varies, teach the
+    substitute more of the oracle's boundaries.
     """
     substitute.eval()
     device = next(substitute.parameters()).device

@@ -24,6 +24,7 @@ from rdsc import strict_json
 # a chapter's set-up cell checks its parameters through book (book.whole_number, ...)
 from rdsc.checks import (  # noqa: F401
     _is_whole,
+    as_table_shows,
     chosen_from,
     flag,
     number_between,

@@ -194,6 +194,15 @@ def signed(x: float, digits: int = 1) -> str:
     return f"{0:.{digits}f}"
 
 
+def as_table_shows(x: float, digits: int = 1) -> str:
+    """``x`` to ``digits`` decimals as a pandas or numpy table rounds it (``x * 10**digits``
+    to the nearest whole number, halves to even), not as Python's format does: 603 of
+    2,000 is 30.15%, stored as 30.1499..., which a format writes "30.1" and the table
+    beside the sentence "30.2"."""
+    import numpy as np
+    return f"{np.round(float(x), digits):.{digits}f}"
+
+
 def same_decimals(values, digits: int = 1) -> list[str]:
     """``values`` as :func:`signed` writes them, all with the decimals the most precise of
     them needs (not "+0.04 (95% interval +0.04 to +0.1)")."""

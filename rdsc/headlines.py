@@ -24,7 +24,7 @@ import math
 import re
 
 from rdsc import book, record, strict_json
-from rdsc.checks import apart, listed, same_decimals, signed, told_apart
+from rdsc.checks import apart, as_table_shows, listed, same_decimals, signed, told_apart
 from rdsc.intervals import AT_CHANCE_VERDICT
 from rdsc.paper import PAPER_C, PAPER_EPSILON, apart_from, setting_words
 from rdsc.separation_words import margin_claim, noise_shared
@@ -394,15 +394,18 @@ def attack(res: dict, brief: bool = False) -> str:
     if brief:  # the control's estimate stays: without it the drop reads as the attack's
         beyond_text = (f" ({signed(100 * beyond['difference'])} points beyond random signs"
                        f"{idle})" if beyond else "")
-        return (f"{verdict}: FGSM transfer {row['target accuracy, clean (%)']:.1f}% → "
-                f"{row['target accuracy, FGSM transfer (%)']:.1f}%{beyond_text}; "
+        # as chapter 7's table rounds (30.15 reads 30.2 in both)
+        clean = as_table_shows(row['target accuracy, clean (%)'])
+        attacked = as_table_shows(row['target accuracy, FGSM transfer (%)'])
+        return (f"{verdict}: FGSM transfer {clean}% → {attacked}%{beyond_text}; "
                 f"HopSkipJump fools {round(fooled * len(linf))} of {len(linf)} images within "
                 f"L-inf {eps:g}")
     budget = res.get("settings", {}).get("budget")
     queries = f", {budget:,} queries per image" if budget else ""
     return (f"{verdict}: FGSM from a substitute: accuracy "
-            f"{row['target accuracy, clean (%)']:.1f}% → "
-            f"{row['target accuracy, FGSM transfer (%)']:.1f}%{control}; HopSkipJump (labels "
+            f"{as_table_shows(row['target accuracy, clean (%)'])}% → "
+            f"{as_table_shows(row['target accuracy, FGSM transfer (%)'])}%{control}; "
+            f"HopSkipJump (labels "
             f"only) fools {round(fooled * len(linf))} of {len(linf)} images "
             f"({100 * fooled:.0f}%, 95% interval {100 * low:.0f}% to {100 * high:.0f}%) "
             f"within L-inf {eps:g} (k = {res['k']:,}{queries})")

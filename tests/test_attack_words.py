@@ -575,3 +575,29 @@ def test_the_authors_attack_is_told_apart_from_this_run():
         k=1000, kernel_size=3, n_blocks=2, n_seeds=200, rounds=10, step=0.1,
         substitute_epochs=20, max_set=None)
     assert "λ = 0.0625 (this run: 0.1) and the cap of 6,400 points (this run: none)" in apart
+
+
+def test_the_accuracies_read_as_the_transfer_table_rounds_them():
+    """603 of 2,000 images right is 30.15%: the transfer table (pandas' round) shows 30.2,
+    while the sentence and the row beside the paper once wrote 30.1."""
+    import pandas as pd
+    from rdsc import attacks
+    linf = np.full(20, np.inf)
+    hsj = attacks.AttackResult("hsj-linf", 100, 100, 1.0, linf, linf, torch.zeros(1),
+                               torch.zeros(1), np.zeros((0, 20)), np.zeros((0, 20)))
+    correct = {"clean": np.array([1] * 603 + [0] * 1397),
+               "FGSM transfer": np.array([1] * 13 + [0] * 1987)}
+    table = pd.DataFrame({k: [100 * v.mean()] for k, v in correct.items()}).round(1)
+    assert table.astype(object).T.iloc[:, 0].tolist() == [30.2, 0.6]
+    rows = {r["question"]: r["this book"] for r in attack_words.paper_comparison(
+        hsj, 0.0625, correct, beyond_low=0.02, aimed=True, pgd_moved=0.0)}
+    assert rows["transferred FGSM lowers the random network's accuracy"].startswith(
+        "30.2% → 0.6% (drop")
+    transfer = [{"target": "random network + SVM",
+                 "target accuracy, clean (%)": 100 * correct["clean"].mean(),
+                 "target accuracy, FGSM transfer (%)": 100 * correct["FGSM transfer"].mean()}]
+    res = {"epsilon": 0.0625, "k": 100, "transfer": transfer,
+           "minimal_perturbations": {"random network + SVM | hsj-linf": {"linf": [0.5]}}}
+    from rdsc import headlines
+    assert "accuracy 30.2% → 0.6%" in headlines.attack(res)
+    assert "FGSM transfer 30.2% → 0.6%" in headlines.attack(res, brief=True)
