@@ -174,12 +174,22 @@ def test_effect_rows_on_constructed_predictions():
     assert out["ring cost"][0] == pytest.approx(0.5)
     assert out["ring capture"][0] == 1.0
     assert out["centre capture"][0] == 0.0
-    # chance: a change lands on the donor's class one time in 3 (4 classes), none of the
-    # clean predictions being the donor's class
+    # chance: the donor, drawn from the 75 images of the 3 other classes, is of the
+    # changed prediction's class one time in 3
     assert out["ring capture chance"][0] == pytest.approx(1 / 3)
     wrong = {**preds, "clean": donor.copy()}  # clean predictions already on the donor's class
     wrong["ring, other class"] = labels.copy()   # every prediction changes, none can land
     assert bg.effect_rows([wrong], labels, donor, 4, n_boot=20)["ring capture chance"][0] == 0
+    # changes back to the true class can never be captured, whatever the clean prediction
+    # (the chance once counted them 1 in 3 where the clean prediction was not the donor's)
+    back = {**preds, "clean": (labels + 2) % 4, "ring, other class": labels.copy()}
+    assert bg.effect_rows([back], labels, donor, 4, n_boot=20)["ring capture chance"][0] == 0
+    # classes of unequal size: a donor is drawn from the other classes' images
+    uneven = np.array([0] * 10 + [1] * 30 + [2] * 60)
+    moved = uneven.copy()
+    moved[[0, 10, 40]] = [1, 2, 0]
+    assert bg.donor_chance(uneven, moved, 3)[[0, 10, 40, 41]].tolist() == (
+        [30 / 90, 60 / 70, 10 / 40, 0.0])
     assert out["background only above chance"][0] == pytest.approx(0.0)
     # the costs, differences of accuracies, were once headed "(%)"
     _, table = bg.effects_over_datasets({"d": {
@@ -485,6 +495,11 @@ def test_pitfall_rows_need_a_cost_and_a_pull_toward_the_donor():
     assert bg.pitfall_verdict([True, False], [True, False]) == (
         "confirmed on some datasets only, beyond the trained CNN's cost")
     assert bg.pitfall_verdict([True, True], [True, False]).endswith("on 1 of 2")
+    # named, where the datasets are known
+    assert bg.pitfall_verdict([True, True], [True, False], names=["a", "b"]) == (
+        "confirmed on every dataset run, beyond the trained CNN's cost on a (not on b)")
+    assert bg.pitfall_verdict([True, False], names=["a", "b"]) == (
+        "confirmed on a only (not shown on b)")
     # "not shown to be more" once hid a cost shown to be smaller than the CNN's
     assert bg.pitfall_verdict([True, True], [False, False], ["cifar10"]).endswith(
         "moves a trained network too); smaller than the trained CNN's on cifar10")
@@ -1692,3 +1707,56 @@ def test_an_effect_cell_keeps_the_sign_of_ends_that_round_to_zero():
     assert effect_text("ring cost", 0.0, -1e-17, 0.0) == "0.0 [0.0, 0.0]"
     assert effect_text("ring capture chance", 0.1234, 0.1, 0.2) == "12.3"
     assert effect_text("ring capture", float("nan"), 0, 0) == "– (no prediction changed)"
+
+
+def test_the_cnn_sees_test_images_pooled_as_its_training_images_were():
+    """Downsampled pooled floats and rounded them: exact halves fell to either side, so
+    3.7% of the pooled values of a test image were one level off the training images'."""
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    wrapper = bg.Downsampled(torch.nn.Identity(), 2)
+    pooled = wrapper.pooled(images.float() / 255)
+    torch.testing.assert_close((pooled * 255).round().to(torch.uint8),
+                               bg.downsample(images, 2), rtol=0, atol=0)
+    assert torch.equal(pooled, bg.downsample(images, 2).float() / 255)
+
+
+def test_the_capture_sentence_tells_its_low_end_from_chance_as_the_table_does():
+    """A low end of 9.92% beside a chance of 10.46% once read "interval 10-18%" against
+    "10%" in the sentence, while the verdict table read "not shown"."""
+    assert bg.capture_beside_chance((0.1411, 0.0992, 0.1835), (0.1046, 0.1, 0.11)) == (
+        "14.1% (interval 9.9-18.4%)", "10.5%")
+    assert bg.capture_beside_chance((0.3, 0.2, 0.4), (0.1, 0.09, 0.11)) == (
+        "30% (interval 20-40%)", "10%")
+    nan = (float("nan"),) * 3
+    assert bg.capture_beside_chance(nan, nan) == (
+        "undefined (no prediction changed)", "undefined")
+
+
+def test_the_reading_names_the_datasets_that_show_the_pitfall():
+    """Shown on cifar10 only, the closing reading once said "the same sensitivity misleads
+    the classifier ..., more than it misleads the trained CNN", as of both datasets."""
+    labels = np.repeat(np.arange(10), 20)
+    def run():
+        return {"classes": list(range(10)), "labels": labels, "predictions": {
+            "random network + SVM": [{"clean": labels.copy()}],
+            "trained CNN": [{"clean": labels.copy()}]}}
+    shows = {"ring cost": (0.1, 0.05, 0.15), "ring capture": (0.3, 0.2, 0.4),
+             "ring capture chance": (0.11, 0.1, 0.12),
+             "background only above chance": (0.05, 0.02, 0.08)}
+    flat = {**shows, "ring cost": (0.01, -0.02, 0.04)}
+    cnn = {"ring cost": (0.0, -0.01, 0.01)}
+    effects = {("cifar10", "random network + SVM"): shows, ("cifar10", "trained CNN"): cnn,
+               ("stl10", "random network + SVM"): flat, ("stl10", "trained CNN"): cnn}
+    rows, verdict, shown = bg.pitfall_over_datasets(
+        {"cifar10": run(), "stl10": run()}, effects,
+        {"cifar10": (0.1, 0.05, 0.15), "stl10": (0.01, -0.02, 0.04)})
+    assert shown and verdict == ("confirmed on cifar10 only (not shown on stl10), beyond "
+                                 "the trained CNN's cost")
+    assert bg.pitfall_by_dataset(rows) == {"cifar10": True, "stl10": False}
+    reading = bg.advantage_reading(
+        (0.05, 0.02, 0.08), (0.04, 0.02, 0.06), (0.01, -0.01, 0.03), (0.0, -0.01, 0.01),
+        {"estimate": 0.08, "low": 0.05, "high": 0.11}, shown,
+        bg.pitfall_beyond_cnn(rows), bg.pitfall_by_dataset(rows))
+    assert ("misleads the classifier in the composites above on cifar10 (not shown on "
+            "stl10), more than it misleads the trained CNN.") in reading

@@ -25,6 +25,18 @@ def donor_capture(clean_pred, pred, donor_labels) -> dict[str, np.ndarray]:
     return {"changed": changed, "captured": changed & (pred == donor_labels)}
 
 
+def donor_chance(labels, pred, n_classes: int) -> np.ndarray:
+    """For each prediction (``N`` or ``seeds x N``, images along the last axis), the chance
+    that it is the donor's class when the donor is an image of another class drawn at
+    random from the ``N`` images (:func:`rdsc.background.conditions.choose_donors`): 0
+    for a prediction of the true class ``labels`` (no donor is of it), else the share of
+    the predicted class among the images of other classes."""
+    labels, pred = np.asarray(labels), np.asarray(pred)
+    counts = np.bincount(labels, minlength=n_classes)
+    others = len(labels) - counts[labels]          # other-class images, per image
+    return np.where(pred == labels, 0.0, counts[pred] / np.maximum(others, 1))
+
+
 def capture_rate(changed, captured) -> float:
     """P(prediction = donor class | prediction changed); NaN when nothing changed."""
     n = np.sum(changed)
@@ -73,10 +85,10 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
       foreign background costs beyond compositing);
     * ``centre cost``: the same for the centre;
     * ``ring capture`` / ``centre capture``: P(prediction = donor class | prediction changed);
-    * ``ring capture chance`` / ``centre capture chance``: the capture a changed prediction
-      would reach by going to a uniformly random other class than the clean prediction:
-      ``1 / (n_classes - 1)`` for each changed image whose clean prediction is not the
-      donor's class, 0 where it is (the donor's class cannot then be reached by a change);
+    * ``ring capture chance`` / ``centre capture chance``: the capture the random draw of
+      donors gives when the donor's content does not pull the prediction
+      (:func:`donor_chance`): 0 for a changed prediction back on the true class, about
+      ``1 / (n_classes - 1)`` for one on another class;
     * ``background only above chance``: background-only accuracy minus ``1 / n_classes``.
 
     ``donor_labels``: the class of each image's other-class donor (length N).
@@ -121,10 +133,13 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
                                           changed)
             rate = (rate[0], min(rate[1], low), max(rate[2], high))
         out[f"{region} capture"] = rate
-        cap["reachable"] = cap["changed"] & (arrays["clean"] != donors)
+        # chance by the design: the donor's class is drawn from the other-class images,
+        # whatever happens to the prediction (changed predictions that go back to the
+        # true class, never a donor's, once counted as if they could be captured)
+        cap["by chance"] = cap["changed"] * donor_chance(
+            labels, arrays[f"{region}, other class"], n_classes)
         out[f"{region} capture chance"] = bootstrap(
-            lambda a: capture_rate(a["changed"], a["reachable"]) / (n_classes - 1),
-            cap, n_boot, seed)
+            lambda a: capture_rate(a["changed"], a["by chance"]), cap, n_boot, seed)
     return out
 
 

@@ -52,6 +52,21 @@ def capture_text(capture: tuple, interval: bool = True, why: bool = True) -> str
         f" (interval {100 * capture[1]:.0f}-{100 * capture[2]:.0f}%)" if interval else "")
 
 
+def capture_beside_chance(capture: tuple, chance: tuple) -> tuple[str, str]:
+    """:func:`capture_text` of a capture rate and of its chance level (both ``(estimate,
+    low, high)``), with the decimals (up to two) that keep the rate's low end and the
+    chance apart, as the verdict table prints them: a low end of 9.9% beside a chance of
+    10.5% once read "14% (interval 10-18%) against a chance level of 10%" while the
+    table said "not shown"."""
+    if np.isnan(capture[0]) or np.isnan(chance[0]):
+        return (capture_text(capture),
+                capture_text(chance, interval=False, why=False))
+    low, level = told_apart(100 * capture[1], 100 * chance[0], 0)
+    shown = len(low.partition(".")[2])
+    estimate, high = (f"{100 * x:.{shown}f}" for x in (capture[0], capture[2]))
+    return f"{estimate}% (interval {low}-{high}%)", f"{level}%"
+
+
 def _who(classifier: str) -> str:
     """``"random network + SVM"`` as ``"the random network"``: the sentence's short name."""
     return "the " + classifier.removesuffix(" + SVM")
@@ -245,7 +260,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
     ``random_net`` / ``cnn``: :func:`effect_rows` of the random network and of the trained
     CNN. The pitfall is shown when a foreign ring costs accuracy beyond the same-class
     control (interval above 0) *and* the predictions it changes go to the donor's class
-    more often than chance (``ring capture chance``, at most ``1 / (n_classes - 1)``): the
+    more often than chance (``ring capture chance``, about ``1 / (n_classes - 1)`` or less): the
     ring pulls toward its own class.
 
     ``versus_cnn``: :func:`cost_difference` of the random network's ring cost minus the
@@ -258,7 +273,7 @@ def pitfall_rows(dataset: str, random_net: dict, cnn: dict, n_classes: int,
     the claim, and a nearly constant classifier a cost of "0.0 (0.0 to 0.0)").
     """
     e = random_net
-    # the run's own chance level (0 for changed images already on the donor's class)
+    # the run's own chance level (0 for changed predictions back on the true class)
     chance = e.get("ring capture chance", (float("nan"),))[0]
     if not np.isfinite(chance):
         chance = 1 / (n_classes - 1)
@@ -315,22 +330,25 @@ def cost_beyond_cnn(random_net: dict, cnn: dict, versus_cnn: tuple | None = None
 
 
 def pitfall_verdict(shown: list[bool], beyond: list[bool | None] | None = None,
-                    smaller: list[str] | None = None, untested: list[str] | None = None
-                    ) -> str:
+                    smaller: list[str] | None = None, untested: list[str] | None = None,
+                    names: list[str] | None = None) -> str:
     """The pitfall over the datasets run (one :func:`pitfall_rows` flag each), and, with
     ``beyond`` (one :func:`cost_beyond_cnn` flag each; None where the CNN is at chance and
     not compared), whether the datasets that show it show it beyond the trained CNN.
     ``smaller``: the datasets where the random network's ring cost is shown to be *smaller*
     than the CNN's (the paired interval below 0), named so that "not shown to be more"
     does not hide it. ``untested``: the datasets whose random network is at chance on clean
-    images, left out of ``shown`` and ``beyond`` and named."""
+    images, left out of ``shown`` and ``beyond`` and named. ``names``: the dataset of each
+    flag, named where the datasets differ ("some datasets only" once left the reader to
+    guess which)."""
     untested = list(untested or [])
     if len(shown) == 0:
         if untested:
             return (f"not tested (the random network is at chance on clean images of "
                     f"{_datasets_phrase(untested)})")
         raise ValueError("pitfall_verdict needs one flag per dataset run; got none")
-    said = _pitfall_verdict(shown, beyond, smaller, some_untested=bool(untested))
+    said = _pitfall_verdict(shown, beyond, smaller, some_untested=bool(untested),
+                            names=names)
     if untested:  # a note of its own, after any aside
         said = (f"{said}; not tested on {', '.join(untested)} (the random network at "
                 "chance on clean images)")
@@ -343,12 +361,19 @@ def _datasets_phrase(names: list[str]) -> str:
             f"every dataset run: {', '.join(names)}")
 
 
-def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False) -> str:
+def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False,
+                     names: list[str] | None = None) -> str:
     if not any(shown):
         return "not shown by this run"
     # a dataset left untested was run too
     every = "every dataset tested" if some_untested else "every dataset run"
-    said = f"confirmed on {every}" if all(shown) else "confirmed on some datasets only"
+    if names is not None and len(names) != len(shown):
+        raise ValueError(f"names needs one dataset per flag, got {len(names)} for "
+                         f"{len(shown)}")
+    said = (f"confirmed on {every}" if all(shown) else
+            "confirmed on some datasets only" if names is None else
+            f"confirmed on {listed([n for n, s_ in zip(names, shown) if s_])} only (not "
+            f"shown on {listed([n for n, s_ in zip(names, shown) if not s_])})")
     if beyond is None:
         return said
     if len(beyond) != len(shown):
@@ -368,8 +393,12 @@ def _pitfall_verdict(shown, beyond, smaller, some_untested: bool = False) -> str
     if not any(more):
         return (said + ", but not shown to be more than the trained CNN's (a swapped ring "
                 "moves a trained network too)" + left_out + less)
-    return (said + f", beyond the trained CNN's cost on {sum(more)} of {len(more)}" + left_out
-            + less)
+    on = f"{sum(more)} of {len(more)}"
+    if names is not None:
+        compared = [n for n, s_, b in zip(names, shown, beyond) if s_ and b is not None]
+        on = (f"{listed([n for n, b in zip(compared, more) if b])} (not on "
+              f"{listed([n for n, b in zip(compared, more) if not b])})")
+    return said + f", beyond the trained CNN's cost on {on}" + left_out + less
 
 
 def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
@@ -385,7 +414,7 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
     ``(dataset, classifier)``, :func:`effect_rows`; ``versus_cnn``: per dataset,
     :func:`cost_difference` of the two classifiers' ring costs.
     """
-    rows, shown, beyond, smaller, untested = [], [], [], [], []
+    rows, shown, beyond, smaller, untested, tested = [], [], [], [], [], []
     for dataset, run in runs.items():
         ours = effects[dataset, "random network + SVM"]
         theirs = effects[dataset, "trained CNN"]
@@ -404,11 +433,12 @@ def pitfall_over_datasets(runs: dict, effects: dict, versus_cnn: dict
             untested.append(dataset)
             continue
         shown.append(shows)
+        tested.append(dataset)
         beyond.append(cost_beyond_cnn(ours, theirs, versus_cnn[dataset]) if cnn_ok else None)
         if cnn_ok and shows and versus_cnn[dataset] is not None and versus_cnn[dataset][2] < 0:
             smaller.append(dataset)   # the random network's cost below the CNN's
-    tested = any(shown) if shown else None
-    return rows, pitfall_verdict(shown, beyond, smaller, untested), tested
+    verdict = pitfall_verdict(shown, beyond, smaller, untested, names=tested)
+    return rows, verdict, (any(shown) if shown else None)
 
 
 def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
@@ -427,6 +457,19 @@ def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
                 and not q["the ring cost, compared with the trained CNN"].startswith(
                     "not compared")}
     return compared or None
+
+
+def pitfall_by_dataset(rows: list[dict]) -> dict[str, bool]:
+    """From :func:`pitfall_over_datasets`' rows: on each dataset the random network could
+    be tested on, whether it shows the pitfall (a foreign ring's cost and capture both
+    "yes"); ``{dataset: bool}``."""
+    by_dataset: dict[str, dict] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset"], {})[row["question"]] = row["random network"]
+    cost = "a foreign ring costs accuracy beyond compositing"
+    capture = "changed predictions go to the donor's class above chance"
+    return {d: q.get(cost) == "yes" and q.get(capture) == "yes"
+            for d, q in by_dataset.items() if q.get(cost) != RANDOM_AT_CHANCE}
 
 
 def _effects(**effects) -> None:
@@ -543,16 +586,28 @@ def _beside_cnn(beyond_cnn: dict[str, bool] | bool | None) -> str:
             ", though not shown to mislead it more than the trained CNN")
 
 
+def _where_shown(shown_on: dict[str, bool] | None) -> str:
+    """" on a (not shown on b)" where the pitfall shows on some tested datasets only; ""
+    where it shows on every one (or nothing says)."""
+    if not shown_on or all(shown_on.values()):
+        return ""
+    yes = [d for d, shown in shown_on.items() if shown]
+    no = [d for d, shown in shown_on.items() if not shown]
+    return f" on {listed(yes)} (not shown on {listed(no)})"
+
+
 def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
                       centre_minus_ring: tuple, grayscale_drop: tuple, ring_partial,
                       pitfall_shown: bool | None,
-                      beyond_cnn: dict[str, bool] | bool | None = None) -> str:
+                      beyond_cnn: dict[str, bool] | bool | None = None,
+                      shown_on: dict[str, bool] | None = None) -> str:
     """The chapter's sentences on what the retrieval evidence means, from the same numbers
     as :func:`advantage_rows` (``ring_partial``: the ring's row of
     :func:`partial_correlation_table`; ``pitfall_shown``: whether the pitfall was shown
     anywhere, None where no dataset tested it, :func:`pitfall_over_datasets`;
     ``beyond_cnn``: :func:`pitfall_beyond_cnn`, on which datasets it misled the classifier
-    more than the trained CNN)."""
+    more than the trained CNN; ``shown_on``: :func:`pitfall_by_dataset`, so that a pitfall
+    shown on one dataset of two is not read as shown on both)."""
     _effects(ring_grey_drop=ring_grey_drop, centre_grey_drop=centre_grey_drop,
              centre_minus_ring=centre_minus_ring, grayscale_drop=grayscale_drop)
     ring_partial_low = ring_partial["low"]
@@ -572,7 +627,8 @@ def advantage_reading(ring_grey_drop: tuple, centre_grey_drop: tuple,
     if evidence:
         reading = (f"In this run {'; and '.join(evidence)}"
                    + (f"; the same sensitivity misleads the classifier in the composites "
-                      f"above{_beside_cnn(beyond_cnn)}." if pitfall_shown else
+                      f"above{_where_shown(shown_on)}{_beside_cnn(beyond_cnn)}."
+                      if pitfall_shown else
                       "; whether it misleads the classifier was not tested (in the "
                       "composites above the random network is at chance on clean "
                       "images)." if pitfall_shown is None else
