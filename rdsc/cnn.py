@@ -136,8 +136,8 @@ def recalibrate_batchnorm(model: nn.Module, images, batch_size: int = 256,
     """Set every batch-norm layer's running mean and variance to its average over ``images``.
 
     Forward passes in train mode without gradients and with a cumulative average
-    (momentum None): exactly what the authors' ``net.train()`` loop would have stored
-    after an epoch, but no weight, scale or shift changes. The model is left in eval mode.
+    (momentum None): what a pass in ``net.train()`` mode over ``images`` would store,
+    computed exactly, and no weight, scale or shift changes. The model is left in eval mode.
     ``images``: ``N x 3 x H x W``, uint8 or floats in [0, 1].
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]

@@ -187,6 +187,20 @@ def test_the_learning_rate_steps_on_time_and_batchnorm_is_recalibrated(monkeypat
     assert calls == [8]
 
 
+def test_resnet18_is_drawn_as_the_authors_draw_it():
+    """ResNet18 once kept PyTorch's default init (Kaiming uniform, a = sqrt(5)), while the
+    authors' resnet.py draws Kaiming normal (fan out) convolutions: std 0.11 for the stem
+    against their 0.06."""
+    torch.manual_seed(0)
+    net = deepnets.build("resnet18", 10)
+    for w in (net.conv1.weight, net.layers[4].conv1.weight):
+        w = w.detach()
+        fan_out = w.shape[0] * w.shape[2] * w.shape[3]
+        assert abs(float(w.std()) / (2 / fan_out) ** 0.5 - 1) < 0.05
+    fc = net.fc.weight.detach()
+    assert abs(float(fc.std()) / (2 / sum(fc.shape)) ** 0.5 - 1) < 0.1   # Xavier normal
+
+
 def test_densenet_convolutions_are_drawn_by_their_fan_out():
     """Fan-in in place of fan-out (the DenseNet authors' initialisation) once passed these
     tests; it changes chapter 4's random-weight DenseNet baseline."""
