@@ -1754,6 +1754,10 @@ def test_the_reading_names_the_datasets_that_show_the_pitfall():
     assert shown and verdict == ("confirmed on cifar10 only (not shown on stl10), beyond "
                                  "the trained CNN's cost")
     assert bg.pitfall_by_dataset(rows) == {"cifar10": True, "stl10": False}
+    # the chapter appends corel's retrieval rows before asking (no classification there)
+    with_retrieval = rows + [{"dataset": "corel", "question": bg.RING_GREY_QUESTION,
+                              "random network": "yes"}]
+    assert bg.pitfall_by_dataset(with_retrieval) == {"cifar10": True, "stl10": False}
     reading = bg.advantage_reading(
         (0.05, 0.02, 0.08), (0.04, 0.02, 0.06), (0.01, -0.01, 0.03), (0.0, -0.01, 0.01),
         {"estimate": 0.08, "low": 0.05, "high": 0.11}, shown,

@@ -462,14 +462,17 @@ def pitfall_beyond_cnn(rows: list[dict]) -> dict[str, bool] | None:
 def pitfall_by_dataset(rows: list[dict]) -> dict[str, bool]:
     """From :func:`pitfall_over_datasets`' rows: on each dataset the random network could
     be tested on, whether it shows the pitfall (a foreign ring's cost and capture both
-    "yes"); ``{dataset: bool}``."""
+    "yes"); ``{dataset: bool}``. Datasets with no classification row (corel's retrieval
+    rows, appended by :func:`advantage_rows`) are left out: once the reading said "not
+    shown on corel" of a test never run there."""
     by_dataset: dict[str, dict] = {}
     for row in rows:
         by_dataset.setdefault(row["dataset"], {})[row["question"]] = row["random network"]
     cost = "a foreign ring costs accuracy beyond compositing"
     capture = "changed predictions go to the donor's class above chance"
     return {d: q.get(cost) == "yes" and q.get(capture) == "yes"
-            for d, q in by_dataset.items() if q.get(cost) != RANDOM_AT_CHANCE}
+            for d, q in by_dataset.items()
+            if cost in q and q[cost] != RANDOM_AT_CHANCE}
 
 
 def _effects(**effects) -> None:
