@@ -59,7 +59,9 @@ def feature_maps(images, row_labels, maps, channels):
 def extraction_cost(by_k: pd.DataFrame, by_size: pd.DataFrame, slopes, k_fixed: int):
     """Chapter 2: seconds against ``k`` (``by_k``: columns ``k``, ``seconds``) and against
     first-layer positions at ``k_fixed`` (``by_size``: ``positions``, ``seconds``), both
-    log-log; ``slopes``: the two fitted exponents (None: too noisy to fit), in the titles."""
+    log-log; ``slopes``: the two fitted exponents (None: too noisy to fit), in the titles.
+    Sizes whose runs disagree (column ``runs agree`` "no", when present) get a black ring:
+    a fit leaves them out."""
     import matplotlib.pyplot as plt
     fitted = ["too noisy to fit" if s is None else f"exponent {s:.2f}" for s in slopes]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
@@ -69,6 +71,13 @@ def extraction_cost(by_k: pd.DataFrame, by_size: pd.DataFrame, slopes, k_fixed: 
     axes[1].loglog(by_size["positions"], by_size["seconds"], "o-")
     axes[1].set(xlabel="first-layer positions per image", ylabel="seconds (fastest run)",
                 title=f"k = {k_fixed:,}: {fitted[1]}")
+    for ax, (frame, x) in zip(axes, [(by_k, "k"), (by_size, "positions")]):
+        if "runs agree" in frame:
+            noisy = frame[frame["runs agree"] == "no"]
+            ax.loglog(noisy[x], noisy["seconds"], "o", mfc="none", mec="black", ms=11,
+                      label="runs disagree (left out of a fit)")
+            if len(noisy):
+                ax.legend(fontsize=8)
     for ax, xs in zip(axes, [by_k["k"], by_size["positions"]]):
         book.readable_log_axis(ax, "y")
         _log_ticks(ax, xs)

@@ -39,6 +39,26 @@ def test_growth_is_read_only_from_timings_that_can_carry_it():
     assert slope < 0.85 and said.startswith("less than in proportion")
 
 
+def test_growth_is_fitted_to_the_sizes_whose_runs_agree():
+    """Chapter 2 once called the growth with k "too noisy to estimate" because one row of
+    four (k = 500) had runs 288% apart, while the other three agreed within 7% and lay
+    on a line; the text says a fit is drawn from the runs that agree."""
+    from rdsc.measure import growth_reading
+    ks = [500, 1000, 2000, 4000]
+    said, slope = growth_reading(ks, [0.3, 0.5, 1.0, 2.0], [2.88, 0.03, 0.03, 0.07], "k")
+    assert slope == pytest.approx(1.0)
+    assert said == ("about in proportion to k (exponent 1.00, fitted to the 3 of 4 sizes "
+                    "whose repeated runs agree within 25%; the others' differ by up to "
+                    "288%)")
+    # two agreeing sizes of three are too few to fit, whatever the noisy one shows
+    said, slope = growth_reading(ks[:3], [0.3, 0.5, 1.0], [2.88, 0.03, 0.03], "k")
+    assert slope is None and "repeated runs differ by up to 288%" in said
+    # the agreeing sizes must rise on their own
+    said, slope = growth_reading(ks, [0.3, 0.5, 0.4, 2.0], [2.88, 0.03, 0.03, 0.07], "k")
+    assert slope is None and ("(the time fell while k grew among the sizes whose runs "
+                              "agree, and the others' runs differ by up to 288%;") in said
+
+
 def test_memory_reading_compares_only_the_k_that_fill_a_chunk():
     """k = 64, 128, 256 on the CPU (chunks of 128 channels) once read "grew", beside
     the sentence that beyond one chunk the working memory is not expected to grow: the
@@ -294,6 +314,10 @@ def test_cost_table_marks_rows_whose_runs_disagree_and_says_so():
     table = cost_table(rows, 100)
     assert list(table["spread of runs (%)"]) == [1490, 25]
     assert list(table["runs agree"]) == ["no", "yes"]  # 25% is still within the rule
+    # a 25.3% spread shows as 25: it agrees, as chapter 2's fit (reading the shown column)
+    # takes it to (once a row showed "25" beside "no")
+    edge = cost_table([{**rows[1], "all_seconds": [0.5, 0.6265]}], 100)
+    assert list(edge["spread of runs (%)"]) == [25] and list(edge["runs agree"]) == ["yes"]
     text = agreement_reading(table)
     assert text.startswith("1 of 2 rows (runs agree: no) had runs more than 25% apart")
     assert "not a rate to compare" in text
