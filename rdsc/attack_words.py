@@ -144,7 +144,7 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
     if not (n_t and n_r):
         return ("The attack's histories do not show its progress over the second half of "
                 "the budget on both models (too few images had an adversarial by then).")
-    said = (f"Over the second half of the budget the smallest perturbation found "
+    said = (f"Over the second half of the budget each image's smallest perturbation found "
             f"{_median_fall(t, n_t, target, ' with an adversarial by then')}, and "
             f"{_median_fall(r, n_r, reference)}")
     # compared as printed: a fall shown as 5.0% is not below 5%
@@ -158,13 +158,80 @@ def progress_reading(target_fall: tuple, reference_fall: tuple,
                 f"the attack was still closing in on both, on {slow} less than half as fast "
                 f"as on {fast}")
         return (said + f": {pace}, so the comparison above measures how far this attack got "
-                "within this budget as much as how robust the models are.")
+                "within this budget as much as how robust the models are." + _WHICH_MEDIAN)
     if low >= STILL_CLOSING_IN and min(n_t, n_r) >= MIN_IMAGES_FOR_VERDICT:
         # the sentence once stopped without its reading
         return (said + ": the attack was still closing in on both, so the perturbations "
                 "compared above are what this budget reached on each, not the smallest that "
-                "exist.")
-    return said + "."
+                "exist." + _WHICH_MEDIAN)
+    return said + "." + _WHICH_MEDIAN
+
+
+#: which median the progress sentence gives: a reader once set its "nearly stopped" (a
+#: median image's fall of 2.5%) against the figure's median curve, which fell 15%
+_WHICH_MEDIAN = (" These are medians over images of each image's own fall; the median "
+                 "curve against queries follows no single image, and can fall further.")
+
+
+def other_attacks_reading(distances: dict, hsj_linf: tuple, both_above_chance: bool,
+                          seed: int = 0) -> str:
+    """The sentence after :func:`hsj_comparison` on the chapter's other attacks: each one's
+    median per-image ratio, read as :func:`difficulty_reading` reads it, then whether they
+    all point the same way as HopSkipJump L-inf. ``distances``: attack name -> (random
+    network's, CNN's) per-image distances; ``hsj_linf``: the same pair for HopSkipJump
+    L-inf. A reader once saw Boundary L2 fool the random network with smaller
+    perturbations (medians 3.05 and 3.47) while the text read only HopSkipJump L-inf's
+    "harder to fool"."""
+    if not both_above_chance or not distances:
+        return ""
+    compared = {name: paired_difficulty(*pair, seed=seed) for name, pair in distances.items()}
+    ways = [_way(difficulty_reading(d)) for d in
+            [paired_difficulty(*hsj_linf, seed=seed), *compared.values()]]
+    verdicts = {"harder": "the random network needs the larger perturbations",
+                "easier": "the random network needs the smaller perturbations",
+                "neither": "not distinguishable"}
+    parts = []
+    for (name, d), way in zip(compared.items(), ways[1:]):
+        if d["images"] == 0:
+            parts.append(f"nothing by {name} (no image was fooled on either model)")
+            continue
+        if not 0 < d["ratio"] < float("inf"):
+            parts.append(f"no finite median by {name} ({d.get('target_only', '?')} of "
+                         f"{plural(d['images'], 'image')} fooled on the random network "
+                         f"only, {d.get('reference_only', '?')} on the CNN only)")
+            continue
+        if d["images"] < MIN_IMAGES_FOR_VERDICT:
+            parts.append(f"median {ratio_apart(d['ratio'])} by {name} (over "
+                         f"{plural(d['images'], 'image')}, too few for a verdict)")
+            continue
+        parts.append(f"median {ratio_apart(d['ratio'])} by {name} (95% bootstrap interval "
+                     f"{ratio_apart(d['low'])} to {ratio_apart(d['high'])}; "
+                     f"{verdicts[way]})")
+    n = len(ways)
+    if len(set(ways)) == 1:
+        agree = ("all read the same way" if ways[0] != "neither" else
+                 "none tells the two models apart at this size")
+    else:
+        counts = [f"{ways.count(w)} {words[ways.count(w) == 1]}"
+                  for w, words in (
+                      ("harder", ("find the random network harder to fool",
+                                  "finds the random network harder to fool")),
+                      ("easier", ("find it easier to fool", "finds it easier to fool")),
+                      ("neither", ("cannot tell the two apart", "cannot tell the two apart")))
+                  if w in ways]
+        agree = (listed(counts) + ": a verdict on which model is harder to fool is one "
+                 "attack's at this budget, not the models'")
+    return (f"In L2, the same per-image ratio has {'; '.join(parts)}. Of the {n} "
+            f"attacks, {agree}.")
+
+
+def _way(reading: str) -> str:
+    """Which way a :func:`difficulty_reading` points: "harder", "easier" or "neither"."""
+    if reading.endswith("needs larger perturbations to fool the random network than the CNN"):
+        return "harder"
+    if reading.endswith("needs smaller perturbations to fool the random network than the CNN"):
+        return "easier"
+    return "neither"
 
 
 def difficulty_reading(d: dict, target: str = "the random network",
@@ -265,17 +332,58 @@ def step_words(step: float) -> str:
     return f"λ = {apart_from(step, theirs)}, not the authors' {theirs:g}"
 
 
-def cap_words(max_set: int | None) -> str:
-    """How this run caps the substitute's set, beside the authors' code's cap."""
+def cap_words(max_set: int | None, n_seeds: int | None = None,
+              rounds: int | None = None) -> str:
+    """How this run caps the substitute's set, beside the authors' code's cap, and, given
+    ``n_seeds`` and ``rounds``, whether the cap acts in this run at all (with 200 seeds
+    and 6 rounds it never did, while the text read as if later rounds trained on new
+    points alone)."""
     theirs = AUTHORS_ATTACK["max_set"]
     how = (f"past {theirs // 2:,} points a round's new points replace the set, so it "
            f"stays at {theirs:,}")
     if max_set == theirs:
-        return f"as the authors' code does, this run caps it: {how}"
+        said = f"as the authors' code does, this run caps it: {how}"
+    elif max_set is None:
+        said = f"this run does not cap it (the authors' code does: {how})"
+    else:
+        said = (f"this run caps it at {max_set:,} points, not the authors' {theirs:,} "
+                f"(theirs: {how})")
+    if max_set is None or n_seeds is None or rounds is None:
+        return said
+    first = first_replaced_round(max_set, n_seeds, rounds)
+    if first is None:
+        largest = n_seeds * 2 ** (rounds - 1)
+        return (said + f"; with {n_seeds:,} seed images and {plural(rounds, 'round')} the "
+                f"set reaches at most {largest:,} points, so the cap never acts in this run")
+    return (said + f"; with {n_seeds:,} seed images it acts from round {first} of this "
+            f"run's {rounds} (counted from 0)")
+
+
+def first_replaced_round(max_set: int | None, n_seeds: int, rounds: int) -> int | None:
+    """The first round (from 0) whose training set is a round's new points alone under
+    :func:`rdsc.attacks.train_substitute`'s cap, or None where the cap never acts: the
+    set doubles from ``n_seeds`` until doubling it again would pass ``max_set``."""
     if max_set is None:
-        return f"this run does not cap it (the authors' code does: {how})"
-    return (f"this run caps it at {max_set:,} points, not the authors' {theirs:,} (theirs: "
-            f"{how})")
+        return None
+    for r in range(1, rounds):
+        if n_seeds * 2 ** r > max_set:
+            return r
+    return None
+
+
+def cap_nearness(max_set: int | None, n_seeds: int, rounds: int) -> str:
+    """The clause after "subsample the set to limit this": what the cap does to the set's
+    nearness to the seed images in this run."""
+    if max_set is None:
+        return ("the authors' cap would keep the set's size but not its nearness, as each "
+                "round past it trains on new points alone (this run has no cap)")
+    first = first_replaced_round(max_set, n_seeds, rounds)
+    theirs = "the authors' cap" if max_set == AUTHORS_ATTACK["max_set"] else "a cap"
+    if first is None:
+        return (f"{theirs} keeps the set's size but not its nearness, as each round past it "
+                "trains on new points alone, though this run never reaches it")
+    return (f"{theirs} keeps the set's size but not its nearness: from round {first} on, "
+            "each round of this run trains on new points alone")
 
 
 def authors_attack_words(*, k: int, kernel_size: int, n_blocks: int, n_seeds: int,

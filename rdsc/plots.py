@@ -375,17 +375,20 @@ def transfer(bars: pd.DataFrame, title: str, rounds: pd.DataFrame, n_classes: in
     axes[0].legend(fontsize=9, title=None, loc="upper center", bbox_to_anchor=(0.5, -0.12),
                    ncol=3, frameon=False)
     uniform = 100 / n_classes
-    # chance for each pair's class shares: drawn only where it stands apart from uniform
-    # guessing (else three lines on one level, a legend naming lines one cannot see)
+    # chance for each pair's class shares: drawn only at the rounds where it stands apart
+    # from uniform guessing (else lines on one level, a legend naming lines one cannot
+    # see; once a pair 0.3 points from uniform was drawn because another pair was apart)
     chance = (100 * rounds["holdout_chance"] if "holdout_chance" in rounds
               else pd.Series(np.nan, index=rounds.index))
-    apart = bool(((chance - uniform).abs() >= CHANCE_APART).any())
+    shown = chance.where((chance - uniform).abs() >= CHANCE_APART)
     for name, part in rounds.groupby("target", sort=False):
         axes[1].plot(part["round"], part["agreement"], "o-", color=MODEL_COLOURS[name],
                      label=name)
-        if apart and chance[part.index].notna().any():
-            axes[1].plot(part["round"], chance[part.index], ":",
+        if shown[part.index].notna().any():
+            # a dot per round: a round apart between two that are not is still seen
+            axes[1].plot(part["round"], shown[part.index], ":", marker=".",
                          color=MODEL_COLOURS[name], label=f"chance, {name}")
+    apart = bool(shown.notna().any())
     axes[1].set(xlabel="round", ylabel="agreement with target (%)",
                 title="substitute training rounds")
     axes[1].set_xticks(sorted(rounds["round"].unique()))

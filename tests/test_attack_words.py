@@ -359,18 +359,22 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     # at half the queries (row 4 of 10) the distance is 0.1 - 0.005 * 4/9; at the end 0.095
     assert n == 6 and fall == pytest.approx(1 - 0.095 / (0.1 - 0.005 * 4 / 9))
     said = attack_words.progress_reading(flat.late_fall(), falling.late_fall())
-    assert said == ("Over the second half of the budget the smallest perturbation found fell "
-                    "by a median 2.8% on the random network (6 images with an adversarial by "
+    assert said == ("Over the second half of the budget each image's smallest perturbation "
+                    "found fell by a median 2.8% on the random network (6 images with an "
+                    "adversarial by "
                     "then), and fell by a median 45% on the CNN (6 images): the attack had nearly "
                     "stopped closing in on the random network while still closing in on the "
                     "CNN, so the comparison above measures how far this attack got within "
-                    "this budget as much as how robust the models are.")
+                    "this budget as much as how robust the models are. These are medians over "
+                    "images of each image's own fall; the median curve against queries "
+                    "follows no single image, and can fall further.")
     # a median of exactly 0 (the quick run's random network) and one below 0.5%
     stalled = result(0.10, 0.10)
     assert stalled.late_fall() == (0.0, 6)
     assert attack_words.progress_reading(stalled.late_fall(), falling.late_fall()).startswith(
-        "Over the second half of the budget the smallest perturbation found did not fall at "
-        "all on the random network for at least half of its 6 images with an adversarial by "
+        "Over the second half of the budget each image's smallest perturbation found did not "
+        "fall at all on the random network for at least half of its 6 images with an "
+        "adversarial by "
         "then (a median fall of 0), and fell by a median 45% on the CNN (6 images): the attack "
         "had nearly stopped")
     assert "by a median under 0.1% on the random network" in attack_words.progress_reading(
@@ -388,8 +392,12 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     # still closing in is said (the sentence once stopped without its reading)
     assert attack_words.progress_reading((0.196, 20), (0.4, 20)).endswith(
         "(20 images): the attack was still closing in on both, so the perturbations compared "
-        "above are what this budget reached on each, not the smallest that exist.")
-    assert attack_words.progress_reading((0.25, 4), (0.33, 4)).endswith("(4 images).")
+        "above are what this budget reached on each, not the smallest that exist. These are "
+        "medians over images of each image's own fall; the median curve against queries "
+        "follows no single image, and can fall further.")
+    assert attack_words.progress_reading((0.25, 4), (0.33, 4)).endswith(
+        "(4 images). These are medians over images of each image's own fall; the median "
+        "curve against queries follows no single image, and can fall further.")
     # not "did not fall at all ... for at least half of its 1 image"
     assert ("did not fall at all on the random network for its one image with an "
             "adversarial by then,") in attack_words.progress_reading((0.0, 1), (0.3, 1))
@@ -402,7 +410,10 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     assert attack_words.progress_reading(falling.late_fall(), flat.late_fall()).endswith(
         ": the attack had nearly stopped closing in on the CNN while still closing in on the "
         "random network, so the comparison above measures how far this attack got within "
-        "this budget as much as how robust the models are.")
+        "this budget as much as how robust the models are. These are medians over images "
+        "of each image's own fall; the median curve against queries follows "
+        "no single image, and "
+        "can fall further.")
     # near-equal falls, falls too small to be "still closing in" and too few
     # images are no caveat (0% against 0.4% once read "still closing in on the CNN")
     for quiet in (((0.40, 20), (0.45, 20)), ((0.0, 20), (0.004, 20)), ((0.0, 20), (0.0, 20)),
@@ -412,10 +423,10 @@ def test_progress_over_the_second_half_says_when_the_attack_stalled_on_one_model
     # a 30% or a 5% fall is no stop, though under half the other model's
     for pair in (((0.30, 20), (0.70, 20)), ((0.05, 20), (0.12, 20))):
         said = attack_words.progress_reading(*pair)
-        assert "nearly stopped" not in said and said.endswith(
+        assert "nearly stopped" not in said and (
             ": the attack was still closing in on both, on the random network less than half "
             "as fast as on the CNN, so the comparison above measures how far this attack got "
-            "within this budget as much as how robust the models are."), pair
+            "within this budget as much as how robust the models are.") in said, pair
     assert "nearly stopped closing in on the random network" in (
         attack_words.progress_reading((0.049, 20), (0.12, 20)))
     empty = AttackResult("hsj-linf", 10, 10, 1.0, np.full(3, np.inf), np.full(3, np.inf),
@@ -556,6 +567,21 @@ def test_the_jacobian_step_and_cap_are_named_against_the_authors_code():
     assert "stays at 6,400" in attack_words.cap_words(6400)
     assert attack_words.cap_words(None).startswith("this run does not cap it")
     assert attack_words.cap_words(1000).startswith("this run caps it at 1,000 points, not")
+    # 200 seeds, 6 rounds: sets of 200 to 6,400, none replaced (once read as if they were)
+    assert attack_words.first_replaced_round(6400, 200, 6) is None
+    assert attack_words.cap_words(6400, 200, 6).endswith(
+        "; with 200 seed images and 6 rounds the set reaches at most 6,400 points, so the "
+        "cap never acts in this run")
+    assert attack_words.cap_nearness(6400, 200, 6).endswith(
+        "though this run never reaches it")
+    # the paper's 10 rounds: round 6 is the first trained on new points alone
+    assert attack_words.first_replaced_round(6400, 200, 10) == 6
+    assert attack_words.cap_words(6400, 200, 10).endswith(
+        "it acts from round 6 of this run's 10 (counted from 0)")
+    assert attack_words.cap_nearness(6400, 200, 10) == (
+        "the authors' cap keeps the set's size but not its nearness: from round 6 on, each "
+        "round of this run trains on new points alone")
+    assert attack_words.cap_nearness(None, 200, 10).endswith("(this run has no cap)")
 
 
 def test_the_authors_attack_is_told_apart_from_this_run():
@@ -601,3 +627,44 @@ def test_the_accuracies_read_as_the_transfer_table_rounds_them():
     from rdsc import headlines
     assert "accuracy 30.2% → 0.6%" in headlines.attack(res)
     assert "FGSM transfer 30.2% → 0.6%" in headlines.attack(res, brief=True)
+
+
+def test_the_other_attacks_are_read_beside_hopskipjump_linf():
+    """Boundary L2 once fooled the random network with smaller perturbations (medians
+    3.05 against 3.47) while the text read only HopSkipJump L-inf ("harder to fool")."""
+    base = np.linspace(2.0, 4.0, 20)
+    harder, easier = (base * 1.5, base), (base, base * 1.3)
+    said = attack_words.other_attacks_reading(
+        {"HopSkipJump L2": harder, "Boundary": easier}, harder, True)
+    assert said == (
+        "In L2, the same per-image ratio has median 1.50 by HopSkipJump L2 (95% bootstrap "
+        "interval 1.50 to 1.50; the random network needs the larger perturbations); median "
+        "0.77 by Boundary (95% bootstrap interval 0.77 to 0.77; the random network needs "
+        "the smaller perturbations). Of the 3 attacks, 2 find the random network harder to "
+        "fool and 1 finds it easier to fool: a verdict on which model is harder to fool is "
+        "one attack's at this budget, not the models'.")
+    same = attack_words.other_attacks_reading({"Boundary": harder}, harder, True)
+    assert same.endswith("Of the 2 attacks, all read the same way.")
+    few = attack_words.other_attacks_reading({"Boundary": (base[:3], base[:3] * 2)},
+                                             harder, True)
+    assert "median 0.50 by Boundary (over 3 images, too few for a verdict)" in few
+    assert "cannot tell the two apart" in few
+    assert attack_words.other_attacks_reading({"Boundary": harder}, harder, False) == ""
+
+
+def test_the_cap_words_follow_the_substitute_training():
+    """first_replaced_round reads the cap of rdsc.attacks.train_substitute: the first
+    round whose set is the previous round's new points alone."""
+    from rdsc.attacks import train_substitute
+    seeds = torch.rand(4, 3, 16, 16)
+    def oracle(x):
+        return (x.mean(dim=(1, 2, 3)) > 0.5).long().numpy()
+    for max_set, rounds in ((16, 5), (32, 4)):
+        _, history = train_substitute(oracle, seeds, rounds=rounds, epochs=1, step=0.1,
+                                      max_set=max_set, n_classes=2, width=4)
+        sizes = [row["train_size"] for row in history]
+        queries = [row["oracle_queries"] for row in history]
+        first = attack_words.first_replaced_round(max_set, 4, rounds)
+        # a replaced round's set is as large as the one before it, and all new points
+        replaced = [r for r in range(1, rounds) if sizes[r] == sizes[r - 1]]
+        assert (replaced[0] if replaced else None) == first, (sizes, queries)

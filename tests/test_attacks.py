@@ -850,19 +850,27 @@ def test_the_transfer_figure_draws_chance_lines_only_apart_from_uniform():
     from rdsc import plots
     bars = pd.DataFrame([{"target": "trained CNN", "input": "clean", "accuracy (%)": 50.0}])
 
-    def legend(chances):
+    def drawn(chances):
+        """Legend labels and each chance line's y values, a pair's chance per round."""
         rounds = pd.DataFrame([{"target": t, "round": r, "agreement": 40.0,
                                 "holdout_chance": c}
-                               for t, c in zip(plots.MODEL_COLOURS, chances)
-                               for r in (0, 1)])
+                               for t, pair in zip(plots.MODEL_COLOURS, chances)
+                               for r, c in enumerate(pair)])
         fig = plots.transfer(bars, "accuracy", rounds, 10)
         labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+        lines = {line.get_label(): list(line.get_ydata()) for line in fig.axes[1].lines
+                 if line.get_label().startswith("chance")}
         matplotlib.pyplot.close(fig)
-        return labels
+        return labels, lines
 
-    close = legend([0.115, 0.1])
+    close, _ = drawn([(0.115, 0.115), (0.1, 0.1)])
     assert not [label for label in close if label.startswith("chance")]
     assert "each pair's chance within 2 points of it" in close[-1]
-    apart = legend([0.16, 0.1])  # one pair apart: both drawn, to compare
-    assert len([label for label in apart if label.startswith("chance")]) == 2
+    # one pair apart at its first round only: its line there alone, the other's not at all
+    # (the caption's rule; once every pair's whole line was drawn once any was apart)
+    apart, lines = drawn([(0.16, 0.103), (0.1, 0.1)])
+    first = list(plots.MODEL_COLOURS)[0]
+    assert list(lines) == [f"chance, {first}"]
+    assert lines[f"chance, {first}"][0] == pytest.approx(16.0)
+    assert np.isnan(lines[f"chance, {first}"][1])
     assert "within" not in apart[-1]
