@@ -115,8 +115,10 @@ def verdict_final_layer(diff: pd.DataFrame, n_test: int, ours_top1: float) -> st
     # rdsc with each seed, and the gap with the test-set noise)
     # one sentence of nested brackets once left the reader to match each ± to its
     # meaning; now one sentence each
-    seeds = (f" The verdict compares rdsc with each of its seeds, not with the 95% interval "
-             f"of its mean over seeds (±{spread:.1f})." if np.isfinite(spread) else
+    # the two ± once printed alike (3.9 and 3.9) and read as one quantity set against itself
+    seeds = (f" The verdict compares rdsc with each of its seeds; the table's ± for it, "
+             f"{spread:.1f}, is another quantity, the 95% interval of its mean over seeds, "
+             "which the verdict does not read." if np.isfinite(spread) else
              " It was run with a single seed.")
     noise = noise_of(ours_top1, ours_top1 - strongest["difference top-1"], n_test,
                      strongest.get("noise top-1"))

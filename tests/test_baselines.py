@@ -44,8 +44,9 @@ def test_verdicts_follow_the_numbers():
     assert "The strongest is *b*: rdsc is 2.0 points ahead of it" in text
     # the mean's interval over seeds is said not to be what the verdict reads
     assert ("at top-1, where the test-set noise of the difference, with 1,000 test images, "
-            "is about ±" in text and "The verdict compares rdsc with each of its seeds, not "
-            "with the 95% interval of its mean over seeds (±" in text)
+            "is about ±" in text and "The verdict compares rdsc with each of its seeds; the "
+            "table's ± for it, " in text and "is another quantity, the 95% interval of its "
+            "mean over seeds, which the verdict does not read." in text)
     # baselines level at the digits shown are named beside the strongest
     tie = B.compare(_table((60, 80), {"a": [50.03], "b": [49.98]}), "rdsc", "final layer")
     assert "The strongest is *a* (tied, at the digits shown, with *b*): rdsc is 10.0 points" in (
