@@ -91,17 +91,19 @@ class Chapter:
     def summary(self, **more) -> str:
         """The set-up cell's output: profile, device, seed, then the settings (and ``more``),
         one line each where a setting is a table (``k: cifar10 16, corel 8``), else on
-        the first line; an image count ``n_...`` of None reads ``all``."""
+        the first line; an image count of None (``n_...``, ``..._train``, ``..._test``,
+        ``..._images``, a table's ``train`` and ``test``) reads ``all``, any other None
+        ``none`` (a reader once met Python's "None" for both)."""
         def plain(value, key=""):
             # a count of None is every image ("n_train=None" told a reader
             # nothing), also inside a per-dataset table
-            if value is None and key.startswith("n_"):
-                return "all"
+            if value is None:
+                return "all" if _is_count_key(key) else "none"
             if isinstance(value, dict):
                 # a table of tables: each inner one in parentheses, or the datasets run
                 # together ("cifar10 n_train None, n_test None, miniimagenet10 ...")
                 return ", ".join(f"{k} ({plain(v, key)})" if isinstance(v, dict) else
-                                 f"{k} {plain(v, k if k.startswith('n_') else key)}"
+                                 f"{k} {plain(v, k if _is_count_key(k) else key)}"
                                  for k, v in value.items())
             if isinstance(value, (list, tuple)):
                 return "[" + ", ".join(plain(v) for v in value) + "]"
@@ -116,6 +118,12 @@ class Chapter:
         return f"profile {self.profile} on {self.device}" + (
             f", seed {self.seed}" if self.seed is not None else "") + (
             f": {flat}" if flat else "") + tables
+
+
+def _is_count_key(key: str) -> bool:
+    """Whether a setting named ``key`` counts images, so that its None means all of them."""
+    return (key.startswith("n_") or key in ("train", "test")
+            or key.endswith(("_train", "_test", "_images")))
 
 
 #: ``start``'s default: the chapter draws no global seed (it seeds its own generators)

@@ -298,8 +298,11 @@ def test_start_gives_settings_device_seed_theme_and_one_line():
                            seeds=[2018, 2019]) == (
         "profile smoke on cpu, seed 7: n=3, k=4, nets=[vgg16], seeds=[2018, 2019]\n"
         "  k_of: cifar10 100,000, corel 8")
-    # an image count of None is every image; another None stays None
-    assert chapter.summary(n_train=None, model=None).endswith("n_train=all, model=None")
+    # an image count of None is every image; another None is none (once Python's "None")
+    assert chapter.summary(n_train=None, model=None).endswith("n_train=all, model=none")
+    assert chapter.summary(cifar_train=None, c_images=None, trained_epochs=None,
+                           lossless={"train": None, "test": 5}).endswith(
+        "cifar_train=all, c_images=all, trained_epochs=none\n  lossless: train all, test 5")
     # inside a per-dataset table too, and a table of tables keeps its datasets
     # apart; no dangling colon without flat settings
     bare = book.Chapter("paper", {"n_train": {"cifar10": None, "mini": 500}}, "cpu")
