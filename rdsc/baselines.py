@@ -56,6 +56,21 @@ def svm_scores(train_X, train_y, test_X, *, C: float = 0.005, scale: bool = Fals
     return scores, svm.fit_seconds_
 
 
+def chosen_c_scores(train_X, train_y, test_X, *, grid, scale: bool = False,
+                    device=None) -> tuple[np.ndarray, float, float]:
+    """:func:`svm_scores` with C chosen for these features on a validation split of the
+    training rows (:func:`rdsc.choose_c.choose_C`, the test set unseen) instead of the
+    paper's C, which was set for rdsc's raw features: ``(test scores, chosen C, fit
+    seconds of every fit)``."""
+    from rdsc.choose_c import choose_C
+    train_y = class_indices(train_y, "train_y")
+    if scale:
+        train_X, test_X = standardize(train_X, test_X)
+    best, table = choose_C(train_X, train_y, grid, device=device)
+    scores, fit_s = svm_scores(train_X, train_y, test_X, C=best, device=device)
+    return scores, best, fit_s + sum(r["fit s"] for r in table)
+
+
 @restores_global_rng
 def softmax_scores(train_X, train_y, test_X, *, epochs: int = 100, lr: float = 0.1,
                    batch_size: int = 256, weight_decay: float = 5e-4,
@@ -161,6 +176,20 @@ def summary(rows: list[dict]) -> pd.DataFrame:
                 and right and k in ours and k in right and len(ours[k]) == len(right[k]) >= 2
                 else float("nan"))   # NaN: the unpaired noise (baselines_words.noise_of)
     return pd.DataFrame(out)
+
+
+def chosen_c_table(paper_table: pd.DataFrame, chosen_rows: list[dict]) -> pd.DataFrame:
+    """Per method with C chosen (``chosen_rows``, each with its ``C``): the chosen C and
+    top-1 / top-2 with the paper's C (``paper_table``, :func:`summary`) and with it,
+    rounded to 0.1 as the other tables show them."""
+    chosen = summary(chosen_rows).set_index("method")
+    paper = paper_table.set_index("method")
+    c = {r["method"]: r["C"] for r in chosen_rows}
+    return pd.DataFrame({
+        "C chosen": [c[m] for m in chosen.index],
+        **{f"top-{k}, {which}": [round(t.loc[m, f"top-{k}"], 1) for m in chosen.index]
+           for k in (1, 2) for which, t in (("paper's C", paper), ("C chosen", chosen))}},
+        index=chosen.index)
 
 
 def _mean_hits(g: pd.DataFrame) -> dict | None:
@@ -284,9 +313,11 @@ def final_layer_rows(arch: str, train_images, train_labels, test_images, test_la
 # --- every method on one split: what the chapter calls, one function per family ---------------
 
 def rdsc_rows(split: Split, *, n_features: int, seed: int, C: float = 0.005,
-              device=None) -> list[dict]:
+              device=None, c_grid=None, chosen: list | None = None) -> list[dict]:
     """The random depthwise sign network of ``split.dataset`` (chapter 3's, features cached)
-    and the paper's LinearSVM on its raw features: one row."""
+    and the paper's LinearSVM on its raw features: one row. With ``c_grid``, the same
+    features' row with C chosen on a validation split (:func:`chosen_c_scores`) is
+    appended to ``chosen``."""
     from rdsc.features import extract
     from rdsc.network import RandomDepthwiseSignNet
     from rdsc.paths import CacheWatch
@@ -297,10 +328,29 @@ def rdsc_rows(split: Split, *, n_features: int, seed: int, C: float = 0.005,
                            for images, part in ((split.train_images, "train"),
                                                 (split.test_images, "test")))
     scores, fit_s = svm_scores(f_train, split.train_labels, f_test, C=C, device=device)
+    note = "" if watch.wrote else "features read from the cache"
+    _chosen_row(chosen, c_grid, f_train, split, f_test, RDSC, "rdsc", dim=net.n_features,
+                seconds_features=watch.seconds, seed=seed, note=note, device=device)
     # read from the cache, its seconds are not the cost of computing the features
     return [row(RDSC, "rdsc", scores, split.test_labels, dim=net.n_features,
-                seconds_features=watch.seconds, seconds_fit=fit_s, seed=seed,
-                note="" if watch.wrote else "features read from the cache")]
+                seconds_features=watch.seconds, seconds_fit=fit_s, seed=seed, note=note)]
+
+
+def _chosen_row(chosen: list | None, c_grid, train_X, split: Split, test_X, method: str,
+                family: str, *, dim: int, seconds_features: float, seed=None,
+                note: str = "", scale: bool = False, device=None) -> None:
+    """Append to ``chosen`` the row of ``method`` with C chosen for its features
+    (:func:`chosen_c_scores`); its ``C`` key holds the chosen C. Nothing without
+    ``c_grid``."""
+    if c_grid is None:
+        return
+    if chosen is None:
+        raise ValueError("c_grid needs a list `chosen` to put the rows with C chosen in")
+    scores, best, fit_s = chosen_c_scores(train_X, split.train_labels, test_X, grid=c_grid,
+                                          scale=scale, device=device)
+    chosen.append({**row(method, family, scores, split.test_labels, dim=dim,
+                         seconds_features=seconds_features, seconds_fit=fit_s, seed=seed,
+                         note=note), "C": best})
 
 
 def trained_rows(split: Split, *, archs, epochs: int | None, cnn_epochs: int | None,
@@ -384,9 +434,11 @@ RANDOM_FILTERS = "random filters, same pipeline"
 
 
 def unsupervised_rows(split: Split, *, n_filters: int, n_patches: int, C: float = 0.005,
-                      device=None) -> list[dict]:
+                      device=None, c_grid=None, chosen: list | None = None) -> list[dict]:
     """Coates, Lee & Ng's single-layer pipeline with k-means centroids, and with random
-    filters (their control), each followed by the LinearSVM on z-scored features."""
+    filters (their control), each followed by the LinearSVM on z-scored features. With
+    ``c_grid``, each one's row with C chosen on a validation split is appended to
+    ``chosen`` (:func:`rdsc_rows`)."""
     from rdsc.unsupervised import KMeansFeatures
     rows = []
     for filters, label in (("kmeans", KMEANS), ("random", RANDOM_FILTERS)):
@@ -400,6 +452,9 @@ def unsupervised_rows(split: Split, *, n_filters: int, n_patches: int, C: float 
                                    device=device)
         rows.append(row(f"{label}, K={km.n_filters}", "unsupervised", scores, split.test_labels,
                         dim=km.n_features, seconds_features=seconds, seconds_fit=fit_s, seed=0))
+        _chosen_row(chosen, c_grid, k_train, split, k_test, rows[-1]["method"],
+                    "unsupervised", dim=km.n_features, seconds_features=seconds, seed=0,
+                    scale=True, device=device)
     return rows
 
 
