@@ -66,6 +66,7 @@ from rdsc.background.summaries import (  # noqa: F401
     _stack,
     accuracy_rows,
     capture_rate,
+    control_shifts,
     cost_difference,
     donor_capture,
     donor_chance,

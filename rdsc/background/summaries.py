@@ -143,6 +143,31 @@ def effect_rows(predictions: list[dict[str, np.ndarray]], labels, donor_labels: 
     return out
 
 
+def control_shifts(runs: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+    """How far each same-class control moves each classifier from its clean images:
+    accuracy with a same-class ring (centre) minus clean accuracy, on the same images and
+    networks, ``(estimate, low, high)`` as shares, paired over networks and images and
+    held to the sign test where few images differ (as the costs of :func:`effect_rows`).
+    ``runs``: as :func:`effects_over_datasets` takes them. Returns
+    ``{(dataset, classifier, "ring" or "centre"): interval}``. (The chapter once set the
+    same-class accuracy's own interval against the clean estimate: an unpaired reading of
+    a paired design.)"""
+    out = {}
+    for dataset, run in runs.items():
+        for clf, preds in run["predictions"].items():
+            labels = image_labels(run["labels"], preds)
+            clean = (_stack(preds, "clean") == labels).astype(np.float64)
+            for region in ("ring", "centre"):
+                if f"{region}, same class" not in preds[0]:
+                    continue
+                same = (_stack(preds, f"{region}, same class") == labels).astype(np.float64)
+                interval = bootstrap(lambda a: (a["s"] - a["c"]).mean(),
+                                     {"s": same, "c": clean}, n_boot, seed)
+                out[dataset, clf, region] = hold_zero_unless_signs((same - clean).mean(0),
+                                                                   interval)
+    return out
+
+
 def effect_text(name: str, value: float, low: float, high: float) -> str:
     """One cell of :func:`effects_over_datasets`' table: an effect (a share) in percent or
     points as ``"estimate [low, high]"``, its ends keeping their sign where they round to

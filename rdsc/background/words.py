@@ -72,14 +72,19 @@ def _who(classifier: str) -> str:
     return "the " + classifier.removesuffix(" + SVM")
 
 
-def _above_clean(row, clean: float) -> str:
-    """Where a same-class control's accuracy (``row``: ``accuracy``, ``low``, ``high``)
-    lies against the clean estimate: "above" or "below" (its interval excludes it) or ""."""
+def _above_clean(row, clean: float, shift: tuple | None = None) -> str:
+    """Where a same-class control's accuracy lies against the clean one: "above" or
+    "below", or "" where it is not shown to move. ``shift``: the paired interval of the
+    control minus clean (:func:`~rdsc.background.summaries.control_shifts`), which
+    decides where given; else (results saved before it) whether the control's own
+    interval (``row``: ``accuracy``, ``low``, ``high``) excludes the clean estimate."""
+    if shift is not None:
+        return "above" if shift[1] > 0 else "below" if shift[2] < 0 else ""
     return "above" if row["low"] > clean else "below" if row["high"] < clean else ""
 
 
 def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"),
-                    versus: dict | None = None) -> str:
+                    versus: dict | None = None, shifts: dict | None = None) -> str:
     """The sentences on a same-class control that is not neutral: where, for one of
     ``classifiers``, composites with a same-class ring score above (or below) its clean
     images (the interval of the same-class accuracy excludes the clean estimate), the ring
@@ -94,7 +99,10 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
     ``accuracy``: rows with ``dataset``, ``classifier``, ``condition``, ``accuracy``,
     ``low``, ``high`` (percent). ``versus``: per dataset, the paired interval of the first
     classifier's ring cost minus the second's (:func:`cost_difference`, shares), or None.
-    Returns '' where no dataset shows it."""
+    ``shifts``: :func:`~rdsc.background.summaries.control_shifts`, the paired intervals
+    that decide whether a control moves a classifier (None: the unpaired fallback of
+    :func:`_above_clean`). Returns '' where no dataset shows it."""
+    shifts = shifts or {}
     acc = accuracy.set_index(["dataset", "classifier", "condition"])
     conditions = ("clean", "ring, same class", "ring, other class")
     said = []
@@ -105,10 +113,12 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
                 rows[clf] = {c: acc.loc[(dataset, clf, c)] for c in conditions}
             except KeyError:
                 continue
-        where = {clf: _above_clean(r["ring, same class"], r["clean"]["accuracy"])
+        where = {clf: _above_clean(r["ring, same class"], r["clean"]["accuracy"],
+                                   shifts.get((dataset, clf, "ring")))
                  for clf, r in rows.items()}
         moved = [clf for clf in rows if where[clf]]
-        centre = _centre_control(acc, dataset, classifiers, also=bool(moved))
+        centre = _centre_control(acc, dataset, classifiers, also=bool(moved),
+                                 shifts=shifts)
         if not moved and not centre:
             continue
         cost = {clf: r["ring, same class"]["accuracy"] - r["ring, other class"]["accuracy"]
@@ -118,11 +128,15 @@ def control_reading(accuracy, classifiers=("random network + SVM", "trained CNN"
         sentences = []
         for clf in moved:
             r, up = rows[clf], where[clf] == "above"
+            shift = shifts.get((dataset, clf, "ring"))
+            paired = ("" if shift is None else ", paired 95% interval of the difference "
+                      f"{signed(100 * shift[1])} to {signed(100 * shift[2])} points")
             sentences.append(
                 f"{'On ' + dataset + ' a' if not sentences else 'A'} same-class ring "
                 f"{'lifts' if up else 'lowers'} {_who(clf)} {where[clf]} its clean accuracy "
                 f"({_pct(r['ring, same class']['accuracy'])} against "
-                f"{_pct(r['clean']['accuracy'])}), so its ring cost ({_tenth(cost[clf])} points) "
+                f"{_pct(r['clean']['accuracy'])}{paired}), so its ring cost "
+                f"({_tenth(cost[clf])} points) "
                 f"is {'larger' if up else 'smaller'} than its loss from clean "
                 f"({_tenth(loss[clf])}).")
         if moved and len(rows) == 2 == len(classifiers):
@@ -177,7 +191,8 @@ def _order_from_clean(classifiers, cost: dict, loss: dict, versus) -> str:
             f"the two {'the same' if same else 'the other'} way ({costs}).")
 
 
-def _centre_control(acc, dataset: str, classifiers, also: bool = True) -> str:
+def _centre_control(acc, dataset: str, classifiers, also: bool = True,
+                    shifts: dict | None = None) -> str:
     """The sentence on the same-class *centre* control where it is not neutral for a
     classifier (on miniimagenet10 both scored above clean with a same-class
     centre, so the centre costs were measured against a raised baseline too); '' where
@@ -190,7 +205,7 @@ def _centre_control(acc, dataset: str, classifiers, also: bool = True) -> str:
             clean = acc.loc[(dataset, clf, "clean")]["accuracy"]
         except KeyError:
             continue
-        if where := _above_clean(same, clean):
+        if where := _above_clean(same, clean, (shifts or {}).get((dataset, clf, "centre"))):
             moved[clf] = (where, f"{_pct(same['accuracy'])} against {_pct(clean)}")
     if not moved:
         return ""
