@@ -1811,3 +1811,21 @@ def test_control_shifts_are_paired_over_the_same_images():
     even = bg.control_shifts({"d": run(swapped)}, n_boot=300)
     e, low, high = even["d", "random network + SVM", "ring"]
     assert e == pytest.approx(0.0) and low < 0 < high
+
+
+def test_ring_costs_are_set_against_what_each_classifier_has_to_lose():
+    """Costs were compared in points whatever the clean accuracies: 10 points of 30 above
+    chance is a third, 12 of 60 a fifth."""
+    said = bg.relative_cost_text({"random network + SVM": 0.10, "trained CNN": 0.12},
+                                 {"random network + SVM": 0.40, "trained CNN": 0.70}, 0.1)
+    assert said == ("The two start from different clean accuracies (40.0% and 70.0%, chance "
+                    "10.0%): as a share of the accuracy each has above chance, the foreign "
+                    "ring takes 33% of the random network's and 20% of the trained CNN's "
+                    "(estimates, without an interval), which orders the two the other way "
+                    "from the points: compared in points, the costs favour the classifier "
+                    "with less accuracy to lose.")
+    assert bg.relative_cost_text({"a": 0.2, "b": 0.1}, {"a": 0.6, "b": 0.6}, 0.1).endswith(
+        "which orders the two as the points do.")
+    assert bg.relative_cost_text({"a": 0.2, "b": 0.1}, {"a": 0.6, "b": 0.1}, 0.1) == ""
+    with pytest.raises(ValueError, match="same two classifiers"):
+        bg.relative_cost_text({"a": 0.2}, {"a": 0.6}, 0.1)

@@ -142,5 +142,6 @@ from rdsc.background.words import (  # noqa: F401
     pitfall_rows,
     pitfall_verdict,
     random_at_chance_note,
+    relative_cost_text,
     split_reading,
 )

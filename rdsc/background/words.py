@@ -238,6 +238,32 @@ def cost_difference_text(difference: tuple, one_cnn: bool, cnn_at_chance: bool) 
                "is not resampled), not with trained CNNs in general" if one_cnn else ""))
 
 
+def relative_cost_text(costs: dict[str, float], clean: dict[str, float],
+                       chance: float) -> str:
+    """The sentence after the two ring costs, in points, where the classifiers start from
+    different clean accuracies: each cost as a share of the accuracy that classifier has
+    above chance, and whether those shares order the two as the points do. ``costs``
+    and ``clean``: classifier -> share (two of them); ``chance``: ``1 / n_classes``. ''
+    where a classifier is not above chance (nothing to take a share of). Estimates
+    only: the chapter's intervals are of the points."""
+    if len(costs) != 2 or set(costs) != set(clean):
+        raise ValueError("need the ring cost and clean accuracy of the same two classifiers")
+    above = {c: clean[c] - chance for c in clean}
+    if min(above.values()) <= 0:
+        return ""
+    share = {c: costs[c] / above[c] for c in costs}
+    (a, b) = costs
+    same_order = np.sign(costs[a] - costs[b]) == np.sign(share[a] - share[b])
+    return (f"The two start from different clean accuracies ({_pct(100 * clean[a])} and "
+            f"{_pct(100 * clean[b])}, chance {_pct(100 * chance)}): as a share of the "
+            f"accuracy each has above chance, the foreign ring takes "
+            f"{100 * share[a]:.0f}% of {_who(a)}'s and {100 * share[b]:.0f}% of "
+            f"{_who(b)}'s (estimates, without an interval), "
+            + ("which orders the two as the points do." if same_order else
+               "which orders the two the other way from the points: compared in points, "
+               "the costs favour the classifier with less accuracy to lose."))
+
+
 def clean_above_chance(predictions: list[dict[str, np.ndarray]], labels,
                        n_classes: int) -> bool:
     """Whether a classifier's clean accuracy (mean over its networks, each predicting the
