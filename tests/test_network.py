@@ -303,3 +303,23 @@ def test_a_network_too_large_for_memory_is_refused_before_drawing(monkeypatch):
     with pytest.raises(MemoryError, match=r"k = 10,000,000 features need 9\.5 GiB.*1\.0 GiB"):
         RandomDepthwiseSignNet(10**7)
     assert RandomDepthwiseSignNet(1000).n_features == 1000  # small ones never ask
+
+
+def test_neighbour_agreement_is_set_against_the_maps_own_sign_shares():
+    """Chapter 2 set 96/90/86% neighbour agreement against coin flips (50%), while maps
+    mostly of one sign agree 87/78/72% by their shares alone."""
+    from rdsc.network import neighbour_agreement
+    m = torch.ones(1, 2, 4, 4)
+    m[0, 0, :, :2] = -1          # halves: 2 of 3 neighbour pairs per row agree
+    m[0, 1, 0, 0] = 0            # one zero among 15 ones: 11 of 12 pairs agree
+    observed, shuffled = neighbour_agreement(m)
+    assert observed == pytest.approx((8 / 12 + 11 / 12) / 2)
+    assert shuffled == pytest.approx((0.5 ** 2 * 2 + (15 / 16) ** 2 + (1 / 16) ** 2) / 2)
+    # a map with its positions scrambled agrees about as the shares say
+    g = torch.Generator().manual_seed(0)
+    noise = torch.where(torch.rand(20, 3, 30, 30, generator=g) < 0.8, 1.0, -1.0)
+    observed, shuffled = neighbour_agreement(noise)
+    assert shuffled == pytest.approx(0.68, abs=0.01)
+    assert observed == pytest.approx(shuffled, abs=0.01)
+    with pytest.raises(ValueError, match="N x k x h x w"):
+        neighbour_agreement(torch.ones(3, 4, 1))
