@@ -196,7 +196,28 @@ def unsupervised(res: dict, brief: bool = False) -> str:
     # the sizes weigh in the reading (e.g. 6,400 k-means features against 4,000)
     dims = (f"; {int(km['dim']):,} k-means features against rdsc's {int(ours['dim']):,}"
             if km.get("dim") is not None and ours.get("dim") is not None else "")
-    return f"{verdict}: {text}{dims}"
+    return f"{verdict}: {text}{dims}{_with_chosen_c(res, claim, verdict)}"
+
+
+def _with_chosen_c(res: dict, claim: str, verdict: str) -> str:
+    """The clause on chapter 4's C chosen for each method (``chosen_c_summary``; '' in
+    results saved before it): the same reading with it, and whether it differs from the
+    paper's C."""
+    from rdsc.baselines import KMEANS
+    from rdsc.baselines_words import comparable_verdict, noise_of
+    rows = res.get("chosen_c_summary") or []
+    ours = next((r for r in rows if r["family"] == "rdsc"), None)
+    km = next((r for r in rows if r["method"].startswith(KMEANS)), None)
+    if ours is None or km is None:
+        return ""
+    diff = ours["top-1"] - km["top-1"]
+    noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
+    chosen = (comparable_verdict(diff, noise) if claim == "comparable" else
+              "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
+              else "not shown")
+    same = "the same verdict" if chosen == verdict else f"{chosen}, not {verdict}"
+    return (f"; with C chosen for each method on its training images, {signed(diff)} "
+            f"points: {same}")
 
 
 def separation(res: dict, brief: bool = False) -> str:

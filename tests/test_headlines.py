@@ -1026,3 +1026,24 @@ def test_the_baselines_and_attack_lines_name_what_they_cannot_read():
     from rdsc.intervals import binomial_interval
     with pytest.raises(ValueError, match="level is a coverage"):
         binomial_interval(3, 10, level=1)
+
+
+def test_unsupervised_line_adds_the_reading_with_c_chosen_for_each_method():
+    """Chapter 4 chose C for rdsc and k-means on their training images; the intro's line
+    gave only the paper's C, on which the verdict may rest."""
+    from rdsc.baselines import KMEANS
+
+    def rows(ours, theirs, noise):
+        return [{"method": "rdsc", "family": "rdsc", "top-1": ours, "dim": 4000},
+                {"method": f"{KMEANS}, K=1,600", "family": "unsupervised", "top-1": theirs,
+                 "dim": 6400, "noise top-1": noise}]
+    res = {"dataset": "cifar10", "n_test": 500, "summary": rows(52.4, 58.6, 1.0),
+           "chosen_c_summary": rows(52.4, 55.4, 1.0)}
+    said = headlines.unsupervised(res)
+    assert said.startswith("contradicted:")
+    assert said.endswith("; with C chosen for each method on its training images, -3.0 "
+                         "points: supported, not contradicted")
+    res["chosen_c_summary"] = rows(52.4, 58.8, 1.0)
+    assert headlines.unsupervised(res).endswith("-6.4 points: the same verdict")
+    del res["chosen_c_summary"]   # results saved before chapter 4 chose C
+    assert "chosen" not in headlines.unsupervised(res)
