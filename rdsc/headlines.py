@@ -163,7 +163,7 @@ def unsupervised(res: dict, brief: bool = False) -> str:
     comparison on, or a run without k-means, is *not run*. Short already: ``brief`` is the
     same line."""
     from rdsc.baselines import KMEANS
-    from rdsc.baselines_words import comparable_verdict, noise_of
+    from rdsc.baselines_words import noise_of
     from rdsc.paper import UNSUPERVISED_CLAIM
     from rdsc.retrieval import EQUIVALENCE_MARGIN
     d = res["dataset"]
@@ -181,9 +181,7 @@ def unsupervised(res: dict, brief: bool = False) -> str:
     noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
     # the value the interval is read against: its ends print apart from it
     edge = -100 * EQUIVALENCE_MARGIN if claim == "comparable" else 0.0
-    verdict = (comparable_verdict(diff, noise) if claim == "comparable" else
-               "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
-               else "not shown")
+    verdict = _claim_verdict(diff, noise, claim)
     # the book's reading of "comparable" named where the interval is read against it
     said = (claim if claim != "comparable" else
             f"comparable, read as at worst {100 * EQUIVALENCE_MARGIN:g} points behind")
@@ -199,12 +197,20 @@ def unsupervised(res: dict, brief: bool = False) -> str:
     return f"{verdict}: {text}{dims}{_with_chosen_c(res, claim, verdict)}"
 
 
+def _claim_verdict(diff: float, noise: float, claim: str) -> str:
+    """rdsc minus k-means (``diff`` ± ``noise``, points) read against the paper's word."""
+    from rdsc.baselines_words import comparable_verdict
+    return (comparable_verdict(diff, noise) if claim == "comparable" else
+            "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
+            else "not shown")
+
+
 def _with_chosen_c(res: dict, claim: str, verdict: str) -> str:
     """The clause on chapter 4's C chosen for each method (``chosen_c_summary``; '' in
     results saved before it): the same reading with it, and whether it differs from the
     paper's C."""
     from rdsc.baselines import KMEANS
-    from rdsc.baselines_words import comparable_verdict, noise_of
+    from rdsc.baselines_words import noise_of
     rows = res.get("chosen_c_summary") or []
     ours = next((r for r in rows if r["family"] == "rdsc"), None)
     km = next((r for r in rows if r["method"].startswith(KMEANS)), None)
@@ -212,9 +218,7 @@ def _with_chosen_c(res: dict, claim: str, verdict: str) -> str:
         return ""
     diff = ours["top-1"] - km["top-1"]
     noise = noise_of(ours["top-1"], km["top-1"], res["n_test"], km.get("noise top-1"))
-    chosen = (comparable_verdict(diff, noise) if claim == "comparable" else
-              "supported" if diff - noise > 0 else "contradicted" if diff + noise < 0
-              else "not shown")
+    chosen = _claim_verdict(diff, noise, claim)
     same = "the same verdict" if chosen == verdict else f"{chosen}, not {verdict}"
     return (f"; with C chosen for each method on its training images, {signed(diff)} "
             f"points: {same}")
